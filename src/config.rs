@@ -1,0 +1,690 @@
+//! Session configuration and its validation.
+//!
+//! A [`SessionConfig`] says everything an encode session needs. [`SessionConfig::validate`]
+//! rejects impossible combinations up front, with an error that names the field, the value it got
+//! and the values it allows; a session cannot be opened from an invalid config.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::codec::Codec;
+use crate::color::ColorDescription;
+use crate::format::PixelFormat;
+use crate::time::Rational;
+
+/// Rate control: how the encoder spends bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RateControl {
+    /// Constant bitrate, in bits per second.
+    Cbr {
+        /// Target and maximum rate.
+        bitrate: u64,
+    },
+    /// Variable bitrate with a target and a ceiling, in bits per second.
+    Vbr {
+        /// Average rate aimed at.
+        target: u64,
+        /// Rate the VBV buffer drains at; never exceeded over a buffer's length.
+        max: u64,
+    },
+    /// Constant quantizer on the codec's own scale (H.264/HEVC 0-51, AV1 0-255).
+    Cqp {
+        /// The quantizer.
+        qp: u32,
+    },
+}
+
+/// The rate-control modes by name, for building a [`RateControl`] from loose parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum RateControlMode {
+    /// See [`RateControl::Cbr`].
+    Cbr = 0,
+    /// See [`RateControl::Vbr`].
+    Vbr = 1,
+    /// See [`RateControl::Cqp`].
+    Cqp = 2,
+}
+
+impl RateControl {
+    /// Builds a rate control from the loose values a command line or C caller gives, rejecting
+    /// values that don't belong to the mode (a bitrate with CQP, a QP with CBR).
+    pub fn from_parts(
+        mode: RateControlMode,
+        bitrate: Option<u64>,
+        max_bitrate: Option<u64>,
+        qp: Option<u32>,
+    ) -> Result<RateControl, ConfigError> {
+        let conflict = |field: &'static str, value: String| ConfigError::Conflict {
+            field,
+            value,
+            reason: format!("rate control {} does not take it", mode.name()),
+        };
+        let missing = |field: &'static str| ConfigError::Missing {
+            field,
+            reason: format!("rate control {} needs it", mode.name()),
+        };
+        match mode {
+            RateControlMode::Cbr => {
+                if let Some(qp) = qp {
+                    return Err(conflict("qp", qp.to_string()));
+                }
+                if let Some(max) = max_bitrate {
+                    return Err(conflict("max_bitrate", max.to_string()));
+                }
+                Ok(RateControl::Cbr { bitrate: bitrate.ok_or_else(|| missing("bitrate"))? })
+            }
+            RateControlMode::Vbr => {
+                if let Some(qp) = qp {
+                    return Err(conflict("qp", qp.to_string()));
+                }
+                let target = bitrate.ok_or_else(|| missing("bitrate"))?;
+                Ok(RateControl::Vbr { target, max: max_bitrate.unwrap_or(target.saturating_mul(2)) })
+            }
+            RateControlMode::Cqp => {
+                if let Some(b) = bitrate {
+                    return Err(conflict("bitrate", b.to_string()));
+                }
+                if let Some(b) = max_bitrate {
+                    return Err(conflict("max_bitrate", b.to_string()));
+                }
+                Ok(RateControl::Cqp { qp: qp.ok_or_else(|| missing("qp"))? })
+            }
+        }
+    }
+
+    /// The mode of this rate control.
+    pub const fn mode(&self) -> RateControlMode {
+        match self {
+            RateControl::Cbr { .. } => RateControlMode::Cbr,
+            RateControl::Vbr { .. } => RateControlMode::Vbr,
+            RateControl::Cqp { .. } => RateControlMode::Cqp,
+        }
+    }
+
+    /// The peak rate in bits per second, where the mode has one.
+    pub const fn max_bitrate(&self) -> Option<u64> {
+        match *self {
+            RateControl::Cbr { bitrate } => Some(bitrate),
+            RateControl::Vbr { max, .. } => Some(max),
+            RateControl::Cqp { .. } => None,
+        }
+    }
+}
+
+/// How often a keyframe (IDR / AV1 key frame) starts a new closed GOP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyframeInterval {
+    /// A keyframe every N frames, exactly (scene-cut keyframes are off).
+    Frames(u32),
+    /// Only the first frame is a keyframe (streaming with intra refresh or forced keyframes).
+    Infinite,
+}
+
+/// One speed/quality scale for every backend: P1 is the fastest, P7 the best. Each backend maps
+/// it onto its own presets (see `docs/ENCODERS.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u32)]
+pub enum Preset {
+    /// Fastest.
+    P1 = 1,
+    /// Faster.
+    P2 = 2,
+    /// Fast.
+    P3 = 3,
+    /// Balanced (default).
+    P4 = 4,
+    /// Slower.
+    P5 = 5,
+    /// Better.
+    P6 = 6,
+    /// Best.
+    P7 = 7,
+}
+
+/// What the encoder is tuned for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Tuning {
+    /// Best quality per bit: B-frames / reordering and lookahead allowed (recording).
+    HighQuality = 0,
+    /// No B-frames, no lookahead, one packet out for each frame in (streaming).
+    LowLatency = 1,
+    /// Low latency plus a VBV buffer of one frame, so no frame waits on the channel (game
+    /// streaming, remote desktop).
+    UltraLowLatency = 2,
+}
+
+/// Bits per sample of the encoded stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum BitDepth {
+    /// 8 bits (Main / High).
+    Eight = 8,
+    /// 10 bits (Main10 / High10 / AV1 Main 10-bit).
+    Ten = 10,
+}
+
+/// What `submit` does when the in-flight queue is full.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum Backpressure {
+    /// Wait until the encoder takes a frame (recording: never lose a frame).
+    Block = 0,
+    /// Drop the oldest frame not yet given to the encoder, count it, and report it as a dropped
+    /// [`crate::FrameStats`] (live capture: never fall behind real time).
+    DropOldest = 1,
+}
+
+/// Which kind of encoder does the work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum BackendKind {
+    /// NVIDIA NVENC through CUDA (a later issue).
+    Nvenc = 0,
+    /// Vulkan Video encode (a later issue).
+    VulkanVideo = 1,
+    /// Software encoders through libavcodec: SVT-AV1, x265, x264.
+    Software = 2,
+}
+
+/// The backend a session asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BackendChoice {
+    /// The best path this machine has; the paths passed over, and why, are in
+    /// [`crate::Session::backend_report`].
+    Auto,
+    /// Exactly this backend, or an error that says why not.
+    Only(BackendKind),
+}
+
+/// Everything an encode session needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionConfig {
+    /// The codec.
+    pub codec: Codec,
+    /// The backend.
+    pub backend: BackendChoice,
+    /// Output width in pixels (even: the output is 4:2:0).
+    pub width: u32,
+    /// Output height in pixels (even).
+    pub height: u32,
+    /// The pixel format of the frames that will be submitted (CPU frames are converted once
+    /// when the encoder takes another format).
+    pub input_format: PixelFormat,
+    /// Nominal frame rate in frames per second (for example 60/1 or 30000/1001).
+    pub frame_rate: Rational,
+    /// Rate control.
+    pub rate_control: RateControl,
+    /// VBV / HRD buffer size in bits; `None` picks one from the tuning (2 s for high quality,
+    /// 1 s for low latency, one frame for ultra low latency). Not allowed with CQP.
+    pub vbv_buffer_bits: Option<u64>,
+    /// Keyframe interval.
+    pub keyframe_interval: KeyframeInterval,
+    /// Speed/quality preset.
+    pub preset: Preset,
+    /// Tuning.
+    pub tuning: Tuning,
+    /// Bit depth of the encoded stream.
+    pub bit_depth: BitDepth,
+    /// Colour description written into the stream.
+    pub color: ColorDescription,
+    /// Frames that may wait between `submit` and the encoder (1 to 64).
+    pub queue_depth: u32,
+    /// What `submit` does when that queue is full.
+    pub backpressure: Backpressure,
+    /// Encoder threads; 0 lets the encoder choose.
+    pub threads: u32,
+}
+
+/// The largest frame rate accepted.
+pub const MAX_FRAME_RATE: f64 = 1000.0;
+/// The largest in-flight queue.
+pub const MAX_QUEUE_DEPTH: u32 = 64;
+/// The largest keyframe interval in frames.
+pub const MAX_KEYFRAME_INTERVAL: u32 = 1 << 20;
+/// The largest bitrate accepted, in bits per second (2 Gbit/s).
+pub const MAX_BITRATE: u64 = 2_000_000_000;
+
+impl SessionConfig {
+    /// A config with sane defaults for `codec` at `width` x `height` and `frame_rate`:
+    /// I420 input, backend auto, CBR at a bitrate scaled from 8 Mbit/s at 1080p60, a keyframe every two
+    /// seconds, preset P4, low-latency tuning, 8-bit BT.709, a queue of 4 that blocks.
+    pub fn new(codec: Codec, width: u32, height: u32, frame_rate: Rational) -> Self {
+        let pixels_per_second = width as f64 * height as f64 * frame_rate.as_f64().max(1.0);
+        let bitrate = (8_000_000.0 * pixels_per_second / (1920.0 * 1080.0 * 60.0))
+            .clamp(250_000.0, 100_000_000.0) as u64;
+        let gop = (frame_rate.as_f64() * 2.0).round().clamp(1.0, MAX_KEYFRAME_INTERVAL as f64) as u32;
+        SessionConfig {
+            codec,
+            backend: BackendChoice::Auto,
+            width,
+            height,
+            input_format: PixelFormat::I420,
+            frame_rate,
+            rate_control: RateControl::Cbr { bitrate },
+            vbv_buffer_bits: None,
+            keyframe_interval: KeyframeInterval::Frames(gop.max(1)),
+            preset: Preset::P4,
+            tuning: Tuning::LowLatency,
+            bit_depth: BitDepth::Eight,
+            color: ColorDescription::BT709,
+            queue_depth: 4,
+            backpressure: Backpressure::Block,
+            threads: 0,
+        }
+    }
+
+    /// The VBV buffer in bits that the encoder will use: the configured one, or the tuning's
+    /// default. `None` for CQP.
+    pub fn effective_vbv_bits(&self) -> Option<u64> {
+        let peak = self.rate_control.max_bitrate()?;
+        if let Some(bits) = self.vbv_buffer_bits {
+            return Some(bits);
+        }
+        let fps = self.frame_rate.as_f64().max(1e-9);
+        Some(match self.tuning {
+            Tuning::HighQuality => peak.saturating_mul(2),
+            Tuning::LowLatency => peak,
+            Tuning::UltraLowLatency => (peak as f64 / fps).ceil() as u64,
+        })
+    }
+
+    /// The duration of one frame in nanoseconds at the nominal frame rate.
+    pub fn frame_duration_nanos(&self) -> i64 {
+        self.frame_rate.frames_to_nanos(1)
+    }
+
+    /// Checks every field and every combination; the first problem found is returned.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let limits = self.codec.limits();
+        let invalid = |field: &'static str, value: String, expected: String| {
+            Err(ConfigError::Invalid { field, value, expected })
+        };
+
+        for (field, v, max) in [
+            ("width", self.width, limits.max_width),
+            ("height", self.height, limits.max_height),
+        ] {
+            if v == 0 || v % 2 != 0 || v > max {
+                return invalid(
+                    field,
+                    v.to_string(),
+                    format!("an even number from 2 to {max} for {} (the output is 4:2:0)", self.codec),
+                );
+            }
+        }
+        let area = self.width as u64 * self.height as u64;
+        if area > limits.max_luma_samples {
+            return invalid(
+                "width x height",
+                format!("{}x{} ({area} samples)", self.width, self.height),
+                format!("at most {} luma samples for {}", limits.max_luma_samples, self.codec),
+            );
+        }
+
+        if self.input_format == PixelFormat::Rgba16f {
+            return invalid(
+                "input_format",
+                self.input_format.to_string(),
+                "a format the CPU path converts (rgba16f needs the GPU path)".into(),
+            );
+        }
+
+        let fps = self.frame_rate;
+        if !fps.is_positive() || fps.as_f64() > MAX_FRAME_RATE {
+            return invalid(
+                "frame_rate",
+                fps.to_string(),
+                format!("a positive rate num/den of at most {MAX_FRAME_RATE} frames per second"),
+            );
+        }
+
+        let check_rate = |field: &'static str, v: u64| {
+            if v == 0 || v > MAX_BITRATE {
+                invalid(field, v.to_string(), format!("1 to {MAX_BITRATE} bits per second"))
+            } else {
+                Ok(())
+            }
+        };
+        match self.rate_control {
+            RateControl::Cbr { bitrate } => check_rate("bitrate", bitrate)?,
+            RateControl::Vbr { target, max } => {
+                check_rate("bitrate", target)?;
+                check_rate("max_bitrate", max)?;
+                if max < target {
+                    return invalid(
+                        "max_bitrate",
+                        max.to_string(),
+                        format!("at least the target bitrate {target}"),
+                    );
+                }
+            }
+            RateControl::Cqp { qp } => {
+                if qp > limits.max_qp {
+                    return invalid(
+                        "qp",
+                        qp.to_string(),
+                        format!("0 to {} for {}", limits.max_qp, self.codec),
+                    );
+                }
+                if let Some(bits) = self.vbv_buffer_bits {
+                    return Err(ConfigError::Conflict {
+                        field: "vbv_buffer_bits",
+                        value: bits.to_string(),
+                        reason: "constant QP has no rate to buffer; use CBR or VBR".into(),
+                    });
+                }
+            }
+        }
+        if let (Some(bits), Some(peak)) = (self.vbv_buffer_bits, self.rate_control.max_bitrate()) {
+            let one_frame = (peak as f64 / fps.as_f64()).ceil() as u64;
+            if bits < one_frame {
+                return invalid(
+                    "vbv_buffer_bits",
+                    bits.to_string(),
+                    format!("at least one frame at the peak rate ({one_frame} bits)"),
+                );
+            }
+        }
+
+        if let KeyframeInterval::Frames(n) = self.keyframe_interval {
+            if n == 0 || n > MAX_KEYFRAME_INTERVAL {
+                return invalid(
+                    "keyframe_interval",
+                    n.to_string(),
+                    format!("1 to {MAX_KEYFRAME_INTERVAL} frames, or infinite"),
+                );
+            }
+        }
+
+        if self.color.transfer.is_hdr() && self.bit_depth != BitDepth::Ten {
+            return Err(ConfigError::Conflict {
+                field: "bit_depth",
+                value: (self.bit_depth as u32).to_string(),
+                reason: format!(
+                    "transfer {} is HDR and needs bit_depth 10 (8-bit HDR bands visibly)",
+                    self.color.transfer
+                ),
+            });
+        }
+
+        if self.queue_depth == 0 || self.queue_depth > MAX_QUEUE_DEPTH {
+            return invalid(
+                "queue_depth",
+                self.queue_depth.to_string(),
+                format!("1 to {MAX_QUEUE_DEPTH} frames"),
+            );
+        }
+        if self.threads > 256 {
+            return invalid("threads", self.threads.to_string(), "0 (auto) to 256".into());
+        }
+        Ok(())
+    }
+}
+
+/// Why a configuration was rejected. Each variant names the field and what it allows.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A field outside its allowed values.
+    #[error("invalid {field} {value}: expected {expected}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// The value it had.
+        value: String,
+        /// What it allows.
+        expected: String,
+    },
+    /// A field that cannot go with the rest of the config.
+    #[error("{field} {value} is not allowed here: {reason}")]
+    Conflict {
+        /// The field.
+        field: &'static str,
+        /// The value it had.
+        value: String,
+        /// Why it conflicts, and the fix.
+        reason: String,
+    },
+    /// A field the rest of the config needs.
+    #[error("{field} is missing: {reason}")]
+    Missing {
+        /// The field.
+        field: &'static str,
+        /// Why it is needed.
+        reason: String,
+    },
+}
+
+macro_rules! cli_names {
+    ($ty:ident, $what:literal, [$($variant:ident => $name:literal),+ $(,)?]) => {
+        impl $ty {
+            /// The name used on the command line.
+            pub const fn name(self) -> &'static str {
+                match self { $($ty::$variant => $name),+ }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = String;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s.to_ascii_lowercase().as_str() {
+                    $($name => Ok($ty::$variant),)+
+                    _ => Err(format!(
+                        concat!("unknown ", $what, " '{}' (expected one of: {})"),
+                        s,
+                        [$($name),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+cli_names!(RateControlMode, "rate control", [Cbr => "cbr", Vbr => "vbr", Cqp => "cqp"]);
+cli_names!(Tuning, "tuning", [HighQuality => "hq", LowLatency => "ll", UltraLowLatency => "ull"]);
+cli_names!(Backpressure, "back-pressure policy", [Block => "block", DropOldest => "drop-oldest"]);
+cli_names!(BackendKind, "backend", [Nvenc => "nvenc", VulkanVideo => "vulkan", Software => "software"]);
+cli_names!(Preset, "preset", [P1 => "p1", P2 => "p2", P3 => "p3", P4 => "p4", P5 => "p5", P6 => "p6", P7 => "p7"]);
+
+impl FromStr for BackendChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(BackendChoice::Auto);
+        }
+        s.parse::<BackendKind>()
+            .map(BackendChoice::Only)
+            .map_err(|e| e.replace("(expected one of: ", "(expected one of: auto, "))
+    }
+}
+
+impl fmt::Display for BackendChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BackendChoice::Auto => f.write_str("auto"),
+            BackendChoice::Only(k) => k.fmt(f),
+        }
+    }
+}
+
+impl FromStr for KeyframeInterval {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.eq_ignore_ascii_case("infinite") || s.eq_ignore_ascii_case("inf") {
+            return Ok(KeyframeInterval::Infinite);
+        }
+        s.parse::<u32>()
+            .map(KeyframeInterval::Frames)
+            .map_err(|_| format!("invalid keyframe interval '{s}' (expected a frame count or 'infinite')"))
+    }
+}
+
+impl FromStr for BitDepth {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "8" => Ok(BitDepth::Eight),
+            "10" => Ok(BitDepth::Ten),
+            _ => Err(format!("invalid bit depth '{s}' (expected 8 or 10)")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::TransferFunction;
+
+    fn base() -> SessionConfig {
+        SessionConfig::new(Codec::H264, 1920, 1080, Rational::new(60, 1))
+    }
+
+    #[test]
+    fn defaults_are_valid_for_every_codec() {
+        for codec in Codec::ALL {
+            let c = SessionConfig::new(codec, 1280, 720, Rational::new(30, 1));
+            c.validate().unwrap();
+            assert_eq!(c.keyframe_interval, KeyframeInterval::Frames(60));
+        }
+    }
+
+    #[test]
+    fn cqp_with_a_bitrate_is_a_conflict_naming_the_bitrate() {
+        let e = RateControl::from_parts(RateControlMode::Cqp, Some(5_000_000), None, Some(20)).unwrap_err();
+        assert!(matches!(e, ConfigError::Conflict { field: "bitrate", .. }), "{e}");
+        assert!(e.to_string().contains("5000000"), "{e}");
+    }
+
+    #[test]
+    fn cbr_with_a_qp_and_missing_parts_are_errors() {
+        assert!(matches!(
+            RateControl::from_parts(RateControlMode::Cbr, Some(1), None, Some(3)),
+            Err(ConfigError::Conflict { field: "qp", .. })
+        ));
+        assert!(matches!(
+            RateControl::from_parts(RateControlMode::Cqp, None, None, None),
+            Err(ConfigError::Missing { field: "qp", .. })
+        ));
+        assert_eq!(
+            RateControl::from_parts(RateControlMode::Vbr, Some(4), None, None).unwrap(),
+            RateControl::Vbr { target: 4, max: 8 }
+        );
+    }
+
+    #[test]
+    fn bitrate_zero_is_invalid() {
+        let mut c = base();
+        c.rate_control = RateControl::Cbr { bitrate: 0 };
+        let e = c.validate().unwrap_err();
+        assert_eq!(
+            e,
+            ConfigError::Invalid {
+                field: "bitrate",
+                value: "0".into(),
+                expected: format!("1 to {MAX_BITRATE} bits per second")
+            }
+        );
+    }
+
+    #[test]
+    fn keyframe_interval_zero_is_invalid() {
+        let mut c = base();
+        c.keyframe_interval = KeyframeInterval::Frames(0);
+        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "keyframe_interval", .. })));
+    }
+
+    #[test]
+    fn sizes_are_checked_against_the_codec() {
+        let mut c = base();
+        c.width = 1921;
+        assert!(c.validate().unwrap_err().to_string().contains("1921"));
+        c.width = 0;
+        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "width", .. })));
+        let mut av1 = SessionConfig::new(Codec::Av1, 1920, 8706, Rational::new(30, 1));
+        assert!(av1.validate().unwrap_err().to_string().contains("8706"));
+        av1.height = 8704;
+        av1.width = 8192; // 8192 x 8704 is over AV1's MaxPicSize
+        assert!(matches!(av1.validate(), Err(ConfigError::Invalid { field: "width x height", .. })));
+    }
+
+    #[test]
+    fn qp_range_follows_the_codec() {
+        let mut c = base();
+        c.rate_control = RateControl::Cqp { qp: 52 };
+        assert!(c.validate().is_err());
+        c.codec = Codec::Av1;
+        c.validate().unwrap();
+        c.rate_control = RateControl::Cqp { qp: 256 };
+        assert!(c.validate().unwrap_err().to_string().contains("0 to 255"));
+    }
+
+    #[test]
+    fn vbv_with_cqp_and_tiny_vbv_are_rejected() {
+        let mut c = base();
+        c.rate_control = RateControl::Cqp { qp: 20 };
+        c.vbv_buffer_bits = Some(1_000_000);
+        assert!(matches!(c.validate(), Err(ConfigError::Conflict { field: "vbv_buffer_bits", .. })));
+        let mut c = base();
+        c.rate_control = RateControl::Cbr { bitrate: 6_000_000 };
+        c.vbv_buffer_bits = Some(99_999);
+        assert!(c.validate().unwrap_err().to_string().contains("100000"));
+    }
+
+    #[test]
+    fn vbr_max_below_target_is_invalid() {
+        let mut c = base();
+        c.rate_control = RateControl::Vbr { target: 10, max: 5 };
+        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "max_bitrate", .. })));
+    }
+
+    #[test]
+    fn hdr_needs_ten_bits() {
+        let mut c = base();
+        c.color.transfer = TransferFunction::Pq;
+        assert!(matches!(c.validate(), Err(ConfigError::Conflict { field: "bit_depth", .. })));
+        c.bit_depth = BitDepth::Ten;
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn frame_rate_and_queue_are_bounded() {
+        let mut c = base();
+        c.frame_rate = Rational::new(0, 1);
+        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "frame_rate", .. })));
+        c.frame_rate = Rational::new(30, 0);
+        assert!(c.validate().is_err());
+        let mut c = base();
+        c.queue_depth = 0;
+        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "queue_depth", .. })));
+    }
+
+    #[test]
+    fn ull_vbv_is_one_frame() {
+        let mut c = base();
+        c.tuning = Tuning::UltraLowLatency;
+        c.rate_control = RateControl::Cbr { bitrate: 6_000_000 };
+        assert_eq!(c.effective_vbv_bits(), Some(100_000));
+        c.rate_control = RateControl::Cqp { qp: 30 };
+        assert_eq!(c.effective_vbv_bits(), None);
+    }
+
+    #[test]
+    fn names_parse() {
+        assert_eq!("drop-oldest".parse::<Backpressure>().unwrap(), Backpressure::DropOldest);
+        assert_eq!("auto".parse::<BackendChoice>().unwrap(), BackendChoice::Auto);
+        assert!("cuda".parse::<BackendChoice>().unwrap_err().contains("auto, nvenc"));
+        assert_eq!("infinite".parse::<KeyframeInterval>().unwrap(), KeyframeInterval::Infinite);
+        assert!("12".parse::<BitDepth>().is_err());
+    }
+}

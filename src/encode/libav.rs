@@ -1,0 +1,566 @@
+//! The thin FFI layer over libavcodec and libswscale (FFmpeg 5.1 and later).
+//!
+//! Everything `unsafe` that the software path needs lives here, behind three safe types:
+//! [`AvEncoder`] (an opened `AVCodecContext` and its packet), [`AvPicture`] (a frame handed to
+//! the encoder without a copy: its `AVBufferRef` owns our [`FrameBuffer`] and gives it back to its
+//! pool when libavcodec lets go), and [`AvScaler`] (a `SwsContext` with its destination frame).
+
+use std::ffi::{CStr, CString};
+use std::os::raw::{c_int, c_void};
+use std::ptr;
+
+use ffmpeg_next::ffi as av;
+
+use super::EncodeError;
+use crate::color::{ColorDescription, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
+use crate::format::PixelFormat;
+use crate::frame::{CpuImage, FrameBuffer};
+use crate::time::Rational;
+
+/// Sets libav*'s global log level to errors only, once: the library reports through `tracing`
+/// and typed errors, not through stderr noise.
+pub fn quiet_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: av_log_set_level only stores an int in a global; no pointers are involved.
+        unsafe { av::av_log_set_level(av::AV_LOG_ERROR) };
+    });
+}
+
+/// The message libavutil gives for an error code.
+pub fn error_string(code: c_int) -> String {
+    let mut buf = [0 as std::os::raw::c_char; 128];
+    // SAFETY: buf is a valid writable buffer of the length passed; av_strerror NUL-terminates it.
+    let ok = unsafe { av::av_strerror(code, buf.as_mut_ptr(), buf.len()) } == 0;
+    if !ok {
+        return format!("libav error {code}");
+    }
+    // SAFETY: av_strerror wrote a NUL-terminated string into buf.
+    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+}
+
+/// True when libavcodec has an encoder of this name.
+pub fn has_encoder(name: &str) -> bool {
+    let Ok(c) = CString::new(name) else { return false };
+    // SAFETY: c is a valid NUL-terminated string; the returned pointer is only compared to null.
+    !unsafe { av::avcodec_find_encoder_by_name(c.as_ptr()) }.is_null()
+}
+
+/// The pixel formats an encoder lists as accepted (empty when it lists none or is absent).
+pub fn encoder_pixel_formats(name: &str) -> Vec<PixelFormat> {
+    let Ok(c) = CString::new(name) else { return Vec::new() };
+    // SAFETY: c is a valid NUL-terminated string.
+    let codec = unsafe { av::avcodec_find_encoder_by_name(c.as_ptr()) };
+    if codec.is_null() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    // SAFETY: codec is a valid AVCodec from libavcodec's static table; pix_fmts, when not null,
+    // is an array terminated by AV_PIX_FMT_NONE.
+    unsafe {
+        let mut p = (*codec).pix_fmts;
+        while !p.is_null() && *p != av::AVPixelFormat::AV_PIX_FMT_NONE {
+            if let Some(f) = from_av_format(*p) {
+                out.push(f);
+            }
+            p = p.add(1);
+        }
+    }
+    out
+}
+
+/// The libav pixel format of one of ours, where libav has it.
+pub fn to_av_format(f: PixelFormat) -> Option<av::AVPixelFormat> {
+    use av::AVPixelFormat::*;
+    Some(match f {
+        PixelFormat::Bgra8 => AV_PIX_FMT_BGRA,
+        PixelFormat::Rgba8 => AV_PIX_FMT_RGBA,
+        PixelFormat::Rgb10a2 => AV_PIX_FMT_X2BGR10LE,
+        PixelFormat::Rgba16f => return None,
+        PixelFormat::Nv12 => AV_PIX_FMT_NV12,
+        PixelFormat::P010 => AV_PIX_FMT_P010LE,
+        PixelFormat::I420 => AV_PIX_FMT_YUV420P,
+        PixelFormat::I444 => AV_PIX_FMT_YUV444P,
+        PixelFormat::I420P10 => AV_PIX_FMT_YUV420P10LE,
+        PixelFormat::I444P10 => AV_PIX_FMT_YUV444P10LE,
+        PixelFormat::I444P16 => AV_PIX_FMT_YUV444P16LE,
+    })
+}
+
+fn from_av_format(f: av::AVPixelFormat) -> Option<PixelFormat> {
+    PixelFormat::ALL.into_iter().find(|&p| to_av_format(p) == Some(f))
+}
+
+fn av_matrix(m: ColorMatrix) -> av::AVColorSpace {
+    match m {
+        ColorMatrix::Bt601 => av::AVColorSpace::AVCOL_SPC_SMPTE170M,
+        ColorMatrix::Bt709 => av::AVColorSpace::AVCOL_SPC_BT709,
+        ColorMatrix::Bt2020Ncl => av::AVColorSpace::AVCOL_SPC_BT2020_NCL,
+    }
+}
+
+fn av_transfer(t: TransferFunction) -> av::AVColorTransferCharacteristic {
+    use av::AVColorTransferCharacteristic::*;
+    match t {
+        TransferFunction::Srgb => AVCOL_TRC_IEC61966_2_1,
+        TransferFunction::Bt709 => AVCOL_TRC_BT709,
+        TransferFunction::Pq => AVCOL_TRC_SMPTE2084,
+        TransferFunction::Hlg => AVCOL_TRC_ARIB_STD_B67,
+    }
+}
+
+fn av_primaries(p: ColorPrimaries) -> av::AVColorPrimaries {
+    use av::AVColorPrimaries::*;
+    match p {
+        ColorPrimaries::Bt709 => AVCOL_PRI_BT709,
+        ColorPrimaries::Bt601Pal => AVCOL_PRI_BT470BG,
+        ColorPrimaries::Bt601Ntsc => AVCOL_PRI_SMPTE170M,
+        ColorPrimaries::Bt2020 => AVCOL_PRI_BT2020,
+        ColorPrimaries::DisplayP3 => AVCOL_PRI_SMPTE432,
+    }
+}
+
+fn av_range(r: ColorRange) -> av::AVColorRange {
+    match r {
+        ColorRange::Limited => av::AVColorRange::AVCOL_RANGE_MPEG,
+        ColorRange::Full => av::AVColorRange::AVCOL_RANGE_JPEG,
+    }
+}
+
+/// Everything needed to open one libavcodec encoder. Built by the pure mapping in
+/// `software.rs`, where it is unit-tested field by field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AvEncoderParams {
+    /// libavcodec encoder name (`libx264`, `libx265`, `libsvtav1`).
+    pub encoder: &'static str,
+    /// Width.
+    pub width: u32,
+    /// Height.
+    pub height: u32,
+    /// The format the encoder is fed.
+    pub input_format: PixelFormat,
+    /// Time base of frame timestamps (one tick per nominal frame).
+    pub time_base: Rational,
+    /// Nominal frame rate.
+    pub frame_rate: Rational,
+    /// `bit_rate` (0: unset).
+    pub bit_rate: i64,
+    /// `rc_max_rate` (0: unset).
+    pub rc_max_rate: i64,
+    /// `rc_buffer_size` in bits (0: unset).
+    pub rc_buffer_size: i64,
+    /// `gop_size` (-1: leave the encoder's default).
+    pub gop_size: i32,
+    /// `keyint_min` (-1: leave).
+    pub keyint_min: i32,
+    /// `max_b_frames` (-1: leave).
+    pub max_b_frames: i32,
+    /// Sets `AV_CODEC_FLAG_CLOSED_GOP`.
+    pub closed_gop: bool,
+    /// `thread_count` (0: auto).
+    pub threads: i32,
+    /// Colour description for the stream's VUI / colour config.
+    pub color: ColorDescription,
+    /// Private options, in order (`preset`, `tune`, `x264-params`, ...).
+    pub options: Vec<(String, String)>,
+}
+
+/// An opened libavcodec encoder.
+pub struct AvEncoder {
+    ctx: *mut av::AVCodecContext,
+    packet: *mut av::AVPacket,
+    name: &'static str,
+    input_format: PixelFormat,
+}
+
+// SAFETY: the context and packet are owned exclusively by this value and only touched through
+// &mut self; libavcodec contexts may move between threads as long as calls are not concurrent.
+unsafe impl Send for AvEncoder {}
+
+/// One encoded packet copied out of libavcodec.
+#[derive(Debug)]
+pub struct AvPacketOut {
+    /// Bytes.
+    pub data: Vec<u8>,
+    /// Presentation time in the encoder's time base.
+    pub pts: i64,
+    /// Decode time in the encoder's time base.
+    pub dts: i64,
+    /// `AV_PKT_FLAG_KEY`.
+    pub keyframe: bool,
+}
+
+impl AvEncoder {
+    /// Opens the encoder. Options the encoder does not recognise are an error, not a warning.
+    pub fn open(p: &AvEncoderParams) -> Result<Self, EncodeError> {
+        quiet_logs();
+        let libav = |op: &'static str, code: c_int| EncodeError::Libav {
+            encoder: p.encoder.to_string(),
+            op,
+            code,
+            message: error_string(code),
+        };
+        let name = CString::new(p.encoder).map_err(|_| EncodeError::EncoderNotFound { name: p.encoder.into() })?;
+        // SAFETY: name is a valid NUL-terminated string.
+        let codec = unsafe { av::avcodec_find_encoder_by_name(name.as_ptr()) };
+        if codec.is_null() {
+            return Err(EncodeError::EncoderNotFound { name: p.encoder.to_string() });
+        }
+        let fmt = to_av_format(p.input_format).ok_or(EncodeError::UnsupportedInput {
+            format: p.input_format,
+            reason: "libavcodec has no matching pixel format".into(),
+        })?;
+        // SAFETY: codec is a valid encoder; the returned context is checked for null.
+        let ctx = unsafe { av::avcodec_alloc_context3(codec) };
+        if ctx.is_null() {
+            return Err(libav("avcodec_alloc_context3", av::AVERROR(libc::ENOMEM)));
+        }
+        // SAFETY: ctx is a freshly allocated context that we own; we set plain fields before open.
+        unsafe {
+            let c = &mut *ctx;
+            c.width = p.width as c_int;
+            c.height = p.height as c_int;
+            c.pix_fmt = fmt;
+            c.time_base = av::AVRational { num: p.time_base.num as c_int, den: p.time_base.den as c_int };
+            c.framerate = av::AVRational { num: p.frame_rate.num as c_int, den: p.frame_rate.den as c_int };
+            c.bit_rate = p.bit_rate;
+            c.rc_max_rate = p.rc_max_rate;
+            c.rc_buffer_size = p.rc_buffer_size.min(c_int::MAX as i64) as c_int;
+            if p.gop_size >= 0 {
+                c.gop_size = p.gop_size;
+            }
+            if p.keyint_min >= 0 {
+                c.keyint_min = p.keyint_min;
+            }
+            if p.max_b_frames >= 0 {
+                c.max_b_frames = p.max_b_frames;
+            }
+            if p.closed_gop {
+                c.flags |= av::AV_CODEC_FLAG_CLOSED_GOP as c_int;
+            }
+            c.thread_count = p.threads;
+            c.colorspace = av_matrix(p.color.matrix);
+            c.color_trc = av_transfer(p.color.transfer);
+            c.color_primaries = av_primaries(p.color.primaries);
+            c.color_range = av_range(p.color.range);
+            c.chroma_sample_location = av::AVChromaLocation::AVCHROMA_LOC_LEFT;
+        }
+        let mut enc = AvEncoder { ctx, packet: ptr::null_mut(), name: p.encoder, input_format: p.input_format };
+        let mut dict: *mut av::AVDictionary = ptr::null_mut();
+        for (k, v) in &p.options {
+            let (Ok(k), Ok(v)) = (CString::new(k.as_str()), CString::new(v.as_str())) else {
+                // SAFETY: dict is null or a dictionary we allocated.
+                unsafe { av::av_dict_free(&mut dict) };
+                return Err(EncodeError::UnknownOption { encoder: p.encoder.into(), option: k.clone() });
+            };
+            // SAFETY: dict is null or ours; av_dict_set copies both strings.
+            unsafe { av::av_dict_set(&mut dict, k.as_ptr(), v.as_ptr(), 0) };
+        }
+        // SAFETY: ctx and codec are valid; dict is ours and receives the unrecognised options.
+        let ret = unsafe { av::avcodec_open2(enc.ctx, codec, &mut dict) };
+        // SAFETY: dict is null or ours; we read its first key (if any) and then free it.
+        let leftover = unsafe {
+            let e = av::av_dict_get(dict, c"".as_ptr(), ptr::null(), av::AV_DICT_IGNORE_SUFFIX as c_int);
+            let key = (!e.is_null()).then(|| CStr::from_ptr((*e).key).to_string_lossy().into_owned());
+            av::av_dict_free(&mut dict);
+            key
+        };
+        if ret < 0 {
+            return Err(libav("avcodec_open2", ret));
+        }
+        if let Some(option) = leftover {
+            return Err(EncodeError::UnknownOption { encoder: p.encoder.into(), option });
+        }
+        // SAFETY: allocation only; checked for null.
+        enc.packet = unsafe { av::av_packet_alloc() };
+        if enc.packet.is_null() {
+            return Err(libav("av_packet_alloc", av::AVERROR(libc::ENOMEM)));
+        }
+        Ok(enc)
+    }
+
+    /// The encoder's name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The pixel format the encoder was opened for.
+    pub fn input_format(&self) -> PixelFormat {
+        self.input_format
+    }
+
+    /// Sends one picture (`None`: end of stream). The picture's buffer is referenced, not copied.
+    pub fn send(&mut self, picture: Option<&AvPicture>) -> Result<(), EncodeError> {
+        let frame = picture.map_or(ptr::null(), |p| p.frame as *const av::AVFrame);
+        if let Some(p) = picture {
+            if p.format != self.input_format {
+                return Err(EncodeError::UnsupportedInput {
+                    format: p.format,
+                    reason: format!("the encoder was opened for {}", self.input_format),
+                });
+            }
+        }
+        // SAFETY: ctx is an opened encoder; frame is null (flush) or a valid, filled AVFrame that
+        // stays alive for the call; libavcodec takes its own reference.
+        let ret = unsafe { av::avcodec_send_frame(self.ctx, frame) };
+        if ret < 0 && ret != av::AVERROR_EOF {
+            return Err(EncodeError::Libav {
+                encoder: self.name.into(),
+                op: "avcodec_send_frame",
+                code: ret,
+                message: error_string(ret),
+            });
+        }
+        Ok(())
+    }
+
+    /// The next packet, or `None` when the encoder needs more input (or has finished).
+    pub fn receive(&mut self) -> Result<Option<AvPacketOut>, EncodeError> {
+        // SAFETY: ctx is opened and packet is ours; on success the packet holds a reference that
+        // we copy out of and release before returning.
+        unsafe {
+            let ret = av::avcodec_receive_packet(self.ctx, self.packet);
+            if ret == av::AVERROR(libc::EAGAIN) || ret == av::AVERROR_EOF {
+                return Ok(None);
+            }
+            if ret < 0 {
+                return Err(EncodeError::Libav {
+                    encoder: self.name.into(),
+                    op: "avcodec_receive_packet",
+                    code: ret,
+                    message: error_string(ret),
+                });
+            }
+            let pkt = &*self.packet;
+            let data = if pkt.data.is_null() || pkt.size <= 0 {
+                Vec::new()
+            } else {
+                std::slice::from_raw_parts(pkt.data, pkt.size as usize).to_vec()
+            };
+            let out = AvPacketOut {
+                data,
+                pts: pkt.pts,
+                dts: if pkt.dts == av::AV_NOPTS_VALUE { pkt.pts } else { pkt.dts },
+                keyframe: pkt.flags & av::AV_PKT_FLAG_KEY != 0,
+            };
+            av::av_packet_unref(self.packet);
+            Ok(Some(out))
+        }
+    }
+}
+
+impl Drop for AvEncoder {
+    fn drop(&mut self) {
+        // SAFETY: both pointers are ours (or null, which the free functions accept).
+        unsafe {
+            av::av_packet_free(&mut self.packet);
+            av::avcodec_free_context(&mut self.ctx);
+        }
+    }
+}
+
+/// A picture ready for the encoder: an `AVFrame` whose planes point into a buffer it owns.
+pub struct AvPicture {
+    frame: *mut av::AVFrame,
+    format: PixelFormat,
+}
+
+// SAFETY: the AVFrame and the buffer it references are owned by this value; the free callback
+// only drops a FrameBuffer, which is Send.
+unsafe impl Send for AvPicture {}
+
+unsafe extern "C" fn release_frame_buffer(opaque: *mut c_void, _data: *mut u8) {
+    // SAFETY: opaque is the Box<FrameBuffer> leaked in AvPicture::wrap; libavutil calls this
+    // exactly once, when the last reference to the AVBufferRef goes.
+    drop(unsafe { Box::from_raw(opaque as *mut FrameBuffer) });
+}
+
+impl AvPicture {
+    /// Wraps a CPU image for the encoder without copying its pixels. The image's buffer moves
+    /// into libav's reference counting and goes back to its pool when the encoder releases it.
+    pub fn wrap(image: CpuImage, pts: i64) -> Result<Self, EncodeError> {
+        let format = image.format();
+        let fmt = to_av_format(format).ok_or(EncodeError::UnsupportedInput {
+            format,
+            reason: "libavcodec has no matching pixel format".into(),
+        })?;
+        let (width, height) = (image.width(), image.height());
+        let layouts = image.plane_layouts().to_vec();
+        let buffer = Box::new(image.into_buffer());
+        let (data_ptr, len) = (buffer.as_slice().as_ptr() as *mut u8, buffer.len());
+        let opaque = Box::into_raw(buffer) as *mut c_void;
+        // SAFETY: data_ptr/len describe the Vec inside the boxed FrameBuffer, which stays alive
+        // until release_frame_buffer drops it; the callback receives that box back.
+        let buf = unsafe { av::av_buffer_create(data_ptr, len, Some(release_frame_buffer), opaque, 0) };
+        if buf.is_null() {
+            // SAFETY: av_buffer_create failed, so the box was not taken over; reclaim it.
+            drop(unsafe { Box::from_raw(opaque as *mut FrameBuffer) });
+            return Err(EncodeError::Libav {
+                encoder: "libavutil".into(),
+                op: "av_buffer_create",
+                code: av::AVERROR(libc::ENOMEM),
+                message: "out of memory".into(),
+            });
+        }
+        // SAFETY: allocation; checked for null below (the buffer ref is released on failure).
+        let frame = unsafe { av::av_frame_alloc() };
+        if frame.is_null() {
+            // SAFETY: buf is ours.
+            unsafe { av::av_buffer_unref(&mut (buf as *mut _)) };
+            return Err(EncodeError::Libav {
+                encoder: "libavutil".into(),
+                op: "av_frame_alloc",
+                code: av::AVERROR(libc::ENOMEM),
+                message: "out of memory".into(),
+            });
+        }
+        // SAFETY: frame is a fresh AVFrame we own; the plane pointers stay inside the buffer that
+        // buf[0] keeps alive (the layouts were checked against it when the CpuImage was built).
+        unsafe {
+            let f = &mut *frame;
+            f.format = fmt as c_int;
+            f.width = width as c_int;
+            f.height = height as c_int;
+            f.pts = pts;
+            f.buf[0] = buf;
+            for (i, l) in layouts.iter().enumerate() {
+                f.data[i] = data_ptr.add(l.offset);
+                f.linesize[i] = l.stride as c_int;
+            }
+        }
+        Ok(Self { frame, format })
+    }
+
+    /// The picture's pixel format.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+}
+
+impl Drop for AvPicture {
+    fn drop(&mut self) {
+        // SAFETY: the frame is ours; freeing it drops our reference to the buffer.
+        unsafe { av::av_frame_free(&mut self.frame) };
+    }
+}
+
+/// A libswscale converter from one format to another at the same size. The caller supplies each
+/// destination image (from a pool), so a frame the encoder still references is never overwritten.
+pub struct AvScaler {
+    ctx: *mut av::SwsContext,
+    from: PixelFormat,
+    to: PixelFormat,
+    width: u32,
+    height: u32,
+}
+
+// SAFETY: the SwsContext is owned exclusively by this value and used through &mut self only.
+unsafe impl Send for AvScaler {}
+
+fn sws_colorspace(m: ColorMatrix) -> c_int {
+    match m {
+        ColorMatrix::Bt601 => av::SWS_CS_ITU601,
+        ColorMatrix::Bt709 => av::SWS_CS_ITU709,
+        ColorMatrix::Bt2020Ncl => av::SWS_CS_BT2020,
+    }
+}
+
+impl AvScaler {
+    /// A converter from `from` to `to`. For RGB input, `color` gives the YUV matrix and range
+    /// of the output (RGB is taken as full range).
+    pub fn new(from: PixelFormat, to: PixelFormat, width: u32, height: u32, color: ColorDescription) -> Result<Self, EncodeError> {
+        let unsupported = |f| EncodeError::UnsupportedInput {
+            format: f,
+            reason: "the CPU converter has no such format; the GPU path converts it".into(),
+        };
+        let src = to_av_format(from).ok_or_else(|| unsupported(from))?;
+        let dst = to_av_format(to).ok_or_else(|| unsupported(to))?;
+        // SAFETY: valid formats and sizes; no filters or params; the result is checked for null.
+        let ctx = unsafe {
+            av::sws_getContext(
+                width as c_int,
+                height as c_int,
+                src,
+                width as c_int,
+                height as c_int,
+                dst,
+                av::SWS_BILINEAR | av::SWS_ACCURATE_RND as c_int | av::SWS_FULL_CHR_H_INT as c_int,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null(),
+            )
+        };
+        if ctx.is_null() {
+            return Err(EncodeError::UnsupportedInput {
+                format: from,
+                reason: format!("libswscale cannot convert {from} to {to}"),
+            });
+        }
+        let cs = sws_colorspace(color.matrix);
+        let src_full = from.is_rgb() || color.range == ColorRange::Full;
+        let dst_full = color.range == ColorRange::Full;
+        // SAFETY: ctx is valid; sws_getCoefficients returns a pointer into a static table.
+        unsafe {
+            let table = av::sws_getCoefficients(cs);
+            av::sws_setColorspaceDetails(ctx, table, src_full as c_int, table, dst_full as c_int, 0, 1 << 16, 1 << 16);
+        }
+        Ok(Self { ctx, from, to, width, height })
+    }
+
+    /// Converts `image` into a new tightly packed image of the target format.
+    pub fn convert(&mut self, image: &CpuImage, out: &mut CpuImage) -> Result<(), EncodeError> {
+        if image.format() != self.from
+            || (image.width(), image.height()) != (self.width, self.height)
+            || out.format() != self.to
+        {
+            return Err(EncodeError::UnsupportedInput {
+                format: image.format(),
+                reason: format!("converter was built for {} {}x{}", self.from, self.width, self.height),
+            });
+        }
+        let mut src_ptrs = [ptr::null::<u8>(); 4];
+        let mut src_strides = [0 as c_int; 4];
+        for (i, l) in image.plane_layouts().iter().enumerate() {
+            src_ptrs[i] = image.data()[l.offset..].as_ptr();
+            src_strides[i] = l.stride as c_int;
+        }
+        let out_layouts = out.plane_layouts().to_vec();
+        let base = out.data_mut().as_mut_ptr();
+        let mut dst_ptrs = [ptr::null_mut::<u8>(); 4];
+        let mut dst_strides = [0 as c_int; 4];
+        for (i, l) in out_layouts.iter().enumerate() {
+            // SAFETY: offsets come from the image's own checked layout.
+            dst_ptrs[i] = unsafe { base.add(l.offset) };
+            dst_strides[i] = l.stride as c_int;
+        }
+        // SAFETY: the plane pointers and strides describe the two images' buffers, checked when
+        // the images were built for exactly these formats and sizes; both outlive the call.
+        let rows = unsafe {
+            av::sws_scale(
+                self.ctx,
+                src_ptrs.as_ptr(),
+                src_strides.as_ptr(),
+                0,
+                self.height as c_int,
+                dst_ptrs.as_ptr(),
+                dst_strides.as_ptr(),
+            )
+        };
+        if rows != self.height as c_int {
+            return Err(EncodeError::Libav {
+                encoder: "libswscale".into(),
+                op: "sws_scale",
+                code: rows,
+                message: format!("wrote {rows} of {} rows", self.height),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AvScaler {
+    fn drop(&mut self) {
+        // SAFETY: ctx is ours.
+        unsafe { av::sws_freeContext(self.ctx) };
+    }
+}

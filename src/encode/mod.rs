@@ -1,0 +1,226 @@
+//! Encoder backends, backend choice and the capability probe.
+//!
+//! An [`EncoderBackend`] turns frames into encoded units. The session owns one and drives it on
+//! its worker thread. Backends are chosen by [`open_backend`]: `auto` tries the paths in order of
+//! preference (NVENC, Vulkan Video, software) and records why each one passed over was passed
+//! over, in a [`BackendReport`].
+
+pub mod libav;
+pub mod software;
+
+use crate::codec::Codec;
+use crate::config::{BackendChoice, BackendKind, SessionConfig};
+use crate::format::PixelFormat;
+use crate::frame::Frame;
+
+/// One encoded unit as a backend produces it, with timestamps in the backend's frame ticks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedUnit {
+    /// The bytes (Annex-B for H.264/HEVC, low-overhead OBUs for AV1).
+    pub data: Vec<u8>,
+    /// Presentation tick (the `encoder_pts` the frame was sent with).
+    pub pts: i64,
+    /// Decode tick (may be below `pts`, and negative, when frames are reordered).
+    pub dts: i64,
+    /// A random access point.
+    pub keyframe: bool,
+}
+
+/// An encoder the session can drive. Implement it to plug in another encoder; the session calls
+/// it from one worker thread, never concurrently.
+pub trait EncoderBackend: Send {
+    /// Which kind of backend this is.
+    fn kind(&self) -> BackendKind;
+
+    /// A one-line description for logs and `probe` ("software (libx264 through libavcodec)").
+    fn describe(&self) -> String;
+
+    /// Encodes one frame. `encoder_pts` counts frames given to this encoder from 0; units come
+    /// back with it as their `pts`.
+    fn encode(&mut self, frame: Frame, encoder_pts: i64) -> Result<(), EncodeError>;
+
+    /// Signals the end of input; the remaining units can then be received.
+    fn finish(&mut self) -> Result<(), EncodeError>;
+
+    /// The next unit, or `None` when the encoder needs more input or has finished.
+    fn receive(&mut self) -> Result<Option<EncodedUnit>, EncodeError>;
+}
+
+/// Why an encoder could not be opened or could not encode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The backend cannot run on this machine.
+    #[error("the {backend} backend is not available: {reason}")]
+    Unavailable {
+        /// The backend.
+        backend: BackendKind,
+        /// Why, and the fix.
+        reason: String,
+    },
+    /// `auto` found no backend that can run.
+    #[error("no encoder backend can run {codec} here: {reasons}")]
+    NoBackend {
+        /// The codec asked for.
+        codec: Codec,
+        /// Every backend tried, with its reason.
+        reasons: String,
+    },
+    /// libavcodec has no encoder of that name.
+    #[error("libavcodec has no encoder named {name}")]
+    EncoderNotFound {
+        /// The name looked up.
+        name: String,
+    },
+    /// The frame's format is one this encoder cannot take.
+    #[error("cannot encode {format} frames: {reason}")]
+    UnsupportedInput {
+        /// The format.
+        format: PixelFormat,
+        /// Why.
+        reason: String,
+    },
+    /// The encoder did not recognise an option GhostStream gave it (a version mismatch).
+    #[error("encoder {encoder} does not recognise option '{option}' (is the FFmpeg build too old?)")]
+    UnknownOption {
+        /// The encoder.
+        encoder: String,
+        /// The option.
+        option: String,
+    },
+    /// A libav* call failed.
+    #[error("{encoder}: {op} failed: {message} (code {code})")]
+    Libav {
+        /// The encoder or library.
+        encoder: String,
+        /// The call.
+        op: &'static str,
+        /// The AVERROR code.
+        code: i32,
+        /// libavutil's message for it.
+        message: String,
+    },
+}
+
+/// Which backend a session runs on, and why the others were passed over.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BackendReport {
+    /// The backend chosen.
+    pub chosen: BackendKind,
+    /// Its description.
+    pub description: String,
+    /// Each backend passed over, with the reason.
+    pub passed_over: Vec<(BackendKind, String)>,
+}
+
+/// The order `auto` tries backends in.
+pub const AUTO_ORDER: [BackendKind; 3] = [BackendKind::Nvenc, BackendKind::VulkanVideo, BackendKind::Software];
+
+/// Why a GPU backend cannot run in this build. These paths are specified in their own issues
+/// and not yet built; the reason says so rather than pretending to probe hardware.
+fn gpu_backend_reason(kind: BackendKind) -> String {
+    match kind {
+        BackendKind::Nvenc => "the NVENC backend is not part of this build yet".into(),
+        BackendKind::VulkanVideo => "the Vulkan Video encode backend is not part of this build yet".into(),
+        BackendKind::Software => unreachable!("software is not a GPU backend"),
+    }
+}
+
+fn open_one(kind: BackendKind, config: &SessionConfig, input: PixelFormat) -> Result<Box<dyn EncoderBackend>, EncodeError> {
+    match kind {
+        BackendKind::Software => Ok(Box::new(software::SoftwareEncoder::open(config, input)?)),
+        other => Err(EncodeError::Unavailable { backend: other, reason: gpu_backend_reason(other) }),
+    }
+}
+
+/// Opens the backend `config.backend` asks for, for frames of `input` format.
+pub fn open_backend(
+    config: &SessionConfig,
+    input: PixelFormat,
+) -> Result<(Box<dyn EncoderBackend>, BackendReport), EncodeError> {
+    match config.backend {
+        BackendChoice::Only(kind) => {
+            let backend = open_one(kind, config, input)?;
+            let description = backend.describe();
+            Ok((backend, BackendReport { chosen: kind, description, passed_over: Vec::new() }))
+        }
+        BackendChoice::Auto => {
+            let mut passed_over = Vec::new();
+            for kind in AUTO_ORDER {
+                match open_one(kind, config, input) {
+                    Ok(backend) => {
+                        let description = backend.describe();
+                        for (k, why) in &passed_over {
+                            tracing::info!(backend = %k, reason = %why, "backend passed over");
+                        }
+                        return Ok((backend, BackendReport { chosen: kind, description, passed_over }));
+                    }
+                    Err(e) => passed_over.push((kind, e.to_string())),
+                }
+            }
+            let reasons = passed_over.iter().map(|(k, r)| format!("{k}: {r}")).collect::<Vec<_>>().join("; ");
+            Err(EncodeError::NoBackend { codec: config.codec, reasons })
+        }
+    }
+}
+
+/// One path in the probe: an encoder, a GPU engine or a capture method.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeEntry {
+    /// "encode", "gpu" or "capture".
+    pub category: &'static str,
+    /// The path's name ("software", "nvenc", "wayland").
+    pub name: String,
+    /// The codec, for encode paths.
+    pub codec: Option<Codec>,
+    /// True when the path can run here.
+    pub available: bool,
+    /// What it uses when available; why not when not.
+    pub detail: String,
+}
+
+/// Every encode path, GPU engine and capture method, each available or not and why.
+pub fn probe() -> Vec<ProbeEntry> {
+    let mut out = Vec::new();
+    for codec in Codec::ALL {
+        for kind in AUTO_ORDER {
+            let (available, detail) = match kind {
+                BackendKind::Software => match software::unavailable_reason(codec) {
+                    None => {
+                        let name = software::encoder_name(codec);
+                        let formats = libav::encoder_pixel_formats(name);
+                        let ten = formats.contains(&PixelFormat::I420P10);
+                        (true, format!("{name} through libavcodec; 8-bit{}", if ten { " and 10-bit" } else { " only" }))
+                    }
+                    Some(why) => (false, why),
+                },
+                other => (false, gpu_backend_reason(other)),
+            };
+            out.push(ProbeEntry { category: "encode", name: kind.name().into(), codec: Some(codec), available, detail });
+        }
+    }
+    out.push(ProbeEntry {
+        category: "gpu",
+        name: "vulkan".into(),
+        codec: None,
+        available: false,
+        detail: "the Vulkan compute engine is not part of this build yet".into(),
+    });
+    for (name, env, what) in [
+        ("wayland", "WAYLAND_DISPLAY", "a Wayland compositor"),
+        ("pipewire", "PIPEWIRE_REMOTE", "PipeWire"),
+        ("portal", "DBUS_SESSION_BUS_ADDRESS", "the desktop portal over D-Bus"),
+    ] {
+        let seen = std::env::var_os(env).is_some();
+        out.push(ProbeEntry {
+            category: "capture",
+            name: name.into(),
+            codec: None,
+            available: false,
+            detail: format!(
+                "capture from {what} is not part of this build yet ({env} is {})",
+                if seen { "set" } else { "not set" }
+            ),
+        });
+    }
+    out
+}

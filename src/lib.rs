@@ -1,0 +1,62 @@
+//! GhostStream: a GPU video engine for Linux.
+//!
+//! Frames come in (from a capture source, a file, or an application), are processed, and are
+//! encoded into packets that go to files, a replay buffer or the network, with the least
+//! latency and no needless copies.
+//!
+//! This release has the foundation every path builds on: the [`Session`] API, the software
+//! encoders (SVT-AV1, x265, x264 through libavcodec), raw bitstream outputs ([`sink`]), and the
+//! sources in [`source`]. The Vulkan compute engine, NVENC and capture slot in behind the same
+//! types ([`FrameImage`] gains a GPU variant; [`encode::EncoderBackend`] gains GPU backends).
+//!
+//! ```no_run
+//! use ghoststream::{Codec, Rational, Session, SessionConfig, SessionOutput};
+//! use ghoststream::source::{FrameSource, TestPattern};
+//! use ghoststream::sink::{open_sink, BitstreamFormat};
+//!
+//! let fps = Rational::new(30, 1);
+//! let config = SessionConfig::new(Codec::Av1, 1280, 720, fps);
+//! let mut source = TestPattern::new(config.input_format, 1280, 720, fps, Some(90))?;
+//! let mut session = Session::open(config.clone())?;
+//! let mut sink = open_sink("out.ivf".as_ref(), BitstreamFormat::Ivf, &config)?;
+//! while let Some(frame) = source.next_frame()? {
+//!     session.submit(frame)?;
+//!     while let Some(out) = session.try_receive()? {
+//!         if let SessionOutput::Packet(p) = out { sink.write(&p)?; }
+//!     }
+//! }
+//! for out in session.close()? {
+//!     if let SessionOutput::Packet(p) = out { sink.write(&p)?; }
+//! }
+//! sink.finish()?;
+//! # Ok::<(), ghoststream::Error>(())
+//! ```
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, missing_docs)]
+
+pub mod bitstream;
+mod codec;
+mod color;
+mod config;
+pub mod encode;
+mod error;
+mod format;
+mod frame;
+mod packet;
+mod session;
+pub mod sink;
+pub mod source;
+mod time;
+
+pub use codec::{Codec, CodecLimits};
+pub use color::{ColorDescription, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
+pub use config::{
+    BackendChoice, BackendKind, Backpressure, BitDepth, ConfigError, KeyframeInterval, Preset, RateControl,
+    RateControlMode, SessionConfig, Tuning, MAX_BITRATE, MAX_FRAME_RATE, MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH,
+};
+pub use error::{Error, ErrorCode};
+pub use format::{ChromaSubsampling, PixelFormat, PlaneGeometry, SizeError, MAX_DIMENSION};
+pub use frame::{BufferPool, CpuImage, Frame, FrameBuffer, FrameImage, ImageError, PlaneLayout, BUFFER_PADDING};
+pub use packet::{FrameStats, Packet, PacketFraming};
+pub use session::{Session, SessionError, SessionOutput, SessionStats};
+pub use time::{Rational, Span, Timestamp, NANOS_PER_SECOND};

@@ -1,0 +1,75 @@
+//! Encoded packets and the per-frame statistics that travel with them.
+
+use bytes::Bytes;
+
+use crate::codec::Codec;
+use crate::time::{Span, Timestamp};
+
+/// Per-frame metadata: where the time went between capture and packet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FrameStats {
+    /// The frame's number in submission order, from 0 (dropped frames keep theirs).
+    pub frame_number: u64,
+    /// Presentation time.
+    pub pts: Timestamp,
+    /// Display duration.
+    pub duration: Span,
+    /// When it was captured, when the source knew.
+    pub capture_time: Option<Timestamp>,
+    /// When `submit` was called.
+    pub submit_time: Timestamp,
+    /// When the encoder was handed the frame.
+    pub encode_start_time: Option<Timestamp>,
+    /// When its packet came out of the encoder.
+    pub packet_ready_time: Option<Timestamp>,
+    /// GPU time spent processing the frame, where a GPU path measured it.
+    pub gpu_time: Option<Span>,
+    /// True when the frame was dropped by back-pressure and never encoded.
+    pub dropped: bool,
+}
+
+impl FrameStats {
+    /// Time from `submit` to the packet being ready (`None` for dropped frames).
+    pub fn encode_latency(&self) -> Option<Span> {
+        self.packet_ready_time.map(|t| t.since(self.submit_time))
+    }
+
+    /// Time from capture to the packet being ready, where the capture time is known.
+    pub fn capture_to_packet_latency(&self) -> Option<Span> {
+        Some(self.packet_ready_time?.since(self.capture_time?))
+    }
+}
+
+/// How the bytes of a packet are framed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PacketFraming {
+    /// H.264/HEVC NAL units, each behind a start code (ITU-T H.264 / H.265 Annex B).
+    AnnexB,
+    /// AV1 OBUs in the low-overhead bitstream format (each OBU with `obu_has_size_field`),
+    /// one temporal unit per packet.
+    Obu,
+}
+
+/// One encoded access unit (H.264/HEVC) or temporal unit (AV1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Packet {
+    /// The encoded bytes; cloning a packet shares them.
+    pub data: Bytes,
+    /// The codec.
+    pub codec: Codec,
+    /// The framing of `data`.
+    pub framing: PacketFraming,
+    /// Presentation time (the frame's own).
+    pub pts: Timestamp,
+    /// Decode time (equal to `pts` when frames are not reordered; never after `pts`).
+    pub dts: Timestamp,
+    /// Display duration.
+    pub duration: Span,
+    /// True for a random access point: IDR (H.264/HEVC) or a key frame with a sequence header
+    /// (AV1). A decoder can start here.
+    pub keyframe: bool,
+    /// The frame's number in submission order.
+    pub frame_number: u64,
+    /// The frame's statistics.
+    pub stats: FrameStats,
+}

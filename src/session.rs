@@ -1,0 +1,503 @@
+//! The encode session: open, submit frames, receive packets, flush, close.
+//!
+//! # Threads and queues
+//! A session runs its encoder on one worker thread. [`Session::submit`] puts the frame on a
+//! bounded input queue of `queue_depth` frames and returns; the worker takes frames in order,
+//! encodes them and puts packets on the output queue, which [`Session::try_receive`] and
+//! [`Session::receive_timeout`] read.
+//!
+//! # Back-pressure
+//! When the input queue is full, `submit` follows [`Backpressure`]:
+//! - `Block`: it waits until the worker takes a frame. Nothing is lost; the caller slows down.
+//! - `DropOldest`: the oldest frame still waiting is dropped and reported on the output queue as
+//!   a [`SessionOutput::Dropped`] (its [`FrameStats`] with `dropped` set), and counted in
+//!   [`SessionStats::dropped`]. The caller never waits.
+//!
+//! The output queue is not bounded: receive packets as they come (each is one compressed
+//! frame, tens of kilobytes), or they accumulate.
+//!
+//! # Timestamps
+//! Frames carry nanosecond timestamps, strictly increasing. The encoder sees a constant frame
+//! rate clock (one tick a frame); every packet gets back the exact timestamps of its frame.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::codec::Codec;
+use crate::config::{Backpressure, ConfigError, SessionConfig};
+use crate::encode::{open_backend, BackendReport, EncodeError, EncodedUnit, EncoderBackend};
+use crate::format::PixelFormat;
+use crate::frame::Frame;
+use crate::packet::{FrameStats, Packet, PacketFraming};
+use crate::time::{Span, Timestamp};
+
+/// What comes out of a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionOutput {
+    /// An encoded packet.
+    Packet(Packet),
+    /// A frame dropped by back-pressure, never encoded.
+    Dropped(FrameStats),
+}
+
+/// Running counts of a session.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Frames accepted by `submit`.
+    pub submitted: u64,
+    /// Packets produced.
+    pub packets: u64,
+    /// Frames dropped by back-pressure.
+    pub dropped: u64,
+    /// Bytes of all packets.
+    pub bytes: u64,
+}
+
+/// Why a session call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The encoder failed.
+    #[error(transparent)]
+    Encode(#[from] EncodeError),
+    /// A frame of another size than the session's.
+    #[error("frame is {got_width}x{got_height}, but the session encodes {width}x{height} (scaling arrives with the GPU path; resize the input)")]
+    FrameSize {
+        /// Session width.
+        width: u32,
+        /// Session height.
+        height: u32,
+        /// Frame width.
+        got_width: u32,
+        /// Frame height.
+        got_height: u32,
+    },
+    /// A frame of another format than the session was opened for.
+    #[error("frame is {got}, but the session was opened for {expected} input (set SessionConfig::input_format)")]
+    FrameFormat {
+        /// The session's input format.
+        expected: PixelFormat,
+        /// The frame's.
+        got: PixelFormat,
+    },
+    /// A timestamp not after the previous frame's.
+    #[error("frame timestamp {got} ns is not after the previous frame's {previous} ns (timestamps must increase)")]
+    NonMonotonicPts {
+        /// The previous frame's timestamp.
+        previous: i64,
+        /// This frame's.
+        got: i64,
+    },
+    /// `submit` after `flush`.
+    #[error("the session was flushed: no more frames can be submitted (open a new session)")]
+    Flushed,
+    /// A call after `close`.
+    #[error("the session is closed")]
+    Closed,
+    /// The worker thread died (a panic inside the encoder).
+    #[error("the encoder thread stopped unexpectedly: {0}")]
+    WorkerFailed(String),
+}
+
+enum Job {
+    Frame(Frame, FrameStats),
+    Finish,
+}
+
+#[derive(Default)]
+struct State {
+    input: VecDeque<Job>,
+    output: VecDeque<SessionOutput>,
+    error: Option<SessionError>,
+    finished: bool,
+    worker_done: bool,
+    closing: bool,
+    stats: SessionStats,
+}
+
+struct Shared {
+    state: Mutex<State>,
+    input_changed: Condvar,
+    output_changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock only means another thread panicked while holding it; the state is
+        // plain data that stays consistent between statements, so keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Open,
+    Flushed,
+    Closed,
+}
+
+/// An encode session. See the module documentation for threads, queues and back-pressure.
+pub struct Session {
+    config: SessionConfig,
+    report: BackendReport,
+    shared: Arc<Shared>,
+    worker: Option<JoinHandle<()>>,
+    next_frame_number: u64,
+    last_pts: Option<i64>,
+    phase: Phase,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("config", &self.config).field("report", &self.report).finish()
+    }
+}
+
+impl Session {
+    /// Validates `config` and opens the backend it asks for.
+    pub fn open(config: SessionConfig) -> Result<Self, SessionError> {
+        config.validate()?;
+        let (backend, report) = open_backend(&config, config.input_format)?;
+        Ok(Self::start(config, backend, report))
+    }
+
+    /// Opens a session on a backend the caller built (another encoder, or a test double).
+    pub fn with_backend(config: SessionConfig, backend: Box<dyn EncoderBackend>) -> Result<Self, SessionError> {
+        config.validate()?;
+        let report = BackendReport { chosen: backend.kind(), description: backend.describe(), passed_over: Vec::new() };
+        Ok(Self::start(config, backend, report))
+    }
+
+    fn start(config: SessionConfig, backend: Box<dyn EncoderBackend>, report: BackendReport) -> Self {
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::default()),
+            input_changed: Condvar::new(),
+            output_changed: Condvar::new(),
+        });
+        let worker_shared = Arc::clone(&shared);
+        let worker_config = config.clone();
+        let worker = std::thread::Builder::new()
+            .name("ghoststream-encode".into())
+            .spawn(move || run_worker(worker_shared, backend, worker_config))
+            .ok();
+        if worker.is_none() {
+            let mut st = shared.lock();
+            st.error = Some(SessionError::WorkerFailed("could not start the encoder thread".into()));
+            st.worker_done = true;
+        }
+        tracing::info!(backend = %report.description, codec = %config.codec, "session open");
+        Self { config, report, shared, worker, next_frame_number: 0, last_pts: None, phase: Phase::Open }
+    }
+
+    /// The session's configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The backend chosen and the ones passed over, with reasons.
+    pub fn backend_report(&self) -> &BackendReport {
+        &self.report
+    }
+
+    /// Running counts.
+    pub fn stats(&self) -> SessionStats {
+        self.shared.lock().stats
+    }
+
+    /// Queues a frame for encoding. Follows the back-pressure policy when the queue is full.
+    pub fn submit(&mut self, frame: Frame) -> Result<(), SessionError> {
+        match self.phase {
+            Phase::Open => {}
+            Phase::Flushed => return Err(SessionError::Flushed),
+            Phase::Closed => return Err(SessionError::Closed),
+        }
+        let (w, h) = (frame.image.width(), frame.image.height());
+        if (w, h) != (self.config.width, self.config.height) {
+            return Err(SessionError::FrameSize {
+                width: self.config.width,
+                height: self.config.height,
+                got_width: w,
+                got_height: h,
+            });
+        }
+        if frame.image.format() != self.config.input_format {
+            return Err(SessionError::FrameFormat { expected: self.config.input_format, got: frame.image.format() });
+        }
+        if let Some(prev) = self.last_pts {
+            if frame.pts.as_nanos() <= prev {
+                return Err(SessionError::NonMonotonicPts { previous: prev, got: frame.pts.as_nanos() });
+            }
+        }
+        let stats = FrameStats {
+            frame_number: self.next_frame_number,
+            pts: frame.pts,
+            duration: frame.duration.unwrap_or(Span::from_nanos(self.config.frame_duration_nanos())),
+            capture_time: frame.capture_time,
+            submit_time: Timestamp::now(),
+            ..FrameStats::default()
+        };
+        let depth = self.config.queue_depth as usize;
+        let mut st = self.shared.lock();
+        loop {
+            if let Some(e) = &st.error {
+                return Err(e.clone());
+            }
+            if st.input.len() < depth {
+                break;
+            }
+            match self.config.backpressure {
+                Backpressure::Block => {
+                    st = self.shared.input_changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+                Backpressure::DropOldest => {
+                    if let Some(Job::Frame(_, mut dropped)) = st.input.pop_front() {
+                        dropped.dropped = true;
+                        st.stats.dropped += 1;
+                        tracing::debug!(frame = dropped.frame_number, "frame dropped by back-pressure");
+                        st.output.push_back(SessionOutput::Dropped(dropped));
+                        self.shared.output_changed.notify_all();
+                    }
+                }
+            }
+        }
+        st.input.push_back(Job::Frame(frame, stats));
+        st.stats.submitted += 1;
+        drop(st);
+        self.shared.input_changed.notify_all();
+        self.next_frame_number += 1;
+        self.last_pts = Some(stats.pts.as_nanos());
+        Ok(())
+    }
+
+    /// The next output if one is ready.
+    pub fn try_receive(&mut self) -> Result<Option<SessionOutput>, SessionError> {
+        self.receive_timeout(Duration::ZERO)
+    }
+
+    /// The next output, waiting up to `timeout` for one. `Ok(None)` when none came in time, or
+    /// when the session was flushed and everything has been received.
+    pub fn receive_timeout(&mut self, timeout: Duration) -> Result<Option<SessionOutput>, SessionError> {
+        if self.phase == Phase::Closed {
+            return Err(SessionError::Closed);
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        let mut st = self.shared.lock();
+        loop {
+            if let Some(out) = st.output.pop_front() {
+                return Ok(Some(out));
+            }
+            if let Some(e) = &st.error {
+                return Err(e.clone());
+            }
+            if st.finished || st.worker_done {
+                return Ok(None);
+            }
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            st = self
+                .shared
+                .output_changed
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Ends the input, waits for the encoder to drain, and returns every remaining output.
+    /// After this, `submit` fails with [`SessionError::Flushed`].
+    pub fn flush(&mut self) -> Result<Vec<SessionOutput>, SessionError> {
+        match self.phase {
+            Phase::Closed => return Err(SessionError::Closed),
+            Phase::Flushed => {}
+            Phase::Open => {
+                self.shared.lock().input.push_back(Job::Finish);
+                self.shared.input_changed.notify_all();
+                self.phase = Phase::Flushed;
+            }
+        }
+        let mut out = Vec::new();
+        let mut st = self.shared.lock();
+        loop {
+            out.extend(st.output.drain(..));
+            if let Some(e) = &st.error {
+                return Err(e.clone());
+            }
+            if st.finished || st.worker_done {
+                out.extend(st.output.drain(..));
+                return Ok(out);
+            }
+            st = self.shared.output_changed.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Flushes (if not yet flushed), stops the worker and returns the remaining outputs. Every
+    /// later call fails with [`SessionError::Closed`].
+    pub fn close(&mut self) -> Result<Vec<SessionOutput>, SessionError> {
+        if self.phase == Phase::Closed {
+            return Err(SessionError::Closed);
+        }
+        let result = self.flush();
+        self.stop_worker();
+        self.phase = Phase::Closed;
+        let joined = self.shared.lock().error.clone();
+        match (result, joined) {
+            (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+            (Ok(out), None) => Ok(out),
+        }
+    }
+
+    fn stop_worker(&mut self) {
+        self.shared.lock().closing = true;
+        self.shared.input_changed.notify_all();
+        if let Some(handle) = self.worker.take() {
+            if handle.join().is_err() {
+                let mut st = self.shared.lock();
+                st.error.get_or_insert(SessionError::WorkerFailed("the encoder panicked".into()));
+            }
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stop_worker();
+    }
+}
+
+/// Marks the worker done (and wakes every waiter) however the worker ends, panics included.
+struct WorkerDone(Arc<Shared>);
+
+impl Drop for WorkerDone {
+    fn drop(&mut self) {
+        let mut st = self.0.lock();
+        st.worker_done = true;
+        if std::thread::panicking() {
+            st.error.get_or_insert(SessionError::WorkerFailed("the encoder panicked".into()));
+        }
+        drop(st);
+        self.0.input_changed.notify_all();
+        self.0.output_changed.notify_all();
+    }
+}
+
+/// Turns encoder ticks back into the frames' own timestamps.
+struct Timeline {
+    codec: Codec,
+    frame_ns: i64,
+    pending: VecDeque<(i64, FrameStats)>,
+    pts_by_tick: VecDeque<(i64, i64)>,
+    first_pts: Option<i64>,
+    last_dts: Option<i64>,
+}
+
+impl Timeline {
+    const KEEP: usize = 512;
+
+    fn sent(&mut self, tick: i64, stats: FrameStats) {
+        self.first_pts.get_or_insert(stats.pts.as_nanos());
+        self.pending.push_back((tick, stats));
+        self.pts_by_tick.push_back((tick, stats.pts.as_nanos()));
+        if self.pts_by_tick.len() > Self::KEEP {
+            self.pts_by_tick.pop_front();
+        }
+    }
+
+    fn packet(&mut self, unit: EncodedUnit) -> Option<Packet> {
+        let idx = self.pending.iter().position(|(t, _)| *t == unit.pts)?;
+        let (_, mut stats) = self.pending.remove(idx)?;
+        stats.packet_ready_time = Some(Timestamp::now());
+        let pts = stats.pts.as_nanos();
+        let mapped = self.pts_by_tick.iter().find(|(t, _)| *t == unit.dts).map(|(_, ns)| *ns);
+        let mut dts = mapped.unwrap_or_else(|| self.first_pts.unwrap_or(pts) + unit.dts * self.frame_ns).min(pts);
+        if let Some(last) = self.last_dts {
+            if dts <= last {
+                dts = last + 1;
+            }
+        }
+        self.last_dts = Some(dts);
+        Some(Packet {
+            data: Bytes::from(unit.data),
+            codec: self.codec,
+            framing: match self.codec {
+                Codec::Av1 => PacketFraming::Obu,
+                Codec::H264 | Codec::Hevc => PacketFraming::AnnexB,
+            },
+            pts: stats.pts,
+            dts: Timestamp::from_nanos(dts),
+            duration: stats.duration,
+            keyframe: unit.keyframe,
+            frame_number: stats.frame_number,
+            stats,
+        })
+    }
+}
+
+fn run_worker(shared: Arc<Shared>, mut backend: Box<dyn EncoderBackend>, config: SessionConfig) {
+    let _done = WorkerDone(Arc::clone(&shared));
+    let mut timeline = Timeline {
+        codec: config.codec,
+        frame_ns: config.frame_duration_nanos(),
+        pending: VecDeque::new(),
+        pts_by_tick: VecDeque::new(),
+        first_pts: None,
+        last_dts: None,
+    };
+    let mut tick = 0i64;
+    loop {
+        let job = {
+            let mut st = shared.lock();
+            loop {
+                if let Some(job) = st.input.pop_front() {
+                    break job;
+                }
+                if st.closing {
+                    return;
+                }
+                st = shared.input_changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        shared.input_changed.notify_all();
+        let result = match job {
+            Job::Frame(frame, mut stats) => {
+                stats.encode_start_time = Some(Timestamp::now());
+                timeline.sent(tick, stats);
+                let r = backend.encode(frame, tick);
+                tick += 1;
+                r.and_then(|()| drain(&mut *backend, &mut timeline, &shared))
+            }
+            Job::Finish => backend.finish().and_then(|()| drain(&mut *backend, &mut timeline, &shared)).map(|()| {
+                shared.lock().finished = true;
+                shared.output_changed.notify_all();
+            }),
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "encoder failed");
+            shared.lock().error = Some(SessionError::Encode(e));
+            return;
+        }
+    }
+}
+
+fn drain(backend: &mut dyn EncoderBackend, timeline: &mut Timeline, shared: &Shared) -> Result<(), EncodeError> {
+    while let Some(unit) = backend.receive()? {
+        let Some(packet) = timeline.packet(unit) else {
+            tracing::warn!("encoder returned a packet for a frame it was never given; dropped");
+            continue;
+        };
+        let mut st = shared.lock();
+        st.stats.packets += 1;
+        st.stats.bytes += packet.data.len() as u64;
+        st.output.push_back(SessionOutput::Packet(packet));
+        drop(st);
+        shared.output_changed.notify_all();
+    }
+    Ok(())
+}

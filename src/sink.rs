@@ -1,0 +1,458 @@
+//! Raw bitstream file outputs: Annex-B, length-prefixed (AVCC/HVCC), AV1 OBU streams and IVF.
+//!
+//! Every sink is file-safe: each packet is written whole or not at all. A write that fails part
+//! way (a full disk) is cut back to the end of the last whole packet before the error is
+//! returned, and the sink refuses further writes, so the file always holds only complete
+//! packets. [`BitstreamSink::finish`] fixes up headers (IVF's frame count) and syncs the file.
+//!
+//! Length-prefixed H.264/HEVC and OBU streams also get their configuration record (`avcC`,
+//! `hvcC`, `av1C`) written beside the stream as `FILE.avcC` / `FILE.hvcC` / `FILE.av1C`, as soon
+//! as the first keyframe has been written.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::bitstream::{avc, hevc, ivf, nal, obu, BitstreamError};
+use crate::codec::Codec;
+use crate::config::SessionConfig;
+use crate::packet::Packet;
+use crate::time::Rational;
+
+/// The framing of a bitstream file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BitstreamFormat {
+    /// H.264/HEVC Annex-B byte stream (`.h264`, `.264`, `.h265`, `.265`, `.hevc`).
+    AnnexB,
+    /// H.264/HEVC NAL units behind 4-byte lengths (`.avcc`, `.hvcc`), record beside it.
+    LengthPrefixed,
+    /// AV1 low-overhead OBU stream (`.obu`), each temporal unit led by a temporal delimiter.
+    Obu,
+    /// AV1 in IVF (`.ivf`).
+    Ivf,
+}
+
+impl BitstreamFormat {
+    /// The format a file name's extension implies.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        Some(match ext.as_str() {
+            "h264" | "264" | "avc" | "h265" | "265" | "hevc" => BitstreamFormat::AnnexB,
+            "avcc" | "hvcc" => BitstreamFormat::LengthPrefixed,
+            "obu" | "av1" => BitstreamFormat::Obu,
+            "ivf" => BitstreamFormat::Ivf,
+            _ => return None,
+        })
+    }
+
+    /// The name used on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BitstreamFormat::AnnexB => "annexb",
+            BitstreamFormat::LengthPrefixed => "length-prefixed",
+            BitstreamFormat::Obu => "obu",
+            BitstreamFormat::Ivf => "ivf",
+        }
+    }
+
+    /// True when the format can carry `codec`.
+    pub const fn carries(self, codec: Codec) -> bool {
+        match self {
+            BitstreamFormat::AnnexB | BitstreamFormat::LengthPrefixed => matches!(codec, Codec::H264 | Codec::Hevc),
+            BitstreamFormat::Obu | BitstreamFormat::Ivf => matches!(codec, Codec::Av1),
+        }
+    }
+
+    /// The usual extension for `codec` in this format.
+    pub const fn extension(self, codec: Codec) -> &'static str {
+        match (self, codec) {
+            (BitstreamFormat::AnnexB, Codec::Hevc) => "h265",
+            (BitstreamFormat::AnnexB, _) => "h264",
+            (BitstreamFormat::LengthPrefixed, Codec::Hevc) => "hvcc",
+            (BitstreamFormat::LengthPrefixed, _) => "avcc",
+            (BitstreamFormat::Obu, _) => "obu",
+            (BitstreamFormat::Ivf, _) => "ivf",
+        }
+    }
+
+    /// The natural format for a codec: IVF for AV1, Annex-B otherwise.
+    pub const fn default_for(codec: Codec) -> Self {
+        match codec {
+            Codec::Av1 => BitstreamFormat::Ivf,
+            _ => BitstreamFormat::AnnexB,
+        }
+    }
+}
+
+impl fmt::Display for BitstreamFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for BitstreamFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "annexb" | "annex-b" => Ok(BitstreamFormat::AnnexB),
+            "length-prefixed" | "avcc" | "hvcc" => Ok(BitstreamFormat::LengthPrefixed),
+            "obu" => Ok(BitstreamFormat::Obu),
+            "ivf" => Ok(BitstreamFormat::Ivf),
+            _ => Err(format!("unknown output format '{s}' (expected one of: annexb, length-prefixed, obu, ivf)")),
+        }
+    }
+}
+
+/// Why a sink could not write.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The file could not be created.
+    #[error("cannot create {}: {source}", path.display())]
+    Create {
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A write failed; the file was cut back to its last whole packet.
+    #[error("cannot write {} ({source}); the file keeps its first {kept_bytes} bytes, every packet in it whole", path.display())]
+    Write {
+        /// The path.
+        path: PathBuf,
+        /// Bytes of whole packets left in the file.
+        kept_bytes: u64,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The sink already failed; nothing more is written.
+    #[error("{} is not written to after an earlier error", path.display())]
+    AfterFailure {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The format cannot carry the codec.
+    #[error("{format} files cannot carry {codec} (use {} for {codec})", BitstreamFormat::default_for(*codec).extension(*codec))]
+    FormatMismatch {
+        /// The file format.
+        format: BitstreamFormat,
+        /// The codec.
+        codec: Codec,
+    },
+    /// No format could be inferred from the file name.
+    #[error("cannot tell the output format from {}: use .ivf or .obu for AV1, .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed)", path.display())]
+    UnknownExtension {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A packet whose bytes break its framing.
+    #[error("packet {frame} is malformed: {source}")]
+    Malformed {
+        /// Frame number of the packet.
+        frame: u64,
+        /// What is wrong.
+        #[source]
+        source: BitstreamError,
+    },
+}
+
+/// What a finished sink wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SinkSummary {
+    /// The stream file.
+    pub path: PathBuf,
+    /// Its configuration record file, if one was written.
+    pub record_path: Option<PathBuf>,
+    /// Packets written.
+    pub packets: u64,
+    /// Bytes in the stream file.
+    pub bytes: u64,
+}
+
+/// A bitstream file being written.
+#[derive(Debug)]
+pub struct BitstreamSink {
+    file: File,
+    path: PathBuf,
+    format: BitstreamFormat,
+    codec: Codec,
+    committed: u64,
+    packets: u64,
+    scratch: Vec<u8>,
+    record_path: Option<PathBuf>,
+    ivf_time_base: Rational,
+    first_pts: Option<i64>,
+    last_ivf_pts: Option<i64>,
+    failed: bool,
+}
+
+/// Builds the configuration record (`avcC`, `hvcC` or `av1C`) from a keyframe packet.
+pub fn configuration_record(packet: &Packet) -> Result<Vec<u8>, BitstreamError> {
+    match packet.codec {
+        Codec::H264 => avc::avcc_record(&packet.data),
+        Codec::Hevc => hevc::hvcc_record(&packet.data),
+        Codec::Av1 => obu::av1c_record(&packet.data),
+    }
+}
+
+/// Opens a sink at `path` in `format` for the session `config` describes. Fails before anything
+/// is encoded when the path cannot be written or the format cannot carry the codec.
+pub fn open_sink(path: &Path, format: BitstreamFormat, config: &SessionConfig) -> Result<BitstreamSink, SinkError> {
+    if !format.carries(config.codec) {
+        return Err(SinkError::FormatMismatch { format, codec: config.codec });
+    }
+    let file = File::create(path).map_err(|source| SinkError::Create { path: path.to_path_buf(), source })?;
+    let mut sink = BitstreamSink {
+        file,
+        path: path.to_path_buf(),
+        format,
+        codec: config.codec,
+        committed: 0,
+        packets: 0,
+        scratch: Vec::new(),
+        record_path: None,
+        ivf_time_base: config.frame_rate.invert(),
+        first_pts: None,
+        last_ivf_pts: None,
+        failed: false,
+    };
+    if format == BitstreamFormat::Ivf {
+        let header = ivf::IvfHeader {
+            fourcc: *b"AV01",
+            width: config.width.min(u16::MAX as u32) as u16,
+            height: config.height.min(u16::MAX as u32) as u16,
+            timebase_den: config.frame_rate.num as u32,
+            timebase_num: config.frame_rate.den as u32,
+            frame_count: 0,
+        };
+        sink.scratch.extend_from_slice(&header.to_bytes());
+        sink.commit_scratch()?;
+    }
+    Ok(sink)
+}
+
+impl BitstreamSink {
+    /// The path being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes one packet, whole or not at all.
+    pub fn write(&mut self, packet: &Packet) -> Result<(), SinkError> {
+        if self.failed {
+            return Err(SinkError::AfterFailure { path: self.path.clone() });
+        }
+        if packet.codec != self.codec {
+            return Err(SinkError::FormatMismatch { format: self.format, codec: packet.codec });
+        }
+        let malformed = |source| SinkError::Malformed { frame: packet.frame_number, source };
+        self.scratch.clear();
+        match self.format {
+            BitstreamFormat::AnnexB => {
+                nal::validate_annexb(&packet.data).map_err(malformed)?;
+                self.scratch.extend_from_slice(&packet.data);
+            }
+            BitstreamFormat::LengthPrefixed => {
+                nal::validate_annexb(&packet.data).map_err(malformed)?;
+                nal::annexb_to_length_prefixed(&packet.data, &mut self.scratch).map_err(malformed)?;
+            }
+            BitstreamFormat::Obu => {
+                if !obu::starts_with_temporal_delimiter(&packet.data) {
+                    self.scratch.extend_from_slice(&obu::TEMPORAL_DELIMITER);
+                }
+                self.scratch.extend_from_slice(&packet.data);
+                check_obus(&self.scratch).map_err(malformed)?;
+            }
+            BitstreamFormat::Ivf => {
+                check_obus(&packet.data).map_err(malformed)?;
+                let first = *self.first_pts.get_or_insert(packet.pts.as_nanos());
+                let mut ticks = Rational::NANOS.rescale(packet.pts.as_nanos() - first, self.ivf_time_base);
+                if let Some(last) = self.last_ivf_pts {
+                    ticks = ticks.max(last + 1);
+                }
+                self.last_ivf_pts = Some(ticks);
+                let size = u32::try_from(packet.data.len()).map_err(|_| {
+                    malformed(BitstreamError::Invalid { what: format!("packet of {} bytes", packet.data.len()) })
+                })?;
+                self.scratch.extend_from_slice(&ivf::frame_header(size, ticks));
+                self.scratch.extend_from_slice(&packet.data);
+            }
+        }
+        self.commit_scratch()?;
+        self.packets += 1;
+        if packet.keyframe && self.record_path.is_none() && matches!(self.format, BitstreamFormat::LengthPrefixed | BitstreamFormat::Obu) {
+            self.write_record(packet)?;
+        }
+        Ok(())
+    }
+
+    fn write_record(&mut self, packet: &Packet) -> Result<(), SinkError> {
+        let record = configuration_record(packet)
+            .map_err(|source| SinkError::Malformed { frame: packet.frame_number, source })?;
+        let suffix = match self.codec {
+            Codec::H264 => "avcC",
+            Codec::Hevc => "hvcC",
+            Codec::Av1 => "av1C",
+        };
+        let mut name = self.path.clone().into_os_string();
+        name.push(".");
+        name.push(suffix);
+        let path = PathBuf::from(name);
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = PathBuf::from(tmp);
+        let write = || -> std::io::Result<()> {
+            let mut f = File::create(&tmp)?;
+            f.write_all(&record)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(|source| {
+            let _ = std::fs::remove_file(&tmp);
+            SinkError::Write { path: path.clone(), kept_bytes: 0, source }
+        })?;
+        self.record_path = Some(path);
+        Ok(())
+    }
+
+    /// Appends the scratch buffer to the file; on failure, cuts the file back to the last whole
+    /// packet and marks the sink failed.
+    fn commit_scratch(&mut self) -> Result<(), SinkError> {
+        match self.file.write_all(&self.scratch) {
+            Ok(()) => {
+                self.committed += self.scratch.len() as u64;
+                Ok(())
+            }
+            Err(source) => {
+                self.failed = true;
+                let cut = self.file.set_len(self.committed).and_then(|()| self.file.seek(SeekFrom::End(0)));
+                if let Err(e) = cut {
+                    tracing::error!(path = %self.path.display(), error = %e, "could not cut the file back to its last whole packet");
+                }
+                Err(SinkError::Write { path: self.path.clone(), kept_bytes: self.committed, source })
+            }
+        }
+    }
+
+    /// Finishes the file: fixes headers, syncs, and says what was written.
+    pub fn finish(mut self) -> Result<SinkSummary, SinkError> {
+        if self.failed {
+            return Err(SinkError::AfterFailure { path: self.path.clone() });
+        }
+        let fail = |path: &Path, kept_bytes, source| SinkError::Write { path: path.to_path_buf(), kept_bytes, source };
+        if self.format == BitstreamFormat::Ivf {
+            let count = u32::try_from(self.packets).unwrap_or(u32::MAX);
+            let fix = (|| -> std::io::Result<()> {
+                self.file.seek(SeekFrom::Start(ivf::FRAME_COUNT_OFFSET))?;
+                self.file.write_all(&count.to_le_bytes())?;
+                self.file.seek(SeekFrom::End(0))?;
+                Ok(())
+            })();
+            fix.map_err(|e| fail(&self.path, self.committed, e))?;
+        }
+        self.file.sync_all().map_err(|e| fail(&self.path, self.committed, e))?;
+        Ok(SinkSummary { path: self.path, record_path: self.record_path, packets: self.packets, bytes: self.committed })
+    }
+}
+
+fn check_obus(data: &[u8]) -> Result<(), BitstreamError> {
+    for o in obu::obus(data) {
+        o?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::{FrameStats, PacketFraming};
+    use crate::time::{Span, Timestamp};
+    use bytes::Bytes;
+
+    fn packet(codec: Codec, data: &[u8], n: u64) -> Packet {
+        Packet {
+            data: Bytes::copy_from_slice(data),
+            codec,
+            framing: if codec == Codec::Av1 { PacketFraming::Obu } else { PacketFraming::AnnexB },
+            pts: Timestamp::from_nanos(n as i64 * 33_333_333),
+            dts: Timestamp::from_nanos(n as i64 * 33_333_333),
+            duration: Span::from_nanos(33_333_333),
+            keyframe: false,
+            frame_number: n,
+            stats: FrameStats::default(),
+        }
+    }
+
+    fn config(codec: Codec) -> SessionConfig {
+        SessionConfig::new(codec, 64, 64, Rational::new(30, 1))
+    }
+
+    #[test]
+    fn full_disk_gives_a_typed_error_and_no_partial_packet() {
+        // /dev/full fails every write with ENOSPC: a real full-disk error from the kernel.
+        let mut sink = open_sink(Path::new("/dev/full"), BitstreamFormat::AnnexB, &config(Codec::H264)).unwrap();
+        let e = sink.write(&packet(Codec::H264, &[0, 0, 0, 1, 0x65, 0x88], 0)).unwrap_err();
+        match &e {
+            SinkError::Write { source, kept_bytes: 0, .. } => assert_eq!(source.raw_os_error(), Some(libc::ENOSPC)),
+            other => panic!("unexpected {other}"),
+        }
+        assert!(e.to_string().contains("/dev/full"), "{e}");
+        let again = sink.write(&packet(Codec::H264, &[0, 0, 0, 1, 0x65, 0x88], 1)).unwrap_err();
+        assert!(matches!(again, SinkError::AfterFailure { .. }));
+    }
+
+    #[test]
+    fn malformed_packets_never_reach_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.h264");
+        let mut sink = open_sink(&path, BitstreamFormat::AnnexB, &config(Codec::H264)).unwrap();
+        sink.write(&packet(Codec::H264, &[0, 0, 0, 1, 0x65, 0x88], 0)).unwrap();
+        let e = sink.write(&packet(Codec::H264, &[0x65, 0x88], 1)).unwrap_err();
+        assert!(matches!(e, SinkError::Malformed { frame: 1, .. }), "{e}");
+        let summary = sink.finish().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), [0, 0, 0, 1, 0x65, 0x88]);
+        assert_eq!((summary.packets, summary.bytes), (1, 6));
+    }
+
+    #[test]
+    fn obu_stream_gets_temporal_delimiters_and_ivf_counts_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let obu_path = dir.path().join("x.obu");
+        let mut s = open_sink(&obu_path, BitstreamFormat::Obu, &config(Codec::Av1)).unwrap();
+        s.write(&packet(Codec::Av1, &[0x32, 0x01, 0xaa], 0)).unwrap();
+        s.write(&packet(Codec::Av1, &[0x12, 0x00, 0x32, 0x01, 0xbb], 1)).unwrap();
+        s.finish().unwrap();
+        assert_eq!(std::fs::read(&obu_path).unwrap(), [0x12, 0, 0x32, 1, 0xaa, 0x12, 0, 0x32, 1, 0xbb]);
+
+        let ivf_path = dir.path().join("x.ivf");
+        let mut s = open_sink(&ivf_path, BitstreamFormat::Ivf, &config(Codec::Av1)).unwrap();
+        for n in 0..3 {
+            s.write(&packet(Codec::Av1, &[0x12, 0x00], n)).unwrap();
+        }
+        s.finish().unwrap();
+        let bytes = std::fs::read(&ivf_path).unwrap();
+        let h = ivf::IvfHeader::parse(&bytes).unwrap();
+        assert_eq!((h.frame_count, h.timebase_den, h.timebase_num), (3, 30, 1));
+        let pts: Vec<i64> = ivf::frames(&bytes).unwrap().iter().map(|f| f.0).collect();
+        assert_eq!(pts, [0, 1, 2]);
+    }
+
+    #[test]
+    fn format_and_codec_must_agree() {
+        let e = open_sink(Path::new("/tmp/never.ivf"), BitstreamFormat::Ivf, &config(Codec::H264)).unwrap_err();
+        assert!(e.to_string().contains("h264"), "{e}");
+        assert_eq!(BitstreamFormat::from_path(Path::new("a.HEVC")), Some(BitstreamFormat::AnnexB));
+        assert_eq!(BitstreamFormat::from_path(Path::new("a.mp4")), None);
+    }
+
+    #[test]
+    fn unwritable_path_fails_at_open() {
+        let e = open_sink(Path::new("/nonexistent-dir/x.ivf"), BitstreamFormat::Ivf, &config(Codec::Av1)).unwrap_err();
+        assert!(matches!(e, SinkError::Create { .. }));
+        assert!(e.to_string().contains("/nonexistent-dir/x.ivf"));
+    }
+}

@@ -1,0 +1,252 @@
+//! YUV4MPEG2 (Y4M) reading and writing.
+//!
+//! Accepted: progressive 4:2:0 at 8 and 10 bits and 4:4:4 at 8, 10 and 16 bits. Anything else is
+//! refused with an error naming the tag, and a stream that ends inside a frame is an error, never
+//! a silently shortened frame.
+
+use std::io::{BufRead, BufReader, Read, Write};
+
+use super::{read_full, FrameSource, SourceError, SourceInfo};
+use crate::format::PixelFormat;
+use crate::frame::{BufferPool, CpuImage, Frame};
+use crate::time::{Rational, Timestamp};
+
+const MAGIC: &[u8] = b"YUV4MPEG2 ";
+const HEADER_LIMIT: usize = 4096;
+const FRAME_LINE_LIMIT: usize = 1024;
+
+/// Reads frames from a Y4M stream.
+pub struct Y4mReader {
+    input: Box<dyn BufRead + Send>,
+    what: String,
+    info: SourceInfo,
+    frame_bytes: usize,
+    next: u64,
+    pool: std::sync::Arc<BufferPool>,
+}
+
+impl std::fmt::Debug for Y4mReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Y4mReader").field("what", &self.what).field("info", &self.info).finish()
+    }
+}
+
+/// Reads one line of at most `limit` bytes (without the newline).
+fn read_line(
+    input: &mut dyn BufRead,
+    limit: usize,
+    what: &'static str,
+    source: &str,
+) -> Result<Option<Vec<u8>>, SourceError> {
+    let mut line = Vec::new();
+    let n = input
+        .take(limit as u64 + 1)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| SourceError::Io { what: source.to_string(), source: e })?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if line.last() != Some(&b'\n') {
+        return Err(SourceError::Y4mLineTooLong { what, limit });
+    }
+    line.pop();
+    Ok(Some(line))
+}
+
+fn chroma_format(tag: &str) -> Result<PixelFormat, SourceError> {
+    Ok(match tag {
+        "420jpeg" | "420paldv" | "420mpeg2" | "420" => PixelFormat::I420,
+        "420p10" => PixelFormat::I420P10,
+        "444" => PixelFormat::I444,
+        "444p10" => PixelFormat::I444P10,
+        "444p16" => PixelFormat::I444P16,
+        _ => return Err(SourceError::UnsupportedChroma { value: tag.to_string() }),
+    })
+}
+
+impl Y4mReader {
+    /// Opens a Y4M stream; `what` names it in errors (a path, or "standard input").
+    pub fn new(input: impl Read + Send + 'static, what: impl Into<String>) -> Result<Self, SourceError> {
+        let what = what.into();
+        let mut input: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, input));
+        let line = read_line(&mut input, HEADER_LIMIT, "header", &what)?.unwrap_or_default();
+        if !line.starts_with(MAGIC) {
+            let found = String::from_utf8_lossy(&line[..line.len().min(10)]).into_owned();
+            return Err(SourceError::Y4mBadMagic { found });
+        }
+        let text = String::from_utf8_lossy(&line[MAGIC.len()..]).into_owned();
+        let (mut width, mut height, mut rate, mut format) = (None, None, None, PixelFormat::I420);
+        for token in text.split_ascii_whitespace() {
+            let (tag, value) = token.split_at(1);
+            match tag {
+                "W" => width = Some(parse_u32(value, "W (width)")?),
+                "H" => height = Some(parse_u32(value, "H (height)")?),
+                "F" => {
+                    let bad = || SourceError::Y4mBadField {
+                        field: "F (frame rate)",
+                        value: value.to_string(),
+                        expected: "two positive integers num:den",
+                    };
+                    let (n, d) = value.split_once(':').ok_or_else(bad)?;
+                    let (n, d) = (n.parse::<i64>().map_err(|_| bad())?, d.parse::<i64>().map_err(|_| bad())?);
+                    if n <= 0 || d <= 0 {
+                        return Err(bad());
+                    }
+                    rate = Some(Rational::new(n, d));
+                }
+                "I" => {
+                    if value != "p" && value != "?" {
+                        return Err(SourceError::UnsupportedInterlace { value: value.to_string() });
+                    }
+                }
+                "C" => format = chroma_format(value)?,
+                _ => {} // A (aspect), X (extensions): not needed
+            }
+        }
+        let width = width.ok_or(SourceError::Y4mMissingField { field: "W (width)" })?;
+        let height = height.ok_or(SourceError::Y4mMissingField { field: "H (height)" })?;
+        let frame_rate = rate.ok_or(SourceError::Y4mMissingField { field: "F (frame rate)" })?;
+        format.check_size(width, height)?;
+        Ok(Self {
+            input,
+            what,
+            info: SourceInfo { format, width, height, frame_rate },
+            frame_bytes: format.frame_bytes(width, height),
+            next: 0,
+            pool: BufferPool::new(),
+        })
+    }
+
+    /// Opens a file, or standard input for `-`.
+    pub fn open(path: &str) -> Result<Self, SourceError> {
+        if path == "-" {
+            return Self::new(std::io::stdin(), "standard input");
+        }
+        let file = std::fs::File::open(path).map_err(|e| SourceError::Io { what: path.to_string(), source: e })?;
+        Self::new(file, path)
+    }
+}
+
+fn parse_u32(value: &str, field: &'static str) -> Result<u32, SourceError> {
+    value.parse::<u32>().map_err(|_| SourceError::Y4mBadField {
+        field,
+        value: value.to_string(),
+        expected: "a whole number of pixels",
+    })
+}
+
+impl FrameSource for Y4mReader {
+    fn info(&self) -> SourceInfo {
+        self.info
+    }
+
+    fn next_frame(&mut self) -> Result<Option<Frame>, SourceError> {
+        let Some(line) = read_line(&mut self.input, FRAME_LINE_LIMIT, "FRAME", &self.what)? else {
+            return Ok(None);
+        };
+        if !line.starts_with(b"FRAME") {
+            return Err(SourceError::Y4mBadFrameMarker {
+                frame: self.next,
+                found: String::from_utf8_lossy(&line[..line.len().min(16)]).into_owned(),
+            });
+        }
+        let info = self.info;
+        let mut img = CpuImage::new(info.format, info.width, info.height, Some(&self.pool))?;
+        let got = read_full(&mut self.input, img.data_mut())
+            .map_err(|e| SourceError::Io { what: self.what.clone(), source: e })?;
+        if got != self.frame_bytes {
+            return Err(SourceError::TruncatedFrame { frame: self.next, got, expected: self.frame_bytes });
+        }
+        let pts = Timestamp::from_nanos(info.frame_rate.frames_to_nanos(self.next as i64));
+        self.next += 1;
+        Ok(Some(Frame::from_cpu(img, pts)))
+    }
+}
+
+/// Writes frames as Y4M (used by tests and the benchmark to make inputs).
+#[derive(Debug)]
+pub struct Y4mWriter<W: Write> {
+    out: W,
+}
+
+impl<W: Write> Y4mWriter<W> {
+    /// Writes the stream header. `format` must be one Y4M can carry.
+    pub fn new(mut out: W, info: SourceInfo) -> std::io::Result<Self> {
+        let tag = match info.format {
+            PixelFormat::I420 => "420jpeg",
+            PixelFormat::I420P10 => "420p10 XYSCSS=420P10",
+            PixelFormat::I444 => "444",
+            PixelFormat::I444P10 => "444p10 XYSCSS=444P10",
+            PixelFormat::I444P16 => "444p16 XYSCSS=444P16",
+            other => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("Y4M cannot carry {other}"),
+                ))
+            }
+        };
+        writeln!(
+            out,
+            "YUV4MPEG2 W{} H{} F{}:{} Ip A1:1 C{}",
+            info.width, info.height, info.frame_rate.num, info.frame_rate.den, tag
+        )?;
+        Ok(Self { out })
+    }
+
+    /// Writes one frame, row by row.
+    pub fn write(&mut self, img: &CpuImage) -> std::io::Result<()> {
+        self.out.write_all(b"FRAME\n")?;
+        for plane in 0..img.format().plane_count() {
+            let rows = img.format().planes(img.width(), img.height())[plane].height;
+            for y in 0..rows {
+                self.out.write_all(img.row(plane, y))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes and returns the writer.
+    pub fn finish(mut self) -> std::io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(bytes: &[u8]) -> Result<Y4mReader, SourceError> {
+        Y4mReader::new(std::io::Cursor::new(bytes.to_vec()), "test")
+    }
+
+    #[test]
+    fn reads_header_and_frames() {
+        let mut data = b"YUV4MPEG2 W4 H2 F30000:1001 Ip A1:1 C420jpeg\nFRAME\n".to_vec();
+        data.extend((0..12).map(|i| i as u8));
+        data.extend_from_slice(b"FRAME Ixyz\n");
+        data.extend([7u8; 12]);
+        let mut r = reader(&data).unwrap();
+        assert_eq!(r.info().frame_rate, Rational::new(30000, 1001));
+        let f0 = r.next_frame().unwrap().unwrap();
+        let crate::frame::FrameImage::Cpu(img) = &f0.image;
+        assert_eq!(img.data(), &(0..12).map(|i| i as u8).collect::<Vec<_>>()[..]);
+        let f1 = r.next_frame().unwrap().unwrap();
+        assert_eq!(f1.pts.as_nanos(), 33_366_667);
+        assert!(r.next_frame().unwrap().is_none());
+    }
+
+    #[test]
+    fn missing_width_is_named() {
+        let e = reader(b"YUV4MPEG2 H2 F30:1\n").unwrap_err();
+        assert!(matches!(e, SourceError::Y4mMissingField { field: "W (width)" }), "{e}");
+    }
+
+    #[test]
+    fn ten_bit_and_444_map_to_formats() {
+        let r = reader(b"YUV4MPEG2 W4 H2 F30:1 C420p10 XYSCSS=420P10\n").unwrap();
+        assert_eq!(r.info().format, PixelFormat::I420P10);
+        let r = reader(b"YUV4MPEG2 W3 H3 F30:1 C444\n").unwrap();
+        assert_eq!(r.info().format, PixelFormat::I444);
+    }
+}
