@@ -239,6 +239,9 @@ impl AvEncoder {
                 c.flags |= av::AV_CODEC_FLAG_CLOSED_GOP as c_int;
             }
             c.thread_count = p.threads;
+            // Make encoders fail on parameters they cannot parse instead of warning and
+            // ignoring them (SVT-AV1's svtav1-params honours this).
+            c.err_recognition |= av::AV_EF_EXPLODE as c_int;
             c.colorspace = av_matrix(p.color.matrix);
             c.color_trc = av_transfer(p.color.transfer);
             c.color_primaries = av_primaries(p.color.primaries);

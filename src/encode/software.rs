@@ -164,13 +164,33 @@ pub fn software_params(
                 params.push("keyint=-1".into());
             }
             params.push("scd=0".into());
-            if let RateControl::Cqp { qp } = config.rate_control {
-                p.options.push(opt("qp", svt_qp(qp).to_string()));
+            // FFmpeg 5.1's wrapper copies rc_max_rate into SVT's max_bit_rate, which SVT-AV1
+            // 1.4 accepts only for capped CRF; so rate control goes through SVT's own keys.
+            let (bit_rate, max_rate) = (p.bit_rate, p.rc_max_rate);
+            p.bit_rate = 0;
+            p.rc_max_rate = 0;
+            p.rc_buffer_size = 0;
+            match config.rate_control {
+                RateControl::Cqp { qp } => p.options.push(opt("qp", svt_qp(qp).to_string())),
+                RateControl::Cbr { .. } => {
+                    params.push(format!("rc=2:tbr={}", kbps(bit_rate)));
+                    params.push(format!("buf-sz={}", (vbv * 1000 / bit_rate.max(1)).max(1)));
+                }
+                RateControl::Vbr { .. } => {
+                    // SVT-AV1 1.4's VBR has no peak rate; it bounds overshoot in percent of the
+                    // target instead, which is set from max / target.
+                    let over = ((max_rate - bit_rate) * 100 / bit_rate.max(1)).clamp(0, 100);
+                    params.push(format!("rc=1:tbr={}:overshoot-pct={over}", kbps(bit_rate)));
+                }
             }
             p.options.push(opt("svtav1-params", params.join(":")));
         }
     }
     Ok(p)
+}
+
+fn kbps(bits_per_second: i64) -> i64 {
+    (bits_per_second + 500) / 1000
 }
 
 /// Why the software encoder for `codec` cannot run here, or `None` when it can.
@@ -339,12 +359,17 @@ mod tests {
         // CBR forces SVT-AV1's low-delay structure even for high quality.
         c.rate_control = RateControl::Cbr { bitrate: 5_000_000 };
         let p = software_params(&c, PixelFormat::I420, &SVT_FORMATS).unwrap();
-        assert_eq!(option(&p, "svtav1-params"), Some("pred-struct=1:scd=0"));
+        assert_eq!(option(&p, "svtav1-params"), Some("pred-struct=1:scd=0:rc=2:tbr=5000:buf-sz=2000"));
+        assert_eq!((p.bit_rate, p.rc_max_rate, p.rc_buffer_size), (0, 0, 0));
+        c.rate_control = RateControl::Vbr { target: 4_000_000, max: 6_000_000 };
+        let p = software_params(&c, PixelFormat::I420, &SVT_FORMATS).unwrap();
+        assert_eq!(option(&p, "svtav1-params"), Some("pred-struct=2:scd=0:rc=1:tbr=4000:overshoot-pct=50"));
+        c.rate_control = RateControl::Cbr { bitrate: 5_000_000 };
         c.tuning = Tuning::LowLatency;
         c.keyframe_interval = KeyframeInterval::Infinite;
         let p = software_params(&c, PixelFormat::Nv12, &SVT_FORMATS).unwrap();
         assert_eq!(p.input_format, PixelFormat::I420, "SVT-AV1 takes no NV12: converted");
-        assert_eq!(option(&p, "svtav1-params"), Some("pred-struct=1:lookahead=0:keyint=-1:scd=0"));
+        assert_eq!(option(&p, "svtav1-params"), Some("pred-struct=1:lookahead=0:keyint=-1:scd=0:rc=2:tbr=5000:buf-sz=1000"));
     }
 
     #[test]

@@ -1,1 +1,75 @@
-fn main(){}
+//! `ghoststream`: encode, probe and (later) record with the GhostStream engine.
+
+mod encode;
+mod probe;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// GhostStream: a GPU video engine for Linux. Encode files and test patterns, probe this
+/// machine's encode paths.
+#[derive(Parser, Debug)]
+#[command(name = "ghoststream", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Log detail: -v for info, -vv for debug (or set RUST_LOG).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Encode a test pattern, a Y4M file or raw frames to a bitstream file.
+    #[command(after_help = encode::EXAMPLES)]
+    Encode(encode::EncodeArgs),
+    /// List every encode path, GPU engine and capture method, available or not and why.
+    #[command(after_help = probe::EXAMPLES)]
+    Probe(probe::ProbeArgs),
+}
+
+fn main() -> ExitCode {
+    // SVT-AV1 logs through its own logger, to stderr, at info level unless told otherwise:
+    // keep it to errors unless the user chose a level. Set before any thread starts.
+    if std::env::var_os("SVT_LOG").is_none() {
+        std::env::set_var("SVT_LOG", "1");
+    }
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+
+    let result = match cli.command {
+        Command::Encode(args) => encode::run(args),
+        Command::Probe(args) => probe::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Formats an error and its sources on one line.
+pub(crate) fn one_line(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = inner.source();
+    }
+    s
+}

@@ -1,0 +1,384 @@
+//! `ghoststream encode`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use ghoststream::sink::{open_sink, BitstreamFormat};
+use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mReader};
+use ghoststream::{
+    BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange, KeyframeInterval,
+    PixelFormat, Preset, RateControl, RateControlMode, Rational, Session, SessionConfig, SessionOutput,
+    TransferFunction, Tuning,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::one_line;
+
+pub const EXAMPLES: &str = "Examples:
+  # five seconds of the animated test pattern to AV1 in IVF (play with: ffplay demo.ivf)
+  ghoststream encode --codec av1 --seconds 5 -o demo.ivf
+
+  # a Y4M file to H.264 Annex-B at 6 Mbit/s CBR, low latency, a keyframe every 60 frames
+  ghoststream encode -i input.y4m --codec h264 --rc cbr --bitrate 6M --keyint 60 -o out.h264
+
+  # Y4M from a pipe to HEVC at constant QP 28, best quality preset, 10-bit
+  ffmpeg -i in.mkv -f yuv4mpegpipe -pix_fmt yuv420p10le - | \\
+      ghoststream encode -i - --codec hevc --rc cqp --qp 28 --preset p7 --tune hq --bit-depth 10 -o out.h265
+
+  # raw NV12 frames of 1920x1080 at 60 fps
+  ghoststream encode -i frames.nv12 --raw-format nv12 --size 1920x1080 --fps 60 --codec h264 -o out.h264";
+
+#[derive(Args, Debug)]
+pub struct EncodeArgs {
+    /// Input: `testsrc` (the animated test pattern), a .y4m file, `-` for Y4M on standard
+    /// input, or a raw file with --raw-format.
+    #[arg(short, long, default_value = "testsrc")]
+    input: String,
+
+    /// Output file. Its extension picks the format unless --format is given: .ivf or .obu for
+    /// AV1; .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed) for H.264/HEVC.
+    #[arg(short, long)]
+    output: PathBuf,
+
+    /// Output format: annexb, length-prefixed, obu or ivf.
+    #[arg(long)]
+    format: Option<BitstreamFormat>,
+
+    /// Codec: av1, hevc or h264.
+    #[arg(short, long, default_value = "av1")]
+    codec: Codec,
+
+    /// Encoder backend: auto, nvenc, vulkan or software.
+    #[arg(long, default_value = "auto")]
+    encoder: BackendChoice,
+
+    /// Frame size WIDTHxHEIGHT for testsrc and raw input (files carry their own).
+    #[arg(long)]
+    size: Option<String>,
+
+    /// Frame rate for testsrc and raw input: 60, 29.97, or num/den like 30000/1001.
+    #[arg(long)]
+    fps: Option<String>,
+
+    /// Pixel format of raw input (nv12, p010, i420, i420p10, i444, bgra8, rgba8, ...), or of
+    /// the test pattern (i420, nv12, i420p10, p010, i444).
+    #[arg(long)]
+    raw_format: Option<PixelFormat>,
+
+    /// Stop after this many frames.
+    #[arg(long, conflicts_with = "seconds")]
+    frames: Option<u64>,
+
+    /// Stop after this many seconds of video (testsrc defaults to 5).
+    #[arg(long)]
+    seconds: Option<f64>,
+
+    /// Rate control: cbr, vbr or cqp.
+    #[arg(long, default_value = "cbr")]
+    rc: RateControlMode,
+
+    /// Target bitrate for cbr/vbr, bits per second with an optional k or M suffix (6M).
+    /// Default: scaled from 8 Mbit/s at 1080p60.
+    #[arg(long, value_parser = parse_bitrate)]
+    bitrate: Option<u64>,
+
+    /// Peak bitrate for vbr (default: twice the target).
+    #[arg(long, value_parser = parse_bitrate)]
+    max_bitrate: Option<u64>,
+
+    /// Quantizer for cqp: 0-51 for h264/hevc, 0-255 for av1.
+    #[arg(long)]
+    qp: Option<u32>,
+
+    /// VBV buffer in bits (optional k/M suffix). Default: 2 s (hq), 1 s (ll), one frame (ull).
+    #[arg(long, value_parser = parse_bitrate)]
+    vbv: Option<u64>,
+
+    /// Keyframe interval in frames, or `infinite`. Default: two seconds.
+    #[arg(long)]
+    keyint: Option<KeyframeInterval>,
+
+    /// Speed/quality preset, p1 (fastest) to p7 (best).
+    #[arg(long, default_value = "p4")]
+    preset: Preset,
+
+    /// Tuning: hq (high quality), ll (low latency) or ull (ultra low latency).
+    #[arg(long, default_value = "ll")]
+    tune: Tuning,
+
+    /// Encoded bit depth: 8 or 10.
+    #[arg(long, default_value = "8")]
+    bit_depth: BitDepth,
+
+    /// Colour matrix written into the stream: bt601, bt709, bt2020.
+    #[arg(long, default_value = "bt709")]
+    matrix: ColorMatrix,
+
+    /// Colour range: limited or full.
+    #[arg(long, default_value = "limited")]
+    range: ColorRange,
+
+    /// Transfer: srgb, bt709, pq, hlg.
+    #[arg(long, default_value = "bt709")]
+    transfer: TransferFunction,
+
+    /// Primaries: bt709, bt601-625, bt601-525, bt2020, p3.
+    #[arg(long, default_value = "bt709")]
+    primaries: ColorPrimaries,
+
+    /// Frames that may wait for the encoder.
+    #[arg(long, default_value_t = 4)]
+    queue: u32,
+
+    /// When that queue is full: block (lose nothing) or drop-oldest (stay real time).
+    #[arg(long, default_value = "block")]
+    backpressure: Backpressure,
+
+    /// Encoder threads (0: the encoder's choice).
+    #[arg(long, default_value_t = 0)]
+    threads: u32,
+
+    /// No progress bar or summary.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn parse_bitrate(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.chars().last() {
+        Some('k' | 'K') => (&t[..t.len() - 1], 1_000.0),
+        Some('m' | 'M') => (&t[..t.len() - 1], 1_000_000.0),
+        Some('g' | 'G') => (&t[..t.len() - 1], 1_000_000_000.0),
+        _ => (t, 1.0),
+    };
+    let v: f64 = num.parse().map_err(|_| format!("invalid bitrate '{s}' (expected bits per second, like 6M or 6000k)"))?;
+    if !(v.is_finite() && v >= 0.0) {
+        return Err(format!("invalid bitrate '{s}' (expected a positive number)"));
+    }
+    Ok((v * mult).round() as u64)
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("invalid size '{s}' (expected WIDTHxHEIGHT, like 1920x1080)");
+    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+    Ok((w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?))
+}
+
+fn parse_fps(s: &str) -> Result<Rational, String> {
+    let bad = || format!("invalid frame rate '{s}' (expected 60, 29.97 or 30000/1001)");
+    if let Some((n, d)) = s.split_once('/') {
+        return Ok(Rational::new(n.trim().parse().map_err(|_| bad())?, d.trim().parse().map_err(|_| bad())?));
+    }
+    let v: f64 = s.trim().parse().map_err(|_| bad())?;
+    if !(v.is_finite() && v > 0.0) {
+        return Err(bad());
+    }
+    // NTSC rates by name; others to the nearest 1/1000.
+    for (approx, r) in [(23.976, Rational::new(24000, 1001)), (29.97, Rational::new(30000, 1001)), (59.94, Rational::new(60000, 1001))] {
+        if (v - approx).abs() < 0.005 {
+            return Ok(r);
+        }
+    }
+    if v.fract() == 0.0 {
+        return Ok(Rational::new(v as i64, 1));
+    }
+    Ok(Rational::new((v * 1000.0).round() as i64, 1000))
+}
+
+fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
+    let fps = args.fps.as_deref().map(parse_fps).transpose()?;
+    let size = args.size.as_deref().map(parse_size).transpose()?;
+    let describe = |e: ghoststream::source::SourceError| one_line(&e);
+    if args.input == "testsrc" {
+        let (w, h) = size.unwrap_or((1280, 720));
+        let fps = fps.unwrap_or(Rational::new(30, 1));
+        let frames = args.frames.unwrap_or_else(|| (args.seconds.unwrap_or(5.0) * fps.as_f64()).round() as u64);
+        let format = args.raw_format.unwrap_or(match args.bit_depth {
+            BitDepth::Eight => PixelFormat::I420,
+            BitDepth::Ten => PixelFormat::I420P10,
+        });
+        return Ok(Box::new(TestPattern::new(format, w, h, fps, Some(frames)).map_err(describe)?));
+    }
+    if let Some(format) = args.raw_format {
+        let (width, height) = size.ok_or("raw input needs --size WIDTHxHEIGHT")?;
+        let frame_rate = fps.unwrap_or(Rational::new(30, 1));
+        let info = SourceInfo { format, width, height, frame_rate };
+        return Ok(Box::new(RawReader::open(&args.input, info).map_err(describe)?));
+    }
+    if size.is_some() || fps.is_some() {
+        return Err("--size and --fps apply to testsrc and raw input; a Y4M file carries its own (scaling arrives with the GPU path)".into());
+    }
+    Ok(Box::new(Y4mReader::open(&args.input).map_err(describe)?))
+}
+
+fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, String> {
+    let mut c = SessionConfig::new(args.codec, info.width, info.height, info.frame_rate);
+    c.input_format = info.format;
+    c.backend = args.encoder;
+    let default_bitrate = match c.rate_control {
+        RateControl::Cbr { bitrate } => bitrate,
+        _ => 8_000_000,
+    };
+    let bitrate = match args.rc {
+        RateControlMode::Cqp => args.bitrate,
+        _ => Some(args.bitrate.unwrap_or(default_bitrate)),
+    };
+    c.rate_control =
+        RateControl::from_parts(args.rc, bitrate, args.max_bitrate, args.qp).map_err(|e| e.to_string())?;
+    c.vbv_buffer_bits = args.vbv;
+    if let Some(k) = args.keyint {
+        c.keyframe_interval = k;
+    }
+    c.preset = args.preset;
+    c.tuning = args.tune;
+    c.bit_depth = args.bit_depth;
+    c.color.matrix = args.matrix;
+    c.color.range = args.range;
+    c.color.transfer = args.transfer;
+    c.color.primaries = args.primaries;
+    c.queue_depth = args.queue;
+    c.backpressure = args.backpressure;
+    c.threads = args.threads;
+    c.validate().map_err(|e| e.to_string())?;
+    Ok(c)
+}
+
+pub fn run(args: EncodeArgs) -> Result<(), String> {
+    let format = match args.format {
+        Some(f) => f,
+        None => BitstreamFormat::from_path(&args.output)
+            .ok_or_else(|| one_line(&ghoststream::sink::SinkError::UnknownExtension { path: args.output.clone() }))?,
+    };
+    let mut source = open_source(&args)?;
+    let info = source.info();
+    let config = build_config(&args, info)?;
+    // Open the output before the encoder: an unwritable path fails before any work is done.
+    let mut sink = open_sink(&args.output, format, &config).map_err(|e| one_line(&e))?;
+    let mut session = match Session::open(config.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            drop(sink);
+            let _ = std::fs::remove_file(&args.output);
+            return Err(one_line(&e));
+        }
+    };
+    let report = session.backend_report().clone();
+    for (kind, why) in &report.passed_over {
+        tracing::info!("{kind} passed over: {why}");
+    }
+
+    let total = source.remaining().or(args.frames);
+    let limit = args.frames.or_else(|| args.seconds.map(|s| (s * info.frame_rate.as_f64()).round() as u64));
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = match limit.or(total) {
+            Some(n) => ProgressBar::new(n),
+            None => ProgressBar::new_spinner(),
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} frames {per_sec} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    };
+
+    let started = Instant::now();
+    let mut written = 0u64;
+    let mut dropped = 0u64;
+    let mut consume = |out: SessionOutput, sink: &mut ghoststream::sink::BitstreamSink| -> Result<(), String> {
+        match out {
+            SessionOutput::Packet(p) => {
+                sink.write(&p).map_err(|e| one_line(&e))?;
+                written += 1;
+                bar.set_position(written);
+            }
+            SessionOutput::Dropped(_) => dropped += 1,
+        }
+        Ok(())
+    };
+    let mut submitted = 0u64;
+    let run = (|| -> Result<(), String> {
+        // An input that fails part way (a truncated file) still gets everything before the
+        // failure encoded and written; its error is reported after that.
+        let mut input_error = None;
+        while limit.is_none_or(|l| submitted < l) {
+            let frame = match source.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(e) => {
+                    input_error = Some(one_line(&e));
+                    break;
+                }
+            };
+            session.submit(frame).map_err(|e| one_line(&e))?;
+            submitted += 1;
+            while let Some(out) = session.try_receive().map_err(|e| one_line(&e))? {
+                consume(out, &mut sink)?;
+            }
+        }
+        for out in session.close().map_err(|e| one_line(&e))? {
+            consume(out, &mut sink)?;
+        }
+        input_error.map_or(Ok(()), |e| Err(format!("{e} (the {submitted} frames before it were encoded and written)")))
+    })();
+    bar.finish_and_clear();
+    // Whatever happened, the file holds only whole packets; finish it so that what was
+    // encoded stays playable, then report the first error.
+    let summary = sink.finish();
+    run?;
+    let summary = summary.map_err(|e| one_line(&e))?;
+    if !args.quiet {
+        let secs = started.elapsed().as_secs_f64();
+        let video_secs = written as f64 / info.frame_rate.as_f64();
+        let mbps = if video_secs > 0.0 { summary.bytes as f64 * 8.0 / video_secs / 1e6 } else { 0.0 };
+        eprintln!(
+            "wrote {}: {} frames of {}x{} {} ({:.2} Mbit/s), {:.1} fps, {}{}",
+            summary.path.display(),
+            written,
+            config.width,
+            config.height,
+            config.codec,
+            mbps,
+            written as f64 / secs.max(1e-9),
+            report.description,
+            if dropped > 0 { format!(", {dropped} frames dropped") } else { String::new() }
+        );
+        if let Some(rec) = &summary.record_path {
+            eprintln!("configuration record: {}", rec.display());
+        }
+        if format != BitstreamFormat::LengthPrefixed {
+            eprintln!("play it with: ffplay {}", summary.path.display());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitrates_parse_with_suffixes() {
+        assert_eq!(parse_bitrate("6M").unwrap(), 6_000_000);
+        assert_eq!(parse_bitrate("2500k").unwrap(), 2_500_000);
+        assert_eq!(parse_bitrate("1.5M").unwrap(), 1_500_000);
+        assert!(parse_bitrate("fast").unwrap_err().contains("fast"));
+    }
+
+    #[test]
+    fn frame_rates_parse() {
+        assert_eq!(parse_fps("29.97").unwrap(), Rational::new(30000, 1001));
+        assert_eq!(parse_fps("60").unwrap(), Rational::new(60, 1));
+        assert_eq!(parse_fps("25/1").unwrap(), Rational::new(25, 1));
+        assert!(parse_fps("-3").is_err());
+    }
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!(parse_size("1920x1080").unwrap(), (1920, 1080));
+        assert!(parse_size("1920").unwrap_err().contains("WIDTHxHEIGHT"));
+    }
+}
