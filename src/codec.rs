@@ -87,7 +87,9 @@ impl FromStr for Codec {
             "av1" => Ok(Codec::Av1),
             "hevc" | "h265" => Ok(Codec::Hevc),
             "h264" | "avc" => Ok(Codec::H264),
-            _ => Err(format!("unknown codec '{s}' (expected one of: av1, hevc, h264)")),
+            _ => Err(format!(
+                "unknown codec '{s}' (expected one of: av1, hevc, h264)"
+            )),
         }
     }
 }

@@ -191,7 +191,10 @@ mod tests {
 
     #[test]
     fn parse_rejects_unknown_with_the_choices() {
-        assert_eq!("PQ".parse::<TransferFunction>().unwrap(), TransferFunction::Pq);
+        assert_eq!(
+            "PQ".parse::<TransferFunction>().unwrap(),
+            TransferFunction::Pq
+        );
         let e = "bt2100".parse::<ColorMatrix>().unwrap_err();
         assert!(e.contains("bt2100") && e.contains("bt709"), "{e}");
     }

@@ -72,14 +72,19 @@ impl RateControl {
                 if let Some(max) = max_bitrate {
                     return Err(conflict("max_bitrate", max.to_string()));
                 }
-                Ok(RateControl::Cbr { bitrate: bitrate.ok_or_else(|| missing("bitrate"))? })
+                Ok(RateControl::Cbr {
+                    bitrate: bitrate.ok_or_else(|| missing("bitrate"))?,
+                })
             }
             RateControlMode::Vbr => {
                 if let Some(qp) = qp {
                     return Err(conflict("qp", qp.to_string()));
                 }
                 let target = bitrate.ok_or_else(|| missing("bitrate"))?;
-                Ok(RateControl::Vbr { target, max: max_bitrate.unwrap_or(target.saturating_mul(2)) })
+                Ok(RateControl::Vbr {
+                    target,
+                    max: max_bitrate.unwrap_or(target.saturating_mul(2)),
+                })
             }
             RateControlMode::Cqp => {
                 if let Some(b) = bitrate {
@@ -88,7 +93,9 @@ impl RateControl {
                 if let Some(b) = max_bitrate {
                     return Err(conflict("max_bitrate", b.to_string()));
                 }
-                Ok(RateControl::Cqp { qp: qp.ok_or_else(|| missing("qp"))? })
+                Ok(RateControl::Cqp {
+                    qp: qp.ok_or_else(|| missing("qp"))?,
+                })
             }
         }
     }
@@ -254,7 +261,9 @@ impl SessionConfig {
         let pixels_per_second = width as f64 * height as f64 * frame_rate.as_f64().max(1.0);
         let bitrate = (8_000_000.0 * pixels_per_second / (1920.0 * 1080.0 * 60.0))
             .clamp(250_000.0, 100_000_000.0) as u64;
-        let gop = (frame_rate.as_f64() * 2.0).round().clamp(1.0, MAX_KEYFRAME_INTERVAL as f64) as u32;
+        let gop = (frame_rate.as_f64() * 2.0)
+            .round()
+            .clamp(1.0, MAX_KEYFRAME_INTERVAL as f64) as u32;
         SessionConfig {
             codec,
             backend: BackendChoice::Auto,
@@ -299,7 +308,11 @@ impl SessionConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let limits = self.codec.limits();
         let invalid = |field: &'static str, value: String, expected: String| {
-            Err(ConfigError::Invalid { field, value, expected })
+            Err(ConfigError::Invalid {
+                field,
+                value,
+                expected,
+            })
         };
 
         for (field, v, max) in [
@@ -310,7 +323,10 @@ impl SessionConfig {
                 return invalid(
                     field,
                     v.to_string(),
-                    format!("an even number from 2 to {max} for {} (the output is 4:2:0)", self.codec),
+                    format!(
+                        "an even number from 2 to {max} for {} (the output is 4:2:0)",
+                        self.codec
+                    ),
                 );
             }
         }
@@ -319,7 +335,10 @@ impl SessionConfig {
             return invalid(
                 "width x height",
                 format!("{}x{} ({area} samples)", self.width, self.height),
-                format!("at most {} luma samples for {}", limits.max_luma_samples, self.codec),
+                format!(
+                    "at most {} luma samples for {}",
+                    limits.max_luma_samples, self.codec
+                ),
             );
         }
 
@@ -342,7 +361,11 @@ impl SessionConfig {
 
         let check_rate = |field: &'static str, v: u64| {
             if v == 0 || v > MAX_BITRATE {
-                invalid(field, v.to_string(), format!("1 to {MAX_BITRATE} bits per second"))
+                invalid(
+                    field,
+                    v.to_string(),
+                    format!("1 to {MAX_BITRATE} bits per second"),
+                )
             } else {
                 Ok(())
             }
@@ -417,7 +440,11 @@ impl SessionConfig {
             );
         }
         if self.threads > 256 {
-            return invalid("threads", self.threads.to_string(), "0 (auto) to 256".into());
+            return invalid(
+                "threads",
+                self.threads.to_string(),
+                "0 (auto) to 256".into(),
+            );
         }
         Ok(())
     }
@@ -523,9 +550,9 @@ impl FromStr for KeyframeInterval {
         if s.eq_ignore_ascii_case("infinite") || s.eq_ignore_ascii_case("inf") {
             return Ok(KeyframeInterval::Infinite);
         }
-        s.parse::<u32>()
-            .map(KeyframeInterval::Frames)
-            .map_err(|_| format!("invalid keyframe interval '{s}' (expected a frame count or 'infinite')"))
+        s.parse::<u32>().map(KeyframeInterval::Frames).map_err(|_| {
+            format!("invalid keyframe interval '{s}' (expected a frame count or 'infinite')")
+        })
     }
 }
 
@@ -561,8 +588,18 @@ mod tests {
 
     #[test]
     fn cqp_with_a_bitrate_is_a_conflict_naming_the_bitrate() {
-        let e = RateControl::from_parts(RateControlMode::Cqp, Some(5_000_000), None, Some(20)).unwrap_err();
-        assert!(matches!(e, ConfigError::Conflict { field: "bitrate", .. }), "{e}");
+        let e = RateControl::from_parts(RateControlMode::Cqp, Some(5_000_000), None, Some(20))
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ConfigError::Conflict {
+                    field: "bitrate",
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("5000000"), "{e}");
     }
 
@@ -601,7 +638,13 @@ mod tests {
     fn keyframe_interval_zero_is_invalid() {
         let mut c = base();
         c.keyframe_interval = KeyframeInterval::Frames(0);
-        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "keyframe_interval", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "keyframe_interval",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -610,12 +653,21 @@ mod tests {
         c.width = 1921;
         assert!(c.validate().unwrap_err().to_string().contains("1921"));
         c.width = 0;
-        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "width", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid { field: "width", .. })
+        ));
         let mut av1 = SessionConfig::new(Codec::Av1, 1920, 8706, Rational::new(30, 1));
         assert!(av1.validate().unwrap_err().to_string().contains("8706"));
         av1.height = 8704;
         av1.width = 8192; // 8192 x 8704 is over AV1's MaxPicSize
-        assert!(matches!(av1.validate(), Err(ConfigError::Invalid { field: "width x height", .. })));
+        assert!(matches!(
+            av1.validate(),
+            Err(ConfigError::Invalid {
+                field: "width x height",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -634,7 +686,13 @@ mod tests {
         let mut c = base();
         c.rate_control = RateControl::Cqp { qp: 20 };
         c.vbv_buffer_bits = Some(1_000_000);
-        assert!(matches!(c.validate(), Err(ConfigError::Conflict { field: "vbv_buffer_bits", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Conflict {
+                field: "vbv_buffer_bits",
+                ..
+            })
+        ));
         let mut c = base();
         c.rate_control = RateControl::Cbr { bitrate: 6_000_000 };
         c.vbv_buffer_bits = Some(99_999);
@@ -645,14 +703,26 @@ mod tests {
     fn vbr_max_below_target_is_invalid() {
         let mut c = base();
         c.rate_control = RateControl::Vbr { target: 10, max: 5 };
-        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "max_bitrate", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "max_bitrate",
+                ..
+            })
+        ));
     }
 
     #[test]
     fn hdr_needs_ten_bits() {
         let mut c = base();
         c.color.transfer = TransferFunction::Pq;
-        assert!(matches!(c.validate(), Err(ConfigError::Conflict { field: "bit_depth", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Conflict {
+                field: "bit_depth",
+                ..
+            })
+        ));
         c.bit_depth = BitDepth::Ten;
         c.validate().unwrap();
     }
@@ -661,12 +731,24 @@ mod tests {
     fn frame_rate_and_queue_are_bounded() {
         let mut c = base();
         c.frame_rate = Rational::new(0, 1);
-        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "frame_rate", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "frame_rate",
+                ..
+            })
+        ));
         c.frame_rate = Rational::new(30, 0);
         assert!(c.validate().is_err());
         let mut c = base();
         c.queue_depth = 0;
-        assert!(matches!(c.validate(), Err(ConfigError::Invalid { field: "queue_depth", .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "queue_depth",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -681,10 +763,22 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        assert_eq!("drop-oldest".parse::<Backpressure>().unwrap(), Backpressure::DropOldest);
-        assert_eq!("auto".parse::<BackendChoice>().unwrap(), BackendChoice::Auto);
-        assert!("cuda".parse::<BackendChoice>().unwrap_err().contains("auto, nvenc"));
-        assert_eq!("infinite".parse::<KeyframeInterval>().unwrap(), KeyframeInterval::Infinite);
+        assert_eq!(
+            "drop-oldest".parse::<Backpressure>().unwrap(),
+            Backpressure::DropOldest
+        );
+        assert_eq!(
+            "auto".parse::<BackendChoice>().unwrap(),
+            BackendChoice::Auto
+        );
+        assert!("cuda"
+            .parse::<BackendChoice>()
+            .unwrap_err()
+            .contains("auto, nvenc"));
+        assert_eq!(
+            "infinite".parse::<KeyframeInterval>().unwrap(),
+            KeyframeInterval::Infinite
+        );
         assert!("12".parse::<BitDepth>().is_err());
     }
 }

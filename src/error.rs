@@ -69,9 +69,9 @@ impl Error {
             Error::Session(e) => match e {
                 SessionError::Config(_) => ErrorCode::InvalidConfig,
                 SessionError::Encode(e) => encode_code(e),
-                SessionError::FrameSize { .. } | SessionError::FrameFormat { .. } | SessionError::NonMonotonicPts { .. } => {
-                    ErrorCode::FrameMismatch
-                }
+                SessionError::FrameSize { .. }
+                | SessionError::FrameFormat { .. }
+                | SessionError::NonMonotonicPts { .. } => ErrorCode::FrameMismatch,
                 SessionError::Flushed | SessionError::Closed => ErrorCode::State,
                 SessionError::WorkerFailed(_) => ErrorCode::Internal,
             },
@@ -81,9 +81,9 @@ impl Error {
 
 fn encode_code(e: &EncodeError) -> ErrorCode {
     match e {
-        EncodeError::Unavailable { .. } | EncodeError::NoBackend { .. } | EncodeError::EncoderNotFound { .. } => {
-            ErrorCode::Unavailable
-        }
+        EncodeError::Unavailable { .. }
+        | EncodeError::NoBackend { .. }
+        | EncodeError::EncoderNotFound { .. } => ErrorCode::Unavailable,
         EncodeError::UnsupportedInput { .. } => ErrorCode::FrameMismatch,
         EncodeError::UnknownOption { .. } | EncodeError::Libav { .. } => ErrorCode::Encoder,
     }

@@ -135,7 +135,10 @@ impl PixelFormat {
     /// The number of planes.
     pub const fn plane_count(self) -> usize {
         match self {
-            PixelFormat::Bgra8 | PixelFormat::Rgba8 | PixelFormat::Rgb10a2 | PixelFormat::Rgba16f => 1,
+            PixelFormat::Bgra8
+            | PixelFormat::Rgba8
+            | PixelFormat::Rgb10a2
+            | PixelFormat::Rgba16f => 1,
             PixelFormat::Nv12 | PixelFormat::P010 => 2,
             _ => 3,
         }
@@ -149,10 +152,16 @@ impl PixelFormat {
     /// The geometry of each plane of a `width` x `height` frame. Sizes must satisfy
     /// [`PixelFormat::check_size`].
     pub fn planes(self, width: u32, height: u32) -> Vec<PlaneGeometry> {
-        let (cw, ch) = ((width + 1) / 2, (height + 1) / 2);
-        let g = |width, height, bytes_per_pixel| PlaneGeometry { width, height, bytes_per_pixel };
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let g = |width, height, bytes_per_pixel| PlaneGeometry {
+            width,
+            height,
+            bytes_per_pixel,
+        };
         match self {
-            PixelFormat::Bgra8 | PixelFormat::Rgba8 | PixelFormat::Rgb10a2 => vec![g(width, height, 4)],
+            PixelFormat::Bgra8 | PixelFormat::Rgba8 | PixelFormat::Rgb10a2 => {
+                vec![g(width, height, 4)]
+            }
             PixelFormat::Rgba16f => vec![g(width, height, 8)],
             PixelFormat::Nv12 => vec![g(width, height, 1), g(cw, ch, 2)],
             PixelFormat::P010 => vec![g(width, height, 2), g(cw, ch, 4)],
@@ -178,10 +187,18 @@ impl PixelFormat {
             return Err(SizeError::Zero { width, height });
         }
         if width > MAX_DIMENSION || height > MAX_DIMENSION {
-            return Err(SizeError::TooLarge { width, height, max: MAX_DIMENSION });
+            return Err(SizeError::TooLarge {
+                width,
+                height,
+                max: MAX_DIMENSION,
+            });
         }
         if self.needs_even_size() && (width % 2 != 0 || height % 2 != 0) {
-            return Err(SizeError::Odd { width, height, format: self });
+            return Err(SizeError::Odd {
+                width,
+                height,
+                format: self,
+            });
         }
         Ok(())
     }
@@ -202,7 +219,9 @@ pub enum SizeError {
         height: u32,
     },
     /// An odd width or height for a 4:2:0 format.
-    #[error("frame size {width}x{height} is odd, but {format} is 4:2:0 and needs even width and height")]
+    #[error(
+        "frame size {width}x{height} is odd, but {format} is 4:2:0 and needs even width and height"
+    )]
     Odd {
         /// The width given.
         width: u32,
@@ -239,7 +258,10 @@ impl FromStr for PixelFormat {
             .find(|f| f.name() == lower)
             .ok_or_else(|| {
                 let names: Vec<_> = PixelFormat::ALL.iter().map(|f| f.name()).collect();
-                format!("unknown pixel format '{s}' (expected one of: {})", names.join(", "))
+                format!(
+                    "unknown pixel format '{s}' (expected one of: {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -250,8 +272,14 @@ mod tests {
 
     #[test]
     fn frame_bytes_match_known_layouts() {
-        assert_eq!(PixelFormat::I420.frame_bytes(1920, 1080), 1920 * 1080 * 3 / 2);
-        assert_eq!(PixelFormat::Nv12.frame_bytes(1920, 1080), 1920 * 1080 * 3 / 2);
+        assert_eq!(
+            PixelFormat::I420.frame_bytes(1920, 1080),
+            1920 * 1080 * 3 / 2
+        );
+        assert_eq!(
+            PixelFormat::Nv12.frame_bytes(1920, 1080),
+            1920 * 1080 * 3 / 2
+        );
         assert_eq!(PixelFormat::P010.frame_bytes(1920, 1080), 1920 * 1080 * 3);
         assert_eq!(PixelFormat::I444P10.frame_bytes(16, 8), 16 * 8 * 2 * 3);
         assert_eq!(PixelFormat::Bgra8.frame_bytes(3, 3), 36);
@@ -262,10 +290,20 @@ mod tests {
     #[test]
     fn size_rules_name_the_bad_value() {
         let e = PixelFormat::Nv12.check_size(1921, 1080).unwrap_err();
-        assert_eq!(e, SizeError::Odd { width: 1921, height: 1080, format: PixelFormat::Nv12 });
+        assert_eq!(
+            e,
+            SizeError::Odd {
+                width: 1921,
+                height: 1080,
+                format: PixelFormat::Nv12
+            }
+        );
         assert!(e.to_string().contains("1921x1080"));
         assert!(PixelFormat::I444.check_size(1921, 1081).is_ok());
-        assert!(matches!(PixelFormat::I420.check_size(0, 2), Err(SizeError::Zero { .. })));
+        assert!(matches!(
+            PixelFormat::I420.check_size(0, 2),
+            Err(SizeError::Zero { .. })
+        ));
         assert!(matches!(
             PixelFormat::I420.check_size(16386, 2),
             Err(SizeError::TooLarge { .. })
@@ -277,6 +315,9 @@ mod tests {
         for f in PixelFormat::ALL {
             assert_eq!(f.name().parse::<PixelFormat>().unwrap(), f);
         }
-        assert!("yuv411".parse::<PixelFormat>().unwrap_err().contains("nv12"));
+        assert!("yuv411"
+            .parse::<PixelFormat>()
+            .unwrap_err()
+            .contains("nv12"));
     }
 }

@@ -43,7 +43,11 @@ impl BufferPool {
         let mut data = reused.unwrap_or_default();
         data.clear();
         data.resize(len + BUFFER_PADDING, 0);
-        FrameBuffer { data, len, pool: Some(Arc::clone(self)) }
+        FrameBuffer {
+            data,
+            len,
+            pool: Some(Arc::clone(self)),
+        }
     }
 
     /// Buffers waiting for reuse.
@@ -77,7 +81,11 @@ impl FrameBuffer {
     pub fn from_vec(mut data: Vec<u8>) -> Self {
         let len = data.len();
         data.resize(len + BUFFER_PADDING, 0);
-        Self { data, len, pool: None }
+        Self {
+            data,
+            len,
+            pool: None,
+        }
     }
 
     /// The bytes.
@@ -153,14 +161,23 @@ impl CpuImage {
         let mut planes = Vec::with_capacity(format.plane_count());
         let mut offset = 0;
         for g in format.planes(width, height) {
-            planes.push(PlaneLayout { offset, stride: g.row_bytes() });
+            planes.push(PlaneLayout {
+                offset,
+                stride: g.row_bytes(),
+            });
             offset += g.row_bytes() * g.height as usize;
         }
         let buffer = match pool {
             Some(p) => p.take(offset),
             None => FrameBuffer::from_vec(vec![0; offset]),
         };
-        Ok(Self { format, width, height, planes, buffer })
+        Ok(Self {
+            format,
+            width,
+            height,
+            planes,
+            buffer,
+        })
     }
 
     /// An image over an existing buffer with the given plane layouts, checked to fit.
@@ -173,16 +190,33 @@ impl CpuImage {
     ) -> Result<Self, ImageError> {
         format.check_size(width, height)?;
         let geometry = format.planes(width, height);
-        let layout_err = |plane, reason: String| ImageError::Layout { format, width, height, plane, reason };
+        let layout_err = |plane, reason: String| ImageError::Layout {
+            format,
+            width,
+            height,
+            plane,
+            reason,
+        };
         if planes.len() != geometry.len() {
             return Err(layout_err(
                 planes.len(),
-                format!("{} planes given, the format has {}", planes.len(), geometry.len()),
+                format!(
+                    "{} planes given, the format has {}",
+                    planes.len(),
+                    geometry.len()
+                ),
             ));
         }
         for (i, (p, g)) in planes.iter().zip(&geometry).enumerate() {
             if p.stride < g.row_bytes() {
-                return Err(layout_err(i, format!("stride {} is less than a row's {} bytes", p.stride, g.row_bytes())));
+                return Err(layout_err(
+                    i,
+                    format!(
+                        "stride {} is less than a row's {} bytes",
+                        p.stride,
+                        g.row_bytes()
+                    ),
+                ));
             }
             let end = (g.height as usize - 1)
                 .checked_mul(p.stride)
@@ -198,7 +232,13 @@ impl CpuImage {
                 }
             }
         }
-        Ok(Self { format, width, height, planes, buffer })
+        Ok(Self {
+            format,
+            width,
+            height,
+            planes,
+            buffer,
+        })
     }
 
     /// The pixel format.
@@ -300,7 +340,12 @@ pub struct Frame {
 impl Frame {
     /// A CPU frame with the given presentation time.
     pub fn from_cpu(image: CpuImage, pts: Timestamp) -> Self {
-        Self { pts, duration: None, capture_time: None, image: FrameImage::Cpu(image) }
+        Self {
+            pts,
+            duration: None,
+            capture_time: None,
+            image: FrameImage::Cpu(image),
+        }
     }
 }
 
@@ -323,11 +368,17 @@ mod tests {
     #[test]
     fn from_buffer_rejects_layouts_that_do_not_fit() {
         let buf = FrameBuffer::from_vec(vec![0; 100]);
-        let planes = vec![PlaneLayout { offset: 0, stride: 16 }];
+        let planes = vec![PlaneLayout {
+            offset: 0,
+            stride: 16,
+        }];
         let e = CpuImage::from_buffer(PixelFormat::Bgra8, 4, 8, planes, buf).unwrap_err();
         assert!(e.to_string().contains("past the end"), "{e}");
         let buf = FrameBuffer::from_vec(vec![0; 128]);
-        let planes = vec![PlaneLayout { offset: 0, stride: 8 }];
+        let planes = vec![PlaneLayout {
+            offset: 0,
+            stride: 8,
+        }];
         let e = CpuImage::from_buffer(PixelFormat::Bgra8, 4, 8, planes, buf).unwrap_err();
         assert!(e.to_string().contains("stride 8"), "{e}");
     }

@@ -32,7 +32,11 @@
 //! # Ok::<(), ghoststream::Error>(())
 //! ```
 
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, missing_docs)]
+#![deny(
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    missing_docs
+)]
 
 pub mod bitstream;
 mod codec;
@@ -51,12 +55,15 @@ mod time;
 pub use codec::{Codec, CodecLimits};
 pub use color::{ColorDescription, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
 pub use config::{
-    BackendChoice, BackendKind, Backpressure, BitDepth, ConfigError, KeyframeInterval, Preset, RateControl,
-    RateControlMode, SessionConfig, Tuning, MAX_BITRATE, MAX_FRAME_RATE, MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH,
+    BackendChoice, BackendKind, Backpressure, BitDepth, ConfigError, KeyframeInterval, Preset,
+    RateControl, RateControlMode, SessionConfig, Tuning, MAX_BITRATE, MAX_FRAME_RATE,
+    MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH,
 };
 pub use error::{Error, ErrorCode};
 pub use format::{ChromaSubsampling, PixelFormat, PlaneGeometry, SizeError, MAX_DIMENSION};
-pub use frame::{BufferPool, CpuImage, Frame, FrameBuffer, FrameImage, ImageError, PlaneLayout, BUFFER_PADDING};
+pub use frame::{
+    BufferPool, CpuImage, Frame, FrameBuffer, FrameImage, ImageError, PlaneLayout, BUFFER_PADDING,
+};
 pub use packet::{FrameStats, Packet, PacketFraming};
 pub use session::{Session, SessionError, SessionOutput, SessionStats};
 pub use time::{Rational, Span, Timestamp, NANOS_PER_SECOND};

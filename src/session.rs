@@ -105,6 +105,9 @@ pub enum SessionError {
     WorkerFailed(String),
 }
 
+// `Finish` is queued once a session; boxing every frame to shrink it would cost an allocation
+// per frame.
+#[allow(clippy::large_enum_variant)]
 enum Job {
     Frame(Frame, FrameStats),
     Finish,
@@ -155,7 +158,10 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("config", &self.config).field("report", &self.report).finish()
+        f.debug_struct("Session")
+            .field("config", &self.config)
+            .field("report", &self.report)
+            .finish()
     }
 }
 
@@ -168,13 +174,24 @@ impl Session {
     }
 
     /// Opens a session on a backend the caller built (another encoder, or a test double).
-    pub fn with_backend(config: SessionConfig, backend: Box<dyn EncoderBackend>) -> Result<Self, SessionError> {
+    pub fn with_backend(
+        config: SessionConfig,
+        backend: Box<dyn EncoderBackend>,
+    ) -> Result<Self, SessionError> {
         config.validate()?;
-        let report = BackendReport { chosen: backend.kind(), description: backend.describe(), passed_over: Vec::new() };
+        let report = BackendReport {
+            chosen: backend.kind(),
+            description: backend.describe(),
+            passed_over: Vec::new(),
+        };
         Ok(Self::start(config, backend, report))
     }
 
-    fn start(config: SessionConfig, backend: Box<dyn EncoderBackend>, report: BackendReport) -> Self {
+    fn start(
+        config: SessionConfig,
+        backend: Box<dyn EncoderBackend>,
+        report: BackendReport,
+    ) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
             input_changed: Condvar::new(),
@@ -188,11 +205,21 @@ impl Session {
             .ok();
         if worker.is_none() {
             let mut st = shared.lock();
-            st.error = Some(SessionError::WorkerFailed("could not start the encoder thread".into()));
+            st.error = Some(SessionError::WorkerFailed(
+                "could not start the encoder thread".into(),
+            ));
             st.worker_done = true;
         }
         tracing::info!(backend = %report.description, codec = %config.codec, "session open");
-        Self { config, report, shared, worker, next_frame_number: 0, last_pts: None, phase: Phase::Open }
+        Self {
+            config,
+            report,
+            shared,
+            worker,
+            next_frame_number: 0,
+            last_pts: None,
+            phase: Phase::Open,
+        }
     }
 
     /// The session's configuration.
@@ -227,17 +254,25 @@ impl Session {
             });
         }
         if frame.image.format() != self.config.input_format {
-            return Err(SessionError::FrameFormat { expected: self.config.input_format, got: frame.image.format() });
+            return Err(SessionError::FrameFormat {
+                expected: self.config.input_format,
+                got: frame.image.format(),
+            });
         }
         if let Some(prev) = self.last_pts {
             if frame.pts.as_nanos() <= prev {
-                return Err(SessionError::NonMonotonicPts { previous: prev, got: frame.pts.as_nanos() });
+                return Err(SessionError::NonMonotonicPts {
+                    previous: prev,
+                    got: frame.pts.as_nanos(),
+                });
             }
         }
         let stats = FrameStats {
             frame_number: self.next_frame_number,
             pts: frame.pts,
-            duration: frame.duration.unwrap_or(Span::from_nanos(self.config.frame_duration_nanos())),
+            duration: frame
+                .duration
+                .unwrap_or(Span::from_nanos(self.config.frame_duration_nanos())),
             capture_time: frame.capture_time,
             submit_time: Timestamp::now(),
             ..FrameStats::default()
@@ -253,13 +288,20 @@ impl Session {
             }
             match self.config.backpressure {
                 Backpressure::Block => {
-                    st = self.shared.input_changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                    st = self
+                        .shared
+                        .input_changed
+                        .wait(st)
+                        .unwrap_or_else(|e| e.into_inner());
                 }
                 Backpressure::DropOldest => {
                     if let Some(Job::Frame(_, mut dropped)) = st.input.pop_front() {
                         dropped.dropped = true;
                         st.stats.dropped += 1;
-                        tracing::debug!(frame = dropped.frame_number, "frame dropped by back-pressure");
+                        tracing::debug!(
+                            frame = dropped.frame_number,
+                            "frame dropped by back-pressure"
+                        );
                         st.output.push_back(SessionOutput::Dropped(dropped));
                         self.shared.output_changed.notify_all();
                     }
@@ -282,7 +324,10 @@ impl Session {
 
     /// The next output, waiting up to `timeout` for one. `Ok(None)` when none came in time, or
     /// when the session was flushed and everything has been received.
-    pub fn receive_timeout(&mut self, timeout: Duration) -> Result<Option<SessionOutput>, SessionError> {
+    pub fn receive_timeout(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<SessionOutput>, SessionError> {
         if self.phase == Phase::Closed {
             return Err(SessionError::Closed);
         }
@@ -334,7 +379,11 @@ impl Session {
                 out.extend(st.output.drain(..));
                 return Ok(out);
             }
-            st = self.shared.output_changed.wait(st).unwrap_or_else(|e| e.into_inner());
+            st = self
+                .shared
+                .output_changed
+                .wait(st)
+                .unwrap_or_else(|e| e.into_inner());
         }
     }
 
@@ -360,7 +409,8 @@ impl Session {
         if let Some(handle) = self.worker.take() {
             if handle.join().is_err() {
                 let mut st = self.shared.lock();
-                st.error.get_or_insert(SessionError::WorkerFailed("the encoder panicked".into()));
+                st.error
+                    .get_or_insert(SessionError::WorkerFailed("the encoder panicked".into()));
             }
         }
     }
@@ -380,7 +430,8 @@ impl Drop for WorkerDone {
         let mut st = self.0.lock();
         st.worker_done = true;
         if std::thread::panicking() {
-            st.error.get_or_insert(SessionError::WorkerFailed("the encoder panicked".into()));
+            st.error
+                .get_or_insert(SessionError::WorkerFailed("the encoder panicked".into()));
         }
         drop(st);
         self.0.input_changed.notify_all();
@@ -415,8 +466,14 @@ impl Timeline {
         let (_, mut stats) = self.pending.remove(idx)?;
         stats.packet_ready_time = Some(Timestamp::now());
         let pts = stats.pts.as_nanos();
-        let mapped = self.pts_by_tick.iter().find(|(t, _)| *t == unit.dts).map(|(_, ns)| *ns);
-        let mut dts = mapped.unwrap_or_else(|| self.first_pts.unwrap_or(pts) + unit.dts * self.frame_ns).min(pts);
+        let mapped = self
+            .pts_by_tick
+            .iter()
+            .find(|(t, _)| *t == unit.dts)
+            .map(|(_, ns)| *ns);
+        let mut dts = mapped
+            .unwrap_or_else(|| self.first_pts.unwrap_or(pts) + unit.dts * self.frame_ns)
+            .min(pts);
         if let Some(last) = self.last_dts {
             if dts <= last {
                 dts = last + 1;
@@ -461,7 +518,10 @@ fn run_worker(shared: Arc<Shared>, mut backend: Box<dyn EncoderBackend>, config:
                 if st.closing {
                     return;
                 }
-                st = shared.input_changed.wait(st).unwrap_or_else(|e| e.into_inner());
+                st = shared
+                    .input_changed
+                    .wait(st)
+                    .unwrap_or_else(|e| e.into_inner());
             }
         };
         shared.input_changed.notify_all();
@@ -473,10 +533,13 @@ fn run_worker(shared: Arc<Shared>, mut backend: Box<dyn EncoderBackend>, config:
                 tick += 1;
                 r.and_then(|()| drain(&mut *backend, &mut timeline, &shared))
             }
-            Job::Finish => backend.finish().and_then(|()| drain(&mut *backend, &mut timeline, &shared)).map(|()| {
-                shared.lock().finished = true;
-                shared.output_changed.notify_all();
-            }),
+            Job::Finish => backend
+                .finish()
+                .and_then(|()| drain(&mut *backend, &mut timeline, &shared))
+                .map(|()| {
+                    shared.lock().finished = true;
+                    shared.output_changed.notify_all();
+                }),
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "encoder failed");
@@ -486,7 +549,11 @@ fn run_worker(shared: Arc<Shared>, mut backend: Box<dyn EncoderBackend>, config:
     }
 }
 
-fn drain(backend: &mut dyn EncoderBackend, timeline: &mut Timeline, shared: &Shared) -> Result<(), EncodeError> {
+fn drain(
+    backend: &mut dyn EncoderBackend,
+    timeline: &mut Timeline,
+    shared: &Shared,
+) -> Result<(), EncodeError> {
     while let Some(unit) = backend.receive()? {
         let Some(packet) = timeline.packet(unit) else {
             tracing::warn!("encoder returned a packet for a frame it was never given; dropped");

@@ -60,7 +60,9 @@ impl BitstreamFormat {
     /// True when the format can carry `codec`.
     pub const fn carries(self, codec: Codec) -> bool {
         match self {
-            BitstreamFormat::AnnexB | BitstreamFormat::LengthPrefixed => matches!(codec, Codec::H264 | Codec::Hevc),
+            BitstreamFormat::AnnexB | BitstreamFormat::LengthPrefixed => {
+                matches!(codec, Codec::H264 | Codec::Hevc)
+            }
             BitstreamFormat::Obu | BitstreamFormat::Ivf => matches!(codec, Codec::Av1),
         }
     }
@@ -101,7 +103,9 @@ impl FromStr for BitstreamFormat {
             "length-prefixed" | "avcc" | "hvcc" => Ok(BitstreamFormat::LengthPrefixed),
             "obu" => Ok(BitstreamFormat::Obu),
             "ivf" => Ok(BitstreamFormat::Ivf),
-            _ => Err(format!("unknown output format '{s}' (expected one of: annexb, length-prefixed, obu, ivf)")),
+            _ => Err(format!(
+                "unknown output format '{s}' (expected one of: annexb, length-prefixed, obu, ivf)"
+            )),
         }
     }
 }
@@ -188,6 +192,8 @@ pub struct BitstreamSink {
     first_pts: Option<i64>,
     last_ivf_pts: Option<i64>,
     failed: bool,
+    /// Only a regular file can be cut back after a failed write (not a device or a pipe).
+    regular: bool,
 }
 
 /// Builds the configuration record (`avcC`, `hvcC` or `av1C`) from a keyframe packet.
@@ -201,11 +207,22 @@ pub fn configuration_record(packet: &Packet) -> Result<Vec<u8>, BitstreamError> 
 
 /// Opens a sink at `path` in `format` for the session `config` describes. Fails before anything
 /// is encoded when the path cannot be written or the format cannot carry the codec.
-pub fn open_sink(path: &Path, format: BitstreamFormat, config: &SessionConfig) -> Result<BitstreamSink, SinkError> {
+pub fn open_sink(
+    path: &Path,
+    format: BitstreamFormat,
+    config: &SessionConfig,
+) -> Result<BitstreamSink, SinkError> {
     if !format.carries(config.codec) {
-        return Err(SinkError::FormatMismatch { format, codec: config.codec });
+        return Err(SinkError::FormatMismatch {
+            format,
+            codec: config.codec,
+        });
     }
-    let file = File::create(path).map_err(|source| SinkError::Create { path: path.to_path_buf(), source })?;
+    let file = File::create(path).map_err(|source| SinkError::Create {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
     let mut sink = BitstreamSink {
         file,
         path: path.to_path_buf(),
@@ -219,6 +236,7 @@ pub fn open_sink(path: &Path, format: BitstreamFormat, config: &SessionConfig) -
         first_pts: None,
         last_ivf_pts: None,
         failed: false,
+        regular,
     };
     if format == BitstreamFormat::Ivf {
         let header = ivf::IvfHeader {
@@ -244,12 +262,20 @@ impl BitstreamSink {
     /// Writes one packet, whole or not at all.
     pub fn write(&mut self, packet: &Packet) -> Result<(), SinkError> {
         if self.failed {
-            return Err(SinkError::AfterFailure { path: self.path.clone() });
+            return Err(SinkError::AfterFailure {
+                path: self.path.clone(),
+            });
         }
         if packet.codec != self.codec {
-            return Err(SinkError::FormatMismatch { format: self.format, codec: packet.codec });
+            return Err(SinkError::FormatMismatch {
+                format: self.format,
+                codec: packet.codec,
+            });
         }
-        let malformed = |source| SinkError::Malformed { frame: packet.frame_number, source };
+        let malformed = |source| SinkError::Malformed {
+            frame: packet.frame_number,
+            source,
+        };
         self.scratch.clear();
         match self.format {
             BitstreamFormat::AnnexB => {
@@ -258,7 +284,8 @@ impl BitstreamSink {
             }
             BitstreamFormat::LengthPrefixed => {
                 nal::validate_annexb(&packet.data).map_err(malformed)?;
-                nal::annexb_to_length_prefixed(&packet.data, &mut self.scratch).map_err(malformed)?;
+                nal::annexb_to_length_prefixed(&packet.data, &mut self.scratch)
+                    .map_err(malformed)?;
             }
             BitstreamFormat::Obu => {
                 if !obu::starts_with_temporal_delimiter(&packet.data) {
@@ -270,29 +297,41 @@ impl BitstreamSink {
             BitstreamFormat::Ivf => {
                 check_obus(&packet.data).map_err(malformed)?;
                 let first = *self.first_pts.get_or_insert(packet.pts.as_nanos());
-                let mut ticks = Rational::NANOS.rescale(packet.pts.as_nanos() - first, self.ivf_time_base);
+                let mut ticks =
+                    Rational::NANOS.rescale(packet.pts.as_nanos() - first, self.ivf_time_base);
                 if let Some(last) = self.last_ivf_pts {
                     ticks = ticks.max(last + 1);
                 }
                 self.last_ivf_pts = Some(ticks);
                 let size = u32::try_from(packet.data.len()).map_err(|_| {
-                    malformed(BitstreamError::Invalid { what: format!("packet of {} bytes", packet.data.len()) })
+                    malformed(BitstreamError::Invalid {
+                        what: format!("packet of {} bytes", packet.data.len()),
+                    })
                 })?;
-                self.scratch.extend_from_slice(&ivf::frame_header(size, ticks));
+                self.scratch
+                    .extend_from_slice(&ivf::frame_header(size, ticks));
                 self.scratch.extend_from_slice(&packet.data);
             }
         }
         self.commit_scratch()?;
         self.packets += 1;
-        if packet.keyframe && self.record_path.is_none() && matches!(self.format, BitstreamFormat::LengthPrefixed | BitstreamFormat::Obu) {
+        if packet.keyframe
+            && self.record_path.is_none()
+            && matches!(
+                self.format,
+                BitstreamFormat::LengthPrefixed | BitstreamFormat::Obu
+            )
+        {
             self.write_record(packet)?;
         }
         Ok(())
     }
 
     fn write_record(&mut self, packet: &Packet) -> Result<(), SinkError> {
-        let record = configuration_record(packet)
-            .map_err(|source| SinkError::Malformed { frame: packet.frame_number, source })?;
+        let record = configuration_record(packet).map_err(|source| SinkError::Malformed {
+            frame: packet.frame_number,
+            source,
+        })?;
         let suffix = match self.codec {
             Codec::H264 => "avcC",
             Codec::Hevc => "hvcC",
@@ -313,7 +352,11 @@ impl BitstreamSink {
         };
         write().map_err(|source| {
             let _ = std::fs::remove_file(&tmp);
-            SinkError::Write { path: path.clone(), kept_bytes: 0, source }
+            SinkError::Write {
+                path: path.clone(),
+                kept_bytes: 0,
+                source,
+            }
         })?;
         self.record_path = Some(path);
         Ok(())
@@ -329,11 +372,25 @@ impl BitstreamSink {
             }
             Err(source) => {
                 self.failed = true;
-                let cut = self.file.set_len(self.committed).and_then(|()| self.file.seek(SeekFrom::End(0)));
+                if !self.regular {
+                    return Err(SinkError::Write {
+                        path: self.path.clone(),
+                        kept_bytes: self.committed,
+                        source,
+                    });
+                }
+                let cut = self
+                    .file
+                    .set_len(self.committed)
+                    .and_then(|()| self.file.seek(SeekFrom::End(0)));
                 if let Err(e) = cut {
                     tracing::error!(path = %self.path.display(), error = %e, "could not cut the file back to its last whole packet");
                 }
-                Err(SinkError::Write { path: self.path.clone(), kept_bytes: self.committed, source })
+                Err(SinkError::Write {
+                    path: self.path.clone(),
+                    kept_bytes: self.committed,
+                    source,
+                })
             }
         }
     }
@@ -341,9 +398,15 @@ impl BitstreamSink {
     /// Finishes the file: fixes headers, syncs, and says what was written.
     pub fn finish(mut self) -> Result<SinkSummary, SinkError> {
         if self.failed {
-            return Err(SinkError::AfterFailure { path: self.path.clone() });
+            return Err(SinkError::AfterFailure {
+                path: self.path.clone(),
+            });
         }
-        let fail = |path: &Path, kept_bytes, source| SinkError::Write { path: path.to_path_buf(), kept_bytes, source };
+        let fail = |path: &Path, kept_bytes, source| SinkError::Write {
+            path: path.to_path_buf(),
+            kept_bytes,
+            source,
+        };
         if self.format == BitstreamFormat::Ivf {
             let count = u32::try_from(self.packets).unwrap_or(u32::MAX);
             let fix = (|| -> std::io::Result<()> {
@@ -354,8 +417,15 @@ impl BitstreamSink {
             })();
             fix.map_err(|e| fail(&self.path, self.committed, e))?;
         }
-        self.file.sync_all().map_err(|e| fail(&self.path, self.committed, e))?;
-        Ok(SinkSummary { path: self.path, record_path: self.record_path, packets: self.packets, bytes: self.committed })
+        self.file
+            .sync_all()
+            .map_err(|e| fail(&self.path, self.committed, e))?;
+        Ok(SinkSummary {
+            path: self.path,
+            record_path: self.record_path,
+            packets: self.packets,
+            bytes: self.committed,
+        })
     }
 }
 
@@ -377,7 +447,11 @@ mod tests {
         Packet {
             data: Bytes::copy_from_slice(data),
             codec,
-            framing: if codec == Codec::Av1 { PacketFraming::Obu } else { PacketFraming::AnnexB },
+            framing: if codec == Codec::Av1 {
+                PacketFraming::Obu
+            } else {
+                PacketFraming::AnnexB
+            },
             pts: Timestamp::from_nanos(n as i64 * 33_333_333),
             dts: Timestamp::from_nanos(n as i64 * 33_333_333),
             duration: Span::from_nanos(33_333_333),
@@ -394,14 +468,27 @@ mod tests {
     #[test]
     fn full_disk_gives_a_typed_error_and_no_partial_packet() {
         // /dev/full fails every write with ENOSPC: a real full-disk error from the kernel.
-        let mut sink = open_sink(Path::new("/dev/full"), BitstreamFormat::AnnexB, &config(Codec::H264)).unwrap();
-        let e = sink.write(&packet(Codec::H264, &[0, 0, 0, 1, 0x65, 0x88], 0)).unwrap_err();
+        let mut sink = open_sink(
+            Path::new("/dev/full"),
+            BitstreamFormat::AnnexB,
+            &config(Codec::H264),
+        )
+        .unwrap();
+        let e = sink
+            .write(&packet(Codec::H264, &[0, 0, 0, 1, 0x65, 0x88], 0))
+            .unwrap_err();
         match &e {
-            SinkError::Write { source, kept_bytes: 0, .. } => assert_eq!(source.raw_os_error(), Some(libc::ENOSPC)),
+            SinkError::Write {
+                source,
+                kept_bytes: 0,
+                ..
+            } => assert_eq!(source.raw_os_error(), Some(libc::ENOSPC)),
             other => panic!("unexpected {other}"),
         }
         assert!(e.to_string().contains("/dev/full"), "{e}");
-        let again = sink.write(&packet(Codec::H264, &[0, 0, 0, 1, 0x65, 0x88], 1)).unwrap_err();
+        let again = sink
+            .write(&packet(Codec::H264, &[0, 0, 0, 1, 0x65, 0x88], 1))
+            .unwrap_err();
         assert!(matches!(again, SinkError::AfterFailure { .. }));
     }
 
@@ -410,8 +497,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.h264");
         let mut sink = open_sink(&path, BitstreamFormat::AnnexB, &config(Codec::H264)).unwrap();
-        sink.write(&packet(Codec::H264, &[0, 0, 0, 1, 0x65, 0x88], 0)).unwrap();
-        let e = sink.write(&packet(Codec::H264, &[0x65, 0x88], 1)).unwrap_err();
+        sink.write(&packet(Codec::H264, &[0, 0, 0, 1, 0x65, 0x88], 0))
+            .unwrap();
+        let e = sink
+            .write(&packet(Codec::H264, &[0x65, 0x88], 1))
+            .unwrap_err();
         assert!(matches!(e, SinkError::Malformed { frame: 1, .. }), "{e}");
         let summary = sink.finish().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), [0, 0, 0, 1, 0x65, 0x88]);
@@ -423,10 +513,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let obu_path = dir.path().join("x.obu");
         let mut s = open_sink(&obu_path, BitstreamFormat::Obu, &config(Codec::Av1)).unwrap();
-        s.write(&packet(Codec::Av1, &[0x32, 0x01, 0xaa], 0)).unwrap();
-        s.write(&packet(Codec::Av1, &[0x12, 0x00, 0x32, 0x01, 0xbb], 1)).unwrap();
+        s.write(&packet(Codec::Av1, &[0x32, 0x01, 0xaa], 0))
+            .unwrap();
+        s.write(&packet(Codec::Av1, &[0x12, 0x00, 0x32, 0x01, 0xbb], 1))
+            .unwrap();
         s.finish().unwrap();
-        assert_eq!(std::fs::read(&obu_path).unwrap(), [0x12, 0, 0x32, 1, 0xaa, 0x12, 0, 0x32, 1, 0xbb]);
+        assert_eq!(
+            std::fs::read(&obu_path).unwrap(),
+            [0x12, 0, 0x32, 1, 0xaa, 0x12, 0, 0x32, 1, 0xbb]
+        );
 
         let ivf_path = dir.path().join("x.ivf");
         let mut s = open_sink(&ivf_path, BitstreamFormat::Ivf, &config(Codec::Av1)).unwrap();
@@ -443,15 +538,28 @@ mod tests {
 
     #[test]
     fn format_and_codec_must_agree() {
-        let e = open_sink(Path::new("/tmp/never.ivf"), BitstreamFormat::Ivf, &config(Codec::H264)).unwrap_err();
+        let e = open_sink(
+            Path::new("/tmp/never.ivf"),
+            BitstreamFormat::Ivf,
+            &config(Codec::H264),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("h264"), "{e}");
-        assert_eq!(BitstreamFormat::from_path(Path::new("a.HEVC")), Some(BitstreamFormat::AnnexB));
+        assert_eq!(
+            BitstreamFormat::from_path(Path::new("a.HEVC")),
+            Some(BitstreamFormat::AnnexB)
+        );
         assert_eq!(BitstreamFormat::from_path(Path::new("a.mp4")), None);
     }
 
     #[test]
     fn unwritable_path_fails_at_open() {
-        let e = open_sink(Path::new("/nonexistent-dir/x.ivf"), BitstreamFormat::Ivf, &config(Codec::Av1)).unwrap_err();
+        let e = open_sink(
+            Path::new("/nonexistent-dir/x.ivf"),
+            BitstreamFormat::Ivf,
+            &config(Codec::Av1),
+        )
+        .unwrap_err();
         assert!(matches!(e, SinkError::Create { .. }));
         assert!(e.to_string().contains("/nonexistent-dir/x.ivf"));
     }

@@ -91,7 +91,10 @@ impl Rational {
 
     /// The reciprocal `den/num` (a frame rate's frame duration as a time base).
     pub const fn invert(self) -> Self {
-        Self { num: self.den, den: self.num }
+        Self {
+            num: self.den,
+            den: self.num,
+        }
     }
 
     /// True when both parts are positive.

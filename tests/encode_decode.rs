@@ -32,11 +32,21 @@ fn check_codec(codec: Codec, format: BitstreamFormat, ext: &str, tuning: Tuning)
     numbers.sort_unstable();
     assert_eq!(numbers, (0..FRAMES).collect::<Vec<_>>());
     for w in enc.packets.windows(2) {
-        assert!(w[1].dts > w[0].dts, "dts not increasing: {:?} then {:?}", w[0].dts, w[1].dts);
+        assert!(
+            w[1].dts > w[0].dts,
+            "dts not increasing: {:?} then {:?}",
+            w[0].dts,
+            w[1].dts
+        );
     }
     for p in &enc.packets {
         assert!(p.dts <= p.pts, "dts after pts in frame {}", p.frame_number);
-        assert_eq!(p.keyframe, p.frame_number % KEYINT as u64 == 0, "keyframe flag of frame {}", p.frame_number);
+        assert_eq!(
+            p.keyframe,
+            p.frame_number % KEYINT as u64 == 0,
+            "keyframe flag of frame {}",
+            p.frame_number
+        );
         assert!(p.stats.packet_ready_time >= p.stats.encode_start_time);
     }
 
@@ -48,7 +58,11 @@ fn check_codec(codec: Codec, format: BitstreamFormat, ext: &str, tuning: Tuning)
     assert_eq!(frames.len() as u64, FRAMES, "decoded frame count");
     for (i, f) in frames.iter().enumerate() {
         assert_eq!((f.width, f.height), (W, H));
-        assert_eq!(f.key, i as u32 % KEYINT == 0, "decoder's keyframe flag at frame {i}: {f:?}");
+        assert_eq!(
+            f.key,
+            i as u32 % KEYINT == 0,
+            "decoder's keyframe flag at frame {i}: {f:?}"
+        );
     }
 
     let decoded = decode_raw(&path, "yuv420p");
@@ -57,10 +71,17 @@ fn check_codec(codec: Codec, format: BitstreamFormat, ext: &str, tuning: Tuning)
     assert_eq!(decoded.len(), frame_bytes * FRAMES as usize);
     let mut worst = f64::MAX;
     for (i, (dec, src)) in decoded.chunks(frame_bytes).zip(&src).enumerate() {
-        assert_eq!(read_frame_code(dec, W as usize, W, H), Some(i as u64), "frame {i} is out of order");
+        assert_eq!(
+            read_frame_code(dec, W as usize, W, H),
+            Some(i as u64),
+            "frame {i} is out of order"
+        );
         worst = worst.min(psnr8(dec, src));
     }
-    assert!(worst >= MIN_PSNR_DB, "{codec}: worst frame PSNR {worst:.2} dB < {MIN_PSNR_DB}");
+    assert!(
+        worst >= MIN_PSNR_DB,
+        "{codec}: worst frame PSNR {worst:.2} dB < {MIN_PSNR_DB}"
+    );
     eprintln!("{codec} {tuning}: worst-frame PSNR {worst:.2} dB");
 }
 
@@ -81,22 +102,42 @@ fn av1_high_quality_decodes_in_order() {
 
 #[test]
 fn h264_annexb_decodes_with_exact_keyframes() {
-    check_codec(Codec::H264, BitstreamFormat::AnnexB, "h264", Tuning::LowLatency);
+    check_codec(
+        Codec::H264,
+        BitstreamFormat::AnnexB,
+        "h264",
+        Tuning::LowLatency,
+    );
 }
 
 #[test]
 fn h264_high_quality_with_b_frames_decodes_in_order() {
-    check_codec(Codec::H264, BitstreamFormat::AnnexB, "h264", Tuning::HighQuality);
+    check_codec(
+        Codec::H264,
+        BitstreamFormat::AnnexB,
+        "h264",
+        Tuning::HighQuality,
+    );
 }
 
 #[test]
 fn hevc_annexb_decodes_with_exact_keyframes() {
-    check_codec(Codec::Hevc, BitstreamFormat::AnnexB, "h265", Tuning::LowLatency);
+    check_codec(
+        Codec::Hevc,
+        BitstreamFormat::AnnexB,
+        "h265",
+        Tuning::LowLatency,
+    );
 }
 
 #[test]
 fn hevc_high_quality_with_b_frames_decodes_in_order() {
-    check_codec(Codec::Hevc, BitstreamFormat::AnnexB, "h265", Tuning::HighQuality);
+    check_codec(
+        Codec::Hevc,
+        BitstreamFormat::AnnexB,
+        "h265",
+        Tuning::HighQuality,
+    );
 }
 
 fn check_ten_bit(codec: Codec, ext: &str) {
@@ -108,15 +149,31 @@ fn check_ten_bit(codec: Codec, ext: &str) {
     let enc = encode_pattern(&cfg, n);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(format!("ten.{ext}"));
-    write(&enc.packets, &path, BitstreamFormat::default_for(codec), &cfg);
+    write(
+        &enc.packets,
+        &path,
+        BitstreamFormat::default_for(codec),
+        &cfg,
+    );
     let frames = probe_frames(&path);
     assert_eq!(frames.len() as u64, n);
-    assert!(frames.iter().all(|f| f.pix_fmt == "yuv420p10le"), "{codec}: {:?}", frames[0]);
+    assert!(
+        frames.iter().all(|f| f.pix_fmt == "yuv420p10le"),
+        "{codec}: {:?}",
+        frames[0]
+    );
     let decoded = decode_raw(&path, "yuv420p10le");
     let src = pattern_frames(PixelFormat::I420P10, 320, 192, cfg.frame_rate, n);
     let frame_bytes = 320 * 192 * 3;
-    let worst = decoded.chunks(frame_bytes).zip(&src).map(|(d, s)| psnr10(d, s)).fold(f64::MAX, f64::min);
-    assert!(worst >= MIN_PSNR_DB, "{codec} 10-bit: worst PSNR {worst:.2}");
+    let worst = decoded
+        .chunks(frame_bytes)
+        .zip(&src)
+        .map(|(d, s)| psnr10(d, s))
+        .fold(f64::MAX, f64::min);
+    assert!(
+        worst >= MIN_PSNR_DB,
+        "{codec} 10-bit: worst PSNR {worst:.2}"
+    );
 }
 
 #[test]
@@ -136,14 +193,28 @@ fn ten_bit_h264_from_p010() {
 
 #[test]
 fn infinite_gop_has_one_keyframe() {
-    for (codec, ext) in [(Codec::H264, "h264"), (Codec::Hevc, "h265"), (Codec::Av1, "ivf")] {
+    for (codec, ext) in [
+        (Codec::H264, "h264"),
+        (Codec::Hevc, "h265"),
+        (Codec::Av1, "ivf"),
+    ] {
         let mut cfg = config(codec, 320, 192, FPS);
         cfg.keyframe_interval = KeyframeInterval::Infinite;
         let enc = encode_pattern(&cfg, 40);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(format!("inf.{ext}"));
-        write(&enc.packets, &path, BitstreamFormat::default_for(codec), &cfg);
-        let keys: Vec<usize> = probe_frames(&path).iter().enumerate().filter(|(_, f)| f.key).map(|(i, _)| i).collect();
+        write(
+            &enc.packets,
+            &path,
+            BitstreamFormat::default_for(codec),
+            &cfg,
+        );
+        let keys: Vec<usize> = probe_frames(&path)
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.key)
+            .map(|(i, _)| i)
+            .collect();
         assert_eq!(keys, vec![0], "{codec}");
     }
 }
@@ -152,7 +223,10 @@ fn infinite_gop_has_one_keyframe() {
 /// record equals the one ffmpeg's MP4 muxer builds from the same stream.
 #[test]
 fn length_prefixed_output_and_records_match_ffmpeg() {
-    for (codec, ext, lp_ext, record) in [(Codec::H264, "h264", "avcc", b"avcC"), (Codec::Hevc, "h265", "hvcc", b"hvcC")] {
+    for (codec, ext, lp_ext, record) in [
+        (Codec::H264, "h264", "avcc", b"avcC"),
+        (Codec::Hevc, "h265", "hvcc", b"hvcC"),
+    ] {
         let cfg = config(codec, 320, 192, FPS);
         let enc = encode_pattern(&cfg, 12);
         let dir = tempfile::tempdir().unwrap();
@@ -170,9 +244,17 @@ fn length_prefixed_output_and_records_match_ffmpeg() {
                 expected.extend_from_slice(n);
             }
         }
-        assert_eq!(back, expected, "{codec}: length-prefixed stream does not round-trip");
+        assert_eq!(
+            back, expected,
+            "{codec}: length-prefixed stream does not round-trip"
+        );
 
-        let ours = std::fs::read(format!("{}.{}", lp.display(), std::str::from_utf8(record).unwrap())).unwrap();
+        let ours = std::fs::read(format!(
+            "{}.{}",
+            lp.display(),
+            std::str::from_utf8(record).unwrap()
+        ))
+        .unwrap();
         assert_eq!(ours, configuration_record(&enc.packets[0]).unwrap());
         let mp4 = remux_mp4(&annexb, &dir.path().join("s.mp4"));
         let theirs = find_mp4_box(&mp4, record).expect("ffmpeg wrote the record");
@@ -182,10 +264,23 @@ fn length_prefixed_output_and_records_match_ffmpeg() {
             // Same layout; ffmpeg keeps only the first VPS/SPS/PPS and may differ in
             // min_spatial_segmentation/parallelism (from VUI) — compare the fixed 22-byte head
             // except bytes 13..15, and the arrays' parameter sets.
-            assert_eq!(ours[..13], theirs[..13], "hvcC profile/tier/level fields differ");
-            assert_eq!(ours[16..22], theirs[16..22], "hvcC chroma/depth/layers fields differ");
-            for nal in nal::AnnexBNals::new(&enc.packets[0].data).filter(|n| (32..=34).contains(&nal::hevc_nal_type(n))) {
-                assert!(theirs.windows(nal.len()).any(|w| w == nal), "ffmpeg's hvcC lacks a parameter set");
+            assert_eq!(
+                ours[..13],
+                theirs[..13],
+                "hvcC profile/tier/level fields differ"
+            );
+            assert_eq!(
+                ours[16..22],
+                theirs[16..22],
+                "hvcC chroma/depth/layers fields differ"
+            );
+            for nal in nal::AnnexBNals::new(&enc.packets[0].data)
+                .filter(|n| (32..=34).contains(&nal::hevc_nal_type(n)))
+            {
+                assert!(
+                    theirs.windows(nal.len()).any(|w| w == nal),
+                    "ffmpeg's hvcC lacks a parameter set"
+                );
                 assert!(ours.windows(nal.len()).any(|w| w == nal));
             }
         }
@@ -197,9 +292,18 @@ fn av1c_record_matches_ffmpeg_and_sequence_header_matches_config() {
     let mut cfg = config(Codec::Av1, 320, 192, FPS);
     cfg.color = ghoststream::ColorDescription::BT709;
     let enc = encode_pattern(&cfg, 5);
-    let (_, sh) = obu::find_sequence_header(&enc.packets[0].data).unwrap().expect("first packet has a sequence header");
+    let (_, sh) = obu::find_sequence_header(&enc.packets[0].data)
+        .unwrap()
+        .expect("first packet has a sequence header");
     assert_eq!((sh.max_width, sh.max_height, sh.bit_depth()), (320, 192, 8));
-    assert_eq!((sh.color_primaries, sh.transfer_characteristics, sh.matrix_coefficients), (1, 1, 1));
+    assert_eq!(
+        (
+            sh.color_primaries,
+            sh.transfer_characteristics,
+            sh.matrix_coefficients
+        ),
+        (1, 1, 1)
+    );
     assert!(!sh.full_range);
     let dir = tempfile::tempdir().unwrap();
     let ivf = dir.path().join("a.ivf");

@@ -23,13 +23,18 @@ pub struct AvcSpsInfo {
 
 /// Profiles whose SPS carries `chroma_format_idc` and bit depths (H.264 7.3.2.1.1).
 fn has_chroma_info(profile_idc: u8) -> bool {
-    matches!(profile_idc, 100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135)
+    matches!(
+        profile_idc,
+        100 | 110 | 122 | 244 | 44 | 83 | 86 | 118 | 128 | 138 | 139 | 134 | 135
+    )
 }
 
 /// Reads the [`AvcSpsInfo`] of an SPS NAL unit (header byte included).
 pub fn parse_sps(nal: &[u8]) -> Result<AvcSpsInfo, BitstreamError> {
     if h264_nal_type(nal) != h264::SPS || nal.len() < 4 {
-        return Err(BitstreamError::Invalid { what: "not an H.264 SPS NAL unit".into() });
+        return Err(BitstreamError::Invalid {
+            what: "not an H.264 SPS NAL unit".into(),
+        });
     }
     let rbsp = unescape_rbsp(&nal[1..]);
     let mut r = BitReader::new(&rbsp);
@@ -46,27 +51,54 @@ pub fn parse_sps(nal: &[u8]) -> Result<AvcSpsInfo, BitstreamError> {
         bit_depth_luma = 8 + r.ue()?;
         bit_depth_chroma = 8 + r.ue()?;
     }
-    Ok(AvcSpsInfo { profile_idc, constraint_flags, level_idc, chroma_format_idc, bit_depth_luma, bit_depth_chroma })
+    Ok(AvcSpsInfo {
+        profile_idc,
+        constraint_flags,
+        level_idc,
+        chroma_format_idc,
+        bit_depth_luma,
+        bit_depth_chroma,
+    })
 }
 
 /// Builds an `avcC` record from the SPS and PPS NAL units of an Annex-B access unit (normally
 /// the first keyframe's). NAL lengths in the stream are 4 bytes (`lengthSizeMinusOne` = 3).
 pub fn avcc_record(annexb: &[u8]) -> Result<Vec<u8>, BitstreamError> {
     let nals: Vec<&[u8]> = AnnexBNals::new(annexb).collect();
-    let sps: Vec<&[u8]> = nals.iter().copied().filter(|n| h264_nal_type(n) == h264::SPS).collect();
-    let pps: Vec<&[u8]> = nals.iter().copied().filter(|n| h264_nal_type(n) == h264::PPS).collect();
-    let first = sps.first().ok_or(BitstreamError::MissingParameterSets { what: "H.264 SPS" })?;
+    let sps: Vec<&[u8]> = nals
+        .iter()
+        .copied()
+        .filter(|n| h264_nal_type(n) == h264::SPS)
+        .collect();
+    let pps: Vec<&[u8]> = nals
+        .iter()
+        .copied()
+        .filter(|n| h264_nal_type(n) == h264::PPS)
+        .collect();
+    let first = sps
+        .first()
+        .ok_or(BitstreamError::MissingParameterSets { what: "H.264 SPS" })?;
     if pps.is_empty() {
         return Err(BitstreamError::MissingParameterSets { what: "H.264 PPS" });
     }
     if sps.len() > 31 || pps.len() > 255 {
-        return Err(BitstreamError::Invalid { what: "too many parameter sets for avcC".into() });
+        return Err(BitstreamError::Invalid {
+            what: "too many parameter sets for avcC".into(),
+        });
     }
     let info = parse_sps(first)?;
-    let mut out = vec![1, info.profile_idc, info.constraint_flags, info.level_idc, 0xfc | 3, 0xe0 | sps.len() as u8];
+    let mut out = vec![
+        1,
+        info.profile_idc,
+        info.constraint_flags,
+        info.level_idc,
+        0xfc | 3,
+        0xe0 | sps.len() as u8,
+    ];
     let push_set = |out: &mut Vec<u8>, nal: &[u8]| -> Result<(), BitstreamError> {
-        let len = u16::try_from(nal.len())
-            .map_err(|_| BitstreamError::Invalid { what: format!("parameter set of {} bytes", nal.len()) })?;
+        let len = u16::try_from(nal.len()).map_err(|_| BitstreamError::Invalid {
+            what: format!("parameter set of {} bytes", nal.len()),
+        })?;
         out.extend_from_slice(&len.to_be_bytes());
         out.extend_from_slice(nal);
         Ok(())

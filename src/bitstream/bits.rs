@@ -24,7 +24,11 @@ impl<'a> BitReader<'a> {
     pub fn bits(&mut self, n: u32) -> Result<u64, BitstreamError> {
         debug_assert!(n <= 64);
         if self.pos + n as usize > self.data.len() * 8 {
-            return Err(BitstreamError::Truncated { what: "bit field", needed: n as usize, at: self.pos });
+            return Err(BitstreamError::Truncated {
+                what: "bit field",
+                needed: n as usize,
+                at: self.pos,
+            });
         }
         let mut v = 0u64;
         for _ in 0..n {
@@ -49,7 +53,11 @@ impl<'a> BitReader<'a> {
     /// Skips `n` bits.
     pub fn skip(&mut self, n: usize) -> Result<(), BitstreamError> {
         if self.pos + n > self.data.len() * 8 {
-            return Err(BitstreamError::Truncated { what: "skipped bits", needed: n, at: self.pos });
+            return Err(BitstreamError::Truncated {
+                what: "skipped bits",
+                needed: n,
+                at: self.pos,
+            });
         }
         self.pos += n;
         Ok(())
@@ -61,7 +69,9 @@ impl<'a> BitReader<'a> {
         while !self.flag()? {
             zeros += 1;
             if zeros > 31 {
-                return Err(BitstreamError::Invalid { what: "exp-golomb code longer than 32 bits".into() });
+                return Err(BitstreamError::Invalid {
+                    what: "exp-golomb code longer than 32 bits".into(),
+                });
             }
         }
         let rest = self.bits(zeros)?;

@@ -38,7 +38,9 @@ pub struct HevcSpsInfo {
 /// Reads the [`HevcSpsInfo`] of an SPS NAL unit (2-byte header included).
 pub fn parse_sps(nal: &[u8]) -> Result<HevcSpsInfo, BitstreamError> {
     if hevc_nal_type(nal) != hevc::SPS || nal.len() < 16 {
-        return Err(BitstreamError::Invalid { what: "not an HEVC SPS NAL unit".into() });
+        return Err(BitstreamError::Invalid {
+            what: "not an HEVC SPS NAL unit".into(),
+        });
     }
     let rbsp = unescape_rbsp(&nal[2..]);
     let mut r = BitReader::new(&rbsp);
@@ -112,7 +114,12 @@ pub fn parse_sps(nal: &[u8]) -> Result<HevcSpsInfo, BitstreamError> {
 /// (unknown), which every reader accepts.
 pub fn hvcc_record(annexb: &[u8]) -> Result<Vec<u8>, BitstreamError> {
     let nals: Vec<&[u8]> = AnnexBNals::new(annexb).collect();
-    let of_type = |t: u8| -> Vec<&[u8]> { nals.iter().copied().filter(|n| hevc_nal_type(n) == t).collect() };
+    let of_type = |t: u8| -> Vec<&[u8]> {
+        nals.iter()
+            .copied()
+            .filter(|n| hevc_nal_type(n) == t)
+            .collect()
+    };
     let (vps, sps, pps) = (of_type(hevc::VPS), of_type(hevc::SPS), of_type(hevc::PPS));
     for (set, what) in [(&vps, "HEVC VPS"), (&sps, "HEVC SPS"), (&pps, "HEVC PPS")] {
         if set.is_empty() {
@@ -138,8 +145,9 @@ pub fn hvcc_record(annexb: &[u8]) -> Result<Vec<u8>, BitstreamError> {
         out.push(t & 0x3f);
         out.extend_from_slice(&(set.len() as u16).to_be_bytes());
         for nal in set.iter() {
-            let len = u16::try_from(nal.len())
-                .map_err(|_| BitstreamError::Invalid { what: format!("parameter set of {} bytes", nal.len()) })?;
+            let len = u16::try_from(nal.len()).map_err(|_| BitstreamError::Invalid {
+                what: format!("parameter set of {} bytes", nal.len()),
+            })?;
             out.extend_from_slice(&len.to_be_bytes());
             out.extend_from_slice(nal);
         }

@@ -45,10 +45,16 @@ impl IvfHeader {
     /// Parses a file header.
     pub fn parse(b: &[u8]) -> Result<Self, BitstreamError> {
         if b.len() < FILE_HEADER_LEN {
-            return Err(BitstreamError::Truncated { what: "IVF header", needed: 256, at: b.len() * 8 });
+            return Err(BitstreamError::Truncated {
+                what: "IVF header",
+                needed: 256,
+                at: b.len() * 8,
+            });
         }
         if &b[0..4] != b"DKIF" {
-            return Err(BitstreamError::Invalid { what: "IVF file does not start with DKIF".into() });
+            return Err(BitstreamError::Invalid {
+                what: "IVF file does not start with DKIF".into(),
+            });
         }
         let u16_at = |i: usize| u16::from_le_bytes([b[i], b[i + 1]]);
         let u32_at = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
@@ -78,13 +84,21 @@ pub fn frames(file: &[u8]) -> Result<Vec<(i64, &[u8])>, BitstreamError> {
     let mut pos = FILE_HEADER_LEN;
     while pos < file.len() {
         if pos + FRAME_HEADER_LEN > file.len() {
-            return Err(BitstreamError::Truncated { what: "IVF frame header", needed: 96, at: pos * 8 });
+            return Err(BitstreamError::Truncated {
+                what: "IVF frame header",
+                needed: 96,
+                at: pos * 8,
+            });
         }
         let size = u32::from_le_bytes(file[pos..pos + 4].try_into().unwrap_or_default()) as usize;
         let pts = i64::from_le_bytes(file[pos + 4..pos + 12].try_into().unwrap_or_default());
         let start = pos + FRAME_HEADER_LEN;
         if start + size > file.len() {
-            return Err(BitstreamError::Truncated { what: "IVF frame", needed: size * 8, at: start * 8 });
+            return Err(BitstreamError::Truncated {
+                what: "IVF frame",
+                needed: size * 8,
+                at: start * 8,
+            });
         }
         out.push((pts, &file[start..start + size]));
         pos = start + size;
@@ -98,14 +112,24 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_frames_are_walked() {
-        let h = IvfHeader { fourcc: *b"AV01", width: 640, height: 360, timebase_den: 60, timebase_num: 1, frame_count: 2 };
+        let h = IvfHeader {
+            fourcc: *b"AV01",
+            width: 640,
+            height: 360,
+            timebase_den: 60,
+            timebase_num: 1,
+            frame_count: 2,
+        };
         let mut file = h.to_bytes().to_vec();
         file.extend_from_slice(&frame_header(2, 0));
         file.extend_from_slice(&[1, 2]);
         file.extend_from_slice(&frame_header(1, 1));
         file.push(3);
         assert_eq!(IvfHeader::parse(&file).unwrap(), h);
-        assert_eq!(frames(&file).unwrap(), vec![(0, &[1u8, 2][..]), (1, &[3u8][..])]);
+        assert_eq!(
+            frames(&file).unwrap(),
+            vec![(0, &[1u8, 2][..]), (1, &[3u8][..])]
+        );
         assert!(frames(&file[..file.len() - 1]).is_err());
     }
 }

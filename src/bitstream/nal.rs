@@ -61,12 +61,16 @@ impl<'a> Iterator for AnnexBNals<'a> {
 /// NAL unit has a header with the forbidden bit clear. Returns the number of NAL units.
 pub fn validate_annexb(data: &[u8]) -> Result<usize, BitstreamError> {
     if !(data.starts_with(&[0, 0, 1]) || data.starts_with(&[0, 0, 0, 1])) {
-        return Err(BitstreamError::Invalid { what: "Annex-B data does not begin with a start code".into() });
+        return Err(BitstreamError::Invalid {
+            what: "Annex-B data does not begin with a start code".into(),
+        });
     }
     let mut n = 0;
     for nal in AnnexBNals::new(data) {
         if nal[0] & 0x80 != 0 {
-            return Err(BitstreamError::Invalid { what: format!("NAL unit {n} has forbidden_zero_bit set") });
+            return Err(BitstreamError::Invalid {
+                what: format!("NAL unit {n} has forbidden_zero_bit set"),
+            });
         }
         n += 1;
     }
@@ -131,8 +135,9 @@ pub fn unescape_rbsp(nal: &[u8]) -> Vec<u8> {
 /// Appends `annexb` to `out` with each NAL behind a 4-byte big-endian length (AVCC/HVCC framing).
 pub fn annexb_to_length_prefixed(annexb: &[u8], out: &mut Vec<u8>) -> Result<(), BitstreamError> {
     for nal in AnnexBNals::new(annexb) {
-        let len = u32::try_from(nal.len())
-            .map_err(|_| BitstreamError::Invalid { what: format!("NAL of {} bytes", nal.len()) })?;
+        let len = u32::try_from(nal.len()).map_err(|_| BitstreamError::Invalid {
+            what: format!("NAL of {} bytes", nal.len()),
+        })?;
         out.extend_from_slice(&len.to_be_bytes());
         out.extend_from_slice(nal);
     }
@@ -148,13 +153,22 @@ pub fn length_prefixed_nals(data: &[u8]) -> impl Iterator<Item = Result<&[u8], B
         }
         if pos + 4 > data.len() {
             pos = data.len();
-            return Some(Err(BitstreamError::Truncated { what: "NAL length", needed: 32, at: pos * 8 }));
+            return Some(Err(BitstreamError::Truncated {
+                what: "NAL length",
+                needed: 32,
+                at: pos * 8,
+            }));
         }
-        let len = u32::from_be_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]) as usize;
+        let len =
+            u32::from_be_bytes([data[pos], data[pos + 1], data[pos + 2], data[pos + 3]]) as usize;
         let start = pos + 4;
         if len == 0 || start + len > data.len() {
             pos = data.len();
-            return Some(Err(BitstreamError::Truncated { what: "NAL unit", needed: len * 8, at: start * 8 }));
+            return Some(Err(BitstreamError::Truncated {
+                what: "NAL unit",
+                needed: len * 8,
+                at: start * 8,
+            }));
         }
         pos = start + len;
         Some(Ok(&data[start..start + len]))
@@ -176,16 +190,24 @@ mod tests {
 
     #[test]
     fn walker_splits_three_and_four_byte_start_codes() {
-        let data = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 0, 0, 3, 1, 0];
+        let data = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 0, 0, 3, 1, 0,
+        ];
         let nals: Vec<&[u8]> = AnnexBNals::new(&data).collect();
-        assert_eq!(nals, vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 0, 0, 3, 1][..]]);
+        assert_eq!(
+            nals,
+            vec![&[0x67, 1, 2][..], &[0x68, 3][..], &[0x65, 0, 0, 3, 1][..]]
+        );
         assert_eq!(h264_nal_type(nals[0]), h264::SPS);
         assert_eq!(validate_annexb(&data).unwrap(), 3);
     }
 
     #[test]
     fn emulation_prevention_is_removed() {
-        assert_eq!(unescape_rbsp(&[0, 0, 3, 1, 0, 0, 3, 0, 0, 3]), vec![0, 0, 1, 0, 0, 0, 0]);
+        assert_eq!(
+            unescape_rbsp(&[0, 0, 3, 1, 0, 0, 3, 0, 0, 3]),
+            vec![0, 0, 1, 0, 0, 0, 0]
+        );
     }
 
     #[test]

@@ -44,13 +44,19 @@ pub struct Obu<'a> {
 pub fn read_leb128(data: &[u8]) -> Result<(u64, usize), BitstreamError> {
     let mut value = 0u64;
     for i in 0..8 {
-        let b = *data.get(i).ok_or(BitstreamError::Truncated { what: "leb128", needed: 8, at: i * 8 })?;
+        let b = *data.get(i).ok_or(BitstreamError::Truncated {
+            what: "leb128",
+            needed: 8,
+            at: i * 8,
+        })?;
         value |= ((b & 0x7f) as u64) << (7 * i);
         if b & 0x80 == 0 {
             return Ok((value, i + 1));
         }
     }
-    Err(BitstreamError::Invalid { what: "leb128 longer than 8 bytes".into() })
+    Err(BitstreamError::Invalid {
+        what: "leb128 longer than 8 bytes".into(),
+    })
 }
 
 /// Iterates over the OBUs of a low-overhead bitstream (every OBU must have a size field).
@@ -77,7 +83,9 @@ pub fn obus(data: &[u8]) -> impl Iterator<Item = Result<Obu<'_>, BitstreamError>
 fn parse_one(data: &[u8]) -> Result<(Obu<'_>, usize), BitstreamError> {
     let h = data[0];
     if h & 0x80 != 0 {
-        return Err(BitstreamError::Invalid { what: "OBU with obu_forbidden_bit set".into() });
+        return Err(BitstreamError::Invalid {
+            what: "OBU with obu_forbidden_bit set".into(),
+        });
     }
     let obu_type = (h >> 3) & 0xf;
     let has_extension = h & 0x04 != 0;
@@ -90,7 +98,11 @@ fn parse_one(data: &[u8]) -> Result<(Obu<'_>, usize), BitstreamError> {
     let mut pos = 1;
     let (mut temporal_id, mut spatial_id) = (0, 0);
     if has_extension {
-        let e = *data.get(1).ok_or(BitstreamError::Truncated { what: "OBU extension", needed: 8, at: 8 })?;
+        let e = *data.get(1).ok_or(BitstreamError::Truncated {
+            what: "OBU extension",
+            needed: 8,
+            at: 8,
+        })?;
         temporal_id = e >> 5;
         spatial_id = (e >> 3) & 3;
         pos = 2;
@@ -100,8 +112,21 @@ fn parse_one(data: &[u8]) -> Result<(Obu<'_>, usize), BitstreamError> {
     let end = pos
         .checked_add(size as usize)
         .filter(|&e| e <= data.len())
-        .ok_or(BitstreamError::Truncated { what: "OBU payload", needed: size as usize * 8, at: pos * 8 })?;
-    Ok((Obu { obu_type, temporal_id, spatial_id, raw: &data[..end], payload: &data[pos..end] }, end))
+        .ok_or(BitstreamError::Truncated {
+            what: "OBU payload",
+            needed: size as usize * 8,
+            at: pos * 8,
+        })?;
+    Ok((
+        Obu {
+            obu_type,
+            temporal_id,
+            spatial_id,
+            raw: &data[..end],
+            payload: &data[pos..end],
+        },
+        end,
+    ))
 }
 
 /// The fields of a sequence header that the `av1C` record and the tests need.
@@ -215,7 +240,7 @@ pub fn parse_sequence_header(payload: &[u8]) -> Result<SequenceHeader, Bitstream
         }
     }
     r.skip(3)?; // superres, cdef, restoration
-    // color_config()
+                // color_config()
     let high_bitdepth = r.flag()?;
     let twelve_bit = profile == 2 && high_bitdepth && r.flag()?;
     let monochrome = profile != 1 && r.flag()?;
@@ -293,8 +318,9 @@ pub fn find_sequence_header(tu: &[u8]) -> Result<Option<(&[u8], SequenceHeader)>
 /// Builds an `av1C` record from the temporal unit that carries the sequence header (the first
 /// keyframe's); the sequence header OBU is appended as `configOBUs`.
 pub fn av1c_record(tu: &[u8]) -> Result<Vec<u8>, BitstreamError> {
-    let (raw, sh) = find_sequence_header(tu)?
-        .ok_or(BitstreamError::MissingParameterSets { what: "AV1 sequence header OBU" })?;
+    let (raw, sh) = find_sequence_header(tu)?.ok_or(BitstreamError::MissingParameterSets {
+        what: "AV1 sequence header OBU",
+    })?;
     let mut out = vec![
         0x81,
         (sh.profile << 5) | (sh.level_idx0 & 0x1f),
@@ -363,7 +389,10 @@ mod tests {
             .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 2).unwrap())
             .collect();
         let sh = parse_sequence_header(&bytes).unwrap();
-        assert_eq!((sh.max_width, sh.max_height, sh.level_idx0), (1920, 1080, 8));
+        assert_eq!(
+            (sh.max_width, sh.max_height, sh.level_idx0),
+            (1920, 1080, 8)
+        );
         assert_eq!(sh.bit_depth(), 8);
         assert!(sh.subsampling_x && sh.subsampling_y && !sh.full_range);
     }

@@ -36,19 +36,25 @@ pub fn error_string(code: c_int) -> String {
         return format!("libav error {code}");
     }
     // SAFETY: av_strerror wrote a NUL-terminated string into buf.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// True when libavcodec has an encoder of this name.
 pub fn has_encoder(name: &str) -> bool {
-    let Ok(c) = CString::new(name) else { return false };
+    let Ok(c) = CString::new(name) else {
+        return false;
+    };
     // SAFETY: c is a valid NUL-terminated string; the returned pointer is only compared to null.
     !unsafe { av::avcodec_find_encoder_by_name(c.as_ptr()) }.is_null()
 }
 
 /// The pixel formats an encoder lists as accepted (empty when it lists none or is absent).
 pub fn encoder_pixel_formats(name: &str) -> Vec<PixelFormat> {
-    let Ok(c) = CString::new(name) else { return Vec::new() };
+    let Ok(c) = CString::new(name) else {
+        return Vec::new();
+    };
     // SAFETY: c is a valid NUL-terminated string.
     let codec = unsafe { av::avcodec_find_encoder_by_name(c.as_ptr()) };
     if codec.is_null() {
@@ -88,7 +94,9 @@ pub fn to_av_format(f: PixelFormat) -> Option<av::AVPixelFormat> {
 }
 
 fn from_av_format(f: av::AVPixelFormat) -> Option<PixelFormat> {
-    PixelFormat::ALL.into_iter().find(|&p| to_av_format(p) == Some(f))
+    PixelFormat::ALL
+        .into_iter()
+        .find(|&p| to_av_format(p) == Some(f))
 }
 
 fn av_matrix(m: ColorMatrix) -> av::AVColorSpace {
@@ -200,11 +208,15 @@ impl AvEncoder {
             code,
             message: error_string(code),
         };
-        let name = CString::new(p.encoder).map_err(|_| EncodeError::EncoderNotFound { name: p.encoder.into() })?;
+        let name = CString::new(p.encoder).map_err(|_| EncodeError::EncoderNotFound {
+            name: p.encoder.into(),
+        })?;
         // SAFETY: name is a valid NUL-terminated string.
         let codec = unsafe { av::avcodec_find_encoder_by_name(name.as_ptr()) };
         if codec.is_null() {
-            return Err(EncodeError::EncoderNotFound { name: p.encoder.to_string() });
+            return Err(EncodeError::EncoderNotFound {
+                name: p.encoder.to_string(),
+            });
         }
         let fmt = to_av_format(p.input_format).ok_or(EncodeError::UnsupportedInput {
             format: p.input_format,
@@ -221,8 +233,14 @@ impl AvEncoder {
             c.width = p.width as c_int;
             c.height = p.height as c_int;
             c.pix_fmt = fmt;
-            c.time_base = av::AVRational { num: p.time_base.num as c_int, den: p.time_base.den as c_int };
-            c.framerate = av::AVRational { num: p.frame_rate.num as c_int, den: p.frame_rate.den as c_int };
+            c.time_base = av::AVRational {
+                num: p.time_base.num as c_int,
+                den: p.time_base.den as c_int,
+            };
+            c.framerate = av::AVRational {
+                num: p.frame_rate.num as c_int,
+                den: p.frame_rate.den as c_int,
+            };
             c.bit_rate = p.bit_rate;
             c.rc_max_rate = p.rc_max_rate;
             c.rc_buffer_size = p.rc_buffer_size.min(c_int::MAX as i64) as c_int;
@@ -248,13 +266,21 @@ impl AvEncoder {
             c.color_range = av_range(p.color.range);
             c.chroma_sample_location = av::AVChromaLocation::AVCHROMA_LOC_LEFT;
         }
-        let mut enc = AvEncoder { ctx, packet: ptr::null_mut(), name: p.encoder, input_format: p.input_format };
+        let mut enc = AvEncoder {
+            ctx,
+            packet: ptr::null_mut(),
+            name: p.encoder,
+            input_format: p.input_format,
+        };
         let mut dict: *mut av::AVDictionary = ptr::null_mut();
         for (k, v) in &p.options {
             let (Ok(k), Ok(v)) = (CString::new(k.as_str()), CString::new(v.as_str())) else {
                 // SAFETY: dict is null or a dictionary we allocated.
                 unsafe { av::av_dict_free(&mut dict) };
-                return Err(EncodeError::UnknownOption { encoder: p.encoder.into(), option: k.clone() });
+                return Err(EncodeError::UnknownOption {
+                    encoder: p.encoder.into(),
+                    option: k.clone(),
+                });
             };
             // SAFETY: dict is null or ours; av_dict_set copies both strings.
             unsafe { av::av_dict_set(&mut dict, k.as_ptr(), v.as_ptr(), 0) };
@@ -263,8 +289,14 @@ impl AvEncoder {
         let ret = unsafe { av::avcodec_open2(enc.ctx, codec, &mut dict) };
         // SAFETY: dict is null or ours; we read its first key (if any) and then free it.
         let leftover = unsafe {
-            let e = av::av_dict_get(dict, c"".as_ptr(), ptr::null(), av::AV_DICT_IGNORE_SUFFIX as c_int);
-            let key = (!e.is_null()).then(|| CStr::from_ptr((*e).key).to_string_lossy().into_owned());
+            let e = av::av_dict_get(
+                dict,
+                c"".as_ptr(),
+                ptr::null(),
+                av::AV_DICT_IGNORE_SUFFIX as c_int,
+            );
+            let key =
+                (!e.is_null()).then(|| CStr::from_ptr((*e).key).to_string_lossy().into_owned());
             av::av_dict_free(&mut dict);
             key
         };
@@ -272,7 +304,10 @@ impl AvEncoder {
             return Err(libav("avcodec_open2", ret));
         }
         if let Some(option) = leftover {
-            return Err(EncodeError::UnknownOption { encoder: p.encoder.into(), option });
+            return Err(EncodeError::UnknownOption {
+                encoder: p.encoder.into(),
+                option,
+            });
         }
         // SAFETY: allocation only; checked for null.
         enc.packet = unsafe { av::av_packet_alloc() };
@@ -343,7 +378,11 @@ impl AvEncoder {
             let out = AvPacketOut {
                 data,
                 pts: pkt.pts,
-                dts: if pkt.dts == av::AV_NOPTS_VALUE { pkt.pts } else { pkt.dts },
+                dts: if pkt.dts == av::AV_NOPTS_VALUE {
+                    pkt.pts
+                } else {
+                    pkt.dts
+                },
                 keyframe: pkt.flags & av::AV_PKT_FLAG_KEY != 0,
             };
             av::av_packet_unref(self.packet);
@@ -394,7 +433,8 @@ impl AvPicture {
         let opaque = Box::into_raw(buffer) as *mut c_void;
         // SAFETY: data_ptr/len describe the Vec inside the boxed FrameBuffer, which stays alive
         // until release_frame_buffer drops it; the callback receives that box back.
-        let buf = unsafe { av::av_buffer_create(data_ptr, len, Some(release_frame_buffer), opaque, 0) };
+        let buf =
+            unsafe { av::av_buffer_create(data_ptr, len, Some(release_frame_buffer), opaque, 0) };
         if buf.is_null() {
             // SAFETY: av_buffer_create failed, so the box was not taken over; reclaim it.
             drop(unsafe { Box::from_raw(opaque as *mut FrameBuffer) });
@@ -471,7 +511,13 @@ fn sws_colorspace(m: ColorMatrix) -> c_int {
 impl AvScaler {
     /// A converter from `from` to `to`. For RGB input, `color` gives the YUV matrix and range
     /// of the output (RGB is taken as full range).
-    pub fn new(from: PixelFormat, to: PixelFormat, width: u32, height: u32, color: ColorDescription) -> Result<Self, EncodeError> {
+    pub fn new(
+        from: PixelFormat,
+        to: PixelFormat,
+        width: u32,
+        height: u32,
+        color: ColorDescription,
+    ) -> Result<Self, EncodeError> {
         let unsupported = |f| EncodeError::UnsupportedInput {
             format: f,
             reason: "the CPU converter has no such format; the GPU path converts it".into(),
@@ -505,9 +551,24 @@ impl AvScaler {
         // SAFETY: ctx is valid; sws_getCoefficients returns a pointer into a static table.
         unsafe {
             let table = av::sws_getCoefficients(cs);
-            av::sws_setColorspaceDetails(ctx, table, src_full as c_int, table, dst_full as c_int, 0, 1 << 16, 1 << 16);
+            av::sws_setColorspaceDetails(
+                ctx,
+                table,
+                src_full as c_int,
+                table,
+                dst_full as c_int,
+                0,
+                1 << 16,
+                1 << 16,
+            );
         }
-        Ok(Self { ctx, from, to, width, height })
+        Ok(Self {
+            ctx,
+            from,
+            to,
+            width,
+            height,
+        })
     }
 
     /// Converts `image` into a new tightly packed image of the target format.
@@ -518,7 +579,10 @@ impl AvScaler {
         {
             return Err(EncodeError::UnsupportedInput {
                 format: image.format(),
-                reason: format!("converter was built for {} {}x{}", self.from, self.width, self.height),
+                reason: format!(
+                    "converter was built for {} {}x{}",
+                    self.from, self.width, self.height
+                ),
             });
         }
         let mut src_ptrs = [ptr::null::<u8>(); 4];

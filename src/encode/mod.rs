@@ -80,7 +80,9 @@ pub enum EncodeError {
         reason: String,
     },
     /// The encoder did not recognise an option GhostStream gave it (a version mismatch).
-    #[error("encoder {encoder} does not recognise option '{option}' (is the FFmpeg build too old?)")]
+    #[error(
+        "encoder {encoder} does not recognise option '{option}' (is the FFmpeg build too old?)"
+    )]
     UnknownOption {
         /// The encoder.
         encoder: String,
@@ -113,22 +115,35 @@ pub struct BackendReport {
 }
 
 /// The order `auto` tries backends in.
-pub const AUTO_ORDER: [BackendKind; 3] = [BackendKind::Nvenc, BackendKind::VulkanVideo, BackendKind::Software];
+pub const AUTO_ORDER: [BackendKind; 3] = [
+    BackendKind::Nvenc,
+    BackendKind::VulkanVideo,
+    BackendKind::Software,
+];
 
 /// Why a GPU backend cannot run in this build. These paths are specified in their own issues
 /// and not yet built; the reason says so rather than pretending to probe hardware.
 fn gpu_backend_reason(kind: BackendKind) -> String {
     match kind {
         BackendKind::Nvenc => "the NVENC backend is not part of this build yet".into(),
-        BackendKind::VulkanVideo => "the Vulkan Video encode backend is not part of this build yet".into(),
+        BackendKind::VulkanVideo => {
+            "the Vulkan Video encode backend is not part of this build yet".into()
+        }
         BackendKind::Software => unreachable!("software is not a GPU backend"),
     }
 }
 
-fn open_one(kind: BackendKind, config: &SessionConfig, input: PixelFormat) -> Result<Box<dyn EncoderBackend>, EncodeError> {
+fn open_one(
+    kind: BackendKind,
+    config: &SessionConfig,
+    input: PixelFormat,
+) -> Result<Box<dyn EncoderBackend>, EncodeError> {
     match kind {
         BackendKind::Software => Ok(Box::new(software::SoftwareEncoder::open(config, input)?)),
-        other => Err(EncodeError::Unavailable { backend: other, reason: gpu_backend_reason(other) }),
+        other => Err(EncodeError::Unavailable {
+            backend: other,
+            reason: gpu_backend_reason(other),
+        }),
     }
 }
 
@@ -141,7 +156,14 @@ pub fn open_backend(
         BackendChoice::Only(kind) => {
             let backend = open_one(kind, config, input)?;
             let description = backend.describe();
-            Ok((backend, BackendReport { chosen: kind, description, passed_over: Vec::new() }))
+            Ok((
+                backend,
+                BackendReport {
+                    chosen: kind,
+                    description,
+                    passed_over: Vec::new(),
+                },
+            ))
         }
         BackendChoice::Auto => {
             let mut passed_over = Vec::new();
@@ -152,13 +174,27 @@ pub fn open_backend(
                         for (k, why) in &passed_over {
                             tracing::info!(backend = %k, reason = %why, "backend passed over");
                         }
-                        return Ok((backend, BackendReport { chosen: kind, description, passed_over }));
+                        return Ok((
+                            backend,
+                            BackendReport {
+                                chosen: kind,
+                                description,
+                                passed_over,
+                            },
+                        ));
                     }
                     Err(e) => passed_over.push((kind, e.to_string())),
                 }
             }
-            let reasons = passed_over.iter().map(|(k, r)| format!("{k}: {r}")).collect::<Vec<_>>().join("; ");
-            Err(EncodeError::NoBackend { codec: config.codec, reasons })
+            let reasons = passed_over
+                .iter()
+                .map(|(k, r)| format!("{k}: {r}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            Err(EncodeError::NoBackend {
+                codec: config.codec,
+                reasons,
+            })
         }
     }
 }
@@ -189,13 +225,25 @@ pub fn probe() -> Vec<ProbeEntry> {
                         let name = software::encoder_name(codec);
                         let formats = libav::encoder_pixel_formats(name);
                         let ten = formats.contains(&PixelFormat::I420P10);
-                        (true, format!("{name} through libavcodec; 8-bit{}", if ten { " and 10-bit" } else { " only" }))
+                        (
+                            true,
+                            format!(
+                                "{name} through libavcodec; 8-bit{}",
+                                if ten { " and 10-bit" } else { " only" }
+                            ),
+                        )
                     }
                     Some(why) => (false, why),
                 },
                 other => (false, gpu_backend_reason(other)),
             };
-            out.push(ProbeEntry { category: "encode", name: kind.name().into(), codec: Some(codec), available, detail });
+            out.push(ProbeEntry {
+                category: "encode",
+                name: kind.name().into(),
+                codec: Some(codec),
+                available,
+                detail,
+            });
         }
     }
     out.push(ProbeEntry {
@@ -208,7 +256,11 @@ pub fn probe() -> Vec<ProbeEntry> {
     for (name, env, what) in [
         ("wayland", "WAYLAND_DISPLAY", "a Wayland compositor"),
         ("pipewire", "PIPEWIRE_REMOTE", "PipeWire"),
-        ("portal", "DBUS_SESSION_BUS_ADDRESS", "the desktop portal over D-Bus"),
+        (
+            "portal",
+            "DBUS_SESSION_BUS_ADDRESS",
+            "the desktop portal over D-Bus",
+        ),
     ] {
         let seen = std::env::var_os(env).is_some();
         out.push(ProbeEntry {

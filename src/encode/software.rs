@@ -7,10 +7,14 @@
 
 use std::sync::Arc;
 
-use super::libav::{encoder_pixel_formats, has_encoder, AvEncoder, AvEncoderParams, AvPicture, AvScaler};
+use super::libav::{
+    encoder_pixel_formats, has_encoder, AvEncoder, AvEncoderParams, AvPicture, AvScaler,
+};
 use super::{EncodeError, EncodedUnit, EncoderBackend};
 use crate::codec::Codec;
-use crate::config::{BackendKind, BitDepth, KeyframeInterval, Preset, RateControl, SessionConfig, Tuning};
+use crate::config::{
+    BackendKind, BitDepth, KeyframeInterval, Preset, RateControl, SessionConfig, Tuning,
+};
 use crate::format::PixelFormat;
 use crate::frame::{BufferPool, CpuImage, Frame, FrameImage};
 
@@ -24,7 +28,15 @@ pub const fn encoder_name(codec: Codec) -> &'static str {
 }
 
 /// x264/x265 preset names for P1..P7.
-const X26X_PRESETS: [&str; 7] = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"];
+const X26X_PRESETS: [&str; 7] = [
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+];
 /// SVT-AV1 presets (0 slowest .. 13 fastest) for P1..P7.
 const SVT_PRESETS: [u32; 7] = [12, 11, 10, 9, 8, 7, 5];
 
@@ -53,7 +65,10 @@ pub fn choose_encoder_input(
     accepted: &[PixelFormat],
 ) -> Result<PixelFormat, EncodeError> {
     let depth_bits = depth as u32;
-    let is_420 = matches!(input.subsampling(), Some(crate::format::ChromaSubsampling::Cs420));
+    let is_420 = matches!(
+        input.subsampling(),
+        Some(crate::format::ChromaSubsampling::Cs420)
+    );
     if is_420 && input.bit_depth() == depth_bits && accepted.contains(&input) {
         return Ok(input);
     }
@@ -68,7 +83,11 @@ pub fn choose_encoder_input(
             format: input,
             reason: format!(
                 "the encoder takes none of the {depth_bits}-bit 4:2:0 formats (it takes: {})",
-                accepted.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
+                accepted
+                    .iter()
+                    .map(|f| f.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })
     }
@@ -130,7 +149,9 @@ pub fn software_params(
             }
             let keyint = match config.keyframe_interval {
                 KeyframeInterval::Frames(n) => format!("keyint={n}:min-keyint={n}"),
-                KeyframeInterval::Infinite if config.codec == Codec::H264 => "keyint=infinite".into(),
+                KeyframeInterval::Infinite if config.codec == Codec::H264 => {
+                    "keyint=infinite".into()
+                }
                 KeyframeInterval::Infinite => "keyint=-1".into(),
             };
             let mut params = vec![keyint, "scenecut=0".to_string()];
@@ -144,6 +165,11 @@ pub fn software_params(
                 p.options.push(opt("x264-params", params.join(":")));
             } else {
                 params.push("open-gop=0".into());
+                if low_latency {
+                    // FFmpeg maps thread_count onto x265's frame threads, and each frame thread
+                    // holds a frame back: one frame thread keeps one packet out per frame in.
+                    params.push("frame-threads=1".into());
+                }
                 if matches!(config.rate_control, RateControl::Cbr { .. }) {
                     params.push("strict-cbr=1".into());
                 }
@@ -197,7 +223,9 @@ fn kbps(bits_per_second: i64) -> i64 {
 pub fn unavailable_reason(codec: Codec) -> Option<String> {
     let name = encoder_name(codec);
     (!has_encoder(name)).then(|| {
-        format!("libavcodec on this machine has no {name} encoder (install an FFmpeg built with it)")
+        format!(
+            "libavcodec on this machine has no {name} encoder (install an FFmpeg built with it)"
+        )
     })
 }
 
@@ -214,18 +242,33 @@ impl SoftwareEncoder {
     /// Opens the encoder for `config` and frames of `input_format`.
     pub fn open(config: &SessionConfig, input_format: PixelFormat) -> Result<Self, EncodeError> {
         if let Some(reason) = unavailable_reason(config.codec) {
-            return Err(EncodeError::Unavailable { backend: BackendKind::Software, reason });
+            return Err(EncodeError::Unavailable {
+                backend: BackendKind::Software,
+                reason,
+            });
         }
         let accepted = encoder_pixel_formats(encoder_name(config.codec));
         let params = software_params(config, input_format, &accepted)?;
         tracing::debug!(?params, "opening software encoder");
         let encoder = AvEncoder::open(&params)?;
         let scaler = if params.input_format != input_format {
-            Some(AvScaler::new(input_format, params.input_format, config.width, config.height, config.color)?)
+            Some(AvScaler::new(
+                input_format,
+                params.input_format,
+                config.width,
+                config.height,
+                config.color,
+            )?)
         } else {
             None
         };
-        Ok(Self { encoder, scaler, pool: BufferPool::new(), width: config.width, height: config.height })
+        Ok(Self {
+            encoder,
+            scaler,
+            pool: BufferPool::new(),
+            width: config.width,
+            height: config.height,
+        })
     }
 }
 
@@ -239,14 +282,15 @@ impl EncoderBackend for SoftwareEncoder {
     }
 
     fn encode(&mut self, frame: Frame, encoder_pts: i64) -> Result<(), EncodeError> {
-        let image = match frame.image {
-            FrameImage::Cpu(img) => img,
-        };
+        let FrameImage::Cpu(image) = frame.image;
         let image = match &mut self.scaler {
             Some(scaler) => {
                 let to = self.encoder.input_format();
                 let mut out = CpuImage::new(to, self.width, self.height, Some(&self.pool))
-                    .map_err(|e| EncodeError::UnsupportedInput { format: to, reason: e.to_string() })?;
+                    .map_err(|e| EncodeError::UnsupportedInput {
+                        format: to,
+                        reason: e.to_string(),
+                    })?;
                 scaler.convert(&image, &mut out)?;
                 out
             }
@@ -261,7 +305,12 @@ impl EncoderBackend for SoftwareEncoder {
     }
 
     fn receive(&mut self) -> Result<Option<EncodedUnit>, EncodeError> {
-        Ok(self.encoder.receive()?.map(|p| EncodedUnit { data: p.data, pts: p.pts, dts: p.dts, keyframe: p.keyframe }))
+        Ok(self.encoder.receive()?.map(|p| EncodedUnit {
+            data: p.data,
+            pts: p.pts,
+            dts: p.dts,
+            keyframe: p.keyframe,
+        }))
     }
 }
 
@@ -271,8 +320,13 @@ mod tests {
     use crate::config::RateControl;
     use crate::time::Rational;
 
-    const X264_FORMATS: [PixelFormat; 5] =
-        [PixelFormat::I420, PixelFormat::I444, PixelFormat::Nv12, PixelFormat::I420P10, PixelFormat::I444P10];
+    const X264_FORMATS: [PixelFormat; 5] = [
+        PixelFormat::I420,
+        PixelFormat::I444,
+        PixelFormat::Nv12,
+        PixelFormat::I420P10,
+        PixelFormat::I444P10,
+    ];
     const SVT_FORMATS: [PixelFormat; 2] = [PixelFormat::I420, PixelFormat::I420P10];
 
     fn cfg(codec: Codec) -> SessionConfig {
@@ -280,7 +334,10 @@ mod tests {
     }
 
     fn option<'a>(p: &'a AvEncoderParams, k: &str) -> Option<&'a str> {
-        p.options.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str())
+        p.options
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
     }
 
     #[test]
@@ -290,13 +347,23 @@ mod tests {
         c.keyframe_interval = KeyframeInterval::Frames(30);
         let p = software_params(&c, PixelFormat::Nv12, &X264_FORMATS).unwrap();
         assert_eq!(p.encoder, "libx264");
-        assert_eq!(p.input_format, PixelFormat::Nv12, "x264 takes NV12 as it is");
-        assert_eq!((p.bit_rate, p.rc_max_rate, p.rc_buffer_size), (6_000_000, 6_000_000, 6_000_000));
+        assert_eq!(
+            p.input_format,
+            PixelFormat::Nv12,
+            "x264 takes NV12 as it is"
+        );
+        assert_eq!(
+            (p.bit_rate, p.rc_max_rate, p.rc_buffer_size),
+            (6_000_000, 6_000_000, 6_000_000)
+        );
         assert_eq!((p.gop_size, p.keyint_min, p.max_b_frames), (30, 30, 0));
         assert_eq!(p.time_base, Rational::new(1, 60));
         assert_eq!(option(&p, "preset"), Some("faster"));
         assert_eq!(option(&p, "tune"), Some("zerolatency"));
-        assert_eq!(option(&p, "x264-params"), Some("keyint=30:min-keyint=30:scenecut=0:nal-hrd=cbr"));
+        assert_eq!(
+            option(&p, "x264-params"),
+            Some("keyint=30:min-keyint=30:scenecut=0:nal-hrd=cbr")
+        );
         assert!(p.closed_gop);
     }
 
@@ -304,13 +371,19 @@ mod tests {
     fn x264_high_quality_vbr_keeps_b_frames_and_two_second_vbv() {
         let mut c = cfg(Codec::H264);
         c.tuning = Tuning::HighQuality;
-        c.rate_control = RateControl::Vbr { target: 4_000_000, max: 8_000_000 };
+        c.rate_control = RateControl::Vbr {
+            target: 4_000_000,
+            max: 8_000_000,
+        };
         c.preset = Preset::P7;
         let p = software_params(&c, PixelFormat::I420, &X264_FORMATS).unwrap();
         assert_eq!(p.max_b_frames, -1);
         assert_eq!(option(&p, "tune"), None);
         assert_eq!(option(&p, "preset"), Some("slow"));
-        assert_eq!((p.bit_rate, p.rc_max_rate, p.rc_buffer_size), (4_000_000, 8_000_000, 16_000_000));
+        assert_eq!(
+            (p.bit_rate, p.rc_max_rate, p.rc_buffer_size),
+            (4_000_000, 8_000_000, 16_000_000)
+        );
     }
 
     #[test]
@@ -322,7 +395,10 @@ mod tests {
         assert_eq!((p.bit_rate, p.rc_max_rate, p.rc_buffer_size), (0, 0, 0));
         assert_eq!(option(&p, "qp"), Some("23"));
         assert_eq!(p.gop_size, -1);
-        assert_eq!(option(&p, "x264-params"), Some("keyint=infinite:scenecut=0"));
+        assert_eq!(
+            option(&p, "x264-params"),
+            Some("keyint=infinite:scenecut=0")
+        );
     }
 
     #[test]
@@ -335,13 +411,17 @@ mod tests {
         let hevc_formats = [PixelFormat::I420, PixelFormat::I420P10, PixelFormat::I444];
         let p = software_params(&c, PixelFormat::P010, &hevc_formats).unwrap();
         assert_eq!(p.encoder, "libx265");
-        assert_eq!(p.input_format, PixelFormat::I420P10, "P010 is converted to planar 10-bit");
+        assert_eq!(
+            p.input_format,
+            PixelFormat::I420P10,
+            "P010 is converted to planar 10-bit"
+        );
         assert_eq!(p.rc_buffer_size, 100_000, "one frame of 6 Mbit/s at 60 fps");
         assert_eq!(option(&p, "preset"), Some("ultrafast"));
         assert_eq!(option(&p, "tune"), Some("zerolatency"));
         assert_eq!(
             option(&p, "x265-params"),
-            Some("keyint=120:min-keyint=120:scenecut=0:open-gop=0:strict-cbr=1:log-level=error")
+            Some("keyint=120:min-keyint=120:scenecut=0:open-gop=0:frame-threads=1:strict-cbr=1:log-level=error")
         );
     }
 
@@ -359,17 +439,33 @@ mod tests {
         // CBR forces SVT-AV1's low-delay structure even for high quality.
         c.rate_control = RateControl::Cbr { bitrate: 5_000_000 };
         let p = software_params(&c, PixelFormat::I420, &SVT_FORMATS).unwrap();
-        assert_eq!(option(&p, "svtav1-params"), Some("pred-struct=1:scd=0:rc=2:tbr=5000:buf-sz=2000"));
+        assert_eq!(
+            option(&p, "svtav1-params"),
+            Some("pred-struct=1:scd=0:rc=2:tbr=5000:buf-sz=2000")
+        );
         assert_eq!((p.bit_rate, p.rc_max_rate, p.rc_buffer_size), (0, 0, 0));
-        c.rate_control = RateControl::Vbr { target: 4_000_000, max: 6_000_000 };
+        c.rate_control = RateControl::Vbr {
+            target: 4_000_000,
+            max: 6_000_000,
+        };
         let p = software_params(&c, PixelFormat::I420, &SVT_FORMATS).unwrap();
-        assert_eq!(option(&p, "svtav1-params"), Some("pred-struct=2:scd=0:rc=1:tbr=4000:overshoot-pct=50"));
+        assert_eq!(
+            option(&p, "svtav1-params"),
+            Some("pred-struct=2:scd=0:rc=1:tbr=4000:overshoot-pct=50")
+        );
         c.rate_control = RateControl::Cbr { bitrate: 5_000_000 };
         c.tuning = Tuning::LowLatency;
         c.keyframe_interval = KeyframeInterval::Infinite;
         let p = software_params(&c, PixelFormat::Nv12, &SVT_FORMATS).unwrap();
-        assert_eq!(p.input_format, PixelFormat::I420, "SVT-AV1 takes no NV12: converted");
-        assert_eq!(option(&p, "svtav1-params"), Some("pred-struct=1:lookahead=0:keyint=-1:scd=0:rc=2:tbr=5000:buf-sz=1000"));
+        assert_eq!(
+            p.input_format,
+            PixelFormat::I420,
+            "SVT-AV1 takes no NV12: converted"
+        );
+        assert_eq!(
+            option(&p, "svtav1-params"),
+            Some("pred-struct=1:lookahead=0:keyint=-1:scd=0:rc=2:tbr=5000:buf-sz=1000")
+        );
     }
 
     #[test]
@@ -386,14 +482,24 @@ mod tests {
     fn ten_bit_where_the_encoder_has_none_is_refused() {
         // An encoder that lists only 8-bit formats (as NVENC's H.264 on pre-Blackwell GPUs does).
         let eight_bit_only = [PixelFormat::I420, PixelFormat::Nv12];
-        let e = choose_encoder_input(PixelFormat::I420P10, BitDepth::Ten, &eight_bit_only).unwrap_err();
-        assert!(matches!(e, EncodeError::UnsupportedInput { format: PixelFormat::I420P10, .. }));
+        let e =
+            choose_encoder_input(PixelFormat::I420P10, BitDepth::Ten, &eight_bit_only).unwrap_err();
+        assert!(matches!(
+            e,
+            EncodeError::UnsupportedInput {
+                format: PixelFormat::I420P10,
+                ..
+            }
+        ));
         assert!(e.to_string().contains("10-bit"), "{e}");
     }
 
     #[test]
     fn presets_cover_p1_to_p7() {
-        let names: Vec<String> = [Preset::P1, Preset::P4, Preset::P7].iter().map(|&p| preset_name(Codec::H264, p)).collect();
+        let names: Vec<String> = [Preset::P1, Preset::P4, Preset::P7]
+            .iter()
+            .map(|&p| preset_name(Codec::H264, p))
+            .collect();
         assert_eq!(names, ["ultrafast", "faster", "slow"]);
         assert_eq!(preset_name(Codec::Av1, Preset::P1), "12");
         assert_eq!(preset_name(Codec::Av1, Preset::P7), "5");

@@ -18,13 +18,20 @@ pub struct RawReader {
 
 impl std::fmt::Debug for RawReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RawReader").field("what", &self.what).field("info", &self.info).finish()
+        f.debug_struct("RawReader")
+            .field("what", &self.what)
+            .field("info", &self.info)
+            .finish()
     }
 }
 
 impl RawReader {
     /// Reads `info.format` frames of `info.width` x `info.height` from `input`.
-    pub fn new(input: impl Read + Send + 'static, what: impl Into<String>, info: SourceInfo) -> Result<Self, SourceError> {
+    pub fn new(
+        input: impl Read + Send + 'static,
+        what: impl Into<String>,
+        info: SourceInfo,
+    ) -> Result<Self, SourceError> {
         info.format.check_size(info.width, info.height)?;
         Ok(Self {
             input: Box::new(BufReader::with_capacity(1 << 20, input)),
@@ -41,7 +48,10 @@ impl RawReader {
         if path == "-" {
             return Self::new(std::io::stdin(), "standard input", info);
         }
-        let file = std::fs::File::open(path).map_err(|e| SourceError::Io { what: path.to_string(), source: e })?;
+        let file = std::fs::File::open(path).map_err(|e| SourceError::Io {
+            what: path.to_string(),
+            source: e,
+        })?;
         Self::new(file, path, info)
     }
 }
@@ -54,13 +64,19 @@ impl FrameSource for RawReader {
     fn next_frame(&mut self) -> Result<Option<Frame>, SourceError> {
         let info = self.info;
         let mut img = CpuImage::new(info.format, info.width, info.height, Some(&self.pool))?;
-        let got = read_full(&mut self.input, img.data_mut())
-            .map_err(|e| SourceError::Io { what: self.what.clone(), source: e })?;
+        let got = read_full(&mut self.input, img.data_mut()).map_err(|e| SourceError::Io {
+            what: self.what.clone(),
+            source: e,
+        })?;
         if got == 0 {
             return Ok(None);
         }
         if got != self.frame_bytes {
-            return Err(SourceError::TruncatedFrame { frame: self.next, got, expected: self.frame_bytes });
+            return Err(SourceError::TruncatedFrame {
+                frame: self.next,
+                got,
+                expected: self.frame_bytes,
+            });
         }
         let pts = Timestamp::from_nanos(info.frame_rate.frames_to_nanos(self.next as i64));
         self.next += 1;
@@ -76,10 +92,25 @@ mod tests {
 
     #[test]
     fn a_partial_last_frame_is_an_error_naming_the_bytes() {
-        let info = SourceInfo { format: PixelFormat::Nv12, width: 4, height: 2, frame_rate: Rational::new(30, 1) };
+        let info = SourceInfo {
+            format: PixelFormat::Nv12,
+            width: 4,
+            height: 2,
+            frame_rate: Rational::new(30, 1),
+        };
         let mut r = RawReader::new(std::io::Cursor::new(vec![1u8; 12 + 5]), "test", info).unwrap();
         assert!(r.next_frame().unwrap().is_some());
         let e = r.next_frame().unwrap_err();
-        assert!(matches!(e, SourceError::TruncatedFrame { frame: 1, got: 5, expected: 12 }), "{e}");
+        assert!(
+            matches!(
+                e,
+                SourceError::TruncatedFrame {
+                    frame: 1,
+                    got: 5,
+                    expected: 12
+                }
+            ),
+            "{e}"
+        );
     }
 }

@@ -50,7 +50,11 @@ impl TestPattern {
     ) -> Result<Self, SourceError> {
         if !matches!(
             format,
-            PixelFormat::I420 | PixelFormat::Nv12 | PixelFormat::I420P10 | PixelFormat::P010 | PixelFormat::I444
+            PixelFormat::I420
+                | PixelFormat::Nv12
+                | PixelFormat::I420P10
+                | PixelFormat::P010
+                | PixelFormat::I444
         ) {
             return Err(SourceError::UnsupportedFormat { format });
         }
@@ -63,7 +67,11 @@ impl TestPattern {
             for x in 0..w {
                 let (dx, dy) = (x as f64 - cx, y as f64 - cy);
                 let ring = (k * (dx * dx + dy * dy)).sin() * 48.0;
-                let grid = if x % 64 == 0 || y % 64 == 0 { 40.0 } else { 0.0 };
+                let grid = if x % 64 == 0 || y % 64 == 0 {
+                    40.0
+                } else {
+                    0.0
+                };
                 let noise = (hash(x as u32, y as u32) & 31) as f64 - 16.0;
                 luma[y * w + x] = (126.0 + ring + grid + noise).clamp(16.0, 235.0) as u8;
             }
@@ -79,7 +87,12 @@ impl TestPattern {
             }
         }
         Ok(Self {
-            info: SourceInfo { format, width, height, frame_rate },
+            info: SourceInfo {
+                format,
+                width,
+                height,
+                frame_rate,
+            },
             frames,
             next: 0,
             luma,
@@ -128,7 +141,11 @@ impl TestPattern {
                 let v = luma_at(x, y);
                 if deep {
                     let v16 = (v as u16) << 2;
-                    let v16 = if format == PixelFormat::P010 { v16 << 6 } else { v16 };
+                    let v16 = if format == PixelFormat::P010 {
+                        v16 << 6
+                    } else {
+                        v16
+                    };
                     row[2 * x as usize..2 * x as usize + 2].copy_from_slice(&v16.to_le_bytes());
                 } else {
                     row[x as usize] = v;
@@ -159,8 +176,10 @@ impl TestPattern {
                     }
                     PixelFormat::I420P10 => {
                         let i = 2 * cx as usize;
-                        img.row_mut(1, cy)[i..i + 2].copy_from_slice(&((u as u16) << 2).to_le_bytes());
-                        img.row_mut(2, cy)[i..i + 2].copy_from_slice(&((v as u16) << 2).to_le_bytes());
+                        img.row_mut(1, cy)[i..i + 2]
+                            .copy_from_slice(&((u as u16) << 2).to_le_bytes());
+                        img.row_mut(2, cy)[i..i + 2]
+                            .copy_from_slice(&((v as u16) << 2).to_le_bytes());
                     }
                     _ => {
                         img.row_mut(1, cy)[cx as usize] = u;
@@ -173,7 +192,12 @@ impl TestPattern {
 
     /// Renders frame `n` into a new image (buffers come from the pattern's pool).
     pub fn frame(&self, n: u64) -> Result<CpuImage, SourceError> {
-        let mut img = CpuImage::new(self.info.format, self.info.width, self.info.height, Some(&self.pool))?;
+        let mut img = CpuImage::new(
+            self.info.format,
+            self.info.width,
+            self.info.height,
+            Some(&self.pool),
+        )?;
         self.render(n, &mut img);
         Ok(img)
     }
@@ -241,13 +265,22 @@ mod tests {
 
     #[test]
     fn frames_are_deterministic_and_move() {
-        let p = TestPattern::new(PixelFormat::I420, 320, 240, Rational::new(30, 1), Some(3)).unwrap();
+        let p =
+            TestPattern::new(PixelFormat::I420, 320, 240, Rational::new(30, 1), Some(3)).unwrap();
         let a = p.frame(1).unwrap();
         let b = p.frame(1).unwrap();
         let c = p.frame(2).unwrap();
         assert_eq!(a.data(), b.data());
-        let differing = a.data().iter().zip(c.data()).filter(|(x, y)| x != y).count();
-        assert!(differing > a.data().len() / 4, "consecutive frames differ in {differing} bytes");
+        let differing = a
+            .data()
+            .iter()
+            .zip(c.data())
+            .filter(|(x, y)| x != y)
+            .count();
+        assert!(
+            differing > a.data().len() / 4,
+            "consecutive frames differ in {differing} bytes"
+        );
     }
 
     #[test]
@@ -272,7 +305,8 @@ mod tests {
 
     #[test]
     fn rgb_is_refused_with_the_alternatives() {
-        let e = TestPattern::new(PixelFormat::Bgra8, 64, 32, Rational::new(30, 1), None).unwrap_err();
+        let e =
+            TestPattern::new(PixelFormat::Bgra8, 64, 32, Rational::new(30, 1), None).unwrap_err();
         assert!(e.to_string().contains("bgra8"));
     }
 }

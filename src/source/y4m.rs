@@ -27,7 +27,10 @@ pub struct Y4mReader {
 
 impl std::fmt::Debug for Y4mReader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Y4mReader").field("what", &self.what).field("info", &self.info).finish()
+        f.debug_struct("Y4mReader")
+            .field("what", &self.what)
+            .field("info", &self.info)
+            .finish()
     }
 }
 
@@ -42,7 +45,10 @@ fn read_line(
     let n = input
         .take(limit as u64 + 1)
         .read_until(b'\n', &mut line)
-        .map_err(|e| SourceError::Io { what: source.to_string(), source: e })?;
+        .map_err(|e| SourceError::Io {
+            what: source.to_string(),
+            source: e,
+        })?;
     if n == 0 {
         return Ok(None);
     }
@@ -60,13 +66,20 @@ fn chroma_format(tag: &str) -> Result<PixelFormat, SourceError> {
         "444" => PixelFormat::I444,
         "444p10" => PixelFormat::I444P10,
         "444p16" => PixelFormat::I444P16,
-        _ => return Err(SourceError::UnsupportedChroma { value: tag.to_string() }),
+        _ => {
+            return Err(SourceError::UnsupportedChroma {
+                value: tag.to_string(),
+            })
+        }
     })
 }
 
 impl Y4mReader {
     /// Opens a Y4M stream; `what` names it in errors (a path, or "standard input").
-    pub fn new(input: impl Read + Send + 'static, what: impl Into<String>) -> Result<Self, SourceError> {
+    pub fn new(
+        input: impl Read + Send + 'static,
+        what: impl Into<String>,
+    ) -> Result<Self, SourceError> {
         let what = what.into();
         let mut input: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, input));
         let line = read_line(&mut input, HEADER_LIMIT, "header", &what)?.unwrap_or_default();
@@ -88,29 +101,41 @@ impl Y4mReader {
                         expected: "two positive integers num:den",
                     };
                     let (n, d) = value.split_once(':').ok_or_else(bad)?;
-                    let (n, d) = (n.parse::<i64>().map_err(|_| bad())?, d.parse::<i64>().map_err(|_| bad())?);
+                    let (n, d) = (
+                        n.parse::<i64>().map_err(|_| bad())?,
+                        d.parse::<i64>().map_err(|_| bad())?,
+                    );
                     if n <= 0 || d <= 0 {
                         return Err(bad());
                     }
                     rate = Some(Rational::new(n, d));
                 }
-                "I" => {
-                    if value != "p" && value != "?" {
-                        return Err(SourceError::UnsupportedInterlace { value: value.to_string() });
-                    }
+                "I" if value != "p" && value != "?" => {
+                    return Err(SourceError::UnsupportedInterlace {
+                        value: value.to_string(),
+                    });
                 }
                 "C" => format = chroma_format(value)?,
                 _ => {} // A (aspect), X (extensions): not needed
             }
         }
         let width = width.ok_or(SourceError::Y4mMissingField { field: "W (width)" })?;
-        let height = height.ok_or(SourceError::Y4mMissingField { field: "H (height)" })?;
-        let frame_rate = rate.ok_or(SourceError::Y4mMissingField { field: "F (frame rate)" })?;
+        let height = height.ok_or(SourceError::Y4mMissingField {
+            field: "H (height)",
+        })?;
+        let frame_rate = rate.ok_or(SourceError::Y4mMissingField {
+            field: "F (frame rate)",
+        })?;
         format.check_size(width, height)?;
         Ok(Self {
             input,
             what,
-            info: SourceInfo { format, width, height, frame_rate },
+            info: SourceInfo {
+                format,
+                width,
+                height,
+                frame_rate,
+            },
             frame_bytes: format.frame_bytes(width, height),
             next: 0,
             pool: BufferPool::new(),
@@ -122,7 +147,10 @@ impl Y4mReader {
         if path == "-" {
             return Self::new(std::io::stdin(), "standard input");
         }
-        let file = std::fs::File::open(path).map_err(|e| SourceError::Io { what: path.to_string(), source: e })?;
+        let file = std::fs::File::open(path).map_err(|e| SourceError::Io {
+            what: path.to_string(),
+            source: e,
+        })?;
         Self::new(file, path)
     }
 }
@@ -152,10 +180,16 @@ impl FrameSource for Y4mReader {
         }
         let info = self.info;
         let mut img = CpuImage::new(info.format, info.width, info.height, Some(&self.pool))?;
-        let got = read_full(&mut self.input, img.data_mut())
-            .map_err(|e| SourceError::Io { what: self.what.clone(), source: e })?;
+        let got = read_full(&mut self.input, img.data_mut()).map_err(|e| SourceError::Io {
+            what: self.what.clone(),
+            source: e,
+        })?;
         if got != self.frame_bytes {
-            return Err(SourceError::TruncatedFrame { frame: self.next, got, expected: self.frame_bytes });
+            return Err(SourceError::TruncatedFrame {
+                frame: self.next,
+                got,
+                expected: self.frame_bytes,
+            });
         }
         let pts = Timestamp::from_nanos(info.frame_rate.frames_to_nanos(self.next as i64));
         self.next += 1;
@@ -230,7 +264,10 @@ mod tests {
         assert_eq!(r.info().frame_rate, Rational::new(30000, 1001));
         let f0 = r.next_frame().unwrap().unwrap();
         let crate::frame::FrameImage::Cpu(img) = &f0.image;
-        assert_eq!(img.data(), &(0..12).map(|i| i as u8).collect::<Vec<_>>()[..]);
+        assert_eq!(
+            img.data(),
+            &(0..12).map(|i| i as u8).collect::<Vec<_>>()[..]
+        );
         let f1 = r.next_frame().unwrap().unwrap();
         assert_eq!(f1.pts.as_nanos(), 33_366_667);
         assert!(r.next_frame().unwrap().is_none());
@@ -239,7 +276,10 @@ mod tests {
     #[test]
     fn missing_width_is_named() {
         let e = reader(b"YUV4MPEG2 H2 F30:1\n").unwrap_err();
-        assert!(matches!(e, SourceError::Y4mMissingField { field: "W (width)" }), "{e}");
+        assert!(
+            matches!(e, SourceError::Y4mMissingField { field: "W (width)" }),
+            "{e}"
+        );
     }
 
     #[test]

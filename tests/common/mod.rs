@@ -9,7 +9,8 @@ use std::time::Duration;
 use ghoststream::sink::{open_sink, BitstreamFormat};
 use ghoststream::source::{FrameSource, TestPattern};
 use ghoststream::{
-    BackendChoice, BackendKind, Codec, FrameStats, Packet, PixelFormat, Rational, Session, SessionConfig, SessionOutput,
+    BackendChoice, BackendKind, Codec, FrameStats, Packet, PixelFormat, Rational, Session,
+    SessionConfig, SessionOutput,
 };
 
 /// A software-encoder config for tests: small, fast, deterministic.
@@ -28,8 +29,14 @@ pub struct Encoded {
 
 /// Encodes `frames` frames of the test pattern (in `config.input_format`) and collects the output.
 pub fn encode_pattern(config: &SessionConfig, frames: u64) -> Encoded {
-    let mut src = TestPattern::new(config.input_format, config.width, config.height, config.frame_rate, Some(frames))
-        .expect("test pattern");
+    let mut src = TestPattern::new(
+        config.input_format,
+        config.width,
+        config.height,
+        config.frame_rate,
+        Some(frames),
+    )
+    .expect("test pattern");
     let mut session = Session::open(config.clone()).expect("session opens");
     let mut out = Vec::new();
     while let Some(frame) = src.next_frame().expect("frame") {
@@ -88,17 +95,37 @@ pub fn probe_frames(path: &Path) -> Vec<ProbedFrame> {
         .args(["-v", "error"])
         .args(demuxer_args(path))
         .args(["-select_streams", "v:0", "-show_frames"])
-        .args(["-show_entries", "frame=key_frame,pict_type,width,height,pix_fmt", "-of", "csv=p=0:nk=0"])
+        .args([
+            "-show_entries",
+            "frame=key_frame,pict_type,width,height,pix_fmt",
+            "-of",
+            "csv=p=0:nk=0",
+        ])
         .arg(path)
         .output()
         .expect("ffprobe runs (apt-get install ffmpeg)");
-    assert!(out.status.success(), "ffprobe failed on {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
-    assert!(out.stderr.is_empty(), "ffprobe reported errors: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffprobe failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "ffprobe reported errors: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.is_empty())
         .map(|l| {
-            let mut f = ProbedFrame { key: false, pict_type: String::new(), width: 0, height: 0, pix_fmt: String::new() };
+            let mut f = ProbedFrame {
+                key: false,
+                pict_type: String::new(),
+                width: 0,
+                height: 0,
+                pix_fmt: String::new(),
+            };
             for kv in l.split(',') {
                 let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
                 match k {
@@ -126,14 +153,23 @@ pub fn decode_raw(path: &Path, pix_fmt: &str) -> Vec<u8> {
         .args(["-f", "rawvideo", "-pix_fmt", pix_fmt, "-"])
         .output()
         .expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg failed to decode {}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffmpeg failed to decode {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
 /// PSNR in dB between two equally long 8-bit buffers.
 pub fn psnr8(a: &[u8], b: &[u8]) -> f64 {
     assert_eq!(a.len(), b.len(), "compared buffers differ in length");
-    let se: f64 = a.iter().zip(b).map(|(&x, &y)| (x as f64 - y as f64).powi(2)).sum();
+    let se: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .sum();
     let mse = se / a.len() as f64;
     if mse == 0.0 {
         return 99.0;
@@ -145,7 +181,11 @@ pub fn psnr8(a: &[u8], b: &[u8]) -> f64 {
 pub fn psnr10(a: &[u8], b: &[u8]) -> f64 {
     assert_eq!(a.len(), b.len(), "compared buffers differ in length");
     let sample = |c: &[u8]| u16::from_le_bytes([c[0], c[1]]) as f64;
-    let se: f64 = a.chunks_exact(2).zip(b.chunks_exact(2)).map(|(x, y)| (sample(x) - sample(y)).powi(2)).sum();
+    let se: f64 = a
+        .chunks_exact(2)
+        .zip(b.chunks_exact(2))
+        .map(|(x, y)| (sample(x) - sample(y)).powi(2))
+        .sum();
     let mse = se / (a.len() / 2) as f64;
     if mse == 0.0 {
         return 99.0;
@@ -154,9 +194,17 @@ pub fn psnr10(a: &[u8], b: &[u8]) -> f64 {
 }
 
 /// The source frames of the test pattern, tightly packed, for comparison with decoded output.
-pub fn pattern_frames(format: PixelFormat, width: u32, height: u32, fps: Rational, frames: u64) -> Vec<Vec<u8>> {
+pub fn pattern_frames(
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    fps: Rational,
+    frames: u64,
+) -> Vec<Vec<u8>> {
     let p = TestPattern::new(format, width, height, fps, None).expect("pattern");
-    (0..frames).map(|n| p.frame(n).expect("frame").data().to_vec()).collect()
+    (0..frames)
+        .map(|n| p.frame(n).expect("frame").data().to_vec())
+        .collect()
 }
 
 /// Finds the first box of type `kind` anywhere in an ISO-BMFF (MP4) file, descending into the
@@ -202,7 +250,11 @@ pub fn remux_mp4(input: &Path, out: &Path) -> Vec<u8> {
         .arg(out)
         .status()
         .expect("ffmpeg runs");
-    assert!(status.success(), "ffmpeg could not remux {}", input.display());
+    assert!(
+        status.success(),
+        "ffmpeg could not remux {}",
+        input.display()
+    );
     std::fs::read(out).expect("mp4 written")
 }
 

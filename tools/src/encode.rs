@@ -7,9 +7,9 @@ use clap::Args;
 use ghoststream::sink::{open_sink, BitstreamFormat};
 use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mReader};
 use ghoststream::{
-    BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange, KeyframeInterval,
-    PixelFormat, Preset, RateControl, RateControlMode, Rational, Session, SessionConfig, SessionOutput,
-    TransferFunction, Tuning,
+    BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange,
+    KeyframeInterval, PixelFormat, Preset, RateControl, RateControlMode, Rational, Session,
+    SessionConfig, SessionOutput, TransferFunction, Tuning,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -152,9 +152,13 @@ fn parse_bitrate(s: &str) -> Result<u64, String> {
         Some('g' | 'G') => (&t[..t.len() - 1], 1_000_000_000.0),
         _ => (t, 1.0),
     };
-    let v: f64 = num.parse().map_err(|_| format!("invalid bitrate '{s}' (expected bits per second, like 6M or 6000k)"))?;
+    let v: f64 = num.parse().map_err(|_| {
+        format!("invalid bitrate '{s}' (expected bits per second, like 6M or 6000k)")
+    })?;
     if !(v.is_finite() && v >= 0.0) {
-        return Err(format!("invalid bitrate '{s}' (expected a positive number)"));
+        return Err(format!(
+            "invalid bitrate '{s}' (expected a positive number)"
+        ));
     }
     Ok((v * mult).round() as u64)
 }
@@ -162,20 +166,30 @@ fn parse_bitrate(s: &str) -> Result<u64, String> {
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("invalid size '{s}' (expected WIDTHxHEIGHT, like 1920x1080)");
     let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    Ok((w.trim().parse().map_err(|_| bad())?, h.trim().parse().map_err(|_| bad())?))
+    Ok((
+        w.trim().parse().map_err(|_| bad())?,
+        h.trim().parse().map_err(|_| bad())?,
+    ))
 }
 
 fn parse_fps(s: &str) -> Result<Rational, String> {
     let bad = || format!("invalid frame rate '{s}' (expected 60, 29.97 or 30000/1001)");
     if let Some((n, d)) = s.split_once('/') {
-        return Ok(Rational::new(n.trim().parse().map_err(|_| bad())?, d.trim().parse().map_err(|_| bad())?));
+        return Ok(Rational::new(
+            n.trim().parse().map_err(|_| bad())?,
+            d.trim().parse().map_err(|_| bad())?,
+        ));
     }
     let v: f64 = s.trim().parse().map_err(|_| bad())?;
     if !(v.is_finite() && v > 0.0) {
         return Err(bad());
     }
     // NTSC rates by name; others to the nearest 1/1000.
-    for (approx, r) in [(23.976, Rational::new(24000, 1001)), (29.97, Rational::new(30000, 1001)), (59.94, Rational::new(60000, 1001))] {
+    for (approx, r) in [
+        (23.976, Rational::new(24000, 1001)),
+        (29.97, Rational::new(30000, 1001)),
+        (59.94, Rational::new(60000, 1001)),
+    ] {
         if (v - approx).abs() < 0.005 {
             return Ok(r);
         }
@@ -193,18 +207,29 @@ fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
     if args.input == "testsrc" {
         let (w, h) = size.unwrap_or((1280, 720));
         let fps = fps.unwrap_or(Rational::new(30, 1));
-        let frames = args.frames.unwrap_or_else(|| (args.seconds.unwrap_or(5.0) * fps.as_f64()).round() as u64);
+        let frames = args
+            .frames
+            .unwrap_or_else(|| (args.seconds.unwrap_or(5.0) * fps.as_f64()).round() as u64);
         let format = args.raw_format.unwrap_or(match args.bit_depth {
             BitDepth::Eight => PixelFormat::I420,
             BitDepth::Ten => PixelFormat::I420P10,
         });
-        return Ok(Box::new(TestPattern::new(format, w, h, fps, Some(frames)).map_err(describe)?));
+        return Ok(Box::new(
+            TestPattern::new(format, w, h, fps, Some(frames)).map_err(describe)?,
+        ));
     }
     if let Some(format) = args.raw_format {
         let (width, height) = size.ok_or("raw input needs --size WIDTHxHEIGHT")?;
         let frame_rate = fps.unwrap_or(Rational::new(30, 1));
-        let info = SourceInfo { format, width, height, frame_rate };
-        return Ok(Box::new(RawReader::open(&args.input, info).map_err(describe)?));
+        let info = SourceInfo {
+            format,
+            width,
+            height,
+            frame_rate,
+        };
+        return Ok(Box::new(
+            RawReader::open(&args.input, info).map_err(describe)?,
+        ));
     }
     if size.is_some() || fps.is_some() {
         return Err("--size and --fps apply to testsrc and raw input; a Y4M file carries its own (scaling arrives with the GPU path)".into());
@@ -224,8 +249,8 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
         RateControlMode::Cqp => args.bitrate,
         _ => Some(args.bitrate.unwrap_or(default_bitrate)),
     };
-    c.rate_control =
-        RateControl::from_parts(args.rc, bitrate, args.max_bitrate, args.qp).map_err(|e| e.to_string())?;
+    c.rate_control = RateControl::from_parts(args.rc, bitrate, args.max_bitrate, args.qp)
+        .map_err(|e| e.to_string())?;
     c.vbv_buffer_bits = args.vbv;
     if let Some(k) = args.keyint {
         c.keyframe_interval = k;
@@ -247,8 +272,11 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
 pub fn run(args: EncodeArgs) -> Result<(), String> {
     let format = match args.format {
         Some(f) => f,
-        None => BitstreamFormat::from_path(&args.output)
-            .ok_or_else(|| one_line(&ghoststream::sink::SinkError::UnknownExtension { path: args.output.clone() }))?,
+        None => BitstreamFormat::from_path(&args.output).ok_or_else(|| {
+            one_line(&ghoststream::sink::SinkError::UnknownExtension {
+                path: args.output.clone(),
+            })
+        })?,
     };
     let mut source = open_source(&args)?;
     let info = source.info();
@@ -269,7 +297,10 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     }
 
     let total = source.remaining().or(args.frames);
-    let limit = args.frames.or_else(|| args.seconds.map(|s| (s * info.frame_rate.as_f64()).round() as u64));
+    let limit = args.frames.or_else(|| {
+        args.seconds
+            .map(|s| (s * info.frame_rate.as_f64()).round() as u64)
+    });
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -278,8 +309,10 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             None => ProgressBar::new_spinner(),
         };
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} frames {per_sec} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} frames {per_sec} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
@@ -288,17 +321,18 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     let started = Instant::now();
     let mut written = 0u64;
     let mut dropped = 0u64;
-    let mut consume = |out: SessionOutput, sink: &mut ghoststream::sink::BitstreamSink| -> Result<(), String> {
-        match out {
-            SessionOutput::Packet(p) => {
-                sink.write(&p).map_err(|e| one_line(&e))?;
-                written += 1;
-                bar.set_position(written);
+    let mut consume =
+        |out: SessionOutput, sink: &mut ghoststream::sink::BitstreamSink| -> Result<(), String> {
+            match out {
+                SessionOutput::Packet(p) => {
+                    sink.write(&p).map_err(|e| one_line(&e))?;
+                    written += 1;
+                    bar.set_position(written);
+                }
+                SessionOutput::Dropped(_) => dropped += 1,
             }
-            SessionOutput::Dropped(_) => dropped += 1,
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     let mut submitted = 0u64;
     let run = (|| -> Result<(), String> {
         // An input that fails part way (a truncated file) still gets everything before the
@@ -322,7 +356,11 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         for out in session.close().map_err(|e| one_line(&e))? {
             consume(out, &mut sink)?;
         }
-        input_error.map_or(Ok(()), |e| Err(format!("{e} (the {submitted} frames before it were encoded and written)")))
+        input_error.map_or(Ok(()), |e| {
+            Err(format!(
+                "{e} (the {submitted} frames before it were encoded and written)"
+            ))
+        })
     })();
     bar.finish_and_clear();
     // Whatever happened, the file holds only whole packets; finish it so that what was
@@ -333,7 +371,11 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         let video_secs = written as f64 / info.frame_rate.as_f64();
-        let mbps = if video_secs > 0.0 { summary.bytes as f64 * 8.0 / video_secs / 1e6 } else { 0.0 };
+        let mbps = if video_secs > 0.0 {
+            summary.bytes as f64 * 8.0 / video_secs / 1e6
+        } else {
+            0.0
+        };
         eprintln!(
             "wrote {}: {} frames of {}x{} {} ({:.2} Mbit/s), {:.1} fps, {}{}",
             summary.path.display(),
@@ -344,7 +386,11 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             mbps,
             written as f64 / secs.max(1e-9),
             report.description,
-            if dropped > 0 { format!(", {dropped} frames dropped") } else { String::new() }
+            if dropped > 0 {
+                format!(", {dropped} frames dropped")
+            } else {
+                String::new()
+            }
         );
         if let Some(rec) = &summary.record_path {
             eprintln!("configuration record: {}", rec.display());

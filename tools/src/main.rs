@@ -24,7 +24,7 @@ struct Cli {
 enum Command {
     /// Encode a test pattern, a Y4M file or raw frames to a bitstream file.
     #[command(after_help = encode::EXAMPLES)]
-    Encode(encode::EncodeArgs),
+    Encode(Box<encode::EncodeArgs>),
     /// List every encode path, GPU engine and capture method, available or not and why.
     #[command(after_help = probe::EXAMPLES)]
     Probe(probe::ProbeArgs),
@@ -44,10 +44,13 @@ fn main() -> ExitCode {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 
     let result = match cli.command {
-        Command::Encode(args) => encode::run(args),
+        Command::Encode(args) => encode::run(*args),
         Command::Probe(args) => probe::run(args),
     };
     match result {

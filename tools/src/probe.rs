@@ -32,7 +32,10 @@ pub fn run(args: ProbeArgs) -> Result<(), String> {
         println!("{text}");
         return Ok(());
     }
-    println!("{:<8} {:<9} {:<6} {:<10} detail", "category", "path", "codec", "status");
+    println!(
+        "{:<8} {:<9} {:<6} {:<10} detail",
+        "category", "path", "codec", "status"
+    );
     for e in &entries {
         println!(
             "{:<8} {:<9} {:<6} {:<10} {}",

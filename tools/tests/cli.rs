@@ -1,0 +1,385 @@
+//! The `ghoststream` tool as a user runs it: output decodable by ffmpeg, and every bad input a
+//! non-zero exit with one clear line and no partial output.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn tool() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ghoststream"));
+    c.env("SVT_LOG", "1").env_remove("RUST_LOG");
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    tool().args(args).output().expect("the tool runs")
+}
+
+/// Asserts a failure with exactly one stderr line, `error: ...`, containing each of `needles`.
+fn assert_one_line_error(out: &Output, needles: &[&str]) {
+    assert!(!out.status.success(), "expected failure, got success");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one line on stderr, got:\n{stderr}"
+    );
+    assert!(lines[0].starts_with("error: "), "{}", lines[0]);
+    for n in needles {
+        assert!(
+            lines[0].contains(n),
+            "'{}' does not mention '{n}'",
+            lines[0]
+        );
+    }
+}
+
+fn ffprobe_count(path: &Path, demuxer: &str) -> usize {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            demuxer,
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+        ])
+        .args([
+            "-show_entries",
+            "stream=nb_read_frames,width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim().rsplit(',').next().unwrap().parse().unwrap()
+}
+
+/// Writes a Y4M of `frames` whole frames of 64x64 I420 plus `extra` bytes of a partial frame.
+fn make_y4m(path: &Path, frames: usize, extra: usize) {
+    let mut f = std::fs::File::create(path).unwrap();
+    writeln!(f, "YUV4MPEG2 W64 H64 F30:1 Ip C420jpeg").unwrap();
+    for n in 0..frames {
+        f.write_all(b"FRAME\n").unwrap();
+        let px: Vec<u8> = (0..64 * 64 * 3 / 2)
+            .map(|i| ((i * 7 + n * 13) % 200 + 16) as u8)
+            .collect();
+        f.write_all(&px).unwrap();
+    }
+    if extra > 0 {
+        f.write_all(b"FRAME\n").unwrap();
+        f.write_all(&vec![128u8; extra]).unwrap();
+    }
+}
+
+#[test]
+fn encodes_the_test_pattern_for_each_codec() {
+    let dir = tempfile::tempdir().unwrap();
+    for (codec, file, demuxer) in [
+        ("h264", "a.h264", "h264"),
+        ("hevc", "a.h265", "hevc"),
+        ("av1", "a.ivf", "ivf"),
+        ("av1", "a.obu", "obu"),
+    ] {
+        let out_path = dir.path().join(file);
+        let out = run(&[
+            "encode",
+            "--codec",
+            codec,
+            "--size",
+            "320x192",
+            "--frames",
+            "24",
+            "-o",
+            out_path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("wrote") && stderr.contains("24 frames"),
+            "{stderr}"
+        );
+        assert_eq!(ffprobe_count(&out_path, demuxer), 24, "{file}");
+    }
+}
+
+#[test]
+fn encodes_y4m_from_standard_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let y4m = dir.path().join("in.y4m");
+    make_y4m(&y4m, 12, 0);
+    let out_path = dir.path().join("o.h264");
+    let mut child = tool()
+        .args([
+            "encode",
+            "-i",
+            "-",
+            "--codec",
+            "h264",
+            "-q",
+            "-o",
+            out_path.to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&std::fs::read(&y4m).unwrap())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "--quiet printed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ffprobe_count(&out_path, "h264"), 12);
+}
+
+#[test]
+fn truncated_y4m_keeps_every_whole_frame_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let y4m = dir.path().join("cut.y4m");
+    make_y4m(&y4m, 10, 1000);
+    let out_path = dir.path().join("cut.h264");
+    let out = run(&[
+        "encode",
+        "-i",
+        y4m.to_str().unwrap(),
+        "--codec",
+        "h264",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_one_line_error(
+        &out,
+        &["frame 10", "1000 of 6144 bytes", "10 frames before it"],
+    );
+    // The ten whole frames are in the file, every packet whole: ffmpeg decodes them with
+    // errors fatal.
+    assert_eq!(ffprobe_count(&out_path, "h264"), 10);
+    let decode = Command::new("ffmpeg")
+        .args(["-v", "error", "-xerror", "-f", "h264", "-i"])
+        .arg(&out_path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        decode.status.success() && decode.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&decode.stderr)
+    );
+}
+
+#[test]
+fn malformed_y4m_header_fails_before_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.y4m");
+    std::fs::write(&bad, b"YUV4MPEG2 W64 H64 F30:1 C422\n").unwrap();
+    let out_path = dir.path().join("never.ivf");
+    let out = run(&[
+        "encode",
+        "-i",
+        bad.to_str().unwrap(),
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["C422"]);
+    assert!(!out_path.exists(), "an output file was left behind");
+}
+
+#[test]
+fn missing_input_file() {
+    let out = run(&[
+        "encode",
+        "-i",
+        "/nonexistent/in.y4m",
+        "-o",
+        "/tmp/never-written.ivf",
+    ]);
+    assert_one_line_error(&out, &["/nonexistent/in.y4m"]);
+}
+
+#[test]
+fn cqp_with_a_bitrate() {
+    let out = run(&[
+        "encode",
+        "--rc",
+        "cqp",
+        "--qp",
+        "20",
+        "--bitrate",
+        "5M",
+        "-o",
+        "/tmp/never-written.ivf",
+    ]);
+    assert_one_line_error(&out, &["bitrate", "5000000", "cqp"]);
+}
+
+#[test]
+fn bitrate_zero_and_keyint_zero() {
+    assert_one_line_error(
+        &run(&["encode", "--bitrate", "0", "-o", "/tmp/never.ivf"]),
+        &["bitrate 0"],
+    );
+    assert_one_line_error(
+        &run(&["encode", "--keyint", "0", "-o", "/tmp/never.ivf"]),
+        &["keyframe_interval 0"],
+    );
+}
+
+#[test]
+fn odd_size() {
+    let out = run(&["encode", "--size", "321x240", "-o", "/tmp/never.ivf"]);
+    assert_one_line_error(&out, &["321x240"]);
+}
+
+#[test]
+fn unwritable_output_fails_before_encoding() {
+    let out = run(&["encode", "--frames", "5", "-o", "/nonexistent-dir/out.ivf"]);
+    assert_one_line_error(&out, &["/nonexistent-dir/out.ivf"]);
+}
+
+#[test]
+fn output_format_must_fit_the_codec() {
+    assert_one_line_error(
+        &run(&["encode", "--codec", "h264", "-o", "/tmp/never.ivf"]),
+        &["ivf", "h264"],
+    );
+    assert_one_line_error(&run(&["encode", "-o", "/tmp/never.mp4"]), &["never.mp4"]);
+}
+
+#[test]
+fn full_disk_is_a_typed_error() {
+    let out = run(&[
+        "encode",
+        "--codec",
+        "h264",
+        "--format",
+        "annexb",
+        "--frames",
+        "5",
+        "-o",
+        "/dev/full",
+    ]);
+    assert_one_line_error(&out, &["/dev/full", "No space left on device"]);
+}
+
+#[test]
+fn unavailable_encoder_says_why() {
+    let out = run(&[
+        "encode",
+        "--encoder",
+        "nvenc",
+        "--frames",
+        "2",
+        "-o",
+        "/tmp/never.ivf",
+    ]);
+    assert_one_line_error(&out, &["nvenc", "not part of this build"]);
+}
+
+#[test]
+fn probe_json_lists_every_path_with_a_reason() {
+    let out = run(&["probe", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("probe --json is JSON");
+    let entries = v.as_array().unwrap();
+    for codec in ["av1", "hevc", "h264"] {
+        let sw = entries
+            .iter()
+            .find(|e| e["name"] == "software" && e["codec"] == codec)
+            .unwrap_or_else(|| panic!("no software {codec} entry"));
+        assert_eq!(sw["available"], true, "{sw}");
+        let nv = entries
+            .iter()
+            .find(|e| e["name"] == "nvenc" && e["codec"] == codec)
+            .unwrap();
+        assert_eq!(nv["available"], false);
+        assert!(!nv["detail"].as_str().unwrap().is_empty());
+    }
+    assert!(entries.iter().any(|e| e["category"] == "capture"));
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    for sub in ["encode", "probe"] {
+        let out = run(&[sub, "--help"]);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("Examples:") && text.contains(&format!("ghoststream {sub}")),
+            "{text}"
+        );
+    }
+}
+
+/// A file-size limit enforced by the kernel (RLIMIT_FSIZE, with SIGXFSZ ignored so that write
+/// returns EFBIG) cuts a packet in half: the sink must cut the file back to its last whole
+/// packet, the tool must fail with one line, and what is left must decode cleanly.
+#[test]
+fn file_size_limit_mid_packet_leaves_only_whole_packets() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("limited.h264");
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 200; exec '{}' encode --codec h264 --size 320x192 --frames 90 --bitrate 2M -o '{}'",
+        env!("CARGO_BIN_EXE_ghoststream"),
+        out_path.display()
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .env("SVT_LOG", "1")
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &out,
+        &["limited.h264", "File too large", "every packet in it whole"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kept: u64 = stderr
+        .split("keeps its first ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let size = std::fs::metadata(&out_path).unwrap().len();
+    assert_eq!(size, kept, "the file is not the size the error reports");
+    assert!(size > 0 && size <= 200 * 512, "size {size}");
+    let frames = ffprobe_count(&out_path, "h264");
+    assert!(frames > 0 && frames < 90, "{frames} frames");
+    let decode = Command::new("ffmpeg")
+        .args(["-v", "error", "-xerror", "-f", "h264", "-i"])
+        .arg(&out_path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        decode.status.success() && decode.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&decode.stderr)
+    );
+}
