@@ -36,13 +36,16 @@ impl BufferPool {
         Arc::new(Self::default())
     }
 
-    /// A zeroed buffer of `len` bytes (plus [`BUFFER_PADDING`]), reused from the pool when one
-    /// is free.
+    /// A buffer of `len` bytes (plus [`BUFFER_PADDING`]), reused from the pool when one is
+    /// free. A reused buffer of the same size keeps its old contents (the caller overwrites
+    /// every byte; clearing 3 MB a frame would be wasted work); a new one is zeroed.
     pub fn take(self: &Arc<Self>, len: usize) -> FrameBuffer {
         let reused = self.free.lock().ok().and_then(|mut free| free.pop());
         let mut data = reused.unwrap_or_default();
-        data.clear();
-        data.resize(len + BUFFER_PADDING, 0);
+        if data.len() != len + BUFFER_PADDING {
+            data.clear();
+            data.resize(len + BUFFER_PADDING, 0);
+        }
         FrameBuffer {
             data,
             len,
@@ -150,7 +153,8 @@ pub enum ImageError {
 }
 
 impl CpuImage {
-    /// A tightly packed image, its buffer taken from `pool` (or freshly allocated).
+    /// A tightly packed image, its buffer taken from `pool` (contents unspecified when reused)
+    /// or freshly allocated (zeroed).
     pub fn new(
         format: PixelFormat,
         width: u32,
