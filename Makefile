@@ -26,8 +26,10 @@ lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+# GPU tests run on lavapipe with the validation layer; GHOSTSTREAM_REQUIRE_GPU turns a missing
+# device into a failure instead of a skip.
 test: lint
-	cargo test --workspace
+	GHOSTSTREAM_REQUIRE_GPU=1 cargo test --workspace
 
 bench: build
 	python3 benches/encode_vs_ffmpeg.py

@@ -1,0 +1,597 @@
+//! RGB to NV12/I420 in one compute pass: `shaders/rgb_to_yuv420.comp`.
+//!
+//! This first version uploads an RGBA/BGRA frame from CPU memory into a sampled image, converts
+//! it into a pitch-linear buffer (the layout NVENC and the CPU encoders take), and reads the
+//! result back, timing the dispatch with GPU timestamps. Resources are made per run; the session
+//! path that keeps them in flight comes with the next increment.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use ash::vk;
+use gpu_allocator::MemoryLocation;
+
+use super::resources::{color_range, GpuBuffer, GpuImage};
+use super::{GpuContext, GpuError};
+use crate::format::PixelFormat;
+use crate::process::convert::{range_scale, rgb_to_ycbcr_rows, ConvertSpec, Yuv420Layout};
+
+pub(crate) static SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rgb_to_yuv420.spv"));
+
+/// Push constants, laid out as the shader's `Params` block (std430-compatible: vec4s, uvec4s).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct Params {
+    y_coef: [f32; 4],
+    cb_coef: [f32; 4],
+    cr_coef: [f32; 4],
+    range: [f32; 4],
+    dims: [u32; 4],
+    layout: [u32; 4],
+}
+
+impl Params {
+    fn bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(96);
+        for v in self
+            .y_coef
+            .iter()
+            .chain(&self.cb_coef)
+            .chain(&self.cr_coef)
+            .chain(&self.range)
+        {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        for v in self.dims.iter().chain(&self.layout) {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out
+    }
+}
+
+/// The result of one conversion.
+#[derive(Clone, Debug)]
+pub struct ConvertRun {
+    /// The converted frame in its pitch-linear layout.
+    pub output: Vec<u8>,
+    /// The layout of `output`.
+    pub layout: Yuv420Layout,
+    /// GPU time of the dispatch in nanoseconds, where the queue has timestamps.
+    pub gpu_ns: Option<f64>,
+}
+
+/// The RGB to 4:2:0 converter.
+pub struct RgbToYuv420 {
+    ctx: Arc<GpuContext>,
+    set_layout: vk::DescriptorSetLayout,
+    pipeline_layout: vk::PipelineLayout,
+    pipeline: vk::Pipeline,
+    sampler: vk::Sampler,
+    descriptor_pool: vk::DescriptorPool,
+    set: vk::DescriptorSet,
+    command_pool: vk::CommandPool,
+    cmd: vk::CommandBuffer,
+    fence: vk::Fence,
+    queries: vk::QueryPool,
+    timestamps: bool,
+}
+
+/// How long a run may take before it is a timeout error.
+const RUN_TIMEOUT_NS: u64 = 10_000_000_000;
+
+impl RgbToYuv420 {
+    /// Builds the pipeline on `ctx`.
+    pub fn new(ctx: &Arc<GpuContext>) -> Result<Self, GpuError> {
+        let d = &ctx.device;
+        let words =
+            ash::util::read_spv(&mut Cursor::new(SPIRV)).map_err(|e| GpuError::Invalid {
+                what: "embedded SPIR-V".into(),
+                reason: e.to_string(),
+            })?;
+        let mut this = Self {
+            ctx: Arc::clone(ctx),
+            set_layout: vk::DescriptorSetLayout::null(),
+            pipeline_layout: vk::PipelineLayout::null(),
+            pipeline: vk::Pipeline::null(),
+            sampler: vk::Sampler::null(),
+            descriptor_pool: vk::DescriptorPool::null(),
+            set: vk::DescriptorSet::null(),
+            command_pool: vk::CommandPool::null(),
+            cmd: vk::CommandBuffer::null(),
+            fence: vk::Fence::null(),
+            queries: vk::QueryPool::null(),
+            timestamps: false,
+        };
+        let bindings = [
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(0)
+                .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE),
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(1)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE),
+        ];
+        // SAFETY: valid device; every create info lives for its call; objects are stored in
+        // `this`, whose Drop destroys whatever was created if a later step fails.
+        unsafe {
+            this.set_layout = d
+                .create_descriptor_set_layout(
+                    &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateDescriptorSetLayout"))?;
+            let ranges = [vk::PushConstantRange::default()
+                .stage_flags(vk::ShaderStageFlags::COMPUTE)
+                .offset(0)
+                .size(96)];
+            let layouts = [this.set_layout];
+            this.pipeline_layout = d
+                .create_pipeline_layout(
+                    &vk::PipelineLayoutCreateInfo::default()
+                        .set_layouts(&layouts)
+                        .push_constant_ranges(&ranges),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreatePipelineLayout"))?;
+            let module = d
+                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
+                .map_err(GpuError::vk("vkCreateShaderModule"))?;
+            let stage = vk::PipelineShaderStageCreateInfo::default()
+                .stage(vk::ShaderStageFlags::COMPUTE)
+                .module(module)
+                .name(c"main");
+            let info = [vk::ComputePipelineCreateInfo::default()
+                .stage(stage)
+                .layout(this.pipeline_layout)];
+            let pipelines = d.create_compute_pipelines(vk::PipelineCache::null(), &info, None);
+            d.destroy_shader_module(module, None);
+            this.pipeline =
+                pipelines.map_err(|(_, e)| GpuError::vk("vkCreateComputePipelines")(e))?[0];
+            this.sampler = d
+                .create_sampler(
+                    &vk::SamplerCreateInfo::default()
+                        .mag_filter(vk::Filter::NEAREST)
+                        .min_filter(vk::Filter::NEAREST)
+                        .address_mode_u(vk::SamplerAddressMode::CLAMP_TO_EDGE)
+                        .address_mode_v(vk::SamplerAddressMode::CLAMP_TO_EDGE)
+                        .address_mode_w(vk::SamplerAddressMode::CLAMP_TO_EDGE),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateSampler"))?;
+            let sizes = [
+                vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+                    descriptor_count: 1,
+                },
+                vk::DescriptorPoolSize {
+                    ty: vk::DescriptorType::STORAGE_BUFFER,
+                    descriptor_count: 1,
+                },
+            ];
+            this.descriptor_pool = d
+                .create_descriptor_pool(
+                    &vk::DescriptorPoolCreateInfo::default()
+                        .max_sets(1)
+                        .pool_sizes(&sizes),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateDescriptorPool"))?;
+            this.set = d
+                .allocate_descriptor_sets(
+                    &vk::DescriptorSetAllocateInfo::default()
+                        .descriptor_pool(this.descriptor_pool)
+                        .set_layouts(&layouts),
+                )
+                .map_err(GpuError::vk("vkAllocateDescriptorSets"))?[0];
+            this.command_pool = d
+                .create_command_pool(
+                    &vk::CommandPoolCreateInfo::default()
+                        .queue_family_index(ctx.queue_family)
+                        .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateCommandPool"))?;
+            this.cmd = d
+                .allocate_command_buffers(
+                    &vk::CommandBufferAllocateInfo::default()
+                        .command_pool(this.command_pool)
+                        .level(vk::CommandBufferLevel::PRIMARY)
+                        .command_buffer_count(1),
+                )
+                .map_err(GpuError::vk("vkAllocateCommandBuffers"))?[0];
+            this.fence = d
+                .create_fence(&vk::FenceCreateInfo::default(), None)
+                .map_err(GpuError::vk("vkCreateFence"))?;
+            let families = ctx
+                .instance
+                .get_physical_device_queue_family_properties(ctx.physical);
+            this.timestamps = families[ctx.queue_family as usize].timestamp_valid_bits > 0;
+            if this.timestamps {
+                this.queries = d
+                    .create_query_pool(
+                        &vk::QueryPoolCreateInfo::default()
+                            .query_type(vk::QueryType::TIMESTAMP)
+                            .query_count(2),
+                        None,
+                    )
+                    .map_err(GpuError::vk("vkCreateQueryPool"))?;
+            }
+        }
+        Ok(this)
+    }
+
+    /// Converts one frame of tightly packed `input` pixels (`Rgba8` or `Bgra8`) to `spec`.
+    /// The output buffer is first filled with `poison` bytes, so a byte the shader fails to
+    /// write shows up.
+    pub fn run(
+        &mut self,
+        input: &[u8],
+        input_format: PixelFormat,
+        width: u32,
+        height: u32,
+        spec: &ConvertSpec,
+        poison: u8,
+    ) -> Result<ConvertRun, GpuError> {
+        let vk_format =
+            match input_format {
+                PixelFormat::Rgba8 => vk::Format::R8G8B8A8_UNORM,
+                PixelFormat::Bgra8 => vk::Format::B8G8R8A8_UNORM,
+                other => return Err(GpuError::Unsupported {
+                    what: format!("convert {other} input"),
+                    reason:
+                        "this operation takes rgba8 or bgra8 (10-bit and float inputs come next)"
+                            .into(),
+                }),
+            };
+        if !matches!(spec.output, PixelFormat::Nv12 | PixelFormat::I420) {
+            return Err(GpuError::Unsupported {
+                what: format!("convert to {}", spec.output),
+                reason: "this operation writes nv12 or i420 (p010 and 4:4:4 come next)".into(),
+            });
+        }
+        spec.output
+            .check_size(width, height)
+            .map_err(|e| GpuError::Invalid {
+                what: format!("size {width}x{height}"),
+                reason: e.to_string(),
+            })?;
+        // SAFETY: a plain query on a valid physical device.
+        let limits = unsafe {
+            self.ctx
+                .instance
+                .get_physical_device_properties(self.ctx.physical)
+        }
+        .limits;
+        if width > limits.max_image_dimension2_d || height > limits.max_image_dimension2_d {
+            return Err(GpuError::Invalid {
+                what: format!("size {width}x{height}"),
+                reason: format!(
+                    "the device's largest 2D image is {0}x{0}",
+                    limits.max_image_dimension2_d
+                ),
+            });
+        }
+        let expected = width as usize * height as usize * 4;
+        if input.len() != expected {
+            return Err(GpuError::Invalid {
+                what: format!("input of {} bytes", input.len()),
+                reason: format!("a {width}x{height} {input_format} frame has {expected} bytes"),
+            });
+        }
+        let layout = Yuv420Layout::new(spec.output, width, height);
+        let ctx = Arc::clone(&self.ctx);
+        let mut upload = GpuBuffer::new(
+            &ctx,
+            "upload",
+            expected as u64,
+            vk::BufferUsageFlags::TRANSFER_SRC,
+            MemoryLocation::CpuToGpu,
+        )?;
+        upload
+            .mapped_mut()
+            .ok_or(GpuError::Allocation {
+                what: "upload".into(),
+                reason: "not host-visible".into(),
+            })?
+            .copy_from_slice(input);
+        let image = GpuImage::new(
+            &ctx,
+            "input",
+            vk_format,
+            width,
+            height,
+            vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
+        )?;
+        let output = GpuBuffer::new(
+            &ctx,
+            "output",
+            layout.size as u64,
+            vk::BufferUsageFlags::STORAGE_BUFFER
+                | vk::BufferUsageFlags::TRANSFER_SRC
+                | vk::BufferUsageFlags::TRANSFER_DST,
+            MemoryLocation::GpuOnly,
+        )?;
+        let readback = GpuBuffer::new(
+            &ctx,
+            "readback",
+            layout.size as u64,
+            vk::BufferUsageFlags::TRANSFER_DST,
+            MemoryLocation::GpuToCpu,
+        )?;
+
+        let rows = rgb_to_ycbcr_rows(spec.matrix);
+        let (ys, yo, cs, co) = range_scale(spec.range, 8);
+        let v4 = |r: [f64; 3]| [r[0] as f32, r[1] as f32, r[2] as f32, 0.0];
+        let params = Params {
+            y_coef: v4(rows[0]),
+            cb_coef: v4(rows[1]),
+            cr_coef: v4(rows[2]),
+            range: [ys as f32, yo as f32, cs as f32, co as f32],
+            dims: [width, height, layout.luma_pitch, layout.chroma_offset],
+            layout: [
+                layout.chroma_pitch,
+                layout.v_offset,
+                spec.siting as u32,
+                if spec.output == PixelFormat::I420 {
+                    1
+                } else {
+                    0
+                },
+            ],
+        };
+
+        let d = &ctx.device;
+        let image_info = [vk::DescriptorImageInfo::default()
+            .sampler(self.sampler)
+            .image_view(image.view)
+            .image_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)];
+        let buffer_info = [vk::DescriptorBufferInfo::default()
+            .buffer(output.buffer)
+            .offset(0)
+            .range(vk::WHOLE_SIZE)];
+        let writes = [
+            vk::WriteDescriptorSet::default()
+                .dst_set(self.set)
+                .dst_binding(0)
+                .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                .image_info(&image_info),
+            vk::WriteDescriptorSet::default()
+                .dst_set(self.set)
+                .dst_binding(1)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .buffer_info(&buffer_info),
+        ];
+        let poison_word = u32::from_ne_bytes([poison; 4]);
+        // SAFETY: the set is not in use (the previous run's fence was waited on); every handle
+        // recorded below lives until the fence wait at the end of this function; barriers order
+        // upload -> sampling, fill -> shader writes, shader writes -> copy -> host read.
+        let gpu_ns = unsafe {
+            d.update_descriptor_sets(&writes, &[]);
+            d.reset_command_buffer(self.cmd, vk::CommandBufferResetFlags::empty())
+                .map_err(GpuError::vk("vkResetCommandBuffer"))?;
+            d.begin_command_buffer(
+                self.cmd,
+                &vk::CommandBufferBeginInfo::default()
+                    .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
+            )
+            .map_err(GpuError::vk("vkBeginCommandBuffer"))?;
+            let to_dst = vk::ImageMemoryBarrier::default()
+                .src_access_mask(vk::AccessFlags::empty())
+                .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                .old_layout(vk::ImageLayout::UNDEFINED)
+                .new_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
+                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .image(image.image)
+                .subresource_range(color_range());
+            d.cmd_pipeline_barrier(
+                self.cmd,
+                vk::PipelineStageFlags::TOP_OF_PIPE,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::DependencyFlags::empty(),
+                &[],
+                &[],
+                &[to_dst],
+            );
+            let region = vk::BufferImageCopy::default()
+                .image_subresource(vk::ImageSubresourceLayers {
+                    aspect_mask: vk::ImageAspectFlags::COLOR,
+                    mip_level: 0,
+                    base_array_layer: 0,
+                    layer_count: 1,
+                })
+                .image_extent(vk::Extent3D {
+                    width,
+                    height,
+                    depth: 1,
+                });
+            d.cmd_copy_buffer_to_image(
+                self.cmd,
+                upload.buffer,
+                image.image,
+                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                &[region],
+            );
+            d.cmd_fill_buffer(self.cmd, output.buffer, 0, vk::WHOLE_SIZE, poison_word);
+            let to_read = vk::ImageMemoryBarrier::default()
+                .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                .dst_access_mask(vk::AccessFlags::SHADER_READ)
+                .old_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
+                .new_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)
+                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .image(image.image)
+                .subresource_range(color_range());
+            let fill_done = vk::BufferMemoryBarrier::default()
+                .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                .dst_access_mask(vk::AccessFlags::SHADER_WRITE)
+                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .buffer(output.buffer)
+                .offset(0)
+                .size(vk::WHOLE_SIZE);
+            d.cmd_pipeline_barrier(
+                self.cmd,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::COMPUTE_SHADER,
+                vk::DependencyFlags::empty(),
+                &[],
+                &[fill_done],
+                &[to_read],
+            );
+            if self.timestamps {
+                d.cmd_reset_query_pool(self.cmd, self.queries, 0, 2);
+                d.cmd_write_timestamp(
+                    self.cmd,
+                    vk::PipelineStageFlags::TOP_OF_PIPE,
+                    self.queries,
+                    0,
+                );
+            }
+            d.cmd_bind_pipeline(self.cmd, vk::PipelineBindPoint::COMPUTE, self.pipeline);
+            d.cmd_bind_descriptor_sets(
+                self.cmd,
+                vk::PipelineBindPoint::COMPUTE,
+                self.pipeline_layout,
+                0,
+                &[self.set],
+                &[],
+            );
+            d.cmd_push_constants(
+                self.cmd,
+                self.pipeline_layout,
+                vk::ShaderStageFlags::COMPUTE,
+                0,
+                &params.bytes(),
+            );
+            d.cmd_dispatch(
+                self.cmd,
+                width.div_ceil(8).div_ceil(8),
+                height.div_ceil(2).div_ceil(8),
+                1,
+            );
+            if self.timestamps {
+                d.cmd_write_timestamp(
+                    self.cmd,
+                    vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                    self.queries,
+                    1,
+                );
+            }
+            let written = vk::BufferMemoryBarrier::default()
+                .src_access_mask(vk::AccessFlags::SHADER_WRITE)
+                .dst_access_mask(vk::AccessFlags::TRANSFER_READ)
+                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .buffer(output.buffer)
+                .offset(0)
+                .size(vk::WHOLE_SIZE);
+            d.cmd_pipeline_barrier(
+                self.cmd,
+                vk::PipelineStageFlags::COMPUTE_SHADER,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::DependencyFlags::empty(),
+                &[],
+                &[written],
+                &[],
+            );
+            d.cmd_copy_buffer(
+                self.cmd,
+                output.buffer,
+                readback.buffer,
+                &[vk::BufferCopy {
+                    src_offset: 0,
+                    dst_offset: 0,
+                    size: layout.size as u64,
+                }],
+            );
+            let to_host = vk::BufferMemoryBarrier::default()
+                .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                .dst_access_mask(vk::AccessFlags::HOST_READ)
+                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .buffer(readback.buffer)
+                .offset(0)
+                .size(vk::WHOLE_SIZE);
+            d.cmd_pipeline_barrier(
+                self.cmd,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::HOST,
+                vk::DependencyFlags::empty(),
+                &[],
+                &[to_host],
+                &[],
+            );
+            d.end_command_buffer(self.cmd)
+                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+            let cmds = [self.cmd];
+            let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
+            {
+                let queue = ctx.queue.lock().map_err(|_| GpuError::Invalid {
+                    what: "queue".into(),
+                    reason: "lock poisoned".into(),
+                })?;
+                d.queue_submit(*queue, &submit, self.fence)
+                    .map_err(GpuError::vk("vkQueueSubmit"))?;
+            }
+            match d.wait_for_fences(&[self.fence], true, RUN_TIMEOUT_NS) {
+                Ok(()) => {}
+                Err(vk::Result::TIMEOUT) => {
+                    return Err(GpuError::Timeout {
+                        what: "the conversion",
+                        timeout_ms: RUN_TIMEOUT_NS / 1_000_000,
+                    })
+                }
+                Err(e) => return Err(GpuError::vk("vkWaitForFences")(e)),
+            }
+            d.reset_fences(&[self.fence])
+                .map_err(GpuError::vk("vkResetFences"))?;
+            if self.timestamps {
+                let mut ts = [0u64; 2];
+                d.get_query_pool_results(
+                    self.queries,
+                    0,
+                    &mut ts,
+                    vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
+                )
+                .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
+                Some(ts[1].saturating_sub(ts[0]) as f64 * ctx.device_info().timestamp_period_ns)
+            } else {
+                None
+            }
+        };
+        let output_bytes = readback
+            .mapped()
+            .ok_or(GpuError::Allocation {
+                what: "readback".into(),
+                reason: "not host-visible".into(),
+            })?
+            .to_vec();
+        Ok(ConvertRun {
+            output: output_bytes,
+            layout,
+            gpu_ns,
+        })
+    }
+}
+
+impl Drop for RgbToYuv420 {
+    fn drop(&mut self) {
+        let d = &self.ctx.device;
+        // SAFETY: every run waited for its fence, so nothing is in flight; null handles (from a
+        // failed construction) are ignored by the destroy calls.
+        unsafe {
+            d.destroy_query_pool(self.queries, None);
+            d.destroy_fence(self.fence, None);
+            d.destroy_command_pool(self.command_pool, None);
+            d.destroy_descriptor_pool(self.descriptor_pool, None);
+            d.destroy_sampler(self.sampler, None);
+            d.destroy_pipeline(self.pipeline, None);
+            d.destroy_pipeline_layout(self.pipeline_layout, None);
+            d.destroy_descriptor_set_layout(self.set_layout, None);
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The Vulkan layer (ash): the only place that calls Vulkan.
+//!
+//! [`GpuContext`] owns the instance, device, compute queue and allocator; [`RgbToYuv420`] is the
+//! first processing operation (RGB to NV12/I420 in one compute pass). Every `unsafe` block
+//! states the invariant it relies on.
+
+mod context;
+mod convert;
+mod resources;
+
+pub use context::{DeviceInfo, DeviceSelector, GpuContext, GpuOptions, ValidationLog};
+pub use convert::{ConvertRun, RgbToYuv420};
+
+use ash::vk;
+
+/// Every embedded SPIR-V module, by shader file name (for inspection and `spirv-val`).
+pub fn embedded_shaders() -> Vec<(&'static str, &'static [u8])> {
+    vec![("rgb_to_yuv420.comp", convert::SPIRV)]
+}
+
+/// Why a GPU call failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GpuError {
+    /// No Vulkan loader on this machine.
+    #[error("Vulkan is not available: {reason} (install libvulkan1 and a driver, e.g. mesa-vulkan-drivers)")]
+    NoVulkan {
+        /// What the loader said.
+        reason: String,
+    },
+    /// A layer the caller asked for is missing.
+    #[error("Vulkan layer {layer} is not installed ({fix})")]
+    MissingLayer {
+        /// The layer.
+        layer: &'static str,
+        /// How to get it.
+        fix: &'static str,
+    },
+    /// No device matched.
+    #[error("no Vulkan 1.3 device with a compute queue matches {wanted} (devices seen: {seen})")]
+    NoDevice {
+        /// The selector.
+        wanted: String,
+        /// What was enumerated.
+        seen: String,
+    },
+    /// A device lacks a format or feature an operation needs.
+    #[error("the device cannot {what}: {reason}")]
+    Unsupported {
+        /// What was asked.
+        what: String,
+        /// Why not.
+        reason: String,
+    },
+    /// A Vulkan call returned an error.
+    #[error("{call} failed: {result:?}")]
+    Vulkan {
+        /// The call.
+        call: &'static str,
+        /// Its result.
+        result: vk::Result,
+    },
+    /// Memory could not be allocated.
+    #[error("cannot allocate GPU memory for {what}: {reason}")]
+    Allocation {
+        /// The resource.
+        what: String,
+        /// The allocator's message.
+        reason: String,
+    },
+    /// The GPU did not finish in time.
+    #[error("the GPU did not finish {what} within {timeout_ms} ms")]
+    Timeout {
+        /// What was waited for.
+        what: &'static str,
+        /// The limit.
+        timeout_ms: u64,
+    },
+    /// A request that does not fit the operation.
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// The value.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl GpuError {
+    /// A mapper from `vk::Result` for `call`.
+    pub(crate) fn vk(call: &'static str) -> impl Fn(vk::Result) -> GpuError {
+        move |result| GpuError::Vulkan { call, result }
+    }
+}

@@ -1,0 +1,214 @@
+//! Buffers and images with their memory, freed when dropped.
+
+use std::sync::Arc;
+
+use ash::vk;
+use gpu_allocator::vulkan::{Allocation, AllocationCreateDesc, AllocationScheme};
+use gpu_allocator::MemoryLocation;
+
+use super::{GpuContext, GpuError};
+
+/// A buffer and its memory.
+pub(crate) struct GpuBuffer {
+    ctx: Arc<GpuContext>,
+    pub(crate) buffer: vk::Buffer,
+    allocation: Option<Allocation>,
+    pub(crate) size: u64,
+}
+
+impl GpuBuffer {
+    /// A buffer of `size` bytes for `usage`, in memory at `location`.
+    pub(crate) fn new(
+        ctx: &Arc<GpuContext>,
+        name: &str,
+        size: u64,
+        usage: vk::BufferUsageFlags,
+        location: MemoryLocation,
+    ) -> Result<Self, GpuError> {
+        let info = vk::BufferCreateInfo::default()
+            .size(size.max(4))
+            .usage(usage)
+            .sharing_mode(vk::SharingMode::EXCLUSIVE);
+        // SAFETY: a valid device and create info.
+        let buffer = unsafe { ctx.device.create_buffer(&info, None) }
+            .map_err(GpuError::vk("vkCreateBuffer"))?;
+        // SAFETY: buffer was just created on this device.
+        let requirements = unsafe { ctx.device.get_buffer_memory_requirements(buffer) };
+        let alloc = ctx
+            .allocator
+            .lock()
+            .map_err(|_| GpuError::Allocation {
+                what: name.into(),
+                reason: "allocator lock poisoned".into(),
+            })?
+            .allocate(&AllocationCreateDesc {
+                name,
+                requirements,
+                location,
+                linear: true,
+                allocation_scheme: AllocationScheme::GpuAllocatorManaged,
+            });
+        let allocation = match alloc {
+            Ok(a) => a,
+            Err(e) => {
+                // SAFETY: the buffer is unused and unbound.
+                unsafe { ctx.device.destroy_buffer(buffer, None) };
+                return Err(GpuError::Allocation {
+                    what: name.into(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        // SAFETY: the allocation satisfies the buffer's requirements and is bound once.
+        let bound = unsafe {
+            ctx.device
+                .bind_buffer_memory(buffer, allocation.memory(), allocation.offset())
+        };
+        let this = Self {
+            ctx: Arc::clone(ctx),
+            buffer,
+            allocation: Some(allocation),
+            size,
+        };
+        bound.map_err(GpuError::vk("vkBindBufferMemory"))?;
+        Ok(this)
+    }
+
+    /// The mapped bytes of a host-visible buffer.
+    pub(crate) fn mapped(&self) -> Option<&[u8]> {
+        self.allocation
+            .as_ref()?
+            .mapped_slice()
+            .map(|s| &s[..self.size as usize])
+    }
+
+    /// The mapped bytes of a host-visible buffer, writable.
+    pub(crate) fn mapped_mut(&mut self) -> Option<&mut [u8]> {
+        let size = self.size as usize;
+        self.allocation
+            .as_mut()?
+            .mapped_slice_mut()
+            .map(|s| &mut s[..size])
+    }
+}
+
+impl Drop for GpuBuffer {
+    fn drop(&mut self) {
+        // SAFETY: the owner waited for every submission that used the buffer before dropping it.
+        unsafe { self.ctx.device.destroy_buffer(self.buffer, None) };
+        if let (Some(a), Ok(mut alloc)) = (self.allocation.take(), self.ctx.allocator.lock()) {
+            let _ = alloc.free(a);
+        }
+    }
+}
+
+/// A 2D image, its memory and a view.
+pub(crate) struct GpuImage {
+    ctx: Arc<GpuContext>,
+    pub(crate) image: vk::Image,
+    pub(crate) view: vk::ImageView,
+    allocation: Option<Allocation>,
+}
+
+impl GpuImage {
+    /// An optimal-tiling image of `format` for `usage`, in device memory.
+    pub(crate) fn new(
+        ctx: &Arc<GpuContext>,
+        name: &str,
+        format: vk::Format,
+        width: u32,
+        height: u32,
+        usage: vk::ImageUsageFlags,
+    ) -> Result<Self, GpuError> {
+        let info = vk::ImageCreateInfo::default()
+            .image_type(vk::ImageType::TYPE_2D)
+            .format(format)
+            .extent(vk::Extent3D {
+                width,
+                height,
+                depth: 1,
+            })
+            .mip_levels(1)
+            .array_layers(1)
+            .samples(vk::SampleCountFlags::TYPE_1)
+            .tiling(vk::ImageTiling::OPTIMAL)
+            .usage(usage)
+            .sharing_mode(vk::SharingMode::EXCLUSIVE)
+            .initial_layout(vk::ImageLayout::UNDEFINED);
+        // SAFETY: valid device and create info.
+        let image = unsafe { ctx.device.create_image(&info, None) }
+            .map_err(GpuError::vk("vkCreateImage"))?;
+        // SAFETY: image was created on this device.
+        let requirements = unsafe { ctx.device.get_image_memory_requirements(image) };
+        let alloc = ctx
+            .allocator
+            .lock()
+            .map_err(|_| GpuError::Allocation {
+                what: name.into(),
+                reason: "allocator lock poisoned".into(),
+            })?
+            .allocate(&AllocationCreateDesc {
+                name,
+                requirements,
+                location: MemoryLocation::GpuOnly,
+                linear: false,
+                allocation_scheme: AllocationScheme::GpuAllocatorManaged,
+            });
+        let allocation = match alloc {
+            Ok(a) => a,
+            Err(e) => {
+                // SAFETY: unused, unbound image.
+                unsafe { ctx.device.destroy_image(image, None) };
+                return Err(GpuError::Allocation {
+                    what: name.into(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let mut this = Self {
+            ctx: Arc::clone(ctx),
+            image,
+            view: vk::ImageView::null(),
+            allocation: Some(allocation),
+        };
+        let a = this.allocation.as_ref().expect("just set");
+        // SAFETY: the allocation satisfies the image's requirements and is bound once.
+        unsafe { ctx.device.bind_image_memory(image, a.memory(), a.offset()) }
+            .map_err(GpuError::vk("vkBindImageMemory"))?;
+        let view_info = vk::ImageViewCreateInfo::default()
+            .image(image)
+            .view_type(vk::ImageViewType::TYPE_2D)
+            .format(format)
+            .subresource_range(color_range());
+        // SAFETY: the image is bound to memory and the view matches its format and range.
+        this.view = unsafe { ctx.device.create_image_view(&view_info, None) }
+            .map_err(GpuError::vk("vkCreateImageView"))?;
+        Ok(this)
+    }
+}
+
+/// The whole colour subresource of a single-level, single-layer image.
+pub(crate) fn color_range() -> vk::ImageSubresourceRange {
+    vk::ImageSubresourceRange {
+        aspect_mask: vk::ImageAspectFlags::COLOR,
+        base_mip_level: 0,
+        level_count: 1,
+        base_array_layer: 0,
+        layer_count: 1,
+    }
+}
+
+impl Drop for GpuImage {
+    fn drop(&mut self) {
+        // SAFETY: the owner waited for every submission that used the image before dropping it.
+        unsafe {
+            if self.view != vk::ImageView::null() {
+                self.ctx.device.destroy_image_view(self.view, None);
+            }
+            self.ctx.device.destroy_image(self.image, None);
+        }
+        if let (Some(a), Ok(mut alloc)) = (self.allocation.take(), self.ctx.allocator.lock()) {
+            let _ = alloc.free(a);
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! RGB to YUV colour conversion: the parameters (computed once on the CPU and handed to the
+//! shader) and the float64 reference the shader is tested against.
+
+use crate::color::{ColorMatrix, ColorRange};
+use crate::format::PixelFormat;
+
+/// Where 4:2:0 chroma samples sit relative to luma.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum ChromaSiting {
+    /// Horizontally with the left luma sample, vertically between the rows (MPEG-2, H.264 and
+    /// HEVC default): filtered by `[1 2 1]/4` across, `[1 1]/2` down.
+    Left = 0,
+    /// Centred in the 2x2 luma block (JPEG, MPEG-1): a 2x2 box filter.
+    Centre = 1,
+}
+
+/// The luma weights `(Kr, Kb)` of a matrix (ITU-R BT.601, BT.709, BT.2020).
+pub const fn luma_weights(m: ColorMatrix) -> (f64, f64) {
+    match m {
+        ColorMatrix::Bt601 => (0.299, 0.114),
+        ColorMatrix::Bt709 => (0.2126, 0.0722),
+        ColorMatrix::Bt2020Ncl => (0.2627, 0.0593),
+    }
+}
+
+/// RGB weights of Y', Cb and Cr for a matrix: `Y' = Kr R + Kg G + Kb B`,
+/// `Cb = (B - Y') / (2 (1 - Kb))`, `Cr = (R - Y') / (2 (1 - Kr))`.
+pub fn rgb_to_ycbcr_rows(m: ColorMatrix) -> [[f64; 3]; 3] {
+    let (kr, kb) = luma_weights(m);
+    let kg = 1.0 - kr - kb;
+    let y = [kr, kg, kb];
+    let cb = [-kr / (2.0 * (1.0 - kb)), -kg / (2.0 * (1.0 - kb)), 0.5];
+    let cr = [0.5, -kg / (2.0 * (1.0 - kr)), -kb / (2.0 * (1.0 - kr))];
+    [y, cb, cr]
+}
+
+/// Scale and offset turning Y' in 0..1 and Cb/Cr in -0.5..0.5 into code values at `bits`:
+/// `(y_scale, y_offset, c_scale, c_offset)`. Limited range: Y 16..235 and C 16..240 at 8 bits
+/// (scaled by 2^(bits-8)); full range: 0..2^bits-1 with chroma centred on 2^(bits-1).
+pub fn range_scale(range: ColorRange, bits: u32) -> (f64, f64, f64, f64) {
+    let k = (1u32 << (bits - 8)) as f64;
+    match range {
+        ColorRange::Limited => (219.0 * k, 16.0 * k, 224.0 * k, 128.0 * k),
+        ColorRange::Full => {
+            let max = ((1u64 << bits) - 1) as f64;
+            (max, 0.0, max, (1u64 << (bits - 1)) as f64)
+        }
+    }
+}
+
+/// A conversion request: matrix, range, siting, output layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvertSpec {
+    /// YUV matrix.
+    pub matrix: ColorMatrix,
+    /// Output range.
+    pub range: ColorRange,
+    /// Chroma siting.
+    pub siting: ChromaSiting,
+    /// Output format (NV12 or I420 in this release).
+    pub output: PixelFormat,
+}
+
+/// The pitch-linear layout of a converted 4:2:0 frame in one buffer: rows padded to the pitch
+/// (256 bytes, NVENC's and most hardware's alignment).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Yuv420Layout {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Bytes per luma row.
+    pub luma_pitch: u32,
+    /// Bytes per chroma row (the UV row for NV12, each of U and V for I420).
+    pub chroma_pitch: u32,
+    /// Offset of the first chroma plane (UV for NV12, U for I420).
+    pub chroma_offset: u32,
+    /// Offset of the V plane (I420), 0 for NV12.
+    pub v_offset: u32,
+    /// Total bytes.
+    pub size: u32,
+}
+
+/// Row alignment of converted frames.
+pub const PITCH_ALIGN: u32 = 256;
+
+fn align(v: u32, a: u32) -> u32 {
+    v.div_ceil(a) * a
+}
+
+impl Yuv420Layout {
+    /// The layout of a `width` x `height` frame in `format` (NV12 or I420).
+    pub fn new(format: PixelFormat, width: u32, height: u32) -> Self {
+        let luma_pitch = align(width, PITCH_ALIGN);
+        let ch = height.div_ceil(2);
+        let chroma_offset = luma_pitch * height;
+        match format {
+            PixelFormat::I420 => {
+                let chroma_pitch = align(width.div_ceil(2), PITCH_ALIGN);
+                let v_offset = chroma_offset + chroma_pitch * ch;
+                Self {
+                    width,
+                    height,
+                    luma_pitch,
+                    chroma_pitch,
+                    chroma_offset,
+                    v_offset,
+                    size: v_offset + chroma_pitch * ch,
+                }
+            }
+            _ => Self {
+                width,
+                height,
+                luma_pitch,
+                chroma_pitch: luma_pitch,
+                chroma_offset,
+                v_offset: 0,
+                size: chroma_offset + luma_pitch * ch,
+            },
+        }
+    }
+}
+
+fn code8(v: f64) -> u8 {
+    (v + 0.5).floor().clamp(0.0, 255.0) as u8
+}
+
+/// The float64 reference: converts tightly packed RGBA8 (R, G, B, A bytes; for BGRA input swap
+/// first) into `layout`, exactly as the shader specifies, writing only the picture's bytes.
+pub fn reference_rgb_to_yuv420(
+    rgba: &[u8],
+    spec: &ConvertSpec,
+    layout: &Yuv420Layout,
+    out: &mut [u8],
+) {
+    let (w, h) = (layout.width as i64, layout.height as i64);
+    let rows = rgb_to_ycbcr_rows(spec.matrix);
+    let (ys, yo, cs, co) = range_scale(spec.range, 8);
+    let rgb = |x: i64, y: i64| -> [f64; 3] {
+        let (x, y) = (x.clamp(0, w - 1), y.clamp(0, h - 1));
+        let i = ((y * w + x) * 4) as usize;
+        [
+            rgba[i] as f64 / 255.0,
+            rgba[i + 1] as f64 / 255.0,
+            rgba[i + 2] as f64 / 255.0,
+        ]
+    };
+    let dot = |k: &[f64; 3], v: [f64; 3]| k[0] * v[0] + k[1] * v[1] + k[2] * v[2];
+    for y in 0..h {
+        for x in 0..w {
+            out[(y as u32 * layout.luma_pitch) as usize + x as usize] =
+                code8(yo + ys * dot(&rows[0], rgb(x, y)));
+        }
+    }
+    let (cw, ch) = ((w + 1) / 2, (h + 1) / 2);
+    for cy in 0..ch {
+        for cx in 0..cw {
+            let (x, y0, y1) = (2 * cx, 2 * cy, 2 * cy + 1);
+            let mut s = [0.0; 3];
+            let taps: &[(i64, f64)] = match spec.siting {
+                ChromaSiting::Left => &[(-1, 0.125), (0, 0.25), (1, 0.125)],
+                ChromaSiting::Centre => &[(0, 0.25), (1, 0.25)],
+            };
+            for &(dx, wgt) in taps {
+                for yy in [y0, y1] {
+                    let v = rgb(x + dx, yy);
+                    for c in 0..3 {
+                        s[c] += wgt * v[c];
+                    }
+                }
+            }
+            let (u, v) = (
+                code8(co + cs * dot(&rows[1], s)),
+                code8(co + cs * dot(&rows[2], s)),
+            );
+            let row = (layout.chroma_offset + cy as u32 * layout.chroma_pitch) as usize;
+            match spec.output {
+                PixelFormat::I420 => {
+                    out[row + cx as usize] = u;
+                    out[(layout.v_offset + cy as u32 * layout.chroma_pitch) as usize
+                        + cx as usize] = v;
+                }
+                _ => {
+                    out[row + 2 * cx as usize] = u;
+                    out[row + 2 * cx as usize + 1] = v;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn convert_one(rgb: [u8; 3], matrix: ColorMatrix, range: ColorRange) -> (u8, u8, u8) {
+        let spec = ConvertSpec {
+            matrix,
+            range,
+            siting: ChromaSiting::Centre,
+            output: PixelFormat::Nv12,
+        };
+        let layout = Yuv420Layout::new(PixelFormat::Nv12, 2, 2);
+        let rgba: Vec<u8> = (0..4).flat_map(|_| [rgb[0], rgb[1], rgb[2], 255]).collect();
+        let mut out = vec![0u8; layout.size as usize];
+        reference_rgb_to_yuv420(&rgba, &spec, &layout, &mut out);
+        let c = layout.chroma_offset as usize;
+        (out[0], out[c], out[c + 1])
+    }
+
+    #[test]
+    fn published_code_values() {
+        // 100% white and black, BT.709 limited: Y 235 / 16, chroma 128.
+        assert_eq!(
+            convert_one([255, 255, 255], ColorMatrix::Bt709, ColorRange::Limited),
+            (235, 128, 128)
+        );
+        assert_eq!(
+            convert_one([0, 0, 0], ColorMatrix::Bt709, ColorRange::Limited),
+            (16, 128, 128)
+        );
+        // Full range white and black.
+        assert_eq!(
+            convert_one([255, 255, 255], ColorMatrix::Bt709, ColorRange::Full),
+            (255, 128, 128)
+        );
+        // 100% red, BT.709 limited: Y 63, Cb 102, Cr 240 (ITU-R BT.709 colour bars).
+        assert_eq!(
+            convert_one([255, 0, 0], ColorMatrix::Bt709, ColorRange::Limited),
+            (63, 102, 240)
+        );
+        // 100% red, BT.601 limited: Y 81, Cb 90, Cr 240.
+        assert_eq!(
+            convert_one([255, 0, 0], ColorMatrix::Bt601, ColorRange::Limited),
+            (81, 90, 240)
+        );
+        // 100% blue, BT.2020 limited: Y = 16 + 219 x 0.0593 = 29, Cb 240.
+        assert_eq!(
+            convert_one([0, 0, 255], ColorMatrix::Bt2020Ncl, ColorRange::Limited).0,
+            29
+        );
+        assert_eq!(
+            convert_one([0, 0, 255], ColorMatrix::Bt2020Ncl, ColorRange::Limited).1,
+            240
+        );
+    }
+
+    #[test]
+    fn layouts_are_pitch_aligned() {
+        let l = Yuv420Layout::new(PixelFormat::Nv12, 1920, 1080);
+        assert_eq!(
+            (l.luma_pitch, l.chroma_offset, l.size),
+            (2048, 2048 * 1080, 2048 * 1620)
+        );
+        let i = Yuv420Layout::new(PixelFormat::I420, 2, 2);
+        assert_eq!(
+            (
+                i.luma_pitch,
+                i.chroma_pitch,
+                i.chroma_offset,
+                i.v_offset,
+                i.size
+            ),
+            (256, 256, 512, 768, 1024)
+        );
+    }
+}
