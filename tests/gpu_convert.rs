@@ -18,7 +18,11 @@ fn context() -> Option<Arc<GpuContext>> {
         device: DeviceSelector::Auto,
         validation: true,
     }) {
-        Ok(c) => Some(c),
+        Ok(c) => {
+            let i = c.device_info();
+            eprintln!("device: {} ({}), driver {}", i.name, i.kind, i.driver);
+            Some(c)
+        }
         Err(e) if std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_some() => {
             panic!("GHOSTSTREAM_REQUIRE_GPU is set but no Vulkan device with validation: {e}")
         }
@@ -329,6 +333,23 @@ fn a_device_that_is_not_there_is_named() {
         e.to_string().contains("no-such-gpu-9000") && e.to_string().contains("devices seen"),
         "{e}"
     );
+}
+
+/// The benchmark path (resources in rotation, timestamps, copies) is clean under validation.
+#[test]
+fn benchmark_path_is_clean_under_validation() {
+    let Some(ctx) = context() else { return };
+    let mut conv = RgbToYuv420::new(&ctx).unwrap();
+    let spec = ConvertSpec {
+        matrix: ColorMatrix::Bt709,
+        range: ColorRange::Limited,
+        siting: ChromaSiting::Left,
+        output: PixelFormat::Nv12,
+    };
+    let b = conv.benchmark(64, 32, &spec, 2, 6).unwrap();
+    assert!(b.convert_ns > 0.0 && b.copy_ns > 0.0, "{b:?}");
+    assert_eq!(b.bytes, 64 * 32 * 4 + 64 * 32 * 3 / 2);
+    assert_validation_silent(&ctx);
 }
 
 /// Every embedded SPIR-V module passes spirv-val for Vulkan 1.2 (needs no device).

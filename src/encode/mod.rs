@@ -5,7 +5,9 @@
 //! preference (NVENC, Vulkan Video, software) and records why each one passed over was passed
 //! over, in a [`BackendReport`].
 
+#[cfg(feature = "software")]
 pub mod libav;
+#[cfg(feature = "software")]
 pub mod software;
 
 use crate::codec::Codec;

@@ -322,26 +322,7 @@ impl RgbToYuv420 {
             MemoryLocation::GpuToCpu,
         )?;
 
-        let rows = rgb_to_ycbcr_rows(spec.matrix);
-        let (ys, yo, cs, co) = range_scale(spec.range, 8);
-        let v4 = |r: [f64; 3]| [r[0] as f32, r[1] as f32, r[2] as f32, 0.0];
-        let params = Params {
-            y_coef: v4(rows[0]),
-            cb_coef: v4(rows[1]),
-            cr_coef: v4(rows[2]),
-            range: [ys as f32, yo as f32, cs as f32, co as f32],
-            dims: [width, height, layout.luma_pitch, layout.chroma_offset],
-            layout: [
-                layout.chroma_pitch,
-                layout.v_offset,
-                spec.siting as u32,
-                if spec.output == PixelFormat::I420 {
-                    1
-                } else {
-                    0
-                },
-            ],
-        };
+        let params = self.params(width, height, spec, &layout);
 
         let d = &ctx.device;
         let image_info = [vk::DescriptorImageInfo::default()
@@ -594,4 +575,531 @@ impl Drop for RgbToYuv420 {
             d.destroy_descriptor_set_layout(self.set_layout, None);
         }
     }
+}
+
+/// Figures from [`RgbToYuv420::benchmark`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConvertBenchmark {
+    /// Frame width.
+    pub width: u32,
+    /// Frame height.
+    pub height: u32,
+    /// Median GPU time of one conversion, nanoseconds.
+    pub convert_ns: f64,
+    /// Median GPU time of a buffer copy moving the same bytes, nanoseconds.
+    pub copy_ns: f64,
+    /// Fewest bytes a conversion must move: the RGB frame read once, the 4:2:0 frame written once.
+    pub bytes: u64,
+    /// Median CPU time to record and submit one frame's commands, nanoseconds.
+    pub record_submit_ns: f64,
+}
+
+impl ConvertBenchmark {
+    /// Achieved conversion bandwidth, bytes read plus written, in GB/s.
+    pub fn convert_gbps(&self) -> f64 {
+        self.bytes as f64 / self.convert_ns
+    }
+
+    /// The buffer copy's bandwidth, GB/s.
+    pub fn copy_gbps(&self) -> f64 {
+        self.bytes as f64 / self.copy_ns
+    }
+
+    /// Conversion bandwidth as a fraction of the copy's.
+    pub fn fraction_of_copy(&self) -> f64 {
+        self.copy_ns / self.convert_ns
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+impl RgbToYuv420 {
+    /// Times BGRA8 to `spec` at `width` x `height` on resources that stay in place: `rotation`
+    /// input images and output buffers used in turn (so a cache smaller than their sum cannot
+    /// hold the working set), `iterations` dispatches each timed with GPU timestamps and
+    /// separated by barriers, against buffer copies of the same byte count in the same run.
+    pub fn benchmark(
+        &mut self,
+        width: u32,
+        height: u32,
+        spec: &ConvertSpec,
+        rotation: usize,
+        iterations: usize,
+    ) -> Result<ConvertBenchmark, GpuError> {
+        if !self.timestamps {
+            return Err(GpuError::Unsupported {
+                what: "time dispatches".into(),
+                reason: "the queue has no timestamps".into(),
+            });
+        }
+        let ctx = Arc::clone(&self.ctx);
+        let d = &ctx.device;
+        let layout = Yuv420Layout::new(spec.output, width, height);
+        let in_bytes = width as u64 * height as u64 * 4;
+        let out_bytes = width as u64 * height as u64
+            + 2 * (width.div_ceil(2) as u64 * height.div_ceil(2) as u64);
+        let bytes = in_bytes + out_bytes;
+        let copy_size = bytes / 2;
+        let rotation = rotation.max(1);
+
+        // Inputs: random bytes uploaded once into each image.
+        let mut upload = GpuBuffer::new(
+            &ctx,
+            "bench upload",
+            in_bytes,
+            vk::BufferUsageFlags::TRANSFER_SRC,
+            MemoryLocation::CpuToGpu,
+        )?;
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        for chunk in upload
+            .mapped_mut()
+            .ok_or(GpuError::Allocation {
+                what: "upload".into(),
+                reason: "not host-visible".into(),
+            })?
+            .chunks_mut(8)
+        {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+        }
+        let mut images = Vec::new();
+        let mut outputs = Vec::new();
+        let mut copy_src = Vec::new();
+        let mut copy_dst = Vec::new();
+        for i in 0..rotation {
+            images.push(GpuImage::new(
+                &ctx,
+                "bench input",
+                vk::Format::B8G8R8A8_UNORM,
+                width,
+                height,
+                vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
+            )?);
+            let usage = vk::BufferUsageFlags::STORAGE_BUFFER
+                | vk::BufferUsageFlags::TRANSFER_SRC
+                | vk::BufferUsageFlags::TRANSFER_DST;
+            outputs.push(GpuBuffer::new(
+                &ctx,
+                "bench output",
+                layout.size as u64,
+                usage,
+                MemoryLocation::GpuOnly,
+            )?);
+            copy_src.push(GpuBuffer::new(
+                &ctx,
+                &format!("copy src {i}"),
+                copy_size,
+                usage,
+                MemoryLocation::GpuOnly,
+            )?);
+            copy_dst.push(GpuBuffer::new(
+                &ctx,
+                &format!("copy dst {i}"),
+                copy_size,
+                usage,
+                MemoryLocation::GpuOnly,
+            )?);
+        }
+        let sizes = [
+            vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+                descriptor_count: rotation as u32,
+            },
+            vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::STORAGE_BUFFER,
+                descriptor_count: rotation as u32,
+            },
+        ];
+        let set_layouts = vec![self.set_layout; rotation];
+        let query_count = 2 * iterations as u32;
+        // SAFETY: plain object creation on a valid device; destroyed at the end of this function
+        // after the queue is idle.
+        let (pool, queries) = unsafe {
+            (
+                d.create_descriptor_pool(
+                    &vk::DescriptorPoolCreateInfo::default()
+                        .max_sets(rotation as u32)
+                        .pool_sizes(&sizes),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateDescriptorPool"))?,
+                d.create_query_pool(
+                    &vk::QueryPoolCreateInfo::default()
+                        .query_type(vk::QueryType::TIMESTAMP)
+                        .query_count(query_count),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateQueryPool"))?,
+            )
+        };
+        let result = (|| -> Result<ConvertBenchmark, GpuError> {
+            // SAFETY: the pool has room for `rotation` sets of this layout.
+            let sets = unsafe {
+                d.allocate_descriptor_sets(
+                    &vk::DescriptorSetAllocateInfo::default()
+                        .descriptor_pool(pool)
+                        .set_layouts(&set_layouts),
+                )
+            }
+            .map_err(GpuError::vk("vkAllocateDescriptorSets"))?;
+            for (i, set) in sets.iter().enumerate() {
+                let image_info = [vk::DescriptorImageInfo::default()
+                    .sampler(self.sampler)
+                    .image_view(images[i].view)
+                    .image_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)];
+                let buffer_info = [vk::DescriptorBufferInfo::default()
+                    .buffer(outputs[i].buffer)
+                    .offset(0)
+                    .range(vk::WHOLE_SIZE)];
+                let writes = [
+                    vk::WriteDescriptorSet::default()
+                        .dst_set(*set)
+                        .dst_binding(0)
+                        .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                        .image_info(&image_info),
+                    vk::WriteDescriptorSet::default()
+                        .dst_set(*set)
+                        .dst_binding(1)
+                        .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                        .buffer_info(&buffer_info),
+                ];
+                // SAFETY: the sets are new and unused; the image views and buffers live to the end.
+                unsafe { d.update_descriptor_sets(&writes, &[]) };
+            }
+            let params = self.params(width, height, spec, &layout).bytes();
+            let groups = (
+                width.div_ceil(8).div_ceil(8),
+                height.div_ceil(2).div_ceil(8),
+            );
+
+            // Upload every input once and move it to the sampling layout.
+            self.submit_and_wait(|cmd| {
+                for img in &images {
+                    // SAFETY: recording into our command buffer; the upload buffer and images
+                    // outlive the wait in submit_and_wait.
+                    unsafe {
+                        image_barrier(
+                            d,
+                            cmd,
+                            img.image,
+                            vk::ImageLayout::UNDEFINED,
+                            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                            vk::AccessFlags::empty(),
+                            vk::AccessFlags::TRANSFER_WRITE,
+                            vk::PipelineStageFlags::TOP_OF_PIPE,
+                            vk::PipelineStageFlags::TRANSFER,
+                        );
+                        let region = vk::BufferImageCopy::default()
+                            .image_subresource(vk::ImageSubresourceLayers {
+                                aspect_mask: vk::ImageAspectFlags::COLOR,
+                                mip_level: 0,
+                                base_array_layer: 0,
+                                layer_count: 1,
+                            })
+                            .image_extent(vk::Extent3D {
+                                width,
+                                height,
+                                depth: 1,
+                            });
+                        d.cmd_copy_buffer_to_image(
+                            cmd,
+                            upload.buffer,
+                            img.image,
+                            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                            &[region],
+                        );
+                        image_barrier(
+                            d,
+                            cmd,
+                            img.image,
+                            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                            vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+                            vk::AccessFlags::TRANSFER_WRITE,
+                            vk::AccessFlags::SHADER_READ,
+                            vk::PipelineStageFlags::TRANSFER,
+                            vk::PipelineStageFlags::COMPUTE_SHADER,
+                        );
+                    }
+                }
+            })?;
+
+            let full_barrier = vk::MemoryBarrier::default()
+                .src_access_mask(vk::AccessFlags::SHADER_WRITE | vk::AccessFlags::TRANSFER_WRITE)
+                .dst_access_mask(
+                    vk::AccessFlags::SHADER_WRITE
+                        | vk::AccessFlags::TRANSFER_WRITE
+                        | vk::AccessFlags::TRANSFER_READ,
+                );
+            let all = vk::PipelineStageFlags::COMPUTE_SHADER | vk::PipelineStageFlags::TRANSFER;
+            let time = |this: &Self, convert: bool| -> Result<Vec<f64>, GpuError> {
+                this.submit_and_wait(|cmd| {
+                    // SAFETY: recording into our command buffer with objects that outlive the wait.
+                    unsafe {
+                        d.cmd_reset_query_pool(cmd, queries, 0, query_count);
+                        if convert {
+                            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, this.pipeline);
+                            d.cmd_push_constants(
+                                cmd,
+                                this.pipeline_layout,
+                                vk::ShaderStageFlags::COMPUTE,
+                                0,
+                                &params,
+                            );
+                        }
+                        for i in 0..iterations {
+                            let k = i % rotation;
+                            d.cmd_pipeline_barrier(
+                                cmd,
+                                all,
+                                all,
+                                vk::DependencyFlags::empty(),
+                                &[full_barrier],
+                                &[],
+                                &[],
+                            );
+                            d.cmd_write_timestamp(
+                                cmd,
+                                vk::PipelineStageFlags::TOP_OF_PIPE,
+                                queries,
+                                2 * i as u32,
+                            );
+                            if convert {
+                                d.cmd_bind_descriptor_sets(
+                                    cmd,
+                                    vk::PipelineBindPoint::COMPUTE,
+                                    this.pipeline_layout,
+                                    0,
+                                    &[sets[k]],
+                                    &[],
+                                );
+                                d.cmd_dispatch(cmd, groups.0, groups.1, 1);
+                            } else {
+                                d.cmd_copy_buffer(
+                                    cmd,
+                                    copy_src[k].buffer,
+                                    copy_dst[k].buffer,
+                                    &[vk::BufferCopy {
+                                        src_offset: 0,
+                                        dst_offset: 0,
+                                        size: copy_size,
+                                    }],
+                                );
+                            }
+                            d.cmd_write_timestamp(
+                                cmd,
+                                vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                                queries,
+                                2 * i as u32 + 1,
+                            );
+                        }
+                    }
+                })?;
+                let mut ts = vec![0u64; query_count as usize];
+                // SAFETY: all queries were written by the submission just waited for.
+                unsafe {
+                    d.get_query_pool_results(
+                        queries,
+                        0,
+                        &mut ts,
+                        vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
+                    )
+                }
+                .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
+                let period = ctx.device_info().timestamp_period_ns;
+                // The first pass over the rotation warms up; keep the rest.
+                Ok(ts
+                    .chunks(2)
+                    .skip(rotation)
+                    .map(|p| p[1].saturating_sub(p[0]) as f64 * period)
+                    .collect())
+            };
+            time(self, true)?; // warm-up run
+            let convert_ns = median(time(self, true)?);
+            let copy_ns = median(time(self, false)?);
+
+            // CPU cost of recording and submitting one frame's conversion (the wait excluded).
+            let mut cpu = Vec::new();
+            for i in 0..iterations.min(200) {
+                let k = i % rotation;
+                let start = std::time::Instant::now();
+                // SAFETY: as above; the previous submission was waited for before re-recording.
+                unsafe {
+                    d.reset_command_buffer(self.cmd, vk::CommandBufferResetFlags::empty())
+                        .map_err(GpuError::vk("vkResetCommandBuffer"))?;
+                    d.begin_command_buffer(
+                        self.cmd,
+                        &vk::CommandBufferBeginInfo::default()
+                            .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
+                    )
+                    .map_err(GpuError::vk("vkBeginCommandBuffer"))?;
+                    d.cmd_pipeline_barrier(
+                        self.cmd,
+                        all,
+                        all,
+                        vk::DependencyFlags::empty(),
+                        &[full_barrier],
+                        &[],
+                        &[],
+                    );
+                    d.cmd_bind_pipeline(self.cmd, vk::PipelineBindPoint::COMPUTE, self.pipeline);
+                    d.cmd_bind_descriptor_sets(
+                        self.cmd,
+                        vk::PipelineBindPoint::COMPUTE,
+                        self.pipeline_layout,
+                        0,
+                        &[sets[k]],
+                        &[],
+                    );
+                    d.cmd_push_constants(
+                        self.cmd,
+                        self.pipeline_layout,
+                        vk::ShaderStageFlags::COMPUTE,
+                        0,
+                        &params,
+                    );
+                    d.cmd_dispatch(self.cmd, groups.0, groups.1, 1);
+                    d.end_command_buffer(self.cmd)
+                        .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+                    let cmds = [self.cmd];
+                    let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
+                    let queue = ctx.queue.lock().map_err(|_| GpuError::Invalid {
+                        what: "queue".into(),
+                        reason: "lock poisoned".into(),
+                    })?;
+                    d.queue_submit(*queue, &submit, self.fence)
+                        .map_err(GpuError::vk("vkQueueSubmit"))?;
+                }
+                cpu.push(start.elapsed().as_nanos() as f64);
+                self.wait_fence()?;
+            }
+            Ok(ConvertBenchmark {
+                width,
+                height,
+                convert_ns,
+                copy_ns,
+                bytes,
+                record_submit_ns: median(cpu),
+            })
+        })();
+        // SAFETY: every submission above was waited for (or failed before submitting).
+        unsafe {
+            let _ = d.device_wait_idle();
+            d.destroy_query_pool(queries, None);
+            d.destroy_descriptor_pool(pool, None);
+        }
+        result
+    }
+
+    fn params(&self, width: u32, height: u32, spec: &ConvertSpec, layout: &Yuv420Layout) -> Params {
+        let rows = rgb_to_ycbcr_rows(spec.matrix);
+        let (ys, yo, cs, co) = range_scale(spec.range, 8);
+        let v4 = |r: [f64; 3]| [r[0] as f32, r[1] as f32, r[2] as f32, 0.0];
+        Params {
+            y_coef: v4(rows[0]),
+            cb_coef: v4(rows[1]),
+            cr_coef: v4(rows[2]),
+            range: [ys as f32, yo as f32, cs as f32, co as f32],
+            dims: [width, height, layout.luma_pitch, layout.chroma_offset],
+            layout: [
+                layout.chroma_pitch,
+                layout.v_offset,
+                spec.siting as u32,
+                u32::from(spec.output == PixelFormat::I420),
+            ],
+        }
+    }
+
+    /// Records with `record` into the command buffer, submits it and waits for it.
+    fn submit_and_wait(&self, record: impl FnOnce(vk::CommandBuffer)) -> Result<(), GpuError> {
+        let d = &self.ctx.device;
+        // SAFETY: the command buffer is not in flight (every submission is waited for).
+        unsafe {
+            d.reset_command_buffer(self.cmd, vk::CommandBufferResetFlags::empty())
+                .map_err(GpuError::vk("vkResetCommandBuffer"))?;
+            d.begin_command_buffer(
+                self.cmd,
+                &vk::CommandBufferBeginInfo::default()
+                    .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
+            )
+            .map_err(GpuError::vk("vkBeginCommandBuffer"))?;
+        }
+        record(self.cmd);
+        // SAFETY: as above; the queue is used under its lock.
+        unsafe {
+            d.end_command_buffer(self.cmd)
+                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+            let cmds = [self.cmd];
+            let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
+            let queue = self.ctx.queue.lock().map_err(|_| GpuError::Invalid {
+                what: "queue".into(),
+                reason: "lock poisoned".into(),
+            })?;
+            d.queue_submit(*queue, &submit, self.fence)
+                .map_err(GpuError::vk("vkQueueSubmit"))?;
+        }
+        self.wait_fence()
+    }
+
+    fn wait_fence(&self) -> Result<(), GpuError> {
+        let d = &self.ctx.device;
+        // SAFETY: the fence belongs to this device and was submitted with the last batch.
+        unsafe {
+            match d.wait_for_fences(&[self.fence], true, RUN_TIMEOUT_NS) {
+                Ok(()) => {}
+                Err(vk::Result::TIMEOUT) => {
+                    return Err(GpuError::Timeout {
+                        what: "a benchmark batch",
+                        timeout_ms: RUN_TIMEOUT_NS / 1_000_000,
+                    })
+                }
+                Err(e) => return Err(GpuError::vk("vkWaitForFences")(e)),
+            }
+            d.reset_fences(&[self.fence])
+                .map_err(GpuError::vk("vkResetFences"))
+        }
+    }
+}
+
+/// Records a layout transition of a whole single-level colour image.
+///
+/// # Safety
+/// `cmd` must be a command buffer of `d` in the recording state, and `image` an image of `d`.
+#[allow(clippy::too_many_arguments)]
+unsafe fn image_barrier(
+    d: &ash::Device,
+    cmd: vk::CommandBuffer,
+    image: vk::Image,
+    old: vk::ImageLayout,
+    new: vk::ImageLayout,
+    src_access: vk::AccessFlags,
+    dst_access: vk::AccessFlags,
+    src_stage: vk::PipelineStageFlags,
+    dst_stage: vk::PipelineStageFlags,
+) {
+    let barrier = vk::ImageMemoryBarrier::default()
+        .src_access_mask(src_access)
+        .dst_access_mask(dst_access)
+        .old_layout(old)
+        .new_layout(new)
+        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .image(image)
+        .subresource_range(color_range());
+    // SAFETY: the caller guarantees cmd is recording and image belongs to d.
+    unsafe {
+        d.cmd_pipeline_barrier(
+            cmd,
+            src_stage,
+            dst_stage,
+            vk::DependencyFlags::empty(),
+            &[],
+            &[],
+            &[barrier],
+        )
+    };
 }

@@ -9,7 +9,7 @@ mod convert;
 mod resources;
 
 pub use context::{DeviceInfo, DeviceSelector, GpuContext, GpuOptions, ValidationLog};
-pub use convert::{ConvertRun, RgbToYuv420};
+pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
 
 use ash::vk;
 
