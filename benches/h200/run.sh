@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs on the lent H200 (device tool); builds nothing there. Prepare here first:
+#   bash ../shared/tools/get-vulkan-loader.sh .gl          # Vulkan loader + validation layer .debs
+#   cargo test  --release --no-default-features --test  gpu_convert --no-run
+#   cargo bench           --no-default-features --bench gpu_convert --no-run
+#   copy the two executables to .h200/gpu_convert_test and .h200/gpu_convert_bench
+# then run with carry [".gl", ".h200"]:  bash benches/h200/run.sh
+# Writes everything under $OUT (or ./out/h200 outside the device tool).
+set -u
+out=${OUT:-out/h200}
+mkdir -p "$out"
+for f in .gl/*.deb; do dpkg -x "$f" /; done
+ldconfig
+if ! ls /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json >/dev/null 2>&1; then
+  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+fi
+{
+  date -u +%Y-%m-%dT%H:%M:%SZ
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv
+} > "$out/machine.txt" 2>&1
+cat "$out/machine.txt"
+
+echo "== GPU conversion tests with VK_LAYER_KHRONOS_validation on the real driver"
+# spirv-val is not on that machine; the SPIR-V check runs in CI.
+GHOSTSTREAM_REQUIRE_GPU=1 .h200/gpu_convert_test --test-threads 1 --skip embedded_shaders_pass_spirv_val \
+  > "$out/validation.txt" 2>&1
+echo "tests exit code: $?" | tee -a "$out/validation.txt"
+grep -E "^device:|^test |test result|reported" "$out/validation.txt" | sort | uniq -c
+
+echo "== BGRA8 -> NV12 against a buffer copy of the same bytes"
+GHOSTSTREAM_BENCH_ITERATIONS=${ITERATIONS:-400} .h200/gpu_convert_bench 2>&1 | tee "$out/bench.txt"
