@@ -44,19 +44,22 @@ fn main() {
         siting: ChromaSiting::Left,
         output: PixelFormat::Nv12,
     };
-    println!("| size | convert (median) | copy of same bytes (median) | bytes moved | convert GB/s | copy GB/s | fraction of copy | CPU record+submit |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| size | bytes moved | convert | vkCmdCopyBuffer | shader copy | convert GB/s | vkCmdCopyBuffer GB/s | shader copy GB/s | convert / vkCmdCopyBuffer | convert / shader copy | CPU record+submit |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (w, h) in [(1920, 1080), (2560, 1440), (3840, 2160)] {
         // Four frames in rotation: 4 x 33 MB at 4K is well past a 50 MB L2.
         match conv.benchmark(w, h, &spec, 4, iterations) {
             Ok(b) => println!(
-                "| {w}x{h} | {:.1} us | {:.1} us | {:.1} MB | {:.0} | {:.0} | {:.1}% | {:.1} us |",
+                "| {w}x{h} | {:.1} MB | {:.1} us | {:.1} us | {:.1} us | {:.0} | {:.0} | {:.0} | {:.1}% | {:.1}% | {:.1} us |",
+                b.bytes as f64 / 1e6,
                 b.convert_ns / 1e3,
                 b.copy_ns / 1e3,
-                b.bytes as f64 / 1e6,
+                b.shader_copy_ns / 1e3,
                 b.convert_gbps(),
                 b.copy_gbps(),
+                b.shader_copy_gbps(),
                 100.0 * b.fraction_of_copy(),
+                100.0 * b.fraction_of_shader_copy(),
                 b.record_submit_ns / 1e3
             ),
             Err(e) => println!("| {w}x{h} | error: {e} |"),

@@ -29,28 +29,6 @@ uint code(float v) {
     return uint(clamp(floor(v + 0.5), 0.0, 255.0));
 }
 
-uint luma(int x, int y) {
-    return code(p.range.y + p.range.x * dot(p.y_coef.rgb, rgb_at(x, y)));
-}
-
-// The filtered RGB at chroma sample (cx, cy): vertical average of the two rows, horizontally
-// a [1 2 1]/4 filter centred on the left luma sample (left siting) or a 2-tap box (centre).
-vec3 chroma_rgb(int cx, int cy) {
-    int x = 2 * cx;
-    int y0 = 2 * cy;
-    int y1 = y0 + 1;
-    vec3 s;
-    if (p.layout_.z == 0u) {
-        s = 0.25 * (rgb_at(x - 1, y0) + rgb_at(x - 1, y1))
-          + 0.5 * (rgb_at(x, y0) + rgb_at(x, y1))
-          + 0.25 * (rgb_at(x + 1, y0) + rgb_at(x + 1, y1));
-        s *= 0.5;
-    } else {
-        s = 0.25 * (rgb_at(x, y0) + rgb_at(x + 1, y0) + rgb_at(x, y1) + rgb_at(x + 1, y1));
-    }
-    return s;
-}
-
 void main() {
     uint width = p.dims.x;
     uint height = p.dims.y;
@@ -59,30 +37,48 @@ void main() {
     if (bx >= width || by >= height) {
         return;
     }
-    for (uint row = 0u; row < 2u; row++) {
-        int y = int(by + row);
-        for (uint w = 0u; w < 2u; w++) {
-            int x = int(bx + 4u * w);
-            uint word = luma(x, y) | (luma(x + 1, y) << 8) | (luma(x + 2, y) << 16) | (luma(x + 3, y) << 24);
-            dst.words[(uint(y) * p.dims.z + bx + 4u * w) / 4u] = word;
+    // The block's RGB, columns bx-1 .. bx+7 of both rows, fetched once: luma uses columns
+    // 0..7, chroma filters from the same registers (column -1 only for left siting).
+    vec3 c[2][9];
+    for (int row = 0; row < 2; row++) {
+        for (int i = 0; i < 9; i++) {
+            c[row][i] = rgb_at(int(bx) + i - 1, int(by) + row);
         }
     }
-    int cx = int(bx / 2u);
-    int cy = int(by / 2u);
+    for (uint row = 0u; row < 2u; row++) {
+        uint y = by + row;
+        for (uint w = 0u; w < 2u; w++) {
+            uint word = 0u;
+            for (uint k = 0u; k < 4u; k++) {
+                vec3 v = c[row][1u + 4u * w + k];
+                word |= code(p.range.y + p.range.x * dot(p.y_coef.rgb, v)) << (8u * k);
+            }
+            dst.words[(y * p.dims.z + bx + 4u * w) / 4u] = word;
+        }
+    }
+    uint cx = bx / 2u;
+    uint cy = by / 2u;
     uint cb[4];
     uint cr[4];
     for (int i = 0; i < 4; i++) {
-        vec3 s = chroma_rgb(cx + i, cy);
+        int x = 1 + 2 * i; // column of the chroma sample's left luma pixel in c[][]
+        vec3 s;
+        if (p.layout_.z == 0u) {
+            // [1 2 1]/4 across, [1 1]/2 down.
+            s = 0.125 * (c[0][x - 1] + c[1][x - 1]) + 0.25 * (c[0][x] + c[1][x]) + 0.125 * (c[0][x + 1] + c[1][x + 1]);
+        } else {
+            s = 0.25 * (c[0][x] + c[0][x + 1] + c[1][x] + c[1][x + 1]);
+        }
         cb[i] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, s));
         cr[i] = code(p.range.w + p.range.z * dot(p.cr_coef.rgb, s));
     }
-    uint chroma_row = p.dims.w + uint(cy) * p.layout_.x;
+    uint chroma_row = p.dims.w + cy * p.layout_.x;
     if (p.layout_.w == 0u) {
-        uint base = (chroma_row + uint(cx) * 2u) / 4u;
+        uint base = (chroma_row + cx * 2u) / 4u;
         dst.words[base] = cb[0] | (cr[0] << 8) | (cb[1] << 16) | (cr[1] << 24);
         dst.words[base + 1u] = cb[2] | (cr[2] << 8) | (cb[3] << 16) | (cr[3] << 24);
     } else {
-        dst.words[(chroma_row + uint(cx)) / 4u] = cb[0] | (cb[1] << 8) | (cb[2] << 16) | (cb[3] << 24);
-        dst.words[(p.layout_.y + uint(cy) * p.layout_.x + uint(cx)) / 4u] = cr[0] | (cr[1] << 8) | (cr[2] << 16) | (cr[3] << 24);
+        dst.words[(chroma_row + cx) / 4u] = cb[0] | (cb[1] << 8) | (cb[2] << 16) | (cb[3] << 24);
+        dst.words[(p.layout_.y + cy * p.layout_.x + cx) / 4u] = cr[0] | (cr[1] << 8) | (cr[2] << 16) | (cr[3] << 24);
     }
 }

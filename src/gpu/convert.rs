@@ -17,6 +17,7 @@ use crate::format::PixelFormat;
 use crate::process::convert::{range_scale, rgb_to_ycbcr_rows, ConvertSpec, Yuv420Layout};
 
 pub(crate) static SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rgb_to_yuv420.spv"));
+pub(crate) static COPY_SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/copy_words.spv"));
 
 /// Push constants, laid out as the shader's `Params` block (std430-compatible: vec4s, uvec4s).
 #[repr(C)]
@@ -586,8 +587,11 @@ pub struct ConvertBenchmark {
     pub height: u32,
     /// Median GPU time of one conversion, nanoseconds.
     pub convert_ns: f64,
-    /// Median GPU time of a buffer copy moving the same bytes, nanoseconds.
+    /// Median GPU time of `vkCmdCopyBuffer` moving the same bytes, nanoseconds.
     pub copy_ns: f64,
+    /// Median GPU time of a compute-shader copy (16 bytes a thread) moving the same bytes:
+    /// the device's practical bandwidth ceiling, nanoseconds.
+    pub shader_copy_ns: f64,
     /// Fewest bytes a conversion must move: the RGB frame read once, the 4:2:0 frame written once.
     pub bytes: u64,
     /// Median CPU time to record and submit one frame's commands, nanoseconds.
@@ -605,9 +609,19 @@ impl ConvertBenchmark {
         self.bytes as f64 / self.copy_ns
     }
 
-    /// Conversion bandwidth as a fraction of the copy's.
+    /// Conversion bandwidth as a fraction of the `vkCmdCopyBuffer` copy's.
     pub fn fraction_of_copy(&self) -> f64 {
         self.copy_ns / self.convert_ns
+    }
+
+    /// The compute-shader copy's bandwidth, GB/s.
+    pub fn shader_copy_gbps(&self) -> f64 {
+        self.bytes as f64 / self.shader_copy_ns
+    }
+
+    /// Conversion bandwidth as a fraction of the compute-shader copy's.
+    pub fn fraction_of_shader_copy(&self) -> f64 {
+        self.shader_copy_ns / self.convert_ns
     }
 }
 
@@ -737,7 +751,9 @@ impl RgbToYuv420 {
                 .map_err(GpuError::vk("vkCreateQueryPool"))?,
             )
         };
+        let copy = ShaderCopy::new(&ctx, rotation)?;
         let result = (|| -> Result<ConvertBenchmark, GpuError> {
+            let copy_sets = copy.bind(&copy_src, &copy_dst)?;
             // SAFETY: the pool has room for `rotation` sets of this layout.
             let sets = unsafe {
                 d.allocate_descriptor_sets(
@@ -836,7 +852,11 @@ impl RgbToYuv420 {
                         | vk::AccessFlags::TRANSFER_READ,
                 );
             let all = vk::PipelineStageFlags::COMPUTE_SHADER | vk::PipelineStageFlags::TRANSFER;
-            let time = |this: &Self, convert: bool| -> Result<Vec<f64>, GpuError> {
+            let copy_words = (copy_size / 16) as u32;
+            let copy_groups = copy_words.div_ceil(256).min(65_535);
+            // 0: conversion, 1: vkCmdCopyBuffer, 2: shader copy.
+            let time = |this: &Self, what: u32| -> Result<Vec<f64>, GpuError> {
+                let convert = what == 0;
                 this.submit_and_wait(|cmd| {
                     // SAFETY: recording into our command buffer with objects that outlive the wait.
                     unsafe {
@@ -849,6 +869,15 @@ impl RgbToYuv420 {
                                 vk::ShaderStageFlags::COMPUTE,
                                 0,
                                 &params,
+                            );
+                        } else if what == 2 {
+                            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, copy.pipeline);
+                            d.cmd_push_constants(
+                                cmd,
+                                copy.layout,
+                                vk::ShaderStageFlags::COMPUTE,
+                                0,
+                                &copy_words.to_le_bytes(),
                             );
                         }
                         for i in 0..iterations {
@@ -878,6 +907,16 @@ impl RgbToYuv420 {
                                     &[],
                                 );
                                 d.cmd_dispatch(cmd, groups.0, groups.1, 1);
+                            } else if what == 2 {
+                                d.cmd_bind_descriptor_sets(
+                                    cmd,
+                                    vk::PipelineBindPoint::COMPUTE,
+                                    copy.layout,
+                                    0,
+                                    &[copy_sets[k]],
+                                    &[],
+                                );
+                                d.cmd_dispatch(cmd, copy_groups, 1, 1);
                             } else {
                                 d.cmd_copy_buffer(
                                     cmd,
@@ -918,9 +957,10 @@ impl RgbToYuv420 {
                     .map(|p| p[1].saturating_sub(p[0]) as f64 * period)
                     .collect())
             };
-            time(self, true)?; // warm-up run
-            let convert_ns = median(time(self, true)?);
-            let copy_ns = median(time(self, false)?);
+            time(self, 0)?; // warm-up run
+            let convert_ns = median(time(self, 0)?);
+            let copy_ns = median(time(self, 1)?);
+            let shader_copy_ns = median(time(self, 2)?);
 
             // CPU cost of recording and submitting one frame's conversion (the wait excluded).
             let mut cpu = Vec::new();
@@ -982,6 +1022,7 @@ impl RgbToYuv420 {
                 height,
                 convert_ns,
                 copy_ns,
+                shader_copy_ns,
                 bytes,
                 record_submit_ns: median(cpu),
             })
@@ -1102,4 +1143,147 @@ unsafe fn image_barrier(
             &[barrier],
         )
     };
+}
+
+/// The compute-shader copy used as the bandwidth ceiling: `shaders/copy_words.comp`.
+struct ShaderCopy {
+    ctx: Arc<GpuContext>,
+    set_layout: vk::DescriptorSetLayout,
+    layout: vk::PipelineLayout,
+    pipeline: vk::Pipeline,
+    pool: vk::DescriptorPool,
+    sets: usize,
+}
+
+impl ShaderCopy {
+    fn new(ctx: &Arc<GpuContext>, sets: usize) -> Result<Self, GpuError> {
+        let d = &ctx.device;
+        let words =
+            ash::util::read_spv(&mut Cursor::new(COPY_SPIRV)).map_err(|e| GpuError::Invalid {
+                what: "embedded SPIR-V".into(),
+                reason: e.to_string(),
+            })?;
+        let mut this = Self {
+            ctx: Arc::clone(ctx),
+            set_layout: vk::DescriptorSetLayout::null(),
+            layout: vk::PipelineLayout::null(),
+            pipeline: vk::Pipeline::null(),
+            pool: vk::DescriptorPool::null(),
+            sets,
+        };
+        let binding = |b| {
+            vk::DescriptorSetLayoutBinding::default()
+                .binding(b)
+                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                .descriptor_count(1)
+                .stage_flags(vk::ShaderStageFlags::COMPUTE)
+        };
+        let bindings = [binding(0), binding(1)];
+        // SAFETY: valid device; create infos live for their calls; Drop destroys what was made.
+        unsafe {
+            this.set_layout = d
+                .create_descriptor_set_layout(
+                    &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateDescriptorSetLayout"))?;
+            let ranges = [vk::PushConstantRange::default()
+                .stage_flags(vk::ShaderStageFlags::COMPUTE)
+                .offset(0)
+                .size(4)];
+            let layouts = [this.set_layout];
+            this.layout = d
+                .create_pipeline_layout(
+                    &vk::PipelineLayoutCreateInfo::default()
+                        .set_layouts(&layouts)
+                        .push_constant_ranges(&ranges),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreatePipelineLayout"))?;
+            let module = d
+                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
+                .map_err(GpuError::vk("vkCreateShaderModule"))?;
+            let stage = vk::PipelineShaderStageCreateInfo::default()
+                .stage(vk::ShaderStageFlags::COMPUTE)
+                .module(module)
+                .name(c"main");
+            let info = [vk::ComputePipelineCreateInfo::default()
+                .stage(stage)
+                .layout(this.layout)];
+            let pipelines = d.create_compute_pipelines(vk::PipelineCache::null(), &info, None);
+            d.destroy_shader_module(module, None);
+            this.pipeline =
+                pipelines.map_err(|(_, e)| GpuError::vk("vkCreateComputePipelines")(e))?[0];
+            let sizes = [vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::STORAGE_BUFFER,
+                descriptor_count: 2 * sets as u32,
+            }];
+            this.pool = d
+                .create_descriptor_pool(
+                    &vk::DescriptorPoolCreateInfo::default()
+                        .max_sets(sets as u32)
+                        .pool_sizes(&sizes),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateDescriptorPool"))?;
+        }
+        Ok(this)
+    }
+
+    /// One descriptor set per (src, dst) pair.
+    fn bind(
+        &self,
+        src: &[GpuBuffer],
+        dst: &[GpuBuffer],
+    ) -> Result<Vec<vk::DescriptorSet>, GpuError> {
+        let d = &self.ctx.device;
+        let layouts = vec![self.set_layout; self.sets];
+        // SAFETY: the pool was sized for `sets` sets of this layout.
+        let sets = unsafe {
+            d.allocate_descriptor_sets(
+                &vk::DescriptorSetAllocateInfo::default()
+                    .descriptor_pool(self.pool)
+                    .set_layouts(&layouts),
+            )
+        }
+        .map_err(GpuError::vk("vkAllocateDescriptorSets"))?;
+        for (i, set) in sets.iter().enumerate() {
+            let a = [vk::DescriptorBufferInfo::default()
+                .buffer(src[i].buffer)
+                .offset(0)
+                .range(vk::WHOLE_SIZE)];
+            let b = [vk::DescriptorBufferInfo::default()
+                .buffer(dst[i].buffer)
+                .offset(0)
+                .range(vk::WHOLE_SIZE)];
+            let writes = [
+                vk::WriteDescriptorSet::default()
+                    .dst_set(*set)
+                    .dst_binding(0)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(&a),
+                vk::WriteDescriptorSet::default()
+                    .dst_set(*set)
+                    .dst_binding(1)
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(&b),
+            ];
+            // SAFETY: new, unused sets; the buffers outlive every use of them.
+            unsafe { d.update_descriptor_sets(&writes, &[]) };
+        }
+        Ok(sets)
+    }
+}
+
+impl Drop for ShaderCopy {
+    fn drop(&mut self) {
+        let d = &self.ctx.device;
+        // SAFETY: the benchmark waited for the device to go idle before dropping this.
+        unsafe {
+            d.destroy_descriptor_pool(self.pool, None);
+            d.destroy_pipeline(self.pipeline, None);
+            d.destroy_pipeline_layout(self.layout, None);
+            d.destroy_descriptor_set_layout(self.set_layout, None);
+        }
+    }
 }

@@ -15,7 +15,10 @@ use ash::vk;
 
 /// Every embedded SPIR-V module, by shader file name (for inspection and `spirv-val`).
 pub fn embedded_shaders() -> Vec<(&'static str, &'static [u8])> {
-    vec![("rgb_to_yuv420.comp", convert::SPIRV)]
+    vec![
+        ("rgb_to_yuv420.comp", convert::SPIRV),
+        ("copy_words.comp", convert::COPY_SPIRV),
+    ]
 }
 
 /// Why a GPU call failed.
