@@ -275,20 +275,22 @@ impl CpuImage {
         self.buffer.as_mut_slice()
     }
 
+    /// The byte range of row `y` of plane `plane`, exactly a packed row long.
+    fn row_range(&self, plane: usize, y: u32) -> std::ops::Range<usize> {
+        let g = self.format.planes(self.width, self.height)[plane];
+        let start = self.planes[plane].offset + y as usize * self.planes[plane].stride;
+        start..start + g.row_bytes()
+    }
+
     /// Row `y` of plane `plane`, exactly a packed row long.
     pub fn row(&self, plane: usize, y: u32) -> &[u8] {
-        let g = self.format.planes(self.width, self.height)[plane];
-        let p = self.planes[plane];
-        let start = p.offset + y as usize * p.stride;
-        &self.buffer.as_slice()[start..start + g.row_bytes()]
+        &self.buffer.as_slice()[self.row_range(plane, y)]
     }
 
     /// Row `y` of plane `plane`, writable.
     pub fn row_mut(&mut self, plane: usize, y: u32) -> &mut [u8] {
-        let g = self.format.planes(self.width, self.height)[plane];
-        let p = self.planes[plane];
-        let start = p.offset + y as usize * p.stride;
-        &mut self.buffer.as_mut_slice()[start..start + g.row_bytes()]
+        let range = self.row_range(plane, y);
+        &mut self.buffer.as_mut_slice()[range]
     }
 
     /// Takes the buffer out (for handing it to an encoder without a copy).

@@ -5,12 +5,12 @@
 //! result back, timing the dispatch with GPU timestamps. Resources are made per run; the session
 //! path that keeps them in flight comes with the next increment.
 
-use std::io::Cursor;
 use std::sync::Arc;
 
 use ash::vk;
 use gpu_allocator::MemoryLocation;
 
+use super::pipeline::ComputePipeline;
 use super::resources::{color_range, GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
@@ -64,9 +64,7 @@ pub struct ConvertRun {
 /// The RGB to 4:2:0 converter.
 pub struct RgbToYuv420 {
     ctx: Arc<GpuContext>,
-    set_layout: vk::DescriptorSetLayout,
-    pipeline_layout: vk::PipelineLayout,
-    pipeline: vk::Pipeline,
+    pipe: ComputePipeline,
     sampler: vk::Sampler,
     descriptor_pool: vk::DescriptorPool,
     set: vk::DescriptorSet,
@@ -84,16 +82,19 @@ impl RgbToYuv420 {
     /// Builds the pipeline on `ctx`.
     pub fn new(ctx: &Arc<GpuContext>) -> Result<Self, GpuError> {
         let d = &ctx.device;
-        let words =
-            ash::util::read_spv(&mut Cursor::new(SPIRV)).map_err(|e| GpuError::Invalid {
-                what: "embedded SPIR-V".into(),
-                reason: e.to_string(),
-            })?;
+        let pipe = ComputePipeline::new(
+            ctx,
+            SPIRV,
+            &[
+                vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+                vk::DescriptorType::STORAGE_BUFFER,
+            ],
+            96,
+        )?;
+        let layouts = [pipe.set_layout];
         let mut this = Self {
             ctx: Arc::clone(ctx),
-            set_layout: vk::DescriptorSetLayout::null(),
-            pipeline_layout: vk::PipelineLayout::null(),
-            pipeline: vk::Pipeline::null(),
+            pipe,
             sampler: vk::Sampler::null(),
             descriptor_pool: vk::DescriptorPool::null(),
             set: vk::DescriptorSet::null(),
@@ -103,54 +104,9 @@ impl RgbToYuv420 {
             queries: vk::QueryPool::null(),
             timestamps: false,
         };
-        let bindings = [
-            vk::DescriptorSetLayoutBinding::default()
-                .binding(0)
-                .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
-                .descriptor_count(1)
-                .stage_flags(vk::ShaderStageFlags::COMPUTE),
-            vk::DescriptorSetLayoutBinding::default()
-                .binding(1)
-                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                .descriptor_count(1)
-                .stage_flags(vk::ShaderStageFlags::COMPUTE),
-        ];
         // SAFETY: valid device; every create info lives for its call; objects are stored in
         // `this`, whose Drop destroys whatever was created if a later step fails.
         unsafe {
-            this.set_layout = d
-                .create_descriptor_set_layout(
-                    &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreateDescriptorSetLayout"))?;
-            let ranges = [vk::PushConstantRange::default()
-                .stage_flags(vk::ShaderStageFlags::COMPUTE)
-                .offset(0)
-                .size(96)];
-            let layouts = [this.set_layout];
-            this.pipeline_layout = d
-                .create_pipeline_layout(
-                    &vk::PipelineLayoutCreateInfo::default()
-                        .set_layouts(&layouts)
-                        .push_constant_ranges(&ranges),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreatePipelineLayout"))?;
-            let module = d
-                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
-                .map_err(GpuError::vk("vkCreateShaderModule"))?;
-            let stage = vk::PipelineShaderStageCreateInfo::default()
-                .stage(vk::ShaderStageFlags::COMPUTE)
-                .module(module)
-                .name(c"main");
-            let info = [vk::ComputePipelineCreateInfo::default()
-                .stage(stage)
-                .layout(this.pipeline_layout)];
-            let pipelines = d.create_compute_pipelines(vk::PipelineCache::null(), &info, None);
-            d.destroy_shader_module(module, None);
-            this.pipeline =
-                pipelines.map_err(|(_, e)| GpuError::vk("vkCreateComputePipelines")(e))?[0];
             this.sampler = d
                 .create_sampler(
                     &vk::SamplerCreateInfo::default()
@@ -347,203 +303,96 @@ impl RgbToYuv420 {
                 .buffer_info(&buffer_info),
         ];
         let poison_word = u32::from_ne_bytes([poison; 4]);
-        // SAFETY: the set is not in use (the previous run's fence was waited on); every handle
-        // recorded below lives until the fence wait at the end of this function; barriers order
-        // upload -> sampling, fill -> shader writes, shader writes -> copy -> host read.
-        let gpu_ns = unsafe {
-            d.update_descriptor_sets(&writes, &[]);
-            d.reset_command_buffer(self.cmd, vk::CommandBufferResetFlags::empty())
-                .map_err(GpuError::vk("vkResetCommandBuffer"))?;
-            d.begin_command_buffer(
-                self.cmd,
-                &vk::CommandBufferBeginInfo::default()
-                    .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
-            )
-            .map_err(GpuError::vk("vkBeginCommandBuffer"))?;
-            let to_dst = vk::ImageMemoryBarrier::default()
-                .src_access_mask(vk::AccessFlags::empty())
-                .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                .old_layout(vk::ImageLayout::UNDEFINED)
-                .new_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
-                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .image(image.image)
-                .subresource_range(color_range());
-            d.cmd_pipeline_barrier(
-                self.cmd,
-                vk::PipelineStageFlags::TOP_OF_PIPE,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::DependencyFlags::empty(),
-                &[],
-                &[],
-                &[to_dst],
-            );
-            let region = vk::BufferImageCopy::default()
-                .image_subresource(vk::ImageSubresourceLayers {
-                    aspect_mask: vk::ImageAspectFlags::COLOR,
-                    mip_level: 0,
-                    base_array_layer: 0,
-                    layer_count: 1,
-                })
-                .image_extent(vk::Extent3D {
-                    width,
-                    height,
-                    depth: 1,
-                });
-            d.cmd_copy_buffer_to_image(
-                self.cmd,
-                upload.buffer,
-                image.image,
-                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                &[region],
-            );
-            d.cmd_fill_buffer(self.cmd, output.buffer, 0, vk::WHOLE_SIZE, poison_word);
-            let to_read = vk::ImageMemoryBarrier::default()
-                .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                .dst_access_mask(vk::AccessFlags::SHADER_READ)
-                .old_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
-                .new_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)
-                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .image(image.image)
-                .subresource_range(color_range());
-            let fill_done = vk::BufferMemoryBarrier::default()
-                .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                .dst_access_mask(vk::AccessFlags::SHADER_WRITE)
-                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .buffer(output.buffer)
-                .offset(0)
-                .size(vk::WHOLE_SIZE);
-            d.cmd_pipeline_barrier(
-                self.cmd,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::PipelineStageFlags::COMPUTE_SHADER,
-                vk::DependencyFlags::empty(),
-                &[],
-                &[fill_done],
-                &[to_read],
-            );
-            if self.timestamps {
-                d.cmd_reset_query_pool(self.cmd, self.queries, 0, 2);
-                d.cmd_write_timestamp(
-                    self.cmd,
-                    vk::PipelineStageFlags::TOP_OF_PIPE,
-                    self.queries,
-                    0,
+        // SAFETY: the set is not in use: every earlier submission was waited for.
+        unsafe { d.update_descriptor_sets(&writes, &[]) };
+        let (cmd_set, timestamps, queries) = (self.set, self.timestamps, self.queries);
+        let (pipeline, pipeline_layout) = (self.pipe.pipeline, self.pipe.layout);
+        self.submit_and_wait(|cmd| {
+            // SAFETY: every handle recorded here lives until submit_and_wait has waited for the
+            // fence; the barriers order upload -> sampling, fill -> shader writes, shader
+            // writes -> copy -> host read.
+            unsafe {
+                d.cmd_fill_buffer(cmd, output.buffer, 0, vk::WHOLE_SIZE, poison_word);
+                record_upload(d, cmd, upload.buffer, image.image, width, height);
+                buffer_barrier(
+                    d,
+                    cmd,
+                    output.buffer,
+                    vk::AccessFlags::TRANSFER_WRITE,
+                    vk::AccessFlags::SHADER_WRITE,
+                    vk::PipelineStageFlags::TRANSFER,
+                    vk::PipelineStageFlags::COMPUTE_SHADER,
                 );
-            }
-            d.cmd_bind_pipeline(self.cmd, vk::PipelineBindPoint::COMPUTE, self.pipeline);
-            d.cmd_bind_descriptor_sets(
-                self.cmd,
-                vk::PipelineBindPoint::COMPUTE,
-                self.pipeline_layout,
-                0,
-                &[self.set],
-                &[],
-            );
-            d.cmd_push_constants(
-                self.cmd,
-                self.pipeline_layout,
-                vk::ShaderStageFlags::COMPUTE,
-                0,
-                &params.bytes(),
-            );
-            d.cmd_dispatch(
-                self.cmd,
-                width.div_ceil(8).div_ceil(8),
-                height.div_ceil(2).div_ceil(8),
-                1,
-            );
-            if self.timestamps {
-                d.cmd_write_timestamp(
-                    self.cmd,
-                    vk::PipelineStageFlags::BOTTOM_OF_PIPE,
-                    self.queries,
+                if timestamps {
+                    d.cmd_reset_query_pool(cmd, queries, 0, 2);
+                    d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::TOP_OF_PIPE, queries, 0);
+                }
+                d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, pipeline);
+                d.cmd_bind_descriptor_sets(
+                    cmd,
+                    vk::PipelineBindPoint::COMPUTE,
+                    pipeline_layout,
+                    0,
+                    &[cmd_set],
+                    &[],
+                );
+                d.cmd_push_constants(
+                    cmd,
+                    pipeline_layout,
+                    vk::ShaderStageFlags::COMPUTE,
+                    0,
+                    &params.bytes(),
+                );
+                d.cmd_dispatch(
+                    cmd,
+                    width.div_ceil(8).div_ceil(8),
+                    height.div_ceil(2).div_ceil(8),
                     1,
                 );
-            }
-            let written = vk::BufferMemoryBarrier::default()
-                .src_access_mask(vk::AccessFlags::SHADER_WRITE)
-                .dst_access_mask(vk::AccessFlags::TRANSFER_READ)
-                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .buffer(output.buffer)
-                .offset(0)
-                .size(vk::WHOLE_SIZE);
-            d.cmd_pipeline_barrier(
-                self.cmd,
-                vk::PipelineStageFlags::COMPUTE_SHADER,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::DependencyFlags::empty(),
-                &[],
-                &[written],
-                &[],
-            );
-            d.cmd_copy_buffer(
-                self.cmd,
-                output.buffer,
-                readback.buffer,
-                &[vk::BufferCopy {
+                if timestamps {
+                    d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::BOTTOM_OF_PIPE, queries, 1);
+                }
+                buffer_barrier(
+                    d,
+                    cmd,
+                    output.buffer,
+                    vk::AccessFlags::SHADER_WRITE,
+                    vk::AccessFlags::TRANSFER_READ,
+                    vk::PipelineStageFlags::COMPUTE_SHADER,
+                    vk::PipelineStageFlags::TRANSFER,
+                );
+                let copy = vk::BufferCopy {
                     src_offset: 0,
                     dst_offset: 0,
                     size: layout.size as u64,
-                }],
-            );
-            let to_host = vk::BufferMemoryBarrier::default()
-                .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                .dst_access_mask(vk::AccessFlags::HOST_READ)
-                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .buffer(readback.buffer)
-                .offset(0)
-                .size(vk::WHOLE_SIZE);
-            d.cmd_pipeline_barrier(
-                self.cmd,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::PipelineStageFlags::HOST,
-                vk::DependencyFlags::empty(),
-                &[],
-                &[to_host],
-                &[],
-            );
-            d.end_command_buffer(self.cmd)
-                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
-            let cmds = [self.cmd];
-            let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
-            {
-                let queue = ctx.queue.lock().map_err(|_| GpuError::Invalid {
-                    what: "queue".into(),
-                    reason: "lock poisoned".into(),
-                })?;
-                d.queue_submit(*queue, &submit, self.fence)
-                    .map_err(GpuError::vk("vkQueueSubmit"))?;
+                };
+                d.cmd_copy_buffer(cmd, output.buffer, readback.buffer, &[copy]);
+                buffer_barrier(
+                    d,
+                    cmd,
+                    readback.buffer,
+                    vk::AccessFlags::TRANSFER_WRITE,
+                    vk::AccessFlags::HOST_READ,
+                    vk::PipelineStageFlags::TRANSFER,
+                    vk::PipelineStageFlags::HOST,
+                );
             }
-            match d.wait_for_fences(&[self.fence], true, RUN_TIMEOUT_NS) {
-                Ok(()) => {}
-                Err(vk::Result::TIMEOUT) => {
-                    return Err(GpuError::Timeout {
-                        what: "the conversion",
-                        timeout_ms: RUN_TIMEOUT_NS / 1_000_000,
-                    })
-                }
-                Err(e) => return Err(GpuError::vk("vkWaitForFences")(e)),
-            }
-            d.reset_fences(&[self.fence])
-                .map_err(GpuError::vk("vkResetFences"))?;
-            if self.timestamps {
-                let mut ts = [0u64; 2];
+        })?;
+        let gpu_ns = if timestamps {
+            let mut ts = [0u64; 2];
+            // SAFETY: both queries were written by the submission just waited for.
+            unsafe {
                 d.get_query_pool_results(
-                    self.queries,
+                    queries,
                     0,
                     &mut ts,
                     vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
                 )
-                .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
-                Some(ts[1].saturating_sub(ts[0]) as f64 * ctx.device_info().timestamp_period_ns)
-            } else {
-                None
             }
+            .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
+            Some(ts[1].saturating_sub(ts[0]) as f64 * ctx.device_info().timestamp_period_ns)
+        } else {
+            None
         };
         let output_bytes = readback
             .mapped()
@@ -571,9 +420,6 @@ impl Drop for RgbToYuv420 {
             d.destroy_command_pool(self.command_pool, None);
             d.destroy_descriptor_pool(self.descriptor_pool, None);
             d.destroy_sampler(self.sampler, None);
-            d.destroy_pipeline(self.pipeline, None);
-            d.destroy_pipeline_layout(self.pipeline_layout, None);
-            d.destroy_descriptor_set_layout(self.set_layout, None);
         }
     }
 }
@@ -729,7 +575,7 @@ impl RgbToYuv420 {
                 descriptor_count: rotation as u32,
             },
         ];
-        let set_layouts = vec![self.set_layout; rotation];
+        let set_layouts = vec![self.pipe.set_layout; rotation];
         let query_count = 2 * iterations as u32;
         // SAFETY: plain object creation on a valid device; destroyed at the end of this function
         // after the queue is idle.
@@ -799,47 +645,7 @@ impl RgbToYuv420 {
                     // SAFETY: recording into our command buffer; the upload buffer and images
                     // outlive the wait in submit_and_wait.
                     unsafe {
-                        image_barrier(
-                            d,
-                            cmd,
-                            img.image,
-                            vk::ImageLayout::UNDEFINED,
-                            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                            vk::AccessFlags::empty(),
-                            vk::AccessFlags::TRANSFER_WRITE,
-                            vk::PipelineStageFlags::TOP_OF_PIPE,
-                            vk::PipelineStageFlags::TRANSFER,
-                        );
-                        let region = vk::BufferImageCopy::default()
-                            .image_subresource(vk::ImageSubresourceLayers {
-                                aspect_mask: vk::ImageAspectFlags::COLOR,
-                                mip_level: 0,
-                                base_array_layer: 0,
-                                layer_count: 1,
-                            })
-                            .image_extent(vk::Extent3D {
-                                width,
-                                height,
-                                depth: 1,
-                            });
-                        d.cmd_copy_buffer_to_image(
-                            cmd,
-                            upload.buffer,
-                            img.image,
-                            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                            &[region],
-                        );
-                        image_barrier(
-                            d,
-                            cmd,
-                            img.image,
-                            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                            vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
-                            vk::AccessFlags::TRANSFER_WRITE,
-                            vk::AccessFlags::SHADER_READ,
-                            vk::PipelineStageFlags::TRANSFER,
-                            vk::PipelineStageFlags::COMPUTE_SHADER,
-                        );
+                        record_upload(d, cmd, upload.buffer, img.image, width, height);
                     }
                 }
             })?;
@@ -862,19 +668,27 @@ impl RgbToYuv420 {
                     unsafe {
                         d.cmd_reset_query_pool(cmd, queries, 0, query_count);
                         if convert {
-                            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, this.pipeline);
+                            d.cmd_bind_pipeline(
+                                cmd,
+                                vk::PipelineBindPoint::COMPUTE,
+                                this.pipe.pipeline,
+                            );
                             d.cmd_push_constants(
                                 cmd,
-                                this.pipeline_layout,
+                                this.pipe.layout,
                                 vk::ShaderStageFlags::COMPUTE,
                                 0,
                                 &params,
                             );
                         } else if what == 2 {
-                            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, copy.pipeline);
+                            d.cmd_bind_pipeline(
+                                cmd,
+                                vk::PipelineBindPoint::COMPUTE,
+                                copy.pipe.pipeline,
+                            );
                             d.cmd_push_constants(
                                 cmd,
-                                copy.layout,
+                                copy.pipe.layout,
                                 vk::ShaderStageFlags::COMPUTE,
                                 0,
                                 &copy_words.to_le_bytes(),
@@ -901,7 +715,7 @@ impl RgbToYuv420 {
                                 d.cmd_bind_descriptor_sets(
                                     cmd,
                                     vk::PipelineBindPoint::COMPUTE,
-                                    this.pipeline_layout,
+                                    this.pipe.layout,
                                     0,
                                     &[sets[k]],
                                     &[],
@@ -911,7 +725,7 @@ impl RgbToYuv420 {
                                 d.cmd_bind_descriptor_sets(
                                     cmd,
                                     vk::PipelineBindPoint::COMPUTE,
-                                    copy.layout,
+                                    copy.pipe.layout,
                                     0,
                                     &[copy_sets[k]],
                                     &[],
@@ -986,18 +800,22 @@ impl RgbToYuv420 {
                         &[],
                         &[],
                     );
-                    d.cmd_bind_pipeline(self.cmd, vk::PipelineBindPoint::COMPUTE, self.pipeline);
+                    d.cmd_bind_pipeline(
+                        self.cmd,
+                        vk::PipelineBindPoint::COMPUTE,
+                        self.pipe.pipeline,
+                    );
                     d.cmd_bind_descriptor_sets(
                         self.cmd,
                         vk::PipelineBindPoint::COMPUTE,
-                        self.pipeline_layout,
+                        self.pipe.layout,
                         0,
                         &[sets[k]],
                         &[],
                     );
                     d.cmd_push_constants(
                         self.cmd,
-                        self.pipeline_layout,
+                        self.pipe.layout,
                         vk::ShaderStageFlags::COMPUTE,
                         0,
                         &params,
@@ -1106,6 +924,105 @@ impl RgbToYuv420 {
     }
 }
 
+/// Records the upload of `src` into the whole of `image` (from any layout) and its move to
+/// `SHADER_READ_ONLY_OPTIMAL` for the compute stage.
+///
+/// # Safety
+/// `cmd` must be a command buffer of `d` in the recording state; `src` and `image` objects of
+/// `d` that live until the commands have run; `src` must hold `width` x `height` texels.
+unsafe fn record_upload(
+    d: &ash::Device,
+    cmd: vk::CommandBuffer,
+    src: vk::Buffer,
+    image: vk::Image,
+    width: u32,
+    height: u32,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        image_barrier(
+            d,
+            cmd,
+            image,
+            vk::ImageLayout::UNDEFINED,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            vk::AccessFlags::empty(),
+            vk::AccessFlags::TRANSFER_WRITE,
+            vk::PipelineStageFlags::TOP_OF_PIPE,
+            vk::PipelineStageFlags::TRANSFER,
+        );
+        d.cmd_copy_buffer_to_image(
+            cmd,
+            src,
+            image,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            &[whole_image(width, height)],
+        );
+        image_barrier(
+            d,
+            cmd,
+            image,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+            vk::AccessFlags::TRANSFER_WRITE,
+            vk::AccessFlags::SHADER_READ,
+            vk::PipelineStageFlags::TRANSFER,
+            vk::PipelineStageFlags::COMPUTE_SHADER,
+        );
+    }
+}
+
+/// The copy region of a whole single-level colour image.
+fn whole_image(width: u32, height: u32) -> vk::BufferImageCopy {
+    vk::BufferImageCopy::default()
+        .image_subresource(vk::ImageSubresourceLayers {
+            aspect_mask: vk::ImageAspectFlags::COLOR,
+            mip_level: 0,
+            base_array_layer: 0,
+            layer_count: 1,
+        })
+        .image_extent(vk::Extent3D {
+            width,
+            height,
+            depth: 1,
+        })
+}
+
+/// Records a memory dependency on a whole buffer.
+///
+/// # Safety
+/// `cmd` must be a command buffer of `d` in the recording state, and `buffer` a buffer of `d`.
+unsafe fn buffer_barrier(
+    d: &ash::Device,
+    cmd: vk::CommandBuffer,
+    buffer: vk::Buffer,
+    src_access: vk::AccessFlags,
+    dst_access: vk::AccessFlags,
+    src_stage: vk::PipelineStageFlags,
+    dst_stage: vk::PipelineStageFlags,
+) {
+    let barrier = vk::BufferMemoryBarrier::default()
+        .src_access_mask(src_access)
+        .dst_access_mask(dst_access)
+        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .buffer(buffer)
+        .offset(0)
+        .size(vk::WHOLE_SIZE);
+    // SAFETY: the caller guarantees cmd is recording and buffer belongs to d.
+    unsafe {
+        d.cmd_pipeline_barrier(
+            cmd,
+            src_stage,
+            dst_stage,
+            vk::DependencyFlags::empty(),
+            &[],
+            &[barrier],
+            &[],
+        )
+    };
+}
+
 /// Records a layout transition of a whole single-level colour image.
 ///
 /// # Safety
@@ -1148,86 +1065,35 @@ unsafe fn image_barrier(
 /// The compute-shader copy used as the bandwidth ceiling: `shaders/copy_words.comp`.
 struct ShaderCopy {
     ctx: Arc<GpuContext>,
-    set_layout: vk::DescriptorSetLayout,
-    layout: vk::PipelineLayout,
-    pipeline: vk::Pipeline,
+    pipe: ComputePipeline,
     pool: vk::DescriptorPool,
     sets: usize,
 }
 
 impl ShaderCopy {
     fn new(ctx: &Arc<GpuContext>, sets: usize) -> Result<Self, GpuError> {
-        let d = &ctx.device;
-        let words =
-            ash::util::read_spv(&mut Cursor::new(COPY_SPIRV)).map_err(|e| GpuError::Invalid {
-                what: "embedded SPIR-V".into(),
-                reason: e.to_string(),
-            })?;
-        let mut this = Self {
-            ctx: Arc::clone(ctx),
-            set_layout: vk::DescriptorSetLayout::null(),
-            layout: vk::PipelineLayout::null(),
-            pipeline: vk::Pipeline::null(),
-            pool: vk::DescriptorPool::null(),
-            sets,
-        };
-        let binding = |b| {
-            vk::DescriptorSetLayoutBinding::default()
-                .binding(b)
-                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                .descriptor_count(1)
-                .stage_flags(vk::ShaderStageFlags::COMPUTE)
-        };
-        let bindings = [binding(0), binding(1)];
-        // SAFETY: valid device; create infos live for their calls; Drop destroys what was made.
-        unsafe {
-            this.set_layout = d
-                .create_descriptor_set_layout(
-                    &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreateDescriptorSetLayout"))?;
-            let ranges = [vk::PushConstantRange::default()
-                .stage_flags(vk::ShaderStageFlags::COMPUTE)
-                .offset(0)
-                .size(4)];
-            let layouts = [this.set_layout];
-            this.layout = d
-                .create_pipeline_layout(
-                    &vk::PipelineLayoutCreateInfo::default()
-                        .set_layouts(&layouts)
-                        .push_constant_ranges(&ranges),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreatePipelineLayout"))?;
-            let module = d
-                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
-                .map_err(GpuError::vk("vkCreateShaderModule"))?;
-            let stage = vk::PipelineShaderStageCreateInfo::default()
-                .stage(vk::ShaderStageFlags::COMPUTE)
-                .module(module)
-                .name(c"main");
-            let info = [vk::ComputePipelineCreateInfo::default()
-                .stage(stage)
-                .layout(this.layout)];
-            let pipelines = d.create_compute_pipelines(vk::PipelineCache::null(), &info, None);
-            d.destroy_shader_module(module, None);
-            this.pipeline =
-                pipelines.map_err(|(_, e)| GpuError::vk("vkCreateComputePipelines")(e))?[0];
-            let sizes = [vk::DescriptorPoolSize {
-                ty: vk::DescriptorType::STORAGE_BUFFER,
-                descriptor_count: 2 * sets as u32,
-            }];
-            this.pool = d
-                .create_descriptor_pool(
-                    &vk::DescriptorPoolCreateInfo::default()
-                        .max_sets(sets as u32)
-                        .pool_sizes(&sizes),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreateDescriptorPool"))?;
+        let storage = vk::DescriptorType::STORAGE_BUFFER;
+        let pipe = ComputePipeline::new(ctx, COPY_SPIRV, &[storage, storage], 4)?;
+        let sizes = [vk::DescriptorPoolSize {
+            ty: storage,
+            descriptor_count: 2 * sets as u32,
+        }];
+        // SAFETY: valid device; the create info lives for the call.
+        let pool = unsafe {
+            ctx.device.create_descriptor_pool(
+                &vk::DescriptorPoolCreateInfo::default()
+                    .max_sets(sets as u32)
+                    .pool_sizes(&sizes),
+                None,
+            )
         }
-        Ok(this)
+        .map_err(GpuError::vk("vkCreateDescriptorPool"))?;
+        Ok(Self {
+            ctx: Arc::clone(ctx),
+            pipe,
+            pool,
+            sets,
+        })
     }
 
     /// One descriptor set per (src, dst) pair.
@@ -1237,7 +1103,7 @@ impl ShaderCopy {
         dst: &[GpuBuffer],
     ) -> Result<Vec<vk::DescriptorSet>, GpuError> {
         let d = &self.ctx.device;
-        let layouts = vec![self.set_layout; self.sets];
+        let layouts = vec![self.pipe.set_layout; self.sets];
         // SAFETY: the pool was sized for `sets` sets of this layout.
         let sets = unsafe {
             d.allocate_descriptor_sets(
@@ -1279,11 +1145,6 @@ impl Drop for ShaderCopy {
     fn drop(&mut self) {
         let d = &self.ctx.device;
         // SAFETY: the benchmark waited for the device to go idle before dropping this.
-        unsafe {
-            d.destroy_descriptor_pool(self.pool, None);
-            d.destroy_pipeline(self.pipeline, None);
-            d.destroy_pipeline_layout(self.layout, None);
-            d.destroy_descriptor_set_layout(self.set_layout, None);
-        }
+        unsafe { d.destroy_descriptor_pool(self.pool, None) };
     }
 }

@@ -6,6 +6,7 @@
 
 mod context;
 mod convert;
+mod pipeline;
 mod resources;
 
 pub use context::{DeviceInfo, DeviceSelector, GpuContext, GpuOptions, ValidationLog};

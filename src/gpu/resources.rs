@@ -8,6 +8,31 @@ use gpu_allocator::MemoryLocation;
 
 use super::{GpuContext, GpuError};
 
+/// Allocates memory for `requirements` at `location`.
+fn allocate(
+    ctx: &GpuContext,
+    name: &str,
+    requirements: vk::MemoryRequirements,
+    location: MemoryLocation,
+    linear: bool,
+) -> Result<Allocation, GpuError> {
+    let failed = |reason: String| GpuError::Allocation {
+        what: name.into(),
+        reason,
+    };
+    ctx.allocator
+        .lock()
+        .map_err(|_| failed("allocator lock poisoned".into()))?
+        .allocate(&AllocationCreateDesc {
+            name,
+            requirements,
+            location,
+            linear,
+            allocation_scheme: AllocationScheme::GpuAllocatorManaged,
+        })
+        .map_err(|e| failed(e.to_string()))
+}
+
 /// A buffer and its memory.
 pub(crate) struct GpuBuffer {
     ctx: Arc<GpuContext>,
@@ -34,29 +59,12 @@ impl GpuBuffer {
             .map_err(GpuError::vk("vkCreateBuffer"))?;
         // SAFETY: buffer was just created on this device.
         let requirements = unsafe { ctx.device.get_buffer_memory_requirements(buffer) };
-        let alloc = ctx
-            .allocator
-            .lock()
-            .map_err(|_| GpuError::Allocation {
-                what: name.into(),
-                reason: "allocator lock poisoned".into(),
-            })?
-            .allocate(&AllocationCreateDesc {
-                name,
-                requirements,
-                location,
-                linear: true,
-                allocation_scheme: AllocationScheme::GpuAllocatorManaged,
-            });
-        let allocation = match alloc {
+        let allocation = match allocate(ctx, name, requirements, location, true) {
             Ok(a) => a,
             Err(e) => {
                 // SAFETY: the buffer is unused and unbound.
                 unsafe { ctx.device.destroy_buffer(buffer, None) };
-                return Err(GpuError::Allocation {
-                    what: name.into(),
-                    reason: e.to_string(),
-                });
+                return Err(e);
             }
         };
         // SAFETY: the allocation satisfies the buffer's requirements and is bound once.
@@ -140,29 +148,12 @@ impl GpuImage {
             .map_err(GpuError::vk("vkCreateImage"))?;
         // SAFETY: image was created on this device.
         let requirements = unsafe { ctx.device.get_image_memory_requirements(image) };
-        let alloc = ctx
-            .allocator
-            .lock()
-            .map_err(|_| GpuError::Allocation {
-                what: name.into(),
-                reason: "allocator lock poisoned".into(),
-            })?
-            .allocate(&AllocationCreateDesc {
-                name,
-                requirements,
-                location: MemoryLocation::GpuOnly,
-                linear: false,
-                allocation_scheme: AllocationScheme::GpuAllocatorManaged,
-            });
-        let allocation = match alloc {
+        let allocation = match allocate(ctx, name, requirements, MemoryLocation::GpuOnly, false) {
             Ok(a) => a,
             Err(e) => {
                 // SAFETY: unused, unbound image.
                 unsafe { ctx.device.destroy_image(image, None) };
-                return Err(GpuError::Allocation {
-                    what: name.into(),
-                    reason: e.to_string(),
-                });
+                return Err(e);
             }
         };
         let mut this = Self {

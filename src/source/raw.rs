@@ -83,34 +83,3 @@ impl FrameSource for RawReader {
         Ok(Some(Frame::from_cpu(img, pts)))
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::format::PixelFormat;
-    use crate::time::Rational;
-
-    #[test]
-    fn a_partial_last_frame_is_an_error_naming_the_bytes() {
-        let info = SourceInfo {
-            format: PixelFormat::Nv12,
-            width: 4,
-            height: 2,
-            frame_rate: Rational::new(30, 1),
-        };
-        let mut r = RawReader::new(std::io::Cursor::new(vec![1u8; 12 + 5]), "test", info).unwrap();
-        assert!(r.next_frame().unwrap().is_some());
-        let e = r.next_frame().unwrap_err();
-        assert!(
-            matches!(
-                e,
-                SourceError::TruncatedFrame {
-                    frame: 1,
-                    got: 5,
-                    expected: 12
-                }
-            ),
-            "{e}"
-        );
-    }
-}

@@ -64,6 +64,21 @@ fn ffprobe_count(path: &Path, demuxer: &str) -> usize {
     text.trim().rsplit(',').next().unwrap().parse().unwrap()
 }
 
+/// Decodes the whole file with ffmpeg, errors fatal (`-xerror`): every packet must be whole.
+fn assert_decodes_cleanly(path: &Path, demuxer: &str) {
+    let decode = Command::new("ffmpeg")
+        .args(["-v", "error", "-xerror", "-f", demuxer, "-i"])
+        .arg(path)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        decode.status.success() && decode.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&decode.stderr)
+    );
+}
+
 /// Writes a Y4M of `frames` whole frames of 64x64 I420 plus `extra` bytes of a partial frame.
 fn make_y4m(path: &Path, frames: usize, extra: usize) {
     let mut f = std::fs::File::create(path).unwrap();
@@ -179,17 +194,7 @@ fn truncated_y4m_keeps_every_whole_frame_and_fails() {
     // The ten whole frames are in the file, every packet whole: ffmpeg decodes them with
     // errors fatal.
     assert_eq!(ffprobe_count(&out_path, "h264"), 10);
-    let decode = Command::new("ffmpeg")
-        .args(["-v", "error", "-xerror", "-f", "h264", "-i"])
-        .arg(&out_path)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        decode.status.success() && decode.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&decode.stderr)
-    );
+    assert_decodes_cleanly(&out_path, "h264");
 }
 
 #[test]
@@ -371,15 +376,5 @@ fn file_size_limit_mid_packet_leaves_only_whole_packets() {
     assert!(size > 0 && size <= 200 * 512, "size {size}");
     let frames = ffprobe_count(&out_path, "h264");
     assert!(frames > 0 && frames < 90, "{frames} frames");
-    let decode = Command::new("ffmpeg")
-        .args(["-v", "error", "-xerror", "-f", "h264", "-i"])
-        .arg(&out_path)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        decode.status.success() && decode.stderr.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&decode.stderr)
-    );
+    assert_decodes_cleanly(&out_path, "h264");
 }

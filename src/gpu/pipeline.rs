@@ -1,0 +1,102 @@
+//! A compute pipeline with its descriptor-set layout and pipeline layout, built from SPIR-V.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use ash::vk;
+
+use super::{GpuContext, GpuError};
+
+/// A compute pipeline: set layout, pipeline layout (one set, push constants) and pipeline.
+pub(crate) struct ComputePipeline {
+    ctx: Arc<GpuContext>,
+    pub(crate) set_layout: vk::DescriptorSetLayout,
+    pub(crate) layout: vk::PipelineLayout,
+    pub(crate) pipeline: vk::Pipeline,
+}
+
+impl ComputePipeline {
+    /// Builds the pipeline of `spirv` (entry point `main`) whose set 0 has `bindings` (binding
+    /// i of descriptor type i) and whose push constants take `push_bytes`.
+    pub(crate) fn new(
+        ctx: &Arc<GpuContext>,
+        spirv: &[u8],
+        bindings: &[vk::DescriptorType],
+        push_bytes: u32,
+    ) -> Result<Self, GpuError> {
+        let d = &ctx.device;
+        let words =
+            ash::util::read_spv(&mut Cursor::new(spirv)).map_err(|e| GpuError::Invalid {
+                what: "embedded SPIR-V".into(),
+                reason: e.to_string(),
+            })?;
+        let mut this = Self {
+            ctx: Arc::clone(ctx),
+            set_layout: vk::DescriptorSetLayout::null(),
+            layout: vk::PipelineLayout::null(),
+            pipeline: vk::Pipeline::null(),
+        };
+        let bindings: Vec<_> = bindings
+            .iter()
+            .enumerate()
+            .map(|(i, &ty)| {
+                vk::DescriptorSetLayoutBinding::default()
+                    .binding(i as u32)
+                    .descriptor_type(ty)
+                    .descriptor_count(1)
+                    .stage_flags(vk::ShaderStageFlags::COMPUTE)
+            })
+            .collect();
+        // SAFETY: valid device; every create info lives for its call; what is created is stored
+        // in `this`, whose Drop destroys it if a later step fails.
+        unsafe {
+            this.set_layout = d
+                .create_descriptor_set_layout(
+                    &vk::DescriptorSetLayoutCreateInfo::default().bindings(&bindings),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateDescriptorSetLayout"))?;
+            let ranges = [vk::PushConstantRange::default()
+                .stage_flags(vk::ShaderStageFlags::COMPUTE)
+                .offset(0)
+                .size(push_bytes)];
+            let layouts = [this.set_layout];
+            this.layout = d
+                .create_pipeline_layout(
+                    &vk::PipelineLayoutCreateInfo::default()
+                        .set_layouts(&layouts)
+                        .push_constant_ranges(&ranges),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreatePipelineLayout"))?;
+            let module = d
+                .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
+                .map_err(GpuError::vk("vkCreateShaderModule"))?;
+            let stage = vk::PipelineShaderStageCreateInfo::default()
+                .stage(vk::ShaderStageFlags::COMPUTE)
+                .module(module)
+                .name(c"main");
+            let info = [vk::ComputePipelineCreateInfo::default()
+                .stage(stage)
+                .layout(this.layout)];
+            let pipelines = d.create_compute_pipelines(vk::PipelineCache::null(), &info, None);
+            d.destroy_shader_module(module, None);
+            this.pipeline =
+                pipelines.map_err(|(_, e)| GpuError::vk("vkCreateComputePipelines")(e))?[0];
+        }
+        Ok(this)
+    }
+}
+
+impl Drop for ComputePipeline {
+    fn drop(&mut self) {
+        let d = &self.ctx.device;
+        // SAFETY: owners wait for their submissions before dropping; null handles (from a failed
+        // construction) are ignored by the destroy calls.
+        unsafe {
+            d.destroy_pipeline(self.pipeline, None);
+            d.destroy_pipeline_layout(self.layout, None);
+            d.destroy_descriptor_set_layout(self.set_layout, None);
+        }
+    }
+}
