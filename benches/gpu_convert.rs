@@ -1,4 +1,4 @@
-//! GPU time of BGRA8 to NV12 at 1080p, 1440p and 4K against a buffer copy of the same bytes,
+//! GPU time of BGRA8 to NV12 at 1080p, 1440p and 4K (and to P010 at 4K) against a buffer copy of the same bytes,
 //! on resources in rotation, plus the CPU cost to record and submit one frame.
 //!
 //! Run: `cargo bench --bench gpu_convert` (any Vulkan 1.3 device; lavapipe gives CPU figures).
@@ -46,11 +46,21 @@ fn main() {
     };
     println!("| size | bytes moved | convert | vkCmdCopyBuffer | shader copy | convert GB/s | vkCmdCopyBuffer GB/s | shader copy GB/s | convert / vkCmdCopyBuffer | convert / shader copy | CPU record+submit |");
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for (w, h) in [(1920, 1080), (2560, 1440), (3840, 2160)] {
+    let p010 = ConvertSpec {
+        output: PixelFormat::P010,
+        ..spec
+    };
+    for (w, h, spec) in [
+        (1920, 1080, spec),
+        (2560, 1440, spec),
+        (3840, 2160, spec),
+        (3840, 2160, p010),
+    ] {
         // Four frames in rotation: 4 x 33 MB at 4K is well past a 50 MB L2.
         match conv.benchmark(w, h, &spec, 4, iterations) {
             Ok(b) => println!(
-                "| {w}x{h} | {:.1} MB | {:.1} us | {:.1} us | {:.1} us | {:.0} | {:.0} | {:.0} | {:.1}% | {:.1}% | {:.1} us |",
+                "| {w}x{h} {} | {:.1} MB | {:.1} us | {:.1} us | {:.1} us | {:.0} | {:.0} | {:.0} | {:.1}% | {:.1}% | {:.1} us |",
+                spec.output,
                 b.bytes as f64 / 1e6,
                 b.convert_ns / 1e3,
                 b.copy_ns / 1e3,

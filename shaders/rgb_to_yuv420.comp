@@ -1,6 +1,7 @@
-// RGB (any sampled UNORM RGBA/BGRA format) to 8-bit 4:2:0, NV12 or I420, into a pitch-linear
-// buffer. Each invocation converts a block of 8x2 luma pixels and its 4 chroma samples, and
-// writes whole 32-bit words: 4 luma words, then 2 NV12 UV words or 1 U and 1 V word.
+// RGB (any sampled UNORM format: RGBA8, BGRA8, A2B10G10R10) to 4:2:0 into a pitch-linear
+// buffer: NV12 or I420 at 8 bits, P010 (10 bits in the high bits of 16) or I420P10 (10 bits in
+// the low bits). Each invocation converts a block of 8x2 luma pixels and its 4 chroma samples
+// and writes whole 32-bit words (4 or 2 samples a word).
 //
 // The matrix, range scale/offset and chroma siting come from the CPU (src/process/convert.rs),
 // which also holds the float64 reference this shader is tested against.
@@ -17,7 +18,8 @@ layout(push_constant) uniform Params {
     vec4 cr_coef;       // rgb weights of Cr
     vec4 range;         // y scale, y offset, chroma scale, chroma offset (code values)
     uvec4 dims;         // width, height, luma pitch (bytes), chroma plane offset (bytes)
-    uvec4 layout_;      // chroma pitch (bytes), V plane offset (bytes; I420), siting (0 left, 1 centre), format (0 NV12, 1 I420)
+    uvec4 layout_;      // chroma pitch (bytes), V plane offset (bytes; planar), siting (0 left, 1 centre), chroma (0 interleaved, 1 planar)
+    uvec4 depth;        // bits per sample, left shift of the stored value, bytes per sample (1 or 2), unused
 } p;
 
 vec3 rgb_at(int x, int y) {
@@ -26,7 +28,8 @@ vec3 rgb_at(int x, int y) {
 }
 
 uint code(float v) {
-    return uint(clamp(floor(v + 0.5), 0.0, 255.0));
+    float top = float((1u << p.depth.x) - 1u);
+    return uint(clamp(floor(v + 0.5), 0.0, top)) << p.depth.y;
 }
 
 void main() {
@@ -45,15 +48,21 @@ void main() {
             c[row][i] = rgb_at(int(bx) + i - 1, int(by) + row);
         }
     }
+    bool wide = p.depth.z == 2u;
     for (uint row = 0u; row < 2u; row++) {
         uint y = by + row;
-        for (uint w = 0u; w < 2u; w++) {
-            uint word = 0u;
+        uint l[8];
+        for (uint k = 0u; k < 8u; k++) {
+            l[k] = code(p.range.y + p.range.x * dot(p.y_coef.rgb, c[row][1u + k]));
+        }
+        uint base = (y * p.dims.z + bx * p.depth.z) / 4u;
+        if (wide) {
             for (uint k = 0u; k < 4u; k++) {
-                vec3 v = c[row][1u + 4u * w + k];
-                word |= code(p.range.y + p.range.x * dot(p.y_coef.rgb, v)) << (8u * k);
+                dst.words[base + k] = l[2u * k] | (l[2u * k + 1u] << 16);
             }
-            dst.words[(y * p.dims.z + bx + 4u * w) / 4u] = word;
+        } else {
+            dst.words[base] = l[0] | (l[1] << 8) | (l[2] << 16) | (l[3] << 24);
+            dst.words[base + 1u] = l[4] | (l[5] << 8) | (l[6] << 16) | (l[7] << 24);
         }
     }
     uint cx = bx / 2u;
@@ -74,11 +83,26 @@ void main() {
     }
     uint chroma_row = p.dims.w + cy * p.layout_.x;
     if (p.layout_.w == 0u) {
-        uint base = (chroma_row + cx * 2u) / 4u;
-        dst.words[base] = cb[0] | (cr[0] << 8) | (cb[1] << 16) | (cr[1] << 24);
-        dst.words[base + 1u] = cb[2] | (cr[2] << 8) | (cb[3] << 16) | (cr[3] << 24);
+        uint base = (chroma_row + cx * 2u * p.depth.z) / 4u;
+        if (wide) {
+            for (uint i = 0u; i < 4u; i++) {
+                dst.words[base + i] = cb[i] | (cr[i] << 16);
+            }
+        } else {
+            dst.words[base] = cb[0] | (cr[0] << 8) | (cb[1] << 16) | (cr[1] << 24);
+            dst.words[base + 1u] = cb[2] | (cr[2] << 8) | (cb[3] << 16) | (cr[3] << 24);
+        }
     } else {
-        dst.words[(chroma_row + cx) / 4u] = cb[0] | (cb[1] << 8) | (cb[2] << 16) | (cb[3] << 24);
-        dst.words[(p.layout_.y + cy * p.layout_.x + cx) / 4u] = cr[0] | (cr[1] << 8) | (cr[2] << 16) | (cr[3] << 24);
+        uint u = (chroma_row + cx * p.depth.z) / 4u;
+        uint v = (p.layout_.y + cy * p.layout_.x + cx * p.depth.z) / 4u;
+        if (wide) {
+            dst.words[u] = cb[0] | (cb[1] << 16);
+            dst.words[u + 1u] = cb[2] | (cb[3] << 16);
+            dst.words[v] = cr[0] | (cr[1] << 16);
+            dst.words[v + 1u] = cr[2] | (cr[3] << 16);
+        } else {
+            dst.words[u] = cb[0] | (cb[1] << 8) | (cb[2] << 16) | (cb[3] << 24);
+            dst.words[v] = cr[0] | (cr[1] << 8) | (cr[2] << 16) | (cr[3] << 24);
+        }
     }
 }

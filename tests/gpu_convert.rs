@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuError, GpuOptions, RgbToYuv420};
 use ghoststream::process::convert::{
-    reference_rgb_to_yuv420, ChromaSiting, ConvertSpec, Yuv420Layout,
+    normalized_rgb, reference_rgb_to_yuv420, ChromaSiting, ConvertSpec, Yuv420Layout,
 };
 use ghoststream::{ColorMatrix, ColorRange, PixelFormat};
 
@@ -72,17 +72,11 @@ impl Rng {
     }
 }
 
-fn bgra_to_rgba(bgra: &[u8]) -> Vec<u8> {
-    bgra.chunks_exact(4)
-        .flat_map(|p| [p[2], p[1], p[0], p[3]])
-        .collect()
-}
-
 /// Converts on the GPU twice (output poisoned with 0x00, then 0xFF) and checks every picture
-/// byte against the reference within one code value: a byte the shader never wrote would hold
-/// 0x00 in one run and 0xFF in the other, and fail one of them. Float32 and float64 disagree
-/// only next to a .5 rounding boundary, so fewer than 0.5% of the bytes may differ at all (a
-/// systematic bias inside the one-code bound fails that).
+/// sample against the reference within one code value at the output's bit depth: a sample the
+/// shader never wrote would hold 0x00.. in one run and 0xFF.. in the other, and fail one of them.
+/// Float32 and float64 disagree only next to a .5 rounding boundary, so fewer than 0.5% of the
+/// samples may differ at all (a systematic bias inside the one-code bound fails that).
 fn check(
     conv: &mut RgbToYuv420,
     input: &[u8],
@@ -91,61 +85,76 @@ fn check(
     h: u32,
     spec: &ConvertSpec,
 ) {
-    let rgba = if format == PixelFormat::Bgra8 {
-        bgra_to_rgba(input)
-    } else {
-        input.to_vec()
-    };
+    let rgb = normalized_rgb(input, format).expect("a format the reference reads");
     let layout = Yuv420Layout::new(spec.output, w, h);
     let mut expected = vec![0u8; layout.size as usize];
-    reference_rgb_to_yuv420(&rgba, spec, &layout, &mut expected);
-    let mut planes: Vec<(usize, usize, usize)> = vec![(0, layout.luma_pitch as usize, w as usize)];
-    let ch = h.div_ceil(2) as usize;
-    match spec.output {
-        PixelFormat::Nv12 => planes.push((
+    reference_rgb_to_yuv420(&rgb, spec, &layout, &mut expected);
+    let bps = layout.bytes_per_sample as usize;
+    let (_, shift) = layout.depth();
+    let sample = |buf: &[u8], i: usize| -> u32 {
+        if bps == 2 {
+            (u16::from_le_bytes([buf[i], buf[i + 1]]) >> shift) as u32
+        } else {
+            buf[i] as u32
+        }
+    };
+    // (offset, pitch, samples per row, rows) of each plane.
+    let (cw, ch) = (w.div_ceil(2) as usize, h.div_ceil(2) as usize);
+    let mut planes = vec![(0, layout.luma_pitch as usize, w as usize, h as usize)];
+    if layout.planar() {
+        planes.push((
             layout.chroma_offset as usize,
             layout.chroma_pitch as usize,
-            2 * w.div_ceil(2) as usize,
-        )),
-        _ => {
-            planes.push((
-                layout.chroma_offset as usize,
-                layout.chroma_pitch as usize,
-                w.div_ceil(2) as usize,
-            ));
-            planes.push((
-                layout.v_offset as usize,
-                layout.chroma_pitch as usize,
-                w.div_ceil(2) as usize,
-            ));
-        }
+            cw,
+            ch,
+        ));
+        planes.push((
+            layout.v_offset as usize,
+            layout.chroma_pitch as usize,
+            cw,
+            ch,
+        ));
+    } else {
+        planes.push((
+            layout.chroma_offset as usize,
+            layout.chroma_pitch as usize,
+            2 * cw,
+            ch,
+        ));
     }
     for poison in [0x00u8, 0xff] {
         let run = conv
             .run(input, format, w, h, spec, poison)
             .expect("conversion runs");
-        let (mut differing, mut total) = (0usize, 0usize);
         assert_eq!(run.layout, layout);
-        for (pi, &(offset, pitch, row_bytes)) in planes.iter().enumerate() {
-            let rows = if pi == 0 { h as usize } else { ch };
+        let (mut differing, mut total) = (0usize, 0usize);
+        for (pi, &(offset, pitch, samples, rows)) in planes.iter().enumerate() {
             for y in 0..rows {
-                for x in 0..row_bytes {
-                    let i = offset + y * pitch + x;
-                    let (got, want) = (run.output[i], expected[i]);
+                for x in 0..samples {
+                    let i = offset + y * pitch + x * bps;
+                    let (got, want) = (sample(&run.output, i), sample(&expected, i));
                     total += 1;
                     differing += usize::from(got != want);
+                    if bps == 2 && shift > 0 {
+                        let low = u16::from_le_bytes([run.output[i], run.output[i + 1]])
+                            & ((1 << shift) - 1);
+                        assert_eq!(
+                            low, 0,
+                            "{format}->{}: unused low bits set at plane {pi} ({x},{y})",
+                            spec.output
+                        );
+                    }
                     assert!(
                         got.abs_diff(want) <= 1,
-                        "{w}x{h} {format}->{} {:?}: plane {pi} ({x},{y}) is {got}, reference {want} (poison {poison:#x})",
-                        spec.output,
-                        spec
+                        "{w}x{h} {format}->{} {spec:?}: plane {pi} ({x},{y}) is {got}, reference {want} (poison {poison:#x})",
+                        spec.output
                     );
                 }
             }
         }
         assert!(
             differing * 200 <= total.max(200),
-            "{w}x{h} {format}->{} {spec:?}: {differing} of {total} bytes differ from the reference",
+            "{w}x{h} {format}->{} {spec:?}: {differing} of {total} samples differ from the reference",
             spec.output
         );
     }
@@ -180,8 +189,13 @@ fn random_frames_match_the_reference_for_every_matrix_range_and_siting() {
     // 2x2 is the smallest 4:2:0 frame; 6x4 and 34x18 are not multiples of the 8x2 block or the
     // 8x8 workgroup; 130x66 crosses several workgroups with a ragged edge.
     for (w, h) in [(2, 2), (6, 4), (34, 18), (130, 66)] {
-        for output in [PixelFormat::Nv12, PixelFormat::I420] {
-            for format in [PixelFormat::Rgba8, PixelFormat::Bgra8] {
+        for output in [
+            PixelFormat::Nv12,
+            PixelFormat::I420,
+            PixelFormat::P010,
+            PixelFormat::I420P10,
+        ] {
+            for format in [PixelFormat::Rgba8, PixelFormat::Bgra8, PixelFormat::Rgb10a2] {
                 for spec in all_specs(output) {
                     let mut input = vec![0u8; (w * h * 4) as usize];
                     rng.fill(&mut input);
@@ -239,6 +253,33 @@ fn published_colours_come_out_of_the_gpu() {
             (run.output[0], run.output[c], run.output[c + 1]),
             (y, u, v),
             "{rgb:?}"
+        );
+    }
+    assert_validation_silent(&ctx);
+}
+
+#[test]
+fn published_ten_bit_colours_in_p010() {
+    let Some(ctx) = context() else { return };
+    let mut conv = RgbToYuv420::new(&ctx).unwrap();
+    let spec = ConvertSpec {
+        matrix: ColorMatrix::Bt2020Ncl,
+        range: ColorRange::Limited,
+        siting: ChromaSiting::Left,
+        output: PixelFormat::P010,
+    };
+    // RGB10A2 white and black: 10-bit limited range Y 940 / 64, chroma 512, stored << 6.
+    for (word, y) in [(0x3fff_ffffu32, 940u16), (0xc000_0000, 64)] {
+        let input: Vec<u8> = (0..16).flat_map(|_| word.to_le_bytes()).collect();
+        let run = conv
+            .run(&input, PixelFormat::Rgb10a2, 4, 4, &spec, 0xaa)
+            .unwrap();
+        let c = run.layout.chroma_offset as usize;
+        let at = |i: usize| u16::from_le_bytes([run.output[i], run.output[i + 1]]);
+        assert_eq!(
+            (at(0), at(c), at(c + 2)),
+            (y << 6, 512 << 6, 512 << 6),
+            "{word:#x}"
         );
     }
     assert_validation_silent(&ctx);

@@ -29,11 +29,12 @@ struct Params {
     range: [f32; 4],
     dims: [u32; 4],
     layout: [u32; 4],
+    depth: [u32; 4],
 }
 
 impl Params {
     fn bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(96);
+        let mut out = Vec::with_capacity(PARAMS_BYTES as usize);
         for v in self
             .y_coef
             .iter()
@@ -43,7 +44,7 @@ impl Params {
         {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        for v in self.dims.iter().chain(&self.layout) {
+        for v in self.dims.iter().chain(&self.layout).chain(&self.depth) {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out
@@ -75,6 +76,9 @@ pub struct RgbToYuv420 {
     timestamps: bool,
 }
 
+/// Bytes of [`Params`] as pushed.
+const PARAMS_BYTES: u32 = 112;
+
 /// How long a run may take before it is a timeout error.
 const RUN_TIMEOUT_NS: u64 = 10_000_000_000;
 
@@ -89,7 +93,7 @@ impl RgbToYuv420 {
                 vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
                 vk::DescriptorType::STORAGE_BUFFER,
             ],
-            96,
+            PARAMS_BYTES,
         )?;
         let layouts = [pipe.set_layout];
         let mut this = Self {
@@ -192,21 +196,26 @@ impl RgbToYuv420 {
         spec: &ConvertSpec,
         poison: u8,
     ) -> Result<ConvertRun, GpuError> {
-        let vk_format =
-            match input_format {
-                PixelFormat::Rgba8 => vk::Format::R8G8B8A8_UNORM,
-                PixelFormat::Bgra8 => vk::Format::B8G8R8A8_UNORM,
-                other => return Err(GpuError::Unsupported {
+        let vk_format = match input_format {
+            PixelFormat::Rgba8 => vk::Format::R8G8B8A8_UNORM,
+            PixelFormat::Bgra8 => vk::Format::B8G8R8A8_UNORM,
+            PixelFormat::Rgb10a2 => vk::Format::A2B10G10R10_UNORM_PACK32,
+            other => {
+                return Err(GpuError::Unsupported {
                     what: format!("convert {other} input"),
-                    reason:
-                        "this operation takes rgba8 or bgra8 (10-bit and float inputs come next)"
-                            .into(),
-                }),
-            };
-        if !matches!(spec.output, PixelFormat::Nv12 | PixelFormat::I420) {
+                    reason: "this operation takes rgba8, bgra8 or rgb10a2 (float input comes next)"
+                        .into(),
+                })
+            }
+        };
+        if !matches!(
+            spec.output,
+            PixelFormat::Nv12 | PixelFormat::I420 | PixelFormat::P010 | PixelFormat::I420P10
+        ) {
             return Err(GpuError::Unsupported {
                 what: format!("convert to {}", spec.output),
-                reason: "this operation writes nv12 or i420 (p010 and 4:4:4 come next)".into(),
+                reason: "this operation writes nv12, i420, p010 or i420p10 (4:4:4 comes next)"
+                    .into(),
             });
         }
         spec.output
@@ -499,8 +508,9 @@ impl RgbToYuv420 {
         let d = &ctx.device;
         let layout = Yuv420Layout::new(spec.output, width, height);
         let in_bytes = width as u64 * height as u64 * 4;
-        let out_bytes = width as u64 * height as u64
-            + 2 * (width.div_ceil(2) as u64 * height.div_ceil(2) as u64);
+        let out_bytes = layout.bytes_per_sample as u64
+            * (width as u64 * height as u64
+                + 2 * (width.div_ceil(2) as u64 * height.div_ceil(2) as u64));
         let bytes = in_bytes + out_bytes;
         let copy_size = bytes / 2;
         let rotation = rotation.max(1);
@@ -856,7 +866,8 @@ impl RgbToYuv420 {
 
     fn params(&self, width: u32, height: u32, spec: &ConvertSpec, layout: &Yuv420Layout) -> Params {
         let rows = rgb_to_ycbcr_rows(spec.matrix);
-        let (ys, yo, cs, co) = range_scale(spec.range, 8);
+        let (bits, shift) = layout.depth();
+        let (ys, yo, cs, co) = range_scale(spec.range, bits);
         let v4 = |r: [f64; 3]| [r[0] as f32, r[1] as f32, r[2] as f32, 0.0];
         Params {
             y_coef: v4(rows[0]),
@@ -868,8 +879,9 @@ impl RgbToYuv420 {
                 layout.chroma_pitch,
                 layout.v_offset,
                 spec.siting as u32,
-                u32::from(spec.output == PixelFormat::I420),
+                u32::from(layout.planar()),
             ],
+            depth: [bits, shift, layout.bytes_per_sample, 0],
         }
     }
 

@@ -66,6 +66,10 @@ pub struct ConvertSpec {
 /// (256 bytes, NVENC's and most hardware's alignment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Yuv420Layout {
+    /// The format (NV12, I420, P010 or I420P10).
+    pub format: PixelFormat,
+    /// Bytes per sample: 1 for 8-bit formats, 2 for the 10-bit ones.
+    pub bytes_per_sample: u32,
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
@@ -90,101 +94,145 @@ fn align(v: u32, a: u32) -> u32 {
 }
 
 impl Yuv420Layout {
-    /// The layout of a `width` x `height` frame in `format` (NV12 or I420).
+    /// The layout of a `width` x `height` frame in `format` (NV12, I420, P010 or I420P10).
     pub fn new(format: PixelFormat, width: u32, height: u32) -> Self {
-        let luma_pitch = align(width, PITCH_ALIGN);
+        let bps = if format.bit_depth() > 8 { 2 } else { 1 };
+        let luma_pitch = align(width * bps, PITCH_ALIGN);
         let ch = height.div_ceil(2);
         let chroma_offset = luma_pitch * height;
-        match format {
-            PixelFormat::I420 => {
-                let chroma_pitch = align(width.div_ceil(2), PITCH_ALIGN);
-                let v_offset = chroma_offset + chroma_pitch * ch;
-                Self {
-                    width,
-                    height,
-                    luma_pitch,
-                    chroma_pitch,
-                    chroma_offset,
-                    v_offset,
-                    size: v_offset + chroma_pitch * ch,
-                }
-            }
-            _ => Self {
-                width,
-                height,
-                luma_pitch,
-                chroma_pitch: luma_pitch,
-                chroma_offset,
-                v_offset: 0,
-                size: chroma_offset + luma_pitch * ch,
-            },
+        let planar = matches!(format, PixelFormat::I420 | PixelFormat::I420P10);
+        let (chroma_pitch, v_offset, size) = if planar {
+            let chroma_pitch = align(width.div_ceil(2) * bps, PITCH_ALIGN);
+            let v_offset = chroma_offset + chroma_pitch * ch;
+            (chroma_pitch, v_offset, v_offset + chroma_pitch * ch)
+        } else {
+            (luma_pitch, 0, chroma_offset + luma_pitch * ch)
+        };
+        Self {
+            format,
+            bytes_per_sample: bps,
+            width,
+            height,
+            luma_pitch,
+            chroma_pitch,
+            chroma_offset,
+            v_offset,
+            size,
+        }
+    }
+
+    /// True when U and V are separate planes (I420, I420P10).
+    pub fn planar(&self) -> bool {
+        self.v_offset != 0
+    }
+
+    /// Bits per sample and the left shift of the stored value (6 for P010, whose 10 bits sit
+    /// in the high bits of each 16-bit word).
+    pub fn depth(&self) -> (u32, u32) {
+        match self.format {
+            PixelFormat::P010 => (10, 6),
+            f => (f.bit_depth(), 0),
+        }
+    }
+
+    fn store(&self, out: &mut [u8], offset: usize, value: u32) {
+        let (_, shift) = self.depth();
+        let v = value << shift;
+        if self.bytes_per_sample == 2 {
+            out[offset..offset + 2].copy_from_slice(&(v as u16).to_le_bytes());
+        } else {
+            out[offset] = v as u8;
         }
     }
 }
 
-fn code8(v: f64) -> u8 {
-    (v + 0.5).floor().clamp(0.0, 255.0) as u8
+/// Normalised RGB (0..1) of each pixel of a tightly packed RGBA8, BGRA8 or RGB10A2 frame.
+pub fn normalized_rgb(input: &[u8], format: PixelFormat) -> Option<Vec<[f64; 3]>> {
+    let px = input.chunks_exact(4);
+    Some(match format {
+        PixelFormat::Rgba8 => px
+            .map(|p| {
+                [
+                    p[0] as f64 / 255.0,
+                    p[1] as f64 / 255.0,
+                    p[2] as f64 / 255.0,
+                ]
+            })
+            .collect(),
+        PixelFormat::Bgra8 => px
+            .map(|p| {
+                [
+                    p[2] as f64 / 255.0,
+                    p[1] as f64 / 255.0,
+                    p[0] as f64 / 255.0,
+                ]
+            })
+            .collect(),
+        PixelFormat::Rgb10a2 => px
+            .map(|p| {
+                let w = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
+                let c = |shift: u32| ((w >> shift) & 0x3ff) as f64 / 1023.0;
+                [c(0), c(10), c(20)]
+            })
+            .collect(),
+        _ => return None,
+    })
 }
 
-/// The float64 reference: converts tightly packed RGBA8 (R, G, B, A bytes; for BGRA input swap
-/// first) into `layout`, exactly as the shader specifies, writing only the picture's bytes.
+fn code(v: f64, bits: u32) -> u32 {
+    (v + 0.5).floor().clamp(0.0, ((1u64 << bits) - 1) as f64) as u32
+}
+
+/// The float64 reference: converts normalised RGB pixels (`width * height`, row by row; see
+/// [`normalized_rgb`]) into `layout`, exactly as the shader specifies, writing only the
+/// picture's samples.
 pub fn reference_rgb_to_yuv420(
-    rgba: &[u8],
+    rgb: &[[f64; 3]],
     spec: &ConvertSpec,
     layout: &Yuv420Layout,
     out: &mut [u8],
 ) {
     let (w, h) = (layout.width as i64, layout.height as i64);
     let rows = rgb_to_ycbcr_rows(spec.matrix);
-    let (ys, yo, cs, co) = range_scale(spec.range, 8);
-    let rgb = |x: i64, y: i64| -> [f64; 3] {
-        let (x, y) = (x.clamp(0, w - 1), y.clamp(0, h - 1));
-        let i = ((y * w + x) * 4) as usize;
-        [
-            rgba[i] as f64 / 255.0,
-            rgba[i + 1] as f64 / 255.0,
-            rgba[i + 2] as f64 / 255.0,
-        ]
-    };
+    let (bits, _) = layout.depth();
+    let (ys, yo, cs, co) = range_scale(spec.range, bits);
+    let bps = layout.bytes_per_sample as usize;
+    let at =
+        |x: i64, y: i64| -> [f64; 3] { rgb[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize] };
     let dot = |k: &[f64; 3], v: [f64; 3]| k[0] * v[0] + k[1] * v[1] + k[2] * v[2];
     for y in 0..h {
         for x in 0..w {
-            out[(y as u32 * layout.luma_pitch) as usize + x as usize] =
-                code8(yo + ys * dot(&rows[0], rgb(x, y)));
+            let offset = (y as u32 * layout.luma_pitch) as usize + x as usize * bps;
+            layout.store(out, offset, code(yo + ys * dot(&rows[0], at(x, y)), bits));
         }
     }
     let (cw, ch) = ((w + 1) / 2, (h + 1) / 2);
+    let taps: &[(i64, f64)] = match spec.siting {
+        ChromaSiting::Left => &[(-1, 0.125), (0, 0.25), (1, 0.125)],
+        ChromaSiting::Centre => &[(0, 0.25), (1, 0.25)],
+    };
     for cy in 0..ch {
         for cx in 0..cw {
             let (x, y0, y1) = (2 * cx, 2 * cy, 2 * cy + 1);
             let mut s = [0.0; 3];
-            let taps: &[(i64, f64)] = match spec.siting {
-                ChromaSiting::Left => &[(-1, 0.125), (0, 0.25), (1, 0.125)],
-                ChromaSiting::Centre => &[(0, 0.25), (1, 0.25)],
-            };
             for &(dx, wgt) in taps {
                 for yy in [y0, y1] {
-                    let v = rgb(x + dx, yy);
+                    let v = at(x + dx, yy);
                     for c in 0..3 {
                         s[c] += wgt * v[c];
                     }
                 }
             }
-            let (u, v) = (
-                code8(co + cs * dot(&rows[1], s)),
-                code8(co + cs * dot(&rows[2], s)),
-            );
+            let u = code(co + cs * dot(&rows[1], s), bits);
+            let v = code(co + cs * dot(&rows[2], s), bits);
             let row = (layout.chroma_offset + cy as u32 * layout.chroma_pitch) as usize;
-            match spec.output {
-                PixelFormat::I420 => {
-                    out[row + cx as usize] = u;
-                    out[(layout.v_offset + cy as u32 * layout.chroma_pitch) as usize
-                        + cx as usize] = v;
-                }
-                _ => {
-                    out[row + 2 * cx as usize] = u;
-                    out[row + 2 * cx as usize + 1] = v;
-                }
+            if layout.planar() {
+                let vrow = (layout.v_offset + cy as u32 * layout.chroma_pitch) as usize;
+                layout.store(out, row + cx as usize * bps, u);
+                layout.store(out, vrow + cx as usize * bps, v);
+            } else {
+                layout.store(out, row + 2 * cx as usize * bps, u);
+                layout.store(out, row + (2 * cx as usize + 1) * bps, v);
             }
         }
     }
@@ -204,9 +252,39 @@ mod tests {
         let layout = Yuv420Layout::new(PixelFormat::Nv12, 2, 2);
         let rgba: Vec<u8> = (0..4).flat_map(|_| [rgb[0], rgb[1], rgb[2], 255]).collect();
         let mut out = vec![0u8; layout.size as usize];
-        reference_rgb_to_yuv420(&rgba, &spec, &layout, &mut out);
+        reference_rgb_to_yuv420(
+            &normalized_rgb(&rgba, PixelFormat::Rgba8).unwrap(),
+            &spec,
+            &layout,
+            &mut out,
+        );
         let c = layout.chroma_offset as usize;
         (out[0], out[c], out[c + 1])
+    }
+
+    #[test]
+    fn ten_bit_white_and_black_in_p010_and_i420p10() {
+        let rgb = vec![
+            [1.0, 1.0, 1.0],
+            [0.0, 0.0, 0.0],
+            [1.0, 1.0, 1.0],
+            [0.0, 0.0, 0.0],
+        ];
+        for (format, shift) in [(PixelFormat::P010, 6), (PixelFormat::I420P10, 0)] {
+            let spec = ConvertSpec {
+                matrix: ColorMatrix::Bt2020Ncl,
+                range: ColorRange::Limited,
+                siting: ChromaSiting::Centre,
+                output: format,
+            };
+            let layout = Yuv420Layout::new(format, 2, 2);
+            let mut out = vec![0u8; layout.size as usize];
+            reference_rgb_to_yuv420(&rgb, &spec, &layout, &mut out);
+            let sample = |i: usize| u16::from_le_bytes([out[i], out[i + 1]]) >> shift;
+            // 10-bit limited range: white 940, black 64; grey chroma 512.
+            assert_eq!((sample(0), sample(2)), (940, 64), "{format}");
+            assert_eq!(sample(layout.chroma_offset as usize), 512, "{format}");
+        }
     }
 
     #[test]
@@ -248,6 +326,11 @@ mod tests {
 
     #[test]
     fn layouts_are_pitch_aligned() {
+        let p = Yuv420Layout::new(PixelFormat::P010, 1920, 1080);
+        assert_eq!(
+            (p.luma_pitch, p.size, p.depth()),
+            (3840, 3840 * 1620, (10, 6))
+        );
         let l = Yuv420Layout::new(PixelFormat::Nv12, 1920, 1080);
         assert_eq!(
             (l.luma_pitch, l.chroma_offset, l.size),
