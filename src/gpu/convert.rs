@@ -10,7 +10,7 @@ use std::sync::Arc;
 use ash::vk;
 use gpu_allocator::MemoryLocation;
 
-use super::pipeline::ComputePipeline;
+use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
 use super::resources::{color_range, GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
@@ -291,29 +291,13 @@ impl RgbToYuv420 {
         let params = self.params(width, height, spec, &layout);
 
         let d = &ctx.device;
-        let image_info = [vk::DescriptorImageInfo::default()
-            .sampler(self.sampler)
-            .image_view(image.view)
-            .image_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)];
-        let buffer_info = [vk::DescriptorBufferInfo::default()
-            .buffer(output.buffer)
-            .offset(0)
-            .range(vk::WHOLE_SIZE)];
-        let writes = [
-            vk::WriteDescriptorSet::default()
-                .dst_set(self.set)
-                .dst_binding(0)
-                .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
-                .image_info(&image_info),
-            vk::WriteDescriptorSet::default()
-                .dst_set(self.set)
-                .dst_binding(1)
-                .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                .buffer_info(&buffer_info),
-        ];
         let poison_word = u32::from_ne_bytes([poison; 4]);
+        let descriptors = [
+            Descriptor::SampledImage(self.sampler, image.view),
+            Descriptor::StorageBuffer(output.buffer),
+        ];
         // SAFETY: the set is not in use: every earlier submission was waited for.
-        unsafe { d.update_descriptor_sets(&writes, &[]) };
+        unsafe { write_descriptors(d, self.set, &descriptors) };
         let (cmd_set, timestamps, queries) = (self.set, self.timestamps, self.queries);
         let (pipeline, pipeline_layout) = (self.pipe.pipeline, self.pipe.layout);
         self.submit_and_wait(|cmd| {
@@ -620,28 +604,12 @@ impl RgbToYuv420 {
             }
             .map_err(GpuError::vk("vkAllocateDescriptorSets"))?;
             for (i, set) in sets.iter().enumerate() {
-                let image_info = [vk::DescriptorImageInfo::default()
-                    .sampler(self.sampler)
-                    .image_view(images[i].view)
-                    .image_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)];
-                let buffer_info = [vk::DescriptorBufferInfo::default()
-                    .buffer(outputs[i].buffer)
-                    .offset(0)
-                    .range(vk::WHOLE_SIZE)];
-                let writes = [
-                    vk::WriteDescriptorSet::default()
-                        .dst_set(*set)
-                        .dst_binding(0)
-                        .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
-                        .image_info(&image_info),
-                    vk::WriteDescriptorSet::default()
-                        .dst_set(*set)
-                        .dst_binding(1)
-                        .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                        .buffer_info(&buffer_info),
+                let descriptors = [
+                    Descriptor::SampledImage(self.sampler, images[i].view),
+                    Descriptor::StorageBuffer(outputs[i].buffer),
                 ];
                 // SAFETY: the sets are new and unused; the image views and buffers live to the end.
-                unsafe { d.update_descriptor_sets(&writes, &[]) };
+                unsafe { write_descriptors(d, *set, &descriptors) };
             }
             let params = self.params(width, height, spec, &layout).bytes();
             let groups = (
@@ -1126,28 +1094,12 @@ impl ShaderCopy {
         }
         .map_err(GpuError::vk("vkAllocateDescriptorSets"))?;
         for (i, set) in sets.iter().enumerate() {
-            let a = [vk::DescriptorBufferInfo::default()
-                .buffer(src[i].buffer)
-                .offset(0)
-                .range(vk::WHOLE_SIZE)];
-            let b = [vk::DescriptorBufferInfo::default()
-                .buffer(dst[i].buffer)
-                .offset(0)
-                .range(vk::WHOLE_SIZE)];
-            let writes = [
-                vk::WriteDescriptorSet::default()
-                    .dst_set(*set)
-                    .dst_binding(0)
-                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                    .buffer_info(&a),
-                vk::WriteDescriptorSet::default()
-                    .dst_set(*set)
-                    .dst_binding(1)
-                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
-                    .buffer_info(&b),
+            let descriptors = [
+                Descriptor::StorageBuffer(src[i].buffer),
+                Descriptor::StorageBuffer(dst[i].buffer),
             ];
             // SAFETY: new, unused sets; the buffers outlive every use of them.
-            unsafe { d.update_descriptor_sets(&writes, &[]) };
+            unsafe { write_descriptors(d, *set, &descriptors) };
         }
         Ok(sets)
     }

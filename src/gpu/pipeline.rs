@@ -100,3 +100,62 @@ impl Drop for ComputePipeline {
         }
     }
 }
+
+/// One descriptor of a set, in binding order.
+pub(crate) enum Descriptor {
+    /// A combined image sampler, the image in `SHADER_READ_ONLY_OPTIMAL`.
+    SampledImage(vk::Sampler, vk::ImageView),
+    /// A whole storage buffer.
+    StorageBuffer(vk::Buffer),
+}
+
+/// Writes `descriptors` into bindings 0, 1, ... of `set`.
+///
+/// # Safety
+/// `set` must not be in use by a pending submission, and every handle must belong to `d` and
+/// outlive the set's use.
+pub(crate) unsafe fn write_descriptors(
+    d: &ash::Device,
+    set: vk::DescriptorSet,
+    descriptors: &[Descriptor],
+) {
+    let images: Vec<[vk::DescriptorImageInfo; 1]> = descriptors
+        .iter()
+        .map(|desc| match *desc {
+            Descriptor::SampledImage(sampler, view) => [vk::DescriptorImageInfo::default()
+                .sampler(sampler)
+                .image_view(view)
+                .image_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)],
+            Descriptor::StorageBuffer(_) => [vk::DescriptorImageInfo::default()],
+        })
+        .collect();
+    let buffers: Vec<[vk::DescriptorBufferInfo; 1]> = descriptors
+        .iter()
+        .map(|desc| match *desc {
+            Descriptor::StorageBuffer(b) => [vk::DescriptorBufferInfo::default()
+                .buffer(b)
+                .offset(0)
+                .range(vk::WHOLE_SIZE)],
+            Descriptor::SampledImage(..) => [vk::DescriptorBufferInfo::default()],
+        })
+        .collect();
+    let writes: Vec<vk::WriteDescriptorSet<'_>> = descriptors
+        .iter()
+        .enumerate()
+        .map(|(i, desc)| {
+            let w = vk::WriteDescriptorSet::default()
+                .dst_set(set)
+                .dst_binding(i as u32);
+            match desc {
+                Descriptor::SampledImage(..) => w
+                    .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)
+                    .image_info(&images[i]),
+                Descriptor::StorageBuffer(_) => w
+                    .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(&buffers[i]),
+            }
+        })
+        .collect();
+    // SAFETY: forwarded from the caller; the info arrays outlive the call.
+    unsafe { d.update_descriptor_sets(&writes, &[]) };
+}
