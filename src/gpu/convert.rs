@@ -372,18 +372,7 @@ impl RgbToYuv420 {
             }
         })?;
         let gpu_ns = if timestamps {
-            let mut ts = [0u64; 2];
-            // SAFETY: both queries were written by the submission just waited for.
-            unsafe {
-                d.get_query_pool_results(
-                    queries,
-                    0,
-                    &mut ts,
-                    vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
-                )
-            }
-            .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
-            Some(ts[1].saturating_sub(ts[0]) as f64 * ctx.device_info().timestamp_period_ns)
+            read_durations(&ctx, queries, 1)?.first().copied()
         } else {
             None
         };
@@ -730,24 +719,8 @@ impl RgbToYuv420 {
                         }
                     }
                 })?;
-                let mut ts = vec![0u64; query_count as usize];
-                // SAFETY: all queries were written by the submission just waited for.
-                unsafe {
-                    d.get_query_pool_results(
-                        queries,
-                        0,
-                        &mut ts,
-                        vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
-                    )
-                }
-                .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
-                let period = ctx.device_info().timestamp_period_ns;
                 // The first pass over the rotation warms up; keep the rest.
-                Ok(ts
-                    .chunks(2)
-                    .skip(rotation)
-                    .map(|p| p[1].saturating_sub(p[0]) as f64 * period)
-                    .collect())
+                Ok(read_durations(&ctx, queries, iterations)?.split_off(rotation.min(iterations)))
             };
             time(self, 0)?; // warm-up run
             let convert_ns = median(time(self, 0)?);
@@ -950,6 +923,31 @@ unsafe fn record_upload(
             vk::PipelineStageFlags::COMPUTE_SHADER,
         );
     }
+}
+
+/// Reads `pairs` pairs of timestamps (queries 2i and 2i+1) and returns each pair's duration in
+/// nanoseconds. The submission that wrote them must have been waited for.
+fn read_durations(
+    ctx: &GpuContext,
+    queries: vk::QueryPool,
+    pairs: usize,
+) -> Result<Vec<f64>, GpuError> {
+    let mut ts = vec![0u64; 2 * pairs];
+    // SAFETY: the caller waited for the submission that wrote these queries.
+    unsafe {
+        ctx.device.get_query_pool_results(
+            queries,
+            0,
+            &mut ts,
+            vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
+        )
+    }
+    .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
+    let period = ctx.device_info().timestamp_period_ns;
+    Ok(ts
+        .chunks(2)
+        .map(|p| p[1].saturating_sub(p[0]) as f64 * period)
+        .collect())
 }
 
 /// The copy region of a whole single-level colour image.
