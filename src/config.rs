@@ -205,6 +205,19 @@ pub enum BackendChoice {
     Only(BackendKind),
 }
 
+/// Whether frames are processed on a Vulkan device.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum GpuChoice {
+    /// Convert RGB input on the best Vulkan device when there is one, else on the CPU
+    /// (libswscale); YUV input needs no processing in this release.
+    #[default]
+    Auto,
+    /// Never use a GPU: RGB input is converted on the CPU.
+    Off,
+    /// Use a Vulkan device chosen and set up by these options, or fail to open.
+    Require(crate::gpu::GpuOptions),
+}
+
 /// Everything an encode session needs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionConfig {
@@ -242,6 +255,8 @@ pub struct SessionConfig {
     pub backpressure: Backpressure,
     /// Encoder threads; 0 lets the encoder choose.
     pub threads: u32,
+    /// Where frames are processed.
+    pub gpu: GpuChoice,
 }
 
 /// The largest frame rate accepted.
@@ -281,6 +296,7 @@ impl SessionConfig {
             queue_depth: 4,
             backpressure: Backpressure::Block,
             threads: 0,
+            gpu: GpuChoice::Auto,
         }
     }
 

@@ -33,6 +33,9 @@ pub enum Error {
     /// An image could not be built.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// A GPU call failed.
+    #[error(transparent)]
+    Gpu(#[from] crate::gpu::GpuError),
 }
 
 /// Stable error codes: the negative numbers the C ABI returns. Never renumbered; new codes are
@@ -56,6 +59,8 @@ pub enum ErrorCode {
     FrameMismatch = -7,
     /// An internal failure (a panic or a dead thread).
     Internal = -8,
+    /// The GPU failed, or a required GPU is missing.
+    Gpu = -9,
 }
 
 impl Error {
@@ -66,6 +71,7 @@ impl Error {
             Error::Source(_) | Error::Bitstream(_) | Error::Image(_) => ErrorCode::BadInput,
             Error::Encode(e) => encode_code(e),
             Error::Sink(_) => ErrorCode::Output,
+            Error::Gpu(_) => ErrorCode::Gpu,
             Error::Session(e) => match e {
                 SessionError::Config(_) => ErrorCode::InvalidConfig,
                 SessionError::Encode(e) => encode_code(e),
@@ -74,6 +80,7 @@ impl Error {
                 | SessionError::NonMonotonicPts { .. } => ErrorCode::FrameMismatch,
                 SessionError::Flushed | SessionError::Closed => ErrorCode::State,
                 SessionError::WorkerFailed(_) => ErrorCode::Internal,
+                SessionError::Gpu(_) => ErrorCode::Gpu,
             },
         }
     }

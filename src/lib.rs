@@ -57,8 +57,8 @@ mod time;
 pub use codec::{Codec, CodecLimits};
 pub use color::{ColorDescription, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
 pub use config::{
-    BackendChoice, BackendKind, Backpressure, BitDepth, ConfigError, KeyframeInterval, Preset,
-    RateControl, RateControlMode, SessionConfig, Tuning, MAX_BITRATE, MAX_FRAME_RATE,
+    BackendChoice, BackendKind, Backpressure, BitDepth, ConfigError, GpuChoice, KeyframeInterval,
+    Preset, RateControl, RateControlMode, SessionConfig, Tuning, MAX_BITRATE, MAX_FRAME_RATE,
     MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH,
 };
 pub use error::{Error, ErrorCode};

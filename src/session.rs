@@ -28,11 +28,15 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::codec::Codec;
-use crate::config::{Backpressure, ConfigError, SessionConfig};
-use crate::encode::{open_backend, BackendReport, EncodeError, EncodedUnit, EncoderBackend};
+use crate::config::{Backpressure, ConfigError, GpuChoice, SessionConfig};
+use crate::encode::{
+    open_backend, preferred_yuv_input, BackendReport, EncodeError, EncodedUnit, EncoderBackend,
+};
 use crate::format::PixelFormat;
-use crate::frame::Frame;
+use crate::frame::{Frame, FrameImage};
+use crate::gpu::{ConvertStream, GpuContext, GpuError, GpuOptions};
 use crate::packet::{FrameStats, Packet, PacketFraming};
+use crate::process::convert::{ChromaSiting, ConvertSpec};
 use crate::time::{Span, Timestamp};
 
 /// What comes out of a session.
@@ -66,6 +70,9 @@ pub enum SessionError {
     /// The encoder failed.
     #[error(transparent)]
     Encode(#[from] EncodeError),
+    /// The GPU failed (or a required GPU is missing).
+    #[error(transparent)]
+    Gpu(#[from] GpuError),
     /// A frame of another size than the session's.
     #[error("frame is {got_width}x{got_height}, but the session encodes {width}x{height} (scaling arrives with the GPU path; resize the input)")]
     FrameSize {
@@ -149,6 +156,8 @@ enum Phase {
 pub struct Session {
     config: SessionConfig,
     report: BackendReport,
+    processing: String,
+    gpu: Option<Arc<GpuContext>>,
     shared: Arc<Shared>,
     worker: Option<JoinHandle<()>>,
     next_frame_number: u64,
@@ -169,8 +178,9 @@ impl Session {
     /// Validates `config` and opens the backend it asks for.
     pub fn open(config: SessionConfig) -> Result<Self, SessionError> {
         config.validate()?;
-        let (backend, report) = open_backend(&config, config.input_format)?;
-        Ok(Self::start(config, backend, report))
+        let plan = plan_processing(&config)?;
+        let (backend, report) = open_backend(&config, plan.encoder_input)?;
+        Ok(Self::start(config, backend, report, plan))
     }
 
     /// Opens a session on a backend the caller built (another encoder, or a test double).
@@ -184,13 +194,20 @@ impl Session {
             description: backend.describe(),
             passed_over: Vec::new(),
         };
-        Ok(Self::start(config, backend, report))
+        let plan = Plan {
+            stream: None,
+            encoder_input: config.input_format,
+            description: "none".into(),
+            gpu: None,
+        };
+        Ok(Self::start(config, backend, report, plan))
     }
 
     fn start(
         config: SessionConfig,
         backend: Box<dyn EncoderBackend>,
         report: BackendReport,
+        plan: Plan,
     ) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -199,9 +216,10 @@ impl Session {
         });
         let worker_shared = Arc::clone(&shared);
         let worker_config = config.clone();
+        let stream = plan.stream;
         let worker = std::thread::Builder::new()
             .name("ghoststream-encode".into())
-            .spawn(move || run_worker(worker_shared, backend, worker_config))
+            .spawn(move || run_worker(worker_shared, backend, worker_config, stream))
             .ok();
         if worker.is_none() {
             let mut st = shared.lock();
@@ -210,10 +228,17 @@ impl Session {
             ));
             st.worker_done = true;
         }
-        tracing::info!(backend = %report.description, codec = %config.codec, "session open");
+        tracing::info!(
+            backend = %report.description,
+            processing = %plan.description,
+            codec = %config.codec,
+            "session open"
+        );
         Self {
             config,
             report,
+            processing: plan.description,
+            gpu: plan.gpu,
             shared,
             worker,
             next_frame_number: 0,
@@ -230,6 +255,18 @@ impl Session {
     /// The backend chosen and the ones passed over, with reasons.
     pub fn backend_report(&self) -> &BackendReport {
         &self.report
+    }
+
+    /// How frames are processed before the encoder ("GPU: ... converts bgra8 to nv12", "CPU:
+    /// ...", or "none").
+    pub fn processing(&self) -> &str {
+        &self.processing
+    }
+
+    /// The Vulkan context the session processes frames on, if any (to read its validation
+    /// messages, or share it).
+    pub fn gpu_context(&self) -> Option<&Arc<GpuContext>> {
+        self.gpu.as_ref()
     }
 
     /// Running counts.
@@ -422,6 +459,77 @@ impl Drop for Session {
     }
 }
 
+/// Frames in flight on the GPU between conversion and the encoder.
+const GPU_FRAMES_IN_FLIGHT: usize = 3;
+
+/// How a session's frames reach the encoder.
+struct Plan {
+    stream: Option<ConvertStream<FrameStats>>,
+    encoder_input: PixelFormat,
+    description: String,
+    gpu: Option<Arc<GpuContext>>,
+}
+
+/// Decides where RGB input is converted: on a Vulkan device (`GpuChoice::Auto` falls back to the
+/// CPU when there is none; `Require` fails), or by the encoder backend's CPU converter.
+fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
+    let input = config.input_format;
+    let none = |description: String| Plan {
+        stream: None,
+        encoder_input: input,
+        description,
+        gpu: None,
+    };
+    if !input.is_rgb() {
+        return Ok(none(
+            "none: YUV frames go to the encoder as they are".into(),
+        ));
+    }
+    let (options, required) = match &config.gpu {
+        GpuChoice::Off => return Ok(none("CPU: libswscale converts RGB to YUV (GPU off)".into())),
+        GpuChoice::Auto => (GpuOptions::default(), false),
+        GpuChoice::Require(options) => (options.clone(), true),
+    };
+    let output = preferred_yuv_input(config);
+    let attempt = (|| -> Result<Plan, GpuError> {
+        let ctx = GpuContext::new(&options)?;
+        let spec = ConvertSpec {
+            matrix: config.color.matrix,
+            range: config.color.range,
+            siting: ChromaSiting::Left,
+            output,
+        };
+        let stream = ConvertStream::new(
+            &ctx,
+            input,
+            config.width,
+            config.height,
+            spec,
+            GPU_FRAMES_IN_FLIGHT,
+        )?;
+        let description = format!(
+            "GPU: {} converts {input} to {output}",
+            ctx.device_info().name
+        );
+        Ok(Plan {
+            stream: Some(stream),
+            encoder_input: output,
+            description,
+            gpu: Some(ctx),
+        })
+    })();
+    match attempt {
+        Ok(plan) => Ok(plan),
+        Err(e) if !required => {
+            tracing::info!(reason = %e, "no GPU for RGB conversion; converting on the CPU");
+            Ok(none(format!(
+                "CPU: libswscale converts RGB to YUV (no GPU: {e})"
+            )))
+        }
+        Err(e) => Err(SessionError::Gpu(e)),
+    }
+}
+
 /// Marks the worker done (and wakes every waiter) however the worker ends, panics included.
 struct WorkerDone(Arc<Shared>);
 
@@ -497,9 +605,41 @@ impl Timeline {
     }
 }
 
-fn run_worker(shared: Arc<Shared>, mut backend: Box<dyn EncoderBackend>, config: SessionConfig) {
+/// The encoder side of the worker: hands frames to the backend in order and drains packets.
+struct Encoding<'a> {
+    backend: Box<dyn EncoderBackend>,
+    timeline: Timeline,
+    tick: i64,
+    shared: &'a Shared,
+}
+
+impl Encoding<'_> {
+    fn encode(&mut self, frame: Frame, mut stats: FrameStats) -> Result<(), EncodeError> {
+        stats.encode_start_time = Some(Timestamp::now());
+        self.timeline.sent(self.tick, stats);
+        let r = self.backend.encode(frame, self.tick);
+        self.tick += 1;
+        r.and_then(|()| drain(&mut *self.backend, &mut self.timeline, self.shared))
+    }
+
+    fn encode_converted(
+        &mut self,
+        c: crate::gpu::Converted<FrameStats>,
+    ) -> Result<(), EncodeError> {
+        let mut stats = c.tag;
+        stats.gpu_time = c.gpu_ns.map(|ns| Span::from_nanos(ns.round() as i64));
+        self.encode(Frame::from_cpu(c.image, stats.pts), stats)
+    }
+}
+
+fn run_worker(
+    shared: Arc<Shared>,
+    backend: Box<dyn EncoderBackend>,
+    config: SessionConfig,
+    mut stream: Option<ConvertStream<FrameStats>>,
+) {
     let _done = WorkerDone(Arc::clone(&shared));
-    let mut timeline = Timeline {
+    let timeline = Timeline {
         codec: config.codec,
         frame_ns: config.frame_duration_nanos(),
         pending: VecDeque::new(),
@@ -507,7 +647,12 @@ fn run_worker(shared: Arc<Shared>, mut backend: Box<dyn EncoderBackend>, config:
         first_pts: None,
         last_dts: None,
     };
-    let mut tick = 0i64;
+    let mut enc = Encoding {
+        backend,
+        timeline,
+        tick: 0,
+        shared: &shared,
+    };
     loop {
         let job = {
             let mut st = shared.lock();
@@ -525,25 +670,34 @@ fn run_worker(shared: Arc<Shared>, mut backend: Box<dyn EncoderBackend>, config:
             }
         };
         shared.input_changed.notify_all();
-        let result = match job {
-            Job::Frame(frame, mut stats) => {
-                stats.encode_start_time = Some(Timestamp::now());
-                timeline.sent(tick, stats);
-                let r = backend.encode(frame, tick);
-                tick += 1;
-                r.and_then(|()| drain(&mut *backend, &mut timeline, &shared))
+        let result: Result<(), SessionError> = match (job, stream.as_mut()) {
+            (Job::Frame(frame, stats), Some(s)) => {
+                let FrameImage::Cpu(image) = frame.image;
+                match s.submit(&image, stats) {
+                    Ok(Some(done)) => enc.encode_converted(done).map_err(SessionError::from),
+                    Ok(None) => Ok(()),
+                    Err(e) => Err(e.into()),
+                }
             }
-            Job::Finish => backend
-                .finish()
-                .and_then(|()| drain(&mut *backend, &mut timeline, &shared))
-                .map(|()| {
-                    shared.lock().finished = true;
-                    shared.output_changed.notify_all();
-                }),
+            (Job::Frame(frame, stats), None) => {
+                enc.encode(frame, stats).map_err(SessionError::from)
+            }
+            (Job::Finish, s) => (|| -> Result<(), SessionError> {
+                if let Some(s) = s {
+                    for done in s.flush()? {
+                        enc.encode_converted(done)?;
+                    }
+                }
+                enc.backend.finish()?;
+                drain(&mut *enc.backend, &mut enc.timeline, &shared)?;
+                shared.lock().finished = true;
+                shared.output_changed.notify_all();
+                Ok(())
+            })(),
         };
         if let Err(e) = result {
             tracing::error!(error = %e, "encoder failed");
-            shared.lock().error = Some(SessionError::Encode(e));
+            shared.lock().error = Some(e);
             return;
         }
     }

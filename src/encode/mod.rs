@@ -149,6 +149,31 @@ fn open_one(
     }
 }
 
+/// The YUV format a GPU conversion should produce for this session's encoder: one the encoder
+/// takes without another conversion (NV12 for x264, I420 for x265 and SVT-AV1 at 8 bits;
+/// I420P10 at 10 bits), or NV12/P010 (what hardware encoders take) when no software encoder is
+/// built in.
+pub fn preferred_yuv_input(config: &SessionConfig) -> PixelFormat {
+    let ten = config.bit_depth == crate::config::BitDepth::Ten;
+    #[cfg(feature = "software")]
+    {
+        let accepted = libav::encoder_pixel_formats(software::encoder_name(config.codec));
+        let wanted = if ten {
+            [PixelFormat::P010, PixelFormat::I420P10]
+        } else {
+            [PixelFormat::Nv12, PixelFormat::I420]
+        };
+        if let Some(f) = wanted.into_iter().find(|f| accepted.contains(f)) {
+            return f;
+        }
+    }
+    if ten {
+        PixelFormat::P010
+    } else {
+        PixelFormat::Nv12
+    }
+}
+
 /// Opens the backend `config.backend` asks for, for frames of `input` format.
 pub fn open_backend(
     config: &SessionConfig,

@@ -22,7 +22,7 @@ pub enum DeviceSelector {
 }
 
 /// How to create a context.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GpuOptions {
     /// Which device.
     pub device: DeviceSelector,

@@ -196,50 +196,8 @@ impl RgbToYuv420 {
         spec: &ConvertSpec,
         poison: u8,
     ) -> Result<ConvertRun, GpuError> {
-        let vk_format = match input_format {
-            PixelFormat::Rgba8 => vk::Format::R8G8B8A8_UNORM,
-            PixelFormat::Bgra8 => vk::Format::B8G8R8A8_UNORM,
-            PixelFormat::Rgb10a2 => vk::Format::A2B10G10R10_UNORM_PACK32,
-            other => {
-                return Err(GpuError::Unsupported {
-                    what: format!("convert {other} input"),
-                    reason: "this operation takes rgba8, bgra8 or rgb10a2 (float input comes next)"
-                        .into(),
-                })
-            }
-        };
-        if !matches!(
-            spec.output,
-            PixelFormat::Nv12 | PixelFormat::I420 | PixelFormat::P010 | PixelFormat::I420P10
-        ) {
-            return Err(GpuError::Unsupported {
-                what: format!("convert to {}", spec.output),
-                reason: "this operation writes nv12, i420, p010 or i420p10 (4:4:4 comes next)"
-                    .into(),
-            });
-        }
-        spec.output
-            .check_size(width, height)
-            .map_err(|e| GpuError::Invalid {
-                what: format!("size {width}x{height}"),
-                reason: e.to_string(),
-            })?;
-        // SAFETY: a plain query on a valid physical device.
-        let limits = unsafe {
-            self.ctx
-                .instance
-                .get_physical_device_properties(self.ctx.physical)
-        }
-        .limits;
-        if width > limits.max_image_dimension2_d || height > limits.max_image_dimension2_d {
-            return Err(GpuError::Invalid {
-                what: format!("size {width}x{height}"),
-                reason: format!(
-                    "the device's largest 2D image is {0}x{0}",
-                    limits.max_image_dimension2_d
-                ),
-            });
-        }
+        let vk_format = self::input_format(input_format)?;
+        check_request(&self.ctx, spec.output, width, height)?;
         let expected = width as usize * height as usize * 4;
         if input.len() != expected {
             return Err(GpuError::Invalid {
@@ -805,6 +763,37 @@ impl RgbToYuv420 {
         result
     }
 
+    /// The descriptor-set layout of the conversion pipeline.
+    pub(crate) fn set_layout(&self) -> vk::DescriptorSetLayout {
+        self.pipe.set_layout
+    }
+
+    /// The (nearest, clamp-to-edge) sampler the pipeline reads its input with.
+    pub(crate) fn sampler(&self) -> vk::Sampler {
+        self.sampler
+    }
+
+    /// True when the queue writes timestamps.
+    pub(crate) fn has_timestamps(&self) -> bool {
+        self.timestamps
+    }
+
+    /// The pipeline and its layout.
+    pub(crate) fn pipeline_handles(&self) -> (vk::Pipeline, vk::PipelineLayout) {
+        (self.pipe.pipeline, self.pipe.layout)
+    }
+
+    /// The push constants for a frame, as bytes.
+    pub(crate) fn params_bytes(
+        &self,
+        width: u32,
+        height: u32,
+        spec: &ConvertSpec,
+        layout: &Yuv420Layout,
+    ) -> Vec<u8> {
+        self.params(width, height, spec, layout).bytes()
+    }
+
     fn params(&self, width: u32, height: u32, spec: &ConvertSpec, layout: &Yuv420Layout) -> Params {
         let rows = rgb_to_ycbcr_rows(spec.matrix);
         let (bits, shift) = layout.depth();
@@ -877,13 +866,62 @@ impl RgbToYuv420 {
     }
 }
 
+/// The Vulkan format sampled for an RGB input format.
+pub(crate) fn input_format(format: PixelFormat) -> Result<vk::Format, GpuError> {
+    match format {
+        PixelFormat::Rgba8 => Ok(vk::Format::R8G8B8A8_UNORM),
+        PixelFormat::Bgra8 => Ok(vk::Format::B8G8R8A8_UNORM),
+        PixelFormat::Rgb10a2 => Ok(vk::Format::A2B10G10R10_UNORM_PACK32),
+        other => Err(GpuError::Unsupported {
+            what: format!("convert {other} input"),
+            reason: "this operation takes rgba8, bgra8 or rgb10a2 (float input comes next)".into(),
+        }),
+    }
+}
+
+/// Checks an output format and frame size against the operation and the device.
+pub(crate) fn check_request(
+    ctx: &GpuContext,
+    output: PixelFormat,
+    width: u32,
+    height: u32,
+) -> Result<(), GpuError> {
+    if !matches!(
+        output,
+        PixelFormat::Nv12 | PixelFormat::I420 | PixelFormat::P010 | PixelFormat::I420P10
+    ) {
+        return Err(GpuError::Unsupported {
+            what: format!("convert to {output}"),
+            reason: "this operation writes nv12, i420, p010 or i420p10 (4:4:4 comes next)".into(),
+        });
+    }
+    output
+        .check_size(width, height)
+        .map_err(|e| GpuError::Invalid {
+            what: format!("size {width}x{height}"),
+            reason: e.to_string(),
+        })?;
+    // SAFETY: a plain query on a valid physical device.
+    let limits = unsafe { ctx.instance.get_physical_device_properties(ctx.physical) }.limits;
+    if width > limits.max_image_dimension2_d || height > limits.max_image_dimension2_d {
+        return Err(GpuError::Invalid {
+            what: format!("size {width}x{height}"),
+            reason: format!(
+                "the device's largest 2D image is {0}x{0}",
+                limits.max_image_dimension2_d
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Records the upload of `src` into the whole of `image` (from any layout) and its move to
 /// `SHADER_READ_ONLY_OPTIMAL` for the compute stage.
 ///
 /// # Safety
 /// `cmd` must be a command buffer of `d` in the recording state; `src` and `image` objects of
 /// `d` that live until the commands have run; `src` must hold `width` x `height` texels.
-unsafe fn record_upload(
+pub(crate) unsafe fn record_upload(
     d: &ash::Device,
     cmd: vk::CommandBuffer,
     src: vk::Buffer,
@@ -932,12 +970,22 @@ fn read_durations(
     queries: vk::QueryPool,
     pairs: usize,
 ) -> Result<Vec<f64>, GpuError> {
+    read_durations_at(ctx, queries, 0, pairs)
+}
+
+/// As [`read_durations`], from query `first` on.
+pub(crate) fn read_durations_at(
+    ctx: &GpuContext,
+    queries: vk::QueryPool,
+    first: u32,
+    pairs: usize,
+) -> Result<Vec<f64>, GpuError> {
     let mut ts = vec![0u64; 2 * pairs];
     // SAFETY: the caller waited for the submission that wrote these queries.
     unsafe {
         ctx.device.get_query_pool_results(
             queries,
-            0,
+            first,
             &mut ts,
             vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
         )
@@ -970,7 +1018,7 @@ fn whole_image(width: u32, height: u32) -> vk::BufferImageCopy {
 ///
 /// # Safety
 /// `cmd` must be a command buffer of `d` in the recording state, and `buffer` a buffer of `d`.
-unsafe fn buffer_barrier(
+pub(crate) unsafe fn buffer_barrier(
     d: &ash::Device,
     cmd: vk::CommandBuffer,
     buffer: vk::Buffer,

@@ -8,9 +8,11 @@ mod context;
 mod convert;
 mod pipeline;
 mod resources;
+mod stream;
 
 pub use context::{DeviceInfo, DeviceSelector, GpuContext, GpuOptions, ValidationLog};
 pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
+pub use stream::{ConvertStream, Converted};
 
 use ash::vk;
 

@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::sink::{open_sink, BitstreamFormat};
 use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mReader};
 use ghoststream::{
     BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange,
-    KeyframeInterval, PixelFormat, Preset, RateControl, RateControlMode, Rational, Session,
-    SessionConfig, SessionOutput, TransferFunction, Tuning,
+    GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl, RateControlMode, Rational,
+    Session, SessionConfig, SessionOutput, TransferFunction, Tuning,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -27,7 +28,10 @@ pub const EXAMPLES: &str = "Examples:
       ghoststream encode -i - --codec hevc --rc cqp --qp 28 --preset p7 --tune hq --bit-depth 10 -o out.h265
 
   # raw NV12 frames of 1920x1080 at 60 fps
-  ghoststream encode -i frames.nv12 --raw-format nv12 --size 1920x1080 --fps 60 --codec h264 -o out.h264";
+  ghoststream encode -i frames.nv12 --raw-format nv12 --size 1920x1080 --fps 60 --codec h264 -o out.h264
+
+  # raw BGRA frames (a compositor's format), converted to YUV on the GPU (or the CPU without one)
+  ghoststream encode -i frames.bgra --raw-format bgra8 --size 1920x1080 --fps 60 --codec hevc -o out.h265";
 
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
@@ -139,6 +143,12 @@ pub struct EncodeArgs {
     #[arg(long, default_value_t = 0)]
     threads: u32,
 
+    /// Where RGB input is converted to YUV: auto (a Vulkan device when there is one, else the
+    /// CPU), off (the CPU), or require[:NAME] (a Vulkan device, optionally the first whose name
+    /// contains NAME; fail if none).
+    #[arg(long, default_value = "auto", value_parser = parse_gpu)]
+    gpu: GpuChoice,
+
     /// No progress bar or summary.
     #[arg(short, long)]
     quiet: bool,
@@ -161,6 +171,21 @@ fn parse_bitrate(s: &str) -> Result<u64, String> {
         ));
     }
     Ok((v * mult).round() as u64)
+}
+
+fn parse_gpu(s: &str) -> Result<GpuChoice, String> {
+    match s.split_once(':') {
+        None if s == "auto" => Ok(GpuChoice::Auto),
+        None if s == "off" => Ok(GpuChoice::Off),
+        None if s == "require" => Ok(GpuChoice::Require(GpuOptions::default())),
+        Some(("require", name)) if !name.is_empty() => Ok(GpuChoice::Require(GpuOptions {
+            device: DeviceSelector::Name(name.into()),
+            validation: false,
+        })),
+        _ => Err(format!(
+            "invalid GPU choice '{s}' (expected auto, off, require or require:NAME)"
+        )),
+    }
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -265,6 +290,7 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
     c.queue_depth = args.queue;
     c.backpressure = args.backpressure;
     c.threads = args.threads;
+    c.gpu = args.gpu.clone();
     c.validate().map_err(|e| e.to_string())?;
     Ok(c)
 }
@@ -292,6 +318,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         }
     };
     let report = session.backend_report().clone();
+    let processing = session.processing().to_string();
     for (kind, why) in &report.passed_over {
         tracing::info!("{kind} passed over: {why}");
     }
@@ -377,7 +404,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             0.0
         };
         eprintln!(
-            "wrote {}: {} frames of {}x{} {} ({:.2} Mbit/s), {:.1} fps, {}{}",
+            "wrote {}: {} frames of {}x{} {} ({:.2} Mbit/s), {:.1} fps, {}; processing: {}{}",
             summary.path.display(),
             written,
             config.width,
@@ -386,6 +413,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             mbps,
             written as f64 / secs.max(1e-9),
             report.description,
+            processing,
             if dropped > 0 {
                 format!(", {dropped} frames dropped")
             } else {

@@ -172,6 +172,59 @@ fn encodes_y4m_from_standard_input() {
     assert_eq!(ffprobe_count(&out_path, "h264"), 12);
 }
 
+/// Raw BGRA input: converted to YUV (on the GPU where the machine has one, as CI does with
+/// lavapipe; on the CPU with --gpu off) and encoded; both decode.
+#[test]
+fn raw_bgra_input_is_converted_and_encoded() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("in.bgra");
+    let frame: Vec<u8> = (0..64 * 48)
+        .flat_map(|i| [(i % 64 * 4) as u8, (i / 64 * 5) as u8, 128, 255])
+        .collect();
+    std::fs::write(&raw, frame.repeat(6)).unwrap();
+    for gpu in ["auto", "off"] {
+        let out_path = dir.path().join(format!("bgra-{gpu}.h264"));
+        let out = run(&[
+            "encode",
+            "-i",
+            raw.to_str().unwrap(),
+            "--raw-format",
+            "bgra8",
+            "--size",
+            "64x48",
+            "--codec",
+            "h264",
+            "--gpu",
+            gpu,
+            "-o",
+            out_path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("processing:"), "{stderr}");
+        if gpu == "off" {
+            assert!(stderr.contains("processing: CPU"), "{stderr}");
+        }
+        assert_eq!(ffprobe_count(&out_path, "h264"), 6);
+    }
+    // A usage error: clap's one error line (naming the value), then its pointer to --help.
+    let bad = run(&["encode", "--gpu", "sometimes", "-o", "/tmp/never.ivf"]);
+    assert!(!bad.status.success());
+    let first = String::from_utf8_lossy(&bad.stderr)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        first.starts_with("error: ") && first.contains("sometimes"),
+        "{first}"
+    );
+}
+
 #[test]
 fn truncated_y4m_keeps_every_whole_frame_and_fails() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,441 @@
+//! A pipelined RGB → YUV conversion stream for the session: a ring of slots, each with its own
+//! upload buffer, image, output, read-back buffer, descriptor set, command buffer, fence and
+//! timestamps, so that several frames are in flight and the CPU never waits on the frame it
+//! just submitted.
+//!
+//! `submit` records and submits frame N into the next free slot; when the ring is full it first
+//! collects the oldest slot's result (frame N - depth), which has usually long finished. Results
+//! come out in submission order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use ash::vk;
+use gpu_allocator::MemoryLocation;
+
+use super::convert::{record_upload, RgbToYuv420};
+use super::pipeline::{write_descriptors, Descriptor};
+use super::resources::{GpuBuffer, GpuImage};
+use super::{GpuContext, GpuError};
+use crate::format::PixelFormat;
+use crate::frame::{BufferPool, CpuImage, PlaneLayout};
+use crate::process::convert::{ConvertSpec, Yuv420Layout};
+
+struct Slot<T> {
+    upload: GpuBuffer,
+    image: GpuImage,
+    output: GpuBuffer,
+    readback: GpuBuffer,
+    set: vk::DescriptorSet,
+    cmd: vk::CommandBuffer,
+    fence: vk::Fence,
+    tag: Option<T>,
+}
+
+/// One converted frame: the image in CPU memory (pitch-linear planes), the caller's tag, and
+/// the GPU time of the conversion when the queue has timestamps.
+#[derive(Debug)]
+pub struct Converted<T> {
+    /// The converted frame.
+    pub image: CpuImage,
+    /// What the caller attached to the frame.
+    pub tag: T,
+    /// GPU time of the conversion pass, nanoseconds.
+    pub gpu_ns: Option<f64>,
+}
+
+/// The conversion stream.
+pub struct ConvertStream<T> {
+    ctx: Arc<GpuContext>,
+    conv: RgbToYuv420,
+    spec: ConvertSpec,
+    input: PixelFormat,
+    width: u32,
+    height: u32,
+    layout: Yuv420Layout,
+    pool: vk::DescriptorPool,
+    command_pool: vk::CommandPool,
+    queries: vk::QueryPool,
+    slots: Vec<Slot<T>>,
+    in_flight: VecDeque<usize>,
+    next: usize,
+    buffers: Arc<BufferPool>,
+}
+
+/// How long collecting a slot may wait before it is a timeout error.
+const WAIT_NS: u64 = 5_000_000_000;
+
+impl<T> ConvertStream<T> {
+    /// A stream converting `width` x `height` frames of `input` (RGBA8, BGRA8 or RGB10A2) to
+    /// `spec`, with `depth` frames in flight (1 to 8).
+    pub fn new(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        width: u32,
+        height: u32,
+        spec: ConvertSpec,
+        depth: usize,
+    ) -> Result<Self, GpuError> {
+        let vk_format = super::convert::input_format(input)?;
+        super::convert::check_request(ctx, spec.output, width, height)?;
+        let depth = depth.clamp(1, 8);
+        let conv = RgbToYuv420::new(ctx)?;
+        let layout = Yuv420Layout::new(spec.output, width, height);
+        let d = &ctx.device;
+        let mut this = Self {
+            ctx: Arc::clone(ctx),
+            conv,
+            spec,
+            input,
+            width,
+            height,
+            layout,
+            pool: vk::DescriptorPool::null(),
+            command_pool: vk::CommandPool::null(),
+            queries: vk::QueryPool::null(),
+            slots: Vec::with_capacity(depth),
+            in_flight: VecDeque::new(),
+            next: 0,
+            buffers: BufferPool::new(),
+        };
+        let sizes = [
+            vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+                descriptor_count: depth as u32,
+            },
+            vk::DescriptorPoolSize {
+                ty: vk::DescriptorType::STORAGE_BUFFER,
+                descriptor_count: depth as u32,
+            },
+        ];
+        let set_layouts = vec![this.conv.set_layout(); depth];
+        // SAFETY: valid device; create infos live for their calls; Drop destroys what exists.
+        let (sets, cmds) = unsafe {
+            this.pool = d
+                .create_descriptor_pool(
+                    &vk::DescriptorPoolCreateInfo::default()
+                        .max_sets(depth as u32)
+                        .pool_sizes(&sizes),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateDescriptorPool"))?;
+            this.command_pool = d
+                .create_command_pool(
+                    &vk::CommandPoolCreateInfo::default()
+                        .queue_family_index(ctx.queue_family)
+                        .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateCommandPool"))?;
+            if this.conv.has_timestamps() {
+                this.queries = d
+                    .create_query_pool(
+                        &vk::QueryPoolCreateInfo::default()
+                            .query_type(vk::QueryType::TIMESTAMP)
+                            .query_count(2 * depth as u32),
+                        None,
+                    )
+                    .map_err(GpuError::vk("vkCreateQueryPool"))?;
+            }
+            let sets = d
+                .allocate_descriptor_sets(
+                    &vk::DescriptorSetAllocateInfo::default()
+                        .descriptor_pool(this.pool)
+                        .set_layouts(&set_layouts),
+                )
+                .map_err(GpuError::vk("vkAllocateDescriptorSets"))?;
+            let cmds = d
+                .allocate_command_buffers(
+                    &vk::CommandBufferAllocateInfo::default()
+                        .command_pool(this.command_pool)
+                        .level(vk::CommandBufferLevel::PRIMARY)
+                        .command_buffer_count(depth as u32),
+                )
+                .map_err(GpuError::vk("vkAllocateCommandBuffers"))?;
+            (sets, cmds)
+        };
+        let in_bytes = width as u64 * height as u64 * 4;
+        let storage = vk::BufferUsageFlags::STORAGE_BUFFER | vk::BufferUsageFlags::TRANSFER_SRC;
+        for i in 0..depth {
+            let image_usage = vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST;
+            let image = GpuImage::new(ctx, "stream input", vk_format, width, height, image_usage)?;
+            let upload = GpuBuffer::new(
+                ctx,
+                "stream upload",
+                in_bytes,
+                vk::BufferUsageFlags::TRANSFER_SRC,
+                MemoryLocation::CpuToGpu,
+            )?;
+            let output = GpuBuffer::new(
+                ctx,
+                "stream output",
+                layout.size as u64,
+                storage,
+                MemoryLocation::GpuOnly,
+            )?;
+            let readback = GpuBuffer::new(
+                ctx,
+                "stream readback",
+                layout.size as u64,
+                vk::BufferUsageFlags::TRANSFER_DST,
+                MemoryLocation::GpuToCpu,
+            )?;
+            // SAFETY: a plain fence on a valid device, destroyed in Drop.
+            let fence = unsafe { d.create_fence(&vk::FenceCreateInfo::default(), None) }
+                .map_err(GpuError::vk("vkCreateFence"))?;
+            let descriptors = [
+                Descriptor::SampledImage(this.conv.sampler(), image.view),
+                Descriptor::StorageBuffer(output.buffer),
+            ];
+            // SAFETY: the set is new; the view and buffer live as long as the slot.
+            unsafe { write_descriptors(d, sets[i], &descriptors) };
+            this.slots.push(Slot {
+                upload,
+                image,
+                output,
+                readback,
+                set: sets[i],
+                cmd: cmds[i],
+                fence,
+                tag: None,
+            });
+        }
+        Ok(this)
+    }
+
+    /// The layout of converted frames.
+    pub fn layout(&self) -> &Yuv420Layout {
+        &self.layout
+    }
+
+    /// Submits one frame for conversion; when the ring is full, first collects and returns the
+    /// oldest result.
+    pub fn submit(&mut self, frame: &CpuImage, tag: T) -> Result<Option<Converted<T>>, GpuError> {
+        if frame.format() != self.input
+            || (frame.width(), frame.height()) != (self.width, self.height)
+        {
+            return Err(GpuError::Invalid {
+                what: format!(
+                    "{} {}x{} frame",
+                    frame.format(),
+                    frame.width(),
+                    frame.height()
+                ),
+                reason: format!(
+                    "the stream converts {} {}x{}",
+                    self.input, self.width, self.height
+                ),
+            });
+        }
+        let collected = if self.in_flight.len() == self.slots.len() {
+            self.collect_oldest()?
+        } else {
+            None
+        };
+        let i = self.next;
+        self.next = (self.next + 1) % self.slots.len();
+        let row = (self.width * 4) as usize;
+        {
+            let slot = &mut self.slots[i];
+            let dst = slot.upload.mapped_mut().ok_or(GpuError::Allocation {
+                what: "stream upload".into(),
+                reason: "not host-visible".into(),
+            })?;
+            // One copy from the frame's rows into the staging buffer (strides may differ).
+            for y in 0..self.height {
+                dst[y as usize * row..(y as usize + 1) * row].copy_from_slice(frame.row(0, y));
+            }
+        }
+        self.record_and_submit(i)?;
+        self.slots[i].tag = Some(tag);
+        self.in_flight.push_back(i);
+        Ok(collected)
+    }
+
+    /// Waits for every frame in flight and returns them in order.
+    pub fn flush(&mut self) -> Result<Vec<Converted<T>>, GpuError> {
+        let mut out = Vec::new();
+        while let Some(c) = self.collect_oldest()? {
+            out.push(c);
+        }
+        Ok(out)
+    }
+
+    fn record_and_submit(&mut self, i: usize) -> Result<(), GpuError> {
+        let ctx = Arc::clone(&self.ctx);
+        let d = &ctx.device;
+        let slot = &self.slots[i];
+        let (w, h) = (self.width, self.height);
+        let params = self.conv.params_bytes(w, h, &self.spec, &self.layout);
+        let (pipeline, layout) = self.conv.pipeline_handles();
+        let q = 2 * i as u32;
+        // SAFETY: the slot's command buffer and fence are not in flight (collected before reuse);
+        // every handle recorded belongs to the slot or the stream and lives until it is collected.
+        unsafe {
+            d.reset_command_buffer(slot.cmd, vk::CommandBufferResetFlags::empty())
+                .map_err(GpuError::vk("vkResetCommandBuffer"))?;
+            d.begin_command_buffer(
+                slot.cmd,
+                &vk::CommandBufferBeginInfo::default()
+                    .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
+            )
+            .map_err(GpuError::vk("vkBeginCommandBuffer"))?;
+            record_upload(d, slot.cmd, slot.upload.buffer, slot.image.image, w, h);
+            if self.queries != vk::QueryPool::null() {
+                d.cmd_reset_query_pool(slot.cmd, self.queries, q, 2);
+                d.cmd_write_timestamp(
+                    slot.cmd,
+                    vk::PipelineStageFlags::TOP_OF_PIPE,
+                    self.queries,
+                    q,
+                );
+            }
+            d.cmd_bind_pipeline(slot.cmd, vk::PipelineBindPoint::COMPUTE, pipeline);
+            d.cmd_bind_descriptor_sets(
+                slot.cmd,
+                vk::PipelineBindPoint::COMPUTE,
+                layout,
+                0,
+                &[slot.set],
+                &[],
+            );
+            d.cmd_push_constants(slot.cmd, layout, vk::ShaderStageFlags::COMPUTE, 0, &params);
+            d.cmd_dispatch(
+                slot.cmd,
+                w.div_ceil(8).div_ceil(8),
+                h.div_ceil(2).div_ceil(8),
+                1,
+            );
+            if self.queries != vk::QueryPool::null() {
+                d.cmd_write_timestamp(
+                    slot.cmd,
+                    vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                    self.queries,
+                    q + 1,
+                );
+            }
+            super::convert::buffer_barrier(
+                d,
+                slot.cmd,
+                slot.output.buffer,
+                vk::AccessFlags::SHADER_WRITE,
+                vk::AccessFlags::TRANSFER_READ,
+                vk::PipelineStageFlags::COMPUTE_SHADER,
+                vk::PipelineStageFlags::TRANSFER,
+            );
+            let copy = vk::BufferCopy {
+                src_offset: 0,
+                dst_offset: 0,
+                size: self.layout.size as u64,
+            };
+            d.cmd_copy_buffer(slot.cmd, slot.output.buffer, slot.readback.buffer, &[copy]);
+            super::convert::buffer_barrier(
+                d,
+                slot.cmd,
+                slot.readback.buffer,
+                vk::AccessFlags::TRANSFER_WRITE,
+                vk::AccessFlags::HOST_READ,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::HOST,
+            );
+            d.end_command_buffer(slot.cmd)
+                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+            let cmds = [slot.cmd];
+            let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
+            let queue = ctx.queue.lock().map_err(|_| GpuError::Invalid {
+                what: "queue".into(),
+                reason: "lock poisoned".into(),
+            })?;
+            d.queue_submit(*queue, &submit, slot.fence)
+                .map_err(GpuError::vk("vkQueueSubmit"))?;
+        }
+        Ok(())
+    }
+
+    fn collect_oldest(&mut self) -> Result<Option<Converted<T>>, GpuError> {
+        let Some(i) = self.in_flight.pop_front() else {
+            return Ok(None);
+        };
+        let d = &self.ctx.device;
+        let slot = &mut self.slots[i];
+        // SAFETY: the fence was submitted with the slot's command buffer.
+        unsafe {
+            match d.wait_for_fences(&[slot.fence], true, WAIT_NS) {
+                Ok(()) => {}
+                Err(vk::Result::TIMEOUT) => {
+                    return Err(GpuError::Timeout {
+                        what: "a frame's conversion",
+                        timeout_ms: WAIT_NS / 1_000_000,
+                    })
+                }
+                Err(e) => return Err(GpuError::vk("vkWaitForFences")(e)),
+            }
+            d.reset_fences(&[slot.fence])
+                .map_err(GpuError::vk("vkResetFences"))?;
+        }
+        let gpu_ns = if self.queries != vk::QueryPool::null() {
+            super::convert::read_durations_at(&self.ctx, self.queries, 2 * i as u32, 1)?
+                .first()
+                .copied()
+        } else {
+            None
+        };
+        let bytes = slot.readback.mapped().ok_or(GpuError::Allocation {
+            what: "stream readback".into(),
+            reason: "not host-visible".into(),
+        })?;
+        let mut buffer = self.buffers.take(bytes.len());
+        buffer.as_mut_slice().copy_from_slice(bytes);
+        let l = &self.layout;
+        let mut planes = vec![PlaneLayout {
+            offset: 0,
+            stride: l.luma_pitch as usize,
+        }];
+        planes.push(PlaneLayout {
+            offset: l.chroma_offset as usize,
+            stride: l.chroma_pitch as usize,
+        });
+        if l.planar() {
+            planes.push(PlaneLayout {
+                offset: l.v_offset as usize,
+                stride: l.chroma_pitch as usize,
+            });
+        }
+        let image =
+            CpuImage::from_buffer(l.format, l.width, l.height, planes, buffer).map_err(|e| {
+                GpuError::Invalid {
+                    what: "converted frame".into(),
+                    reason: e.to_string(),
+                }
+            })?;
+        let tag = slot.tag.take().ok_or(GpuError::Invalid {
+            what: "slot".into(),
+            reason: "no frame in it".into(),
+        })?;
+        Ok(Some(Converted { image, tag, gpu_ns }))
+    }
+}
+
+impl<T> Drop for ConvertStream<T> {
+    fn drop(&mut self) {
+        let d = &self.ctx.device;
+        // SAFETY: wait for every slot in flight, then destroy what the stream created; the
+        // slots' buffers and images are dropped after this (fields drop after Drop::drop).
+        unsafe {
+            let fences: Vec<vk::Fence> = self
+                .in_flight
+                .iter()
+                .map(|&i| self.slots[i].fence)
+                .collect();
+            if !fences.is_empty() {
+                let _ = d.wait_for_fences(&fences, true, WAIT_NS);
+            }
+            for s in &self.slots {
+                d.destroy_fence(s.fence, None);
+            }
+            d.destroy_query_pool(self.queries, None);
+            d.destroy_command_pool(self.command_pool, None);
+            d.destroy_descriptor_pool(self.pool, None);
+        }
+    }
+}

@@ -1,0 +1,238 @@
+//! RGB frames through a session: converted on the GPU (lavapipe in CI, validation on), encoded
+//! by the software encoders, decoded by ffmpeg and compared with the float64 reference of the
+//! conversion. Also the CPU fallback when the GPU is turned off.
+
+mod common;
+
+use common::*;
+use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
+use ghoststream::process::convert::{
+    normalized_rgb, reference_rgb_to_yuv420, ChromaSiting, ConvertSpec, Yuv420Layout,
+};
+use ghoststream::sink::BitstreamFormat;
+use ghoststream::{
+    BitDepth, Codec, CpuImage, Frame, GpuChoice, PixelFormat, RateControl, Session, SessionConfig,
+    Timestamp,
+};
+
+const W: u32 = 320;
+const H: u32 = 192;
+const FRAMES: u64 = 12;
+
+fn gpu_available() -> bool {
+    match GpuContext::new(&GpuOptions {
+        device: DeviceSelector::Auto,
+        validation: true,
+    }) {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_some() => {
+            panic!("GHOSTSTREAM_REQUIRE_GPU is set: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no Vulkan device with validation ({e})");
+            false
+        }
+    }
+}
+
+/// A smooth, moving RGB picture (gradients and a box), packed as `format`.
+fn rgb_frame(format: PixelFormat, n: u64) -> CpuImage {
+    let mut img = CpuImage::new(format, W, H, None).unwrap();
+    for y in 0..H {
+        let row = img.row_mut(0, y);
+        for x in 0..W {
+            let inside = (x as u64 + 200 - 7 * n) % 200 < 60 && (40..120).contains(&y);
+            let (r, g, b) = if inside {
+                (0.9, 0.8, 0.2)
+            } else {
+                (
+                    x as f64 / W as f64,
+                    y as f64 / H as f64,
+                    0.5 + 0.4 * ((x + y) as f64 / 60.0 + n as f64 / 5.0).sin(),
+                )
+            };
+            let px = match format {
+                PixelFormat::Rgb10a2 => {
+                    let q = |v: f64| (v * 1023.0).round() as u32;
+                    (q(r) | (q(g) << 10) | (q(b) << 20) | (3 << 30)).to_le_bytes()
+                }
+                PixelFormat::Bgra8 => {
+                    let q = |v: f64| (v * 255.0).round() as u8;
+                    [q(b), q(g), q(r), 255]
+                }
+                _ => {
+                    let q = |v: f64| (v * 255.0).round() as u8;
+                    [q(r), q(g), q(b), 255]
+                }
+            };
+            row[4 * x as usize..4 * x as usize + 4].copy_from_slice(&px);
+        }
+    }
+    img
+}
+
+/// The reference conversion of frame `n`, tightly packed as planar 4:2:0 (what ffmpeg's raw
+/// yuv420p / yuv420p10le output is).
+fn reference_planar(format: PixelFormat, n: u64, cfg: &SessionConfig) -> Vec<u8> {
+    let out_format = if cfg.bit_depth == BitDepth::Ten {
+        PixelFormat::I420P10
+    } else {
+        PixelFormat::I420
+    };
+    let layout = Yuv420Layout::new(out_format, W, H);
+    let spec = ConvertSpec {
+        matrix: cfg.color.matrix,
+        range: cfg.color.range,
+        siting: ChromaSiting::Left,
+        output: out_format,
+    };
+    let img = rgb_frame(format, n);
+    let mut buf = vec![0u8; layout.size as usize];
+    reference_rgb_to_yuv420(
+        &normalized_rgb(img.data(), format).unwrap(),
+        &spec,
+        &layout,
+        &mut buf,
+    );
+    let bps = layout.bytes_per_sample as usize;
+    let mut tight = Vec::new();
+    for (offset, rows, row_bytes, pitch) in [
+        (0, H, W as usize * bps, layout.luma_pitch),
+        (
+            layout.chroma_offset,
+            H / 2,
+            (W / 2) as usize * bps,
+            layout.chroma_pitch,
+        ),
+        (
+            layout.v_offset,
+            H / 2,
+            (W / 2) as usize * bps,
+            layout.chroma_pitch,
+        ),
+    ] {
+        for y in 0..rows {
+            let start = (offset + y * pitch) as usize;
+            tight.extend_from_slice(&buf[start..start + row_bytes]);
+        }
+    }
+    tight
+}
+
+fn run(
+    codec: Codec,
+    format: PixelFormat,
+    depth: BitDepth,
+    gpu: GpuChoice,
+    qp: u32,
+) -> (f64, bool, String) {
+    let mut cfg = config(codec, W, H, 30);
+    cfg.input_format = format;
+    cfg.bit_depth = depth;
+    cfg.rate_control = RateControl::Cqp { qp };
+    cfg.gpu = gpu;
+    let mut session = Session::open(cfg.clone()).expect("session opens");
+    let processing = session.processing().to_string();
+    let mut out = Vec::new();
+    for n in 0..FRAMES {
+        let frame = Frame::from_cpu(
+            rgb_frame(format, n),
+            Timestamp::from_nanos(n as i64 * 33_333_333),
+        );
+        session.submit(frame).unwrap();
+        while let Some(o) = session.try_receive().unwrap() {
+            out.push(o);
+        }
+    }
+    out.extend(session.close().unwrap());
+    if let Some(ctx) = session.gpu_context() {
+        let messages = ctx.take_validation_messages();
+        assert!(
+            messages.is_empty(),
+            "validation layer reported:\n{}",
+            messages.join("\n")
+        );
+    }
+    let enc = split(out);
+    assert_eq!(enc.packets.len() as u64, FRAMES);
+    let all_timed = enc
+        .packets
+        .iter()
+        .all(|p| p.stats.gpu_time.is_some_and(|t| t.as_nanos() > 0));
+    let dir = tempfile::tempdir().unwrap();
+    let format_out = BitstreamFormat::default_for(codec);
+    let path = dir
+        .path()
+        .join(format!("g.{}", format_out.extension(codec)));
+    write(&enc.packets, &path, format_out, &cfg);
+    let ten = depth == BitDepth::Ten;
+    let decoded = decode_raw(&path, if ten { "yuv420p10le" } else { "yuv420p" });
+    let reference: Vec<u8> = (0..FRAMES)
+        .flat_map(|n| reference_planar(format, n, &cfg))
+        .collect();
+    let psnr = if ten {
+        psnr10(&decoded, &reference)
+    } else {
+        psnr8(&decoded, &reference)
+    };
+    (psnr, all_timed, processing)
+}
+
+#[test]
+fn rgb_frames_are_converted_on_the_gpu_encoded_and_decode_to_the_reference() {
+    if !gpu_available() {
+        return;
+    }
+    let gpu = GpuChoice::Require(GpuOptions {
+        device: DeviceSelector::Auto,
+        validation: true,
+    });
+    for (codec, format, depth, qp) in [
+        (Codec::H264, PixelFormat::Bgra8, BitDepth::Eight, 8),
+        (Codec::Hevc, PixelFormat::Rgba8, BitDepth::Eight, 8),
+        (Codec::Av1, PixelFormat::Rgb10a2, BitDepth::Ten, 24),
+    ] {
+        let (psnr, all_timed, processing) = run(codec, format, depth, gpu.clone(), qp);
+        eprintln!(
+            "{codec} from {format}: {processing}; PSNR against the float64 reference {psnr:.2} dB"
+        );
+        assert!(processing.starts_with("GPU:"), "{processing}");
+        assert!(
+            all_timed,
+            "{codec}: a packet has no GPU time in its FrameStats"
+        );
+        assert!(
+            psnr >= 40.0,
+            "{codec} from {format}: PSNR {psnr:.2} dB against the reference"
+        );
+    }
+}
+
+#[test]
+fn with_the_gpu_off_rgb_is_converted_on_the_cpu() {
+    let (psnr, all_timed, processing) = run(
+        Codec::H264,
+        PixelFormat::Bgra8,
+        BitDepth::Eight,
+        GpuChoice::Off,
+        8,
+    );
+    eprintln!("CPU path: {processing}; PSNR against the GPU path's reference {psnr:.2} dB");
+    assert!(processing.starts_with("CPU:"), "{processing}");
+    assert!(!all_timed, "the CPU path reported GPU time");
+    // libswscale filters chroma differently from our reference; the pictures still agree.
+    assert!(psnr >= 30.0, "PSNR {psnr:.2} dB");
+}
+
+#[test]
+fn a_required_gpu_that_is_missing_fails_to_open() {
+    let mut cfg = config(Codec::H264, W, H, 30);
+    cfg.input_format = PixelFormat::Bgra8;
+    cfg.gpu = GpuChoice::Require(GpuOptions {
+        device: DeviceSelector::Name("no-such-gpu-9000".into()),
+        validation: false,
+    });
+    let e = Session::open(cfg).unwrap_err();
+    assert!(matches!(e, ghoststream::SessionError::Gpu(_)), "{e}");
+    assert!(e.to_string().contains("no-such-gpu-9000"), "{e}");
+}
