@@ -273,12 +273,29 @@ pub fn probe() -> Vec<ProbeEntry> {
             });
         }
     }
+    let (available, detail) = match crate::gpu::GpuContext::new(&crate::gpu::GpuOptions::default())
+    {
+        Ok(ctx) => {
+            let i = ctx.device_info();
+            let (a, b, c) = i.api_version;
+            (
+                true,
+                format!(
+                    "{} ({}), Vulkan {a}.{b}.{c}, driver {}: converts RGB input to YUV for the encoders",
+                    i.name,
+                    i.kind,
+                    i.driver.trim()
+                ),
+            )
+        }
+        Err(e) => (false, e.to_string()),
+    };
     out.push(ProbeEntry {
         category: "gpu",
         name: "vulkan".into(),
         codec: None,
-        available: false,
-        detail: "the Vulkan compute engine is not part of this build yet".into(),
+        available,
+        detail,
     });
     for (name, env, what) in [
         ("wayland", "WAYLAND_DISPLAY", "a Wayland compositor"),

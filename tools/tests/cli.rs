@@ -378,6 +378,14 @@ fn probe_json_lists_every_path_with_a_reason() {
         assert!(!nv["detail"].as_str().unwrap().is_empty());
     }
     assert!(entries.iter().any(|e| e["category"] == "capture"));
+    let gpu = entries
+        .iter()
+        .find(|e| e["category"] == "gpu")
+        .expect("a gpu entry");
+    assert!(!gpu["detail"].as_str().unwrap().is_empty());
+    if std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_some() {
+        assert_eq!(gpu["available"], true, "{gpu}");
+    }
 }
 
 #[test]
