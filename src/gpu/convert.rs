@@ -10,8 +10,12 @@ use std::sync::Arc;
 use ash::vk;
 use gpu_allocator::MemoryLocation;
 
+use super::commands::{
+    begin_one_time, buffer_barrier, end_and_submit, read_durations, record_readback, record_upload,
+    wait_and_reset,
+};
 use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
-use super::resources::{color_range, GpuBuffer, GpuImage};
+use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
 use crate::process::convert::{range_scale, rgb_to_ycbcr_rows, ConvertSpec, Yuv420Layout};
@@ -303,30 +307,7 @@ impl RgbToYuv420 {
                 if timestamps {
                     d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::BOTTOM_OF_PIPE, queries, 1);
                 }
-                buffer_barrier(
-                    d,
-                    cmd,
-                    output.buffer,
-                    vk::AccessFlags::SHADER_WRITE,
-                    vk::AccessFlags::TRANSFER_READ,
-                    vk::PipelineStageFlags::COMPUTE_SHADER,
-                    vk::PipelineStageFlags::TRANSFER,
-                );
-                let copy = vk::BufferCopy {
-                    src_offset: 0,
-                    dst_offset: 0,
-                    size: layout.size as u64,
-                };
-                d.cmd_copy_buffer(cmd, output.buffer, readback.buffer, &[copy]);
-                buffer_barrier(
-                    d,
-                    cmd,
-                    readback.buffer,
-                    vk::AccessFlags::TRANSFER_WRITE,
-                    vk::AccessFlags::HOST_READ,
-                    vk::PipelineStageFlags::TRANSFER,
-                    vk::PipelineStageFlags::HOST,
-                );
+                record_readback(d, cmd, output.buffer, readback.buffer, layout.size as u64);
             }
         })?;
         let gpu_ns = if timestamps {
@@ -692,14 +673,7 @@ impl RgbToYuv420 {
                 let start = std::time::Instant::now();
                 // SAFETY: as above; the previous submission was waited for before re-recording.
                 unsafe {
-                    d.reset_command_buffer(self.cmd, vk::CommandBufferResetFlags::empty())
-                        .map_err(GpuError::vk("vkResetCommandBuffer"))?;
-                    d.begin_command_buffer(
-                        self.cmd,
-                        &vk::CommandBufferBeginInfo::default()
-                            .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
-                    )
-                    .map_err(GpuError::vk("vkBeginCommandBuffer"))?;
+                    begin_one_time(d, self.cmd)?;
                     d.cmd_pipeline_barrier(
                         self.cmd,
                         all,
@@ -730,16 +704,7 @@ impl RgbToYuv420 {
                         &params,
                     );
                     d.cmd_dispatch(self.cmd, groups.0, groups.1, 1);
-                    d.end_command_buffer(self.cmd)
-                        .map_err(GpuError::vk("vkEndCommandBuffer"))?;
-                    let cmds = [self.cmd];
-                    let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
-                    let queue = ctx.queue.lock().map_err(|_| GpuError::Invalid {
-                        what: "queue".into(),
-                        reason: "lock poisoned".into(),
-                    })?;
-                    d.queue_submit(*queue, &submit, self.fence)
-                        .map_err(GpuError::vk("vkQueueSubmit"))?;
+                    end_and_submit(&ctx, self.cmd, self.fence)?;
                 }
                 cpu.push(start.elapsed().as_nanos() as f64);
                 self.wait_fence()?;
@@ -817,52 +782,17 @@ impl RgbToYuv420 {
 
     /// Records with `record` into the command buffer, submits it and waits for it.
     fn submit_and_wait(&self, record: impl FnOnce(vk::CommandBuffer)) -> Result<(), GpuError> {
-        let d = &self.ctx.device;
-        // SAFETY: the command buffer is not in flight (every submission is waited for).
-        unsafe {
-            d.reset_command_buffer(self.cmd, vk::CommandBufferResetFlags::empty())
-                .map_err(GpuError::vk("vkResetCommandBuffer"))?;
-            d.begin_command_buffer(
-                self.cmd,
-                &vk::CommandBufferBeginInfo::default()
-                    .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
-            )
-            .map_err(GpuError::vk("vkBeginCommandBuffer"))?;
-        }
+        // SAFETY: the command buffer is not in flight (every submission is waited for), and
+        // what `record` records lives until the wait below.
+        unsafe { begin_one_time(&self.ctx.device, self.cmd)? };
         record(self.cmd);
-        // SAFETY: as above; the queue is used under its lock.
-        unsafe {
-            d.end_command_buffer(self.cmd)
-                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
-            let cmds = [self.cmd];
-            let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
-            let queue = self.ctx.queue.lock().map_err(|_| GpuError::Invalid {
-                what: "queue".into(),
-                reason: "lock poisoned".into(),
-            })?;
-            d.queue_submit(*queue, &submit, self.fence)
-                .map_err(GpuError::vk("vkQueueSubmit"))?;
-        }
+        // SAFETY: as above.
+        unsafe { end_and_submit(&self.ctx, self.cmd, self.fence)? };
         self.wait_fence()
     }
 
     fn wait_fence(&self) -> Result<(), GpuError> {
-        let d = &self.ctx.device;
-        // SAFETY: the fence belongs to this device and was submitted with the last batch.
-        unsafe {
-            match d.wait_for_fences(&[self.fence], true, RUN_TIMEOUT_NS) {
-                Ok(()) => {}
-                Err(vk::Result::TIMEOUT) => {
-                    return Err(GpuError::Timeout {
-                        what: "a benchmark batch",
-                        timeout_ms: RUN_TIMEOUT_NS / 1_000_000,
-                    })
-                }
-                Err(e) => return Err(GpuError::vk("vkWaitForFences")(e)),
-            }
-            d.reset_fences(&[self.fence])
-                .map_err(GpuError::vk("vkResetFences"))
-        }
+        wait_and_reset(&self.ctx, self.fence, RUN_TIMEOUT_NS, "a conversion")
     }
 }
 
@@ -913,179 +843,6 @@ pub(crate) fn check_request(
         });
     }
     Ok(())
-}
-
-/// Records the upload of `src` into the whole of `image` (from any layout) and its move to
-/// `SHADER_READ_ONLY_OPTIMAL` for the compute stage.
-///
-/// # Safety
-/// `cmd` must be a command buffer of `d` in the recording state; `src` and `image` objects of
-/// `d` that live until the commands have run; `src` must hold `width` x `height` texels.
-pub(crate) unsafe fn record_upload(
-    d: &ash::Device,
-    cmd: vk::CommandBuffer,
-    src: vk::Buffer,
-    image: vk::Image,
-    width: u32,
-    height: u32,
-) {
-    // SAFETY: forwarded from the caller.
-    unsafe {
-        image_barrier(
-            d,
-            cmd,
-            image,
-            vk::ImageLayout::UNDEFINED,
-            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-            vk::AccessFlags::empty(),
-            vk::AccessFlags::TRANSFER_WRITE,
-            vk::PipelineStageFlags::TOP_OF_PIPE,
-            vk::PipelineStageFlags::TRANSFER,
-        );
-        d.cmd_copy_buffer_to_image(
-            cmd,
-            src,
-            image,
-            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-            &[whole_image(width, height)],
-        );
-        image_barrier(
-            d,
-            cmd,
-            image,
-            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-            vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
-            vk::AccessFlags::TRANSFER_WRITE,
-            vk::AccessFlags::SHADER_READ,
-            vk::PipelineStageFlags::TRANSFER,
-            vk::PipelineStageFlags::COMPUTE_SHADER,
-        );
-    }
-}
-
-/// Reads `pairs` pairs of timestamps (queries 2i and 2i+1) and returns each pair's duration in
-/// nanoseconds. The submission that wrote them must have been waited for.
-fn read_durations(
-    ctx: &GpuContext,
-    queries: vk::QueryPool,
-    pairs: usize,
-) -> Result<Vec<f64>, GpuError> {
-    read_durations_at(ctx, queries, 0, pairs)
-}
-
-/// As [`read_durations`], from query `first` on.
-pub(crate) fn read_durations_at(
-    ctx: &GpuContext,
-    queries: vk::QueryPool,
-    first: u32,
-    pairs: usize,
-) -> Result<Vec<f64>, GpuError> {
-    let mut ts = vec![0u64; 2 * pairs];
-    // SAFETY: the caller waited for the submission that wrote these queries.
-    unsafe {
-        ctx.device.get_query_pool_results(
-            queries,
-            first,
-            &mut ts,
-            vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
-        )
-    }
-    .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
-    let period = ctx.device_info().timestamp_period_ns;
-    Ok(ts
-        .chunks(2)
-        .map(|p| p[1].saturating_sub(p[0]) as f64 * period)
-        .collect())
-}
-
-/// The copy region of a whole single-level colour image.
-fn whole_image(width: u32, height: u32) -> vk::BufferImageCopy {
-    vk::BufferImageCopy::default()
-        .image_subresource(vk::ImageSubresourceLayers {
-            aspect_mask: vk::ImageAspectFlags::COLOR,
-            mip_level: 0,
-            base_array_layer: 0,
-            layer_count: 1,
-        })
-        .image_extent(vk::Extent3D {
-            width,
-            height,
-            depth: 1,
-        })
-}
-
-/// Records a memory dependency on a whole buffer.
-///
-/// # Safety
-/// `cmd` must be a command buffer of `d` in the recording state, and `buffer` a buffer of `d`.
-pub(crate) unsafe fn buffer_barrier(
-    d: &ash::Device,
-    cmd: vk::CommandBuffer,
-    buffer: vk::Buffer,
-    src_access: vk::AccessFlags,
-    dst_access: vk::AccessFlags,
-    src_stage: vk::PipelineStageFlags,
-    dst_stage: vk::PipelineStageFlags,
-) {
-    let barrier = vk::BufferMemoryBarrier::default()
-        .src_access_mask(src_access)
-        .dst_access_mask(dst_access)
-        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-        .buffer(buffer)
-        .offset(0)
-        .size(vk::WHOLE_SIZE);
-    // SAFETY: the caller guarantees cmd is recording and buffer belongs to d.
-    unsafe {
-        d.cmd_pipeline_barrier(
-            cmd,
-            src_stage,
-            dst_stage,
-            vk::DependencyFlags::empty(),
-            &[],
-            &[barrier],
-            &[],
-        )
-    };
-}
-
-/// Records a layout transition of a whole single-level colour image.
-///
-/// # Safety
-/// `cmd` must be a command buffer of `d` in the recording state, and `image` an image of `d`.
-#[allow(clippy::too_many_arguments)]
-unsafe fn image_barrier(
-    d: &ash::Device,
-    cmd: vk::CommandBuffer,
-    image: vk::Image,
-    old: vk::ImageLayout,
-    new: vk::ImageLayout,
-    src_access: vk::AccessFlags,
-    dst_access: vk::AccessFlags,
-    src_stage: vk::PipelineStageFlags,
-    dst_stage: vk::PipelineStageFlags,
-) {
-    let barrier = vk::ImageMemoryBarrier::default()
-        .src_access_mask(src_access)
-        .dst_access_mask(dst_access)
-        .old_layout(old)
-        .new_layout(new)
-        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-        .image(image)
-        .subresource_range(color_range());
-    // SAFETY: the caller guarantees cmd is recording and image belongs to d.
-    unsafe {
-        d.cmd_pipeline_barrier(
-            cmd,
-            src_stage,
-            dst_stage,
-            vk::DependencyFlags::empty(),
-            &[],
-            &[],
-            &[barrier],
-        )
-    };
 }
 
 /// The compute-shader copy used as the bandwidth ceiling: `shaders/copy_words.comp`.

@@ -4,6 +4,7 @@
 //! first processing operation (RGB to NV12/I420 in one compute pass). Every `unsafe` block
 //! states the invariant it relies on.
 
+mod commands;
 mod context;
 mod convert;
 mod pipeline;

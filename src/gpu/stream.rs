@@ -13,7 +13,11 @@ use std::sync::Arc;
 use ash::vk;
 use gpu_allocator::MemoryLocation;
 
-use super::convert::{record_upload, RgbToYuv420};
+use super::commands::{
+    begin_one_time, end_and_submit, read_durations_at, record_readback, record_upload,
+    wait_and_reset,
+};
+use super::convert::RgbToYuv420;
 use super::pipeline::{write_descriptors, Descriptor};
 use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
@@ -48,7 +52,6 @@ pub struct Converted<T> {
 pub struct ConvertStream<T> {
     ctx: Arc<GpuContext>,
     conv: RgbToYuv420,
-    spec: ConvertSpec,
     input: PixelFormat,
     width: u32,
     height: u32,
@@ -56,6 +59,7 @@ pub struct ConvertStream<T> {
     pool: vk::DescriptorPool,
     command_pool: vk::CommandPool,
     queries: vk::QueryPool,
+    params: Vec<u8>,
     slots: Vec<Slot<T>>,
     in_flight: VecDeque<usize>,
     next: usize,
@@ -81,15 +85,16 @@ impl<T> ConvertStream<T> {
         let depth = depth.clamp(1, 8);
         let conv = RgbToYuv420::new(ctx)?;
         let layout = Yuv420Layout::new(spec.output, width, height);
+        let params = conv.params_bytes(width, height, &spec, &layout);
         let d = &ctx.device;
         let mut this = Self {
             ctx: Arc::clone(ctx),
             conv,
-            spec,
             input,
             width,
             height,
             layout,
+            params,
             pool: vk::DescriptorPool::null(),
             command_pool: vk::CommandPool::null(),
             queries: vk::QueryPool::null(),
@@ -266,20 +271,12 @@ impl<T> ConvertStream<T> {
         let d = &ctx.device;
         let slot = &self.slots[i];
         let (w, h) = (self.width, self.height);
-        let params = self.conv.params_bytes(w, h, &self.spec, &self.layout);
         let (pipeline, layout) = self.conv.pipeline_handles();
         let q = 2 * i as u32;
         // SAFETY: the slot's command buffer and fence are not in flight (collected before reuse);
         // every handle recorded belongs to the slot or the stream and lives until it is collected.
         unsafe {
-            d.reset_command_buffer(slot.cmd, vk::CommandBufferResetFlags::empty())
-                .map_err(GpuError::vk("vkResetCommandBuffer"))?;
-            d.begin_command_buffer(
-                slot.cmd,
-                &vk::CommandBufferBeginInfo::default()
-                    .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
-            )
-            .map_err(GpuError::vk("vkBeginCommandBuffer"))?;
+            begin_one_time(d, slot.cmd)?;
             record_upload(d, slot.cmd, slot.upload.buffer, slot.image.image, w, h);
             if self.queries != vk::QueryPool::null() {
                 d.cmd_reset_query_pool(slot.cmd, self.queries, q, 2);
@@ -299,7 +296,13 @@ impl<T> ConvertStream<T> {
                 &[slot.set],
                 &[],
             );
-            d.cmd_push_constants(slot.cmd, layout, vk::ShaderStageFlags::COMPUTE, 0, &params);
+            d.cmd_push_constants(
+                slot.cmd,
+                layout,
+                vk::ShaderStageFlags::COMPUTE,
+                0,
+                &self.params,
+            );
             d.cmd_dispatch(
                 slot.cmd,
                 w.div_ceil(8).div_ceil(8),
@@ -314,40 +317,14 @@ impl<T> ConvertStream<T> {
                     q + 1,
                 );
             }
-            super::convert::buffer_barrier(
+            record_readback(
                 d,
                 slot.cmd,
                 slot.output.buffer,
-                vk::AccessFlags::SHADER_WRITE,
-                vk::AccessFlags::TRANSFER_READ,
-                vk::PipelineStageFlags::COMPUTE_SHADER,
-                vk::PipelineStageFlags::TRANSFER,
-            );
-            let copy = vk::BufferCopy {
-                src_offset: 0,
-                dst_offset: 0,
-                size: self.layout.size as u64,
-            };
-            d.cmd_copy_buffer(slot.cmd, slot.output.buffer, slot.readback.buffer, &[copy]);
-            super::convert::buffer_barrier(
-                d,
-                slot.cmd,
                 slot.readback.buffer,
-                vk::AccessFlags::TRANSFER_WRITE,
-                vk::AccessFlags::HOST_READ,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::PipelineStageFlags::HOST,
+                self.layout.size as u64,
             );
-            d.end_command_buffer(slot.cmd)
-                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
-            let cmds = [slot.cmd];
-            let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
-            let queue = ctx.queue.lock().map_err(|_| GpuError::Invalid {
-                what: "queue".into(),
-                reason: "lock poisoned".into(),
-            })?;
-            d.queue_submit(*queue, &submit, slot.fence)
-                .map_err(GpuError::vk("vkQueueSubmit"))?;
+            end_and_submit(&ctx, slot.cmd, slot.fence)?;
         }
         Ok(())
     }
@@ -356,25 +333,10 @@ impl<T> ConvertStream<T> {
         let Some(i) = self.in_flight.pop_front() else {
             return Ok(None);
         };
-        let d = &self.ctx.device;
         let slot = &mut self.slots[i];
-        // SAFETY: the fence was submitted with the slot's command buffer.
-        unsafe {
-            match d.wait_for_fences(&[slot.fence], true, WAIT_NS) {
-                Ok(()) => {}
-                Err(vk::Result::TIMEOUT) => {
-                    return Err(GpuError::Timeout {
-                        what: "a frame's conversion",
-                        timeout_ms: WAIT_NS / 1_000_000,
-                    })
-                }
-                Err(e) => return Err(GpuError::vk("vkWaitForFences")(e)),
-            }
-            d.reset_fences(&[slot.fence])
-                .map_err(GpuError::vk("vkResetFences"))?;
-        }
+        wait_and_reset(&self.ctx, slot.fence, WAIT_NS, "a frame's conversion")?;
         let gpu_ns = if self.queries != vk::QueryPool::null() {
-            super::convert::read_durations_at(&self.ctx, self.queries, 2 * i as u32, 1)?
+            read_durations_at(&self.ctx, self.queries, 2 * i as u32, 1)?
                 .first()
                 .copied()
         } else {

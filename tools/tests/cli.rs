@@ -15,6 +15,17 @@ fn run(args: &[&str]) -> Output {
     tool().args(args).output().expect("the tool runs")
 }
 
+/// Runs the tool, asserts success, and returns what it printed on stderr.
+fn run_ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Asserts a failure with exactly one stderr line, `error: ...`, containing each of `needles`.
 fn assert_one_line_error(out: &Output, needles: &[&str]) {
     assert!(!out.status.success(), "expected failure, got success");
@@ -106,7 +117,7 @@ fn encodes_the_test_pattern_for_each_codec() {
         ("av1", "a.obu", "obu"),
     ] {
         let out_path = dir.path().join(file);
-        let out = run(&[
+        let stderr = run_ok(&[
             "encode",
             "--codec",
             codec,
@@ -117,12 +128,6 @@ fn encodes_the_test_pattern_for_each_codec() {
             "-o",
             out_path.to_str().unwrap(),
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             stderr.contains("wrote") && stderr.contains("24 frames"),
             "{stderr}"
@@ -184,7 +189,7 @@ fn raw_bgra_input_is_converted_and_encoded() {
     std::fs::write(&raw, frame.repeat(6)).unwrap();
     for gpu in ["auto", "off"] {
         let out_path = dir.path().join(format!("bgra-{gpu}.h264"));
-        let out = run(&[
+        let stderr = run_ok(&[
             "encode",
             "-i",
             raw.to_str().unwrap(),
@@ -199,12 +204,6 @@ fn raw_bgra_input_is_converted_and_encoded() {
             "-o",
             out_path.to_str().unwrap(),
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("processing:"), "{stderr}");
         if gpu == "off" {
             assert!(stderr.contains("processing: CPU"), "{stderr}");

@@ -1,0 +1,301 @@
+//! Command recording and submission helpers shared by the GPU operations: one-time command
+//! buffers, fenced submission, barriers, uploads, read-backs and timestamp read-out.
+
+use ash::vk;
+
+use super::resources::color_range;
+use super::{GpuContext, GpuError};
+
+/// Resets `cmd` and begins recording it for one submission.
+///
+/// # Safety
+/// `cmd` must be a command buffer of `d`, from a pool created with `RESET_COMMAND_BUFFER`, and
+/// not in flight.
+pub(crate) unsafe fn begin_one_time(
+    d: &ash::Device,
+    cmd: vk::CommandBuffer,
+) -> Result<(), GpuError> {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        d.reset_command_buffer(cmd, vk::CommandBufferResetFlags::empty())
+            .map_err(GpuError::vk("vkResetCommandBuffer"))?;
+        d.begin_command_buffer(
+            cmd,
+            &vk::CommandBufferBeginInfo::default()
+                .flags(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT),
+        )
+        .map_err(GpuError::vk("vkBeginCommandBuffer"))
+    }
+}
+
+/// Ends `cmd` and submits it on the context's queue, signalling `fence`.
+///
+/// # Safety
+/// `cmd` must be a recording command buffer of the context's device whose every handle lives
+/// until `fence` signals; `fence` must be unsignalled and not in use.
+pub(crate) unsafe fn end_and_submit(
+    ctx: &GpuContext,
+    cmd: vk::CommandBuffer,
+    fence: vk::Fence,
+) -> Result<(), GpuError> {
+    let d = &ctx.device;
+    // SAFETY: forwarded from the caller; the queue is used under its lock.
+    unsafe {
+        d.end_command_buffer(cmd)
+            .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+        let cmds = [cmd];
+        let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
+        let queue = ctx.queue.lock().map_err(|_| GpuError::Invalid {
+            what: "queue".into(),
+            reason: "lock poisoned".into(),
+        })?;
+        d.queue_submit(*queue, &submit, fence)
+            .map_err(GpuError::vk("vkQueueSubmit"))
+    }
+}
+
+/// Waits up to `timeout_ns` for `fence` and resets it; a timeout is a [`GpuError::Timeout`]
+/// naming `what`.
+pub(crate) fn wait_and_reset(
+    ctx: &GpuContext,
+    fence: vk::Fence,
+    timeout_ns: u64,
+    what: &'static str,
+) -> Result<(), GpuError> {
+    let d = &ctx.device;
+    // SAFETY: the fence belongs to this device; waiting and resetting a signalled fence that no
+    // pending submission uses is always valid.
+    unsafe {
+        match d.wait_for_fences(&[fence], true, timeout_ns) {
+            Ok(()) => {}
+            Err(vk::Result::TIMEOUT) => {
+                return Err(GpuError::Timeout {
+                    what,
+                    timeout_ms: timeout_ns / 1_000_000,
+                })
+            }
+            Err(e) => return Err(GpuError::vk("vkWaitForFences")(e)),
+        }
+        d.reset_fences(&[fence])
+            .map_err(GpuError::vk("vkResetFences"))
+    }
+}
+
+/// Records the read-back of the first `size` bytes of `output` (written by a compute shader)
+/// into the host-visible `readback`, made visible to the host.
+///
+/// # Safety
+/// `cmd` must be a recording command buffer of `d`; both buffers must belong to `d` and live
+/// until the commands have run.
+pub(crate) unsafe fn record_readback(
+    d: &ash::Device,
+    cmd: vk::CommandBuffer,
+    output: vk::Buffer,
+    readback: vk::Buffer,
+    size: u64,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        buffer_barrier(
+            d,
+            cmd,
+            output,
+            vk::AccessFlags::SHADER_WRITE,
+            vk::AccessFlags::TRANSFER_READ,
+            vk::PipelineStageFlags::COMPUTE_SHADER,
+            vk::PipelineStageFlags::TRANSFER,
+        );
+        d.cmd_copy_buffer(
+            cmd,
+            output,
+            readback,
+            &[vk::BufferCopy {
+                src_offset: 0,
+                dst_offset: 0,
+                size,
+            }],
+        );
+        buffer_barrier(
+            d,
+            cmd,
+            readback,
+            vk::AccessFlags::TRANSFER_WRITE,
+            vk::AccessFlags::HOST_READ,
+            vk::PipelineStageFlags::TRANSFER,
+            vk::PipelineStageFlags::HOST,
+        );
+    }
+}
+
+/// Records the upload of `src` into the whole of `image` (from any layout) and its move to
+/// `SHADER_READ_ONLY_OPTIMAL` for the compute stage.
+///
+/// # Safety
+/// `cmd` must be a command buffer of `d` in the recording state; `src` and `image` objects of
+/// `d` that live until the commands have run; `src` must hold `width` x `height` texels.
+pub(crate) unsafe fn record_upload(
+    d: &ash::Device,
+    cmd: vk::CommandBuffer,
+    src: vk::Buffer,
+    image: vk::Image,
+    width: u32,
+    height: u32,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        image_barrier(
+            d,
+            cmd,
+            image,
+            vk::ImageLayout::UNDEFINED,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            vk::AccessFlags::empty(),
+            vk::AccessFlags::TRANSFER_WRITE,
+            vk::PipelineStageFlags::TOP_OF_PIPE,
+            vk::PipelineStageFlags::TRANSFER,
+        );
+        d.cmd_copy_buffer_to_image(
+            cmd,
+            src,
+            image,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            &[whole_image(width, height)],
+        );
+        image_barrier(
+            d,
+            cmd,
+            image,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL,
+            vk::AccessFlags::TRANSFER_WRITE,
+            vk::AccessFlags::SHADER_READ,
+            vk::PipelineStageFlags::TRANSFER,
+            vk::PipelineStageFlags::COMPUTE_SHADER,
+        );
+    }
+}
+
+/// Reads `pairs` pairs of timestamps (queries 2i and 2i+1) and returns each pair's duration in
+/// nanoseconds. The submission that wrote them must have been waited for.
+pub(crate) fn read_durations(
+    ctx: &GpuContext,
+    queries: vk::QueryPool,
+    pairs: usize,
+) -> Result<Vec<f64>, GpuError> {
+    read_durations_at(ctx, queries, 0, pairs)
+}
+
+/// As [`read_durations`], from query `first` on.
+pub(crate) fn read_durations_at(
+    ctx: &GpuContext,
+    queries: vk::QueryPool,
+    first: u32,
+    pairs: usize,
+) -> Result<Vec<f64>, GpuError> {
+    let mut ts = vec![0u64; 2 * pairs];
+    // SAFETY: the caller waited for the submission that wrote these queries.
+    unsafe {
+        ctx.device.get_query_pool_results(
+            queries,
+            first,
+            &mut ts,
+            vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
+        )
+    }
+    .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
+    let period = ctx.device_info().timestamp_period_ns;
+    Ok(ts
+        .chunks(2)
+        .map(|p| p[1].saturating_sub(p[0]) as f64 * period)
+        .collect())
+}
+
+/// The copy region of a whole single-level colour image.
+pub(crate) fn whole_image(width: u32, height: u32) -> vk::BufferImageCopy {
+    vk::BufferImageCopy::default()
+        .image_subresource(vk::ImageSubresourceLayers {
+            aspect_mask: vk::ImageAspectFlags::COLOR,
+            mip_level: 0,
+            base_array_layer: 0,
+            layer_count: 1,
+        })
+        .image_extent(vk::Extent3D {
+            width,
+            height,
+            depth: 1,
+        })
+}
+
+/// Records a memory dependency on a whole buffer.
+///
+/// # Safety
+/// `cmd` must be a command buffer of `d` in the recording state, and `buffer` a buffer of `d`.
+pub(crate) unsafe fn buffer_barrier(
+    d: &ash::Device,
+    cmd: vk::CommandBuffer,
+    buffer: vk::Buffer,
+    src_access: vk::AccessFlags,
+    dst_access: vk::AccessFlags,
+    src_stage: vk::PipelineStageFlags,
+    dst_stage: vk::PipelineStageFlags,
+) {
+    let barrier = vk::BufferMemoryBarrier::default()
+        .src_access_mask(src_access)
+        .dst_access_mask(dst_access)
+        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .buffer(buffer)
+        .offset(0)
+        .size(vk::WHOLE_SIZE);
+    // SAFETY: the caller guarantees cmd is recording and buffer belongs to d.
+    unsafe {
+        d.cmd_pipeline_barrier(
+            cmd,
+            src_stage,
+            dst_stage,
+            vk::DependencyFlags::empty(),
+            &[],
+            &[barrier],
+            &[],
+        )
+    };
+}
+
+/// Records a layout transition of a whole single-level colour image.
+///
+/// # Safety
+/// `cmd` must be a command buffer of `d` in the recording state, and `image` an image of `d`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn image_barrier(
+    d: &ash::Device,
+    cmd: vk::CommandBuffer,
+    image: vk::Image,
+    old: vk::ImageLayout,
+    new: vk::ImageLayout,
+    src_access: vk::AccessFlags,
+    dst_access: vk::AccessFlags,
+    src_stage: vk::PipelineStageFlags,
+    dst_stage: vk::PipelineStageFlags,
+) {
+    let barrier = vk::ImageMemoryBarrier::default()
+        .src_access_mask(src_access)
+        .dst_access_mask(dst_access)
+        .old_layout(old)
+        .new_layout(new)
+        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .image(image)
+        .subresource_range(color_range());
+    // SAFETY: the caller guarantees cmd is recording and image belongs to d.
+    unsafe {
+        d.cmd_pipeline_barrier(
+            cmd,
+            src_stage,
+            dst_stage,
+            vk::DependencyFlags::empty(),
+            &[],
+            &[],
+            &[barrier],
+        )
+    };
+}
