@@ -6,6 +6,39 @@ use ash::vk;
 use super::resources::color_range;
 use super::{GpuContext, GpuError};
 
+/// A command pool on the context's queue family whose buffers can be reset one by one, and
+/// `count` primary command buffers from it. The caller destroys the pool.
+pub(crate) fn command_buffers(
+    ctx: &GpuContext,
+    count: u32,
+) -> Result<(vk::CommandPool, Vec<vk::CommandBuffer>), GpuError> {
+    let d = &ctx.device;
+    // SAFETY: valid device; the create infos live for their calls; on failure the new pool is
+    // destroyed before returning.
+    unsafe {
+        let pool = d
+            .create_command_pool(
+                &vk::CommandPoolCreateInfo::default()
+                    .queue_family_index(ctx.queue_family)
+                    .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER),
+                None,
+            )
+            .map_err(GpuError::vk("vkCreateCommandPool"))?;
+        match d.allocate_command_buffers(
+            &vk::CommandBufferAllocateInfo::default()
+                .command_pool(pool)
+                .level(vk::CommandBufferLevel::PRIMARY)
+                .command_buffer_count(count),
+        ) {
+            Ok(v) => Ok((pool, v)),
+            Err(e) => {
+                d.destroy_command_pool(pool, None);
+                Err(GpuError::vk("vkAllocateCommandBuffers")(e))
+            }
+        }
+    }
+}
+
 /// Resets `cmd` and begins recording it for one submission.
 ///
 /// # Safety

@@ -11,8 +11,8 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::commands::{
-    begin_one_time, buffer_barrier, end_and_submit, read_durations, record_readback, record_upload,
-    wait_and_reset,
+    begin_one_time, buffer_barrier, command_buffers, end_and_submit, read_durations,
+    record_readback, record_upload, wait_and_reset,
 };
 use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
 use super::resources::{GpuBuffer, GpuImage};
@@ -99,7 +99,6 @@ impl RgbToYuv420 {
             ],
             PARAMS_BYTES,
         )?;
-        let layouts = [pipe.set_layout];
         let mut this = Self {
             ctx: Arc::clone(ctx),
             pipe,
@@ -126,47 +125,12 @@ impl RgbToYuv420 {
                     None,
                 )
                 .map_err(GpuError::vk("vkCreateSampler"))?;
-            let sizes = [
-                vk::DescriptorPoolSize {
-                    ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-                    descriptor_count: 1,
-                },
-                vk::DescriptorPoolSize {
-                    ty: vk::DescriptorType::STORAGE_BUFFER,
-                    descriptor_count: 1,
-                },
-            ];
-            this.descriptor_pool = d
-                .create_descriptor_pool(
-                    &vk::DescriptorPoolCreateInfo::default()
-                        .max_sets(1)
-                        .pool_sizes(&sizes),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreateDescriptorPool"))?;
-            this.set = d
-                .allocate_descriptor_sets(
-                    &vk::DescriptorSetAllocateInfo::default()
-                        .descriptor_pool(this.descriptor_pool)
-                        .set_layouts(&layouts),
-                )
-                .map_err(GpuError::vk("vkAllocateDescriptorSets"))?[0];
-            this.command_pool = d
-                .create_command_pool(
-                    &vk::CommandPoolCreateInfo::default()
-                        .queue_family_index(ctx.queue_family)
-                        .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreateCommandPool"))?;
-            this.cmd = d
-                .allocate_command_buffers(
-                    &vk::CommandBufferAllocateInfo::default()
-                        .command_pool(this.command_pool)
-                        .level(vk::CommandBufferLevel::PRIMARY)
-                        .command_buffer_count(1),
-                )
-                .map_err(GpuError::vk("vkAllocateCommandBuffers"))?[0];
+            let (pool, sets) = this.pipe.descriptor_sets(1)?;
+            this.descriptor_pool = pool;
+            this.set = sets[0];
+            let (pool, cmds) = command_buffers(ctx, 1)?;
+            this.command_pool = pool;
+            this.cmd = cmds[0];
             this.fence = d
                 .create_fence(&vk::FenceCreateInfo::default(), None)
                 .map_err(GpuError::vk("vkCreateFence"))?;
@@ -487,50 +451,29 @@ impl RgbToYuv420 {
                 MemoryLocation::GpuOnly,
             )?);
         }
-        let sizes = [
-            vk::DescriptorPoolSize {
-                ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-                descriptor_count: rotation as u32,
-            },
-            vk::DescriptorPoolSize {
-                ty: vk::DescriptorType::STORAGE_BUFFER,
-                descriptor_count: rotation as u32,
-            },
-        ];
-        let set_layouts = vec![self.pipe.set_layout; rotation];
         let query_count = 2 * iterations as u32;
         // SAFETY: plain object creation on a valid device; destroyed at the end of this function
         // after the queue is idle.
-        let (pool, queries) = unsafe {
-            (
-                d.create_descriptor_pool(
-                    &vk::DescriptorPoolCreateInfo::default()
-                        .max_sets(rotation as u32)
-                        .pool_sizes(&sizes),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreateDescriptorPool"))?,
-                d.create_query_pool(
-                    &vk::QueryPoolCreateInfo::default()
-                        .query_type(vk::QueryType::TIMESTAMP)
-                        .query_count(query_count),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreateQueryPool"))?,
+        let queries = unsafe {
+            d.create_query_pool(
+                &vk::QueryPoolCreateInfo::default()
+                    .query_type(vk::QueryType::TIMESTAMP)
+                    .query_count(query_count),
+                None,
             )
+        }
+        .map_err(GpuError::vk("vkCreateQueryPool"))?;
+        let (pool, sets) = match self.pipe.descriptor_sets(rotation as u32) {
+            Ok(v) => v,
+            Err(e) => {
+                // SAFETY: the query pool was never used.
+                unsafe { d.destroy_query_pool(queries, None) };
+                return Err(e);
+            }
         };
         let copy = ShaderCopy::new(&ctx, rotation)?;
         let result = (|| -> Result<ConvertBenchmark, GpuError> {
             let copy_sets = copy.bind(&copy_src, &copy_dst)?;
-            // SAFETY: the pool has room for `rotation` sets of this layout.
-            let sets = unsafe {
-                d.allocate_descriptor_sets(
-                    &vk::DescriptorSetAllocateInfo::default()
-                        .descriptor_pool(pool)
-                        .set_layouts(&set_layouts),
-                )
-            }
-            .map_err(GpuError::vk("vkAllocateDescriptorSets"))?;
             for (i, set) in sets.iter().enumerate() {
                 let descriptors = [
                     Descriptor::SampledImage(self.sampler, images[i].view),
@@ -728,9 +671,12 @@ impl RgbToYuv420 {
         result
     }
 
-    /// The descriptor-set layout of the conversion pipeline.
-    pub(crate) fn set_layout(&self) -> vk::DescriptorSetLayout {
-        self.pipe.set_layout
+    /// A descriptor pool with `sets` sets of the conversion pipeline's layout.
+    pub(crate) fn descriptor_sets(
+        &self,
+        sets: u32,
+    ) -> Result<(vk::DescriptorPool, Vec<vk::DescriptorSet>), GpuError> {
+        self.pipe.descriptor_sets(sets)
     }
 
     /// The (nearest, clamp-to-edge) sampler the pipeline reads its input with.
@@ -850,27 +796,14 @@ struct ShaderCopy {
     ctx: Arc<GpuContext>,
     pipe: ComputePipeline,
     pool: vk::DescriptorPool,
-    sets: usize,
+    sets: Vec<vk::DescriptorSet>,
 }
 
 impl ShaderCopy {
     fn new(ctx: &Arc<GpuContext>, sets: usize) -> Result<Self, GpuError> {
         let storage = vk::DescriptorType::STORAGE_BUFFER;
         let pipe = ComputePipeline::new(ctx, COPY_SPIRV, &[storage, storage], 4)?;
-        let sizes = [vk::DescriptorPoolSize {
-            ty: storage,
-            descriptor_count: 2 * sets as u32,
-        }];
-        // SAFETY: valid device; the create info lives for the call.
-        let pool = unsafe {
-            ctx.device.create_descriptor_pool(
-                &vk::DescriptorPoolCreateInfo::default()
-                    .max_sets(sets as u32)
-                    .pool_sizes(&sizes),
-                None,
-            )
-        }
-        .map_err(GpuError::vk("vkCreateDescriptorPool"))?;
+        let (pool, sets) = pipe.descriptor_sets(sets as u32)?;
         Ok(Self {
             ctx: Arc::clone(ctx),
             pipe,
@@ -879,32 +812,21 @@ impl ShaderCopy {
         })
     }
 
-    /// One descriptor set per (src, dst) pair.
+    /// Points set i at the pair (src[i], dst[i]) and returns the sets.
     fn bind(
         &self,
         src: &[GpuBuffer],
         dst: &[GpuBuffer],
     ) -> Result<Vec<vk::DescriptorSet>, GpuError> {
-        let d = &self.ctx.device;
-        let layouts = vec![self.pipe.set_layout; self.sets];
-        // SAFETY: the pool was sized for `sets` sets of this layout.
-        let sets = unsafe {
-            d.allocate_descriptor_sets(
-                &vk::DescriptorSetAllocateInfo::default()
-                    .descriptor_pool(self.pool)
-                    .set_layouts(&layouts),
-            )
-        }
-        .map_err(GpuError::vk("vkAllocateDescriptorSets"))?;
-        for (i, set) in sets.iter().enumerate() {
+        for (i, set) in self.sets.iter().enumerate() {
             let descriptors = [
                 Descriptor::StorageBuffer(src[i].buffer),
                 Descriptor::StorageBuffer(dst[i].buffer),
             ];
-            // SAFETY: new, unused sets; the buffers outlive every use of them.
-            unsafe { write_descriptors(d, *set, &descriptors) };
+            // SAFETY: the sets are unused; the buffers outlive every use of them.
+            unsafe { write_descriptors(&self.ctx.device, *set, &descriptors) };
         }
-        Ok(sets)
+        Ok(self.sets.clone())
     }
 }
 

@@ -13,6 +13,7 @@ pub(crate) struct ComputePipeline {
     pub(crate) set_layout: vk::DescriptorSetLayout,
     pub(crate) layout: vk::PipelineLayout,
     pub(crate) pipeline: vk::Pipeline,
+    bindings: Vec<vk::DescriptorType>,
 }
 
 impl ComputePipeline {
@@ -35,6 +36,7 @@ impl ComputePipeline {
             set_layout: vk::DescriptorSetLayout::null(),
             layout: vk::PipelineLayout::null(),
             pipeline: vk::Pipeline::null(),
+            bindings: bindings.to_vec(),
         };
         let bindings: Vec<_> = bindings
             .iter()
@@ -85,6 +87,51 @@ impl ComputePipeline {
                 pipelines.map_err(|(_, e)| GpuError::vk("vkCreateComputePipelines")(e))?[0];
         }
         Ok(this)
+    }
+}
+
+impl ComputePipeline {
+    /// A descriptor pool sized for `sets` sets of this pipeline's layout, and those sets.
+    /// The caller destroys the pool (which frees the sets).
+    pub(crate) fn descriptor_sets(
+        &self,
+        sets: u32,
+    ) -> Result<(vk::DescriptorPool, Vec<vk::DescriptorSet>), GpuError> {
+        let d = &self.ctx.device;
+        let mut sizes: Vec<vk::DescriptorPoolSize> = Vec::new();
+        for &ty in &self.bindings {
+            match sizes.iter_mut().find(|s| s.ty == ty) {
+                Some(s) => s.descriptor_count += sets,
+                None => sizes.push(vk::DescriptorPoolSize {
+                    ty,
+                    descriptor_count: sets,
+                }),
+            }
+        }
+        let layouts = vec![self.set_layout; sets as usize];
+        // SAFETY: valid device; the create infos live for their calls; on failure the new pool
+        // is destroyed before returning.
+        unsafe {
+            let pool = d
+                .create_descriptor_pool(
+                    &vk::DescriptorPoolCreateInfo::default()
+                        .max_sets(sets)
+                        .pool_sizes(&sizes),
+                    None,
+                )
+                .map_err(GpuError::vk("vkCreateDescriptorPool"))?;
+            match d.allocate_descriptor_sets(
+                &vk::DescriptorSetAllocateInfo::default()
+                    .descriptor_pool(pool)
+                    .set_layouts(&layouts),
+            ) {
+                Ok(v) => Ok((pool, v)),
+                Err(e) => {
+                    d.destroy_descriptor_pool(pool, None);
+                    Err(GpuError::vk("vkAllocateDescriptorSets")(e))
+                }
+            }
+        }
     }
 }
 

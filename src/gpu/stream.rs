@@ -14,8 +14,8 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::commands::{
-    begin_one_time, end_and_submit, read_durations_at, record_readback, record_upload,
-    wait_and_reset,
+    begin_one_time, command_buffers, end_and_submit, read_durations_at, record_readback,
+    record_upload, wait_and_reset,
 };
 use super::convert::RgbToYuv420;
 use super::pipeline::{write_descriptors, Descriptor};
@@ -103,35 +103,12 @@ impl<T> ConvertStream<T> {
             next: 0,
             buffers: BufferPool::new(),
         };
-        let sizes = [
-            vk::DescriptorPoolSize {
-                ty: vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-                descriptor_count: depth as u32,
-            },
-            vk::DescriptorPoolSize {
-                ty: vk::DescriptorType::STORAGE_BUFFER,
-                descriptor_count: depth as u32,
-            },
-        ];
-        let set_layouts = vec![this.conv.set_layout(); depth];
-        // SAFETY: valid device; create infos live for their calls; Drop destroys what exists.
-        let (sets, cmds) = unsafe {
-            this.pool = d
-                .create_descriptor_pool(
-                    &vk::DescriptorPoolCreateInfo::default()
-                        .max_sets(depth as u32)
-                        .pool_sizes(&sizes),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreateDescriptorPool"))?;
-            this.command_pool = d
-                .create_command_pool(
-                    &vk::CommandPoolCreateInfo::default()
-                        .queue_family_index(ctx.queue_family)
-                        .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreateCommandPool"))?;
+        let (pool, sets) = this.conv.descriptor_sets(depth as u32)?;
+        this.pool = pool;
+        let (command_pool, cmds) = command_buffers(ctx, depth as u32)?;
+        this.command_pool = command_pool;
+        // SAFETY: valid device; the create info lives for the call; Drop destroys the pool.
+        unsafe {
             if this.conv.has_timestamps() {
                 this.queries = d
                     .create_query_pool(
@@ -142,23 +119,7 @@ impl<T> ConvertStream<T> {
                     )
                     .map_err(GpuError::vk("vkCreateQueryPool"))?;
             }
-            let sets = d
-                .allocate_descriptor_sets(
-                    &vk::DescriptorSetAllocateInfo::default()
-                        .descriptor_pool(this.pool)
-                        .set_layouts(&set_layouts),
-                )
-                .map_err(GpuError::vk("vkAllocateDescriptorSets"))?;
-            let cmds = d
-                .allocate_command_buffers(
-                    &vk::CommandBufferAllocateInfo::default()
-                        .command_pool(this.command_pool)
-                        .level(vk::CommandBufferLevel::PRIMARY)
-                        .command_buffer_count(depth as u32),
-                )
-                .map_err(GpuError::vk("vkAllocateCommandBuffers"))?;
-            (sets, cmds)
-        };
+        }
         let in_bytes = width as u64 * height as u64 * 4;
         let storage = vk::BufferUsageFlags::STORAGE_BUFFER | vk::BufferUsageFlags::TRANSFER_SRC;
         for i in 0..depth {
