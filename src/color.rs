@@ -167,6 +167,7 @@ macro_rules! named_enum {
         }
     };
 }
+pub(crate) use named_enum;
 
 named_enum!(ColorMatrix, "colour matrix", [Bt601 => "bt601", Bt709 => "bt709", Bt2020Ncl => "bt2020"]);
 named_enum!(ColorRange, "colour range", [Limited => "limited", Full => "full"]);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuError, GpuOptions, RgbToYuv420};
 use ghoststream::process::convert::{
-    normalized_rgb, reference_rgb_to_yuv420, ChromaSiting, ConvertSpec, Yuv420Layout,
+    normalized_rgb, reference_rgb_to_yuv, ChromaSiting, ConvertSpec, YuvLayout,
 };
 use ghoststream::{ColorMatrix, ColorRange, PixelFormat};
 
@@ -86,9 +86,9 @@ fn check(
     spec: &ConvertSpec,
 ) {
     let rgb = normalized_rgb(input, format).expect("a format the reference reads");
-    let layout = Yuv420Layout::new(spec.output, w, h);
+    let layout = YuvLayout::new(spec.output, w, h);
     let mut expected = vec![0u8; layout.size as usize];
-    reference_rgb_to_yuv420(&rgb, spec, &layout, &mut expected);
+    reference_rgb_to_yuv(&rgb, spec, &layout, &mut expected);
     let bps = layout.bytes_per_sample as usize;
     let (_, shift) = layout.depth();
     let sample = |buf: &[u8], i: usize| -> u32 {

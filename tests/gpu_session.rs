@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
 use ghoststream::process::convert::{
-    normalized_rgb, reference_rgb_to_yuv420, ChromaSiting, ConvertSpec, Yuv420Layout,
+    normalized_rgb, reference_rgb_to_yuv, ChromaSiting, ConvertSpec, YuvLayout,
 };
 use ghoststream::sink::BitstreamFormat;
 use ghoststream::{
@@ -79,7 +79,7 @@ fn reference_planar(format: PixelFormat, n: u64, cfg: &SessionConfig) -> Vec<u8>
     } else {
         PixelFormat::I420
     };
-    let layout = Yuv420Layout::new(out_format, W, H);
+    let layout = YuvLayout::new(out_format, W, H);
     let spec = ConvertSpec {
         matrix: cfg.color.matrix,
         range: cfg.color.range,
@@ -88,7 +88,7 @@ fn reference_planar(format: PixelFormat, n: u64, cfg: &SessionConfig) -> Vec<u8>
     };
     let img = rgb_frame(format, n);
     let mut buf = vec![0u8; layout.size as usize];
-    reference_rgb_to_yuv420(
+    reference_rgb_to_yuv(
         &normalized_rgb(img.data(), format).unwrap(),
         &spec,
         &layout,

@@ -18,7 +18,7 @@ use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
 use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
-use crate::process::convert::{range_scale, rgb_to_ycbcr_rows, ConvertSpec, Yuv420Layout};
+use crate::process::convert::{range_scale, rgb_to_ycbcr_rows, ConvertSpec, YuvLayout};
 
 pub(crate) static SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rgb_to_yuv420.spv"));
 pub(crate) static COPY_SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/copy_words.spv"));
@@ -61,7 +61,7 @@ pub struct ConvertRun {
     /// The converted frame in its pitch-linear layout.
     pub output: Vec<u8>,
     /// The layout of `output`.
-    pub layout: Yuv420Layout,
+    pub layout: YuvLayout,
     /// GPU time of the dispatch in nanoseconds, where the queue has timestamps.
     pub gpu_ns: Option<f64>,
 }
@@ -173,7 +173,7 @@ impl RgbToYuv420 {
                 reason: format!("a {width}x{height} {input_format} frame has {expected} bytes"),
             });
         }
-        let layout = Yuv420Layout::new(spec.output, width, height);
+        let layout = YuvLayout::new(spec.output, width, height);
         let ctx = Arc::clone(&self.ctx);
         let mut upload = GpuBuffer::new(
             &ctx,
@@ -382,7 +382,7 @@ impl RgbToYuv420 {
         }
         let ctx = Arc::clone(&self.ctx);
         let d = &ctx.device;
-        let layout = Yuv420Layout::new(spec.output, width, height);
+        let layout = YuvLayout::new(spec.output, width, height);
         let in_bytes = width as u64 * height as u64 * 4;
         let out_bytes = layout.bytes_per_sample as u64
             * (width as u64 * height as u64
@@ -700,12 +700,12 @@ impl RgbToYuv420 {
         width: u32,
         height: u32,
         spec: &ConvertSpec,
-        layout: &Yuv420Layout,
+        layout: &YuvLayout,
     ) -> Vec<u8> {
         self.params(width, height, spec, layout).bytes()
     }
 
-    fn params(&self, width: u32, height: u32, spec: &ConvertSpec, layout: &Yuv420Layout) -> Params {
+    fn params(&self, width: u32, height: u32, spec: &ConvertSpec, layout: &YuvLayout) -> Params {
         let rows = rgb_to_ycbcr_rows(spec.matrix);
         let (bits, shift) = layout.depth();
         let (ys, yo, cs, co) = range_scale(spec.range, bits);

@@ -23,7 +23,7 @@ use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
 use crate::frame::{BufferPool, CpuImage, PlaneLayout};
-use crate::process::convert::{ConvertSpec, Yuv420Layout};
+use crate::process::convert::{ConvertSpec, YuvLayout};
 
 struct Slot<T> {
     upload: GpuBuffer,
@@ -55,7 +55,7 @@ pub struct ConvertStream<T> {
     input: PixelFormat,
     width: u32,
     height: u32,
-    layout: Yuv420Layout,
+    layout: YuvLayout,
     pool: vk::DescriptorPool,
     command_pool: vk::CommandPool,
     queries: vk::QueryPool,
@@ -84,7 +84,7 @@ impl<T> ConvertStream<T> {
         super::convert::check_request(ctx, spec.output, width, height)?;
         let depth = depth.clamp(1, 8);
         let conv = RgbToYuv420::new(ctx)?;
-        let layout = Yuv420Layout::new(spec.output, width, height);
+        let layout = YuvLayout::new(spec.output, width, height);
         let params = conv.params_bytes(width, height, &spec, &layout);
         let d = &ctx.device;
         let mut this = Self {
@@ -170,7 +170,7 @@ impl<T> ConvertStream<T> {
     }
 
     /// The layout of converted frames.
-    pub fn layout(&self) -> &Yuv420Layout {
+    pub fn layout(&self) -> &YuvLayout {
         &self.layout
     }
 

@@ -62,25 +62,30 @@ pub struct ConvertSpec {
     pub output: PixelFormat,
 }
 
-/// The pitch-linear layout of a converted 4:2:0 frame in one buffer: rows padded to the pitch
+/// The pitch-linear layout of a converted frame in one buffer (4:2:0 or 4:4:4; chroma
+/// interleaved as in NV12/P010, or in separate U and V planes): rows padded to the pitch
 /// (256 bytes, NVENC's and most hardware's alignment).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Yuv420Layout {
-    /// The format (NV12, I420, P010 or I420P10).
+pub struct YuvLayout {
+    /// The format (NV12, P010, I420, I420P10, I444, I444P10 or I444P16).
     pub format: PixelFormat,
-    /// Bytes per sample: 1 for 8-bit formats, 2 for the 10-bit ones.
+    /// Bytes per sample: 1 for 8-bit formats, 2 for the deeper ones.
     pub bytes_per_sample: u32,
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+    /// Chroma samples per row.
+    pub chroma_width: u32,
+    /// Chroma rows.
+    pub chroma_height: u32,
     /// Bytes per luma row.
     pub luma_pitch: u32,
-    /// Bytes per chroma row (the UV row for NV12, each of U and V for I420).
+    /// Bytes per chroma row (the UV row for NV12, each of U and V for planar formats).
     pub chroma_pitch: u32,
-    /// Offset of the first chroma plane (UV for NV12, U for I420).
+    /// Offset of the first chroma plane (UV for NV12, U for planar formats).
     pub chroma_offset: u32,
-    /// Offset of the V plane (I420), 0 for NV12.
+    /// Offset of the V plane (planar formats), 0 for NV12/P010.
     pub v_offset: u32,
     /// Total bytes.
     pub size: u32,
@@ -93,32 +98,62 @@ fn align(v: u32, a: u32) -> u32 {
     v.div_ceil(a) * a
 }
 
-impl Yuv420Layout {
-    /// The layout of a `width` x `height` frame in `format` (NV12, I420, P010 or I420P10).
+/// The output formats the GPU writes.
+pub const GPU_OUTPUTS: [PixelFormat; 7] = [
+    PixelFormat::Nv12,
+    PixelFormat::P010,
+    PixelFormat::I420,
+    PixelFormat::I420P10,
+    PixelFormat::I444,
+    PixelFormat::I444P10,
+    PixelFormat::I444P16,
+];
+
+impl YuvLayout {
+    /// The layout of a `width` x `height` frame in `format` (one of [`GPU_OUTPUTS`]).
     pub fn new(format: PixelFormat, width: u32, height: u32) -> Self {
         let bps = if format.bit_depth() > 8 { 2 } else { 1 };
         let luma_pitch = align(width * bps, PITCH_ALIGN);
-        let ch = height.div_ceil(2);
-        let chroma_offset = luma_pitch * height;
-        let planar = matches!(format, PixelFormat::I420 | PixelFormat::I420P10);
-        let (chroma_pitch, v_offset, size) = if planar {
-            let chroma_pitch = align(width.div_ceil(2) * bps, PITCH_ALIGN);
-            let v_offset = chroma_offset + chroma_pitch * ch;
-            (chroma_pitch, v_offset, v_offset + chroma_pitch * ch)
+        let full = matches!(
+            format,
+            PixelFormat::I444 | PixelFormat::I444P10 | PixelFormat::I444P16
+        );
+        let (chroma_width, chroma_height) = if full {
+            (width, height)
         } else {
-            (luma_pitch, 0, chroma_offset + luma_pitch * ch)
+            (width.div_ceil(2), height.div_ceil(2))
+        };
+        let chroma_offset = luma_pitch * height;
+        let interleaved = matches!(format, PixelFormat::Nv12 | PixelFormat::P010);
+        let (chroma_pitch, v_offset, size) = if interleaved {
+            (luma_pitch, 0, chroma_offset + luma_pitch * chroma_height)
+        } else {
+            let chroma_pitch = align(chroma_width * bps, PITCH_ALIGN);
+            let v_offset = chroma_offset + chroma_pitch * chroma_height;
+            (
+                chroma_pitch,
+                v_offset,
+                v_offset + chroma_pitch * chroma_height,
+            )
         };
         Self {
             format,
             bytes_per_sample: bps,
             width,
             height,
+            chroma_width,
+            chroma_height,
             luma_pitch,
             chroma_pitch,
             chroma_offset,
             v_offset,
             size,
         }
+    }
+
+    /// True for 4:2:0 (chroma halved both ways), false for 4:4:4.
+    pub fn subsampled(&self) -> bool {
+        self.format.needs_even_size()
     }
 
     /// True when U and V are separate planes (I420, I420P10).
@@ -186,10 +221,10 @@ fn code(v: f64, bits: u32) -> u32 {
 /// The float64 reference: converts normalised RGB pixels (`width * height`, row by row; see
 /// [`normalized_rgb`]) into `layout`, exactly as the shader specifies, writing only the
 /// picture's samples.
-pub fn reference_rgb_to_yuv420(
+pub fn reference_rgb_to_yuv(
     rgb: &[[f64; 3]],
     spec: &ConvertSpec,
-    layout: &Yuv420Layout,
+    layout: &YuvLayout,
     out: &mut [u8],
 ) {
     let (w, h) = (layout.width as i64, layout.height as i64);
@@ -206,14 +241,17 @@ pub fn reference_rgb_to_yuv420(
             layout.store(out, offset, code(yo + ys * dot(&rows[0], at(x, y)), bits));
         }
     }
-    let (cw, ch) = ((w + 1) / 2, (h + 1) / 2);
-    let taps: &[(i64, f64)] = match spec.siting {
-        ChromaSiting::Left => &[(-1, 0.125), (0, 0.25), (1, 0.125)],
-        ChromaSiting::Centre => &[(0, 0.25), (1, 0.25)],
+    let (cw, ch) = (layout.chroma_width as i64, layout.chroma_height as i64);
+    let sub = layout.subsampled();
+    let taps: &[(i64, f64)] = match (sub, spec.siting) {
+        (false, _) => &[(0, 0.5)],
+        (true, ChromaSiting::Left) => &[(-1, 0.125), (0, 0.25), (1, 0.125)],
+        (true, ChromaSiting::Centre) => &[(0, 0.25), (1, 0.25)],
     };
+    let step = if sub { 2 } else { 1 };
     for cy in 0..ch {
         for cx in 0..cw {
-            let (x, y0, y1) = (2 * cx, 2 * cy, 2 * cy + 1);
+            let (x, y0, y1) = (step * cx, step * cy, step * cy + step - 1);
             let mut s = [0.0; 3];
             for &(dx, wgt) in taps {
                 for yy in [y0, y1] {
@@ -249,10 +287,10 @@ mod tests {
             siting: ChromaSiting::Centre,
             output: PixelFormat::Nv12,
         };
-        let layout = Yuv420Layout::new(PixelFormat::Nv12, 2, 2);
+        let layout = YuvLayout::new(PixelFormat::Nv12, 2, 2);
         let rgba: Vec<u8> = (0..4).flat_map(|_| [rgb[0], rgb[1], rgb[2], 255]).collect();
         let mut out = vec![0u8; layout.size as usize];
-        reference_rgb_to_yuv420(
+        reference_rgb_to_yuv(
             &normalized_rgb(&rgba, PixelFormat::Rgba8).unwrap(),
             &spec,
             &layout,
@@ -277,9 +315,9 @@ mod tests {
                 siting: ChromaSiting::Centre,
                 output: format,
             };
-            let layout = Yuv420Layout::new(format, 2, 2);
+            let layout = YuvLayout::new(format, 2, 2);
             let mut out = vec![0u8; layout.size as usize];
-            reference_rgb_to_yuv420(&rgb, &spec, &layout, &mut out);
+            reference_rgb_to_yuv(&rgb, &spec, &layout, &mut out);
             let sample = |i: usize| u16::from_le_bytes([out[i], out[i + 1]]) >> shift;
             // 10-bit limited range: white 940, black 64; grey chroma 512.
             assert_eq!((sample(0), sample(2)), (940, 64), "{format}");
@@ -326,17 +364,17 @@ mod tests {
 
     #[test]
     fn layouts_are_pitch_aligned() {
-        let p = Yuv420Layout::new(PixelFormat::P010, 1920, 1080);
+        let p = YuvLayout::new(PixelFormat::P010, 1920, 1080);
         assert_eq!(
             (p.luma_pitch, p.size, p.depth()),
             (3840, 3840 * 1620, (10, 6))
         );
-        let l = Yuv420Layout::new(PixelFormat::Nv12, 1920, 1080);
+        let l = YuvLayout::new(PixelFormat::Nv12, 1920, 1080);
         assert_eq!(
             (l.luma_pitch, l.chroma_offset, l.size),
             (2048, 2048 * 1080, 2048 * 1620)
         );
-        let i = Yuv420Layout::new(PixelFormat::I420, 2, 2);
+        let i = YuvLayout::new(PixelFormat::I420, 2, 2);
         assert_eq!(
             (
                 i.luma_pitch,
