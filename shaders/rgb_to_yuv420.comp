@@ -24,7 +24,8 @@ layout(push_constant) uniform Params {
 
 vec3 rgb_at(int x, int y) {
     ivec2 size = ivec2(p.dims.xy);
-    return texelFetch(src, clamp(ivec2(x, y), ivec2(0), size - 1), 0).rgb;
+    // Float input may leave 0..1; the chain is defined on clamped RGB.
+    return clamp(texelFetch(src, clamp(ivec2(x, y), ivec2(0), size - 1), 0).rgb, 0.0, 1.0);
 }
 
 uint code(float v) {

@@ -8,8 +8,12 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::codec::Codec;
-use crate::color::ColorDescription;
+use crate::color::{ColorDescription, ColorPrimaries, TransferFunction};
 use crate::format::PixelFormat;
+use crate::process::convert::{ChromaSiting, ConvertSpec};
+use crate::process::pipeline::ProcessSpec;
+use crate::process::scale::{Fit, ScaleFilter};
+use crate::process::tonemap::{PeakSource, ToneMapSpec};
 use crate::time::Rational;
 
 /// Rate control: how the encoder spends bits.
@@ -218,6 +222,42 @@ pub enum GpuChoice {
     Require(crate::gpu::GpuOptions),
 }
 
+/// GPU processing of RGB frames before they are encoded: scaling, HDR to SDR tone mapping and
+/// sharpening, fused with the YUV conversion into one compute pass. The default does none of
+/// them (the frames are only converted).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Processing {
+    /// Size of the submitted frames when it differs from the encoded size (`width` x `height`
+    /// of the config): they are scaled. `None`: frames come at the encoded size.
+    pub input_size: Option<(u32, u32)>,
+    /// The scaling kernel.
+    pub scale_filter: ScaleFilter,
+    /// Stretch or letterbox when the input's aspect ratio differs from the output's.
+    pub fit: Fit,
+    /// Tone map HDR input (BT.2020, PQ or HLG) to the config's SDR colour description with the
+    /// BT.2390 EETF. `None`: no tone mapping (SDR input, or HDR passed through to an HDR
+    /// encode).
+    pub tonemap: Option<ToneMapInput>,
+    /// Contrast-adaptive sharpening strength, 0 (off) to 1.
+    pub sharpen: f64,
+}
+
+impl Processing {
+    /// True when any operation beyond the conversion is asked for.
+    pub fn is_active(&self) -> bool {
+        self.input_size.is_some() || self.tonemap.is_some() || self.sharpen != 0.0
+    }
+}
+
+/// The HDR input that tone mapping reads.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ToneMapInput {
+    /// The input's transfer: `Pq` or `Hlg` (primaries BT.2020).
+    pub transfer: TransferFunction,
+    /// Where the source peak comes from (PQ); HLG uses its nominal 1000 nits.
+    pub peak: PeakSource,
+}
+
 /// Everything an encode session needs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SessionConfig {
@@ -257,6 +297,8 @@ pub struct SessionConfig {
     pub threads: u32,
     /// Where frames are processed.
     pub gpu: GpuChoice,
+    /// What is done to RGB frames on the GPU before encoding.
+    pub processing: Processing,
 }
 
 /// The largest frame rate accepted.
@@ -297,6 +339,7 @@ impl SessionConfig {
             backpressure: Backpressure::Block,
             threads: 0,
             gpu: GpuChoice::Auto,
+            processing: Processing::default(),
         }
     }
 
@@ -358,13 +401,14 @@ impl SessionConfig {
             );
         }
 
-        if self.input_format == PixelFormat::Rgba16f {
-            return invalid(
-                "input_format",
-                self.input_format.to_string(),
-                "a format the CPU path converts (rgba16f needs the GPU path)".into(),
-            );
+        if self.input_format == PixelFormat::Rgba16f && self.gpu == GpuChoice::Off {
+            return Err(ConfigError::Conflict {
+                field: "input_format",
+                value: self.input_format.to_string(),
+                reason: "rgba16f is converted on the GPU only; turn the GPU on or submit rgba8, bgra8 or rgb10a2".into(),
+            });
         }
+        self.validate_processing()?;
 
         let fps = self.frame_rate;
         if !fps.is_positive() || fps.as_f64() > MAX_FRAME_RATE {
@@ -464,6 +508,105 @@ impl SessionConfig {
         }
         Ok(())
     }
+}
+
+impl SessionConfig {
+    /// The whole GPU processing chain this config asks for (for RGB input), or why it cannot be
+    /// built.
+    pub fn process_spec(&self, output: PixelFormat) -> Result<ProcessSpec, ConfigError> {
+        let p = &self.processing;
+        let (iw, ih) = p.input_size.unwrap_or((self.width, self.height));
+        let tonemap = p.tonemap.map(|t| ToneMapSpec {
+            source: t.transfer,
+            source_primaries: ColorPrimaries::Bt2020,
+            output_primaries: self.color.primaries,
+            output_transfer: self.color.transfer,
+            peak: t.peak,
+        });
+        let spec = ProcessSpec {
+            input_width: iw,
+            input_height: ih,
+            output_width: self.width,
+            output_height: self.height,
+            filter: p.scale_filter,
+            fit: p.fit,
+            tonemap,
+            sharpen: p.sharpen,
+            convert: ConvertSpec {
+                matrix: self.color.matrix,
+                range: self.color.range,
+                siting: ChromaSiting::Left,
+                output,
+            },
+        };
+        spec.check().map_err(|reason| ConfigError::Conflict {
+            field: "processing",
+            value: describe_processing(p),
+            reason,
+        })?;
+        Ok(spec)
+    }
+
+    fn validate_processing(&self) -> Result<(), ConfigError> {
+        let p = &self.processing;
+        if !p.is_active() {
+            return Ok(());
+        }
+        let value = describe_processing(p);
+        if !self.input_format.is_rgb() {
+            return Err(ConfigError::Conflict {
+                field: "processing",
+                value,
+                reason: format!(
+                    "scaling, tone mapping and sharpening run on RGB input (bgra8, rgba8, rgb10a2, rgba16f), not {}",
+                    self.input_format
+                ),
+            });
+        }
+        if self.gpu == GpuChoice::Off {
+            return Err(ConfigError::Conflict {
+                field: "processing",
+                value,
+                reason: "scaling, tone mapping and sharpening run on the GPU; turn the GPU on"
+                    .into(),
+            });
+        }
+        if let Some(t) = p.tonemap {
+            if self.color.primaries != ColorPrimaries::Bt709 {
+                return Err(ConfigError::Conflict {
+                    field: "color.primaries",
+                    value: self.color.primaries.to_string(),
+                    reason: format!(
+                        "tone mapping {} input writes SDR BT.709; set primaries bt709",
+                        t.transfer
+                    ),
+                });
+            }
+        }
+        let output = if self.bit_depth == BitDepth::Ten {
+            PixelFormat::P010
+        } else {
+            PixelFormat::Nv12
+        };
+        self.process_spec(output).map(|_| ())
+    }
+}
+
+fn describe_processing(p: &Processing) -> String {
+    let mut parts = Vec::new();
+    if let Some((w, h)) = p.input_size {
+        parts.push(format!(
+            "scale from {w}x{h} ({}, {})",
+            p.scale_filter, p.fit
+        ));
+    }
+    if let Some(t) = p.tonemap {
+        parts.push(format!("tone map {}", t.transfer));
+    }
+    if p.sharpen != 0.0 {
+        parts.push(format!("sharpen {}", p.sharpen));
+    }
+    parts.join(", ")
 }
 
 /// Why a configuration was rejected. Each variant names the field and what it allows.

@@ -36,7 +36,6 @@ use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
 use crate::gpu::{ConvertStream, GpuContext, GpuError, GpuOptions};
 use crate::packet::{FrameStats, Packet, PacketFraming};
-use crate::process::convert::{ChromaSiting, ConvertSpec};
 use crate::time::{Span, Timestamp};
 
 /// What comes out of a session.
@@ -282,10 +281,15 @@ impl Session {
             Phase::Closed => return Err(SessionError::Closed),
         }
         let (w, h) = (frame.image.width(), frame.image.height());
-        if (w, h) != (self.config.width, self.config.height) {
+        let (want_w, want_h) = self
+            .config
+            .processing
+            .input_size
+            .unwrap_or((self.config.width, self.config.height));
+        if (w, h) != (want_w, want_h) {
             return Err(SessionError::FrameSize {
-                width: self.config.width,
-                height: self.config.height,
+                width: want_w,
+                height: want_h,
                 got_width: w,
                 got_height: h,
             });
@@ -491,25 +495,21 @@ fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
         GpuChoice::Require(options) => (options.clone(), true),
     };
     let output = preferred_yuv_input(config);
+    let spec = config.process_spec(output)?;
+    // Operations beyond the conversion, and float input, exist only on the GPU.
+    let required = required || config.processing.is_active() || input == PixelFormat::Rgba16f;
     let attempt = (|| -> Result<Plan, GpuError> {
         let ctx = GpuContext::new(&options)?;
-        let spec = ConvertSpec {
-            matrix: config.color.matrix,
-            range: config.color.range,
-            siting: ChromaSiting::Left,
-            output,
-        };
-        let stream = ConvertStream::new(
-            &ctx,
-            input,
-            config.width,
-            config.height,
-            spec,
-            GPU_FRAMES_IN_FLIGHT,
-        )?;
+        let stream = ConvertStream::new(&ctx, input, &spec, GPU_FRAMES_IN_FLIGHT)?;
         let description = format!(
-            "GPU: {} converts {input} to {output}",
-            ctx.device_info().name
+            "GPU: {} {} {input} to {output}{}",
+            ctx.device_info().name,
+            if spec.is_convert_only() {
+                "converts"
+            } else {
+                "processes"
+            },
+            describe_ops(&spec)
         );
         Ok(Plan {
             stream: Some(stream),
@@ -527,6 +527,32 @@ fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
             )))
         }
         Err(e) => Err(SessionError::Gpu(e)),
+    }
+}
+
+/// The operations of a processing chain beyond the conversion, for the session's description.
+fn describe_ops(spec: &crate::process::pipeline::ProcessSpec) -> String {
+    let mut ops = Vec::new();
+    if (spec.input_width, spec.input_height) != (spec.output_width, spec.output_height) {
+        ops.push(format!(
+            "scaled from {}x{} ({}, {} into {})",
+            spec.input_width,
+            spec.input_height,
+            spec.filter,
+            spec.fit,
+            spec.rect()
+        ));
+    }
+    if let Some(t) = &spec.tonemap {
+        ops.push(format!("tone mapped from {} with BT.2390", t.source));
+    }
+    if spec.sharpen > 0.0 {
+        ops.push(format!("sharpened {}", spec.sharpen));
+    }
+    if ops.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", ops.join(", "))
     }
 }
 

@@ -4,10 +4,12 @@ mod common;
 
 use std::io::Cursor;
 
+use ghoststream::process::tonemap::PeakSource;
 use ghoststream::source::{FrameSource, RawReader, SourceError, SourceInfo, Y4mReader};
 use ghoststream::{
-    Codec, ConfigError, KeyframeInterval, PixelFormat, RateControl, RateControlMode, Rational,
-    Session, SessionConfig, SessionError, SizeError,
+    Codec, ColorPrimaries, ConfigError, GpuChoice, KeyframeInterval, PixelFormat, RateControl,
+    RateControlMode, Rational, Session, SessionConfig, SessionError, SizeError, ToneMapInput,
+    TransferFunction,
 };
 
 fn y4m(bytes: &[u8]) -> Result<Y4mReader, SourceError> {
@@ -305,13 +307,72 @@ fn config_hdr_at_eight_bits() {
 fn rgba16f_input_is_refused_on_the_cpu_path() {
     let mut c = common::config(Codec::H264, 320, 192, 30);
     c.input_format = PixelFormat::Rgba16f;
-    assert!(matches!(
-        open_err(c),
-        ConfigError::Invalid {
-            field: "input_format",
-            ..
-        }
-    ));
+    c.gpu = GpuChoice::Off;
+    let e = open_err(c);
+    assert!(
+        matches!(
+            e,
+            ConfigError::Conflict {
+                field: "input_format",
+                ..
+            }
+        ) && e.to_string().contains("rgba16f"),
+        "{e}"
+    );
+}
+
+fn processing_err(c: SessionConfig, needle: &str) {
+    let e = open_err(c);
+    assert!(
+        matches!(e, ConfigError::Conflict { .. }) && e.to_string().contains(needle),
+        "expected a conflict naming {needle:?}: {e}"
+    );
+}
+
+#[test]
+fn processing_that_cannot_run_is_refused_by_name() {
+    let rgb = || {
+        let mut c = common::config(Codec::H264, 1280, 720, 30);
+        c.input_format = PixelFormat::Bgra8;
+        c
+    };
+    // Scaling YUV input.
+    let mut c = common::config(Codec::H264, 1280, 720, 30);
+    c.processing.input_size = Some((1920, 1080));
+    processing_err(c, "not i420");
+    // Scaling with the GPU off.
+    let mut c = rgb();
+    c.gpu = GpuChoice::Off;
+    c.processing.sharpen = 0.5;
+    processing_err(c, "turn the GPU on");
+    // More than 4x down in one pass.
+    let mut c = rgb();
+    c.processing.input_size = Some((7680, 4320));
+    processing_err(c, "7680 to 1280");
+    // Sharpening out of range.
+    let mut c = rgb();
+    c.processing.sharpen = -0.1;
+    processing_err(c, "-0.1");
+    // Tone mapping to anything but SDR BT.709.
+    let mut c = rgb();
+    c.processing.tonemap = Some(ToneMapInput {
+        transfer: TransferFunction::Pq,
+        peak: PeakSource::Metadata(1000.0),
+    });
+    c.color.primaries = ColorPrimaries::Bt2020;
+    processing_err(c, "set primaries bt709");
+    let mut c = rgb();
+    c.processing.tonemap = Some(ToneMapInput {
+        transfer: TransferFunction::Srgb,
+        peak: PeakSource::Metadata(1000.0),
+    });
+    processing_err(c, "needs an HDR source");
+    let mut c = rgb();
+    c.processing.tonemap = Some(ToneMapInput {
+        transfer: TransferFunction::Pq,
+        peak: PeakSource::Metadata(20000.0),
+    });
+    processing_err(c, "20000 nits");
 }
 
 #[test]

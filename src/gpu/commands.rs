@@ -332,3 +332,13 @@ pub(crate) unsafe fn image_barrier(
         )
     };
 }
+
+/// True when the context's queue family writes timestamps.
+pub(crate) fn queue_has_timestamps(ctx: &GpuContext) -> bool {
+    // SAFETY: a plain query on a valid physical device.
+    let families = unsafe {
+        ctx.instance
+            .get_physical_device_queue_family_properties(ctx.physical)
+    };
+    families[ctx.queue_family as usize].timestamp_valid_bits > 0
+}

@@ -11,11 +11,11 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::commands::{
-    begin_one_time, buffer_barrier, command_buffers, end_and_submit, read_durations,
-    record_readback, record_upload, wait_and_reset,
+    begin_one_time, buffer_barrier, command_buffers, end_and_submit, queue_has_timestamps,
+    read_durations, record_readback, record_upload, wait_and_reset,
 };
 use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
-use super::resources::{GpuBuffer, GpuImage};
+use super::resources::{nearest_sampler, GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
 use crate::process::convert::{range_scale, rgb_to_ycbcr_rows, ConvertSpec, YuvLayout};
@@ -114,17 +114,7 @@ impl RgbToYuv420 {
         // SAFETY: valid device; every create info lives for its call; objects are stored in
         // `this`, whose Drop destroys whatever was created if a later step fails.
         unsafe {
-            this.sampler = d
-                .create_sampler(
-                    &vk::SamplerCreateInfo::default()
-                        .mag_filter(vk::Filter::NEAREST)
-                        .min_filter(vk::Filter::NEAREST)
-                        .address_mode_u(vk::SamplerAddressMode::CLAMP_TO_EDGE)
-                        .address_mode_v(vk::SamplerAddressMode::CLAMP_TO_EDGE)
-                        .address_mode_w(vk::SamplerAddressMode::CLAMP_TO_EDGE),
-                    None,
-                )
-                .map_err(GpuError::vk("vkCreateSampler"))?;
+            this.sampler = nearest_sampler(ctx)?;
             let (pool, sets) = this.pipe.descriptor_sets(1)?;
             this.descriptor_pool = pool;
             this.set = sets[0];
@@ -134,10 +124,7 @@ impl RgbToYuv420 {
             this.fence = d
                 .create_fence(&vk::FenceCreateInfo::default(), None)
                 .map_err(GpuError::vk("vkCreateFence"))?;
-            let families = ctx
-                .instance
-                .get_physical_device_queue_family_properties(ctx.physical);
-            this.timestamps = families[ctx.queue_family as usize].timestamp_valid_bits > 0;
+            this.timestamps = queue_has_timestamps(ctx);
             if this.timestamps {
                 this.queries = d
                     .create_query_pool(
@@ -166,7 +153,7 @@ impl RgbToYuv420 {
     ) -> Result<ConvertRun, GpuError> {
         let vk_format = self::input_format(input_format)?;
         check_request(&self.ctx, spec.output, width, height)?;
-        let expected = width as usize * height as usize * 4;
+        let expected = input_format.frame_bytes(width, height);
         if input.len() != expected {
             return Err(GpuError::Invalid {
                 what: format!("input of {} bytes", input.len()),
@@ -684,11 +671,6 @@ impl RgbToYuv420 {
         self.sampler
     }
 
-    /// True when the queue writes timestamps.
-    pub(crate) fn has_timestamps(&self) -> bool {
-        self.timestamps
-    }
-
     /// The pipeline and its layout.
     pub(crate) fn pipeline_handles(&self) -> (vk::Pipeline, vk::PipelineLayout) {
         (self.pipe.pipeline, self.pipe.layout)
@@ -748,11 +730,32 @@ pub(crate) fn input_format(format: PixelFormat) -> Result<vk::Format, GpuError> 
         PixelFormat::Rgba8 => Ok(vk::Format::R8G8B8A8_UNORM),
         PixelFormat::Bgra8 => Ok(vk::Format::B8G8R8A8_UNORM),
         PixelFormat::Rgb10a2 => Ok(vk::Format::A2B10G10R10_UNORM_PACK32),
+        PixelFormat::Rgba16f => Ok(vk::Format::R16G16B16A16_SFLOAT),
         other => Err(GpuError::Unsupported {
-            what: format!("convert {other} input"),
-            reason: "this operation takes rgba8, bgra8 or rgb10a2 (float input comes next)".into(),
+            what: format!("process {other} input"),
+            reason: "the GPU takes rgba8, bgra8, rgb10a2 or rgba16f".into(),
         }),
     }
+}
+
+/// Checks that a frame in `layout` fits one storage-buffer binding of the device.
+pub(crate) fn check_storage_range(
+    limits: &vk::PhysicalDeviceLimits,
+    layout: &YuvLayout,
+) -> Result<(), GpuError> {
+    if layout.size > limits.max_storage_buffer_range {
+        return Err(GpuError::Unsupported {
+            what: format!(
+                "write a {}x{} {} frame",
+                layout.width, layout.height, layout.format
+            ),
+            reason: format!(
+                "it is {} bytes, over the device's maxStorageBufferRange of {}; use a smaller size or a format with fewer bits",
+                layout.size, limits.max_storage_buffer_range
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Checks an output format and frame size against the operation and the device.
@@ -788,7 +791,7 @@ pub(crate) fn check_request(
             ),
         });
     }
-    Ok(())
+    check_storage_range(&limits, &YuvLayout::new(output, width, height))
 }
 
 /// The compute-shader copy used as the bandwidth ceiling: `shaders/copy_words.comp`.

@@ -8,6 +8,7 @@ mod commands;
 mod context;
 mod convert;
 mod pipeline;
+mod process;
 mod resources;
 mod stream;
 
@@ -22,6 +23,7 @@ pub fn embedded_shaders() -> Vec<(&'static str, &'static [u8])> {
     vec![
         ("rgb_to_yuv420.comp", convert::SPIRV),
         ("copy_words.comp", convert::COPY_SPIRV),
+        ("process.comp", process::SPIRV),
     ]
 }
 

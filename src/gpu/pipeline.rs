@@ -154,6 +154,8 @@ pub(crate) enum Descriptor {
     SampledImage(vk::Sampler, vk::ImageView),
     /// A whole storage buffer.
     StorageBuffer(vk::Buffer),
+    /// A whole uniform buffer.
+    UniformBuffer(vk::Buffer),
 }
 
 /// Writes `descriptors` into bindings 0, 1, ... of `set`.
@@ -173,16 +175,18 @@ pub(crate) unsafe fn write_descriptors(
                 .sampler(sampler)
                 .image_view(view)
                 .image_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)],
-            Descriptor::StorageBuffer(_) => [vk::DescriptorImageInfo::default()],
+            _ => [vk::DescriptorImageInfo::default()],
         })
         .collect();
     let buffers: Vec<[vk::DescriptorBufferInfo; 1]> = descriptors
         .iter()
         .map(|desc| match *desc {
-            Descriptor::StorageBuffer(b) => [vk::DescriptorBufferInfo::default()
-                .buffer(b)
-                .offset(0)
-                .range(vk::WHOLE_SIZE)],
+            Descriptor::StorageBuffer(b) | Descriptor::UniformBuffer(b) => {
+                [vk::DescriptorBufferInfo::default()
+                    .buffer(b)
+                    .offset(0)
+                    .range(vk::WHOLE_SIZE)]
+            }
             Descriptor::SampledImage(..) => [vk::DescriptorBufferInfo::default()],
         })
         .collect();
@@ -199,6 +203,9 @@ pub(crate) unsafe fn write_descriptors(
                     .image_info(&images[i]),
                 Descriptor::StorageBuffer(_) => w
                     .descriptor_type(vk::DescriptorType::STORAGE_BUFFER)
+                    .buffer_info(&buffers[i]),
+                Descriptor::UniformBuffer(_) => w
+                    .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
                     .buffer_info(&buffers[i]),
             }
         })

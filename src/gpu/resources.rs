@@ -203,3 +203,16 @@ impl Drop for GpuImage {
         }
     }
 }
+
+/// A sampler that reads texels as they are (nearest, clamp to edge): every shader here does
+/// its own filtering with `texelFetch`.
+pub(crate) fn nearest_sampler(ctx: &GpuContext) -> Result<vk::Sampler, GpuError> {
+    let info = vk::SamplerCreateInfo::default()
+        .mag_filter(vk::Filter::NEAREST)
+        .min_filter(vk::Filter::NEAREST)
+        .address_mode_u(vk::SamplerAddressMode::CLAMP_TO_EDGE)
+        .address_mode_v(vk::SamplerAddressMode::CLAMP_TO_EDGE)
+        .address_mode_w(vk::SamplerAddressMode::CLAMP_TO_EDGE);
+    // SAFETY: a valid device and create info; the caller destroys the sampler.
+    unsafe { ctx.device.create_sampler(&info, None) }.map_err(GpuError::vk("vkCreateSampler"))
+}

@@ -14,16 +14,105 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::commands::{
-    begin_one_time, command_buffers, end_and_submit, read_durations_at, record_readback,
-    record_upload, wait_and_reset,
+    begin_one_time, buffer_barrier, command_buffers, end_and_submit, queue_has_timestamps,
+    read_durations_at, record_readback, record_upload, wait_and_reset,
 };
 use super::convert::RgbToYuv420;
 use super::pipeline::{write_descriptors, Descriptor};
+use super::process::Processor;
 use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
 use crate::frame::{BufferPool, CpuImage, PlaneLayout};
-use crate::process::convert::{ConvertSpec, YuvLayout};
+use crate::process::convert::YuvLayout;
+use crate::process::pipeline::ProcessSpec;
+
+/// The pass a stream runs: the plain conversion shader when only a 4:2:0 conversion is asked
+/// for (it is the fastest), the fused pass otherwise.
+enum Pass {
+    Convert {
+        conv: RgbToYuv420,
+        params: Vec<u8>,
+        groups: (u32, u32),
+    },
+    Process(Box<Processor>),
+}
+
+impl Pass {
+    fn new(ctx: &Arc<GpuContext>, spec: &ProcessSpec) -> Result<Self, GpuError> {
+        if !spec.is_convert_only() {
+            return Ok(Pass::Process(Box::new(Processor::new(ctx, spec)?)));
+        }
+        let (w, h) = (spec.output_width, spec.output_height);
+        super::convert::check_request(ctx, spec.convert.output, w, h)?;
+        let conv = RgbToYuv420::new(ctx)?;
+        let layout = YuvLayout::new(spec.convert.output, w, h);
+        let params = conv.params_bytes(w, h, &spec.convert, &layout);
+        Ok(Pass::Convert {
+            conv,
+            params,
+            groups: (w.div_ceil(8).div_ceil(8), h.div_ceil(2).div_ceil(8)),
+        })
+    }
+
+    fn descriptor_sets(
+        &self,
+        sets: u32,
+    ) -> Result<(vk::DescriptorPool, Vec<vk::DescriptorSet>), GpuError> {
+        match self {
+            Pass::Convert { conv, .. } => conv.descriptor_sets(sets),
+            Pass::Process(p) => p.descriptor_sets(sets),
+        }
+    }
+
+    fn descriptors(&self, input: vk::ImageView, output: vk::Buffer) -> Vec<Descriptor> {
+        match self {
+            Pass::Convert { conv, .. } => vec![
+                Descriptor::SampledImage(conv.sampler(), input),
+                Descriptor::StorageBuffer(output),
+            ],
+            Pass::Process(p) => p.descriptors(input, output),
+        }
+    }
+
+    /// # Safety
+    /// As [`Processor::record`].
+    unsafe fn record(
+        &self,
+        d: &ash::Device,
+        cmd: vk::CommandBuffer,
+        set: vk::DescriptorSet,
+        n: u64,
+    ) {
+        match self {
+            Pass::Process(p) => {
+                // SAFETY: forwarded from the caller.
+                unsafe { p.record(cmd, set, n) }
+            }
+            Pass::Convert {
+                conv,
+                params,
+                groups,
+            } => {
+                let (pipeline, layout) = conv.pipeline_handles();
+                // SAFETY: forwarded from the caller; the pipeline lives as long as the pass.
+                unsafe {
+                    d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, pipeline);
+                    d.cmd_bind_descriptor_sets(
+                        cmd,
+                        vk::PipelineBindPoint::COMPUTE,
+                        layout,
+                        0,
+                        &[set],
+                        &[],
+                    );
+                    d.cmd_push_constants(cmd, layout, vk::ShaderStageFlags::COMPUTE, 0, params);
+                    d.cmd_dispatch(cmd, groups.0, groups.1, 1);
+                }
+            }
+        }
+    }
+}
 
 struct Slot<T> {
     upload: GpuBuffer,
@@ -51,7 +140,7 @@ pub struct Converted<T> {
 /// The conversion stream.
 pub struct ConvertStream<T> {
     ctx: Arc<GpuContext>,
-    conv: RgbToYuv420,
+    pass: Pass,
     input: PixelFormat,
     width: u32,
     height: u32,
@@ -59,7 +148,8 @@ pub struct ConvertStream<T> {
     pool: vk::DescriptorPool,
     command_pool: vk::CommandPool,
     queries: vk::QueryPool,
-    params: Vec<u8>,
+    frames: u64,
+    poison: Option<u8>,
     slots: Vec<Slot<T>>,
     in_flight: VecDeque<usize>,
     next: usize,
@@ -70,31 +160,29 @@ pub struct ConvertStream<T> {
 const WAIT_NS: u64 = 5_000_000_000;
 
 impl<T> ConvertStream<T> {
-    /// A stream converting `width` x `height` frames of `input` (RGBA8, BGRA8 or RGB10A2) to
-    /// `spec`, with `depth` frames in flight (1 to 8).
+    /// A stream processing frames of `input` (RGBA8, BGRA8, RGB10A2 or RGBA16F) as `spec`
+    /// says, with `depth` frames in flight (1 to 8).
     pub fn new(
         ctx: &Arc<GpuContext>,
         input: PixelFormat,
-        width: u32,
-        height: u32,
-        spec: ConvertSpec,
+        spec: &ProcessSpec,
         depth: usize,
     ) -> Result<Self, GpuError> {
         let vk_format = super::convert::input_format(input)?;
-        super::convert::check_request(ctx, spec.output, width, height)?;
         let depth = depth.clamp(1, 8);
-        let conv = RgbToYuv420::new(ctx)?;
-        let layout = YuvLayout::new(spec.output, width, height);
-        let params = conv.params_bytes(width, height, &spec, &layout);
+        let pass = Pass::new(ctx, spec)?;
+        let (width, height) = (spec.input_width, spec.input_height);
+        let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let d = &ctx.device;
         let mut this = Self {
             ctx: Arc::clone(ctx),
-            conv,
+            pass,
             input,
             width,
             height,
             layout,
-            params,
+            frames: 0,
+            poison: None,
             pool: vk::DescriptorPool::null(),
             command_pool: vk::CommandPool::null(),
             queries: vk::QueryPool::null(),
@@ -103,13 +191,13 @@ impl<T> ConvertStream<T> {
             next: 0,
             buffers: BufferPool::new(),
         };
-        let (pool, sets) = this.conv.descriptor_sets(depth as u32)?;
+        let (pool, sets) = this.pass.descriptor_sets(depth as u32)?;
         this.pool = pool;
         let (command_pool, cmds) = command_buffers(ctx, depth as u32)?;
         this.command_pool = command_pool;
         // SAFETY: valid device; the create info lives for the call; Drop destroys the pool.
         unsafe {
-            if this.conv.has_timestamps() {
+            if queue_has_timestamps(ctx) {
                 this.queries = d
                     .create_query_pool(
                         &vk::QueryPoolCreateInfo::default()
@@ -120,8 +208,10 @@ impl<T> ConvertStream<T> {
                     .map_err(GpuError::vk("vkCreateQueryPool"))?;
             }
         }
-        let in_bytes = width as u64 * height as u64 * 4;
-        let storage = vk::BufferUsageFlags::STORAGE_BUFFER | vk::BufferUsageFlags::TRANSFER_SRC;
+        let in_bytes = width as u64 * height as u64 * input.planes(1, 1)[0].bytes_per_pixel as u64;
+        let storage = vk::BufferUsageFlags::STORAGE_BUFFER
+            | vk::BufferUsageFlags::TRANSFER_SRC
+            | vk::BufferUsageFlags::TRANSFER_DST;
         for i in 0..depth {
             let image_usage = vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST;
             let image = GpuImage::new(ctx, "stream input", vk_format, width, height, image_usage)?;
@@ -149,10 +239,7 @@ impl<T> ConvertStream<T> {
             // SAFETY: a plain fence on a valid device, destroyed in Drop.
             let fence = unsafe { d.create_fence(&vk::FenceCreateInfo::default(), None) }
                 .map_err(GpuError::vk("vkCreateFence"))?;
-            let descriptors = [
-                Descriptor::SampledImage(this.conv.sampler(), image.view),
-                Descriptor::StorageBuffer(output.buffer),
-            ];
+            let descriptors = this.pass.descriptors(image.view, output.buffer);
             // SAFETY: the set is new; the view and buffer live as long as the slot.
             unsafe { write_descriptors(d, sets[i], &descriptors) };
             this.slots.push(Slot {
@@ -172,6 +259,12 @@ impl<T> ConvertStream<T> {
     /// The layout of converted frames.
     pub fn layout(&self) -> &YuvLayout {
         &self.layout
+    }
+
+    /// Fills each frame's output with `byte` before the pass writes it, so that a sample the
+    /// pass fails to write shows up (for tests).
+    pub fn poison_outputs(&mut self, byte: u8) {
+        self.poison = Some(byte);
     }
 
     /// Submits one frame for conversion; when the ring is full, first collects and returns the
@@ -200,7 +293,7 @@ impl<T> ConvertStream<T> {
         };
         let i = self.next;
         self.next = (self.next + 1) % self.slots.len();
-        let row = (self.width * 4) as usize;
+        let row = self.width as usize * self.input.planes(1, 1)[0].bytes_per_pixel as usize;
         {
             let slot = &mut self.slots[i];
             let dst = slot.upload.mapped_mut().ok_or(GpuError::Allocation {
@@ -232,13 +325,25 @@ impl<T> ConvertStream<T> {
         let d = &ctx.device;
         let slot = &self.slots[i];
         let (w, h) = (self.width, self.height);
-        let (pipeline, layout) = self.conv.pipeline_handles();
         let q = 2 * i as u32;
         // SAFETY: the slot's command buffer and fence are not in flight (collected before reuse);
         // every handle recorded belongs to the slot or the stream and lives until it is collected.
         unsafe {
             begin_one_time(d, slot.cmd)?;
             record_upload(d, slot.cmd, slot.upload.buffer, slot.image.image, w, h);
+            if let Some(byte) = self.poison {
+                let word = u32::from_ne_bytes([byte; 4]);
+                d.cmd_fill_buffer(slot.cmd, slot.output.buffer, 0, vk::WHOLE_SIZE, word);
+                buffer_barrier(
+                    d,
+                    slot.cmd,
+                    slot.output.buffer,
+                    vk::AccessFlags::TRANSFER_WRITE,
+                    vk::AccessFlags::SHADER_WRITE,
+                    vk::PipelineStageFlags::TRANSFER,
+                    vk::PipelineStageFlags::COMPUTE_SHADER,
+                );
+            }
             if self.queries != vk::QueryPool::null() {
                 d.cmd_reset_query_pool(slot.cmd, self.queries, q, 2);
                 d.cmd_write_timestamp(
@@ -248,28 +353,7 @@ impl<T> ConvertStream<T> {
                     q,
                 );
             }
-            d.cmd_bind_pipeline(slot.cmd, vk::PipelineBindPoint::COMPUTE, pipeline);
-            d.cmd_bind_descriptor_sets(
-                slot.cmd,
-                vk::PipelineBindPoint::COMPUTE,
-                layout,
-                0,
-                &[slot.set],
-                &[],
-            );
-            d.cmd_push_constants(
-                slot.cmd,
-                layout,
-                vk::ShaderStageFlags::COMPUTE,
-                0,
-                &self.params,
-            );
-            d.cmd_dispatch(
-                slot.cmd,
-                w.div_ceil(8).div_ceil(8),
-                h.div_ceil(2).div_ceil(8),
-                1,
-            );
+            self.pass.record(d, slot.cmd, slot.set, self.frames);
             if self.queries != vk::QueryPool::null() {
                 d.cmd_write_timestamp(
                     slot.cmd,
@@ -287,6 +371,7 @@ impl<T> ConvertStream<T> {
             );
             end_and_submit(&ctx, slot.cmd, slot.fence)?;
         }
+        self.frames += 1;
         Ok(())
     }
 

@@ -181,8 +181,31 @@ impl YuvLayout {
     }
 }
 
-/// Normalised RGB (0..1) of each pixel of a tightly packed RGBA8, BGRA8 or RGB10A2 frame.
+/// The value of an IEEE 754 half-precision float.
+pub fn half_to_f64(bits: u16) -> f64 {
+    let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = ((bits >> 10) & 0x1f) as i32;
+    let frac = (bits & 0x3ff) as f64;
+    sign * match exp {
+        0 => frac * 2f64.powi(-24),
+        31 if frac == 0.0 => f64::INFINITY,
+        31 => f64::NAN,
+        e => (1.0 + frac / 1024.0) * 2f64.powi(e - 15),
+    }
+}
+
+/// RGB of each pixel of a tightly packed RGBA8, BGRA8, RGB10A2 (normalised to 0..1) or
+/// RGBA16F (the float values) frame.
 pub fn normalized_rgb(input: &[u8], format: PixelFormat) -> Option<Vec<[f64; 3]>> {
+    if format == PixelFormat::Rgba16f {
+        let h = |p: &[u8], i: usize| half_to_f64(u16::from_le_bytes([p[2 * i], p[2 * i + 1]]));
+        return Some(
+            input
+                .chunks_exact(8)
+                .map(|p| [h(p, 0), h(p, 1), h(p, 2)])
+                .collect(),
+        );
+    }
     let px = input.chunks_exact(4);
     Some(match format {
         PixelFormat::Rgba8 => px
@@ -232,8 +255,10 @@ pub fn reference_rgb_to_yuv(
     let (bits, _) = layout.depth();
     let (ys, yo, cs, co) = range_scale(spec.range, bits);
     let bps = layout.bytes_per_sample as usize;
-    let at =
-        |x: i64, y: i64| -> [f64; 3] { rgb[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize] };
+    // Clamped to 0..1 as the shaders do (float input may leave that range).
+    let at = |x: i64, y: i64| -> [f64; 3] {
+        rgb[(y.clamp(0, h - 1) * w + x.clamp(0, w - 1)) as usize].map(|v| v.clamp(0.0, 1.0))
+    };
     let dot = |k: &[f64; 3], v: [f64; 3]| k[0] * v[0] + k[1] * v[1] + k[2] * v[2];
     for y in 0..h {
         for x in 0..w {
@@ -360,6 +385,16 @@ mod tests {
             convert_one([0, 0, 255], ColorMatrix::Bt2020Ncl, ColorRange::Limited).1,
             240
         );
+    }
+
+    #[test]
+    fn halves_decode() {
+        assert_eq!(half_to_f64(0x3c00), 1.0);
+        assert_eq!(half_to_f64(0x3800), 0.5);
+        assert_eq!(half_to_f64(0xc000), -2.0);
+        assert_eq!(half_to_f64(0x0001), 2f64.powi(-24));
+        assert_eq!(half_to_f64(0x7bff), 65504.0);
+        assert!(half_to_f64(0x7c01).is_nan());
     }
 
     #[test]

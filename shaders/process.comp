@@ -1,0 +1,396 @@
+// The fused processing pass: resample (bilinear, Catmull-Rom or Lanczos-3, kernel widened when
+// downscaling) into a letterbox rectangle, tone map HDR to SDR (BT.2390 EETF, gamut fitting),
+// sharpen (contrast adaptive), convert to YUV (4:2:0 with a chroma filter, or 4:4:4) and pack
+// into a pitch-linear buffer — one dispatch, nothing written to memory in between.
+//
+// Each workgroup makes a 16x16 tile of output pixels through shared memory:
+//   H: the source rows the tile needs, filtered across into the tile's columns (plus a halo of
+//      two columns left and one right, one row above and below, for sharpening and chroma);
+//   V: those filtered down into output pixels, tone mapped and clamped to 0..1 ("O");
+//   S: O sharpened (reusing H's memory);
+//   codes: Y, Cb, Cr code values; then whole 32-bit words are written.
+// The tap tables (first source index and weights per output column/row) come from the CPU
+// (src/process/scale.rs); the float64 reference of the whole chain is src/process/pipeline.rs.
+#version 450
+
+layout(local_size_x = 16, local_size_y = 16, local_size_z = 1) in;
+
+const int TILE = 16;
+const int OC = TILE + 3;      // O columns: x0-2 .. x0+16
+const int OR = TILE + 2;      // O rows: y0-1 .. y0+16
+const int SC = TILE + 1;      // S columns: x0-1 .. x0+15
+const int MAX_HROWS = 96;     // source rows one tile filters (the CPU checks the plan fits)
+
+layout(set = 0, binding = 0) uniform sampler2D src;
+layout(set = 0, binding = 1, std430) writeonly buffer Dst { uint words[]; } dst;
+layout(set = 0, binding = 2, std140) uniform Params {
+    vec4 y_coef;     // rgb weights of Y'
+    vec4 cb_coef;    // rgb weights of Cb
+    vec4 cr_coef;    // rgb weights of Cr
+    vec4 range;      // y scale, y offset, chroma scale, chroma offset (code values)
+    uvec4 dims;      // output width, output height, source width, source height
+    uvec4 rect;      // picture rectangle in the output: x, y, width, height
+    uvec4 taps;      // taps across, taps down, offset of the vertical table (words), unused
+    uvec4 planes;    // luma pitch, chroma offset, chroma pitch, V offset (bytes)
+    uvec4 fmt;       // bits, left shift, bytes per sample, chroma (0 4:2:0 interleaved, 1 4:2:0 planar, 2 4:4:4 planar)
+    uvec4 mode;      // siting (0 left, 1 centre), tone map (0 off, 1 PQ, 2 HLG), measure peak, output transfer (0 BT.1886, 1 sRGB)
+    vec4 tone;       // source peak (nits, when not measured), SDR peak (nits), HLG system gamma, sharpening strength
+    vec4 gamut0;     // rows of the linear source-to-output primaries matrix
+    vec4 gamut1;
+    vec4 gamut2;
+    vec4 luma_src;   // luminance weights of the source primaries (HLG OOTF)
+    vec4 luma_dst;   // luminance weights of the output primaries (gamut fitting)
+} p;
+layout(set = 0, binding = 3, std430) readonly buffer Taps { uint t[]; } taps;
+layout(set = 0, binding = 4, std430) buffer Peak { uint v[]; } peak;
+
+layout(push_constant) uniform Frame {
+    uint read_slot;   // peak measured on the previous frame
+    uint write_slot;  // where this frame's peak goes
+} frame;
+
+shared float hr[MAX_HROWS * OC];
+shared float hg[MAX_HROWS * OC];
+shared float hb[MAX_HROWS * OC];
+shared float o_r[OR * OC];
+shared float o_g[OR * OC];
+shared float o_b[OR * OC];
+shared uint ycode[TILE * TILE];
+shared uint ucode[TILE * TILE];
+shared uint vcode[TILE * TILE];
+shared uint tile_peak;
+
+// ST 2084 and HLG constants.
+const float M1 = 2610.0 / 16384.0;
+const float M2 = 2523.0 / 4096.0 * 128.0;
+const float C1 = 3424.0 / 4096.0;
+const float C2 = 2413.0 / 4096.0 * 32.0;
+const float C3 = 2392.0 / 4096.0 * 32.0;
+const float HLG_A = 0.17883277;
+const float HLG_B = 0.28466892;
+const float HLG_C = 0.55991073;
+
+float pq_eotf(float e) {
+    float q = pow(clamp(e, 0.0, 1.0), 1.0 / M2);
+    return pow(max(q - C1, 0.0) / (C2 - C3 * q), 1.0 / M1);
+}
+
+float pq_inverse(float y) {
+    float q = pow(clamp(y, 0.0, 1.0), M1);
+    return pow((C1 + C2 * q) / (1.0 + C3 * q), M2);
+}
+
+float hlg_inverse_oetf(float e) {
+    e = clamp(e, 0.0, 1.0);
+    return e <= 0.5 ? e * e / 3.0 : (exp((e - HLG_C) / HLG_A) + HLG_B) / 12.0;
+}
+
+// The BT.2390 EETF with black at 0, precomputed for one source peak.
+struct Eetf { bool on; float sw; float max_lum; float ks; };
+
+Eetf eetf_for(float source_peak, float target_peak) {
+    Eetf e;
+    e.on = source_peak > target_peak;
+    e.sw = pq_inverse(source_peak / 10000.0);
+    e.max_lum = pq_inverse(target_peak / 10000.0) / e.sw;
+    e.ks = 1.5 * e.max_lum - 0.5;
+    return e;
+}
+
+float eetf(Eetf e, float l) {
+    if (!e.on) {
+        return l;
+    }
+    float e1 = min(pq_inverse(l / 10000.0) / e.sw, 1.0);
+    float e2 = e1;
+    if (e1 >= e.ks) {
+        float t = (e1 - e.ks) / (1.0 - e.ks);
+        float t2 = t * t;
+        float t3 = t2 * t;
+        e2 = (2.0 * t3 - 3.0 * t2 + 1.0) * e.ks + (t3 - 2.0 * t2 + t) * (1.0 - e.ks) + (-2.0 * t3 + 3.0 * t2) * e.max_lum;
+    }
+    return pq_eotf(e2 * e.sw) * 10000.0;
+}
+
+vec3 fit_gamut(vec3 c) {
+    float y = dot(p.luma_dst.rgb, c);
+    if (y >= 1.0) {
+        return vec3(1.0);
+    }
+    y = max(y, 0.0);
+    float lo = min(c.r, min(c.g, c.b));
+    float hi = max(c.r, max(c.g, c.b));
+    float t = 1.0;
+    if (lo < 0.0) {
+        t = min(t, y / (y - lo));
+    }
+    if (hi > 1.0) {
+        t = min(t, (1.0 - y) / (hi - y));
+    }
+    return vec3(y) + t * (c - vec3(y));
+}
+
+float encode_sdr(float l) {
+    l = clamp(l, 0.0, 1.0);
+    if (p.mode.w == 1u) {
+        return l <= 0.0031308 ? 12.92 * l : 1.055 * pow(l, 1.0 / 2.4) - 0.055;
+    }
+    return pow(l, 1.0 / 2.4);
+}
+
+vec3 tone_map(vec3 e, Eetf curve) {
+    e = clamp(e, 0.0, 1.0);
+    vec3 lin;
+    if (p.mode.y == 2u) {
+        vec3 scene = vec3(hlg_inverse_oetf(e.r), hlg_inverse_oetf(e.g), hlg_inverse_oetf(e.b));
+        float ys = dot(p.luma_src.rgb, scene);
+        lin = scene * (ys > 0.0 ? 1000.0 * pow(ys, p.tone.z - 1.0) : 0.0);
+    } else {
+        lin = vec3(pq_eotf(e.r), pq_eotf(e.g), pq_eotf(e.b)) * 10000.0;
+    }
+    float m = max(lin.r, max(lin.g, lin.b));
+    if (m > 0.0) {
+        lin *= eetf(curve, m) / m;
+    }
+    vec3 rel = vec3(dot(p.gamut0.rgb, lin), dot(p.gamut1.rgb, lin), dot(p.gamut2.rgb, lin)) / p.tone.y;
+    rel = fit_gamut(rel);
+    return vec3(encode_sdr(rel.r), encode_sdr(rel.g), encode_sdr(rel.b));
+}
+
+uint code(float v) {
+    float top = float((1u << p.fmt.x) - 1u);
+    return uint(clamp(floor(v + 0.5), 0.0, top)) << p.fmt.y;
+}
+
+bool in_rect(int x, int y) {
+    ivec4 r = ivec4(p.rect);
+    return x >= r.x && y >= r.y && x < r.x + r.z && y < r.y + r.w;
+}
+
+vec3 o_at(int i) {
+    return vec3(o_r[i], o_g[i], o_b[i]);
+}
+
+vec3 s_at(int i) {
+    return vec3(hr[i], hg[i], hb[i]);
+}
+
+uint plane_code(uint plane, uint i) {
+    return plane == 0u ? ycode[i] : (plane == 1u ? ucode[i] : vcode[i]);
+}
+
+// Packs `n` samples (4 at 8 bits, 2 at 16) of one plane's codes into a word.
+uint pack(uint plane, uint first, uint stride, bool wide) {
+    if (wide) {
+        return plane_code(plane, first) | (plane_code(plane, first + stride) << 16);
+    }
+    return plane_code(plane, first) | (plane_code(plane, first + stride) << 8)
+        | (plane_code(plane, first + 2u * stride) << 16) | (plane_code(plane, first + 3u * stride) << 24);
+}
+
+void main() {
+    int W = int(p.dims.x);
+    int H = int(p.dims.y);
+    int SW = int(p.dims.z);
+    int SH = int(p.dims.w);
+    ivec4 R = ivec4(p.rect);
+    int x0 = int(gl_WorkGroupID.x) * TILE;
+    int y0 = int(gl_WorkGroupID.y) * TILE;
+    uint lid = gl_LocalInvocationIndex;
+    uint tx = p.taps.x;
+    uint ty = p.taps.y;
+    uint yoff = p.taps.z;
+    bool measure = p.mode.z != 0u;
+    if (lid == 0u) {
+        tile_peak = 0u;
+    }
+
+    // Which rectangle rows the tile's O rows cover, and the source rows they need.
+    int lo = max(clamp(y0 - 1, 0, H - 1), R.y) - R.y;
+    int hi = min(clamp(y0 + TILE, 0, H - 1), R.y + R.w - 1) - R.y;
+    int row_base = 0;
+    int hrows = 0;
+    if (lo <= hi) {
+        row_base = int(taps.t[yoff + uint(lo) * (ty + 1u)]);
+        hrows = int(taps.t[yoff + uint(hi) * (ty + 1u)]) + int(ty) - row_base;
+    }
+    barrier();
+
+    // H: filter across.
+    float local_peak = 0.0;
+    for (int i = int(lid); i < hrows * OC; i += TILE * TILE) {
+        int r = i / OC;
+        int c = i % OC;
+        int ox = clamp(x0 - 2 + c, 0, W - 1);
+        vec3 acc = vec3(0.0);
+        if (ox >= R.x && ox < R.x + R.z) {
+            uint entry = uint(ox - R.x) * (tx + 1u);
+            int start = int(taps.t[entry]);
+            int sy = clamp(row_base + r, 0, SH - 1);
+            for (uint k = 0u; k < tx; k++) {
+                int sx = clamp(start + int(k), 0, SW - 1);
+                vec3 v = texelFetch(src, ivec2(sx, sy), 0).rgb;
+                acc += uintBitsToFloat(taps.t[entry + 1u + k]) * v;
+                local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
+            }
+        }
+        hr[i] = acc.r;
+        hg[i] = acc.g;
+        hb[i] = acc.b;
+    }
+    if (measure) {
+        atomicMax(tile_peak, floatBitsToUint(clamp(local_peak, 0.0, 1.0)));
+    }
+    barrier();
+    if (measure && lid == 0u) {
+        atomicMax(peak.v[frame.write_slot], tile_peak);
+    }
+
+    // V: filter down, tone map, clamp.
+    Eetf curve;
+    if (p.mode.y != 0u) {
+        float source_peak = p.tone.x;
+        if (p.mode.y == 2u) {
+            source_peak = 1000.0;
+        } else if (measure) {
+            source_peak = max(pq_eotf(uintBitsToFloat(peak.v[frame.read_slot])) * 10000.0, 1.0);
+        }
+        curve = eetf_for(source_peak, p.tone.y);
+    }
+    for (int i = int(lid); i < OR * OC; i += TILE * TILE) {
+        int r = i / OC;
+        int c = i % OC;
+        int oy = clamp(y0 - 1 + r, 0, H - 1);
+        int ox = clamp(x0 - 2 + c, 0, W - 1);
+        vec3 acc = vec3(0.0);
+        if (in_rect(ox, oy)) {
+            uint entry = yoff + uint(oy - R.y) * (ty + 1u);
+            int start = int(taps.t[entry]) - row_base;
+            for (uint k = 0u; k < ty; k++) {
+                int h = (start + int(k)) * OC + c;
+                acc += uintBitsToFloat(taps.t[entry + 1u + k]) * vec3(hr[h], hg[h], hb[h]);
+            }
+            if (p.mode.y != 0u) {
+                acc = tone_map(acc, curve);
+            }
+            acc = clamp(acc, 0.0, 1.0);
+        }
+        o_r[i] = acc.r;
+        o_g[i] = acc.g;
+        o_b[i] = acc.b;
+    }
+    barrier();
+
+    // S: sharpen inside the rectangle (neighbours clamped to it), into H's memory.
+    float strength = p.tone.w;
+    for (int i = int(lid); i < TILE * SC; i += TILE * TILE) {
+        int r = i / SC;
+        int c = i % SC;
+        int py = clamp(y0 + r, 0, H - 1);
+        int px = clamp(x0 - 1 + c, 0, W - 1);
+        int oi = (py - (y0 - 1)) * OC + (px - (x0 - 2));
+        vec3 e = o_at(oi);
+        if (strength > 0.0 && in_rect(px, py)) {
+            int xl = max(px - 1, R.x) - (x0 - 2);
+            int xr = min(px + 1, R.x + R.z - 1) - (x0 - 2);
+            int yu = max(py - 1, R.y) - (y0 - 1);
+            int yd = min(py + 1, R.y + R.w - 1) - (y0 - 1);
+            int yc = py - (y0 - 1);
+            int xc = px - (x0 - 2);
+            vec3 b = o_at(yu * OC + xc);
+            vec3 d = o_at(yc * OC + xl);
+            vec3 f = o_at(yc * OC + xr);
+            vec3 h = o_at(yd * OC + xc);
+            vec3 mn = min(e, min(min(b, d), min(f, h)));
+            vec3 mx = max(e, max(max(b, d), max(f, h)));
+            vec3 ratio = clamp(min(mn, vec3(1.0) - mx) / max(mx, vec3(1e-30)), 0.0, 1.0);
+            vec3 amp = sqrt(ratio) * step(vec3(1e-30), mx);
+            vec3 w = -amp * strength * 0.2;
+            e = clamp((e + w * (b + d + f + h)) / (vec3(1.0) + 4.0 * w), 0.0, 1.0);
+        }
+        hr[i] = e.r;
+        hg[i] = e.g;
+        hb[i] = e.b;
+    }
+    barrier();
+
+    // Code values.
+    uint lx = gl_LocalInvocationID.x;
+    uint ly = gl_LocalInvocationID.y;
+    vec3 s = s_at(int(ly) * SC + int(lx) + 1);
+    ycode[lid] = code(p.range.y + p.range.x * dot(p.y_coef.rgb, s));
+    if (p.fmt.w == 2u) {
+        ucode[lid] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, s));
+        vcode[lid] = code(p.range.w + p.range.z * dot(p.cr_coef.rgb, s));
+    } else if (lid < 64u) {
+        int cx = int(lid % 8u);
+        int cy = int(lid / 8u);
+        int a = (2 * cy) * SC;
+        int b = (2 * cy + 1) * SC;
+        vec3 c;
+        if (p.mode.x == 0u) {
+            int x = 2 * cx + 1; // S column of the chroma sample's left luma pixel
+            c = 0.125 * (s_at(a + x - 1) + s_at(b + x - 1)) + 0.25 * (s_at(a + x) + s_at(b + x))
+                + 0.125 * (s_at(a + x + 1) + s_at(b + x + 1));
+        } else {
+            int x = 2 * cx + 1;
+            c = 0.25 * (s_at(a + x) + s_at(a + x + 1) + s_at(b + x) + s_at(b + x + 1));
+        }
+        ucode[lid] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, c));
+        vcode[lid] = code(p.range.w + p.range.z * dot(p.cr_coef.rgb, c));
+    }
+    barrier();
+
+    // Words.
+    bool wide = p.fmt.z == 2u;
+    uint bps = p.fmt.z;
+    uint per_word = 4u / bps;
+    uint luma_words = uint(TILE) / per_word;
+    for (uint i = lid; i < uint(TILE) * luma_words; i += 256u) {
+        uint row = i / luma_words;
+        uint first = (i % luma_words) * per_word;
+        uint y = uint(y0) + row;
+        if (y < uint(H)) {
+            uint at = (y * p.planes.x + (uint(x0) + first) * bps) / 4u;
+            dst.words[at] = pack(0u, row * uint(TILE) + first, 1u, wide);
+            if (p.fmt.w == 2u) {
+                uint cat = (p.planes.y + y * p.planes.z + (uint(x0) + first) * bps) / 4u;
+                uint vat = (p.planes.w + y * p.planes.z + (uint(x0) + first) * bps) / 4u;
+                dst.words[cat] = pack(1u, row * uint(TILE) + first, 1u, wide);
+                dst.words[vat] = pack(2u, row * uint(TILE) + first, 1u, wide);
+            }
+        }
+    }
+    uint chroma_rows = (uint(H) + 1u) / 2u;
+    if (p.fmt.w == 0u) {
+        // Interleaved: a row of 8 Cb/Cr pairs, 16 samples.
+        for (uint i = lid; i < 8u * luma_words; i += 256u) {
+            uint row = i / luma_words;
+            uint first = (i % luma_words) * per_word; // sample index in the row, even
+            uint cy = uint(y0) / 2u + row;
+            if (cy < chroma_rows) {
+                uint at = (p.planes.y + cy * p.planes.z + (uint(x0) + first) * bps) / 4u;
+                uint k = row * 8u + first / 2u;
+                uint word;
+                if (wide) {
+                    word = ucode[k] | (vcode[k] << 16);
+                } else {
+                    word = ucode[k] | (vcode[k] << 8) | (ucode[k + 1u] << 16) | (vcode[k + 1u] << 24);
+                }
+                dst.words[at] = word;
+            }
+        }
+    } else if (p.fmt.w == 1u) {
+        uint chroma_words = 8u / per_word;
+        for (uint i = lid; i < 8u * chroma_words; i += 256u) {
+            uint row = i / chroma_words;
+            uint first = (i % chroma_words) * per_word;
+            uint cy = uint(y0) / 2u + row;
+            if (cy < chroma_rows) {
+                uint off = cy * p.planes.z + (uint(x0) / 2u + first) * bps;
+                dst.words[(p.planes.y + off) / 4u] = pack(1u, row * 8u + first, 1u, wide);
+                dst.words[(p.planes.w + off) / 4u] = pack(2u, row * 8u + first, 1u, wide);
+            }
+        }
+    }
+}

@@ -1,0 +1,399 @@
+//! The fused processing pass (`shaders/process.comp`): scale, tone map, sharpen and convert in
+//! one dispatch. This module turns a [`ProcessSpec`] into the shader's parameter block and tap
+//! tables, checks the plan against the device, and records the pass (with the peak
+//! measurement's double buffer) into a caller's command buffer.
+
+use std::sync::Arc;
+
+use ash::vk;
+use gpu_allocator::MemoryLocation;
+
+use super::pipeline::{ComputePipeline, Descriptor};
+use super::resources::{nearest_sampler, GpuBuffer};
+use super::{GpuContext, GpuError};
+use crate::color::TransferFunction;
+use crate::process::convert::{range_scale, rgb_to_ycbcr_rows, YuvLayout};
+use crate::process::pipeline::ProcessSpec;
+use crate::process::scale::Taps;
+use crate::process::tonemap::{
+    gamut_matrix, luminance_weights, pq_inverse_eotf, PeakSource, HLG_GAMMA, SDR_PEAK_NITS,
+};
+
+pub(crate) static SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/process.spv"));
+
+/// Output tile edge of one workgroup (the shader's `TILE`).
+const TILE: u32 = 16;
+/// Source rows one tile may filter (the shader's `MAX_HROWS`).
+const MAX_HROWS: u32 = 96;
+/// Shared memory the shader declares, bytes: H rows, O, codes, the peak word.
+const SHARED_BYTES: u32 =
+    3 * MAX_HROWS * (TILE + 3) * 4 + 3 * (TILE + 2) * (TILE + 3) * 4 + 3 * TILE * TILE * 4 + 4;
+/// Bytes of the shader's `Params` block (std140: sixteen 16-byte vectors).
+const PARAMS_BYTES: usize = 256;
+/// Bytes of the push constants (read and write slot of the peak).
+const PUSH_BYTES: u32 = 8;
+
+/// The fused pass, set up for one [`ProcessSpec`].
+pub(crate) struct Processor {
+    ctx: Arc<GpuContext>,
+    pipe: ComputePipeline,
+    sampler: vk::Sampler,
+    params: GpuBuffer,
+    taps: GpuBuffer,
+    peak: GpuBuffer,
+    measuring: bool,
+    first_peak: u32,
+    groups: (u32, u32),
+}
+
+impl Processor {
+    /// Builds the pass for `spec`, or says why the device or the plan cannot run it.
+    pub(crate) fn new(ctx: &Arc<GpuContext>, spec: &ProcessSpec) -> Result<Self, GpuError> {
+        spec.check().map_err(|reason| GpuError::Invalid {
+            what: "processing".into(),
+            reason,
+        })?;
+        // SAFETY: a plain query on a valid physical device.
+        let limits = unsafe { ctx.instance.get_physical_device_properties(ctx.physical) }.limits;
+        if limits.max_compute_shared_memory_size < SHARED_BYTES {
+            return Err(GpuError::Unsupported {
+                what: "run the fused processing pass".into(),
+                reason: format!(
+                    "it needs {SHARED_BYTES} bytes of workgroup memory, the device has {}",
+                    limits.max_compute_shared_memory_size
+                ),
+            });
+        }
+        for (w, h) in [
+            (spec.input_width, spec.input_height),
+            (spec.output_width, spec.output_height),
+        ] {
+            if w.max(h) > limits.max_image_dimension2_d {
+                return Err(GpuError::Invalid {
+                    what: format!("size {w}x{h}"),
+                    reason: format!(
+                        "the device's largest 2D image is {0}x{0}",
+                        limits.max_image_dimension2_d
+                    ),
+                });
+            }
+        }
+        super::convert::check_storage_range(
+            &limits,
+            &YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height),
+        )?;
+        let rect = spec.rect();
+        let tx = Taps::new(spec.input_width, rect.width, spec.filter);
+        let ty = Taps::new(spec.input_height, rect.height, spec.filter);
+        let rows = tile_source_rows(spec, &ty);
+        if rows > MAX_HROWS {
+            return Err(GpuError::Unsupported {
+                what: format!(
+                    "scale {}x{} to {}x{} with {} in one pass",
+                    spec.input_width, spec.input_height, rect.width, rect.height, spec.filter
+                ),
+                reason: format!(
+                    "a tile would filter {rows} source rows, the shader holds {MAX_HROWS}; use a narrower filter or scale in two steps"
+                ),
+            });
+        }
+        let pipe = ComputePipeline::new(
+            ctx,
+            SPIRV,
+            &[
+                vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+                vk::DescriptorType::STORAGE_BUFFER,
+                vk::DescriptorType::UNIFORM_BUFFER,
+                vk::DescriptorType::STORAGE_BUFFER,
+                vk::DescriptorType::STORAGE_BUFFER,
+            ],
+            PUSH_BYTES,
+        )?;
+        let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
+        let table = tap_table(&tx, &ty);
+        let upload = MemoryLocation::CpuToGpu;
+        let mut params = GpuBuffer::new(
+            ctx,
+            "process params",
+            PARAMS_BYTES as u64,
+            vk::BufferUsageFlags::UNIFORM_BUFFER,
+            upload,
+        )?;
+        let mut taps = GpuBuffer::new(
+            ctx,
+            "process taps",
+            table.len() as u64 * 4,
+            vk::BufferUsageFlags::STORAGE_BUFFER,
+            upload,
+        )?;
+        let peak = GpuBuffer::new(
+            ctx,
+            "process peak",
+            8,
+            vk::BufferUsageFlags::STORAGE_BUFFER | vk::BufferUsageFlags::TRANSFER_DST,
+            MemoryLocation::GpuOnly,
+        )?;
+        let not_mapped = |what: &str| GpuError::Allocation {
+            what: what.into(),
+            reason: "not host-visible".into(),
+        };
+        params
+            .mapped_mut()
+            .ok_or_else(|| not_mapped("process params"))?
+            .copy_from_slice(&params_block(spec, &layout, tx.count, ty.count, &tx));
+        let bytes: Vec<u8> = table.iter().flat_map(|w| w.to_le_bytes()).collect();
+        taps.mapped_mut()
+            .ok_or_else(|| not_mapped("process taps"))?
+            .copy_from_slice(&bytes);
+        let (measuring, first_nits) = match spec.tonemap.map(|t| (t.source, t.peak)) {
+            Some((TransferFunction::Pq, PeakSource::Measured { first_frame })) => {
+                (true, first_frame)
+            }
+            _ => (false, 0.0),
+        };
+        let first_peak = (pq_inverse_eotf(first_nits / 10000.0) as f32).to_bits();
+        let sampler = nearest_sampler(ctx)?;
+        Ok(Self {
+            ctx: Arc::clone(ctx),
+            pipe,
+            sampler,
+            params,
+            taps,
+            peak,
+            measuring,
+            first_peak,
+            groups: (
+                spec.output_width.div_ceil(TILE),
+                spec.output_height.div_ceil(TILE),
+            ),
+        })
+    }
+
+    /// A descriptor pool with `sets` sets of the pass's layout.
+    pub(crate) fn descriptor_sets(
+        &self,
+        sets: u32,
+    ) -> Result<(vk::DescriptorPool, Vec<vk::DescriptorSet>), GpuError> {
+        self.pipe.descriptor_sets(sets)
+    }
+
+    /// The descriptors of a set that reads `input` and writes `output`.
+    pub(crate) fn descriptors(&self, input: vk::ImageView, output: vk::Buffer) -> Vec<Descriptor> {
+        vec![
+            Descriptor::SampledImage(self.sampler, input),
+            Descriptor::StorageBuffer(output),
+            Descriptor::UniformBuffer(self.params.buffer),
+            Descriptor::StorageBuffer(self.taps.buffer),
+            Descriptor::StorageBuffer(self.peak.buffer),
+        ]
+    }
+
+    /// Records frame `n` of the stream (frames must be recorded, and submitted, in order):
+    /// the peak buffer's upkeep when measuring, then the dispatch.
+    ///
+    /// # Safety
+    /// `cmd` is recording on the context's device; `set` was written with
+    /// [`Processor::descriptors`] and is not in use by another pending submission.
+    pub(crate) unsafe fn record(&self, cmd: vk::CommandBuffer, set: vk::DescriptorSet, n: u64) {
+        let d = &self.ctx.device;
+        let write = (n % 2) as u32;
+        let read = 1 - write;
+        // SAFETY: forwarded from the caller; the peak buffer lives as long as `self`.
+        unsafe {
+            if self.measuring {
+                // Earlier frames' reads and writes of the peak come before this frame's reset.
+                let before = [vk::MemoryBarrier::default()
+                    .src_access_mask(vk::AccessFlags::SHADER_READ | vk::AccessFlags::SHADER_WRITE)
+                    .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)];
+                d.cmd_pipeline_barrier(
+                    cmd,
+                    vk::PipelineStageFlags::COMPUTE_SHADER,
+                    vk::PipelineStageFlags::TRANSFER,
+                    vk::DependencyFlags::empty(),
+                    &before,
+                    &[],
+                    &[],
+                );
+                if n == 0 {
+                    d.cmd_fill_buffer(cmd, self.peak.buffer, 0, 8, self.first_peak);
+                }
+                d.cmd_fill_buffer(cmd, self.peak.buffer, 4 * write as u64, 4, 0);
+                let after = [vk::MemoryBarrier::default()
+                    .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                    .dst_access_mask(vk::AccessFlags::SHADER_READ | vk::AccessFlags::SHADER_WRITE)];
+                d.cmd_pipeline_barrier(
+                    cmd,
+                    vk::PipelineStageFlags::TRANSFER,
+                    vk::PipelineStageFlags::COMPUTE_SHADER,
+                    vk::DependencyFlags::empty(),
+                    &after,
+                    &[],
+                    &[],
+                );
+            }
+            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, self.pipe.pipeline);
+            d.cmd_bind_descriptor_sets(
+                cmd,
+                vk::PipelineBindPoint::COMPUTE,
+                self.pipe.layout,
+                0,
+                &[set],
+                &[],
+            );
+            let push: Vec<u8> = [read, write].iter().flat_map(|v| v.to_le_bytes()).collect();
+            d.cmd_push_constants(
+                cmd,
+                self.pipe.layout,
+                vk::ShaderStageFlags::COMPUTE,
+                0,
+                &push,
+            );
+            d.cmd_dispatch(cmd, self.groups.0, self.groups.1, 1);
+        }
+    }
+}
+
+impl Drop for Processor {
+    fn drop(&mut self) {
+        // SAFETY: the owner waits for its submissions before dropping the pass.
+        unsafe { self.ctx.device.destroy_sampler(self.sampler, None) };
+    }
+}
+
+/// The most source rows any tile of the output filters (what the shader's H stage holds).
+fn tile_source_rows(spec: &ProcessSpec, ty: &Taps) -> u32 {
+    let rect = spec.rect();
+    let h = spec.output_height as i64;
+    let (ry, rh) = (rect.y as i64, rect.height as i64);
+    let mut most = 0;
+    for y0 in (0..h).step_by(TILE as usize) {
+        let lo = (y0 - 1).clamp(0, h - 1).max(ry) - ry;
+        let hi = (y0 + TILE as i64).clamp(0, h - 1).min(ry + rh - 1) - ry;
+        if lo <= hi {
+            let rows =
+                ty.start[hi as usize] as i64 + ty.count as i64 - ty.start[lo as usize] as i64;
+            most = most.max(rows as u32);
+        }
+    }
+    most
+}
+
+/// The tap tables as the shader reads them: per output column of the rectangle, the first
+/// source index then the weights (f32 bits); then the same per row.
+fn tap_table(tx: &Taps, ty: &Taps) -> Vec<u32> {
+    let mut out = Vec::new();
+    for t in [tx, ty] {
+        for (o, &start) in t.start.iter().enumerate() {
+            out.push(start as u32);
+            out.extend(t.of(o).iter().map(|&w| (w as f32).to_bits()));
+        }
+    }
+    out
+}
+
+/// The shader's `Params` block.
+fn params_block(
+    spec: &ProcessSpec,
+    layout: &YuvLayout,
+    taps_x: usize,
+    taps_y: usize,
+    tx: &Taps,
+) -> Vec<u8> {
+    let rows = rgb_to_ycbcr_rows(spec.convert.matrix);
+    let (bits, shift) = layout.depth();
+    let (ys, yo, cs, co) = range_scale(spec.convert.range, bits);
+    let rect = spec.rect();
+    let chroma = if !layout.subsampled() {
+        2
+    } else if layout.planar() {
+        1
+    } else {
+        0
+    };
+    let tone = spec.tonemap;
+    let (mode, peak_nits, gamut, luma_src, luma_dst) = match tone {
+        Some(t) => {
+            let g = gamut_matrix(t.source_primaries, t.output_primaries);
+            let nits = match t.peak {
+                PeakSource::Metadata(n) => n,
+                PeakSource::Measured { first_frame } => first_frame,
+            };
+            let tm = if t.source == TransferFunction::Hlg {
+                2
+            } else {
+                1
+            };
+            let measure = u32::from(matches!(t.peak, PeakSource::Measured { .. }) && tm == 1);
+            let srgb = u32::from(t.output_transfer == TransferFunction::Srgb);
+            (
+                [spec.convert.siting as u32, tm, measure, srgb],
+                nits,
+                g,
+                luminance_weights(t.source_primaries),
+                luminance_weights(t.output_primaries),
+            )
+        }
+        None => (
+            [spec.convert.siting as u32, 0, 0, 0],
+            0.0,
+            [[0.0; 3]; 3],
+            [0.0; 3],
+            [0.0; 3],
+        ),
+    };
+    let f = |r: [f64; 3], w: f64| [r[0] as f32, r[1] as f32, r[2] as f32, w as f32];
+    let floats_a = [
+        f(rows[0], 0.0),
+        f(rows[1], 0.0),
+        f(rows[2], 0.0),
+        [ys as f32, yo as f32, cs as f32, co as f32],
+    ];
+    let uints = [
+        [
+            spec.output_width,
+            spec.output_height,
+            spec.input_width,
+            spec.input_height,
+        ],
+        [rect.x, rect.y, rect.width, rect.height],
+        [
+            taps_x as u32,
+            taps_y as u32,
+            (tx.start.len() * (taps_x + 1)) as u32,
+            0,
+        ],
+        [
+            layout.luma_pitch,
+            layout.chroma_offset,
+            layout.chroma_pitch,
+            layout.v_offset,
+        ],
+        [bits, shift, layout.bytes_per_sample, chroma],
+        mode,
+    ];
+    let floats_b = [
+        [
+            peak_nits as f32,
+            SDR_PEAK_NITS as f32,
+            HLG_GAMMA as f32,
+            spec.sharpen as f32,
+        ],
+        f(gamut[0], 0.0),
+        f(gamut[1], 0.0),
+        f(gamut[2], 0.0),
+        f(luma_src, 0.0),
+        f(luma_dst, 0.0),
+    ];
+    let mut out = Vec::with_capacity(PARAMS_BYTES);
+    for v in floats_a.iter().flatten() {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in uints.iter().flatten() {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for v in floats_b.iter().flatten() {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    debug_assert_eq!(out.len(), PARAMS_BYTES);
+    out
+}

@@ -1,0 +1,149 @@
+//! Helpers of the GPU tests: a validated context (or a printed skip), the validation check,
+//! a seeded random source, and the plane-by-plane comparison against the float64 reference.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
+use ghoststream::process::convert::YuvLayout;
+
+pub fn context() -> Option<Arc<GpuContext>> {
+    match GpuContext::new(&GpuOptions {
+        device: DeviceSelector::Auto,
+        validation: true,
+    }) {
+        Ok(c) => {
+            let i = c.device_info();
+            eprintln!("device: {} ({}), driver {}", i.name, i.kind, i.driver);
+            Some(c)
+        }
+        Err(e) if std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_some() => {
+            panic!("GHOSTSTREAM_REQUIRE_GPU is set but no Vulkan device with validation: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPED: no Vulkan device with the validation layer ({e}); set GHOSTSTREAM_REQUIRE_GPU=1 to make this a failure");
+            None
+        }
+    }
+}
+
+pub fn assert_validation_silent(ctx: &GpuContext) {
+    let messages = ctx.take_validation_messages();
+    assert!(
+        messages.is_empty(),
+        "validation layer reported:\n{}",
+        messages.join("\n")
+    );
+}
+
+/// A small xorshift generator: fresh inputs each run, the seed printed so a failure can be
+/// replayed with GHOSTSTREAM_SEED.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn new() -> Self {
+        let seed = std::env::var("GHOSTSTREAM_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as u64)
+                    .unwrap_or(1)
+            });
+        eprintln!("random seed: GHOSTSTREAM_SEED={seed}");
+        Rng(seed | 1)
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            let b = self.0.to_le_bytes();
+            chunk.copy_from_slice(&b[..chunk.len()]);
+        }
+    }
+}
+
+impl Rng {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A random number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// (offset, pitch, samples per row, rows) of each plane of a layout.
+pub fn planes(layout: &YuvLayout) -> Vec<(usize, usize, usize, usize)> {
+    let l = layout;
+    let (cw, ch) = (l.chroma_width as usize, l.chroma_height as usize);
+    let mut planes = vec![(
+        0,
+        l.luma_pitch as usize,
+        l.width as usize,
+        l.height as usize,
+    )];
+    if l.planar() {
+        planes.push((l.chroma_offset as usize, l.chroma_pitch as usize, cw, ch));
+        planes.push((l.v_offset as usize, l.chroma_pitch as usize, cw, ch));
+    } else {
+        planes.push((
+            l.chroma_offset as usize,
+            l.chroma_pitch as usize,
+            2 * cw,
+            ch,
+        ));
+    }
+    planes
+}
+
+/// Compares every picture sample of `got` with `expected` (both in `layout`): each within
+/// `tolerance` code values, unused low bits (P010) zero. Returns (differing, total) samples.
+pub fn compare(
+    layout: &YuvLayout,
+    got: &[u8],
+    expected: &[u8],
+    tolerance: u32,
+    label: &str,
+) -> (usize, usize) {
+    let bps = layout.bytes_per_sample as usize;
+    let (_, shift) = layout.depth();
+    let sample = |buf: &[u8], i: usize| -> u32 {
+        if bps == 2 {
+            (u16::from_le_bytes([buf[i], buf[i + 1]]) >> shift) as u32
+        } else {
+            buf[i] as u32
+        }
+    };
+    let (mut differing, mut total) = (0usize, 0usize);
+    for (pi, &(offset, pitch, samples, rows)) in planes(layout).iter().enumerate() {
+        for y in 0..rows {
+            for x in 0..samples {
+                let i = offset + y * pitch + x * bps;
+                let (g, want) = (sample(got, i), sample(expected, i));
+                total += 1;
+                differing += usize::from(g != want);
+                if bps == 2 && shift > 0 {
+                    let low = u16::from_le_bytes([got[i], got[i + 1]]) & ((1 << shift) - 1);
+                    assert_eq!(
+                        low, 0,
+                        "{label}: unused low bits set at plane {pi} ({x},{y})"
+                    );
+                }
+                assert!(
+                    g.abs_diff(want) <= tolerance,
+                    "{label}: plane {pi} ({x},{y}) is {g}, reference {want}"
+                );
+            }
+        }
+    }
+    (differing, total)
+}
