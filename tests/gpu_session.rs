@@ -6,13 +6,14 @@ mod common;
 
 use common::*;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
-use ghoststream::process::convert::{
-    normalized_rgb, reference_rgb_to_yuv, ChromaSiting, ConvertSpec, YuvLayout,
-};
+use ghoststream::process::convert::{normalized_rgb, YuvLayout};
+use ghoststream::process::pipeline::reference_process;
+use ghoststream::process::scale::{Fit, ScaleFilter};
+use ghoststream::process::tonemap::PeakSource;
 use ghoststream::sink::BitstreamFormat;
 use ghoststream::{
-    BitDepth, Codec, CpuImage, Frame, GpuChoice, PixelFormat, RateControl, Session, SessionConfig,
-    Timestamp,
+    BitDepth, Codec, CpuImage, Frame, GpuChoice, PixelFormat, Processing, RateControl, Session,
+    SessionConfig, Timestamp, ToneMapInput, TransferFunction,
 };
 
 const W: u32 = 320;
@@ -36,18 +37,18 @@ fn gpu_available() -> bool {
 }
 
 /// A smooth, moving RGB picture (gradients and a box), packed as `format`.
-fn rgb_frame(format: PixelFormat, n: u64) -> CpuImage {
-    let mut img = CpuImage::new(format, W, H, None).unwrap();
-    for y in 0..H {
+fn rgb_frame(format: PixelFormat, (w, h): (u32, u32), n: u64) -> CpuImage {
+    let mut img = CpuImage::new(format, w, h, None).unwrap();
+    for y in 0..h {
         let row = img.row_mut(0, y);
-        for x in 0..W {
+        for x in 0..w {
             let inside = (x as u64 + 200 - 7 * n) % 200 < 60 && (40..120).contains(&y);
             let (r, g, b) = if inside {
                 (0.9, 0.8, 0.2)
             } else {
                 (
-                    x as f64 / W as f64,
-                    y as f64 / H as f64,
+                    x as f64 / w as f64,
+                    y as f64 / h as f64,
                     0.5 + 0.4 * ((x + y) as f64 / 60.0 + n as f64 / 5.0).sin(),
                 )
             };
@@ -71,8 +72,14 @@ fn rgb_frame(format: PixelFormat, n: u64) -> CpuImage {
     img
 }
 
-/// The reference conversion of frame `n`, tightly packed as planar 4:2:0 (what ffmpeg's raw
-/// yuv420p / yuv420p10le output is).
+/// The size of the frames a config takes.
+fn input_size(cfg: &SessionConfig) -> (u32, u32) {
+    cfg.processing.input_size.unwrap_or((cfg.width, cfg.height))
+}
+
+/// The reference processing of frame `n` (the float64 chain: scaling, tone mapping,
+/// sharpening when the config asks, and the conversion), tightly packed as planar 4:2:0 (what
+/// ffmpeg's raw yuv420p / yuv420p10le output is).
 fn reference_planar(format: PixelFormat, n: u64, cfg: &SessionConfig) -> Vec<u8> {
     let out_format = if cfg.bit_depth == BitDepth::Ten {
         PixelFormat::I420P10
@@ -80,17 +87,14 @@ fn reference_planar(format: PixelFormat, n: u64, cfg: &SessionConfig) -> Vec<u8>
         PixelFormat::I420
     };
     let layout = YuvLayout::new(out_format, W, H);
-    let spec = ConvertSpec {
-        matrix: cfg.color.matrix,
-        range: cfg.color.range,
-        siting: ChromaSiting::Left,
-        output: out_format,
-    };
-    let img = rgb_frame(format, n);
+    let spec = cfg.process_spec(out_format).unwrap();
+    let peak = spec.tonemap.map_or(100.0, |t| t.source_peak(None));
+    let img = rgb_frame(format, input_size(cfg), n);
     let mut buf = vec![0u8; layout.size as usize];
-    reference_rgb_to_yuv(
+    reference_process(
         &normalized_rgb(img.data(), format).unwrap(),
         &spec,
+        peak,
         &layout,
         &mut buf,
     );
@@ -126,8 +130,20 @@ fn run(
     gpu: GpuChoice,
     qp: u32,
 ) -> (f64, bool, String) {
+    run_with(codec, format, depth, gpu, qp, Processing::default())
+}
+
+fn run_with(
+    codec: Codec,
+    format: PixelFormat,
+    depth: BitDepth,
+    gpu: GpuChoice,
+    qp: u32,
+    processing: Processing,
+) -> (f64, bool, String) {
     let mut cfg = config(codec, W, H, 30);
     cfg.input_format = format;
+    cfg.processing = processing;
     cfg.bit_depth = depth;
     cfg.rate_control = RateControl::Cqp { qp };
     cfg.gpu = gpu;
@@ -136,7 +152,7 @@ fn run(
     let mut out = Vec::new();
     for n in 0..FRAMES {
         let frame = Frame::from_cpu(
-            rgb_frame(format, n),
+            rgb_frame(format, input_size(&cfg), n),
             Timestamp::from_nanos(n as i64 * 33_333_333),
         );
         session.submit(frame).unwrap();
@@ -204,6 +220,50 @@ fn rgb_frames_are_converted_on_the_gpu_encoded_and_decode_to_the_reference() {
         assert!(
             psnr >= 40.0,
             "{codec} from {format}: PSNR {psnr:.2} dB against the reference"
+        );
+    }
+}
+
+/// The fused pass in the session: 4:3 input letterboxed into the 5:3 output with Lanczos-3,
+/// sharpened, and (HEVC case) PQ tone mapped to SDR; decoded by ffmpeg and compared with the
+/// float64 chain.
+#[test]
+fn scaled_sharpened_and_tone_mapped_frames_decode_to_the_reference() {
+    if !gpu_available() {
+        return;
+    }
+    let gpu = GpuChoice::Require(GpuOptions {
+        device: DeviceSelector::Auto,
+        validation: true,
+    });
+    for (codec, format, tonemap) in [
+        (Codec::H264, PixelFormat::Bgra8, None),
+        (
+            Codec::Hevc,
+            PixelFormat::Rgb10a2,
+            Some(ToneMapInput {
+                transfer: TransferFunction::Pq,
+                peak: PeakSource::Metadata(1000.0),
+            }),
+        ),
+    ] {
+        let processing = Processing {
+            input_size: Some((400, 300)),
+            scale_filter: ScaleFilter::Lanczos3,
+            fit: Fit::Letterbox,
+            tonemap,
+            sharpen: 0.5,
+        };
+        let (psnr, all_timed, description) =
+            run_with(codec, format, BitDepth::Eight, gpu.clone(), 8, processing);
+        eprintln!(
+            "{codec} from {format}: {description}; PSNR against the float64 chain {psnr:.2} dB"
+        );
+        assert!(description.contains("scaled from 400x300"), "{description}");
+        assert!(all_timed);
+        assert!(
+            psnr >= 40.0,
+            "{codec}: PSNR {psnr:.2} dB against the reference"
         );
     }
 }

@@ -5,12 +5,14 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use ghoststream::gpu::{DeviceSelector, GpuOptions};
+use ghoststream::process::scale::{Fit, ScaleFilter};
+use ghoststream::process::tonemap::PeakSource;
 use ghoststream::sink::{open_sink, BitstreamFormat};
 use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mReader};
 use ghoststream::{
     BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange,
     GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl, RateControlMode, Rational,
-    Session, SessionConfig, SessionOutput, TransferFunction, Tuning,
+    Session, SessionConfig, SessionOutput, ToneMapInput, TransferFunction, Tuning,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -31,7 +33,14 @@ pub const EXAMPLES: &str = "Examples:
   ghoststream encode -i frames.nv12 --raw-format nv12 --size 1920x1080 --fps 60 --codec h264 -o out.h264
 
   # raw BGRA frames (a compositor's format), converted to YUV on the GPU (or the CPU without one)
-  ghoststream encode -i frames.bgra --raw-format bgra8 --size 1920x1080 --fps 60 --codec hevc -o out.h265";
+  ghoststream encode -i frames.bgra --raw-format bgra8 --size 1920x1080 --fps 60 --codec hevc -o out.h265
+
+  # 4K BGRA scaled to 720p on the GPU (Lanczos-3, black bars if the shape differs), sharpened
+  ghoststream encode -i frames.bgra --raw-format bgra8 --size 3840x2160 --scale 1280x720 --sharpen 0.4 -o out.ivf
+
+  # HDR10 (10-bit RGB, PQ, BT.2020) tone mapped to SDR BT.709 with the BT.2390 curve
+  ghoststream encode -i hdr.rgb10a2 --raw-format rgb10a2 --size 3840x2160 --scale 1920x1080 \\
+      --tonemap bt2390 --hdr-peak 1000 --codec hevc -o sdr.h265";
 
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
@@ -149,9 +158,71 @@ pub struct EncodeArgs {
     #[arg(long, default_value = "auto", value_parser = parse_gpu)]
     gpu: GpuChoice,
 
+    /// Scale to WIDTHxHEIGHT on the GPU before encoding (RGB input; the encoded size). The
+    /// picture keeps its aspect ratio inside black bars unless --fit stretch.
+    #[arg(long, value_parser = parse_size)]
+    scale: Option<(u32, u32)>,
+
+    /// Scaling kernel: bilinear, bicubic (Catmull-Rom) or lanczos (Lanczos-3). Each widens
+    /// when downscaling, so nothing aliases.
+    #[arg(long, default_value = "lanczos")]
+    scale_filter: ScaleFilter,
+
+    /// When the aspect ratios differ: letterbox (black bars) or stretch.
+    #[arg(long, default_value = "letterbox")]
+    fit: Fit,
+
+    /// Tone map HDR input to SDR with this curve: bt2390 (the ITU-R BT.2390 EETF). The output
+    /// is BT.709 SDR (--transfer bt709 or srgb, --primaries bt709).
+    #[arg(long, value_parser = parse_tonemap)]
+    tonemap: Option<ToneCurve>,
+
+    /// Transfer of the HDR input that --tonemap reads: pq (HDR10) or hlg.
+    #[arg(long, default_value = "pq")]
+    input_transfer: TransferFunction,
+
+    /// Source peak for --tonemap: nits (the stream's MaxCLL or mastering peak), or `measure`
+    /// (each frame is mapped with the brightest pixel of the frame before it).
+    #[arg(long, default_value = "1000", value_parser = parse_peak)]
+    hdr_peak: PeakSource,
+
+    /// Contrast-adaptive sharpening strength, 0 (off) to 1.
+    #[arg(long, default_value_t = 0.0)]
+    sharpen: f64,
+
     /// No progress bar or summary.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// A tone-mapping curve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToneCurve {
+    /// ITU-R BT.2390's EETF.
+    Bt2390,
+}
+
+fn parse_tonemap(s: &str) -> Result<ToneCurve, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "bt2390" | "bt.2390" => Ok(ToneCurve::Bt2390),
+        _ => Err(format!(
+            "unknown tone-mapping curve '{s}' (expected bt2390)"
+        )),
+    }
+}
+
+fn parse_peak(s: &str) -> Result<PeakSource, String> {
+    if s == "measure" {
+        return Ok(PeakSource::Measured {
+            first_frame: 1000.0,
+        });
+    }
+    match s.trim().parse::<f64>() {
+        Ok(n) if (1.0..=10000.0).contains(&n) => Ok(PeakSource::Metadata(n)),
+        _ => Err(format!(
+            "invalid HDR peak '{s}' (expected nits from 1 to 10000, or measure)"
+        )),
+    }
 }
 
 fn parse_bitrate(s: &str) -> Result<u64, String> {
@@ -257,14 +328,25 @@ fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
         ));
     }
     if size.is_some() || fps.is_some() {
-        return Err("--size and --fps apply to testsrc and raw input; a Y4M file carries its own (scaling arrives with the GPU path)".into());
+        return Err("--size and --fps apply to testsrc and raw input; a Y4M file carries its own (--scale resizes RGB input)".into());
     }
     Ok(Box::new(Y4mReader::open(&args.input).map_err(describe)?))
 }
 
 fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, String> {
-    let mut c = SessionConfig::new(args.codec, info.width, info.height, info.frame_rate);
+    let (width, height) = args.scale.unwrap_or((info.width, info.height));
+    let mut c = SessionConfig::new(args.codec, width, height, info.frame_rate);
     c.input_format = info.format;
+    if (width, height) != (info.width, info.height) {
+        c.processing.input_size = Some((info.width, info.height));
+    }
+    c.processing.scale_filter = args.scale_filter;
+    c.processing.fit = args.fit;
+    c.processing.sharpen = args.sharpen;
+    c.processing.tonemap = args.tonemap.map(|ToneCurve::Bt2390| ToneMapInput {
+        transfer: args.input_transfer,
+        peak: args.hdr_peak,
+    });
     c.backend = args.encoder;
     let default_bitrate = match c.rate_control {
         RateControl::Cbr { bitrate } => bitrate,

@@ -438,3 +438,174 @@ fn file_size_limit_mid_packet_leaves_only_whole_packets() {
     assert!(frames > 0 && frames < 90, "{frames} frames");
     assert_decodes_cleanly(&out_path, "h264");
 }
+
+/// Runs an encode that needs the GPU: `None` (after printing why) when there is no Vulkan
+/// device and GHOSTSTREAM_REQUIRE_GPU is unset.
+fn run_gpu(args: &[&str]) -> Option<String> {
+    let out = run(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if !out.status.success()
+        && stderr.contains("Vulkan")
+        && std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_none()
+    {
+        eprintln!("SKIPPED: no Vulkan device ({stderr}); set GHOSTSTREAM_REQUIRE_GPU=1 to make this a failure");
+        return None;
+    }
+    assert!(out.status.success(), "{stderr}");
+    Some(stderr)
+}
+
+#[test]
+fn scale_sharpen_and_tonemap_on_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("in.bgra");
+    // 128x72 of mid grey with a bright square: scaled into 64x64 it is letterboxed to 64x36
+    // at row 14, with black bars above and below.
+    let frame: Vec<u8> = (0..128 * 72)
+        .flat_map(|i| {
+            let (x, y) = (i % 128, i / 128);
+            let v = if (40..80).contains(&x) && (20..50).contains(&y) {
+                230
+            } else {
+                128
+            };
+            [v, v, v, 255]
+        })
+        .collect();
+    std::fs::write(&raw, frame.repeat(4)).unwrap();
+    let out_path = dir.path().join("scaled.h264");
+    let Some(stderr) = run_gpu(&[
+        "encode",
+        "-i",
+        raw.to_str().unwrap(),
+        "--raw-format",
+        "bgra8",
+        "--size",
+        "128x72",
+        "--scale",
+        "64x64",
+        "--scale-filter",
+        "bicubic",
+        "--sharpen",
+        "0.5",
+        "--codec",
+        "h264",
+        "--rc",
+        "cqp",
+        "--qp",
+        "10",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]) else {
+        return;
+    };
+    assert!(
+        stderr.contains("scaled from 128x72 (bicubic, letterbox into 64x36+0+14)"),
+        "{stderr}"
+    );
+    assert_eq!(ffprobe_count(&out_path, "h264"), 4);
+    let decoded = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "h264", "-i"])
+        .arg(&out_path)
+        .args([
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv420p",
+            "-",
+        ])
+        .output()
+        .unwrap();
+    let y = &decoded.stdout[..64 * 64];
+    let row_mean = |r: usize| {
+        y[r * 64..(r + 1) * 64]
+            .iter()
+            .map(|&v| v as f64)
+            .sum::<f64>()
+            / 64.0
+    };
+    for r in [0, 5, 12, 52, 63] {
+        assert!(
+            (row_mean(r) - 16.0).abs() < 3.0,
+            "bar row {r}: {}",
+            row_mean(r)
+        );
+    }
+    // Mid grey 128 in limited range is Y = 16 + 219 * 128/255 = 126.
+    assert!(
+        (row_mean(16) - 126.0).abs() < 4.0,
+        "picture row 16: {}",
+        row_mean(16)
+    );
+
+    // HDR10 tone mapped: RGB10A2 PQ white at 1000 nits comes out as SDR white (Y 235).
+    let code = 769u32; // PQ signal of 1000 nits at 10 bits
+    let word = code | (code << 10) | (code << 20) | (3 << 30);
+    let hdr = dir.path().join("in.rgb10a2");
+    std::fs::write(&hdr, word.to_le_bytes().repeat(64 * 64 * 3)).unwrap();
+    let sdr = dir.path().join("sdr.h265");
+    let stderr = run_gpu(&[
+        "encode",
+        "-i",
+        hdr.to_str().unwrap(),
+        "--raw-format",
+        "rgb10a2",
+        "--size",
+        "64x64",
+        "--tonemap",
+        "bt2390",
+        "--hdr-peak",
+        "measure",
+        "--codec",
+        "hevc",
+        "--rc",
+        "cqp",
+        "--qp",
+        "4",
+        "-o",
+        sdr.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert!(stderr.contains("tone mapped from pq"), "{stderr}");
+    let decoded = Command::new("ffmpeg")
+        .args(["-v", "error", "-f", "hevc", "-i"])
+        .arg(&sdr)
+        .args(["-f", "rawvideo", "-pix_fmt", "yuv420p", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(decoded.stdout.len(), 3 * 64 * 64 * 3 / 2);
+    // Every frame: the first with the first-frame peak (1000), the next with the measured one.
+    for f in decoded.stdout.chunks(64 * 64 * 3 / 2) {
+        let f = &f[..64 * 64];
+        let mean = f.iter().map(|&v| v as f64).sum::<f64>() / f.len() as f64;
+        assert!((mean - 235.0).abs() < 1.5, "{mean}");
+    }
+
+    // Bad values: one line naming them.
+    let bad = run(&[
+        "encode",
+        "-i",
+        raw.to_str().unwrap(),
+        "--raw-format",
+        "bgra8",
+        "--size",
+        "128x72",
+        "--scale",
+        "16x16",
+        "-o",
+        dir.path().join("x.h264").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&bad, &["128 to 16", "4x"]);
+    let bad = run(&["encode", "--tonemap", "reinhard", "-o", "/tmp/never.ivf"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("reinhard"));
+    let bad = run(&[
+        "encode",
+        "--scale",
+        "640x360",
+        "-o",
+        dir.path().join("y.ivf").to_str().unwrap(),
+    ]);
+    assert_one_line_error(&bad, &["RGB input", "not i420"]);
+}
