@@ -1,12 +1,18 @@
 //! GPU time of BGRA8 to NV12 at 1080p, 1440p and 4K (and to P010 at 4K) against a buffer copy of the same bytes,
-//! on resources in rotation, plus the CPU cost to record and submit one frame.
+//! on resources in rotation, plus the CPU cost to record and submit one frame; then each
+//! operation of the fused pass (4:4:4 conversion, tone mapping, sharpening, 2x downscaling) at
+//! each size, and the fused 4K BGRA -> 1080p NV12 with tone mapping, as a fraction of the same
+//! run's copy bandwidth at that size.
 //!
 //! Run: `cargo bench --bench gpu_convert` (any Vulkan 1.3 device; lavapipe gives CPU figures).
 //! Device choice: GHOSTSTREAM_GPU=<name substring>. Figures for docs/PERFORMANCE.md come from
 //! the H200 through `benches/h200/run.sh`.
 
-use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions, RgbToYuv420};
+use ghoststream::gpu::{ConvertStream, DeviceSelector, GpuContext, GpuOptions, RgbToYuv420};
 use ghoststream::process::convert::{ChromaSiting, ConvertSpec};
+use ghoststream::process::pipeline::ProcessSpec;
+use ghoststream::process::scale::{Fit, ScaleFilter};
+use ghoststream::process::tonemap::{PeakSource, ToneMapSpec};
 use ghoststream::{ColorMatrix, ColorRange, PixelFormat};
 
 fn main() {
@@ -50,6 +56,8 @@ fn main() {
         output: PixelFormat::P010,
         ..spec
     };
+    // Copy bandwidth (vkCmdCopyBuffer, shader copy) per frame height, for the second table.
+    let mut copies: Vec<(u32, f64, f64)> = Vec::new();
     for (w, h, spec) in [
         (1920, 1080, spec),
         (2560, 1440, spec),
@@ -57,7 +65,11 @@ fn main() {
         (3840, 2160, p010),
     ] {
         // Four frames in rotation: 4 x 33 MB at 4K is well past a 50 MB L2.
-        match conv.benchmark(w, h, &spec, 4, iterations) {
+        let result = conv.benchmark(w, h, &spec, 4, iterations);
+        if let Ok(b) = &result {
+            copies.push((h, b.copy_gbps(), b.shader_copy_gbps()));
+        }
+        match result {
             Ok(b) => println!(
                 "| {w}x{h} {} | {:.1} MB | {:.1} us | {:.1} us | {:.1} us | {:.0} | {:.0} | {:.0} | {:.1}% | {:.1}% | {:.1} us |",
                 spec.output,
@@ -73,6 +85,118 @@ fn main() {
                 b.record_submit_ns / 1e3
             ),
             Err(e) => println!("| {w}x{h} | error: {e} |"),
+        }
+    }
+    fused_table(&ctx, spec, &copies, iterations);
+}
+
+/// The fused pass, operation by operation, then all at once.
+fn fused_table(
+    ctx: &std::sync::Arc<GpuContext>,
+    nv12: ConvertSpec,
+    copies: &[(u32, f64, f64)],
+    iterations: usize,
+) {
+    println!();
+    println!("| operation | input | output | bytes moved | GPU time | GB/s | / vkCmdCopyBuffer | / shader copy | CPU record+submit |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let tone = |peak| ToneMapSpec {
+        peak,
+        ..ToneMapSpec::hdr10_to_sdr(1000.0)
+    };
+    let mut rows: Vec<(String, PixelFormat, ProcessSpec)> = Vec::new();
+    for (w, h) in [(1920, 1080), (2560, 1440), (3840, 2160)] {
+        let same = ProcessSpec::convert_only(w, h, nv12);
+        rows.push((
+            "convert to i444 (fused pass)".into(),
+            PixelFormat::Bgra8,
+            ProcessSpec::convert_only(
+                w,
+                h,
+                ConvertSpec {
+                    output: PixelFormat::I444,
+                    ..nv12
+                },
+            ),
+        ));
+        rows.push((
+            "tone map PQ (metadata peak)".into(),
+            PixelFormat::Rgb10a2,
+            ProcessSpec {
+                tonemap: Some(tone(PeakSource::Metadata(1000.0))),
+                ..same
+            },
+        ));
+        rows.push((
+            "sharpen 0.5".into(),
+            PixelFormat::Bgra8,
+            ProcessSpec {
+                sharpen: 0.5,
+                ..same
+            },
+        ));
+        for filter in [ScaleFilter::Bilinear, ScaleFilter::Lanczos3] {
+            rows.push((
+                format!("scale 2x down, {filter}"),
+                PixelFormat::Bgra8,
+                ProcessSpec {
+                    output_width: w / 2,
+                    output_height: h / 2,
+                    filter,
+                    fit: Fit::Stretch,
+                    ..same
+                },
+            ));
+        }
+    }
+    for filter in [
+        ScaleFilter::Bilinear,
+        ScaleFilter::Bicubic,
+        ScaleFilter::Lanczos3,
+    ] {
+        for sharpen in [0.0, 0.5] {
+            rows.push((
+                format!("fused: scale ({filter}) + tone map (measured peak) + sharpen {sharpen}"),
+                PixelFormat::Bgra8,
+                ProcessSpec {
+                    input_width: 3840,
+                    input_height: 2160,
+                    output_width: 1920,
+                    output_height: 1080,
+                    filter,
+                    fit: Fit::Letterbox,
+                    tonemap: Some(tone(PeakSource::Measured {
+                        first_frame: 1000.0,
+                    })),
+                    sharpen,
+                    convert: nv12,
+                },
+            ));
+        }
+    }
+    for (name, input, spec) in rows {
+        let result = ConvertStream::<()>::new(ctx, input, &spec, 4)
+            .and_then(|mut s| s.benchmark_pass(iterations));
+        let (copy, shader) = copies
+            .iter()
+            .find(|c| c.0 == spec.input_height)
+            .map_or((f64::NAN, f64::NAN), |c| (c.1, c.2));
+        match result {
+            Ok(t) => println!(
+                "| {name} | {}x{} {input} | {}x{} {} | {:.1} MB | {:.1} us | {:.0} | {:.1}% | {:.1}% | {:.1} us |",
+                spec.input_width,
+                spec.input_height,
+                spec.output_width,
+                spec.output_height,
+                spec.convert.output,
+                t.bytes as f64 / 1e6,
+                t.gpu_ns / 1e3,
+                t.gbps(),
+                100.0 * t.gbps() / copy,
+                100.0 * t.gbps() / shader,
+                t.record_submit_ns / 1e3
+            ),
+            Err(e) => println!("| {name} | error: {e} |"),
         }
     }
 }

@@ -75,9 +75,16 @@ float pq_eotf(float e) {
     return pow(max(q - C1, 0.0) / (C2 - C3 * q), 1.0 / M1);
 }
 
+// (C1 + C2 q) / (1 + C3 q) raised to M2 = 78.84: pow() would amplify the error of its log2
+// 78-fold. The base is 1 - d with d computed without cancellation, and ln(1 - d) as
+// -2 atanh(d / (2 - d)) by its series (z <= 0.09: six terms reach 1e-13).
 float pq_inverse(float y) {
     float q = pow(clamp(y, 0.0, 1.0), M1);
-    return pow((C1 + C2 * q) / (1.0 + C3 * q), M2);
+    float d = ((1.0 - C1) + (C3 - C2) * q) / (1.0 + C3 * q);
+    float z = d / (2.0 - d);
+    float z2 = z * z;
+    float atanh_z = z * (1.0 + z2 * (1.0 / 3.0 + z2 * (1.0 / 5.0 + z2 * (1.0 / 7.0 + z2 * (1.0 / 9.0 + z2 / 11.0)))));
+    return exp2(-2.0 * M2 * atanh_z * 1.4426950408889634);
 }
 
 float hlg_inverse_oetf(float e) {

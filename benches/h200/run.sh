@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs on the lent H200 (device tool); builds nothing there. Prepare here first:
 #   bash ../shared/tools/get-vulkan-loader.sh .gl          # Vulkan loader + validation layer .debs
-#   cargo test  --release --no-default-features --test  gpu_convert --no-run
+#   cargo test  --release --no-default-features --test  gpu_convert --test gpu_process --no-run
 #   cargo bench           --no-default-features --bench gpu_convert --no-run
-#   copy the two executables to .h200/gpu_convert_test and .h200/gpu_convert_bench
+#   copy the executables to .h200/gpu_convert_test, .h200/gpu_process_test and
+#   .h200/gpu_convert_bench
 # then run with carry [".gl", ".h200"]:  bash benches/h200/run.sh
 # Writes everything under $OUT (or ./out/h200 outside the device tool).
 set -u
@@ -27,5 +28,11 @@ GHOSTSTREAM_REQUIRE_GPU=1 .h200/gpu_convert_test --test-threads 1 --nocapture --
 echo "tests exit code: $?" | tee -a "$out/validation.txt"
 grep -E "^device:|^test |test result|reported" "$out/validation.txt" | sort | uniq -c
 
-echo "== BGRA8 -> NV12 against a buffer copy of the same bytes"
+echo "== Fused processing tests (scale, tone map, sharpen, 4:4:4) with validation on the real driver"
+GHOSTSTREAM_REQUIRE_GPU=1 .h200/gpu_process_test --test-threads 4 --nocapture \
+  > "$out/validation_process.txt" 2>&1
+echo "tests exit code: $?" | tee -a "$out/validation_process.txt"
+grep -E "^device:|^test |test result|reported|refused" "$out/validation_process.txt" | sort | uniq -c
+
+echo "== BGRA8 -> NV12 against a buffer copy of the same bytes; the fused pass's operations"
 GHOSTSTREAM_BENCH_ITERATIONS=${ITERATIONS:-400} .h200/gpu_convert_bench 2>&1 | tee "$out/bench.txt"

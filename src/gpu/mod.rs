@@ -14,7 +14,7 @@ mod stream;
 
 pub use context::{DeviceInfo, DeviceSelector, GpuContext, GpuOptions, ValidationLog};
 pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
-pub use stream::{ConvertStream, Converted};
+pub use stream::{ConvertStream, Converted, PassTiming};
 
 use ash::vk;
 

@@ -137,6 +137,25 @@ pub struct Converted<T> {
     pub gpu_ns: Option<f64>,
 }
 
+/// GPU time of a stream's pass, measured by [`ConvertStream::benchmark_pass`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PassTiming {
+    /// Median GPU time of one dispatch (timestamps), nanoseconds.
+    pub gpu_ns: f64,
+    /// Median CPU time to record and submit one frame, nanoseconds.
+    pub record_submit_ns: f64,
+    /// Fewest bytes the pass must move: the input frame read once, every output sample
+    /// written once (no row padding).
+    pub bytes: u64,
+}
+
+impl PassTiming {
+    /// Achieved bandwidth, GB/s.
+    pub fn gbps(&self) -> f64 {
+        self.bytes as f64 / self.gpu_ns
+    }
+}
+
 /// The conversion stream.
 pub struct ConvertStream<T> {
     ctx: Arc<GpuContext>,
@@ -293,22 +312,91 @@ impl<T> ConvertStream<T> {
         };
         let i = self.next;
         self.next = (self.next + 1) % self.slots.len();
-        let row = self.width as usize * self.input.planes(1, 1)[0].bytes_per_pixel as usize;
-        {
-            let slot = &mut self.slots[i];
-            let dst = slot.upload.mapped_mut().ok_or(GpuError::Allocation {
-                what: "stream upload".into(),
-                reason: "not host-visible".into(),
-            })?;
-            // One copy from the frame's rows into the staging buffer (strides may differ).
-            for y in 0..self.height {
-                dst[y as usize * row..(y as usize + 1) * row].copy_from_slice(frame.row(0, y));
-            }
-        }
+        self.write_upload(i, frame)?;
         self.record_and_submit(i)?;
         self.slots[i].tag = Some(tag);
         self.in_flight.push_back(i);
         Ok(collected)
+    }
+
+    /// Times the stream's pass alone: after one frame per slot (so every input image holds a
+    /// picture and is in its sampled layout), `iterations` dispatches over the slots in
+    /// rotation, each in its own submission bracketed by timestamps and waited for, with no
+    /// upload or read-back around it. Returns the medians.
+    pub fn benchmark_pass(&mut self, iterations: usize) -> Result<PassTiming, GpuError> {
+        if self.queries == vk::QueryPool::null() {
+            return Err(GpuError::Unsupported {
+                what: "time dispatches".into(),
+                reason: "the queue has no timestamps".into(),
+            });
+        }
+        let blank = CpuImage::new(self.input, self.width, self.height, None).map_err(|e| {
+            GpuError::Invalid {
+                what: "benchmark frame".into(),
+                reason: e.to_string(),
+            }
+        })?;
+        if !self.in_flight.is_empty() {
+            return Err(GpuError::Invalid {
+                what: "benchmark".into(),
+                reason: "frames are still in flight; flush first".into(),
+            });
+        }
+        for _ in 0..self.slots.len() {
+            let i = self.next;
+            self.next = (self.next + 1) % self.slots.len();
+            self.write_upload(i, &blank)?;
+            self.record_and_submit(i)?;
+            wait_and_reset(&self.ctx, self.slots[i].fence, WAIT_NS, "a benchmark frame")?;
+        }
+        let ctx = Arc::clone(&self.ctx);
+        let d = &ctx.device;
+        let (mut gpu, mut cpu) = (Vec::new(), Vec::new());
+        for n in 0..iterations {
+            let i = n % self.slots.len();
+            let slot = &self.slots[i];
+            let q = 2 * i as u32;
+            let started = std::time::Instant::now();
+            // SAFETY: the slot is idle (every submission here is waited for before the next);
+            // what is recorded lives as long as the stream.
+            unsafe {
+                begin_one_time(d, slot.cmd)?;
+                d.cmd_reset_query_pool(slot.cmd, self.queries, q, 2);
+                d.cmd_write_timestamp(
+                    slot.cmd,
+                    vk::PipelineStageFlags::TOP_OF_PIPE,
+                    self.queries,
+                    q,
+                );
+                self.pass.record(d, slot.cmd, slot.set, self.frames);
+                d.cmd_write_timestamp(
+                    slot.cmd,
+                    vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                    self.queries,
+                    q + 1,
+                );
+                end_and_submit(&ctx, slot.cmd, slot.fence)?;
+            }
+            cpu.push(started.elapsed().as_nanos() as f64);
+            self.frames += 1;
+            wait_and_reset(&ctx, slot.fence, WAIT_NS, "a benchmark dispatch")?;
+            if let Some(&ns) = read_durations_at(&ctx, self.queries, q, 1)?.first() {
+                gpu.push(ns);
+            }
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(|a, b| a.total_cmp(b));
+            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        };
+        let l = &self.layout;
+        let samples =
+            l.width as u64 * l.height as u64 + 2 * l.chroma_width as u64 * l.chroma_height as u64;
+        Ok(PassTiming {
+            gpu_ns: median(gpu),
+            record_submit_ns: median(cpu),
+            bytes: self.input.frame_bytes(self.width, self.height) as u64
+                + samples * l.bytes_per_sample as u64,
+        })
     }
 
     /// Waits for every frame in flight and returns them in order.
@@ -318,6 +406,22 @@ impl<T> ConvertStream<T> {
             out.push(c);
         }
         Ok(out)
+    }
+
+    /// One copy from the frame's rows into slot `i`'s staging buffer (strides may differ).
+    fn write_upload(&mut self, i: usize, frame: &CpuImage) -> Result<(), GpuError> {
+        let row = self.width as usize * self.input.planes(1, 1)[0].bytes_per_pixel as usize;
+        let dst = self.slots[i]
+            .upload
+            .mapped_mut()
+            .ok_or(GpuError::Allocation {
+                what: "stream upload".into(),
+                reason: "not host-visible".into(),
+            })?;
+        for y in 0..self.height {
+            dst[y as usize * row..(y as usize + 1) * row].copy_from_slice(frame.row(0, y));
+        }
+        Ok(())
     }
 
     fn record_and_submit(&mut self, i: usize) -> Result<(), GpuError> {

@@ -85,6 +85,14 @@ pub struct Taps {
 impl Taps {
     /// The taps of resizing `src` pixels to `dst` with `filter`.
     pub fn new(src: u32, dst: u32, filter: ScaleFilter) -> Self {
+        if src == dst {
+            // Every kernel interpolates (1 at 0, 0 at the other integers): one tap of 1.
+            return Self {
+                count: 1,
+                start: (0..dst as i32).collect(),
+                weights: vec![1.0; dst as usize],
+            };
+        }
         let ratio = src as f64 / dst as f64;
         let stretch = ratio.max(1.0);
         let support = filter.radius() * stretch;
@@ -218,6 +226,7 @@ mod tests {
             ScaleFilter::Lanczos3,
         ] {
             let t = Taps::new(7, 7, f);
+            assert_eq!(t.count, 1);
             for o in 0..7 {
                 let w = t.of(o);
                 let centre = (o as i32 - t.start[o]) as usize;
@@ -234,7 +243,9 @@ mod tests {
         let one = Taps::new(100, 100, ScaleFilter::Lanczos3);
         let half = Taps::new(200, 100, ScaleFilter::Lanczos3);
         let quarter = Taps::new(400, 100, ScaleFilter::Lanczos3);
-        assert_eq!((one.count, half.count, quarter.count), (6, 12, 24));
+        assert_eq!((one.count, half.count, quarter.count), (1, 12, 24));
+        // Upscaling keeps the kernel's own width: 6 taps for Lanczos-3.
+        assert_eq!(Taps::new(100, 150, ScaleFilter::Lanczos3).count, 6);
         // 2:1 with the tent: output 0 centres on 0.5 and averages pixels -1..2 as 1 3 3 1.
         let t = Taps::new(4, 2, ScaleFilter::Bilinear);
         assert_eq!(t.start[0], -1);
