@@ -107,6 +107,13 @@ fn fused_table(
     let mut rows: Vec<(String, PixelFormat, ProcessSpec)> = Vec::new();
     for (w, h) in [(1920, 1080), (2560, 1440), (3840, 2160)] {
         let same = ProcessSpec::convert_only(w, h, nv12);
+        // The plain conversion pass through the same harness: calibrates this table against
+        // the first.
+        rows.push((
+            "convert to nv12 (plain pass)".into(),
+            PixelFormat::Bgra8,
+            same,
+        ));
         rows.push((
             "convert to i444 (fused pass)".into(),
             PixelFormat::Bgra8,

@@ -71,9 +71,9 @@ fn run(
 /// than 0.5% of samples differing at all — float32 and float64 part only next to a rounding
 /// boundary. Tone mapping runs PQ through powers of up to 78.8 (the PQ exponent), where the
 /// float32 `pow` of the GPU (exp2/log2, with an absolute log2 error of 2^-21 allowed by
-/// Vulkan) loses about 1e-5 of relative precision: at most one code off, fewer than 2% of
-/// samples differing. Sharpening after tone mapping amplifies a difference by up to
-/// (1 + 4w) / (1 - 4w), 3.7 at full strength: there two codes. At 16 bits float32 itself
+/// Vulkan) loses precision: at most one code off, fewer than 4% of samples differing (seen:
+/// under 1% on lavapipe, 2.9% on the H200's driver). Sharpening after tone mapping amplifies a
+/// difference by up to (1 + 4w) / (1 - 4w), 3.7 at full strength: there two codes. At 16 bits float32 itself
 /// moves more samples by one code; the code bound still holds.
 fn check(ctx: &Arc<GpuContext>, format: PixelFormat, spec: &ProcessSpec, input: &[u8], peak: f64) {
     let rgb = normalized_rgb(input, format).unwrap();
@@ -82,7 +82,7 @@ fn check(ctx: &Arc<GpuContext>, format: PixelFormat, spec: &ProcessSpec, input: 
     reference_process(&rgb, spec, peak, &layout, &mut expected);
     let tone = spec.tonemap.is_some();
     let tolerance = if tone && spec.sharpen > 0.0 { 2 } else { 1 };
-    let per_mille = if tone { 20 } else { 5 };
+    let per_mille = if tone { 40 } else { 5 };
     for poison in [0x00u8, 0xff] {
         let got = run(ctx, format, spec, &[input.to_vec()], poison);
         let label = format!("{format} {spec:?} poison {poison:#x}");

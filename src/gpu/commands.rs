@@ -342,3 +342,65 @@ pub(crate) fn queue_has_timestamps(ctx: &GpuContext) -> bool {
     };
     families[ctx.queue_family as usize].timestamp_valid_bits > 0
 }
+
+/// Fills a device-local buffer with `bytes` through a staging buffer and one waited-for
+/// submission (for tables written once, which the GPU then reads from its own memory rather
+/// than across the bus).
+pub(crate) fn upload_once(
+    ctx: &std::sync::Arc<GpuContext>,
+    dst: vk::Buffer,
+    bytes: &[u8],
+) -> Result<(), GpuError> {
+    use super::resources::GpuBuffer;
+    let mut staging = GpuBuffer::new(
+        ctx,
+        "staging",
+        bytes.len() as u64,
+        vk::BufferUsageFlags::TRANSFER_SRC,
+        gpu_allocator::MemoryLocation::CpuToGpu,
+    )?;
+    staging
+        .mapped_mut()
+        .ok_or(GpuError::Allocation {
+            what: "staging".into(),
+            reason: "not host-visible".into(),
+        })?
+        .copy_from_slice(bytes);
+    let d = &ctx.device;
+    let (pool, cmds) = command_buffers(ctx, 1)?;
+    // SAFETY: the pool, command buffer and fence are new and destroyed below after the wait
+    // (or on the error path, after the device is idle); both buffers outlive the submission.
+    unsafe {
+        let result = (|| {
+            let fence = d
+                .create_fence(&vk::FenceCreateInfo::default(), None)
+                .map_err(GpuError::vk("vkCreateFence"))?;
+            let run = (|| {
+                begin_one_time(d, cmds[0])?;
+                let region = [vk::BufferCopy::default().size(bytes.len() as u64)];
+                d.cmd_copy_buffer(cmds[0], staging.buffer, dst, &region);
+                let barrier = [vk::MemoryBarrier::default()
+                    .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                    .dst_access_mask(vk::AccessFlags::SHADER_READ | vk::AccessFlags::UNIFORM_READ)];
+                d.cmd_pipeline_barrier(
+                    cmds[0],
+                    vk::PipelineStageFlags::TRANSFER,
+                    vk::PipelineStageFlags::COMPUTE_SHADER,
+                    vk::DependencyFlags::empty(),
+                    &barrier,
+                    &[],
+                    &[],
+                );
+                end_and_submit(ctx, cmds[0], fence)?;
+                wait_and_reset(ctx, fence, 5_000_000_000, "an upload")
+            })();
+            if run.is_err() {
+                let _ = d.device_wait_idle();
+            }
+            d.destroy_fence(fence, None);
+            run
+        })();
+        d.destroy_command_pool(pool, None);
+        result
+    }
+}

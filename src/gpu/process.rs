@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ash::vk;
 use gpu_allocator::MemoryLocation;
 
+use super::commands::upload_once;
 use super::pipeline::{ComputePipeline, Descriptor};
 use super::resources::{nearest_sampler, GpuBuffer};
 use super::{GpuContext, GpuError};
@@ -111,40 +112,37 @@ impl Processor {
         )?;
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let table = tap_table(&tx, &ty);
-        let upload = MemoryLocation::CpuToGpu;
-        let mut params = GpuBuffer::new(
+        // Parameters and taps live in device memory: read per pixel, they must not cross the bus.
+        let device = MemoryLocation::GpuOnly;
+        let dst = vk::BufferUsageFlags::TRANSFER_DST;
+        let params = GpuBuffer::new(
             ctx,
             "process params",
             PARAMS_BYTES as u64,
-            vk::BufferUsageFlags::UNIFORM_BUFFER,
-            upload,
+            vk::BufferUsageFlags::UNIFORM_BUFFER | dst,
+            device,
         )?;
-        let mut taps = GpuBuffer::new(
+        let taps = GpuBuffer::new(
             ctx,
             "process taps",
             table.len() as u64 * 4,
-            vk::BufferUsageFlags::STORAGE_BUFFER,
-            upload,
+            vk::BufferUsageFlags::STORAGE_BUFFER | dst,
+            device,
         )?;
         let peak = GpuBuffer::new(
             ctx,
             "process peak",
             8,
-            vk::BufferUsageFlags::STORAGE_BUFFER | vk::BufferUsageFlags::TRANSFER_DST,
-            MemoryLocation::GpuOnly,
+            vk::BufferUsageFlags::STORAGE_BUFFER | dst,
+            device,
         )?;
-        let not_mapped = |what: &str| GpuError::Allocation {
-            what: what.into(),
-            reason: "not host-visible".into(),
-        };
-        params
-            .mapped_mut()
-            .ok_or_else(|| not_mapped("process params"))?
-            .copy_from_slice(&params_block(spec, &layout, tx.count, ty.count, &tx));
+        upload_once(
+            ctx,
+            params.buffer,
+            &params_block(spec, &layout, tx.count, ty.count, &tx),
+        )?;
         let bytes: Vec<u8> = table.iter().flat_map(|w| w.to_le_bytes()).collect();
-        taps.mapped_mut()
-            .ok_or_else(|| not_mapped("process taps"))?
-            .copy_from_slice(&bytes);
+        upload_once(ctx, taps.buffer, &bytes)?;
         let (measuring, first_nits) = match spec.tonemap.map(|t| (t.source, t.peak)) {
             Some((TransferFunction::Pq, PeakSource::Measured { first_frame })) => {
                 (true, first_frame)
