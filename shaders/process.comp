@@ -19,7 +19,6 @@ const int TILE = 16;
 const int OC = TILE + 3;      // O columns: x0-2 .. x0+16
 const int OR = TILE + 2;      // O rows: y0-1 .. y0+16
 const int SC = TILE + 1;      // S columns: x0-1 .. x0+15
-const int MAX_HROWS = 96;     // source rows one tile filters (the CPU checks the plan fits)
 
 layout(set = 0, binding = 0) uniform sampler2D src;
 layout(set = 0, binding = 1, std430) writeonly buffer Dst { uint words[]; } dst;
@@ -44,6 +43,14 @@ layout(set = 0, binding = 2, std140) uniform Params {
 layout(set = 0, binding = 3, std430) readonly buffer Taps { uint t[]; } taps;
 layout(set = 0, binding = 4, std430) buffer Peak { uint v[]; } peak;
 
+// The spec's paths, fixed when the pipeline is built (the same values are in Params.mode/fmt).
+layout(constant_id = 0) const uint TONE = 0u;     // 0 off, 1 PQ, 2 HLG
+layout(constant_id = 1) const uint SHARPEN = 0u;  // 1 when the strength is above 0
+layout(constant_id = 2) const uint CHROMA = 0u;   // 0 4:2:0 interleaved, 1 4:2:0 planar, 2 4:4:4
+layout(constant_id = 3) const uint WIDE = 0u;     // 1 for 2-byte samples
+layout(constant_id = 4) const uint MEASURE = 0u;  // 1 when the peak is measured
+layout(constant_id = 5) const int MAX_HROWS = 96; // source rows a tile filters (the plan's most, at least 15)
+
 layout(push_constant) uniform Frame {
     uint read_slot;   // peak measured on the previous frame
     uint write_slot;  // where this frame's peak goes
@@ -59,6 +66,7 @@ shared uint ycode[TILE * TILE];
 shared uint ucode[TILE * TILE];
 shared uint vcode[TILE * TILE];
 shared uint tile_peak;
+
 
 // ST 2084 and HLG constants.
 const float M1 = 2610.0 / 16384.0;
@@ -148,7 +156,7 @@ float encode_sdr(float l) {
 vec3 tone_map(vec3 e, Eetf curve) {
     e = clamp(e, 0.0, 1.0);
     vec3 lin;
-    if (p.mode.y == 2u) {
+    if (TONE == 2u) {
         vec3 scene = vec3(hlg_inverse_oetf(e.r), hlg_inverse_oetf(e.g), hlg_inverse_oetf(e.b));
         float ys = dot(p.luma_src.rgb, scene);
         lin = scene * (ys > 0.0 ? 1000.0 * pow(ys, p.tone.z - 1.0) : 0.0);
@@ -207,7 +215,7 @@ void main() {
     uint tx = p.taps.x;
     uint ty = p.taps.y;
     uint yoff = p.taps.z;
-    bool measure = p.mode.z != 0u;
+    bool measure = MEASURE != 0u;
     if (lid == 0u) {
         tile_peak = 0u;
     }
@@ -255,9 +263,9 @@ void main() {
 
     // V: filter down, tone map, clamp.
     Eetf curve;
-    if (p.mode.y != 0u) {
+    if (TONE != 0u) {
         float source_peak = p.tone.x;
-        if (p.mode.y == 2u) {
+        if (TONE == 2u) {
             source_peak = 1000.0;
         } else if (measure) {
             source_peak = max(pq_eotf(uintBitsToFloat(peak.v[frame.read_slot])) * 10000.0, 1.0);
@@ -277,7 +285,7 @@ void main() {
                 int h = (start + int(k)) * OC + c;
                 acc += uintBitsToFloat(taps.t[entry + 1u + k]) * vec3(hr[h], hg[h], hb[h]);
             }
-            if (p.mode.y != 0u) {
+            if (TONE != 0u) {
                 acc = tone_map(acc, curve);
             }
             acc = clamp(acc, 0.0, 1.0);
@@ -297,7 +305,7 @@ void main() {
         int px = clamp(x0 - 1 + c, 0, W - 1);
         int oi = (py - (y0 - 1)) * OC + (px - (x0 - 2));
         vec3 e = o_at(oi);
-        if (strength > 0.0 && in_rect(px, py)) {
+        if (SHARPEN != 0u && in_rect(px, py)) {
             int xl = max(px - 1, R.x) - (x0 - 2);
             int xr = min(px + 1, R.x + R.z - 1) - (x0 - 2);
             int yu = max(py - 1, R.y) - (y0 - 1);
@@ -326,7 +334,7 @@ void main() {
     uint ly = gl_LocalInvocationID.y;
     vec3 s = s_at(int(ly) * SC + int(lx) + 1);
     ycode[lid] = code(p.range.y + p.range.x * dot(p.y_coef.rgb, s));
-    if (p.fmt.w == 2u) {
+    if (CHROMA == 2u) {
         ucode[lid] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, s));
         vcode[lid] = code(p.range.w + p.range.z * dot(p.cr_coef.rgb, s));
     } else if (lid < 64u) {
@@ -349,7 +357,7 @@ void main() {
     barrier();
 
     // Words.
-    bool wide = p.fmt.z == 2u;
+    bool wide = WIDE != 0u;
     uint bps = p.fmt.z;
     uint per_word = 4u / bps;
     uint luma_words = uint(TILE) / per_word;
@@ -360,7 +368,7 @@ void main() {
         if (y < uint(H)) {
             uint at = (y * p.planes.x + (uint(x0) + first) * bps) / 4u;
             dst.words[at] = pack(0u, row * uint(TILE) + first, 1u, wide);
-            if (p.fmt.w == 2u) {
+            if (CHROMA == 2u) {
                 uint cat = (p.planes.y + y * p.planes.z + (uint(x0) + first) * bps) / 4u;
                 uint vat = (p.planes.w + y * p.planes.z + (uint(x0) + first) * bps) / 4u;
                 dst.words[cat] = pack(1u, row * uint(TILE) + first, 1u, wide);
@@ -369,7 +377,7 @@ void main() {
         }
     }
     uint chroma_rows = (uint(H) + 1u) / 2u;
-    if (p.fmt.w == 0u) {
+    if (CHROMA == 0u) {
         // Interleaved: a row of 8 Cb/Cr pairs, 16 samples.
         for (uint i = lid; i < 8u * luma_words; i += 256u) {
             uint row = i / luma_words;
@@ -387,7 +395,7 @@ void main() {
                 dst.words[at] = word;
             }
         }
-    } else if (p.fmt.w == 1u) {
+    } else if (CHROMA == 1u) {
         uint chroma_words = 8u / per_word;
         for (uint i = lid; i < 8u * chroma_words; i += 256u) {
             uint row = i / chroma_words;

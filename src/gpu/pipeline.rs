@@ -25,6 +25,18 @@ impl ComputePipeline {
         bindings: &[vk::DescriptorType],
         push_bytes: u32,
     ) -> Result<Self, GpuError> {
+        Self::specialized(ctx, spirv, bindings, push_bytes, &[])
+    }
+
+    /// As [`ComputePipeline::new`], with `constants[i]` as the shader's 32-bit specialization
+    /// constant `constant_id = i` (a path a constant turns off is compiled out).
+    pub(crate) fn specialized(
+        ctx: &Arc<GpuContext>,
+        spirv: &[u8],
+        bindings: &[vk::DescriptorType],
+        push_bytes: u32,
+        constants: &[u32],
+    ) -> Result<Self, GpuError> {
         let d = &ctx.device;
         let words =
             ash::util::read_spv(&mut Cursor::new(spirv)).map_err(|e| GpuError::Invalid {
@@ -74,10 +86,23 @@ impl ComputePipeline {
             let module = d
                 .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
                 .map_err(GpuError::vk("vkCreateShaderModule"))?;
+            let entries: Vec<vk::SpecializationMapEntry> = (0..constants.len() as u32)
+                .map(|i| {
+                    vk::SpecializationMapEntry::default()
+                        .constant_id(i)
+                        .offset(4 * i)
+                        .size(4)
+                })
+                .collect();
+            let data: Vec<u8> = constants.iter().flat_map(|c| c.to_le_bytes()).collect();
+            let specialization = vk::SpecializationInfo::default()
+                .map_entries(&entries)
+                .data(&data);
             let stage = vk::PipelineShaderStageCreateInfo::default()
                 .stage(vk::ShaderStageFlags::COMPUTE)
                 .module(module)
-                .name(c"main");
+                .name(c"main")
+                .specialization_info(&specialization);
             let info = [vk::ComputePipelineCreateInfo::default()
                 .stage(stage)
                 .layout(this.layout)];

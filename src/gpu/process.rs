@@ -26,9 +26,13 @@ pub(crate) static SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/proce
 const TILE: u32 = 16;
 /// Source rows one tile may filter (the shader's `MAX_HROWS`).
 const MAX_HROWS: u32 = 96;
-/// Shared memory the shader declares, bytes: H rows, O, codes, the peak word.
-const SHARED_BYTES: u32 =
-    3 * MAX_HROWS * (TILE + 3) * 4 + 3 * (TILE + 2) * (TILE + 3) * 4 + 3 * TILE * TILE * 4 + 4;
+/// Fewest H rows the shader is built with: sharpening reuses H's memory for 16 x 17 values.
+const MIN_HROWS: u32 = 15;
+
+/// Shared memory the shader declares with `rows` H rows, bytes: H rows, O, codes, the peak.
+const fn shared_bytes(rows: u32) -> u32 {
+    3 * rows * (TILE + 3) * 4 + 3 * (TILE + 2) * (TILE + 3) * 4 + 3 * TILE * TILE * 4 + 4
+}
 /// Bytes of the shader's `Params` block (std140: sixteen 16-byte vectors).
 const PARAMS_BYTES: usize = 256;
 /// Bytes of the push constants (read and write slot of the peak).
@@ -56,15 +60,6 @@ impl Processor {
         })?;
         // SAFETY: a plain query on a valid physical device.
         let limits = unsafe { ctx.instance.get_physical_device_properties(ctx.physical) }.limits;
-        if limits.max_compute_shared_memory_size < SHARED_BYTES {
-            return Err(GpuError::Unsupported {
-                what: "run the fused processing pass".into(),
-                reason: format!(
-                    "it needs {SHARED_BYTES} bytes of workgroup memory, the device has {}",
-                    limits.max_compute_shared_memory_size
-                ),
-            });
-        }
         for (w, h) in [
             (spec.input_width, spec.input_height),
             (spec.output_width, spec.output_height),
@@ -98,7 +93,32 @@ impl Processor {
                 ),
             });
         }
-        let pipe = ComputePipeline::new(
+        let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
+        let block = params_block(spec, &layout, tx.count, ty.count, &tx);
+        // Mode words of the block become specialization constants: what a spec does not use
+        // is compiled out (fewer registers, more workgroups in flight).
+        let word =
+            |i: usize| u32::from_le_bytes([block[i], block[i + 1], block[i + 2], block[i + 3]]);
+        let (fmt, mode) = (16 * 8, 16 * 9);
+        let constants = [
+            word(mode + 4),
+            u32::from(spec.sharpen > 0.0),
+            word(fmt + 12),
+            u32::from(word(fmt + 8) == 2),
+            word(mode + 8),
+            rows.max(MIN_HROWS),
+        ];
+        let shared = shared_bytes(rows.max(MIN_HROWS));
+        if limits.max_compute_shared_memory_size < shared {
+            return Err(GpuError::Unsupported {
+                what: "run the fused processing pass".into(),
+                reason: format!(
+                    "this plan needs {shared} bytes of workgroup memory, the device has {}",
+                    limits.max_compute_shared_memory_size
+                ),
+            });
+        }
+        let pipe = ComputePipeline::specialized(
             ctx,
             SPIRV,
             &[
@@ -109,8 +129,8 @@ impl Processor {
                 vk::DescriptorType::STORAGE_BUFFER,
             ],
             PUSH_BYTES,
+            &constants,
         )?;
-        let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let table = tap_table(&tx, &ty);
         // Parameters and taps live in device memory: read per pixel, they must not cross the bus.
         let device = MemoryLocation::GpuOnly;
@@ -136,11 +156,7 @@ impl Processor {
             vk::BufferUsageFlags::STORAGE_BUFFER | dst,
             device,
         )?;
-        upload_once(
-            ctx,
-            params.buffer,
-            &params_block(spec, &layout, tx.count, ty.count, &tx),
-        )?;
+        upload_once(ctx, params.buffer, &block)?;
         let bytes: Vec<u8> = table.iter().flat_map(|w| w.to_le_bytes()).collect();
         upload_once(ctx, taps.buffer, &bytes)?;
         let (measuring, first_nits) = match spec.tonemap.map(|t| (t.source, t.peak)) {
