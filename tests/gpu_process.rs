@@ -8,7 +8,9 @@ mod gpu_common;
 use std::sync::Arc;
 
 use ghoststream::gpu::{ConvertStream, GpuContext, GpuError};
-use ghoststream::process::convert::{normalized_rgb, ChromaSiting, ConvertSpec, YuvLayout};
+use ghoststream::process::convert::{
+    normalized_rgb, ChromaSiting, ConvertSpec, YuvLayout, GPU_OUTPUTS,
+};
 use ghoststream::process::pipeline::{reference_process, ProcessSpec};
 use ghoststream::process::scale::{Fit, ScaleFilter};
 use ghoststream::process::tonemap::{pq_inverse_eotf, PeakSource, ToneMapSpec};
@@ -110,15 +112,7 @@ fn convert(
     }
 }
 
-const OUTPUTS: [PixelFormat; 7] = [
-    PixelFormat::Nv12,
-    PixelFormat::P010,
-    PixelFormat::I420,
-    PixelFormat::I420P10,
-    PixelFormat::I444,
-    PixelFormat::I444P10,
-    PixelFormat::I444P16,
-];
+const OUTPUTS: [PixelFormat; 7] = GPU_OUTPUTS;
 const INPUTS: [PixelFormat; 4] = [
     PixelFormat::Rgba8,
     PixelFormat::Bgra8,

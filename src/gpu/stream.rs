@@ -361,20 +361,7 @@ impl<T> ConvertStream<T> {
             // what is recorded lives as long as the stream.
             unsafe {
                 begin_one_time(d, slot.cmd)?;
-                d.cmd_reset_query_pool(slot.cmd, self.queries, q, 2);
-                d.cmd_write_timestamp(
-                    slot.cmd,
-                    vk::PipelineStageFlags::TOP_OF_PIPE,
-                    self.queries,
-                    q,
-                );
-                self.pass.record(d, slot.cmd, slot.set, self.frames);
-                d.cmd_write_timestamp(
-                    slot.cmd,
-                    vk::PipelineStageFlags::BOTTOM_OF_PIPE,
-                    self.queries,
-                    q + 1,
-                );
+                self.record_timed_pass(d, i);
                 end_and_submit(&ctx, slot.cmd, slot.fence)?;
             }
             cpu.push(started.elapsed().as_nanos() as f64);
@@ -424,12 +411,34 @@ impl<T> ConvertStream<T> {
         Ok(())
     }
 
+    /// Records the pass for slot `i`, between the slot's two timestamps when the queue has them.
+    ///
+    /// # Safety
+    /// Slot `i`'s command buffer is recording and not in flight.
+    unsafe fn record_timed_pass(&self, d: &ash::Device, i: usize) {
+        let slot = &self.slots[i];
+        let q = 2 * i as u32;
+        let timed = self.queries != vk::QueryPool::null();
+        // SAFETY: forwarded from the caller; the query pool and pass live as long as `self`.
+        unsafe {
+            if timed {
+                d.cmd_reset_query_pool(slot.cmd, self.queries, q, 2);
+                let top = vk::PipelineStageFlags::TOP_OF_PIPE;
+                d.cmd_write_timestamp(slot.cmd, top, self.queries, q);
+            }
+            self.pass.record(d, slot.cmd, slot.set, self.frames);
+            if timed {
+                let bottom = vk::PipelineStageFlags::BOTTOM_OF_PIPE;
+                d.cmd_write_timestamp(slot.cmd, bottom, self.queries, q + 1);
+            }
+        }
+    }
+
     fn record_and_submit(&mut self, i: usize) -> Result<(), GpuError> {
         let ctx = Arc::clone(&self.ctx);
         let d = &ctx.device;
         let slot = &self.slots[i];
         let (w, h) = (self.width, self.height);
-        let q = 2 * i as u32;
         // SAFETY: the slot's command buffer and fence are not in flight (collected before reuse);
         // every handle recorded belongs to the slot or the stream and lives until it is collected.
         unsafe {
@@ -448,24 +457,7 @@ impl<T> ConvertStream<T> {
                     vk::PipelineStageFlags::COMPUTE_SHADER,
                 );
             }
-            if self.queries != vk::QueryPool::null() {
-                d.cmd_reset_query_pool(slot.cmd, self.queries, q, 2);
-                d.cmd_write_timestamp(
-                    slot.cmd,
-                    vk::PipelineStageFlags::TOP_OF_PIPE,
-                    self.queries,
-                    q,
-                );
-            }
-            self.pass.record(d, slot.cmd, slot.set, self.frames);
-            if self.queries != vk::QueryPool::null() {
-                d.cmd_write_timestamp(
-                    slot.cmd,
-                    vk::PipelineStageFlags::BOTTOM_OF_PIPE,
-                    self.queries,
-                    q + 1,
-                );
-            }
+            self.record_timed_pass(d, i);
             record_readback(
                 d,
                 slot.cmd,
