@@ -379,17 +379,14 @@ pub(crate) fn upload_once(
                 begin_one_time(d, cmds[0])?;
                 let region = [vk::BufferCopy::default().size(bytes.len() as u64)];
                 d.cmd_copy_buffer(cmds[0], staging.buffer, dst, &region);
-                let barrier = [vk::MemoryBarrier::default()
-                    .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                    .dst_access_mask(vk::AccessFlags::SHADER_READ | vk::AccessFlags::UNIFORM_READ)];
-                d.cmd_pipeline_barrier(
+                buffer_barrier(
+                    d,
                     cmds[0],
+                    dst,
+                    vk::AccessFlags::TRANSFER_WRITE,
+                    vk::AccessFlags::SHADER_READ | vk::AccessFlags::UNIFORM_READ,
                     vk::PipelineStageFlags::TRANSFER,
                     vk::PipelineStageFlags::COMPUTE_SHADER,
-                    vk::DependencyFlags::empty(),
-                    &barrier,
-                    &[],
-                    &[],
                 );
                 end_and_submit(ctx, cmds[0], fence)?;
                 wait_and_reset(ctx, fence, 5_000_000_000, "an upload")

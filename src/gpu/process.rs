@@ -8,7 +8,7 @@ use std::sync::Arc;
 use ash::vk;
 use gpu_allocator::MemoryLocation;
 
-use super::commands::upload_once;
+use super::commands::{buffer_barrier, upload_once};
 use super::pipeline::{ComputePipeline, Descriptor};
 use super::resources::{nearest_sampler, GpuBuffer};
 use super::{GpuContext, GpuError};
@@ -94,18 +94,16 @@ impl Processor {
             });
         }
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
-        let block = params_block(spec, &layout, tx.count, ty.count, &tx);
-        // Mode words of the block become specialization constants: what a spec does not use
-        // is compiled out (fewer registers, more workgroups in flight).
-        let word =
-            |i: usize| u32::from_le_bytes([block[i], block[i + 1], block[i + 2], block[i + 3]]);
-        let (fmt, mode) = (16 * 8, 16 * 9);
+        let modes = Modes::of(spec, &layout);
+        let block = params_block(spec, &layout, &modes, &tx, &ty);
+        // The modes are also specialization constants: what a spec does not use is compiled
+        // out (fewer registers, more workgroups in flight).
         let constants = [
-            word(mode + 4),
+            modes.tone,
             u32::from(spec.sharpen > 0.0),
-            word(fmt + 12),
-            u32::from(word(fmt + 8) == 2),
-            word(mode + 8),
+            modes.chroma,
+            u32::from(layout.bytes_per_sample == 2),
+            u32::from(modes.measure),
             rows.max(MIN_HROWS),
         ];
         let shared = shared_bytes(rows.max(MIN_HROWS));
@@ -159,13 +157,8 @@ impl Processor {
         upload_once(ctx, params.buffer, &block)?;
         let bytes: Vec<u8> = table.iter().flat_map(|w| w.to_le_bytes()).collect();
         upload_once(ctx, taps.buffer, &bytes)?;
-        let (measuring, first_nits) = match spec.tonemap.map(|t| (t.source, t.peak)) {
-            Some((TransferFunction::Pq, PeakSource::Measured { first_frame })) => {
-                (true, first_frame)
-            }
-            _ => (false, 0.0),
-        };
-        let first_peak = (pq_inverse_eotf(first_nits / 10000.0) as f32).to_bits();
+        let measuring = modes.measure;
+        let first_peak = (pq_inverse_eotf(modes.peak_nits / 10000.0) as f32).to_bits();
         let sampler = nearest_sampler(ctx)?;
         Ok(Self {
             ctx: Arc::clone(ctx),
@@ -215,35 +208,20 @@ impl Processor {
         // SAFETY: forwarded from the caller; the peak buffer lives as long as `self`.
         unsafe {
             if self.measuring {
+                let peak = self.peak.buffer;
+                let shader = vk::AccessFlags::SHADER_READ | vk::AccessFlags::SHADER_WRITE;
+                let (compute, transfer) = (
+                    vk::PipelineStageFlags::COMPUTE_SHADER,
+                    vk::PipelineStageFlags::TRANSFER,
+                );
                 // Earlier frames' reads and writes of the peak come before this frame's reset.
-                let before = [vk::MemoryBarrier::default()
-                    .src_access_mask(vk::AccessFlags::SHADER_READ | vk::AccessFlags::SHADER_WRITE)
-                    .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)];
-                d.cmd_pipeline_barrier(
-                    cmd,
-                    vk::PipelineStageFlags::COMPUTE_SHADER,
-                    vk::PipelineStageFlags::TRANSFER,
-                    vk::DependencyFlags::empty(),
-                    &before,
-                    &[],
-                    &[],
-                );
+                let write_access = vk::AccessFlags::TRANSFER_WRITE;
+                buffer_barrier(d, cmd, peak, shader, write_access, compute, transfer);
                 if n == 0 {
-                    d.cmd_fill_buffer(cmd, self.peak.buffer, 0, 8, self.first_peak);
+                    d.cmd_fill_buffer(cmd, peak, 0, 8, self.first_peak);
                 }
-                d.cmd_fill_buffer(cmd, self.peak.buffer, 4 * write as u64, 4, 0);
-                let after = [vk::MemoryBarrier::default()
-                    .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                    .dst_access_mask(vk::AccessFlags::SHADER_READ | vk::AccessFlags::SHADER_WRITE)];
-                d.cmd_pipeline_barrier(
-                    cmd,
-                    vk::PipelineStageFlags::TRANSFER,
-                    vk::PipelineStageFlags::COMPUTE_SHADER,
-                    vk::DependencyFlags::empty(),
-                    &after,
-                    &[],
-                    &[],
-                );
+                d.cmd_fill_buffer(cmd, peak, 4 * write as u64, 4, 0);
+                buffer_barrier(d, cmd, peak, write_access, shader, transfer, compute);
             }
             d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, self.pipe.pipeline);
             d.cmd_bind_descriptor_sets(
@@ -254,7 +232,9 @@ impl Processor {
                 &[set],
                 &[],
             );
-            let push: Vec<u8> = [read, write].iter().flat_map(|v| v.to_le_bytes()).collect();
+            let mut push = [0u8; PUSH_BYTES as usize];
+            push[..4].copy_from_slice(&read.to_le_bytes());
+            push[4..].copy_from_slice(&write.to_le_bytes());
             d.cmd_push_constants(
                 cmd,
                 self.pipe.layout,
@@ -305,56 +285,84 @@ fn tap_table(tx: &Taps, ty: &Taps) -> Vec<u32> {
     out
 }
 
+/// The plan's modes, as the shader's `Params.fmt.w`/`Params.mode` and specialization
+/// constants take them.
+struct Modes {
+    /// Chroma layout: 0 4:2:0 interleaved, 1 4:2:0 planar, 2 4:4:4.
+    chroma: u32,
+    /// Tone mapping: 0 off, 1 PQ, 2 HLG.
+    tone: u32,
+    /// The peak is measured on the GPU (PQ only; HLG has its nominal peak).
+    measure: bool,
+    /// The SDR output uses the sRGB curve rather than BT.1886's inverse.
+    srgb: bool,
+    /// The metadata peak, or the first frame's when measured, in nits.
+    peak_nits: f64,
+}
+
+impl Modes {
+    fn of(spec: &ProcessSpec, layout: &YuvLayout) -> Self {
+        let chroma = if !layout.subsampled() {
+            2
+        } else if layout.planar() {
+            1
+        } else {
+            0
+        };
+        let Some(t) = spec.tonemap else {
+            return Self {
+                chroma,
+                tone: 0,
+                measure: false,
+                srgb: false,
+                peak_nits: 0.0,
+            };
+        };
+        let tone = if t.source == TransferFunction::Hlg {
+            2
+        } else {
+            1
+        };
+        let (measured, peak_nits) = match t.peak {
+            PeakSource::Metadata(n) => (false, n),
+            PeakSource::Measured { first_frame } => (true, first_frame),
+        };
+        Self {
+            chroma,
+            tone,
+            measure: measured && tone == 1,
+            srgb: t.output_transfer == TransferFunction::Srgb,
+            peak_nits,
+        }
+    }
+}
+
 /// The shader's `Params` block.
 fn params_block(
     spec: &ProcessSpec,
     layout: &YuvLayout,
-    taps_x: usize,
-    taps_y: usize,
+    modes: &Modes,
     tx: &Taps,
+    ty: &Taps,
 ) -> Vec<u8> {
     let rows = rgb_to_ycbcr_rows(spec.convert.matrix);
     let (bits, shift) = layout.depth();
     let (ys, yo, cs, co) = range_scale(spec.convert.range, bits);
     let rect = spec.rect();
-    let chroma = if !layout.subsampled() {
-        2
-    } else if layout.planar() {
-        1
-    } else {
-        0
-    };
-    let tone = spec.tonemap;
-    let (mode, peak_nits, gamut, luma_src, luma_dst) = match tone {
-        Some(t) => {
-            let g = gamut_matrix(t.source_primaries, t.output_primaries);
-            let nits = match t.peak {
-                PeakSource::Metadata(n) => n,
-                PeakSource::Measured { first_frame } => first_frame,
-            };
-            let tm = if t.source == TransferFunction::Hlg {
-                2
-            } else {
-                1
-            };
-            let measure = u32::from(matches!(t.peak, PeakSource::Measured { .. }) && tm == 1);
-            let srgb = u32::from(t.output_transfer == TransferFunction::Srgb);
-            (
-                [spec.convert.siting as u32, tm, measure, srgb],
-                nits,
-                g,
-                luminance_weights(t.source_primaries),
-                luminance_weights(t.output_primaries),
-            )
-        }
-        None => (
-            [spec.convert.siting as u32, 0, 0, 0],
-            0.0,
-            [[0.0; 3]; 3],
-            [0.0; 3],
-            [0.0; 3],
+    let (gamut, luma_src, luma_dst) = match spec.tonemap {
+        Some(t) => (
+            gamut_matrix(t.source_primaries, t.output_primaries),
+            luminance_weights(t.source_primaries),
+            luminance_weights(t.output_primaries),
         ),
+        None => ([[0.0; 3]; 3], [0.0; 3], [0.0; 3]),
     };
+    let mode = [
+        spec.convert.siting as u32,
+        modes.tone,
+        u32::from(modes.measure),
+        u32::from(modes.srgb),
+    ];
     let f = |r: [f64; 3], w: f64| [r[0] as f32, r[1] as f32, r[2] as f32, w as f32];
     let floats_a = [
         f(rows[0], 0.0),
@@ -371,9 +379,9 @@ fn params_block(
         ],
         [rect.x, rect.y, rect.width, rect.height],
         [
-            taps_x as u32,
-            taps_y as u32,
-            (tx.start.len() * (taps_x + 1)) as u32,
+            tx.count as u32,
+            ty.count as u32,
+            (tx.start.len() * (tx.count + 1)) as u32,
             0,
         ],
         [
@@ -382,12 +390,12 @@ fn params_block(
             layout.chroma_pitch,
             layout.v_offset,
         ],
-        [bits, shift, layout.bytes_per_sample, chroma],
+        [bits, shift, layout.bytes_per_sample, modes.chroma],
         mode,
     ];
     let floats_b = [
         [
-            peak_nits as f32,
+            modes.peak_nits as f32,
             SDR_PEAK_NITS as f32,
             HLG_GAMMA as f32,
             spec.sharpen as f32,
