@@ -583,12 +583,9 @@ impl SessionConfig {
                 });
             }
         }
-        let output = if self.bit_depth == BitDepth::Ten {
-            PixelFormat::P010
-        } else {
-            PixelFormat::Nv12
-        };
-        self.process_spec(output).map(|_| ())
+        // The encoder's own 4:2:0 format is chosen when the session opens; every one of them
+        // (NV12, I420, P010, I420P10) passes the same checks.
+        self.process_spec(PixelFormat::Nv12).map(|_| ())
     }
 }
 

@@ -401,3 +401,9 @@ pub(crate) fn upload_once(
         result
     }
 }
+
+/// The median of timings (NaN for none).
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}

@@ -11,7 +11,7 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::commands::{
-    begin_one_time, buffer_barrier, command_buffers, end_and_submit, queue_has_timestamps,
+    begin_one_time, buffer_barrier, command_buffers, end_and_submit, median, queue_has_timestamps,
     read_durations, record_readback, record_upload, wait_and_reset,
 };
 use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
@@ -341,11 +341,6 @@ impl ConvertBenchmark {
     pub fn fraction_of_shader_copy(&self) -> f64 {
         self.shader_copy_ns / self.convert_ns
     }
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
 
 impl RgbToYuv420 {
@@ -739,7 +734,7 @@ pub(crate) fn input_format(format: PixelFormat) -> Result<vk::Format, GpuError> 
 }
 
 /// Checks that a frame in `layout` fits one storage-buffer binding of the device.
-pub(crate) fn check_storage_range(
+fn check_storage_range(
     limits: &vk::PhysicalDeviceLimits,
     layout: &YuvLayout,
 ) -> Result<(), GpuError> {
@@ -782,16 +777,32 @@ pub(crate) fn check_request(
         })?;
     // SAFETY: a plain query on a valid physical device.
     let limits = unsafe { ctx.instance.get_physical_device_properties(ctx.physical) }.limits;
-    if width > limits.max_image_dimension2_d || height > limits.max_image_dimension2_d {
-        return Err(GpuError::Invalid {
-            what: format!("size {width}x{height}"),
-            reason: format!(
-                "the device's largest 2D image is {0}x{0}",
-                limits.max_image_dimension2_d
-            ),
-        });
+    check_device_limits(
+        &limits,
+        &[(width, height)],
+        &YuvLayout::new(output, width, height),
+    )
+}
+
+/// Checks frame sizes against the device's largest 2D image, and an output layout against
+/// its largest storage-buffer binding.
+pub(crate) fn check_device_limits(
+    limits: &vk::PhysicalDeviceLimits,
+    sizes: &[(u32, u32)],
+    output: &YuvLayout,
+) -> Result<(), GpuError> {
+    for &(w, h) in sizes {
+        if w.max(h) > limits.max_image_dimension2_d {
+            return Err(GpuError::Invalid {
+                what: format!("size {w}x{h}"),
+                reason: format!(
+                    "the device's largest 2D image is {0}x{0}",
+                    limits.max_image_dimension2_d
+                ),
+            });
+        }
     }
-    check_storage_range(&limits, &YuvLayout::new(output, width, height))
+    check_storage_range(limits, output)
 }
 
 /// The compute-shader copy used as the bandwidth ceiling: `shaders/copy_words.comp`.

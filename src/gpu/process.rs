@@ -60,22 +60,12 @@ impl Processor {
         })?;
         // SAFETY: a plain query on a valid physical device.
         let limits = unsafe { ctx.instance.get_physical_device_properties(ctx.physical) }.limits;
-        for (w, h) in [
-            (spec.input_width, spec.input_height),
-            (spec.output_width, spec.output_height),
-        ] {
-            if w.max(h) > limits.max_image_dimension2_d {
-                return Err(GpuError::Invalid {
-                    what: format!("size {w}x{h}"),
-                    reason: format!(
-                        "the device's largest 2D image is {0}x{0}",
-                        limits.max_image_dimension2_d
-                    ),
-                });
-            }
-        }
-        super::convert::check_storage_range(
+        super::convert::check_device_limits(
             &limits,
+            &[
+                (spec.input_width, spec.input_height),
+                (spec.output_width, spec.output_height),
+            ],
             &YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height),
         )?;
         let rect = spec.rect();

@@ -14,7 +14,7 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::commands::{
-    begin_one_time, buffer_barrier, command_buffers, end_and_submit, queue_has_timestamps,
+    begin_one_time, buffer_barrier, command_buffers, end_and_submit, median, queue_has_timestamps,
     read_durations_at, record_readback, record_upload, wait_and_reset,
 };
 use super::convert::RgbToYuv420;
@@ -371,10 +371,6 @@ impl<T> ConvertStream<T> {
                 gpu.push(ns);
             }
         }
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(|a, b| a.total_cmp(b));
-            v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-        };
         let l = &self.layout;
         let samples =
             l.width as u64 * l.height as u64 + 2 * l.chroma_width as u64 * l.chroma_height as u64;

@@ -10,7 +10,7 @@
 use super::convert::{reference_rgb_to_yuv, ConvertSpec, YuvLayout, GPU_OUTPUTS};
 use super::scale::{placement, Fit, Rect, ScaleFilter, Taps, MAX_DOWNSCALE};
 use super::sharpen::cas_channel;
-use super::tonemap::{tone_map_pixel, ToneMapSpec};
+use super::tonemap::{ToneMapSpec, ToneMapper};
 
 /// One frame's processing.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -138,6 +138,10 @@ pub fn reference_rgb(input: &[[f64; 3]], spec: &ProcessSpec, source_peak: f64) -
     // Vertical pass, tone mapping, clamp: the picture inside the rectangle.
     let (rw, rh) = (rect.width as usize, rect.height as usize);
     let mut pic = vec![[0.0f64; 3]; rw * rh];
+    let mapper = spec
+        .tonemap
+        .as_ref()
+        .map(|t| ToneMapper::new(t, source_peak));
     for y in 0..rh {
         for x in 0..rw {
             let mut s = [0.0; 3];
@@ -148,8 +152,8 @@ pub fn reference_rgb(input: &[[f64; 3]], spec: &ProcessSpec, source_peak: f64) -
                     s[c] += w * v[c];
                 }
             }
-            if let Some(t) = &spec.tonemap {
-                s = tone_map_pixel(s, t, source_peak);
+            if let Some(m) = &mapper {
+                s = m.map(s);
             }
             pic[y * rw + x] = s.map(|v| v.clamp(0.0, 1.0));
         }

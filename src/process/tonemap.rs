@@ -252,46 +252,70 @@ fn srgb_oetf(l: f64) -> f64 {
 }
 
 /// Maps one source pixel (R'G'B' signal) to the SDR output signal, as the module text says.
+/// For many pixels, build a [`ToneMapper`] once.
 pub fn tone_map_pixel(e: [f64; 3], spec: &ToneMapSpec, source_peak: f64) -> [f64; 3] {
-    let e = e.map(|v| v.clamp(0.0, 1.0));
-    let lin: [f64; 3] = match spec.source {
-        TransferFunction::Hlg => {
-            let scene = e.map(hlg_inverse_oetf);
-            let w = luminance_weights(spec.source_primaries);
-            let ys = w[0] * scene[0] + w[1] * scene[1] + w[2] * scene[2];
-            let gain = if ys > 0.0 {
-                HLG_PEAK_NITS * ys.powf(HLG_GAMMA - 1.0)
-            } else {
-                0.0
-            };
-            scene.map(|s| s * gain)
+    ToneMapper::new(spec, source_peak).map(e)
+}
+
+/// A tone mapping with its per-frame constants (gamut matrix, luminance weights) computed once.
+#[derive(Clone, Debug)]
+pub struct ToneMapper {
+    spec: ToneMapSpec,
+    source_peak: f64,
+    gamut: Mat3,
+    luma_src: [f64; 3],
+    luma_dst: [f64; 3],
+}
+
+impl ToneMapper {
+    /// The mapping of `spec` for a frame whose source peak is `source_peak` nits.
+    pub fn new(spec: &ToneMapSpec, source_peak: f64) -> Self {
+        Self {
+            spec: *spec,
+            source_peak,
+            gamut: gamut_matrix(spec.source_primaries, spec.output_primaries),
+            luma_src: luminance_weights(spec.source_primaries),
+            luma_dst: luminance_weights(spec.output_primaries),
         }
-        _ => e.map(|v| pq_eotf(v) * 10000.0),
-    };
-    let m = lin[0].max(lin[1]).max(lin[2]);
-    let lin = if m > 0.0 {
-        let k = bt2390_eetf(m, source_peak, SDR_PEAK_NITS) / m;
-        lin.map(|v| v * k)
-    } else {
-        lin
-    };
-    let g = gamut_matrix(spec.source_primaries, spec.output_primaries);
-    let rel: Vec<f64> = (0..3)
-        .map(|i| (g[i][0] * lin[0] + g[i][1] * lin[1] + g[i][2] * lin[2]) / SDR_PEAK_NITS)
-        .collect();
-    let rel = fit_gamut(
-        [rel[0], rel[1], rel[2]],
-        luminance_weights(spec.output_primaries),
-    );
-    let encode = |l: f64| {
-        let l = l.clamp(0.0, 1.0);
-        if spec.output_transfer == TransferFunction::Srgb {
-            srgb_oetf(l)
+    }
+
+    /// Maps one source pixel (R'G'B' signal) to the SDR output signal.
+    pub fn map(&self, e: [f64; 3]) -> [f64; 3] {
+        let e = e.map(|v| v.clamp(0.0, 1.0));
+        let lin: [f64; 3] = match self.spec.source {
+            TransferFunction::Hlg => {
+                let scene = e.map(hlg_inverse_oetf);
+                let w = self.luma_src;
+                let ys = w[0] * scene[0] + w[1] * scene[1] + w[2] * scene[2];
+                let gain = if ys > 0.0 {
+                    HLG_PEAK_NITS * ys.powf(HLG_GAMMA - 1.0)
+                } else {
+                    0.0
+                };
+                scene.map(|s| s * gain)
+            }
+            _ => e.map(|v| pq_eotf(v) * 10000.0),
+        };
+        let m = lin[0].max(lin[1]).max(lin[2]);
+        let lin = if m > 0.0 {
+            let k = bt2390_eetf(m, self.source_peak, SDR_PEAK_NITS) / m;
+            lin.map(|v| v * k)
         } else {
-            l.powf(1.0 / 2.4)
-        }
-    };
-    rel.map(encode)
+            lin
+        };
+        let g = &self.gamut;
+        let rel = [0, 1, 2]
+            .map(|i| (g[i][0] * lin[0] + g[i][1] * lin[1] + g[i][2] * lin[2]) / SDR_PEAK_NITS);
+        let srgb = self.spec.output_transfer == TransferFunction::Srgb;
+        fit_gamut(rel, self.luma_dst).map(|l| {
+            let l = l.clamp(0.0, 1.0);
+            if srgb {
+                srgb_oetf(l)
+            } else {
+                l.powf(1.0 / 2.4)
+            }
+        })
+    }
 }
 
 /// Pulls a linear colour toward its luminance until every channel is within 0..1 (a colour
