@@ -220,7 +220,24 @@ pub enum GpuChoice {
     Off,
     /// Use a Vulkan device chosen and set up by these options, or fail to open.
     Require(crate::gpu::GpuOptions),
+    /// Use this context: an embedding application's device ([`crate::gpu::GpuContext::from_host`])
+    /// or one shared between sessions. The only choice under which a session takes
+    /// [`crate::gpu::GpuFrame`]s, since their images must belong to the session's device.
+    Shared(SharedGpu),
 }
+
+/// A [`crate::gpu::GpuContext`] handed to a session; two are equal when they are the same
+/// context.
+#[derive(Clone, Debug)]
+pub struct SharedGpu(pub std::sync::Arc<crate::gpu::GpuContext>);
+
+impl PartialEq for SharedGpu {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedGpu {}
 
 /// GPU processing of RGB frames before they are encoded: scaling, HDR to SDR tone mapping and
 /// sharpening, fused with the YUV conversion into one compute pass. The default does none of
@@ -291,6 +308,9 @@ pub struct SessionConfig {
     pub color: ColorDescription,
     /// Frames that may wait between `submit` and the encoder (1 to 64).
     pub queue_depth: u32,
+    /// How long the session waits for a GPU frame's wait semaphore before failing with a
+    /// timeout (1 ms to 10 minutes).
+    pub frame_wait_timeout_ms: u32,
     /// What `submit` does when that queue is full.
     pub backpressure: Backpressure,
     /// Encoder threads; 0 lets the encoder choose.
@@ -305,6 +325,8 @@ pub struct SessionConfig {
 pub const MAX_FRAME_RATE: f64 = 1000.0;
 /// The largest in-flight queue.
 pub const MAX_QUEUE_DEPTH: u32 = 64;
+/// The longest wait for a GPU frame's semaphore, in milliseconds (10 minutes).
+pub const MAX_FRAME_WAIT_MS: u32 = 600_000;
 /// The largest keyframe interval in frames.
 pub const MAX_KEYFRAME_INTERVAL: u32 = 1 << 20;
 /// The largest bitrate accepted, in bits per second (2 Gbit/s).
@@ -336,6 +358,7 @@ impl SessionConfig {
             bit_depth: BitDepth::Eight,
             color: ColorDescription::BT709,
             queue_depth: 4,
+            frame_wait_timeout_ms: 1000,
             backpressure: Backpressure::Block,
             threads: 0,
             gpu: GpuChoice::Auto,
@@ -497,6 +520,13 @@ impl SessionConfig {
                 "queue_depth",
                 self.queue_depth.to_string(),
                 format!("1 to {MAX_QUEUE_DEPTH} frames"),
+            );
+        }
+        if self.frame_wait_timeout_ms == 0 || self.frame_wait_timeout_ms > MAX_FRAME_WAIT_MS {
+            return invalid(
+                "frame_wait_timeout_ms",
+                self.frame_wait_timeout_ms.to_string(),
+                format!("1 to {MAX_FRAME_WAIT_MS} milliseconds"),
             );
         }
         if self.threads > 256 {
@@ -905,6 +935,22 @@ mod tests {
                 ..
             })
         ));
+        for bad in [0, MAX_FRAME_WAIT_MS + 1] {
+            let mut c = base();
+            c.frame_wait_timeout_ms = bad;
+            let e = c.validate().unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ConfigError::Invalid {
+                        field: "frame_wait_timeout_ms",
+                        ..
+                    }
+                ),
+                "{e}"
+            );
+            assert!(e.to_string().contains(&bad.to_string()), "{e}");
+        }
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub enum ErrorCode {
     Internal = -8,
     /// The GPU failed, or a required GPU is missing.
     Gpu = -9,
+    /// Something waited for did not happen in time (a GPU frame's semaphore never signalled,
+    /// the GPU did not finish).
+    Timeout = -10,
 }
 
 impl Error {
@@ -71,16 +74,17 @@ impl Error {
             Error::Source(_) | Error::Bitstream(_) | Error::Image(_) => ErrorCode::BadInput,
             Error::Encode(e) => encode_code(e),
             Error::Sink(_) => ErrorCode::Output,
-            Error::Gpu(_) => ErrorCode::Gpu,
+            Error::Gpu(e) => gpu_code(e),
             Error::Session(e) => match e {
                 SessionError::Config(_) => ErrorCode::InvalidConfig,
                 SessionError::Encode(e) => encode_code(e),
                 SessionError::FrameSize { .. }
                 | SessionError::FrameFormat { .. }
-                | SessionError::NonMonotonicPts { .. } => ErrorCode::FrameMismatch,
+                | SessionError::NonMonotonicPts { .. }
+                | SessionError::GpuFrameRejected { .. } => ErrorCode::FrameMismatch,
                 SessionError::Flushed | SessionError::Closed => ErrorCode::State,
                 SessionError::WorkerFailed(_) => ErrorCode::Internal,
-                SessionError::Gpu(_) => ErrorCode::Gpu,
+                SessionError::Gpu(e) => gpu_code(e),
             },
         }
     }
@@ -93,5 +97,51 @@ fn encode_code(e: &EncodeError) -> ErrorCode {
         | EncodeError::EncoderNotFound { .. } => ErrorCode::Unavailable,
         EncodeError::UnsupportedInput { .. } => ErrorCode::FrameMismatch,
         EncodeError::UnknownOption { .. } | EncodeError::Libav { .. } => ErrorCode::Encoder,
+    }
+}
+
+fn gpu_code(e: &crate::gpu::GpuError) -> ErrorCode {
+    match e {
+        crate::gpu::GpuError::Timeout { .. } | crate::gpu::GpuError::FrameNotReady { .. } => {
+            ErrorCode::Timeout
+        }
+        _ => ErrorCode::Gpu,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::GpuError;
+
+    #[test]
+    fn gpu_timeouts_have_their_own_code() {
+        let timeout = GpuError::Timeout {
+            what: "a GPU frame's wait semaphore",
+            timeout_ms: 5,
+        };
+        assert_eq!(Error::from(timeout.clone()).code(), ErrorCode::Timeout);
+        assert_eq!(
+            Error::from(SessionError::Gpu(timeout)).code(),
+            ErrorCode::Timeout
+        );
+        let missing = GpuError::MissingExtension {
+            extension: "VK_KHR_external_memory_fd".into(),
+            needed_for: "exporting memory",
+            device: "test".into(),
+        };
+        assert_eq!(Error::from(missing).code(), ErrorCode::Gpu);
+        let not_ready = GpuError::FrameNotReady {
+            semaphore: 0x1234,
+            value: 7,
+            timeout_ms: 300,
+        };
+        let text = not_ready.to_string();
+        assert!(
+            text.contains("0x1234") && text.contains("value 7"),
+            "{text}"
+        );
+        assert_eq!(Error::from(not_ready).code(), ErrorCode::Timeout);
+        assert_eq!(ErrorCode::Timeout as i32, -10);
     }
 }

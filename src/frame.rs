@@ -1,8 +1,8 @@
 //! Frames: an image plus its timestamps.
 //!
-//! A [`Frame`] holds its pixels in a [`FrameImage`]. Today that is CPU memory ([`CpuImage`]);
-//! the GPU path adds a Vulkan image variant beside it, so code that matches on the image keeps
-//! compiling (the enum is `#[non_exhaustive]`).
+//! A [`Frame`] holds its pixels in a [`FrameImage`]: CPU memory ([`CpuImage`]) or a Vulkan
+//! image of the session's device ([`GpuFrame`]). The enum is `#[non_exhaustive]`: more kinds
+//! of memory (DMA-BUF, CUDA) may join.
 //!
 //! CPU buffers can come from a [`BufferPool`]: when the session is done with a frame, its buffer
 //! goes back to the pool instead of to the allocator, so a steady stream allocates nothing.
@@ -10,6 +10,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::format::{PixelFormat, SizeError};
+use crate::gpu::GpuFrame;
 use crate::time::{Span, Timestamp};
 
 /// One plane's place in a [`CpuImage`]'s buffer.
@@ -305,6 +306,8 @@ impl CpuImage {
 pub enum FrameImage {
     /// CPU memory.
     Cpu(CpuImage),
+    /// A Vulkan image of the session's device.
+    Gpu(GpuFrame),
 }
 
 impl FrameImage {
@@ -312,6 +315,7 @@ impl FrameImage {
     pub fn width(&self) -> u32 {
         match self {
             FrameImage::Cpu(i) => i.width(),
+            FrameImage::Gpu(g) => g.width(),
         }
     }
 
@@ -319,6 +323,7 @@ impl FrameImage {
     pub fn height(&self) -> u32 {
         match self {
             FrameImage::Cpu(i) => i.height(),
+            FrameImage::Gpu(g) => g.height(),
         }
     }
 
@@ -326,6 +331,7 @@ impl FrameImage {
     pub fn format(&self) -> PixelFormat {
         match self {
             FrameImage::Cpu(i) => i.format(),
+            FrameImage::Gpu(g) => g.format(),
         }
     }
 }
@@ -351,6 +357,16 @@ impl Frame {
             duration: None,
             capture_time: None,
             image: FrameImage::Cpu(image),
+        }
+    }
+
+    /// A frame in a Vulkan image with the given presentation time.
+    pub fn from_gpu(image: GpuFrame, pts: Timestamp) -> Self {
+        Self {
+            pts,
+            duration: None,
+            capture_time: None,
+            image: FrameImage::Gpu(image),
         }
     }
 }

@@ -100,6 +100,12 @@ pub enum SessionError {
         /// This frame's.
         got: i64,
     },
+    /// A GPU frame given to a session that does not process frames on a GPU.
+    #[error("a GPU frame was submitted, but {reason}")]
+    GpuFrameRejected {
+        /// Why the session cannot take it, and the fix.
+        reason: String,
+    },
     /// `submit` after `flush`.
     #[error("the session was flushed: no more frames can be submitted (open a new session)")]
     Flushed,
@@ -294,6 +300,9 @@ impl Session {
                 got_height: h,
             });
         }
+        if matches!(frame.image, FrameImage::Gpu(_)) {
+            self.check_gpu_frames_accepted()?;
+        }
         if frame.image.format() != self.config.input_format {
             return Err(SessionError::FrameFormat {
                 expected: self.config.input_format,
@@ -356,6 +365,26 @@ impl Session {
         self.next_frame_number += 1;
         self.last_pts = Some(stats.pts.as_nanos());
         Ok(())
+    }
+
+    /// GPU frames need the session's GPU stream on the device their images belong to, which
+    /// only [`GpuChoice::Shared`] names.
+    fn check_gpu_frames_accepted(&self) -> Result<(), SessionError> {
+        let reason = match (&self.config.gpu, &self.gpu) {
+            (GpuChoice::Shared(_), Some(_)) => return Ok(()),
+            (GpuChoice::Shared(_), None) => {
+                "the session has no GPU stream (YUV input, or a caller-built backend); open it for RGB input".into()
+            }
+            (other, _) => format!(
+                "the session's GPU choice is {}; open it with GpuChoice::Shared on the context that owns the frame's image",
+                match other {
+                    GpuChoice::Off => "Off",
+                    GpuChoice::Auto => "Auto",
+                    _ => "Require",
+                }
+            ),
+        };
+        Err(SessionError::GpuFrameRejected { reason })
     }
 
     /// The next output if one is ready.
@@ -489,17 +518,21 @@ fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
             "none: YUV frames go to the encoder as they are".into(),
         ));
     }
-    let (options, required) = match &config.gpu {
+    let (options, shared, required) = match &config.gpu {
         GpuChoice::Off => return Ok(none("CPU: libswscale converts RGB to YUV (GPU off)".into())),
-        GpuChoice::Auto => (GpuOptions::default(), false),
-        GpuChoice::Require(options) => (options.clone(), true),
+        GpuChoice::Auto => (GpuOptions::default(), None, false),
+        GpuChoice::Require(options) => (options.clone(), None, true),
+        GpuChoice::Shared(shared) => (GpuOptions::default(), Some(&shared.0), true),
     };
     let output = preferred_yuv_input(config);
     let spec = config.process_spec(output)?;
     // Operations beyond the conversion, and float input, exist only on the GPU.
     let required = required || config.processing.is_active() || input == PixelFormat::Rgba16f;
     let attempt = (|| -> Result<Plan, GpuError> {
-        let ctx = GpuContext::new(&options)?;
+        let ctx = match shared {
+            Some(ctx) => Arc::clone(ctx),
+            None => GpuContext::new(&options)?,
+        };
         let stream = ConvertStream::new(&ctx, input, &spec, GPU_FRAMES_IN_FLIGHT)?;
         let description = format!(
             "GPU: {} {} {input} to {output}{}",
@@ -665,6 +698,7 @@ fn run_worker(
     mut stream: Option<ConvertStream<FrameStats>>,
 ) {
     let _done = WorkerDone(Arc::clone(&shared));
+    let wait_ns = config.frame_wait_timeout_ms as u64 * 1_000_000;
     let timeline = Timeline {
         codec: config.codec,
         frame_ns: config.frame_duration_nanos(),
@@ -698,8 +732,11 @@ fn run_worker(
         shared.input_changed.notify_all();
         let result: Result<(), SessionError> = match (job, stream.as_mut()) {
             (Job::Frame(frame, stats), Some(s)) => {
-                let FrameImage::Cpu(image) = frame.image;
-                match s.submit(&image, stats) {
+                let submitted = match frame.image {
+                    FrameImage::Cpu(image) => s.submit(&image, stats),
+                    FrameImage::Gpu(image) => s.submit_gpu(&image, stats, wait_ns),
+                };
+                match submitted {
                     Ok(Some(done)) => enc.encode_converted(done).map_err(SessionError::from),
                     Ok(None) => Ok(()),
                     Err(e) => Err(e.into()),

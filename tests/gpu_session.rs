@@ -3,9 +3,12 @@
 //! conversion. Also the CPU fallback when the GPU is turned off.
 
 mod common;
+mod host_vulkan;
 
 use common::*;
+use ghoststream::gpu::ash::vk;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
+use ghoststream::gpu::{GpuError, GpuFrame, TimelinePoint};
 use ghoststream::process::convert::{normalized_rgb, YuvLayout};
 use ghoststream::process::pipeline::reference_process;
 use ghoststream::process::scale::{Fit, ScaleFilter};
@@ -13,8 +16,9 @@ use ghoststream::process::tonemap::PeakSource;
 use ghoststream::sink::BitstreamFormat;
 use ghoststream::{
     BitDepth, Codec, CpuImage, Frame, GpuChoice, PixelFormat, Processing, RateControl, Session,
-    SessionConfig, Timestamp, ToneMapInput, TransferFunction,
+    SessionConfig, SessionError, SharedGpu, Timestamp, ToneMapInput, TransferFunction,
 };
+use host_vulkan::{host_app, HostApp};
 
 const W: u32 = 320;
 const H: u32 = 192;
@@ -295,4 +299,259 @@ fn a_required_gpu_that_is_missing_fails_to_open() {
     let e = Session::open(cfg).unwrap_err();
     assert!(matches!(e, ghoststream::SessionError::Gpu(_)), "{e}");
     assert!(e.to_string().contains("no-such-gpu-9000"), "{e}");
+}
+
+/// A session on the application's own device (`GpuContext::from_host`), sharing its queue.
+fn embedded_session(
+    app: &HostApp,
+    cfg: &mut SessionConfig,
+) -> (Session, std::sync::Arc<GpuContext>) {
+    // SAFETY: the application's handles are valid, belong together, have timeline semaphores
+    // enabled, and outlive the context (the test drops the session and context before `app`).
+    let ctx = unsafe { GpuContext::from_host(app.host_vulkan(None)) }
+        .expect("context on the host's device");
+    cfg.input_format = PixelFormat::Bgra8;
+    cfg.gpu = GpuChoice::Shared(SharedGpu(ctx.clone()));
+    (Session::open(cfg.clone()).expect("session opens"), ctx)
+}
+
+/// The embedding path end to end: the application renders (uploads) each frame into its own
+/// image on its own device and signals a timeline semaphore; the session, created on that
+/// device and sharing its queue, waits for the value, reads the image in place, signals the
+/// release value, and the packets decode (ffmpeg) to the float64 reference.
+#[test]
+fn an_embedding_applications_vulkan_images_are_encoded_and_decode_to_the_reference() {
+    let Some(app) = host_app(&[]) else {
+        return;
+    };
+    let mut cfg = config(Codec::H264, W, H, 30);
+    cfg.rate_control = RateControl::Cqp { qp: 8 };
+    let (mut session, ctx) = embedded_session(&app, &mut cfg);
+    let lock = ctx.queue_lock();
+    let ready = app.timeline(0);
+    let released = app.timeline(0);
+    let mut out = Vec::new();
+    for n in 0..FRAMES {
+        let image = app.image(vk::Format::B8G8R8A8_UNORM, W, H);
+        // SAFETY: a live sampled image of the session's device, W x H, same queue family, not
+        // written again by the application after its upload.
+        let frame = unsafe {
+            GpuFrame::new(
+                image,
+                PixelFormat::Bgra8,
+                W,
+                H,
+                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            )
+        }
+        .unwrap()
+        .wait_for(TimelinePoint {
+            semaphore: ready,
+            value: n + 1,
+        })
+        .release_to(TimelinePoint {
+            semaphore: released,
+            value: n + 1,
+        });
+        // Submitted before the application has drawn it: the session must wait for `ready`.
+        session
+            .submit(Frame::from_gpu(
+                frame,
+                Timestamp::from_nanos(n as i64 * 33_333_333),
+            ))
+            .unwrap();
+        let pixels = rgb_frame(PixelFormat::Bgra8, (W, H), n);
+        app.upload(
+            image,
+            (W, H),
+            pixels.data(),
+            TimelinePoint {
+                semaphore: ready,
+                value: n + 1,
+            },
+            &lock,
+        );
+        while let Some(o) = session.try_receive().unwrap() {
+            out.push(o);
+        }
+    }
+    out.extend(session.close().unwrap());
+    assert_eq!(
+        app.value(released),
+        FRAMES,
+        "every frame was released to the application"
+    );
+    drop(session);
+    drop(ctx);
+    let messages = app.take_messages();
+    assert!(
+        messages.is_empty(),
+        "validation layer reported:\n{}",
+        messages.join("\n")
+    );
+    let enc = split(out);
+    assert_eq!(enc.packets.len() as u64, FRAMES);
+    assert!(enc.packets.iter().all(|p| p.stats.gpu_time.is_some()));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("embedded.h264");
+    write(
+        &enc.packets,
+        &path,
+        BitstreamFormat::default_for(Codec::H264),
+        &cfg,
+    );
+    let decoded = decode_raw(&path, "yuv420p");
+    let reference: Vec<u8> = (0..FRAMES)
+        .flat_map(|n| reference_planar(PixelFormat::Bgra8, n, &cfg))
+        .collect();
+    let psnr = psnr8(&decoded, &reference);
+    eprintln!("embedded-device frames: PSNR against the float64 reference {psnr:.2} dB");
+    assert!(psnr >= 40.0, "PSNR {psnr:.2} dB");
+}
+
+/// A frame whose wait value is never signalled ends in a typed timeout within the configured
+/// time, not a hang; nothing was submitted for it, so the device stays usable.
+#[test]
+fn a_gpu_frame_whose_semaphore_is_never_signalled_is_a_timeout_error() {
+    let Some(app) = host_app(&[]) else {
+        return;
+    };
+    let mut cfg = config(Codec::H264, W, H, 30);
+    cfg.frame_wait_timeout_ms = 300;
+    let (mut session, ctx) = embedded_session(&app, &mut cfg);
+    let image = app.image(vk::Format::B8G8R8A8_UNORM, W, H);
+    let drawn = app.timeline(0);
+    let pixels = rgb_frame(PixelFormat::Bgra8, (W, H), 0);
+    app.upload(
+        image,
+        (W, H),
+        pixels.data(),
+        TimelinePoint {
+            semaphore: drawn,
+            value: 1,
+        },
+        &ctx.queue_lock(),
+    );
+    let never = app.timeline(0);
+    // SAFETY: as in the test above.
+    let frame = unsafe {
+        GpuFrame::new(
+            image,
+            PixelFormat::Bgra8,
+            W,
+            H,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+        )
+    }
+    .unwrap()
+    .wait_for(TimelinePoint {
+        semaphore: never,
+        value: 1,
+    });
+    let started = std::time::Instant::now();
+    session
+        .submit(Frame::from_gpu(frame, Timestamp::from_nanos(0)))
+        .unwrap();
+    let e = session.close().unwrap_err();
+    let waited = started.elapsed();
+    eprintln!("after {waited:?}: {e}");
+    assert!(
+        matches!(
+            e,
+            SessionError::Gpu(GpuError::FrameNotReady {
+                value: 1,
+                timeout_ms: 300,
+                ..
+            })
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("did not reach value 1"), "{e}");
+    assert_eq!(
+        ghoststream::Error::from(e).code(),
+        ghoststream::ErrorCode::Timeout
+    );
+    assert!(
+        waited >= std::time::Duration::from_millis(300),
+        "{waited:?}"
+    );
+    assert!(waited < std::time::Duration::from_secs(30), "{waited:?}");
+    drop(session);
+    drop(ctx);
+    let messages = app.take_messages();
+    assert!(
+        messages.is_empty(),
+        "validation layer reported:\n{}",
+        messages.join("\n")
+    );
+}
+
+/// GPU frames a session cannot take are typed errors at `submit` or at construction.
+#[test]
+fn gpu_frames_that_do_not_fit_are_typed_errors() {
+    let Some(app) = host_app(&[]) else {
+        return;
+    };
+    let image = app.image(vk::Format::B8G8R8A8_UNORM, W, H);
+    let layout = vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL;
+    // SAFETY (every GpuFrame::new below): a live sampled image of the application's device;
+    // the failing constructions never use it, the accepted ones are rejected by the session
+    // before any GPU work.
+    let e = unsafe { GpuFrame::new(image, PixelFormat::Bgra8, W, H, vk::ImageLayout::UNDEFINED) }
+        .unwrap_err();
+    assert!(e.to_string().contains("UNDEFINED"), "{e}");
+    let e = unsafe { GpuFrame::new(image, PixelFormat::I420, W, H, layout) }.unwrap_err();
+    assert!(e.to_string().contains("i420"), "{e}");
+    let e = unsafe { GpuFrame::new(image, PixelFormat::Bgra8, 0, H, layout) }.unwrap_err();
+    assert!(e.to_string().contains("0x192"), "{e}");
+    let e =
+        unsafe { GpuFrame::new(vk::Image::null(), PixelFormat::Bgra8, W, H, layout) }.unwrap_err();
+    assert!(e.to_string().contains("VK_NULL_HANDLE"), "{e}");
+    let frame = || unsafe { GpuFrame::new(image, PixelFormat::Bgra8, W, H, layout) }.unwrap();
+
+    // A session with its own device (GpuChoice::Require) cannot read another device's image.
+    let mut cfg = config(Codec::H264, W, H, 30);
+    cfg.input_format = PixelFormat::Bgra8;
+    cfg.gpu = GpuChoice::Require(GpuOptions::default());
+    let mut own = Session::open(cfg).unwrap();
+    let e = own
+        .submit(Frame::from_gpu(frame(), Timestamp::from_nanos(0)))
+        .unwrap_err();
+    assert!(matches!(e, SessionError::GpuFrameRejected { .. }), "{e:?}");
+    assert!(e.to_string().contains("GpuChoice::Shared"), "{e}");
+    // A CPU-only session neither.
+    let mut cfg = config(Codec::H264, W, H, 30);
+    cfg.input_format = PixelFormat::Bgra8;
+    cfg.gpu = GpuChoice::Off;
+    let mut cpu = Session::open(cfg).unwrap();
+    let e = cpu
+        .submit(Frame::from_gpu(frame(), Timestamp::from_nanos(0)))
+        .unwrap_err();
+    assert!(e.to_string().contains("Off"), "{e}");
+
+    // The embedded session checks size and format like for CPU frames.
+    let mut cfg = config(Codec::H264, W, H, 30);
+    let (mut session, ctx) = embedded_session(&app, &mut cfg);
+    let small = unsafe { GpuFrame::new(image, PixelFormat::Bgra8, W / 2, H, layout) }.unwrap();
+    let e = session
+        .submit(Frame::from_gpu(small, Timestamp::from_nanos(0)))
+        .unwrap_err();
+    assert!(
+        matches!(e, SessionError::FrameSize { got_width: 160, .. }),
+        "{e:?}"
+    );
+    let rgba = unsafe { GpuFrame::new(image, PixelFormat::Rgba8, W, H, layout) }.unwrap();
+    let e = session
+        .submit(Frame::from_gpu(rgba, Timestamp::from_nanos(0)))
+        .unwrap_err();
+    assert!(matches!(e, SessionError::FrameFormat { .. }), "{e:?}");
+    assert!(session.close().unwrap().is_empty());
+    drop(session);
+    drop(ctx);
+    let messages = app.take_messages();
+    assert!(
+        messages.is_empty(),
+        "validation layer reported:\n{}",
+        messages.join("\n")
+    );
 }

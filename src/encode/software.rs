@@ -282,7 +282,15 @@ impl EncoderBackend for SoftwareEncoder {
     }
 
     fn encode(&mut self, frame: Frame, encoder_pts: i64) -> Result<(), EncodeError> {
-        let FrameImage::Cpu(image) = frame.image;
+        let image = match frame.image {
+            FrameImage::Cpu(image) => image,
+            other => {
+                return Err(EncodeError::UnsupportedInput {
+                    format: other.format(),
+                    reason: "the software encoders read CPU frames; GPU frames reach them through the session's GPU stream".into(),
+                })
+            }
+        };
         let image = match &mut self.scaler {
             Some(scaler) => {
                 let to = self.encoder.input_format();

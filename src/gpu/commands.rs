@@ -3,6 +3,7 @@
 
 use ash::vk;
 
+use super::frame::TimelinePoint;
 use super::resources::color_range;
 use super::{GpuContext, GpuError};
 
@@ -71,19 +72,72 @@ pub(crate) unsafe fn end_and_submit(
     cmd: vk::CommandBuffer,
     fence: vk::Fence,
 ) -> Result<(), GpuError> {
+    // SAFETY: forwarded from the caller.
+    unsafe { end_and_submit_synced(ctx, cmd, fence, None, None) }
+}
+
+/// As [`end_and_submit`], the submission also waiting (at the compute stage) for `wait` and
+/// signalling `signal` when it completes, both timeline-semaphore points.
+///
+/// # Safety
+/// As [`end_and_submit`]; the semaphores must be timeline semaphores of the context's device.
+pub(crate) unsafe fn end_and_submit_synced(
+    ctx: &GpuContext,
+    cmd: vk::CommandBuffer,
+    fence: vk::Fence,
+    wait: Option<TimelinePoint>,
+    signal: Option<TimelinePoint>,
+) -> Result<(), GpuError> {
     let d = &ctx.device;
+    let waits: Vec<_> = wait.iter().map(|p| p.semaphore).collect();
+    let wait_values: Vec<_> = wait.iter().map(|p| p.value).collect();
+    let wait_stages = vec![vk::PipelineStageFlags::COMPUTE_SHADER; waits.len()];
+    let signals: Vec<_> = signal.iter().map(|p| p.semaphore).collect();
+    let signal_values: Vec<_> = signal.iter().map(|p| p.value).collect();
+    let mut timeline = vk::TimelineSemaphoreSubmitInfo::default()
+        .wait_semaphore_values(&wait_values)
+        .signal_semaphore_values(&signal_values);
+    let cmds = [cmd];
+    let mut submit = vk::SubmitInfo::default()
+        .command_buffers(&cmds)
+        .wait_semaphores(&waits)
+        .wait_dst_stage_mask(&wait_stages)
+        .signal_semaphores(&signals);
+    if !waits.is_empty() || !signals.is_empty() {
+        submit = submit.push_next(&mut timeline);
+    }
     // SAFETY: forwarded from the caller; the queue is used under its lock.
     unsafe {
         d.end_command_buffer(cmd)
             .map_err(GpuError::vk("vkEndCommandBuffer"))?;
-        let cmds = [cmd];
-        let submit = [vk::SubmitInfo::default().command_buffers(&cmds)];
-        let queue = ctx.queue.lock().map_err(|_| GpuError::Invalid {
-            what: "queue".into(),
-            reason: "lock poisoned".into(),
-        })?;
-        d.queue_submit(*queue, &submit, fence)
+        let (_guard, queue) = ctx.lock_queue()?;
+        d.queue_submit(queue, &[submit], fence)
             .map_err(GpuError::vk("vkQueueSubmit"))
+    }
+}
+
+/// Waits on the CPU, up to `timeout_ns`, until `point`'s semaphore reaches its value; a
+/// timeout is a [`GpuError::FrameNotReady`].
+pub(crate) fn wait_timeline(
+    ctx: &GpuContext,
+    point: TimelinePoint,
+    timeout_ns: u64,
+) -> Result<(), GpuError> {
+    let semaphores = [point.semaphore];
+    let values = [point.value];
+    let info = vk::SemaphoreWaitInfo::default()
+        .semaphores(&semaphores)
+        .values(&values);
+    // SAFETY: the caller's semaphore is a timeline semaphore of this device (GpuFrame::new's
+    // contract); waiting has no other requirement.
+    match unsafe { ctx.device.wait_semaphores(&info, timeout_ns) } {
+        Ok(()) => Ok(()),
+        Err(vk::Result::TIMEOUT) => Err(GpuError::FrameNotReady {
+            semaphore: ash::vk::Handle::as_raw(point.semaphore),
+            value: point.value,
+            timeout_ms: timeout_ns / 1_000_000,
+        }),
+        Err(e) => Err(GpuError::vk("vkWaitSemaphores")(e)),
     }
 }
 

@@ -1,8 +1,18 @@
-//! The Vulkan context: instance, validation canary, device choice, compute queue and allocator.
+//! The Vulkan context: instance, validation canary, device choice, compute queue and allocator,
+//! either created by GhostStream or borrowed from an embedding application ([`HostVulkan`]).
+//!
+//! # Sharing a queue with the host (external synchronisation)
+//! Vulkan requires that no two threads use a `VkQueue` at the same time (`vkQueueSubmit`,
+//! `vkQueueWaitIdle`, `vkQueuePresentKHR`, `vkQueueBindSparse`). GhostStream takes
+//! [`GpuContext::queue_lock`] around each of its submissions. An application that hands
+//! GhostStream a queue it also submits to must take the same lock around its own queue calls
+//! (or give GhostStream a queue of its own, which is simpler and faster). GhostStream never calls
+//! `vkDeviceWaitIdle` on a borrowed device: it waits for its own fences only, and never
+//! destroys the borrowed instance, device or queue.
 
 use std::ffi::{c_void, CStr};
 use std::mem::ManuallyDrop;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use ash::vk;
 use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
@@ -84,16 +94,73 @@ pub struct DeviceInfo {
     pub timestamp_period_ns: f64,
 }
 
+/// Device extensions GhostStream enables when the device has them; each path that needs one
+/// checks with [`GpuContext::require_extension`].
+pub const OPTIONAL_DEVICE_EXTENSIONS: [&CStr; 4] = [
+    ash::khr::external_memory_fd::NAME,
+    ash::khr::external_semaphore_fd::NAME,
+    ash::ext::external_memory_dma_buf::NAME,
+    ash::ext::image_drm_format_modifier::NAME,
+];
+
+/// Vulkan objects an embedding application (a game or engine) already created, for GhostStream
+/// to work on instead of creating its own. See the module documentation for the queue rules.
+#[derive(Clone)]
+pub struct HostVulkan {
+    /// The application's `vkGetInstanceProcAddr` (from its loader).
+    pub get_instance_proc_addr: vk::PFN_vkGetInstanceProcAddr,
+    /// The application's instance, created for Vulkan 1.3 or newer.
+    pub instance: vk::Instance,
+    /// The physical device `device` was created on.
+    pub physical_device: vk::PhysicalDevice,
+    /// The application's device, with the Vulkan 1.2 `timelineSemaphore` feature enabled.
+    pub device: vk::Device,
+    /// A queue family of `device` with compute support.
+    pub queue_family: u32,
+    /// The index of the queue within that family.
+    pub queue_index: u32,
+    /// The device extensions the application enabled (names such as
+    /// `VK_KHR_external_memory_fd`); GhostStream uses only these.
+    pub enabled_extensions: Vec<String>,
+    /// The lock the application takes around its own use of the queue, when it shares it with
+    /// GhostStream; `None` creates a new one (read it back with [`GpuContext::queue_lock`]).
+    pub queue_lock: Option<Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for HostVulkan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostVulkan")
+            .field("instance", &self.instance)
+            .field("device", &self.device)
+            .field("queue_family", &self.queue_family)
+            .field("queue_index", &self.queue_index)
+            .field("enabled_extensions", &self.enabled_extensions)
+            .finish()
+    }
+}
+
+/// Who created the instance and device, and so who destroys them.
+enum Ownership {
+    /// GhostStream: it destroys them (messenger first) when the context drops.
+    Own {
+        debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
+    },
+    /// The embedding application: GhostStream leaves them alone.
+    Host,
+}
+
 /// A Vulkan device with one compute queue, ready to run GhostStream's shaders.
 pub struct GpuContext {
     _entry: ash::Entry,
     pub(crate) instance: ash::Instance,
-    debug: Option<(ash::ext::debug_utils::Instance, vk::DebugUtilsMessengerEXT)>,
+    ownership: Ownership,
     validation: Option<Arc<ValidationLog>>,
     pub(crate) physical: vk::PhysicalDevice,
     pub(crate) device: ash::Device,
-    pub(crate) queue: Mutex<vk::Queue>,
+    queue: vk::Queue,
+    queue_lock: Arc<Mutex<()>>,
     pub(crate) queue_family: u32,
+    extensions: Vec<String>,
     pub(crate) allocator: ManuallyDrop<Mutex<Allocator>>,
     info: DeviceInfo,
 }
@@ -210,7 +277,13 @@ impl GpuContext {
         let queues = [vk::DeviceQueueCreateInfo::default()
             .queue_family_index(queue_family)
             .queue_priorities(&priorities)];
-        let device_info = vk::DeviceCreateInfo::default().queue_create_infos(&queues);
+        let enabled = Self::optional_extensions(&instance, physical);
+        let enabled_ptrs: Vec<_> = enabled.iter().map(|e| e.as_ptr()).collect();
+        let mut features12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
+        let device_info = vk::DeviceCreateInfo::default()
+            .queue_create_infos(&queues)
+            .enabled_extension_names(&enabled_ptrs)
+            .push_next(&mut features12);
         // SAFETY: physical comes from this instance; the create info lives for the call.
         let device = match unsafe { instance.create_device(physical, &device_info, None) } {
             Ok(d) => d,
@@ -221,39 +294,222 @@ impl GpuContext {
         };
         // SAFETY: the queue family and index 0 were requested at device creation.
         let queue = unsafe { device.get_device_queue(queue_family, 0) };
-        let allocator = Allocator::new(&AllocatorCreateDesc {
+        let allocator = match Self::allocator(&instance, &device, physical) {
+            Ok(a) => a,
+            Err(e) => {
+                // SAFETY: the device has no objects yet.
+                unsafe { device.destroy_device(None) };
+                destroy_instance(&debug);
+                return Err(e);
+            }
+        };
+        let extensions = enabled
+            .iter()
+            .map(|e| e.to_string_lossy().into_owned())
+            .collect();
+        tracing::info!(device = %info.name, kind = %info.kind, ?extensions, "vulkan device chosen");
+        Ok(Arc::new(Self {
+            _entry: entry,
+            instance,
+            ownership: Ownership::Own { debug },
+            validation,
+            physical,
+            device,
+            queue,
+            queue_lock: Arc::new(Mutex::new(())),
+            queue_family,
+            extensions,
+            allocator: ManuallyDrop::new(Mutex::new(allocator)),
+            info,
+        }))
+    }
+
+    /// A context on an embedding application's instance, device and queue. GhostStream creates
+    /// only its own objects on them (memory, pipelines, command pools) and destroys only those.
+    ///
+    /// # Safety
+    /// Every handle in `host` must be valid, belong together (the device made from the
+    /// physical device of the instance, the queue family and index requested at device
+    /// creation), and stay alive until the returned context and everything made from it
+    /// (streams, sessions) are dropped. The device must have been created with the Vulkan 1.2
+    /// `timelineSemaphore` feature enabled and with exactly the extensions listed. Whoever else
+    /// uses the queue takes [`GpuContext::queue_lock`] around it.
+    pub unsafe fn from_host(host: HostVulkan) -> Result<Arc<Self>, GpuError> {
+        let static_fn = ash::StaticFn {
+            get_instance_proc_addr: host.get_instance_proc_addr,
+        };
+        // SAFETY: the caller guarantees the function pointer is a working vkGetInstanceProcAddr.
+        let entry = unsafe { ash::Entry::from_static_fn(static_fn) };
+        // SAFETY: the caller guarantees the instance handle is valid and from that loader.
+        let instance = unsafe { ash::Instance::load(entry.static_fn(), host.instance) };
+        let (props, families) = {
+            // SAFETY: plain queries on the caller's valid physical device.
+            unsafe {
+                (
+                    instance.get_physical_device_properties(host.physical_device),
+                    instance.get_physical_device_queue_family_properties(host.physical_device),
+                )
+            }
+        };
+        if props.api_version < vk::API_VERSION_1_3 {
+            return Err(GpuError::Unsupported {
+                what: "run on the application's device".into(),
+                reason: format!(
+                    "it offers Vulkan {}.{}; GhostStream needs 1.3",
+                    vk::api_version_major(props.api_version),
+                    vk::api_version_minor(props.api_version)
+                ),
+            });
+        }
+        let compute = families
+            .get(host.queue_family as usize)
+            .is_some_and(|f| f.queue_flags.contains(vk::QueueFlags::COMPUTE));
+        if !compute {
+            return Err(GpuError::Invalid {
+                what: format!("queue family {}", host.queue_family),
+                reason: format!(
+                    "the device has {} queue families and this one has no compute support; pass a compute-capable family",
+                    families.len()
+                ),
+            });
+        }
+        // SAFETY: the caller guarantees the device was made from this instance's physical device.
+        let device = unsafe { ash::Device::load(instance.fp_v1_0(), host.device) };
+        // SAFETY: the caller guarantees the family and index were requested at device creation.
+        let queue = unsafe { device.get_device_queue(host.queue_family, host.queue_index) };
+        let allocator = Self::allocator(&instance, &device, host.physical_device)?;
+        let info = Self::describe(&instance, host.physical_device, &props);
+        tracing::info!(device = %info.name, "vulkan device borrowed from the application");
+        Ok(Arc::new(Self {
+            _entry: entry,
+            instance,
+            ownership: Ownership::Host,
+            validation: None,
+            physical: host.physical_device,
+            device,
+            queue,
+            queue_lock: host.queue_lock.unwrap_or_default(),
+            queue_family: host.queue_family,
+            extensions: host.enabled_extensions,
+            allocator: ManuallyDrop::new(Mutex::new(allocator)),
+            info,
+        }))
+    }
+
+    fn allocator(
+        instance: &ash::Instance,
+        device: &ash::Device,
+        physical: vk::PhysicalDevice,
+    ) -> Result<Allocator, GpuError> {
+        Allocator::new(&AllocatorCreateDesc {
             instance: instance.clone(),
             device: device.clone(),
             physical_device: physical,
             debug_settings: Default::default(),
             buffer_device_address: false,
             allocation_sizes: Default::default(),
-        });
-        let allocator = match allocator {
-            Ok(a) => a,
-            Err(e) => {
-                // SAFETY: the device has no objects yet.
-                unsafe { device.destroy_device(None) };
-                destroy_instance(&debug);
-                return Err(GpuError::Allocation {
-                    what: "allocator".into(),
-                    reason: e.to_string(),
-                });
-            }
-        };
-        tracing::info!(device = %info.name, kind = %info.kind, "vulkan device chosen");
-        Ok(Arc::new(Self {
-            _entry: entry,
-            instance,
-            debug,
-            validation,
-            physical,
-            device,
-            queue: Mutex::new(queue),
-            queue_family,
-            allocator: ManuallyDrop::new(Mutex::new(allocator)),
-            info,
-        }))
+        })
+        .map_err(|e| GpuError::Allocation {
+            what: "allocator".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    /// The optional extensions (see [`OPTIONAL_DEVICE_EXTENSIONS`]) that `physical` has.
+    fn optional_extensions(
+        instance: &ash::Instance,
+        physical: vk::PhysicalDevice,
+    ) -> Vec<&'static CStr> {
+        // SAFETY: a plain query on a valid physical device.
+        let available =
+            unsafe { instance.enumerate_device_extension_properties(physical) }.unwrap_or_default();
+        OPTIONAL_DEVICE_EXTENSIONS
+            .into_iter()
+            .filter(|want| {
+                available
+                    .iter()
+                    .any(|e| e.extension_name_as_c_str().is_ok_and(|n| n == *want))
+            })
+            .collect()
+    }
+
+    /// The queue GhostStream submits to, locked: hold the guard while calling
+    /// `vkQueueSubmit` (or any queue function) on it.
+    pub(crate) fn lock_queue(&self) -> Result<(MutexGuard<'_, ()>, vk::Queue), GpuError> {
+        let guard = self.queue_lock.lock().map_err(|_| GpuError::Invalid {
+            what: "queue lock".into(),
+            reason: "a thread panicked while holding it".into(),
+        })?;
+        Ok((guard, self.queue))
+    }
+
+    /// The lock GhostStream takes around every use of its queue. An application sharing the
+    /// queue takes it around its own `vkQueueSubmit`/`vkQueuePresentKHR` calls.
+    pub fn queue_lock(&self) -> Arc<Mutex<()>> {
+        Arc::clone(&self.queue_lock)
+    }
+
+    /// The device extensions enabled on this context's device.
+    pub fn enabled_extensions(&self) -> &[String] {
+        &self.extensions
+    }
+
+    /// Fails with [`GpuError::MissingExtension`] when `extension` is not enabled on the device.
+    pub fn require_extension(
+        &self,
+        extension: &'static CStr,
+        needed_for: &'static str,
+    ) -> Result<(), GpuError> {
+        let name = extension.to_string_lossy();
+        if self.extensions.iter().any(|e| *e == name) {
+            return Ok(());
+        }
+        Err(GpuError::MissingExtension {
+            extension: name.into_owned(),
+            needed_for,
+            device: self.info.name.clone(),
+        })
+    }
+
+    /// The raw handles: instance, physical device, device, queue and its family (for an
+    /// application that shares them, or interop such as CUDA).
+    pub fn raw_handles(&self) -> (vk::Instance, vk::PhysicalDevice, vk::Device, vk::Queue, u32) {
+        (
+            self.instance.handle(),
+            self.physical,
+            self.device.handle(),
+            self.queue,
+            self.queue_family,
+        )
+    }
+
+    /// What a physical device is.
+    fn describe(
+        instance: &ash::Instance,
+        pd: vk::PhysicalDevice,
+        props: &vk::PhysicalDeviceProperties,
+    ) -> DeviceInfo {
+        let (_, kind) = kind_rank(props.device_type);
+        let mut driver_props = vk::PhysicalDeviceDriverProperties::default();
+        let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut driver_props);
+        // SAFETY: pd is valid and the chain is well formed; driver properties are core in 1.2.
+        unsafe { instance.get_physical_device_properties2(pd, &mut props2) };
+        let text = |c: Result<&CStr, _>| c.map(|c| c.to_string_lossy().into_owned());
+        DeviceInfo {
+            name: text(props.device_name_as_c_str()).unwrap_or_default(),
+            kind: kind.into(),
+            api_version: (
+                vk::api_version_major(props.api_version),
+                vk::api_version_minor(props.api_version),
+                vk::api_version_patch(props.api_version),
+            ),
+            driver: format!(
+                "{} {}",
+                text(driver_props.driver_name_as_c_str()).unwrap_or_default(),
+                text(driver_props.driver_info_as_c_str()).unwrap_or_default()
+            ),
+            timestamp_period_ns: props.limits.timestamp_period as f64,
+        }
     }
 
     fn choose(
@@ -287,33 +543,8 @@ impl GpuContext {
             if props.api_version < vk::API_VERSION_1_3 {
                 continue;
             }
-            let (rank, kind) = kind_rank(props.device_type);
-            let mut driver_props = vk::PhysicalDeviceDriverProperties::default();
-            let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut driver_props);
-            // SAFETY: pd is valid and the chain is well formed; driver properties are core in 1.2.
-            unsafe { instance.get_physical_device_properties2(pd, &mut props2) };
-            let driver = format!(
-                "{} {}",
-                driver_props
-                    .driver_name_as_c_str()
-                    .map(|c| c.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                driver_props
-                    .driver_info_as_c_str()
-                    .map(|c| c.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            );
-            let info = DeviceInfo {
-                name: name.clone(),
-                kind: kind.into(),
-                api_version: (
-                    vk::api_version_major(props.api_version),
-                    vk::api_version_minor(props.api_version),
-                    vk::api_version_patch(props.api_version),
-                ),
-                driver,
-                timestamp_period_ns: props.limits.timestamp_period as f64,
-            };
+            let (rank, _) = kind_rank(props.device_type);
+            let info = Self::describe(instance, pd, &props);
             candidates.push((index, rank, pd, family as u32, info));
         }
         let pick = match selector {
@@ -356,16 +587,21 @@ impl GpuContext {
 impl Drop for GpuContext {
     fn drop(&mut self) {
         // SAFETY: every object created from this device was destroyed by its owner, which holds
-        // an Arc of this context; we wait for the queue, free the allocator (which frees its
-        // memory blocks) before the device, and destroy the messenger before the instance.
+        // an Arc of this context and waited for its own submissions. The allocator (which frees
+        // its memory blocks) goes before the device. A device we own is idle-waited and
+        // destroyed, messenger before instance; a borrowed one is left to the application.
         unsafe {
-            let _ = self.device.device_wait_idle();
-            ManuallyDrop::drop(&mut self.allocator);
-            self.device.destroy_device(None);
-            if let Some((loader, m)) = self.debug.take() {
-                loader.destroy_debug_utils_messenger(m, None);
+            if let Ownership::Own { debug } = &mut self.ownership {
+                let _ = self.device.device_wait_idle();
+                ManuallyDrop::drop(&mut self.allocator);
+                self.device.destroy_device(None);
+                if let Some((loader, m)) = debug.take() {
+                    loader.destroy_debug_utils_messenger(m, None);
+                }
+                self.instance.destroy_instance(None);
+            } else {
+                ManuallyDrop::drop(&mut self.allocator);
             }
-            self.instance.destroy_instance(None);
         }
     }
 }

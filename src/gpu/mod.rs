@@ -7,13 +7,22 @@
 mod commands;
 mod context;
 mod convert;
+mod frame;
 mod pipeline;
 mod process;
 mod resources;
 mod stream;
 
-pub use context::{DeviceInfo, DeviceSelector, GpuContext, GpuOptions, ValidationLog};
+pub use context::{
+    DeviceInfo, DeviceSelector, GpuContext, GpuOptions, HostVulkan, ValidationLog,
+    OPTIONAL_DEVICE_EXTENSIONS,
+};
+
+/// The `ash` crate GhostStream is built with, for embedding applications to name the same
+/// Vulkan types.
+pub use ash;
 pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
+pub use frame::{GpuFrame, TimelinePoint};
 pub use stream::{ConvertStream, Converted, PassTiming};
 
 use ash::vk;
@@ -35,6 +44,16 @@ pub enum GpuError {
     NoVulkan {
         /// What the loader said.
         reason: String,
+    },
+    /// The device lacks an extension a path needs.
+    #[error("{device} does not have {extension}, which {needed_for} needs (use a device or driver that has it, or a path that does not need it)")]
+    MissingExtension {
+        /// The extension.
+        extension: String,
+        /// The path that needs it.
+        needed_for: &'static str,
+        /// The device.
+        device: String,
     },
     /// A layer the caller asked for is missing.
     #[error("Vulkan layer {layer} is not installed ({fix})")]
@@ -81,6 +100,16 @@ pub enum GpuError {
     Timeout {
         /// What was waited for.
         what: &'static str,
+        /// The limit.
+        timeout_ms: u64,
+    },
+    /// A GPU frame's wait point was not reached in time.
+    #[error("the GPU frame's wait semaphore {semaphore:#x} did not reach value {value} within {timeout_ms} ms: the application never signalled it (submit the work that signals it, or raise frame_wait_timeout_ms)")]
+    FrameNotReady {
+        /// The semaphore's raw handle.
+        semaphore: u64,
+        /// The value waited for.
+        value: u64,
         /// The limit.
         timeout_ms: u64,
     },

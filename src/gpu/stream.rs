@@ -14,13 +14,15 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::commands::{
-    begin_one_time, buffer_barrier, command_buffers, end_and_submit, median, queue_has_timestamps,
-    read_durations_at, record_readback, record_upload, wait_and_reset,
+    begin_one_time, buffer_barrier, command_buffers, end_and_submit, end_and_submit_synced,
+    image_barrier, median, queue_has_timestamps, read_durations_at, record_readback, record_upload,
+    wait_and_reset, wait_timeline,
 };
 use super::convert::RgbToYuv420;
+use super::frame::GpuFrame;
 use super::pipeline::{write_descriptors, Descriptor};
 use super::process::Processor;
-use super::resources::{GpuBuffer, GpuImage};
+use super::resources::{color_range, GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
 use crate::frame::{BufferPool, CpuImage, PlaneLayout};
@@ -117,6 +119,9 @@ impl Pass {
 struct Slot<T> {
     upload: GpuBuffer,
     image: GpuImage,
+    /// The view the slot's descriptor set reads: `image.view`, or the view of the application's
+    /// image while a [`GpuFrame`] is in the slot (destroyed when the slot is collected).
+    bound: vk::ImageView,
     output: GpuBuffer,
     readback: GpuBuffer,
     set: vk::DescriptorSet,
@@ -263,6 +268,7 @@ impl<T> ConvertStream<T> {
             unsafe { write_descriptors(d, sets[i], &descriptors) };
             this.slots.push(Slot {
                 upload,
+                bound: image.view,
                 image,
                 output,
                 readback,
@@ -289,34 +295,88 @@ impl<T> ConvertStream<T> {
     /// Submits one frame for conversion; when the ring is full, first collects and returns the
     /// oldest result.
     pub fn submit(&mut self, frame: &CpuImage, tag: T) -> Result<Option<Converted<T>>, GpuError> {
-        if frame.format() != self.input
-            || (frame.width(), frame.height()) != (self.width, self.height)
-        {
+        self.check_frame(frame.format(), frame.width(), frame.height())?;
+        let collected = self.collect_if_full()?;
+        let i = self.take_slot();
+        self.write_upload(i, frame)?;
+        let own_view = self.slots[i].image.view;
+        self.bind_input(i, own_view);
+        self.record_and_submit(i, None)?;
+        self.slots[i].tag = Some(tag);
+        self.in_flight.push_back(i);
+        Ok(collected)
+    }
+
+    /// Submits a frame that is already in a Vulkan image of the stream's device: no upload.
+    /// First waits on the CPU, up to `wait_timeout_ns`, for the frame's wait point (see
+    /// [`GpuFrame`]); when the ring is full, collects and returns the oldest result.
+    pub fn submit_gpu(
+        &mut self,
+        frame: &GpuFrame,
+        tag: T,
+        wait_timeout_ns: u64,
+    ) -> Result<Option<Converted<T>>, GpuError> {
+        self.check_frame(frame.format(), frame.width(), frame.height())?;
+        if let Some(point) = frame.wait() {
+            wait_timeline(&self.ctx, point, wait_timeout_ns)?;
+        }
+        let collected = self.collect_if_full()?;
+        let view_info = vk::ImageViewCreateInfo::default()
+            .image(frame.image())
+            .view_type(vk::ImageViewType::TYPE_2D)
+            .format(super::convert::input_format(frame.format())?)
+            .subresource_range(color_range());
+        // SAFETY: GpuFrame::new's contract makes the image a live, sampled 2D image of this
+        // device in this format; the view is destroyed when the slot is collected or dropped.
+        let view = unsafe { self.ctx.device.create_image_view(&view_info, None) }
+            .map_err(GpuError::vk("vkCreateImageView"))?;
+        let i = self.take_slot();
+        self.bind_input(i, view);
+        self.record_and_submit(i, Some(frame))?;
+        self.slots[i].tag = Some(tag);
+        self.in_flight.push_back(i);
+        Ok(collected)
+    }
+
+    fn check_frame(&self, format: PixelFormat, width: u32, height: u32) -> Result<(), GpuError> {
+        if format != self.input || (width, height) != (self.width, self.height) {
             return Err(GpuError::Invalid {
-                what: format!(
-                    "{} {}x{} frame",
-                    frame.format(),
-                    frame.width(),
-                    frame.height()
-                ),
+                what: format!("{format} {width}x{height} frame"),
                 reason: format!(
                     "the stream converts {} {}x{}",
                     self.input, self.width, self.height
                 ),
             });
         }
-        let collected = if self.in_flight.len() == self.slots.len() {
-            self.collect_oldest()?
+        Ok(())
+    }
+
+    fn collect_if_full(&mut self) -> Result<Option<Converted<T>>, GpuError> {
+        if self.in_flight.len() == self.slots.len() {
+            self.collect_oldest()
         } else {
-            None
-        };
+            Ok(None)
+        }
+    }
+
+    fn take_slot(&mut self) -> usize {
         let i = self.next;
         self.next = (self.next + 1) % self.slots.len();
-        self.write_upload(i, frame)?;
-        self.record_and_submit(i)?;
-        self.slots[i].tag = Some(tag);
-        self.in_flight.push_back(i);
-        Ok(collected)
+        i
+    }
+
+    /// Points slot `i`'s descriptor set at `view` (when it does not already).
+    fn bind_input(&mut self, i: usize, view: vk::ImageView) {
+        if self.slots[i].bound == view {
+            return;
+        }
+        self.release_view(i);
+        let slot = &mut self.slots[i];
+        let descriptors = self.pass.descriptors(view, slot.output.buffer);
+        // SAFETY: the slot is not in flight (collected before reuse), so its set is not in use;
+        // the view and buffers live until the slot is next collected.
+        unsafe { write_descriptors(&self.ctx.device, slot.set, &descriptors) };
+        slot.bound = view;
     }
 
     /// Times the stream's pass alone: after one frame per slot (so every input image holds a
@@ -346,7 +406,9 @@ impl<T> ConvertStream<T> {
             let i = self.next;
             self.next = (self.next + 1) % self.slots.len();
             self.write_upload(i, &blank)?;
-            self.record_and_submit(i)?;
+            let own_view = self.slots[i].image.view;
+            self.bind_input(i, own_view);
+            self.record_and_submit(i, None)?;
             wait_and_reset(&self.ctx, self.slots[i].fence, WAIT_NS, "a benchmark frame")?;
         }
         let ctx = Arc::clone(&self.ctx);
@@ -430,16 +492,38 @@ impl<T> ConvertStream<T> {
         }
     }
 
-    fn record_and_submit(&mut self, i: usize) -> Result<(), GpuError> {
+    /// Records and submits slot `i`: the upload of its staging buffer into its own image, or,
+    /// for a [`GpuFrame`], the application's image moved to the sampled layout and back around
+    /// the pass, with the frame's wait and release points on the submission.
+    fn record_and_submit(&mut self, i: usize, gpu: Option<&GpuFrame>) -> Result<(), GpuError> {
         let ctx = Arc::clone(&self.ctx);
         let d = &ctx.device;
         let slot = &self.slots[i];
         let (w, h) = (self.width, self.height);
+        let read = vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL;
+        let compute = vk::PipelineStageFlags::COMPUTE_SHADER;
         // SAFETY: the slot's command buffer and fence are not in flight (collected before reuse);
-        // every handle recorded belongs to the slot or the stream and lives until it is collected.
+        // every handle recorded belongs to the slot or the stream and lives until it is
+        // collected; an application image is live and of this device (GpuFrame::new's contract).
         unsafe {
             begin_one_time(d, slot.cmd)?;
-            record_upload(d, slot.cmd, slot.upload.buffer, slot.image.image, w, h);
+            match gpu {
+                None => record_upload(d, slot.cmd, slot.upload.buffer, slot.image.image, w, h),
+                // The submission's wait (at the compute stage) orders the application's writes
+                // before this transition and makes them visible.
+                Some(f) if f.layout() != read => image_barrier(
+                    d,
+                    slot.cmd,
+                    f.image(),
+                    f.layout(),
+                    read,
+                    vk::AccessFlags::empty(),
+                    vk::AccessFlags::SHADER_READ,
+                    compute,
+                    compute,
+                ),
+                Some(_) => {}
+            }
             if let Some(byte) = self.poison {
                 let word = u32::from_ne_bytes([byte; 4]);
                 d.cmd_fill_buffer(slot.cmd, slot.output.buffer, 0, vk::WHOLE_SIZE, word);
@@ -450,10 +534,25 @@ impl<T> ConvertStream<T> {
                     vk::AccessFlags::TRANSFER_WRITE,
                     vk::AccessFlags::SHADER_WRITE,
                     vk::PipelineStageFlags::TRANSFER,
-                    vk::PipelineStageFlags::COMPUTE_SHADER,
+                    compute,
                 );
             }
             self.record_timed_pass(d, i);
+            if let Some(f) = gpu.filter(|f| f.layout() != read) {
+                // Back to the application's layout; the release signal at the end of the
+                // submission covers it.
+                image_barrier(
+                    d,
+                    slot.cmd,
+                    f.image(),
+                    read,
+                    f.layout(),
+                    vk::AccessFlags::empty(),
+                    vk::AccessFlags::empty(),
+                    compute,
+                    vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                );
+            }
             record_readback(
                 d,
                 slot.cmd,
@@ -461,18 +560,36 @@ impl<T> ConvertStream<T> {
                 slot.readback.buffer,
                 self.layout.size as u64,
             );
-            end_and_submit(&ctx, slot.cmd, slot.fence)?;
+            let (wait, release) = gpu.map_or((None, None), |f| (f.wait(), f.release()));
+            end_and_submit_synced(&ctx, slot.cmd, slot.fence, wait, release)?;
         }
         self.frames += 1;
         Ok(())
+    }
+
+    /// Destroys slot `i`'s application-image view, if it has one, once the slot is idle.
+    fn release_view(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        if slot.bound != slot.image.view && slot.bound != vk::ImageView::null() {
+            // SAFETY: the slot's submission has completed (its fence was waited for, or the
+            // stream is being dropped after waiting), so nothing uses the view.
+            unsafe { self.ctx.device.destroy_image_view(slot.bound, None) };
+            slot.bound = vk::ImageView::null();
+        }
     }
 
     fn collect_oldest(&mut self) -> Result<Option<Converted<T>>, GpuError> {
         let Some(i) = self.in_flight.pop_front() else {
             return Ok(None);
         };
+        wait_and_reset(
+            &self.ctx,
+            self.slots[i].fence,
+            WAIT_NS,
+            "a frame's conversion",
+        )?;
+        self.release_view(i);
         let slot = &mut self.slots[i];
-        wait_and_reset(&self.ctx, slot.fence, WAIT_NS, "a frame's conversion")?;
         let gpu_ns = if self.queries != vk::QueryPool::null() {
             read_durations_at(&self.ctx, self.queries, 2 * i as u32, 1)?
                 .first()
@@ -529,6 +646,11 @@ impl<T> Drop for ConvertStream<T> {
                 .collect();
             if !fences.is_empty() {
                 let _ = d.wait_for_fences(&fences, true, WAIT_NS);
+            }
+            for s in &self.slots {
+                if s.bound != s.image.view && s.bound != vk::ImageView::null() {
+                    d.destroy_image_view(s.bound, None);
+                }
             }
             for s in &self.slots {
                 d.destroy_fence(s.fence, None);

@@ -263,7 +263,9 @@ mod tests {
         let mut r = reader(&data).unwrap();
         assert_eq!(r.info().frame_rate, Rational::new(30000, 1001));
         let f0 = r.next_frame().unwrap().unwrap();
-        let crate::frame::FrameImage::Cpu(img) = &f0.image;
+        let crate::frame::FrameImage::Cpu(img) = &f0.image else {
+            panic!("a y4m frame is a CPU frame");
+        };
         assert_eq!(
             img.data(),
             &(0..12).map(|i| i as u8).collect::<Vec<_>>()[..]

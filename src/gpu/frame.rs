@@ -1,0 +1,138 @@
+//! Frames that are already on the GPU: a Vulkan image an application rendered or imported,
+//! with the timeline-semaphore points that order GhostStream's reads against its writes.
+
+use ash::vk;
+
+use super::GpuError;
+use crate::format::PixelFormat;
+
+/// A timeline semaphore and a value on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimelinePoint {
+    /// A timeline semaphore (`VK_SEMAPHORE_TYPE_TIMELINE`) of the session's device.
+    pub semaphore: vk::Semaphore,
+    /// The value.
+    pub value: u64,
+}
+
+/// A frame in a Vulkan image of the session's device.
+///
+/// GhostStream waits for [`wait`](Self::wait) (if any) before reading the image, moves it from
+/// [`layout`](Self::layout) to `SHADER_READ_ONLY_OPTIMAL` for its compute pass and back to
+/// `layout` afterwards, and signals [`release`](Self::release) (if any) once it has read it:
+/// from then on the application may write the image again.
+///
+/// The wait happens on the CPU first, bounded by the session's `frame_wait_timeout_ms`, so that
+/// a semaphore that is never signalled becomes a [`GpuError::FrameNotReady`] rather than a queue
+/// stuck forever; the submission then waits on the (already reached) value too, which is what
+/// makes the application's writes visible to the pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GpuFrame {
+    image: vk::Image,
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    layout: vk::ImageLayout,
+    wait: Option<TimelinePoint>,
+    release: Option<TimelinePoint>,
+}
+
+impl GpuFrame {
+    /// A frame in `image`, which holds `format` pixels (RGBA8, BGRA8, RGB10A2 or RGBA16F: the
+    /// image's `VkFormat` is the matching `R8G8B8A8_UNORM`, `B8G8R8A8_UNORM`,
+    /// `A2B10G10R10_UNORM_PACK32` or `R16G16B16A16_SFLOAT`) in `layout`.
+    ///
+    /// # Safety
+    /// `image` must be a 2D, single-level, single-sample image of the device the session runs
+    /// on, created with `VK_IMAGE_USAGE_SAMPLED_BIT`, of exactly `width` x `height`, usable by
+    /// that session's queue family (the same family, or `VK_SHARING_MODE_CONCURRENT`), and
+    /// alive and unwritten until the frame is released (its `release` point is signalled, or
+    /// the session has been flushed).
+    pub unsafe fn new(
+        image: vk::Image,
+        format: PixelFormat,
+        width: u32,
+        height: u32,
+        layout: vk::ImageLayout,
+    ) -> Result<Self, GpuError> {
+        super::convert::input_format(format)?;
+        if image == vk::Image::null() {
+            return Err(GpuError::Invalid {
+                what: "GPU frame image".into(),
+                reason: "the handle is VK_NULL_HANDLE".into(),
+            });
+        }
+        if width == 0 || height == 0 {
+            return Err(GpuError::Invalid {
+                what: format!("GPU frame size {width}x{height}"),
+                reason: "both sides must be at least 1".into(),
+            });
+        }
+        if matches!(
+            layout,
+            vk::ImageLayout::UNDEFINED | vk::ImageLayout::PREINITIALIZED
+        ) {
+            return Err(GpuError::Invalid {
+                what: format!("GPU frame layout {layout:?}"),
+                reason: "an image in this layout holds no defined picture; pass the layout the application left it in (e.g. GENERAL, TRANSFER_DST_OPTIMAL, SHADER_READ_ONLY_OPTIMAL)".into(),
+            });
+        }
+        Ok(Self {
+            image,
+            format,
+            width,
+            height,
+            layout,
+            wait: None,
+            release: None,
+        })
+    }
+
+    /// Read the image only once `point` is reached (the application signals it when its
+    /// writes are submitted).
+    pub fn wait_for(mut self, point: TimelinePoint) -> Self {
+        self.wait = Some(point);
+        self
+    }
+
+    /// Signal `point` once the session no longer reads the image.
+    pub fn release_to(mut self, point: TimelinePoint) -> Self {
+        self.release = Some(point);
+        self
+    }
+
+    /// The image.
+    pub fn image(&self) -> vk::Image {
+        self.image
+    }
+
+    /// Its pixel format.
+    pub fn format(&self) -> PixelFormat {
+        self.format
+    }
+
+    /// Width in pixels.
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Height in pixels.
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The layout the image is in when submitted, and is left in.
+    pub fn layout(&self) -> vk::ImageLayout {
+        self.layout
+    }
+
+    /// The point waited for before reading.
+    pub fn wait(&self) -> Option<TimelinePoint> {
+        self.wait
+    }
+
+    /// The point signalled after reading.
+    pub fn release(&self) -> Option<TimelinePoint> {
+        self.release
+    }
+}
