@@ -405,52 +405,129 @@ pub(crate) fn upload_once(
     dst: vk::Buffer,
     bytes: &[u8],
 ) -> Result<(), GpuError> {
-    use super::resources::GpuBuffer;
-    let mut staging = GpuBuffer::new(
+    let mut staging = staging_buffer(
         ctx,
-        "staging",
         bytes.len() as u64,
         vk::BufferUsageFlags::TRANSFER_SRC,
         gpu_allocator::MemoryLocation::CpuToGpu,
     )?;
     staging
         .mapped_mut()
-        .ok_or(GpuError::Allocation {
-            what: "staging".into(),
-            reason: "not host-visible".into(),
-        })?
+        .ok_or(not_host_visible())?
         .copy_from_slice(bytes);
+    // SAFETY: both buffers belong to the context's device and outlive the waited submission.
+    unsafe {
+        run_once(ctx, "an upload", |d, cmd| {
+            let region = [vk::BufferCopy::default().size(bytes.len() as u64)];
+            d.cmd_copy_buffer(cmd, staging.buffer, dst, &region);
+            buffer_barrier(
+                d,
+                cmd,
+                dst,
+                vk::AccessFlags::TRANSFER_WRITE,
+                vk::AccessFlags::SHADER_READ | vk::AccessFlags::UNIFORM_READ,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::COMPUTE_SHADER,
+            );
+        })
+    }
+}
+
+/// Reads the first `len` bytes of a device-local buffer through a staging buffer and one
+/// waited-for submission.
+pub(crate) fn download_once(
+    ctx: &std::sync::Arc<GpuContext>,
+    src: vk::Buffer,
+    len: u64,
+) -> Result<Vec<u8>, GpuError> {
+    let staging = staging_buffer(
+        ctx,
+        len,
+        vk::BufferUsageFlags::TRANSFER_DST,
+        gpu_allocator::MemoryLocation::GpuToCpu,
+    )?;
+    // SAFETY: both buffers belong to the context's device and outlive the waited submission.
+    unsafe {
+        run_once(ctx, "a read-back", |d, cmd| {
+            buffer_barrier(
+                d,
+                cmd,
+                src,
+                vk::AccessFlags::SHADER_WRITE | vk::AccessFlags::TRANSFER_WRITE,
+                vk::AccessFlags::TRANSFER_READ,
+                vk::PipelineStageFlags::COMPUTE_SHADER | vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::TRANSFER,
+            );
+            let region = [vk::BufferCopy::default().size(len)];
+            d.cmd_copy_buffer(cmd, src, staging.buffer, &region);
+            buffer_barrier(
+                d,
+                cmd,
+                staging.buffer,
+                vk::AccessFlags::TRANSFER_WRITE,
+                vk::AccessFlags::HOST_READ,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::HOST,
+            );
+        })?;
+    }
+    Ok(staging.mapped().ok_or(not_host_visible())?.to_vec())
+}
+
+fn not_host_visible() -> GpuError {
+    GpuError::Allocation {
+        what: "staging".into(),
+        reason: "not host-visible".into(),
+    }
+}
+
+fn staging_buffer(
+    ctx: &std::sync::Arc<GpuContext>,
+    len: u64,
+    usage: vk::BufferUsageFlags,
+    location: gpu_allocator::MemoryLocation,
+) -> Result<super::resources::GpuBuffer, GpuError> {
+    super::resources::GpuBuffer::new(ctx, "staging", len, usage, location)
+}
+
+/// Records `record` into a fresh command buffer, submits it and waits for it.
+///
+/// # Safety
+/// What `record` records must be valid on the context's device, and every handle it uses
+/// must live until this returns.
+unsafe fn run_once(
+    ctx: &GpuContext,
+    what: &'static str,
+    record: impl FnOnce(&ash::Device, vk::CommandBuffer),
+) -> Result<(), GpuError> {
     let d = &ctx.device;
     let (pool, cmds) = command_buffers(ctx, 1)?;
-    // SAFETY: the pool, command buffer and fence are new and destroyed below after the wait
-    // (or on the error path, after the device is idle); both buffers outlive the submission.
+    // SAFETY: the pool, command buffer and fence are new; they are destroyed once nothing of
+    // theirs is in flight: after the wait, or when the submission never happened. The caller
+    // vouches for the commands.
     unsafe {
-        let result = (|| {
-            let fence = d
-                .create_fence(&vk::FenceCreateInfo::default(), None)
-                .map_err(GpuError::vk("vkCreateFence"))?;
-            let run = (|| {
-                begin_one_time(d, cmds[0])?;
-                let region = [vk::BufferCopy::default().size(bytes.len() as u64)];
-                d.cmd_copy_buffer(cmds[0], staging.buffer, dst, &region);
-                buffer_barrier(
-                    d,
-                    cmds[0],
-                    dst,
-                    vk::AccessFlags::TRANSFER_WRITE,
-                    vk::AccessFlags::SHADER_READ | vk::AccessFlags::UNIFORM_READ,
-                    vk::PipelineStageFlags::TRANSFER,
-                    vk::PipelineStageFlags::COMPUTE_SHADER,
-                );
-                end_and_submit(ctx, cmds[0], fence)?;
-                wait_and_reset(ctx, fence, 5_000_000_000, "an upload")
-            })();
-            if run.is_err() {
-                let _ = d.device_wait_idle();
+        let fence = match d.create_fence(&vk::FenceCreateInfo::default(), None) {
+            Ok(f) => f,
+            Err(e) => {
+                d.destroy_command_pool(pool, None);
+                return Err(GpuError::vk("vkCreateFence")(e));
             }
-            d.destroy_fence(fence, None);
-            run
-        })();
+        };
+        let submitted = begin_one_time(d, cmds[0]).and_then(|()| {
+            record(d, cmds[0]);
+            end_and_submit(ctx, cmds[0], fence)
+        });
+        let result = submitted.and_then(|()| wait_and_reset(ctx, fence, 5_000_000_000, what));
+        if matches!(result, Err(GpuError::Timeout { .. })) {
+            // Still in flight: leak the pool and fence rather than destroy them in use (the
+            // device may be borrowed, so no vkDeviceWaitIdle).
+            tracing::error!(
+                what,
+                "a one-time submission did not finish; its command pool is leaked"
+            );
+            return result;
+        }
+        d.destroy_fence(fence, None);
         d.destroy_command_pool(pool, None);
         result
     }

@@ -8,6 +8,7 @@ mod commands;
 mod context;
 mod convert;
 mod frame;
+mod interop;
 mod pipeline;
 mod process;
 mod resources;
@@ -23,6 +24,7 @@ pub use context::{
 pub use ash;
 pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
 pub use frame::{GpuFrame, TimelinePoint};
+pub use interop::{ExportableBuffer, ExportableTimeline};
 pub use stream::{ConvertStream, Converted, PassTiming};
 
 use ash::vk;

@@ -46,6 +46,7 @@ pub struct HostApp {
     extensions: Vec<String>,
     pool: vk::CommandPool,
     images: Mutex<Vec<(vk::Image, vk::DeviceMemory)>>,
+    buffers: Mutex<Vec<(vk::Buffer, vk::DeviceMemory)>>,
     semaphores: Mutex<Vec<vk::Semaphore>>,
 }
 
@@ -156,6 +157,7 @@ impl HostApp {
                     .collect(),
                 pool,
                 images: Mutex::default(),
+                buffers: Mutex::default(),
                 semaphores: Mutex::default(),
             })
         }
@@ -382,6 +384,183 @@ impl HostApp {
     }
 }
 
+impl HostApp {
+    /// Imports an opaque fd of `allocation_size` bytes (memory type `type_index`, as the
+    /// exporter allocated it) as the memory of a new `size`-byte transfer buffer.
+    pub fn import_buffer(
+        &self,
+        fd: std::os::fd::OwnedFd,
+        size: u64,
+        allocation_size: u64,
+        type_index: u32,
+    ) -> vk::Buffer {
+        use std::os::fd::IntoRawFd;
+        let handle = vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD;
+        // SAFETY: valid device with VK_KHR_external_memory_fd; the import takes the fd over on
+        // success; buffer and memory destroyed in Drop.
+        unsafe {
+            let mut external = vk::ExternalMemoryBufferCreateInfo::default().handle_types(handle);
+            let buffer = self
+                .device
+                .create_buffer(
+                    &vk::BufferCreateInfo::default()
+                        .size(size)
+                        .usage(
+                            vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::TRANSFER_DST,
+                        )
+                        .push_next(&mut external),
+                    None,
+                )
+                .unwrap();
+            let mut import = vk::ImportMemoryFdInfoKHR::default()
+                .handle_type(handle)
+                .fd(fd.into_raw_fd());
+            let mut dedicated = vk::MemoryDedicatedAllocateInfo::default().buffer(buffer);
+            let memory = self
+                .device
+                .allocate_memory(
+                    &vk::MemoryAllocateInfo::default()
+                        .allocation_size(allocation_size)
+                        .memory_type_index(type_index)
+                        .push_next(&mut import)
+                        .push_next(&mut dedicated),
+                    None,
+                )
+                .expect("import of the exported fd");
+            self.device.bind_buffer_memory(buffer, memory, 0).unwrap();
+            self.buffers.lock().unwrap().push((buffer, memory));
+            buffer
+        }
+    }
+
+    /// Imports an opaque fd of a timeline semaphore.
+    pub fn import_timeline(&self, fd: std::os::fd::OwnedFd) -> vk::Semaphore {
+        use std::os::fd::IntoRawFd;
+        let s = self.timeline(0);
+        let loader = ash::khr::external_semaphore_fd::Device::new(&self.instance, &self.device);
+        // SAFETY: a timeline semaphore of this device with VK_KHR_external_semaphore_fd; the
+        // import takes the fd over on success.
+        unsafe {
+            loader
+                .import_semaphore_fd(
+                    &vk::ImportSemaphoreFdInfoKHR::default()
+                        .semaphore(s)
+                        .handle_type(vk::ExternalSemaphoreHandleTypeFlags::OPAQUE_FD)
+                        .fd(fd.into_raw_fd()),
+                )
+                .expect("import of the exported semaphore fd");
+        }
+        s
+    }
+
+    /// Sets a timeline semaphore's value from the CPU.
+    pub fn signal(&self, s: vk::Semaphore, value: u64) {
+        // SAFETY: a timeline semaphore of this device, below `value`.
+        unsafe {
+            self.device
+                .signal_semaphore(&vk::SemaphoreSignalInfo::default().semaphore(s).value(value))
+        }
+        .unwrap();
+    }
+
+    /// Runs `record` in one waited-for submission with `staging` (a host-visible buffer of
+    /// `len` bytes) and returns the staging bytes afterwards.
+    fn with_staging(
+        &self,
+        len: u64,
+        record: impl FnOnce(&ash::Device, vk::CommandBuffer, vk::Buffer),
+    ) -> Vec<u8> {
+        let d = &self.device;
+        // SAFETY: every object is created, used in one waited-for submission and destroyed.
+        unsafe {
+            let staging = d
+                .create_buffer(
+                    &vk::BufferCreateInfo::default()
+                        .size(len)
+                        .usage(vk::BufferUsageFlags::TRANSFER_DST),
+                    None,
+                )
+                .unwrap();
+            let req = d.get_buffer_memory_requirements(staging);
+            let memory = d
+                .allocate_memory(
+                    &vk::MemoryAllocateInfo::default()
+                        .allocation_size(req.size)
+                        .memory_type_index(self.memory_type(
+                            req.memory_type_bits,
+                            vk::MemoryPropertyFlags::HOST_VISIBLE
+                                | vk::MemoryPropertyFlags::HOST_COHERENT,
+                        )),
+                    None,
+                )
+                .unwrap();
+            d.bind_buffer_memory(staging, memory, 0).unwrap();
+            let cmd = d
+                .allocate_command_buffers(
+                    &vk::CommandBufferAllocateInfo::default()
+                        .command_pool(self.pool)
+                        .command_buffer_count(1),
+                )
+                .unwrap()[0];
+            d.begin_command_buffer(cmd, &vk::CommandBufferBeginInfo::default())
+                .unwrap();
+            record(d, cmd, staging);
+            let to_host = vk::MemoryBarrier::default()
+                .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                .dst_access_mask(vk::AccessFlags::HOST_READ);
+            d.cmd_pipeline_barrier(
+                cmd,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::HOST,
+                vk::DependencyFlags::empty(),
+                &[to_host],
+                &[],
+                &[],
+            );
+            d.end_command_buffer(cmd).unwrap();
+            let fence = d
+                .create_fence(&vk::FenceCreateInfo::default(), None)
+                .unwrap();
+            let cmds = [cmd];
+            d.queue_submit(
+                self.queue,
+                &[vk::SubmitInfo::default().command_buffers(&cmds)],
+                fence,
+            )
+            .unwrap();
+            d.wait_for_fences(&[fence], true, u64::MAX).unwrap();
+            let ptr = d
+                .map_memory(memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())
+                .unwrap() as *const u8;
+            let bytes = std::slice::from_raw_parts(ptr, len as usize).to_vec();
+            d.unmap_memory(memory);
+            d.destroy_fence(fence, None);
+            d.free_command_buffers(self.pool, &cmds);
+            d.destroy_buffer(staging, None);
+            d.free_memory(memory, None);
+            bytes
+        }
+    }
+
+    /// The first `len` bytes of `buffer`, copied out through a staging buffer.
+    pub fn read_buffer(&self, buffer: vk::Buffer, len: u64) -> Vec<u8> {
+        self.with_staging(len, |d, cmd, staging| {
+            // SAFETY: both buffers are this device's and hold at least `len` bytes.
+            unsafe {
+                d.cmd_copy_buffer(cmd, buffer, staging, &[vk::BufferCopy::default().size(len)])
+            }
+        })
+    }
+
+    /// Fills all of `buffer` with `word`.
+    pub fn fill_buffer(&self, buffer: vk::Buffer, word: u32) {
+        self.with_staging(4, |d, cmd, _| {
+            // SAFETY: a transfer-destination buffer of this device.
+            unsafe { d.cmd_fill_buffer(cmd, buffer, 0, vk::WHOLE_SIZE, word) }
+        });
+    }
+}
+
 impl Drop for HostApp {
     fn drop(&mut self) {
         // SAFETY: GhostStream's context on this device was dropped first (the tests drop it
@@ -390,6 +569,10 @@ impl Drop for HostApp {
             let _ = self.device.device_wait_idle();
             for s in self.semaphores.lock().unwrap().drain(..) {
                 self.device.destroy_semaphore(s, None);
+            }
+            for (buffer, memory) in self.buffers.lock().unwrap().drain(..) {
+                self.device.destroy_buffer(buffer, None);
+                self.device.free_memory(memory, None);
             }
             for (image, memory) in self.images.lock().unwrap().drain(..) {
                 self.device.destroy_image(image, None);
