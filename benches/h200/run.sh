@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs on the lent H200 (device tool); builds nothing there. Prepare here first:
 #   bash ../shared/tools/get-vulkan-loader.sh .gl          # Vulkan loader + validation layer .debs
-#   cargo test  --release --no-default-features --test  gpu_convert --test gpu_process --no-run
+#   cargo test  --release --no-default-features --test gpu_convert --test gpu_process \
+#               --test gpu_embed --test gpu_interop --no-run
 #   cargo bench           --no-default-features --bench gpu_convert --no-run
-#   copy the executables to .h200/gpu_convert_test, .h200/gpu_process_test and
-#   .h200/gpu_convert_bench
+#   copy the executables to .h200/<name>_test and .h200/gpu_convert_bench
+#   (benches/h200/prepare.sh does all of this)
 # then run with carry [".gl", ".h200"]:  bash benches/h200/run.sh
 # Writes everything under $OUT (or ./out/h200 outside the device tool).
 set -u
@@ -33,6 +34,13 @@ GHOSTSTREAM_REQUIRE_GPU=1 .h200/gpu_process_test --test-threads 4 --nocapture \
   > "$out/validation_process.txt" 2>&1
 echo "tests exit code: $?" | tee -a "$out/validation_process.txt"
 grep -E "^device:|^test |test result|reported|refused" "$out/validation_process.txt" | sort | uniq -c
+
+echo "== Frames in an embedding application's own images; memory and timeline semaphores exported as fds"
+for t in gpu_embed gpu_interop; do
+  GHOSTSTREAM_REQUIRE_GPU=1 .h200/${t}_test --test-threads 1 --nocapture > "$out/$t.txt" 2>&1
+  echo "tests exit code: $?" | tee -a "$out/$t.txt"
+  grep -E "^device:|^test |test result|reported|SKIPPED|samples" "$out/$t.txt" | sort | uniq -c
+done
 
 echo "== BGRA8 -> NV12 against a buffer copy of the same bytes; the fused pass's operations"
 GHOSTSTREAM_BENCH_ITERATIONS=${ITERATIONS:-400} .h200/gpu_convert_bench 2>&1 | tee "$out/bench.txt"

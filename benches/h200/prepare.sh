@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds, here, everything benches/h200/run.sh runs on the H200 (nothing is built there):
+# the Vulkan loader .debs in .gl and the test and benchmark executables in .h200.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+[ -d .gl ] || bash ../shared/tools/get-vulkan-loader.sh .gl
+mkdir -p .h200
+tests=(gpu_convert gpu_process gpu_embed gpu_interop)
+args=()
+for t in "${tests[@]}"; do args+=(--test "$t"); done
+cargo test --release --no-default-features "${args[@]}" --no-run --message-format=json 2>/dev/null |
+  python3 -c '
+import json, shutil, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
+        shutil.copy(m["executable"], ".h200/%s_test" % m["target"]["name"])
+'
+cargo bench --no-default-features --bench gpu_convert --no-run --message-format=json 2>/dev/null |
+  python3 -c '
+import json, shutil, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["bench"]:
+        shutil.copy(m["executable"], ".h200/gpu_convert_bench")
+'
+ls -la .h200
