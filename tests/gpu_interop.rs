@@ -7,7 +7,11 @@ mod gpu_common;
 mod host_vulkan;
 
 use ghoststream::gpu::ash;
-use ghoststream::gpu::{ExportableBuffer, ExportableTimeline, GpuContext, GpuError};
+use ghoststream::gpu::{
+    DmaBuf, DmaBufImage, ExportableBuffer, ExportableTimeline, GpuContext, GpuError,
+    DRM_FORMAT_MOD_LINEAR,
+};
+use ghoststream::PixelFormat;
 use gpu_common::{assert_validation_silent, context, Rng};
 use host_vulkan::host_app;
 
@@ -135,4 +139,43 @@ fn a_device_without_the_export_extension_is_a_clear_error() {
     assert!(ExportableTimeline::new(&ctx, 0).is_err());
     drop(ctx);
     assert_app_silent(&app);
+}
+
+/// On a device without VK_EXT_external_memory_dma_buf (lavapipe 22.3, the H200), importing a
+/// DMA-BUF is a typed error naming the extension. (tests/gpu_dmabuf.rs imports on a driver that
+/// has it.)
+#[test]
+fn dma_buf_import_without_the_extension_names_it() {
+    let Some(ctx) = context() else {
+        return;
+    };
+    let file = tempfile::tempfile().unwrap();
+    file.set_len(64 * 64 * 4).unwrap();
+    let buf = DmaBuf {
+        fd: std::os::fd::AsFd::as_fd(&file),
+        format: PixelFormat::Bgra8,
+        width: 64,
+        height: 64,
+        modifier: DRM_FORMAT_MOD_LINEAR,
+        offset: 0,
+        stride: 256,
+    };
+    let has = ctx
+        .enabled_extensions()
+        .iter()
+        .any(|e| e == "VK_EXT_external_memory_dma_buf");
+    if has {
+        eprintln!(
+            "SKIPPED: {} has VK_EXT_external_memory_dma_buf",
+            ctx.device_info().name
+        );
+        return;
+    }
+    let e = DmaBufImage::import(&ctx, &buf).unwrap_err();
+    assert!(
+        matches!(&e, GpuError::MissingExtension { extension, .. } if extension == "VK_EXT_external_memory_dma_buf"),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("capture"), "{e}");
+    assert_validation_silent(&ctx);
 }

@@ -364,13 +364,41 @@ pub(crate) unsafe fn image_barrier(
     src_stage: vk::PipelineStageFlags,
     dst_stage: vk::PipelineStageFlags,
 ) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        image_transfer_barrier(
+            d,
+            cmd,
+            image,
+            (old, new),
+            (src_access, dst_access),
+            (src_stage, dst_stage),
+            (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED),
+        )
+    }
+}
+
+/// As [`image_barrier`], also moving ownership between the `(from, to)` queue families
+/// (`QUEUE_FAMILY_IGNORED` twice for none): (old, new) layouts, (src, dst) access and stages.
+///
+/// # Safety
+/// As [`image_barrier`].
+pub(crate) unsafe fn image_transfer_barrier(
+    d: &ash::Device,
+    cmd: vk::CommandBuffer,
+    image: vk::Image,
+    (old, new): (vk::ImageLayout, vk::ImageLayout),
+    (src_access, dst_access): (vk::AccessFlags, vk::AccessFlags),
+    (src_stage, dst_stage): (vk::PipelineStageFlags, vk::PipelineStageFlags),
+    (from, to): (u32, u32),
+) {
     let barrier = vk::ImageMemoryBarrier::default()
         .src_access_mask(src_access)
         .dst_access_mask(dst_access)
         .old_layout(old)
         .new_layout(new)
-        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+        .src_queue_family_index(from)
+        .dst_queue_family_index(to)
         .image(image)
         .subresource_range(color_range());
     // SAFETY: the caller guarantees cmd is recording and image belongs to d.

@@ -96,11 +96,12 @@ pub struct DeviceInfo {
 
 /// Device extensions GhostStream enables when the device has them; each path that needs one
 /// checks with [`GpuContext::require_extension`].
-pub const OPTIONAL_DEVICE_EXTENSIONS: [&CStr; 4] = [
+pub const OPTIONAL_DEVICE_EXTENSIONS: [&CStr; 5] = [
     ash::khr::external_memory_fd::NAME,
     ash::khr::external_semaphore_fd::NAME,
     ash::ext::external_memory_dma_buf::NAME,
     ash::ext::image_drm_format_modifier::NAME,
+    ash::ext::queue_family_foreign::NAME,
 ];
 
 /// Vulkan objects an embedding application (a game or engine) already created, for GhostStream

@@ -33,6 +33,7 @@ pub struct GpuFrame {
     width: u32,
     height: u32,
     layout: vk::ImageLayout,
+    owner_family: Option<u32>,
     wait: Option<TimelinePoint>,
     release: Option<TimelinePoint>,
 }
@@ -83,9 +84,32 @@ impl GpuFrame {
             width,
             height,
             layout,
+            owner_family: None,
             wait: None,
             release: None,
         })
+    }
+
+    /// A frame of an image GhostStream imported itself (checked on import) whose memory
+    /// belongs to a producer outside this device's queues: owned by `owner_family`
+    /// (`VK_QUEUE_FAMILY_FOREIGN_EXT` or `VK_QUEUE_FAMILY_EXTERNAL`) in `GENERAL` between reads.
+    pub(crate) fn foreign(
+        image: vk::Image,
+        format: PixelFormat,
+        width: u32,
+        height: u32,
+        owner_family: u32,
+    ) -> Self {
+        Self {
+            image,
+            format,
+            width,
+            height,
+            layout: vk::ImageLayout::GENERAL,
+            owner_family: Some(owner_family),
+            wait: None,
+            release: None,
+        }
     }
 
     /// Read the image only once `point` is reached (the application signals it when its
@@ -121,9 +145,15 @@ impl GpuFrame {
         self.height
     }
 
-    /// The layout the image is in when submitted, and is left in.
+    /// The layout the image is in when submitted.
     pub fn layout(&self) -> vk::ImageLayout {
         self.layout
+    }
+
+    /// The queue family that owns the image between reads when it is not this device's (an
+    /// imported DMA-BUF): each read acquires it from that family and releases it back.
+    pub fn owner_family(&self) -> Option<u32> {
+        self.owner_family
     }
 
     /// The point waited for before reading.

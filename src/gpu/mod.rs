@@ -7,6 +7,7 @@
 mod commands;
 mod context;
 mod convert;
+mod dmabuf;
 mod frame;
 mod interop;
 mod pipeline;
@@ -23,6 +24,7 @@ pub use context::{
 /// Vulkan types.
 pub use ash;
 pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
+pub use dmabuf::{DmaBuf, DmaBufImage, DRM_FORMAT_MOD_LINEAR};
 pub use frame::{GpuFrame, TimelinePoint};
 pub use interop::{ExportableBuffer, ExportableTimeline};
 pub use stream::{ConvertStream, Converted, PassTiming};

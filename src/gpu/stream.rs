@@ -15,8 +15,8 @@ use gpu_allocator::MemoryLocation;
 
 use super::commands::{
     begin_one_time, buffer_barrier, command_buffers, end_and_submit, end_and_submit_synced,
-    image_barrier, median, queue_has_timestamps, read_durations_at, record_readback, record_upload,
-    wait_and_reset, wait_timeline,
+    image_transfer_barrier, median, queue_has_timestamps, read_durations_at, record_readback,
+    record_upload, wait_and_reset, wait_timeline,
 };
 use super::convert::RgbToYuv420;
 use super::frame::GpuFrame;
@@ -510,18 +510,22 @@ impl<T> ConvertStream<T> {
             match gpu {
                 None => record_upload(d, slot.cmd, slot.upload.buffer, slot.image.image, w, h),
                 // The submission's wait (at the compute stage) orders the application's writes
-                // before this transition and makes them visible.
-                Some(f) if f.layout() != read => image_barrier(
-                    d,
-                    slot.cmd,
-                    f.image(),
-                    f.layout(),
-                    read,
-                    vk::AccessFlags::empty(),
-                    vk::AccessFlags::SHADER_READ,
-                    compute,
-                    compute,
-                ),
+                // before this transition and makes them visible; a foreign owner's image is
+                // acquired from its queue family.
+                Some(f) if f.layout() != read || f.owner_family().is_some() => {
+                    image_transfer_barrier(
+                        d,
+                        slot.cmd,
+                        f.image(),
+                        (f.layout(), read),
+                        (vk::AccessFlags::empty(), vk::AccessFlags::SHADER_READ),
+                        (compute, compute),
+                        f.owner_family().map_or(
+                            (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED),
+                            |owner| (owner, ctx.queue_family),
+                        ),
+                    )
+                }
                 Some(_) => {}
             }
             if let Some(byte) = self.poison {
@@ -538,19 +542,20 @@ impl<T> ConvertStream<T> {
                 );
             }
             self.record_timed_pass(d, i);
-            if let Some(f) = gpu.filter(|f| f.layout() != read) {
-                // Back to the application's layout; the release signal at the end of the
-                // submission covers it.
-                image_barrier(
+            if let Some(f) = gpu.filter(|f| f.layout() != read || f.owner_family().is_some()) {
+                // Back to the application's layout (and a foreign owner's queue family); the
+                // release signal at the end of the submission covers it.
+                image_transfer_barrier(
                     d,
                     slot.cmd,
                     f.image(),
-                    read,
-                    f.layout(),
-                    vk::AccessFlags::empty(),
-                    vk::AccessFlags::empty(),
-                    compute,
-                    vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                    (read, f.layout()),
+                    (vk::AccessFlags::empty(), vk::AccessFlags::empty()),
+                    (compute, vk::PipelineStageFlags::BOTTOM_OF_PIPE),
+                    f.owner_family().map_or(
+                        (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED),
+                        |owner| (ctx.queue_family, owner),
+                    ),
                 );
             }
             record_readback(

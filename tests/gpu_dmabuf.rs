@@ -1,0 +1,193 @@
+//! DMA-BUF import on a real driver's import path: Mesa 25's lavapipe (bookworm-backports,
+//! fetched by .ci/get-mesa25-lavapipe.sh into a private directory; this binary alone loads it),
+//! with the validation layer on. This machine has no dma-buf exporter (no /dev/dri, no
+//! /dev/udmabuf), and lavapipe cannot export one, so a memfd stands in for the compositor's
+//! buffer: lavapipe's DMA-BUF import maps the fd's pages, as it does a udmabuf's. The picture
+//! written into it comes out of the stream within one code of the float64 reference; every
+//! bad description is a typed error naming the value.
+
+mod gpu_common;
+
+use std::io::Write;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
+
+use ghoststream::gpu::{
+    ConvertStream, DeviceSelector, DmaBuf, DmaBufImage, GpuContext, GpuError, GpuOptions,
+    DRM_FORMAT_MOD_LINEAR,
+};
+use ghoststream::process::convert::{normalized_rgb, ChromaSiting, ConvertSpec, YuvLayout};
+use ghoststream::process::pipeline::{reference_process, ProcessSpec};
+use ghoststream::{ColorMatrix, ColorRange, PixelFormat};
+use gpu_common::{compare, Rng};
+
+/// A context on Mesa 25's lavapipe, or `None` with the reason printed (a failure under
+/// GHOSTSTREAM_REQUIRE_GPU).
+fn mesa25() -> Option<Arc<GpuContext>> {
+    let icd = std::env::var("GHOSTSTREAM_DMABUF_ICD").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/ghoststream/mesa25/lvp.json",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let fail = |why: String| {
+        if std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_some() {
+            panic!("GHOSTSTREAM_REQUIRE_GPU is set: {why}");
+        }
+        eprintln!("SKIPPED: {why}");
+        None
+    };
+    if !std::path::Path::new(&icd).exists() {
+        return fail(format!(
+            "no Mesa 25 lavapipe at {icd} (run .ci/get-mesa25-lavapipe.sh)"
+        ));
+    }
+    // One test in this binary: nothing else reads the environment concurrently.
+    std::env::set_var("VK_DRIVER_FILES", &icd);
+    std::env::set_var("VK_ICD_FILENAMES", &icd);
+    match GpuContext::new(&GpuOptions {
+        device: DeviceSelector::Auto,
+        validation: true,
+    }) {
+        Ok(ctx) => {
+            eprintln!(
+                "device: {} ({})",
+                ctx.device_info().name,
+                ctx.device_info().driver
+            );
+            Some(ctx)
+        }
+        Err(e) => fail(format!("Mesa 25 lavapipe did not start: {e}")),
+    }
+}
+
+/// An anonymous memory file of `bytes` (the stand-in dma-buf).
+fn memfd(bytes: &[u8]) -> OwnedFd {
+    extern "C" {
+        fn memfd_create(name: *const std::ffi::c_char, flags: u32) -> i32;
+    }
+    // SAFETY: a NUL-terminated name and no flags; a negative result is checked.
+    let raw = unsafe { memfd_create(c"ghoststream-test-dmabuf".as_ptr(), 0) };
+    assert!(raw >= 0, "memfd_create failed");
+    // SAFETY: a new fd this function owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes).unwrap();
+    file.into()
+}
+
+#[test]
+fn a_linear_dma_buf_is_read_in_place_and_bad_descriptions_are_typed_errors() {
+    let Some(ctx) = mesa25() else {
+        return;
+    };
+    let (w, h) = (128u32, 72u32);
+    let format = PixelFormat::Bgra8;
+    let stride = w as u64 * 4;
+    let mut rng = Rng::new();
+    let mut pixels = vec![0u8; (stride * h as u64) as usize];
+    rng.fill(&mut pixels);
+    let fd = memfd(&pixels);
+    let buf = DmaBuf {
+        fd: fd.as_fd(),
+        format,
+        width: w,
+        height: h,
+        modifier: DRM_FORMAT_MOD_LINEAR,
+        offset: 0,
+        stride,
+    };
+    let image = DmaBufImage::import(&ctx, &buf).expect("import of the linear buffer");
+
+    let spec = ProcessSpec::convert_only(
+        w,
+        h,
+        ConvertSpec {
+            matrix: ColorMatrix::Bt709,
+            range: ColorRange::Limited,
+            siting: ChromaSiting::Left,
+            output: PixelFormat::Nv12,
+        },
+    );
+    let layout = YuvLayout::new(PixelFormat::Nv12, w, h);
+    let mut expected = vec![0u8; layout.size as usize];
+    reference_process(
+        &normalized_rgb(&pixels, format).unwrap(),
+        &spec,
+        100.0,
+        &layout,
+        &mut expected,
+    );
+    let mut stream: ConvertStream<u32> = ConvertStream::new(&ctx, format, &spec, 2).unwrap();
+    stream.poison_outputs(0x5A);
+    let mut results = Vec::new();
+    for n in 0..3 {
+        // SAFETY: `image` lives until after the flush below.
+        let frame = unsafe { image.frame() };
+        results.extend(stream.submit_gpu(&frame, n, 1_000_000_000).unwrap());
+    }
+    results.extend(stream.flush().unwrap());
+    assert_eq!(
+        results.len(),
+        3,
+        "the first read and two reads from GENERAL"
+    );
+    for c in &results {
+        let (differing, total) = compare(&layout, c.image.data(), &expected, 1, "dma-buf frame");
+        eprintln!(
+            "dma-buf frame {}: {differing} of {total} samples one code off",
+            c.tag
+        );
+        assert!(differing * 200 <= total, "{differing} of {total} differ");
+    }
+    drop(stream);
+    drop(image);
+
+    let bad = |b: DmaBuf<'_>| DmaBufImage::import(&ctx, &b).unwrap_err();
+    let e = bad(DmaBuf {
+        stride: stride - 4,
+        ..buf
+    });
+    assert!(
+        e.to_string().contains(&format!("stride {}", stride - 4)),
+        "{e}"
+    );
+    let e = bad(DmaBuf {
+        height: h + 1,
+        ..buf
+    });
+    assert!(
+        e.to_string().contains(&format!("{} bytes", pixels.len())),
+        "{e}"
+    );
+    let e = bad(DmaBuf { width: 0, ..buf });
+    assert!(e.to_string().contains("0x72"), "{e}");
+    let e = bad(DmaBuf {
+        format: PixelFormat::Nv12,
+        ..buf
+    });
+    assert!(e.to_string().contains("nv12"), "{e}");
+    let e = bad(DmaBuf {
+        modifier: 0x0100_0000_0000_0001,
+        ..buf
+    }); // an Intel X-tiled modifier
+    assert!(
+        matches!(&e, GpuError::MissingExtension { extension, .. } if extension == "VK_EXT_image_drm_format_modifier")
+            || e.to_string().contains("0x100000000000001"),
+        "{e:?}"
+    );
+    // A stride the driver does not lay a linear image out at: a typed error naming both.
+    let wide = vec![0u8; (stride + 4) as usize * h as usize];
+    let wide_fd = memfd(&wide);
+    let e = bad(DmaBuf {
+        fd: wide_fd.as_fd(),
+        stride: stride + 4,
+        ..buf
+    });
+    assert!(matches!(e, GpuError::Unsupported { .. }), "{e:?}");
+    assert!(
+        e.to_string().contains(&format!("stride {}", stride + 4)),
+        "{e}"
+    );
+    gpu_common::assert_validation_silent(&ctx);
+}
