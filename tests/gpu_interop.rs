@@ -15,15 +15,6 @@ use ghoststream::PixelFormat;
 use gpu_common::{assert_validation_silent, context, Rng};
 use host_vulkan::host_app;
 
-fn assert_app_silent(app: &host_vulkan::HostApp) {
-    let m = app.take_messages();
-    assert!(
-        m.is_empty(),
-        "the application's validation layer reported:\n{}",
-        m.join("\n")
-    );
-}
-
 #[test]
 fn exported_buffer_memory_is_shared_with_another_device_without_a_copy() {
     let Some(ctx) = context() else {
@@ -56,7 +47,7 @@ fn exported_buffer_memory_is_shared_with_another_device_without_a_copy() {
     let e = buf.download(size + 1).unwrap_err();
     assert!(e.to_string().contains(&(size + 1).to_string()), "{e}");
     assert_validation_silent(&ctx);
-    assert_app_silent(&app);
+    app.assert_validation_silent();
 }
 
 #[test]
@@ -94,7 +85,7 @@ fn exported_timeline_semaphores_are_shared_or_the_missing_extension_is_named() {
             );
             let e = timeline.signal(9).unwrap_err();
             assert!(e.to_string().contains("already at 9"), "{e}");
-            assert_app_silent(&app);
+            app.assert_validation_silent();
             // The one message tolerated: Khronos validation layers up to about 1.3.283 (Debian
             // ships 1.3.239) report VUID-VkSemaphoreSignalInfo-value-03259 for any
             // vkSignalSemaphore on a timeline semaphore once it has been exported, taking its
@@ -138,7 +129,7 @@ fn a_device_without_the_export_extension_is_a_clear_error() {
     );
     assert!(ExportableTimeline::new(&ctx, 0).is_err());
     drop(ctx);
-    assert_app_silent(&app);
+    app.assert_validation_silent();
 }
 
 /// On a device without VK_EXT_external_memory_dma_buf (lavapipe 22.3, the H200), importing a

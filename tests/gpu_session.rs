@@ -383,12 +383,7 @@ fn an_embedding_applications_vulkan_images_are_encoded_and_decode_to_the_referen
     );
     drop(session);
     drop(ctx);
-    let messages = app.take_messages();
-    assert!(
-        messages.is_empty(),
-        "validation layer reported:\n{}",
-        messages.join("\n")
-    );
+    app.assert_validation_silent();
     let enc = split(out);
     assert_eq!(enc.packets.len() as u64, FRAMES);
     assert!(enc.packets.iter().all(|p| p.stats.gpu_time.is_some()));
@@ -478,12 +473,7 @@ fn a_gpu_frame_whose_semaphore_is_never_signalled_is_a_timeout_error() {
     assert!(waited < std::time::Duration::from_secs(30), "{waited:?}");
     drop(session);
     drop(ctx);
-    let messages = app.take_messages();
-    assert!(
-        messages.is_empty(),
-        "validation layer reported:\n{}",
-        messages.join("\n")
-    );
+    app.assert_validation_silent();
 }
 
 /// GPU frames a session cannot take are typed errors at `submit` or at construction.
@@ -548,10 +538,5 @@ fn gpu_frames_that_do_not_fit_are_typed_errors() {
     assert!(session.close().unwrap().is_empty());
     drop(session);
     drop(ctx);
-    let messages = app.take_messages();
-    assert!(
-        messages.is_empty(),
-        "validation layer reported:\n{}",
-        messages.join("\n")
-    );
+    app.assert_validation_silent();
 }

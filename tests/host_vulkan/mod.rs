@@ -178,6 +178,45 @@ impl HostApp {
         }
     }
 
+    /// Fails the test with the messages when the application's validation layer reported any.
+    pub fn assert_validation_silent(&self) {
+        let m = self.take_messages();
+        assert!(
+            m.is_empty(),
+            "the application's validation layer reported:\n{}",
+            m.join("\n")
+        );
+    }
+
+    /// A host-visible, coherent buffer of `len` bytes for `usage`, and its memory.
+    fn staging(&self, len: u64, usage: vk::BufferUsageFlags) -> (vk::Buffer, vk::DeviceMemory) {
+        let d = &self.device;
+        // SAFETY: a valid device and create infos; the caller destroys both.
+        unsafe {
+            let buffer = d
+                .create_buffer(
+                    &vk::BufferCreateInfo::default().size(len).usage(usage),
+                    None,
+                )
+                .unwrap();
+            let req = d.get_buffer_memory_requirements(buffer);
+            let memory = d
+                .allocate_memory(
+                    &vk::MemoryAllocateInfo::default()
+                        .allocation_size(req.size)
+                        .memory_type_index(self.memory_type(
+                            req.memory_type_bits,
+                            vk::MemoryPropertyFlags::HOST_VISIBLE
+                                | vk::MemoryPropertyFlags::HOST_COHERENT,
+                        )),
+                    None,
+                )
+                .unwrap();
+            d.bind_buffer_memory(buffer, memory, 0).unwrap();
+            (buffer, memory)
+        }
+    }
+
     /// The validation messages so far (the application's own messenger: they cover
     /// GhostStream's calls on this device too).
     pub fn take_messages(&self) -> Vec<String> {
@@ -279,28 +318,8 @@ impl HostApp {
         // destroyed; the image is the application's and not in use by GhostStream (it waits
         // for `ready` before reading it).
         unsafe {
-            let buffer = d
-                .create_buffer(
-                    &vk::BufferCreateInfo::default()
-                        .size(pixels.len() as u64)
-                        .usage(vk::BufferUsageFlags::TRANSFER_SRC),
-                    None,
-                )
-                .unwrap();
-            let req = d.get_buffer_memory_requirements(buffer);
-            let memory = d
-                .allocate_memory(
-                    &vk::MemoryAllocateInfo::default()
-                        .allocation_size(req.size)
-                        .memory_type_index(self.memory_type(
-                            req.memory_type_bits,
-                            vk::MemoryPropertyFlags::HOST_VISIBLE
-                                | vk::MemoryPropertyFlags::HOST_COHERENT,
-                        )),
-                    None,
-                )
-                .unwrap();
-            d.bind_buffer_memory(buffer, memory, 0).unwrap();
+            let (buffer, memory) =
+                self.staging(pixels.len() as u64, vk::BufferUsageFlags::TRANSFER_SRC);
             let ptr = d
                 .map_memory(memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())
                 .unwrap() as *mut u8;
@@ -473,28 +492,7 @@ impl HostApp {
         let d = &self.device;
         // SAFETY: every object is created, used in one waited-for submission and destroyed.
         unsafe {
-            let staging = d
-                .create_buffer(
-                    &vk::BufferCreateInfo::default()
-                        .size(len)
-                        .usage(vk::BufferUsageFlags::TRANSFER_DST),
-                    None,
-                )
-                .unwrap();
-            let req = d.get_buffer_memory_requirements(staging);
-            let memory = d
-                .allocate_memory(
-                    &vk::MemoryAllocateInfo::default()
-                        .allocation_size(req.size)
-                        .memory_type_index(self.memory_type(
-                            req.memory_type_bits,
-                            vk::MemoryPropertyFlags::HOST_VISIBLE
-                                | vk::MemoryPropertyFlags::HOST_COHERENT,
-                        )),
-                    None,
-                )
-                .unwrap();
-            d.bind_buffer_memory(staging, memory, 0).unwrap();
+            let (staging, memory) = self.staging(len, vk::BufferUsageFlags::TRANSFER_DST);
             let cmd = d
                 .allocate_command_buffers(
                     &vk::CommandBufferAllocateInfo::default()
