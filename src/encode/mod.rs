@@ -278,13 +278,18 @@ pub fn probe() -> Vec<ProbeEntry> {
         Ok(ctx) => {
             let i = ctx.device_info();
             let (a, b, c) = i.api_version;
+            let has = |e: &str| ctx.enabled_extensions().iter().any(|x| x == e);
+            let yes_no = |e: &str| if has(e) { "yes" } else { "no" };
             (
                 true,
                 format!(
-                    "{} ({}), Vulkan {a}.{b}.{c}, driver {}: converts RGB input to YUV for the encoders",
+                    "{} ({}), Vulkan {a}.{b}.{c}, driver {}: converts and processes RGB input for the encoders; memory export (CUDA) {}, semaphore export {}, DMA-BUF import {}",
                     i.name,
                     i.kind,
-                    i.driver.trim()
+                    i.driver.trim(),
+                    yes_no("VK_KHR_external_memory_fd"),
+                    yes_no("VK_KHR_external_semaphore_fd"),
+                    yes_no("VK_EXT_external_memory_dma_buf"),
                 ),
             )
         }
