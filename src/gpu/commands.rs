@@ -168,8 +168,8 @@ pub(crate) fn wait_and_reset(
     }
 }
 
-/// Records the read-back of the first `size` bytes of `output` (written by a compute shader)
-/// into the host-visible `readback`, made visible to the host.
+/// Records the read-back of the first `size` bytes of `output` (written by a compute shader
+/// or a transfer) into the host-visible `readback`, made visible to the host.
 ///
 /// # Safety
 /// `cmd` must be a recording command buffer of `d`; both buffers must belong to `d` and live
@@ -187,9 +187,9 @@ pub(crate) unsafe fn record_readback(
             d,
             cmd,
             output,
-            vk::AccessFlags::SHADER_WRITE,
+            vk::AccessFlags::SHADER_WRITE | vk::AccessFlags::TRANSFER_WRITE,
             vk::AccessFlags::TRANSFER_READ,
-            vk::PipelineStageFlags::COMPUTE_SHADER,
+            vk::PipelineStageFlags::COMPUTE_SHADER | vk::PipelineStageFlags::TRANSFER,
             vk::PipelineStageFlags::TRANSFER,
         );
         d.cmd_copy_buffer(
@@ -477,26 +477,7 @@ pub(crate) fn download_once(
     // SAFETY: both buffers belong to the context's device and outlive the waited submission.
     unsafe {
         run_once(ctx, "a read-back", |d, cmd| {
-            buffer_barrier(
-                d,
-                cmd,
-                src,
-                vk::AccessFlags::SHADER_WRITE | vk::AccessFlags::TRANSFER_WRITE,
-                vk::AccessFlags::TRANSFER_READ,
-                vk::PipelineStageFlags::COMPUTE_SHADER | vk::PipelineStageFlags::TRANSFER,
-                vk::PipelineStageFlags::TRANSFER,
-            );
-            let region = [vk::BufferCopy::default().size(len)];
-            d.cmd_copy_buffer(cmd, src, staging.buffer, &region);
-            buffer_barrier(
-                d,
-                cmd,
-                staging.buffer,
-                vk::AccessFlags::TRANSFER_WRITE,
-                vk::AccessFlags::HOST_READ,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::PipelineStageFlags::HOST,
-            );
+            record_readback(d, cmd, src, staging.buffer, len)
         })?;
     }
     Ok(staging.mapped().ok_or(not_host_visible())?.to_vec())
@@ -516,6 +497,29 @@ fn staging_buffer(
     location: gpu_allocator::MemoryLocation,
 ) -> Result<super::resources::GpuBuffer, GpuError> {
     super::resources::GpuBuffer::new(ctx, "staging", len, usage, location)
+}
+
+/// Begins `cmd`, lets `record` fill it, submits it signalling `fence`, and waits up to
+/// `timeout_ns` for it (a timeout is a [`GpuError::Timeout`] naming `what`).
+///
+/// # Safety
+/// As [`begin_one_time`] and [`end_and_submit`]: `cmd` and `fence` idle, and every handle
+/// `record` uses alive until this returns.
+pub(crate) unsafe fn submit_and_wait(
+    ctx: &GpuContext,
+    cmd: vk::CommandBuffer,
+    fence: vk::Fence,
+    timeout_ns: u64,
+    what: &'static str,
+    record: impl FnOnce(vk::CommandBuffer),
+) -> Result<(), GpuError> {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        begin_one_time(&ctx.device, cmd)?;
+        record(cmd);
+        end_and_submit(ctx, cmd, fence)?;
+    }
+    wait_and_reset(ctx, fence, timeout_ns, what)
 }
 
 /// Records `record` into a fresh command buffer, submits it and waits for it.
@@ -541,11 +545,9 @@ unsafe fn run_once(
                 return Err(GpuError::vk("vkCreateFence")(e));
             }
         };
-        let submitted = begin_one_time(d, cmds[0]).and_then(|()| {
-            record(d, cmds[0]);
-            end_and_submit(ctx, cmds[0], fence)
+        let result = submit_and_wait(ctx, cmds[0], fence, 5_000_000_000, what, |cmd| {
+            record(d, cmd)
         });
-        let result = submitted.and_then(|()| wait_and_reset(ctx, fence, 5_000_000_000, what));
         if matches!(result, Err(GpuError::Timeout { .. })) {
             // Still in flight: leak the pool and fence rather than destroy them in use (the
             // device may be borrowed, so no vkDeviceWaitIdle).

@@ -12,7 +12,7 @@ use gpu_allocator::MemoryLocation;
 
 use super::commands::{
     begin_one_time, buffer_barrier, command_buffers, end_and_submit, median, queue_has_timestamps,
-    read_durations, record_readback, record_upload, wait_and_reset,
+    read_durations, record_readback, record_upload, submit_and_wait, wait_and_reset,
 };
 use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
 use super::resources::{nearest_sampler, GpuBuffer, GpuImage};
@@ -711,12 +711,17 @@ impl RgbToYuv420 {
     /// Records with `record` into the command buffer, submits it and waits for it.
     fn submit_and_wait(&self, record: impl FnOnce(vk::CommandBuffer)) -> Result<(), GpuError> {
         // SAFETY: the command buffer is not in flight (every submission is waited for), and
-        // what `record` records lives until the wait below.
-        unsafe { begin_one_time(&self.ctx.device, self.cmd)? };
-        record(self.cmd);
-        // SAFETY: as above.
-        unsafe { end_and_submit(&self.ctx, self.cmd, self.fence)? };
-        self.wait_fence()
+        // what `record` records lives until the wait.
+        unsafe {
+            submit_and_wait(
+                &self.ctx,
+                self.cmd,
+                self.fence,
+                RUN_TIMEOUT_NS,
+                "a conversion",
+                record,
+            )
+        }
     }
 
     fn wait_fence(&self) -> Result<(), GpuError> {
