@@ -278,8 +278,7 @@ pub fn probe() -> Vec<ProbeEntry> {
         Ok(ctx) => {
             let i = ctx.device_info();
             let (a, b, c) = i.api_version;
-            let has = |e: &str| ctx.enabled_extensions().iter().any(|x| x == e);
-            let yes_no = |e: &str| if has(e) { "yes" } else { "no" };
+            let yes_no = |e: &str| if ctx.has_extension(e) { "yes" } else { "no" };
             (
                 true,
                 format!(

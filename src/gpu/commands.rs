@@ -89,21 +89,24 @@ pub(crate) unsafe fn end_and_submit_synced(
     signal: Option<TimelinePoint>,
 ) -> Result<(), GpuError> {
     let d = &ctx.device;
-    let waits: Vec<_> = wait.iter().map(|p| p.semaphore).collect();
-    let wait_values: Vec<_> = wait.iter().map(|p| p.value).collect();
-    let wait_stages = vec![vk::PipelineStageFlags::COMPUTE_SHADER; waits.len()];
-    let signals: Vec<_> = signal.iter().map(|p| p.semaphore).collect();
-    let signal_values: Vec<_> = signal.iter().map(|p| p.value).collect();
+    // At most one point each way: fixed arrays sliced to 0 or 1 entries, no allocation per frame.
+    let n_wait = usize::from(wait.is_some());
+    let n_signal = usize::from(signal.is_some());
+    let waits = [wait.map_or(vk::Semaphore::null(), |p| p.semaphore)];
+    let wait_values = [wait.map_or(0, |p| p.value)];
+    let wait_stages = [vk::PipelineStageFlags::COMPUTE_SHADER];
+    let signals = [signal.map_or(vk::Semaphore::null(), |p| p.semaphore)];
+    let signal_values = [signal.map_or(0, |p| p.value)];
     let mut timeline = vk::TimelineSemaphoreSubmitInfo::default()
-        .wait_semaphore_values(&wait_values)
-        .signal_semaphore_values(&signal_values);
+        .wait_semaphore_values(&wait_values[..n_wait])
+        .signal_semaphore_values(&signal_values[..n_signal]);
     let cmds = [cmd];
     let mut submit = vk::SubmitInfo::default()
         .command_buffers(&cmds)
-        .wait_semaphores(&waits)
-        .wait_dst_stage_mask(&wait_stages)
-        .signal_semaphores(&signals);
-    if !waits.is_empty() || !signals.is_empty() {
+        .wait_semaphores(&waits[..n_wait])
+        .wait_dst_stage_mask(&wait_stages[..n_wait])
+        .signal_semaphores(&signals[..n_signal]);
+    if n_wait + n_signal > 0 {
         submit = submit.push_next(&mut timeline);
     }
     // SAFETY: forwarded from the caller; the queue is used under its lock.

@@ -455,6 +455,12 @@ impl GpuContext {
         &self.extensions
     }
 
+    /// True when `extension` (a name such as `VK_KHR_external_memory_fd`) is enabled on the
+    /// device.
+    pub fn has_extension(&self, extension: &str) -> bool {
+        self.extensions.iter().any(|e| e == extension)
+    }
+
     /// Fails with [`GpuError::MissingExtension`] when `extension` is not enabled on the device.
     pub fn require_extension(
         &self,
@@ -462,7 +468,7 @@ impl GpuContext {
         needed_for: &'static str,
     ) -> Result<(), GpuError> {
         let name = extension.to_string_lossy();
-        if self.extensions.iter().any(|e| *e == name) {
+        if self.has_extension(&name) {
             return Ok(());
         }
         Err(GpuError::MissingExtension {

@@ -234,10 +234,7 @@ impl DmaBufImage {
             format: buf.format,
             width: w,
             height: h,
-            foreign_family: if ctx
-                .require_extension(ash::ext::queue_family_foreign::NAME, "")
-                .is_ok()
-            {
+            foreign_family: if ctx.has_extension("VK_EXT_queue_family_foreign") {
                 vk::QUEUE_FAMILY_FOREIGN_EXT
             } else {
                 vk::QUEUE_FAMILY_EXTERNAL
