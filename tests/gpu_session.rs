@@ -315,6 +315,22 @@ fn embedded_session(
     (Session::open(cfg.clone()).expect("session opens"), ctx)
 }
 
+/// The application's W x H BGRA8 image, left in TRANSFER_DST_OPTIMAL by its upload, as a frame.
+fn uploaded_frame(image: vk::Image) -> GpuFrame {
+    // SAFETY: every caller passes a live sampled image of the session's device (HostApp::image),
+    // W x H, same queue family, not written again by the application after its upload.
+    unsafe {
+        GpuFrame::new(
+            image,
+            PixelFormat::Bgra8,
+            W,
+            H,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+        )
+    }
+    .unwrap()
+}
+
 /// The embedding path end to end: the application renders (uploads) each frame into its own
 /// image on its own device and signals a timeline semaphore; the session, created on that
 /// device and sharing its queue, waits for the value, reads the image in place, signals the
@@ -333,26 +349,15 @@ fn an_embedding_applications_vulkan_images_are_encoded_and_decode_to_the_referen
     let mut out = Vec::new();
     for n in 0..FRAMES {
         let image = app.image(vk::Format::B8G8R8A8_UNORM, W, H);
-        // SAFETY: a live sampled image of the session's device, W x H, same queue family, not
-        // written again by the application after its upload.
-        let frame = unsafe {
-            GpuFrame::new(
-                image,
-                PixelFormat::Bgra8,
-                W,
-                H,
-                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-            )
-        }
-        .unwrap()
-        .wait_for(TimelinePoint {
-            semaphore: ready,
-            value: n + 1,
-        })
-        .release_to(TimelinePoint {
-            semaphore: released,
-            value: n + 1,
-        });
+        let frame = uploaded_frame(image)
+            .wait_for(TimelinePoint {
+                semaphore: ready,
+                value: n + 1,
+            })
+            .release_to(TimelinePoint {
+                semaphore: released,
+                value: n + 1,
+            });
         // Submitted before the application has drawn it: the session must wait for `ready`.
         session
             .submit(Frame::from_gpu(
@@ -428,18 +433,7 @@ fn a_gpu_frame_whose_semaphore_is_never_signalled_is_a_timeout_error() {
         &ctx.queue_lock(),
     );
     let never = app.timeline(0);
-    // SAFETY: as in the test above.
-    let frame = unsafe {
-        GpuFrame::new(
-            image,
-            PixelFormat::Bgra8,
-            W,
-            H,
-            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-        )
-    }
-    .unwrap()
-    .wait_for(TimelinePoint {
+    let frame = uploaded_frame(image).wait_for(TimelinePoint {
         semaphore: never,
         value: 1,
     });

@@ -325,78 +325,55 @@ impl HostApp {
                 .unwrap() as *mut u8;
             std::ptr::copy_nonoverlapping(pixels.as_ptr(), ptr, pixels.len());
             d.unmap_memory(memory);
-            let cmd = d
-                .allocate_command_buffers(
-                    &vk::CommandBufferAllocateInfo::default()
-                        .command_pool(self.pool)
-                        .command_buffer_count(1),
-                )
-                .unwrap()[0];
-            d.begin_command_buffer(cmd, &vk::CommandBufferBeginInfo::default())
-                .unwrap();
-            let range = vk::ImageSubresourceRange {
-                aspect_mask: vk::ImageAspectFlags::COLOR,
-                base_mip_level: 0,
-                level_count: 1,
-                base_array_layer: 0,
-                layer_count: 1,
-            };
-            let to_dst = vk::ImageMemoryBarrier::default()
-                .old_layout(vk::ImageLayout::UNDEFINED)
-                .new_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
-                .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
-                .image(image)
-                .subresource_range(range);
-            d.cmd_pipeline_barrier(
-                cmd,
-                vk::PipelineStageFlags::TOP_OF_PIPE,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::DependencyFlags::empty(),
-                &[],
-                &[],
-                &[to_dst],
+            self.submit_and_wait(
+                |d, cmd| {
+                    let range = vk::ImageSubresourceRange {
+                        aspect_mask: vk::ImageAspectFlags::COLOR,
+                        base_mip_level: 0,
+                        level_count: 1,
+                        base_array_layer: 0,
+                        layer_count: 1,
+                    };
+                    let to_dst = vk::ImageMemoryBarrier::default()
+                        .old_layout(vk::ImageLayout::UNDEFINED)
+                        .new_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
+                        .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                        .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                        .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                        .image(image)
+                        .subresource_range(range);
+                    d.cmd_pipeline_barrier(
+                        cmd,
+                        vk::PipelineStageFlags::TOP_OF_PIPE,
+                        vk::PipelineStageFlags::TRANSFER,
+                        vk::DependencyFlags::empty(),
+                        &[],
+                        &[],
+                        &[to_dst],
+                    );
+                    let region = vk::BufferImageCopy::default()
+                        .image_subresource(vk::ImageSubresourceLayers {
+                            aspect_mask: vk::ImageAspectFlags::COLOR,
+                            mip_level: 0,
+                            base_array_layer: 0,
+                            layer_count: 1,
+                        })
+                        .image_extent(vk::Extent3D {
+                            width,
+                            height,
+                            depth: 1,
+                        });
+                    d.cmd_copy_buffer_to_image(
+                        cmd,
+                        buffer,
+                        image,
+                        vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                        &[region],
+                    );
+                },
+                Some(ready),
+                Some(lock),
             );
-            let region = vk::BufferImageCopy::default()
-                .image_subresource(vk::ImageSubresourceLayers {
-                    aspect_mask: vk::ImageAspectFlags::COLOR,
-                    mip_level: 0,
-                    base_array_layer: 0,
-                    layer_count: 1,
-                })
-                .image_extent(vk::Extent3D {
-                    width,
-                    height,
-                    depth: 1,
-                });
-            d.cmd_copy_buffer_to_image(
-                cmd,
-                buffer,
-                image,
-                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                &[region],
-            );
-            d.end_command_buffer(cmd).unwrap();
-            let signals = [ready.semaphore];
-            let values = [ready.value];
-            let mut timeline =
-                vk::TimelineSemaphoreSubmitInfo::default().signal_semaphore_values(&values);
-            let cmds = [cmd];
-            let submit = vk::SubmitInfo::default()
-                .command_buffers(&cmds)
-                .signal_semaphores(&signals)
-                .push_next(&mut timeline);
-            let fence = d
-                .create_fence(&vk::FenceCreateInfo::default(), None)
-                .unwrap();
-            {
-                let _guard = lock.lock().unwrap();
-                d.queue_submit(self.queue, &[submit], fence).unwrap();
-            }
-            d.wait_for_fences(&[fence], true, u64::MAX).unwrap();
-            d.destroy_fence(fence, None);
-            d.free_command_buffers(self.pool, &cmds);
             d.destroy_buffer(buffer, None);
             d.free_memory(memory, None);
         }
@@ -482,6 +459,53 @@ impl HostApp {
         .unwrap();
     }
 
+    /// Records `record` into a new command buffer and submits it on the application's queue
+    /// (under `lock` when it is shared), signalling `signal`; waits for it, then frees it.
+    fn submit_and_wait(
+        &self,
+        record: impl FnOnce(&ash::Device, vk::CommandBuffer),
+        signal: Option<TimelinePoint>,
+        lock: Option<&Mutex<()>>,
+    ) {
+        let d = &self.device;
+        // SAFETY: the command buffer and fence are created, used in one waited-for submission
+        // and destroyed; the caller vouches for what `record` records.
+        unsafe {
+            let cmd = d
+                .allocate_command_buffers(
+                    &vk::CommandBufferAllocateInfo::default()
+                        .command_pool(self.pool)
+                        .command_buffer_count(1),
+                )
+                .unwrap()[0];
+            d.begin_command_buffer(cmd, &vk::CommandBufferBeginInfo::default())
+                .unwrap();
+            record(d, cmd);
+            d.end_command_buffer(cmd).unwrap();
+            let signals: Vec<_> = signal.iter().map(|p| p.semaphore).collect();
+            let values: Vec<_> = signal.iter().map(|p| p.value).collect();
+            let mut timeline =
+                vk::TimelineSemaphoreSubmitInfo::default().signal_semaphore_values(&values);
+            let cmds = [cmd];
+            let mut submit = vk::SubmitInfo::default()
+                .command_buffers(&cmds)
+                .signal_semaphores(&signals);
+            if signal.is_some() {
+                submit = submit.push_next(&mut timeline);
+            }
+            let fence = d
+                .create_fence(&vk::FenceCreateInfo::default(), None)
+                .unwrap();
+            {
+                let _guard = lock.map(|l| l.lock().unwrap());
+                d.queue_submit(self.queue, &[submit], fence).unwrap();
+            }
+            d.wait_for_fences(&[fence], true, u64::MAX).unwrap();
+            d.destroy_fence(fence, None);
+            d.free_command_buffers(self.pool, &cmds);
+        }
+    }
+
     /// Runs `record` in one waited-for submission with `staging` (a host-visible buffer of
     /// `len` bytes) and returns the staging bytes afterwards.
     fn with_staging(
@@ -493,47 +517,30 @@ impl HostApp {
         // SAFETY: every object is created, used in one waited-for submission and destroyed.
         unsafe {
             let (staging, memory) = self.staging(len, vk::BufferUsageFlags::TRANSFER_DST);
-            let cmd = d
-                .allocate_command_buffers(
-                    &vk::CommandBufferAllocateInfo::default()
-                        .command_pool(self.pool)
-                        .command_buffer_count(1),
-                )
-                .unwrap()[0];
-            d.begin_command_buffer(cmd, &vk::CommandBufferBeginInfo::default())
-                .unwrap();
-            record(d, cmd, staging);
-            let to_host = vk::MemoryBarrier::default()
-                .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
-                .dst_access_mask(vk::AccessFlags::HOST_READ);
-            d.cmd_pipeline_barrier(
-                cmd,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::PipelineStageFlags::HOST,
-                vk::DependencyFlags::empty(),
-                &[to_host],
-                &[],
-                &[],
+            self.submit_and_wait(
+                |d, cmd| {
+                    record(d, cmd, staging);
+                    let to_host = vk::MemoryBarrier::default()
+                        .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                        .dst_access_mask(vk::AccessFlags::HOST_READ);
+                    d.cmd_pipeline_barrier(
+                        cmd,
+                        vk::PipelineStageFlags::TRANSFER,
+                        vk::PipelineStageFlags::HOST,
+                        vk::DependencyFlags::empty(),
+                        &[to_host],
+                        &[],
+                        &[],
+                    );
+                },
+                None,
+                None,
             );
-            d.end_command_buffer(cmd).unwrap();
-            let fence = d
-                .create_fence(&vk::FenceCreateInfo::default(), None)
-                .unwrap();
-            let cmds = [cmd];
-            d.queue_submit(
-                self.queue,
-                &[vk::SubmitInfo::default().command_buffers(&cmds)],
-                fence,
-            )
-            .unwrap();
-            d.wait_for_fences(&[fence], true, u64::MAX).unwrap();
             let ptr = d
                 .map_memory(memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())
                 .unwrap() as *const u8;
             let bytes = std::slice::from_raw_parts(ptr, len as usize).to_vec();
             d.unmap_memory(memory);
-            d.destroy_fence(fence, None);
-            d.free_command_buffers(self.pool, &cmds);
             d.destroy_buffer(staging, None);
             d.free_memory(memory, None);
             bytes
