@@ -212,7 +212,6 @@ impl RgbToYuv420 {
         // SAFETY: the set is not in use: every earlier submission was waited for.
         unsafe { write_descriptors(d, self.set, &descriptors) };
         let (cmd_set, timestamps, queries) = (self.set, self.timestamps, self.queries);
-        let (pipeline, pipeline_layout) = (self.pipe.pipeline, self.pipe.layout);
         self.submit_and_wait(|cmd| {
             // SAFETY: every handle recorded here lives until submit_and_wait has waited for the
             // fence; the barriers order upload -> sampling, fill -> shader writes, shader
@@ -233,27 +232,15 @@ impl RgbToYuv420 {
                     d.cmd_reset_query_pool(cmd, queries, 0, 2);
                     d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::TOP_OF_PIPE, queries, 0);
                 }
-                d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, pipeline);
-                d.cmd_bind_descriptor_sets(
+                self.pipe.record_dispatch(
+                    d,
                     cmd,
-                    vk::PipelineBindPoint::COMPUTE,
-                    pipeline_layout,
-                    0,
-                    &[cmd_set],
-                    &[],
-                );
-                d.cmd_push_constants(
-                    cmd,
-                    pipeline_layout,
-                    vk::ShaderStageFlags::COMPUTE,
-                    0,
+                    cmd_set,
                     &params.bytes(),
-                );
-                d.cmd_dispatch(
-                    cmd,
-                    width.div_ceil(8).div_ceil(8),
-                    height.div_ceil(2).div_ceil(8),
-                    1,
+                    (
+                        width.div_ceil(8).div_ceil(8),
+                        height.div_ceil(2).div_ceil(8),
+                    ),
                 );
                 if timestamps {
                     d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::BOTTOM_OF_PIPE, queries, 1);
@@ -608,27 +595,8 @@ impl RgbToYuv420 {
                         &[],
                         &[],
                     );
-                    d.cmd_bind_pipeline(
-                        self.cmd,
-                        vk::PipelineBindPoint::COMPUTE,
-                        self.pipe.pipeline,
-                    );
-                    d.cmd_bind_descriptor_sets(
-                        self.cmd,
-                        vk::PipelineBindPoint::COMPUTE,
-                        self.pipe.layout,
-                        0,
-                        &[sets[k]],
-                        &[],
-                    );
-                    d.cmd_push_constants(
-                        self.cmd,
-                        self.pipe.layout,
-                        vk::ShaderStageFlags::COMPUTE,
-                        0,
-                        &params,
-                    );
-                    d.cmd_dispatch(self.cmd, groups.0, groups.1, 1);
+                    self.pipe
+                        .record_dispatch(d, self.cmd, sets[k], &params, groups);
                     end_and_submit(&ctx, self.cmd, self.fence)?;
                 }
                 cpu.push(start.elapsed().as_nanos() as f64);
@@ -671,9 +639,9 @@ impl RgbToYuv420 {
         self.sampler
     }
 
-    /// The pipeline and its layout.
-    pub(crate) fn pipeline_handles(&self) -> (vk::Pipeline, vk::PipelineLayout) {
-        (self.pipe.pipeline, self.pipe.layout)
+    /// The conversion's compute pipeline.
+    pub(crate) fn pipeline(&self) -> &ComputePipeline {
+        &self.pipe
     }
 
     /// The push constants for a frame, as bytes.

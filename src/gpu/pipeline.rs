@@ -116,6 +116,36 @@ impl ComputePipeline {
 }
 
 impl ComputePipeline {
+    /// Records binding this pipeline and `set`, the push constants `push`, and a dispatch of
+    /// `groups` workgroups.
+    ///
+    /// # Safety
+    /// `cmd` must be a recording command buffer of `d`, the pipeline's device; `set` a set of
+    /// this pipeline's layout whose resources live until the commands have run.
+    pub(crate) unsafe fn record_dispatch(
+        &self,
+        d: &ash::Device,
+        cmd: vk::CommandBuffer,
+        set: vk::DescriptorSet,
+        push: &[u8],
+        groups: (u32, u32),
+    ) {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, self.pipeline);
+            d.cmd_bind_descriptor_sets(
+                cmd,
+                vk::PipelineBindPoint::COMPUTE,
+                self.layout,
+                0,
+                &[set],
+                &[],
+            );
+            d.cmd_push_constants(cmd, self.layout, vk::ShaderStageFlags::COMPUTE, 0, push);
+            d.cmd_dispatch(cmd, groups.0, groups.1, 1);
+        }
+    }
+
     /// A descriptor pool sized for `sets` sets of this pipeline's layout, and those sets.
     /// The caller destroys the pool (which frees the sets).
     pub(crate) fn descriptor_sets(

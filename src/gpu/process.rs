@@ -213,26 +213,10 @@ impl Processor {
                 d.cmd_fill_buffer(cmd, peak, 4 * write as u64, 4, 0);
                 buffer_barrier(d, cmd, peak, write_access, shader, transfer, compute);
             }
-            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, self.pipe.pipeline);
-            d.cmd_bind_descriptor_sets(
-                cmd,
-                vk::PipelineBindPoint::COMPUTE,
-                self.pipe.layout,
-                0,
-                &[set],
-                &[],
-            );
             let mut push = [0u8; PUSH_BYTES as usize];
             push[..4].copy_from_slice(&read.to_le_bytes());
             push[4..].copy_from_slice(&write.to_le_bytes());
-            d.cmd_push_constants(
-                cmd,
-                self.pipe.layout,
-                vk::ShaderStageFlags::COMPUTE,
-                0,
-                &push,
-            );
-            d.cmd_dispatch(cmd, self.groups.0, self.groups.1, 1);
+            self.pipe.record_dispatch(d, cmd, set, &push, self.groups);
         }
     }
 }

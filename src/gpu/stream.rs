@@ -96,20 +96,10 @@ impl Pass {
                 params,
                 groups,
             } => {
-                let (pipeline, layout) = conv.pipeline_handles();
                 // SAFETY: forwarded from the caller; the pipeline lives as long as the pass.
                 unsafe {
-                    d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, pipeline);
-                    d.cmd_bind_descriptor_sets(
-                        cmd,
-                        vk::PipelineBindPoint::COMPUTE,
-                        layout,
-                        0,
-                        &[set],
-                        &[],
-                    );
-                    d.cmd_push_constants(cmd, layout, vk::ShaderStageFlags::COMPUTE, 0, params);
-                    d.cmd_dispatch(cmd, groups.0, groups.1, 1);
+                    conv.pipeline()
+                        .record_dispatch(d, cmd, set, params, *groups)
                 }
             }
         }
