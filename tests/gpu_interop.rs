@@ -164,3 +164,71 @@ fn dma_buf_import_without_the_extension_names_it() {
     assert!(e.to_string().contains("capture"), "{e}");
     assert_validation_silent(&ctx);
 }
+
+/// The DRM format modifiers a device lists for BGRA8 (what capture offers producers): on a
+/// device with VK_EXT_image_drm_format_modifier (the H200) the real driver's list, checked
+/// against the specification's rules; without it (lavapipe) a typed error naming it.
+#[test]
+fn drm_modifier_listing_follows_the_specification_or_names_the_extension() {
+    let Some(ctx) = context() else {
+        return;
+    };
+    let result = DmaBufImage::modifiers(&ctx, PixelFormat::Bgra8);
+    if !ctx.has_extension("VK_EXT_image_drm_format_modifier") {
+        let e = result.unwrap_err();
+        assert!(
+            matches!(&e, GpuError::MissingExtension { extension, .. } if extension == "VK_EXT_image_drm_format_modifier"),
+            "{e:?}"
+        );
+        assert_validation_silent(&ctx);
+        return;
+    }
+    let list = result.expect("the modifier list");
+    eprintln!(
+        "{}: BGRA8 modifiers {:?}",
+        ctx.device_info().name,
+        list.iter()
+            .map(|m| format!(
+                "{:#x}/{}p/{}",
+                m.modifier,
+                m.planes,
+                if m.sampled { "sampled" } else { "-" }
+            ))
+            .collect::<Vec<_>>()
+    );
+    // VK_EXT_image_drm_format_modifier: never DRM_FORMAT_MOD_INVALID, every entry at least one
+    // memory plane, each modifier once.
+    const DRM_FORMAT_MOD_INVALID: u64 = 0x00ff_ffff_ffff_ffff;
+    assert!(
+        !list.is_empty(),
+        "a format with sampling support lists at least one modifier"
+    );
+    let mut seen = std::collections::HashSet::new();
+    for m in &list {
+        assert_ne!(m.modifier, DRM_FORMAT_MOD_INVALID);
+        assert!(m.planes >= 1, "{m:?}");
+        assert!(seen.insert(m.modifier), "{:#x} listed twice", m.modifier);
+    }
+    // A listed importable modifier still needs the DMA-BUF extension: a typed error naming it.
+    if let Some(m) = list.iter().find(|m| m.importable()) {
+        if !ctx.has_extension("VK_EXT_external_memory_dma_buf") {
+            let file = tempfile::tempfile().unwrap();
+            file.set_len(1 << 20).unwrap();
+            let buf = DmaBuf {
+                fd: std::os::fd::AsFd::as_fd(&file),
+                format: PixelFormat::Bgra8,
+                width: 64,
+                height: 64,
+                modifier: m.modifier,
+                offset: 0,
+                stride: 256,
+            };
+            let e = DmaBufImage::import(&ctx, &buf).unwrap_err();
+            assert!(
+                matches!(&e, GpuError::MissingExtension { extension, .. } if extension == "VK_EXT_external_memory_dma_buf"),
+                "{e:?}"
+            );
+        }
+    }
+    assert_validation_silent(&ctx);
+}

@@ -279,10 +279,18 @@ pub fn probe() -> Vec<ProbeEntry> {
             let i = ctx.device_info();
             let (a, b, c) = i.api_version;
             let yes_no = |e: &str| if ctx.has_extension(e) { "yes" } else { "no" };
+            let modifiers = match crate::gpu::DmaBufImage::modifiers(&ctx, PixelFormat::Bgra8) {
+                Ok(list) => format!(
+                    "{} listed, {} one-plane sampled",
+                    list.len(),
+                    list.iter().filter(|m| m.importable()).count()
+                ),
+                Err(_) => "not listed (no VK_EXT_image_drm_format_modifier)".into(),
+            };
             (
                 true,
                 format!(
-                    "{} ({}), Vulkan {a}.{b}.{c}, driver {}: converts and processes RGB input for the encoders; memory export (CUDA) {}, semaphore export {}, DMA-BUF import {}",
+                    "{} ({}), Vulkan {a}.{b}.{c}, driver {}: converts and processes RGB input for the encoders; memory export (CUDA) {}, semaphore export {}, DMA-BUF import {}, BGRA8 DRM modifiers {modifiers}",
                     i.name,
                     i.kind,
                     i.driver.trim(),

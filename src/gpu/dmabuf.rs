@@ -1,16 +1,24 @@
 //! DMA-BUF import: a compositor's or PipeWire's buffer becomes a Vulkan image without a copy
 //! (VK_EXT_external_memory_dma_buf), and a [`GpuFrame`] the session reads in place.
 //!
-//! This release imports single-plane RGB buffers with the LINEAR layout (DRM format modifier 0),
-//! the layout every producer can be asked for: the image is `VK_IMAGE_TILING_LINEAR`, and the
-//! producer's stride must equal the driver's row pitch for that width (checked; a typed error
-//! names both). Each read is a queue-family ownership transfer: acquired from the producer's
-//! side (`VK_QUEUE_FAMILY_FOREIGN_EXT` when the device has VK_EXT_queue_family_foreign, else
+//! Single-plane RGB buffers are imported in two ways:
+//! - the LINEAR layout (DRM format modifier 0), which every producer can be asked for: the image
+//!   is `VK_IMAGE_TILING_LINEAR`, and the producer's stride must equal the driver's row pitch for
+//!   that width (checked; a typed error names both);
+//! - any other modifier through VK_EXT_image_drm_format_modifier: the modifier must be one the
+//!   device lists for the format with sampling support and one memory plane (compressed
+//!   layouts with a metadata plane are refused by name), the image is created with
+//!   `VK_IMAGE_TILING_DRM_FORMAT_MODIFIER_EXT` and the producer's offset and stride as its
+//!   explicit plane layout. Without the extension a tiled buffer is a
+//!   [`GpuError::MissingExtension`]. No reachable driver has both DMA-BUF extensions (Mesa 25's
+//!   lavapipe has only the first, the H200's driver neither), so this path is written to the
+//!   specification and unexercised; docs/HARDWARE.md says so.
+//!
+//! Each read is a queue-family ownership transfer: acquired from the producer's side
+//! (`VK_QUEUE_FAMILY_FOREIGN_EXT` when the device has VK_EXT_queue_family_foreign, else
 //! `VK_QUEUE_FAMILY_EXTERNAL`) in `GENERAL`, released back to it in `GENERAL` — what keeps the
 //! producer's pixels defined (an image that is merely transitioned from `UNDEFINED` may lose
-//! them). Tiled modifiers need VK_EXT_image_drm_format_modifier's explicit plane layouts:
-//! without that extension they are a [`GpuError::MissingExtension`]; with it, not yet imported
-//! here ([`GpuError::Unsupported`]), since no reachable driver has both extensions to test on.
+//! them).
 //!
 //! Synchronisation is the producer's: a buffer is handed over after its writes are complete
 //! (Wayland screencopy's `ready`, PipeWire's buffer dequeue), so the frame has no wait point.
@@ -41,12 +49,33 @@ pub struct DmaBuf<'fd> {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
-    /// The DRM format modifier ([`DRM_FORMAT_MOD_LINEAR`] is imported).
+    /// The DRM format modifier: [`DRM_FORMAT_MOD_LINEAR`], or a tiled layout the device lists
+    /// for the format (needs VK_EXT_image_drm_format_modifier).
     pub modifier: u64,
-    /// Byte offset of the first row in the buffer.
+    /// Byte offset of the first row (of the first tile row, for a tiled layout) in the buffer.
     pub offset: u64,
-    /// Bytes from one row to the next.
+    /// Bytes from one row (one tile row, for a tiled layout) to the next, as the producer
+    /// reports it.
     pub stride: u64,
+}
+
+/// One DRM format modifier a device lists for a format (VK_EXT_image_drm_format_modifier).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DrmModifier {
+    /// The modifier's value (vendor in the top byte; 0 is LINEAR).
+    pub modifier: u64,
+    /// Memory planes an image with it has (more than one: compression metadata).
+    pub planes: u32,
+    /// Whether images with it can be sampled (what the processing pass does).
+    pub sampled: bool,
+}
+
+impl DrmModifier {
+    /// Whether [`DmaBufImage::import`] takes buffers with this modifier (given the DMA-BUF
+    /// extension): sampled, one memory plane.
+    pub fn importable(&self) -> bool {
+        self.sampled && self.planes == 1
+    }
 }
 
 /// A DMA-BUF imported as a Vulkan image of the context's device.
@@ -96,15 +125,18 @@ impl DmaBufImage {
                 format!("a {w}-pixel {} row needs {row} bytes", buf.format),
             ));
         }
-        if buf.modifier != DRM_FORMAT_MOD_LINEAR {
+        let tiled = buf.modifier != DRM_FORMAT_MOD_LINEAR;
+        if tiled {
             ctx.require_extension(
                 ash::ext::image_drm_format_modifier::NAME,
                 "importing a tiled DMA-BUF (a modifier other than LINEAR; or ask the producer for LINEAR)",
             )?;
-            return Err(GpuError::Unsupported {
-                what: format!("import DMA-BUF modifier {:#x}", buf.modifier),
-                reason: "only LINEAR (0) buffers are imported in this release; ask the producer for LINEAR".into(),
-            });
+            check_modifier(
+                buf.modifier,
+                buf.format,
+                &modifier_properties(ctx, vk_format),
+            )?;
+            check_importable(ctx, vk_format, buf)?;
         }
         let fd = buf
             .fd
@@ -128,7 +160,17 @@ impl DmaBufImage {
 
         let d = &ctx.device;
         let mut external = vk::ExternalMemoryImageCreateInfo::default().handle_types(DMA_BUF);
-        let info = vk::ImageCreateInfo::default()
+        let plane = [vk::SubresourceLayout {
+            offset: buf.offset,
+            size: 0,
+            row_pitch: buf.stride,
+            array_pitch: 0,
+            depth_pitch: 0,
+        }];
+        let mut explicit = vk::ImageDrmFormatModifierExplicitCreateInfoEXT::default()
+            .drm_format_modifier(buf.modifier)
+            .plane_layouts(&plane);
+        let mut info = vk::ImageCreateInfo::default()
             .image_type(vk::ImageType::TYPE_2D)
             .format(vk_format)
             .extent(vk::Extent3D {
@@ -144,6 +186,11 @@ impl DmaBufImage {
             .sharing_mode(vk::SharingMode::EXCLUSIVE)
             .initial_layout(vk::ImageLayout::UNDEFINED)
             .push_next(&mut external);
+        if tiled {
+            info = info
+                .tiling(vk::ImageTiling::DRM_FORMAT_MODIFIER_EXT)
+                .push_next(&mut explicit);
+        }
         // SAFETY: a valid device and create info; destroyed on every failure below or in Drop.
         let image =
             unsafe { d.create_image(&info, None) }.map_err(GpuError::vk("vkCreateImage"))?;
@@ -151,30 +198,36 @@ impl DmaBufImage {
             // SAFETY: the image is unused (and unbound or bound to memory freed after it).
             unsafe { d.destroy_image(image, None) }
         };
-        // SAFETY: a linear image of this device; subresource 0 exists.
-        let layout = unsafe {
-            d.get_image_subresource_layout(
-                image,
-                vk::ImageSubresource {
-                    aspect_mask: vk::ImageAspectFlags::COLOR,
-                    mip_level: 0,
-                    array_layer: 0,
-                },
-            )
-        };
         // SAFETY: the image was created on this device.
         let requirements = unsafe { d.get_image_memory_requirements(image) };
-        if layout.row_pitch != buf.stride || layout.offset != 0 {
-            destroy();
-            return Err(GpuError::Unsupported {
-                what: format!("import a {w}x{h} linear DMA-BUF with stride {}", buf.stride),
-                reason: format!(
-                    "the driver lays that image out at a row pitch of {} bytes (offset {}); ask the producer for that stride",
-                    layout.row_pitch, layout.offset
-                ),
-            });
+        // A linear image is bound at the producer's offset (its layout starts at 0); a modifier
+        // image carries the offset in its explicit plane layout and is bound at 0.
+        let bind_offset = if tiled { 0 } else { buf.offset };
+        if !tiled {
+            // SAFETY: a linear image of this device; subresource 0 exists.
+            let layout = unsafe {
+                d.get_image_subresource_layout(
+                    image,
+                    vk::ImageSubresource {
+                        aspect_mask: vk::ImageAspectFlags::COLOR,
+                        mip_level: 0,
+                        array_layer: 0,
+                    },
+                )
+            };
+            if layout.row_pitch != buf.stride || layout.offset != 0 {
+                destroy();
+                return Err(GpuError::Unsupported {
+                    what: format!("import a {w}x{h} linear DMA-BUF with stride {}", buf.stride),
+                    reason: format!(
+                        "the driver lays that image out at a row pitch of {} bytes (offset {}); ask the producer for that stride",
+                        layout.row_pitch, layout.offset
+                    ),
+                });
+            }
         }
-        if buf.offset % requirements.alignment.max(1) != 0 || buf.offset + requirements.size > size
+        if bind_offset % requirements.alignment.max(1) != 0
+            || bind_offset + requirements.size > size
         {
             destroy();
             return Err(GpuError::Unsupported {
@@ -240,11 +293,32 @@ impl DmaBufImage {
                 vk::QUEUE_FAMILY_EXTERNAL
             },
         };
-        // SAFETY: the memory holds offset + requirements.size bytes at the required alignment
-        // (checked above) and is bound once.
-        unsafe { d.bind_image_memory(image, memory, buf.offset) }
+        // SAFETY: the memory holds bind_offset + requirements.size bytes at the required
+        // alignment (checked above) and is bound once.
+        unsafe { d.bind_image_memory(image, memory, bind_offset) }
             .map_err(GpuError::vk("vkBindImageMemory"))?;
         Ok(this)
+    }
+
+    /// The DRM format modifiers the device lists for `format` images. Needs
+    /// VK_EXT_image_drm_format_modifier (else [`GpuError::MissingExtension`]); capture offers the
+    /// [`DrmModifier::importable`] ones to the producer in its format negotiation.
+    pub fn modifiers(ctx: &GpuContext, format: PixelFormat) -> Result<Vec<DrmModifier>, GpuError> {
+        ctx.require_extension(
+            ash::ext::image_drm_format_modifier::NAME,
+            "listing the DMA-BUF layouts (DRM format modifiers) the device reads",
+        )?;
+        let vk_format = super::convert::input_format(format)?;
+        Ok(modifier_properties(ctx, vk_format)
+            .iter()
+            .map(|m| DrmModifier {
+                modifier: m.drm_format_modifier,
+                planes: m.drm_format_modifier_plane_count,
+                sampled: m
+                    .drm_format_modifier_tiling_features
+                    .contains(vk::FormatFeatureFlags::SAMPLED_IMAGE),
+            })
+            .collect())
     }
 
     /// The image as a frame for a session on this context (`GpuChoice::Shared`): acquired from
@@ -266,6 +340,137 @@ impl DmaBufImage {
     }
 }
 
+/// The DRM format modifiers the device lists for `format` (VK_EXT_image_drm_format_modifier).
+fn modifier_properties(
+    ctx: &GpuContext,
+    format: vk::Format,
+) -> Vec<vk::DrmFormatModifierPropertiesEXT> {
+    let mut count = vk::DrmFormatModifierPropertiesListEXT::default();
+    let mut props = vk::FormatProperties2::default().push_next(&mut count);
+    // SAFETY: a valid physical device of this instance; the chain asks for the count only.
+    unsafe {
+        ctx.instance
+            .get_physical_device_format_properties2(ctx.physical, format, &mut props)
+    };
+    let n = count.drm_format_modifier_count as usize;
+    let mut list = vec![vk::DrmFormatModifierPropertiesEXT::default(); n];
+    let mut filled =
+        vk::DrmFormatModifierPropertiesListEXT::default().drm_format_modifier_properties(&mut list);
+    let mut props = vk::FormatProperties2::default().push_next(&mut filled);
+    // SAFETY: as above; the list has room for the count the driver reported.
+    unsafe {
+        ctx.instance
+            .get_physical_device_format_properties2(ctx.physical, format, &mut props)
+    };
+    let written = filled.drm_format_modifier_count as usize;
+    list.truncate(written);
+    list
+}
+
+/// Whether a tiled buffer with `modifier` can be imported as `format`, given the device's list
+/// for that format: the modifier must be listed, allow sampling, and have one memory plane
+/// (layouts with a compression-metadata plane are not imported).
+fn check_modifier(
+    modifier: u64,
+    format: PixelFormat,
+    listed: &[vk::DrmFormatModifierPropertiesEXT],
+) -> Result<(), GpuError> {
+    let what = || format!("import {format} DMA-BUF modifier {modifier:#x}");
+    let Some(entry) = listed.iter().find(|m| m.drm_format_modifier == modifier) else {
+        let known: Vec<String> = listed
+            .iter()
+            .map(|m| format!("{:#x}", m.drm_format_modifier))
+            .collect();
+        return Err(GpuError::Unsupported {
+            what: what(),
+            reason: format!(
+                "the device lists {} for {format}; ask the producer for one of them (or LINEAR)",
+                if known.is_empty() {
+                    "no modifiers".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ),
+        });
+    };
+    if !entry
+        .drm_format_modifier_tiling_features
+        .contains(vk::FormatFeatureFlags::SAMPLED_IMAGE)
+    {
+        return Err(GpuError::Unsupported {
+            what: what(),
+            reason:
+                "the device cannot sample images with that modifier; ask the producer for LINEAR"
+                    .into(),
+        });
+    }
+    if entry.drm_format_modifier_plane_count != 1 {
+        return Err(GpuError::Unsupported {
+            what: what(),
+            reason: format!(
+                "that layout has {} memory planes (a compression-metadata plane); GhostStream imports one-plane buffers: ask the producer for a modifier without compression",
+                entry.drm_format_modifier_plane_count
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the device imports a sampled `buf.width` x `buf.height` image with `buf.modifier`
+/// from a DMA-BUF (vkGetPhysicalDeviceImageFormatProperties2 with the modifier and handle type).
+fn check_importable(
+    ctx: &GpuContext,
+    format: vk::Format,
+    buf: &DmaBuf<'_>,
+) -> Result<(), GpuError> {
+    let mut modifier_info = vk::PhysicalDeviceImageDrmFormatModifierInfoEXT::default()
+        .drm_format_modifier(buf.modifier)
+        .sharing_mode(vk::SharingMode::EXCLUSIVE);
+    let mut external_info =
+        vk::PhysicalDeviceExternalImageFormatInfo::default().handle_type(DMA_BUF);
+    let info = vk::PhysicalDeviceImageFormatInfo2::default()
+        .format(format)
+        .ty(vk::ImageType::TYPE_2D)
+        .tiling(vk::ImageTiling::DRM_FORMAT_MODIFIER_EXT)
+        .usage(vk::ImageUsageFlags::SAMPLED)
+        .push_next(&mut modifier_info)
+        .push_next(&mut external_info);
+    let mut external = vk::ExternalImageFormatProperties::default();
+    let mut props = vk::ImageFormatProperties2::default().push_next(&mut external);
+    let what = || {
+        format!(
+            "import a {}x{} {} DMA-BUF with modifier {:#x}",
+            buf.width, buf.height, buf.format, buf.modifier
+        )
+    };
+    // SAFETY: a valid physical device; every chained structure outlives the call.
+    let result = unsafe {
+        ctx.instance
+            .get_physical_device_image_format_properties2(ctx.physical, &info, &mut props)
+    };
+    if let Err(e) = result {
+        return Err(GpuError::Unsupported {
+            what: what(),
+            reason: format!("the driver refuses that image ({e:?}); ask the producer for LINEAR"),
+        });
+    }
+    let max = props.image_format_properties.max_extent;
+    let importable = external
+        .external_memory_properties
+        .external_memory_features
+        .contains(vk::ExternalMemoryFeatureFlags::IMPORTABLE);
+    if !importable || buf.width > max.width || buf.height > max.height {
+        return Err(GpuError::Unsupported {
+            what: what(),
+            reason: format!(
+                "the driver imports such images up to {}x{} (importable: {importable})",
+                max.width, max.height
+            ),
+        });
+    }
+    Ok(())
+}
+
 impl Drop for DmaBufImage {
     fn drop(&mut self) {
         // SAFETY: the owner waited for every frame read from the image (the session was flushed
@@ -274,5 +479,53 @@ impl Drop for DmaBufImage {
             self.ctx.device.destroy_image(self.image, None);
             self.ctx.device.free_memory(self.memory, None);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(
+        modifier: u64,
+        planes: u32,
+        features: vk::FormatFeatureFlags,
+    ) -> vk::DrmFormatModifierPropertiesEXT {
+        vk::DrmFormatModifierPropertiesEXT {
+            drm_format_modifier: modifier,
+            drm_format_modifier_plane_count: planes,
+            drm_format_modifier_tiling_features: features,
+        }
+    }
+
+    const X_TILED: u64 = 0x0100_0000_0000_0001;
+    const SAMPLED: vk::FormatFeatureFlags = vk::FormatFeatureFlags::SAMPLED_IMAGE;
+
+    #[test]
+    fn a_listed_sampled_one_plane_modifier_is_accepted() {
+        let list = [listed(0, 1, SAMPLED), listed(X_TILED, 1, SAMPLED)];
+        assert!(check_modifier(X_TILED, PixelFormat::Bgra8, &list).is_ok());
+    }
+
+    #[test]
+    fn an_unlisted_modifier_names_the_listed_ones() {
+        let list = [listed(0, 1, SAMPLED), listed(X_TILED, 1, SAMPLED)];
+        let e = check_modifier(0x0100_0000_0000_0002, PixelFormat::Bgra8, &list).unwrap_err();
+        let text = e.to_string();
+        assert!(matches!(e, GpuError::Unsupported { .. }), "{e:?}");
+        assert!(text.contains("0x100000000000002"), "{text}");
+        assert!(text.contains("0x0, 0x100000000000001"), "{text}");
+        let e = check_modifier(X_TILED, PixelFormat::Rgba8, &[]).unwrap_err();
+        assert!(e.to_string().contains("no modifiers"), "{e}");
+    }
+
+    #[test]
+    fn compressed_and_unsampled_layouts_are_refused_by_name() {
+        let list = [listed(X_TILED, 2, SAMPLED)];
+        let e = check_modifier(X_TILED, PixelFormat::Bgra8, &list).unwrap_err();
+        assert!(e.to_string().contains("2 memory planes"), "{e}");
+        let list = [listed(X_TILED, 1, vk::FormatFeatureFlags::TRANSFER_SRC)];
+        let e = check_modifier(X_TILED, PixelFormat::Bgra8, &list).unwrap_err();
+        assert!(e.to_string().contains("cannot sample"), "{e}");
     }
 }

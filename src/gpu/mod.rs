@@ -24,7 +24,7 @@ pub use context::{
 /// Vulkan types.
 pub use ash;
 pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
-pub use dmabuf::{DmaBuf, DmaBufImage, DRM_FORMAT_MOD_LINEAR};
+pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use frame::{GpuFrame, TimelinePoint};
 pub use interop::{ExportableBuffer, ExportableTimeline};
 pub use stream::{ConvertStream, Converted, PassTiming};
