@@ -123,16 +123,39 @@ pub const AUTO_ORDER: [BackendKind; 3] = [
     BackendKind::Software,
 ];
 
-/// Why a GPU backend cannot run in this build. These paths are specified in their own issues
-/// and not yet built; the reason says so rather than pretending to probe hardware.
+/// Why a GPU backend cannot run here. NVENC is probed for real (library, driver API version,
+/// an encode session on the GPU's CUDA context); Vulkan Video is specified in its own issue and
+/// not yet built, and the reason says so rather than pretending to probe hardware.
 fn gpu_backend_reason(kind: BackendKind) -> String {
     match kind {
-        BackendKind::Nvenc => "the NVENC backend is not part of this build yet".into(),
+        BackendKind::Nvenc => nvenc_reason(),
         BackendKind::VulkanVideo => {
             "the Vulkan Video encode backend is not part of this build yet".into()
         }
         BackendKind::Software => unreachable!("software is not a GPU backend"),
     }
+}
+
+/// What stops NVENC here, probed once per process: the library, the driver's API version, a
+/// CUDA device, and an encode session on it (a GPU without an encoder engine fails there).
+fn nvenc_reason() -> String {
+    static REASON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    REASON
+        .get_or_init(|| {
+            let opened = crate::nvenc::NvencApi::load().and_then(|api| {
+                let device = crate::cuda::CudaDevice::first()?;
+                crate::nvenc::EncodeSession::open(&api, &device).map(|_| (api, device))
+            });
+            match opened {
+                Ok((api, device)) => format!(
+                    "an NVENC session opens on {} (driver API {}), but encoding through it is not built in this release yet",
+                    device.name(),
+                    api.driver_api()
+                ),
+                Err(e) => e.to_string(),
+            }
+        })
+        .clone()
 }
 
 fn open_one(

@@ -92,6 +92,9 @@ pub struct DeviceInfo {
     pub driver: String,
     /// Nanoseconds per timestamp tick.
     pub timestamp_period_ns: f64,
+    /// The device's UUID (`VkPhysicalDeviceIDProperties::deviceUUID`): the same bytes CUDA
+    /// reports for the same GPU (`cuDeviceGetUuid`), which is how the CUDA side finds it.
+    pub device_uuid: [u8; 16],
 }
 
 /// Device extensions GhostStream enables when the device has them; each path that needs one
@@ -498,8 +501,12 @@ impl GpuContext {
     ) -> DeviceInfo {
         let (_, kind) = kind_rank(props.device_type);
         let mut driver_props = vk::PhysicalDeviceDriverProperties::default();
-        let mut props2 = vk::PhysicalDeviceProperties2::default().push_next(&mut driver_props);
-        // SAFETY: pd is valid and the chain is well formed; driver properties are core in 1.2.
+        let mut id_props = vk::PhysicalDeviceIDProperties::default();
+        let mut props2 = vk::PhysicalDeviceProperties2::default()
+            .push_next(&mut driver_props)
+            .push_next(&mut id_props);
+        // SAFETY: pd is valid and the chain is well formed; driver properties are core in 1.2,
+        // ID properties in 1.1.
         unsafe { instance.get_physical_device_properties2(pd, &mut props2) };
         let text = |c: Result<&CStr, _>| c.map(|c| c.to_string_lossy().into_owned());
         DeviceInfo {
@@ -516,6 +523,7 @@ impl GpuContext {
                 text(driver_props.driver_info_as_c_str()).unwrap_or_default()
             ),
             timestamp_period_ns: props.limits.timestamp_period as f64,
+            device_uuid: id_props.device_uuid,
         }
     }
 

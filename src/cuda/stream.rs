@@ -1,0 +1,205 @@
+//! A CUDA stream that orders work after Vulkan (waits on imported timeline values), before
+//! Vulkan (signals them), and copies imported memory to the host; and events on it.
+
+use std::sync::Arc;
+
+use cudarc::driver::sys;
+
+use super::{check, CudaDevice, CudaError, ImportedBuffer, ImportedTimeline, PinnedBuffer};
+
+/// A non-blocking CUDA stream of one device.
+pub struct CudaStream {
+    device: Arc<CudaDevice>,
+    stream: sys::CUstream,
+}
+
+// SAFETY: a plain driver handle; the context is bound before every use.
+unsafe impl Send for CudaStream {}
+
+impl std::fmt::Debug for CudaStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CudaStream").finish_non_exhaustive()
+    }
+}
+
+impl CudaStream {
+    /// A new stream that does not synchronise with the legacy default stream.
+    pub fn new(device: &Arc<CudaDevice>) -> Result<Self, CudaError> {
+        device.bind()?;
+        let mut stream = std::ptr::null_mut();
+        // SAFETY: a plain creation into a local; destroyed in Drop.
+        check("cuStreamCreate", unsafe {
+            sys::cuStreamCreate(
+                &mut stream,
+                sys::CUstream_flags::CU_STREAM_NON_BLOCKING as u32,
+            )
+        })?;
+        Ok(Self {
+            device: Arc::clone(device),
+            stream,
+        })
+    }
+
+    /// The raw stream (what NVENC is given with `nvEncSetIOCudaStreams`).
+    pub fn raw(&self) -> sys::CUstream {
+        self.stream
+    }
+
+    /// Work queued after this waits, on the GPU, until `timeline` reaches `value`.
+    pub fn wait(&self, timeline: &ImportedTimeline, value: u64) -> Result<(), CudaError> {
+        self.device.bind()?;
+        // SAFETY: all-zero is a valid parameter block (no flags); the fence value is set below.
+        let mut params: sys::CUDA_EXTERNAL_SEMAPHORE_WAIT_PARAMS = unsafe { std::mem::zeroed() };
+        params.params.fence.value = value;
+        let semaphores = [timeline.raw()];
+        // SAFETY: one semaphore and one parameter block, both alive for the call.
+        check("cuWaitExternalSemaphoresAsync", unsafe {
+            sys::cuWaitExternalSemaphoresAsync(semaphores.as_ptr(), &params, 1, self.stream)
+        })
+    }
+
+    /// `timeline` is set to `value` once the work queued before this completes.
+    pub fn signal(&self, timeline: &ImportedTimeline, value: u64) -> Result<(), CudaError> {
+        self.device.bind()?;
+        // SAFETY: all-zero is a valid parameter block; the fence value is set below.
+        let mut params: sys::CUDA_EXTERNAL_SEMAPHORE_SIGNAL_PARAMS = unsafe { std::mem::zeroed() };
+        params.params.fence.value = value;
+        let semaphores = [timeline.raw()];
+        // SAFETY: as in `wait`.
+        check("cuSignalExternalSemaphoresAsync", unsafe {
+            sys::cuSignalExternalSemaphoresAsync(semaphores.as_ptr(), &params, 1, self.stream)
+        })
+    }
+
+    /// Queues a copy of the first `dst.len()` bytes of `src` into `dst`.
+    ///
+    /// `dst` must not be read or dropped until the copy has completed (synchronise the stream
+    /// or wait for an event recorded after this).
+    pub fn copy_to_host(
+        &self,
+        src: &ImportedBuffer,
+        dst: &mut PinnedBuffer,
+    ) -> Result<(), CudaError> {
+        if dst.len() as u64 > src.size() {
+            return Err(CudaError::Invalid {
+                what: format!("copy of {} bytes", dst.len()),
+                reason: format!("the imported buffer holds {} bytes", src.size()),
+            });
+        }
+        self.device.bind()?;
+        // SAFETY: both ranges are in bounds (checked); the destination is page-locked memory
+        // that the caller keeps alive until the copy completes (documented above).
+        check("cuMemcpyDtoHAsync", unsafe {
+            sys::cuMemcpyDtoHAsync_v2(dst.raw(), src.pointer(), dst.len(), self.stream)
+        })
+    }
+
+    /// Records `event` at this point of the stream.
+    pub fn record(&self, event: &CudaEvent) -> Result<(), CudaError> {
+        self.device.bind()?;
+        // SAFETY: both handles belong to this device's context.
+        check("cuEventRecord", unsafe {
+            sys::cuEventRecord(event.event, self.stream)
+        })
+    }
+
+    /// Blocks until everything queued has completed.
+    pub fn synchronize(&self) -> Result<(), CudaError> {
+        self.device.bind()?;
+        // SAFETY: a valid stream.
+        check("cuStreamSynchronize", unsafe {
+            sys::cuStreamSynchronize(self.stream)
+        })
+    }
+}
+
+impl Drop for CudaStream {
+    fn drop(&mut self) {
+        // SAFETY: the stream is finished with (its work completes before destruction per CUDA's
+        // rules: cuStreamDestroy returns at once and releases it when its work is done).
+        unsafe {
+            if self.device.bind().is_ok() {
+                sys::cuStreamDestroy_v2(self.stream);
+            }
+        }
+    }
+}
+
+/// A CUDA event: a point in a stream to poll, wait for, or time against another.
+pub struct CudaEvent {
+    device: Arc<CudaDevice>,
+    event: sys::CUevent,
+}
+
+// SAFETY: a plain driver handle; the context is bound before every use.
+unsafe impl Send for CudaEvent {}
+
+impl std::fmt::Debug for CudaEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CudaEvent").finish_non_exhaustive()
+    }
+}
+
+impl CudaEvent {
+    /// A new event; `timed` events can be measured against each other (slightly costlier).
+    pub fn new(device: &Arc<CudaDevice>, timed: bool) -> Result<Self, CudaError> {
+        device.bind()?;
+        let flags = if timed {
+            sys::CUevent_flags::CU_EVENT_DEFAULT as u32
+        } else {
+            sys::CUevent_flags::CU_EVENT_DISABLE_TIMING as u32
+        };
+        let mut event = std::ptr::null_mut();
+        // SAFETY: a plain creation into a local; destroyed in Drop.
+        check("cuEventCreate", unsafe {
+            sys::cuEventCreate(&mut event, flags)
+        })?;
+        Ok(Self {
+            device: Arc::clone(device),
+            event,
+        })
+    }
+
+    /// Whether the work before the event's last record has completed (never blocks).
+    pub fn is_complete(&self) -> Result<bool, CudaError> {
+        self.device.bind()?;
+        // SAFETY: a valid event.
+        match unsafe { sys::cuEventQuery(self.event) } {
+            sys::CUresult::CUDA_SUCCESS => Ok(true),
+            sys::CUresult::CUDA_ERROR_NOT_READY => Ok(false),
+            other => check("cuEventQuery", other).map(|()| false),
+        }
+    }
+
+    /// Blocks until the event has completed.
+    pub fn synchronize(&self) -> Result<(), CudaError> {
+        self.device.bind()?;
+        // SAFETY: a valid event.
+        check("cuEventSynchronize", unsafe {
+            sys::cuEventSynchronize(self.event)
+        })
+    }
+
+    /// Milliseconds of GPU time from `start` to `self` (both timed and completed).
+    pub fn elapsed_ms_since(&self, start: &CudaEvent) -> Result<f32, CudaError> {
+        self.device.bind()?;
+        let mut ms = 0.0f32;
+        // SAFETY: both events belong to this context and have completed (the caller's
+        // contract; the driver reports an error otherwise).
+        check("cuEventElapsedTime", unsafe {
+            sys::cuEventElapsedTime(&mut ms, start.event, self.event)
+        })?;
+        Ok(ms)
+    }
+}
+
+impl Drop for CudaEvent {
+    fn drop(&mut self) {
+        // SAFETY: a valid event, destroyed once.
+        unsafe {
+            if self.device.bind().is_ok() {
+                sys::cuEventDestroy_v2(self.event);
+            }
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! NVENC: NVIDIA's hardware encoder, fed from Vulkan memory through CUDA with no copy.
+//!
+//! `libnvidia-encode.so.1` is opened at run time ([`NvencApi::load`]): nothing links it, so the
+//! crate builds and runs on machines without an NVIDIA driver, where NVENC is simply an
+//! unavailable backend with the reason. The structure layouts and version numbers come from
+//! NVIDIA's SDK 12.1 header (through the `nvidia-video-codec-sdk` crate's bindings, used for
+//! their types only); a driver whose API is older than 12.1 is refused by name.
+//!
+//! Reached so far, and where (docs/HARDWARE.md has the record): the library loads, the driver's
+//! API version is read, the function table is filled, and an encode session is opened on the
+//! CUDA context of the GPU; on the lent H200 (no encoder engine) that open fails with the
+//! driver's "unsupported device" status, which becomes [`NvencError::NoEncoder`].
+
+mod loader;
+mod session;
+pub mod status;
+
+pub use loader::{ApiVersion, NvencApi, BUILD_API};
+pub use session::EncodeSession;
+
+use crate::cuda::CudaError;
+
+/// Why an NVENC step failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NvencError {
+    /// libnvidia-encode could not be loaded, or lacks its entry points.
+    #[error("NVENC is not available: {library}: {reason}")]
+    LibraryMissing {
+        /// The library looked for.
+        library: String,
+        /// What the loader said, and the fix.
+        reason: String,
+    },
+    /// The driver's NVENC API is older than the one GhostStream is built against.
+    #[error("the NVIDIA driver's NVENC API is {driver}, older than the {needed} GhostStream needs; update the driver (R530 or newer)")]
+    DriverTooOld {
+        /// What the driver offers.
+        driver: ApiVersion,
+        /// What this build needs.
+        needed: ApiVersion,
+    },
+    /// The GPU has no NVENC engine (or no encode-capable device was found).
+    #[error("{device} has no NVENC encoder engine: nvEncOpenEncodeSessionEx returned {name} ({status}){}", last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
+    NoEncoder {
+        /// The GPU (CUDA's name for it).
+        device: String,
+        /// The status returned.
+        status: u32,
+        /// Its name.
+        name: String,
+        /// The driver's last-error string, when there was a session to ask.
+        last_error: Option<String>,
+    },
+    /// An NVENC call returned an error status.
+    #[error("{call} failed: {name} ({status}): {meaning}{}", last_error.as_deref().map(|e| format!("; driver says: {e}")).unwrap_or_default())]
+    Status {
+        /// The NVENC function.
+        call: &'static str,
+        /// The NVENCSTATUS.
+        status: u32,
+        /// Its name.
+        name: String,
+        /// What it means.
+        meaning: &'static str,
+        /// The driver's last-error string for the session (`nvEncGetLastErrorString`).
+        last_error: Option<String>,
+    },
+    /// The CUDA side (context, import, stream) failed.
+    #[error(transparent)]
+    Cuda(#[from] CudaError),
+}
+
+impl NvencError {
+    /// The error for `status` returned by `call`, with the session's last-error text.
+    pub(crate) fn status(call: &'static str, status: u32, last_error: Option<String>) -> Self {
+        NvencError::Status {
+            call,
+            status,
+            name: status::name(status),
+            meaning: status::meaning(status),
+            last_error,
+        }
+    }
+}
