@@ -5,16 +5,20 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -d .gl ] || bash ../shared/tools/get-vulkan-loader.sh .gl
 mkdir -p .h200
-tests=(gpu_convert gpu_process gpu_embed gpu_interop)
+tests=(gpu_convert gpu_process gpu_embed gpu_interop cuda_handoff nvenc_driver)
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
-cargo test --release --no-default-features "${args[@]}" --no-run --message-format=json 2>/dev/null |
+cargo test --release --no-default-features --lib "${args[@]}" --no-run --message-format=json 2>/dev/null |
   python3 -c '
 import json, shutil, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
-        shutil.copy(m["executable"], ".h200/%s_test" % m["target"]["name"])
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        kind = m["target"]["kind"]
+        if kind == ["test"]:
+            shutil.copy(m["executable"], ".h200/%s_test" % m["target"]["name"])
+        elif "lib" in kind:
+            shutil.copy(m["executable"], ".h200/lib_test")
 '
 cargo bench --no-default-features --bench gpu_convert --no-run --message-format=json 2>/dev/null |
   python3 -c '
@@ -24,4 +28,6 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["bench"]:
         shutil.copy(m["executable"], ".h200/gpu_convert_bench")
 '
+# Debug info is not needed there and would take the carried tree past its size limit.
+strip .h200/*
 ls -la .h200

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Runs on the lent H200 (device tool); builds nothing there. Prepare here first:
 #   bash ../shared/tools/get-vulkan-loader.sh .gl          # Vulkan loader + validation layer .debs
-#   cargo test  --release --no-default-features --test gpu_convert --test gpu_process \
-#               --test gpu_embed --test gpu_interop --no-run
+#   cargo test  --release --no-default-features --lib --test gpu_convert --test gpu_process \
+#               --test gpu_embed --test gpu_interop --test cuda_handoff --test nvenc_driver --no-run
 #   cargo bench           --no-default-features --bench gpu_convert --no-run
-#   copy the executables to .h200/<name>_test and .h200/gpu_convert_bench
+#   copy the executables to .h200/<name>_test, .h200/lib_test and .h200/gpu_convert_bench
 #   (benches/h200/prepare.sh does all of this)
 # then run with carry [".gl", ".h200"]:  bash benches/h200/run.sh
 # Writes everything under $OUT (or ./out/h200 outside the device tool).
@@ -41,6 +41,19 @@ for t in gpu_embed gpu_interop; do
   echo "tests exit code: $?" | tee -a "$out/$t.txt"
   grep -E "^device:|^test |test result|reported|SKIPPED|samples" "$out/$t.txt" | sort | uniq -c
 done
+
+echo "== Vulkan -> CUDA hand-off (imported memory and timelines), NVENC against the real driver"
+GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_CUDA=1 .h200/cuda_handoff_test --test-threads 1 --nocapture \
+  > "$out/cuda_handoff.txt" 2>&1
+echo "tests exit code: $?" | tee -a "$out/cuda_handoff.txt"
+grep -E "^device:|^CUDA|^test |test result|reported|SKIPPED|hand-off|host signal|panicked" "$out/cuda_handoff.txt"
+{
+  GHOSTSTREAM_REQUIRE_NVENC_LIBRARY=1 .h200/nvenc_driver_test --nocapture 2>&1
+  echo "tests exit code: $?"
+  .h200/lib_test --nocapture nvenc:: cuda:: dmabuf:: 2>&1
+  echo "tests exit code: $?"
+} > "$out/nvenc.txt"
+grep -E "^driver|^NVENC|^test |test result|SKIPPED|panicked|exit code" "$out/nvenc.txt"
 
 echo "== BGRA8 -> NV12 against a buffer copy of the same bytes; the fused pass's operations"
 GHOSTSTREAM_BENCH_ITERATIONS=${ITERATIONS:-400} .h200/gpu_convert_bench 2>&1 | tee "$out/bench.txt"

@@ -73,11 +73,12 @@ pub(crate) unsafe fn end_and_submit(
     fence: vk::Fence,
 ) -> Result<(), GpuError> {
     // SAFETY: forwarded from the caller.
-    unsafe { end_and_submit_synced(ctx, cmd, fence, None, None) }
+    unsafe { end_and_submit_synced(ctx, cmd, fence, [None; 2], [None; 2]) }
 }
 
-/// As [`end_and_submit`], the submission also waiting (at the compute stage) for `wait` and
-/// signalling `signal` when it completes, both timeline-semaphore points.
+/// As [`end_and_submit`], the submission also waiting (at the compute stage) for each `waits`
+/// point and signalling each `signals` point when it completes (timeline-semaphore points;
+/// `None` entries are skipped).
 ///
 /// # Safety
 /// As [`end_and_submit`]; the semaphores must be timeline semaphores of the context's device.
@@ -85,27 +86,34 @@ pub(crate) unsafe fn end_and_submit_synced(
     ctx: &GpuContext,
     cmd: vk::CommandBuffer,
     fence: vk::Fence,
-    wait: Option<TimelinePoint>,
-    signal: Option<TimelinePoint>,
+    waits: [Option<TimelinePoint>; 2],
+    signals: [Option<TimelinePoint>; 2],
 ) -> Result<(), GpuError> {
     let d = &ctx.device;
-    // At most one point each way: fixed arrays sliced to 0 or 1 entries, no allocation per frame.
-    let n_wait = usize::from(wait.is_some());
-    let n_signal = usize::from(signal.is_some());
-    let waits = [wait.map_or(vk::Semaphore::null(), |p| p.semaphore)];
-    let wait_values = [wait.map_or(0, |p| p.value)];
-    let wait_stages = [vk::PipelineStageFlags::COMPUTE_SHADER];
-    let signals = [signal.map_or(vk::Semaphore::null(), |p| p.semaphore)];
-    let signal_values = [signal.map_or(0, |p| p.value)];
+    // At most two points each way: fixed arrays filled from the front, no allocation per frame.
+    fn pack(points: [Option<TimelinePoint>; 2]) -> ([vk::Semaphore; 2], [u64; 2], usize) {
+        let mut semaphores = [vk::Semaphore::null(); 2];
+        let mut values = [0; 2];
+        let mut n = 0;
+        for p in points.into_iter().flatten() {
+            semaphores[n] = p.semaphore;
+            values[n] = p.value;
+            n += 1;
+        }
+        (semaphores, values, n)
+    }
+    let (wait_semaphores, wait_values, n_wait) = pack(waits);
+    let (signal_semaphores, signal_values, n_signal) = pack(signals);
+    let wait_stages = [vk::PipelineStageFlags::COMPUTE_SHADER; 2];
     let mut timeline = vk::TimelineSemaphoreSubmitInfo::default()
         .wait_semaphore_values(&wait_values[..n_wait])
         .signal_semaphore_values(&signal_values[..n_signal]);
     let cmds = [cmd];
     let mut submit = vk::SubmitInfo::default()
         .command_buffers(&cmds)
-        .wait_semaphores(&waits[..n_wait])
+        .wait_semaphores(&wait_semaphores[..n_wait])
         .wait_dst_stage_mask(&wait_stages[..n_wait])
-        .signal_semaphores(&signals[..n_signal]);
+        .signal_semaphores(&signal_semaphores[..n_signal]);
     if n_wait + n_signal > 0 {
         submit = submit.push_next(&mut timeline);
     }

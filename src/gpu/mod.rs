@@ -27,7 +27,7 @@ pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
 pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use frame::{GpuFrame, TimelinePoint};
 pub use interop::{ExportableBuffer, ExportableTimeline};
-pub use stream::{ConvertStream, Converted, PassTiming};
+pub use stream::{ConvertStream, Converted, GpuHandoff, HandedOff, PassTiming};
 
 use ash::vk;
 

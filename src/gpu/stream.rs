@@ -6,6 +6,13 @@
 //! `submit` records and submits frame N into the next free slot; when the ring is full it first
 //! collects the oldest slot's result (frame N - depth), which has usually long finished. Results
 //! come out in submission order.
+//!
+//! A stream built [`with_handoff`](ConvertStream::with_handoff) writes each frame into one of
+//! the caller's exportable buffers instead, with no read-back: frame n's submission signals the
+//! `ready` timeline to n + 1, and the next conversion into the same buffer waits on the GPU until
+//! the consumer (CUDA, NVENC) has signalled `released` to that frame's n + 1. The CPU never waits
+//! for the consumer; only when the consumer falls `depth` frames behind does a slot's fence hold
+//! the next submission back.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,6 +27,7 @@ use super::commands::{
 };
 use super::convert::RgbToYuv420;
 use super::frame::GpuFrame;
+use super::interop::{ExportableBuffer, ExportableTimeline};
 use super::pipeline::{write_descriptors, Descriptor};
 use super::process::Processor;
 use super::resources::{color_range, GpuBuffer, GpuImage};
@@ -106,14 +114,55 @@ impl Pass {
     }
 }
 
+/// Where a slot's pass writes.
+enum SlotOutput {
+    /// The stream's own buffer, copied to a host-visible one for the CPU.
+    Own {
+        output: GpuBuffer,
+        readback: GpuBuffer,
+    },
+    /// The caller's exportable buffer, read in place by another API.
+    Handoff(Arc<ExportableBuffer>),
+}
+
+impl SlotOutput {
+    fn buffer(&self) -> vk::Buffer {
+        match self {
+            SlotOutput::Own { output, .. } => output.buffer,
+            SlotOutput::Handoff(b) => b.buffer(),
+        }
+    }
+}
+
+/// The buffers and timelines a stream hands its frames over with (see the module docs).
+#[derive(Clone, Debug)]
+pub struct GpuHandoff {
+    /// One buffer per slot (1 to 8), each at least the layout's size.
+    pub buffers: Vec<Arc<ExportableBuffer>>,
+    /// Set to n + 1 when frame n (counted from 0) is written.
+    pub ready: Arc<ExportableTimeline>,
+    /// Set to n + 1 by the consumer when it has finished reading frame n.
+    pub released: Arc<ExportableTimeline>,
+}
+
+/// A frame handed over: which buffer holds it and the timeline values that bracket its use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandedOff {
+    /// Index into [`GpuHandoff::buffers`].
+    pub buffer: usize,
+    /// The consumer waits for `ready` to reach this before reading.
+    pub ready_value: u64,
+    /// The consumer signals `released` to this when done reading.
+    pub release_value: u64,
+}
+
 struct Slot<T> {
     upload: GpuBuffer,
     image: GpuImage,
     /// The view the slot's descriptor set reads: `image.view`, or the view of the application's
     /// image while a [`GpuFrame`] is in the slot (destroyed when the slot is collected).
     bound: vk::ImageView,
-    output: GpuBuffer,
-    readback: GpuBuffer,
+    output: SlotOutput,
     set: vk::DescriptorSet,
     cmd: vk::CommandBuffer,
     fence: vk::Fence,
@@ -168,6 +217,9 @@ pub struct ConvertStream<T> {
     in_flight: VecDeque<usize>,
     next: usize,
     buffers: Arc<BufferPool>,
+    /// The hand-off timelines (a stream built with `with_handoff`) and the next frame number.
+    handoff: Option<(Arc<ExportableTimeline>, Arc<ExportableTimeline>)>,
+    handed: u64,
 }
 
 /// How long collecting a slot may wait before it is a timeout error.
@@ -182,8 +234,38 @@ impl<T> ConvertStream<T> {
         spec: &ProcessSpec,
         depth: usize,
     ) -> Result<Self, GpuError> {
+        Self::build(ctx, input, spec, depth.clamp(1, 8), None)
+    }
+
+    /// A stream that hands its frames to another API in `handoff`'s buffers (one slot per
+    /// buffer) instead of reading them back; submit with [`submit_handoff`](Self::submit_handoff)
+    /// or [`submit_gpu_handoff`](Self::submit_gpu_handoff). Every buffer must hold the
+    /// layout's size. Before the stream is dropped, the consumer must have released every frame
+    /// handed to it (or the owner signals `released` past the last one).
+    pub fn with_handoff(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+        handoff: GpuHandoff,
+    ) -> Result<Self, GpuError> {
+        let depth = handoff.buffers.len();
+        if !(1..=8).contains(&depth) {
+            return Err(GpuError::Invalid {
+                what: format!("hand-off with {depth} buffers"),
+                reason: "one buffer per frame in flight: 1 to 8".into(),
+            });
+        }
+        Self::build(ctx, input, spec, depth, Some(handoff))
+    }
+
+    fn build(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+        depth: usize,
+        handoff: Option<GpuHandoff>,
+    ) -> Result<Self, GpuError> {
         let vk_format = super::convert::input_format(input)?;
-        let depth = depth.clamp(1, 8);
         let pass = Pass::new(ctx, spec)?;
         let (width, height) = (spec.input_width, spec.input_height);
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
@@ -204,7 +286,22 @@ impl<T> ConvertStream<T> {
             in_flight: VecDeque::new(),
             next: 0,
             buffers: BufferPool::new(),
+            handoff: handoff
+                .as_ref()
+                .map(|h| (Arc::clone(&h.ready), Arc::clone(&h.released))),
+            handed: 0,
         };
+        if let Some(h) = &handoff {
+            if let Some(small) = h.buffers.iter().find(|b| b.size() < layout.size as u64) {
+                return Err(GpuError::Invalid {
+                    what: format!("hand-off buffer of {} bytes", small.size()),
+                    reason: format!(
+                        "a {} {}x{} frame needs {} bytes",
+                        layout.format, layout.width, layout.height, layout.size
+                    ),
+                });
+            }
+        }
         let (pool, sets) = this.pass.descriptor_sets(depth as u32)?;
         this.pool = pool;
         let (command_pool, cmds) = command_buffers(ctx, depth as u32)?;
@@ -236,24 +333,29 @@ impl<T> ConvertStream<T> {
                 vk::BufferUsageFlags::TRANSFER_SRC,
                 MemoryLocation::CpuToGpu,
             )?;
-            let output = GpuBuffer::new(
-                ctx,
-                "stream output",
-                layout.size as u64,
-                storage,
-                MemoryLocation::GpuOnly,
-            )?;
-            let readback = GpuBuffer::new(
-                ctx,
-                "stream readback",
-                layout.size as u64,
-                vk::BufferUsageFlags::TRANSFER_DST,
-                MemoryLocation::GpuToCpu,
-            )?;
+            let output = match &handoff {
+                Some(h) => SlotOutput::Handoff(Arc::clone(&h.buffers[i])),
+                None => SlotOutput::Own {
+                    output: GpuBuffer::new(
+                        ctx,
+                        "stream output",
+                        layout.size as u64,
+                        storage,
+                        MemoryLocation::GpuOnly,
+                    )?,
+                    readback: GpuBuffer::new(
+                        ctx,
+                        "stream readback",
+                        layout.size as u64,
+                        vk::BufferUsageFlags::TRANSFER_DST,
+                        MemoryLocation::GpuToCpu,
+                    )?,
+                },
+            };
             // SAFETY: a plain fence on a valid device, destroyed in Drop.
             let fence = unsafe { d.create_fence(&vk::FenceCreateInfo::default(), None) }
                 .map_err(GpuError::vk("vkCreateFence"))?;
-            let descriptors = this.pass.descriptors(image.view, output.buffer);
+            let descriptors = this.pass.descriptors(image.view, output.buffer());
             // SAFETY: the set is new; the view and buffer live as long as the slot.
             unsafe { write_descriptors(d, sets[i], &descriptors) };
             this.slots.push(Slot {
@@ -261,7 +363,6 @@ impl<T> ConvertStream<T> {
                 bound: image.view,
                 image,
                 output,
-                readback,
                 set: sets[i],
                 cmd: cmds[i],
                 fence,
@@ -285,15 +386,10 @@ impl<T> ConvertStream<T> {
     /// Submits one frame for conversion; when the ring is full, first collects and returns the
     /// oldest result.
     pub fn submit(&mut self, frame: &CpuImage, tag: T) -> Result<Option<Converted<T>>, GpuError> {
+        self.check_mode(false)?;
         self.check_frame(frame.format(), frame.width(), frame.height())?;
         let collected = self.collect_if_full()?;
-        let i = self.take_slot();
-        self.write_upload(i, frame)?;
-        let own_view = self.slots[i].image.view;
-        self.bind_input(i, own_view);
-        self.record_and_submit(i, None)?;
-        self.slots[i].tag = Some(tag);
-        self.in_flight.push_back(i);
+        self.enqueue_cpu(frame, tag)?;
         Ok(collected)
     }
 
@@ -306,11 +402,66 @@ impl<T> ConvertStream<T> {
         tag: T,
         wait_timeout_ns: u64,
     ) -> Result<Option<Converted<T>>, GpuError> {
+        self.check_mode(false)?;
         self.check_frame(frame.format(), frame.width(), frame.height())?;
         if let Some(point) = frame.wait() {
             wait_timeline(&self.ctx, point, wait_timeout_ns)?;
         }
         let collected = self.collect_if_full()?;
+        self.enqueue_gpu(frame, tag)?;
+        Ok(collected)
+    }
+
+    /// Hand-off streams: uploads and converts `frame` into the next hand-off buffer.
+    pub fn submit_handoff(&mut self, frame: &CpuImage, tag: T) -> Result<HandedOff, GpuError> {
+        self.check_mode(true)?;
+        self.check_frame(frame.format(), frame.width(), frame.height())?;
+        self.retire_if_full()?;
+        let i = self.enqueue_cpu(frame, tag)?;
+        Ok(self.handed_off(i))
+    }
+
+    /// Hand-off streams: converts a frame already in a Vulkan image into the next hand-off
+    /// buffer (its wait point is waited on the GPU, after a CPU wait of up to
+    /// `wait_timeout_ns` that turns a never-signalled frame into an error).
+    pub fn submit_gpu_handoff(
+        &mut self,
+        frame: &GpuFrame,
+        tag: T,
+        wait_timeout_ns: u64,
+    ) -> Result<HandedOff, GpuError> {
+        self.check_mode(true)?;
+        self.check_frame(frame.format(), frame.width(), frame.height())?;
+        if let Some(point) = frame.wait() {
+            wait_timeline(&self.ctx, point, wait_timeout_ns)?;
+        }
+        self.retire_if_full()?;
+        let i = self.enqueue_gpu(frame, tag)?;
+        Ok(self.handed_off(i))
+    }
+
+    fn handed_off(&self, i: usize) -> HandedOff {
+        HandedOff {
+            buffer: i,
+            ready_value: self.handed,
+            release_value: self.handed,
+        }
+    }
+
+    /// Records and submits a CPU frame into the next slot; returns the slot.
+    fn enqueue_cpu(&mut self, frame: &CpuImage, tag: T) -> Result<usize, GpuError> {
+        let i = self.take_slot();
+        self.write_upload(i, frame)?;
+        let own_view = self.slots[i].image.view;
+        self.bind_input(i, own_view);
+        self.record_and_submit(i, None)?;
+        self.slots[i].tag = Some(tag);
+        self.in_flight.push_back(i);
+        Ok(i)
+    }
+
+    /// Records and submits an application image into the next slot; returns the slot.
+    fn enqueue_gpu(&mut self, frame: &GpuFrame, tag: T) -> Result<usize, GpuError> {
         let view_info = vk::ImageViewCreateInfo::default()
             .image(frame.image())
             .view_type(vk::ImageViewType::TYPE_2D)
@@ -325,7 +476,22 @@ impl<T> ConvertStream<T> {
         self.record_and_submit(i, Some(frame))?;
         self.slots[i].tag = Some(tag);
         self.in_flight.push_back(i);
-        Ok(collected)
+        Ok(i)
+    }
+
+    fn check_mode(&self, handoff: bool) -> Result<(), GpuError> {
+        if self.handoff.is_some() == handoff {
+            return Ok(());
+        }
+        Err(GpuError::Invalid {
+            what: "submission".into(),
+            reason: if handoff {
+                "this stream reads frames back; submit with submit or submit_gpu".into()
+            } else {
+                "this stream hands frames over; submit with submit_handoff or submit_gpu_handoff"
+                    .into()
+            },
+        })
     }
 
     fn check_frame(&self, format: PixelFormat, width: u32, height: u32) -> Result<(), GpuError> {
@@ -349,6 +515,14 @@ impl<T> ConvertStream<T> {
         }
     }
 
+    /// Hand-off streams: frees the oldest slot's command buffer when every slot is in flight.
+    fn retire_if_full(&mut self) -> Result<(), GpuError> {
+        if self.in_flight.len() == self.slots.len() {
+            self.retire_oldest()?;
+        }
+        Ok(())
+    }
+
     fn take_slot(&mut self) -> usize {
         let i = self.next;
         self.next = (self.next + 1) % self.slots.len();
@@ -362,7 +536,7 @@ impl<T> ConvertStream<T> {
         }
         self.release_view(i);
         let slot = &mut self.slots[i];
-        let descriptors = self.pass.descriptors(view, slot.output.buffer);
+        let descriptors = self.pass.descriptors(view, slot.output.buffer());
         // SAFETY: the slot is not in flight (collected before reuse), so its set is not in use;
         // the view and buffers live until the slot is next collected.
         unsafe { write_descriptors(&self.ctx.device, slot.set, &descriptors) };
@@ -374,6 +548,7 @@ impl<T> ConvertStream<T> {
     /// rotation, each in its own submission bracketed by timestamps and waited for, with no
     /// upload or read-back around it. Returns the medians.
     pub fn benchmark_pass(&mut self, iterations: usize) -> Result<PassTiming, GpuError> {
+        self.check_mode(false)?;
         if self.queries == vk::QueryPool::null() {
             return Err(GpuError::Unsupported {
                 what: "time dispatches".into(),
@@ -435,7 +610,13 @@ impl<T> ConvertStream<T> {
     }
 
     /// Waits for every frame in flight and returns them in order.
+    /// A hand-off stream waits for its submissions and returns nothing (the frames are the
+    /// consumer's).
     pub fn flush(&mut self) -> Result<Vec<Converted<T>>, GpuError> {
+        if self.handoff.is_some() {
+            while self.retire_oldest()?.is_some() {}
+            return Ok(Vec::new());
+        }
         let mut out = Vec::new();
         while let Some(c) = self.collect_oldest()? {
             out.push(c);
@@ -520,11 +701,11 @@ impl<T> ConvertStream<T> {
             }
             if let Some(byte) = self.poison {
                 let word = u32::from_ne_bytes([byte; 4]);
-                d.cmd_fill_buffer(slot.cmd, slot.output.buffer, 0, vk::WHOLE_SIZE, word);
+                d.cmd_fill_buffer(slot.cmd, slot.output.buffer(), 0, vk::WHOLE_SIZE, word);
                 buffer_barrier(
                     d,
                     slot.cmd,
-                    slot.output.buffer,
+                    slot.output.buffer(),
                     vk::AccessFlags::TRANSFER_WRITE,
                     vk::AccessFlags::SHADER_WRITE,
                     vk::PipelineStageFlags::TRANSFER,
@@ -548,17 +729,34 @@ impl<T> ConvertStream<T> {
                     ),
                 );
             }
-            record_readback(
-                d,
-                slot.cmd,
-                slot.output.buffer,
-                slot.readback.buffer,
-                self.layout.size as u64,
-            );
+            if let SlotOutput::Own { output, readback } = &slot.output {
+                record_readback(
+                    d,
+                    slot.cmd,
+                    output.buffer,
+                    readback.buffer,
+                    self.layout.size as u64,
+                );
+            }
             let (wait, release) = gpu.map_or((None, None), |f| (f.wait(), f.release()));
-            end_and_submit_synced(&ctx, slot.cmd, slot.fence, wait, release)?;
+            // A hand-off frame n waits until the consumer released the buffer's previous frame
+            // (n - depth) and signals ready = n + 1. The queue's end-of-submission signal makes
+            // the shader's writes available to the importing API.
+            let (reuse, ready) = match &self.handoff {
+                Some((ready, released)) => {
+                    let n = self.handed;
+                    let depth = self.slots.len() as u64;
+                    let reuse = (n >= depth).then(|| released.point(n + 1 - depth));
+                    (reuse, Some(ready.point(n + 1)))
+                }
+                None => (None, None),
+            };
+            end_and_submit_synced(&ctx, slot.cmd, slot.fence, [wait, reuse], [release, ready])?;
         }
         self.frames += 1;
+        if self.handoff.is_some() {
+            self.handed += 1;
+        }
         Ok(())
     }
 
@@ -573,7 +771,9 @@ impl<T> ConvertStream<T> {
         }
     }
 
-    fn collect_oldest(&mut self) -> Result<Option<Converted<T>>, GpuError> {
+    /// Waits for the oldest slot's submission, frees its application view, and returns the
+    /// slot with the pass's GPU time.
+    fn retire_oldest(&mut self) -> Result<Option<(usize, Option<f64>)>, GpuError> {
         let Some(i) = self.in_flight.pop_front() else {
             return Ok(None);
         };
@@ -584,7 +784,6 @@ impl<T> ConvertStream<T> {
             "a frame's conversion",
         )?;
         self.release_view(i);
-        let slot = &mut self.slots[i];
         let gpu_ns = if self.queries != vk::QueryPool::null() {
             read_durations_at(&self.ctx, self.queries, 2 * i as u32, 1)?
                 .first()
@@ -592,7 +791,21 @@ impl<T> ConvertStream<T> {
         } else {
             None
         };
-        let bytes = slot.readback.mapped().ok_or(GpuError::Allocation {
+        Ok(Some((i, gpu_ns)))
+    }
+
+    fn collect_oldest(&mut self) -> Result<Option<Converted<T>>, GpuError> {
+        let Some((i, gpu_ns)) = self.retire_oldest()? else {
+            return Ok(None);
+        };
+        let slot = &mut self.slots[i];
+        let SlotOutput::Own { readback, .. } = &slot.output else {
+            return Err(GpuError::Invalid {
+                what: "collect".into(),
+                reason: "a hand-off stream has nothing to read back".into(),
+            });
+        };
+        let bytes = readback.mapped().ok_or(GpuError::Allocation {
             what: "stream readback".into(),
             reason: "not host-visible".into(),
         })?;

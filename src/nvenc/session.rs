@@ -111,3 +111,52 @@ impl Drop for EncodeSession {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a machine with the NVIDIA driver (the H200): the driver checks the open-session
+    /// structure's version before it looks for an encoder engine, so a corrupted version is
+    /// NV_ENC_ERR_INVALID_VERSION while this build's version gets past that check (to success,
+    /// or to the no-engine status). Without the driver, a printed skip.
+    #[test]
+    fn the_driver_accepts_this_builds_structure_versions() {
+        let api = match NvencApi::load() {
+            Ok(api) => api,
+            Err(e) => {
+                eprintln!("SKIPPED: {e}");
+                return;
+            }
+        };
+        let device = CudaDevice::first().expect("CUDA beside the NVENC library");
+        device.bind().unwrap();
+        let open = |version: u32| {
+            let mut params = open_params(device.context().cast());
+            params.version = version;
+            let mut encoder = std::ptr::null_mut();
+            // SAFETY: a valid structure apart from the version under test; any handle returned
+            // is destroyed.
+            let s = unsafe { (api.open_session_ex)(&mut params, &mut encoder) };
+            if !encoder.is_null() {
+                // SAFETY: a handle the driver returned, destroyed once.
+                unsafe { (api.destroy_encoder)(encoder) };
+            }
+            s
+        };
+        let bad = open(nv::NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS_VER ^ (0xf << 16));
+        let good = open(nv::NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS_VER);
+        eprintln!(
+            "driver API {}: corrupted version -> {} ({bad}); this build's version -> {} ({good})",
+            api.driver_api(),
+            status::name(bad),
+            status::name(good)
+        );
+        assert_eq!(bad, status::INVALID_VERSION);
+        assert!(
+            good == status::SUCCESS || status::is_no_encoder(good),
+            "{}",
+            status::name(good)
+        );
+    }
+}

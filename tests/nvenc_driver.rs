@@ -1,0 +1,51 @@
+//! NVENC against the real driver, as far as a machine allows: on the lent H200 (driver present,
+//! no encoder engine) the library loads, its API version is at least this build's, and opening
+//! a session on the GPU's CUDA context is the typed no-engine error naming the GPU and the
+//! status — never a version or parameter error. On a GPU with NVENC the session opens. Without
+//! the driver (CI), a printed skip; GHOSTSTREAM_REQUIRE_NVENC_LIBRARY=1 makes that a failure.
+
+use ghoststream::cuda::CudaDevice;
+use ghoststream::nvenc::{status, EncodeSession, NvencApi, NvencError, BUILD_API};
+
+#[test]
+fn opening_a_session_succeeds_or_names_the_missing_encoder() {
+    let api = match NvencApi::load() {
+        Ok(api) => api,
+        Err(e) if std::env::var_os("GHOSTSTREAM_REQUIRE_NVENC_LIBRARY").is_some() => {
+            panic!("GHOSTSTREAM_REQUIRE_NVENC_LIBRARY is set but: {e}")
+        }
+        Err(e) => {
+            assert!(
+                matches!(e, NvencError::LibraryMissing { .. }),
+                "without the driver the error is LibraryMissing: {e:?}"
+            );
+            assert!(e.to_string().contains("libnvidia-encode.so.1"), "{e}");
+            eprintln!("SKIPPED: {e}");
+            return;
+        }
+    };
+    assert!(api.driver_api() >= BUILD_API);
+    let device = CudaDevice::first().expect("a CUDA device beside the NVENC library");
+    match EncodeSession::open(&api, &device) {
+        Ok(_) => eprintln!(
+            "NVENC session opened on {} (driver API {})",
+            device.name(),
+            api.driver_api()
+        ),
+        Err(e) => {
+            eprintln!("driver API {}: {e}", api.driver_api());
+            match &e {
+                NvencError::NoEncoder {
+                    device: name,
+                    status: s,
+                    ..
+                } => {
+                    assert_eq!(name, device.name());
+                    assert!(status::is_no_encoder(*s));
+                    assert!(e.to_string().contains("has no NVENC encoder engine"), "{e}");
+                }
+                other => panic!("expected success or NoEncoder, got {other:?}"),
+            }
+        }
+    }
+}
