@@ -147,3 +147,28 @@ pub fn compare(
     }
     (differing, total)
 }
+
+/// As [`assert_validation_silent`], tolerating one known false positive of Khronos validation
+/// layers up to about 1.3.283 (Debian ships 1.3.239): after a timeline semaphore is exported,
+/// every `vkSignalSemaphore` on it is reported as VUID-VkSemaphoreSignalInfo-value-03259, the
+/// layer taking the semaphore's earlier value for a pending signal
+/// (KhronosGroup/Vulkan-ValidationLayers#8212, #8375, fixed later). Only messages of that VUID
+/// naming one of `host_signals` (the values the test signalled from the host, with no GPU signal
+/// pending on that semaphore) are tolerated; every other message fails.
+pub fn assert_validation_silent_but_exported_host_signals(ctx: &GpuContext, host_signals: &[u64]) {
+    let others: Vec<String> = ctx
+        .take_validation_messages()
+        .into_iter()
+        .filter(|m| {
+            !(m.contains("VUID-VkSemaphoreSignalInfo-value-03259")
+                && host_signals
+                    .iter()
+                    .any(|v| m.contains(&format!("vkSignalSemaphore(): value ({v})"))))
+        })
+        .collect();
+    assert!(
+        others.is_empty(),
+        "validation layer reported:\n{}",
+        others.join("\n")
+    );
+}
