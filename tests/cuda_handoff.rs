@@ -20,9 +20,9 @@ use ghoststream::cuda::{
 use ghoststream::gpu::{
     ConvertStream, ExportableBuffer, ExportableTimeline, GpuContext, GpuHandoff,
 };
-use ghoststream::process::convert::{normalized_rgb, ChromaSiting, ConvertSpec, YuvLayout};
-use ghoststream::process::pipeline::{reference_process, ProcessSpec};
-use ghoststream::{ColorMatrix, ColorRange, CpuImage, PixelFormat};
+use ghoststream::process::convert::normalized_rgb;
+use ghoststream::process::pipeline::reference_process;
+use ghoststream::{CpuImage, PixelFormat};
 use gpu_common::{assert_validation_silent, compare, Rng};
 
 fn setup() -> Option<(Arc<GpuContext>, Arc<CudaDevice>)> {
@@ -70,17 +70,7 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
     let (w, h, depth, inputs) = (1280u32, 720u32, 3usize, 4usize);
-    let spec = ProcessSpec::convert_only(
-        w,
-        h,
-        ConvertSpec {
-            matrix: ColorMatrix::Bt709,
-            range: ColorRange::Limited,
-            siting: ChromaSiting::Left,
-            output: PixelFormat::Nv12,
-        },
-    );
-    let layout = YuvLayout::new(PixelFormat::Nv12, w, h);
+    let (spec, layout) = gpu_common::bt709_nv12(w, h);
     let mut rng = Rng::new();
     let pictures: Vec<CpuImage> = (0..inputs)
         .map(|_| {

@@ -16,9 +16,9 @@ use ghoststream::gpu::{
     ConvertStream, DeviceSelector, DmaBuf, DmaBufImage, GpuContext, GpuError, GpuOptions,
     DRM_FORMAT_MOD_LINEAR,
 };
-use ghoststream::process::convert::{normalized_rgb, ChromaSiting, ConvertSpec, YuvLayout};
-use ghoststream::process::pipeline::{reference_process, ProcessSpec};
-use ghoststream::{ColorMatrix, ColorRange, PixelFormat};
+use ghoststream::process::convert::normalized_rgb;
+use ghoststream::process::pipeline::reference_process;
+use ghoststream::PixelFormat;
 use gpu_common::{compare, Rng};
 
 /// A context on Mesa 25's lavapipe, or `None` with the reason printed (a failure under
@@ -99,17 +99,7 @@ fn a_linear_dma_buf_is_read_in_place_and_bad_descriptions_are_typed_errors() {
     };
     let image = DmaBufImage::import(&ctx, &buf).expect("import of the linear buffer");
 
-    let spec = ProcessSpec::convert_only(
-        w,
-        h,
-        ConvertSpec {
-            matrix: ColorMatrix::Bt709,
-            range: ColorRange::Limited,
-            siting: ChromaSiting::Left,
-            output: PixelFormat::Nv12,
-        },
-    );
-    let layout = YuvLayout::new(PixelFormat::Nv12, w, h);
+    let (spec, layout) = gpu_common::bt709_nv12(w, h);
     let mut expected = vec![0u8; layout.size as usize];
     reference_process(
         &normalized_rgb(&pixels, format).unwrap(),

@@ -1,13 +1,21 @@
 //! Vulkan memory and timeline semaphores imported into CUDA by opaque fd, and pinned host
 //! memory for asynchronous read-back.
 
-use std::os::fd::{AsRawFd, IntoRawFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd};
 use std::sync::Arc;
 
 use cudarc::driver::sys;
 
 use super::{check, CudaDevice, CudaError};
-use crate::gpu::{ExportableBuffer, ExportableTimeline};
+use crate::gpu::{ExportableBuffer, ExportableTimeline, GpuError};
+
+/// The fd Vulkan exported for `what`, or why there is none.
+fn exported(fd: Result<OwnedFd, GpuError>, what: &str) -> Result<OwnedFd, CudaError> {
+    fd.map_err(|e| CudaError::Invalid {
+        what: format!("exported {what} fd"),
+        reason: e.to_string(),
+    })
+}
 
 /// An [`ExportableBuffer`]'s memory as a CUDA device pointer: the same bytes, no copy.
 pub struct ImportedBuffer {
@@ -41,10 +49,7 @@ impl ImportedBuffer {
         buffer: &Arc<ExportableBuffer>,
     ) -> Result<Self, CudaError> {
         device.bind()?;
-        let fd = buffer.export_fd().map_err(|e| CudaError::Invalid {
-            what: "exported buffer fd".into(),
-            reason: e.to_string(),
-        })?;
+        let fd = exported(buffer.export_fd(), "buffer")?;
         let desc = sys::CUDA_EXTERNAL_MEMORY_HANDLE_DESC {
             type_: sys::CUexternalMemoryHandleType::CU_EXTERNAL_MEMORY_HANDLE_TYPE_OPAQUE_FD,
             handle: sys::CUDA_EXTERNAL_MEMORY_HANDLE_DESC_st__bindgen_ty_1 { fd: fd.as_raw_fd() },
@@ -135,10 +140,7 @@ impl ImportedTimeline {
         timeline: &Arc<ExportableTimeline>,
     ) -> Result<Self, CudaError> {
         device.bind()?;
-        let fd = timeline.export_fd().map_err(|e| CudaError::Invalid {
-            what: "exported timeline fd".into(),
-            reason: e.to_string(),
-        })?;
+        let fd = exported(timeline.export_fd(), "timeline")?;
         let desc = sys::CUDA_EXTERNAL_SEMAPHORE_HANDLE_DESC {
             type_: sys::CUexternalSemaphoreHandleType::CU_EXTERNAL_SEMAPHORE_HANDLE_TYPE_TIMELINE_SEMAPHORE_FD,
             handle: sys::CUDA_EXTERNAL_SEMAPHORE_HANDLE_DESC_st__bindgen_ty_1 {

@@ -172,3 +172,21 @@ pub fn assert_validation_silent_but_exported_host_signals(ctx: &GpuContext, host
         others.join("\n")
     );
 }
+
+/// The plain conversion most tests use: w x h RGB to BT.709 limited-range NV12, left-sited
+/// chroma, and its output layout.
+pub fn bt709_nv12(w: u32, h: u32) -> (ghoststream::process::pipeline::ProcessSpec, YuvLayout) {
+    use ghoststream::process::convert::{ChromaSiting, ConvertSpec};
+    use ghoststream::{ColorMatrix, ColorRange, PixelFormat};
+    let spec = ghoststream::process::pipeline::ProcessSpec::convert_only(
+        w,
+        h,
+        ConvertSpec {
+            matrix: ColorMatrix::Bt709,
+            range: ColorRange::Limited,
+            siting: ChromaSiting::Left,
+            output: PixelFormat::Nv12,
+        },
+    );
+    (spec, YuvLayout::new(PixelFormat::Nv12, w, h))
+}
