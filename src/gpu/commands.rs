@@ -280,32 +280,43 @@ pub(crate) fn read_durations(
     queries: vk::QueryPool,
     pairs: usize,
 ) -> Result<Vec<f64>, GpuError> {
-    read_durations_at(ctx, queries, 0, pairs)
+    let mut ts = vec![0u64; 2 * pairs];
+    query_results(ctx, queries, 0, &mut ts)?;
+    Ok(ts.chunks(2).map(|p| pair_ns(ctx, p)).collect())
 }
 
-/// As [`read_durations`], from query `first` on.
-pub(crate) fn read_durations_at(
+/// The duration of one pair of timestamps (queries `first` and `first + 1`), nanoseconds, read
+/// without an allocation (it runs once per frame). The submission must have been waited for.
+pub(crate) fn read_duration_at(
     ctx: &GpuContext,
     queries: vk::QueryPool,
     first: u32,
-    pairs: usize,
-) -> Result<Vec<f64>, GpuError> {
-    let mut ts = vec![0u64; 2 * pairs];
+) -> Result<f64, GpuError> {
+    let mut ts = [0u64; 2];
+    query_results(ctx, queries, first, &mut ts)?;
+    Ok(pair_ns(ctx, &ts))
+}
+
+fn query_results(
+    ctx: &GpuContext,
+    queries: vk::QueryPool,
+    first: u32,
+    ts: &mut [u64],
+) -> Result<(), GpuError> {
     // SAFETY: the caller waited for the submission that wrote these queries.
     unsafe {
         ctx.device.get_query_pool_results(
             queries,
             first,
-            &mut ts,
+            ts,
             vk::QueryResultFlags::TYPE_64 | vk::QueryResultFlags::WAIT,
         )
     }
-    .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
-    let period = ctx.device_info().timestamp_period_ns;
-    Ok(ts
-        .chunks(2)
-        .map(|p| p[1].saturating_sub(p[0]) as f64 * period)
-        .collect())
+    .map_err(GpuError::vk("vkGetQueryPoolResults"))
+}
+
+fn pair_ns(ctx: &GpuContext, pair: &[u64]) -> f64 {
+    pair[1].saturating_sub(pair[0]) as f64 * ctx.device_info().timestamp_period_ns
 }
 
 /// The copy region of a whole single-level colour image.

@@ -12,7 +12,8 @@ use gpu_allocator::MemoryLocation;
 
 use super::commands::{
     begin_one_time, buffer_barrier, command_buffers, end_and_submit, median, queue_has_timestamps,
-    read_durations, record_readback, record_upload, submit_and_wait, wait_and_reset,
+    read_duration_at, read_durations, record_readback, record_upload, submit_and_wait,
+    wait_and_reset,
 };
 use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
 use super::resources::{nearest_sampler, GpuBuffer, GpuImage};
@@ -249,7 +250,7 @@ impl RgbToYuv420 {
             }
         })?;
         let gpu_ns = if timestamps {
-            read_durations(&ctx, queries, 1)?.first().copied()
+            Some(read_duration_at(&ctx, queries, 0)?)
         } else {
             None
         };

@@ -22,7 +22,7 @@ use gpu_allocator::MemoryLocation;
 
 use super::commands::{
     begin_one_time, buffer_barrier, command_buffers, end_and_submit, end_and_submit_synced,
-    image_transfer_barrier, median, queue_has_timestamps, read_durations_at, record_readback,
+    image_transfer_barrier, median, queue_has_timestamps, read_duration_at, record_readback,
     record_upload, wait_and_reset, wait_timeline,
 };
 use super::convert::RgbToYuv420;
@@ -594,9 +594,7 @@ impl<T> ConvertStream<T> {
             cpu.push(started.elapsed().as_nanos() as f64);
             self.frames += 1;
             wait_and_reset(&ctx, slot.fence, WAIT_NS, "a benchmark dispatch")?;
-            if let Some(&ns) = read_durations_at(&ctx, self.queries, q, 1)?.first() {
-                gpu.push(ns);
-            }
+            gpu.push(read_duration_at(&ctx, self.queries, q)?);
         }
         let l = &self.layout;
         let samples =
@@ -785,9 +783,7 @@ impl<T> ConvertStream<T> {
         )?;
         self.release_view(i);
         let gpu_ns = if self.queries != vk::QueryPool::null() {
-            read_durations_at(&self.ctx, self.queries, 2 * i as u32, 1)?
-                .first()
-                .copied()
+            Some(read_duration_at(&self.ctx, self.queries, 2 * i as u32)?)
         } else {
             None
         };
