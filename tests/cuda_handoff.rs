@@ -153,11 +153,11 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
         // The pinned buffer's previous frame is checked before the copy overwrites it.
         check(h.buffer, &mut held, &pinned);
         let t1 = Instant::now();
-        stream.wait(&cuda_ready, h.ready_value).unwrap();
+        stream.wait(&cuda_ready, h.value).unwrap();
         stream
             .copy_to_host(&imported[h.buffer], &mut pinned[h.buffer])
             .unwrap();
-        stream.signal(&cuda_released, h.release_value).unwrap();
+        stream.signal(&cuda_released, h.value).unwrap();
         stream.record(&events[h.buffer]).unwrap();
         vulkan_ns.push(submit_ns);
         cuda_ns.push(t1.elapsed().as_nanos() as f64);

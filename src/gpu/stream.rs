@@ -145,15 +145,14 @@ pub struct GpuHandoff {
     pub released: Arc<ExportableTimeline>,
 }
 
-/// A frame handed over: which buffer holds it and the timeline values that bracket its use.
+/// A frame handed over: which buffer holds it and the timeline value of its use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandedOff {
     /// Index into [`GpuHandoff::buffers`].
     pub buffer: usize,
-    /// The consumer waits for `ready` to reach this before reading.
-    pub ready_value: u64,
-    /// The consumer signals `released` to this when done reading.
-    pub release_value: u64,
+    /// The consumer waits for `ready` to reach this before reading, and signals `released` to
+    /// it when done.
+    pub value: u64,
 }
 
 struct Slot<T> {
@@ -443,8 +442,7 @@ impl<T> ConvertStream<T> {
     fn handed_off(&self, i: usize) -> HandedOff {
         HandedOff {
             buffer: i,
-            ready_value: self.handed,
-            release_value: self.handed,
+            value: self.handed,
         }
     }
 
