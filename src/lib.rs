@@ -6,8 +6,11 @@
 //!
 //! This release has the foundation every path builds on: the [`Session`] API, the software
 //! encoders (SVT-AV1, x265, x264 through libavcodec), raw bitstream outputs ([`sink`]), and the
-//! sources in [`source`]. The Vulkan compute engine, NVENC and capture slot in behind the same
-//! types ([`FrameImage`] gains a GPU variant; [`encode::EncoderBackend`] gains GPU backends).
+//! sources in [`source`]; the Vulkan compute engine ([`gpu`]: conversion, scaling, tone mapping,
+//! sharpening, GPU frames, exportable memory, DMA-BUF import); and the first part of NVENC: the
+//! CUDA side of the zero-copy hand-off ([`cuda`]) and the run-time-loaded NVENC library and
+//! session ([`nvenc`]). NVENC encoding and capture slot in behind the same types
+//! ([`encode::EncoderBackend`] gains GPU backends).
 //!
 //! ```no_run
 //! use ghoststream::{Codec, Rational, Session, SessionConfig, SessionOutput};
