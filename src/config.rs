@@ -10,6 +10,7 @@ use std::str::FromStr;
 use crate::codec::Codec;
 use crate::color::{ColorDescription, ColorPrimaries, TransferFunction};
 use crate::format::PixelFormat;
+use crate::hdr::HdrMetadata;
 use crate::process::convert::{ChromaSiting, ConvertSpec};
 use crate::process::pipeline::ProcessSpec;
 use crate::process::scale::{Fit, ScaleFilter};
@@ -164,6 +165,34 @@ pub enum Tuning {
     /// Low latency plus a VBV buffer of one frame, so no frame waits on the channel (game
     /// streaming, remote desktop).
     UltraLowLatency = 2,
+    /// Mathematically lossless: the decoded frames equal the encoder's input exactly (editing,
+    /// archival). Needs constant QP 0; NVENC (H.264, HEVC) and the software x264 and x265
+    /// have it, SVT-AV1 does not.
+    Lossless = 3,
+}
+
+impl Tuning {
+    /// True for the tunings that never reorder frames (no B-frames, one packet per frame).
+    pub const fn is_low_latency(self) -> bool {
+        matches!(self, Tuning::LowLatency | Tuning::UltraLowLatency)
+    }
+}
+
+/// Split-frame encoding: one frame cut into horizontal strips encoded at once on two or three
+/// NVENC engines (GPUs with more than one engine, HEVC and AV1 only). Other backends have one
+/// engine per frame and ignore it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum SplitFrame {
+    /// The driver decides (it splits high resolutions at fast presets).
+    #[default]
+    Auto = 0,
+    /// Never split: one engine per frame.
+    Off = 1,
+    /// Split across two engines.
+    Two = 2,
+    /// Split across three engines.
+    Three = 3,
 }
 
 /// Bits per sample of the encoded stream.
@@ -306,6 +335,16 @@ pub struct SessionConfig {
     pub bit_depth: BitDepth,
     /// Colour description written into the stream.
     pub color: ColorDescription,
+    /// HDR10 static metadata (mastering display, content light level) written into the stream;
+    /// only with PQ transfer at 10 bits, for HEVC and AV1.
+    pub hdr_metadata: Option<HdrMetadata>,
+    /// Gradual intra refresh instead of keyframes: a column of intra blocks sweeps the picture
+    /// once every this many frames, so a decoder that joins or loses a packet recovers without
+    /// the bitrate spike of a keyframe. Needs an infinite keyframe interval and a low-latency
+    /// tuning. `None`: off.
+    pub intra_refresh_frames: Option<u32>,
+    /// Split-frame encoding across NVENC engines.
+    pub split_frame: SplitFrame,
     /// Frames that may wait between `submit` and the encoder (1 to 64).
     pub queue_depth: u32,
     /// How long the session waits for a GPU frame's wait semaphore before failing with a
@@ -357,6 +396,9 @@ impl SessionConfig {
             tuning: Tuning::LowLatency,
             bit_depth: BitDepth::Eight,
             color: ColorDescription::BT709,
+            hdr_metadata: None,
+            intra_refresh_frames: None,
+            split_frame: SplitFrame::Auto,
             queue_depth: 4,
             frame_wait_timeout_ms: 1000,
             backpressure: Backpressure::Block,
@@ -378,6 +420,7 @@ impl SessionConfig {
             Tuning::HighQuality => peak.saturating_mul(2),
             Tuning::LowLatency => peak,
             Tuning::UltraLowLatency => (peak as f64 / fps).ceil() as u64,
+            Tuning::Lossless => return None,
         })
     }
 
@@ -515,6 +558,8 @@ impl SessionConfig {
             });
         }
 
+        self.validate_stream_tools()?;
+
         if self.queue_depth == 0 || self.queue_depth > MAX_QUEUE_DEPTH {
             return invalid(
                 "queue_depth",
@@ -541,6 +586,89 @@ impl SessionConfig {
 }
 
 impl SessionConfig {
+    /// Lossless, HDR10 metadata, intra refresh and split-frame: each against what it needs.
+    fn validate_stream_tools(&self) -> Result<(), ConfigError> {
+        let conflict = |field: &'static str, value: String, reason: String| {
+            Err(ConfigError::Conflict {
+                field,
+                value,
+                reason,
+            })
+        };
+        if self.tuning == Tuning::Lossless && self.rate_control != (RateControl::Cqp { qp: 0 }) {
+            return conflict(
+                "tuning",
+                "lossless".into(),
+                format!(
+                    "lossless needs constant QP 0, not rate control {}; use --rate-control cqp --qp 0",
+                    self.rate_control.mode().name()
+                ),
+            );
+        }
+        if let Some(hdr) = &self.hdr_metadata {
+            if let Some((what, value)) = hdr.display.out_of_range() {
+                return Err(ConfigError::Invalid {
+                    field: "hdr_metadata",
+                    value: format!("{what} {value}"),
+                    expected: "chromaticities 0 to 50000 (units of 0.00002) and a maximum luminance above the minimum (units of 0.0001 cd/m²)".into(),
+                });
+            }
+            if self.color.transfer != TransferFunction::Pq || self.bit_depth != BitDepth::Ten {
+                return conflict(
+                    "hdr_metadata",
+                    hdr.display.to_string(),
+                    format!(
+                        "HDR10 metadata describes a PQ stream at 10 bits, and this one is {} at {} bits; use --color hdr10 --bit-depth 10",
+                        self.color.transfer, self.bit_depth as u32
+                    ),
+                );
+            }
+            if self.codec == Codec::H264 {
+                return conflict(
+                    "hdr_metadata",
+                    hdr.display.to_string(),
+                    "HDR10 is written for HEVC and AV1 only; use --codec hevc or av1".into(),
+                );
+            }
+        }
+        if let Some(n) = self.intra_refresh_frames {
+            if !(2..=MAX_KEYFRAME_INTERVAL).contains(&n) {
+                return Err(ConfigError::Invalid {
+                    field: "intra_refresh_frames",
+                    value: n.to_string(),
+                    expected: format!("2 to {MAX_KEYFRAME_INTERVAL} frames"),
+                });
+            }
+            if self.keyframe_interval != KeyframeInterval::Infinite {
+                return conflict(
+                    "intra_refresh_frames",
+                    n.to_string(),
+                    "intra refresh replaces periodic keyframes; set the keyframe interval to infinite".into(),
+                );
+            }
+            if !self.tuning.is_low_latency() {
+                return conflict(
+                    "intra_refresh_frames",
+                    n.to_string(),
+                    format!(
+                        "intra refresh needs a low-latency tuning (no B-frames), not {}; use --tuning ll or ull",
+                        self.tuning
+                    ),
+                );
+            }
+        }
+        if self.codec == Codec::H264
+            && matches!(self.split_frame, SplitFrame::Two | SplitFrame::Three)
+        {
+            return conflict(
+                "split_frame",
+                self.split_frame.to_string(),
+                "NVENC splits HEVC and AV1 frames only; use auto or off for H.264".into(),
+            );
+        }
+        Ok(())
+    }
+
     /// The whole GPU processing chain this config asks for (for RGB input), or why it cannot be
     /// built.
     pub fn process_spec(&self, output: PixelFormat) -> Result<ProcessSpec, ConfigError> {
@@ -702,7 +830,8 @@ macro_rules! cli_names {
 }
 
 cli_names!(RateControlMode, "rate control", [Cbr => "cbr", Vbr => "vbr", Cqp => "cqp"]);
-cli_names!(Tuning, "tuning", [HighQuality => "hq", LowLatency => "ll", UltraLowLatency => "ull"]);
+cli_names!(Tuning, "tuning", [HighQuality => "hq", LowLatency => "ll", UltraLowLatency => "ull", Lossless => "lossless"]);
+cli_names!(SplitFrame, "split-frame mode", [Auto => "auto", Off => "off", Two => "2", Three => "3"]);
 cli_names!(Backpressure, "back-pressure policy", [Block => "block", DropOldest => "drop-oldest"]);
 cli_names!(BackendKind, "backend", [Nvenc => "nvenc", VulkanVideo => "vulkan", Software => "software"]);
 cli_names!(Preset, "preset", [P1 => "p1", P2 => "p2", P3 => "p3", P4 => "p4", P5 => "p5", P6 => "p6", P7 => "p7"]);
@@ -982,5 +1111,97 @@ mod tests {
             KeyframeInterval::Infinite
         );
         assert!("12".parse::<BitDepth>().is_err());
+        assert_eq!("lossless".parse::<Tuning>().unwrap(), Tuning::Lossless);
+        assert_eq!("3".parse::<SplitFrame>().unwrap(), SplitFrame::Three);
+    }
+
+    fn conflict_field(c: &SessionConfig) -> (&'static str, String) {
+        match c.validate() {
+            Err(ConfigError::Conflict { field, reason, .. }) => (field, reason),
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lossless_needs_constant_qp_zero() {
+        let mut c = base();
+        c.tuning = Tuning::Lossless;
+        let (field, reason) = conflict_field(&c);
+        assert_eq!(field, "tuning");
+        assert!(
+            reason.contains("--qp 0") && reason.contains("cbr"),
+            "{reason}"
+        );
+        c.rate_control = RateControl::Cqp { qp: 1 };
+        assert_eq!(conflict_field(&c).0, "tuning");
+        c.rate_control = RateControl::Cqp { qp: 0 };
+        c.validate().unwrap();
+    }
+
+    fn hdr10(codec: Codec) -> SessionConfig {
+        let mut c = SessionConfig::new(codec, 3840, 2160, Rational::new(60, 1));
+        c.color = ColorDescription::HDR10;
+        c.bit_depth = BitDepth::Ten;
+        c.hdr_metadata = Some(HdrMetadata {
+            display: crate::hdr::MasteringDisplay::BT2020_1000_NITS,
+            light: None,
+        });
+        c
+    }
+
+    #[test]
+    fn hdr_metadata_needs_pq_ten_bits_and_hevc_or_av1() {
+        hdr10(Codec::Hevc).validate().unwrap();
+        hdr10(Codec::Av1).validate().unwrap();
+        let (field, reason) = conflict_field(&hdr10(Codec::H264));
+        assert_eq!(field, "hdr_metadata");
+        assert!(reason.contains("hevc or av1"), "{reason}");
+        let mut c = hdr10(Codec::Hevc);
+        c.color = ColorDescription::BT709;
+        let (_, reason) = conflict_field(&c);
+        assert!(reason.contains("bt709 at 10 bits"), "{reason}");
+        let mut c = hdr10(Codec::Hevc);
+        c.hdr_metadata.as_mut().unwrap().display.min_luminance = 20_000_000;
+        match c.validate() {
+            Err(ConfigError::Invalid { field, value, .. }) => {
+                assert_eq!(field, "hdr_metadata");
+                assert!(value.contains("min 20000000"), "{value}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn intra_refresh_needs_an_infinite_gop_and_low_latency() {
+        let mut c = base();
+        c.intra_refresh_frames = Some(60);
+        let (field, reason) = conflict_field(&c);
+        assert_eq!(field, "intra_refresh_frames");
+        assert!(reason.contains("infinite"), "{reason}");
+        c.keyframe_interval = KeyframeInterval::Infinite;
+        c.validate().unwrap();
+        c.tuning = Tuning::HighQuality;
+        assert!(conflict_field(&c).1.contains("not hq"));
+        c.tuning = Tuning::UltraLowLatency;
+        c.intra_refresh_frames = Some(1);
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::Invalid {
+                field: "intra_refresh_frames",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn forced_split_frame_is_not_for_h264() {
+        let mut c = base();
+        c.split_frame = SplitFrame::Two;
+        assert_eq!(conflict_field(&c).0, "split_frame");
+        c.codec = Codec::Hevc;
+        c.validate().unwrap();
+        c.codec = Codec::H264;
+        c.split_frame = SplitFrame::Off;
+        c.validate().unwrap();
     }
 }

@@ -94,7 +94,8 @@ fn encode_code(e: &EncodeError) -> ErrorCode {
     match e {
         EncodeError::Unavailable { .. }
         | EncodeError::NoBackend { .. }
-        | EncodeError::EncoderNotFound { .. } => ErrorCode::Unavailable,
+        | EncodeError::EncoderNotFound { .. }
+        | EncodeError::Unsupported { .. } => ErrorCode::Unavailable,
         EncodeError::UnsupportedInput { .. } => ErrorCode::FrameMismatch,
         EncodeError::UnknownOption { .. } | EncodeError::Libav { .. } => ErrorCode::Encoder,
     }

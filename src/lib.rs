@@ -51,6 +51,7 @@ mod error;
 mod format;
 mod frame;
 pub mod gpu;
+pub mod hdr;
 pub mod nvenc;
 mod packet;
 pub mod process;
@@ -63,8 +64,8 @@ pub use codec::{Codec, CodecLimits};
 pub use color::{ColorDescription, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
 pub use config::{
     BackendChoice, BackendKind, Backpressure, BitDepth, ConfigError, GpuChoice, KeyframeInterval,
-    Preset, Processing, RateControl, RateControlMode, SessionConfig, SharedGpu, ToneMapInput,
-    Tuning, MAX_BITRATE, MAX_FRAME_RATE, MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH,
+    Preset, Processing, RateControl, RateControlMode, SessionConfig, SharedGpu, SplitFrame,
+    ToneMapInput, Tuning, MAX_BITRATE, MAX_FRAME_RATE, MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH,
 };
 pub use error::{Error, ErrorCode};
 pub use format::{ChromaSubsampling, PixelFormat, PlaneGeometry, SizeError, MAX_DIMENSION};

@@ -313,3 +313,139 @@ fn av1c_record_matches_ffmpeg_and_sequence_header_matches_config() {
     let ours = configuration_record(&enc.packets[0]).unwrap();
     assert_eq!(ours[..4], theirs[..4], "av1C header fields differ");
 }
+
+/// Lossless tuning: ffmpeg's decode of x264's and x265's output equals the source exactly.
+#[test]
+fn lossless_h264_and_hevc_decode_to_the_source_bytes() {
+    for (codec, ext) in [(Codec::H264, "h264"), (Codec::Hevc, "h265")] {
+        let mut cfg = config(codec, 320, 192, FPS);
+        cfg.tuning = Tuning::Lossless;
+        cfg.rate_control = RateControl::Cqp { qp: 0 };
+        let n = 8;
+        let enc = encode_pattern(&cfg, n);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("lossless.{ext}"));
+        write(
+            &enc.packets,
+            &path,
+            BitstreamFormat::default_for(codec),
+            &cfg,
+        );
+        let decoded = decode_raw(&path, "yuv420p");
+        let src = pattern_frames(PixelFormat::I420, 320, 192, cfg.frame_rate, n);
+        assert_eq!(
+            decoded.len(),
+            src.iter().map(Vec::len).sum::<usize>(),
+            "{codec}"
+        );
+        for (i, (d, s)) in decoded.chunks(src[0].len()).zip(&src).enumerate() {
+            let differ = d.iter().zip(s).filter(|(a, b)| a != b).count();
+            assert_eq!(differ, 0, "{codec} frame {i}: {differ} samples differ");
+        }
+    }
+}
+
+/// The first frame's side data as ffprobe reports it: `key=value` lines per side-data block.
+fn first_frame_side_data(path: &std::path::Path) -> Vec<Vec<(String, String)>> {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_frames"])
+        .args(["-read_intervals", "%+#1", "-of", "default"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut blocks = Vec::new();
+    let mut current: Option<Vec<(String, String)>> = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        match line {
+            "[SIDE_DATA]" => current = Some(Vec::new()),
+            "[/SIDE_DATA]" => blocks.extend(current.take()),
+            _ => {
+                if let (Some(block), Some((k, v))) = (current.as_mut(), line.split_once('=')) {
+                    block.push((k.to_string(), v.to_string()));
+                }
+            }
+        }
+    }
+    blocks
+}
+
+/// A rational "a/b" (or a plain number) from ffprobe.
+fn ratio(v: &str) -> f64 {
+    match v.split_once('/') {
+        Some((a, b)) => a.parse::<f64>().unwrap() / b.parse::<f64>().unwrap(),
+        None => v.parse().unwrap(),
+    }
+}
+
+/// HDR10 metadata written by x265 (SEI) and SVT-AV1 (metadata OBUs) reads back through ffmpeg's
+/// decoders as the mastering display and content light level that were configured.
+#[test]
+fn hdr10_metadata_reads_back_through_ffprobe() {
+    use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
+    for (codec, ext) in [(Codec::Hevc, "h265"), (Codec::Av1, "ivf")] {
+        let mut cfg = config(codec, 320, 192, FPS);
+        cfg.bit_depth = BitDepth::Ten;
+        cfg.input_format = PixelFormat::P010;
+        cfg.color = ghoststream::ColorDescription::HDR10;
+        cfg.hdr_metadata = Some(HdrMetadata {
+            display: MasteringDisplay::BT2020_1000_NITS,
+            light: Some(ContentLightLevel {
+                max_cll: 1000,
+                max_fall: 400,
+            }),
+        });
+        let enc = encode_pattern(&cfg, 3);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("hdr.{ext}"));
+        write(
+            &enc.packets,
+            &path,
+            BitstreamFormat::default_for(codec),
+            &cfg,
+        );
+        let blocks = first_frame_side_data(&path);
+        let find = |kind: &str| {
+            blocks
+                .iter()
+                .find(|b| b.iter().any(|(k, v)| k == "side_data_type" && v == kind))
+                .unwrap_or_else(|| panic!("{codec}: no '{kind}' side data in {blocks:?}"))
+        };
+        let get = |b: &Vec<(String, String)>, key: &str| {
+            ratio(&b.iter().find(|(k, _)| k == key).unwrap().1)
+        };
+        let mdcv = find("Mastering display metadata");
+        // AV1 carries 0.16 fixed point: within half a unit of 1/65536 of the configured value.
+        for (key, want) in [
+            ("red_x", 0.708),
+            ("red_y", 0.292),
+            ("green_x", 0.170),
+            ("green_y", 0.797),
+            ("blue_x", 0.131),
+            ("blue_y", 0.046),
+            ("white_point_x", 0.3127),
+            ("white_point_y", 0.3290),
+        ] {
+            let got = get(mdcv, key);
+            assert!(
+                (got - want).abs() < 1.0 / 65536.0,
+                "{codec} {key}: {got} vs {want}"
+            );
+        }
+        assert!(
+            (get(mdcv, "max_luminance") - 1000.0).abs() < 1e-6,
+            "{codec}"
+        );
+        assert!(
+            (get(mdcv, "min_luminance") - 0.005).abs() < 1.0 / 16384.0,
+            "{codec}"
+        );
+        let cll = find("Content light level metadata");
+        assert_eq!(get(cll, "max_content"), 1000.0, "{codec}");
+        assert_eq!(get(cll, "max_average"), 400.0, "{codec}");
+    }
+}

@@ -67,6 +67,16 @@ pub enum EncodeError {
         /// Every backend tried, with its reason.
         reasons: String,
     },
+    /// The encoder lacks a coding tool the config asks for.
+    #[error("{encoder} cannot do {what}: {fix}")]
+    Unsupported {
+        /// The encoder.
+        encoder: String,
+        /// The tool ("lossless tuning", "intra refresh").
+        what: String,
+        /// What to do instead.
+        fix: String,
+    },
     /// libavcodec has no encoder of that name.
     #[error("libavcodec has no encoder named {name}")]
     EncoderNotFound {

@@ -154,6 +154,12 @@ pub fn software_params(
                 }
                 KeyframeInterval::Infinite => "keyint=-1".into(),
             };
+            let keyint = match config.intra_refresh_frames {
+                // x264 and x265 sweep the refresh column over `keyint` frames and then never
+                // insert a keyframe.
+                Some(n) => format!("keyint={n}:min-keyint={n}:intra-refresh=1"),
+                None => keyint,
+            };
             let mut params = vec![keyint, "scenecut=0".to_string()];
             if let RateControl::Cqp { qp } = config.rate_control {
                 p.options.push(opt("qp", qp.to_string()));
@@ -173,11 +179,37 @@ pub fn software_params(
                 if matches!(config.rate_control, RateControl::Cbr { .. }) {
                     params.push("strict-cbr=1".into());
                 }
+                if config.tuning == Tuning::Lossless {
+                    params.push("lossless=1".into());
+                }
+                if let Some(hdr) = &config.hdr_metadata {
+                    params.push(format!("master-display={}", hdr.display));
+                    if let Some(light) = hdr.light {
+                        params.push(format!("max-cll={light}"));
+                    }
+                }
                 params.push("log-level=error".into());
                 p.options.push(opt("x265-params", params.join(":")));
             }
         }
         Codec::Av1 => {
+            let refuse = |what: &str, fix: &str| EncodeError::Unsupported {
+                encoder: encoder.into(),
+                what: what.into(),
+                fix: fix.into(),
+            };
+            if config.tuning == Tuning::Lossless {
+                return Err(refuse(
+                    "lossless tuning",
+                    "use --codec hevc or h264 for lossless, or NVENC",
+                ));
+            }
+            if config.intra_refresh_frames.is_some() {
+                return Err(refuse(
+                    "intra refresh",
+                    "use periodic keyframes, or --codec h264 or hevc",
+                ));
+            }
             p.options.push(opt("preset", preset));
             let mut params = Vec::new();
             // SVT-AV1 runs CBR only with its low-delay prediction structure.
@@ -207,6 +239,13 @@ pub fn software_params(
                     // target instead, which is set from max / target.
                     let over = ((max_rate - bit_rate) * 100 / bit_rate.max(1)).clamp(0, 100);
                     params.push(format!("rc=1:tbr={}:overshoot-pct={over}", kbps(bit_rate)));
+                }
+            }
+            if let Some(hdr) = &config.hdr_metadata {
+                params.push("enable-hdr=1".into());
+                params.push(format!("mastering-display={}", hdr.svt_mastering_display()));
+                if let Some(light) = hdr.light {
+                    params.push(format!("content-light={light}"));
                 }
             }
             p.options.push(opt("svtav1-params", params.join(":")));
@@ -511,5 +550,64 @@ mod tests {
         assert_eq!(names, ["ultrafast", "faster", "slow"]);
         assert_eq!(preset_name(Codec::Av1, Preset::P1), "12");
         assert_eq!(preset_name(Codec::Av1, Preset::P7), "5");
+    }
+
+    #[test]
+    fn lossless_intra_refresh_and_hdr10_reach_the_encoder_params() {
+        let mut c = cfg(Codec::Hevc);
+        c.tuning = Tuning::Lossless;
+        c.rate_control = RateControl::Cqp { qp: 0 };
+        let p = software_params(&c, PixelFormat::I420, &SVT_FORMATS).unwrap();
+        assert!(option(&p, "x265-params").unwrap().contains(":lossless=1"));
+
+        let mut c = cfg(Codec::H264);
+        c.keyframe_interval = KeyframeInterval::Infinite;
+        c.intra_refresh_frames = Some(45);
+        let p = software_params(&c, PixelFormat::I420, &X264_FORMATS).unwrap();
+        assert_eq!(
+            option(&p, "x264-params"),
+            Some("keyint=45:min-keyint=45:intra-refresh=1:scenecut=0:nal-hrd=cbr")
+        );
+
+        let hdr = crate::hdr::HdrMetadata {
+            display: crate::hdr::MasteringDisplay::BT2020_1000_NITS,
+            light: Some(crate::hdr::ContentLightLevel {
+                max_cll: 1000,
+                max_fall: 400,
+            }),
+        };
+        let mut c = cfg(Codec::Hevc);
+        c.bit_depth = crate::config::BitDepth::Ten;
+        c.color = crate::color::ColorDescription::HDR10;
+        c.hdr_metadata = Some(hdr);
+        let p = software_params(&c, PixelFormat::I420P10, &SVT_FORMATS).unwrap();
+        assert!(option(&p, "x265-params").unwrap().ends_with(
+            ":master-display=G(8500,39850)B(6550,2300)R(35400,14600)WP(15635,16450)L(10000000,50):max-cll=1000,400:log-level=error"
+        ));
+        c.codec = Codec::Av1;
+        let p = software_params(&c, PixelFormat::I420P10, &SVT_FORMATS).unwrap();
+        assert!(option(&p, "svtav1-params").unwrap().ends_with(
+            ":enable-hdr=1:mastering-display=G(0.17000,0.79700)B(0.13100,0.04600)R(0.70800,0.29200)WP(0.31270,0.32900)L(1000.0000,0.0050):content-light=1000,400"
+        ));
+    }
+
+    #[test]
+    fn svt_av1_refuses_lossless_and_intra_refresh_by_name() {
+        let mut c = cfg(Codec::Av1);
+        c.tuning = Tuning::Lossless;
+        c.rate_control = RateControl::Cqp { qp: 0 };
+        let e = software_params(&c, PixelFormat::I420, &SVT_FORMATS).unwrap_err();
+        assert!(
+            matches!(&e, EncodeError::Unsupported { what, .. } if what == "lossless tuning"),
+            "{e}"
+        );
+        let mut c = cfg(Codec::Av1);
+        c.keyframe_interval = KeyframeInterval::Infinite;
+        c.intra_refresh_frames = Some(30);
+        let e = software_params(&c, PixelFormat::I420, &SVT_FORMATS).unwrap_err();
+        assert!(
+            e.to_string().contains("libsvtav1 cannot do intra refresh"),
+            "{e}"
+        );
     }
 }
