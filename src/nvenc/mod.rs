@@ -12,6 +12,7 @@
 //! driver's "unsupported device" status, which becomes [`NvencError::NoEncoder`].
 
 mod loader;
+pub mod params;
 mod session;
 pub mod status;
 
@@ -64,6 +65,14 @@ pub enum NvencError {
         meaning: &'static str,
         /// The driver's last-error string for the session (`nvEncGetLastErrorString`).
         last_error: Option<String>,
+    },
+    /// NVENC cannot do what the config asks (10-bit H.264, lossless AV1).
+    #[error("NVENC cannot do {what}: {fix}")]
+    Unsupported {
+        /// What was asked.
+        what: String,
+        /// What to do instead.
+        fix: String,
     },
     /// The CUDA side (context, import, stream) failed.
     #[error(transparent)]
