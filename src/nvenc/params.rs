@@ -432,7 +432,10 @@ mod tests {
         }
         // The first preset GUID's published value: {FC0A8D3E-45F8-4CF8-80C7-298871590EBF}.
         let p1 = nv::NV_ENC_PRESET_P1_GUID;
-        assert_eq!((p1.Data1, p1.Data2, p1.Data3), (0xFC0A_8D3E, 0x45F8, 0x4CF8));
+        assert_eq!(
+            (p1.Data1, p1.Data2, p1.Data3),
+            (0xFC0A_8D3E, 0x45F8, 0x4CF8)
+        );
     }
 
     #[test]
@@ -492,9 +495,16 @@ mod tests {
         assert_eq!(rc.rateControlMode, M::NV_ENC_PARAMS_RC_CBR);
         assert_eq!((rc.averageBitRate, rc.maxBitRate), (6_000_000, 6_000_000));
         // Low latency: a VBV of one second at the peak rate, the decoder starting full.
-        assert_eq!((rc.vbvBufferSize, rc.vbvInitialDelay), (6_000_000, 6_000_000));
         assert_eq!(
-            (rc.enableLookahead(), rc.lookaheadDepth, rc.zeroReorderDelay()),
+            (rc.vbvBufferSize, rc.vbvInitialDelay),
+            (6_000_000, 6_000_000)
+        );
+        assert_eq!(
+            (
+                rc.enableLookahead(),
+                rc.lookaheadDepth,
+                rc.zeroReorderDelay()
+            ),
             (0, 0, 1)
         );
         // SAFETY: the H.264 member is the one written for an H.264 config.
@@ -547,7 +557,10 @@ mod tests {
         let rc = &e.rcParams;
         assert_eq!(rc.rateControlMode, M::NV_ENC_PARAMS_RC_VBR);
         assert_eq!((rc.averageBitRate, rc.maxBitRate), (8_000_000, 12_000_000));
-        assert_eq!((rc.vbvBufferSize, rc.vbvInitialDelay), (9_000_000, 9_000_000));
+        assert_eq!(
+            (rc.vbvBufferSize, rc.vbvInitialDelay),
+            (9_000_000, 9_000_000)
+        );
         assert_eq!((rc.enableLookahead(), rc.lookaheadDepth), (1, 16));
         assert_eq!(rc.zeroReorderDelay(), 0);
     }
@@ -613,7 +626,11 @@ mod tests {
                     }
                 }
             };
-            assert_eq!((idr, on, period, count), (0xffff_ffff, 1, 60, 59), "{codec}");
+            assert_eq!(
+                (idr, on, period, count),
+                (0xffff_ffff, 1, 60, 59),
+                "{codec}"
+            );
         }
     }
 
