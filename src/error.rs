@@ -97,7 +97,9 @@ fn encode_code(e: &EncodeError) -> ErrorCode {
         | EncodeError::EncoderNotFound { .. }
         | EncodeError::Unsupported { .. } => ErrorCode::Unavailable,
         EncodeError::UnsupportedInput { .. } => ErrorCode::FrameMismatch,
-        EncodeError::UnknownOption { .. } | EncodeError::Libav { .. } => ErrorCode::Encoder,
+        EncodeError::UnknownOption { .. }
+        | EncodeError::Libav { .. }
+        | EncodeError::Hardware { .. } => ErrorCode::Encoder,
     }
 }
 

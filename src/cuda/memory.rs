@@ -252,3 +252,72 @@ impl Drop for PinnedBuffer {
         }
     }
 }
+
+/// Plain device memory (`cuMemAlloc`): the encoder's input slots when frames come from the CPU.
+pub struct DeviceBuffer {
+    device: Arc<CudaDevice>,
+    pointer: sys::CUdeviceptr,
+    len: usize,
+}
+
+// SAFETY: a device address owned by this value; the context is bound before each use.
+unsafe impl Send for DeviceBuffer {}
+// SAFETY: shared references only read the address.
+unsafe impl Sync for DeviceBuffer {}
+
+impl std::fmt::Debug for DeviceBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeviceBuffer")
+            .field("len", &self.len)
+            .finish()
+    }
+}
+
+impl DeviceBuffer {
+    /// `len` bytes of device memory (at least 1).
+    pub fn new(device: &Arc<CudaDevice>, len: usize) -> Result<Self, CudaError> {
+        if len == 0 {
+            return Err(CudaError::Invalid {
+                what: "device buffer of 0 bytes".into(),
+                reason: "at least one byte".into(),
+            });
+        }
+        device.bind()?;
+        let mut pointer = 0;
+        // SAFETY: a plain allocation into a local; freed in Drop.
+        check("cuMemAlloc", unsafe {
+            sys::cuMemAlloc_v2(&mut pointer, len)
+        })?;
+        Ok(Self {
+            device: Arc::clone(device),
+            pointer,
+            len,
+        })
+    }
+
+    /// The device address.
+    pub fn pointer(&self) -> sys::CUdeviceptr {
+        self.pointer
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it is empty (never: at least one byte).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Drop for DeviceBuffer {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new`; the owner has finished all work that uses it.
+        unsafe {
+            if self.device.bind().is_ok() {
+                sys::cuMemFree_v2(self.pointer);
+            }
+        }
+    }
+}

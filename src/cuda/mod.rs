@@ -13,8 +13,8 @@
 mod memory;
 mod stream;
 
-pub use memory::{ImportedBuffer, ImportedTimeline, PinnedBuffer};
-pub use stream::{CudaEvent, CudaStream};
+pub use memory::{DeviceBuffer, ImportedBuffer, ImportedTimeline, PinnedBuffer};
+pub use stream::{CudaEvent, CudaStream, RowCopy};
 
 use std::ffi::CStr;
 use std::sync::{Arc, OnceLock};

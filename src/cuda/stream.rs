@@ -5,7 +5,25 @@ use std::sync::Arc;
 
 use cudarc::driver::sys;
 
-use super::{check, CudaDevice, CudaError, ImportedBuffer, ImportedTimeline, PinnedBuffer};
+use super::{
+    check, CudaDevice, CudaError, DeviceBuffer, ImportedBuffer, ImportedTimeline, PinnedBuffer,
+};
+
+/// The shape of a row-by-row copy: `rows` rows of `row_bytes` bytes, `src_pitch` apart in the
+/// source and `dst_pitch` apart from `dst_offset` in the destination.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RowCopy {
+    /// Bytes between source rows.
+    pub src_pitch: usize,
+    /// Where the first row goes in the destination.
+    pub dst_offset: usize,
+    /// Bytes between destination rows.
+    pub dst_pitch: usize,
+    /// Bytes copied per row.
+    pub row_bytes: usize,
+    /// Rows copied.
+    pub rows: usize,
+}
 
 /// A non-blocking CUDA stream of one device.
 pub struct CudaStream {
@@ -91,6 +109,73 @@ impl CudaStream {
         // that the caller keeps alive until the copy completes (documented above).
         check("cuMemcpyDtoHAsync", unsafe {
             sys::cuMemcpyDtoHAsync_v2(dst.raw(), src.pointer(), dst.len(), self.stream)
+        })
+    }
+
+    /// Queues a copy of `rows.rows` rows from host memory to `dst` (see [`RowCopy`]). From
+    /// pageable memory the driver stages the rows before this returns, so `src` may be reused
+    /// at once.
+    pub fn upload_rows(
+        &self,
+        src: &[u8],
+        dst: &DeviceBuffer,
+        rows: RowCopy,
+    ) -> Result<(), CudaError> {
+        let RowCopy {
+            src_pitch,
+            dst_offset,
+            dst_pitch,
+            row_bytes,
+            rows,
+        } = rows;
+        let last = rows.saturating_sub(1);
+        let need_src = if rows == 0 {
+            0
+        } else {
+            src_pitch * last + row_bytes
+        };
+        let need_dst = if rows == 0 {
+            0
+        } else {
+            dst_offset + dst_pitch * last + row_bytes
+        };
+        if row_bytes > src_pitch
+            || row_bytes > dst_pitch
+            || need_src > src.len()
+            || need_dst > dst.len()
+        {
+            return Err(CudaError::Invalid {
+                what: format!("upload of {rows} rows of {row_bytes} bytes"),
+                reason: format!(
+                    "the source holds {} bytes at pitch {src_pitch}, the destination {} bytes from {dst_offset} at pitch {dst_pitch}",
+                    src.len(),
+                    dst.len()
+                ),
+            });
+        }
+        self.device.bind()?;
+        let copy = sys::CUDA_MEMCPY2D {
+            srcXInBytes: 0,
+            srcY: 0,
+            srcMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_HOST,
+            srcHost: src.as_ptr().cast(),
+            srcDevice: 0,
+            srcArray: std::ptr::null_mut(),
+            srcPitch: src_pitch,
+            dstXInBytes: 0,
+            dstY: 0,
+            dstMemoryType: sys::CUmemorytype::CU_MEMORYTYPE_DEVICE,
+            dstHost: std::ptr::null_mut(),
+            dstDevice: dst.pointer() + dst_offset as u64,
+            dstArray: std::ptr::null_mut(),
+            dstPitch: dst_pitch,
+            WidthInBytes: row_bytes,
+            Height: rows,
+        };
+        // SAFETY: both ranges are in bounds (checked above); pageable source memory is staged
+        // before the call returns.
+        check("cuMemcpy2DAsync", unsafe {
+            sys::cuMemcpy2DAsync_v2(&copy, self.stream)
         })
     }
 

@@ -77,6 +77,15 @@ pub enum EncodeError {
         /// What to do instead.
         fix: String,
     },
+    /// A hardware encoder call failed (the message names the call, the status and the
+    /// driver's own explanation).
+    #[error("{backend}: {message}")]
+    Hardware {
+        /// The backend.
+        backend: BackendKind,
+        /// What failed.
+        message: String,
+    },
     /// libavcodec has no encoder of that name.
     #[error("libavcodec has no encoder named {name}")]
     EncoderNotFound {
@@ -133,39 +142,36 @@ pub const AUTO_ORDER: [BackendKind; 3] = [
     BackendKind::Software,
 ];
 
-/// Why a GPU backend cannot run here. NVENC is probed for real (library, driver API version,
-/// an encode session on the GPU's CUDA context); Vulkan Video is specified in its own issue and
-/// not yet built, and the reason says so rather than pretending to probe hardware.
-fn gpu_backend_reason(kind: BackendKind) -> String {
-    match kind {
-        BackendKind::Nvenc => nvenc_reason(),
-        BackendKind::VulkanVideo => {
-            "the Vulkan Video encode backend is not part of this build yet".into()
-        }
-        BackendKind::Software => unreachable!("software is not a GPU backend"),
-    }
-}
+/// Why the Vulkan Video backend cannot run here: it is specified in its own issue and not yet
+/// built, and the reason says so rather than pretending to probe hardware.
+const VULKAN_VIDEO_REASON: &str = "the Vulkan Video encode backend is not part of this build yet";
 
-/// What stops NVENC here, probed once per process: the library, the driver's API version, a
-/// CUDA device, and an encode session on it (a GPU without an encoder engine fails there).
-fn nvenc_reason() -> String {
-    static REASON: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+/// What stops NVENC here, probed once per process (library, driver API version, a CUDA device,
+/// an encode session on it: a GPU without an encoder engine fails there), or `None` when a
+/// session opens.
+fn nvenc_unavailable() -> Option<String> {
+    static REASON: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     REASON
         .get_or_init(|| {
-            let opened = crate::nvenc::NvencApi::load().and_then(|api| {
-                let device = crate::cuda::CudaDevice::first()?;
-                crate::nvenc::EncodeSession::open(&api, &device).map(|_| (api, device))
-            });
-            match opened {
-                Ok((api, device)) => format!(
-                    "an NVENC session opens on {} (driver API {}), but encoding through it is not built in this release yet",
-                    device.name(),
-                    api.driver_api()
-                ),
-                Err(e) => e.to_string(),
-            }
+            crate::nvenc::NvencApi::load()
+                .and_then(|api| {
+                    let device = crate::cuda::CudaDevice::first()?;
+                    crate::nvenc::EncodeSession::open(&api, &device).map(drop)
+                })
+                .err()
+                .map(|e| e.to_string())
         })
         .clone()
+}
+
+/// True when `auto` or the config's choice would run NVENC (a session opens here and the
+/// config allows it).
+fn nvenc_preferred(config: &SessionConfig) -> bool {
+    matches!(
+        config.backend,
+        BackendChoice::Auto | BackendChoice::Only(BackendKind::Nvenc)
+    ) && nvenc_unavailable().is_none()
+        && crate::nvenc::params::NvencChoice::for_config(config).is_ok()
 }
 
 fn open_one(
@@ -175,9 +181,25 @@ fn open_one(
 ) -> Result<Box<dyn EncoderBackend>, EncodeError> {
     match kind {
         BackendKind::Software => Ok(Box::new(software::SoftwareEncoder::open(config, input)?)),
-        other => Err(EncodeError::Unavailable {
-            backend: other,
-            reason: gpu_backend_reason(other),
+        BackendKind::Nvenc => {
+            if let Some(reason) = nvenc_unavailable() {
+                return Err(EncodeError::Unavailable {
+                    backend: kind,
+                    reason,
+                });
+            }
+            let wanted = crate::nvenc::params::NvencChoice::for_config(config)?.input_format;
+            if input != wanted {
+                return Err(EncodeError::UnsupportedInput {
+                    format: input,
+                    reason: format!("NVENC is fed {wanted} for this config"),
+                });
+            }
+            Ok(Box::new(crate::nvenc::NvencEncoder::open(config)?))
+        }
+        BackendKind::VulkanVideo => Err(EncodeError::Unavailable {
+            backend: kind,
+            reason: VULKAN_VIDEO_REASON.into(),
         }),
     }
 }
@@ -188,6 +210,13 @@ fn open_one(
 /// built in.
 pub fn preferred_yuv_input(config: &SessionConfig) -> PixelFormat {
     let ten = config.bit_depth == crate::config::BitDepth::Ten;
+    if nvenc_preferred(config) {
+        return if ten {
+            PixelFormat::P010
+        } else {
+            PixelFormat::Nv12
+        };
+    }
     #[cfg(feature = "software")]
     {
         let accepted = libav::encoder_pixel_formats(software::encoder_name(config.codec));
@@ -274,6 +303,26 @@ pub struct ProbeEntry {
     pub detail: String,
 }
 
+/// NVENC for one codec: the capabilities the GPU reports, or why there are none.
+fn nvenc_probe(codec: Codec) -> (bool, String) {
+    if let Some(reason) = nvenc_unavailable() {
+        return (false, reason);
+    }
+    let caps = crate::nvenc::NvencApi::load().and_then(|api| {
+        let device = crate::cuda::CudaDevice::first()?;
+        let session = crate::nvenc::EncodeSession::open(&api, &device)?;
+        Ok((
+            crate::nvenc::caps::EncodeCaps::query(&session, codec)?,
+            device.name().to_string(),
+        ))
+    });
+    match caps {
+        Ok((Some(c), device)) => (true, format!("{device}: {}", c.describe(codec))),
+        Ok((None, device)) => (false, format!("{device}'s NVENC does not encode {codec}")),
+        Err(e) => (false, e.to_string()),
+    }
+}
+
 /// Every encode path, GPU engine and capture method, each available or not and why.
 pub fn probe() -> Vec<ProbeEntry> {
     let mut out = Vec::new();
@@ -295,7 +344,8 @@ pub fn probe() -> Vec<ProbeEntry> {
                     }
                     Some(why) => (false, why),
                 },
-                other => (false, gpu_backend_reason(other)),
+                BackendKind::Nvenc => nvenc_probe(codec),
+                BackendKind::VulkanVideo => (false, VULKAN_VIDEO_REASON.into()),
             };
             out.push(ProbeEntry {
                 category: "encode",

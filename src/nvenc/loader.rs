@@ -47,6 +47,52 @@ type OpenSessionEx =
     unsafe extern "C" fn(*mut nv::NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS, *mut *mut c_void) -> u32;
 type DestroyEncoder = unsafe extern "C" fn(*mut c_void) -> u32;
 type GetLastErrorString = unsafe extern "C" fn(*mut c_void) -> *const std::ffi::c_char;
+type GetEncodeGuidCount = unsafe extern "C" fn(*mut c_void, *mut u32) -> u32;
+type GetEncodeGuids = unsafe extern "C" fn(*mut c_void, *mut nv::GUID, u32, *mut u32) -> u32;
+type GetEncodeCaps =
+    unsafe extern "C" fn(*mut c_void, nv::GUID, *mut nv::NV_ENC_CAPS_PARAM, *mut i32) -> u32;
+type GetPresetConfigEx = unsafe extern "C" fn(
+    *mut c_void,
+    nv::GUID,
+    nv::GUID,
+    nv::NV_ENC_TUNING_INFO,
+    *mut nv::NV_ENC_PRESET_CONFIG,
+) -> u32;
+type InitializeEncoder =
+    unsafe extern "C" fn(*mut c_void, *mut nv::NV_ENC_INITIALIZE_PARAMS) -> u32;
+type ReconfigureEncoder =
+    unsafe extern "C" fn(*mut c_void, *mut nv::NV_ENC_RECONFIGURE_PARAMS) -> u32;
+type CreateBitstreamBuffer =
+    unsafe extern "C" fn(*mut c_void, *mut nv::NV_ENC_CREATE_BITSTREAM_BUFFER) -> u32;
+type WithHandle = unsafe extern "C" fn(*mut c_void, *mut c_void) -> u32;
+type EncodePicture = unsafe extern "C" fn(*mut c_void, *mut nv::NV_ENC_PIC_PARAMS) -> u32;
+type LockBitstream = unsafe extern "C" fn(*mut c_void, *mut nv::NV_ENC_LOCK_BITSTREAM) -> u32;
+type MapInputResource =
+    unsafe extern "C" fn(*mut c_void, *mut nv::NV_ENC_MAP_INPUT_RESOURCE) -> u32;
+type RegisterResource = unsafe extern "C" fn(*mut c_void, *mut nv::NV_ENC_REGISTER_RESOURCE) -> u32;
+type InvalidateRefFrames = unsafe extern "C" fn(*mut c_void, u64) -> u32;
+type SetIoCudaStreams = unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_void) -> u32;
+
+/// The session-level entry points, taken from the driver's function table.
+pub(crate) struct Calls {
+    pub(crate) get_encode_guid_count: GetEncodeGuidCount,
+    pub(crate) get_encode_guids: GetEncodeGuids,
+    pub(crate) get_encode_caps: GetEncodeCaps,
+    pub(crate) get_preset_config_ex: GetPresetConfigEx,
+    pub(crate) initialize_encoder: InitializeEncoder,
+    pub(crate) reconfigure_encoder: ReconfigureEncoder,
+    pub(crate) create_bitstream_buffer: CreateBitstreamBuffer,
+    pub(crate) destroy_bitstream_buffer: WithHandle,
+    pub(crate) encode_picture: EncodePicture,
+    pub(crate) lock_bitstream: LockBitstream,
+    pub(crate) unlock_bitstream: WithHandle,
+    pub(crate) map_input_resource: MapInputResource,
+    pub(crate) unmap_input_resource: WithHandle,
+    pub(crate) register_resource: RegisterResource,
+    pub(crate) unregister_resource: WithHandle,
+    pub(crate) invalidate_ref_frames: InvalidateRefFrames,
+    pub(crate) set_io_cuda_streams: SetIoCudaStreams,
+}
 
 /// The loaded library and the calls taken from its function table.
 pub struct NvencApi {
@@ -55,6 +101,7 @@ pub struct NvencApi {
     pub(crate) open_session_ex: OpenSessionEx,
     pub(crate) destroy_encoder: DestroyEncoder,
     pub(crate) get_last_error_string: GetLastErrorString,
+    pub(crate) calls: Calls,
 }
 
 impl std::fmt::Debug for NvencApi {
@@ -148,6 +195,55 @@ impl NvencApi {
                     list.nvEncGetLastErrorString,
                     "nvEncGetLastErrorString",
                 )?,
+                calls: Calls {
+                    get_encode_guid_count: entry(
+                        list.nvEncGetEncodeGUIDCount,
+                        "nvEncGetEncodeGUIDCount",
+                    )?,
+                    get_encode_guids: entry(list.nvEncGetEncodeGUIDs, "nvEncGetEncodeGUIDs")?,
+                    get_encode_caps: entry(list.nvEncGetEncodeCaps, "nvEncGetEncodeCaps")?,
+                    get_preset_config_ex: entry(
+                        list.nvEncGetEncodePresetConfigEx,
+                        "nvEncGetEncodePresetConfigEx",
+                    )?,
+                    initialize_encoder: entry(
+                        list.nvEncInitializeEncoder,
+                        "nvEncInitializeEncoder",
+                    )?,
+                    reconfigure_encoder: entry(
+                        list.nvEncReconfigureEncoder,
+                        "nvEncReconfigureEncoder",
+                    )?,
+                    create_bitstream_buffer: entry(
+                        list.nvEncCreateBitstreamBuffer,
+                        "nvEncCreateBitstreamBuffer",
+                    )?,
+                    destroy_bitstream_buffer: entry(
+                        list.nvEncDestroyBitstreamBuffer,
+                        "nvEncDestroyBitstreamBuffer",
+                    )?,
+                    encode_picture: entry(list.nvEncEncodePicture, "nvEncEncodePicture")?,
+                    lock_bitstream: entry(list.nvEncLockBitstream, "nvEncLockBitstream")?,
+                    unlock_bitstream: entry(list.nvEncUnlockBitstream, "nvEncUnlockBitstream")?,
+                    map_input_resource: entry(list.nvEncMapInputResource, "nvEncMapInputResource")?,
+                    unmap_input_resource: entry(
+                        list.nvEncUnmapInputResource,
+                        "nvEncUnmapInputResource",
+                    )?,
+                    register_resource: entry(list.nvEncRegisterResource, "nvEncRegisterResource")?,
+                    unregister_resource: entry(
+                        list.nvEncUnregisterResource,
+                        "nvEncUnregisterResource",
+                    )?,
+                    invalidate_ref_frames: entry(
+                        list.nvEncInvalidateRefFrames,
+                        "nvEncInvalidateRefFrames",
+                    )?,
+                    set_io_cuda_streams: entry(
+                        list.nvEncSetIOCudaStreams,
+                        "nvEncSetIOCudaStreams",
+                    )?,
+                },
                 driver_api,
                 _library: library,
             }

@@ -11,13 +11,16 @@
 //! CUDA context of the GPU; on the lent H200 (no encoder engine) that open fails with the
 //! driver's "unsupported device" status, which becomes [`NvencError::NoEncoder`].
 
+pub mod caps;
+mod encoder;
 mod loader;
 pub mod params;
 mod session;
 pub mod status;
 
+pub use encoder::NvencEncoder;
 pub use loader::{ApiVersion, NvencApi, BUILD_API};
-pub use session::EncodeSession;
+pub use session::{EncodeSession, LockedPicture, PICTURE_TYPE_IDR};
 
 use crate::cuda::CudaError;
 

@@ -1,0 +1,657 @@
+//! The NVENC backend: an initialised session, its input slots registered once, a submit path
+//! that never blocks on output, and an output thread that locks bitstreams in order.
+//!
+//! Built to NVIDIA's programming guide and the SDK 12.1 header, and checked against the real
+//! driver only as far as the lent H200 reaches (the session open, which fails there for want
+//! of an encoder engine). Nothing past `nvEncOpenEncodeSessionEx` has run on hardware; see
+//! docs/HARDWARE.md.
+//!
+//! Frame flow, per frame n:
+//! 1. a free slot is taken (blocks only when every slot is in flight: back-pressure);
+//! 2. the frame is copied into the slot's device memory on the input stream (CPU frames), or
+//!    the input stream waits on the GPU for the Vulkan pass's `ready` value (hand-off, no copy);
+//! 3. the slot is mapped and `nvEncEncodePicture` submitted (it does not wait for the GPU);
+//! 4. the output thread locks the picture's bitstream (the only blocking call), copies it out,
+//!    unmaps the slot, releases it (and, on the hand-off path, signals `released` so the Vulkan
+//!    side may rewrite the buffer), and queues the packet for `receive`.
+
+use std::ffi::c_void;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::Arc;
+
+use nvidia_video_codec_sdk::sys::nvEncodeAPI as nv;
+
+use super::params::{apply_config, initialize_params, NvencChoice};
+use super::session::PICTURE_TYPE_IDR;
+use super::{EncodeSession, NvencApi, NvencError};
+use crate::codec::Codec;
+use crate::config::{BackendKind, KeyframeInterval, SessionConfig};
+use crate::cuda::{CudaDevice, CudaStream, DeviceBuffer, RowCopy};
+use crate::encode::{EncodeError, EncodedUnit, EncoderBackend};
+use crate::frame::{Frame, FrameImage};
+use crate::process::convert::YuvLayout;
+
+/// Frames in flight between submission and output: enough for the preset's reordering and
+/// lookahead plus one being locked.
+const SLOTS: usize = 8;
+
+/// A raw driver handle carried to the output thread.
+#[derive(Clone, Copy, Debug)]
+struct Handle(*mut c_void);
+// SAFETY: handles are plain identifiers the driver accepts from any thread.
+unsafe impl Send for Handle {}
+
+/// One input slot: device memory registered once, and its bitstream buffer.
+struct Slot {
+    _memory: DeviceBuffer,
+    registered: Handle,
+    bitstream: Handle,
+}
+
+/// A submitted picture on its way to the output thread.
+struct Pending {
+    slot: usize,
+    mapped: Handle,
+    bitstream: Handle,
+    /// The `encoder_pts` of the n-th submitted frame: with reordering, the n-th packet out is
+    /// decoded at the n-th display time minus the reorder delay.
+    submit_pts: i64,
+}
+
+/// The NVENC encoder backend.
+pub struct NvencEncoder {
+    session: Arc<EncodeSession>,
+    config: SessionConfig,
+    choice: NvencChoice,
+    encode_config: Box<nv::NV_ENC_CONFIG>,
+    layout: YuvLayout,
+    slots: Vec<Slot>,
+    free: Receiver<usize>,
+    free_return: Sender<usize>,
+    stream: CudaStream,
+    /// The CUstream NVENC was given (it takes a pointer to the handle).
+    stream_handle: Box<*mut c_void>,
+    awaiting: Vec<Pending>,
+    to_output: Option<SyncSender<Pending>>,
+    from_output: Receiver<Result<EncodedUnit, EncodeError>>,
+    output_thread: Option<std::thread::JoinHandle<()>>,
+    /// HDR10 payloads (SEI for HEVC, metadata OBUs for AV1) sent with every keyframe.
+    hdr: Vec<(u32, Vec<u8>)>,
+    frames: u64,
+    force_keyframe: bool,
+    description: String,
+}
+
+// SAFETY: the raw pointers inside are the configuration's unused (null) tile and film-grain
+// pointers and the CUDA stream handle NVENC was given, none tied to a thread; the session is
+// Send + Sync and the output thread takes only its own channels.
+unsafe impl Send for NvencEncoder {}
+
+impl std::fmt::Debug for NvencEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NvencEncoder")
+            .field("description", &self.description)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<NvencError> for EncodeError {
+    fn from(e: NvencError) -> Self {
+        match e {
+            NvencError::LibraryMissing { .. }
+            | NvencError::DriverTooOld { .. }
+            | NvencError::NoEncoder { .. }
+            | NvencError::Cuda(_) => EncodeError::Unavailable {
+                backend: BackendKind::Nvenc,
+                reason: e.to_string(),
+            },
+            NvencError::Unsupported { what, fix } => EncodeError::Unsupported {
+                encoder: "NVENC".into(),
+                what,
+                fix,
+            },
+            NvencError::Status { .. } => EncodeError::Hardware {
+                backend: BackendKind::Nvenc,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+impl NvencEncoder {
+    /// Opens and initialises an encoder for `config` on the first CUDA device.
+    pub fn open(config: &SessionConfig) -> Result<Self, NvencError> {
+        let api = NvencApi::load()?;
+        let device = CudaDevice::first()?;
+        Self::open_on(&api, &device, config)
+    }
+
+    /// Opens and initialises an encoder for `config` on `device`.
+    pub fn open_on(
+        api: &Arc<NvencApi>,
+        device: &Arc<CudaDevice>,
+        config: &SessionConfig,
+    ) -> Result<Self, NvencError> {
+        let choice = NvencChoice::for_config(config)?;
+        let session = Arc::new(EncodeSession::open(api, device)?);
+        let mut encode_config =
+            session.preset_config(choice.codec, choice.preset, choice.tuning)?;
+        apply_config(config, &choice, &mut encode_config)?;
+        let mut init = initialize_params(config, &choice, &mut *encode_config);
+        session.initialize(&mut init)?;
+
+        let stream = CudaStream::new(device)?;
+        let stream_handle = Box::new(stream.raw().cast::<c_void>());
+        let handle_ptr = (&*stream_handle as *const *mut c_void).cast_mut().cast();
+        // SAFETY: the handle lives in a Box owned by the encoder, which outlives the session's
+        // use of it (the session is dropped after the stream in `Drop`).
+        unsafe { session.set_io_streams(handle_ptr, handle_ptr)? };
+
+        let layout = YuvLayout::new(choice.input_format, config.width, config.height);
+        let (free_tx, free) = mpsc::channel();
+        let mut slots = Vec::with_capacity(SLOTS);
+        for i in 0..SLOTS {
+            let memory = DeviceBuffer::new(device, layout.size as usize)?;
+            let registered =
+                session.register_cuda(memory.pointer(), &layout, choice.buffer_format)?;
+            let bitstream = session.create_bitstream_buffer()?;
+            slots.push(Slot {
+                _memory: memory,
+                registered: Handle(registered),
+                bitstream: Handle(bitstream),
+            });
+            free_tx.send(i).expect("receiver alive");
+        }
+        let hdr = match (&config.hdr_metadata, config.codec) {
+            (Some(h), Codec::Hevc) => h.hevc_sei_payloads(),
+            (Some(h), Codec::Av1) => h.av1_metadata_payloads(),
+            _ => Vec::new(),
+        };
+        // B-frames delay decode order by (frameIntervalP - 1) frames.
+        let reorder_delay = (encode_config.frameIntervalP - 1).max(0) as i64;
+        let (to_output, from_main) = mpsc::sync_channel::<Pending>(SLOTS);
+        let (to_main, from_output) = mpsc::channel();
+        let out_session = Arc::clone(&session);
+        let free_return = free_tx.clone();
+        let output_thread = std::thread::Builder::new()
+            .name("ghoststream-nvenc-out".into())
+            .spawn(move || output_loop(&out_session, from_main, to_main, free_tx, reorder_delay))
+            .map_err(|e| NvencError::Unsupported {
+                what: "an output thread".into(),
+                fix: format!("the system refused a thread: {e}"),
+            })?;
+        let description = format!(
+            "nvenc ({} on {}, driver API {})",
+            config.codec,
+            device.name(),
+            api.driver_api()
+        );
+        tracing::info!(encoder = %description, "NVENC encoder initialised");
+        Ok(Self {
+            session,
+            config: config.clone(),
+            choice,
+            encode_config,
+            layout,
+            slots,
+            free,
+            free_return,
+            stream,
+            stream_handle,
+            awaiting: Vec::new(),
+            to_output: Some(to_output),
+            from_output,
+            output_thread: Some(output_thread),
+            hdr,
+            frames: 0,
+            force_keyframe: false,
+            description,
+        })
+    }
+
+    /// True when frame `n` will be a keyframe: the first, every GOP start, or a forced one.
+    fn expects_keyframe(&self, n: u64) -> bool {
+        self.force_keyframe
+            || n == 0
+            || matches!(self.config.keyframe_interval, KeyframeInterval::Frames(g) if n % g as u64 == 0)
+    }
+
+    /// Copies a CPU frame of the encoder's format into slot `slot` on the input stream.
+    fn upload(&self, frame: &Frame, slot: usize) -> Result<(), EncodeError> {
+        let FrameImage::Cpu(image) = &frame.image else {
+            return Err(EncodeError::UnsupportedInput {
+                format: frame.image.format(),
+                reason: "NVENC takes CPU frames here; GPU frames reach it converted by the session"
+                    .into(),
+            });
+        };
+        if image.format() != self.choice.input_format {
+            return Err(EncodeError::UnsupportedInput {
+                format: image.format(),
+                reason: format!("NVENC is set up for {}", self.choice.input_format),
+            });
+        }
+        let l = &self.layout;
+        let planes = image.plane_layouts();
+        let row_bytes = (l.width * l.bytes_per_sample) as usize;
+        let chroma_row_bytes = (l.chroma_width * 2 * l.bytes_per_sample) as usize;
+        let memory = &self.slots[slot]._memory;
+        let cuda = |e| EncodeError::from(NvencError::Cuda(e));
+        let rows =
+            |plane: usize, dst_offset: u32, dst_pitch: u32, row_bytes: usize, rows: u32| RowCopy {
+                src_pitch: planes[plane].stride,
+                dst_offset: dst_offset as usize,
+                dst_pitch: dst_pitch as usize,
+                row_bytes,
+                rows: rows as usize,
+            };
+        let data = image.data();
+        self.stream
+            .upload_rows(
+                &data[planes[0].offset..],
+                memory,
+                rows(0, 0, l.luma_pitch, row_bytes, l.height),
+            )
+            .map_err(cuda)?;
+        self.stream
+            .upload_rows(
+                &data[planes[1].offset..],
+                memory,
+                rows(
+                    1,
+                    l.chroma_offset,
+                    l.chroma_pitch,
+                    chroma_row_bytes,
+                    l.chroma_height,
+                ),
+            )
+            .map_err(cuda)
+    }
+
+    /// Maps slot `slot` and submits it as the picture with `encoder_pts`.
+    fn submit(&mut self, slot: usize, encoder_pts: i64) -> Result<(), EncodeError> {
+        let mapped = self.session.map(self.slots[slot].registered.0)?;
+        let keyframe = self.expects_keyframe(self.frames);
+        let mut payloads: Vec<nv::NV_ENC_SEI_PAYLOAD> = if keyframe {
+            self.hdr
+                .iter()
+                .map(|(kind, bytes)| nv::NV_ENC_SEI_PAYLOAD {
+                    payloadSize: bytes.len() as u32,
+                    payloadType: *kind,
+                    payload: bytes.as_ptr().cast_mut(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut pic = picture_params(
+            &self.layout,
+            &self.choice,
+            mapped,
+            self.slots[slot].bitstream.0,
+        );
+        pic.inputTimeStamp = encoder_pts as u64;
+        if self.force_keyframe {
+            pic.encodePicFlags = nv::NV_ENC_PIC_FLAGS::NV_ENC_PIC_FLAG_FORCEIDR as u32
+                | nv::NV_ENC_PIC_FLAGS::NV_ENC_PIC_FLAG_OUTPUT_SPSPPS as u32;
+        }
+        attach_payloads(self.config.codec, &mut pic, &mut payloads);
+        // SAFETY: the mapped input and the bitstream buffer stay alive until the output thread
+        // has locked this picture (slots are only reused once it releases them); the payloads
+        // outlive the call, which copies them.
+        let ready = unsafe { self.session.encode(&mut pic) }?;
+        self.force_keyframe = false;
+        self.frames += 1;
+        self.awaiting.push(Pending {
+            slot,
+            mapped: Handle(mapped),
+            bitstream: self.slots[slot].bitstream,
+            submit_pts: encoder_pts,
+        });
+        if ready {
+            self.flush_awaiting()?;
+        }
+        Ok(())
+    }
+
+    /// Hands every picture whose output is ready to the output thread, in submission order.
+    fn flush_awaiting(&mut self) -> Result<(), EncodeError> {
+        let to_output = self.to_output.as_ref().ok_or_else(output_gone)?;
+        for p in self.awaiting.drain(..) {
+            to_output.send(p).map_err(|_| output_gone())?;
+        }
+        Ok(())
+    }
+
+    /// The next IDR comes at the next submitted frame, with parameter sets (a viewer joined, or
+    /// the application asked).
+    pub fn force_keyframe(&mut self) {
+        self.force_keyframe = true;
+    }
+
+    /// A streaming client lost the picture submitted with `encoder_pts`: later pictures stop
+    /// referencing it and what followed it, so the client recovers without a keyframe.
+    pub fn invalidate(&mut self, encoder_pts: i64) -> Result<(), EncodeError> {
+        Ok(self.session.invalidate(encoder_pts as u64)?)
+    }
+
+    /// Changes the rate control (bitrate, VBV) and frame rate of the running session without
+    /// a new keyframe or a new session (`nvEncReconfigureEncoder`).
+    pub fn reconfigure(&mut self, new: &SessionConfig) -> Result<(), EncodeError> {
+        let fixed = (
+            new.codec,
+            new.width,
+            new.height,
+            new.bit_depth,
+            new.tuning,
+            new.preset,
+        );
+        let was = (
+            self.config.codec,
+            self.config.width,
+            self.config.height,
+            self.config.bit_depth,
+            self.config.tuning,
+            self.config.preset,
+        );
+        if fixed != was {
+            return Err(EncodeError::Unsupported {
+                encoder: "NVENC".into(),
+                what: "changing codec, size, bit depth, tuning or preset in a running session"
+                    .into(),
+                fix: "change only the rate control and frame rate, or open a new session".into(),
+            });
+        }
+        new.validate().map_err(|e| EncodeError::Unsupported {
+            encoder: "NVENC".into(),
+            what: format!("this reconfiguration ({e})"),
+            fix: "give a valid config".into(),
+        })?;
+        let mut config = *self.encode_config;
+        super::params::apply_rate_control(new, &mut config.rcParams)?;
+        let mut params = nv::NV_ENC_RECONFIGURE_PARAMS {
+            version: nv::NV_ENC_RECONFIGURE_PARAMS_VER,
+            reInitEncodeParams: initialize_params(new, &self.choice, &mut config),
+            ..Default::default()
+        };
+        // Keep the stream going: no reset, no forced IDR.
+        params.set_resetEncoder(0);
+        params.set_forceIDR(0);
+        self.session.reconfigure(&mut params)?;
+        *self.encode_config = config;
+        self.config = new.clone();
+        Ok(())
+    }
+}
+
+/// The per-picture parameters common to every frame.
+fn picture_params(
+    layout: &YuvLayout,
+    choice: &NvencChoice,
+    mapped: *mut c_void,
+    bitstream: *mut c_void,
+) -> nv::NV_ENC_PIC_PARAMS {
+    nv::NV_ENC_PIC_PARAMS {
+        version: nv::NV_ENC_PIC_PARAMS_VER,
+        inputWidth: layout.width,
+        inputHeight: layout.height,
+        inputPitch: layout.luma_pitch,
+        inputBuffer: mapped,
+        outputBitstream: bitstream,
+        bufferFmt: choice.buffer_format,
+        pictureStruct: nv::NV_ENC_PIC_STRUCT::NV_ENC_PIC_STRUCT_FRAME,
+        ..Default::default()
+    }
+}
+
+/// Points the codec's payload array at `payloads` (HEVC SEI, AV1 metadata OBUs).
+fn attach_payloads(
+    codec: Codec,
+    pic: &mut nv::NV_ENC_PIC_PARAMS,
+    payloads: &mut [nv::NV_ENC_SEI_PAYLOAD],
+) {
+    if payloads.is_empty() {
+        return;
+    }
+    let (count, array) = (payloads.len() as u32, payloads.as_mut_ptr());
+    // Writing a union member is safe; the member for the session's codec is the one the driver
+    // reads.
+    match codec {
+        Codec::Hevc => {
+            pic.codecPicParams.hevcPicParams.seiPayloadArrayCnt = count;
+            pic.codecPicParams.hevcPicParams.seiPayloadArray = array;
+        }
+        Codec::Av1 => {
+            pic.codecPicParams.av1PicParams.obuPayloadArrayCnt = count;
+            pic.codecPicParams.av1PicParams.obuPayloadArray = array;
+        }
+        Codec::H264 => {
+            pic.codecPicParams.h264PicParams.seiPayloadArrayCnt = count;
+            pic.codecPicParams.h264PicParams.seiPayloadArray = array;
+        }
+    }
+}
+
+fn output_gone() -> EncodeError {
+    EncodeError::Hardware {
+        backend: BackendKind::Nvenc,
+        message: "the NVENC output thread stopped".into(),
+    }
+}
+
+/// Locks each picture's bitstream in submission order (blocking here, not in `encode`), then
+/// unmaps and frees its slot.
+fn output_loop(
+    session: &EncodeSession,
+    pending: Receiver<Pending>,
+    out: Sender<Result<EncodedUnit, EncodeError>>,
+    free: Sender<usize>,
+    reorder_delay: i64,
+) {
+    for p in pending {
+        // SAFETY: the picture was submitted and reported ready; its buffer is locked only here.
+        let locked = unsafe { session.lock_and_copy(p.bitstream.0) };
+        // SAFETY: the picture's bitstream is out (or failed), so its input may be unmapped.
+        let unmapped = unsafe { session.unmap(p.mapped.0) };
+        let _ = free.send(p.slot);
+        let unit = locked
+            .and_then(|l| unmapped.map(|()| l))
+            .map(|l| EncodedUnit {
+                keyframe: l.picture_type == PICTURE_TYPE_IDR,
+                pts: l.timestamp as i64,
+                dts: p.submit_pts - reorder_delay,
+                data: l.data,
+            });
+        if out.send(unit.map_err(EncodeError::from)).is_err() {
+            return;
+        }
+    }
+}
+
+impl EncoderBackend for NvencEncoder {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Nvenc
+    }
+
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+
+    fn encode(&mut self, frame: Frame, encoder_pts: i64) -> Result<(), EncodeError> {
+        let slot = self.free.recv().map_err(|_| output_gone())?;
+        let submitted = self
+            .upload(&frame, slot)
+            .and_then(|()| self.submit(slot, encoder_pts));
+        if submitted.is_err() && !self.awaiting.iter().any(|p| p.slot == slot) {
+            // Never queued: the slot goes straight back to the free list.
+            let _ = self.free_return.send(slot);
+        }
+        submitted
+    }
+
+    fn finish(&mut self) -> Result<(), EncodeError> {
+        // End of stream: the encoder flushes the pictures it holds.
+        let mut eos = nv::NV_ENC_PIC_PARAMS {
+            version: nv::NV_ENC_PIC_PARAMS_VER,
+            encodePicFlags: nv::NV_ENC_PIC_FLAGS::NV_ENC_PIC_FLAG_EOS as u32,
+            ..Default::default()
+        };
+        // SAFETY: an end-of-stream picture carries no buffers.
+        unsafe { self.session.encode(&mut eos) }?;
+        self.flush_awaiting()?;
+        // Closing the channel lets the output thread finish the queue and end.
+        self.to_output = None;
+        if let Some(t) = self.output_thread.take() {
+            let _ = t.join();
+        }
+        Ok(())
+    }
+
+    fn receive(&mut self) -> Result<Option<EncodedUnit>, EncodeError> {
+        match self.from_output.try_recv() {
+            Ok(unit) => unit.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+impl Drop for NvencEncoder {
+    fn drop(&mut self) {
+        self.to_output = None;
+        if let Some(t) = self.output_thread.take() {
+            let _ = t.join();
+        }
+        for p in self.awaiting.drain(..) {
+            // SAFETY: submitted but never handed to the output thread: unmapped once here.
+            let _ = unsafe { self.session.unmap(p.mapped.0) };
+        }
+        let _ = self.stream.synchronize();
+        for slot in &self.slots {
+            // SAFETY: the output thread has ended and nothing is mapped or queued.
+            unsafe {
+                self.session.unregister(slot.registered.0);
+                self.session.destroy_bitstream_buffer(slot.bitstream.0);
+            }
+        }
+        let _ = &self.stream_handle;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Rational;
+
+    #[test]
+    fn picture_params_describe_the_slot_layout() {
+        let mut c = SessionConfig::new(Codec::Hevc, 1920, 1080, Rational::new(60, 1));
+        c.bit_depth = crate::config::BitDepth::Ten;
+        let choice = NvencChoice::for_config(&c).unwrap();
+        let layout = YuvLayout::new(choice.input_format, 1920, 1080);
+        let (input, output) = (0x1000 as *mut c_void, 0x2000 as *mut c_void);
+        let p = picture_params(&layout, &choice, input, output);
+        assert_eq!(p.version, nv::NV_ENC_PIC_PARAMS_VER);
+        assert_eq!((p.inputWidth, p.inputHeight), (1920, 1080));
+        // P010: 2 bytes a sample, rows 256-byte aligned; chroma right after the luma rows.
+        assert_eq!(p.inputPitch, 3840);
+        assert_eq!(layout.chroma_offset, 3840 * 1080);
+        assert_eq!(layout.size, 3840 * 1080 * 3 / 2);
+        assert_eq!((p.inputBuffer, p.outputBitstream), (input, output));
+        assert_eq!(
+            p.bufferFmt,
+            nv::NV_ENC_BUFFER_FORMAT::NV_ENC_BUFFER_FORMAT_YUV420_10BIT
+        );
+        assert_eq!(
+            p.pictureStruct,
+            nv::NV_ENC_PIC_STRUCT::NV_ENC_PIC_STRUCT_FRAME
+        );
+        assert_eq!(p.encodePicFlags, 0);
+        let nv12 = YuvLayout::new(crate::format::PixelFormat::Nv12, 1366, 768);
+        assert_eq!(nv12.luma_pitch, 1536, "1366 rounded up to 256");
+    }
+
+    #[test]
+    fn hdr_payloads_go_in_the_codecs_own_array() {
+        let hdr = crate::hdr::HdrMetadata {
+            display: crate::hdr::MasteringDisplay::BT2020_1000_NITS,
+            light: Some(crate::hdr::ContentLightLevel {
+                max_cll: 1000,
+                max_fall: 400,
+            }),
+        };
+        for (codec, bytes) in [
+            (Codec::Hevc, hdr.hevc_sei_payloads()),
+            (Codec::Av1, hdr.av1_metadata_payloads()),
+        ] {
+            let mut payloads: Vec<nv::NV_ENC_SEI_PAYLOAD> = bytes
+                .iter()
+                .map(|(kind, b)| nv::NV_ENC_SEI_PAYLOAD {
+                    payloadSize: b.len() as u32,
+                    payloadType: *kind,
+                    payload: b.as_ptr().cast_mut(),
+                })
+                .collect();
+            let mut pic = nv::NV_ENC_PIC_PARAMS::default();
+            attach_payloads(codec, &mut pic, &mut payloads);
+            // SAFETY: reading back the member just written for this codec.
+            let (count, array) = unsafe {
+                match codec {
+                    Codec::Hevc => (
+                        pic.codecPicParams.hevcPicParams.seiPayloadArrayCnt,
+                        pic.codecPicParams.hevcPicParams.seiPayloadArray,
+                    ),
+                    _ => (
+                        pic.codecPicParams.av1PicParams.obuPayloadArrayCnt,
+                        pic.codecPicParams.av1PicParams.obuPayloadArray,
+                    ),
+                }
+            };
+            assert_eq!((count, array), (2, payloads.as_mut_ptr()), "{codec}");
+            let types: Vec<u32> = payloads.iter().map(|p| p.payloadType).collect();
+            let want = if codec == Codec::Hevc {
+                [137, 144]
+            } else {
+                [2, 1]
+            };
+            assert_eq!(types, want);
+            assert_eq!(payloads[0].payloadSize, 24);
+        }
+        let mut pic = nv::NV_ENC_PIC_PARAMS::default();
+        attach_payloads(Codec::Hevc, &mut pic, &mut []);
+        // SAFETY: reading the zeroed HEVC member.
+        let count = unsafe { pic.codecPicParams.hevcPicParams.seiPayloadArrayCnt };
+        assert_eq!(count, 0);
+    }
+
+    #[test]
+    fn driver_errors_become_typed_encode_errors() {
+        let no_engine = NvencError::NoEncoder {
+            device: "NVIDIA H200".into(),
+            status: 2,
+            name: "NV_ENC_ERR_UNSUPPORTED_DEVICE".into(),
+            last_error: None,
+        };
+        let e = EncodeError::from(no_engine);
+        assert!(matches!(
+            e,
+            EncodeError::Unavailable {
+                backend: BackendKind::Nvenc,
+                ..
+            }
+        ));
+        assert!(
+            e.to_string()
+                .contains("NVIDIA H200 has no NVENC encoder engine"),
+            "{e}"
+        );
+        let status = NvencError::status("nvEncEncodePicture", 8, Some("bad pitch".into()));
+        let e = EncodeError::from(status);
+        assert!(matches!(e, EncodeError::Hardware { .. }));
+        let text = e.to_string();
+        assert!(
+            text.contains("nvEncEncodePicture failed: NV_ENC_ERR_INVALID_PARAM (8)")
+                && text.contains("driver says: bad pitch"),
+            "{text}"
+        );
+    }
+}
