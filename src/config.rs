@@ -600,7 +600,7 @@ impl SessionConfig {
                 "tuning",
                 "lossless".into(),
                 format!(
-                    "lossless needs constant QP 0, not rate control {}; use --rate-control cqp --qp 0",
+                    "lossless needs constant QP 0, not rate control {}; use --rc cqp --qp 0",
                     self.rate_control.mode().name()
                 ),
             );
@@ -618,7 +618,7 @@ impl SessionConfig {
                     "hdr_metadata",
                     hdr.display.to_string(),
                     format!(
-                        "HDR10 metadata describes a PQ stream at 10 bits, and this one is {} at {} bits; use --color hdr10 --bit-depth 10",
+                        "HDR10 metadata describes a PQ stream at 10 bits, and this one is {} at {} bits; use --transfer pq --primaries bt2020 --matrix bt2020 --bit-depth 10",
                         self.color.transfer, self.bit_depth as u32
                     ),
                 );
@@ -651,7 +651,7 @@ impl SessionConfig {
                     "intra_refresh_frames",
                     n.to_string(),
                     format!(
-                        "intra refresh needs a low-latency tuning (no B-frames), not {}; use --tuning ll or ull",
+                        "intra refresh needs a low-latency tuning (no B-frames), not {}; use --tune ll or ull",
                         self.tuning
                     ),
                 );

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use ghoststream::gpu::{DeviceSelector, GpuOptions};
+use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
 use ghoststream::process::scale::{Fit, ScaleFilter};
 use ghoststream::process::tonemap::PeakSource;
 use ghoststream::sink::{open_sink, BitstreamFormat};
@@ -12,7 +13,7 @@ use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mRe
 use ghoststream::{
     BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange,
     GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl, RateControlMode, Rational,
-    Session, SessionConfig, SessionOutput, ToneMapInput, TransferFunction, Tuning,
+    Session, SessionConfig, SessionOutput, SplitFrame, ToneMapInput, TransferFunction, Tuning,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -37,6 +38,13 @@ pub const EXAMPLES: &str = "Examples:
 
   # 4K BGRA scaled to 720p on the GPU (Lanczos-3, black bars if the shape differs), sharpened
   ghoststream encode -i frames.bgra --raw-format bgra8 --size 3840x2160 --scale 1280x720 --sharpen 0.4 -o out.ivf
+
+  # HDR10 HEVC with its mastering display and content light level in the stream
+  ghoststream encode -i hdr.y4m --codec hevc --bit-depth 10 --transfer pq --primaries bt2020 \\
+      --matrix bt2020 --master-display bt2020-1000 --max-cll 1000,400 -o hdr.h265
+
+  # game streaming: NVENC, ultra low latency, no keyframes after the first, intra refresh
+  ghoststream encode --encoder nvenc --codec hevc --tune ull --keyint infinite --intra-refresh 60 -o live.h265
 
   # HDR10 (10-bit RGB, PQ, BT.2020) tone mapped to SDR BT.709 with the BT.2390 curve
   ghoststream encode -i hdr.rgb10a2 --raw-format rgb10a2 --size 3840x2160 --scale 1920x1080 \\
@@ -116,9 +124,29 @@ pub struct EncodeArgs {
     #[arg(long, default_value = "p4")]
     preset: Preset,
 
-    /// Tuning: hq (high quality), ll (low latency) or ull (ultra low latency).
+    /// Tuning: hq (high quality), ll (low latency), ull (ultra low latency) or lossless
+    /// (needs --rc cqp --qp 0; H.264 and HEVC).
     #[arg(long, default_value = "ll")]
     tune: Tuning,
+
+    /// Gradual intra refresh every N frames instead of keyframes (needs --keyint infinite and
+    /// --tune ll or ull): a decoder that joins or loses a packet recovers within N frames.
+    #[arg(long, value_name = "N")]
+    intra_refresh: Option<u32>,
+
+    /// HDR10 mastering display, written into HEVC/AV1 streams: G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)
+    /// in 0.00002 and 0.0001 cd/m² units (x265's notation), or bt2020-1000 or p3-1000. Needs
+    /// --transfer pq --bit-depth 10.
+    #[arg(long)]
+    master_display: Option<MasteringDisplay>,
+
+    /// HDR10 content light level MaxCLL,MaxFALL in cd/m² (with --master-display).
+    #[arg(long, requires = "master_display")]
+    max_cll: Option<ContentLightLevel>,
+
+    /// NVENC split-frame encoding across engines: auto, off, 2 or 3 (HEVC and AV1).
+    #[arg(long, default_value = "auto")]
+    split_frame: SplitFrame,
 
     /// Encoded bit depth: 8 or 10.
     #[arg(long, default_value = "8")]
@@ -364,6 +392,12 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
     }
     c.preset = args.preset;
     c.tuning = args.tune;
+    c.intra_refresh_frames = args.intra_refresh;
+    c.hdr_metadata = args.master_display.map(|display| HdrMetadata {
+        display,
+        light: args.max_cll,
+    });
+    c.split_frame = args.split_frame;
     c.bit_depth = args.bit_depth;
     c.color.matrix = args.matrix;
     c.color.range = args.range;

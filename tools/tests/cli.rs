@@ -642,3 +642,93 @@ fn scale_sharpen_and_tonemap_on_the_command_line() {
     ]);
     assert_one_line_error(&bad, &["RGB input", "not i420"]);
 }
+
+#[test]
+fn lossless_hdr10_and_intra_refresh_options_say_what_they_need() {
+    assert_one_line_error(
+        &run(&[
+            "encode",
+            "--tune",
+            "lossless",
+            "-o",
+            "/tmp/never.h265",
+            "--codec",
+            "hevc",
+        ]),
+        &["lossless", "--rc cqp --qp 0"],
+    );
+    // A value clap rejects: its error (plus its --help hint) names the value and the form.
+    let out = run(&[
+        "encode",
+        "--master-display",
+        "G(1,2)",
+        "-o",
+        "/tmp/never.h265",
+    ]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("'G(1,2)'") && stderr.contains("WP(x,y)"),
+        "{stderr}"
+    );
+    assert_one_line_error(
+        &run(&[
+            "encode",
+            "--codec",
+            "hevc",
+            "--master-display",
+            "bt2020-1000",
+            "-o",
+            "/tmp/never.h265",
+        ]),
+        &["hdr_metadata", "--transfer pq", "--bit-depth 10"],
+    );
+    assert_one_line_error(
+        &run(&["encode", "--intra-refresh", "30", "-o", "/tmp/never.ivf"]),
+        &["intra_refresh_frames", "30", "infinite"],
+    );
+    assert_one_line_error(
+        &run(&[
+            "encode",
+            "--codec",
+            "av1",
+            "--encoder",
+            "software",
+            "--keyint",
+            "infinite",
+            "--intra-refresh",
+            "30",
+            "-o",
+            "/tmp/never.ivf",
+        ]),
+        &["libsvtav1 cannot do intra refresh"],
+    );
+}
+
+#[test]
+fn lossless_hevc_round_trips_exactly_through_the_tool() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("lossless.h265");
+    let o = out.to_str().unwrap();
+    run_ok(&[
+        "encode",
+        "--codec",
+        "hevc",
+        "--encoder",
+        "software",
+        "--tune",
+        "lossless",
+        "--rc",
+        "cqp",
+        "--qp",
+        "0",
+        "--frames",
+        "5",
+        "--size",
+        "320x192",
+        "-o",
+        o,
+    ]);
+    assert_decodes_cleanly(&out, "hevc");
+    assert_eq!(ffprobe_count(&out, "hevc"), 5);
+}
