@@ -49,3 +49,36 @@ fn opening_a_session_succeeds_or_names_the_missing_encoder() {
         }
     }
 }
+
+/// The whole backend open (preset config, initialise, slots) on the real driver: on a GPU
+/// without an encoder engine it stops at the session with the typed no-engine error, and the
+/// backend choice reports it as the reason NVENC is unavailable; on a GPU with NVENC it opens.
+#[test]
+fn the_backend_opens_or_reports_the_missing_engine() {
+    use ghoststream::encode::{open_backend, EncodeError};
+    use ghoststream::nvenc::NvencEncoder;
+    use ghoststream::{BackendChoice, BackendKind, Codec, PixelFormat, Rational, SessionConfig};
+    let mut config = SessionConfig::new(Codec::Hevc, 1920, 1080, Rational::new(60, 1));
+    config.backend = BackendChoice::Only(BackendKind::Nvenc);
+    match NvencEncoder::open(&config) {
+        Ok(encoder) => eprintln!("NVENC backend opened: {encoder:?}"),
+        Err(NvencError::LibraryMissing { .. }) if NvencApi::load().is_err() => {
+            eprintln!("SKIPPED: no NVENC library here")
+        }
+        Err(e @ NvencError::NoEncoder { .. }) => eprintln!("NVENC backend open: {e}"),
+        Err(other) => panic!("expected success or NoEncoder, got {other:?}"),
+    }
+    match open_backend(&config, PixelFormat::Nv12) {
+        Ok((backend, _)) => eprintln!("NVENC backend chosen: {}", backend.describe()),
+        Err(EncodeError::Unavailable { backend, reason }) => {
+            assert_eq!(backend, BackendKind::Nvenc);
+            assert!(
+                reason.contains("libnvidia-encode.so.1")
+                    || reason.contains("has no NVENC encoder engine"),
+                "{reason}"
+            );
+            eprintln!("--encoder nvenc: {reason}");
+        }
+        Err(other) => panic!("expected success or Unavailable, got {other:?}"),
+    }
+}

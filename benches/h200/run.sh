@@ -53,7 +53,12 @@ grep -E "^device:|^CUDA|^test |test result|reported|SKIPPED|hand-off|host signal
   .h200/lib_test --nocapture nvenc:: cuda:: dmabuf:: 2>&1
   echo "tests exit code: $?"
 } > "$out/nvenc.txt"
-grep -E "^driver|^NVENC|^test |test result|SKIPPED|panicked|exit code" "$out/nvenc.txt"
+grep -E "^driver|^NVENC|^--encoder|^test |test result|SKIPPED|panicked|exit code" "$out/nvenc.txt"
+# Every structure the backend builds, given to the driver with no session: its own run, since
+# a driver that does not guard a null handle would take the test binary down with it.
+.h200/lib_test --nocapture --ignored driver_probe > "$out/nvenc_structures.txt" 2>&1
+echo "tests exit code: $?" | tee -a "$out/nvenc_structures.txt"
+grep -E "^NV_ENC|test result|panicked" "$out/nvenc_structures.txt"
 
 echo "== BGRA8 -> NV12 against a buffer copy of the same bytes; the fused pass's operations"
 GHOSTSTREAM_BENCH_ITERATIONS=${ITERATIONS:-400} .h200/gpu_convert_bench 2>&1 | tee "$out/bench.txt"

@@ -180,7 +180,7 @@ fn open_one(
     input: PixelFormat,
 ) -> Result<Box<dyn EncoderBackend>, EncodeError> {
     match kind {
-        BackendKind::Software => Ok(Box::new(software::SoftwareEncoder::open(config, input)?)),
+        BackendKind::Software => open_software(config, input),
         BackendKind::Nvenc => {
             if let Some(reason) = nvenc_unavailable() {
                 return Err(EncodeError::Unavailable {
@@ -303,6 +303,52 @@ pub struct ProbeEntry {
     pub detail: String,
 }
 
+/// The software encoder for one codec: its name and bit depths, or why it cannot run.
+#[cfg(feature = "software")]
+fn software_probe(codec: Codec) -> (bool, String) {
+    match software::unavailable_reason(codec) {
+        None => {
+            let name = software::encoder_name(codec);
+            let ten = libav::encoder_pixel_formats(name).contains(&PixelFormat::I420P10);
+            (
+                true,
+                format!(
+                    "{name} through libavcodec; 8-bit{}",
+                    if ten { " and 10-bit" } else { " only" }
+                ),
+            )
+        }
+        Some(why) => (false, why),
+    }
+}
+
+#[cfg(not(feature = "software"))]
+fn software_probe(_: Codec) -> (bool, String) {
+    (false, NO_SOFTWARE.into())
+}
+
+/// Why a build without the `software` feature has no software encoders.
+#[cfg(not(feature = "software"))]
+const NO_SOFTWARE: &str =
+    "this build has no software encoders (built without the `software` feature, so no FFmpeg)";
+
+/// Opens the software encoder, where this build has one.
+fn open_software(
+    config: &SessionConfig,
+    input: PixelFormat,
+) -> Result<Box<dyn EncoderBackend>, EncodeError> {
+    #[cfg(feature = "software")]
+    return Ok(Box::new(software::SoftwareEncoder::open(config, input)?));
+    #[cfg(not(feature = "software"))]
+    {
+        let _ = (config, input);
+        Err(EncodeError::Unavailable {
+            backend: BackendKind::Software,
+            reason: NO_SOFTWARE.into(),
+        })
+    }
+}
+
 /// NVENC for one codec: the capabilities the GPU reports, or why there are none.
 fn nvenc_probe(codec: Codec) -> (bool, String) {
     if let Some(reason) = nvenc_unavailable() {
@@ -329,21 +375,7 @@ pub fn probe() -> Vec<ProbeEntry> {
     for codec in Codec::ALL {
         for kind in AUTO_ORDER {
             let (available, detail) = match kind {
-                BackendKind::Software => match software::unavailable_reason(codec) {
-                    None => {
-                        let name = software::encoder_name(codec);
-                        let formats = libav::encoder_pixel_formats(name);
-                        let ten = formats.contains(&PixelFormat::I420P10);
-                        (
-                            true,
-                            format!(
-                                "{name} through libavcodec; 8-bit{}",
-                                if ten { " and 10-bit" } else { " only" }
-                            ),
-                        )
-                    }
-                    Some(why) => (false, why),
-                },
+                BackendKind::Software => software_probe(codec),
                 BackendKind::Nvenc => nvenc_probe(codec),
                 BackendKind::VulkanVideo => (false, VULKAN_VIDEO_REASON.into()),
             };

@@ -655,3 +655,197 @@ mod tests {
         );
     }
 }
+
+/// Every structure the backend builds, given to the real driver with no session (a null
+/// encoder handle), once as built and once with its version corrupted. Where the driver checks
+/// versions before the handle, the built version must not be refused as INVALID_VERSION; where
+/// it checks the handle first, the table says the version was not reached. Without the driver,
+/// a printed skip. (Run on its own: a driver that does not guard a null handle would crash the
+/// test binary.)
+#[cfg(test)]
+mod driver_probe {
+    use super::*;
+    use crate::nvenc::status;
+    use crate::time::Rational;
+
+    #[test]
+    #[ignore = "run explicitly on a machine with the NVIDIA driver (benches/h200/run.sh does)"]
+    fn driver_answers_for_each_structure_without_a_session() {
+        let api = match NvencApi::load() {
+            Ok(api) => api,
+            Err(e) => {
+                eprintln!("SKIPPED: {e}");
+                return;
+            }
+        };
+        let c = &api.calls;
+        let null = std::ptr::null_mut();
+        let corrupt = |v: u32| v ^ (0xf << 16);
+        let config = SessionConfig::new(Codec::Hevc, 1920, 1080, Rational::new(60, 1));
+        let choice = NvencChoice::for_config(&config).unwrap();
+        let mut encode_config = nv::NV_ENC_CONFIG::default();
+        apply_config(&config, &choice, &mut encode_config).unwrap();
+        let layout = YuvLayout::new(choice.input_format, 1920, 1080);
+        type Probe<'a> = (&'static str, Box<dyn Fn(bool) -> u32 + 'a>);
+        let probes: Vec<Probe> = vec![
+            (
+                "NV_ENC_CAPS_PARAM",
+                Box::new(|bad| {
+                    let mut p = nv::NV_ENC_CAPS_PARAM {
+                        version: nv::NV_ENC_CAPS_PARAM_VER,
+                        capsToQuery: nv::NV_ENC_CAPS::NV_ENC_CAPS_WIDTH_MAX,
+                        ..Default::default()
+                    };
+                    if bad {
+                        p.version = corrupt(p.version)
+                    }
+                    let mut v = 0;
+                    // SAFETY: valid structures; a null session handle, which the driver checks.
+                    unsafe { (c.get_encode_caps)(null, choice.codec, &mut p, &mut v) }
+                }),
+            ),
+            (
+                "NV_ENC_PRESET_CONFIG",
+                Box::new(|bad| {
+                    let mut p = Box::new(nv::NV_ENC_PRESET_CONFIG {
+                        version: nv::NV_ENC_PRESET_CONFIG_VER,
+                        ..Default::default()
+                    });
+                    p.presetCfg.version = nv::NV_ENC_CONFIG_VER;
+                    if bad {
+                        p.version = corrupt(p.version)
+                    }
+                    // SAFETY: as above.
+                    unsafe {
+                        (c.get_preset_config_ex)(
+                            null,
+                            choice.codec,
+                            choice.preset,
+                            choice.tuning,
+                            &mut *p,
+                        )
+                    }
+                }),
+            ),
+            (
+                "NV_ENC_INITIALIZE_PARAMS + NV_ENC_CONFIG",
+                Box::new(|bad| {
+                    let mut cfg = encode_config;
+                    let mut p = initialize_params(&config, &choice, &mut cfg);
+                    if bad {
+                        p.version = corrupt(p.version)
+                    }
+                    // SAFETY: as above.
+                    unsafe { (c.initialize_encoder)(null, &mut p) }
+                }),
+            ),
+            (
+                "NV_ENC_RECONFIGURE_PARAMS",
+                Box::new(|bad| {
+                    let mut cfg = encode_config;
+                    let mut p = nv::NV_ENC_RECONFIGURE_PARAMS {
+                        version: nv::NV_ENC_RECONFIGURE_PARAMS_VER,
+                        reInitEncodeParams: initialize_params(&config, &choice, &mut cfg),
+                        ..Default::default()
+                    };
+                    if bad {
+                        p.version = corrupt(p.version)
+                    }
+                    // SAFETY: as above.
+                    unsafe { (c.reconfigure_encoder)(null, &mut p) }
+                }),
+            ),
+            (
+                "NV_ENC_CREATE_BITSTREAM_BUFFER",
+                Box::new(|bad| {
+                    let mut p = nv::NV_ENC_CREATE_BITSTREAM_BUFFER {
+                        version: nv::NV_ENC_CREATE_BITSTREAM_BUFFER_VER,
+                        ..Default::default()
+                    };
+                    if bad {
+                        p.version = corrupt(p.version)
+                    }
+                    // SAFETY: as above.
+                    unsafe { (c.create_bitstream_buffer)(null, &mut p) }
+                }),
+            ),
+            (
+                "NV_ENC_REGISTER_RESOURCE",
+                Box::new(|bad| {
+                    let mut p = nv::NV_ENC_REGISTER_RESOURCE {
+                        version: nv::NV_ENC_REGISTER_RESOURCE_VER,
+                        resourceType:
+                            nv::NV_ENC_INPUT_RESOURCE_TYPE::NV_ENC_INPUT_RESOURCE_TYPE_CUDADEVICEPTR,
+                        width: layout.width,
+                        height: layout.height,
+                        pitch: layout.luma_pitch,
+                        bufferFormat: choice.buffer_format,
+                        ..Default::default()
+                    };
+                    if bad {
+                        p.version = corrupt(p.version)
+                    }
+                    // SAFETY: as above (no resource pointer is given).
+                    unsafe { (c.register_resource)(null, &mut p) }
+                }),
+            ),
+            (
+                "NV_ENC_MAP_INPUT_RESOURCE",
+                Box::new(|bad| {
+                    let mut p = nv::NV_ENC_MAP_INPUT_RESOURCE {
+                        version: nv::NV_ENC_MAP_INPUT_RESOURCE_VER,
+                        ..Default::default()
+                    };
+                    if bad {
+                        p.version = corrupt(p.version)
+                    }
+                    // SAFETY: as above.
+                    unsafe { (c.map_input_resource)(null, &mut p) }
+                }),
+            ),
+            (
+                "NV_ENC_PIC_PARAMS",
+                Box::new(|bad| {
+                    let mut p = picture_params(&layout, &choice, null, null);
+                    if bad {
+                        p.version = corrupt(p.version)
+                    }
+                    // SAFETY: as above.
+                    unsafe { (c.encode_picture)(null, &mut p) }
+                }),
+            ),
+            (
+                "NV_ENC_LOCK_BITSTREAM",
+                Box::new(|bad| {
+                    let mut p = nv::NV_ENC_LOCK_BITSTREAM {
+                        version: nv::NV_ENC_LOCK_BITSTREAM_VER,
+                        ..Default::default()
+                    };
+                    if bad {
+                        p.version = corrupt(p.version)
+                    }
+                    // SAFETY: as above.
+                    unsafe { (c.lock_bitstream)(null, &mut p) }
+                }),
+            ),
+        ];
+        let mut refused = Vec::new();
+        for (name, probe) in &probes {
+            let (good, bad) = (probe(false), probe(true));
+            let reached = bad == status::INVALID_VERSION;
+            eprintln!(
+                "{name}: as built -> {} ({good}); corrupted version -> {} ({bad}); version check {}",
+                status::name(good),
+                status::name(bad),
+                if reached { "reached and passed" } else { "not reached (handle checked first)" }
+            );
+            if good == status::INVALID_VERSION {
+                refused.push(*name);
+            }
+        }
+        assert!(
+            refused.is_empty(),
+            "the driver refused the version of {refused:?}"
+        );
+    }
+}
