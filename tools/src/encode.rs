@@ -66,6 +66,11 @@ pub struct EncodeArgs {
     #[arg(long)]
     format: Option<BitstreamFormat>,
 
+    /// Per-frame statistics as CSV: frame, pts_ns, bytes, keyframe, dropped,
+    /// encode_latency_us (submit to packet), gpu_us (the GPU pass, where timed).
+    #[arg(long, value_name = "FILE")]
+    stats: Option<PathBuf>,
+
     /// Codec: av1, hevc or h264.
     #[arg(short, long, default_value = "av1")]
     codec: Codec,
@@ -461,6 +466,10 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         bar
     };
 
+    let mut stats = match &args.stats {
+        Some(path) => Some(StatsFile::create(path)?),
+        None => None,
+    };
     let started = Instant::now();
     let mut written = 0u64;
     let mut dropped = 0u64;
@@ -469,10 +478,18 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             match out {
                 SessionOutput::Packet(p) => {
                     sink.write(&p).map_err(|e| one_line(&e))?;
+                    if let Some(s) = stats.as_mut() {
+                        s.write(&p.stats, p.data.len(), p.keyframe)?;
+                    }
                     written += 1;
                     bar.set_position(written);
                 }
-                SessionOutput::Dropped(_) => dropped += 1,
+                SessionOutput::Dropped(st) => {
+                    if let Some(s) = stats.as_mut() {
+                        s.write(&st, 0, false)?;
+                    }
+                    dropped += 1
+                }
             }
             Ok(())
         };
@@ -511,6 +528,9 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     let summary = sink.finish();
     run?;
     let summary = summary.map_err(|e| one_line(&e))?;
+    if let Some(s) = stats.as_mut() {
+        s.flush()?;
+    }
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
         let video_secs = written as f64 / info.frame_rate.as_f64();
@@ -570,5 +590,61 @@ mod tests {
     fn sizes_parse() {
         assert_eq!(parse_size("1920x1080").unwrap(), (1920, 1080));
         assert!(parse_size("1920").unwrap_err().contains("WIDTHxHEIGHT"));
+    }
+}
+
+/// The `--stats` CSV file.
+struct StatsFile {
+    path: PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl StatsFile {
+    fn create(path: &std::path::Path) -> Result<Self, String> {
+        use std::io::Write;
+        let file = std::fs::File::create(path)
+            .map_err(|e| format!("cannot create the stats file {}: {e}", path.display()))?;
+        let mut this = Self {
+            path: path.to_path_buf(),
+            out: std::io::BufWriter::new(file),
+        };
+        let header = "frame,pts_ns,bytes,keyframe,dropped,encode_latency_us,gpu_us";
+        writeln!(this.out, "{header}").map_err(|e| this.error(e))?;
+        Ok(this)
+    }
+
+    fn error(&self, e: std::io::Error) -> String {
+        format!("cannot write the stats file {}: {e}", self.path.display())
+    }
+
+    fn write(
+        &mut self,
+        s: &ghoststream::FrameStats,
+        bytes: usize,
+        keyframe: bool,
+    ) -> Result<(), String> {
+        use std::io::Write;
+        let micros = |ns: i64| format!("{:.1}", ns as f64 / 1000.0);
+        let line = format!(
+            "{},{},{},{},{},{},{}",
+            s.frame_number,
+            s.pts.0,
+            bytes,
+            keyframe as u8,
+            s.dropped as u8,
+            s.encode_latency()
+                .map(|l| micros(l.as_nanos()))
+                .unwrap_or_default(),
+            s.gpu_time.map(|g| micros(g.as_nanos())).unwrap_or_default(),
+        );
+        writeln!(self.out, "{line}").map_err(|e| self.error(e))
+    }
+}
+
+impl StatsFile {
+    /// Flushes the rows, reporting a write error (a full disk) instead of losing it.
+    fn flush(&mut self) -> Result<(), String> {
+        use std::io::Write;
+        self.out.flush().map_err(|e| self.error(e))
     }
 }

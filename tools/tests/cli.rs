@@ -732,3 +732,54 @@ fn lossless_hevc_round_trips_exactly_through_the_tool() {
     assert_decodes_cleanly(&out, "hevc");
     assert_eq!(ffprobe_count(&out, "hevc"), 5);
 }
+
+#[test]
+fn stats_file_has_one_row_per_frame_with_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s.h264");
+    let csv = dir.path().join("s.csv");
+    run_ok(&[
+        "encode",
+        "--codec",
+        "h264",
+        "--encoder",
+        "software",
+        "--frames",
+        "6",
+        "--size",
+        "320x192",
+        "--keyint",
+        "3",
+        "-o",
+        out.to_str().unwrap(),
+        "--stats",
+        csv.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 6, "{text}");
+    let bytes: usize = rows.iter().map(|r| r[2].parse::<usize>().unwrap()).sum();
+    assert_eq!(
+        bytes as u64,
+        std::fs::metadata(&out).unwrap().len(),
+        "Annex-B bytes"
+    );
+    let keys: Vec<&str> = rows.iter().map(|r| r[3]).collect();
+    assert_eq!(keys, ["1", "0", "0", "1", "0", "0"]);
+    assert!(rows.iter().all(|r| r[5].parse::<f64>().unwrap() > 0.0));
+    let full = run(&[
+        "encode",
+        "--frames",
+        "2",
+        "-o",
+        "/tmp/never.ivf",
+        "--stats",
+        "/dev/full",
+    ]);
+    assert!(!full.status.success());
+    assert!(String::from_utf8_lossy(&full.stderr).contains("/dev/full"));
+}
