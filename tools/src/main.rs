@@ -2,6 +2,7 @@
 
 mod encode;
 mod probe;
+mod stats;
 
 use std::process::ExitCode;
 
