@@ -8,7 +8,7 @@ mkdir -p .h200
 tests=(gpu_convert gpu_process gpu_embed gpu_interop cuda_handoff nvenc_driver)
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
-cargo test --release --no-default-features --lib "${args[@]}" --no-run --message-format=json 2>/dev/null |
+cargo test -p ghoststream --release --no-default-features --lib "${args[@]}" --no-run --message-format=json 2>/dev/null |
   python3 -c '
 import json, shutil, sys
 for line in sys.stdin:
@@ -20,7 +20,7 @@ for line in sys.stdin:
         elif "lib" in kind:
             shutil.copy(m["executable"], ".h200/lib_test")
 '
-cargo bench --no-default-features --bench gpu_convert --no-run --message-format=json 2>/dev/null |
+cargo bench -p ghoststream --no-default-features --bench gpu_convert --no-run --message-format=json 2>/dev/null |
   python3 -c '
 import json, shutil, sys
 for line in sys.stdin:
