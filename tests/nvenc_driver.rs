@@ -82,3 +82,33 @@ fn the_backend_opens_or_reports_the_missing_engine() {
         Err(other) => panic!("expected success or Unavailable, got {other:?}"),
     }
 }
+
+/// The zero-copy variant: exportable Vulkan buffers in NVENC's layout and the hand-off's two
+/// timelines, imported into CUDA, then the session. On the H200 everything up to the session
+/// runs for real (export, import into the CUDA context of the same GPU) and the open stops at
+/// the missing engine; on CI the NVENC library is missing first.
+#[test]
+fn the_handoff_encoder_imports_its_slots_then_opens_or_reports_the_missing_engine() {
+    use ghoststream::gpu::{GpuContext, GpuOptions};
+    use ghoststream::nvenc::NvencEncoder;
+    use ghoststream::{Codec, Rational, SessionConfig};
+    let gpu = match GpuContext::new(&GpuOptions::default()) {
+        Ok(g) => std::sync::Arc::new(g),
+        Err(e) => {
+            eprintln!("SKIPPED: no Vulkan device: {e}");
+            return;
+        }
+    };
+    let config = SessionConfig::new(Codec::Av1, 1280, 720, Rational::new(60, 1));
+    match NvencEncoder::open_with_handoff(&config, &gpu, 3) {
+        Ok((encoder, handoff)) => {
+            assert_eq!(handoff.buffers.len(), 3);
+            eprintln!("NVENC hand-off encoder opened: {encoder:?}");
+        }
+        Err(e @ NvencError::NoEncoder { .. }) => eprintln!("hand-off encoder: {e}"),
+        Err(e @ NvencError::LibraryMissing { .. }) if NvencApi::load().is_err() => {
+            eprintln!("SKIPPED: {e}")
+        }
+        Err(other) => panic!("expected success or NoEncoder, got {other:?}"),
+    }
+}

@@ -26,9 +26,12 @@ use super::session::PICTURE_TYPE_IDR;
 use super::{EncodeSession, NvencApi, NvencError};
 use crate::codec::Codec;
 use crate::config::{BackendKind, KeyframeInterval, SessionConfig};
-use crate::cuda::{CudaDevice, CudaStream, DeviceBuffer, RowCopy};
+use crate::cuda::{
+    CudaDevice, CudaStream, DeviceBuffer, ImportedBuffer, ImportedTimeline, RowCopy,
+};
 use crate::encode::{EncodeError, EncodedUnit, EncoderBackend};
 use crate::frame::{Frame, FrameImage};
+use crate::gpu::{ExportableBuffer, ExportableTimeline, GpuContext, GpuHandoff, HandedOff};
 use crate::process::convert::YuvLayout;
 
 /// Frames in flight between submission and output: enough for the preset's reordering and
@@ -41,11 +44,36 @@ struct Handle(*mut c_void);
 // SAFETY: handles are plain identifiers the driver accepts from any thread.
 unsafe impl Send for Handle {}
 
+/// Where a slot's pixels live.
+enum SlotMemory {
+    /// Plain CUDA memory the CPU frames are uploaded into.
+    Own(DeviceBuffer),
+    /// A Vulkan exportable buffer imported into CUDA: the GPU pass writes it, NVENC reads it,
+    /// nothing copies it.
+    Imported(ImportedBuffer),
+}
+
+impl SlotMemory {
+    fn pointer(&self) -> u64 {
+        match self {
+            SlotMemory::Own(b) => b.pointer(),
+            SlotMemory::Imported(b) => b.pointer(),
+        }
+    }
+}
+
 /// One input slot: device memory registered once, and its bitstream buffer.
 struct Slot {
-    _memory: DeviceBuffer,
+    memory: SlotMemory,
     registered: Handle,
     bitstream: Handle,
+}
+
+/// The CUDA side of a Vulkan hand-off: the input stream waits for `ready`; the output thread
+/// signals `released` once NVENC has read a slot.
+struct HandoffSync {
+    ready: ImportedTimeline,
+    released: Arc<ImportedTimeline>,
 }
 
 /// A submitted picture on its way to the output thread.
@@ -56,6 +84,8 @@ struct Pending {
     /// The `encoder_pts` of the n-th submitted frame: with reordering, the n-th packet out is
     /// decoded at the n-th display time minus the reorder delay.
     submit_pts: i64,
+    /// On the hand-off path: the `released` value to signal once the slot has been read.
+    release: Option<u64>,
 }
 
 /// The NVENC encoder backend.
@@ -77,6 +107,7 @@ pub struct NvencEncoder {
     output_thread: Option<std::thread::JoinHandle<()>>,
     /// HDR10 payloads (SEI for HEVC, metadata OBUs for AV1) sent with every keyframe.
     hdr: Vec<(u32, Vec<u8>)>,
+    handoff: Option<HandoffSync>,
     frames: u64,
     force_keyframe: bool,
     description: String,
@@ -101,7 +132,8 @@ impl From<NvencError> for EncodeError {
             NvencError::LibraryMissing { .. }
             | NvencError::DriverTooOld { .. }
             | NvencError::NoEncoder { .. }
-            | NvencError::Cuda(_) => EncodeError::Unavailable {
+            | NvencError::Cuda(_)
+            | NvencError::Gpu(_) => EncodeError::Unavailable {
                 backend: BackendKind::Nvenc,
                 reason: e.to_string(),
             },
@@ -119,18 +151,73 @@ impl From<NvencError> for EncodeError {
 }
 
 impl NvencEncoder {
-    /// Opens and initialises an encoder for `config` on the first CUDA device.
+    /// Opens and initialises an encoder for `config` on the first CUDA device, fed CPU frames
+    /// (uploaded into its own CUDA memory).
     pub fn open(config: &SessionConfig) -> Result<Self, NvencError> {
         let api = NvencApi::load()?;
         let device = CudaDevice::first()?;
         Self::open_on(&api, &device, config)
     }
 
-    /// Opens and initialises an encoder for `config` on `device`.
+    /// As [`Self::open`], on `device`.
     pub fn open_on(
         api: &Arc<NvencApi>,
         device: &Arc<CudaDevice>,
         config: &SessionConfig,
+    ) -> Result<Self, NvencError> {
+        let choice = NvencChoice::for_config(config)?;
+        let layout = YuvLayout::new(choice.input_format, config.width, config.height);
+        let memory = (0..SLOTS)
+            .map(|_| DeviceBuffer::new(device, layout.size as usize).map(SlotMemory::Own))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::build(api, device, config, memory, None)
+    }
+
+    /// Opens an encoder fed with no copy by a Vulkan pass on `gpu`: `depth` exportable buffers
+    /// in NVENC's layout (`YuvLayout` NV12/P010: 256-byte-aligned rows, chroma right after the
+    /// luma), imported into CUDA and registered with NVENC once, and the two timelines of the
+    /// hand-off, imported too. Give the returned [`GpuHandoff`] to
+    /// [`crate::gpu::ConvertStream::with_handoff`] and each [`HandedOff`] it returns to
+    /// [`Self::encode_handed_off`].
+    pub fn open_with_handoff(
+        config: &SessionConfig,
+        gpu: &Arc<GpuContext>,
+        depth: usize,
+    ) -> Result<(Self, GpuHandoff), NvencError> {
+        let api = NvencApi::load()?;
+        let device = CudaDevice::for_vulkan(gpu)?;
+        let choice = NvencChoice::for_config(config)?;
+        let layout = YuvLayout::new(choice.input_format, config.width, config.height);
+        let buffers = (0..depth.clamp(1, 8))
+            .map(|_| ExportableBuffer::new(gpu, layout.size as u64).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ready = Arc::new(ExportableTimeline::new(gpu, 0)?);
+        let released = Arc::new(ExportableTimeline::new(gpu, 0)?);
+        let memory = buffers
+            .iter()
+            .map(|b| ImportedBuffer::import(&device, b).map(SlotMemory::Imported))
+            .collect::<Result<Vec<_>, _>>()?;
+        let sync = HandoffSync {
+            ready: ImportedTimeline::import(&device, &ready)?,
+            released: Arc::new(ImportedTimeline::import(&device, &released)?),
+        };
+        let encoder = Self::build(&api, &device, config, memory, Some(sync))?;
+        Ok((
+            encoder,
+            GpuHandoff {
+                buffers,
+                ready,
+                released,
+            },
+        ))
+    }
+
+    fn build(
+        api: &Arc<NvencApi>,
+        device: &Arc<CudaDevice>,
+        config: &SessionConfig,
+        memory: Vec<SlotMemory>,
+        handoff: Option<HandoffSync>,
     ) -> Result<Self, NvencError> {
         let choice = NvencChoice::for_config(config)?;
         let session = Arc::new(EncodeSession::open(api, device)?);
@@ -149,14 +236,13 @@ impl NvencEncoder {
 
         let layout = YuvLayout::new(choice.input_format, config.width, config.height);
         let (free_tx, free) = mpsc::channel();
-        let mut slots = Vec::with_capacity(SLOTS);
-        for i in 0..SLOTS {
-            let memory = DeviceBuffer::new(device, layout.size as usize)?;
+        let mut slots = Vec::with_capacity(memory.len());
+        for (i, memory) in memory.into_iter().enumerate() {
             let registered =
                 session.register_cuda(memory.pointer(), &layout, choice.buffer_format)?;
             let bitstream = session.create_bitstream_buffer()?;
             slots.push(Slot {
-                _memory: memory,
+                memory,
                 registered: Handle(registered),
                 bitstream: Handle(bitstream),
             });
@@ -173,9 +259,22 @@ impl NvencEncoder {
         let (to_main, from_output) = mpsc::channel();
         let out_session = Arc::clone(&session);
         let free_return = free_tx.clone();
+        let release = match &handoff {
+            Some(h) => Some((Arc::clone(&h.released), CudaStream::new(device)?)),
+            None => None,
+        };
         let output_thread = std::thread::Builder::new()
             .name("ghoststream-nvenc-out".into())
-            .spawn(move || output_loop(&out_session, from_main, to_main, free_tx, reorder_delay))
+            .spawn(move || {
+                output_loop(
+                    &out_session,
+                    from_main,
+                    to_main,
+                    free_tx,
+                    release,
+                    reorder_delay,
+                )
+            })
             .map_err(|e| NvencError::Unsupported {
                 what: "an output thread".into(),
                 fix: format!("the system refused a thread: {e}"),
@@ -203,6 +302,7 @@ impl NvencEncoder {
             from_output,
             output_thread: Some(output_thread),
             hdr,
+            handoff,
             frames: 0,
             force_keyframe: false,
             description,
@@ -235,7 +335,12 @@ impl NvencEncoder {
         let planes = image.plane_layouts();
         let row_bytes = (l.width * l.bytes_per_sample) as usize;
         let chroma_row_bytes = (l.chroma_width * 2 * l.bytes_per_sample) as usize;
-        let memory = &self.slots[slot]._memory;
+        let SlotMemory::Own(memory) = &self.slots[slot].memory else {
+            return Err(EncodeError::UnsupportedInput {
+                format: image.format(),
+                reason: "this encoder is fed by a Vulkan hand-off; use encode_handed_off".into(),
+            });
+        };
         let cuda = |e| EncodeError::from(NvencError::Cuda(e));
         let rows =
             |plane: usize, dst_offset: u32, dst_pitch: u32, row_bytes: usize, rows: u32| RowCopy {
@@ -269,7 +374,12 @@ impl NvencEncoder {
     }
 
     /// Maps slot `slot` and submits it as the picture with `encoder_pts`.
-    fn submit(&mut self, slot: usize, encoder_pts: i64) -> Result<(), EncodeError> {
+    fn submit(
+        &mut self,
+        slot: usize,
+        encoder_pts: i64,
+        release: Option<u64>,
+    ) -> Result<(), EncodeError> {
         let mapped = self.session.map(self.slots[slot].registered.0)?;
         let keyframe = self.expects_keyframe(self.frames);
         let mut payloads: Vec<nv::NV_ENC_SEI_PAYLOAD> = if keyframe {
@@ -307,6 +417,7 @@ impl NvencEncoder {
             mapped: Handle(mapped),
             bitstream: self.slots[slot].bitstream,
             submit_pts: encoder_pts,
+            release,
         });
         if ready {
             self.flush_awaiting()?;
@@ -321,6 +432,33 @@ impl NvencEncoder {
             to_output.send(p).map_err(|_| output_gone())?;
         }
         Ok(())
+    }
+
+    /// Encodes the frame a Vulkan pass handed over (see [`Self::open_with_handoff`]): the
+    /// encoder's input stream waits on the GPU for `ready` to reach `frame.value`, NVENC reads
+    /// the buffer in place, and the output thread signals `released` to the same value once
+    /// the picture is out. No copy and no CPU wait.
+    pub fn encode_handed_off(
+        &mut self,
+        frame: HandedOff,
+        encoder_pts: i64,
+    ) -> Result<(), EncodeError> {
+        let Some(sync) = &self.handoff else {
+            return Err(EncodeError::UnsupportedInput {
+                format: self.choice.input_format,
+                reason: "this encoder takes CPU frames; open it with open_with_handoff".into(),
+            });
+        };
+        if frame.buffer >= self.slots.len() {
+            return Err(EncodeError::UnsupportedInput {
+                format: self.choice.input_format,
+                reason: format!("hand-off buffer {} of {}", frame.buffer, self.slots.len()),
+            });
+        }
+        self.stream
+            .wait(&sync.ready, frame.value)
+            .map_err(|e| EncodeError::from(NvencError::Cuda(e)))?;
+        self.submit(frame.buffer, encoder_pts, Some(frame.value))
     }
 
     /// The next IDR comes at the next submitted frame, with parameter sets (a viewer joined, or
@@ -446,6 +584,7 @@ fn output_loop(
     pending: Receiver<Pending>,
     out: Sender<Result<EncodedUnit, EncodeError>>,
     free: Sender<usize>,
+    release: Option<(Arc<ImportedTimeline>, CudaStream)>,
     reorder_delay: i64,
 ) {
     for p in pending {
@@ -453,7 +592,19 @@ fn output_loop(
         let locked = unsafe { session.lock_and_copy(p.bitstream.0) };
         // SAFETY: the picture's bitstream is out (or failed), so its input may be unmapped.
         let unmapped = unsafe { session.unmap(p.mapped.0) };
-        let _ = free.send(p.slot);
+        if p.release.is_none() {
+            // CPU-fed slots cycle through the free list; hand-off slots are cycled by the
+            // Vulkan pass, which waits for `released` instead.
+            let _ = free.send(p.slot);
+        }
+        // NVENC is done reading the slot: the Vulkan pass may rewrite it.
+        let released = match (&release, p.release) {
+            (Some((timeline, stream)), Some(value)) => {
+                stream.signal(timeline, value).map_err(NvencError::Cuda)
+            }
+            _ => Ok(()),
+        };
+        let unmapped = unmapped.and(released);
         let unit = locked
             .and_then(|l| unmapped.map(|()| l))
             .map(|l| EncodedUnit {
@@ -481,7 +632,7 @@ impl EncoderBackend for NvencEncoder {
         let slot = self.free.recv().map_err(|_| output_gone())?;
         let submitted = self
             .upload(&frame, slot)
-            .and_then(|()| self.submit(slot, encoder_pts));
+            .and_then(|()| self.submit(slot, encoder_pts, None));
         if submitted.is_err() && !self.awaiting.iter().any(|p| p.slot == slot) {
             // Never queued: the slot goes straight back to the free list.
             let _ = self.free_return.send(slot);

@@ -80,6 +80,9 @@ pub enum NvencError {
     /// The CUDA side (context, import, stream) failed.
     #[error(transparent)]
     Cuda(#[from] CudaError),
+    /// The Vulkan side of the hand-off (exportable buffers and timelines) failed.
+    #[error(transparent)]
+    Gpu(#[from] crate::gpu::GpuError),
 }
 
 impl NvencError {
