@@ -7,10 +7,10 @@
 //! This release has the foundation every path builds on: the [`Session`] API, the software
 //! encoders (SVT-AV1, x265, x264 through libavcodec), raw bitstream outputs ([`sink`]), and the
 //! sources in [`source`]; the Vulkan compute engine ([`gpu`]: conversion, scaling, tone mapping,
-//! sharpening, GPU frames, exportable memory, DMA-BUF import); and the first part of NVENC: the
-//! CUDA side of the zero-copy hand-off ([`cuda`]) and the run-time-loaded NVENC library and
-//! session ([`nvenc`]). NVENC encoding and capture slot in behind the same types
-//! ([`encode::EncoderBackend`] gains GPU backends).
+//! sharpening, GPU frames, exportable memory, DMA-BUF import); and NVENC: the CUDA side of the
+//! zero-copy hand-off ([`cuda`]) and the run-time-loaded NVENC encoder ([`nvenc`], built to
+//! NVIDIA's specification; no reachable GPU has an encoder engine, so it has run only up to the
+//! session open). Capture slots in behind the same types.
 //!
 //! ```no_run
 //! use ghoststream::{Codec, Rational, Session, SessionConfig, SessionOutput};

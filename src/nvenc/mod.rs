@@ -9,7 +9,11 @@
 //! Reached so far, and where (docs/HARDWARE.md has the record): the library loads, the driver's
 //! API version is read, the function table is filled, and an encode session is opened on the
 //! CUDA context of the GPU; on the lent H200 (no encoder engine) that open fails with the
-//! driver's "unsupported device" status, which becomes [`NvencError::NoEncoder`].
+//! driver's "unsupported device" status, which becomes [`NvencError::NoEncoder`]. Everything
+//! after the open ([`NvencEncoder`]: preset configuration, initialise, register, map, encode,
+//! lock, reconfigure) is built to the SDK 12.1 header and programming guide and has not run on
+//! hardware; its parameters are unit-tested ([`params`]) and its structures' layouts checked
+//! against NVIDIA's header (tests/nvenc_layout.rs).
 
 pub mod caps;
 mod encoder;
