@@ -140,21 +140,13 @@ fn hevc_high_quality_with_b_frames_decodes_in_order() {
     );
 }
 
-fn check_ten_bit(codec: Codec, ext: &str) {
+fn check_ten_bit(codec: Codec) {
     let mut cfg = config(codec, 320, 192, FPS);
     cfg.bit_depth = BitDepth::Ten;
     cfg.input_format = PixelFormat::P010;
     cfg.rate_control = RateControl::Cbr { bitrate: 2_000_000 };
     let n = 10;
-    let enc = encode_pattern(&cfg, n);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join(format!("ten.{ext}"));
-    write(
-        &enc.packets,
-        &path,
-        BitstreamFormat::default_for(codec),
-        &cfg,
-    );
+    let (_, _dir, path) = encode_to_file(&cfg, n, "ten");
     let frames = probe_frames(&path);
     assert_eq!(frames.len() as u64, n);
     assert!(
@@ -178,37 +170,25 @@ fn check_ten_bit(codec: Codec, ext: &str) {
 
 #[test]
 fn ten_bit_av1_from_p010() {
-    check_ten_bit(Codec::Av1, "ivf");
+    check_ten_bit(Codec::Av1);
 }
 
 #[test]
 fn ten_bit_hevc_from_p010() {
-    check_ten_bit(Codec::Hevc, "h265");
+    check_ten_bit(Codec::Hevc);
 }
 
 #[test]
 fn ten_bit_h264_from_p010() {
-    check_ten_bit(Codec::H264, "h264");
+    check_ten_bit(Codec::H264);
 }
 
 #[test]
 fn infinite_gop_has_one_keyframe() {
-    for (codec, ext) in [
-        (Codec::H264, "h264"),
-        (Codec::Hevc, "h265"),
-        (Codec::Av1, "ivf"),
-    ] {
+    for codec in Codec::ALL {
         let mut cfg = config(codec, 320, 192, FPS);
         cfg.keyframe_interval = KeyframeInterval::Infinite;
-        let enc = encode_pattern(&cfg, 40);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(format!("inf.{ext}"));
-        write(
-            &enc.packets,
-            &path,
-            BitstreamFormat::default_for(codec),
-            &cfg,
-        );
+        let (_, _dir, path) = encode_to_file(&cfg, 40, "inf");
         let keys: Vec<usize> = probe_frames(&path)
             .iter()
             .enumerate()
@@ -317,20 +297,12 @@ fn av1c_record_matches_ffmpeg_and_sequence_header_matches_config() {
 /// Lossless tuning: ffmpeg's decode of x264's and x265's output equals the source exactly.
 #[test]
 fn lossless_h264_and_hevc_decode_to_the_source_bytes() {
-    for (codec, ext) in [(Codec::H264, "h264"), (Codec::Hevc, "h265")] {
+    for codec in [Codec::H264, Codec::Hevc] {
         let mut cfg = config(codec, 320, 192, FPS);
         cfg.tuning = Tuning::Lossless;
         cfg.rate_control = RateControl::Cqp { qp: 0 };
         let n = 8;
-        let enc = encode_pattern(&cfg, n);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(format!("lossless.{ext}"));
-        write(
-            &enc.packets,
-            &path,
-            BitstreamFormat::default_for(codec),
-            &cfg,
-        );
+        let (_, _dir, path) = encode_to_file(&cfg, n, "lossless");
         let decoded = decode_raw(&path, "yuv420p");
         let src = pattern_frames(PixelFormat::I420, 320, 192, cfg.frame_rate, n);
         assert_eq!(
@@ -387,7 +359,7 @@ fn ratio(v: &str) -> f64 {
 #[test]
 fn hdr10_metadata_reads_back_through_ffprobe() {
     use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
-    for (codec, ext) in [(Codec::Hevc, "h265"), (Codec::Av1, "ivf")] {
+    for codec in [Codec::Hevc, Codec::Av1] {
         let mut cfg = config(codec, 320, 192, FPS);
         cfg.bit_depth = BitDepth::Ten;
         cfg.input_format = PixelFormat::P010;
@@ -399,15 +371,7 @@ fn hdr10_metadata_reads_back_through_ffprobe() {
                 max_fall: 400,
             }),
         });
-        let enc = encode_pattern(&cfg, 3);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(format!("hdr.{ext}"));
-        write(
-            &enc.packets,
-            &path,
-            BitstreamFormat::default_for(codec),
-            &cfg,
-        );
+        let (_, _dir, path) = encode_to_file(&cfg, 3, "hdr");
         let blocks = first_frame_side_data(&path);
         let find = |kind: &str| {
             blocks

@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use ghoststream::sink::BitstreamFormat;
 use ghoststream::{Codec, Packet, PixelFormat, RateControl, Tuning};
 
 const W: u32 = 640;
@@ -44,16 +43,7 @@ fn decoded_psnr(codec: Codec, qp: u32) -> f64 {
     cfg.rate_control = RateControl::Cqp { qp };
     cfg.tuning = Tuning::LowLatency;
     let n = 20;
-    let enc = encode_pattern(&cfg, n);
-    let dir = tempfile::tempdir().unwrap();
-    let ext = BitstreamFormat::default_for(codec).extension(codec);
-    let path = dir.path().join(format!("q.{ext}"));
-    write(
-        &enc.packets,
-        &path,
-        BitstreamFormat::default_for(codec),
-        &cfg,
-    );
+    let (_, _dir, path) = encode_to_file(&cfg, n, "q");
     let decoded = decode_raw(&path, "yuv420p");
     let src: Vec<u8> = pattern_frames(PixelFormat::I420, 320, 192, cfg.frame_rate, n).concat();
     psnr8(&decoded, &src)

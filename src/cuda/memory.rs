@@ -179,6 +179,17 @@ impl Drop for ImportedTimeline {
     }
 }
 
+/// Refuses an empty allocation by name (CUDA would fail it with a bare status).
+fn at_least_one_byte(len: usize, what: &str) -> Result<(), CudaError> {
+    if len == 0 {
+        return Err(CudaError::Invalid {
+            what: format!("{what} of 0 bytes"),
+            reason: "at least one byte".into(),
+        });
+    }
+    Ok(())
+}
+
 /// Page-locked host memory: the destination of asynchronous device-to-host copies.
 pub struct PinnedBuffer {
     device: Arc<CudaDevice>,
@@ -200,12 +211,7 @@ impl std::fmt::Debug for PinnedBuffer {
 impl PinnedBuffer {
     /// `len` bytes of page-locked memory (at least 1).
     pub fn new(device: &Arc<CudaDevice>, len: usize) -> Result<Self, CudaError> {
-        if len == 0 {
-            return Err(CudaError::Invalid {
-                what: "pinned buffer of 0 bytes".into(),
-                reason: "at least one byte".into(),
-            });
-        }
+        at_least_one_byte(len, "pinned buffer")?;
         device.bind()?;
         let mut pointer = std::ptr::null_mut();
         // SAFETY: a plain allocation into a local; freed in Drop.
@@ -276,12 +282,7 @@ impl std::fmt::Debug for DeviceBuffer {
 impl DeviceBuffer {
     /// `len` bytes of device memory (at least 1).
     pub fn new(device: &Arc<CudaDevice>, len: usize) -> Result<Self, CudaError> {
-        if len == 0 {
-            return Err(CudaError::Invalid {
-                what: "device buffer of 0 bytes".into(),
-                reason: "at least one byte".into(),
-            });
-        }
+        at_least_one_byte(len, "device buffer")?;
         device.bind()?;
         let mut pointer = 0;
         // SAFETY: a plain allocation into a local; freed in Drop.

@@ -49,6 +49,23 @@ pub fn encode_pattern(config: &SessionConfig, frames: u64) -> Encoded {
     split(out)
 }
 
+/// The pattern encoded and written in the codec's default format to `name.<ext>` in a fresh
+/// temporary directory (kept alive by the returned guard).
+pub fn encode_to_file(
+    config: &SessionConfig,
+    frames: u64,
+    name: &str,
+) -> (Encoded, tempfile::TempDir, std::path::PathBuf) {
+    let enc = encode_pattern(config, frames);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let format = BitstreamFormat::default_for(config.codec);
+    let path = dir
+        .path()
+        .join(format!("{name}.{}", format.extension(config.codec)));
+    write(&enc.packets, &path, format, config);
+    (enc, dir, path)
+}
+
 pub fn split(outputs: Vec<SessionOutput>) -> Encoded {
     let mut packets = Vec::new();
     let mut dropped = Vec::new();
