@@ -479,38 +479,27 @@ impl RgbToYuv420 {
             let all = vk::PipelineStageFlags::COMPUTE_SHADER | vk::PipelineStageFlags::TRANSFER;
             let copy_words = (copy_size / 16) as u32;
             let copy_groups = copy_words.div_ceil(256).min(65_535);
+            let copy_push = copy_words.to_le_bytes();
             // 0: conversion, 1: vkCmdCopyBuffer, 2: shader copy.
             let time = |this: &Self, what: u32| -> Result<Vec<f64>, GpuError> {
-                let convert = what == 0;
+                // The compute cases: pipeline, one set per rotated input, push constants, groups.
+                let dispatch = match what {
+                    0 => Some((&this.pipe, &sets[..], &params[..], groups)),
+                    2 => Some((&copy.pipe, &copy_sets[..], &copy_push[..], (copy_groups, 1))),
+                    _ => None,
+                };
                 this.submit_and_wait(|cmd| {
                     // SAFETY: recording into our command buffer with objects that outlive the wait.
                     unsafe {
                         d.cmd_reset_query_pool(cmd, queries, 0, query_count);
-                        if convert {
-                            d.cmd_bind_pipeline(
-                                cmd,
-                                vk::PipelineBindPoint::COMPUTE,
-                                this.pipe.pipeline,
-                            );
+                        if let Some((pipe, _, push, _)) = dispatch {
+                            d.cmd_bind_pipeline(cmd, vk::PipelineBindPoint::COMPUTE, pipe.pipeline);
                             d.cmd_push_constants(
                                 cmd,
-                                this.pipe.layout,
+                                pipe.layout,
                                 vk::ShaderStageFlags::COMPUTE,
                                 0,
-                                &params,
-                            );
-                        } else if what == 2 {
-                            d.cmd_bind_pipeline(
-                                cmd,
-                                vk::PipelineBindPoint::COMPUTE,
-                                copy.pipe.pipeline,
-                            );
-                            d.cmd_push_constants(
-                                cmd,
-                                copy.pipe.layout,
-                                vk::ShaderStageFlags::COMPUTE,
-                                0,
-                                &copy_words.to_le_bytes(),
+                                push,
                             );
                         }
                         for i in 0..iterations {
@@ -530,28 +519,19 @@ impl RgbToYuv420 {
                                 queries,
                                 2 * i as u32,
                             );
-                            if convert {
-                                d.cmd_bind_descriptor_sets(
-                                    cmd,
-                                    vk::PipelineBindPoint::COMPUTE,
-                                    this.pipe.layout,
-                                    0,
-                                    &[sets[k]],
-                                    &[],
-                                );
-                                d.cmd_dispatch(cmd, groups.0, groups.1, 1);
-                            } else if what == 2 {
-                                d.cmd_bind_descriptor_sets(
-                                    cmd,
-                                    vk::PipelineBindPoint::COMPUTE,
-                                    copy.pipe.layout,
-                                    0,
-                                    &[copy_sets[k]],
-                                    &[],
-                                );
-                                d.cmd_dispatch(cmd, copy_groups, 1, 1);
-                            } else {
-                                d.cmd_copy_buffer(
+                            match dispatch {
+                                Some((pipe, sets, _, (x, y))) => {
+                                    d.cmd_bind_descriptor_sets(
+                                        cmd,
+                                        vk::PipelineBindPoint::COMPUTE,
+                                        pipe.layout,
+                                        0,
+                                        &[sets[k]],
+                                        &[],
+                                    );
+                                    d.cmd_dispatch(cmd, x, y, 1);
+                                }
+                                None => d.cmd_copy_buffer(
                                     cmd,
                                     copy_src[k].buffer,
                                     copy_dst[k].buffer,
@@ -560,7 +540,7 @@ impl RgbToYuv420 {
                                         dst_offset: 0,
                                         size: copy_size,
                                     }],
-                                );
+                                ),
                             }
                             d.cmd_write_timestamp(
                                 cmd,
