@@ -95,6 +95,9 @@ pub struct NvencEncoder {
     choice: NvencChoice,
     encode_config: Box<nv::NV_ENC_CONFIG>,
     layout: YuvLayout,
+    /// Where each plane of a CPU frame goes in a slot (rows, bytes per row, destination offset
+    /// and pitch; the source pitch is the frame's own).
+    plane_copies: [RowCopy; 2],
     slots: Vec<Slot>,
     free: Receiver<usize>,
     free_return: Sender<usize>,
@@ -291,6 +294,7 @@ impl NvencEncoder {
             config: config.clone(),
             choice,
             encode_config,
+            plane_copies: plane_copies(&layout),
             layout,
             slots,
             free,
@@ -331,46 +335,23 @@ impl NvencEncoder {
                 reason: format!("NVENC is set up for {}", self.choice.input_format),
             });
         }
-        let l = &self.layout;
-        let planes = image.plane_layouts();
-        let row_bytes = (l.width * l.bytes_per_sample) as usize;
-        let chroma_row_bytes = (l.chroma_width * 2 * l.bytes_per_sample) as usize;
         let SlotMemory::Own(memory) = &self.slots[slot].memory else {
             return Err(EncodeError::UnsupportedInput {
                 format: image.format(),
                 reason: "this encoder is fed by a Vulkan hand-off; use encode_handed_off".into(),
             });
         };
-        let cuda = |e| EncodeError::from(NvencError::Cuda(e));
-        let rows =
-            |plane: usize, dst_offset: u32, dst_pitch: u32, row_bytes: usize, rows: u32| RowCopy {
-                src_pitch: planes[plane].stride,
-                dst_offset: dst_offset as usize,
-                dst_pitch: dst_pitch as usize,
-                row_bytes,
-                rows: rows as usize,
+        let (data, sources) = (image.data(), image.plane_layouts());
+        for (shape, source) in self.plane_copies.iter().zip(sources) {
+            let copy = RowCopy {
+                src_pitch: source.stride,
+                ..*shape
             };
-        let data = image.data();
-        self.stream
-            .upload_rows(
-                &data[planes[0].offset..],
-                memory,
-                rows(0, 0, l.luma_pitch, row_bytes, l.height),
-            )
-            .map_err(cuda)?;
-        self.stream
-            .upload_rows(
-                &data[planes[1].offset..],
-                memory,
-                rows(
-                    1,
-                    l.chroma_offset,
-                    l.chroma_pitch,
-                    chroma_row_bytes,
-                    l.chroma_height,
-                ),
-            )
-            .map_err(cuda)
+            self.stream
+                .upload_rows(&data[source.offset..], memory, copy)
+                .map_err(|e| EncodeError::from(NvencError::Cuda(e)))?;
+        }
+        Ok(())
     }
 
     /// Maps slot `slot` and submits it as the picture with `encoder_pts`.
@@ -520,6 +501,23 @@ impl NvencEncoder {
         self.config = new.clone();
         Ok(())
     }
+}
+
+/// The copies of a CPU frame's luma and interleaved chroma planes into a slot of `layout`
+/// (NV12 or P010), from the format's plane geometry.
+fn plane_copies(layout: &YuvLayout) -> [RowCopy; 2] {
+    let geometry = layout.format.planes(layout.width, layout.height);
+    let copy = |plane: usize, dst_offset: u32, dst_pitch: u32| RowCopy {
+        src_pitch: 0,
+        dst_offset: dst_offset as usize,
+        dst_pitch: dst_pitch as usize,
+        row_bytes: geometry[plane].row_bytes(),
+        rows: geometry[plane].height as usize,
+    };
+    [
+        copy(0, 0, layout.luma_pitch),
+        copy(1, layout.chroma_offset, layout.chroma_pitch),
+    ]
 }
 
 /// The per-picture parameters common to every frame.
@@ -719,6 +717,36 @@ mod tests {
         assert_eq!(p.encodePicFlags, 0);
         let nv12 = YuvLayout::new(crate::format::PixelFormat::Nv12, 1366, 768);
         assert_eq!(nv12.luma_pitch, 1536, "1366 rounded up to 256");
+    }
+
+    #[test]
+    fn cpu_frames_are_copied_plane_by_plane_into_the_slot_layout() {
+        let nv12 = YuvLayout::new(crate::format::PixelFormat::Nv12, 1366, 768);
+        let [luma, chroma] = plane_copies(&nv12);
+        assert_eq!(
+            (luma.dst_offset, luma.dst_pitch, luma.row_bytes, luma.rows),
+            (0, 1536, 1366, 768)
+        );
+        assert_eq!(
+            (
+                chroma.dst_offset,
+                chroma.dst_pitch,
+                chroma.row_bytes,
+                chroma.rows
+            ),
+            (1536 * 768, 1536, 1366, 384)
+        );
+        let p010 = YuvLayout::new(crate::format::PixelFormat::P010, 1921, 1081);
+        let [luma, chroma] = plane_copies(&p010);
+        assert_eq!(
+            (luma.dst_pitch, luma.row_bytes, luma.rows),
+            (4096, 3842, 1081)
+        );
+        // 961 chroma pairs of two 16-bit samples; rows rounded up.
+        assert_eq!(
+            (chroma.dst_offset, chroma.row_bytes, chroma.rows),
+            (4096 * 1081, 3844, 541)
+        );
     }
 
     #[test]
