@@ -349,34 +349,44 @@ fn open_software(
     }
 }
 
-/// NVENC for one codec: the capabilities the GPU reports, or why there are none.
-fn nvenc_probe(codec: Codec) -> (bool, String) {
+/// NVENC for each codec of [`Codec::ALL`], in that order: the capabilities the GPU reports
+/// (one session queried for every codec), or why there are none.
+fn nvenc_probe() -> Vec<(bool, String)> {
+    let unavailable = |reason: String| vec![(false, reason); Codec::ALL.len()];
     if let Some(reason) = nvenc_unavailable() {
-        return (false, reason);
+        return unavailable(reason);
     }
     let caps = crate::nvenc::NvencApi::load().and_then(|api| {
         let device = crate::cuda::CudaDevice::first()?;
         let session = crate::nvenc::EncodeSession::open(&api, &device)?;
-        Ok((
-            crate::nvenc::caps::EncodeCaps::query(&session, codec)?,
-            device.name().to_string(),
-        ))
+        let caps = Codec::ALL
+            .iter()
+            .map(|&codec| crate::nvenc::caps::EncodeCaps::query(&session, codec))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((caps, device.name().to_string()))
     });
     match caps {
-        Ok((Some(c), device)) => (true, format!("{device}: {}", c.describe(codec))),
-        Ok((None, device)) => (false, format!("{device}'s NVENC does not encode {codec}")),
-        Err(e) => (false, e.to_string()),
+        Ok((caps, device)) => Codec::ALL
+            .iter()
+            .zip(caps)
+            .map(|(&codec, c)| match c {
+                Some(c) => (true, format!("{device}: {}", c.describe(codec))),
+                None => (false, format!("{device}'s NVENC does not encode {codec}")),
+            })
+            .collect(),
+        Err(e) => unavailable(e.to_string()),
     }
 }
 
 /// Every encode path, GPU engine and capture method, each available or not and why.
 pub fn probe() -> Vec<ProbeEntry> {
     let mut out = Vec::new();
-    for codec in Codec::ALL {
+    let nvenc = nvenc_probe();
+    for (c, codec) in Codec::ALL.into_iter().enumerate() {
         for kind in AUTO_ORDER {
             let (available, detail) = match kind {
                 BackendKind::Software => software_probe(codec),
-                BackendKind::Nvenc => nvenc_probe(codec),
+                BackendKind::Nvenc => nvenc[c].clone(),
                 BackendKind::VulkanVideo => (false, VULKAN_VIDEO_REASON.into()),
             };
             out.push(ProbeEntry {
