@@ -31,11 +31,13 @@ use crate::codec::Codec;
 use crate::config::{Backpressure, ConfigError, GpuChoice, SessionConfig};
 use crate::encode::{
     open_backend, preferred_yuv_input, BackendReport, EncodeError, EncodedUnit, EncoderBackend,
+    LiveControls,
 };
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
-use crate::gpu::{ConvertStream, GpuContext, GpuError, GpuOptions};
+use crate::gpu::{ConvertStream, GpuContext, GpuError, GpuHandoff, GpuOptions};
 use crate::packet::{FrameStats, Packet, PacketFraming};
+use crate::process::pipeline::ProcessSpec;
 use crate::time::{Span, Timestamp};
 
 /// What comes out of a session.
@@ -122,12 +124,23 @@ pub enum SessionError {
 #[allow(clippy::large_enum_variant)]
 enum Job {
     Frame(Frame, FrameStats),
+    Control(Control),
     Finish,
+}
+
+/// A live control, applied between the frames it was queued between.
+enum Control {
+    Keyframe,
+    /// The timestamp of the picture a client lost.
+    Invalidate(Timestamp),
+    Reconfigure(Box<SessionConfig>),
 }
 
 #[derive(Default)]
 struct State {
     input: VecDeque<Job>,
+    /// Frames among `input` (controls do not count against the queue depth).
+    queued_frames: usize,
     output: VecDeque<SessionOutput>,
     error: Option<SessionError>,
     finished: bool,
@@ -161,6 +174,7 @@ enum Phase {
 pub struct Session {
     config: SessionConfig,
     report: BackendReport,
+    controls: LiveControls,
     processing: String,
     gpu: Option<Arc<GpuContext>>,
     shared: Arc<Shared>,
@@ -184,14 +198,19 @@ impl Session {
     pub fn open(config: SessionConfig) -> Result<Self, SessionError> {
         config.validate()?;
         let plan = plan_processing(&config)?;
-        let (backend, report) = open_backend(&config, plan.encoder_input)?;
+        let (mut backend, report) = open_backend(&config, plan.encoder_input, plan.gpu.as_ref())?;
+        let plan = plan.hand_off(backend.take_gpu_handoff(), config.input_format)?;
         Ok(Self::start(config, backend, report, plan))
     }
 
     /// Opens a session on a backend the caller built (another encoder, or a test double).
+    /// Frames go to it as they are submitted, unless it offers a Vulkan hand-off
+    /// ([`EncoderBackend::take_gpu_handoff`]): then RGB frames are processed on the GPU as
+    /// [`Session::open`] would, into its buffers (`config.gpu` must then be
+    /// [`GpuChoice::Shared`] on the context the hand-off was made on).
     pub fn with_backend(
         config: SessionConfig,
-        backend: Box<dyn EncoderBackend>,
+        mut backend: Box<dyn EncoderBackend>,
     ) -> Result<Self, SessionError> {
         config.validate()?;
         let report = BackendReport {
@@ -199,11 +218,22 @@ impl Session {
             description: backend.describe(),
             passed_over: Vec::new(),
         };
-        let plan = Plan {
-            stream: None,
-            encoder_input: config.input_format,
-            description: "none".into(),
-            gpu: None,
+        let plan = match backend.take_gpu_handoff() {
+            None => Plan {
+                stream: None,
+                encoder_input: config.input_format,
+                description: "none".into(),
+                gpu: None,
+                spec: None,
+            },
+            Some(handoff) => {
+                if !matches!(config.gpu, GpuChoice::Shared(_)) {
+                    return Err(SessionError::GpuFrameRejected {
+                        reason: "the backend offers a Vulkan hand-off, but the session's GPU choice is not Shared; open it with GpuChoice::Shared on the context the hand-off was made on".into(),
+                    });
+                }
+                plan_processing(&config)?.hand_off(Some(handoff), config.input_format)?
+            }
         };
         Ok(Self::start(config, backend, report, plan))
     }
@@ -221,6 +251,7 @@ impl Session {
         });
         let worker_shared = Arc::clone(&shared);
         let worker_config = config.clone();
+        let controls = backend.controls();
         let stream = plan.stream;
         let worker = std::thread::Builder::new()
             .name("ghoststream-encode".into())
@@ -242,6 +273,7 @@ impl Session {
         Self {
             config,
             report,
+            controls,
             processing: plan.description,
             gpu: plan.gpu,
             shared,
@@ -333,7 +365,7 @@ impl Session {
             if let Some(e) = &st.error {
                 return Err(e.clone());
             }
-            if st.input.len() < depth {
+            if st.queued_frames < depth {
                 break;
             }
             match self.config.backpressure {
@@ -345,7 +377,12 @@ impl Session {
                         .unwrap_or_else(|e| e.into_inner());
                 }
                 Backpressure::DropOldest => {
-                    if let Some(Job::Frame(_, mut dropped)) = st.input.pop_front() {
+                    // The oldest frame goes; controls queued around it stay.
+                    let oldest = st.input.iter().position(|j| matches!(j, Job::Frame(..)));
+                    if let Some(Job::Frame(_, mut dropped)) =
+                        oldest.and_then(|i| st.input.remove(i))
+                    {
+                        st.queued_frames -= 1;
                         dropped.dropped = true;
                         st.stats.dropped += 1;
                         tracing::debug!(
@@ -359,11 +396,90 @@ impl Session {
             }
         }
         st.input.push_back(Job::Frame(frame, stats));
+        st.queued_frames += 1;
         st.stats.submitted += 1;
         drop(st);
         self.shared.input_changed.notify_all();
         self.next_frame_number += 1;
         self.last_pts = Some(stats.pts.as_nanos());
+        Ok(())
+    }
+
+    /// The live controls the session's backend honours.
+    pub fn controls(&self) -> LiveControls {
+        self.controls
+    }
+
+    /// Makes the next frame submitted after this call a keyframe (IDR with parameter sets):
+    /// for a viewer that joined, or a decoder that must restart. Fails with
+    /// [`EncodeError::Unsupported`] when the backend cannot (see [`Session::controls`]).
+    pub fn request_keyframe(&mut self) -> Result<(), SessionError> {
+        self.control(
+            self.controls.force_keyframe,
+            "forced keyframes",
+            Control::Keyframe,
+        )
+    }
+
+    /// A streaming client lost the packet of the frame with timestamp `lost`: the encoder stops
+    /// referencing that picture and what came after it, so the client recovers with no
+    /// keyframe. Applied before the next frame submitted after this call; a timestamp the
+    /// session no longer remembers (more than 512 frames back) is ignored with a warning.
+    pub fn invalidate(&mut self, lost: Timestamp) -> Result<(), SessionError> {
+        let invalidate = self.controls.invalidate;
+        self.control(
+            invalidate,
+            "reference invalidation",
+            Control::Invalidate(lost),
+        )
+    }
+
+    /// Changes the bitrate (and VBV) and frame rate of the running stream, with no new keyframe
+    /// and no new session, from the next frame submitted after this call. The values are
+    /// checked as [`SessionConfig::validate`] checks them.
+    pub fn reconfigure(
+        &mut self,
+        rate_control: crate::config::RateControl,
+        vbv_buffer_bits: Option<u64>,
+        frame_rate: crate::time::Rational,
+    ) -> Result<(), SessionError> {
+        let mut next = self.config.clone();
+        next.rate_control = rate_control;
+        next.vbv_buffer_bits = vbv_buffer_bits;
+        next.frame_rate = frame_rate;
+        next.validate()?;
+        let change = Control::Reconfigure(Box::new(next.clone()));
+        self.control(self.controls.reconfigure, "a live rate change", change)?;
+        self.config = next;
+        Ok(())
+    }
+
+    /// Queues a live control for the worker, behind the frames already submitted.
+    fn control(
+        &mut self,
+        honoured: bool,
+        what: &str,
+        control: Control,
+    ) -> Result<(), SessionError> {
+        match self.phase {
+            Phase::Open => {}
+            Phase::Flushed => return Err(SessionError::Flushed),
+            Phase::Closed => return Err(SessionError::Closed),
+        }
+        if !honoured {
+            return Err(SessionError::Encode(EncodeError::Unsupported {
+                encoder: self.report.description.clone(),
+                what: what.into(),
+                fix: "use a backend that has it (NVENC has every live control; the software encoders force keyframes) or open a new session".into(),
+            }));
+        }
+        let mut st = self.shared.lock();
+        if let Some(e) = &st.error {
+            return Err(e.clone());
+        }
+        st.input.push_back(Job::Control(control));
+        drop(st);
+        self.shared.input_changed.notify_all();
         Ok(())
     }
 
@@ -501,6 +617,41 @@ struct Plan {
     encoder_input: PixelFormat,
     description: String,
     gpu: Option<Arc<GpuContext>>,
+    /// What the GPU stream runs, when there is one.
+    spec: Option<ProcessSpec>,
+}
+
+impl Plan {
+    /// When the backend offers a Vulkan hand-off, the GPU stream writes into its buffers
+    /// instead of reading frames back: the read-back stream is replaced by a hand-off one.
+    fn hand_off(
+        mut self,
+        handoff: Option<GpuHandoff>,
+        input: PixelFormat,
+    ) -> Result<Self, SessionError> {
+        let Some(handoff) = handoff else {
+            return Ok(self);
+        };
+        let (Some(ctx), Some(spec)) = (&self.gpu, &self.spec) else {
+            return Err(SessionError::GpuFrameRejected {
+                reason: "the backend offers a Vulkan hand-off, but the session processes no frames on a GPU (YUV input, or the GPU is off)".into(),
+            });
+        };
+        let buffers = handoff.buffers.len();
+        // The read-back stream goes first: its slots are freed before the new ones are made.
+        self.stream = None;
+        self.stream = Some(ConvertStream::with_handoff(
+            ctx,
+            input,
+            spec,
+            handoff,
+            GPU_FRAMES_IN_FLIGHT,
+        )?);
+        self.description.push_str(&format!(
+            "; handed to the encoder in place through {buffers} buffers (no copy)"
+        ));
+        Ok(self)
+    }
 }
 
 /// Decides where RGB input is converted: on a Vulkan device (`GpuChoice::Auto` falls back to the
@@ -512,6 +663,7 @@ fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
         encoder_input: input,
         description,
         gpu: None,
+        spec: None,
     };
     if !input.is_rgb() {
         return Ok(none(
@@ -549,6 +701,7 @@ fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
             encoder_input: output,
             description,
             gpu: Some(ctx),
+            spec: Some(spec),
         })
     })();
     match attempt {
@@ -628,6 +781,26 @@ impl Timeline {
         }
     }
 
+    /// Records the GPU time of frame `frame_number`'s pass, when its packet is not out yet.
+    fn gpu_time(&mut self, frame_number: u64, ns: Option<f64>) {
+        if let Some((_, stats)) = self
+            .pending
+            .iter_mut()
+            .find(|(_, s)| s.frame_number == frame_number)
+        {
+            stats.gpu_time = ns.map(|ns| Span::from_nanos(ns.round() as i64));
+        }
+    }
+
+    /// The encoder tick of the frame with timestamp `pts`, if it is among the last
+    /// [`Self::KEEP`].
+    fn tick_of(&self, pts: Timestamp) -> Option<i64> {
+        self.pts_by_tick
+            .iter()
+            .find(|(_, ns)| *ns == pts.as_nanos())
+            .map(|(tick, _)| *tick)
+    }
+
     fn packet(&mut self, unit: EncodedUnit) -> Option<Packet> {
         let idx = self.pending.iter().position(|(t, _)| *t == unit.pts)?;
         let (_, mut stats) = self.pending.remove(idx)?;
@@ -681,6 +854,56 @@ impl Encoding<'_> {
         r.and_then(|()| drain(&mut *self.backend, &mut self.timeline, self.shared))
     }
 
+    /// Hands the encoder a frame the GPU stream wrote into its hand-off buffer `frame`, then
+    /// records the GPU time of every pass that has completed.
+    fn encode_handed_off(
+        &mut self,
+        frame: crate::gpu::HandedOff,
+        mut stats: FrameStats,
+        stream: &mut ConvertStream<FrameStats>,
+    ) -> Result<(), SessionError> {
+        stats.encode_start_time = Some(Timestamp::now());
+        self.timeline.sent(self.tick, stats);
+        let r = self.backend.encode_handed_off(frame, self.tick);
+        self.tick += 1;
+        r?;
+        self.record_gpu_times(stream)?;
+        Ok(drain(&mut *self.backend, &mut self.timeline, self.shared)?)
+    }
+
+    /// Takes the GPU times of the hand-off passes that have completed.
+    fn record_gpu_times(
+        &mut self,
+        stream: &mut ConvertStream<FrameStats>,
+    ) -> Result<(), SessionError> {
+        for (stats, ns) in stream.take_finished()? {
+            self.timeline.gpu_time(stats.frame_number, ns);
+        }
+        Ok(())
+    }
+
+    /// Applies a live control at its place between frames.
+    fn control(&mut self, control: Control) -> Result<(), EncodeError> {
+        match control {
+            Control::Keyframe => self.backend.force_keyframe(),
+            Control::Invalidate(pts) => match self.timeline.tick_of(pts) {
+                Some(tick) => self.backend.invalidate(tick),
+                None => {
+                    tracing::warn!(
+                        pts = pts.as_nanos(),
+                        "invalidation of a frame the session no longer remembers; ignored"
+                    );
+                    Ok(())
+                }
+            },
+            Control::Reconfigure(config) => {
+                self.backend.reconfigure(&config)?;
+                self.timeline.frame_ns = config.frame_duration_nanos();
+                Ok(())
+            }
+        }
+    }
+
     fn encode_converted(
         &mut self,
         c: crate::gpu::Converted<FrameStats>,
@@ -718,6 +941,9 @@ fn run_worker(
             let mut st = shared.lock();
             loop {
                 if let Some(job) = st.input.pop_front() {
+                    if matches!(job, Job::Frame(..)) {
+                        st.queued_frames -= 1;
+                    }
                     break job;
                 }
                 if st.closing {
@@ -731,6 +957,16 @@ fn run_worker(
         };
         shared.input_changed.notify_all();
         let result: Result<(), SessionError> = match (job, stream.as_mut()) {
+            (Job::Frame(frame, stats), Some(s)) if s.hands_off() => {
+                let handed = match frame.image {
+                    FrameImage::Cpu(image) => s.submit_handoff(&image, stats),
+                    FrameImage::Gpu(image) => s.submit_gpu_handoff(&image, stats, wait_ns),
+                };
+                match handed {
+                    Ok(h) => enc.encode_handed_off(h, stats, s),
+                    Err(e) => Err(e.into()),
+                }
+            }
             (Job::Frame(frame, stats), Some(s)) => {
                 let submitted = match frame.image {
                     FrameImage::Cpu(image) => s.submit(&image, stats),
@@ -745,10 +981,14 @@ fn run_worker(
             (Job::Frame(frame, stats), None) => {
                 enc.encode(frame, stats).map_err(SessionError::from)
             }
+            (Job::Control(control), _) => enc.control(control).map_err(SessionError::from),
             (Job::Finish, s) => (|| -> Result<(), SessionError> {
                 if let Some(s) = s {
                     for done in s.flush()? {
                         enc.encode_converted(done)?;
+                    }
+                    if s.hands_off() {
+                        enc.record_gpu_times(s)?;
                     }
                 }
                 enc.backend.finish()?;

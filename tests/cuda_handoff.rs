@@ -69,7 +69,9 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3000);
-    let (w, h, depth, inputs) = (1280u32, 720u32, 3usize, 4usize);
+    // Three frames in flight on the Vulkan queue, five buffers in rotation (as an encoder that
+    // holds pictures for reordering has more buffers than the queue has slots).
+    let (w, h, depth, count, inputs) = (1280u32, 720u32, 3usize, 5usize, 4usize);
     let (spec, layout) = gpu_common::bt709_nv12(w, h);
     let mut rng = Rng::new();
     let pictures: Vec<CpuImage> = (0..inputs)
@@ -102,7 +104,7 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
     }
 
     // The hand-off: exportable buffers and timelines, imported into CUDA once.
-    let buffers: Vec<Arc<ExportableBuffer>> = (0..depth)
+    let buffers: Vec<Arc<ExportableBuffer>> = (0..count)
         .map(|_| Arc::new(ExportableBuffer::new(&ctx, layout.size as u64).unwrap()))
         .collect();
     let ready = Arc::new(ExportableTimeline::new(&ctx, 0).unwrap());
@@ -114,13 +116,13 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
     let cuda_ready = ImportedTimeline::import(&cuda, &ready).unwrap();
     let cuda_released = ImportedTimeline::import(&cuda, &released).unwrap();
     let stream = CudaStream::new(&cuda).unwrap();
-    let mut pinned: Vec<PinnedBuffer> = (0..depth)
+    let mut pinned: Vec<PinnedBuffer> = (0..count)
         .map(|_| PinnedBuffer::new(&cuda, layout.size as usize).unwrap())
         .collect();
-    let events: Vec<CudaEvent> = (0..depth)
+    let events: Vec<CudaEvent> = (0..count)
         .map(|_| CudaEvent::new(&cuda, false).unwrap())
         .collect();
-    let mut held: Vec<Option<usize>> = vec![None; depth]; // picture index in each pinned buffer
+    let mut held: Vec<Option<usize>> = vec![None; count]; // picture index in each pinned buffer
     let mut handoff: ConvertStream<u64> = ConvertStream::with_handoff(
         &ctx,
         PixelFormat::Bgra8,
@@ -130,15 +132,16 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
             ready: Arc::clone(&ready),
             released: Arc::clone(&released),
         },
+        depth,
     )
     .unwrap();
 
     let (mut mismatched, mut checked) = (0u64, 0u64);
-    let mut check = |slot: usize, held: &mut Vec<Option<usize>>, pinned: &[PinnedBuffer]| {
-        if let Some(k) = held[slot].take() {
-            events[slot].synchronize().unwrap();
+    let mut check = |buffer: usize, held: &mut Vec<Option<usize>>, pinned: &[PinnedBuffer]| {
+        if let Some(k) = held[buffer].take() {
+            events[buffer].synchronize().unwrap();
             checked += 1;
-            if pinned[slot].as_slice() != written[k].as_slice() {
+            if pinned[buffer].as_slice() != written[k].as_slice() {
                 mismatched += 1;
             }
         }
@@ -163,14 +166,14 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
         cuda_ns.push(t1.elapsed().as_nanos() as f64);
         held[h.buffer] = Some(k);
     }
-    for slot in 0..depth {
-        check(slot, &mut held, &pinned);
+    for buffer in 0..count {
+        check(buffer, &mut held, &pinned);
     }
     let elapsed = started.elapsed();
     handoff.flush().unwrap();
     stream.synchronize().unwrap();
     eprintln!(
-        "hand-off: {checked} frames of {w}x{h} NV12 through {depth} buffers in {:.2} s ({:.0} fps); \
+        "hand-off: {checked} frames of {w}x{h} NV12 through {count} buffers ({depth} in flight on Vulkan) in {:.2} s ({:.0} fps); \
          {mismatched} differ from the Vulkan pass's bytes; CPU per frame, medians: Vulkan side {:.1} µs \
          (of which the test's CPU picture copied into the staging buffer is most), CUDA side (wait, copy, signal, event queued) {:.1} µs",
         elapsed.as_secs_f64(),

@@ -6,8 +6,8 @@ mod common;
 use common::*;
 use ghoststream::bitstream::{nal, obu};
 use ghoststream::sink::{configuration_record, BitstreamFormat};
-use ghoststream::source::read_frame_code;
-use ghoststream::{BitDepth, Codec, KeyframeInterval, PixelFormat, RateControl, Tuning};
+use ghoststream::source::{read_frame_code, FrameSource, TestPattern};
+use ghoststream::{BitDepth, Codec, KeyframeInterval, PixelFormat, RateControl, Session, Tuning};
 
 const W: u32 = 640;
 const H: u32 = 360;
@@ -196,6 +196,85 @@ fn infinite_gop_has_one_keyframe() {
             .map(|(i, _)| i)
             .collect();
         assert_eq!(keys, vec![0], "{codec}");
+    }
+}
+
+/// A keyframe requested mid-stream lands on the next frame submitted, in the packet flags and
+/// in what ffprobe decodes (x264 and x265 code it as an IDR). SVT-AV1 cannot place one at an
+/// arbitrary frame, and the session says so.
+#[test]
+fn forced_keyframes_land_on_the_requested_frames() {
+    let mut cfg = config(Codec::Av1, 320, 192, FPS);
+    let mut session = Session::open(cfg.clone()).unwrap();
+    assert!(!session.controls().force_keyframe);
+    match session.request_keyframe() {
+        Err(e) => assert!(e.to_string().contains("libsvtav1"), "{e}"),
+        Ok(()) => panic!("SVT-AV1 cannot force a keyframe"),
+    }
+    for codec in [Codec::H264, Codec::Hevc] {
+        cfg = config(codec, 320, 192, FPS);
+        cfg.keyframe_interval = KeyframeInterval::Infinite;
+        let mut src =
+            TestPattern::new(cfg.input_format, 320, 192, cfg.frame_rate, Some(40)).unwrap();
+        let mut session = Session::open(cfg.clone()).unwrap();
+        assert!(session.controls().force_keyframe, "{codec}");
+        let mut out = Vec::new();
+        let mut n = 0;
+        while let Some(frame) = src.next_frame().unwrap() {
+            if n == 12 || n == 29 {
+                session.request_keyframe().unwrap();
+            }
+            session.submit(frame).unwrap();
+            n += 1;
+            while let Some(o) = session.try_receive().unwrap() {
+                out.push(o);
+            }
+        }
+        out.extend(session.close().unwrap());
+        let enc = split(out);
+        let flagged: Vec<u64> = enc
+            .packets
+            .iter()
+            .filter(|p| p.keyframe)
+            .map(|p| p.frame_number)
+            .collect();
+        assert_eq!(flagged, [0, 12, 29], "{codec}: packet flags");
+        let dir = tempfile::tempdir().unwrap();
+        let format = BitstreamFormat::default_for(codec);
+        let path = dir
+            .path()
+            .join(format!("forced.{}", format.extension(codec)));
+        write(&enc.packets, &path, format, &cfg);
+        let keys: Vec<usize> = probe_frames(&path)
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.key)
+            .map(|(i, _)| i)
+            .collect();
+        assert_eq!(keys, [0, 12, 29], "{codec}: decoded key frames");
+    }
+}
+
+/// A session closed (or dropped) before its first frame ends at once with no packets, for every
+/// software encoder (SVT-AV1's library alone would wait forever for a packet).
+#[test]
+fn sessions_ended_before_their_first_frame_end_cleanly() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for codec in Codec::ALL {
+            let cfg = config(codec, 320, 192, FPS);
+            let mut closed = Session::open(cfg.clone()).unwrap();
+            let outputs = closed.close().unwrap();
+            assert!(outputs.is_empty(), "{codec}: {outputs:?}");
+            drop(Session::open(cfg).unwrap());
+            done.send(codec).unwrap();
+        }
+    });
+    for codec in Codec::ALL {
+        match finished.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(c) => assert_eq!(c, codec),
+            Err(e) => panic!("{codec}: a session with no frames did not end within 60 s ({e})"),
+        }
     }
 }
 

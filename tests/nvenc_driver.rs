@@ -5,6 +5,7 @@
 //! the driver (CI), a printed skip; GHOSTSTREAM_REQUIRE_NVENC_LIBRARY=1 makes that a failure.
 
 use ghoststream::cuda::CudaDevice;
+use ghoststream::encode::EncoderBackend;
 use ghoststream::nvenc::{status, EncodeSession, NvencApi, NvencError, BUILD_API};
 
 #[test]
@@ -68,7 +69,7 @@ fn the_backend_opens_or_reports_the_missing_engine() {
         Err(e @ NvencError::NoEncoder { .. }) => eprintln!("NVENC backend open: {e}"),
         Err(other) => panic!("expected success or NoEncoder, got {other:?}"),
     }
-    match open_backend(&config, PixelFormat::Nv12) {
+    match open_backend(&config, PixelFormat::Nv12, None) {
         Ok((backend, _)) => eprintln!("NVENC backend chosen: {}", backend.describe()),
         Err(EncodeError::Unavailable { backend, reason }) => {
             assert_eq!(backend, BackendKind::Nvenc);
@@ -100,9 +101,15 @@ fn the_handoff_encoder_imports_its_slots_then_opens_or_reports_the_missing_engin
         }
     };
     let config = SessionConfig::new(Codec::Av1, 1280, 720, Rational::new(60, 1));
-    match NvencEncoder::open_with_handoff(&config, &gpu, 3) {
-        Ok((encoder, handoff)) => {
-            assert_eq!(handoff.buffers.len(), 3);
+    match NvencEncoder::open_for_vulkan(&config, &gpu) {
+        Ok(mut encoder) => {
+            let handoff = encoder
+                .take_gpu_handoff()
+                .expect("a hand-off encoder offers one");
+            assert!(
+                handoff.buffers.len() >= 4,
+                "at least one picture and three extra"
+            );
             eprintln!("NVENC hand-off encoder opened: {encoder:?}");
         }
         Err(e @ NvencError::NoEncoder { .. }) => eprintln!("hand-off encoder: {e}"),

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use ghoststream::encode::{EncodeError, EncodedUnit, EncoderBackend};
+use ghoststream::encode::{EncodeError, EncodedUnit, EncoderBackend, LiveControls};
 use ghoststream::source::{FrameSource, TestPattern};
 use ghoststream::{
-    BackendKind, Backpressure, Codec, CpuImage, Frame, PixelFormat, Rational, Session,
+    BackendKind, Backpressure, Codec, CpuImage, Frame, PixelFormat, RateControl, Rational, Session,
     SessionConfig, SessionError, SessionOutput, Timestamp, Tuning,
 };
 
@@ -262,4 +262,239 @@ fn low_latency_is_one_packet_out_per_frame_in() {
             _ => assert_eq!(max_lag, 0, "{codec}: a frame waited for a later frame"),
         }
     }
+}
+
+/// A backend that honours every live control and logs frames and controls in the order it
+/// sees them; a gate can hold it at its first frame.
+struct ControlledBackend {
+    log: Arc<std::sync::Mutex<Vec<String>>>,
+    gate: Option<Arc<AtomicBool>>,
+    keyframe_next: bool,
+    out: Vec<EncodedUnit>,
+}
+
+impl ControlledBackend {
+    fn record(&self, event: String) {
+        self.log.lock().unwrap().push(event);
+    }
+}
+
+impl EncoderBackend for ControlledBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Nvenc
+    }
+    fn describe(&self) -> String {
+        "controlled test backend".into()
+    }
+    fn encode(&mut self, _frame: Frame, pts: i64) -> Result<(), EncodeError> {
+        self.record(format!("frame {pts}"));
+        if let Some(g) = &self.gate {
+            while !g.load(Ordering::Acquire) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        let keyframe = pts == 0 || std::mem::take(&mut self.keyframe_next);
+        self.out.push(EncodedUnit {
+            data: vec![0, 0, 0, 1, 0x65, pts as u8],
+            pts,
+            dts: pts,
+            keyframe,
+        });
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<(), EncodeError> {
+        Ok(())
+    }
+    fn receive(&mut self) -> Result<Option<EncodedUnit>, EncodeError> {
+        Ok((!self.out.is_empty()).then(|| self.out.remove(0)))
+    }
+    fn controls(&self) -> LiveControls {
+        LiveControls {
+            force_keyframe: true,
+            invalidate: true,
+            reconfigure: true,
+        }
+    }
+    fn force_keyframe(&mut self) -> Result<(), EncodeError> {
+        self.record("keyframe".into());
+        self.keyframe_next = true;
+        Ok(())
+    }
+    fn invalidate(&mut self, encoder_pts: i64) -> Result<(), EncodeError> {
+        self.record(format!("invalidate {encoder_pts}"));
+        Ok(())
+    }
+    fn reconfigure(&mut self, config: &SessionConfig) -> Result<(), EncodeError> {
+        self.record(format!(
+            "reconfigure {:?} at {}",
+            config.rate_control, config.frame_rate
+        ));
+        Ok(())
+    }
+}
+
+fn controlled(
+    gate: Option<Arc<AtomicBool>>,
+) -> (Box<ControlledBackend>, Arc<std::sync::Mutex<Vec<String>>>) {
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let backend = ControlledBackend {
+        log: Arc::clone(&log),
+        gate,
+        keyframe_next: false,
+        out: Vec::new(),
+    };
+    (Box::new(backend), log)
+}
+
+#[test]
+fn live_controls_apply_between_the_frames_they_were_queued_between() {
+    let (backend, log) = controlled(None);
+    let mut s = Session::with_backend(small_config(Backpressure::Block, 4), backend).unwrap();
+    assert!(s.controls().force_keyframe && s.controls().invalidate && s.controls().reconfigure);
+    for n in 0..3 {
+        s.submit(frame(n)).unwrap();
+    }
+    s.request_keyframe().unwrap();
+    for n in 3..5 {
+        s.submit(frame(n)).unwrap();
+    }
+    // Frame 1's packet was lost; then frame 9 (never sent) is reported, which is ignored.
+    s.invalidate(Timestamp::from_nanos(16_666_667)).unwrap();
+    s.invalidate(Timestamp::from_nanos(9 * 16_666_667)).unwrap();
+    s.reconfigure(
+        RateControl::Cbr { bitrate: 2_000_000 },
+        None,
+        Rational::new(30, 1),
+    )
+    .unwrap();
+    assert_eq!(s.config().frame_rate, Rational::new(30, 1));
+    s.submit(frame(5)).unwrap();
+    let enc = split(s.close().unwrap());
+    assert_eq!(
+        *log.lock().unwrap(),
+        [
+            "frame 0",
+            "frame 1",
+            "frame 2",
+            "keyframe",
+            "frame 3",
+            "frame 4",
+            "invalidate 1",
+            "reconfigure Cbr { bitrate: 2000000 } at 30/1",
+            "frame 5",
+        ]
+    );
+    let keyframes: Vec<u64> = enc
+        .packets
+        .iter()
+        .filter(|p| p.keyframe)
+        .map(|p| p.frame_number)
+        .collect();
+    assert_eq!(keyframes, [0, 3]);
+}
+
+#[test]
+fn a_backend_without_live_controls_refuses_them_by_name() {
+    let mut s = Session::with_backend(small_config(Backpressure::Block, 2), backend(0, None, None))
+        .unwrap();
+    assert_eq!(s.controls(), LiveControls::default());
+    let refused = |r: Result<(), SessionError>, what: &str| match r {
+        Err(SessionError::Encode(e @ EncodeError::Unsupported { .. })) => {
+            let message = e.to_string();
+            assert!(message.contains("test backend"), "{message}");
+            assert!(message.contains(what), "{message}");
+            assert!(
+                message.contains("NVENC"),
+                "names the backend that has it: {message}"
+            );
+        }
+        other => panic!("expected Unsupported {what}, got {other:?}"),
+    };
+    refused(s.request_keyframe(), "forced keyframes");
+    refused(
+        s.invalidate(Timestamp::from_nanos(0)),
+        "reference invalidation",
+    );
+    let was = s.config().rate_control;
+    refused(
+        s.reconfigure(
+            RateControl::Cbr { bitrate: 1_000_000 },
+            None,
+            Rational::new(60, 1),
+        ),
+        "a live rate change",
+    );
+    assert_eq!(
+        s.config().rate_control,
+        was,
+        "a refused change is not recorded"
+    );
+    s.submit(frame(0)).unwrap();
+    assert_eq!(
+        split(s.close().unwrap()).packets.len(),
+        1,
+        "the session goes on"
+    );
+}
+
+#[test]
+fn bad_live_changes_and_late_controls_are_typed_errors() {
+    let (backend, log) = controlled(None);
+    let mut s = Session::with_backend(small_config(Backpressure::Block, 2), backend).unwrap();
+    match s.reconfigure(RateControl::Cbr { bitrate: 0 }, None, Rational::new(60, 1)) {
+        Err(SessionError::Config(e)) => assert!(e.to_string().contains('0'), "{e}"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    match s.reconfigure(
+        RateControl::Cbr { bitrate: 1_000_000 },
+        None,
+        Rational::new(0, 1),
+    ) {
+        Err(SessionError::Config(_)) => {}
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    s.flush().unwrap();
+    assert!(matches!(s.request_keyframe(), Err(SessionError::Flushed)));
+    s.close().unwrap();
+    assert!(matches!(
+        s.invalidate(Timestamp::from_nanos(0)),
+        Err(SessionError::Closed)
+    ));
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "nothing reached the backend"
+    );
+}
+
+#[test]
+fn drop_oldest_never_drops_a_queued_control() {
+    let gate = Arc::new(AtomicBool::new(false));
+    let (backend, log) = controlled(Some(Arc::clone(&gate)));
+    let mut s = Session::with_backend(small_config(Backpressure::DropOldest, 2), backend).unwrap();
+    s.submit(frame(0)).unwrap();
+    // Wait until the worker holds frame 0 at the gate, so the queue below is exact.
+    while log.lock().unwrap().is_empty() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    s.submit(frame(1)).unwrap();
+    s.request_keyframe().unwrap();
+    for n in 2..5 {
+        s.submit(frame(n)).unwrap();
+    }
+    gate.store(true, Ordering::Release);
+    let enc = split(s.close().unwrap());
+    let dropped: Vec<u64> = enc.dropped.iter().map(|d| d.frame_number).collect();
+    assert_eq!(dropped, [1, 2], "the two oldest waiting frames went");
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["frame 0", "keyframe", "frame 1", "frame 2"],
+        "the control stayed; encoder ticks count frames given to the encoder"
+    );
+    let keyframes: Vec<u64> = enc
+        .packets
+        .iter()
+        .filter(|p| p.keyframe)
+        .map(|p| p.frame_number)
+        .collect();
+    assert_eq!(keyframes, [0, 3]);
 }

@@ -179,6 +179,13 @@ pub struct AvEncoder {
     packet: *mut av::AVPacket,
     name: &'static str,
     input_format: PixelFormat,
+    width: u32,
+    height: u32,
+    /// Opened and not yet told the stream ended: dropping must drain it first (SVT-AV1's
+    /// deinit blocks forever on an encoder that never saw the end of stream).
+    needs_drain: bool,
+    /// Pictures sent so far.
+    pictures: u64,
 }
 
 // SAFETY: the context and packet are owned exclusively by this value and only touched through
@@ -271,7 +278,16 @@ impl AvEncoder {
             packet: ptr::null_mut(),
             name: p.encoder,
             input_format: p.input_format,
+            width: p.width,
+            height: p.height,
+            needs_drain: false,
+            pictures: 0,
         };
+        // SAFETY: allocation only; checked for null.
+        enc.packet = unsafe { av::av_packet_alloc() };
+        if enc.packet.is_null() {
+            return Err(libav("av_packet_alloc", av::AVERROR(libc::ENOMEM)));
+        }
         let mut dict: *mut av::AVDictionary = ptr::null_mut();
         for (k, v) in &p.options {
             let (Ok(k), Ok(v)) = (CString::new(k.as_str()), CString::new(v.as_str())) else {
@@ -303,16 +319,12 @@ impl AvEncoder {
         if ret < 0 {
             return Err(libav("avcodec_open2", ret));
         }
+        enc.needs_drain = true;
         if let Some(option) = leftover {
             return Err(EncodeError::UnknownOption {
                 encoder: p.encoder.into(),
                 option,
             });
-        }
-        // SAFETY: allocation only; checked for null.
-        enc.packet = unsafe { av::av_packet_alloc() };
-        if enc.packet.is_null() {
-            return Err(libav("av_packet_alloc", av::AVERROR(libc::ENOMEM)));
         }
         Ok(enc)
     }
@@ -328,7 +340,12 @@ impl AvEncoder {
     }
 
     /// Sends one picture (`None`: end of stream). The picture's buffer is referenced, not copied.
+    /// A stream that ends before its first picture is not sent to the library (it has nothing
+    /// to drain, and SVT-AV1 would wait forever for a packet): `receive` then returns `None`.
     pub fn send(&mut self, picture: Option<&AvPicture>) -> Result<(), EncodeError> {
+        if picture.is_none() && self.pictures == 0 {
+            return Ok(());
+        }
         let frame = picture.map_or(ptr::null(), |p| p.frame as *const av::AVFrame);
         if let Some(p) = picture {
             if p.format != self.input_format {
@@ -341,6 +358,10 @@ impl AvEncoder {
         // SAFETY: ctx is an opened encoder; frame is null (flush) or a valid, filled AVFrame that
         // stays alive for the call; libavcodec takes its own reference.
         let ret = unsafe { av::avcodec_send_frame(self.ctx, frame) };
+        match picture {
+            Some(_) => self.pictures += 1,
+            None => self.needs_drain = false,
+        }
         if ret < 0 && ret != av::AVERROR_EOF {
             return Err(EncodeError::Libav {
                 encoder: self.name.into(),
@@ -354,6 +375,9 @@ impl AvEncoder {
 
     /// The next packet, or `None` when the encoder needs more input (or has finished).
     pub fn receive(&mut self) -> Result<Option<AvPacketOut>, EncodeError> {
+        if self.pictures == 0 {
+            return Ok(None);
+        }
         // SAFETY: ctx is opened and packet is ours; on success the packet holds a reference that
         // we copy out of and release before returning.
         unsafe {
@@ -393,6 +417,19 @@ impl AvEncoder {
 
 impl Drop for AvEncoder {
     fn drop(&mut self) {
+        if self.needs_drain && self.pictures == 0 && self.name == "libsvtav1" {
+            // SVT-AV1 cannot be closed before it has coded a picture: give it one blank one.
+            let blank = CpuImage::new(self.input_format, self.width, self.height, None)
+                .ok()
+                .and_then(|image| AvPicture::wrap(image, 0).ok());
+            if let Some(blank) = blank {
+                let _ = self.send(Some(&blank));
+            }
+        }
+        if self.needs_drain && self.send(None).is_ok() {
+            // The packets of a stream nobody will read: drained only so the library can stop.
+            while let Ok(Some(_)) = self.receive() {}
+        }
         // SAFETY: both pointers are ours (or null, which the free functions accept).
         unsafe {
             av::av_packet_free(&mut self.packet);
@@ -477,6 +514,13 @@ impl AvPicture {
     /// The picture's pixel format.
     pub fn format(&self) -> PixelFormat {
         self.format
+    }
+
+    /// Asks the encoder to code this picture as a keyframe (an I picture; the encoders'
+    /// wrappers make it a key/IDR frame).
+    pub fn force_keyframe(&mut self) {
+        // SAFETY: the frame is a live AVFrame owned by this value.
+        unsafe { (*self.frame).pict_type = av::AVPictureType::AV_PICTURE_TYPE_I };
     }
 }
 

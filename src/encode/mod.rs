@@ -14,6 +14,8 @@ use crate::codec::Codec;
 use crate::config::{BackendChoice, BackendKind, SessionConfig};
 use crate::format::PixelFormat;
 use crate::frame::Frame;
+use crate::gpu::{GpuContext, GpuHandoff, HandedOff};
+use std::sync::Arc;
 
 /// One encoded unit as a backend produces it, with timestamps in the backend's frame ticks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +48,65 @@ pub trait EncoderBackend: Send {
 
     /// The next unit, or `None` when the encoder needs more input or has finished.
     fn receive(&mut self) -> Result<Option<EncodedUnit>, EncodeError>;
+
+    /// A backend that reads converted frames in place from Vulkan memory gives the session the
+    /// buffers and timelines to write them through; the session takes it once, when it opens,
+    /// and from then on sends frames to [`encode_handed_off`](Self::encode_handed_off). The
+    /// default offers none: frames come to [`encode`](Self::encode) in CPU memory.
+    fn take_gpu_handoff(&mut self) -> Option<GpuHandoff> {
+        None
+    }
+
+    /// Encodes the frame the session's Vulkan pass wrote into hand-off buffer `frame.buffer`:
+    /// wait for the hand-off's `ready` timeline to reach `frame.value` before reading it, and
+    /// signal `released` to the same value once done with it.
+    fn encode_handed_off(&mut self, frame: HandedOff, encoder_pts: i64) -> Result<(), EncodeError> {
+        let _ = (frame, encoder_pts);
+        Err(self.unsupported("frames handed over in Vulkan memory"))
+    }
+
+    /// The live controls this backend honours.
+    fn controls(&self) -> LiveControls {
+        LiveControls::default()
+    }
+
+    /// Makes the next frame an IDR/key frame with parameter sets (a viewer joined).
+    fn force_keyframe(&mut self) -> Result<(), EncodeError> {
+        Err(self.unsupported("forced keyframes"))
+    }
+
+    /// A client lost the picture sent with `encoder_pts`: later pictures stop referencing it
+    /// and what came after it, so the client recovers without a keyframe.
+    fn invalidate(&mut self, encoder_pts: i64) -> Result<(), EncodeError> {
+        let _ = encoder_pts;
+        Err(self.unsupported("reference invalidation"))
+    }
+
+    /// Changes rate control and frame rate in the running stream, with no new keyframe.
+    fn reconfigure(&mut self, config: &SessionConfig) -> Result<(), EncodeError> {
+        let _ = config;
+        Err(self.unsupported("a live rate change"))
+    }
+
+    /// The error for a live control or input this backend lacks.
+    fn unsupported(&self, what: &str) -> EncodeError {
+        EncodeError::Unsupported {
+            encoder: self.describe(),
+            what: what.into(),
+            fix: "use the NVENC backend, which has it, or open a new session".into(),
+        }
+    }
+}
+
+/// Which live controls a backend honours (see [`EncoderBackend::controls`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LiveControls {
+    /// [`EncoderBackend::force_keyframe`].
+    pub force_keyframe: bool,
+    /// [`EncoderBackend::invalidate`].
+    pub invalidate: bool,
+    /// [`EncoderBackend::reconfigure`].
+    pub reconfigure: bool,
 }
 
 /// Why an encoder could not be opened or could not encode.
@@ -178,6 +239,7 @@ fn open_one(
     kind: BackendKind,
     config: &SessionConfig,
     input: PixelFormat,
+    gpu: Option<&Arc<GpuContext>>,
 ) -> Result<Box<dyn EncoderBackend>, EncodeError> {
     match kind {
         BackendKind::Software => open_software(config, input),
@@ -195,13 +257,32 @@ fn open_one(
                     reason: format!("NVENC is fed {wanted} for this config"),
                 });
             }
-            Ok(Box::new(crate::nvenc::NvencEncoder::open(config)?))
+            Ok(Box::new(open_nvenc(config, gpu)?))
         }
         BackendKind::VulkanVideo => Err(EncodeError::Unavailable {
             backend: kind,
             reason: VULKAN_VIDEO_REASON.into(),
         }),
     }
+}
+
+/// NVENC for `config`: fed in place by the Vulkan pass on `gpu` when there is one and its
+/// memory and timelines reach CUDA; otherwise fed frames uploaded from the CPU (the reason is
+/// logged).
+fn open_nvenc(
+    config: &SessionConfig,
+    gpu: Option<&Arc<GpuContext>>,
+) -> Result<crate::nvenc::NvencEncoder, EncodeError> {
+    if let Some(gpu) = gpu {
+        match crate::nvenc::NvencEncoder::open_for_vulkan(config, gpu) {
+            Ok(encoder) => return Ok(encoder),
+            Err(e) => tracing::info!(
+                reason = %e,
+                "NVENC cannot read the Vulkan pass's memory in place; frames will be read back and uploaded"
+            ),
+        }
+    }
+    Ok(crate::nvenc::NvencEncoder::open(config)?)
 }
 
 /// The YUV format a GPU conversion should produce for this session's encoder: one the encoder
@@ -236,14 +317,17 @@ pub fn preferred_yuv_input(config: &SessionConfig) -> PixelFormat {
     }
 }
 
-/// Opens the backend `config.backend` asks for, for frames of `input` format.
+/// Opens the backend `config.backend` asks for, for frames of `input` format. `gpu` is the
+/// Vulkan context the session processes frames on, if any: a backend that can read the pass's
+/// output in place there offers a hand-off ([`EncoderBackend::take_gpu_handoff`]).
 pub fn open_backend(
     config: &SessionConfig,
     input: PixelFormat,
+    gpu: Option<&Arc<GpuContext>>,
 ) -> Result<(Box<dyn EncoderBackend>, BackendReport), EncodeError> {
     match config.backend {
         BackendChoice::Only(kind) => {
-            let backend = open_one(kind, config, input)?;
+            let backend = open_one(kind, config, input, gpu)?;
             let description = backend.describe();
             Ok((
                 backend,
@@ -257,7 +341,7 @@ pub fn open_backend(
         BackendChoice::Auto => {
             let mut passed_over = Vec::new();
             for kind in AUTO_ORDER {
-                match open_one(kind, config, input) {
+                match open_one(kind, config, input, gpu) {
                     Ok(backend) => {
                         let description = backend.describe();
                         for (k, why) in &passed_over {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::libav::{
     encoder_pixel_formats, has_encoder, AvEncoder, AvEncoderParams, AvPicture, AvScaler,
 };
-use super::{EncodeError, EncodedUnit, EncoderBackend};
+use super::{EncodeError, EncodedUnit, EncoderBackend, LiveControls};
 use crate::codec::Codec;
 use crate::config::{
     BackendKind, BitDepth, KeyframeInterval, Preset, RateControl, SessionConfig, Tuning,
@@ -144,6 +144,8 @@ pub fn software_params(
     match config.codec {
         Codec::H264 | Codec::Hevc => {
             p.options.push(opt("preset", preset));
+            // A keyframe the session forces is an IDR, not an open I picture.
+            p.options.push(opt("forced-idr", "1".into()));
             if low_latency {
                 p.options.push(opt("tune", "zerolatency".into()));
             }
@@ -275,6 +277,11 @@ pub struct SoftwareEncoder {
     pool: Arc<BufferPool>,
     width: u32,
     height: u32,
+    /// The next picture is sent as a forced keyframe.
+    force_keyframe: bool,
+    /// x264 and x265 honour a forced keyframe; SVT-AV1 does not (a key picture type at an
+    /// arbitrary frame is not supported by the library: AOMediaCodec/SVT-AV1 issue 2076).
+    keyframes_on_request: bool,
 }
 
 impl SoftwareEncoder {
@@ -307,6 +314,8 @@ impl SoftwareEncoder {
             pool: BufferPool::new(),
             width: config.width,
             height: config.height,
+            force_keyframe: false,
+            keyframes_on_request: config.codec != Codec::Av1,
         })
     }
 }
@@ -343,8 +352,28 @@ impl EncoderBackend for SoftwareEncoder {
             }
             None => image,
         };
-        let picture = AvPicture::wrap(image, encoder_pts)?;
+        let mut picture = AvPicture::wrap(image, encoder_pts)?;
+        if std::mem::take(&mut self.force_keyframe) {
+            picture.force_keyframe();
+        }
         self.encoder.send(Some(&picture))
+    }
+
+    fn controls(&self) -> LiveControls {
+        LiveControls {
+            force_keyframe: self.keyframes_on_request,
+            ..LiveControls::default()
+        }
+    }
+
+    /// The next picture goes to libavcodec as an I picture, which x264 and x265 (with
+    /// `forced-idr`) code as an IDR.
+    fn force_keyframe(&mut self) -> Result<(), EncodeError> {
+        if !self.keyframes_on_request {
+            return Err(self.unsupported("forced keyframes"));
+        }
+        self.force_keyframe = true;
+        Ok(())
     }
 
     fn finish(&mut self) -> Result<(), EncodeError> {

@@ -222,7 +222,8 @@ fn device_local_type(ctx: &GpuContext, bits: u32) -> Option<u32> {
 pub struct ExportableTimeline {
     ctx: Arc<GpuContext>,
     semaphore: vk::Semaphore,
-    fd_loader: ash::khr::external_semaphore_fd::Device,
+    /// `None` for a timeline made with [`ExportableTimeline::unshared`].
+    fd_loader: Option<ash::khr::external_semaphore_fd::Device>,
 }
 
 impl std::fmt::Debug for ExportableTimeline {
@@ -278,17 +279,45 @@ impl ExportableTimeline {
         Ok(Self {
             ctx: Arc::clone(ctx),
             semaphore,
-            fd_loader: ash::khr::external_semaphore_fd::Device::new(&ctx.instance, &ctx.device),
+            fd_loader: Some(ash::khr::external_semaphore_fd::Device::new(
+                &ctx.instance,
+                &ctx.device,
+            )),
+        })
+    }
+
+    /// A timeline semaphore starting at `initial` that stays on this device: for a hand-off
+    /// consumer that is another user of the same Vulkan device (or a test on a driver without
+    /// `VK_KHR_external_semaphore_fd`). [`export_fd`](Self::export_fd) fails on it.
+    pub fn unshared(ctx: &Arc<GpuContext>, initial: u64) -> Result<Self, GpuError> {
+        let mut ty = vk::SemaphoreTypeCreateInfo::default()
+            .semaphore_type(vk::SemaphoreType::TIMELINE)
+            .initial_value(initial);
+        let info = vk::SemaphoreCreateInfo::default().push_next(&mut ty);
+        // SAFETY: a valid device and chain (the context enables the timeline semaphore
+        // feature); destroyed in Drop.
+        let semaphore = unsafe { ctx.device.create_semaphore(&info, None) }
+            .map_err(GpuError::vk("vkCreateSemaphore"))?;
+        Ok(Self {
+            ctx: Arc::clone(ctx),
+            semaphore,
+            fd_loader: None,
         })
     }
 
     /// A new opaque fd for the semaphore; the caller owns it.
     pub fn export_fd(&self) -> Result<OwnedFd, GpuError> {
+        let Some(fd_loader) = &self.fd_loader else {
+            return Err(GpuError::Unsupported {
+                what: "export this timeline semaphore".into(),
+                reason: "it was made unshared; make it with ExportableTimeline::new".into(),
+            });
+        };
         let info = vk::SemaphoreGetFdInfoKHR::default()
             .semaphore(self.semaphore)
             .handle_type(vk::ExternalSemaphoreHandleTypeFlags::OPAQUE_FD);
         // SAFETY: the semaphore was created exportable as an opaque fd on this device.
-        let fd = unsafe { self.fd_loader.get_semaphore_fd(&info) }
+        let fd = unsafe { fd_loader.get_semaphore_fd(&info) }
             .map_err(GpuError::vk("vkGetSemaphoreFdKHR"))?;
         // SAFETY: vkGetSemaphoreFdKHR returns a new fd that belongs to the caller.
         Ok(unsafe { OwnedFd::from_raw_fd(fd) })
@@ -307,6 +336,12 @@ impl ExportableTimeline {
         // SAFETY: a timeline semaphore of this device.
         unsafe { self.ctx.device.get_semaphore_counter_value(self.semaphore) }
             .map_err(GpuError::vk("vkGetSemaphoreCounterValue"))
+    }
+
+    /// Waits on the CPU, up to `timeout_ns`, for the value to reach `value`; a timeout is a
+    /// [`GpuError::FrameNotReady`].
+    pub fn wait(&self, value: u64, timeout_ns: u64) -> Result<(), GpuError> {
+        super::commands::wait_timeline(&self.ctx, self.point(value), timeout_ns)
     }
 
     /// Sets the value from the CPU (it must be greater than the current one).

@@ -10,9 +10,11 @@
 //! A stream built [`with_handoff`](ConvertStream::with_handoff) writes each frame into one of
 //! the caller's exportable buffers instead, with no read-back: frame n's submission signals the
 //! `ready` timeline to n + 1, and the next conversion into the same buffer waits on the GPU until
-//! the consumer (CUDA, NVENC) has signalled `released` to that frame's n + 1. The CPU never waits
-//! for the consumer; only when the consumer falls `depth` frames behind does a slot's fence hold
-//! the next submission back.
+//! the consumer (CUDA, NVENC) has signalled `released` to that frame's n + 1. Frame n goes into
+//! buffer n mod (number of buffers): the buffers are as many as the consumer holds at once (an
+//! encoder with lookahead holds many), independent of the slots (frames in flight on the Vulkan
+//! queue). The CPU never waits for the consumer; only when the consumer falls a whole ring of
+//! buffers behind does a slot's fence hold the next submission back.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -114,30 +116,21 @@ impl Pass {
     }
 }
 
-/// Where a slot's pass writes.
-enum SlotOutput {
-    /// The stream's own buffer, copied to a host-visible one for the CPU.
-    Own {
-        output: GpuBuffer,
-        readback: GpuBuffer,
-    },
-    /// The caller's exportable buffer, read in place by another API.
-    Handoff(Arc<ExportableBuffer>),
+/// A read-back stream slot's own output: the buffer its pass writes, copied to a host-visible
+/// one for the CPU.
+struct OwnOutput {
+    output: GpuBuffer,
+    readback: GpuBuffer,
 }
 
-impl SlotOutput {
-    fn buffer(&self) -> vk::Buffer {
-        match self {
-            SlotOutput::Own { output, .. } => output.buffer,
-            SlotOutput::Handoff(b) => b.buffer(),
-        }
-    }
-}
+/// The most hand-off buffers a stream takes.
+pub const MAX_HANDOFF_BUFFERS: usize = 64;
 
 /// The buffers and timelines a stream hands its frames over with (see the module docs).
 #[derive(Clone, Debug)]
 pub struct GpuHandoff {
-    /// One buffer per slot (1 to 8), each at least the layout's size.
+    /// The buffers frames are written into in rotation (1 to [`MAX_HANDOFF_BUFFERS`]), each at
+    /// least the layout's size: as many as the consumer may hold at once.
     pub buffers: Vec<Arc<ExportableBuffer>>,
     /// Set to n + 1 when frame n (counted from 0) is written.
     pub ready: Arc<ExportableTimeline>,
@@ -161,7 +154,11 @@ struct Slot<T> {
     /// The view the slot's descriptor set reads: `image.view`, or the view of the application's
     /// image while a [`GpuFrame`] is in the slot (destroyed when the slot is collected).
     bound: vk::ImageView,
-    output: SlotOutput,
+    /// The buffer the slot's descriptor set writes: its own output, or the hand-off buffer of
+    /// the frame in it.
+    bound_output: vk::Buffer,
+    /// `None` on a hand-off stream.
+    own: Option<OwnOutput>,
     set: vk::DescriptorSet,
     cmd: vk::CommandBuffer,
     fence: vk::Fence,
@@ -216,9 +213,12 @@ pub struct ConvertStream<T> {
     in_flight: VecDeque<usize>,
     next: usize,
     buffers: Arc<BufferPool>,
-    /// The hand-off timelines (a stream built with `with_handoff`) and the next frame number.
-    handoff: Option<(Arc<ExportableTimeline>, Arc<ExportableTimeline>)>,
+    /// The hand-off buffers and timelines (a stream built with `with_handoff`).
+    handoff: Option<GpuHandoff>,
+    /// Frames handed over so far.
     handed: u64,
+    /// Hand-off frames whose pass has completed, with its GPU time, not yet taken.
+    finished: Vec<(T, Option<f64>)>,
 }
 
 /// How long collecting a slot may wait before it is a timeout error.
@@ -236,25 +236,29 @@ impl<T> ConvertStream<T> {
         Self::build(ctx, input, spec, depth.clamp(1, 8), None)
     }
 
-    /// A stream that hands its frames to another API in `handoff`'s buffers (one slot per
-    /// buffer) instead of reading them back; submit with [`submit_handoff`](Self::submit_handoff)
-    /// or [`submit_gpu_handoff`](Self::submit_gpu_handoff). Every buffer must hold the
-    /// layout's size. Before the stream is dropped, the consumer must have released every frame
-    /// handed to it (or the owner signals `released` past the last one).
+    /// A stream that hands its frames to another API in `handoff`'s buffers (in rotation)
+    /// instead of reading them back, with `depth` frames in flight on the queue (1 to 8); submit
+    /// with [`submit_handoff`](Self::submit_handoff) or
+    /// [`submit_gpu_handoff`](Self::submit_gpu_handoff). Every buffer must hold the layout's
+    /// size. Before the stream is dropped, the consumer must have released every frame handed
+    /// to it (or the owner signals `released` past the last one).
     pub fn with_handoff(
         ctx: &Arc<GpuContext>,
         input: PixelFormat,
         spec: &ProcessSpec,
         handoff: GpuHandoff,
+        depth: usize,
     ) -> Result<Self, GpuError> {
-        let depth = handoff.buffers.len();
-        if !(1..=8).contains(&depth) {
+        let buffers = handoff.buffers.len();
+        if !(1..=MAX_HANDOFF_BUFFERS).contains(&buffers) {
             return Err(GpuError::Invalid {
-                what: format!("hand-off with {depth} buffers"),
-                reason: "one buffer per frame in flight: 1 to 8".into(),
+                what: format!("hand-off with {buffers} buffers"),
+                reason: format!(
+                    "as many buffers as the consumer holds at once: 1 to {MAX_HANDOFF_BUFFERS}"
+                ),
             });
         }
-        Self::build(ctx, input, spec, depth, Some(handoff))
+        Self::build(ctx, input, spec, depth.clamp(1, 8), Some(handoff))
     }
 
     fn build(
@@ -285,10 +289,9 @@ impl<T> ConvertStream<T> {
             in_flight: VecDeque::new(),
             next: 0,
             buffers: BufferPool::new(),
-            handoff: handoff
-                .as_ref()
-                .map(|h| (Arc::clone(&h.ready), Arc::clone(&h.released))),
+            handoff: None,
             handed: 0,
+            finished: Vec::new(),
         };
         if let Some(h) = &handoff {
             if let Some(small) = h.buffers.iter().find(|b| b.size() < layout.size as u64) {
@@ -332,43 +335,54 @@ impl<T> ConvertStream<T> {
                 vk::BufferUsageFlags::TRANSFER_SRC,
                 MemoryLocation::CpuToGpu,
             )?;
-            let output = match &handoff {
-                Some(h) => SlotOutput::Handoff(Arc::clone(&h.buffers[i])),
-                None => SlotOutput::Own {
-                    output: GpuBuffer::new(
-                        ctx,
-                        "stream output",
-                        layout.size as u64,
-                        storage,
-                        MemoryLocation::GpuOnly,
-                    )?,
-                    readback: GpuBuffer::new(
-                        ctx,
-                        "stream readback",
-                        layout.size as u64,
-                        vk::BufferUsageFlags::TRANSFER_DST,
-                        MemoryLocation::GpuToCpu,
-                    )?,
-                },
+            let (own, output) = match &handoff {
+                Some(h) => (None, h.buffers[i % h.buffers.len()].buffer()),
+                None => {
+                    let own = OwnOutput {
+                        output: GpuBuffer::new(
+                            ctx,
+                            "stream output",
+                            layout.size as u64,
+                            storage,
+                            MemoryLocation::GpuOnly,
+                        )?,
+                        readback: GpuBuffer::new(
+                            ctx,
+                            "stream readback",
+                            layout.size as u64,
+                            vk::BufferUsageFlags::TRANSFER_DST,
+                            MemoryLocation::GpuToCpu,
+                        )?,
+                    };
+                    let output = own.output.buffer;
+                    (Some(own), output)
+                }
             };
             // SAFETY: a plain fence on a valid device, destroyed in Drop.
             let fence = unsafe { d.create_fence(&vk::FenceCreateInfo::default(), None) }
                 .map_err(GpuError::vk("vkCreateFence"))?;
-            let descriptors = this.pass.descriptors(image.view, output.buffer());
+            let descriptors = this.pass.descriptors(image.view, output);
             // SAFETY: the set is new; the view and buffer live as long as the slot.
             unsafe { write_descriptors(d, sets[i], &descriptors) };
             this.slots.push(Slot {
                 upload,
                 bound: image.view,
+                bound_output: output,
                 image,
-                output,
+                own,
                 set: sets[i],
                 cmd: cmds[i],
                 fence,
                 tag: None,
             });
         }
+        this.handoff = handoff;
         Ok(this)
+    }
+
+    /// True for a stream built [`with_handoff`](Self::with_handoff).
+    pub fn hands_off(&self) -> bool {
+        self.handoff.is_some()
     }
 
     /// The layout of converted frames.
@@ -416,8 +430,8 @@ impl<T> ConvertStream<T> {
         self.check_mode(true)?;
         self.check_frame(frame.format(), frame.width(), frame.height())?;
         self.retire_if_full()?;
-        let i = self.enqueue_cpu(frame, tag)?;
-        Ok(self.handed_off(i))
+        self.enqueue_cpu(frame, tag)?;
+        Ok(self.last_handed_off())
     }
 
     /// Hand-off streams: converts a frame already in a Vulkan image into the next hand-off
@@ -435,15 +449,44 @@ impl<T> ConvertStream<T> {
             wait_timeline(&self.ctx, point, wait_timeout_ns)?;
         }
         self.retire_if_full()?;
-        let i = self.enqueue_gpu(frame, tag)?;
-        Ok(self.handed_off(i))
+        self.enqueue_gpu(frame, tag)?;
+        Ok(self.last_handed_off())
     }
 
-    fn handed_off(&self, i: usize) -> HandedOff {
+    /// The frame just handed over: frame n = `handed` - 1 went into buffer n mod buffers, and
+    /// its timeline value is n + 1.
+    fn last_handed_off(&self) -> HandedOff {
+        let buffers = self.handoff.as_ref().map_or(1, |h| h.buffers.len()) as u64;
         HandedOff {
-            buffer: i,
+            buffer: ((self.handed - 1) % buffers) as usize,
             value: self.handed,
         }
+    }
+
+    /// The buffer slot `i`'s next pass writes: its own output, or the hand-off buffer of the
+    /// next frame handed over.
+    fn next_output(&self, i: usize) -> vk::Buffer {
+        match (&self.slots[i].own, &self.handoff) {
+            (Some(own), _) => own.output.buffer,
+            (None, Some(h)) => h.buffers[(self.handed % h.buffers.len() as u64) as usize].buffer(),
+            // A stream is built with one or the other; the slot's current binding stays.
+            (None, None) => self.slots[i].bound_output,
+        }
+    }
+
+    /// Hand-off streams: the frames whose pass has completed since the last call, oldest first,
+    /// each with the GPU time of its pass when the queue has timestamps. Does not wait.
+    pub fn take_finished(&mut self) -> Result<Vec<(T, Option<f64>)>, GpuError> {
+        while let Some(&i) = self.in_flight.front() {
+            // SAFETY: the fence belongs to this device; a status query has no other requirement.
+            let done = unsafe { self.ctx.device.get_fence_status(self.slots[i].fence) }
+                .map_err(GpuError::vk("vkGetFenceStatus"))?;
+            if !done {
+                break;
+            }
+            self.retire_oldest()?;
+        }
+        Ok(std::mem::take(&mut self.finished))
     }
 
     /// Records and submits a CPU frame into the next slot; returns the slot.
@@ -527,18 +570,23 @@ impl<T> ConvertStream<T> {
         i
     }
 
-    /// Points slot `i`'s descriptor set at `view` (when it does not already).
+    /// Points slot `i`'s descriptor set at `view` and the buffer its next pass writes (when it
+    /// does not already).
     fn bind_input(&mut self, i: usize, view: vk::ImageView) {
-        if self.slots[i].bound == view {
+        let output = self.next_output(i);
+        if self.slots[i].bound == view && self.slots[i].bound_output == output {
             return;
         }
-        self.release_view(i);
+        if self.slots[i].bound != view {
+            self.release_view(i);
+        }
         let slot = &mut self.slots[i];
-        let descriptors = self.pass.descriptors(view, slot.output.buffer());
+        let descriptors = self.pass.descriptors(view, output);
         // SAFETY: the slot is not in flight (collected before reuse), so its set is not in use;
         // the view and buffers live until the slot is next collected.
         unsafe { write_descriptors(&self.ctx.device, slot.set, &descriptors) };
         slot.bound = view;
+        slot.bound_output = output;
     }
 
     /// Times the stream's pass alone: after one frame per slot (so every input image holds a
@@ -607,7 +655,7 @@ impl<T> ConvertStream<T> {
 
     /// Waits for every frame in flight and returns them in order.
     /// A hand-off stream waits for its submissions and returns nothing (the frames are the
-    /// consumer's).
+    /// consumer's; their tags and GPU times come from [`take_finished`](Self::take_finished)).
     pub fn flush(&mut self) -> Result<Vec<Converted<T>>, GpuError> {
         if self.handoff.is_some() {
             while self.retire_oldest()?.is_some() {}
@@ -697,11 +745,11 @@ impl<T> ConvertStream<T> {
             }
             if let Some(byte) = self.poison {
                 let word = u32::from_ne_bytes([byte; 4]);
-                d.cmd_fill_buffer(slot.cmd, slot.output.buffer(), 0, vk::WHOLE_SIZE, word);
+                d.cmd_fill_buffer(slot.cmd, slot.bound_output, 0, vk::WHOLE_SIZE, word);
                 buffer_barrier(
                     d,
                     slot.cmd,
-                    slot.output.buffer(),
+                    slot.bound_output,
                     vk::AccessFlags::TRANSFER_WRITE,
                     vk::AccessFlags::SHADER_WRITE,
                     vk::PipelineStageFlags::TRANSFER,
@@ -725,7 +773,7 @@ impl<T> ConvertStream<T> {
                     ),
                 );
             }
-            if let SlotOutput::Own { output, readback } = &slot.output {
+            if let Some(OwnOutput { output, readback }) = &slot.own {
                 record_readback(
                     d,
                     slot.cmd,
@@ -736,14 +784,14 @@ impl<T> ConvertStream<T> {
             }
             let (wait, release) = gpu.map_or((None, None), |f| (f.wait(), f.release()));
             // A hand-off frame n waits until the consumer released the buffer's previous frame
-            // (n - depth) and signals ready = n + 1. The queue's end-of-submission signal makes
-            // the shader's writes available to the importing API.
+            // (n - buffers) and signals ready = n + 1. The queue's end-of-submission signal
+            // makes the shader's writes available to the importing API.
             let (reuse, ready) = match &self.handoff {
-                Some((ready, released)) => {
+                Some(h) => {
                     let n = self.handed;
-                    let depth = self.slots.len() as u64;
-                    let reuse = (n >= depth).then(|| released.point(n + 1 - depth));
-                    (reuse, Some(ready.point(n + 1)))
+                    let buffers = h.buffers.len() as u64;
+                    let reuse = (n >= buffers).then(|| h.released.point(n + 1 - buffers));
+                    (reuse, Some(h.ready.point(n + 1)))
                 }
                 None => (None, None),
             };
@@ -785,6 +833,11 @@ impl<T> ConvertStream<T> {
         } else {
             None
         };
+        if self.handoff.is_some() {
+            if let Some(tag) = self.slots[i].tag.take() {
+                self.finished.push((tag, gpu_ns));
+            }
+        }
         Ok(Some((i, gpu_ns)))
     }
 
@@ -793,7 +846,7 @@ impl<T> ConvertStream<T> {
             return Ok(None);
         };
         let slot = &mut self.slots[i];
-        let SlotOutput::Own { readback, .. } = &slot.output else {
+        let Some(OwnOutput { readback, .. }) = &slot.own else {
             return Err(GpuError::Invalid {
                 what: "collect".into(),
                 reason: "a hand-off stream has nothing to read back".into(),

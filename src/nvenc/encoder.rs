@@ -29,14 +29,37 @@ use crate::config::{BackendKind, KeyframeInterval, SessionConfig};
 use crate::cuda::{
     CudaDevice, CudaStream, DeviceBuffer, ImportedBuffer, ImportedTimeline, RowCopy,
 };
-use crate::encode::{EncodeError, EncodedUnit, EncoderBackend};
+use crate::encode::{EncodeError, EncodedUnit, EncoderBackend, LiveControls};
 use crate::frame::{Frame, FrameImage};
 use crate::gpu::{ExportableBuffer, ExportableTimeline, GpuContext, GpuHandoff, HandedOff};
 use crate::process::convert::YuvLayout;
 
-/// Frames in flight between submission and output: enough for the preset's reordering and
-/// lookahead plus one being locked.
-const SLOTS: usize = 8;
+/// Input slots beyond what the encoder holds for reordering and lookahead: one being filled,
+/// one being locked by the output thread, one queued between them (NVIDIA's samples keep three
+/// too).
+const EXTRA_SLOTS: usize = 3;
+
+/// How many input slots an encoder with `cfg` needs so that submission never waits for a slot
+/// the encoder itself still holds: the pictures it keeps for B-frame reordering
+/// (`frameIntervalP` - 1) and rate-control lookahead (`lookaheadDepth`), plus [`EXTRA_SLOTS`].
+/// Fewer would deadlock: the encoder would wait for input that waits for a slot.
+fn input_slots(cfg: &nv::NV_ENC_CONFIG) -> usize {
+    let reorder = cfg.frameIntervalP.max(1) as usize - 1;
+    let lookahead = if cfg.rcParams.enableLookahead() != 0 {
+        cfg.rcParams.lookaheadDepth as usize
+    } else {
+        0
+    };
+    1 + reorder + lookahead + EXTRA_SLOTS
+}
+
+/// What feeds a new encoder's input slots.
+enum Feed<'a> {
+    /// CPU frames, uploaded into the encoder's own CUDA memory.
+    Cpu,
+    /// A Vulkan pass on this context, writing exportable buffers NVENC reads in place.
+    Handoff(&'a Arc<GpuContext>),
+}
 
 /// A raw driver handle carried to the output thread.
 #[derive(Clone, Copy, Debug)]
@@ -76,6 +99,10 @@ struct HandoffSync {
     released: Arc<ImportedTimeline>,
 }
 
+/// The CUDA side of a hand-off (the encoder keeps it) and the Vulkan side (the session's GPU
+/// stream takes it).
+type HandoffSides = (HandoffSync, GpuHandoff);
+
 /// A submitted picture on its way to the output thread.
 struct Pending {
     slot: usize,
@@ -111,6 +138,8 @@ pub struct NvencEncoder {
     /// HDR10 payloads (SEI for HEVC, metadata OBUs for AV1) sent with every keyframe.
     hdr: Vec<(u32, Vec<u8>)>,
     handoff: Option<HandoffSync>,
+    /// The Vulkan side of the hand-off, until the session takes it.
+    offered: Option<GpuHandoff>,
     frames: u64,
     force_keyframe: bool,
     description: String,
@@ -168,59 +197,65 @@ impl NvencEncoder {
         device: &Arc<CudaDevice>,
         config: &SessionConfig,
     ) -> Result<Self, NvencError> {
-        let choice = NvencChoice::for_config(config)?;
-        let layout = YuvLayout::new(choice.input_format, config.width, config.height);
-        let memory = (0..SLOTS)
-            .map(|_| DeviceBuffer::new(device, layout.size as usize).map(SlotMemory::Own))
-            .collect::<Result<Vec<_>, _>>()?;
-        Self::build(api, device, config, memory, None)
+        Self::build(api, device, config, Feed::Cpu)
     }
 
-    /// Opens an encoder fed with no copy by a Vulkan pass on `gpu`: `depth` exportable buffers
-    /// in NVENC's layout (`YuvLayout` NV12/P010: 256-byte-aligned rows, chroma right after the
-    /// luma), imported into CUDA and registered with NVENC once, and the two timelines of the
-    /// hand-off, imported too. Give the returned [`GpuHandoff`] to
-    /// [`crate::gpu::ConvertStream::with_handoff`] and each [`HandedOff`] it returns to
-    /// [`Self::encode_handed_off`].
-    pub fn open_with_handoff(
+    /// Opens an encoder fed with no copy by a Vulkan pass on `gpu` (on the CUDA device that is
+    /// `gpu`'s physical device): exportable buffers in NVENC's layout (`YuvLayout` NV12/P010:
+    /// 256-byte-aligned rows, chroma right after the luma), as many as the encoder holds at once
+    /// (see [`input_slots`]), imported into CUDA and registered with NVENC once, and the two
+    /// timelines of the hand-off, imported too. Take the [`GpuHandoff`] with
+    /// [`EncoderBackend::take_gpu_handoff`], give it to
+    /// [`crate::gpu::ConvertStream::with_handoff`], and each [`HandedOff`] that returns to
+    /// [`EncoderBackend::encode_handed_off`].
+    pub fn open_for_vulkan(
         config: &SessionConfig,
         gpu: &Arc<GpuContext>,
-        depth: usize,
-    ) -> Result<(Self, GpuHandoff), NvencError> {
+    ) -> Result<Self, NvencError> {
         let api = NvencApi::load()?;
         let device = CudaDevice::for_vulkan(gpu)?;
-        let choice = NvencChoice::for_config(config)?;
-        let layout = YuvLayout::new(choice.input_format, config.width, config.height);
-        let buffers = (0..depth.clamp(1, 8))
+        Self::build(&api, &device, config, Feed::Handoff(gpu))
+    }
+
+    /// The slots' memory for `feed`, and for a hand-off its two sides.
+    fn slot_memory(
+        device: &Arc<CudaDevice>,
+        layout: &YuvLayout,
+        count: usize,
+        feed: Feed<'_>,
+    ) -> Result<(Vec<SlotMemory>, Option<HandoffSides>), NvencError> {
+        let Feed::Handoff(gpu) = feed else {
+            let memory = (0..count)
+                .map(|_| DeviceBuffer::new(device, layout.size as usize).map(SlotMemory::Own))
+                .collect::<Result<Vec<_>, _>>()?;
+            return Ok((memory, None));
+        };
+        let buffers = (0..count)
             .map(|_| ExportableBuffer::new(gpu, layout.size as u64).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let ready = Arc::new(ExportableTimeline::new(gpu, 0)?);
         let released = Arc::new(ExportableTimeline::new(gpu, 0)?);
         let memory = buffers
             .iter()
-            .map(|b| ImportedBuffer::import(&device, b).map(SlotMemory::Imported))
+            .map(|b| ImportedBuffer::import(device, b).map(SlotMemory::Imported))
             .collect::<Result<Vec<_>, _>>()?;
         let sync = HandoffSync {
-            ready: ImportedTimeline::import(&device, &ready)?,
-            released: Arc::new(ImportedTimeline::import(&device, &released)?),
+            ready: ImportedTimeline::import(device, &ready)?,
+            released: Arc::new(ImportedTimeline::import(device, &released)?),
         };
-        let encoder = Self::build(&api, &device, config, memory, Some(sync))?;
-        Ok((
-            encoder,
-            GpuHandoff {
-                buffers,
-                ready,
-                released,
-            },
-        ))
+        let handoff = GpuHandoff {
+            buffers,
+            ready,
+            released,
+        };
+        Ok((memory, Some((sync, handoff))))
     }
 
     fn build(
         api: &Arc<NvencApi>,
         device: &Arc<CudaDevice>,
         config: &SessionConfig,
-        memory: Vec<SlotMemory>,
-        handoff: Option<HandoffSync>,
+        feed: Feed<'_>,
     ) -> Result<Self, NvencError> {
         let choice = NvencChoice::for_config(config)?;
         let session = Arc::new(EncodeSession::open(api, device)?);
@@ -229,6 +264,10 @@ impl NvencEncoder {
         apply_config(config, &choice, &mut encode_config)?;
         let mut init = initialize_params(config, &choice, &mut *encode_config);
         session.initialize(&mut init)?;
+        let layout = YuvLayout::new(choice.input_format, config.width, config.height);
+        let slot_count = input_slots(&encode_config);
+        let (memory, handoff) = Self::slot_memory(device, &layout, slot_count, feed)?;
+        let (handoff, offered) = handoff.unzip();
 
         let stream = CudaStream::new(device)?;
         let stream_handle = Box::new(stream.raw().cast::<c_void>());
@@ -237,7 +276,6 @@ impl NvencEncoder {
         // use of it (the session is dropped after the stream in `Drop`).
         unsafe { session.set_io_streams(handle_ptr, handle_ptr)? };
 
-        let layout = YuvLayout::new(choice.input_format, config.width, config.height);
         let (free_tx, free) = mpsc::channel();
         let mut slots = Vec::with_capacity(memory.len());
         for (i, memory) in memory.into_iter().enumerate() {
@@ -258,7 +296,7 @@ impl NvencEncoder {
         };
         // B-frames delay decode order by (frameIntervalP - 1) frames.
         let reorder_delay = (encode_config.frameIntervalP - 1).max(0) as i64;
-        let (to_output, from_main) = mpsc::sync_channel::<Pending>(SLOTS);
+        let (to_output, from_main) = mpsc::sync_channel::<Pending>(slot_count);
         let (to_main, from_output) = mpsc::channel();
         let out_session = Arc::clone(&session);
         let free_return = free_tx.clone();
@@ -283,10 +321,16 @@ impl NvencEncoder {
                 fix: format!("the system refused a thread: {e}"),
             })?;
         let description = format!(
-            "nvenc ({} on {}, driver API {})",
+            "nvenc ({} on {}, driver API {}, {} input slots{})",
             config.codec,
             device.name(),
-            api.driver_api()
+            api.driver_api(),
+            slot_count,
+            if offered.is_some() {
+                " handed over by Vulkan with no copy"
+            } else {
+                " uploaded from the CPU"
+            }
         );
         tracing::info!(encoder = %description, "NVENC encoder initialised");
         Ok(Self {
@@ -307,6 +351,7 @@ impl NvencEncoder {
             output_thread: Some(output_thread),
             hdr,
             handoff,
+            offered,
             frames: 0,
             force_keyframe: false,
             description,
@@ -412,93 +457,6 @@ impl NvencEncoder {
         for p in self.awaiting.drain(..) {
             to_output.send(p).map_err(|_| output_gone())?;
         }
-        Ok(())
-    }
-
-    /// Encodes the frame a Vulkan pass handed over (see [`Self::open_with_handoff`]): the
-    /// encoder's input stream waits on the GPU for `ready` to reach `frame.value`, NVENC reads
-    /// the buffer in place, and the output thread signals `released` to the same value once
-    /// the picture is out. No copy and no CPU wait.
-    pub fn encode_handed_off(
-        &mut self,
-        frame: HandedOff,
-        encoder_pts: i64,
-    ) -> Result<(), EncodeError> {
-        let Some(sync) = &self.handoff else {
-            return Err(EncodeError::UnsupportedInput {
-                format: self.choice.input_format,
-                reason: "this encoder takes CPU frames; open it with open_with_handoff".into(),
-            });
-        };
-        if frame.buffer >= self.slots.len() {
-            return Err(EncodeError::UnsupportedInput {
-                format: self.choice.input_format,
-                reason: format!("hand-off buffer {} of {}", frame.buffer, self.slots.len()),
-            });
-        }
-        self.stream
-            .wait(&sync.ready, frame.value)
-            .map_err(|e| EncodeError::from(NvencError::Cuda(e)))?;
-        self.submit(frame.buffer, encoder_pts, Some(frame.value))
-    }
-
-    /// The next IDR comes at the next submitted frame, with parameter sets (a viewer joined, or
-    /// the application asked).
-    pub fn force_keyframe(&mut self) {
-        self.force_keyframe = true;
-    }
-
-    /// A streaming client lost the picture submitted with `encoder_pts`: later pictures stop
-    /// referencing it and what followed it, so the client recovers without a keyframe.
-    pub fn invalidate(&mut self, encoder_pts: i64) -> Result<(), EncodeError> {
-        Ok(self.session.invalidate(encoder_pts as u64)?)
-    }
-
-    /// Changes the rate control (bitrate, VBV) and frame rate of the running session without
-    /// a new keyframe or a new session (`nvEncReconfigureEncoder`).
-    pub fn reconfigure(&mut self, new: &SessionConfig) -> Result<(), EncodeError> {
-        let fixed = (
-            new.codec,
-            new.width,
-            new.height,
-            new.bit_depth,
-            new.tuning,
-            new.preset,
-        );
-        let was = (
-            self.config.codec,
-            self.config.width,
-            self.config.height,
-            self.config.bit_depth,
-            self.config.tuning,
-            self.config.preset,
-        );
-        if fixed != was {
-            return Err(EncodeError::Unsupported {
-                encoder: "NVENC".into(),
-                what: "changing codec, size, bit depth, tuning or preset in a running session"
-                    .into(),
-                fix: "change only the rate control and frame rate, or open a new session".into(),
-            });
-        }
-        new.validate().map_err(|e| EncodeError::Unsupported {
-            encoder: "NVENC".into(),
-            what: format!("this reconfiguration ({e})"),
-            fix: "give a valid config".into(),
-        })?;
-        let mut config = *self.encode_config;
-        super::params::apply_rate_control(new, &mut config.rcParams)?;
-        let mut params = nv::NV_ENC_RECONFIGURE_PARAMS {
-            version: nv::NV_ENC_RECONFIGURE_PARAMS_VER,
-            reInitEncodeParams: initialize_params(new, &self.choice, &mut config),
-            ..Default::default()
-        };
-        // Keep the stream going: no reset, no forced IDR.
-        params.set_resetEncoder(0);
-        params.set_forceIDR(0);
-        self.session.reconfigure(&mut params)?;
-        *self.encode_config = config;
-        self.config = new.clone();
         Ok(())
     }
 }
@@ -622,6 +580,101 @@ impl EncoderBackend for NvencEncoder {
         BackendKind::Nvenc
     }
 
+    fn take_gpu_handoff(&mut self) -> Option<GpuHandoff> {
+        self.offered.take()
+    }
+
+    /// The encoder's input stream waits on the GPU for `ready` to reach `frame.value`, NVENC
+    /// reads the buffer in place, and the output thread signals `released` to the same value
+    /// once the picture is out. No copy and no CPU wait.
+    fn encode_handed_off(&mut self, frame: HandedOff, encoder_pts: i64) -> Result<(), EncodeError> {
+        let Some(sync) = &self.handoff else {
+            return Err(EncodeError::UnsupportedInput {
+                format: self.choice.input_format,
+                reason: "this encoder takes CPU frames; open it with open_for_vulkan".into(),
+            });
+        };
+        if frame.buffer >= self.slots.len() {
+            return Err(EncodeError::UnsupportedInput {
+                format: self.choice.input_format,
+                reason: format!("hand-off buffer {} of {}", frame.buffer, self.slots.len()),
+            });
+        }
+        self.stream
+            .wait(&sync.ready, frame.value)
+            .map_err(|e| EncodeError::from(NvencError::Cuda(e)))?;
+        self.submit(frame.buffer, encoder_pts, Some(frame.value))
+    }
+
+    fn controls(&self) -> LiveControls {
+        LiveControls {
+            force_keyframe: true,
+            invalidate: true,
+            reconfigure: true,
+        }
+    }
+
+    /// The next IDR comes at the next submitted frame, with parameter sets (a viewer joined, or
+    /// the application asked).
+    fn force_keyframe(&mut self) -> Result<(), EncodeError> {
+        self.force_keyframe = true;
+        Ok(())
+    }
+
+    /// A streaming client lost the picture submitted with `encoder_pts`: later pictures stop
+    /// referencing it and what followed it, so the client recovers without a keyframe.
+    fn invalidate(&mut self, encoder_pts: i64) -> Result<(), EncodeError> {
+        Ok(self.session.invalidate(encoder_pts as u64)?)
+    }
+
+    /// Changes the rate control (bitrate, VBV) and frame rate of the running session without
+    /// a new keyframe or a new session (`nvEncReconfigureEncoder`).
+    fn reconfigure(&mut self, new: &SessionConfig) -> Result<(), EncodeError> {
+        let fixed = (
+            new.codec,
+            new.width,
+            new.height,
+            new.bit_depth,
+            new.tuning,
+            new.preset,
+        );
+        let was = (
+            self.config.codec,
+            self.config.width,
+            self.config.height,
+            self.config.bit_depth,
+            self.config.tuning,
+            self.config.preset,
+        );
+        if fixed != was {
+            return Err(EncodeError::Unsupported {
+                encoder: "NVENC".into(),
+                what: "changing codec, size, bit depth, tuning or preset in a running session"
+                    .into(),
+                fix: "change only the rate control and frame rate, or open a new session".into(),
+            });
+        }
+        new.validate().map_err(|e| EncodeError::Unsupported {
+            encoder: "NVENC".into(),
+            what: format!("this reconfiguration ({e})"),
+            fix: "give a valid config".into(),
+        })?;
+        let mut config = *self.encode_config;
+        super::params::apply_rate_control(new, &mut config.rcParams)?;
+        let mut params = nv::NV_ENC_RECONFIGURE_PARAMS {
+            version: nv::NV_ENC_RECONFIGURE_PARAMS_VER,
+            reInitEncodeParams: initialize_params(new, &self.choice, &mut config),
+            ..Default::default()
+        };
+        // Keep the stream going: no reset, no forced IDR.
+        params.set_resetEncoder(0);
+        params.set_forceIDR(0);
+        self.session.reconfigure(&mut params)?;
+        *self.encode_config = config;
+        self.config = new.clone();
+        Ok(())
+    }
+
     fn describe(&self) -> String {
         self.description.clone()
     }
@@ -690,6 +743,31 @@ impl Drop for NvencEncoder {
 mod tests {
     use super::*;
     use crate::time::Rational;
+
+    #[test]
+    fn input_slots_cover_what_the_encoder_holds_for_reordering_and_lookahead() {
+        let mut cfg = nv::NV_ENC_CONFIG {
+            frameIntervalP: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            input_slots(&cfg),
+            4,
+            "IPPP: one picture plus the three extra"
+        );
+        cfg.frameIntervalP = 3;
+        assert_eq!(input_slots(&cfg), 6, "IBBP holds two B pictures more");
+        cfg.rcParams.lookaheadDepth = 16;
+        assert_eq!(
+            input_slots(&cfg),
+            6,
+            "a depth without lookahead enabled holds nothing"
+        );
+        cfg.rcParams.set_enableLookahead(1);
+        assert_eq!(input_slots(&cfg), 22, "lookahead holds its depth more");
+        cfg.frameIntervalP = 0;
+        assert_eq!(input_slots(&cfg), 20, "an unset interval counts as IPPP");
+    }
 
     #[test]
     fn picture_params_describe_the_slot_layout() {

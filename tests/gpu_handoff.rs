@@ -1,0 +1,328 @@
+//! The Vulkan side of the zero-copy hand-off, on lavapipe with validation on: frames written in
+//! rotation into hand-off buffers (more buffers than frames in flight, as an encoder holding
+//! pictures for reordering has), and a session whose backend reads them in place. The consumer
+//! here is a test double on the same Vulkan device (lavapipe has no CUDA and cannot export
+//! timelines), which waits on `ready`, reads the buffer and signals `released` exactly as NVENC's
+//! CUDA stream does on the H200 (tests/cuda_handoff.rs). Its bytes must equal the read-back
+//! path's, frame for frame: a buffer reused too early shows up as a mismatch.
+
+mod gpu_common;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use ghoststream::encode::{preferred_yuv_input, EncodeError, EncodedUnit, EncoderBackend};
+use ghoststream::gpu::{
+    ConvertStream, ExportableBuffer, ExportableTimeline, GpuContext, GpuError, GpuHandoff,
+    HandedOff,
+};
+use ghoststream::{
+    BackendKind, Codec, CpuImage, Frame, GpuChoice, PixelFormat, Rational, Session, SessionConfig,
+    SessionOutput, SharedGpu, Timestamp,
+};
+use gpu_common::{assert_validation_silent, compare, Rng};
+
+const WAIT_NS: u64 = 5_000_000_000;
+
+fn pictures(rng: &mut Rng, w: u32, h: u32, count: usize) -> Vec<CpuImage> {
+    (0..count)
+        .map(|_| {
+            let mut image = CpuImage::new(PixelFormat::Bgra8, w, h, None).unwrap();
+            rng.fill(image.data_mut());
+            image
+        })
+        .collect()
+}
+
+/// `count` buffers of `size` bytes and two unshared timelines on `ctx`.
+fn handoff(ctx: &Arc<GpuContext>, count: usize, size: u64) -> GpuHandoff {
+    GpuHandoff {
+        buffers: (0..count)
+            .map(|_| Arc::new(ExportableBuffer::new(ctx, size).unwrap()))
+            .collect(),
+        ready: Arc::new(ExportableTimeline::unshared(ctx, 0).unwrap()),
+        released: Arc::new(ExportableTimeline::unshared(ctx, 0).unwrap()),
+    }
+}
+
+/// What the read-back path writes for each picture.
+fn read_back(
+    ctx: &Arc<GpuContext>,
+    spec: &ghoststream::process::pipeline::ProcessSpec,
+    pictures: &[CpuImage],
+    size: usize,
+) -> Vec<Vec<u8>> {
+    let mut stream: ConvertStream<usize> =
+        ConvertStream::new(ctx, PixelFormat::Bgra8, spec, 2).unwrap();
+    let mut done = Vec::new();
+    for (k, p) in pictures.iter().enumerate() {
+        done.extend(stream.submit(p, k).unwrap());
+    }
+    done.extend(stream.flush().unwrap());
+    done.sort_by_key(|c| c.tag);
+    done.into_iter()
+        .map(|c| c.image.data()[..size].to_vec())
+        .collect()
+}
+
+/// Reads handed-over frames in place, `hold` frames behind the producer (as an encoder holding
+/// pictures for lookahead does), and returns each frame's bytes as its "packet".
+struct VulkanReader {
+    offer: Option<GpuHandoff>,
+    handoff: GpuHandoff,
+    size: u64,
+    hold: usize,
+    held: VecDeque<(HandedOff, i64)>,
+    out: VecDeque<EncodedUnit>,
+}
+
+impl VulkanReader {
+    fn new(handoff: GpuHandoff, size: u64, hold: usize) -> Self {
+        Self {
+            offer: Some(handoff.clone()),
+            handoff,
+            size,
+            hold,
+            held: VecDeque::new(),
+            out: VecDeque::new(),
+        }
+    }
+
+    fn consume_oldest(&mut self) -> Result<(), EncodeError> {
+        let Some((frame, pts)) = self.held.pop_front() else {
+            return Ok(());
+        };
+        let failed = |e: GpuError| EncodeError::Hardware {
+            backend: BackendKind::Software,
+            message: e.to_string(),
+        };
+        self.handoff
+            .ready
+            .wait(frame.value, WAIT_NS)
+            .map_err(failed)?;
+        let data = self.handoff.buffers[frame.buffer]
+            .download(self.size)
+            .map_err(failed)?;
+        self.handoff.released.signal(frame.value).map_err(failed)?;
+        self.out.push_back(EncodedUnit {
+            data,
+            pts,
+            dts: pts,
+            keyframe: true,
+        });
+        Ok(())
+    }
+}
+
+impl EncoderBackend for VulkanReader {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Software
+    }
+
+    fn describe(&self) -> String {
+        "a test reader of hand-off buffers".into()
+    }
+
+    fn encode(&mut self, _: Frame, _: i64) -> Result<(), EncodeError> {
+        panic!("a hand-off backend was given a CPU frame")
+    }
+
+    fn take_gpu_handoff(&mut self) -> Option<GpuHandoff> {
+        self.offer.take()
+    }
+
+    fn encode_handed_off(&mut self, frame: HandedOff, encoder_pts: i64) -> Result<(), EncodeError> {
+        self.held.push_back((frame, encoder_pts));
+        while self.held.len() > self.hold {
+            self.consume_oldest()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), EncodeError> {
+        while !self.held.is_empty() {
+            self.consume_oldest()?;
+        }
+        Ok(())
+    }
+
+    fn receive(&mut self) -> Result<Option<EncodedUnit>, EncodeError> {
+        Ok(self.out.pop_front())
+    }
+}
+
+#[test]
+fn frames_rotate_through_more_buffers_than_slots_and_match_the_read_back_path() {
+    let Some(ctx) = gpu_common::context() else {
+        return;
+    };
+    let (w, h, frames, slots, buffers, hold) = (320u32, 192u32, 40usize, 3usize, 5usize, 3usize);
+    let (spec, layout) = gpu_common::bt709_nv12(w, h);
+    let size = layout.size as usize;
+    let mut rng = Rng::new();
+    let pictures = pictures(&mut rng, w, h, 7);
+    let expected = read_back(&ctx, &spec, &pictures, size);
+
+    let shared = handoff(&ctx, buffers, size as u64);
+    let mut stream: ConvertStream<usize> =
+        ConvertStream::with_handoff(&ctx, PixelFormat::Bgra8, &spec, shared.clone(), slots)
+            .unwrap();
+    assert!(stream.hands_off());
+    stream.poison_outputs(0xA5);
+    let mut held: VecDeque<(HandedOff, usize)> = VecDeque::new();
+    let mut finished = Vec::new();
+    // Every sample exactly as the read-back path wrote it (row padding aside: the poison fill
+    // stays there): a sample not yet written shows as 0xA5, another frame's as its value.
+    let consume = |(f, k): (HandedOff, usize)| {
+        shared.ready.wait(f.value, WAIT_NS).unwrap();
+        let got = shared.buffers[f.buffer].download(size as u64).unwrap();
+        compare(
+            &layout,
+            &got,
+            &expected[k],
+            0,
+            &format!("frame {}", f.value - 1),
+        );
+        shared.released.signal(f.value).unwrap();
+    };
+    for n in 0..frames {
+        let h = stream
+            .submit_handoff(&pictures[n % pictures.len()], n)
+            .unwrap();
+        assert_eq!(
+            h.buffer,
+            n % buffers,
+            "frame {n} goes into buffer n mod {buffers}"
+        );
+        assert_eq!(h.value, n as u64 + 1);
+        held.push_back((h, n % pictures.len()));
+        while held.len() > hold {
+            consume(held.pop_front().unwrap());
+        }
+        finished.extend(stream.take_finished().unwrap());
+    }
+    held.into_iter().for_each(consume);
+    assert!(
+        stream.flush().unwrap().is_empty(),
+        "a hand-off stream reads nothing back"
+    );
+    finished.extend(stream.take_finished().unwrap());
+    let tags: Vec<usize> = finished.iter().map(|(t, _)| *t).collect();
+    assert_eq!(
+        tags,
+        (0..frames).collect::<Vec<_>>(),
+        "every frame finishes, in order"
+    );
+    assert_eq!(shared.ready.value().unwrap(), frames as u64);
+    assert_eq!(shared.released.value().unwrap(), frames as u64);
+    drop(stream);
+    assert_validation_silent(&ctx);
+}
+
+#[test]
+fn hand_off_buffer_counts_and_sizes_outside_the_limits_are_typed_errors() {
+    let Some(ctx) = gpu_common::context() else {
+        return;
+    };
+    let (spec, layout) = gpu_common::bt709_nv12(64, 32);
+    let make = |h: GpuHandoff| {
+        ConvertStream::<()>::with_handoff(&ctx, PixelFormat::Bgra8, &spec, h, 3).map(drop)
+    };
+    let mut none = handoff(&ctx, 1, layout.size as u64);
+    none.buffers.clear();
+    match make(none) {
+        Err(GpuError::Invalid { what, reason }) => {
+            assert_eq!(what, "hand-off with 0 buffers");
+            assert!(reason.contains("1 to 64"), "{reason}");
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    let mut many = handoff(&ctx, 1, layout.size as u64);
+    many.buffers = vec![Arc::clone(&many.buffers[0]); 65];
+    assert!(
+        matches!(make(many), Err(GpuError::Invalid { what, .. }) if what == "hand-off with 65 buffers")
+    );
+    match make(handoff(&ctx, 2, layout.size as u64 - 1)) {
+        Err(GpuError::Invalid { what, reason }) => {
+            assert_eq!(
+                what,
+                format!("hand-off buffer of {} bytes", layout.size - 1)
+            );
+            assert!(
+                reason.contains(&format!("needs {} bytes", layout.size)),
+                "{reason}"
+            );
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+    let unshared = ExportableTimeline::unshared(&ctx, 0).unwrap();
+    match unshared.export_fd() {
+        Err(GpuError::Unsupported { reason, .. }) => {
+            assert!(reason.contains("ExportableTimeline::new"), "{reason}")
+        }
+        other => panic!("expected Unsupported, got {other:?}"),
+    }
+    assert_validation_silent(&ctx);
+}
+
+#[test]
+fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
+    let Some(ctx) = gpu_common::context() else {
+        return;
+    };
+    let (w, h, frames) = (320u32, 192u32, 24u64);
+    let mut config = SessionConfig::new(Codec::H264, w, h, Rational::new(30, 1));
+    config.input_format = PixelFormat::Bgra8;
+    config.gpu = GpuChoice::Shared(SharedGpu(Arc::clone(&ctx)));
+    let spec = config.process_spec(preferred_yuv_input(&config)).unwrap();
+    let layout = ghoststream::process::convert::YuvLayout::new(spec.convert.output, w, h);
+    let mut rng = Rng::new();
+    let pictures = pictures(&mut rng, w, h, 5);
+    let expected = read_back(&ctx, &spec, &pictures, layout.size as usize);
+
+    let reader = VulkanReader::new(handoff(&ctx, 6, layout.size as u64), layout.size as u64, 4);
+    let mut session = Session::with_backend(config, Box::new(reader)).unwrap();
+    assert!(
+        session
+            .processing()
+            .contains("handed to the encoder in place through 6 buffers"),
+        "{}",
+        session.processing()
+    );
+    let frame_ns = 1_000_000_000 / 30;
+    for n in 0..frames {
+        let source = &pictures[n as usize % pictures.len()];
+        let mut image = CpuImage::new(PixelFormat::Bgra8, w, h, None).unwrap();
+        image.data_mut().copy_from_slice(source.data());
+        let pts = Timestamp::from_nanos(5_000 + n as i64 * frame_ns);
+        session.submit(Frame::from_cpu(image, pts)).unwrap();
+    }
+    let outputs = session.close().unwrap();
+    let packets: Vec<_> = outputs
+        .into_iter()
+        .map(|o| match o {
+            SessionOutput::Packet(p) => p,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(packets.len(), frames as usize);
+    let mut timed = 0;
+    for (n, p) in packets.iter().enumerate() {
+        assert_eq!(p.frame_number, n as u64);
+        assert_eq!(p.pts.as_nanos(), 5_000 + n as i64 * frame_ns);
+        compare(
+            &layout,
+            &p.data,
+            &expected[n % pictures.len()],
+            0,
+            &format!("frame {n}"),
+        );
+        timed += p.stats.gpu_time.is_some() as usize;
+    }
+    eprintln!("{timed} of {frames} packets carry the pass's GPU time");
+    assert!(
+        timed * 2 >= frames as usize,
+        "GPU times reach the frames' stats"
+    );
+    assert_validation_silent(&ctx);
+}
