@@ -2,7 +2,7 @@
 # Runs on the lent H200 (device tool); builds nothing there. Prepare here first:
 #   bash ../shared/tools/get-vulkan-loader.sh .gl          # Vulkan loader + validation layer .debs
 #   cargo test  --release --no-default-features --lib --test gpu_convert --test gpu_process \
-#               --test gpu_embed --test gpu_interop --test cuda_handoff --test nvenc_driver --no-run
+#               --test gpu_embed --test gpu_interop --test gpu_handoff --test cuda_handoff --test nvenc_driver --no-run
 #   cargo bench           --no-default-features --bench gpu_convert --no-run
 #   copy the executables to .h200/<name>_test, .h200/lib_test and .h200/gpu_convert_bench
 #   (benches/h200/prepare.sh does all of this)
@@ -35,8 +35,8 @@ GHOSTSTREAM_REQUIRE_GPU=1 .h200/gpu_process_test --test-threads 4 --nocapture \
 echo "tests exit code: $?" | tee -a "$out/validation_process.txt"
 grep -E "^device:|^test |test result|reported|refused" "$out/validation_process.txt" | sort | uniq -c
 
-echo "== Frames in an embedding application's own images; memory and timeline semaphores exported as fds"
-for t in gpu_embed gpu_interop; do
+echo "== Frames in an embedding application's own images; memory and timelines exported as fds; the hand-off rotation and a session reading it in place"
+for t in gpu_embed gpu_interop gpu_handoff; do
   GHOSTSTREAM_REQUIRE_GPU=1 .h200/${t}_test --test-threads 1 --nocapture > "$out/$t.txt" 2>&1
   echo "tests exit code: $?" | tee -a "$out/$t.txt"
   grep -E "^device:|^test |test result|reported|SKIPPED|samples" "$out/$t.txt" | sort | uniq -c
