@@ -84,12 +84,13 @@ fn the_backend_opens_or_reports_the_missing_engine() {
     }
 }
 
-/// The zero-copy variant: exportable Vulkan buffers in NVENC's layout and the hand-off's two
-/// timelines, imported into CUDA, then the session. On the H200 everything up to the session
-/// runs for real (export, import into the CUDA context of the same GPU) and the open stops at
-/// the missing engine; on CI the NVENC library is missing first.
+/// The zero-copy variant, on the CUDA device that is the Vulkan device (found by UUID): the
+/// session opens first (its configuration decides how many slots to import), then exportable
+/// buffers and timelines are imported. On the H200 the device match runs for real and the open
+/// stops at the missing engine, before any import (tests/cuda_handoff.rs runs the same imports);
+/// on CI the NVENC library is missing first.
 #[test]
-fn the_handoff_encoder_imports_its_slots_then_opens_or_reports_the_missing_engine() {
+fn the_handoff_encoder_opens_on_the_vulkan_devices_cuda_device_or_reports_the_missing_engine() {
     use ghoststream::gpu::{GpuContext, GpuOptions};
     use ghoststream::nvenc::NvencEncoder;
     use ghoststream::{Codec, Rational, SessionConfig};
