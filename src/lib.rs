@@ -42,6 +42,7 @@
 )]
 
 pub mod bitstream;
+pub mod capture;
 mod codec;
 mod color;
 mod config;

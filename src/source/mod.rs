@@ -43,6 +43,9 @@ pub trait FrameSource {
 /// Why a source could not deliver a frame.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
+    /// Screen capture failed.
+    #[error(transparent)]
+    Capture(#[from] crate::capture::CaptureError),
     /// Reading failed.
     #[error("cannot read {what}: {source}")]
     Io {

@@ -1,0 +1,185 @@
+//! Wayland capture against a real compositor: a headless sway (Debian's sway 1.7, wlroots
+//! 0.15: wlr-screencopy v3, shm buffers with the pixman renderer) started by each test as an
+//! ordinary user. Pixels are compared exactly with the colour sway paints; faults (a compositor
+//! killed mid-capture, an unknown output, a region outside the output) are typed errors.
+
+mod sway;
+
+use std::time::{Duration, Instant};
+
+use ghoststream::capture::{CaptureError, Region, WaylandCapture, WaylandOptions};
+use ghoststream::source::FrameSource;
+use ghoststream::{Frame, FrameImage, PixelFormat};
+use sway::HeadlessSway;
+
+fn options(sway: &HeadlessSway) -> WaylandOptions {
+    WaylandOptions {
+        display: Some(sway.socket.clone()),
+        cursor: false,
+        damage: false,
+        ..WaylandOptions::default()
+    }
+}
+
+/// The frame's pixels as (B, G, R) triples, row by row.
+fn bgr(frame: &Frame) -> Vec<[u8; 3]> {
+    let FrameImage::Cpu(image) = &frame.image else {
+        panic!("Wayland shm capture gives CPU frames")
+    };
+    assert_eq!(image.format(), PixelFormat::Bgra8);
+    let mut out = Vec::new();
+    for y in 0..image.height() {
+        for px in image.row(0, y)[..4 * image.width() as usize].chunks(4) {
+            out.push([px[0], px[1], px[2]]);
+        }
+    }
+    out
+}
+
+/// Frames until one whose first pixel is `want` (swaybg paints the background shortly after
+/// sway starts), up to two seconds.
+fn first_frame_showing(capture: &mut WaylandCapture, want: [u8; 3]) -> Frame {
+    let started = Instant::now();
+    loop {
+        let frame = capture
+            .next_frame_before(Instant::now() + Duration::from_secs(2))
+            .unwrap()
+            .expect("a frame within 2 s with damage off");
+        if bgr(&frame)[0] == want {
+            return frame;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the background never showed {want:?}; got {:?}",
+            bgr(&frame)[0]
+        );
+    }
+}
+
+#[test]
+fn a_solid_output_is_captured_exactly_with_compositor_timestamps() {
+    let Some(sway) = HeadlessSway::start(320, 192, "#336699") else {
+        return;
+    };
+    let mut capture = WaylandCapture::open(options(&sway)).unwrap();
+    assert_eq!(capture.output_name(), "HEADLESS-1");
+    let info = capture.info();
+    assert_eq!(
+        (info.width, info.height, info.format),
+        (320, 192, PixelFormat::Bgra8)
+    );
+    let want = [0x99, 0x66, 0x33];
+    let first = first_frame_showing(&mut capture, want);
+    let pixels = bgr(&first);
+    assert_eq!(pixels.len(), 320 * 192);
+    let off = pixels.iter().filter(|p| **p != want).count();
+    assert_eq!(off, 0, "every pixel is the background colour exactly");
+    // Presentation times from the compositor: CLOCK_MONOTONIC, increasing, near now.
+    let mut last = first
+        .capture_time
+        .expect("the compositor's presentation time");
+    let now = ghoststream::Timestamp::now();
+    assert!((now.as_nanos() - last.as_nanos()).abs() < 5_000_000_000);
+    for _ in 0..5 {
+        let f = capture.next_frame().unwrap().unwrap();
+        let t = f.capture_time.unwrap();
+        assert!(
+            t > last,
+            "presentation times increase: {t:?} after {last:?}"
+        );
+        assert!(f.pts > first.pts);
+        last = t;
+    }
+}
+
+#[test]
+fn regions_and_outputs_are_chosen_or_refused_by_name() {
+    let Some(sway) = HeadlessSway::start(320, 192, "#102030") else {
+        return;
+    };
+    let region = Region {
+        x: 16,
+        y: 8,
+        width: 128,
+        height: 64,
+    };
+    let mut capture = WaylandCapture::open(WaylandOptions {
+        output: Some("HEADLESS-1".into()),
+        region: Some(region),
+        ..options(&sway)
+    })
+    .unwrap();
+    let frame = first_frame_showing(&mut capture, [0x30, 0x20, 0x10]);
+    assert_eq!((frame.image.width(), frame.image.height()), (128, 64));
+    assert!(bgr(&frame).iter().all(|p| *p == [0x30, 0x20, 0x10]));
+
+    match WaylandCapture::open(WaylandOptions {
+        output: Some("DP-7".into()),
+        ..options(&sway)
+    }) {
+        Err(e @ CaptureError::OutputNotFound { .. }) => {
+            let m = e.to_string();
+            assert!(m.contains("\"DP-7\"") && m.contains("HEADLESS-1"), "{m}");
+        }
+        other => panic!("expected OutputNotFound, got {other:?}"),
+    }
+    match WaylandCapture::open(WaylandOptions {
+        region: Some(Region {
+            x: 300,
+            y: 0,
+            width: 64,
+            height: 64,
+        }),
+        ..options(&sway)
+    }) {
+        Err(e @ CaptureError::BadRegion { .. }) => {
+            let m = e.to_string();
+            assert!(m.contains("300,0 64x64") && m.contains("320x192"), "{m}");
+        }
+        other => panic!("expected BadRegion, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_compositor_killed_mid_capture_is_a_typed_error_within_100_ms() {
+    let Some(mut sway) = HeadlessSway::start(256, 128, "#000000") else {
+        return;
+    };
+    let mut capture = WaylandCapture::open(options(&sway)).unwrap();
+    capture.next_frame().unwrap().unwrap();
+    sway.kill();
+    let killed = Instant::now();
+    let result = loop {
+        match capture.next_frame_before(Instant::now() + Duration::from_secs(2)) {
+            Ok(Some(_)) => continue, // a frame already on its way
+            other => break other,
+        }
+    };
+    let waited = killed.elapsed();
+    match result {
+        Err(e @ CaptureError::CompositorGone { .. }) => {
+            eprintln!("after SIGKILL: {e} ({} µs)", waited.as_micros())
+        }
+        other => panic!("expected CompositorGone, got {other:?}"),
+    }
+    assert!(waited < Duration::from_millis(100), "took {waited:?}");
+}
+
+#[test]
+fn no_compositor_names_the_socket_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("wayland-9");
+    match WaylandCapture::open(WaylandOptions {
+        display: Some(socket.to_string_lossy().into_owned()),
+        ..WaylandOptions::default()
+    }) {
+        Err(e @ CaptureError::NoCompositor { .. }) => {
+            let m = e.to_string();
+            assert!(
+                m.contains("wayland-9") && m.contains("WAYLAND_DISPLAY"),
+                "{m}"
+            );
+        }
+        other => panic!("expected NoCompositor, got {other:?}"),
+    }
+}
