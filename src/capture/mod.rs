@@ -6,9 +6,11 @@
 //!
 //! Every capture runs as an ordinary user: no root, no setcap, no CAP_SYS_ADMIN (no KMS).
 
+pub mod pacer;
 pub mod shm;
 pub mod wayland;
 
+pub use pacer::{PacedCapture, PacingStats};
 pub use wayland::{Region, WaylandCapture, WaylandOptions};
 
 /// Why capture failed. Each message names the value at fault and the fix.
@@ -81,6 +83,12 @@ pub enum CaptureError {
         output: String,
         /// How long it waited.
         waited_ms: u64,
+    },
+    /// A pacing rate that is not positive.
+    #[error("capture frame rate {rate} is not positive: give frames per second above zero")]
+    BadRate {
+        /// The rate given.
+        rate: crate::time::Rational,
     },
     /// A system call failed.
     #[error("cannot create {what}: {source}")]

@@ -176,7 +176,6 @@ pub struct WaylandCapture {
     info: SourceInfo,
     pool: Arc<BufferPool>,
     first: Option<Timestamp>,
-    frames: u64,
 }
 
 impl std::fmt::Debug for WaylandCapture {
@@ -294,7 +293,6 @@ impl WaylandCapture {
             },
             pool: BufferPool::new(),
             first: None,
-            frames: 0,
         };
         // The first request also tells the frame's size and format.
         capture.request(Instant::now() + FRAME_TIMEOUT)?;
@@ -323,6 +321,23 @@ impl WaylandCapture {
     /// The next frame, waiting until `deadline`; `Ok(None)` when none came in time (with damage
     /// on: nothing changed on screen).
     pub fn next_frame_before(&mut self, deadline: Instant) -> Result<Option<Frame>, CaptureError> {
+        let Some((image, presented)) = self.next_image_before(deadline)? else {
+            return Ok(None);
+        };
+        let first = *self.first.get_or_insert(presented);
+        let mut frame = Frame::from_cpu(
+            image,
+            Timestamp::from_nanos(presented.as_nanos() - first.as_nanos()),
+        );
+        frame.capture_time = Some(presented);
+        Ok(Some(frame))
+    }
+
+    /// As [`Self::next_frame_before`], the image with its presentation time.
+    pub fn next_image_before(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
         if self.in_flight.is_none() {
             self.request(deadline)?;
         }
@@ -335,13 +350,13 @@ impl WaylandCapture {
                 });
             }
             if let Some(presented) = self.state.frame.ready {
-                let frame = self.read_out(presented)?;
+                let image = self.read_out()?;
                 if let Some(f) = self.in_flight.take() {
                     f.destroy();
                 }
                 // The next copy goes in flight before this frame is handed on.
                 self.request(Instant::now() + FRAME_TIMEOUT)?;
-                return Ok(Some(frame));
+                return Ok(Some((image, presented)));
             }
             if !self.dispatch_until(deadline)? {
                 return Ok(None);
@@ -450,7 +465,7 @@ impl WaylandCapture {
 
     /// Copies the ready frame out of shared memory (flipping it if the compositor says it is
     /// upside down) into an image from the pool.
-    fn read_out(&mut self, presented: Timestamp) -> Result<Frame, CaptureError> {
+    fn read_out(&mut self) -> Result<CpuImage, CaptureError> {
         let target = self.target.as_ref().expect("a copy was requested into it");
         let spec = target.spec;
         let format = pixel_format(spec.format)?;
@@ -472,14 +487,7 @@ impl WaylandCapture {
             let start = src_y as usize * spec.stride as usize;
             image.row_mut(0, y)[..row].copy_from_slice(&bytes[start..start + row]);
         }
-        let first = *self.first.get_or_insert(presented);
-        self.frames += 1;
-        let mut frame = Frame::from_cpu(
-            image,
-            Timestamp::from_nanos(presented.as_nanos() - first.as_nanos()),
-        );
-        frame.capture_time = Some(presented);
-        Ok(frame)
+        Ok(image)
     }
 
     /// Waits for events until `deadline` and dispatches them; false when none came in time.

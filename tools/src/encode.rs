@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
+use ghoststream::capture::{PacedCapture, WaylandCapture, WaylandOptions};
 use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
 use ghoststream::process::scale::{Fit, ScaleFilter};
@@ -52,10 +53,24 @@ pub const EXAMPLES: &str = "Examples:
 
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
-    /// Input: `testsrc` (the animated test pattern), a .y4m file, `-` for Y4M on standard
-    /// input, or a raw file with --raw-format.
-    #[arg(short, long, default_value = "testsrc")]
-    input: String,
+    /// Input (`record` calls it --source): `testsrc` (the animated test pattern),
+    /// `wayland[:OUTPUT]` (a wlroots compositor's output, by name: HEADLESS-1, DP-1), a .y4m
+    /// file, `-` for Y4M on standard input, or a raw file with --raw-format.
+    #[arg(short, long, visible_alias = "source", default_value = "testsrc")]
+    pub input: String,
+
+    /// Wayland: the compositor's socket (a name in $XDG_RUNTIME_DIR or a path); default
+    /// $WAYLAND_DISPLAY.
+    #[arg(long)]
+    display: Option<String>,
+
+    /// Wayland: capture only X,Y,WIDTHxHEIGHT of the output (as `slurp` prints it).
+    #[arg(long)]
+    region: Option<ghoststream::capture::Region>,
+
+    /// Wayland: leave the cursor out of the frames.
+    #[arg(long)]
+    no_cursor: bool,
 
     /// Output file. Its extension picks the format unless --format is given: .ivf or .obu for
     /// AV1; .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed) for H.264/HEVC.
@@ -333,6 +348,33 @@ fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
     let fps = args.fps.as_deref().map(parse_fps).transpose()?;
     let size = args.size.as_deref().map(parse_size).transpose()?;
     let describe = |e: ghoststream::source::SourceError| one_line(&e);
+    if let Some(output) = args
+        .input
+        .strip_prefix("wayland")
+        .filter(|rest| rest.is_empty() || rest.starts_with(':'))
+    {
+        if size.is_some() {
+            return Err("--size does not apply to a capture (the output's size is used; --scale resizes it)".into());
+        }
+        let options = WaylandOptions {
+            display: args.display.clone(),
+            output: output.strip_prefix(':').map(str::to_string),
+            region: args.region,
+            cursor: !args.no_cursor,
+            damage: true,
+        };
+        let capture = WaylandCapture::open(options).map_err(|e| one_line(&e))?;
+        let rate = fps.unwrap_or(Rational::new(60, 1));
+        return Ok(Box::new(
+            PacedCapture::new(capture, rate).map_err(|e| one_line(&e))?,
+        ));
+    }
+    if args.display.is_some() || args.region.is_some() || args.no_cursor {
+        return Err(format!(
+            "--display, --region and --no-cursor apply to a Wayland capture (--source wayland[:OUTPUT]), not to input {:?}",
+            args.input
+        ));
+    }
     if args.input == "testsrc" {
         let (w, h) = size.unwrap_or((1280, 720));
         let fps = fps.unwrap_or(Rational::new(30, 1));

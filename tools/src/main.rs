@@ -26,10 +26,27 @@ enum Command {
     /// Encode a test pattern, a Y4M file or raw frames to a bitstream file.
     #[command(after_help = encode::EXAMPLES)]
     Encode(Box<encode::EncodeArgs>),
+    /// Record the screen (or any input `encode` takes) to a file: `encode` with --source.
+    #[command(after_help = RECORD_EXAMPLES)]
+    Record(Box<encode::EncodeArgs>),
     /// List every encode path, GPU engine and capture method, available or not and why.
     #[command(after_help = probe::EXAMPLES)]
     Probe(probe::ProbeArgs),
 }
+
+const RECORD_EXAMPLES: &str = "Examples:
+  # ten seconds of the compositor's first output, 60 fps constant rate, to AV1 in IVF
+  ghoststream record --source wayland --seconds 10 -o screen.ivf
+
+  # one output by name, without the cursor, H.264 for a streaming server
+  ghoststream record --source wayland:DP-1 --no-cursor --codec h264 --fps 30 -o screen.h264
+
+  # a region (as `slurp` prints it), scaled to 720p on the GPU
+  ghoststream record --source wayland --region \"$(slurp)\" --scale 1280x720 -o clip.ivf
+
+Frames come at the --fps rate: an unchanged screen repeats the last frame, a faster one keeps
+the newest. Nothing needs root: wlroots compositors (sway, Hyprland, river, labwc) offer
+wlr-screencopy to ordinary clients.";
 
 fn main() -> ExitCode {
     // SVT-AV1 logs through its own logger, to stderr, at info level unless told otherwise:
@@ -51,7 +68,7 @@ fn main() -> ExitCode {
         .init();
 
     let result = match cli.command {
-        Command::Encode(args) => encode::run(*args),
+        Command::Encode(args) | Command::Record(args) => encode::run(*args),
         Command::Probe(args) => probe::run(args),
     };
     match result {

@@ -1,6 +1,9 @@
 //! The `ghoststream` tool as a user runs it: output decodable by ffmpeg, and every bad input a
 //! non-zero exit with one clear line and no partial output.
 
+#[path = "../../tests/sway/mod.rs"]
+mod sway;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -784,4 +787,80 @@ fn stats_file_has_one_row_per_frame_with_latency() {
     ]);
     assert!(!full.status.success());
     assert!(String::from_utf8_lossy(&full.stderr).contains("/dev/full"));
+}
+
+/// `record` from a headless sway's output (started here as an ordinary user): a constant 10 fps
+/// for one second of an unchanging screen is ten frames (the first captured, nine repeated),
+/// each decoding to the background colour (sway runs as an ordinary user).
+#[test]
+fn records_a_wayland_output_at_a_constant_rate() {
+    let Some(sway) = sway::HeadlessSway::start(320, 192, "#336699") else {
+        return;
+    };
+    // Let swaybg paint the background before the first frame is taken.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("screen.h264");
+    let o = out.to_str().unwrap();
+    run_ok(&[
+        "record",
+        "--source",
+        "wayland:HEADLESS-1",
+        "--display",
+        &sway.socket,
+        "--fps",
+        "10",
+        "--seconds",
+        "1",
+        "--codec",
+        "h264",
+        "--encoder",
+        "software",
+        "-q",
+        "-o",
+        o,
+    ]);
+    assert_eq!(ffprobe_count(&out, "h264"), 10);
+    let decoded = Command::new("ffmpeg")
+        .args([
+            "-v", "error", "-f", "h264", "-i", o, "-f", "rawvideo", "-pix_fmt", "rgb24", "-",
+        ])
+        .output()
+        .unwrap();
+    assert!(decoded.status.success());
+    assert_eq!(decoded.stdout.len(), 10 * 320 * 192 * 3);
+    // Limited-range 4:2:0 and back: within a few codes of #336699 everywhere.
+    let worst = decoded
+        .stdout
+        .chunks(3)
+        .map(|p| {
+            (p[0] as i32 - 0x33)
+                .abs()
+                .max((p[1] as i32 - 0x66).abs())
+                .max((p[2] as i32 - 0x99).abs())
+        })
+        .max()
+        .unwrap();
+    assert!(worst <= 3, "a decoded pixel is {worst} codes off #336699");
+
+    let unknown = run(&[
+        "record",
+        "--source",
+        "wayland:DP-9",
+        "--display",
+        &sway.socket,
+        "-o",
+        o,
+    ]);
+    assert_one_line_error(&unknown, &["DP-9", "HEADLESS-1"]);
+    let misplaced = run(&[
+        "record",
+        "--source",
+        "testsrc",
+        "--region",
+        "0,0,10x10",
+        "-o",
+        o,
+    ]);
+    assert_one_line_error(&misplaced, &["--region", "wayland"]);
 }
