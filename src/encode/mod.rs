@@ -518,8 +518,30 @@ pub fn probe() -> Vec<ProbeEntry> {
         available,
         detail,
     });
+    let (available, detail) = match crate::capture::WaylandCapture::open(Default::default()) {
+        Ok(c) => {
+            let info = crate::source::FrameSource::info(&c);
+            (
+                true,
+                format!(
+                    "wlr-screencopy into shared memory: output {} ({}x{} {})",
+                    c.output_name(),
+                    info.width,
+                    info.height,
+                    info.format
+                ),
+            )
+        }
+        Err(e) => (false, e.to_string()),
+    };
+    out.push(ProbeEntry {
+        category: "capture",
+        name: "wayland".into(),
+        codec: None,
+        available,
+        detail,
+    });
     for (name, env, what) in [
-        ("wayland", "WAYLAND_DISPLAY", "a Wayland compositor"),
         ("pipewire", "PIPEWIRE_REMOTE", "PipeWire"),
         (
             "portal",

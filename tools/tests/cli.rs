@@ -425,7 +425,7 @@ fn probe_json_lists_every_path_with_a_reason() {
 
 #[test]
 fn help_teaches_with_examples() {
-    for sub in ["encode", "probe"] {
+    for sub in ["encode", "record", "probe"] {
         let out = run(&[sub, "--help"]);
         assert!(out.status.success());
         let text = String::from_utf8_lossy(&out.stdout);
@@ -853,6 +853,22 @@ fn records_a_wayland_output_at_a_constant_rate() {
         o,
     ]);
     assert_one_line_error(&unknown, &["DP-9", "HEADLESS-1"]);
+    let probe = tool()
+        .args(["probe", "--json"])
+        .env("WAYLAND_DISPLAY", &sway.socket)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&probe.stdout).unwrap();
+    let wayland = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["category"] == "capture" && e["name"] == "wayland")
+        .expect("a wayland capture entry")
+        .clone();
+    assert_eq!(wayland["available"], true, "{wayland}");
+    let detail = wayland["detail"].as_str().unwrap();
+    assert!(detail.contains("HEADLESS-1 (320x192"), "{wayland}");
     let misplaced = run(&[
         "record",
         "--source",
