@@ -32,11 +32,7 @@ impl EncoderBackend for TestBackend {
         "test backend".into()
     }
     fn encode(&mut self, _frame: Frame, pts: i64) -> Result<(), EncodeError> {
-        if let Some(g) = &self.gate {
-            while !g.load(Ordering::Acquire) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
+        wait_for(&self.gate);
         if self.panic_at == Some(pts) {
             panic!("test backend panics at frame {pts}");
         }
@@ -58,6 +54,15 @@ impl EncoderBackend for TestBackend {
         } else {
             Some(self.out.remove(0))
         })
+    }
+}
+
+/// Waits until `gate` (if any) opens.
+fn wait_for(gate: &Option<Arc<AtomicBool>>) {
+    if let Some(g) = gate {
+        while !g.load(Ordering::Acquire) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 
@@ -288,11 +293,7 @@ impl EncoderBackend for ControlledBackend {
     }
     fn encode(&mut self, _frame: Frame, pts: i64) -> Result<(), EncodeError> {
         self.record(format!("frame {pts}"));
-        if let Some(g) = &self.gate {
-            while !g.load(Ordering::Acquire) {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
+        wait_for(&self.gate);
         let keyframe = pts == 0 || std::mem::take(&mut self.keyframe_next);
         self.out.push(EncodedUnit {
             data: vec![0, 0, 0, 1, 0x65, pts as u8],
@@ -309,11 +310,7 @@ impl EncoderBackend for ControlledBackend {
         Ok((!self.out.is_empty()).then(|| self.out.remove(0)))
     }
     fn controls(&self) -> LiveControls {
-        LiveControls {
-            force_keyframe: true,
-            invalidate: true,
-            reconfigure: true,
-        }
+        LiveControls::ALL
     }
     fn force_keyframe(&mut self) -> Result<(), EncodeError> {
         self.record("keyframe".into());
@@ -384,12 +381,7 @@ fn live_controls_apply_between_the_frames_they_were_queued_between() {
             "frame 5",
         ]
     );
-    let keyframes: Vec<u64> = enc
-        .packets
-        .iter()
-        .filter(|p| p.keyframe)
-        .map(|p| p.frame_number)
-        .collect();
+    let keyframes = keyframe_numbers(&enc.packets);
     assert_eq!(keyframes, [0, 3]);
 }
 
@@ -490,11 +482,6 @@ fn drop_oldest_never_drops_a_queued_control() {
         ["frame 0", "keyframe", "frame 1", "frame 2"],
         "the control stayed; encoder ticks count frames given to the encoder"
     );
-    let keyframes: Vec<u64> = enc
-        .packets
-        .iter()
-        .filter(|p| p.keyframe)
-        .map(|p| p.frame_number)
-        .collect();
+    let keyframes = keyframe_numbers(&enc.packets);
     assert_eq!(keyframes, [0, 3]);
 }

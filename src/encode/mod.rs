@@ -109,6 +109,15 @@ pub struct LiveControls {
     pub reconfigure: bool,
 }
 
+impl LiveControls {
+    /// Every live control.
+    pub const ALL: Self = Self {
+        force_keyframe: true,
+        invalidate: true,
+        reconfigure: true,
+    };
+}
+
 /// Why an encoder could not be opened or could not encode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {

@@ -607,11 +607,7 @@ impl EncoderBackend for NvencEncoder {
     }
 
     fn controls(&self) -> LiveControls {
-        LiveControls {
-            force_keyframe: true,
-            invalidate: true,
-            reconfigure: true,
-        }
+        LiveControls::ALL
     }
 
     /// The next IDR comes at the next submitted frame, with parameter sets (a viewer joined, or

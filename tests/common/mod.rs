@@ -78,6 +78,25 @@ pub fn split(outputs: Vec<SessionOutput>) -> Encoded {
     Encoded { packets, dropped }
 }
 
+/// The frame numbers of the packets flagged as keyframes.
+pub fn keyframe_numbers(packets: &[Packet]) -> Vec<u64> {
+    packets
+        .iter()
+        .filter(|p| p.keyframe)
+        .map(|p| p.frame_number)
+        .collect()
+}
+
+/// The indices of the frames ffprobe decodes as key frames from `path`.
+pub fn decoded_keyframes(path: &Path) -> Vec<usize> {
+    probe_frames(path)
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.key)
+        .map(|(i, _)| i)
+        .collect()
+}
+
 /// Writes packets to `path` in `format`.
 pub fn write(packets: &[Packet], path: &Path, format: BitstreamFormat, config: &SessionConfig) {
     let mut sink = open_sink(path, format, config).expect("sink");
