@@ -186,63 +186,36 @@ impl NvencApi {
         if s != status::SUCCESS {
             return Err(NvencError::status("NvEncodeAPICreateInstance", s, None));
         }
+        // One table entry, named after its field (the driver's function name).
+        macro_rules! take {
+            ($field:ident) => {
+                entry(list.$field, stringify!($field))?
+            };
+        }
         // SAFETY: each target type is the entry's C signature with a u32 status.
         let api = unsafe {
             Self {
-                open_session_ex: entry(list.nvEncOpenEncodeSessionEx, "nvEncOpenEncodeSessionEx")?,
-                destroy_encoder: entry(list.nvEncDestroyEncoder, "nvEncDestroyEncoder")?,
-                get_last_error_string: entry(
-                    list.nvEncGetLastErrorString,
-                    "nvEncGetLastErrorString",
-                )?,
+                open_session_ex: take!(nvEncOpenEncodeSessionEx),
+                destroy_encoder: take!(nvEncDestroyEncoder),
+                get_last_error_string: take!(nvEncGetLastErrorString),
                 calls: Calls {
-                    get_encode_guid_count: entry(
-                        list.nvEncGetEncodeGUIDCount,
-                        "nvEncGetEncodeGUIDCount",
-                    )?,
-                    get_encode_guids: entry(list.nvEncGetEncodeGUIDs, "nvEncGetEncodeGUIDs")?,
-                    get_encode_caps: entry(list.nvEncGetEncodeCaps, "nvEncGetEncodeCaps")?,
-                    get_preset_config_ex: entry(
-                        list.nvEncGetEncodePresetConfigEx,
-                        "nvEncGetEncodePresetConfigEx",
-                    )?,
-                    initialize_encoder: entry(
-                        list.nvEncInitializeEncoder,
-                        "nvEncInitializeEncoder",
-                    )?,
-                    reconfigure_encoder: entry(
-                        list.nvEncReconfigureEncoder,
-                        "nvEncReconfigureEncoder",
-                    )?,
-                    create_bitstream_buffer: entry(
-                        list.nvEncCreateBitstreamBuffer,
-                        "nvEncCreateBitstreamBuffer",
-                    )?,
-                    destroy_bitstream_buffer: entry(
-                        list.nvEncDestroyBitstreamBuffer,
-                        "nvEncDestroyBitstreamBuffer",
-                    )?,
-                    encode_picture: entry(list.nvEncEncodePicture, "nvEncEncodePicture")?,
-                    lock_bitstream: entry(list.nvEncLockBitstream, "nvEncLockBitstream")?,
-                    unlock_bitstream: entry(list.nvEncUnlockBitstream, "nvEncUnlockBitstream")?,
-                    map_input_resource: entry(list.nvEncMapInputResource, "nvEncMapInputResource")?,
-                    unmap_input_resource: entry(
-                        list.nvEncUnmapInputResource,
-                        "nvEncUnmapInputResource",
-                    )?,
-                    register_resource: entry(list.nvEncRegisterResource, "nvEncRegisterResource")?,
-                    unregister_resource: entry(
-                        list.nvEncUnregisterResource,
-                        "nvEncUnregisterResource",
-                    )?,
-                    invalidate_ref_frames: entry(
-                        list.nvEncInvalidateRefFrames,
-                        "nvEncInvalidateRefFrames",
-                    )?,
-                    set_io_cuda_streams: entry(
-                        list.nvEncSetIOCudaStreams,
-                        "nvEncSetIOCudaStreams",
-                    )?,
+                    get_encode_guid_count: take!(nvEncGetEncodeGUIDCount),
+                    get_encode_guids: take!(nvEncGetEncodeGUIDs),
+                    get_encode_caps: take!(nvEncGetEncodeCaps),
+                    get_preset_config_ex: take!(nvEncGetEncodePresetConfigEx),
+                    initialize_encoder: take!(nvEncInitializeEncoder),
+                    reconfigure_encoder: take!(nvEncReconfigureEncoder),
+                    create_bitstream_buffer: take!(nvEncCreateBitstreamBuffer),
+                    destroy_bitstream_buffer: take!(nvEncDestroyBitstreamBuffer),
+                    encode_picture: take!(nvEncEncodePicture),
+                    lock_bitstream: take!(nvEncLockBitstream),
+                    unlock_bitstream: take!(nvEncUnlockBitstream),
+                    map_input_resource: take!(nvEncMapInputResource),
+                    unmap_input_resource: take!(nvEncUnmapInputResource),
+                    register_resource: take!(nvEncRegisterResource),
+                    unregister_resource: take!(nvEncUnregisterResource),
+                    invalidate_ref_frames: take!(nvEncInvalidateRefFrames),
+                    set_io_cuda_streams: take!(nvEncSetIOCudaStreams),
                 },
                 driver_api,
                 _library: library,
