@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::{CaptureError, WaylandCapture};
-use crate::frame::{BufferPool, CpuImage, Frame};
+use crate::frame::Frame;
 use crate::source::{FrameSource, SourceError, SourceInfo};
 use crate::time::{Rational, Timestamp};
 
@@ -30,8 +30,6 @@ pub struct PacedCapture {
     rate: Rational,
     period: Duration,
     next_tick: Option<Instant>,
-    last: Option<(CpuImage, Option<Timestamp>)>,
-    pool: std::sync::Arc<BufferPool>,
     stats: PacingStats,
 }
 
@@ -56,8 +54,6 @@ impl PacedCapture {
             rate,
             period,
             next_tick: None,
-            last: None,
-            pool: BufferPool::new(),
             stats: PacingStats::default(),
         })
     }
@@ -74,31 +70,25 @@ impl PacedCapture {
             // The first frame starts the clock.
             None => Instant::now() + FIRST_FRAME_TIMEOUT,
         };
-        let mut newest = None;
-        while let Some(image) = self.capture.next_image_before(deadline)? {
-            if newest.replace(image).is_some() {
-                self.stats.dropped += 1;
-            }
+        // Only the newest frame of the tick is read out of shared memory; an idle tick reads
+        // the last one again (a repeat). One copy per emitted frame, none for dropped ones.
+        let mut arrived = 0u64;
+        while self.capture.wait_frame_before(deadline)?.is_some() {
+            arrived += 1;
             if self.next_tick.is_none() {
                 break;
             }
         }
-        let (image, capture_time) = match (newest, &self.last) {
-            (Some((image, presented)), _) => {
-                self.last = Some((self.copy(&image)?, Some(presented)));
-                (image, Some(presented))
-            }
-            (None, Some((last, presented))) => {
-                self.stats.repeated += 1;
-                (self.copy(last)?, *presented)
-            }
-            (None, None) => {
-                return Err(CaptureError::Timeout {
-                    output: self.capture.output_name().to_string(),
-                    waited_ms: FIRST_FRAME_TIMEOUT.as_millis() as u64,
-                })
-            }
+        let Some((image, presented)) = self.capture.last_image()? else {
+            return Err(CaptureError::Timeout {
+                output: self.capture.output_name().to_string(),
+                waited_ms: FIRST_FRAME_TIMEOUT.as_millis() as u64,
+            });
         };
+        self.stats.dropped += arrived.saturating_sub(1);
+        if arrived == 0 {
+            self.stats.repeated += 1;
+        }
         let tick_start = *self.next_tick.get_or_insert_with(Instant::now);
         self.next_tick = Some(tick_start + self.period);
         let n = self.stats.emitted as i64;
@@ -108,26 +98,8 @@ impl PacedCapture {
             .rescale(n, Rational::new(1, 1_000_000_000));
         self.stats.emitted += 1;
         let mut frame = Frame::from_cpu(image, Timestamp::from_nanos(pts));
-        frame.capture_time = capture_time;
+        frame.capture_time = Some(presented);
         Ok(frame)
-    }
-
-    fn copy(&self, image: &CpuImage) -> Result<CpuImage, CaptureError> {
-        let mut copy = CpuImage::new(
-            image.format(),
-            image.width(),
-            image.height(),
-            Some(&self.pool),
-        )
-        .map_err(|e| CaptureError::Io {
-            what: "a copy of the last frame".into(),
-            source: std::io::Error::other(e.to_string()),
-        })?;
-        let row = image.width() as usize * image.format().planes(1, 1)[0].bytes_per_pixel as usize;
-        for y in 0..image.height() {
-            copy.row_mut(0, y)[..row].copy_from_slice(&image.row(0, y)[..row]);
-        }
-        Ok(copy)
     }
 }
 

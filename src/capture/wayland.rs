@@ -3,7 +3,8 @@
 //!
 //! One copy request is always in flight: as soon as a frame is ready its pixels are read out and
 //! the next request (capture, buffer negotiation, copy) is sent before the frame is returned, so
-//! the compositor copies the next frame while the caller encodes this one. Pacing by sleeping
+//! the compositor copies the next frame while the caller encodes this one. Two shared-memory
+//! buffers alternate, so the last frame delivered stays readable while the next is copied. Pacing by sleeping
 //! before asking halves the frame rate; this never sleeps.
 //!
 //! With `damage` on (the default), the compositor answers a copy only when the output changed:
@@ -145,12 +146,14 @@ struct State {
     frame: FrameEvents,
 }
 
-/// The shared-memory buffer frames are copied into, with its `wl_buffer`.
+/// A shared-memory buffer frames are copied into, with its `wl_buffer`.
 struct Target {
     spec: BufferSpec,
     memory: ShmBuffer,
     pool: WlShmPool,
     buffer: WlBuffer,
+    /// The frame in it is stored bottom row first.
+    y_invert: bool,
 }
 
 impl Drop for Target {
@@ -171,7 +174,13 @@ pub struct WaylandCapture {
     output_global: u32,
     output_name: String,
     options: WaylandOptions,
-    target: Option<Target>,
+    /// Two buffers used in turn: the compositor copies into one while the other keeps the
+    /// last frame delivered, readable again for a repeat (see [`Self::repeat_last`]).
+    targets: [Option<Target>; 2],
+    /// The target the request in flight copies into.
+    filling: usize,
+    /// The target holding the last frame delivered, with its presentation time.
+    delivered: Option<(usize, Timestamp)>,
     in_flight: Option<ZwlrScreencopyFrameV1>,
     info: SourceInfo,
     pool: Arc<BufferPool>,
@@ -283,7 +292,9 @@ impl WaylandCapture {
             output_global,
             output_name,
             options,
-            target: None,
+            targets: [None, None],
+            filling: 0,
+            delivered: None,
             in_flight: None,
             info: SourceInfo {
                 format: PixelFormat::Bgra8,
@@ -296,7 +307,7 @@ impl WaylandCapture {
         };
         // The first request also tells the frame's size and format.
         capture.request(Instant::now() + FRAME_TIMEOUT)?;
-        let spec = capture.target.as_ref().map(|t| t.spec);
+        let spec = capture.targets[capture.filling].as_ref().map(|t| t.spec);
         if let Some(spec) = spec {
             capture.info.width = spec.width;
             capture.info.height = spec.height;
@@ -338,6 +349,20 @@ impl WaylandCapture {
         &mut self,
         deadline: Instant,
     ) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
+        match self.wait_frame_before(deadline)? {
+            Some(_) => self.last_image(),
+            None => Ok(None),
+        }
+    }
+
+    /// Waits until `deadline` for the next frame to be ready in shared memory, without reading
+    /// it out; returns its presentation time, or `None` when none came in time. The next copy
+    /// is in flight (into the other buffer) when this returns a frame; read the frame with
+    /// [`Self::last_image`]. A caller keeping only the newest of several frames reads one.
+    pub fn wait_frame_before(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<Option<Timestamp>, CaptureError> {
         if self.in_flight.is_none() {
             self.request(deadline)?;
         }
@@ -350,13 +375,17 @@ impl WaylandCapture {
                 });
             }
             if let Some(presented) = self.state.frame.ready {
-                let image = self.read_out()?;
+                if let Some(t) = self.targets[self.filling].as_mut() {
+                    t.y_invert = self.state.frame.y_invert;
+                }
+                self.delivered = Some((self.filling, presented));
                 if let Some(f) = self.in_flight.take() {
                     f.destroy();
                 }
-                // The next copy goes in flight before this frame is handed on.
+                // The next copy goes in flight, into the other buffer, before this frame is
+                // handed on.
                 self.request(Instant::now() + FRAME_TIMEOUT)?;
-                return Ok(Some((image, presented)));
+                return Ok(Some(presented));
             }
             if !self.dispatch_until(deadline)? {
                 return Ok(None);
@@ -417,16 +446,22 @@ impl WaylandCapture {
             fix: "the compositor offered only DMA-BUF; DMA-BUF capture is not built yet",
         })?;
         pixel_format(spec.format)?;
-        if self.target.as_ref().map(|t| t.spec) != Some(spec) {
-            self.target = None;
-            self.target = Some(self.make_target(spec, &qh)?);
-        }
-        let buffer = &self.target.as_ref().expect("made above").buffer;
+        // Into the buffer that does not hold the last frame delivered.
+        let index = match self.delivered {
+            Some((last, _)) => 1 - last,
+            None => 0,
+        };
+        let target = match self.targets[index].take() {
+            Some(t) if t.spec == spec => t,
+            _ => self.make_target(spec, &qh)?,
+        };
         if self.options.damage && self.manager_version >= 2 {
-            frame.copy_with_damage(buffer);
+            frame.copy_with_damage(&target.buffer);
         } else {
-            frame.copy(buffer);
+            frame.copy(&target.buffer);
         }
+        self.targets[index] = Some(target);
+        self.filling = index;
         self.queue.flush().map_err(gone)?;
         self.in_flight = Some(frame);
         Ok(())
@@ -460,13 +495,28 @@ impl WaylandCapture {
             memory,
             pool,
             buffer,
+            y_invert: false,
         })
     }
 
-    /// Copies the ready frame out of shared memory (flipping it if the compositor says it is
-    /// upside down) into an image from the pool.
-    fn read_out(&mut self) -> Result<CpuImage, CaptureError> {
-        let target = self.target.as_ref().expect("a copy was requested into it");
+    /// The last frame that became ready, read out of its buffer (the compositor is copying
+    /// into the other one), with its presentation time; `None` before the first frame. Reading
+    /// it again repeats it.
+    pub fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
+        match self.delivered {
+            Some((index, presented)) => Ok(Some((self.read_out(index)?, presented))),
+            None => Ok(None),
+        }
+    }
+
+    /// Copies the frame in target `index` out of shared memory (flipping it if the compositor
+    /// said it is upside down) into an image from the pool.
+    fn read_out(&self, index: usize) -> Result<CpuImage, CaptureError> {
+        let target = self.targets[index]
+            .as_ref()
+            .ok_or(CaptureError::FrameFailed {
+                output: self.output_name.clone(),
+            })?;
         let spec = target.spec;
         let format = pixel_format(spec.format)?;
         let mut image =
@@ -479,7 +529,7 @@ impl WaylandCapture {
         let bytes = target.memory.bytes();
         let row = spec.width as usize * 4;
         for y in 0..spec.height {
-            let src_y = if self.state.frame.y_invert {
+            let src_y = if target.y_invert {
                 spec.height - 1 - y
             } else {
                 y
@@ -531,7 +581,7 @@ impl Drop for WaylandCapture {
         if let Some(f) = self.in_flight.take() {
             f.destroy();
         }
-        self.target = None;
+        self.targets = [None, None];
         let _ = self.queue.flush();
     }
 }
