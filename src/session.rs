@@ -37,7 +37,6 @@ use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
 use crate::gpu::{ConvertStream, GpuContext, GpuError, GpuHandoff, GpuOptions};
 use crate::packet::{FrameStats, Packet, PacketFraming};
-use crate::process::pipeline::ProcessSpec;
 use crate::time::{Span, Timestamp};
 
 /// What comes out of a session.
@@ -199,7 +198,7 @@ impl Session {
         config.validate()?;
         let plan = plan_processing(&config)?;
         let (mut backend, report) = open_backend(&config, plan.encoder_input, plan.gpu.as_ref())?;
-        let plan = plan.hand_off(backend.take_gpu_handoff(), config.input_format)?;
+        let plan = plan.hand_off(backend.take_gpu_handoff())?;
         Ok(Self::start(config, backend, report, plan))
     }
 
@@ -224,7 +223,6 @@ impl Session {
                 encoder_input: config.input_format,
                 description: "none".into(),
                 gpu: None,
-                spec: None,
             },
             Some(handoff) => {
                 if !matches!(config.gpu, GpuChoice::Shared(_)) {
@@ -232,7 +230,7 @@ impl Session {
                         reason: "the backend offers a Vulkan hand-off, but the session's GPU choice is not Shared; open it with GpuChoice::Shared on the context the hand-off was made on".into(),
                     });
                 }
-                plan_processing(&config)?.hand_off(Some(handoff), config.input_format)?
+                plan_processing(&config)?.hand_off(Some(handoff))?
             }
         };
         Ok(Self::start(config, backend, report, plan))
@@ -617,36 +615,23 @@ struct Plan {
     encoder_input: PixelFormat,
     description: String,
     gpu: Option<Arc<GpuContext>>,
-    /// What the GPU stream runs, when there is one.
-    spec: Option<ProcessSpec>,
 }
 
 impl Plan {
     /// When the backend offers a Vulkan hand-off, the GPU stream writes into its buffers
-    /// instead of reading frames back: the read-back stream is replaced by a hand-off one.
-    fn hand_off(
-        mut self,
-        handoff: Option<GpuHandoff>,
-        input: PixelFormat,
-    ) -> Result<Self, SessionError> {
+    /// instead of reading frames back: the read-back stream, which has converted nothing yet,
+    /// is turned into a hand-off stream (its pipeline and slots are kept).
+    fn hand_off(mut self, handoff: Option<GpuHandoff>) -> Result<Self, SessionError> {
         let Some(handoff) = handoff else {
             return Ok(self);
         };
-        let (Some(ctx), Some(spec)) = (&self.gpu, &self.spec) else {
+        let Some(stream) = self.stream.as_mut() else {
             return Err(SessionError::GpuFrameRejected {
                 reason: "the backend offers a Vulkan hand-off, but the session processes no frames on a GPU (YUV input, or the GPU is off)".into(),
             });
         };
         let buffers = handoff.buffers.len();
-        // The read-back stream goes first: its slots are freed before the new ones are made.
-        self.stream = None;
-        self.stream = Some(ConvertStream::with_handoff(
-            ctx,
-            input,
-            spec,
-            handoff,
-            GPU_FRAMES_IN_FLIGHT,
-        )?);
+        stream.hand_off(handoff)?;
         self.description.push_str(&format!(
             "; handed to the encoder in place through {buffers} buffers (no copy)"
         ));
@@ -663,7 +648,6 @@ fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
         encoder_input: input,
         description,
         gpu: None,
-        spec: None,
     };
     if !input.is_rgb() {
         return Ok(none(
@@ -701,7 +685,6 @@ fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
             encoder_input: output,
             description,
             gpu: Some(ctx),
-            spec: Some(spec),
         })
     })();
     match attempt {

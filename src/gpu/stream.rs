@@ -249,16 +249,30 @@ impl<T> ConvertStream<T> {
         handoff: GpuHandoff,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        let buffers = handoff.buffers.len();
-        if !(1..=MAX_HANDOFF_BUFFERS).contains(&buffers) {
+        let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
+        check_handoff(&handoff, &layout)?;
+        Self::build(ctx, input, spec, depth.clamp(1, 8), Some(handoff))
+    }
+
+    /// Turns a read-back stream that has converted nothing yet into a hand-off stream over
+    /// `handoff`'s buffers, keeping its pipeline, slots and upload buffers (only the read-back
+    /// outputs go): for a caller that learns of the consumer after building the stream.
+    pub fn hand_off(&mut self, handoff: GpuHandoff) -> Result<(), GpuError> {
+        check_handoff(&handoff, &self.layout)?;
+        if self.handoff.is_some() || self.frames > 0 {
             return Err(GpuError::Invalid {
-                what: format!("hand-off with {buffers} buffers"),
-                reason: format!(
-                    "as many buffers as the consumer holds at once: 1 to {MAX_HANDOFF_BUFFERS}"
-                ),
+                what: "hand-off".into(),
+                reason: "only a read-back stream that has converted no frame can be handed off"
+                    .into(),
             });
         }
-        Self::build(ctx, input, spec, depth.clamp(1, 8), Some(handoff))
+        self.handoff = Some(handoff);
+        for i in 0..self.slots.len() {
+            self.slots[i].own = None;
+            let own_view = self.slots[i].image.view;
+            self.bind_input(i, own_view);
+        }
+        Ok(())
     }
 
     fn build(
@@ -293,17 +307,6 @@ impl<T> ConvertStream<T> {
             handed: 0,
             finished: Vec::new(),
         };
-        if let Some(h) = &handoff {
-            if let Some(small) = h.buffers.iter().find(|b| b.size() < layout.size as u64) {
-                return Err(GpuError::Invalid {
-                    what: format!("hand-off buffer of {} bytes", small.size()),
-                    reason: format!(
-                        "a {} {}x{} frame needs {} bytes",
-                        layout.format, layout.width, layout.height, layout.size
-                    ),
-                });
-            }
-        }
         let (pool, sets) = this.pass.descriptor_sets(depth as u32)?;
         this.pool = pool;
         let (command_pool, cmds) = command_buffers(ctx, depth as u32)?;
@@ -886,6 +889,33 @@ impl<T> ConvertStream<T> {
         })?;
         Ok(Some(Converted { image, tag, gpu_ns }))
     }
+}
+
+/// A hand-off's buffers must be 1 to [`MAX_HANDOFF_BUFFERS`], each holding a frame of `layout`.
+fn check_handoff(handoff: &GpuHandoff, layout: &YuvLayout) -> Result<(), GpuError> {
+    let buffers = handoff.buffers.len();
+    if !(1..=MAX_HANDOFF_BUFFERS).contains(&buffers) {
+        return Err(GpuError::Invalid {
+            what: format!("hand-off with {buffers} buffers"),
+            reason: format!(
+                "as many buffers as the consumer holds at once: 1 to {MAX_HANDOFF_BUFFERS}"
+            ),
+        });
+    }
+    if let Some(small) = handoff
+        .buffers
+        .iter()
+        .find(|b| b.size() < layout.size as u64)
+    {
+        return Err(GpuError::Invalid {
+            what: format!("hand-off buffer of {} bytes", small.size()),
+            reason: format!(
+                "a {} {}x{} frame needs {} bytes",
+                layout.format, layout.width, layout.height, layout.size
+            ),
+        });
+    }
+    Ok(())
 }
 
 impl<T> Drop for ConvertStream<T> {
