@@ -479,7 +479,7 @@ impl<T> ConvertStream<T> {
 
     /// Hand-off streams: the frames whose pass has completed since the last call, oldest first,
     /// each with the GPU time of its pass when the queue has timestamps. Does not wait.
-    pub fn take_finished(&mut self) -> Result<Vec<(T, Option<f64>)>, GpuError> {
+    pub fn take_finished(&mut self) -> Result<std::vec::Drain<'_, (T, Option<f64>)>, GpuError> {
         while let Some(&i) = self.in_flight.front() {
             // SAFETY: the fence belongs to this device; a status query has no other requirement.
             let done = unsafe { self.ctx.device.get_fence_status(self.slots[i].fence) }
@@ -489,7 +489,8 @@ impl<T> ConvertStream<T> {
             }
             self.retire_oldest()?;
         }
-        Ok(std::mem::take(&mut self.finished))
+        // Drained, not swapped for a new vector: its capacity is kept from frame to frame.
+        Ok(self.finished.drain(..))
     }
 
     /// Records and submits a CPU frame into the next slot; returns the slot.
