@@ -7,11 +7,49 @@
 //! Every capture runs as an ordinary user: no root, no setcap, no CAP_SYS_ADMIN (no KMS).
 
 pub mod pacer;
+#[cfg(feature = "pipewire")]
+pub mod pipewire;
+#[cfg(feature = "pipewire")]
+mod pw_buffer;
+#[cfg(feature = "pipewire")]
+mod pw_params;
+#[cfg(feature = "pipewire")]
+pub mod pw_test_node;
 pub mod shm;
 pub mod wayland;
 
 pub use pacer::{PacedCapture, PacingStats};
+#[cfg(feature = "pipewire")]
+pub use pipewire::{NodeTarget, PipeWireCapture, PipeWireCounts, PipeWireOptions};
+#[cfg(feature = "pipewire")]
+pub use pw_test_node::{test_node_frame_number, test_node_pixel, PipeWireTestNode};
 pub use wayland::{Region, WaylandCapture, WaylandOptions};
+
+use std::time::Instant;
+
+use crate::frame::CpuImage;
+use crate::source::SourceInfo;
+use crate::time::Timestamp;
+
+/// A live capture the pacer drives: frames arrive on their own schedule, the newest is kept
+/// readable until the next one replaces it.
+pub trait LiveCapture: Send {
+    /// What is captured, for messages (an output name, a PipeWire node).
+    fn name(&self) -> &str;
+
+    /// The format and size of the frames when the capture opened, and the rate the source
+    /// announced.
+    fn info(&self) -> SourceInfo;
+
+    /// Waits until `deadline` for the next frame; returns its capture time, or `None` when none
+    /// came in time (nothing changed on screen). Several frames that arrived since the last
+    /// call are reported one by one without waiting; only the newest is readable.
+    fn wait_frame_before(&mut self, deadline: Instant) -> Result<Option<Timestamp>, CaptureError>;
+
+    /// The newest frame, read out of the capture's buffer, with its capture time; `None`
+    /// before the first. Reading it again repeats it.
+    fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError>;
+}
 
 /// Why capture failed. Each message names the value at fault and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -89,6 +127,46 @@ pub enum CaptureError {
     BadRate {
         /// The rate given.
         rate: crate::time::Rational,
+    },
+    /// No PipeWire daemon answered.
+    #[error("cannot connect to PipeWire: {reason} (is the pipewire daemon running for this user, with XDG_RUNTIME_DIR set, or PIPEWIRE_REMOTE naming its socket?)")]
+    PipeWireUnavailable {
+        /// What failed.
+        reason: String,
+    },
+    /// The PipeWire daemon closed the connection or reported an error on it.
+    #[error("PipeWire went away during capture: {reason}")]
+    PipeWireGone {
+        /// What the daemon reported.
+        reason: String,
+    },
+    /// No node with the id or name asked for.
+    #[error("no PipeWire {node}; the graph has {available} (list them with `pw-cli ls Node`)")]
+    NodeNotFound {
+        /// The node asked for.
+        node: String,
+        /// The video source nodes there are.
+        available: String,
+    },
+    /// The node being captured was removed (its producer stopped or crashed).
+    #[error("PipeWire {node} was removed during capture (its producer stopped)")]
+    NodeGone {
+        /// The node.
+        node: String,
+    },
+    /// The stream could not be set up or failed.
+    #[error("the PipeWire capture stream failed: {reason}")]
+    StreamFailed {
+        /// What PipeWire reported.
+        reason: String,
+    },
+    /// A producer's buffer does not hold the frame its format promises.
+    #[error("{source_name} sent a bad buffer: {reason}")]
+    BadBuffer {
+        /// The source.
+        source_name: String,
+        /// What is wrong, with the sizes.
+        reason: String,
     },
     /// A system call failed.
     #[error("cannot create {what}: {source}")]

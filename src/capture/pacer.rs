@@ -1,11 +1,16 @@
 //! Constant-frame-rate pacing of a capture: one frame per tick of the target rate. When the
 //! screen did not change during a tick, the last frame is repeated; when it changed more than
 //! once, the newest frame is kept and the others are counted as dropped.
+//!
+//! The output keeps the size the capture opened with: a frame of another size (an output mode
+//! change, a PipeWire renegotiation) is placed at the top left, cropped or padded with black,
+//! and counted as `refitted`; the recording goes on instead of failing mid-file.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{CaptureError, WaylandCapture};
-use crate::frame::Frame;
+use super::{CaptureError, LiveCapture};
+use crate::frame::{BufferPool, CpuImage, Frame};
 use crate::source::{FrameSource, SourceError, SourceInfo};
 use crate::time::{Rational, Timestamp};
 
@@ -22,12 +27,15 @@ pub struct PacingStats {
     pub repeated: u64,
     /// Captured frames replaced by a newer one within the same tick.
     pub dropped: u64,
+    /// Frames of another size than the capture opened with, fitted to it.
+    pub refitted: u64,
 }
 
 /// A capture paced to a constant frame rate.
 pub struct PacedCapture {
-    capture: WaylandCapture,
+    capture: Box<dyn LiveCapture>,
     rate: Rational,
+    pool: Arc<BufferPool>,
     period: Duration,
     next_tick: Option<Instant>,
     stats: PacingStats,
@@ -44,14 +52,15 @@ impl std::fmt::Debug for PacedCapture {
 
 impl PacedCapture {
     /// Paces `capture` to `rate` frames a second (positive).
-    pub fn new(capture: WaylandCapture, rate: Rational) -> Result<Self, CaptureError> {
+    pub fn new(capture: impl LiveCapture + 'static, rate: Rational) -> Result<Self, CaptureError> {
         if !rate.is_positive() {
             return Err(CaptureError::BadRate { rate });
         }
         let period = Duration::from_secs_f64(1.0 / rate.as_f64());
         Ok(Self {
-            capture,
+            capture: Box::new(capture),
             rate,
+            pool: BufferPool::new(),
             period,
             next_tick: None,
             stats: PacingStats::default(),
@@ -81,7 +90,7 @@ impl PacedCapture {
         }
         let Some((image, presented)) = self.capture.last_image()? else {
             return Err(CaptureError::Timeout {
-                output: self.capture.output_name().to_string(),
+                output: self.capture.name().to_string(),
                 waited_ms: FIRST_FRAME_TIMEOUT.as_millis() as u64,
             });
         };
@@ -97,10 +106,51 @@ impl PacedCapture {
             .invert()
             .rescale(n, Rational::new(1, 1_000_000_000));
         self.stats.emitted += 1;
+        let info = self.capture.info();
+        let image = if (image.width(), image.height()) == (info.width, info.height) {
+            image
+        } else {
+            self.stats.refitted += 1;
+            if self.stats.refitted == 1 {
+                tracing::warn!(
+                    from = %format!("{}x{}", info.width, info.height),
+                    to = %format!("{}x{}", image.width(), image.height()),
+                    "capture size changed; frames are cropped or padded to the first size"
+                );
+            }
+            fit(&image, info.width, info.height, &self.pool)?
+        };
         let mut frame = Frame::from_cpu(image, Timestamp::from_nanos(pts));
         frame.capture_time = Some(presented);
         Ok(frame)
     }
+}
+
+/// `image` (one packed plane) placed at the top left of a `width`x`height` black image.
+fn fit(
+    image: &CpuImage,
+    width: u32,
+    height: u32,
+    pool: &Arc<BufferPool>,
+) -> Result<CpuImage, CaptureError> {
+    let format = image.format();
+    let mut out =
+        CpuImage::new(format, width, height, Some(pool)).map_err(|e| CaptureError::Io {
+            what: format!("a {width}x{height} frame"),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let bytes_per_pixel = format.planes(1, 1)[0].row_bytes();
+    let keep = image.width().min(width) as usize * bytes_per_pixel;
+    for y in 0..height {
+        let row = out.row_mut(0, y);
+        if y < image.height() {
+            row[..keep].copy_from_slice(&image.row(0, y)[..keep]);
+            row[keep..].fill(0);
+        } else {
+            row.fill(0);
+        }
+    }
+    Ok(out)
 }
 
 impl FrameSource for PacedCapture {

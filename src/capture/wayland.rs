@@ -31,7 +31,7 @@ use wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_frame_v1::{
 use wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1;
 
 use super::shm::ShmBuffer;
-use super::CaptureError;
+use super::{CaptureError, LiveCapture};
 use crate::format::PixelFormat;
 use crate::frame::{BufferPool, CpuImage, Frame};
 use crate::source::{FrameSource, SourceError, SourceInfo};
@@ -583,6 +583,24 @@ impl Drop for WaylandCapture {
         }
         self.targets = [None, None];
         let _ = self.queue.flush();
+    }
+}
+
+impl LiveCapture for WaylandCapture {
+    fn name(&self) -> &str {
+        &self.output_name
+    }
+
+    fn info(&self) -> SourceInfo {
+        self.info
+    }
+
+    fn wait_frame_before(&mut self, deadline: Instant) -> Result<Option<Timestamp>, CaptureError> {
+        WaylandCapture::wait_frame_before(self, deadline)
+    }
+
+    fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
+        WaylandCapture::last_image(self)
     }
 }
 

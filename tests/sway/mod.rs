@@ -4,7 +4,10 @@
 //! refuses to run as root, and nothing here needs privileges).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+#[path = "../unprivileged/mod.rs"]
+mod unprivileged;
+
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,9 +18,6 @@ pub struct HeadlessSway {
     /// The absolute path of its Wayland socket.
     pub socket: String,
 }
-
-/// The uid/gid sway runs as when the tests run as root.
-const NOBODY: u32 = 65534;
 
 impl HeadlessSway {
     /// Starts sway with one `width`x`height` output (HEADLESS-1) whose background is the solid
@@ -42,21 +42,7 @@ impl HeadlessSway {
             ),
         )
         .unwrap();
-        // SAFETY: geteuid has no preconditions.
-        let root = unsafe { libc::geteuid() } == 0;
-        let mut command = if root {
-            chown_tree(dir.path());
-            let mut c = Command::new("setpriv");
-            c.args([
-                &format!("--reuid={NOBODY}"),
-                &format!("--regid={NOBODY}"),
-                "--clear-groups",
-                "sway",
-            ]);
-            c
-        } else {
-            Command::new("sway")
-        };
+        let mut command = unprivileged::unprivileged("sway", dir.path());
         command
             .arg("-c")
             .arg(&config)
@@ -123,17 +109,5 @@ impl HeadlessSway {
 impl Drop for HeadlessSway {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-fn chown_tree(path: &Path) {
-    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
-    // SAFETY: a valid NUL-terminated path; chown has no other preconditions.
-    assert_eq!(unsafe { libc::chown(c.as_ptr(), NOBODY, NOBODY) }, 0);
-    for entry in std::fs::read_dir(path).unwrap() {
-        let p: PathBuf = entry.unwrap().path();
-        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
-        // SAFETY: as above.
-        assert_eq!(unsafe { libc::chown(c.as_ptr(), NOBODY, NOBODY) }, 0);
     }
 }

@@ -1,0 +1,815 @@
+//! Capture from a PipeWire video node: a screen-cast stream from the desktop portal (GNOME,
+//! KDE, wlroots through xdg-desktop-portal-wlr), a camera, or any `Video/Source` node, chosen
+//! by id or name.
+//!
+//! The stream runs on its own thread (PipeWire's loop); frames reach the caller through a lock:
+//! - the loop keeps the newest buffer *dequeued* (held) and queues the one it replaces back at
+//!   once, so a producer is never starved and nothing is copied on the loop thread;
+//! - the caller reads the held buffer's mapped pixels out once per frame it uses, under the
+//!   lock (the only copy, as on the Wayland path); a frame replaced before it was read costs
+//!   nothing;
+//! - a renegotiated format (a window resized, an output mode change) arrives as new buffers of
+//!   the new size: the held frame is read out before its buffer goes away, so the last frame
+//!   stays available for repeats.
+//!
+//! Format negotiation offers BGRx/BGRA/RGBx/RGBA and the 10-bit xBGR/ABGR 2:10:10:10 layouts of
+//! any size, in shared memory (MemFd or MemPtr). DMA-BUF with modifiers is not offered yet: no
+//! reachable machine has a producer that exports DMA-BUF (no /dev/dri), see docs/HARDWARE.md.
+//!
+//! Timestamps: the producer's `spa_meta_header.pts` (`CLOCK_MONOTONIC` for the portals and
+//! GhostStream's own test node), else `CLOCK_MONOTONIC` at arrival.
+//!
+//! Faults are typed: no daemon ([`CaptureError::PipeWireUnavailable`]), no such node
+//! ([`CaptureError::NodeNotFound`]), the node removed mid-stream
+//! ([`CaptureError::NodeGone`]), the daemon gone ([`CaptureError::PipeWireGone`]).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use pipewire as pw;
+use pw::registry::GlobalObject;
+use pw::spa::utils::dict::DictRef;
+use pw::stream::{StreamFlags, StreamRef, StreamState};
+use pw::types::ObjectType;
+
+use super::pw_buffer::{self, HeldBuffer, Memory, PlaneView};
+use super::pw_params::{self, StreamFormat};
+use super::{CaptureError, LiveCapture};
+use crate::frame::{BufferPool, CpuImage};
+use crate::source::SourceInfo;
+use crate::time::{Rational, Timestamp};
+
+/// Which node to capture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NodeTarget {
+    /// By its global id (as `pw-cli ls Node` or the portal gives it).
+    Id(u32),
+    /// By its `node.name`.
+    Name(String),
+}
+
+impl std::fmt::Display for NodeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Id(id) => write!(f, "node {id}"),
+            Self::Name(name) => write!(f, "node {name:?}"),
+        }
+    }
+}
+
+impl std::str::FromStr for NodeTarget {
+    type Err = String;
+
+    /// Digits are an id, anything else a `node.name`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.is_empty() {
+            return Err("an empty PipeWire node: give its id (digits) or its node.name".into());
+        }
+        Ok(match s.parse::<u32>() {
+            Ok(id) => Self::Id(id),
+            Err(_) => Self::Name(s.to_string()),
+        })
+    }
+}
+
+/// How to open a PipeWire capture.
+#[derive(Debug)]
+pub struct PipeWireOptions {
+    /// The node; `None` lets the session manager pick one.
+    pub node: Option<NodeTarget>,
+    /// A connection already opened to PipeWire (the portal's `OpenPipeWireRemote`); `None`
+    /// connects to the user's daemon (`$PIPEWIRE_REMOTE`, else `pipewire-0` in
+    /// `$XDG_RUNTIME_DIR`).
+    pub remote: Option<OwnedFd>,
+    /// How long opening waits for the format to be agreed.
+    pub negotiation_timeout: Duration,
+}
+
+impl Default for PipeWireOptions {
+    fn default() -> Self {
+        Self {
+            node: None,
+            remote: None,
+            negotiation_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A frame the loop holds for the caller.
+#[derive(Debug)]
+struct Held {
+    buffer: HeldBuffer,
+    format: StreamFormat,
+    time: Timestamp,
+}
+
+/// What a PipeWire capture has received.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PipeWireCounts {
+    /// Buffers that arrived (each a frame).
+    pub arrived: u64,
+    /// Frames the producer marked corrupted (skipped).
+    pub corrupted: u64,
+    /// Frames the producer numbered but never sent (gaps in `spa_meta_header.seq`).
+    pub producer_skipped: u64,
+    /// Buffers with no picture (an empty chunk), kept out of the frame count.
+    pub empty: u64,
+}
+
+/// What the loop thread and the caller share.
+#[derive(Debug, Default)]
+struct State {
+    /// The format agreed, once there is one.
+    format: Option<StreamFormat>,
+    /// The newest frame, still in its PipeWire buffer.
+    held: Option<Held>,
+    /// The newest frame read out because its buffer was removed (renegotiation).
+    kept: Option<(CpuImage, StreamFormat, Timestamp)>,
+    /// Frames arrived that `wait_frame_before` has not reported yet.
+    pending: u64,
+    /// What has been received.
+    counts: PipeWireCounts,
+    /// The producer's sequence number of the last buffer.
+    last_seq: Option<u64>,
+    /// The first failure; reported once, then `ended`.
+    failure: Option<CaptureError>,
+    /// The stream failed or was closed: nothing more will arrive.
+    ended: bool,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic on the loop thread poisons the lock; the state is still consistent (every
+        // write is a single assignment), so it is used as is.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records the first failure and wakes the caller.
+    fn fail(&self, error: CaptureError) {
+        let mut state = self.lock();
+        if state.failure.is_none() && !state.ended {
+            tracing::warn!(%error, "PipeWire capture failed");
+            state.failure = Some(error);
+        }
+        drop(state);
+        self.changed.notify_all();
+    }
+}
+
+/// A capture of one PipeWire video node.
+pub struct PipeWireCapture {
+    shared: Arc<Shared>,
+    quit: Option<pw::channel::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    label: String,
+    info: SourceInfo,
+    pool: Arc<BufferPool>,
+}
+
+impl std::fmt::Debug for PipeWireCapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipeWireCapture")
+            .field("node", &self.label)
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipeWireCapture {
+    /// Connects, links to the node and waits until a format is agreed.
+    pub fn open(options: PipeWireOptions) -> Result<Self, CaptureError> {
+        let label = match &options.node {
+            Some(n) => n.to_string(),
+            None => "the default video node".into(),
+        };
+        let timeout = options.negotiation_timeout;
+        let shared = Arc::new(Shared::default());
+        let (quit, quit_rx) = pw::channel::channel::<()>();
+        let thread = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("ghoststream-pipewire".into())
+                .spawn(move || {
+                    if let Err(e) = run_loop(options, &shared, quit_rx) {
+                        shared.fail(e);
+                    }
+                    let mut state = shared.lock();
+                    // The stream and its buffers are gone: nothing held may be read.
+                    state.held = None;
+                    state.ended = true;
+                    drop(state);
+                    shared.changed.notify_all();
+                })
+                .map_err(|source| CaptureError::Io {
+                    what: "the PipeWire thread".into(),
+                    source,
+                })?
+        };
+        let mut capture = Self {
+            shared,
+            quit: Some(quit),
+            thread: Some(thread),
+            label,
+            info: SourceInfo {
+                format: crate::format::PixelFormat::Bgra8,
+                width: 0,
+                height: 0,
+                frame_rate: Rational::new(0, 1),
+            },
+            pool: BufferPool::new(),
+        };
+        let deadline = Instant::now() + timeout;
+        let format = {
+            let mut state = capture.shared.lock();
+            loop {
+                if let Some(e) = state.failure.take() {
+                    state.ended = true;
+                    return Err(e);
+                }
+                if let Some(f) = state.format {
+                    break f;
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(CaptureError::Timeout {
+                        output: capture.label.clone(),
+                        waited_ms: timeout.as_millis() as u64,
+                    });
+                }
+                state = capture
+                    .shared
+                    .changed
+                    .wait_timeout(state, left)
+                    .unwrap_or_else(|p| p.into_inner())
+                    .0;
+            }
+        };
+        capture.info = SourceInfo {
+            format: format.format,
+            width: format.width,
+            height: format.height,
+            frame_rate: format.rate,
+        };
+        tracing::info!(
+            node = %capture.label,
+            width = format.width,
+            height = format.height,
+            format = format.spa_name,
+            "PipeWire capture open"
+        );
+        Ok(capture)
+    }
+
+    /// What has been received so far.
+    pub fn counts(&self) -> PipeWireCounts {
+        self.shared.lock().counts
+    }
+
+    fn read_out(&self, held: &Held) -> Result<CpuImage, CaptureError> {
+        let plane = match held.buffer.memory() {
+            Some(Memory::Mapped) => held.buffer.plane(),
+            Some(Memory::DmaBuf) => return Err(CaptureError::ProtocolMissing {
+                protocol: "shared-memory buffers from the PipeWire node",
+                fix: "the node sent an unmapped DMA-BUF although only MemFd/MemPtr were offered; \
+                          report the producer",
+            }),
+            _ => None,
+        };
+        let plane = plane.ok_or_else(|| CaptureError::BadBuffer {
+            source_name: self.label.clone(),
+            reason: "a buffer without mapped data".into(),
+        })?;
+        copy_plane(plane, &held.format, &self.pool).map_err(|reason| CaptureError::BadBuffer {
+            source_name: self.label.clone(),
+            reason,
+        })
+    }
+}
+
+impl LiveCapture for PipeWireCapture {
+    fn name(&self) -> &str {
+        &self.label
+    }
+
+    fn info(&self) -> SourceInfo {
+        self.info
+    }
+
+    fn wait_frame_before(&mut self, deadline: Instant) -> Result<Option<Timestamp>, CaptureError> {
+        let mut state = self.shared.lock();
+        loop {
+            if let Some(e) = state.failure.take() {
+                state.ended = true;
+                return Err(e);
+            }
+            if state.ended {
+                return Err(CaptureError::NodeGone {
+                    node: self.label.clone(),
+                });
+            }
+            if state.pending > 0 {
+                state.pending -= 1;
+                let time = state
+                    .held
+                    .as_ref()
+                    .map(|h| h.time)
+                    .or(state.kept.as_ref().map(|k| k.2));
+                return Ok(time);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            state = self
+                .shared
+                .changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+
+    fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
+        let state = self.shared.lock();
+        if let Some(held) = &state.held {
+            return Ok(Some((self.read_out(held)?, held.time)));
+        }
+        let Some((image, format, time)) = &state.kept else {
+            return Ok(None);
+        };
+        let plane = PlaneView {
+            bytes: image.data(),
+            offset: 0,
+            size: image.data().len(),
+            stride: 0,
+            corrupted: false,
+        };
+        let copy =
+            copy_plane(plane, format, &self.pool).map_err(|reason| CaptureError::BadBuffer {
+                source_name: self.label.clone(),
+                reason,
+            })?;
+        Ok(Some((copy, *time)))
+    }
+}
+
+impl Drop for PipeWireCapture {
+    fn drop(&mut self) {
+        if let Some(quit) = self.quit.take() {
+            let _ = quit.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Copies a frame out of a mapped plane, checking its layout against the format (the chunk's
+/// size must cover the rows; a stride of 0 means packed rows).
+fn copy_plane(
+    plane: PlaneView<'_>,
+    format: &StreamFormat,
+    pool: &Arc<BufferPool>,
+) -> Result<CpuImage, String> {
+    let row = format.width as usize * 4;
+    let stride = if plane.stride == 0 { row } else { plane.stride };
+    if stride < row {
+        return Err(format!(
+            "stride {stride} is shorter than a {}-pixel row of {} ({row} bytes)",
+            format.width, format.spa_name
+        ));
+    }
+    let needed = stride * (format.height as usize - 1) + row;
+    let available = plane.bytes.len().saturating_sub(plane.offset);
+    let in_chunk = plane.size.min(available);
+    if needed > in_chunk {
+        return Err(format!(
+            "{in_chunk} bytes of frame data at offset {} for a {}x{} {} frame with stride {stride}, which needs {needed}",
+            plane.offset, format.width, format.height, format.spa_name
+        ));
+    }
+    let mut image = CpuImage::new(format.format, format.width, format.height, Some(pool))
+        .map_err(|e| e.to_string())?;
+    let data = &plane.bytes[plane.offset..];
+    for y in 0..format.height {
+        let start = y as usize * stride;
+        image.row_mut(0, y)[..row].copy_from_slice(&data[start..start + row]);
+    }
+    Ok(image)
+}
+
+/// One `Video/Source`-like node seen in the registry.
+#[derive(Clone, Debug)]
+struct NodeEntry {
+    name: String,
+    class: String,
+}
+
+/// The registry as the loop saw it: nodes and the links into the capture's node.
+#[derive(Debug, Default)]
+struct Graph {
+    nodes: HashMap<u32, NodeEntry>,
+    /// Link id → (output node, input node).
+    links: HashMap<u32, (u32, u32)>,
+    /// The node the capture was last linked from.
+    peer: Option<u32>,
+}
+
+impl Graph {
+    fn find(&self, target: &NodeTarget) -> Option<u32> {
+        match target {
+            NodeTarget::Id(id) => self.nodes.contains_key(id).then_some(*id),
+            NodeTarget::Name(name) => self
+                .nodes
+                .iter()
+                .find(|(_, n)| &n.name == name)
+                .map(|(id, _)| *id),
+        }
+    }
+
+    fn video_sources(&self) -> String {
+        let mut names: Vec<String> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| {
+                n.class.starts_with("Video/Source") || n.class.contains("Output/Video")
+            })
+            .map(|(id, n)| format!("{id} ({:?}, {})", n.name, n.class))
+            .collect();
+        names.sort();
+        if names.is_empty() {
+            "no video source nodes".into()
+        } else {
+            names.join(", ")
+        }
+    }
+}
+
+fn prop(props: Option<&DictRef>, key: &str) -> Option<String> {
+    props.and_then(|p| p.get(key)).map(str::to_string)
+}
+
+/// Runs the PipeWire loop until the caller quits; errors before the loop runs are returned.
+fn run_loop(
+    options: PipeWireOptions,
+    shared: &Arc<Shared>,
+    quit: pw::channel::Receiver<()>,
+) -> Result<(), CaptureError> {
+    pw::init();
+    let unavailable = |e: pw::Error| CaptureError::PipeWireUnavailable {
+        reason: e.to_string(),
+    };
+    let main_loop = pw::main_loop::MainLoop::new(None).map_err(unavailable)?;
+    let context = pw::context::Context::new(&main_loop).map_err(unavailable)?;
+    let core = match options.remote {
+        Some(fd) => context.connect_fd(fd, None),
+        None => context.connect(None),
+    }
+    .map_err(unavailable)?;
+
+    let graph = Rc::new(RefCell::new(Graph::default()));
+    let own_node = Rc::new(Cell::new(u32::MAX));
+    let target = options.node.clone();
+    let target_id = Rc::new(Cell::new(match target {
+        Some(NodeTarget::Id(id)) => Some(id),
+        _ => None,
+    }));
+
+    let _core_listener = core
+        .add_listener_local()
+        .error({
+            let shared = Arc::clone(shared);
+            move |id, _seq, res, message| {
+                // An error on the core object (id 0) is the connection itself.
+                if id == 0 {
+                    shared.fail(CaptureError::PipeWireGone {
+                        reason: format!("{message} (error {res})"),
+                    });
+                }
+            }
+        })
+        .done({
+            let shared = Arc::clone(shared);
+            let graph = Rc::clone(&graph);
+            let target = target.clone();
+            let target_id = Rc::clone(&target_id);
+            move |_, _| {
+                // The registry has been listed: the node asked for must be in it.
+                if let Some(t) = &target {
+                    let graph = graph.borrow();
+                    match graph.find(t) {
+                        Some(id) => target_id.set(Some(id)),
+                        None => shared.fail(CaptureError::NodeNotFound {
+                            node: t.to_string(),
+                            available: graph.video_sources(),
+                        }),
+                    }
+                }
+            }
+        })
+        .register();
+
+    let registry = core.get_registry().map_err(unavailable)?;
+    let _registry_listener = registry
+        .add_listener_local()
+        .global({
+            let graph = Rc::clone(&graph);
+            let own_node = Rc::clone(&own_node);
+            move |global: &GlobalObject<&DictRef>| {
+                let mut graph = graph.borrow_mut();
+                match global.type_ {
+                    ObjectType::Node => {
+                        let entry = NodeEntry {
+                            name: prop(global.props, "node.name").unwrap_or_default(),
+                            class: prop(global.props, "media.class").unwrap_or_default(),
+                        };
+                        graph.nodes.insert(global.id, entry);
+                    }
+                    ObjectType::Link => {
+                        let node =
+                            |key| prop(global.props, key).and_then(|v| v.parse::<u32>().ok());
+                        if let (Some(out), Some(input)) =
+                            (node("link.output.node"), node("link.input.node"))
+                        {
+                            graph.links.insert(global.id, (out, input));
+                            if input == own_node.get() {
+                                graph.peer = Some(out);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .global_remove({
+            let graph = Rc::clone(&graph);
+            let own_node = Rc::clone(&own_node);
+            let target_id = Rc::clone(&target_id);
+            let shared = Arc::clone(shared);
+            let label = target
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "the linked video node".into());
+            move |id| {
+                let mut graph = graph.borrow_mut();
+                graph.links.remove(&id);
+                if graph.nodes.remove(&id).is_none() {
+                    return;
+                }
+                let ours = own_node.get();
+                let linked = graph.peer == Some(id)
+                    || graph.links.values().any(|&(o, i)| o == id && i == ours);
+                if linked || target_id.get() == Some(id) {
+                    shared.fail(CaptureError::NodeGone {
+                        node: label.clone(),
+                    });
+                }
+            }
+        })
+        .register();
+    core.sync(0).map_err(unavailable)?;
+
+    let mut props = pw::properties::properties! {
+        "media.type" => "Video",
+        "media.category" => "Capture",
+        "media.role" => "Screen",
+        "node.name" => "ghoststream-capture",
+        "node.dont-reconnect" => "true",
+    };
+    if let Some(NodeTarget::Name(name)) = &options.node {
+        props.insert("target.object", name.as_str());
+    }
+    let stream =
+        pw::stream::Stream::new(&core, "ghoststream-capture", props).map_err(unavailable)?;
+    let _stream_listener = stream
+        .add_local_listener_with_user_data(())
+        .state_changed({
+            let shared = Arc::clone(shared);
+            let own_node = Rc::clone(&own_node);
+            move |stream: &StreamRef, _, _old, new| {
+                own_node.set(stream.node_id());
+                if let StreamState::Error(reason) = new {
+                    shared.fail(CaptureError::StreamFailed { reason });
+                }
+            }
+        })
+        .param_changed({
+            let shared = Arc::clone(shared);
+            move |stream: &StreamRef, _, id, param| {
+                if id != pw::spa::param::ParamType::Format.as_raw() {
+                    return;
+                }
+                let Some(param) = param else { return };
+                on_format(stream, &shared, param);
+            }
+        })
+        .remove_buffer({
+            let shared = Arc::clone(shared);
+            move |_stream: &StreamRef, _, raw| {
+                let mut state = shared.lock();
+                if state
+                    .held
+                    .as_ref()
+                    .is_some_and(|h| h.buffer.as_ptr() == raw)
+                {
+                    // Keep the frame past its buffer (a format change): one copy, rarely.
+                    let held = state.held.take().expect("checked above");
+                    if let Some(plane) = held.buffer.plane() {
+                        if let Ok(image) = copy_plane(plane, &held.format, &BufferPool::new()) {
+                            state.kept = Some((image, held.format, held.time));
+                        }
+                    }
+                }
+            }
+        })
+        .process({
+            let shared = Arc::clone(shared);
+            move |stream: &StreamRef, _| on_process(stream, &shared)
+        })
+        .register()
+        .map_err(unavailable)?;
+
+    let offer = [pw_params::enum_format(
+        &pw_params::ACCEPTED.map(|(spa, _)| spa),
+        None,
+        None,
+    )];
+    let target = match &options.node {
+        Some(NodeTarget::Id(id)) => Some(*id),
+        _ => None,
+    };
+    stream
+        .connect(
+            pw::spa::utils::Direction::Input,
+            target,
+            StreamFlags::AUTOCONNECT | StreamFlags::MAP_BUFFERS,
+            &mut pw_params::pods(&offer),
+        )
+        .map_err(|e| CaptureError::StreamFailed {
+            reason: format!("connecting the stream: {e}"),
+        })?;
+
+    let _quit = quit.attach(main_loop.loop_(), {
+        let main_loop = main_loop.clone();
+        move |()| main_loop.quit()
+    });
+    main_loop.run();
+    // Held buffers die with the stream (dropped after this); the thread's epilogue clears them.
+    let mut state = shared.lock();
+    state.held = None;
+    state.ended = true;
+    Ok(())
+}
+
+/// The format was fixed: record it and ask for shared-memory buffers and metadata.
+fn on_format(stream: &StreamRef, shared: &Shared, param: &pw::spa::pod::Pod) {
+    match pw_params::negotiated(param) {
+        Ok(format) => {
+            tracing::debug!(?format, "PipeWire format");
+            let stride = format.width * 4;
+            let mut params = vec![pw_params::buffers(Some((stride * format.height, stride)))];
+            params.extend(pw_params::capture_metas());
+            if let Err(e) = stream.update_params(&mut pw_params::pods(&params)) {
+                shared.fail(CaptureError::StreamFailed {
+                    reason: format!("asking for buffers: {e}"),
+                });
+                return;
+            }
+            shared.lock().format = Some(format);
+            shared.changed.notify_all();
+        }
+        Err(refusal) => shared.fail(CaptureError::StreamFailed {
+            reason: format!("the node's format was refused: {refusal:?}"),
+        }),
+    }
+}
+
+/// New buffers: keep the newest dequeued, queue every other one back.
+fn on_process(stream: &StreamRef, shared: &Shared) {
+    let mut newest: Option<HeldBuffer> = None;
+    let mut skipped = 0u64;
+    while let Some(buffer) = pw_buffer::dequeue(stream) {
+        if let Some(older) = newest.replace(buffer) {
+            pw_buffer::queue_back(stream, older);
+            skipped += 1;
+        }
+    }
+    let Some(buffer) = newest else { return };
+    let meta = buffer.meta();
+    let mut state = shared.lock();
+    let Some(format) = state.format else {
+        drop(state);
+        pw_buffer::queue_back(stream, buffer);
+        return;
+    };
+    state.counts.arrived += 1 + skipped;
+    if let (Some(seq), Some(last)) = (meta.seq, state.last_seq) {
+        state.counts.producer_skipped += seq.saturating_sub(last + 1 + skipped);
+    }
+    state.last_seq = meta.seq.or(state.last_seq);
+    let plane = buffer.plane();
+    if meta.corrupted || plane.is_some_and(|p| p.corrupted) {
+        state.counts.corrupted += 1;
+        drop(state);
+        pw_buffer::queue_back(stream, buffer);
+        return;
+    }
+    // An empty chunk carries no picture (a producer that only moved the cursor): the frame
+    // held stays the newest.
+    if plane.is_some_and(|p| p.size == 0) {
+        state.counts.empty += 1;
+        drop(state);
+        pw_buffer::queue_back(stream, buffer);
+        return;
+    }
+    let time = meta
+        .pts
+        .map(Timestamp::from_nanos)
+        .unwrap_or_else(Timestamp::now);
+    if let Some(old) = state.held.replace(Held {
+        buffer,
+        format,
+        time,
+    }) {
+        pw_buffer::queue_back(stream, old.buffer);
+    }
+    state.kept = None;
+    state.pending += 1 + skipped;
+    drop(state);
+    shared.changed.notify_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::PixelFormat;
+
+    fn format(width: u32, height: u32) -> StreamFormat {
+        StreamFormat {
+            format: PixelFormat::Bgra8,
+            spa_name: "BGRx",
+            width,
+            height,
+            rate: Rational::new(60, 1),
+        }
+    }
+
+    #[test]
+    fn nodes_parse_as_ids_or_names() {
+        assert_eq!("42".parse::<NodeTarget>(), Ok(NodeTarget::Id(42)));
+        assert_eq!(
+            "xdpw-screencast".parse::<NodeTarget>(),
+            Ok(NodeTarget::Name("xdpw-screencast".into()))
+        );
+        assert!("".parse::<NodeTarget>().unwrap_err().contains("node.name"));
+    }
+
+    #[test]
+    fn a_plane_with_padding_is_read_row_by_row() {
+        // 3x2 BGRx with a 16-byte stride and an 8-byte offset.
+        let mut bytes = vec![0u8; 8 + 16 * 2];
+        for y in 0..2 {
+            for x in 0..12 {
+                bytes[8 + y * 16 + x] = (y * 100 + x) as u8;
+            }
+        }
+        let plane = PlaneView {
+            bytes: &bytes,
+            offset: 8,
+            size: 32,
+            stride: 16,
+            corrupted: false,
+        };
+        let image = copy_plane(plane, &format(3, 2), &BufferPool::new()).unwrap();
+        assert_eq!(image.row(0, 0)[..12], (0..12u8).collect::<Vec<_>>()[..]);
+        assert_eq!(image.row(0, 1)[..12], (100..112u8).collect::<Vec<_>>()[..]);
+    }
+
+    #[test]
+    fn a_plane_too_small_for_its_format_is_refused_with_the_sizes() {
+        let bytes = vec![0u8; 100];
+        let plane = PlaneView {
+            bytes: &bytes,
+            offset: 0,
+            size: 100,
+            stride: 0,
+            corrupted: false,
+        };
+        let e = copy_plane(plane, &format(8, 4), &BufferPool::new()).unwrap_err();
+        assert!(e.contains("100 bytes") && e.contains("needs 128"), "{e}");
+        let plane = PlaneView { stride: 8, ..plane };
+        let e = copy_plane(plane, &format(8, 4), &BufferPool::new()).unwrap_err();
+        assert!(e.contains("stride 8"), "{e}");
+    }
+}

@@ -1,0 +1,302 @@
+//! The parameters a PipeWire video stream negotiates with: the raw-video formats GhostStream
+//! takes, the buffers it can read (shared memory), and the metadata it asks for (header
+//! timestamps, damage), as SPA pods; and the negotiated format read back.
+
+use std::io::Cursor;
+
+use pipewire::spa::param::format::{FormatProperties, MediaSubtype, MediaType};
+use pipewire::spa::param::format_utils::parse_format;
+use pipewire::spa::param::video::{VideoFormat, VideoInfoRaw};
+use pipewire::spa::param::ParamType;
+use pipewire::spa::pod::serialize::PodSerializer;
+use pipewire::spa::pod::{ChoiceValue, Object, Pod, Property, Value};
+use pipewire::spa::sys as spa_sys;
+use pipewire::spa::utils::{Choice, ChoiceEnum, ChoiceFlags, Fraction, Id, Rectangle, SpaTypes};
+
+use crate::format::PixelFormat;
+use crate::time::Rational;
+
+/// The SPA raw-video formats GhostStream takes, each with the engine format it is read as
+/// (SPA names bytes in memory order: BGRx is B, G, R, x; the 10-bit names are little-endian
+/// words from the high bits, so xBGR_210LE holds R in bits 0–9).
+pub(crate) const ACCEPTED: [(VideoFormat, PixelFormat); 6] = [
+    (VideoFormat::BGRx, PixelFormat::Bgra8),
+    (VideoFormat::BGRA, PixelFormat::Bgra8),
+    (VideoFormat::RGBx, PixelFormat::Rgba8),
+    (VideoFormat::RGBA, PixelFormat::Rgba8),
+    (VideoFormat::xBGR_210LE, PixelFormat::Rgb10a2),
+    (VideoFormat::ABGR_210LE, PixelFormat::Rgb10a2),
+];
+
+/// Largest frame side offered in negotiation.
+const MAX_SIDE: u32 = 16384;
+
+/// The engine format for an SPA video format, `None` when GhostStream does not take it.
+pub(crate) fn engine_format(format: VideoFormat) -> Option<PixelFormat> {
+    ACCEPTED
+        .iter()
+        .find(|(spa, _)| *spa == format)
+        .map(|&(_, engine)| engine)
+}
+
+/// A format both sides agreed on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct StreamFormat {
+    /// How the pixels are read.
+    pub format: PixelFormat,
+    /// The SPA format's name (for messages).
+    pub spa_name: &'static str,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The frame rate the producer announced (0/1 for a variable rate).
+    pub rate: Rational,
+}
+
+/// Why a negotiated format was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum FormatRefusal {
+    /// Not raw video.
+    NotRawVideo,
+    /// A raw-video format outside [`ACCEPTED`] (its SPA id).
+    Unsupported(u32),
+    /// The pod does not parse.
+    Malformed(String),
+}
+
+/// Reads the format PipeWire fixed for the stream.
+pub(crate) fn negotiated(pod: &Pod) -> Result<StreamFormat, FormatRefusal> {
+    let (media_type, subtype) =
+        parse_format(pod).map_err(|e| FormatRefusal::Malformed(e.to_string()))?;
+    if media_type != MediaType::Video || subtype != MediaSubtype::Raw {
+        return Err(FormatRefusal::NotRawVideo);
+    }
+    let mut info = VideoInfoRaw::new();
+    info.parse(pod)
+        .map_err(|e| FormatRefusal::Malformed(e.to_string()))?;
+    let format =
+        engine_format(info.format()).ok_or(FormatRefusal::Unsupported(info.format().as_raw()))?;
+    let size = info.size();
+    let rate = match (info.framerate(), info.max_framerate()) {
+        (f, _) if f.num > 0 && f.denom > 0 => Rational::new(f.num as i64, f.denom as i64),
+        (_, m) if m.num > 0 && m.denom > 0 => Rational::new(m.num as i64, m.denom as i64),
+        _ => Rational::new(0, 1),
+    };
+    Ok(StreamFormat {
+        format,
+        spa_name: spa_name(info.format()),
+        width: size.width,
+        height: size.height,
+        rate,
+    })
+}
+
+fn spa_name(format: VideoFormat) -> &'static str {
+    match format {
+        VideoFormat::BGRx => "BGRx",
+        VideoFormat::BGRA => "BGRA",
+        VideoFormat::RGBx => "RGBx",
+        VideoFormat::RGBA => "RGBA",
+        VideoFormat::xBGR_210LE => "xBGR_210LE",
+        VideoFormat::ABGR_210LE => "ABGR_210LE",
+        _ => "other",
+    }
+}
+
+fn serialize(object: Object) -> Vec<u8> {
+    PodSerializer::serialize(Cursor::new(Vec::new()), &Value::Object(object))
+        // Writing into a growable vector cannot fail.
+        .map(|(cursor, _)| cursor.into_inner())
+        .unwrap_or_default()
+}
+
+fn id_choice(default: Id, alternatives: Vec<Id>) -> Value {
+    Value::Choice(ChoiceValue::Id(Choice(
+        ChoiceFlags::empty(),
+        ChoiceEnum::Enum {
+            default,
+            alternatives,
+        },
+    )))
+}
+
+/// An `EnumFormat` listing `formats` (the first preferred). A consumer leaves the size and
+/// rate open (`None`); a producer fixes them to what it sends.
+pub(crate) fn enum_format(
+    formats: &[VideoFormat],
+    size: Option<(u32, u32)>,
+    rate: Option<Rational>,
+) -> Vec<u8> {
+    let ids: Vec<Id> = formats.iter().map(|f| Id(f.as_raw())).collect();
+    let format = match ids.as_slice() {
+        [one] => Value::Id(*one),
+        _ => id_choice(ids[0], ids.clone()),
+    };
+    let size = match size {
+        Some((width, height)) => Value::Rectangle(Rectangle { width, height }),
+        None => Value::Choice(ChoiceValue::Rectangle(Choice(
+            ChoiceFlags::empty(),
+            ChoiceEnum::Range {
+                default: Rectangle {
+                    width: 1920,
+                    height: 1080,
+                },
+                min: Rectangle {
+                    width: 1,
+                    height: 1,
+                },
+                max: Rectangle {
+                    width: MAX_SIDE,
+                    height: MAX_SIDE,
+                },
+            },
+        ))),
+    };
+    let rate = match rate {
+        Some(r) => Value::Fraction(Fraction {
+            num: r.num.max(0) as u32,
+            denom: r.den.max(1) as u32,
+        }),
+        None => Value::Choice(ChoiceValue::Fraction(Choice(
+            ChoiceFlags::empty(),
+            ChoiceEnum::Range {
+                default: Fraction { num: 60, denom: 1 },
+                min: Fraction { num: 0, denom: 1 },
+                max: Fraction {
+                    num: 1000,
+                    denom: 1,
+                },
+            },
+        ))),
+    };
+    serialize(Object {
+        type_: SpaTypes::ObjectParamFormat.as_raw(),
+        id: ParamType::EnumFormat.as_raw(),
+        properties: vec![
+            Property::new(
+                FormatProperties::MediaType.as_raw(),
+                Value::Id(Id(MediaType::Video.as_raw())),
+            ),
+            Property::new(
+                FormatProperties::MediaSubtype.as_raw(),
+                Value::Id(Id(MediaSubtype::Raw.as_raw())),
+            ),
+            Property::new(FormatProperties::VideoFormat.as_raw(), format),
+            Property::new(FormatProperties::VideoSize.as_raw(), size),
+            Property::new(FormatProperties::VideoFramerate.as_raw(), rate),
+        ],
+    })
+}
+
+/// The `Buffers` parameter: 2 to 16 buffers (4 preferred) of shared memory (MemFd or
+/// MemPtr), one data plane, `stride`x`height` bytes when the size is known.
+pub(crate) fn buffers(size_and_stride: Option<(u32, u32)>) -> Vec<u8> {
+    let memory = (1 << spa_sys::SPA_DATA_MemFd) | (1 << spa_sys::SPA_DATA_MemPtr);
+    let mut properties = vec![
+        Property::new(
+            spa_sys::SPA_PARAM_BUFFERS_buffers,
+            Value::Choice(ChoiceValue::Int(Choice(
+                ChoiceFlags::empty(),
+                ChoiceEnum::Range {
+                    default: 4,
+                    min: 2,
+                    max: 16,
+                },
+            ))),
+        ),
+        Property::new(spa_sys::SPA_PARAM_BUFFERS_blocks, Value::Int(1)),
+        Property::new(
+            spa_sys::SPA_PARAM_BUFFERS_dataType,
+            Value::Choice(ChoiceValue::Int(Choice(
+                ChoiceFlags::empty(),
+                ChoiceEnum::Flags {
+                    default: memory,
+                    flags: vec![],
+                },
+            ))),
+        ),
+    ];
+    if let Some((size, stride)) = size_and_stride {
+        properties.push(Property::new(
+            spa_sys::SPA_PARAM_BUFFERS_size,
+            Value::Int(size as i32),
+        ));
+        properties.push(Property::new(
+            spa_sys::SPA_PARAM_BUFFERS_stride,
+            Value::Int(stride as i32),
+        ));
+    }
+    serialize(Object {
+        type_: spa_sys::SPA_TYPE_OBJECT_ParamBuffers,
+        id: spa_sys::SPA_PARAM_Buffers,
+        properties,
+    })
+}
+
+/// A `Meta` parameter asking for metadata of `kind` (`SPA_META_*`) of `size` bytes.
+pub(crate) fn meta(kind: u32, size: usize) -> Vec<u8> {
+    serialize(Object {
+        type_: spa_sys::SPA_TYPE_OBJECT_ParamMeta,
+        id: spa_sys::SPA_PARAM_Meta,
+        properties: vec![
+            Property::new(spa_sys::SPA_PARAM_META_type, Value::Id(Id(kind))),
+            Property::new(spa_sys::SPA_PARAM_META_size, Value::Int(size as i32)),
+        ],
+    })
+}
+
+/// The metadata a capture asks for: the header (timestamps, sequence, corruption) and up to
+/// 16 damage rectangles.
+pub(crate) fn capture_metas() -> [Vec<u8>; 2] {
+    [
+        meta(
+            spa_sys::SPA_META_Header,
+            std::mem::size_of::<spa_sys::spa_meta_header>(),
+        ),
+        meta(
+            spa_sys::SPA_META_VideoDamage,
+            16 * std::mem::size_of::<spa_sys::spa_meta_region>(),
+        ),
+    ]
+}
+
+/// Views serialized pods as the slice `pw_stream_connect`/`update_params` take.
+pub(crate) fn pods(bytes: &[Vec<u8>]) -> Vec<&Pod> {
+    bytes.iter().filter_map(|b| Pod::from_bytes(b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_offered_format_parses_back_to_the_engines_format() {
+        let pod_bytes = enum_format(
+            &[VideoFormat::RGBx],
+            Some((640, 360)),
+            Some(Rational::new(30, 1)),
+        );
+        let pod = Pod::from_bytes(&pod_bytes).unwrap();
+        // A producer's offer of one format, size and rate reads as that format.
+        let f = negotiated(pod).unwrap();
+        assert_eq!(
+            (f.format, f.width, f.height),
+            (PixelFormat::Rgba8, 640, 360)
+        );
+        assert_eq!(f.spa_name, "RGBx");
+        assert_eq!(f.rate, Rational::new(30, 1));
+    }
+
+    #[test]
+    fn formats_map_to_the_engines_byte_orders() {
+        assert_eq!(engine_format(VideoFormat::BGRx), Some(PixelFormat::Bgra8));
+        assert_eq!(engine_format(VideoFormat::RGBA), Some(PixelFormat::Rgba8));
+        assert_eq!(
+            engine_format(VideoFormat::xBGR_210LE),
+            Some(PixelFormat::Rgb10a2)
+        );
+        assert_eq!(engine_format(VideoFormat::NV12), None);
+        assert_eq!(engine_format(VideoFormat::xRGB), None);
+    }
+}

@@ -1,0 +1,278 @@
+//! A PipeWire video source node that publishes a known, frame-numbered pattern: what the
+//! capture tests and the benchmark read back, and a way to try `record --source pipewire`
+//! without a desktop. It drives its own graph at a fixed rate (a `DRIVER` stream with a
+//! timer), sends BGRx in shared memory with header metadata (timestamp, frame number), and can
+//! change its size mid-stream (a renegotiation). Dropping it removes the node.
+
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use pipewire as pw;
+use pw::spa::param::video::VideoFormat;
+use pw::stream::{StreamFlags, StreamRef};
+
+use super::pw_buffer;
+use super::pw_params;
+use super::CaptureError;
+use crate::time::{Rational, Timestamp};
+
+/// The BGRx pixel of frame `n` at (`x`, `y`): the frame number in the first pixel (B, G, R =
+/// bits 0–7, 8–15, 16–23), elsewhere a pattern that moves with `n`.
+pub fn test_node_pixel(n: u64, x: u32, y: u32) -> [u8; 4] {
+    if (x, y) == (0, 0) {
+        return [n as u8, (n >> 8) as u8, (n >> 16) as u8, 255];
+    }
+    [
+        (x as u64 + n) as u8,
+        (y as u64 + 3 * n) as u8,
+        ((x ^ y) as u64 + 7 * n) as u8,
+        255,
+    ]
+}
+
+/// The frame number a [`PipeWireTestNode`] wrote into a BGRx frame's first pixel.
+pub fn test_node_frame_number(first_pixel: &[u8]) -> u64 {
+    first_pixel[0] as u64 | (first_pixel[1] as u64) << 8 | (first_pixel[2] as u64) << 16
+}
+
+enum Command {
+    Resize(u32, u32),
+    Stop,
+}
+
+/// A running test source node; removed from the graph on drop.
+pub struct PipeWireTestNode {
+    commands: pw::channel::Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+    sent: Arc<AtomicU64>,
+    node_id: u32,
+}
+
+impl std::fmt::Debug for PipeWireTestNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PipeWireTestNode")
+            .field("node_id", &self.node_id)
+            .field("sent", &self.frames_sent())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PipeWireTestNode {
+    /// Publishes node `name` (`media.class` Video/Source) of `width`x`height` BGRx frames at
+    /// `rate`, on the user's PipeWire daemon (or through `remote`, a connection to one);
+    /// returns once the node is registered.
+    pub fn start(
+        name: &str,
+        (width, height): (u32, u32),
+        rate: Rational,
+        remote: Option<OwnedFd>,
+    ) -> Result<Self, CaptureError> {
+        if !rate.is_positive() {
+            return Err(CaptureError::BadRate { rate });
+        }
+        let (commands, receiver) = pw::channel::channel::<Command>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<u32, CaptureError>>();
+        let sent = Arc::new(AtomicU64::new(0));
+        let thread = {
+            let name = name.to_string();
+            let sent = Arc::clone(&sent);
+            std::thread::Builder::new()
+                .name("ghoststream-pw-test-node".into())
+                .spawn(move || {
+                    let failed = ready_tx.clone();
+                    let size = (width, height);
+                    if let Err(e) = run(&name, size, rate, remote, receiver, ready_tx, &sent) {
+                        let _ = failed.send(Err(e));
+                    }
+                })
+                .map_err(|source| CaptureError::Io {
+                    what: "the PipeWire test node's thread".into(),
+                    source,
+                })?
+        };
+        let node_id = ready_rx
+            .recv_timeout(Duration::from_secs(5))
+            .map_err(|_| CaptureError::PipeWireUnavailable {
+                reason: "the test node was not registered within 5 s".into(),
+            })??;
+        Ok(Self {
+            commands,
+            thread: Some(thread),
+            sent,
+            node_id,
+        })
+    }
+
+    /// The node's global id.
+    pub fn node_id(&self) -> u32 {
+        self.node_id
+    }
+
+    /// Frames sent so far.
+    pub fn frames_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Changes the frame size: the node offers only the new size and the link renegotiates.
+    pub fn resize(&self, width: u32, height: u32) {
+        let _ = self.commands.send(Command::Resize(width, height));
+    }
+}
+
+impl Drop for PipeWireTestNode {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Command::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(
+    name: &str,
+    size: (u32, u32),
+    rate: Rational,
+    remote: Option<OwnedFd>,
+    commands: pw::channel::Receiver<Command>,
+    ready: mpsc::Sender<Result<u32, CaptureError>>,
+    sent: &Arc<AtomicU64>,
+) -> Result<(), CaptureError> {
+    pw::init();
+    let unavailable = |e: pw::Error| CaptureError::PipeWireUnavailable {
+        reason: e.to_string(),
+    };
+    let main_loop = pw::main_loop::MainLoop::new(None).map_err(unavailable)?;
+    let context = pw::context::Context::new(&main_loop).map_err(unavailable)?;
+    let core = match remote {
+        Some(fd) => context.connect_fd(fd, None),
+        None => context.connect(None),
+    }
+    .map_err(unavailable)?;
+    let props = pw::properties::properties! {
+        "media.type" => "Video",
+        "media.category" => "Source",
+        "media.class" => "Video/Source",
+        "media.role" => "Screen",
+        "node.name" => name,
+        "node.description" => "GhostStream test pattern",
+    };
+    let stream = Rc::new(pw::stream::Stream::new(&core, name, props).map_err(unavailable)?);
+    // The size agreed with the consumer (frames are written at it).
+    let current = Rc::new(std::cell::Cell::new(size));
+    let frame = Rc::new(std::cell::Cell::new(0u64));
+    let _listener = stream
+        .add_local_listener_with_user_data(())
+        .state_changed({
+            let ready = ready.clone();
+            move |stream: &StreamRef, _, _, new| {
+                if matches!(new, pw::stream::StreamState::Paused) {
+                    let _ = ready.send(Ok(stream.node_id()));
+                }
+            }
+        })
+        .param_changed({
+            let current = Rc::clone(&current);
+            move |stream: &StreamRef, _, id, param| {
+                if id != pw::spa::param::ParamType::Format.as_raw() {
+                    return;
+                }
+                let Some(Ok(format)) = param.map(pw_params::negotiated) else {
+                    return;
+                };
+                let (width, height) = (format.width, format.height);
+                current.set((width, height));
+                let stride = width * 4;
+                let params = [
+                    pw_params::buffers(Some((stride * height, stride))),
+                    pw_params::meta(
+                        pw::spa::sys::SPA_META_Header,
+                        std::mem::size_of::<pw::spa::sys::spa_meta_header>(),
+                    ),
+                ];
+                let _ = stream.update_params(&mut pw_params::pods(&params));
+            }
+        })
+        .process({
+            let current = Rc::clone(&current);
+            let frame = Rc::clone(&frame);
+            let sent = Arc::clone(sent);
+            move |stream: &StreamRef, _| {
+                let Some(mut buffer) = pw_buffer::dequeue(stream) else {
+                    return;
+                };
+                let (width, height) = current.get();
+                let n = frame.get();
+                let stride = width as usize * 4;
+                let filled = buffer.fill(|bytes| {
+                    let size = stride * height as usize;
+                    if bytes.len() < size {
+                        return (0, stride);
+                    }
+                    for y in 0..height {
+                        let row = &mut bytes[y as usize * stride..][..stride];
+                        for (x, px) in row.chunks_exact_mut(4).enumerate() {
+                            px.copy_from_slice(&test_node_pixel(n, x as u32, y));
+                        }
+                    }
+                    (size, stride)
+                });
+                buffer.set_header(Timestamp::now().as_nanos(), n);
+                pw_buffer::queue_back(stream, buffer);
+                if filled {
+                    frame.set(n + 1);
+                    sent.store(n + 1, Ordering::Relaxed);
+                }
+            }
+        })
+        .register()
+        .map_err(unavailable)?;
+
+    let offer = [pw_params::enum_format(
+        &[VideoFormat::BGRx],
+        Some(size),
+        Some(rate),
+    )];
+    stream
+        .connect(
+            pw::spa::utils::Direction::Output,
+            None,
+            StreamFlags::DRIVER | StreamFlags::MAP_BUFFERS,
+            &mut pw_params::pods(&offer),
+        )
+        .map_err(|e| CaptureError::StreamFailed {
+            reason: format!("connecting the test node: {e}"),
+        })?;
+
+    // The node drives its graph: one frame per tick.
+    let timer = main_loop.loop_().add_timer({
+        let stream = Rc::clone(&stream);
+        move |_| {
+            let _ = stream.trigger_process();
+        }
+    });
+    let period = Duration::from_secs_f64(1.0 / rate.as_f64());
+    timer.update_timer(Some(period), Some(period));
+
+    let _commands = commands.attach(main_loop.loop_(), {
+        let main_loop = main_loop.clone();
+        let stream = Rc::clone(&stream);
+        move |command| match command {
+            Command::Resize(width, height) => {
+                let offer = [pw_params::enum_format(
+                    &[VideoFormat::BGRx],
+                    Some((width, height)),
+                    Some(rate),
+                )];
+                let _ = stream.update_params(&mut pw_params::pods(&offer));
+            }
+            Command::Stop => main_loop.quit(),
+        }
+    });
+    main_loop.run();
+    let _ = stream.disconnect();
+    Ok(())
+}

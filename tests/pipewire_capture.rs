@@ -1,0 +1,315 @@
+//! PipeWire capture against a real daemon: Debian's pipewire and wireplumber, started by each
+//! test as an ordinary user, and GhostStream's test node publishing a frame-numbered pattern.
+//! Frames are compared exactly with the pattern; order, timestamps, a size renegotiation
+//! mid-stream, pacing (drops and repeats), buffers recycled while the caller stalls, and the
+//! faults (unknown node, node removed, daemon killed) are checked.
+#![cfg(feature = "pipewire")]
+
+mod pipewire_env;
+
+use std::time::{Duration, Instant};
+
+use ghoststream::capture::{
+    test_node_frame_number, test_node_pixel, CaptureError, LiveCapture, NodeTarget, PacedCapture,
+    PipeWireCapture, PipeWireOptions, PipeWireTestNode,
+};
+use ghoststream::source::FrameSource;
+use ghoststream::CpuImage;
+use ghoststream::Rational;
+use ghoststream::{FrameImage, PixelFormat};
+use pipewire_env::PrivatePipeWire;
+
+fn node(env: &PrivatePipeWire, name: &str, size: (u32, u32), fps: i64) -> PipeWireTestNode {
+    PipeWireTestNode::start(name, size, Rational::new(fps, 1), Some(env.connection()))
+        .unwrap_or_else(|e| panic!("test node starts: {e}\n{}", env.log("pipewire.log")))
+}
+
+fn open(env: &PrivatePipeWire, target: NodeTarget) -> PipeWireCapture {
+    PipeWireCapture::open(PipeWireOptions {
+        node: Some(target),
+        remote: Some(env.connection()),
+        negotiation_timeout: Duration::from_secs(10),
+    })
+    .unwrap_or_else(|e| {
+        panic!(
+            "capture opens: {e}\nwireplumber:\n{}",
+            env.log("wireplumber.log")
+        )
+    })
+}
+
+/// The frame number in `image`, after checking every pixel against the pattern.
+fn check_pattern(image: &CpuImage) -> u64 {
+    assert_eq!(image.format(), PixelFormat::Bgra8);
+    let n = test_node_frame_number(&image.row(0, 0)[..4]);
+    for y in 0..image.height() {
+        for (x, px) in image.row(0, y)[..image.width() as usize * 4]
+            .chunks_exact(4)
+            .enumerate()
+        {
+            assert_eq!(
+                px,
+                test_node_pixel(n, x as u32, y),
+                "frame {n} pixel ({x},{y}) of {}x{}",
+                image.width(),
+                image.height()
+            );
+        }
+    }
+    n
+}
+
+/// The next frame (image, time), failing after 5 s.
+fn next(capture: &mut PipeWireCapture) -> (CpuImage, i64) {
+    let t = capture
+        .wait_frame_before(Instant::now() + Duration::from_secs(5))
+        .expect("no capture error")
+        .expect("a frame within 5 s");
+    let (image, time) = capture
+        .last_image()
+        .unwrap()
+        .expect("the frame is readable");
+    assert_eq!(time, t);
+    (image, time.as_nanos())
+}
+
+#[test]
+fn frames_arrive_in_order_with_increasing_timestamps_and_exact_pixels() {
+    let Some(env) = PrivatePipeWire::start() else {
+        return;
+    };
+    let _node = node(&env, "gs-test-order", (320, 180), 60);
+    let mut capture = open(&env, "gs-test-order".parse().unwrap());
+    let info = capture.info();
+    assert_eq!(
+        (info.width, info.height, info.format),
+        (320, 180, PixelFormat::Bgra8)
+    );
+    assert_eq!(info.frame_rate, Rational::new(60, 1));
+    let (mut last_n, mut last_t) = (None, 0);
+    for _ in 0..60 {
+        let (image, t) = next(&mut capture);
+        let n = check_pattern(&image);
+        if let Some(prev) = last_n {
+            assert!(n > prev, "frame {n} after {prev}");
+            assert!(t > last_t, "timestamp {t} after {last_t}");
+        }
+        (last_n, last_t) = (Some(n), t);
+    }
+    let counts = capture.counts();
+    assert!(counts.arrived >= 60, "{counts:?}");
+    assert_eq!(
+        (counts.corrupted, counts.producer_skipped),
+        (0, 0),
+        "{counts:?}"
+    );
+}
+
+#[test]
+fn a_size_renegotiated_mid_stream_arrives_at_the_new_size() {
+    let Some(env) = PrivatePipeWire::start() else {
+        return;
+    };
+    let test_node = node(&env, "gs-test-resize", (256, 144), 60);
+    let mut capture = open(&env, NodeTarget::Id(test_node.node_id()));
+    let (image, _) = next(&mut capture);
+    let before = check_pattern(&image);
+    assert_eq!((image.width(), image.height()), (256, 144));
+    test_node.resize(160, 100);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut last = before;
+    loop {
+        assert!(Instant::now() < deadline, "no 160x100 frame within 5 s");
+        let (image, _) = next(&mut capture);
+        let n = check_pattern(&image);
+        assert!(n > last, "frame {n} after {last}");
+        last = n;
+        if (image.width(), image.height()) == (160, 100) {
+            break;
+        }
+        assert_eq!((image.width(), image.height()), (256, 144));
+    }
+    // And it goes on at the new size.
+    for _ in 0..10 {
+        let (image, _) = next(&mut capture);
+        assert_eq!((image.width(), image.height()), (160, 100));
+        let n = check_pattern(&image);
+        assert!(n > last);
+        last = n;
+    }
+}
+
+#[test]
+fn pacing_drops_extra_frames_and_keeps_the_first_size_after_a_renegotiation() {
+    let Some(env) = PrivatePipeWire::start() else {
+        return;
+    };
+    let test_node = node(&env, "gs-test-pacing", (128, 96), 60);
+    let capture = open(&env, "gs-test-pacing".parse().unwrap());
+    // 60 frames a second paced to 20: two of three dropped.
+    let mut paced = PacedCapture::new(capture, Rational::new(20, 1)).unwrap();
+    let mut numbers = Vec::new();
+    for _ in 0..20 {
+        let frame = paced.next_frame().unwrap().unwrap();
+        let FrameImage::Cpu(image) = &frame.image else {
+            panic!("CPU frames")
+        };
+        numbers.push(check_pattern(image));
+    }
+    let stats = paced.stats();
+    assert_eq!(stats.emitted, 20);
+    assert!(
+        stats.dropped >= 20,
+        "60 fps paced to 20 drops about 2 of 3: {stats:?} {numbers:?}"
+    );
+    assert!(numbers.windows(2).all(|w| w[1] >= w[0]), "{numbers:?}");
+    // A smaller size mid-stream: frames stay 128x96, the picture at the top left, black around.
+    test_node.resize(64, 48);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(Instant::now() < deadline, "no refitted frame within 5 s");
+        let frame = paced.next_frame().unwrap().unwrap();
+        let FrameImage::Cpu(image) = &frame.image else {
+            panic!("CPU frames")
+        };
+        assert_eq!((image.width(), image.height()), (128, 96));
+        if paced.stats().refitted == 0 {
+            continue;
+        }
+        let n = test_node_frame_number(&image.row(0, 0)[..4]);
+        for y in 0..96u32 {
+            for (x, px) in image.row(0, y)[..128 * 4].chunks_exact(4).enumerate() {
+                let want = if x < 64 && y < 48 {
+                    test_node_pixel(n, x as u32, y)
+                } else {
+                    [0; 4]
+                };
+                assert_eq!(px, want, "refitted frame {n} pixel ({x},{y})");
+            }
+        }
+        break;
+    }
+}
+
+#[test]
+fn a_stalled_caller_holds_one_buffer_and_the_producer_keeps_going() {
+    let Some(env) = PrivatePipeWire::start() else {
+        return;
+    };
+    let test_node = node(&env, "gs-test-stall", (320, 240), 60);
+    let mut capture = open(&env, "gs-test-stall".parse().unwrap());
+    let (image, _) = next(&mut capture);
+    check_pattern(&image);
+    let sent_before = test_node.frames_sent();
+    // The caller reads nothing for a second: the capture keeps only the newest buffer and
+    // gives every other back, so the producer never runs out of buffers.
+    std::thread::sleep(Duration::from_secs(1));
+    let sent_after = test_node.frames_sent();
+    assert!(
+        sent_after >= sent_before + 30,
+        "the producer sent {} frames in a second while the caller stalled",
+        sent_after - sent_before
+    );
+    let counts = capture.counts();
+    assert!(
+        counts.arrived + 5 >= sent_after,
+        "{counts:?}, {sent_after} sent"
+    );
+    // What the caller reads now is the newest frame, not one queued a second ago.
+    let (image, _) = next(&mut capture);
+    let n = check_pattern(&image);
+    assert!(
+        n + 5 >= sent_after,
+        "read frame {n}, producer at {sent_after}"
+    );
+}
+
+#[test]
+fn an_unknown_node_is_a_typed_error_listing_the_nodes_there_are() {
+    let Some(env) = PrivatePipeWire::start() else {
+        return;
+    };
+    let _node = node(&env, "gs-test-present", (64, 64), 30);
+    let started = Instant::now();
+    let error = PipeWireCapture::open(PipeWireOptions {
+        node: Some("no-such-node".parse().unwrap()),
+        remote: Some(env.connection()),
+        negotiation_timeout: Duration::from_secs(10),
+    })
+    .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    match &error {
+        CaptureError::NodeNotFound { node, available } => {
+            assert!(node.contains("no-such-node"), "{error}");
+            assert!(available.contains("gs-test-present"), "{error}");
+        }
+        other => panic!("expected NodeNotFound, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_node_that_disappears_mid_capture_is_a_typed_error() {
+    let Some(env) = PrivatePipeWire::start() else {
+        return;
+    };
+    let test_node = node(&env, "gs-test-vanish", (64, 64), 60);
+    let mut capture = open(&env, "gs-test-vanish".parse().unwrap());
+    next(&mut capture);
+    drop(test_node);
+    let removed = Instant::now();
+    let error = loop {
+        match capture.wait_frame_before(Instant::now() + Duration::from_secs(2)) {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("no error within 2 s of the node's removal"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(error, CaptureError::NodeGone { .. }),
+        "expected NodeGone, got {error:?}"
+    );
+    assert!(error.to_string().contains("gs-test-vanish"), "{error}");
+    eprintln!("node removal reported after {:?}", removed.elapsed());
+    assert!(
+        removed.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        removed.elapsed()
+    );
+    // The last frame is still there for a repeat? No: the stream ended, reads fail typed.
+    assert!(capture.wait_frame_before(Instant::now()).is_err());
+}
+
+#[test]
+fn the_daemon_killed_mid_capture_is_a_typed_error() {
+    let Some(mut env) = PrivatePipeWire::start() else {
+        return;
+    };
+    let _node = node(&env, "gs-test-crash", (64, 64), 60);
+    let mut capture = open(&env, "gs-test-crash".parse().unwrap());
+    next(&mut capture);
+    env.kill_daemon();
+    let killed = Instant::now();
+    let error = loop {
+        match capture.wait_frame_before(Instant::now() + Duration::from_secs(2)) {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("no error within 2 s of the daemon's death"),
+            Err(e) => break e,
+        }
+    };
+    assert!(
+        matches!(
+            error,
+            CaptureError::PipeWireGone { .. } | CaptureError::NodeGone { .. }
+        ),
+        "expected PipeWireGone, got {error:?}"
+    );
+    assert!(
+        killed.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        killed.elapsed()
+    );
+}

@@ -1,0 +1,126 @@
+//! A private PipeWire for the capture tests: the `pipewire` daemon and the `wireplumber`
+//! session manager (which links streams to the nodes they target), from Debian, started by the
+//! test in its own runtime directory as an ordinary user (`nobody` when the tests run as root).
+//! Clients reach it through a socket connected here and handed over as an fd, so no test
+//! changes the process environment.
+#![allow(dead_code)]
+
+#[path = "../unprivileged/mod.rs"]
+mod unprivileged;
+
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running PipeWire daemon and session manager; both killed on drop.
+pub struct PrivatePipeWire {
+    daemon: Child,
+    manager: Option<Child>,
+    dir: tempfile::TempDir,
+}
+
+impl PrivatePipeWire {
+    /// Starts the daemon and wireplumber. `None`, with the reason printed, when PipeWire is
+    /// not installed (a failure under GHOSTSTREAM_REQUIRE_PIPEWIRE).
+    pub fn start() -> Option<Self> {
+        let missing = ["pipewire", "wireplumber", "dbus-run-session"]
+            .into_iter()
+            .find(|p| {
+                Command::new(p)
+                    .arg("--version")
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_err()
+            });
+        if let Some(program) = missing {
+            let why =
+                format!("{program} is not installed (apt-get install pipewire wireplumber dbus)");
+            assert!(
+                std::env::var_os("GHOSTSTREAM_REQUIRE_PIPEWIRE").is_none(),
+                "GHOSTSTREAM_REQUIRE_PIPEWIRE is set: {why}"
+            );
+            eprintln!("SKIPPED: {why}; set GHOSTSTREAM_REQUIRE_PIPEWIRE=1 to make this a failure");
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
+        let spawn = |program: &str, args: &[&str], log_file: std::fs::File| {
+            unprivileged::unprivileged(program, dir.path())
+                .args(args)
+                .env("XDG_RUNTIME_DIR", dir.path())
+                .env("PIPEWIRE_RUNTIME_DIR", dir.path())
+                .env("HOME", dir.path())
+                .env("XDG_CONFIG_HOME", dir.path().join("config"))
+                .env("XDG_STATE_HOME", dir.path().join("state"))
+                .env_remove("DBUS_SESSION_BUS_ADDRESS")
+                .env_remove("PIPEWIRE_REMOTE")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(log_file)
+                .spawn()
+                .unwrap_or_else(|e| panic!("{program} starts: {e}"))
+        };
+        let daemon = spawn("pipewire", &[], log("pipewire.log"));
+        let socket = dir.path().join("pipewire-0");
+        let started = Instant::now();
+        while UnixStream::connect(&socket).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "pipewire made no socket in 10 s; its log:\n{}",
+                std::fs::read_to_string(dir.path().join("pipewire.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // wireplumber needs a session bus; it gets a private one that ends with it.
+        let manager = Some(spawn(
+            "dbus-run-session",
+            &["--", "wireplumber"],
+            log("wireplumber.log"),
+        ));
+        Some(Self {
+            daemon,
+            manager,
+            dir,
+        })
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.path().join("pipewire-0")
+    }
+
+    /// A new connection to the daemon, for `PipeWireOptions::remote`.
+    pub fn connection(&self) -> OwnedFd {
+        UnixStream::connect(self.socket())
+            .expect("pipewire's socket")
+            .into()
+    }
+
+    /// A daemon's log, for failure messages.
+    pub fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
+    }
+
+    /// Kills the daemon with SIGKILL, as a crash would.
+    pub fn kill_daemon(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+impl Drop for PrivatePipeWire {
+    fn drop(&mut self) {
+        // wireplumber leaves when its daemon goes, and dbus-run-session then ends its bus.
+        self.kill_daemon();
+        if let Some(mut m) = self.manager.take() {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while m.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = m.kill();
+            let _ = m.wait();
+        }
+    }
+}
