@@ -7,9 +7,9 @@ mod sway;
 
 use std::time::{Duration, Instant};
 
-use ghoststream::capture::{CaptureError, Region, WaylandCapture, WaylandOptions};
+use ghoststream::capture::{CaptureError, PacedCapture, Region, WaylandCapture, WaylandOptions};
 use ghoststream::source::FrameSource;
-use ghoststream::{Frame, FrameImage, PixelFormat};
+use ghoststream::{Frame, FrameImage, PixelFormat, Rational};
 use sway::HeadlessSway;
 
 fn options(sway: &HeadlessSway) -> WaylandOptions {
@@ -163,6 +163,40 @@ fn a_compositor_killed_mid_capture_is_a_typed_error_within_100_ms() {
         other => panic!("expected CompositorGone, got {other:?}"),
     }
     assert!(waited < Duration::from_millis(100), "took {waited:?}");
+}
+
+/// Sway 1.7's headless backend with the pixman renderer cannot disable an output ("Failed to
+/// commit output") and has no `unplug`, so an output cannot be removed here; what it can do is
+/// change an output's mode mid-capture, which the capture follows with new buffers and the
+/// pacer fits to the first size.
+#[test]
+fn an_output_resized_mid_capture_is_followed_and_paced_frames_keep_the_first_size() {
+    let Some(sway) = HeadlessSway::start(256, 128, "#203040") else {
+        return;
+    };
+    let capture = WaylandCapture::open(options(&sway)).unwrap();
+    let mut paced = PacedCapture::new(capture, Rational::new(30, 1)).unwrap();
+    let first = paced.next_frame().unwrap().unwrap();
+    assert_eq!((first.image.width(), first.image.height()), (256, 128));
+    let resized = sway.swaymsg(&["output", "HEADLESS-1", "mode", "128x64"]);
+    assert!(resized.status.success(), "{resized:?}");
+    let started = Instant::now();
+    while paced.stats().refitted == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no 128x64 frame within 5 s"
+        );
+        let frame = paced.next_frame().unwrap().unwrap();
+        assert_eq!((frame.image.width(), frame.image.height()), (256, 128));
+        if paced.stats().refitted > 0 {
+            // The 128x64 picture at the top left, black beyond it.
+            let px = bgr(&frame);
+            assert_eq!(px[0], [0x40, 0x30, 0x20]);
+            assert_eq!(px[63 * 256 + 127], [0x40, 0x30, 0x20]);
+            assert_eq!(px[64 * 256 + 128], [0, 0, 0]);
+            assert_eq!(px[10 * 256 + 200], [0, 0, 0]);
+        }
+    }
 }
 
 #[test]

@@ -121,7 +121,9 @@ impl PacedCapture {
             fit(&image, info.width, info.height, &self.pool)?
         };
         let mut frame = Frame::from_cpu(image, Timestamp::from_nanos(pts));
-        frame.capture_time = Some(presented);
+        // A repeat is no new picture: it has no capture time (its capture-to-packet latency
+        // would measure how long the screen stayed still).
+        frame.capture_time = (arrived > 0).then_some(presented);
         Ok(frame)
     }
 }
@@ -164,5 +166,9 @@ impl FrameSource for PacedCapture {
     /// The next tick's frame: waits until the tick, never longer.
     fn next_frame(&mut self) -> Result<Option<Frame>, SourceError> {
         Ok(Some(self.tick()?))
+    }
+
+    fn pacing(&self) -> Option<PacingStats> {
+        Some(self.stats)
     }
 }

@@ -159,7 +159,7 @@ impl Shared {
     fn fail(&self, error: CaptureError) {
         let mut state = self.lock();
         if state.failure.is_none() && !state.ended {
-            tracing::warn!(%error, "PipeWire capture failed");
+            tracing::debug!(%error, "PipeWire capture failed");
             state.failure = Some(error);
         }
         drop(state);

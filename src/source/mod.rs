@@ -38,6 +38,11 @@ pub trait FrameSource {
     fn remaining(&self) -> Option<u64> {
         None
     }
+
+    /// What constant-rate pacing has done, for a live capture (for status lines).
+    fn pacing(&self) -> Option<crate::capture::PacingStats> {
+        None
+    }
 }
 
 /// Why a source could not deliver a frame.

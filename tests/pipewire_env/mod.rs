@@ -98,6 +98,12 @@ impl PrivatePipeWire {
             .into()
     }
 
+    /// The runtime directory holding the daemon's socket (`PIPEWIRE_RUNTIME_DIR` for a child
+    /// process that should use this daemon).
+    pub fn runtime_dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     /// A daemon's log, for failure messages.
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()

@@ -54,8 +54,10 @@ pub const EXAMPLES: &str = "Examples:
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
     /// Input (`record` calls it --source): `testsrc` (the animated test pattern),
-    /// `wayland[:OUTPUT]` (a wlroots compositor's output, by name: HEADLESS-1, DP-1), a .y4m
-    /// file, `-` for Y4M on standard input, or a raw file with --raw-format.
+    /// `wayland[:OUTPUT]` (a wlroots compositor's output, by name: HEADLESS-1, DP-1),
+    /// `pipewire[:NODE]` (a PipeWire video node by id or node.name; without one, the session
+    /// manager's choice), a .y4m file, `-` for Y4M on standard input, or a raw file with
+    /// --raw-format.
     #[arg(short, long, visible_alias = "source", default_value = "testsrc")]
     pub input: String,
 
@@ -344,6 +346,28 @@ fn parse_fps(s: &str) -> Result<Rational, String> {
     Ok(Rational::new((v * 1000.0).round() as i64, 1000))
 }
 
+#[cfg(feature = "pipewire")]
+fn open_pipewire(
+    node: Option<&str>,
+    fps: Option<Rational>,
+) -> Result<Box<dyn FrameSource>, String> {
+    use ghoststream::capture::{PipeWireCapture, PipeWireOptions};
+    let options = PipeWireOptions {
+        node: node.map(str::parse).transpose()?,
+        ..PipeWireOptions::default()
+    };
+    let capture = PipeWireCapture::open(options).map_err(|e| one_line(&e))?;
+    let rate = fps.unwrap_or(Rational::new(60, 1));
+    Ok(Box::new(
+        PacedCapture::new(capture, rate).map_err(|e| one_line(&e))?,
+    ))
+}
+
+#[cfg(not(feature = "pipewire"))]
+fn open_pipewire(_: Option<&str>, _: Option<Rational>) -> Result<Box<dyn FrameSource>, String> {
+    Err("this build of ghoststream has no PipeWire capture (built without the `pipewire` feature); rebuild with default features".into())
+}
+
 fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
     let fps = args.fps.as_deref().map(parse_fps).transpose()?;
     let size = args.size.as_deref().map(parse_size).transpose()?;
@@ -368,6 +392,19 @@ fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
         return Ok(Box::new(
             PacedCapture::new(capture, rate).map_err(|e| one_line(&e))?,
         ));
+    }
+    if let Some(node) = args
+        .input
+        .strip_prefix("pipewire")
+        .filter(|rest| rest.is_empty() || rest.starts_with(':'))
+    {
+        if size.is_some() || args.display.is_some() || args.region.is_some() || args.no_cursor {
+            return Err("--size, --display, --region and --no-cursor do not apply to a PipeWire capture (the node's size is used; --scale resizes it)".into());
+        }
+        return open_pipewire(node.strip_prefix(':'), fps);
+    }
+    if args.input == "portal" {
+        return Err("--source portal is not built yet: the desktop portal (xdg-desktop-portal ScreenCast) is not wired in; on GNOME or KDE, pick the screen-cast node with `pw-cli ls Node` and use --source pipewire:NODE; on wlroots compositors use --source wayland".into());
     }
     if args.display.is_some() || args.region.is_some() || args.no_cursor {
         return Err(format!(
@@ -515,10 +552,12 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     let started = Instant::now();
     let mut written = 0u64;
     let mut dropped = 0u64;
+    let live = std::cell::RefCell::new(crate::live::LiveStatus::default());
     let mut consume =
         |out: SessionOutput, sink: &mut ghoststream::sink::BitstreamSink| -> Result<(), String> {
             match out {
                 SessionOutput::Packet(p) => {
+                    live.borrow_mut().packet(&p.stats);
                     sink.write(&p).map_err(|e| one_line(&e))?;
                     if let Some(s) = stats.as_mut() {
                         s.write(&p.stats, p.data.len(), p.keyframe)?;
@@ -553,6 +592,11 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             submitted += 1;
             while let Some(out) = session.try_receive().map_err(|e| one_line(&e))? {
                 consume(out, &mut sink)?;
+            }
+            if let Some(pacing) = source.pacing() {
+                if submitted % 10 == 0 {
+                    bar.set_message(live.borrow().line(pacing, started.elapsed()));
+                }
             }
         }
         for out in session.close().map_err(|e| one_line(&e))? {
@@ -598,6 +642,9 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
                 String::new()
             }
         );
+        if let Some(pacing) = source.pacing() {
+            eprintln!("capture: {}", live.borrow().summary(pacing));
+        }
         if let Some(rec) = &summary.record_path {
             eprintln!("configuration record: {}", rec.display());
         }

@@ -1,6 +1,7 @@
 //! `ghoststream`: encode, probe and (later) record with the GhostStream engine.
 
 mod encode;
+mod live;
 mod probe;
 mod stats;
 
@@ -55,9 +56,11 @@ fn main() -> ExitCode {
         std::env::set_var("SVT_LOG", "1");
     }
     let cli = Cli::parse();
+    // The Wayland backend logs a lost connection as an error before returning it; the typed
+    // error the tool prints says the same, so its own line is kept for -vv.
     let level = match cli.verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,wayland_backend=off",
+        1 => "info,wayland_backend=off",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

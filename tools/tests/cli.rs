@@ -1,6 +1,9 @@
 //! The `ghoststream` tool as a user runs it: output decodable by ffmpeg, and every bad input a
 //! non-zero exit with one clear line and no partial output.
 
+#[cfg(feature = "pipewire")]
+#[path = "../../tests/pipewire_env/mod.rs"]
+mod pipewire_env;
 #[path = "../../tests/sway/mod.rs"]
 mod sway;
 
@@ -879,4 +882,165 @@ fn records_a_wayland_output_at_a_constant_rate() {
         o,
     ]);
     assert_one_line_error(&misplaced, &["--region", "wayland"]);
+}
+
+#[test]
+fn a_compositor_killed_mid_recording_ends_with_a_typed_error_and_a_decodable_file() {
+    let Some(mut sway) = sway::HeadlessSway::start(320, 192, "#336699") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("screen.h264");
+    let child = tool()
+        .args([
+            "record",
+            "--source",
+            "wayland",
+            "--display",
+            &sway.socket,
+            "--fps",
+            "30",
+            "--seconds",
+            "30",
+            "--codec",
+            "h264",
+            "--encoder",
+            "software",
+            "-q",
+            "-o",
+        ])
+        .arg(&out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // About a second of recording, then the compositor dies.
+    let started = std::time::Instant::now();
+    while ffprobe_count_lenient(&out) < 20 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the recording never reached 20 frames"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    sway.kill();
+    let killed = std::time::Instant::now();
+    let result = child.wait_with_output().unwrap();
+    eprintln!(
+        "the tool exited {:?} after the compositor's death",
+        killed.elapsed()
+    );
+    assert!(
+        killed.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        killed.elapsed()
+    );
+    assert_one_line_error(
+        &result,
+        &["compositor went away", "frames before it were encoded"],
+    );
+    // Everything captured before the crash is in the file, and it decodes.
+    let frames = ffprobe_count(&out, "h264");
+    assert!(frames >= 20, "{frames} frames decoded");
+}
+
+/// Frames ffprobe counts in a file still being written (0 while it has none).
+fn ffprobe_count_lenient(path: &Path) -> usize {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "quiet",
+            "-f",
+            "h264",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0)
+}
+
+#[cfg(feature = "pipewire")]
+#[test]
+fn records_a_pipewire_node_with_a_live_status_and_a_capture_summary() {
+    use ghoststream::capture::PipeWireTestNode;
+    use ghoststream::Rational;
+    let Some(env) = pipewire_env::PrivatePipeWire::start() else {
+        return;
+    };
+    let _node = PipeWireTestNode::start(
+        "gs-cli-node",
+        (320, 180),
+        Rational::new(60, 1),
+        Some(env.connection()),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("node.ivf");
+    let result = tool()
+        .env("PIPEWIRE_RUNTIME_DIR", env.runtime_dir())
+        .env_remove("PIPEWIRE_REMOTE")
+        .args([
+            "record",
+            "--source",
+            "pipewire:gs-cli-node",
+            "--fps",
+            "30",
+            "--seconds",
+            "1",
+            "-o",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert_eq!(ffprobe_count(&out, "ivf"), 30);
+    // The summary names what pacing did: 60 fps paced to 30 drops about half.
+    let summary = stderr
+        .lines()
+        .find(|l| l.starts_with("capture: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(summary.contains("30 frames at constant rate"), "{summary}");
+    let dropped: u64 = summary
+        .split(": ")
+        .nth(2)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!((15..=45).contains(&dropped), "{summary}");
+    assert!(summary.contains("ms median"), "{summary}");
+    // The size is the node's.
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&probe.stdout).trim(), "320,180");
+
+    let unknown = tool()
+        .env("PIPEWIRE_RUNTIME_DIR", env.runtime_dir())
+        .args(["record", "--source", "pipewire:no-such-node", "-o"])
+        .arg(dir.path().join("x.ivf"))
+        .output()
+        .unwrap();
+    assert_one_line_error(&unknown, &["no-such-node", "gs-cli-node"]);
+    let portal = run(&["record", "--source", "portal", "-o", "/tmp/x.ivf"]);
+    assert_one_line_error(&portal, &["portal", "pipewire:NODE"]);
 }
