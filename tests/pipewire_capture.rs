@@ -6,6 +6,7 @@
 #![cfg(feature = "pipewire")]
 
 mod pipewire_env;
+mod unprivileged;
 
 use std::time::{Duration, Instant};
 

@@ -4,6 +4,7 @@
 //! killed mid-capture, an unknown output, a region outside the output) are typed errors.
 
 mod sway;
+mod unprivileged;
 
 use std::time::{Duration, Instant};
 

@@ -5,8 +5,7 @@
 //! changes the process environment.
 #![allow(dead_code)]
 
-#[path = "../unprivileged/mod.rs"]
-mod unprivileged;
+use super::unprivileged;
 
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;

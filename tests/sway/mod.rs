@@ -4,8 +4,7 @@
 //! refuses to run as root, and nothing here needs privileges).
 #![allow(dead_code)]
 
-#[path = "../unprivileged/mod.rs"]
-mod unprivileged;
+use super::unprivileged;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -6,6 +6,8 @@
 mod pipewire_env;
 #[path = "../../tests/sway/mod.rs"]
 mod sway;
+#[path = "../../tests/unprivileged/mod.rs"]
+mod unprivileged;
 
 use std::io::Write;
 use std::path::Path;
