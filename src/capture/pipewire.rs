@@ -38,7 +38,7 @@ use pw::stream::{StreamFlags, StreamRef, StreamState};
 use pw::types::ObjectType;
 
 use super::pw_buffer::{self, HeldBuffer, Memory, PlaneView};
-use super::pw_params::{self, StreamFormat};
+use super::pw_params::{self, unavailable, StreamFormat};
 use super::{CaptureError, LiveCapture};
 use crate::frame::{BufferPool, CpuImage};
 use crate::source::SourceInfo;
@@ -155,6 +155,24 @@ impl Shared {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Waits for a change until `deadline`; `None` once it has passed.
+    fn wait_until<'a>(
+        &self,
+        state: MutexGuard<'a, State>,
+        deadline: Instant,
+    ) -> Option<MutexGuard<'a, State>> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        Some(
+            self.changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0,
+        )
+    }
+
     /// Records the first failure and wakes the caller.
     fn fail(&self, error: CaptureError) {
         let mut state = self.lock();
@@ -240,19 +258,12 @@ impl PipeWireCapture {
                 if let Some(f) = state.format {
                     break f;
                 }
-                let left = deadline.saturating_duration_since(Instant::now());
-                if left.is_zero() {
-                    return Err(CaptureError::Timeout {
+                state = capture.shared.wait_until(state, deadline).ok_or_else(|| {
+                    CaptureError::Timeout {
                         output: capture.label.clone(),
                         waited_ms: timeout.as_millis() as u64,
-                    });
-                }
-                state = capture
-                    .shared
-                    .changed
-                    .wait_timeout(state, left)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
+                    }
+                })?;
             }
         };
         capture.info = SourceInfo {
@@ -327,16 +338,10 @@ impl LiveCapture for PipeWireCapture {
                     .or(state.kept.as_ref().map(|k| k.2));
                 return Ok(time);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
+            match self.shared.wait_until(state, deadline) {
+                Some(s) => state = s,
+                None => return Ok(None),
             }
-            state = self
-                .shared
-                .changed
-                .wait_timeout(state, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
         }
     }
 
@@ -466,17 +471,8 @@ fn run_loop(
     shared: &Arc<Shared>,
     quit: pw::channel::Receiver<()>,
 ) -> Result<(), CaptureError> {
-    pw::init();
-    let unavailable = |e: pw::Error| CaptureError::PipeWireUnavailable {
-        reason: e.to_string(),
-    };
-    let main_loop = pw::main_loop::MainLoop::new(None).map_err(unavailable)?;
-    let context = pw::context::Context::new(&main_loop).map_err(unavailable)?;
-    let core = match options.remote {
-        Some(fd) => context.connect_fd(fd, None),
-        None => context.connect(None),
-    }
-    .map_err(unavailable)?;
+    let connection = pw_params::connect(options.remote)?;
+    let (core, main_loop) = (&connection.core, &connection.main_loop);
 
     let graph = Rc::new(RefCell::new(Graph::default()));
     let own_node = Rc::new(Cell::new(u32::MAX));
@@ -591,7 +587,7 @@ fn run_loop(
         props.insert("target.object", name.as_str());
     }
     let stream =
-        pw::stream::Stream::new(&core, "ghoststream-capture", props).map_err(unavailable)?;
+        pw::stream::Stream::new(core, "ghoststream-capture", props).map_err(unavailable)?;
     let _stream_listener = stream
         .add_local_listener_with_user_data(())
         .state_changed({
@@ -649,16 +645,14 @@ fn run_loop(
         Some(NodeTarget::Id(id)) => Some(*id),
         _ => None,
     };
-    stream
-        .connect(
-            pw::spa::utils::Direction::Input,
-            target,
-            StreamFlags::AUTOCONNECT | StreamFlags::MAP_BUFFERS,
-            &mut pw_params::pods(&offer),
-        )
-        .map_err(|e| CaptureError::StreamFailed {
-            reason: format!("connecting the stream: {e}"),
-        })?;
+    pw_params::connect_stream(
+        &stream,
+        pw::spa::utils::Direction::Input,
+        target,
+        StreamFlags::AUTOCONNECT | StreamFlags::MAP_BUFFERS,
+        &offer,
+        "the capture stream",
+    )?;
 
     let _quit = quit.attach(main_loop.loop_(), {
         let main_loop = main_loop.clone();

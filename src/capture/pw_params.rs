@@ -13,8 +13,58 @@ use pipewire::spa::pod::{ChoiceValue, Object, Pod, Property, Value};
 use pipewire::spa::sys as spa_sys;
 use pipewire::spa::utils::{Choice, ChoiceEnum, ChoiceFlags, Fraction, Id, Rectangle, SpaTypes};
 
+use pipewire as pw;
+
+use super::CaptureError;
 use crate::format::PixelFormat;
 use crate::time::Rational;
+
+/// A PipeWire connection on a loop of its own (fields drop core first, loop last).
+pub(crate) struct Connection {
+    pub core: pw::core::Core,
+    _context: pw::context::Context,
+    pub main_loop: pw::main_loop::MainLoop,
+}
+
+/// PipeWire's error as [`CaptureError::PipeWireUnavailable`].
+pub(crate) fn unavailable(e: pw::Error) -> CaptureError {
+    CaptureError::PipeWireUnavailable {
+        reason: e.to_string(),
+    }
+}
+
+/// Connects through `remote` (an fd from the portal or a test), else to the user's daemon.
+pub(crate) fn connect(remote: Option<std::os::fd::OwnedFd>) -> Result<Connection, CaptureError> {
+    pw::init();
+    let main_loop = pw::main_loop::MainLoop::new(None).map_err(unavailable)?;
+    let context = pw::context::Context::new(&main_loop).map_err(unavailable)?;
+    let core = match remote {
+        Some(fd) => context.connect_fd(fd, None),
+        None => context.connect(None),
+    }
+    .map_err(unavailable)?;
+    Ok(Connection {
+        core,
+        _context: context,
+        main_loop,
+    })
+}
+
+/// Connects `stream` with `offer` as its formats; `what` names it in the error.
+pub(crate) fn connect_stream(
+    stream: &pw::stream::StreamRef,
+    direction: pw::spa::utils::Direction,
+    target: Option<u32>,
+    flags: pw::stream::StreamFlags,
+    offer: &[Vec<u8>],
+    what: &str,
+) -> Result<(), CaptureError> {
+    stream
+        .connect(direction, target, flags, &mut pods(offer))
+        .map_err(|e| CaptureError::StreamFailed {
+            reason: format!("connecting {what}: {e}"),
+        })
+}
 
 /// The SPA raw-video formats GhostStream takes, each with the engine format it is read as
 /// (SPA names bytes in memory order: BGRx is B, G, R, x; the 10-bit names are little-endian

@@ -16,7 +16,7 @@ use pw::spa::param::video::VideoFormat;
 use pw::stream::{StreamFlags, StreamRef};
 
 use super::pw_buffer;
-use super::pw_params;
+use super::pw_params::{self, unavailable};
 use super::CaptureError;
 use crate::time::{Rational, Timestamp};
 
@@ -141,17 +141,8 @@ fn run(
     ready: mpsc::Sender<Result<u32, CaptureError>>,
     sent: &Arc<AtomicU64>,
 ) -> Result<(), CaptureError> {
-    pw::init();
-    let unavailable = |e: pw::Error| CaptureError::PipeWireUnavailable {
-        reason: e.to_string(),
-    };
-    let main_loop = pw::main_loop::MainLoop::new(None).map_err(unavailable)?;
-    let context = pw::context::Context::new(&main_loop).map_err(unavailable)?;
-    let core = match remote {
-        Some(fd) => context.connect_fd(fd, None),
-        None => context.connect(None),
-    }
-    .map_err(unavailable)?;
+    let connection = pw_params::connect(remote)?;
+    let (core, main_loop) = (&connection.core, &connection.main_loop);
     let props = pw::properties::properties! {
         "media.type" => "Video",
         "media.category" => "Source",
@@ -160,7 +151,7 @@ fn run(
         "node.name" => name,
         "node.description" => "GhostStream test pattern",
     };
-    let stream = Rc::new(pw::stream::Stream::new(&core, name, props).map_err(unavailable)?);
+    let stream = Rc::new(pw::stream::Stream::new(core, name, props).map_err(unavailable)?);
     // The size agreed with the consumer (frames are written at it).
     let current = Rc::new(std::cell::Cell::new(size));
     let frame = Rc::new(std::cell::Cell::new(0u64));
@@ -236,16 +227,14 @@ fn run(
         Some(size),
         Some(rate),
     )];
-    stream
-        .connect(
-            pw::spa::utils::Direction::Output,
-            None,
-            StreamFlags::DRIVER | StreamFlags::MAP_BUFFERS,
-            &mut pw_params::pods(&offer),
-        )
-        .map_err(|e| CaptureError::StreamFailed {
-            reason: format!("connecting the test node: {e}"),
-        })?;
+    pw_params::connect_stream(
+        &stream,
+        pw::spa::utils::Direction::Output,
+        None,
+        StreamFlags::DRIVER | StreamFlags::MAP_BUFFERS,
+        &offer,
+        "the test node",
+    )?;
 
     // The node drives its graph: one frame per tick.
     let timer = main_loop.loop_().add_timer({
