@@ -3,6 +3,10 @@
 //! - [`wayland`]: wlroots-style compositors (sway, Hyprland, river, labwc) through
 //!   `wlr-screencopy-unstable-v1`, into shared memory (`wl_shm`); the output by name, a region,
 //!   the cursor on or off, damage-driven so that an idle screen costs nothing.
+//! - [`pipewire`] (feature `pipewire`): any PipeWire video node by id or name — the desktop
+//!   portal's screen casts, cameras, applications — in shared memory, with the producer's
+//!   timestamps; [`pw_test_node`] publishes a frame-numbered pattern to test against.
+//! - [`pacer`]: constant frame rate over either ([`LiveCapture`]).
 //!
 //! Every capture runs as an ordinary user: no root, no setcap, no CAP_SYS_ADMIN (no KMS).
 
