@@ -129,7 +129,7 @@ pub const MAX_HANDOFF_BUFFERS: usize = 64;
 /// The buffers and timelines a stream hands its frames over with (see the module docs).
 #[derive(Clone, Debug)]
 pub struct GpuHandoff {
-    /// The buffers frames are written into in rotation (1 to [`MAX_HANDOFF_BUFFERS`]), each at
+    /// The buffers frames are written into in rotation (1 to `MAX_HANDOFF_BUFFERS` (64)), each at
     /// least the layout's size: as many as the consumer may hold at once.
     pub buffers: Vec<Arc<ExportableBuffer>>,
     /// Set to n + 1 when frame n (counted from 0) is written.

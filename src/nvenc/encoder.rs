@@ -203,7 +203,7 @@ impl NvencEncoder {
     /// Opens an encoder fed with no copy by a Vulkan pass on `gpu` (on the CUDA device that is
     /// `gpu`'s physical device): exportable buffers in NVENC's layout (`YuvLayout` NV12/P010:
     /// 256-byte-aligned rows, chroma right after the luma), as many as the encoder holds at once
-    /// (see [`input_slots`]), imported into CUDA and registered with NVENC once, and the two
+    /// (see `input_slots`), imported into CUDA and registered with NVENC once, and the two
     /// timelines of the hand-off, imported too. Take the [`GpuHandoff`] with
     /// [`EncoderBackend::take_gpu_handoff`], give it to
     /// [`crate::gpu::ConvertStream::with_handoff`], and each [`HandedOff`] that returns to
