@@ -280,7 +280,7 @@ fn a_node_that_disappears_mid_capture_is_a_typed_error() {
         "{:?}",
         removed.elapsed()
     );
-    // The last frame is still there for a repeat? No: the stream ended, reads fail typed.
+    // The stream has ended: later reads fail too (typed), they do not wait or hang.
     assert!(capture.wait_frame_before(Instant::now()).is_err());
 }
 

@@ -222,11 +222,9 @@ impl PipeWireCapture {
                     if let Err(e) = run_loop(options, &shared, quit_rx) {
                         shared.fail(e);
                     }
-                    let mut state = shared.lock();
-                    // The stream and its buffers are gone: nothing held may be read.
-                    state.held = None;
-                    state.ended = true;
-                    drop(state);
+                    // Nothing more will arrive (a held buffer was already forgotten before
+                    // the stream went, in `run_loop`).
+                    shared.lock().ended = true;
                     shared.changed.notify_all();
                 })
                 .map_err(|source| CaptureError::Io {
@@ -659,7 +657,8 @@ fn run_loop(
         move |()| main_loop.quit()
     });
     main_loop.run();
-    // Held buffers die with the stream (dropped after this); the thread's epilogue clears them.
+    // The stream and its buffers are dropped when this returns: forget the held buffer now,
+    // under the lock, so that no reader can reach it afterwards.
     let mut state = shared.lock();
     state.held = None;
     state.ended = true;
