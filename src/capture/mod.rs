@@ -6,13 +6,20 @@
 //! - [`pipewire`] (feature `pipewire`): any PipeWire video node by id or name — the desktop
 //!   portal's screen casts, cameras, applications — in shared memory, with the producer's
 //!   timestamps; [`pw_test_node`] publishes a frame-numbered pattern to test against.
-//! - [`pacer`]: constant frame rate over either ([`LiveCapture`]).
+//! - [`portal`] (feature `portal`): the desktop portal's ScreenCast (GNOME, KDE, wlroots through
+//!   xdg-desktop-portal-wlr): the user grants a screen once (a restore token is kept), the
+//!   stream arrives over the portal's PipeWire connection.
+//! - [`pacer`]: constant frame rate over any of them ([`LiveCapture`]).
 //!
 //! Every capture runs as an ordinary user: no root, no setcap, no CAP_SYS_ADMIN (no KMS).
 
 pub mod pacer;
 #[cfg(feature = "pipewire")]
 pub mod pipewire;
+#[cfg(feature = "portal")]
+pub mod portal;
+#[cfg(feature = "portal")]
+pub mod portal_token;
 #[cfg(feature = "pipewire")]
 mod pw_buffer;
 #[cfg(feature = "pipewire")]
@@ -25,6 +32,12 @@ pub mod wayland;
 pub use pacer::{PacedCapture, PacingStats};
 #[cfg(feature = "pipewire")]
 pub use pipewire::{NodeTarget, PipeWireCapture, PipeWireCounts, PipeWireOptions};
+#[cfg(feature = "portal")]
+pub use portal::{
+    PortalCapture, PortalInfo, PortalOptions, PortalSession, PortalSources, PortalStream,
+};
+#[cfg(feature = "portal")]
+pub use portal_token::RestoreTokenFile;
 #[cfg(feature = "pipewire")]
 pub use pw_test_node::{test_node_frame_number, test_node_pixel, PipeWireTestNode};
 pub use wayland::{Region, WaylandCapture, WaylandOptions};
@@ -171,6 +184,34 @@ pub enum CaptureError {
         source_name: String,
         /// What is wrong, with the sizes.
         reason: String,
+    },
+    /// No desktop portal with a ScreenCast backend answered.
+    #[error("the desktop portal is not available: {reason} (install xdg-desktop-portal and the backend for your desktop — xdg-desktop-portal-gnome, -kde or -wlr — and run inside the desktop session; or use --source wayland / pipewire:NODE)")]
+    PortalUnavailable {
+        /// What failed, with the bus's own error.
+        reason: String,
+    },
+    /// The user cancelled the portal's dialog (response 1).
+    #[error("the screen-cast request was cancelled at {step} (the dialog was dismissed or sharing was refused); nothing was captured")]
+    PortalDenied {
+        /// The handshake step.
+        step: &'static str,
+    },
+    /// The portal or its backend ended a step with an error.
+    #[error("the desktop portal failed at {step}: {reason}")]
+    PortalFailed {
+        /// The handshake step.
+        step: &'static str,
+        /// What the portal reported.
+        reason: String,
+    },
+    /// The portal did not answer a step in time (an unanswered dialog, a hung backend).
+    #[error("the desktop portal did not answer {step} within {waited_ms} ms (an unanswered dialog or a hung backend)")]
+    PortalTimeout {
+        /// The handshake step.
+        step: &'static str,
+        /// How long it waited.
+        waited_ms: u64,
     },
     /// A system call failed.
     #[error("cannot create {what}: {source}")]

@@ -7,11 +7,48 @@
 
 use super::unprivileged;
 
+use ghoststream::capture::{test_node_frame_number, test_node_pixel, LiveCapture};
+use ghoststream::{CpuImage, PixelFormat};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The frame number in `image`, after checking every pixel against the pattern.
+pub fn check_pattern(image: &CpuImage) -> u64 {
+    assert_eq!(image.format(), PixelFormat::Bgra8);
+    let n = test_node_frame_number(&image.row(0, 0)[..4]);
+    for y in 0..image.height() {
+        for (x, px) in image.row(0, y)[..image.width() as usize * 4]
+            .chunks_exact(4)
+            .enumerate()
+        {
+            assert_eq!(
+                px,
+                test_node_pixel(n, x as u32, y),
+                "frame {n} pixel ({x},{y}) of {}x{}",
+                image.width(),
+                image.height()
+            );
+        }
+    }
+    n
+}
+
+/// The next frame (image, time), failing after 5 s.
+pub fn next(capture: &mut impl LiveCapture) -> (CpuImage, i64) {
+    let t = capture
+        .wait_frame_before(Instant::now() + Duration::from_secs(5))
+        .expect("no capture error")
+        .expect("a frame within 5 s");
+    let (image, time) = capture
+        .last_image()
+        .unwrap()
+        .expect("the frame is readable");
+    assert_eq!(time, t);
+    (image, time.as_nanos())
+}
 
 /// A running PipeWire daemon and session manager; both killed on drop.
 pub struct PrivatePipeWire {
