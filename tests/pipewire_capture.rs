@@ -15,10 +15,9 @@ use ghoststream::capture::{
     PipeWireCapture, PipeWireOptions, PipeWireTestNode,
 };
 use ghoststream::source::FrameSource;
-use ghoststream::CpuImage;
 use ghoststream::Rational;
 use ghoststream::{FrameImage, PixelFormat};
-use pipewire_env::PrivatePipeWire;
+use pipewire_env::{check_pattern, next, PrivatePipeWire};
 
 fn node(env: &PrivatePipeWire, name: &str, size: (u32, u32), fps: i64) -> PipeWireTestNode {
     PipeWireTestNode::start(name, size, Rational::new(fps, 1), Some(env.connection()))
@@ -39,47 +38,24 @@ fn open(env: &PrivatePipeWire, target: NodeTarget) -> PipeWireCapture {
     })
 }
 
-/// The frame number in `image`, after checking every pixel against the pattern.
-fn check_pattern(image: &CpuImage) -> u64 {
-    assert_eq!(image.format(), PixelFormat::Bgra8);
-    let n = test_node_frame_number(&image.row(0, 0)[..4]);
-    for y in 0..image.height() {
-        for (x, px) in image.row(0, y)[..image.width() as usize * 4]
-            .chunks_exact(4)
-            .enumerate()
-        {
-            assert_eq!(
-                px,
-                test_node_pixel(n, x as u32, y),
-                "frame {n} pixel ({x},{y}) of {}x{}",
-                image.width(),
-                image.height()
-            );
-        }
-    }
-    n
-}
-
-/// The next frame (image, time), failing after 5 s.
-fn next(capture: &mut PipeWireCapture) -> (CpuImage, i64) {
-    let t = capture
-        .wait_frame_before(Instant::now() + Duration::from_secs(5))
-        .expect("no capture error")
-        .expect("a frame within 5 s");
-    let (image, time) = capture
-        .last_image()
-        .unwrap()
-        .expect("the frame is readable");
-    assert_eq!(time, t);
-    (image, time.as_nanos())
-}
-
 #[test]
 fn frames_arrive_in_order_with_increasing_timestamps_and_exact_pixels() {
     let Some(env) = PrivatePipeWire::start() else {
         return;
     };
-    let _node = node(&env, "gs-test-order", (320, 180), 60);
+    let node = node(&env, "gs-test-order", (320, 180), 60);
+    let listed = ghoststream::capture::pipewire::list_video_sources(
+        Some(env.connection()),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    assert!(
+        listed.contains(&format!(
+            "{} (\"gs-test-order\", Video/Source)",
+            node.node_id()
+        )),
+        "{listed}"
+    );
     let mut capture = open(&env, "gs-test-order".parse().unwrap());
     let info = capture.info();
     assert_eq!(

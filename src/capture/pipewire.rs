@@ -419,6 +419,86 @@ struct NodeEntry {
     class: String,
 }
 
+impl NodeEntry {
+    /// The node a registry global announces; `None` for other objects.
+    fn from_global(global: &GlobalObject<&DictRef>) -> Option<Self> {
+        (global.type_ == ObjectType::Node).then(|| Self {
+            name: prop(global.props, "node.name").unwrap_or_default(),
+            class: prop(global.props, "media.class").unwrap_or_default(),
+        })
+    }
+}
+
+/// The video source nodes the daemon has (id, `node.name`, `media.class`), as
+/// [`CaptureError::NodeNotFound`] lists them; a probe that opens no stream. `remote` as in
+/// [`PipeWireOptions::remote`].
+pub fn list_video_sources(
+    remote: Option<OwnedFd>,
+    timeout: Duration,
+) -> Result<String, CaptureError> {
+    let connection = pw_params::connect(remote)?;
+    let (core, main_loop) = (&connection.core, &connection.main_loop);
+    let graph = Rc::new(RefCell::new(Graph::default()));
+    let outcome: Rc<RefCell<Option<Result<(), CaptureError>>>> = Rc::default();
+    let finish = {
+        let outcome = Rc::clone(&outcome);
+        let main_loop = main_loop.clone();
+        move |result| {
+            outcome.borrow_mut().get_or_insert(result);
+            main_loop.quit();
+        }
+    };
+    let _core_listener = core
+        .add_listener_local()
+        .error({
+            let finish = finish.clone();
+            move |id, _seq, res, message| {
+                if id == 0 {
+                    finish(Err(CaptureError::PipeWireGone {
+                        reason: format!("{message} (error {res})"),
+                    }));
+                }
+            }
+        })
+        .done({
+            let finish = finish.clone();
+            move |_, _| finish(Ok(()))
+        })
+        .register();
+    let registry = core.get_registry().map_err(unavailable)?;
+    let _registry_listener = registry
+        .add_listener_local()
+        .global({
+            let graph = Rc::clone(&graph);
+            move |global: &GlobalObject<&DictRef>| {
+                if let Some(entry) = NodeEntry::from_global(global) {
+                    graph.borrow_mut().nodes.insert(global.id, entry);
+                }
+            }
+        })
+        .register();
+    core.sync(0).map_err(unavailable)?;
+    let timer = main_loop.loop_().add_timer(move |_| {
+        finish(Err(CaptureError::PipeWireUnavailable {
+            reason: format!(
+                "the daemon did not list its objects within {} ms",
+                timeout.as_millis()
+            ),
+        }))
+    });
+    timer
+        .update_timer(Some(timeout), None)
+        .into_result()
+        .map_err(|e| CaptureError::PipeWireUnavailable {
+            reason: format!("arming the listing timer: {e}"),
+        })?;
+    main_loop.run();
+    let result = outcome.borrow_mut().take();
+    result.unwrap_or(Ok(()))?;
+    let listed = graph.borrow().video_sources();
+    Ok(listed)
+}
+
 /// The registry as the loop saw it: nodes and the links into the capture's node.
 #[derive(Debug, Default)]
 struct Graph {
@@ -522,27 +602,18 @@ fn run_loop(
             let own_node = Rc::clone(&own_node);
             move |global: &GlobalObject<&DictRef>| {
                 let mut graph = graph.borrow_mut();
-                match global.type_ {
-                    ObjectType::Node => {
-                        let entry = NodeEntry {
-                            name: prop(global.props, "node.name").unwrap_or_default(),
-                            class: prop(global.props, "media.class").unwrap_or_default(),
-                        };
-                        graph.nodes.insert(global.id, entry);
-                    }
-                    ObjectType::Link => {
-                        let node =
-                            |key| prop(global.props, key).and_then(|v| v.parse::<u32>().ok());
-                        if let (Some(out), Some(input)) =
-                            (node("link.output.node"), node("link.input.node"))
-                        {
-                            graph.links.insert(global.id, (out, input));
-                            if input == own_node.get() {
-                                graph.peer = Some(out);
-                            }
+                if let Some(entry) = NodeEntry::from_global(global) {
+                    graph.nodes.insert(global.id, entry);
+                } else if global.type_ == ObjectType::Link {
+                    let node = |key| prop(global.props, key).and_then(|v| v.parse::<u32>().ok());
+                    if let (Some(out), Some(input)) =
+                        (node("link.output.node"), node("link.input.node"))
+                    {
+                        graph.links.insert(global.id, (out, input));
+                        if input == own_node.get() {
+                            graph.peer = Some(out);
                         }
                     }
-                    _ => {}
                 }
             }
         })

@@ -214,6 +214,56 @@ pub const AUTO_ORDER: [BackendKind; 3] = [
 
 /// Why the Vulkan Video backend cannot run here: it is specified in its own issue and not yet
 /// built, and the reason says so rather than pretending to probe hardware.
+/// Whether a PipeWire daemon answers, with the video nodes it has.
+#[cfg(feature = "pipewire")]
+fn probe_pipewire() -> (bool, String) {
+    match crate::capture::pipewire::list_video_sources(None, std::time::Duration::from_secs(2)) {
+        Ok(nodes) => (
+            true,
+            format!("PipeWire answers; {nodes} (capture one with --source pipewire:NODE)"),
+        ),
+        Err(e) => (false, e.to_string()),
+    }
+}
+
+#[cfg(not(feature = "pipewire"))]
+fn probe_pipewire() -> (bool, String) {
+    (
+        false,
+        "this build has no PipeWire capture (built without the `pipewire` feature)".into(),
+    )
+}
+
+/// Whether the desktop portal answers with a ScreenCast backend, and what it offers.
+#[cfg(feature = "portal")]
+fn probe_portal() -> (bool, String) {
+    match crate::capture::portal::probe(None) {
+        Ok(info) if info.source_types != 0 => (
+            true,
+            format!(
+                "ScreenCast version {}, source types {:#x} (1 monitor, 2 window), cursor modes {:#x}{}",
+                info.version,
+                info.source_types,
+                info.cursor_modes,
+                if info.version >= 4 { "; grants are kept (restore tokens)" } else { "; grants are not kept (version < 4)" }
+            ),
+        ),
+        Ok(_) => (
+            false,
+            "the portal answers but its ScreenCast backend offers no sources: the backend for this desktop is missing or did not start".into(),
+        ),
+        Err(e) => (false, e.to_string()),
+    }
+}
+
+#[cfg(not(feature = "portal"))]
+fn probe_portal() -> (bool, String) {
+    (
+        false,
+        "this build has no portal capture (built without the `portal` feature)".into(),
+    )
+}
+
 const VULKAN_VIDEO_REASON: &str = "the Vulkan Video encode backend is not part of this build yet";
 
 /// What stops NVENC here, probed once per process (library, driver API version, a CUDA device,
@@ -550,25 +600,21 @@ pub fn probe() -> Vec<ProbeEntry> {
         available,
         detail,
     });
-    for (name, env, what) in [
-        ("pipewire", "PIPEWIRE_REMOTE", "PipeWire"),
-        (
-            "portal",
-            "DBUS_SESSION_BUS_ADDRESS",
-            "the desktop portal over D-Bus",
-        ),
-    ] {
-        let seen = std::env::var_os(env).is_some();
-        out.push(ProbeEntry {
-            category: "capture",
-            name: name.into(),
-            codec: None,
-            available: false,
-            detail: format!(
-                "capture from {what} is not part of this build yet ({env} is {})",
-                if seen { "set" } else { "not set" }
-            ),
-        });
-    }
+    let (available, detail) = probe_pipewire();
+    out.push(ProbeEntry {
+        category: "capture",
+        name: "pipewire".into(),
+        codec: None,
+        available,
+        detail,
+    });
+    let (available, detail) = probe_portal();
+    out.push(ProbeEntry {
+        category: "capture",
+        name: "portal".into(),
+        codec: None,
+        available,
+        detail,
+    });
     out
 }

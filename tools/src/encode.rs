@@ -56,7 +56,8 @@ pub struct EncodeArgs {
     /// Input (`record` calls it --source): `testsrc` (the animated test pattern),
     /// `wayland[:OUTPUT]` (a wlroots compositor's output, by name: HEADLESS-1, DP-1),
     /// `pipewire[:NODE]` (a PipeWire video node by id or node.name; without one, the session
-    /// manager's choice), a .y4m file, `-` for Y4M on standard input, or a raw file with
+    /// manager's choice), `portal` (the desktop portal's screen cast: GNOME, KDE, wlroots; the
+    /// user picks a screen once, later runs reuse the grant), a .y4m file, `-` for Y4M on standard input, or a raw file with
     /// --raw-format.
     #[arg(short, long, visible_alias = "source", default_value = "testsrc")]
     pub input: String,
@@ -70,9 +71,15 @@ pub struct EncodeArgs {
     #[arg(long)]
     region: Option<ghoststream::capture::Region>,
 
-    /// Wayland: leave the cursor out of the frames.
+    /// Wayland and portal: leave the cursor out of the frames.
     #[arg(long)]
     no_cursor: bool,
+
+    /// Portal: the file that keeps the portal's restore token, so the screen is picked once;
+    /// default $XDG_STATE_HOME/ghoststream/portal-restore-token (~/.local/state/...). Delete
+    /// it to be asked again.
+    #[arg(long, value_name = "FILE")]
+    portal_token: Option<PathBuf>,
 
     /// Output file. Its extension picks the format unless --format is given: .ivf or .obu for
     /// AV1; .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed) for H.264/HEVC.
@@ -363,6 +370,54 @@ fn open_pipewire(
     ))
 }
 
+#[cfg(feature = "portal")]
+fn open_portal(args: &EncodeArgs, fps: Option<Rational>) -> Result<Box<dyn FrameSource>, String> {
+    use ghoststream::capture::{LiveCapture, PortalCapture, PortalOptions, RestoreTokenFile};
+    let store = args
+        .portal_token
+        .clone()
+        .map(RestoreTokenFile::new)
+        .or_else(RestoreTokenFile::default_location);
+    let restore_token = store.as_ref().and_then(RestoreTokenFile::load);
+    let restoring = restore_token.is_some();
+    if !restoring {
+        eprintln!("waiting for the desktop portal: pick the screen to record in its dialog");
+    }
+    let capture = PortalCapture::open(PortalOptions {
+        restore_token,
+        cursor: !args.no_cursor,
+        ..PortalOptions::default()
+    })
+    .map_err(|e| one_line(&e))?;
+    match (store, capture.restore_token()) {
+        (Some(store), Some(token)) => match store.save(token) {
+            Ok(()) => eprintln!(
+                "portal: {} granted{}; the grant is kept in {}",
+                capture.name(),
+                if restoring { " again" } else { "" },
+                store.path().display()
+            ),
+            Err(e) => eprintln!(
+                "warning: {} (the portal will ask again next time)",
+                one_line(&e)
+            ),
+        },
+        _ => eprintln!(
+            "portal: {} granted (this portal keeps no grant: it will ask again next time)",
+            capture.name()
+        ),
+    }
+    let rate = fps.unwrap_or(Rational::new(60, 1));
+    Ok(Box::new(
+        PacedCapture::new(capture, rate).map_err(|e| one_line(&e))?,
+    ))
+}
+
+#[cfg(not(feature = "portal"))]
+fn open_portal(_: &EncodeArgs, _: Option<Rational>) -> Result<Box<dyn FrameSource>, String> {
+    Err("this build of ghoststream has no portal capture (built without the `portal` feature); rebuild with default features".into())
+}
+
 #[cfg(not(feature = "pipewire"))]
 fn open_pipewire(_: Option<&str>, _: Option<Rational>) -> Result<Box<dyn FrameSource>, String> {
     Err("this build of ghoststream has no PipeWire capture (built without the `pipewire` feature); rebuild with default features".into())
@@ -404,7 +459,16 @@ fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
         return open_pipewire(node.strip_prefix(':'), fps);
     }
     if args.input == "portal" {
-        return Err("--source portal is not built yet: the desktop portal (xdg-desktop-portal ScreenCast) is not wired in; on GNOME or KDE, pick the screen-cast node with `pw-cli ls Node` and use --source pipewire:NODE; on wlroots compositors use --source wayland".into());
+        if size.is_some() || args.display.is_some() || args.region.is_some() {
+            return Err("--size, --display and --region do not apply to a portal capture (the granted screen's size is used; --scale resizes it)".into());
+        }
+        return open_portal(args, fps);
+    }
+    if args.portal_token.is_some() {
+        return Err(format!(
+            "--portal-token applies to --source portal, not to input {:?}",
+            args.input
+        ));
     }
     if args.display.is_some() || args.region.is_some() || args.no_cursor {
         return Err(format!(

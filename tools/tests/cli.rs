@@ -4,6 +4,9 @@
 #[cfg(feature = "pipewire")]
 #[path = "../../tests/pipewire_env/mod.rs"]
 mod pipewire_env;
+#[cfg(feature = "portal")]
+#[path = "../../tests/portal_env/mod.rs"]
+mod portal_env;
 #[path = "../../tests/sway/mod.rs"]
 mod sway;
 #[path = "../../tests/unprivileged/mod.rs"]
@@ -1043,6 +1046,126 @@ fn records_a_pipewire_node_with_a_live_status_and_a_capture_summary() {
         .output()
         .unwrap();
     assert_one_line_error(&unknown, &["no-such-node", "gs-cli-node"]);
-    let portal = run(&["record", "--source", "portal", "-o", "/tmp/x.ivf"]);
-    assert_one_line_error(&portal, &["portal", "pipewire:NODE"]);
+}
+
+/// `record --source portal` through the real xdg-desktop-portal frontend (with the test
+/// backend of tests/portal_env granting a test node): the first run asks and keeps the grant
+/// in the token file, the second is restored without asking; both files decode.
+#[cfg(feature = "portal")]
+#[test]
+fn records_through_the_portal_asking_once_then_restoring_the_grant() {
+    use ghoststream::capture::PipeWireTestNode;
+    use ghoststream::Rational;
+    let Some(env) = pipewire_env::PrivatePipeWire::start() else {
+        return;
+    };
+    let node = PipeWireTestNode::start(
+        "gs-cli-portal",
+        (320, 180),
+        Rational::new(60, 1),
+        Some(env.connection()),
+    )
+    .unwrap();
+    let backend = portal_env::Backend::Test {
+        node_id: node.node_id(),
+        mode: "grant",
+    };
+    let Some(portal) = portal_env::PrivatePortal::start(&env, backend) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("state/portal-token");
+    let record = |name: &str| {
+        let out = dir.path().join(name);
+        let result = tool()
+            .env("DBUS_SESSION_BUS_ADDRESS", &portal.address)
+            .args([
+                "record",
+                "--source",
+                "portal",
+                "--fps",
+                "30",
+                "--seconds",
+                "1",
+            ])
+            .arg("--portal-token")
+            .arg(&token)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+        assert!(result.status.success(), "{stderr}\n{}", portal.logs());
+        assert_eq!(ffprobe_count(&out, "ivf"), 30, "{stderr}");
+        stderr
+    };
+    let first = record("first.ivf");
+    assert!(first.contains("pick the screen"), "{first}");
+    assert!(first.contains("granted; the grant is kept in"), "{first}");
+    assert!(token.exists());
+    let second = record("second.ivf");
+    assert!(!second.contains("pick the screen"), "{second}");
+    assert!(second.contains("granted again"), "{second}");
+    let prompts: Vec<bool> = portal
+        .backend_calls()
+        .iter()
+        .filter(|l| l.contains(r#""call": "Start""#))
+        .map(|l| l.contains(r#""prompted": true"#))
+        .collect();
+    assert_eq!(prompts, vec![true, false]);
+
+    // `probe` finds both the daemon (with the node) and the portal, asking nothing.
+    let probe = tool()
+        .env("DBUS_SESSION_BUS_ADDRESS", &portal.address)
+        .env("PIPEWIRE_RUNTIME_DIR", env.runtime_dir())
+        .env_remove("PIPEWIRE_REMOTE")
+        .args(["probe", "--json"])
+        .output()
+        .unwrap();
+    let entries: Vec<serde_json::Value> = serde_json::from_slice(&probe.stdout).unwrap();
+    let entry = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e["category"] == "capture" && e["name"] == name)
+            .unwrap_or_else(|| panic!("no capture {name} in {entries:?}"))
+            .clone()
+    };
+    let pipewire = entry("pipewire");
+    assert_eq!(pipewire["available"], true, "{pipewire}");
+    assert!(
+        pipewire["detail"]
+            .as_str()
+            .unwrap()
+            .contains("gs-cli-portal"),
+        "{pipewire}"
+    );
+    let portal_entry = entry("portal");
+    assert_eq!(portal_entry["available"], true, "{portal_entry}");
+    assert!(
+        portal_entry["detail"]
+            .as_str()
+            .unwrap()
+            .contains("ScreenCast version 4"),
+        "{portal_entry}"
+    );
+    let starts = portal
+        .backend_calls()
+        .iter()
+        .filter(|l| l.contains(r#""call": "CreateSession""#))
+        .count();
+    assert_eq!(starts, 2, "probing opened no session");
+
+    let missing = tool()
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus")
+        .args(["record", "--source", "portal", "--portal-token"])
+        .arg(&token)
+        .arg("-o")
+        .arg(dir.path().join("x.ivf"))
+        .output()
+        .unwrap();
+    assert_one_line_error(
+        &missing,
+        &["desktop portal is not available", "/nonexistent/bus"],
+    );
+    assert!(!dir.path().join("x.ivf").exists());
 }
