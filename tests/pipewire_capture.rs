@@ -25,10 +25,15 @@ fn node(env: &PrivatePipeWire, name: &str, size: (u32, u32), fps: i64) -> PipeWi
 }
 
 fn open(env: &PrivatePipeWire, target: NodeTarget) -> PipeWireCapture {
+    open_with_cursor(env, target, true)
+}
+
+fn open_with_cursor(env: &PrivatePipeWire, target: NodeTarget, cursor: bool) -> PipeWireCapture {
     PipeWireCapture::open(PipeWireOptions {
         node: Some(target),
         remote: Some(env.connection()),
         negotiation_timeout: Duration::from_secs(10),
+        cursor,
     })
     .unwrap_or_else(|e| {
         panic!(
@@ -80,6 +85,97 @@ fn frames_arrive_in_order_with_increasing_timestamps_and_exact_pixels() {
         (0, 0),
         "{counts:?}"
     );
+}
+
+/// The frame with the test node's pointer drawn where it says, from a float64 reference of
+/// straight-alpha blending (±1 code where the alpha is partial, exact elsewhere).
+fn check_pointer(image: &ghoststream::CpuImage) {
+    use ghoststream::capture::{
+        test_node_pointer_pixel, test_node_pointer_position, TEST_NODE_POINTER_HOTSPOT,
+        TEST_NODE_POINTER_SIDE,
+    };
+    let n = test_node_frame_number(&image.row(0, 0)[..4]);
+    let (w, h) = (image.width(), image.height());
+    let (px, py) = test_node_pointer_position(n, w, h);
+    let (left, top) = (
+        px - TEST_NODE_POINTER_HOTSPOT.0,
+        py - TEST_NODE_POINTER_HOTSPOT.1,
+    );
+    for y in 0..h {
+        for x in 0..w {
+            let got = &image.row(0, y)[x as usize * 4..][..3];
+            let under = test_node_pixel(n, x, y);
+            let (cx, cy) = (x as i32 - left, y as i32 - top);
+            let inside = (0..TEST_NODE_POINTER_SIDE as i32).contains(&cx)
+                && (0..TEST_NODE_POINTER_SIDE as i32).contains(&cy);
+            let want: [f64; 3] = if inside {
+                let [r, g, b, a] = test_node_pointer_pixel(cx as u32, cy as u32);
+                let a = a as f64 / 255.0;
+                // BGRx in memory: B, G, R.
+                let over = [b, g, r];
+                std::array::from_fn(|i| over[i] as f64 * a + under[i] as f64 * (1.0 - a))
+            } else {
+                std::array::from_fn(|i| under[i] as f64)
+            };
+            for c in 0..3 {
+                let diff = (got[c] as f64 - want[c]).abs();
+                assert!(
+                    diff <= 0.5 + 1e-9 || (inside && diff <= 1.0),
+                    "frame {n} ({x},{y}) channel {c}: {} against {:.2} (pointer at {px},{py})",
+                    got[c],
+                    want[c]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_pointer_sent_as_metadata_is_drawn_into_the_frames_where_it_says() {
+    let Some(env) = PrivatePipeWire::start() else {
+        return;
+    };
+    let node = node(&env, "gs-test-pointer", (160, 120), 60);
+    node.show_pointer();
+    let mut capture = open(&env, "gs-test-pointer".parse().unwrap());
+    let mut positions = std::collections::HashSet::new();
+    let mut checked = 0;
+    for _ in 0..60 {
+        let (image, _) = next(&mut capture);
+        let n = test_node_frame_number(&image.row(0, 0)[..4]);
+        // The node starts sending the pointer a frame or two after it starts.
+        check_pointer_if_sent(&image, &mut checked);
+        positions.insert(ghoststream::capture::test_node_pointer_position(
+            n, 160, 120,
+        ));
+    }
+    assert!(checked >= 50, "only {checked} of 60 frames had the pointer");
+    assert!(
+        positions.len() >= 50,
+        "the pointer moved: {} places",
+        positions.len()
+    );
+
+    // Without `cursor`, the metadata is not asked for and frames are the pattern alone.
+    let mut plain = open_with_cursor(&env, "gs-test-pointer".parse().unwrap(), false);
+    for _ in 0..10 {
+        let (image, _) = next(&mut plain);
+        check_pattern(&image);
+    }
+}
+
+/// Checks the pointer in `image` unless the frame is the pattern alone (sent before the
+/// node was told to show its pointer); counts the frames checked.
+fn check_pointer_if_sent(image: &ghoststream::CpuImage, checked: &mut usize) {
+    let n = test_node_frame_number(&image.row(0, 0)[..4]);
+    let (px, py) =
+        ghoststream::capture::test_node_pointer_position(n, image.width(), image.height());
+    let (x, y) = (px as u32, py as u32);
+    if image.row(0, y)[x as usize * 4..][..4] == test_node_pixel(n, x, y) {
+        return;
+    }
+    check_pointer(image);
+    *checked += 1;
 }
 
 #[test]
@@ -212,6 +308,7 @@ fn an_unknown_node_is_a_typed_error_listing_the_nodes_there_are() {
         node: Some("no-such-node".parse().unwrap()),
         remote: Some(env.connection()),
         negotiation_timeout: Duration::from_secs(10),
+        ..PipeWireOptions::default()
     })
     .unwrap_err();
     assert!(

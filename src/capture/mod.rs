@@ -16,6 +16,8 @@
 pub mod pacer;
 #[cfg(feature = "pipewire")]
 pub mod pipewire;
+#[cfg(feature = "pipewire")]
+mod pointer;
 #[cfg(feature = "portal")]
 pub mod portal;
 #[cfg(feature = "portal")]
@@ -39,7 +41,10 @@ pub use portal::{
 #[cfg(feature = "portal")]
 pub use portal_token::RestoreTokenFile;
 #[cfg(feature = "pipewire")]
-pub use pw_test_node::{test_node_frame_number, test_node_pixel, PipeWireTestNode};
+pub use pw_test_node::{
+    test_node_frame_number, test_node_pixel, test_node_pointer_pixel, test_node_pointer_position,
+    PipeWireTestNode, TEST_NODE_POINTER_HOTSPOT, TEST_NODE_POINTER_SIDE,
+};
 pub use wayland::{Region, WaylandCapture, WaylandOptions};
 
 use std::time::Instant;

@@ -37,6 +37,7 @@ use pw::spa::utils::dict::DictRef;
 use pw::stream::{StreamFlags, StreamRef, StreamState};
 use pw::types::ObjectType;
 
+use super::pointer::{self, Pointer};
 use super::pw_buffer::{self, HeldBuffer, Memory, PlaneView};
 use super::pw_params::{self, unavailable, StreamFormat};
 use super::{CaptureError, LiveCapture};
@@ -88,6 +89,10 @@ pub struct PipeWireOptions {
     pub remote: Option<OwnedFd>,
     /// How long opening waits for the format to be agreed.
     pub negotiation_timeout: Duration,
+    /// Ask for the pointer as metadata (`SPA_META_Cursor`) and draw it into the frames. A
+    /// producer that draws the pointer itself (a portal cast with the cursor embedded) sends
+    /// none, and nothing is drawn.
+    pub cursor: bool,
 }
 
 impl Default for PipeWireOptions {
@@ -96,6 +101,7 @@ impl Default for PipeWireOptions {
             node: None,
             remote: None,
             negotiation_timeout: Duration::from_secs(5),
+            cursor: true,
         }
     }
 }
@@ -136,6 +142,8 @@ struct State {
     counts: PipeWireCounts,
     /// The producer's sequence number of the last buffer.
     last_seq: Option<u64>,
+    /// The pointer the producer sent as metadata, drawn into frames read out.
+    pointer: Pointer,
     /// The first failure; reported once, then `ended`.
     failure: Option<CaptureError>,
     /// The stream failed or was closed: nothing more will arrive.
@@ -285,7 +293,7 @@ impl PipeWireCapture {
         self.shared.lock().counts
     }
 
-    fn read_out(&self, held: &Held) -> Result<CpuImage, CaptureError> {
+    fn read_out(&self, held: &Held, pointer: &Pointer) -> Result<CpuImage, CaptureError> {
         let plane = match held.buffer.memory() {
             Some(Memory::Mapped) => held.buffer.plane(),
             Some(Memory::DmaBuf) => return Err(CaptureError::ProtocolMissing {
@@ -299,10 +307,14 @@ impl PipeWireCapture {
             source_name: self.label.clone(),
             reason: "a buffer without mapped data".into(),
         })?;
-        copy_plane(plane, &held.format, &self.pool).map_err(|reason| CaptureError::BadBuffer {
-            source_name: self.label.clone(),
-            reason,
-        })
+        let mut image = copy_plane(plane, &held.format, &self.pool).map_err(|reason| {
+            CaptureError::BadBuffer {
+                source_name: self.label.clone(),
+                reason,
+            }
+        })?;
+        pointer.draw(&mut image);
+        Ok(image)
     }
 }
 
@@ -346,7 +358,7 @@ impl LiveCapture for PipeWireCapture {
     fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
         let state = self.shared.lock();
         if let Some(held) = &state.held {
-            return Ok(Some((self.read_out(held)?, held.time)));
+            return Ok(Some((self.read_out(held, &state.pointer)?, held.time)));
         }
         let Some((image, format, time)) = &state.kept else {
             return Ok(None);
@@ -358,11 +370,12 @@ impl LiveCapture for PipeWireCapture {
             stride: 0,
             corrupted: false,
         };
-        let copy =
+        let mut copy =
             copy_plane(plane, format, &self.pool).map_err(|reason| CaptureError::BadBuffer {
                 source_name: self.label.clone(),
                 reason,
             })?;
+        state.pointer.draw(&mut copy);
         Ok(Some((copy, *time)))
     }
 }
@@ -671,12 +684,13 @@ fn run_loop(
         })
         .param_changed({
             let shared = Arc::clone(shared);
+            let cursor = options.cursor;
             move |stream: &StreamRef, _, id, param| {
                 if id != pw::spa::param::ParamType::Format.as_raw() {
                     return;
                 }
                 let Some(param) = param else { return };
-                on_format(stream, &shared, param);
+                on_format(stream, &shared, param, cursor);
             }
         })
         .remove_buffer({
@@ -700,7 +714,8 @@ fn run_loop(
         })
         .process({
             let shared = Arc::clone(shared);
-            move |stream: &StreamRef, _| on_process(stream, &shared)
+            let cursor = options.cursor;
+            move |stream: &StreamRef, _| on_process(stream, &shared, cursor)
         })
         .register()
         .map_err(unavailable)?;
@@ -737,13 +752,16 @@ fn run_loop(
 }
 
 /// The format was fixed: record it and ask for shared-memory buffers and metadata.
-fn on_format(stream: &StreamRef, shared: &Shared, param: &pw::spa::pod::Pod) {
+fn on_format(stream: &StreamRef, shared: &Shared, param: &pw::spa::pod::Pod, cursor: bool) {
     match pw_params::negotiated(param) {
         Ok(format) => {
             tracing::debug!(?format, "PipeWire format");
             let stride = format.width * 4;
             let mut params = vec![pw_params::buffers(Some((stride * format.height, stride)))];
             params.extend(pw_params::capture_metas());
+            if cursor {
+                params.push(pw_params::cursor_meta());
+            }
             if let Err(e) = stream.update_params(&mut pw_params::pods(&params)) {
                 shared.fail(CaptureError::StreamFailed {
                     reason: format!("asking for buffers: {e}"),
@@ -759,11 +777,17 @@ fn on_format(stream: &StreamRef, shared: &Shared, param: &pw::spa::pod::Pod) {
     }
 }
 
-/// New buffers: keep the newest dequeued, queue every other one back.
-fn on_process(stream: &StreamRef, shared: &Shared) {
+/// New buffers: keep the newest dequeued, queue every other one back; with `cursor`, follow
+/// the pointer metadata (present whenever either side asked for it).
+fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
     let mut newest: Option<HeldBuffer> = None;
     let mut skipped = 0u64;
+    let mut cursor = None;
     while let Some(buffer) = pw_buffer::dequeue(stream) {
+        // Every buffer's pointer counts: a new picture may ride on one that is skipped.
+        if cursor_wanted {
+            cursor = pointer::merge(cursor, buffer.cursor());
+        }
         if let Some(older) = newest.replace(buffer) {
             pw_buffer::queue_back(stream, older);
             skipped += 1;
@@ -777,6 +801,10 @@ fn on_process(stream: &StreamRef, shared: &Shared) {
         pw_buffer::queue_back(stream, buffer);
         return;
     };
+    let pointer_moved = cursor.is_some();
+    if let Some(update) = cursor {
+        state.pointer.update(update);
+    }
     state.counts.arrived += 1 + skipped;
     if let (Some(seq), Some(last)) = (meta.seq, state.last_seq) {
         state.counts.producer_skipped += seq.saturating_sub(last + 1 + skipped);
@@ -793,8 +821,20 @@ fn on_process(stream: &StreamRef, shared: &Shared) {
     // held stays the newest.
     if plane.is_some_and(|p| p.size == 0) {
         state.counts.empty += 1;
+        // Only the pointer moved: the held picture is new again, as of now.
+        if pointer_moved {
+            let now = Timestamp::now();
+            if let Some(held) = state.held.as_mut() {
+                held.time = now;
+                state.pending += 1;
+            } else if let Some(kept) = state.kept.as_mut() {
+                kept.2 = now;
+                state.pending += 1;
+            }
+        }
         drop(state);
         pw_buffer::queue_back(stream, buffer);
+        shared.changed.notify_all();
         return;
     }
     let time = meta

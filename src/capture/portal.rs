@@ -52,6 +52,7 @@ const WINDOW: u32 = 2;
 /// Cursor modes, as the portal's `cursor_mode` bit mask has them.
 const CURSOR_HIDDEN: u32 = 1;
 const CURSOR_EMBEDDED: u32 = 2;
+const CURSOR_METADATA: u32 = 4;
 /// `persist_mode`: keep the grant until the user revokes it.
 const PERSIST_UNTIL_REVOKED: u32 = 2;
 /// The first interface version with `persist_mode` and `restore_token`.
@@ -257,19 +258,21 @@ impl PortalSession {
             Variant(Box::new(options.sources.mask() & offered_sources)),
         );
         select.insert("multiple".into(), Variant(Box::new(false)));
-        let cursor = if options.cursor {
-            CURSOR_EMBEDDED
+        // With the pointer: drawn by the compositor when it can, else sent as metadata and
+        // drawn by `PipeWireCapture`. Without: hidden.
+        let wanted: &[u32] = if options.cursor {
+            &[CURSOR_EMBEDDED, CURSOR_METADATA]
         } else {
-            CURSOR_HIDDEN
+            &[CURSOR_HIDDEN]
         };
-        if offered_cursors & cursor != 0 {
-            select.insert("cursor_mode".into(), Variant(Box::new(cursor)));
-        } else {
-            tracing::warn!(
+        match wanted.iter().find(|&&m| offered_cursors & m != 0) {
+            Some(&mode) => {
+                select.insert("cursor_mode".into(), Variant(Box::new(mode)));
+            }
+            None => tracing::warn!(
                 offered = offered_cursors,
-                wanted = cursor,
-                "the portal does not offer the cursor mode asked for; its default is used"
-            );
+                "the portal offers none of the cursor modes wanted; its default is used"
+            ),
         }
         if version >= RESTORE_VERSION {
             select.insert(
@@ -618,6 +621,8 @@ impl PortalCapture {
             node: Some(NodeTarget::Id(node)),
             remote: Some(remote),
             negotiation_timeout: options.negotiation_timeout,
+            // Drawn by us when the portal sends the pointer as metadata.
+            cursor: options.cursor,
         })?;
         Ok(Self {
             stream,

@@ -53,6 +53,53 @@ pub(crate) struct BufferMeta {
     pub damage_regions: Option<u32>,
 }
 
+/// A pointer picture from the producer's cursor metadata, as straight RGBA bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CursorBitmap {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// `width * height` RGBA pixels, rows packed.
+    pub rgba: Vec<u8>,
+}
+
+/// What a buffer's `SPA_META_Cursor` says (only when its id is not 0, which means "no new
+/// cursor data").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CursorUpdate {
+    /// Where the pointer is, in frame pixels.
+    pub position: (i32, i32),
+    /// The pointer's hot spot inside its picture.
+    pub hotspot: (i32, i32),
+    /// `None`: no new picture (keep the last); `Some(None)`: the pointer is invisible;
+    /// `Some(Some(b))`: a new picture.
+    pub bitmap: Option<Option<CursorBitmap>>,
+}
+
+/// The largest pointer picture asked for and accepted (pixels a side).
+pub(crate) const CURSOR_MAX_SIDE: u32 = 256;
+
+/// Bytes of cursor metadata holding a `side`x`side` picture.
+pub(crate) fn cursor_meta_size(side: u32) -> usize {
+    std::mem::size_of::<spa_sys::spa_meta_cursor>()
+        + std::mem::size_of::<spa_sys::spa_meta_bitmap>()
+        + (side * side * 4) as usize
+}
+
+/// The RGBA byte order of a pointer picture in an SPA video format, `None` for formats that
+/// are not 8-bit with alpha.
+fn rgba_order(format: u32) -> Option<[usize; 4]> {
+    // Index of R, G, B and A in each 4-byte pixel.
+    match format {
+        spa_sys::SPA_VIDEO_FORMAT_RGBA => Some([0, 1, 2, 3]),
+        spa_sys::SPA_VIDEO_FORMAT_BGRA => Some([2, 1, 0, 3]),
+        spa_sys::SPA_VIDEO_FORMAT_ARGB => Some([1, 2, 3, 0]),
+        spa_sys::SPA_VIDEO_FORMAT_ABGR => Some([3, 2, 1, 0]),
+        _ => None,
+    }
+}
+
 /// How the buffer's memory reached this process.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Memory {
@@ -182,6 +229,158 @@ impl HeldBuffer {
                 h.dts_offset = 0;
             }
         }
+    }
+
+    /// Where the metadata entry of `kind` with at least `min` bytes lies, and its size.
+    fn meta_region(&self, kind: u32, min: usize) -> Option<(*mut u8, usize)> {
+        let spa = self.spa()?;
+        if spa.metas.is_null() {
+            return None;
+        }
+        // SAFETY: `metas` points at `n_metas` spa_meta entries.
+        let metas = unsafe { std::slice::from_raw_parts(spa.metas, spa.n_metas as usize) };
+        let m = metas
+            .iter()
+            .find(|m| m.type_ == kind && !m.data.is_null() && m.size as usize >= min)?;
+        Some((m.data as *mut u8, m.size as usize))
+    }
+
+    /// The metadata entry of `kind` with at least `min` bytes.
+    fn meta_bytes(&self, kind: u32, min: usize) -> Option<&[u8]> {
+        let (data, size) = self.meta_region(kind, min)?;
+        // SAFETY: a meta's `data` holds `size` bytes for as long as the buffer is dequeued,
+        // which outlives this borrow of `self` (module documentation).
+        Some(unsafe { std::slice::from_raw_parts(data, size) })
+    }
+
+    /// The metadata entry of `kind` with at least `min` bytes, to write (a producer's side).
+    fn meta_bytes_mut(&mut self, kind: u32, min: usize) -> Option<&mut [u8]> {
+        let (data, size) = self.meta_region(kind, min)?;
+        // SAFETY: as in `meta_bytes`; the side holding the buffer dequeued is the only one
+        // touching it, and `&mut self` makes this the only view.
+        Some(unsafe { std::slice::from_raw_parts_mut(data, size) })
+    }
+
+    /// The pointer's position and picture from `SPA_META_Cursor`, `None` without new cursor
+    /// data. Every offset and size inside the metadata is checked against its length.
+    pub fn cursor(&self) -> Option<CursorUpdate> {
+        let head = std::mem::size_of::<spa_sys::spa_meta_cursor>();
+        let bytes = self.meta_bytes(spa_sys::SPA_META_Cursor, head)?;
+        // SAFETY: at least `head` bytes; read unaligned, as the layout is the producer's.
+        let cursor: spa_sys::spa_meta_cursor =
+            unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const _) };
+        if cursor.id == 0 {
+            return None;
+        }
+        let mut update = CursorUpdate {
+            position: (cursor.position.x, cursor.position.y),
+            hotspot: (cursor.hotspot.x, cursor.hotspot.y),
+            bitmap: None,
+        };
+        let at = cursor.bitmap_offset as usize;
+        let bitmap_head = std::mem::size_of::<spa_sys::spa_meta_bitmap>();
+        if at < head || at.saturating_add(bitmap_head) > bytes.len() {
+            return Some(update);
+        }
+        // SAFETY: `bitmap_head` bytes at `at` are inside the metadata (checked above).
+        let bitmap: spa_sys::spa_meta_bitmap =
+            unsafe { std::ptr::read_unaligned(bytes[at..].as_ptr() as *const _) };
+        if bitmap.format == 0 {
+            return Some(update);
+        }
+        if bitmap.offset == 0 {
+            update.bitmap = Some(None);
+            return Some(update);
+        }
+        let (w, h) = (bitmap.size.width, bitmap.size.height);
+        let order = rgba_order(bitmap.format);
+        let stride = if bitmap.stride > 0 {
+            bitmap.stride as usize
+        } else {
+            w as usize * 4
+        };
+        let start = at.saturating_add(bitmap.offset as usize);
+        let needed = stride.saturating_mul(h.saturating_sub(1) as usize) + w as usize * 4;
+        let fits = w > 0
+            && h > 0
+            && w <= CURSOR_MAX_SIDE
+            && h <= CURSOR_MAX_SIDE
+            && stride >= w as usize * 4
+            && start.saturating_add(needed) <= bytes.len();
+        let (Some(order), true) = (order, fits) else {
+            tracing::debug!(
+                format = bitmap.format,
+                w,
+                h,
+                "unusable cursor picture ignored"
+            );
+            return Some(update);
+        };
+        let mut rgba = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h as usize {
+            for px in bytes[start + y * stride..][..w as usize * 4].chunks_exact(4) {
+                rgba.extend(order.map(|i| px[i]));
+            }
+        }
+        update.bitmap = Some(Some(CursorBitmap {
+            width: w,
+            height: h,
+            rgba,
+        }));
+        Some(update)
+    }
+
+    /// Writes cursor metadata (a producer's pointer) when the consumer asked for it: the
+    /// position, hot spot and an RGBA picture; `None` writes id 0 (no pointer data).
+    pub fn set_cursor(
+        &mut self,
+        position: (i32, i32),
+        hotspot: (i32, i32),
+        picture: Option<&CursorBitmap>,
+    ) {
+        let head = std::mem::size_of::<spa_sys::spa_meta_cursor>();
+        let bitmap_head = std::mem::size_of::<spa_sys::spa_meta_bitmap>();
+        let Some(picture) = picture else {
+            if let Some(bytes) = self.meta_bytes_mut(spa_sys::SPA_META_Cursor, head) {
+                bytes[..4].fill(0);
+            }
+            return;
+        };
+        let pixels = picture.rgba.len();
+        let Some(bytes) =
+            self.meta_bytes_mut(spa_sys::SPA_META_Cursor, head + bitmap_head + pixels)
+        else {
+            return;
+        };
+        let cursor = spa_sys::spa_meta_cursor {
+            id: 1,
+            flags: 0,
+            position: spa_sys::spa_point {
+                x: position.0,
+                y: position.1,
+            },
+            hotspot: spa_sys::spa_point {
+                x: hotspot.0,
+                y: hotspot.1,
+            },
+            bitmap_offset: head as u32,
+        };
+        let bitmap = spa_sys::spa_meta_bitmap {
+            format: spa_sys::SPA_VIDEO_FORMAT_RGBA,
+            size: spa_sys::spa_rectangle {
+                width: picture.width,
+                height: picture.height,
+            },
+            stride: (picture.width * 4) as i32,
+            offset: bitmap_head as u32,
+        };
+        // SAFETY: the metadata holds at least head + bitmap_head + pixels bytes (found above);
+        // written unaligned, as the consumer reads it.
+        unsafe {
+            std::ptr::write_unaligned(bytes.as_mut_ptr() as *mut _, cursor);
+            std::ptr::write_unaligned(bytes[head..].as_mut_ptr() as *mut _, bitmap);
+        }
+        bytes[head + bitmap_head..][..pixels].copy_from_slice(&picture.rgba);
     }
 
     /// The buffer's header and damage metadata.

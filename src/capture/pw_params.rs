@@ -296,6 +296,33 @@ pub(crate) fn meta(kind: u32, size: usize) -> Vec<u8> {
     })
 }
 
+/// A `Meta` parameter for the pointer (`SPA_META_Cursor`): room for a 64x64 picture
+/// preferred, 1x1 to 256x256 accepted.
+pub(crate) fn cursor_meta() -> Vec<u8> {
+    use super::pw_buffer::{cursor_meta_size, CURSOR_MAX_SIDE};
+    serialize(Object {
+        type_: spa_sys::SPA_TYPE_OBJECT_ParamMeta,
+        id: spa_sys::SPA_PARAM_Meta,
+        properties: vec![
+            Property::new(
+                spa_sys::SPA_PARAM_META_type,
+                Value::Id(Id(spa_sys::SPA_META_Cursor)),
+            ),
+            Property::new(
+                spa_sys::SPA_PARAM_META_size,
+                Value::Choice(ChoiceValue::Int(Choice(
+                    ChoiceFlags::empty(),
+                    ChoiceEnum::Range {
+                        default: cursor_meta_size(64) as i32,
+                        min: cursor_meta_size(1) as i32,
+                        max: cursor_meta_size(CURSOR_MAX_SIDE) as i32,
+                    },
+                ))),
+            ),
+        ],
+    })
+}
+
 /// The metadata a capture asks for: the header (timestamps, sequence, corruption) and up to
 /// 16 damage rectangles.
 pub(crate) fn capture_metas() -> [Vec<u8>; 2] {

@@ -15,7 +15,7 @@ use pipewire as pw;
 use pw::spa::param::video::VideoFormat;
 use pw::stream::{StreamFlags, StreamRef};
 
-use super::pw_buffer;
+use super::pw_buffer::{self, CursorBitmap};
 use super::pw_params::{self, unavailable};
 use super::CaptureError;
 use crate::time::{Rational, Timestamp};
@@ -39,8 +39,33 @@ pub fn test_node_frame_number(first_pixel: &[u8]) -> u64 {
     first_pixel[0] as u64 | (first_pixel[1] as u64) << 8 | (first_pixel[2] as u64) << 16
 }
 
+/// The side of the test node's pointer picture, in pixels.
+pub const TEST_NODE_POINTER_SIDE: u32 = 8;
+/// The hot spot inside the test node's pointer picture.
+pub const TEST_NODE_POINTER_HOTSPOT: (i32, i32) = (1, 1);
+
+/// The test node's pointer picture at (`x`, `y`), RGBA: six opaque magenta rows, one
+/// half-transparent yellow row, one transparent row.
+pub fn test_node_pointer_pixel(x: u32, y: u32) -> [u8; 4] {
+    let _ = x;
+    match y {
+        0..=5 => [255, 0, 255, 255],
+        6 => [255, 255, 0, 128],
+        _ => [0, 0, 0, 0],
+    }
+}
+
+/// Where the test node puts its pointer's hot spot in frame `n` of a `width`x`height` frame
+/// (never over the frame number in the first pixel).
+pub fn test_node_pointer_position(n: u64, width: u32, height: u32) -> (i32, i32) {
+    let span_x = width.saturating_sub(40).max(1) as u64;
+    let span_y = height.saturating_sub(40).max(1) as u64;
+    (20 + (n * 5 % span_x) as i32, 20 + (n * 3 % span_y) as i32)
+}
+
 enum Command {
     Resize(u32, u32),
+    ShowPointer,
     Stop,
 }
 
@@ -121,6 +146,13 @@ impl PipeWireTestNode {
     pub fn resize(&self, width: u32, height: u32) {
         let _ = self.commands.send(Command::Resize(width, height));
     }
+
+    /// From the next frame on, sends a pointer as metadata (`SPA_META_Cursor`): the picture
+    /// of [`test_node_pointer_pixel`] at [`test_node_pointer_position`], not drawn into the
+    /// frames.
+    pub fn show_pointer(&self) {
+        let _ = self.commands.send(Command::ShowPointer);
+    }
 }
 
 impl Drop for PipeWireTestNode {
@@ -155,6 +187,16 @@ fn run(
     // The size agreed with the consumer (frames are written at it).
     let current = Rc::new(std::cell::Cell::new(size));
     let frame = Rc::new(std::cell::Cell::new(0u64));
+    let pointer = Rc::new(std::cell::Cell::new(false));
+    let picture = CursorBitmap {
+        width: TEST_NODE_POINTER_SIDE,
+        height: TEST_NODE_POINTER_SIDE,
+        rgba: (0..TEST_NODE_POINTER_SIDE * TEST_NODE_POINTER_SIDE)
+            .flat_map(|i| {
+                test_node_pointer_pixel(i % TEST_NODE_POINTER_SIDE, i / TEST_NODE_POINTER_SIDE)
+            })
+            .collect(),
+    };
     let _listener = stream
         .add_local_listener_with_user_data(())
         .state_changed({
@@ -183,6 +225,7 @@ fn run(
                         pw::spa::sys::SPA_META_Header,
                         std::mem::size_of::<pw::spa::sys::spa_meta_header>(),
                     ),
+                    pw_params::cursor_meta(),
                 ];
                 let _ = stream.update_params(&mut pw_params::pods(&params));
             }
@@ -190,6 +233,7 @@ fn run(
         .process({
             let current = Rc::clone(&current);
             let frame = Rc::clone(&frame);
+            let pointer = Rc::clone(&pointer);
             let sent = Arc::clone(sent);
             move |stream: &StreamRef, _| {
                 let Some(mut buffer) = pw_buffer::dequeue(stream) else {
@@ -212,6 +256,12 @@ fn run(
                     (size, stride)
                 });
                 buffer.set_header(Timestamp::now().as_nanos(), n);
+                let position = test_node_pointer_position(n, width, height);
+                buffer.set_cursor(
+                    position,
+                    TEST_NODE_POINTER_HOTSPOT,
+                    pointer.get().then_some(&picture),
+                );
                 pw_buffer::queue_back(stream, buffer);
                 if filled {
                     frame.set(n + 1);
@@ -249,6 +299,7 @@ fn run(
     let _commands = commands.attach(main_loop.loop_(), {
         let main_loop = main_loop.clone();
         let stream = Rc::clone(&stream);
+        let pointer = Rc::clone(&pointer);
         move |command| match command {
             Command::Resize(width, height) => {
                 let offer = [pw_params::enum_format(
@@ -258,6 +309,7 @@ fn run(
                 )];
                 let _ = stream.update_params(&mut pw_params::pods(&offer));
             }
+            Command::ShowPointer => pointer.set(true),
             Command::Stop => main_loop.quit(),
         }
     });
