@@ -209,26 +209,19 @@ impl HeldBuffer {
     /// Writes the header metadata (a producer's timestamp and frame number), when the
     /// consumer asked for it.
     pub fn set_header(&mut self, pts: i64, seq: u64) {
-        let Some(spa) = self.spa() else { return };
-        if spa.metas.is_null() {
+        let size = std::mem::size_of::<spa_sys::spa_meta_header>();
+        let Some(bytes) = self.meta_bytes_mut(spa_sys::SPA_META_Header, size) else {
             return;
-        }
-        // SAFETY: `metas` points at `n_metas` entries.
-        let metas = unsafe { std::slice::from_raw_parts(spa.metas, spa.n_metas as usize) };
-        for m in metas {
-            if m.type_ == spa_sys::SPA_META_Header
-                && !m.data.is_null()
-                && m.size as usize >= std::mem::size_of::<spa_sys::spa_meta_header>()
-            {
-                // SAFETY: a header meta of at least the header's size, owned by this side
-                // while the buffer is dequeued.
-                let h = unsafe { &mut *(m.data as *mut spa_sys::spa_meta_header) };
-                h.pts = pts;
-                h.seq = seq;
-                h.flags = 0;
-                h.dts_offset = 0;
-            }
-        }
+        };
+        let header = spa_sys::spa_meta_header {
+            flags: 0,
+            offset: 0,
+            pts,
+            dts_offset: 0,
+            seq,
+        };
+        // SAFETY: at least a header's bytes (found above); written unaligned, as read.
+        unsafe { std::ptr::write_unaligned(bytes.as_mut_ptr() as *mut _, header) };
     }
 
     /// Where the metadata entry of `kind` with at least `min` bytes lies, and its size.
@@ -386,43 +379,29 @@ impl HeldBuffer {
     /// The buffer's header and damage metadata.
     pub fn meta(&self) -> BufferMeta {
         let mut meta = BufferMeta::default();
-        let Some(spa) = self.spa() else {
-            return meta;
-        };
-        if spa.metas.is_null() {
-            return meta;
+        let header_size = std::mem::size_of::<spa_sys::spa_meta_header>();
+        if let Some(bytes) = self.meta_bytes(spa_sys::SPA_META_Header, header_size) {
+            // SAFETY: at least a header's bytes; read unaligned, as the producer laid it out.
+            let h: spa_sys::spa_meta_header =
+                unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const _) };
+            meta.pts = (h.pts > 0).then_some(h.pts);
+            meta.seq = Some(h.seq);
+            meta.corrupted |= h.flags & spa_sys::SPA_META_HEADER_FLAG_CORRUPTED != 0;
         }
-        // SAFETY: `metas` points at `n_metas` spa_meta entries.
-        let metas = unsafe { std::slice::from_raw_parts(spa.metas, spa.n_metas as usize) };
-        for m in metas {
-            if m.data.is_null() {
-                continue;
-            }
-            match m.type_ {
-                spa_sys::SPA_META_Header
-                    if m.size as usize >= std::mem::size_of::<spa_sys::spa_meta_header>() =>
-                {
-                    // SAFETY: a header meta of at least the header's size.
-                    let h = unsafe { &*(m.data as *const spa_sys::spa_meta_header) };
-                    meta.pts = (h.pts > 0).then_some(h.pts);
-                    meta.seq = Some(h.seq);
-                    meta.corrupted |= h.flags & spa_sys::SPA_META_HEADER_FLAG_CORRUPTED != 0;
-                }
-                spa_sys::SPA_META_VideoDamage => {
-                    let n = m.size as usize / std::mem::size_of::<spa_sys::spa_meta_region>();
-                    // SAFETY: the damage meta is an array of `size / sizeof` regions.
-                    let regions = unsafe {
-                        std::slice::from_raw_parts(m.data as *const spa_sys::spa_meta_region, n)
-                    };
-                    // The list ends at the first empty region when shorter than the array.
-                    let listed = regions
-                        .iter()
-                        .take_while(|r| r.region.size.width > 0 && r.region.size.height > 0)
-                        .count();
-                    meta.damage_regions = Some(listed as u32);
-                }
-                _ => {}
-            }
+        if let Some(bytes) = self.meta_bytes(spa_sys::SPA_META_VideoDamage, 0) {
+            let region = std::mem::size_of::<spa_sys::spa_meta_region>();
+            // The list ends at the first empty region when shorter than the array.
+            let listed = bytes
+                .chunks_exact(region)
+                .map(|r| {
+                    // SAFETY: a whole region's bytes; read unaligned.
+                    unsafe {
+                        std::ptr::read_unaligned(r.as_ptr() as *const spa_sys::spa_meta_region)
+                    }
+                })
+                .take_while(|r| r.region.size.width > 0 && r.region.size.height > 0)
+                .count();
+            meta.damage_regions = Some(listed as u32);
         }
         meta
     }
