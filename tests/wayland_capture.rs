@@ -42,21 +42,31 @@ fn bgr(frame: &Frame) -> Vec<[u8; 3]> {
 }
 
 /// Frames until one whose first pixel is `want` (swaybg paints the background shortly after
-/// sway starts), up to two seconds.
+/// sway starts), up to five seconds.
 fn first_frame_showing(capture: &mut WaylandCapture, want: [u8; 3]) -> Frame {
+    first_frame_where(capture, |pixels| {
+        (pixels[0] != want).then(|| format!("the first pixel is {:?}, not {want:?}", pixels[0]))
+    })
+}
+
+/// Frames until `mismatch` (which says what is wrong with a frame's BGR pixels, or `None`)
+/// accepts one, up to five seconds.
+fn first_frame_where(
+    capture: &mut WaylandCapture,
+    mismatch: impl Fn(&[[u8; 3]]) -> Option<String>,
+) -> Frame {
     let started = Instant::now();
     loop {
         let frame = capture
             .next_frame_before(Instant::now() + Duration::from_secs(2))
             .unwrap()
             .expect("a frame within 2 s with damage off");
-        if bgr(&frame)[0] == want {
+        let Some(wrong) = mismatch(&bgr(&frame)) else {
             return frame;
-        }
+        };
         assert!(
             started.elapsed() < Duration::from_secs(5),
-            "the background never showed {want:?}; got {:?}",
-            bgr(&frame)[0]
+            "no frame showed what was expected in 5 s: {wrong}"
         );
     }
 }
@@ -253,23 +263,10 @@ fn a_pattern_window_is_captured_exactly_and_decodes_close_to_it_after_encoding()
         })
         .collect();
     let mut capture = WaylandCapture::open(options(&sway)).unwrap();
-    let started = Instant::now();
-    loop {
-        let frame = capture
-            .next_frame_before(Instant::now() + Duration::from_secs(2))
-            .unwrap()
-            .expect("a frame within 2 s with damage off");
-        let got = bgr(&frame);
-        if got == want {
-            break;
-        }
+    first_frame_where(&mut capture, |got| {
         let off = got.iter().zip(&want).filter(|(a, b)| a != b).count();
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the window never showed its pattern exactly: {off} of {} pixels differ",
-            want.len()
-        );
-    }
+        (off > 0).then(|| format!("{off} of {} pixels differ from the pattern", want.len()))
+    });
 
     let mut config = common::config(ghoststream::Codec::H264, w, h, 30);
     config.input_format = PixelFormat::Bgra8;
