@@ -46,6 +46,7 @@ pub mod capture;
 mod codec;
 mod color;
 mod config;
+pub mod container;
 pub mod cuda;
 pub mod encode;
 mod error;

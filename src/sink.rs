@@ -147,6 +147,22 @@ pub enum SinkError {
         /// The codec.
         codec: Codec,
     },
+    /// The container cannot carry the codec.
+    #[error("{format} files cannot carry {codec} (use .mkv or .mp4 for {codec})")]
+    ContainerMismatch {
+        /// The container.
+        format: crate::container::ContainerFormat,
+        /// The codec.
+        codec: Codec,
+    },
+    /// The muxer refused (a header it cannot write, a bad option).
+    #[error("cannot write {}: {reason}", path.display())]
+    Mux {
+        /// The path.
+        path: PathBuf,
+        /// What libavformat said.
+        reason: String,
+    },
     /// No format could be inferred from the file name.
     #[error("cannot tell the output format from {}: use .ivf or .obu for AV1, .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed)", path.display())]
     UnknownExtension {
@@ -429,7 +445,8 @@ impl BitstreamSink {
     }
 }
 
-fn check_obus(data: &[u8]) -> Result<(), BitstreamError> {
+/// Checks that `data` is a run of well-formed OBUs.
+pub(crate) fn check_obus(data: &[u8]) -> Result<(), BitstreamError> {
     for o in obu::obus(data) {
         o?;
     }

@@ -99,7 +99,7 @@ fn from_av_format(f: av::AVPixelFormat) -> Option<PixelFormat> {
         .find(|&p| to_av_format(p) == Some(f))
 }
 
-fn av_matrix(m: ColorMatrix) -> av::AVColorSpace {
+pub(crate) fn av_matrix(m: ColorMatrix) -> av::AVColorSpace {
     match m {
         ColorMatrix::Bt601 => av::AVColorSpace::AVCOL_SPC_SMPTE170M,
         ColorMatrix::Bt709 => av::AVColorSpace::AVCOL_SPC_BT709,
@@ -107,7 +107,7 @@ fn av_matrix(m: ColorMatrix) -> av::AVColorSpace {
     }
 }
 
-fn av_transfer(t: TransferFunction) -> av::AVColorTransferCharacteristic {
+pub(crate) fn av_transfer(t: TransferFunction) -> av::AVColorTransferCharacteristic {
     use av::AVColorTransferCharacteristic::*;
     match t {
         TransferFunction::Srgb => AVCOL_TRC_IEC61966_2_1,
@@ -117,7 +117,7 @@ fn av_transfer(t: TransferFunction) -> av::AVColorTransferCharacteristic {
     }
 }
 
-fn av_primaries(p: ColorPrimaries) -> av::AVColorPrimaries {
+pub(crate) fn av_primaries(p: ColorPrimaries) -> av::AVColorPrimaries {
     use av::AVColorPrimaries::*;
     match p {
         ColorPrimaries::Bt709 => AVCOL_PRI_BT709,
@@ -128,7 +128,7 @@ fn av_primaries(p: ColorPrimaries) -> av::AVColorPrimaries {
     }
 }
 
-fn av_range(r: ColorRange) -> av::AVColorRange {
+pub(crate) fn av_range(r: ColorRange) -> av::AVColorRange {
     match r {
         ColorRange::Limited => av::AVColorRange::AVCOL_RANGE_MPEG,
         ColorRange::Full => av::AVColorRange::AVCOL_RANGE_JPEG,
