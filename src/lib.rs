@@ -60,6 +60,7 @@ pub mod process;
 mod session;
 pub mod sink;
 pub mod source;
+pub mod stats;
 mod time;
 
 pub use codec::{Codec, CodecLimits};

@@ -164,7 +164,7 @@ pub enum SinkError {
         reason: String,
     },
     /// No format could be inferred from the file name.
-    #[error("cannot tell the output format from {}: use .ivf or .obu for AV1, .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed)", path.display())]
+    #[error("cannot tell the output format from {}: use .mkv, .mp4 or .ts for a container, .ivf or .obu for raw AV1, .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed)", path.display())]
     UnknownExtension {
         /// The path.
         path: PathBuf,
@@ -451,6 +451,115 @@ pub(crate) fn check_obus(data: &[u8]) -> Result<(), BitstreamError> {
         o?;
     }
     Ok(())
+}
+
+/// Any file output: a raw bitstream or a container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OutputFormat {
+    /// A raw bitstream file.
+    Bitstream(BitstreamFormat),
+    /// A container file (Matroska, MP4, MPEG-TS).
+    Container(crate::container::ContainerFormat),
+}
+
+impl OutputFormat {
+    /// The format a file name's extension implies.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        crate::container::ContainerFormat::from_path(path)
+            .map(Self::Container)
+            .or_else(|| BitstreamFormat::from_path(path).map(Self::Bitstream))
+    }
+
+    /// The name used on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Bitstream(f) => f.name(),
+            Self::Container(f) => f.name(),
+        }
+    }
+}
+
+impl fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for OutputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.parse()
+            .map(Self::Container)
+            .or_else(|_| s.parse().map(Self::Bitstream))
+            .map_err(|_: String| {
+                format!(
+                    "unknown output format '{s}' (expected one of: mkv, mp4, ts, annexb, length-prefixed, obu, ivf)"
+                )
+            })
+    }
+}
+
+/// An output file of either kind, taking packets in order.
+#[derive(Debug)]
+pub enum FileSink {
+    /// A raw bitstream file.
+    Bitstream(BitstreamSink),
+    /// A container file.
+    #[cfg(feature = "software")]
+    Container(crate::container::ContainerSink),
+}
+
+/// Opens `path` as `format` for the session `config` describes (containers with the default
+/// [`crate::container::ContainerOptions`]). Fails before anything is encoded when the path
+/// cannot be written or the format cannot carry the codec.
+pub fn open_file_sink(
+    path: &Path,
+    format: OutputFormat,
+    config: &SessionConfig,
+) -> Result<FileSink, SinkError> {
+    match format {
+        OutputFormat::Bitstream(f) => open_sink(path, f, config).map(FileSink::Bitstream),
+        #[cfg(feature = "software")]
+        OutputFormat::Container(f) => {
+            crate::container::open_container(path, f, config, Default::default())
+                .map(FileSink::Container)
+        }
+        #[cfg(not(feature = "software"))]
+        OutputFormat::Container(_) => Err(SinkError::Mux {
+            path: path.to_path_buf(),
+            reason: "this build has no container writer (built without the `software` feature, which brings FFmpeg)".into(),
+        }),
+    }
+}
+
+impl FileSink {
+    /// The path being written.
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Bitstream(s) => s.path(),
+            #[cfg(feature = "software")]
+            Self::Container(s) => s.path(),
+        }
+    }
+
+    /// Writes one packet.
+    pub fn write(&mut self, packet: &Packet) -> Result<(), SinkError> {
+        match self {
+            Self::Bitstream(s) => s.write(packet),
+            #[cfg(feature = "software")]
+            Self::Container(s) => s.write(packet),
+        }
+    }
+
+    /// Finishes the file (headers, index, sync) and says what was written.
+    pub fn finish(self) -> Result<SinkSummary, SinkError> {
+        match self {
+            Self::Bitstream(s) => s.finish(),
+            #[cfg(feature = "software")]
+            Self::Container(s) => s.finish(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
 use ghoststream::process::scale::{Fit, ScaleFilter};
 use ghoststream::process::tonemap::PeakSource;
-use ghoststream::sink::{open_sink, BitstreamFormat};
+use ghoststream::sink::{open_file_sink, BitstreamFormat, OutputFormat};
 use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mReader};
 use ghoststream::{
     BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange,
@@ -81,17 +81,19 @@ pub struct EncodeArgs {
     #[arg(long, value_name = "FILE")]
     portal_token: Option<PathBuf>,
 
-    /// Output file. Its extension picks the format unless --format is given: .ivf or .obu for
-    /// AV1; .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed) for H.264/HEVC.
+    /// Output file. Its extension picks the format unless --format is given: .mkv, .mp4 or .ts
+    /// for a crash-safe container (a killed recording plays up to its last second); .ivf or
+    /// .obu for raw AV1; .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed) for H.264/HEVC.
     #[arg(short, long)]
     output: PathBuf,
 
-    /// Output format: annexb, length-prefixed, obu or ivf.
+    /// Output format: mkv, mp4, ts, annexb, length-prefixed, obu or ivf.
     #[arg(long)]
-    format: Option<BitstreamFormat>,
+    format: Option<OutputFormat>,
 
-    /// Per-frame statistics as CSV: frame, pts_ns, bytes, keyframe, dropped,
-    /// encode_latency_us (submit to packet), gpu_us (the GPU pass, where timed).
+    /// Per-frame statistics as JSON lines (frame, pts_ns, duration_ns, capture_ns, submit_ns,
+    /// encode_start_ns, packet_ready_ns — CLOCK_MONOTONIC — gpu_ns, bytes, keyframe, dropped),
+    /// then a summary line: fps, bitrate, drops, latency median and p99.
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
 
@@ -562,7 +564,7 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
 pub fn run(args: EncodeArgs) -> Result<(), String> {
     let format = match args.format {
         Some(f) => f,
-        None => BitstreamFormat::from_path(&args.output).ok_or_else(|| {
+        None => OutputFormat::from_path(&args.output).ok_or_else(|| {
             one_line(&ghoststream::sink::SinkError::UnknownExtension {
                 path: args.output.clone(),
             })
@@ -572,7 +574,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     let info = source.info();
     let config = build_config(&args, info)?;
     // Open the output before the encoder: an unwritable path fails before any work is done.
-    let mut sink = open_sink(&args.output, format, &config).map_err(|e| one_line(&e))?;
+    let mut sink = open_file_sink(&args.output, format, &config).map_err(|e| one_line(&e))?;
     let mut session = match Session::open(config.clone()) {
         Ok(s) => s,
         Err(e) => {
@@ -618,7 +620,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     let mut dropped = 0u64;
     let live = std::cell::RefCell::new(crate::live::LiveStatus::default());
     let mut consume =
-        |out: SessionOutput, sink: &mut ghoststream::sink::BitstreamSink| -> Result<(), String> {
+        |out: SessionOutput, sink: &mut ghoststream::sink::FileSink| -> Result<(), String> {
             match out {
                 SessionOutput::Packet(p) => {
                     live.borrow_mut().packet(&p.stats);
@@ -678,8 +680,8 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     let summary = sink.finish();
     run?;
     let summary = summary.map_err(|e| one_line(&e))?;
-    if let Some(s) = stats.as_mut() {
-        s.flush()?;
+    if let Some(s) = stats.take() {
+        s.finish()?;
     }
     if !args.quiet {
         let secs = started.elapsed().as_secs_f64();
@@ -712,7 +714,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         if let Some(rec) = &summary.record_path {
             eprintln!("configuration record: {}", rec.display());
         }
-        if format != BitstreamFormat::LengthPrefixed {
+        if format != OutputFormat::Bitstream(BitstreamFormat::LengthPrefixed) {
             eprintln!("play it with: ffplay {}", summary.path.display());
         }
     }

@@ -5,16 +5,18 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use ghoststream::capture::PacingStats;
+use ghoststream::stats::LatencyHistogram;
 use ghoststream::FrameStats;
 
 /// Latencies kept for the rolling figures (about 5 s at 60 fps).
 const WINDOW: usize = 300;
 
-/// Capture-to-packet latencies of the packets written so far.
+/// Capture-to-packet latencies of the packets written so far: the last few exactly, all of
+/// them in a fixed-size histogram (an hour of recording costs no more than a minute).
 #[derive(Debug, Default)]
 pub struct LiveStatus {
     recent: VecDeque<i64>,
-    all: Vec<i64>,
+    all: LatencyHistogram,
 }
 
 impl LiveStatus {
@@ -29,7 +31,7 @@ impl LiveStatus {
             self.recent.pop_front();
         }
         self.recent.push_back(ns);
-        self.all.push(ns);
+        self.all.add(latency);
     }
 
     /// The status line: `59.9 fps · 0 dropped · 12 repeated · latency 18.2 ms median, 25.0 ms p99`.
@@ -46,7 +48,14 @@ impl LiveStatus {
 
     /// The end-of-recording summary over every packet.
     pub fn summary(&self, pacing: PacingStats) -> String {
-        let mut all = self.all.clone();
+        let all = match (self.all.quantile(0.5), self.all.quantile(0.99)) {
+            (Some(median), Some(p99)) => format!(
+                "{:.1} ms median, {:.1} ms p99",
+                median.as_nanos() as f64 / 1e6,
+                p99.as_nanos() as f64 / 1e6
+            ),
+            _ => "n/a".into(),
+        };
         format!(
             "{} frames at constant rate: {} captured frames dropped (newer one in the same tick), {} repeats of an unchanged screen{}; capture-to-packet latency {}",
             pacing.emitted,
@@ -57,7 +66,7 @@ impl LiveStatus {
             } else {
                 String::new()
             },
-            latency_figures(&mut all)
+            all
         )
     }
 }

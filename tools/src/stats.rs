@@ -1,59 +1,46 @@
-//! `encode --stats`: per-frame statistics as CSV.
+//! `encode --stats FILE.jsonl`: one JSON line per frame out of the session and a summary line
+//! at the end, through the library's [`ghoststream::stats::StatsWriter`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// The `--stats` CSV file: one row per frame out of the session.
+use ghoststream::stats::{StatsSummary, StatsWriter};
+
+/// The `--stats` file.
 pub struct StatsFile {
     path: PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
+    writer: StatsWriter<std::fs::File>,
 }
 
 impl StatsFile {
-    pub fn create(path: &std::path::Path) -> Result<Self, String> {
-        use std::io::Write;
+    pub fn create(path: &Path) -> Result<Self, String> {
         let file = std::fs::File::create(path)
             .map_err(|e| format!("cannot create the stats file {}: {e}", path.display()))?;
-        let mut this = Self {
+        Ok(Self {
             path: path.to_path_buf(),
-            out: std::io::BufWriter::new(file),
-        };
-        let header = "frame,pts_ns,bytes,keyframe,dropped,encode_latency_us,gpu_us";
-        writeln!(this.out, "{header}").map_err(|e| this.error(e))?;
-        Ok(this)
+            writer: StatsWriter::new(file),
+        })
     }
 
     fn error(&self, e: std::io::Error) -> String {
         format!("cannot write the stats file {}: {e}", self.path.display())
     }
 
+    /// One frame's line (each line reaches the file as it is written).
     pub fn write(
         &mut self,
         s: &ghoststream::FrameStats,
         bytes: usize,
         keyframe: bool,
     ) -> Result<(), String> {
-        use std::io::Write;
-        let micros = |ns: i64| format!("{:.1}", ns as f64 / 1000.0);
-        let line = format!(
-            "{},{},{},{},{},{},{}",
-            s.frame_number,
-            s.pts.0,
-            bytes,
-            keyframe as u8,
-            s.dropped as u8,
-            s.encode_latency()
-                .map(|l| micros(l.as_nanos()))
-                .unwrap_or_default(),
-            s.gpu_time.map(|g| micros(g.as_nanos())).unwrap_or_default(),
-        );
-        writeln!(self.out, "{line}").map_err(|e| self.error(e))
+        let written = self.writer.write_frame(s, bytes, keyframe);
+        written.map_err(|e| self.error(e))
     }
-}
 
-impl StatsFile {
-    /// Flushes the rows, reporting a write error (a full disk) instead of losing it.
-    pub fn flush(&mut self) -> Result<(), String> {
-        use std::io::Write;
-        self.out.flush().map_err(|e| self.error(e))
+    /// Writes the summary line, reporting a write error (a full disk) instead of losing it.
+    pub fn finish(self) -> Result<StatsSummary, String> {
+        let path = self.path.display().to_string();
+        self.writer
+            .finish()
+            .map_err(|e| format!("cannot write the stats file {path}: {e}"))
     }
 }

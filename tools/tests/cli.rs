@@ -747,10 +747,10 @@ fn lossless_hevc_from_the_tool_decodes_every_frame() {
 }
 
 #[test]
-fn stats_file_has_one_row_per_frame_with_latency() {
+fn stats_file_has_one_json_line_per_frame_and_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("s.h264");
-    let csv = dir.path().join("s.csv");
+    let jsonl = dir.path().join("s.jsonl");
     run_ok(&[
         "encode",
         "--codec",
@@ -766,24 +766,49 @@ fn stats_file_has_one_row_per_frame_with_latency() {
         "-o",
         out.to_str().unwrap(),
         "--stats",
-        csv.to_str().unwrap(),
+        jsonl.to_str().unwrap(),
     ]);
-    let text = std::fs::read_to_string(&csv).unwrap();
-    let rows: Vec<Vec<&str>> = text
+    let text = std::fs::read_to_string(&jsonl).unwrap();
+    let lines: Vec<serde_json::Value> = text
         .lines()
-        .skip(1)
-        .map(|l| l.split(',').collect())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
-    assert_eq!(rows.len(), 6, "{text}");
-    let bytes: usize = rows.iter().map(|r| r[2].parse::<usize>().unwrap()).sum();
+    assert_eq!(lines.len(), 7, "six frames and the summary: {text}");
+    let (frames, summary) = lines.split_at(6);
+    let bytes: u64 = frames.iter().map(|f| f["bytes"].as_u64().unwrap()).sum();
     assert_eq!(
-        bytes as u64,
+        bytes,
         std::fs::metadata(&out).unwrap().len(),
         "Annex-B bytes"
     );
-    let keys: Vec<&str> = rows.iter().map(|r| r[3]).collect();
-    assert_eq!(keys, ["1", "0", "0", "1", "0", "0"]);
-    assert!(rows.iter().all(|r| r[5].parse::<f64>().unwrap() > 0.0));
+    let keys: Vec<bool> = frames
+        .iter()
+        .map(|f| f["keyframe"].as_bool().unwrap())
+        .collect();
+    assert_eq!(keys, [true, false, false, true, false, false]);
+    for (n, f) in frames.iter().enumerate() {
+        assert_eq!(f["frame"], n as u64);
+        assert_eq!(f["dropped"], false);
+        let submit = f["submit_ns"].as_i64().unwrap();
+        let start = f["encode_start_ns"].as_i64().unwrap();
+        let ready = f["packet_ready_ns"].as_i64().unwrap();
+        assert!(submit <= start && start <= ready, "{f}");
+        let pts = f["pts_ns"].as_i64().unwrap();
+        assert!(
+            (pts - n as i64 * 1_000_000_000 / 30).abs() <= 1,
+            "frame {n} at {pts} ns"
+        );
+    }
+    let summary = &summary[0]["summary"];
+    assert_eq!(summary["frames"], 6);
+    assert_eq!(summary["keyframes"], 2);
+    assert_eq!(summary["bytes"], bytes);
+    assert_eq!(summary["latency"], "submit_to_packet");
+    assert!(summary["latency_median_ms"].as_f64().unwrap() > 0.0);
+    assert!(
+        summary["latency_p99_ms"].as_f64().unwrap()
+            >= summary["latency_median_ms"].as_f64().unwrap()
+    );
     let full = run(&[
         "encode",
         "--frames",

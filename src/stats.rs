@@ -1,0 +1,363 @@
+//! Per-frame statistics as JSON lines, and a run's summary (frame rate, latency median and
+//! p99, drops, bitrate), in fixed memory.
+//!
+//! [`StatsCollector`] folds [`FrameStats`] into a summary; its latency percentiles come from a
+//! log-spaced histogram (32 buckets per doubling, so within 2.2 % of the true value) rather
+//! than a list of every latency, so an all-day session costs the same few kilobytes as a
+//! short one. [`StatsWriter`] writes one JSON object per frame and the summary at the end,
+//! each line in one `write` call, so a reader tailing the file (or a crash) sees whole lines.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use crate::packet::FrameStats;
+use crate::time::{Span, Timestamp};
+
+/// Latency histogram: bucket `k` holds values in [2^(k/32), 2^((k+1)/32)) nanoseconds.
+const BUCKETS_PER_DOUBLING: f64 = 32.0;
+/// Enough buckets for 2^40 ns (about 18 minutes).
+const BUCKETS: usize = 40 * 32;
+
+/// A fixed-size histogram of latencies for percentiles.
+#[derive(Clone, Debug)]
+pub struct LatencyHistogram {
+    counts: Vec<u64>,
+    total: u64,
+}
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        Self {
+            counts: vec![0; BUCKETS],
+            total: 0,
+        }
+    }
+}
+
+impl LatencyHistogram {
+    /// Counts one latency.
+    pub fn add(&mut self, latency: Span) {
+        let ns = latency.as_nanos().max(1) as f64;
+        let k = (ns.log2() * BUCKETS_PER_DOUBLING) as usize;
+        self.counts[k.min(BUCKETS - 1)] += 1;
+        self.total += 1;
+    }
+
+    /// Latencies counted.
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    /// True before the first latency.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The `q` quantile (0.5 for the median, 0.99 for p99), `None` when empty: the geometric
+    /// middle of the bucket holding it.
+    pub fn quantile(&self, q: f64) -> Option<Span> {
+        if self.total == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (k, &c) in self.counts.iter().enumerate() {
+            seen += c;
+            if seen >= rank {
+                let middle = ((k as f64 + 0.5) / BUCKETS_PER_DOUBLING).exp2();
+                return Some(Span::from_nanos(middle.round() as i64));
+            }
+        }
+        None
+    }
+}
+
+/// What a run produced, from its frames' statistics.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StatsSummary {
+    /// Frames encoded (packets).
+    pub frames: u64,
+    /// Frames dropped by back-pressure.
+    pub dropped: u64,
+    /// Key frames among the packets.
+    pub keyframes: u64,
+    /// Bytes of encoded data.
+    pub bytes: u64,
+    /// Media time covered by the packets.
+    pub media_seconds: f64,
+    /// Wall time from the first submit to the last packet.
+    pub wall_seconds: f64,
+    /// Packets per second of wall time.
+    pub fps: f64,
+    /// Encoded bits per second of media time.
+    pub bitrate: f64,
+    /// Median latency: capture to packet where captures were timed, else submit to packet.
+    pub latency_median: Option<Span>,
+    /// 99th-percentile latency, as the median.
+    pub latency_p99: Option<Span>,
+    /// True when the latencies are capture-to-packet, false when submit-to-packet.
+    pub latency_from_capture: bool,
+}
+
+/// Folds frame statistics into a [`StatsSummary`].
+#[derive(Clone, Debug, Default)]
+pub struct StatsCollector {
+    frames: u64,
+    dropped: u64,
+    keyframes: u64,
+    bytes: u64,
+    media: i64,
+    first_submit: Option<Timestamp>,
+    last_ready: Option<Timestamp>,
+    from_capture: LatencyHistogram,
+    from_submit: LatencyHistogram,
+}
+
+impl StatsCollector {
+    /// Counts one frame: a packet of `bytes` (a key frame or not), or a dropped frame.
+    pub fn record(&mut self, stats: &FrameStats, bytes: usize, keyframe: bool) {
+        self.first_submit = Some(match self.first_submit {
+            Some(t) if t <= stats.submit_time => t,
+            _ => stats.submit_time,
+        });
+        if stats.dropped {
+            self.dropped += 1;
+            return;
+        }
+        self.frames += 1;
+        self.keyframes += keyframe as u64;
+        self.bytes += bytes as u64;
+        self.media += stats.duration.as_nanos();
+        if let Some(ready) = stats.packet_ready_time {
+            self.last_ready = Some(self.last_ready.map_or(ready, |t| t.max(ready)));
+        }
+        if let Some(l) = stats.capture_to_packet_latency() {
+            self.from_capture.add(l);
+        }
+        if let Some(l) = stats.encode_latency() {
+            self.from_submit.add(l);
+        }
+    }
+
+    /// The summary so far.
+    pub fn summary(&self) -> StatsSummary {
+        let wall = match (self.first_submit, self.last_ready) {
+            (Some(a), Some(b)) => b.since(a).as_nanos().max(0) as f64 / 1e9,
+            _ => 0.0,
+        };
+        let media = self.media as f64 / 1e9;
+        let from_capture = !self.from_capture.is_empty();
+        let latencies = if from_capture {
+            &self.from_capture
+        } else {
+            &self.from_submit
+        };
+        StatsSummary {
+            frames: self.frames,
+            dropped: self.dropped,
+            keyframes: self.keyframes,
+            bytes: self.bytes,
+            media_seconds: media,
+            wall_seconds: wall,
+            fps: if wall > 0.0 {
+                self.frames as f64 / wall
+            } else {
+                0.0
+            },
+            bitrate: if media > 0.0 {
+                self.bytes as f64 * 8.0 / media
+            } else {
+                0.0
+            },
+            latency_median: latencies.quantile(0.5),
+            latency_p99: latencies.quantile(0.99),
+            latency_from_capture: from_capture,
+        }
+    }
+}
+
+/// Writes per-frame JSON lines and, at the end, the summary line.
+#[derive(Debug)]
+pub struct StatsWriter<W: Write> {
+    out: W,
+    line: String,
+    collector: StatsCollector,
+}
+
+impl<W: Write> StatsWriter<W> {
+    /// A writer over `out` (a file opened for writing; unbuffered is right, as each line is
+    /// written in one call).
+    pub fn new(out: W) -> Self {
+        Self {
+            out,
+            line: String::with_capacity(320),
+            collector: StatsCollector::default(),
+        }
+    }
+
+    /// Writes one frame's line and counts it.
+    pub fn write_frame(
+        &mut self,
+        stats: &FrameStats,
+        bytes: usize,
+        keyframe: bool,
+    ) -> std::io::Result<()> {
+        self.collector.record(stats, bytes, keyframe);
+        self.line.clear();
+        frame_json(&mut self.line, stats, bytes, keyframe);
+        self.line.push('\n');
+        self.out.write_all(self.line.as_bytes())
+    }
+
+    /// What has been counted so far.
+    pub fn collector(&self) -> &StatsCollector {
+        &self.collector
+    }
+
+    /// Writes the summary line, flushes, and returns the summary.
+    pub fn finish(mut self) -> std::io::Result<StatsSummary> {
+        let summary = self.collector.summary();
+        self.line.clear();
+        summary_json(&mut self.line, &summary);
+        self.line.push('\n');
+        self.out.write_all(self.line.as_bytes())?;
+        self.out.flush()?;
+        Ok(summary)
+    }
+}
+
+fn time_field(out: &mut String, key: &str, t: Option<Timestamp>) {
+    match t {
+        Some(t) => write!(out, ",\"{key}\":{}", t.as_nanos()),
+        None => write!(out, ",\"{key}\":null"),
+    }
+    .expect("writing to a String");
+}
+
+/// One frame as a JSON object (no newline). Times are `CLOCK_MONOTONIC` nanoseconds.
+pub fn frame_json(out: &mut String, s: &FrameStats, bytes: usize, keyframe: bool) {
+    let _ = write!(
+        out,
+        "{{\"frame\":{},\"pts_ns\":{},\"duration_ns\":{}",
+        s.frame_number,
+        s.pts.as_nanos(),
+        s.duration.as_nanos()
+    );
+    time_field(out, "capture_ns", s.capture_time);
+    time_field(out, "submit_ns", Some(s.submit_time));
+    time_field(out, "encode_start_ns", s.encode_start_time);
+    time_field(out, "packet_ready_ns", s.packet_ready_time);
+    match s.gpu_time {
+        Some(g) => write!(out, ",\"gpu_ns\":{}", g.as_nanos()),
+        None => write!(out, ",\"gpu_ns\":null"),
+    }
+    .expect("writing to a String");
+    let _ = write!(
+        out,
+        ",\"bytes\":{bytes},\"keyframe\":{keyframe},\"dropped\":{}}}",
+        s.dropped
+    );
+}
+
+/// The summary as `{"summary":{...}}` (no newline).
+pub fn summary_json(out: &mut String, s: &StatsSummary) {
+    let ms = |l: Option<Span>| match l {
+        Some(l) => format!("{:.3}", l.as_nanos() as f64 / 1e6),
+        None => "null".into(),
+    };
+    let _ = write!(
+        out,
+        "{{\"summary\":{{\"frames\":{},\"dropped\":{},\"keyframes\":{},\"bytes\":{},\"media_seconds\":{:.6},\"wall_seconds\":{:.6},\"fps\":{:.3},\"bitrate_bps\":{:.0},\"latency\":\"{}\",\"latency_median_ms\":{},\"latency_p99_ms\":{}}}}}",
+        s.frames,
+        s.dropped,
+        s.keyframes,
+        s.bytes,
+        s.media_seconds,
+        s.wall_seconds,
+        s.fps,
+        s.bitrate,
+        if s.latency_from_capture { "capture_to_packet" } else { "submit_to_packet" },
+        ms(s.latency_median),
+        ms(s.latency_p99),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(n: u64, submit_ms: i64, ready_ms: i64, dropped: bool) -> FrameStats {
+        FrameStats {
+            frame_number: n,
+            pts: Timestamp::from_nanos(n as i64 * 33_333_333),
+            duration: Span::from_nanos(33_333_333),
+            capture_time: None,
+            submit_time: Timestamp::from_nanos(submit_ms * 1_000_000),
+            encode_start_time: Some(Timestamp::from_nanos(submit_ms * 1_000_000 + 100)),
+            packet_ready_time: (!dropped).then(|| Timestamp::from_nanos(ready_ms * 1_000_000)),
+            gpu_time: None,
+            dropped,
+        }
+    }
+
+    #[test]
+    fn the_histogram_quantiles_are_within_its_bucket_width() {
+        let mut h = LatencyHistogram::default();
+        // 1..=1000 ms: the true median is 500 ms, p99 990 ms.
+        for ms in 1..=1000 {
+            h.add(Span::from_nanos(ms * 1_000_000));
+        }
+        let within = |got: Span, want: f64| {
+            let got = got.as_nanos() as f64 / 1e6;
+            assert!(
+                (got - want).abs() / want < 0.022,
+                "{got} ms against {want} ms"
+            );
+        };
+        within(h.quantile(0.5).unwrap(), 500.0);
+        within(h.quantile(0.99).unwrap(), 990.0);
+        assert_eq!(LatencyHistogram::default().quantile(0.5), None);
+    }
+
+    #[test]
+    fn lines_and_the_summary_are_json_with_every_field() {
+        let mut w = StatsWriter::new(Vec::new());
+        w.write_frame(&frame(0, 0, 10, false), 1000, true).unwrap();
+        w.write_frame(&frame(1, 33, 43, false), 500, false).unwrap();
+        w.write_frame(&frame(2, 66, 0, true), 0, false).unwrap();
+        let out = std::mem::take(&mut w.out);
+        let summary = w.finish().unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines[0],
+            "{\"frame\":0,\"pts_ns\":0,\"duration_ns\":33333333,\"capture_ns\":null,\"submit_ns\":0,\"encode_start_ns\":100,\"packet_ready_ns\":10000000,\"gpu_ns\":null,\"bytes\":1000,\"keyframe\":true,\"dropped\":false}"
+        );
+        assert!(lines[2].ends_with("\"packet_ready_ns\":null,\"gpu_ns\":null,\"bytes\":0,\"keyframe\":false,\"dropped\":true}"));
+        assert_eq!(
+            (
+                summary.frames,
+                summary.dropped,
+                summary.keyframes,
+                summary.bytes
+            ),
+            (2, 1, 1, 1500)
+        );
+        assert!((summary.wall_seconds - 0.043).abs() < 1e-9);
+        // 1500 bytes over two frames of 1/30 s.
+        assert!((summary.bitrate - 180_000.0).abs() < 1.0);
+        assert!(!summary.latency_from_capture);
+        let median = summary.latency_median.unwrap().as_nanos() as f64 / 1e6;
+        assert!((median - 10.0).abs() < 0.25, "{median}");
+        let mut line = String::new();
+        summary_json(&mut line, &summary);
+        assert!(
+            line.starts_with(
+                "{\"summary\":{\"frames\":2,\"dropped\":1,\"keyframes\":1,\"bytes\":1500,"
+            ),
+            "{line}"
+        );
+        assert!(line.contains("\"latency\":\"submit_to_packet\""), "{line}");
+    }
+}
