@@ -1194,3 +1194,122 @@ fn records_through_the_portal_asking_once_then_restoring_the_grant() {
     );
     assert!(!dir.path().join("x.ivf").exists());
 }
+
+/// Frames ffmpeg decodes from a possibly damaged file (errors at a cut-off end tolerated: the
+/// question is how far it plays).
+fn decodable_frames(path: &Path) -> usize {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "quiet", "-i"])
+        .arg(path)
+        .args(["-map", "0:v:0", "-f", "framemd5", "-"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .count()
+}
+
+/// Crash safety: a recording into each container, killed with SIGKILL at random moments, plays
+/// up to no more than one cluster/fragment (1 s = 30 frames here) before the kill. How many
+/// packets had reached the file is read from `--stats`, whose line for a packet is written
+/// just after the packet (so the file may hold one more than the lines say).
+#[test]
+fn containers_killed_at_random_moments_play_up_to_their_last_fragment() {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("seed {seed}");
+    let mut state = seed | 1;
+    let mut random = move |below: u64| {
+        // xorshift64: enough to spread the kills.
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % below
+    };
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["mkv", "mp4", "ts"] {
+        for run in 0..4 {
+            let out = dir.path().join(format!("kill{run}.{ext}"));
+            let stats = dir.path().join(format!("kill{run}.{ext}.jsonl"));
+            let mut child = tool()
+                .args([
+                    "encode", "--codec", "h264", "--size", "320x180", "--fps", "30", "--keyint",
+                    "30", "--frames", "1000000", "-q", "-o",
+                ])
+                .arg(&out)
+                .arg("--stats")
+                .arg(&stats)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            let wait = 300 + random(1200);
+            std::thread::sleep(std::time::Duration::from_millis(wait));
+            // SAFETY: kill(2) on our own child's pid.
+            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            child.wait().unwrap();
+            let text = std::fs::read(&stats).unwrap();
+            // Whole lines only: the kill may cut the last one.
+            let lines = text.split(|&b| b == b'\n').count() - 1;
+            let frames = decodable_frames(&out);
+            eprintln!("{ext} run {run}: killed after {wait} ms, {lines} packets written, {frames} frames play");
+            assert!(
+                lines > 0,
+                "{ext} run {run}: nothing was written in {wait} ms"
+            );
+            assert!(
+                frames + 31 >= lines && frames <= lines + 1,
+                "{ext} run {run} (seed {seed}): {frames} frames play of {lines} written"
+            );
+        }
+    }
+}
+
+/// A full disk (RLIMIT_FSIZE, SIGXFSZ ignored) mid-recording into a container: one error line
+/// naming how much was kept, the file cut back to that, and what is left plays cleanly.
+#[test]
+fn a_full_disk_under_a_container_keeps_whole_clusters_that_play() {
+    for ext in ["mkv", "mp4", "ts"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out_path = dir.path().join(format!("limited.{ext}"));
+        let script = format!(
+            "trap '' XFSZ; ulimit -f 2000; exec '{}' encode --codec h264 --size 320x192 --fps 30 --keyint 30 --frames 900 --bitrate 2M -o '{}'",
+            env!("CARGO_BIN_EXE_ghoststream"),
+            out_path.display()
+        );
+        let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+        assert_one_line_error(&out, &[&format!("limited.{ext}"), "File too large"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let kept: u64 = stderr
+            .split("keeps its first ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{stderr}"))
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let size = std::fs::metadata(&out_path).unwrap().len();
+        assert_eq!(
+            size, kept,
+            "{ext}: the file is not the size the error reports"
+        );
+        assert!(size > 0 && size <= 2000 * 512, "{ext}: size {size}");
+        let decode = Command::new("ffmpeg")
+            .args(["-v", "error", "-xerror", "-i"])
+            .arg(&out_path)
+            .args(["-f", "null", "-"])
+            .output()
+            .unwrap();
+        assert!(
+            decode.status.success() && decode.stderr.is_empty(),
+            "{ext}: {}",
+            String::from_utf8_lossy(&decode.stderr)
+        );
+        let frames = decodable_frames(&out_path);
+        assert!(frames >= 30 && frames < 900, "{ext}: {frames} frames");
+    }
+}
