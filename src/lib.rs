@@ -57,6 +57,7 @@ pub mod hdr;
 pub mod nvenc;
 mod packet;
 pub mod process;
+pub mod replay;
 mod session;
 pub mod sink;
 pub mod source;
