@@ -9,6 +9,7 @@ use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
 use ghoststream::process::scale::{Fit, ScaleFilter};
 use ghoststream::process::tonemap::PeakSource;
+use ghoststream::replay::ReplayLimits;
 use ghoststream::sink::{open_file_sink, BitstreamFormat, OutputFormat};
 use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mReader};
 use ghoststream::{
@@ -17,6 +18,8 @@ use ghoststream::{
     Session, SessionConfig, SessionOutput, SplitFrame, ToneMapInput, TransferFunction, Tuning,
 };
 use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::one_line;
 
@@ -84,8 +87,31 @@ pub struct EncodeArgs {
     /// Output file. Its extension picks the format unless --format is given: .mkv, .mp4 or .ts
     /// for a crash-safe container (a killed recording plays up to its last second); .ivf or
     /// .obu for raw AV1; .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed) for H.264/HEVC.
-    #[arg(short, long)]
-    output: PathBuf,
+    #[arg(short, long, required_unless_present = "replay")]
+    output: Option<PathBuf>,
+
+    /// Keep the last DURATION of the recording in memory (30s, 2m) and save it to a file in
+    /// --replay-dir on SIGUSR1 or on `save [SECONDS]` sent to --control; each save prints the
+    /// file's path. With -o, the whole recording is written too.
+    #[arg(long, value_name = "DURATION", value_parser = crate::replay::parse_duration)]
+    replay: Option<Duration>,
+
+    /// The most memory the replay buffer may hold, in bytes (k/M/G suffixes).
+    #[arg(long, value_name = "BYTES", default_value = "512M", value_parser = parse_bitrate)]
+    replay_bytes: u64,
+
+    /// Where replay saves go.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    replay_dir: PathBuf,
+
+    /// Replay saves' format: mkv, mp4 or ts (or a raw bitstream format).
+    #[arg(long, value_name = "FORMAT", default_value = "mkv")]
+    replay_format: OutputFormat,
+
+    /// A Unix socket that takes `save` or `save SECONDS` (one line) and answers `saved PATH`
+    /// once the replay file is written.
+    #[arg(long, value_name = "PATH", requires = "replay")]
+    control: Option<PathBuf>,
 
     /// Output format: mkv, mp4, ts, annexb, length-prefixed, obu or ivf.
     #[arg(long)]
@@ -562,27 +588,53 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
 }
 
 pub fn run(args: EncodeArgs) -> Result<(), String> {
-    let format = match args.format {
-        Some(f) => f,
-        None => OutputFormat::from_path(&args.output).ok_or_else(|| {
-            one_line(&ghoststream::sink::SinkError::UnknownExtension {
-                path: args.output.clone(),
-            })
-        })?,
+    let format = match (&args.output, args.format) {
+        (_, Some(f)) => Some(f),
+        (Some(path), None) => Some(OutputFormat::from_path(path).ok_or_else(|| {
+            one_line(&ghoststream::sink::SinkError::UnknownExtension { path: path.clone() })
+        })?),
+        (None, None) => None,
     };
     let mut source = open_source(&args)?;
     let info = source.info();
     let config = build_config(&args, info)?;
-    // Open the output before the encoder: an unwritable path fails before any work is done.
-    let mut sink = open_file_sink(&args.output, format, &config).map_err(|e| one_line(&e))?;
+    // Open the outputs before the encoder: an unwritable path fails before any work is done.
+    let mut sink = match (&args.output, format) {
+        (Some(path), Some(format)) => {
+            Some(open_file_sink(path, format, &config).map_err(|e| one_line(&e))?)
+        }
+        _ => None,
+    };
+    let mut replay = match args.replay {
+        Some(duration) => Some(crate::replay::ReplayRecorder::start(
+            ReplayLimits {
+                duration,
+                bytes: usize::try_from(args.replay_bytes).unwrap_or(usize::MAX),
+            },
+            &config,
+            args.replay_dir.clone(),
+            args.replay_format,
+            args.control.clone(),
+        )?),
+        None => None,
+    };
     let mut session = match Session::open(config.clone()) {
         Ok(s) => s,
         Err(e) => {
             drop(sink);
-            let _ = std::fs::remove_file(&args.output);
+            if let Some(path) = &args.output {
+                let _ = std::fs::remove_file(path);
+            }
             return Err(one_line(&e));
         }
     };
+    // SIGINT/SIGTERM end the recording cleanly: the session is flushed and every file is
+    // finished, as at the end of the input.
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| format!("cannot listen for signal {signal}: {e}"))?;
+    }
     let report = session.backend_report().clone();
     let processing = session.processing().to_string();
     for (kind, why) in &report.passed_over {
@@ -617,35 +669,44 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     };
     let started = Instant::now();
     let mut written = 0u64;
+    let mut encoded_bytes = 0u64;
     let mut dropped = 0u64;
     let live = std::cell::RefCell::new(crate::live::LiveStatus::default());
-    let mut consume =
-        |out: SessionOutput, sink: &mut ghoststream::sink::FileSink| -> Result<(), String> {
-            match out {
-                SessionOutput::Packet(p) => {
-                    live.borrow_mut().packet(&p.stats);
+    let mut consume = |out: SessionOutput,
+                       sink: &mut Option<ghoststream::sink::FileSink>,
+                       replay: &mut Option<crate::replay::ReplayRecorder>|
+     -> Result<(), String> {
+        match out {
+            SessionOutput::Packet(p) => {
+                live.borrow_mut().packet(&p.stats);
+                if let Some(r) = replay.as_mut() {
+                    r.push(&p);
+                }
+                if let Some(sink) = sink.as_mut() {
                     sink.write(&p).map_err(|e| one_line(&e))?;
-                    if let Some(s) = stats.as_mut() {
-                        s.write(&p.stats, p.data.len(), p.keyframe)?;
-                    }
-                    written += 1;
-                    bar.set_position(written);
                 }
-                SessionOutput::Dropped(st) => {
-                    if let Some(s) = stats.as_mut() {
-                        s.write(&st, 0, false)?;
-                    }
-                    dropped += 1
+                encoded_bytes += p.data.len() as u64;
+                if let Some(s) = stats.as_mut() {
+                    s.write(&p.stats, p.data.len(), p.keyframe)?;
                 }
+                written += 1;
+                bar.set_position(written);
             }
-            Ok(())
-        };
+            SessionOutput::Dropped(st) => {
+                if let Some(s) = stats.as_mut() {
+                    s.write(&st, 0, false)?;
+                }
+                dropped += 1
+            }
+        }
+        Ok(())
+    };
     let mut submitted = 0u64;
     let run = (|| -> Result<(), String> {
         // An input that fails part way (a truncated file) still gets everything before the
         // failure encoded and written; its error is reported after that.
         let mut input_error = None;
-        while limit.is_none_or(|l| submitted < l) {
+        while limit.is_none_or(|l| submitted < l) && !stop.load(Ordering::Relaxed) {
             let frame = match source.next_frame() {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,
@@ -657,7 +718,15 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             session.submit(frame).map_err(|e| one_line(&e))?;
             submitted += 1;
             while let Some(out) = session.try_receive().map_err(|e| one_line(&e))? {
-                consume(out, &mut sink)?;
+                consume(out, &mut sink, &mut replay)?;
+            }
+            if let Some(r) = replay.as_mut() {
+                for line in r.poll() {
+                    bar.println(&line);
+                    if bar.is_hidden() {
+                        eprintln!("{line}");
+                    }
+                }
             }
             if let Some(pacing) = source.pacing() {
                 if submitted % 10 == 0 {
@@ -666,7 +735,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             }
         }
         for out in session.close().map_err(|e| one_line(&e))? {
-            consume(out, &mut sink)?;
+            consume(out, &mut sink, &mut replay)?;
         }
         input_error.map_or(Ok(()), |e| {
             Err(format!(
@@ -676,10 +745,15 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     })();
     bar.finish_and_clear();
     // Whatever happened, the file holds only whole packets; finish it so that what was
-    // encoded stays playable, then report the first error.
-    let summary = sink.finish();
+    // encoded stays playable, then report the first error. Replay saves asked for are written.
+    let summary = sink.map(|s| s.finish());
+    if let Some(r) = replay.take() {
+        for line in r.finish() {
+            eprintln!("{line}");
+        }
+    }
     run?;
-    let summary = summary.map_err(|e| one_line(&e))?;
+    let summary = summary.transpose().map_err(|e| one_line(&e))?;
     if let Some(s) = stats.take() {
         s.finish()?;
     }
@@ -687,13 +761,16 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         let secs = started.elapsed().as_secs_f64();
         let video_secs = written as f64 / info.frame_rate.as_f64();
         let mbps = if video_secs > 0.0 {
-            summary.bytes as f64 * 8.0 / video_secs / 1e6
+            encoded_bytes as f64 * 8.0 / video_secs / 1e6
         } else {
             0.0
         };
+        let target = match &summary {
+            Some(s) => format!("wrote {}", s.path.display()),
+            None => "encoded into the replay buffer".into(),
+        };
         eprintln!(
-            "wrote {}: {} frames of {}x{} {} ({:.2} Mbit/s), {:.1} fps, {}; processing: {}{}",
-            summary.path.display(),
+            "{target}: {} frames of {}x{} {} ({:.2} Mbit/s), {:.1} fps, {}; processing: {}{}",
             written,
             config.width,
             config.height,
@@ -711,11 +788,13 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         if let Some(pacing) = source.pacing() {
             eprintln!("capture: {}", live.borrow().summary(pacing));
         }
-        if let Some(rec) = &summary.record_path {
-            eprintln!("configuration record: {}", rec.display());
-        }
-        if format != OutputFormat::Bitstream(BitstreamFormat::LengthPrefixed) {
-            eprintln!("play it with: ffplay {}", summary.path.display());
+        if let Some(summary) = &summary {
+            if let Some(rec) = &summary.record_path {
+                eprintln!("configuration record: {}", rec.display());
+            }
+            if format != Some(OutputFormat::Bitstream(BitstreamFormat::LengthPrefixed)) {
+                eprintln!("play it with: ffplay {}", summary.path.display());
+            }
         }
     }
     Ok(())

@@ -1,8 +1,9 @@
-//! `ghoststream`: encode, probe and (later) record with the GhostStream engine.
+//! `ghoststream`: encode, record and probe with the GhostStream engine.
 
 mod encode;
 mod live;
 mod probe;
+mod replay;
 mod stats;
 
 use std::process::ExitCode;
@@ -24,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Encode a test pattern, a Y4M file or raw frames to a bitstream file.
+    /// Encode a test pattern, a Y4M file or raw frames to a container or bitstream file.
     #[command(after_help = encode::EXAMPLES)]
     Encode(Box<encode::EncodeArgs>),
     /// Record the screen (or any input `encode` takes) to a file: `encode` with --source.
@@ -47,7 +48,15 @@ const RECORD_EXAMPLES: &str = "Examples:
 
 Frames come at the --fps rate: an unchanged screen repeats the last frame, a faster one keeps
 the newest. Nothing needs root: wlroots compositors (sway, Hyprland, river, labwc) offer
-wlr-screencopy to ordinary clients.";
+wlr-screencopy to ordinary clients.
+
+  # a crash-safe Matroska file: killed at any moment, it plays up to its last second
+  ghoststream record --source wayland --codec h264 -o screen.mkv
+
+  # a replay buffer: keep the last 30 s, save it on SIGUSR1 or through the control socket
+  ghoststream record --source portal --replay 30s --replay-dir ~/Videos --control /run/user/$UID/gs.sock
+  kill -USR1 $(pidof ghoststream)                     # prints: replay saved: ~/Videos/replay-....mkv
+  echo save 10 | socat - UNIX-CONNECT:/run/user/$UID/gs.sock   # answers: saved PATH";
 
 fn main() -> ExitCode {
     // SVT-AV1 logs through its own logger, to stderr, at info level unless told otherwise:

@@ -1313,3 +1313,139 @@ fn a_full_disk_under_a_container_keeps_whole_clusters_that_play() {
         assert!((30..900).contains(&frames), "{ext}: {frames} frames");
     }
 }
+
+/// `record --replay`: the last N seconds are saved on SIGUSR1 and on `save SECONDS` sent to
+/// the control socket (which answers with the path once written); SIGINT ends the recording
+/// cleanly. Each clip starts on a key frame, holds its duration within one GOP, and decodes.
+#[test]
+fn record_keeps_a_replay_and_saves_it_on_sigusr1_and_on_the_control_socket() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("control.sock");
+    let child = tool()
+        .args([
+            "record",
+            "--source",
+            "testsrc",
+            "--size",
+            "160x96",
+            "--fps",
+            "30",
+            "--codec",
+            "h264",
+            "--keyint",
+            "30",
+            "--frames",
+            "100000000",
+            "--replay",
+            "3s",
+            "-q",
+            "--replay-dir",
+        ])
+        .arg(dir.path())
+        .arg("--control")
+        .arg(&socket)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    // Enough video for a full 3 s clip (the test pattern encodes faster than real time).
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: signals to our own child.
+    unsafe { libc::kill(pid, libc::SIGUSR1) };
+    let mut stream = std::os::unix::net::UnixStream::connect(&socket).expect("the control socket");
+    stream.write_all(b"save 1\n").unwrap();
+    let mut answer = String::new();
+    BufReader::new(&stream).read_line(&mut answer).unwrap();
+    let saved = answer
+        .strip_prefix("saved ")
+        .unwrap_or_else(|| panic!("control socket answered {answer:?}"))
+        .trim()
+        .to_string();
+    let mut bad = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    bad.write_all(b"save -4\n").unwrap();
+    let mut refusal = String::new();
+    BufReader::new(&bad).read_line(&mut refusal).unwrap();
+    assert!(
+        refusal.starts_with("error: save takes a positive number of seconds"),
+        "{refusal}"
+    );
+    // SAFETY: as above.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "SIGINT ends the recording cleanly: {stderr}"
+    );
+    let paths: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("replay saved: "))
+        .map(|l| l.split(" (").next().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 2, "{stderr}");
+    assert!(paths.contains(&saved.as_str()), "{saved} in {stderr}");
+    for path in paths {
+        let seconds = if path == saved { 1 } else { 3 };
+        let path = Path::new(path);
+        let frames = decodable_frames(path);
+        assert!(
+            frames >= seconds * 30 && frames <= seconds * 30 + 30,
+            "{}: {frames} frames for {seconds} s",
+            path.display()
+        );
+        let first = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-show_entries",
+                "frame=key_frame",
+            ])
+            .args(["-read_intervals", "%+#1", "-of", "csv=p=0"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&first.stdout).trim(),
+            "1",
+            "{}",
+            path.display()
+        );
+        let decode = Command::new("ffmpeg")
+            .args(["-v", "error", "-xerror", "-i"])
+            .arg(path)
+            .args(["-f", "null", "-"])
+            .output()
+            .unwrap();
+        assert!(
+            decode.status.success() && decode.stderr.is_empty(),
+            "{}",
+            path.display()
+        );
+    }
+    assert!(!socket.exists(), "the control socket is removed at the end");
+}
+
+#[test]
+fn bad_replay_settings_are_refused_with_one_line() {
+    // clap's own refusal: its line plus its "--help" hint.
+    let zero = run(&["record", "--replay", "0s", "--frames", "3"]);
+    assert!(!zero.status.success());
+    assert!(String::from_utf8_lossy(&zero.stderr)
+        .starts_with("error: invalid value '0s' for '--replay <DURATION>'"));
+    let missing_dir = run(&[
+        "record",
+        "--replay",
+        "5s",
+        "--replay-dir",
+        "/nonexistent-gs-dir",
+        "--frames",
+        "3",
+    ]);
+    assert_one_line_error(&missing_dir, &["/nonexistent-gs-dir", "not a directory"]);
+    let neither = run(&["record", "--frames", "3"]);
+    assert!(!neither.status.success());
+    assert!(String::from_utf8_lossy(&neither.stderr).contains("--output"));
+}
