@@ -4,7 +4,6 @@
 
 use std::ffi::CString;
 use std::os::raw::c_int;
-use std::path::Path;
 use std::ptr;
 
 use ffmpeg_next::ffi as av;
@@ -71,16 +70,35 @@ fn c_string(s: &str) -> Result<CString, String> {
     CString::new(s).map_err(|_| format!("{s:?} holds a NUL byte"))
 }
 
+/// An `AVDictionary` of `options`; the caller frees it (av_dict_free).
+fn dictionary(options: &[(&str, String)]) -> Result<*mut av::AVDictionary, String> {
+    let mut dict = ptr::null_mut();
+    for (key, value) in options {
+        let (k, v) = (c_string(key)?, c_string(value)?);
+        // SAFETY: valid NUL-terminated strings; av_dict_set copies them.
+        let r = unsafe { av::av_dict_set(&mut dict, k.as_ptr(), v.as_ptr(), 0) };
+        if r < 0 {
+            // SAFETY: `dict` is null or a dictionary built above.
+            unsafe { av::av_dict_free(&mut dict) };
+            return Err(error_string(r));
+        }
+    }
+    Ok(dict)
+}
+
 impl Muxer {
-    /// Creates `path` for the libavformat muxer `format` (`matroska`, `mp4`, `mpegts`); the
-    /// file exists when this returns.
-    pub fn create(path: &Path, format: &str) -> Result<Self, String> {
+    /// Opens `url` (a file path, `rtmp://…`, `srt://…`) for the libavformat muxer `format`
+    /// (`matroska`, `mp4`, `mpegts`, `flv`), with the protocol's `io_options` (timeouts,
+    /// latency); a file exists, a connection is made, when this returns.
+    pub fn create(url: &str, format: &str, io_options: &[(&str, String)]) -> Result<Self, String> {
         crate::encode::libav::quiet_logs();
+        static NETWORK: std::sync::Once = std::sync::Once::new();
+        // SAFETY: global network setup, once, before any network protocol is opened.
+        NETWORK.call_once(|| unsafe {
+            av::avformat_network_init();
+        });
         let name = c_string(format)?;
-        let file = c_string(
-            path.to_str()
-                .ok_or_else(|| format!("{} is not UTF-8", path.display()))?,
-        )?;
+        let file = c_string(url)?;
         let mut ctx = ptr::null_mut();
         // SAFETY: valid NUL-terminated strings; `ctx` receives a new context or stays null.
         let r = unsafe {
@@ -100,9 +118,20 @@ impl Muxer {
         if packet.is_null() {
             return Err("out of memory for a packet".into());
         }
-        // SAFETY: `ctx` is a fresh output context; `pb` receives the opened file or stays
-        // null on failure (Drop closes it only when set).
-        let r = unsafe { av::avio_open(&mut (*muxer.ctx).pb, file.as_ptr(), av::AVIO_FLAG_WRITE) };
+        let mut dict = dictionary(io_options)?;
+        // SAFETY: `ctx` is a fresh output context; `pb` receives the opened output or stays
+        // null on failure (Drop closes it only when set); `dict` is freed after.
+        let r = unsafe {
+            let r = av::avio_open2(
+                &mut (*muxer.ctx).pb,
+                file.as_ptr(),
+                av::AVIO_FLAG_WRITE,
+                ptr::null(),
+                &mut dict,
+            );
+            av::av_dict_free(&mut dict);
+            r
+        };
         if r < 0 {
             return Err(error_string(r));
         }
@@ -162,12 +191,7 @@ impl Muxer {
         if let Some(hdr) = &params.hdr {
             self.add_hdr_side_data(hdr)?;
         }
-        let mut dict = ptr::null_mut();
-        for (key, value) in options {
-            let (k, v) = (c_string(key)?, c_string(value)?);
-            // SAFETY: valid strings; the dictionary is freed below.
-            unsafe { av::av_dict_set(&mut dict, k.as_ptr(), v.as_ptr(), 0) };
-        }
+        let mut dict = dictionary(options)?;
         // SAFETY: `ctx` has its stream and an open `pb`; `dict` is consumed or left with the
         // options the muxer did not take, and freed.
         let r = unsafe {

@@ -27,7 +27,9 @@
 pub(crate) mod libavformat;
 
 #[cfg(feature = "software")]
-mod writer;
+pub(crate) mod muxed;
+#[cfg(feature = "software")]
+pub(crate) mod writer;
 
 use std::fmt;
 use std::path::Path;
