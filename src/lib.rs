@@ -62,6 +62,8 @@ mod session;
 pub mod sink;
 pub mod source;
 pub mod stats;
+#[cfg(feature = "software")]
+pub mod stream;
 mod time;
 
 pub use codec::{Codec, CodecLimits};

@@ -155,6 +155,14 @@ pub enum SinkError {
         /// The codec.
         codec: Codec,
     },
+    /// A stream server could not be reached or refused the stream.
+    #[error("cannot stream to {url}: {reason}")]
+    Connect {
+        /// The URL.
+        url: String,
+        /// What failed.
+        reason: String,
+    },
     /// The muxer refused (a header it cannot write, a bad option).
     #[error("cannot write {}: {reason}", path.display())]
     Mux {

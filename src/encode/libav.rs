@@ -17,13 +17,13 @@ use crate::format::PixelFormat;
 use crate::frame::{CpuImage, FrameBuffer};
 use crate::time::Rational;
 
-/// Sets libav*'s global log level to errors only, once: the library reports through `tracing`
+/// Silences libav*'s own log, once: the library reports through `tracing`
 /// and typed errors, not through stderr noise.
 pub fn quiet_logs() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // SAFETY: av_log_set_level only stores an int in a global; no pointers are involved.
-        unsafe { av::av_log_set_level(av::AV_LOG_ERROR) };
+        unsafe { av::av_log_set_level(av::AV_LOG_QUIET) };
     });
 }
 

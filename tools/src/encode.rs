@@ -87,8 +87,18 @@ pub struct EncodeArgs {
     /// Output file. Its extension picks the format unless --format is given: .mkv, .mp4 or .ts
     /// for a crash-safe container (a killed recording plays up to its last second); .ivf or
     /// .obu for raw AV1; .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed) for H.264/HEVC.
-    #[arg(short, long, required_unless_present = "replay")]
+    #[arg(short, long, required_unless_present_any = ["replay", "stream"])]
     output: Option<PathBuf>,
+
+    /// Also stream live to URL: rtmp://host/app/key (H.264) or srt://host:port (H.264, HEVC).
+    /// A server that goes away is reconnected; at most --stream-buffer of video waits for it.
+    #[arg(long, value_name = "URL")]
+    stream: Option<String>,
+
+    /// The most video queued for the stream server while it is slow or away (older GOPs are
+    /// dropped and counted).
+    #[arg(long, value_name = "DURATION", default_value = "4s", value_parser = crate::replay::parse_duration)]
+    stream_buffer: Duration,
 
     /// Keep the last DURATION of the recording in memory (30s, 2m) and save it to a file in
     /// --replay-dir on SIGUSR1 or on `save [SECONDS]` sent to --control; each save prints the
@@ -599,13 +609,13 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     let info = source.info();
     let config = build_config(&args, info)?;
     // Open the outputs before the encoder: an unwritable path fails before any work is done.
-    let mut sink = match (&args.output, format) {
+    let file = match (&args.output, format) {
         (Some(path), Some(format)) => {
             Some(open_file_sink(path, format, &config).map_err(|e| one_line(&e))?)
         }
         _ => None,
     };
-    let mut replay = match args.replay {
+    let replay = match args.replay {
         Some(duration) => Some(crate::replay::ReplayRecorder::start(
             ReplayLimits {
                 duration,
@@ -618,10 +628,29 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         )?),
         None => None,
     };
+    let stream = match &args.stream {
+        Some(url) => Some(
+            ghoststream::stream::open_stream(
+                url,
+                &config,
+                ghoststream::stream::StreamOptions {
+                    buffer: args.stream_buffer,
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| one_line(&e))?,
+        ),
+        None => None,
+    };
+    let mut outputs = crate::outputs::Outputs {
+        file,
+        replay,
+        stream,
+    };
     let mut session = match Session::open(config.clone()) {
         Ok(s) => s,
         Err(e) => {
-            drop(sink);
+            drop(outputs);
             if let Some(path) = &args.output {
                 let _ = std::fs::remove_file(path);
             }
@@ -672,35 +701,28 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     let mut encoded_bytes = 0u64;
     let mut dropped = 0u64;
     let live = std::cell::RefCell::new(crate::live::LiveStatus::default());
-    let mut consume = |out: SessionOutput,
-                       sink: &mut Option<ghoststream::sink::FileSink>,
-                       replay: &mut Option<crate::replay::ReplayRecorder>|
-     -> Result<(), String> {
-        match out {
-            SessionOutput::Packet(p) => {
-                live.borrow_mut().packet(&p.stats);
-                if let Some(r) = replay.as_mut() {
-                    r.push(&p);
+    let mut consume =
+        |out: SessionOutput, outputs: &mut crate::outputs::Outputs| -> Result<(), String> {
+            match out {
+                SessionOutput::Packet(p) => {
+                    live.borrow_mut().packet(&p.stats);
+                    outputs.packet(&p)?;
+                    encoded_bytes += p.data.len() as u64;
+                    if let Some(s) = stats.as_mut() {
+                        s.write(&p.stats, p.data.len(), p.keyframe)?;
+                    }
+                    written += 1;
+                    bar.set_position(written);
                 }
-                if let Some(sink) = sink.as_mut() {
-                    sink.write(&p).map_err(|e| one_line(&e))?;
+                SessionOutput::Dropped(st) => {
+                    if let Some(s) = stats.as_mut() {
+                        s.write(&st, 0, false)?;
+                    }
+                    dropped += 1
                 }
-                encoded_bytes += p.data.len() as u64;
-                if let Some(s) = stats.as_mut() {
-                    s.write(&p.stats, p.data.len(), p.keyframe)?;
-                }
-                written += 1;
-                bar.set_position(written);
             }
-            SessionOutput::Dropped(st) => {
-                if let Some(s) = stats.as_mut() {
-                    s.write(&st, 0, false)?;
-                }
-                dropped += 1
-            }
-        }
-        Ok(())
-    };
+            Ok(())
+        };
     let mut submitted = 0u64;
     let run = (|| -> Result<(), String> {
         // An input that fails part way (a truncated file) still gets everything before the
@@ -718,14 +740,12 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             session.submit(frame).map_err(|e| one_line(&e))?;
             submitted += 1;
             while let Some(out) = session.try_receive().map_err(|e| one_line(&e))? {
-                consume(out, &mut sink, &mut replay)?;
+                consume(out, &mut outputs)?;
             }
-            if let Some(r) = replay.as_mut() {
-                for line in r.poll() {
-                    bar.println(&line);
-                    if bar.is_hidden() {
-                        eprintln!("{line}");
-                    }
+            for line in outputs.poll() {
+                bar.println(&line);
+                if bar.is_hidden() {
+                    eprintln!("{line}");
                 }
             }
             if let Some(pacing) = source.pacing() {
@@ -735,7 +755,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             }
         }
         for out in session.close().map_err(|e| one_line(&e))? {
-            consume(out, &mut sink, &mut replay)?;
+            consume(out, &mut outputs)?;
         }
         input_error.map_or(Ok(()), |e| {
             Err(format!(
@@ -746,14 +766,12 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     bar.finish_and_clear();
     // Whatever happened, the file holds only whole packets; finish it so that what was
     // encoded stays playable, then report the first error. Replay saves asked for are written.
-    let summary = sink.map(|s| s.finish());
-    if let Some(r) = replay.take() {
-        for line in r.finish() {
-            eprintln!("{line}");
-        }
+    let (summary, lines) = outputs.finish();
+    for line in lines {
+        eprintln!("{line}");
     }
     run?;
-    let summary = summary.transpose().map_err(|e| one_line(&e))?;
+    let summary = summary.transpose()?;
     if let Some(s) = stats.take() {
         s.finish()?;
     }
@@ -765,9 +783,10 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         } else {
             0.0
         };
-        let target = match &summary {
-            Some(s) => format!("wrote {}", s.path.display()),
-            None => "encoded into the replay buffer".into(),
+        let target = match (&summary, &args.stream) {
+            (Some(s), _) => format!("wrote {}", s.path.display()),
+            (None, Some(url)) => format!("streamed to {url}"),
+            (None, None) => "encoded into the replay buffer".into(),
         };
         eprintln!(
             "{target}: {} frames of {}x{} {} ({:.2} Mbit/s), {:.1} fps, {}; processing: {}{}",

@@ -2,6 +2,7 @@
 
 mod encode;
 mod live;
+mod outputs;
 mod probe;
 mod replay;
 mod stats;

@@ -7,6 +7,8 @@ mod pipewire_env;
 #[cfg(feature = "portal")]
 #[path = "../../tests/portal_env/mod.rs"]
 mod portal_env;
+#[path = "../../tests/stream_env/mod.rs"]
+mod stream_env;
 #[path = "../../tests/sway/mod.rs"]
 mod sway;
 #[path = "../../tests/unprivileged/mod.rs"]
@@ -1448,4 +1450,97 @@ fn bad_replay_settings_are_refused_with_one_line() {
     let neither = run(&["record", "--frames", "3"]);
     assert!(!neither.status.success());
     assert!(String::from_utf8_lossy(&neither.stderr).contains("--output"));
+}
+
+/// One recording into three sinks at once: a Matroska file, a live RTMP stream (nginx records
+/// what it receives) and a replay buffer saved through the control socket; SIGINT ends it.
+/// The file and the server's recording hold the same frames, the stream lost none, and the
+/// replay clip decodes.
+#[test]
+fn a_recording_goes_to_a_file_a_stream_and_a_replay_buffer_at_once() {
+    use std::io::{BufRead, BufReader, Write};
+    let Some(server) = stream_env::RtmpServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("all.mkv");
+    let socket = dir.path().join("c.sock");
+    let stats = dir.path().join("s.jsonl");
+    let child = tool()
+        .args([
+            "record",
+            "--source",
+            "testsrc",
+            "--size",
+            "160x96",
+            "--fps",
+            "30",
+            "--codec",
+            "h264",
+            "--keyint",
+            "30",
+            "--frames",
+            "100000000",
+            "--replay",
+            "10s",
+            "-q",
+            "--stream",
+        ])
+        .arg(server.url("cli"))
+        .arg("--replay-dir")
+        .arg(dir.path())
+        .arg("--control")
+        .arg(&socket)
+        .arg("--stats")
+        .arg(&stats)
+        .arg("-o")
+        .arg(&file)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::read(&stats).map_or(0, |t| t.iter().filter(|&&b| b == b'\n').count()) < 60 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "no packets"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut control = std::os::unix::net::UnixStream::connect(&socket).unwrap();
+    control.write_all(b"save\n").unwrap();
+    let mut answer = String::new();
+    BufReader::new(&control).read_line(&mut answer).unwrap();
+    let saved = answer
+        .strip_prefix("saved ")
+        .unwrap_or_else(|| panic!("{answer}"))
+        .trim()
+        .to_string();
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let frames = decodable_frames(&file);
+    assert!(frames >= 60, "{frames} frames in the file");
+    let stream_line = stderr
+        .lines()
+        .find(|l| l.starts_with("stream rtmp://"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        stream_line.contains(&format!("{frames} packets sent, 0 dropped, 1 connection")),
+        "{stream_line} for {frames} frames in the file"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let recordings = server.recordings();
+    assert_eq!(recordings.len(), 1, "{}", server.log());
+    assert_eq!(
+        decodable_frames(&recordings[0]),
+        frames,
+        "the server got every frame"
+    );
+    let clip = decodable_frames(Path::new(&saved));
+    assert!(
+        (30..=frames.min(330)).contains(&clip),
+        "{saved}: {clip} frames"
+    );
 }
