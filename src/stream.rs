@@ -95,6 +95,8 @@ impl StreamProtocol {
                 ("mode", "caller".into()),
                 ("pkt_size", "1316".into()),
                 ("latency", "120000".into()),
+                // On close, wait (up to 1 s) for what SRT still holds to be delivered.
+                ("linger", "1".into()),
             ],
         }
     }

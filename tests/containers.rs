@@ -116,6 +116,25 @@ fn every_container_and_codec_decodes_with_its_frames_timestamps_and_colour() {
             );
         }
         assert_eq!(frames["frames"][0]["key_frame"], 1, "{what}");
+        // A clean finish writes the duration (Matroska's Duration, MP4's fragment index).
+        let format_info = ffprobe_json(&path, &["-show_entries", "format=duration"]);
+        let duration: f64 = format_info["format"]["duration"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: no duration"))
+            .parse()
+            .unwrap();
+        assert!(
+            (duration - 1.0).abs() < 0.05,
+            "{what}: duration {duration} s"
+        );
+        if format == ContainerFormat::Mp4 {
+            let bytes = std::fs::read(&path).unwrap();
+            let tail = &bytes[bytes.len().saturating_sub(64)..];
+            assert!(
+                tail.windows(4).any(|w| w == b"mfro"),
+                "{what}: the mfra index ends the file"
+            );
+        }
         // And the pictures decode without a single error.
         common::decode_raw(&path, "yuv420p");
     }

@@ -123,6 +123,11 @@ pub struct EncodeArgs {
     #[arg(long, value_name = "PATH", requires = "replay")]
     control: Option<PathBuf>,
 
+    /// Set for `record`: the test pattern then runs live (at its frame rate, until stopped or
+    /// --seconds/--frames), as a capture would.
+    #[arg(skip)]
+    pub live: bool,
+
     /// Output format: mkv, mp4, ts, annexb, length-prefixed, obu or ivf.
     #[arg(long)]
     format: Option<OutputFormat>,
@@ -517,15 +522,17 @@ fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
     if args.input == "testsrc" {
         let (w, h) = size.unwrap_or((1280, 720));
         let fps = fps.unwrap_or(Rational::new(30, 1));
-        let frames = args
-            .frames
-            .unwrap_or_else(|| (args.seconds.unwrap_or(5.0) * fps.as_f64()).round() as u64);
+        // `encode` makes 5 s by default; `record` runs until stopped.
+        let frames = args.frames.or_else(|| {
+            let seconds = args.seconds.or((!args.live).then_some(5.0))?;
+            Some((seconds * fps.as_f64()).round() as u64)
+        });
         let format = args.raw_format.unwrap_or(match args.bit_depth {
             BitDepth::Eight => PixelFormat::I420,
             BitDepth::Ten => PixelFormat::I420P10,
         });
         return Ok(Box::new(
-            TestPattern::new(format, w, h, fps, Some(frames)).map_err(describe)?,
+            TestPattern::new(format, w, h, fps, frames).map_err(describe)?,
         ));
     }
     if let Some(format) = args.raw_format {
@@ -728,7 +735,13 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         // An input that fails part way (a truncated file) still gets everything before the
         // failure encoded and written; its error is reported after that.
         let mut input_error = None;
+        // `record --source testsrc` runs at the pattern's frame rate, as a capture would.
+        let realtime = (args.live && args.input == "testsrc").then_some(info.frame_rate);
         while limit.is_none_or(|l| submitted < l) && !stop.load(Ordering::Relaxed) {
+            if let Some(rate) = realtime {
+                let due = started + Duration::from_secs_f64(submitted as f64 / rate.as_f64());
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            }
             let frame = match source.next_frame() {
                 Ok(Some(frame)) => frame,
                 Ok(None) => break,

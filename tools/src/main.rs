@@ -81,7 +81,11 @@ fn main() -> ExitCode {
         .init();
 
     let result = match cli.command {
-        Command::Encode(args) | Command::Record(args) => encode::run(*args),
+        Command::Encode(args) => encode::run(*args),
+        Command::Record(mut args) => {
+            args.live = true;
+            encode::run(*args)
+        }
         Command::Probe(args) => probe::run(args),
     };
     match result {

@@ -1351,8 +1351,8 @@ fn record_keeps_a_replay_and_saves_it_on_sigusr1_and_on_the_control_socket() {
         .spawn()
         .unwrap();
     let pid = child.id() as i32;
-    // Enough video for a full 3 s clip (the test pattern encodes faster than real time).
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Enough video for a full 3 s clip (`record` runs the test pattern in real time).
+    std::thread::sleep(std::time::Duration::from_millis(3600));
     // SAFETY: signals to our own child.
     unsafe { libc::kill(pid, libc::SIGUSR1) };
     let mut stream = std::os::unix::net::UnixStream::connect(&socket).expect("the control socket");
@@ -1409,9 +1409,13 @@ fn record_keeps_a_replay_and_saves_it_on_sigusr1_and_on_the_control_socket() {
             .arg(path)
             .output()
             .unwrap();
+        // The flag is the first field (side data may follow).
         assert_eq!(
-            String::from_utf8_lossy(&first.stdout).trim(),
-            "1",
+            String::from_utf8_lossy(&first.stdout)
+                .trim()
+                .split(',')
+                .next(),
+            Some("1"),
             "{}",
             path.display()
         );
