@@ -337,7 +337,15 @@ fn output_format_must_fit_the_codec() {
         &run(&["encode", "--codec", "h264", "-o", "/tmp/never.ivf"]),
         &["ivf", "h264"],
     );
-    assert_one_line_error(&run(&["encode", "-o", "/tmp/never.mp4"]), &["never.mp4"]);
+    assert_one_line_error(
+        &run(&["encode", "-o", "/tmp/never.xyz"]),
+        &["never.xyz", ".mkv, .mp4 or .ts"],
+    );
+    assert_one_line_error(
+        &run(&["encode", "--codec", "av1", "-o", "/tmp/never.ts"]),
+        &["ts files cannot carry av1"],
+    );
+    assert!(!Path::new("/tmp/never.ts").exists());
 }
 
 #[test]
