@@ -73,3 +73,20 @@ pub struct Packet {
     /// The frame's statistics.
     pub stats: FrameStats,
 }
+
+/// A packet for unit tests: frame `n` of an H.264 stream at `frame_ns` per frame, holding
+/// `data`.
+#[cfg(test)]
+pub(crate) fn test_packet(n: u64, keyframe: bool, data: Bytes, frame_ns: i64) -> Packet {
+    Packet {
+        data,
+        codec: Codec::H264,
+        framing: PacketFraming::AnnexB,
+        pts: Timestamp::from_nanos(n as i64 * frame_ns),
+        dts: Timestamp::from_nanos(n as i64 * frame_ns),
+        duration: Span::from_nanos(frame_ns),
+        keyframe,
+        frame_number: n,
+        stats: FrameStats::default(),
+    }
+}

@@ -387,25 +387,12 @@ impl Drop for ReplaySaver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::Codec;
-    use crate::packet::{FrameStats, PacketFraming};
-    use crate::time::Span;
     use bytes::Bytes;
 
     const FRAME: i64 = 1_000_000_000 / 30;
 
     fn packet(n: u64, keyframe: bool, size: usize) -> Packet {
-        Packet {
-            data: Bytes::from(vec![0u8; size]),
-            codec: Codec::H264,
-            framing: PacketFraming::AnnexB,
-            pts: Timestamp::from_nanos(n as i64 * FRAME),
-            dts: Timestamp::from_nanos(n as i64 * FRAME),
-            duration: Span::from_nanos(FRAME),
-            keyframe,
-            frame_number: n,
-            stats: FrameStats::default(),
-        }
+        crate::packet::test_packet(n, keyframe, Bytes::from(vec![0u8; size]), FRAME)
     }
 
     fn buffer(seconds: u64, bytes: usize) -> ReplayBuffer {

@@ -29,8 +29,6 @@ use crate::container::muxed::{Layout, MuxFailure, MuxedStream};
 use crate::container::writer::stream_params;
 use crate::packet::Packet;
 use crate::sink::SinkError;
-#[cfg(test)]
-use crate::time::Timestamp;
 
 /// The protocols a stream can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -426,21 +424,10 @@ fn send_loop(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::{FrameStats, PacketFraming};
-    use crate::time::Span;
 
     fn packet(n: u64, keyframe: bool) -> Packet {
-        Packet {
-            data: bytes::Bytes::from_static(&[0, 0, 0, 1, 0x65]),
-            codec: Codec::H264,
-            framing: PacketFraming::AnnexB,
-            pts: Timestamp::from_nanos(n as i64 * 100_000_000),
-            dts: Timestamp::from_nanos(n as i64 * 100_000_000),
-            duration: Span::from_nanos(100_000_000),
-            keyframe,
-            frame_number: n,
-            stats: FrameStats::default(),
-        }
+        let data = bytes::Bytes::from_static(&[0, 0, 0, 1, 0x65]);
+        crate::packet::test_packet(n, keyframe, data, 100_000_000)
     }
 
     #[test]

@@ -41,6 +41,22 @@ fn send_live(sink: &mut StreamSink, packets: &[Packet], buffer: Duration) {
     }
 }
 
+/// Sends `packets` live with an outage: the first 60, then the server is killed for the next
+/// 30 (1 s) and started again for the rest.
+fn send_through_an_outage(
+    sink: &mut StreamSink,
+    packets: &[Packet],
+    buffer: Duration,
+    mut kill: impl FnMut(),
+    mut restart: impl FnMut(),
+) {
+    send_live(sink, &packets[..60], buffer);
+    kill();
+    send_live(sink, &packets[60..90], buffer);
+    restart();
+    send_live(sink, &packets[90..], buffer);
+}
+
 /// (frames decoded, first frame is a key frame) of a received stream, tolerating a cut end.
 fn received(path: &Path) -> (usize, bool) {
     let out = Command::new("ffprobe")
@@ -68,7 +84,7 @@ fn received(path: &Path) -> (usize, bool) {
 
 #[test]
 fn rtmp_to_nginx_is_received_whole_and_resumes_after_the_server_restarts() {
-    let Some(mut server) = RtmpServer::start() else {
+    let Some(server) = RtmpServer::start() else {
         return;
     };
     let all = packets(Codec::H264, 240);
@@ -78,12 +94,16 @@ fn rtmp_to_nginx_is_received_whole_and_resumes_after_the_server_restarts() {
     };
     let mut sink = open_stream(&server.url("gs"), &config(Codec::H264), options)
         .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
-    send_live(&mut sink, &all[..60], options.buffer);
     // The server vanishes for about a second and comes back on the same port.
-    server.kill();
-    send_live(&mut sink, &all[60..90], options.buffer);
-    server.restart();
-    send_live(&mut sink, &all[90..], options.buffer);
+    let server = std::cell::RefCell::new(server);
+    send_through_an_outage(
+        &mut sink,
+        &all,
+        options.buffer,
+        || server.borrow_mut().kill(),
+        || server.borrow_mut().restart(),
+    );
+    let server = server.into_inner();
     let stats = sink.finish(Duration::from_secs(5));
     eprintln!("{stats:?}");
     assert!(stats.connections >= 2, "reconnected: {stats:?}");
@@ -120,7 +140,7 @@ fn rtmp_to_nginx_is_received_whole_and_resumes_after_the_server_restarts() {
 #[test]
 fn srt_to_a_listener_decodes_and_resumes_after_the_listener_restarts() {
     for codec in [Codec::H264, Codec::Hevc] {
-        let Some(mut server) = SrtServer::start() else {
+        let Some(server) = SrtServer::start() else {
             return;
         };
         // SRT notices a vanished listener only after about 5 s of silence (its peer-idle
@@ -132,11 +152,15 @@ fn srt_to_a_listener_decodes_and_resumes_after_the_listener_restarts() {
         };
         let mut sink = open_stream(&server.url(), &config(codec), options)
             .unwrap_or_else(|e| panic!("{codec}: {e}"));
-        send_live(&mut sink, &all[..60], options.buffer);
-        server.kill();
-        send_live(&mut sink, &all[60..90], options.buffer);
-        server.restart();
-        send_live(&mut sink, &all[90..], options.buffer);
+        let listener = std::cell::RefCell::new(server);
+        send_through_an_outage(
+            &mut sink,
+            &all,
+            options.buffer,
+            || listener.borrow_mut().kill(),
+            || listener.borrow_mut().restart(),
+        );
+        let mut server = listener.into_inner();
         let stats = sink.finish(Duration::from_secs(5));
         eprintln!("{codec}: {stats:?}");
         server.stop(Duration::from_secs(5));

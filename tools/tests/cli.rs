@@ -1324,6 +1324,17 @@ fn a_full_disk_under_a_container_keeps_whole_clusters_that_play() {
     }
 }
 
+/// `record` of the test pattern, live (30 fps, 160x96, H.264 with a key frame a second) until
+/// stopped, with a replay buffer whose length the caller adds next.
+fn live_testsrc_record() -> Command {
+    let mut c = tool();
+    c.args([
+        "record", "--source", "testsrc", "--size", "160x96", "--fps", "30", "--codec", "h264",
+        "--keyint", "30", "--replay",
+    ]);
+    c
+}
+
 /// `record --replay`: the last N seconds are saved on SIGUSR1 and on `save SECONDS` sent to
 /// the control socket (which answers with the path once written); SIGINT ends the recording
 /// cleanly. Each clip starts on a key frame, holds its duration within one GOP, and decodes.
@@ -1332,26 +1343,8 @@ fn record_keeps_a_replay_and_saves_it_on_sigusr1_and_on_the_control_socket() {
     use std::io::{BufRead, BufReader, Write};
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("control.sock");
-    let child = tool()
-        .args([
-            "record",
-            "--source",
-            "testsrc",
-            "--size",
-            "160x96",
-            "--fps",
-            "30",
-            "--codec",
-            "h264",
-            "--keyint",
-            "30",
-            "--frames",
-            "100000000",
-            "--replay",
-            "3s",
-            "-q",
-            "--replay-dir",
-        ])
+    let child = live_testsrc_record()
+        .args(["3s", "-q", "--replay-dir"])
         .arg(dir.path())
         .arg("--control")
         .arg(&socket)
@@ -1478,26 +1471,8 @@ fn a_recording_goes_to_a_file_a_stream_and_a_replay_buffer_at_once() {
     let file = dir.path().join("all.mkv");
     let socket = dir.path().join("c.sock");
     let stats = dir.path().join("s.jsonl");
-    let child = tool()
-        .args([
-            "record",
-            "--source",
-            "testsrc",
-            "--size",
-            "160x96",
-            "--fps",
-            "30",
-            "--codec",
-            "h264",
-            "--keyint",
-            "30",
-            "--frames",
-            "100000000",
-            "--replay",
-            "10s",
-            "-q",
-            "--stream",
-        ])
+    let child = live_testsrc_record()
+        .args(["10s", "-q", "--stream"])
         .arg(server.url("cli"))
         .arg("--replay-dir")
         .arg(dir.path())
