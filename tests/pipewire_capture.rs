@@ -20,8 +20,7 @@ use ghoststream::{FrameImage, PixelFormat};
 use pipewire_env::{check_pattern, next, PrivatePipeWire};
 
 fn node(env: &PrivatePipeWire, name: &str, size: (u32, u32), fps: i64) -> PipeWireTestNode {
-    PipeWireTestNode::start(name, size, Rational::new(fps, 1), Some(env.connection()))
-        .unwrap_or_else(|e| panic!("test node starts: {e}\n{}", env.log("pipewire.log")))
+    env.test_node(name, size, fps)
 }
 
 fn open(env: &PrivatePipeWire, target: NodeTarget) -> PipeWireCapture {

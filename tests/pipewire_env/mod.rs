@@ -145,6 +145,23 @@ impl PrivatePipeWire {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_default()
     }
 
+    /// Publishes GhostStream's frame-numbered test node `name` of `size` at `fps` on this
+    /// daemon.
+    pub fn test_node(
+        &self,
+        name: &str,
+        size: (u32, u32),
+        fps: i64,
+    ) -> ghoststream::capture::PipeWireTestNode {
+        ghoststream::capture::PipeWireTestNode::start(
+            name,
+            size,
+            ghoststream::Rational::new(fps, 1),
+            Some(self.connection()),
+        )
+        .unwrap_or_else(|e| panic!("test node starts: {e}\n{}", self.log("pipewire.log")))
+    }
+
     /// Kills the daemon with SIGKILL, as a crash would.
     pub fn kill_daemon(&mut self) {
         let _ = self.daemon.kill();

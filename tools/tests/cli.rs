@@ -1012,18 +1012,10 @@ fn ffprobe_count_lenient(path: &Path) -> usize {
 #[cfg(feature = "pipewire")]
 #[test]
 fn records_a_pipewire_node_with_a_live_status_and_a_capture_summary() {
-    use ghoststream::capture::PipeWireTestNode;
-    use ghoststream::Rational;
     let Some(env) = pipewire_env::PrivatePipeWire::start() else {
         return;
     };
-    let _node = PipeWireTestNode::start(
-        "gs-cli-node",
-        (320, 180),
-        Rational::new(60, 1),
-        Some(env.connection()),
-    )
-    .unwrap();
+    let _node = env.test_node("gs-cli-node", (320, 180), 60);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("node.ivf");
     let result = tool()
@@ -1089,18 +1081,10 @@ fn records_a_pipewire_node_with_a_live_status_and_a_capture_summary() {
 #[cfg(feature = "portal")]
 #[test]
 fn records_through_the_portal_asking_once_then_restoring_the_grant() {
-    use ghoststream::capture::PipeWireTestNode;
-    use ghoststream::Rational;
     let Some(env) = pipewire_env::PrivatePipeWire::start() else {
         return;
     };
-    let node = PipeWireTestNode::start(
-        "gs-cli-portal",
-        (320, 180),
-        Rational::new(60, 1),
-        Some(env.connection()),
-    )
-    .unwrap();
+    let node = env.test_node("gs-cli-portal", (320, 180), 60);
     let backend = portal_env::Backend::Test {
         node_id: node.node_id(),
         mode: "grant",
