@@ -24,6 +24,11 @@ pub struct FrameStats {
     pub packet_ready_time: Option<Timestamp>,
     /// GPU time spent processing the frame, where a GPU path measured it.
     pub gpu_time: Option<Span>,
+    /// When the frame's GPU pass started, on `CLOCK_MONOTONIC`, where the device maps its
+    /// clock (VK_EXT_calibrated_timestamps).
+    pub gpu_start: Option<Timestamp>,
+    /// When the frame's GPU pass ended, as `gpu_start`.
+    pub gpu_end: Option<Timestamp>,
     /// True when the frame was dropped by back-pressure and never encoded.
     pub dropped: bool,
 }

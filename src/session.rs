@@ -765,13 +765,13 @@ impl Timeline {
     }
 
     /// Records the GPU time of frame `frame_number`'s pass, when its packet is not out yet.
-    fn gpu_time(&mut self, frame_number: u64, ns: Option<f64>) {
+    fn gpu_time(&mut self, frame_number: u64, gpu: Option<crate::gpu::GpuTime>) {
         if let Some((_, stats)) = self
             .pending
             .iter_mut()
             .find(|(_, s)| s.frame_number == frame_number)
         {
-            stats.gpu_time = ns.map(|ns| Span::from_nanos(ns.round() as i64));
+            set_gpu_time(stats, gpu);
         }
     }
 
@@ -892,7 +892,7 @@ impl Encoding<'_> {
         c: crate::gpu::Converted<FrameStats>,
     ) -> Result<(), EncodeError> {
         let mut stats = c.tag;
-        stats.gpu_time = c.gpu_ns.map(|ns| Span::from_nanos(ns.round() as i64));
+        set_gpu_time(&mut stats, c.gpu);
         self.encode(Frame::from_cpu(c.image, stats.pts), stats)
     }
 }
@@ -1007,4 +1007,12 @@ fn drain(
         shared.output_changed.notify_all();
     }
     Ok(())
+}
+
+/// Puts a GPU pass's duration and, where the device maps its clock, its start and end into a
+/// frame's statistics.
+fn set_gpu_time(stats: &mut FrameStats, gpu: Option<crate::gpu::GpuTime>) {
+    stats.gpu_time = gpu.map(|g| Span::from_nanos(g.duration_ns.round() as i64));
+    stats.gpu_start = gpu.and_then(|g| g.start);
+    stats.gpu_end = gpu.and_then(|g| g.end);
 }

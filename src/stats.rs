@@ -252,6 +252,8 @@ pub fn frame_json(out: &mut String, s: &FrameStats, bytes: usize, keyframe: bool
         None => write!(out, ",\"gpu_ns\":null"),
     }
     .expect("writing to a String");
+    time_field(out, "gpu_start_ns", s.gpu_start);
+    time_field(out, "gpu_end_ns", s.gpu_end);
     let _ = write!(
         out,
         ",\"bytes\":{bytes},\"keyframe\":{keyframe},\"dropped\":{}}}",
@@ -296,6 +298,8 @@ mod tests {
             encode_start_time: Some(Timestamp::from_nanos(submit_ms * 1_000_000 + 100)),
             packet_ready_time: (!dropped).then(|| Timestamp::from_nanos(ready_ms * 1_000_000)),
             gpu_time: None,
+            gpu_start: None,
+            gpu_end: None,
             dropped,
         }
     }
@@ -332,9 +336,9 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert_eq!(
             lines[0],
-            "{\"frame\":0,\"pts_ns\":0,\"duration_ns\":33333333,\"capture_ns\":null,\"submit_ns\":0,\"encode_start_ns\":100,\"packet_ready_ns\":10000000,\"gpu_ns\":null,\"bytes\":1000,\"keyframe\":true,\"dropped\":false}"
+            "{\"frame\":0,\"pts_ns\":0,\"duration_ns\":33333333,\"capture_ns\":null,\"submit_ns\":0,\"encode_start_ns\":100,\"packet_ready_ns\":10000000,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"bytes\":1000,\"keyframe\":true,\"dropped\":false}"
         );
-        assert!(lines[2].ends_with("\"packet_ready_ns\":null,\"gpu_ns\":null,\"bytes\":0,\"keyframe\":false,\"dropped\":true}"));
+        assert!(lines[2].ends_with("\"packet_ready_ns\":null,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"bytes\":0,\"keyframe\":false,\"dropped\":true}"));
         assert_eq!(
             (
                 summary.frames,

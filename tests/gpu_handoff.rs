@@ -318,7 +318,14 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
             &format!("frame {n}"),
         );
         timed += p.stats.gpu_time.is_some() as usize;
+        if p.stats.gpu_time.is_some() && ctx.maps_gpu_time() {
+            gpu_common::check_gpu_span(&p.stats);
+        }
     }
+    eprintln!(
+        "GPU clock mapped onto CLOCK_MONOTONIC: {}",
+        if ctx.maps_gpu_time() { "yes" } else { "no" }
+    );
     eprintln!("{timed} of {frames} packets carry the pass's GPU time");
     assert!(
         timed * 2 >= frames as usize,

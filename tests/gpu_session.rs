@@ -3,6 +3,7 @@
 //! conversion. Also the CPU fallback when the GPU is turned off.
 
 mod common;
+mod gpu_common;
 mod host_vulkan;
 
 use common::*;
@@ -165,6 +166,12 @@ fn run_with(
         }
     }
     out.extend(session.close().unwrap());
+    let maps_gpu_time = session.gpu_context().is_some_and(|ctx| {
+        // A device with the extension must map its clock (lavapipe and NVIDIA both can).
+        let has = ctx.has_extension("VK_EXT_calibrated_timestamps");
+        assert_eq!(ctx.maps_gpu_time(), has, "{}", ctx.device_info().name);
+        has
+    });
     if let Some(ctx) = session.gpu_context() {
         let messages = ctx.take_validation_messages();
         assert!(
@@ -179,6 +186,11 @@ fn run_with(
         .packets
         .iter()
         .all(|p| p.stats.gpu_time.is_some_and(|t| t.as_nanos() > 0));
+    if maps_gpu_time && all_timed {
+        enc.packets
+            .iter()
+            .for_each(|p| gpu_common::check_gpu_span(&p.stats));
+    }
     let dir = tempfile::tempdir().unwrap();
     let format_out = BitstreamFormat::default_for(codec);
     let path = dir

@@ -285,6 +285,34 @@ pub(crate) fn read_durations(
     Ok(ts.chunks(2).map(|p| pair_ns(ctx, p)).collect())
 }
 
+/// When a GPU pass ran: its duration, and its start and end on `CLOCK_MONOTONIC` where the
+/// device maps its clock (VK_EXT_calibrated_timestamps).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GpuTime {
+    /// Nanoseconds between the pass's two timestamps.
+    pub duration_ns: f64,
+    /// The pass's first timestamp on `CLOCK_MONOTONIC`.
+    pub start: Option<crate::time::Timestamp>,
+    /// The pass's last timestamp on `CLOCK_MONOTONIC`.
+    pub end: Option<crate::time::Timestamp>,
+}
+
+/// One pass's [`GpuTime`] from queries `first` and `first + 1`, read without an allocation (it
+/// runs once per frame). The submission must have been waited for.
+pub(crate) fn read_gpu_time_at(
+    ctx: &GpuContext,
+    queries: vk::QueryPool,
+    first: u32,
+) -> Result<GpuTime, GpuError> {
+    let mut ts = [0u64; 2];
+    query_results(ctx, queries, first, &mut ts)?;
+    Ok(GpuTime {
+        duration_ns: pair_ns(ctx, &ts),
+        start: ctx.gpu_time_to_monotonic(ts[0]),
+        end: ctx.gpu_time_to_monotonic(ts[1]),
+    })
+}
+
 /// The duration of one pair of timestamps (queries `first` and `first + 1`), nanoseconds, read
 /// without an allocation (it runs once per frame). The submission must have been waited for.
 pub(crate) fn read_duration_at(

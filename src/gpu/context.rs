@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ash::vk;
 use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
 
+use super::clock::{self, GpuClock};
 use super::GpuError;
 
 /// Which physical device to use.
@@ -99,12 +100,13 @@ pub struct DeviceInfo {
 
 /// Device extensions GhostStream enables when the device has them; each path that needs one
 /// checks with [`GpuContext::require_extension`].
-pub const OPTIONAL_DEVICE_EXTENSIONS: [&CStr; 5] = [
+pub const OPTIONAL_DEVICE_EXTENSIONS: [&CStr; 6] = [
     ash::khr::external_memory_fd::NAME,
     ash::khr::external_semaphore_fd::NAME,
     ash::ext::external_memory_dma_buf::NAME,
     ash::ext::image_drm_format_modifier::NAME,
     ash::ext::queue_family_foreign::NAME,
+    ash::ext::calibrated_timestamps::NAME,
 ];
 
 /// Vulkan objects an embedding application (a game or engine) already created, for GhostStream
@@ -167,6 +169,8 @@ pub struct GpuContext {
     extensions: Vec<String>,
     pub(crate) allocator: ManuallyDrop<Mutex<Allocator>>,
     info: DeviceInfo,
+    /// The GPU counter mapped onto CLOCK_MONOTONIC, where the device can sample both.
+    clock: Option<GpuClock>,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -307,11 +311,12 @@ impl GpuContext {
                 return Err(e);
             }
         };
-        let extensions = enabled
+        let extensions: Vec<String> = enabled
             .iter()
             .map(|e| e.to_string_lossy().into_owned())
             .collect();
         tracing::info!(device = %info.name, kind = %info.kind, ?extensions, "vulkan device chosen");
+        let clock = Self::clock(&entry, &instance, &device, physical, &extensions, &info);
         Ok(Arc::new(Self {
             _entry: entry,
             instance,
@@ -324,6 +329,7 @@ impl GpuContext {
             queue_family,
             extensions,
             allocator: ManuallyDrop::new(Mutex::new(allocator)),
+            clock,
             info,
         }))
     }
@@ -384,6 +390,14 @@ impl GpuContext {
         let allocator = Self::allocator(&instance, &device, host.physical_device)?;
         let info = Self::describe(&instance, host.physical_device, &props);
         tracing::info!(device = %info.name, "vulkan device borrowed from the application");
+        let clock = Self::clock(
+            &entry,
+            &instance,
+            &device,
+            host.physical_device,
+            &host.enabled_extensions,
+            &info,
+        );
         Ok(Arc::new(Self {
             _entry: entry,
             instance,
@@ -394,6 +408,7 @@ impl GpuContext {
             queue,
             queue_lock: host.queue_lock.unwrap_or_default(),
             queue_family: host.queue_family,
+            clock,
             extensions: host.enabled_extensions,
             allocator: ManuallyDrop::new(Mutex::new(allocator)),
             info,
@@ -417,6 +432,33 @@ impl GpuContext {
             what: "allocator".into(),
             reason: e.to_string(),
         })
+    }
+
+    /// The GPU clock mapping, when `device` has VK_EXT_calibrated_timestamps enabled and can
+    /// sample both its counter and CLOCK_MONOTONIC.
+    fn clock(
+        entry: &ash::Entry,
+        instance: &ash::Instance,
+        device: &ash::Device,
+        physical: vk::PhysicalDevice,
+        extensions: &[String],
+        info: &DeviceInfo,
+    ) -> Option<GpuClock> {
+        let name = ash::ext::calibrated_timestamps::NAME.to_str().ok()?;
+        (extensions.iter().any(|e| e == name)
+            && clock::supports_monotonic(entry, instance, physical))
+        .then(|| GpuClock::new(instance, device, info.timestamp_period_ns))
+    }
+
+    /// The `CLOCK_MONOTONIC` time of a GPU timestamp from this device, where the device can map
+    /// it (VK_EXT_calibrated_timestamps with both time domains).
+    pub(crate) fn gpu_time_to_monotonic(&self, ticks: u64) -> Option<crate::time::Timestamp> {
+        self.clock.as_ref()?.to_monotonic(ticks)
+    }
+
+    /// True when GPU timestamps map onto `CLOCK_MONOTONIC` on this device.
+    pub fn maps_gpu_time(&self) -> bool {
+        self.clock.is_some()
     }
 
     /// The optional extensions (see [`OPTIONAL_DEVICE_EXTENSIONS`]) that `physical` has.

@@ -4,6 +4,7 @@
 //! first processing operation (RGB to NV12/I420 in one compute pass). Every `unsafe` block
 //! states the invariant it relies on.
 
+mod clock;
 mod commands;
 mod context;
 mod convert;
@@ -23,6 +24,7 @@ pub use context::{
 /// The `ash` crate GhostStream is built with, for embedding applications to name the same
 /// Vulkan types.
 pub use ash;
+pub use commands::GpuTime;
 pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
 pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use frame::{GpuFrame, TimelinePoint};

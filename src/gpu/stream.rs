@@ -24,8 +24,8 @@ use gpu_allocator::MemoryLocation;
 
 use super::commands::{
     begin_one_time, buffer_barrier, command_buffers, end_and_submit, end_and_submit_synced,
-    image_transfer_barrier, median, queue_has_timestamps, read_duration_at, record_readback,
-    record_upload, wait_and_reset, wait_timeline,
+    image_transfer_barrier, median, queue_has_timestamps, read_duration_at, read_gpu_time_at,
+    record_readback, record_upload, wait_and_reset, wait_timeline, GpuTime,
 };
 use super::convert::RgbToYuv420;
 use super::frame::GpuFrame;
@@ -173,8 +173,8 @@ pub struct Converted<T> {
     pub image: CpuImage,
     /// What the caller attached to the frame.
     pub tag: T,
-    /// GPU time of the conversion pass, nanoseconds.
-    pub gpu_ns: Option<f64>,
+    /// When the conversion pass ran on the GPU (where timed).
+    pub gpu: Option<GpuTime>,
 }
 
 /// GPU time of a stream's pass, measured by [`ConvertStream::benchmark_pass`].
@@ -218,7 +218,7 @@ pub struct ConvertStream<T> {
     /// Frames handed over so far.
     handed: u64,
     /// Hand-off frames whose pass has completed, with its GPU time, not yet taken.
-    finished: Vec<(T, Option<f64>)>,
+    finished: Vec<(T, Option<GpuTime>)>,
 }
 
 /// How long collecting a slot may wait before it is a timeout error.
@@ -479,7 +479,7 @@ impl<T> ConvertStream<T> {
 
     /// Hand-off streams: the frames whose pass has completed since the last call, oldest first,
     /// each with the GPU time of its pass when the queue has timestamps. Does not wait.
-    pub fn take_finished(&mut self) -> Result<std::vec::Drain<'_, (T, Option<f64>)>, GpuError> {
+    pub fn take_finished(&mut self) -> Result<std::vec::Drain<'_, (T, Option<GpuTime>)>, GpuError> {
         while let Some(&i) = self.in_flight.front() {
             // SAFETY: the fence belongs to this device; a status query has no other requirement.
             let done = unsafe { self.ctx.device.get_fence_status(self.slots[i].fence) }
@@ -821,7 +821,7 @@ impl<T> ConvertStream<T> {
 
     /// Waits for the oldest slot's submission, frees its application view, and returns the
     /// slot with the pass's GPU time.
-    fn retire_oldest(&mut self) -> Result<Option<(usize, Option<f64>)>, GpuError> {
+    fn retire_oldest(&mut self) -> Result<Option<(usize, Option<GpuTime>)>, GpuError> {
         let Some(i) = self.in_flight.pop_front() else {
             return Ok(None);
         };
@@ -832,21 +832,21 @@ impl<T> ConvertStream<T> {
             "a frame's conversion",
         )?;
         self.release_view(i);
-        let gpu_ns = if self.queries != vk::QueryPool::null() {
-            Some(read_duration_at(&self.ctx, self.queries, 2 * i as u32)?)
+        let gpu = if self.queries != vk::QueryPool::null() {
+            Some(read_gpu_time_at(&self.ctx, self.queries, 2 * i as u32)?)
         } else {
             None
         };
         if self.handoff.is_some() {
             if let Some(tag) = self.slots[i].tag.take() {
-                self.finished.push((tag, gpu_ns));
+                self.finished.push((tag, gpu));
             }
         }
-        Ok(Some((i, gpu_ns)))
+        Ok(Some((i, gpu)))
     }
 
     fn collect_oldest(&mut self) -> Result<Option<Converted<T>>, GpuError> {
-        let Some((i, gpu_ns)) = self.retire_oldest()? else {
+        let Some((i, gpu)) = self.retire_oldest()? else {
             return Ok(None);
         };
         let slot = &mut self.slots[i];
@@ -888,7 +888,7 @@ impl<T> ConvertStream<T> {
             what: "slot".into(),
             reason: "no frame in it".into(),
         })?;
-        Ok(Some(Converted { image, tag, gpu_ns }))
+        Ok(Some(Converted { image, tag, gpu }))
     }
 }
 

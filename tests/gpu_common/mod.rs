@@ -190,3 +190,21 @@ pub fn bt709_nv12(w: u32, h: u32) -> (ghoststream::process::pipeline::ProcessSpe
     );
     (spec, YuvLayout::new(PixelFormat::Nv12, w, h))
 }
+
+/// Checks a frame's GPU pass on `CLOCK_MONOTONIC` (where the device maps its clock): start and
+/// end present, as far apart as the measured duration, after the frame was submitted and
+/// before its packet was ready (within the calibration's error, allowed 1 ms).
+pub fn check_gpu_span(s: &ghoststream::FrameStats) {
+    let (Some(start), Some(end), Some(duration)) = (s.gpu_start, s.gpu_end, s.gpu_time) else {
+        panic!("frame {}: GPU start/end missing: {s:?}", s.frame_number);
+    };
+    let span = end.since(start).as_nanos();
+    assert!(
+        (span - duration.as_nanos()).abs() <= 2_000,
+        "frame {}: {span} ns between start and end, {duration:?} measured",
+        s.frame_number
+    );
+    assert!(start.since(s.submit_time).as_nanos() > -1_000_000, "{s:?}");
+    let ready = s.packet_ready_time.expect("a packet's ready time");
+    assert!(ready.since(end).as_nanos() > -1_000_000, "{s:?}");
+}
