@@ -6,7 +6,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 # SVT-AV1 logs at info level to stderr unless told otherwise.
 export SVT_LOG ?= 1
 
-.PHONY: setup build demo test lint bench clean
+.PHONY: setup build demo test lint bench header clean
 
 setup:
 	@bash .ci/setup
@@ -36,6 +36,10 @@ test: lint
 bench: build
 	python3 benches/encode_vs_ffmpeg.py
 	cargo bench --bench session_overhead
+
+# Regenerates ffi/include/ghoststream.h from ffi/src (the test then checks it is current).
+header:
+	GHOSTSTREAM_WRITE_HEADER=1 cargo test -p ghoststream-ffi --test c_abi -- header
 
 clean:
 	cargo clean
