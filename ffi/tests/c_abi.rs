@@ -3,7 +3,10 @@
 //! 30-frame encode — built with gcc -std=c11 -Wall -Wextra -Werror under AddressSanitizer
 //! (leak checking on) and UndefinedBehaviorSanitizer, runs clean; ffmpeg decodes its output.
 
-use std::path::{Path, PathBuf};
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use std::path::PathBuf;
 use std::process::Command;
 
 fn crate_dir() -> PathBuf {
@@ -96,25 +99,5 @@ fn the_c_test_program_passes_under_the_sanitizers_and_its_stream_decodes() {
         String::from_utf8_lossy(&run.stdout).contains("abi: all checks held; 30 packets written"),
         "{stderr}"
     );
-    assert_eq!(decoded_frames(&stream), 30);
-}
-
-fn decoded_frames(path: &Path) -> usize {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-f",
-            "h264",
-            "-count_frames",
-            "-show_entries",
-        ])
-        .args(["stream=nb_read_frames", "-of", "csv=p=0"])
-        .arg(path)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .unwrap_or(0)
+    assert_eq!(common::probe_frames(&stream).len(), 30);
 }

@@ -383,6 +383,16 @@ mod tests {
         c
     }
 
+    /// An AV1 configuration's colour code points: primaries, transfer, matrix, range.
+    fn av1_colour(a: &nv::NV_ENC_CONFIG_AV1) -> (u32, u32, u32, u32) {
+        (
+            a.colorPrimaries as u32,
+            a.transferCharacteristics as u32,
+            a.matrixCoefficients as u32,
+            a.colorRange,
+        )
+    }
+
     fn mapped(config: &SessionConfig) -> (NvencChoice, nv::NV_ENC_CONFIG) {
         config.validate().expect("a valid test config");
         let choice = NvencChoice::for_config(config).unwrap();
@@ -686,15 +696,7 @@ mod tests {
                     (a.outputAnnexBFormat(), a.disableSeqHdr(), a.repeatSeqHdr()),
                     (0, 0, 1)
                 );
-                assert_eq!(
-                    (
-                        a.colorPrimaries as u32,
-                        a.transferCharacteristics as u32,
-                        a.matrixCoefficients as u32,
-                        a.colorRange
-                    ),
-                    (9, 16, 9, 0)
-                );
+                assert_eq!(av1_colour(a), (9, 16, 9, 0));
             }
         }
     }
@@ -711,15 +713,7 @@ mod tests {
         let (_, e) = mapped(&c);
         // SAFETY: the AV1 member is the one written.
         let a = unsafe { &e.encodeCodecConfig.av1Config };
-        assert_eq!(
-            (
-                a.colorPrimaries as u32,
-                a.transferCharacteristics as u32,
-                a.matrixCoefficients as u32,
-                a.colorRange
-            ),
-            (12, 13, 6, 1)
-        );
+        assert_eq!(av1_colour(a), (12, 13, 6, 1));
     }
 
     #[test]

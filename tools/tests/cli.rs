@@ -1308,6 +1308,16 @@ fn a_full_disk_under_a_container_keeps_whole_clusters_that_play() {
     }
 }
 
+/// Sends one line to a recording's control socket and returns its one-line answer.
+fn control_request(socket: &Path, line: &str) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).expect("the control socket");
+    stream.write_all(format!("{line}\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    BufReader::new(&stream).read_line(&mut answer).unwrap();
+    answer
+}
+
 /// `record` of the test pattern, live (30 fps, 160x96, H.264 with a key frame a second) until
 /// stopped, with a replay buffer whose length the caller adds next.
 fn live_testsrc_record() -> Command {
@@ -1324,7 +1334,6 @@ fn live_testsrc_record() -> Command {
 /// cleanly. Each clip starts on a key frame, holds its duration within one GOP, and decodes.
 #[test]
 fn record_keeps_a_replay_and_saves_it_on_sigusr1_and_on_the_control_socket() {
-    use std::io::{BufRead, BufReader, Write};
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("control.sock");
     let child = live_testsrc_record()
@@ -1340,19 +1349,13 @@ fn record_keeps_a_replay_and_saves_it_on_sigusr1_and_on_the_control_socket() {
     std::thread::sleep(std::time::Duration::from_millis(3600));
     // SAFETY: signals to our own child.
     unsafe { libc::kill(pid, libc::SIGUSR1) };
-    let mut stream = std::os::unix::net::UnixStream::connect(&socket).expect("the control socket");
-    stream.write_all(b"save 1\n").unwrap();
-    let mut answer = String::new();
-    BufReader::new(&stream).read_line(&mut answer).unwrap();
+    let answer = control_request(&socket, "save 1");
     let saved = answer
         .strip_prefix("saved ")
         .unwrap_or_else(|| panic!("control socket answered {answer:?}"))
         .trim()
         .to_string();
-    let mut bad = std::os::unix::net::UnixStream::connect(&socket).unwrap();
-    bad.write_all(b"save -4\n").unwrap();
-    let mut refusal = String::new();
-    BufReader::new(&bad).read_line(&mut refusal).unwrap();
+    let refusal = control_request(&socket, "save -4");
     assert!(
         refusal.starts_with("error: save takes a positive number of seconds"),
         "{refusal}"
@@ -1447,7 +1450,6 @@ fn bad_replay_settings_are_refused_with_one_line() {
 /// replay clip decodes.
 #[test]
 fn a_recording_goes_to_a_file_a_stream_and_a_replay_buffer_at_once() {
-    use std::io::{BufRead, BufReader, Write};
     let Some(server) = stream_env::RtmpServer::start() else {
         return;
     };
@@ -1477,10 +1479,7 @@ fn a_recording_goes_to_a_file_a_stream_and_a_replay_buffer_at_once() {
         );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let mut control = std::os::unix::net::UnixStream::connect(&socket).unwrap();
-    control.write_all(b"save\n").unwrap();
-    let mut answer = String::new();
-    BufReader::new(&control).read_line(&mut answer).unwrap();
+    let answer = control_request(&socket, "save");
     let saved = answer
         .strip_prefix("saved ")
         .unwrap_or_else(|| panic!("{answer}"))
