@@ -5,6 +5,8 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 # SVT-AV1 logs at info level to stderr unless told otherwise.
 export SVT_LOG ?= 1
+# The Zig toolchain .ci/setup unpacks (the ziglang wheel), for the Zig interface's tests.
+export GHOSTSTREAM_ZIG ?= $(HOME)/.cache/ghoststream/zig-0.17.1/ziglang/zig
 
 .PHONY: setup build demo test lint bench header clean
 
@@ -29,7 +31,7 @@ lint: setup
 # GPU tests run on lavapipe with the validation layer; GHOSTSTREAM_REQUIRE_GPU turns a missing
 # device into a failure instead of a skip.
 test: lint
-	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_STREAMING=1 cargo test --workspace
+	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 cargo test --workspace
 	@echo "== Tests that pass here by skipping (this machine lacks the hardware); their hardware runs are in docs/HARDWARE.md:"
 	@GHOSTSTREAM_REQUIRE_GPU=1 cargo test -q --workspace -- --nocapture --test-threads 1 cuda nvenc semaphore missing 2>&1 | grep -o "SKIPPED.*" | cut -c1-160 | sort | uniq -c || true
 

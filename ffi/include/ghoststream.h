@@ -3,17 +3,31 @@
  *
  * Versioning: GS_VERSION_MAJOR changes only with an incompatible change (the soname
  * libghoststream.so.MAJOR changes with it). A minor version only adds: new functions, new
- * result codes, new enum values, new fields at the end of option structs (which begin with
- * their own size, so an older caller's smaller struct still works). Existing codes are never
- * renumbered.
+ * result codes, new enum values, new fields at the end of structs (which begin with their own
+ * size, so an older caller's smaller struct still works). Existing codes are never renumbered.
+ * Before 1.0, a minor version may still change: see ffi/README.md.
  *
  * Results: every fallible call returns an int32_t: GS_OK (0), GS_AGAIN (1: nothing yet, call
- * again), or a negative GS_ERR_* code; gs_result_str() names it and gs_session_last_error()
- * gives the detail.
+ * again), GS_EOF (2), or a negative GS_ERR_* code; gs_result_str() names it, and the
+ * handle's gs_*_last_error() and the thread's gs_last_error() give the detail.
  *
- * Threads: a session is used by one thread at a time (calls on one session must not overlap);
- * different sessions are independent. gs_version, gs_result_str and
- * gs_session_options_defaults may be called from any thread.
+ * Ownership: every handle comes from a gs_*_create call (or gs_session_receive for packets)
+ * and is freed by its gs_*_destroy (gs_packet_release for packets); NULL is accepted there.
+ * A handle that is not live (destroyed, never created, of another type) is GS_ERR_BAD_HANDLE,
+ * never undefined behaviour. Strings and pointers the library returns are borrowed: each
+ * function says how long they live. Pointers the caller passes are borrowed for the call
+ * only, unless the function says otherwise (GPU images and DMA-BUFs: see GsVulkanFrame and
+ * GsDmaBufFrame).
+ *
+ * Structs: every struct begins with its uint32_t size. Input structs are initialised by their
+ * gs_*_defaults() function; for output structs the caller sets size = sizeof(struct) before
+ * the call. A size smaller than this version's struct is GS_ERR_STRUCT_SIZE.
+ *
+ * Threads: each function says. A handle is used by one thread at a time (calls on one
+ * handle must not overlap), except where a function says "any thread"; different handles are
+ * independent. The library calls no caller code: there are no callbacks in this version;
+ * everything is polled (gs_session_receive) and runs on the caller's thread or the
+ * library's own workers.
  */
 
 #ifndef GHOSTSTREAM_H
@@ -32,12 +46,202 @@
 /**
  * The minor version: additions only.
  */
-#define GS_VERSION_MINOR 1
+#define GS_VERSION_MINOR 2
 
 /**
  * The patch version.
  */
 #define GS_VERSION_PATCH 0
+
+/**
+ * AV1.
+ */
+#define GS_CODEC_AV1 0
+
+/**
+ * HEVC / H.265.
+ */
+#define GS_CODEC_HEVC 1
+
+/**
+ * H.264 / AVC.
+ */
+#define GS_CODEC_H264 2
+
+/**
+ * Constant bitrate (`bitrate`).
+ */
+#define GS_RC_CBR 0
+
+/**
+ * Variable bitrate (`bitrate` average, `max_bitrate` peak).
+ */
+#define GS_RC_VBR 1
+
+/**
+ * Constant quantizer (`qp`).
+ */
+#define GS_RC_CQP 2
+
+/**
+ * 8-bit B, G, R, A in one plane (the usual compositor format).
+ */
+#define GS_FORMAT_BGRA8 0
+
+/**
+ * 8-bit R, G, B, A in one plane.
+ */
+#define GS_FORMAT_RGBA8 1
+
+/**
+ * 10-bit R, G, B and 2-bit A in 32 bits (`A2B10G10R10`).
+ */
+#define GS_FORMAT_RGB10A2 2
+
+/**
+ * 16-bit float R, G, B, A.
+ */
+#define GS_FORMAT_RGBA16F 3
+
+/**
+ * 8-bit 4:2:0: Y plane, interleaved UV plane.
+ */
+#define GS_FORMAT_NV12 4
+
+/**
+ * 10-bit 4:2:0 in 16-bit words (high bits): Y plane, interleaved UV plane.
+ */
+#define GS_FORMAT_P010 5
+
+/**
+ * 8-bit 4:2:0, three planes.
+ */
+#define GS_FORMAT_I420 6
+
+/**
+ * 8-bit 4:4:4, three planes.
+ */
+#define GS_FORMAT_I444 7
+
+/**
+ * 10-bit 4:2:0, three planes of 16-bit words (low bits).
+ */
+#define GS_FORMAT_I420P10 8
+
+/**
+ * 10-bit 4:4:4, three planes of 16-bit words (low bits).
+ */
+#define GS_FORMAT_I444P10 9
+
+/**
+ * 16-bit 4:4:4, three planes.
+ */
+#define GS_FORMAT_I444P16 10
+
+/**
+ * The best encoder this machine has (NVENC, then Vulkan Video, then software).
+ */
+#define GS_BACKEND_AUTO 0
+
+/**
+ * NVENC only (or an error saying why not).
+ */
+#define GS_BACKEND_NVENC 1
+
+/**
+ * Vulkan Video encode only.
+ */
+#define GS_BACKEND_VULKAN_VIDEO 2
+
+/**
+ * The software encoders only (SVT-AV1, x265, x264).
+ */
+#define GS_BACKEND_SOFTWARE 3
+
+/**
+ * Best quality per bit: reordering and lookahead allowed (recording).
+ */
+#define GS_TUNING_HIGH_QUALITY 0
+
+/**
+ * No reordering, one packet per frame (streaming).
+ */
+#define GS_TUNING_LOW_LATENCY 1
+
+/**
+ * Low latency with a one-frame VBV (game streaming, remote desktop).
+ */
+#define GS_TUNING_ULTRA_LOW_LATENCY 2
+
+/**
+ * Lossless (constant QP 0; not SVT-AV1).
+ */
+#define GS_TUNING_LOSSLESS 3
+
+/**
+ * A full queue makes submit wait (never lose a frame).
+ */
+#define GS_BACKPRESSURE_BLOCK 0
+
+/**
+ * A full queue drops the oldest waiting frame (never fall behind real time).
+ */
+#define GS_BACKPRESSURE_DROP_OLDEST 1
+
+/**
+ * RGB input is converted on the best Vulkan device there is, else on the CPU.
+ */
+#define GS_GPU_AUTO 0
+
+/**
+ * Never use a GPU.
+ */
+#define GS_GPU_OFF 1
+
+/**
+ * `keyframe_interval` value: only the first frame is a key frame.
+ */
+#define GS_KEYFRAME_INFINITE UINT32_MAX
+
+/**
+ * The format the file name's extension implies (.mkv, .mp4, .ts, .ivf, .obu, .h264, .hevc...).
+ */
+#define GS_OUTPUT_AUTO 0
+
+/**
+ * H.264/HEVC Annex-B byte stream.
+ */
+#define GS_OUTPUT_ANNEXB 1
+
+/**
+ * H.264/HEVC NAL units behind 4-byte lengths, with the configuration record beside the file.
+ */
+#define GS_OUTPUT_LENGTH_PREFIXED 2
+
+/**
+ * AV1 low-overhead OBU stream.
+ */
+#define GS_OUTPUT_OBU 3
+
+/**
+ * AV1 in IVF.
+ */
+#define GS_OUTPUT_IVF 4
+
+/**
+ * Matroska (crash-safe: readable up to the last cluster if the writer dies).
+ */
+#define GS_OUTPUT_MKV 5
+
+/**
+ * Fragmented MP4 (crash-safe: readable up to the last fragment).
+ */
+#define GS_OUTPUT_MP4 6
+
+/**
+ * MPEG transport stream (H.264, HEVC).
+ */
+#define GS_OUTPUT_MPEGTS 7
 
 /**
  * Success.
@@ -65,7 +269,7 @@
 #define GS_ERR_BAD_INPUT -2
 
 /**
- * No encoder can run the request here.
+ * No encoder (or no device, or no live control) can run the request here.
  */
 #define GS_ERR_UNAVAILABLE -3
 
@@ -80,7 +284,7 @@
 #define GS_ERR_OUTPUT -5
 
 /**
- * A call in the wrong state (a submit after flush).
+ * A call in the wrong state (a submit after flush, a replay save before any key frame).
  */
 #define GS_ERR_STATE -6
 
@@ -110,12 +314,12 @@
 #define GS_ERR_NULL -20
 
 /**
- * An option struct's `size` is smaller than any version of it.
+ * A struct's `size` is smaller than any version of it.
  */
 #define GS_ERR_STRUCT_SIZE -21
 
 /**
- * A handle that is not live (destroyed, released, or never created).
+ * A handle that is not live (destroyed, released, never created, or of another type).
  */
 #define GS_ERR_BAD_HANDLE -22
 
@@ -125,34 +329,24 @@
 #define GS_ERR_BAD_ENUM -23
 
 /**
- * AV1.
+ * `gs_session_controls` bit: `gs_session_request_keyframe` works.
  */
-#define GS_CODEC_AV1 0
+#define GS_CONTROL_KEYFRAME 1
 
 /**
- * HEVC / H.265.
+ * `gs_session_controls` bit: `gs_session_invalidate` works.
  */
-#define GS_CODEC_HEVC 1
+#define GS_CONTROL_INVALIDATE 2
 
 /**
- * H.264 / AVC.
+ * `gs_session_controls` bit: `gs_session_set_bitrate` works.
  */
-#define GS_CODEC_H264 2
+#define GS_CONTROL_RECONFIGURE 4
 
 /**
- * Constant bitrate (`bitrate`).
+ * A Vulkan device and the objects GhostStream made on it (opaque).
  */
-#define GS_RC_CBR 0
-
-/**
- * Variable bitrate (`bitrate` average, twice that at most).
- */
-#define GS_RC_VBR 1
-
-/**
- * Constant quantizer (`qp`).
- */
-#define GS_RC_CQP 2
+typedef struct GsEngine GsEngine;
 
 /**
  * An encoded packet (opaque), owned by the caller until `gs_packet_release`.
@@ -160,13 +354,318 @@
 typedef struct GsPacket GsPacket;
 
 /**
+ * The result of one probe (opaque).
+ */
+typedef struct GsProbe GsProbe;
+
+/**
  * An encode session (opaque).
  */
 typedef struct GsSession GsSession;
 
 /**
- * How to open a session. Initialise with `gs_session_options_defaults()`, then change fields.
- * `size` is set by that call; a later minor version may add fields at the end.
+ * A file being written with a session's packets (opaque).
+ */
+typedef struct GsWriter GsWriter;
+
+/**
+ * How `gs_engine_create` picks and sets up its own Vulkan device. Initialise with
+ * `gs_engine_options_defaults()`.
+ */
+typedef struct GsEngineOptions {
+  /**
+   * `sizeof(GsEngineOptions)`.
+   */
+  uint32_t size;
+  /**
+   * The device at this index of Vulkan's enumeration; -1 for the best (discrete first).
+   */
+  int32_t device_index;
+  /**
+   * The first device whose name contains this text (case-insensitive); NULL for any.
+   * Borrowed for the call only.
+   */
+  const char *device_name;
+  /**
+   * 1 turns on the Khronos validation layer and collects its messages (read them with
+   * `gs_engine_validation_messages`); fails when the layer is not installed.
+   */
+  int32_t validation;
+} GsEngineOptions;
+
+/**
+ * A plain function pointer, as `vkGetInstanceProcAddr` is passed (cast it to this type).
+ */
+typedef void (*GsVoidFunction)(void);
+
+/**
+ * The Vulkan objects of a host application, for `gs_engine_create_vulkan`. Dispatchable
+ * handles (`VkInstance`, `VkPhysicalDevice`, `VkDevice`) are passed as pointers, so this
+ * header needs no `vulkan.h`.
+ */
+typedef struct GsVulkanHost {
+  /**
+   * `sizeof(GsVulkanHost)`.
+   */
+  uint32_t size;
+  /**
+   * A queue family of `device` with compute support.
+   */
+  uint32_t queue_family;
+  /**
+   * The application's `vkGetInstanceProcAddr`, cast to `GsVoidFunction`.
+   */
+  GsVoidFunction get_instance_proc_addr;
+  /**
+   * The `VkInstance`, created for Vulkan 1.3 or newer.
+   */
+  void *instance;
+  /**
+   * The `VkPhysicalDevice` the device was made from.
+   */
+  void *physical_device;
+  /**
+   * The `VkDevice`, created with the Vulkan 1.2 `timelineSemaphore` feature.
+   */
+  void *device;
+  /**
+   * The queue's index within `queue_family`.
+   */
+  uint32_t queue_index;
+  /**
+   * How many names `extensions` holds.
+   */
+  uint32_t extension_count;
+  /**
+   * The device extensions the application enabled (GhostStream uses only these); borrowed
+   * for the call only. May be NULL when `extension_count` is 0.
+   */
+  const char *const *extensions;
+} GsVulkanHost;
+
+/**
+ * What an engine's device is, with its raw Vulkan handles (so that an application can make
+ * images on GhostStream's own device). Set `size` before `gs_engine_info`.
+ */
+typedef struct GsEngineInfo {
+  /**
+   * `sizeof(GsEngineInfo)`, set by the caller.
+   */
+  uint32_t size;
+  /**
+   * The device's Vulkan version, as `VK_MAKE_API_VERSION(0, major, minor, patch)`.
+   */
+  uint32_t api_version;
+  /**
+   * The device's name; lives as long as the engine.
+   */
+  const char *name;
+  /**
+   * The driver's name and version; lives as long as the engine.
+   */
+  const char *driver;
+  /**
+   * "discrete", "integrated", "virtual", "cpu" or "other"; lives as long as the engine.
+   */
+  const char *kind;
+  /**
+   * The device UUID (the bytes CUDA reports for the same GPU).
+   */
+  uint8_t device_uuid[16];
+  /**
+   * Nanoseconds per GPU timestamp tick.
+   */
+  double timestamp_period_ns;
+  /**
+   * The `VkInstance`.
+   */
+  void *instance;
+  /**
+   * The `VkPhysicalDevice`.
+   */
+  void *physical_device;
+  /**
+   * The `VkDevice`.
+   */
+  void *device;
+  /**
+   * The `VkQueue` GhostStream submits to.
+   */
+  void *queue;
+  /**
+   * That queue's family.
+   */
+  uint32_t queue_family;
+  /**
+   * 1 when GPU timestamps map onto `CLOCK_MONOTONIC` (frame stats carry GPU start/end).
+   */
+  int32_t maps_gpu_time;
+} GsEngineInfo;
+
+/**
+ * A frame in CPU memory. The pixels are copied before the submit returns.
+ */
+typedef struct GsCpuFrame {
+  /**
+   * `sizeof(GsCpuFrame)`.
+   */
+  uint32_t size;
+  /**
+   * `GS_FORMAT_*`: the session's `input_format`.
+   */
+  int32_t format;
+  /**
+   * Width in pixels: the session's input width.
+   */
+  uint32_t width;
+  /**
+   * Height in pixels.
+   */
+  uint32_t height;
+  /**
+   * The planes, as many as the format has (1 for RGB, 2 for NV12/P010, 3 for I420...);
+   * the rest are ignored. Each is read for `height` rows of its plane.
+   */
+  const uint8_t *planes[4];
+  /**
+   * Bytes from one row of each plane to the next (at least the row's width).
+   */
+  uint32_t strides[4];
+  /**
+   * Presentation time in nanoseconds; strictly increasing.
+   */
+  int64_t pts_ns;
+  /**
+   * Display duration in nanoseconds; 0 for one frame at the session's rate.
+   */
+  int64_t duration_ns;
+  /**
+   * When the frame was captured, on `CLOCK_MONOTONIC` in nanoseconds; 0 when unknown.
+   */
+  int64_t capture_time_ns;
+} GsCpuFrame;
+
+/**
+ * A frame in a `VkImage` of the session's engine's device (the session must have been opened
+ * with `engine` set). GhostStream waits for `wait_semaphore` to reach `wait_value` before
+ * reading, and signals `release_semaphore` to `release_value` once it has read the image
+ * (both timeline semaphores; 0 for none). Without a release semaphore, the image may be
+ * written again once a packet of this or a later frame has been received, or after a flush.
+ */
+typedef struct GsVulkanFrame {
+  /**
+   * `sizeof(GsVulkanFrame)`.
+   */
+  uint32_t size;
+  /**
+   * `GS_FORMAT_*`: RGBA8 (`VK_FORMAT_R8G8B8A8_UNORM`), BGRA8 (`B8G8R8A8_UNORM`), RGB10A2
+   * (`A2B10G10R10_UNORM_PACK32`) or RGBA16F (`R16G16B16A16_SFLOAT`).
+   */
+  int32_t format;
+  /**
+   * Width in pixels.
+   */
+  uint32_t width;
+  /**
+   * Height in pixels.
+   */
+  uint32_t height;
+  /**
+   * The `VkImage`: 2D, one level, one sample, `VK_IMAGE_USAGE_SAMPLED_BIT`, usable by the
+   * engine's queue family.
+   */
+  uint64_t image;
+  /**
+   * A timeline `VkSemaphore` to wait for, or 0.
+   */
+  uint64_t wait_semaphore;
+  /**
+   * The value to wait for.
+   */
+  uint64_t wait_value;
+  /**
+   * A timeline `VkSemaphore` to signal once the image is read, or 0.
+   */
+  uint64_t release_semaphore;
+  /**
+   * The value to signal.
+   */
+  uint64_t release_value;
+  /**
+   * Presentation time in nanoseconds; strictly increasing.
+   */
+  int64_t pts_ns;
+  /**
+   * Display duration in nanoseconds; 0 for one frame at the session's rate.
+   */
+  int64_t duration_ns;
+  /**
+   * Capture time on `CLOCK_MONOTONIC` in nanoseconds; 0 when unknown.
+   */
+  int64_t capture_time_ns;
+  /**
+   * The `VkImageLayout` the image is in (and is left in), e.g. `VK_IMAGE_LAYOUT_GENERAL`.
+   */
+  int32_t layout;
+} GsVulkanFrame;
+
+/**
+ * A single-plane DMA-BUF (from a Wayland compositor, PipeWire or another device), imported
+ * on the session's engine's device (which needs `VK_EXT_external_memory_dma_buf`).
+ * GhostStream imports a duplicate of `fd`: the caller keeps its own and may close it after
+ * the submit. The buffer may be written again once a packet of this or a later frame has
+ * been received, or after a flush.
+ */
+typedef struct GsDmaBufFrame {
+  /**
+   * `sizeof(GsDmaBufFrame)`.
+   */
+  uint32_t size;
+  /**
+   * `GS_FORMAT_*`: RGBA8, BGRA8, RGB10A2 or RGBA16F.
+   */
+  int32_t format;
+  /**
+   * Width in pixels.
+   */
+  uint32_t width;
+  /**
+   * Height in pixels.
+   */
+  uint32_t height;
+  /**
+   * The DRM format modifier (0 is LINEAR).
+   */
+  uint64_t modifier;
+  /**
+   * Byte offset of the first row in the buffer.
+   */
+  uint64_t offset;
+  /**
+   * Bytes from one row to the next.
+   */
+  uint64_t stride;
+  /**
+   * Presentation time in nanoseconds; strictly increasing.
+   */
+  int64_t pts_ns;
+  /**
+   * Display duration in nanoseconds; 0 for one frame at the session's rate.
+   */
+  int64_t duration_ns;
+  /**
+   * Capture time on `CLOCK_MONOTONIC` in nanoseconds; 0 when unknown.
+   */
+  int64_t capture_time_ns;
+  /**
+   * The DMA-BUF file descriptor (borrowed for the call).
+   */
+  int32_t fd;
+} GsDmaBufFrame;
+
+/**
+ * How to open a session. Initialise with `gs_session_options_defaults()`, then change fields;
+ * a later minor version may add fields at the end (its `size` grows).
  */
 typedef struct GsSessionOptions {
   /**
@@ -178,11 +677,11 @@ typedef struct GsSessionOptions {
    */
   int32_t codec;
   /**
-   * Picture width in pixels (even).
+   * Encoded width in pixels.
    */
   uint32_t width;
   /**
-   * Picture height in pixels (even).
+   * Encoded height in pixels.
    */
   uint32_t height;
   /**
@@ -194,26 +693,230 @@ typedef struct GsSessionOptions {
    */
   uint32_t fps_den;
   /**
+   * `GS_FORMAT_*` of the frames submitted (default I420).
+   */
+  int32_t input_format;
+  /**
+   * `GS_BACKEND_*`.
+   */
+  int32_t backend;
+  /**
    * `GS_RC_*`.
    */
   int32_t rate_control;
-  /**
-   * Bits per second for CBR and VBR.
-   */
-  uint64_t bitrate;
   /**
    * Quantizer for CQP (H.264/HEVC 0–51, AV1 0–255).
    */
   uint32_t qp;
   /**
-   * A key frame every this many frames; 0 for the codec's default.
+   * Bits per second for CBR and VBR; 0 scales a default from the size and rate.
+   */
+  uint64_t bitrate;
+  /**
+   * VBR peak bits per second; 0 for twice `bitrate`.
+   */
+  uint64_t max_bitrate;
+  /**
+   * A key frame every this many frames; 0 for every two seconds, `GS_KEYFRAME_INFINITE`
+   * for the first frame only.
    */
   uint32_t keyframe_interval;
+  /**
+   * Speed/quality from 1 (fastest) to 7 (best).
+   */
+  int32_t preset;
+  /**
+   * `GS_TUNING_*`.
+   */
+  int32_t tuning;
+  /**
+   * Bits per sample of the stream: 8 or 10.
+   */
+  uint32_t bit_depth;
+  /**
+   * Frames in flight before back-pressure (1–64).
+   */
+  uint32_t queue_depth;
+  /**
+   * `GS_BACKPRESSURE_*`.
+   */
+  int32_t backpressure;
+  /**
+   * How long a GPU frame's wait semaphore may take, in milliseconds.
+   */
+  uint32_t frame_wait_timeout_ms;
   /**
    * Encoder threads; 0 for automatic.
    */
   uint32_t threads;
+  /**
+   * Width of the submitted frames when it differs from `width` (the GPU scales); 0 for
+   * `width`.
+   */
+  uint32_t input_width;
+  /**
+   * Height of the submitted frames; 0 for `height`.
+   */
+  uint32_t input_height;
+  /**
+   * `GS_GPU_*`; ignored when `engine` is set.
+   */
+  int32_t gpu;
+  /**
+   * Sharpening strength, 0 (off) to 1, applied on the GPU.
+   */
+  float sharpen;
+  /**
+   * An engine (`gs_engine_create*`) whose Vulkan device the session processes on; required
+   * for `gs_session_submit_vulkan` and `gs_session_submit_dmabuf`. Borrowed: the engine may
+   * be destroyed before the session (the session keeps the device alive).
+   */
+  struct GsEngine *engine;
 } GsSessionOptions;
+
+/**
+ * Where one frame's time went, for `gs_packet_stats`. Times are `CLOCK_MONOTONIC`
+ * nanoseconds; 0 when not measured. Set `size` before the call.
+ */
+typedef struct GsFrameStats {
+  /**
+   * `sizeof(GsFrameStats)`, set by the caller.
+   */
+  uint32_t size;
+  /**
+   * 1 when the frame was dropped by back-pressure (never for a packet's own stats).
+   */
+  int32_t dropped;
+  /**
+   * The frame's number in submission order.
+   */
+  uint64_t frame_number;
+  /**
+   * Presentation time.
+   */
+  int64_t pts_ns;
+  /**
+   * Display duration.
+   */
+  int64_t duration_ns;
+  /**
+   * When the frame was captured (as the caller gave it).
+   */
+  int64_t capture_time_ns;
+  /**
+   * When it was submitted.
+   */
+  int64_t submit_time_ns;
+  /**
+   * When the encoder took it.
+   */
+  int64_t encode_start_ns;
+  /**
+   * When its packet was ready.
+   */
+  int64_t packet_ready_ns;
+  /**
+   * GPU time of its processing pass (duration).
+   */
+  int64_t gpu_time_ns;
+  /**
+   * When the GPU pass started, mapped onto `CLOCK_MONOTONIC`.
+   */
+  int64_t gpu_start_ns;
+  /**
+   * When the GPU pass ended.
+   */
+  int64_t gpu_end_ns;
+} GsFrameStats;
+
+/**
+ * One path of a probe, for `gs_probe_entry`. Set `size` before the call. The strings live as
+ * long as the probe.
+ */
+typedef struct GsProbeEntry {
+  /**
+   * `sizeof(GsProbeEntry)`, set by the caller.
+   */
+  uint32_t size;
+  /**
+   * `GS_CODEC_*` for encode paths, -1 for others.
+   */
+  int32_t codec;
+  /**
+   * "encode", "gpu" or "capture".
+   */
+  const char *category;
+  /**
+   * The path's name ("software", "nvenc", "vulkan-video", a device, "pipewire"...).
+   */
+  const char *name;
+  /**
+   * What it uses when available; why not when not.
+   */
+  const char *detail;
+  /**
+   * 1 when the path can run here.
+   */
+  int32_t available;
+} GsProbeEntry;
+
+/**
+ * A session's totals so far, for `gs_session_stats`. Set `size` before the call.
+ */
+typedef struct GsSessionStats {
+  /**
+   * `sizeof(GsSessionStats)`, set by the caller.
+   */
+  uint32_t size;
+  /**
+   * 1 when the latencies run from capture (frames carried capture times), 0 from submit.
+   */
+  int32_t latency_from_capture;
+  /**
+   * Frames accepted by submit.
+   */
+  uint64_t submitted;
+  /**
+   * Packets received.
+   */
+  uint64_t packets;
+  /**
+   * Frames dropped by back-pressure.
+   */
+  uint64_t dropped;
+  /**
+   * Key frames among the packets received.
+   */
+  uint64_t keyframes;
+  /**
+   * Bytes of the packets received.
+   */
+  uint64_t bytes;
+  /**
+   * Media time the received packets cover, in seconds.
+   */
+  double media_seconds;
+  /**
+   * Wall time from the first submit to the last packet, in seconds.
+   */
+  double wall_seconds;
+  /**
+   * Packets per second of wall time.
+   */
+  double fps;
+  /**
+   * Bits per second of media time.
+   */
+  double bitrate;
+  /**
+   * Median latency in nanoseconds (0 before the first packet).
+   */
+  int64_t latency_median_ns;
+  /**
+   * 99th-percentile latency in nanoseconds.
+   */
+  int64_t latency_p99_ns;
+} GsSessionStats;
 
 #ifdef __cplusplus
 extern "C" {
@@ -225,56 +928,114 @@ extern "C" {
 int32_t gs_version(void);
 
 /**
- * A static, NUL-terminated name for a result code (never NULL; unknown codes say so). Any
- * thread; the string lives forever.
- */
-const char *gs_result_str(int32_t result);
-
-/**
- * The detail of the last failure on this thread of a call that has no session (or whose
- * session could not be used). Valid until the next failing call on this thread.
- */
-const char *gs_last_error(void);
-
-/**
- * Fills `options` with defaults (H.264, 1280x720, 30 fps, CBR 4 Mbit/s) and its `size`. Any
- * thread. NULL is ignored.
+ * Fills `options` with defaults (the best device, no validation) and its `size`. Any thread;
+ * NULL is ignored.
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `options` is NULL or points at writable memory for a `GsEngineOptions`.
  */
-void gs_session_options_defaults(struct GsSessionOptions *options);
+void gs_engine_options_defaults(struct GsEngineOptions *options);
 
 /**
- * Opens a session (I420 frames in, packets out) and stores its handle in `*out`; `*out` is
- * NULL on failure, with the detail in `gs_last_error()`. The caller destroys it with
- * `gs_session_destroy`. Any thread.
+ * Creates an engine on a Vulkan device of its own and stores it in `*out` (NULL on failure,
+ * with the detail in `gs_last_error()`). Destroy it with `gs_engine_destroy`. Any thread.
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `options` is NULL or a readable `GsEngineOptions` of its declared size whose `device_name`
+ * is NULL or a NUL-terminated string; `out` is NULL or writable.
  */
-int32_t gs_session_create(const struct GsSessionOptions *options, struct GsSession **out);
+int32_t gs_engine_create(const struct GsEngineOptions *options, struct GsEngine **out);
 
 /**
- * Closes the session and frees it; packets already received stay valid until released.
- * NULL and handles that are not live are ignored.
+ * Creates an engine on the host application's Vulkan instance, device and queue, and stores
+ * it in `*out`. GhostStream makes and destroys only its own objects on them. Any thread.
+ *
+ * The application's submissions to the same queue must not overlap GhostStream's: take
+ * `gs_engine_queue_lock` around them (or give GhostStream a queue nobody else uses).
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `host` is NULL or a readable `GsVulkanHost` of its declared size whose handles are valid,
+ * belong together and outlive the engine and every session opened on it; `extensions` holds
+ * `extension_count` NUL-terminated names; `out` is NULL or writable.
  */
-void gs_session_destroy(struct GsSession *session);
+int32_t gs_engine_create_vulkan(const struct GsVulkanHost *host, struct GsEngine **out);
 
 /**
- * Submits one I420 frame: `y`, `u`, `v` planes with their strides in bytes (the chroma planes
- * are half the width and height, rounded up), presentation time `pts_ns` in nanoseconds. The
- * pixels are copied before this returns. One thread per session at a time.
+ * Destroys the engine. Sessions opened on it keep the device until they are destroyed too.
+ * NULL and handles that are not live are ignored. Not while another call uses the engine.
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `engine` is NULL or a pointer this library returned.
+ */
+void gs_engine_destroy(struct GsEngine *engine);
+
+/**
+ * Fills `info` (whose `size` the caller set) with what the engine's device is. The strings
+ * live as long as the engine. Any thread.
+ *
+ * # Safety
+ * `engine` is NULL or a pointer this library returned; `info` is NULL or writable for its
+ * declared size.
+ */
+int32_t gs_engine_info(struct GsEngine *engine, struct GsEngineInfo *info);
+
+/**
+ * Takes the validation layer's messages collected so far (engines created with
+ * `validation = 1`): writes them, one per line, NUL-terminated and cut to `capacity` bytes,
+ * into `buffer` (which may be NULL when `capacity` is 0), and returns how many there were
+ * (0 when the device was silent), or a negative error. One thread per engine at a time.
+ *
+ * # Safety
+ * `engine` is NULL or a pointer this library returned; `buffer` is NULL or writable for
+ * `capacity` bytes.
+ */
+int32_t gs_engine_validation_messages(struct GsEngine *engine, char *buffer, uintptr_t capacity);
+
+/**
+ * Takes the lock GhostStream holds around every use of the engine's queue, for an
+ * application that submits to the same queue: lock, `vkQueueSubmit`, unlock. Blocks while
+ * GhostStream submits. Not recursive: a second lock on the same thread is `GS_ERR_STATE`.
+ * Unlock on the same thread.
+ *
+ * # Safety
+ * `engine` is NULL or a pointer this library returned.
+ */
+int32_t gs_engine_queue_lock(struct GsEngine *engine);
+
+/**
+ * Releases the queue lock this thread took with `gs_engine_queue_lock`; `GS_ERR_STATE` when
+ * it holds none.
+ *
+ * # Safety
+ * `engine` is NULL or a pointer this library returned.
+ */
+int32_t gs_engine_queue_unlock(struct GsEngine *engine);
+
+/**
+ * The detail of the engine's last failure (empty if none); valid until its next failing call
+ * or its destruction. NULL or a dead handle gives a static explanation.
+ *
+ * # Safety
+ * `engine` is NULL or a pointer this library returned.
+ */
+const char *gs_engine_last_error(const struct GsEngine *engine);
+
+/**
+ * Submits a frame in CPU memory (copied before this returns). Frames are numbered 0, 1, 2...
+ * in the order they are accepted. One thread per session at a time.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned; `frame` is NULL or a readable
+ * `GsCpuFrame` of its declared size whose plane pointers are readable as described there.
+ */
+int32_t gs_session_submit_cpu(struct GsSession *session, const struct GsCpuFrame *frame);
+
+/**
+ * Submits one I420 frame of the session's input size: a shorthand for
+ * `gs_session_submit_cpu` with three planes and their strides in bytes.
+ *
+ * # Safety
+ * As `gs_session_submit_cpu`: each plane is NULL or readable for its rows at its stride.
  */
 int32_t gs_session_submit_i420(struct GsSession *session,
                                const uint8_t *y,
@@ -286,44 +1047,98 @@ int32_t gs_session_submit_i420(struct GsSession *session,
                                int64_t pts_ns);
 
 /**
- * Ends the input: the encoder is drained; the remaining packets come from
- * `gs_session_receive`, then `GS_EOF`. One thread per session at a time.
+ * Submits a frame in a Vulkan image of the session's engine's device (see `GsVulkanFrame`).
+ * A session opened without an engine refuses it (`GS_ERR_FRAME_MISMATCH`). One thread per
+ * session at a time.
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `session` is NULL or a pointer this library returned; `frame` is NULL or a readable
+ * `GsVulkanFrame` of its declared size whose image and semaphores are valid objects of the
+ * engine's device that stay alive (and the image unwritten) as `GsVulkanFrame` describes.
  */
-int32_t gs_session_flush(struct GsSession *session);
+int32_t gs_session_submit_vulkan(struct GsSession *session, const struct GsVulkanFrame *frame);
 
 /**
- * Takes the next packet into `*out` (GS_OK), or says there is none yet (GS_AGAIN) or no more
- * (GS_EOF, after a flush). The caller owns the packet and releases it with
- * `gs_packet_release`. Frames dropped by back-pressure are skipped. One thread per session
- * at a time.
+ * Submits a DMA-BUF frame (see `GsDmaBufFrame`): imported on the engine's device and kept
+ * until its frame has come out. A session opened without an engine refuses it
+ * (`GS_ERR_FRAME_MISMATCH`). One thread per session at a time.
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `session` is NULL or a pointer this library returned; `frame` is NULL or a readable
+ * `GsDmaBufFrame` of its declared size.
  */
-int32_t gs_session_receive(struct GsSession *session, struct GsPacket **out);
+int32_t gs_session_submit_dmabuf(struct GsSession *session, const struct GsDmaBufFrame *frame);
 
 /**
- * The detail of the session's last failure (empty if none). Valid until the session's next
- * failing call or its destruction. NULL or a dead handle gives a static explanation.
+ * Fills `options` with defaults and its `size`: H.264, 1280x720 at 30 fps, I420 input,
+ * automatic backend, CBR at a bitrate scaled from the size and rate, a key frame every two
+ * seconds, preset 4, low-latency tuning, 8-bit, a queue of 4 that blocks, no engine. Any
+ * thread. NULL is ignored.
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `options` is NULL or points at writable memory for a `GsSessionOptions`.
  */
-const char *gs_session_last_error(const struct GsSession *session);
+void gs_session_options_defaults(struct GsSessionOptions *options);
 
 /**
- * The packet's bytes (Annex-B for H.264/HEVC, OBUs for AV1), valid until it is released;
- * `*size` receives their length. NULL for NULL or a released packet.
+ * Opens `path` for the packets of `session` (its codec, size and rate) as `format`
+ * (`GS_OUTPUT_*`) and stores the writer in `*out` (NULL on failure). Fails before anything
+ * is written when the path cannot be created or the format cannot carry the codec. The
+ * writer is independent of the session afterwards. Any thread.
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `session` is NULL or a pointer this library returned; `path` is NULL or a NUL-terminated
+ * string; `out` is NULL or writable.
+ */
+int32_t gs_writer_create(const struct GsSession *session,
+                         const char *path,
+                         int32_t format,
+                         struct GsWriter **out);
+
+/**
+ * Writes one packet (the caller still owns and releases it). One thread per writer at a
+ * time.
+ *
+ * # Safety
+ * `writer` and `packet` are NULL or pointers this library returned.
+ */
+int32_t gs_writer_write(struct GsWriter *writer, const struct GsPacket *packet);
+
+/**
+ * Completes the file (trailer, index, sync to disk); the writer takes no more packets but
+ * must still be destroyed. A second finish is `GS_ERR_STATE`. One thread per writer at a
+ * time.
+ *
+ * # Safety
+ * `writer` is NULL or a pointer this library returned.
+ */
+int32_t gs_writer_finish(struct GsWriter *writer);
+
+/**
+ * Frees the writer; one not finished is closed as it stands (containers stay readable up to
+ * the last fragment written). NULL and handles that are not live are ignored.
+ *
+ * # Safety
+ * `writer` is NULL or a pointer this library returned.
+ */
+void gs_writer_destroy(struct GsWriter *writer);
+
+/**
+ * The detail of the writer's last failure (empty if none); NULL or a dead handle gives a
+ * static explanation.
+ *
+ * # Safety
+ * `writer` is NULL or a pointer this library returned.
+ */
+const char *gs_writer_last_error(const struct GsWriter *writer);
+
+/**
+ * The packet's bytes (Annex-B for H.264/HEVC, OBUs of one temporal unit for AV1), valid
+ * until it is released; `*size` (when not NULL) receives their length. NULL (and size 0) for
+ * NULL or a released packet. Any thread.
+ *
+ * # Safety
+ * `packet` is NULL or a pointer this library returned; `size` is NULL or writable.
  */
 const uint8_t *gs_packet_data(const struct GsPacket *packet, uintptr_t *size);
 
@@ -331,17 +1146,32 @@ const uint8_t *gs_packet_data(const struct GsPacket *packet, uintptr_t *size);
  * The packet's presentation time in nanoseconds (0 for NULL or a released packet).
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `packet` is NULL or a pointer this library returned.
  */
 int64_t gs_packet_pts(const struct GsPacket *packet);
+
+/**
+ * The packet's decode time in nanoseconds (never after its pts; 0 for NULL or a released
+ * packet).
+ *
+ * # Safety
+ * `packet` is NULL or a pointer this library returned.
+ */
+int64_t gs_packet_dts(const struct GsPacket *packet);
+
+/**
+ * The packet's display duration in nanoseconds.
+ *
+ * # Safety
+ * `packet` is NULL or a pointer this library returned.
+ */
+int64_t gs_packet_duration(const struct GsPacket *packet);
 
 /**
  * 1 when the packet is a key frame (a decoder can start there), else 0.
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `packet` is NULL or a pointer this library returned.
  */
 int32_t gs_packet_is_keyframe(const struct GsPacket *packet);
 
@@ -349,19 +1179,214 @@ int32_t gs_packet_is_keyframe(const struct GsPacket *packet);
  * The frame number (submission order) the packet encodes.
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `packet` is NULL or a pointer this library returned.
  */
 uint64_t gs_packet_frame_number(const struct GsPacket *packet);
 
 /**
- * Frees a packet. NULL and packets that are not live are ignored. Any thread.
+ * Fills `stats` (whose `size` the caller set) with the packet's frame statistics. Any thread.
  *
  * # Safety
- * Each pointer is NULL (reported as an error, or ignored where documented) or valid for the
- * reads and writes described above; handles that are not live are detected and refused.
+ * `packet` is NULL or a pointer this library returned; `stats` is NULL or writable for its
+ * declared size.
+ */
+int32_t gs_packet_stats(struct GsPacket *packet, struct GsFrameStats *stats);
+
+/**
+ * Frees a packet. NULL and packets that are not live are ignored. Any thread (one call per
+ * packet).
+ *
+ * # Safety
+ * `packet` is NULL or a pointer this library returned.
  */
 void gs_packet_release(struct GsPacket *packet);
+
+/**
+ * Probes every encode path (NVENC, Vulkan Video, software for each codec), the Vulkan devices
+ * and the capture methods, and stores the result in `*out` (destroy it with
+ * `gs_probe_destroy`). Takes up to a few seconds (it opens devices). Any thread.
+ *
+ * # Safety
+ * `out` is NULL or writable.
+ */
+int32_t gs_probe_create(struct GsProbe **out);
+
+/**
+ * How many entries the probe has (0 for NULL or a dead handle).
+ *
+ * # Safety
+ * `probe` is NULL or a pointer this library returned.
+ */
+uintptr_t gs_probe_count(const struct GsProbe *probe);
+
+/**
+ * Fills `entry` (whose `size` the caller set) with entry `index` (0 to count − 1; beyond is
+ * `GS_ERR_INVALID_CONFIG`). Any thread.
+ *
+ * # Safety
+ * `probe` is NULL or a pointer this library returned; `entry` is NULL or writable for its
+ * declared size.
+ */
+int32_t gs_probe_entry(struct GsProbe *probe, uintptr_t index, struct GsProbeEntry *entry);
+
+/**
+ * Frees the probe and its strings. NULL and handles that are not live are ignored.
+ *
+ * # Safety
+ * `probe` is NULL or a pointer this library returned.
+ */
+void gs_probe_destroy(struct GsProbe *probe);
+
+/**
+ * Keeps the last `seconds_ms` milliseconds (at most `max_bytes` bytes) of the packets
+ * `gs_session_receive` hands out, whole GOPs from a key frame, for `gs_session_replay_save`.
+ * Calling it again changes the limits and empties the buffer. One thread per session at a
+ * time.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned.
+ */
+int32_t gs_session_replay_enable(struct GsSession *session,
+                                 uint64_t seconds_ms,
+                                 uint64_t max_bytes);
+
+/**
+ * Writes the replay buffer's last `last_ms` milliseconds (0 for all it holds), starting at a
+ * key frame, to `path` as `format` (`GS_OUTPUT_*`), and returns when the file is complete.
+ * `GS_ERR_STATE` when replay is not enabled or no key frame has arrived yet. The buffer keeps
+ * its packets. One thread per session at a time.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned; `path` is NULL or a NUL-terminated
+ * string.
+ */
+int32_t gs_session_replay_save(struct GsSession *session,
+                               const char *path,
+                               int32_t format,
+                               uint64_t last_ms);
+
+/**
+ * A static, NUL-terminated name for a result code (never NULL; unknown codes say so). Any
+ * thread; the string lives forever.
+ */
+const char *gs_result_str(int32_t result);
+
+/**
+ * The detail of the last failure on this thread, whatever the call (the handle's own
+ * `gs_*_last_error` keeps it too, for calls on a handle). Valid until the next failing call
+ * on this thread. Any thread.
+ */
+const char *gs_last_error(void);
+
+/**
+ * Opens a session and stores its handle in `*out` (NULL on failure, with the detail in
+ * `gs_last_error()`). The caller destroys it with `gs_session_destroy`. Any thread.
+ *
+ * # Safety
+ * `options` is NULL or a readable `GsSessionOptions` of its declared size; `out` is NULL or
+ * writable.
+ */
+int32_t gs_session_create(const struct GsSessionOptions *options, struct GsSession **out);
+
+/**
+ * Closes the session and frees it, waiting for frames in flight; packets already received
+ * stay valid until released. NULL and handles that are not live are ignored. Not while
+ * another call uses the session.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned.
+ */
+void gs_session_destroy(struct GsSession *session);
+
+/**
+ * Ends the input: the encoder is drained (this waits for it); the remaining packets come
+ * from `gs_session_receive`, then `GS_EOF`. A second flush does nothing. Every input buffer
+ * may be reused once this returns. One thread per session at a time.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned.
+ */
+int32_t gs_session_flush(struct GsSession *session);
+
+/**
+ * Takes the next packet into `*out` (GS_OK), or says there is none yet (GS_AGAIN) or no more
+ * (GS_EOF, after a flush). The caller owns the packet and releases it with
+ * `gs_packet_release`. Frames dropped by back-pressure are counted in the stats and skipped.
+ * Once a packet of frame N is received, the input buffers of frames 0..=N may be reused.
+ * One thread per session at a time.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned; `out` is NULL or writable.
+ */
+int32_t gs_session_receive(struct GsSession *session, struct GsPacket **out);
+
+/**
+ * Makes the next frame submitted a key frame (with parameter sets), for a viewer that joined.
+ * `GS_ERR_UNAVAILABLE` when the backend cannot (see `gs_session_controls`). One thread per
+ * session at a time.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned.
+ */
+int32_t gs_session_request_keyframe(struct GsSession *session);
+
+/**
+ * A client lost the packet of the frame with presentation time `lost_pts_ns`: the encoder
+ * stops referencing it, so the client recovers with no key frame. `GS_ERR_UNAVAILABLE` when
+ * the backend cannot. One thread per session at a time.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned.
+ */
+int32_t gs_session_invalidate(struct GsSession *session, int64_t lost_pts_ns);
+
+/**
+ * Changes the bitrate of the running stream from the next frame, with no key frame: the
+ * CBR rate, or the VBR average and peak (`max_bitrate` 0 for twice `bitrate`). A CQP session
+ * is `GS_ERR_INVALID_CONFIG`; a backend that cannot is `GS_ERR_UNAVAILABLE`. One thread per
+ * session at a time.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned.
+ */
+int32_t gs_session_set_bitrate(struct GsSession *session, uint64_t bitrate, uint64_t max_bitrate);
+
+/**
+ * The live controls the session's backend honours: `GS_CONTROL_*` bits (0 for NULL or a
+ * dead handle).
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned.
+ */
+uint32_t gs_session_controls(const struct GsSession *session);
+
+/**
+ * The encoder the session runs on, in words (e.g. "x264 through libavcodec"); lives as long
+ * as the session. NULL or a dead handle gives a static explanation.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned.
+ */
+const char *gs_session_backend(const struct GsSession *session);
+
+/**
+ * The detail of the session's last failure (empty if none). Valid until the session's next
+ * failing call or its destruction. NULL or a dead handle gives a static explanation.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned.
+ */
+const char *gs_session_last_error(const struct GsSession *session);
+
+/**
+ * Fills `stats` (whose `size` the caller set) with the session's totals: what was submitted,
+ * and what `gs_session_receive` has handed out. One thread per session at a time.
+ *
+ * # Safety
+ * `session` is NULL or a pointer this library returned; `stats` is NULL or writable for its
+ * declared size.
+ */
+int32_t gs_session_stats(struct GsSession *session, struct GsSessionStats *stats);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -1,36 +1,16 @@
 //! The C ABI as C sees it: the checked-in header is what cbindgen generates now, and
-//! `tests/abi.c` — every function, with NULLs, wrong sizes, bad enums and dead handles, and a
-//! 30-frame encode — built with gcc -std=c11 -Wall -Wextra -Werror under AddressSanitizer
-//! (leak checking on) and UndefinedBehaviorSanitizer, runs clean; ffmpeg decodes its output.
+//! `tests/abi.c` — every function, with NULLs, wrong sizes, bad enums and dead handles, a
+//! 30-frame CPU encode, a replay save and a 10-frame DMA-BUF encode on the engine's Vulkan
+//! device — built with gcc -std=c11 -Wall -Wextra -Werror under AddressSanitizer (leak
+//! checking on) and UndefinedBehaviorSanitizer, runs clean; ffmpeg decodes what it wrote.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+mod support;
 
-use std::path::PathBuf;
 use std::process::Command;
 
-fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Builds the C libraries from the current sources (`cargo test` builds only the crate's test
-/// harness, not its cdylib) and returns the directory holding libghoststream.so: the test
-/// binary's grandparent, the same target directory and profile.
-fn library_dir() -> PathBuf {
-    let build = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "ghoststream-ffi", "--lib"])
-        .arg("--manifest-path")
-        .arg(crate_dir().join("Cargo.toml"))
-        .output()
-        .expect("cargo runs");
-    assert!(
-        build.status.success(),
-        "building libghoststream failed:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-    let exe = std::env::current_exe().unwrap();
-    exe.parent().unwrap().parent().unwrap().to_path_buf()
-}
+use support::{check, crate_dir, gcc, library_dir, sanitized, soname_dir, SANITIZERS};
 
 #[test]
 fn the_checked_in_header_is_what_cbindgen_generates() {
@@ -51,21 +31,28 @@ fn the_checked_in_header_is_what_cbindgen_generates() {
     );
 }
 
+/// The BT.709 limited-range Y, U, V of an 8-bit RGB colour, in float64.
+fn bt709_limited(r: f64, g: f64, b: f64) -> [f64; 3] {
+    let (kr, kb) = (0.2126, 0.0722);
+    let (r, g, b) = (r / 255.0, g / 255.0, b / 255.0);
+    let y = kr * r + (1.0 - kr - kb) * g + kb * b;
+    let cb = (b - y) / (2.0 * (1.0 - kb));
+    let cr = (r - y) / (2.0 * (1.0 - kr));
+    [16.0 + 219.0 * y, 128.0 + 224.0 * cb, 128.0 + 224.0 * cr]
+}
+
+fn mean(bytes: &[u8]) -> f64 {
+    bytes.iter().map(|&b| b as f64).sum::<f64>() / bytes.len() as f64
+}
+
 #[test]
-fn the_c_test_program_passes_under_the_sanitizers_and_its_stream_decodes() {
+fn the_c_test_program_passes_under_the_sanitizers_and_its_streams_decode() {
     let lib = library_dir();
-    assert!(
-        lib.join("libghoststream.so").exists(),
-        "no libghoststream.so in {}",
-        lib.display()
-    );
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("abi");
-    let build = Command::new("gcc")
-        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-O1"])
-        .args(["-fsanitize=address,undefined", "-fno-sanitize-recover=all"])
-        .arg("-I")
-        .arg(crate_dir().join("include"))
+    let build = gcc()
+        .args(["-O1"])
+        .args(SANITIZERS)
         .arg(crate_dir().join("tests/abi.c"))
         .arg("-L")
         .arg(&lib)
@@ -73,31 +60,56 @@ fn the_c_test_program_passes_under_the_sanitizers_and_its_stream_decodes() {
         .arg("-o")
         .arg(&exe)
         .output()
-        .expect("gcc runs");
-    assert!(
-        build.status.success(),
-        "the C test does not build:\n{}",
-        String::from_utf8_lossy(&build.stderr)
-    );
-    // The executable asks for the soname, libghoststream.so.0, as an installed one would.
-    std::os::unix::fs::symlink(
-        lib.join("libghoststream.so"),
-        dir.path().join("libghoststream.so.0"),
-    )
-    .unwrap();
-    let stream = dir.path().join("abi.h264");
-    let run = Command::new(&exe)
-        .arg(&stream)
-        .env("LD_LIBRARY_PATH", dir.path())
-        .env("ASAN_OPTIONS", "detect_leaks=1:abort_on_error=0")
-        .env("SVT_LOG", "1")
-        .output()
         .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success(), "the C test failed:\n{stderr}");
+    check("building the C test", &build);
+    let run_dir = soname_dir(&lib, dir.path());
+    let (stream, replay, dmabuf) = (
+        dir.path().join("abi.h264"),
+        dir.path().join("replay.mkv"),
+        dir.path().join("dmabuf.h264"),
+    );
+    let run = sanitized(
+        Command::new(&exe).args([&stream, &replay, &dmabuf]),
+        &run_dir,
+    );
+    check("the C test", &run);
+    let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
-        String::from_utf8_lossy(&run.stdout).contains("abi: all checks held; 30 packets written"),
-        "{stderr}"
+        stdout.contains("abi: all checks held; cpu packets 30;"),
+        "{stdout}"
     );
     assert_eq!(common::probe_frames(&stream).len(), 30);
+    // The replay buffer held all 30 frames (one second, whole GOPs from frame 0).
+    assert_eq!(common::probe_frames(&replay).len(), 30);
+
+    if stdout.contains("dmabuf packets -1") {
+        assert!(
+            std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_none(),
+            "GHOSTSTREAM_REQUIRE_GPU is set but the DMA-BUF part was skipped: {stdout}"
+        );
+        eprintln!("SKIPPED the DMA-BUF part: {stdout}");
+        return;
+    }
+    assert!(stdout.contains("dmabuf packets 10"), "{stdout}");
+    // Ten frames of RGB (200, 60, 30), converted on the GPU: every plane's mean is the
+    // float64 BT.709 value within 1.5 code values.
+    let yuv = common::decode_raw(&dmabuf, "yuv420p");
+    let (luma, chroma) = (64 * 48, 32 * 24);
+    assert_eq!(yuv.len(), 10 * (luma + 2 * chroma));
+    let want = bt709_limited(200.0, 60.0, 30.0);
+    for frame in yuv.chunks(luma + 2 * chroma) {
+        let planes = [
+            &frame[..luma],
+            &frame[luma..luma + chroma],
+            &frame[luma + chroma..],
+        ];
+        for (p, plane) in planes.iter().enumerate() {
+            let got = mean(plane);
+            assert!(
+                (got - want[p]).abs() < 1.5,
+                "plane {p}: mean {got:.2}, want {:.2}",
+                want[p]
+            );
+        }
+    }
 }

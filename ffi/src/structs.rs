@@ -1,0 +1,73 @@
+//! Structs that begin with their own size: how they are read from and written to the caller,
+//! so that a struct from an older (smaller) or newer (larger) header is handled safely.
+
+use std::mem::size_of;
+
+use crate::result::{Failure, GS_ERR_NULL, GS_ERR_STRUCT_SIZE};
+
+/// The caller's `size` field (the first `uint32_t` of every such struct).
+///
+/// # Safety
+/// `p` is non-null and points at least at a readable `uint32_t`.
+unsafe fn declared_size<T>(p: *const T) -> u32 {
+    // SAFETY: the caller guarantees the first four bytes are readable; only they are read.
+    unsafe { (p as *const u32).read_unaligned() }
+}
+
+fn check_size<T>(size: u32, what: &str, type_name: &str) -> Result<(), Failure> {
+    if (size as usize) < size_of::<T>() {
+        return Err(Failure::new(
+            GS_ERR_STRUCT_SIZE,
+            format!(
+                "{what}.size is {size}, smaller than {type_name} ({}): set it to sizeof({type_name}) (the *_defaults functions do)",
+                size_of::<T>()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies an input struct after checking its pointer and size; fields a newer header added
+/// beyond this version's are ignored.
+///
+/// # Safety
+/// `p` is NULL or points at a readable struct of at least its declared `size` bytes.
+pub(crate) unsafe fn read_in<T: Copy>(
+    p: *const T,
+    what: &str,
+    type_name: &str,
+) -> Result<T, Failure> {
+    if p.is_null() {
+        return Err(Failure::null(what));
+    }
+    // SAFETY: non-null; the caller guarantees a readable struct.
+    check_size::<T>(unsafe { declared_size(p) }, what, type_name)?;
+    // SAFETY: the caller's struct is at least as large as this version's (checked above).
+    Ok(unsafe { p.read_unaligned() })
+}
+
+/// Fills an output struct whose `size` the caller set, after checking both; `value`'s own
+/// size field says which version filled it.
+///
+/// # Safety
+/// `p` is NULL or points at a writable struct of at least its declared `size` bytes.
+pub(crate) unsafe fn write_out<T: Copy>(
+    p: *mut T,
+    what: &str,
+    type_name: &str,
+    value: T,
+) -> Result<(), Failure> {
+    if p.is_null() {
+        return Err(Failure::new(GS_ERR_NULL, format!("`{what}` is NULL")));
+    }
+    // SAFETY: non-null; the caller guarantees a struct whose size field was set.
+    check_size::<T>(unsafe { declared_size(p) }, what, type_name)?;
+    // SAFETY: at least this version's size is writable (checked above).
+    unsafe { p.write_unaligned(value) };
+    Ok(())
+}
+
+/// The `size` value for this version of `T`.
+pub(crate) const fn size_of_struct<T>() -> u32 {
+    size_of::<T>() as u32
+}

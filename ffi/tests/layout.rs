@@ -1,0 +1,93 @@
+//! The ABI layout, recorded: `abi_layout.txt` holds the size and field offsets of every
+//! struct of the header and the value of every constant. The header must list exactly what
+//! the record lists and C must lay it out as recorded (tests/zig.rs checks the Zig interface
+//! against the same record), so that any change to the ABI is a deliberate edit of the record. `GHOSTSTREAM_WRITE_LAYOUT=1`
+//! rewrites the record from what C measures now.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::process::Command;
+
+use support::{check, gcc, header_items};
+
+use support::record_path;
+
+/// A C program that prints the layout of everything in the header, in the record's format.
+fn measuring_program() -> String {
+    let (structs, constants) = header_items();
+    let mut c = String::from(
+        "#include \"ghoststream.h\"\n#include <stddef.h>\n#include <stdio.h>\nint main(void) {\n",
+    );
+    for s in &structs {
+        writeln!(c, "  printf(\"struct {0} %zu\\n\", sizeof({0}));", s.name).unwrap();
+        for f in &s.fields {
+            writeln!(
+                c,
+                "  printf(\"field {0}.{1} %zu\\n\", offsetof({0}, {1}));",
+                s.name, f
+            )
+            .unwrap();
+        }
+    }
+    for k in &constants {
+        writeln!(c, "  printf(\"const {k} %lld\\n\", (long long)({k}));").unwrap();
+    }
+    c.push_str("  return 0;\n}\n");
+    c
+}
+
+fn measured() -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("measure.c");
+    std::fs::write(&src, measuring_program()).unwrap();
+    let exe = dir.path().join("measure");
+    check(
+        "building the layout probe",
+        &gcc().arg(&src).arg("-o").arg(&exe).output().unwrap(),
+    );
+    let run = Command::new(&exe).output().unwrap();
+    check("the layout probe", &run);
+    String::from_utf8(run.stdout).unwrap()
+}
+
+#[test]
+fn c_lays_out_every_struct_and_constant_as_recorded() {
+    let now = measured();
+    if std::env::var_os("GHOSTSTREAM_WRITE_LAYOUT").is_some() {
+        std::fs::write(record_path(), &now).unwrap();
+    }
+    let recorded = std::fs::read_to_string(record_path()).unwrap();
+    let now_lines: BTreeSet<&str> = now.lines().collect();
+    let recorded_lines: BTreeSet<&str> = recorded.lines().collect();
+    let changed: Vec<_> = now_lines.symmetric_difference(&recorded_lines).collect();
+    assert!(
+        changed.is_empty(),
+        "the ABI differs from ffi/tests/abi_layout.txt (lines only in one of them: {changed:?}); an ABI change must be deliberate: rerun with GHOSTSTREAM_WRITE_LAYOUT=1 and commit the record"
+    );
+}
+
+#[test]
+fn the_record_covers_a_known_layout() {
+    // Spot checks a reader can verify by hand, so the record cannot drift silently with the
+    // generator: the size field first everywhere, and the options' recorded size.
+    let recorded = std::fs::read_to_string(record_path()).unwrap();
+    let (structs, _) = header_items();
+    assert!(structs.len() >= 10, "{structs:?}");
+    for s in &structs {
+        assert_eq!(
+            s.fields.first().map(String::as_str),
+            Some("size"),
+            "{}",
+            s.name
+        );
+        assert!(
+            recorded.contains(&format!("field {}.size 0\n", s.name)),
+            "{} not recorded",
+            s.name
+        );
+    }
+    assert!(recorded.contains("struct GsSessionOptions 112\n"));
+    assert!(recorded.contains("const GS_ERR_BAD_HANDLE -22\n"));
+}
