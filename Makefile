@@ -8,7 +8,10 @@ export SVT_LOG ?= 1
 # The Zig toolchain .ci/setup unpacks (the ziglang wheel), for the Zig interface's tests.
 export GHOSTSTREAM_ZIG ?= $(HOME)/.cache/ghoststream/zig-0.17.1/ziglang/zig
 
-.PHONY: setup build demo test lint bench header clean
+.PHONY: setup build demo test lint bench header install clean
+
+# Where `make install` puts the C library, header, Zig interface and pkg-config file.
+PREFIX ?= /usr/local
 
 setup:
 	@bash .ci/setup
@@ -42,6 +45,12 @@ bench: build
 # Regenerates ffi/include/ghoststream.h from ffi/src (the test then checks it is current).
 header:
 	GHOSTSTREAM_WRITE_HEADER=1 cargo test -p ghoststream-ffi --test c_abi -- header
+
+# The C ABI: libghoststream.so.MAJOR, libghoststream.a, ghoststream.h, ghoststream.zig and
+# ghoststream.pc under PREFIX (e.g. make install PREFIX=$$HOME/.local).
+install: setup
+	cargo build --release -p ghoststream-ffi
+	bash ffi/install.sh "$(PREFIX)"
 
 clean:
 	cargo clean
