@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use ghoststream::gpu::ash::vk::{self, Handle as _};
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions, HostVulkan};
 
-use crate::handles::{self, Handle, Kind};
+use crate::handles;
 use crate::result::{c_string, guarded, Failure, GS_ERR_NULL, GS_ERR_STATE, GS_OK};
 use crate::structs::{read_in, size_of_struct, write_out};
 
@@ -101,15 +101,7 @@ pub struct GsEngine {
     last_error: CString,
 }
 
-impl Handle for GsEngine {
-    const KIND: Kind = Kind::Engine;
-    fn last_error(&mut self) -> Option<&mut CString> {
-        Some(&mut self.last_error)
-    }
-    fn last_error_text(&self) -> Option<&CString> {
-        Some(&self.last_error)
-    }
-}
+handles::handle_with_last_error!(GsEngine, handles::Kind::Engine);
 
 impl GsEngine {
     fn new(ctx: Arc<GpuContext>) -> Self {

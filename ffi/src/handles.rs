@@ -37,6 +37,22 @@ pub(crate) trait Handle: Sized {
     }
 }
 
+/// Implements [`Handle`] for a type whose `last_error: CString` field keeps its failures' detail.
+macro_rules! handle_with_last_error {
+    ($type:ty, $kind:expr) => {
+        impl $crate::handles::Handle for $type {
+            const KIND: $crate::handles::Kind = $kind;
+            fn last_error(&mut self) -> Option<&mut std::ffi::CString> {
+                Some(&mut self.last_error)
+            }
+            fn last_error_text(&self) -> Option<&std::ffi::CString> {
+                Some(&self.last_error)
+            }
+        }
+    };
+}
+pub(crate) use handle_with_last_error;
+
 /// Boxes `value`, records it, and gives its pointer.
 pub(crate) fn publish<T: Handle>(value: T) -> *mut T {
     let p = Box::into_raw(Box::new(value));

@@ -9,7 +9,7 @@ use ghoststream::container::ContainerFormat;
 use ghoststream::sink::{BitstreamFormat, FileSink, OutputFormat};
 use ghoststream::SessionConfig;
 
-use crate::handles::{self, Handle, Kind};
+use crate::handles;
 use crate::packet::GsPacket;
 use crate::result::{
     guarded, Failure, GS_ERR_BAD_HANDLE, GS_ERR_INVALID_CONFIG, GS_ERR_STATE, GS_OK,
@@ -81,15 +81,7 @@ pub struct GsWriter {
     last_error: CString,
 }
 
-impl Handle for GsWriter {
-    const KIND: Kind = Kind::Writer;
-    fn last_error(&mut self) -> Option<&mut CString> {
-        Some(&mut self.last_error)
-    }
-    fn last_error_text(&self) -> Option<&CString> {
-        Some(&self.last_error)
-    }
-}
+handles::handle_with_last_error!(GsWriter, handles::Kind::Writer);
 
 /// Opens `path` for the packets of `session` (its codec, size and rate) as `format`
 /// (`GS_OUTPUT_*`) and stores the writer in `*out` (NULL on failure). Fails before anything

@@ -11,7 +11,7 @@ use ghoststream::{
     BufferPool, RateControl, Rational, Session, SessionConfig, SessionOutput, Timestamp,
 };
 
-use crate::handles::{self, Handle, Kind};
+use crate::handles;
 use crate::options::{config, GsSessionOptions};
 use crate::packet::GsPacket;
 use crate::result::{
@@ -45,15 +45,7 @@ pub struct GsSession {
     last_error: CString,
 }
 
-impl Handle for GsSession {
-    const KIND: Kind = Kind::Session;
-    fn last_error(&mut self) -> Option<&mut CString> {
-        Some(&mut self.last_error)
-    }
-    fn last_error_text(&self) -> Option<&CString> {
-        Some(&self.last_error)
-    }
-}
+handles::handle_with_last_error!(GsSession, handles::Kind::Session);
 
 impl GsSession {
     /// Fails when the session was flushed.

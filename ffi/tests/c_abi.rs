@@ -10,7 +10,10 @@ mod support;
 
 use std::process::Command;
 
-use support::{check, crate_dir, gcc, library_dir, sanitized, soname_dir, SANITIZERS};
+use support::{
+    bt709_limited, check, check_flat_frames, crate_dir, gcc, library_dir, sanitized, soname_dir,
+    SANITIZERS,
+};
 
 #[test]
 fn the_checked_in_header_is_what_cbindgen_generates() {
@@ -29,20 +32,6 @@ fn the_checked_in_header_is_what_cbindgen_generates() {
         generated == checked_in,
         "ffi/include/ghoststream.h is stale: run `make header` and commit it"
     );
-}
-
-/// The BT.709 limited-range Y, U, V of an 8-bit RGB colour, in float64.
-fn bt709_limited(r: f64, g: f64, b: f64) -> [f64; 3] {
-    let (kr, kb) = (0.2126, 0.0722);
-    let (r, g, b) = (r / 255.0, g / 255.0, b / 255.0);
-    let y = kr * r + (1.0 - kr - kb) * g + kb * b;
-    let cb = (b - y) / (2.0 * (1.0 - kb));
-    let cr = (r - y) / (2.0 * (1.0 - kr));
-    [16.0 + 219.0 * y, 128.0 + 224.0 * cb, 128.0 + 224.0 * cr]
-}
-
-fn mean(bytes: &[u8]) -> f64 {
-    bytes.iter().map(|&b| b as f64).sum::<f64>() / bytes.len() as f64
 }
 
 #[test]
@@ -94,22 +83,5 @@ fn the_c_test_program_passes_under_the_sanitizers_and_its_streams_decode() {
     // Ten frames of RGB (200, 60, 30), converted on the GPU: every plane's mean is the
     // float64 BT.709 value within 1.5 code values.
     let yuv = common::decode_raw(&dmabuf, "yuv420p");
-    let (luma, chroma) = (64 * 48, 32 * 24);
-    assert_eq!(yuv.len(), 10 * (luma + 2 * chroma));
-    let want = bt709_limited(200.0, 60.0, 30.0);
-    for frame in yuv.chunks(luma + 2 * chroma) {
-        let planes = [
-            &frame[..luma],
-            &frame[luma..luma + chroma],
-            &frame[luma + chroma..],
-        ];
-        for (p, plane) in planes.iter().enumerate() {
-            let got = mean(plane);
-            assert!(
-                (got - want[p]).abs() < 1.5,
-                "plane {p}: mean {got:.2}, want {:.2}",
-                want[p]
-            );
-        }
-    }
+    check_flat_frames(&yuv, 64, 48, 10, |_| bt709_limited(200.0, 60.0, 30.0));
 }

@@ -13,7 +13,9 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{check, crate_dir, library_dir, sanitized, zig, SANITIZERS};
+use support::{
+    bt709_limited, check, check_flat_frames, crate_dir, library_dir, sanitized, zig, SANITIZERS,
+};
 
 /// An installed prefix and a project directory beside it.
 struct Installed {
@@ -131,16 +133,6 @@ fn the_c_example_links_the_installed_library_dynamically_and_statically() {
     assert_eq!(common::probe_frames(&out).len(), 30);
 }
 
-/// The BT.709 limited-range Y, U, V of an 8-bit RGB colour, in float64.
-fn bt709_limited(r: f64, g: f64, b: f64) -> [f64; 3] {
-    let (kr, kb) = (0.2126, 0.0722);
-    let (r, g, b) = (r / 255.0, g / 255.0, b / 255.0);
-    let y = kr * r + (1.0 - kr - kb) * g + kb * b;
-    let cb = (b - y) / (2.0 * (1.0 - kb));
-    let cr = (r - y) / (2.0 * (1.0 - kr));
-    [16.0 + 219.0 * y, 128.0 + 224.0 * cb, 128.0 + 224.0 * cr]
-}
-
 #[test]
 fn the_vulkan_example_encodes_the_applications_images() {
     if !Path::new("/usr/include/vulkan/vulkan.h").exists() {
@@ -172,25 +164,10 @@ fn the_vulkan_example_encodes_the_applications_images() {
     // Frame n was cleared to RGB (40 + 3n, 200 - 2n, 90 + n): each plane's mean is the
     // float64 BT.709 value within 1.5 code values.
     let yuv = common::decode_raw(&out, "yuv420p");
-    let (luma, chroma) = (320 * 180, 160 * 90);
-    assert_eq!(yuv.len(), 60 * (luma + 2 * chroma));
-    for (n, frame) in yuv.chunks(luma + 2 * chroma).enumerate() {
+    check_flat_frames(&yuv, 320, 180, 60, |n| {
         let n = n as f64;
-        let want = bt709_limited(40.0 + 3.0 * n, 200.0 - 2.0 * n, 90.0 + n);
-        let planes = [
-            &frame[..luma],
-            &frame[luma..luma + chroma],
-            &frame[luma + chroma..],
-        ];
-        for (p, plane) in planes.iter().enumerate() {
-            let mean = plane.iter().map(|&b| b as f64).sum::<f64>() / plane.len() as f64;
-            assert!(
-                (mean - want[p]).abs() < 1.5,
-                "frame {n} plane {p}: mean {mean:.2}, want {:.2}",
-                want[p]
-            );
-        }
-    }
+        bt709_limited(40.0 + 3.0 * n, 200.0 - 2.0 * n, 90.0 + n)
+    });
 }
 
 #[test]

@@ -230,3 +230,43 @@ pub fn zig_layout_test() -> String {
     z.push_str("}\n");
     z
 }
+
+/// The BT.709 limited-range Y, U, V of an 8-bit RGB colour, in float64: what the GPU
+/// conversion of a flat colour must decode to.
+pub fn bt709_limited(r: f64, g: f64, b: f64) -> [f64; 3] {
+    let (kr, kb) = (0.2126, 0.0722);
+    let (r, g, b) = (r / 255.0, g / 255.0, b / 255.0);
+    let y = kr * r + (1.0 - kr - kb) * g + kb * b;
+    let cb = (b - y) / (2.0 * (1.0 - kb));
+    let cr = (r - y) / (2.0 * (1.0 - kr));
+    [16.0 + 219.0 * y, 128.0 + 224.0 * cb, 128.0 + 224.0 * cr]
+}
+
+/// Checks that every 4:2:0 frame of `yuv` (`width` x `height`) has plane means within 1.5 code
+/// values of `expected(frame index)`.
+pub fn check_flat_frames(
+    yuv: &[u8],
+    width: usize,
+    height: usize,
+    frames: usize,
+    expected: impl Fn(usize) -> [f64; 3],
+) {
+    let (luma, chroma) = (width * height, (width / 2) * (height / 2));
+    assert_eq!(yuv.len(), frames * (luma + 2 * chroma));
+    for (n, frame) in yuv.chunks(luma + 2 * chroma).enumerate() {
+        let want = expected(n);
+        let planes = [
+            &frame[..luma],
+            &frame[luma..luma + chroma],
+            &frame[luma + chroma..],
+        ];
+        for (p, plane) in planes.iter().enumerate() {
+            let mean = plane.iter().map(|&b| b as f64).sum::<f64>() / plane.len() as f64;
+            assert!(
+                (mean - want[p]).abs() < 1.5,
+                "frame {n} plane {p}: mean {mean:.2}, want {:.2}",
+                want[p]
+            );
+        }
+    }
+}
