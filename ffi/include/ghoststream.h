@@ -5,7 +5,7 @@
  * libghoststream.so.MAJOR changes with it). A minor version only adds: new functions, new
  * result codes, new enum values, new fields at the end of structs (which begin with their own
  * size, so an older caller's smaller struct still works). Existing codes are never renumbered.
- * Before 1.0, a minor version may still change: see ffi/README.md.
+ * ABI 0.2 is the first installed one (make install, pkg-config); the rules hold from it on.
  *
  * Results: every fallible call returns an int32_t: GS_OK (0), GS_AGAIN (1: nothing yet, call
  * again), GS_EOF (2), or a negative GS_ERR_* code; gs_result_str() names it, and the

@@ -91,3 +91,47 @@ fn the_record_covers_a_known_layout() {
     assert!(recorded.contains("struct GsSessionOptions 112\n"));
     assert!(recorded.contains("const GS_ERR_BAD_HANDLE -22\n"));
 }
+
+#[test]
+fn the_header_compiles_as_cpp_and_as_c99_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("include.cc");
+    std::fs::write(
+        &src,
+        "#include \"ghoststream.h\"\nint main() { return gs_version() < 0; }\n",
+    )
+    .unwrap();
+    let include = support::crate_dir().join("include");
+    let cpp = Command::new("g++")
+        .args([
+            "-std=c++17",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-fsyntax-only",
+        ])
+        .arg("-I")
+        .arg(&include)
+        .arg(&src)
+        .output()
+        .unwrap();
+    check("the header as C++17", &cpp);
+    let c99 = Command::new("gcc")
+        .args([
+            "-x",
+            "c",
+            "-std=c99",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-fsyntax-only",
+        ])
+        .arg("-I")
+        .arg(&include)
+        .arg(&src)
+        .output()
+        .unwrap();
+    check("the header as C99", &c99);
+}
