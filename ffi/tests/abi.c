@@ -211,8 +211,18 @@ static int encode_cpu(const char *stream_path, const char *replay_path) {
     CHECK(strcmp(gs_session_last_error(s), "") == 0);
     uint32_t controls = gs_session_controls(s);
     CHECK(controls & GS_CONTROL_KEYFRAME);
+    CHECK(gs_session_set_bitrate(s, 2000000, 0) == GS_ERR_INVALID_CONFIG); /* CQP has none */
+    if (!(controls & GS_CONTROL_INVALIDATE)) CHECK(gs_session_invalidate(s, 0) == GS_ERR_UNAVAILABLE);
     if (!(controls & GS_CONTROL_RECONFIGURE)) {
-        CHECK(gs_session_set_bitrate(s, 2000000, 0) == GS_ERR_INVALID_CONFIG); /* CQP */
+        /* A CBR session on a backend without live rate changes says so. */
+        GsSessionOptions cbr = o;
+        cbr.rate_control = GS_RC_CBR;
+        cbr.bitrate = 1000000;
+        GsSession *c = NULL;
+        CHECK(gs_session_create(&cbr, &c) == GS_OK);
+        CHECK(gs_session_set_bitrate(c, 2000000, 0) == GS_ERR_UNAVAILABLE);
+        CONTAINS(gs_session_last_error(c), "live rate change");
+        gs_session_destroy(c);
     }
     CHECK(gs_session_replay_save(s, replay_path, GS_OUTPUT_AUTO, 0) == GS_ERR_STATE);
     CONTAINS(gs_session_last_error(s), "gs_session_replay_enable");
