@@ -612,7 +612,8 @@ typedef struct GsVulkanFrame {
 /**
  * A single-plane DMA-BUF (from a Wayland compositor, PipeWire or another device), imported
  * on the session's engine's device (which needs `VK_EXT_external_memory_dma_buf`).
- * GhostStream imports a duplicate of `fd`: the caller keeps its own and may close it after
+ * GhostStream imports a duplicate of `fd` the first time it sees the buffer and reuses that
+ * import when the same buffer comes again: the caller keeps its own fd and may close it after
  * the submit. The buffer may be written again once a packet of this or a later frame has
  * been received, or after a flush.
  */
@@ -1059,15 +1060,16 @@ int32_t gs_session_submit_i420(struct GsSession *session,
 int32_t gs_session_submit_vulkan(struct GsSession *session, const struct GsVulkanFrame *frame);
 
 /**
- * Submits a DMA-BUF frame (see `GsDmaBufFrame`): imported on the engine's device and kept
- * until its frame has come out. A session opened without an engine refuses it
+ * Submits a DMA-BUF frame (see `GsDmaBufFrame`): imported on the engine's device (once per
+ * buffer: a buffer submitted again reuses its import) and kept while a frame reads it. A session opened without an engine refuses it
  * (`GS_ERR_FRAME_MISMATCH`). One thread per session at a time.
  *
  * # Safety
  * `session` is NULL or a pointer this library returned; `frame` is NULL or a readable
  * `GsDmaBufFrame` of its declared size.
  */
-int32_t gs_session_submit_dmabuf(struct GsSession *session, const struct GsDmaBufFrame *frame);
+int32_t gs_session_submit_dmabuf(struct GsSession *session,
+                                 const struct GsDmaBufFrame *frame);
 
 /**
  * Fills `options` with defaults and its `size`: H.264, 1280x720 at 30 fps, I420 input,

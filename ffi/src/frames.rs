@@ -1,11 +1,12 @@
 //! Frame submission: CPU memory, a Vulkan image of the engine's device, or a DMA-BUF.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
 use ghoststream::gpu::ash::vk::{self, Handle as _};
-use ghoststream::gpu::{DmaBuf, DmaBufImage, GpuError, GpuFrame, TimelinePoint};
+use ghoststream::gpu::{DmaBuf, GpuFrame, TimelinePoint};
 use ghoststream::{CpuImage, Frame, Span, Timestamp};
 
+use crate::dmabuf_imports::ImportKey;
 use crate::options::{pixel_format, GS_FORMAT_I420};
 use crate::result::{Failure, GS_ERR_BAD_INPUT, GS_ERR_NULL, GS_OK};
 use crate::session::{with_open_session, GsSession};
@@ -76,7 +77,8 @@ pub struct GsVulkanFrame {
 
 /// A single-plane DMA-BUF (from a Wayland compositor, PipeWire or another device), imported
 /// on the session's engine's device (which needs `VK_EXT_external_memory_dma_buf`).
-/// GhostStream imports a duplicate of `fd`: the caller keeps its own and may close it after
+/// GhostStream imports a duplicate of `fd` the first time it sees the buffer and reuses that
+/// import when the same buffer comes again: the caller keeps its own fd and may close it after
 /// the submit. The buffer may be written again once a packet of this or a later frame has
 /// been received, or after a flush.
 #[repr(C)]
@@ -280,8 +282,8 @@ pub unsafe extern "C" fn gs_session_submit_vulkan(
     })
 }
 
-/// Submits a DMA-BUF frame (see `GsDmaBufFrame`): imported on the engine's device and kept
-/// until its frame has come out. A session opened without an engine refuses it
+/// Submits a DMA-BUF frame (see `GsDmaBufFrame`): imported on the engine's device (once per
+/// buffer: a buffer submitted again reuses its import) and kept while a frame reads it. A session opened without an engine refuses it
 /// (`GS_ERR_FRAME_MISMATCH`). One thread per session at a time.
 ///
 /// # Safety
@@ -302,10 +304,20 @@ pub unsafe extern "C" fn gs_session_submit_dmabuf(
                 format!("frame.fd {} is not a file descriptor", f.fd),
             ));
         }
-        // SAFETY: fd is non-negative (BorrowedFd's invariant); it is only duplicated, which
-        // fails cleanly with EBADF when it is not open.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(f.fd) };
-        let owned = borrowed.try_clone_to_owned().map_err(|e| {
+        // SAFETY: fd is non-negative (BorrowedFd's invariant) and is used during this call
+        // only: fstat, then the import's own duplicate; a number that is not open fails
+        // cleanly with EBADF.
+        let fd = unsafe { BorrowedFd::borrow_raw(f.fd) };
+        let buf = DmaBuf {
+            fd,
+            format,
+            width: f.width,
+            height: f.height,
+            modifier: f.modifier,
+            offset: f.offset,
+            stride: f.stride,
+        };
+        let key = ImportKey::of(&buf).map_err(|e| {
             Failure::new(
                 GS_ERR_BAD_INPUT,
                 format!("frame.fd {} cannot be used: {e}", f.fd),
@@ -316,21 +328,9 @@ pub unsafe extern "C" fn gs_session_submit_dmabuf(
                 reason: "the session has no engine: open it with options.engine set to import DMA-BUF frames".into(),
             }));
         };
-        let import = DmaBufImage::import(
-            &ctx,
-            &DmaBuf {
-                fd: owned.as_fd(),
-                format,
-                width: f.width,
-                height: f.height,
-                modifier: f.modifier,
-                offset: f.offset,
-                stride: f.stride,
-            },
-        )
-        .map_err(|e: GpuError| Failure::from(e))?;
-        // SAFETY: the import is kept in `s.imports` until its frame has come out (received,
-        // dropped, or flushed), and the session is dropped before `imports`.
+        let import = s.imports.get_or_import(&ctx, &buf, key)?;
+        // SAFETY: the import stays in `s.imports` while a frame that reads it has not come out
+        // (received, dropped, or flushed), and the session is dropped before `imports`.
         let gpu = unsafe { import.frame() };
         let frame = timed(
             Frame::from_gpu(gpu, Timestamp::from_nanos(f.pts_ns)),
@@ -338,7 +338,7 @@ pub unsafe extern "C" fn gs_session_submit_dmabuf(
             f.capture_time_ns,
         );
         let number = submit(s, frame)?;
-        s.imports.push_back((number, import));
+        s.imports.used_by(key, number);
         Ok(GS_OK)
     })
 }

@@ -9,6 +9,7 @@
 //! - every fallible call returns an `int32_t` result; the detail is in the handle's
 //!   `gs_*_last_error()` and in `gs_last_error()` (per thread).
 
+mod dmabuf_imports;
 mod engine;
 mod frames;
 mod handles;

@@ -4,13 +4,13 @@ use std::collections::VecDeque;
 use std::ffi::{c_char, CString};
 use std::sync::Arc;
 
-use ghoststream::gpu::DmaBufImage;
 use ghoststream::replay::ReplayBuffer;
 use ghoststream::stats::StatsCollector;
 use ghoststream::{
     BufferPool, RateControl, Rational, Session, SessionConfig, SessionOutput, Timestamp,
 };
 
+use crate::dmabuf_imports::DmaBufImports;
 use crate::handles;
 use crate::options::{config, GsSessionOptions};
 use crate::packet::GsPacket;
@@ -37,8 +37,8 @@ pub struct GsSession {
     pub(crate) flushed: Option<VecDeque<SessionOutput>>,
     /// The number the next frame submitted gets.
     pub(crate) next_frame: u64,
-    /// DMA-BUF imports, by frame number, kept until that frame has come out.
-    pub(crate) imports: VecDeque<(u64, DmaBufImage)>,
+    /// DMA-BUF imports, kept while a frame reads them and reused for the same buffer.
+    pub(crate) imports: DmaBufImports,
     pub(crate) replay: Option<ReplayBuffer>,
     pub(crate) stats: StatsCollector,
     backend: CString,
@@ -57,13 +57,6 @@ impl GsSession {
             ));
         }
         Ok(())
-    }
-
-    /// Frees the DMA-BUF imports of frames up to `through`, which have come out.
-    fn release_imports(&mut self, through: u64) {
-        while self.imports.front().is_some_and(|(n, _)| *n <= through) {
-            self.imports.pop_front();
-        }
     }
 }
 
@@ -92,7 +85,7 @@ pub unsafe extern "C" fn gs_session_create(
             pool: BufferPool::new(),
             flushed: None,
             next_frame: 0,
-            imports: VecDeque::new(),
+            imports: DmaBufImports::default(),
             replay: None,
             stats: StatsCollector::default(),
             backend,
@@ -162,12 +155,12 @@ pub unsafe extern "C" fn gs_session_receive(
                 None => return Ok(GS_AGAIN),
                 Some(SessionOutput::Dropped(stats)) => {
                     s.stats.record(&stats, 0, false);
-                    s.release_imports(stats.frame_number);
+                    s.imports.frames_done(stats.frame_number);
                 }
                 Some(SessionOutput::Packet(packet)) => {
                     s.stats
                         .record(&packet.stats, packet.data.len(), packet.keyframe);
-                    s.release_imports(packet.frame_number);
+                    s.imports.frames_done(packet.frame_number);
                     if let Some(replay) = s.replay.as_mut() {
                         replay.push(packet.clone());
                     }
