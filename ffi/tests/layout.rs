@@ -102,36 +102,23 @@ fn the_header_compiles_as_cpp_and_as_c99_without_warnings() {
     )
     .unwrap();
     let include = support::crate_dir().join("include");
-    let cpp = Command::new("g++")
-        .args([
-            "-std=c++17",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-fsyntax-only",
-        ])
-        .arg("-I")
-        .arg(&include)
-        .arg(&src)
-        .output()
-        .unwrap();
-    check("the header as C++17", &cpp);
-    let c99 = Command::new("gcc")
-        .args([
-            "-x",
-            "c",
-            "-std=c99",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-fsyntax-only",
-        ])
-        .arg("-I")
-        .arg(&include)
-        .arg(&src)
-        .output()
-        .unwrap();
-    check("the header as C99", &c99);
+    for (compiler, language, standard) in [("g++", "c++", "-std=c++17"), ("gcc", "c", "-std=c99")] {
+        let out = Command::new(compiler)
+            .args([
+                "-x",
+                language,
+                standard,
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pedantic",
+            ])
+            .arg("-fsyntax-only")
+            .arg("-I")
+            .arg(&include)
+            .arg(&src)
+            .output()
+            .unwrap();
+        check(&format!("the header as {standard}"), &out);
+    }
 }
