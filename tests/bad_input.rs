@@ -385,3 +385,287 @@ fn encoder_too_small_for_svt_is_an_encoder_error_not_a_panic() {
         Ok(_) => panic!("SVT-AV1 accepted 32x32"),
     }
 }
+
+// Hostile Y4M headers (issue 18): the header is parsed as bytes, every number checked.
+
+fn y4m_field_err(header: &[u8]) -> (&'static str, String) {
+    match y4m(header) {
+        Err(SourceError::Y4mBadField { field, value, .. }) => (field, value),
+        Err(other) => panic!("expected a bad-field error for {header:?}, got {other}"),
+        Ok(_) => panic!("{header:?} was accepted"),
+    }
+}
+
+#[test]
+fn y4m_multibyte_token_start_is_named_not_a_panic() {
+    let (field, value) = y4m_field_err("YUV4MPEG2 W4 H2 F30:1 éx\n".as_bytes());
+    assert_eq!((field, value.as_str()), ("tag", "\\xc3\\xa9x"));
+    let e = y4m("YUV4MPEG2 W4 H2 F30:1 éx\n".as_bytes()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "Y4M header field tag has an invalid value \"\\\\xc3\\\\xa9x\": each token starts with a tag letter (W, H, F, I, A, C or X)"
+    );
+}
+
+#[test]
+fn y4m_every_high_byte_at_a_token_start_is_an_error() {
+    for b in 0x80..=0xffu8 {
+        let mut header = b"YUV4MPEG2 W4 H2 F30:1 ".to_vec();
+        header.extend([b, b'1']);
+        header.push(b'\n');
+        let (field, value) = y4m_field_err(&header);
+        assert_eq!((field, value), ("tag", format!("\\x{b:02x}1")));
+    }
+}
+
+#[test]
+fn y4m_non_ascii_inside_a_value_is_named() {
+    let (field, value) = y4m_field_err(b"YUV4MPEG2 W4\xff H2 F30:1\n");
+    assert_eq!((field, value.as_str()), ("W (width)", "4\\xff"));
+    let e = y4m(b"YUV4MPEG2 W4 H2 F30:1 C42\xc3\xa90\n").unwrap_err();
+    assert!(
+        matches!(e, SourceError::UnsupportedChroma { ref value } if value == "42\\xc3\\xa90"),
+        "{e}"
+    );
+}
+
+#[test]
+fn y4m_frame_rates_that_are_zero_negative_or_overflow_are_refused() {
+    for rate in [
+        "0:0",
+        "0:1",
+        "30:0",
+        "-30:1",
+        "30:-1",
+        "+30:1",
+        "4294967296:1",
+        "1:4294967296",
+        "99999999999999999999:1",
+        "30",
+        "30:",
+        ":1",
+        "30:1:1",
+        "3 0:1",
+    ] {
+        let header = format!("YUV4MPEG2 W4 H2 F{rate}\n");
+        let (field, value) = y4m_field_err(header.as_bytes());
+        assert_eq!(field, "F (frame rate)", "{rate}");
+        // The value named is what the token held (up to the first space).
+        assert_eq!(value, rate.split(' ').next().unwrap(), "{rate}");
+    }
+}
+
+#[test]
+fn y4m_extreme_but_representable_rates_reach_the_config_check() {
+    // The reader takes any positive 32-bit fraction; whether an encoder takes it is
+    // SessionConfig::validate's call (issue 18, frame-rate limits).
+    let r = y4m(b"YUV4MPEG2 W4 H2 F4294967295:1\n").unwrap();
+    assert_eq!(r.info().frame_rate, Rational::new(4_294_967_295, 1));
+    let r = y4m(b"YUV4MPEG2 W4 H2 F1:1000000000\n").unwrap();
+    assert_eq!(r.info().frame_rate, Rational::new(1, 1_000_000_000));
+}
+
+#[test]
+fn y4m_sizes_that_overflow_32_bits_are_named() {
+    let (field, value) = y4m_field_err(b"YUV4MPEG2 W4294967296 H2 F30:1\n");
+    assert_eq!((field, value.as_str()), ("W (width)", "4294967296"));
+    let (field, value) = y4m_field_err(b"YUV4MPEG2 W4 H+2 F30:1\n");
+    assert_eq!((field, value.as_str()), ("H (height)", "+2"));
+    // The largest 32-bit size is a size error, not an overflow.
+    let e = y4m(b"YUV4MPEG2 W4294967295 H4294967295 F30:1 C444p16\n").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SourceError::Size(SizeError::TooLarge {
+                width: 4_294_967_295,
+                ..
+            })
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn y4m_frame_marker_must_be_the_word_frame() {
+    let mut data = b"YUV4MPEG2 W4 H2 F30:1\nFRAMES\n".to_vec();
+    data.extend([0u8; 12]);
+    let e = y4m(&data).unwrap().next_frame().unwrap_err();
+    assert!(
+        matches!(e, SourceError::Y4mBadFrameMarker { frame: 0, ref found } if found == "FRAMES"),
+        "{e}"
+    );
+    // Parameters after a space are allowed.
+    let mut data = b"YUV4MPEG2 W4 H2 F30:1\nFRAME Ip\n".to_vec();
+    data.extend([0u8; 12]);
+    assert!(y4m(&data).unwrap().next_frame().unwrap().is_some());
+}
+
+#[test]
+fn y4m_frame_line_streamed_forever_stops_at_the_limit() {
+    // A reader that never ends: the FRAME line is cut at its limit, memory stays bounded.
+    struct Endless;
+    impl std::io::Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            buf.fill(b'F');
+            Ok(buf.len())
+        }
+    }
+    let header = Cursor::new(b"YUV4MPEG2 W4 H2 F30:1\n".to_vec());
+    let mut r = Y4mReader::new(std::io::Read::chain(header, Endless), "endless").unwrap();
+    assert!(matches!(
+        r.next_frame().unwrap_err(),
+        SourceError::Y4mLineTooLong {
+            what: "FRAME",
+            limit: 1024
+        }
+    ));
+}
+
+#[test]
+fn raw_frame_rate_must_be_positive() {
+    for (num, den) in [(0, 1), (30, 0), (-30, 1), (30, -1)] {
+        let info = SourceInfo {
+            format: PixelFormat::I420,
+            width: 4,
+            height: 4,
+            frame_rate: Rational::new(num, den),
+        };
+        let e = RawReader::new(Cursor::new(vec![0u8; 24]), "raw", info).unwrap_err();
+        assert!(
+            matches!(e, SourceError::InvalidFrameRate { rate } if rate == Rational::new(num, den)),
+            "{e}"
+        );
+        assert!(e.to_string().contains(&format!("{num}/{den}")), "{e}");
+    }
+}
+
+// Hostile parameter sets (issue 18): the SPS parsers check every number they compute with.
+
+/// `ue(v)` bits of `v`.
+fn ue(v: u32) -> String {
+    let x = u64::from(v) + 1;
+    let len = 64 - x.leading_zeros() as usize;
+    format!("{}{x:b}", "0".repeat(len - 1))
+}
+
+/// A NAL unit: `header` bytes, then `bits` (a string of 0 and 1), stop bit and padding.
+fn nal_from_bits(header: &[u8], bits: &str) -> Vec<u8> {
+    let mut bits = format!("{bits}1");
+    while bits.len() % 8 != 0 || bits.len() < 8 * 16 {
+        bits.push('0');
+    }
+    let mut nal = header.to_vec();
+    let mut zeros = 0;
+    for c in bits.as_bytes().chunks(8) {
+        let byte = c
+            .iter()
+            .fold(0u8, |byte, &b| (byte << 1) | u8::from(b == b'1'));
+        // Emulation prevention: no 00 00 0x (x <= 3) inside a NAL unit.
+        if zeros >= 2 && byte <= 3 {
+            nal.push(3);
+            zeros = 0;
+        }
+        zeros = if byte == 0 { zeros + 1 } else { 0 };
+        nal.push(byte);
+    }
+    nal
+}
+
+/// An HEVC SPS (Main, one sub-layer, 4:2:0) with the given size, window and bit depths.
+fn hevc_sps(size: (u32, u32), window: Option<[u32; 4]>, depth_minus8: (u32, u32)) -> Vec<u8> {
+    let mut bits = String::from("0000" /* vps id */);
+    bits += "000" /* max_sub_layers_minus1 */;
+    bits += "1" /* temporal_id_nesting */;
+    bits += "00" /* profile_space */;
+    bits += "0" /* tier */;
+    bits += "00001" /* profile_idc */;
+    bits += &"0".repeat(32 + 48);
+    bits += "01011101" /* level 93 */;
+    bits += &ue(0) /* sps id */;
+    bits += &ue(1) /* chroma_format_idc */;
+    bits += &ue(size.0);
+    bits += &ue(size.1);
+    match window {
+        Some(w) => {
+            bits += "1";
+            for v in w {
+                bits += &ue(v);
+            }
+        }
+        None => bits += "0",
+    }
+    bits += &ue(depth_minus8.0);
+    bits += &ue(depth_minus8.1);
+    nal_from_bits(&[0x42, 0x01], &bits)
+}
+
+#[test]
+fn hevc_sps_parses_a_plain_header() {
+    use ghoststream::bitstream::hevc::parse_sps;
+    let info = parse_sps(&hevc_sps((1920, 1088), Some([0, 0, 0, 4]), (2, 2))).unwrap();
+    assert_eq!(
+        (
+            info.width,
+            info.height,
+            info.bit_depth_luma,
+            info.bit_depth_chroma
+        ),
+        (1920, 1080, 10, 10)
+    );
+}
+
+#[test]
+fn hevc_sps_conformance_window_that_overflows_is_an_error() {
+    use ghoststream::bitstream::hevc::parse_sps;
+    let big = u32::MAX - 1;
+    for window in [[big, big, 0, 0], [0, 0, 1 << 31, 1 << 31], [960, 0, 0, 0]] {
+        let e = parse_sps(&hevc_sps((1920, 1080), Some(window), (0, 0))).unwrap_err();
+        assert!(
+            e.to_string().contains("conformance window"),
+            "{window:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn hevc_sps_bit_depth_out_of_range_is_named() {
+    use ghoststream::bitstream::hevc::parse_sps;
+    for minus8 in [9, 1000, u32::MAX - 1] {
+        let e = parse_sps(&hevc_sps((64, 64), None, (minus8, 0))).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!("invalid bitstream: HEVC SPS bit_depth_luma_minus8 {minus8} (expected 0 to 8)")
+        );
+    }
+}
+
+#[test]
+fn h264_sps_bit_depth_out_of_range_is_named() {
+    use ghoststream::bitstream::avc::parse_sps;
+    // High profile (100): chroma_format_idc and bit depths are present.
+    let sps = |chroma: u32, minus8: u32| {
+        let bits = format!(
+            "{:08b}{:08b}{:08b}{}{}{}{}",
+            100,
+            0,
+            40,
+            ue(0),
+            ue(chroma),
+            ue(minus8),
+            ue(0)
+        );
+        nal_from_bits(&[0x67], &bits)
+    };
+    assert_eq!(parse_sps(&sps(1, 2)).unwrap().bit_depth_luma, 10);
+    for minus8 in [7, u32::MAX - 1] {
+        let e = parse_sps(&sps(1, minus8)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "invalid bitstream: H.264 SPS bit_depth_luma_minus8 {minus8} (expected 0 to 6)"
+            )
+        );
+    }
+    let e = parse_sps(&sps(4, 0)).unwrap_err();
+    assert!(e.to_string().contains("chroma_format_idc 4"), "{e}");
+}

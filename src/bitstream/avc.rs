@@ -29,6 +29,16 @@ fn has_chroma_info(profile_idc: u8) -> bool {
     )
 }
 
+/// `8 + minus8` for a bit depth field of the SPS, which H.264 allows from 0 to 6.
+fn bit_depth(minus8: u32, field: &str) -> Result<u32, BitstreamError> {
+    if minus8 > 6 {
+        return Err(BitstreamError::Invalid {
+            what: format!("H.264 SPS {field} {minus8} (expected 0 to 6)"),
+        });
+    }
+    Ok(8 + minus8)
+}
+
 /// Reads the [`AvcSpsInfo`] of an SPS NAL unit (header byte included).
 pub fn parse_sps(nal: &[u8]) -> Result<AvcSpsInfo, BitstreamError> {
     if h264_nal_type(nal) != h264::SPS || nal.len() < 4 {
@@ -45,11 +55,16 @@ pub fn parse_sps(nal: &[u8]) -> Result<AvcSpsInfo, BitstreamError> {
     let (mut chroma_format_idc, mut bit_depth_luma, mut bit_depth_chroma) = (1, 8, 8);
     if has_chroma_info(profile_idc) {
         chroma_format_idc = r.ue()?;
+        if chroma_format_idc > 3 {
+            return Err(BitstreamError::Invalid {
+                what: format!("H.264 SPS chroma_format_idc {chroma_format_idc} (expected 0 to 3)"),
+            });
+        }
         if chroma_format_idc == 3 {
             r.skip(1)?; // separate_colour_plane_flag
         }
-        bit_depth_luma = 8 + r.ue()?;
-        bit_depth_chroma = 8 + r.ue()?;
+        bit_depth_luma = bit_depth(r.ue()?, "bit_depth_luma_minus8")?;
+        bit_depth_chroma = bit_depth(r.ue()?, "bit_depth_chroma_minus8")?;
     }
     Ok(AvcSpsInfo {
         profile_idc,

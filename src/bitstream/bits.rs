@@ -20,10 +20,19 @@ impl<'a> BitReader<'a> {
         self.pos
     }
 
+    /// Bits left to read.
+    fn remaining(&self) -> usize {
+        (self.data.len().saturating_mul(8)).saturating_sub(self.pos)
+    }
+
     /// Reads `n` (at most 64) bits as an unsigned number.
     pub fn bits(&mut self, n: u32) -> Result<u64, BitstreamError> {
-        debug_assert!(n <= 64);
-        if self.pos + n as usize > self.data.len() * 8 {
+        if n > 64 {
+            return Err(BitstreamError::Invalid {
+                what: format!("a field of {n} bits (at most 64 are read at once)"),
+            });
+        }
+        if n as usize > self.remaining() {
             return Err(BitstreamError::Truncated {
                 what: "bit field",
                 needed: n as usize,
@@ -42,7 +51,13 @@ impl<'a> BitReader<'a> {
 
     /// Reads `n` (at most 32) bits.
     pub fn u32(&mut self, n: u32) -> Result<u32, BitstreamError> {
-        Ok(self.bits(n)? as u32)
+        if n > 32 {
+            return Err(BitstreamError::Invalid {
+                what: format!("a field of {n} bits read as a 32-bit number"),
+            });
+        }
+        // At most 32 bits: fits.
+        Ok(u32::try_from(self.bits(n)?).unwrap_or(u32::MAX))
     }
 
     /// Reads one bit as a flag.
@@ -52,7 +67,7 @@ impl<'a> BitReader<'a> {
 
     /// Skips `n` bits.
     pub fn skip(&mut self, n: usize) -> Result<(), BitstreamError> {
-        if self.pos + n > self.data.len() * 8 {
+        if n > self.remaining() {
             return Err(BitstreamError::Truncated {
                 what: "skipped bits",
                 needed: n,
@@ -74,8 +89,11 @@ impl<'a> BitReader<'a> {
                 });
             }
         }
+        // zeros <= 31: (2^zeros - 1) + rest < 2^32 - 1.
         let rest = self.bits(zeros)?;
-        Ok(((1u64 << zeros) - 1 + rest) as u32)
+        u32::try_from((1u64 << zeros) - 1 + rest).map_err(|_| BitstreamError::Invalid {
+            what: "exp-golomb code above 32 bits".into(),
+        })
     }
 
     /// Reads a signed Exp-Golomb code, `se(v)`.
@@ -93,7 +111,9 @@ impl<'a> BitReader<'a> {
                 return Ok(u32::MAX);
             }
         }
-        Ok(((1u64 << zeros) - 1 + self.bits(zeros)?) as u32)
+        // zeros <= 31: the value fits in 32 bits.
+        let rest = self.bits(zeros)?;
+        Ok(u32::try_from((1u64 << zeros) - 1 + rest).unwrap_or(u32::MAX))
     }
 }
 
@@ -119,5 +139,20 @@ mod tests {
         assert_eq!(r.bits(8).unwrap(), 0xff);
         assert!(r.flag().is_err());
         assert!(BitReader::new(&[0, 0, 0, 0, 0]).ue().is_err());
+    }
+
+    #[test]
+    fn over_wide_fields_and_skips_are_errors_not_panics() {
+        let data = [0xffu8; 16];
+        let mut r = BitReader::new(&data);
+        assert!(matches!(r.bits(65), Err(BitstreamError::Invalid { .. })));
+        assert!(matches!(r.u32(33), Err(BitstreamError::Invalid { .. })));
+        assert!(r.flag().unwrap());
+        assert!(matches!(
+            r.skip(usize::MAX),
+            Err(BitstreamError::Truncated { .. })
+        ));
+        assert_eq!(r.position(), 1);
+        assert_eq!(r.bits(64).unwrap(), u64::MAX);
     }
 }

@@ -35,6 +35,16 @@ pub struct HevcSpsInfo {
     pub bit_depth_chroma: u32,
 }
 
+/// `8 + minus8` for a bit depth field of the SPS, which HEVC allows from 0 to 8.
+fn bit_depth(minus8: u32, field: &str) -> Result<u32, BitstreamError> {
+    if minus8 > 8 {
+        return Err(BitstreamError::Invalid {
+            what: format!("HEVC SPS {field} {minus8} (expected 0 to 8)"),
+        });
+    }
+    Ok(8 + minus8)
+}
+
 /// Reads the [`HevcSpsInfo`] of an SPS NAL unit (2-byte header included).
 pub fn parse_sps(nal: &[u8]) -> Result<HevcSpsInfo, BitstreamError> {
     if hevc_nal_type(nal) != hevc::SPS || nal.len() < 16 {
@@ -73,24 +83,41 @@ pub fn parse_sps(nal: &[u8]) -> Result<HevcSpsInfo, BitstreamError> {
     }
     let _sps_id = r.ue()?;
     let chroma_format_idc = r.ue()?;
+    if chroma_format_idc > 3 {
+        return Err(BitstreamError::Invalid {
+            what: format!("HEVC SPS chroma_format_idc {chroma_format_idc} (expected 0 to 3)"),
+        });
+    }
     if chroma_format_idc == 3 {
         r.skip(1)?;
     }
     let mut width = r.ue()?;
     let mut height = r.ue()?;
     if r.flag()? {
-        // Conformance window offsets, in chroma units.
+        // Conformance window offsets, in chroma units; the window must leave a picture.
         let (sub_w, sub_h) = match chroma_format_idc {
             1 => (2, 2),
             2 => (2, 1),
             _ => (1, 1),
         };
         let (l, rt, t, b) = (r.ue()?, r.ue()?, r.ue()?, r.ue()?);
-        width = width.saturating_sub(sub_w * (l + rt));
-        height = height.saturating_sub(sub_h * (t + b));
+        let crop = |size: u32, sub: u32, a: u32, b: u32, axis: &str| {
+            u64::from(sub)
+                .checked_mul(u64::from(a) + u64::from(b))
+                .and_then(|c| u64::from(size).checked_sub(c))
+                .filter(|&left| left > 0)
+                .and_then(|left| u32::try_from(left).ok())
+                .ok_or_else(|| BitstreamError::Invalid {
+                    what: format!(
+                        "HEVC SPS conformance window of {a}+{b} chroma units crops the whole {axis} of {size} samples"
+                    ),
+                })
+        };
+        width = crop(width, sub_w, l, rt, "width")?;
+        height = crop(height, sub_h, t, b, "height")?;
     }
-    let bit_depth_luma = 8 + r.ue()?;
-    let bit_depth_chroma = 8 + r.ue()?;
+    let bit_depth_luma = bit_depth(r.ue()?, "bit_depth_luma_minus8")?;
+    let bit_depth_chroma = bit_depth(r.ue()?, "bit_depth_chroma_minus8")?;
     Ok(HevcSpsInfo {
         profile_space,
         tier,
@@ -143,7 +170,13 @@ pub fn hvcc_record(annexb: &[u8]) -> Result<Vec<u8>, BitstreamError> {
     out.push(3);
     for (t, set) in [(hevc::VPS, &vps), (hevc::SPS, &sps), (hevc::PPS, &pps)] {
         out.push(t & 0x3f);
-        out.extend_from_slice(&(set.len() as u16).to_be_bytes());
+        let count = u16::try_from(set.len()).map_err(|_| BitstreamError::Invalid {
+            what: format!(
+                "{} parameter sets of one type (hvcC holds at most 65535)",
+                set.len()
+            ),
+        })?;
+        out.extend_from_slice(&count.to_be_bytes());
         for nal in set.iter() {
             let len = u16::try_from(nal.len()).map_err(|_| BitstreamError::Invalid {
                 what: format!("parameter set of {} bytes", nal.len()),

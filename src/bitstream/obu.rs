@@ -110,11 +110,13 @@ fn parse_one(data: &[u8]) -> Result<(Obu<'_>, usize), BitstreamError> {
     let (size, n) = read_leb128(&data[pos..])?;
     pos += n;
     let end = pos
-        .checked_add(size as usize)
+        .checked_add(usize::try_from(size).unwrap_or(usize::MAX))
         .filter(|&e| e <= data.len())
         .ok_or(BitstreamError::Truncated {
             what: "OBU payload",
-            needed: size as usize * 8,
+            needed: usize::try_from(size)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(8),
             at: pos * 8,
         })?;
     Ok((

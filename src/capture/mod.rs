@@ -24,6 +24,10 @@ pub mod portal;
 pub mod portal_token;
 #[cfg(feature = "pipewire")]
 mod pw_buffer;
+/// The PipeWire metadata readers, public for the fuzz targets only (not a stable API).
+#[cfg(feature = "pipewire")]
+#[doc(hidden)]
+pub use pw_buffer::{parse_buffer_meta, parse_cursor_meta, BufferMeta, CursorBitmap, CursorUpdate};
 #[cfg(feature = "pipewire")]
 mod pw_params;
 #[cfg(feature = "pipewire")]

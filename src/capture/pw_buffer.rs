@@ -41,7 +41,7 @@ pub(crate) struct PlaneView<'a> {
 
 /// What a buffer's metadata says about its frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct BufferMeta {
+pub struct BufferMeta {
     /// The producer's timestamp in nanoseconds (`spa_meta_header.pts`), when it gave one.
     pub pts: Option<i64>,
     /// The producer's frame counter (`spa_meta_header.seq`).
@@ -55,7 +55,7 @@ pub(crate) struct BufferMeta {
 
 /// A pointer picture from the producer's cursor metadata, as straight RGBA bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CursorBitmap {
+pub struct CursorBitmap {
     /// Width in pixels.
     pub width: u32,
     /// Height in pixels.
@@ -67,7 +67,7 @@ pub(crate) struct CursorBitmap {
 /// What a buffer's `SPA_META_Cursor` says (only when its id is not 0, which means "no new
 /// cursor data").
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CursorUpdate {
+pub struct CursorUpdate {
     /// Where the pointer is, in frame pixels.
     pub position: (i32, i32),
     /// The pointer's hot spot inside its picture.
@@ -255,72 +255,10 @@ impl HeldBuffer {
     }
 
     /// The pointer's position and picture from `SPA_META_Cursor`, `None` without new cursor
-    /// data. Every offset and size inside the metadata is checked against its length.
+    /// data ([`parse_cursor_meta`] reads it).
     pub fn cursor(&self) -> Option<CursorUpdate> {
         let head = std::mem::size_of::<spa_sys::spa_meta_cursor>();
-        let bytes = self.meta_bytes(spa_sys::SPA_META_Cursor, head)?;
-        // SAFETY: at least `head` bytes; read unaligned, as the layout is the producer's.
-        let cursor: spa_sys::spa_meta_cursor =
-            unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const _) };
-        if cursor.id == 0 {
-            return None;
-        }
-        let mut update = CursorUpdate {
-            position: (cursor.position.x, cursor.position.y),
-            hotspot: (cursor.hotspot.x, cursor.hotspot.y),
-            bitmap: None,
-        };
-        let at = cursor.bitmap_offset as usize;
-        let bitmap_head = std::mem::size_of::<spa_sys::spa_meta_bitmap>();
-        if at < head || at.saturating_add(bitmap_head) > bytes.len() {
-            return Some(update);
-        }
-        // SAFETY: `bitmap_head` bytes at `at` are inside the metadata (checked above).
-        let bitmap: spa_sys::spa_meta_bitmap =
-            unsafe { std::ptr::read_unaligned(bytes[at..].as_ptr() as *const _) };
-        if bitmap.format == 0 {
-            return Some(update);
-        }
-        if bitmap.offset == 0 {
-            update.bitmap = Some(None);
-            return Some(update);
-        }
-        let (w, h) = (bitmap.size.width, bitmap.size.height);
-        let order = rgba_order(bitmap.format);
-        let stride = if bitmap.stride > 0 {
-            bitmap.stride as usize
-        } else {
-            w as usize * 4
-        };
-        let start = at.saturating_add(bitmap.offset as usize);
-        let needed = stride.saturating_mul(h.saturating_sub(1) as usize) + w as usize * 4;
-        let fits = w > 0
-            && h > 0
-            && w <= CURSOR_MAX_SIDE
-            && h <= CURSOR_MAX_SIDE
-            && stride >= w as usize * 4
-            && start.saturating_add(needed) <= bytes.len();
-        let (Some(order), true) = (order, fits) else {
-            tracing::debug!(
-                format = bitmap.format,
-                w,
-                h,
-                "unusable cursor picture ignored"
-            );
-            return Some(update);
-        };
-        let mut rgba = Vec::with_capacity((w * h * 4) as usize);
-        for y in 0..h as usize {
-            for px in bytes[start + y * stride..][..w as usize * 4].chunks_exact(4) {
-                rgba.extend(order.map(|i| px[i]));
-            }
-        }
-        update.bitmap = Some(Some(CursorBitmap {
-            width: w,
-            height: h,
-            rgba,
-        }));
-        Some(update)
+        parse_cursor_meta(self.meta_bytes(spa_sys::SPA_META_Cursor, head)?)
     }
 
     /// Writes cursor metadata (a producer's pointer) when the consumer asked for it: the
@@ -376,33 +314,119 @@ impl HeldBuffer {
         bytes[head + bitmap_head..][..pixels].copy_from_slice(&picture.rgba);
     }
 
-    /// The buffer's header and damage metadata.
+    /// The buffer's header and damage metadata ([`parse_buffer_meta`] reads them).
     pub fn meta(&self) -> BufferMeta {
-        let mut meta = BufferMeta::default();
         let header_size = std::mem::size_of::<spa_sys::spa_meta_header>();
-        if let Some(bytes) = self.meta_bytes(spa_sys::SPA_META_Header, header_size) {
-            // SAFETY: at least a header's bytes; read unaligned, as the producer laid it out.
-            let h: spa_sys::spa_meta_header =
-                unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const _) };
-            meta.pts = (h.pts > 0).then_some(h.pts);
-            meta.seq = Some(h.seq);
-            meta.corrupted |= h.flags & spa_sys::SPA_META_HEADER_FLAG_CORRUPTED != 0;
-        }
-        if let Some(bytes) = self.meta_bytes(spa_sys::SPA_META_VideoDamage, 0) {
-            let region = std::mem::size_of::<spa_sys::spa_meta_region>();
-            // The list ends at the first empty region when shorter than the array.
-            let listed = bytes
-                .chunks_exact(region)
-                .map(|r| {
-                    // SAFETY: a whole region's bytes; read unaligned.
-                    unsafe {
-                        std::ptr::read_unaligned(r.as_ptr() as *const spa_sys::spa_meta_region)
-                    }
-                })
-                .take_while(|r| r.region.size.width > 0 && r.region.size.height > 0)
-                .count();
-            meta.damage_regions = Some(listed as u32);
-        }
-        meta
+        parse_buffer_meta(
+            self.meta_bytes(spa_sys::SPA_META_Header, header_size),
+            self.meta_bytes(spa_sys::SPA_META_VideoDamage, 0),
+        )
     }
+}
+
+/// Reads `SPA_META_Cursor` metadata (the bytes PipeWire's producer wrote, of any length): the
+/// pointer's position and picture, `None` without new cursor data. Every offset and size inside
+/// the metadata is checked against its length. Public (hidden) for the fuzz targets.
+#[doc(hidden)]
+pub fn parse_cursor_meta(bytes: &[u8]) -> Option<CursorUpdate> {
+    let head = std::mem::size_of::<spa_sys::spa_meta_cursor>();
+    if bytes.len() < head {
+        return None;
+    }
+    // SAFETY: at least `head` bytes; read unaligned, as the layout is the producer's (any bit
+    // pattern is a valid spa_meta_cursor: integers only).
+    let cursor: spa_sys::spa_meta_cursor =
+        unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const _) };
+    if cursor.id == 0 {
+        return None;
+    }
+    let mut update = CursorUpdate {
+        position: (cursor.position.x, cursor.position.y),
+        hotspot: (cursor.hotspot.x, cursor.hotspot.y),
+        bitmap: None,
+    };
+    let at = cursor.bitmap_offset as usize;
+    let bitmap_head = std::mem::size_of::<spa_sys::spa_meta_bitmap>();
+    if at < head || at.saturating_add(bitmap_head) > bytes.len() {
+        return Some(update);
+    }
+    // SAFETY: `bitmap_head` bytes at `at` are inside the metadata (checked above).
+    let bitmap: spa_sys::spa_meta_bitmap =
+        unsafe { std::ptr::read_unaligned(bytes[at..].as_ptr() as *const _) };
+    if bitmap.format == 0 {
+        return Some(update);
+    }
+    if bitmap.offset == 0 {
+        update.bitmap = Some(None);
+        return Some(update);
+    }
+    let (w, h) = (bitmap.size.width, bitmap.size.height);
+    let order = rgba_order(bitmap.format);
+    let stride = if bitmap.stride > 0 {
+        bitmap.stride as usize
+    } else {
+        w as usize * 4
+    };
+    let start = at.saturating_add(bitmap.offset as usize);
+    let needed = stride
+        .saturating_mul(h.saturating_sub(1) as usize)
+        .saturating_add(w as usize * 4);
+    let fits = w > 0
+        && h > 0
+        && w <= CURSOR_MAX_SIDE
+        && h <= CURSOR_MAX_SIDE
+        && stride >= w as usize * 4
+        && start.saturating_add(needed) <= bytes.len();
+    let (Some(order), true) = (order, fits) else {
+        tracing::debug!(
+            format = bitmap.format,
+            w,
+            h,
+            "unusable cursor picture ignored"
+        );
+        return Some(update);
+    };
+    let mut rgba = Vec::with_capacity(w as usize * h as usize * 4);
+    for y in 0..h as usize {
+        for px in bytes[start + y * stride..][..w as usize * 4].chunks_exact(4) {
+            rgba.extend(order.map(|i| px[i]));
+        }
+    }
+    update.bitmap = Some(Some(CursorBitmap {
+        width: w,
+        height: h,
+        rgba,
+    }));
+    Some(update)
+}
+
+/// Reads a buffer's `SPA_META_Header` and `SPA_META_VideoDamage` metadata (the producer's bytes,
+/// of any length; `None` where the buffer has none). Public (hidden) for the fuzz targets.
+#[doc(hidden)]
+pub fn parse_buffer_meta(header: Option<&[u8]>, damage: Option<&[u8]>) -> BufferMeta {
+    let mut meta = BufferMeta::default();
+    let header_size = std::mem::size_of::<spa_sys::spa_meta_header>();
+    if let Some(bytes) = header.filter(|b| b.len() >= header_size) {
+        // SAFETY: at least a header's bytes; read unaligned, as the producer laid it out (any
+        // bit pattern is a valid spa_meta_header: integers only).
+        let h: spa_sys::spa_meta_header =
+            unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const _) };
+        meta.pts = (h.pts > 0).then_some(h.pts);
+        meta.seq = Some(h.seq);
+        meta.corrupted |= h.flags & spa_sys::SPA_META_HEADER_FLAG_CORRUPTED != 0;
+    }
+    if let Some(bytes) = damage {
+        let region = std::mem::size_of::<spa_sys::spa_meta_region>();
+        // The list ends at the first empty region when shorter than the array.
+        let listed = bytes
+            .chunks_exact(region)
+            .map(|r| {
+                // SAFETY: a whole region's bytes; read unaligned (integers only).
+                unsafe { std::ptr::read_unaligned(r.as_ptr() as *const spa_sys::spa_meta_region) }
+            })
+            .take_while(|r| r.region.size.width > 0 && r.region.size.height > 0)
+            .count();
+        meta.damage_regions = Some(u32::try_from(listed).unwrap_or(u32::MAX));
+    }
+    meta
 }

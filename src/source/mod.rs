@@ -120,6 +120,12 @@ pub enum SourceError {
         /// Bytes a frame has.
         expected: usize,
     },
+    /// A frame rate that is not a positive fraction.
+    #[error("invalid frame rate {rate}: expected a positive rate num/den (for example 30/1 or 30000/1001)")]
+    InvalidFrameRate {
+        /// The rate given.
+        rate: Rational,
+    },
     /// A frame size the format does not allow.
     #[error(transparent)]
     Size(#[from] SizeError),

@@ -33,6 +33,11 @@ impl RawReader {
         info: SourceInfo,
     ) -> Result<Self, SourceError> {
         info.format.check_size(info.width, info.height)?;
+        if !info.frame_rate.is_positive() {
+            return Err(SourceError::InvalidFrameRate {
+                rate: info.frame_rate,
+            });
+        }
         Ok(Self {
             input: Box::new(BufReader::with_capacity(1 << 20, input)),
             what: what.into(),

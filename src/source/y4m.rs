@@ -59,19 +59,21 @@ fn read_line(
     Ok(Some(line))
 }
 
-fn chroma_format(tag: &str) -> Result<PixelFormat, SourceError> {
+fn chroma_format(tag: &[u8]) -> Result<PixelFormat, SourceError> {
     Ok(match tag {
-        "420jpeg" | "420paldv" | "420mpeg2" | "420" => PixelFormat::I420,
-        "420p10" => PixelFormat::I420P10,
-        "444" => PixelFormat::I444,
-        "444p10" => PixelFormat::I444P10,
-        "444p16" => PixelFormat::I444P16,
-        _ => {
-            return Err(SourceError::UnsupportedChroma {
-                value: tag.to_string(),
-            })
-        }
+        b"420jpeg" | b"420paldv" | b"420mpeg2" | b"420" => PixelFormat::I420,
+        b"420p10" => PixelFormat::I420P10,
+        b"444" => PixelFormat::I444,
+        b"444p10" => PixelFormat::I444P10,
+        b"444p16" => PixelFormat::I444P16,
+        _ => return Err(SourceError::UnsupportedChroma { value: shown(tag) }),
     })
+}
+
+/// Header bytes as they can be shown in an error: ASCII as it is, any other byte escaped
+/// (`\xc3`), so that the message names exactly what was found.
+fn shown(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
 }
 
 impl Y4mReader {
@@ -84,39 +86,39 @@ impl Y4mReader {
         let mut input: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, input));
         let line = read_line(&mut input, HEADER_LIMIT, "header", &what)?.unwrap_or_default();
         if !line.starts_with(MAGIC) {
-            let found = String::from_utf8_lossy(&line[..line.len().min(10)]).into_owned();
+            let found = shown(&line[..line.len().min(10)]);
             return Err(SourceError::Y4mBadMagic { found });
         }
-        let text = String::from_utf8_lossy(&line[MAGIC.len()..]).into_owned();
         let (mut width, mut height, mut rate, mut format) = (None, None, None, PixelFormat::I420);
-        for token in text.split_ascii_whitespace() {
-            let (tag, value) = token.split_at(1);
+        // The header is bytes, not text: each token is a tag letter and an ASCII value, and a
+        // byte that is not ASCII is named in the error, never sliced through.
+        for token in line[MAGIC.len()..]
+            .split(|b| b.is_ascii_whitespace())
+            .filter(|t| !t.is_empty())
+        {
+            let Some((&tag, value)) = token.split_first() else {
+                continue;
+            };
             match tag {
-                "W" => width = Some(parse_u32(value, "W (width)")?),
-                "H" => height = Some(parse_u32(value, "H (height)")?),
-                "F" => {
-                    let bad = || SourceError::Y4mBadField {
-                        field: "F (frame rate)",
-                        value: value.to_string(),
-                        expected: "two positive integers num:den",
-                    };
-                    let (n, d) = value.split_once(':').ok_or_else(bad)?;
-                    let (n, d) = (
-                        n.parse::<i64>().map_err(|_| bad())?,
-                        d.parse::<i64>().map_err(|_| bad())?,
-                    );
-                    if n <= 0 || d <= 0 {
-                        return Err(bad());
-                    }
-                    rate = Some(Rational::new(n, d));
-                }
-                "I" if value != "p" && value != "?" => {
+                b'W' => width = Some(parse_u32(value, "W (width)")?),
+                b'H' => height = Some(parse_u32(value, "H (height)")?),
+                b'F' => rate = Some(parse_rate(value)?),
+                b'I' if value != b"p" && value != b"?" => {
                     return Err(SourceError::UnsupportedInterlace {
-                        value: value.to_string(),
+                        value: shown(value),
                     });
                 }
-                "C" => format = chroma_format(value)?,
-                _ => {} // A (aspect), X (extensions): not needed
+                b'C' => format = chroma_format(value)?,
+                // A (aspect), X (extensions), I (p or ?), and tags a later revision may add: not
+                // needed.
+                t if t.is_ascii_alphabetic() => {}
+                _ => {
+                    return Err(SourceError::Y4mBadField {
+                        field: "tag",
+                        value: shown(token),
+                        expected: "each token starts with a tag letter (W, H, F, I, A, C or X)",
+                    })
+                }
             }
         }
         let width = width.ok_or(SourceError::Y4mMissingField { field: "W (width)" })?;
@@ -155,12 +157,44 @@ impl Y4mReader {
     }
 }
 
-fn parse_u32(value: &str, field: &'static str) -> Result<u32, SourceError> {
-    value.parse::<u32>().map_err(|_| SourceError::Y4mBadField {
-        field,
-        value: value.to_string(),
-        expected: "a whole number of pixels",
+/// A decimal number of digits only (no sign, no spaces) that fits in 32 bits.
+fn decimal_u32(value: &[u8]) -> Option<u32> {
+    if value.is_empty() || value.len() > 10 {
+        return None;
+    }
+    value.iter().try_fold(0u32, |n, &b| {
+        let digit = b.checked_sub(b'0').filter(|d| *d <= 9)?;
+        n.checked_mul(10)?.checked_add(u32::from(digit))
     })
+}
+
+fn parse_u32(value: &[u8], field: &'static str) -> Result<u32, SourceError> {
+    decimal_u32(value).ok_or_else(|| SourceError::Y4mBadField {
+        field,
+        value: shown(value),
+        expected: "a whole number of pixels (0 to 4294967295)",
+    })
+}
+
+/// `F` is `num:den`, both positive and at most 4294967295 (the 32-bit fields that encoders and
+/// containers carry rates in). Whether the rate is one an encoder takes is checked later, by
+/// [`crate::SessionConfig::validate`].
+fn parse_rate(value: &[u8]) -> Result<Rational, SourceError> {
+    let bad = || SourceError::Y4mBadField {
+        field: "F (frame rate)",
+        value: shown(value),
+        expected: "num:den, two whole numbers from 1 to 4294967295",
+    };
+    let colon = value.iter().position(|&b| b == b':').ok_or_else(bad)?;
+    let (num, den) = (&value[..colon], &value[colon + 1..]);
+    let (num, den) = (
+        decimal_u32(num).ok_or_else(bad)?,
+        decimal_u32(den).ok_or_else(bad)?,
+    );
+    if num == 0 || den == 0 {
+        return Err(bad());
+    }
+    Ok(Rational::new(i64::from(num), i64::from(den)))
 }
 
 impl FrameSource for Y4mReader {
@@ -172,10 +206,12 @@ impl FrameSource for Y4mReader {
         let Some(line) = read_line(&mut self.input, FRAME_LINE_LIMIT, "FRAME", &self.what)? else {
             return Ok(None);
         };
-        if !line.starts_with(b"FRAME") {
+        // `FRAME`, then nothing or parameters after a space.
+        let marker = line.strip_prefix(b"FRAME");
+        if !matches!(marker, Some([] | [b' ', ..])) {
             return Err(SourceError::Y4mBadFrameMarker {
                 frame: self.next,
-                found: String::from_utf8_lossy(&line[..line.len().min(16)]).into_owned(),
+                found: shown(&line[..line.len().min(16)]),
             });
         }
         let info = self.info;
