@@ -669,3 +669,30 @@ fn h264_sps_bit_depth_out_of_range_is_named() {
     let e = parse_sps(&sps(4, 0)).unwrap_err();
     assert!(e.to_string().contains("chroma_format_idc 4"), "{e}");
 }
+
+#[test]
+fn y4m_largest_frame_header_with_no_data_allocates_nothing() {
+    // 16384x16384 4:4:4 at 16 bits is 1.5 GiB a frame: a stream that ends after its FRAME
+    // line is refused before that buffer exists (the process's peak memory stays put).
+    fn peak_rss_kib() -> i64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+    let before = peak_rss_kib();
+    let mut r = y4m(b"YUV4MPEG2 W16384 H16384 F30:1 C444p16\nFRAME\n").unwrap();
+    let e = r.next_frame().unwrap_err();
+    assert!(
+        matches!(
+            e,
+            SourceError::TruncatedFrame {
+                frame: 0,
+                got: 0,
+                expected: 1_610_612_736
+            }
+        ),
+        "{e}"
+    );
+    let grown_mib = (peak_rss_kib() - before) / 1024;
+    assert!(grown_mib < 512, "peak memory grew by {grown_mib} MiB");
+}

@@ -214,6 +214,19 @@ impl FrameSource for Y4mReader {
                 found: shown(&line[..line.len().min(16)]),
             });
         }
+        // A frame header with nothing after it (a stream cut there) is refused before the
+        // frame's buffer is allocated: a header may declare up to 16384x16384 at 16 bits.
+        let available = self.input.fill_buf().map_err(|e| SourceError::Io {
+            what: self.what.clone(),
+            source: e,
+        })?;
+        if available.is_empty() {
+            return Err(SourceError::TruncatedFrame {
+                frame: self.next,
+                got: 0,
+                expected: self.frame_bytes,
+            });
+        }
         let info = self.info;
         let mut img = CpuImage::new(info.format, info.width, info.height, Some(&self.pool))?;
         let got = read_full(&mut self.input, img.data_mut()).map_err(|e| SourceError::Io {
