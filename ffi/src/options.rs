@@ -209,6 +209,16 @@ pub(crate) fn pixel_format(value: i32) -> Result<PixelFormat, Failure> {
         .ok_or_else(|| Failure::bad_enum("pixel format", value, "GS_FORMAT_*"))
 }
 
+/// The session config `options` asks for, or the result code and message `gs_session_create`
+/// fails with: the conversion and its checks alone, public (hidden) for the fuzz targets in
+/// fuzz/. Not part of the C ABI.
+#[doc(hidden)]
+pub fn session_config_from_options(
+    options: &GsSessionOptions,
+) -> Result<SessionConfig, (i32, String)> {
+    config(options).map_err(|f| (f.code, f.message))
+}
+
 /// The session config `o` asks for (checked as the library checks it).
 pub(crate) fn config(o: &GsSessionOptions) -> Result<SessionConfig, Failure> {
     let codec = codec(o.codec)?;
