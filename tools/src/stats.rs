@@ -36,6 +36,12 @@ impl StatsFile {
         written.map_err(|e| self.error(e))
     }
 
+    /// Deletes the file (a run that encoded nothing).
+    pub fn discard(self) {
+        drop(self.writer);
+        let _ = std::fs::remove_file(&self.path);
+    }
+
     /// Writes the summary line, reporting a write error (a full disk) instead of losing it.
     pub fn finish(self) -> Result<StatsSummary, String> {
         let path = self.path.display().to_string();
