@@ -481,6 +481,22 @@ impl SessionConfig {
                 reason: "rgba16f is converted on the GPU only; turn the GPU on or submit rgba8, bgra8 or rgb10a2".into(),
             });
         }
+        if let GpuChoice::Require(options) = &self.gpu {
+            if !self.input_format.is_rgb() {
+                return Err(ConfigError::Conflict {
+                    field: "gpu",
+                    value: match &options.device {
+                        crate::gpu::DeviceSelector::Auto => "require".to_string(),
+                        crate::gpu::DeviceSelector::Index(i) => format!("require:#{i}"),
+                        crate::gpu::DeviceSelector::Name(n) => format!("require:{n}"),
+                    },
+                    reason: format!(
+                        "{} frames go to the encoder as they are, with no GPU work to require; drop the GPU requirement (--gpu auto) or give RGB input (bgra8, rgba8, rgb10a2, rgba16f)",
+                        self.input_format
+                    ),
+                });
+            }
+        }
         self.validate_processing()?;
 
         let fps = self.frame_rate;
@@ -990,6 +1006,27 @@ mod tests {
             c.frame_rate = Rational::new(num, den);
             c.validate().unwrap();
         }
+    }
+
+    #[test]
+    fn requiring_a_gpu_for_yuv_input_is_a_conflict() {
+        let mut c = base();
+        c.input_format = PixelFormat::I420;
+        c.gpu = GpuChoice::Require(crate::gpu::GpuOptions {
+            device: crate::gpu::DeviceSelector::Name("NoSuchGpu".into()),
+            validation: false,
+        });
+        let e = c.validate().unwrap_err();
+        assert!(
+            matches!(e, ConfigError::Conflict { field: "gpu", .. }),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("NoSuchGpu") && e.to_string().contains("i420"),
+            "{e}"
+        );
+        c.input_format = PixelFormat::Bgra8;
+        c.validate().unwrap();
     }
 
     #[test]

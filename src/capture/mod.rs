@@ -144,8 +144,8 @@ pub enum CaptureError {
         /// How long it waited.
         waited_ms: u64,
     },
-    /// A pacing rate that is not positive.
-    #[error("capture frame rate {rate} is not positive: give frames per second above zero")]
+    /// A pacing rate outside what the engine runs.
+    #[error("capture frame rate {rate} is out of range: give 1 to 1000 frames per second")]
     BadRate {
         /// The rate given.
         rate: crate::time::Rational,
