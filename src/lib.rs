@@ -84,5 +84,5 @@ pub use frame::{
     BufferPool, CpuImage, Frame, FrameBuffer, FrameImage, ImageError, PlaneLayout, BUFFER_PADDING,
 };
 pub use packet::{FrameStats, Packet, PacketFraming};
-pub use session::{Session, SessionError, SessionOutput, SessionStats};
+pub use session::{Session, SessionError, SessionOutput, SessionStats, MAX_TIMESTAMP};
 pub use time::{Rational, Span, Timestamp, NANOS_PER_SECOND};

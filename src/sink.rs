@@ -330,10 +330,13 @@ impl BitstreamSink {
             BitstreamFormat::Ivf => {
                 check_obus(&packet.data).map_err(malformed)?;
                 let first = *self.first_pts.get_or_insert(packet.pts.as_nanos());
-                let mut ticks =
-                    Rational::NANOS.rescale(packet.pts.as_nanos() - first, self.ivf_time_base);
+                // Saturating: a packet built by hand may carry any i64 (sessions bound theirs).
+                let mut ticks = Rational::NANOS.rescale(
+                    packet.pts.as_nanos().saturating_sub(first),
+                    self.ivf_time_base,
+                );
                 if let Some(last) = self.last_ivf_pts {
-                    ticks = ticks.max(last + 1);
+                    ticks = ticks.max(last.saturating_add(1));
                 }
                 self.last_ivf_pts = Some(ticks);
                 let size = u32::try_from(packet.data.len()).map_err(|_| {

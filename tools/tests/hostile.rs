@@ -447,3 +447,25 @@ fn svt_av1_prints_nothing_of_its_own() {
     assert!(!stderr.contains("Svt["), "SVT-AV1 printed:\n{stderr}");
     assert_eq!(ffprobe_frames(&out), 3);
 }
+
+/// Class 8: video is never written into a terminal (standard output a pty, through `script`).
+#[test]
+fn standard_output_that_is_a_terminal_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("typescript");
+    let command = format!(
+        "{} encode --codec h264 --frames 3 -q -o -",
+        env!("CARGO_BIN_EXE_ghoststream")
+    );
+    let r = Command::new("script")
+        .args(["-q", "-e", "-c", &command])
+        .arg(&log)
+        .env("SVT_LOG", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&r.stdout);
+    assert!(!r.status.success(), "{screen}");
+    assert!(screen.contains("standard output is a terminal"), "{screen}");
+    assert!(screen.lines().filter(|l| !l.trim().is_empty()).count() <= 2, "{screen}");
+}
