@@ -754,11 +754,14 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
 
     let started = Instant::now();
     let mut written = 0u64;
+    // Packets and drops out of the session, whether or not an output then failed.
+    let mut produced = 0u64;
     let mut encoded_bytes = 0u64;
     let mut dropped = 0u64;
     let live = std::cell::RefCell::new(crate::live::LiveStatus::default());
     let mut consume =
         |out: SessionOutput, outputs: &mut crate::outputs::Outputs| -> Result<(), String> {
+            produced += 1;
             match out {
                 SessionOutput::Packet(p) => {
                     live.borrow_mut().packet(&p.stats);
@@ -830,7 +833,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         Ok(())
     })();
     bar.finish_and_clear();
-    if written == 0 && dropped == 0 {
+    if produced == 0 {
         // Nothing to keep: the staged file goes (the path keeps what it had), and so does the
         // stats file this run created.
         outputs.abandon();

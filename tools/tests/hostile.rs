@@ -467,5 +467,66 @@ fn standard_output_that_is_a_terminal_is_refused() {
     let screen = String::from_utf8_lossy(&r.stdout);
     assert!(!r.status.success(), "{screen}");
     assert!(screen.contains("standard output is a terminal"), "{screen}");
-    assert!(screen.lines().filter(|l| !l.trim().is_empty()).count() <= 2, "{screen}");
+    assert!(
+        screen.lines().filter(|l| !l.trim().is_empty()).count() <= 2,
+        "{screen}"
+    );
+}
+
+/// A run that fails or encodes nothing deletes only what it created itself: devices named as
+/// outputs stay devices (an early version of the empty-run clean-up deleted `/dev/full` when
+/// `--stats /dev/full` failed on its first line).
+#[test]
+fn devices_named_as_outputs_are_never_removed() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let header_only = y4m(dir.path(), "hdr.y4m", "YUV4MPEG2 W64 H64 F30:1 C420jpeg", 0);
+    let never = dir.path().join("never.mkv");
+    for args in [
+        vec![
+            "encode",
+            "-i",
+            s(&header_only),
+            "--codec",
+            "h264",
+            "-o",
+            "/dev/null",
+            "--stats",
+            "/dev/null",
+        ],
+        vec![
+            "encode",
+            "--codec",
+            "h264",
+            "--frames",
+            "2",
+            "-o",
+            s(&never),
+            "--stats",
+            "/dev/full",
+        ],
+        vec![
+            "encode",
+            "--codec",
+            "h264",
+            "--frames",
+            "2",
+            "--format",
+            "annexb",
+            "-o",
+            "/dev/full",
+        ],
+    ] {
+        let r = run(&args);
+        assert!(!r.status.success(), "{args:?}");
+        for dev in ["/dev/null", "/dev/full"] {
+            let kind = std::fs::symlink_metadata(dev).expect(dev).file_type();
+            assert!(
+                kind.is_char_device(),
+                "{dev} is no longer a device after {args:?}"
+            );
+        }
+    }
+    // The failing stats file ended the run after the first packet: that packet is kept whole.
+    assert!(never.exists());
 }
