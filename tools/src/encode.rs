@@ -457,6 +457,7 @@ fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
             region: args.region,
             cursor: !args.no_cursor,
             damage: true,
+            ..WaylandOptions::default()
         };
         let capture = WaylandCapture::open(options).map_err(|e| one_line(&e))?;
         let rate = fps.unwrap_or(Rational::new(60, 1));

@@ -530,3 +530,54 @@ fn devices_named_as_outputs_are_never_removed() {
     // The failing stats file ended the run after the first packet: that packet is kept whole.
     assert!(never.exists());
 }
+
+/// Class 9: a compositor (or PipeWire daemon) that accepts the connection and never answers
+/// gives one line naming its socket, within the round-trip deadline (5 s; `probe` 2 s a
+/// source) — `record` and `probe` hung forever before.
+#[test]
+fn a_silent_compositor_is_a_typed_error_not_a_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("silent-wayland");
+    let pw_socket = dir.path().join("silent-pipewire");
+    // Bound and listening: connections are accepted by the kernel and never answered.
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let _pw_listener = std::os::unix::net::UnixListener::bind(&pw_socket).unwrap();
+    let out = dir.path().join("never.mkv");
+    let started = Instant::now();
+    let r = run_within(
+        &[
+            "record",
+            "--source",
+            "wayland",
+            "--display",
+            s(&socket),
+            "--seconds",
+            "2",
+            "-o",
+            s(&out),
+        ],
+        None,
+        Duration::from_secs(20),
+    );
+    assert_refused(&r, 1, &[s(&socket), "did not answer"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!out.exists());
+
+    let started = Instant::now();
+    let r = tool()
+        .arg("probe")
+        .env("WAYLAND_DISPLAY", &socket)
+        .env("PIPEWIRE_REMOTE", &pw_socket)
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let text = String::from_utf8_lossy(&r.stdout);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(elapsed < Duration::from_secs(12), "probe took {elapsed:?}");
+    assert!(text.contains("silent-wayland"), "{text}");
+}
