@@ -360,8 +360,15 @@ pub struct SessionConfig {
     pub processing: Processing,
 }
 
-/// The largest frame rate accepted.
+/// The largest frame rate accepted (an encoder may take less: SVT-AV1 runs up to 240).
 pub const MAX_FRAME_RATE: f64 = 1000.0;
+/// The smallest frame rate accepted. Below one frame a second each frame's share of the bitrate
+/// grows without bound (0.001 fps made x264 write 31 MB a frame) and x264 fails outright at
+/// extreme rates; a slower timelapse is a 1 fps stream of fewer frames.
+pub const MIN_FRAME_RATE: f64 = 1.0;
+/// The smallest bitrate accepted, in bits per second: the software encoders take whole
+/// kbit/s, and x264 refuses 0.
+pub const MIN_BITRATE: u64 = 1_000;
 /// The largest in-flight queue.
 pub const MAX_QUEUE_DEPTH: u32 = 64;
 /// The longest wait for a GPU frame's semaphore, in milliseconds (10 minutes).
@@ -474,23 +481,52 @@ impl SessionConfig {
                 reason: "rgba16f is converted on the GPU only; turn the GPU on or submit rgba8, bgra8 or rgb10a2".into(),
             });
         }
+        if let GpuChoice::Require(options) = &self.gpu {
+            if !self.input_format.is_rgb() {
+                return Err(ConfigError::Conflict {
+                    field: "gpu",
+                    value: match &options.device {
+                        crate::gpu::DeviceSelector::Auto => "require".to_string(),
+                        crate::gpu::DeviceSelector::Index(i) => format!("require:#{i}"),
+                        crate::gpu::DeviceSelector::Name(n) => format!("require:{n}"),
+                    },
+                    reason: format!(
+                        "{} frames go to the encoder as they are, with no GPU work to require; drop the GPU requirement (--gpu auto) or give RGB input (bgra8, rgba8, rgb10a2, rgba16f)",
+                        self.input_format
+                    ),
+                });
+            }
+        }
         self.validate_processing()?;
 
         let fps = self.frame_rate;
-        if !fps.is_positive() || fps.as_f64() > MAX_FRAME_RATE {
+        if !fps.is_positive() || !(MIN_FRAME_RATE..=MAX_FRAME_RATE).contains(&fps.as_f64()) {
             return invalid(
                 "frame_rate",
                 fps.to_string(),
-                format!("a positive rate num/den of at most {MAX_FRAME_RATE} frames per second"),
+                format!(
+                    "a rate num/den from {MIN_FRAME_RATE} to {MAX_FRAME_RATE} frames per second"
+                ),
+            );
+        }
+        let reduced = fps.reduced();
+        if reduced.num > i32::MAX as i64 || reduced.den > i32::MAX as i64 {
+            return invalid(
+                "frame_rate",
+                fps.to_string(),
+                format!(
+                    "a fraction whose reduced terms ({reduced}) fit 32-bit fields: each at most {}",
+                    i32::MAX
+                ),
             );
         }
 
         let check_rate = |field: &'static str, v: u64| {
-            if v == 0 || v > MAX_BITRATE {
+            if !(MIN_BITRATE..=MAX_BITRATE).contains(&v) {
                 invalid(
                     field,
                     v.to_string(),
-                    format!("1 to {MAX_BITRATE} bits per second"),
+                    format!("{MIN_BITRATE} to {MAX_BITRATE} bits per second"),
                 )
             } else {
                 Ok(())
@@ -935,6 +971,74 @@ mod tests {
     }
 
     #[test]
+    fn frame_rates_outside_what_encoders_run_are_invalid() {
+        for (num, den) in [
+            (1, 1_000_000_000),
+            (1, 1000),
+            (999, 1000),
+            (1001, 1),
+            (0, 1),
+            (1, 0),
+            (-30, 1),
+            (30, -1),
+            (i64::MAX, i64::MAX / 60),
+        ] {
+            let mut c = base();
+            c.frame_rate = Rational::new(num, den);
+            let e = c.validate().unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    ConfigError::Invalid {
+                        field: "frame_rate",
+                        ..
+                    }
+                ),
+                "{num}/{den}: {e}"
+            );
+            assert!(e.to_string().contains(&format!("{num}/{den}")), "{e}");
+        }
+        // Reducible fractions whose terms are over 32 bits but whose value fits are taken.
+        let mut c = base();
+        c.frame_rate = Rational::new(60_000_000_000, 1_000_000_000);
+        c.validate().unwrap();
+        for (num, den) in [(1, 1), (30000, 1001), (1000, 1)] {
+            c.frame_rate = Rational::new(num, den);
+            c.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn requiring_a_gpu_for_yuv_input_is_a_conflict() {
+        let mut c = base();
+        c.input_format = PixelFormat::I420;
+        c.gpu = GpuChoice::Require(crate::gpu::GpuOptions {
+            device: crate::gpu::DeviceSelector::Name("NoSuchGpu".into()),
+            validation: false,
+        });
+        let e = c.validate().unwrap_err();
+        assert!(
+            matches!(e, ConfigError::Conflict { field: "gpu", .. }),
+            "{e}"
+        );
+        assert!(
+            e.to_string().contains("NoSuchGpu") && e.to_string().contains("i420"),
+            "{e}"
+        );
+        c.input_format = PixelFormat::Bgra8;
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn bitrates_under_a_kilobit_are_invalid() {
+        let mut c = base();
+        c.rate_control = RateControl::Cbr { bitrate: 999 };
+        assert!(c.validate().unwrap_err().to_string().contains("999"));
+        c.rate_control = RateControl::Cbr { bitrate: 1000 };
+        c.validate().unwrap();
+    }
+
+    #[test]
     fn bitrate_zero_is_invalid() {
         let mut c = base();
         c.rate_control = RateControl::Cbr { bitrate: 0 };
@@ -944,7 +1048,7 @@ mod tests {
             ConfigError::Invalid {
                 field: "bitrate",
                 value: "0".into(),
-                expected: format!("1 to {MAX_BITRATE} bits per second")
+                expected: format!("{MIN_BITRATE} to {MAX_BITRATE} bits per second")
             }
         );
     }
@@ -1017,7 +1121,10 @@ mod tests {
     #[test]
     fn vbr_max_below_target_is_invalid() {
         let mut c = base();
-        c.rate_control = RateControl::Vbr { target: 10, max: 5 };
+        c.rate_control = RateControl::Vbr {
+            target: 10_000_000,
+            max: 5_000_000,
+        };
         assert!(matches!(
             c.validate(),
             Err(ConfigError::Invalid {

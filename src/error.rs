@@ -81,6 +81,7 @@ impl Error {
                 SessionError::FrameSize { .. }
                 | SessionError::FrameFormat { .. }
                 | SessionError::NonMonotonicPts { .. }
+                | SessionError::TimestampRange { .. }
                 | SessionError::GpuFrameRejected { .. } => ErrorCode::FrameMismatch,
                 SessionError::Flushed | SessionError::Closed => ErrorCode::State,
                 SessionError::WorkerFailed(_) => ErrorCode::Internal,

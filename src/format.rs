@@ -193,6 +193,15 @@ impl PixelFormat {
                 max: MAX_DIMENSION,
             });
         }
+        let samples = u64::from(width) * u64::from(height);
+        if samples > MAX_FRAME_SAMPLES {
+            return Err(SizeError::TooManySamples {
+                width,
+                height,
+                samples,
+                max: MAX_FRAME_SAMPLES,
+            });
+        }
         if self.needs_even_size() && (width % 2 != 0 || height % 2 != 0) {
             return Err(SizeError::Odd {
                 width,
@@ -206,6 +215,11 @@ impl PixelFormat {
 
 /// The largest width or height of any frame GhostStream handles (AV1's and Vulkan's common limit).
 pub const MAX_DIMENSION: u32 = 16384;
+
+/// The most samples a frame may have: the largest picture any of the codecs takes at its highest
+/// level (H.264 6.2, HEVC 6.2 and AV1 6.3 all allow 35 651 584, 8192x4352). Sources check it
+/// before they allocate anything.
+pub const MAX_FRAME_SAMPLES: u64 = 35_651_584;
 
 /// Why a frame size is not allowed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -229,6 +243,18 @@ pub enum SizeError {
         height: u32,
         /// The format that needs even sizes.
         format: PixelFormat,
+    },
+    /// More samples than any codec takes.
+    #[error("frame size {width}x{height} has {samples} samples, more than the {max} any codec takes (8192x4352 is one such size)")]
+    TooManySamples {
+        /// The width given.
+        width: u32,
+        /// The height given.
+        height: u32,
+        /// width x height.
+        samples: u64,
+        /// The limit.
+        max: u64,
     },
     /// Larger than the limit.
     #[error("frame size {width}x{height} is larger than {max}x{max}")]

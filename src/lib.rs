@@ -55,6 +55,7 @@ mod frame;
 pub mod gpu;
 pub mod hdr;
 pub mod nvenc;
+pub mod output_path;
 mod packet;
 pub mod process;
 pub mod replay;
@@ -65,6 +66,7 @@ pub mod stats;
 #[cfg(feature = "software")]
 pub mod stream;
 mod time;
+pub mod units;
 
 pub use codec::{Codec, CodecLimits};
 pub use color::{ColorDescription, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
@@ -72,12 +74,15 @@ pub use config::{
     BackendChoice, BackendKind, Backpressure, BitDepth, ConfigError, GpuChoice, KeyframeInterval,
     Preset, Processing, RateControl, RateControlMode, SessionConfig, SharedGpu, SplitFrame,
     ToneMapInput, Tuning, MAX_BITRATE, MAX_FRAME_RATE, MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH,
+    MIN_BITRATE, MIN_FRAME_RATE,
 };
 pub use error::{Error, ErrorCode};
-pub use format::{ChromaSubsampling, PixelFormat, PlaneGeometry, SizeError, MAX_DIMENSION};
+pub use format::{
+    ChromaSubsampling, PixelFormat, PlaneGeometry, SizeError, MAX_DIMENSION, MAX_FRAME_SAMPLES,
+};
 pub use frame::{
     BufferPool, CpuImage, Frame, FrameBuffer, FrameImage, ImageError, PlaneLayout, BUFFER_PADDING,
 };
 pub use packet::{FrameStats, Packet, PacketFraming};
-pub use session::{Session, SessionError, SessionOutput, SessionStats};
+pub use session::{Session, SessionError, SessionOutput, SessionStats, MAX_TIMESTAMP};
 pub use time::{Rational, Span, Timestamp, NANOS_PER_SECOND};

@@ -61,6 +61,11 @@ pub struct SessionStats {
     pub bytes: u64,
 }
 
+/// The largest magnitude of a frame timestamp or duration, in nanoseconds (2^62, about 146
+/// years): far beyond any clock's reading, and small enough that differences and sums of two of
+/// them never overflow.
+pub const MAX_TIMESTAMP: i64 = 1 << 62;
+
 /// Why a session call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
@@ -100,6 +105,16 @@ pub enum SessionError {
         previous: i64,
         /// This frame's.
         got: i64,
+    },
+    /// A timestamp or duration so far from zero that arithmetic on it could overflow.
+    #[error("frame {what} {got} ns is out of range: timestamps and durations are at most ±{max} ns (about 146 years) from the clock's zero; give CLOCK_MONOTONIC or stream time")]
+    TimestampRange {
+        /// "timestamp" or "duration".
+        what: &'static str,
+        /// The value given.
+        got: i64,
+        /// The bound.
+        max: i64,
     },
     /// A GPU frame given to a session that does not process frames on a GPU.
     #[error("a GPU frame was submitted, but {reason}")]
@@ -338,6 +353,21 @@ impl Session {
                 expected: self.config.input_format,
                 got: frame.image.format(),
             });
+        }
+        // Bounded timestamps keep every difference, sum and rescale downstream (muxers, IVF,
+        // statistics) inside i64.
+        let duration = frame.duration.map(Span::as_nanos);
+        for (what, value, lowest) in [
+            ("timestamp", Some(frame.pts.as_nanos()), -MAX_TIMESTAMP),
+            ("duration", duration, 1),
+        ] {
+            if let Some(got) = value.filter(|v| !(lowest..=MAX_TIMESTAMP).contains(v)) {
+                return Err(SessionError::TimestampRange {
+                    what,
+                    got,
+                    max: MAX_TIMESTAMP,
+                });
+            }
         }
         if let Some(prev) = self.last_pts {
             if frame.pts.as_nanos() <= prev {

@@ -177,6 +177,19 @@ pub enum SinkError {
         /// The path.
         path: PathBuf,
     },
+    /// An output is an input or another output (by any name: a link, standard output
+    /// redirected onto it); writing it would destroy the other.
+    #[error("{role} {} is the same file as {other_role} {}: writing it would destroy what is there; give the {role} another path", path.display(), other.display())]
+    SameFile {
+        /// What the output is ("output", "stats file").
+        role: &'static str,
+        /// Its path as given.
+        path: PathBuf,
+        /// What the other path is ("input", "output").
+        other_role: &'static str,
+        /// Its path as given.
+        other: PathBuf,
+    },
     /// A packet whose bytes break its framing.
     #[error("packet {frame} is malformed: {source}")]
     Malformed {
@@ -242,11 +255,7 @@ pub fn open_sink(
             codec: config.codec,
         });
     }
-    let file = File::create(path).map_err(|source| SinkError::Create {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    let crate::output_path::OutputFile { file, regular } = crate::output_path::create(path)?;
     let mut sink = BitstreamSink {
         file,
         path: path.to_path_buf(),
@@ -267,8 +276,8 @@ pub fn open_sink(
             fourcc: *b"AV01",
             width: config.width.min(u16::MAX as u32) as u16,
             height: config.height.min(u16::MAX as u32) as u16,
-            timebase_den: config.frame_rate.num as u32,
-            timebase_num: config.frame_rate.den as u32,
+            timebase_den: config.frame_rate.reduced().num as u32,
+            timebase_num: config.frame_rate.reduced().den as u32,
             frame_count: 0,
         };
         sink.scratch.extend_from_slice(&header.to_bytes());
@@ -321,10 +330,13 @@ impl BitstreamSink {
             BitstreamFormat::Ivf => {
                 check_obus(&packet.data).map_err(malformed)?;
                 let first = *self.first_pts.get_or_insert(packet.pts.as_nanos());
-                let mut ticks =
-                    Rational::NANOS.rescale(packet.pts.as_nanos() - first, self.ivf_time_base);
+                // Saturating: a packet built by hand may carry any i64 (sessions bound theirs).
+                let mut ticks = Rational::NANOS.rescale(
+                    packet.pts.as_nanos().saturating_sub(first),
+                    self.ivf_time_base,
+                );
                 if let Some(last) = self.last_ivf_pts {
-                    ticks = ticks.max(last + 1);
+                    ticks = ticks.max(last.saturating_add(1));
                 }
                 self.last_ivf_pts = Some(ticks);
                 let size = u32::try_from(packet.data.len()).map_err(|_| {
@@ -339,7 +351,10 @@ impl BitstreamSink {
         }
         self.commit_scratch()?;
         self.packets += 1;
+        // The record goes beside a regular file only (`-.avcC` or `/dev/null.avcC` would be
+        // nonsense).
         if packet.keyframe
+            && self.regular
             && self.record_path.is_none()
             && matches!(
                 self.format,
@@ -431,6 +446,11 @@ impl BitstreamSink {
             kept_bytes,
             source,
         };
+        // A stream (standard output, a pipe, a device) can be neither sought nor synced: its
+        // IVF header keeps a frame count of 0, which every IVF reader takes as "unknown".
+        if !self.regular {
+            return Ok(self.summary());
+        }
         if self.format == BitstreamFormat::Ivf {
             let count = u32::try_from(self.packets).unwrap_or(u32::MAX);
             let fix = (|| -> std::io::Result<()> {
@@ -444,12 +464,16 @@ impl BitstreamSink {
         self.file
             .sync_all()
             .map_err(|e| fail(&self.path, self.committed, e))?;
-        Ok(SinkSummary {
+        Ok(self.summary())
+    }
+
+    fn summary(self) -> SinkSummary {
+        SinkSummary {
             path: self.path,
             record_path: self.record_path,
             packets: self.packets,
             bytes: self.committed,
-        })
+        }
     }
 }
 
@@ -508,9 +532,9 @@ impl FromStr for OutputFormat {
     }
 }
 
-/// An output file of either kind, taking packets in order.
+/// The open file behind a [`FileSink`].
 #[derive(Debug)]
-pub enum FileSink {
+enum FileSinkKind {
     /// A raw bitstream file.
     Bitstream(BitstreamSink),
     /// A container file.
@@ -518,20 +542,84 @@ pub enum FileSink {
     Container(crate::container::ContainerSink),
 }
 
+/// An output file of either kind, taking packets in order.
+///
+/// A regular file is written under a hidden name beside its own (`.NAME.partial-PID`) until
+/// its first packet is written whole, and only then renamed onto its path: a run that fails
+/// before it has anything to write (a bad option found late, an input with no frames, an
+/// encoder that does not open) leaves whatever was at the path untouched, and no empty file.
+/// From the first packet on the file is at its own path and crash-safe as its format is.
+#[derive(Debug)]
+pub struct FileSink {
+    kind: FileSinkKind,
+    staged: Option<Staged>,
+}
+
+/// A file written under a hidden name until its first packet.
+#[derive(Debug)]
+struct Staged {
+    hidden: PathBuf,
+    target: PathBuf,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        // Still staged: nothing was written; the target keeps what it had.
+        let _ = std::fs::remove_file(&self.hidden);
+    }
+}
+
+/// The hidden name beside `target` that a new file is written under.
+fn staging_path(target: &Path) -> Option<PathBuf> {
+    let name = target.file_name()?;
+    let mut hidden = std::ffi::OsString::from(".");
+    hidden.push(name);
+    hidden.push(format!(".partial-{}", std::process::id()));
+    Some(target.with_file_name(hidden))
+}
+
+/// Refuses a target that is a directory or an existing file this process may not write.
+fn check_target(path: &Path) -> Result<(), SinkError> {
+    let refuse = |source| SinkError::Create {
+        path: path.to_path_buf(),
+        source,
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(refuse(std::io::Error::from(
+            std::io::ErrorKind::IsADirectory,
+        ))),
+        Ok(_) => {
+            rustix::fs::access(path, rustix::fs::Access::WRITE_OK).map_err(|e| refuse(e.into()))
+        }
+        Err(_) => Ok(()),
+    }
+}
+
 /// Opens `path` as `format` for the session `config` describes (containers with the default
 /// [`crate::container::ContainerOptions`]). Fails before anything is encoded when the path
-/// cannot be written or the format cannot carry the codec.
+/// cannot be written or the format cannot carry the codec. `-` is standard output; a regular
+/// file is staged until its first packet (see [`FileSink`]).
 pub fn open_file_sink(
     path: &Path,
     format: OutputFormat,
     config: &SessionConfig,
 ) -> Result<FileSink, SinkError> {
-    match format {
-        OutputFormat::Bitstream(f) => open_sink(path, f, config).map(FileSink::Bitstream),
+    let staged = if crate::output_path::is_stream(path) {
+        None
+    } else {
+        check_target(path)?;
+        staging_path(path).map(|hidden| Staged {
+            hidden,
+            target: path.to_path_buf(),
+        })
+    };
+    let open_at = staged.as_ref().map_or(path, |s| s.hidden.as_path());
+    let mut kind = match format {
+        OutputFormat::Bitstream(f) => open_sink(open_at, f, config).map(FileSinkKind::Bitstream),
         #[cfg(feature = "software")]
         OutputFormat::Container(f) => {
-            crate::container::open_container(path, f, config, Default::default())
-                .map(FileSink::Container)
+            crate::container::open_container(open_at, f, config, Default::default())
+                .map(FileSinkKind::Container)
         }
         #[cfg(not(feature = "software"))]
         OutputFormat::Container(_) => Err(SinkError::Mux {
@@ -539,33 +627,86 @@ pub fn open_file_sink(
             reason: "this build has no container writer (built without the `software` feature, which brings FFmpeg)".into(),
         }),
     }
+    .map_err(|e| e.renamed(open_at, path))?;
+    // Messages and the summary name the path the caller gave.
+    match &mut kind {
+        FileSinkKind::Bitstream(s) => s.path = path.to_path_buf(),
+        #[cfg(feature = "software")]
+        FileSinkKind::Container(s) => s.set_path(path),
+    }
+    Ok(FileSink { kind, staged })
+}
+
+impl SinkError {
+    /// The same error naming `to` where it named `from` (a staged file's hidden name).
+    fn renamed(self, from: &Path, to: &Path) -> Self {
+        match self {
+            SinkError::Create { path, source } if path == from => SinkError::Create {
+                path: to.to_path_buf(),
+                source,
+            },
+            SinkError::Mux { path, reason } if path == from => SinkError::Mux {
+                path: to.to_path_buf(),
+                reason,
+            },
+            other => other,
+        }
+    }
 }
 
 impl FileSink {
     /// The path being written.
     pub fn path(&self) -> &Path {
-        match self {
-            Self::Bitstream(s) => s.path(),
+        match &self.kind {
+            FileSinkKind::Bitstream(s) => s.path(),
             #[cfg(feature = "software")]
-            Self::Container(s) => s.path(),
+            FileSinkKind::Container(s) => s.path(),
         }
     }
 
-    /// Writes one packet.
+    /// Writes one packet. The first one written whole moves a staged file onto its path.
     pub fn write(&mut self, packet: &Packet) -> Result<(), SinkError> {
-        match self {
-            Self::Bitstream(s) => s.write(packet),
+        match &mut self.kind {
+            FileSinkKind::Bitstream(s) => s.write(packet)?,
             #[cfg(feature = "software")]
-            Self::Container(s) => s.write(packet),
+            FileSinkKind::Container(s) => s.write(packet)?,
+        }
+        self.unstage()
+    }
+
+    /// Renames a staged file onto its path.
+    fn unstage(&mut self) -> Result<(), SinkError> {
+        if let Some(staged) = self.staged.take() {
+            if let Err(source) = std::fs::rename(&staged.hidden, &staged.target) {
+                let path = staged.target.clone();
+                self.staged = Some(staged);
+                return Err(SinkError::Create { path, source });
+            }
+            // Dropped: its hidden name is gone, so the removal in its drop finds nothing.
+        }
+        Ok(())
+    }
+
+    /// Finishes the file (headers, index, sync) and says what was written. A staged file is
+    /// moved onto its path even with no packet in it: finishing says it is complete.
+    pub fn finish(mut self) -> Result<SinkSummary, SinkError> {
+        self.unstage()?;
+        match self.kind {
+            FileSinkKind::Bitstream(s) => s.finish(),
+            #[cfg(feature = "software")]
+            FileSinkKind::Container(s) => s.finish(),
         }
     }
 
-    /// Finishes the file (headers, index, sync) and says what was written.
-    pub fn finish(self) -> Result<SinkSummary, SinkError> {
-        match self {
-            Self::Bitstream(s) => s.finish(),
-            #[cfg(feature = "software")]
-            Self::Container(s) => s.finish(),
+    /// Gives the file up: one still staged (nothing written) is deleted and the path keeps
+    /// what it had; one already at its path is finished as it is, its whole packets kept.
+    pub fn abandon(self) {
+        if self.staged.is_some() {
+            return; // dropping the staged file deletes it
+        }
+        // Its error, if any, was already reported by the write that failed.
+        if let Err(e) = self.finish() {
+            tracing::debug!(error = %e, "finishing an abandoned output");
         }
     }
 }

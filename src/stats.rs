@@ -127,7 +127,7 @@ impl StatsCollector {
         self.frames += 1;
         self.keyframes += keyframe as u64;
         self.bytes += bytes as u64;
-        self.media += stats.duration.as_nanos();
+        self.media = self.media.saturating_add(stats.duration.as_nanos());
         if let Some(ready) = stats.packet_ready_time {
             self.last_ready = Some(self.last_ready.map_or(ready, |t| t.max(ready)));
         }

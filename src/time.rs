@@ -97,6 +97,24 @@ impl Rational {
         }
     }
 
+    /// The same value in lowest terms (the sign on the numerator); `0/0` stays as it is.
+    pub fn reduced(self) -> Self {
+        let (mut a, mut b) = (self.num.unsigned_abs(), self.den.unsigned_abs());
+        while b != 0 {
+            (a, b) = (b, a % b);
+        }
+        if a <= 1 {
+            return self;
+        }
+        // `a` divides both terms, so each quotient fits back into i64.
+        let (num, den) = (self.num / a as i64, self.den / a as i64);
+        if den < 0 {
+            Self::new(num.saturating_neg(), den.saturating_neg())
+        } else {
+            Self::new(num, den)
+        }
+    }
+
     /// True when both parts are positive.
     pub const fn is_positive(self) -> bool {
         self.num > 0 && self.den > 0
@@ -143,6 +161,21 @@ impl fmt::Display for Rational {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reduced_fractions() {
+        assert_eq!(
+            Rational::new(60000, 2002).reduced(),
+            Rational::new(30000, 1001)
+        );
+        assert_eq!(Rational::new(50, 2).reduced(), Rational::new(25, 1));
+        assert_eq!(Rational::new(3, -6).reduced(), Rational::new(-1, 2));
+        assert_eq!(Rational::new(0, 0).reduced(), Rational::new(0, 0));
+        assert_eq!(
+            Rational::new(i64::MIN, i64::MIN).reduced(),
+            Rational::new(1, 1)
+        );
+    }
 
     #[test]
     fn rescale_ns_to_90khz_is_exact_and_rounds_to_nearest() {

@@ -177,6 +177,49 @@ fn a_panicking_encoder_gives_an_error_not_a_hang() {
     assert!(matches!(e, SessionError::WorkerFailed(_)), "{e}");
 }
 
+/// Timestamps and durations near i64's ends would overflow the muxers' and the IVF writer's
+/// arithmetic (the C ABI let any i64 through); they are refused by value.
+#[test]
+fn timestamps_beyond_the_bound_are_refused() {
+    let mut s = Session::with_backend(small_config(Backpressure::Block, 2), backend(0, None, None))
+        .unwrap();
+    let at = |ns: i64| {
+        let img = CpuImage::new(PixelFormat::I420, 64, 64, None).unwrap();
+        Frame::from_cpu(img, Timestamp::from_nanos(ns))
+    };
+    for ns in [
+        i64::MIN,
+        -ghoststream::MAX_TIMESTAMP - 1,
+        ghoststream::MAX_TIMESTAMP + 1,
+        i64::MAX,
+    ] {
+        let e = s.submit(at(ns)).unwrap_err();
+        assert!(
+            matches!(e, SessionError::TimestampRange { what: "timestamp", got, .. } if got == ns),
+            "{e}"
+        );
+        assert!(e.to_string().contains(&ns.to_string()), "{e}");
+    }
+    for d in [0, -5, i64::MAX] {
+        let mut f = at(0);
+        f.duration = Some(ghoststream::Span::from_nanos(d));
+        let e = s.submit(f).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                SessionError::TimestampRange {
+                    what: "duration",
+                    ..
+                }
+            ),
+            "{e}"
+        );
+    }
+    s.submit(at(-ghoststream::MAX_TIMESTAMP)).unwrap();
+    s.submit(at(ghoststream::MAX_TIMESTAMP)).unwrap();
+    assert_eq!(split(s.close().unwrap()).packets.len(), 2);
+}
+
 #[test]
 fn state_errors_are_typed() {
     let mut s = Session::with_backend(small_config(Backpressure::Block, 2), backend(0, None, None))

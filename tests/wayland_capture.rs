@@ -297,3 +297,88 @@ fn a_pattern_window_is_captured_exactly_and_decodes_close_to_it_after_encoding()
         assert!(psnr >= 40.0, "frame {i}: PSNR {psnr:.1} dB");
     }
 }
+
+/// Sends `signal` (`STOP`, `CONT`) to sway.
+fn signal_sway(sway: &HeadlessSway, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(sway.pid().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+#[test]
+fn a_compositor_that_stops_answering_is_a_timeout_naming_the_socket_never_a_hang() {
+    let Some(sway) = HeadlessSway::start(160, 96, "#204060") else {
+        return;
+    };
+    let timeout = Duration::from_millis(500);
+    let open = |sway: &HeadlessSway| {
+        WaylandCapture::open(WaylandOptions {
+            damage: true,
+            round_trip_timeout: timeout,
+            ..options(sway)
+        })
+    };
+    let expect_timeout = |result: Result<Option<Frame>, CaptureError>, step: &str| match result {
+        Err(e @ CaptureError::CompositorTimeout { .. }) => {
+            let m = e.to_string();
+            assert!(
+                m.starts_with(&format!(
+                    "the Wayland compositor at {} did not answer {step}",
+                    sway.socket
+                )),
+                "{m}"
+            );
+        }
+        other => panic!("expected a CompositorTimeout at {step}, got {other:?}"),
+    };
+    // Stopped mid-capture (damage on: silence looks like an idle screen until the compositor
+    // fails to answer a sync).
+    let mut capture = open(&sway).unwrap();
+    capture
+        .next_frame_before(Instant::now() + Duration::from_secs(2))
+        .unwrap()
+        .expect("a first frame within 2 s");
+    // An idle screen, three timeouts long, is no error: the compositor answers the syncs.
+    let idle = Instant::now();
+    while idle.elapsed() < 3 * timeout {
+        if let Err(e) = capture.next_frame_before(Instant::now() + Duration::from_millis(100)) {
+            panic!("an idle, answering compositor failed the capture: {e}");
+        }
+    }
+    signal_sway(&sway, "STOP");
+    let started = Instant::now();
+    let result = loop {
+        match capture.next_frame_before(Instant::now() + Duration::from_millis(100)) {
+            Ok(_) if started.elapsed() < Duration::from_secs(5) => continue,
+            other => break other,
+        }
+    };
+    expect_timeout(result, "a liveness check (wl_display.sync)");
+    // Two timeouts at most: silence, then the unanswered sync.
+    assert!(
+        started.elapsed() < 2 * timeout + Duration::from_millis(600),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(capture);
+    // Stopped before opening: the first round trip times out.
+    let started = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let socket = sway.socket.clone();
+    std::thread::spawn(move || {
+        let _ = tx.send(WaylandCapture::open(WaylandOptions {
+            display: Some(socket),
+            round_trip_timeout: timeout,
+            ..WaylandOptions::default()
+        }));
+    });
+    let result = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("open returned within 5 s");
+    signal_sway(&sway, "CONT");
+    expect_timeout(result.map(|_| None), "the list of globals");
+    assert!(started.elapsed() < timeout + Duration::from_millis(600));
+}

@@ -23,11 +23,28 @@
  * gs_*_defaults() function; for output structs the caller sets size = sizeof(struct) before
  * the call. A size smaller than this version's struct is GS_ERR_STRUCT_SIZE.
  *
- * Threads: each function says. A handle is used by one thread at a time (calls on one
- * handle must not overlap), except where a function says "any thread"; different handles are
- * independent. The library calls no caller code: there are no callbacks in this version;
- * everything is polled (gs_session_receive) and runs on the caller's thread or the
- * library's own workers.
+ * Threads: any function may be called from any thread, on any handle, also while other
+ * threads call on the same handle; none of it is undefined behaviour:
+ * - every call holds the object for its whole duration; destroying a handle (gs_*_destroy,
+ *   gs_packet_release) makes it dead at once for the calls that begin after it
+ *   (GS_ERR_BAD_HANDLE, or the documented defaults for accessors) but never frees memory a
+ *   call in progress uses: the object is freed when the last call in progress returns. A
+ *   destroy never waits for the other threads' calls.
+ * - calls on one session (or writer) from several threads take turns: one waits while
+ *   another runs, e.g. behind a gs_session_submit_* blocked by back-pressure (which returns
+ *   once the encoder takes a frame: at most one frame's encode, or frame_wait_timeout_ms
+ *   for a GPU frame whose semaphore never comes).
+ * - a call overlapping the destroy of its session returns GS_ERR_BAD_HANDLE when what it did
+ *   went with the session: a submit (its frame), a flush (its packets), or any call that was
+ *   still waiting for its turn. Packets already received stay valid until released.
+ * - borrowed results stay valid only as long as their function says: the pointer
+ *   gs_packet_data returns dies with gs_packet_release on any thread, and a handle's
+ *   gs_*_last_error string with its next failing call; with several threads on one handle,
+ *   read gs_last_error() instead (each thread's own).
+ * Frames and packets keep their order only within one thread's calls: submit from one thread
+ * to know the order of the frame numbers. The library calls no caller code: there are no
+ * callbacks in this version; everything is polled (gs_session_receive) and runs on the
+ * caller's thread or the library's own workers.
  */
 
 #ifndef GHOSTSTREAM_H
@@ -378,7 +395,9 @@ typedef struct GsEngineOptions {
    */
   uint32_t size;
   /**
-   * The device at this index of Vulkan's enumeration; -1 for the best (discrete first).
+   * The device at this index of Vulkan's enumeration (0 to count − 1; beyond is
+   * `GS_ERR_GPU` naming the devices seen); -1 for the best (discrete first); any other
+   * negative value is `GS_ERR_INVALID_CONFIG`.
    */
   int32_t device_index;
   /**
@@ -515,11 +534,12 @@ typedef struct GsCpuFrame {
    */
   int32_t format;
   /**
-   * Width in pixels: the session's input width.
+   * Width in pixels: the session's input width. The format and size are checked against the
+   * session before any plane is read (`GS_ERR_FRAME_MISMATCH`).
    */
   uint32_t width;
   /**
-   * Height in pixels.
+   * Height in pixels: the session's input height.
    */
   uint32_t height;
   /**
@@ -532,15 +552,18 @@ typedef struct GsCpuFrame {
    */
   uint32_t strides[4];
   /**
-   * Presentation time in nanoseconds; strictly increasing.
+   * Presentation time in nanoseconds; strictly increasing, within ±2^62, and at most 2^62 ns
+   * after the first frame's (with its duration): beyond is `GS_ERR_BAD_INPUT`.
    */
   int64_t pts_ns;
   /**
-   * Display duration in nanoseconds; 0 for one frame at the session's rate.
+   * Display duration in nanoseconds; 0 for one frame at the session's rate. Negative, or a
+   * total over the session's frames beyond 2^62 ns, is `GS_ERR_BAD_INPUT`.
    */
   int64_t duration_ns;
   /**
-   * When the frame was captured, on `CLOCK_MONOTONIC` in nanoseconds; 0 when unknown.
+   * When the frame was captured, on `CLOCK_MONOTONIC` in nanoseconds (0 to 2^62); 0 when
+   * unknown.
    */
   int64_t capture_time_ns;
 } GsCpuFrame;
@@ -563,11 +586,12 @@ typedef struct GsVulkanFrame {
    */
   int32_t format;
   /**
-   * Width in pixels.
+   * Width in pixels: the session's input width (checked, with the format, before anything
+   * is imported or read: `GS_ERR_FRAME_MISMATCH`).
    */
   uint32_t width;
   /**
-   * Height in pixels.
+   * Height in pixels: the session's input height.
    */
   uint32_t height;
   /**
@@ -592,15 +616,17 @@ typedef struct GsVulkanFrame {
    */
   uint64_t release_value;
   /**
-   * Presentation time in nanoseconds; strictly increasing.
+   * Presentation time in nanoseconds; strictly increasing, within ±2^62, and at most 2^62 ns
+   * after the first frame's (with its duration): beyond is `GS_ERR_BAD_INPUT`.
    */
   int64_t pts_ns;
   /**
-   * Display duration in nanoseconds; 0 for one frame at the session's rate.
+   * Display duration in nanoseconds; 0 for one frame at the session's rate. Negative, or a
+   * total over the session's frames beyond 2^62 ns, is `GS_ERR_BAD_INPUT`.
    */
   int64_t duration_ns;
   /**
-   * Capture time on `CLOCK_MONOTONIC` in nanoseconds; 0 when unknown.
+   * Capture time on `CLOCK_MONOTONIC` in nanoseconds (0 to 2^62); 0 when unknown.
    */
   int64_t capture_time_ns;
   /**
@@ -627,11 +653,12 @@ typedef struct GsDmaBufFrame {
    */
   int32_t format;
   /**
-   * Width in pixels.
+   * Width in pixels: the session's input width (checked, with the format, before anything
+   * is imported or read: `GS_ERR_FRAME_MISMATCH`).
    */
   uint32_t width;
   /**
-   * Height in pixels.
+   * Height in pixels: the session's input height.
    */
   uint32_t height;
   /**
@@ -647,15 +674,17 @@ typedef struct GsDmaBufFrame {
    */
   uint64_t stride;
   /**
-   * Presentation time in nanoseconds; strictly increasing.
+   * Presentation time in nanoseconds; strictly increasing, within ±2^62, and at most 2^62 ns
+   * after the first frame's (with its duration): beyond is `GS_ERR_BAD_INPUT`.
    */
   int64_t pts_ns;
   /**
-   * Display duration in nanoseconds; 0 for one frame at the session's rate.
+   * Display duration in nanoseconds; 0 for one frame at the session's rate. Negative, or a
+   * total over the session's frames beyond 2^62 ns, is `GS_ERR_BAD_INPUT`.
    */
   int64_t duration_ns;
   /**
-   * Capture time on `CLOCK_MONOTONIC` in nanoseconds; 0 when unknown.
+   * Capture time on `CLOCK_MONOTONIC` in nanoseconds (0 to 2^62); 0 when unknown.
    */
   int64_t capture_time_ns;
   /**
@@ -963,7 +992,8 @@ int32_t gs_engine_create_vulkan(const struct GsVulkanHost *host, struct GsEngine
 
 /**
  * Destroys the engine. Sessions opened on it keep the device until they are destroyed too.
- * NULL and handles that are not live are ignored. Not while another call uses the engine.
+ * NULL and handles that are not live are ignored. Any thread, also while other threads call
+ * on the engine: they finish on it, and it is freed when the last of them returns.
  *
  * # Safety
  * `engine` is NULL or a pointer this library returned.
@@ -984,7 +1014,7 @@ int32_t gs_engine_info(struct GsEngine *engine, struct GsEngineInfo *info);
  * Takes the validation layer's messages collected so far (engines created with
  * `validation = 1`): writes them, one per line, NUL-terminated and cut to `capacity` bytes,
  * into `buffer` (which may be NULL when `capacity` is 0), and returns how many there were
- * (0 when the device was silent), or a negative error. One thread per engine at a time.
+ * (0 when the device was silent), or a negative error. Any thread.
  *
  * # Safety
  * `engine` is NULL or a pointer this library returned; `buffer` is NULL or writable for
@@ -1023,7 +1053,7 @@ const char *gs_engine_last_error(const struct GsEngine *engine);
 
 /**
  * Submits a frame in CPU memory (copied before this returns). Frames are numbered 0, 1, 2...
- * in the order they are accepted. One thread per session at a time.
+ * in the order they are accepted. Any thread (calls on one session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned; `frame` is NULL or a readable
@@ -1049,8 +1079,8 @@ int32_t gs_session_submit_i420(struct GsSession *session,
 
 /**
  * Submits a frame in a Vulkan image of the session's engine's device (see `GsVulkanFrame`).
- * A session opened without an engine refuses it (`GS_ERR_FRAME_MISMATCH`). One thread per
- * session at a time.
+ * A session opened without an engine refuses it (`GS_ERR_FRAME_MISMATCH`). Any thread (calls on one
+ * session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned; `frame` is NULL or a readable
@@ -1062,7 +1092,7 @@ int32_t gs_session_submit_vulkan(struct GsSession *session, const struct GsVulka
 /**
  * Submits a DMA-BUF frame (see `GsDmaBufFrame`): imported on the engine's device (once per
  * buffer: a buffer submitted again reuses its import) and kept while a frame reads it. A session opened without an engine refuses it
- * (`GS_ERR_FRAME_MISMATCH`). One thread per session at a time.
+ * (`GS_ERR_FRAME_MISMATCH`). Any thread (calls on one session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned; `frame` is NULL or a readable
@@ -1098,18 +1128,17 @@ int32_t gs_writer_create(const struct GsSession *session,
                          struct GsWriter **out);
 
 /**
- * Writes one packet (the caller still owns and releases it). One thread per writer at a
- * time.
+ * Writes one packet (the caller still owns and releases it). Any thread (calls on one writer take turns).
  *
  * # Safety
  * `writer` and `packet` are NULL or pointers this library returned.
  */
-int32_t gs_writer_write(struct GsWriter *writer, const struct GsPacket *packet);
+int32_t gs_writer_write(struct GsWriter *writer,
+                        const struct GsPacket *packet);
 
 /**
  * Completes the file (trailer, index, sync to disk); the writer takes no more packets but
- * must still be destroyed. A second finish is `GS_ERR_STATE`. One thread per writer at a
- * time.
+ * must still be destroyed. A second finish is `GS_ERR_STATE`. Any thread (calls on one writer take turns).
  *
  * # Safety
  * `writer` is NULL or a pointer this library returned.
@@ -1118,7 +1147,8 @@ int32_t gs_writer_finish(struct GsWriter *writer);
 
 /**
  * Frees the writer; one not finished is closed as it stands (containers stay readable up to
- * the last fragment written). NULL and handles that are not live are ignored.
+ * the last fragment written). NULL and handles that are not live are ignored. Any thread,
+ * also while another thread writes: the file is closed when the last call on it returns.
  *
  * # Safety
  * `writer` is NULL or a pointer this library returned.
@@ -1195,8 +1225,10 @@ uint64_t gs_packet_frame_number(const struct GsPacket *packet);
 int32_t gs_packet_stats(struct GsPacket *packet, struct GsFrameStats *stats);
 
 /**
- * Frees a packet. NULL and packets that are not live are ignored. Any thread (one call per
- * packet).
+ * Frees a packet. NULL and packets that are not live are ignored. Any thread, also while
+ * other threads call accessors on the packet: calls that begin after it see a released
+ * packet, and one in progress finishes on the packet, which is freed when the last of them
+ * returns (but a pointer from `gs_packet_data` is dead once this returns).
  *
  * # Safety
  * `packet` is NULL or a pointer this library returned.
@@ -1232,7 +1264,8 @@ uintptr_t gs_probe_count(const struct GsProbe *probe);
 int32_t gs_probe_entry(struct GsProbe *probe, uintptr_t index, struct GsProbeEntry *entry);
 
 /**
- * Frees the probe and its strings. NULL and handles that are not live are ignored.
+ * Frees the probe and its strings. NULL and handles that are not live are ignored. Any
+ * thread (a call in progress on the probe finishes first, on another thread).
  *
  * # Safety
  * `probe` is NULL or a pointer this library returned.
@@ -1242,8 +1275,7 @@ void gs_probe_destroy(struct GsProbe *probe);
 /**
  * Keeps the last `seconds_ms` milliseconds (at most `max_bytes` bytes) of the packets
  * `gs_session_receive` hands out, whole GOPs from a key frame, for `gs_session_replay_save`.
- * Calling it again changes the limits and empties the buffer. One thread per session at a
- * time.
+ * Calling it again changes the limits and empties the buffer. Any thread (calls on one session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned.
@@ -1256,7 +1288,7 @@ int32_t gs_session_replay_enable(struct GsSession *session,
  * Writes the replay buffer's last `last_ms` milliseconds (0 for all it holds), starting at a
  * key frame, to `path` as `format` (`GS_OUTPUT_*`), and returns when the file is complete.
  * `GS_ERR_STATE` when replay is not enabled or no key frame has arrived yet. The buffer keeps
- * its packets. One thread per session at a time.
+ * its packets. Any thread (calls on one session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned; `path` is NULL or a NUL-terminated
@@ -1292,8 +1324,11 @@ int32_t gs_session_create(const struct GsSessionOptions *options, struct GsSessi
 
 /**
  * Closes the session and frees it, waiting for frames in flight; packets already received
- * stay valid until released. NULL and handles that are not live are ignored. Not while
- * another call uses the session.
+ * stay valid until released. NULL and handles that are not live are ignored. Any thread, also
+ * while other threads call on the session: the handle is dead at once (calls that begin
+ * later get `GS_ERR_BAD_HANDLE`) and this returns without waiting for them; the session is
+ * closed and freed when the last call in progress returns, and a submit or flush in progress
+ * then returns `GS_ERR_BAD_HANDLE` (its frame or packets went with the session).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned.
@@ -1303,7 +1338,7 @@ void gs_session_destroy(struct GsSession *session);
 /**
  * Ends the input: the encoder is drained (this waits for it); the remaining packets come
  * from `gs_session_receive`, then `GS_EOF`. A second flush does nothing. Every input buffer
- * may be reused once this returns. One thread per session at a time.
+ * may be reused once this returns. Any thread (calls on one session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned.
@@ -1315,7 +1350,7 @@ int32_t gs_session_flush(struct GsSession *session);
  * (GS_EOF, after a flush). The caller owns the packet and releases it with
  * `gs_packet_release`. Frames dropped by back-pressure are counted in the stats and skipped.
  * Once a packet of frame N is received, the input buffers of frames 0..=N may be reused.
- * One thread per session at a time.
+ * Any thread (calls on one session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned; `out` is NULL or writable.
@@ -1324,8 +1359,8 @@ int32_t gs_session_receive(struct GsSession *session, struct GsPacket **out);
 
 /**
  * Makes the next frame submitted a key frame (with parameter sets), for a viewer that joined.
- * `GS_ERR_UNAVAILABLE` when the backend cannot (see `gs_session_controls`). One thread per
- * session at a time.
+ * `GS_ERR_UNAVAILABLE` when the backend cannot (see `gs_session_controls`). Any thread (calls on one
+ * session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned.
@@ -1335,7 +1370,7 @@ int32_t gs_session_request_keyframe(struct GsSession *session);
 /**
  * A client lost the packet of the frame with presentation time `lost_pts_ns`: the encoder
  * stops referencing it, so the client recovers with no key frame. `GS_ERR_UNAVAILABLE` when
- * the backend cannot. One thread per session at a time.
+ * the backend cannot. Any thread (calls on one session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned.
@@ -1345,13 +1380,15 @@ int32_t gs_session_invalidate(struct GsSession *session, int64_t lost_pts_ns);
 /**
  * Changes the bitrate of the running stream from the next frame, with no key frame: the
  * CBR rate, or the VBR average and peak (`max_bitrate` 0 for twice `bitrate`). A CQP session
- * is `GS_ERR_INVALID_CONFIG`; a backend that cannot is `GS_ERR_UNAVAILABLE`. One thread per
- * session at a time.
+ * is `GS_ERR_INVALID_CONFIG`; a backend that cannot is `GS_ERR_UNAVAILABLE`. Any thread (calls on one
+ * session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned.
  */
-int32_t gs_session_set_bitrate(struct GsSession *session, uint64_t bitrate, uint64_t max_bitrate);
+int32_t gs_session_set_bitrate(struct GsSession *session,
+                               uint64_t bitrate,
+                               uint64_t max_bitrate);
 
 /**
  * The live controls the session's backend honours: `GS_CONTROL_*` bits (0 for NULL or a
@@ -1382,7 +1419,7 @@ const char *gs_session_last_error(const struct GsSession *session);
 
 /**
  * Fills `stats` (whose `size` the caller set) with the session's totals: what was submitted,
- * and what `gs_session_receive` has handed out. One thread per session at a time.
+ * and what `gs_session_receive` has handed out. Any thread (calls on one session take turns).
  *
  * # Safety
  * `session` is NULL or a pointer this library returned; `stats` is NULL or writable for its

@@ -9,7 +9,9 @@ use ghoststream::gpu::ash::vk::{self, Handle as _};
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions, HostVulkan};
 
 use crate::handles;
-use crate::result::{c_string, guarded, Failure, GS_ERR_NULL, GS_ERR_STATE, GS_OK};
+use crate::result::{
+    c_string, guarded, Failure, GS_ERR_INVALID_CONFIG, GS_ERR_NULL, GS_ERR_STATE, GS_OK,
+};
 use crate::structs::{read_in, size_of_struct, write_out};
 
 /// A plain function pointer, as `vkGetInstanceProcAddr` is passed (cast it to this type).
@@ -22,7 +24,9 @@ pub type GsVoidFunction = Option<unsafe extern "C" fn()>;
 pub struct GsEngineOptions {
     /// `sizeof(GsEngineOptions)`.
     pub size: u32,
-    /// The device at this index of Vulkan's enumeration; -1 for the best (discrete first).
+    /// The device at this index of Vulkan's enumeration (0 to count − 1; beyond is
+    /// `GS_ERR_GPU` naming the devices seen); -1 for the best (discrete first); any other
+    /// negative value is `GS_ERR_INVALID_CONFIG`.
     pub device_index: i32,
     /// The first device whose name contains this text (case-insensitive); NULL for any.
     /// Borrowed for the call only.
@@ -98,10 +102,7 @@ pub struct GsEngine {
     name: CString,
     driver: CString,
     kind: CString,
-    last_error: CString,
 }
-
-handles::handle_with_last_error!(GsEngine, handles::Kind::Engine);
 
 impl GsEngine {
     fn new(ctx: Arc<GpuContext>) -> Self {
@@ -111,7 +112,6 @@ impl GsEngine {
             driver: c_string(&info.driver),
             kind: c_string(&info.kind),
             ctx,
-            last_error: CString::default(),
         }
     }
 
@@ -156,6 +156,15 @@ pub unsafe extern "C" fn gs_engine_create(
         unsafe { handles::clear_out(out)? };
         // SAFETY: contract of this function.
         let o = unsafe { read_in(options, "options", "GsEngineOptions")? };
+        if o.device_index < -1 {
+            return Err(Failure::new(
+                GS_ERR_INVALID_CONFIG,
+                format!(
+                    "options.device_index {} is not a device: use -1 for the best device, or 0 to the device count - 1",
+                    o.device_index
+                ),
+            ));
+        }
         let device = if !o.device_name.is_null() {
             // SAFETY: a NUL-terminated string (contract), read during the call only.
             let name = unsafe { CStr::from_ptr(o.device_name) };
@@ -259,7 +268,8 @@ pub unsafe extern "C" fn gs_engine_create_vulkan(
 }
 
 /// Destroys the engine. Sessions opened on it keep the device until they are destroyed too.
-/// NULL and handles that are not live are ignored. Not while another call uses the engine.
+/// NULL and handles that are not live are ignored. Any thread, also while other threads call
+/// on the engine: they finish on it, and it is freed when the last of them returns.
 ///
 /// # Safety
 /// `engine` is NULL or a pointer this library returned.
@@ -304,7 +314,7 @@ pub unsafe extern "C" fn gs_engine_info(engine: *mut GsEngine, info: *mut GsEngi
 /// Takes the validation layer's messages collected so far (engines created with
 /// `validation = 1`): writes them, one per line, NUL-terminated and cut to `capacity` bytes,
 /// into `buffer` (which may be NULL when `capacity` is 0), and returns how many there were
-/// (0 when the device was silent), or a negative error. One thread per engine at a time.
+/// (0 when the device was silent), or a negative error. Any thread.
 ///
 /// # Safety
 /// `engine` is NULL or a pointer this library returned; `buffer` is NULL or writable for
@@ -367,7 +377,7 @@ thread_local! {
 #[no_mangle]
 pub unsafe extern "C" fn gs_engine_queue_lock(engine: *mut GsEngine) -> i32 {
     handles::with(engine, "engine", |e| {
-        let key = e as *mut GsEngine as usize;
+        let key = engine as usize;
         if HELD.with(|h| h.borrow().iter().any(|l| l.engine == key)) {
             return Err(Failure::new(
                 GS_ERR_STATE,
@@ -397,8 +407,8 @@ pub unsafe extern "C" fn gs_engine_queue_lock(engine: *mut GsEngine) -> i32 {
 /// `engine` is NULL or a pointer this library returned.
 #[no_mangle]
 pub unsafe extern "C" fn gs_engine_queue_unlock(engine: *mut GsEngine) -> i32 {
-    handles::with(engine, "engine", |e| {
-        let key = e as *mut GsEngine as usize;
+    handles::with(engine, "engine", |_| {
+        let key = engine as usize;
         let held = HELD.with(|h| {
             let mut h = h.borrow_mut();
             let at = h.iter().position(|l| l.engine == key)?;

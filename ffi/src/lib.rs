@@ -5,7 +5,11 @@
 //! - a Rust panic never crosses the boundary: it becomes `GS_ERR_INTERNAL`;
 //! - a NULL pointer, a wrong struct size, an out-of-range enum value or a handle that was
 //!   destroyed (or never created, or is of another type) is an error code, never undefined
-//!   behaviour: live handles are kept in a registry and every call checks its handle there;
+//!   behaviour: live handles are kept in a registry and every call checks its handle there,
+//!   holding a reference to it for the call, so that a destroy on another thread never frees
+//!   what a call in progress uses;
+//! - a frame is checked against the session (format, size, strides, timestamps) before any of
+//!   the caller's memory is read;
 //! - every fallible call returns an `int32_t` result; the detail is in the handle's
 //!   `gs_*_last_error()` and in `gs_last_error()` (per thread).
 

@@ -1,9 +1,10 @@
 //! File outputs: a writer for a session's packets, and the output-format enum shared with the
 //! replay save.
 
-use std::ffi::{c_char, CStr, CString, OsStr};
+use std::ffi::{c_char, CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
 
 use ghoststream::container::ContainerFormat;
 use ghoststream::sink::{BitstreamFormat, FileSink, OutputFormat};
@@ -77,11 +78,15 @@ pub(crate) fn output_format(value: i32, path: &std::path::Path) -> Result<Output
 
 /// A file being written with a session's packets (opaque).
 pub struct GsWriter {
-    sink: Option<FileSink>,
-    last_error: CString,
+    /// The file; `None` once finished. Calls from several threads take turns here.
+    sink: Mutex<Option<FileSink>>,
 }
 
-handles::handle_with_last_error!(GsWriter, handles::Kind::Writer);
+impl GsWriter {
+    fn sink(&self) -> MutexGuard<'_, Option<FileSink>> {
+        self.sink.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
 
 /// Opens `path` for the packets of `session` (its codec, size and rate) as `format`
 /// (`GS_OUTPUT_*`) and stores the writer in `*out` (NULL on failure). Fails before anything
@@ -104,15 +109,14 @@ pub unsafe extern "C" fn gs_writer_create(
         if session.is_null() {
             return Err(Failure::null("session"));
         }
-        let config: SessionConfig = handles::read(session, None, |s| Some(s.config.clone()))
+        let config: SessionConfig = handles::read(session, None, |s| Some(s.config()))
             .ok_or_else(|| Failure::new(GS_ERR_BAD_HANDLE, "the session is not live"))?;
         // SAFETY: contract of this function.
         let path = unsafe { path_arg(path, "path")? };
         let format = output_format(format, &path)?;
         let sink = ghoststream::sink::open_file_sink(&path, format, &config)?;
         let writer = handles::publish(GsWriter {
-            sink: Some(sink),
-            last_error: CString::default(),
+            sink: Mutex::new(Some(sink)),
         });
         // SAFETY: checked non-null and writable above.
         unsafe { out.write(writer) };
@@ -120,15 +124,15 @@ pub unsafe extern "C" fn gs_writer_create(
     })
 }
 
-/// Writes one packet (the caller still owns and releases it). One thread per writer at a
-/// time.
+/// Writes one packet (the caller still owns and releases it). Any thread (calls on one writer take turns).
 ///
 /// # Safety
 /// `writer` and `packet` are NULL or pointers this library returned.
 #[no_mangle]
 pub unsafe extern "C" fn gs_writer_write(writer: *mut GsWriter, packet: *const GsPacket) -> i32 {
     handles::with(writer, "writer", |w| {
-        let Some(sink) = w.sink.as_mut() else {
+        let mut guard = w.sink();
+        let Some(sink) = guard.as_mut() else {
             return Err(Failure::new(GS_ERR_STATE, "the writer was finished"));
         };
         if packet.is_null() {
@@ -142,15 +146,14 @@ pub unsafe extern "C" fn gs_writer_write(writer: *mut GsWriter, packet: *const G
 }
 
 /// Completes the file (trailer, index, sync to disk); the writer takes no more packets but
-/// must still be destroyed. A second finish is `GS_ERR_STATE`. One thread per writer at a
-/// time.
+/// must still be destroyed. A second finish is `GS_ERR_STATE`. Any thread (calls on one writer take turns).
 ///
 /// # Safety
 /// `writer` is NULL or a pointer this library returned.
 #[no_mangle]
 pub unsafe extern "C" fn gs_writer_finish(writer: *mut GsWriter) -> i32 {
     handles::with(writer, "writer", |w| {
-        let Some(sink) = w.sink.take() else {
+        let Some(sink) = w.sink().take() else {
             return Err(Failure::new(
                 GS_ERR_STATE,
                 "the writer was already finished",
@@ -162,7 +165,8 @@ pub unsafe extern "C" fn gs_writer_finish(writer: *mut GsWriter) -> i32 {
 }
 
 /// Frees the writer; one not finished is closed as it stands (containers stay readable up to
-/// the last fragment written). NULL and handles that are not live are ignored.
+/// the last fragment written). NULL and handles that are not live are ignored. Any thread,
+/// also while another thread writes: the file is closed when the last call on it returns.
 ///
 /// # Safety
 /// `writer` is NULL or a pointer this library returned.

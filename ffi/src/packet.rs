@@ -2,17 +2,13 @@
 
 use ghoststream::{FrameStats, Packet, Timestamp};
 
-use crate::handles::{self, Handle, Kind};
+use crate::handles;
 use crate::result::GS_OK;
 use crate::structs::{size_of_struct, write_out};
 
 /// An encoded packet (opaque), owned by the caller until `gs_packet_release`.
 pub struct GsPacket {
     pub(crate) packet: Packet,
-}
-
-impl Handle for GsPacket {
-    const KIND: Kind = Kind::Packet;
 }
 
 /// Where one frame's time went, for `gs_packet_stats`. Times are `CLOCK_MONOTONIC`
@@ -148,8 +144,10 @@ pub unsafe extern "C" fn gs_packet_stats(packet: *mut GsPacket, stats: *mut GsFr
     })
 }
 
-/// Frees a packet. NULL and packets that are not live are ignored. Any thread (one call per
-/// packet).
+/// Frees a packet. NULL and packets that are not live are ignored. Any thread, also while
+/// other threads call accessors on the packet: calls that begin after it see a released
+/// packet, and one in progress finishes on the packet, which is freed when the last of them
+/// returns (but a pointer from `gs_packet_data` is dead once this returns).
 ///
 /// # Safety
 /// `packet` is NULL or a pointer this library returned.

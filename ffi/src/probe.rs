@@ -5,7 +5,7 @@ use std::ffi::{c_char, CString};
 
 use ghoststream::encode::{probe, ProbeEntry};
 
-use crate::handles::{self, Handle, Kind};
+use crate::handles;
 use crate::options::codec_value;
 use crate::result::{c_string, guarded, Failure, GS_ERR_INVALID_CONFIG, GS_OK};
 use crate::structs::{size_of_struct, write_out};
@@ -40,10 +40,6 @@ struct Entry {
 /// The result of one probe (opaque).
 pub struct GsProbe {
     entries: Vec<Entry>,
-}
-
-impl Handle for GsProbe {
-    const KIND: Kind = Kind::Probe;
 }
 
 impl From<ProbeEntry> for Entry {
@@ -120,7 +116,8 @@ pub unsafe extern "C" fn gs_probe_entry(
     })
 }
 
-/// Frees the probe and its strings. NULL and handles that are not live are ignored.
+/// Frees the probe and its strings. NULL and handles that are not live are ignored. Any
+/// thread (a call in progress on the probe finishes first, on another thread).
 ///
 /// # Safety
 /// `probe` is NULL or a pointer this library returned.

@@ -5,10 +5,9 @@ use std::time::Duration;
 
 use ghoststream::replay::{ReplayBuffer, ReplayError, ReplayLimits};
 
-use crate::handles;
 use crate::output::{output_format, path_arg};
 use crate::result::{Failure, GS_ERR_INVALID_CONFIG, GS_ERR_OUTPUT, GS_ERR_STATE, GS_OK};
-use crate::session::GsSession;
+use crate::session::{with_session, GsSession};
 
 fn replay_failure(e: ReplayError) -> Failure {
     let code = match &e {
@@ -21,8 +20,7 @@ fn replay_failure(e: ReplayError) -> Failure {
 
 /// Keeps the last `seconds_ms` milliseconds (at most `max_bytes` bytes) of the packets
 /// `gs_session_receive` hands out, whole GOPs from a key frame, for `gs_session_replay_save`.
-/// Calling it again changes the limits and empties the buffer. One thread per session at a
-/// time.
+/// Calling it again changes the limits and empties the buffer. Any thread (calls on one session take turns).
 ///
 /// # Safety
 /// `session` is NULL or a pointer this library returned.
@@ -32,7 +30,7 @@ pub unsafe extern "C" fn gs_session_replay_enable(
     seconds_ms: u64,
     max_bytes: u64,
 ) -> i32 {
-    handles::with(session, "session", |s| {
+    with_session(session, |_, s| {
         let buffer = ReplayBuffer::new(ReplayLimits {
             duration: Duration::from_millis(seconds_ms),
             bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
@@ -46,7 +44,7 @@ pub unsafe extern "C" fn gs_session_replay_enable(
 /// Writes the replay buffer's last `last_ms` milliseconds (0 for all it holds), starting at a
 /// key frame, to `path` as `format` (`GS_OUTPUT_*`), and returns when the file is complete.
 /// `GS_ERR_STATE` when replay is not enabled or no key frame has arrived yet. The buffer keeps
-/// its packets. One thread per session at a time.
+/// its packets. Any thread (calls on one session take turns).
 ///
 /// # Safety
 /// `session` is NULL or a pointer this library returned; `path` is NULL or a NUL-terminated
@@ -58,7 +56,7 @@ pub unsafe extern "C" fn gs_session_replay_save(
     format: i32,
     last_ms: u64,
 ) -> i32 {
-    handles::with(session, "session", |s| {
+    with_session(session, |_, s| {
         // SAFETY: contract of this function.
         let path = unsafe { path_arg(path, "path")? };
         let format = output_format(format, &path)?;

@@ -2,16 +2,18 @@
 
 use std::collections::VecDeque;
 use std::ffi::{c_char, CString};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use ghoststream::replay::ReplayBuffer;
 use ghoststream::stats::StatsCollector;
 use ghoststream::{
-    BufferPool, RateControl, Rational, Session, SessionConfig, SessionOutput, Timestamp,
+    BufferPool, PixelFormat, RateControl, Rational, Session, SessionConfig, SessionOutput,
+    Timestamp,
 };
 
 use crate::dmabuf_imports::DmaBufImports;
-use crate::handles;
+use crate::frames::Timeline;
+use crate::handles::{self, Live};
 use crate::options::{config, GsSessionOptions};
 use crate::packet::GsPacket;
 use crate::result::{
@@ -28,6 +30,31 @@ pub const GS_CONTROL_RECONFIGURE: u32 = 4;
 
 /// An encode session (opaque).
 pub struct GsSession {
+    /// What the calls change; calls on one session from several threads take turns here.
+    state: Mutex<SessionState>,
+    /// The format frames must have (fixed for the session's life).
+    pub(crate) input_format: PixelFormat,
+    /// The size frames must have: the input size, or the encoded size.
+    pub(crate) input_size: (u32, u32),
+    /// `GS_CONTROL_*` bits.
+    controls: u32,
+    backend: CString,
+}
+
+impl GsSession {
+    /// The state, locked (a panic while it was held leaves plain data: keep going).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SessionState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The session's configuration as it stands (waits for a call in progress on it).
+    pub(crate) fn config(&self) -> SessionConfig {
+        self.lock().config.clone()
+    }
+}
+
+/// The part of a session its calls change, behind the session's lock.
+pub(crate) struct SessionState {
     // Declared first so it is dropped (its worker joined) before the imported images below,
     // which the worker may still be reading.
     pub(crate) session: Session,
@@ -41,13 +68,11 @@ pub struct GsSession {
     pub(crate) imports: DmaBufImports,
     pub(crate) replay: Option<ReplayBuffer>,
     pub(crate) stats: StatsCollector,
-    backend: CString,
-    last_error: CString,
+    /// The timestamps accepted so far (their span and total duration are bounded).
+    pub(crate) timeline: Timeline,
 }
 
-handles::handle_with_last_error!(GsSession, handles::Kind::Session);
-
-impl GsSession {
+impl SessionState {
     /// Fails when the session was flushed.
     pub(crate) fn check_open(&self) -> Result<(), Failure> {
         if self.flushed.is_some() {
@@ -79,17 +104,29 @@ pub unsafe extern "C" fn gs_session_create(
         let config = config(&o)?;
         let session = Session::open(config.clone())?;
         let backend = c_string(&session.backend_report().description);
+        let c = session.controls();
+        let controls = (c.force_keyframe as u32 * GS_CONTROL_KEYFRAME)
+            | (c.invalidate as u32 * GS_CONTROL_INVALIDATE)
+            | (c.reconfigure as u32 * GS_CONTROL_RECONFIGURE);
         let handle = handles::publish(GsSession {
-            session,
-            config,
-            pool: BufferPool::new(),
-            flushed: None,
-            next_frame: 0,
-            imports: DmaBufImports::default(),
-            replay: None,
-            stats: StatsCollector::default(),
+            input_format: config.input_format,
+            input_size: config
+                .processing
+                .input_size
+                .unwrap_or((config.width, config.height)),
+            controls,
             backend,
-            last_error: CString::default(),
+            state: Mutex::new(SessionState {
+                session,
+                config,
+                pool: BufferPool::new(),
+                flushed: None,
+                next_frame: 0,
+                imports: DmaBufImports::default(),
+                replay: None,
+                stats: StatsCollector::default(),
+                timeline: Timeline::default(),
+            }),
         });
         // SAFETY: checked non-null and writable above.
         unsafe { out.write(handle) };
@@ -98,8 +135,11 @@ pub unsafe extern "C" fn gs_session_create(
 }
 
 /// Closes the session and frees it, waiting for frames in flight; packets already received
-/// stay valid until released. NULL and handles that are not live are ignored. Not while
-/// another call uses the session.
+/// stay valid until released. NULL and handles that are not live are ignored. Any thread, also
+/// while other threads call on the session: the handle is dead at once (calls that begin
+/// later get `GS_ERR_BAD_HANDLE`) and this returns without waiting for them; the session is
+/// closed and freed when the last call in progress returns, and a submit or flush in progress
+/// then returns `GS_ERR_BAD_HANDLE` (its frame or packets went with the session).
 ///
 /// # Safety
 /// `session` is NULL or a pointer this library returned.
@@ -110,19 +150,25 @@ pub unsafe extern "C" fn gs_session_destroy(session: *mut GsSession) {
 
 /// Ends the input: the encoder is drained (this waits for it); the remaining packets come
 /// from `gs_session_receive`, then `GS_EOF`. A second flush does nothing. Every input buffer
-/// may be reused once this returns. One thread per session at a time.
+/// may be reused once this returns. Any thread (calls on one session take turns).
 ///
 /// # Safety
 /// `session` is NULL or a pointer this library returned.
 #[no_mangle]
 pub unsafe extern "C" fn gs_session_flush(session: *mut GsSession) -> i32 {
-    handles::with(session, "session", |s| {
+    with_session(session, |live, s| {
         if s.flushed.is_some() {
             return Ok(GS_OK);
         }
         let outputs = s.session.close()?;
         s.flushed = Some(outputs.into());
         s.imports.clear();
+        if live.destroyed() {
+            return Err(handles::destroyed_failure(
+                "session",
+                "during this flush: its packets went with it",
+            ));
+        }
         Ok(GS_OK)
     })
 }
@@ -131,7 +177,7 @@ pub unsafe extern "C" fn gs_session_flush(session: *mut GsSession) -> i32 {
 /// (GS_EOF, after a flush). The caller owns the packet and releases it with
 /// `gs_packet_release`. Frames dropped by back-pressure are counted in the stats and skipped.
 /// Once a packet of frame N is received, the input buffers of frames 0..=N may be reused.
-/// One thread per session at a time.
+/// Any thread (calls on one session take turns).
 ///
 /// # Safety
 /// `session` is NULL or a pointer this library returned; `out` is NULL or writable.
@@ -140,7 +186,12 @@ pub unsafe extern "C" fn gs_session_receive(
     session: *mut GsSession,
     out: *mut *mut GsPacket,
 ) -> i32 {
-    handles::with(session, "session", |s| {
+    // NULL in `*out` on every failure, a dead session's included.
+    if !out.is_null() {
+        // SAFETY: non-null and writable (contract of this function).
+        unsafe { out.write(std::ptr::null_mut()) };
+    }
+    with_session(session, |_, s| {
         // SAFETY: contract of this function.
         unsafe { handles::clear_out(out)? };
         loop {
@@ -175,15 +226,14 @@ pub unsafe extern "C" fn gs_session_receive(
 }
 
 /// Makes the next frame submitted a key frame (with parameter sets), for a viewer that joined.
-/// `GS_ERR_UNAVAILABLE` when the backend cannot (see `gs_session_controls`). One thread per
-/// session at a time.
+/// `GS_ERR_UNAVAILABLE` when the backend cannot (see `gs_session_controls`). Any thread (calls on one
+/// session take turns).
 ///
 /// # Safety
 /// `session` is NULL or a pointer this library returned.
 #[no_mangle]
 pub unsafe extern "C" fn gs_session_request_keyframe(session: *mut GsSession) -> i32 {
-    handles::with(session, "session", |s| {
-        s.check_open()?;
+    with_open_session(session, |_, s| {
         s.session.request_keyframe()?;
         Ok(GS_OK)
     })
@@ -191,14 +241,13 @@ pub unsafe extern "C" fn gs_session_request_keyframe(session: *mut GsSession) ->
 
 /// A client lost the packet of the frame with presentation time `lost_pts_ns`: the encoder
 /// stops referencing it, so the client recovers with no key frame. `GS_ERR_UNAVAILABLE` when
-/// the backend cannot. One thread per session at a time.
+/// the backend cannot. Any thread (calls on one session take turns).
 ///
 /// # Safety
 /// `session` is NULL or a pointer this library returned.
 #[no_mangle]
 pub unsafe extern "C" fn gs_session_invalidate(session: *mut GsSession, lost_pts_ns: i64) -> i32 {
-    handles::with(session, "session", |s| {
-        s.check_open()?;
+    with_open_session(session, |_, s| {
         s.session.invalidate(Timestamp::from_nanos(lost_pts_ns))?;
         Ok(GS_OK)
     })
@@ -206,8 +255,8 @@ pub unsafe extern "C" fn gs_session_invalidate(session: *mut GsSession, lost_pts
 
 /// Changes the bitrate of the running stream from the next frame, with no key frame: the
 /// CBR rate, or the VBR average and peak (`max_bitrate` 0 for twice `bitrate`). A CQP session
-/// is `GS_ERR_INVALID_CONFIG`; a backend that cannot is `GS_ERR_UNAVAILABLE`. One thread per
-/// session at a time.
+/// is `GS_ERR_INVALID_CONFIG`; a backend that cannot is `GS_ERR_UNAVAILABLE`. Any thread (calls on one
+/// session take turns).
 ///
 /// # Safety
 /// `session` is NULL or a pointer this library returned.
@@ -217,8 +266,7 @@ pub unsafe extern "C" fn gs_session_set_bitrate(
     bitrate: u64,
     max_bitrate: u64,
 ) -> i32 {
-    handles::with(session, "session", |s| {
-        s.check_open()?;
+    with_open_session(session, |_, s| {
         let config = s.session.config();
         let rate_control = match config.rate_control {
             RateControl::Cbr { .. } => RateControl::Cbr { bitrate },
@@ -251,12 +299,7 @@ pub unsafe extern "C" fn gs_session_set_bitrate(
 /// `session` is NULL or a pointer this library returned.
 #[no_mangle]
 pub unsafe extern "C" fn gs_session_controls(session: *const GsSession) -> u32 {
-    handles::read(session, 0, |s| {
-        let c = s.session.controls();
-        (c.force_keyframe as u32 * GS_CONTROL_KEYFRAME)
-            | (c.invalidate as u32 * GS_CONTROL_INVALIDATE)
-            | (c.reconfigure as u32 * GS_CONTROL_RECONFIGURE)
-    })
+    handles::read(session, 0, |s| s.controls)
 }
 
 /// The encoder the session runs on, in words (e.g. "x264 through libavcodec"); lives as long
@@ -281,13 +324,32 @@ pub unsafe extern "C" fn gs_session_last_error(session: *const GsSession) -> *co
     handles::last_error_of(session, c"not a live session")
 }
 
-/// Runs `body` on a live session whose input is still open.
-pub(crate) fn with_open_session(
-    session: *mut GsSession,
-    body: impl FnOnce(&mut GsSession) -> Outcome,
+/// Runs `body` on a live session with its state locked: calls on one session from several
+/// threads take turns, and one that waited for its turn while another thread destroyed the
+/// session is `GS_ERR_BAD_HANDLE`.
+pub(crate) fn with_session(
+    session: *const GsSession,
+    body: impl FnOnce(&Live<GsSession>, &mut SessionState) -> Outcome,
 ) -> i32 {
-    handles::with(session, "session", |s| {
+    handles::with(session, "session", |live| {
+        let mut state = live.lock();
+        if live.destroyed() {
+            return Err(handles::destroyed_failure(
+                "session",
+                "while this call waited for another call on it to return",
+            ));
+        }
+        body(live, &mut state)
+    })
+}
+
+/// Runs `body` as `with_session` does, on a session whose input is still open.
+pub(crate) fn with_open_session(
+    session: *const GsSession,
+    body: impl FnOnce(&Live<GsSession>, &mut SessionState) -> Outcome,
+) -> i32 {
+    with_session(session, |live, s| {
         s.check_open()?;
-        body(s)
+        body(live, s)
     })
 }

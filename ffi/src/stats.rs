@@ -1,8 +1,7 @@
 //! A session's running totals and latencies.
 
-use crate::handles;
 use crate::result::GS_OK;
-use crate::session::GsSession;
+use crate::session::{with_session, GsSession};
 use crate::structs::{size_of_struct, write_out};
 
 /// A session's totals so far, for `gs_session_stats`. Set `size` before the call.
@@ -38,7 +37,7 @@ pub struct GsSessionStats {
 }
 
 /// Fills `stats` (whose `size` the caller set) with the session's totals: what was submitted,
-/// and what `gs_session_receive` has handed out. One thread per session at a time.
+/// and what `gs_session_receive` has handed out. Any thread (calls on one session take turns).
 ///
 /// # Safety
 /// `session` is NULL or a pointer this library returned; `stats` is NULL or writable for its
@@ -48,7 +47,7 @@ pub unsafe extern "C" fn gs_session_stats(
     session: *mut GsSession,
     stats: *mut GsSessionStats,
 ) -> i32 {
-    handles::with(session, "session", |s| {
+    with_session(session, |_, s| {
         let sum = s.stats.summary();
         let value = GsSessionStats {
             size: size_of_struct::<GsSessionStats>(),

@@ -1,8 +1,9 @@
 /* The C ABI from C: every function, and the documented result for NULLs, wrong sizes, bad
  * enums, destroyed and mistyped handles; a 30-frame H.264 encode from CPU memory written by
- * gs_writer (argv[1]), a replay save (argv[2]); and, on a Vulkan device, an engine with the
- * validation layer and a 10-frame encode of DMA-BUF frames (argv[3]). Built with -std=c11
- * -Wall -Wextra -Werror under AddressSanitizer and UndefinedBehaviorSanitizer by
+ * gs_writer (argv[1]) and a replay save (argv[2]), with frames larger than the session and
+ * timestamps out of range refused before anything is read; and, on a Vulkan device, an engine
+ * with the validation layer and a 10-frame encode of DMA-BUF frames (argv[3]). Built with
+ * -std=c11 -Wall -Wextra -Werror under AddressSanitizer and UndefinedBehaviorSanitizer by
  * ffi/tests/c_abi.rs, which decodes the files. Exit 0 only if every check held. */
 #define _GNU_SOURCE
 #include "ghoststream.h"
@@ -160,8 +161,14 @@ static void bad_sizes_enums_and_handles(void) {
     GsEngineOptions eo;
     gs_engine_options_defaults(&eo);
     CHECK(eo.size == sizeof eo && eo.device_index == -1 && eo.validation == 0);
-    eo.size = 4;
     GsEngine *e = NULL;
+    eo.device_index = -2; /* only -1 (the best) or an index */
+    CHECK(gs_engine_create(&eo, &e) == GS_ERR_INVALID_CONFIG && e == NULL);
+    CONTAINS(gs_last_error(), "options.device_index -2");
+    eo.device_index = INT32_MIN;
+    CHECK(gs_engine_create(&eo, &e) == GS_ERR_INVALID_CONFIG && e == NULL);
+    eo.device_index = -1;
+    eo.size = 4;
     CHECK(gs_engine_create(&eo, &e) == GS_ERR_STRUCT_SIZE && e == NULL);
     GsVulkanHost host = {.size = sizeof host};
     CHECK(gs_engine_create_vulkan(&host, &e) == GS_ERR_NULL && e == NULL);
@@ -191,6 +198,93 @@ static void probe(void) {
     gs_probe_destroy(p);
     CHECK(gs_probe_count(p) == 0);
     gs_probe_destroy(p);
+}
+
+/* A frame that declares more than the session's size is refused before its planes are read:
+ * the planes here hold exactly the session's size on the heap, so a copy of the declared size
+ * would read past them (AddressSanitizer reports it). `f` is a good frame of the session. */
+static void frames_larger_than_the_session(GsSession *s, const GsCpuFrame *f) {
+    uint8_t *y = malloc((size_t)W * H), *u = malloc((size_t)(W / 2) * (H / 2));
+    uint8_t *v = malloc((size_t)(W / 2) * (H / 2));
+    CHECK(y && u && v);
+    memset(y, 16, (size_t)W * H);
+    memset(u, 128, (size_t)(W / 2) * (H / 2));
+    memset(v, 128, (size_t)(W / 2) * (H / 2));
+    GsCpuFrame big = *f;
+    big.pts_ns = f->pts_ns + 1;
+    big.planes[0] = y;
+    big.planes[1] = u;
+    big.planes[2] = v;
+    big.width = 2 * W;
+    big.height = 2 * H;
+    big.strides[0] = 2 * W;
+    big.strides[1] = big.strides[2] = W;
+    CHECK(gs_session_submit_cpu(s, &big) == GS_ERR_FRAME_MISMATCH);
+    CONTAINS(gs_session_last_error(s), "frame is 320x192 but the session takes 160x96");
+    big.width = W; /* taller only, at the session's strides */
+    big.strides[0] = W;
+    big.strides[1] = big.strides[2] = W / 2;
+    CHECK(gs_session_submit_cpu(s, &big) == GS_ERR_FRAME_MISMATCH);
+    CONTAINS(gs_session_last_error(s), "160x192");
+    big.height = H;
+    big.width = 0; /* smaller is refused the same way */
+    CHECK(gs_session_submit_cpu(s, &big) == GS_ERR_FRAME_MISMATCH);
+    big.width = W;
+    big.format = GS_FORMAT_I444; /* full-size chroma planes: more than u and v hold */
+    CHECK(gs_session_submit_cpu(s, &big) == GS_ERR_FRAME_MISMATCH);
+    CONTAINS(gs_session_last_error(s), "i444");
+    free(y);
+    free(u);
+    free(v);
+}
+
+/* Timestamps whose span, sum or conversion would overflow 64 bits are refused, naming the
+ * value; the session carries on. `f` is the last frame accepted. */
+static void timestamps_out_of_range(GsSession *s, const GsCpuFrame *f) {
+    GsCpuFrame t = *f;
+    t.pts_ns = INT64_MAX;
+    CHECK(gs_session_submit_cpu(s, &t) == GS_ERR_BAD_INPUT);
+    CONTAINS(gs_session_last_error(s), "frame.pts_ns 9223372036854775807");
+    t.pts_ns = (int64_t)1 << 62; /* 2^62 after the first frame's 0, plus a frame's duration */
+    CHECK(gs_session_submit_cpu(s, &t) == GS_ERR_BAD_INPUT);
+    CONTAINS(gs_session_last_error(s), "first frame's pts 0");
+    t.pts_ns = f->pts_ns + 1;
+    t.duration_ns = -5;
+    CHECK(gs_session_submit_cpu(s, &t) == GS_ERR_BAD_INPUT);
+    CONTAINS(gs_session_last_error(s), "frame.duration_ns -5");
+    t.duration_ns = INT64_MAX;
+    CHECK(gs_session_submit_cpu(s, &t) == GS_ERR_BAD_INPUT);
+    t.duration_ns = 0;
+    t.capture_time_ns = -1;
+    CHECK(gs_session_submit_cpu(s, &t) == GS_ERR_BAD_INPUT);
+    CONTAINS(gs_session_last_error(s), "frame.capture_time_ns -1");
+}
+
+/* A session whose first frame is at -2^62 ns: a frame 2^63 - 1 ns later (a span that wraps a
+ * signed 64-bit difference) is refused; the accepted frame comes out with its own pts. */
+static void timestamp_span_is_bounded(void) {
+    GsSessionOptions o;
+    gs_session_options_defaults(&o);
+    o.width = 64;
+    o.height = 64;
+    o.backend = GS_BACKEND_SOFTWARE;
+    o.gpu = GS_GPU_OFF;
+    GsSession *s = NULL;
+    CHECK(gs_session_create(&o, &s) == GS_OK);
+    if (s == NULL) return;
+    static uint8_t y[64 * 64], uv[32 * 32];
+    const int64_t first = -((int64_t)1 << 62);
+    CHECK(gs_session_submit_i420(s, y, 64, uv, 32, uv, 32, first) == GS_OK);
+    CHECK(gs_session_submit_i420(s, y, 64, uv, 32, uv, 32, ((int64_t)1 << 62) - 1) == GS_ERR_BAD_INPUT);
+    CONTAINS(gs_session_last_error(s), "frame.pts_ns 4611686018427387903");
+    CHECK(gs_session_submit_i420(s, y, 64, uv, 32, uv, 32, INT64_MIN) == GS_ERR_BAD_INPUT);
+    CHECK(gs_session_flush(s) == GS_OK);
+    GsPacket *p = NULL;
+    CHECK(gs_session_receive(s, &p) == GS_OK && p != NULL);
+    CHECK(gs_packet_pts(p) == first && gs_packet_frame_number(p) == 0);
+    gs_packet_release(p);
+    CHECK(gs_session_receive(s, &p) == GS_EOF);
+    gs_session_destroy(s);
 }
 
 /* The CPU path: 30 I420 frames by gs_session_submit_cpu, written by a writer; returns the
@@ -250,6 +344,8 @@ static int encode_cpu(const char *stream_path, const char *replay_path) {
         CHECK(gs_session_submit_cpu(s, &f) == GS_OK);
         CHECK(drain(s, w, &packets) == GS_AGAIN);
     }
+    frames_larger_than_the_session(s, &f);
+    timestamps_out_of_range(s, &f);
     /* Misused frames are refused with a message; the session carries on. */
     GsCpuFrame bad = f;
     bad.strides[0] = 10;
@@ -384,13 +480,31 @@ static int encode_dmabuf(const char *path) {
     if (packets >= 0) {
         GsDmaBufFrame bad = f;
         bad.pts_ns = 999999999999;
+        bad.width = 128; /* more than the session's (and the buffer's): refused before import */
+        bad.height = 96;
+        bad.stride = 128 * 4;
+        CHECK(gs_session_submit_dmabuf(s, &bad) == GS_ERR_FRAME_MISMATCH);
+        CONTAINS(gs_session_last_error(s), "frame is 128x96 but the session takes 64x48");
+        bad = f;
+        bad.pts_ns = 999999999999;
+        bad.offset = UINT64_MAX - 100; /* rows past 2^64 bytes */
+        CHECK(gs_session_submit_dmabuf(s, &bad) == GS_ERR_BAD_INPUT);
+        CONTAINS(gs_session_last_error(s), "frame.offset 18446744073709551515");
+        bad = f;
+        bad.pts_ns = 999999999999;
         bad.stride = 10;
         CHECK(gs_session_submit_dmabuf(s, &bad) < 0);
         bad = f;
         bad.format = GS_FORMAT_I420;
         CHECK(gs_session_submit_dmabuf(s, &bad) < 0);
-        GsVulkanFrame vf = {.size = sizeof vf, .format = GS_FORMAT_RGBA8, .width = 64, .height = 48,
-                            .image = 0, .layout = 1, .pts_ns = 999999999999};
+        GsVulkanFrame vf = {.size = sizeof vf, .format = GS_FORMAT_RGBA8, .width = 128, .height = 96,
+                            .image = 0x1234, .layout = 1, .pts_ns = 999999999999};
+        /* Larger than the session: refused before the (here bogus) image is looked at. */
+        CHECK(gs_session_submit_vulkan(s, &vf) == GS_ERR_FRAME_MISMATCH);
+        CONTAINS(gs_session_last_error(s), "frame is 128x96");
+        vf.width = 64;
+        vf.height = 48;
+        vf.image = 0;
         CHECK(gs_session_submit_vulkan(s, &vf) == GS_ERR_GPU); /* VK_NULL_HANDLE */
         vf.format = 77;
         CHECK(gs_session_submit_vulkan(s, &vf) == GS_ERR_BAD_ENUM);
@@ -427,6 +541,7 @@ int main(int argc, char **argv) {
     every_function_refuses_null();
     bad_sizes_enums_and_handles();
     probe();
+    timestamp_span_is_bounded();
     int cpu = encode_cpu(argv[1], argv[2]);
     int gpu = encode_dmabuf(argv[3]);
     if (failures) {

@@ -140,6 +140,17 @@ pub enum CaptureError {
         /// The output's height.
         height: u32,
     },
+    /// The compositor accepted the connection but did not answer one exchange in time (a hung
+    /// or stopped compositor, or a socket that is not a Wayland compositor's).
+    #[error("the Wayland compositor at {socket} did not answer {step} within {waited_ms} ms (it accepted the connection but does not respond: is it stopped or hung, and is this its socket? check WAYLAND_DISPLAY or --display)")]
+    CompositorTimeout {
+        /// The socket's path.
+        socket: String,
+        /// What was asked and not answered.
+        step: String,
+        /// How long it waited.
+        waited_ms: u64,
+    },
     /// No frame came within the time allowed.
     #[error("no frame from output {output:?} within {waited_ms} ms")]
     Timeout {
@@ -148,8 +159,8 @@ pub enum CaptureError {
         /// How long it waited.
         waited_ms: u64,
     },
-    /// A pacing rate that is not positive.
-    #[error("capture frame rate {rate} is not positive: give frames per second above zero")]
+    /// A pacing rate outside what the engine runs.
+    #[error("capture frame rate {rate} is out of range: give 1 to 1000 frames per second")]
     BadRate {
         /// The rate given.
         rate: crate::time::Rational,
@@ -159,6 +170,17 @@ pub enum CaptureError {
     PipeWireUnavailable {
         /// What failed.
         reason: String,
+    },
+    /// The PipeWire socket accepted the connection but nothing answered in time (a hung
+    /// daemon, or a socket that is not PipeWire's).
+    #[error("PipeWire at {socket} did not answer {step} within {waited_ms} ms (the socket accepted the connection but nothing responds: is the daemon hung, and is this its socket? check PIPEWIRE_REMOTE and XDG_RUNTIME_DIR)")]
+    PipeWireTimeout {
+        /// The socket (a path, or the connection handed over by the portal).
+        socket: String,
+        /// What was asked and not answered.
+        step: String,
+        /// How long it waited.
+        waited_ms: u64,
     },
     /// The PipeWire daemon closed the connection or reported an error on it.
     #[error("PipeWire went away during capture: {reason}")]

@@ -51,12 +51,14 @@ impl std::fmt::Debug for PacedCapture {
 }
 
 impl PacedCapture {
-    /// Paces `capture` to `rate` frames a second (positive).
+    /// Paces `capture` to `rate` frames a second, from [`crate::MIN_FRAME_RATE`] to
+    /// [`crate::MAX_FRAME_RATE`].
     pub fn new(capture: impl LiveCapture + 'static, rate: Rational) -> Result<Self, CaptureError> {
-        if !rate.is_positive() {
-            return Err(CaptureError::BadRate { rate });
-        }
-        let period = Duration::from_secs_f64(1.0 / rate.as_f64());
+        let in_range = (crate::MIN_FRAME_RATE..=crate::MAX_FRAME_RATE).contains(&rate.as_f64());
+        let period = (rate.is_positive() && in_range)
+            .then(|| Duration::try_from_secs_f64(1.0 / rate.as_f64()).ok())
+            .flatten()
+            .ok_or(CaptureError::BadRate { rate })?;
         Ok(Self {
             capture: Box::new(capture),
             rate,

@@ -148,6 +148,8 @@ struct State {
     failure: Option<CaptureError>,
     /// The stream failed or was closed: nothing more will arrive.
     ended: bool,
+    /// The daemon has answered a round trip (a core `done`): it is alive.
+    answered: bool,
 }
 
 #[derive(Debug, Default)]
@@ -220,6 +222,7 @@ impl PipeWireCapture {
             None => "the default video node".into(),
         };
         let timeout = options.negotiation_timeout;
+        let socket = socket_label(options.remote.is_some());
         let shared = Arc::new(Shared::default());
         let (quit, quit_rx) = pw::channel::channel::<()>();
         let thread = {
@@ -264,10 +267,21 @@ impl PipeWireCapture {
                 if let Some(f) = state.format {
                     break f;
                 }
+                let answered = state.answered;
                 state = capture.shared.wait_until(state, deadline).ok_or_else(|| {
-                    CaptureError::Timeout {
-                        output: capture.label.clone(),
-                        waited_ms: timeout.as_millis() as u64,
+                    let waited_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+                    if answered {
+                        CaptureError::Timeout {
+                            output: capture.label.clone(),
+                            waited_ms,
+                        }
+                    } else {
+                        // Not even the registry listing came back: the daemon, not the node.
+                        CaptureError::PipeWireTimeout {
+                            socket: socket.clone(),
+                            step: "the listing of its objects (pw_core sync)".into(),
+                            waited_ms,
+                        }
                     }
                 })?;
             }
@@ -449,6 +463,7 @@ pub fn list_video_sources(
     remote: Option<OwnedFd>,
     timeout: Duration,
 ) -> Result<String, CaptureError> {
+    let socket = socket_label(remote.is_some());
     let connection = pw_params::connect(remote)?;
     let (core, main_loop) = (&connection.core, &connection.main_loop);
     let graph = Rc::new(RefCell::new(Graph::default()));
@@ -492,11 +507,10 @@ pub fn list_video_sources(
         .register();
     core.sync(0).map_err(unavailable)?;
     let timer = main_loop.loop_().add_timer(move |_| {
-        finish(Err(CaptureError::PipeWireUnavailable {
-            reason: format!(
-                "the daemon did not list its objects within {} ms",
-                timeout.as_millis()
-            ),
+        finish(Err(CaptureError::PipeWireTimeout {
+            socket: socket.clone(),
+            step: "the listing of its objects (pw_core sync)".into(),
+            waited_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
         }))
     });
     timer
@@ -510,6 +524,24 @@ pub fn list_video_sources(
     result.unwrap_or(Ok(()))?;
     let listed = graph.borrow().video_sources();
     Ok(listed)
+}
+
+/// The socket a connection goes to, for messages: the connection handed over (the portal's),
+/// else `$PIPEWIRE_REMOTE` (a path, or a name in the runtime directory), else `pipewire-0` in
+/// `$PIPEWIRE_RUNTIME_DIR` or `$XDG_RUNTIME_DIR`, as libpipewire looks for it.
+fn socket_label(handed_over: bool) -> String {
+    if handed_over {
+        return "the connection the desktop portal handed over".into();
+    }
+    let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let name = var("PIPEWIRE_REMOTE").unwrap_or_else(|| "pipewire-0".into());
+    if name.starts_with('/') {
+        return name;
+    }
+    match var("PIPEWIRE_RUNTIME_DIR").or_else(|| var("XDG_RUNTIME_DIR")) {
+        Some(dir) => format!("{}/{name}", dir.trim_end_matches('/')),
+        None => format!("{name} (no PIPEWIRE_RUNTIME_DIR or XDG_RUNTIME_DIR set)"),
+    }
 }
 
 /// The registry as the loop saw it: nodes and the links into the capture's node.
@@ -592,6 +624,14 @@ fn run_loop(
             let target = target.clone();
             let target_id = Rc::clone(&target_id);
             move |_, _| {
+                {
+                    let mut state = shared.lock();
+                    if !state.answered {
+                        state.answered = true;
+                        drop(state);
+                        shared.changed.notify_all();
+                    }
+                }
                 // The registry has been listed: the node asked for must be in it.
                 if let Some(t) = &target {
                     let graph = graph.borrow();

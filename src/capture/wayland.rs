@@ -12,14 +12,23 @@
 //! frame (`next_frame_before` returns `None` when nothing changed in time).
 //!
 //! Timestamps are the compositor's presentation times (`CLOCK_MONOTONIC`, from `ready`).
+//!
+//! Nothing waits on the compositor without a deadline: connecting, listing the globals,
+//! describing the outputs and negotiating each frame's buffer each get
+//! [`WaylandOptions::round_trip_timeout`], and while waiting for damage a compositor that has
+//! been silent that long is asked for a `wl_display.sync`, which must come back as fast. A
+//! compositor that accepts the connection and never answers is a
+//! [`CaptureError::CompositorTimeout`] naming the socket and the step, never a hang.
 
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wayland_client::globals::{registry_queue_init, GlobalListContents};
+use wayland_client::backend::WaylandError;
 use wayland_client::protocol::wl_buffer::WlBuffer;
+use wayland_client::protocol::wl_callback::{self, WlCallback};
+use wayland_client::protocol::wl_display::WlDisplay;
 use wayland_client::protocol::wl_output::{self, WlOutput};
 use wayland_client::protocol::wl_registry::{self, WlRegistry};
 use wayland_client::protocol::wl_shm::{self, WlShm};
@@ -95,7 +104,17 @@ pub struct WaylandOptions {
     pub cursor: bool,
     /// Ask only for frames with damage (changes); an idle screen then costs nothing.
     pub damage: bool,
+    /// How long the compositor may take to answer one exchange: the connection, the list of
+    /// globals, the outputs' descriptions, a frame's buffer offer, and a `wl_display.sync`
+    /// sent after this long without any event while waiting for damage. Past it the capture
+    /// fails with [`CaptureError::CompositorTimeout`]. Default
+    /// [`DEFAULT_ROUND_TRIP_TIMEOUT`] (5 s).
+    pub round_trip_timeout: Duration,
 }
+
+/// The default [`WaylandOptions::round_trip_timeout`]: a compositor answers in milliseconds,
+/// a loaded one in well under a second.
+pub const DEFAULT_ROUND_TRIP_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Default for WaylandOptions {
     fn default() -> Self {
@@ -105,8 +124,17 @@ impl Default for WaylandOptions {
             region: None,
             cursor: true,
             damage: true,
+            round_trip_timeout: DEFAULT_ROUND_TRIP_TIMEOUT,
         }
     }
+}
+
+/// One global the registry announced.
+#[derive(Debug)]
+struct GlobalEntry {
+    name: u32,
+    interface: String,
+    version: u32,
 }
 
 /// One `wl_output` as the compositor describes it.
@@ -128,6 +156,33 @@ struct BufferSpec {
     stride: u32,
 }
 
+impl BufferSpec {
+    /// Whether the compositor's buffer description is one a frame can be read out of: rows
+    /// of 4-byte pixels inside the stride, the whole buffer within a `wl_shm_pool`'s size.
+    fn check(&self) -> Result<(), String> {
+        let row = u64::from(self.width) * 4;
+        let len = u64::from(self.stride) * u64::from(self.height);
+        if self.width == 0 || self.height == 0 {
+            Err(format!("a {}x{} buffer (empty)", self.width, self.height))
+        } else if u64::from(self.stride) < row {
+            Err(format!(
+                "stride {} is shorter than a {}-pixel row ({row} bytes)",
+                self.stride, self.width
+            ))
+        } else if len > i32::MAX as u64 {
+            Err(format!(
+                "a {}x{} buffer with stride {} ({len} bytes) is larger than a wl_shm pool can be ({} bytes)",
+                self.width,
+                self.height,
+                self.stride,
+                i32::MAX
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// What the compositor has said about the frame in flight.
 #[derive(Debug, Default)]
 struct FrameEvents {
@@ -141,9 +196,12 @@ struct FrameEvents {
 /// The event handlers' state.
 #[derive(Debug, Default)]
 struct State {
+    globals: Vec<GlobalEntry>,
     outputs: Vec<OutputInfo>,
     removed: Vec<u32>,
     frame: FrameEvents,
+    /// The highest `wl_display.sync` serial answered.
+    synced: u64,
 }
 
 /// A shared-memory buffer frames are copied into, with its `wl_buffer`.
@@ -163,10 +221,84 @@ impl Drop for Target {
     }
 }
 
+/// The compositor's end of the connection: its socket (for messages), how long one exchange
+/// may take, and the syncs sent.
+#[derive(Debug)]
+struct Peer {
+    socket: String,
+    timeout: Duration,
+    display: WlDisplay,
+    syncs: u64,
+}
+
+impl Peer {
+    /// Sends a `wl_display.sync`; its serial comes back in [`State::synced`] when answered.
+    fn sync(&mut self, qh: &QueueHandle<State>) -> u64 {
+        self.syncs = self.syncs.saturating_add(1);
+        self.display.sync(qh, self.syncs);
+        self.syncs
+    }
+
+    fn timed_out(&self, step: String, since: Instant) -> CaptureError {
+        CaptureError::CompositorTimeout {
+            socket: self.socket.clone(),
+            step,
+            waited_ms: u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Dispatches events until `done` holds, for at most [`Self::timeout`]; a
+    /// [`CaptureError::CompositorTimeout`] naming `step` after that.
+    fn wait_for(
+        &self,
+        queue: &mut EventQueue<State>,
+        state: &mut State,
+        step: impl FnOnce() -> String,
+        done: impl Fn(&State) -> bool,
+    ) -> Result<(), CaptureError> {
+        let started = Instant::now();
+        let deadline = after(started, self.timeout);
+        loop {
+            if done(state) {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(self.timed_out(step(), started));
+            }
+            dispatch_until(queue, state, deadline)?;
+        }
+    }
+
+    /// A round trip: everything sent so far has been handled and its events dispatched, within
+    /// the timeout.
+    fn roundtrip(
+        &mut self,
+        queue: &mut EventQueue<State>,
+        state: &mut State,
+        step: &str,
+    ) -> Result<(), CaptureError> {
+        let serial = self.sync(&queue.handle());
+        self.wait_for(queue, state, || step.to_string(), |s| s.synced >= serial)
+    }
+}
+
+/// `start + timeout`, or far ahead when that does not fit an `Instant`.
+fn after(start: Instant, timeout: Duration) -> Instant {
+    start
+        .checked_add(timeout)
+        .or_else(|| start.checked_add(Duration::from_secs(365 * 86_400)))
+        .unwrap_or(start)
+}
+
 /// A capture of one output (or a region of it).
 pub struct WaylandCapture {
     queue: EventQueue<State>,
     state: State,
+    peer: Peer,
+    /// When the compositor last sent anything.
+    last_heard: Instant,
+    /// A liveness `wl_display.sync` in flight: its serial and when it was sent.
+    ping: Option<(u64, Instant)>,
     manager: ZwlrScreencopyManagerV1,
     manager_version: u32,
     shm: WlShm,
@@ -208,39 +340,65 @@ fn gone(e: impl std::fmt::Display) -> CaptureError {
 
 impl WaylandCapture {
     /// Connects, finds the output and the screencopy protocol, and asks for the first frame.
+    /// Each step waits at most [`WaylandOptions::round_trip_timeout`] for the compositor.
     pub fn open(options: WaylandOptions) -> Result<Self, CaptureError> {
-        let connection = connect(options.display.as_deref())?;
-        let (globals, mut queue) =
-            registry_queue_init::<State>(&connection).map_err(|e| CaptureError::NoCompositor {
-                display: display_label(options.display.as_deref()),
-                reason: e.to_string(),
-            })?;
+        let timeout = options.round_trip_timeout;
+        let (connection, socket) = connect(options.display.as_deref(), timeout)?;
+        let mut queue = connection.new_event_queue();
         let qh = queue.handle();
-        let missing = |protocol, fix| move |_| CaptureError::ProtocolMissing { protocol, fix };
-        let manager: ZwlrScreencopyManagerV1 = globals.bind(&qh, 1..=3, ()).map_err(missing(
-            "zwlr_screencopy_manager_v1",
-            "this capture path needs a wlroots-style compositor (sway, Hyprland, river, labwc); on GNOME or KDE capture through the portal",
-        ))?;
-        let shm: WlShm = globals.bind(&qh, 1..=1, ()).map_err(missing(
-            "wl_shm",
-            "every Wayland compositor has it; the compositor is broken",
-        ))?;
+        let mut peer = Peer {
+            socket,
+            timeout,
+            display: connection.display(),
+            syncs: 0,
+        };
         let mut state = State::default();
-        for g in globals.contents().clone_list() {
-            if g.interface == WlOutput::interface().name {
-                let proxy: WlOutput =
-                    globals
-                        .registry()
-                        .bind(g.name, g.version.min(4), &qh, g.name);
-                state.outputs.push(OutputInfo {
-                    global: g.name,
-                    proxy,
-                    name: None,
-                    mode: None,
-                });
-            }
+        let registry = connection.display().get_registry(&qh, ());
+        peer.roundtrip(
+            &mut queue,
+            &mut state,
+            "the list of globals (wl_display.get_registry, then wl_display.sync)",
+        )?;
+        let find = |state: &State, interface: &str| {
+            state
+                .globals
+                .iter()
+                .find(|g| g.interface == interface && g.version >= 1)
+                .map(|g| (g.name, g.version))
+        };
+        let (name, version) = find(&state, ZwlrScreencopyManagerV1::interface().name).ok_or(
+            CaptureError::ProtocolMissing {
+                protocol: "zwlr_screencopy_manager_v1",
+                fix: "this capture path needs a wlroots-style compositor (sway, Hyprland, river, labwc); on GNOME or KDE capture through the portal",
+            },
+        )?;
+        let manager: ZwlrScreencopyManagerV1 = registry.bind(name, version.min(3), &qh, ());
+        let (name, _) =
+            find(&state, WlShm::interface().name).ok_or(CaptureError::ProtocolMissing {
+                protocol: "wl_shm",
+                fix: "every Wayland compositor has it; the compositor is broken",
+            })?;
+        let shm: WlShm = registry.bind(name, 1, &qh, ());
+        let announced: Vec<(u32, u32)> = state
+            .globals
+            .iter()
+            .filter(|g| g.interface == WlOutput::interface().name && g.version >= 1)
+            .map(|g| (g.name, g.version))
+            .collect();
+        for (name, version) in announced {
+            let proxy: WlOutput = registry.bind(name, version.min(4), &qh, name);
+            state.outputs.push(OutputInfo {
+                global: name,
+                proxy,
+                name: None,
+                mode: None,
+            });
         }
-        queue.roundtrip(&mut state).map_err(gone)?;
+        peer.roundtrip(
+            &mut queue,
+            &mut state,
+            "the outputs' descriptions (wl_output name and mode, then wl_display.sync)",
+        )?;
         let labels: Vec<String> = state
             .outputs
             .iter()
@@ -285,6 +443,9 @@ impl WaylandCapture {
         let mut capture = Self {
             queue,
             state,
+            peer,
+            last_heard: Instant::now(),
+            ping: None,
             manager,
             manager_version,
             shm,
@@ -306,7 +467,7 @@ impl WaylandCapture {
             first: None,
         };
         // The first request also tells the frame's size and format.
-        capture.request(Instant::now() + FRAME_TIMEOUT)?;
+        capture.request()?;
         let spec = capture.targets[capture.filling].as_ref().map(|t| t.spec);
         if let Some(spec) = spec {
             capture.info.width = spec.width;
@@ -364,7 +525,7 @@ impl WaylandCapture {
         deadline: Instant,
     ) -> Result<Option<Timestamp>, CaptureError> {
         if self.in_flight.is_none() {
-            self.request(deadline)?;
+            self.request()?;
         }
         loop {
             self.check_output()?;
@@ -384,13 +545,48 @@ impl WaylandCapture {
                 }
                 // The next copy goes in flight, into the other buffer, before this frame is
                 // handed on.
-                self.request(Instant::now() + FRAME_TIMEOUT)?;
+                self.request()?;
                 return Ok(Some(presented));
             }
-            if !self.dispatch_until(deadline)? {
+            if Instant::now() >= deadline {
                 return Ok(None);
             }
+            let wake = self.keep_alive()?.min(deadline);
+            if dispatch_until(&mut self.queue, &mut self.state, wake)? {
+                self.last_heard = Instant::now();
+            }
         }
+    }
+
+    /// While waiting for damage: after a whole timeout without a word from the compositor, asks
+    /// for a `wl_display.sync`, and fails when that goes unanswered for another (a compositor
+    /// that hangs mid-capture is otherwise indistinguishable from an idle screen). Returns
+    /// when to check again.
+    fn keep_alive(&mut self) -> Result<Instant, CaptureError> {
+        let now = Instant::now();
+        if let Some((serial, sent)) = self.ping {
+            if self.state.synced >= serial {
+                self.ping = None;
+                self.last_heard = now;
+            } else if now >= after(sent, self.peer.timeout) {
+                return Err(self.peer.timed_out(
+                    format!(
+                        "a liveness check (wl_display.sync) while waiting for a frame of output {:?}",
+                        self.output_name
+                    ),
+                    sent,
+                ));
+            } else {
+                return Ok(after(sent, self.peer.timeout));
+            }
+        }
+        let quiet_until = after(self.last_heard, self.peer.timeout);
+        if now < quiet_until {
+            return Ok(quiet_until);
+        }
+        let serial = self.peer.sync(&self.queue.handle());
+        self.ping = Some((serial, now));
+        Ok(after(now, self.peer.timeout))
     }
 
     /// Fails when the captured output's global was removed.
@@ -403,9 +599,9 @@ impl WaylandCapture {
         Ok(())
     }
 
-    /// Sends a capture request, waits for the buffer it needs, (re)makes the buffer when the
-    /// size or format changed, and sends the copy.
-    fn request(&mut self, deadline: Instant) -> Result<(), CaptureError> {
+    /// Sends a capture request, waits (at most the round-trip timeout) for the buffer it needs,
+    /// (re)makes the buffer when the size or format changed, and sends the copy.
+    fn request(&mut self) -> Result<(), CaptureError> {
         let qh = self.queue.handle();
         self.state.frame = FrameEvents::default();
         let cursor = self.options.cursor as i32;
@@ -427,15 +623,20 @@ impl WaylandCapture {
         let negotiated = |f: &FrameEvents, version: u32| {
             f.failed || (f.shm.is_some() && (version < 3 || f.buffer_done))
         };
-        while !negotiated(&self.state.frame, self.manager_version) {
-            self.check_output()?;
-            if !self.dispatch_until(deadline)? {
-                return Err(CaptureError::Timeout {
-                    output: self.output_name.clone(),
-                    waited_ms: FRAME_TIMEOUT.as_millis() as u64,
-                });
-            }
-        }
+        let (version, output) = (self.manager_version, self.output_global);
+        self.peer.wait_for(
+            &mut self.queue,
+            &mut self.state,
+            || {
+                format!(
+                    "the buffer offer for a frame of output {:?} (zwlr_screencopy_frame_v1.buffer)",
+                    self.output_name
+                )
+            },
+            |s| negotiated(&s.frame, version) || s.removed.contains(&output),
+        )?;
+        self.last_heard = Instant::now();
+        self.check_output()?;
         if self.state.frame.failed {
             return Err(CaptureError::FrameFailed {
                 output: self.output_name.clone(),
@@ -446,6 +647,10 @@ impl WaylandCapture {
             fix: "the compositor offered only DMA-BUF; DMA-BUF capture is not built yet",
         })?;
         pixel_format(spec.format)?;
+        spec.check().map_err(|reason| CaptureError::BadBuffer {
+            source_name: format!("the compositor (output {:?})", self.output_name),
+            reason,
+        })?;
         // Into the buffer that does not hold the last frame delivered.
         let index = match self.delivered {
             Some((last, _)) => 1 - last,
@@ -539,41 +744,6 @@ impl WaylandCapture {
         }
         Ok(image)
     }
-
-    /// Waits for events until `deadline` and dispatches them; false when none came in time.
-    fn dispatch_until(&mut self, deadline: Instant) -> Result<bool, CaptureError> {
-        self.queue.flush().map_err(gone)?;
-        if self.queue.dispatch_pending(&mut self.state).map_err(gone)? > 0 {
-            return Ok(true);
-        }
-        let Some(guard) = self.queue.prepare_read() else {
-            self.queue.dispatch_pending(&mut self.state).map_err(gone)?;
-            return Ok(true);
-        };
-        let left = deadline.saturating_duration_since(Instant::now());
-        let readable = {
-            let fd = guard.connection_fd();
-            let mut fds = [rustix::event::PollFd::new(
-                &fd,
-                rustix::event::PollFlags::IN,
-            )];
-            let timeout = rustix::event::Timespec {
-                tv_sec: left.as_secs() as i64,
-                tv_nsec: left.subsec_nanos() as i64,
-            };
-            match rustix::event::poll(&mut fds, Some(&timeout)) {
-                Ok(n) => n > 0,
-                Err(rustix::io::Errno::INTR) => false,
-                Err(e) => return Err(gone(e)),
-            }
-        };
-        if !readable {
-            return Ok(Instant::now() < deadline);
-        }
-        guard.read().map_err(gone)?;
-        self.queue.dispatch_pending(&mut self.state).map_err(gone)?;
-        Ok(true)
-    }
 }
 
 impl Drop for WaylandCapture {
@@ -629,6 +799,61 @@ impl FrameSource for WaylandCapture {
     }
 }
 
+/// The one place that waits on the compositor: flushes what is queued, dispatches what has
+/// arrived, else polls the connection until `deadline` and reads and dispatches. True when
+/// anything came; false when nothing did by `deadline` (or a signal interrupted the wait).
+fn dispatch_until(
+    queue: &mut EventQueue<State>,
+    state: &mut State,
+    deadline: Instant,
+) -> Result<bool, CaptureError> {
+    // A full socket (a compositor that stopped reading) is no error yet: wait for it to drain
+    // as for events, within the same deadline.
+    let unsent = match queue.flush() {
+        Ok(()) => false,
+        Err(WaylandError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => true,
+        Err(e) => return Err(gone(e)),
+    };
+    if queue.dispatch_pending(state).map_err(gone)? > 0 {
+        return Ok(true);
+    }
+    let Some(guard) = queue.prepare_read() else {
+        return Ok(queue.dispatch_pending(state).map_err(gone)? > 0);
+    };
+    // Long deadlines are waited for an hour at a time (the caller loops).
+    let left = deadline
+        .saturating_duration_since(Instant::now())
+        .min(Duration::from_secs(3600));
+    let readable = {
+        let fd = guard.connection_fd();
+        let mut flags = rustix::event::PollFlags::IN;
+        if unsent {
+            flags |= rustix::event::PollFlags::OUT;
+        }
+        let mut fds = [rustix::event::PollFd::new(&fd, flags)];
+        let timeout = rustix::event::Timespec {
+            tv_sec: left.as_secs() as i64,
+            tv_nsec: left.subsec_nanos() as i64,
+        };
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(0) | Err(rustix::io::Errno::INTR) => false,
+            Ok(_) => fds[0].revents().intersects(
+                rustix::event::PollFlags::IN
+                    | rustix::event::PollFlags::HUP
+                    | rustix::event::PollFlags::ERR,
+            ),
+            Err(e) => return Err(gone(e)),
+        }
+    };
+    if !readable {
+        // Nothing to read (time is up, or only the socket drained: the next call flushes).
+        return Ok(false);
+    }
+    let read = guard.read().map_err(gone)?;
+    let dispatched = queue.dispatch_pending(state).map_err(gone)?;
+    Ok(read > 0 || dispatched > 0)
+}
+
 /// The engine's format for a `wl_shm` format code (little-endian words, so ARGB8888 is B, G,
 /// R, A in memory).
 fn pixel_format(code: u32) -> Result<PixelFormat, CaptureError> {
@@ -648,38 +873,129 @@ fn display_label(display: Option<&str>) -> String {
         .unwrap_or_else(|| "(WAYLAND_DISPLAY unset)".into())
 }
 
-/// Connects to `display` (a socket name in `$XDG_RUNTIME_DIR`, or a path) or `$WAYLAND_DISPLAY`.
-fn connect(display: Option<&str>) -> Result<Connection, CaptureError> {
-    let failed = |reason: String| CaptureError::NoCompositor {
-        display: display_label(display),
-        reason,
-    };
-    let Some(name) = display else {
-        return Connection::connect_to_env().map_err(|e| failed(e.to_string()));
+/// Connects to `display` (a socket name in `$XDG_RUNTIME_DIR`, or a path), else the socket
+/// `$WAYLAND_SOCKET` hands over, else `$WAYLAND_DISPLAY`; returns the connection and the socket
+/// for messages. A socket whose backlog is full (a compositor that stopped accepting) is retried
+/// until `timeout`, never waited on without a bound.
+fn connect(display: Option<&str>, timeout: Duration) -> Result<(Connection, String), CaptureError> {
+    let failed = |display: String, reason: String| CaptureError::NoCompositor { display, reason };
+    let name = match display {
+        Some(name) => name.to_string(),
+        None => {
+            if let Ok(fd) = std::env::var("WAYLAND_SOCKET") {
+                let label = format!("the socket WAYLAND_SOCKET={fd} hands over");
+                return Connection::connect_to_env()
+                    .map(|c| (c, label.clone()))
+                    .map_err(|e| failed(label, e.to_string()));
+            }
+            std::env::var("WAYLAND_DISPLAY")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    failed(
+                        display_label(None),
+                        "WAYLAND_DISPLAY is not set (give --display or run inside the compositor's session)".into(),
+                    )
+                })?
+        }
     };
     let path = if name.starts_with('/') {
-        PathBuf::from(name)
+        PathBuf::from(&name)
     } else {
         let dir = std::env::var_os("XDG_RUNTIME_DIR")
-            .ok_or_else(|| failed("XDG_RUNTIME_DIR is not set".into()))?;
-        PathBuf::from(dir).join(name)
+            .filter(|d| !d.is_empty())
+            .ok_or_else(|| failed(name.clone(), "XDG_RUNTIME_DIR is not set".into()))?;
+        PathBuf::from(dir).join(&name)
     };
-    let stream =
-        UnixStream::connect(&path).map_err(|e| failed(format!("{}: {e}", path.display())))?;
-    Connection::from_socket(stream).map_err(|e| failed(e.to_string()))
+    let socket = path.display().to_string();
+    let stream = connect_socket(&path, timeout).map_err(|e| match e {
+        Connect::Failed(reason) => failed(socket.clone(), format!("{socket}: {reason}")),
+        Connect::TimedOut(started) => CaptureError::CompositorTimeout {
+            socket: socket.clone(),
+            step: "the connection (its backlog stays full: the compositor does not accept)".into(),
+            waited_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        },
+    })?;
+    let connection =
+        Connection::from_socket(stream).map_err(|e| failed(socket.clone(), e.to_string()))?;
+    Ok((connection, socket))
 }
 
-impl Dispatch<WlRegistry, GlobalListContents> for State {
+/// Why a socket did not connect.
+enum Connect {
+    Failed(rustix::io::Errno),
+    /// The backlog stayed full from this instant until the timeout.
+    TimedOut(Instant),
+}
+
+/// A non-blocking `connect` to the Unix socket at `path`, retried while the listener's backlog
+/// is full (`EAGAIN`) until `timeout`; the stream is blocking again when returned.
+fn connect_socket(path: &std::path::Path, timeout: Duration) -> Result<UnixStream, Connect> {
+    use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+    let address = SocketAddrUnix::new(path).map_err(Connect::Failed)?;
+    let fd = rustix::net::socket_with(
+        AddressFamily::UNIX,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )
+    .map_err(Connect::Failed)?;
+    let started = Instant::now();
+    let deadline = after(started, timeout);
+    loop {
+        match rustix::net::connect(&fd, &address) {
+            Ok(()) => break,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(rustix::io::Errno::AGAIN) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(rustix::io::Errno::AGAIN) => return Err(Connect::TimedOut(started)),
+            Err(e) => return Err(Connect::Failed(e)),
+        }
+    }
+    rustix::io::ioctl_fionbio(&fd, false).map_err(Connect::Failed)?;
+    Ok(UnixStream::from(fd))
+}
+
+impl Dispatch<WlRegistry, ()> for State {
     fn event(
         state: &mut Self,
         _: &WlRegistry,
         event: wl_registry::Event,
-        _: &GlobalListContents,
+        _: &(),
         _: &Connection,
         _: &QueueHandle<Self>,
     ) {
-        if let wl_registry::Event::GlobalRemove { name } = event {
-            state.removed.push(name);
+        match event {
+            wl_registry::Event::Global {
+                name,
+                interface,
+                version,
+            } => state.globals.push(GlobalEntry {
+                name,
+                interface,
+                version,
+            }),
+            wl_registry::Event::GlobalRemove { name } => {
+                state.globals.retain(|g| g.name != name);
+                state.removed.push(name);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Dispatch<WlCallback, u64> for State {
+    fn event(
+        state: &mut Self,
+        _: &WlCallback,
+        event: wl_callback::Event,
+        serial: &u64,
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let wl_callback::Event::Done { .. } = event {
+            state.synced = state.synced.max(*serial);
         }
     }
 }
@@ -752,8 +1068,13 @@ impl Dispatch<ZwlrScreencopyFrameV1, ()> for State {
                 tv_sec_lo,
                 tv_nsec,
             } => {
-                let secs = ((tv_sec_hi as u64) << 32 | tv_sec_lo as u64) as i64;
-                frame.ready = Some(Timestamp::from_nanos(secs * 1_000_000_000 + tv_nsec as i64));
+                // Checked: the compositor's numbers are outside data.
+                let secs =
+                    i64::try_from((tv_sec_hi as u64) << 32 | tv_sec_lo as u64).unwrap_or(i64::MAX);
+                let nanos = secs
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(i64::from(tv_nsec.min(999_999_999)));
+                frame.ready = Some(Timestamp::from_nanos(nanos));
             }
             Event::Failed => frame.failed = true,
             Event::BufferDone => frame.buffer_done = true,
@@ -791,6 +1112,27 @@ mod tests {
         );
         let e = "0,0,0x10".parse::<Region>().unwrap_err();
         assert!(e.contains("empty"), "{e}");
+    }
+
+    #[test]
+    fn a_buffer_offer_that_cannot_hold_its_rows_is_refused_with_the_sizes() {
+        let spec = |width, height, stride| BufferSpec {
+            format: wl_shm::Format::Xrgb8888 as u32,
+            width,
+            height,
+            stride,
+        };
+        assert_eq!(spec(640, 360, 2560).check(), Ok(()));
+        assert_eq!(spec(640, 360, 4096).check(), Ok(()));
+        let e = spec(640, 360, 4).check().unwrap_err();
+        assert_eq!(e, "stride 4 is shorter than a 640-pixel row (2560 bytes)");
+        let e = spec(0, 360, 2560).check().unwrap_err();
+        assert_eq!(e, "a 0x360 buffer (empty)");
+        let e = spec(65535, 65535, 262140).check().unwrap_err();
+        assert!(
+            e.contains("17179344900 bytes") && e.contains("2147483647"),
+            "{e}"
+        );
     }
 
     #[test]

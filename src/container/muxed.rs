@@ -98,12 +98,13 @@ impl MuxedStream {
         };
         let origin = *self.origin.get_or_insert(packet.dts.as_nanos());
         let tb = self.time_base;
-        let mut dts = Rational::NANOS.rescale(packet.dts.as_nanos() - origin, tb);
+        // Saturating: a packet built by hand may carry any i64 (sessions bound theirs).
+        let mut dts = Rational::NANOS.rescale(packet.dts.as_nanos().saturating_sub(origin), tb);
         if let Some(last) = self.last_dts {
-            dts = dts.max(last + 1);
+            dts = dts.max(last.saturating_add(1));
         }
         let pts = Rational::NANOS
-            .rescale(packet.pts.as_nanos() - origin, tb)
+            .rescale(packet.pts.as_nanos().saturating_sub(origin), tb)
             .max(dts);
         let duration = Rational::NANOS
             .rescale(packet.duration.as_nanos(), tb)

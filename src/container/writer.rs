@@ -15,8 +15,11 @@ use crate::sink::{SinkError, SinkSummary};
 #[derive(Debug)]
 pub struct ContainerSink {
     stream: MuxedStream,
-    /// A second handle on the file, to cut it back after a failed write.
-    file: File,
+    /// A second handle on the file, to cut it back after a failed write; none for a stream
+    /// (standard output, a pipe, a device), which can be neither cut back nor synced.
+    file: Option<File>,
+    /// Standard output's duplicate that the muxer's pipe protocol writes to.
+    _pipe: Option<File>,
     path: PathBuf,
     format: ContainerFormat,
     committed: u64,
@@ -52,7 +55,7 @@ pub(crate) fn stream_params(config: &SessionConfig) -> StreamParams {
         codec: config.codec,
         width: config.width,
         height: config.height,
-        frame_rate: config.frame_rate,
+        frame_rate: config.frame_rate.reduced(),
         color: config.color,
         hdr: config.hdr_metadata,
         extradata: Vec::new(),
@@ -83,20 +86,34 @@ pub fn open_container(
         path: path.to_path_buf(),
         source: std::io::Error::other(reason),
     };
-    let url = path
-        .to_str()
-        .ok_or_else(|| create_error("the path is not UTF-8".into()))?;
-    let muxer = Muxer::create(url, format.muxer(), &[]).map_err(create_error)?;
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .map_err(|source| SinkError::Create {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    let (muxer, file, pipe) = if crate::output_path::is_standard_stream(path) {
+        // libavformat's pipe protocol on a duplicate of standard output (never sought). The
+        // protocol writes to the descriptor without owning it: the sink keeps it open.
+        use std::os::fd::AsRawFd;
+        let out = crate::output_path::create(path)?;
+        let url = format!("pipe:{}", out.file.as_raw_fd());
+        let muxer = Muxer::create(&url, format.muxer(), &[]).map_err(create_error);
+        (muxer, None, Some(out.file))
+    } else {
+        let url = path
+            .to_str()
+            .ok_or_else(|| create_error("the path is not UTF-8".into()))?;
+        let muxer = Muxer::create(url, format.muxer(), &[]).map_err(create_error)?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|source| SinkError::Create {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        (Ok(muxer), regular.then_some(file), None)
+    };
+    let muxer = muxer?;
     Ok(ContainerSink {
         stream: MuxedStream::new(muxer, layout(format, options), stream_params(config)),
         file,
+        _pipe: pipe,
         path: path.to_path_buf(),
         format,
         committed: 0,
@@ -109,6 +126,11 @@ impl ContainerSink {
     /// The path being written.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Names `path` in messages and the summary (the file stays where it was opened).
+    pub(crate) fn set_path(&mut self, path: &Path) {
+        self.path = path.to_path_buf();
     }
 
     /// The container format.
@@ -139,11 +161,10 @@ impl ContainerSink {
         match self.stream.write(packet) {
             Ok(true) => {
                 self.packets += 1;
-                self.committed = self
-                    .file
-                    .metadata()
-                    .map(|m| m.len())
-                    .unwrap_or(self.committed);
+                self.committed = match &self.file {
+                    Some(f) => f.metadata().map(|m| m.len()).unwrap_or(self.committed),
+                    None => self.committed + packet.data.len() as u64,
+                };
                 Ok(())
             }
             Ok(false) => {
@@ -182,7 +203,8 @@ impl ContainerSink {
     /// Marks the sink failed and cuts the file back to its last whole packet.
     fn fail(&mut self) {
         self.failed = true;
-        if let Err(e) = self.file.set_len(self.committed) {
+        let Some(file) = &self.file else { return };
+        if let Err(e) = file.set_len(self.committed) {
             tracing::error!(path = %self.path.display(), error = %e, "could not cut the container back to its last whole cluster");
         }
     }
@@ -198,12 +220,18 @@ impl ContainerSink {
             self.fail();
             return Err(self.write_error(code));
         }
-        let bytes = self.file.metadata().map(|m| m.len()).unwrap_or(0);
-        self.file.sync_all().map_err(|source| SinkError::Write {
-            path: self.path.clone(),
-            kept_bytes: bytes,
-            source,
-        })?;
+        let bytes = match &self.file {
+            Some(file) => {
+                let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+                file.sync_all().map_err(|source| SinkError::Write {
+                    path: self.path.clone(),
+                    kept_bytes: bytes,
+                    source,
+                })?;
+                bytes
+            }
+            None => self.committed,
+        };
         Ok(SinkSummary {
             path: self.path.clone(),
             record_path: None,

@@ -212,12 +212,23 @@ pub const AUTO_ORDER: [BackendKind; 3] = [
     BackendKind::Software,
 ];
 
-/// Why the Vulkan Video backend cannot run here: it is specified in its own issue and not yet
-/// built, and the reason says so rather than pretending to probe hardware.
+/// How long `probe` waits for a capture service (the Wayland compositor, the PipeWire
+/// daemon) to answer one exchange: a hung one is reported as such within seconds.
+const PROBE_CAPTURE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The Wayland capture `probe` opens: `$WAYLAND_DISPLAY`'s first output, each exchange bounded
+/// by [`PROBE_CAPTURE_TIMEOUT`].
+fn probe_wayland_options() -> crate::capture::WaylandOptions {
+    crate::capture::WaylandOptions {
+        round_trip_timeout: PROBE_CAPTURE_TIMEOUT,
+        ..Default::default()
+    }
+}
+
 /// Whether a PipeWire daemon answers, with the video nodes it has.
 #[cfg(feature = "pipewire")]
 fn probe_pipewire() -> (bool, String) {
-    match crate::capture::pipewire::list_video_sources(None, std::time::Duration::from_secs(2)) {
+    match crate::capture::pipewire::list_video_sources(None, PROBE_CAPTURE_TIMEOUT) {
         Ok(nodes) => (
             true,
             format!("PipeWire answers; {nodes} (capture one with --source pipewire:NODE)"),
@@ -264,6 +275,8 @@ fn probe_portal() -> (bool, String) {
     )
 }
 
+/// Why the Vulkan Video backend cannot run here: it is specified in its own issue and not yet
+/// built, and the reason says so rather than pretending to probe hardware.
 const VULKAN_VIDEO_REASON: &str = "the Vulkan Video encode backend is not part of this build yet";
 
 /// What stops NVENC here, probed once per process (library, driver API version, a CUDA device,
@@ -577,7 +590,7 @@ pub fn probe() -> Vec<ProbeEntry> {
         available,
         detail,
     });
-    let (available, detail) = match crate::capture::WaylandCapture::open(Default::default()) {
+    let (available, detail) = match crate::capture::WaylandCapture::open(probe_wayland_options()) {
         Ok(c) => {
             let info = crate::source::FrameSource::info(&c);
             (

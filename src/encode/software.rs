@@ -108,8 +108,9 @@ pub fn software_params(
         width: config.width,
         height: config.height,
         input_format: encoder_input,
-        time_base: config.frame_rate.invert(),
-        frame_rate: config.frame_rate,
+        // Reduced: validation guarantees the reduced terms fit libavcodec's 32-bit fields.
+        time_base: config.frame_rate.reduced().invert(),
+        frame_rate: config.frame_rate.reduced(),
         bit_rate: 0,
         rc_max_rate: 0,
         rc_buffer_size: 0,
@@ -212,6 +213,7 @@ pub fn software_params(
                     "use periodic keyframes, or --codec h264 or hevc",
                 ));
             }
+            svt_limits(config)?;
             p.options.push(opt("preset", preset));
             let mut params = Vec::new();
             // SVT-AV1 runs CBR only with its low-delay prediction structure.
@@ -256,6 +258,53 @@ pub fn software_params(
     Ok(p)
 }
 
+/// What SVT-AV1 (1.4, Debian 12's) refuses at open with only "bad parameter": pictures under
+/// 64x64, more than 240 frames a second, a target over 100 000 kbit/s. Measured here with
+/// `ffmpeg -c:v libsvtav1` at each bound and one step past it.
+pub const SVT_MIN_SIZE: u32 = 64;
+/// SVT-AV1's highest frame rate.
+pub const SVT_MAX_FRAME_RATE: f64 = 240.0;
+/// SVT-AV1's highest target bitrate, in bits per second.
+pub const SVT_MAX_BITRATE: u64 = 100_000_000;
+
+fn svt_limits(config: &SessionConfig) -> Result<(), EncodeError> {
+    let refuse = |what: String, fix: &str| EncodeError::Unsupported {
+        encoder: "libsvtav1".into(),
+        what,
+        fix: fix.into(),
+    };
+    if config.width < SVT_MIN_SIZE || config.height < SVT_MIN_SIZE {
+        return Err(refuse(
+            format!(
+                "a {}x{} picture (it takes {SVT_MIN_SIZE}x{SVT_MIN_SIZE} and larger)",
+                config.width, config.height
+            ),
+            "encode at 64x64 or larger (--scale), or use --codec hevc or h264",
+        ));
+    }
+    if config.frame_rate.as_f64() > SVT_MAX_FRAME_RATE {
+        return Err(refuse(
+            format!(
+                "{} frames per second (it takes at most {SVT_MAX_FRAME_RATE})",
+                config.frame_rate
+            ),
+            "lower --fps to 240 or less, or use --codec hevc or h264",
+        ));
+    }
+    let target = match config.rate_control {
+        RateControl::Cbr { bitrate } => Some(bitrate),
+        RateControl::Vbr { target, .. } => Some(target),
+        RateControl::Cqp { .. } => None,
+    };
+    if let Some(bits) = target.filter(|&b| b > SVT_MAX_BITRATE) {
+        return Err(refuse(
+            format!("a target of {bits} bits per second (it takes at most {SVT_MAX_BITRATE})"),
+            "lower --bitrate to 100M or less, or use --rc cqp",
+        ));
+    }
+    Ok(())
+}
+
 fn kbps(bits_per_second: i64) -> i64 {
     (bits_per_second + 500) / 1000
 }
@@ -284,6 +333,21 @@ pub struct SoftwareEncoder {
     keyframes_on_request: bool,
 }
 
+/// SVT-AV1 prints a banner and its whole configuration to the process's stderr at every open
+/// unless `SVT_LOG` says otherwise; it reads the variable in each encoder's init. A library must
+/// not write into its host's stderr, so unless the host chose a level, errors only (`SVT_LOG=1`)
+/// is set once, before the first SVT-AV1 encoder opens. The variable is only ever added, never
+/// changed or removed, and the host's own choice is kept.
+fn quiet_svt_av1() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("SVT_LOG").is_none() {
+            std::env::set_var("SVT_LOG", "1");
+            tracing::debug!("SVT_LOG=1 set: SVT-AV1 logs errors only");
+        }
+    });
+}
+
 impl SoftwareEncoder {
     /// Opens the encoder for `config` and frames of `input_format`.
     pub fn open(config: &SessionConfig, input_format: PixelFormat) -> Result<Self, EncodeError> {
@@ -296,6 +360,9 @@ impl SoftwareEncoder {
         let accepted = encoder_pixel_formats(encoder_name(config.codec));
         let params = software_params(config, input_format, &accepted)?;
         tracing::debug!(?params, "opening software encoder");
+        if config.codec == Codec::Av1 {
+            quiet_svt_av1();
+        }
         let encoder = AvEncoder::open(&params)?;
         let scaler = if params.input_format != input_format {
             Some(AvScaler::new(
@@ -414,6 +481,33 @@ mod tests {
             .iter()
             .find(|(key, _)| key == k)
             .map(|(_, v)| v.as_str())
+    }
+
+    #[test]
+    fn svt_av1_bounds_are_refused_by_value() {
+        let ok = cfg(Codec::Av1);
+        software_params(&ok, PixelFormat::I420, &X264_FORMATS).unwrap();
+        let mut small = cfg(Codec::Av1);
+        small.width = 62;
+        small.height = 64;
+        let mut fast = cfg(Codec::Av1);
+        fast.frame_rate = Rational::new(241, 1);
+        let mut rich = cfg(Codec::Av1);
+        rich.rate_control = RateControl::Cbr {
+            bitrate: 100_000_001,
+        };
+        for (c, needle) in [(small, "62x64"), (fast, "241/1"), (rich, "100000001")] {
+            let e = software_params(&c, PixelFormat::I420, &X264_FORMATS).unwrap_err();
+            assert!(e.to_string().contains(needle), "{e}");
+        }
+        let mut edge = cfg(Codec::Av1);
+        edge.width = 64;
+        edge.height = 64;
+        edge.frame_rate = Rational::new(240, 1);
+        edge.rate_control = RateControl::Cbr {
+            bitrate: 100_000_000,
+        };
+        software_params(&edge, PixelFormat::I420, &X264_FORMATS).unwrap();
     }
 
     #[test]

@@ -146,13 +146,20 @@ impl DmaBufImage {
         let size = file
             .seek(SeekFrom::End(0))
             .map_err(|e| invalid(format!("DMA-BUF fd {}", buf.fd.as_raw_fd()), e.to_string()))?;
-        let needed = buf.offset + buf.stride * (h as u64 - 1) + row;
-        if needed > size {
+        // Checked: offset and stride come from the producer.
+        let needed = buf
+            .stride
+            .checked_mul(h as u64 - 1)
+            .and_then(|n| n.checked_add(buf.offset))
+            .and_then(|n| n.checked_add(row));
+        if needed.is_none_or(|n| n > size) {
             return Err(invalid(
                 format!("DMA-BUF of {size} bytes"),
                 format!(
-                    "{w}x{h} rows at stride {} from offset {} need {needed} bytes",
-                    buf.stride, buf.offset
+                    "{w}x{h} rows at stride {} from offset {} need {} bytes",
+                    buf.stride,
+                    buf.offset,
+                    needed.map_or("more than 2^64".to_string(), |n| n.to_string())
                 ),
             ));
         }
@@ -227,7 +234,9 @@ impl DmaBufImage {
             }
         }
         if bind_offset % requirements.alignment.max(1) != 0
-            || bind_offset + requirements.size > size
+            || bind_offset
+                .checked_add(requirements.size)
+                .is_none_or(|end| end > size)
         {
             destroy();
             return Err(GpuError::Unsupported {

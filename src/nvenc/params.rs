@@ -342,8 +342,9 @@ pub fn initialize_params(
         // Square pixels.
         darWidth: config.width,
         darHeight: config.height,
-        frameRateNum: config.frame_rate.num as u32,
-        frameRateDen: config.frame_rate.den as u32,
+        // Reduced: validation guarantees the reduced terms fit 32 bits.
+        frameRateNum: config.frame_rate.reduced().num as u32,
+        frameRateDen: config.frame_rate.reduced().den as u32,
         // Linux has no completion events: output is waited for in nvEncLockBitstream.
         enableEncodeAsync: 0,
         // The driver decides picture types (keyframes, B-frames) from the config.

@@ -12,6 +12,7 @@ use ghoststream::process::tonemap::PeakSource;
 use ghoststream::replay::ReplayLimits;
 use ghoststream::sink::{open_file_sink, BitstreamFormat, OutputFormat};
 use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mReader};
+use ghoststream::units;
 use ghoststream::{
     BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange,
     GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl, RateControlMode, Rational,
@@ -87,6 +88,8 @@ pub struct EncodeArgs {
     /// Output file. Its extension picks the format unless --format is given: .mkv, .mp4 or .ts
     /// for a crash-safe container (a killed recording plays up to its last second); .ivf or
     /// .obu for raw AV1; .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed) for H.264/HEVC.
+    /// `-` writes to standard output (Matroska unless --format says otherwise), for a pipe:
+    /// `-o - | ffplay -`. An existing file is replaced only once the first packet is written.
     #[arg(short, long, required_unless_present_any = ["replay", "stream"])]
     output: Option<PathBuf>,
 
@@ -97,17 +100,17 @@ pub struct EncodeArgs {
 
     /// The most video queued for the stream server while it is slow or away (older GOPs are
     /// dropped and counted).
-    #[arg(long, value_name = "DURATION", default_value = "4s", value_parser = crate::replay::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "4s", value_parser = parse_duration, allow_hyphen_values = true)]
     stream_buffer: Duration,
 
     /// Keep the last DURATION of the recording in memory (30s, 2m) and save it to a file in
     /// --replay-dir on SIGUSR1 or on `save [SECONDS]` sent to --control; each save prints the
     /// file's path. With -o, the whole recording is written too.
-    #[arg(long, value_name = "DURATION", value_parser = crate::replay::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     replay: Option<Duration>,
 
     /// The most memory the replay buffer may hold, in bytes (k/M/G suffixes).
-    #[arg(long, value_name = "BYTES", default_value = "512M", value_parser = parse_bitrate)]
+    #[arg(long, value_name = "BYTES", default_value = "512M", value_parser = parse_bytes, allow_hyphen_values = true)]
     replay_bytes: u64,
 
     /// Where replay saves go.
@@ -147,25 +150,28 @@ pub struct EncodeArgs {
     encoder: BackendChoice,
 
     /// Frame size WIDTHxHEIGHT for testsrc and raw input (files carry their own).
-    #[arg(long)]
-    size: Option<String>,
+    #[arg(long, value_parser = parse_size, allow_hyphen_values = true)]
+    size: Option<(u32, u32)>,
 
-    /// Frame rate for testsrc and raw input: 60, 29.97, or num/den like 30000/1001.
-    #[arg(long)]
-    fps: Option<String>,
+    /// Frame rate for testsrc and raw input: 60, 29.97, or num/den like 30000/1001 (1 to 1000
+    /// frames per second; SVT-AV1 takes at most 240).
+    #[arg(long, value_parser = parse_rate, allow_hyphen_values = true)]
+    fps: Option<Rational>,
 
     /// Pixel format of raw input (nv12, p010, i420, i420p10, i444, bgra8, rgba8, ...), or of
     /// the test pattern (i420, nv12, i420p10, p010, i444).
     #[arg(long)]
     raw_format: Option<PixelFormat>,
 
-    /// Stop after this many frames.
-    #[arg(long, conflicts_with = "seconds")]
+    /// Stop after this many frames (1 to 10000000000).
+    #[arg(long, conflicts_with = "seconds", allow_hyphen_values = true,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_FRAMES))]
     frames: Option<u64>,
 
-    /// Stop after this many seconds of video (testsrc defaults to 5).
-    #[arg(long)]
-    seconds: Option<f64>,
+    /// Stop after this much video: seconds (10, 10s), minutes (1.5m) or hours (2h). `encode`
+    /// of the test pattern defaults to 5 s.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
+    seconds: Option<Duration>,
 
     /// Rate control: cbr, vbr or cqp.
     #[arg(long, default_value = "cbr")]
@@ -173,19 +179,19 @@ pub struct EncodeArgs {
 
     /// Target bitrate for cbr/vbr, bits per second with an optional k or M suffix (6M).
     /// Default: scaled from 8 Mbit/s at 1080p60.
-    #[arg(long, value_parser = parse_bitrate)]
+    #[arg(long, value_parser = parse_bitrate, allow_hyphen_values = true)]
     bitrate: Option<u64>,
 
     /// Peak bitrate for vbr (default: twice the target).
-    #[arg(long, value_parser = parse_bitrate)]
+    #[arg(long, value_parser = parse_bitrate, allow_hyphen_values = true)]
     max_bitrate: Option<u64>,
 
     /// Quantizer for cqp: 0-51 for h264/hevc, 0-255 for av1.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     qp: Option<u32>,
 
     /// VBV buffer in bits (optional k/M suffix). Default: 2 s (hq), 1 s (ll), one frame (ull).
-    #[arg(long, value_parser = parse_bitrate)]
+    #[arg(long, value_parser = parse_bitrate, allow_hyphen_values = true)]
     vbv: Option<u64>,
 
     /// Keyframe interval in frames, or `infinite`. Default: two seconds.
@@ -203,7 +209,7 @@ pub struct EncodeArgs {
 
     /// Gradual intra refresh every N frames instead of keyframes (needs --keyint infinite and
     /// --tune ll or ull): a decoder that joins or loses a packet recovers within N frames.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     intra_refresh: Option<u32>,
 
     /// HDR10 mastering display, written into HEVC/AV1 streams: G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)
@@ -241,7 +247,7 @@ pub struct EncodeArgs {
     primaries: ColorPrimaries,
 
     /// Frames that may wait for the encoder.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, allow_hyphen_values = true)]
     queue: u32,
 
     /// When that queue is full: block (lose nothing) or drop-oldest (stay real time).
@@ -249,7 +255,7 @@ pub struct EncodeArgs {
     backpressure: Backpressure,
 
     /// Encoder threads (0: the encoder's choice).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
     threads: u32,
 
     /// Where RGB input is converted to YUV: auto (a Vulkan device when there is one, else the
@@ -260,7 +266,7 @@ pub struct EncodeArgs {
 
     /// Scale to WIDTHxHEIGHT on the GPU before encoding (RGB input; the encoded size). The
     /// picture keeps its aspect ratio inside black bars unless --fit stretch.
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = parse_size, allow_hyphen_values = true)]
     scale: Option<(u32, u32)>,
 
     /// Scaling kernel: bilinear, bicubic (Catmull-Rom) or lanczos (Lanczos-3). Each widens
@@ -283,11 +289,11 @@ pub struct EncodeArgs {
 
     /// Source peak for --tonemap: nits (the stream's MaxCLL or mastering peak), or `measure`
     /// (each frame is mapped with the brightest pixel of the frame before it).
-    #[arg(long, default_value = "1000", value_parser = parse_peak)]
+    #[arg(long, default_value = "1000", value_parser = parse_peak, allow_hyphen_values = true)]
     hdr_peak: PeakSource,
 
     /// Contrast-adaptive sharpening strength, 0 (off) to 1.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
     sharpen: f64,
 
     /// No progress bar or summary.
@@ -325,24 +331,29 @@ fn parse_peak(s: &str) -> Result<PeakSource, String> {
     }
 }
 
+/// The library's value parsers, with their errors as clap wants them.
 fn parse_bitrate(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.chars().last() {
-        Some('k' | 'K') => (&t[..t.len() - 1], 1_000.0),
-        Some('m' | 'M') => (&t[..t.len() - 1], 1_000_000.0),
-        Some('g' | 'G') => (&t[..t.len() - 1], 1_000_000_000.0),
-        _ => (t, 1.0),
-    };
-    let v: f64 = num.parse().map_err(|_| {
-        format!("invalid bitrate '{s}' (expected bits per second, like 6M or 6000k)")
-    })?;
-    if !(v.is_finite() && v >= 0.0) {
-        return Err(format!(
-            "invalid bitrate '{s}' (expected a positive number)"
-        ));
-    }
-    Ok((v * mult).round() as u64)
+    units::parse_bitrate(s).map_err(|e| e.to_string())
 }
+
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    units::parse_bytes(s).map_err(|e| e.to_string())
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    units::parse_duration(s).map_err(|e| e.to_string())
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    units::parse_size(s).map_err(|e| e.to_string())
+}
+
+fn parse_rate(s: &str) -> Result<Rational, String> {
+    units::parse_rate(s).map_err(|e| e.to_string())
+}
+
+/// The most frames --frames takes: more than five years at 60 fps.
+const MAX_FRAMES: u64 = 10_000_000_000;
 
 fn parse_gpu(s: &str) -> Result<GpuChoice, String> {
     match s.split_once(':') {
@@ -357,43 +368,6 @@ fn parse_gpu(s: &str) -> Result<GpuChoice, String> {
             "invalid GPU choice '{s}' (expected auto, off, require or require:NAME)"
         )),
     }
-}
-
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("invalid size '{s}' (expected WIDTHxHEIGHT, like 1920x1080)");
-    let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
-    Ok((
-        w.trim().parse().map_err(|_| bad())?,
-        h.trim().parse().map_err(|_| bad())?,
-    ))
-}
-
-fn parse_fps(s: &str) -> Result<Rational, String> {
-    let bad = || format!("invalid frame rate '{s}' (expected 60, 29.97 or 30000/1001)");
-    if let Some((n, d)) = s.split_once('/') {
-        return Ok(Rational::new(
-            n.trim().parse().map_err(|_| bad())?,
-            d.trim().parse().map_err(|_| bad())?,
-        ));
-    }
-    let v: f64 = s.trim().parse().map_err(|_| bad())?;
-    if !(v.is_finite() && v > 0.0) {
-        return Err(bad());
-    }
-    // NTSC rates by name; others to the nearest 1/1000.
-    for (approx, r) in [
-        (23.976, Rational::new(24000, 1001)),
-        (29.97, Rational::new(30000, 1001)),
-        (59.94, Rational::new(60000, 1001)),
-    ] {
-        if (v - approx).abs() < 0.005 {
-            return Ok(r);
-        }
-    }
-    if v.fract() == 0.0 {
-        return Ok(Rational::new(v as i64, 1));
-    }
-    Ok(Rational::new((v * 1000.0).round() as i64, 1000))
 }
 
 #[cfg(feature = "pipewire")]
@@ -467,8 +441,7 @@ fn open_pipewire(_: Option<&str>, _: Option<Rational>) -> Result<Box<dyn FrameSo
 }
 
 fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
-    let fps = args.fps.as_deref().map(parse_fps).transpose()?;
-    let size = args.size.as_deref().map(parse_size).transpose()?;
+    let (fps, size) = (args.fps, args.size);
     let describe = |e: ghoststream::source::SourceError| one_line(&e);
     if let Some(output) = args
         .input
@@ -484,6 +457,7 @@ fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
             region: args.region,
             cursor: !args.no_cursor,
             damage: true,
+            ..WaylandOptions::default()
         };
         let capture = WaylandCapture::open(options).map_err(|e| one_line(&e))?;
         let rate = fps.unwrap_or(Rational::new(60, 1));
@@ -523,10 +497,11 @@ fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
         let (w, h) = size.unwrap_or((1280, 720));
         let fps = fps.unwrap_or(Rational::new(30, 1));
         // `encode` makes 5 s by default; `record` runs until stopped.
-        let frames = args.frames.or_else(|| {
-            let seconds = args.seconds.or((!args.live).then_some(5.0))?;
-            Some((seconds * fps.as_f64()).round() as u64)
-        });
+        let frames = match frame_limit(args, fps)? {
+            Some(n) => Some(n),
+            None if args.live => None,
+            None => Some(frames_in(Duration::from_secs(5), fps)),
+        };
         let format = args.raw_format.unwrap_or(match args.bit_depth {
             BitDepth::Eight => PixelFormat::I420,
             BitDepth::Ten => PixelFormat::I420P10,
@@ -604,24 +579,104 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
     Ok(c)
 }
 
+/// The frames in `duration` of video at `fps`, rounded to the nearest.
+fn frames_in(duration: Duration, fps: Rational) -> u64 {
+    // Both are bounded (366 days, 1000 fps): the product fits easily.
+    (duration.as_secs_f64() * fps.as_f64()).round() as u64
+}
+
+/// --frames, or --seconds as a frame count at `fps`; a duration shorter than one frame is an
+/// error (it would encode nothing).
+fn frame_limit(args: &EncodeArgs, fps: Rational) -> Result<Option<u64>, String> {
+    if let Some(n) = args.frames {
+        return Ok(Some(n));
+    }
+    let Some(seconds) = args.seconds else {
+        return Ok(None);
+    };
+    match frames_in(seconds, fps) {
+        0 => Err(format!(
+            "--seconds {:?} is less than one frame at {} fps: nothing would be encoded",
+            seconds,
+            fps.as_f64()
+        )),
+        n => Ok(Some(n)),
+    }
+}
+
+/// The file inputs of a run (not the test pattern or a capture), for the same-file check.
+fn input_path(args: &EncodeArgs) -> Option<&std::path::Path> {
+    let live = ["testsrc", "wayland", "pipewire", "portal"];
+    let is_live = live.iter().any(|l| {
+        args.input
+            .strip_prefix(l)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
+    });
+    (!is_live).then(|| std::path::Path::new(&args.input))
+}
+
+/// Refuses a run in which an output (-o, --stats) is an input (the file read, the portal's
+/// token file) or another output.
+fn check_paths(args: &EncodeArgs) -> Result<(), String> {
+    use ghoststream::output_path::{check_distinct, NamedPath};
+    let mut paths = Vec::new();
+    if let Some(p) = input_path(args) {
+        paths.push(NamedPath {
+            role: "input",
+            path: p,
+            output: false,
+        });
+    }
+    if let Some(p) = &args.portal_token {
+        paths.push(NamedPath {
+            role: "portal token file",
+            path: p,
+            output: false,
+        });
+    }
+    if let Some(p) = &args.output {
+        paths.push(NamedPath {
+            role: "output",
+            path: p,
+            output: true,
+        });
+    }
+    if let Some(p) = &args.stats {
+        paths.push(NamedPath {
+            role: "stats file",
+            path: p,
+            output: true,
+        });
+    }
+    if let Some(p) = &args.control {
+        paths.push(NamedPath {
+            role: "control socket",
+            path: p,
+            output: true,
+        });
+    }
+    check_distinct(&paths).map_err(|e| one_line(&e))
+}
+
 pub fn run(args: EncodeArgs) -> Result<(), String> {
+    // Everything is checked and opened before the output file is created; the file itself is
+    // staged until its first packet, so a run that fails leaves any earlier file at the path
+    // as it was (and no empty file).
     let format = match (&args.output, args.format) {
         (_, Some(f)) => Some(f),
+        (Some(path), None) if ghoststream::output_path::is_standard_stream(path) => Some(
+            OutputFormat::Container(ghoststream::container::ContainerFormat::Matroska),
+        ),
         (Some(path), None) => Some(OutputFormat::from_path(path).ok_or_else(|| {
             one_line(&ghoststream::sink::SinkError::UnknownExtension { path: path.clone() })
         })?),
         (None, None) => None,
     };
+    check_paths(&args)?;
     let mut source = open_source(&args)?;
     let info = source.info();
     let config = build_config(&args, info)?;
-    // Open the outputs before the encoder: an unwritable path fails before any work is done.
-    let file = match (&args.output, format) {
-        (Some(path), Some(format)) => {
-            Some(open_file_sink(path, format, &config).map_err(|e| one_line(&e))?)
-        }
-        _ => None,
-    };
+    let limit = frame_limit(&args, info.frame_rate)?;
     let replay = match args.replay {
         Some(duration) => Some(crate::replay::ReplayRecorder::start(
             ReplayLimits {
@@ -649,21 +704,20 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         ),
         None => None,
     };
+    let file = match (&args.output, format) {
+        (Some(path), Some(format)) => {
+            Some(open_file_sink(path, format, &config).map_err(|e| one_line(&e))?)
+        }
+        _ => None,
+    };
     let mut outputs = crate::outputs::Outputs {
         file,
         replay,
         stream,
     };
-    let mut session = match Session::open(config.clone()) {
-        Ok(s) => s,
-        Err(e) => {
-            drop(outputs);
-            if let Some(path) = &args.output {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(one_line(&e));
-        }
-    };
+    // On any failure from here until the first packet, dropping `outputs` deletes the staged
+    // file and leaves the path as it was.
+    let mut session = Session::open(config.clone()).map_err(|e| one_line(&e))?;
     // SIGINT/SIGTERM end the recording cleanly: the session is flushed and every file is
     // finished, as at the end of the input.
     let stop = Arc::new(AtomicBool::new(false));
@@ -671,6 +725,10 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .map_err(|e| format!("cannot listen for signal {signal}: {e}"))?;
     }
+    let mut stats = match &args.stats {
+        Some(path) => Some(crate::stats::StatsFile::create(path)?),
+        None => None,
+    };
     let report = session.backend_report().clone();
     let processing = session.processing().to_string();
     for (kind, why) in &report.passed_over {
@@ -678,10 +736,6 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     }
 
     let total = source.remaining().or(args.frames);
-    let limit = args.frames.or_else(|| {
-        args.seconds
-            .map(|s| (s * info.frame_rate.as_f64()).round() as u64)
-    });
     let bar = if args.quiet {
         ProgressBar::hidden()
     } else {
@@ -699,17 +753,16 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         bar
     };
 
-    let mut stats = match &args.stats {
-        Some(path) => Some(crate::stats::StatsFile::create(path)?),
-        None => None,
-    };
     let started = Instant::now();
     let mut written = 0u64;
+    // Packets and drops out of the session, whether or not an output then failed.
+    let mut produced = 0u64;
     let mut encoded_bytes = 0u64;
     let mut dropped = 0u64;
     let live = std::cell::RefCell::new(crate::live::LiveStatus::default());
     let mut consume =
         |out: SessionOutput, outputs: &mut crate::outputs::Outputs| -> Result<(), String> {
+            produced += 1;
             match out {
                 SessionOutput::Packet(p) => {
                     live.borrow_mut().packet(&p.stats);
@@ -731,16 +784,24 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             Ok(())
         };
     let mut submitted = 0u64;
+    let mut input_error = None;
     let run = (|| -> Result<(), String> {
         // An input that fails part way (a truncated file) still gets everything before the
         // failure encoded and written; its error is reported after that.
-        let mut input_error = None;
         // `record --source testsrc` runs at the pattern's frame rate, as a capture would.
         let realtime = (args.live && args.input == "testsrc").then_some(info.frame_rate);
+        let period = Duration::from_nanos(
+            u64::try_from(info.frame_rate.invert().rescale(1, Rational::NANOS)).unwrap_or(0),
+        );
         while limit.is_none_or(|l| submitted < l) && !stop.load(Ordering::Relaxed) {
-            if let Some(rate) = realtime {
-                let due = started + Duration::from_secs_f64(submitted as f64 / rate.as_f64());
-                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+            if realtime.is_some() {
+                let due = u32::try_from(submitted)
+                    .ok()
+                    .and_then(|n| period.checked_mul(n))
+                    .and_then(|d| started.checked_add(d));
+                if let Some(due) = due {
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                }
             }
             let frame = match source.next_frame() {
                 Ok(Some(frame)) => frame,
@@ -770,13 +831,25 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         for out in session.close().map_err(|e| one_line(&e))? {
             consume(out, &mut outputs)?;
         }
-        input_error.map_or(Ok(()), |e| {
-            Err(format!(
-                "{e} (the {submitted} frames before it were encoded and written)"
-            ))
-        })
+        Ok(())
     })();
     bar.finish_and_clear();
+    if produced == 0 {
+        // Nothing to keep: the staged file goes (the path keeps what it had), and so does the
+        // stats file this run created.
+        outputs.abandon();
+        if let Some(s) = stats.take() {
+            s.discard();
+        }
+        run?;
+        let why = match &input_error {
+            Some(e) => format!("the input failed before its first frame: {e}"),
+            None => format!("input {:?} has no frames", args.input),
+        };
+        return Err(format!(
+            "no frames were encoded: {why}; no file was written"
+        ));
+    }
     // Whatever happened, the file holds only whole packets; finish it so that what was
     // encoded stays playable, then report the first error. Replay saves asked for are written.
     let (summary, lines) = outputs.finish();
@@ -784,6 +857,11 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         eprintln!("{line}");
     }
     run?;
+    if let Some(e) = input_error {
+        return Err(format!(
+            "{e} (the {submitted} frames before it were encoded and written)"
+        ));
+    }
     let summary = summary.transpose()?;
     if let Some(s) = stats.take() {
         s.finish()?;
@@ -797,6 +875,9 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             0.0
         };
         let target = match (&summary, &args.stream) {
+            (Some(s), _) if ghoststream::output_path::is_standard_stream(&s.path) => {
+                "wrote standard output".to_string()
+            }
             (Some(s), _) => format!("wrote {}", s.path.display()),
             (None, Some(url)) => format!("streamed to {url}"),
             (None, None) => "encoded into the replay buffer".into(),
@@ -824,7 +905,9 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             if let Some(rec) = &summary.record_path {
                 eprintln!("configuration record: {}", rec.display());
             }
-            if format != Some(OutputFormat::Bitstream(BitstreamFormat::LengthPrefixed)) {
+            let streamed = ghoststream::output_path::is_stream(&summary.path);
+            if !streamed && format != Some(OutputFormat::Bitstream(BitstreamFormat::LengthPrefixed))
+            {
                 eprintln!("play it with: ffplay {}", summary.path.display());
             }
         }
@@ -837,19 +920,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bitrates_parse_with_suffixes() {
-        assert_eq!(parse_bitrate("6M").unwrap(), 6_000_000);
-        assert_eq!(parse_bitrate("2500k").unwrap(), 2_500_000);
-        assert_eq!(parse_bitrate("1.5M").unwrap(), 1_500_000);
-        assert!(parse_bitrate("fast").unwrap_err().contains("fast"));
-    }
-
-    #[test]
-    fn frame_rates_parse() {
-        assert_eq!(parse_fps("29.97").unwrap(), Rational::new(30000, 1001));
-        assert_eq!(parse_fps("60").unwrap(), Rational::new(60, 1));
-        assert_eq!(parse_fps("25/1").unwrap(), Rational::new(25, 1));
-        assert!(parse_fps("-3").is_err());
+    fn frame_counts_from_durations() {
+        assert_eq!(frames_in(Duration::from_secs(5), Rational::new(30, 1)), 150);
+        assert_eq!(frames_in(Duration::from_millis(1), Rational::new(30, 1)), 0);
+        assert_eq!(
+            frames_in(Duration::from_secs(366 * 86_400), Rational::new(1000, 1)),
+            31_622_400_000
+        );
     }
 
     #[test]

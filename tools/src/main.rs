@@ -60,12 +60,10 @@ wlr-screencopy to ordinary clients.
   echo save 10 | socat - UNIX-CONNECT:/run/user/$UID/gs.sock   # answers: saved PATH";
 
 fn main() -> ExitCode {
-    // SVT-AV1 logs through its own logger, to stderr, at info level unless told otherwise:
-    // keep it to errors unless the user chose a level. Set before any thread starts.
-    if std::env::var_os("SVT_LOG").is_none() {
-        std::env::set_var("SVT_LOG", "1");
-    }
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     // The Wayland backend logs a lost connection as an error before returning it; the typed
     // error the tool prints says the same, so its own line is kept for -vv.
     let level = match cli.verbose {
@@ -95,6 +93,34 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Help and version go out as clap writes them; a mistake on the command line is one line
+/// that names the value (clap's own text, without its usage block), exit status 2.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    // clap's message, up to its usage block, on one line.
+    let text = e.render().to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| l.is_empty())
+        .take_while(|l| !l.is_empty() && !l.starts_with("Usage:"))
+        .collect();
+    let line = match message.join(" ") {
+        m if m.is_empty() => "error: invalid command line".to_string(),
+        m => m,
+    };
+    eprintln!("{line} (see ghoststream --help)");
+    ExitCode::from(2)
 }
 
 /// Formats an error and its sources on one line.

@@ -41,6 +41,20 @@ impl Outputs {
             .unwrap_or_default()
     }
 
+    /// Ends a run that encoded nothing: the file is given up (a staged one deleted, so its path
+    /// keeps what it had), the stream closed and the replay's control socket removed.
+    pub fn abandon(self) {
+        if let Some(f) = self.file {
+            f.abandon();
+        }
+        if let Some(s) = self.stream {
+            s.finish(Duration::from_secs(1));
+        }
+        if let Some(r) = self.replay {
+            r.finish();
+        }
+    }
+
     /// Finishes every sink: the file's summary (or its error), and lines to print about the
     /// stream and the replay saves.
     pub fn finish(self) -> (Option<Result<SinkSummary, String>>, Vec<String>) {

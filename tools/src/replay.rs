@@ -210,17 +210,3 @@ fn report_path(
     }
     line
 }
-
-/// A duration like `30s`, `2m`, `1.5m`, `90` (seconds).
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration '{s}': give seconds (30, 30s) or minutes (2m)");
-    let (number, scale) = match s.strip_suffix('m') {
-        Some(n) => (n, 60.0),
-        None => (s.strip_suffix('s').unwrap_or(s), 1.0),
-    };
-    let v: f64 = number.parse().map_err(|_| bad())?;
-    if !(v.is_finite() && v > 0.0) {
-        return Err(bad());
-    }
-    Ok(Duration::from_secs_f64(v * scale))
-}

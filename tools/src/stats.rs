@@ -9,15 +9,21 @@ use ghoststream::stats::{StatsSummary, StatsWriter};
 pub struct StatsFile {
     path: PathBuf,
     writer: StatsWriter<std::fs::File>,
+    /// This run made it: a regular file that did not exist before (only such a file may be
+    /// deleted again; never a device, a pipe or someone's earlier file).
+    created: bool,
 }
 
 impl StatsFile {
     pub fn create(path: &Path) -> Result<Self, String> {
+        let existed = std::fs::symlink_metadata(path).is_ok();
         let file = std::fs::File::create(path)
             .map_err(|e| format!("cannot create the stats file {}: {e}", path.display()))?;
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
         Ok(Self {
             path: path.to_path_buf(),
             writer: StatsWriter::new(file),
+            created: regular && !existed,
         })
     }
 
@@ -34,6 +40,14 @@ impl StatsFile {
     ) -> Result<(), String> {
         let written = self.writer.write_frame(s, bytes, keyframe);
         written.map_err(|e| self.error(e))
+    }
+
+    /// Deletes the file if this run created it (a run that encoded nothing).
+    pub fn discard(self) {
+        drop(self.writer);
+        if self.created {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 
     /// Writes the summary line, reporting a write error (a full disk) instead of losing it.

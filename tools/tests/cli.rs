@@ -311,7 +311,7 @@ fn cqp_with_a_bitrate() {
 fn bitrate_zero_and_keyint_zero() {
     assert_one_line_error(
         &run(&["encode", "--bitrate", "0", "-o", "/tmp/never.ivf"]),
-        &["bitrate 0"],
+        &["--bitrate", "'0'"],
     );
     assert_one_line_error(
         &run(&["encode", "--keyint", "0", "-o", "/tmp/never.ivf"]),

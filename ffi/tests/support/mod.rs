@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// The ffi crate's directory.
 pub fn crate_dir() -> PathBuf {
@@ -104,6 +105,41 @@ pub fn sanitized(cmd: &mut Command, lib_dir: &Path) -> Output {
         cmd.env("LD_PRELOAD", format!("{asan}:{}", driver.display()));
     }
     cmd.output().unwrap()
+}
+
+/// Runs `cmd` with its output in files under `dir`, killing it (and failing the test) if it runs
+/// past `limit`: no test program may hang the suite.
+pub fn run_bounded(cmd: &mut Command, dir: &Path, name: &str, limit: Duration) -> Output {
+    let (out_path, err_path) = (
+        dir.join(format!("{name}.stdout")),
+        dir.join(format!("{name}.stderr")),
+    );
+    let mut child = cmd
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{name} ran past {limit:?} and was killed (a hang):\nstdout:\n{}\nstderr:\n{}",
+                std::fs::read_to_string(&out_path).unwrap_or_default(),
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    }
 }
 
 /// The driver library an ICD manifest names, when the manifest and the library exist.
