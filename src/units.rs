@@ -84,7 +84,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, UnitError> {
     if secs <= 0.0 || secs > MAX_DURATION.as_secs_f64() {
         return Err(error("duration", s, expected()));
     }
-    Duration::try_from_secs_f64(secs).map_err(|_| error("duration", s, expected()))
+    // Under a nanosecond rounds to zero, which is not "more than 0".
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| error("duration", s, expected()))
 }
 
 /// A number with an optional decimal multiplier suffix (`k`, `M`, `G`), any case.

@@ -696,3 +696,20 @@ fn y4m_largest_frame_header_with_no_data_allocates_nothing() {
     let grown_mib = (peak_rss_kib() - before) / 1024;
     assert!(grown_mib < 512, "peak memory grew by {grown_mib} MiB");
 }
+
+#[test]
+fn a_duration_under_a_nanosecond_is_not_more_than_zero() {
+    // Found by the `units` fuzz target: positive as a float, zero as a Duration.
+    for text in [
+        "0.0000000000016645431359404361499s",
+        "1e-10",
+        "0.0000000001ms",
+    ] {
+        let e = ghoststream::units::parse_duration(text).unwrap_err();
+        assert_eq!((e.what, e.value.as_str()), ("duration", text));
+    }
+    assert_eq!(
+        ghoststream::units::parse_duration("0.000000001s").unwrap(),
+        std::time::Duration::from_nanos(1)
+    );
+}
