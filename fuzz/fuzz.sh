@@ -32,8 +32,10 @@ targets() {
     while read -r t; do if [ -x "$bin_dir/$t" ]; then echo "$t"; fi; done
 }
 
+# Not --locked: when the workspace gains a dependency, fuzz/Cargo.lock takes it in (versions
+# already there stay as they are).
 build() {
-  (cd "$here" && cargo build --release --locked --target "$triple" --bins ${FUZZ_FEATURES:+--features "$FUZZ_FEATURES"})
+  (cd "$here" && cargo build --release --target "$triple" --bins ${FUZZ_FEATURES:+--features "$FUZZ_FEATURES"})
 }
 
 # One target: its checked-in seeds (read only) and a scratch corpus it grows; crashes go to

@@ -1,15 +1,20 @@
 //! The control socket's request parser (`ghoststream::control::parse_request`) over arbitrary
-//! lines: a request or a typed error, never a panic (`save 1e20` panicked the recording).
+//! lines (any bytes, as a client may send them): a request within bounds or a typed error,
+//! never a panic (`save 1e20` panicked the recording).
 //!
-//! Built with `--features control` until `ghoststream::control` is on main (fuzz/Cargo.toml).
+//! Built with `FUZZ_FEATURES=control` until `ghoststream::control` is on main: then remove its
+//! `required-features` line in fuzz/Cargo.toml.
 #![no_main]
 
-use ghoststream::control::parse_request;
+use ghoststream::control::{parse_request, ControlRequest, MAX_SAVE};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(line) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = format!("{:?}", parse_request(line));
+    match parse_request(data) {
+        Ok(ControlRequest::Save { last: Some(d) }) => {
+            assert!(!d.is_zero() && d <= MAX_SAVE, "{d:?} from {data:?}")
+        }
+        Ok(_) => {}
+        Err(e) => assert!(!e.to_string().is_empty()),
+    }
 });
