@@ -4,9 +4,11 @@
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
+use ghoststream::container::ContainerFormat;
 use ghoststream::hdr::{Chromaticity, ContentLightLevel, HdrMetadata, MasteringDisplay};
 use ghoststream::process::scale::{Fit, ScaleFilter};
 use ghoststream::process::tonemap::PeakSource;
+use ghoststream::sink::{BitstreamFormat, OutputFormat};
 use ghoststream::{
     BackendChoice, BackendKind, Backpressure, BitDepth, Codec, ColorDescription, ColorMatrix,
     ColorPrimaries, ColorRange, GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl,
@@ -205,6 +207,9 @@ fn parsers(text: &str) {
     let _ = text.parse::<Fit>();
     let _ = text.parse::<MasteringDisplay>();
     let _ = text.parse::<ContentLightLevel>();
+    let _ = text.parse::<BitstreamFormat>();
+    let _ = text.parse::<OutputFormat>();
+    let _ = text.parse::<ContainerFormat>();
 }
 
 fuzz_target!(|data: &[u8]| {
