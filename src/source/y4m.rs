@@ -215,7 +215,7 @@ impl FrameSource for Y4mReader {
             });
         }
         // A frame header with nothing after it (a stream cut there) is refused before the
-        // frame's buffer is allocated: a header may declare up to 16384x16384 at 16 bits.
+        // frame's buffer is allocated: a header may declare 8192x4352 at 16 bits (204 MiB).
         let available = self.input.fill_buf().map_err(|e| SourceError::Io {
             what: self.what.clone(),
             source: e,
