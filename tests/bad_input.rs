@@ -721,3 +721,28 @@ fn y4m_fuzzer_input_with_a_lone_high_byte_pair() {
     let (field, value) = y4m_field_err(b"YUV4MPEG2 \xa5\xb3\n");
     assert_eq!((field, value.as_str()), ("tag", "\\xa5\\xb3"));
 }
+
+#[test]
+fn y4m_extreme_rates_give_timestamps_that_never_go_back() {
+    // Found by the `y4m` fuzz target (F3033333330:1): at more than 10^9 fps a frame is shorter
+    // than a nanosecond, so timestamps repeat; at one frame in 136 years they saturate. Neither
+    // overflows or goes back; SessionConfig::validate refuses both rates by value.
+    for (rate, last) in [
+        ("3033333330:1", 1),
+        ("4294967295:1", 1),
+        ("1:4294967295", i64::MAX),
+    ] {
+        let mut data = format!("YUV4MPEG2 W2 H2 F{rate}\n").into_bytes();
+        for _ in 0..4 {
+            data.extend(b"FRAME\n");
+            data.extend([0u8; 6]);
+        }
+        let mut r = y4m(&data).unwrap();
+        let pts: Vec<i64> = std::iter::from_fn(|| r.next_frame().unwrap())
+            .map(|f| f.pts.as_nanos())
+            .collect();
+        assert_eq!(pts.len(), 4, "{rate}");
+        assert!(pts.windows(2).all(|w| w[0] <= w[1]), "{rate}: {pts:?}");
+        assert_eq!((pts[0], pts[3]), (0, last), "{rate}: {pts:?}");
+    }
+}
