@@ -236,7 +236,7 @@ fn a_trickling_client_does_not_hold_up_the_caller_or_other_clients() {
         std::thread::sleep(Duration::from_millis(2));
     }
     assert!(
-        slowest < Duration::from_millis(20),
+        slowest < Duration::from_millis(100),
         "try_recv took {slowest:?}"
     );
     let call = got.expect("the other client's request went through while the trickler trickled");
@@ -256,7 +256,7 @@ fn a_trickling_client_does_not_hold_up_the_caller_or_other_clients() {
         "error: no complete request within 2s: send `save` or `save SECONDS` and a newline\n"
     );
     assert!(
-        took >= REQUEST_DEADLINE - Duration::from_millis(100) && took < Duration::from_millis(3500),
+        took >= REQUEST_DEADLINE - Duration::from_millis(100) && took < Duration::from_secs(5),
         "cut after {took:?}"
     );
     trickle.join().unwrap();
@@ -327,7 +327,7 @@ fn a_silent_client_is_closed_at_the_deadline() {
         "error: no complete request within 2s: send `save` or `save SECONDS` and a newline\n"
     );
     assert!(
-        took >= Duration::from_millis(1900) && took < Duration::from_millis(3500),
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(5),
         "{took:?}"
     );
     assert!(server.try_recv().is_none());
@@ -353,7 +353,7 @@ fn extra_clients_are_told_busy() {
         "error: busy: 4 requests are already open; try again once one is answered\n"
     );
     assert!(
-        start.elapsed() < Duration::from_secs(1),
+        start.elapsed() < Duration::from_secs(3),
         "{:?}",
         start.elapsed()
     );
@@ -388,7 +388,7 @@ fn the_socket_file_is_removed_when_the_server_goes_even_in_a_panic() {
     let start = Instant::now();
     drop(s);
     assert!(
-        start.elapsed() < Duration::from_millis(500),
+        start.elapsed() < Duration::from_secs(2),
         "{:?}",
         start.elapsed()
     );

@@ -225,7 +225,7 @@ fn sigint_stops_the_recorder_while_a_client_trickles() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        took < Duration::from_secs(3),
+        took < Duration::from_secs(5),
         "SIGINT took {took:?} to stop it"
     );
     assert!(!sock.exists(), "the control socket is removed");
