@@ -659,7 +659,9 @@ mod tests {
         let exe = std::env::current_exe().unwrap();
         let out = std::process::Command::new("sh")
             .arg("-c")
-            .arg("trap '' XFSZ; ulimit -f 1; exec \"$0\" --exact replay::tests::full_disk_child --nocapture --test-threads 1")
+            // 8 blocks of 512 bytes: the first packets are written whole (so the save's file is
+            // at its path, no longer staged) and a later one fails.
+            .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" --exact replay::tests::full_disk_child --nocapture --test-threads 1")
             .arg(&exe)
             .env(FULL_DISK_DIR, dir.path())
             .output()
