@@ -72,7 +72,7 @@ pub struct EncodeArgs {
     display: Option<String>,
 
     /// Wayland: capture only X,Y,WIDTHxHEIGHT of the output (as `slurp` prints it).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     region: Option<ghoststream::capture::Region>,
 
     /// Wayland and portal: leave the cursor out of the frames.
@@ -195,7 +195,7 @@ pub struct EncodeArgs {
     vbv: Option<u64>,
 
     /// Keyframe interval in frames, or `infinite`. Default: two seconds.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     keyint: Option<KeyframeInterval>,
 
     /// Speed/quality preset, p1 (fastest) to p7 (best).
