@@ -47,6 +47,7 @@ mod codec;
 mod color;
 mod config;
 pub mod container;
+pub mod control;
 pub mod cuda;
 pub mod encode;
 mod error;

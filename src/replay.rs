@@ -23,9 +23,11 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use crate::codec::Codec;
 use crate::config::SessionConfig;
+use crate::container::ContainerFormat;
 use crate::packet::Packet;
-use crate::sink::{OutputFormat, SinkError, SinkSummary};
+use crate::sink::{BitstreamFormat, OutputFormat, SinkError, SinkSummary};
 use crate::time::Timestamp;
 
 /// How much the buffer keeps.
@@ -60,6 +62,72 @@ pub enum ReplayError {
     /// Writing the clip failed.
     #[error(transparent)]
     Sink(#[from] SinkError),
+    /// The format cannot carry the codec, so no clip could ever be saved.
+    #[error("replay clips of {codec} cannot be saved as {format}: use one of {}", formats_for(*codec))]
+    Format {
+        /// The format asked for.
+        format: OutputFormat,
+        /// The session's codec.
+        codec: Codec,
+    },
+    /// Writing the clip failed part way; the incomplete file was removed.
+    #[error("cannot save the replay clip {} ({}); the incomplete file was removed", path.display(), cause(sink))]
+    Unsaved {
+        /// The file that was being written (now removed).
+        path: PathBuf,
+        /// What failed. What its message says about the file's remaining bytes no longer
+        /// holds: the file is gone.
+        sink: SinkError,
+    },
+}
+
+/// Every file format a clip can be saved as.
+const FORMATS: [OutputFormat; 7] = [
+    OutputFormat::Container(ContainerFormat::Matroska),
+    OutputFormat::Container(ContainerFormat::Mp4),
+    OutputFormat::Container(ContainerFormat::MpegTs),
+    OutputFormat::Bitstream(BitstreamFormat::AnnexB),
+    OutputFormat::Bitstream(BitstreamFormat::LengthPrefixed),
+    OutputFormat::Bitstream(BitstreamFormat::Obu),
+    OutputFormat::Bitstream(BitstreamFormat::Ivf),
+];
+
+/// The formats that carry `codec`, as named on the command line.
+fn formats_for(codec: Codec) -> String {
+    FORMATS
+        .iter()
+        .filter(|f| carries(**f, codec))
+        .map(|f| f.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether `format` can carry `codec`.
+fn carries(format: OutputFormat, codec: Codec) -> bool {
+    match format {
+        OutputFormat::Bitstream(f) => f.carries(codec),
+        OutputFormat::Container(f) => f.carries(codec),
+    }
+}
+
+/// The cause of a failed write, without the sink's account of what the file keeps.
+fn cause(e: &SinkError) -> String {
+    match e {
+        SinkError::Write { source, .. } | SinkError::Create { source, .. } => source.to_string(),
+        SinkError::Mux { reason, .. } => reason.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Checks that clips of `codec` can be saved as `format` ([`ReplayError::Format`] names both
+/// and the formats that would do), so that a replay buffer whose every save would fail is
+/// refused when it is set up.
+pub fn check_format(format: OutputFormat, codec: Codec) -> Result<(), ReplayError> {
+    if carries(format, codec) {
+        Ok(())
+    } else {
+        Err(ReplayError::Format { format, codec })
+    }
 }
 
 /// One group of packets starting at a key frame.
@@ -281,6 +349,38 @@ impl ReplayClip {
     }
 }
 
+/// Saves `clip` to `path`; a file this save created is removed if the save fails (a full
+/// disk must not leave a header-only file that does not play).
+fn save_whole(
+    clip: &ReplayClip,
+    path: &std::path::Path,
+    format: OutputFormat,
+    config: &SessionConfig,
+) -> Result<SinkSummary, ReplayError> {
+    let existed = std::fs::symlink_metadata(path).is_ok();
+    let sink = match clip.save(path, format, config) {
+        Ok(summary) => return Ok(summary),
+        Err(e) => e,
+    };
+    if existed || std::fs::symlink_metadata(path).is_err() {
+        // Not ours to remove, or nothing was created.
+        return Err(ReplayError::Sink(sink));
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => Err(ReplayError::Unsaved {
+            path: path.to_path_buf(),
+            sink,
+        }),
+        Err(e) => {
+            tracing::warn!(
+                "cannot remove the failed replay save {}: {e}",
+                path.display()
+            );
+            Err(ReplayError::Sink(sink))
+        }
+    }
+}
+
 /// A save to make: the clip, where, and how to answer.
 struct SaveJob {
     clip: ReplayClip,
@@ -336,10 +436,7 @@ impl ReplaySaver {
             .name("ghoststream-replay-saver".into())
             .spawn(move || {
                 for job in receiver {
-                    let outcome = job
-                        .clip
-                        .save(&job.path, job.format, &config)
-                        .map_err(ReplayError::from);
+                    let outcome = save_whole(&job.clip, &job.path, job.format, &config);
                     let _ = job.done.send(outcome);
                 }
             })
@@ -461,6 +558,128 @@ mod tests {
         })
         .unwrap_err();
         assert!(e.to_string().contains("keeps nothing"), "{e}");
+    }
+
+    #[test]
+    fn a_format_that_cannot_carry_the_codec_is_refused_up_front() {
+        let ivf = OutputFormat::Bitstream(BitstreamFormat::Ivf);
+        let e = check_format(ivf, Codec::H264).unwrap_err();
+        assert!(
+            matches!(e, ReplayError::Format { format, codec: Codec::H264 } if format == ivf),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "replay clips of h264 cannot be saved as ivf: use one of mkv, mp4, ts, annexb, length-prefixed"
+        );
+        let ts = OutputFormat::Container(ContainerFormat::MpegTs);
+        assert_eq!(
+            check_format(ts, Codec::Av1).unwrap_err().to_string(),
+            "replay clips of av1 cannot be saved as ts: use one of mkv, mp4, obu, ivf"
+        );
+        for format in FORMATS {
+            for codec in [Codec::H264, Codec::Hevc, Codec::Av1] {
+                assert_eq!(check_format(format, codec).is_ok(), carries(format, codec));
+            }
+        }
+        assert!(check_format(
+            OutputFormat::Container(ContainerFormat::Matroska),
+            Codec::Av1
+        )
+        .is_ok());
+    }
+
+    /// Set in the child process of the full-disk test: the directory to save into.
+    const FULL_DISK_DIR: &str = "GHOSTSTREAM_TEST_FULL_DISK_DIR";
+
+    /// The child of the test below (does nothing unless that test started it): saves a clip
+    /// under a 512-byte file-size limit.
+    #[test]
+    fn full_disk_child() {
+        let Some(dir) = std::env::var_os(FULL_DISK_DIR) else {
+            return;
+        };
+        let dir = PathBuf::from(dir);
+        let mut b = buffer(10, 1 << 20);
+        for n in 0..30 {
+            // An Annex-B access unit: a start code, an IDR or non-IDR slice header, filler.
+            let mut data = vec![0x55u8; 1000];
+            data[..5].copy_from_slice(&[0, 0, 0, 1, if n % 10 == 0 { 0x65 } else { 0x41 }]);
+            b.push(crate::packet::test_packet(
+                n,
+                n % 10 == 0,
+                Bytes::from(data),
+                FRAME,
+            ));
+        }
+        let config = SessionConfig::new(Codec::H264, 64, 64, crate::time::Rational::new(30, 1));
+        let saver = ReplaySaver::start(config).unwrap();
+        let path = dir.join("clip.h264");
+        let e = saver
+            .save(
+                b.clip(None).unwrap(),
+                path.clone(),
+                OutputFormat::Bitstream(BitstreamFormat::AnnexB),
+            )
+            .wait()
+            .unwrap_err();
+        assert!(matches!(e, ReplayError::Unsaved { .. }), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot save the replay clip {} (File too large (os error 27)); the incomplete file was removed",
+                path.display()
+            )
+        );
+        assert!(!path.exists());
+        // A save over a file that was already there leaves it (it is not this save's to remove).
+        let existing = dir.join("existing.h264");
+        std::fs::write(&existing, b"").unwrap();
+        let e = saver
+            .save(
+                b.clip(None).unwrap(),
+                existing.clone(),
+                OutputFormat::Bitstream(BitstreamFormat::AnnexB),
+            )
+            .wait()
+            .unwrap_err();
+        assert!(
+            matches!(e, ReplayError::Sink(SinkError::Write { .. })),
+            "{e:?}"
+        );
+        assert!(existing.exists());
+        println!("child done");
+    }
+
+    /// A save on a full disk (RLIMIT_FSIZE with SIGXFSZ ignored, in a child process) fails
+    /// with one error and leaves no file behind.
+    #[test]
+    fn a_failed_save_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let exe = std::env::current_exe().unwrap();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            // 8 blocks of 512 bytes: the first packets are written whole (so the save's file is
+            // at its path, no longer staged) and a later one fails.
+            .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" --exact replay::tests::full_disk_child --nocapture --test-threads 1")
+            .arg(&exe)
+            .env(FULL_DISK_DIR, dir.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && text.contains("child done"),
+            "{text}"
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, vec![std::ffi::OsString::from("existing.h264")]);
     }
 
     #[test]

@@ -13,7 +13,10 @@ fn replay_failure(e: ReplayError) -> Failure {
     let code = match &e {
         ReplayError::EmptyLimits { .. } => GS_ERR_INVALID_CONFIG,
         ReplayError::Empty => GS_ERR_STATE,
-        ReplayError::SaverGone { .. } | ReplayError::Sink(_) => GS_ERR_OUTPUT,
+        ReplayError::SaverGone { .. } | ReplayError::Sink(_) | ReplayError::Unsaved { .. } => {
+            GS_ERR_OUTPUT
+        }
+        ReplayError::Format { .. } => GS_ERR_INVALID_CONFIG,
     };
     Failure::new(code, e.to_string())
 }

@@ -11,8 +11,8 @@ mod support;
 use std::process::Command;
 
 use support::{
-    bt709_limited, check, check_flat_frames, crate_dir, gcc, library_dir, sanitized, soname_dir,
-    SANITIZERS,
+    bt709_limited, build_c_test, check, check_flat_frames, crate_dir, library_dir, sanitized,
+    soname_dir, SANITIZERS,
 };
 
 #[test]
@@ -39,18 +39,8 @@ fn the_c_test_program_passes_under_the_sanitizers_and_its_streams_decode() {
     let lib = library_dir();
     let dir = tempfile::tempdir().unwrap();
     let exe = dir.path().join("abi");
-    let build = gcc()
-        .args(["-O1"])
-        .args(SANITIZERS)
-        .arg(crate_dir().join("tests/abi.c"))
-        .arg("-L")
-        .arg(&lib)
-        .arg("-lghoststream")
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .unwrap();
-    check("building the C test", &build);
+    let flags: Vec<&str> = ["-O1"].into_iter().chain(SANITIZERS).collect();
+    build_c_test("abi.c", &flags, &exe);
     let run_dir = soname_dir(&lib, dir.path());
     let (stream, replay, dmabuf) = (
         dir.path().join("abi.h264"),

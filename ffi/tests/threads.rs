@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{check, crate_dir, gcc, library_dir, run_bounded, soname_dir, SANITIZERS};
+use support::{build_c_test, check, crate_dir, library_dir, run_bounded, soname_dir, SANITIZERS};
 
 /// Each run's limit (the program's own alarm() is at 240 s).
 const LIMIT: Duration = Duration::from_secs(300);
@@ -21,18 +21,11 @@ const LIMIT: Duration = Duration::from_secs(300);
 fn build_and_run(dir: &Path, name: &str, sanitizers: &[&str], env: &[(&str, String)]) -> String {
     let lib = library_dir();
     let exe = dir.join(name);
-    let build = gcc()
-        .args(["-O1", "-pthread"])
-        .args(sanitizers)
-        .arg(crate_dir().join("tests/threads.c"))
-        .arg("-L")
-        .arg(&lib)
-        .arg("-lghoststream")
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .unwrap();
-    check(&format!("building {name}"), &build);
+    let flags: Vec<&str> = ["-O1", "-pthread"]
+        .into_iter()
+        .chain(sanitizers.iter().copied())
+        .collect();
+    build_c_test("threads.c", &flags, &exe);
     let run_dir = soname_dir(&lib, dir);
     let mut cmd = Command::new(&exe);
     cmd.env("LD_LIBRARY_PATH", &run_dir).env("SVT_LOG", "1");

@@ -72,7 +72,7 @@ pub struct EncodeArgs {
     display: Option<String>,
 
     /// Wayland: capture only X,Y,WIDTHxHEIGHT of the output (as `slurp` prints it).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     region: Option<ghoststream::capture::Region>,
 
     /// Wayland and portal: leave the cursor out of the frames.
@@ -195,7 +195,7 @@ pub struct EncodeArgs {
     vbv: Option<u64>,
 
     /// Keyframe interval in frames, or `infinite`. Default: two seconds.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     keyint: Option<KeyframeInterval>,
 
     /// Speed/quality preset, p1 (fastest) to p7 (best).
@@ -619,42 +619,18 @@ fn input_path(args: &EncodeArgs) -> Option<&std::path::Path> {
 /// token file) or another output.
 fn check_paths(args: &EncodeArgs) -> Result<(), String> {
     use ghoststream::output_path::{check_distinct, NamedPath};
-    let mut paths = Vec::new();
-    if let Some(p) = input_path(args) {
-        paths.push(NamedPath {
-            role: "input",
-            path: p,
-            output: false,
-        });
-    }
-    if let Some(p) = &args.portal_token {
-        paths.push(NamedPath {
-            role: "portal token file",
-            path: p,
-            output: false,
-        });
-    }
-    if let Some(p) = &args.output {
-        paths.push(NamedPath {
-            role: "output",
-            path: p,
-            output: true,
-        });
-    }
-    if let Some(p) = &args.stats {
-        paths.push(NamedPath {
-            role: "stats file",
-            path: p,
-            output: true,
-        });
-    }
-    if let Some(p) = &args.control {
-        paths.push(NamedPath {
-            role: "control socket",
-            path: p,
-            output: true,
-        });
-    }
+    use std::path::Path;
+    let named: [(&'static str, Option<&Path>, bool); 5] = [
+        ("input", input_path(args), false),
+        ("portal token file", args.portal_token.as_deref(), false),
+        ("output", args.output.as_deref(), true),
+        ("stats file", args.stats.as_deref(), true),
+        ("control socket", args.control.as_deref(), true),
+    ];
+    let paths: Vec<NamedPath> = named
+        .into_iter()
+        .filter_map(|(role, path, output)| path.map(|path| NamedPath { role, path, output }))
+        .collect();
     check_distinct(&paths).map_err(|e| one_line(&e))
 }
 

@@ -3,13 +3,12 @@
 //! (`--control PATH`), which answers `saved PATH` (or `error: ...`) once the file is written.
 //! Saves run on the library's saving thread; the encoder never waits for them.
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ghoststream::control::{ControlOptions, ControlReply, ControlRequest, ControlServer};
 use ghoststream::replay::{PendingSave, ReplayBuffer, ReplayLimits, ReplaySaver};
 use ghoststream::sink::OutputFormat;
 use ghoststream::{Packet, SessionConfig};
@@ -17,7 +16,7 @@ use ghoststream::{Packet, SessionConfig};
 /// A save being written, and the control connection waiting for its answer.
 struct Pending {
     save: PendingSave,
-    reply: Option<UnixStream>,
+    reply: Option<ControlReply>,
 }
 
 /// The replay buffer of a recording, with its triggers and its saves.
@@ -27,7 +26,8 @@ pub struct ReplayRecorder {
     dir: PathBuf,
     format: OutputFormat,
     signal: Arc<AtomicBool>,
-    control: Option<(UnixListener, PathBuf)>,
+    /// Served on its own thread; the recording only takes the requests that parsed.
+    control: Option<ControlServer>,
     pending: Vec<Pending>,
     saves: u32,
 }
@@ -43,6 +43,8 @@ impl ReplayRecorder {
         control: Option<PathBuf>,
     ) -> Result<Self, String> {
         let buffer = ReplayBuffer::new(limits).map_err(|e| e.to_string())?;
+        ghoststream::replay::check_format(format, config.codec)
+            .map_err(|e| format!("--replay-format {format}: {e}"))?;
         if !dir.is_dir() {
             return Err(format!(
                 "--replay-dir {} is not a directory: create it or pick another",
@@ -53,18 +55,10 @@ impl ReplayRecorder {
         signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&signal))
             .map_err(|e| format!("cannot listen for SIGUSR1: {e}"))?;
         let control = match control {
-            Some(path) => {
-                let listener = UnixListener::bind(&path).map_err(|e| {
-                    format!(
-                        "cannot open the control socket {}: {e} (remove a stale one, or pick another path)",
-                        path.display()
-                    )
-                })?;
-                listener
-                    .set_nonblocking(true)
-                    .map_err(|e| format!("control socket {}: {e}", path.display()))?;
-                Some((listener, path))
-            }
+            Some(path) => Some(
+                ControlServer::bind(&path, ControlOptions::default())
+                    .map_err(|e| crate::one_line(&e))?,
+            ),
             None => None,
         };
         let saver = ReplaySaver::start(config.clone()).map_err(|e| e.to_string())?;
@@ -86,20 +80,24 @@ impl ReplayRecorder {
     }
 
     /// Starts the saves asked for since the last call and reports those that ended, as
-    /// lines to print.
+    /// lines to print. Never waits: control requests are read on the server's own thread.
     pub fn poll(&mut self) -> Vec<String> {
         let mut lines = Vec::new();
         if self.signal.swap(false, Ordering::Relaxed) {
             lines.extend(self.start_save(None, None));
         }
-        let mut requests = Vec::new();
-        if let Some((listener, _)) = &self.control {
-            while let Ok((stream, _)) = listener.accept() {
-                requests.push(stream);
+        let mut calls = Vec::new();
+        if let Some(server) = &self.control {
+            while let Some(call) = server.try_recv() {
+                calls.push(call);
             }
         }
-        for stream in requests {
-            lines.extend(self.control_request(stream));
+        for call in calls {
+            match call.request {
+                ControlRequest::Save { last } => {
+                    lines.extend(self.start_save(last, Some(call.reply)));
+                }
+            }
         }
         let mut still = Vec::new();
         for p in self.pending.drain(..) {
@@ -112,39 +110,17 @@ impl ReplayRecorder {
         lines
     }
 
-    fn control_request(&mut self, stream: UnixStream) -> Option<String> {
-        // A client has a second to say what it wants; the recording is not held up longer.
-        let _ = stream.set_nonblocking(false);
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-        let mut line = String::new();
-        let mut reader = BufReader::new(&stream);
-        let _ = reader.read_line(&mut line);
-        let mut words = line.split_whitespace();
-        let answer = match (words.next(), words.next()) {
-            (Some("save"), None) => return self.start_save(None, Some(stream)),
-            (Some("save"), Some(secs)) => match secs.parse::<f64>() {
-                Ok(s) if s.is_finite() && s > 0.0 => {
-                    return self.start_save(Some(Duration::from_secs_f64(s)), Some(stream))
-                }
-                _ => format!("error: save takes a positive number of seconds, not {secs:?}\n"),
-            },
-            _ => format!(
-                "error: unknown command {:?}; the control socket takes `save` or `save SECONDS`\n",
-                line.trim()
-            ),
-        };
-        let mut stream = stream;
-        let _ = stream.write_all(answer.as_bytes());
-        None
-    }
-
-    fn start_save(&mut self, last: Option<Duration>, reply: Option<UnixStream>) -> Option<String> {
+    fn start_save(
+        &mut self,
+        last: Option<Duration>,
+        reply: Option<ControlReply>,
+    ) -> Option<String> {
         let clip = match self.buffer.clip(last) {
             Ok(c) => c,
             Err(e) => {
                 let message = format!("replay not saved: {e}");
-                if let Some(mut r) = reply {
-                    let _ = writeln!(r, "error: {e}");
+                if let Some(r) = reply {
+                    r.answer(&format!("error: {e}"));
                 }
                 return Some(message);
             }
@@ -165,16 +141,15 @@ impl ReplayRecorder {
         None
     }
 
-    /// Waits for the saves still being written; lines to print.
+    /// Waits for the saves still being written; lines to print. The control socket stops
+    /// taking requests first, and its file is removed.
     pub fn finish(mut self) -> Vec<String> {
         let mut lines = self.poll();
+        drop(self.control.take());
         for p in self.pending.drain(..) {
             let path = p.save.path().to_path_buf();
             let outcome = p.save.wait();
             lines.push(report_path(&path, outcome, p.reply));
-        }
-        if let Some((_, path)) = &self.control {
-            let _ = std::fs::remove_file(path);
         }
         lines
     }
@@ -183,7 +158,7 @@ impl ReplayRecorder {
 fn report(
     save: &PendingSave,
     outcome: Result<ghoststream::sink::SinkSummary, ghoststream::replay::ReplayError>,
-    reply: Option<UnixStream>,
+    reply: Option<ControlReply>,
 ) -> String {
     report_path(save.path(), outcome, reply)
 }
@@ -191,7 +166,7 @@ fn report(
 fn report_path(
     path: &Path,
     outcome: Result<ghoststream::sink::SinkSummary, ghoststream::replay::ReplayError>,
-    reply: Option<UnixStream>,
+    reply: Option<ControlReply>,
 ) -> String {
     let (line, answer) = match outcome {
         Ok(s) => (
@@ -201,12 +176,12 @@ fn report_path(
                 s.packets,
                 s.bytes
             ),
-            format!("saved {}\n", path.display()),
+            format!("saved {}", path.display()),
         ),
-        Err(e) => (format!("replay not saved: {e}"), format!("error: {e}\n")),
+        Err(e) => (format!("replay not saved: {e}"), format!("error: {e}")),
     };
-    if let Some(mut r) = reply {
-        let _ = r.write_all(answer.as_bytes());
+    if let Some(r) = reply {
+        r.answer(&answer);
     }
     line
 }

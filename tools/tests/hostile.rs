@@ -121,6 +121,8 @@ fn absurd_durations_and_numbers_are_refused_by_value() {
         ("--queue", "-1"),
         ("--fps", "-30"),
         ("--size", "-2x4"),
+        ("--keyint", "-1"),
+        ("--region", "-5,-5,10x10"),
     ] {
         let r = run(&["encode", "--codec", "h264", flag, value, "-o", o]);
         assert_refused(&r, 2, &[value, flag]);

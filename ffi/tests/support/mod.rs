@@ -68,6 +68,22 @@ pub fn gcc() -> Command {
     c
 }
 
+/// Builds the test program `tests/SOURCE` with `flags` into `exe`, linked against the built
+/// library; fails the test with gcc's output if it does not build.
+pub fn build_c_test(source: &str, flags: &[&str], exe: &Path) {
+    let build = gcc()
+        .args(flags)
+        .arg(crate_dir().join("tests").join(source))
+        .arg("-L")
+        .arg(library_dir())
+        .arg("-lghoststream")
+        .arg("-o")
+        .arg(exe)
+        .output()
+        .unwrap();
+    check(&format!("building {source}"), &build);
+}
+
 /// The sanitizer flags for test programs (leaks are checked at exit).
 pub const SANITIZERS: [&str; 2] = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all"];
 

@@ -1,0 +1,512 @@
+//! The control socket server (`ghoststream::control`): hostile clients (trickling, streaming,
+//! silent, too many) never hold up the caller's thread or grow memory; every bad request gets
+//! one `error: ...` line naming the value; the socket file is removed when the server goes, a
+//! stale one is replaced, a live one or a path that is not a socket is refused and left alone.
+//! Every wait is bounded.
+
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::fs::FileTypeExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ghoststream::control::{
+    parse_request, ControlError, ControlOptions, ControlRequest, ControlServer, MAX_CLIENTS,
+    MAX_REQUEST_BYTES, REQUEST_DEADLINE,
+};
+
+fn server(path: &Path) -> ControlServer {
+    ControlServer::bind(path, ControlOptions::default()).expect("the control socket binds")
+}
+
+/// Connects with a bounded read timeout (no test waits forever for an answer).
+fn connect(path: &Path) -> UnixStream {
+    let s = UnixStream::connect(path).expect("connects");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+/// Everything the server sends until it closes (bounded by the read timeout).
+fn read_answer(mut s: &UnixStream) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            // The server closed with our unread bytes still queued: a reset after the answer.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Err(e) => panic!(
+                "no answer: {e} (so far {:?})",
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Waits (bounded) for the server to hand over a request.
+fn wait_call(server: &ControlServer) -> ghoststream::control::ControlCall {
+    let start = Instant::now();
+    loop {
+        if let Some(c) = server.try_recv() {
+            return c;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no request arrived"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn err(line: &[u8]) -> String {
+    parse_request(line).unwrap_err().to_string()
+}
+
+#[test]
+fn requests_parse_and_every_bad_value_is_a_typed_error_naming_it() {
+    assert_eq!(
+        parse_request(b"save").unwrap(),
+        ControlRequest::Save { last: None }
+    );
+    assert_eq!(
+        parse_request(b"  save  \r\n").unwrap(),
+        ControlRequest::Save { last: None }
+    );
+    assert_eq!(
+        parse_request(b"save 30\n").unwrap(),
+        ControlRequest::Save {
+            last: Some(Duration::from_secs(30))
+        }
+    );
+    assert_eq!(
+        parse_request(b"save 1.5").unwrap(),
+        ControlRequest::Save {
+            last: Some(Duration::from_millis(1500))
+        }
+    );
+    assert_eq!(
+        parse_request(b"save 86400").unwrap(),
+        ControlRequest::Save {
+            last: Some(Duration::from_secs(86400))
+        }
+    );
+    // The values that panicked or slipped through before.
+    for value in [
+        "1e20", "inf", "-inf", "infinity", "nan", "NaN", "-1", "0", "-0", "86401", "1e-300",
+    ] {
+        let line = format!("save {value}");
+        assert_eq!(
+            err(line.as_bytes()),
+            format!("save takes a positive number of seconds up to 86400 (24 h), not \"{value}\""),
+            "{line}"
+        );
+        assert!(matches!(
+            parse_request(line.as_bytes()),
+            Err(ControlError::SecondsOutOfRange { .. })
+        ));
+    }
+    assert_eq!(
+        err(b"save ten"),
+        "save takes a positive number of seconds, not \"ten\" (for example `save 30`)"
+    );
+    assert_eq!(
+        err(b"save 1 2"),
+        "save takes one number of seconds, not \"1 2\""
+    );
+    assert_eq!(
+        err(b"load 3"),
+        "unknown command \"load\": the control socket takes `save` or `save SECONDS`"
+    );
+    assert_eq!(
+        err(b"   \n"),
+        "empty request: send `save` or `save SECONDS`"
+    );
+    assert_eq!(
+        err(b"save \xff\xfe1"),
+        "the request is not UTF-8 text (\"save \\xff\\xfe1\"): send `save` or `save SECONDS`"
+    );
+    // Quoted values are cut: an error stays one short line whatever the input.
+    let long = format!("{}\n", "x".repeat(10_000));
+    let e = err(long.as_bytes());
+    assert!(e.len() < 200, "{e}");
+    assert!(e.contains(&format!("\"{}...\"", "x".repeat(64))), "{e}");
+    // A multi-byte command is quoted whole characters, never split.
+    let e = err("é".repeat(100).as_bytes());
+    assert!(e.contains(&format!("{}...", "é".repeat(64))), "{e}");
+}
+
+#[test]
+fn a_request_is_answered_through_its_reply() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    let server = server(&path);
+    assert_eq!(server.path(), path);
+    let client = connect(&path);
+    (&client).write_all(b"save 2\n").unwrap();
+    let call = wait_call(&server);
+    assert_eq!(
+        call.request,
+        ControlRequest::Save {
+            last: Some(Duration::from_secs(2))
+        }
+    );
+    call.reply.answer("saved /tmp/x.mkv");
+    assert_eq!(read_answer(&client), "saved /tmp/x.mkv\n");
+
+    // A request sent without a newline, the client closing its side, is a request too.
+    let client = connect(&path);
+    (&client).write_all(b"save").unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let call = wait_call(&server);
+    assert_eq!(call.request, ControlRequest::Save { last: None });
+    // A reply dropped unanswered says so.
+    drop(call);
+    assert_eq!(
+        read_answer(&client),
+        "error: the request was not answered (the server stopped)\n"
+    );
+}
+
+#[test]
+fn a_bad_request_gets_one_error_line_and_the_server_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    let server = server(&path);
+    for (request, answer) in [
+        (
+            &b"save 1e20\n"[..],
+            "error: save takes a positive number of seconds up to 86400 (24 h), not \"1e20\"\n",
+        ),
+        (
+            b"save nan\n",
+            "error: save takes a positive number of seconds up to 86400 (24 h), not \"nan\"\n",
+        ),
+        (
+            b"\xc3\x28\n",
+            "error: the request is not UTF-8 text (\"\\xc3(\"): send `save` or `save SECONDS`\n",
+        ),
+    ] {
+        let client = connect(&path);
+        (&client).write_all(request).unwrap();
+        assert_eq!(read_answer(&client), answer);
+    }
+    assert!(server.try_recv().is_none());
+    let client = connect(&path);
+    (&client).write_all(b"save\n").unwrap();
+    assert_eq!(
+        wait_call(&server).request,
+        ControlRequest::Save { last: None }
+    );
+}
+
+/// A client sending one byte every 100 ms: the caller's thread never waits for it, another
+/// client's request goes through meanwhile, and the trickler is cut off at the deadline.
+#[test]
+fn a_trickling_client_does_not_hold_up_the_caller_or_other_clients() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    let server = server(&path);
+    let trickler = connect(&path);
+    let writer = trickler.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        let mut w = &writer;
+        for _ in 0..40 {
+            if w.write_all(b"s").is_err() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let accepted = Instant::now();
+    std::thread::sleep(Duration::from_millis(300));
+    let other = connect(&path);
+    (&other).write_all(b"save 1\n").unwrap();
+    // The caller polls as a recording loop would; no call may take long.
+    let mut slowest = Duration::ZERO;
+    let mut got = None;
+    while accepted.elapsed() < Duration::from_millis(1500) {
+        let t = Instant::now();
+        let c = server.try_recv();
+        slowest = slowest.max(t.elapsed());
+        if c.is_some() {
+            got = c;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    assert!(
+        slowest < Duration::from_millis(100),
+        "try_recv took {slowest:?}"
+    );
+    let call = got.expect("the other client's request went through while the trickler trickled");
+    assert_eq!(
+        call.request,
+        ControlRequest::Save {
+            last: Some(Duration::from_secs(1))
+        }
+    );
+    call.reply.answer("saved x");
+    assert_eq!(read_answer(&other), "saved x\n");
+    // The trickler is answered and closed at the deadline, not after its 4 s of bytes.
+    let answer = read_answer(&trickler);
+    let took = accepted.elapsed();
+    assert_eq!(
+        answer,
+        "error: no complete request within 2s: send `save` or `save SECONDS` and a newline\n"
+    );
+    assert!(
+        took >= REQUEST_DEADLINE - Duration::from_millis(100) && took < Duration::from_secs(5),
+        "cut after {took:?}"
+    );
+    trickle.join().unwrap();
+}
+
+/// A client streaming 64 MiB without a newline: answered at the line limit and cut off; the
+/// server stops reading, so the client cannot push more than the socket buffers hold.
+#[test]
+fn a_streaming_client_is_cut_at_the_line_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    let server = server(&path);
+    let client = connect(&path);
+    client
+        .set_write_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let writer = client.try_clone().unwrap();
+    let stream = std::thread::spawn(move || {
+        let chunk = vec![b'a'; 64 * 1024];
+        let mut sent = 0usize;
+        let mut w = &writer;
+        while sent < 64 << 20 {
+            match w.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        sent
+    });
+    let answer = read_answer(&client);
+    assert_eq!(
+        answer,
+        format!("error: request longer than {MAX_REQUEST_BYTES} bytes\n")
+    );
+    let sent = stream.join().unwrap();
+    assert!(
+        sent < 8 << 20,
+        "the server kept reading: the client pushed {sent} bytes"
+    );
+    // A line of exactly the limit is still a request (and an unknown one).
+    let client = connect(&path);
+    let line = format!("{}\n", "y".repeat(MAX_REQUEST_BYTES));
+    (&client).write_all(line.as_bytes()).unwrap();
+    assert!(read_answer(&client).starts_with("error: unknown command \"yyyy"));
+    let client = connect(&path);
+    let line = format!("{}\n", "y".repeat(MAX_REQUEST_BYTES + 1));
+    (&client).write_all(line.as_bytes()).unwrap();
+    assert_eq!(
+        read_answer(&client),
+        "error: request longer than 256 bytes\n"
+    );
+    drop(server);
+}
+
+/// A client that says nothing is answered and closed at the deadline.
+#[test]
+fn a_silent_client_is_closed_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    let server = server(&path);
+    let start = Instant::now();
+    let client = connect(&path);
+    (&client).write_all(b"sav").unwrap();
+    let answer = read_answer(&client);
+    let took = start.elapsed();
+    assert_eq!(
+        answer,
+        "error: no complete request within 2s: send `save` or `save SECONDS` and a newline\n"
+    );
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert!(server.try_recv().is_none());
+}
+
+/// At most MAX_CLIENTS connections at once, those waiting for their answer included; the
+/// next is answered `busy` at once; a place frees when a reply is answered.
+#[test]
+fn extra_clients_are_told_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    let server = server(&path);
+    // One request handed over and not answered yet, the others silent.
+    let waiting = connect(&path);
+    (&waiting).write_all(b"save\n").unwrap();
+    let call = wait_call(&server);
+    let silent: Vec<UnixStream> = (1..MAX_CLIENTS).map(|_| connect(&path)).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    let extra = connect(&path);
+    assert_eq!(
+        read_answer(&extra),
+        "error: busy: 4 requests are already open; try again once one is answered\n"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    call.reply.answer("saved y");
+    assert_eq!(read_answer(&waiting), "saved y\n");
+    // The place is free again.
+    let next = connect(&path);
+    (&next).write_all(b"save 3\n").unwrap();
+    let call = wait_call(&server);
+    assert_eq!(
+        call.request,
+        ControlRequest::Save {
+            last: Some(Duration::from_secs(3))
+        }
+    );
+    drop(silent);
+}
+
+#[test]
+fn the_socket_file_is_removed_when_the_server_goes_even_in_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    let s = server(&path);
+    assert!(std::fs::symlink_metadata(&path)
+        .unwrap()
+        .file_type()
+        .is_socket());
+    // A client in the middle of its request is told the socket is closing.
+    let client = connect(&path);
+    (&client).write_all(b"sa").unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    drop(s);
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(!path.exists());
+    assert_eq!(
+        read_answer(&client),
+        "error: the control socket is closing\n"
+    );
+    // Unwinding drops it too (the recording thread panicking used to leave the file).
+    let p = path.clone();
+    let result = std::thread::spawn(move || {
+        let _s = server(&p);
+        panic!("the recording thread fails");
+    })
+    .join();
+    assert!(result.is_err());
+    assert!(!path.exists());
+}
+
+#[test]
+fn a_stale_socket_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    // What a killed run leaves: a socket file nothing listens on.
+    drop(UnixListener::bind(&path).unwrap());
+    assert!(path.exists());
+    let server = server(&path);
+    let client = connect(&path);
+    (&client).write_all(b"save\n").unwrap();
+    assert_eq!(
+        wait_call(&server).request,
+        ControlRequest::Save { last: None }
+    );
+}
+
+#[test]
+fn a_live_socket_and_anything_not_a_socket_are_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    let live = UnixListener::bind(&path).unwrap();
+    let e = ControlServer::bind(&path, ControlOptions::default()).unwrap_err();
+    assert!(matches!(e, ControlError::InUse { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "the control socket {} is in use: another program is listening on it (stop it, or pick another path)",
+            path.display()
+        )
+    );
+    // The live listener still has its socket.
+    let _c = UnixStream::connect(&path).unwrap();
+    drop(live);
+
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, b"keep me").unwrap();
+    let e = ControlServer::bind(&file, ControlOptions::default()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "{} exists and is not a socket; it is left alone: pick another path for the control socket",
+            file.display()
+        )
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+    // A symbolic link (even to a stale socket) is not removed either.
+    let stale = dir.path().join("stale.sock");
+    drop(UnixListener::bind(&stale).unwrap());
+    let link = dir.path().join("link.sock");
+    std::os::unix::fs::symlink(&stale, &link).unwrap();
+    let e = ControlServer::bind(&link, ControlOptions::default()).unwrap_err();
+    assert!(matches!(e, ControlError::NotASocket { .. }), "{e:?}");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    let d = dir.path().join("a-directory");
+    std::fs::create_dir(&d).unwrap();
+    assert!(matches!(
+        ControlServer::bind(&d, ControlOptions::default()),
+        Err(ControlError::NotASocket { .. })
+    ));
+    assert!(d.is_dir());
+    // A directory that does not exist: the OS error, naming the path.
+    let missing = dir.path().join("no/such/dir/c.sock");
+    let e = ControlServer::bind(&missing, ControlOptions::default()).unwrap_err();
+    assert!(
+        e.to_string().starts_with(&format!(
+            "cannot open the control socket {}: No such file or directory",
+            missing.display()
+        )),
+        "{e}"
+    );
+}
+
+#[test]
+fn limits_that_serve_nothing_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.sock");
+    for options in [
+        ControlOptions {
+            max_clients: 0,
+            ..Default::default()
+        },
+        ControlOptions {
+            max_request_bytes: 0,
+            ..Default::default()
+        },
+        ControlOptions {
+            deadline: Duration::ZERO,
+            ..Default::default()
+        },
+        ControlOptions {
+            deadline: Duration::MAX,
+            ..Default::default()
+        },
+    ] {
+        let e = ControlServer::bind(&path, options).unwrap_err();
+        assert!(matches!(e, ControlError::Options { .. }), "{e:?}");
+        assert!(!path.exists());
+    }
+}

@@ -1,0 +1,438 @@
+//! `record --control SOCK` against hostile clients, with the real binary: a client that
+//! trickles bytes or streams megabytes never holds up the recording or SIGINT, `save 1e20` is
+//! an `error: ...` answer and the recording goes on, a replay save on a full disk leaves no
+//! file, and the socket path is handled safely (stale replaced, live or non-socket refused).
+//! Every wait is bounded.
+
+use std::io::{ErrorKind, Read, Write};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn tool() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ghoststream"));
+    c.env("SVT_LOG", "1").env_remove("RUST_LOG");
+    c
+}
+
+/// The live test pattern (30 fps, 160x96, H.264, a key frame a second) with a 10 s replay
+/// buffer saved into `dir` and the control socket `sock`.
+fn record_args(dir: &Path, sock: &Path) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "record",
+        "--source",
+        "testsrc",
+        "--size",
+        "160x96",
+        "--fps",
+        "30",
+        "--codec",
+        "h264",
+        "--keyint",
+        "30",
+        "--replay",
+        "10s",
+        "-q",
+        "--replay-dir",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(dir.display().to_string());
+    args.push("--control".into());
+    args.push(sock.display().to_string());
+    args
+}
+
+/// A recording that is killed if the test fails before it ends.
+struct Recorder {
+    child: Option<Child>,
+}
+
+impl Recorder {
+    fn spawn(mut command: Command, sock: &Path) -> Self {
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the tool runs");
+        let mut r = Self { child: Some(child) };
+        let start = Instant::now();
+        while UnixStream::connect(sock).is_err() {
+            if let Some(status) = r.child.as_mut().unwrap().try_wait().unwrap() {
+                let out = r.child.take().unwrap().wait_with_output().unwrap();
+                panic!(
+                    "the recorder ended ({status}): {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "no control socket"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        r
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.as_ref().unwrap().id() as i32
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: a signal to our own child, which has not been waited for.
+        unsafe { libc::kill(self.pid(), signal) };
+    }
+
+    /// Waits at most `limit` for the recording to end; kills it and fails past that.
+    fn wait(mut self, limit: Duration) -> (Output, Duration) {
+        let start = Instant::now();
+        let mut child = self.child.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut text = Vec::new();
+            let _ = { stderr }.read_to_end(&mut text);
+            text
+        });
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let took = start.elapsed();
+                let stderr = reader.join().unwrap();
+                return (
+                    Output {
+                        status,
+                        stdout: Vec::new(),
+                        stderr,
+                    },
+                    took,
+                );
+            }
+            if start.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                let stderr = reader.join().unwrap();
+                panic!(
+                    "the recorder did not end within {limit:?}: {}",
+                    String::from_utf8_lossy(&stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Sends `request` and returns the answer (everything until the server closes; bounded).
+fn ask(sock: &Path, request: &[u8]) -> String {
+    let mut s = UnixStream::connect(sock).expect("connects to the control socket");
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("no answer to {request:?}: {e}"),
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Frames ffmpeg decodes from `path` without a single error.
+fn clean_frames(path: &Path) -> usize {
+    let out = Command::new("ffmpeg")
+        .args(["-v", "error", "-xerror", "-i"])
+        .arg(path)
+        .args(["-f", "null", "-", "-progress", "pipe:1", "-nostats"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("frame="))
+        .next_back()
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn saved_path(answer: &str) -> PathBuf {
+    PathBuf::from(
+        answer
+            .strip_prefix("saved ")
+            .unwrap_or_else(|| panic!("the control socket answered {answer:?}"))
+            .trim_end(),
+    )
+}
+
+fn rss_kib(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Clients trickling a byte every 50 ms, one after another, while SIGINT arrives: the
+/// recording stops at once and cleanly (exit 0, the socket removed, the file plays). Before,
+/// the recording thread read the trickle itself and never got back to the stop flag.
+#[test]
+fn sigint_stops_the_recorder_while_a_client_trickles() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("c.sock");
+    let file = dir.path().join("out.mkv");
+    let mut command = tool();
+    command
+        .args(record_args(dir.path(), &sock))
+        .arg("-o")
+        .arg(&file);
+    let recorder = Recorder::spawn(command, &sock);
+    let trickling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = std::sync::Arc::clone(&trickling);
+    let trickle_sock = sock.clone();
+    let trickler = std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while flag.load(std::sync::atomic::Ordering::Relaxed) && Instant::now() < deadline {
+            let Ok(mut s) = UnixStream::connect(&trickle_sock) else {
+                return;
+            };
+            while s.write_all(b"s").is_ok() && flag.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    recorder.signal(libc::SIGINT);
+    let (out, took) = recorder.wait(Duration::from_secs(20));
+    trickling.store(false, std::sync::atomic::Ordering::Relaxed);
+    trickler.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        took < Duration::from_secs(5),
+        "SIGINT took {took:?} to stop it"
+    );
+    assert!(!sock.exists(), "the control socket is removed");
+    assert!(clean_frames(&file) >= 15, "{}", file.display());
+}
+
+/// A client streaming megabytes without a newline is cut at 256 bytes; the recorder's memory
+/// does not grow, and a `save` from another client meanwhile is answered and plays.
+#[test]
+fn a_client_streaming_megabytes_does_not_touch_the_recorder() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("c.sock");
+    let mut command = tool();
+    command.args(record_args(dir.path(), &sock));
+    let recorder = Recorder::spawn(command, &sock);
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = rss_kib(recorder.pid());
+    let stream_sock = sock.clone();
+    let streamer = std::thread::spawn(move || {
+        let mut total = 0usize;
+        let mut answers = Vec::new();
+        // Connection after connection, 64 MiB offered in all.
+        while total < 64 << 20 {
+            let mut s = UnixStream::connect(&stream_sock).unwrap();
+            s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            let chunk = vec![b'x'; 1 << 20];
+            let mut sent = 0usize;
+            while let Ok(n) = s.write(&chunk) {
+                sent += n;
+                if sent >= 16 << 20 {
+                    break;
+                }
+            }
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            answers.push((sent, answer));
+            total += 16 << 20;
+        }
+        answers
+    });
+    let saved = saved_path(&ask(&sock, b"save 1\n"));
+    let answers = streamer.join().unwrap();
+    for (sent, answer) in &answers {
+        assert!(
+            *sent < 4 << 20,
+            "the recorder took {sent} bytes of one request"
+        );
+        assert_eq!(answer, "error: request longer than 256 bytes\n");
+    }
+    let after = rss_kib(recorder.pid());
+    assert!(
+        after < before + 16 * 1024,
+        "the recorder grew from {before} KiB to {after} KiB"
+    );
+    recorder.signal(libc::SIGINT);
+    let (out, _) = recorder.wait(Duration::from_secs(20));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(clean_frames(&saved) >= 30);
+}
+
+/// `save 1e20` (which panicked the recording and left the socket behind) and other bad values
+/// are answered with one error line each; the recording goes on and a `save` then works.
+#[test]
+fn bad_save_values_are_answered_and_the_recording_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("c.sock");
+    let mut command = tool();
+    command.args(record_args(dir.path(), &sock));
+    let recorder = Recorder::spawn(command, &sock);
+    std::thread::sleep(Duration::from_millis(1500));
+    for value in ["1e20", "inf", "nan", "-1"] {
+        assert_eq!(
+            ask(&sock, format!("save {value}\n").as_bytes()),
+            format!(
+                "error: save takes a positive number of seconds up to 86400 (24 h), not \"{value}\"\n"
+            )
+        );
+    }
+    assert_eq!(
+        ask(&sock, b"save \xff\n"),
+        "error: the request is not UTF-8 text (\"save \\xff\"): send `save` or `save SECONDS`\n"
+    );
+    let saved = saved_path(&ask(&sock, b"save\n"));
+    recorder.signal(libc::SIGINT);
+    let (out, _) = recorder.wait(Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!sock.exists(), "the control socket is removed");
+    assert!(clean_frames(&saved) >= 30);
+}
+
+/// A replay save on a full disk (RLIMIT_FSIZE, SIGXFSZ ignored) is answered with the error
+/// and leaves no header-only file; the recording goes on and ends cleanly.
+#[test]
+fn a_replay_save_on_a_full_disk_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let replays = dir.path().join("replays");
+    std::fs::create_dir(&replays).unwrap();
+    let sock = dir.path().join("c.sock");
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 16; exec '{}' \"$@\"",
+        env!("CARGO_BIN_EXE_ghoststream")
+    );
+    let mut command = Command::new("sh");
+    command
+        .env("SVT_LOG", "1")
+        .env_remove("RUST_LOG")
+        .args(["-c", &script, "sh"])
+        .args(record_args(&replays, &sock));
+    let recorder = Recorder::spawn(command, &sock);
+    std::thread::sleep(Duration::from_millis(2500));
+    let answer = ask(&sock, b"save\n");
+    let prefix = format!(
+        "error: cannot save the replay clip {}/replay-",
+        replays.display()
+    );
+    assert!(answer.starts_with(&prefix), "{answer}");
+    assert!(
+        answer.ends_with(".mkv (File too large (os error 27)); the incomplete file was removed\n"),
+        "{answer}"
+    );
+    assert_eq!(std::fs::read_dir(&replays).unwrap().count(), 0);
+    recorder.signal(libc::SIGINT);
+    let (out, _) = recorder.wait(Duration::from_secs(20));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("replay not saved: cannot save the replay clip"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&replays).unwrap().count(), 0);
+}
+
+/// A replay format that cannot carry the codec is refused when the recording starts, not at
+/// every save.
+#[test]
+fn a_replay_format_that_cannot_carry_the_codec_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("c.sock");
+    let out = tool()
+        .args(record_args(dir.path(), &sock))
+        .args(["--replay-format", "ivf", "--frames", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: --replay-format ivf: replay clips of h264 cannot be saved as ivf: use one of mkv, mp4, ts, annexb, length-prefixed\n"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// A stale socket (left by a killed run) is replaced; a live one (another recorder) is
+/// refused with one line and keeps working; a file that is not a socket is left alone.
+#[test]
+fn the_control_path_stale_live_or_not_a_socket() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("c.sock");
+    drop(UnixListener::bind(&sock).unwrap());
+    let mut command = tool();
+    command.args(record_args(dir.path(), &sock));
+    let first = Recorder::spawn(command, &sock);
+    let second = tool()
+        .args(record_args(dir.path(), &sock))
+        .args(["--frames", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&second.stderr),
+        format!(
+            "error: the control socket {} is in use: another program is listening on it (stop it, or pick another path)\n",
+            sock.display()
+        )
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    let saved = saved_path(&ask(&sock, b"save\n"));
+    first.signal(libc::SIGINT);
+    let (out, _) = first.wait(Duration::from_secs(20));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(clean_frames(&saved) >= 30);
+
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, b"keep me").unwrap();
+    let refused = tool()
+        .args(record_args(dir.path(), &notes))
+        .args(["--frames", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&refused.stderr),
+        format!(
+            "error: {} exists and is not a socket; it is left alone: pick another path for the control socket\n",
+            notes.display()
+        )
+    );
+    assert_eq!(std::fs::read(&notes).unwrap(), b"keep me");
+}
