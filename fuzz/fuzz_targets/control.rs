@@ -1,9 +1,6 @@
 //! The control socket's request parser (`ghoststream::control::parse_request`) over arbitrary
 //! lines (any bytes, as a client may send them): a request within bounds or a typed error,
 //! never a panic (`save 1e20` panicked the recording).
-//!
-//! Built with `FUZZ_FEATURES=control` until `ghoststream::control` is on main: then remove its
-//! `required-features` line in fuzz/Cargo.toml.
 #![no_main]
 
 use ghoststream::control::{parse_request, ControlRequest, MAX_SAVE};
