@@ -64,6 +64,16 @@ fn err(line: &[u8]) -> String {
     parse_request(line).unwrap_err().to_string()
 }
 
+/// A `save` sent by a new client reaches the caller.
+fn save_goes_through(server: &ControlServer, path: &Path) {
+    let client = connect(path);
+    (&client).write_all(b"save\n").unwrap();
+    assert_eq!(
+        wait_call(server).request,
+        ControlRequest::Save { last: None }
+    );
+}
+
 #[test]
 fn requests_parse_and_every_bad_value_is_a_typed_error_naming_it() {
     assert_eq!(
@@ -193,12 +203,7 @@ fn a_bad_request_gets_one_error_line_and_the_server_goes_on() {
         assert_eq!(read_answer(&client), answer);
     }
     assert!(server.try_recv().is_none());
-    let client = connect(&path);
-    (&client).write_all(b"save\n").unwrap();
-    assert_eq!(
-        wait_call(&server).request,
-        ControlRequest::Save { last: None }
-    );
+    save_goes_through(&server, &path);
 }
 
 /// A client sending one byte every 100 ms: the caller's thread never waits for it, another
@@ -416,12 +421,7 @@ fn a_stale_socket_is_replaced() {
     drop(UnixListener::bind(&path).unwrap());
     assert!(path.exists());
     let server = server(&path);
-    let client = connect(&path);
-    (&client).write_all(b"save\n").unwrap();
-    assert_eq!(
-        wait_call(&server).request,
-        ControlRequest::Save { last: None }
-    );
+    save_goes_through(&server, &path);
 }
 
 #[test]
