@@ -14,8 +14,6 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::sink::SinkError;
-
 /// The path that stands for standard output (and, as an input, standard input).
 pub const STANDARD_STREAM: &str = "-";
 
@@ -35,26 +33,22 @@ pub struct OutputFile {
 }
 
 /// Opens `path` for writing from its start: `-` as standard output (refused when it is a
-/// terminal), anything else created or truncated.
-pub fn create(path: &Path) -> Result<OutputFile, SinkError> {
-    let create_error = |source| SinkError::Create {
-        path: path.to_path_buf(),
-        source,
-    };
+/// terminal), anything else created or truncated. The caller names the path in its error.
+pub fn create(path: &Path) -> std::io::Result<OutputFile> {
     if is_standard_stream(path) {
         let stdout = std::io::stdout();
         if stdout.is_terminal() {
-            return Err(create_error(std::io::Error::other(
+            return Err(std::io::Error::other(
                 "standard output is a terminal; pipe it (| ffplay -) or redirect it (> out.mkv)",
-            )));
+            ));
         }
-        let fd = stdout.as_fd().try_clone_to_owned().map_err(create_error)?;
+        let fd = stdout.as_fd().try_clone_to_owned()?;
         return Ok(OutputFile {
             file: File::from(fd),
             regular: false,
         });
     }
-    let file = File::create(path).map_err(create_error)?;
+    let file = File::create(path)?;
     let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
     Ok(OutputFile { file, regular })
 }
@@ -129,10 +123,25 @@ pub struct NamedPath<'a> {
     pub output: bool,
 }
 
+/// An output that is an input or another output (by any name: a link, standard output
+/// redirected onto it); writing it would destroy the other.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{role} {} is the same file as {other_role} {}: writing it would destroy what is there; give the {role} another path", path.display(), other.display())]
+pub struct SameFileError {
+    /// What the output is ("output", "stats file").
+    pub role: &'static str,
+    /// Its path as given.
+    pub path: PathBuf,
+    /// What the other path is ("input", "output").
+    pub other_role: &'static str,
+    /// Its path as given.
+    pub other: PathBuf,
+}
+
 /// Refuses a run in which an output is an input or another output: the same file by any
 /// name (a symbolic or hard link included), standard output redirected onto an input, or two
 /// outputs on standard output.
-pub fn check_distinct(paths: &[NamedPath<'_>]) -> Result<(), SinkError> {
+pub fn check_distinct(paths: &[NamedPath<'_>]) -> Result<(), SameFileError> {
     let ids: Vec<Identity> = paths.iter().map(|p| identity(p.path, p.output)).collect();
     for (i, a) in paths.iter().enumerate() {
         for (j, b) in paths.iter().enumerate().skip(i + 1) {
@@ -141,7 +150,7 @@ pub fn check_distinct(paths: &[NamedPath<'_>]) -> Result<(), SinkError> {
             }
             if ids[i] == ids[j] {
                 let (out, other) = if a.output { (a, b) } else { (b, a) };
-                return Err(SinkError::SameFile {
+                return Err(SameFileError {
                     role: out.role,
                     path: out.path.to_path_buf(),
                     other_role: other.role,

@@ -177,19 +177,6 @@ pub enum SinkError {
         /// The path.
         path: PathBuf,
     },
-    /// An output is an input or another output (by any name: a link, standard output
-    /// redirected onto it); writing it would destroy the other.
-    #[error("{role} {} is the same file as {other_role} {}: writing it would destroy what is there; give the {role} another path", path.display(), other.display())]
-    SameFile {
-        /// What the output is ("output", "stats file").
-        role: &'static str,
-        /// Its path as given.
-        path: PathBuf,
-        /// What the other path is ("input", "output").
-        other_role: &'static str,
-        /// Its path as given.
-        other: PathBuf,
-    },
     /// A packet whose bytes break its framing.
     #[error("packet {frame} is malformed: {source}")]
     Malformed {
@@ -255,7 +242,11 @@ pub fn open_sink(
             codec: config.codec,
         });
     }
-    let crate::output_path::OutputFile { file, regular } = crate::output_path::create(path)?;
+    let crate::output_path::OutputFile { file, regular } = crate::output_path::create(path)
+        .map_err(|source| SinkError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let mut sink = BitstreamSink {
         file,
         path: path.to_path_buf(),

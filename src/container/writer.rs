@@ -90,7 +90,10 @@ pub fn open_container(
         // libavformat's pipe protocol on a duplicate of standard output (never sought). The
         // protocol writes to the descriptor without owning it: the sink keeps it open.
         use std::os::fd::AsRawFd;
-        let out = crate::output_path::create(path)?;
+        let out = crate::output_path::create(path).map_err(|source| SinkError::Create {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let url = format!("pipe:{}", out.file.as_raw_fd());
         let muxer = Muxer::create(&url, format.muxer(), &[]).map_err(create_error);
         (muxer, None, Some(out.file))
