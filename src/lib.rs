@@ -42,7 +42,8 @@
 )]
 
 pub mod bitstream;
-pub mod capture;
+/// Screen capture; a kind of source ([`source::capture`]), re-exported here by its own name.
+pub use source::capture;
 mod codec;
 mod color;
 mod config;

@@ -218,8 +218,8 @@ const PROBE_CAPTURE_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 
 /// The Wayland capture `probe` opens: `$WAYLAND_DISPLAY`'s first output, each exchange bounded
 /// by [`PROBE_CAPTURE_TIMEOUT`].
-fn probe_wayland_options() -> crate::capture::WaylandOptions {
-    crate::capture::WaylandOptions {
+fn probe_wayland_options() -> crate::source::capture::WaylandOptions {
+    crate::source::capture::WaylandOptions {
         round_trip_timeout: PROBE_CAPTURE_TIMEOUT,
         ..Default::default()
     }
@@ -228,7 +228,7 @@ fn probe_wayland_options() -> crate::capture::WaylandOptions {
 /// Whether a PipeWire daemon answers, with the video nodes it has.
 #[cfg(feature = "pipewire")]
 fn probe_pipewire() -> (bool, String) {
-    match crate::capture::pipewire::list_video_sources(None, PROBE_CAPTURE_TIMEOUT) {
+    match crate::source::capture::pipewire::list_video_sources(None, PROBE_CAPTURE_TIMEOUT) {
         Ok(nodes) => (
             true,
             format!("PipeWire answers; {nodes} (capture one with --source pipewire:NODE)"),
@@ -248,7 +248,7 @@ fn probe_pipewire() -> (bool, String) {
 /// Whether the desktop portal answers with a ScreenCast backend, and what it offers.
 #[cfg(feature = "portal")]
 fn probe_portal() -> (bool, String) {
-    match crate::capture::portal::probe(None) {
+    match crate::source::capture::portal::probe(None) {
         Ok(info) if info.source_types != 0 => (
             true,
             format!(
@@ -590,22 +590,23 @@ pub fn probe() -> Vec<ProbeEntry> {
         available,
         detail,
     });
-    let (available, detail) = match crate::capture::WaylandCapture::open(probe_wayland_options()) {
-        Ok(c) => {
-            let info = crate::source::FrameSource::info(&c);
-            (
-                true,
-                format!(
-                    "wlr-screencopy into shared memory: output {} ({}x{} {})",
-                    c.output_name(),
-                    info.width,
-                    info.height,
-                    info.format
-                ),
-            )
-        }
-        Err(e) => (false, e.to_string()),
-    };
+    let (available, detail) =
+        match crate::source::capture::WaylandCapture::open(probe_wayland_options()) {
+            Ok(c) => {
+                let info = crate::source::FrameSource::info(&c);
+                (
+                    true,
+                    format!(
+                        "wlr-screencopy into shared memory: output {} ({}x{} {})",
+                        c.output_name(),
+                        info.width,
+                        info.height,
+                        info.format
+                    ),
+                )
+            }
+            Err(e) => (false, e.to_string()),
+        };
     out.push(ProbeEntry {
         category: "capture",
         name: "wayland".into(),

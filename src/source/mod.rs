@@ -1,5 +1,7 @@
-//! Frame sources: the animated test pattern, Y4M files and raw frames.
+//! Frame sources: the animated test pattern, Y4M files, raw frames, and screen capture
+//! ([`capture`]: Wayland, PipeWire, the desktop portal), which is a kind of source.
 
+pub mod capture;
 mod raw;
 mod testsrc;
 mod y4m;
@@ -40,7 +42,7 @@ pub trait FrameSource {
     }
 
     /// What constant-rate pacing has done, for a live capture (for status lines).
-    fn pacing(&self) -> Option<crate::capture::PacingStats> {
+    fn pacing(&self) -> Option<crate::source::capture::PacingStats> {
         None
     }
 }
@@ -50,7 +52,7 @@ pub trait FrameSource {
 pub enum SourceError {
     /// Screen capture failed.
     #[error(transparent)]
-    Capture(#[from] crate::capture::CaptureError),
+    Capture(#[from] crate::source::capture::CaptureError),
     /// Reading failed.
     #[error("cannot read {what}: {source}")]
     Io {
