@@ -119,10 +119,9 @@ pub struct GsDmaBufFrame {
     pub fd: i32,
 }
 
-/// The largest timestamp magnitude, span and total duration a session accepts: 2^62 ns (about
-/// 146 years), so that no difference or sum of the timestamps overflows 64 bits further on
-/// (the containers' origin-relative times, latencies, media time).
-pub(crate) const MAX_TIME_NS: i64 = 1 << 62;
+/// The largest timestamp magnitude, span and total duration a session accepts: the library's
+/// bound (2^62 ns, about 146 years), checked here before any caller memory is read.
+pub(crate) const MAX_TIME_NS: i64 = ghoststream::MAX_TIMESTAMP;
 
 /// The timestamps a session has accepted: the first frame's, and the frames' total duration.
 #[derive(Clone, Copy, Debug, Default)]
