@@ -13,9 +13,9 @@
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ghoststream::container::ContainerFormat;
-use ghoststream::replay::{ReplayBuffer, ReplayLimits};
-use ghoststream::sink::OutputFormat;
+use ghoststream::output::replay::{ReplayBuffer, ReplayLimits};
+use ghoststream::output::ContainerFormat;
+use ghoststream::output::OutputFormat;
 use ghoststream::source::{FrameSource, TestPattern};
 use ghoststream::{
     BackendChoice, BackendKind, Codec, KeyframeInterval, Packet, Rational, Session, SessionConfig,

@@ -4,8 +4,8 @@ use crate::bitstream::BitstreamError;
 use crate::config::ConfigError;
 use crate::encode::EncodeError;
 use crate::frame::ImageError;
+use crate::output::SinkError;
 use crate::session::SessionError;
-use crate::sink::SinkError;
 use crate::source::SourceError;
 
 /// Any GhostStream error. Each layer has its own enum; this one wraps them so that applications
@@ -95,12 +95,21 @@ fn encode_code(e: &EncodeError) -> ErrorCode {
     match e {
         EncodeError::Unavailable { .. }
         | EncodeError::NoBackend { .. }
-        | EncodeError::EncoderNotFound { .. }
         | EncodeError::Unsupported { .. } => ErrorCode::Unavailable,
         EncodeError::UnsupportedInput { .. } => ErrorCode::FrameMismatch,
-        EncodeError::UnknownOption { .. }
-        | EncodeError::Libav { .. }
-        | EncodeError::Hardware { .. } => ErrorCode::Encoder,
+        EncodeError::Hardware { .. } => ErrorCode::Encoder,
+        #[cfg(feature = "software")]
+        EncodeError::Ffmpeg(e) => ffmpeg_code(e),
+    }
+}
+
+#[cfg(feature = "software")]
+fn ffmpeg_code(e: &crate::ffmpeg::FfmpegError) -> ErrorCode {
+    use crate::ffmpeg::FfmpegError;
+    match e {
+        FfmpegError::EncoderNotFound { .. } => ErrorCode::Unavailable,
+        FfmpegError::UnsupportedInput { .. } => ErrorCode::FrameMismatch,
+        _ => ErrorCode::Encoder,
     }
 }
 

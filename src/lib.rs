@@ -5,7 +5,7 @@
 //! latency and no needless copies.
 //!
 //! This release has the foundation every path builds on: the [`Session`] API, the software
-//! encoders (SVT-AV1, x265, x264 through libavcodec), raw bitstream outputs ([`sink`]), and the
+//! encoders (SVT-AV1, x265, x264 through libavcodec), outputs ([`output`]: raw bitstreams, containers, live streams, the replay buffer), and the
 //! sources in [`source`]; the Vulkan compute engine ([`gpu`]: conversion, scaling, tone mapping,
 //! sharpening, GPU frames, exportable memory, DMA-BUF import); and NVENC: the CUDA side of the
 //! zero-copy hand-off ([`cuda`]) and the run-time-loaded NVENC encoder ([`nvenc`], built to
@@ -15,7 +15,7 @@
 //! ```no_run
 //! use ghoststream::{Codec, Rational, Session, SessionConfig, SessionOutput};
 //! use ghoststream::source::{FrameSource, TestPattern};
-//! use ghoststream::sink::{open_sink, BitstreamFormat};
+//! use ghoststream::output::{open_sink, BitstreamFormat};
 //!
 //! let fps = Rational::new(30, 1);
 //! let config = SessionConfig::new(Codec::Av1, 1280, 720, fps);
@@ -47,26 +47,23 @@ pub use source::capture;
 mod codec;
 mod color;
 mod config;
-pub mod container;
 pub mod control;
 pub mod cuda;
 pub mod encode;
 mod error;
+#[cfg(feature = "software")]
+pub mod ffmpeg;
 mod format;
 mod frame;
 pub mod gpu;
 pub mod hdr;
 pub mod nvenc;
-pub mod output_path;
+pub mod output;
 mod packet;
 pub mod process;
-pub mod replay;
 mod session;
-pub mod sink;
 pub mod source;
 pub mod stats;
-#[cfg(feature = "software")]
-pub mod stream;
 mod time;
 pub mod units;
 

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use ghoststream::container::{open_container, ContainerFormat, ContainerOptions};
+use ghoststream::output::{open_container, ContainerFormat, ContainerOptions};
 use ghoststream::{Codec, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
 
 /// ffprobe's `-show_streams` and `-show_frames` output for `path` as JSON.

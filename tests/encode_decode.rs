@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use ghoststream::bitstream::{nal, obu};
-use ghoststream::sink::{configuration_record, BitstreamFormat};
+use ghoststream::output::{configuration_record, BitstreamFormat};
 use ghoststream::source::{read_frame_code, FrameSource, TestPattern};
 use ghoststream::{BitDepth, Codec, KeyframeInterval, PixelFormat, RateControl, Session, Tuning};
 

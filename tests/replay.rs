@@ -7,9 +7,9 @@ mod common;
 
 use std::time::Duration;
 
-use ghoststream::container::ContainerFormat;
-use ghoststream::replay::{ReplayBuffer, ReplayLimits, ReplaySaver};
-use ghoststream::sink::OutputFormat;
+use ghoststream::output::replay::{ReplayBuffer, ReplayLimits, ReplaySaver};
+use ghoststream::output::ContainerFormat;
+use ghoststream::output::OutputFormat;
 use ghoststream::source::{FrameSource, TestPattern};
 use ghoststream::{Codec, Session, SessionOutput};
 

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ghoststream::stream::{open_stream, StreamOptions, StreamSink};
+use ghoststream::output::live::{open_live, LiveOptions, LiveSink};
 use ghoststream::{Codec, KeyframeInterval, Packet};
 use stream_env::{RtmpServer, SrtServer};
 
@@ -27,7 +27,7 @@ fn config(codec: Codec) -> ghoststream::SessionConfig {
 }
 
 /// Sends `packets` at 30 per second (a live source), checking the queue's bound.
-fn send_live(sink: &mut StreamSink, packets: &[Packet], buffer: Duration) {
+fn send_live(sink: &mut LiveSink, packets: &[Packet], buffer: Duration) {
     let start = Instant::now();
     for (i, p) in packets.iter().enumerate() {
         let due = start + Duration::from_millis(i as u64 * 1000 / 30);
@@ -44,7 +44,7 @@ fn send_live(sink: &mut StreamSink, packets: &[Packet], buffer: Duration) {
 /// Sends `packets` live with an outage: the first 60, then the server is killed for the next
 /// 30 (1 s) and started again for the rest.
 fn send_through_an_outage(
-    sink: &mut StreamSink,
+    sink: &mut LiveSink,
     packets: &[Packet],
     buffer: Duration,
     mut kill: impl FnMut(),
@@ -88,11 +88,11 @@ fn rtmp_to_nginx_is_received_whole_and_resumes_after_the_server_restarts() {
         return;
     };
     let all = packets(Codec::H264, 240);
-    let options = StreamOptions {
+    let options = LiveOptions {
         buffer: Duration::from_secs(2),
         connect_timeout: Duration::from_secs(2),
     };
-    let mut sink = open_stream(&server.url("gs"), &config(Codec::H264), options)
+    let mut sink = open_live(&server.url("gs"), &config(Codec::H264), options)
         .unwrap_or_else(|e| panic!("{e}\n{}", server.log()));
     // The server vanishes for about a second and comes back on the same port.
     let server = std::cell::RefCell::new(server);
@@ -146,11 +146,11 @@ fn srt_to_a_listener_decodes_and_resumes_after_the_listener_restarts() {
         // SRT notices a vanished listener only after about 5 s of silence (its peer-idle
         // timeout and expiry count), so the stream runs 10 s past the restart.
         let all = packets(codec, 450);
-        let options = StreamOptions {
+        let options = LiveOptions {
             buffer: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(2),
         };
-        let mut sink = open_stream(&server.url(), &config(codec), options)
+        let mut sink = open_live(&server.url(), &config(codec), options)
             .unwrap_or_else(|e| panic!("{codec}: {e}"));
         let listener = std::cell::RefCell::new(server);
         send_through_an_outage(
@@ -186,7 +186,7 @@ fn srt_to_a_listener_decodes_and_resumes_after_the_listener_restarts() {
 
 #[test]
 fn an_unreachable_server_is_a_typed_error_not_a_hang() {
-    let options = StreamOptions {
+    let options = LiveOptions {
         buffer: Duration::from_secs(2),
         connect_timeout: Duration::from_secs(1),
     };
@@ -196,7 +196,7 @@ fn an_unreachable_server_is_a_typed_error_not_a_hang() {
         format!("srt://127.0.0.1:{closed}"),
     ] {
         let started = Instant::now();
-        let e = open_stream(&url, &config(Codec::H264), options).unwrap_err();
+        let e = open_live(&url, &config(Codec::H264), options).unwrap_err();
         let took = started.elapsed();
         eprintln!("{url}: {e} after {took:?}");
         assert!(e.to_string().contains(&url), "{e}");

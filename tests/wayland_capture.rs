@@ -286,7 +286,7 @@ fn a_pattern_window_is_captured_exactly_and_decodes_close_to_it_after_encoding()
     assert_eq!(encoded.packets.len(), 10);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("window.h264");
-    let format = ghoststream::sink::BitstreamFormat::default_for(config.codec);
+    let format = ghoststream::output::BitstreamFormat::default_for(config.codec);
     common::write(&encoded.packets, &path, format, &config);
     let decoded = common::decode_raw(&path, "rgb24");
     let rgb: Vec<u8> = want.iter().flat_map(|&[b, g, r]| [r, g, b]).collect();

@@ -6,8 +6,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard};
 
-use ghoststream::container::ContainerFormat;
-use ghoststream::sink::{BitstreamFormat, FileSink, OutputFormat};
+use ghoststream::output::ContainerFormat;
+use ghoststream::output::{BitstreamFormat, FileSink, OutputFormat};
 use ghoststream::SessionConfig;
 
 use crate::handles;
@@ -114,7 +114,7 @@ pub unsafe extern "C" fn gs_writer_create(
         // SAFETY: contract of this function.
         let path = unsafe { path_arg(path, "path")? };
         let format = output_format(format, &path)?;
-        let sink = ghoststream::sink::open_file_sink(&path, format, &config)?;
+        let sink = ghoststream::output::open_file_sink(&path, format, &config)?;
         let writer = handles::publish(GsWriter {
             sink: Mutex::new(Some(sink)),
         });

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
-use ghoststream::replay::{ReplayBuffer, ReplayError, ReplayLimits};
+use ghoststream::output::replay::{ReplayBuffer, ReplayError, ReplayLimits};
 
 use crate::output::{output_format, path_arg};
 use crate::result::{Failure, GS_ERR_INVALID_CONFIG, GS_ERR_OUTPUT, GS_ERR_STATE, GS_OK};

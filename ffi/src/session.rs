@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::ffi::{c_char, CString};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use ghoststream::replay::ReplayBuffer;
+use ghoststream::output::replay::ReplayBuffer;
 use ghoststream::stats::StatsCollector;
 use ghoststream::{
     BufferPool, PixelFormat, RateControl, Rational, Session, SessionConfig, SessionOutput,

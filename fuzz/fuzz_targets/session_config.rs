@@ -4,11 +4,11 @@
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
-use ghoststream::container::ContainerFormat;
+use ghoststream::output::ContainerFormat;
 use ghoststream::hdr::{Chromaticity, ContentLightLevel, HdrMetadata, MasteringDisplay};
 use ghoststream::process::scale::{Fit, ScaleFilter};
 use ghoststream::process::tonemap::PeakSource;
-use ghoststream::sink::{BitstreamFormat, OutputFormat};
+use ghoststream::output::{BitstreamFormat, OutputFormat};
 use ghoststream::{
     BackendChoice, BackendKind, Backpressure, BitDepth, Codec, ColorDescription, ColorMatrix,
     ColorPrimaries, ColorRange, GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl,

@@ -6,8 +6,6 @@
 //! over, in a [`BackendReport`].
 
 #[cfg(feature = "software")]
-pub mod libav;
-#[cfg(feature = "software")]
 pub mod software;
 
 use crate::codec::Codec;
@@ -156,12 +154,6 @@ pub enum EncodeError {
         /// What failed.
         message: String,
     },
-    /// libavcodec has no encoder of that name.
-    #[error("libavcodec has no encoder named {name}")]
-    EncoderNotFound {
-        /// The name looked up.
-        name: String,
-    },
     /// The frame's format is one this encoder cannot take.
     #[error("cannot encode {format} frames: {reason}")]
     UnsupportedInput {
@@ -170,28 +162,10 @@ pub enum EncodeError {
         /// Why.
         reason: String,
     },
-    /// The encoder did not recognise an option GhostStream gave it (a version mismatch).
-    #[error(
-        "encoder {encoder} does not recognise option '{option}' (is the FFmpeg build too old?)"
-    )]
-    UnknownOption {
-        /// The encoder.
-        encoder: String,
-        /// The option.
-        option: String,
-    },
-    /// A libav* call failed.
-    #[error("{encoder}: {op} failed: {message} (code {code})")]
-    Libav {
-        /// The encoder or library.
-        encoder: String,
-        /// The call.
-        op: &'static str,
-        /// The AVERROR code.
-        code: i32,
-        /// libavutil's message for it.
-        message: String,
-    },
+    /// An FFmpeg call failed (the software encoders).
+    #[cfg(feature = "software")]
+    #[error(transparent)]
+    Ffmpeg(#[from] crate::ffmpeg::FfmpegError),
 }
 
 /// Which backend a session runs on, and why the others were passed over.
@@ -372,7 +346,8 @@ pub fn preferred_yuv_input(config: &SessionConfig) -> PixelFormat {
     }
     #[cfg(feature = "software")]
     {
-        let accepted = libav::encoder_pixel_formats(software::encoder_name(config.codec));
+        let accepted =
+            crate::ffmpeg::codec::encoder_pixel_formats(software::encoder_name(config.codec));
         let wanted = if ten {
             [PixelFormat::P010, PixelFormat::I420P10]
         } else {
@@ -465,7 +440,8 @@ fn software_probe(codec: Codec) -> (bool, String) {
     match software::unavailable_reason(codec) {
         None => {
             let name = software::encoder_name(codec);
-            let ten = libav::encoder_pixel_formats(name).contains(&PixelFormat::I420P10);
+            let ten =
+                crate::ffmpeg::codec::encoder_pixel_formats(name).contains(&PixelFormat::I420P10);
             (
                 true,
                 format!(

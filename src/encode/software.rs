@@ -7,13 +7,13 @@
 
 use std::sync::Arc;
 
-use super::libav::{
-    encoder_pixel_formats, has_encoder, AvEncoder, AvEncoderParams, AvPicture, AvScaler,
-};
 use super::{EncodeError, EncodedUnit, EncoderBackend, LiveControls};
 use crate::codec::Codec;
 use crate::config::{
     BackendKind, BitDepth, KeyframeInterval, Preset, RateControl, SessionConfig, Tuning,
+};
+use crate::ffmpeg::codec::{
+    encoder_pixel_formats, has_encoder, AvEncoder, AvEncoderParams, AvPicture, AvScaler,
 };
 use crate::format::PixelFormat;
 use crate::frame::{BufferPool, CpuImage, Frame, FrameImage};
@@ -423,7 +423,7 @@ impl EncoderBackend for SoftwareEncoder {
         if std::mem::take(&mut self.force_keyframe) {
             picture.force_keyframe();
         }
-        self.encoder.send(Some(&picture))
+        self.encoder.send(Some(&picture)).map_err(EncodeError::from)
     }
 
     fn controls(&self) -> LiveControls {
@@ -444,7 +444,7 @@ impl EncoderBackend for SoftwareEncoder {
     }
 
     fn finish(&mut self) -> Result<(), EncodeError> {
-        self.encoder.send(None)
+        self.encoder.send(None).map_err(EncodeError::from)
     }
 
     fn receive(&mut self) -> Result<Option<EncodedUnit>, EncodeError> {

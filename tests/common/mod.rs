@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use ghoststream::sink::{open_sink, BitstreamFormat};
+use ghoststream::output::{open_sink, BitstreamFormat};
 use ghoststream::source::{FrameSource, TestPattern};
 use ghoststream::{
     BackendChoice, BackendKind, Codec, FrameStats, Packet, PixelFormat, Rational, Session,

@@ -7,10 +7,10 @@ use clap::Args;
 use ghoststream::capture::{PacedCapture, WaylandCapture, WaylandOptions};
 use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
+use ghoststream::output::replay::ReplayLimits;
+use ghoststream::output::{open_file_sink, BitstreamFormat, OutputFormat};
 use ghoststream::process::scale::{Fit, ScaleFilter};
 use ghoststream::process::tonemap::PeakSource;
-use ghoststream::replay::ReplayLimits;
-use ghoststream::sink::{open_file_sink, BitstreamFormat, OutputFormat};
 use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mReader};
 use ghoststream::units;
 use ghoststream::{
@@ -618,7 +618,7 @@ fn input_path(args: &EncodeArgs) -> Option<&std::path::Path> {
 /// Refuses a run in which an output (-o, --stats) is an input (the file read, the portal's
 /// token file) or another output.
 fn check_paths(args: &EncodeArgs) -> Result<(), String> {
-    use ghoststream::output_path::{check_distinct, NamedPath};
+    use ghoststream::output::path::{check_distinct, NamedPath};
     use std::path::Path;
     let named: [(&'static str, Option<&Path>, bool); 5] = [
         ("input", input_path(args), false),
@@ -640,11 +640,11 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     // as it was (and no empty file).
     let format = match (&args.output, args.format) {
         (_, Some(f)) => Some(f),
-        (Some(path), None) if ghoststream::output_path::is_standard_stream(path) => Some(
-            OutputFormat::Container(ghoststream::container::ContainerFormat::Matroska),
+        (Some(path), None) if ghoststream::output::path::is_standard_stream(path) => Some(
+            OutputFormat::Container(ghoststream::output::ContainerFormat::Matroska),
         ),
         (Some(path), None) => Some(OutputFormat::from_path(path).ok_or_else(|| {
-            one_line(&ghoststream::sink::SinkError::UnknownExtension { path: path.clone() })
+            one_line(&ghoststream::output::SinkError::UnknownExtension { path: path.clone() })
         })?),
         (None, None) => None,
     };
@@ -668,10 +668,10 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     };
     let stream = match &args.stream {
         Some(url) => Some(
-            ghoststream::stream::open_stream(
+            ghoststream::output::live::open_live(
                 url,
                 &config,
-                ghoststream::stream::StreamOptions {
+                ghoststream::output::live::LiveOptions {
                     buffer: args.stream_buffer,
                     ..Default::default()
                 },
@@ -851,7 +851,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             0.0
         };
         let target = match (&summary, &args.stream) {
-            (Some(s), _) if ghoststream::output_path::is_standard_stream(&s.path) => {
+            (Some(s), _) if ghoststream::output::path::is_standard_stream(&s.path) => {
                 "wrote standard output".to_string()
             }
             (Some(s), _) => format!("wrote {}", s.path.display()),
@@ -881,7 +881,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             if let Some(rec) = &summary.record_path {
                 eprintln!("configuration record: {}", rec.display());
             }
-            let streamed = ghoststream::output_path::is_stream(&summary.path);
+            let streamed = ghoststream::output::path::is_stream(&summary.path);
             if !streamed && format != Some(OutputFormat::Bitstream(BitstreamFormat::LengthPrefixed))
             {
                 eprintln!("play it with: ffplay {}", summary.path.display());

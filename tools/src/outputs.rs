@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use ghoststream::sink::{FileSink, SinkSummary};
-use ghoststream::stream::StreamSink;
+use ghoststream::output::live::LiveSink;
+use ghoststream::output::{FileSink, SinkSummary};
 use ghoststream::Packet;
 
 use crate::replay::ReplayRecorder;
@@ -14,7 +14,7 @@ use crate::replay::ReplayRecorder;
 pub struct Outputs {
     pub file: Option<FileSink>,
     pub replay: Option<ReplayRecorder>,
-    pub stream: Option<StreamSink>,
+    pub stream: Option<LiveSink>,
 }
 
 impl Outputs {

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ghoststream::control::{ControlOptions, ControlReply, ControlRequest, ControlServer};
-use ghoststream::replay::{PendingSave, ReplayBuffer, ReplayLimits, ReplaySaver};
-use ghoststream::sink::OutputFormat;
+use ghoststream::output::replay::{PendingSave, ReplayBuffer, ReplayLimits, ReplaySaver};
+use ghoststream::output::OutputFormat;
 use ghoststream::{Packet, SessionConfig};
 
 /// A save being written, and the control connection waiting for its answer.
@@ -43,7 +43,7 @@ impl ReplayRecorder {
         control: Option<PathBuf>,
     ) -> Result<Self, String> {
         let buffer = ReplayBuffer::new(limits).map_err(|e| e.to_string())?;
-        ghoststream::replay::check_format(format, config.codec)
+        ghoststream::output::replay::check_format(format, config.codec)
             .map_err(|e| format!("--replay-format {format}: {e}"))?;
         if !dir.is_dir() {
             return Err(format!(
@@ -157,7 +157,7 @@ impl ReplayRecorder {
 
 fn report(
     save: &PendingSave,
-    outcome: Result<ghoststream::sink::SinkSummary, ghoststream::replay::ReplayError>,
+    outcome: Result<ghoststream::output::SinkSummary, ghoststream::output::replay::ReplayError>,
     reply: Option<ControlReply>,
 ) -> String {
     report_path(save.path(), outcome, reply)
@@ -165,7 +165,7 @@ fn report(
 
 fn report_path(
     path: &Path,
-    outcome: Result<ghoststream::sink::SinkSummary, ghoststream::replay::ReplayError>,
+    outcome: Result<ghoststream::output::SinkSummary, ghoststream::output::replay::ReplayError>,
     reply: Option<ControlReply>,
 ) -> String {
     let (line, answer) = match outcome {

@@ -2,9 +2,9 @@
 //! `software`): H.264 in FLV over RTMP (FFmpeg 5.1's FLV carries no HEVC or AV1), H.264 or
 //! HEVC in MPEG-TS over SRT (caller mode, live transmission type, 1316-byte payloads).
 //!
-//! The encoder never waits on the network. [`StreamSink::write`] puts the packet (its bytes
+//! The encoder never waits on the network. [`LiveSink::write`] puts the packet (its bytes
 //! shared, not copied) on a queue that a sending thread drains:
-//! - **Bounded buffering.** The queue holds at most [`StreamOptions::buffer`] of video; past
+//! - **Bounded buffering.** The queue holds at most [`LiveOptions::buffer`] of video; past
 //!   that, the oldest whole GOPs are dropped, so the server is sent a stream that still starts
 //!   on a key frame, and memory stays bounded however long the server is away.
 //! - **Reconnection.** When a write fails (the server went away: at once for RTMP's TCP,
@@ -12,9 +12,9 @@
 //!   slow one sooner; what it sent meanwhile is lost), the sending thread closes
 //!   the connection and connects again, waiting 0.25 s, then twice as long each time up to
 //!   4 s. A new connection starts at the newest key frame queued (the live edge, without a
-//!   burst of stale video); what was skipped or lost is counted in [`StreamStats::dropped`].
-//! - **Typed failures.** An unreachable server at [`open_stream`] is a
-//!   [`SinkError::Connect`] within [`StreamOptions::connect_timeout`], not a hang; the URL
+//!   burst of stale video); what was skipped or lost is counted in [`LiveStats::dropped`].
+//! - **Typed failures.** An unreachable server at [`open_live`] is a
+//!   [`SinkError::Connect`] within [`LiveOptions::connect_timeout`], not a hang; the URL
 //!   and protocol are checked before anything is sent.
 
 use std::collections::VecDeque;
@@ -22,24 +22,24 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::container::stream_params;
+use super::error::SinkError;
+use super::muxed::{Layout, MuxFailure, MuxedStream};
 use crate::codec::Codec;
 use crate::config::SessionConfig;
-use crate::container::libavformat::{Muxer, StreamParams};
-use crate::container::muxed::{Layout, MuxFailure, MuxedStream};
-use crate::container::writer::stream_params;
+use crate::ffmpeg::mux::{Muxer, StreamParams};
 use crate::packet::Packet;
-use crate::sink::SinkError;
 
 /// The protocols a stream can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamProtocol {
+pub enum LiveProtocol {
     /// `rtmp://` or `rtmps://`: FLV, H.264.
     Rtmp,
     /// `srt://`: MPEG-TS, H.264 or HEVC.
     Srt,
 }
 
-impl StreamProtocol {
+impl LiveProtocol {
     /// The protocol of `url`, from its scheme.
     pub fn of(url: &str) -> Option<Self> {
         let scheme = url.split_once("://")?.0.to_ascii_lowercase();
@@ -102,14 +102,14 @@ impl StreamProtocol {
 
 /// How a stream buffers and reconnects.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct StreamOptions {
+pub struct LiveOptions {
     /// The most video queued for the server; older GOPs are dropped past it.
     pub buffer: Duration,
     /// How long a connection attempt, or a stalled write, may take.
     pub connect_timeout: Duration,
 }
 
-impl Default for StreamOptions {
+impl Default for LiveOptions {
     fn default() -> Self {
         Self {
             buffer: Duration::from_secs(4),
@@ -120,7 +120,7 @@ impl Default for StreamOptions {
 
 /// What a stream has done.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StreamStats {
+pub struct LiveStats {
     /// Whether a connection is up now.
     pub connected: bool,
     /// Connections made (the first included).
@@ -140,7 +140,7 @@ pub struct StreamStats {
 struct Queue {
     packets: VecDeque<Packet>,
     closing: bool,
-    stats: StreamStats,
+    stats: LiveStats,
 }
 
 #[derive(Debug, Default)]
@@ -157,7 +157,7 @@ impl Shared {
 
 /// A live stream being sent.
 #[derive(Debug)]
-pub struct StreamSink {
+pub struct LiveSink {
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     url: String,
@@ -167,12 +167,12 @@ pub struct StreamSink {
 /// Connects to `url` (`rtmp://host/app/key`, `srt://host:port`) and starts sending the
 /// session's packets. An unreachable server is a [`SinkError::Connect`] within
 /// `options.connect_timeout`.
-pub fn open_stream(
+pub fn open_live(
     url: &str,
     config: &SessionConfig,
-    options: StreamOptions,
-) -> Result<StreamSink, SinkError> {
-    let protocol = StreamProtocol::of(url).ok_or_else(|| SinkError::Connect {
+    options: LiveOptions,
+) -> Result<LiveSink, SinkError> {
+    let protocol = LiveProtocol::of(url).ok_or_else(|| SinkError::Connect {
         url: url.to_string(),
         reason: "not a stream URL: use rtmp://host/app/key or srt://host:port".into(),
     })?;
@@ -181,7 +181,7 @@ pub fn open_stream(
             url: url.to_string(),
             reason: format!(
                 "{protocol:?} here carries {}, not {} (FFmpeg 5.1's FLV has H.264 only; use srt:// for HEVC)",
-                if protocol == StreamProtocol::Rtmp { "H.264" } else { "H.264 and HEVC" },
+                if protocol == LiveProtocol::Rtmp { "H.264" } else { "H.264 and HEVC" },
                 config.codec
             ),
         });
@@ -211,7 +211,7 @@ pub fn open_stream(
                 reason: format!("cannot start the sending thread: {e}"),
             })?
     };
-    Ok(StreamSink {
+    Ok(LiveSink {
         shared,
         thread: Some(thread),
         url: url.to_string(),
@@ -221,9 +221,9 @@ pub fn open_stream(
 
 fn connect(
     url: &str,
-    protocol: StreamProtocol,
+    protocol: LiveProtocol,
     params: &StreamParams,
-    options: StreamOptions,
+    options: LiveOptions,
 ) -> Result<MuxedStream, SinkError> {
     let muxer = Muxer::create(
         url,
@@ -237,7 +237,7 @@ fn connect(
     Ok(MuxedStream::new(muxer, protocol.layout(), params.clone()))
 }
 
-impl StreamSink {
+impl LiveSink {
     /// The URL being sent to.
     pub fn url(&self) -> &str {
         &self.url
@@ -253,7 +253,7 @@ impl StreamSink {
     }
 
     /// What the stream has done so far.
-    pub fn stats(&self) -> StreamStats {
+    pub fn stats(&self) -> LiveStats {
         let q = self.shared.lock();
         let mut stats = q.stats.clone();
         stats.queued = q.packets.len();
@@ -262,7 +262,7 @@ impl StreamSink {
 
     /// Sends what is queued (waiting up to `drain` for it to leave), closes the connection and
     /// says what was done.
-    pub fn finish(mut self, drain: Duration) -> StreamStats {
+    pub fn finish(mut self, drain: Duration) -> LiveStats {
         let deadline = Instant::now() + drain;
         {
             let mut q = self.shared.lock();
@@ -288,7 +288,7 @@ impl StreamSink {
     }
 }
 
-impl Drop for StreamSink {
+impl Drop for LiveSink {
     fn drop(&mut self) {
         self.shared.lock().closing = true;
         self.shared.wake.notify_all();
@@ -330,9 +330,9 @@ fn skip_to_keyframe(q: &mut Queue) {
 fn send_loop(
     shared: &Shared,
     url: &str,
-    protocol: StreamProtocol,
+    protocol: LiveProtocol,
     params: StreamParams,
-    options: StreamOptions,
+    options: LiveOptions,
     first: MuxedStream,
 ) {
     let mut stream = Some(first);
@@ -403,7 +403,7 @@ fn send_loop(
             }
             Err(failure) => {
                 let reason = match failure {
-                    MuxFailure::Io(code) => crate::encode::libav::error_string(code),
+                    MuxFailure::Io(code) => crate::ffmpeg::error_string(code),
                     MuxFailure::Header(r) => r,
                     MuxFailure::Malformed(e) => e.to_string(),
                 };
@@ -453,20 +453,13 @@ mod tests {
 
     #[test]
     fn urls_and_codecs_are_checked_before_connecting() {
-        assert_eq!(
-            StreamProtocol::of("RTMP://h/app/k"),
-            Some(StreamProtocol::Rtmp)
-        );
-        assert_eq!(
-            StreamProtocol::of("srt://h:9000"),
-            Some(StreamProtocol::Srt)
-        );
-        assert_eq!(StreamProtocol::of("udp://h:9000"), None);
+        assert_eq!(LiveProtocol::of("RTMP://h/app/k"), Some(LiveProtocol::Rtmp));
+        assert_eq!(LiveProtocol::of("srt://h:9000"), Some(LiveProtocol::Srt));
+        assert_eq!(LiveProtocol::of("udp://h:9000"), None);
         let config = SessionConfig::new(Codec::Hevc, 64, 64, crate::time::Rational::new(30, 1));
-        let e =
-            open_stream("rtmp://127.0.0.1/live/x", &config, StreamOptions::default()).unwrap_err();
+        let e = open_live("rtmp://127.0.0.1/live/x", &config, LiveOptions::default()).unwrap_err();
         assert!(e.to_string().contains("use srt:// for HEVC"), "{e}");
-        let e = open_stream("http://example/x", &config, StreamOptions::default()).unwrap_err();
+        let e = open_live("http://example/x", &config, LiveOptions::default()).unwrap_err();
         assert!(e.to_string().contains("not a stream URL"), "{e}");
     }
 }

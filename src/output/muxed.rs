@@ -1,15 +1,15 @@
 //! One video stream going into a libavformat muxer: the header written at the first key frame
 //! (with the codec record built from it), packets checked and put in the muxer's framing,
 //! timestamps counted from the first packet in the stream's time base. Shared by the file
-//! writer ([`super::ContainerSink`]) and the network sinks (`crate::stream`).
+//! writer ([`super::ContainerSink`]) and the network sinks ([`super::live`]).
 
 use std::os::raw::c_int;
 
-use super::libavformat::{Muxer, StreamParams};
+use super::raw::{check_obus, configuration_record};
 use crate::bitstream::{nal, BitstreamError};
 use crate::codec::Codec;
+use crate::ffmpeg::mux::{Muxer, StreamParams};
 use crate::packet::Packet;
-use crate::sink::{check_obus, configuration_record};
 use crate::time::Rational;
 
 /// How a muxer wants its packets.

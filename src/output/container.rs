@@ -1,15 +1,37 @@
-//! The container writer: a [`ContainerSink`] over libavformat (see the module above for what
-//! it guarantees).
+//! Container files that survive a crash: Matroska, fragmented MP4 and MPEG-TS through
+//! libavformat (feature `software`, the same FFmpeg 5.1 libraries as the software encoders).
+//!
+//! **Crash safety.** Each format is written so that a process killed at any moment (SIGKILL,
+//! power loss) leaves a file that plays up to its last complete cluster or fragment:
+//! - Matroska: the segment is written with an unknown size and the muxer builds each cluster
+//!   in memory and hands it to the file whole; a cluster is closed every
+//!   [`ContainerOptions::fragment`] (1 s by default) and at key frames after that.
+//! - MP4: fragmented (`empty_moov` + `frag_keyframe` + `default_base_moof`, a fragment at
+//!   least every [`ContainerOptions::fragment`]): the `moov` holds no samples, each `moof` +
+//!   `mdat` pair is self-contained.
+//! - MPEG-TS: a stream of 188-byte packets, readable from any point.
+//!
+//! After every packet the muxer's I/O buffer is flushed, so what the muxer has finished is in
+//! the kernel's hands (it survives the process; an `fsync` on [`ContainerSink::finish`] makes it
+//! survive the machine). **A failed write** (a full disk) cuts the file back to its length after
+//! the last successful packet — whole clusters and fragments only — and the sink refuses
+//! further writes; the error says how many bytes were kept. **A clean finish** writes the
+//! trailer: Matroska's cues, duration and segment size, MP4's `mfra` index.
+//!
+//! The header carries the codec configuration record (`avcC`, `hvcC`, `av1C`, built by
+//! [`super::configuration_record`] from the first key frame, so the header is written
+//! when that frame arrives), the frame rate, the colour description (matrix, range,
+//! primaries, transfer, chroma siting) and HDR10 mastering-display and content-light metadata.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use super::libavformat::{Muxer, StreamParams};
+use super::error::{SinkError, SinkSummary};
+use super::format::{ContainerFormat, ContainerOptions};
 use super::muxed::{Layout, MuxFailure, MuxedStream};
-use super::{ContainerFormat, ContainerOptions};
 use crate::config::SessionConfig;
+use crate::ffmpeg::mux::{Muxer, StreamParams};
 use crate::packet::Packet;
-use crate::sink::{SinkError, SinkSummary};
 
 /// A container file being written.
 #[derive(Debug)]
@@ -86,11 +108,11 @@ pub fn open_container(
         path: path.to_path_buf(),
         source: std::io::Error::other(reason),
     };
-    let (muxer, file, pipe) = if crate::output_path::is_standard_stream(path) {
+    let (muxer, file, pipe) = if super::path::is_standard_stream(path) {
         // libavformat's pipe protocol on a duplicate of standard output (never sought). The
         // protocol writes to the descriptor without owning it: the sink keeps it open.
         use std::os::fd::AsRawFd;
-        let out = crate::output_path::create(path).map_err(|source| SinkError::Create {
+        let out = super::path::create(path).map_err(|source| SinkError::Create {
             path: path.to_path_buf(),
             source,
         })?;
@@ -199,7 +221,7 @@ impl ContainerSink {
         SinkError::Write {
             path: self.path.clone(),
             kept_bytes: self.committed,
-            source: av_io_error(code),
+            source: crate::ffmpeg::av_io_error(code),
         }
     }
 
@@ -241,16 +263,5 @@ impl ContainerSink {
             packets: self.packets,
             bytes,
         })
-    }
-}
-
-/// A libav error code as an I/O error: the errno it wraps (ENOSPC for a full disk), or its
-/// message.
-pub(crate) fn av_io_error(code: std::os::raw::c_int) -> std::io::Error {
-    let errno = -code;
-    if (1..4096).contains(&errno) {
-        std::io::Error::from_raw_os_error(errno)
-    } else {
-        std::io::Error::other(crate::encode::libav::error_string(code))
     }
 }

@@ -1,6 +1,5 @@
-//! The thin FFI layer over libavformat's muxers (FFmpeg 5.1 and later): one output file with
-//! one video stream. Everything `unsafe` the container writers need is here, behind
-//! [`Muxer`]; `container::mod` decides what goes in.
+//! libavformat's muxers (FFmpeg 5.1 and later): one output file or URL with one video stream,
+//! behind [`Muxer`]; `output::container` and `output::live` decide what goes in.
 
 use std::ffi::CString;
 use std::os::raw::c_int;
@@ -8,9 +7,10 @@ use std::ptr;
 
 use ffmpeg_next::ffi as av;
 
+use super::codec::{av_matrix, av_primaries, av_range, av_transfer};
+use super::error_string;
 use crate::codec::Codec;
 use crate::color::ColorDescription;
-use crate::encode::libav::{av_matrix, av_primaries, av_range, av_transfer, error_string};
 use crate::hdr::HdrMetadata;
 use crate::time::Rational;
 
@@ -91,7 +91,7 @@ impl Muxer {
     /// (`matroska`, `mp4`, `mpegts`, `flv`), with the protocol's `io_options` (timeouts,
     /// latency); a file exists, a connection is made, when this returns.
     pub fn create(url: &str, format: &str, io_options: &[(&str, String)]) -> Result<Self, String> {
-        crate::encode::libav::quiet_logs();
+        super::quiet_logs();
         static NETWORK: std::sync::Once = std::sync::Once::new();
         // SAFETY: global network setup, once, before any network protocol is opened.
         NETWORK.call_once(|| unsafe {

@@ -23,11 +23,11 @@ use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::error::{SinkError, SinkSummary};
+use super::format::{BitstreamFormat, ContainerFormat, OutputFormat};
 use crate::codec::Codec;
 use crate::config::SessionConfig;
-use crate::container::ContainerFormat;
 use crate::packet::Packet;
-use crate::sink::{BitstreamFormat, OutputFormat, SinkError, SinkSummary};
 use crate::time::Timestamp;
 
 /// How much the buffer keeps.
@@ -338,7 +338,7 @@ impl ReplayClip {
         format: OutputFormat,
         config: &SessionConfig,
     ) -> Result<SinkSummary, SinkError> {
-        let mut sink = crate::sink::open_file_sink(path, format, config)?;
+        let mut sink = super::file::open_file_sink(path, format, config)?;
         for p in &self.packets {
             if let Err(e) = sink.write(p) {
                 drop(sink);
@@ -661,7 +661,7 @@ mod tests {
             .arg("-c")
             // 8 blocks of 512 bytes: the first packets are written whole (so the save's file is
             // at its path, no longer staged) and a later one fails.
-            .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" --exact replay::tests::full_disk_child --nocapture --test-threads 1")
+            .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" --exact output::replay::tests::full_disk_child --nocapture --test-threads 1")
             .arg(&exe)
             .env(FULL_DISK_DIR, dir.path())
             .output()

@@ -1,4 +1,4 @@
-//! The thin FFI layer over libavcodec and libswscale (FFmpeg 5.1 and later).
+//! libavcodec's encoders and libswscale's scaler (FFmpeg 5.1 and later).
 //!
 //! Everything `unsafe` that the software path needs lives here, behind three safe types:
 //! [`AvEncoder`] (an opened `AVCodecContext` and its packet), [`AvPicture`] (a frame handed to
@@ -11,35 +11,13 @@ use std::ptr;
 
 use ffmpeg_next::ffi as av;
 
-use super::EncodeError;
+use super::{error_string, quiet_logs};
+
+use super::FfmpegError;
 use crate::color::{ColorDescription, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
 use crate::format::PixelFormat;
 use crate::frame::{CpuImage, FrameBuffer};
 use crate::time::Rational;
-
-/// Silences libav*'s own log, once: the library reports through `tracing`
-/// and typed errors, not through stderr noise.
-pub fn quiet_logs() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY: av_log_set_level only stores an int in a global; no pointers are involved.
-        unsafe { av::av_log_set_level(av::AV_LOG_QUIET) };
-    });
-}
-
-/// The message libavutil gives for an error code.
-pub fn error_string(code: c_int) -> String {
-    let mut buf = [0 as std::os::raw::c_char; 128];
-    // SAFETY: buf is a valid writable buffer of the length passed; av_strerror NUL-terminates it.
-    let ok = unsafe { av::av_strerror(code, buf.as_mut_ptr(), buf.len()) } == 0;
-    if !ok {
-        return format!("libav error {code}");
-    }
-    // SAFETY: av_strerror wrote a NUL-terminated string into buf.
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
-}
 
 /// True when libavcodec has an encoder of this name.
 pub fn has_encoder(name: &str) -> bool {
@@ -207,25 +185,25 @@ pub struct AvPacketOut {
 
 impl AvEncoder {
     /// Opens the encoder. Options the encoder does not recognise are an error, not a warning.
-    pub fn open(p: &AvEncoderParams) -> Result<Self, EncodeError> {
+    pub fn open(p: &AvEncoderParams) -> Result<Self, FfmpegError> {
         quiet_logs();
-        let libav = |op: &'static str, code: c_int| EncodeError::Libav {
+        let libav = |op: &'static str, code: c_int| FfmpegError::Call {
             encoder: p.encoder.to_string(),
             op,
             code,
             message: error_string(code),
         };
-        let name = CString::new(p.encoder).map_err(|_| EncodeError::EncoderNotFound {
+        let name = CString::new(p.encoder).map_err(|_| FfmpegError::EncoderNotFound {
             name: p.encoder.into(),
         })?;
         // SAFETY: name is a valid NUL-terminated string.
         let codec = unsafe { av::avcodec_find_encoder_by_name(name.as_ptr()) };
         if codec.is_null() {
-            return Err(EncodeError::EncoderNotFound {
+            return Err(FfmpegError::EncoderNotFound {
                 name: p.encoder.to_string(),
             });
         }
-        let fmt = to_av_format(p.input_format).ok_or(EncodeError::UnsupportedInput {
+        let fmt = to_av_format(p.input_format).ok_or(FfmpegError::UnsupportedInput {
             format: p.input_format,
             reason: "libavcodec has no matching pixel format".into(),
         })?;
@@ -293,7 +271,7 @@ impl AvEncoder {
             let (Ok(k), Ok(v)) = (CString::new(k.as_str()), CString::new(v.as_str())) else {
                 // SAFETY: dict is null or a dictionary we allocated.
                 unsafe { av::av_dict_free(&mut dict) };
-                return Err(EncodeError::UnknownOption {
+                return Err(FfmpegError::UnknownOption {
                     encoder: p.encoder.into(),
                     option: k.clone(),
                 });
@@ -321,7 +299,7 @@ impl AvEncoder {
         }
         enc.needs_drain = true;
         if let Some(option) = leftover {
-            return Err(EncodeError::UnknownOption {
+            return Err(FfmpegError::UnknownOption {
                 encoder: p.encoder.into(),
                 option,
             });
@@ -342,14 +320,14 @@ impl AvEncoder {
     /// Sends one picture (`None`: end of stream). The picture's buffer is referenced, not copied.
     /// A stream that ends before its first picture is not sent to the library (it has nothing
     /// to drain, and SVT-AV1 would wait forever for a packet): `receive` then returns `None`.
-    pub fn send(&mut self, picture: Option<&AvPicture>) -> Result<(), EncodeError> {
+    pub fn send(&mut self, picture: Option<&AvPicture>) -> Result<(), FfmpegError> {
         if picture.is_none() && self.pictures == 0 {
             return Ok(());
         }
         let frame = picture.map_or(ptr::null(), |p| p.frame as *const av::AVFrame);
         if let Some(p) = picture {
             if p.format != self.input_format {
-                return Err(EncodeError::UnsupportedInput {
+                return Err(FfmpegError::UnsupportedInput {
                     format: p.format,
                     reason: format!("the encoder was opened for {}", self.input_format),
                 });
@@ -363,7 +341,7 @@ impl AvEncoder {
             None => self.needs_drain = false,
         }
         if ret < 0 && ret != av::AVERROR_EOF {
-            return Err(EncodeError::Libav {
+            return Err(FfmpegError::Call {
                 encoder: self.name.into(),
                 op: "avcodec_send_frame",
                 code: ret,
@@ -374,7 +352,7 @@ impl AvEncoder {
     }
 
     /// The next packet, or `None` when the encoder needs more input (or has finished).
-    pub fn receive(&mut self) -> Result<Option<AvPacketOut>, EncodeError> {
+    pub fn receive(&mut self) -> Result<Option<AvPacketOut>, FfmpegError> {
         if self.pictures == 0 {
             return Ok(None);
         }
@@ -386,7 +364,7 @@ impl AvEncoder {
                 return Ok(None);
             }
             if ret < 0 {
-                return Err(EncodeError::Libav {
+                return Err(FfmpegError::Call {
                     encoder: self.name.into(),
                     op: "avcodec_receive_packet",
                     code: ret,
@@ -457,9 +435,9 @@ unsafe extern "C" fn release_frame_buffer(opaque: *mut c_void, _data: *mut u8) {
 impl AvPicture {
     /// Wraps a CPU image for the encoder without copying its pixels. The image's buffer moves
     /// into libav's reference counting and goes back to its pool when the encoder releases it.
-    pub fn wrap(image: CpuImage, pts: i64) -> Result<Self, EncodeError> {
+    pub fn wrap(image: CpuImage, pts: i64) -> Result<Self, FfmpegError> {
         let format = image.format();
-        let fmt = to_av_format(format).ok_or(EncodeError::UnsupportedInput {
+        let fmt = to_av_format(format).ok_or(FfmpegError::UnsupportedInput {
             format,
             reason: "libavcodec has no matching pixel format".into(),
         })?;
@@ -475,7 +453,7 @@ impl AvPicture {
         if buf.is_null() {
             // SAFETY: av_buffer_create failed, so the box was not taken over; reclaim it.
             drop(unsafe { Box::from_raw(opaque as *mut FrameBuffer) });
-            return Err(EncodeError::Libav {
+            return Err(FfmpegError::Call {
                 encoder: "libavutil".into(),
                 op: "av_buffer_create",
                 code: av::AVERROR(libc::ENOMEM),
@@ -487,7 +465,7 @@ impl AvPicture {
         if frame.is_null() {
             // SAFETY: buf is ours.
             unsafe { av::av_buffer_unref(&mut (buf as *mut _)) };
-            return Err(EncodeError::Libav {
+            return Err(FfmpegError::Call {
                 encoder: "libavutil".into(),
                 op: "av_frame_alloc",
                 code: av::AVERROR(libc::ENOMEM),
@@ -509,11 +487,6 @@ impl AvPicture {
             }
         }
         Ok(Self { frame, format })
-    }
-
-    /// The picture's pixel format.
-    pub fn format(&self) -> PixelFormat {
-        self.format
     }
 
     /// Asks the encoder to code this picture as a keyframe (an I picture; the encoders'
@@ -561,8 +534,8 @@ impl AvScaler {
         width: u32,
         height: u32,
         color: ColorDescription,
-    ) -> Result<Self, EncodeError> {
-        let unsupported = |f| EncodeError::UnsupportedInput {
+    ) -> Result<Self, FfmpegError> {
+        let unsupported = |f| FfmpegError::UnsupportedInput {
             format: f,
             reason: "the CPU converter has no such format; the GPU path converts it".into(),
         };
@@ -584,7 +557,7 @@ impl AvScaler {
             )
         };
         if ctx.is_null() {
-            return Err(EncodeError::UnsupportedInput {
+            return Err(FfmpegError::UnsupportedInput {
                 format: from,
                 reason: format!("libswscale cannot convert {from} to {to}"),
             });
@@ -616,12 +589,12 @@ impl AvScaler {
     }
 
     /// Converts `image` into a new tightly packed image of the target format.
-    pub fn convert(&mut self, image: &CpuImage, out: &mut CpuImage) -> Result<(), EncodeError> {
+    pub fn convert(&mut self, image: &CpuImage, out: &mut CpuImage) -> Result<(), FfmpegError> {
         if image.format() != self.from
             || (image.width(), image.height()) != (self.width, self.height)
             || out.format() != self.to
         {
-            return Err(EncodeError::UnsupportedInput {
+            return Err(FfmpegError::UnsupportedInput {
                 format: image.format(),
                 reason: format!(
                     "converter was built for {} {}x{}",
@@ -658,7 +631,7 @@ impl AvScaler {
             )
         };
         if rows != self.height as c_int {
-            return Err(EncodeError::Libav {
+            return Err(FfmpegError::Call {
                 encoder: "libswscale".into(),
                 op: "sws_scale",
                 code: rows,
