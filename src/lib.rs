@@ -8,7 +8,7 @@
 //! encoders (SVT-AV1, x265, x264 through libavcodec), outputs ([`output`]: raw bitstreams, containers, live streams, the replay buffer), and the
 //! sources in [`source`]; the Vulkan compute engine ([`gpu`]: conversion, scaling, tone mapping,
 //! sharpening, GPU frames, exportable memory, DMA-BUF import); and NVENC: the CUDA side of the
-//! zero-copy hand-off ([`cuda`]) and the run-time-loaded NVENC encoder ([`nvenc`], built to
+//! zero-copy hand-off ([`cuda`]) and the run-time-loaded NVENC encoder ([`encode::nvenc`], built to
 //! NVIDIA's specification; no reachable GPU has an encoder engine, so it has run only up to the
 //! session open). Capture slots in behind the same types.
 //!
@@ -57,7 +57,6 @@ mod format;
 mod frame;
 pub mod gpu;
 pub mod hdr;
-pub mod nvenc;
 pub mod output;
 mod packet;
 pub mod process;

@@ -5,8 +5,8 @@
 //! the driver (CI), a printed skip; GHOSTSTREAM_REQUIRE_NVENC_LIBRARY=1 makes that a failure.
 
 use ghoststream::cuda::CudaDevice;
+use ghoststream::encode::nvenc::{status, EncodeSession, NvencApi, NvencError, BUILD_API};
 use ghoststream::encode::EncoderBackend;
-use ghoststream::nvenc::{status, EncodeSession, NvencApi, NvencError, BUILD_API};
 
 #[test]
 fn opening_a_session_succeeds_or_names_the_missing_encoder() {
@@ -56,8 +56,8 @@ fn opening_a_session_succeeds_or_names_the_missing_encoder() {
 /// backend choice reports it as the reason NVENC is unavailable; on a GPU with NVENC it opens.
 #[test]
 fn the_backend_opens_or_reports_the_missing_engine() {
+    use ghoststream::encode::nvenc::NvencEncoder;
     use ghoststream::encode::{open_backend, EncodeError};
-    use ghoststream::nvenc::NvencEncoder;
     use ghoststream::{BackendChoice, BackendKind, Codec, PixelFormat, Rational, SessionConfig};
     let mut config = SessionConfig::new(Codec::Hevc, 1920, 1080, Rational::new(60, 1));
     config.backend = BackendChoice::Only(BackendKind::Nvenc);
@@ -91,8 +91,8 @@ fn the_backend_opens_or_reports_the_missing_engine() {
 /// on CI the NVENC library is missing first.
 #[test]
 fn the_handoff_encoder_opens_on_the_vulkan_devices_cuda_device_or_reports_the_missing_engine() {
+    use ghoststream::encode::nvenc::NvencEncoder;
     use ghoststream::gpu::{GpuContext, GpuOptions};
-    use ghoststream::nvenc::NvencEncoder;
     use ghoststream::{Codec, Rational, SessionConfig};
     let gpu = match GpuContext::new(&GpuOptions::default()) {
         Ok(g) => std::sync::Arc::new(g),

@@ -5,6 +5,7 @@
 //! preference (NVENC, Vulkan Video, software) and records why each one passed over was passed
 //! over, in a [`BackendReport`].
 
+pub mod nvenc;
 #[cfg(feature = "software")]
 pub mod software;
 
@@ -260,10 +261,10 @@ fn nvenc_unavailable() -> Option<String> {
     static REASON: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
     REASON
         .get_or_init(|| {
-            crate::nvenc::NvencApi::load()
+            nvenc::NvencApi::load()
                 .and_then(|api| {
                     let device = crate::cuda::CudaDevice::first()?;
-                    crate::nvenc::EncodeSession::open(&api, &device).map(drop)
+                    nvenc::EncodeSession::open(&api, &device).map(drop)
                 })
                 .err()
                 .map(|e| e.to_string())
@@ -278,7 +279,7 @@ fn nvenc_preferred(config: &SessionConfig) -> bool {
         config.backend,
         BackendChoice::Auto | BackendChoice::Only(BackendKind::Nvenc)
     ) && nvenc_unavailable().is_none()
-        && crate::nvenc::params::NvencChoice::for_config(config).is_ok()
+        && nvenc::params::NvencChoice::for_config(config).is_ok()
 }
 
 fn open_one(
@@ -296,7 +297,7 @@ fn open_one(
                     reason,
                 });
             }
-            let wanted = crate::nvenc::params::NvencChoice::for_config(config)?.input_format;
+            let wanted = nvenc::params::NvencChoice::for_config(config)?.input_format;
             if input != wanted {
                 return Err(EncodeError::UnsupportedInput {
                     format: input,
@@ -318,9 +319,9 @@ fn open_one(
 fn open_nvenc(
     config: &SessionConfig,
     gpu: Option<&Arc<GpuContext>>,
-) -> Result<crate::nvenc::NvencEncoder, EncodeError> {
+) -> Result<nvenc::NvencEncoder, EncodeError> {
     if let Some(gpu) = gpu {
-        match crate::nvenc::NvencEncoder::open_for_vulkan(config, gpu) {
+        match nvenc::NvencEncoder::open_for_vulkan(config, gpu) {
             Ok(encoder) => return Ok(encoder),
             Err(e) => tracing::info!(
                 reason = %e,
@@ -328,7 +329,7 @@ fn open_nvenc(
             ),
         }
     }
-    Ok(crate::nvenc::NvencEncoder::open(config)?)
+    Ok(nvenc::NvencEncoder::open(config)?)
 }
 
 /// The YUV format a GPU conversion should produce for this session's encoder: one the encoder
@@ -488,12 +489,12 @@ fn nvenc_probe() -> Vec<(bool, String)> {
     if let Some(reason) = nvenc_unavailable() {
         return unavailable(reason);
     }
-    let caps = crate::nvenc::NvencApi::load().and_then(|api| {
+    let caps = nvenc::NvencApi::load().and_then(|api| {
         let device = crate::cuda::CudaDevice::first()?;
-        let session = crate::nvenc::EncodeSession::open(&api, &device)?;
+        let session = nvenc::EncodeSession::open(&api, &device)?;
         let caps = Codec::ALL
             .iter()
-            .map(|&codec| crate::nvenc::caps::EncodeCaps::query(&session, codec))
+            .map(|&codec| nvenc::caps::EncodeCaps::query(&session, codec))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((caps, device.name().to_string()))
     });

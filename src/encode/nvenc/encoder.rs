@@ -918,7 +918,7 @@ mod tests {
 #[cfg(test)]
 mod driver_probe {
     use super::*;
-    use crate::nvenc::status;
+    use crate::encode::nvenc::status;
     use crate::time::Rational;
 
     #[test]
