@@ -8,11 +8,11 @@
 //! Device choice: GHOSTSTREAM_GPU=<name substring>. Figures for docs/PERFORMANCE.md come from
 //! the H200 through `benches/h200/run.sh`.
 
-use ghoststream::gpu::{ConvertStream, DeviceSelector, GpuContext, GpuOptions, RgbToYuv420};
-use ghoststream::process::convert::{ChromaSiting, ConvertSpec};
-use ghoststream::process::pipeline::ProcessSpec;
-use ghoststream::process::scale::{Fit, ScaleFilter};
-use ghoststream::process::tonemap::{PeakSource, ToneMapSpec};
+use ghoststream::gpu::{ConvertRing, DeviceSelector, GpuContext, GpuOptions, RgbToYuv420};
+use ghoststream::processing::convert::{ChromaSiting, ConvertSpec};
+use ghoststream::processing::pipeline::ProcessSpec;
+use ghoststream::processing::scale::{Fit, ScaleFilter};
+use ghoststream::processing::tonemap::{PeakSource, ToneMapSpec};
 use ghoststream::{ColorMatrix, ColorRange, PixelFormat};
 
 fn main() {
@@ -182,7 +182,7 @@ fn fused_table(
         }
     }
     for (name, input, spec) in rows {
-        let result = ConvertStream::<()>::new(ctx, input, &spec, 4)
+        let result = ConvertRing::<()>::new(ctx, input, &spec, 4)
             .and_then(|mut s| s.benchmark_pass(iterations));
         let (copy, shader) = copies
             .iter()

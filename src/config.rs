@@ -11,10 +11,10 @@ use crate::codec::Codec;
 use crate::color::{ColorDescription, ColorPrimaries, TransferFunction};
 use crate::format::PixelFormat;
 use crate::hdr::HdrMetadata;
-use crate::process::convert::{ChromaSiting, ConvertSpec};
-use crate::process::pipeline::ProcessSpec;
-use crate::process::scale::{Fit, ScaleFilter};
-use crate::process::tonemap::{PeakSource, ToneMapSpec};
+use crate::processing::convert::{ChromaSiting, ConvertSpec};
+use crate::processing::pipeline::ProcessSpec;
+use crate::processing::scale::{Fit, ScaleFilter};
+use crate::processing::tonemap::{PeakSource, ToneMapSpec};
 use crate::time::Rational;
 
 /// Rate control: how the encoder spends bits.

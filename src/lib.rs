@@ -59,7 +59,7 @@ pub mod gpu;
 pub mod hdr;
 pub mod output;
 mod packet;
-pub mod process;
+pub mod processing;
 mod session;
 pub mod source;
 pub mod stats;

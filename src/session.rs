@@ -35,7 +35,7 @@ use crate::encode::{
 };
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
-use crate::gpu::{ConvertStream, GpuContext, GpuError, GpuHandoff, GpuOptions};
+use crate::gpu::{ConvertRing, GpuContext, GpuError, GpuHandoff, GpuOptions};
 use crate::packet::{FrameStats, Packet, PacketFraming};
 use crate::time::{Span, Timestamp};
 
@@ -641,7 +641,7 @@ const GPU_FRAMES_IN_FLIGHT: usize = 3;
 
 /// How a session's frames reach the encoder.
 struct Plan {
-    stream: Option<ConvertStream<FrameStats>>,
+    stream: Option<ConvertRing<FrameStats>>,
     encoder_input: PixelFormat,
     description: String,
     gpu: Option<Arc<GpuContext>>,
@@ -699,7 +699,7 @@ fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
             Some(ctx) => Arc::clone(ctx),
             None => GpuContext::new(&options)?,
         };
-        let stream = ConvertStream::new(&ctx, input, &spec, GPU_FRAMES_IN_FLIGHT)?;
+        let stream = ConvertRing::new(&ctx, input, &spec, GPU_FRAMES_IN_FLIGHT)?;
         let description = format!(
             "GPU: {} {} {input} to {output}{}",
             ctx.device_info().name,
@@ -730,7 +730,7 @@ fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
 }
 
 /// The operations of a processing chain beyond the conversion, for the session's description.
-fn describe_ops(spec: &crate::process::pipeline::ProcessSpec) -> String {
+fn describe_ops(spec: &crate::processing::pipeline::ProcessSpec) -> String {
     let mut ops = Vec::new();
     if (spec.input_width, spec.input_height) != (spec.output_width, spec.output_height) {
         ops.push(format!(
@@ -873,7 +873,7 @@ impl Encoding<'_> {
         &mut self,
         frame: crate::gpu::HandedOff,
         mut stats: FrameStats,
-        stream: &mut ConvertStream<FrameStats>,
+        stream: &mut ConvertRing<FrameStats>,
     ) -> Result<(), SessionError> {
         stats.encode_start_time = Some(Timestamp::now());
         self.timeline.sent(self.tick, stats);
@@ -887,7 +887,7 @@ impl Encoding<'_> {
     /// Takes the GPU times of the hand-off passes that have completed.
     fn record_gpu_times(
         &mut self,
-        stream: &mut ConvertStream<FrameStats>,
+        stream: &mut ConvertRing<FrameStats>,
     ) -> Result<(), SessionError> {
         for (stats, ns) in stream.take_finished()? {
             self.timeline.gpu_time(stats.frame_number, ns);
@@ -931,7 +931,7 @@ fn run_worker(
     shared: Arc<Shared>,
     backend: Box<dyn EncoderBackend>,
     config: SessionConfig,
-    mut stream: Option<ConvertStream<FrameStats>>,
+    mut stream: Option<ConvertRing<FrameStats>>,
 ) {
     let _done = WorkerDone(Arc::clone(&shared));
     let wait_ns = config.frame_wait_timeout_ms as u64 * 1_000_000;

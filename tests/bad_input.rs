@@ -4,7 +4,7 @@ mod common;
 
 use std::io::Cursor;
 
-use ghoststream::process::tonemap::PeakSource;
+use ghoststream::processing::tonemap::PeakSource;
 use ghoststream::source::{FrameSource, RawReader, SourceError, SourceInfo, Y4mReader};
 use ghoststream::{
     Codec, ColorPrimaries, ConfigError, GpuChoice, KeyframeInterval, PixelFormat, RateControl,

@@ -17,11 +17,9 @@ use std::time::{Duration, Instant};
 use ghoststream::cuda::{
     CudaDevice, CudaEvent, CudaStream, ImportedBuffer, ImportedTimeline, PinnedBuffer,
 };
-use ghoststream::gpu::{
-    ConvertStream, ExportableBuffer, ExportableTimeline, GpuContext, GpuHandoff,
-};
-use ghoststream::process::convert::normalized_rgb;
-use ghoststream::process::pipeline::reference_process;
+use ghoststream::gpu::{ConvertRing, ExportableBuffer, ExportableTimeline, GpuContext, GpuHandoff};
+use ghoststream::processing::convert::normalized_rgb;
+use ghoststream::processing::pipeline::reference_process;
 use ghoststream::{CpuImage, PixelFormat};
 use gpu_common::{assert_validation_silent, compare, Rng};
 
@@ -84,8 +82,8 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
 
     // What the Vulkan pass writes for each picture (read back the ordinary way), held to the
     // float64 reference.
-    let mut readback: ConvertStream<usize> =
-        ConvertStream::new(&ctx, PixelFormat::Bgra8, &spec, 2).unwrap();
+    let mut readback: ConvertRing<usize> =
+        ConvertRing::new(&ctx, PixelFormat::Bgra8, &spec, 2).unwrap();
     let mut written = vec![Vec::new(); inputs];
     let mut done = Vec::new();
     for (k, p) in pictures.iter().enumerate() {
@@ -123,7 +121,7 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
         .map(|_| CudaEvent::new(&cuda, false).unwrap())
         .collect();
     let mut held: Vec<Option<usize>> = vec![None; count]; // picture index in each pinned buffer
-    let mut handoff: ConvertStream<u64> = ConvertStream::with_handoff(
+    let mut handoff: ConvertRing<u64> = ConvertRing::with_handoff(
         &ctx,
         PixelFormat::Bgra8,
         &spec,

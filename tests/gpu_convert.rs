@@ -8,7 +8,7 @@
 mod gpu_common;
 
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuError, GpuOptions, RgbToYuv420};
-use ghoststream::process::convert::{
+use ghoststream::processing::convert::{
     normalized_rgb, reference_rgb_to_yuv, ChromaSiting, ConvertSpec, YuvLayout,
 };
 use ghoststream::{ColorMatrix, ColorRange, PixelFormat};

@@ -13,11 +13,11 @@ use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
 use ghoststream::gpu::{
-    ConvertStream, DeviceSelector, DmaBuf, DmaBufImage, GpuContext, GpuError, GpuOptions,
+    ConvertRing, DeviceSelector, DmaBuf, DmaBufImage, GpuContext, GpuError, GpuOptions,
     DRM_FORMAT_MOD_LINEAR,
 };
-use ghoststream::process::convert::normalized_rgb;
-use ghoststream::process::pipeline::reference_process;
+use ghoststream::processing::convert::normalized_rgb;
+use ghoststream::processing::pipeline::reference_process;
 use ghoststream::PixelFormat;
 use gpu_common::{compare, Rng};
 
@@ -108,7 +108,7 @@ fn a_linear_dma_buf_is_read_in_place_and_bad_descriptions_are_typed_errors() {
         &layout,
         &mut expected,
     );
-    let mut stream: ConvertStream<u32> = ConvertStream::new(&ctx, format, &spec, 2).unwrap();
+    let mut stream: ConvertRing<u32> = ConvertRing::new(&ctx, format, &spec, 2).unwrap();
     stream.poison_outputs(0x5A);
     let mut results = Vec::new();
     for n in 0..3 {

@@ -8,10 +8,10 @@ mod gpu_common;
 mod host_vulkan;
 
 use ghoststream::gpu::ash::vk;
-use ghoststream::gpu::{ConvertStream, GpuContext, GpuFrame, TimelinePoint};
-use ghoststream::process::convert::{normalized_rgb, ChromaSiting, ConvertSpec, YuvLayout};
-use ghoststream::process::pipeline::{reference_process, ProcessSpec};
-use ghoststream::process::scale::{Fit, ScaleFilter};
+use ghoststream::gpu::{ConvertRing, GpuContext, GpuFrame, TimelinePoint};
+use ghoststream::processing::convert::{normalized_rgb, ChromaSiting, ConvertSpec, YuvLayout};
+use ghoststream::processing::pipeline::{reference_process, ProcessSpec};
+use ghoststream::processing::scale::{Fit, ScaleFilter};
 use ghoststream::{ColorMatrix, ColorRange, PixelFormat};
 use gpu_common::{compare, Rng};
 use host_vulkan::host_app;
@@ -58,8 +58,8 @@ fn frames_in_the_applications_images_match_the_reference() {
     let mut value = 0;
     for (format, vk_format, spec) in cases {
         let (w, h) = (spec.input_width, spec.input_height);
-        let mut stream: ConvertStream<Vec<u8>> =
-            ConvertStream::new(&ctx, format, &spec, 2).expect("stream");
+        let mut stream: ConvertRing<Vec<u8>> =
+            ConvertRing::new(&ctx, format, &spec, 2).expect("stream");
         stream.poison_outputs(0xA5);
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let mut results = Vec::new();

@@ -13,8 +13,7 @@ use std::sync::Arc;
 
 use ghoststream::encode::{preferred_yuv_input, EncodeError, EncodedUnit, EncoderBackend};
 use ghoststream::gpu::{
-    ConvertStream, ExportableBuffer, ExportableTimeline, GpuContext, GpuError, GpuHandoff,
-    HandedOff,
+    ConvertRing, ExportableBuffer, ExportableTimeline, GpuContext, GpuError, GpuHandoff, HandedOff,
 };
 use ghoststream::{
     BackendKind, Codec, CpuImage, Frame, GpuChoice, PixelFormat, Rational, Session, SessionConfig,
@@ -48,12 +47,12 @@ fn handoff(ctx: &Arc<GpuContext>, count: usize, size: u64) -> GpuHandoff {
 /// What the read-back path writes for each picture.
 fn read_back(
     ctx: &Arc<GpuContext>,
-    spec: &ghoststream::process::pipeline::ProcessSpec,
+    spec: &ghoststream::processing::pipeline::ProcessSpec,
     pictures: &[CpuImage],
     size: usize,
 ) -> Vec<Vec<u8>> {
-    let mut stream: ConvertStream<usize> =
-        ConvertStream::new(ctx, PixelFormat::Bgra8, spec, 2).unwrap();
+    let mut stream: ConvertRing<usize> =
+        ConvertRing::new(ctx, PixelFormat::Bgra8, spec, 2).unwrap();
     let mut done = Vec::new();
     for (k, p) in pictures.iter().enumerate() {
         done.extend(stream.submit(p, k).unwrap());
@@ -164,9 +163,8 @@ fn frames_rotate_through_more_buffers_than_slots_and_match_the_read_back_path() 
     let expected = read_back(&ctx, &spec, &pictures, size);
 
     let shared = handoff(&ctx, buffers, size as u64);
-    let mut stream: ConvertStream<usize> =
-        ConvertStream::with_handoff(&ctx, PixelFormat::Bgra8, &spec, shared.clone(), slots)
-            .unwrap();
+    let mut stream: ConvertRing<usize> =
+        ConvertRing::with_handoff(&ctx, PixelFormat::Bgra8, &spec, shared.clone(), slots).unwrap();
     assert!(stream.hands_off());
     stream.poison_outputs(0xA5);
     let mut held: VecDeque<(HandedOff, usize)> = VecDeque::new();
@@ -226,7 +224,7 @@ fn hand_off_buffer_counts_and_sizes_outside_the_limits_are_typed_errors() {
     };
     let (spec, layout) = gpu_common::bt709_nv12(64, 32);
     let make = |h: GpuHandoff| {
-        ConvertStream::<()>::with_handoff(&ctx, PixelFormat::Bgra8, &spec, h, 3).map(drop)
+        ConvertRing::<()>::with_handoff(&ctx, PixelFormat::Bgra8, &spec, h, 3).map(drop)
     };
     let mut none = handoff(&ctx, 1, layout.size as u64);
     none.buffers.clear();
@@ -275,7 +273,7 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
     config.input_format = PixelFormat::Bgra8;
     config.gpu = GpuChoice::Shared(SharedGpu(Arc::clone(&ctx)));
     let spec = config.process_spec(preferred_yuv_input(&config)).unwrap();
-    let layout = ghoststream::process::convert::YuvLayout::new(spec.convert.output, w, h);
+    let layout = ghoststream::processing::convert::YuvLayout::new(spec.convert.output, w, h);
     let mut rng = Rng::new();
     let pictures = pictures(&mut rng, w, h, 5);
     let expected = read_back(&ctx, &spec, &pictures, layout.size as usize);

@@ -7,13 +7,13 @@ mod gpu_common;
 
 use std::sync::Arc;
 
-use ghoststream::gpu::{ConvertStream, GpuContext, GpuError};
-use ghoststream::process::convert::{
+use ghoststream::gpu::{ConvertRing, GpuContext, GpuError};
+use ghoststream::processing::convert::{
     normalized_rgb, ChromaSiting, ConvertSpec, YuvLayout, GPU_OUTPUTS,
 };
-use ghoststream::process::pipeline::{reference_process, ProcessSpec};
-use ghoststream::process::scale::{Fit, ScaleFilter};
-use ghoststream::process::tonemap::{pq_inverse_eotf, PeakSource, ToneMapSpec};
+use ghoststream::processing::pipeline::{reference_process, ProcessSpec};
+use ghoststream::processing::scale::{Fit, ScaleFilter};
+use ghoststream::processing::tonemap::{pq_inverse_eotf, PeakSource, ToneMapSpec};
 use ghoststream::{ColorMatrix, ColorRange, CpuImage, PixelFormat, TransferFunction};
 use gpu_common::{assert_validation_silent, compare, context, Rng};
 
@@ -51,8 +51,8 @@ fn run(
     frames: &[Vec<u8>],
     poison: u8,
 ) -> Vec<Vec<u8>> {
-    let mut stream: ConvertStream<usize> =
-        ConvertStream::new(ctx, format, spec, 2).expect("the stream opens");
+    let mut stream: ConvertRing<usize> =
+        ConvertRing::new(ctx, format, spec, 2).expect("the stream opens");
     stream.poison_outputs(poison);
     let mut out = Vec::new();
     for (i, f) in frames.iter().enumerate() {
@@ -429,7 +429,7 @@ fn the_largest_frames() {
             ),
         )
     };
-    match ConvertStream::<()>::new(&ctx, format, &full(PixelFormat::I444P16), 1) {
+    match ConvertRing::<()>::new(&ctx, format, &full(PixelFormat::I444P16), 1) {
         Ok(stream) => {
             drop(stream);
             check(&ctx, format, &full(PixelFormat::I444P16), &input, 100.0);
@@ -479,7 +479,7 @@ fn bad_plans_are_typed_errors() {
         ),
     );
     let open = |spec: &ProcessSpec, format| {
-        ConvertStream::<()>::new(&ctx, format, spec, 2)
+        ConvertRing::<()>::new(&ctx, format, spec, 2)
             .err()
             .expect("refused")
     };
@@ -537,8 +537,7 @@ fn bad_plans_are_typed_errors() {
         "{e}"
     );
     // A frame of the wrong size for the stream.
-    let mut stream: ConvertStream<()> =
-        ConvertStream::new(&ctx, PixelFormat::Bgra8, &base, 2).unwrap();
+    let mut stream: ConvertRing<()> = ConvertRing::new(&ctx, PixelFormat::Bgra8, &base, 2).unwrap();
     let e = stream
         .submit(
             &CpuImage::new(PixelFormat::Bgra8, 32, 64, None).unwrap(),

@@ -11,10 +11,10 @@ use ghoststream::gpu::ash::vk;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
 use ghoststream::gpu::{GpuError, GpuFrame, TimelinePoint};
 use ghoststream::output::BitstreamFormat;
-use ghoststream::process::convert::{normalized_rgb, YuvLayout};
-use ghoststream::process::pipeline::reference_process;
-use ghoststream::process::scale::{Fit, ScaleFilter};
-use ghoststream::process::tonemap::PeakSource;
+use ghoststream::processing::convert::{normalized_rgb, YuvLayout};
+use ghoststream::processing::pipeline::reference_process;
+use ghoststream::processing::scale::{Fit, ScaleFilter};
+use ghoststream::processing::tonemap::PeakSource;
 use ghoststream::{
     BitDepth, Codec, CpuImage, Frame, GpuChoice, PixelFormat, Processing, RateControl, Session,
     SessionConfig, SessionError, SharedGpu, Timestamp, ToneMapInput, TransferFunction,

@@ -6,8 +6,8 @@
 use arbitrary::{Result, Unstructured};
 use ghoststream::output::ContainerFormat;
 use ghoststream::hdr::{Chromaticity, ContentLightLevel, HdrMetadata, MasteringDisplay};
-use ghoststream::process::scale::{Fit, ScaleFilter};
-use ghoststream::process::tonemap::PeakSource;
+use ghoststream::processing::scale::{Fit, ScaleFilter};
+use ghoststream::processing::tonemap::PeakSource;
 use ghoststream::output::{BitstreamFormat, OutputFormat};
 use ghoststream::{
     BackendChoice, BackendKind, Backpressure, BitDepth, Codec, ColorDescription, ColorMatrix,

@@ -16,7 +16,7 @@ use crate::time::Rational;
 
 /// What the stream carries, written into the container's header.
 #[derive(Clone, Debug)]
-pub(crate) struct StreamParams {
+pub(crate) struct TrackParams {
     pub codec: Codec,
     pub width: u32,
     pub height: u32,
@@ -141,7 +141,7 @@ impl Muxer {
     /// Adds the stream and writes the header with the muxer's private `options`.
     pub fn write_header(
         &mut self,
-        params: &StreamParams,
+        params: &TrackParams,
         options: &[(&str, String)],
     ) -> Result<(), String> {
         // SAFETY: `ctx` is a live output context without streams yet.

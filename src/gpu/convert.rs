@@ -19,7 +19,7 @@ use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
 use super::resources::{nearest_sampler, GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
-use crate::process::convert::{range_scale, rgb_to_ycbcr_rows, ConvertSpec, YuvLayout};
+use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, ConvertSpec, YuvLayout};
 
 pub(crate) static SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rgb_to_yuv420.spv"));
 pub(crate) static COPY_SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/copy_words.spv"));

@@ -11,10 +11,10 @@ mod convert;
 mod dmabuf;
 mod frame;
 mod interop;
+mod pass;
 mod pipeline;
-mod process;
 mod resources;
-mod stream;
+mod ring;
 
 pub use context::{
     DeviceInfo, DeviceSelector, GpuContext, GpuOptions, HostVulkan, ValidationLog,
@@ -29,7 +29,7 @@ pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
 pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use frame::{GpuFrame, TimelinePoint};
 pub use interop::{ExportableBuffer, ExportableTimeline};
-pub use stream::{ConvertStream, Converted, GpuHandoff, HandedOff, PassTiming};
+pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, PassTiming};
 
 use ash::vk;
 
@@ -38,7 +38,7 @@ pub fn embedded_shaders() -> Vec<(&'static str, &'static [u8])> {
     vec![
         ("rgb_to_yuv420.comp", convert::SPIRV),
         ("copy_words.comp", convert::COPY_SPIRV),
-        ("process.comp", process::SPIRV),
+        ("process.comp", pass::SPIRV),
     ]
 }
 

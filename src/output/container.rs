@@ -28,15 +28,15 @@ use std::path::{Path, PathBuf};
 
 use super::error::{SinkError, SinkSummary};
 use super::format::{ContainerFormat, ContainerOptions};
-use super::muxed::{Layout, MuxFailure, MuxedStream};
+use super::muxed::{Layout, MuxFailure, MuxedTrack};
 use crate::config::SessionConfig;
-use crate::ffmpeg::mux::{Muxer, StreamParams};
+use crate::ffmpeg::mux::{Muxer, TrackParams};
 use crate::packet::Packet;
 
 /// A container file being written.
 #[derive(Debug)]
 pub struct ContainerSink {
-    stream: MuxedStream,
+    stream: MuxedTrack,
     /// A second handle on the file, to cut it back after a failed write; none for a stream
     /// (standard output, a pipe, a device), which can be neither cut back nor synced.
     file: Option<File>,
@@ -72,8 +72,8 @@ fn layout(format: ContainerFormat, options: ContainerOptions) -> Layout {
 }
 
 /// The stream description a session's `config` gives a muxer.
-pub(crate) fn stream_params(config: &SessionConfig) -> StreamParams {
-    StreamParams {
+pub(crate) fn track_params(config: &SessionConfig) -> TrackParams {
+    TrackParams {
         codec: config.codec,
         width: config.width,
         height: config.height,
@@ -136,7 +136,7 @@ pub fn open_container(
     };
     let muxer = muxer?;
     Ok(ContainerSink {
-        stream: MuxedStream::new(muxer, layout(format, options), stream_params(config)),
+        stream: MuxedTrack::new(muxer, layout(format, options), track_params(config)),
         file,
         _pipe: pipe,
         path: path.to_path_buf(),

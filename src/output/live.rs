@@ -22,12 +22,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::container::stream_params;
+use super::container::track_params;
 use super::error::SinkError;
-use super::muxed::{Layout, MuxFailure, MuxedStream};
+use super::muxed::{Layout, MuxFailure, MuxedTrack};
 use crate::codec::Codec;
 use crate::config::SessionConfig;
-use crate::ffmpeg::mux::{Muxer, StreamParams};
+use crate::ffmpeg::mux::{Muxer, TrackParams};
 use crate::packet::Packet;
 
 /// The protocols a stream can use.
@@ -195,7 +195,7 @@ pub fn open_live(
             ),
         });
     }
-    let params = stream_params(config);
+    let params = track_params(config);
     let first = connect(url, protocol, &params, options)?;
     let shared = Arc::new(Shared::default());
     shared.lock().stats.connected = true;
@@ -222,9 +222,9 @@ pub fn open_live(
 fn connect(
     url: &str,
     protocol: LiveProtocol,
-    params: &StreamParams,
+    params: &TrackParams,
     options: LiveOptions,
-) -> Result<MuxedStream, SinkError> {
+) -> Result<MuxedTrack, SinkError> {
     let muxer = Muxer::create(
         url,
         protocol.muxer(),
@@ -234,7 +234,7 @@ fn connect(
         url: url.to_string(),
         reason,
     })?;
-    Ok(MuxedStream::new(muxer, protocol.layout(), params.clone()))
+    Ok(MuxedTrack::new(muxer, protocol.layout(), params.clone()))
 }
 
 impl LiveSink {
@@ -331,9 +331,9 @@ fn send_loop(
     shared: &Shared,
     url: &str,
     protocol: LiveProtocol,
-    params: StreamParams,
+    params: TrackParams,
     options: LiveOptions,
-    first: MuxedStream,
+    first: MuxedTrack,
 ) {
     let mut stream = Some(first);
     let mut retry = Duration::from_millis(250);

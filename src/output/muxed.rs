@@ -8,7 +8,7 @@ use std::os::raw::c_int;
 use super::raw::{check_obus, configuration_record};
 use crate::bitstream::{nal, BitstreamError};
 use crate::codec::Codec;
-use crate::ffmpeg::mux::{Muxer, StreamParams};
+use crate::ffmpeg::mux::{Muxer, TrackParams};
 use crate::packet::Packet;
 use crate::time::Rational;
 
@@ -35,10 +35,10 @@ pub(crate) enum MuxFailure {
 
 /// A stream into a muxer.
 #[derive(Debug)]
-pub(crate) struct MuxedStream {
+pub(crate) struct MuxedTrack {
     muxer: Muxer,
     layout: Layout,
-    params: StreamParams,
+    params: TrackParams,
     header_written: bool,
     time_base: Rational,
     /// The first packet's decode time (ns): timestamps count from it.
@@ -49,9 +49,9 @@ pub(crate) struct MuxedStream {
     pub skipped_before_keyframe: u64,
 }
 
-impl MuxedStream {
+impl MuxedTrack {
     /// A stream into `muxer` (created, not yet with a header).
-    pub fn new(muxer: Muxer, layout: Layout, params: StreamParams) -> Self {
+    pub fn new(muxer: Muxer, layout: Layout, params: TrackParams) -> Self {
         Self {
             muxer,
             layout,

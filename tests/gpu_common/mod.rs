@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
-use ghoststream::process::convert::YuvLayout;
+use ghoststream::processing::convert::YuvLayout;
 
 pub fn context() -> Option<Arc<GpuContext>> {
     match GpuContext::new(&GpuOptions {
@@ -175,10 +175,10 @@ pub fn assert_validation_silent_but_exported_host_signals(ctx: &GpuContext, host
 
 /// The plain conversion most tests use: w x h RGB to BT.709 limited-range NV12, left-sited
 /// chroma, and its output layout.
-pub fn bt709_nv12(w: u32, h: u32) -> (ghoststream::process::pipeline::ProcessSpec, YuvLayout) {
-    use ghoststream::process::convert::{ChromaSiting, ConvertSpec};
+pub fn bt709_nv12(w: u32, h: u32) -> (ghoststream::processing::pipeline::ProcessSpec, YuvLayout) {
+    use ghoststream::processing::convert::{ChromaSiting, ConvertSpec};
     use ghoststream::{ColorMatrix, ColorRange, PixelFormat};
-    let spec = ghoststream::process::pipeline::ProcessSpec::convert_only(
+    let spec = ghoststream::processing::pipeline::ProcessSpec::convert_only(
         w,
         h,
         ConvertSpec {

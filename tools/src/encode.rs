@@ -9,8 +9,8 @@ use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
 use ghoststream::output::replay::ReplayLimits;
 use ghoststream::output::{open_file_sink, BitstreamFormat, OutputFormat};
-use ghoststream::process::scale::{Fit, ScaleFilter};
-use ghoststream::process::tonemap::PeakSource;
+use ghoststream::processing::scale::{Fit, ScaleFilter};
+use ghoststream::processing::tonemap::PeakSource;
 use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mReader};
 use ghoststream::units;
 use ghoststream::{

@@ -32,7 +32,7 @@ use crate::cuda::{
 use crate::encode::{EncodeError, EncodedUnit, EncoderBackend, LiveControls};
 use crate::frame::{Frame, FrameImage};
 use crate::gpu::{ExportableBuffer, ExportableTimeline, GpuContext, GpuHandoff, HandedOff};
-use crate::process::convert::YuvLayout;
+use crate::processing::convert::YuvLayout;
 
 /// Input slots beyond what the encoder holds for reordering and lookahead: one being filled,
 /// one being locked by the output thread, one queued between them (NVIDIA's samples keep three
@@ -206,7 +206,7 @@ impl NvencEncoder {
     /// (see `input_slots`), imported into CUDA and registered with NVENC once, and the two
     /// timelines of the hand-off, imported too. Take the [`GpuHandoff`] with
     /// [`EncoderBackend::take_gpu_handoff`], give it to
-    /// [`crate::gpu::ConvertStream::with_handoff`], and each [`HandedOff`] that returns to
+    /// [`crate::gpu::ConvertRing::with_handoff`], and each [`HandedOff`] that returns to
     /// [`EncoderBackend::encode_handed_off`].
     pub fn open_for_vulkan(
         config: &SessionConfig,

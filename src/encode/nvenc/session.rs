@@ -227,7 +227,7 @@ impl EncodeSession {
     pub fn register_cuda(
         &self,
         pointer: u64,
-        layout: &crate::process::convert::YuvLayout,
+        layout: &crate::processing::convert::YuvLayout,
         format: nv::NV_ENC_BUFFER_FORMAT,
     ) -> Result<*mut c_void, NvencError> {
         let mut params = nv::NV_ENC_REGISTER_RESOURCE {

@@ -13,10 +13,10 @@ use super::pipeline::{ComputePipeline, Descriptor};
 use super::resources::{nearest_sampler, GpuBuffer};
 use super::{GpuContext, GpuError};
 use crate::color::TransferFunction;
-use crate::process::convert::{range_scale, rgb_to_ycbcr_rows, YuvLayout};
-use crate::process::pipeline::ProcessSpec;
-use crate::process::scale::Taps;
-use crate::process::tonemap::{
+use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, YuvLayout};
+use crate::processing::pipeline::ProcessSpec;
+use crate::processing::scale::Taps;
+use crate::processing::tonemap::{
     gamut_matrix, luminance_weights, pq_inverse_eotf, PeakSource, HLG_GAMMA, SDR_PEAK_NITS,
 };
 
@@ -39,7 +39,7 @@ const PARAMS_BYTES: usize = 256;
 const PUSH_BYTES: u32 = 8;
 
 /// The fused pass, set up for one [`ProcessSpec`].
-pub(crate) struct Processor {
+pub(crate) struct ProcessingPass {
     ctx: Arc<GpuContext>,
     pipe: ComputePipeline,
     sampler: vk::Sampler,
@@ -51,7 +51,7 @@ pub(crate) struct Processor {
     groups: (u32, u32),
 }
 
-impl Processor {
+impl ProcessingPass {
     /// Builds the pass for `spec`, or says why the device or the plan cannot run it.
     pub(crate) fn new(ctx: &Arc<GpuContext>, spec: &ProcessSpec) -> Result<Self, GpuError> {
         spec.check().map_err(|reason| GpuError::Invalid {
@@ -190,7 +190,7 @@ impl Processor {
     ///
     /// # Safety
     /// `cmd` is recording on the context's device; `set` was written with
-    /// [`Processor::descriptors`] and is not in use by another pending submission.
+    /// [`ProcessingPass::descriptors`] and is not in use by another pending submission.
     pub(crate) unsafe fn record(&self, cmd: vk::CommandBuffer, set: vk::DescriptorSet, n: u64) {
         let d = &self.ctx.device;
         let write = (n % 2) as u32;
@@ -221,7 +221,7 @@ impl Processor {
     }
 }
 
-impl Drop for Processor {
+impl Drop for ProcessingPass {
     fn drop(&mut self) {
         // SAFETY: the owner waits for its submissions before dropping the pass.
         unsafe { self.ctx.device.destroy_sampler(self.sampler, None) };

@@ -7,7 +7,7 @@
 //! collects the oldest slot's result (frame N - depth), which has usually long finished. Results
 //! come out in submission order.
 //!
-//! A stream built [`with_handoff`](ConvertStream::with_handoff) writes each frame into one of
+//! A stream built [`with_handoff`](ConvertRing::with_handoff) writes each frame into one of
 //! the caller's exportable buffers instead, with no read-back: frame n's submission signals the
 //! `ready` timeline to n + 1, and the next conversion into the same buffer waits on the GPU until
 //! the consumer (CUDA, NVENC) has signalled `released` to that frame's n + 1. Frame n goes into
@@ -30,14 +30,14 @@ use super::commands::{
 use super::convert::RgbToYuv420;
 use super::frame::GpuFrame;
 use super::interop::{ExportableBuffer, ExportableTimeline};
+use super::pass::ProcessingPass;
 use super::pipeline::{write_descriptors, Descriptor};
-use super::process::Processor;
 use super::resources::{color_range, GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
 use crate::frame::{BufferPool, CpuImage, PlaneLayout};
-use crate::process::convert::YuvLayout;
-use crate::process::pipeline::ProcessSpec;
+use crate::processing::convert::YuvLayout;
+use crate::processing::pipeline::ProcessSpec;
 
 /// The pass a stream runs: the plain conversion shader when only a 4:2:0 conversion is asked
 /// for (it is the fastest), the fused pass otherwise.
@@ -47,13 +47,13 @@ enum Pass {
         params: Vec<u8>,
         groups: (u32, u32),
     },
-    Process(Box<Processor>),
+    Process(Box<ProcessingPass>),
 }
 
 impl Pass {
     fn new(ctx: &Arc<GpuContext>, spec: &ProcessSpec) -> Result<Self, GpuError> {
         if !spec.is_convert_only() {
-            return Ok(Pass::Process(Box::new(Processor::new(ctx, spec)?)));
+            return Ok(Pass::Process(Box::new(ProcessingPass::new(ctx, spec)?)));
         }
         let (w, h) = (spec.output_width, spec.output_height);
         super::convert::check_request(ctx, spec.convert.output, w, h)?;
@@ -88,7 +88,7 @@ impl Pass {
     }
 
     /// # Safety
-    /// As [`Processor::record`].
+    /// As [`ProcessingPass::record`].
     unsafe fn record(
         &self,
         d: &ash::Device,
@@ -177,7 +177,7 @@ pub struct Converted<T> {
     pub gpu: Option<GpuTime>,
 }
 
-/// GPU time of a stream's pass, measured by [`ConvertStream::benchmark_pass`].
+/// GPU time of a stream's pass, measured by [`ConvertRing::benchmark_pass`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PassTiming {
     /// Median GPU time of one dispatch (timestamps), nanoseconds.
@@ -197,7 +197,7 @@ impl PassTiming {
 }
 
 /// The conversion stream.
-pub struct ConvertStream<T> {
+pub struct ConvertRing<T> {
     ctx: Arc<GpuContext>,
     pass: Pass,
     input: PixelFormat,
@@ -224,7 +224,7 @@ pub struct ConvertStream<T> {
 /// How long collecting a slot may wait before it is a timeout error.
 const WAIT_NS: u64 = 5_000_000_000;
 
-impl<T> ConvertStream<T> {
+impl<T> ConvertRing<T> {
     /// A stream processing frames of `input` (RGBA8, BGRA8, RGB10A2 or RGBA16F) as `spec`
     /// says, with `depth` frames in flight (1 to 8).
     pub fn new(
@@ -919,7 +919,7 @@ fn check_handoff(handoff: &GpuHandoff, layout: &YuvLayout) -> Result<(), GpuErro
     Ok(())
 }
 
-impl<T> Drop for ConvertStream<T> {
+impl<T> Drop for ConvertRing<T> {
     fn drop(&mut self) {
         let d = &self.ctx.device;
         // SAFETY: wait for every slot in flight, then destroy what the stream created; the

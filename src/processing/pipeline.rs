@@ -5,7 +5,7 @@
 //! as every video scaler does) into the placement rectangle; each resampled pixel is tone
 //! mapped when asked and clamped to 0..1; the rectangle is sharpened (its edges clamp to the
 //! rectangle, so bars never bleed into the picture); bars are black; the frame is converted to
-//! YUV with the chroma filter of [`crate::process::convert`].
+//! YUV with the chroma filter of [`crate::processing::convert`].
 
 use super::convert::{reference_rgb_to_yuv, ConvertSpec, YuvLayout, GPU_OUTPUTS};
 use super::scale::{placement, Fit, Rect, ScaleFilter, Taps, MAX_DOWNSCALE};
@@ -196,7 +196,7 @@ mod tests {
     use super::*;
     use crate::color::{ColorMatrix, ColorRange};
     use crate::format::PixelFormat;
-    use crate::process::convert::ChromaSiting;
+    use crate::processing::convert::ChromaSiting;
 
     fn spec(iw: u32, ih: u32, ow: u32, oh: u32) -> ProcessSpec {
         ProcessSpec {
