@@ -3,7 +3,7 @@
 use crate::bitstream::BitstreamError;
 use crate::config::ConfigError;
 use crate::encode::EncodeError;
-use crate::frame::ImageError;
+use crate::frame::{GpuFrameError, ImageError};
 use crate::output::SinkError;
 use crate::session::SessionError;
 use crate::source::SourceError;
@@ -36,6 +36,9 @@ pub enum Error {
     /// A GPU call failed.
     #[error(transparent)]
     Gpu(#[from] crate::gpu::GpuError),
+    /// A GPU frame's description was refused.
+    #[error(transparent)]
+    GpuFrame(#[from] GpuFrameError),
 }
 
 /// Stable error codes: the negative numbers the C ABI returns. Never renumbered; new codes are
@@ -75,6 +78,7 @@ impl Error {
             Error::Encode(e) => encode_code(e),
             Error::Sink(_) => ErrorCode::Output,
             Error::Gpu(e) => gpu_code(e),
+            Error::GpuFrame(_) => ErrorCode::Gpu,
             Error::Session(e) => match e {
                 SessionError::Config(_) => ErrorCode::InvalidConfig,
                 SessionError::Encode(e) => encode_code(e),

@@ -79,19 +79,20 @@ fn frames_in_the_applications_images_match_the_reference() {
                 &lock,
             );
             // SAFETY: a live sampled image of the context's device, w x h, same queue family,
-            // not written again after its upload.
+            // not written again after its upload; `ready` and `released` are timeline
+            // semaphores of that device, alive to the end of the test, signalled upwards.
             let frame = unsafe {
                 GpuFrame::new(image, format, w, h, vk::ImageLayout::TRANSFER_DST_OPTIMAL)
-            }
-            .unwrap()
-            .wait_for(TimelinePoint {
-                semaphore: ready,
-                value,
-            })
-            .release_to(TimelinePoint {
-                semaphore: released,
-                value,
-            });
+                    .unwrap()
+                    .wait_for(TimelinePoint {
+                        semaphore: ready,
+                        value,
+                    })
+                    .release_to(TimelinePoint {
+                        semaphore: released,
+                        value,
+                    })
+            };
             results.extend(stream.submit_gpu(&frame, pixels, 1_000_000_000).unwrap());
         }
         results.extend(stream.flush().unwrap());

@@ -361,15 +361,19 @@ fn an_embedding_applications_vulkan_images_are_encoded_and_decode_to_the_referen
     let mut out = Vec::new();
     for n in 0..FRAMES {
         let image = app.image(vk::Format::B8G8R8A8_UNORM, W, H);
-        let frame = uploaded_frame(image)
-            .wait_for(TimelinePoint {
-                semaphore: ready,
-                value: n + 1,
-            })
-            .release_to(TimelinePoint {
-                semaphore: released,
-                value: n + 1,
-            });
+        // SAFETY: both are timeline semaphores of the session's device, alive to the end of
+        // the test; `released` is signalled to increasing values.
+        let frame = unsafe {
+            uploaded_frame(image)
+                .wait_for(TimelinePoint {
+                    semaphore: ready,
+                    value: n + 1,
+                })
+                .release_to(TimelinePoint {
+                    semaphore: released,
+                    value: n + 1,
+                })
+        };
         // Submitted before the application has drawn it: the session must wait for `ready`.
         session
             .submit(Frame::from_gpu(
@@ -445,10 +449,13 @@ fn a_gpu_frame_whose_semaphore_is_never_signalled_is_a_timeout_error() {
         &ctx.queue_lock(),
     );
     let never = app.timeline(0);
-    let frame = uploaded_frame(image).wait_for(TimelinePoint {
-        semaphore: never,
-        value: 1,
-    });
+    // SAFETY: a timeline semaphore of the session's device, alive to the end of the test.
+    let frame = unsafe {
+        uploaded_frame(image).wait_for(TimelinePoint {
+            semaphore: never,
+            value: 1,
+        })
+    };
     let started = std::time::Instant::now();
     session
         .submit(Frame::from_gpu(frame, Timestamp::from_nanos(0)))

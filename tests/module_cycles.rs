@@ -1,15 +1,15 @@
-//! The library's top-level modules must not import each other in a circle (issue 19). This test
-//! reads `src/` as text, takes every `crate::MODULE` path outside comments and test modules as
-//! an edge from the file's top-level module to MODULE, and finds the groups of modules that
-//! reach each other. The cycles that exist today are listed in `KNOWN` as debt that may only
-//! shrink: a new cycle fails the test, and so does a listed one that is gone (remove it from the
-//! list, so that it cannot come back unnoticed).
+//! No module of the library imports one that imports it back (issue 19), at any level: the
+//! top-level modules among themselves, and the modules inside each folder among themselves.
+//! This test reads `src/` as text and takes every `crate::a::b`, `super::x` and `self::x` path
+//! outside comments and test modules (with `{...}` groups) as an edge from the importing file's
+//! module to the module it names, cut at the first level where the two differ: `output::raw`
+//! importing `crate::output::path::create` is the edge `output::raw -> output::path`, and
+//! `encode::software` importing `crate::ffmpeg::codec` is `encode -> ffmpeg`. A child naming an
+//! item of its own parent (`super::EncodeError`) is not an edge: the parent's `mod.rs` holds
+//! what its children share. Any group of modules that reach each other fails the test.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-
-/// Cycles present when this test was written (2026-12-04), each to be untied by issue 19.
-const KNOWN: &[&[&str]] = &[&["frame", "gpu"]];
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
@@ -25,32 +25,85 @@ fn code_of(text: &str) -> String {
         .join("\n")
 }
 
-/// The first path segments after each `crate::` (and inside `crate::{...}` groups).
-fn imported_modules(code: &str) -> BTreeSet<String> {
-    let ident = |s: &str| -> String {
-        s.chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect()
-    };
-    let mut found = BTreeSet::new();
-    for (i, _) in code.match_indices("crate::") {
-        let rest = &code[i + "crate::".len()..];
+fn is_ident(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// The module paths a file at module path `me` names, each as its segments: `crate::` paths
+/// from the root, `super::`/`self::` paths from `me`. Lower-case segments only (types and
+/// functions end a path; a trailing function name is harmless, it never matches a module).
+fn imported_paths(code: &str, me: &[String]) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    let bytes = code.as_bytes();
+    for (i, _) in code.match_indices("::") {
+        // The path's first segment: the identifier just before this `::`, if it is a root.
+        let start = code[..i].rfind(|c: char| !is_ident(c)).map_or(0, |s| s + 1);
+        let root = &code[start..i];
+        if start > 0 && bytes[start - 1] == b':' {
+            continue; // not the first segment of its path
+        }
+        let mut base: Vec<String> = match root {
+            "crate" => Vec::new(),
+            "self" => me.to_vec(),
+            "super" => me[..me.len().saturating_sub(1)].to_vec(),
+            _ => continue,
+        };
+        let mut rest = &code[i + 2..];
+        while let Some(r) = rest.strip_prefix("super::") {
+            base.pop();
+            rest = r;
+        }
+        let mut segments = base;
+        loop {
+            let name: String = rest.chars().take_while(|c| is_ident(*c)).collect();
+            if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                break;
+            }
+            segments.push(name.clone());
+            match rest[name.len()..].strip_prefix("::") {
+                Some(r) => rest = r,
+                None => break,
+            }
+        }
         if let Some(group) = rest.strip_prefix('{') {
             let inner = &group[..group.find('}').unwrap_or(group.len())];
             for part in inner.split(',') {
-                let name = ident(part.trim());
-                if !name.is_empty() {
-                    found.insert(name);
+                let name: String = part.trim().chars().take_while(|c| is_ident(*c)).collect();
+                if name.starts_with(|c: char| c.is_ascii_lowercase()) {
+                    let mut s = segments.clone();
+                    s.push(name);
+                    found.push(s);
                 }
             }
-        } else {
-            let name = ident(rest);
-            if !name.is_empty() {
-                found.insert(name);
-            }
         }
+        found.push(segments);
     }
     found
+}
+
+/// The module path of a source file: `src/output/raw.rs` is `output::raw`, `src/gpu/mod.rs` is
+/// `gpu`, `src/lib.rs` is the root (empty).
+fn module_path(rel: &Path) -> Vec<String> {
+    let mut segments: Vec<String> = rel
+        .with_extension("")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(segments.last().map(String::as_str), Some("mod" | "lib")) {
+        segments.pop();
+    }
+    segments
+}
+
+/// The edge `me -> target` cut at the first level where the two differ, if they differ
+/// below a common parent (a module naming its own ancestor's items is no edge).
+fn edge(me: &[String], target: &[String]) -> Option<(String, String)> {
+    let common = me.iter().zip(target).take_while(|(a, b)| a == b).count();
+    if common < me.len() && common < target.len() {
+        Some((me[..=common].join("::"), target[..=common].join("::")))
+    } else {
+        None
+    }
 }
 
 fn collect(dir: &Path, src: &Path, graph: &mut Graph) {
@@ -63,22 +116,11 @@ fn collect(dir: &Path, src: &Path, graph: &mut Graph) {
         if path.extension().is_none_or(|e| e != "rs") {
             continue;
         }
-        let rel = path.strip_prefix(src).unwrap();
-        let first = rel
-            .components()
-            .next()
-            .unwrap()
-            .as_os_str()
-            .to_string_lossy();
-        let top = first.trim_end_matches(".rs").to_string();
-        if top == "lib" {
-            continue;
-        }
+        let me = module_path(path.strip_prefix(src).unwrap());
         let code = code_of(&std::fs::read_to_string(&path).unwrap());
-        let edges = graph.entry(top.clone()).or_default();
-        for m in imported_modules(&code) {
-            if m != top {
-                edges.insert(m);
+        for target in imported_paths(&code, &me) {
+            if let Some((a, b)) = edge(&me, &target) {
+                graph.entry(a).or_default().insert(b);
             }
         }
     }
@@ -119,35 +161,53 @@ fn cycles(graph: &Graph) -> BTreeSet<Vec<String>> {
 }
 
 #[test]
-fn no_module_cycle_beyond_the_known_ones() {
+fn no_module_imports_one_that_imports_it_back() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut graph = Graph::new();
     collect(&src, &src, &mut graph);
-    assert!(graph.len() > 10, "read too few modules: {graph:?}");
-    let found = cycles(&graph);
-    let known: BTreeSet<Vec<String>> = KNOWN
-        .iter()
-        .map(|c| c.iter().map(|s| s.to_string()).collect())
-        .collect();
-    let new: Vec<_> = found.difference(&known).collect();
-    let gone: Vec<_> = known.difference(&found).collect();
+    let top = graph.keys().filter(|k| !k.contains("::")).count();
+    let nested = graph.len() - top;
     assert!(
-        new.is_empty(),
-        "modules that import each other in a circle: {new:?} (edges: {graph:?})"
+        top > 10 && nested > 20,
+        "read too few modules ({top} top-level, {nested} nested): {graph:?}"
     );
+    let found = cycles(&graph);
     assert!(
-        gone.is_empty(),
-        "cycles listed in KNOWN are gone: {gone:?}; remove them from the list"
+        found.is_empty(),
+        "modules that import each other in a circle: {found:?} (edges: {graph:?})"
     );
 }
 
 #[test]
-fn the_detector_finds_cycles_of_any_length_and_reads_grouped_imports() {
+fn the_detector_finds_cycles_of_any_length_and_reads_every_path_form() {
+    let me: Vec<String> = vec!["output".into(), "raw".into()];
     let code = code_of(
-        "use crate::{config::X, frame::Y};\nuse crate::time::Z; // crate::comment\n#[cfg(test)]\nmod tests { use crate::tests_only; }",
+        "use crate::{config::X, frame::Y};\nuse crate::time::Z; // crate::comment\nuse super::path::create;\nuse super::{error::E, format};\nuse super::super::gpu::ring::R;\nfn f() { self::inner::g(); }\n#[cfg(test)]\nmod tests { use crate::tests_only; }",
     );
-    let got: Vec<String> = imported_modules(&code).into_iter().collect();
-    assert_eq!(got, ["config", "frame", "time"]);
+    let mut edges: Vec<(String, String)> = imported_paths(&code, &me)
+        .iter()
+        .filter_map(|t| edge(&me, t))
+        .collect();
+    edges.sort();
+    edges.dedup();
+    let pairs: Vec<(&str, &str)> = edges
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("output", "config"),
+            ("output", "frame"),
+            ("output", "gpu"),
+            ("output", "time"),
+            ("output::raw", "output::error"),
+            ("output::raw", "output::format"),
+            ("output::raw", "output::path"),
+        ]
+    );
+    assert_eq!(module_path(Path::new("gpu/mod.rs")), ["gpu"]);
+    assert_eq!(module_path(Path::new("output/raw.rs")), ["output", "raw"]);
     let mut g = Graph::new();
     for (a, b) in [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d"), ("e", "d")] {
         g.entry(a.into()).or_default().insert(b.into());

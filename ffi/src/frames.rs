@@ -487,10 +487,14 @@ pub unsafe extern "C" fn gs_session_submit_vulkan(
             )?
         };
         if let Some(point) = semaphore_point(f.wait_semaphore, f.wait_value) {
-            gpu = gpu.wait_for(point);
+            // SAFETY: a timeline semaphore of the session's device, alive until the frame is
+            // read (contract of this function).
+            gpu = unsafe { gpu.wait_for(point) };
         }
         if let Some(point) = semaphore_point(f.release_semaphore, f.release_value) {
-            gpu = gpu.release_to(point);
+            // SAFETY: a timeline semaphore of the session's device, alive until signalled,
+            // its value above earlier ones (contract of this function).
+            gpu = unsafe { gpu.release_to(point) };
         }
         submit(live, s, timing, FrameImageKind::Gpu(gpu))?;
         Ok(GS_OK)

@@ -3,9 +3,9 @@
 
 use ash::vk;
 
-use super::frame::TimelinePoint;
 use super::resources::color_range;
 use super::{GpuContext, GpuError};
+use crate::frame::TimelinePoint;
 
 /// A command pool on the context's queue family whose buffers can be reset one by one, and
 /// `count` primary command buffers from it. The caller destroys the pool.

@@ -29,9 +29,9 @@ use std::sync::Arc;
 
 use ash::vk;
 
-use super::frame::GpuFrame;
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
+use crate::frame::GpuFrame;
 
 /// The LINEAR DRM format modifier.
 pub const DRM_FORMAT_MOD_LINEAR: u64 = 0;

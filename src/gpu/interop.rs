@@ -11,8 +11,8 @@ use std::sync::Arc;
 use ash::vk;
 
 use super::commands::{download_once, upload_once};
-use super::frame::TimelinePoint;
 use super::{GpuContext, GpuError};
+use crate::frame::TimelinePoint;
 
 const OPAQUE_FD: vk::ExternalMemoryHandleTypeFlags = vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD;
 

@@ -9,7 +9,6 @@ mod commands;
 mod context;
 mod convert;
 mod dmabuf;
-mod frame;
 mod interop;
 mod pass;
 mod pipeline;
@@ -21,13 +20,13 @@ pub use context::{
     OPTIONAL_DEVICE_EXTENSIONS,
 };
 
+pub use crate::frame::{GpuFrame, GpuFrameError, TimelinePoint};
 /// The `ash` crate GhostStream is built with, for embedding applications to name the same
 /// Vulkan types.
 pub use ash;
 pub use commands::GpuTime;
 pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
 pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
-pub use frame::{GpuFrame, TimelinePoint};
 pub use interop::{ExportableBuffer, ExportableTimeline};
 pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, PassTiming};
 

@@ -28,13 +28,13 @@ use super::commands::{
     record_readback, record_upload, wait_and_reset, wait_timeline, GpuTime,
 };
 use super::convert::RgbToYuv420;
-use super::frame::GpuFrame;
 use super::interop::{ExportableBuffer, ExportableTimeline};
 use super::pass::ProcessingPass;
 use super::pipeline::{write_descriptors, Descriptor};
 use super::resources::{color_range, GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
+use crate::frame::GpuFrame;
 use crate::frame::{BufferPool, CpuImage, PlaneLayout};
 use crate::processing::convert::YuvLayout;
 use crate::processing::pipeline::ProcessSpec;

@@ -1,10 +1,35 @@
 //! Frames that are already on the GPU: a Vulkan image an application rendered or imported,
 //! with the timeline-semaphore points that order GhostStream's reads against its writes.
+//!
+//! Plain data: the handles are `ash`'s `Copy` handle types, checked for what can be checked
+//! without a device (null, size, layout, format). This module calls no Vulkan function; the
+//! Vulkan layer (`crate::gpu`) is what reads the image and waits on and signals the points.
 
 use ash::vk;
 
-use super::GpuError;
 use crate::format::PixelFormat;
+
+/// A GPU frame description that cannot be right whatever the device.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum GpuFrameError {
+    /// A value out of its range (a null handle, an empty size, an undefined layout).
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// The value, as the caller gave it.
+        what: String,
+        /// Why it is refused, and what to pass instead.
+        reason: String,
+    },
+    /// A pixel format the GPU pass does not read.
+    #[error(
+        "cannot process {format} input on the GPU: the GPU takes rgba8, bgra8, rgb10a2 or rgba16f"
+    )]
+    Format {
+        /// The format.
+        format: PixelFormat,
+    },
+}
 
 /// A timeline semaphore and a value on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,16 +80,21 @@ impl GpuFrame {
         width: u32,
         height: u32,
         layout: vk::ImageLayout,
-    ) -> Result<Self, GpuError> {
-        super::convert::input_format(format)?;
+    ) -> Result<Self, GpuFrameError> {
+        if !matches!(
+            format,
+            PixelFormat::Rgba8 | PixelFormat::Bgra8 | PixelFormat::Rgb10a2 | PixelFormat::Rgba16f
+        ) {
+            return Err(GpuFrameError::Format { format });
+        }
         if image == vk::Image::null() {
-            return Err(GpuError::Invalid {
+            return Err(GpuFrameError::Invalid {
                 what: "GPU frame image".into(),
                 reason: "the handle is VK_NULL_HANDLE".into(),
             });
         }
         if width == 0 || height == 0 {
-            return Err(GpuError::Invalid {
+            return Err(GpuFrameError::Invalid {
                 what: format!("GPU frame size {width}x{height}"),
                 reason: "both sides must be at least 1".into(),
             });
@@ -73,7 +103,7 @@ impl GpuFrame {
             layout,
             vk::ImageLayout::UNDEFINED | vk::ImageLayout::PREINITIALIZED
         ) {
-            return Err(GpuError::Invalid {
+            return Err(GpuFrameError::Invalid {
                 what: format!("GPU frame layout {layout:?}"),
                 reason: "an image in this layout holds no defined picture; pass the layout the application left it in (e.g. GENERAL, TRANSFER_DST_OPTIMAL, SHADER_READ_ONLY_OPTIMAL)".into(),
             });
@@ -114,13 +144,23 @@ impl GpuFrame {
 
     /// Read the image only once `point` is reached (the application signals it when its
     /// writes are submitted).
-    pub fn wait_for(mut self, point: TimelinePoint) -> Self {
+    ///
+    /// # Safety
+    /// `point.semaphore` must be a timeline semaphore (`VK_SEMAPHORE_TYPE_TIMELINE`) of the
+    /// device the session runs on, alive until the session has read the frame (its release
+    /// point is signalled, or the session has been flushed); the session waits on it.
+    pub unsafe fn wait_for(mut self, point: TimelinePoint) -> Self {
         self.wait = Some(point);
         self
     }
 
     /// Signal `point` once the session no longer reads the image.
-    pub fn release_to(mut self, point: TimelinePoint) -> Self {
+    ///
+    /// # Safety
+    /// `point.semaphore` must be a timeline semaphore of the device the session runs on,
+    /// alive until it is signalled (or the session has been flushed), and `point.value`
+    /// greater than any value it is signalled to before; the session signals it.
+    pub unsafe fn release_to(mut self, point: TimelinePoint) -> Self {
         self.release = Some(point);
         self
     }

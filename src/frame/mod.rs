@@ -7,10 +7,13 @@
 //! CPU buffers can come from a [`BufferPool`]: when the session is done with a frame, its buffer
 //! goes back to the pool instead of to the allocator, so a steady stream allocates nothing.
 
+mod gpu;
+
+pub use gpu::{GpuFrame, GpuFrameError, TimelinePoint};
+
 use std::sync::{Arc, Mutex};
 
 use crate::format::{PixelFormat, SizeError};
-use crate::gpu::GpuFrame;
 use crate::time::{Span, Timestamp};
 
 /// One plane's place in a [`CpuImage`]'s buffer.
