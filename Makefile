@@ -8,7 +8,7 @@ export SVT_LOG ?= 1
 # The Zig toolchain .ci/setup unpacks (the ziglang wheel), for the Zig interface's tests.
 export GHOSTSTREAM_ZIG ?= $(HOME)/.cache/ghoststream/zig-0.17.1/ziglang/zig
 
-.PHONY: setup build demo test lint fuzz-smoke bench header install clean
+.PHONY: setup build demo test lint fuzz-smoke bench header shaders install clean
 
 # Where `make install` puts the C library, header, Zig interface and pkg-config file.
 PREFIX ?= /usr/local
@@ -34,7 +34,7 @@ lint: setup
 # GPU tests run on lavapipe with the validation layer; GHOSTSTREAM_REQUIRE_GPU turns a missing
 # device into a failure instead of a skip.
 test: lint fuzz-smoke
-	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 cargo test --workspace
+	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_GLSLC=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 cargo test --workspace
 	@echo "== Tests that pass here by skipping (this machine lacks the hardware); their hardware runs are in docs/HARDWARE.md:"
 	@GHOSTSTREAM_REQUIRE_GPU=1 cargo test -q --workspace -- --nocapture --test-threads 1 cuda nvenc semaphore missing 2>&1 | grep -o "SKIPPED.*" | cut -c1-160 | sort | uniq -c || true
 
@@ -47,6 +47,11 @@ fuzz-smoke: setup
 bench: build
 	python3 benches/encode_vs_ffmpeg.py
 	cargo bench --bench session_overhead
+
+# Recompiles shaders/*.comp into the committed shaders/spirv/*.spv (tests/shaders.rs then
+# checks they are current and pass spirv-val).
+shaders:
+	GHOSTSTREAM_WRITE_SPIRV=1 cargo test -p ghoststream --test shaders
 
 # Regenerates ffi/include/ghoststream.h from ffi/src (the test then checks it is current).
 header:

@@ -81,10 +81,7 @@ impl GpuFrame {
         height: u32,
         layout: vk::ImageLayout,
     ) -> Result<Self, GpuFrameError> {
-        if !matches!(
-            format,
-            PixelFormat::Rgba8 | PixelFormat::Bgra8 | PixelFormat::Rgb10a2 | PixelFormat::Rgba16f
-        ) {
+        if !format.is_rgb() {
             return Err(GpuFrameError::Format { format });
         }
         if image == vk::Image::null() {

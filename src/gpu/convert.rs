@@ -21,8 +21,8 @@ use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
 use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, ConvertSpec, YuvLayout};
 
-pub(crate) static SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/rgb_to_yuv420.spv"));
-pub(crate) static COPY_SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/copy_words.spv"));
+pub(crate) static SPIRV: &[u8] = include_bytes!("../../shaders/spirv/rgb_to_yuv420.spv");
+pub(crate) static COPY_SPIRV: &[u8] = include_bytes!("../../shaders/spirv/copy_words.spv");
 
 /// Push constants, laid out as the shader's `Params` block (std430-compatible: vec4s, uvec4s).
 #[repr(C)]

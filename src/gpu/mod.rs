@@ -32,15 +32,6 @@ pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, PassTiming};
 
 use ash::vk;
 
-/// Every embedded SPIR-V module, by shader file name (for inspection and `spirv-val`).
-pub fn embedded_shaders() -> Vec<(&'static str, &'static [u8])> {
-    vec![
-        ("rgb_to_yuv420.comp", convert::SPIRV),
-        ("copy_words.comp", convert::COPY_SPIRV),
-        ("process.comp", pass::SPIRV),
-    ]
-}
-
 /// Why a GPU call failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GpuError {

@@ -20,7 +20,7 @@ use crate::processing::tonemap::{
     gamut_matrix, luminance_weights, pq_inverse_eotf, PeakSource, HLG_GAMMA, SDR_PEAK_NITS,
 };
 
-pub(crate) static SPIRV: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/process.spv"));
+pub(crate) static SPIRV: &[u8] = include_bytes!("../../shaders/spirv/process.spv");
 
 /// Output tile edge of one workgroup (the shader's `TILE`).
 const TILE: u32 = 16;
