@@ -273,6 +273,7 @@ pub(crate) unsafe fn record_upload(
     }
 }
 
+#[cfg(feature = "test-support")]
 /// Reads `pairs` pairs of timestamps (queries 2i and 2i+1) and returns each pair's duration in
 /// nanoseconds. The submission that wrote them must have been waited for.
 pub(crate) fn read_durations(

@@ -4,6 +4,8 @@
 //! first processing operation (RGB to NV12/I420 in one compute pass). Every `unsafe` block
 //! states the invariant it relies on.
 
+#[cfg(feature = "test-support")]
+mod bench;
 mod clock;
 mod commands;
 mod context;
@@ -24,8 +26,10 @@ pub use crate::frame::{GpuFrame, GpuFrameError, TimelinePoint};
 /// The `ash` crate GhostStream is built with, for embedding applications to name the same
 /// Vulkan types.
 pub use ash;
+#[cfg(feature = "test-support")]
+pub use bench::ConvertBenchmark;
 pub use commands::GpuTime;
-pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
+pub use convert::{ConvertRun, RgbToYuv420};
 pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use interop::{ExportableBuffer, ExportableTimeline};
 pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, PassTiming};

@@ -7,7 +7,9 @@ mod testsrc;
 mod y4m;
 
 pub use raw::RawReader;
-pub use testsrc::{read_frame_code, TestPattern, CODE_BITS, CODE_CELL};
+#[cfg(feature = "test-support")]
+pub use testsrc::read_frame_code;
+pub use testsrc::{TestPattern, CODE_BITS, CODE_CELL};
 pub use y4m::{Y4mReader, Y4mWriter};
 
 use crate::format::{PixelFormat, SizeError};

@@ -239,7 +239,8 @@ impl FrameSource for TestPattern {
 
 /// Reads the frame number from the code cells of a decoded 8-bit luma plane (`stride` bytes a
 /// row), thresholding the mean of each cell's centre. `None` when the frame is too small to
-/// carry the code.
+/// carry the code. A test fixture (feature `test-support`).
+#[cfg(any(test, feature = "test-support"))]
 pub fn read_frame_code(luma: &[u8], stride: usize, width: u32, height: u32) -> Option<u64> {
     if width < CODE_CELL * CODE_BITS || height < CODE_CELL {
         return None;

@@ -5,7 +5,7 @@
 //!   the cursor on or off, damage-driven so that an idle screen costs nothing.
 //! - [`pipewire`] (feature `pipewire`): any PipeWire video node by id or name — the desktop
 //!   portal's screen casts, cameras, applications — in shared memory, with the producer's
-//!   timestamps; [`pw_test_node`] publishes a frame-numbered pattern to test against.
+//!   timestamps; `pw_test_node` (feature `test-support`) publishes a frame-numbered pattern to test against.
 //! - [`portal`] (feature `portal`): the desktop portal's ScreenCast (GNOME, KDE, wlroots through
 //!   xdg-desktop-portal-wlr): the user grants a screen once (a restore token is kept), the
 //!   stream arrives over the portal's PipeWire connection.
@@ -30,7 +30,7 @@ mod pw_buffer;
 pub use pw_buffer::{parse_buffer_meta, parse_cursor_meta, BufferMeta, CursorBitmap, CursorUpdate};
 #[cfg(feature = "pipewire")]
 mod pw_params;
-#[cfg(feature = "pipewire")]
+#[cfg(all(feature = "pipewire", feature = "test-support"))]
 pub mod pw_test_node;
 pub mod shm;
 pub mod wayland;
@@ -44,7 +44,7 @@ pub use portal::{
 };
 #[cfg(feature = "portal")]
 pub use portal_token::RestoreTokenFile;
-#[cfg(feature = "pipewire")]
+#[cfg(all(feature = "pipewire", feature = "test-support"))]
 pub use pw_test_node::{
     test_node_frame_number, test_node_pixel, test_node_pointer_pixel, test_node_pointer_position,
     PipeWireTestNode, TEST_NODE_POINTER_HOTSPOT, TEST_NODE_POINTER_SIDE,

@@ -179,6 +179,7 @@ impl HeldBuffer {
         })
     }
 
+    #[cfg(feature = "test-support")]
     /// Fills the first data plane (a producer's buffer): `write` gets the mapped bytes and
     /// returns the frame's size and stride, which go into the chunk. False when the buffer is
     /// not mapped.
@@ -206,6 +207,7 @@ impl HeldBuffer {
         true
     }
 
+    #[cfg(feature = "test-support")]
     /// Writes the header metadata (a producer's timestamp and frame number), when the
     /// consumer asked for it.
     pub fn set_header(&mut self, pts: i64, seq: u64) {
@@ -246,6 +248,7 @@ impl HeldBuffer {
         Some(unsafe { std::slice::from_raw_parts(data, size) })
     }
 
+    #[cfg(feature = "test-support")]
     /// The metadata entry of `kind` with at least `min` bytes, to write (a producer's side).
     fn meta_bytes_mut(&mut self, kind: u32, min: usize) -> Option<&mut [u8]> {
         let (data, size) = self.meta_region(kind, min)?;
@@ -261,6 +264,7 @@ impl HeldBuffer {
         parse_cursor_meta(self.meta_bytes(spa_sys::SPA_META_Cursor, head)?)
     }
 
+    #[cfg(feature = "test-support")]
     /// Writes cursor metadata (a producer's pointer) when the consumer asked for it: the
     /// position, hot spot and an RGBA picture; `None` writes id 0 (no pointer data).
     pub fn set_cursor(
