@@ -1,16 +1,29 @@
-//! The crate's top-level error, and the stable numeric codes the C ABI will return.
+//! The crate's top-level error, and the stable numeric codes the C ABI returns.
+//!
+//! Every layer's error converts into [`Error`], so `?` works across layers: most by a variant
+//! of their own; capture errors as the source errors they are ([`SourceError::Capture`]), NVENC
+//! and FFmpeg errors as the encoder errors they are ([`EncodeError`] wraps both).
 
 use crate::bitstream::BitstreamError;
 use crate::config::ConfigError;
+use crate::control::ControlError;
+use crate::cuda::CudaError;
+use crate::encode::nvenc::NvencError;
 use crate::encode::EncodeError;
+use crate::format::SizeError;
 use crate::frame::{GpuFrameError, ImageError};
+use crate::output::path::SameFileError;
+use crate::output::replay::ReplayError;
 use crate::output::SinkError;
 use crate::session::SessionError;
+use crate::source::capture::CaptureError;
 use crate::source::SourceError;
+use crate::units::UnitError;
 
 /// Any GhostStream error. Each layer has its own enum; this one wraps them so that applications
 /// can use `?` across layers.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// An invalid configuration.
     #[error(transparent)]
@@ -39,12 +52,50 @@ pub enum Error {
     /// A GPU frame's description was refused.
     #[error(transparent)]
     GpuFrame(#[from] GpuFrameError),
+    /// A CUDA call failed (the NVENC path's hand-off from Vulkan).
+    #[error(transparent)]
+    Cuda(#[from] CudaError),
+    /// The replay buffer refused a request or could not save.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
+    /// The control socket could not be served, or a request was refused.
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    /// A value as typed (a duration, a bitrate, a size) could not be read.
+    #[error(transparent)]
+    Unit(#[from] UnitError),
+    /// A frame size out of range for its format.
+    #[error(transparent)]
+    Size(#[from] SizeError),
+    /// An output path that is an input or another output.
+    #[error(transparent)]
+    SameFile(#[from] SameFileError),
+}
+
+impl From<CaptureError> for Error {
+    fn from(e: CaptureError) -> Self {
+        Error::Source(SourceError::Capture(e))
+    }
+}
+
+impl From<NvencError> for Error {
+    fn from(e: NvencError) -> Self {
+        Error::Encode(EncodeError::from(e))
+    }
+}
+
+#[cfg(feature = "software")]
+impl From<crate::ffmpeg::FfmpegError> for Error {
+    fn from(e: crate::ffmpeg::FfmpegError) -> Self {
+        Error::Encode(EncodeError::from(e))
+    }
 }
 
 /// Stable error codes: the negative numbers the C ABI returns. Never renumbered; new codes are
-/// added at the end.
+/// added at the end (and to [`ErrorCode::ALL`], which the C ABI's tests hold its constants to).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
+#[non_exhaustive]
 pub enum ErrorCode {
     /// An invalid configuration value.
     InvalidConfig = -1,
@@ -69,6 +120,39 @@ pub enum ErrorCode {
     Timeout = -10,
 }
 
+impl ErrorCode {
+    /// Every code, in the order of their numbers.
+    pub const ALL: [ErrorCode; 10] = [
+        ErrorCode::InvalidConfig,
+        ErrorCode::BadInput,
+        ErrorCode::Unavailable,
+        ErrorCode::Encoder,
+        ErrorCode::Output,
+        ErrorCode::State,
+        ErrorCode::FrameMismatch,
+        ErrorCode::Internal,
+        ErrorCode::Gpu,
+        ErrorCode::Timeout,
+    ];
+
+    /// The code's name in the C ABI, after `GS_ERR_` (`INVALID_CONFIG` for
+    /// `GS_ERR_INVALID_CONFIG`).
+    pub const fn c_name(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidConfig => "INVALID_CONFIG",
+            ErrorCode::BadInput => "BAD_INPUT",
+            ErrorCode::Unavailable => "UNAVAILABLE",
+            ErrorCode::Encoder => "ENCODER",
+            ErrorCode::Output => "OUTPUT",
+            ErrorCode::State => "STATE",
+            ErrorCode::FrameMismatch => "FRAME_MISMATCH",
+            ErrorCode::Internal => "INTERNAL",
+            ErrorCode::Gpu => "GPU",
+            ErrorCode::Timeout => "TIMEOUT",
+        }
+    }
+}
+
 impl Error {
     /// The stable code of this error.
     pub fn code(&self) -> ErrorCode {
@@ -78,7 +162,10 @@ impl Error {
             Error::Encode(e) => encode_code(e),
             Error::Sink(_) => ErrorCode::Output,
             Error::Gpu(e) => gpu_code(e),
-            Error::GpuFrame(_) => ErrorCode::Gpu,
+            Error::GpuFrame(_) | Error::Cuda(_) => ErrorCode::Gpu,
+            Error::Replay(e) => replay_code(e),
+            Error::Control(e) => control_code(e),
+            Error::Unit(_) | Error::Size(_) | Error::SameFile(_) => ErrorCode::InvalidConfig,
             Error::Session(e) => match e {
                 SessionError::Config(_) => ErrorCode::InvalidConfig,
                 SessionError::Encode(e) => encode_code(e),
@@ -117,6 +204,24 @@ fn ffmpeg_code(e: &crate::ffmpeg::FfmpegError) -> ErrorCode {
     }
 }
 
+fn replay_code(e: &ReplayError) -> ErrorCode {
+    match e {
+        ReplayError::EmptyLimits { .. } | ReplayError::Format { .. } => ErrorCode::InvalidConfig,
+        ReplayError::Empty => ErrorCode::State,
+        ReplayError::SaverGone { .. } => ErrorCode::Internal,
+        ReplayError::Sink(_) | ReplayError::Unsaved { .. } => ErrorCode::Output,
+    }
+}
+
+fn control_code(e: &ControlError) -> ErrorCode {
+    match e {
+        ControlError::Bind { .. } => ErrorCode::Output,
+        ControlError::Deadline { .. } => ErrorCode::Timeout,
+        ControlError::Busy { .. } => ErrorCode::State,
+        _ => ErrorCode::BadInput,
+    }
+}
+
 fn gpu_code(e: &crate::gpu::GpuError) -> ErrorCode {
     match e {
         crate::gpu::GpuError::Timeout { .. } | crate::gpu::GpuError::FrameNotReady { .. } => {
@@ -130,6 +235,38 @@ fn gpu_code(e: &crate::gpu::GpuError) -> ErrorCode {
 mod tests {
     use super::*;
     use crate::gpu::GpuError;
+
+    #[test]
+    fn all_lists_every_code_once_in_order_of_number() {
+        let numbers: Vec<i32> = ErrorCode::ALL.iter().map(|c| *c as i32).collect();
+        assert_eq!(numbers, (1..=10).map(|n| -n).collect::<Vec<_>>());
+        let names: std::collections::BTreeSet<&str> =
+            ErrorCode::ALL.iter().map(|c| c.c_name()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len(), "{names:?}");
+    }
+
+    #[test]
+    fn every_layer_converts_with_its_code() {
+        let unit = crate::units::parse_duration("ten").unwrap_err();
+        assert_eq!(Error::from(unit).code(), ErrorCode::InvalidConfig);
+        let size = crate::PixelFormat::I420.check_size(3, 3).unwrap_err();
+        assert_eq!(Error::from(size).code(), ErrorCode::InvalidConfig);
+        let replay = ReplayError::Empty;
+        assert_eq!(Error::from(replay).code(), ErrorCode::State);
+        let control = crate::control::parse_request(b"save 1e20").unwrap_err();
+        assert_eq!(Error::from(control).code(), ErrorCode::BadInput);
+        let capture = CaptureError::CompositorTimeout {
+            socket: "wayland-9".into(),
+            step: "a test".into(),
+            waited_ms: 5,
+        };
+        let e = Error::from(capture);
+        assert!(
+            matches!(&e, Error::Source(SourceError::Capture(_))),
+            "{e:?}"
+        );
+        assert_eq!(e.code(), ErrorCode::BadInput);
+    }
 
     #[test]
     fn gpu_timeouts_have_their_own_code() {
