@@ -47,14 +47,14 @@ fn rgb_frame(format: PixelFormat, (w, h): (u32, u32), n: u64) -> CpuImage {
     for y in 0..h {
         let row = img.row_mut(0, y);
         for x in 0..w {
-            let inside = (x as u64 + 200 - 7 * n) % 200 < 60 && (40..120).contains(&y);
+            let inside = (u64::from(x) + 200 - 7 * n) % 200 < 60 && (40..120).contains(&y);
             let (r, g, b) = if inside {
                 (0.9, 0.8, 0.2)
             } else {
                 (
-                    x as f64 / w as f64,
-                    y as f64 / h as f64,
-                    0.5 + 0.4 * ((x + y) as f64 / 60.0 + n as f64 / 5.0).sin(),
+                    f64::from(x) / f64::from(w),
+                    f64::from(y) / f64::from(h),
+                    0.5 + 0.4 * (f64::from(x + y) / 60.0 + n as f64 / 5.0).sin(),
                 )
             };
             let px = match format {
@@ -490,19 +490,24 @@ fn gpu_frames_that_do_not_fit_are_typed_errors() {
     };
     let image = app.image(vk::Format::B8G8R8A8_UNORM, W, H);
     let layout = vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL;
-    // SAFETY (every GpuFrame::new below): a live sampled image of the application's device;
-    // the failing constructions never use it, the accepted ones are rejected by the session
-    // before any GPU work.
+    // Every GpuFrame::new below gets a live sampled image of the application's device: the
+    // failing constructions never use it, the accepted ones are rejected by the session before
+    // any GPU work.
+    // SAFETY: as above (a live sampled image, never used by a failing construction).
     let e = unsafe { GpuFrame::new(image, PixelFormat::Bgra8, W, H, vk::ImageLayout::UNDEFINED) }
         .unwrap_err();
     assert!(e.to_string().contains("UNDEFINED"), "{e}");
+    // SAFETY: as above (a live sampled image, never used by a failing construction).
     let e = unsafe { GpuFrame::new(image, PixelFormat::I420, W, H, layout) }.unwrap_err();
     assert!(e.to_string().contains("i420"), "{e}");
+    // SAFETY: as above (a live sampled image, never used by a failing construction).
     let e = unsafe { GpuFrame::new(image, PixelFormat::Bgra8, 0, H, layout) }.unwrap_err();
     assert!(e.to_string().contains("0x192"), "{e}");
+    // SAFETY: as above (a live sampled image, never used by a failing construction).
     let e =
         unsafe { GpuFrame::new(vk::Image::null(), PixelFormat::Bgra8, W, H, layout) }.unwrap_err();
     assert!(e.to_string().contains("VK_NULL_HANDLE"), "{e}");
+    // SAFETY: as above; the sessions it goes to reject it before any GPU work.
     let frame = || unsafe { GpuFrame::new(image, PixelFormat::Bgra8, W, H, layout) }.unwrap();
 
     // A session with its own device (GpuChoice::Require) cannot read another device's image.
@@ -528,6 +533,7 @@ fn gpu_frames_that_do_not_fit_are_typed_errors() {
     // The embedded session checks size and format like for CPU frames.
     let mut cfg = config(Codec::H264, W, H, 30);
     let (mut session, ctx) = embedded_session(&app, &mut cfg);
+    // SAFETY: as above; the embedded session rejects it (size, format) before any GPU work.
     let small = unsafe { GpuFrame::new(image, PixelFormat::Bgra8, W / 2, H, layout) }.unwrap();
     let e = session
         .submit(Frame::from_gpu(small, Timestamp::from_nanos(0)))
@@ -536,6 +542,7 @@ fn gpu_frames_that_do_not_fit_are_typed_errors() {
         matches!(e, SessionError::FrameSize { got_width: 160, .. }),
         "{e:?}"
     );
+    // SAFETY: as above; the embedded session rejects it (size, format) before any GPU work.
     let rgba = unsafe { GpuFrame::new(image, PixelFormat::Rgba8, W, H, layout) }.unwrap();
     let e = session
         .submit(Frame::from_gpu(rgba, Timestamp::from_nanos(0)))
