@@ -361,6 +361,11 @@ mod tests {
         let p = hdr10().av1_metadata_payloads();
         assert_eq!(p[0].0, 2);
         let word = |i: usize| u16::from_be_bytes([p[0].1[2 * i], p[0].1[2 * i + 1]]);
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "v / 50000 * 65536 for v <= 50000 is at most 65536; `as` saturates like the code under test"
+        )]
         let reference = |v: u16| (f64::from(v) / 50_000.0 * 65_536.0).round() as u16;
         let d = MasteringDisplay::BT2020_1000_NITS;
         let order = [d.red, d.green, d.blue, d.white];

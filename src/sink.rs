@@ -725,8 +725,8 @@ mod tests {
             } else {
                 PacketFraming::AnnexB
             },
-            pts: Timestamp::from_nanos(n as i64 * 33_333_333),
-            dts: Timestamp::from_nanos(n as i64 * 33_333_333),
+            pts: Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
+            dts: Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
             duration: Span::from_nanos(33_333_333),
             keyframe: false,
             frame_number: n,

@@ -305,7 +305,7 @@ mod tests {
     fn frame(n: u64, submit_ms: i64, ready_ms: i64, dropped: bool) -> FrameStats {
         FrameStats {
             frame_number: n,
-            pts: Timestamp::from_nanos(n as i64 * 33_333_333),
+            pts: Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
             duration: Span::from_nanos(33_333_333),
             capture_time: None,
             submit_time: Timestamp::from_nanos(submit_ms * 1_000_000),

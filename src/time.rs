@@ -198,7 +198,8 @@ mod tests {
         let frames_per_day = 30_000 * 86_400 / 1001;
         let ns = fps.frames_to_nanos(frames_per_day);
         // Exact value: frames * 1001 / 30000 seconds.
-        let exact = (i128::from(frames_per_day) * 1001 * 1_000_000_000 / 30_000) as i64;
+        let exact =
+            i64::try_from(i128::from(frames_per_day) * 1001 * 1_000_000_000 / 30_000).unwrap();
         assert!((ns - exact).abs() <= 1, "{ns} vs {exact}");
         // And back.
         let back = Rational::NANOS.rescale(ns, fps.invert());

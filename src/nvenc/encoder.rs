@@ -858,7 +858,7 @@ mod tests {
             let mut payloads: Vec<nv::NV_ENC_SEI_PAYLOAD> = bytes
                 .iter()
                 .map(|(kind, b)| nv::NV_ENC_SEI_PAYLOAD {
-                    payloadSize: b.len() as u32,
+                    payloadSize: u32::try_from(b.len()).unwrap(),
                     payloadType: *kind,
                     payload: b.as_ptr().cast_mut(),
                 })
