@@ -59,14 +59,29 @@ fn rgb_frame(format: PixelFormat, (w, h): (u32, u32), n: u64) -> CpuImage {
             };
             let px = match format {
                 PixelFormat::Rgb10a2 => {
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "v in [0, 1] as a 10-bit code"
+                    )]
                     let q = |v: f64| (v * 1023.0).round() as u32;
                     (q(r) | (q(g) << 10) | (q(b) << 20) | (3 << 30)).to_le_bytes()
                 }
                 PixelFormat::Bgra8 => {
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "v in [0, 1] as an 8-bit code"
+                    )]
                     let q = |v: f64| (v * 255.0).round() as u8;
                     [q(b), q(g), q(r), 255]
                 }
                 _ => {
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "v in [0, 1] as an 8-bit code"
+                    )]
                     let q = |v: f64| (v * 255.0).round() as u8;
                     [q(r), q(g), q(b), 255]
                 }
@@ -158,7 +173,7 @@ fn run_with(
     for n in 0..FRAMES {
         let frame = Frame::from_cpu(
             rgb_frame(format, input_size(&cfg), n),
-            Timestamp::from_nanos(n as i64 * 33_333_333),
+            Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
         );
         session.submit(frame).unwrap();
         while let Some(o) = session.try_receive().unwrap() {
@@ -374,7 +389,7 @@ fn an_embedding_applications_vulkan_images_are_encoded_and_decode_to_the_referen
         session
             .submit(Frame::from_gpu(
                 frame,
-                Timestamp::from_nanos(n as i64 * 33_333_333),
+                Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
             ))
             .unwrap();
         let pixels = rgb_frame(PixelFormat::Bgra8, (W, H), n);
