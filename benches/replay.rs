@@ -55,7 +55,7 @@ fn padded(packet: &[u8], size: usize) -> Bytes {
 fn main() {
     let mut config = SessionConfig::new(Codec::H264, 1920, 1080, Rational::new(FPS, 1));
     config.backend = BackendChoice::Only(BackendKind::Software);
-    config.keyframe_interval = KeyframeInterval::Frames(GOP as u32);
+    config.keyframe_interval = KeyframeInterval::Frames(u32::try_from(GOP).unwrap());
     let mut source =
         TestPattern::new(config.input_format, 1920, 1080, config.frame_rate, Some(2)).unwrap();
     let mut session = Session::open(config.clone()).unwrap();
@@ -72,6 +72,11 @@ fn main() {
         })
         .collect();
     let per_gop = BITRATE / 8.0 * GOP as f64 / FPS as f64;
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a packet size in bytes, positive and small"
+    )]
     let p_size = (per_gop / (GOP as f64 - 1.0 + 8.0)) as usize;
     let k_size = p_size * 8;
     let key = padded(&real[0].data, k_size);
@@ -87,7 +92,7 @@ fn main() {
             dts: Timestamp::from_nanos(n * frame),
             duration: Span::from_nanos(frame),
             keyframe,
-            frame_number: n as u64,
+            frame_number: u64::try_from(n).unwrap(),
             stats: Default::default(),
         }
     };
@@ -151,7 +156,7 @@ fn main() {
                 .unwrap();
             save_ms.push(t.elapsed().as_secs_f64() * 1e3);
             extra_kb.push(status_kb("VmHWM:").saturating_sub(before) as f64);
-            assert_eq!(summary.packets as usize, held.packets);
+            assert_eq!(usize::try_from(summary.packets).unwrap(), held.packets);
             std::fs::remove_file(&path).unwrap();
         }
         let first = extra_kb[0];

@@ -67,7 +67,7 @@ fn main() {
         let mut session =
             Session::with_backend(cfg.clone(), Box::new(NullBackend { pending: None }))
                 .expect("session");
-        let mut calls = Vec::with_capacity(FRAMES as usize);
+        let mut calls = Vec::with_capacity(usize::try_from(FRAMES).unwrap());
         let cpu0 = cpu_ns();
         let mut packets = 0u64;
         for n in 0..FRAMES {

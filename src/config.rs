@@ -383,12 +383,22 @@ impl SessionConfig {
     /// I420 input, backend auto, CBR at a bitrate scaled from 8 Mbit/s at 1080p60, a keyframe every two
     /// seconds, preset P4, low-latency tuning, 8-bit BT.709, a queue of 4 that blocks.
     pub fn new(codec: Codec, width: u32, height: u32, frame_rate: Rational) -> Self {
-        let pixels_per_second = width as f64 * height as f64 * frame_rate.as_f64().max(1.0);
+        let pixels_per_second = f64::from(width) * f64::from(height) * frame_rate.as_f64().max(1.0);
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "clamped to 250 kbit/s..100 Mbit/s"
+        )]
         let bitrate = (8_000_000.0 * pixels_per_second / (1920.0 * 1080.0 * 60.0))
             .clamp(250_000.0, 100_000_000.0) as u64;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "clamped to 1..=MAX_KEYFRAME_INTERVAL"
+        )]
         let gop = (frame_rate.as_f64() * 2.0)
             .round()
-            .clamp(1.0, MAX_KEYFRAME_INTERVAL as f64) as u32;
+            .clamp(1.0, f64::from(MAX_KEYFRAME_INTERVAL)) as u32;
         SessionConfig {
             codec,
             backend: BackendChoice::Auto,
@@ -417,6 +427,11 @@ impl SessionConfig {
 
     /// The VBV buffer in bits that the encoder will use: the configured one, or the tuning's
     /// default. `None` for CQP.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a non-negative bit count; `as` saturates at u64::MAX, the bound wanted"
+    )]
     pub fn effective_vbv_bits(&self) -> Option<u64> {
         let peak = self.rate_control.max_bitrate()?;
         if let Some(bits) = self.vbv_buffer_bits {
@@ -462,7 +477,7 @@ impl SessionConfig {
                 );
             }
         }
-        let area = self.width as u64 * self.height as u64;
+        let area = u64::from(self.width) * u64::from(self.height);
         if area > limits.max_luma_samples {
             return invalid(
                 "width x height",
@@ -510,7 +525,7 @@ impl SessionConfig {
             );
         }
         let reduced = fps.reduced();
-        if reduced.num > i32::MAX as i64 || reduced.den > i32::MAX as i64 {
+        if reduced.num > i64::from(i32::MAX) || reduced.den > i64::from(i32::MAX) {
             return invalid(
                 "frame_rate",
                 fps.to_string(),
@@ -563,6 +578,11 @@ impl SessionConfig {
             }
         }
         if let (Some(bits), Some(peak)) = (self.vbv_buffer_bits, self.rate_control.max_bitrate()) {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a non-negative bit count; `as` saturates at u64::MAX, the bound wanted"
+            )]
             let one_frame = (peak as f64 / fps.as_f64()).ceil() as u64;
             if bits < one_frame {
                 return invalid(

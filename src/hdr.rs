@@ -242,17 +242,18 @@ impl HdrMetadata {
     pub fn av1_metadata_payloads(&self) -> Vec<(u32, Vec<u8>)> {
         let d = &self.display;
         // 0.00002 units to 0.16 fixed point: v / 50000 * 65536.
-        let fixed16 = |v: u16| ((v as u64 * 65536 + 25_000) / 50_000).min(u16::MAX as u64) as u16;
+        let fixed16 =
+            |v: u16| u16::try_from((u64::from(v) * 65536 + 25_000) / 50_000).unwrap_or(u16::MAX);
         let mut mdcv = Vec::with_capacity(24);
         for c in [d.red, d.green, d.blue, d.white] {
             mdcv.extend_from_slice(&fixed16(c.x).to_be_bytes());
             mdcv.extend_from_slice(&fixed16(c.y).to_be_bytes());
         }
         // 0.0001 cd/m² to 24.8 (x256) and 18.14 (x16384) fixed point, rounded.
-        let max = (d.max_luminance as u64 * 256 + 5_000) / 10_000;
-        let min = (d.min_luminance as u64 * 16_384 + 5_000) / 10_000;
-        mdcv.extend_from_slice(&(max.min(u32::MAX as u64) as u32).to_be_bytes());
-        mdcv.extend_from_slice(&(min.min(u32::MAX as u64) as u32).to_be_bytes());
+        let max = (u64::from(d.max_luminance) * 256 + 5_000) / 10_000;
+        let min = (u64::from(d.min_luminance) * 16_384 + 5_000) / 10_000;
+        mdcv.extend_from_slice(&u32::try_from(max).unwrap_or(u32::MAX).to_be_bytes());
+        mdcv.extend_from_slice(&u32::try_from(min).unwrap_or(u32::MAX).to_be_bytes());
         let mut out = vec![(AV1_METADATA_HDR_MDCV, mdcv)];
         if let Some(l) = self.light {
             out.push((AV1_METADATA_HDR_CLL, light_bytes(l)));
@@ -264,7 +265,7 @@ impl HdrMetadata {
     /// coordinates and luminances as decimals (its parser reads them as floats).
     pub fn svt_mastering_display(&self) -> String {
         let d = &self.display;
-        let c = |v: u16| format!("{:.5}", v as f64 / 50_000.0);
+        let c = |v: u16| format!("{:.5}", f64::from(v) / 50_000.0);
         format!(
             "G({},{})B({},{})R({},{})WP({},{})L({:.4},{:.4})",
             c(d.green.x),
@@ -275,8 +276,8 @@ impl HdrMetadata {
             c(d.red.y),
             c(d.white.x),
             c(d.white.y),
-            d.max_luminance as f64 / 10_000.0,
-            d.min_luminance as f64 / 10_000.0
+            f64::from(d.max_luminance) / 10_000.0,
+            f64::from(d.min_luminance) / 10_000.0
         )
     }
 }
@@ -360,7 +361,12 @@ mod tests {
         let p = hdr10().av1_metadata_payloads();
         assert_eq!(p[0].0, 2);
         let word = |i: usize| u16::from_be_bytes([p[0].1[2 * i], p[0].1[2 * i + 1]]);
-        let reference = |v: u16| (v as f64 / 50_000.0 * 65_536.0).round() as u16;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "v / 50000 * 65536 for v <= 50000 is at most 65536; `as` saturates like the code under test"
+        )]
+        let reference = |v: u16| (f64::from(v) / 50_000.0 * 65_536.0).round() as u16;
         let d = MasteringDisplay::BT2020_1000_NITS;
         let order = [d.red, d.green, d.blue, d.white];
         for (i, c) in order.iter().enumerate() {

@@ -35,12 +35,6 @@
 //! # Ok::<(), ghoststream::Error>(())
 //! ```
 
-#![deny(
-    unsafe_op_in_unsafe_fn,
-    clippy::undocumented_unsafe_blocks,
-    missing_docs
-)]
-
 pub mod bitstream;
 /// Screen capture; a kind of source ([`source::capture`]), re-exported here by its own name.
 pub use source::capture;

@@ -934,7 +934,7 @@ fn run_worker(
     mut stream: Option<ConvertRing<FrameStats>>,
 ) {
     let _done = WorkerDone(Arc::clone(&shared));
-    let wait_ns = config.frame_wait_timeout_ms as u64 * 1_000_000;
+    let wait_ns = u64::from(config.frame_wait_timeout_ms) * 1_000_000;
     let timeline = Timeline {
         codec: config.codec,
         frame_ns: config.frame_duration_nanos(),
@@ -1042,7 +1042,16 @@ fn drain(
 /// Puts a GPU pass's duration and, where the device maps its clock, its start and end into a
 /// frame's statistics.
 fn set_gpu_time(stats: &mut FrameStats, gpu: Option<crate::gpu::GpuTime>) {
-    stats.gpu_time = gpu.map(|g| Span::from_nanos(g.duration_ns.round() as i64));
+    stats.gpu_time = gpu.map(|g| Span::from_nanos(round_ns(g.duration_ns)));
     stats.gpu_start = gpu.and_then(|g| g.start);
     stats.gpu_end = gpu.and_then(|g| g.end);
+}
+
+/// A GPU duration in nanoseconds (an `f64` from timestamp queries), rounded.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a pass's GPU time (milliseconds) is far inside i64 ns; `as` saturates"
+)]
+fn round_ns(ns: f64) -> i64 {
+    ns.round() as i64
 }

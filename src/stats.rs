@@ -38,6 +38,11 @@ impl LatencyHistogram {
     /// Counts one latency.
     pub fn add(&mut self, latency: Span) {
         let ns = latency.as_nanos().max(1) as f64;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "ns >= 1, so the log is >= 0; `as` saturates and the index is capped below"
+        )]
         let k = (ns.log2() * BUCKETS_PER_DOUBLING) as usize;
         self.counts[k.min(BUCKETS - 1)] += 1;
         self.total += 1;
@@ -59,12 +64,21 @@ impl LatencyHistogram {
         if self.total == 0 {
             return None;
         }
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "q in [0, 1] times the count: a count, at most `total`"
+        )]
         let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
         let mut seen = 0;
         for (k, &c) in self.counts.iter().enumerate() {
             seen += c;
             if seen >= rank {
                 let middle = ((k as f64 + 0.5) / BUCKETS_PER_DOUBLING).exp2();
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "a bucket's middle is at most 2^64 ns; `as` saturates"
+                )]
                 return Some(Span::from_nanos(middle.round() as i64));
             }
         }
@@ -125,7 +139,7 @@ impl StatsCollector {
             return;
         }
         self.frames += 1;
-        self.keyframes += keyframe as u64;
+        self.keyframes += u64::from(keyframe);
         self.bytes += bytes as u64;
         self.media = self.media.saturating_add(stats.duration.as_nanos());
         if let Some(ready) = stats.packet_ready_time {
@@ -291,7 +305,7 @@ mod tests {
     fn frame(n: u64, submit_ms: i64, ready_ms: i64, dropped: bool) -> FrameStats {
         FrameStats {
             frame_number: n,
-            pts: Timestamp::from_nanos(n as i64 * 33_333_333),
+            pts: Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
             duration: Span::from_nanos(33_333_333),
             capture_time: None,
             submit_time: Timestamp::from_nanos(submit_ms * 1_000_000),

@@ -107,6 +107,10 @@ impl Rational {
             return self;
         }
         // `a` divides both terms, so each quotient fits back into i64.
+        #[expect(
+            clippy::cast_possible_wrap,
+            reason = "a <= 2^63; 2^63 only for i64::MIN / i64::MIN, which its wrap still divides exactly"
+        )]
         let (num, den) = (self.num / a as i64, self.den / a as i64);
         if den < 0 {
             Self::new(num.saturating_neg(), den.saturating_neg())
@@ -131,8 +135,8 @@ impl Rational {
     ///
     /// `value * self.num * to.den / (self.den * to.num)`, computed in 128 bits.
     pub fn rescale(self, value: i64, to: Rational) -> i64 {
-        let num = value as i128 * self.num as i128 * to.den as i128;
-        let den = self.den as i128 * to.num as i128;
+        let num = i128::from(value) * i128::from(self.num) * i128::from(to.den);
+        let den = i128::from(self.den) * i128::from(to.num);
         if den == 0 {
             return if num >= 0 { i64::MAX } else { i64::MIN };
         }
@@ -142,7 +146,7 @@ impl Rational {
         } else {
             -((-num + den / 2) / den)
         };
-        q.clamp(i64::MIN as i128, i64::MAX as i128) as i64
+        i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX })
     }
 
     /// The duration in nanoseconds of `frames` frames at this frame rate (`self` read as frames
@@ -194,7 +198,8 @@ mod tests {
         let frames_per_day = 30_000 * 86_400 / 1001;
         let ns = fps.frames_to_nanos(frames_per_day);
         // Exact value: frames * 1001 / 30000 seconds.
-        let exact = (frames_per_day as i128 * 1001 * 1_000_000_000 / 30_000) as i64;
+        let exact =
+            i64::try_from(i128::from(frames_per_day) * 1001 * 1_000_000_000 / 30_000).unwrap();
         assert!((ns - exact).abs() <= 1, "{ns} vs {exact}");
         // And back.
         let back = Rational::NANOS.rescale(ns, fps.invert());

@@ -127,7 +127,13 @@ pub fn parse_bitrate(s: &str) -> Result<u64, UnitError> {
     if bits < 1.0 || bits > MAX_BITRATE as f64 {
         return Err(error("bitrate", s, expected()));
     }
-    Ok(bits as u64)
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked above: a whole number in 1..=MAX_BITRATE"
+    )]
+    let bits = bits as u64;
+    Ok(bits)
 }
 
 /// A byte count: `512M`, `2G`, `65536`, decimal multipliers (`k` = 1000); more than 0 and at most
@@ -149,7 +155,13 @@ pub fn parse_bytes(s: &str) -> Result<u64, UnitError> {
     if bytes < 1.0 || bytes > MAX_BYTES as f64 {
         return Err(error("byte count", s, expected()));
     }
-    Ok(bytes as u64)
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked above: a whole number in 1..=MAX_BYTES"
+    )]
+    let bytes = bytes as u64;
+    Ok(bytes)
 }
 
 /// A frame size `WIDTHxHEIGHT` (`1920x1080`), each side from 1 to 65535. Whether a codec or
@@ -195,6 +207,10 @@ pub fn parse_rate(s: &str) -> Result<Rational, UnitError> {
         )
     };
     let t = s.trim();
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a decimal rate is checked to be at most MAX_RATE_TERM / 1000 before its casts"
+    )]
     let (num, den) = if let Some((n, d)) = t.split_once('/') {
         let term = |v: &str| -> Result<i64, UnitError> {
             let v = v.trim();

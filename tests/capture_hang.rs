@@ -115,7 +115,7 @@ fn assert_compositor_timeout(
             assert_eq!(s, socket, "{message}");
             assert!(st.contains(step), "step {st:?} lacks {step:?}: {message}");
             assert!(
-                *waited_ms >= at_least.as_millis() as u64,
+                *waited_ms >= u64::try_from(at_least.as_millis()).unwrap(),
                 "waited {waited_ms} ms, less than {at_least:?}: {message}"
             );
         }

@@ -103,7 +103,7 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
 
     // The hand-off: exportable buffers and timelines, imported into CUDA once.
     let buffers: Vec<Arc<ExportableBuffer>> = (0..count)
-        .map(|_| Arc::new(ExportableBuffer::new(&ctx, layout.size as u64).unwrap()))
+        .map(|_| Arc::new(ExportableBuffer::new(&ctx, u64::from(layout.size)).unwrap()))
         .collect();
     let ready = Arc::new(ExportableTimeline::new(&ctx, 0).unwrap());
     let released = Arc::new(ExportableTimeline::new(&ctx, 0).unwrap());
@@ -147,7 +147,7 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
     let (mut vulkan_ns, mut cuda_ns) = (Vec::new(), Vec::new());
     let started = Instant::now();
     for n in 0..frames {
-        let k = (n % inputs as u64) as usize;
+        let k = usize::try_from(n % inputs as u64).unwrap();
         let t0 = Instant::now();
         let h = handoff.submit_handoff(&pictures[k], n).unwrap();
         let submit_ns = t0.elapsed().as_nanos() as f64;

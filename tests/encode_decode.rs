@@ -43,7 +43,7 @@ fn check_codec(codec: Codec, format: BitstreamFormat, ext: &str, tuning: Tuning)
         assert!(p.dts <= p.pts, "dts after pts in frame {}", p.frame_number);
         assert_eq!(
             p.keyframe,
-            p.frame_number % KEYINT as u64 == 0,
+            p.frame_number % u64::from(KEYINT) == 0,
             "keyframe flag of frame {}",
             p.frame_number
         );
@@ -60,7 +60,7 @@ fn check_codec(codec: Codec, format: BitstreamFormat, ext: &str, tuning: Tuning)
         assert_eq!((f.width, f.height), (W, H));
         assert_eq!(
             f.key,
-            i as u32 % KEYINT == 0,
+            u32::try_from(i).unwrap() % KEYINT == 0,
             "decoder's keyframe flag at frame {i}: {f:?}"
         );
     }
@@ -68,7 +68,10 @@ fn check_codec(codec: Codec, format: BitstreamFormat, ext: &str, tuning: Tuning)
     let decoded = decode_raw(&path, "yuv420p");
     let src = pattern_frames(PixelFormat::I420, W, H, cfg.frame_rate, FRAMES);
     let frame_bytes = (W * H * 3 / 2) as usize;
-    assert_eq!(decoded.len(), frame_bytes * FRAMES as usize);
+    assert_eq!(
+        decoded.len(),
+        frame_bytes * usize::try_from(FRAMES).unwrap()
+    );
     let mut worst = f64::MAX;
     for (i, (dec, src)) in decoded.chunks(frame_bytes).zip(&src).enumerate() {
         assert_eq!(

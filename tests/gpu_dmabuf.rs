@@ -83,9 +83,9 @@ fn a_linear_dma_buf_is_read_in_place_and_bad_descriptions_are_typed_errors() {
     };
     let (w, h) = (128u32, 72u32);
     let format = PixelFormat::Bgra8;
-    let stride = w as u64 * 4;
+    let stride = u64::from(w) * 4;
     let mut rng = Rng::new();
-    let mut pixels = vec![0u8; (stride * h as u64) as usize];
+    let mut pixels = vec![0u8; usize::try_from(stride * u64::from(h)).unwrap()];
     rng.fill(&mut pixels);
     let fd = memfd(&pixels);
     let buf = DmaBuf {
@@ -167,7 +167,7 @@ fn a_linear_dma_buf_is_read_in_place_and_bad_descriptions_are_typed_errors() {
         "{e:?}"
     );
     // A stride the driver does not lay a linear image out at: a typed error naming both.
-    let wide = vec![0u8; (stride + 4) as usize * h as usize];
+    let wide = vec![0u8; usize::try_from(stride + 4).unwrap() * h as usize];
     let wide_fd = memfd(&wide);
     let e = bad(DmaBuf {
         fd: wide_fd.as_fd(),

@@ -226,7 +226,7 @@ fn hand_off_buffer_counts_and_sizes_outside_the_limits_are_typed_errors() {
     let make = |h: GpuHandoff| {
         ConvertRing::<()>::with_handoff(&ctx, PixelFormat::Bgra8, &spec, h, 3).map(drop)
     };
-    let mut none = handoff(&ctx, 1, layout.size as u64);
+    let mut none = handoff(&ctx, 1, u64::from(layout.size));
     none.buffers.clear();
     match make(none) {
         Err(GpuError::Invalid { what, reason }) => {
@@ -235,12 +235,12 @@ fn hand_off_buffer_counts_and_sizes_outside_the_limits_are_typed_errors() {
         }
         other => panic!("expected Invalid, got {other:?}"),
     }
-    let mut many = handoff(&ctx, 1, layout.size as u64);
+    let mut many = handoff(&ctx, 1, u64::from(layout.size));
     many.buffers = vec![Arc::clone(&many.buffers[0]); 65];
     assert!(
         matches!(make(many), Err(GpuError::Invalid { what, .. }) if what == "hand-off with 65 buffers")
     );
-    match make(handoff(&ctx, 2, layout.size as u64 - 1)) {
+    match make(handoff(&ctx, 2, u64::from(layout.size) - 1)) {
         Err(GpuError::Invalid { what, reason }) => {
             assert_eq!(
                 what,
@@ -278,7 +278,11 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
     let pictures = pictures(&mut rng, w, h, 5);
     let expected = read_back(&ctx, &spec, &pictures, layout.size as usize);
 
-    let reader = VulkanReader::new(handoff(&ctx, 6, layout.size as u64), layout.size as u64, 4);
+    let reader = VulkanReader::new(
+        handoff(&ctx, 6, u64::from(layout.size)),
+        u64::from(layout.size),
+        4,
+    );
     let mut session = Session::with_backend(config, Box::new(reader)).unwrap();
     assert!(
         session
@@ -289,10 +293,10 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
     );
     let frame_ns = 1_000_000_000 / 30;
     for n in 0..frames {
-        let source = &pictures[n as usize % pictures.len()];
+        let source = &pictures[usize::try_from(n).unwrap() % pictures.len()];
         let mut image = CpuImage::new(PixelFormat::Bgra8, w, h, None).unwrap();
         image.data_mut().copy_from_slice(source.data());
-        let pts = Timestamp::from_nanos(5_000 + n as i64 * frame_ns);
+        let pts = Timestamp::from_nanos(5_000 + i64::try_from(n).unwrap() * frame_ns);
         session.submit(Frame::from_cpu(image, pts)).unwrap();
     }
     let outputs = session.close().unwrap();
@@ -303,11 +307,14 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(packets.len(), frames as usize);
+    assert_eq!(packets.len(), usize::try_from(frames).unwrap());
     let mut timed = 0;
     for (n, p) in packets.iter().enumerate() {
         assert_eq!(p.frame_number, n as u64);
-        assert_eq!(p.pts.as_nanos(), 5_000 + n as i64 * frame_ns);
+        assert_eq!(
+            p.pts.as_nanos(),
+            5_000 + i64::try_from(n).unwrap() * frame_ns
+        );
         compare(
             &layout,
             &p.data,
@@ -315,7 +322,7 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
             0,
             &format!("frame {n}"),
         );
-        timed += p.stats.gpu_time.is_some() as usize;
+        timed += usize::from(p.stats.gpu_time.is_some());
         if p.stats.gpu_time.is_some() && ctx.maps_gpu_time() {
             gpu_common::check_gpu_span(&p.stats);
         }
@@ -326,7 +333,7 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
     );
     eprintln!("{timed} of {frames} packets carry the pass's GPU time");
     assert!(
-        timed * 2 >= frames as usize,
+        timed * 2 >= usize::try_from(frames).unwrap(),
         "GPU times reach the frames' stats"
     );
     assert_validation_silent(&ctx);

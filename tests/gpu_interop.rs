@@ -26,7 +26,7 @@ fn exported_buffer_memory_is_shared_with_another_device_without_a_copy() {
     let size = (1 << 20) + 64;
     let buf = ExportableBuffer::new(&ctx, size).expect("exportable buffer");
     assert!(buf.allocation_size() >= size);
-    let mut bytes = vec![0u8; size as usize];
+    let mut bytes = vec![0u8; usize::try_from(size).unwrap()];
     Rng::new().fill(&mut bytes);
     buf.upload(&bytes).unwrap();
     let imported = app.import_buffer(
@@ -42,7 +42,9 @@ fn exported_buffer_memory_is_shared_with_another_device_without_a_copy() {
     );
     app.fill_buffer(imported, 0xA5C3_0F5A);
     let back = buf.download(size).unwrap();
-    let expected: Vec<u8> = 0xA5C3_0F5Au32.to_ne_bytes().repeat(size as usize / 4);
+    let expected: Vec<u8> = 0xA5C3_0F5Au32
+        .to_ne_bytes()
+        .repeat(usize::try_from(size).unwrap() / 4);
     assert_eq!(back, expected, "we read the importer's writes");
     let e = buf.download(size + 1).unwrap_err();
     assert!(e.to_string().contains(&(size + 1).to_string()), "{e}");

@@ -23,7 +23,7 @@ fn random_frame(rng: &mut Rng, format: PixelFormat, w: u32, h: u32) -> Vec<u8> {
     let mut bytes = vec![0u8; format.frame_bytes(w, h)];
     if format == PixelFormat::Rgba16f {
         for half in bytes.chunks_exact_mut(2) {
-            let v = rng.below(0x3d01) as u16; // 0x3d00 = 1.25
+            let v = u16::try_from(rng.below(0x3d01)).unwrap(); // 0x3d00 = 1.25
             half.copy_from_slice(&v.to_le_bytes());
         }
     } else {
@@ -149,9 +149,11 @@ fn conversion_to_every_output_matches_the_reference() {
                     ColorMatrix::Bt601,
                     ColorMatrix::Bt709,
                     ColorMatrix::Bt2020Ncl,
-                ][rng.below(3) as usize];
-                let range = [ColorRange::Limited, ColorRange::Full][rng.below(2) as usize];
-                let siting = [ChromaSiting::Left, ChromaSiting::Centre][rng.below(2) as usize];
+                ][usize::try_from(rng.below(3)).unwrap()];
+                let range =
+                    [ColorRange::Limited, ColorRange::Full][usize::try_from(rng.below(2)).unwrap()];
+                let siting = [ChromaSiting::Left, ChromaSiting::Centre]
+                    [usize::try_from(rng.below(2)).unwrap()];
                 let spec = ProcessSpec::convert_only(w, h, convert(output, matrix, range, siting));
                 let input = random_frame(&mut rng, format, w, h);
                 check(&ctx, format, &spec, &input, 100.0);
@@ -183,14 +185,14 @@ fn scaling_and_sharpening_match_the_reference() {
     for &(iw, ih, ow, oh) in cases {
         for filter in filters {
             for fit in [Fit::Stretch, Fit::Letterbox] {
-                let output = OUTPUTS[rng.below(OUTPUTS.len() as u64) as usize];
+                let output = OUTPUTS[usize::try_from(rng.below(OUTPUTS.len() as u64)).unwrap()];
                 let (ow, oh) = if output.needs_even_size() {
                     (even(ow), even(oh))
                 } else {
                     (ow, oh)
                 };
-                let format = INPUTS[rng.below(INPUTS.len() as u64) as usize];
-                let sharpen = [0.0, 0.5, 1.0][rng.below(3) as usize];
+                let format = INPUTS[usize::try_from(rng.below(INPUTS.len() as u64)).unwrap()];
+                let sharpen = [0.0, 0.5, 1.0][usize::try_from(rng.below(3)).unwrap()];
                 let spec = ProcessSpec {
                     input_width: iw,
                     input_height: ih,
@@ -286,6 +288,11 @@ fn tone_mapping_matches_the_reference() {
 fn published_hdr_values() {
     let Some(ctx) = context() else { return };
     let pq1000 = pq_inverse_eotf(0.1);
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a PQ signal in [0, 1] as a 10-bit code"
+    )]
     let code = (pq1000 * 1023.0).round() as u32; // RGB10A2 code of the PQ signal
     let word = code | (code << 10) | (code << 20) | (3 << 30);
     let input: Vec<u8> = (0..16 * 16).flat_map(|_| word.to_le_bytes()).collect();
@@ -328,7 +335,12 @@ fn published_hdr_values() {
     };
     let out = &run(&ctx, PixelFormat::Rgb10a2, &pass, &[input], 0xaa)[0];
     let y = u16::from_le_bytes([out[0], out[1]]);
-    let want = (64.0 + 876.0 * code as f64 / 1023.0).round() as u16;
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a limited-range 10-bit code, 64..=940"
+    )]
+    let want = (64.0 + 876.0 * f64::from(code) / 1023.0).round() as u16;
     assert_eq!((code, y, want), (769, 722, 722));
     assert_validation_silent(&ctx);
 }
@@ -362,7 +374,7 @@ fn measured_peak_comes_from_the_previous_frame() {
     let frame = |rng: &mut Rng, top: u64| -> Vec<u8> {
         (0..w * h)
             .flat_map(|_| {
-                let mut c = || (rng.below(top) as u32) & 0x3ff;
+                let mut c = || u32::try_from(rng.below(top) & 0x3ff).unwrap();
                 let word = c() | (c() << 10) | (c() << 20);
                 word.to_le_bytes()
             })

@@ -47,26 +47,41 @@ fn rgb_frame(format: PixelFormat, (w, h): (u32, u32), n: u64) -> CpuImage {
     for y in 0..h {
         let row = img.row_mut(0, y);
         for x in 0..w {
-            let inside = (x as u64 + 200 - 7 * n) % 200 < 60 && (40..120).contains(&y);
+            let inside = (u64::from(x) + 200 - 7 * n) % 200 < 60 && (40..120).contains(&y);
             let (r, g, b) = if inside {
                 (0.9, 0.8, 0.2)
             } else {
                 (
-                    x as f64 / w as f64,
-                    y as f64 / h as f64,
-                    0.5 + 0.4 * ((x + y) as f64 / 60.0 + n as f64 / 5.0).sin(),
+                    f64::from(x) / f64::from(w),
+                    f64::from(y) / f64::from(h),
+                    0.5 + 0.4 * (f64::from(x + y) / 60.0 + n as f64 / 5.0).sin(),
                 )
             };
             let px = match format {
                 PixelFormat::Rgb10a2 => {
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "v in [0, 1] as a 10-bit code"
+                    )]
                     let q = |v: f64| (v * 1023.0).round() as u32;
                     (q(r) | (q(g) << 10) | (q(b) << 20) | (3 << 30)).to_le_bytes()
                 }
                 PixelFormat::Bgra8 => {
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "v in [0, 1] as an 8-bit code"
+                    )]
                     let q = |v: f64| (v * 255.0).round() as u8;
                     [q(b), q(g), q(r), 255]
                 }
                 _ => {
+                    #[expect(
+                        clippy::cast_possible_truncation,
+                        clippy::cast_sign_loss,
+                        reason = "v in [0, 1] as an 8-bit code"
+                    )]
                     let q = |v: f64| (v * 255.0).round() as u8;
                     [q(r), q(g), q(b), 255]
                 }
@@ -158,7 +173,7 @@ fn run_with(
     for n in 0..FRAMES {
         let frame = Frame::from_cpu(
             rgb_frame(format, input_size(&cfg), n),
-            Timestamp::from_nanos(n as i64 * 33_333_333),
+            Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
         );
         session.submit(frame).unwrap();
         while let Some(o) = session.try_receive().unwrap() {
@@ -378,7 +393,7 @@ fn an_embedding_applications_vulkan_images_are_encoded_and_decode_to_the_referen
         session
             .submit(Frame::from_gpu(
                 frame,
-                Timestamp::from_nanos(n as i64 * 33_333_333),
+                Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
             ))
             .unwrap();
         let pixels = rgb_frame(PixelFormat::Bgra8, (W, H), n);
@@ -497,19 +512,24 @@ fn gpu_frames_that_do_not_fit_are_typed_errors() {
     };
     let image = app.image(vk::Format::B8G8R8A8_UNORM, W, H);
     let layout = vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL;
-    // SAFETY (every GpuFrame::new below): a live sampled image of the application's device;
-    // the failing constructions never use it, the accepted ones are rejected by the session
-    // before any GPU work.
+    // Every GpuFrame::new below gets a live sampled image of the application's device: the
+    // failing constructions never use it, the accepted ones are rejected by the session before
+    // any GPU work.
+    // SAFETY: as above (a live sampled image, never used by a failing construction).
     let e = unsafe { GpuFrame::new(image, PixelFormat::Bgra8, W, H, vk::ImageLayout::UNDEFINED) }
         .unwrap_err();
     assert!(e.to_string().contains("UNDEFINED"), "{e}");
+    // SAFETY: as above (a live sampled image, never used by a failing construction).
     let e = unsafe { GpuFrame::new(image, PixelFormat::I420, W, H, layout) }.unwrap_err();
     assert!(e.to_string().contains("i420"), "{e}");
+    // SAFETY: as above (a live sampled image, never used by a failing construction).
     let e = unsafe { GpuFrame::new(image, PixelFormat::Bgra8, 0, H, layout) }.unwrap_err();
     assert!(e.to_string().contains("0x192"), "{e}");
+    // SAFETY: as above (a live sampled image, never used by a failing construction).
     let e =
         unsafe { GpuFrame::new(vk::Image::null(), PixelFormat::Bgra8, W, H, layout) }.unwrap_err();
     assert!(e.to_string().contains("VK_NULL_HANDLE"), "{e}");
+    // SAFETY: as above; the sessions it goes to reject it before any GPU work.
     let frame = || unsafe { GpuFrame::new(image, PixelFormat::Bgra8, W, H, layout) }.unwrap();
 
     // A session with its own device (GpuChoice::Require) cannot read another device's image.
@@ -535,6 +555,7 @@ fn gpu_frames_that_do_not_fit_are_typed_errors() {
     // The embedded session checks size and format like for CPU frames.
     let mut cfg = config(Codec::H264, W, H, 30);
     let (mut session, ctx) = embedded_session(&app, &mut cfg);
+    // SAFETY: as above; the embedded session rejects it (size, format) before any GPU work.
     let small = unsafe { GpuFrame::new(image, PixelFormat::Bgra8, W / 2, H, layout) }.unwrap();
     let e = session
         .submit(Frame::from_gpu(small, Timestamp::from_nanos(0)))
@@ -543,6 +564,7 @@ fn gpu_frames_that_do_not_fit_are_typed_errors() {
         matches!(e, SessionError::FrameSize { got_width: 160, .. }),
         "{e:?}"
     );
+    // SAFETY: as above; the embedded session rejects it (size, format) before any GPU work.
     let rgba = unsafe { GpuFrame::new(image, PixelFormat::Rgba8, W, H, layout) }.unwrap();
     let e = session
         .submit(Frame::from_gpu(rgba, Timestamp::from_nanos(0)))

@@ -72,7 +72,7 @@ macro_rules! versions {
         $(
             $list.push(Check {
                 c: stringify!($ver).to_string(),
-                rust: nv::$ver as u64,
+                rust: u64::from(nv::$ver),
             });
         )+
     };

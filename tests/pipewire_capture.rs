@@ -104,20 +104,23 @@ fn check_pointer(image: &ghoststream::CpuImage) {
         for x in 0..w {
             let got = &image.row(0, y)[x as usize * 4..][..3];
             let under = test_node_pixel(n, x, y);
-            let (cx, cy) = (x as i32 - left, y as i32 - top);
-            let inside = (0..TEST_NODE_POINTER_SIDE as i32).contains(&cx)
-                && (0..TEST_NODE_POINTER_SIDE as i32).contains(&cy);
+            let (cx, cy) = (
+                i32::try_from(x).unwrap() - left,
+                i32::try_from(y).unwrap() - top,
+            );
+            let side = i32::try_from(TEST_NODE_POINTER_SIDE).unwrap();
+            let inside = (0..side).contains(&cx) && (0..side).contains(&cy);
             let want: [f64; 3] = if inside {
-                let [r, g, b, a] = test_node_pointer_pixel(cx as u32, cy as u32);
-                let a = a as f64 / 255.0;
+                let [r, g, b, a] = test_node_pointer_pixel(cx.unsigned_abs(), cy.unsigned_abs());
+                let a = f64::from(a) / 255.0;
                 // BGRx in memory: B, G, R.
                 let over = [b, g, r];
-                std::array::from_fn(|i| over[i] as f64 * a + under[i] as f64 * (1.0 - a))
+                std::array::from_fn(|i| f64::from(over[i]) * a + f64::from(under[i]) * (1.0 - a))
             } else {
-                std::array::from_fn(|i| under[i] as f64)
+                std::array::from_fn(|i| f64::from(under[i]))
             };
             for c in 0..3 {
-                let diff = (got[c] as f64 - want[c]).abs();
+                let diff = (f64::from(got[c]) - want[c]).abs();
                 assert!(
                     diff <= 0.5 + 1e-9 || (inside && diff <= 1.0),
                     "frame {n} ({x},{y}) channel {c}: {} against {:.2} (pointer at {px},{py})",
@@ -169,7 +172,7 @@ fn check_pointer_if_sent(image: &ghoststream::CpuImage, checked: &mut usize) {
     let n = test_node_frame_number(&image.row(0, 0)[..4]);
     let (px, py) =
         ghoststream::capture::test_node_pointer_position(n, image.width(), image.height());
-    let (x, y) = (px as u32, py as u32);
+    let (x, y) = (u32::try_from(px).unwrap(), u32::try_from(py).unwrap());
     if image.row(0, y)[x as usize * 4..][..4] == test_node_pixel(n, x, y) {
         return;
     }
@@ -252,7 +255,7 @@ fn pacing_drops_extra_frames_and_keeps_the_first_size_after_a_renegotiation() {
         for y in 0..96u32 {
             for (x, px) in image.row(0, y)[..128 * 4].chunks_exact(4).enumerate() {
                 let want = if x < 64 && y < 48 {
-                    test_node_pixel(n, x as u32, y)
+                    test_node_pixel(n, u32::try_from(x).unwrap(), y)
                 } else {
                     [0; 4]
                 };

@@ -95,6 +95,11 @@ fn a_30_s_buffer_over_two_minutes_saves_clips_that_start_on_a_key_frame_and_deco
             .wait()
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let (frames, key_first) = probe(&path);
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a few seconds of 30 fps frames"
+        )]
         let want = (seconds * 30.0) as usize;
         eprintln!(
             "{}: {frames} frames, {} bytes",

@@ -38,7 +38,7 @@ impl EncoderBackend for TestBackend {
         }
         std::thread::sleep(self.delay);
         self.out.push(EncodedUnit {
-            data: vec![0, 0, 0, 1, 0x65, pts as u8],
+            data: vec![0, 0, 0, 1, 0x65, pts.to_le_bytes()[0]],
             pts,
             dts: pts,
             keyframe: pts == 0,
@@ -339,7 +339,7 @@ impl EncoderBackend for ControlledBackend {
         wait_for(&self.gate);
         let keyframe = pts == 0 || std::mem::take(&mut self.keyframe_next);
         self.out.push(EncodedUnit {
-            data: vec![0, 0, 0, 1, 0x65, pts as u8],
+            data: vec![0, 0, 0, 1, 0x65, pts.to_le_bytes()[0]],
             pts,
             dts: pts,
             keyframe,

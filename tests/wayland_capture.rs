@@ -238,10 +238,11 @@ fn no_compositor_names_the_socket_and_the_fix() {
 /// G and B leaves Cb and Cr alone), so 4:2:0 encoding keeps them.
 fn pattern(x: u32, y: u32, w: u32, h: u32) -> [u8; 3] {
     let checker: i32 = if (x / 16 + y / 16) % 2 == 0 { -24 } else { 24 };
-    let r = 28 + (x * 200 / (w - 1)) as i32 + checker;
-    let g = 28 + (y * 200 / (h - 1)) as i32 + checker;
+    let r = 28 + i32::try_from(x * 200 / (w - 1)).unwrap() + checker;
+    let g = 28 + i32::try_from(y * 200 / (h - 1)).unwrap() + checker;
     let b = 128 + checker;
-    [r as u8, g as u8, b as u8]
+    // 4..=252 each.
+    [r, g, b].map(|c| u8::try_from(c).unwrap())
 }
 
 /// A client's window, not just sway's own background: every captured pixel equals what the

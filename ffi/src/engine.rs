@@ -169,8 +169,8 @@ pub unsafe extern "C" fn gs_engine_create(
             // SAFETY: a NUL-terminated string (contract), read during the call only.
             let name = unsafe { CStr::from_ptr(o.device_name) };
             DeviceSelector::Name(name.to_string_lossy().into_owned())
-        } else if o.device_index >= 0 {
-            DeviceSelector::Index(o.device_index as usize)
+        } else if let Ok(index) = usize::try_from(o.device_index) {
+            DeviceSelector::Index(index)
         } else {
             DeviceSelector::Auto
         };
@@ -303,7 +303,7 @@ pub unsafe extern "C" fn gs_engine_info(engine: *mut GsEngine, info: *mut GsEngi
             device: device.as_raw() as *mut c_void,
             queue: queue.as_raw() as *mut c_void,
             queue_family: family,
-            maps_gpu_time: e.ctx.maps_gpu_time() as i32,
+            maps_gpu_time: i32::from(e.ctx.maps_gpu_time()),
         };
         // SAFETY: contract of this function.
         unsafe { write_out(info, "info", "GsEngineInfo", value)? };
@@ -338,7 +338,7 @@ pub unsafe extern "C" fn gs_engine_validation_messages(
             let n = text.len().min(capacity - 1);
             // SAFETY: `buffer` is writable for `capacity` bytes (contract); n + 1 <= capacity.
             unsafe {
-                std::ptr::copy_nonoverlapping(text.as_ptr(), buffer as *mut u8, n);
+                std::ptr::copy_nonoverlapping(text.as_ptr(), buffer.cast::<u8>(), n);
                 buffer.add(n).write(0);
             }
         }

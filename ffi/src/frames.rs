@@ -434,7 +434,7 @@ pub unsafe extern "C" fn gs_session_submit_i420(
     with_open_session(session, |live, s| {
         let (width, height) = live.input_size;
         let f = GsCpuFrame {
-            size: std::mem::size_of::<GsCpuFrame>() as u32,
+            size: crate::structs::size_of_struct::<GsCpuFrame>(),
             format: GS_FORMAT_I420,
             width,
             height,
@@ -505,7 +505,7 @@ pub unsafe extern "C" fn gs_session_submit_vulkan(
 /// extent (offset + stride x (height - 1) + row) that fits 64 bits. The buffer's own size is
 /// checked by the import.
 fn check_dmabuf_rows(f: &GsDmaBufFrame, format: PixelFormat) -> Result<(), Failure> {
-    let row = f.width as u64 * format.planes(1, 1)[0].bytes_per_pixel as u64;
+    let row = u64::from(f.width) * u64::from(format.planes(1, 1)[0].bytes_per_pixel);
     if f.stride < row {
         return Err(Failure::new(
             GS_ERR_BAD_INPUT,
@@ -519,7 +519,7 @@ fn check_dmabuf_rows(f: &GsDmaBufFrame, format: PixelFormat) -> Result<(), Failu
     }
     let extent = f
         .stride
-        .checked_mul(f.height.saturating_sub(1) as u64)
+        .checked_mul(u64::from(f.height.saturating_sub(1)))
         .and_then(|e| e.checked_add(row))
         .and_then(|e| e.checked_add(f.offset));
     if extent.is_none() {

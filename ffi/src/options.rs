@@ -228,7 +228,7 @@ pub(crate) fn config(o: &GsSessionOptions) -> Result<SessionConfig, Failure> {
             format!("frame rate {}/{} must be positive", o.fps_num, o.fps_den),
         ));
     }
-    let rate = Rational::new(o.fps_num as i64, o.fps_den as i64);
+    let rate = Rational::new(i64::from(o.fps_num), i64::from(o.fps_den));
     let mut c = SessionConfig::new(codec, o.width, o.height, rate);
     c.input_format = pixel_format(o.input_format)?;
     c.backend = match o.backend {
@@ -316,7 +316,7 @@ pub(crate) fn config(o: &GsSessionOptions) -> Result<SessionConfig, Failure> {
         };
         c.processing.input_size = Some((w, h));
     }
-    c.processing.sharpen = o.sharpen as f64;
+    c.processing.sharpen = f64::from(o.sharpen);
     c.gpu = if o.engine.is_null() {
         match o.gpu {
             GS_GPU_AUTO => GpuChoice::Auto,

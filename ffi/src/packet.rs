@@ -50,7 +50,7 @@ impl GsFrameStats {
     pub(crate) fn from_stats(s: &FrameStats) -> Self {
         Self {
             size: size_of_struct::<GsFrameStats>(),
-            dropped: s.dropped as i32,
+            dropped: i32::from(s.dropped),
             frame_number: s.frame_number,
             pts_ns: s.pts.as_nanos(),
             duration_ns: s.duration.as_nanos(),
@@ -117,7 +117,7 @@ pub unsafe extern "C" fn gs_packet_duration(packet: *const GsPacket) -> i64 {
 /// `packet` is NULL or a pointer this library returned.
 #[no_mangle]
 pub unsafe extern "C" fn gs_packet_is_keyframe(packet: *const GsPacket) -> i32 {
-    handles::read(packet, 0, |p| p.packet.keyframe as i32)
+    handles::read(packet, 0, |p| i32::from(p.packet.keyframe))
 }
 
 /// The frame number (submission order) the packet encodes.

@@ -108,7 +108,7 @@ pub unsafe extern "C" fn gs_probe_entry(
             category: e.category.as_ptr(),
             name: e.name.as_ptr(),
             detail: e.detail.as_ptr(),
-            available: e.available as i32,
+            available: i32::from(e.available),
         };
         // SAFETY: contract of this function.
         unsafe { write_out(entry, "entry", "GsProbeEntry", value)? };

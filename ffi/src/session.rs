@@ -105,9 +105,9 @@ pub unsafe extern "C" fn gs_session_create(
         let session = Session::open(config.clone())?;
         let backend = c_string(&session.backend_report().description);
         let c = session.controls();
-        let controls = (c.force_keyframe as u32 * GS_CONTROL_KEYFRAME)
-            | (c.invalidate as u32 * GS_CONTROL_INVALIDATE)
-            | (c.reconfigure as u32 * GS_CONTROL_RECONFIGURE);
+        let controls = (u32::from(c.force_keyframe) * GS_CONTROL_KEYFRAME)
+            | (u32::from(c.invalidate) * GS_CONTROL_INVALIDATE)
+            | (u32::from(c.reconfigure) * GS_CONTROL_RECONFIGURE);
         let handle = handles::publish(GsSession {
             input_format: config.input_format,
             input_size: config

@@ -51,7 +51,7 @@ pub unsafe extern "C" fn gs_session_stats(
         let sum = s.stats.summary();
         let value = GsSessionStats {
             size: size_of_struct::<GsSessionStats>(),
-            latency_from_capture: sum.latency_from_capture as i32,
+            latency_from_capture: i32::from(sum.latency_from_capture),
             submitted: s.session.stats().submitted,
             packets: sum.frames,
             dropped: sum.dropped,

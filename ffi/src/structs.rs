@@ -11,7 +11,7 @@ use crate::result::{Failure, GS_ERR_NULL, GS_ERR_STRUCT_SIZE};
 /// `p` is non-null and points at least at a readable `uint32_t`.
 unsafe fn declared_size<T>(p: *const T) -> u32 {
     // SAFETY: the caller guarantees the first four bytes are readable; only they are read.
-    unsafe { (p as *const u32).read_unaligned() }
+    unsafe { p.cast::<u32>().read_unaligned() }
 }
 
 fn check_size<T>(size: u32, what: &str, type_name: &str) -> Result<(), Failure> {
@@ -68,6 +68,10 @@ pub(crate) unsafe fn write_out<T: Copy>(
 }
 
 /// The `size` value for this version of `T`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "the ABI's structs are a few hundred bytes (`try_from` is not const)"
+)]
 pub(crate) const fn size_of_struct<T>() -> u32 {
     size_of::<T>() as u32
 }

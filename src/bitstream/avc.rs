@@ -48,9 +48,9 @@ pub fn parse_sps(nal: &[u8]) -> Result<AvcSpsInfo, BitstreamError> {
     }
     let rbsp = unescape_rbsp(&nal[1..]);
     let mut r = BitReader::new(&rbsp);
-    let profile_idc = r.u32(8)? as u8;
-    let constraint_flags = r.u32(8)? as u8;
-    let level_idc = r.u32(8)? as u8;
+    let profile_idc = r.u8(8)?;
+    let constraint_flags = r.u8(8)?;
+    let level_idc = r.u8(8)?;
     let _sps_id = r.ue()?;
     let (mut chroma_format_idc, mut bit_depth_luma, mut bit_depth_chroma) = (1, 8, 8);
     if has_chroma_info(profile_idc) {
@@ -96,11 +96,13 @@ pub fn avcc_record(annexb: &[u8]) -> Result<Vec<u8>, BitstreamError> {
     if pps.is_empty() {
         return Err(BitstreamError::MissingParameterSets { what: "H.264 PPS" });
     }
-    if sps.len() > 31 || pps.len() > 255 {
+    let (Ok(sps_count @ 0..=31), Ok(pps_count)) =
+        (u8::try_from(sps.len()), u8::try_from(pps.len()))
+    else {
         return Err(BitstreamError::Invalid {
             what: "too many parameter sets for avcC".into(),
         });
-    }
+    };
     let info = parse_sps(first)?;
     let mut out = vec![
         1,
@@ -108,7 +110,7 @@ pub fn avcc_record(annexb: &[u8]) -> Result<Vec<u8>, BitstreamError> {
         info.constraint_flags,
         info.level_idc,
         0xfc | 3,
-        0xe0 | sps.len() as u8,
+        0xe0 | sps_count,
     ];
     let push_set = |out: &mut Vec<u8>, nal: &[u8]| -> Result<(), BitstreamError> {
         let len = u16::try_from(nal.len()).map_err(|_| BitstreamError::Invalid {
@@ -121,14 +123,14 @@ pub fn avcc_record(annexb: &[u8]) -> Result<Vec<u8>, BitstreamError> {
     for s in &sps {
         push_set(&mut out, s)?;
     }
-    out.push(pps.len() as u8);
+    out.push(pps_count);
     for p in &pps {
         push_set(&mut out, p)?;
     }
     if has_chroma_info(info.profile_idc) {
-        out.push(0xfc | (info.chroma_format_idc as u8 & 3));
-        out.push(0xf8 | ((info.bit_depth_luma - 8) as u8 & 7));
-        out.push(0xf8 | ((info.bit_depth_chroma - 8) as u8 & 7));
+        out.push(0xfc | (info.chroma_format_idc & 3) as u8);
+        out.push(0xf8 | ((info.bit_depth_luma - 8) & 7) as u8);
+        out.push(0xf8 | ((info.bit_depth_chroma - 8) & 7) as u8);
         out.push(0); // numOfSequenceParameterSetExt
     }
     Ok(out)

@@ -43,7 +43,7 @@ impl<'a> BitReader<'a> {
         for _ in 0..n {
             let byte = self.data[self.pos / 8];
             let bit = (byte >> (7 - (self.pos % 8))) & 1;
-            v = (v << 1) | bit as u64;
+            v = (v << 1) | u64::from(bit);
             self.pos += 1;
         }
         Ok(v)
@@ -58,6 +58,17 @@ impl<'a> BitReader<'a> {
         }
         // At most 32 bits: fits.
         Ok(u32::try_from(self.bits(n)?).unwrap_or(u32::MAX))
+    }
+
+    /// Reads `n` <= 8 bits as an unsigned byte (a field of at most 8 bits).
+    pub fn u8(&mut self, n: u32) -> Result<u8, BitstreamError> {
+        if n > 8 {
+            return Err(BitstreamError::Invalid {
+                what: format!("a field of {n} bits read as an 8-bit number"),
+            });
+        }
+        // At most 8 bits: fits.
+        Ok(u8::try_from(self.bits(n)?).unwrap_or(u8::MAX))
     }
 
     /// Reads one bit as a flag.
@@ -98,8 +109,11 @@ impl<'a> BitReader<'a> {
 
     /// Reads a signed Exp-Golomb code, `se(v)`.
     pub fn se(&mut self) -> Result<i32, BitstreamError> {
-        let k = self.ue()? as i64;
-        Ok(if k % 2 == 1 { (k + 1) / 2 } else { -(k / 2) } as i32)
+        let k = i64::from(self.ue()?);
+        let v = if k % 2 == 1 { (k + 1) / 2 } else { -(k / 2) };
+        i32::try_from(v).map_err(|_| BitstreamError::Invalid {
+            what: format!("signed exp-golomb value {v} (beyond 32 bits)"),
+        })
     }
 
     /// Reads AV1's `uvlc()`.

@@ -55,15 +55,15 @@ pub fn parse_sps(nal: &[u8]) -> Result<HevcSpsInfo, BitstreamError> {
     let rbsp = unescape_rbsp(&nal[2..]);
     let mut r = BitReader::new(&rbsp);
     r.skip(4)?; // sps_video_parameter_set_id
-    let max_sub_layers_minus1 = r.u32(3)? as u8;
+    let max_sub_layers_minus1 = r.u8(3)?;
     let temporal_id_nested = r.flag()?;
     // profile_tier_level(1, sps_max_sub_layers_minus1), general part.
-    let profile_space = r.u32(2)? as u8;
+    let profile_space = r.u8(2)?;
     let tier = r.flag()?;
-    let profile_idc = r.u32(5)? as u8;
+    let profile_idc = r.u8(5)?;
     let compatibility_flags = r.u32(32)?;
     let constraint_flags = r.bits(48)?;
-    let level_idc = r.u32(8)? as u8;
+    let level_idc = r.u8(8)?;
     let mut profile_present = [false; 8];
     let mut level_present = [false; 8];
     for i in 0..max_sub_layers_minus1 as usize {
@@ -156,17 +156,17 @@ pub fn hvcc_record(annexb: &[u8]) -> Result<Vec<u8>, BitstreamError> {
     let info = parse_sps(sps[0])?;
     let mut out = Vec::with_capacity(64);
     out.push(1);
-    out.push((info.profile_space << 6) | ((info.tier as u8) << 5) | info.profile_idc);
+    out.push((info.profile_space << 6) | (u8::from(info.tier) << 5) | info.profile_idc);
     out.extend_from_slice(&info.compatibility_flags.to_be_bytes());
     out.extend_from_slice(&info.constraint_flags.to_be_bytes()[2..]);
     out.push(info.level_idc);
     out.extend_from_slice(&[0xf0, 0x00]); // reserved + min_spatial_segmentation_idc = 0
     out.push(0xfc); // reserved + parallelismType = 0
-    out.push(0xfc | (info.chroma_format_idc as u8 & 3));
-    out.push(0xf8 | ((info.bit_depth_luma - 8) as u8 & 7));
-    out.push(0xf8 | ((info.bit_depth_chroma - 8) as u8 & 7));
+    out.push(0xfc | (info.chroma_format_idc & 3) as u8);
+    out.push(0xf8 | ((info.bit_depth_luma - 8) & 7) as u8);
+    out.push(0xf8 | ((info.bit_depth_chroma - 8) & 7) as u8);
     out.extend_from_slice(&[0, 0]); // avgFrameRate: unspecified
-    out.push(((info.sub_layers & 7) << 3) | ((info.temporal_id_nested as u8) << 2) | 3);
+    out.push(((info.sub_layers & 7) << 3) | (u8::from(info.temporal_id_nested) << 2) | 3);
     out.push(3);
     for (t, set) in [(hevc::VPS, &vps), (hevc::SPS, &sps), (hevc::PPS, &pps)] {
         out.push(t & 0x3f);

@@ -32,6 +32,7 @@ impl IvfHeader {
         let mut b = [0u8; FILE_HEADER_LEN];
         b[0..4].copy_from_slice(b"DKIF");
         b[4..6].copy_from_slice(&0u16.to_le_bytes());
+        #[expect(clippy::cast_possible_truncation, reason = "the header is 32 bytes")]
         b[6..8].copy_from_slice(&(FILE_HEADER_LEN as u16).to_le_bytes());
         b[8..12].copy_from_slice(&self.fourcc);
         b[12..14].copy_from_slice(&self.width.to_le_bytes());

@@ -49,7 +49,7 @@ pub fn read_leb128(data: &[u8]) -> Result<(u64, usize), BitstreamError> {
             needed: 8,
             at: i * 8,
         })?;
-        value |= ((b & 0x7f) as u64) << (7 * i);
+        value |= u64::from(b & 0x7f) << (7 * i);
         if b & 0x80 == 0 {
             return Ok((value, i + 1));
         }
@@ -180,12 +180,12 @@ impl SequenceHeader {
 /// Parses a sequence header OBU's payload (AV1 specification 5.5).
 pub fn parse_sequence_header(payload: &[u8]) -> Result<SequenceHeader, BitstreamError> {
     let mut r = BitReader::new(payload);
-    let profile = r.u32(3)? as u8;
+    let profile = r.u8(3)?;
     let _still_picture = r.flag()?;
     let reduced = r.flag()?;
     let (mut level_idx0, mut tier0) = (0u8, false);
     if reduced {
-        level_idx0 = r.u32(5)? as u8;
+        level_idx0 = r.u8(5)?;
     } else {
         let timing_info_present = r.flag()?;
         let mut decoder_model_info_present = false;
@@ -205,7 +205,7 @@ pub fn parse_sequence_header(payload: &[u8]) -> Result<SequenceHeader, Bitstream
         let op_count = r.u32(5)? + 1;
         for i in 0..op_count {
             r.skip(12)?; // operating_point_idc
-            let level = r.u32(5)? as u8;
+            let level = r.u8(5)?;
             let tier = if level > 7 { r.flag()? } else { false };
             if i == 0 {
                 level_idx0 = level;
@@ -248,9 +248,9 @@ pub fn parse_sequence_header(payload: &[u8]) -> Result<SequenceHeader, Bitstream
     let monochrome = profile != 1 && r.flag()?;
     let (mut color_primaries, mut transfer_characteristics, mut matrix_coefficients) = (2, 2, 2);
     if r.flag()? {
-        color_primaries = r.u32(8)? as u8;
-        transfer_characteristics = r.u32(8)? as u8;
-        matrix_coefficients = r.u32(8)? as u8;
+        color_primaries = r.u8(8)?;
+        transfer_characteristics = r.u8(8)?;
+        matrix_coefficients = r.u8(8)?;
     }
     let (full_range, subsampling_x, subsampling_y, mut chroma_sample_position);
     chroma_sample_position = 0;
@@ -284,7 +284,7 @@ pub fn parse_sequence_header(payload: &[u8]) -> Result<SequenceHeader, Bitstream
             }
         }
         if subsampling_x && subsampling_y {
-            chroma_sample_position = r.u32(2)? as u8;
+            chroma_sample_position = r.u8(2)?;
         }
     }
     Ok(SequenceHeader {
@@ -326,12 +326,12 @@ pub fn av1c_record(tu: &[u8]) -> Result<Vec<u8>, BitstreamError> {
     let mut out = vec![
         0x81,
         (sh.profile << 5) | (sh.level_idx0 & 0x1f),
-        ((sh.tier0 as u8) << 7)
-            | ((sh.high_bitdepth as u8) << 6)
-            | ((sh.twelve_bit as u8) << 5)
-            | ((sh.monochrome as u8) << 4)
-            | ((sh.subsampling_x as u8) << 3)
-            | ((sh.subsampling_y as u8) << 2)
+        (u8::from(sh.tier0) << 7)
+            | (u8::from(sh.high_bitdepth) << 6)
+            | (u8::from(sh.twelve_bit) << 5)
+            | (u8::from(sh.monochrome) << 4)
+            | (u8::from(sh.subsampling_x) << 3)
+            | (u8::from(sh.subsampling_y) << 2)
             | (sh.chroma_sample_position & 3),
         0, // no initial_presentation_delay
     ];

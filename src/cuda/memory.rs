@@ -62,7 +62,7 @@ impl ImportedBuffer {
         // SAFETY: the descriptor names a valid opaque fd of a dedicated allocation of
         // `allocation_size` bytes; on success the driver owns the fd.
         check("cuImportExternalMemory", unsafe {
-            sys::cuImportExternalMemory(&mut memory, &desc)
+            sys::cuImportExternalMemory(&raw mut memory, &raw const desc)
         })?;
         // The import took the fd over: forget our handle without closing it.
         let _ = fd.into_raw_fd();
@@ -75,7 +75,7 @@ impl ImportedBuffer {
         let mut pointer = 0;
         // SAFETY: the range lies inside the imported allocation (size <= allocation_size).
         let mapped_ok = check("cuExternalMemoryGetMappedBuffer", unsafe {
-            sys::cuExternalMemoryGetMappedBuffer(&mut pointer, memory, &mapped)
+            sys::cuExternalMemoryGetMappedBuffer(&raw mut pointer, memory, &raw const mapped)
         });
         if let Err(e) = mapped_ok {
             // SAFETY: the external memory was imported above and nothing is mapped from it.
@@ -153,7 +153,7 @@ impl ImportedTimeline {
         // SAFETY: the descriptor names a valid timeline-semaphore fd; on success the driver owns
         // the fd.
         check("cuImportExternalSemaphore", unsafe {
-            sys::cuImportExternalSemaphore(&mut semaphore, &desc)
+            sys::cuImportExternalSemaphore(&raw mut semaphore, &raw const desc)
         })?;
         let _ = fd.into_raw_fd();
         Ok(Self {
@@ -216,7 +216,7 @@ impl PinnedBuffer {
         let mut pointer = std::ptr::null_mut();
         // SAFETY: a plain allocation into a local; freed in Drop.
         check("cuMemAllocHost", unsafe {
-            sys::cuMemAllocHost_v2(&mut pointer, len)
+            sys::cuMemAllocHost_v2(&raw mut pointer, len)
         })?;
         Ok(Self {
             device: Arc::clone(device),
@@ -287,7 +287,7 @@ impl DeviceBuffer {
         let mut pointer = 0;
         // SAFETY: a plain allocation into a local; freed in Drop.
         check("cuMemAlloc", unsafe {
-            sys::cuMemAlloc_v2(&mut pointer, len)
+            sys::cuMemAlloc_v2(&raw mut pointer, len)
         })?;
         Ok(Self {
             device: Arc::clone(device),

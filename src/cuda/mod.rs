@@ -126,7 +126,7 @@ pub(crate) fn check(call: &'static str, result: sys::CUresult) -> Result<(), Cud
     let text = |f: unsafe fn(sys::CUresult, *mut *const std::ffi::c_char) -> sys::CUresult| {
         let mut p: *const std::ffi::c_char = std::ptr::null();
         // SAFETY: the driver writes a pointer to a static string (or leaves it null).
-        let ok = unsafe { f(result, &mut p) } == sys::CUresult::CUDA_SUCCESS;
+        let ok = unsafe { f(result, &raw mut p) } == sys::CUresult::CUDA_SUCCESS;
         if ok && !p.is_null() {
             // SAFETY: a NUL-terminated static string owned by the driver.
             unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
@@ -187,7 +187,7 @@ impl CudaDevice {
         let mut count = 0;
         // SAFETY: a plain query into a local.
         check("cuDeviceGetCount", unsafe {
-            sys::cuDeviceGetCount(&mut count)
+            sys::cuDeviceGetCount(&raw mut count)
         })?;
         let mut seen = Vec::new();
         for ordinal in 0..count {
@@ -195,10 +195,10 @@ impl CudaDevice {
             let mut id = sys::CUuuid { bytes: [0; 16] };
             // SAFETY: ordinal < count; plain queries into locals.
             unsafe {
-                check("cuDeviceGet", sys::cuDeviceGet(&mut device, ordinal))?;
-                check("cuDeviceGetUuid", sys::cuDeviceGetUuid(&mut id, device))?;
+                check("cuDeviceGet", sys::cuDeviceGet(&raw mut device, ordinal))?;
+                check("cuDeviceGetUuid", sys::cuDeviceGetUuid(&raw mut id, device))?;
             }
-            let bytes: [u8; 16] = id.bytes.map(|b| b as u8);
+            let bytes: [u8; 16] = id.bytes.map(|b| b.to_ne_bytes()[0]);
             if &bytes == uuid {
                 return Self::open(ordinal);
             }
@@ -219,16 +219,22 @@ impl CudaDevice {
         let mut device = 0;
         let mut context = std::ptr::null_mut();
         let mut name = [0 as std::ffi::c_char; 256];
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_possible_wrap,
+            reason = "the buffer's length is 256"
+        )]
+        let name_len = name.len() as i32;
         // SAFETY: plain queries into locals; the primary context is released in Drop.
         unsafe {
-            check("cuDeviceGet", sys::cuDeviceGet(&mut device, ordinal))?;
+            check("cuDeviceGet", sys::cuDeviceGet(&raw mut device, ordinal))?;
             check(
                 "cuDeviceGetName",
-                sys::cuDeviceGetName(name.as_mut_ptr(), name.len() as i32, device),
+                sys::cuDeviceGetName(name.as_mut_ptr(), name_len, device),
             )?;
             check(
                 "cuDevicePrimaryCtxRetain",
-                sys::cuDevicePrimaryCtxRetain(&mut context, device),
+                sys::cuDevicePrimaryCtxRetain(&raw mut context, device),
             )?;
         }
         // SAFETY: the driver wrote a NUL-terminated name into the array.
@@ -267,7 +273,7 @@ impl CudaDevice {
         let mut v = 0;
         // SAFETY: a plain query into a local.
         check("cuDriverGetVersion", unsafe {
-            sys::cuDriverGetVersion(&mut v)
+            sys::cuDriverGetVersion(&raw mut v)
         })?;
         Ok(v)
     }

@@ -48,7 +48,7 @@ impl CudaStream {
         // SAFETY: a plain creation into a local; destroyed in Drop.
         check("cuStreamCreate", unsafe {
             sys::cuStreamCreate(
-                &mut stream,
+                &raw mut stream,
                 sys::CUstream_flags::CU_STREAM_NON_BLOCKING as u32,
             )
         })?;
@@ -72,7 +72,12 @@ impl CudaStream {
         let semaphores = [timeline.raw()];
         // SAFETY: one semaphore and one parameter block, both alive for the call.
         check("cuWaitExternalSemaphoresAsync", unsafe {
-            sys::cuWaitExternalSemaphoresAsync(semaphores.as_ptr(), &params, 1, self.stream)
+            sys::cuWaitExternalSemaphoresAsync(
+                semaphores.as_ptr(),
+                &raw const params,
+                1,
+                self.stream,
+            )
         })
     }
 
@@ -85,7 +90,12 @@ impl CudaStream {
         let semaphores = [timeline.raw()];
         // SAFETY: as in `wait`.
         check("cuSignalExternalSemaphoresAsync", unsafe {
-            sys::cuSignalExternalSemaphoresAsync(semaphores.as_ptr(), &params, 1, self.stream)
+            sys::cuSignalExternalSemaphoresAsync(
+                semaphores.as_ptr(),
+                &raw const params,
+                1,
+                self.stream,
+            )
         })
     }
 
@@ -175,7 +185,7 @@ impl CudaStream {
         // SAFETY: both ranges are in bounds (checked above); pageable source memory is staged
         // before the call returns.
         check("cuMemcpy2DAsync", unsafe {
-            sys::cuMemcpy2DAsync_v2(&copy, self.stream)
+            sys::cuMemcpy2DAsync_v2(&raw const copy, self.stream)
         })
     }
 
@@ -237,7 +247,7 @@ impl CudaEvent {
         let mut event = std::ptr::null_mut();
         // SAFETY: a plain creation into a local; destroyed in Drop.
         check("cuEventCreate", unsafe {
-            sys::cuEventCreate(&mut event, flags)
+            sys::cuEventCreate(&raw mut event, flags)
         })?;
         Ok(Self {
             device: Arc::clone(device),
@@ -272,7 +282,7 @@ impl CudaEvent {
         // SAFETY: both events belong to this context and have completed (the caller's
         // contract; the driver reports an error otherwise).
         check("cuEventElapsedTime", unsafe {
-            sys::cuEventElapsedTime(&mut ms, start.event, self.event)
+            sys::cuEventElapsedTime(&raw mut ms, start.event, self.event)
         })?;
         Ok(ms)
     }

@@ -95,6 +95,10 @@ pub fn choose_encoder_input(
 
 /// Maps a validated config onto libavcodec settings for the software encoder of its codec, for
 /// frames of `input_format`. `accepted` is the encoder's list of pixel formats.
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "validate() bounds bitrates (2 Gbit/s), threads (256) and keyframe intervals (2^20)"
+)]
 pub fn software_params(
     config: &SessionConfig,
     input_format: PixelFormat,
@@ -122,7 +126,7 @@ pub fn software_params(
         color: config.color,
         options: Vec::new(),
     };
-    let vbv = config.effective_vbv_bits().unwrap_or(0) as i64;
+    let vbv = i64::try_from(config.effective_vbv_bits().unwrap_or(0)).unwrap_or(i64::MAX);
     match config.rate_control {
         RateControl::Cbr { bitrate } => {
             p.bit_rate = bitrate as i64;

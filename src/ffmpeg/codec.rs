@@ -215,20 +215,20 @@ impl AvEncoder {
         // SAFETY: ctx is a freshly allocated context that we own; we set plain fields before open.
         unsafe {
             let c = &mut *ctx;
-            c.width = p.width as c_int;
-            c.height = p.height as c_int;
+            c.width = to_c_int(p.width);
+            c.height = to_c_int(p.height);
             c.pix_fmt = fmt;
             c.time_base = av::AVRational {
-                num: p.time_base.num as c_int,
-                den: p.time_base.den as c_int,
+                num: to_c_int(p.time_base.num),
+                den: to_c_int(p.time_base.den),
             };
             c.framerate = av::AVRational {
-                num: p.frame_rate.num as c_int,
-                den: p.frame_rate.den as c_int,
+                num: to_c_int(p.frame_rate.num),
+                den: to_c_int(p.frame_rate.den),
             };
             c.bit_rate = p.bit_rate;
             c.rc_max_rate = p.rc_max_rate;
-            c.rc_buffer_size = p.rc_buffer_size.min(c_int::MAX as i64) as c_int;
+            c.rc_buffer_size = to_c_int(p.rc_buffer_size.min(i64::from(c_int::MAX)));
             if p.gop_size >= 0 {
                 c.gop_size = p.gop_size;
             }
@@ -239,7 +239,8 @@ impl AvEncoder {
                 c.max_b_frames = p.max_b_frames;
             }
             if p.closed_gop {
-                c.flags |= av::AV_CODEC_FLAG_CLOSED_GOP as c_int;
+                // Bit 31: the flag as its bits (the `int` field is a bit set).
+                c.flags |= c_int::from_ne_bytes(av::AV_CODEC_FLAG_CLOSED_GOP.to_ne_bytes());
             }
             c.thread_count = p.threads;
             // Make encoders fail on parameters they cannot parse instead of warning and
@@ -270,17 +271,17 @@ impl AvEncoder {
         for (k, v) in &p.options {
             let (Ok(k), Ok(v)) = (CString::new(k.as_str()), CString::new(v.as_str())) else {
                 // SAFETY: dict is null or a dictionary we allocated.
-                unsafe { av::av_dict_free(&mut dict) };
+                unsafe { av::av_dict_free(&raw mut dict) };
                 return Err(FfmpegError::UnknownOption {
                     encoder: p.encoder.into(),
                     option: k.clone(),
                 });
             };
             // SAFETY: dict is null or ours; av_dict_set copies both strings.
-            unsafe { av::av_dict_set(&mut dict, k.as_ptr(), v.as_ptr(), 0) };
+            unsafe { av::av_dict_set(&raw mut dict, k.as_ptr(), v.as_ptr(), 0) };
         }
         // SAFETY: ctx and codec are valid; dict is ours and receives the unrecognised options.
-        let ret = unsafe { av::avcodec_open2(enc.ctx, codec, &mut dict) };
+        let ret = unsafe { av::avcodec_open2(enc.ctx, codec, &raw mut dict) };
         // SAFETY: dict is null or ours; we read its first key (if any) and then free it.
         let leftover = unsafe {
             let e = av::av_dict_get(
@@ -291,7 +292,7 @@ impl AvEncoder {
             );
             let key =
                 (!e.is_null()).then(|| CStr::from_ptr((*e).key).to_string_lossy().into_owned());
-            av::av_dict_free(&mut dict);
+            av::av_dict_free(&raw mut dict);
             key
         };
         if ret < 0 {
@@ -324,7 +325,7 @@ impl AvEncoder {
         if picture.is_none() && self.pictures == 0 {
             return Ok(());
         }
-        let frame = picture.map_or(ptr::null(), |p| p.frame as *const av::AVFrame);
+        let frame = picture.map_or(ptr::null(), |p| p.frame.cast_const());
         if let Some(p) = picture {
             if p.format != self.input_format {
                 return Err(FfmpegError::UnsupportedInput {
@@ -375,7 +376,7 @@ impl AvEncoder {
             let data = if pkt.data.is_null() || pkt.size <= 0 {
                 Vec::new()
             } else {
-                std::slice::from_raw_parts(pkt.data, pkt.size as usize).to_vec()
+                std::slice::from_raw_parts(pkt.data, pkt.size.unsigned_abs() as usize).to_vec()
             };
             let out = AvPacketOut {
                 data,
@@ -410,8 +411,8 @@ impl Drop for AvEncoder {
         }
         // SAFETY: both pointers are ours (or null, which the free functions accept).
         unsafe {
-            av::av_packet_free(&mut self.packet);
-            av::avcodec_free_context(&mut self.ctx);
+            av::av_packet_free(&raw mut self.packet);
+            av::avcodec_free_context(&raw mut self.ctx);
         }
     }
 }
@@ -429,7 +430,7 @@ unsafe impl Send for AvPicture {}
 unsafe extern "C" fn release_frame_buffer(opaque: *mut c_void, _data: *mut u8) {
     // SAFETY: opaque is the Box<FrameBuffer> leaked in AvPicture::wrap; libavutil calls this
     // exactly once, when the last reference to the AVBufferRef goes.
-    drop(unsafe { Box::from_raw(opaque as *mut FrameBuffer) });
+    drop(unsafe { Box::from_raw(opaque.cast::<FrameBuffer>()) });
 }
 
 impl AvPicture {
@@ -444,15 +445,15 @@ impl AvPicture {
         let (width, height) = (image.width(), image.height());
         let layouts = image.plane_layouts().to_vec();
         let buffer = Box::new(image.into_buffer());
-        let (data_ptr, len) = (buffer.as_slice().as_ptr() as *mut u8, buffer.len());
-        let opaque = Box::into_raw(buffer) as *mut c_void;
+        let (data_ptr, len) = (buffer.as_slice().as_ptr().cast_mut(), buffer.len());
+        let opaque = Box::into_raw(buffer).cast::<c_void>();
         // SAFETY: data_ptr/len describe the Vec inside the boxed FrameBuffer, which stays alive
         // until release_frame_buffer drops it; the callback receives that box back.
         let buf =
             unsafe { av::av_buffer_create(data_ptr, len, Some(release_frame_buffer), opaque, 0) };
         if buf.is_null() {
             // SAFETY: av_buffer_create failed, so the box was not taken over; reclaim it.
-            drop(unsafe { Box::from_raw(opaque as *mut FrameBuffer) });
+            drop(unsafe { Box::from_raw(opaque.cast::<FrameBuffer>()) });
             return Err(FfmpegError::Call {
                 encoder: "libavutil".into(),
                 op: "av_buffer_create",
@@ -464,7 +465,7 @@ impl AvPicture {
         let frame = unsafe { av::av_frame_alloc() };
         if frame.is_null() {
             // SAFETY: buf is ours.
-            unsafe { av::av_buffer_unref(&mut (buf as *mut _)) };
+            unsafe { av::av_buffer_unref(&mut buf.cast()) };
             return Err(FfmpegError::Call {
                 encoder: "libavutil".into(),
                 op: "av_frame_alloc",
@@ -477,13 +478,13 @@ impl AvPicture {
         unsafe {
             let f = &mut *frame;
             f.format = fmt as c_int;
-            f.width = width as c_int;
-            f.height = height as c_int;
+            f.width = to_c_int(width);
+            f.height = to_c_int(height);
             f.pts = pts;
             f.buf[0] = buf;
             for (i, l) in layouts.iter().enumerate() {
                 f.data[i] = data_ptr.add(l.offset);
-                f.linesize[i] = l.stride as c_int;
+                f.linesize[i] = to_c_int(l.stride);
             }
         }
         Ok(Self { frame, format })
@@ -500,7 +501,7 @@ impl AvPicture {
 impl Drop for AvPicture {
     fn drop(&mut self) {
         // SAFETY: the frame is ours; freeing it drops our reference to the buffer.
-        unsafe { av::av_frame_free(&mut self.frame) };
+        unsafe { av::av_frame_free(&raw mut self.frame) };
     }
 }
 
@@ -544,11 +545,11 @@ impl AvScaler {
         // SAFETY: valid formats and sizes; no filters or params; the result is checked for null.
         let ctx = unsafe {
             av::sws_getContext(
-                width as c_int,
-                height as c_int,
+                to_c_int(width),
+                to_c_int(height),
                 src,
-                width as c_int,
-                height as c_int,
+                to_c_int(width),
+                to_c_int(height),
                 dst,
                 av::SWS_BILINEAR | av::SWS_ACCURATE_RND as c_int | av::SWS_FULL_CHR_H_INT as c_int,
                 ptr::null_mut(),
@@ -571,9 +572,9 @@ impl AvScaler {
             av::sws_setColorspaceDetails(
                 ctx,
                 table,
-                src_full as c_int,
+                c_int::from(src_full),
                 table,
-                dst_full as c_int,
+                c_int::from(dst_full),
                 0,
                 1 << 16,
                 1 << 16,
@@ -606,7 +607,7 @@ impl AvScaler {
         let mut src_strides = [0 as c_int; 4];
         for (i, l) in image.plane_layouts().iter().enumerate() {
             src_ptrs[i] = image.data()[l.offset..].as_ptr();
-            src_strides[i] = l.stride as c_int;
+            src_strides[i] = to_c_int(l.stride);
         }
         let out_layouts = out.plane_layouts().to_vec();
         let base = out.data_mut().as_mut_ptr();
@@ -615,7 +616,7 @@ impl AvScaler {
         for (i, l) in out_layouts.iter().enumerate() {
             // SAFETY: offsets come from the image's own checked layout.
             dst_ptrs[i] = unsafe { base.add(l.offset) };
-            dst_strides[i] = l.stride as c_int;
+            dst_strides[i] = to_c_int(l.stride);
         }
         // SAFETY: the plane pointers and strides describe the two images' buffers, checked when
         // the images were built for exactly these formats and sizes; both outlive the call.
@@ -625,12 +626,12 @@ impl AvScaler {
                 src_ptrs.as_ptr(),
                 src_strides.as_ptr(),
                 0,
-                self.height as c_int,
+                to_c_int(self.height),
                 dst_ptrs.as_ptr(),
                 dst_strides.as_ptr(),
             )
         };
-        if rows != self.height as c_int {
+        if rows != to_c_int(self.height) {
             return Err(FfmpegError::Call {
                 encoder: "libswscale".into(),
                 op: "sws_scale",
@@ -647,4 +648,11 @@ impl Drop for AvScaler {
         // SAFETY: ctx is ours.
         unsafe { av::sws_freeContext(self.ctx) };
     }
+}
+
+/// `v` as the C `int` libav's fields hold. Every caller passes a size, stride, rate term or
+/// buffer size that `SessionConfig::validate` and the images' checked layouts bound far below
+/// `c_int::MAX`; a value past it would saturate rather than wrap.
+fn to_c_int<T: TryInto<c_int>>(v: T) -> c_int {
+    v.try_into().unwrap_or(c_int::MAX)
 }

@@ -76,10 +76,10 @@ fn dictionary(options: &[(&str, String)]) -> Result<*mut av::AVDictionary, Strin
     for (key, value) in options {
         let (k, v) = (c_string(key)?, c_string(value)?);
         // SAFETY: valid NUL-terminated strings; av_dict_set copies them.
-        let r = unsafe { av::av_dict_set(&mut dict, k.as_ptr(), v.as_ptr(), 0) };
+        let r = unsafe { av::av_dict_set(&raw mut dict, k.as_ptr(), v.as_ptr(), 0) };
         if r < 0 {
             // SAFETY: `dict` is null or a dictionary built above.
-            unsafe { av::av_dict_free(&mut dict) };
+            unsafe { av::av_dict_free(&raw mut dict) };
             return Err(error_string(r));
         }
     }
@@ -102,7 +102,12 @@ impl Muxer {
         let mut ctx = ptr::null_mut();
         // SAFETY: valid NUL-terminated strings; `ctx` receives a new context or stays null.
         let r = unsafe {
-            av::avformat_alloc_output_context2(&mut ctx, ptr::null(), name.as_ptr(), file.as_ptr())
+            av::avformat_alloc_output_context2(
+                &raw mut ctx,
+                ptr::null(),
+                name.as_ptr(),
+                file.as_ptr(),
+            )
         };
         if r < 0 || ctx.is_null() {
             return Err(format!("no {format} muxer: {}", error_string(r)));
@@ -123,13 +128,13 @@ impl Muxer {
         // null on failure (Drop closes it only when set); `dict` is freed after.
         let r = unsafe {
             let r = av::avio_open2(
-                &mut (*muxer.ctx).pb,
+                &raw mut (*muxer.ctx).pb,
                 file.as_ptr(),
                 av::AVIO_FLAG_WRITE,
                 ptr::null(),
-                &mut dict,
+                &raw mut dict,
             );
-            av::av_dict_free(&mut dict);
+            av::av_dict_free(&raw mut dict);
             r
         };
         if r < 0 {
@@ -151,9 +156,14 @@ impl Muxer {
         }
         self.stream = stream;
         let rate = av::AVRational {
-            num: params.frame_rate.num as c_int,
-            den: params.frame_rate.den as c_int,
+            num: c_int_of(params.frame_rate.num, "frame rate numerator")?,
+            den: c_int_of(params.frame_rate.den, "frame rate denominator")?,
         };
+        let (width, height) = (
+            c_int_of(params.width, "width")?,
+            c_int_of(params.height, "height")?,
+        );
+        let extradata_size = c_int_of(params.extradata.len(), "codec record size")?;
         // SAFETY: `stream` is live and owned by `ctx`; its codecpar was allocated with it.
         // Extradata is copied into an av_malloc'd buffer with the padding libavformat expects.
         unsafe {
@@ -164,8 +174,8 @@ impl Muxer {
                 Codec::Hevc => av::AVCodecID::AV_CODEC_ID_HEVC,
                 Codec::Av1 => av::AVCodecID::AV_CODEC_ID_AV1,
             };
-            par.width = params.width as c_int;
-            par.height = params.height as c_int;
+            par.width = width;
+            par.height = height;
             par.color_range = av_range(params.color.range);
             par.color_primaries = av_primaries(params.color.primaries);
             par.color_trc = av_transfer(params.color.transfer);
@@ -173,13 +183,13 @@ impl Muxer {
             par.chroma_location = av::AVChromaLocation::AVCHROMA_LOC_LEFT;
             if !params.extradata.is_empty() {
                 let padding = av::AV_INPUT_BUFFER_PADDING_SIZE as usize;
-                let buf = av::av_mallocz(params.extradata.len() + padding) as *mut u8;
+                let buf = av::av_mallocz(params.extradata.len() + padding).cast::<u8>();
                 if buf.is_null() {
                     return Err("out of memory for the codec record".into());
                 }
                 ptr::copy_nonoverlapping(params.extradata.as_ptr(), buf, params.extradata.len());
                 par.extradata = buf;
-                par.extradata_size = params.extradata.len() as c_int;
+                par.extradata_size = extradata_size;
             }
             (*stream).time_base = av::AVRational {
                 num: rate.den,
@@ -195,8 +205,8 @@ impl Muxer {
         // SAFETY: `ctx` has its stream and an open `pb`; `dict` is consumed or left with the
         // options the muxer did not take, and freed.
         let r = unsafe {
-            let r = av::avformat_write_header(self.ctx, &mut dict);
-            av::av_dict_free(&mut dict);
+            let r = av::avformat_write_header(self.ctx, &raw mut dict);
+            av::av_dict_free(&raw mut dict);
             r
         };
         if r < 0 {
@@ -207,17 +217,15 @@ impl Muxer {
     }
 
     fn add_hdr_side_data(&mut self, hdr: &HdrMetadata) -> Result<(), String> {
-        let q = |num: u32, den: c_int| av::AVRational {
-            num: num as c_int,
-            den,
-        };
+        let q = |num: c_int, den: c_int| av::AVRational { num, den };
         let d = &hdr.display;
-        let chroma = |c: crate::hdr::Chromaticity| [q(c.x as u32, 50000), q(c.y as u32, 50000)];
+        let chroma =
+            |c: crate::hdr::Chromaticity| [q(c_int::from(c.x), 50000), q(c_int::from(c.y), 50000)];
         let mastering = MasteringDisplayMetadata {
             display_primaries: [chroma(d.red), chroma(d.green), chroma(d.blue)],
             white_point: chroma(d.white),
-            min_luminance: q(d.min_luminance, 10000),
-            max_luminance: q(d.max_luminance, 10000),
+            min_luminance: q(c_int_of(d.min_luminance, "HDR minimum luminance")?, 10000),
+            max_luminance: q(c_int_of(d.max_luminance, "HDR maximum luminance")?, 10000),
             has_primaries: 1,
             has_luminance: 1,
         };
@@ -227,8 +235,8 @@ impl Muxer {
         )?;
         if let Some(light) = hdr.light {
             let cll = ContentLightMetadata {
-                max_cll: light.max_cll as u32,
-                max_fall: light.max_fall as u32,
+                max_cll: u32::from(light.max_cll),
+                max_fall: u32::from(light.max_fall),
             };
             self.add_side_data(
                 av::AVPacketSideDataType::AV_PKT_DATA_CONTENT_LIGHT_LEVEL,
@@ -243,14 +251,14 @@ impl Muxer {
         // SAFETY: a fresh av_malloc'd buffer of T's size receives `value`; on success the
         // stream owns it, on failure it is freed here.
         unsafe {
-            let buf = av::av_malloc(size) as *mut T;
+            let buf = av::av_malloc(size).cast::<T>();
             if buf.is_null() {
                 return Err("out of memory for stream side data".into());
             }
             ptr::write(buf, value);
-            let r = av::av_stream_add_side_data(self.stream, kind, buf as *mut u8, size);
+            let r = av::av_stream_add_side_data(self.stream, kind, buf.cast::<u8>(), size);
             if r < 0 {
-                av::av_free(buf as *mut _);
+                av::av_free(buf.cast());
                 return Err(error_string(r));
             }
         }
@@ -261,7 +269,7 @@ impl Muxer {
     pub fn time_base(&self) -> Rational {
         // SAFETY: `stream` is set by `write_header`, which callers run first.
         let tb = unsafe { (*self.stream).time_base };
-        Rational::new(tb.num as i64, tb.den as i64)
+        Rational::new(i64::from(tb.num), i64::from(tb.den))
     }
 
     /// Hands one packet (timestamps in [`Self::time_base`]) to the muxer without copying it.
@@ -273,13 +281,14 @@ impl Muxer {
         duration: i64,
         keyframe: bool,
     ) -> Result<(), c_int> {
+        let size = c_int::try_from(data.len()).map_err(|_| av::AVERROR(libc::EINVAL))?;
         // SAFETY: `packet` is live; it points at `data` (not reference-counted) only for the
         // duration of av_write_frame, which does not keep it (single stream, no interleaving
         // queue), and is reset before returning.
         unsafe {
             let p = &mut *self.packet;
-            p.data = data.as_ptr() as *mut u8;
-            p.size = data.len() as c_int;
+            p.data = data.as_ptr().cast_mut();
+            p.size = size;
             p.pts = pts;
             p.dts = dts;
             p.duration = duration;
@@ -322,7 +331,7 @@ impl Muxer {
             self.flush()?;
         }
         // SAFETY: `pb` was opened by avio_open; closing sets it to null.
-        let r = unsafe { av::avio_closep(&mut (*self.ctx).pb) };
+        let r = unsafe { av::avio_closep(&raw mut (*self.ctx).pb) };
         if r < 0 {
             return Err(r);
         }
@@ -338,12 +347,25 @@ impl Drop for Muxer {
         unsafe {
             if !self.ctx.is_null() {
                 if !(*self.ctx).pb.is_null() {
-                    av::avio_closep(&mut (*self.ctx).pb);
+                    av::avio_closep(&raw mut (*self.ctx).pb);
                 }
                 av::avformat_free_context(self.ctx);
                 self.ctx = ptr::null_mut();
             }
-            av::av_packet_free(&mut self.packet);
+            av::av_packet_free(&raw mut self.packet);
         }
     }
+}
+
+/// `v` as the C `int` FFmpeg's fields hold, or an error naming the value.
+fn c_int_of<T: TryInto<c_int> + Copy + std::fmt::Display>(
+    v: T,
+    what: &str,
+) -> Result<c_int, String> {
+    v.try_into().map_err(|_| {
+        format!(
+            "{what} {v} does not fit FFmpeg's int (at most {})",
+            c_int::MAX
+        )
+    })
 }

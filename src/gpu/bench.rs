@@ -88,10 +88,10 @@ impl RgbToYuv420 {
         let ctx = Arc::clone(&self.ctx);
         let d = &ctx.device;
         let layout = YuvLayout::new(spec.output, width, height);
-        let in_bytes = width as u64 * height as u64 * 4;
-        let out_bytes = layout.bytes_per_sample as u64
-            * (width as u64 * height as u64
-                + 2 * (width.div_ceil(2) as u64 * height.div_ceil(2) as u64));
+        let in_bytes = u64::from(width) * u64::from(height) * 4;
+        let out_bytes = u64::from(layout.bytes_per_sample)
+            * (u64::from(width) * u64::from(height)
+                + 2 * (u64::from(width.div_ceil(2)) * u64::from(height.div_ceil(2))));
         let bytes = in_bytes + out_bytes;
         let copy_size = bytes / 2;
         let rotation = rotation.max(1);
@@ -137,7 +137,7 @@ impl RgbToYuv420 {
             outputs.push(GpuBuffer::new(
                 &ctx,
                 "bench output",
-                layout.size as u64,
+                u64::from(layout.size),
                 usage,
                 MemoryLocation::GpuOnly,
             )?);
@@ -156,7 +156,7 @@ impl RgbToYuv420 {
                 MemoryLocation::GpuOnly,
             )?);
         }
-        let query_count = 2 * iterations as u32;
+        let query_count = 2 * super::vk_u32(iterations);
         // SAFETY: plain object creation on a valid device; destroyed at the end of this function
         // after the queue is idle.
         let queries = unsafe {
@@ -168,7 +168,7 @@ impl RgbToYuv420 {
             )
         }
         .map_err(GpuError::vk("vkCreateQueryPool"))?;
-        let (pool, sets) = match self.pipe.descriptor_sets(rotation as u32) {
+        let (pool, sets) = match self.pipe.descriptor_sets(super::vk_u32(rotation)) {
             Ok(v) => v,
             Err(e) => {
                 // SAFETY: the query pool was never used.
@@ -212,7 +212,10 @@ impl RgbToYuv420 {
                         | vk::AccessFlags::TRANSFER_READ,
                 );
             let all = vk::PipelineStageFlags::COMPUTE_SHADER | vk::PipelineStageFlags::TRANSFER;
-            let copy_words = (copy_size / 16) as u32;
+            let copy_words = u32::try_from(copy_size / 16).map_err(|_| GpuError::Invalid {
+                what: format!("copy size {copy_size}"),
+                reason: "the benchmark copies at most 64 GiB (2^32 words of 16 bytes)".into(),
+            })?;
             let copy_groups = copy_words.div_ceil(256).min(65_535);
             let copy_push = copy_words.to_le_bytes();
             // 0: conversion, 1: vkCmdCopyBuffer, 2: shader copy.
@@ -252,7 +255,7 @@ impl RgbToYuv420 {
                                 cmd,
                                 vk::PipelineStageFlags::TOP_OF_PIPE,
                                 queries,
-                                2 * i as u32,
+                                2 * super::vk_u32(i),
                             );
                             match dispatch {
                                 Some((pipe, sets, _, (x, y))) => {
@@ -281,7 +284,7 @@ impl RgbToYuv420 {
                                 cmd,
                                 vk::PipelineStageFlags::BOTTOM_OF_PIPE,
                                 queries,
-                                2 * i as u32 + 1,
+                                2 * super::vk_u32(i) + 1,
                             );
                         }
                     }
@@ -355,7 +358,7 @@ impl ShaderCopy {
     fn new(ctx: &Arc<GpuContext>, sets: usize) -> Result<Self, GpuError> {
         let storage = vk::DescriptorType::STORAGE_BUFFER;
         let pipe = ComputePipeline::new(ctx, COPY_SPIRV, &[storage, storage], 4)?;
-        let (pool, sets) = pipe.descriptor_sets(sets as u32)?;
+        let (pool, sets) = pipe.descriptor_sets(super::vk_u32(sets))?;
         Ok(Self {
             ctx: Arc::clone(ctx),
             pipe,

@@ -97,7 +97,11 @@ impl GpuClock {
                 c
             }
         };
-        let delta_ticks = ticks as i128 - c.device_ticks as i128;
+        let delta_ticks = i128::from(ticks) - i128::from(c.device_ticks);
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "a tick delta since the last calibration (seconds) in ns is far inside i64"
+        )]
         let delta_ns = (delta_ticks as f64 * self.period_ns).round() as i64;
         Some(Timestamp::from_nanos(c.monotonic_ns + delta_ns))
     }

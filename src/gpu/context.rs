@@ -564,7 +564,7 @@ impl GpuContext {
                 text(driver_props.driver_name_as_c_str()).unwrap_or_default(),
                 text(driver_props.driver_info_as_c_str()).unwrap_or_default()
             ),
-            timestamp_period_ns: props.limits.timestamp_period as f64,
+            timestamp_period_ns: f64::from(props.limits.timestamp_period),
             device_uuid: id_props.device_uuid,
         }
     }
@@ -602,7 +602,7 @@ impl GpuContext {
             }
             let (rank, _) = kind_rank(props.device_type);
             let info = Self::describe(instance, pd, &props);
-            candidates.push((index, rank, pd, family as u32, info));
+            candidates.push((index, rank, pd, super::vk_u32(family), info));
         }
         let pick = match selector {
             DeviceSelector::Auto => candidates.iter().min_by_key(|c| (c.1, c.0)),

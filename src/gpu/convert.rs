@@ -186,7 +186,7 @@ impl RgbToYuv420 {
         let output = GpuBuffer::new(
             &ctx,
             "output",
-            layout.size as u64,
+            u64::from(layout.size),
             vk::BufferUsageFlags::STORAGE_BUFFER
                 | vk::BufferUsageFlags::TRANSFER_SRC
                 | vk::BufferUsageFlags::TRANSFER_DST,
@@ -195,7 +195,7 @@ impl RgbToYuv420 {
         let readback = GpuBuffer::new(
             &ctx,
             "readback",
-            layout.size as u64,
+            u64::from(layout.size),
             vk::BufferUsageFlags::TRANSFER_DST,
             MemoryLocation::GpuToCpu,
         )?;
@@ -244,7 +244,13 @@ impl RgbToYuv420 {
                 if timestamps {
                     d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::BOTTOM_OF_PIPE, queries, 1);
                 }
-                record_readback(d, cmd, output.buffer, readback.buffer, layout.size as u64);
+                record_readback(
+                    d,
+                    cmd,
+                    output.buffer,
+                    readback.buffer,
+                    u64::from(layout.size),
+                );
             }
         })?;
         let gpu_ns = if timestamps {
@@ -316,12 +322,13 @@ impl RgbToYuv420 {
         let rows = rgb_to_ycbcr_rows(spec.matrix);
         let (bits, shift) = layout.depth();
         let (ys, yo, cs, co) = range_scale(spec.range, bits);
-        let v4 = |r: [f64; 3]| [r[0] as f32, r[1] as f32, r[2] as f32, 0.0];
+        let f = super::shader_f32;
+        let v4 = |r: [f64; 3]| [f(r[0]), f(r[1]), f(r[2]), 0.0];
         Params {
             y_coef: v4(rows[0]),
             cb_coef: v4(rows[1]),
             cr_coef: v4(rows[2]),
-            range: [ys as f32, yo as f32, cs as f32, co as f32],
+            range: [f(ys), f(yo), f(cs), f(co)],
             dims: [width, height, layout.luma_pitch, layout.chroma_offset],
             layout: [
                 layout.chroma_pitch,

@@ -118,7 +118,7 @@ impl DmaBufImage {
                 "both sides must be at least 1".into(),
             ));
         }
-        let row = w as u64 * buf.format.planes(1, 1)[0].bytes_per_pixel as u64;
+        let row = u64::from(w) * u64::from(buf.format.planes(1, 1)[0].bytes_per_pixel);
         if buf.stride < row {
             return Err(invalid(
                 format!("DMA-BUF stride {}", buf.stride),
@@ -149,7 +149,7 @@ impl DmaBufImage {
         // Checked: offset and stride come from the producer.
         let needed = buf
             .stride
-            .checked_mul(h as u64 - 1)
+            .checked_mul(u64::from(h) - 1)
             .and_then(|n| n.checked_add(buf.offset))
             .and_then(|n| n.checked_add(row));
         if needed.is_none_or(|n| n > size) {

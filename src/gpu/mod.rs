@@ -129,3 +129,25 @@ impl GpuError {
         move |result| GpuError::Vulkan { call, result }
     }
 }
+
+/// `n` as the `u32` Vulkan counts and indices are. Every count this layer passes (ring slots,
+/// descriptor sets and bindings, timestamp queries, queue families) is a small number the layer
+/// chose itself, far below `u32::MAX`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "small counts chosen by this layer (slots, bindings, queries, families)"
+)]
+pub(crate) const fn vk_u32(n: usize) -> u32 {
+    debug_assert!(n <= u32::MAX as usize);
+    n as u32
+}
+
+/// `x` as the `f32` the shaders' uniforms hold: rounding to the nearest `f32` is the intent
+/// (coefficients, ranges and luminances are computed in `f64` for exactness, then stored).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "rounding an f64 coefficient to the shader's f32 is the intent"
+)]
+pub(crate) fn shader_f32(x: f64) -> f32 {
+    x as f32
+}

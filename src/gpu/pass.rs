@@ -148,7 +148,7 @@ impl ProcessingPass {
         let bytes: Vec<u8> = table.iter().flat_map(|w| w.to_le_bytes()).collect();
         upload_once(ctx, taps.buffer, &bytes)?;
         let measuring = modes.measure;
-        let first_peak = (pq_inverse_eotf(modes.peak_nits / 10000.0) as f32).to_bits();
+        let first_peak = super::shader_f32(pq_inverse_eotf(modes.peak_nits / 10000.0)).to_bits();
         let sampler = nearest_sampler(ctx)?;
         Ok(Self {
             ctx: Arc::clone(ctx),
@@ -210,7 +210,7 @@ impl ProcessingPass {
                 if n == 0 {
                     d.cmd_fill_buffer(cmd, peak, 0, 8, self.first_peak);
                 }
-                d.cmd_fill_buffer(cmd, peak, 4 * write as u64, 4, 0);
+                d.cmd_fill_buffer(cmd, peak, 4 * u64::from(write), 4, 0);
                 buffer_barrier(d, cmd, peak, write_access, shader, transfer, compute);
             }
             let mut push = [0u8; PUSH_BYTES as usize];
@@ -229,17 +229,23 @@ impl Drop for ProcessingPass {
 }
 
 /// The most source rows any tile of the output filters (what the shader's H stage holds).
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "lo and hi are clamped into the rectangle's rows; rows counts source rows (a u32 size)"
+)]
 fn tile_source_rows(spec: &ProcessSpec, ty: &Taps) -> u32 {
     let rect = spec.rect();
-    let h = spec.output_height as i64;
-    let (ry, rh) = (rect.y as i64, rect.height as i64);
+    let h = i64::from(spec.output_height);
+    let (ry, rh) = (i64::from(rect.y), i64::from(rect.height));
     let mut most = 0;
     for y0 in (0..h).step_by(TILE as usize) {
         let lo = (y0 - 1).clamp(0, h - 1).max(ry) - ry;
-        let hi = (y0 + TILE as i64).clamp(0, h - 1).min(ry + rh - 1) - ry;
+        let hi = (y0 + i64::from(TILE)).clamp(0, h - 1).min(ry + rh - 1) - ry;
         if lo <= hi {
-            let rows =
-                ty.start[hi as usize] as i64 + ty.count as i64 - ty.start[lo as usize] as i64;
+            let rows = i64::from(ty.start[hi as usize]) + ty.count as i64
+                - i64::from(ty.start[lo as usize]);
             most = most.max(rows as u32);
         }
     }
@@ -252,8 +258,9 @@ fn tap_table(tx: &Taps, ty: &Taps) -> Vec<u32> {
     let mut out = Vec::new();
     for t in [tx, ty] {
         for (o, &start) in t.start.iter().enumerate() {
-            out.push(start as u32);
-            out.extend(t.of(o).iter().map(|&w| (w as f32).to_bits()));
+            // Its bits: the shader reads it back as a signed index (it may be negative).
+            out.push(u32::from_ne_bytes(start.to_ne_bytes()));
+            out.extend(t.of(o).iter().map(|&w| super::shader_f32(w).to_bits()));
         }
     }
     out
@@ -337,12 +344,13 @@ fn params_block(
         u32::from(modes.measure),
         u32::from(modes.srgb),
     ];
-    let f = |r: [f64; 3], w: f64| [r[0] as f32, r[1] as f32, r[2] as f32, w as f32];
+    let g = super::shader_f32;
+    let f = |r: [f64; 3], w: f64| [g(r[0]), g(r[1]), g(r[2]), g(w)];
     let floats_a = [
         f(rows[0], 0.0),
         f(rows[1], 0.0),
         f(rows[2], 0.0),
-        [ys as f32, yo as f32, cs as f32, co as f32],
+        [g(ys), g(yo), g(cs), g(co)],
     ];
     let uints = [
         [
@@ -353,9 +361,9 @@ fn params_block(
         ],
         [rect.x, rect.y, rect.width, rect.height],
         [
-            tx.count as u32,
-            ty.count as u32,
-            (tx.start.len() * (tx.count + 1)) as u32,
+            super::vk_u32(tx.count),
+            super::vk_u32(ty.count),
+            super::vk_u32(tx.start.len() * (tx.count + 1)),
             0,
         ],
         [
@@ -369,10 +377,10 @@ fn params_block(
     ];
     let floats_b = [
         [
-            modes.peak_nits as f32,
-            SDR_PEAK_NITS as f32,
-            HLG_GAMMA as f32,
-            spec.sharpen as f32,
+            g(modes.peak_nits),
+            g(SDR_PEAK_NITS),
+            g(HLG_GAMMA),
+            g(spec.sharpen),
         ],
         f(gamut[0], 0.0),
         f(gamut[1], 0.0),

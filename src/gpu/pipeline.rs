@@ -52,10 +52,10 @@ impl ComputePipeline {
         };
         let bindings: Vec<_> = bindings
             .iter()
-            .enumerate()
-            .map(|(i, &ty)| {
+            .zip(0u32..)
+            .map(|(&ty, i)| {
                 vk::DescriptorSetLayoutBinding::default()
-                    .binding(i as u32)
+                    .binding(i)
                     .descriptor_type(ty)
                     .descriptor_count(1)
                     .stage_flags(vk::ShaderStageFlags::COMPUTE)
@@ -86,7 +86,7 @@ impl ComputePipeline {
             let module = d
                 .create_shader_module(&vk::ShaderModuleCreateInfo::default().code(&words), None)
                 .map_err(GpuError::vk("vkCreateShaderModule"))?;
-            let entries: Vec<vk::SpecializationMapEntry> = (0..constants.len() as u32)
+            let entries: Vec<vk::SpecializationMapEntry> = (0..super::vk_u32(constants.len()))
                 .map(|i| {
                     vk::SpecializationMapEntry::default()
                         .constant_id(i)
@@ -251,7 +251,7 @@ pub(crate) unsafe fn write_descriptors(
         .map(|(i, desc)| {
             let w = vk::WriteDescriptorSet::default()
                 .dst_set(set)
-                .dst_binding(i as u32);
+                .dst_binding(super::vk_u32(i));
             match desc {
                 Descriptor::SampledImage(..) => w
                     .descriptor_type(vk::DescriptorType::COMBINED_IMAGE_SAMPLER)

@@ -84,15 +84,13 @@ impl GpuBuffer {
 
     /// The mapped bytes of a host-visible buffer.
     pub(crate) fn mapped(&self) -> Option<&[u8]> {
-        self.allocation
-            .as_ref()?
-            .mapped_slice()
-            .map(|s| &s[..self.size as usize])
+        let size = usize::try_from(self.size).ok()?;
+        self.allocation.as_ref()?.mapped_slice().map(|s| &s[..size])
     }
 
     /// The mapped bytes of a host-visible buffer, writable.
     pub(crate) fn mapped_mut(&mut self) -> Option<&mut [u8]> {
-        let size = self.size as usize;
+        let size = usize::try_from(self.size).ok()?;
         self.allocation
             .as_mut()?
             .mapped_slice_mut()

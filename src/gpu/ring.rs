@@ -307,9 +307,9 @@ impl<T> ConvertRing<T> {
             handed: 0,
             finished: Vec::new(),
         };
-        let (pool, sets) = this.pass.descriptor_sets(depth as u32)?;
+        let (pool, sets) = this.pass.descriptor_sets(super::vk_u32(depth))?;
         this.pool = pool;
-        let (command_pool, cmds) = command_buffers(ctx, depth as u32)?;
+        let (command_pool, cmds) = command_buffers(ctx, super::vk_u32(depth))?;
         this.command_pool = command_pool;
         // SAFETY: valid device; the create info lives for the call; Drop destroys the pool.
         unsafe {
@@ -318,13 +318,14 @@ impl<T> ConvertRing<T> {
                     .create_query_pool(
                         &vk::QueryPoolCreateInfo::default()
                             .query_type(vk::QueryType::TIMESTAMP)
-                            .query_count(2 * depth as u32),
+                            .query_count(2 * super::vk_u32(depth)),
                         None,
                     )
                     .map_err(GpuError::vk("vkCreateQueryPool"))?;
             }
         }
-        let in_bytes = width as u64 * height as u64 * input.planes(1, 1)[0].bytes_per_pixel as u64;
+        let in_bytes =
+            u64::from(width) * u64::from(height) * u64::from(input.planes(1, 1)[0].bytes_per_pixel);
         let storage = vk::BufferUsageFlags::STORAGE_BUFFER
             | vk::BufferUsageFlags::TRANSFER_SRC
             | vk::BufferUsageFlags::TRANSFER_DST;
@@ -345,14 +346,14 @@ impl<T> ConvertRing<T> {
                         output: GpuBuffer::new(
                             ctx,
                             "stream output",
-                            layout.size as u64,
+                            u64::from(layout.size),
                             storage,
                             MemoryLocation::GpuOnly,
                         )?,
                         readback: GpuBuffer::new(
                             ctx,
                             "stream readback",
-                            layout.size as u64,
+                            u64::from(layout.size),
                             vk::BufferUsageFlags::TRANSFER_DST,
                             MemoryLocation::GpuToCpu,
                         )?,
@@ -458,6 +459,10 @@ impl<T> ConvertRing<T> {
 
     /// The frame just handed over: frame n = `handed` - 1 went into buffer n mod buffers, and
     /// its timeline value is n + 1.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a remainder modulo a buffer count fits usize"
+    )]
     fn last_handed_off(&self) -> HandedOff {
         let buffers = self.handoff.as_ref().map_or(1, |h| h.buffers.len()) as u64;
         HandedOff {
@@ -468,6 +473,10 @@ impl<T> ConvertRing<T> {
 
     /// The buffer slot `i`'s next pass writes: its own output, or the hand-off buffer of the
     /// next frame handed over.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a remainder modulo a buffer count fits usize"
+    )]
     fn next_output(&self, i: usize) -> vk::Buffer {
         match (&self.slots[i].own, &self.handoff) {
             (Some(own), _) => own.output.buffer,
@@ -632,7 +641,7 @@ impl<T> ConvertRing<T> {
         for n in 0..iterations {
             let i = n % self.slots.len();
             let slot = &self.slots[i];
-            let q = 2 * i as u32;
+            let q = 2 * super::vk_u32(i);
             let started = std::time::Instant::now();
             // SAFETY: the slot is idle (every submission here is waited for before the next);
             // what is recorded lives as long as the stream.
@@ -647,13 +656,13 @@ impl<T> ConvertRing<T> {
             gpu.push(read_duration_at(&ctx, self.queries, q)?);
         }
         let l = &self.layout;
-        let samples =
-            l.width as u64 * l.height as u64 + 2 * l.chroma_width as u64 * l.chroma_height as u64;
+        let samples = u64::from(l.width) * u64::from(l.height)
+            + 2 * u64::from(l.chroma_width) * u64::from(l.chroma_height);
         Ok(PassTiming {
             gpu_ns: median(gpu),
             record_submit_ns: median(cpu),
             bytes: self.input.frame_bytes(self.width, self.height) as u64
-                + samples * l.bytes_per_sample as u64,
+                + samples * u64::from(l.bytes_per_sample),
         })
     }
 
@@ -694,7 +703,7 @@ impl<T> ConvertRing<T> {
     /// Slot `i`'s command buffer is recording and not in flight.
     unsafe fn record_timed_pass(&self, d: &ash::Device, i: usize) {
         let slot = &self.slots[i];
-        let q = 2 * i as u32;
+        let q = 2 * super::vk_u32(i);
         let timed = self.queries != vk::QueryPool::null();
         // SAFETY: forwarded from the caller; the query pool and pass live as long as `self`.
         unsafe {
@@ -783,7 +792,7 @@ impl<T> ConvertRing<T> {
                     slot.cmd,
                     output.buffer,
                     readback.buffer,
-                    self.layout.size as u64,
+                    u64::from(self.layout.size),
                 );
             }
             let (wait, release) = gpu.map_or((None, None), |f| (f.wait(), f.release()));
@@ -833,7 +842,11 @@ impl<T> ConvertRing<T> {
         )?;
         self.release_view(i);
         let gpu = if self.queries != vk::QueryPool::null() {
-            Some(read_gpu_time_at(&self.ctx, self.queries, 2 * i as u32)?)
+            Some(read_gpu_time_at(
+                &self.ctx,
+                self.queries,
+                2 * super::vk_u32(i),
+            )?)
         } else {
             None
         };
@@ -906,7 +919,7 @@ fn check_handoff(handoff: &GpuHandoff, layout: &YuvLayout) -> Result<(), GpuErro
     if let Some(small) = handoff
         .buffers
         .iter()
-        .find(|b| b.size() < layout.size as u64)
+        .find(|b| b.size() < u64::from(layout.size))
     {
         return Err(GpuError::Invalid {
             what: format!("hand-off buffer of {} bytes", small.size()),

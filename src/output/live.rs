@@ -304,7 +304,7 @@ fn trim(q: &mut Queue, buffer: Duration) {
         (Some(a), Some(b)) => b.pts.since(a.pts).as_nanos(),
         _ => 0,
     };
-    while span(q) > buffer.as_nanos() as i64 {
+    while span(q) > i64::try_from(buffer.as_nanos()).unwrap_or(i64::MAX) {
         // The oldest packet and everything up to the next key frame.
         q.packets.pop_front();
         q.stats.dropped += 1;

@@ -83,12 +83,19 @@ pub fn open_sink(
         regular,
     };
     if format == BitstreamFormat::Ivf {
+        let rate = config.frame_rate.reduced();
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "validation guarantees positive reduced terms that fit 32 bits"
+        )]
+        let (rate_num, rate_den) = (rate.num as u32, rate.den as u32);
         let header = ivf::IvfHeader {
             fourcc: *b"AV01",
-            width: config.width.min(u16::MAX as u32) as u16,
-            height: config.height.min(u16::MAX as u32) as u16,
-            timebase_den: config.frame_rate.reduced().num as u32,
-            timebase_num: config.frame_rate.reduced().den as u32,
+            width: u16::try_from(config.width).unwrap_or(u16::MAX),
+            height: u16::try_from(config.height).unwrap_or(u16::MAX),
+            timebase_den: rate_num,
+            timebase_num: rate_den,
             frame_count: 0,
         };
         sink.scratch.extend_from_slice(&header.to_bytes());
@@ -312,8 +319,8 @@ mod tests {
             } else {
                 PacketFraming::AnnexB
             },
-            pts: Timestamp::from_nanos(n as i64 * 33_333_333),
-            dts: Timestamp::from_nanos(n as i64 * 33_333_333),
+            pts: Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
+            dts: Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
             duration: Span::from_nanos(33_333_333),
             keyframe: false,
             frame_number: n,

@@ -308,7 +308,7 @@ impl ReplayBuffer {
 }
 
 fn span(from: Timestamp, to: Timestamp) -> Duration {
-    Duration::from_nanos(to.since(from).as_nanos().max(0) as u64)
+    Duration::from_nanos(u64::try_from(to.since(from).as_nanos()).unwrap_or(0))
 }
 
 /// Packets taken from a [`ReplayBuffer`], starting on a key frame.

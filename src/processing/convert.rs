@@ -39,7 +39,7 @@ pub fn rgb_to_ycbcr_rows(m: ColorMatrix) -> [[f64; 3]; 3] {
 /// `(y_scale, y_offset, c_scale, c_offset)`. Limited range: Y 16..235 and C 16..240 at 8 bits
 /// (scaled by 2^(bits-8)); full range: 0..2^bits-1 with chroma centred on 2^(bits-1).
 pub fn range_scale(range: ColorRange, bits: u32) -> (f64, f64, f64, f64) {
-    let k = (1u32 << (bits - 8)) as f64;
+    let k = f64::from(1u32 << (bits - 8));
     match range {
         ColorRange::Limited => (219.0 * k, 16.0 * k, 224.0 * k, 128.0 * k),
         ColorRange::Full => {
@@ -170,6 +170,10 @@ impl YuvLayout {
         }
     }
 
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a code of the layout's depth, shifted into place, fits its sample size"
+    )]
     fn store(&self, out: &mut [u8], offset: usize, value: u32) {
         let (_, shift) = self.depth();
         let v = value << shift;
@@ -184,8 +188,8 @@ impl YuvLayout {
 /// The value of an IEEE 754 half-precision float.
 pub fn half_to_f64(bits: u16) -> f64 {
     let sign = if bits & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = ((bits >> 10) & 0x1f) as i32;
-    let frac = (bits & 0x3ff) as f64;
+    let exp = i32::from((bits >> 10) & 0x1f);
+    let frac = f64::from(bits & 0x3ff);
     sign * match exp {
         0 => frac * 2f64.powi(-24),
         31 if frac == 0.0 => f64::INFINITY,
@@ -211,25 +215,25 @@ pub fn normalized_rgb(input: &[u8], format: PixelFormat) -> Option<Vec<[f64; 3]>
         PixelFormat::Rgba8 => px
             .map(|p| {
                 [
-                    p[0] as f64 / 255.0,
-                    p[1] as f64 / 255.0,
-                    p[2] as f64 / 255.0,
+                    f64::from(p[0]) / 255.0,
+                    f64::from(p[1]) / 255.0,
+                    f64::from(p[2]) / 255.0,
                 ]
             })
             .collect(),
         PixelFormat::Bgra8 => px
             .map(|p| {
                 [
-                    p[2] as f64 / 255.0,
-                    p[1] as f64 / 255.0,
-                    p[0] as f64 / 255.0,
+                    f64::from(p[2]) / 255.0,
+                    f64::from(p[1]) / 255.0,
+                    f64::from(p[0]) / 255.0,
                 ]
             })
             .collect(),
         PixelFormat::Rgb10a2 => px
             .map(|p| {
                 let w = u32::from_le_bytes([p[0], p[1], p[2], p[3]]);
-                let c = |shift: u32| ((w >> shift) & 0x3ff) as f64 / 1023.0;
+                let c = |shift: u32| f64::from((w >> shift) & 0x3ff) / 1023.0;
                 [c(0), c(10), c(20)]
             })
             .collect(),
@@ -237,6 +241,11 @@ pub fn normalized_rgb(input: &[u8], format: PixelFormat) -> Option<Vec<[f64; 3]>
     })
 }
 
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "clamped into 0..=2^bits - 1 (bits <= 16)"
+)]
 fn code(v: f64, bits: u32) -> u32 {
     (v + 0.5).floor().clamp(0.0, ((1u64 << bits) - 1) as f64) as u32
 }
@@ -244,13 +253,18 @@ fn code(v: f64, bits: u32) -> u32 {
 /// The float64 reference: converts normalised RGB pixels (`width * height`, row by row; see
 /// [`normalized_rgb`]) into `layout`, exactly as the shader specifies, writing only the
 /// picture's samples.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "coordinates are clamped into, or loop over, the layout's u32 width and height"
+)]
 pub fn reference_rgb_to_yuv(
     rgb: &[[f64; 3]],
     spec: &ConvertSpec,
     layout: &YuvLayout,
     out: &mut [u8],
 ) {
-    let (w, h) = (layout.width as i64, layout.height as i64);
+    let (w, h) = (i64::from(layout.width), i64::from(layout.height));
     let rows = rgb_to_ycbcr_rows(spec.matrix);
     let (bits, _) = layout.depth();
     let (ys, yo, cs, co) = range_scale(spec.range, bits);
@@ -266,7 +280,10 @@ pub fn reference_rgb_to_yuv(
             layout.store(out, offset, code(yo + ys * dot(&rows[0], at(x, y)), bits));
         }
     }
-    let (cw, ch) = (layout.chroma_width as i64, layout.chroma_height as i64);
+    let (cw, ch) = (
+        i64::from(layout.chroma_width),
+        i64::from(layout.chroma_height),
+    );
     let sub = layout.subsampled();
     let taps: &[(i64, f64)] = match (sub, spec.siting) {
         (false, _) => &[(0, 0.5)],

@@ -90,10 +90,10 @@ impl ProcessSpec {
             ("width", self.input_width, self.output_width),
             ("height", self.input_height, self.output_height),
         ] {
-            if src as f64 > dst as f64 * MAX_DOWNSCALE {
+            if f64::from(src) > f64::from(dst) * MAX_DOWNSCALE {
                 return Err(format!(
                     "downscaling the {axis} from {src} to {dst} is more than {MAX_DOWNSCALE}x in one pass; scale to at least {} first",
-                    (src as f64 / MAX_DOWNSCALE).ceil()
+                    (f64::from(src) / MAX_DOWNSCALE).ceil()
                 ));
             }
         }
@@ -114,8 +114,14 @@ impl ProcessSpec {
 /// clamped and sharpened RGB of the whole output frame (bars black), row by row.
 /// `input` is the source signal, `input_width * input_height` pixels row by row;
 /// `source_peak` is the tone mapping's source peak in nits for this frame.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "indices are clamped into the picture; sizes and tap counts are u32 dimensions"
+)]
 pub fn reference_rgb(input: &[[f64; 3]], spec: &ProcessSpec, source_peak: f64) -> Vec<[f64; 3]> {
-    let (iw, ih) = (spec.input_width as i64, spec.input_height as i64);
+    let (iw, ih) = (i64::from(spec.input_width), i64::from(spec.input_height));
     let (ow, oh) = (spec.output_width as usize, spec.output_height as usize);
     let rect = spec.rect();
     let tx = Taps::new(spec.input_width, rect.width, spec.filter);
@@ -126,7 +132,7 @@ pub fn reference_rgb(input: &[[f64; 3]], spec: &ProcessSpec, source_peak: f64) -
         for x in 0..rect.width as usize {
             let mut s = [0.0; 3];
             for (k, w) in tx.of(x).iter().enumerate() {
-                let sx = (tx.start[x] as i64 + k as i64).clamp(0, iw - 1);
+                let sx = (i64::from(tx.start[x]) + k as i64).clamp(0, iw - 1);
                 let v = input[(y * iw + sx) as usize];
                 for c in 0..3 {
                     s[c] += w * v[c];
@@ -146,7 +152,7 @@ pub fn reference_rgb(input: &[[f64; 3]], spec: &ProcessSpec, source_peak: f64) -
         for x in 0..rw {
             let mut s = [0.0; 3];
             for (k, w) in ty.of(y).iter().enumerate() {
-                let sy = (ty.start[y] as i64 + k as i64).clamp(0, ih - 1);
+                let sy = (i64::from(ty.start[y]) + k as i64).clamp(0, ih - 1);
                 let v = h[sy as usize * rw + x];
                 for c in 0..3 {
                     s[c] += w * v[c];
@@ -235,7 +241,7 @@ mod tests {
         for y in 0..72 {
             for x in 0..128 {
                 let v = rgb[y * 128 + x];
-                if r.contains(x as u32, y as u32) {
+                if r.contains(u32::try_from(x).unwrap(), u32::try_from(y).unwrap()) {
                     for (c, want) in [0.5, 0.25, 0.75].iter().enumerate() {
                         assert!((v[c] - want).abs() < 1e-12, "{x},{y}");
                     }

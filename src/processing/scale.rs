@@ -84,6 +84,12 @@ pub struct Taps {
 
 impl Taps {
     /// The taps of resizing `src` pixels to `dst` with `filter`.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap,
+        reason = "sizes are u32 dimensions; a tap's first index is within a kernel's reach of 0..src"
+    )]
     pub fn new(src: u32, dst: u32, filter: ScaleFilter) -> Self {
         if src == dst {
             // Every kernel interpolates (1 at 0, 0 at the other integers): one tap of 1.
@@ -93,14 +99,14 @@ impl Taps {
                 weights: vec![1.0; dst as usize],
             };
         }
-        let ratio = src as f64 / dst as f64;
+        let ratio = f64::from(src) / f64::from(dst);
         let stretch = ratio.max(1.0);
         let support = filter.radius() * stretch;
         let count = (2.0 * support).ceil() as usize;
         let mut start = Vec::with_capacity(dst as usize);
         let mut weights = Vec::with_capacity(dst as usize * count);
         for o in 0..dst {
-            let centre = (o as f64 + 0.5) * ratio - 0.5;
+            let centre = (f64::from(o) + 0.5) * ratio - 0.5;
             let first = (centre - support).floor() as i64 + 1;
             let row: Vec<f64> = (0..count)
                 .map(|k| filter.weight(((first + k as i64) as f64 - centre) / stretch))
@@ -157,6 +163,11 @@ impl Rect {
 /// Where a `src_w` x `src_h` picture lands in a `dst_w` x `dst_h` frame. With
 /// [`Fit::Letterbox`] the picture keeps its aspect ratio, with even size and offsets (whole
 /// 4:2:0 chroma samples on both sides of each bar) and the bars split evenly.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "a non-negative size at most `max` (a u32) before rounding"
+)]
 pub fn placement(src_w: u32, src_h: u32, dst_w: u32, dst_h: u32, fit: Fit) -> Rect {
     let whole = Rect {
         x: 0,
@@ -164,13 +175,18 @@ pub fn placement(src_w: u32, src_h: u32, dst_w: u32, dst_h: u32, fit: Fit) -> Re
         width: dst_w,
         height: dst_h,
     };
-    if fit == Fit::Stretch || (src_w as u64 * dst_h as u64 == src_h as u64 * dst_w as u64) {
+    if fit == Fit::Stretch
+        || (u64::from(src_w) * u64::from(dst_h) == u64::from(src_h) * u64::from(dst_w))
+    {
         return whole;
     }
     let even = |v: f64, max: u32| (((v / 2.0).round() as u32) * 2).clamp(2.min(max), max);
-    if src_w as u64 * dst_h as u64 > src_h as u64 * dst_w as u64 {
+    if u64::from(src_w) * u64::from(dst_h) > u64::from(src_h) * u64::from(dst_w) {
         // Wider than the frame: bars above and below.
-        let h = even(dst_w as f64 * src_h as f64 / src_w as f64, dst_h);
+        let h = even(
+            f64::from(dst_w) * f64::from(src_h) / f64::from(src_w),
+            dst_h,
+        );
         Rect {
             x: 0,
             y: (dst_h - h) / 2 / 2 * 2,
@@ -178,7 +194,10 @@ pub fn placement(src_w: u32, src_h: u32, dst_w: u32, dst_h: u32, fit: Fit) -> Re
             height: h,
         }
     } else {
-        let w = even(dst_h as f64 * src_w as f64 / src_h as f64, dst_w);
+        let w = even(
+            f64::from(dst_h) * f64::from(src_w) / f64::from(src_h),
+            dst_w,
+        );
         Rect {
             x: (dst_w - w) / 2 / 2 * 2,
             y: 0,
@@ -229,7 +248,7 @@ mod tests {
             assert_eq!(t.count, 1);
             for o in 0..7 {
                 let w = t.of(o);
-                let centre = (o as i32 - t.start[o]) as usize;
+                let centre = usize::try_from(i32::try_from(o).unwrap() - t.start[o]).unwrap();
                 for (k, v) in w.iter().enumerate() {
                     let want = if k == centre { 1.0 } else { 0.0 };
                     assert!((v - want).abs() < 1e-12, "{f} o={o} k={k} {v}");

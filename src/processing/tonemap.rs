@@ -372,7 +372,7 @@ mod tests {
             // Monotonic.
             let mut last = 0.0;
             for i in 1..=100 {
-                let v = bt2390_eetf(peak * i as f64 / 100.0, peak, 100.0);
+                let v = bt2390_eetf(peak * f64::from(i) / 100.0, peak, 100.0);
                 assert!(v >= last, "{peak} {i}");
                 last = v;
             }

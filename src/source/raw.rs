@@ -83,7 +83,10 @@ impl FrameSource for RawReader {
                 expected: self.frame_bytes,
             });
         }
-        let pts = Timestamp::from_nanos(info.frame_rate.frames_to_nanos(self.next as i64));
+        let pts = Timestamp::from_nanos(
+            info.frame_rate
+                .frames_to_nanos(i64::try_from(self.next).unwrap_or(i64::MAX)),
+        );
         self.next += 1;
         Ok(Some(Frame::from_cpu(img, pts)))
     }

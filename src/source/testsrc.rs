@@ -41,6 +41,11 @@ fn hash(x: u32, y: u32) -> u32 {
 impl TestPattern {
     /// A pattern of `frames` frames (`None`: endless) in `format`, which must be one of I420,
     /// NV12, I420P10, P010 or I444.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "x, y index the u32 width and height; the samples are clamped, or 128 +- 56"
+    )]
     pub fn new(
         format: PixelFormat,
         width: u32,
@@ -72,7 +77,7 @@ impl TestPattern {
                 } else {
                     0.0
                 };
-                let noise = (hash(x as u32, y as u32) & 31) as f64 - 16.0;
+                let noise = f64::from(hash(x as u32, y as u32) & 31) - 16.0;
                 luma[y * w + x] = (126.0 + ring + grid + noise).clamp(16.0, 235.0) as u8;
             }
         }
@@ -104,10 +109,14 @@ impl TestPattern {
 
     /// The 8-bit luma of frame `n` at (x, y) for the full-resolution planes, before the box and
     /// the code are drawn. Chroma planes sample the chroma textures.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "remainders modulo the u32 width and height"
+    )]
     fn render(&self, n: u64, img: &mut CpuImage) {
         let (w, h) = (self.info.width, self.info.height);
-        let ox = (n * 3 % w as u64) as usize;
-        let oy = (n * 2 % h as u64) as usize;
+        let ox = (n * 3 % u64::from(w)) as usize;
+        let oy = (n * 2 % u64::from(h)) as usize;
         let (bw, bh) = ((w / 8).max(2), (h / 8).max(2));
         let bx = bounce(n * 7, w - bw);
         let by = bounce(n * 5, h - bh);
@@ -140,7 +149,7 @@ impl TestPattern {
             for x in 0..w {
                 let v = luma_at(x, y);
                 if deep {
-                    let v16 = (v as u16) << 2;
+                    let v16 = u16::from(v) << 2;
                     let v16 = if format == PixelFormat::P010 {
                         v16 << 6
                     } else {
@@ -171,15 +180,16 @@ impl TestPattern {
                     PixelFormat::P010 => {
                         let row = img.row_mut(1, cy);
                         let i = 4 * cx as usize;
-                        row[i..i + 2].copy_from_slice(&(((u as u16) << 2) << 6).to_le_bytes());
-                        row[i + 2..i + 4].copy_from_slice(&(((v as u16) << 2) << 6).to_le_bytes());
+                        row[i..i + 2].copy_from_slice(&((u16::from(u) << 2) << 6).to_le_bytes());
+                        row[i + 2..i + 4]
+                            .copy_from_slice(&((u16::from(v) << 2) << 6).to_le_bytes());
                     }
                     PixelFormat::I420P10 => {
                         let i = 2 * cx as usize;
                         img.row_mut(1, cy)[i..i + 2]
-                            .copy_from_slice(&((u as u16) << 2).to_le_bytes());
+                            .copy_from_slice(&(u16::from(u) << 2).to_le_bytes());
                         img.row_mut(2, cy)[i..i + 2]
-                            .copy_from_slice(&((v as u16) << 2).to_le_bytes());
+                            .copy_from_slice(&(u16::from(v) << 2).to_le_bytes());
                     }
                     _ => {
                         img.row_mut(1, cy)[cx as usize] = u;
@@ -203,13 +213,17 @@ impl TestPattern {
     }
 }
 
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "p < 2 * range, and each branch is at most range (a u32)"
+)]
 fn bounce(t: u64, range: u32) -> u32 {
     if range == 0 {
         return 0;
     }
-    let period = 2 * range as u64;
+    let period = 2 * u64::from(range);
     let p = t % period;
-    if p < range as u64 {
+    if p < u64::from(range) {
         p as u32
     } else {
         (period - p) as u32
@@ -228,7 +242,11 @@ impl FrameSource for TestPattern {
         let n = self.next;
         self.next += 1;
         let img = self.frame(n)?;
-        let pts = Timestamp::from_nanos(self.info.frame_rate.frames_to_nanos(n as i64));
+        let pts = Timestamp::from_nanos(
+            self.info
+                .frame_rate
+                .frames_to_nanos(i64::try_from(n).unwrap_or(i64::MAX)),
+        );
         Ok(Some(Frame::from_cpu(img, pts)))
     }
 
@@ -251,7 +269,7 @@ pub fn read_frame_code(luma: &[u8], stride: usize, width: u32, height: u32) -> O
         let mut count = 0u32;
         for y in 4..CODE_CELL - 4 {
             for x in 4..CODE_CELL - 4 {
-                sum += luma[y as usize * stride + (cell * CODE_CELL + x) as usize] as u32;
+                sum += u32::from(luma[y as usize * stride + (cell * CODE_CELL + x) as usize]);
                 count += 1;
             }
         }
@@ -300,7 +318,7 @@ mod tests {
         let (a, b) = (p8.frame(5).unwrap(), p10.frame(5).unwrap());
         for x in 0..64 {
             let v10 = u16::from_le_bytes([b.row(0, 7)[2 * x], b.row(0, 7)[2 * x + 1]]);
-            assert_eq!(v10 >> 6, (a.row(0, 7)[x] as u16) << 2);
+            assert_eq!(v10 >> 6, u16::from(a.row(0, 7)[x]) << 2);
         }
     }
 

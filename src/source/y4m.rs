@@ -240,7 +240,10 @@ impl FrameSource for Y4mReader {
                 expected: self.frame_bytes,
             });
         }
-        let pts = Timestamp::from_nanos(info.frame_rate.frames_to_nanos(self.next as i64));
+        let pts = Timestamp::from_nanos(
+            info.frame_rate
+                .frames_to_nanos(i64::try_from(self.next).unwrap_or(i64::MAX)),
+        );
         self.next += 1;
         Ok(Some(Frame::from_cpu(img, pts)))
     }
@@ -306,7 +309,7 @@ mod tests {
     #[test]
     fn reads_header_and_frames() {
         let mut data = b"YUV4MPEG2 W4 H2 F30000:1001 Ip A1:1 C420jpeg\nFRAME\n".to_vec();
-        data.extend((0..12).map(|i| i as u8));
+        data.extend(0..12u8);
         data.extend_from_slice(b"FRAME Ixyz\n");
         data.extend([7u8; 12]);
         let mut r = reader(&data).unwrap();
@@ -315,10 +318,7 @@ mod tests {
         let crate::frame::FrameImage::Cpu(img) = &f0.image else {
             panic!("a y4m frame is a CPU frame");
         };
-        assert_eq!(
-            img.data(),
-            &(0..12).map(|i| i as u8).collect::<Vec<_>>()[..]
-        );
+        assert_eq!(img.data(), &(0..12u8).collect::<Vec<_>>()[..]);
         let f1 = r.next_frame().unwrap().unwrap();
         assert_eq!(f1.pts.as_nanos(), 33_366_667);
         assert!(r.next_frame().unwrap().is_none());

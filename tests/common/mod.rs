@@ -204,7 +204,7 @@ pub fn psnr8(a: &[u8], b: &[u8]) -> f64 {
     let se: f64 = a
         .iter()
         .zip(b)
-        .map(|(&x, &y)| (x as f64 - y as f64).powi(2))
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
         .sum();
     let mse = se / a.len() as f64;
     if mse == 0.0 {
@@ -216,7 +216,7 @@ pub fn psnr8(a: &[u8], b: &[u8]) -> f64 {
 /// PSNR in dB between two equally long buffers of little-endian 10-bit samples.
 pub fn psnr10(a: &[u8], b: &[u8]) -> f64 {
     assert_eq!(a.len(), b.len(), "compared buffers differ in length");
-    let sample = |c: &[u8]| u16::from_le_bytes([c[0], c[1]]) as f64;
+    let sample = |c: &[u8]| f64::from(u16::from_le_bytes([c[0], c[1]]));
     let se: f64 = a
         .chunks_exact(2)
         .zip(b.chunks_exact(2))

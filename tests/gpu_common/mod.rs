@@ -48,7 +48,7 @@ impl Rng {
             .unwrap_or_else(|| {
                 std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_nanos() as u64)
+                    .map(|d| u64::try_from(d.as_nanos()).unwrap())
                     .unwrap_or(1)
             });
         eprintln!("random seed: GHOSTSTREAM_SEED={seed}");
@@ -118,9 +118,9 @@ pub fn compare(
     let (_, shift) = layout.depth();
     let sample = |buf: &[u8], i: usize| -> u32 {
         if bps == 2 {
-            (u16::from_le_bytes([buf[i], buf[i + 1]]) >> shift) as u32
+            u32::from(u16::from_le_bytes([buf[i], buf[i + 1]]) >> shift)
         } else {
-            buf[i] as u32
+            u32::from(buf[i])
         }
     };
     let (mut differing, mut total) = (0usize, 0usize);

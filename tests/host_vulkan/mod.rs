@@ -117,7 +117,8 @@ impl HostApp {
                 .get_physical_device_queue_family_properties(physical)
                 .iter()
                 .position(|f| f.queue_flags.contains(vk::QueueFlags::COMPUTE))
-                .ok_or("no compute queue")? as u32;
+                .ok_or("no compute queue")?;
+            let family = u32::try_from(family).unwrap();
             let priorities = [1.0];
             let queues = [vk::DeviceQueueCreateInfo::default()
                 .queue_family_index(family)
@@ -322,7 +323,8 @@ impl HostApp {
                 self.staging(pixels.len() as u64, vk::BufferUsageFlags::TRANSFER_SRC);
             let ptr = d
                 .map_memory(memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())
-                .unwrap() as *mut u8;
+                .unwrap()
+                .cast::<u8>();
             std::ptr::copy_nonoverlapping(pixels.as_ptr(), ptr, pixels.len());
             d.unmap_memory(memory);
             self.submit_and_wait(
@@ -539,7 +541,7 @@ impl HostApp {
             let ptr = d
                 .map_memory(memory, 0, vk::WHOLE_SIZE, vk::MemoryMapFlags::empty())
                 .unwrap() as *const u8;
-            let bytes = std::slice::from_raw_parts(ptr, len as usize).to_vec();
+            let bytes = std::slice::from_raw_parts(ptr, usize::try_from(len).unwrap()).to_vec();
             d.unmap_memory(memory);
             d.destroy_buffer(staging, None);
             d.free_memory(memory, None);

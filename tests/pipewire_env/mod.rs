@@ -26,7 +26,7 @@ pub fn check_pattern(image: &CpuImage) -> u64 {
         {
             assert_eq!(
                 px,
-                test_node_pixel(n, x as u32, y),
+                test_node_pixel(n, u32::try_from(x).unwrap(), y),
                 "frame {n} pixel ({x},{y}) of {}x{}",
                 image.width(),
                 image.height()

@@ -86,7 +86,7 @@ fn run(connection: Connection, pattern: Pattern, quit: &AtomicBool) {
                 old.destroy();
                 pool.destroy();
             }
-            buffer = Some(draw(&shm, &qh, w as u32, h as u32, pattern));
+            buffer = Some(draw(&shm, &qh, w.unsigned_abs(), h.unsigned_abs(), pattern));
             let (b, _) = buffer.as_ref().unwrap();
             surface.attach(Some(b), 0, 0);
             surface.damage_buffer(0, 0, w, h);
@@ -102,7 +102,7 @@ fn run(connection: Connection, pattern: Pattern, quit: &AtomicBool) {
             )];
             let timeout = rustix::event::Timespec {
                 tv_sec: 0,
-                tv_nsec: Duration::from_millis(20).as_nanos() as i64,
+                tv_nsec: i64::try_from(Duration::from_millis(20).as_nanos()).unwrap(),
             };
             let ready = rustix::event::poll(&mut fds, Some(&timeout)).unwrap_or(0);
             if ready > 0 {
@@ -138,12 +138,12 @@ fn draw(
     }
     let file = tempfile::tempfile().expect("a buffer file");
     std::io::Write::write_all(&mut &file, &pixels).expect("the pattern written");
-    let pool = shm.create_pool(file.as_fd(), pixels.len() as i32, qh, ());
+    let pool = shm.create_pool(file.as_fd(), i32::try_from(pixels.len()).unwrap(), qh, ());
     let buffer = pool.create_buffer(
         0,
-        w as i32,
-        h as i32,
-        stride as i32,
+        i32::try_from(w).unwrap(),
+        i32::try_from(h).unwrap(),
+        i32::try_from(stride).unwrap(),
         wl_shm::Format::Xrgb8888,
         qh,
         (),

@@ -580,6 +580,11 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
 }
 
 /// The frames in `duration` of video at `fps`, rounded to the nearest.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "a non-negative product far below 2^64 (366 days at 1000 fps at most)"
+)]
 fn frames_in(duration: Duration, fps: Rational) -> u64 {
     // Both are bounded (366 days, 1000 fps): the product fits easily.
     (duration.as_secs_f64() * fps.as_f64()).round() as u64

@@ -77,6 +77,11 @@ fn latency_figures(ns: &mut [i64]) -> String {
         return "n/a".into();
     }
     ns.sort_unstable();
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "q is in [0, 1], so the rounded index is in 0..len"
+    )]
     let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize] as f64 / 1e6;
     format!("{:.1} ms median, {:.1} ms p99", at(0.5), at(0.99))
 }

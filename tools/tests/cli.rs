@@ -110,7 +110,7 @@ fn make_y4m(path: &Path, frames: usize, extra: usize) {
     for n in 0..frames {
         f.write_all(b"FRAME\n").unwrap();
         let px: Vec<u8> = (0..64 * 64 * 3 / 2)
-            .map(|i| ((i * 7 + n * 13) % 200 + 16) as u8)
+            .map(|i| u8::try_from((i * 7 + n * 13) % 200 + 16).unwrap())
             .collect();
         f.write_all(&px).unwrap();
     }
@@ -197,7 +197,14 @@ fn raw_bgra_input_is_converted_and_encoded() {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("in.bgra");
     let frame: Vec<u8> = (0..64 * 48)
-        .flat_map(|i| [(i % 64 * 4) as u8, (i / 64 * 5) as u8, 128, 255])
+        .flat_map(|i| {
+            [
+                u8::try_from(i % 64 * 4).unwrap(),
+                u8::try_from(i / 64 * 5).unwrap(),
+                128,
+                255,
+            ]
+        })
         .collect();
     std::fs::write(&raw, frame.repeat(6)).unwrap();
     for gpu in ["auto", "off"] {
@@ -576,7 +583,7 @@ fn scale_sharpen_and_tonemap_on_the_command_line() {
     let row_mean = |r: usize| {
         y[r * 64..(r + 1) * 64]
             .iter()
-            .map(|&v| v as f64)
+            .map(|&v| f64::from(v))
             .sum::<f64>()
             / 64.0
     };
@@ -633,7 +640,7 @@ fn scale_sharpen_and_tonemap_on_the_command_line() {
     // Every frame: the first with the first-frame peak (1000), the next with the measured one.
     for f in decoded.stdout.chunks(64 * 64 * 3 / 2) {
         let f = &f[..64 * 64];
-        let mean = f.iter().map(|&v| v as f64).sum::<f64>() / f.len() as f64;
+        let mean = f.iter().map(|&v| f64::from(v)).sum::<f64>() / f.len() as f64;
         assert!((mean - 235.0).abs() < 1.5, "{mean}");
     }
 
@@ -805,7 +812,7 @@ fn stats_file_has_one_json_line_per_frame_and_a_summary() {
         assert!(submit <= start && start <= ready, "{f}");
         let pts = f["pts_ns"].as_i64().unwrap();
         assert!(
-            (pts - n as i64 * 1_000_000_000 / 30).abs() <= 1,
+            (pts - i64::try_from(n).unwrap() * 1_000_000_000 / 30).abs() <= 1,
             "frame {n} at {pts} ns"
         );
     }
@@ -877,10 +884,10 @@ fn records_a_wayland_output_at_a_constant_rate() {
         .stdout
         .chunks(3)
         .map(|p| {
-            (p[0] as i32 - 0x33)
+            (i32::from(p[0]) - 0x33)
                 .abs()
-                .max((p[1] as i32 - 0x66).abs())
-                .max((p[2] as i32 - 0x99).abs())
+                .max((i32::from(p[1]) - 0x66).abs())
+                .max((i32::from(p[2]) - 0x99).abs())
         })
         .max()
         .unwrap();
@@ -1210,10 +1217,14 @@ fn decodable_frames(path: &Path) -> usize {
 /// just after the packet (so the file may hold one more than the lines say).
 #[test]
 fn containers_killed_at_random_moments_play_up_to_their_last_fragment() {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
+    // Nanoseconds since 1970 fit a u64 until the year 2554.
+    let seed = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    )
+    .unwrap();
     eprintln!("seed {seed}");
     let mut state = seed | 1;
     let mut random = move |below: u64| {
@@ -1243,7 +1254,7 @@ fn containers_killed_at_random_moments_play_up_to_their_last_fragment() {
             let wait = 300 + random(1200);
             std::thread::sleep(std::time::Duration::from_millis(wait));
             // SAFETY: kill(2) on our own child's pid.
-            unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+            unsafe { libc::kill(libc::pid_t::try_from(child.id()).unwrap(), libc::SIGKILL) };
             child.wait().unwrap();
             let text = std::fs::read(&stats).unwrap();
             // Whole lines only: the kill may cut the last one.
@@ -1344,7 +1355,7 @@ fn record_keeps_a_replay_and_saves_it_on_sigusr1_and_on_the_control_socket() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let pid = child.id() as i32;
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
     // Enough video for a full 3 s clip (`record` runs the test pattern in real time).
     std::thread::sleep(std::time::Duration::from_millis(3600));
     // SAFETY: signals to our own child.
@@ -1486,7 +1497,7 @@ fn a_recording_goes_to_a_file_a_stream_and_a_replay_buffer_at_once() {
         .trim()
         .to_string();
     // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    unsafe { libc::kill(libc::pid_t::try_from(child.id()).unwrap(), libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

@@ -77,7 +77,7 @@ impl Recorder {
     }
 
     fn pid(&self) -> i32 {
-        self.child.as_ref().unwrap().id() as i32
+        libc::pid_t::try_from(self.child.as_ref().unwrap().id()).unwrap()
     }
 
     fn signal(&self, signal: i32) {

@@ -72,7 +72,8 @@ fn y4m(dir: &Path, name: &str, header: &str, frames: usize) -> PathBuf {
     writeln!(f, "{header}").unwrap();
     for i in 0..frames {
         f.write_all(b"FRAME\n").unwrap();
-        f.write_all(&vec![(i * 20) as u8; 64 * 64 * 3 / 2]).unwrap();
+        f.write_all(&vec![u8::try_from(i * 20 % 256).unwrap(); 64 * 64 * 3 / 2])
+            .unwrap();
     }
     path
 }

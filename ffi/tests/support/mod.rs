@@ -313,7 +313,7 @@ pub fn check_flat_frames(
             &frame[luma + chroma..],
         ];
         for (p, plane) in planes.iter().enumerate() {
-            let mean = plane.iter().map(|&b| b as f64).sum::<f64>() / plane.len() as f64;
+            let mean = plane.iter().map(|&b| f64::from(b)).sum::<f64>() / plane.len() as f64;
             assert!(
                 (mean - want[p]).abs() < 1.5,
                 "frame {n} plane {p}: mean {mean:.2}, want {:.2}",

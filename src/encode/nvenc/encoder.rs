@@ -44,7 +44,7 @@ const EXTRA_SLOTS: usize = 3;
 /// (`frameIntervalP` - 1) and rate-control lookahead (`lookaheadDepth`), plus [`EXTRA_SLOTS`].
 /// Fewer would deadlock: the encoder would wait for input that waits for a slot.
 fn input_slots(cfg: &nv::NV_ENC_CONFIG) -> usize {
-    let reorder = cfg.frameIntervalP.max(1) as usize - 1;
+    let reorder = cfg.frameIntervalP.max(1).unsigned_abs() as usize - 1;
     let lookahead = if cfg.rcParams.enableLookahead() != 0 {
         cfg.rcParams.lookaheadDepth as usize
     } else {
@@ -231,7 +231,7 @@ impl NvencEncoder {
             return Ok((memory, None));
         };
         let buffers = (0..count)
-            .map(|_| ExportableBuffer::new(gpu, layout.size as u64).map(Arc::new))
+            .map(|_| ExportableBuffer::new(gpu, u64::from(layout.size)).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let ready = Arc::new(ExportableTimeline::new(gpu, 0)?);
         let released = Arc::new(ExportableTimeline::new(gpu, 0)?);
@@ -262,7 +262,7 @@ impl NvencEncoder {
         let mut encode_config =
             session.preset_config(choice.codec, choice.preset, choice.tuning)?;
         apply_config(config, &choice, &mut encode_config)?;
-        let mut init = initialize_params(config, &choice, &mut *encode_config);
+        let mut init = initialize_params(config, &choice, &raw mut *encode_config);
         session.initialize(&mut init)?;
         let layout = YuvLayout::new(choice.input_format, config.width, config.height);
         let slot_count = input_slots(&encode_config);
@@ -271,7 +271,7 @@ impl NvencEncoder {
 
         let stream = CudaStream::new(device)?;
         let stream_handle = Box::new(stream.raw().cast::<c_void>());
-        let handle_ptr = (&*stream_handle as *const *mut c_void).cast_mut().cast();
+        let handle_ptr = (&raw const *stream_handle).cast_mut().cast();
         // SAFETY: the handle lives in a Box owned by the encoder, which outlives the session's
         // use of it (the session is dropped after the stream in `Drop`).
         unsafe { session.set_io_streams(handle_ptr, handle_ptr)? };
@@ -295,7 +295,7 @@ impl NvencEncoder {
             _ => Vec::new(),
         };
         // B-frames delay decode order by (frameIntervalP - 1) frames.
-        let reorder_delay = (encode_config.frameIntervalP - 1).max(0) as i64;
+        let reorder_delay = i64::from((encode_config.frameIntervalP - 1).max(0));
         let (to_output, from_main) = mpsc::sync_channel::<Pending>(slot_count);
         let (to_main, from_output) = mpsc::channel();
         let out_session = Arc::clone(&session);
@@ -362,7 +362,7 @@ impl NvencEncoder {
     fn expects_keyframe(&self, n: u64) -> bool {
         self.force_keyframe
             || n == 0
-            || matches!(self.config.keyframe_interval, KeyframeInterval::Frames(g) if n % g as u64 == 0)
+            || matches!(self.config.keyframe_interval, KeyframeInterval::Frames(g) if n % u64::from(g) == 0)
     }
 
     /// Copies a CPU frame of the encoder's format into slot `slot` on the input stream.
@@ -408,6 +408,10 @@ impl NvencEncoder {
     ) -> Result<(), EncodeError> {
         let mapped = self.session.map(self.slots[slot].registered.0)?;
         let keyframe = self.expects_keyframe(self.frames);
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "HDR SEI payloads are a few dozen bytes"
+        )]
         let mut payloads: Vec<nv::NV_ENC_SEI_PAYLOAD> = if keyframe {
             self.hdr
                 .iter()
@@ -426,7 +430,7 @@ impl NvencEncoder {
             mapped,
             self.slots[slot].bitstream.0,
         );
-        pic.inputTimeStamp = encoder_pts as u64;
+        pic.inputTimeStamp = pts_to_driver(encoder_pts);
         if self.force_keyframe {
             pic.encodePicFlags = nv::NV_ENC_PIC_FLAGS::NV_ENC_PIC_FLAG_FORCEIDR as u32
                 | nv::NV_ENC_PIC_FLAGS::NV_ENC_PIC_FLAG_OUTPUT_SPSPPS as u32;
@@ -507,6 +511,10 @@ fn attach_payloads(
     if payloads.is_empty() {
         return;
     }
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "at most the two HDR payloads"
+    )]
     let (count, array) = (payloads.len() as u32, payloads.as_mut_ptr());
     // Writing a union member is safe; the member for the session's codec is the one the driver
     // reads.
@@ -565,7 +573,7 @@ fn output_loop(
             .and_then(|l| unmapped.map(|()| l))
             .map(|l| EncodedUnit {
                 keyframe: l.picture_type == PICTURE_TYPE_IDR,
-                pts: l.timestamp as i64,
+                pts: pts_from_driver(l.timestamp),
                 dts: p.submit_pts - reorder_delay,
                 data: l.data,
             });
@@ -620,7 +628,7 @@ impl EncoderBackend for NvencEncoder {
     /// A streaming client lost the picture submitted with `encoder_pts`: later pictures stop
     /// referencing it and what followed it, so the client recovers without a keyframe.
     fn invalidate(&mut self, encoder_pts: i64) -> Result<(), EncodeError> {
-        Ok(self.session.invalidate(encoder_pts as u64)?)
+        Ok(self.session.invalidate(pts_to_driver(encoder_pts))?)
     }
 
     /// Changes the rate control (bitrate, VBV) and frame rate of the running session without
@@ -659,7 +667,7 @@ impl EncoderBackend for NvencEncoder {
         super::params::apply_rate_control(new, &mut config.rcParams)?;
         let mut params = nv::NV_ENC_RECONFIGURE_PARAMS {
             version: nv::NV_ENC_RECONFIGURE_PARAMS_VER,
-            reInitEncodeParams: initialize_params(new, &self.choice, &mut config),
+            reInitEncodeParams: initialize_params(new, &self.choice, &raw mut config),
             ..Default::default()
         };
         // Keep the stream going: no reset, no forced IDR.
@@ -733,6 +741,17 @@ impl Drop for NvencEncoder {
         }
         let _ = &self.stream_handle;
     }
+}
+
+/// A timestamp as the driver carries it (`u64`, returned unchanged with the picture's output):
+/// the `i64`'s bits, so that negative timestamps come back as they went in.
+fn pts_to_driver(pts: i64) -> u64 {
+    u64::from_ne_bytes(pts.to_ne_bytes())
+}
+
+/// The inverse of [`pts_to_driver`].
+fn pts_from_driver(timestamp: u64) -> i64 {
+    i64::from_ne_bytes(timestamp.to_ne_bytes())
 }
 
 #[cfg(test)]
@@ -839,7 +858,7 @@ mod tests {
             let mut payloads: Vec<nv::NV_ENC_SEI_PAYLOAD> = bytes
                 .iter()
                 .map(|(kind, b)| nv::NV_ENC_SEI_PAYLOAD {
-                    payloadSize: b.len() as u32,
+                    payloadSize: u32::try_from(b.len()).unwrap(),
                     payloadType: *kind,
                     payload: b.as_ptr().cast_mut(),
                 })
@@ -954,7 +973,7 @@ mod driver_probe {
                     }
                     let mut v = 0;
                     // SAFETY: valid structures; a null session handle, which the driver checks.
-                    unsafe { (c.get_encode_caps)(null, choice.codec, &mut p, &mut v) }
+                    unsafe { (c.get_encode_caps)(null, choice.codec, &raw mut p, &raw mut v) }
                 }),
             ),
             (
@@ -975,7 +994,7 @@ mod driver_probe {
                             choice.codec,
                             choice.preset,
                             choice.tuning,
-                            &mut *p,
+                            &raw mut *p,
                         )
                     }
                 }),
@@ -984,12 +1003,12 @@ mod driver_probe {
                 "NV_ENC_INITIALIZE_PARAMS + NV_ENC_CONFIG",
                 Box::new(|bad| {
                     let mut cfg = encode_config;
-                    let mut p = initialize_params(&config, &choice, &mut cfg);
+                    let mut p = initialize_params(&config, &choice, &raw mut cfg);
                     if bad {
                         p.version = corrupt(p.version)
                     }
                     // SAFETY: as above.
-                    unsafe { (c.initialize_encoder)(null, &mut p) }
+                    unsafe { (c.initialize_encoder)(null, &raw mut p) }
                 }),
             ),
             (
@@ -998,14 +1017,14 @@ mod driver_probe {
                     let mut cfg = encode_config;
                     let mut p = nv::NV_ENC_RECONFIGURE_PARAMS {
                         version: nv::NV_ENC_RECONFIGURE_PARAMS_VER,
-                        reInitEncodeParams: initialize_params(&config, &choice, &mut cfg),
+                        reInitEncodeParams: initialize_params(&config, &choice, &raw mut cfg),
                         ..Default::default()
                     };
                     if bad {
                         p.version = corrupt(p.version)
                     }
                     // SAFETY: as above.
-                    unsafe { (c.reconfigure_encoder)(null, &mut p) }
+                    unsafe { (c.reconfigure_encoder)(null, &raw mut p) }
                 }),
             ),
             (
@@ -1019,7 +1038,7 @@ mod driver_probe {
                         p.version = corrupt(p.version)
                     }
                     // SAFETY: as above.
-                    unsafe { (c.create_bitstream_buffer)(null, &mut p) }
+                    unsafe { (c.create_bitstream_buffer)(null, &raw mut p) }
                 }),
             ),
             (
@@ -1039,7 +1058,7 @@ mod driver_probe {
                         p.version = corrupt(p.version)
                     }
                     // SAFETY: as above (no resource pointer is given).
-                    unsafe { (c.register_resource)(null, &mut p) }
+                    unsafe { (c.register_resource)(null, &raw mut p) }
                 }),
             ),
             (
@@ -1053,7 +1072,7 @@ mod driver_probe {
                         p.version = corrupt(p.version)
                     }
                     // SAFETY: as above.
-                    unsafe { (c.map_input_resource)(null, &mut p) }
+                    unsafe { (c.map_input_resource)(null, &raw mut p) }
                 }),
             ),
             (
@@ -1064,7 +1083,7 @@ mod driver_probe {
                         p.version = corrupt(p.version)
                     }
                     // SAFETY: as above.
-                    unsafe { (c.encode_picture)(null, &mut p) }
+                    unsafe { (c.encode_picture)(null, &raw mut p) }
                 }),
             ),
             (
@@ -1078,7 +1097,7 @@ mod driver_probe {
                         p.version = corrupt(p.version)
                     }
                     // SAFETY: as above.
-                    unsafe { (c.lock_bitstream)(null, &mut p) }
+                    unsafe { (c.lock_bitstream)(null, &raw mut p) }
                 }),
             ),
         ];

@@ -162,7 +162,7 @@ impl NvencApi {
         };
         let mut packed = 0u32;
         // SAFETY: writes one u32.
-        let s = unsafe { max_version(&mut packed) };
+        let s = unsafe { max_version(&raw mut packed) };
         if s != status::SUCCESS {
             return Err(NvencError::status(
                 "NvEncodeAPIGetMaxSupportedVersion",
@@ -182,7 +182,7 @@ impl NvencApi {
             ..Default::default()
         };
         // SAFETY: a zeroed table with its version set, as the API requires.
-        let s = unsafe { create_instance(&mut list) };
+        let s = unsafe { create_instance(&raw mut list) };
         if s != status::SUCCESS {
             return Err(NvencError::status("NvEncodeAPICreateInstance", s, None));
         }

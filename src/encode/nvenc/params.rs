@@ -226,7 +226,7 @@ fn vui_matrix(m: ColorMatrix) -> nv::NV_ENC_VUI_MATRIX_COEFFS {
 fn apply_vui(color: &ColorDescription, vui: &mut nv::NV_ENC_CONFIG_H264_VUI_PARAMETERS) {
     vui.videoSignalTypePresentFlag = 1;
     vui.videoFormat = nv::NV_ENC_VUI_VIDEO_FORMAT::NV_ENC_VUI_VIDEO_FORMAT_UNSPECIFIED;
-    vui.videoFullRangeFlag = (color.range == ColorRange::Full) as u32;
+    vui.videoFullRangeFlag = u32::from(color.range == ColorRange::Full);
     vui.colourDescriptionPresentFlag = 1;
     vui.colourPrimaries = vui_primaries(color.primaries);
     vui.transferCharacteristics = vui_transfer(color.transfer);
@@ -270,7 +270,7 @@ pub fn apply_config(
             h.intraRefreshPeriod = refresh_period;
             h.intraRefreshCnt = refresh_count;
             h.set_outputRecoveryPointSEI(refresh_on);
-            h.set_qpPrimeYZeroTransformBypassFlag((config.tuning == Tuning::Lossless) as u32);
+            h.set_qpPrimeYZeroTransformBypassFlag(u32::from(config.tuning == Tuning::Lossless));
             apply_vui(&config.color, &mut h.h264VUIParameters);
         }
         Codec::Hevc => {
@@ -306,7 +306,7 @@ pub fn apply_config(
             a.colorPrimaries = vui_primaries(config.color.primaries);
             a.transferCharacteristics = vui_transfer(config.color.transfer);
             a.matrixCoefficients = vui_matrix(config.color.matrix);
-            a.colorRange = (config.color.range == ColorRange::Full) as u32;
+            a.colorRange = u32::from(config.color.range == ColorRange::Full);
         }
     }
     Ok(())
@@ -333,6 +333,13 @@ pub fn initialize_params(
     choice: &NvencChoice,
     encode_config: *mut nv::NV_ENC_CONFIG,
 ) -> nv::NV_ENC_INITIALIZE_PARAMS {
+    let rate = config.frame_rate.reduced();
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "validation guarantees positive reduced terms that fit 32 bits"
+    )]
+    let (rate_num, rate_den) = (rate.num as u32, rate.den as u32);
     let mut p = nv::NV_ENC_INITIALIZE_PARAMS {
         version: nv::NV_ENC_INITIALIZE_PARAMS_VER,
         encodeGUID: choice.codec,
@@ -342,9 +349,8 @@ pub fn initialize_params(
         // Square pixels.
         darWidth: config.width,
         darHeight: config.height,
-        // Reduced: validation guarantees the reduced terms fit 32 bits.
-        frameRateNum: config.frame_rate.reduced().num as u32,
-        frameRateDen: config.frame_rate.reduced().den as u32,
+        frameRateNum: rate_num,
+        frameRateDen: rate_den,
         // Linux has no completion events: output is waited for in nvEncLockBitstream.
         enableEncodeAsync: 0,
         // The driver decides picture types (keyframes, B-frames) from the config.
@@ -455,14 +461,14 @@ mod tests {
         c.frame_rate = Rational::new(30000, 1001);
         let choice = NvencChoice::for_config(&c).unwrap();
         let mut enc = preset_like();
-        let init = initialize_params(&c, &choice, &mut enc);
+        let init = initialize_params(&c, &choice, &raw mut enc);
         assert_eq!(init.version, nv::NV_ENC_INITIALIZE_PARAMS_VER);
         assert_eq!((init.encodeWidth, init.encodeHeight), (1920, 1080));
         assert_eq!((init.darWidth, init.darHeight), (1920, 1080));
         assert_eq!((init.maxEncodeWidth, init.maxEncodeHeight), (1920, 1080));
         assert_eq!((init.frameRateNum, init.frameRateDen), (30000, 1001));
         assert_eq!((init.enableEncodeAsync, init.enablePTD), (0, 1));
-        assert_eq!(init.encodeConfig, &mut enc as *mut _);
+        assert_eq!(init.encodeConfig, &raw mut enc);
         assert_eq!(init.splitEncodeMode(), 0, "auto");
         assert_eq!(init.bufferFormat as u32, 0, "D3D12 only: left undefined");
     }

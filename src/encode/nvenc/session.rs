@@ -67,7 +67,7 @@ impl EncodeSession {
         let mut encoder = std::ptr::null_mut();
         // SAFETY: the parameters are a valid, versioned structure naming a live CUDA context;
         // the driver writes the session handle.
-        let s = unsafe { (api.open_session_ex)(&mut params, &mut encoder) };
+        let s = unsafe { (api.open_session_ex)(&raw mut params, &raw mut encoder) };
         if s == status::SUCCESS {
             tracing::debug!(device = device.name(), "NVENC session opened");
             return Ok(Self {
@@ -126,13 +126,13 @@ impl EncodeSession {
         let mut count = 0u32;
         // SAFETY: the session is open; writes one u32.
         self.check("nvEncGetEncodeGUIDCount", unsafe {
-            (c.get_encode_guid_count)(self.encoder, &mut count)
+            (c.get_encode_guid_count)(self.encoder, &raw mut count)
         })?;
         let mut guids = vec![nv::GUID::default(); count as usize];
         let mut written = 0u32;
         // SAFETY: the array has `count` elements, the size passed.
         self.check("nvEncGetEncodeGUIDs", unsafe {
-            (c.get_encode_guids)(self.encoder, guids.as_mut_ptr(), count, &mut written)
+            (c.get_encode_guids)(self.encoder, guids.as_mut_ptr(), count, &raw mut written)
         })?;
         guids.truncate(written as usize);
         Ok(guids)
@@ -148,7 +148,7 @@ impl EncodeSession {
         let mut value = 0i32;
         // SAFETY: a versioned parameter block and one i32 to write, alive for the call.
         self.check("nvEncGetEncodeCaps", unsafe {
-            (self.api.calls.get_encode_caps)(self.encoder, codec, &mut param, &mut value)
+            (self.api.calls.get_encode_caps)(self.encoder, codec, &raw mut param, &raw mut value)
         })?;
         Ok(value)
     }
@@ -174,7 +174,7 @@ impl EncodeSession {
                 codec,
                 preset,
                 tuning,
-                &mut *preset_config,
+                &raw mut *preset_config,
             )
         })?;
         Ok(Box::new(preset_config.presetCfg))
@@ -208,7 +208,7 @@ impl EncodeSession {
         };
         // SAFETY: a versioned structure alive for the call.
         self.check("nvEncCreateBitstreamBuffer", unsafe {
-            (self.api.calls.create_bitstream_buffer)(self.encoder, &mut params)
+            (self.api.calls.create_bitstream_buffer)(self.encoder, &raw mut params)
         })?;
         Ok(params.bitstreamBuffer)
     }
@@ -245,7 +245,7 @@ impl EncodeSession {
         // SAFETY: a versioned structure naming device memory of at least `layout.size` bytes
         // (the caller's allocation), alive until unregistered.
         self.check("nvEncRegisterResource", unsafe {
-            (self.api.calls.register_resource)(self.encoder, &mut params)
+            (self.api.calls.register_resource)(self.encoder, &raw mut params)
         })?;
         Ok(params.registeredResource)
     }
@@ -268,7 +268,7 @@ impl EncodeSession {
         };
         // SAFETY: a versioned structure naming a registered resource.
         self.check("nvEncMapInputResource", unsafe {
-            (self.api.calls.map_input_resource)(self.encoder, &mut params)
+            (self.api.calls.map_input_resource)(self.encoder, &raw mut params)
         })?;
         Ok(params.mappedResource)
     }
@@ -407,7 +407,7 @@ mod tests {
             let mut encoder = std::ptr::null_mut();
             // SAFETY: a valid structure apart from the version under test; any handle returned
             // is destroyed.
-            let s = unsafe { (api.open_session_ex)(&mut params, &mut encoder) };
+            let s = unsafe { (api.open_session_ex)(&raw mut params, &raw mut encoder) };
             if !encoder.is_null() {
                 // SAFETY: a handle the driver returned, destroyed once.
                 unsafe { (api.destroy_encoder)(encoder) };

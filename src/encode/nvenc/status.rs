@@ -174,7 +174,7 @@ mod tests {
             NVENCSTATUS::NV_ENC_ERR_NEED_MORE_INPUT as u32
         );
         assert_eq!(
-            NAMES.len() as u32,
+            u32::try_from(NAMES.len()).unwrap(),
             NVENCSTATUS::NV_ENC_ERR_NEED_MORE_OUTPUT as u32 + 1
         );
         assert_eq!(name(99), "NVENCSTATUS 99");

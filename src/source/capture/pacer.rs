@@ -93,7 +93,7 @@ impl PacedCapture {
         let Some((image, presented)) = self.capture.last_image()? else {
             return Err(CaptureError::Timeout {
                 output: self.capture.name().to_string(),
-                waited_ms: FIRST_FRAME_TIMEOUT.as_millis() as u64,
+                waited_ms: u64::try_from(FIRST_FRAME_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
             });
         };
         self.stats.dropped += arrived.saturating_sub(1);
@@ -102,7 +102,7 @@ impl PacedCapture {
         }
         let tick_start = *self.next_tick.get_or_insert_with(Instant::now);
         self.next_tick = Some(tick_start + self.period);
-        let n = self.stats.emitted as i64;
+        let n = i64::try_from(self.stats.emitted).unwrap_or(i64::MAX);
         let pts = self
             .rate
             .invert()

@@ -925,7 +925,7 @@ mod tests {
         let mut bytes = vec![0u8; 8 + 16 * 2];
         for y in 0..2 {
             for x in 0..12 {
-                bytes[8 + y * 16 + x] = (y * 100 + x) as u8;
+                bytes[8 + y * 16 + x] = u8::try_from(y * 100 + x).unwrap();
             }
         }
         let plane = PlaneView {

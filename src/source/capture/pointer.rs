@@ -32,6 +32,11 @@ impl Pointer {
 
     /// Draws the pointer into `image` (clipped to it). 8-bit RGBA/BGRA and 10-bit RGB10A2
     /// frames take it; other formats are left as they are.
+    #[expect(
+        clippy::cast_sign_loss,
+        clippy::cast_possible_wrap,
+        reason = "image and cursor sizes are far below 2^31; x and y are tested non-negative before the unsigned casts"
+    )]
     pub fn draw(&self, image: &mut CpuImage) {
         let Some(picture) = &self.picture else { return };
         let format = image.format();
@@ -50,7 +55,7 @@ impl Pointer {
                     continue;
                 }
                 let src = &picture.rgba[(py * picture.width as i32 + px) as usize * 4..][..4];
-                let alpha = src[3] as u32;
+                let alpha = u32::from(src[3]);
                 if alpha == 0 {
                     continue;
                 }
@@ -84,9 +89,14 @@ pub(crate) fn merge(
 }
 
 /// `src` (RGBA) over the 8-bit pixel `dst`, whose R, G, B sit at `rgb`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a weighted mean of two bytes is at most 255"
+)]
 fn blend8(dst: &mut [u8], rgb: [usize; 3], src: &[u8], alpha: u32) {
     for (c, &i) in rgb.iter().enumerate() {
-        dst[i] = ((src[c] as u32 * alpha + dst[i] as u32 * (255 - alpha) + 127) / 255) as u8;
+        dst[i] =
+            ((u32::from(src[c]) * alpha + u32::from(dst[i]) * (255 - alpha) + 127) / 255) as u8;
     }
 }
 
@@ -94,9 +104,10 @@ fn blend8(dst: &mut [u8], rgb: [usize; 3], src: &[u8], alpha: u32) {
 fn blend10(dst: &mut [u8], src: &[u8], alpha: u32) {
     let mut word = u32::from_le_bytes([dst[0], dst[1], dst[2], dst[3]]);
     for (c, &value) in src[..3].iter().enumerate() {
+        #[expect(clippy::cast_possible_truncation, reason = "c < 3")]
         let shift = 10 * c as u32;
         let under = (word >> shift) & 0x3ff;
-        let over = (value as u32) << 2 | (value as u32) >> 6;
+        let over = u32::from(value) << 2 | u32::from(value) >> 6;
         let out = (over * alpha + under * (255 - alpha) + 127) / 255;
         word = (word & !(0x3ff << shift)) | (out << shift);
     }

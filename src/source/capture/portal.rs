@@ -491,7 +491,7 @@ impl<'c> Requests<'c> {
             if left.is_zero() {
                 return Err(CaptureError::PortalTimeout {
                     step: step.name(),
-                    waited_ms: self.timeout.as_millis() as u64,
+                    waited_ms: u64::try_from(self.timeout.as_millis()).unwrap_or(u64::MAX),
                 });
             }
             self.connection

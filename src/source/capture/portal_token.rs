@@ -218,7 +218,7 @@ mod tests {
         let e = file.read_bounded().unwrap_err();
         assert!(e.contains("1048576 bytes") && e.contains("4096"), "{e}");
         // At the bound it is still read.
-        text.truncate(MAX_TOKEN_FILE_BYTES as usize);
+        text.truncate(usize::try_from(MAX_TOKEN_FILE_BYTES).unwrap_or(usize::MAX));
         std::fs::write(file.path(), &text).unwrap();
         assert_eq!(
             load_within_5s(&file).as_deref(),

@@ -174,8 +174,10 @@ impl HeldBuffer {
             bytes,
             offset: chunk.offset as usize,
             size: chunk.size as usize,
-            stride: chunk.stride.max(0) as usize,
-            corrupted: chunk.flags & spa_sys::SPA_CHUNK_FLAG_CORRUPTED as i32 != 0,
+            stride: usize::try_from(chunk.stride).unwrap_or(0),
+            corrupted: u32::from_ne_bytes(chunk.flags.to_ne_bytes())
+                & spa_sys::SPA_CHUNK_FLAG_CORRUPTED
+                != 0,
         })
     }
 
@@ -195,14 +197,21 @@ impl HeldBuffer {
             return false;
         }
         // SAFETY: mapped for `maxsize` bytes (MAP_BUFFERS) while the buffer is dequeued.
-        let bytes =
-            unsafe { std::slice::from_raw_parts_mut(data.data as *mut u8, data.maxsize as usize) };
+        let bytes = unsafe {
+            std::slice::from_raw_parts_mut(data.data.cast::<u8>(), data.maxsize as usize)
+        };
         let (size, stride) = write(bytes);
         // SAFETY: `chunk` was checked non-null and belongs to this plane.
         let chunk = unsafe { &mut *data.chunk };
         chunk.offset = 0;
-        chunk.size = size as u32;
-        chunk.stride = stride as i32;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_possible_wrap,
+            reason = "the writer fills at most the mapped maxsize (a u32) bytes"
+        )]
+        let (size, stride) = (size as u32, stride as i32);
+        chunk.size = size;
+        chunk.stride = stride;
         chunk.flags = 0;
         true
     }
@@ -223,7 +232,7 @@ impl HeldBuffer {
             seq,
         };
         // SAFETY: at least a header's bytes (found above); written unaligned, as read.
-        unsafe { std::ptr::write_unaligned(bytes.as_mut_ptr() as *mut _, header) };
+        unsafe { std::ptr::write_unaligned(bytes.as_mut_ptr().cast(), header) };
     }
 
     /// Where the metadata entry of `kind` with at least `min` bytes lies, and its size.
@@ -237,7 +246,7 @@ impl HeldBuffer {
         let m = metas
             .iter()
             .find(|m| m.type_ == kind && !m.data.is_null() && m.size as usize >= min)?;
-        Some((m.data as *mut u8, m.size as usize))
+        Some((m.data.cast::<u8>(), m.size as usize))
     }
 
     /// The metadata entry of `kind` with at least `min` bytes.
@@ -267,6 +276,11 @@ impl HeldBuffer {
     #[cfg(feature = "test-support")]
     /// Writes cursor metadata (a producer's pointer) when the consumer asked for it: the
     /// position, hot spot and an RGBA picture; `None` writes id 0 (no pointer data).
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        reason = "offsets are the sizes of two small SPA structs; a cursor's side is at most CURSOR_MAX_SIDE"
+    )]
     pub fn set_cursor(
         &mut self,
         position: (i32, i32),
@@ -312,8 +326,8 @@ impl HeldBuffer {
         // SAFETY: the metadata holds at least head + bitmap_head + pixels bytes (found above);
         // written unaligned, as the consumer reads it.
         unsafe {
-            std::ptr::write_unaligned(bytes.as_mut_ptr() as *mut _, cursor);
-            std::ptr::write_unaligned(bytes[head..].as_mut_ptr() as *mut _, bitmap);
+            std::ptr::write_unaligned(bytes.as_mut_ptr().cast(), cursor);
+            std::ptr::write_unaligned(bytes[head..].as_mut_ptr().cast(), bitmap);
         }
         bytes[head + bitmap_head..][..pixels].copy_from_slice(&picture.rgba);
     }
@@ -340,7 +354,7 @@ pub fn parse_cursor_meta(bytes: &[u8]) -> Option<CursorUpdate> {
     // SAFETY: at least `head` bytes; read unaligned, as the layout is the producer's (any bit
     // pattern is a valid spa_meta_cursor: integers only).
     let cursor: spa_sys::spa_meta_cursor =
-        unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const _) };
+        unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
     if cursor.id == 0 {
         return None;
     }
@@ -356,7 +370,7 @@ pub fn parse_cursor_meta(bytes: &[u8]) -> Option<CursorUpdate> {
     }
     // SAFETY: `bitmap_head` bytes at `at` are inside the metadata (checked above).
     let bitmap: spa_sys::spa_meta_bitmap =
-        unsafe { std::ptr::read_unaligned(bytes[at..].as_ptr() as *const _) };
+        unsafe { std::ptr::read_unaligned(bytes[at..].as_ptr().cast()) };
     if bitmap.format == 0 {
         return Some(update);
     }
@@ -367,7 +381,7 @@ pub fn parse_cursor_meta(bytes: &[u8]) -> Option<CursorUpdate> {
     let (w, h) = (bitmap.size.width, bitmap.size.height);
     let order = rgba_order(bitmap.format);
     let stride = if bitmap.stride > 0 {
-        bitmap.stride as usize
+        bitmap.stride.unsigned_abs() as usize
     } else {
         w as usize * 4
     };
@@ -414,7 +428,7 @@ pub fn parse_buffer_meta(header: Option<&[u8]>, damage: Option<&[u8]>) -> Buffer
         // SAFETY: at least a header's bytes; read unaligned, as the producer laid it out (any
         // bit pattern is a valid spa_meta_header: integers only).
         let h: spa_sys::spa_meta_header =
-            unsafe { std::ptr::read_unaligned(bytes.as_ptr() as *const _) };
+            unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) };
         meta.pts = (h.pts > 0).then_some(h.pts);
         meta.seq = Some(h.seq);
         meta.corrupted |= h.flags & spa_sys::SPA_META_HEADER_FLAG_CORRUPTED != 0;
@@ -426,7 +440,7 @@ pub fn parse_buffer_meta(header: Option<&[u8]>, damage: Option<&[u8]>) -> Buffer
             .chunks_exact(region)
             .map(|r| {
                 // SAFETY: a whole region's bytes; read unaligned (integers only).
-                unsafe { std::ptr::read_unaligned(r.as_ptr() as *const spa_sys::spa_meta_region) }
+                unsafe { std::ptr::read_unaligned(r.as_ptr().cast::<spa_sys::spa_meta_region>()) }
             })
             .take_while(|r| r.region.size.width > 0 && r.region.size.height > 0)
             .count();

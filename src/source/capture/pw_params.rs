@@ -129,8 +129,8 @@ pub(crate) fn negotiated(pod: &Pod) -> Result<StreamFormat, FormatRefusal> {
         engine_format(info.format()).ok_or(FormatRefusal::Unsupported(info.format().as_raw()))?;
     let size = info.size();
     let rate = match (info.framerate(), info.max_framerate()) {
-        (f, _) if f.num > 0 && f.denom > 0 => Rational::new(f.num as i64, f.denom as i64),
-        (_, m) if m.num > 0 && m.denom > 0 => Rational::new(m.num as i64, m.denom as i64),
+        (f, _) if f.num > 0 && f.denom > 0 => Rational::new(i64::from(f.num), i64::from(f.denom)),
+        (_, m) if m.num > 0 && m.denom > 0 => Rational::new(i64::from(m.num), i64::from(m.denom)),
         _ => Rational::new(0, 1),
     };
     Ok(StreamFormat {
@@ -204,10 +204,15 @@ pub(crate) fn enum_format(
         ))),
     };
     let rate = match rate {
-        Some(r) => Value::Fraction(Fraction {
-            num: r.num.max(0) as u32,
-            denom: r.den.max(1) as u32,
-        }),
+        Some(r) => {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a validated rate's terms fit 32 bits"
+            )]
+            let (num, denom) = (r.num.max(0) as u32, r.den.max(1) as u32);
+            Value::Fraction(Fraction { num, denom })
+        }
         None => Value::Choice(ChoiceValue::Fraction(Choice(
             ChoiceFlags::empty(),
             ChoiceEnum::Range {
@@ -241,6 +246,10 @@ pub(crate) fn enum_format(
 
 /// The `Buffers` parameter: 2 to 16 buffers (4 preferred) of shared memory (MemFd or
 /// MemPtr), one data plane, `stride`x`height` bytes when the size is known.
+#[expect(
+    clippy::cast_possible_wrap,
+    reason = "a negotiated frame (sides at most MAX_SIDE) is at most 2^30 bytes: SPA's int holds it"
+)]
 pub(crate) fn buffers(size_and_stride: Option<(u32, u32)>) -> Vec<u8> {
     let memory = (1 << spa_sys::SPA_DATA_MemFd) | (1 << spa_sys::SPA_DATA_MemPtr);
     let mut properties = vec![
@@ -285,6 +294,11 @@ pub(crate) fn buffers(size_and_stride: Option<(u32, u32)>) -> Vec<u8> {
 }
 
 /// A `Meta` parameter asking for metadata of `kind` (`SPA_META_*`) of `size` bytes.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "metadata sizes are a few SPA structs and a cursor bitmap"
+)]
 pub(crate) fn meta(kind: u32, size: usize) -> Vec<u8> {
     serialize(Object {
         type_: spa_sys::SPA_TYPE_OBJECT_ParamMeta,
@@ -298,6 +312,11 @@ pub(crate) fn meta(kind: u32, size: usize) -> Vec<u8> {
 
 /// A `Meta` parameter for the pointer (`SPA_META_Cursor`): room for a 64x64 picture
 /// preferred, 1x1 to 256x256 accepted.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "a cursor of at most CURSOR_MAX_SIDE squared pixels"
+)]
 pub(crate) fn cursor_meta() -> Vec<u8> {
     use super::pw_buffer::{cursor_meta_size, CURSOR_MAX_SIDE};
     serialize(Object {

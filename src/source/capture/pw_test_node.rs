@@ -24,19 +24,19 @@ use crate::time::{Rational, Timestamp};
 /// bits 0–7, 8–15, 16–23), elsewhere a pattern that moves with `n`.
 pub fn test_node_pixel(n: u64, x: u32, y: u32) -> [u8; 4] {
     if (x, y) == (0, 0) {
-        return [n as u8, (n >> 8) as u8, (n >> 16) as u8, 255];
+        return [low_byte(n), low_byte(n >> 8), low_byte(n >> 16), 255];
     }
     [
-        (x as u64 + n) as u8,
-        (y as u64 + 3 * n) as u8,
-        ((x ^ y) as u64 + 7 * n) as u8,
+        low_byte(u64::from(x) + n),
+        low_byte(u64::from(y) + 3 * n),
+        low_byte(u64::from(x ^ y) + 7 * n),
         255,
     ]
 }
 
 /// The frame number a [`PipeWireTestNode`] wrote into a BGRx frame's first pixel.
 pub fn test_node_frame_number(first_pixel: &[u8]) -> u64 {
-    first_pixel[0] as u64 | (first_pixel[1] as u64) << 8 | (first_pixel[2] as u64) << 16
+    u64::from(first_pixel[0]) | u64::from(first_pixel[1]) << 8 | u64::from(first_pixel[2]) << 16
 }
 
 /// The side of the test node's pointer picture, in pixels.
@@ -55,11 +55,20 @@ pub fn test_node_pointer_pixel(x: u32, y: u32) -> [u8; 4] {
     }
 }
 
+/// The low 8 bits of `v` (the pattern wraps around).
+fn low_byte(v: u64) -> u8 {
+    v.to_le_bytes()[0]
+}
+
 /// Where the test node puts its pointer's hot spot in frame `n` of a `width`x`height` frame
 /// (never over the frame number in the first pixel).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "a remainder modulo a u32 side minus 40"
+)]
 pub fn test_node_pointer_position(n: u64, width: u32, height: u32) -> (i32, i32) {
-    let span_x = width.saturating_sub(40).max(1) as u64;
-    let span_y = height.saturating_sub(40).max(1) as u64;
+    let span_x = u64::from(width.saturating_sub(40).max(1));
+    let span_y = u64::from(height.saturating_sub(40).max(1));
     (20 + (n * 5 % span_x) as i32, 20 + (n * 3 % span_y) as i32)
 }
 
@@ -250,7 +259,11 @@ fn run(
                     for y in 0..height {
                         let row = &mut bytes[y as usize * stride..][..stride];
                         for (x, px) in row.chunks_exact_mut(4).enumerate() {
-                            px.copy_from_slice(&test_node_pixel(n, x as u32, y));
+                            px.copy_from_slice(&test_node_pixel(
+                                n,
+                                u32::try_from(x).unwrap_or(u32::MAX),
+                                y,
+                            ));
                         }
                     }
                     (size, stride)

@@ -423,8 +423,8 @@ impl WaylandCapture {
         let (mode_w, mode_h, refresh) = chosen.mode.unwrap_or((0, 0, 60_000));
         if let Some(r) = options.region {
             let inside = mode_w == 0
-                || (r.x as u64 + r.width as u64 <= mode_w as u64
-                    && r.y as u64 + r.height as u64 <= mode_h as u64);
+                || (u64::from(r.x) + u64::from(r.width) <= u64::from(mode_w)
+                    && u64::from(r.y) + u64::from(r.height) <= u64::from(mode_h));
             if !inside {
                 return Err(CaptureError::BadRegion {
                     region: r,
@@ -435,7 +435,7 @@ impl WaylandCapture {
             }
         }
         let frame_rate = if refresh > 0 {
-            Rational::new(refresh as i64, 1000)
+            Rational::new(i64::from(refresh), 1000)
         } else {
             Rational::new(60, 1)
         };
@@ -601,10 +601,14 @@ impl WaylandCapture {
 
     /// Sends a capture request, waits (at most the round-trip timeout) for the buffer it needs,
     /// (re)makes the buffer when the size or format changed, and sends the copy.
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "the region was checked to lie inside the output (BadRegion), whose size came as i32"
+    )]
     fn request(&mut self) -> Result<(), CaptureError> {
         let qh = self.queue.handle();
         self.state.frame = FrameEvents::default();
-        let cursor = self.options.cursor as i32;
+        let cursor = i32::from(self.options.cursor);
         let frame = match self.options.region {
             None => self.manager.capture_output(cursor, &self.output, &qh, ()),
             Some(r) => self.manager.capture_output_region(
@@ -672,6 +676,11 @@ impl WaylandCapture {
         Ok(())
     }
 
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_possible_wrap,
+        reason = "the compositor's own buffer parameters go back to it as the protocol's int"
+    )]
     fn make_target(
         &self,
         spec: BufferSpec,
@@ -790,7 +799,7 @@ impl FrameSource for WaylandCapture {
                 None => {
                     return Err(CaptureError::Timeout {
                         output: self.output_name.clone(),
-                        waited_ms: FRAME_TIMEOUT.as_millis() as u64,
+                        waited_ms: u64::try_from(FRAME_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
                     }
                     .into())
                 }
@@ -832,8 +841,8 @@ fn dispatch_until(
         }
         let mut fds = [rustix::event::PollFd::new(&fd, flags)];
         let timeout = rustix::event::Timespec {
-            tv_sec: left.as_secs() as i64,
-            tv_nsec: left.subsec_nanos() as i64,
+            tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(left.subsec_nanos()),
         };
         match rustix::event::poll(&mut fds, Some(&timeout)) {
             Ok(0) | Err(rustix::io::Errno::INTR) => false,
@@ -1021,9 +1030,9 @@ impl Dispatch<WlOutput, u32> for State {
                 refresh,
             } if flags.contains(wl_output::Mode::Current) => {
                 output.mode = Some((
-                    width.max(0) as u32,
-                    height.max(0) as u32,
-                    refresh.max(0) as u32,
+                    width.max(0).unsigned_abs(),
+                    height.max(0).unsigned_abs(),
+                    refresh.max(0).unsigned_abs(),
                 ))
             }
             _ => {}
@@ -1069,8 +1078,8 @@ impl Dispatch<ZwlrScreencopyFrameV1, ()> for State {
                 tv_nsec,
             } => {
                 // Checked: the compositor's numbers are outside data.
-                let secs =
-                    i64::try_from((tv_sec_hi as u64) << 32 | tv_sec_lo as u64).unwrap_or(i64::MAX);
+                let secs = i64::try_from(u64::from(tv_sec_hi) << 32 | u64::from(tv_sec_lo))
+                    .unwrap_or(i64::MAX);
                 let nanos = secs
                     .saturating_mul(1_000_000_000)
                     .saturating_add(i64::from(tv_nsec.min(999_999_999)));
