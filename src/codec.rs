@@ -6,6 +6,7 @@ use std::str::FromStr;
 /// A video codec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum Codec {
     /// AV1 (AOMedia Video 1).
     Av1 = 0,

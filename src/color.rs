@@ -9,6 +9,7 @@ use std::str::FromStr;
 /// The YUV matrix coefficients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum ColorMatrix {
     /// ITU-R BT.601 (SD).
     Bt601 = 0,
@@ -31,6 +32,7 @@ pub enum ColorRange {
 /// The transfer characteristic (the curve from light to code value).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum TransferFunction {
     /// IEC 61966-2-1 sRGB.
     Srgb = 0,
@@ -45,6 +47,7 @@ pub enum TransferFunction {
 /// The colour primaries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum ColorPrimaries {
     /// ITU-R BT.709 / sRGB.
     Bt709 = 0,

@@ -59,6 +59,7 @@ const QUOTE_CHARS: usize = 64;
 
 /// A request that parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ControlRequest {
     /// `save` (`last: None`: all the buffer holds) or `save SECONDS` (the last SECONDS).
     Save {
@@ -69,6 +70,7 @@ pub enum ControlRequest {
 
 /// Why a request was refused, or why the control socket could not be opened.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ControlError {
     /// The request's bytes are not UTF-8.
     #[error("the request is not UTF-8 text (\"{bytes}\"): send `save` or `save SECONDS`")]

@@ -10,6 +10,7 @@ use std::str::FromStr;
 /// The layout of one frame in memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum PixelFormat {
     /// 8-bit B, G, R, A packed in one plane (the usual compositor format).
     Bgra8 = 0,
@@ -37,6 +38,7 @@ pub enum PixelFormat {
 
 /// How the chroma of a YUV format is subsampled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ChromaSubsampling {
     /// Half width, half height.
     Cs420,
@@ -223,6 +225,7 @@ pub const MAX_FRAME_SAMPLES: u64 = 35_651_584;
 
 /// Why a frame size is not allowed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SizeError {
     /// A zero width or height.
     #[error("frame size {width}x{height} has a zero dimension (both must be at least 1)")]

@@ -47,6 +47,7 @@ impl FrameStats {
 
 /// How the bytes of a packet are framed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PacketFraming {
     /// H.264/HEVC NAL units, each behind a start code (ITU-T H.264 / H.265 Annex B).
     AnnexB,

@@ -78,6 +78,7 @@ fn every_container_and_codec_decodes_with_its_frames_timestamps_and_colour() {
             Codec::H264 => "h264",
             Codec::Hevc => "hevc",
             Codec::Av1 => "av1",
+            other => panic!("no ffprobe name known for {other}"),
         };
         assert_eq!(s["codec_name"], expected_codec, "{what}");
         assert_eq!(

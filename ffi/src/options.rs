@@ -193,12 +193,14 @@ pub(crate) fn codec(value: i32) -> Result<Codec, Failure> {
     }
 }
 
-/// The `GS_CODEC_*` value of a codec.
+/// The `GS_CODEC_*` value of a codec; -1 (as for "no codec") for one this version of the C
+/// ABI has no value for.
 pub(crate) fn codec_value(codec: Codec) -> i32 {
     match codec {
         Codec::Av1 => GS_CODEC_AV1,
         Codec::Hevc => GS_CODEC_HEVC,
         Codec::H264 => GS_CODEC_H264,
+        _ => -1,
     }
 }
 

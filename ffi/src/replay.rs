@@ -6,19 +6,12 @@ use std::time::Duration;
 use ghoststream::output::replay::{ReplayBuffer, ReplayError, ReplayLimits};
 
 use crate::output::{output_format, path_arg};
-use crate::result::{Failure, GS_ERR_INVALID_CONFIG, GS_ERR_OUTPUT, GS_ERR_STATE, GS_OK};
+use crate::result::{Failure, GS_ERR_STATE, GS_OK};
 use crate::session::{with_session, GsSession};
 
+/// A replay failure with the library's code for it.
 fn replay_failure(e: ReplayError) -> Failure {
-    let code = match &e {
-        ReplayError::EmptyLimits { .. } => GS_ERR_INVALID_CONFIG,
-        ReplayError::Empty => GS_ERR_STATE,
-        ReplayError::SaverGone { .. } | ReplayError::Sink(_) | ReplayError::Unsaved { .. } => {
-            GS_ERR_OUTPUT
-        }
-        ReplayError::Format { .. } => GS_ERR_INVALID_CONFIG,
-    };
-    Failure::new(code, e.to_string())
+    Failure::from(e)
 }
 
 /// Keeps the last `seconds_ms` milliseconds (at most `max_bytes` bytes) of the packets

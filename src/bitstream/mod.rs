@@ -12,6 +12,7 @@ pub mod obu;
 
 /// A bitstream that could not be walked or parsed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BitstreamError {
     /// The data ends inside a structure.
     #[error("truncated {what}: {needed} more bits needed at bit {at}")]

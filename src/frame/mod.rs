@@ -136,6 +136,7 @@ pub struct CpuImage {
 
 /// Why a CPU image could not be built.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ImageError {
     /// The size breaks the format's rules.
     #[error(transparent)]

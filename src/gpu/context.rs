@@ -22,6 +22,7 @@ use super::GpuError;
 
 /// Which physical device to use.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DeviceSelector {
     /// The best: a discrete GPU, then integrated, then virtual, then a CPU implementation.
     #[default]

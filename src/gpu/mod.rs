@@ -38,6 +38,7 @@ use ash::vk;
 
 /// Why a GPU call failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GpuError {
     /// No Vulkan loader on this machine.
     #[error("Vulkan is not available: {reason} (install libvulkan1 and a driver, e.g. mesa-vulkan-drivers)")]

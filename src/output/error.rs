@@ -8,6 +8,7 @@ use crate::codec::Codec;
 
 /// Why a sink could not write.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SinkError {
     /// The file could not be created.
     #[error("cannot create {}: {source}", path.display())]

@@ -11,6 +11,7 @@ use crate::codec::Codec;
 
 /// The framing of a bitstream file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum BitstreamFormat {
     /// H.264/HEVC Annex-B byte stream (`.h264`, `.264`, `.h265`, `.265`, `.hevc`).
     AnnexB,
@@ -100,6 +101,7 @@ impl FromStr for BitstreamFormat {
 
 /// A container format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ContainerFormat {
     /// Matroska (`.mkv`): H.264, HEVC, AV1.
     Matroska,
@@ -175,6 +177,7 @@ impl FromStr for ContainerFormat {
 
 /// Any file output: a raw bitstream or a container.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum OutputFormat {
     /// A raw bitstream file.
     Bitstream(BitstreamFormat),

@@ -32,6 +32,7 @@ use crate::packet::Packet;
 
 /// The protocols a stream can use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LiveProtocol {
     /// `rtmp://` or `rtmps://`: FLV, H.264.
     Rtmp,

@@ -41,6 +41,7 @@ pub struct ReplayLimits {
 
 /// Why a replay buffer could not be made or saved.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReplayError {
     /// A limit of zero.
     #[error("a replay buffer of {duration:?} and {bytes} bytes keeps nothing: give a positive duration and byte limit")]

@@ -14,6 +14,7 @@ use crate::color::named_enum;
 
 /// A resampling kernel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ScaleFilter {
     /// The tent (triangle) filter: bilinear interpolation when upscaling, an area-like average
     /// when downscaling. Radius 1.

@@ -51,6 +51,7 @@ pub trait FrameSource {
 
 /// Why a source could not deliver a frame.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SourceError {
     /// Screen capture failed.
     #[error(transparent)]

@@ -97,6 +97,9 @@ impl ReplayRecorder {
                 ControlRequest::Save { last } => {
                     lines.extend(self.start_save(last, Some(call.reply)));
                 }
+                other => call
+                    .reply
+                    .answer(&format!("error: this recording cannot answer {other:?}")),
             }
         }
         let mut still = Vec::new();

@@ -79,6 +79,7 @@ pub trait LiveCapture: Send {
 
 /// Why capture failed. Each message names the value at fault and the fix.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CaptureError {
     /// No compositor answered at the socket.
     #[error("cannot connect to the Wayland compositor at {display}: {reason} (is a compositor running, and are WAYLAND_DISPLAY and XDG_RUNTIME_DIR set?)")]
