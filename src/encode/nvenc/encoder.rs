@@ -3,7 +3,7 @@
 //!
 //! Built to NVIDIA's programming guide and the SDK 12.1 header, and checked against the real
 //! driver only as far as the lent H200 reaches (the session open, which fails there for want
-//! of an encoder engine). Nothing past `nvEncOpenEncodeSessionEx` has run on hardware; see
+//! of an encoder engine). Nothing past `nvEncOpenNvencSessionEx` has run on hardware; see
 //! docs/HARDWARE.md.
 //!
 //! Frame flow, per frame n:
@@ -23,7 +23,7 @@ use nvidia_video_codec_sdk::sys::nvEncodeAPI as nv;
 
 use super::params::{apply_config, initialize_params, NvencChoice};
 use super::session::PICTURE_TYPE_IDR;
-use super::{EncodeSession, NvencApi, NvencError};
+use super::{NvencApi, NvencError, NvencSession};
 use crate::codec::Codec;
 use crate::config::{BackendKind, KeyframeInterval, SessionConfig};
 use crate::cuda::{
@@ -117,7 +117,7 @@ struct Pending {
 
 /// The NVENC encoder backend.
 pub struct NvencEncoder {
-    session: Arc<EncodeSession>,
+    session: Arc<NvencSession>,
     config: SessionConfig,
     choice: NvencChoice,
     encode_config: Box<nv::NV_ENC_CONFIG>,
@@ -258,7 +258,7 @@ impl NvencEncoder {
         feed: Feed<'_>,
     ) -> Result<Self, NvencError> {
         let choice = NvencChoice::for_config(config)?;
-        let session = Arc::new(EncodeSession::open(api, device)?);
+        let session = Arc::new(NvencSession::open(api, device)?);
         let mut encode_config =
             session.preset_config(choice.codec, choice.preset, choice.tuning)?;
         apply_config(config, &choice, &mut encode_config)?;
@@ -536,7 +536,7 @@ fn output_gone() -> EncodeError {
 /// Locks each picture's bitstream in submission order (blocking here, not in `encode`), then
 /// unmaps and frees its slot.
 fn output_loop(
-    session: &EncodeSession,
+    session: &NvencSession,
     pending: Receiver<Pending>,
     out: Sender<Result<EncodedUnit, EncodeError>>,
     free: Sender<usize>,

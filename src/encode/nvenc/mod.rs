@@ -24,7 +24,7 @@ pub mod status;
 
 pub use encoder::NvencEncoder;
 pub use loader::{ApiVersion, NvencApi, BUILD_API};
-pub use session::{EncodeSession, LockedPicture, PICTURE_TYPE_IDR};
+pub use session::{LockedPicture, NvencSession, PICTURE_TYPE_IDR};
 
 use crate::cuda::CudaError;
 
@@ -48,7 +48,7 @@ pub enum NvencError {
         needed: ApiVersion,
     },
     /// The GPU has no NVENC engine (or no encode-capable device was found).
-    #[error("{device} has no NVENC encoder engine: nvEncOpenEncodeSessionEx returned {name} ({status}){}", last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
+    #[error("{device} has no NVENC encoder engine: nvEncOpenNvencSessionEx returned {name} ({status}){}", last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())]
     NoEncoder {
         /// The GPU (CUDA's name for it).
         device: String,

@@ -1,4 +1,4 @@
-//! An NVENC encode session on a CUDA context.
+//! An NVENC session on a CUDA context (named for NVENC: "session" alone is the engine's Session).
 
 use std::ffi::{c_void, CStr};
 use std::sync::Arc;
@@ -8,8 +8,8 @@ use nvidia_video_codec_sdk::sys::nvEncodeAPI as nv;
 use super::{status, NvencApi, NvencError};
 use crate::cuda::CudaDevice;
 
-/// An open encode session (`nvEncOpenEncodeSessionEx` on a CUDA context), destroyed on drop.
-pub struct EncodeSession {
+/// An open encode session (`nvEncOpenNvencSessionEx` on a CUDA context), destroyed on drop.
+pub struct NvencSession {
     api: Arc<NvencApi>,
     encoder: *mut c_void,
     device: Arc<CudaDevice>,
@@ -17,11 +17,11 @@ pub struct EncodeSession {
 
 // SAFETY: an NVENC session may be used from any thread; its CUDA context is bound before each
 // call that needs it.
-unsafe impl Send for EncodeSession {}
+unsafe impl Send for NvencSession {}
 // SAFETY: NVIDIA's threading model has the encoder fed from one thread while another blocks in
 // nvEncLockBitstream / unlocks and unmaps; `NvencEncoder` keeps to exactly that split (submit
 // and setup calls on the owner's thread, lock/unlock/unmap on the output thread).
-unsafe impl Sync for EncodeSession {}
+unsafe impl Sync for NvencSession {}
 
 /// An encoded picture copied out of a locked bitstream buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +39,9 @@ pub struct LockedPicture {
 /// `NV_ENC_PIC_TYPE_IDR`.
 pub const PICTURE_TYPE_IDR: u32 = 3;
 
-impl std::fmt::Debug for EncodeSession {
+impl std::fmt::Debug for NvencSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EncodeSession")
+        f.debug_struct("NvencSession")
             .field("device", &self.device.name())
             .finish_non_exhaustive()
     }
@@ -58,7 +58,7 @@ pub(crate) fn open_params(context: *mut c_void) -> nv::NV_ENC_OPEN_ENCODE_SESSIO
     }
 }
 
-impl EncodeSession {
+impl NvencSession {
     /// Opens a session on `device`'s CUDA context. A GPU without an NVENC engine is
     /// [`NvencError::NoEncoder`]; any other failure is [`NvencError::Status`].
     pub fn open(api: &Arc<NvencApi>, device: &Arc<CudaDevice>) -> Result<Self, NvencError> {
@@ -85,7 +85,7 @@ impl EncodeSession {
             unsafe { (api.destroy_encoder)(encoder) };
             text
         });
-        tracing::debug!(status = s, "nvEncOpenEncodeSessionEx failed");
+        tracing::debug!(status = s, "nvEncOpenNvencSessionEx failed");
         if status::is_no_encoder(s) {
             return Err(NvencError::NoEncoder {
                 device: device.name().into(),
@@ -94,11 +94,7 @@ impl EncodeSession {
                 last_error,
             });
         }
-        Err(NvencError::status(
-            "nvEncOpenEncodeSessionEx",
-            s,
-            last_error,
-        ))
+        Err(NvencError::status("nvEncOpenNvencSessionEx", s, last_error))
     }
 
     /// The driver's last error text for this session.
@@ -372,7 +368,7 @@ unsafe fn last_error(api: &NvencApi, encoder: *mut c_void) -> String {
     unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
 }
 
-impl Drop for EncodeSession {
+impl Drop for NvencSession {
     fn drop(&mut self) {
         // SAFETY: the session is open and destroyed once; its context is bound first.
         unsafe {
