@@ -92,7 +92,7 @@ impl ImportedBuffer {
     }
 
     /// The device pointer (what NVENC registers as a CUDADEVICEPTR resource).
-    pub fn pointer(&self) -> sys::CUdeviceptr {
+    pub(crate) fn pointer(&self) -> sys::CUdeviceptr {
         self.pointer
     }
 
@@ -297,7 +297,7 @@ impl DeviceBuffer {
     }
 
     /// The device address.
-    pub fn pointer(&self) -> sys::CUdeviceptr {
+    pub(crate) fn pointer(&self) -> sys::CUdeviceptr {
         self.pointer
     }
 

@@ -10,7 +10,8 @@
 //! [`CudaError::DriverMissing`] naming the library, never a failure to start.
 //!
 //! Every call binds the device's primary context to the calling thread first, so the types can
-//! be used from any thread (the CUDA driver API's contexts are per thread).
+//! be used from any thread (the CUDA driver API's contexts are per thread). Raw handles stay
+//! inside the crate: the public functions take and return the safe types.
 //!
 //! Ownership: an imported buffer or semaphore keeps its Vulkan exporter alive (the fd is a
 //! reference to the same memory, and CUDA takes the fd over on a successful import).
@@ -277,7 +278,7 @@ impl CudaDevice {
     }
 
     /// The CUDA context (the primary context, retained): what NVENC opens its session on.
-    pub fn context(&self) -> sys::CUcontext {
+    pub(crate) fn context(&self) -> sys::CUcontext {
         self.context
     }
 
