@@ -19,6 +19,7 @@
 mod memory;
 mod stream;
 
+pub(crate) use memory::DeviceMemory;
 pub use memory::{DeviceBuffer, ImportedBuffer, ImportedTimeline, PinnedBuffer};
 pub use stream::{CudaEvent, CudaStream, RowCopy};
 
