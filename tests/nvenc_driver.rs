@@ -5,7 +5,7 @@
 //! the driver (CI), a printed skip; GHOSTSTREAM_REQUIRE_NVENC_LIBRARY=1 makes that a failure.
 
 use ghoststream::cuda::CudaDevice;
-use ghoststream::encode::nvenc::{status, EncodeSession, NvencApi, NvencError, BUILD_API};
+use ghoststream::encode::nvenc::{status, NvencApi, NvencError, NvencSession, BUILD_API};
 use ghoststream::encode::EncoderBackend;
 
 #[test]
@@ -27,7 +27,7 @@ fn opening_a_session_succeeds_or_names_the_missing_encoder() {
     };
     assert!(api.driver_api() >= BUILD_API);
     let device = CudaDevice::first().expect("a CUDA device beside the NVENC library");
-    match EncodeSession::open(&api, &device) {
+    match NvencSession::open(&api, &device) {
         Ok(_) => eprintln!(
             "NVENC session opened on {} (driver API {})",
             device.name(),

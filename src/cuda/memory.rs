@@ -17,6 +17,22 @@ fn exported(fd: Result<OwnedFd, GpuError>, what: &str) -> Result<OwnedFd, CudaEr
     })
 }
 
+/// CUDA device memory owned by a value, which others (NVENC's registration) may name by address
+/// for as long as they hold the value.
+///
+/// # Safety
+/// An implementor's [`device_pointer`](Self::device_pointer) is the start of device memory of
+/// [`device`](Self::device)'s context, at least [`byte_len`](Self::byte_len) bytes long, that
+/// stays allocated, and at that address, for as long as the value lives.
+pub(crate) unsafe trait DeviceMemory {
+    /// The device address.
+    fn device_pointer(&self) -> sys::CUdeviceptr;
+    /// Bytes from that address.
+    fn byte_len(&self) -> u64;
+    /// The device the memory lives on.
+    fn device(&self) -> &Arc<CudaDevice>;
+}
+
 /// An [`ExportableBuffer`]'s memory as a CUDA device pointer: the same bytes, no copy.
 pub struct ImportedBuffer {
     device: Arc<CudaDevice>,
@@ -92,13 +108,26 @@ impl ImportedBuffer {
     }
 
     /// The device pointer (what NVENC registers as a CUDADEVICEPTR resource).
-    pub fn pointer(&self) -> sys::CUdeviceptr {
+    pub(crate) fn pointer(&self) -> sys::CUdeviceptr {
         self.pointer
     }
 
     /// Bytes mapped.
     pub fn size(&self) -> u64 {
         self.size
+    }
+}
+
+// SAFETY: the mapping made in `import` spans `size` bytes and is freed only in Drop.
+unsafe impl DeviceMemory for ImportedBuffer {
+    fn device_pointer(&self) -> sys::CUdeviceptr {
+        self.pointer
+    }
+    fn byte_len(&self) -> u64 {
+        self.size
+    }
+    fn device(&self) -> &Arc<CudaDevice> {
+        &self.device
     }
 }
 
@@ -297,7 +326,7 @@ impl DeviceBuffer {
     }
 
     /// The device address.
-    pub fn pointer(&self) -> sys::CUdeviceptr {
+    pub(crate) fn pointer(&self) -> sys::CUdeviceptr {
         self.pointer
     }
 
@@ -309,6 +338,19 @@ impl DeviceBuffer {
     /// Whether it is empty (never: at least one byte).
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+}
+
+// SAFETY: `len` bytes allocated in `new`, freed only in Drop.
+unsafe impl DeviceMemory for DeviceBuffer {
+    fn device_pointer(&self) -> sys::CUdeviceptr {
+        self.pointer
+    }
+    fn byte_len(&self) -> u64 {
+        self.len as u64
+    }
+    fn device(&self) -> &Arc<CudaDevice> {
+        &self.device
     }
 }
 

@@ -2,10 +2,16 @@
 //! and timeline semaphores imported into it by fd, and a stream that waits on and signals those
 //! semaphores — the zero-copy hand-off NVENC reads its input through.
 //!
-//! libcuda is opened at run time (cudarc with dynamic loading): nothing links it, and a machine
-//! without an NVIDIA driver gets [`CudaError::DriverMissing`] naming the library, never a
-//! failure to start. Every call binds the device's primary context to the calling thread first,
-//! so the types can be used from any thread (the CUDA driver API's contexts are per thread).
+//! Loading, decided: CUDA comes through cudarc alone. cudarc's dynamic loading opens libcuda at
+//! run time (nothing links it) and every CUDA call goes through its `sys` layer; even the
+//! presence check, needed because cudarc's loader panics on a missing library, uses cudarc's
+//! fallible loader (`sys::Lib::new`). `libloading` opens only NVENC's library
+//! (`crate::encode::nvenc`), which cudarc does not cover. A machine without an NVIDIA driver gets
+//! [`CudaError::DriverMissing`] naming the library, never a failure to start.
+//!
+//! Every call binds the device's primary context to the calling thread first, so the types can
+//! be used from any thread (the CUDA driver API's contexts are per thread). Raw handles stay
+//! inside the crate: the public functions take and return the safe types.
 //!
 //! Ownership: an imported buffer or semaphore keeps its Vulkan exporter alive (the fd is a
 //! reference to the same memory, and CUDA takes the fd over on a successful import).
@@ -13,6 +19,7 @@
 mod memory;
 mod stream;
 
+pub(crate) use memory::DeviceMemory;
 pub use memory::{DeviceBuffer, ImportedBuffer, ImportedTimeline, PinnedBuffer};
 pub use stream::{CudaEvent, CudaStream, RowCopy};
 
@@ -69,28 +76,46 @@ pub enum CudaError {
     },
 }
 
-/// The libraries tried, in order: the driver's runtime name, then the development link.
+/// The libraries tried, in order: the driver's runtime name, then the development link (both
+/// among the names cudarc's loader tries).
 const LIBRARIES: [&str; 2] = ["libcuda.so.1", "libcuda.so"];
 
-/// Loads libcuda once per process (through cudarc's loader, which panics when the library or
-/// one of its entry points is missing: that is checked first, and caught).
+/// Loads libcuda once per process through cudarc. cudarc's loader (`sys::culib`) panics when the
+/// library is missing, so whether it is there is asked first of cudarc's fallible loader
+/// (`sys::Lib::new`, which panics only when an entry point is missing: caught).
 fn load() -> Result<(), CudaError> {
     static LOADED: OnceLock<Result<(), CudaError>> = OnceLock::new();
     LOADED
         .get_or_init(|| {
-            let mut reasons = Vec::new();
-            let found = LIBRARIES.iter().any(|name| {
-                // SAFETY: loading libcuda runs only its initialisers, which have no preconditions.
-                match unsafe { libloading::Library::new(name) } {
-                    Ok(_) => true,
-                    Err(e) => {
+            let too_old = || CudaError::DriverMissing {
+                library: "libcuda.so.1".into(),
+                reason:
+                    "it lacks a CUDA 12.2 entry point; update the NVIDIA driver (R535 or newer)"
+                        .into(),
+            };
+            let (mut reasons, mut lacks_entry_point) = (Vec::new(), false);
+            // The probe's table is kept until cudarc's own is made, so the library is loaded
+            // once, not unloaded and loaded again in between.
+            let probe = LIBRARIES.iter().find_map(|name| {
+                // SAFETY: loading libcuda runs only its initialisers, which have no
+                // preconditions; a missing entry point panics inside cudarc, caught here.
+                match std::panic::catch_unwind(|| unsafe { sys::Lib::new(name) }) {
+                    Ok(Ok(lib)) => Some(lib),
+                    Ok(Err(e)) => {
                         // dlerror's text already starts with the library's name.
                         reasons.push(e.to_string());
-                        false
+                        None
+                    }
+                    Err(_) => {
+                        lacks_entry_point = true;
+                        None
                     }
                 }
             });
-            if !found {
+            let Some(probe) = probe else {
+                if lacks_entry_point {
+                    return Err(too_old());
+                }
                 return Err(CudaError::DriverMissing {
                     library: "libcuda".into(),
                     reason: format!(
@@ -98,19 +123,15 @@ fn load() -> Result<(), CudaError> {
                         reasons.join("; ")
                     ),
                 });
-            }
-            // SAFETY: culib() only loads the library and resolves symbols; a missing symbol
-            // panics inside it, which is caught here and becomes an error.
+            };
+            // SAFETY: culib() only loads the library and resolves symbols; it panics when
+            // neither is found (ruled out above, but caught all the same).
             let resolved = std::panic::catch_unwind(|| unsafe {
                 sys::culib();
             });
+            drop(probe);
             if resolved.is_err() {
-                return Err(CudaError::DriverMissing {
-                    library: "libcuda.so.1".into(),
-                    reason:
-                        "it lacks a CUDA 12.2 entry point; update the NVIDIA driver (R535 or newer)"
-                            .into(),
-                });
+                return Err(too_old());
             }
             // SAFETY: cuInit has no preconditions; flags must be 0.
             check("cuInit", unsafe { sys::cuInit(0) })
@@ -264,7 +285,7 @@ impl CudaDevice {
     }
 
     /// The CUDA context (the primary context, retained): what NVENC opens its session on.
-    pub fn context(&self) -> sys::CUcontext {
+    pub(crate) fn context(&self) -> sys::CUcontext {
         self.context
     }
 
@@ -285,6 +306,30 @@ impl Drop for CudaDevice {
         // (buffers, semaphores, streams) holds an Arc to this device and is gone by now.
         unsafe {
             sys::cuDevicePrimaryCtxRelease_v2(self.device);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where libcuda is missing (CI), cudarc's loader is asked first, so the answer is the typed
+    /// error naming the library and the fix, not a panic; where it is present, a printed skip.
+    #[test]
+    fn a_missing_libcuda_is_the_typed_error_naming_it() {
+        match CudaDevice::first() {
+            Ok(device) => eprintln!("SKIPPED: libcuda is here ({})", device.name()),
+            Err(e @ CudaError::DriverMissing { .. }) => {
+                let text = e.to_string();
+                assert!(
+                    text.starts_with("CUDA is not available: libcuda: libcuda.so.1: ")
+                        && text.contains("install the NVIDIA driver"),
+                    "{text}"
+                );
+                assert_eq!(CudaDevice::first().unwrap_err(), e, "the answer is kept");
+            }
+            Err(other) => eprintln!("SKIPPED: libcuda is here: {other}"),
         }
     }
 }

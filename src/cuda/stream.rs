@@ -59,7 +59,7 @@ impl CudaStream {
     }
 
     /// The raw stream (what NVENC is given with `nvEncSetIOCudaStreams`).
-    pub fn raw(&self) -> sys::CUstream {
+    pub(crate) fn raw(&self) -> sys::CUstream {
         self.stream
     }
 
@@ -101,9 +101,11 @@ impl CudaStream {
 
     /// Queues a copy of the first `dst.len()` bytes of `src` into `dst`.
     ///
-    /// `dst` must not be read or dropped until the copy has completed (synchronise the stream
-    /// or wait for an event recorded after this).
-    pub fn copy_to_host(
+    /// # Safety
+    /// The GPU writes `dst` after this returns: it must not be read (`as_slice`) or dropped until
+    /// the copy has completed (the stream synchronised, or an event recorded after this
+    /// completed). The borrow ends at the return, so the type system cannot hold that.
+    pub unsafe fn copy_to_host(
         &self,
         src: &ImportedBuffer,
         dst: &mut PinnedBuffer,
@@ -116,7 +118,7 @@ impl CudaStream {
         }
         self.device.bind()?;
         // SAFETY: both ranges are in bounds (checked); the destination is page-locked memory
-        // that the caller keeps alive until the copy completes (documented above).
+        // that the caller neither reads nor frees until the copy completes (the contract).
         check("cuMemcpyDtoHAsync", unsafe {
             sys::cuMemcpyDtoHAsync_v2(dst.raw(), src.pointer(), dst.len(), self.stream)
         })

@@ -264,7 +264,7 @@ fn nvenc_unavailable() -> Option<String> {
             nvenc::NvencApi::load()
                 .and_then(|api| {
                     let device = crate::cuda::CudaDevice::first()?;
-                    nvenc::EncodeSession::open(&api, &device).map(drop)
+                    nvenc::NvencSession::open(&api, &device).map(drop)
                 })
                 .err()
                 .map(|e| e.to_string())
@@ -491,7 +491,7 @@ fn nvenc_probe() -> Vec<(bool, String)> {
     }
     let caps = nvenc::NvencApi::load().and_then(|api| {
         let device = crate::cuda::CudaDevice::first()?;
-        let session = nvenc::EncodeSession::open(&api, &device)?;
+        let session = nvenc::NvencSession::open(&api, &device)?;
         let caps = Codec::ALL
             .iter()
             .map(|&codec| nvenc::caps::EncodeCaps::query(&session, codec))

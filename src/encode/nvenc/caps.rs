@@ -3,7 +3,7 @@
 use nvidia_video_codec_sdk::sys::nvEncodeAPI as nv;
 
 use super::params::codec_guid;
-use super::{EncodeSession, NvencError};
+use super::{NvencError, NvencSession};
 use crate::codec::Codec;
 
 /// The capabilities GhostStream reports and checks for one codec.
@@ -33,7 +33,7 @@ pub struct EncodeCaps {
 
 impl EncodeCaps {
     /// The capabilities of `codec`, or `None` when the GPU does not encode it.
-    pub fn query(session: &EncodeSession, codec: Codec) -> Result<Option<Self>, NvencError> {
+    pub fn query(session: &NvencSession, codec: Codec) -> Result<Option<Self>, NvencError> {
         let guid = codec_guid(codec);
         if !session.codecs()?.contains(&guid) {
             return Ok(None);

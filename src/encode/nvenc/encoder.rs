@@ -22,12 +22,15 @@ use std::sync::Arc;
 use nvidia_video_codec_sdk::sys::nvEncodeAPI as nv;
 
 use super::params::{apply_config, initialize_params, NvencChoice};
-use super::session::PICTURE_TYPE_IDR;
-use super::{EncodeSession, NvencApi, NvencError};
+use super::session::{
+    BitstreamBuffer, BitstreamRef, MappedInput, OutputHalf, Registration, SubmitHalf,
+    PICTURE_TYPE_IDR,
+};
+use super::{NvencApi, NvencError, NvencSession};
 use crate::codec::Codec;
 use crate::config::{BackendKind, KeyframeInterval, SessionConfig};
 use crate::cuda::{
-    CudaDevice, CudaStream, DeviceBuffer, ImportedBuffer, ImportedTimeline, RowCopy,
+    CudaDevice, CudaStream, DeviceBuffer, DeviceMemory, ImportedBuffer, ImportedTimeline, RowCopy,
 };
 use crate::encode::{EncodeError, EncodedUnit, EncoderBackend, LiveControls};
 use crate::frame::{Frame, FrameImage};
@@ -61,12 +64,6 @@ enum Feed<'a> {
     Handoff(&'a Arc<GpuContext>),
 }
 
-/// A raw driver handle carried to the output thread.
-#[derive(Clone, Copy, Debug)]
-struct Handle(*mut c_void);
-// SAFETY: handles are plain identifiers the driver accepts from any thread.
-unsafe impl Send for Handle {}
-
 /// Where a slot's pixels live.
 enum SlotMemory {
     /// Plain CUDA memory the CPU frames are uploaded into.
@@ -76,20 +73,32 @@ enum SlotMemory {
     Imported(ImportedBuffer),
 }
 
-impl SlotMemory {
-    fn pointer(&self) -> u64 {
+// SAFETY: each variant is `DeviceMemory`; this forwards to it.
+unsafe impl DeviceMemory for SlotMemory {
+    fn device_pointer(&self) -> u64 {
         match self {
-            SlotMemory::Own(b) => b.pointer(),
-            SlotMemory::Imported(b) => b.pointer(),
+            SlotMemory::Own(b) => b.device_pointer(),
+            SlotMemory::Imported(b) => b.device_pointer(),
+        }
+    }
+    fn byte_len(&self) -> u64 {
+        match self {
+            SlotMemory::Own(b) => b.byte_len(),
+            SlotMemory::Imported(b) => b.byte_len(),
+        }
+    }
+    fn device(&self) -> &Arc<CudaDevice> {
+        match self {
+            SlotMemory::Own(b) => DeviceMemory::device(b),
+            SlotMemory::Imported(b) => DeviceMemory::device(b),
         }
     }
 }
 
 /// One input slot: device memory registered once, and its bitstream buffer.
 struct Slot {
-    memory: SlotMemory,
-    registered: Handle,
-    bitstream: Handle,
+    input: Registration<SlotMemory>,
+    bitstream: BitstreamBuffer,
 }
 
 /// The CUDA side of a Vulkan hand-off: the input stream waits for `ready`; the output thread
@@ -106,8 +115,8 @@ type HandoffSides = (HandoffSync, GpuHandoff);
 /// A submitted picture on its way to the output thread.
 struct Pending {
     slot: usize,
-    mapped: Handle,
-    bitstream: Handle,
+    mapped: MappedInput,
+    bitstream: BitstreamRef,
     /// The `encoder_pts` of the n-th submitted frame: with reordering, the n-th packet out is
     /// decoded at the n-th display time minus the reorder delay.
     submit_pts: i64,
@@ -117,7 +126,9 @@ struct Pending {
 
 /// The NVENC encoder backend.
 pub struct NvencEncoder {
-    session: Arc<EncodeSession>,
+    /// The feeding half of the session (the output thread holds the other). First, so that the
+    /// session is destroyed before the CUDA stream it was given.
+    submit: SubmitHalf,
     config: SessionConfig,
     choice: NvencChoice,
     encode_config: Box<nv::NV_ENC_CONFIG>,
@@ -128,9 +139,10 @@ pub struct NvencEncoder {
     slots: Vec<Slot>,
     free: Receiver<usize>,
     free_return: Sender<usize>,
-    stream: CudaStream,
-    /// The CUstream NVENC was given (it takes a pointer to the handle).
-    stream_handle: Box<*mut c_void>,
+    /// The CUDA stream NVENC reads its input on (`nvEncSetIOCudaStreams`).
+    io_stream: CudaStream,
+    /// The CUstream handle NVENC was given (it takes a pointer to the handle and keeps it).
+    _io_stream_handle: Box<*mut c_void>,
     awaiting: Vec<Pending>,
     to_output: Option<SyncSender<Pending>>,
     from_output: Receiver<Result<EncodedUnit, EncodeError>>,
@@ -146,8 +158,9 @@ pub struct NvencEncoder {
 }
 
 // SAFETY: the raw pointers inside are the configuration's unused (null) tile and film-grain
-// pointers and the CUDA stream handle NVENC was given, none tied to a thread; the session is
-// Send + Sync and the output thread takes only its own channels.
+// pointers and the CUDA stream handle NVENC was given, none tied to a thread; the session's
+// feeding half and its resources are `Send`, and the output thread takes only the output half
+// and its own channels.
 unsafe impl Send for NvencEncoder {}
 
 impl std::fmt::Debug for NvencEncoder {
@@ -258,34 +271,36 @@ impl NvencEncoder {
         feed: Feed<'_>,
     ) -> Result<Self, NvencError> {
         let choice = NvencChoice::for_config(config)?;
-        let session = Arc::new(EncodeSession::open(api, device)?);
+        let session = NvencSession::open(api, device)?;
         let mut encode_config =
             session.preset_config(choice.codec, choice.preset, choice.tuning)?;
         apply_config(config, &choice, &mut encode_config)?;
         let mut init = initialize_params(config, &choice, &raw mut *encode_config);
-        session.initialize(&mut init)?;
+        // The stream NVENC reads on, made before the halves so that, on every path, they (and
+        // with them the session) drop before it.
+        let io_stream = CudaStream::new(device)?;
+        let io_stream_handle = Box::new(io_stream.raw().cast::<c_void>());
+        // SAFETY: `initialize_params` points `encodeConfig` at `encode_config` (boxed, alive) and
+        // sets no other pointer; the preset and `apply_config` leave the configuration's own
+        // pointers (AV1 tiles, film grain) null.
+        let (submit, output) = unsafe { session.initialize(&mut init) }?;
         let layout = YuvLayout::new(choice.input_format, config.width, config.height);
         let slot_count = input_slots(&encode_config);
         let (memory, handoff) = Self::slot_memory(device, &layout, slot_count, feed)?;
         let (handoff, offered) = handoff.unzip();
 
-        let stream = CudaStream::new(device)?;
-        let stream_handle = Box::new(stream.raw().cast::<c_void>());
-        let handle_ptr = (&raw const *stream_handle).cast_mut().cast();
-        // SAFETY: the handle lives in a Box owned by the encoder, which outlives the session's
-        // use of it (the session is dropped after the stream in `Drop`).
-        unsafe { session.set_io_streams(handle_ptr, handle_ptr)? };
+        let handle_ptr = (&raw const *io_stream_handle).cast_mut().cast();
+        // SAFETY: the stream and the Box holding its handle outlive the session: here they were
+        // made before the halves (locals drop in reverse); in the encoder, `Drop` ends the output
+        // thread and drops every slot, and the feeding half is the first field.
+        unsafe { submit.set_io_stream(handle_ptr)? };
 
         let (free_tx, free) = mpsc::channel();
         let mut slots = Vec::with_capacity(memory.len());
         for (i, memory) in memory.into_iter().enumerate() {
-            let registered =
-                session.register_cuda(memory.pointer(), &layout, choice.buffer_format)?;
-            let bitstream = session.create_bitstream_buffer()?;
             slots.push(Slot {
-                memory,
-                registered: Handle(registered),
-                bitstream: Handle(bitstream),
+                input: submit.register(memory, &layout, choice.buffer_format)?,
+                bitstream: submit.create_bitstream_buffer()?,
             });
             free_tx.send(i).expect("receiver alive");
         }
@@ -298,7 +313,6 @@ impl NvencEncoder {
         let reorder_delay = i64::from((encode_config.frameIntervalP - 1).max(0));
         let (to_output, from_main) = mpsc::sync_channel::<Pending>(slot_count);
         let (to_main, from_output) = mpsc::channel();
-        let out_session = Arc::clone(&session);
         let free_return = free_tx.clone();
         let release = match &handoff {
             Some(h) => Some((Arc::clone(&h.released), CudaStream::new(device)?)),
@@ -307,14 +321,7 @@ impl NvencEncoder {
         let output_thread = std::thread::Builder::new()
             .name("ghoststream-nvenc-out".into())
             .spawn(move || {
-                output_loop(
-                    &out_session,
-                    from_main,
-                    to_main,
-                    free_tx,
-                    release,
-                    reorder_delay,
-                )
+                output_loop(&output, from_main, to_main, free_tx, release, reorder_delay)
             })
             .map_err(|e| NvencError::Unsupported {
                 what: "an output thread".into(),
@@ -334,7 +341,7 @@ impl NvencEncoder {
         );
         tracing::info!(encoder = %description, "NVENC encoder initialised");
         Ok(Self {
-            session,
+            submit,
             config: config.clone(),
             choice,
             encode_config,
@@ -343,8 +350,8 @@ impl NvencEncoder {
             slots,
             free,
             free_return,
-            stream,
-            stream_handle,
+            io_stream,
+            _io_stream_handle: io_stream_handle,
             awaiting: Vec::new(),
             to_output: Some(to_output),
             from_output,
@@ -380,7 +387,7 @@ impl NvencEncoder {
                 reason: format!("NVENC is set up for {}", self.choice.input_format),
             });
         }
-        let SlotMemory::Own(memory) = &self.slots[slot].memory else {
+        let SlotMemory::Own(memory) = self.slots[slot].input.memory() else {
             return Err(EncodeError::UnsupportedInput {
                 format: image.format(),
                 reason: "this encoder is fed by a Vulkan hand-off; use encode_handed_off".into(),
@@ -392,7 +399,7 @@ impl NvencEncoder {
                 src_pitch: source.stride,
                 ..*shape
             };
-            self.stream
+            self.io_stream
                 .upload_rows(&data[source.offset..], memory, copy)
                 .map_err(|e| EncodeError::from(NvencError::Cuda(e)))?;
         }
@@ -406,7 +413,7 @@ impl NvencEncoder {
         encoder_pts: i64,
         release: Option<u64>,
     ) -> Result<(), EncodeError> {
-        let mapped = self.session.map(self.slots[slot].registered.0)?;
+        let mapped = self.submit.map(&self.slots[slot].input)?;
         let keyframe = self.expects_keyframe(self.frames);
         #[expect(
             clippy::cast_possible_truncation,
@@ -427,8 +434,8 @@ impl NvencEncoder {
         let mut pic = picture_params(
             &self.layout,
             &self.choice,
-            mapped,
-            self.slots[slot].bitstream.0,
+            mapped.as_ptr(),
+            self.slots[slot].bitstream.handle().as_ptr(),
         );
         pic.inputTimeStamp = pts_to_driver(encoder_pts);
         if self.force_keyframe {
@@ -436,16 +443,17 @@ impl NvencEncoder {
                 | nv::NV_ENC_PIC_FLAGS::NV_ENC_PIC_FLAG_OUTPUT_SPSPPS as u32;
         }
         attach_payloads(self.config.codec, &mut pic, &mut payloads);
-        // SAFETY: the mapped input and the bitstream buffer stay alive until the output thread
-        // has locked this picture (slots are only reused once it releases them); the payloads
-        // outlive the call, which copies them.
-        let ready = unsafe { self.session.encode(&mut pic) }?;
+        // SAFETY: the input is this session's mapped input and the output its bitstream buffer;
+        // both stay alive until the output thread has locked this picture (the mapped input
+        // travels with it; slots are reused only once it releases them, and dropped only after
+        // it has ended); the payloads outlive the call, which copies them.
+        let ready = unsafe { self.submit.encode(&mut pic) }?;
         self.force_keyframe = false;
         self.frames += 1;
         self.awaiting.push(Pending {
             slot,
-            mapped: Handle(mapped),
-            bitstream: self.slots[slot].bitstream,
+            mapped,
+            bitstream: self.slots[slot].bitstream.handle(),
             submit_pts: encoder_pts,
             release,
         });
@@ -544,7 +552,7 @@ fn output_gone() -> EncodeError {
 /// Locks each picture's bitstream in submission order (blocking here, not in `encode`), then
 /// unmaps and frees its slot.
 fn output_loop(
-    session: &EncodeSession,
+    output: &OutputHalf,
     pending: Receiver<Pending>,
     out: Sender<Result<EncodedUnit, EncodeError>>,
     free: Sender<usize>,
@@ -552,10 +560,11 @@ fn output_loop(
     reorder_delay: i64,
 ) {
     for p in pending {
-        // SAFETY: the picture was submitted and reported ready; its buffer is locked only here.
-        let locked = unsafe { session.lock_and_copy(p.bitstream.0) };
-        // SAFETY: the picture's bitstream is out (or failed), so its input may be unmapped.
-        let unmapped = unsafe { session.unmap(p.mapped.0) };
+        // SAFETY: the buffer is the slot's, alive until the encoder has joined this thread; its
+        // picture was submitted and reported ready, and it is locked only here.
+        let locked = unsafe { output.lock_and_copy(p.bitstream) };
+        // The picture's bitstream is out (or failed), so its input may be unmapped.
+        let unmapped = output.unmap(p.mapped);
         if p.release.is_none() {
             // CPU-fed slots cycle through the free list; hand-off slots are cycled by the
             // Vulkan pass, which waits for `released` instead.
@@ -608,7 +617,7 @@ impl EncoderBackend for NvencEncoder {
                 reason: format!("hand-off buffer {} of {}", frame.buffer, self.slots.len()),
             });
         }
-        self.stream
+        self.io_stream
             .wait(&sync.ready, frame.value)
             .map_err(|e| EncodeError::from(NvencError::Cuda(e)))?;
         self.submit(frame.buffer, encoder_pts, Some(frame.value))
@@ -628,7 +637,7 @@ impl EncoderBackend for NvencEncoder {
     /// A streaming client lost the picture submitted with `encoder_pts`: later pictures stop
     /// referencing it and what followed it, so the client recovers without a keyframe.
     fn invalidate(&mut self, encoder_pts: i64) -> Result<(), EncodeError> {
-        Ok(self.session.invalidate(pts_to_driver(encoder_pts))?)
+        Ok(self.submit.invalidate(pts_to_driver(encoder_pts))?)
     }
 
     /// Changes the rate control (bitrate, VBV) and frame rate of the running session without
@@ -673,7 +682,9 @@ impl EncoderBackend for NvencEncoder {
         // Keep the stream going: no reset, no forced IDR.
         params.set_resetEncoder(0);
         params.set_forceIDR(0);
-        self.session.reconfigure(&mut params)?;
+        // SAFETY: `initialize_params` points `encodeConfig` at `config` (alive for the call) and
+        // sets no other pointer; the configuration's own pointers stay null (see `build`).
+        unsafe { self.submit.reconfigure(&mut params) }?;
         *self.encode_config = config;
         self.config = new.clone();
         Ok(())
@@ -697,13 +708,7 @@ impl EncoderBackend for NvencEncoder {
 
     fn finish(&mut self) -> Result<(), EncodeError> {
         // End of stream: the encoder flushes the pictures it holds.
-        let mut eos = nv::NV_ENC_PIC_PARAMS {
-            version: nv::NV_ENC_PIC_PARAMS_VER,
-            encodePicFlags: nv::NV_ENC_PIC_FLAGS::NV_ENC_PIC_FLAG_EOS as u32,
-            ..Default::default()
-        };
-        // SAFETY: an end-of-stream picture carries no buffers.
-        unsafe { self.session.encode(&mut eos) }?;
+        self.submit.end_of_stream()?;
         self.flush_awaiting()?;
         // Closing the channel lets the output thread finish the queue and end.
         self.to_output = None;
@@ -727,19 +732,13 @@ impl Drop for NvencEncoder {
         if let Some(t) = self.output_thread.take() {
             let _ = t.join();
         }
-        for p in self.awaiting.drain(..) {
-            // SAFETY: submitted but never handed to the output thread: unmapped once here.
-            let _ = unsafe { self.session.unmap(p.mapped.0) };
-        }
-        let _ = self.stream.synchronize();
-        for slot in &self.slots {
-            // SAFETY: the output thread has ended and nothing is mapped or queued.
-            unsafe {
-                self.session.unregister(slot.registered.0);
-                self.session.destroy_bitstream_buffer(slot.bitstream.0);
-            }
-        }
-        let _ = &self.stream_handle;
+        // Submitted but never handed to the output thread: their inputs unmap as they drop.
+        self.awaiting.clear();
+        let _ = self.io_stream.synchronize();
+        // The output thread has ended and nothing is mapped or queued: each slot unregisters
+        // its input and destroys its bitstream buffer. The session itself goes with the last
+        // holder, the feeding half (the first field), before the stream and its handle.
+        self.slots.clear();
     }
 }
 

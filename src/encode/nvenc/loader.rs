@@ -1,4 +1,4 @@
-//! Opening libnvidia-encode at run time and filling NVENC's function table.
+//! Level 1 of NVENC, raw: opening libnvidia-encode at run time and filling its function table.
 
 use std::ffi::c_void;
 use std::sync::{Arc, OnceLock};

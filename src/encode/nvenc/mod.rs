@@ -6,8 +6,20 @@
 //! NVIDIA's SDK 12.1 header (through the `nvidia-video-codec-sdk` crate's bindings, used for
 //! their types only); a driver whose API is older than 12.1 is refused by name.
 //!
+//! Three levels, as cudarc layers the CUDA driver (`sys` → `result` → safe types):
+//! 1. raw, `loader`: the library and the driver's function table as loaded ([`NvencApi`]);
+//! 2. checked, `checked` (crate-private): one `unsafe fn` per entry point, each taking raw
+//!    handles under a `# Safety` contract and turning NVENCSTATUS into [`NvencError`];
+//! 3. safe, `session`: [`NvencSession`], its two `Send` halves (the feeding thread's and the
+//!    output thread's, NVIDIA's threading rule; the module says how) and the resources that
+//!    release themselves on drop (registration, mapped input, bitstream buffer), which
+//!    [`NvencEncoder`] is built on.
+//!
+//! Loading: NVENC's library is opened with `libloading` because cudarc has no NVENC; every
+//! CUDA call, and the loading of libcuda itself, goes through cudarc ([`crate::cuda`] says why).
+//!
 //! Reached so far, and where (docs/HARDWARE.md has the record): the library loads, the driver's
-//! API version is read, the function table is filled, and an encode session is opened on the
+//! API version is read, the function table is filled, and an NVENC session is opened on the
 //! CUDA context of the GPU; on the lent H200 (no encoder engine) that open fails with the
 //! driver's "unsupported device" status, which becomes [`NvencError::NoEncoder`]. Everything
 //! after the open ([`NvencEncoder`]: preset configuration, initialise, register, map, encode,
@@ -16,15 +28,17 @@
 //! against NVIDIA's header (tests/nvenc_layout.rs).
 
 pub mod caps;
+mod checked;
 mod encoder;
 mod loader;
 pub mod params;
 mod session;
 pub mod status;
 
+pub use checked::LockedPicture;
 pub use encoder::NvencEncoder;
 pub use loader::{ApiVersion, NvencApi, BUILD_API};
-pub use session::{EncodeSession, LockedPicture, PICTURE_TYPE_IDR};
+pub use session::{NvencSession, PICTURE_TYPE_IDR};
 
 use crate::cuda::CudaError;
 

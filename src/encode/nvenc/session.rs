@@ -1,156 +1,156 @@
-//! An NVENC encode session on a CUDA context.
+//! Level 3 of NVENC, the safe types: an NVENC session on a CUDA context, its two thread halves,
+//! and the resources made from it, each released on drop.
+//!
+//! NVIDIA's threading rule (nvEncodeAPI.h, the documentation of `NvEncEncodePicture`: pictures
+//! are queued from the main thread and their output buffers processed on a secondary worker
+//! thread, in the order submitted; the Programming Guide's "Threading Model" keeps the main
+//! thread to initialisation and submission and the blocking calls on another) is held by the
+//! types, not by a `Sync` promise:
+//!
+//! - [`NvencSession`] is the whole session before it is initialised (capabilities, presets);
+//!   [`NvencSession::initialize`] consumes it and returns two halves;
+//! - [`SubmitHalf`] makes every call of the feeding thread: register, create bitstream buffers,
+//!   map, `nvEncEncodePicture`, reconfigure, invalidate;
+//! - [`OutputHalf`] makes the calls of the output thread: `nvEncLockBitstream` /
+//!   `nvEncUnlockBitstream` and the unmap of a picture's input once its bitstream is out.
+//!
+//! Each half is `Send` and not `Sync`: it can move to its thread, and no two threads can call
+//! through one half. No type holding the session handle is `Sync`. Every holder (a half, a
+//! [`Registration`], a [`MappedInput`], a [`BitstreamBuffer`]) keeps the session alive; the last
+//! one dropped destroys it, so nothing is destroyed under a call or before its resources.
 
-use std::ffi::{c_void, CStr};
+use std::ffi::c_void;
+use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use nvidia_video_codec_sdk::sys::nvEncodeAPI as nv;
 
-use super::{status, NvencApi, NvencError};
-use crate::cuda::CudaDevice;
-
-/// An open encode session (`nvEncOpenEncodeSessionEx` on a CUDA context), destroyed on drop.
-pub struct EncodeSession {
-    api: Arc<NvencApi>,
-    encoder: *mut c_void,
-    device: Arc<CudaDevice>,
-}
-
-// SAFETY: an NVENC session may be used from any thread; its CUDA context is bound before each
-// call that needs it.
-unsafe impl Send for EncodeSession {}
-// SAFETY: NVIDIA's threading model has the encoder fed from one thread while another blocks in
-// nvEncLockBitstream / unlocks and unmaps; `NvencEncoder` keeps to exactly that split (submit
-// and setup calls on the owner's thread, lock/unlock/unmap on the output thread).
-unsafe impl Sync for EncodeSession {}
-
-/// An encoded picture copied out of a locked bitstream buffer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockedPicture {
-    /// The bitstream bytes.
-    pub data: Vec<u8>,
-    /// The input timestamp of the picture (what `inputTimeStamp` was).
-    pub timestamp: u64,
-    /// `NV_ENC_PIC_TYPE` as a number (3 = IDR).
-    pub picture_type: u32,
-    /// The encoder's frame index.
-    pub frame_index: u32,
-}
+use super::checked::{self, LockedPicture};
+use super::{NvencApi, NvencError};
+use crate::cuda::{CudaDevice, DeviceMemory};
+use crate::processing::convert::YuvLayout;
 
 /// `NV_ENC_PIC_TYPE_IDR`.
 pub const PICTURE_TYPE_IDR: u32 = 3;
 
-impl std::fmt::Debug for EncodeSession {
+/// What every holder of a session shares: the library and the CUDA device. No raw handle: it is
+/// `Sync` by its fields alone.
+struct Shared {
+    api: Arc<NvencApi>,
+    device: Arc<CudaDevice>,
+}
+
+/// One holder's reference to an open session. The handle is copied into every holder; the
+/// shared part is counted, and the holder that drops it last destroys the session.
+struct SessionRef {
+    encoder: *mut c_void,
+    shared: Option<Arc<Shared>>,
+}
+
+// SAFETY: the handle is an identifier the driver accepts from any thread (with the context bound
+// where a call needs it); which calls may run at the same time is decided by the holder types
+// above, none of which is `Sync`.
+unsafe impl Send for SessionRef {}
+
+impl SessionRef {
+    fn shared(&self) -> &Shared {
+        self.shared.as_ref().expect("present until drop")
+    }
+
+    fn api(&self) -> &NvencApi {
+        &self.shared().api
+    }
+
+    fn device(&self) -> &Arc<CudaDevice> {
+        &self.shared().device
+    }
+
+    /// Another holder of the same session.
+    fn share(&self) -> SessionRef {
+        SessionRef {
+            encoder: self.encoder,
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The driver's last error text for the session.
+    fn last_error(&self) -> String {
+        // SAFETY: the session is open while any holder lives.
+        unsafe { checked::last_error(self.api(), self.encoder) }
+    }
+}
+
+impl Drop for SessionRef {
+    fn drop(&mut self) {
+        // `into_inner` is `Some` for exactly one holder, after every other has dropped its part.
+        if let Some(last) = self.shared.take().and_then(Arc::into_inner) {
+            let _ = last.device.bind();
+            // SAFETY: the last holder: no call can be in flight (each is made through a holder)
+            // and every resource has been released (each holds a reference); the context is
+            // bound above and stays retained until `last` drops after this.
+            unsafe { checked::destroy_encoder(&last.api, self.encoder) };
+            tracing::debug!("NVENC session destroyed");
+        }
+    }
+}
+
+/// An open NVENC session (`nvEncOpenEncodeSessionEx` on a CUDA context), not yet initialised:
+/// what a GPU's encoder can do. Destroyed on drop; [`Self::initialize`] turns it into the two
+/// halves an encoder runs on.
+pub struct NvencSession {
+    session: SessionRef,
+}
+
+impl std::fmt::Debug for NvencSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EncodeSession")
-            .field("device", &self.device.name())
+        f.debug_struct("NvencSession")
+            .field("device", &self.session.device().name())
             .finish_non_exhaustive()
     }
 }
 
-/// The open-session parameters for a CUDA context, at this build's API version.
-pub(crate) fn open_params(context: *mut c_void) -> nv::NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS {
-    nv::NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS {
-        version: nv::NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS_VER,
-        deviceType: nv::NV_ENC_DEVICE_TYPE::NV_ENC_DEVICE_TYPE_CUDA,
-        device: context,
-        apiVersion: nv::NVENCAPI_VERSION,
-        ..Default::default()
-    }
-}
-
-impl EncodeSession {
+impl NvencSession {
     /// Opens a session on `device`'s CUDA context. A GPU without an NVENC engine is
     /// [`NvencError::NoEncoder`]; any other failure is [`NvencError::Status`].
     pub fn open(api: &Arc<NvencApi>, device: &Arc<CudaDevice>) -> Result<Self, NvencError> {
         device.bind()?;
-        let mut params = open_params(device.context().cast());
-        let mut encoder = std::ptr::null_mut();
-        // SAFETY: the parameters are a valid, versioned structure naming a live CUDA context;
-        // the driver writes the session handle.
-        let s = unsafe { (api.open_session_ex)(&raw mut params, &raw mut encoder) };
-        if s == status::SUCCESS {
-            tracing::debug!(device = device.name(), "NVENC session opened");
-            return Ok(Self {
-                api: Arc::clone(api),
+        // SAFETY: the device's primary context is retained while `device` lives, which the
+        // session holds until it is destroyed, and is bound to this thread above.
+        let encoder =
+            unsafe { checked::open_session(api, device.context().cast(), device.name()) }?;
+        tracing::debug!(device = device.name(), "NVENC session opened");
+        Ok(Self {
+            session: SessionRef {
                 encoder,
-                device: Arc::clone(device),
-            });
-        }
-        // On failure the API may still return a handle, which must be destroyed; its last
-        // error string says more than the status.
-        let last_error = (!encoder.is_null()).then(|| {
-            // SAFETY: a handle the driver returned; destroyed right after.
-            let text = unsafe { last_error(api, encoder) };
-            // SAFETY: as above; destroyed once.
-            unsafe { (api.destroy_encoder)(encoder) };
-            text
-        });
-        tracing::debug!(status = s, "nvEncOpenEncodeSessionEx failed");
-        if status::is_no_encoder(s) {
-            return Err(NvencError::NoEncoder {
-                device: device.name().into(),
-                status: s,
-                name: status::name(s),
-                last_error,
-            });
-        }
-        Err(NvencError::status(
-            "nvEncOpenEncodeSessionEx",
-            s,
-            last_error,
-        ))
+                shared: Some(Arc::new(Shared {
+                    api: Arc::clone(api),
+                    device: Arc::clone(device),
+                })),
+            },
+        })
     }
 
     /// The driver's last error text for this session.
     pub fn last_error(&self) -> String {
-        // SAFETY: the session is open.
-        unsafe { last_error(&self.api, self.encoder) }
+        self.session.last_error()
     }
 
     /// The CUDA device the session encodes on.
     pub fn device(&self) -> &Arc<CudaDevice> {
-        &self.device
-    }
-
-    /// `Ok` for success, else the typed error for `call` with the session's last error.
-    fn check(&self, call: &'static str, s: u32) -> Result<(), NvencError> {
-        if s == status::SUCCESS {
-            return Ok(());
-        }
-        Err(NvencError::status(call, s, Some(self.last_error())))
+        self.session.device()
     }
 
     /// The codec GUIDs the GPU encodes.
     pub fn codecs(&self) -> Result<Vec<nv::GUID>, NvencError> {
-        let c = &self.api.calls;
-        let mut count = 0u32;
-        // SAFETY: the session is open; writes one u32.
-        self.check("nvEncGetEncodeGUIDCount", unsafe {
-            (c.get_encode_guid_count)(self.encoder, &raw mut count)
-        })?;
-        let mut guids = vec![nv::GUID::default(); count as usize];
-        let mut written = 0u32;
-        // SAFETY: the array has `count` elements, the size passed.
-        self.check("nvEncGetEncodeGUIDs", unsafe {
-            (c.get_encode_guids)(self.encoder, guids.as_mut_ptr(), count, &raw mut written)
-        })?;
-        guids.truncate(written as usize);
-        Ok(guids)
+        // SAFETY: the session is open.
+        unsafe { checked::encode_guids(self.session.api(), self.session.encoder) }
     }
 
     /// One capability value of `codec` (`NV_ENC_CAPS_*`).
     pub fn cap(&self, codec: nv::GUID, cap: nv::NV_ENC_CAPS) -> Result<i32, NvencError> {
-        let mut param = nv::NV_ENC_CAPS_PARAM {
-            version: nv::NV_ENC_CAPS_PARAM_VER,
-            capsToQuery: cap,
-            ..Default::default()
-        };
-        let mut value = 0i32;
-        // SAFETY: a versioned parameter block and one i32 to write, alive for the call.
-        self.check("nvEncGetEncodeCaps", unsafe {
-            (self.api.calls.get_encode_caps)(self.encoder, codec, &raw mut param, &raw mut value)
-        })?;
-        Ok(value)
+        // SAFETY: the session is open.
+        unsafe { checked::encode_cap(self.session.api(), self.session.encoder, codec, cap) }
     }
 
     /// The driver's configuration for a codec, preset and tuning: the base that
@@ -161,229 +161,356 @@ impl EncodeSession {
         preset: nv::GUID,
         tuning: nv::NV_ENC_TUNING_INFO,
     ) -> Result<Box<nv::NV_ENC_CONFIG>, NvencError> {
-        let mut preset_config = Box::new(nv::NV_ENC_PRESET_CONFIG {
-            version: nv::NV_ENC_PRESET_CONFIG_VER,
-            ..Default::default()
-        });
-        preset_config.presetCfg.version = nv::NV_ENC_CONFIG_VER;
-        // SAFETY: versioned structures alive for the call; the driver fills `presetCfg` with
-        // values of the header's enumerations.
-        self.check("nvEncGetEncodePresetConfigEx", unsafe {
-            (self.api.calls.get_preset_config_ex)(
-                self.encoder,
+        // SAFETY: the session is open.
+        unsafe {
+            checked::preset_config(
+                self.session.api(),
+                self.session.encoder,
                 codec,
                 preset,
                 tuning,
-                &raw mut *preset_config,
             )
-        })?;
-        Ok(Box::new(preset_config.presetCfg))
+        }
     }
 
-    /// Initialises the encoder (`params.encodeConfig` must point at a live configuration).
-    pub fn initialize(&self, params: &mut nv::NV_ENC_INITIALIZE_PARAMS) -> Result<(), NvencError> {
-        // SAFETY: a versioned structure whose configuration pointer the caller keeps alive.
-        self.check("nvEncInitializeEncoder", unsafe {
-            (self.api.calls.initialize_encoder)(self.encoder, params)
+    /// Initialises the encoder and splits the session into the half that feeds it and the half
+    /// that collects its output.
+    ///
+    /// # Safety
+    /// `params.encodeConfig` points at a live configuration; every other pointer in `params` and
+    /// in that configuration is null or valid for the call.
+    pub(crate) unsafe fn initialize(
+        self,
+        params: &mut nv::NV_ENC_INITIALIZE_PARAMS,
+    ) -> Result<(SubmitHalf, OutputHalf), NvencError> {
+        // SAFETY: the session is open and not yet initialised (this consumes it); the pointers
+        // are the caller's contract.
+        unsafe { checked::initialize(self.session.api(), self.session.encoder, params) }?;
+        let output = OutputHalf {
+            session: self.session.share(),
+        };
+        Ok((
+            SubmitHalf {
+                session: self.session,
+            },
+            output,
+        ))
+    }
+}
+
+/// The feeding half of an initialised session: every call but the output thread's. `Send`, not
+/// `Sync`: it lives on one thread at a time (the encoder's owner).
+pub(crate) struct SubmitHalf {
+    session: SessionRef,
+}
+
+impl SubmitHalf {
+    /// Registers device memory holding NV12 or P010 frames of `layout` (luma rows of
+    /// `luma_pitch` bytes, chroma rows right after them). The registration owns the memory and
+    /// unregisters it on drop.
+    pub(crate) fn register<M: DeviceMemory>(
+        &self,
+        memory: M,
+        layout: &YuvLayout,
+        format: nv::NV_ENC_BUFFER_FORMAT,
+    ) -> Result<Registration<M>, NvencError> {
+        if !Arc::ptr_eq(memory.device(), self.session.device()) {
+            return Err(NvencError::Unsupported {
+                what: format!(
+                    "registering memory of another CUDA device ({})",
+                    memory.device().name()
+                ),
+                fix: format!(
+                    "allocate the input on the session's device, {}",
+                    self.session.device().name()
+                ),
+            });
+        }
+        if u64::from(layout.size) > memory.byte_len() {
+            return Err(NvencError::Unsupported {
+                what: format!(
+                    "registering {} bytes of device memory for a {}x{} {} frame of {} bytes",
+                    memory.byte_len(),
+                    layout.width,
+                    layout.height,
+                    layout.format,
+                    layout.size
+                ),
+                fix: "allocate at least the layout's size".into(),
+            });
+        }
+        self.session.device().bind()?;
+        // SAFETY: the session is open and initialised; its context is bound above; the memory
+        // belongs to that context (checked), holds a whole frame (checked) and stays allocated
+        // while the registration owns it, which unregisters before dropping it.
+        let registered = unsafe {
+            checked::register_cuda(
+                self.session.api(),
+                self.session.encoder,
+                memory.device_pointer(),
+                (layout.width, layout.height, layout.luma_pitch),
+                format,
+            )
+        }?;
+        Ok(Registration {
+            session: self.session.share(),
+            registered,
+            mapped: Arc::new(AtomicUsize::new(0)),
+            memory: ManuallyDrop::new(memory),
         })
+    }
+
+    /// A bitstream (output) buffer owned by the driver, destroyed on drop.
+    pub(crate) fn create_bitstream_buffer(&self) -> Result<BitstreamBuffer, NvencError> {
+        // SAFETY: the session is open and initialised.
+        let buffer =
+            unsafe { checked::create_bitstream_buffer(self.session.api(), self.session.encoder) }?;
+        Ok(BitstreamBuffer {
+            session: self.session.share(),
+            buffer,
+        })
+    }
+
+    /// Maps `registration` for one picture; the mapping is undone by [`OutputHalf::unmap`] once
+    /// the picture's bitstream is out, or when it drops.
+    pub(crate) fn map<M>(&self, registration: &Registration<M>) -> Result<MappedInput, NvencError> {
+        if registration.session.encoder != self.session.encoder {
+            return Err(NvencError::Unsupported {
+                what: "mapping a registration of another NVENC session".into(),
+                fix: "map inputs through the session that registered them".into(),
+            });
+        }
+        // SAFETY: the registration is this session's and registered until it drops, which it
+        // does not do while a mapping of it is outstanding (the count below).
+        let mapped = unsafe {
+            checked::map(
+                self.session.api(),
+                self.session.encoder,
+                registration.registered,
+            )
+        }?;
+        registration.mapped.fetch_add(1, Ordering::AcqRel);
+        Ok(MappedInput {
+            session: self.session.share(),
+            mapped,
+            outstanding: Arc::clone(&registration.mapped),
+            done: false,
+        })
+    }
+
+    /// Submits a picture. `Ok(true)`: every picture submitted so far has output ready to lock
+    /// (hand them to the output half in order); `Ok(false)`: NV_ENC_ERR_NEED_MORE_INPUT (the
+    /// encoder holds frames for reordering).
+    ///
+    /// # Safety
+    /// Every pointer in `pic` is null or valid for the call: the input a [`MappedInput`] and the
+    /// output a [`BitstreamBuffer`] of this session, SEI payloads alive for the call; the input
+    /// and the output stay alive until the picture's bitstream has been locked.
+    pub(crate) unsafe fn encode(
+        &self,
+        pic: &mut nv::NV_ENC_PIC_PARAMS,
+    ) -> Result<bool, NvencError> {
+        // SAFETY: the session is initialised; the pointers are the caller's contract.
+        unsafe { checked::encode_picture(self.session.api(), self.session.encoder, pic) }
+    }
+
+    /// Ends the stream: the encoder flushes the pictures it holds. `Ok(true)` as for
+    /// [`Self::encode`].
+    pub(crate) fn end_of_stream(&self) -> Result<bool, NvencError> {
+        let mut eos = nv::NV_ENC_PIC_PARAMS {
+            version: nv::NV_ENC_PIC_PARAMS_VER,
+            encodePicFlags: nv::NV_ENC_PIC_FLAGS::NV_ENC_PIC_FLAG_EOS as u32,
+            ..Default::default()
+        };
+        // SAFETY: an end-of-stream picture carries no buffers: every pointer in it is null.
+        unsafe { self.encode(&mut eos) }
     }
 
     /// Changes rate, frame rate or other dynamic settings without a new session.
-    pub fn reconfigure(
+    ///
+    /// # Safety
+    /// `params.reInitEncodeParams.encodeConfig` points at a live configuration; every other
+    /// pointer in `params` and in that configuration is null or valid for the call.
+    pub(crate) unsafe fn reconfigure(
         &self,
         params: &mut nv::NV_ENC_RECONFIGURE_PARAMS,
     ) -> Result<(), NvencError> {
-        // SAFETY: as in `initialize`.
-        self.check("nvEncReconfigureEncoder", unsafe {
-            (self.api.calls.reconfigure_encoder)(self.encoder, params)
-        })
-    }
-
-    /// A bitstream (output) buffer owned by the driver; destroy it with
-    /// [`Self::destroy_bitstream_buffer`].
-    pub fn create_bitstream_buffer(&self) -> Result<*mut c_void, NvencError> {
-        let mut params = nv::NV_ENC_CREATE_BITSTREAM_BUFFER {
-            version: nv::NV_ENC_CREATE_BITSTREAM_BUFFER_VER,
-            ..Default::default()
-        };
-        // SAFETY: a versioned structure alive for the call.
-        self.check("nvEncCreateBitstreamBuffer", unsafe {
-            (self.api.calls.create_bitstream_buffer)(self.encoder, &raw mut params)
-        })?;
-        Ok(params.bitstreamBuffer)
-    }
-
-    /// Frees a bitstream buffer.
-    ///
-    /// # Safety
-    /// `buffer` came from [`Self::create_bitstream_buffer`] and is neither locked nor queued.
-    pub unsafe fn destroy_bitstream_buffer(&self, buffer: *mut c_void) {
-        // SAFETY: the caller's contract.
-        unsafe { (self.api.calls.destroy_bitstream_buffer)(self.encoder, buffer) };
-    }
-
-    /// Registers CUDA device memory holding NV12 or P010 frames of `layout` (luma rows of
-    /// `luma_pitch` bytes, chroma rows right after them).
-    pub fn register_cuda(
-        &self,
-        pointer: u64,
-        layout: &crate::processing::convert::YuvLayout,
-        format: nv::NV_ENC_BUFFER_FORMAT,
-    ) -> Result<*mut c_void, NvencError> {
-        let mut params = nv::NV_ENC_REGISTER_RESOURCE {
-            version: nv::NV_ENC_REGISTER_RESOURCE_VER,
-            resourceType: nv::NV_ENC_INPUT_RESOURCE_TYPE::NV_ENC_INPUT_RESOURCE_TYPE_CUDADEVICEPTR,
-            width: layout.width,
-            height: layout.height,
-            pitch: layout.luma_pitch,
-            resourceToRegister: pointer as *mut c_void,
-            bufferFormat: format,
-            bufferUsage: nv::NV_ENC_BUFFER_USAGE::NV_ENC_INPUT_IMAGE,
-            ..Default::default()
-        };
-        self.device.bind()?;
-        // SAFETY: a versioned structure naming device memory of at least `layout.size` bytes
-        // (the caller's allocation), alive until unregistered.
-        self.check("nvEncRegisterResource", unsafe {
-            (self.api.calls.register_resource)(self.encoder, &raw mut params)
-        })?;
-        Ok(params.registeredResource)
-    }
-
-    /// Unregisters a resource.
-    ///
-    /// # Safety
-    /// `registered` came from [`Self::register_cuda`] and is not mapped.
-    pub unsafe fn unregister(&self, registered: *mut c_void) {
-        // SAFETY: the caller's contract.
-        unsafe { (self.api.calls.unregister_resource)(self.encoder, registered) };
-    }
-
-    /// Maps a registered resource for one encode; unmap it once its picture is out.
-    pub fn map(&self, registered: *mut c_void) -> Result<*mut c_void, NvencError> {
-        let mut params = nv::NV_ENC_MAP_INPUT_RESOURCE {
-            version: nv::NV_ENC_MAP_INPUT_RESOURCE_VER,
-            registeredResource: registered,
-            ..Default::default()
-        };
-        // SAFETY: a versioned structure naming a registered resource.
-        self.check("nvEncMapInputResource", unsafe {
-            (self.api.calls.map_input_resource)(self.encoder, &raw mut params)
-        })?;
-        Ok(params.mappedResource)
-    }
-
-    /// Unmaps a mapped input.
-    ///
-    /// # Safety
-    /// `mapped` came from [`Self::map`] and its picture's bitstream has been locked.
-    pub unsafe fn unmap(&self, mapped: *mut c_void) -> Result<(), NvencError> {
-        // SAFETY: the caller's contract.
-        self.check("nvEncUnmapInputResource", unsafe {
-            (self.api.calls.unmap_input_resource)(self.encoder, mapped)
-        })
-    }
-
-    /// Submits a picture. `Ok(true)`: every picture submitted so far has output ready to
-    /// lock; `Ok(false)`: NV_ENC_ERR_NEED_MORE_INPUT (the encoder holds frames for reordering).
-    ///
-    /// # Safety
-    /// Every pointer in `pic` (input, output buffer, SEI payloads) is valid for the call, and
-    /// the input and output stay alive until the picture's bitstream has been locked.
-    pub unsafe fn encode(&self, pic: &mut nv::NV_ENC_PIC_PARAMS) -> Result<bool, NvencError> {
-        // SAFETY: the caller's contract.
-        let s = unsafe { (self.api.calls.encode_picture)(self.encoder, pic) };
-        if s == status::NEED_MORE_INPUT {
-            return Ok(false);
-        }
-        self.check("nvEncEncodePicture", s).map(|()| true)
-    }
-
-    /// Waits for a picture's output, copies it out and unlocks the buffer.
-    ///
-    /// # Safety
-    /// `buffer` is a bitstream buffer of a submitted picture whose encode returned output
-    /// ready, not locked elsewhere.
-    pub unsafe fn lock_and_copy(&self, buffer: *mut c_void) -> Result<LockedPicture, NvencError> {
-        let mut lock = std::mem::MaybeUninit::<nv::NV_ENC_LOCK_BITSTREAM>::zeroed();
-        let p = lock.as_mut_ptr();
-        // SAFETY: `p` points at zeroed storage of the structure; fields are written and read
-        // through raw pointers, never as a typed value, so a picture type outside the
-        // bindings' enumeration is read as the number it is.
-        unsafe {
-            std::ptr::addr_of_mut!((*p).version).write(nv::NV_ENC_LOCK_BITSTREAM_VER);
-            std::ptr::addr_of_mut!((*p).outputBitstream).write(buffer);
-            self.check(
-                "nvEncLockBitstream",
-                (self.api.calls.lock_bitstream)(self.encoder, p),
-            )?;
-            let data_ptr = std::ptr::addr_of!((*p).bitstreamBufferPtr).read();
-            let len = std::ptr::addr_of!((*p).bitstreamSizeInBytes).read() as usize;
-            let picture = LockedPicture {
-                data: std::slice::from_raw_parts(data_ptr.cast::<u8>(), len).to_vec(),
-                timestamp: std::ptr::addr_of!((*p).outputTimeStamp).read(),
-                picture_type: std::ptr::addr_of!((*p).pictureType).cast::<u32>().read(),
-                frame_index: std::ptr::addr_of!((*p).frameIdx).read(),
-            };
-            self.check(
-                "nvEncUnlockBitstream",
-                (self.api.calls.unlock_bitstream)(self.encoder, buffer),
-            )?;
-            Ok(picture)
-        }
+        // SAFETY: the session is initialised; the pointers are the caller's contract.
+        unsafe { checked::reconfigure(self.session.api(), self.session.encoder, params) }
     }
 
     /// Tells the encoder that the picture submitted with `timestamp` was lost by a client: later
     /// pictures will not reference it (recovery without a keyframe).
-    pub fn invalidate(&self, timestamp: u64) -> Result<(), NvencError> {
+    pub(crate) fn invalidate(&self, timestamp: u64) -> Result<(), NvencError> {
         // SAFETY: the session is initialised; a plain value.
-        self.check("nvEncInvalidateRefFrames", unsafe {
-            (self.api.calls.invalidate_ref_frames)(self.encoder, timestamp)
-        })
+        unsafe {
+            checked::invalidate_ref_frames(self.session.api(), self.session.encoder, timestamp)
+        }
     }
 
-    /// Orders the encoder's input reads after `input`'s work and its output on `output`.
+    /// Orders the encoder's input reads after the work queued on `stream` before each picture,
+    /// and its output work on the same stream.
     ///
     /// # Safety
-    /// Both point at CUstream handles of the session's context that outlive the session.
-    pub unsafe fn set_io_streams(
-        &self,
-        input: *mut c_void,
-        output: *mut c_void,
-    ) -> Result<(), NvencError> {
-        // SAFETY: the caller's contract.
-        self.check("nvEncSetIOCudaStreams", unsafe {
-            (self.api.calls.set_io_cuda_streams)(self.encoder, input, output)
-        })
-    }
-}
-
-/// The session's last error string.
-///
-/// # Safety
-/// `encoder` is a session handle returned by the driver and not yet destroyed.
-unsafe fn last_error(api: &NvencApi, encoder: *mut c_void) -> String {
-    // SAFETY: forwarded; the driver returns a NUL-terminated string it owns, or null.
-    let p = unsafe { (api.get_last_error_string)(encoder) };
-    if p.is_null() {
-        return String::new();
-    }
-    // SAFETY: non-null and NUL-terminated (above).
-    unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-}
-
-impl Drop for EncodeSession {
-    fn drop(&mut self) {
-        // SAFETY: the session is open and destroyed once; its context is bound first.
+    /// `handle` points at a CUstream of the session's context; the pointer and the stream stay
+    /// valid until the session is destroyed (every holder of it dropped).
+    pub(crate) unsafe fn set_io_stream(&self, handle: *mut c_void) -> Result<(), NvencError> {
+        // SAFETY: the session is initialised; the stream is the caller's contract.
         unsafe {
-            let _ = self.device.bind();
-            (self.api.destroy_encoder)(self.encoder);
+            checked::set_io_cuda_streams(self.session.api(), self.session.encoder, handle, handle)
         }
+    }
+}
+
+/// The output half of an initialised session: the calls the output thread makes. `Send`, not
+/// `Sync`: it moves to that thread and is called from it alone.
+pub(crate) struct OutputHalf {
+    session: SessionRef,
+}
+
+impl OutputHalf {
+    /// Waits for a picture's output, copies it out and unlocks the buffer.
+    ///
+    /// # Safety
+    /// `buffer` names a live [`BitstreamBuffer`] of this session that is the output of a
+    /// submitted picture whose encode reported output ready, locked nowhere else.
+    pub(crate) unsafe fn lock_and_copy(
+        &self,
+        buffer: BitstreamRef,
+    ) -> Result<LockedPicture, NvencError> {
+        // SAFETY: the caller's contract.
+        unsafe { checked::lock_copy_unlock(self.session.api(), self.session.encoder, buffer.0) }
+    }
+
+    /// Unmaps a picture's input once its bitstream has been locked.
+    pub(crate) fn unmap(&self, mapped: MappedInput) -> Result<(), NvencError> {
+        mapped.unmap()
+    }
+}
+
+/// Device memory registered with a session (`nvEncRegisterResource`), owning the memory;
+/// unregistered on drop.
+pub(crate) struct Registration<M> {
+    session: SessionRef,
+    registered: *mut c_void,
+    /// Mappings of this registration not yet undone.
+    mapped: Arc<AtomicUsize>,
+    memory: ManuallyDrop<M>,
+}
+
+// SAFETY: the handles are identifiers (see `SessionRef`); the memory is `Send`.
+unsafe impl<M: Send> Send for Registration<M> {}
+
+impl<M> Registration<M> {
+    /// The registered memory.
+    pub(crate) fn memory(&self) -> &M {
+        &self.memory
+    }
+}
+
+impl<M> Drop for Registration<M> {
+    fn drop(&mut self) {
+        if self.mapped.load(Ordering::Acquire) != 0 {
+            // A picture may still read the memory: leave both registered and allocated (the
+            // driver frees the registration with the session).
+            tracing::warn!("an NVENC input dropped while mapped is left registered");
+            return;
+        }
+        let _ = self.session.device().bind();
+        // SAFETY: registered by this session, unregistered once, and not mapped (checked).
+        let _ = unsafe {
+            checked::unregister(self.session.api(), self.session.encoder, self.registered)
+        };
+        // SAFETY: dropped once, after the driver let go of it.
+        unsafe { ManuallyDrop::drop(&mut self.memory) };
+    }
+}
+
+/// A registration mapped for one picture (`nvEncMapInputResource`); unmapped on drop, or by
+/// [`OutputHalf::unmap`] once the picture's bitstream is out.
+pub(crate) struct MappedInput {
+    session: SessionRef,
+    mapped: *mut c_void,
+    outstanding: Arc<AtomicUsize>,
+    done: bool,
+}
+
+// SAFETY: the handles are identifiers (see `SessionRef`); the mapped input is made on the feeding
+// thread and undone on the output thread, as NVIDIA's threading model has it.
+unsafe impl Send for MappedInput {}
+
+impl MappedInput {
+    /// The mapped input, for a picture's `inputBuffer`.
+    pub(crate) fn as_ptr(&self) -> *mut c_void {
+        self.mapped
+    }
+
+    fn unmap(mut self) -> Result<(), NvencError> {
+        self.release()
+    }
+
+    fn release(&mut self) -> Result<(), NvencError> {
+        if std::mem::replace(&mut self.done, true) {
+            return Ok(());
+        }
+        // SAFETY: mapped by this session and unmapped once (`done`); the owner unmaps only once
+        // the picture's bitstream has been locked or the picture was never submitted.
+        let result =
+            unsafe { checked::unmap(self.session.api(), self.session.encoder, self.mapped) };
+        self.outstanding.fetch_sub(1, Ordering::AcqRel);
+        result
+    }
+}
+
+impl Drop for MappedInput {
+    fn drop(&mut self) {
+        let _ = self.release();
+    }
+}
+
+/// A bitstream (output) buffer of a session (`nvEncCreateBitstreamBuffer`); destroyed on drop.
+pub(crate) struct BitstreamBuffer {
+    session: SessionRef,
+    buffer: *mut c_void,
+}
+
+// SAFETY: the handles are identifiers (see `SessionRef`).
+unsafe impl Send for BitstreamBuffer {}
+
+impl BitstreamBuffer {
+    /// The buffer's handle, for a picture's `outputBitstream` and the output half's lock.
+    pub(crate) fn handle(&self) -> BitstreamRef {
+        BitstreamRef(self.buffer)
+    }
+}
+
+impl Drop for BitstreamBuffer {
+    fn drop(&mut self) {
+        // SAFETY: created by this session and destroyed once; its owner drops it only when no
+        // submitted picture's output is still to be locked.
+        let _ = unsafe {
+            checked::destroy_bitstream_buffer(self.session.api(), self.session.encoder, self.buffer)
+        };
+    }
+}
+
+/// A bitstream buffer's handle, carried to the output thread with its picture.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct BitstreamRef(*mut c_void);
+
+// SAFETY: a plain identifier; using it is `unsafe` (`OutputHalf::lock_and_copy`).
+unsafe impl Send for BitstreamRef {}
+
+impl BitstreamRef {
+    /// The raw handle, for a picture's `outputBitstream`.
+    pub(crate) fn as_ptr(self) -> *mut c_void {
+        self.0
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::status;
     use super::*;
 
     /// On a machine with the NVIDIA driver (the H200): the driver checks the open-session
@@ -402,7 +529,7 @@ mod tests {
         let device = CudaDevice::first().expect("CUDA beside the NVENC library");
         device.bind().unwrap();
         let open = |version: u32| {
-            let mut params = open_params(device.context().cast());
+            let mut params = checked::open_params(device.context().cast());
             params.version = version;
             let mut encoder = std::ptr::null_mut();
             // SAFETY: a valid structure apart from the version under test; any handle returned
@@ -427,6 +554,39 @@ mod tests {
             good == status::SUCCESS || status::is_no_encoder(good),
             "{}",
             status::name(good)
+        );
+    }
+
+    /// The halves and resources move to other threads but are never shared between them: each
+    /// is `Send`, and none is `Sync` (a `Sync` one makes the `not_sync!` lines ambiguous, which
+    /// does not compile).
+    #[test]
+    fn the_halves_are_send_and_not_sync() {
+        fn send<T: Send>() {}
+        send::<NvencSession>();
+        send::<SubmitHalf>();
+        send::<OutputHalf>();
+        send::<MappedInput>();
+        send::<BitstreamBuffer>();
+        send::<Registration<crate::cuda::DeviceBuffer>>();
+
+        // Implemented for every type with `()`, and for `Sync` types with `u8` too: naming it
+        // with an inferred parameter compiles only when the second does not apply.
+        trait AmbiguousIfSync<A> {
+            fn check() {}
+        }
+        impl<T: ?Sized> AmbiguousIfSync<()> for T {}
+        impl<T: ?Sized + Sync> AmbiguousIfSync<u8> for T {}
+        macro_rules! not_sync {
+            ($($t:ty),*) => { $(<$t as AmbiguousIfSync<_>>::check();)* };
+        }
+        not_sync!(
+            NvencSession,
+            SubmitHalf,
+            OutputHalf,
+            MappedInput,
+            BitstreamBuffer,
+            Registration<crate::cuda::DeviceBuffer>
         );
     }
 }
