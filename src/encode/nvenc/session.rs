@@ -3,9 +3,8 @@
 //!
 //! NVIDIA's threading rule (nvEncodeAPI.h, the documentation of `NvEncEncodePicture`: pictures
 //! are queued from the main thread and their output buffers processed on a secondary worker
-//! thread, in the order submitted; the Programming Guide's "Threading Model" keeps the main
-//! thread to initialisation and submission and the blocking calls on another) is held by the
-//! types, not by a `Sync` promise:
+//! thread, which waits for each picture's completion and locks the output buffers in the order
+//! they were submitted) is held by the types, not by a `Sync` promise:
 //!
 //! - [`NvencSession`] is the whole session before it is initialised (capabilities, presets);
 //!   [`NvencSession::initialize`] consumes it and returns two halves;
