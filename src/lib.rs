@@ -46,7 +46,7 @@ pub mod cuda;
 pub mod encode;
 mod error;
 #[cfg(feature = "software")]
-pub mod ffmpeg;
+mod ffmpeg;
 mod format;
 mod frame;
 pub mod gpu;
@@ -69,6 +69,8 @@ pub use config::{
     MIN_BITRATE, MIN_FRAME_RATE,
 };
 pub use error::{Error, ErrorCode};
+#[cfg(feature = "software")]
+pub use ffmpeg::FfmpegError;
 pub use format::{
     ChromaSubsampling, PixelFormat, PlaneGeometry, SizeError, MAX_DIMENSION, MAX_FRAME_SAMPLES,
 };

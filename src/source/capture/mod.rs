@@ -24,15 +24,14 @@ pub mod portal;
 pub mod portal_token;
 #[cfg(feature = "pipewire")]
 mod pw_buffer;
-/// The PipeWire metadata readers, public for the fuzz targets only (not a stable API).
-#[cfg(feature = "pipewire")]
-#[doc(hidden)]
+/// The PipeWire metadata readers, for the fuzz targets (feature `test-support`).
+#[cfg(all(feature = "pipewire", feature = "test-support"))]
 pub use pw_buffer::{parse_buffer_meta, parse_cursor_meta, BufferMeta, CursorBitmap, CursorUpdate};
 #[cfg(feature = "pipewire")]
 mod pw_params;
 #[cfg(all(feature = "pipewire", feature = "test-support"))]
 pub mod pw_test_node;
-pub mod shm;
+mod shm;
 pub mod wayland;
 
 pub use pacer::{PacedCapture, PacingStats};

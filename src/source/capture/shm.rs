@@ -57,16 +57,6 @@ impl ShmBuffer {
         })
     }
 
-    /// The size in bytes.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True for a zero-length buffer (never: `new` makes at least one byte).
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     /// The bytes. Read only when the compositor has finished writing (after `ready`).
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: the mapping is `len` bytes, readable, alive as long as `self`; the compositor
