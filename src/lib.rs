@@ -1,21 +1,37 @@
 //! GhostStream: a GPU video engine for Linux.
 //!
-//! Frames come in (from a capture source, a file, or an application), are processed, and are
-//! encoded into packets that go to files, a replay buffer or the network, with the least
-//! latency and no needless copies.
+//! Frames come in (from screen capture, a file, or an application's Vulkan images), are
+//! processed on the GPU, and are encoded into packets that go to files, a replay buffer or the
+//! network, with the least latency and no needless copies.
 //!
-//! This release has the foundation every path builds on: the [`Session`] API, the software
-//! encoders (SVT-AV1, x265, x264 through libavcodec), outputs ([`output`]: raw bitstreams, containers, live streams, the replay buffer), and the
-//! sources in [`source`]; the Vulkan compute engine ([`gpu`]: conversion, scaling, tone mapping,
-//! sharpening, GPU frames, exportable memory, DMA-BUF import); and NVENC: the CUDA side of the
-//! zero-copy hand-off ([`cuda`]) and the run-time-loaded NVENC encoder ([`encode::nvenc`], built to
-//! NVIDIA's specification; no reachable GPU has an encoder engine, so it has run only up to the
-//! session open). Capture slots in behind the same types.
+//! The crate, layer by layer (imports point down only; docs/DESIGN.md has the picture and the
+//! rule each layer obeys, and `tests/module_cycles.rs` fails on any import cycle):
+//!
+//! - **Core types**, no I/O and no `unsafe`: [`SessionConfig`] and its parts, [`PixelFormat`],
+//!   [`Codec`], colour and HDR descriptions ([`hdr`]), time ([`Timestamp`], [`Rational`]),
+//!   [`Frame`] (CPU images, and [`gpu::GpuFrame`]s as plain data), [`Packet`], [`units`] (values as
+//!   people type them), [`bitstream`] (NAL/OBU walkers and configuration records) and
+//!   [`processing`] (each GPU operation's parameters and its float64 reference).
+//! - **Devices**, the thin `unsafe` layers with safe types on top: [`gpu`] (Vulkan through
+//!   `ash`: the fused processing pass, exportable memory, DMA-BUF import, embedding in an
+//!   application's device), [`cuda`] (memory and timelines imported from Vulkan), FFmpeg
+//!   (private; its error is [`FfmpegError`]).
+//! - **Sources and outputs**: [`source`] (test pattern, Y4M, raw frames, and screen capture in
+//!   [`capture`]: wlroots screencopy, PipeWire, the desktop portal); [`output`] (raw bitstream
+//!   files, crash-safe containers, RTMP/SRT streaming, the replay buffer).
+//! - **Encoders**: [`encode`] (the backend trait and choice; the software encoders; NVENC in
+//!   [`encode::nvenc`], built to NVIDIA's specification: no reachable GPU has an encoder
+//!   engine, so it has run up to the session open).
+//! - **The engine**: [`Session`] (open on a configuration, submit frames, receive packets), with
+//!   [`stats`] and the [`control`] socket.
+//!
+//! Every layer has its own error enum; [`Error`] wraps them all, and [`ErrorCode`] gives each
+//! the stable number the C ABI returns.
 //!
 //! ```no_run
-//! use ghoststream::{Codec, Rational, Session, SessionConfig, SessionOutput};
-//! use ghoststream::source::{FrameSource, TestPattern};
 //! use ghoststream::output::{open_sink, BitstreamFormat};
+//! use ghoststream::source::{FrameSource, TestPattern};
+//! use ghoststream::{Codec, Rational, Session, SessionConfig, SessionOutput};
 //!
 //! let fps = Rational::new(30, 1);
 //! let config = SessionConfig::new(Codec::Av1, 1280, 720, fps);
@@ -80,3 +96,8 @@ pub use frame::{
 pub use packet::{FrameStats, Packet, PacketFraming};
 pub use session::{Session, SessionError, SessionOutput, SessionStats, MAX_TIMESTAMP};
 pub use time::{Rational, Span, Timestamp, NANOS_PER_SECOND};
+
+/// The README's examples, compiled as doctests so that they stay true to the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

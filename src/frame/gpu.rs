@@ -48,7 +48,7 @@ pub struct TimelinePoint {
 /// from then on the application may write the image again.
 ///
 /// The wait happens on the CPU first, bounded by the session's `frame_wait_timeout_ms`, so that
-/// a semaphore that is never signalled becomes a [`GpuError::FrameNotReady`] rather than a queue
+/// a semaphore that is never signalled becomes a [`crate::gpu::GpuError::FrameNotReady`] rather than a queue
 /// stuck forever; the submission then waits on the (already reached) value too, which is what
 /// makes the application's writes visible to the pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

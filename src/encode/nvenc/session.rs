@@ -95,7 +95,7 @@ impl Drop for SessionRef {
 }
 
 /// An open NVENC session (`nvEncOpenEncodeSessionEx` on a CUDA context), not yet initialised:
-/// what a GPU's encoder can do. Destroyed on drop; [`Self::initialize`] turns it into the two
+/// what a GPU's encoder can do. Destroyed on drop; `initialize` turns it into the two
 /// halves an encoder runs on.
 pub struct NvencSession {
     session: SessionRef,
