@@ -35,7 +35,7 @@ use crate::encode::{
 };
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
-use crate::gpu::{ConvertRing, GpuContext, GpuError, GpuHandoff, GpuOptions};
+use crate::gpu::{ConvertRing, GpuContext, GpuError, GpuHandoff, GpuOptions, RingFrame, Submitted};
 use crate::packet::{FrameStats, Packet, PacketFraming};
 use crate::time::{Span, Timestamp};
 
@@ -970,24 +970,20 @@ fn run_worker(
         };
         shared.input_changed.notify_all();
         let result: Result<(), SessionError> = match (job, stream.as_mut()) {
-            (Job::Frame(frame, stats), Some(s)) if s.hands_off() => {
-                let handed = match frame.image {
-                    FrameImage::Cpu(image) => s.submit_handoff(&image, stats),
-                    FrameImage::Gpu(image) => s.submit_gpu_handoff(&image, stats, wait_ns),
-                };
-                match handed {
-                    Ok(h) => enc.encode_handed_off(h, stats, s),
-                    Err(e) => Err(e.into()),
-                }
-            }
             (Job::Frame(frame, stats), Some(s)) => {
-                let submitted = match frame.image {
-                    FrameImage::Cpu(image) => s.submit(&image, stats),
-                    FrameImage::Gpu(image) => s.submit_gpu(&image, stats, wait_ns),
+                let input = match &frame.image {
+                    FrameImage::Cpu(image) => RingFrame::Cpu(image),
+                    FrameImage::Gpu(frame) => RingFrame::Gpu {
+                        frame,
+                        wait_timeout_ns: wait_ns,
+                    },
                 };
-                match submitted {
-                    Ok(Some(done)) => enc.encode_converted(done).map_err(SessionError::from),
-                    Ok(None) => Ok(()),
+                match s.submit(input, stats) {
+                    Ok(Submitted::Pending) => Ok(()),
+                    Ok(Submitted::Converted(done)) => {
+                        enc.encode_converted(done).map_err(SessionError::from)
+                    }
+                    Ok(Submitted::HandedOff(h)) => enc.encode_handed_off(h, stats, s),
                     Err(e) => Err(e.into()),
                 }
             }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use ghoststream::encode::{preferred_yuv_input, EncodeError, EncodedUnit, EncoderBackend};
 use ghoststream::gpu::{
     ConvertRing, ExportableBuffer, ExportableTimeline, GpuContext, GpuError, GpuHandoff, HandedOff,
+    RingFrame,
 };
 use ghoststream::{
     BackendKind, Codec, CpuImage, Frame, GpuChoice, PixelFormat, Rational, Session, SessionConfig,
@@ -55,7 +56,7 @@ fn read_back(
         ConvertRing::new(ctx, PixelFormat::Bgra8, spec, 2).unwrap();
     let mut done = Vec::new();
     for (k, p) in pictures.iter().enumerate() {
-        done.extend(stream.submit(p, k).unwrap());
+        done.extend(stream.submit(p.into(), k).unwrap().converted());
     }
     done.extend(stream.flush().unwrap());
     done.sort_by_key(|c| c.tag);
@@ -185,8 +186,10 @@ fn frames_rotate_through_more_buffers_than_slots_and_match_the_read_back_path() 
     };
     for n in 0..frames {
         let h = stream
-            .submit_handoff(&pictures[n % pictures.len()], n)
-            .unwrap();
+            .submit(RingFrame::Cpu(&pictures[n % pictures.len()]), n)
+            .unwrap()
+            .handed_off()
+            .expect("a hand-off stream hands frames off");
         assert_eq!(
             h.buffer,
             n % buffers,

@@ -29,7 +29,7 @@ pub use convert::{ConvertBenchmark, ConvertRun, RgbToYuv420};
 pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use frame::{GpuFrame, TimelinePoint};
 pub use interop::{ExportableBuffer, ExportableTimeline};
-pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, PassTiming};
+pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, PassTiming, RingFrame, Submitted};
 
 use ash::vk;
 
