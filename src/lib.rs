@@ -59,6 +59,7 @@ pub mod gpu;
 pub mod hdr;
 pub mod output;
 mod packet;
+pub mod probe;
 pub mod processing;
 mod session;
 pub mod source;

@@ -302,27 +302,6 @@ impl<T> ConvertRing<T> {
         Self::build(ctx, input, spec, depth.clamp(1, 8), Some(handoff))
     }
 
-    /// Turns a read-back stream that has converted nothing yet into a hand-off stream over
-    /// `handoff`'s buffers, keeping its pipeline, slots and upload buffers (only the read-back
-    /// outputs go): for a caller that learns of the consumer after building the stream.
-    pub fn hand_off(&mut self, handoff: GpuHandoff) -> Result<(), GpuError> {
-        check_handoff(&handoff, &self.layout)?;
-        if self.handoff.is_some() || self.frames > 0 {
-            return Err(GpuError::Invalid {
-                what: "hand-off".into(),
-                reason: "only a read-back stream that has converted no frame can be handed off"
-                    .into(),
-            });
-        }
-        self.handoff = Some(handoff);
-        for i in 0..self.slots.len() {
-            self.slots[i].own = None;
-            let own_view = self.slots[i].image.view;
-            self.bind_input(i, own_view);
-        }
-        Ok(())
-    }
-
     fn build(
         ctx: &Arc<GpuContext>,
         input: PixelFormat,
