@@ -191,6 +191,9 @@ pub struct Session {
     controls: LiveControls,
     processing: String,
     gpu: Option<Arc<GpuContext>>,
+    /// Opened on the caller's context ([`Session::open_on`]): the one case that takes
+    /// [`crate::gpu::GpuFrame`]s.
+    on_context: bool,
     shared: Arc<Shared>,
     worker: Option<JoinHandle<()>>,
     next_frame_number: u64,
@@ -208,22 +211,48 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// Validates `config` and opens the backend it asks for.
+    /// Validates `config` and opens the backend it asks for, on a Vulkan device of its own
+    /// when `config.gpu` asks for one and the input is RGB.
     pub fn open(config: SessionConfig) -> Result<Self, SessionError> {
-        Self::open_with(config, BACKENDS)
+        Self::open_with(config, None, BACKENDS)
     }
 
-    /// As [`Session::open`], choosing the backend among `backends` instead of [`BACKENDS`]: for
-    /// an encoder of the caller's own, or a test double. The flow is one way: the GPU context,
-    /// then the backend opened for it, then the GPU ring built for what the backend answered it
-    /// takes ([`crate::encode::InputPlan`]).
+    /// As [`Session::open`], processing frames on `ctx`: an embedding application's device
+    /// ([`GpuContext::from_host`]) or one shared between sessions. The only way to open a session
+    /// that takes [`crate::gpu::GpuFrame`]s, since their images must belong to the session's
+    /// device. `config.gpu` stays [`GpuChoice::Auto`] (the context is the choice).
+    pub fn open_on(config: SessionConfig, ctx: Arc<GpuContext>) -> Result<Self, SessionError> {
+        Self::open_with(config, Some(ctx), BACKENDS)
+    }
+
+    /// As [`Session::open`] (or [`Session::open_on`] when `ctx` is given), choosing the backend
+    /// among `backends` instead of [`BACKENDS`]: for an encoder of the caller's own, or a test
+    /// double. The flow is one way: the GPU context, then the backend opened for it, then the
+    /// GPU ring built for what the backend answered it takes ([`crate::encode::InputPlan`]).
     pub fn open_with(
         config: SessionConfig,
+        ctx: Option<Arc<GpuContext>>,
         backends: &[&dyn BackendFactory],
     ) -> Result<Self, SessionError> {
         config.validate()?;
-        let (opened, report, plan) = open_processing(&config, backends)?;
-        Ok(Self::start(config, opened.backend, report, plan))
+        let on_context = ctx.is_some();
+        if on_context && config.gpu != GpuChoice::Auto {
+            return Err(ConfigError::Conflict {
+                field: "gpu",
+                value: gpu_choice_name(&config.gpu).into(),
+                reason: "a session opened on a context processes frames on it; leave gpu at auto"
+                    .into(),
+            }
+            .into());
+        }
+        let (opened, report, plan) = open_processing(&config, ctx, backends)?;
+        Ok(Self::start(
+            config,
+            opened.backend,
+            report,
+            plan,
+            on_context,
+        ))
     }
 
     /// Opens a session on a backend the caller built (another encoder, or a test double).
@@ -237,7 +266,7 @@ impl Session {
         config.validate()?;
         if backend.take_gpu_handoff().is_some() {
             return Err(SessionError::GpuFrameRejected {
-                reason: "the backend offers a Vulkan hand-off, but a caller-built backend is fed frames as submitted; open it through a BackendFactory with Session::open_with, with GpuChoice::Shared on the context the hand-off was made on".into(),
+                reason: "the backend offers a Vulkan hand-off, but a caller-built backend is fed frames as submitted; open it through a BackendFactory with Session::open_with on the context the hand-off was made on".into(),
             });
         }
         let report = BackendReport {
@@ -250,7 +279,7 @@ impl Session {
             description: "none".into(),
             gpu: None,
         };
-        Ok(Self::start(config, backend, report, plan))
+        Ok(Self::start(config, backend, report, plan, false))
     }
 
     fn start(
@@ -258,6 +287,7 @@ impl Session {
         backend: Box<dyn EncoderBackend>,
         report: BackendReport,
         plan: Plan,
+        on_context: bool,
     ) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -291,6 +321,7 @@ impl Session {
             controls,
             processing: plan.description,
             gpu: plan.gpu,
+            on_context,
             shared,
             worker,
             next_frame_number: 0,
@@ -513,21 +544,17 @@ impl Session {
         Ok(())
     }
 
-    /// GPU frames need the session's GPU stream on the device their images belong to, which
-    /// only [`GpuChoice::Shared`] names.
+    /// GPU frames need the session's GPU ring on the device their images belong to, which only
+    /// a session opened on that context ([`Session::open_on`]) has.
     fn check_gpu_frames_accepted(&self) -> Result<(), SessionError> {
-        let reason = match (&self.config.gpu, &self.gpu) {
-            (GpuChoice::Shared(_), Some(_)) => return Ok(()),
-            (GpuChoice::Shared(_), None) => {
-                "the session has no GPU stream (YUV input, or a caller-built backend); open it for RGB input".into()
+        let reason = match (self.on_context, &self.gpu) {
+            (true, Some(_)) => return Ok(()),
+            (true, None) => {
+                "the session has no GPU stream (YUV input); open it for RGB input".into()
             }
-            (other, _) => format!(
-                "the session's GPU choice is {}; open it with GpuChoice::Shared on the context that owns the frame's image",
-                match other {
-                    GpuChoice::Off => "Off",
-                    GpuChoice::Auto => "Auto",
-                    _ => "Require",
-                }
+            (false, _) => format!(
+                "the session's GPU choice is {}; open it with Session::open_on on the context that owns the frame's image",
+                gpu_choice_name(&self.config.gpu)
             ),
         };
         Err(SessionError::GpuFrameRejected { reason })
@@ -648,12 +675,22 @@ struct Plan {
     gpu: Option<Arc<GpuContext>>,
 }
 
-/// Where RGB input is converted: on a Vulkan context (a shared one, or one the session creates;
-/// `GpuChoice::Auto` falls back to the CPU when there is none, `Require` and a processing chain
-/// fail), or by the backend's CPU converter. Then the backend is opened for
+/// `Off`, `Auto` or `Require`, for messages.
+fn gpu_choice_name(choice: &GpuChoice) -> &'static str {
+    match choice {
+        GpuChoice::Off => "Off",
+        GpuChoice::Auto => "Auto",
+        GpuChoice::Require(_) => "Require",
+    }
+}
+
+/// Where RGB input is converted: on a Vulkan context (the caller's `ctx`, or one the session
+/// creates; `GpuChoice::Auto` falls back to the CPU when there is none, `Require` and a
+/// processing chain fail), or by the backend's CPU converter. Then the backend is opened for
 /// that, and the GPU ring built for what it answers it takes.
 fn open_processing(
     config: &SessionConfig,
+    ctx: Option<Arc<GpuContext>>,
     backends: &[&dyn BackendFactory],
 ) -> Result<(OpenedBackend, BackendReport, Plan), SessionError> {
     let input = config.input_format;
@@ -675,7 +712,8 @@ fn open_processing(
         return on_cpu("none: YUV frames go to the encoder as they are".into());
     }
     // Operations beyond the conversion, and float input, exist only on the GPU.
-    let required = matches!(config.gpu, GpuChoice::Require(_) | GpuChoice::Shared(_))
+    let required = ctx.is_some()
+        || matches!(config.gpu, GpuChoice::Require(_))
         || config.processing.is_active()
         || input == PixelFormat::Rgba16f;
     let fallback = |e: GpuError| {
@@ -685,14 +723,16 @@ fn open_processing(
         tracing::info!(reason = %e, "no GPU for RGB conversion; converting on the CPU");
         on_cpu(format!("CPU: libswscale converts RGB to YUV (no GPU: {e})"))
     };
-    let ctx = match &config.gpu {
-        GpuChoice::Shared(shared) => Arc::clone(&shared.0),
-        GpuChoice::Off => return on_cpu("CPU: libswscale converts RGB to YUV (GPU off)".into()),
-        GpuChoice::Auto => match GpuContext::new(&GpuOptions::default()) {
+    let ctx = match (ctx, &config.gpu) {
+        (Some(ctx), _) => ctx,
+        (None, GpuChoice::Off) => {
+            return on_cpu("CPU: libswscale converts RGB to YUV (GPU off)".into())
+        }
+        (None, GpuChoice::Auto) => match GpuContext::new(&GpuOptions::default()) {
             Ok(ctx) => ctx,
             Err(e) => return fallback(e),
         },
-        GpuChoice::Require(options) => GpuContext::new(options)?,
+        (None, GpuChoice::Require(options)) => GpuContext::new(options)?,
     };
     let (opened, report) = open_backend_with(backends, config, Feed::Gpu(&ctx))?;
     let output = opened.input.format;

@@ -19,8 +19,8 @@ use ghoststream::gpu::{
     RingFrame,
 };
 use ghoststream::{
-    BackendKind, Codec, CpuImage, Frame, GpuChoice, PixelFormat, Rational, Session, SessionConfig,
-    SessionOutput, SharedGpu, Timestamp,
+    BackendKind, Codec, CpuImage, Frame, PixelFormat, Rational, Session, SessionConfig,
+    SessionOutput, Timestamp,
 };
 use gpu_common::{assert_validation_silent, compare, Rng};
 
@@ -299,7 +299,6 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
     let (w, h, frames) = (320u32, 192u32, 24u64);
     let mut config = SessionConfig::new(Codec::H264, w, h, Rational::new(30, 1));
     config.input_format = PixelFormat::Bgra8;
-    config.gpu = GpuChoice::Shared(SharedGpu(Arc::clone(&ctx)));
     let spec = config.process_spec(PixelFormat::Nv12).unwrap();
     let layout = ghoststream::processing::convert::YuvLayout::new(spec.convert.output, w, h);
     let mut rng = Rng::new();
@@ -308,7 +307,7 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
 
     let reader = VulkanReader::new(handoff(&ctx, 6, layout.size as u64), layout.size as u64, 4);
     let factory = ReaderFactory(Mutex::new(Some(reader)));
-    let mut session = Session::open_with(config, &[&factory]).unwrap();
+    let mut session = Session::open_with(config, Some(Arc::clone(&ctx)), &[&factory]).unwrap();
     assert!(
         session
             .processing()
