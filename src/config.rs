@@ -238,7 +238,9 @@ pub enum BackendChoice {
     Only(BackendKind),
 }
 
-/// Whether frames are processed on a Vulkan device.
+/// Whether frames are processed on a Vulkan device the session creates. A session on a context
+/// the caller already has (an embedding application's device, or one shared between sessions)
+/// is opened with [`crate::Session::open_on`] instead, leaving this at `Auto`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum GpuChoice {
     /// Convert RGB input on the best Vulkan device when there is one, else on the CPU
@@ -249,24 +251,7 @@ pub enum GpuChoice {
     Off,
     /// Use a Vulkan device chosen and set up by these options, or fail to open.
     Require(crate::gpu::GpuOptions),
-    /// Use this context: an embedding application's device ([`crate::gpu::GpuContext::from_host`])
-    /// or one shared between sessions. The only choice under which a session takes
-    /// [`crate::gpu::GpuFrame`]s, since their images must belong to the session's device.
-    Shared(SharedGpu),
 }
-
-/// A [`crate::gpu::GpuContext`] handed to a session; two are equal when they are the same
-/// context.
-#[derive(Clone, Debug)]
-pub struct SharedGpu(pub std::sync::Arc<crate::gpu::GpuContext>);
-
-impl PartialEq for SharedGpu {
-    fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
-impl Eq for SharedGpu {}
 
 /// GPU processing of RGB frames before they are encoded: scaling, HDR to SDR tone mapping and
 /// sharpening, fused with the YUV conversion into one compute pass. The default does none of

@@ -69,6 +69,7 @@ pub mod gpu;
 pub mod hdr;
 pub mod output;
 mod packet;
+pub mod probe;
 pub mod processing;
 mod session;
 pub mod source;
@@ -80,9 +81,9 @@ pub use codec::{Codec, CodecLimits};
 pub use color::{ColorDescription, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
 pub use config::{
     BackendChoice, BackendKind, Backpressure, BitDepth, ConfigError, GpuChoice, KeyframeInterval,
-    Preset, Processing, RateControl, RateControlMode, SessionConfig, SharedGpu, SplitFrame,
-    ToneMapInput, Tuning, MAX_BITRATE, MAX_FRAME_RATE, MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH,
-    MIN_BITRATE, MIN_FRAME_RATE,
+    Preset, Processing, RateControl, RateControlMode, SessionConfig, SplitFrame, ToneMapInput,
+    Tuning, MAX_BITRATE, MAX_FRAME_RATE, MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH, MIN_BITRATE,
+    MIN_FRAME_RATE,
 };
 pub use error::{Error, ErrorCode};
 #[cfg(feature = "software")]

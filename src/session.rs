@@ -30,12 +30,12 @@ use bytes::Bytes;
 use crate::codec::Codec;
 use crate::config::{Backpressure, ConfigError, GpuChoice, SessionConfig};
 use crate::encode::{
-    open_backend, preferred_yuv_input, BackendReport, EncodeError, EncodedUnit, EncoderBackend,
-    LiveControls,
+    open_backend_with, BackendFactory, BackendReport, EncodeError, EncodedUnit, EncoderBackend,
+    Feed, LiveControls, OpenedBackend, BACKENDS,
 };
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
-use crate::gpu::{ConvertRing, GpuContext, GpuError, GpuHandoff, GpuOptions};
+use crate::gpu::{ConvertRing, GpuContext, GpuError, GpuOptions, RingFrame, Submitted};
 use crate::packet::{FrameStats, Packet, PacketFraming};
 use crate::time::{Span, Timestamp};
 
@@ -191,6 +191,9 @@ pub struct Session {
     controls: LiveControls,
     processing: String,
     gpu: Option<Arc<GpuContext>>,
+    /// Opened on the caller's context ([`Session::open_on`]): the one case that takes
+    /// [`crate::gpu::GpuFrame`]s.
+    on_context: bool,
     shared: Arc<Shared>,
     worker: Option<JoinHandle<()>>,
     next_frame_number: u64,
@@ -208,47 +211,75 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    /// Validates `config` and opens the backend it asks for.
+    /// Validates `config` and opens the backend it asks for, on a Vulkan device of its own
+    /// when `config.gpu` asks for one and the input is RGB.
     pub fn open(config: SessionConfig) -> Result<Self, SessionError> {
+        Self::open_with(config, None, BACKENDS)
+    }
+
+    /// As [`Session::open`], processing frames on `ctx`: an embedding application's device
+    /// ([`GpuContext::from_host`]) or one shared between sessions. The only way to open a session
+    /// that takes [`crate::gpu::GpuFrame`]s, since their images must belong to the session's
+    /// device. `config.gpu` stays [`GpuChoice::Auto`] (the context is the choice).
+    pub fn open_on(config: SessionConfig, ctx: Arc<GpuContext>) -> Result<Self, SessionError> {
+        Self::open_with(config, Some(ctx), BACKENDS)
+    }
+
+    /// As [`Session::open`] (or [`Session::open_on`] when `ctx` is given), choosing the backend
+    /// among `backends` instead of [`BACKENDS`]: for an encoder of the caller's own, or a test
+    /// double. The flow is one way: the GPU context, then the backend opened for it, then the
+    /// GPU ring built for what the backend answered it takes ([`crate::encode::InputPlan`]).
+    pub fn open_with(
+        config: SessionConfig,
+        ctx: Option<Arc<GpuContext>>,
+        backends: &[&dyn BackendFactory],
+    ) -> Result<Self, SessionError> {
         config.validate()?;
-        let plan = plan_processing(&config)?;
-        let (mut backend, report) = open_backend(&config, plan.encoder_input, plan.gpu.as_ref())?;
-        let plan = plan.hand_off(backend.take_gpu_handoff())?;
-        Ok(Self::start(config, backend, report, plan))
+        let on_context = ctx.is_some();
+        if on_context && config.gpu != GpuChoice::Auto {
+            return Err(ConfigError::Conflict {
+                field: "gpu",
+                value: gpu_choice_name(&config.gpu).into(),
+                reason: "a session opened on a context processes frames on it; leave gpu at auto"
+                    .into(),
+            }
+            .into());
+        }
+        let (opened, report, plan) = open_processing(&config, ctx, backends)?;
+        Ok(Self::start(
+            config,
+            opened.backend,
+            report,
+            plan,
+            on_context,
+        ))
     }
 
     /// Opens a session on a backend the caller built (another encoder, or a test double).
-    /// Frames go to it as they are submitted, unless it offers a Vulkan hand-off
-    /// ([`EncoderBackend::take_gpu_handoff`]): then RGB frames are processed on the GPU as
-    /// [`Session::open`] would, into its buffers (`config.gpu` must then be
-    /// [`GpuChoice::Shared`] on the context the hand-off was made on).
+    /// Frames go to it as they are submitted, with no processing. A backend that reads its
+    /// frames from Vulkan memory ([`EncoderBackend::take_gpu_handoff`]) is opened through its
+    /// factory with [`Session::open_with`] instead.
     pub fn with_backend(
         config: SessionConfig,
         mut backend: Box<dyn EncoderBackend>,
     ) -> Result<Self, SessionError> {
         config.validate()?;
+        if backend.take_gpu_handoff().is_some() {
+            return Err(SessionError::GpuFrameRejected {
+                reason: "the backend offers a Vulkan hand-off, but a caller-built backend is fed frames as submitted; open it through a BackendFactory with Session::open_with on the context the hand-off was made on".into(),
+            });
+        }
         let report = BackendReport {
             chosen: backend.kind(),
             description: backend.describe(),
             passed_over: Vec::new(),
         };
-        let plan = match backend.take_gpu_handoff() {
-            None => Plan {
-                stream: None,
-                encoder_input: config.input_format,
-                description: "none".into(),
-                gpu: None,
-            },
-            Some(handoff) => {
-                if !matches!(config.gpu, GpuChoice::Shared(_)) {
-                    return Err(SessionError::GpuFrameRejected {
-                        reason: "the backend offers a Vulkan hand-off, but the session's GPU choice is not Shared; open it with GpuChoice::Shared on the context the hand-off was made on".into(),
-                    });
-                }
-                plan_processing(&config)?.hand_off(Some(handoff))?
-            }
+        let plan = Plan {
+            ring: None,
+            description: "none".into(),
+            gpu: None,
         };
-        Ok(Self::start(config, backend, report, plan))
+        Ok(Self::start(config, backend, report, plan, false))
     }
 
     fn start(
@@ -256,6 +287,7 @@ impl Session {
         backend: Box<dyn EncoderBackend>,
         report: BackendReport,
         plan: Plan,
+        on_context: bool,
     ) -> Self {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
@@ -265,10 +297,10 @@ impl Session {
         let worker_shared = Arc::clone(&shared);
         let worker_config = config.clone();
         let controls = backend.controls();
-        let stream = plan.stream;
+        let ring = plan.ring;
         let worker = std::thread::Builder::new()
             .name("ghoststream-encode".into())
-            .spawn(move || run_worker(worker_shared, backend, worker_config, stream))
+            .spawn(move || run_worker(worker_shared, backend, worker_config, ring))
             .ok();
         if worker.is_none() {
             let mut st = shared.lock();
@@ -289,6 +321,7 @@ impl Session {
             controls,
             processing: plan.description,
             gpu: plan.gpu,
+            on_context,
             shared,
             worker,
             next_frame_number: 0,
@@ -511,21 +544,17 @@ impl Session {
         Ok(())
     }
 
-    /// GPU frames need the session's GPU stream on the device their images belong to, which
-    /// only [`GpuChoice::Shared`] names.
+    /// GPU frames need the session's GPU ring on the device their images belong to, which only
+    /// a session opened on that context ([`Session::open_on`]) has.
     fn check_gpu_frames_accepted(&self) -> Result<(), SessionError> {
-        let reason = match (&self.config.gpu, &self.gpu) {
-            (GpuChoice::Shared(_), Some(_)) => return Ok(()),
-            (GpuChoice::Shared(_), None) => {
-                "the session has no GPU stream (YUV input, or a caller-built backend); open it for RGB input".into()
+        let reason = match (self.on_context, &self.gpu) {
+            (true, Some(_)) => return Ok(()),
+            (true, None) => {
+                "the session has no GPU stream (YUV input); open it for RGB input".into()
             }
-            (other, _) => format!(
-                "the session's GPU choice is {}; open it with GpuChoice::Shared on the context that owns the frame's image",
-                match other {
-                    GpuChoice::Off => "Off",
-                    GpuChoice::Auto => "Auto",
-                    _ => "Require",
-                }
+            (false, _) => format!(
+                "the session's GPU choice is {}; open it with Session::open_on on the context that owns the frame's image",
+                gpu_choice_name(&self.config.gpu)
             ),
         };
         Err(SessionError::GpuFrameRejected { reason })
@@ -641,92 +670,108 @@ const GPU_FRAMES_IN_FLIGHT: usize = 3;
 
 /// How a session's frames reach the encoder.
 struct Plan {
-    stream: Option<ConvertRing<FrameStats>>,
-    encoder_input: PixelFormat,
+    ring: Option<ConvertRing<FrameStats>>,
     description: String,
     gpu: Option<Arc<GpuContext>>,
 }
 
-impl Plan {
-    /// When the backend offers a Vulkan hand-off, the GPU stream writes into its buffers
-    /// instead of reading frames back: the read-back stream, which has converted nothing yet,
-    /// is turned into a hand-off stream (its pipeline and slots are kept).
-    fn hand_off(mut self, handoff: Option<GpuHandoff>) -> Result<Self, SessionError> {
-        let Some(handoff) = handoff else {
-            return Ok(self);
-        };
-        let Some(stream) = self.stream.as_mut() else {
-            return Err(SessionError::GpuFrameRejected {
-                reason: "the backend offers a Vulkan hand-off, but the session processes no frames on a GPU (YUV input, or the GPU is off)".into(),
-            });
-        };
-        let buffers = handoff.buffers.len();
-        stream.hand_off(handoff)?;
-        self.description.push_str(&format!(
-            "; handed to the encoder in place through {buffers} buffers (no copy)"
-        ));
-        Ok(self)
+/// `Off`, `Auto` or `Require`, for messages.
+fn gpu_choice_name(choice: &GpuChoice) -> &'static str {
+    match choice {
+        GpuChoice::Off => "Off",
+        GpuChoice::Auto => "Auto",
+        GpuChoice::Require(_) => "Require",
     }
 }
 
-/// Decides where RGB input is converted: on a Vulkan device (`GpuChoice::Auto` falls back to the
-/// CPU when there is none; `Require` fails), or by the encoder backend's CPU converter.
-fn plan_processing(config: &SessionConfig) -> Result<Plan, SessionError> {
+/// Where RGB input is converted: on a Vulkan context (the caller's `ctx`, or one the session
+/// creates; `GpuChoice::Auto` falls back to the CPU when there is none, `Require` and a
+/// processing chain fail), or by the backend's CPU converter. Then the backend is opened for
+/// that, and the GPU ring built for what it answers it takes.
+fn open_processing(
+    config: &SessionConfig,
+    ctx: Option<Arc<GpuContext>>,
+    backends: &[&dyn BackendFactory],
+) -> Result<(OpenedBackend, BackendReport, Plan), SessionError> {
     let input = config.input_format;
-    let none = |description: String| Plan {
-        stream: None,
-        encoder_input: input,
-        description,
-        gpu: None,
+    let on_cpu = |description: String| -> Result<_, SessionError> {
+        let (opened, report) = open_backend_with(backends, config, Feed::Cpu(input))?;
+        if opened.input.handoff.is_some() {
+            return Err(SessionError::GpuFrameRejected {
+                reason: "the backend offers a Vulkan hand-off, but the session processes no frames on a GPU (YUV input, or the GPU is off)".into(),
+            });
+        }
+        let plan = Plan {
+            ring: None,
+            description,
+            gpu: None,
+        };
+        Ok((opened, report, plan))
     };
     if !input.is_rgb() {
-        return Ok(none(
-            "none: YUV frames go to the encoder as they are".into(),
+        return on_cpu("none: YUV frames go to the encoder as they are".into());
+    }
+    // Operations beyond the conversion, and float input, exist only on the GPU.
+    let required = ctx.is_some()
+        || matches!(config.gpu, GpuChoice::Require(_))
+        || config.processing.is_active()
+        || input == PixelFormat::Rgba16f;
+    let fallback = |e: GpuError| {
+        if required {
+            return Err(SessionError::Gpu(e));
+        }
+        tracing::info!(reason = %e, "no GPU for RGB conversion; converting on the CPU");
+        on_cpu(format!("CPU: libswscale converts RGB to YUV (no GPU: {e})"))
+    };
+    let ctx = match (ctx, &config.gpu) {
+        (Some(ctx), _) => ctx,
+        (None, GpuChoice::Off) => {
+            return on_cpu("CPU: libswscale converts RGB to YUV (GPU off)".into())
+        }
+        (None, GpuChoice::Auto) => match GpuContext::new(&GpuOptions::default()) {
+            Ok(ctx) => ctx,
+            Err(e) => return fallback(e),
+        },
+        (None, GpuChoice::Require(options)) => GpuContext::new(options)?,
+    };
+    let (opened, report) = open_backend_with(backends, config, Feed::Gpu(&ctx))?;
+    let output = opened.input.format;
+    let spec = config.process_spec(output)?;
+    let handoff = opened.input.handoff.clone();
+    let buffers = handoff.as_ref().map(|h| h.buffers.len());
+    let ring = match handoff {
+        Some(h) => ConvertRing::with_handoff(&ctx, input, &spec, h, GPU_FRAMES_IN_FLIGHT),
+        None => ConvertRing::new(&ctx, input, &spec, GPU_FRAMES_IN_FLIGHT),
+    };
+    let ring = match ring {
+        Ok(ring) => ring,
+        Err(e) => {
+            // The backend was opened for the GPU's output; the CPU path opens it anew.
+            drop(opened);
+            return fallback(e);
+        }
+    };
+    let mut description = format!(
+        "GPU: {} {} {input} to {output}{}",
+        ctx.device_info().name,
+        if spec.is_convert_only() {
+            "converts"
+        } else {
+            "processes"
+        },
+        describe_ops(&spec)
+    );
+    if let Some(buffers) = buffers {
+        description.push_str(&format!(
+            "; handed to the encoder in place through {buffers} buffers (no copy)"
         ));
     }
-    let (options, shared, required) = match &config.gpu {
-        GpuChoice::Off => return Ok(none("CPU: libswscale converts RGB to YUV (GPU off)".into())),
-        GpuChoice::Auto => (GpuOptions::default(), None, false),
-        GpuChoice::Require(options) => (options.clone(), None, true),
-        GpuChoice::Shared(shared) => (GpuOptions::default(), Some(&shared.0), true),
+    let plan = Plan {
+        ring: Some(ring),
+        description,
+        gpu: Some(ctx),
     };
-    let output = preferred_yuv_input(config);
-    let spec = config.process_spec(output)?;
-    // Operations beyond the conversion, and float input, exist only on the GPU.
-    let required = required || config.processing.is_active() || input == PixelFormat::Rgba16f;
-    let attempt = (|| -> Result<Plan, GpuError> {
-        let ctx = match shared {
-            Some(ctx) => Arc::clone(ctx),
-            None => GpuContext::new(&options)?,
-        };
-        let stream = ConvertRing::new(&ctx, input, &spec, GPU_FRAMES_IN_FLIGHT)?;
-        let description = format!(
-            "GPU: {} {} {input} to {output}{}",
-            ctx.device_info().name,
-            if spec.is_convert_only() {
-                "converts"
-            } else {
-                "processes"
-            },
-            describe_ops(&spec)
-        );
-        Ok(Plan {
-            stream: Some(stream),
-            encoder_input: output,
-            description,
-            gpu: Some(ctx),
-        })
-    })();
-    match attempt {
-        Ok(plan) => Ok(plan),
-        Err(e) if !required => {
-            tracing::info!(reason = %e, "no GPU for RGB conversion; converting on the CPU");
-            Ok(none(format!(
-                "CPU: libswscale converts RGB to YUV (no GPU: {e})"
-            )))
-        }
-        Err(e) => Err(SessionError::Gpu(e)),
-    }
+    Ok((opened, report, plan))
 }
 
 /// The operations of a processing chain beyond the conversion, for the session's description.
@@ -867,7 +912,7 @@ impl Encoding<'_> {
         r.and_then(|()| drain(&mut *self.backend, &mut self.timeline, self.shared))
     }
 
-    /// Hands the encoder a frame the GPU stream wrote into its hand-off buffer `frame`, then
+    /// Hands the encoder a frame the GPU ring wrote into its hand-off buffer `frame`, then
     /// records the GPU time of every pass that has completed.
     fn encode_handed_off(
         &mut self,
@@ -931,7 +976,7 @@ fn run_worker(
     shared: Arc<Shared>,
     backend: Box<dyn EncoderBackend>,
     config: SessionConfig,
-    mut stream: Option<ConvertRing<FrameStats>>,
+    mut ring: Option<ConvertRing<FrameStats>>,
 ) {
     let _done = WorkerDone(Arc::clone(&shared));
     let wait_ns = u64::from(config.frame_wait_timeout_ms) * 1_000_000;
@@ -969,25 +1014,21 @@ fn run_worker(
             }
         };
         shared.input_changed.notify_all();
-        let result: Result<(), SessionError> = match (job, stream.as_mut()) {
-            (Job::Frame(frame, stats), Some(s)) if s.hands_off() => {
-                let handed = match frame.image {
-                    FrameImage::Cpu(image) => s.submit_handoff(&image, stats),
-                    FrameImage::Gpu(image) => s.submit_gpu_handoff(&image, stats, wait_ns),
+        let result: Result<(), SessionError> = match (job, ring.as_mut()) {
+            (Job::Frame(frame, stats), Some(r)) => {
+                let input = match &frame.image {
+                    FrameImage::Cpu(image) => RingFrame::Cpu(image),
+                    FrameImage::Gpu(frame) => RingFrame::Gpu {
+                        frame,
+                        wait_timeout_ns: wait_ns,
+                    },
                 };
-                match handed {
-                    Ok(h) => enc.encode_handed_off(h, stats, s),
-                    Err(e) => Err(e.into()),
-                }
-            }
-            (Job::Frame(frame, stats), Some(s)) => {
-                let submitted = match frame.image {
-                    FrameImage::Cpu(image) => s.submit(&image, stats),
-                    FrameImage::Gpu(image) => s.submit_gpu(&image, stats, wait_ns),
-                };
-                match submitted {
-                    Ok(Some(done)) => enc.encode_converted(done).map_err(SessionError::from),
-                    Ok(None) => Ok(()),
+                match r.submit(input, stats) {
+                    Ok(Submitted::Pending) => Ok(()),
+                    Ok(Submitted::Converted(done)) => {
+                        enc.encode_converted(done).map_err(SessionError::from)
+                    }
+                    Ok(Submitted::HandedOff(h)) => enc.encode_handed_off(h, stats, r),
                     Err(e) => Err(e.into()),
                 }
             }
@@ -995,13 +1036,13 @@ fn run_worker(
                 enc.encode(frame, stats).map_err(SessionError::from)
             }
             (Job::Control(control), _) => enc.control(control).map_err(SessionError::from),
-            (Job::Finish, s) => (|| -> Result<(), SessionError> {
-                if let Some(s) = s {
-                    for done in s.flush()? {
+            (Job::Finish, r) => (|| -> Result<(), SessionError> {
+                if let Some(r) = r {
+                    for done in r.flush()? {
                         enc.encode_converted(done)?;
                     }
-                    if s.hands_off() {
-                        enc.record_gpu_times(s)?;
+                    if r.hands_off() {
+                        enc.record_gpu_times(r)?;
                     }
                 }
                 enc.backend.finish()?;

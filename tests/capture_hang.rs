@@ -291,7 +291,7 @@ fn child_probe_against_silent_servers() {
     #[cfg(feature = "pipewire")]
     let pipewire = std::env::var("GS_SILENT_PIPEWIRE").unwrap();
     let started = Instant::now();
-    let entries = ghoststream::encode::probe();
+    let entries = ghoststream::probe::probe();
     let took = started.elapsed();
     let entry = |name: &str| {
         entries

@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 use ghoststream::cuda::{
     CudaDevice, CudaEvent, CudaStream, ImportedBuffer, ImportedTimeline, PinnedBuffer,
 };
-use ghoststream::gpu::{ConvertRing, ExportableBuffer, ExportableTimeline, GpuContext, GpuHandoff};
+use ghoststream::gpu::{
+    ConvertRing, ExportableBuffer, ExportableTimeline, GpuContext, GpuHandoff, RingFrame,
+};
 use ghoststream::processing::convert::normalized_rgb;
 use ghoststream::processing::pipeline::reference_process;
 use ghoststream::{CpuImage, PixelFormat};
@@ -87,7 +89,7 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
     let mut written = vec![Vec::new(); inputs];
     let mut done = Vec::new();
     for (k, p) in pictures.iter().enumerate() {
-        done.extend(readback.submit(p, k).unwrap());
+        done.extend(readback.submit(p.into(), k).unwrap().converted());
     }
     done.extend(readback.flush().unwrap());
     drop(readback);
@@ -149,7 +151,11 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
     for n in 0..frames {
         let k = usize::try_from(n % inputs as u64).unwrap();
         let t0 = Instant::now();
-        let h = handoff.submit_handoff(&pictures[k], n).unwrap();
+        let h = handoff
+            .submit(RingFrame::Cpu(&pictures[k]), n)
+            .unwrap()
+            .handed_off()
+            .expect("a hand-off stream hands frames off");
         let submit_ns = t0.elapsed().as_nanos() as f64;
         // The pinned buffer's previous frame is checked before the copy overwrites it.
         check(h.buffer, &mut held, &pinned);

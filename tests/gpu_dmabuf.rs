@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::sync::Arc;
 
 use ghoststream::gpu::{
-    ConvertRing, DeviceSelector, DmaBuf, DmaBufImage, GpuContext, GpuError, GpuOptions,
+    ConvertRing, DeviceSelector, DmaBuf, DmaBufImage, GpuContext, GpuError, GpuOptions, RingFrame,
     DRM_FORMAT_MOD_LINEAR,
 };
 use ghoststream::processing::convert::normalized_rgb;
@@ -114,7 +114,11 @@ fn a_linear_dma_buf_is_read_in_place_and_bad_descriptions_are_typed_errors() {
     for n in 0..3 {
         // SAFETY: `image` lives until after the flush below.
         let frame = unsafe { image.frame() };
-        results.extend(stream.submit_gpu(&frame, n, 1_000_000_000).unwrap());
+        let frame = RingFrame::Gpu {
+            frame: &frame,
+            wait_timeout_ns: 1_000_000_000,
+        };
+        results.extend(stream.submit(frame, n).unwrap().converted());
     }
     results.extend(stream.flush().unwrap());
     assert_eq!(

@@ -8,7 +8,7 @@ mod gpu_common;
 mod host_vulkan;
 
 use ghoststream::gpu::ash::vk;
-use ghoststream::gpu::{ConvertRing, GpuContext, GpuFrame, TimelinePoint};
+use ghoststream::gpu::{ConvertRing, GpuContext, GpuFrame, RingFrame, TimelinePoint};
 use ghoststream::processing::convert::{normalized_rgb, ChromaSiting, ConvertSpec, YuvLayout};
 use ghoststream::processing::pipeline::{reference_process, ProcessSpec};
 use ghoststream::processing::scale::{Fit, ScaleFilter};
@@ -93,7 +93,11 @@ fn frames_in_the_applications_images_match_the_reference() {
                         value,
                     })
             };
-            results.extend(stream.submit_gpu(&frame, pixels, 1_000_000_000).unwrap());
+            let frame = RingFrame::Gpu {
+                frame: &frame,
+                wait_timeout_ns: 1_000_000_000,
+            };
+            results.extend(stream.submit(frame, pixels).unwrap().converted());
         }
         results.extend(stream.flush().unwrap());
         assert_eq!(results.len(), 4);

@@ -9,15 +9,18 @@
 mod gpu_common;
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use ghoststream::encode::{preferred_yuv_input, EncodeError, EncodedUnit, EncoderBackend};
+use ghoststream::encode::{
+    BackendFactory, EncodeError, EncodedUnit, EncoderBackend, Feed, InputPlan, OpenedBackend,
+};
 use ghoststream::gpu::{
     ConvertRing, ExportableBuffer, ExportableTimeline, GpuContext, GpuError, GpuHandoff, HandedOff,
+    RingFrame,
 };
 use ghoststream::{
-    BackendKind, Codec, CpuImage, Frame, GpuChoice, PixelFormat, Rational, Session, SessionConfig,
-    SessionOutput, SharedGpu, Timestamp,
+    BackendKind, Codec, CpuImage, Frame, PixelFormat, Rational, Session, SessionConfig,
+    SessionOutput, Timestamp,
 };
 use gpu_common::{assert_validation_silent, compare, Rng};
 
@@ -55,7 +58,7 @@ fn read_back(
         ConvertRing::new(ctx, PixelFormat::Bgra8, spec, 2).unwrap();
     let mut done = Vec::new();
     for (k, p) in pictures.iter().enumerate() {
-        done.extend(stream.submit(p, k).unwrap());
+        done.extend(stream.submit(p.into(), k).unwrap().converted());
     }
     done.extend(stream.flush().unwrap());
     done.sort_by_key(|c| c.tag);
@@ -67,7 +70,6 @@ fn read_back(
 /// Reads handed-over frames in place, `hold` frames behind the producer (as an encoder holding
 /// pictures for lookahead does), and returns each frame's bytes as its "packet".
 struct VulkanReader {
-    offer: Option<GpuHandoff>,
     handoff: GpuHandoff,
     size: u64,
     hold: usize,
@@ -78,7 +80,6 @@ struct VulkanReader {
 impl VulkanReader {
     fn new(handoff: GpuHandoff, size: u64, hold: usize) -> Self {
         Self {
-            offer: Some(handoff.clone()),
             handoff,
             size,
             hold,
@@ -124,10 +125,6 @@ impl EncoderBackend for VulkanReader {
 
     fn encode(&mut self, _: Frame, _: i64) -> Result<(), EncodeError> {
         panic!("a hand-off backend was given a CPU frame")
-    }
-
-    fn take_gpu_handoff(&mut self) -> Option<GpuHandoff> {
-        self.offer.take()
     }
 
     fn encode_handed_off(&mut self, frame: HandedOff, encoder_pts: i64) -> Result<(), EncodeError> {
@@ -185,8 +182,10 @@ fn frames_rotate_through_more_buffers_than_slots_and_match_the_read_back_path() 
     };
     for n in 0..frames {
         let h = stream
-            .submit_handoff(&pictures[n % pictures.len()], n)
-            .unwrap();
+            .submit(RingFrame::Cpu(&pictures[n % pictures.len()]), n)
+            .unwrap()
+            .handed_off()
+            .expect("a hand-off stream hands frames off");
         assert_eq!(
             h.buffer,
             n % buffers,
@@ -263,6 +262,35 @@ fn hand_off_buffer_counts_and_sizes_outside_the_limits_are_typed_errors() {
     assert_validation_silent(&ctx);
 }
 
+/// Opens the reader once, for a session on a GPU, taking NV12 through its hand-off buffers.
+struct ReaderFactory(Mutex<Option<VulkanReader>>);
+
+impl BackendFactory for ReaderFactory {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Software
+    }
+
+    fn probe(&self, _: Codec) -> Result<String, String> {
+        Ok("a test reader".into())
+    }
+
+    fn open(&self, _: &SessionConfig, feed: Feed<'_>) -> Result<OpenedBackend, EncodeError> {
+        assert!(
+            matches!(feed, Feed::Gpu(_)),
+            "the session converts on the GPU"
+        );
+        let reader = self.0.lock().unwrap().take().expect("opened once");
+        let handoff = Some(reader.handoff.clone());
+        Ok(OpenedBackend {
+            backend: Box::new(reader),
+            input: InputPlan {
+                format: PixelFormat::Nv12,
+                handoff,
+            },
+        })
+    }
+}
+
 #[test]
 fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
     let Some(ctx) = gpu_common::context() else {
@@ -271,8 +299,7 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
     let (w, h, frames) = (320u32, 192u32, 24u64);
     let mut config = SessionConfig::new(Codec::H264, w, h, Rational::new(30, 1));
     config.input_format = PixelFormat::Bgra8;
-    config.gpu = GpuChoice::Shared(SharedGpu(Arc::clone(&ctx)));
-    let spec = config.process_spec(preferred_yuv_input(&config)).unwrap();
+    let spec = config.process_spec(PixelFormat::Nv12).unwrap();
     let layout = ghoststream::processing::convert::YuvLayout::new(spec.convert.output, w, h);
     let mut rng = Rng::new();
     let pictures = pictures(&mut rng, w, h, 5);
@@ -283,7 +310,8 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
         u64::from(layout.size),
         4,
     );
-    let mut session = Session::with_backend(config, Box::new(reader)).unwrap();
+    let factory = ReaderFactory(Mutex::new(Some(reader)));
+    let mut session = Session::open_with(config, Some(Arc::clone(&ctx)), &[&factory]).unwrap();
     assert!(
         session
             .processing()

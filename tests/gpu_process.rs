@@ -57,7 +57,7 @@ fn run(
     let mut out = Vec::new();
     for (i, f) in frames.iter().enumerate() {
         let img = image(format, spec.input_width, spec.input_height, f);
-        if let Some(c) = stream.submit(&img, i).expect("submit") {
+        if let Some(c) = stream.submit((&img).into(), i).expect("submit").converted() {
             out.push(c.image.data().to_vec());
         }
     }
@@ -552,7 +552,7 @@ fn bad_plans_are_typed_errors() {
     let mut stream: ConvertRing<()> = ConvertRing::new(&ctx, PixelFormat::Bgra8, &base, 2).unwrap();
     let e = stream
         .submit(
-            &CpuImage::new(PixelFormat::Bgra8, 32, 64, None).unwrap(),
+            (&CpuImage::new(PixelFormat::Bgra8, 32, 64, None).unwrap()).into(),
             (),
         )
         .unwrap_err();

@@ -17,7 +17,7 @@ use ghoststream::processing::scale::{Fit, ScaleFilter};
 use ghoststream::processing::tonemap::PeakSource;
 use ghoststream::{
     BitDepth, Codec, CpuImage, Frame, GpuChoice, PixelFormat, Processing, RateControl, Session,
-    SessionConfig, SessionError, SharedGpu, Timestamp, ToneMapInput, TransferFunction,
+    SessionConfig, SessionError, Timestamp, ToneMapInput, TransferFunction,
 };
 use host_vulkan::{host_app, HostApp};
 
@@ -338,8 +338,10 @@ fn embedded_session(
     let ctx = unsafe { GpuContext::from_host(app.host_vulkan(None)) }
         .expect("context on the host's device");
     cfg.input_format = PixelFormat::Bgra8;
-    cfg.gpu = GpuChoice::Shared(SharedGpu(ctx.clone()));
-    (Session::open(cfg.clone()).expect("session opens"), ctx)
+    (
+        Session::open_on(cfg.clone(), ctx.clone()).expect("session opens"),
+        ctx,
+    )
 }
 
 /// The application's W x H BGRA8 image, left in TRANSFER_DST_OPTIMAL by its upload, as a frame.
@@ -541,7 +543,7 @@ fn gpu_frames_that_do_not_fit_are_typed_errors() {
         .submit(Frame::from_gpu(frame(), Timestamp::from_nanos(0)))
         .unwrap_err();
     assert!(matches!(e, SessionError::GpuFrameRejected { .. }), "{e:?}");
-    assert!(e.to_string().contains("GpuChoice::Shared"), "{e}");
+    assert!(e.to_string().contains("Session::open_on"), "{e}");
     // A CPU-only session neither.
     let mut cfg = config(Codec::H264, W, H, 30);
     cfg.input_format = PixelFormat::Bgra8;

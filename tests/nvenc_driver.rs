@@ -57,7 +57,7 @@ fn opening_a_session_succeeds_or_names_the_missing_encoder() {
 #[test]
 fn the_backend_opens_or_reports_the_missing_engine() {
     use ghoststream::encode::nvenc::NvencEncoder;
-    use ghoststream::encode::{open_backend, EncodeError};
+    use ghoststream::encode::{open_backend, EncodeError, Feed};
     use ghoststream::{BackendChoice, BackendKind, Codec, PixelFormat, Rational, SessionConfig};
     let mut config = SessionConfig::new(Codec::Hevc, 1920, 1080, Rational::new(60, 1));
     config.backend = BackendChoice::Only(BackendKind::Nvenc);
@@ -69,8 +69,8 @@ fn the_backend_opens_or_reports_the_missing_engine() {
         Err(e @ NvencError::NoEncoder { .. }) => eprintln!("NVENC backend open: {e}"),
         Err(other) => panic!("expected success or NoEncoder, got {other:?}"),
     }
-    match open_backend(&config, PixelFormat::Nv12, None) {
-        Ok((backend, _)) => eprintln!("NVENC backend chosen: {}", backend.describe()),
+    match open_backend(&config, Feed::Cpu(PixelFormat::Nv12)) {
+        Ok((opened, _)) => eprintln!("NVENC backend chosen: {}", opened.backend.describe()),
         Err(EncodeError::Unavailable { backend, reason }) => {
             assert_eq!(backend, BackendKind::Nvenc);
             assert!(

@@ -1,9 +1,12 @@
 //! The session options struct, its defaults, and its translation into a `SessionConfig`; the
 //! enums it uses.
 
+use std::sync::Arc;
+
+use ghoststream::gpu::GpuContext;
 use ghoststream::{
     BackendChoice, BackendKind, Backpressure, BitDepth, Codec, GpuChoice, KeyframeInterval,
-    PixelFormat, Preset, RateControl, Rational, SessionConfig, SharedGpu, Tuning,
+    PixelFormat, Preset, RateControl, Rational, SessionConfig, Tuning,
 };
 
 use crate::engine::GsEngine;
@@ -218,11 +221,16 @@ pub(crate) fn pixel_format(value: i32) -> Result<PixelFormat, Failure> {
 pub fn session_config_from_options(
     options: &GsSessionOptions,
 ) -> Result<SessionConfig, (i32, String)> {
-    config(options).map_err(|f| (f.code, f.message))
+    config(options)
+        .map(|(config, _)| config)
+        .map_err(|f| (f.code, f.message))
 }
 
-/// The session config `o` asks for (checked as the library checks it).
-pub(crate) fn config(o: &GsSessionOptions) -> Result<SessionConfig, Failure> {
+/// The session config `o` asks for (checked as the library checks it), and the engine's context
+/// the session is opened on when `o.engine` is set.
+pub(crate) fn config(
+    o: &GsSessionOptions,
+) -> Result<(SessionConfig, Option<Arc<GpuContext>>), Failure> {
     let codec = codec(o.codec)?;
     if o.fps_num == 0 || o.fps_den == 0 {
         return Err(Failure::new(
@@ -319,12 +327,13 @@ pub(crate) fn config(o: &GsSessionOptions) -> Result<SessionConfig, Failure> {
         c.processing.input_size = Some((w, h));
     }
     c.processing.sharpen = f64::from(o.sharpen);
-    c.gpu = if o.engine.is_null() {
-        match o.gpu {
+    let engine = if o.engine.is_null() {
+        c.gpu = match o.gpu {
             GS_GPU_AUTO => GpuChoice::Auto,
             GS_GPU_OFF => GpuChoice::Off,
             other => return Err(Failure::bad_enum("gpu", other, "GS_GPU_*")),
-        }
+        };
+        None
     } else {
         let ctx =
             handles::read(o.engine, None, |e| Some(e.context().clone())).ok_or_else(|| {
@@ -333,8 +342,9 @@ pub(crate) fn config(o: &GsSessionOptions) -> Result<SessionConfig, Failure> {
                     "options.engine is not a live engine (destroyed, or never created)",
                 )
             })?;
-        GpuChoice::Shared(SharedGpu(ctx))
+        // The session is opened on the engine's context; its GPU choice stays Auto.
+        Some(ctx)
     };
     c.validate()?;
-    Ok(c)
+    Ok((c, engine))
 }

@@ -3,7 +3,7 @@
 
 use std::ffi::{c_char, CString};
 
-use ghoststream::encode::{probe, ProbeEntry};
+use ghoststream::probe::{probe, ProbeEntry};
 
 use crate::handles;
 use crate::options::codec_value;

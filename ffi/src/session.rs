@@ -101,8 +101,11 @@ pub unsafe extern "C" fn gs_session_create(
         unsafe { handles::clear_out(out)? };
         // SAFETY: contract of this function.
         let o = unsafe { read_in(options, "options", "GsSessionOptions")? };
-        let config = config(&o)?;
-        let session = Session::open(config.clone())?;
+        let (config, engine) = config(&o)?;
+        let session = match engine {
+            Some(ctx) => Session::open_on(config.clone(), ctx)?,
+            None => Session::open(config.clone())?,
+        };
         let backend = c_string(&session.backend_report().description);
         let c = session.controls();
         let controls = (u32::from(c.force_keyframe) * GS_CONTROL_KEYFRAME)

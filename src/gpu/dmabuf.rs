@@ -330,7 +330,7 @@ impl DmaBufImage {
             .collect())
     }
 
-    /// The image as a frame for a session on this context (`GpuChoice::Shared`): acquired from
+    /// The image as a frame for a session on this context (`Session::open_on`): acquired from
     /// the producer in `GENERAL` and released back to it in `GENERAL` around the read.
     /// Producer writes between frames are the producer's to order (it hands the buffer over
     /// when its writes are done).

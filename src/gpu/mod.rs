@@ -32,7 +32,7 @@ pub use commands::GpuTime;
 pub use convert::{ConvertRun, RgbToYuv420};
 pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use interop::{ExportableBuffer, ExportableTimeline};
-pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, PassTiming};
+pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, PassTiming, RingFrame, Submitted};
 
 use ash::vk;
 

@@ -177,6 +177,55 @@ pub struct Converted<T> {
     pub gpu: Option<GpuTime>,
 }
 
+/// A frame for [`ConvertRing::submit`].
+#[derive(Clone, Copy, Debug)]
+pub enum RingFrame<'a> {
+    /// In CPU memory: uploaded into the slot's own image.
+    Cpu(&'a CpuImage),
+    /// Already in a Vulkan image of the stream's device: no upload.
+    Gpu {
+        /// The frame.
+        frame: &'a GpuFrame,
+        /// How long the CPU waits for the frame's wait point before it is an error.
+        wait_timeout_ns: u64,
+    },
+}
+
+impl<'a> From<&'a CpuImage> for RingFrame<'a> {
+    fn from(image: &'a CpuImage) -> Self {
+        RingFrame::Cpu(image)
+    }
+}
+
+/// What [`ConvertRing::submit`] answers.
+#[derive(Debug)]
+pub enum Submitted<T> {
+    /// A read-back stream that is filling: no result yet.
+    Pending,
+    /// A read-back stream's oldest frame, collected to make room.
+    Converted(Converted<T>),
+    /// A hand-off stream's frame: the buffer it goes into and its timeline value.
+    HandedOff(HandedOff),
+}
+
+impl<T> Submitted<T> {
+    /// The converted frame, if this is one.
+    pub fn converted(self) -> Option<Converted<T>> {
+        match self {
+            Submitted::Converted(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The hand-off, if this is one.
+    pub fn handed_off(&self) -> Option<HandedOff> {
+        match self {
+            Submitted::HandedOff(h) => Some(*h),
+            _ => None,
+        }
+    }
+}
+
 /// GPU time of a stream's pass, measured by [`ConvertRing::benchmark_pass`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PassTiming {
@@ -237,11 +286,10 @@ impl<T> ConvertRing<T> {
     }
 
     /// A stream that hands its frames to another API in `handoff`'s buffers (in rotation)
-    /// instead of reading them back, with `depth` frames in flight on the queue (1 to 8); submit
-    /// with [`submit_handoff`](Self::submit_handoff) or
-    /// [`submit_gpu_handoff`](Self::submit_gpu_handoff). Every buffer must hold the layout's
-    /// size. Before the stream is dropped, the consumer must have released every frame handed
-    /// to it (or the owner signals `released` past the last one).
+    /// instead of reading them back, with `depth` frames in flight on the queue (1 to 8); each
+    /// [`submit`](Self::submit) answers [`Submitted::HandedOff`]. Every buffer must hold the
+    /// layout's size. Before the stream is dropped, the consumer must have released every frame
+    /// handed to it (or the owner signals `released` past the last one).
     pub fn with_handoff(
         ctx: &Arc<GpuContext>,
         input: PixelFormat,
@@ -252,27 +300,6 @@ impl<T> ConvertRing<T> {
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         check_handoff(&handoff, &layout)?;
         Self::build(ctx, input, spec, depth.clamp(1, 8), Some(handoff))
-    }
-
-    /// Turns a read-back stream that has converted nothing yet into a hand-off stream over
-    /// `handoff`'s buffers, keeping its pipeline, slots and upload buffers (only the read-back
-    /// outputs go): for a caller that learns of the consumer after building the stream.
-    pub fn hand_off(&mut self, handoff: GpuHandoff) -> Result<(), GpuError> {
-        check_handoff(&handoff, &self.layout)?;
-        if self.handoff.is_some() || self.frames > 0 {
-            return Err(GpuError::Invalid {
-                what: "hand-off".into(),
-                reason: "only a read-back stream that has converted no frame can be handed off"
-                    .into(),
-            });
-        }
-        self.handoff = Some(handoff);
-        for i in 0..self.slots.len() {
-            self.slots[i].own = None;
-            let own_view = self.slots[i].image.view;
-            self.bind_input(i, own_view);
-        }
-        Ok(())
     }
 
     fn build(
@@ -400,61 +427,40 @@ impl<T> ConvertRing<T> {
         self.poison = Some(byte);
     }
 
-    /// Submits one frame for conversion; when the ring is full, first collects and returns the
-    /// oldest result.
-    pub fn submit(&mut self, frame: &CpuImage, tag: T) -> Result<Option<Converted<T>>, GpuError> {
-        self.check_mode(false)?;
-        self.check_frame(frame.format(), frame.width(), frame.height())?;
-        let collected = self.collect_if_full()?;
-        self.enqueue_cpu(frame, tag)?;
-        Ok(collected)
-    }
-
-    /// Submits a frame that is already in a Vulkan image of the stream's device: no upload.
-    /// First waits on the CPU, up to `wait_timeout_ns`, for the frame's wait point (see
-    /// [`GpuFrame`]); when the ring is full, collects and returns the oldest result.
-    pub fn submit_gpu(
-        &mut self,
-        frame: &GpuFrame,
-        tag: T,
-        wait_timeout_ns: u64,
-    ) -> Result<Option<Converted<T>>, GpuError> {
-        self.check_mode(false)?;
-        self.check_frame(frame.format(), frame.width(), frame.height())?;
-        if let Some(point) = frame.wait() {
-            wait_timeline(&self.ctx, point, wait_timeout_ns)?;
+    /// Submits one frame. A read-back stream first collects the oldest result when the ring is
+    /// full ([`Submitted::Converted`]; [`Submitted::Pending`] while the ring fills); a hand-off
+    /// stream converts into the next hand-off buffer and answers [`Submitted::HandedOff`]. A
+    /// [`RingFrame::Gpu`] is converted with no upload, after a CPU wait for its wait point (see
+    /// [`GpuFrame`]) that turns a never-signalled frame into an error.
+    pub fn submit(&mut self, frame: RingFrame<'_>, tag: T) -> Result<Submitted<T>, GpuError> {
+        match frame {
+            RingFrame::Cpu(image) => {
+                self.check_frame(image.format(), image.width(), image.height())?
+            }
+            RingFrame::Gpu {
+                frame,
+                wait_timeout_ns,
+            } => {
+                self.check_frame(frame.format(), frame.width(), frame.height())?;
+                if let Some(point) = frame.wait() {
+                    wait_timeline(&self.ctx, point, wait_timeout_ns)?;
+                }
+            }
         }
-        let collected = self.collect_if_full()?;
-        self.enqueue_gpu(frame, tag)?;
-        Ok(collected)
-    }
-
-    /// Hand-off streams: uploads and converts `frame` into the next hand-off buffer.
-    pub fn submit_handoff(&mut self, frame: &CpuImage, tag: T) -> Result<HandedOff, GpuError> {
-        self.check_mode(true)?;
-        self.check_frame(frame.format(), frame.width(), frame.height())?;
-        self.retire_if_full()?;
-        self.enqueue_cpu(frame, tag)?;
-        Ok(self.last_handed_off())
-    }
-
-    /// Hand-off streams: converts a frame already in a Vulkan image into the next hand-off
-    /// buffer (its wait point is waited on the GPU, after a CPU wait of up to
-    /// `wait_timeout_ns` that turns a never-signalled frame into an error).
-    pub fn submit_gpu_handoff(
-        &mut self,
-        frame: &GpuFrame,
-        tag: T,
-        wait_timeout_ns: u64,
-    ) -> Result<HandedOff, GpuError> {
-        self.check_mode(true)?;
-        self.check_frame(frame.format(), frame.width(), frame.height())?;
-        if let Some(point) = frame.wait() {
-            wait_timeline(&self.ctx, point, wait_timeout_ns)?;
+        let collected = if self.handoff.is_some() {
+            self.retire_if_full()?;
+            None
+        } else {
+            self.collect_if_full()?
+        };
+        match frame {
+            RingFrame::Cpu(image) => self.enqueue_cpu(image, tag)?,
+            RingFrame::Gpu { frame, .. } => self.enqueue_gpu(frame, tag)?,
+        };
+        if self.handoff.is_some() {
+            return Ok(Submitted::HandedOff(self.last_handed_off()));
         }
-        self.retire_if_full()?;
-        self.enqueue_gpu(frame, tag)?;
-        Ok(self.last_handed_off())
+        Ok(collected.map_or(Submitted::Pending, Submitted::Converted))
     }
 
     /// The frame just handed over: frame n = `handed` - 1 went into buffer n mod buffers, and
@@ -533,21 +539,6 @@ impl<T> ConvertRing<T> {
         Ok(i)
     }
 
-    fn check_mode(&self, handoff: bool) -> Result<(), GpuError> {
-        if self.handoff.is_some() == handoff {
-            return Ok(());
-        }
-        Err(GpuError::Invalid {
-            what: "submission".into(),
-            reason: if handoff {
-                "this stream reads frames back; submit with submit or submit_gpu".into()
-            } else {
-                "this stream hands frames over; submit with submit_handoff or submit_gpu_handoff"
-                    .into()
-            },
-        })
-    }
-
     fn check_frame(&self, format: PixelFormat, width: u32, height: u32) -> Result<(), GpuError> {
         if format != self.input || (width, height) != (self.width, self.height) {
             return Err(GpuError::Invalid {
@@ -607,7 +598,12 @@ impl<T> ConvertRing<T> {
     /// rotation, each in its own submission bracketed by timestamps and waited for, with no
     /// upload or read-back around it. Returns the medians.
     pub fn benchmark_pass(&mut self, iterations: usize) -> Result<PassTiming, GpuError> {
-        self.check_mode(false)?;
+        if self.handoff.is_some() {
+            return Err(GpuError::Invalid {
+                what: "benchmark".into(),
+                reason: "this stream hands frames over; time a read-back stream".into(),
+            });
+        }
         if self.queries == vk::QueryPool::null() {
             return Err(GpuError::Unsupported {
                 what: "time dispatches".into(),

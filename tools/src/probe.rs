@@ -14,7 +14,7 @@ pub struct ProbeArgs {
 }
 
 pub fn run(args: ProbeArgs) -> Result<(), String> {
-    let entries = ghoststream::encode::probe();
+    let entries = ghoststream::probe::probe();
     if args.json {
         let list: Vec<serde_json::Value> = entries
             .iter()
