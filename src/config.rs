@@ -250,7 +250,29 @@ pub enum GpuChoice {
     /// Never use a GPU: RGB input is converted on the CPU.
     Off,
     /// Use a Vulkan device chosen and set up by these options, or fail to open.
-    Require(crate::gpu::GpuOptions),
+    Require(GpuOptions),
+}
+
+/// Which physical device to use.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeviceSelector {
+    /// The best: a discrete GPU, then integrated, then virtual, then a CPU implementation.
+    #[default]
+    Auto,
+    /// The device at this index in Vulkan's enumeration.
+    Index(usize),
+    /// The first device whose name contains this text (case-insensitive).
+    Name(String),
+}
+
+/// How to create a context.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GpuOptions {
+    /// Which device.
+    pub device: DeviceSelector,
+    /// Turn on the Khronos validation layer and collect its messages (tests do).
+    pub validation: bool,
 }
 
 /// GPU processing of RGB frames before they are encoded: scaling, HDR to SDR tone mapping and
@@ -486,9 +508,9 @@ impl SessionConfig {
                 return Err(ConfigError::Conflict {
                     field: "gpu",
                     value: match &options.device {
-                        crate::gpu::DeviceSelector::Auto => "require".to_string(),
-                        crate::gpu::DeviceSelector::Index(i) => format!("require:#{i}"),
-                        crate::gpu::DeviceSelector::Name(n) => format!("require:{n}"),
+                        DeviceSelector::Auto => "require".to_string(),
+                        DeviceSelector::Index(i) => format!("require:#{i}"),
+                        DeviceSelector::Name(n) => format!("require:{n}"),
                     },
                     reason: format!(
                         "{} frames go to the encoder as they are, with no GPU work to require; drop the GPU requirement (--gpu auto) or give RGB input (bgra8, rgba8, rgb10a2, rgba16f)",
@@ -1017,8 +1039,8 @@ mod tests {
     fn requiring_a_gpu_for_yuv_input_is_a_conflict() {
         let mut c = base();
         c.input_format = PixelFormat::I420;
-        c.gpu = GpuChoice::Require(crate::gpu::GpuOptions {
-            device: crate::gpu::DeviceSelector::Name("NoSuchGpu".into()),
+        c.gpu = GpuChoice::Require(GpuOptions {
+            device: DeviceSelector::Name("NoSuchGpu".into()),
             validation: false,
         });
         let e = c.validate().unwrap_err();

@@ -7,11 +7,46 @@
 //! `encode::software` importing `crate::ffmpeg::codec` is `encode -> ffmpeg`. A child naming an
 //! item of its own parent (`super::EncodeError`) is not an edge: the parent's `mod.rs` holds
 //! what its children share. Any group of modules that reach each other fails the test.
+//!
+//! The top-level modules also sit in layers (`LAYERS`, the picture in docs/DESIGN.md), and an
+//! import may only point to the module's own layer or one below it: core types import no
+//! device layer, devices import no source, output or encoder, and nothing imports the engine
+//! but the facade. A new top-level module must be given its layer here.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 type Graph = BTreeMap<String, BTreeSet<String>>;
+
+/// The library's layers, bottom first, and the top-level modules in each.
+const LAYERS: &[(&str, &[&str])] = &[
+    (
+        "core types",
+        &[
+            "time",
+            "codec",
+            "color",
+            "format",
+            "hdr",
+            "units",
+            "frame",
+            "packet",
+            "config",
+            "bitstream",
+            "processing",
+        ],
+    ),
+    ("devices", &["gpu", "cuda", "ffmpeg"]),
+    ("sources and outputs", &["source", "output"]),
+    ("encoders", &["encode"]),
+    ("engine", &["session", "probe", "stats", "control"]),
+    ("facade", &["error"]),
+];
+
+/// The layer index of a top-level module.
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|(_, ms)| ms.contains(&module))
+}
 
 /// The text of a source file without its line comments and its trailing test module.
 fn code_of(text: &str) -> String {
@@ -176,6 +211,36 @@ fn no_module_imports_one_that_imports_it_back() {
         found.is_empty(),
         "modules that import each other in a circle: {found:?} (edges: {graph:?})"
     );
+}
+
+#[test]
+fn imports_point_down_the_layers() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph = Graph::new();
+    collect(&src, &src, &mut graph);
+    let mut unplaced = BTreeSet::new();
+    let mut upward = Vec::new();
+    for (from, tos) in &graph {
+        if from.contains("::") {
+            continue;
+        }
+        for to in tos.iter().filter(|t| !t.contains("::")) {
+            match (layer_of(from), layer_of(to)) {
+                (Some(a), Some(b)) if b > a => upward.push(format!(
+                    "{from} ({}) imports {to} ({})",
+                    LAYERS[a].0, LAYERS[b].0
+                )),
+                (None, _) => drop(unplaced.insert(from.clone())),
+                (_, None) => drop(unplaced.insert(to.clone())),
+                _ => {}
+            }
+        }
+    }
+    assert!(
+        unplaced.is_empty(),
+        "top-level modules in no layer (add them to LAYERS): {unplaced:?}"
+    );
+    assert!(upward.is_empty(), "imports that point up: {upward:#?}");
 }
 
 #[test]

@@ -10,6 +10,7 @@
 //! `vkDeviceWaitIdle` on a borrowed device: it waits for its own fences only, and never
 //! destroys the borrowed instance, device or queue.
 
+use crate::config::{DeviceSelector, GpuOptions};
 use std::ffi::{c_void, CStr};
 use std::mem::ManuallyDrop;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,28 +20,6 @@ use gpu_allocator::vulkan::{Allocator, AllocatorCreateDesc};
 
 use super::clock::{self, GpuClock};
 use super::GpuError;
-
-/// Which physical device to use.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DeviceSelector {
-    /// The best: a discrete GPU, then integrated, then virtual, then a CPU implementation.
-    #[default]
-    Auto,
-    /// The device at this index in Vulkan's enumeration.
-    Index(usize),
-    /// The first device whose name contains this text (case-insensitive).
-    Name(String),
-}
-
-/// How to create a context.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GpuOptions {
-    /// Which device.
-    pub device: DeviceSelector,
-    /// Turn on the Khronos validation layer and collect its messages (tests do).
-    pub validation: bool,
-}
 
 /// Messages the validation layer reported (warnings and errors).
 #[derive(Debug, Default)]

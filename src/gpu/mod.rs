@@ -17,11 +17,10 @@ mod pipeline;
 mod resources;
 mod ring;
 
-pub use context::{
-    DeviceInfo, DeviceSelector, GpuContext, GpuOptions, HostVulkan, ValidationLog,
-    OPTIONAL_DEVICE_EXTENSIONS,
-};
+pub use context::{DeviceInfo, GpuContext, HostVulkan, ValidationLog, OPTIONAL_DEVICE_EXTENSIONS};
 
+/// How a context is chosen and set up: plain data of the configuration layer, named here too.
+pub use crate::config::{DeviceSelector, GpuOptions};
 pub use crate::frame::{GpuFrame, GpuFrameError, TimelinePoint};
 /// The `ash` crate GhostStream is built with, for embedding applications to name the same
 /// Vulkan types.
