@@ -97,6 +97,17 @@ impl Rational {
         }
     }
 
+    /// The value in lowest terms as two unsigned 32-bit terms (what an IVF header's time base
+    /// and NVENC's frame-rate fields hold), or `None` when it is not positive or a term needs
+    /// more than 32 bits. A validated [`crate::SessionConfig`]'s frame rate always has them.
+    pub fn as_u32_terms(self) -> Option<(u32, u32)> {
+        let r = self.reduced();
+        if r.num <= 0 || r.den <= 0 {
+            return None;
+        }
+        Some((u32::try_from(r.num).ok()?, u32::try_from(r.den).ok()?))
+    }
+
     /// The same value in lowest terms (the sign on the numerator); `0/0` stays as it is.
     pub fn reduced(self) -> Self {
         let (mut a, mut b) = (self.num.unsigned_abs(), self.den.unsigned_abs());
@@ -165,6 +176,18 @@ impl fmt::Display for Rational {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn u32_terms_are_the_reduced_positive_ones() {
+        assert_eq!(Rational::new(60, 2).as_u32_terms(), Some((30, 1)));
+        assert_eq!(Rational::new(30, -1).as_u32_terms(), None);
+        assert_eq!(Rational::new(0, 1).as_u32_terms(), None);
+        assert_eq!(Rational::new(1 << 32, 1).as_u32_terms(), None);
+        assert_eq!(
+            Rational::new(u32::MAX.into(), 1).as_u32_terms(),
+            Some((u32::MAX, 1))
+        );
+    }
 
     #[test]
     fn reduced_fractions() {

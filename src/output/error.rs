@@ -74,6 +74,14 @@ pub enum SinkError {
         /// The path.
         path: PathBuf,
     },
+    /// A frame rate the file's header cannot hold (IVF: a positive fraction of 32-bit terms).
+    #[error("cannot write {}: its header cannot hold the frame rate {rate} (give a positive rate whose reduced terms fit 32 bits, e.g. 30/1 or 30000/1001)", path.display())]
+    FrameRate {
+        /// The path.
+        path: PathBuf,
+        /// The rate given.
+        rate: crate::time::Rational,
+    },
     /// A packet whose bytes break its framing.
     #[error("packet {frame} is malformed: {source}")]
     Malformed {

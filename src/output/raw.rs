@@ -62,6 +62,17 @@ pub fn open_sink(
             codec: config.codec,
         });
     }
+    // IVF's header holds the frame rate in 32-bit terms: refused before the file is created.
+    let ivf_rate = match config.frame_rate.as_u32_terms() {
+        Some(terms) => terms,
+        None if format == BitstreamFormat::Ivf => {
+            return Err(SinkError::FrameRate {
+                path: path.to_path_buf(),
+                rate: config.frame_rate,
+            })
+        }
+        None => (0, 1),
+    };
     let super::path::OutputFile { file, regular } =
         super::path::create(path).map_err(|source| SinkError::Create {
             path: path.to_path_buf(),
@@ -83,13 +94,7 @@ pub fn open_sink(
         regular,
     };
     if format == BitstreamFormat::Ivf {
-        let rate = config.frame_rate.reduced();
-        #[expect(
-            clippy::cast_possible_truncation,
-            clippy::cast_sign_loss,
-            reason = "validation guarantees positive reduced terms that fit 32 bits"
-        )]
-        let (rate_num, rate_den) = (rate.num as u32, rate.den as u32);
+        let (rate_num, rate_den) = ivf_rate;
         let header = ivf::IvfHeader {
             fourcc: *b"AV01",
             width: u16::try_from(config.width).unwrap_or(u16::MAX),
@@ -330,6 +335,28 @@ mod tests {
 
     fn config(codec: Codec) -> SessionConfig {
         SessionConfig::new(codec, 64, 64, Rational::new(30, 1))
+    }
+
+    #[test]
+    fn an_ivf_header_refuses_a_rate_it_cannot_hold_before_creating_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ivf");
+        for rate in [
+            Rational::new(0, 1),
+            Rational::new(1 << 40, 1),
+            Rational::new(-30, 1),
+        ] {
+            let mut c = config(Codec::Av1);
+            c.frame_rate = rate;
+            let e = open_sink(&path, BitstreamFormat::Ivf, &c).unwrap_err();
+            assert!(matches!(e, SinkError::FrameRate { .. }), "{e:?}");
+            assert!(e.to_string().contains(&rate.to_string()), "{e}");
+            assert!(!path.exists(), "no file is left for {rate}");
+        }
+        // A rate that reduces into 32 bits is fine.
+        let mut c = config(Codec::Av1);
+        c.frame_rate = Rational::new(60_000 << 20, 1001 << 20);
+        open_sink(&path, BitstreamFormat::Ivf, &c).unwrap();
     }
 
     #[test]

@@ -333,13 +333,8 @@ pub fn initialize_params(
     choice: &NvencChoice,
     encode_config: *mut nv::NV_ENC_CONFIG,
 ) -> nv::NV_ENC_INITIALIZE_PARAMS {
-    let rate = config.frame_rate.reduced();
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "validation guarantees positive reduced terms that fit 32 bits"
-    )]
-    let (rate_num, rate_den) = (rate.num as u32, rate.den as u32);
+    // A validated config always has these; 0/1 would be refused by the driver, not truncated.
+    let (rate_num, rate_den) = config.frame_rate.as_u32_terms().unwrap_or((0, 1));
     let mut p = nv::NV_ENC_INITIALIZE_PARAMS {
         version: nv::NV_ENC_INITIALIZE_PARAMS_VER,
         encodeGUID: choice.codec,
