@@ -3,7 +3,7 @@
 
 use ash::vk;
 
-use super::resources::color_range;
+use super::conv::{color_range, whole_image};
 use super::{GpuContext, GpuError};
 use crate::frame::TimelinePoint;
 
@@ -346,22 +346,6 @@ fn query_results(
 
 fn pair_ns(ctx: &GpuContext, pair: &[u64]) -> f64 {
     pair[1].saturating_sub(pair[0]) as f64 * ctx.device_info().timestamp_period_ns
-}
-
-/// The copy region of a whole single-level colour image.
-pub(crate) fn whole_image(width: u32, height: u32) -> vk::BufferImageCopy {
-    vk::BufferImageCopy::default()
-        .image_subresource(vk::ImageSubresourceLayers {
-            aspect_mask: vk::ImageAspectFlags::COLOR,
-            mip_level: 0,
-            base_array_layer: 0,
-            layer_count: 1,
-        })
-        .image_extent(vk::Extent3D {
-            width,
-            height,
-            depth: 1,
-        })
 }
 
 /// Records a memory dependency on a whole buffer.

@@ -161,16 +161,6 @@ impl std::fmt::Debug for GpuContext {
     }
 }
 
-fn kind_rank(t: vk::PhysicalDeviceType) -> (u32, &'static str) {
-    match t {
-        vk::PhysicalDeviceType::DISCRETE_GPU => (0, "discrete"),
-        vk::PhysicalDeviceType::INTEGRATED_GPU => (1, "integrated"),
-        vk::PhysicalDeviceType::VIRTUAL_GPU => (2, "virtual"),
-        vk::PhysicalDeviceType::CPU => (3, "cpu"),
-        _ => (4, "other"),
-    }
-}
-
 const VALIDATION_LAYER: &CStr = c"VK_LAYER_KHRONOS_validation";
 
 impl GpuContext {
@@ -521,7 +511,7 @@ impl GpuContext {
         pd: vk::PhysicalDevice,
         props: &vk::PhysicalDeviceProperties,
     ) -> DeviceInfo {
-        let (_, kind) = kind_rank(props.device_type);
+        let (_, kind) = super::conv::kind_rank(props.device_type);
         let mut driver_props = vk::PhysicalDeviceDriverProperties::default();
         let mut id_props = vk::PhysicalDeviceIDProperties::default();
         let mut props2 = vk::PhysicalDeviceProperties2::default()
@@ -580,7 +570,7 @@ impl GpuContext {
             if props.api_version < vk::API_VERSION_1_3 {
                 continue;
             }
-            let (rank, _) = kind_rank(props.device_type);
+            let (rank, _) = super::conv::kind_rank(props.device_type);
             let info = Self::describe(instance, pd, &props);
             candidates.push((index, rank, pd, super::vk_u32(family), info));
         }

@@ -150,7 +150,7 @@ impl RgbToYuv420 {
         spec: &ConvertSpec,
         poison: u8,
     ) -> Result<ConvertRun, GpuError> {
-        let vk_format = self::input_format(input_format)?;
+        let vk_format = super::conv::input_format(input_format)?;
         check_request(&self.ctx, spec.output, width, height)?;
         let expected = input_format.frame_bytes(width, height);
         if input.len() != expected {
@@ -362,20 +362,6 @@ impl RgbToYuv420 {
     #[cfg(feature = "test-support")]
     pub(super) fn wait_fence(&self) -> Result<(), GpuError> {
         super::commands::wait_and_reset(&self.ctx, self.fence, RUN_TIMEOUT_NS, "a conversion")
-    }
-}
-
-/// The Vulkan format sampled for an RGB input format.
-pub(crate) fn input_format(format: PixelFormat) -> Result<vk::Format, GpuError> {
-    match format {
-        PixelFormat::Rgba8 => Ok(vk::Format::R8G8B8A8_UNORM),
-        PixelFormat::Bgra8 => Ok(vk::Format::B8G8R8A8_UNORM),
-        PixelFormat::Rgb10a2 => Ok(vk::Format::A2B10G10R10_UNORM_PACK32),
-        PixelFormat::Rgba16f => Ok(vk::Format::R16G16B16A16_SFLOAT),
-        other => Err(GpuError::Unsupported {
-            what: format!("process {other} input"),
-            reason: "the GPU takes rgba8, bgra8, rgb10a2 or rgba16f".into(),
-        }),
     }
 }
 

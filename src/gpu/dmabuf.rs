@@ -109,7 +109,7 @@ impl DmaBufImage {
             ash::ext::external_memory_dma_buf::NAME,
             "importing DMA-BUF frames (Wayland and PipeWire capture)",
         )?;
-        let vk_format = super::convert::input_format(buf.format)?;
+        let vk_format = super::conv::input_format(buf.format)?;
         let (w, h) = (buf.width, buf.height);
         let invalid = |what: String, reason: String| GpuError::Invalid { what, reason };
         if w == 0 || h == 0 {
@@ -317,7 +317,7 @@ impl DmaBufImage {
             ash::ext::image_drm_format_modifier::NAME,
             "listing the DMA-BUF layouts (DRM format modifiers) the device reads",
         )?;
-        let vk_format = super::convert::input_format(format)?;
+        let vk_format = super::conv::input_format(format)?;
         Ok(modifier_properties(ctx, vk_format)
             .iter()
             .map(|m| DrmModifier {

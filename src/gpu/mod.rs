@@ -9,6 +9,7 @@ mod bench;
 mod clock;
 mod commands;
 mod context;
+mod conv;
 mod convert;
 mod dmabuf;
 mod interop;

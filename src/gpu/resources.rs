@@ -168,22 +168,11 @@ impl GpuImage {
             .image(image)
             .view_type(vk::ImageViewType::TYPE_2D)
             .format(format)
-            .subresource_range(color_range());
+            .subresource_range(super::conv::color_range());
         // SAFETY: the image is bound to memory and the view matches its format and range.
         this.view = unsafe { ctx.device.create_image_view(&view_info, None) }
             .map_err(GpuError::vk("vkCreateImageView"))?;
         Ok(this)
-    }
-}
-
-/// The whole colour subresource of a single-level, single-layer image.
-pub(crate) fn color_range() -> vk::ImageSubresourceRange {
-    vk::ImageSubresourceRange {
-        aspect_mask: vk::ImageAspectFlags::COLOR,
-        base_mip_level: 0,
-        level_count: 1,
-        base_array_layer: 0,
-        layer_count: 1,
     }
 }
 

@@ -27,11 +27,12 @@ use super::commands::{
     image_transfer_barrier, median, queue_has_timestamps, read_duration_at, read_gpu_time_at,
     record_readback, record_upload, wait_and_reset, wait_timeline, GpuTime,
 };
+use super::conv::color_range;
 use super::convert::RgbToYuv420;
 use super::interop::{ExportableBuffer, ExportableTimeline};
 use super::pass::ProcessingPass;
 use super::pipeline::{write_descriptors, Descriptor};
-use super::resources::{color_range, GpuBuffer, GpuImage};
+use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
 use crate::frame::GpuFrame;
@@ -309,7 +310,7 @@ impl<T> ConvertRing<T> {
         depth: usize,
         handoff: Option<GpuHandoff>,
     ) -> Result<Self, GpuError> {
-        let vk_format = super::convert::input_format(input)?;
+        let vk_format = super::conv::input_format(input)?;
         let pass = Pass::new(ctx, spec)?;
         let (width, height) = (spec.input_width, spec.input_height);
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
@@ -525,7 +526,7 @@ impl<T> ConvertRing<T> {
         let view_info = vk::ImageViewCreateInfo::default()
             .image(frame.image())
             .view_type(vk::ImageViewType::TYPE_2D)
-            .format(super::convert::input_format(frame.format())?)
+            .format(super::conv::input_format(frame.format())?)
             .subresource_range(color_range());
         // SAFETY: GpuFrame::new's contract makes the image a live, sampled 2D image of this
         // device in this format; the view is destroyed when the slot is collected or dropped.
