@@ -16,6 +16,20 @@ use crate::format::{PixelFormat, SizeError};
 use crate::frame::{Frame, ImageError};
 use crate::time::Rational;
 
+/// Counts of what constant-rate pacing did to a live source (repeats, drops, refits), for
+/// status lines and summaries; [`capture::PacedCapture`] keeps them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PacingStats {
+    /// Frames emitted.
+    pub emitted: u64,
+    /// Ticks with no new frame, filled with the previous one.
+    pub repeated: u64,
+    /// Captured frames replaced by a newer one within the same tick.
+    pub dropped: u64,
+    /// Frames of another size than the capture opened with, fitted to it.
+    pub refitted: u64,
+}
+
 /// What a source delivers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SourceInfo {
@@ -44,7 +58,7 @@ pub trait FrameSource {
     }
 
     /// What constant-rate pacing has done, for a live capture (for status lines).
-    fn pacing(&self) -> Option<crate::source::capture::PacingStats> {
+    fn pacing(&self) -> Option<PacingStats> {
         None
     }
 }

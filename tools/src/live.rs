@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use ghoststream::capture::PacingStats;
+use ghoststream::source::PacingStats;
 use ghoststream::stats::LatencyHistogram;
 use ghoststream::FrameStats;
 

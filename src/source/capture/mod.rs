@@ -34,7 +34,8 @@ pub mod pw_test_node;
 mod shm;
 pub mod wayland;
 
-pub use pacer::{PacedCapture, PacingStats};
+pub use crate::source::PacingStats;
+pub use pacer::PacedCapture;
 #[cfg(feature = "pipewire")]
 pub use pipewire::{NodeTarget, PipeWireCapture, PipeWireCounts, PipeWireOptions};
 #[cfg(feature = "portal")]

@@ -6,6 +6,7 @@
 //! change, a PipeWire renegotiation) is placed at the top left, cropped or padded with black,
 //! and counted as `refitted`; the recording goes on instead of failing mid-file.
 
+use crate::source::PacingStats;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,19 +18,6 @@ use crate::time::{Rational, Timestamp};
 /// How long the first frame may take (a screen that never changes still sends its first frame
 /// at once: the compositor answers the first request without waiting for damage).
 const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Counts of what pacing did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct PacingStats {
-    /// Frames emitted.
-    pub emitted: u64,
-    /// Ticks with no new frame, filled with the previous one.
-    pub repeated: u64,
-    /// Captured frames replaced by a newer one within the same tick.
-    pub dropped: u64,
-    /// Frames of another size than the capture opened with, fitted to it.
-    pub refitted: u64,
-}
 
 /// A capture paced to a constant frame rate.
 pub struct PacedCapture {
