@@ -5,7 +5,7 @@
 //!   the cursor on or off, damage-driven so that an idle screen costs nothing.
 //! - [`pipewire`] (feature `pipewire`): any PipeWire video node by id or name — the desktop
 //!   portal's screen casts, cameras, applications — in shared memory, with the producer's
-//!   timestamps; `pw_test_node` (feature `test-support`) publishes a frame-numbered pattern to test against.
+//!   timestamps; `pipewire::test_node` (feature `test-support`) publishes a frame-numbered pattern to test against.
 //! - [`portal`] (feature `portal`): the desktop portal's ScreenCast (GNOME, KDE, wlroots through
 //!   xdg-desktop-portal-wlr): the user grants a screen once (a restore token is kept), the
 //!   stream arrives over the portal's PipeWire connection.
@@ -16,38 +16,26 @@
 pub mod pacer;
 #[cfg(feature = "pipewire")]
 pub mod pipewire;
-#[cfg(feature = "pipewire")]
-mod pointer;
 #[cfg(feature = "portal")]
 pub mod portal;
-#[cfg(feature = "portal")]
-pub mod portal_token;
-#[cfg(feature = "pipewire")]
-mod pw_buffer;
-/// The PipeWire metadata readers, for the fuzz targets (feature `test-support`).
-#[cfg(all(feature = "pipewire", feature = "test-support"))]
-pub use pw_buffer::{parse_buffer_meta, parse_cursor_meta, BufferMeta, CursorBitmap, CursorUpdate};
-#[cfg(feature = "pipewire")]
-mod pw_params;
-#[cfg(all(feature = "pipewire", feature = "test-support"))]
-pub mod pw_test_node;
-mod shm;
 pub mod wayland;
 
 pub use crate::source::PacingStats;
 pub use pacer::PacedCapture;
+#[cfg(all(feature = "pipewire", feature = "test-support"))]
+pub use pipewire::test_node::{
+    test_node_frame_number, test_node_pixel, test_node_pointer_pixel, test_node_pointer_position,
+    PipeWireTestNode, TEST_NODE_POINTER_HOTSPOT, TEST_NODE_POINTER_SIDE,
+};
+/// The PipeWire metadata readers, for the fuzz targets (feature `test-support`).
+#[cfg(all(feature = "pipewire", feature = "test-support"))]
+pub use pipewire::{parse_buffer_meta, parse_cursor_meta, BufferMeta, CursorBitmap, CursorUpdate};
 #[cfg(feature = "pipewire")]
 pub use pipewire::{NodeTarget, PipeWireCapture, PipeWireCounts, PipeWireOptions};
 #[cfg(feature = "portal")]
 pub use portal::{
     PortalCapture, PortalInfo, PortalOptions, PortalSession, PortalSources, PortalStream,
-};
-#[cfg(feature = "portal")]
-pub use portal_token::RestoreTokenFile;
-#[cfg(all(feature = "pipewire", feature = "test-support"))]
-pub use pw_test_node::{
-    test_node_frame_number, test_node_pixel, test_node_pointer_pixel, test_node_pointer_position,
-    PipeWireTestNode, TEST_NODE_POINTER_HOTSPOT, TEST_NODE_POINTER_SIDE,
+    RestoreTokenFile,
 };
 pub use wayland::{Region, WaylandCapture, WaylandOptions};
 

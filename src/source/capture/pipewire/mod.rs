@@ -23,6 +23,16 @@
 //! ([`CaptureError::NodeNotFound`]), the node removed mid-stream
 //! ([`CaptureError::NodeGone`]), the daemon gone ([`CaptureError::PipeWireGone`]).
 
+mod buffer;
+mod params;
+mod pointer;
+#[cfg(feature = "test-support")]
+pub mod test_node;
+
+/// The PipeWire metadata readers, for the fuzz targets (feature `test-support`).
+#[cfg(feature = "test-support")]
+pub use buffer::{parse_buffer_meta, parse_cursor_meta, BufferMeta, CursorBitmap, CursorUpdate};
+
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
@@ -37,13 +47,13 @@ use pw::spa::utils::dict::DictRef;
 use pw::stream::{StreamFlags, StreamRef, StreamState};
 use pw::types::ObjectType;
 
-use super::pointer::{self, Pointer};
-use super::pw_buffer::{self, HeldBuffer, Memory, PlaneView};
-use super::pw_params::{self, unavailable, StreamFormat};
 use super::{CaptureError, LiveCapture};
 use crate::frame::{BufferPool, CpuImage};
 use crate::source::SourceInfo;
 use crate::time::{Rational, Timestamp};
+use buffer::{HeldBuffer, Memory, PlaneView};
+use params::{unavailable, StreamFormat};
+use pointer::Pointer;
 
 /// Which node to capture.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -464,7 +474,7 @@ pub fn list_video_sources(
     timeout: Duration,
 ) -> Result<String, CaptureError> {
     let socket = socket_label(remote.is_some());
-    let connection = pw_params::connect(remote)?;
+    let connection = params::connect(remote)?;
     let (core, main_loop) = (&connection.core, &connection.main_loop);
     let graph = Rc::new(RefCell::new(Graph::default()));
     let outcome: Rc<RefCell<Option<Result<(), CaptureError>>>> = Rc::default();
@@ -594,7 +604,7 @@ fn run_loop(
     shared: &Arc<Shared>,
     quit: pw::channel::Receiver<()>,
 ) -> Result<(), CaptureError> {
-    let connection = pw_params::connect(options.remote)?;
+    let connection = params::connect(options.remote)?;
     let (core, main_loop) = (&connection.core, &connection.main_loop);
 
     let graph = Rc::new(RefCell::new(Graph::default()));
@@ -760,8 +770,8 @@ fn run_loop(
         .register()
         .map_err(unavailable)?;
 
-    let offer = [pw_params::enum_format(
-        &pw_params::ACCEPTED.map(|(spa, _)| spa),
+    let offer = [params::enum_format(
+        &params::ACCEPTED.map(|(spa, _)| spa),
         None,
         None,
     )];
@@ -769,7 +779,7 @@ fn run_loop(
         Some(NodeTarget::Id(id)) => Some(*id),
         _ => None,
     };
-    pw_params::connect_stream(
+    params::connect_stream(
         &stream,
         pw::spa::utils::Direction::Input,
         target,
@@ -793,16 +803,16 @@ fn run_loop(
 
 /// The format was fixed: record it and ask for shared-memory buffers and metadata.
 fn on_format(stream: &StreamRef, shared: &Shared, param: &pw::spa::pod::Pod, cursor: bool) {
-    match pw_params::negotiated(param) {
+    match params::negotiated(param) {
         Ok(format) => {
             tracing::debug!(?format, "PipeWire format");
             let stride = format.width * 4;
-            let mut params = vec![pw_params::buffers(Some((stride * format.height, stride)))];
-            params.extend(pw_params::capture_metas());
+            let mut params = vec![params::buffers(Some((stride * format.height, stride)))];
+            params.extend(params::capture_metas());
             if cursor {
-                params.push(pw_params::cursor_meta());
+                params.push(params::cursor_meta());
             }
-            if let Err(e) = stream.update_params(&mut pw_params::pods(&params)) {
+            if let Err(e) = stream.update_params(&mut params::pods(&params)) {
                 shared.fail(CaptureError::StreamFailed {
                     reason: format!("asking for buffers: {e}"),
                 });
@@ -823,13 +833,13 @@ fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
     let mut newest: Option<HeldBuffer> = None;
     let mut skipped = 0u64;
     let mut cursor = None;
-    while let Some(buffer) = pw_buffer::dequeue(stream) {
+    while let Some(buffer) = buffer::dequeue(stream) {
         // Every buffer's pointer counts: a new picture may ride on one that is skipped.
         if cursor_wanted {
             cursor = pointer::merge(cursor, buffer.cursor());
         }
         if let Some(older) = newest.replace(buffer) {
-            pw_buffer::queue_back(stream, older);
+            buffer::queue_back(stream, older);
             skipped += 1;
         }
     }
@@ -838,7 +848,7 @@ fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
     let mut state = shared.lock();
     let Some(format) = state.format else {
         drop(state);
-        pw_buffer::queue_back(stream, buffer);
+        buffer::queue_back(stream, buffer);
         return;
     };
     let pointer_moved = cursor.is_some();
@@ -854,7 +864,7 @@ fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
     if meta.corrupted || plane.is_some_and(|p| p.corrupted) {
         state.counts.corrupted += 1;
         drop(state);
-        pw_buffer::queue_back(stream, buffer);
+        buffer::queue_back(stream, buffer);
         return;
     }
     // An empty chunk carries no picture (a producer that only moved the cursor): the frame
@@ -873,7 +883,7 @@ fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
             }
         }
         drop(state);
-        pw_buffer::queue_back(stream, buffer);
+        buffer::queue_back(stream, buffer);
         shared.changed.notify_all();
         return;
     }
@@ -886,7 +896,7 @@ fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
         format,
         time,
     }) {
-        pw_buffer::queue_back(stream, old.buffer);
+        buffer::queue_back(stream, old.buffer);
     }
     state.kept = None;
     state.pending += 1 + skipped;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::format::PixelFormat;
 use crate::frame::CpuImage;
 
-use super::pw_buffer::{CursorBitmap, CursorUpdate};
+use super::buffer::{CursorBitmap, CursorUpdate};
 
 /// The pointer as last described by the producer.
 #[derive(Clone, Debug, Default)]

@@ -21,6 +21,10 @@
 //! [`CaptureError::PortalDenied`], 2 (the backend ended the request) is
 //! [`CaptureError::PortalFailed`], no answer in time is [`CaptureError::PortalTimeout`].
 
+mod token;
+
+pub use token::RestoreTokenFile;
+
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};

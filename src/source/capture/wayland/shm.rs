@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{ftruncate, memfd_create, MemfdFlags};
 use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 
-use super::CaptureError;
+use crate::source::capture::CaptureError;
 
 /// An anonymous file of `len` bytes mapped read/write into this process.
 pub struct ShmBuffer {

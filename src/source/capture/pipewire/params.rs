@@ -15,8 +15,8 @@ use pipewire::spa::utils::{Choice, ChoiceEnum, ChoiceFlags, Fraction, Id, Rectan
 
 use pipewire as pw;
 
-use super::CaptureError;
 use crate::format::PixelFormat;
+use crate::source::capture::CaptureError;
 use crate::time::Rational;
 
 /// A PipeWire connection on a loop of its own (fields drop core first, loop last).
@@ -318,7 +318,7 @@ pub(crate) fn meta(kind: u32, size: usize) -> Vec<u8> {
     reason = "a cursor of at most CURSOR_MAX_SIDE squared pixels"
 )]
 pub(crate) fn cursor_meta() -> Vec<u8> {
-    use super::pw_buffer::{cursor_meta_size, CURSOR_MAX_SIDE};
+    use super::buffer::{cursor_meta_size, CURSOR_MAX_SIDE};
     serialize(Object {
         type_: spa_sys::SPA_TYPE_OBJECT_ParamMeta,
         id: spa_sys::SPA_PARAM_Meta,

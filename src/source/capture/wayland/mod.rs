@@ -20,6 +20,8 @@
 //! compositor that accepts the connection and never answers is a
 //! [`CaptureError::CompositorTimeout`] naming the socket and the step, never a hang.
 
+mod shm;
+
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,12 +41,12 @@ use wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_frame_v1::{
 };
 use wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_manager_v1::ZwlrScreencopyManagerV1;
 
-use super::shm::ShmBuffer;
 use super::{CaptureError, LiveCapture};
 use crate::format::PixelFormat;
 use crate::frame::{BufferPool, CpuImage, Frame};
 use crate::source::{FrameSource, SourceError, SourceInfo};
 use crate::time::{Rational, Timestamp};
+use shm::ShmBuffer;
 
 /// A rectangle of an output, in its pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

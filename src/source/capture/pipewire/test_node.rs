@@ -15,9 +15,9 @@ use pipewire as pw;
 use pw::spa::param::video::VideoFormat;
 use pw::stream::{StreamFlags, StreamRef};
 
-use super::pw_buffer::{self, CursorBitmap};
-use super::pw_params::{self, unavailable};
-use super::CaptureError;
+use super::buffer::{self, CursorBitmap};
+use super::params::{self, unavailable};
+use crate::source::capture::CaptureError;
 use crate::time::{Rational, Timestamp};
 
 /// The BGRx pixel of frame `n` at (`x`, `y`): the frame number in the first pixel (B, G, R =
@@ -182,7 +182,7 @@ fn run(
     ready: mpsc::Sender<Result<u32, CaptureError>>,
     sent: &Arc<AtomicU64>,
 ) -> Result<(), CaptureError> {
-    let connection = pw_params::connect(remote)?;
+    let connection = params::connect(remote)?;
     let (core, main_loop) = (&connection.core, &connection.main_loop);
     let props = pw::properties::properties! {
         "media.type" => "Video",
@@ -222,21 +222,21 @@ fn run(
                 if id != pw::spa::param::ParamType::Format.as_raw() {
                     return;
                 }
-                let Some(Ok(format)) = param.map(pw_params::negotiated) else {
+                let Some(Ok(format)) = param.map(params::negotiated) else {
                     return;
                 };
                 let (width, height) = (format.width, format.height);
                 current.set((width, height));
                 let stride = width * 4;
                 let params = [
-                    pw_params::buffers(Some((stride * height, stride))),
-                    pw_params::meta(
+                    params::buffers(Some((stride * height, stride))),
+                    params::meta(
                         pw::spa::sys::SPA_META_Header,
                         std::mem::size_of::<pw::spa::sys::spa_meta_header>(),
                     ),
-                    pw_params::cursor_meta(),
+                    params::cursor_meta(),
                 ];
-                let _ = stream.update_params(&mut pw_params::pods(&params));
+                let _ = stream.update_params(&mut params::pods(&params));
             }
         })
         .process({
@@ -245,7 +245,7 @@ fn run(
             let pointer = Rc::clone(&pointer);
             let sent = Arc::clone(sent);
             move |stream: &StreamRef, _| {
-                let Some(mut buffer) = pw_buffer::dequeue(stream) else {
+                let Some(mut buffer) = buffer::dequeue(stream) else {
                     return;
                 };
                 let (width, height) = current.get();
@@ -275,7 +275,7 @@ fn run(
                     TEST_NODE_POINTER_HOTSPOT,
                     pointer.get().then_some(&picture),
                 );
-                pw_buffer::queue_back(stream, buffer);
+                buffer::queue_back(stream, buffer);
                 if filled {
                     frame.set(n + 1);
                     sent.store(n + 1, Ordering::Relaxed);
@@ -285,12 +285,12 @@ fn run(
         .register()
         .map_err(unavailable)?;
 
-    let offer = [pw_params::enum_format(
+    let offer = [params::enum_format(
         &[VideoFormat::BGRx],
         Some(size),
         Some(rate),
     )];
-    pw_params::connect_stream(
+    params::connect_stream(
         &stream,
         pw::spa::utils::Direction::Output,
         None,
@@ -315,12 +315,12 @@ fn run(
         let pointer = Rc::clone(&pointer);
         move |command| match command {
             Command::Resize(width, height) => {
-                let offer = [pw_params::enum_format(
+                let offer = [params::enum_format(
                     &[VideoFormat::BGRx],
                     Some((width, height)),
                     Some(rate),
                 )];
-                let _ = stream.update_params(&mut pw_params::pods(&offer));
+                let _ = stream.update_params(&mut params::pods(&offer));
             }
             Command::ShowPointer => pointer.set(true),
             Command::Stop => main_loop.quit(),

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::CaptureError;
+use crate::source::capture::CaptureError;
 
 /// The most of a token file that is read: tokens are short (a UUID in the portals seen), so a
 /// larger file is not one.
