@@ -68,7 +68,7 @@ fn main() {
         .into_iter()
         .filter_map(|o| match o {
             SessionOutput::Packet(p) => Some(p),
-            SessionOutput::Dropped(_) => None,
+            _ => None,
         })
         .collect();
     let per_gop = BITRATE / 8.0 * GOP as f64 / FPS as f64;

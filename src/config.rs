@@ -19,6 +19,7 @@ use crate::time::Rational;
 
 /// Rate control: how the encoder spends bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RateControl {
     /// Constant bitrate, in bits per second.
     Cbr {
@@ -157,6 +158,7 @@ pub enum Preset {
 /// What the encoder is tuned for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum Tuning {
     /// Best quality per bit: B-frames / reordering and lookahead allowed (recording).
     HighQuality = 0,
@@ -219,6 +221,7 @@ pub enum Backpressure {
 /// Which kind of encoder does the work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum BackendKind {
     /// NVIDIA NVENC through CUDA (a later issue).
     Nvenc = 0,
@@ -242,6 +245,7 @@ pub enum BackendChoice {
 /// the caller already has (an embedding application's device, or one shared between sessions)
 /// is opened with [`crate::Session::open_on`] instead, leaving this at `Auto`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GpuChoice {
     /// Convert RGB input on the best Vulkan device when there is one, else on the CPU
     /// (libswscale); YUV input needs no processing in this release.
@@ -829,6 +833,7 @@ fn describe_processing(p: &Processing) -> String {
 
 /// Why a configuration was rejected. Each variant names the field and what it allows.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// A field outside its allowed values.
     #[error("invalid {field} {value}: expected {expected}")]

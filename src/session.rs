@@ -41,6 +41,7 @@ use crate::time::{Span, Timestamp};
 
 /// What comes out of a session.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SessionOutput {
     /// An encoded packet.
     Packet(Packet),
@@ -68,6 +69,7 @@ pub const MAX_TIMESTAMP: i64 = 1 << 62;
 
 /// Why a session call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SessionError {
     /// The configuration is invalid.
     #[error(transparent)]

@@ -296,6 +296,7 @@ fn low_latency_is_one_packet_out_per_frame_in() {
                     Some(SessionOutput::Dropped(d)) => {
                         panic!("{codec}: frame {} dropped", d.frame_number)
                     }
+                    Some(other) => panic!("{codec}: unexpected output {other:?}"),
                     None if codec == Codec::Av1 => break,
                     None => {}
                 }

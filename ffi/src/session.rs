@@ -223,6 +223,8 @@ pub unsafe extern "C" fn gs_session_receive(
                     unsafe { out.write(handle) };
                     return Ok(GS_OK);
                 }
+                // Outputs this version of the C ABI has no type for are skipped.
+                Some(_) => {}
             }
         }
     })
@@ -285,6 +287,12 @@ pub unsafe extern "C" fn gs_session_set_bitrate(
                 return Err(Failure::new(
                     GS_ERR_INVALID_CONFIG,
                     format!("the session is constant-QP (qp {qp}): it has no bitrate to change"),
+                ))
+            }
+            other => {
+                return Err(Failure::new(
+                    GS_ERR_INVALID_CONFIG,
+                    format!("the session's rate control ({other:?}) has no bitrate to change"),
                 ))
             }
         };

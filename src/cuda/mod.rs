@@ -32,6 +32,7 @@ use crate::gpu::GpuContext;
 
 /// Why a CUDA step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CudaError {
     /// libcuda could not be loaded (no NVIDIA driver, or one too old for CUDA 12.2's entry
     /// points).

@@ -142,6 +142,7 @@ impl LiveControls {
 
 /// Why an encoder could not be opened or could not encode.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EncodeError {
     /// The backend cannot run on this machine.
     #[error("the {backend} backend is not available: {reason}")]

@@ -73,6 +73,7 @@ pub fn split(outputs: Vec<SessionOutput>) -> Encoded {
         match o {
             SessionOutput::Packet(p) => packets.push(p),
             SessionOutput::Dropped(s) => dropped.push(s),
+            other => panic!("a session output these tests do not know: {other:?}"),
         }
     }
     Encoded { packets, dropped }

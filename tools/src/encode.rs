@@ -761,6 +761,8 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
                     }
                     dropped += 1
                 }
+                // Outputs this tool does not report yet are counted as produced only.
+                _ => {}
             }
             Ok(())
         };

@@ -44,6 +44,7 @@ use crate::cuda::CudaError;
 
 /// Why an NVENC step failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NvencError {
     /// libnvidia-encode could not be loaded, or lacks its entry points.
     #[error("NVENC is not available: {library}: {reason}")]
