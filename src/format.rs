@@ -1,8 +1,8 @@
 //! Pixel formats and the size rules of each.
 //!
 //! A [`PixelFormat`] says how one frame is laid out in memory: how many planes, the subsampling of
-//! each, and the bytes per sample. The same description serves CPU buffers today and Vulkan images
-//! later (each format names its Vulkan equivalent in the GPU layer).
+//! each, and the bytes per sample. The same description serves CPU buffers and Vulkan images (the
+//! Vulkan formats are mapped in one place, the GPU layer's `conv` module).
 
 use std::fmt;
 use std::str::FromStr;

@@ -41,6 +41,13 @@ pub enum FfmpegError {
         /// The option.
         option: String,
     },
+    /// A muxer could not be set up or refused a stream (an unknown format, a URL it cannot open,
+    /// a header it cannot write); the reason is libavformat's or names the value.
+    #[error("{reason}")]
+    Muxer {
+        /// What failed.
+        reason: String,
+    },
     /// A libav* call failed.
     #[error("{encoder}: {op} failed: {message} (code {code})")]
     Call {

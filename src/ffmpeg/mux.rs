@@ -8,7 +8,7 @@ use std::ptr;
 use ffmpeg_next::ffi as av;
 
 use super::codec::{av_matrix, av_primaries, av_range, av_transfer};
-use super::error_string;
+use super::{error_string, FfmpegError};
 use crate::codec::Codec;
 use crate::color::ColorDescription;
 use crate::hdr::HdrMetadata;
@@ -66,12 +66,14 @@ impl std::fmt::Debug for Muxer {
     }
 }
 
-fn c_string(s: &str) -> Result<CString, String> {
-    CString::new(s).map_err(|_| format!("{s:?} holds a NUL byte"))
+fn c_string(s: &str) -> Result<CString, FfmpegError> {
+    CString::new(s).map_err(|_| FfmpegError::Muxer {
+        reason: format!("{s:?} holds a NUL byte"),
+    })
 }
 
 /// An `AVDictionary` of `options`; the caller frees it (av_dict_free).
-fn dictionary(options: &[(&str, String)]) -> Result<*mut av::AVDictionary, String> {
+fn dictionary(options: &[(&str, String)]) -> Result<*mut av::AVDictionary, FfmpegError> {
     let mut dict = ptr::null_mut();
     for (key, value) in options {
         let (k, v) = (c_string(key)?, c_string(value)?);
@@ -80,7 +82,9 @@ fn dictionary(options: &[(&str, String)]) -> Result<*mut av::AVDictionary, Strin
         if r < 0 {
             // SAFETY: `dict` is null or a dictionary built above.
             unsafe { av::av_dict_free(&raw mut dict) };
-            return Err(error_string(r));
+            return Err(FfmpegError::Muxer {
+                reason: error_string(r),
+            });
         }
     }
     Ok(dict)
@@ -90,7 +94,11 @@ impl Muxer {
     /// Opens `url` (a file path, `rtmp://…`, `srt://…`) for the libavformat muxer `format`
     /// (`matroska`, `mp4`, `mpegts`, `flv`), with the protocol's `io_options` (timeouts,
     /// latency); a file exists, a connection is made, when this returns.
-    pub fn create(url: &str, format: &str, io_options: &[(&str, String)]) -> Result<Self, String> {
+    pub fn create(
+        url: &str,
+        format: &str,
+        io_options: &[(&str, String)],
+    ) -> Result<Self, FfmpegError> {
         super::quiet_logs();
         static NETWORK: std::sync::Once = std::sync::Once::new();
         // SAFETY: global network setup, once, before any network protocol is opened.
@@ -110,7 +118,9 @@ impl Muxer {
             )
         };
         if r < 0 || ctx.is_null() {
-            return Err(format!("no {format} muxer: {}", error_string(r)));
+            return Err(FfmpegError::Muxer {
+                reason: format!("no {format} muxer: {}", error_string(r)),
+            });
         }
         // SAFETY: `packet` is freed in Drop; a null return is checked.
         let packet = unsafe { av::av_packet_alloc() };
@@ -121,7 +131,9 @@ impl Muxer {
             header_written: false,
         };
         if packet.is_null() {
-            return Err("out of memory for a packet".into());
+            return Err(FfmpegError::Muxer {
+                reason: "out of memory for a packet".into(),
+            });
         }
         let mut dict = dictionary(io_options)?;
         // SAFETY: `ctx` is a fresh output context; `pb` receives the opened output or stays
@@ -138,7 +150,9 @@ impl Muxer {
             r
         };
         if r < 0 {
-            return Err(error_string(r));
+            return Err(FfmpegError::Muxer {
+                reason: error_string(r),
+            });
         }
         Ok(muxer)
     }
@@ -148,11 +162,13 @@ impl Muxer {
         &mut self,
         params: &TrackParams,
         options: &[(&str, String)],
-    ) -> Result<(), String> {
+    ) -> Result<(), FfmpegError> {
         // SAFETY: `ctx` is a live output context without streams yet.
         let stream = unsafe { av::avformat_new_stream(self.ctx, ptr::null()) };
         if stream.is_null() {
-            return Err("cannot add a stream".into());
+            return Err(FfmpegError::Muxer {
+                reason: "cannot add a stream".into(),
+            });
         }
         self.stream = stream;
         let rate = av::AVRational {
@@ -185,7 +201,9 @@ impl Muxer {
                 let padding = av::AV_INPUT_BUFFER_PADDING_SIZE as usize;
                 let buf = av::av_mallocz(params.extradata.len() + padding).cast::<u8>();
                 if buf.is_null() {
-                    return Err("out of memory for the codec record".into());
+                    return Err(FfmpegError::Muxer {
+                        reason: "out of memory for the codec record".into(),
+                    });
                 }
                 ptr::copy_nonoverlapping(params.extradata.as_ptr(), buf, params.extradata.len());
                 par.extradata = buf;
@@ -210,13 +228,17 @@ impl Muxer {
             r
         };
         if r < 0 {
-            return Err(error_string(r));
+            return Err(FfmpegError::Muxer {
+                reason: error_string(r),
+            });
         }
         self.header_written = true;
-        self.flush().map_err(error_string)
+        self.flush().map_err(|r| FfmpegError::Muxer {
+            reason: error_string(r),
+        })
     }
 
-    fn add_hdr_side_data(&mut self, hdr: &HdrMetadata) -> Result<(), String> {
+    fn add_hdr_side_data(&mut self, hdr: &HdrMetadata) -> Result<(), FfmpegError> {
         let q = |num: c_int, den: c_int| av::AVRational { num, den };
         let d = &hdr.display;
         let chroma =
@@ -246,20 +268,28 @@ impl Muxer {
         Ok(())
     }
 
-    fn add_side_data<T>(&mut self, kind: av::AVPacketSideDataType, value: T) -> Result<(), String> {
+    fn add_side_data<T>(
+        &mut self,
+        kind: av::AVPacketSideDataType,
+        value: T,
+    ) -> Result<(), FfmpegError> {
         let size = std::mem::size_of::<T>();
         // SAFETY: a fresh av_malloc'd buffer of T's size receives `value`; on success the
         // stream owns it, on failure it is freed here.
         unsafe {
             let buf = av::av_malloc(size).cast::<T>();
             if buf.is_null() {
-                return Err("out of memory for stream side data".into());
+                return Err(FfmpegError::Muxer {
+                    reason: "out of memory for stream side data".into(),
+                });
             }
             ptr::write(buf, value);
             let r = av::av_stream_add_side_data(self.stream, kind, buf.cast::<u8>(), size);
             if r < 0 {
                 av::av_free(buf.cast());
-                return Err(error_string(r));
+                return Err(FfmpegError::Muxer {
+                    reason: error_string(r),
+                });
             }
         }
         Ok(())
@@ -361,11 +391,11 @@ impl Drop for Muxer {
 fn c_int_of<T: TryInto<c_int> + Copy + std::fmt::Display>(
     v: T,
     what: &str,
-) -> Result<c_int, String> {
-    v.try_into().map_err(|_| {
-        format!(
+) -> Result<c_int, FfmpegError> {
+    v.try_into().map_err(|_| FfmpegError::Muxer {
+        reason: format!(
             "{what} {v} does not fit FFmpeg's int (at most {})",
             c_int::MAX
-        )
+        ),
     })
 }

@@ -599,6 +599,7 @@ unsafe fn run_once(
 }
 
 /// The median of timings (NaN for none).
+#[cfg(feature = "test-support")]
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)

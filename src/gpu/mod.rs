@@ -32,7 +32,9 @@ pub use commands::GpuTime;
 pub use convert::{ConvertRun, RgbToYuv420};
 pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use interop::{ExportableBuffer, ExportableTimeline};
-pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, PassTiming, RingFrame, Submitted};
+#[cfg(feature = "test-support")]
+pub use ring::PassTiming;
+pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, RingFrame, Submitted};
 
 use ash::vk;
 

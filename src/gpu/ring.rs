@@ -23,9 +23,9 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::commands::{
-    begin_one_time, buffer_barrier, command_buffers, end_and_submit, end_and_submit_synced,
-    image_transfer_barrier, median, queue_has_timestamps, read_duration_at, read_gpu_time_at,
-    record_readback, record_upload, wait_and_reset, wait_timeline, GpuTime,
+    begin_one_time, buffer_barrier, command_buffers, end_and_submit_synced, image_transfer_barrier,
+    queue_has_timestamps, read_gpu_time_at, record_readback, record_upload, wait_and_reset,
+    wait_timeline, GpuTime,
 };
 use super::conv::color_range;
 use super::convert::RgbToYuv420;
@@ -227,6 +227,7 @@ impl<T> Submitted<T> {
     }
 }
 
+#[cfg(feature = "test-support")]
 /// GPU time of a stream's pass, measured by [`ConvertRing::benchmark_pass`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PassTiming {
@@ -239,6 +240,7 @@ pub struct PassTiming {
     pub bytes: u64,
 }
 
+#[cfg(feature = "test-support")]
 impl PassTiming {
     /// Achieved bandwidth, GB/s.
     pub fn gbps(&self) -> f64 {
@@ -422,8 +424,9 @@ impl<T> ConvertRing<T> {
         &self.layout
     }
 
+    #[cfg(feature = "test-support")]
     /// Fills each frame's output with `byte` before the pass writes it, so that a sample the
-    /// pass fails to write shows up (for tests).
+    /// pass fails to write shows up (a test fixture, feature `test-support`).
     pub fn poison_outputs(&mut self, byte: u8) {
         self.poison = Some(byte);
     }
@@ -594,11 +597,14 @@ impl<T> ConvertRing<T> {
         slot.bound_output = output;
     }
 
+    #[cfg(feature = "test-support")]
     /// Times the stream's pass alone: after one frame per slot (so every input image holds a
     /// picture and is in its sampled layout), `iterations` dispatches over the slots in
     /// rotation, each in its own submission bracketed by timestamps and waited for, with no
-    /// upload or read-back around it. Returns the medians.
+    /// upload or read-back around it. Returns the medians. A benchmark harness (feature
+    /// `test-support`).
     pub fn benchmark_pass(&mut self, iterations: usize) -> Result<PassTiming, GpuError> {
+        use super::commands::{end_and_submit, median, read_duration_at};
         if self.handoff.is_some() {
             return Err(GpuError::Invalid {
                 what: "benchmark".into(),

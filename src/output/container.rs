@@ -104,9 +104,9 @@ pub fn open_container(
             reason: "a fragment length of 0: give a positive duration (1 s is the default)".into(),
         });
     }
-    let create_error = |reason: String| SinkError::Create {
+    let create_error = |reason: crate::ffmpeg::FfmpegError| SinkError::Create {
         path: path.to_path_buf(),
-        source: std::io::Error::other(reason),
+        source: std::io::Error::other(reason.to_string()),
     };
     let (muxer, file, pipe) = if super::path::is_standard_stream(path) {
         // libavformat's pipe protocol on a duplicate of standard output (never sought). The
@@ -120,9 +120,11 @@ pub fn open_container(
         let muxer = Muxer::create(&url, format.muxer(), &[]).map_err(create_error);
         (muxer, None, Some(out.file))
     } else {
-        let url = path
-            .to_str()
-            .ok_or_else(|| create_error("the path is not UTF-8".into()))?;
+        let url = path.to_str().ok_or_else(|| {
+            create_error(crate::ffmpeg::FfmpegError::Muxer {
+                reason: "the path is not UTF-8".into(),
+            })
+        })?;
         let muxer = Muxer::create(url, format.muxer(), &[]).map_err(create_error)?;
         let file = std::fs::OpenOptions::new()
             .write(true)

@@ -231,9 +231,9 @@ fn connect(
         protocol.muxer(),
         &protocol.io_options(options.connect_timeout),
     )
-    .map_err(|reason| SinkError::Connect {
+    .map_err(|e| SinkError::Connect {
         url: url.to_string(),
-        reason,
+        reason: e.to_string(),
     })?;
     Ok(MuxedTrack::new(muxer, protocol.layout(), params.clone()))
 }
@@ -405,7 +405,7 @@ fn send_loop(
             Err(failure) => {
                 let reason = match failure {
                     MuxFailure::Io(code) => crate::ffmpeg::error_string(code),
-                    MuxFailure::Header(r) => r,
+                    MuxFailure::Header(r) => r.to_string(),
                     MuxFailure::Malformed(e) => e.to_string(),
                 };
                 tracing::warn!(url, reason, "stream write failed; reconnecting");

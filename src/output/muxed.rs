@@ -28,7 +28,7 @@ pub(crate) enum MuxFailure {
     /// The packet breaks its framing (nothing was written).
     Malformed(BitstreamError),
     /// The header could not be written.
-    Header(String),
+    Header(crate::ffmpeg::FfmpegError),
     /// The muxer or its I/O failed (an AVERROR).
     Io(c_int),
 }
