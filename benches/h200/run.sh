@@ -52,8 +52,11 @@ grep -E "^device:|^CUDA|^test |test result|reported|SKIPPED|hand-off|host signal
   echo "tests exit code: $?"
   .h200/lib_test --nocapture nvenc:: cuda:: dmabuf:: 2>&1
   echo "tests exit code: $?"
+  GHOSTSTREAM_REQUIRE_CUDA=1 .h200/lib_test --nocapture --exact \
+    cuda::stream::tests::an_upload_from_pinned_memory_is_done_when_it_returns 2>&1
+  echo "tests exit code: $?"
 } > "$out/nvenc.txt"
-grep -E "^driver|^NVENC|^--encoder|^test |test result|SKIPPED|panicked|exit code" "$out/nvenc.txt"
+grep -E "^driver|^NVENC|^CUDA|^--encoder|^test |test result|SKIPPED|panicked|exit code" "$out/nvenc.txt"
 # Every structure the backend builds, given to the driver with no session: its own run, since
 # a driver that does not guard a null handle would take the test binary down with it.
 .h200/lib_test --nocapture --ignored driver_probe > "$out/nvenc_structures.txt" 2>&1
