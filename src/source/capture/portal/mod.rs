@@ -23,7 +23,7 @@
 
 mod token;
 
-pub use token::RestoreTokenFile;
+pub use token::{RestoreTokenFile, MAX_TOKEN_FILE_BYTES};
 
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU32, Ordering};
