@@ -243,6 +243,48 @@ fn imports_point_down_the_layers() {
     assert!(upward.is_empty(), "imports that point up: {upward:#?}");
 }
 
+/// The core types layer holds no `unsafe` code: no unsafe block or impl (an `unsafe fn`
+/// declaring a contract, such as `GpuFrame::new`, is allowed: it calls nothing).
+#[test]
+fn core_types_have_no_unsafe_code() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let (_, core) = LAYERS[0];
+    let mut found = Vec::new();
+    let mut files = 0;
+    for module in core {
+        let mut paths = Vec::new();
+        let file = src.join(format!("{module}.rs"));
+        if file.exists() {
+            paths.push(file);
+        }
+        let dir = src.join(module);
+        if dir.is_dir() {
+            let mut todo = vec![dir];
+            while let Some(d) = todo.pop() {
+                for e in std::fs::read_dir(d).unwrap() {
+                    let p = e.unwrap().path();
+                    if p.is_dir() {
+                        todo.push(p);
+                    } else if p.extension().is_some_and(|e| e == "rs") {
+                        paths.push(p);
+                    }
+                }
+            }
+        }
+        for p in paths {
+            files += 1;
+            let code = code_of(&std::fs::read_to_string(&p).unwrap());
+            for (n, line) in code.lines().enumerate() {
+                if line.contains("unsafe {") || line.contains("unsafe impl") {
+                    found.push(format!("{}:{}", p.display(), n + 1));
+                }
+            }
+        }
+    }
+    assert!(files > 15, "read too few core files: {files}");
+    assert!(found.is_empty(), "unsafe code in the core types layer: {found:?}");
+}
+
 #[test]
 fn the_detector_finds_cycles_of_any_length_and_reads_every_path_form() {
     let me: Vec<String> = vec!["output".into(), "raw".into()];
