@@ -282,7 +282,10 @@ fn core_types_have_no_unsafe_code() {
         }
     }
     assert!(files > 15, "read too few core files: {files}");
-    assert!(found.is_empty(), "unsafe code in the core types layer: {found:?}");
+    assert!(
+        found.is_empty(),
+        "unsafe code in the core types layer: {found:?}"
+    );
 }
 
 #[test]
