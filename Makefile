@@ -30,6 +30,7 @@ demo: build
 lint: setup
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --no-default-features -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc -p ghoststream --no-deps
 
 # GPU tests run on lavapipe with the validation layer; GHOSTSTREAM_REQUIRE_GPU turns a missing

@@ -10,7 +10,7 @@
 //   S: O sharpened (reusing H's memory);
 //   codes: Y, Cb, Cr code values; then whole 32-bit words are written.
 // The tap tables (first source index and weights per output column/row) come from the CPU
-// (src/process/scale.rs); the float64 reference of the whole chain is src/process/pipeline.rs.
+// (src/processing/scale.rs); the float64 reference of the whole chain is src/processing/pipeline.rs.
 #version 450
 
 layout(local_size_x = 16, local_size_y = 16, local_size_z = 1) in;

@@ -3,7 +3,7 @@
 // the low bits). Each invocation converts a block of 8x2 luma pixels and its 4 chroma samples
 // and writes whole 32-bit words (4 or 2 samples a word).
 //
-// The matrix, range scale/offset and chroma siting come from the CPU (src/process/convert.rs),
+// The matrix, range scale/offset and chroma siting come from the CPU (src/processing/convert.rs),
 // which also holds the float64 reference this shader is tested against.
 #version 450
 

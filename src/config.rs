@@ -43,6 +43,7 @@ pub enum RateControl {
 /// The rate-control modes by name, for building a [`RateControl`] from loose parts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum RateControlMode {
     /// See [`RateControl::Cbr`].
     Cbr = 0,
@@ -200,6 +201,7 @@ pub enum SplitFrame {
 /// Bits per sample of the encoded stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(u32)]
+#[non_exhaustive]
 pub enum BitDepth {
     /// 8 bits (Main / High).
     Eight = 8,

@@ -12,6 +12,7 @@ use crate::encode::nvenc::NvencError;
 use crate::encode::EncodeError;
 use crate::format::SizeError;
 use crate::frame::{GpuFrameError, ImageError};
+use crate::hdr::HdrParseError;
 use crate::output::path::SameFileError;
 use crate::output::replay::ReplayError;
 use crate::output::SinkError;
@@ -67,6 +68,9 @@ pub enum Error {
     /// A frame size out of range for its format.
     #[error(transparent)]
     Size(#[from] SizeError),
+    /// HDR metadata as typed could not be read.
+    #[error(transparent)]
+    Hdr(#[from] HdrParseError),
     /// An output path that is an input or another output.
     #[error(transparent)]
     SameFile(#[from] SameFileError),
@@ -165,7 +169,9 @@ impl Error {
             Error::GpuFrame(_) | Error::Cuda(_) => ErrorCode::Gpu,
             Error::Replay(e) => replay_code(e),
             Error::Control(e) => control_code(e),
-            Error::Unit(_) | Error::Size(_) | Error::SameFile(_) => ErrorCode::InvalidConfig,
+            Error::Unit(_) | Error::Size(_) | Error::SameFile(_) | Error::Hdr(_) => {
+                ErrorCode::InvalidConfig
+            }
             Error::Session(e) => match e {
                 SessionError::Config(_) => ErrorCode::InvalidConfig,
                 SessionError::Encode(e) => encode_code(e),
@@ -252,6 +258,8 @@ mod tests {
         assert_eq!(Error::from(unit).code(), ErrorCode::InvalidConfig);
         let size = crate::PixelFormat::I420.check_size(3, 3).unwrap_err();
         assert_eq!(Error::from(size).code(), ErrorCode::InvalidConfig);
+        let hdr = "1000".parse::<crate::hdr::ContentLightLevel>().unwrap_err();
+        assert_eq!(Error::from(hdr).code(), ErrorCode::InvalidConfig);
         let replay = ReplayError::Empty;
         assert_eq!(Error::from(replay).code(), ErrorCode::State);
         let control = crate::control::parse_request(b"save 1e20").unwrap_err();

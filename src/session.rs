@@ -552,7 +552,7 @@ impl Session {
         let reason = match (self.on_context, &self.gpu) {
             (true, Some(_)) => return Ok(()),
             (true, None) => {
-                "the session has no GPU stream (YUV input); open it for RGB input".into()
+                "the session has no GPU ring (YUV input); open it for RGB input".into()
             }
             (false, _) => format!(
                 "the session's GPU choice is {}; open it with Session::open_on on the context that owns the frame's image",
@@ -920,23 +920,20 @@ impl Encoding<'_> {
         &mut self,
         frame: crate::gpu::HandedOff,
         mut stats: FrameStats,
-        stream: &mut ConvertRing<FrameStats>,
+        ring: &mut ConvertRing<FrameStats>,
     ) -> Result<(), SessionError> {
         stats.encode_start_time = Some(Timestamp::now());
         self.timeline.sent(self.tick, stats);
         let r = self.backend.encode_handed_off(frame, self.tick);
         self.tick += 1;
         r?;
-        self.record_gpu_times(stream)?;
+        self.record_gpu_times(ring)?;
         Ok(drain(&mut *self.backend, &mut self.timeline, self.shared)?)
     }
 
     /// Takes the GPU times of the hand-off passes that have completed.
-    fn record_gpu_times(
-        &mut self,
-        stream: &mut ConvertRing<FrameStats>,
-    ) -> Result<(), SessionError> {
-        for (stats, ns) in stream.take_finished()? {
+    fn record_gpu_times(&mut self, ring: &mut ConvertRing<FrameStats>) -> Result<(), SessionError> {
+        for (stats, ns) in ring.take_finished()? {
             self.timeline.gpu_time(stats.frame_number, ns);
         }
         Ok(())

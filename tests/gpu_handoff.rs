@@ -252,6 +252,16 @@ fn hand_off_buffer_counts_and_sizes_outside_the_limits_are_typed_errors() {
         }
         other => panic!("expected Invalid, got {other:?}"),
     }
+    // Buffers and timelines of another context (here another device of the same GPU) are
+    // refused by value: their handles would be bound and signalled on the wrong device.
+    let other = gpu_common::context().unwrap();
+    match make(handoff(&other, 2, u64::from(layout.size))) {
+        Err(GpuError::Invalid { what, reason }) => {
+            assert_eq!(what, "hand-off buffers and timelines");
+            assert!(reason.contains("own context"), "{reason}");
+        }
+        other => panic!("expected Invalid, got {other:?}"),
+    }
     let unshared = ExportableTimeline::unshared(&ctx, 0).unwrap();
     match unshared.export_fd() {
         Err(GpuError::Unsupported { reason, .. }) => {

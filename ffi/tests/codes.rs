@@ -40,6 +40,14 @@ fn the_headers_error_codes_are_the_librarys() {
             header.get(&name)
         );
     }
+    // The library's codes stay above the C ABI's own (-20 and below: NULL, sizes, handles, enums).
+    for code in ghoststream::ErrorCode::ALL {
+        assert!(
+            (-19..0).contains(&(code as i32)),
+            "{code:?} = {} is outside the library's range -19..-1",
+            code as i32
+        );
+    }
     let library: Vec<i32> = ghoststream::ErrorCode::ALL
         .iter()
         .map(|c| *c as i32)

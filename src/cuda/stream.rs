@@ -142,20 +142,22 @@ impl CudaStream {
             rows,
         } = rows;
         let last = rows.saturating_sub(1);
-        let need_src = if rows == 0 {
-            0
-        } else {
-            src_pitch * last + row_bytes
+        // Checked: a pitch near usize::MAX must be refused, not wrap into a small bound.
+        let span = |start: usize, pitch: usize| {
+            if rows == 0 {
+                Some(0)
+            } else {
+                pitch
+                    .checked_mul(last)
+                    .and_then(|v| v.checked_add(row_bytes))
+                    .and_then(|v| v.checked_add(start))
+            }
         };
-        let need_dst = if rows == 0 {
-            0
-        } else {
-            dst_offset + dst_pitch * last + row_bytes
-        };
+        let (need_src, need_dst) = (span(0, src_pitch), span(dst_offset, dst_pitch));
         if row_bytes > src_pitch
             || row_bytes > dst_pitch
-            || need_src > src.len()
-            || need_dst > dst.len()
+            || need_src.is_none_or(|n| n > src.len())
+            || need_dst.is_none_or(|n| n > dst.len())
         {
             return Err(CudaError::Invalid {
                 what: format!("upload of {rows} rows of {row_bytes} bytes"),

@@ -19,6 +19,7 @@ use crate::gpu::{GpuContext, GpuHandoff};
 
 /// How the session can feed a backend it opens.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Feed<'a> {
     /// Frames come as the application submits them, in this format, in CPU memory (YUV input,
     /// or RGB input with no GPU to convert it).

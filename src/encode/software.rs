@@ -406,7 +406,7 @@ impl EncoderBackend for SoftwareEncoder {
             other => {
                 return Err(EncodeError::UnsupportedInput {
                     format: other.format(),
-                    reason: "the software encoders read CPU frames; GPU frames reach them through the session's GPU stream".into(),
+                    reason: "the software encoders read CPU frames; GPU frames reach them through the session's GPU ring".into(),
                 })
             }
         };

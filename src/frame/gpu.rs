@@ -69,11 +69,12 @@ impl GpuFrame {
     /// `A2B10G10R10_UNORM_PACK32` or `R16G16B16A16_SFLOAT`) in `layout`.
     ///
     /// # Safety
-    /// `image` must be a 2D, single-level, single-sample image of the device the session runs
-    /// on, created with `VK_IMAGE_USAGE_SAMPLED_BIT`, of exactly `width` x `height`, usable by
-    /// that session's queue family (the same family, or `VK_SHARING_MODE_CONCURRENT`), and
-    /// alive and unwritten until the frame is released (its `release` point is signalled, or
-    /// the session has been flushed).
+    /// `image` must be a 2D, single-level, single-sample image of the device the frame is
+    /// submitted to (its session's, or its `ConvertRing`'s), created with
+    /// `VK_IMAGE_USAGE_SAMPLED_BIT`, of exactly `width` x `height`, usable by that device's
+    /// queue family in use (the same family, or `VK_SHARING_MODE_CONCURRENT`), and alive and
+    /// unwritten until the frame is released (its `release` point is signalled, or the session
+    /// or ring has been flushed).
     pub unsafe fn new(
         image: vk::Image,
         format: PixelFormat,
@@ -144,8 +145,9 @@ impl GpuFrame {
     ///
     /// # Safety
     /// `point.semaphore` must be a timeline semaphore (`VK_SEMAPHORE_TYPE_TIMELINE`) of the
-    /// device the session runs on, alive until the session has read the frame (its release
-    /// point is signalled, or the session has been flushed); the session waits on it.
+    /// device the frame is submitted to (its session's, or its `ConvertRing`'s), alive until
+    /// the frame has been read (its release point is signalled, or the session or ring has been
+    /// flushed); the reader waits on it.
     pub unsafe fn wait_for(mut self, point: TimelinePoint) -> Self {
         self.wait = Some(point);
         self
@@ -154,9 +156,10 @@ impl GpuFrame {
     /// Signal `point` once the session no longer reads the image.
     ///
     /// # Safety
-    /// `point.semaphore` must be a timeline semaphore of the device the session runs on,
-    /// alive until it is signalled (or the session has been flushed), and `point.value`
-    /// greater than any value it is signalled to before; the session signals it.
+    /// `point.semaphore` must be a timeline semaphore of the device the frame is submitted to
+    /// (its session's, or its `ConvertRing`'s), alive until it is signalled (or the session or
+    /// ring has been flushed), and `point.value` greater than any value it is signalled to
+    /// before; the reader signals it.
     pub unsafe fn release_to(mut self, point: TimelinePoint) -> Self {
         self.release = Some(point);
         self

@@ -311,7 +311,7 @@ impl GpuContext {
     /// Every handle in `host` must be valid, belong together (the device made from the
     /// physical device of the instance, the queue family and index requested at device
     /// creation), and stay alive until the returned context and everything made from it
-    /// (streams, sessions) are dropped. The device must have been created with the Vulkan 1.2
+    /// (rings, sessions) are dropped. The device must have been created with the Vulkan 1.2
     /// `timelineSemaphore` feature enabled and with exactly the extensions listed. Whoever else
     /// uses the queue takes [`GpuContext::queue_lock`] around it.
     pub unsafe fn from_host(host: HostVulkan) -> Result<Arc<Self>, GpuError> {

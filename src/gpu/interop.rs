@@ -37,6 +37,11 @@ impl std::fmt::Debug for ExportableBuffer {
 }
 
 impl ExportableBuffer {
+    /// The context the object was created on.
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
     /// A buffer of `size` bytes (storage, transfer source and destination) in exportable
     /// device-local memory. Fails with [`GpuError::MissingExtension`] when the device lacks
     /// `VK_KHR_external_memory_fd`, and [`GpuError::Unsupported`] when its buffers cannot be
@@ -235,6 +240,11 @@ impl std::fmt::Debug for ExportableTimeline {
 }
 
 impl ExportableTimeline {
+    /// The context the object was created on.
+    pub fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
+    }
+
     /// A timeline semaphore starting at `initial`. Fails with [`GpuError::MissingExtension`]
     /// when the device lacks `VK_KHR_external_semaphore_fd`, and [`GpuError::Unsupported`] when
     /// its timeline semaphores cannot be exported as opaque fds.
@@ -286,6 +296,7 @@ impl ExportableTimeline {
         })
     }
 
+    #[cfg(feature = "test-support")]
     /// A timeline semaphore starting at `initial` that stays on this device: for a hand-off
     /// consumer that is another user of the same Vulkan device (or a test on a driver without
     /// `VK_KHR_external_semaphore_fd`). [`export_fd`](Self::export_fd) fails on it.

@@ -1,8 +1,10 @@
 //! The Vulkan layer (ash): the only place that calls Vulkan.
 //!
-//! [`GpuContext`] owns the instance, device, compute queue and allocator; [`RgbToYuv420`] is the
-//! first processing operation (RGB to NV12/I420 in one compute pass). Every `unsafe` block
-//! states the invariant it relies on.
+//! [`GpuContext`] owns the instance, device, compute queue and allocator (or borrows an
+//! application's); [`RgbToYuv420`] is the plain conversion pass and the fused processing pass
+//! runs in the session's [`ConvertRing`]; exportable memory and timelines, DMA-BUF import and
+//! the GPU clock complete it. Vulkan type mappings are in one pure module (`conv`). Every
+//! `unsafe` block states the invariant it relies on.
 
 #[cfg(feature = "test-support")]
 mod bench;

@@ -1,4 +1,4 @@
-//! A pipelined RGB → YUV conversion stream for the session: a ring of slots, each with its own
+//! A pipelined RGB → YUV conversion ring for the session: a ring of slots, each with its own
 //! upload buffer, image, output, read-back buffer, descriptor set, command buffer, fence and
 //! timestamps, so that several frames are in flight and the CPU never waits on the frame it
 //! just submitted.
@@ -7,7 +7,7 @@
 //! collects the oldest slot's result (frame N - depth), which has usually long finished. Results
 //! come out in submission order.
 //!
-//! A stream built [`with_handoff`](ConvertRing::with_handoff) writes each frame into one of
+//! A ring built [`with_handoff`](ConvertRing::with_handoff) writes each frame into one of
 //! the caller's exportable buffers instead, with no read-back: frame n's submission signals the
 //! `ready` timeline to n + 1, and the next conversion into the same buffer waits on the GPU until
 //! the consumer (CUDA, NVENC) has signalled `released` to that frame's n + 1. Frame n goes into
@@ -40,7 +40,7 @@ use crate::frame::{BufferPool, CpuImage, PlaneLayout};
 use crate::processing::convert::YuvLayout;
 use crate::processing::pipeline::ProcessSpec;
 
-/// The pass a stream runs: the plain conversion shader when only a 4:2:0 conversion is asked
+/// The pass a ring runs: the plain conversion shader when only a 4:2:0 conversion is asked
 /// for (it is the fastest), the fused pass otherwise.
 enum Pass {
     Convert {
@@ -117,17 +117,17 @@ impl Pass {
     }
 }
 
-/// A read-back stream slot's own output: the buffer its pass writes, copied to a host-visible
+/// A read-back ring slot's own output: the buffer its pass writes, copied to a host-visible
 /// one for the CPU.
 struct OwnOutput {
     output: GpuBuffer,
     readback: GpuBuffer,
 }
 
-/// The most hand-off buffers a stream takes.
+/// The most hand-off buffers a ring takes.
 pub const MAX_HANDOFF_BUFFERS: usize = 64;
 
-/// The buffers and timelines a stream hands its frames over with (see the module docs).
+/// The buffers and timelines a ring hands its frames over with (see the module docs).
 #[derive(Clone, Debug)]
 pub struct GpuHandoff {
     /// The buffers frames are written into in rotation (1 to `MAX_HANDOFF_BUFFERS` (64)), each at
@@ -158,7 +158,7 @@ struct Slot<T> {
     /// The buffer the slot's descriptor set writes: its own output, or the hand-off buffer of
     /// the frame in it.
     bound_output: vk::Buffer,
-    /// `None` on a hand-off stream.
+    /// `None` on a hand-off ring.
     own: Option<OwnOutput>,
     set: vk::DescriptorSet,
     cmd: vk::CommandBuffer,
@@ -180,10 +180,11 @@ pub struct Converted<T> {
 
 /// A frame for [`ConvertRing::submit`].
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum RingFrame<'a> {
     /// In CPU memory: uploaded into the slot's own image.
     Cpu(&'a CpuImage),
-    /// Already in a Vulkan image of the stream's device: no upload.
+    /// Already in a Vulkan image of the ring's device: no upload.
     Gpu {
         /// The frame.
         frame: &'a GpuFrame,
@@ -200,12 +201,13 @@ impl<'a> From<&'a CpuImage> for RingFrame<'a> {
 
 /// What [`ConvertRing::submit`] answers.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum Submitted<T> {
-    /// A read-back stream that is filling: no result yet.
+    /// A read-back ring that is filling: no result yet.
     Pending,
-    /// A read-back stream's oldest frame, collected to make room.
+    /// A read-back ring's oldest frame, collected to make room.
     Converted(Converted<T>),
-    /// A hand-off stream's frame: the buffer it goes into and its timeline value.
+    /// A hand-off ring's frame: the buffer it goes into and its timeline value.
     HandedOff(HandedOff),
 }
 
@@ -228,7 +230,7 @@ impl<T> Submitted<T> {
 }
 
 #[cfg(feature = "test-support")]
-/// GPU time of a stream's pass, measured by [`ConvertRing::benchmark_pass`].
+/// GPU time of a ring's pass, measured by [`ConvertRing::benchmark_pass`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PassTiming {
     /// Median GPU time of one dispatch (timestamps), nanoseconds.
@@ -248,7 +250,7 @@ impl PassTiming {
     }
 }
 
-/// The conversion stream.
+/// The conversion ring.
 pub struct ConvertRing<T> {
     ctx: Arc<GpuContext>,
     pass: Pass,
@@ -265,7 +267,7 @@ pub struct ConvertRing<T> {
     in_flight: VecDeque<usize>,
     next: usize,
     buffers: Arc<BufferPool>,
-    /// The hand-off buffers and timelines (a stream built with `with_handoff`).
+    /// The hand-off buffers and timelines (a ring built with `with_handoff`).
     handoff: Option<GpuHandoff>,
     /// Frames handed over so far.
     handed: u64,
@@ -277,7 +279,7 @@ pub struct ConvertRing<T> {
 const WAIT_NS: u64 = 5_000_000_000;
 
 impl<T> ConvertRing<T> {
-    /// A stream processing frames of `input` (RGBA8, BGRA8, RGB10A2 or RGBA16F) as `spec`
+    /// A ring processing frames of `input` (RGBA8, BGRA8, RGB10A2 or RGBA16F) as `spec`
     /// says, with `depth` frames in flight (1 to 8).
     pub fn new(
         ctx: &Arc<GpuContext>,
@@ -288,10 +290,10 @@ impl<T> ConvertRing<T> {
         Self::build(ctx, input, spec, depth.clamp(1, 8), None)
     }
 
-    /// A stream that hands its frames to another API in `handoff`'s buffers (in rotation)
+    /// A ring that hands its frames to another API in `handoff`'s buffers (in rotation)
     /// instead of reading them back, with `depth` frames in flight on the queue (1 to 8); each
     /// [`submit`](Self::submit) answers [`Submitted::HandedOff`]. Every buffer must hold the
-    /// layout's size. Before the stream is dropped, the consumer must have released every frame
+    /// layout's size. Before the ring is dropped, the consumer must have released every frame
     /// handed to it (or the owner signals `released` past the last one).
     pub fn with_handoff(
         ctx: &Arc<GpuContext>,
@@ -301,7 +303,7 @@ impl<T> ConvertRing<T> {
         depth: usize,
     ) -> Result<Self, GpuError> {
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
-        check_handoff(&handoff, &layout)?;
+        check_handoff(ctx, &handoff, &layout)?;
         Self::build(ctx, input, spec, depth.clamp(1, 8), Some(handoff))
     }
 
@@ -361,10 +363,10 @@ impl<T> ConvertRing<T> {
             | vk::BufferUsageFlags::TRANSFER_DST;
         for i in 0..depth {
             let image_usage = vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST;
-            let image = GpuImage::new(ctx, "stream input", vk_format, width, height, image_usage)?;
+            let image = GpuImage::new(ctx, "ring input", vk_format, width, height, image_usage)?;
             let upload = GpuBuffer::new(
                 ctx,
-                "stream upload",
+                "ring upload",
                 in_bytes,
                 vk::BufferUsageFlags::TRANSFER_SRC,
                 MemoryLocation::CpuToGpu,
@@ -375,14 +377,14 @@ impl<T> ConvertRing<T> {
                     let own = OwnOutput {
                         output: GpuBuffer::new(
                             ctx,
-                            "stream output",
+                            "ring output",
                             u64::from(layout.size),
                             storage,
                             MemoryLocation::GpuOnly,
                         )?,
                         readback: GpuBuffer::new(
                             ctx,
-                            "stream readback",
+                            "ring readback",
                             u64::from(layout.size),
                             vk::BufferUsageFlags::TRANSFER_DST,
                             MemoryLocation::GpuToCpu,
@@ -414,7 +416,7 @@ impl<T> ConvertRing<T> {
         Ok(this)
     }
 
-    /// True for a stream built [`with_handoff`](Self::with_handoff).
+    /// True for a ring built [`with_handoff`](Self::with_handoff).
     pub fn hands_off(&self) -> bool {
         self.handoff.is_some()
     }
@@ -431,9 +433,9 @@ impl<T> ConvertRing<T> {
         self.poison = Some(byte);
     }
 
-    /// Submits one frame. A read-back stream first collects the oldest result when the ring is
+    /// Submits one frame. A read-back ring first collects the oldest result when the ring is
     /// full ([`Submitted::Converted`]; [`Submitted::Pending`] while the ring fills); a hand-off
-    /// stream converts into the next hand-off buffer and answers [`Submitted::HandedOff`]. A
+    /// ring converts into the next hand-off buffer and answers [`Submitted::HandedOff`]. A
     /// [`RingFrame::Gpu`] is converted with no upload, after a CPU wait for its wait point (see
     /// [`GpuFrame`]) that turns a never-signalled frame into an error.
     pub fn submit(&mut self, frame: RingFrame<'_>, tag: T) -> Result<Submitted<T>, GpuError> {
@@ -491,12 +493,12 @@ impl<T> ConvertRing<T> {
         match (&self.slots[i].own, &self.handoff) {
             (Some(own), _) => own.output.buffer,
             (None, Some(h)) => h.buffers[(self.handed % h.buffers.len() as u64) as usize].buffer(),
-            // A stream is built with one or the other; the slot's current binding stays.
+            // A ring is built with one or the other; the slot's current binding stays.
             (None, None) => self.slots[i].bound_output,
         }
     }
 
-    /// Hand-off streams: the frames whose pass has completed since the last call, oldest first,
+    /// Hand-off rings: the frames whose pass has completed since the last call, oldest first,
     /// each with the GPU time of its pass when the queue has timestamps. Does not wait.
     pub fn take_finished(&mut self) -> Result<std::vec::Drain<'_, (T, Option<GpuTime>)>, GpuError> {
         while let Some(&i) = self.in_flight.front() {
@@ -548,7 +550,7 @@ impl<T> ConvertRing<T> {
             return Err(GpuError::Invalid {
                 what: format!("{format} {width}x{height} frame"),
                 reason: format!(
-                    "the stream converts {} {}x{}",
+                    "the ring converts {} {}x{}",
                     self.input, self.width, self.height
                 ),
             });
@@ -564,7 +566,7 @@ impl<T> ConvertRing<T> {
         }
     }
 
-    /// Hand-off streams: frees the oldest slot's command buffer when every slot is in flight.
+    /// Hand-off rings: frees the oldest slot's command buffer when every slot is in flight.
     fn retire_if_full(&mut self) -> Result<(), GpuError> {
         if self.in_flight.len() == self.slots.len() {
             self.retire_oldest()?;
@@ -598,7 +600,7 @@ impl<T> ConvertRing<T> {
     }
 
     #[cfg(feature = "test-support")]
-    /// Times the stream's pass alone: after one frame per slot (so every input image holds a
+    /// Times the ring's pass alone: after one frame per slot (so every input image holds a
     /// picture and is in its sampled layout), `iterations` dispatches over the slots in
     /// rotation, each in its own submission bracketed by timestamps and waited for, with no
     /// upload or read-back around it. Returns the medians. A benchmark harness (feature
@@ -608,7 +610,7 @@ impl<T> ConvertRing<T> {
         if self.handoff.is_some() {
             return Err(GpuError::Invalid {
                 what: "benchmark".into(),
-                reason: "this stream hands frames over; time a read-back stream".into(),
+                reason: "this ring hands frames over; time a read-back ring".into(),
             });
         }
         if self.queries == vk::QueryPool::null() {
@@ -647,7 +649,7 @@ impl<T> ConvertRing<T> {
             let q = 2 * super::vk_u32(i);
             let started = std::time::Instant::now();
             // SAFETY: the slot is idle (every submission here is waited for before the next);
-            // what is recorded lives as long as the stream.
+            // what is recorded lives as long as the ring.
             unsafe {
                 begin_one_time(d, slot.cmd)?;
                 self.record_timed_pass(d, i);
@@ -670,7 +672,7 @@ impl<T> ConvertRing<T> {
     }
 
     /// Waits for every frame in flight and returns them in order.
-    /// A hand-off stream waits for its submissions and returns nothing (the frames are the
+    /// A hand-off ring waits for its submissions and returns nothing (the frames are the
     /// consumer's; their tags and GPU times come from [`take_finished`](Self::take_finished)).
     pub fn flush(&mut self) -> Result<Vec<Converted<T>>, GpuError> {
         if self.handoff.is_some() {
@@ -691,7 +693,7 @@ impl<T> ConvertRing<T> {
             .upload
             .mapped_mut()
             .ok_or(GpuError::Allocation {
-                what: "stream upload".into(),
+                what: "ring upload".into(),
                 reason: "not host-visible".into(),
             })?;
         for y in 0..self.height {
@@ -734,7 +736,7 @@ impl<T> ConvertRing<T> {
         let read = vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL;
         let compute = vk::PipelineStageFlags::COMPUTE_SHADER;
         // SAFETY: the slot's command buffer and fence are not in flight (collected before reuse);
-        // every handle recorded belongs to the slot or the stream and lives until it is
+        // every handle recorded belongs to the slot or the ring and lives until it is
         // collected; an application image is live and of this device (GpuFrame::new's contract).
         unsafe {
             begin_one_time(d, slot.cmd)?;
@@ -825,7 +827,7 @@ impl<T> ConvertRing<T> {
         let slot = &mut self.slots[i];
         if slot.bound != slot.image.view && slot.bound != vk::ImageView::null() {
             // SAFETY: the slot's submission has completed (its fence was waited for, or the
-            // stream is being dropped after waiting), so nothing uses the view.
+            // ring is being dropped after waiting), so nothing uses the view.
             unsafe { self.ctx.device.destroy_image_view(slot.bound, None) };
             slot.bound = vk::ImageView::null();
         }
@@ -869,11 +871,11 @@ impl<T> ConvertRing<T> {
         let Some(OwnOutput { readback, .. }) = &slot.own else {
             return Err(GpuError::Invalid {
                 what: "collect".into(),
-                reason: "a hand-off stream has nothing to read back".into(),
+                reason: "a hand-off ring has nothing to read back".into(),
             });
         };
         let bytes = readback.mapped().ok_or(GpuError::Allocation {
-            what: "stream readback".into(),
+            what: "ring readback".into(),
             reason: "not host-visible".into(),
         })?;
         let mut buffer = self.buffers.take(bytes.len());
@@ -908,8 +910,29 @@ impl<T> ConvertRing<T> {
     }
 }
 
-/// A hand-off's buffers must be 1 to [`MAX_HANDOFF_BUFFERS`], each holding a frame of `layout`.
-fn check_handoff(handoff: &GpuHandoff, layout: &YuvLayout) -> Result<(), GpuError> {
+/// A hand-off's buffers must be 1 to [`MAX_HANDOFF_BUFFERS`], each holding a frame of `layout`,
+/// and they and both timelines must belong to `ctx` (their handles are bound and signalled
+/// there: another device's would be undefined behaviour, not an error).
+fn check_handoff(
+    ctx: &Arc<GpuContext>,
+    handoff: &GpuHandoff,
+    layout: &YuvLayout,
+) -> Result<(), GpuError> {
+    let foreign = handoff
+        .buffers
+        .iter()
+        .any(|b| !Arc::ptr_eq(b.context(), ctx))
+        || !Arc::ptr_eq(handoff.ready.context(), ctx)
+        || !Arc::ptr_eq(handoff.released.context(), ctx);
+    if foreign {
+        return Err(GpuError::Invalid {
+            what: "hand-off buffers and timelines".into(),
+            reason: format!(
+                "they must be created on the ring's own context ({}); one belongs to another",
+                ctx.device_info().name
+            ),
+        });
+    }
     let buffers = handoff.buffers.len();
     if !(1..=MAX_HANDOFF_BUFFERS).contains(&buffers) {
         return Err(GpuError::Invalid {
@@ -938,7 +961,7 @@ fn check_handoff(handoff: &GpuHandoff, layout: &YuvLayout) -> Result<(), GpuErro
 impl<T> Drop for ConvertRing<T> {
     fn drop(&mut self) {
         let d = &self.ctx.device;
-        // SAFETY: wait for every slot in flight, then destroy what the stream created; the
+        // SAFETY: wait for every slot in flight, then destroy what the ring created; the
         // slots' buffers and images are dropped after this (fields drop after Drop::drop).
         unsafe {
             let fences: Vec<vk::Fence> = self

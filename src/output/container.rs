@@ -108,7 +108,7 @@ pub fn open_container(
         path: path.to_path_buf(),
         source: std::io::Error::other(reason.to_string()),
     };
-    let (muxer, file, pipe) = if super::path::is_standard_stream(path) {
+    let (muxer, file, pipe) = if super::path::is_stdout(path) {
         // libavformat's pipe protocol on a duplicate of standard output (never sought). The
         // protocol writes to the descriptor without owning it: the sink keeps it open.
         use std::os::fd::AsRawFd;

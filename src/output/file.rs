@@ -81,7 +81,7 @@ pub fn open_file_sink(
     format: OutputFormat,
     config: &SessionConfig,
 ) -> Result<FileSink, SinkError> {
-    let staged = if super::path::is_stream(path) {
+    let staged = if super::path::is_unseekable(path) {
         None
     } else {
         check_target(path)?;

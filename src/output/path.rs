@@ -15,11 +15,11 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 /// The path that stands for standard output (and, as an input, standard input).
-pub const STANDARD_STREAM: &str = "-";
+pub const STDOUT: &str = "-";
 
 /// True when `path` is `-`.
-pub fn is_standard_stream(path: &Path) -> bool {
-    path.as_os_str() == STANDARD_STREAM
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == STDOUT
 }
 
 /// An output opened for writing.
@@ -35,7 +35,7 @@ pub struct OutputFile {
 /// Opens `path` for writing from its start: `-` as standard output (refused when it is a
 /// terminal), anything else created or truncated. The caller names the path in its error.
 pub fn create(path: &Path) -> std::io::Result<OutputFile> {
-    if is_standard_stream(path) {
+    if is_stdout(path) {
         let stdout = std::io::stdout();
         if stdout.is_terminal() {
             return Err(std::io::Error::other(
@@ -53,9 +53,10 @@ pub fn create(path: &Path) -> std::io::Result<OutputFile> {
     Ok(OutputFile { file, regular })
 }
 
-/// True when `path` names a stream: `-`, or an existing path that is not a regular file.
-pub fn is_stream(path: &Path) -> bool {
-    is_standard_stream(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+/// True when `path` cannot be sought or cut back: `-`, or an existing path that is not a regular file
+/// (a pipe, a FIFO, a device).
+pub fn is_unseekable(path: &Path) -> bool {
+    is_stdout(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file())
 }
 
 /// What a path is, for comparing.
@@ -72,7 +73,7 @@ enum Identity {
 }
 
 fn identity(path: &Path, output: bool) -> Identity {
-    let meta = if is_standard_stream(path) {
+    let meta = if is_stdout(path) {
         let fd = if output {
             std::io::stdout().as_fd().try_clone_to_owned()
         } else {

@@ -505,6 +505,7 @@ fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
         let format = args.raw_format.unwrap_or(match args.bit_depth {
             BitDepth::Eight => PixelFormat::I420,
             BitDepth::Ten => PixelFormat::I420P10,
+            other => return Err(format!("the test pattern has no format for {other:?}")),
         });
         return Ok(Box::new(
             TestPattern::new(format, w, h, fps, frames).map_err(describe)?,
@@ -645,7 +646,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     // as it was (and no empty file).
     let format = match (&args.output, args.format) {
         (_, Some(f)) => Some(f),
-        (Some(path), None) if ghoststream::output::path::is_standard_stream(path) => Some(
+        (Some(path), None) if ghoststream::output::path::is_stdout(path) => Some(
             OutputFormat::Container(ghoststream::output::ContainerFormat::Matroska),
         ),
         (Some(path), None) => Some(OutputFormat::from_path(path).ok_or_else(|| {
@@ -858,7 +859,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             0.0
         };
         let target = match (&summary, &args.stream) {
-            (Some(s), _) if ghoststream::output::path::is_standard_stream(&s.path) => {
+            (Some(s), _) if ghoststream::output::path::is_stdout(&s.path) => {
                 "wrote standard output".to_string()
             }
             (Some(s), _) => format!("wrote {}", s.path.display()),
@@ -888,7 +889,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
             if let Some(rec) = &summary.record_path {
                 eprintln!("configuration record: {}", rec.display());
             }
-            let streamed = ghoststream::output::path::is_stream(&summary.path);
+            let streamed = ghoststream::output::path::is_unseekable(&summary.path);
             if !streamed && format != Some(OutputFormat::Bitstream(BitstreamFormat::LengthPrefixed))
             {
                 eprintln!("play it with: ffplay {}", summary.path.display());
