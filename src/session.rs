@@ -344,7 +344,7 @@ impl Session {
 
     /// How frames are processed before the encoder ("GPU: ... converts bgra8 to nv12", "CPU:
     /// ...", or "none").
-    pub fn processing(&self) -> &str {
+    pub fn processing_description(&self) -> &str {
         &self.processing
     }
 

@@ -324,10 +324,10 @@ fn a_session_hands_converted_frames_to_a_backend_that_reads_them_in_place() {
     let mut session = Session::open_with(config, Some(Arc::clone(&ctx)), &[&factory]).unwrap();
     assert!(
         session
-            .processing()
+            .processing_description()
             .contains("handed to the encoder in place through 6 buffers"),
         "{}",
-        session.processing()
+        session.processing_description()
     );
     let frame_ns = 1_000_000_000 / 30;
     for n in 0..frames {

@@ -168,7 +168,7 @@ fn run_with(
     cfg.rate_control = RateControl::Cqp { qp };
     cfg.gpu = gpu;
     let mut session = Session::open(cfg.clone()).expect("session opens");
-    let processing = session.processing().to_string();
+    let processing = session.processing_description().to_string();
     let mut out = Vec::new();
     for n in 0..FRAMES {
         let frame = Frame::from_cpu(

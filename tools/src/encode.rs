@@ -712,7 +712,7 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
         None => None,
     };
     let report = session.backend_report().clone();
-    let processing = session.processing().to_string();
+    let processing = session.processing_description().to_string();
     for (kind, why) in &report.passed_over {
         tracing::info!("{kind} passed over: {why}");
     }

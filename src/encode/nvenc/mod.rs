@@ -24,18 +24,17 @@
 //! driver's "unsupported device" status, which becomes [`NvencError::NoEncoder`]. Everything
 //! after the open ([`NvencEncoder`]: preset configuration, initialise, register, map, encode,
 //! lock, reconfigure) is built to the SDK 12.1 header and programming guide and has not run on
-//! hardware; its parameters are unit-tested ([`params`]) and its structures' layouts checked
+//! hardware; its parameters are unit-tested (`params`) and its structures' layouts checked
 //! against NVIDIA's header (tests/nvenc_layout.rs).
 
-pub mod caps;
+pub(crate) mod caps;
 mod checked;
 mod encoder;
 mod loader;
-pub mod params;
+pub(crate) mod params;
 mod session;
 pub mod status;
 
-pub use checked::LockedPicture;
 pub use encoder::NvencEncoder;
 pub use loader::{ApiVersion, NvencApi, BUILD_API};
 pub use session::{NvencSession, PICTURE_TYPE_IDR};

@@ -153,7 +153,7 @@ impl NvencSession {
     }
 
     /// The driver's configuration for a codec, preset and tuning: the base that
-    /// [`super::params::apply_config`] changes.
+    /// `params::apply_config` changes.
     pub fn preset_config(
         &self,
         codec: nv::GUID,
