@@ -3,16 +3,11 @@
 use std::ffi::c_char;
 use std::time::Duration;
 
-use ghoststream::output::replay::{ReplayBuffer, ReplayError, ReplayLimits};
+use ghoststream::output::replay::{ReplayBuffer, ReplayLimits};
 
 use crate::output::{output_format, path_arg};
 use crate::result::{Failure, GS_ERR_STATE, GS_OK};
 use crate::session::{with_session, GsSession};
-
-/// A replay failure with the library's code for it.
-fn replay_failure(e: ReplayError) -> Failure {
-    Failure::from(e)
-}
 
 /// Keeps the last `seconds_ms` milliseconds (at most `max_bytes` bytes) of the packets
 /// `gs_session_receive` hands out, whole GOPs from a key frame, for `gs_session_replay_save`.
@@ -30,8 +25,7 @@ pub unsafe extern "C" fn gs_session_replay_enable(
         let buffer = ReplayBuffer::new(ReplayLimits {
             duration: Duration::from_millis(seconds_ms),
             bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
-        })
-        .map_err(replay_failure)?;
+        })?;
         s.replay = Some(buffer);
         Ok(GS_OK)
     })
@@ -63,7 +57,7 @@ pub unsafe extern "C" fn gs_session_replay_save(
             ));
         };
         let last = (last_ms > 0).then(|| Duration::from_millis(last_ms));
-        let clip = buffer.clip(last).map_err(replay_failure)?;
+        let clip = buffer.clip(last)?;
         clip.save(&path, format, &s.config)?;
         Ok(GS_OK)
     })

@@ -63,15 +63,17 @@ pub fn open_sink(
         });
     }
     // IVF's header holds the frame rate in 32-bit terms: refused before the file is created.
-    let ivf_rate = match config.frame_rate.as_u32_terms() {
-        Some(terms) => terms,
-        None if format == BitstreamFormat::Ivf => {
-            return Err(SinkError::FrameRate {
+    let ivf_rate = if format == BitstreamFormat::Ivf {
+        let terms = config
+            .frame_rate
+            .as_u32_terms()
+            .ok_or_else(|| SinkError::FrameRate {
                 path: path.to_path_buf(),
                 rate: config.frame_rate,
-            })
-        }
-        None => (0, 1),
+            })?;
+        Some(terms)
+    } else {
+        None
     };
     let super::path::OutputFile { file, regular } =
         super::path::create(path).map_err(|source| SinkError::Create {
@@ -93,8 +95,7 @@ pub fn open_sink(
         failed: false,
         regular,
     };
-    if format == BitstreamFormat::Ivf {
-        let (rate_num, rate_den) = ivf_rate;
+    if let Some((rate_num, rate_den)) = ivf_rate {
         let header = ivf::IvfHeader {
             fourcc: *b"AV01",
             width: u16::try_from(config.width).unwrap_or(u16::MAX),
