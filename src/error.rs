@@ -16,6 +16,7 @@ use crate::hdr::HdrParseError;
 use crate::output::path::SameFileError;
 use crate::output::replay::ReplayError;
 use crate::output::SinkError;
+use crate::recorder::RecorderError;
 use crate::session::SessionError;
 use crate::source::capture::CaptureError;
 use crate::source::SourceError;
@@ -71,6 +72,9 @@ pub enum Error {
     /// HDR metadata as typed could not be read.
     #[error(transparent)]
     Hdr(#[from] HdrParseError),
+    /// A recording failed or refused a control.
+    #[error(transparent)]
+    Recorder(#[from] RecorderError),
     /// An output path that is an input or another output.
     #[error(transparent)]
     SameFile(#[from] SameFileError),
@@ -172,19 +176,45 @@ impl Error {
             Error::Unit(_) | Error::Size(_) | Error::SameFile(_) | Error::Hdr(_) => {
                 ErrorCode::InvalidConfig
             }
-            Error::Session(e) => match e {
-                SessionError::Config(_) => ErrorCode::InvalidConfig,
-                SessionError::Encode(e) => encode_code(e),
-                SessionError::FrameSize { .. }
-                | SessionError::FrameFormat { .. }
-                | SessionError::NonMonotonicPts { .. }
-                | SessionError::TimestampRange { .. }
-                | SessionError::GpuFrameRejected { .. } => ErrorCode::FrameMismatch,
-                SessionError::Flushed | SessionError::Closed => ErrorCode::State,
-                SessionError::WorkerFailed(_) => ErrorCode::Internal,
-                SessionError::Gpu(e) => gpu_code(e),
-            },
+            Error::Session(e) => session_code(e),
+            Error::Recorder(e) => recorder_code(e),
         }
+    }
+}
+
+fn session_code(e: &SessionError) -> ErrorCode {
+    match e {
+        SessionError::Config(_) => ErrorCode::InvalidConfig,
+        SessionError::Encode(e) => encode_code(e),
+        SessionError::FrameSize { .. }
+        | SessionError::FrameFormat { .. }
+        | SessionError::NonMonotonicPts { .. }
+        | SessionError::TimestampRange { .. }
+        | SessionError::GpuFrameRejected { .. } => ErrorCode::FrameMismatch,
+        SessionError::Flushed | SessionError::Closed => ErrorCode::State,
+        SessionError::WorkerFailed(_) => ErrorCode::Internal,
+        SessionError::Gpu(e) => gpu_code(e),
+    }
+}
+
+fn recorder_code(e: &RecorderError) -> ErrorCode {
+    match e {
+        RecorderError::Source(_) | RecorderError::NoFrames { .. } => ErrorCode::BadInput,
+        RecorderError::Config(_)
+        | RecorderError::SamePath(_)
+        | RecorderError::NoOutput
+        | RecorderError::StdoutTwice { .. }
+        | RecorderError::ReplayDir { .. }
+        | RecorderError::LimitTooShort { .. } => ErrorCode::InvalidConfig,
+        RecorderError::Session(e) => session_code(e),
+        RecorderError::Sink(_) | RecorderError::Exists { .. } | RecorderError::Stats { .. } => {
+            ErrorCode::Output
+        }
+        RecorderError::Replay(e) => replay_code(e),
+        RecorderError::Control(e) => control_code(e),
+        RecorderError::NoReplay | RecorderError::Ended => ErrorCode::State,
+        RecorderError::Busy { .. } => ErrorCode::Timeout,
+        RecorderError::Thread { .. } => ErrorCode::Internal,
     }
 }
 

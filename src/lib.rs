@@ -71,6 +71,7 @@ pub mod output;
 mod packet;
 pub mod probe;
 pub mod processing;
+pub mod recorder;
 mod session;
 pub mod source;
 pub mod stats;

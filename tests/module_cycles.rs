@@ -39,7 +39,10 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("devices", &["gpu", "cuda", "ffmpeg"]),
     ("sources and outputs", &["source", "output"]),
     ("encoders", &["encode"]),
-    ("engine", &["session", "probe", "stats", "control"]),
+    (
+        "engine",
+        &["session", "probe", "stats", "control", "recorder"],
+    ),
     ("facade", &["error"]),
 ];
 

@@ -3,10 +3,12 @@
 
 pub mod capture;
 mod raw;
+pub mod spec;
 mod testsrc;
 mod y4m;
 
 pub use raw::RawReader;
+pub use spec::{open as open_spec, OpenedSource, PortalPick, SourceOptions, SourceSpec};
 #[cfg(feature = "test-support")]
 pub use testsrc::read_frame_code;
 pub use testsrc::{TestPattern, CODE_BITS, CODE_CELL};
@@ -151,6 +153,32 @@ pub enum SourceError {
     /// A frame that could not be built.
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// A source name that does not parse.
+    #[error("invalid source {spec:?}: {fix}")]
+    BadSpec {
+        /// The name given (the first 128 characters).
+        spec: String,
+        /// What is taken instead.
+        fix: String,
+    },
+    /// An option given for a source it does not apply to.
+    #[error("the {option} option does not apply to source {name}: {fix}")]
+    DoesNotApply {
+        /// The option.
+        option: &'static str,
+        /// The source, by name.
+        name: String,
+        /// Where it applies, or what to do instead.
+        fix: String,
+    },
+    /// A source this build was made without.
+    #[error("this build of GhostStream has no {what}: it was built without the `{feature}` feature (rebuild with default features)")]
+    NotBuilt {
+        /// The source kind.
+        what: &'static str,
+        /// The cargo feature that brings it.
+        feature: &'static str,
+    },
     /// A format the source cannot produce.
     #[error("the test pattern cannot produce {format}: use i420, nv12, i420p10, p010 or i444")]
     UnsupportedFormat {

@@ -1,0 +1,398 @@
+//! The recording's thread: opens the source, the outputs and the session, then takes frames,
+//! encodes them and hands what comes out to the outputs' thread until the input ends, the
+//! limit is reached or a stop is asked for; then flushes, finishes and sums up.
+
+use std::sync::atomic::Ordering;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use super::outputs::{frames_to_duration, Finished, Outputs, ToOutputs};
+use super::{
+    Command, Limit, OutputSpec, RateOptions, RecorderError, RecorderEvent, RecorderOptions,
+    RecorderSummary, Shared, Started,
+};
+use crate::codec::Codec;
+use crate::config::{
+    BackendChoice, BackendKind, BitDepth, ConfigError, RateControl, RateControlMode, SessionConfig,
+};
+use crate::control::ControlServer;
+use crate::format::PixelFormat;
+use crate::session::Session;
+use crate::source::{SourceInfo, SourceSpec};
+use crate::time::Rational;
+
+/// How far behind real time a live encode may run before it is told.
+const BEHIND_WARNING: Duration = Duration::from_millis(500);
+
+/// How often falling behind is told again while it lasts.
+const BEHIND_REPEAT: Duration = Duration::from_secs(5);
+
+/// What the recording's thread is given.
+pub(super) struct Job {
+    pub options: RecorderOptions,
+    pub control: Option<ControlServer>,
+    pub shared: Arc<Shared>,
+    pub commands: mpsc::Receiver<Command>,
+    pub to_outputs: mpsc::Sender<ToOutputs>,
+    pub from_controls: mpsc::Receiver<ToOutputs>,
+    pub events: mpsc::Sender<RecorderEvent>,
+}
+
+/// Runs a recording to its end; the last event is `Finished`.
+pub(super) fn record(job: Job) -> Result<RecorderSummary, RecorderError> {
+    let events = job.events.clone();
+    let outcome = record_inner(job);
+    let finished = match &outcome {
+        Ok(summary) => Ok(Box::new(summary.clone())),
+        Err(e) => Err(one_line(e)),
+    };
+    let _ = events.send(RecorderEvent::Finished(finished));
+    outcome
+}
+
+/// An error and its sources on one line.
+fn one_line(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = e.source();
+    while let Some(inner) = source {
+        let text = inner.to_string();
+        if !s.contains(&text) {
+            s.push_str(": ");
+            s.push_str(&text);
+        }
+        source = inner.source();
+    }
+    s
+}
+
+fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
+    let Job {
+        mut options,
+        control,
+        shared,
+        commands,
+        to_outputs,
+        from_controls,
+        events,
+    } = job;
+    let send = |e: RecorderEvent| {
+        let _ = events.send(e);
+    };
+    if options.source == SourceSpec::TestPattern
+        && options.source_options.format.is_none()
+        && options.session.bit_depth == BitDepth::Ten
+    {
+        options.source_options.format = Some(PixelFormat::I420P10);
+    }
+    let opened = crate::source::spec::open(&options.source, &options.source_options, &mut |m| {
+        send(RecorderEvent::Notice(m))
+    })?;
+    let mut source = opened.source;
+    let info = source.info();
+    let config = build_config(&options, info)?;
+    let limit = frame_limit(options.limit, info.frame_rate)?;
+    let mut held = Vec::new();
+    let outputs = Outputs::open(&options.outputs, &config, control, &mut |e| held.push(e))?;
+    // From here until the first packet, a failure gives the outputs up: staged files are
+    // deleted and their paths keep what they had.
+    let mut session = match Session::open(config.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            outputs.abandon();
+            return Err(e.into());
+        }
+    };
+    let report = session.backend_report();
+    let started = Started {
+        source: opened.description,
+        encoder: report.description.clone(),
+        processing: session.processing_description().to_string(),
+        config: config.clone(),
+        passed_over: report
+            .passed_over
+            .iter()
+            .map(|(kind, why)| format!("{kind}: {why}"))
+            .collect(),
+    };
+    send(RecorderEvent::Started(Box::new(started.clone())));
+    for e in held {
+        send(e);
+    }
+    let total = limit.or_else(|| source.remaining());
+    shared.with_status(|s| {
+        s.started = true;
+        s.total = total;
+    });
+
+    let outputs_thread = {
+        let shared = Arc::clone(&shared);
+        let events = events.clone();
+        std::thread::Builder::new()
+            .name("gs-outputs".into())
+            .spawn(move || {
+                super::outputs::serve(outputs, from_controls, shared, move |e| {
+                    let _ = events.send(e);
+                })
+            })
+            .map_err(|source| RecorderError::Thread {
+                what: "outputs",
+                source,
+            })?
+    };
+
+    let live = options.source.is_capture() || options.source_options.realtime;
+    let rate = info.frame_rate;
+    let mut submitted = 0u64;
+    let mut first_frame: Option<Instant> = None;
+    let mut told_behind: Option<Instant> = None;
+    let mut source_lost = None;
+    let forward = |out| {
+        let _ = to_outputs.send(ToOutputs::Output(out));
+    };
+    let run = (|| -> Result<(), RecorderError> {
+        while limit.is_none_or(|l| submitted < l) && !shared.stop.load(Ordering::Relaxed) {
+            for command in commands.try_iter() {
+                obey(command, &mut session);
+            }
+            let frame = match source.next_frame() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(e) => {
+                    send(RecorderEvent::SourceLost {
+                        message: one_line(&e),
+                    });
+                    source_lost = Some(e);
+                    break;
+                }
+            };
+            let first = *first_frame.get_or_insert_with(Instant::now);
+            session.submit(frame)?;
+            submitted += 1;
+            while let Some(out) = session.try_receive()? {
+                forward(out);
+            }
+            let elapsed = first.elapsed();
+            let behind = if live {
+                elapsed.saturating_sub(frames_to_duration(submitted - 1, rate))
+            } else {
+                Duration::ZERO
+            };
+            if behind > BEHIND_WARNING && told_behind.is_none_or(|t| t.elapsed() > BEHIND_REPEAT) {
+                send(RecorderEvent::FallingBehind { behind });
+                told_behind = Some(Instant::now());
+            }
+            let pacing = source.pacing();
+            shared.with_status(|s| {
+                s.submitted = submitted;
+                s.elapsed = elapsed;
+                s.behind = behind;
+                s.pacing = pacing;
+            });
+        }
+        for out in session.close()? {
+            forward(out);
+        }
+        Ok(())
+    })();
+    // Controls asked for from now on are told the recording has ended.
+    drop(commands);
+    let _ = to_outputs.send(ToOutputs::End);
+    let finished = outputs_thread.join().unwrap_or_else(|_| {
+        Err(RecorderError::Thread {
+            what: "outputs",
+            source: std::io::Error::other("the outputs thread panicked"),
+        })
+    });
+    run?;
+    let finished: Finished = finished?;
+    if finished.produced == 0 {
+        let why = match &source_lost {
+            Some(e) => format!("the input failed before its first frame: {}", one_line(e)),
+            None => format!("input {} has no frames", options.source),
+        };
+        return Err(RecorderError::NoFrames { why });
+    }
+    let status = shared.with_status(|s| s.clone());
+    Ok(RecorderSummary {
+        frames: submitted,
+        packets: status.packets,
+        bytes: status.bytes,
+        dropped: status.dropped,
+        video: status.video,
+        elapsed: first_frame.map(|t| t.elapsed()).unwrap_or_default(),
+        files: finished.files,
+        streams: finished.streams,
+        replay_saves: finished.replay_saves,
+        stats: finished.stats,
+        pacing: source.pacing(),
+        latency: status.latency,
+        source_lost: source_lost.map(|e| one_line(&e)),
+        started: Some(started),
+    })
+}
+
+/// Carries out a control on the session, answering the caller.
+fn obey(command: Command, session: &mut Session) {
+    match command {
+        Command::Keyframe(reply) => {
+            let _ = reply.send(session.request_keyframe().map_err(Into::into));
+        }
+        Command::Bitrate(bits, reply) => {
+            let c = session.config();
+            let rate_control = match c.rate_control {
+                RateControl::Cbr { .. } => Ok(RateControl::Cbr { bitrate: bits }),
+                RateControl::Vbr { target, max } => Ok(RateControl::Vbr {
+                    target: bits,
+                    max: scaled_peak(target, max, bits),
+                }),
+                other => Err(RecorderError::Config(ConfigError::Conflict {
+                    field: "bitrate",
+                    value: bits.to_string(),
+                    reason: format!(
+                        "the recording's rate control is {}, which has no bitrate",
+                        other.mode().name()
+                    ),
+                })),
+            };
+            let (vbv, rate) = (c.vbv_buffer_bits, c.frame_rate);
+            let outcome =
+                rate_control.and_then(|rc| session.reconfigure(rc, vbv, rate).map_err(Into::into));
+            let _ = reply.send(outcome);
+        }
+    }
+}
+
+/// The VBR peak for a new target, in the proportion the old peak had to the old target.
+fn scaled_peak(target: u64, max: u64, new_target: u64) -> u64 {
+    let ratio = u128::from(max) * 1000 / u128::from(target.max(1));
+    u64::try_from(u128::from(new_target) * ratio / 1000).unwrap_or(u64::MAX)
+}
+
+/// The session's settings for a source that delivers `info`.
+fn build_config(o: &RecorderOptions, info: SourceInfo) -> Result<SessionConfig, RecorderError> {
+    let (width, height) = o.size.unwrap_or((info.width, info.height));
+    let codec = o.codec.unwrap_or_else(|| default_codec(o));
+    let fresh = SessionConfig::new(codec, width, height, info.frame_rate);
+    let mut c = o.session.clone();
+    c.codec = codec;
+    c.width = width;
+    c.height = height;
+    c.frame_rate = info.frame_rate;
+    c.input_format = info.format;
+    c.processing.input_size =
+        ((width, height) != (info.width, info.height)).then_some((info.width, info.height));
+    c.rate_control = rate_control(&o.rate, &fresh)?;
+    c.keyframe_interval = o.keyframe_interval.unwrap_or(fresh.keyframe_interval);
+    c.validate()?;
+    Ok(c)
+}
+
+/// The rate control from loose parts, with the size's default bitrate where one is missing.
+fn rate_control(r: &RateOptions, fresh: &SessionConfig) -> Result<RateControl, ConfigError> {
+    let mode = r.mode.unwrap_or(RateControlMode::Cbr);
+    let default_bitrate = match fresh.rate_control {
+        RateControl::Cbr { bitrate } => bitrate,
+        _ => 8_000_000,
+    };
+    let bitrate = match mode {
+        RateControlMode::Cbr | RateControlMode::Vbr => Some(r.bitrate.unwrap_or(default_bitrate)),
+        _ => r.bitrate,
+    };
+    RateControl::from_parts(mode, bitrate, r.max_bitrate, r.qp)
+}
+
+/// The codec when none is given: the one an output file's extension names; else for a live
+/// source one the encoder runs in real time at capture sizes (AV1 on a hardware encoder,
+/// H.264 in software: SVT-AV1 does not keep up with 1080p60 on a small machine, x264 does);
+/// else AV1.
+fn default_codec(o: &RecorderOptions) -> Codec {
+    let named = o.outputs.iter().find_map(|out| match out {
+        OutputSpec::File { path, .. } => codec_of_extension(path),
+        _ => None,
+    });
+    if let Some(codec) = named {
+        return codec;
+    }
+    if !(o.source.is_capture() || o.source_options.realtime) {
+        return Codec::Av1;
+    }
+    let hardware = crate::encode::BACKENDS.iter().any(|f| {
+        let allowed = match o.session.backend {
+            BackendChoice::Auto => f.kind() != BackendKind::Software,
+            BackendChoice::Only(kind) => kind == f.kind() && kind != BackendKind::Software,
+        };
+        allowed && f.probe(Codec::Av1).is_ok()
+    });
+    if hardware {
+        Codec::Av1
+    } else {
+        Codec::H264
+    }
+}
+
+/// The codec a bitstream file's extension names.
+fn codec_of_extension(path: &std::path::Path) -> Option<Codec> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "h264" | "264" | "avc" | "avcc" => Some(Codec::H264),
+        "h265" | "265" | "hevc" | "hvcc" => Some(Codec::Hevc),
+        "ivf" | "obu" => Some(Codec::Av1),
+        _ => None,
+    }
+}
+
+/// The frame count a limit stands for at `fps`; a duration under one frame is an error.
+fn frame_limit(limit: Option<Limit>, fps: Rational) -> Result<Option<u64>, RecorderError> {
+    match limit {
+        None => Ok(None),
+        Some(Limit::Frames(n)) => Ok(Some(n)),
+        Some(Limit::Duration(d)) => {
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "a non-negative product, saturating at u64::MAX"
+            )]
+            let frames = (d.as_secs_f64() * fps.as_f64()).round() as u64;
+            match frames {
+                0 => Err(RecorderError::LimitTooShort {
+                    limit: d,
+                    fps: fps.as_f64(),
+                }),
+                n => Ok(Some(n)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_count_frames() {
+        let fps = Rational::new(30, 1);
+        assert_eq!(
+            frame_limit(Some(Limit::Duration(Duration::from_secs(5))), fps).unwrap(),
+            Some(150)
+        );
+        assert!(matches!(
+            frame_limit(Some(Limit::Duration(Duration::from_millis(1))), fps),
+            Err(RecorderError::LimitTooShort { .. })
+        ));
+        assert_eq!(frame_limit(Some(Limit::Frames(7)), fps).unwrap(), Some(7));
+    }
+
+    #[test]
+    fn extensions_name_codecs() {
+        assert_eq!(codec_of_extension("a.H264".as_ref()), Some(Codec::H264));
+        assert_eq!(codec_of_extension("a.hevc".as_ref()), Some(Codec::Hevc));
+        assert_eq!(codec_of_extension("a.ivf".as_ref()), Some(Codec::Av1));
+        assert_eq!(codec_of_extension("a.mkv".as_ref()), None);
+    }
+
+    #[test]
+    fn vbr_peaks_keep_their_proportion() {
+        assert_eq!(scaled_peak(4_000_000, 8_000_000, 3_000_000), 6_000_000);
+        assert_eq!(scaled_peak(0, 8, 3), 24);
+    }
+}

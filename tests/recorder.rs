@@ -1,0 +1,303 @@
+//! The library's Recorder with no binary involved: the test pattern recorded to Matroska, a
+//! replay buffer and an SRT stream at once (every output decoded by ffprobe); a replay saved
+//! and the recording stopped from other threads; events in order; a source that dies part
+//! way; the mistakes refused before anything starts.
+#![cfg(feature = "software")]
+
+mod common;
+mod stream_env;
+mod unprivileged;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use ghoststream::recorder::{
+    Limit, OutputSpec, Recorder, RecorderError, RecorderEvent, RecorderOptions, RecorderSummary,
+    StreamState,
+};
+use ghoststream::source::SourceSpec;
+use ghoststream::{Codec, KeyframeInterval, Rational};
+
+/// A real-time test pattern of 160x96 at 30 fps, H.264, a keyframe a second.
+fn live_pattern(outputs: Vec<OutputSpec>) -> RecorderOptions {
+    let mut o = RecorderOptions::new(SourceSpec::TestPattern, outputs);
+    o.source_options.size = Some((160, 96));
+    o.source_options.frame_rate = Some(Rational::new(30, 1));
+    o.source_options.realtime = true;
+    o.codec = Some(Codec::H264);
+    o.keyframe_interval = Some(KeyframeInterval::Frames(30));
+    o
+}
+
+/// Every event until `Finished` (bounded: 60 s).
+fn events_until_finished(r: &Recorder) -> Vec<RecorderEvent> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut events = Vec::new();
+    while Instant::now() < deadline {
+        if let Some(e) = r.next_event(Duration::from_millis(100)) {
+            let last = matches!(e, RecorderEvent::Finished(_));
+            events.push(e);
+            if last {
+                return events;
+            }
+        }
+    }
+    panic!("no Finished event within 60 s; got {events:?}");
+}
+
+/// The names of the events, in order, with repeats of stream drops folded.
+fn kinds(events: &[RecorderEvent]) -> Vec<&'static str> {
+    events
+        .iter()
+        .map(|e| match e {
+            RecorderEvent::Notice(_) => "notice",
+            RecorderEvent::Started(_) => "started",
+            RecorderEvent::ReplaySaved(_) => "replay saved",
+            RecorderEvent::ReplayFailed { .. } => "replay failed",
+            RecorderEvent::Stream {
+                state: StreamState::Connected,
+                ..
+            } => "stream connected",
+            RecorderEvent::Stream { .. } => "stream other",
+            RecorderEvent::FallingBehind { .. } => "behind",
+            RecorderEvent::SourceLost { .. } => "source lost",
+            RecorderEvent::Finished(_) => "finished",
+            _ => "other",
+        })
+        .collect()
+}
+
+/// (frames decoded, first is a key frame).
+fn decoded(path: &Path) -> (usize, bool) {
+    let frames = common::probe_frames(path);
+    (frames.len(), frames.first().is_some_and(|f| f.key))
+}
+
+#[test]
+fn the_pattern_goes_to_matroska_a_replay_and_srt_at_once_with_controls_from_other_threads() {
+    let Some(mut server) = stream_env::SrtServer::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mkv = dir.path().join("all.mkv");
+    let replays = dir.path().join("replays");
+    std::fs::create_dir(&replays).unwrap();
+    let options = live_pattern(vec![
+        OutputSpec::file(&mkv),
+        OutputSpec::replay(Duration::from_secs(10), 64 << 20, &replays),
+        OutputSpec::live(server.url()),
+    ]);
+    let mut recorder = Recorder::start(options).unwrap();
+    let controls = recorder.controls();
+    // Another thread saves the last second once two seconds are encoded, then stops the
+    // recording a second later.
+    let other = std::thread::spawn(move || {
+        let wait_for = |packets: u64| {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while controls.status().packets < packets {
+                assert!(Instant::now() < deadline, "{:?}", controls.status());
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
+        wait_for(60);
+        let saved = controls
+            .save_replay(Some(Duration::from_secs(1)))
+            .unwrap()
+            .wait(Duration::from_secs(30))
+            .unwrap();
+        wait_for(90);
+        controls.stop();
+        saved
+    });
+    let events = events_until_finished(&recorder);
+    let saved = other.join().unwrap();
+    let summary: RecorderSummary = recorder.wait().unwrap();
+
+    let order = kinds(&events);
+    assert_eq!(order.first(), Some(&"started"), "{order:?}");
+    assert_eq!(order.get(1), Some(&"stream connected"), "{order:?}");
+    assert_eq!(order.last(), Some(&"finished"), "{order:?}");
+    let saved_at = order.iter().position(|k| *k == "replay saved").unwrap();
+    assert!(saved_at > 1 && saved_at < order.len() - 1, "{order:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e == &RecorderEvent::ReplaySaved(saved.clone())),
+        "the event names the same file: {events:?}"
+    );
+
+    // Stopped from the other thread between 90 frames and the end of the bounded wait.
+    assert!(summary.packets >= 90, "{summary:?}");
+    assert_eq!(summary.frames, summary.packets, "{summary:?}");
+    assert_eq!(summary.files.len(), 1);
+    let (frames, key) = decoded(&mkv);
+    assert_eq!(frames as u64, summary.packets, "the file holds every frame");
+    assert!(key);
+
+    // The replay: from the key frame that covers the last second (keyframes every 30
+    // frames), so between 30 and 60 frames, starting on a key frame.
+    assert!(saved.path.starts_with(&replays), "{saved:?}");
+    let (frames, key) = decoded(&saved.path);
+    assert_eq!(frames as u64, saved.frames, "{saved:?}");
+    assert!((30..=60).contains(&frames), "{frames} frames in {saved:?}");
+    assert!(key, "the replay starts on a key frame");
+
+    // The stream: srt-live-transmit leaves once the caller disconnects.
+    server.stop(Duration::from_secs(5));
+    let (streamed, key) = decoded(&server.file(1));
+    let (url, stats) = &summary.streams[0];
+    assert_eq!(url, &server.url());
+    assert_eq!(stats.sent + stats.dropped, summary.packets, "{stats:?}");
+    assert!(
+        streamed >= 60,
+        "{streamed} frames received over SRT: {stats:?}"
+    );
+    assert!(key);
+}
+
+/// A Y4M file of `frames` whole frames of 64x48 I420 and then half a frame.
+fn truncated_y4m(path: &Path, frames: usize) {
+    let frame = 64 * 48 * 3 / 2;
+    let mut data = b"YUV4MPEG2 W64 H48 F30:1 Ip A1:1 C420jpeg\n".to_vec();
+    for i in 0..frames {
+        data.extend_from_slice(b"FRAME\n");
+        data.extend(std::iter::repeat_n(
+            u8::try_from(i * 20 % 256).unwrap(),
+            frame,
+        ));
+    }
+    data.extend_from_slice(b"FRAME\n");
+    data.extend(std::iter::repeat_n(7u8, frame / 2));
+    std::fs::write(path, data).unwrap();
+}
+
+#[test]
+fn a_source_that_dies_part_way_is_told_and_leaves_a_playable_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("cut.y4m");
+    truncated_y4m(&input, 12);
+    let out = dir.path().join("cut.mkv");
+    let mut options = RecorderOptions::new(
+        SourceSpec::File(input.clone()),
+        vec![OutputSpec::file(&out)],
+    );
+    options.codec = Some(Codec::H264);
+    let mut recorder = Recorder::start(options).unwrap();
+    let events = events_until_finished(&recorder);
+    let order = kinds(&events);
+    assert_eq!(order, ["started", "source lost", "finished"], "{events:?}");
+    let summary = recorder.wait().unwrap();
+    let lost = summary.source_lost.as_deref().unwrap();
+    assert!(lost.contains("frame 12 is truncated"), "{lost}");
+    assert_eq!(summary.packets, 12);
+    assert_eq!(decoded(&out), (12, true));
+}
+
+#[test]
+fn a_recording_that_encodes_nothing_leaves_no_file_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("empty.y4m");
+    truncated_y4m(&input, 0);
+    let out = dir.path().join("none.mkv");
+    let mut options = RecorderOptions::new(
+        SourceSpec::File(input.clone()),
+        vec![OutputSpec::file(&out)],
+    );
+    options.codec = Some(Codec::H264);
+    let mut recorder = Recorder::start(options).unwrap();
+    let e = recorder.wait().unwrap_err();
+    assert!(matches!(e, RecorderError::NoFrames { .. }), "{e:?}");
+    assert!(e.to_string().contains("before its first frame"), "{e}");
+    assert!(!out.exists(), "no file is left behind");
+}
+
+#[test]
+fn a_forced_keyframe_lands_and_an_unsupported_rate_change_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k.h264");
+    let mut options = live_pattern(vec![OutputSpec::file(&out)]);
+    options.keyframe_interval = Some(KeyframeInterval::Infinite);
+    options.limit = Some(Limit::Frames(45));
+    let mut recorder = Recorder::start(options).unwrap();
+    let controls = recorder.controls();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while controls.status().submitted < 20 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    controls.request_keyframe().unwrap();
+    // x264 forces keyframes but has no live rate change: the session says so, typed.
+    let e = controls.set_bitrate(2_000_000).unwrap_err();
+    assert!(
+        matches!(e, RecorderError::Session(_)),
+        "{e:?} should be the session's refusal"
+    );
+    recorder.wait().unwrap();
+    let keys = common::decoded_keyframes(&out);
+    assert_eq!(
+        keys.len(),
+        2,
+        "the first frame and the forced one: {keys:?}"
+    );
+    assert_eq!(keys[0], 0);
+    assert!((20..45).contains(&keys[1]), "{keys:?}");
+    // Once the recording is over, controls say so.
+    assert!(matches!(
+        controls.request_keyframe(),
+        Err(RecorderError::Ended)
+    ));
+}
+
+#[test]
+fn mistakes_are_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("keep.mkv");
+    std::fs::write(&existing, b"precious").unwrap();
+    let start = |outputs| Recorder::start(RecorderOptions::new(SourceSpec::TestPattern, outputs));
+
+    assert!(matches!(start(vec![]), Err(RecorderError::NoOutput)));
+    let e = start(vec![OutputSpec::file(&existing)]).unwrap_err();
+    assert!(matches!(e, RecorderError::Exists { .. }), "{e:?}");
+    assert!(e.to_string().contains("keep.mkv"), "{e}");
+    assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
+    let e = start(vec![OutputSpec::file("-"), OutputSpec::stats("-")]).unwrap_err();
+    assert!(matches!(e, RecorderError::StdoutTwice { .. }), "{e:?}");
+    let e = start(vec![OutputSpec::replay(
+        Duration::from_secs(5),
+        1 << 20,
+        &existing,
+    )])
+    .unwrap_err();
+    assert!(matches!(e, RecorderError::ReplayDir { .. }), "{e:?}");
+    let e = start(vec![OutputSpec::file(dir.path().join("x.unknown"))]).unwrap_err();
+    assert!(matches!(e, RecorderError::Sink(_)), "{e:?}");
+    let same = dir.path().join("same.y4m");
+    std::fs::write(&same, b"").unwrap();
+    let mut o = RecorderOptions::new(
+        SourceSpec::File(same.clone()),
+        vec![OutputSpec::File {
+            path: same.clone(),
+            format: Some(ghoststream::output::OutputFormat::Container(
+                ghoststream::output::ContainerFormat::Matroska,
+            )),
+            overwrite: true,
+        }],
+    );
+    o.codec = Some(Codec::H264);
+    let e = Recorder::start(o).unwrap_err();
+    assert!(matches!(e, RecorderError::SamePath(_)), "{e:?}");
+
+    // A recording without a replay buffer refuses saves at once.
+    let mut o = RecorderOptions::new(
+        SourceSpec::TestPattern,
+        vec![OutputSpec::file(dir.path().join("a.mkv"))],
+    );
+    o.limit = Some(Limit::Frames(3));
+    o.source_options.size = Some((64, 64));
+    let mut r = Recorder::start(o).unwrap();
+    assert!(matches!(
+        r.controls().save_replay(None),
+        Err(RecorderError::NoReplay)
+    ));
+    assert_eq!(r.wait().unwrap().packets, 3);
+}
