@@ -216,7 +216,7 @@ pub struct Started {
     /// The session's settings as opened.
     pub config: SessionConfig,
     /// Each encoder passed over, and why.
-    pub passed_over: Vec<String>,
+    pub passed_over: Vec<(crate::config::BackendKind, String)>,
 }
 
 /// A replay file written.

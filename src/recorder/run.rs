@@ -108,11 +108,7 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
         encoder: report.description.clone(),
         processing: session.processing_description().to_string(),
         config: config.clone(),
-        passed_over: report
-            .passed_over
-            .iter()
-            .map(|(kind, why)| format!("{kind}: {why}"))
-            .collect(),
+        passed_over: report.passed_over.clone(),
     };
     send(RecorderEvent::Started(Box::new(started.clone())));
     for e in held {

@@ -150,10 +150,12 @@ impl SourceSpec {
         )
     }
 
-    /// The file this source reads, if it is one (for checks that no output overwrites it).
+    /// The file this source reads, if it is one, `-` for standard input (for the check that
+    /// no output is the input: [`crate::output::path::check_distinct`]).
     pub fn path(&self) -> Option<&std::path::Path> {
         match self {
             SourceSpec::File(p) => Some(p),
+            SourceSpec::Stdin => Some(std::path::Path::new("-")),
             _ => None,
         }
     }
@@ -380,7 +382,13 @@ fn open_portal(
     let restore_token = store.as_ref().and_then(|s| s.load());
     let restoring = restore_token.is_some();
     if !restoring {
-        notify("waiting for the desktop portal: pick what to record in its dialog".into());
+        let what = match pick {
+            PortalPick::Monitor => "the screen",
+            PortalPick::Window => "the window",
+        };
+        notify(format!(
+            "waiting for the desktop portal: pick {what} to record in its dialog"
+        ));
     }
     let capture = PortalCapture::open(PortalOptions {
         restore_token,

@@ -1,26 +1,26 @@
 //! `ghoststream encode`.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
-use ghoststream::capture::{PacedCapture, WaylandCapture, WaylandOptions};
 use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
+use ghoststream::output::live::LiveOptions;
 use ghoststream::output::replay::ReplayLimits;
-use ghoststream::output::{open_file_sink, BitstreamFormat, OutputFormat};
+use ghoststream::output::{BitstreamFormat, OutputFormat};
 use ghoststream::processing::scale::{Fit, ScaleFilter};
 use ghoststream::processing::tonemap::PeakSource;
-use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mReader};
+use ghoststream::recorder::{
+    Limit, OutputSpec, RateOptions, Recorder, RecorderError, RecorderOptions, RecorderSummary,
+};
+use ghoststream::source::SourceSpec;
 use ghoststream::units;
 use ghoststream::{
     BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange,
-    GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl, RateControlMode, Rational,
-    Session, SessionConfig, SessionOutput, SplitFrame, ToneMapInput, TransferFunction, Tuning,
+    GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControlMode, Rational, SessionConfig,
+    SplitFrame, ToneMapInput, TransferFunction, Tuning,
 };
-use indicatif::{ProgressBar, ProgressStyle};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use crate::one_line;
 
@@ -57,14 +57,16 @@ pub const EXAMPLES: &str = "Examples:
 
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
-    /// Input (`record` calls it --source): `testsrc` (the animated test pattern),
-    /// `wayland[:OUTPUT]` (a wlroots compositor's output, by name: HEADLESS-1, DP-1),
+    /// Input (`record` calls it --source): `screen` (`record`'s default: wlr-screencopy when the
+    /// compositor offers it, else the desktop portal), `testsrc` (the animated test pattern,
+    /// `encode`'s default), `wayland[:OUTPUT]` (a wlroots compositor's output, by name:
+    /// HEADLESS-1, DP-1),
     /// `pipewire[:NODE]` (a PipeWire video node by id or node.name; without one, the session
     /// manager's choice), `portal` (the desktop portal's screen cast: GNOME, KDE, wlroots; the
     /// user picks a screen once, later runs reuse the grant), a .y4m file, `-` for Y4M on standard input, or a raw file with
     /// --raw-format.
-    #[arg(short, long, visible_alias = "source", default_value = "testsrc")]
-    pub input: String,
+    #[arg(short, long, visible_alias = "source")]
+    pub input: Option<String>,
 
     /// Wayland: the compositor's socket (a name in $XDG_RUNTIME_DIR or a path); default
     /// $WAYLAND_DISPLAY.
@@ -141,9 +143,11 @@ pub struct EncodeArgs {
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
 
-    /// Codec: av1, hevc or h264.
-    #[arg(short, long, default_value = "av1")]
-    codec: Codec,
+    /// Codec: av1, hevc or h264. Default: what the output file's extension names (.h264,
+    /// .h265, .ivf), else for a capture one the encoder runs in real time (AV1 on NVENC or
+    /// Vulkan Video, H.264 in software), else AV1.
+    #[arg(short, long)]
+    codec: Option<Codec>,
 
     /// Encoder backend: auto, nvenc, vulkan or software.
     #[arg(long, default_value = "auto")]
@@ -370,173 +374,85 @@ fn parse_gpu(s: &str) -> Result<GpuChoice, String> {
     }
 }
 
-#[cfg(feature = "pipewire")]
-fn open_pipewire(
-    node: Option<&str>,
-    fps: Option<Rational>,
-) -> Result<Box<dyn FrameSource>, String> {
-    use ghoststream::capture::{PipeWireCapture, PipeWireOptions};
-    let options = PipeWireOptions {
-        node: node.map(str::parse).transpose()?,
-        ..PipeWireOptions::default()
+/// The recording `args` ask for. `encode` of the test pattern makes 5 s unless told;
+/// `record` runs until stopped, and without --source records the screen.
+fn recorder_options(args: &EncodeArgs) -> Result<RecorderOptions, String> {
+    let source: SourceSpec = match &args.input {
+        Some(name) => name.parse().map_err(|e| one_line(&e))?,
+        None if args.live => SourceSpec::Screen,
+        None => SourceSpec::TestPattern,
     };
-    let capture = PipeWireCapture::open(options).map_err(|e| one_line(&e))?;
-    let rate = fps.unwrap_or(Rational::new(60, 1));
-    Ok(Box::new(
-        PacedCapture::new(capture, rate).map_err(|e| one_line(&e))?,
-    ))
-}
-
-#[cfg(feature = "portal")]
-fn open_portal(args: &EncodeArgs, fps: Option<Rational>) -> Result<Box<dyn FrameSource>, String> {
-    use ghoststream::capture::{LiveCapture, PortalCapture, PortalOptions, RestoreTokenFile};
-    let store = args
-        .portal_token
-        .clone()
-        .map(RestoreTokenFile::new)
-        .or_else(RestoreTokenFile::default_location);
-    let restore_token = store.as_ref().and_then(RestoreTokenFile::load);
-    let restoring = restore_token.is_some();
-    if !restoring {
-        eprintln!("waiting for the desktop portal: pick the screen to record in its dialog");
-    }
-    let capture = PortalCapture::open(PortalOptions {
-        restore_token,
-        cursor: !args.no_cursor,
-        ..PortalOptions::default()
-    })
-    .map_err(|e| one_line(&e))?;
-    match (store, capture.restore_token()) {
-        (Some(store), Some(token)) => match store.save(token) {
-            Ok(()) => eprintln!(
-                "portal: {} granted{}; the grant is kept in {}",
-                capture.name(),
-                if restoring { " again" } else { "" },
-                store.path().display()
-            ),
-            Err(e) => eprintln!(
-                "warning: {} (the portal will ask again next time)",
-                one_line(&e)
-            ),
-        },
-        _ => eprintln!(
-            "portal: {} granted (this portal keeps no grant: it will ask again next time)",
-            capture.name()
-        ),
-    }
-    let rate = fps.unwrap_or(Rational::new(60, 1));
-    Ok(Box::new(
-        PacedCapture::new(capture, rate).map_err(|e| one_line(&e))?,
-    ))
-}
-
-#[cfg(not(feature = "portal"))]
-fn open_portal(_: &EncodeArgs, _: Option<Rational>) -> Result<Box<dyn FrameSource>, String> {
-    Err("this build of ghoststream has no portal capture (built without the `portal` feature); rebuild with default features".into())
-}
-
-#[cfg(not(feature = "pipewire"))]
-fn open_pipewire(_: Option<&str>, _: Option<Rational>) -> Result<Box<dyn FrameSource>, String> {
-    Err("this build of ghoststream has no PipeWire capture (built without the `pipewire` feature); rebuild with default features".into())
-}
-
-fn open_source(args: &EncodeArgs) -> Result<Box<dyn FrameSource>, String> {
-    let (fps, size) = (args.fps, args.size);
-    let describe = |e: ghoststream::source::SourceError| one_line(&e);
-    if let Some(output) = args
-        .input
-        .strip_prefix("wayland")
-        .filter(|rest| rest.is_empty() || rest.starts_with(':'))
-    {
-        if size.is_some() {
-            return Err("--size does not apply to a capture (the output's size is used; --scale resizes it)".into());
-        }
-        let options = WaylandOptions {
-            display: args.display.clone(),
-            output: output.strip_prefix(':').map(str::to_string),
-            region: args.region,
-            cursor: !args.no_cursor,
-            damage: true,
-            ..WaylandOptions::default()
-        };
-        let capture = WaylandCapture::open(options).map_err(|e| one_line(&e))?;
-        let rate = fps.unwrap_or(Rational::new(60, 1));
-        return Ok(Box::new(
-            PacedCapture::new(capture, rate).map_err(|e| one_line(&e))?,
-        ));
-    }
-    if let Some(node) = args
-        .input
-        .strip_prefix("pipewire")
-        .filter(|rest| rest.is_empty() || rest.starts_with(':'))
-    {
-        if size.is_some() || args.display.is_some() || args.region.is_some() || args.no_cursor {
-            return Err("--size, --display, --region and --no-cursor do not apply to a PipeWire capture (the node's size is used; --scale resizes it)".into());
-        }
-        return open_pipewire(node.strip_prefix(':'), fps);
-    }
-    if args.input == "portal" {
-        if size.is_some() || args.display.is_some() || args.region.is_some() {
-            return Err("--size, --display and --region do not apply to a portal capture (the granted screen's size is used; --scale resizes it)".into());
-        }
-        return open_portal(args, fps);
-    }
-    if args.portal_token.is_some() {
-        return Err(format!(
-            "--portal-token applies to --source portal, not to input {:?}",
-            args.input
-        ));
-    }
-    if args.display.is_some() || args.region.is_some() || args.no_cursor {
-        return Err(format!(
-            "--display, --region and --no-cursor apply to a Wayland capture (--source wayland[:OUTPUT]), not to input {:?}",
-            args.input
-        ));
-    }
-    if args.input == "testsrc" {
-        let (w, h) = size.unwrap_or((1280, 720));
-        let fps = fps.unwrap_or(Rational::new(30, 1));
-        // `encode` makes 5 s by default; `record` runs until stopped.
-        let frames = match frame_limit(args, fps)? {
-            Some(n) => Some(n),
-            None if args.live => None,
-            None => Some(frames_in(Duration::from_secs(5), fps)),
-        };
-        let format = args.raw_format.unwrap_or(match args.bit_depth {
-            BitDepth::Eight => PixelFormat::I420,
-            BitDepth::Ten => PixelFormat::I420P10,
-            other => return Err(format!("the test pattern has no format for {other:?}")),
+    let mut outputs = Vec::new();
+    if let Some(path) = &args.output {
+        outputs.push(OutputSpec::File {
+            path: path.clone(),
+            format: args.format,
+            overwrite: true,
         });
-        return Ok(Box::new(
-            TestPattern::new(format, w, h, fps, frames).map_err(describe)?,
-        ));
     }
-    if let Some(format) = args.raw_format {
-        let (width, height) = size.ok_or("raw input needs --size WIDTHxHEIGHT")?;
-        let frame_rate = fps.unwrap_or(Rational::new(30, 1));
-        let info = SourceInfo {
-            format,
-            width,
-            height,
-            frame_rate,
-        };
-        return Ok(Box::new(
-            RawReader::open(&args.input, info).map_err(describe)?,
-        ));
+    if let Some(duration) = args.replay {
+        ghoststream::output::replay::check_format(
+            args.replay_format,
+            args.codec.unwrap_or(Codec::H264),
+        )
+        .map_err(|e| format!("--replay-format {}: {e}", args.replay_format))?;
+        outputs.push(OutputSpec::Replay {
+            limits: ReplayLimits {
+                duration,
+                bytes: usize::try_from(args.replay_bytes).unwrap_or(usize::MAX),
+            },
+            dir: args.replay_dir.clone(),
+            format: args.replay_format,
+        });
     }
-    if size.is_some() || fps.is_some() {
-        return Err("--size and --fps apply to testsrc and raw input; a Y4M file carries its own (--scale resizes RGB input)".into());
+    if let Some(url) = &args.stream {
+        outputs.push(OutputSpec::Live {
+            url: url.clone(),
+            options: LiveOptions {
+                buffer: args.stream_buffer,
+                ..LiveOptions::default()
+            },
+        });
     }
-    Ok(Box::new(Y4mReader::open(&args.input).map_err(describe)?))
+    if let Some(path) = &args.stats {
+        outputs.push(OutputSpec::stats(path));
+    }
+    let mut o = RecorderOptions::new(source, outputs);
+    let s = &mut o.source_options;
+    s.display.clone_from(&args.display);
+    s.region = args.region;
+    s.no_cursor = args.no_cursor;
+    s.portal_token.clone_from(&args.portal_token);
+    s.size = args.size;
+    s.frame_rate = args.fps;
+    s.format = args.raw_format;
+    s.realtime = args.live && o.source == SourceSpec::TestPattern;
+    o.session = session_settings(args);
+    o.codec = args.codec;
+    o.size = args.scale;
+    let mut rate = RateOptions::default();
+    rate.mode = Some(args.rc);
+    rate.bitrate = args.bitrate;
+    rate.max_bitrate = args.max_bitrate;
+    rate.qp = args.qp;
+    o.rate = rate;
+    o.keyframe_interval = args.keyint;
+    o.limit = match (args.frames, args.seconds) {
+        (Some(n), _) => Some(Limit::Frames(n)),
+        (None, Some(d)) => Some(Limit::Duration(d)),
+        (None, None) if !args.live && o.source == SourceSpec::TestPattern => {
+            Some(Limit::Duration(Duration::from_secs(5)))
+        }
+        (None, None) => None,
+    };
+    o.control_socket.clone_from(&args.control);
+    Ok(o)
 }
 
-fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, String> {
-    let (width, height) = args.scale.unwrap_or((info.width, info.height));
-    let mut c = SessionConfig::new(args.codec, width, height, info.frame_rate);
-    c.input_format = info.format;
-    if (width, height) != (info.width, info.height) {
-        c.processing.input_size = Some((info.width, info.height));
-    }
+/// The encode settings the command line gives (size, rate, codec and rate control are the
+/// recorder's to fill in).
+fn session_settings(args: &EncodeArgs) -> SessionConfig {
+    let mut c = SessionConfig::new(Codec::H264, 1280, 720, Rational::new(30, 1));
     c.processing.scale_filter = args.scale_filter;
     c.processing.fit = args.fit;
     c.processing.sharpen = args.sharpen;
@@ -545,20 +461,7 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
         peak: args.hdr_peak,
     });
     c.backend = args.encoder;
-    let default_bitrate = match c.rate_control {
-        RateControl::Cbr { bitrate } => bitrate,
-        _ => 8_000_000,
-    };
-    let bitrate = match args.rc {
-        RateControlMode::Cqp => args.bitrate,
-        _ => Some(args.bitrate.unwrap_or(default_bitrate)),
-    };
-    c.rate_control = RateControl::from_parts(args.rc, bitrate, args.max_bitrate, args.qp)
-        .map_err(|e| e.to_string())?;
     c.vbv_buffer_bits = args.vbv;
-    if let Some(k) = args.keyint {
-        c.keyframe_interval = k;
-    }
     c.preset = args.preset;
     c.tuning = args.tune;
     c.intra_refresh_frames = args.intra_refresh;
@@ -576,342 +479,94 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
     c.backpressure = args.backpressure;
     c.threads = args.threads;
     c.gpu = args.gpu.clone();
-    c.validate().map_err(|e| e.to_string())?;
-    Ok(c)
-}
-
-/// The frames in `duration` of video at `fps`, rounded to the nearest.
-#[expect(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    reason = "a non-negative product far below 2^64 (366 days at 1000 fps at most)"
-)]
-fn frames_in(duration: Duration, fps: Rational) -> u64 {
-    // Both are bounded (366 days, 1000 fps): the product fits easily.
-    (duration.as_secs_f64() * fps.as_f64()).round() as u64
-}
-
-/// --frames, or --seconds as a frame count at `fps`; a duration shorter than one frame is an
-/// error (it would encode nothing).
-fn frame_limit(args: &EncodeArgs, fps: Rational) -> Result<Option<u64>, String> {
-    if let Some(n) = args.frames {
-        return Ok(Some(n));
-    }
-    let Some(seconds) = args.seconds else {
-        return Ok(None);
-    };
-    match frames_in(seconds, fps) {
-        0 => Err(format!(
-            "--seconds {:?} is less than one frame at {} fps: nothing would be encoded",
-            seconds,
-            fps.as_f64()
-        )),
-        n => Ok(Some(n)),
-    }
-}
-
-/// The file inputs of a run (not the test pattern or a capture), for the same-file check.
-fn input_path(args: &EncodeArgs) -> Option<&std::path::Path> {
-    let live = ["testsrc", "wayland", "pipewire", "portal"];
-    let is_live = live.iter().any(|l| {
-        args.input
-            .strip_prefix(l)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with(':'))
-    });
-    (!is_live).then(|| std::path::Path::new(&args.input))
-}
-
-/// Refuses a run in which an output (-o, --stats) is an input (the file read, the portal's
-/// token file) or another output.
-fn check_paths(args: &EncodeArgs) -> Result<(), String> {
-    use ghoststream::output::path::{check_distinct, NamedPath};
-    use std::path::Path;
-    let named: [(&'static str, Option<&Path>, bool); 5] = [
-        ("input", input_path(args), false),
-        ("portal token file", args.portal_token.as_deref(), false),
-        ("output", args.output.as_deref(), true),
-        ("stats file", args.stats.as_deref(), true),
-        ("control socket", args.control.as_deref(), true),
-    ];
-    let paths: Vec<NamedPath> = named
-        .into_iter()
-        .filter_map(|(role, path, output)| path.map(|path| NamedPath { role, path, output }))
-        .collect();
-    check_distinct(&paths).map_err(|e| one_line(&e))
+    c
 }
 
 pub fn run(args: EncodeArgs) -> Result<(), String> {
-    // Everything is checked and opened before the output file is created; the file itself is
-    // staged until its first packet, so a run that fails leaves any earlier file at the path
-    // as it was (and no empty file).
-    let format = match (&args.output, args.format) {
-        (_, Some(f)) => Some(f),
-        (Some(path), None) if ghoststream::output::path::is_stdout(path) => Some(
-            OutputFormat::Container(ghoststream::output::ContainerFormat::Matroska),
-        ),
-        (Some(path), None) => Some(OutputFormat::from_path(path).ok_or_else(|| {
-            one_line(&ghoststream::output::SinkError::UnknownExtension { path: path.clone() })
-        })?),
-        (None, None) => None,
-    };
-    check_paths(&args)?;
-    let mut source = open_source(&args)?;
-    let info = source.info();
-    let config = build_config(&args, info)?;
-    let limit = frame_limit(&args, info.frame_rate)?;
-    let replay = match args.replay {
-        Some(duration) => Some(crate::replay::ReplayRecorder::start(
-            ReplayLimits {
-                duration,
-                bytes: usize::try_from(args.replay_bytes).unwrap_or(usize::MAX),
-            },
-            &config,
-            args.replay_dir.clone(),
-            args.replay_format,
-            args.control.clone(),
-        )?),
-        None => None,
-    };
-    let stream = match &args.stream {
-        Some(url) => Some(
-            ghoststream::output::live::open_live(
-                url,
-                &config,
-                ghoststream::output::live::LiveOptions {
-                    buffer: args.stream_buffer,
-                    ..Default::default()
-                },
-            )
-            .map_err(|e| one_line(&e))?,
-        ),
-        None => None,
-    };
-    let file = match (&args.output, format) {
-        (Some(path), Some(format)) => {
-            Some(open_file_sink(path, format, &config).map_err(|e| one_line(&e))?)
-        }
-        _ => None,
-    };
-    let mut outputs = crate::outputs::Outputs {
-        file,
-        replay,
-        stream,
-    };
-    // On any failure from here until the first packet, dropping `outputs` deletes the staged
-    // file and leaves the path as it was.
-    let mut session = Session::open(config.clone()).map_err(|e| one_line(&e))?;
-    // SIGINT/SIGTERM end the recording cleanly: the session is flushed and every file is
-    // finished, as at the end of the input.
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop))
-            .map_err(|e| format!("cannot listen for signal {signal}: {e}"))?;
-    }
-    let mut stats = match &args.stats {
-        Some(path) => Some(crate::stats::StatsFile::create(path)?),
-        None => None,
-    };
-    let report = session.backend_report().clone();
-    let processing = session.processing_description().to_string();
-    for (kind, why) in &report.passed_over {
-        tracing::info!("{kind} passed over: {why}");
-    }
-
-    let total = source.remaining().or(args.frames);
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        let bar = match limit.or(total) {
-            Some(n) => ProgressBar::new(n),
-            None => ProgressBar::new_spinner(),
-        };
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} frames {per_sec} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(200));
-        bar
-    };
-
-    let started = Instant::now();
-    let mut written = 0u64;
-    // Packets and drops out of the session, whether or not an output then failed.
-    let mut produced = 0u64;
-    let mut encoded_bytes = 0u64;
-    let mut dropped = 0u64;
-    let live = std::cell::RefCell::new(crate::live::LiveStatus::default());
-    let mut consume =
-        |out: SessionOutput, outputs: &mut crate::outputs::Outputs| -> Result<(), String> {
-            produced += 1;
-            match out {
-                SessionOutput::Packet(p) => {
-                    live.borrow_mut().packet(&p.stats);
-                    outputs.packet(&p)?;
-                    encoded_bytes += p.data.len() as u64;
-                    if let Some(s) = stats.as_mut() {
-                        s.write(&p.stats, p.data.len(), p.keyframe)?;
-                    }
-                    written += 1;
-                    bar.set_position(written);
-                }
-                SessionOutput::Dropped(st) => {
-                    if let Some(s) = stats.as_mut() {
-                        s.write(&st, 0, false)?;
-                    }
-                    dropped += 1
-                }
-                // Outputs this tool does not report yet are counted as produced only.
-                _ => {}
-            }
-            Ok(())
-        };
-    let mut submitted = 0u64;
-    let mut input_error = None;
-    let run = (|| -> Result<(), String> {
-        // An input that fails part way (a truncated file) still gets everything before the
-        // failure encoded and written; its error is reported after that.
-        // `record --source testsrc` runs at the pattern's frame rate, as a capture would.
-        let realtime = (args.live && args.input == "testsrc").then_some(info.frame_rate);
-        let period = Duration::from_nanos(
-            u64::try_from(info.frame_rate.invert().rescale(1, Rational::NANOS)).unwrap_or(0),
-        );
-        while limit.is_none_or(|l| submitted < l) && !stop.load(Ordering::Relaxed) {
-            if realtime.is_some() {
-                let due = u32::try_from(submitted)
-                    .ok()
-                    .and_then(|n| period.checked_mul(n))
-                    .and_then(|d| started.checked_add(d));
-                if let Some(due) = due {
-                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                }
-            }
-            let frame = match source.next_frame() {
-                Ok(Some(frame)) => frame,
-                Ok(None) => break,
-                Err(e) => {
-                    input_error = Some(one_line(&e));
-                    break;
-                }
-            };
-            session.submit(frame).map_err(|e| one_line(&e))?;
-            submitted += 1;
-            while let Some(out) = session.try_receive().map_err(|e| one_line(&e))? {
-                consume(out, &mut outputs)?;
-            }
-            for line in outputs.poll() {
-                bar.println(&line);
-                if bar.is_hidden() {
-                    eprintln!("{line}");
-                }
-            }
-            if let Some(pacing) = source.pacing() {
-                if submitted % 10 == 0 {
-                    bar.set_message(live.borrow().line(pacing, started.elapsed()));
-                }
-            }
-        }
-        for out in session.close().map_err(|e| one_line(&e))? {
-            consume(out, &mut outputs)?;
-        }
-        Ok(())
-    })();
-    bar.finish_and_clear();
-    if produced == 0 {
-        // Nothing to keep: the staged file goes (the path keeps what it had), and so does the
-        // stats file this run created.
-        outputs.abandon();
-        if let Some(s) = stats.take() {
-            s.discard();
-        }
-        run?;
-        let why = match &input_error {
-            Some(e) => format!("the input failed before its first frame: {e}"),
-            None => format!("input {:?} has no frames", args.input),
-        };
+    let recorder = Recorder::start(recorder_options(&args)?).map_err(|e| cli_message(&e))?;
+    let summary = crate::live::follow(recorder, &crate::live::Follow { quiet: args.quiet })
+        .map_err(|f| match f {
+            crate::live::Failure::Setup(m) => m,
+            crate::live::Failure::Recorder(e) => cli_message(&e),
+        })?;
+    if let Some(lost) = &summary.source_lost {
         return Err(format!(
-            "no frames were encoded: {why}; no file was written"
+            "{lost} (the {} frames before it were encoded and written)",
+            summary.frames
         ));
     }
-    // Whatever happened, the file holds only whole packets; finish it so that what was
-    // encoded stays playable, then report the first error. Replay saves asked for are written.
-    let (summary, lines) = outputs.finish();
-    for line in lines {
-        eprintln!("{line}");
-    }
-    run?;
-    if let Some(e) = input_error {
-        return Err(format!(
-            "{e} (the {submitted} frames before it were encoded and written)"
-        ));
-    }
-    let summary = summary.transpose()?;
-    if let Some(s) = stats.take() {
-        s.finish()?;
-    }
-    if !args.quiet {
-        let secs = started.elapsed().as_secs_f64();
-        let video_secs = written as f64 / info.frame_rate.as_f64();
-        let mbps = if video_secs > 0.0 {
-            encoded_bytes as f64 * 8.0 / video_secs / 1e6
-        } else {
-            0.0
-        };
-        let target = match (&summary, &args.stream) {
-            (Some(s), _) if ghoststream::output::path::is_stdout(&s.path) => {
-                "wrote standard output".to_string()
-            }
-            (Some(s), _) => format!("wrote {}", s.path.display()),
-            (None, Some(url)) => format!("streamed to {url}"),
-            (None, None) => "encoded into the replay buffer".into(),
-        };
-        eprintln!(
-            "{target}: {} frames of {}x{} {} ({:.2} Mbit/s), {:.1} fps, {}; processing: {}{}",
-            written,
-            config.width,
-            config.height,
-            config.codec,
-            mbps,
-            written as f64 / secs.max(1e-9),
-            report.description,
-            processing,
-            if dropped > 0 {
-                format!(", {dropped} frames dropped")
-            } else {
-                String::new()
-            }
-        );
-        if let Some(pacing) = source.pacing() {
-            eprintln!("capture: {}", live.borrow().summary(pacing));
-        }
-        if let Some(summary) = &summary {
-            if let Some(rec) = &summary.record_path {
-                eprintln!("configuration record: {}", rec.display());
-            }
-            let streamed = ghoststream::output::path::is_unseekable(&summary.path);
-            if !streamed && format != Some(OutputFormat::Bitstream(BitstreamFormat::LengthPrefixed))
-            {
-                eprintln!("play it with: ffplay {}", summary.path.display());
-            }
-        }
-    }
+    report(&summary, args.format, args.quiet);
     Ok(())
+}
+
+/// A recorder's error in the command line's words: options named by their flags.
+fn cli_message(e: &RecorderError) -> String {
+    use ghoststream::source::SourceError;
+    if let RecorderError::Source(SourceError::DoesNotApply { option, name, fix }) = e {
+        let flag = match *option {
+            "size" => "--size",
+            "format" => "--raw-format",
+            "display" => "--display",
+            "region" => "--region",
+            "no cursor" => "--no-cursor",
+            "portal token" => "--portal-token",
+            "format without a size" => return "raw input needs --size WIDTHxHEIGHT".into(),
+            "size or frame rate" => "--size and --fps",
+            _ => return one_line(e),
+        };
+        return format!("{flag} does not apply to input {name:?}: {fix}");
+    }
+    if let RecorderError::Exists { path } = e {
+        return format!(
+            "{} already exists: pass -y to overwrite it, or choose another path",
+            path.display()
+        );
+    }
+    one_line(e)
+}
+
+/// The lines after a recording: what was written, the capture's figures, each stream's
+/// figures (also with --quiet), how to play it.
+fn report(summary: &RecorderSummary, format: Option<OutputFormat>, quiet: bool) {
+    if !quiet {
+        eprintln!("{}", crate::live::summary_line(summary));
+        if let Some(pacing) = summary.pacing {
+            eprintln!(
+                "capture: {}",
+                crate::live::capture_summary(pacing, summary.latency)
+            );
+        }
+    }
+    for (url, s) in &summary.streams {
+        eprintln!(
+            "stream {url}: {} packets sent, {} dropped, {} connection{}{}",
+            s.sent,
+            s.dropped,
+            s.connections,
+            if s.connections == 1 { "" } else { "s" },
+            s.last_error
+                .as_ref()
+                .map(|e| format!(" (last failure: {e})"))
+                .unwrap_or_default()
+        );
+    }
+    if quiet {
+        return;
+    }
+    for file in &summary.files {
+        if let Some(rec) = &file.record_path {
+            eprintln!("configuration record: {}", rec.display());
+        }
+        let streamed = ghoststream::output::path::is_unseekable(&file.path);
+        if !streamed && format != Some(OutputFormat::Bitstream(BitstreamFormat::LengthPrefixed)) {
+            eprintln!("play it with: ffplay {}", file.path.display());
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn frame_counts_from_durations() {
-        assert_eq!(frames_in(Duration::from_secs(5), Rational::new(30, 1)), 150);
-        assert_eq!(frames_in(Duration::from_millis(1), Rational::new(30, 1)), 0);
-        assert_eq!(
-            frames_in(Duration::from_secs(366 * 86_400), Rational::new(1000, 1)),
-            31_622_400_000
-        );
-    }
 
     #[test]
     fn sizes_parse() {

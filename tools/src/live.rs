@@ -1,89 +1,250 @@
-//! The live status line of a capture (`record`): frames per second, what pacing dropped and
-//! repeated, and capture-to-packet latency over the last few seconds.
+//! Following a running recording on the terminal: signals become controls (Ctrl+C and SIGTERM
+//! stop it cleanly, SIGUSR1 saves the replay), events become lines, the status becomes a
+//! progress bar (with an ETA when the length is known, the output's size, its bitrate, one
+//! rate and, for a capture, what pacing did and the latency), and the summary a last line.
 
-use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use ghoststream::recorder::{
+    Recorder, RecorderError, RecorderEvent, RecorderStatus, RecorderSummary, StreamState,
+};
 use ghoststream::source::PacingStats;
-use ghoststream::stats::LatencyHistogram;
-use ghoststream::FrameStats;
+use ghoststream::Span;
+use indicatif::{ProgressBar, ProgressStyle};
 
-/// Latencies kept for the rolling figures (about 5 s at 60 fps).
-const WINDOW: usize = 300;
-
-/// Capture-to-packet latencies of the packets written so far: the last few exactly, all of
-/// them in a fixed-size histogram (an hour of recording costs no more than a minute).
-#[derive(Debug, Default)]
-pub struct LiveStatus {
-    recent: VecDeque<i64>,
-    all: LatencyHistogram,
+/// How the terminal is used.
+pub struct Follow {
+    /// No progress bar and no summary (events that need attention are still printed).
+    pub quiet: bool,
 }
 
-impl LiveStatus {
-    /// Notes a written packet's latency (frames without a capture time, such as repeats of an
-    /// unchanged screen, have none).
-    pub fn packet(&mut self, stats: &FrameStats) {
-        let Some(latency) = stats.capture_to_packet_latency() else {
-            return;
-        };
-        let ns = latency.0;
-        if self.recent.len() == WINDOW {
-            self.recent.pop_front();
+/// Prints a line above the bar (or to stderr when there is none).
+fn say(bar: &ProgressBar, line: &str) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
+    }
+}
+
+/// Follows `recorder` to its end; the summary, or the error.
+pub fn follow(mut recorder: Recorder, how: &Follow) -> Result<RecorderSummary, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let save = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .map_err(|e| Failure::Setup(format!("cannot listen for signal {signal}: {e}")))?;
+    }
+    signal_hook::flag::register(signal_hook::consts::SIGUSR1, Arc::clone(&save))
+        .map_err(|e| Failure::Setup(format!("cannot listen for SIGUSR1: {e}")))?;
+    let controls = recorder.controls();
+    let bar = if how.quiet {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new_spinner();
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    };
+    let mut capture = false;
+    let mut stopping = false;
+    loop {
+        if stop.load(Ordering::Relaxed) && !stopping {
+            stopping = true;
+            controls.stop();
+            say(&bar, "stopping: finishing the files");
         }
-        self.recent.push_back(ns);
-        self.all.add(latency);
-    }
-
-    /// The status line: `59.9 fps · 0 dropped · 12 repeated · latency 18.2 ms median, 25.0 ms p99`.
-    pub fn line(&self, pacing: PacingStats, elapsed: Duration) -> String {
-        let fps = pacing.emitted as f64 / elapsed.as_secs_f64().max(1e-9);
-        let mut recent: Vec<i64> = self.recent.iter().copied().collect();
-        format!(
-            "{fps:.1} fps · {} dropped · {} repeated · latency {}",
-            pacing.dropped,
-            pacing.repeated,
-            latency_figures(&mut recent)
-        )
-    }
-
-    /// The end-of-recording summary over every packet.
-    pub fn summary(&self, pacing: PacingStats) -> String {
-        let all = match (self.all.quantile(0.5), self.all.quantile(0.99)) {
-            (Some(median), Some(p99)) => format!(
-                "{:.1} ms median, {:.1} ms p99",
-                median.as_nanos() as f64 / 1e6,
-                p99.as_nanos() as f64 / 1e6
-            ),
-            _ => "n/a".into(),
+        if save.swap(false, Ordering::Relaxed) {
+            controls.save_replay_later();
+        }
+        let Some(event) = recorder.next_event(Duration::from_millis(100)) else {
+            show(&bar, &controls.status(), capture);
+            continue;
         };
-        format!(
-            "{} frames at constant rate: {} captured frames dropped (newer one in the same tick), {} repeats of an unchanged screen{}; capture-to-packet latency {}",
-            pacing.emitted,
-            pacing.dropped,
-            pacing.repeated,
-            if pacing.refitted > 0 {
-                format!(", {} frames fitted to the first size", pacing.refitted)
-            } else {
-                String::new()
+        match event {
+            RecorderEvent::Notice(line) => say(&bar, &line),
+            RecorderEvent::Started(s) => {
+                capture = s.source.contains("wayland")
+                    || s.source.contains("PipeWire")
+                    || s.source.contains("portal");
+                for (kind, why) in &s.passed_over {
+                    tracing::info!("{kind} passed over: {why}");
+                }
+                tracing::info!("recording {} with {}", s.source, s.encoder);
+                let status = controls.status();
+                start_bar(&bar, status.total);
+            }
+            RecorderEvent::ReplaySaved(s) => say(
+                &bar,
+                &format!(
+                    "replay saved: {} ({} frames, {} bytes)",
+                    s.path.display(),
+                    s.frames,
+                    s.bytes
+                ),
+            ),
+            RecorderEvent::ReplayFailed { message } => {
+                say(&bar, &format!("replay not saved: {message}"));
+            }
+            RecorderEvent::Stream { url, state } => match state {
+                StreamState::Connected => tracing::info!("stream {url} connected"),
+                StreamState::Reconnecting { reason } => {
+                    say(&bar, &format!("stream {url} lost ({reason}): reconnecting"));
+                }
+                StreamState::Dropped { packets } => {
+                    tracing::info!("stream {url}: {packets} packets dropped");
+                }
+                _ => {}
             },
-            all
-        )
+            RecorderEvent::FallingBehind { behind } => say(
+                &bar,
+                &format!(
+                    "warning: the encode runs {:.1} s behind real time: frames will be dropped (try a faster --preset, a smaller --scale, or another --encoder)",
+                    behind.as_secs_f64()
+                ),
+            ),
+            RecorderEvent::SourceLost { .. } => {}
+            RecorderEvent::Finished(_) => break,
+            _ => {}
+        }
+    }
+    bar.finish_and_clear();
+    recorder.wait().map_err(Failure::Recorder)
+}
+
+/// Why following a recording failed.
+pub enum Failure {
+    /// The terminal side could not be set up.
+    Setup(String),
+    /// The recording failed.
+    Recorder(RecorderError),
+}
+
+fn start_bar(bar: &ProgressBar, total: Option<u64>) {
+    let template = match total {
+        Some(n) => {
+            bar.set_length(n);
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} frames · ETA {eta} · {msg}"
+        }
+        None => "{spinner} [{elapsed_precise}] {pos} frames · {msg}",
+    };
+    bar.set_style(
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+}
+
+fn show(bar: &ProgressBar, s: &RecorderStatus, capture: bool) {
+    if !s.started {
+        return;
+    }
+    bar.set_position(s.packets);
+    let mut msg = format!(
+        "{} · {} · {:.1} fps",
+        size(s.bytes),
+        bitrate(s.bytes, s.video),
+        fps(s.submitted, s.elapsed)
+    );
+    if capture {
+        if let Some(p) = s.pacing {
+            msg.push_str(&format!(
+                " · {} dropped · {} repeated · latency {}",
+                p.dropped,
+                p.repeated,
+                latency(s.recent_latency)
+            ));
+        }
+    }
+    if s.dropped > 0 {
+        msg.push_str(&format!(" · {} dropped by the encoder queue", s.dropped));
+    }
+    bar.set_message(msg);
+}
+
+/// `12.3 MB`.
+fn size(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b >= 1e9 {
+        format!("{:.2} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else {
+        format!("{:.0} kB", b / 1e3)
     }
 }
 
-/// "18.2 ms median, 25.0 ms p99", or "n/a" with no samples.
-fn latency_figures(ns: &mut [i64]) -> String {
-    if ns.is_empty() {
-        return "n/a".into();
+/// `6.02 Mbit/s` over `video` of encoded time.
+fn bitrate(bytes: u64, video: Duration) -> String {
+    let secs = video.as_secs_f64();
+    if secs <= 0.0 {
+        return "- Mbit/s".into();
     }
-    ns.sort_unstable();
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "q is in [0, 1], so the rounded index is in 0..len"
-    )]
-    let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize] as f64 / 1e6;
-    format!("{:.1} ms median, {:.1} ms p99", at(0.5), at(0.99))
+    format!("{:.2} Mbit/s", bytes as f64 * 8.0 / secs / 1e6)
+}
+
+fn fps(frames: u64, elapsed: Duration) -> f64 {
+    frames as f64 / elapsed.as_secs_f64().max(1e-9)
+}
+
+/// "18.2 ms median, 25.0 ms p99", or "n/a".
+fn latency(l: Option<(Span, Span)>) -> String {
+    match l {
+        Some((median, p99)) => format!(
+            "{:.1} ms median, {:.1} ms p99",
+            median.0 as f64 / 1e6,
+            p99.0 as f64 / 1e6
+        ),
+        None => "n/a".into(),
+    }
+}
+
+/// The capture line of the summary.
+pub fn capture_summary(pacing: PacingStats, l: Option<(Span, Span)>) -> String {
+    format!(
+        "{} frames at constant rate: {} captured frames dropped (newer one in the same tick), {} repeats of an unchanged screen{}; capture-to-packet latency {}",
+        pacing.emitted,
+        pacing.dropped,
+        pacing.repeated,
+        if pacing.refitted > 0 {
+            format!(", {} frames fitted to the first size", pacing.refitted)
+        } else {
+            String::new()
+        },
+        latency(l)
+    )
+}
+
+/// The summary's first line: what was written, how much, how fast, with what.
+pub fn summary_line(s: &RecorderSummary) -> String {
+    let target = match (s.files.first(), s.streams.first()) {
+        (Some(f), _) if ghoststream::output::path::is_stdout(&f.path) => {
+            "wrote standard output".to_string()
+        }
+        (Some(f), _) => format!("wrote {}", f.path.display()),
+        (None, Some((url, _))) => format!("streamed to {url}"),
+        (None, None) => "encoded into the replay buffer".into(),
+    };
+    let Some(started) = &s.started else {
+        return target;
+    };
+    let c = &started.config;
+    format!(
+        "{target}: {} frames of {}x{} {} ({}, {}), {:.1} fps, {}; processing: {}{}",
+        s.packets,
+        c.width,
+        c.height,
+        c.codec,
+        size(s.bytes),
+        bitrate(s.bytes, s.video),
+        fps(s.frames, s.elapsed),
+        started.encoder,
+        started.processing,
+        if s.dropped > 0 {
+            format!(", {} frames dropped", s.dropped)
+        } else {
+            String::new()
+        }
+    )
 }
 
 #[cfg(test)]
@@ -91,9 +252,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn latency_figures_are_the_median_and_p99() {
-        let mut ns: Vec<i64> = (1..=100).map(|i| i * 1_000_000).collect();
-        assert_eq!(latency_figures(&mut ns), "51.0 ms median, 99.0 ms p99");
-        assert_eq!(latency_figures(&mut []), "n/a");
+    fn figures_read_as_people_write_them() {
+        assert_eq!(size(12_345_678), "12.3 MB");
+        assert_eq!(size(999), "1 kB");
+        assert_eq!(bitrate(750_000, Duration::from_secs(1)), "6.00 Mbit/s");
+        assert_eq!(bitrate(1, Duration::ZERO), "- Mbit/s");
+        assert_eq!(
+            latency(Some((Span(18_200_000), Span(25_000_000)))),
+            "18.2 ms median, 25.0 ms p99"
+        );
     }
 }

@@ -2,10 +2,7 @@
 
 mod encode;
 mod live;
-mod outputs;
 mod probe;
-mod replay;
-mod stats;
 
 use std::process::ExitCode;
 
