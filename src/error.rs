@@ -212,7 +212,9 @@ fn recorder_code(e: &RecorderError) -> ErrorCode {
         }
         RecorderError::Replay(e) => replay_code(e),
         RecorderError::Control(e) => control_code(e),
-        RecorderError::NoReplay | RecorderError::Ended => ErrorCode::State,
+        RecorderError::NoReplay | RecorderError::Ended | RecorderError::QueueFull { .. } => {
+            ErrorCode::State
+        }
         RecorderError::Busy { .. } => ErrorCode::Timeout,
         RecorderError::Thread { .. } => ErrorCode::Internal,
     }

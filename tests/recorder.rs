@@ -301,3 +301,65 @@ fn mistakes_are_refused_before_anything_starts() {
     ));
     assert_eq!(r.wait().unwrap().packets, 3);
 }
+
+#[test]
+fn frames_pushed_by_the_host_are_recorded_and_a_full_queue_hands_the_frame_back() {
+    use ghoststream::source::{FrameSource, TestPattern};
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("host.mkv");
+    let mut options = RecorderOptions::new(SourceSpec::Host, vec![OutputSpec::file(&out)]);
+    options.source_options.size = Some((64, 64));
+    options.source_options.format = Some(ghoststream::PixelFormat::I420);
+    options.codec = Some(Codec::H264);
+    options.session.queue_depth = 1;
+    let mut recorder = Recorder::start(options).unwrap();
+    let feeder = recorder.take_feeder().expect("a host source has a feeder");
+    assert!(recorder.take_feeder().is_none(), "the feeder is taken once");
+    let mut pattern = TestPattern::new(
+        ghoststream::PixelFormat::I420,
+        64,
+        64,
+        Rational::new(30, 1),
+        Some(60),
+    )
+    .unwrap();
+    let mut handed_back = 0;
+    while let Some(mut frame) = pattern.next_frame().unwrap() {
+        let pts = frame.pts;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            match feeder.push(frame) {
+                Ok(()) => break,
+                Err(rejected) => {
+                    assert!(
+                        matches!(rejected.reason, RecorderError::QueueFull { depth: 1 }),
+                        "{rejected}"
+                    );
+                    assert_eq!(rejected.frame.pts, pts, "the same frame comes back");
+                    handed_back += 1;
+                    frame = *rejected.frame;
+                    assert!(Instant::now() < deadline);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+    }
+    eprintln!("{handed_back} pushes found the queue full");
+    let late = feeder.clone();
+    feeder.finish();
+    drop(late);
+    let summary = recorder.wait().unwrap();
+    assert_eq!(summary.packets, 60);
+    assert_eq!(decoded(&out), (60, true));
+}
+
+#[test]
+fn a_host_source_needs_its_size_and_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = RecorderOptions::new(
+        SourceSpec::Host,
+        vec![OutputSpec::file(dir.path().join("x.mkv"))],
+    );
+    let e = Recorder::start(options).unwrap_err();
+    assert!(e.to_string().contains("size and pixel format"), "{e}");
+}

@@ -84,6 +84,12 @@ pub enum RecorderError {
         /// Why (the input was empty, or failed before its first frame).
         why: String,
     },
+    /// The host pushed a frame while the recording's queue was full.
+    #[error("the recording's frame queue is full ({depth} frames): push again once it has taken one, or skip this frame")]
+    QueueFull {
+        /// The queue's length.
+        depth: usize,
+    },
     /// The recording has ended; controls no longer apply.
     #[error("the recording has ended")]
     Ended,

@@ -21,6 +21,7 @@
 //!   typed outcome.
 
 mod error;
+mod feed;
 mod outputs;
 mod run;
 mod status;
@@ -32,11 +33,13 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use error::RecorderError;
+pub use feed::{FrameFeeder, Rejected};
 pub use status::RecorderStatus;
 
 use crate::codec::Codec;
 use crate::config::{KeyframeInterval, RateControlMode, SessionConfig};
 use crate::control::{ControlOptions, ControlServer};
+use crate::gpu::GpuContext;
 use crate::output::live::{LiveOptions, LiveStats};
 use crate::output::replay::ReplayLimits;
 use crate::output::{ContainerFormat, OutputFormat, SinkError, SinkSummary};
@@ -151,7 +154,7 @@ impl OutputSpec {
 }
 
 /// Everything a recording needs.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RecorderOptions {
     /// Where frames come from.
@@ -178,6 +181,9 @@ pub struct RecorderOptions {
     pub outputs: Vec<OutputSpec>,
     /// A control socket taking `save`, `status`, `stop` ... (see [`crate::control`]).
     pub control_socket: Option<PathBuf>,
+    /// The Vulkan context the session runs on ([`crate::Session::open_on`]): the host's own
+    /// device, whose images it pushes as frames; `None`: as `session.gpu` says.
+    pub gpu_context: Option<Arc<GpuContext>>,
 }
 
 impl RecorderOptions {
@@ -199,6 +205,7 @@ impl RecorderOptions {
             limit: None,
             outputs,
             control_socket: None,
+            gpu_context: None,
         }
     }
 }
@@ -482,6 +489,7 @@ impl RecorderControls {
 /// A running recording.
 pub struct Recorder {
     controls: RecorderControls,
+    feeder: Option<FrameFeeder>,
     events: mpsc::Receiver<RecorderEvent>,
     thread: Option<JoinHandle<Result<RecorderSummary, RecorderError>>>,
 }
@@ -499,6 +507,18 @@ impl Recorder {
     /// socket in use) are refused here; the rest come as the `Finished` event.
     pub fn start(options: RecorderOptions) -> Result<Recorder, RecorderError> {
         check(&options)?;
+        let host = match options.source {
+            SourceSpec::Host => Some(host_info(&options)?),
+            _ => None,
+        };
+        let depth = usize::try_from(options.session.queue_depth.max(1)).unwrap_or(1);
+        let (feeder, host) = match host {
+            Some(info) => {
+                let (feeder, frames) = feed::channel(depth);
+                (Some(feeder), Some((info, frames)))
+            }
+            None => (None, None),
+        };
         let control = match &options.control_socket {
             Some(path) => Some(ControlServer::bind(path, ControlOptions::default())?),
             None => None,
@@ -526,6 +546,7 @@ impl Recorder {
             to_outputs: outputs_tx,
             from_controls: outputs_rx,
             events: events_tx,
+            host,
         };
         let thread = std::thread::Builder::new()
             .name("gs-recorder".into())
@@ -536,9 +557,16 @@ impl Recorder {
             })?;
         Ok(Recorder {
             controls: RecorderControls { shared },
+            feeder,
             events,
             thread: Some(thread),
         })
+    }
+
+    /// The feeder of a recording of `SourceSpec::Host`, once (`None` for another source, or
+    /// once taken). The input ends when every clone of it is dropped.
+    pub fn take_feeder(&mut self) -> Option<FrameFeeder> {
+        self.feeder.take()
     }
 
     /// The controls, to hand to other threads.
@@ -583,6 +611,27 @@ impl Drop for Recorder {
             self.controls.stop();
             let _ = t.join();
         }
+    }
+}
+
+/// What the host's frames are: the size and format the options give (both needed), at the
+/// rate they give (30 fps when none).
+fn host_info(options: &RecorderOptions) -> Result<crate::source::SourceInfo, RecorderError> {
+    let o = &options.source_options;
+    match (o.size, o.format) {
+        (Some((width, height)), Some(format)) => Ok(crate::source::SourceInfo {
+            format,
+            width,
+            height,
+            frame_rate: o
+                .frame_rate
+                .unwrap_or(crate::source::spec::DEFAULT_FILE_RATE),
+        }),
+        _ => Err(RecorderError::Source(crate::source::SourceError::BadSpec {
+            spec: "host".into(),
+            fix: "frames pushed by the host need their size and pixel format in the source options"
+                .into(),
+        })),
     }
 }
 

@@ -36,6 +36,8 @@ pub(super) struct Job {
     pub to_outputs: mpsc::Sender<ToOutputs>,
     pub from_controls: mpsc::Receiver<ToOutputs>,
     pub events: mpsc::Sender<RecorderEvent>,
+    /// For `SourceSpec::Host`: what the frames are, and where they come.
+    pub host: Option<(SourceInfo, mpsc::Receiver<crate::frame::Frame>)>,
 }
 
 /// Runs a recording to its end; the last event is `Finished`.
@@ -74,6 +76,7 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
         to_outputs,
         from_controls,
         events,
+        host,
     } = job;
     let send = |e: RecorderEvent| {
         let _ = events.send(e);
@@ -84,9 +87,19 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
     {
         options.source_options.format = Some(PixelFormat::I420P10);
     }
-    let opened = crate::source::spec::open(&options.source, &options.source_options, &mut |m| {
-        send(RecorderEvent::Notice(m))
-    })?;
+    let opened = match host {
+        Some((info, frames)) => crate::source::OpenedSource {
+            source: Box::new(super::feed::HostSource {
+                info,
+                frames,
+                shared: Arc::clone(&shared),
+            }),
+            description: "frames pushed by the host".into(),
+        },
+        None => crate::source::spec::open(&options.source, &options.source_options, &mut |m| {
+            send(RecorderEvent::Notice(m))
+        })?,
+    };
     let mut source = opened.source;
     let info = source.info();
     let config = build_config(&options, info)?;
@@ -95,7 +108,11 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
     let outputs = Outputs::open(&options.outputs, &config, control, &mut |e| held.push(e))?;
     // From here until the first packet, a failure gives the outputs up: staged files are
     // deleted and their paths keep what they had.
-    let mut session = match Session::open(config.clone()) {
+    let session = match &options.gpu_context {
+        Some(ctx) => Session::open_on(config.clone(), Arc::clone(ctx)),
+        None => Session::open(config.clone()),
+    };
+    let mut session = match session {
         Ok(s) => s,
         Err(e) => {
             outputs.abandon();
@@ -309,7 +326,8 @@ fn default_codec(o: &RecorderOptions) -> Codec {
     if let Some(codec) = named {
         return codec;
     }
-    if !(o.source.is_capture() || o.source_options.realtime) {
+    let live = o.source.is_capture() || o.source_options.realtime || o.source == SourceSpec::Host;
+    if !live {
         return Codec::Av1;
     }
     let hardware = crate::encode::BACKENDS.iter().any(|f| {

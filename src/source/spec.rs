@@ -67,10 +67,14 @@ pub enum SourceSpec {
     File(PathBuf),
     /// Y4M (or raw, as for a file) on standard input (`-`).
     Stdin,
+    /// Frames the host pushes (`host`), in CPU memory or as Vulkan images, of the size,
+    /// format and rate [`SourceOptions`] gives; a recorder takes them through its feeder
+    /// (`crate::recorder::FrameFeeder`), not through [`open`].
+    Host,
 }
 
 /// The names [`SourceSpec`] takes, for messages.
-pub const SOURCE_NAMES: &str = "screen, testsrc, wayland[:OUTPUT], pipewire[:NODE], portal[:monitor|window], a file path, or - for standard input";
+pub const SOURCE_NAMES: &str = "screen, testsrc, wayland[:OUTPUT], pipewire[:NODE], portal[:monitor|window], host (frames the program pushes), a file path, or - for standard input";
 
 impl FromStr for SourceSpec {
     type Err = SourceError;
@@ -94,6 +98,7 @@ impl FromStr for SourceSpec {
             "screen" if arg.is_none() => SourceSpec::Screen,
             "testsrc" if arg.is_none() => SourceSpec::TestPattern,
             "-" if arg.is_none() => SourceSpec::Stdin,
+            "host" if arg.is_none() => SourceSpec::Host,
             "wayland" => SourceSpec::Wayland {
                 output: named(arg, "an output name (DP-1, HEADLESS-1)")?,
             },
@@ -107,7 +112,7 @@ impl FromStr for SourceSpec {
                     Some(_) => return Err(bad("the portal picks `monitor` or `window`")),
                 },
             },
-            "screen" | "testsrc" => {
+            "screen" | "testsrc" | "host" => {
                 return Err(bad(&format!("{kind} takes nothing after a colon")))
             }
             // Anything else is a path (it may hold colons).
@@ -133,6 +138,7 @@ impl std::fmt::Display for SourceSpec {
             } => f.write_str("portal:window"),
             SourceSpec::File(p) => write!(f, "{}", p.display()),
             SourceSpec::Stdin => f.write_str("-"),
+            SourceSpec::Host => f.write_str("host"),
         }
     }
 }
@@ -264,6 +270,10 @@ pub fn open(
             wayland_only(options)?;
             open_portal(*pick, options, rate, notify)
         }
+        SourceSpec::Host => Err(SourceError::BadSpec {
+            spec: spec.to_string(),
+            fix: "frames pushed by the host come through a recorder's frame feeder, not from a source that opens".into(),
+        }),
         SourceSpec::TestPattern | SourceSpec::File(_) | SourceSpec::Stdin => {
             wayland_only(options)?;
             if options.no_cursor {
@@ -565,6 +575,7 @@ mod tests {
             "portal",
             "portal:window",
             "-",
+            "host",
             "in.y4m",
         ] {
             let spec: SourceSpec = name.parse().unwrap();
