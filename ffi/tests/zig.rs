@@ -56,5 +56,9 @@ fn the_zig_tests_pass_and_their_files_decode() {
     assert_eq!(recorded.len(), 45);
     assert_eq!((recorded[0].width, recorded[0].height), (160, 96));
     let replay = common::probe_frames(&dir.path().join("zig-recorder-replay.mkv"));
-    assert!(replay.len() >= 20 && replay[0].key, "{} frames", replay.len());
+    assert!(
+        replay.len() >= 20 && replay[0].key,
+        "{} frames",
+        replay.len()
+    );
 }
