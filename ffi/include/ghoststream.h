@@ -21,7 +21,12 @@
  *
  * Structs: every struct begins with its uint32_t size. Input structs are initialised by their
  * gs_*_defaults() function; for output structs the caller sets size = sizeof(struct) before
- * the call. A size smaller than this version's struct is GS_ERR_STRUCT_SIZE.
+ * the call. An input struct that grew (GsSessionOptions, GsRecorderOptions) may come from an
+ * older header: a size down to its first version's is read with the defaults for the fields
+ * it lacks; gs_session_options_defaults() and the other *_defaults are macros giving the
+ * *_init functions the struct's size, so that a program built against this header fills
+ * every field it has. Any other size smaller than this version's struct is
+ * GS_ERR_STRUCT_SIZE.
  *
  * Threads: any function may be called from any thread, on any handle, also while other
  * threads call on the same handle; none of it is undefined behaviour:
@@ -41,6 +46,9 @@
  *   gs_packet_data returns dies with gs_packet_release on any thread, and a handle's
  *   gs_*_last_error string with its next failing call; with several threads on one handle,
  *   read gs_last_error() instead (each thread's own).
+ * - a recorder (gs_recorder_*) runs on its own threads: its controls (save, keyframe,
+ *   bitrate, stats) answer from any thread while others poll its events; polls, start and
+ *   stop take turns. Destroying it stops the recording.
  * Frames and packets keep their order only within one thread's calls: submit from one thread
  * to know the order of the frame numbers. The library calls no caller code: there are no
  * callbacks in this version; everything is polled (gs_session_receive) and runs on the
@@ -63,12 +71,18 @@
 /**
  * The minor version: additions only.
  */
-#define GS_VERSION_MINOR 2
+#define GS_VERSION_MINOR 3
 
 /**
  * The patch version.
  */
 #define GS_VERSION_PATCH 0
+
+/**
+ * `codec` value for a recorder: the library's choice for the job (see `gs_recorder_create`).
+ * A session (`gs_session_create`) needs a codec named.
+ */
+#define GS_CODEC_DEFAULT -1
 
 /**
  * AV1.
@@ -99,6 +113,12 @@
  * Constant quantizer (`qp`).
  */
 #define GS_RC_CQP 2
+
+/**
+ * `rate_control` value for a recorder: the library's choice for the job. A session needs a
+ * mode named.
+ */
+#define GS_RC_DEFAULT -1
 
 /**
  * 8-bit B, G, R, A in one plane (the usual compositor format).
@@ -221,6 +241,111 @@
 #define GS_KEYFRAME_INFINITE UINT32_MAX
 
 /**
+ * `color_matrix`: ITU-R BT.601 (SD).
+ */
+#define GS_MATRIX_BT601 0
+
+/**
+ * `color_matrix`: ITU-R BT.709 (HD; the default).
+ */
+#define GS_MATRIX_BT709 1
+
+/**
+ * `color_matrix`: ITU-R BT.2020 non-constant luminance (UHD, HDR10).
+ */
+#define GS_MATRIX_BT2020_NCL 2
+
+/**
+ * `color_range`: limited ("TV": Y 16..235 at 8 bits; the default).
+ */
+#define GS_RANGE_LIMITED 0
+
+/**
+ * `color_range`: full ("PC": 0..255 at 8 bits).
+ */
+#define GS_RANGE_FULL 1
+
+/**
+ * `color_transfer`, `tonemap_transfer`: IEC 61966-2-1 sRGB.
+ */
+#define GS_TRANSFER_SRGB 0
+
+/**
+ * `color_transfer`: ITU-R BT.709 (also BT.601 and BT.2020 SDR; the default).
+ */
+#define GS_TRANSFER_BT709 1
+
+/**
+ * `color_transfer`, `tonemap_transfer`: SMPTE ST 2084 PQ (HDR10).
+ */
+#define GS_TRANSFER_PQ 2
+
+/**
+ * `color_transfer`, `tonemap_transfer`: ARIB STD-B67 hybrid log-gamma.
+ */
+#define GS_TRANSFER_HLG 3
+
+/**
+ * `color_primaries`: ITU-R BT.709 / sRGB (the default).
+ */
+#define GS_PRIMARIES_BT709 0
+
+/**
+ * `color_primaries`: ITU-R BT.601 625 lines (EBU, PAL).
+ */
+#define GS_PRIMARIES_BT601_PAL 1
+
+/**
+ * `color_primaries`: ITU-R BT.601 525 lines (SMPTE 170M, NTSC).
+ */
+#define GS_PRIMARIES_BT601_NTSC 2
+
+/**
+ * `color_primaries`: ITU-R BT.2020.
+ */
+#define GS_PRIMARIES_BT2020 3
+
+/**
+ * `color_primaries`: SMPTE EG 432-1 (Display P3).
+ */
+#define GS_PRIMARIES_DISPLAY_P3 4
+
+/**
+ * `scale_filter`: the tent filter (bilinear up, area-like down).
+ */
+#define GS_SCALE_BILINEAR 0
+
+/**
+ * `scale_filter`: Catmull-Rom bicubic.
+ */
+#define GS_SCALE_BICUBIC 1
+
+/**
+ * `scale_filter`: Lanczos-3 (the default).
+ */
+#define GS_SCALE_LANCZOS 2
+
+/**
+ * `fit`: fill the frame, changing the aspect ratio.
+ */
+#define GS_FIT_STRETCH 0
+
+/**
+ * `fit`: keep the aspect ratio inside black bars (the default).
+ */
+#define GS_FIT_LETTERBOX 1
+
+/**
+ * `tonemap`: none (the default).
+ */
+#define GS_TONEMAP_NONE 0
+
+/**
+ * `tonemap`: HDR input to SDR BT.709 with the ITU-R BT.2390 EETF.
+ */
+#define GS_TONEMAP_BT2390 1
+
+/**
  * The format the file name's extension implies (.mkv, .mp4, .ts, .ivf, .obu, .h264, .hevc...).
  */
 #define GS_OUTPUT_AUTO 0
@@ -259,6 +384,61 @@
  * MPEG transport stream (H.264, HEVC).
  */
 #define GS_OUTPUT_MPEGTS 7
+
+/**
+ * `GsRecorderEvent.type`: something a person may need to know while the source opens (the
+ * portal waits for them to pick a screen; which capture `screen` chose). `message`.
+ */
+#define GS_EVENT_NOTICE 1
+
+/**
+ * Frames flow: `message` is the source, `detail` the encoder.
+ */
+#define GS_EVENT_STARTED 2
+
+/**
+ * A replay was saved: `path`, `frames`, `bytes`.
+ */
+#define GS_EVENT_REPLAY_SAVED 3
+
+/**
+ * A replay save failed: `message` says why.
+ */
+#define GS_EVENT_REPLAY_FAILED 4
+
+/**
+ * A live stream connected (the first time or again): `path` is its URL.
+ */
+#define GS_EVENT_STREAM_CONNECTED 5
+
+/**
+ * A live stream lost its connection and is making it again: `path` is its URL, `message`
+ * why it was lost.
+ */
+#define GS_EVENT_STREAM_RECONNECTING 6
+
+/**
+ * A live stream dropped packets (its server was slow or away): `path` is its URL, `frames`
+ * the packets dropped since the last such event.
+ */
+#define GS_EVENT_STREAM_DROPPED 7
+
+/**
+ * A live source's encode runs `behind_ns` behind real time (told again every few seconds
+ * while it lasts).
+ */
+#define GS_EVENT_FALLING_BEHIND 8
+
+/**
+ * The source failed or went away (`message`); the recording finishes what it has.
+ */
+#define GS_EVENT_SOURCE_LOST 9
+
+/**
+ * The recording is over, the last event: `result` is `GS_OK` or the failure's code
+ * (`message` its detail); `frames` and `bytes` what was encoded.
+ */
+#define GS_EVENT_FINISHED 10
 
 /**
  * Success.
@@ -346,6 +526,11 @@
 #define GS_ERR_BAD_ENUM -23
 
 /**
+ * A caller's buffer too small for what the call returns (the bytes it needs are reported).
+ */
+#define GS_ERR_BUFFER_TOO_SMALL -24
+
+/**
  * `gs_session_controls` bit: `gs_session_request_keyframe` works.
  */
 #define GS_CONTROL_KEYFRAME 1
@@ -374,6 +559,11 @@ typedef struct GsPacket GsPacket;
  * The result of one probe (opaque).
  */
 typedef struct GsProbe GsProbe;
+
+/**
+ * A recording (opaque).
+ */
+typedef struct GsRecorder GsRecorder;
 
 /**
  * An encode session (opaque).
@@ -695,7 +885,9 @@ typedef struct GsDmaBufFrame {
 
 /**
  * How to open a session. Initialise with `gs_session_options_defaults()`, then change fields;
- * a later minor version may add fields at the end (its `size` grows).
+ * a later minor version may add fields at the end (its `size` grows). A struct from an older
+ * header (a smaller `size`, at least ABI 0.2's 112 bytes) is read with the defaults for the
+ * fields it lacks.
  */
 typedef struct GsSessionOptions {
   /**
@@ -802,6 +994,84 @@ typedef struct GsSessionOptions {
    * be destroyed before the session (the session keeps the device alive).
    */
   struct GsEngine *engine;
+  /**
+   * `GS_MATRIX_*` of the encoded YUV.
+   */
+  int32_t color_matrix;
+  /**
+   * `GS_RANGE_*`.
+   */
+  int32_t color_range;
+  /**
+   * `GS_TRANSFER_*` written into the stream (`GS_TRANSFER_PQ` for HDR10, with 10 bits).
+   */
+  int32_t color_transfer;
+  /**
+   * `GS_PRIMARIES_*`.
+   */
+  int32_t color_primaries;
+  /**
+   * HDR10 mastering display (SMPTE ST 2086): the red, green and blue primaries as x, y
+   * pairs (`{rx, ry, gx, gy, bx, by}`) in units of 0.00002 (50000 = 1.0).
+   */
+  uint16_t hdr_primaries[6];
+  /**
+   * The mastering display's white point x, y in units of 0.00002 (D65: 15635, 16450).
+   */
+  uint16_t hdr_white_point[2];
+  /**
+   * The mastering display's peak luminance in 0.0001 cd/m² (10000000 = 1000 nits); 0 (the
+   * default) writes no HDR10 metadata, and every other `hdr_` field must then be 0.
+   */
+  uint32_t hdr_max_luminance;
+  /**
+   * The mastering display's black level in 0.0001 cd/m² (50 = 0.005 nits).
+   */
+  uint32_t hdr_min_luminance;
+  /**
+   * Content light level: MaxCLL in cd/m²; with `hdr_max_fall`, both 0 (the default) for
+   * none. Needs the mastering display.
+   */
+  uint16_t hdr_max_cll;
+  /**
+   * Content light level: MaxFALL in cd/m².
+   */
+  uint16_t hdr_max_fall;
+  /**
+   * Gradual intra refresh instead of key frames: an intra column sweeps the picture every
+   * this many frames (needs `GS_KEYFRAME_INFINITE` and a low-latency tuning); 0: off.
+   */
+  uint32_t intra_refresh_frames;
+  /**
+   * VBV / HRD buffer in bits; 0: from the tuning (not with CQP).
+   */
+  uint64_t vbv_buffer_bits;
+  /**
+   * `GS_SCALE_*`: the kernel when the input size differs from the encoded size.
+   */
+  int32_t scale_filter;
+  /**
+   * `GS_FIT_*`: when the aspect ratios differ.
+   */
+  int32_t fit;
+  /**
+   * `GS_TONEMAP_*`: tone map HDR RGB input to SDR BT.709 on the GPU.
+   */
+  int32_t tonemap;
+  /**
+   * The transfer of the HDR input tone mapping reads: `GS_TRANSFER_PQ` (the default) or
+   * `GS_TRANSFER_HLG`.
+   */
+  int32_t tonemap_transfer;
+  /**
+   * The input's peak in nits (1 to 10000; default 1000): from its metadata (MaxCLL or the
+   * mastering peak), or for the first frame when `tonemap_measure_peak` is set.
+   */
+  float tonemap_peak_nits;
+  /**
+   * 1: each frame is mapped with the brightest pixel of the frame before it.
+   */
+  int32_t tonemap_measure_peak;
 } GsSessionOptions;
 
 /**
@@ -889,6 +1159,288 @@ typedef struct GsProbeEntry {
    */
   int32_t available;
 } GsProbeEntry;
+
+/**
+ * How to record: a source, the encode settings and the outputs. Initialise with
+ * `gs_recorder_options_defaults()`, then change fields. Strings and the `session` struct are
+ * read by `gs_recorder_create` (copied: they may be freed once it returns). A later minor
+ * version may add fields at the end (its `size` grows).
+ */
+typedef struct GsRecorderOptions {
+  /**
+   * `sizeof(GsRecorderOptions)` as the caller was compiled with.
+   */
+  uint32_t size;
+  /**
+   * Raw frames' `GS_FORMAT_*` for a file or standard input (which is then read as raw
+   * frames of `source_width` x `source_height`), or the test pattern's; -1 (the default):
+   * a Y4M file, the pattern's I420 (P010-like 10-bit with `bit_depth` 10).
+   */
+  int32_t source_format;
+  /**
+   * The source, as the tool's `--source` takes it: `screen` (wlr-screencopy when the
+   * compositor offers it, else the desktop portal), `testsrc`, `wayland[:OUTPUT]`,
+   * `pipewire[:NODE]`, `portal[:monitor|window]`, a Y4M (or raw) file's path, or `-` for
+   * standard input. NULL (the default): `screen`.
+   */
+  const char *source;
+  /**
+   * The test pattern's and raw frames' width; 0 (the default): the pattern's 1280. A
+   * capture or a Y4M file has its own size (scale with `session->width`).
+   */
+  uint32_t source_width;
+  /**
+   * The test pattern's and raw frames' height; 0: the pattern's 720.
+   */
+  uint32_t source_height;
+  /**
+   * The rate captures are paced to (default 60 fps) and the test pattern and raw frames are
+   * stamped with (default 30 fps): numerator; 0 (with `source_fps_den` 0) for the default.
+   * A Y4M file has its own.
+   */
+  uint32_t source_fps_num;
+  /**
+   * Its denominator.
+   */
+  uint32_t source_fps_den;
+  /**
+   * `wayland`: only this part of the output, `"X,Y,WIDTHxHEIGHT"`; NULL: all of it.
+   */
+  const char *region;
+  /**
+   * `wayland`: the compositor's socket (a name in `$XDG_RUNTIME_DIR` or a path); NULL:
+   * `$WAYLAND_DISPLAY`.
+   */
+  const char *display;
+  /**
+   * `portal`: the file keeping the portal's restore token (so that it does not ask again);
+   * NULL: `$XDG_STATE_HOME/ghoststream/portal-restore-token`.
+   */
+  const char *portal_token;
+  /**
+   * 1: leave the cursor out of a capture.
+   */
+  int32_t no_cursor;
+  /**
+   * 1: the test pattern emits its frames at its rate, as a capture would (a live source),
+   * instead of as fast as they encode.
+   */
+  int32_t realtime;
+  /**
+   * The encode settings, initialised by `gs_recorder_session_defaults()` (not
+   * `gs_session_options_defaults()`): there, width, height and frame rate 0 are the
+   * source's (a size scales it on the GPU; a rate is the source's rate),
+   * `GS_CODEC_DEFAULT` and `GS_RC_DEFAULT` are the library's choice for the job, and
+   * `input_format`, `input_width` and `input_height` are not read (the source's); `engine`
+   * must be NULL. NULL (the default): every setting at the recorder's default.
+   */
+  const struct GsSessionOptions *session;
+  /**
+   * Stop by itself after this many frames; 0: no frame limit.
+   */
+  uint64_t limit_frames;
+  /**
+   * Stop by itself after this much video, in milliseconds (whole frames at the source's
+   * rate); 0: no time limit. At most one of the two limits.
+   */
+  uint64_t limit_ms;
+  /**
+   * A file to record into (`-`: standard output); NULL: none.
+   */
+  const char *output;
+  /**
+   * Its `GS_OUTPUT_*`; `GS_OUTPUT_AUTO` (the default): from its extension (Matroska for
+   * `-`).
+   */
+  int32_t output_format;
+  /**
+   * 1: replace an existing `output` (only once the first packet is written); 0 (the
+   * default): an existing file is refused.
+   */
+  int32_t overwrite;
+  /**
+   * Keep the last this many milliseconds in a replay buffer for `gs_recorder_save_replay`;
+   * 0 (the default): no replay buffer.
+   */
+  uint64_t replay_ms;
+  /**
+   * The most bytes the replay buffer holds; 0: 512 MiB.
+   */
+  uint64_t replay_max_bytes;
+  /**
+   * The folder replay saves go to, each a new file named by the time; NULL: the current
+   * directory.
+   */
+  const char *replay_dir;
+  /**
+   * The replay saves' `GS_OUTPUT_*`; `GS_OUTPUT_AUTO`: Matroska (the default).
+   */
+  int32_t replay_format;
+  /**
+   * The most video queued for each stream's server while it is slow or away, in
+   * milliseconds; 0: 4 seconds.
+   */
+  uint32_t stream_buffer_ms;
+  /**
+   * Live streams (`rtmp://host/app/key`, `srt://host:port`), reconnected when they drop: a
+   * NULL-terminated array of URLs; NULL: none.
+   */
+  const char *const *streams;
+  /**
+   * A file for per-frame statistics as JSON lines and a summary line (`-`: standard
+   * output); NULL: none.
+   */
+  const char *stats;
+  /**
+   * A Unix socket that takes `save`, `save SECONDS`, `status` and `stop`; NULL: none.
+   */
+  const char *control_socket;
+} GsRecorderOptions;
+
+/**
+ * One event of a recording, filled by `gs_recorder_poll_event` (set `size` before the call).
+ * The strings belong to the recorder: valid until the next poll on it (from any thread) or
+ * its destruction.
+ */
+typedef struct GsRecorderEvent {
+  /**
+   * `sizeof(GsRecorderEvent)`, set by the caller.
+   */
+  uint32_t size;
+  /**
+   * `GS_EVENT_*`.
+   */
+  int32_t kind;
+  /**
+   * What happened, in words (a line a program may print after the event's name); never
+   * NULL.
+   */
+  const char *message;
+  /**
+   * `GS_EVENT_STARTED`: the encoder; NULL for the others.
+   */
+  const char *detail;
+  /**
+   * `GS_EVENT_REPLAY_SAVED`: the file; the stream events: the stream's URL; else NULL.
+   */
+  const char *path;
+  /**
+   * `GS_EVENT_REPLAY_SAVED`: frames in the file; `GS_EVENT_FINISHED`: frames encoded;
+   * `GS_EVENT_STREAM_DROPPED`: packets dropped; else 0.
+   */
+  uint64_t frames;
+  /**
+   * `GS_EVENT_REPLAY_SAVED`: the file's size; `GS_EVENT_FINISHED`: encoded bytes; else 0.
+   */
+  uint64_t bytes;
+  /**
+   * `GS_EVENT_FALLING_BEHIND`: how far behind real time, in nanoseconds; else 0.
+   */
+  int64_t behind_ns;
+  /**
+   * `GS_EVENT_FINISHED`: `GS_OK`, or the failure's code; else `GS_OK`.
+   */
+  int32_t result;
+} GsRecorderEvent;
+
+/**
+ * A recording's figures so far, for `gs_recorder_stats` (set `size` before the call).
+ */
+typedef struct GsRecorderStats {
+  /**
+   * `sizeof(GsRecorderStats)`, set by the caller.
+   */
+  uint32_t size;
+  /**
+   * 1 once the source, outputs and session are open and frames flow.
+   */
+  int32_t started;
+  /**
+   * Frames handed to the encoder.
+   */
+  uint64_t submitted;
+  /**
+   * Packets written to the outputs.
+   */
+  uint64_t packets;
+  /**
+   * Encoded bytes.
+   */
+  uint64_t bytes;
+  /**
+   * Frames dropped to stay in real time.
+   */
+  uint64_t dropped;
+  /**
+   * The frames the recording will make when known (a limit, a file's length); else 0.
+   */
+  uint64_t total;
+  /**
+   * Video time encoded, in seconds.
+   */
+  double video_seconds;
+  /**
+   * Wall-clock time since frames started, in seconds.
+   */
+  double elapsed_seconds;
+  /**
+   * How far a live source's encode runs behind real time, in seconds.
+   */
+  double behind_seconds;
+  /**
+   * Capture-to-packet latency over the whole recording: median, in nanoseconds (0: none
+   * yet).
+   */
+  int64_t latency_median_ns;
+  /**
+   * The same, 99th percentile.
+   */
+  int64_t latency_p99_ns;
+  /**
+   * Capture-to-packet latency over the last few seconds: median.
+   */
+  int64_t recent_latency_median_ns;
+  /**
+   * The same, 99th percentile.
+   */
+  int64_t recent_latency_p99_ns;
+  /**
+   * A paced capture: ticks with no new frame, filled with the previous one.
+   */
+  uint64_t pacing_repeated;
+  /**
+   * A paced capture: captured frames replaced by a newer one within the same tick.
+   */
+  uint64_t pacing_dropped;
+  /**
+   * The replay buffer's content, in seconds (0: none).
+   */
+  double replay_seconds;
+  /**
+   * The replay buffer's bytes.
+   */
+  uint64_t replay_bytes;
+  /**
+   * The replay buffer's packets.
+   */
+  uint64_t replay_packets;
+  /**
+   * Live streams.
+   */
+  uint32_t streams;
+  /**
+   * Live streams connected now.
+   */
+  uint32_t streams_connected;
+  /**
+   * Packets the streams' servers accepted, summed over the streams.
+   */
+  uint64_t stream_sent;
+  /**
+   * Packets the streams never sent, summed over the streams.
+   */
+  uint64_t stream_dropped;
+} GsRecorderStats;
 
 /**
  * A session's totals so far, for `gs_session_stats`. Set `size` before the call.
@@ -1102,13 +1654,24 @@ int32_t gs_session_submit_dmabuf(struct GsSession *session,
                                  const struct GsDmaBufFrame *frame);
 
 /**
- * Fills `options` with defaults and its `size`: H.264, 1280x720 at 30 fps, I420 input,
- * automatic backend, CBR at a bitrate scaled from the size and rate, a key frame every two
- * seconds, preset 4, low-latency tuning, 8-bit, a queue of 4 that blocks, no engine. Any
- * thread. NULL is ignored.
+ * Fills the first `size` bytes of `options` with the defaults (see
+ * `gs_session_options_defaults`) and sets its `size` to `size`, or to this version's
+ * `sizeof(GsSessionOptions)` when `size` is larger (a newer header's struct: its newer fields
+ * are left as they are). `GS_ERR_STRUCT_SIZE` below ABI 0.2's 112 bytes. Any thread.
  *
  * # Safety
- * `options` is NULL or points at writable memory for a `GsSessionOptions`.
+ * `options` is NULL or writable for `size` bytes.
+ */
+int32_t gs_session_options_init(struct GsSessionOptions *options, uint32_t size);
+
+/**
+ * Fills an ABI 0.2 `GsSessionOptions` (its first 112 bytes) with the defaults and sets its
+ * `size` to 112: the function programs built against ABI 0.2 call. Programs built against
+ * this header call `gs_session_options_init(options, sizeof *options)` through the macro of
+ * the same name, which fills every field. Any thread. NULL is ignored.
+ *
+ * # Safety
+ * `options` is NULL or points at writable memory for ABI 0.2's `GsSessionOptions`.
  */
 void gs_session_options_defaults(struct GsSessionOptions *options);
 
@@ -1273,6 +1836,187 @@ int32_t gs_probe_entry(struct GsProbe *probe, uintptr_t index, struct GsProbeEnt
 void gs_probe_destroy(struct GsProbe *probe);
 
 /**
+ * Fills the first `size` bytes of `options` with the recorder defaults (no outputs: set at
+ * least one; the source `screen`) and sets its `size` (to this version's
+ * `sizeof(GsRecorderOptions)` when `size` is larger). Call it as
+ * `gs_recorder_options_defaults(&options)` (a macro giving the size). Any thread.
+ *
+ * # Safety
+ * `options` is NULL or writable for `size` bytes.
+ */
+int32_t gs_recorder_options_init(struct GsRecorderOptions *options, uint32_t size);
+
+/**
+ * Fills the first `size` bytes of `options` with the encode settings a recorder starts from
+ * (see `GsRecorderOptions.session`) and sets its `size`. Call it as
+ * `gs_recorder_session_defaults(&session)` (a macro giving the size). Any thread.
+ *
+ * # Safety
+ * `options` is NULL or writable for `size` bytes.
+ */
+int32_t gs_recorder_session_options_init(struct GsSessionOptions *options, uint32_t size);
+
+/**
+ * Checks `options` and makes a recorder of them in `*out` (NULL on failure, with the detail
+ * in `gs_last_error()`); nothing is opened until `gs_recorder_start`. The options' strings
+ * and session struct are copied. The caller destroys it with `gs_recorder_destroy`. Any
+ * thread.
+ *
+ * # Safety
+ * `options` is NULL or a readable `GsRecorderOptions` of its declared size whose pointers are
+ * NULL or valid as documented; `out` is NULL or writable.
+ */
+int32_t gs_recorder_create(const struct GsRecorderOptions *options, struct GsRecorder **out);
+
+/**
+ * Starts recording on the recorder's own threads and returns at once. Mistakes that need no
+ * source are refused here (no output; an existing `output` without `overwrite`; an unknown
+ * extension; a replay folder that is not one; an output that is the input or another output;
+ * a control socket in use): the recorder stays unstarted, and may be started again once the
+ * cause is fixed. What fails later (the source, the encoder, an output) comes as the
+ * `GS_EVENT_FINISHED` event and from `gs_recorder_stop`. A second start is `GS_ERR_STATE`. Any
+ * thread.
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned.
+ */
+int32_t gs_recorder_start(struct GsRecorder *recorder);
+
+/**
+ * Takes the recording's next event into `*event` (whose `size` the caller set): `GS_OK`;
+ * `GS_AGAIN` when none came within `timeout_ms` (0: only look); `GS_EOF` once
+ * `GS_EVENT_FINISHED` was handed out. Events come in the order they happened, each once (to
+ * whichever thread polls). The event's strings stay valid until the next poll on this
+ * recorder or its destruction. Polls from several threads take turns; a poll waiting for an
+ * event holds up `gs_recorder_stop` until it returns (a stop ends the recording, which ends
+ * the wait). `GS_ERR_STATE` before `gs_recorder_start`. Any thread.
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned; `event` is NULL or writable for its
+ * declared size.
+ */
+int32_t gs_recorder_poll_event(struct GsRecorder *recorder,
+                               struct GsRecorderEvent *event,
+                               uint32_t timeout_ms);
+
+/**
+ * Saves the replay buffer's last `last_ms` milliseconds (0: all it holds), from a key frame,
+ * to a new file in the replay folder, and waits up to `timeout_ms` for it to be written: then
+ * `GS_OK`, with the file's path (NUL-terminated) in `path` (`capacity` bytes; NULL with
+ * capacity 0 when it is not wanted) and the bytes it needs, its NUL included, in `*needed`
+ * (NULL when not wanted). The save is also told as `GS_EVENT_REPLAY_SAVED`. `timeout_ms` 0:
+ * returns `GS_AGAIN` at once and the outcome comes only as an event; a save that takes longer
+ * is `GS_ERR_TIMEOUT` (it goes on; its event tells its end). `GS_ERR_BUFFER_TOO_SMALL`: the
+ * file was written but its path did not fit (`*needed` says how much it takes; the event
+ * carries it too). `GS_ERR_STATE`: no replay buffer, not started, or the recording has ended.
+ * The recording goes on meanwhile. Any thread, also while other calls run.
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned; `path` is NULL or writable for
+ * `capacity` bytes; `needed` is NULL or writable.
+ */
+int32_t gs_recorder_save_replay(struct GsRecorder *recorder,
+                                uint64_t last_ms,
+                                uint32_t timeout_ms,
+                                char *path,
+                                uintptr_t capacity,
+                                uintptr_t *needed);
+
+/**
+ * As `gs_recorder_save_replay`, to `path` (a new file: its extension is not read, the
+ * replay's format is used).
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned; `path` is NULL or a NUL-terminated
+ * string.
+ */
+int32_t gs_recorder_save_replay_to(struct GsRecorder *recorder,
+                                   const char *path,
+                                   uint64_t last_ms,
+                                   uint32_t timeout_ms);
+
+/**
+ * Makes the next frame a key frame (waits up to two seconds for the recording to take it:
+ * `GS_ERR_TIMEOUT` past it). `GS_ERR_UNAVAILABLE` when the encoder cannot; `GS_ERR_STATE`
+ * before the start or after the end. Any thread.
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned.
+ */
+int32_t gs_recorder_request_keyframe(struct GsRecorder *recorder);
+
+/**
+ * Changes the bitrate from the next frame, with no key frame: the CBR rate, or the VBR
+ * target (its peak kept in proportion). A mode with no bitrate is `GS_ERR_INVALID_CONFIG`; an
+ * encoder that cannot change it live is the session's refusal (`GS_ERR_UNAVAILABLE`).
+ * `GS_ERR_STATE` before the start or after the end. Any thread.
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned.
+ */
+int32_t gs_recorder_set_bitrate(struct GsRecorder *recorder, uint64_t bitrate);
+
+/**
+ * Fills `stats` (whose `size` the caller set) with the recording's figures so far (zeros
+ * before the start; the last figures after the end). Any thread, also while other calls run.
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned; `stats` is NULL or writable for its
+ * declared size.
+ */
+int32_t gs_recorder_stats(struct GsRecorder *recorder, struct GsRecorderStats *stats);
+
+/**
+ * Writes the recording's status as one line of JSON (what the control socket's `status`
+ * answers: counts, timing, latency, replay and streams) into `buffer` (`capacity` bytes,
+ * NUL-terminated), with the bytes it needs, its NUL included, in `*needed` (NULL when not
+ * wanted). A NULL buffer (capacity 0) asks for the size only (GS_OK); a buffer too small is
+ * `GS_ERR_BUFFER_TOO_SMALL` (left empty). Any thread, also while other calls run.
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned; `buffer` is NULL or writable for
+ * `capacity` bytes; `needed` is NULL or writable.
+ */
+int32_t gs_recorder_status_json(struct GsRecorder *recorder,
+                                char *buffer,
+                                uintptr_t capacity,
+                                uintptr_t *needed);
+
+/**
+ * Stops the recording and waits for its end: the source is closed, the encoder flushed and
+ * every file finished. Returns the recording's outcome: `GS_OK`, or the code of what failed
+ * (detail in the last-error strings) — also when the recording had already ended by itself
+ * (the limit, the end of the input). Events not yet polled stay pollable. Again later: the
+ * same outcome. `GS_ERR_STATE` before `gs_recorder_start`. Any thread; it waits for a poll in
+ * progress to return (which the stop hastens).
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned.
+ */
+int32_t gs_recorder_stop(struct GsRecorder *recorder);
+
+/**
+ * Stops the recording if it runs (waiting for its files to be finished, unless another
+ * thread's call still holds the recorder: then when that call returns) and frees the
+ * recorder. NULL and handles that are not live are ignored. Any thread, also while other
+ * threads call on it: calls that begin later get `GS_ERR_BAD_HANDLE`; a poll in progress
+ * returns `GS_ERR_BAD_HANDLE` (its event went with the recorder).
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned.
+ */
+void gs_recorder_destroy(struct GsRecorder *recorder);
+
+/**
+ * The detail of the recorder's last failure (empty if none). Valid until the recorder's next
+ * failing call or its destruction. NULL or a dead handle gives a static explanation.
+ *
+ * # Safety
+ * `recorder` is NULL or a pointer this library returned.
+ */
+const char *gs_recorder_last_error(const struct GsRecorder *recorder);
+
+/**
  * Keeps the last `seconds_ms` milliseconds (at most `max_bytes` bytes) of the packets
  * `gs_session_receive` hands out, whole GOPs from a key frame, for `gs_session_replay_save`.
  * Calling it again changes the limits and empties the buffer. Any thread (calls on one session take turns).
@@ -1317,8 +2061,8 @@ const char *gs_last_error(void);
  * `gs_last_error()`). The caller destroys it with `gs_session_destroy`. Any thread.
  *
  * # Safety
- * `options` is NULL or a readable `GsSessionOptions` of its declared size; `out` is NULL or
- * writable.
+ * `options` is NULL or a readable `GsSessionOptions` of its declared size (ABI 0.2's or
+ * larger); `out` is NULL or writable.
  */
 int32_t gs_session_create(const struct GsSessionOptions *options, struct GsSession **out);
 
@@ -1432,3 +2176,13 @@ int32_t gs_session_stats(struct GsSession *session, struct GsSessionStats *stats
 #endif  // __cplusplus
 
 #endif  /* GHOSTSTREAM_H */
+
+#ifndef GHOSTSTREAM_DEFAULTS_MACROS
+#define GHOSTSTREAM_DEFAULTS_MACROS
+/* The defaults of the structs that grow, filled to the size this header gives them. The
+ * function gs_session_options_defaults() itself fills ABI 0.2's fields only, for programs
+ * built against that version. */
+#define gs_session_options_defaults(options) gs_session_options_init((options), (uint32_t)sizeof *(options))
+#define gs_recorder_options_defaults(options) gs_recorder_options_init((options), (uint32_t)sizeof *(options))
+#define gs_recorder_session_defaults(options) gs_recorder_session_options_init((options), (uint32_t)sizeof *(options))
+#endif  /* GHOSTSTREAM_DEFAULTS_MACROS */

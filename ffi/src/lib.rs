@@ -21,6 +21,7 @@ mod options;
 mod output;
 mod packet;
 mod probe;
+mod recorder;
 mod replay;
 mod result;
 mod session;
@@ -33,6 +34,7 @@ pub use options::*;
 pub use output::*;
 pub use packet::*;
 pub use probe::*;
+pub use recorder::*;
 pub use replay::*;
 pub use result::*;
 pub use session::*;
@@ -41,7 +43,7 @@ pub use stats::*;
 /// The ABI's major version: changes only with an incompatible change (and the soname).
 pub const GS_VERSION_MAJOR: i32 = 0;
 /// The minor version: additions only.
-pub const GS_VERSION_MINOR: i32 = 2;
+pub const GS_VERSION_MINOR: i32 = 3;
 /// The patch version.
 pub const GS_VERSION_PATCH: i32 = 0;
 

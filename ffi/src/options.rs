@@ -4,16 +4,23 @@
 use std::sync::Arc;
 
 use ghoststream::gpu::GpuContext;
+use ghoststream::hdr::{Chromaticity, ContentLightLevel, HdrMetadata, MasteringDisplay};
+use ghoststream::processing::scale::{Fit, ScaleFilter};
+use ghoststream::processing::tonemap::PeakSource;
 use ghoststream::{
-    BackendChoice, BackendKind, Backpressure, BitDepth, Codec, GpuChoice, KeyframeInterval,
-    PixelFormat, Preset, RateControl, Rational, SessionConfig, Tuning,
+    BackendChoice, BackendKind, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries,
+    ColorRange, GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl, RateControlMode,
+    Rational, SessionConfig, ToneMapInput, TransferFunction, Tuning,
 };
 
 use crate::engine::GsEngine;
 use crate::handles;
-use crate::result::{Failure, GS_ERR_BAD_HANDLE, GS_ERR_INVALID_CONFIG};
-use crate::structs::size_of_struct;
+use crate::result::{Failure, GS_ERR_BAD_HANDLE, GS_ERR_INVALID_CONFIG, GS_OK};
+use crate::structs::{read_versioned, size_of_struct, write_prefix};
 
+/// `codec` value for a recorder: the library's choice for the job (see `gs_recorder_create`).
+/// A session (`gs_session_create`) needs a codec named.
+pub const GS_CODEC_DEFAULT: i32 = -1;
 /// AV1.
 pub const GS_CODEC_AV1: i32 = 0;
 /// HEVC / H.265.
@@ -27,6 +34,9 @@ pub const GS_RC_CBR: i32 = 0;
 pub const GS_RC_VBR: i32 = 1;
 /// Constant quantizer (`qp`).
 pub const GS_RC_CQP: i32 = 2;
+/// `rate_control` value for a recorder: the library's choice for the job. A session needs a
+/// mode named.
+pub const GS_RC_DEFAULT: i32 = -1;
 
 /// 8-bit B, G, R, A in one plane (the usual compositor format).
 pub const GS_FORMAT_BGRA8: i32 = 0;
@@ -82,8 +92,59 @@ pub const GS_GPU_OFF: i32 = 1;
 /// `keyframe_interval` value: only the first frame is a key frame.
 pub const GS_KEYFRAME_INFINITE: u32 = u32::MAX;
 
+/// `color_matrix`: ITU-R BT.601 (SD).
+pub const GS_MATRIX_BT601: i32 = 0;
+/// `color_matrix`: ITU-R BT.709 (HD; the default).
+pub const GS_MATRIX_BT709: i32 = 1;
+/// `color_matrix`: ITU-R BT.2020 non-constant luminance (UHD, HDR10).
+pub const GS_MATRIX_BT2020_NCL: i32 = 2;
+
+/// `color_range`: limited ("TV": Y 16..235 at 8 bits; the default).
+pub const GS_RANGE_LIMITED: i32 = 0;
+/// `color_range`: full ("PC": 0..255 at 8 bits).
+pub const GS_RANGE_FULL: i32 = 1;
+
+/// `color_transfer`, `tonemap_transfer`: IEC 61966-2-1 sRGB.
+pub const GS_TRANSFER_SRGB: i32 = 0;
+/// `color_transfer`: ITU-R BT.709 (also BT.601 and BT.2020 SDR; the default).
+pub const GS_TRANSFER_BT709: i32 = 1;
+/// `color_transfer`, `tonemap_transfer`: SMPTE ST 2084 PQ (HDR10).
+pub const GS_TRANSFER_PQ: i32 = 2;
+/// `color_transfer`, `tonemap_transfer`: ARIB STD-B67 hybrid log-gamma.
+pub const GS_TRANSFER_HLG: i32 = 3;
+
+/// `color_primaries`: ITU-R BT.709 / sRGB (the default).
+pub const GS_PRIMARIES_BT709: i32 = 0;
+/// `color_primaries`: ITU-R BT.601 625 lines (EBU, PAL).
+pub const GS_PRIMARIES_BT601_PAL: i32 = 1;
+/// `color_primaries`: ITU-R BT.601 525 lines (SMPTE 170M, NTSC).
+pub const GS_PRIMARIES_BT601_NTSC: i32 = 2;
+/// `color_primaries`: ITU-R BT.2020.
+pub const GS_PRIMARIES_BT2020: i32 = 3;
+/// `color_primaries`: SMPTE EG 432-1 (Display P3).
+pub const GS_PRIMARIES_DISPLAY_P3: i32 = 4;
+
+/// `scale_filter`: the tent filter (bilinear up, area-like down).
+pub const GS_SCALE_BILINEAR: i32 = 0;
+/// `scale_filter`: Catmull-Rom bicubic.
+pub const GS_SCALE_BICUBIC: i32 = 1;
+/// `scale_filter`: Lanczos-3 (the default).
+pub const GS_SCALE_LANCZOS: i32 = 2;
+
+/// `fit`: fill the frame, changing the aspect ratio.
+pub const GS_FIT_STRETCH: i32 = 0;
+/// `fit`: keep the aspect ratio inside black bars (the default).
+pub const GS_FIT_LETTERBOX: i32 = 1;
+
+/// `tonemap`: none (the default).
+pub const GS_TONEMAP_NONE: i32 = 0;
+/// `tonemap`: HDR input to SDR BT.709 with the ITU-R BT.2390 EETF.
+pub const GS_TONEMAP_BT2390: i32 = 1;
+
 /// How to open a session. Initialise with `gs_session_options_defaults()`, then change fields;
-/// a later minor version may add fields at the end (its `size` grows).
+/// a later minor version may add fields at the end (its `size` grows). A struct from an older
+/// header (a smaller `size`, at least ABI 0.2's 112 bytes) is read with the defaults for the
+/// fields it lacks.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct GsSessionOptions {
@@ -141,22 +202,62 @@ pub struct GsSessionOptions {
     /// for `gs_session_submit_vulkan` and `gs_session_submit_dmabuf`. Borrowed: the engine may
     /// be destroyed before the session (the session keeps the device alive).
     pub engine: *mut GsEngine,
+    // ABI 0.3: the colour description, HDR10 metadata, VBV, intra refresh and processing.
+    /// `GS_MATRIX_*` of the encoded YUV.
+    pub color_matrix: i32,
+    /// `GS_RANGE_*`.
+    pub color_range: i32,
+    /// `GS_TRANSFER_*` written into the stream (`GS_TRANSFER_PQ` for HDR10, with 10 bits).
+    pub color_transfer: i32,
+    /// `GS_PRIMARIES_*`.
+    pub color_primaries: i32,
+    /// HDR10 mastering display (SMPTE ST 2086): the red, green and blue primaries as x, y
+    /// pairs (`{rx, ry, gx, gy, bx, by}`) in units of 0.00002 (50000 = 1.0).
+    pub hdr_primaries: [u16; 6],
+    /// The mastering display's white point x, y in units of 0.00002 (D65: 15635, 16450).
+    pub hdr_white_point: [u16; 2],
+    /// The mastering display's peak luminance in 0.0001 cd/m² (10000000 = 1000 nits); 0 (the
+    /// default) writes no HDR10 metadata, and every other `hdr_` field must then be 0.
+    pub hdr_max_luminance: u32,
+    /// The mastering display's black level in 0.0001 cd/m² (50 = 0.005 nits).
+    pub hdr_min_luminance: u32,
+    /// Content light level: MaxCLL in cd/m²; with `hdr_max_fall`, both 0 (the default) for
+    /// none. Needs the mastering display.
+    pub hdr_max_cll: u16,
+    /// Content light level: MaxFALL in cd/m².
+    pub hdr_max_fall: u16,
+    /// Gradual intra refresh instead of key frames: an intra column sweeps the picture every
+    /// this many frames (needs `GS_KEYFRAME_INFINITE` and a low-latency tuning); 0: off.
+    pub intra_refresh_frames: u32,
+    /// VBV / HRD buffer in bits; 0: from the tuning (not with CQP).
+    pub vbv_buffer_bits: u64,
+    /// `GS_SCALE_*`: the kernel when the input size differs from the encoded size.
+    pub scale_filter: i32,
+    /// `GS_FIT_*`: when the aspect ratios differ.
+    pub fit: i32,
+    /// `GS_TONEMAP_*`: tone map HDR RGB input to SDR BT.709 on the GPU.
+    pub tonemap: i32,
+    /// The transfer of the HDR input tone mapping reads: `GS_TRANSFER_PQ` (the default) or
+    /// `GS_TRANSFER_HLG`.
+    pub tonemap_transfer: i32,
+    /// The input's peak in nits (1 to 10000; default 1000): from its metadata (MaxCLL or the
+    /// mastering peak), or for the first frame when `tonemap_measure_peak` is set.
+    pub tonemap_peak_nits: f32,
+    /// 1: each frame is mapped with the brightest pixel of the frame before it.
+    pub tonemap_measure_peak: i32,
 }
 
-/// Fills `options` with defaults and its `size`: H.264, 1280x720 at 30 fps, I420 input,
-/// automatic backend, CBR at a bitrate scaled from the size and rate, a key frame every two
-/// seconds, preset 4, low-latency tuning, 8-bit, a queue of 4 that blocks, no engine. Any
-/// thread. NULL is ignored.
-///
-/// # Safety
-/// `options` is NULL or points at writable memory for a `GsSessionOptions`.
-#[no_mangle]
-pub unsafe extern "C" fn gs_session_options_defaults(options: *mut GsSessionOptions) {
-    if options.is_null() {
-        return;
-    }
+/// The size of `GsSessionOptions` in ABI 0.2, the first installed one: the smallest `size`
+/// accepted.
+pub(crate) const SESSION_OPTIONS_V0_2: u32 = 112;
+
+/// This version's defaults: H.264, 1280x720 at 30 fps, I420 input, automatic backend, CBR at
+/// a bitrate scaled from the size and rate, a key frame every two seconds, preset 4,
+/// low-latency tuning, 8-bit BT.709 limited range, no HDR metadata, a queue of 4 that blocks,
+/// no engine, Lanczos scaling into letterbox bars, no tone mapping.
+pub(crate) fn session_defaults() -> GsSessionOptions {
     let c = SessionConfig::new(Codec::H264, 1280, 720, Rational::new(30, 1));
-    let defaults = GsSessionOptions {
+    GsSessionOptions {
         size: size_of_struct::<GsSessionOptions>(),
         codec: GS_CODEC_H264,
         width: c.width,
@@ -182,9 +283,66 @@ pub unsafe extern "C" fn gs_session_options_defaults(options: *mut GsSessionOpti
         gpu: GS_GPU_AUTO,
         sharpen: 0.0,
         engine: std::ptr::null_mut(),
-    };
-    // SAFETY: non-null and, by the contract, writable for a GsSessionOptions.
-    unsafe { options.write_unaligned(defaults) };
+        color_matrix: GS_MATRIX_BT709,
+        color_range: GS_RANGE_LIMITED,
+        color_transfer: GS_TRANSFER_BT709,
+        color_primaries: GS_PRIMARIES_BT709,
+        hdr_primaries: [0; 6],
+        hdr_white_point: [0; 2],
+        hdr_max_luminance: 0,
+        hdr_min_luminance: 0,
+        hdr_max_cll: 0,
+        hdr_max_fall: 0,
+        intra_refresh_frames: 0,
+        vbv_buffer_bits: 0,
+        scale_filter: GS_SCALE_LANCZOS,
+        fit: GS_FIT_LETTERBOX,
+        tonemap: GS_TONEMAP_NONE,
+        tonemap_transfer: GS_TRANSFER_PQ,
+        tonemap_peak_nits: 1000.0,
+        tonemap_measure_peak: 0,
+    }
+}
+
+/// Fills the first `size` bytes of `options` with the defaults (see
+/// `gs_session_options_defaults`) and sets its `size` to `size`, or to this version's
+/// `sizeof(GsSessionOptions)` when `size` is larger (a newer header's struct: its newer fields
+/// are left as they are). `GS_ERR_STRUCT_SIZE` below ABI 0.2's 112 bytes. Any thread.
+///
+/// # Safety
+/// `options` is NULL or writable for `size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn gs_session_options_init(options: *mut GsSessionOptions, size: u32) -> i32 {
+    crate::result::guarded(|| {
+        // SAFETY: contract of this function.
+        unsafe {
+            write_prefix(
+                options,
+                size,
+                SESSION_OPTIONS_V0_2,
+                "options",
+                "GsSessionOptions",
+                session_defaults(),
+            )?
+        };
+        Ok(GS_OK)
+    })
+}
+
+/// Fills an ABI 0.2 `GsSessionOptions` (its first 112 bytes) with the defaults and sets its
+/// `size` to 112: the function programs built against ABI 0.2 call. Programs built against
+/// this header call `gs_session_options_init(options, sizeof *options)` through the macro of
+/// the same name, which fills every field. Any thread. NULL is ignored.
+///
+/// # Safety
+/// `options` is NULL or points at writable memory for ABI 0.2's `GsSessionOptions`.
+#[no_mangle]
+pub unsafe extern "C" fn gs_session_options_defaults(options: *mut GsSessionOptions) {
+    if options.is_null() {
+        return;
+    }
+    // SAFETY: writable for ABI 0.2's struct (contract); the size is ABI 0.2's.
+    let _ = unsafe { gs_session_options_init(options, SESSION_OPTIONS_V0_2) };
 }
 
 pub(crate) fn codec(value: i32) -> Result<Codec, Failure> {
@@ -231,6 +389,12 @@ pub fn session_config_from_options(
 pub(crate) fn config(
     o: &GsSessionOptions,
 ) -> Result<(SessionConfig, Option<Arc<GpuContext>>), Failure> {
+    if o.codec == GS_CODEC_DEFAULT {
+        return Err(Failure::new(
+            GS_ERR_INVALID_CONFIG,
+            "codec GS_CODEC_DEFAULT is for recorders: a session needs a GS_CODEC_* named",
+        ));
+    }
     let codec = codec(o.codec)?;
     if o.fps_num == 0 || o.fps_den == 0 {
         return Err(Failure::new(
@@ -241,22 +405,21 @@ pub(crate) fn config(
     let rate = Rational::new(i64::from(o.fps_num), i64::from(o.fps_den));
     let mut c = SessionConfig::new(codec, o.width, o.height, rate);
     c.input_format = pixel_format(o.input_format)?;
-    c.backend = match o.backend {
-        GS_BACKEND_AUTO => BackendChoice::Auto,
-        GS_BACKEND_NVENC => BackendChoice::Only(BackendKind::Nvenc),
-        GS_BACKEND_VULKAN_VIDEO => BackendChoice::Only(BackendKind::VulkanVideo),
-        GS_BACKEND_SOFTWARE => BackendChoice::Only(BackendKind::Software),
-        other => return Err(Failure::bad_enum("backend", other, "GS_BACKEND_*")),
-    };
     let default_bitrate = c.rate_control.max_bitrate().unwrap_or(4_000_000);
     let bitrate = if o.bitrate == 0 {
         default_bitrate
     } else {
         o.bitrate
     };
-    c.rate_control = match o.rate_control {
-        GS_RC_CBR => RateControl::Cbr { bitrate },
-        GS_RC_VBR => RateControl::Vbr {
+    c.rate_control = match rate_mode(o.rate_control)? {
+        None => {
+            return Err(Failure::new(
+                GS_ERR_INVALID_CONFIG,
+                "rate control GS_RC_DEFAULT is for recorders: a session needs a GS_RC_* named",
+            ))
+        }
+        Some(RateControlMode::Cbr) => RateControl::Cbr { bitrate },
+        Some(RateControlMode::Vbr) => RateControl::Vbr {
             target: bitrate,
             max: if o.max_bitrate == 0 {
                 bitrate.saturating_mul(2)
@@ -264,13 +427,82 @@ pub(crate) fn config(
                 o.max_bitrate
             },
         },
-        GS_RC_CQP => RateControl::Cqp { qp: o.qp },
-        other => return Err(Failure::bad_enum("rate control", other, "GS_RC_*")),
+        Some(_) => RateControl::Cqp { qp: o.qp },
     };
-    c.keyframe_interval = match o.keyframe_interval {
-        0 => c.keyframe_interval,
-        GS_KEYFRAME_INFINITE => KeyframeInterval::Infinite,
-        n => KeyframeInterval::Frames(n),
+    if let Some(k) = keyframe_interval(o.keyframe_interval) {
+        c.keyframe_interval = k;
+    }
+    encode_settings(o, &mut c)?;
+    if o.input_width != 0 || o.input_height != 0 {
+        let w = if o.input_width == 0 {
+            o.width
+        } else {
+            o.input_width
+        };
+        let h = if o.input_height == 0 {
+            o.height
+        } else {
+            o.input_height
+        };
+        c.processing.input_size = Some((w, h));
+    }
+    let engine = if o.engine.is_null() {
+        c.gpu = gpu_choice(o.gpu)?;
+        None
+    } else {
+        let ctx =
+            handles::read(o.engine, None, |e| Some(e.context().clone())).ok_or_else(|| {
+                Failure::new(
+                    GS_ERR_BAD_HANDLE,
+                    "options.engine is not a live engine (destroyed, or never created)",
+                )
+            })?;
+        // The session is opened on the engine's context; its GPU choice stays Auto.
+        Some(ctx)
+    };
+    c.validate()?;
+    Ok((c, engine))
+}
+
+/// The rate-control mode `value` names; `None` for `GS_RC_DEFAULT`.
+pub(crate) fn rate_mode(value: i32) -> Result<Option<RateControlMode>, Failure> {
+    match value {
+        GS_RC_DEFAULT => Ok(None),
+        GS_RC_CBR => Ok(Some(RateControlMode::Cbr)),
+        GS_RC_VBR => Ok(Some(RateControlMode::Vbr)),
+        GS_RC_CQP => Ok(Some(RateControlMode::Cqp)),
+        other => Err(Failure::bad_enum("rate control", other, "GS_RC_*")),
+    }
+}
+
+/// The key frame interval `value` names; `None` for 0 (the default).
+pub(crate) fn keyframe_interval(value: u32) -> Option<KeyframeInterval> {
+    match value {
+        0 => None,
+        GS_KEYFRAME_INFINITE => Some(KeyframeInterval::Infinite),
+        n => Some(KeyframeInterval::Frames(n)),
+    }
+}
+
+/// The GPU choice `value` names.
+pub(crate) fn gpu_choice(value: i32) -> Result<GpuChoice, Failure> {
+    match value {
+        GS_GPU_AUTO => Ok(GpuChoice::Auto),
+        GS_GPU_OFF => Ok(GpuChoice::Off),
+        other => Err(Failure::bad_enum("gpu", other, "GS_GPU_*")),
+    }
+}
+
+/// Sets the fields of `c` that sessions and recorders read alike: backend, preset, tuning,
+/// bit depth, queue, colour, HDR10 metadata, VBV, intra refresh and the GPU processing (all
+/// but the input size). Not checked together here: `SessionConfig::validate` does that.
+pub(crate) fn encode_settings(o: &GsSessionOptions, c: &mut SessionConfig) -> Result<(), Failure> {
+    c.backend = match o.backend {
+        GS_BACKEND_AUTO => BackendChoice::Auto,
+        GS_BACKEND_NVENC => BackendChoice::Only(BackendKind::Nvenc),
+        GS_BACKEND_VULKAN_VIDEO => BackendChoice::Only(BackendKind::VulkanVideo),
+        GS_BACKEND_SOFTWARE => BackendChoice::Only(BackendKind::Software),
+        other => return Err(Failure::bad_enum("backend", other, "GS_BACKEND_*")),
     };
     c.preset = match o.preset {
         1 => Preset::P1,
@@ -313,38 +545,131 @@ pub(crate) fn config(
     };
     c.frame_wait_timeout_ms = o.frame_wait_timeout_ms;
     c.threads = o.threads;
-    if o.input_width != 0 || o.input_height != 0 {
-        let w = if o.input_width == 0 {
-            o.width
-        } else {
-            o.input_width
-        };
-        let h = if o.input_height == 0 {
-            o.height
-        } else {
-            o.input_height
-        };
-        c.processing.input_size = Some((w, h));
-    }
-    c.processing.sharpen = f64::from(o.sharpen);
-    let engine = if o.engine.is_null() {
-        c.gpu = match o.gpu {
-            GS_GPU_AUTO => GpuChoice::Auto,
-            GS_GPU_OFF => GpuChoice::Off,
-            other => return Err(Failure::bad_enum("gpu", other, "GS_GPU_*")),
-        };
-        None
-    } else {
-        let ctx =
-            handles::read(o.engine, None, |e| Some(e.context().clone())).ok_or_else(|| {
-                Failure::new(
-                    GS_ERR_BAD_HANDLE,
-                    "options.engine is not a live engine (destroyed, or never created)",
-                )
-            })?;
-        // The session is opened on the engine's context; its GPU choice stays Auto.
-        Some(ctx)
+    c.color.matrix = match o.color_matrix {
+        GS_MATRIX_BT601 => ColorMatrix::Bt601,
+        GS_MATRIX_BT709 => ColorMatrix::Bt709,
+        GS_MATRIX_BT2020_NCL => ColorMatrix::Bt2020Ncl,
+        other => return Err(Failure::bad_enum("color_matrix", other, "GS_MATRIX_*")),
     };
-    c.validate()?;
-    Ok((c, engine))
+    c.color.range = match o.color_range {
+        GS_RANGE_LIMITED => ColorRange::Limited,
+        GS_RANGE_FULL => ColorRange::Full,
+        other => return Err(Failure::bad_enum("color_range", other, "GS_RANGE_*")),
+    };
+    c.color.transfer = transfer(o.color_transfer, "color_transfer")?;
+    c.color.primaries = match o.color_primaries {
+        GS_PRIMARIES_BT709 => ColorPrimaries::Bt709,
+        GS_PRIMARIES_BT601_PAL => ColorPrimaries::Bt601Pal,
+        GS_PRIMARIES_BT601_NTSC => ColorPrimaries::Bt601Ntsc,
+        GS_PRIMARIES_BT2020 => ColorPrimaries::Bt2020,
+        GS_PRIMARIES_DISPLAY_P3 => ColorPrimaries::DisplayP3,
+        other => {
+            return Err(Failure::bad_enum(
+                "color_primaries",
+                other,
+                "GS_PRIMARIES_*",
+            ))
+        }
+    };
+    c.hdr_metadata = hdr_metadata(o)?;
+    c.intra_refresh_frames = (o.intra_refresh_frames != 0).then_some(o.intra_refresh_frames);
+    c.vbv_buffer_bits = (o.vbv_buffer_bits != 0).then_some(o.vbv_buffer_bits);
+    c.processing.scale_filter = match o.scale_filter {
+        GS_SCALE_BILINEAR => ScaleFilter::Bilinear,
+        GS_SCALE_BICUBIC => ScaleFilter::Bicubic,
+        GS_SCALE_LANCZOS => ScaleFilter::Lanczos3,
+        other => return Err(Failure::bad_enum("scale_filter", other, "GS_SCALE_*")),
+    };
+    c.processing.fit = match o.fit {
+        GS_FIT_STRETCH => Fit::Stretch,
+        GS_FIT_LETTERBOX => Fit::Letterbox,
+        other => return Err(Failure::bad_enum("fit", other, "GS_FIT_*")),
+    };
+    c.processing.tonemap = match o.tonemap {
+        GS_TONEMAP_NONE => None,
+        GS_TONEMAP_BT2390 => {
+            let nits = f64::from(o.tonemap_peak_nits);
+            Some(ToneMapInput {
+                transfer: transfer(o.tonemap_transfer, "tonemap_transfer")?,
+                peak: match o.tonemap_measure_peak {
+                    0 => PeakSource::Metadata(nits),
+                    1 => PeakSource::Measured { first_frame: nits },
+                    other => {
+                        return Err(Failure::new(
+                            GS_ERR_INVALID_CONFIG,
+                            format!("tonemap_measure_peak {other} is not 0 or 1"),
+                        ))
+                    }
+                },
+            })
+        }
+        other => return Err(Failure::bad_enum("tonemap", other, "GS_TONEMAP_*")),
+    };
+    c.processing.sharpen = f64::from(o.sharpen);
+    Ok(())
+}
+
+fn transfer(value: i32, what: &str) -> Result<TransferFunction, Failure> {
+    match value {
+        GS_TRANSFER_SRGB => Ok(TransferFunction::Srgb),
+        GS_TRANSFER_BT709 => Ok(TransferFunction::Bt709),
+        GS_TRANSFER_PQ => Ok(TransferFunction::Pq),
+        GS_TRANSFER_HLG => Ok(TransferFunction::Hlg),
+        other => Err(Failure::bad_enum(what, other, "GS_TRANSFER_*")),
+    }
+}
+
+/// The HDR10 metadata the `hdr_` fields give: none when all are 0; the mastering display
+/// (its peak set) and, when either is set, the content light level.
+fn hdr_metadata(o: &GsSessionOptions) -> Result<Option<HdrMetadata>, Failure> {
+    let p = o.hdr_primaries;
+    let w = o.hdr_white_point;
+    let light = (o.hdr_max_cll != 0 || o.hdr_max_fall != 0).then_some(ContentLightLevel {
+        max_cll: o.hdr_max_cll,
+        max_fall: o.hdr_max_fall,
+    });
+    if o.hdr_max_luminance == 0 {
+        let others_set =
+            p.iter().chain(&w).any(|&v| v != 0) || o.hdr_min_luminance != 0 || light.is_some();
+        if others_set {
+            return Err(Failure::new(
+                GS_ERR_INVALID_CONFIG,
+                "hdr_max_luminance is 0 (no HDR10 metadata) but other hdr_ fields are set: give the mastering display's peak luminance too (10000000 for 1000 nits), or set every hdr_ field to 0",
+            ));
+        }
+        return Ok(None);
+    }
+    let xy = |x: u16, y: u16| Chromaticity { x, y };
+    Ok(Some(HdrMetadata {
+        display: MasteringDisplay {
+            red: xy(p[0], p[1]),
+            green: xy(p[2], p[3]),
+            blue: xy(p[4], p[5]),
+            white: xy(w[0], w[1]),
+            max_luminance: o.hdr_max_luminance,
+            min_luminance: o.hdr_min_luminance,
+        },
+        light,
+    }))
+}
+
+/// Reads a caller's `GsSessionOptions` of any size from ABI 0.2's on: the fields an older
+/// header lacks take their defaults.
+///
+/// # Safety
+/// `options` is NULL or a readable struct of its declared size.
+pub(crate) unsafe fn read_session_options(
+    options: *const GsSessionOptions,
+    what: &str,
+) -> Result<GsSessionOptions, Failure> {
+    // SAFETY: contract of this function.
+    unsafe {
+        read_versioned(
+            options,
+            SESSION_OPTIONS_V0_2,
+            what,
+            "GsSessionOptions",
+            session_defaults(),
+        )
+    }
 }

@@ -39,6 +39,8 @@ pub const GS_ERR_STRUCT_SIZE: i32 = -21;
 pub const GS_ERR_BAD_HANDLE: i32 = -22;
 /// An enum value out of range.
 pub const GS_ERR_BAD_ENUM: i32 = -23;
+/// A caller's buffer too small for what the call returns (the bytes it needs are reported).
+pub const GS_ERR_BUFFER_TOO_SMALL: i32 = -24;
 
 /// A failed call: its result code and the detail for the last-error strings.
 #[derive(Debug)]
@@ -128,6 +130,7 @@ pub extern "C" fn gs_result_str(result: i32) -> *const c_char {
         GS_ERR_STRUCT_SIZE => c"struct size too small",
         GS_ERR_BAD_HANDLE => c"not a live handle",
         GS_ERR_BAD_ENUM => c"enum value out of range",
+        GS_ERR_BUFFER_TOO_SMALL => c"buffer too small",
         _ => c"unknown result code",
     };
     s.as_ptr()

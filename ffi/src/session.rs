@@ -14,12 +14,11 @@ use ghoststream::{
 use crate::dmabuf_imports::DmaBufImports;
 use crate::frames::Timeline;
 use crate::handles::{self, Live};
-use crate::options::{config, GsSessionOptions};
+use crate::options::{config, read_session_options, GsSessionOptions};
 use crate::packet::GsPacket;
 use crate::result::{
     c_string, guarded, Failure, Outcome, GS_AGAIN, GS_EOF, GS_ERR_INVALID_CONFIG, GS_OK,
 };
-use crate::structs::read_in;
 
 /// `gs_session_controls` bit: `gs_session_request_keyframe` works.
 pub const GS_CONTROL_KEYFRAME: u32 = 1;
@@ -89,8 +88,8 @@ impl SessionState {
 /// `gs_last_error()`). The caller destroys it with `gs_session_destroy`. Any thread.
 ///
 /// # Safety
-/// `options` is NULL or a readable `GsSessionOptions` of its declared size; `out` is NULL or
-/// writable.
+/// `options` is NULL or a readable `GsSessionOptions` of its declared size (ABI 0.2's or
+/// larger); `out` is NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn gs_session_create(
     options: *const GsSessionOptions,
@@ -100,7 +99,7 @@ pub unsafe extern "C" fn gs_session_create(
         // SAFETY: contract of this function.
         unsafe { handles::clear_out(out)? };
         // SAFETY: contract of this function.
-        let o = unsafe { read_in(options, "options", "GsSessionOptions")? };
+        let o = unsafe { read_session_options(options, "options")? };
         let (config, engine) = config(&o)?;
         let session = match engine {
             Some(ctx) => Session::open_on(config.clone(), ctx)?,

@@ -46,6 +46,80 @@ pub(crate) unsafe fn read_in<T: Copy>(
     Ok(unsafe { p.read_unaligned() })
 }
 
+fn check_min_size(size: u32, min: u32, what: &str, type_name: &str) -> Result<(), Failure> {
+    if size < min {
+        return Err(Failure::new(
+            GS_ERR_STRUCT_SIZE,
+            format!(
+                "{what}.size is {size}, smaller than the first version of {type_name} ({min}): set it to sizeof({type_name}) (the *_defaults functions do)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Copies an input struct that grew over versions: the caller's first `size` bytes (at least
+/// `min`, the first version's size) over `defaults`, so that the fields an older header lacks
+/// keep their defaults; fields a newer header added beyond this version's are ignored.
+///
+/// # Safety
+/// `p` is NULL or points at a readable struct of at least its declared `size` bytes; `T` is
+/// plain data (any bytes are a valid value of each field).
+pub(crate) unsafe fn read_versioned<T: Copy>(
+    p: *const T,
+    min: u32,
+    what: &str,
+    type_name: &str,
+    defaults: T,
+) -> Result<T, Failure> {
+    if p.is_null() {
+        return Err(Failure::null(what));
+    }
+    // SAFETY: non-null; the caller guarantees a readable struct.
+    let size = unsafe { declared_size(p) };
+    check_min_size(size, min, what, type_name)?;
+    let n = (size as usize).min(size_of::<T>());
+    let mut value = defaults;
+    // SAFETY: the caller's struct is readable for `size` >= n bytes; `value` is a T of
+    // size_of::<T>() >= n bytes; plain data, so the mixed bytes are a valid T.
+    unsafe {
+        std::ptr::copy_nonoverlapping(
+            p.cast::<u8>(),
+            std::ptr::from_mut(&mut value).cast::<u8>(),
+            n,
+        );
+    }
+    Ok(value)
+}
+
+/// Writes the first `size` bytes of `value` (at least `min`, at most this version's size) to
+/// an input struct being initialised, with its `size` field set to the bytes written.
+///
+/// # Safety
+/// `p` is NULL or writable for `size` bytes; `T` begins with its `u32` size.
+pub(crate) unsafe fn write_prefix<T: Copy>(
+    p: *mut T,
+    size: u32,
+    min: u32,
+    what: &str,
+    type_name: &str,
+    value: T,
+) -> Result<(), Failure> {
+    if p.is_null() {
+        return Err(Failure::null(what));
+    }
+    check_min_size(size, min, what, type_name)?;
+    let n = (size as usize).min(size_of::<T>());
+    // SAFETY: `value` is a T of at least n bytes; `p` is writable for size >= n bytes
+    // (contract); n >= min >= 4, so the size field is inside the copied bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(std::ptr::from_ref(&value).cast::<u8>(), p.cast::<u8>(), n);
+        p.cast::<u32>()
+            .write_unaligned(u32::try_from(n).unwrap_or(u32::MAX));
+    }
+    Ok(())
+}
+
 /// Fills an output struct whose `size` the caller set, after checking both; `value`'s own
 /// size field says which version filled it.
 ///

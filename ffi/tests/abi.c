@@ -1,8 +1,10 @@
 /* The C ABI from C: every function, and the documented result for NULLs, wrong sizes, bad
  * enums, destroyed and mistyped handles; a 30-frame H.264 encode from CPU memory written by
  * gs_writer (argv[1]) and a replay save (argv[2]), with frames larger than the session and
- * timestamps out of range refused before anything is read; and, on a Vulkan device, an engine
- * with the validation layer and a 10-frame encode of DMA-BUF frames (argv[3]). Built with
+ * timestamps out of range refused before anything is read; on a Vulkan device, an engine
+ * with the validation layer and a 10-frame encode of DMA-BUF frames (argv[3]); and a recorder
+ * of the test pattern with a replay buffer, its saves and controls while it runs, and one
+ * destroyed while it runs (files in the directory argv[4]). Built with
  * -std=c11 -Wall -Wextra -Werror under AddressSanitizer and UndefinedBehaviorSanitizer by
  * ffi/tests/c_abi.rs, which decodes the files. Exit 0 only if every check held. */
 #define _GNU_SOURCE
@@ -106,6 +108,25 @@ static void every_function_refuses_null(void) {
     CHECK(gs_engine_create(NULL, &e) == GS_ERR_NULL && e == NULL);
     CHECK(gs_engine_create_vulkan(NULL, &e) == GS_ERR_NULL && e == NULL);
     CHECK(gs_engine_info(NULL, NULL) == GS_ERR_NULL);
+    CHECK(gs_session_options_init(NULL, sizeof o) == GS_ERR_NULL);
+    CHECK(gs_recorder_options_init(NULL, sizeof(GsRecorderOptions)) == GS_ERR_NULL);
+    CHECK(gs_recorder_session_options_init(NULL, sizeof o) == GS_ERR_NULL);
+    GsRecorderOptions ro;
+    gs_recorder_options_defaults(&ro);
+    GsRecorder *r = (GsRecorder *)(uintptr_t)1;
+    CHECK(gs_recorder_create(NULL, &r) == GS_ERR_NULL && r == NULL);
+    CHECK(gs_recorder_create(&ro, NULL) == GS_ERR_NULL);
+    CHECK(gs_recorder_start(NULL) == GS_ERR_NULL);
+    CHECK(gs_recorder_poll_event(NULL, NULL, 0) == GS_ERR_NULL);
+    CHECK(gs_recorder_save_replay(NULL, 0, 0, NULL, 0, NULL) == GS_ERR_NULL);
+    CHECK(gs_recorder_save_replay_to(NULL, "x.mkv", 0, 0) == GS_ERR_NULL);
+    CHECK(gs_recorder_request_keyframe(NULL) == GS_ERR_NULL);
+    CHECK(gs_recorder_set_bitrate(NULL, 1000000) == GS_ERR_NULL);
+    CHECK(gs_recorder_stats(NULL, NULL) == GS_ERR_NULL);
+    CHECK(gs_recorder_status_json(NULL, NULL, 0, NULL) == GS_ERR_NULL);
+    CHECK(gs_recorder_stop(NULL) == GS_ERR_NULL);
+    CHECK(strcmp(gs_recorder_last_error(NULL), "not a live recorder") == 0);
+    gs_recorder_destroy(NULL);
     CHECK(gs_engine_validation_messages(NULL, NULL, 0) == GS_ERR_NULL);
     CHECK(gs_engine_queue_lock(NULL) == GS_ERR_NULL);
     CHECK(gs_engine_queue_unlock(NULL) == GS_ERR_NULL);
@@ -138,7 +159,12 @@ static void bad_sizes_enums_and_handles(void) {
         {&t.input_format, 11, GS_ERR_BAD_ENUM}, {&t.backend, 4, GS_ERR_BAD_ENUM},
         {&t.preset, 0, GS_ERR_BAD_ENUM},        {&t.preset, 8, GS_ERR_BAD_ENUM},
         {&t.tuning, 4, GS_ERR_BAD_ENUM},        {&t.backpressure, 2, GS_ERR_BAD_ENUM},
-        {&t.gpu, 2, GS_ERR_BAD_ENUM},
+        {&t.gpu, 2, GS_ERR_BAD_ENUM},           {&t.color_matrix, 3, GS_ERR_BAD_ENUM},
+        {&t.color_range, 2, GS_ERR_BAD_ENUM},   {&t.color_transfer, 4, GS_ERR_BAD_ENUM},
+        {&t.color_primaries, 5, GS_ERR_BAD_ENUM}, {&t.scale_filter, 3, GS_ERR_BAD_ENUM},
+        {&t.fit, 2, GS_ERR_BAD_ENUM},           {&t.tonemap, 2, GS_ERR_BAD_ENUM},
+        {&t.codec, GS_CODEC_DEFAULT, GS_ERR_INVALID_CONFIG},
+        {&t.rate_control, GS_RC_DEFAULT, GS_ERR_INVALID_CONFIG},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         t = o;
@@ -158,6 +184,51 @@ static void bad_sizes_enums_and_handles(void) {
     t = o;
     t.engine = (GsEngine *)&o;
     CHECK(gs_session_create(&t, &s) == GS_ERR_BAD_HANDLE && s == NULL);
+    /* ABI 0.3's fields, checked as the library checks them. */
+    t = o;
+    t.codec = GS_CODEC_DEFAULT;
+    CHECK(gs_session_create(&t, &s) == GS_ERR_INVALID_CONFIG);
+    CONTAINS(gs_last_error(), "GS_CODEC_DEFAULT is for recorders");
+    t = o;
+    t.hdr_max_cll = 1000; /* a content light level without the mastering display */
+    CHECK(gs_session_create(&t, &s) == GS_ERR_INVALID_CONFIG);
+    CONTAINS(gs_last_error(), "hdr_max_luminance is 0");
+    t = o;
+    t.hdr_max_luminance = 10000000; /* HDR10 metadata on an 8-bit BT.709 H.264 stream */
+    CHECK(gs_session_create(&t, &s) == GS_ERR_INVALID_CONFIG);
+    CONTAINS(gs_last_error(), "hdr_metadata");
+    t = o;
+    t.intra_refresh_frames = 30; /* needs an infinite key frame interval */
+    CHECK(gs_session_create(&t, &s) == GS_ERR_INVALID_CONFIG);
+    CONTAINS(gs_last_error(), "intra_refresh_frames");
+    t = o;
+    t.rate_control = GS_RC_CQP;
+    t.vbv_buffer_bits = 1000000; /* CQP has no VBV */
+    CHECK(gs_session_create(&t, &s) == GS_ERR_INVALID_CONFIG);
+    CONTAINS(gs_last_error(), "vbv_buffer_bits");
+    t = o;
+    t.sharpen = 0.5f; /* processing runs on RGB input */
+    t.tonemap = GS_TONEMAP_BT2390;
+    t.tonemap_measure_peak = 2;
+    CHECK(gs_session_create(&t, &s) == GS_ERR_INVALID_CONFIG);
+    CONTAINS(gs_last_error(), "tonemap_measure_peak 2");
+    /* A program built against ABI 0.2 fills 112 bytes with the function (not the macro) and
+     * passes that size: nothing past them is written or read; the rest are the defaults. */
+    _Alignas(8) unsigned char old[sizeof(GsSessionOptions)];
+    memset(old, 0xAB, sizeof old);
+    (gs_session_options_defaults)((GsSessionOptions *)old);
+    uint32_t old_size;
+    memcpy(&old_size, old, sizeof old_size);
+    CHECK(old_size == 112);
+    CHECK(old[112] == 0xAB && old[sizeof old - 1] == 0xAB);
+    CHECK(gs_session_create((const GsSessionOptions *)old, &s) == GS_OK && s != NULL);
+    gs_session_destroy(s);
+    s = NULL;
+    CHECK(gs_session_options_init(&t, 111) == GS_ERR_STRUCT_SIZE);
+    CONTAINS(gs_last_error(), "first version of GsSessionOptions (112)");
+    CHECK(gs_session_options_init(&t, sizeof t) == GS_OK && t.size == sizeof t);
+    CHECK(t.color_matrix == GS_MATRIX_BT709 && t.scale_filter == GS_SCALE_LANCZOS &&
+          t.fit == GS_FIT_LETTERBOX && t.tonemap_peak_nits == 1000.0f);
     GsEngineOptions eo;
     gs_engine_options_defaults(&eo);
     CHECK(eo.size == sizeof eo && eo.device_index == -1 && eo.validation == 0);
@@ -526,9 +597,239 @@ static int encode_dmabuf(const char *path) {
     return packets;
 }
 
+/* The next event within 10 s (a failed check if none came). */
+static int32_t next_event(GsRecorder *r, GsRecorderEvent *e) {
+    *e = (GsRecorderEvent){.size = sizeof *e};
+    int32_t got = gs_recorder_poll_event(r, e, 10000);
+    CHECK(got == GS_OK || got == GS_EOF);
+    return got == GS_OK ? e->kind : -1;
+}
+
+/* Recorder options that are refused by gs_recorder_create, each naming the field. */
+static void recorder_mistakes(void) {
+    GsRecorderOptions good, o;
+    gs_recorder_options_defaults(&good);
+    CHECK(good.size == sizeof good && good.source == NULL && good.source_format == -1);
+    CHECK(good.output_format == GS_OUTPUT_AUTO && good.session == NULL && good.limit_ms == 0);
+    good.source = "testsrc";
+    GsSessionOptions so;
+    gs_recorder_session_defaults(&so);
+    CHECK(so.size == sizeof so && so.codec == GS_CODEC_DEFAULT && so.rate_control == GS_RC_DEFAULT);
+    CHECK(so.width == 0 && so.height == 0 && so.fps_num == 0 && so.fps_den == 0);
+    GsRecorder *r = (GsRecorder *)(uintptr_t)1;
+    struct {
+        const char *source, *region, *needle;
+        uint32_t width, fps;
+        int32_t format, no_cursor, code;
+        uint64_t frames, ms;
+    } cases[] = {
+        {"testsrc:3", NULL, "testsrc takes nothing after a colon", 0, 0, -1, 0, GS_ERR_BAD_INPUT, 0, 0},
+        {"", NULL, "name a source", 0, 0, -1, 0, GS_ERR_BAD_INPUT, 0, 0},
+        {"wayland", "1,2", "X,Y,WIDTHxHEIGHT", 0, 0, -1, 0, GS_ERR_INVALID_CONFIG, 0, 0},
+        {"testsrc", NULL, "source_width/height 64/0", 64, 0, -1, 0, GS_ERR_INVALID_CONFIG, 0, 0},
+        {"testsrc", NULL, "source_fps_num/den 30/0", 0, 30, -1, 0, GS_ERR_INVALID_CONFIG, 0, 0},
+        {"testsrc", NULL, "pixel format 99", 0, 0, 99, 0, GS_ERR_BAD_ENUM, 0, 0},
+        {"testsrc", NULL, "no_cursor 2", 0, 0, -1, 2, GS_ERR_INVALID_CONFIG, 0, 0},
+        {"testsrc", NULL, "give at most one", 0, 0, -1, 0, GS_ERR_INVALID_CONFIG, 5, 100},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        o = good;
+        o.source = cases[i].source;
+        o.region = cases[i].region;
+        o.source_width = cases[i].width;
+        o.source_fps_num = cases[i].fps;
+        o.source_format = cases[i].format;
+        o.no_cursor = cases[i].no_cursor;
+        o.limit_frames = cases[i].frames;
+        o.limit_ms = cases[i].ms;
+        CHECK(gs_recorder_create(&o, &r) == cases[i].code && r == NULL);
+        CONTAINS(gs_last_error(), cases[i].needle);
+    }
+    o = good;
+    o.session = &so;
+    GsSessionOptions bad = so;
+    bad.engine = (GsEngine *)&o;
+    o.session = &bad;
+    CHECK(gs_recorder_create(&o, &r) == GS_ERR_INVALID_CONFIG);
+    CONTAINS(gs_last_error(), "engine must be NULL");
+    bad = so;
+    bad.input_width = 64;
+    CHECK(gs_recorder_create(&o, &r) == GS_ERR_INVALID_CONFIG);
+    bad = so;
+    bad.fps_num = 25;
+    bad.fps_den = 1;
+    o.source_fps_num = 30;
+    o.source_fps_den = 1;
+    CHECK(gs_recorder_create(&o, &r) == GS_ERR_INVALID_CONFIG);
+    CONTAINS(gs_last_error(), "differs from options.source_fps");
+    bad = so;
+    bad.color_range = 7;
+    CHECK(gs_recorder_create(&o, &r) == GS_ERR_BAD_ENUM);
+    bad = so;
+    bad.size = 8;
+    CHECK(gs_recorder_create(&o, &r) == GS_ERR_STRUCT_SIZE);
+    CONTAINS(gs_last_error(), "options.session.size is 8");
+    o = good;
+    o.size = 8;
+    CHECK(gs_recorder_create(&o, &r) == GS_ERR_STRUCT_SIZE && r == NULL);
+
+    /* No output: created (nothing is opened yet), refused at the start, startable later. */
+    o = good;
+    CHECK(gs_recorder_create(&o, &r) == GS_OK && r != NULL);
+    GsRecorderEvent e = {.size = sizeof e};
+    CHECK(gs_recorder_poll_event(r, &e, 0) == GS_ERR_STATE);
+    CHECK(gs_recorder_save_replay(r, 0, 0, NULL, 0, NULL) == GS_ERR_STATE);
+    CHECK(gs_recorder_request_keyframe(r) == GS_ERR_STATE);
+    CHECK(gs_recorder_stop(r) == GS_ERR_STATE);
+    CONTAINS(gs_recorder_last_error(r), "gs_recorder_start");
+    GsRecorderStats st = {.size = sizeof st};
+    CHECK(gs_recorder_stats(r, &st) == GS_OK && st.started == 0 && st.packets == 0);
+    st.size = 4;
+    CHECK(gs_recorder_stats(r, &st) == GS_ERR_STRUCT_SIZE);
+    CHECK(gs_recorder_start(r) == GS_ERR_INVALID_CONFIG);
+    CONTAINS(gs_recorder_last_error(r), "no output");
+    gs_recorder_destroy(r);
+    CHECK(gs_recorder_start(r) == GS_ERR_BAD_HANDLE);
+    CHECK(strcmp(gs_recorder_last_error(r), "not a live recorder") == 0);
+    CHECK(gs_recorder_start((GsRecorder *)&o) == GS_ERR_BAD_HANDLE);
+}
+
+/* The test pattern recorded into DIR/rec.mkv with a replay buffer and a stats file: 45 frames
+ * of 160x96 at 30 fps in real time, with replay saves, a keyframe and the status asked for
+ * while it runs; then one destroyed while it runs (DIR/destroyed.mkv). Returns the packets
+ * the recorder wrote. */
+static int record(const char *dir) {
+    char out[512], stats[512], named[512], destroyed[512];
+    snprintf(out, sizeof out, "%s/rec.mkv", dir);
+    snprintf(stats, sizeof stats, "%s/rec.jsonl", dir);
+    snprintf(named, sizeof named, "%s/named.mkv", dir);
+    snprintf(destroyed, sizeof destroyed, "%s/destroyed.mkv", dir);
+    GsRecorderOptions o;
+    gs_recorder_options_defaults(&o);
+    GsSessionOptions so;
+    gs_recorder_session_defaults(&so);
+    so.codec = GS_CODEC_H264;
+    so.backend = GS_BACKEND_SOFTWARE;
+    so.rate_control = GS_RC_CBR;
+    so.keyframe_interval = 15;
+    o.session = &so;
+    o.source = "testsrc";
+    o.source_width = 160;
+    o.source_height = 96;
+    o.realtime = 1;
+    o.limit_frames = 45;
+    o.output = out;
+    o.replay_ms = 10000;
+    o.replay_dir = dir;
+    o.stats = stats;
+    GsRecorder *r = NULL;
+    GsRecorderEvent e;
+
+    /* A source that cannot be opened: started, then its failure comes as the last event, and
+     * no file is left. */
+    char missing[512], never[512];
+    snprintf(missing, sizeof missing, "%s/missing.y4m", dir);
+    snprintf(never, sizeof never, "%s/never.mkv", dir);
+    GsRecorderOptions m;
+    gs_recorder_options_defaults(&m);
+    m.source = missing;
+    m.output = never;
+    CHECK(gs_recorder_create(&m, &r) == GS_OK);
+    CHECK(gs_recorder_start(r) == GS_OK);
+    CHECK(next_event(r, &e) == GS_EVENT_FINISHED);
+    CHECK(e.result == GS_ERR_BAD_INPUT);
+    CONTAINS(e.message, "missing.y4m");
+    CHECK(gs_recorder_poll_event(r, &e, 0) == GS_EOF);
+    CHECK(gs_recorder_stop(r) == GS_ERR_BAD_INPUT);
+    CONTAINS(gs_last_error(), "missing.y4m");
+    CHECK(access(never, F_OK) != 0);
+    gs_recorder_destroy(r);
+
+    CHECK(gs_recorder_create(&o, &r) == GS_OK && r != NULL);
+    if (r == NULL) return 0;
+    CHECK(gs_recorder_start(r) == GS_OK);
+    CHECK(gs_recorder_start(r) == GS_ERR_STATE);
+    CHECK(next_event(r, &e) == GS_EVENT_STARTED);
+    CHECK(strcmp(e.message, "testsrc") == 0);
+    CONTAINS(e.detail, "x264");
+    CHECK(e.path == NULL && e.result == GS_OK);
+    /* Wait for a key frame and some more in the buffer. */
+    GsRecorderStats st = {.size = sizeof st};
+    for (int i = 0; i < 1000 && gs_recorder_stats(r, &st) == GS_OK && st.packets < 20; i++)
+        usleep(10000);
+    CHECK(st.started == 1 && st.packets >= 20 && st.total == 45 && st.replay_packets > 0);
+    char path[512];
+    size_t needed = 0;
+    CHECK(gs_recorder_save_replay(r, 0, 10000, path, 4, &needed) == GS_ERR_BUFFER_TOO_SMALL);
+    CHECK(needed > 4 && path[0] == 0);
+    CONTAINS(gs_recorder_last_error(r), "did not fit");
+    CHECK(gs_recorder_save_replay(r, 0, 10000, NULL, 4, &needed) == GS_ERR_NULL);
+    CHECK(gs_recorder_save_replay(r, 500, 10000, path, sizeof path, &needed) == GS_OK);
+    CHECK(needed == strlen(path) + 1 && strncmp(path, dir, strlen(dir)) == 0);
+    CHECK(gs_recorder_save_replay_to(r, named, 0, 10000) == GS_OK);
+    CHECK(gs_recorder_save_replay_to(r, NULL, 0, 10000) == GS_ERR_NULL);
+    CHECK(gs_recorder_request_keyframe(r) == GS_OK);
+    /* x264 has no live rate change: the session's refusal, typed. */
+    CHECK(gs_recorder_set_bitrate(r, 2000000) == GS_ERR_UNAVAILABLE);
+    size_t json = 0;
+    CHECK(gs_recorder_status_json(r, NULL, 0, &json) == GS_OK && json > 10);
+    char text[4096];
+    CHECK(gs_recorder_status_json(r, text, 8, &json) == GS_ERR_BUFFER_TOO_SMALL && text[0] == 0);
+    CHECK(gs_recorder_status_json(r, text, sizeof text, &json) == GS_OK);
+    CONTAINS(text, "\"started\":true");
+    CONTAINS(text, "\"replay\":{");
+    int saves = 0, finished = 0;
+    while (!finished) {
+        switch (next_event(r, &e)) {
+        case GS_EVENT_REPLAY_SAVED:
+            CHECK(e.path != NULL && e.frames > 0 && e.bytes > 0);
+            if (saves == 1) CHECK(strcmp(e.path, path) == 0);
+            if (saves == 2) CHECK(strcmp(e.path, named) == 0);
+            saves++;
+            break;
+        case GS_EVENT_FALLING_BEHIND: break;
+        case GS_EVENT_FINISHED:
+            CHECK(e.result == GS_OK && e.frames == 45 && e.bytes > 0);
+            finished = 1;
+            break;
+        default:
+            CHECK(!"an unexpected event");
+            finished = 1;
+        }
+    }
+    CHECK(saves == 3); /* the one whose path did not fit was saved too */
+    CHECK(gs_recorder_poll_event(r, &e, 100) == GS_EOF);
+    CHECK(gs_recorder_stop(r) == GS_OK);
+    CHECK(gs_recorder_stop(r) == GS_OK);
+    CHECK(gs_recorder_stats(r, &st) == GS_OK && st.packets == 45 && st.submitted == 45);
+    /* Over: its controls say so. */
+    CHECK(gs_recorder_request_keyframe(r) == GS_ERR_STATE);
+    CHECK(gs_recorder_save_replay(r, 0, 1000, NULL, 0, NULL) == GS_ERR_STATE);
+    int packets = (int)st.packets;
+    gs_recorder_destroy(r);
+    CHECK(gs_recorder_stats(r, &st) == GS_ERR_BAD_HANDLE);
+
+    /* Destroyed while it runs: stopped, its file finished. */
+    gs_recorder_options_defaults(&o);
+    o.session = &so;
+    o.source = "testsrc";
+    o.source_width = 160;
+    o.source_height = 96;
+    o.realtime = 1;
+    o.output = destroyed;
+    CHECK(gs_recorder_create(&o, &r) == GS_OK);
+    CHECK(gs_recorder_start(r) == GS_OK);
+    CHECK(next_event(r, &e) == GS_EVENT_STARTED);
+    for (int i = 0; i < 1000 && gs_recorder_stats(r, &st) == GS_OK && st.packets < 5; i++)
+        usleep(10000);
+    gs_recorder_destroy(r);
+    CHECK(gs_recorder_poll_event(r, &e, 0) == GS_ERR_BAD_HANDLE);
+    return packets;
+}
+
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: abi OUT.h264 REPLAY.mkv DMABUF.h264\n");
+    if (argc != 5) {
+        fprintf(stderr, "usage: abi OUT.h264 REPLAY.mkv DMABUF.h264 RECORDER_DIR\n");
         return 2;
     }
     CHECK(gs_version() == (GS_VERSION_MAJOR << 16 | GS_VERSION_MINOR << 8 | GS_VERSION_PATCH));
@@ -544,10 +845,13 @@ int main(int argc, char **argv) {
     timestamp_span_is_bounded();
     int cpu = encode_cpu(argv[1], argv[2]);
     int gpu = encode_dmabuf(argv[3]);
+    recorder_mistakes();
+    int recorded = record(argv[4]);
     if (failures) {
         fprintf(stderr, "%d checks failed\n", failures);
         return 1;
     }
-    printf("abi: all checks held; cpu packets %d; dmabuf packets %d\n", cpu, gpu);
+    printf("abi: all checks held; cpu packets %d; dmabuf packets %d; recorder packets %d\n", cpu,
+           gpu, recorded);
     return 0;
 }

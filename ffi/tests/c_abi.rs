@@ -47,8 +47,10 @@ fn the_c_test_program_passes_under_the_sanitizers_and_its_streams_decode() {
         dir.path().join("replay.mkv"),
         dir.path().join("dmabuf.h264"),
     );
+    let recordings = dir.path().join("recorder");
+    std::fs::create_dir(&recordings).unwrap();
     let run = sanitized(
-        Command::new(&exe).args([&stream, &replay, &dmabuf]),
+        Command::new(&exe).args([&stream, &replay, &dmabuf, &recordings]),
         &run_dir,
     );
     check("the C test", &run);
@@ -57,9 +59,11 @@ fn the_c_test_program_passes_under_the_sanitizers_and_its_streams_decode() {
         stdout.contains("abi: all checks held; cpu packets 30;"),
         "{stdout}"
     );
+    assert!(stdout.contains("; recorder packets 45\n"), "{stdout}");
     assert_eq!(common::probe_frames(&stream).len(), 30);
     // The replay buffer held all 30 frames (one second, whole GOPs from frame 0).
     assert_eq!(common::probe_frames(&replay).len(), 30);
+    check_recordings(&recordings);
 
     if stdout.contains("dmabuf packets -1") {
         assert!(
@@ -74,4 +78,46 @@ fn the_c_test_program_passes_under_the_sanitizers_and_its_streams_decode() {
     // float64 BT.709 value within 1.5 code values.
     let yuv = common::decode_raw(&dmabuf, "yuv420p");
     check_flat_frames(&yuv, 64, 48, 10, |_| bt709_limited(200.0, 60.0, 30.0));
+}
+
+/// What the recorder part of `abi.c` wrote: the whole recording; three replay saves, each from
+/// a key frame (one named by the program, two by the time); the stats lines; and the file of a
+/// recorder destroyed while it ran, finished.
+fn check_recordings(dir: &std::path::Path) {
+    let frames = common::probe_frames(&dir.join("rec.mkv"));
+    assert_eq!(frames.len(), 45);
+    assert_eq!((frames[0].width, frames[0].height), (160, 96));
+    let keys: Vec<usize> = frames
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.key.then_some(i))
+        .collect();
+    assert!(keys.starts_with(&[0, 15]), "a key frame every 15: {keys:?}");
+    let mut replays: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with("replay-") || name == "named.mkv"
+        })
+        .collect();
+    replays.sort();
+    assert_eq!(replays.len(), 3, "{replays:?}");
+    for r in &replays {
+        let frames = common::probe_frames(r);
+        assert!(
+            frames.len() >= 15 && frames[0].key,
+            "{}: {} frames",
+            r.display(),
+            frames.len()
+        );
+    }
+    let stats = std::fs::read_to_string(dir.join("rec.jsonl")).unwrap();
+    assert_eq!(stats.lines().count(), 46, "a line per frame and a summary");
+    let destroyed = common::probe_frames(&dir.join("destroyed.mkv"));
+    assert!(
+        destroyed.len() >= 5 && destroyed[0].key,
+        "{}",
+        destroyed.len()
+    );
 }

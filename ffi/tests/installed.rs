@@ -3,12 +3,17 @@
 //! another directory and built only through pkg-config — the C pattern encoder linked
 //! dynamically (under ASan and UBSan) and statically (Libs.private), the Vulkan embedding
 //! example (its frames from the application's own device, the validation layer on), and the
-//! Zig example against the installed Zig interface — and each one's output is decoded by
-//! ffmpeg.
+//! Zig example against the installed Zig interface, and the recorder example (`record.c`, under
+//! ASan and UBSan: the test pattern to Matroska with a replay saved at the end, and a headless
+//! sway's output captured, its pixels checked) — and each one's output is decoded by ffmpeg.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
 mod support;
+#[path = "../../tests/sway/mod.rs"]
+mod sway;
+#[path = "../../tests/unprivileged/mod.rs"]
+mod unprivileged;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -196,4 +201,135 @@ fn the_zig_example_builds_against_the_installed_interface() {
     let frames = common::probe_frames(&out);
     assert_eq!(frames.len(), 90);
     assert_eq!((frames[0].width, frames[0].height), (320, 240));
+}
+
+impl Installed {
+    /// `record.c` built through pkg-config against the installed library, under ASan and UBSan.
+    fn record_example(&self) -> PathBuf {
+        let mut flags = self.pkg_config(&["--cflags", "--libs", "ghoststream"]);
+        flags.push(format!("-Wl,-rpath,{}", self.libdir()));
+        flags.extend(SANITIZERS.iter().map(|s| s.to_string()));
+        self.gcc("record.c", "record", &flags)
+    }
+
+    /// Runs the recorder example with `args` in the project directory (sanitized, leaks
+    /// checked); fails the test unless it exits 0; returns its standard output.
+    fn record(&self, exe: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+        let mut cmd = Command::new(exe);
+        cmd.args(args).current_dir(&self.project);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let run = sanitized(&mut cmd, Path::new(&self.libdir()));
+        check(&format!("record {}", args.join(" ")), &run);
+        String::from_utf8(run.stdout).unwrap()
+    }
+}
+
+/// The frame count in the example's last line, `recorded N frames (B bytes) to OUTPUT`.
+fn recorded_frames(stdout: &str) -> usize {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("recorded "))
+        .unwrap_or_else(|| panic!("no `recorded` line in:\n{stdout}"));
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// The names of the events the example printed, in order.
+fn event_names(stdout: &str) -> Vec<&str> {
+    stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .map(|l| l.split(':').next().unwrap())
+        .filter(|name| *name != "falling behind")
+        .collect()
+}
+
+#[test]
+fn the_record_example_records_the_pattern_and_saves_a_replay_at_the_end() {
+    let at = Installed::new();
+    let exe = at.record_example();
+
+    // Without a replay the recording stops by itself: 2 s of the pattern at its default 30 fps.
+    let exact = at.project.join("exact.mkv");
+    let stdout = at.record(&exe, &["testsrc", "exact.mkv", "2"], &[]);
+    assert_eq!(event_names(&stdout), ["started", "finished"], "{stdout}");
+    assert_eq!(recorded_frames(&stdout), 60, "{stdout}");
+    let frames = common::probe_frames(&exact);
+    assert_eq!(frames.len(), 60);
+    assert!(frames[0].key);
+    assert_eq!((frames[0].width, frames[0].height), (1280, 720));
+
+    // With a replay of the last second: saved once 2 s are encoded, then stopped (the frames
+    // encoded while the save was written come too).
+    let out = at.project.join("out.mkv");
+    let stdout = at.record(&exe, &["testsrc", "out.mkv", "2", "--replay", "1"], &[]);
+    assert_eq!(
+        event_names(&stdout),
+        ["started", "replay saved", "finished"],
+        "{stdout}"
+    );
+    let recorded = recorded_frames(&stdout);
+    assert!((60..=90).contains(&recorded), "{stdout}");
+    let frames = common::probe_frames(&out);
+    assert_eq!(frames.len(), recorded, "the file holds every frame encoded");
+    assert!(frames[0].key);
+    let printed = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: "))
+        .unwrap_or_else(|| panic!("no replay path in:\n{stdout}"));
+    assert!(
+        stdout.contains(&format!("event: replay saved: {printed} (")),
+        "the event names the same file: {stdout}"
+    );
+    let replay = at.project.join(printed);
+    let frames = common::probe_frames(&replay);
+    // At least the last second (from the key frame that covers it: the first, with a key
+    // frame every two seconds), at most everything encoded by then.
+    assert!(
+        (30..=recorded).contains(&frames.len()),
+        "{} frames in the replay; {stdout}",
+        frames.len()
+    );
+    assert!(frames[0].key, "the replay starts on a key frame");
+}
+
+#[test]
+fn the_record_example_captures_a_headless_sways_output() {
+    let Some(sway) = sway::HeadlessSway::start(320, 192, "#336699") else {
+        return;
+    };
+    // Let swaybg paint the background before the first frame is taken.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let at = Installed::new();
+    let exe = at.record_example();
+    let out = at.project.join("screen.mkv");
+    let stdout = at.record(
+        &exe,
+        &["wayland", "screen.mkv", "1"],
+        &[("WAYLAND_DISPLAY", &sway.socket)],
+    );
+    assert!(
+        stdout.contains("event: started: wayland output HEADLESS-1"),
+        "{stdout}"
+    );
+    // One second at the capture's default 60 fps (an unchanging screen's frames repeated).
+    assert_eq!(recorded_frames(&stdout), 60, "{stdout}");
+    let frames = common::probe_frames(&out);
+    assert_eq!(frames.len(), 60);
+    assert_eq!((frames[0].width, frames[0].height), (320, 192));
+    let rgb = common::decode_raw(&out, "rgb24");
+    assert_eq!(rgb.len(), 60 * 320 * 192 * 3);
+    // Limited-range 4:2:0 and back: within a few codes of #336699 everywhere.
+    let worst = rgb
+        .chunks(3)
+        .map(|p| {
+            (i32::from(p[0]) - 0x33)
+                .abs()
+                .max((i32::from(p[1]) - 0x66).abs())
+                .max((i32::from(p[2]) - 0x99).abs())
+        })
+        .max()
+        .unwrap();
+    assert!(worst <= 3, "a decoded pixel is {worst} codes off #336699");
 }

@@ -2,7 +2,9 @@
  *   1. packet accessors on N threads while another thread releases the packet;
  *   2. gs_session_flush against gs_session_destroy (with a third thread receiving);
  *   3. gs_session_destroy while another thread is blocked in a submit by back-pressure
- *      (queue depth 1, GS_BACKPRESSURE_BLOCK).
+ *      (queue depth 1, GS_BACKPRESSURE_BLOCK);
+ *   4. gs_recorder_destroy racing threads that poll its events, save its replay, read its
+ *      stats and stop it.
  * Every result is asserted: a call racing a destroy gives either its live result or the
  * documented dead one (GS_ERR_BAD_HANDLE, NULL, 0), never anything else, never a crash or a
  * hang (alarm() ends the program). Built with -std=c11 -Wall -Wextra -Werror by
@@ -11,6 +13,7 @@
 #define _GNU_SOURCE
 #include "ghoststream.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -352,7 +355,184 @@ static void destroy_during_blocked_submit(void) {
            destroy_ns / 1e6, gs_result_str(sub.results[blocked_call]));
 }
 
-/* With no argument every part runs; "accessors", "flush" or "submit" runs one. */
+/* ---- 4. Recorder destroy racing poll, save, stats and stop ---------------------------- */
+
+enum { RECORDER_ROUNDS = 6 };
+
+typedef struct {
+    GsRecorder *r;
+    pthread_barrier_t *start;
+    unsigned delay_us; /* the stopper's, before its first stop */
+    int32_t last;
+    long calls, events, saves;
+} RecorderCall;
+
+/* Polls until the recorder is dead. The event's strings are not read: a destroy on another
+ * thread may free them as soon as the poll returns. */
+static void *poller(void *arg) {
+    RecorderCall *c = arg;
+    pthread_barrier_wait(c->start);
+    for (;;) {
+        GsRecorderEvent e = {.size = sizeof e};
+        int32_t r = gs_recorder_poll_event(c->r, &e, 20);
+        c->calls++;
+        CHECK(r == GS_OK || r == GS_AGAIN || r == GS_EOF || r == GS_ERR_BAD_HANDLE);
+        if (r == GS_OK) {
+            CHECK(e.kind >= GS_EVENT_NOTICE && e.kind <= GS_EVENT_FINISHED);
+            c->events++;
+        }
+        c->last = r;
+        if (r == GS_ERR_BAD_HANDLE) return NULL;
+        if (r == GS_EOF) sched_yield();
+    }
+}
+
+/* Saves the replay until the recorder is dead: saved, refused (nothing to save yet, or the
+ * recording has ended), or dead. */
+static void *replay_saver(void *arg) {
+    RecorderCall *c = arg;
+    pthread_barrier_wait(c->start);
+    for (;;) {
+        char path[512];
+        size_t needed = 0;
+        int32_t r = gs_recorder_save_replay(c->r, 0, 5000, path, sizeof path, &needed);
+        c->calls++;
+        CHECK(r == GS_OK || r == GS_ERR_STATE || r == GS_ERR_BAD_HANDLE);
+        if (r == GS_OK) {
+            CHECK(needed == strlen(path) + 1);
+            c->saves++;
+        }
+        c->last = r;
+        if (r == GS_ERR_BAD_HANDLE) return NULL;
+        usleep(10000);
+    }
+}
+
+/* Reads the stats and the status until the recorder is dead. */
+static void *stats_reader(void *arg) {
+    RecorderCall *c = arg;
+    pthread_barrier_wait(c->start);
+    for (;;) {
+        GsRecorderStats st = {.size = sizeof st};
+        int32_t r = gs_recorder_stats(c->r, &st);
+        char json[2048];
+        int32_t j = gs_recorder_status_json(c->r, json, sizeof json, NULL);
+        c->calls += 2;
+        CHECK(r == GS_OK || r == GS_ERR_BAD_HANDLE);
+        CHECK(j == GS_OK || j == GS_ERR_BAD_HANDLE);
+        if (r == GS_OK) CHECK(st.packets <= st.submitted + 1);
+        c->last = r;
+        if (r == GS_ERR_BAD_HANDLE && j == GS_ERR_BAD_HANDLE) return NULL;
+        sched_yield();
+    }
+}
+
+/* Stops (the outcome, or dead), again until dead. */
+static void *stopper(void *arg) {
+    RecorderCall *c = arg;
+    pthread_barrier_wait(c->start);
+    usleep(c->delay_us);
+    for (;;) {
+        int32_t r = gs_recorder_stop(c->r);
+        c->calls++;
+        /* Stopped before its first frame, a recording has nothing: GS_ERR_BAD_INPUT. */
+        CHECK(r == GS_OK || r == GS_ERR_BAD_INPUT || r == GS_ERR_BAD_HANDLE);
+        c->last = r;
+        if (r == GS_ERR_BAD_HANDLE) return NULL;
+        usleep(5000);
+    }
+}
+
+typedef struct {
+    GsRecorder *r;
+    pthread_barrier_t *start;
+    unsigned delay_us;
+} RecorderDestroyer;
+
+static void *recorder_destroyer(void *arg) {
+    RecorderDestroyer *d = arg;
+    pthread_barrier_wait(d->start);
+    usleep(d->delay_us);
+    gs_recorder_destroy(d->r);
+    return NULL;
+}
+
+/* Removes the files in `dir` and the directory. */
+static void remove_dir(const char *dir) {
+    DIR *d = opendir(dir);
+    if (d == NULL) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void recorder_against_destroy(void) {
+    long events = 0, saves = 0, stopped_first = 0;
+    for (int round = 0; round < RECORDER_ROUNDS; round++) {
+        char dir[] = "/tmp/gs-threads-XXXXXX", out[512];
+        CHECK(mkdtemp(dir) != NULL);
+        snprintf(out, sizeof out, "%s/round.mkv", dir);
+        GsRecorderOptions o;
+        gs_recorder_options_defaults(&o);
+        GsSessionOptions so;
+        gs_recorder_session_defaults(&so);
+        so.codec = GS_CODEC_H264;
+        so.backend = GS_BACKEND_SOFTWARE;
+        so.gpu = GS_GPU_OFF;
+        so.keyframe_interval = 5;
+        so.threads = 1;
+        o.session = &so;
+        o.source = "testsrc";
+        o.source_width = 64;
+        o.source_height = 64;
+        o.realtime = 1;
+        o.output = out;
+        o.replay_ms = 5000;
+        o.replay_dir = dir;
+        GsRecorder *r = NULL;
+        CHECK(gs_recorder_create(&o, &r) == GS_OK && r != NULL);
+        if (r == NULL) return;
+        CHECK(gs_recorder_start(r) == GS_OK);
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, 5);
+        RecorderCall p = {.r = r, .start = &start}, sv = p, st = p, sp = p;
+        /* The destroy lands from before the first frame to well after the stop, which comes
+         * from well after the destroy to before the first frame. */
+        RecorderDestroyer d = {.r = r, .start = &start, .delay_us = (unsigned)round * 60000};
+        sp.delay_us = (unsigned)(RECORDER_ROUNDS - 1 - round) * 60000 + 10000;
+        pthread_t t[5];
+        pthread_create(&t[0], NULL, poller, &p);
+        pthread_create(&t[1], NULL, replay_saver, &sv);
+        pthread_create(&t[2], NULL, stats_reader, &st);
+        pthread_create(&t[3], NULL, stopper, &sp);
+        pthread_create(&t[4], NULL, recorder_destroyer, &d);
+        for (int i = 0; i < 5; i++) pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&start);
+        /* Every thread saw it dead last; dead for every call now; destroying again is
+         * ignored. */
+        CHECK(p.last == GS_ERR_BAD_HANDLE && sv.last == GS_ERR_BAD_HANDLE);
+        CHECK(st.last == GS_ERR_BAD_HANDLE && sp.last == GS_ERR_BAD_HANDLE);
+        if (sp.calls > 1) stopped_first++;
+        events += p.events;
+        saves += sv.saves;
+        GsRecorderEvent e = {.size = sizeof e};
+        CHECK(gs_recorder_poll_event(r, &e, 0) == GS_ERR_BAD_HANDLE);
+        CHECK(gs_recorder_stop(r) == GS_ERR_BAD_HANDLE);
+        gs_recorder_destroy(r);
+        remove_dir(dir);
+    }
+    printf("recorder/destroy: %d rounds, stopped before the destroy %ld, %ld events polled, "
+           "%ld replays saved\n",
+           RECORDER_ROUNDS, stopped_first, events, saves);
+}
+
+/* With no argument every part runs; "accessors", "flush", "submit" or "recorder" runs one. */
 int main(int argc, char **argv) {
     alarm(240); /* nothing here may hang: SIGALRM ends the program (and fails the test) */
     const char *only = argc > 1 ? argv[1] : NULL;
@@ -363,8 +543,10 @@ int main(int argc, char **argv) {
     int64_t t2 = now_ns();
     if (!only || strcmp(only, "submit") == 0) destroy_during_blocked_submit();
     int64_t t3 = now_ns();
-    printf("times: accessors %.1f s, flush/destroy %.1f s, blocked submit %.1f s\n",
-           (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9);
+    if (!only || strcmp(only, "recorder") == 0) recorder_against_destroy();
+    int64_t t4 = now_ns();
+    printf("times: accessors %.1f s, flush/destroy %.1f s, blocked submit %.1f s, recorder %.1f s\n",
+           (t1 - t0) / 1e9, (t2 - t1) / 1e9, (t3 - t2) / 1e9, (t4 - t3) / 1e9);
     int n = atomic_load(&failures);
     if (n) {
         fprintf(stderr, "%d checks failed\n", n);

@@ -1,6 +1,7 @@
 //! The C ABI under threads: `tests/threads.c` — packet accessors on six threads while another
-//! releases the packet, flush against destroy (with a third thread receiving), and destroy
-//! while another thread is blocked in a submit by back-pressure — built with gcc -std=c11
+//! releases the packet, flush against destroy (with a third thread receiving), destroy
+//! while another thread is blocked in a submit by back-pressure, and a recorder destroyed while
+//! other threads poll its events, save its replay, read its stats and stop it — built with gcc -std=c11
 //! -Wall -Wextra -Werror twice and run, each run killed after a time limit (no hang passes):
 //! under AddressSanitizer + UndefinedBehaviorSanitizer (leaks checked; freed memory is filled,
 //! so that a read of a freed handle inside the library, which is not instrumented, shows as a
@@ -64,6 +65,7 @@ fn concurrent_use_and_destroy_are_safe_under_address_sanitizer() {
     );
     assert!(stdout.contains("accessors: 48 packets"), "{stdout}");
     assert!(stdout.contains("flush/destroy: 8 rounds"), "{stdout}");
+    assert!(stdout.contains("recorder/destroy: 6 rounds"), "{stdout}");
     assert!(
         stdout.contains("that submit returned not a live handle"),
         "{stdout}"
@@ -92,4 +94,5 @@ fn concurrent_use_and_destroy_are_safe_under_thread_sanitizer() {
         stdout.contains("that submit returned not a live handle"),
         "{stdout}"
     );
+    assert!(stdout.contains("recorder/destroy: 6 rounds"), "{stdout}");
 }

@@ -50,4 +50,15 @@ fn the_zig_tests_pass_and_their_files_decode() {
         common::probe_frames(&dir.path().join("zig-replay.h264")).len(),
         45
     );
+    // The recorder's 45 frames of the pattern, and the replay saved after at least 20 (from
+    // the key frame every 15 that covers the buffer: all of them, the first).
+    let recorded = common::probe_frames(&dir.path().join("zig-recorder.mkv"));
+    assert_eq!(recorded.len(), 45);
+    assert_eq!((recorded[0].width, recorded[0].height), (160, 96));
+    let replay = common::probe_frames(&dir.path().join("zig-recorder-replay.mkv"));
+    assert!(
+        replay.len() >= 20 && replay[0].key,
+        "{} frames",
+        replay.len()
+    );
 }

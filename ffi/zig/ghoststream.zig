@@ -11,14 +11,16 @@ const std = @import("std");
 /// The C declarations of ghoststream.h, by the same names.
 pub const c = struct {
     pub const GS_VERSION_MAJOR: i32 = 0;
-    pub const GS_VERSION_MINOR: i32 = 2;
+    pub const GS_VERSION_MINOR: i32 = 3;
     pub const GS_VERSION_PATCH: i32 = 0;
     pub const GS_CODEC_AV1: i32 = 0;
     pub const GS_CODEC_HEVC: i32 = 1;
     pub const GS_CODEC_H264: i32 = 2;
+    pub const GS_CODEC_DEFAULT: i32 = -1;
     pub const GS_RC_CBR: i32 = 0;
     pub const GS_RC_VBR: i32 = 1;
     pub const GS_RC_CQP: i32 = 2;
+    pub const GS_RC_DEFAULT: i32 = -1;
     pub const GS_FORMAT_BGRA8: i32 = 0;
     pub const GS_FORMAT_RGBA8: i32 = 1;
     pub const GS_FORMAT_RGB10A2: i32 = 2;
@@ -43,6 +45,27 @@ pub const c = struct {
     pub const GS_GPU_AUTO: i32 = 0;
     pub const GS_GPU_OFF: i32 = 1;
     pub const GS_KEYFRAME_INFINITE: u32 = 4294967295;
+    pub const GS_MATRIX_BT601: i32 = 0;
+    pub const GS_MATRIX_BT709: i32 = 1;
+    pub const GS_MATRIX_BT2020_NCL: i32 = 2;
+    pub const GS_RANGE_LIMITED: i32 = 0;
+    pub const GS_RANGE_FULL: i32 = 1;
+    pub const GS_TRANSFER_SRGB: i32 = 0;
+    pub const GS_TRANSFER_BT709: i32 = 1;
+    pub const GS_TRANSFER_PQ: i32 = 2;
+    pub const GS_TRANSFER_HLG: i32 = 3;
+    pub const GS_PRIMARIES_BT709: i32 = 0;
+    pub const GS_PRIMARIES_BT601_PAL: i32 = 1;
+    pub const GS_PRIMARIES_BT601_NTSC: i32 = 2;
+    pub const GS_PRIMARIES_BT2020: i32 = 3;
+    pub const GS_PRIMARIES_DISPLAY_P3: i32 = 4;
+    pub const GS_SCALE_BILINEAR: i32 = 0;
+    pub const GS_SCALE_BICUBIC: i32 = 1;
+    pub const GS_SCALE_LANCZOS: i32 = 2;
+    pub const GS_FIT_STRETCH: i32 = 0;
+    pub const GS_FIT_LETTERBOX: i32 = 1;
+    pub const GS_TONEMAP_NONE: i32 = 0;
+    pub const GS_TONEMAP_BT2390: i32 = 1;
     pub const GS_OUTPUT_AUTO: i32 = 0;
     pub const GS_OUTPUT_ANNEXB: i32 = 1;
     pub const GS_OUTPUT_LENGTH_PREFIXED: i32 = 2;
@@ -51,6 +74,16 @@ pub const c = struct {
     pub const GS_OUTPUT_MKV: i32 = 5;
     pub const GS_OUTPUT_MP4: i32 = 6;
     pub const GS_OUTPUT_MPEGTS: i32 = 7;
+    pub const GS_EVENT_NOTICE: i32 = 1;
+    pub const GS_EVENT_STARTED: i32 = 2;
+    pub const GS_EVENT_REPLAY_SAVED: i32 = 3;
+    pub const GS_EVENT_REPLAY_FAILED: i32 = 4;
+    pub const GS_EVENT_STREAM_CONNECTED: i32 = 5;
+    pub const GS_EVENT_STREAM_RECONNECTING: i32 = 6;
+    pub const GS_EVENT_STREAM_DROPPED: i32 = 7;
+    pub const GS_EVENT_FALLING_BEHIND: i32 = 8;
+    pub const GS_EVENT_SOURCE_LOST: i32 = 9;
+    pub const GS_EVENT_FINISHED: i32 = 10;
     pub const GS_OK: i32 = 0;
     pub const GS_AGAIN: i32 = 1;
     pub const GS_EOF: i32 = 2;
@@ -68,6 +101,7 @@ pub const c = struct {
     pub const GS_ERR_STRUCT_SIZE: i32 = -21;
     pub const GS_ERR_BAD_HANDLE: i32 = -22;
     pub const GS_ERR_BAD_ENUM: i32 = -23;
+    pub const GS_ERR_BUFFER_TOO_SMALL: i32 = -24;
     pub const GS_CONTROL_KEYFRAME: u32 = 1;
     pub const GS_CONTROL_INVALIDATE: u32 = 2;
     pub const GS_CONTROL_RECONFIGURE: u32 = 4;
@@ -77,6 +111,7 @@ pub const c = struct {
     pub const GsPacket = opaque {};
     pub const GsWriter = opaque {};
     pub const GsProbe = opaque {};
+    pub const GsRecorder = opaque {};
     pub const GsVoidFunction = ?*const fn () callconv(.c) void;
 
     pub const GsEngineOptions = extern struct {
@@ -176,6 +211,88 @@ pub const c = struct {
         gpu: i32,
         sharpen: f32,
         engine: ?*GsEngine,
+        color_matrix: i32,
+        color_range: i32,
+        color_transfer: i32,
+        color_primaries: i32,
+        hdr_primaries: [6]u16,
+        hdr_white_point: [2]u16,
+        hdr_max_luminance: u32,
+        hdr_min_luminance: u32,
+        hdr_max_cll: u16,
+        hdr_max_fall: u16,
+        intra_refresh_frames: u32,
+        vbv_buffer_bits: u64,
+        scale_filter: i32,
+        fit: i32,
+        tonemap: i32,
+        tonemap_transfer: i32,
+        tonemap_peak_nits: f32,
+        tonemap_measure_peak: i32,
+    };
+    pub const GsRecorderOptions = extern struct {
+        size: u32,
+        source_format: i32,
+        source: ?[*:0]const u8,
+        source_width: u32,
+        source_height: u32,
+        source_fps_num: u32,
+        source_fps_den: u32,
+        region: ?[*:0]const u8,
+        display: ?[*:0]const u8,
+        portal_token: ?[*:0]const u8,
+        no_cursor: i32,
+        realtime: i32,
+        session: ?*const GsSessionOptions,
+        limit_frames: u64,
+        limit_ms: u64,
+        output: ?[*:0]const u8,
+        output_format: i32,
+        overwrite: i32,
+        replay_ms: u64,
+        replay_max_bytes: u64,
+        replay_dir: ?[*:0]const u8,
+        replay_format: i32,
+        stream_buffer_ms: u32,
+        streams: ?[*]const ?[*:0]const u8,
+        stats: ?[*:0]const u8,
+        control_socket: ?[*:0]const u8,
+    };
+    pub const GsRecorderEvent = extern struct {
+        size: u32,
+        kind: i32,
+        message: ?[*:0]const u8,
+        detail: ?[*:0]const u8,
+        path: ?[*:0]const u8,
+        frames: u64,
+        bytes: u64,
+        behind_ns: i64,
+        result: i32,
+    };
+    pub const GsRecorderStats = extern struct {
+        size: u32,
+        started: i32,
+        submitted: u64,
+        packets: u64,
+        bytes: u64,
+        dropped: u64,
+        total: u64,
+        video_seconds: f64,
+        elapsed_seconds: f64,
+        behind_seconds: f64,
+        latency_median_ns: i64,
+        latency_p99_ns: i64,
+        recent_latency_median_ns: i64,
+        recent_latency_p99_ns: i64,
+        pacing_repeated: u64,
+        pacing_dropped: u64,
+        replay_seconds: f64,
+        replay_bytes: u64,
+        replay_packets: u64,
+        streams: u32,
+        streams_connected: u32,
+        stream_sent: u64,
+        stream_dropped: u64,
     };
     pub const GsFrameStats = extern struct {
         size: u32,
@@ -228,6 +345,7 @@ pub const c = struct {
     pub extern fn gs_engine_queue_unlock(engine: ?*GsEngine) i32;
     pub extern fn gs_engine_last_error(engine: ?*const GsEngine) [*:0]const u8;
     pub extern fn gs_session_options_defaults(options: ?*GsSessionOptions) void;
+    pub extern fn gs_session_options_init(options: ?*GsSessionOptions, size: u32) i32;
     pub extern fn gs_session_create(options: ?*const GsSessionOptions, out: ?*?*GsSession) i32;
     pub extern fn gs_session_destroy(session: ?*GsSession) void;
     pub extern fn gs_session_flush(session: ?*GsSession) i32;
@@ -262,6 +380,20 @@ pub const c = struct {
     pub extern fn gs_probe_count(probe: ?*const GsProbe) usize;
     pub extern fn gs_probe_entry(probe: ?*GsProbe, index: usize, entry: ?*GsProbeEntry) i32;
     pub extern fn gs_probe_destroy(probe: ?*GsProbe) void;
+    pub extern fn gs_recorder_options_init(options: ?*GsRecorderOptions, size: u32) i32;
+    pub extern fn gs_recorder_session_options_init(options: ?*GsSessionOptions, size: u32) i32;
+    pub extern fn gs_recorder_create(options: ?*const GsRecorderOptions, out: ?*?*GsRecorder) i32;
+    pub extern fn gs_recorder_start(recorder: ?*GsRecorder) i32;
+    pub extern fn gs_recorder_poll_event(recorder: ?*GsRecorder, event: ?*GsRecorderEvent, timeout_ms: u32) i32;
+    pub extern fn gs_recorder_save_replay(recorder: ?*GsRecorder, last_ms: u64, timeout_ms: u32, path: ?[*]u8, capacity: usize, needed: ?*usize) i32;
+    pub extern fn gs_recorder_save_replay_to(recorder: ?*GsRecorder, path: ?[*:0]const u8, last_ms: u64, timeout_ms: u32) i32;
+    pub extern fn gs_recorder_request_keyframe(recorder: ?*GsRecorder) i32;
+    pub extern fn gs_recorder_set_bitrate(recorder: ?*GsRecorder, bitrate: u64) i32;
+    pub extern fn gs_recorder_stats(recorder: ?*GsRecorder, stats: ?*GsRecorderStats) i32;
+    pub extern fn gs_recorder_status_json(recorder: ?*GsRecorder, buffer: ?[*]u8, capacity: usize, needed: ?*usize) i32;
+    pub extern fn gs_recorder_stop(recorder: ?*GsRecorder) i32;
+    pub extern fn gs_recorder_destroy(recorder: ?*GsRecorder) void;
+    pub extern fn gs_recorder_last_error(recorder: ?*const GsRecorder) [*:0]const u8;
 };
 
 /// Every failure a GhostStream call can report, one per `GS_ERR_*` code.
@@ -280,6 +412,7 @@ pub const Error = error{
     StructSize,
     BadHandle,
     BadEnum,
+    BufferTooSmall,
     /// A code this interface does not know (from a newer library).
     Unknown,
 };
@@ -301,6 +434,7 @@ pub fn errorFromCode(code: i32) Error {
         c.GS_ERR_STRUCT_SIZE => error.StructSize,
         c.GS_ERR_BAD_HANDLE => error.BadHandle,
         c.GS_ERR_BAD_ENUM => error.BadEnum,
+        c.GS_ERR_BUFFER_TOO_SMALL => error.BufferTooSmall,
         else => error.Unknown,
     };
 }
@@ -340,10 +474,27 @@ pub const OutputFormat = enum(i32) {
     mpegts = c.GS_OUTPUT_MPEGTS,
 };
 
-/// Session options with the library's defaults; change fields, then `Session.open`.
+/// Session options with the library's defaults (every field this interface declares); change
+/// fields, then `Session.open`.
 pub fn sessionOptions() c.GsSessionOptions {
     var o: c.GsSessionOptions = undefined;
-    c.gs_session_options_defaults(&o);
+    _ = c.gs_session_options_init(&o, @sizeOf(c.GsSessionOptions));
+    return o;
+}
+
+/// Recorder options with the library's defaults (the screen, no outputs); change fields, then
+/// `Recorder.create`.
+pub fn recorderOptions() c.GsRecorderOptions {
+    var o: c.GsRecorderOptions = undefined;
+    _ = c.gs_recorder_options_init(&o, @sizeOf(c.GsRecorderOptions));
+    return o;
+}
+
+/// The encode settings a recorder starts from (the source's size and rate, the library's codec
+/// and rate control for the job); point `GsRecorderOptions.session` at them.
+pub fn recorderSessionOptions() c.GsSessionOptions {
+    var o: c.GsSessionOptions = undefined;
+    _ = c.gs_recorder_session_options_init(&o, @sizeOf(c.GsSessionOptions));
     return o;
 }
 
@@ -600,6 +751,113 @@ pub const Probe = struct {
     }
 };
 
+/// What a recording's event is (`GS_EVENT_*`).
+pub const EventKind = enum(i32) {
+    notice = c.GS_EVENT_NOTICE,
+    started = c.GS_EVENT_STARTED,
+    replay_saved = c.GS_EVENT_REPLAY_SAVED,
+    replay_failed = c.GS_EVENT_REPLAY_FAILED,
+    stream_connected = c.GS_EVENT_STREAM_CONNECTED,
+    stream_reconnecting = c.GS_EVENT_STREAM_RECONNECTING,
+    stream_dropped = c.GS_EVENT_STREAM_DROPPED,
+    falling_behind = c.GS_EVENT_FALLING_BEHIND,
+    source_lost = c.GS_EVENT_SOURCE_LOST,
+    finished = c.GS_EVENT_FINISHED,
+    _,
+};
+
+/// What `Recorder.poll` found.
+pub const Polled = union(enum) {
+    /// An event; its strings live until the next poll on the recorder (or its `deinit`).
+    event: c.GsRecorderEvent,
+    /// None within the timeout.
+    again,
+    /// The `finished` event was handed out: there are no more.
+    eof,
+};
+
+/// A recording from any source to files, a replay buffer, streams and a stats writer, on the
+/// library's own threads.
+pub const Recorder = struct {
+    handle: *c.GsRecorder,
+
+    /// Checks the options (see `recorderOptions`) and makes a recorder; nothing opens yet.
+    pub fn create(options: c.GsRecorderOptions) Error!Recorder {
+        var h: ?*c.GsRecorder = null;
+        _ = try check(c.gs_recorder_create(&options, &h));
+        return .{ .handle = h.? };
+    }
+
+    /// Starts recording; returns at once.
+    pub fn start(self: Recorder) Error!void {
+        _ = try check(c.gs_recorder_start(self.handle));
+    }
+
+    /// The next event, waiting up to `timeout_ms`.
+    pub fn poll(self: Recorder, timeout_ms: u32) Error!Polled {
+        var e = std.mem.zeroes(c.GsRecorderEvent);
+        e.size = @sizeOf(c.GsRecorderEvent);
+        return switch (try check(c.gs_recorder_poll_event(self.handle, &e, timeout_ms))) {
+            c.GS_OK => .{ .event = e },
+            c.GS_EOF => .eof,
+            else => .again,
+        };
+    }
+
+    /// Saves the replay buffer's last `last_ms` (0: all) to a new file in the replay folder,
+    /// waiting up to `timeout_ms`; returns its path, in `buffer`.
+    pub fn saveReplay(self: Recorder, last_ms: u64, timeout_ms: u32, buffer: []u8) Error![]const u8 {
+        var needed: usize = 0;
+        _ = try check(c.gs_recorder_save_replay(self.handle, last_ms, timeout_ms, buffer.ptr, buffer.len, &needed));
+        return buffer[0 .. needed - 1];
+    }
+
+    /// Saves the replay buffer's last `last_ms` (0: all) to `path`, waiting up to `timeout_ms`.
+    pub fn saveReplayTo(self: Recorder, path: [:0]const u8, last_ms: u64, timeout_ms: u32) Error!void {
+        _ = try check(c.gs_recorder_save_replay_to(self.handle, path.ptr, last_ms, timeout_ms));
+    }
+
+    /// Makes the next frame a key frame.
+    pub fn requestKeyframe(self: Recorder) Error!void {
+        _ = try check(c.gs_recorder_request_keyframe(self.handle));
+    }
+
+    /// Changes the bitrate from the next frame.
+    pub fn setBitrate(self: Recorder, bitrate: u64) Error!void {
+        _ = try check(c.gs_recorder_set_bitrate(self.handle, bitrate));
+    }
+
+    /// The figures so far.
+    pub fn stats(self: Recorder) Error!c.GsRecorderStats {
+        var s = std.mem.zeroes(c.GsRecorderStats);
+        s.size = @sizeOf(c.GsRecorderStats);
+        _ = try check(c.gs_recorder_stats(self.handle, &s));
+        return s;
+    }
+
+    /// The status as one line of JSON, in `buffer`.
+    pub fn statusJson(self: Recorder, buffer: []u8) Error![]const u8 {
+        var needed: usize = 0;
+        _ = try check(c.gs_recorder_status_json(self.handle, buffer.ptr, buffer.len, &needed));
+        return buffer[0 .. needed - 1];
+    }
+
+    /// Stops and waits for the files to be finished; the recording's outcome.
+    pub fn stop(self: Recorder) Error!void {
+        _ = try check(c.gs_recorder_stop(self.handle));
+    }
+
+    /// The detail of the recorder's last failure.
+    pub fn lastError(self: Recorder) [:0]const u8 {
+        return std.mem.span(c.gs_recorder_last_error(self.handle));
+    }
+
+    /// Stops the recording if it runs and frees the recorder.
+    pub fn deinit(self: Recorder) void {
+        c.gs_recorder_destroy(self.handle);
+    }
+};
+
 /// Encodes `frames` frames of a moving I420 pattern at `width` x `height` into `writer`;
 /// returns the packets written. Shared by the tests and the example.
 pub fn encodePattern(session: Session, writer: Writer, width: u32, height: u32, frames: u32) Error!u32 {
@@ -695,4 +953,85 @@ test "a probe lists the software encoders" {
     }
     try std.testing.expectEqual(@as(usize, 3), software);
     try std.testing.expectError(error.InvalidConfig, p.entry(p.count()));
+}
+
+test "ABI 0.3's session fields are read and checked" {
+    var o = sessionOptions();
+    try std.testing.expectEqual(@as(u32, @sizeOf(c.GsSessionOptions)), o.size);
+    try std.testing.expectEqual(c.GS_MATRIX_BT709, o.color_matrix);
+    o.width = 160;
+    o.height = 96;
+    o.color_range = c.GS_RANGE_FULL;
+    o.vbv_buffer_bits = 2_000_000;
+    const session = try Session.open(o);
+    session.deinit();
+    o.color_primaries = 9;
+    try std.testing.expectError(error.BadEnum, Session.open(o));
+    o = sessionOptions();
+    o.hdr_max_cll = 400;
+    try std.testing.expectError(error.InvalidConfig, Session.open(o));
+    try std.testing.expect(std.mem.indexOf(u8, lastError(), "hdr_max_luminance is 0") != null);
+}
+
+test "recorder mistakes are errors with the detail kept" {
+    var o = recorderOptions();
+    o.source = "testsrc:1";
+    try std.testing.expectError(error.BadInput, Recorder.create(o));
+    o.source = "testsrc";
+    const r = try Recorder.create(o);
+    defer r.deinit();
+    try std.testing.expectError(error.State, r.poll(0));
+    try std.testing.expectError(error.InvalidConfig, r.start());
+    try std.testing.expect(std.mem.indexOf(u8, r.lastError(), "no output") != null);
+}
+
+test "a recorder records the pattern to a file with a replay saved while it runs" {
+    var so = recorderSessionOptions();
+    so.codec = c.GS_CODEC_H264;
+    so.backend = c.GS_BACKEND_SOFTWARE;
+    so.keyframe_interval = 15;
+    var o = recorderOptions();
+    o.session = &so;
+    o.source = "testsrc";
+    o.source_width = 160;
+    o.source_height = 96;
+    o.realtime = 1;
+    o.limit_frames = 45;
+    o.output = "zig-recorder.mkv";
+    o.overwrite = 1;
+    o.replay_ms = 10_000;
+    o.replay_dir = ".";
+    const r = try Recorder.create(o);
+    defer r.deinit();
+    try r.start();
+    var saved = false;
+    var replays: u32 = 0;
+    var buffer: [512]u8 = undefined;
+    while (true) {
+        switch (try r.poll(50)) {
+            .event => |e| switch (@as(EventKind, @enumFromInt(e.kind))) {
+                .started => try std.testing.expectEqualStrings("testsrc", std.mem.span(e.message.?)),
+                .replay_saved => replays += 1,
+                .finished => {
+                    try std.testing.expectEqual(c.GS_OK, e.result);
+                    try std.testing.expectEqual(@as(u64, 45), e.frames);
+                },
+                else => {},
+            },
+            .again => {},
+            .eof => break,
+        }
+        if (!saved and (try r.stats()).packets >= 20) {
+            try r.saveReplayTo("zig-recorder-replay.mkv", 0, 10_000);
+            const json = try r.statusJson(&buffer);
+            try std.testing.expect(std.mem.indexOf(u8, json, "\"started\":true") != null);
+            saved = true;
+        }
+    }
+    try std.testing.expect(saved);
+    try std.testing.expectEqual(@as(u32, 1), replays);
+    try r.stop();
+    const s = try r.stats();
+    try std.testing.expectEqual(@as(u64, 45), s.packets);
+    try std.testing.expectError(error.State, r.requestKeyframe());
 }
