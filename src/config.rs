@@ -388,8 +388,9 @@ pub const MAX_QUEUE_DEPTH: u32 = 64;
 pub const MAX_FRAME_WAIT_MS: u32 = 600_000;
 /// The largest keyframe interval in frames.
 pub const MAX_KEYFRAME_INTERVAL: u32 = 1 << 20;
-/// The largest bitrate accepted, in bits per second (2 Gbit/s).
-pub const MAX_BITRATE: u64 = 2_000_000_000;
+/// The largest bitrate accepted, in bits per second (2 Gbit/s); defined beside the parsers
+/// that read bitrates as typed.
+pub use crate::units::MAX_BITRATE;
 
 impl SessionConfig {
     /// A config with sane defaults for `codec` at `width` x `height` and `frame_rate`:

@@ -4,8 +4,8 @@
 #![no_main]
 
 use ghoststream::units::{
-    parse_bitrate, parse_bytes, parse_duration, parse_rate, parse_size, UnitError, MAX_BYTES,
-    MAX_DURATION, MAX_RATE_TERM,
+    parse_bitrate, parse_buffer_bits, parse_bytes, parse_duration, parse_rate, parse_size,
+    UnitError, MAX_BYTES, MAX_DURATION, MAX_RATE_TERM, MIN_BARE_BITS,
 };
 use ghoststream::MAX_BITRATE;
 use libfuzzer_sys::fuzz_target;
@@ -24,7 +24,24 @@ fuzz_target!(|data: &[u8]| {
     check(text, parse_duration(text), |d| {
         !d.is_zero() && *d <= MAX_DURATION
     });
-    check(text, parse_bitrate(text), |b| (1..=MAX_BITRATE).contains(b));
+    for parsed in [parse_bitrate(text), parse_buffer_bits(text)] {
+        // A bare number under MIN_BARE_BITS is refused with a likely reading (k or M added).
+        if let Err(UnitError {
+            did_you_mean: Some(meant),
+            ..
+        }) = &parsed
+        {
+            assert!(
+                *meant == format!("{}k", text.trim()) || *meant == format!("{}M", text.trim()),
+                "{text:?}: suggested {meant:?}"
+            );
+        }
+        let bare =
+            !text.trim().is_empty() && text.trim().bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        check(text, parsed, |b| {
+            (1..=MAX_BITRATE).contains(b) && (!bare || *b >= MIN_BARE_BITS)
+        });
+    }
     check(text, parse_bytes(text), |b| (1..=MAX_BYTES).contains(b));
     check(text, parse_size(text), |&(w, h)| {
         (1..=65535).contains(&w) && (1..=65535).contains(&h)

@@ -177,7 +177,8 @@ pub struct EncodeArgs {
     #[arg(long, default_value = "cbr")]
     rc: RateControlMode,
 
-    /// Target bitrate for cbr/vbr, bits per second with an optional k or M suffix (6M).
+    /// Target bitrate for cbr/vbr: 6M, 6000k, 6Mbps (k = 1000). A bare number is bits per
+    /// second and must be at least 50000 (6000 alone is refused: did you mean 6000k?).
     /// Default: scaled from 8 Mbit/s at 1080p60.
     #[arg(long, value_parser = parse_bitrate, allow_hyphen_values = true)]
     bitrate: Option<u64>,
@@ -190,8 +191,9 @@ pub struct EncodeArgs {
     #[arg(long, allow_hyphen_values = true)]
     qp: Option<u32>,
 
-    /// VBV buffer in bits (optional k/M suffix). Default: 2 s (hq), 1 s (ll), one frame (ull).
-    #[arg(long, value_parser = parse_bitrate, allow_hyphen_values = true)]
+    /// VBV buffer in bits (optional k/M suffix; a bare number under 50000 is refused as for
+    /// --bitrate). Default: 2 s (hq), 1 s (ll), one frame (ull).
+    #[arg(long, value_parser = parse_buffer_bits, allow_hyphen_values = true)]
     vbv: Option<u64>,
 
     /// Keyframe interval in frames, or `infinite`. Default: two seconds.
@@ -334,6 +336,10 @@ fn parse_peak(s: &str) -> Result<PeakSource, String> {
 /// The library's value parsers, with their errors as clap wants them.
 fn parse_bitrate(s: &str) -> Result<u64, String> {
     units::parse_bitrate(s).map_err(|e| e.to_string())
+}
+
+fn parse_buffer_bits(s: &str) -> Result<u64, String> {
+    units::parse_buffer_bits(s).map_err(|e| e.to_string())
 }
 
 fn parse_bytes(s: &str) -> Result<u64, String> {
