@@ -38,6 +38,25 @@ pub enum RateControl {
         /// The quantizer.
         qp: u32,
     },
+    /// Constant quality: the encoder varies the quantizer with the content to keep the
+    /// perceived quality steady, and the bitrate follows (x264/x265 and SVT-AV1 CRF, NVENC's
+    /// target quality). Lower is better; the range is the codec's ([`quality_range`]: 1-51
+    /// for H.264/HEVC, 1-63 for AV1). The usual choice for recording to a file.
+    Cq {
+        /// The quality level.
+        quality: u32,
+    },
+}
+
+/// The constant-quality levels ([`RateControl::Cq`]) a codec takes: 1-51 for H.264 and HEVC
+/// (x264/x265 CRF, NVENC target quality), 1-63 for AV1 (SVT-AV1 CRF). 0 is not taken: NVENC
+/// reads a target quality of 0 as "automatic" and FFmpeg's SVT-AV1 wrapper reads CRF 0 as
+/// unset; lossless has its own tuning ([`Tuning::Lossless`]).
+pub const fn quality_range(codec: Codec) -> (u32, u32) {
+    match codec {
+        Codec::Av1 => (1, 63),
+        Codec::Hevc | Codec::H264 => (1, 51),
+    }
 }
 
 /// The rate-control modes by name, for building a [`RateControl`] from loose parts.
@@ -51,16 +70,20 @@ pub enum RateControlMode {
     Vbr = 1,
     /// See [`RateControl::Cqp`].
     Cqp = 2,
+    /// See [`RateControl::Cq`].
+    Cq = 3,
 }
 
 impl RateControl {
     /// Builds a rate control from the loose values a command line or C caller gives, rejecting
-    /// values that don't belong to the mode (a bitrate with CQP, a QP with CBR).
+    /// values that don't belong to the mode (a bitrate with CQP, a QP with CBR, a quality with
+    /// anything but CQ).
     pub fn from_parts(
         mode: RateControlMode,
         bitrate: Option<u64>,
         max_bitrate: Option<u64>,
         qp: Option<u32>,
+        quality: Option<u32>,
     ) -> Result<RateControl, ConfigError> {
         let conflict = |field: &'static str, value: String| ConfigError::Conflict {
             field,
@@ -71,22 +94,31 @@ impl RateControl {
             field,
             reason: format!("rate control {} needs it", mode.name()),
         };
+        // The values a mode does not take, each named with what it got.
+        let refuse = |takes: &[&str]| -> Result<(), ConfigError> {
+            let given = [
+                ("bitrate", bitrate.map(|v| v.to_string())),
+                ("max_bitrate", max_bitrate.map(|v| v.to_string())),
+                ("qp", qp.map(|v| v.to_string())),
+                ("quality", quality.map(|v| v.to_string())),
+            ];
+            match given
+                .into_iter()
+                .find(|(field, value)| value.is_some() && !takes.contains(field))
+            {
+                Some((field, Some(value))) => Err(conflict(field, value)),
+                _ => Ok(()),
+            }
+        };
         match mode {
             RateControlMode::Cbr => {
-                if let Some(qp) = qp {
-                    return Err(conflict("qp", qp.to_string()));
-                }
-                if let Some(max) = max_bitrate {
-                    return Err(conflict("max_bitrate", max.to_string()));
-                }
+                refuse(&["bitrate"])?;
                 Ok(RateControl::Cbr {
                     bitrate: bitrate.ok_or_else(|| missing("bitrate"))?,
                 })
             }
             RateControlMode::Vbr => {
-                if let Some(qp) = qp {
-                    return Err(conflict("qp", qp.to_string()));
-                }
+                refuse(&["bitrate", "max_bitrate"])?;
                 let target = bitrate.ok_or_else(|| missing("bitrate"))?;
                 Ok(RateControl::Vbr {
                     target,
@@ -94,14 +126,15 @@ impl RateControl {
                 })
             }
             RateControlMode::Cqp => {
-                if let Some(b) = bitrate {
-                    return Err(conflict("bitrate", b.to_string()));
-                }
-                if let Some(b) = max_bitrate {
-                    return Err(conflict("max_bitrate", b.to_string()));
-                }
+                refuse(&["qp"])?;
                 Ok(RateControl::Cqp {
                     qp: qp.ok_or_else(|| missing("qp"))?,
+                })
+            }
+            RateControlMode::Cq => {
+                refuse(&["quality"])?;
+                Ok(RateControl::Cq {
+                    quality: quality.ok_or_else(|| missing("quality"))?,
                 })
             }
         }
@@ -113,6 +146,7 @@ impl RateControl {
             RateControl::Cbr { .. } => RateControlMode::Cbr,
             RateControl::Vbr { .. } => RateControlMode::Vbr,
             RateControl::Cqp { .. } => RateControlMode::Cqp,
+            RateControl::Cq { .. } => RateControlMode::Cq,
         }
     }
 
@@ -121,7 +155,7 @@ impl RateControl {
         match *self {
             RateControl::Cbr { bitrate } => Some(bitrate),
             RateControl::Vbr { max, .. } => Some(max),
-            RateControl::Cqp { .. } => None,
+            RateControl::Cqp { .. } | RateControl::Cq { .. } => None,
         }
     }
 }
@@ -336,7 +370,7 @@ pub struct SessionConfig {
     /// Rate control.
     pub rate_control: RateControl,
     /// VBV / HRD buffer size in bits; `None` picks one from the tuning (2 s for high quality,
-    /// 1 s for low latency, one frame for ultra low latency). Not allowed with CQP.
+    /// 1 s for low latency, one frame for ultra low latency). Not allowed with CQP or CQ.
     pub vbv_buffer_bits: Option<u64>,
     /// Keyframe interval.
     pub keyframe_interval: KeyframeInterval,
@@ -440,7 +474,7 @@ impl SessionConfig {
     }
 
     /// The VBV buffer in bits that the encoder will use: the configured one, or the tuning's
-    /// default. `None` for CQP.
+    /// default. `None` for CQP and CQ.
     #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
@@ -587,6 +621,26 @@ impl SessionConfig {
                         field: "vbv_buffer_bits",
                         value: bits.to_string(),
                         reason: "constant QP has no rate to buffer; use CBR or VBR".into(),
+                    });
+                }
+            }
+            RateControl::Cq { quality } => {
+                let (low, high) = quality_range(self.codec);
+                if !(low..=high).contains(&quality) {
+                    return invalid(
+                        "quality",
+                        quality.to_string(),
+                        format!(
+                            "{low} to {high} for {} (lower is better; CRF on x264, x265 and SVT-AV1, target quality on NVENC)",
+                            self.codec
+                        ),
+                    );
+                }
+                if let Some(bits) = self.vbv_buffer_bits {
+                    return Err(ConfigError::Conflict {
+                        field: "vbv_buffer_bits",
+                        value: bits.to_string(),
+                        reason: "constant quality has no rate to buffer; use CBR or VBR".into(),
                     });
                 }
             }
@@ -900,7 +954,7 @@ macro_rules! cli_names {
     };
 }
 
-cli_names!(RateControlMode, "rate control", [Cbr => "cbr", Vbr => "vbr", Cqp => "cqp"]);
+cli_names!(RateControlMode, "rate control", [Cbr => "cbr", Vbr => "vbr", Cqp => "cqp", Cq => "cq"]);
 cli_names!(Tuning, "tuning", [HighQuality => "hq", LowLatency => "ll", UltraLowLatency => "ull", Lossless => "lossless"]);
 cli_names!(SplitFrame, "split-frame mode", [Auto => "auto", Off => "off", Two => "2", Three => "3"]);
 cli_names!(Backpressure, "back-pressure policy", [Block => "block", DropOldest => "drop-oldest"]);
@@ -974,8 +1028,9 @@ mod tests {
 
     #[test]
     fn cqp_with_a_bitrate_is_a_conflict_naming_the_bitrate() {
-        let e = RateControl::from_parts(RateControlMode::Cqp, Some(5_000_000), None, Some(20))
-            .unwrap_err();
+        let e =
+            RateControl::from_parts(RateControlMode::Cqp, Some(5_000_000), None, Some(20), None)
+                .unwrap_err();
         assert!(
             matches!(
                 e,
@@ -992,17 +1047,97 @@ mod tests {
     #[test]
     fn cbr_with_a_qp_and_missing_parts_are_errors() {
         assert!(matches!(
-            RateControl::from_parts(RateControlMode::Cbr, Some(1), None, Some(3)),
+            RateControl::from_parts(RateControlMode::Cbr, Some(1), None, Some(3), None),
             Err(ConfigError::Conflict { field: "qp", .. })
         ));
         assert!(matches!(
-            RateControl::from_parts(RateControlMode::Cqp, None, None, None),
+            RateControl::from_parts(RateControlMode::Cqp, None, None, None, None),
             Err(ConfigError::Missing { field: "qp", .. })
         ));
         assert_eq!(
-            RateControl::from_parts(RateControlMode::Vbr, Some(4), None, None).unwrap(),
+            RateControl::from_parts(RateControlMode::Vbr, Some(4), None, None, None).unwrap(),
             RateControl::Vbr { target: 4, max: 8 }
         );
+    }
+
+    #[test]
+    fn constant_quality_takes_only_a_quality() {
+        assert_eq!(
+            RateControl::from_parts(RateControlMode::Cq, None, None, None, Some(23)),
+            Ok(RateControl::Cq { quality: 23 })
+        );
+        assert_eq!(
+            RateControl::from_parts(RateControlMode::Cq, None, None, None, None),
+            Err(ConfigError::Missing {
+                field: "quality",
+                reason: "rate control cq needs it".into()
+            })
+        );
+        for (bitrate, max, qp, field, value) in [
+            (Some(6_000_000), None, None, "bitrate", "6000000"),
+            (None, Some(9_000_000), None, "max_bitrate", "9000000"),
+            (None, None, Some(20), "qp", "20"),
+        ] {
+            let e = RateControl::from_parts(RateControlMode::Cq, bitrate, max, qp, Some(23))
+                .unwrap_err();
+            assert_eq!(
+                e,
+                ConfigError::Conflict {
+                    field,
+                    value: value.into(),
+                    reason: "rate control cq does not take it".into()
+                }
+            );
+        }
+        for mode in [
+            RateControlMode::Cbr,
+            RateControlMode::Vbr,
+            RateControlMode::Cqp,
+        ] {
+            let e = RateControl::from_parts(mode, Some(6_000_000), None, Some(20), Some(30))
+                .unwrap_err();
+            let field = if mode == RateControlMode::Cqp {
+                "bitrate"
+            } else {
+                "qp"
+            };
+            assert!(
+                matches!(&e, ConfigError::Conflict { field: f, .. } if *f == field),
+                "{mode}: {e}"
+            );
+        }
+        let e =
+            RateControl::from_parts(RateControlMode::Cbr, Some(6_000_000), None, None, Some(30))
+                .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "quality 30 is not allowed here: rate control cbr does not take it"
+        );
+        assert_eq!("cq".parse::<RateControlMode>(), Ok(RateControlMode::Cq));
+        assert_eq!(RateControl::Cq { quality: 1 }.mode().name(), "cq");
+        assert_eq!(RateControl::Cq { quality: 1 }.max_bitrate(), None);
+    }
+
+    #[test]
+    fn constant_quality_range_follows_the_codec() {
+        for (codec, high) in [(Codec::H264, 51), (Codec::Hevc, 51), (Codec::Av1, 63)] {
+            let mut c = SessionConfig::new(codec, 1280, 720, Rational::new(30, 1));
+            for ok in [1, high] {
+                c.rate_control = RateControl::Cq { quality: ok };
+                c.validate().unwrap();
+            }
+            for bad in [0, high + 1] {
+                c.rate_control = RateControl::Cq { quality: bad };
+                assert_eq!(
+                    c.validate().unwrap_err().to_string(),
+                    format!("invalid quality {bad}: expected 1 to {high} for {codec} (lower is better; CRF on x264, x265 and SVT-AV1, target quality on NVENC)")
+                );
+            }
+            c.rate_control = RateControl::Cq { quality: 30 };
+            assert_eq!(c.effective_vbv_bits(), None);
+            c.vbv_buffer_bits = Some(1_000_000);
+            assert_eq!(conflict_field(&c).0, "vbv_buffer_bits");
+        }
     }
 
     #[test]

@@ -58,14 +58,21 @@ fn config(u: &mut Unstructured) -> Result<SessionConfig> {
             RateControlMode::Cbr,
             RateControlMode::Vbr,
             RateControlMode::Cqp,
+            RateControlMode::Cq,
         ])?;
-        match RateControl::from_parts(mode, u.arbitrary()?, u.arbitrary()?, u.arbitrary()?) {
+        match RateControl::from_parts(
+            mode,
+            u.arbitrary()?,
+            u.arbitrary()?,
+            u.arbitrary()?,
+            u.arbitrary()?,
+        ) {
             Ok(rc) => c.rate_control = rc,
             Err(e) => assert!(!e.to_string().is_empty()),
         }
     }
     if u.arbitrary()? {
-        c.rate_control = match u.int_in_range(0..=2u8)? {
+        c.rate_control = match u.int_in_range(0..=3u8)? {
             0 => RateControl::Cbr {
                 bitrate: u.arbitrary()?,
             },
@@ -73,7 +80,10 @@ fn config(u: &mut Unstructured) -> Result<SessionConfig> {
                 target: u.arbitrary()?,
                 max: u.arbitrary()?,
             },
-            _ => RateControl::Cqp { qp: u.arbitrary()? },
+            2 => RateControl::Cqp { qp: u.arbitrary()? },
+            _ => RateControl::Cq {
+                quality: u.arbitrary()?,
+            },
         };
     }
     c.vbv_buffer_bits = u.arbitrary()?;

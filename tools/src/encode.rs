@@ -559,7 +559,7 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
         RateControlMode::Cqp => args.bitrate,
         _ => Some(args.bitrate.unwrap_or(default_bitrate)),
     };
-    c.rate_control = RateControl::from_parts(args.rc, bitrate, args.max_bitrate, args.qp)
+    c.rate_control = RateControl::from_parts(args.rc, bitrate, args.max_bitrate, args.qp, None)
         .map_err(|e| e.to_string())?;
     c.vbv_buffer_bits = args.vbv;
     if let Some(k) = args.keyint {
