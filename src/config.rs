@@ -16,6 +16,7 @@ use crate::processing::pipeline::ProcessSpec;
 use crate::processing::scale::{Fit, ScaleFilter};
 use crate::processing::tonemap::{PeakSource, ToneMapSpec};
 use crate::time::Rational;
+use crate::units::parse_duration;
 
 /// Rate control: how the encoder spends bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,6 +168,112 @@ pub enum KeyframeInterval {
     Frames(u32),
     /// Only the first frame is a keyframe (streaming with intra refresh or forced keyframes).
     Infinite,
+}
+
+/// Keyframe spacing as a person gives it: a frame count, a duration, or never. Turned into
+/// the config's [`KeyframeInterval`] at a frame rate with [`KeyframeEvery::interval`].
+///
+/// Parsed from `60` (frames: a bare number is always a whole frame count), `2s`, `0.5s`,
+/// `1.5m`, `500ms` (a duration, read by [`crate::units::parse_duration`]) and `never`,
+/// `infinite`, `inf` or `off` (only the first frame is a keyframe).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyframeEvery {
+    /// A keyframe every this many frames.
+    Frames(u32),
+    /// A keyframe every this much video, rounded to the nearest whole frame.
+    Duration(std::time::Duration),
+    /// Only the first frame is a keyframe.
+    Never,
+}
+
+impl KeyframeEvery {
+    /// The interval in frames at `frame_rate`. A duration shorter than one frame, a count of 0,
+    /// more than [`MAX_KEYFRAME_INTERVAL`] frames, or a frame rate that is not positive is an
+    /// error naming the value.
+    pub fn interval(self, frame_rate: Rational) -> Result<KeyframeInterval, ConfigError> {
+        let invalid = |expected: String| ConfigError::Invalid {
+            field: "keyframe_interval",
+            value: self.to_string(),
+            expected,
+        };
+        let frames = match self {
+            KeyframeEvery::Never => return Ok(KeyframeInterval::Infinite),
+            KeyframeEvery::Frames(n) => f64::from(n),
+            KeyframeEvery::Duration(d) => {
+                if !frame_rate.is_positive() {
+                    return Err(invalid(format!(
+                        "a frame rate above 0 to count frames in (got {frame_rate})"
+                    )));
+                }
+                let frames = d.as_secs_f64() * frame_rate.as_f64();
+                if frames < 1.0 {
+                    return Err(invalid(format!(
+                        "at least one frame: one frame at {frame_rate} fps lasts {:.3} ms",
+                        1000.0 / frame_rate.as_f64()
+                    )));
+                }
+                frames.round()
+            }
+        };
+        if !(1.0..=f64::from(MAX_KEYFRAME_INTERVAL)).contains(&frames) {
+            return Err(invalid(format!(
+                "1 to {MAX_KEYFRAME_INTERVAL} frames (this is {frames} at {frame_rate} fps), or never"
+            )));
+        }
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a whole number checked to be in 1..=MAX_KEYFRAME_INTERVAL"
+        )]
+        let frames = frames as u32;
+        Ok(KeyframeInterval::Frames(frames))
+    }
+}
+
+impl FromStr for KeyframeEvery {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let invalid = |expected: &str| ConfigError::Invalid {
+            field: "keyframe_interval",
+            value: format!("'{s}'"),
+            expected: expected.into(),
+        };
+        const EXPECTED: &str = "a whole number of frames (60), a duration (2s, 0.5s, 1.5m, 500ms) or never (also infinite, off)";
+        if ["never", "infinite", "inf", "off"]
+            .iter()
+            .any(|w| t.eq_ignore_ascii_case(w))
+        {
+            return Ok(KeyframeEvery::Never);
+        }
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            return t
+                .parse::<u32>()
+                .map(KeyframeEvery::Frames)
+                .map_err(|_| invalid(EXPECTED));
+        }
+        // A duration must say its unit: a bare decimal (1.5) would read as seconds where a
+        // whole bare number reads as frames.
+        if !t.ends_with(|c: char| c.is_ascii_alphabetic()) {
+            return Err(invalid(
+                "a whole frame count when bare (60), a duration with its unit (1.5s, 1.5m, 500ms), or never",
+            ));
+        }
+        parse_duration(t)
+            .map(KeyframeEvery::Duration)
+            .map_err(|e| invalid(&format!("{EXPECTED} ({})", e.expected)))
+    }
+}
+
+impl fmt::Display for KeyframeEvery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyframeEvery::Frames(n) => write!(f, "{n} frames"),
+            KeyframeEvery::Duration(d) => write!(f, "{}s", d.as_secs_f64()),
+            KeyframeEvery::Never => f.write_str("never"),
+        }
+    }
 }
 
 /// One speed/quality scale for every backend: P1 is the fastest, P7 the best. Each backend maps
@@ -1012,6 +1119,7 @@ impl FromStr for BitDepth {
 mod tests {
     use super::*;
     use crate::color::TransferFunction;
+    use std::time::Duration;
 
     fn base() -> SessionConfig {
         SessionConfig::new(Codec::H264, 1920, 1080, Rational::new(60, 1))
@@ -1138,6 +1246,100 @@ mod tests {
             c.vbv_buffer_bits = Some(1_000_000);
             assert_eq!(conflict_field(&c).0, "vbv_buffer_bits");
         }
+    }
+
+    #[test]
+    fn keyframe_spacing_by_frames_duration_or_never() {
+        let fps30 = Rational::new(30, 1);
+        for (text, every, frames) in [
+            ("60", KeyframeEvery::Frames(60), Some(60)),
+            (
+                "2s",
+                KeyframeEvery::Duration(Duration::from_secs(2)),
+                Some(60),
+            ),
+            (
+                "0.5s",
+                KeyframeEvery::Duration(Duration::from_millis(500)),
+                Some(15),
+            ),
+            (
+                "1.5m",
+                KeyframeEvery::Duration(Duration::from_secs(90)),
+                Some(2700),
+            ),
+            (
+                "500ms",
+                KeyframeEvery::Duration(Duration::from_millis(500)),
+                Some(15),
+            ),
+            ("infinite", KeyframeEvery::Never, None),
+            ("Never", KeyframeEvery::Never, None),
+            ("off", KeyframeEvery::Never, None),
+            ("inf", KeyframeEvery::Never, None),
+        ] {
+            let parsed: KeyframeEvery = text.parse().unwrap();
+            assert_eq!(parsed, every, "{text}");
+            let want = frames.map_or(KeyframeInterval::Infinite, KeyframeInterval::Frames);
+            assert_eq!(parsed.interval(fps30), Ok(want), "{text}");
+        }
+        // At NTSC rates a duration rounds to the nearest frame: 2 s at 29.97 is 59.94 -> 60.
+        let every: KeyframeEvery = "2s".parse().unwrap();
+        assert_eq!(
+            every.interval(Rational::new(30000, 1001)),
+            Ok(KeyframeInterval::Frames(60))
+        );
+        for bad in [
+            "",
+            "1.5",
+            "-2s",
+            "2x",
+            "0s",
+            "fast",
+            "60 frames",
+            "4294967296",
+        ] {
+            let e = bad.parse::<KeyframeEvery>().unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::Invalid { field: "keyframe_interval", value, .. } if *value == format!("'{bad}'")),
+                "{bad}: {e}"
+            );
+        }
+        assert!("1.5"
+            .parse::<KeyframeEvery>()
+            .unwrap_err()
+            .to_string()
+            .contains("a whole frame count when bare (60)"));
+        // Shorter than a frame, zero frames, and more than the largest interval are errors
+        // naming the value.
+        let e = "10ms"
+            .parse::<KeyframeEvery>()
+            .unwrap()
+            .interval(fps30)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid keyframe_interval 0.01s: expected at least one frame: one frame at 30/1 fps lasts 33.333 ms"
+        );
+        let e = KeyframeEvery::Frames(0).interval(fps30).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid keyframe_interval 0 frames: expected 1 to 1048576 frames"),
+            "{e}"
+        );
+        let e = "10h"
+            .parse::<KeyframeEvery>()
+            .unwrap()
+            .interval(fps30)
+            .unwrap_err();
+        assert!(e.to_string().contains("this is 1080000 at 30/1 fps"), "{e}");
+        assert_eq!(
+            KeyframeEvery::Frames(MAX_KEYFRAME_INTERVAL).interval(fps30),
+            Ok(KeyframeInterval::Frames(MAX_KEYFRAME_INTERVAL))
+        );
+        assert!(KeyframeEvery::Duration(Duration::from_secs(1))
+            .interval(Rational::new(0, 1))
+            .is_err());
     }
 
     #[test]

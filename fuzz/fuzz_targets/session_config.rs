@@ -11,8 +11,9 @@ use ghoststream::processing::tonemap::PeakSource;
 use ghoststream::output::{BitstreamFormat, OutputFormat};
 use ghoststream::{
     BackendChoice, BackendKind, Backpressure, BitDepth, Codec, ColorDescription, ColorMatrix,
-    ColorPrimaries, ColorRange, GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl,
-    RateControlMode, Rational, SessionConfig, SplitFrame, ToneMapInput, TransferFunction, Tuning,
+    ColorPrimaries, ColorRange, GpuChoice, KeyframeEvery, KeyframeInterval, PixelFormat, Preset,
+    RateControl, RateControlMode, Rational, SessionConfig, SplitFrame, ToneMapInput,
+    TransferFunction, Tuning,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -203,6 +204,7 @@ fn parsers(text: &str) {
     let _ = text.parse::<PixelFormat>();
     let _ = text.parse::<BackendChoice>();
     let _ = text.parse::<KeyframeInterval>();
+    let _ = text.parse::<KeyframeEvery>();
     let _ = text.parse::<BitDepth>();
     let _ = text.parse::<Tuning>();
     let _ = text.parse::<Preset>();

@@ -15,8 +15,8 @@ use ghoststream::source::{FrameSource, RawReader, SourceInfo, TestPattern, Y4mRe
 use ghoststream::units;
 use ghoststream::{
     BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange,
-    GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl, RateControlMode, Rational,
-    Session, SessionConfig, SessionOutput, SplitFrame, ToneMapInput, TransferFunction, Tuning,
+    GpuChoice, KeyframeEvery, PixelFormat, Preset, RateControl, RateControlMode, Rational, Session,
+    SessionConfig, SessionOutput, SplitFrame, ToneMapInput, TransferFunction, Tuning,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -196,9 +196,9 @@ pub struct EncodeArgs {
     #[arg(long, value_parser = parse_buffer_bits, allow_hyphen_values = true)]
     vbv: Option<u64>,
 
-    /// Keyframe interval in frames, or `infinite`. Default: two seconds.
+    /// Keyframe interval: frames (60), a duration (2s, 0.5s, 1.5m) or never. Default: 2s.
     #[arg(long, allow_hyphen_values = true)]
-    keyint: Option<KeyframeInterval>,
+    keyint: Option<KeyframeEvery>,
 
     /// Speed/quality preset, p1 (fastest) to p7 (best).
     #[arg(long, default_value = "p4")]
@@ -563,7 +563,7 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
         .map_err(|e| e.to_string())?;
     c.vbv_buffer_bits = args.vbv;
     if let Some(k) = args.keyint {
-        c.keyframe_interval = k;
+        c.keyframe_interval = k.interval(c.frame_rate).map_err(|e| e.to_string())?;
     }
     c.preset = args.preset;
     c.tuning = args.tune;
