@@ -173,7 +173,7 @@ pub struct EncodeArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     seconds: Option<Duration>,
 
-    /// Rate control: cbr, vbr or cqp.
+    /// Rate control: cbr, vbr, cqp or cq (constant quality, with --quality).
     #[arg(long, default_value = "cbr")]
     rc: RateControlMode,
 
@@ -190,6 +190,11 @@ pub struct EncodeArgs {
     /// Quantizer for cqp: 0-51 for h264/hevc, 0-255 for av1.
     #[arg(long, allow_hyphen_values = true)]
     qp: Option<u32>,
+
+    /// Quality for cq, lower is better: 1-51 for h264/hevc, 1-63 for av1 (CRF on x264, x265
+    /// and SVT-AV1; target quality on NVENC, 1-51).
+    #[arg(long, allow_hyphen_values = true)]
+    quality: Option<u32>,
 
     /// VBV buffer in bits (optional k/M suffix; a bare number under 50000 is refused as for
     /// --bitrate). Default: 2 s (hq), 1 s (ll), one frame (ull).
@@ -556,11 +561,12 @@ fn build_config(args: &EncodeArgs, info: SourceInfo) -> Result<SessionConfig, St
         _ => 8_000_000,
     };
     let bitrate = match args.rc {
-        RateControlMode::Cqp => args.bitrate,
+        RateControlMode::Cqp | RateControlMode::Cq => args.bitrate,
         _ => Some(args.bitrate.unwrap_or(default_bitrate)),
     };
-    c.rate_control = RateControl::from_parts(args.rc, bitrate, args.max_bitrate, args.qp, None)
-        .map_err(|e| e.to_string())?;
+    c.rate_control =
+        RateControl::from_parts(args.rc, bitrate, args.max_bitrate, args.qp, args.quality)
+            .map_err(|e| e.to_string())?;
     c.vbv_buffer_bits = args.vbv;
     if let Some(k) = args.keyint {
         c.keyframe_interval = k.interval(c.frame_rate).map_err(|e| e.to_string())?;
