@@ -101,6 +101,11 @@
 #define GS_RC_CQP 2
 
 /**
+ * Constant quality (`quality`): CRF on the software encoders, target quality on NVENC.
+ */
+#define GS_RC_CQ 3
+
+/**
  * 8-bit B, G, R, A in one plane (the usual compositor format).
  */
 #define GS_FORMAT_BGRA8 0
@@ -802,6 +807,10 @@ typedef struct GsSessionOptions {
    * be destroyed before the session (the session keeps the device alive).
    */
   struct GsEngine *engine;
+  /**
+   * Quality for CQ, lower is better: H.264/HEVC 1–51, AV1 1–63 (NVENC 1–51).
+   */
+  uint32_t quality;
 } GsSessionOptions;
 
 /**
@@ -1103,8 +1112,9 @@ int32_t gs_session_submit_dmabuf(struct GsSession *session,
 
 /**
  * Fills `options` with defaults and its `size`: H.264, 1280x720 at 30 fps, I420 input,
- * automatic backend, CBR at a bitrate scaled from the size and rate, a key frame every two
- * seconds, preset 4, low-latency tuning, 8-bit, a queue of 4 that blocks, no engine. Any
+ * automatic backend, CBR at a bitrate scaled from the size and rate (`qp` 28 and `quality` 23
+ * for the constant modes), a key frame every two seconds, preset 4, low-latency tuning, 8-bit,
+ * a queue of 4 that blocks, no engine. Any
  * thread. NULL is ignored.
  *
  * # Safety
@@ -1379,7 +1389,7 @@ int32_t gs_session_invalidate(struct GsSession *session, int64_t lost_pts_ns);
 
 /**
  * Changes the bitrate of the running stream from the next frame, with no key frame: the
- * CBR rate, or the VBR average and peak (`max_bitrate` 0 for twice `bitrate`). A CQP session
+ * CBR rate, or the VBR average and peak (`max_bitrate` 0 for twice `bitrate`). A CQP or CQ session
  * is `GS_ERR_INVALID_CONFIG`; a backend that cannot is `GS_ERR_UNAVAILABLE`. Any thread (calls on one
  * session take turns).
  *

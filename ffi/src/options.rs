@@ -27,6 +27,8 @@ pub const GS_RC_CBR: i32 = 0;
 pub const GS_RC_VBR: i32 = 1;
 /// Constant quantizer (`qp`).
 pub const GS_RC_CQP: i32 = 2;
+/// Constant quality (`quality`): CRF on the software encoders, target quality on NVENC.
+pub const GS_RC_CQ: i32 = 3;
 
 /// 8-bit B, G, R, A in one plane (the usual compositor format).
 pub const GS_FORMAT_BGRA8: i32 = 0;
@@ -141,11 +143,14 @@ pub struct GsSessionOptions {
     /// for `gs_session_submit_vulkan` and `gs_session_submit_dmabuf`. Borrowed: the engine may
     /// be destroyed before the session (the session keeps the device alive).
     pub engine: *mut GsEngine,
+    /// Quality for CQ, lower is better: H.264/HEVC 1–51, AV1 1–63 (NVENC 1–51).
+    pub quality: u32,
 }
 
 /// Fills `options` with defaults and its `size`: H.264, 1280x720 at 30 fps, I420 input,
-/// automatic backend, CBR at a bitrate scaled from the size and rate, a key frame every two
-/// seconds, preset 4, low-latency tuning, 8-bit, a queue of 4 that blocks, no engine. Any
+/// automatic backend, CBR at a bitrate scaled from the size and rate (`qp` 28 and `quality` 23
+/// for the constant modes), a key frame every two seconds, preset 4, low-latency tuning, 8-bit,
+/// a queue of 4 that blocks, no engine. Any
 /// thread. NULL is ignored.
 ///
 /// # Safety
@@ -182,6 +187,7 @@ pub unsafe extern "C" fn gs_session_options_defaults(options: *mut GsSessionOpti
         gpu: GS_GPU_AUTO,
         sharpen: 0.0,
         engine: std::ptr::null_mut(),
+        quality: 23,
     };
     // SAFETY: non-null and, by the contract, writable for a GsSessionOptions.
     unsafe { options.write_unaligned(defaults) };
@@ -265,6 +271,7 @@ pub(crate) fn config(
             },
         },
         GS_RC_CQP => RateControl::Cqp { qp: o.qp },
+        GS_RC_CQ => RateControl::Cq { quality: o.quality },
         other => return Err(Failure::bad_enum("rate control", other, "GS_RC_*")),
     };
     c.keyframe_interval = match o.keyframe_interval {

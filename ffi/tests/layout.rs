@@ -88,7 +88,7 @@ fn the_record_covers_a_known_layout() {
             s.name
         );
     }
-    assert!(recorded.contains("struct GsSessionOptions 112\n"));
+    assert!(recorded.contains("struct GsSessionOptions 120\n"));
     assert!(recorded.contains("const GS_ERR_BAD_HANDLE -22\n"));
 }
 

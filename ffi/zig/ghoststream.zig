@@ -19,6 +19,7 @@ pub const c = struct {
     pub const GS_RC_CBR: i32 = 0;
     pub const GS_RC_VBR: i32 = 1;
     pub const GS_RC_CQP: i32 = 2;
+    pub const GS_RC_CQ: i32 = 3;
     pub const GS_FORMAT_BGRA8: i32 = 0;
     pub const GS_FORMAT_RGBA8: i32 = 1;
     pub const GS_FORMAT_RGB10A2: i32 = 2;
@@ -176,6 +177,7 @@ pub const c = struct {
         gpu: i32,
         sharpen: f32,
         engine: ?*GsEngine,
+        quality: u32,
     };
     pub const GsFrameStats = extern struct {
         size: u32,

@@ -35,6 +35,7 @@ struct Fields {
     input_height: u32,
     gpu: i32,
     sharpen: f32,
+    quality: u32,
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -55,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
     set!(0 codec, 1 width, 2 height, 3 fps_num, 4 fps_den, 5 input_format, 6 backend,
         7 rate_control, 8 qp, 9 bitrate, 10 max_bitrate, 11 keyframe_interval, 12 preset,
         13 tuning, 14 bit_depth, 15 queue_depth, 16 backpressure, 17 frame_wait_timeout_ms,
-        18 threads, 19 input_width, 20 input_height, 21 gpu, 22 sharpen);
+        18 threads, 19 input_width, 20 input_height, 21 gpu, 22 sharpen, 23 quality);
     // The engine stays NULL: a pointer that is not a live engine is a separate, handle check.
     match session_config_from_options(&o) {
         Ok(config) => config.validate().expect("a converted config is valid"),
