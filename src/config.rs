@@ -16,6 +16,7 @@ use crate::processing::pipeline::ProcessSpec;
 use crate::processing::scale::{Fit, ScaleFilter};
 use crate::processing::tonemap::{PeakSource, ToneMapSpec};
 use crate::time::Rational;
+use crate::units::parse_duration;
 
 /// Rate control: how the encoder spends bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +39,25 @@ pub enum RateControl {
         /// The quantizer.
         qp: u32,
     },
+    /// Constant quality: the encoder varies the quantizer with the content to keep the
+    /// perceived quality steady, and the bitrate follows (x264/x265 and SVT-AV1 CRF, NVENC's
+    /// target quality). Lower is better; the range is the codec's ([`quality_range`]: 1-51
+    /// for H.264/HEVC, 1-63 for AV1). The usual choice for recording to a file.
+    Cq {
+        /// The quality level.
+        quality: u32,
+    },
+}
+
+/// The constant-quality levels ([`RateControl::Cq`]) a codec takes: 1-51 for H.264 and HEVC
+/// (x264/x265 CRF, NVENC target quality), 1-63 for AV1 (SVT-AV1 CRF). 0 is not taken: NVENC
+/// reads a target quality of 0 as "automatic" and FFmpeg's SVT-AV1 wrapper reads CRF 0 as
+/// unset; lossless has its own tuning ([`Tuning::Lossless`]).
+pub const fn quality_range(codec: Codec) -> (u32, u32) {
+    match codec {
+        Codec::Av1 => (1, 63),
+        Codec::Hevc | Codec::H264 => (1, 51),
+    }
 }
 
 /// The rate-control modes by name, for building a [`RateControl`] from loose parts.
@@ -51,16 +71,20 @@ pub enum RateControlMode {
     Vbr = 1,
     /// See [`RateControl::Cqp`].
     Cqp = 2,
+    /// See [`RateControl::Cq`].
+    Cq = 3,
 }
 
 impl RateControl {
     /// Builds a rate control from the loose values a command line or C caller gives, rejecting
-    /// values that don't belong to the mode (a bitrate with CQP, a QP with CBR).
+    /// values that don't belong to the mode (a bitrate with CQP, a QP with CBR, a quality with
+    /// anything but CQ).
     pub fn from_parts(
         mode: RateControlMode,
         bitrate: Option<u64>,
         max_bitrate: Option<u64>,
         qp: Option<u32>,
+        quality: Option<u32>,
     ) -> Result<RateControl, ConfigError> {
         let conflict = |field: &'static str, value: String| ConfigError::Conflict {
             field,
@@ -71,22 +95,31 @@ impl RateControl {
             field,
             reason: format!("rate control {} needs it", mode.name()),
         };
+        // The values a mode does not take, each named with what it got.
+        let refuse = |takes: &[&str]| -> Result<(), ConfigError> {
+            let given = [
+                ("bitrate", bitrate.map(|v| v.to_string())),
+                ("max_bitrate", max_bitrate.map(|v| v.to_string())),
+                ("qp", qp.map(|v| v.to_string())),
+                ("quality", quality.map(|v| v.to_string())),
+            ];
+            match given
+                .into_iter()
+                .find(|(field, value)| value.is_some() && !takes.contains(field))
+            {
+                Some((field, Some(value))) => Err(conflict(field, value)),
+                _ => Ok(()),
+            }
+        };
         match mode {
             RateControlMode::Cbr => {
-                if let Some(qp) = qp {
-                    return Err(conflict("qp", qp.to_string()));
-                }
-                if let Some(max) = max_bitrate {
-                    return Err(conflict("max_bitrate", max.to_string()));
-                }
+                refuse(&["bitrate"])?;
                 Ok(RateControl::Cbr {
                     bitrate: bitrate.ok_or_else(|| missing("bitrate"))?,
                 })
             }
             RateControlMode::Vbr => {
-                if let Some(qp) = qp {
-                    return Err(conflict("qp", qp.to_string()));
-                }
+                refuse(&["bitrate", "max_bitrate"])?;
                 let target = bitrate.ok_or_else(|| missing("bitrate"))?;
                 Ok(RateControl::Vbr {
                     target,
@@ -94,14 +127,15 @@ impl RateControl {
                 })
             }
             RateControlMode::Cqp => {
-                if let Some(b) = bitrate {
-                    return Err(conflict("bitrate", b.to_string()));
-                }
-                if let Some(b) = max_bitrate {
-                    return Err(conflict("max_bitrate", b.to_string()));
-                }
+                refuse(&["qp"])?;
                 Ok(RateControl::Cqp {
                     qp: qp.ok_or_else(|| missing("qp"))?,
+                })
+            }
+            RateControlMode::Cq => {
+                refuse(&["quality"])?;
+                Ok(RateControl::Cq {
+                    quality: quality.ok_or_else(|| missing("quality"))?,
                 })
             }
         }
@@ -113,6 +147,7 @@ impl RateControl {
             RateControl::Cbr { .. } => RateControlMode::Cbr,
             RateControl::Vbr { .. } => RateControlMode::Vbr,
             RateControl::Cqp { .. } => RateControlMode::Cqp,
+            RateControl::Cq { .. } => RateControlMode::Cq,
         }
     }
 
@@ -121,7 +156,7 @@ impl RateControl {
         match *self {
             RateControl::Cbr { bitrate } => Some(bitrate),
             RateControl::Vbr { max, .. } => Some(max),
-            RateControl::Cqp { .. } => None,
+            RateControl::Cqp { .. } | RateControl::Cq { .. } => None,
         }
     }
 }
@@ -133,6 +168,112 @@ pub enum KeyframeInterval {
     Frames(u32),
     /// Only the first frame is a keyframe (streaming with intra refresh or forced keyframes).
     Infinite,
+}
+
+/// Keyframe spacing as a person gives it: a frame count, a duration, or never. Turned into
+/// the config's [`KeyframeInterval`] at a frame rate with [`KeyframeEvery::interval`].
+///
+/// Parsed from `60` (frames: a bare number is always a whole frame count), `2s`, `0.5s`,
+/// `1.5m`, `500ms` (a duration, read by [`crate::units::parse_duration`]) and `never`,
+/// `infinite`, `inf` or `off` (only the first frame is a keyframe).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyframeEvery {
+    /// A keyframe every this many frames.
+    Frames(u32),
+    /// A keyframe every this much video, rounded to the nearest whole frame.
+    Duration(std::time::Duration),
+    /// Only the first frame is a keyframe.
+    Never,
+}
+
+impl KeyframeEvery {
+    /// The interval in frames at `frame_rate`. A duration shorter than one frame, a count of 0,
+    /// more than [`MAX_KEYFRAME_INTERVAL`] frames, or a frame rate that is not positive is an
+    /// error naming the value.
+    pub fn interval(self, frame_rate: Rational) -> Result<KeyframeInterval, ConfigError> {
+        let invalid = |expected: String| ConfigError::Invalid {
+            field: "keyframe_interval",
+            value: self.to_string(),
+            expected,
+        };
+        let frames = match self {
+            KeyframeEvery::Never => return Ok(KeyframeInterval::Infinite),
+            KeyframeEvery::Frames(n) => f64::from(n),
+            KeyframeEvery::Duration(d) => {
+                if !frame_rate.is_positive() {
+                    return Err(invalid(format!(
+                        "a frame rate above 0 to count frames in (got {frame_rate})"
+                    )));
+                }
+                let frames = d.as_secs_f64() * frame_rate.as_f64();
+                if frames < 1.0 {
+                    return Err(invalid(format!(
+                        "at least one frame: one frame at {frame_rate} fps lasts {:.3} ms",
+                        1000.0 / frame_rate.as_f64()
+                    )));
+                }
+                frames.round()
+            }
+        };
+        if !(1.0..=f64::from(MAX_KEYFRAME_INTERVAL)).contains(&frames) {
+            return Err(invalid(format!(
+                "1 to {MAX_KEYFRAME_INTERVAL} frames (this is {frames} at {frame_rate} fps), or never"
+            )));
+        }
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a whole number checked to be in 1..=MAX_KEYFRAME_INTERVAL"
+        )]
+        let frames = frames as u32;
+        Ok(KeyframeInterval::Frames(frames))
+    }
+}
+
+impl FromStr for KeyframeEvery {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        let invalid = |expected: &str| ConfigError::Invalid {
+            field: "keyframe_interval",
+            value: format!("'{s}'"),
+            expected: expected.into(),
+        };
+        const EXPECTED: &str = "a whole number of frames (60), a duration (2s, 0.5s, 1.5m, 500ms) or never (also infinite, off)";
+        if ["never", "infinite", "inf", "off"]
+            .iter()
+            .any(|w| t.eq_ignore_ascii_case(w))
+        {
+            return Ok(KeyframeEvery::Never);
+        }
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            return t
+                .parse::<u32>()
+                .map(KeyframeEvery::Frames)
+                .map_err(|_| invalid(EXPECTED));
+        }
+        // A duration must say its unit: a bare decimal (1.5) would read as seconds where a
+        // whole bare number reads as frames.
+        if !t.ends_with(|c: char| c.is_ascii_alphabetic()) {
+            return Err(invalid(
+                "a whole frame count when bare (60), a duration with its unit (1.5s, 1.5m, 500ms), or never",
+            ));
+        }
+        parse_duration(t)
+            .map(KeyframeEvery::Duration)
+            .map_err(|e| invalid(&format!("{EXPECTED} ({})", e.expected)))
+    }
+}
+
+impl fmt::Display for KeyframeEvery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyframeEvery::Frames(n) => write!(f, "{n} frames"),
+            KeyframeEvery::Duration(d) => write!(f, "{}s", d.as_secs_f64()),
+            KeyframeEvery::Never => f.write_str("never"),
+        }
+    }
 }
 
 /// One speed/quality scale for every backend: P1 is the fastest, P7 the best. Each backend maps
@@ -336,7 +477,7 @@ pub struct SessionConfig {
     /// Rate control.
     pub rate_control: RateControl,
     /// VBV / HRD buffer size in bits; `None` picks one from the tuning (2 s for high quality,
-    /// 1 s for low latency, one frame for ultra low latency). Not allowed with CQP.
+    /// 1 s for low latency, one frame for ultra low latency). Not allowed with CQP or CQ.
     pub vbv_buffer_bits: Option<u64>,
     /// Keyframe interval.
     pub keyframe_interval: KeyframeInterval,
@@ -388,8 +529,9 @@ pub const MAX_QUEUE_DEPTH: u32 = 64;
 pub const MAX_FRAME_WAIT_MS: u32 = 600_000;
 /// The largest keyframe interval in frames.
 pub const MAX_KEYFRAME_INTERVAL: u32 = 1 << 20;
-/// The largest bitrate accepted, in bits per second (2 Gbit/s).
-pub const MAX_BITRATE: u64 = 2_000_000_000;
+/// The largest bitrate accepted, in bits per second (2 Gbit/s); defined beside the parsers
+/// that read bitrates as typed.
+pub use crate::units::MAX_BITRATE;
 
 impl SessionConfig {
     /// A config with sane defaults for `codec` at `width` x `height` and `frame_rate`:
@@ -439,7 +581,7 @@ impl SessionConfig {
     }
 
     /// The VBV buffer in bits that the encoder will use: the configured one, or the tuning's
-    /// default. `None` for CQP.
+    /// default. `None` for CQP and CQ.
     #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
@@ -586,6 +728,26 @@ impl SessionConfig {
                         field: "vbv_buffer_bits",
                         value: bits.to_string(),
                         reason: "constant QP has no rate to buffer; use CBR or VBR".into(),
+                    });
+                }
+            }
+            RateControl::Cq { quality } => {
+                let (low, high) = quality_range(self.codec);
+                if !(low..=high).contains(&quality) {
+                    return invalid(
+                        "quality",
+                        quality.to_string(),
+                        format!(
+                            "{low} to {high} for {} (lower is better; CRF on x264, x265 and SVT-AV1, target quality on NVENC)",
+                            self.codec
+                        ),
+                    );
+                }
+                if let Some(bits) = self.vbv_buffer_bits {
+                    return Err(ConfigError::Conflict {
+                        field: "vbv_buffer_bits",
+                        value: bits.to_string(),
+                        reason: "constant quality has no rate to buffer; use CBR or VBR".into(),
                     });
                 }
             }
@@ -899,7 +1061,7 @@ macro_rules! cli_names {
     };
 }
 
-cli_names!(RateControlMode, "rate control", [Cbr => "cbr", Vbr => "vbr", Cqp => "cqp"]);
+cli_names!(RateControlMode, "rate control", [Cbr => "cbr", Vbr => "vbr", Cqp => "cqp", Cq => "cq"]);
 cli_names!(Tuning, "tuning", [HighQuality => "hq", LowLatency => "ll", UltraLowLatency => "ull", Lossless => "lossless"]);
 cli_names!(SplitFrame, "split-frame mode", [Auto => "auto", Off => "off", Two => "2", Three => "3"]);
 cli_names!(Backpressure, "back-pressure policy", [Block => "block", DropOldest => "drop-oldest"]);
@@ -957,6 +1119,7 @@ impl FromStr for BitDepth {
 mod tests {
     use super::*;
     use crate::color::TransferFunction;
+    use std::time::Duration;
 
     fn base() -> SessionConfig {
         SessionConfig::new(Codec::H264, 1920, 1080, Rational::new(60, 1))
@@ -973,8 +1136,9 @@ mod tests {
 
     #[test]
     fn cqp_with_a_bitrate_is_a_conflict_naming_the_bitrate() {
-        let e = RateControl::from_parts(RateControlMode::Cqp, Some(5_000_000), None, Some(20))
-            .unwrap_err();
+        let e =
+            RateControl::from_parts(RateControlMode::Cqp, Some(5_000_000), None, Some(20), None)
+                .unwrap_err();
         assert!(
             matches!(
                 e,
@@ -991,17 +1155,191 @@ mod tests {
     #[test]
     fn cbr_with_a_qp_and_missing_parts_are_errors() {
         assert!(matches!(
-            RateControl::from_parts(RateControlMode::Cbr, Some(1), None, Some(3)),
+            RateControl::from_parts(RateControlMode::Cbr, Some(1), None, Some(3), None),
             Err(ConfigError::Conflict { field: "qp", .. })
         ));
         assert!(matches!(
-            RateControl::from_parts(RateControlMode::Cqp, None, None, None),
+            RateControl::from_parts(RateControlMode::Cqp, None, None, None, None),
             Err(ConfigError::Missing { field: "qp", .. })
         ));
         assert_eq!(
-            RateControl::from_parts(RateControlMode::Vbr, Some(4), None, None).unwrap(),
+            RateControl::from_parts(RateControlMode::Vbr, Some(4), None, None, None).unwrap(),
             RateControl::Vbr { target: 4, max: 8 }
         );
+    }
+
+    #[test]
+    fn constant_quality_takes_only_a_quality() {
+        assert_eq!(
+            RateControl::from_parts(RateControlMode::Cq, None, None, None, Some(23)),
+            Ok(RateControl::Cq { quality: 23 })
+        );
+        assert_eq!(
+            RateControl::from_parts(RateControlMode::Cq, None, None, None, None),
+            Err(ConfigError::Missing {
+                field: "quality",
+                reason: "rate control cq needs it".into()
+            })
+        );
+        for (bitrate, max, qp, field, value) in [
+            (Some(6_000_000), None, None, "bitrate", "6000000"),
+            (None, Some(9_000_000), None, "max_bitrate", "9000000"),
+            (None, None, Some(20), "qp", "20"),
+        ] {
+            let e = RateControl::from_parts(RateControlMode::Cq, bitrate, max, qp, Some(23))
+                .unwrap_err();
+            assert_eq!(
+                e,
+                ConfigError::Conflict {
+                    field,
+                    value: value.into(),
+                    reason: "rate control cq does not take it".into()
+                }
+            );
+        }
+        for mode in [
+            RateControlMode::Cbr,
+            RateControlMode::Vbr,
+            RateControlMode::Cqp,
+        ] {
+            let e = RateControl::from_parts(mode, Some(6_000_000), None, Some(20), Some(30))
+                .unwrap_err();
+            let field = if mode == RateControlMode::Cqp {
+                "bitrate"
+            } else {
+                "qp"
+            };
+            assert!(
+                matches!(&e, ConfigError::Conflict { field: f, .. } if *f == field),
+                "{mode}: {e}"
+            );
+        }
+        let e =
+            RateControl::from_parts(RateControlMode::Cbr, Some(6_000_000), None, None, Some(30))
+                .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "quality 30 is not allowed here: rate control cbr does not take it"
+        );
+        assert_eq!("cq".parse::<RateControlMode>(), Ok(RateControlMode::Cq));
+        assert_eq!(RateControl::Cq { quality: 1 }.mode().name(), "cq");
+        assert_eq!(RateControl::Cq { quality: 1 }.max_bitrate(), None);
+    }
+
+    #[test]
+    fn constant_quality_range_follows_the_codec() {
+        for (codec, high) in [(Codec::H264, 51), (Codec::Hevc, 51), (Codec::Av1, 63)] {
+            let mut c = SessionConfig::new(codec, 1280, 720, Rational::new(30, 1));
+            for ok in [1, high] {
+                c.rate_control = RateControl::Cq { quality: ok };
+                c.validate().unwrap();
+            }
+            for bad in [0, high + 1] {
+                c.rate_control = RateControl::Cq { quality: bad };
+                assert_eq!(
+                    c.validate().unwrap_err().to_string(),
+                    format!("invalid quality {bad}: expected 1 to {high} for {codec} (lower is better; CRF on x264, x265 and SVT-AV1, target quality on NVENC)")
+                );
+            }
+            c.rate_control = RateControl::Cq { quality: 30 };
+            assert_eq!(c.effective_vbv_bits(), None);
+            c.vbv_buffer_bits = Some(1_000_000);
+            assert_eq!(conflict_field(&c).0, "vbv_buffer_bits");
+        }
+    }
+
+    #[test]
+    fn keyframe_spacing_by_frames_duration_or_never() {
+        let fps30 = Rational::new(30, 1);
+        for (text, every, frames) in [
+            ("60", KeyframeEvery::Frames(60), Some(60)),
+            (
+                "2s",
+                KeyframeEvery::Duration(Duration::from_secs(2)),
+                Some(60),
+            ),
+            (
+                "0.5s",
+                KeyframeEvery::Duration(Duration::from_millis(500)),
+                Some(15),
+            ),
+            (
+                "1.5m",
+                KeyframeEvery::Duration(Duration::from_secs(90)),
+                Some(2700),
+            ),
+            (
+                "500ms",
+                KeyframeEvery::Duration(Duration::from_millis(500)),
+                Some(15),
+            ),
+            ("infinite", KeyframeEvery::Never, None),
+            ("Never", KeyframeEvery::Never, None),
+            ("off", KeyframeEvery::Never, None),
+            ("inf", KeyframeEvery::Never, None),
+        ] {
+            let parsed: KeyframeEvery = text.parse().unwrap();
+            assert_eq!(parsed, every, "{text}");
+            let want = frames.map_or(KeyframeInterval::Infinite, KeyframeInterval::Frames);
+            assert_eq!(parsed.interval(fps30), Ok(want), "{text}");
+        }
+        // At NTSC rates a duration rounds to the nearest frame: 2 s at 29.97 is 59.94 -> 60.
+        let every: KeyframeEvery = "2s".parse().unwrap();
+        assert_eq!(
+            every.interval(Rational::new(30000, 1001)),
+            Ok(KeyframeInterval::Frames(60))
+        );
+        for bad in [
+            "",
+            "1.5",
+            "-2s",
+            "2x",
+            "0s",
+            "fast",
+            "60 frames",
+            "4294967296",
+        ] {
+            let e = bad.parse::<KeyframeEvery>().unwrap_err();
+            assert!(
+                matches!(&e, ConfigError::Invalid { field: "keyframe_interval", value, .. } if *value == format!("'{bad}'")),
+                "{bad}: {e}"
+            );
+        }
+        assert!("1.5"
+            .parse::<KeyframeEvery>()
+            .unwrap_err()
+            .to_string()
+            .contains("a whole frame count when bare (60)"));
+        // Shorter than a frame, zero frames, and more than the largest interval are errors
+        // naming the value.
+        let e = "10ms"
+            .parse::<KeyframeEvery>()
+            .unwrap()
+            .interval(fps30)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid keyframe_interval 0.01s: expected at least one frame: one frame at 30/1 fps lasts 33.333 ms"
+        );
+        let e = KeyframeEvery::Frames(0).interval(fps30).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid keyframe_interval 0 frames: expected 1 to 1048576 frames"),
+            "{e}"
+        );
+        let e = "10h"
+            .parse::<KeyframeEvery>()
+            .unwrap()
+            .interval(fps30)
+            .unwrap_err();
+        assert!(e.to_string().contains("this is 1080000 at 30/1 fps"), "{e}");
+        assert_eq!(
+            KeyframeEvery::Frames(MAX_KEYFRAME_INTERVAL).interval(fps30),
+            Ok(KeyframeInterval::Frames(MAX_KEYFRAME_INTERVAL))
+        );
+        assert!(KeyframeEvery::Duration(Duration::from_secs(1))
+            .interval(Rational::new(0, 1))
+            .is_err());
     }
 
     #[test]

@@ -81,10 +81,10 @@ pub mod units;
 pub use codec::{Codec, CodecLimits};
 pub use color::{ColorDescription, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
 pub use config::{
-    BackendChoice, BackendKind, Backpressure, BitDepth, ConfigError, GpuChoice, KeyframeInterval,
-    Preset, Processing, RateControl, RateControlMode, SessionConfig, SplitFrame, ToneMapInput,
-    Tuning, MAX_BITRATE, MAX_FRAME_RATE, MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH, MIN_BITRATE,
-    MIN_FRAME_RATE,
+    quality_range, BackendChoice, BackendKind, Backpressure, BitDepth, ConfigError, GpuChoice,
+    KeyframeEvery, KeyframeInterval, Preset, Processing, RateControl, RateControlMode,
+    SessionConfig, SplitFrame, ToneMapInput, Tuning, MAX_BITRATE, MAX_FRAME_RATE,
+    MAX_KEYFRAME_INTERVAL, MAX_QUEUE_DEPTH, MIN_BITRATE, MIN_FRAME_RATE,
 };
 pub use error::{Error, ErrorCode};
 #[cfg(feature = "software")]

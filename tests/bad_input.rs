@@ -232,8 +232,8 @@ fn open_err(c: SessionConfig) -> ConfigError {
 
 #[test]
 fn config_cqp_with_a_bitrate() {
-    let e =
-        RateControl::from_parts(RateControlMode::Cqp, Some(4_000_000), None, Some(20)).unwrap_err();
+    let e = RateControl::from_parts(RateControlMode::Cqp, Some(4_000_000), None, Some(20), None)
+        .unwrap_err();
     assert!(matches!(
         e,
         ConfigError::Conflict {

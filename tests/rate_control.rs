@@ -1,5 +1,5 @@
 //! Rate control measured on real output: CBR hits its target, lower QP means higher quality,
-//! VBR stays inside its VBV.
+//! VBR stays inside its VBV, constant quality is the encoders' CRF.
 
 mod common;
 
@@ -107,5 +107,59 @@ fn vbr_stays_within_its_vbv() {
             Codec::Av1 => assert!(avg <= max as f64, "AV1 VBR average {avg:.0} over max {max}"),
             _ => assert!(excess <= 0.0, "{codec}: VBV overflow of {excess:.0} bits"),
         }
+    }
+}
+
+/// Constant quality on the software encoders: x264 and x265 run CRF at the quality asked for
+/// (they write their settings into the stream: `rc=crf` and `crf=N.0`), every frame decodes,
+/// and on each codec a lower quality number gives a larger file and a higher PSNR from the
+/// same input (SVT-AV1 writes no settings, so that is how its CRF is seen).
+#[test]
+fn constant_quality_is_crf_and_lower_numbers_spend_more_bits() {
+    let n = 20;
+    for (codec, good, bad) in [
+        (Codec::H264, 18, 40),
+        (Codec::Hevc, 18, 40),
+        (Codec::Av1, 20, 55),
+    ] {
+        let mut sizes = Vec::new();
+        let mut psnrs = Vec::new();
+        for quality in [good, bad] {
+            let mut cfg = config(codec, 320, 192, FPS);
+            cfg.rate_control = RateControl::Cq { quality };
+            let (enc, _dir, path) = encode_to_file(&cfg, n, "cq");
+            assert_eq!(enc.packets.len(), 20);
+            let stream = std::fs::read(&path).unwrap();
+            let settings = String::from_utf8_lossy(&stream);
+            if codec != Codec::Av1 {
+                let crf = format!("crf={quality}.0");
+                assert!(
+                    settings.contains(&crf) && !settings.contains("rc=cbr"),
+                    "{codec}: the encoder's settings SEI has no {crf}"
+                );
+            }
+            let decoded = decode_raw(&path, "yuv420p");
+            let src: Vec<u8> =
+                pattern_frames(PixelFormat::I420, 320, 192, cfg.frame_rate, n).concat();
+            assert_eq!(decoded.len(), src.len(), "{codec}: every frame decodes");
+            sizes.push(stream.len());
+            psnrs.push(psnr8(&decoded, &src));
+        }
+        eprintln!(
+            "{codec}: cq {good} -> {} bytes, {:.2} dB; cq {bad} -> {} bytes, {:.2} dB",
+            sizes[0], psnrs[0], sizes[1], psnrs[1]
+        );
+        assert!(
+            sizes[0] > sizes[1] * 3 / 2,
+            "{codec}: cq {good} wrote {} bytes, cq {bad} {}",
+            sizes[0],
+            sizes[1]
+        );
+        assert!(
+            psnrs[0] > psnrs[1] + 3.0,
+            "{codec}: cq {good} gave {:.2} dB, cq {bad} {:.2} dB",
+            psnrs[0],
+            psnrs[1]
+        );
     }
 }

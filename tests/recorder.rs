@@ -16,7 +16,7 @@ use ghoststream::recorder::{
     StreamState,
 };
 use ghoststream::source::SourceSpec;
-use ghoststream::{Codec, KeyframeInterval, Rational};
+use ghoststream::{Codec, KeyframeEvery, Rational};
 
 /// A real-time test pattern of 160x96 at 30 fps, H.264, a keyframe a second.
 fn live_pattern(outputs: Vec<OutputSpec>) -> RecorderOptions {
@@ -25,7 +25,7 @@ fn live_pattern(outputs: Vec<OutputSpec>) -> RecorderOptions {
     o.source_options.frame_rate = Some(Rational::new(30, 1));
     o.source_options.realtime = true;
     o.codec = Some(Codec::H264);
-    o.keyframe_interval = Some(KeyframeInterval::Frames(30));
+    o.keyframe_interval = Some(KeyframeEvery::Frames(30));
     o
 }
 
@@ -216,8 +216,9 @@ fn a_forced_keyframe_lands_and_an_unsupported_rate_change_is_a_typed_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k.h264");
     let mut options = live_pattern(vec![OutputSpec::file(&out)]);
-    options.keyframe_interval = Some(KeyframeInterval::Infinite);
+    options.keyframe_interval = Some(KeyframeEvery::Never);
     options.limit = Some(Limit::Frames(45));
+    options.rate.bitrate = Some(500_000); // CBR: a rate the encoder could change
     let mut recorder = Recorder::start(options).unwrap();
     let controls = recorder.controls();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -232,7 +233,12 @@ fn a_forced_keyframe_lands_and_an_unsupported_rate_change_is_a_typed_error() {
         matches!(e, RecorderError::Session(_)),
         "{e:?} should be the session's refusal"
     );
-    recorder.wait().unwrap();
+    let summary = recorder.wait().unwrap();
+    assert_eq!(
+        summary.started.unwrap().config.rate_control,
+        ghoststream::RateControl::Cbr { bitrate: 500_000 },
+        "a bitrate alone implies CBR"
+    );
     let keys = common::decoded_keyframes(&out);
     assert_eq!(
         keys.len(),

@@ -121,6 +121,11 @@
 #define GS_RC_DEFAULT -1
 
 /**
+ * Constant quality (`quality`): CRF on the software encoders, target quality on NVENC.
+ */
+#define GS_RC_CQ 3
+
+/**
  * 8-bit B, G, R, A in one plane (the usual compositor format).
  */
 #define GS_FORMAT_BGRA8 0
@@ -1072,6 +1077,11 @@ typedef struct GsSessionOptions {
    * 1: each frame is mapped with the brightest pixel of the frame before it.
    */
   int32_t tonemap_measure_peak;
+  /**
+   * Quality for `GS_RC_CQ`, lower is better: H.264/HEVC 1–51, AV1 1–63 (NVENC 1–51);
+   * default 23.
+   */
+  uint32_t quality;
 } GsSessionOptions;
 
 /**
@@ -2123,7 +2133,7 @@ int32_t gs_session_invalidate(struct GsSession *session, int64_t lost_pts_ns);
 
 /**
  * Changes the bitrate of the running stream from the next frame, with no key frame: the
- * CBR rate, or the VBR average and peak (`max_bitrate` 0 for twice `bitrate`). A CQP session
+ * CBR rate, or the VBR average and peak (`max_bitrate` 0 for twice `bitrate`). A CQP or CQ session
  * is `GS_ERR_INVALID_CONFIG`; a backend that cannot is `GS_ERR_UNAVAILABLE`. Any thread (calls on one
  * session take turns).
  *

@@ -17,7 +17,7 @@ use ghoststream::recorder::{
     RecorderOptions, RecorderStatus, RecorderSummary, StreamState,
 };
 use ghoststream::source::SourceSpec;
-use ghoststream::{RateControlMode, Rational};
+use ghoststream::{KeyframeEvery, KeyframeInterval, RateControlMode, Rational};
 
 use crate::handles::{self, Live};
 use crate::options::{
@@ -474,8 +474,12 @@ fn apply_session(
     rate_options.bitrate = (o.bitrate != 0).then_some(o.bitrate);
     rate_options.max_bitrate = (o.max_bitrate != 0).then_some(o.max_bitrate);
     rate_options.qp = (mode == Some(RateControlMode::Cqp)).then_some(o.qp);
+    rate_options.quality = (mode == Some(RateControlMode::Cq)).then_some(o.quality);
     r.rate = rate_options;
-    r.keyframe_interval = keyframe_interval(o.keyframe_interval);
+    r.keyframe_interval = keyframe_interval(o.keyframe_interval).map(|k| match k {
+        KeyframeInterval::Frames(n) => KeyframeEvery::Frames(n),
+        _ => KeyframeEvery::Never,
+    });
     encode_settings(o, &mut r.session)?;
     r.session.gpu = gpu_choice(o.gpu)?;
     Ok(rate)

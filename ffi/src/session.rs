@@ -258,7 +258,7 @@ pub unsafe extern "C" fn gs_session_invalidate(session: *mut GsSession, lost_pts
 }
 
 /// Changes the bitrate of the running stream from the next frame, with no key frame: the
-/// CBR rate, or the VBR average and peak (`max_bitrate` 0 for twice `bitrate`). A CQP session
+/// CBR rate, or the VBR average and peak (`max_bitrate` 0 for twice `bitrate`). A CQP or CQ session
 /// is `GS_ERR_INVALID_CONFIG`; a backend that cannot is `GS_ERR_UNAVAILABLE`. Any thread (calls on one
 /// session take turns).
 ///

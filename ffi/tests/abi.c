@@ -181,6 +181,19 @@ static void bad_sizes_enums_and_handles(void) {
     t = o;
     t.fps_den = 0;
     CHECK(gs_session_create(&t, &s) == GS_ERR_INVALID_CONFIG);
+    /* Constant quality: the quality field, checked against the codec's range. */
+    t = o;
+    t.rate_control = GS_RC_CQ;
+    CHECK(o.quality == 23);
+    t.quality = 52;
+    CHECK(gs_session_create(&t, &s) == GS_ERR_INVALID_CONFIG && s == NULL);
+    CONTAINS(gs_last_error(), "quality 52");
+    t.quality = 30;
+    t.backend = GS_BACKEND_SOFTWARE;
+    CHECK(gs_session_create(&t, &s) == GS_OK && s != NULL);
+    CHECK(gs_session_set_bitrate(s, 2000000, 0) == GS_ERR_INVALID_CONFIG); /* CQ has none */
+    gs_session_destroy(s);
+    s = NULL;
     t = o;
     t.engine = (GsEngine *)&o;
     CHECK(gs_session_create(&t, &s) == GS_ERR_BAD_HANDLE && s == NULL);

@@ -91,9 +91,10 @@ fn the_record_covers_a_known_layout() {
     // ABI 0.2's GsSessionOptions was 112 bytes (engine last, at 104); ABI 0.3's fields begin
     // where it ended, so that a 0.2 caller's struct is a prefix of this one (the library reads
     // a size down to 112 with the defaults for the rest).
-    assert!(recorded.contains("struct GsSessionOptions 192\n"));
+    assert!(recorded.contains("struct GsSessionOptions 200\n"));
     assert!(recorded.contains("field GsSessionOptions.engine 104\n"));
     assert!(recorded.contains("field GsSessionOptions.color_matrix 112\n"));
+    assert!(recorded.contains("field GsSessionOptions.quality 192\n"));
     assert!(recorded.contains("struct GsRecorderOptions 160\n"));
     assert!(recorded.contains("const GS_ERR_BAD_HANDLE -22\n"));
 }

@@ -21,6 +21,7 @@ pub const c = struct {
     pub const GS_RC_VBR: i32 = 1;
     pub const GS_RC_CQP: i32 = 2;
     pub const GS_RC_DEFAULT: i32 = -1;
+    pub const GS_RC_CQ: i32 = 3;
     pub const GS_FORMAT_BGRA8: i32 = 0;
     pub const GS_FORMAT_RGBA8: i32 = 1;
     pub const GS_FORMAT_RGB10A2: i32 = 2;
@@ -229,6 +230,7 @@ pub const c = struct {
         tonemap_transfer: i32,
         tonemap_peak_nits: f32,
         tonemap_measure_peak: i32,
+        quality: u32,
     };
     pub const GsRecorderOptions = extern struct {
         size: u32,

@@ -58,6 +58,7 @@ struct Fields {
     tonemap_transfer: i32,
     tonemap_peak_nits: f32,
     tonemap_measure_peak: i32,
+    quality: u32,
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -83,7 +84,8 @@ fuzz_target!(|data: &[u8]| {
         24 color_range, 25 color_transfer, 26 color_primaries, 27 hdr_primaries,
         28 hdr_white_point, 29 hdr_max_luminance, 30 hdr_min_luminance, 31 hdr_max_cll,
         32 hdr_max_fall, 33 intra_refresh_frames, 34 vbv_buffer_bits, 35 scale_filter, 36 fit,
-        37 tonemap, 38 tonemap_transfer, 39 tonemap_peak_nits, 40 tonemap_measure_peak);
+        37 tonemap, 38 tonemap_transfer, 39 tonemap_peak_nits, 40 tonemap_measure_peak,
+        41 quality);
     // The engine stays NULL: a pointer that is not a live engine is a separate, handle check.
     match session_config_from_options(&o) {
         Ok(config) => config.validate().expect("a converted config is valid"),

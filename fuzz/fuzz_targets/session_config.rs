@@ -11,8 +11,9 @@ use ghoststream::processing::tonemap::PeakSource;
 use ghoststream::output::{BitstreamFormat, OutputFormat};
 use ghoststream::{
     BackendChoice, BackendKind, Backpressure, BitDepth, Codec, ColorDescription, ColorMatrix,
-    ColorPrimaries, ColorRange, GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControl,
-    RateControlMode, Rational, SessionConfig, SplitFrame, ToneMapInput, TransferFunction, Tuning,
+    ColorPrimaries, ColorRange, GpuChoice, KeyframeEvery, KeyframeInterval, PixelFormat, Preset,
+    RateControl, RateControlMode, Rational, SessionConfig, SplitFrame, ToneMapInput,
+    TransferFunction, Tuning,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -58,14 +59,21 @@ fn config(u: &mut Unstructured) -> Result<SessionConfig> {
             RateControlMode::Cbr,
             RateControlMode::Vbr,
             RateControlMode::Cqp,
+            RateControlMode::Cq,
         ])?;
-        match RateControl::from_parts(mode, u.arbitrary()?, u.arbitrary()?, u.arbitrary()?) {
+        match RateControl::from_parts(
+            mode,
+            u.arbitrary()?,
+            u.arbitrary()?,
+            u.arbitrary()?,
+            u.arbitrary()?,
+        ) {
             Ok(rc) => c.rate_control = rc,
             Err(e) => assert!(!e.to_string().is_empty()),
         }
     }
     if u.arbitrary()? {
-        c.rate_control = match u.int_in_range(0..=2u8)? {
+        c.rate_control = match u.int_in_range(0..=3u8)? {
             0 => RateControl::Cbr {
                 bitrate: u.arbitrary()?,
             },
@@ -73,7 +81,10 @@ fn config(u: &mut Unstructured) -> Result<SessionConfig> {
                 target: u.arbitrary()?,
                 max: u.arbitrary()?,
             },
-            _ => RateControl::Cqp { qp: u.arbitrary()? },
+            2 => RateControl::Cqp { qp: u.arbitrary()? },
+            _ => RateControl::Cq {
+                quality: u.arbitrary()?,
+            },
         };
     }
     c.vbv_buffer_bits = u.arbitrary()?;
@@ -193,6 +204,7 @@ fn parsers(text: &str) {
     let _ = text.parse::<PixelFormat>();
     let _ = text.parse::<BackendChoice>();
     let _ = text.parse::<KeyframeInterval>();
+    let _ = text.parse::<KeyframeEvery>();
     let _ = text.parse::<BitDepth>();
     let _ = text.parse::<Tuning>();
     let _ = text.parse::<Preset>();

@@ -138,7 +138,7 @@ pub fn software_params(
             p.rc_max_rate = max as i64;
             p.rc_buffer_size = vbv;
         }
-        RateControl::Cqp { .. } => {}
+        RateControl::Cqp { .. } | RateControl::Cq { .. } => {}
     }
     if let KeyframeInterval::Frames(n) = config.keyframe_interval {
         p.gop_size = n as i32;
@@ -168,8 +168,11 @@ pub fn software_params(
                 None => keyint,
             };
             let mut params = vec![keyint, "scenecut=0".to_string()];
-            if let RateControl::Cqp { qp } = config.rate_control {
-                p.options.push(opt("qp", qp.to_string()));
+            match config.rate_control {
+                RateControl::Cqp { qp } => p.options.push(opt("qp", qp.to_string())),
+                // x264 and x265 write it into the stream's settings SEI as `crf=N.0`.
+                RateControl::Cq { quality } => p.options.push(opt("crf", quality.to_string())),
+                RateControl::Cbr { .. } | RateControl::Vbr { .. } => {}
             }
             if config.codec == Codec::H264 {
                 if matches!(config.rate_control, RateControl::Cbr { .. }) {
@@ -238,6 +241,9 @@ pub fn software_params(
             p.rc_buffer_size = 0;
             match config.rate_control {
                 RateControl::Cqp { qp } => p.options.push(opt("qp", svt_qp(qp).to_string())),
+                // FFmpeg's wrapper sets SVT-AV1's CRF mode (rate control 0 with adaptive
+                // quantization) with the quality as its qp.
+                RateControl::Cq { quality } => p.options.push(opt("crf", quality.to_string())),
                 RateControl::Cbr { .. } => {
                     params.push(format!("rc=2:tbr={}", kbps(bit_rate)));
                     params.push(format!("buf-sz={}", (vbv * 1000 / bit_rate.max(1)).max(1)));
@@ -298,7 +304,7 @@ fn svt_limits(config: &SessionConfig) -> Result<(), EncodeError> {
     let target = match config.rate_control {
         RateControl::Cbr { bitrate } => Some(bitrate),
         RateControl::Vbr { target, .. } => Some(target),
-        RateControl::Cqp { .. } => None,
+        RateControl::Cqp { .. } | RateControl::Cq { .. } => None,
     };
     if let Some(bits) = target.filter(|&b| b > SVT_MAX_BITRATE) {
         return Err(refuse(
@@ -572,6 +578,41 @@ mod tests {
         assert_eq!(
             option(&p, "x264-params"),
             Some("keyint=infinite:scenecut=0")
+        );
+    }
+
+    #[test]
+    fn constant_quality_is_crf_on_every_codec_with_no_rates() {
+        for (codec, formats) in [
+            (Codec::H264, &X264_FORMATS[..]),
+            (Codec::Hevc, &X264_FORMATS[..]),
+            (Codec::Av1, &SVT_FORMATS[..]),
+        ] {
+            let mut c = cfg(codec);
+            c.rate_control = RateControl::Cq { quality: 30 };
+            let p = software_params(&c, PixelFormat::I420, formats).unwrap();
+            assert_eq!(option(&p, "crf"), Some("30"), "{codec}");
+            assert_eq!(option(&p, "qp"), None, "{codec}");
+            assert_eq!(
+                (p.bit_rate, p.rc_max_rate, p.rc_buffer_size),
+                (0, 0, 0),
+                "{codec}"
+            );
+        }
+        let mut c = cfg(Codec::H264);
+        c.rate_control = RateControl::Cq { quality: 30 };
+        let p = software_params(&c, PixelFormat::I420, &X264_FORMATS).unwrap();
+        assert_eq!(
+            option(&p, "x264-params"),
+            Some("keyint=120:min-keyint=120:scenecut=0"),
+            "no CBR HRD"
+        );
+        c.codec = Codec::Av1;
+        let p = software_params(&c, PixelFormat::I420, &SVT_FORMATS).unwrap();
+        assert_eq!(
+            option(&p, "svtav1-params"),
+            Some("pred-struct=1:lookahead=0:scd=0"),
+            "no rc= key: the crf option picks SVT-AV1's CRF mode"
         );
     }
 

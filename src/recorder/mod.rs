@@ -37,7 +37,7 @@ pub use feed::{FrameFeeder, Rejected};
 pub use status::RecorderStatus;
 
 use crate::codec::Codec;
-use crate::config::{KeyframeInterval, RateControlMode, SessionConfig};
+use crate::config::{KeyframeEvery, RateControlMode, SessionConfig};
 use crate::control::{ControlOptions, ControlServer};
 use crate::gpu::GpuContext;
 use crate::output::live::{LiveOptions, LiveStats};
@@ -62,7 +62,9 @@ pub enum Limit {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct RateOptions {
-    /// The mode; `None`: CBR.
+    /// The mode; `None`: the one the values given imply (a QP: CQP; a quality: CQ; a peak
+    /// bitrate: VBR; a bitrate or a VBV buffer: CBR), else the default for the job: CBR when a
+    /// live stream is among the outputs, constant quality for recordings to files and replays.
     pub mode: Option<RateControlMode>,
     /// Target bitrate for CBR and VBR; `None`: scaled from 8 Mbit/s at 1080p60 to the
     /// recording's size and rate.
@@ -71,6 +73,19 @@ pub struct RateOptions {
     pub max_bitrate: Option<u64>,
     /// Quantizer for CQP.
     pub qp: Option<u32>,
+    /// Quality for CQ (lower is better); `None`: [`default_quality`] for the codec.
+    pub quality: Option<u32>,
+}
+
+/// The constant quality a recording uses when none is given: each encoder's own customary
+/// default (x264's CRF 23, x265's 28, SVT-AV1's 35), which NVENC's target quality reads on the
+/// same scale.
+pub const fn default_quality(codec: Codec) -> u32 {
+    match codec {
+        Codec::H264 => 23,
+        Codec::Hevc => 28,
+        Codec::Av1 => 35,
+    }
 }
 
 /// One output of a recording.
@@ -173,8 +188,8 @@ pub struct RecorderOptions {
     pub size: Option<(u32, u32)>,
     /// The rate control.
     pub rate: RateOptions,
-    /// The keyframe interval; `None`: two seconds.
-    pub keyframe_interval: Option<KeyframeInterval>,
+    /// The keyframe interval, in frames or as a duration; `None`: two seconds.
+    pub keyframe_interval: Option<KeyframeEvery>,
     /// When to stop by itself; `None`: at the end of the input, or when stopped.
     pub limit: Option<Limit>,
     /// Where packets go (at least one).

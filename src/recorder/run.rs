@@ -294,15 +294,39 @@ fn build_config(o: &RecorderOptions, info: SourceInfo) -> Result<SessionConfig, 
     c.input_format = info.format;
     c.processing.input_size =
         ((width, height) != (info.width, info.height)).then_some((info.width, info.height));
-    c.rate_control = rate_control(&o.rate, &fresh)?;
-    c.keyframe_interval = o.keyframe_interval.unwrap_or(fresh.keyframe_interval);
+    let live = o
+        .outputs
+        .iter()
+        .any(|out| matches!(out, OutputSpec::Live { .. }));
+    c.rate_control = rate_control(&o.rate, &fresh, live, c.vbv_buffer_bits.is_some())?;
+    c.keyframe_interval = match o.keyframe_interval {
+        Some(k) => k.interval(info.frame_rate)?,
+        None => fresh.keyframe_interval,
+    };
     c.validate()?;
     Ok(c)
 }
 
-/// The rate control from loose parts, with the size's default bitrate where one is missing.
-fn rate_control(r: &RateOptions, fresh: &SessionConfig) -> Result<RateControl, ConfigError> {
-    let mode = r.mode.unwrap_or(RateControlMode::Cbr);
+/// The rate control from loose parts: the mode the values imply, else the job's (CBR for a
+/// live stream, constant quality for files), with the size's default bitrate and the codec's
+/// default quality where they are missing.
+fn rate_control(
+    r: &RateOptions,
+    fresh: &SessionConfig,
+    live: bool,
+    vbv: bool,
+) -> Result<RateControl, ConfigError> {
+    let mode = r.mode.unwrap_or(if r.qp.is_some() {
+        RateControlMode::Cqp
+    } else if r.quality.is_some() {
+        RateControlMode::Cq
+    } else if r.max_bitrate.is_some() {
+        RateControlMode::Vbr
+    } else if r.bitrate.is_some() || live || vbv {
+        RateControlMode::Cbr
+    } else {
+        RateControlMode::Cq
+    });
     let default_bitrate = match fresh.rate_control {
         RateControl::Cbr { bitrate } => bitrate,
         _ => 8_000_000,
@@ -311,7 +335,11 @@ fn rate_control(r: &RateOptions, fresh: &SessionConfig) -> Result<RateControl, C
         RateControlMode::Cbr | RateControlMode::Vbr => Some(r.bitrate.unwrap_or(default_bitrate)),
         _ => r.bitrate,
     };
-    RateControl::from_parts(mode, bitrate, r.max_bitrate, r.qp)
+    let quality = match mode {
+        RateControlMode::Cq => Some(r.quality.unwrap_or(super::default_quality(fresh.codec))),
+        _ => r.quality,
+    };
+    RateControl::from_parts(mode, bitrate, r.max_bitrate, r.qp, quality)
 }
 
 /// The codec when none is given: the one an output file's extension names; else for a live
@@ -402,6 +430,50 @@ mod tests {
         assert_eq!(codec_of_extension("a.hevc".as_ref()), Some(Codec::Hevc));
         assert_eq!(codec_of_extension("a.ivf".as_ref()), Some(Codec::Av1));
         assert_eq!(codec_of_extension("a.mkv".as_ref()), None);
+    }
+
+    #[test]
+    fn the_job_picks_the_rate_control() {
+        let fresh = SessionConfig::new(Codec::H264, 1920, 1080, Rational::new(60, 1));
+        let none = RateOptions::default();
+        assert_eq!(
+            rate_control(&none, &fresh, false, false).unwrap(),
+            RateControl::Cq { quality: 23 },
+            "a file: constant quality"
+        );
+        assert_eq!(
+            rate_control(&none, &fresh, true, false).unwrap(),
+            RateControl::Cbr { bitrate: 8_000_000 },
+            "a live stream: CBR at the size's default"
+        );
+        let bitrate = RateOptions {
+            bitrate: Some(6_000_000),
+            ..RateOptions::default()
+        };
+        assert_eq!(
+            rate_control(&bitrate, &fresh, false, false).unwrap(),
+            RateControl::Cbr { bitrate: 6_000_000 },
+            "a bitrate implies CBR"
+        );
+        let qp = RateOptions {
+            qp: Some(30),
+            ..RateOptions::default()
+        };
+        assert_eq!(
+            rate_control(&qp, &fresh, true, false).unwrap(),
+            RateControl::Cqp { qp: 30 }
+        );
+        assert_eq!(
+            rate_control(&none, &fresh, false, true).unwrap(),
+            RateControl::Cbr { bitrate: 8_000_000 },
+            "a VBV buffer implies CBR"
+        );
+        let cqp_bitrate = RateOptions {
+            mode: Some(RateControlMode::Cqp),
+            bitrate: Some(1_000_000),
+            ..RateOptions::default()
+        };
+        assert!(rate_control(&cqp_bitrate, &fresh, false, false).is_err());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use ghoststream::source::SourceSpec;
 use ghoststream::units;
 use ghoststream::{
     BackendChoice, Backpressure, BitDepth, Codec, ColorMatrix, ColorPrimaries, ColorRange,
-    GpuChoice, KeyframeInterval, PixelFormat, Preset, RateControlMode, Rational, SessionConfig,
+    GpuChoice, KeyframeEvery, PixelFormat, Preset, RateControlMode, Rational, SessionConfig,
     SplitFrame, ToneMapInput, TransferFunction, Tuning,
 };
 
@@ -177,11 +177,14 @@ pub struct EncodeArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     seconds: Option<Duration>,
 
-    /// Rate control: cbr, vbr or cqp.
-    #[arg(long, default_value = "cbr")]
-    rc: RateControlMode,
+    /// Rate control: cbr, vbr, cqp or cq (constant quality, with --quality). Default: what the
+    /// values given imply (--bitrate: cbr, --max-bitrate: vbr, --qp: cqp, --quality: cq), else
+    /// cbr when streaming (--stream) and cq for files and replays.
+    #[arg(long)]
+    rc: Option<RateControlMode>,
 
-    /// Target bitrate for cbr/vbr, bits per second with an optional k or M suffix (6M).
+    /// Target bitrate for cbr/vbr: 6M, 6000k, 6Mbps (k = 1000). A bare number is bits per
+    /// second and must be at least 50000 (6000 alone is refused: did you mean 6000k?).
     /// Default: scaled from 8 Mbit/s at 1080p60.
     #[arg(long, value_parser = parse_bitrate, allow_hyphen_values = true)]
     bitrate: Option<u64>,
@@ -194,13 +197,19 @@ pub struct EncodeArgs {
     #[arg(long, allow_hyphen_values = true)]
     qp: Option<u32>,
 
-    /// VBV buffer in bits (optional k/M suffix). Default: 2 s (hq), 1 s (ll), one frame (ull).
-    #[arg(long, value_parser = parse_bitrate, allow_hyphen_values = true)]
+    /// Quality for cq, lower is better: 1-51 for h264/hevc, 1-63 for av1 (CRF on x264, x265
+    /// and SVT-AV1; target quality on NVENC, 1-51).
+    #[arg(long, allow_hyphen_values = true)]
+    quality: Option<u32>,
+
+    /// VBV buffer in bits (optional k/M suffix; a bare number under 50000 is refused as for
+    /// --bitrate). Default: 2 s (hq), 1 s (ll), one frame (ull).
+    #[arg(long, value_parser = parse_buffer_bits, allow_hyphen_values = true)]
     vbv: Option<u64>,
 
-    /// Keyframe interval in frames, or `infinite`. Default: two seconds.
+    /// Keyframe interval: frames (60), a duration (2s, 0.5s, 1.5m) or never. Default: 2s.
     #[arg(long, allow_hyphen_values = true)]
-    keyint: Option<KeyframeInterval>,
+    keyint: Option<KeyframeEvery>,
 
     /// Speed/quality preset, p1 (fastest) to p7 (best).
     #[arg(long, default_value = "p4")]
@@ -340,6 +349,10 @@ fn parse_bitrate(s: &str) -> Result<u64, String> {
     units::parse_bitrate(s).map_err(|e| e.to_string())
 }
 
+fn parse_buffer_bits(s: &str) -> Result<u64, String> {
+    units::parse_buffer_bits(s).map_err(|e| e.to_string())
+}
+
 fn parse_bytes(s: &str) -> Result<u64, String> {
     units::parse_bytes(s).map_err(|e| e.to_string())
 }
@@ -431,7 +444,8 @@ fn recorder_options(args: &EncodeArgs) -> Result<RecorderOptions, String> {
     o.codec = args.codec;
     o.size = args.scale;
     let mut rate = RateOptions::default();
-    rate.mode = Some(args.rc);
+    rate.mode = args.rc;
+    rate.quality = args.quality;
     rate.bitrate = args.bitrate;
     rate.max_bitrate = args.max_bitrate;
     rate.qp = args.qp;

@@ -1525,3 +1525,161 @@ fn a_recording_goes_to_a_file_a_stream_and_a_replay_buffer_at_once() {
         "{saved}: {clip} frames"
     );
 }
+
+/// `--bitrate 6000` is almost always 6000k typed without its suffix: refused while the command
+/// line is read (exit 2), with the likely reading; with a unit the same rates are taken.
+#[test]
+fn a_bare_bitrate_under_50000_is_refused_with_its_likely_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("never.h264");
+    let o = out_path.to_str().unwrap();
+    for (value, message) in [
+        (
+            "6000",
+            "bitrate 6000 is 6 kbit/s, far too low: did you mean 6000k?",
+        ),
+        ("6", "bitrate 6 is 6 bit/s, far too low: did you mean 6M?"),
+    ] {
+        let out = run(&["encode", "--codec", "h264", "--bitrate", value, "-o", o]);
+        assert_eq!(out.status.code(), Some(2), "--bitrate {value}");
+        assert_one_line_error(&out, &["--bitrate", message]);
+        assert!(!out_path.exists());
+    }
+    let out = run(&["encode", "--codec", "h264", "--vbv", "3000", "-o", o]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_one_line_error(&out, &["--vbv", "did you mean 3000k?"]);
+    for value in ["6Mbps", "6000kb/s", "2.5M"] {
+        run_ok(&[
+            "encode",
+            "--codec",
+            "h264",
+            "--size",
+            "320x192",
+            "--frames",
+            "3",
+            "--bitrate",
+            value,
+            "-q",
+            "-o",
+            o,
+        ]);
+        assert_eq!(ffprobe_count(&out_path, "h264"), 3, "--bitrate {value}");
+        std::fs::remove_file(&out_path).unwrap();
+    }
+}
+
+/// The packet flags of a file, one string per packet in stream order (`K__` for a keyframe).
+fn packet_flags(path: &Path) -> Vec<String> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries"])
+        .args(["packet=flags", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `--keyint 1s` at 30 fps puts a keyframe on every 30th frame, and only there.
+#[test]
+fn keyint_as_a_duration_counts_frames_at_the_frame_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("k.h264");
+    run_ok(&[
+        "encode",
+        "--codec",
+        "h264",
+        "--size",
+        "320x192",
+        "--fps",
+        "30",
+        "--frames",
+        "95",
+        "--keyint",
+        "1s",
+        "-q",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    let flags = packet_flags(&out_path);
+    assert_eq!(flags.len(), 95);
+    let keyframes: Vec<usize> = flags
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.starts_with('K'))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(keyframes, [0, 30, 60, 90]);
+    // Shorter than a frame is refused by value.
+    let out = run(&[
+        "encode",
+        "--fps",
+        "30",
+        "--keyint",
+        "10ms",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, &["keyframe_interval 0.01s", "at least one frame"]);
+}
+
+/// `--rc cq --quality 30` is x264's CRF 30: x264 writes its settings into the stream (a
+/// user-data SEI), and they say so.
+#[test]
+fn constant_quality_is_crf_in_the_h264_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("cq.h264");
+    run_ok(&[
+        "encode",
+        "--codec",
+        "h264",
+        "--size",
+        "320x192",
+        "--frames",
+        "10",
+        "--rc",
+        "cq",
+        "--quality",
+        "30",
+        "-q",
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    assert_eq!(ffprobe_count(&out_path, "h264"), 10);
+    let stream = std::fs::read(&out_path).unwrap();
+    let settings = String::from_utf8_lossy(&stream);
+    assert!(
+        settings.contains(" rc=crf ") && settings.contains(" crf=30.0 "),
+        "the x264 settings SEI says another rate control"
+    );
+    // A quality with another rate control, and a quality out of the codec's range, are
+    // refused by name (a quality alone implies cq).
+    let o = out_path.to_str().unwrap();
+    assert_one_line_error(
+        &run(&[
+            "encode", "--codec", "h264", "--rc", "cbr", "--quality", "30", "-o", o,
+        ]),
+        &["quality 30", "rate control cbr"],
+    );
+    assert_one_line_error(
+        &run(&[
+            "encode",
+            "--codec",
+            "h264",
+            "--rc",
+            "cq",
+            "--quality",
+            "52",
+            "-o",
+            o,
+        ]),
+        &["quality 52", "1 to 51 for h264"],
+    );
+}

@@ -140,7 +140,7 @@ fn rates_sizes_and_bitrates_beyond_the_encoders_are_refused() {
     let out = dir.path().join("o.mkv");
     let o = s(&out);
     // Exit status 2: refused while the command line is read; 1: by the session's checks.
-    let cases: [(&[&str], &str, i32); 8] = [
+    let cases: [(&[&str], &str, i32); 9] = [
         (
             &["--codec", "h264", "--fps", "1/1000000000"],
             "1/1000000000",
@@ -156,7 +156,14 @@ fn rates_sizes_and_bitrates_beyond_the_encoders_are_refused() {
         (&["--codec", "av1", "--fps", "241"], "241/1", 1),
         (&["--codec", "av1", "--size", "62x64"], "62x64", 1),
         (&["--codec", "av1", "--bitrate", "150M"], "150000000", 1),
-        (&["--codec", "h264", "--bitrate", "999"], "999", 1),
+        // A bare number under 50000 is refused as it is read, with its likely reading; with
+        // a unit it is taken as written and the session refuses it under 1 kbit/s.
+        (
+            &["--codec", "h264", "--bitrate", "999"],
+            "bitrate 999 is 999 bit/s, far too low: did you mean 999k?",
+            2,
+        ),
+        (&["--codec", "h264", "--bitrate", "999bps"], "999", 1),
     ];
     for (args, needle, code) in cases {
         let mut all = vec!["encode", "--frames", "3"];

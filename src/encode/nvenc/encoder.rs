@@ -28,7 +28,7 @@ use super::session::{
 };
 use super::{NvencApi, NvencError, NvencSession};
 use crate::codec::Codec;
-use crate::config::{BackendKind, KeyframeInterval, SessionConfig};
+use crate::config::{BackendKind, KeyframeInterval, RateControl, SessionConfig};
 use crate::cuda::{
     CudaDevice, CudaStream, DeviceBuffer, DeviceMemory, ImportedBuffer, ImportedTimeline, RowCopy,
 };
@@ -665,6 +665,18 @@ impl EncoderBackend for NvencEncoder {
                 what: "changing codec, size, bit depth, tuning or preset in a running session"
                     .into(),
                 fix: "change only the rate control and frame rate, or open a new session".into(),
+            });
+        }
+        let is_cq = |c: &SessionConfig| matches!(c.rate_control, RateControl::Cq { .. });
+        if is_cq(new) != is_cq(&self.config) {
+            return Err(EncodeError::Unsupported {
+                encoder: "NVENC".into(),
+                what: format!(
+                    "switching rate control from {} to {} in a running session",
+                    self.config.rate_control.mode(),
+                    new.rate_control.mode()
+                ),
+                fix: "constant quality (cq) is chosen when the session opens: keep the mode, or open a new session".into(),
             });
         }
         new.validate().map_err(|e| EncodeError::Unsupported {

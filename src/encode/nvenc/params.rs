@@ -150,6 +150,11 @@ fn bits32(field: &str, bits: u64) -> Result<u32, NvencError> {
     })
 }
 
+/// The highest target quality NVENC takes (`NV_ENC_RC_PARAMS::targetQuality`: "range 0-51
+/// with 0-automatic" in the SDK 12.1 header and the programming guide, for AV1 too; FFmpeg's
+/// av1_nvenc lets 0-63 through, which NVIDIA does not document).
+pub const NVENC_MAX_QUALITY: u8 = 51;
+
 /// Sets the rate control of `rc` from the config (everything else stays the preset's).
 pub fn apply_rate_control(
     config: &SessionConfig,
@@ -178,6 +183,27 @@ pub fn apply_rate_control(
             };
             rc.averageBitRate = 0;
             rc.maxBitRate = 0;
+        }
+        RateControl::Cq { quality } => {
+            // The programming guide's target-quality mode: VBR with a target quality and no
+            // average rate (and no peak: maxBitRate would cap it). The header gives the range
+            // as 0-51 for every codec, 0 meaning automatic.
+            let target = u8::try_from(quality)
+                .ok()
+                .filter(|q| (1..=NVENC_MAX_QUALITY).contains(q))
+                .ok_or_else(|| {
+                    unsupported(
+                        format!("constant quality {quality}"),
+                        format!(
+                            "NVENC's target quality runs from 1 to {NVENC_MAX_QUALITY} for every codec (0 is automatic); give --quality {NVENC_MAX_QUALITY} or less, or use the software encoder"
+                        ),
+                    )
+                })?;
+            rc.rateControlMode = M::NV_ENC_PARAMS_RC_VBR;
+            rc.averageBitRate = 0;
+            rc.maxBitRate = 0;
+            rc.targetQuality = target;
+            rc.targetQualityLSB = 0;
         }
     }
     // The decoder starts with a full buffer: initial delay = buffer size.
@@ -594,6 +620,43 @@ mod tests {
                 (0, 0, 0)
             );
         }
+    }
+
+    #[test]
+    fn constant_quality_is_vbr_with_a_target_quality_and_no_rates() {
+        for (codec, quality) in [(Codec::H264, 23), (Codec::Hevc, 51), (Codec::Av1, 1)] {
+            let mut c = cfg(codec);
+            c.rate_control = RateControl::Cq { quality };
+            let (_, e) = mapped(&c);
+            let rc = &e.rcParams;
+            assert_eq!(rc.rateControlMode, M::NV_ENC_PARAMS_RC_VBR, "{codec}");
+            assert_eq!(
+                (u32::from(rc.targetQuality), rc.targetQualityLSB),
+                (quality, 0),
+                "{codec}"
+            );
+            assert_eq!(
+                (
+                    rc.averageBitRate,
+                    rc.maxBitRate,
+                    rc.vbvBufferSize,
+                    rc.vbvInitialDelay
+                ),
+                (0, 0, 0, 0),
+                "{codec}"
+            );
+        }
+        // AV1 takes CRF up to 63 on SVT-AV1; NVENC's documented range stops at 51.
+        let mut c = cfg(Codec::Av1);
+        c.rate_control = RateControl::Cq { quality: 52 };
+        c.validate().unwrap();
+        let choice = NvencChoice::for_config(&c).unwrap();
+        let e = apply_config(&c, &choice, &mut preset_like()).unwrap_err();
+        assert!(
+            matches!(&e, NvencError::Unsupported { what, .. } if what == "constant quality 52"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("1 to 51"), "{e}");
     }
 
     #[test]
