@@ -223,7 +223,12 @@ fn replay_code(e: &ReplayError) -> ErrorCode {
 fn control_code(e: &ControlError) -> ErrorCode {
     match e {
         ControlError::Bind { .. } => ErrorCode::Output,
-        ControlError::Deadline { .. } => ErrorCode::Timeout,
+        ControlError::Deadline { .. } | ControlError::Timeout { .. } => ErrorCode::Timeout,
+        ControlError::NoServer { .. }
+        | ControlError::Stale { .. }
+        | ControlError::Connect { .. }
+        | ControlError::Connection { .. }
+        | ControlError::NoAnswer { .. } => ErrorCode::Unavailable,
         ControlError::Busy { .. } => ErrorCode::State,
         _ => ErrorCode::BadInput,
     }

@@ -312,7 +312,7 @@ fn bad_save_values_are_answered_and_the_recording_goes_on() {
     }
     assert_eq!(
         ask(&sock, b"save \xff\n"),
-        "error: the request is not UTF-8 text (\"save \\xff\"): send `save` or `save SECONDS`\n"
+        "error: the request is not UTF-8 text (\"save \\xff\"): send `save [SECONDS]`, `status`, `stop`, `keyframe` or `bitrate RATE`\n"
     );
     let saved = saved_path(&ask(&sock, b"save\n"));
     recorder.signal(libc::SIGINT);
