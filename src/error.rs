@@ -214,9 +214,10 @@ fn replay_code(e: &ReplayError) -> ErrorCode {
     match e {
         ReplayError::EmptyLimits { .. } | ReplayError::Format { .. } => ErrorCode::InvalidConfig,
         ReplayError::Empty => ErrorCode::State,
-        ReplayError::SaverGone { .. } | ReplayError::Sink(_) | ReplayError::Unsaved { .. } => {
-            ErrorCode::Output
-        }
+        ReplayError::SaverGone { .. }
+        | ReplayError::Sink(_)
+        | ReplayError::Unsaved { .. }
+        | ReplayError::NoFreeName { .. } => ErrorCode::Output,
     }
 }
 
