@@ -1,10 +1,29 @@
-//! A control socket: a Unix socket that takes one-line requests (`save`, `save SECONDS`) and
-//! answers each with one line, served off the caller's thread.
+//! A control socket: a Unix socket that takes one-line requests and answers each with one
+//! line, served off the caller's thread; and the client that asks ([`request`]).
+//!
+//! **The protocol.** A client connects, sends one request line, reads one answer line, and the
+//! connection is closed. The requests ([`ControlRequest`], parsed by [`parse_request`]):
+//!
+//! | request | asks for | answer |
+//! |---|---|---|
+//! | `save` | the replay buffer saved, all it holds | `saved PATH` once the file is written |
+//! | `save SECONDS` | the last SECONDS of it (`save 30`, `save 1.5`) | `saved PATH` |
+//! | `status` | the recording's state | one line holding a JSON object |
+//! | `stop` | the recording stopped, its files finished | `ok` |
+//! | `keyframe` | the next frame encoded as a key frame | `ok` |
+//! | `bitrate RATE` | the bitrate changed (`bitrate 6M`, `bitrate 6000k`, as [`parse_bitrate`] reads it) | `ok` |
+//!
+//! Any request may be answered `error: ...` instead, one line that says why (a bad value, a
+//! replay buffer that holds nothing yet, a recording that cannot change its bitrate). The keys
+//! of `status`'s JSON object are the server's business: clients print the object, they do not
+//! depend on its keys.
+//!
+//! **The server**, [`ControlServer`]:
 //!
 //! - **Never on the caller's thread.** [`ControlServer::bind`] starts one serving thread that
 //!   accepts connections and reads their requests; the caller (a recording loop) only ever
 //!   calls [`ControlServer::try_recv`], which never waits. A request that parsed comes with a
-//!   [`ControlReply`] that the caller answers when it is done (`saved PATH`, `error: ...`).
+//!   [`ControlReply`] that the caller answers when it is done (`saved PATH`, `ok`, `error: ...`).
 //! - **Bounded.** A request is one line of at most [`MAX_REQUEST_BYTES`] bytes (longer:
 //!   `error: request longer than 256 bytes`, and the connection is closed), complete within
 //!   [`REQUEST_DEADLINE`] of the connection being accepted (later: `error: no complete
@@ -14,18 +33,29 @@
 //!   request longer than its deadline.
 //! - **Checked.** [`parse_request`] is a pure function of the bytes: any input gives a request
 //!   or a typed [`ControlError`] naming the value (non-UTF-8, `save 1e20`, `save inf`,
-//!   `save nan`, `save -1`), never a panic.
+//!   `save nan`, `save -1`, `bitrate 6000`, `stop now`), never a panic.
 //! - **The socket file is ours.** An existing socket at the path that nothing listens on (left
 //!   by a killed run) is replaced; a live one is refused ([`ControlError::InUse`]); a path that
-//!   is not a socket is never removed ([`ControlError::NotASocket`]). The socket file is
-//!   removed when the server is dropped (also when it is dropped while unwinding).
+//!   is not a socket is never removed ([`ControlError::NotASocket`]). A missing folder for the
+//!   socket (one level, as `$XDG_RUNTIME_DIR/ghoststream` is before the first recording, see
+//!   [`default_socket_path`]) is created, open to its owner only (mode 0700). The socket file
+//!   is removed when the server is dropped (also when it is dropped while unwinding).
 //!
 //! Answers are written without blocking: a client that does not read its answer loses it.
 //! The answer is written with `write(2)`: a program embedding the server that has not ignored
 //! `SIGPIPE` (Rust programs do by default) can be stopped by a client that closes early.
+//!
+//! **The client**, [`request`]: connects, sends one line, and reads one answer line of at most
+//! [`MAX_ANSWER_BYTES`], all within a timeout. What it cannot reach is told apart, each with
+//! its fix: nothing at the path ([`ControlError::NoServer`]), a socket that nothing listens on
+//! because the recording that made it was killed ([`ControlError::Stale`]), something that is
+//! not a socket ([`ControlError::NotASocket`]), no answer in time ([`ControlError::Timeout`]);
+//! an `error: ...` answer is [`ControlError::Server`], carrying the server's words.
+//!
+//! [`parse_bitrate`]: crate::units::parse_bitrate
 
 use std::io::{ErrorKind, Read, Write};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -34,6 +64,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
+
+use crate::units::{parse_bitrate, UnitError};
 
 /// The longest request line, in bytes, without its newline.
 pub const MAX_REQUEST_BYTES: usize = 256;
@@ -51,6 +83,12 @@ pub const MAX_CLIENTS: usize = 4;
 /// for more than it holds saves all it holds.
 pub const MAX_SAVE: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// The longest answer line [`request`] reads, in bytes, without its newline.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The requests, as the errors that list them name them.
+const REQUESTS: &str = "`save [SECONDS]`, `status`, `stop`, `keyframe` or `bitrate RATE`";
+
 /// How often the serving thread looks at its stop flag when nothing happens.
 const TICK: Duration = Duration::from_millis(50);
 
@@ -62,27 +100,41 @@ const QUOTE_CHARS: usize = 64;
 #[non_exhaustive]
 pub enum ControlRequest {
     /// `save` (`last: None`: all the buffer holds) or `save SECONDS` (the last SECONDS).
+    /// Answered `saved PATH` once the file is written.
     Save {
         /// The stretch of video asked for; positive and at most [`MAX_SAVE`].
         last: Option<Duration>,
     },
+    /// `status`: answered with one line holding a JSON object (its keys are the server's).
+    Status,
+    /// `stop`: the recording ends and its files are finished; answered `ok`.
+    Stop,
+    /// `keyframe`: the next frame is encoded as a key frame; answered `ok`.
+    Keyframe,
+    /// `bitrate RATE`: the bitrate changes to RATE (`6M`, `6000k`, `6Mbps`, as
+    /// [`parse_bitrate`] reads it); answered `ok`.
+    Bitrate {
+        /// The new bitrate, as [`parse_bitrate`] bounds it.
+        bits_per_second: u64,
+    },
 }
 
-/// Why a request was refused, or why the control socket could not be opened.
+/// Why a request was refused, why the control socket could not be opened, or why a client's
+/// request got no answer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ControlError {
     /// The request's bytes are not UTF-8.
-    #[error("the request is not UTF-8 text (\"{bytes}\"): send `save` or `save SECONDS`")]
+    #[error("the request is not UTF-8 text (\"{bytes}\"): send {REQUESTS}")]
     NotUtf8 {
         /// The bytes, escaped (the first 64 at most).
         bytes: String,
     },
     /// A blank line.
-    #[error("empty request: send `save` or `save SECONDS`")]
+    #[error("empty request: send {REQUESTS}")]
     Empty,
-    /// A first word other than `save`.
-    #[error("unknown command {command:?}: the control socket takes `save` or `save SECONDS`")]
+    /// A first word that is not a request.
+    #[error("unknown command {command:?}: the control socket takes {REQUESTS}")]
     UnknownCommand {
         /// The word (the first 64 characters at most).
         command: String,
@@ -108,6 +160,21 @@ pub enum ControlError {
         /// Everything after `save` (the first 64 characters at most).
         rest: String,
     },
+    /// `status`, `stop` or `keyframe` with something after it.
+    #[error("{command} takes no argument, not {rest:?}")]
+    UnexpectedArgument {
+        /// The request (`status`, `stop`, `keyframe`).
+        command: &'static str,
+        /// Everything after it (the first 64 characters at most).
+        rest: String,
+    },
+    /// `bitrate` without a rate.
+    #[error("bitrate takes a rate in bits per second: `bitrate 6M`, `bitrate 6000k`")]
+    MissingBitrate,
+    /// `bitrate` with a rate [`parse_bitrate`] refuses (its value is the first 64 characters
+    /// at most).
+    #[error(transparent)]
+    Bitrate(UnitError),
     /// A line longer than the limit (the connection is closed).
     #[error("request longer than {limit} bytes")]
     TooLong {
@@ -115,9 +182,7 @@ pub enum ControlError {
         limit: usize,
     },
     /// No whole line before the deadline (the connection is closed).
-    #[error(
-        "no complete request within {deadline:?}: send `save` or `save SECONDS` and a newline"
-    )]
+    #[error("no complete request within {deadline:?}: send {REQUESTS} and a newline")]
     Deadline {
         /// The deadline.
         deadline: Duration,
@@ -156,6 +221,74 @@ pub enum ControlError {
         #[source]
         source: std::io::Error,
     },
+    /// [`request`]: nothing at the path.
+    #[error("no recorder is listening at {} (nothing is there): start a recording with its control socket at that path, or give the path of the one running", path.display())]
+    NoServer {
+        /// The socket path.
+        path: PathBuf,
+    },
+    /// [`request`]: a socket that nothing listens on, left by a recording that was killed.
+    #[error("no recorder is listening at {}: it is the control socket of a recording that was killed, and nothing is running there now (the next recording at that path replaces it)", path.display())]
+    Stale {
+        /// The socket path.
+        path: PathBuf,
+    },
+    /// [`request`]: the socket could not be reached for another reason (permissions, a path
+    /// too long for a socket address).
+    #[error("cannot connect to the control socket {}: {source}", path.display())]
+    Connect {
+        /// The socket path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// [`request`]: no whole answer within the timeout.
+    #[error("no answer to {request:?} from {} within {timeout:?}: the recorder may be stalled; try again, or allow a longer timeout", path.display())]
+    Timeout {
+        /// The socket path.
+        path: PathBuf,
+        /// The request line sent (the first 64 characters at most).
+        request: String,
+        /// The timeout.
+        timeout: Duration,
+    },
+    /// [`request`]: the connection failed before the answer came.
+    #[error("the connection to the control socket {} failed before an answer came: {source}", path.display())]
+    Connection {
+        /// The socket path.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// [`request`]: the server closed the connection without answering.
+    #[error("the control socket {} closed the connection without an answer", path.display())]
+    NoAnswer {
+        /// The socket path.
+        path: PathBuf,
+    },
+    /// [`request`]: an answer longer than [`MAX_ANSWER_BYTES`]; it is not read further.
+    #[error("the answer from the control socket {} is longer than {limit} bytes: it is not a control socket's answer", path.display())]
+    AnswerTooLong {
+        /// The socket path.
+        path: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
+    /// [`request`]: a line that is not one request (a line break in it, or over
+    /// [`MAX_REQUEST_BYTES`]); nothing was sent.
+    #[error("a request is one line of at most {MAX_REQUEST_BYTES} bytes, not {line:?}")]
+    InvalidRequest {
+        /// The line (the first 64 characters at most).
+        line: String,
+    },
+    /// [`request`]: the server answered `error: ...`; its words, without `error: `.
+    #[error("{message}")]
+    Server {
+        /// What the server said.
+        message: String,
+    },
     /// Limits that serve nothing (zero) or a deadline over [`MAX_DEADLINE`].
     #[error("invalid control socket limits ({max_request_bytes} bytes, {deadline:?}, {max_clients} clients): give at least 1 byte and 1 client, and a deadline from 1 ns to 1 h")]
     Options {
@@ -176,9 +309,10 @@ fn quote(s: &str) -> String {
     }
 }
 
-/// Parses one request line (its trailing `\n` or `\r\n`, if any, is ignored): `save` or
-/// `save SECONDS`, words separated by ASCII white space. Any bytes give a request or a typed
-/// error naming the value; nothing panics and every number is converted with checks.
+/// Parses one request line (its trailing `\n` or `\r\n`, if any, is ignored): `save`,
+/// `save SECONDS`, `status`, `stop`, `keyframe` or `bitrate RATE`, words separated by ASCII
+/// white space. Any bytes give a request or a typed error naming the value; nothing panics
+/// and every number is converted with checks.
 pub fn parse_request(line: &[u8]) -> Result<ControlRequest, ControlError> {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -190,30 +324,58 @@ pub fn parse_request(line: &[u8]) -> Result<ControlRequest, ControlError> {
             .map(char::from)
             .collect(),
     })?;
-    let mut words = text.split_ascii_whitespace();
-    let command = words.next().ok_or(ControlError::Empty)?;
-    if command != "save" {
-        return Err(ControlError::UnknownCommand {
-            command: quote(command),
-        });
-    }
-    let Some(value) = words.next() else {
-        return Ok(ControlRequest::Save { last: None });
+    let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    let (command, rest) = match text.find(|c: char| c.is_ascii_whitespace()) {
+        Some(end) => (
+            &text[..end],
+            text[end..].trim_start_matches(|c: char| c.is_ascii_whitespace()),
+        ),
+        None => (text, ""),
     };
-    if words.next().is_some() {
-        let rest = text
-            .trim_start_matches(|c: char| c.is_ascii_whitespace())
-            .strip_prefix("save")
-            .unwrap_or(text)
-            .trim_matches(|c: char| c.is_ascii_whitespace());
+    let bare = |request: ControlRequest, command: &'static str| {
+        if rest.is_empty() {
+            Ok(request)
+        } else {
+            Err(ControlError::UnexpectedArgument {
+                command,
+                rest: quote(rest),
+            })
+        }
+    };
+    match command {
+        "" => Err(ControlError::Empty),
+        "save" => parse_save(rest),
+        "status" => bare(ControlRequest::Status, "status"),
+        "stop" => bare(ControlRequest::Stop, "stop"),
+        "keyframe" => bare(ControlRequest::Keyframe, "keyframe"),
+        "bitrate" if rest.is_empty() => Err(ControlError::MissingBitrate),
+        // The rest of the line is the rate: `bitrate 6 Mbit/s` is one.
+        "bitrate" => parse_bitrate(rest)
+            .map(|bits_per_second| ControlRequest::Bitrate { bits_per_second })
+            .map_err(|e| {
+                ControlError::Bitrate(UnitError {
+                    value: quote(&e.value),
+                    ..e
+                })
+            }),
+        _ => Err(ControlError::UnknownCommand {
+            command: quote(command),
+        }),
+    }
+}
+
+/// `save`'s argument (`rest`, trimmed; empty for none).
+fn parse_save(rest: &str) -> Result<ControlRequest, ControlError> {
+    if rest.is_empty() {
+        return Ok(ControlRequest::Save { last: None });
+    }
+    if rest.contains(|c: char| c.is_ascii_whitespace()) {
         return Err(ControlError::TooManyArguments { rest: quote(rest) });
     }
-    let seconds: f64 = value.parse().map_err(|_| ControlError::NotANumber {
-        value: quote(value),
-    })?;
-    let out_of_range = || ControlError::SecondsOutOfRange {
-        value: quote(value),
-    };
+    let seconds: f64 = rest
+        .parse()
+        .map_err(|_| ControlError::NotANumber { value: quote(rest) })?;
+    let out_of_range = || ControlError::SecondsOutOfRange { value: quote(rest) };
     // NaN fails the comparison; infinities and values too large for a Duration fail the
     // checked conversion; a positive number too small to be a nanosecond rounds to zero.
     if seconds.is_nan() || seconds <= 0.0 {
@@ -340,13 +502,34 @@ impl Drop for SocketFile {
     }
 }
 
-/// Binds `path`, replacing a stale socket (one nothing listens on) and refusing a live one or
-/// anything that is not a socket.
+/// Creates `dir`, open to its owner only (mode 0700), when it is missing and its own parent
+/// exists. Anything already there is left as it is (binding then says what is wrong); a
+/// missing parent is left to binding too, whose error names the socket path.
+fn create_socket_dir(dir: &Path) -> std::io::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        _ => return Ok(()),
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Ok(()) => {
+            tracing::info!("created the control socket's folder {}", dir.display());
+            Ok(())
+        }
+        Err(e) if matches!(e.kind(), ErrorKind::AlreadyExists | ErrorKind::NotFound) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Binds `path`, creating its folder if missing ([`create_socket_dir`]), replacing a stale
+/// socket (one nothing listens on) and refusing a live one or anything that is not a socket.
 fn bind(path: &Path) -> Result<(UnixListener, SocketFile), ControlError> {
     let bind_error = |source| ControlError::Bind {
         path: path.to_path_buf(),
         source,
     };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        create_socket_dir(dir).map_err(bind_error)?;
+    }
     match std::fs::symlink_metadata(path) {
         Ok(meta) if !meta.file_type().is_socket() => {
             return Err(ControlError::NotASocket {
@@ -393,8 +576,8 @@ pub struct ControlServer {
 }
 
 impl ControlServer {
-    /// Binds `path` (see the [module](self) documentation for what may already be there) and
-    /// starts serving it within `options`.
+    /// Binds `path` (see the [module](self) documentation for what may already be there; its
+    /// folder is created, mode 0700, if it is missing) and starts serving it within `options`.
     pub fn bind(path: &Path, options: ControlOptions) -> Result<Self, ControlError> {
         if options.max_request_bytes == 0
             || options.max_clients == 0
@@ -640,6 +823,175 @@ fn accept_all(
     }
 }
 
+/// The control socket a recording listens on unless told otherwise:
+/// `$XDG_RUNTIME_DIR/ghoststream/control.sock`. `None` when `XDG_RUNTIME_DIR` is not set, or is
+/// not an absolute path (the XDG base directory specification says to ignore a relative one).
+/// [`ControlServer::bind`] creates the `ghoststream` folder (mode 0700) when it is missing.
+pub fn default_socket_path() -> Option<PathBuf> {
+    socket_path_in(std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from))
+}
+
+/// [`default_socket_path`] for a given `XDG_RUNTIME_DIR`.
+fn socket_path_in(runtime_dir: Option<PathBuf>) -> Option<PathBuf> {
+    runtime_dir
+        .filter(|d| d.is_absolute())
+        .map(|d| d.join("ghoststream").join("control.sock"))
+}
+
+/// The time left before `deadline`; `None` once it has passed.
+fn time_left(deadline: Instant) -> Option<Duration> {
+    Some(deadline.saturating_duration_since(Instant::now())).filter(|d| !d.is_zero())
+}
+
+/// Sends `line` (one request, without its newline) to the control socket at `path` and returns
+/// the server's answer line (without its newline): `saved PATH`, `ok`, a JSON object for
+/// `status`. An `error: ...` answer is [`ControlError::Server`] with the server's words.
+///
+/// Connecting, sending and reading the answer all happen within `timeout` (at most
+/// [`MAX_DEADLINE`]); the answer is read up to [`MAX_ANSWER_BYTES`]. See the
+/// [module](self) documentation for the errors that tell why no answer came.
+pub fn request(path: &Path, line: &str, timeout: Duration) -> Result<String, ControlError> {
+    use rustix::io::Errno;
+    use rustix::net::SendFlags;
+    if line.len() > MAX_REQUEST_BYTES || line.contains(['\n', '\r']) {
+        return Err(ControlError::InvalidRequest { line: quote(line) });
+    }
+    let timeout = timeout.min(MAX_DEADLINE);
+    let deadline = Instant::now() + timeout;
+    let timed_out = || ControlError::Timeout {
+        path: path.to_path_buf(),
+        request: quote(line),
+        timeout,
+    };
+    let lost = |source| ControlError::Connection {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut stream = connect(path, deadline).map_err(|e| e.unwrap_or_else(timed_out))?;
+    let mut text = String::with_capacity(line.len() + 1);
+    text.push_str(line);
+    text.push('\n');
+    let left = time_left(deadline).ok_or_else(timed_out)?;
+    stream.set_write_timeout(Some(left)).map_err(lost)?;
+    let mut sent = 0;
+    while sent < text.len() {
+        // MSG_NOSIGNAL: a server that closed first must not raise SIGPIPE in the host.
+        match rustix::net::send(&stream, &text.as_bytes()[sent..], SendFlags::NOSIGNAL) {
+            Ok(0) => break,
+            Ok(n) => sent += n,
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => return Err(timed_out()),
+            // The server closed first (after answering `busy`, say): its answer may be there.
+            Err(Errno::PIPE | Errno::CONNRESET) => break,
+            Err(e) => return Err(lost(e.into())),
+        }
+    }
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let left = time_left(deadline).ok_or_else(timed_out)?;
+        stream.set_read_timeout(Some(left)).map_err(lost)?;
+        let room = (MAX_ANSWER_BYTES + 1 - answer.len()).min(chunk.len());
+        match stream.read(&mut chunk[..room]) {
+            Ok(0) => break,
+            Ok(n) => {
+                let got = &chunk[..n];
+                let end = got.iter().position(|&b| b == b'\n');
+                answer.extend_from_slice(&got[..end.unwrap_or(n)]);
+                if answer.len() > MAX_ANSWER_BYTES {
+                    return Err(ControlError::AnswerTooLong {
+                        path: path.to_path_buf(),
+                        limit: MAX_ANSWER_BYTES,
+                    });
+                }
+                if end.is_some() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err(timed_out())
+            }
+            // The server closed with our bytes unread: after its answer (which stands), or
+            // without one.
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => break,
+            Err(e) => return Err(lost(e)),
+        }
+    }
+    if answer.is_empty() {
+        return Err(ControlError::NoAnswer {
+            path: path.to_path_buf(),
+        });
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    let answer = answer.strip_suffix('\r').unwrap_or(&answer);
+    match answer.strip_prefix("error:") {
+        Some(message) => Err(ControlError::Server {
+            message: message.trim_start().to_string(),
+        }),
+        None => Ok(answer.to_string()),
+    }
+}
+
+/// Connects to `path` before `deadline` (`Err(None)`: the deadline passed). A full backlog
+/// (a server not accepting) is waited on, never blocked on: the socket does not block.
+fn connect(path: &Path, deadline: Instant) -> Result<UnixStream, Option<ControlError>> {
+    use rustix::io::Errno;
+    use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+    let connect_error = |source| {
+        Some(ControlError::Connect {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let no_server = || {
+        Some(ControlError::NoServer {
+            path: path.to_path_buf(),
+        })
+    };
+    // Connecting to a file that is not a socket is refused like a stale socket: look first.
+    match std::fs::metadata(path) {
+        Ok(m) if !m.file_type().is_socket() => {
+            return Err(Some(ControlError::NotASocket {
+                path: path.to_path_buf(),
+            }))
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => return Err(no_server()),
+        Err(e) => return Err(connect_error(e)),
+    }
+    let address = SocketAddrUnix::new(path).map_err(|e| connect_error(e.into()))?;
+    loop {
+        let socket = rustix::net::socket_with(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|e| connect_error(e.into()))?;
+        match rustix::net::connect(&socket, &address) {
+            Ok(()) => {
+                let stream = UnixStream::from(socket);
+                stream.set_nonblocking(false).map_err(connect_error)?;
+                return Ok(stream);
+            }
+            Err(Errno::INTR) => {}
+            // The server's backlog is full: it is not accepting. Try again until the deadline.
+            Err(Errno::AGAIN) => {
+                let left = time_left(deadline).ok_or(None)?;
+                std::thread::sleep(left.min(Duration::from_millis(10)));
+            }
+            Err(Errno::CONNREFUSED) => {
+                return Err(Some(ControlError::Stale {
+                    path: path.to_path_buf(),
+                }))
+            }
+            Err(Errno::NOENT) => return Err(no_server()),
+            Err(e) => return Err(connect_error(e.into())),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -651,5 +1003,36 @@ mod tests {
         assert_eq!(q.chars().count(), QUOTE_CHARS + 3);
         assert!(q.ends_with("..."));
         assert_eq!(quote("abc"), "abc");
+    }
+
+    #[test]
+    fn the_default_socket_is_in_the_runtime_dir() {
+        assert_eq!(
+            socket_path_in(Some("/run/user/1000".into())),
+            Some(PathBuf::from("/run/user/1000/ghoststream/control.sock"))
+        );
+        assert_eq!(socket_path_in(None), None);
+        // A relative XDG_RUNTIME_DIR is ignored, as the XDG specification says.
+        assert_eq!(socket_path_in(Some("run/user".into())), None);
+        assert_eq!(socket_path_in(Some("".into())), None);
+    }
+
+    #[test]
+    fn the_socket_folder_is_created_private_and_only_one_level() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("ghoststream");
+        create_socket_dir(&folder).unwrap();
+        let mode = std::fs::metadata(&folder).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        // Already there: left as it is (its mode too).
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o750)).unwrap();
+        create_socket_dir(&folder).unwrap();
+        let mode = std::fs::metadata(&folder).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o750, "{mode:o}");
+        // Two levels missing: nothing is created (binding names the socket path).
+        let deep = dir.path().join("a/b");
+        create_socket_dir(&deep).unwrap();
+        assert!(!dir.path().join("a").exists());
     }
 }

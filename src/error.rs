@@ -246,16 +246,22 @@ fn replay_code(e: &ReplayError) -> ErrorCode {
     match e {
         ReplayError::EmptyLimits { .. } | ReplayError::Format { .. } => ErrorCode::InvalidConfig,
         ReplayError::Empty => ErrorCode::State,
-        ReplayError::SaverGone { .. } | ReplayError::Sink(_) | ReplayError::Unsaved { .. } => {
-            ErrorCode::Output
-        }
+        ReplayError::SaverGone { .. }
+        | ReplayError::Sink(_)
+        | ReplayError::Unsaved { .. }
+        | ReplayError::NoFreeName { .. } => ErrorCode::Output,
     }
 }
 
 fn control_code(e: &ControlError) -> ErrorCode {
     match e {
         ControlError::Bind { .. } => ErrorCode::Output,
-        ControlError::Deadline { .. } => ErrorCode::Timeout,
+        ControlError::Deadline { .. } | ControlError::Timeout { .. } => ErrorCode::Timeout,
+        ControlError::NoServer { .. }
+        | ControlError::Stale { .. }
+        | ControlError::Connect { .. }
+        | ControlError::Connection { .. }
+        | ControlError::NoAnswer { .. } => ErrorCode::Unavailable,
         ControlError::Busy { .. } => ErrorCode::State,
         _ => ErrorCode::BadInput,
     }

@@ -16,12 +16,16 @@
 //! - **Saving off the encoder's thread.** [`ReplaySaver`] writes clips to container files on
 //!   its own thread, one after another: a save asked for while another is being written waits
 //!   its turn, and the encoder only ever pays for [`ReplayBuffer::clip`].
+//! - **Named by local date and time, never overwriting.** [`ReplaySaver::save_in`] saves into a
+//!   folder under a name such as `Replay_2026-12-04_15-30-12.mkv` ([`replay_file_name`]), `_2`,
+//!   `_3`... added when that name is taken ([`reserve_replay_path`]); the folder defaults to
+//!   the user's videos folder ([`default_replay_dir`]).
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use super::error::{SinkError, SinkSummary};
 use super::format::{BitstreamFormat, ContainerFormat, OutputFormat};
@@ -79,6 +83,16 @@ pub enum ReplayError {
         /// What failed. What its message says about the file's remaining bytes no longer
         /// holds: the file is gone.
         sink: SinkError,
+    },
+    /// Every name [`reserve_replay_path`] tries for one second is taken.
+    #[error("{} and {tried} more replay files named after the same second are already in {}: move some out, or pick another folder", name, dir.display())]
+    NoFreeName {
+        /// The folder.
+        dir: PathBuf,
+        /// The first name tried.
+        name: String,
+        /// How many numbered names (`_2`...) were tried after it.
+        tried: u32,
     },
 }
 
@@ -352,13 +366,15 @@ impl ReplayClip {
 
 /// Saves `clip` to `path`; a file this save created is removed if the save fails (a full
 /// disk must not leave a header-only file that does not play).
+/// A file `reserved` for this save ([`reserve_replay_path`]) is this save's own.
 fn save_whole(
     clip: &ReplayClip,
     path: &std::path::Path,
     format: OutputFormat,
     config: &SessionConfig,
+    reserved: bool,
 ) -> Result<SinkSummary, ReplayError> {
-    let existed = std::fs::symlink_metadata(path).is_ok();
+    let existed = !reserved && std::fs::symlink_metadata(path).is_ok();
     let sink = match clip.save(path, format, config) {
         Ok(summary) => return Ok(summary),
         Err(e) => e,
@@ -387,6 +403,8 @@ struct SaveJob {
     clip: ReplayClip,
     path: PathBuf,
     format: OutputFormat,
+    /// The file was made empty for this save ([`reserve_replay_path`]): a failed save removes it.
+    reserved: bool,
     done: mpsc::Sender<Result<SinkSummary, ReplayError>>,
 }
 
@@ -395,6 +413,8 @@ struct SaveJob {
 pub struct ReplaySaver {
     jobs: Option<mpsc::Sender<SaveJob>>,
     thread: Option<JoinHandle<()>>,
+    /// The session's codec (a bitstream file's extension depends on it).
+    codec: Codec,
 }
 
 /// A save in progress: [`PendingSave::wait`] gives its outcome.
@@ -432,12 +452,14 @@ impl PendingSave {
 impl ReplaySaver {
     /// Starts the saving thread for clips of the session `config` describes.
     pub fn start(config: SessionConfig) -> Result<Self, ReplayError> {
+        let codec = config.codec;
         let (jobs, receiver) = mpsc::channel::<SaveJob>();
         let thread = std::thread::Builder::new()
             .name("ghoststream-replay-saver".into())
             .spawn(move || {
                 for job in receiver {
-                    let outcome = save_whole(&job.clip, &job.path, job.format, &config);
+                    let outcome =
+                        save_whole(&job.clip, &job.path, job.format, &config, job.reserved);
                     let _ = job.done.send(outcome);
                 }
             })
@@ -450,16 +472,44 @@ impl ReplaySaver {
         Ok(Self {
             jobs: Some(jobs),
             thread: Some(thread),
+            codec,
         })
     }
 
     /// Queues `clip` to be written to `path`; returns at once.
     pub fn save(&self, clip: ReplayClip, path: PathBuf, format: OutputFormat) -> PendingSave {
+        self.queue(clip, path, format, false)
+    }
+
+    /// Queues `clip` to be written into the folder `dir` under a new name for the local time
+    /// `when` ([`reserve_replay_path`]: `Replay_2026-12-04_15-30-12.mkv`, or `..._2.mkv` when
+    /// that is taken); returns at once. The file is created (empty) before this returns, so a
+    /// later save never takes the same name, and is removed if the save fails. Fails only
+    /// when no name can be created in `dir`.
+    pub fn save_in(
+        &self,
+        clip: ReplayClip,
+        dir: &Path,
+        format: OutputFormat,
+        when: SystemTime,
+    ) -> Result<PendingSave, ReplayError> {
+        let path = reserve_replay_path(dir, format, self.codec, when)?;
+        Ok(self.queue(clip, path, format, true))
+    }
+
+    fn queue(
+        &self,
+        clip: ReplayClip,
+        path: PathBuf,
+        format: OutputFormat,
+        reserved: bool,
+    ) -> PendingSave {
         let (done, receiver) = mpsc::channel();
         let job = SaveJob {
             clip,
             path: path.clone(),
             format,
+            reserved,
             done,
         };
         if let Some(jobs) = &self.jobs {
@@ -480,6 +530,179 @@ impl Drop for ReplaySaver {
             let _ = t.join();
         }
     }
+}
+
+/// A moment in local time, to the second, as a replay file's name shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct LocalTime {
+    year: i32,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+}
+
+/// `when` in the local time zone (as `localtime_r(3)` reads it: `TZ`, else `/etc/localtime`);
+/// `None` for a time it cannot represent (a year past `i32`).
+fn local_time(when: SystemTime) -> Option<LocalTime> {
+    let seconds = match when.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_secs()).ok()?,
+        // Before 1970: the whole second at or before it.
+        Err(e) => {
+            let before = e.duration();
+            let whole = i64::try_from(before.as_secs()).ok()?;
+            let whole = whole.checked_add(i64::from(before.subsec_nanos() > 0))?;
+            whole.checked_neg()?
+        }
+    };
+    let t = libc::time_t::try_from(seconds).ok()?;
+    let mut tm = std::mem::MaybeUninit::<libc::tm>::uninit();
+    // SAFETY: `t` and `tm` are live locals; localtime_r reads `t` and writes only `tm`, whose
+    // fields are all plain integers (and a pointer to libc's static zone name, not used), and
+    // returns null, leaving `tm` unread, when it cannot represent the time. It is thread-safe;
+    // like every libc call that reads the time zone, it relies on no thread calling setenv(3)
+    // at the same time (std::env::set_var's documented hazard).
+    let tm = unsafe {
+        if libc::localtime_r(&raw const t, tm.as_mut_ptr()).is_null() {
+            return None;
+        }
+        tm.assume_init()
+    };
+    Some(LocalTime {
+        year: tm.tm_year.checked_add(1900)?,
+        month: u8::try_from(tm.tm_mon.checked_add(1)?).ok()?,
+        day: u8::try_from(tm.tm_mday).ok()?,
+        hour: u8::try_from(tm.tm_hour).ok()?,
+        minute: u8::try_from(tm.tm_min).ok()?,
+        second: u8::try_from(tm.tm_sec).ok()?,
+    })
+}
+
+/// The extension of a `format` file of `codec` (`mkv`; `h264` for Annex-B H.264).
+fn file_extension(format: OutputFormat, codec: Codec) -> &'static str {
+    match format {
+        OutputFormat::Bitstream(f) => f.extension(codec),
+        OutputFormat::Container(f) => f.name(),
+    }
+}
+
+/// `Replay_YYYY-MM-DD_HH-MM-SS` (`Replay` without a time), `_N` after it from the second on.
+fn name_at(time: Option<LocalTime>, number: u32, extension: &str) -> String {
+    let mut name = String::from("Replay");
+    if let Some(t) = time {
+        name.push_str(&format!(
+            "_{:04}-{:02}-{:02}_{:02}-{:02}-{:02}",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        ));
+    }
+    if number > 1 {
+        name.push_str(&format!("_{number}"));
+    }
+    name.push('.');
+    name.push_str(extension);
+    name
+}
+
+/// The name of a replay file of `codec` saved as `format` at `when`, in local time:
+/// `Replay_2026-12-04_15-30-12.mkv` (`Replay_..._15-30-12.h264` for Annex-B H.264). A time
+/// the local calendar cannot show (a year past `i32`) gives `Replay.mkv`.
+pub fn replay_file_name(format: OutputFormat, codec: Codec, when: SystemTime) -> String {
+    name_at(local_time(when), 1, file_extension(format, codec))
+}
+
+/// How many numbered names (`_2`, `_3`...) [`reserve_replay_path`] tries after the first.
+const MAX_NAME_NUMBER: u32 = 999;
+
+/// A new file in `dir` for a replay of `codec` saved as `format` at `when`: the first of
+/// [`replay_file_name`], then `Replay_..._2.mkv`, `_3`... that does not exist yet. The file is
+/// created, empty (`O_EXCL`: nothing already there is ever opened or overwritten, even by
+/// another process saving into the same folder in the same second), so that no other save
+/// takes the name before this one writes it; the caller writes it or removes it
+/// ([`ReplaySaver::save_in`] does both).
+pub fn reserve_replay_path(
+    dir: &Path,
+    format: OutputFormat,
+    codec: Codec,
+    when: SystemTime,
+) -> Result<PathBuf, ReplayError> {
+    let time = local_time(when);
+    let extension = file_extension(format, codec);
+    for number in 1..=MAX_NAME_NUMBER + 1 {
+        let path = dir.join(name_at(time, number, extension));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => return Err(ReplayError::Sink(SinkError::Create { path, source })),
+        }
+    }
+    Err(ReplayError::NoFreeName {
+        dir: dir.to_path_buf(),
+        name: name_at(time, 1, extension),
+        tried: MAX_NAME_NUMBER,
+    })
+}
+
+/// The folder replays are saved into unless told otherwise: the user's videos folder,
+/// `XDG_VIDEOS_DIR` in `$XDG_CONFIG_HOME/user-dirs.dirs` (`~/.config/user-dirs.dirs` without
+/// `XDG_CONFIG_HOME`), else `$HOME/Videos`. `None` without an absolute `$HOME`. The folder may
+/// not exist yet: the caller creates it, or says so.
+pub fn default_replay_dir() -> Option<PathBuf> {
+    let absolute = |name| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let home = absolute("HOME")?;
+    let config = absolute("XDG_CONFIG_HOME").unwrap_or_else(|| home.join(".config"));
+    Some(replay_dir_in(&home, &config))
+}
+
+/// [`default_replay_dir`] for a given home and configuration folder.
+fn replay_dir_in(home: &Path, config: &Path) -> PathBuf {
+    std::fs::read_to_string(config.join("user-dirs.dirs"))
+        .ok()
+        .and_then(|text| videos_dir(&text, home))
+        .unwrap_or_else(|| home.join("Videos"))
+}
+
+/// `XDG_VIDEOS_DIR` in the text of a `user-dirs.dirs` file (shell assignments, the last one
+/// counting): `"$HOME/Videos"` (relative to `home`) or `"/an/absolute/path"`, with `\`
+/// escaping the next character. Anything else (another variable, a relative path) is ignored.
+fn videos_dir(text: &str, home: &Path) -> Option<PathBuf> {
+    text.lines()
+        .filter_map(|line| {
+            let value = line.trim().strip_prefix("XDG_VIDEOS_DIR=")?;
+            user_dir(value, home)
+        })
+        .next_back()
+}
+
+/// One `user-dirs.dirs` value (see [`videos_dir`]).
+fn user_dir(value: &str, home: &Path) -> Option<PathBuf> {
+    let inner = value
+        .strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(value);
+    let mut text = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        text.push(if c == '\\' { chars.next()? } else { c });
+    }
+    if let Some(rest) = text.strip_prefix("$HOME") {
+        return match rest.trim_start_matches('/') {
+            "" => Some(home.to_path_buf()),
+            // `$HOMEWORK` is another variable, not a folder in the home.
+            below if rest.starts_with('/') => Some(home.join(below)),
+            _ => None,
+        };
+    }
+    let path = PathBuf::from(text);
+    path.is_absolute().then_some(path)
 }
 
 #[cfg(test)]
@@ -649,6 +872,18 @@ mod tests {
             "{e:?}"
         );
         assert!(existing.exists());
+        // A save into a name reserved for it removes that file when it fails.
+        let e = saver
+            .save_in(
+                b.clip(None).unwrap(),
+                &dir,
+                OutputFormat::Bitstream(BitstreamFormat::AnnexB),
+                SystemTime::now(),
+            )
+            .unwrap()
+            .wait()
+            .unwrap_err();
+        assert!(matches!(e, ReplayError::Unsaved { .. }), "{e:?}");
         println!("child done");
     }
 
@@ -681,6 +916,213 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, vec![std::ffi::OsString::from("existing.h264")]);
+    }
+
+    /// The local time `date(1)` shows for `seconds` since 1970, as a replay name shows it.
+    fn date_at(seconds: i64) -> String {
+        let out = std::process::Command::new("date")
+            .arg("-d")
+            .arg(format!("@{seconds}"))
+            .arg("+%Y-%m-%d_%H-%M-%S")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    const MKV: OutputFormat = OutputFormat::Container(ContainerFormat::Matroska);
+    const ANNEXB: OutputFormat = OutputFormat::Bitstream(BitstreamFormat::AnnexB);
+
+    #[test]
+    fn replay_names_show_the_local_date_and_time() {
+        let t = LocalTime {
+            year: 2026,
+            month: 12,
+            day: 4,
+            hour: 15,
+            minute: 30,
+            second: 12,
+        };
+        assert_eq!(name_at(Some(t), 1, "mkv"), "Replay_2026-12-04_15-30-12.mkv");
+        assert_eq!(
+            name_at(Some(t), 2, "mkv"),
+            "Replay_2026-12-04_15-30-12_2.mkv"
+        );
+        let early = LocalTime {
+            year: 987,
+            month: 1,
+            day: 2,
+            hour: 3,
+            minute: 4,
+            second: 5,
+        };
+        assert_eq!(
+            name_at(Some(early), 1, "h264"),
+            "Replay_0987-01-02_03-04-05.h264"
+        );
+        assert_eq!(name_at(None, 1, "mkv"), "Replay.mkv");
+        assert_eq!(name_at(None, 3, "mkv"), "Replay_3.mkv");
+        // The time is the local one, as date(1) shows it here (whatever the zone), before 1970
+        // too (the whole second at or before the moment).
+        let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_398_212);
+        assert_eq!(
+            replay_file_name(MKV, Codec::H264, when),
+            format!("Replay_{}.mkv", date_at(1_796_398_212))
+        );
+        let before = SystemTime::UNIX_EPOCH - Duration::from_millis(1500);
+        assert_eq!(
+            replay_file_name(MKV, Codec::Av1, before),
+            format!("Replay_{}.mkv", date_at(-2))
+        );
+        // The extension is the file's: a bitstream's depends on the codec.
+        let name = replay_file_name(ANNEXB, Codec::Hevc, when);
+        assert!(
+            name.ends_with(&format!("{}.h265", date_at(1_796_398_212))),
+            "{name}"
+        );
+        assert!(replay_file_name(ANNEXB, Codec::H264, when).ends_with(".h264"));
+        // A time no calendar here can show.
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(i64::MAX).unwrap());
+        assert_eq!(replay_file_name(MKV, Codec::H264, far), "Replay.mkv");
+    }
+
+    #[test]
+    fn a_taken_name_gets_a_number_and_nothing_is_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_398_212);
+        let base = format!("Replay_{}", date_at(1_796_398_212));
+        // A file already there keeps its bytes.
+        std::fs::write(dir.path().join(format!("{base}.mkv")), b"keep me").unwrap();
+        let second = reserve_replay_path(dir.path(), MKV, Codec::H264, when).unwrap();
+        assert_eq!(second, dir.path().join(format!("{base}_2.mkv")));
+        assert_eq!(std::fs::read(&second).unwrap(), b"");
+        assert_eq!(
+            std::fs::read(dir.path().join(format!("{base}.mkv"))).unwrap(),
+            b"keep me"
+        );
+        // Reserved, so the next save in the same second takes the next number.
+        let third = reserve_replay_path(dir.path(), MKV, Codec::H264, when).unwrap();
+        assert_eq!(third, dir.path().join(format!("{base}_3.mkv")));
+        // A dangling symbolic link is taken too, and never followed.
+        let target = dir.path().join("elsewhere.mkv");
+        std::os::unix::fs::symlink(&target, dir.path().join(format!("{base}_4.mkv"))).unwrap();
+        let fifth = reserve_replay_path(dir.path(), MKV, Codec::H264, when).unwrap();
+        assert_eq!(fifth, dir.path().join(format!("{base}_5.mkv")));
+        assert!(!target.exists());
+        // Another format is another name.
+        let other = reserve_replay_path(dir.path(), ANNEXB, Codec::H264, when).unwrap();
+        assert_eq!(other, dir.path().join(format!("{base}.h264")));
+        // Every number taken: an error naming the folder, nothing overwritten.
+        for _ in 6..=MAX_NAME_NUMBER + 1 {
+            reserve_replay_path(dir.path(), MKV, Codec::H264, when).unwrap();
+        }
+        let e = reserve_replay_path(dir.path(), MKV, Codec::H264, when).unwrap_err();
+        assert!(
+            matches!(e, ReplayError::NoFreeName { tried: 999, .. }),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{base}.mkv and 999 more replay files named after the same second are already in {}: move some out, or pick another folder",
+                dir.path().display()
+            )
+        );
+        // A folder that is not there: the OS error, naming the file.
+        let missing = dir.path().join("no-such-folder");
+        let e = reserve_replay_path(&missing, MKV, Codec::H264, when).unwrap_err();
+        assert!(
+            e.to_string().starts_with(&format!(
+                "cannot create {}/{base}.mkv: No such file or directory",
+                missing.display()
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn two_saves_in_one_second_get_two_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut b = buffer(10, 1 << 20);
+        for n in 0..10 {
+            let mut data = vec![0x55u8; 100];
+            data[..5].copy_from_slice(&[0, 0, 0, 1, if n == 0 { 0x65 } else { 0x41 }]);
+            b.push(crate::packet::test_packet(
+                n,
+                n == 0,
+                Bytes::from(data),
+                FRAME,
+            ));
+        }
+        let config = SessionConfig::new(Codec::H264, 64, 64, crate::time::Rational::new(30, 1));
+        let saver = ReplaySaver::start(config).unwrap();
+        let when = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_398_212);
+        let first = saver
+            .save_in(b.clip(None).unwrap(), dir.path(), ANNEXB, when)
+            .unwrap();
+        let second = saver
+            .save_in(b.clip(None).unwrap(), dir.path(), ANNEXB, when)
+            .unwrap();
+        let base = format!("Replay_{}", date_at(1_796_398_212));
+        assert_eq!(first.path(), dir.path().join(format!("{base}.h264")));
+        assert_eq!(second.path(), dir.path().join(format!("{base}_2.h264")));
+        let (a, b) = (first.path().to_path_buf(), second.path().to_path_buf());
+        assert_eq!(first.wait().unwrap().packets, 10);
+        assert_eq!(second.wait().unwrap().packets, 10);
+        assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+        assert_eq!(std::fs::metadata(&a).unwrap().len(), 1000);
+    }
+
+    #[test]
+    fn the_videos_folder_comes_from_user_dirs() {
+        let home = Path::new("/home/ana");
+        let text = "# This file is written by xdg-user-dirs-update\n\
+                    XDG_DESKTOP_DIR=\"$HOME/Desktop\"\n\
+                    XDG_VIDEOS_DIR=\"$HOME/Vidéos\"\n";
+        assert_eq!(
+            videos_dir(text, home),
+            Some(PathBuf::from("/home/ana/Vidéos"))
+        );
+        for (value, expected) in [
+            ("\"$HOME/Videos\"", Some("/home/ana/Videos")),
+            ("\"/srv/clips\"", Some("/srv/clips")),
+            (
+                "\"$HOME/My\\ \\\"Clips\\\"\"",
+                Some("/home/ana/My \"Clips\""),
+            ),
+            ("\"$HOME/\"", Some("/home/ana")),
+            ("\"$HOME\"", Some("/home/ana")),
+            ("$HOME/Unquoted", Some("/home/ana/Unquoted")),
+            ("\"$HOMEWORK/x\"", None),
+            ("\"relative/path\"", None),
+            ("\"\"", None),
+            ("\"$HOME/trailing\\\"", None),
+        ] {
+            let text = format!("XDG_VIDEOS_DIR={value}\n");
+            assert_eq!(
+                videos_dir(&text, home),
+                expected.map(PathBuf::from),
+                "{value}"
+            );
+        }
+        // The last assignment counts; comments and other keys do not.
+        let text = "XDG_VIDEOS_DIR=\"/a\"\n#XDG_VIDEOS_DIR=\"/b\"\n  XDG_VIDEOS_DIR=\"/c\"\r\nXDG_MUSIC_DIR=\"/d\"\n";
+        assert_eq!(videos_dir(text, home), Some(PathBuf::from("/c")));
+        assert_eq!(videos_dir("XDG_MUSIC_DIR=\"/d\"\n", home), None);
+
+        // From a file; without it, or without the key: $HOME/Videos.
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        std::fs::create_dir(&config).unwrap();
+        assert_eq!(replay_dir_in(home, &config), home.join("Videos"));
+        std::fs::write(config.join("user-dirs.dirs"), "XDG_MUSIC_DIR=\"$HOME/M\"\n").unwrap();
+        assert_eq!(replay_dir_in(home, &config), home.join("Videos"));
+        std::fs::write(
+            config.join("user-dirs.dirs"),
+            "XDG_VIDEOS_DIR=\"$HOME/Films\"\n",
+        )
+        .unwrap();
+        assert_eq!(replay_dir_in(home, &config), home.join("Films"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `ghoststream`: encode, record and probe with the GhostStream engine.
 
+mod control;
 mod encode;
 mod live;
 mod probe;
@@ -32,6 +33,18 @@ enum Command {
     /// List every encode path, GPU engine and capture method, available or not and why.
     #[command(after_help = probe::EXAMPLES)]
     Probe(probe::ProbeArgs),
+    /// Save the running recording's replay buffer (all of it, or the last SECONDS); prints the
+    /// saved file's path.
+    #[command(after_help = control::SAVE_EXAMPLES)]
+    Save(control::SaveArgs),
+    /// Show the running recording's state.
+    Status(control::StatusArgs),
+    /// Stop the running recording; its files are finished cleanly.
+    Stop(control::Connection),
+    /// Make the running recording's next frame a key frame.
+    Keyframe(control::Connection),
+    /// Change the running recording's bitrate.
+    Bitrate(control::BitrateArgs),
 }
 
 const RECORD_EXAMPLES: &str = "Examples:
@@ -82,6 +95,11 @@ fn main() -> ExitCode {
             encode::run(*args)
         }
         Command::Probe(args) => probe::run(args),
+        Command::Save(args) => control::save(args),
+        Command::Status(args) => control::status(args),
+        Command::Stop(args) => control::stop(args),
+        Command::Keyframe(args) => control::keyframe(args),
+        Command::Bitrate(args) => control::bitrate(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

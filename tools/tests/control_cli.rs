@@ -312,7 +312,7 @@ fn bad_save_values_are_answered_and_the_recording_goes_on() {
     }
     assert_eq!(
         ask(&sock, b"save \xff\n"),
-        "error: the request is not UTF-8 text (\"save \\xff\"): send `save` or `save SECONDS`\n"
+        "error: the request is not UTF-8 text (\"save \\xff\"): send `save [SECONDS]`, `status`, `stop`, `keyframe` or `bitrate RATE`\n"
     );
     let saved = saved_path(&ask(&sock, b"save\n"));
     recorder.signal(libc::SIGINT);
@@ -435,4 +435,309 @@ fn the_control_path_stale_live_or_not_a_socket() {
         )
     );
     assert_eq!(std::fs::read(&notes).unwrap(), b"keep me");
+}
+
+// `ghoststream save|status|stop|keyframe|bitrate` against a stand-in recorder: a control
+// socket served in this process that answers as a recording does.
+
+use ghoststream::control::{ControlOptions, ControlRequest, ControlServer};
+use std::sync::{Arc, Mutex};
+
+/// A control socket that answers like a recorder until dropped: `saved /tmp/x.mkv` (or
+/// `saved /tmp/last-SECONDS.mkv`), `{"frames":10,...}` for status, `ok` for the rest, or
+/// `answer` for every request when given; records the requests seen.
+struct StandIn {
+    seen: Arc<Mutex<Vec<ControlRequest>>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StandIn {
+    fn start(path: &Path, answer: Option<&str>) -> Self {
+        let server = ControlServer::bind(path, ControlOptions::default()).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (seen2, stop2) = (Arc::clone(&seen), Arc::clone(&stop));
+        let answer = answer.map(str::to_string);
+        let thread = std::thread::spawn(move || {
+            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                let Some(call) = server.try_recv() else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                let text = answer.clone().unwrap_or_else(|| match call.request {
+                    ControlRequest::Save { last: None } => "saved /tmp/x.mkv".into(),
+                    ControlRequest::Save { last: Some(d) } => {
+                        format!("saved /tmp/last-{}.mkv", d.as_secs_f64())
+                    }
+                    ControlRequest::Status => {
+                        r#"{"frames":10,"replay":{"seconds":30},"source":"testsrc"}"#.into()
+                    }
+                    _ => "ok".into(),
+                });
+                seen2.lock().unwrap().push(call.request);
+                call.reply.answer(&text);
+            }
+        });
+        Self {
+            seen,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn seen(&self) -> Vec<ControlRequest> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs the tool with `args`, bounded (killed past 20 s).
+fn run_tool(args: &[&str], env: &[(&str, &Path)]) -> (Option<i32>, String, String) {
+    let mut command = tool();
+    command.args(args).env_remove("XDG_RUNTIME_DIR");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("ghoststream {args:?} did not end within 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn save_status_stop_keyframe_and_bitrate_talk_to_a_running_recorder() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("c.sock");
+    let s = sock.to_str().unwrap();
+    let stand_in = StandIn::start(&sock, None);
+    let ok = |args: &[&str], stdout: &str| {
+        let (code, out, err) = run_tool(args, &[]);
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (Some(0), stdout, ""),
+            "{args:?}"
+        );
+    };
+    ok(&["save", "--control", s], "/tmp/x.mkv\n");
+    ok(&["save", "1.5m", "--control", s], "/tmp/last-90.mkv\n");
+    ok(&["save", "--control", s, "2.5"], "/tmp/last-2.5.mkv\n");
+    ok(
+        &["status", "--control", s],
+        "frames: 10\nreplay.seconds: 30\nsource: testsrc\n",
+    );
+    ok(
+        &["status", "--json", "--control", s],
+        "{\"frames\":10,\"replay\":{\"seconds\":30},\"source\":\"testsrc\"}\n",
+    );
+    ok(&["keyframe", "--control", s], "");
+    ok(&["bitrate", "6M", "--control", s], "");
+    ok(&["bitrate", "2500k", "--control", s, "--timeout", "2s"], "");
+    ok(&["stop", "--control", s], "");
+    assert_eq!(
+        stand_in.seen(),
+        [
+            ControlRequest::Save { last: None },
+            ControlRequest::Save {
+                last: Some(Duration::from_secs(90))
+            },
+            ControlRequest::Save {
+                last: Some(Duration::from_millis(2500))
+            },
+            ControlRequest::Status,
+            ControlRequest::Status,
+            ControlRequest::Keyframe,
+            ControlRequest::Bitrate {
+                bits_per_second: 6_000_000
+            },
+            ControlRequest::Bitrate {
+                bits_per_second: 2_500_000
+            },
+            ControlRequest::Stop,
+        ]
+    );
+}
+
+/// Without --control, the socket is $XDG_RUNTIME_DIR/ghoststream/control.sock (its folder made
+/// by the recorder's bind).
+#[test]
+fn the_default_control_socket_is_in_the_runtime_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = [("XDG_RUNTIME_DIR", dir.path())];
+    let sock = dir.path().join("ghoststream").join("control.sock");
+    // Nothing running yet.
+    let (code, out, err) = run_tool(&["stop"], &runtime);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert_eq!(
+        err,
+        format!(
+            "error: no recording is running (nothing at {}): start one with `ghoststream record`\n",
+            sock.display()
+        )
+    );
+    let stand_in = StandIn::start(&sock, None);
+    let (code, out, err) = run_tool(&["save"], &runtime);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (Some(0), "/tmp/x.mkv\n", "")
+    );
+    assert_eq!(stand_in.seen(), [ControlRequest::Save { last: None }]);
+    // Without XDG_RUNTIME_DIR there is no default: --control is asked for.
+    let (code, _, err) = run_tool(&["status"], &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        "error: XDG_RUNTIME_DIR is not set, so there is no default control socket: give --control PATH (the --control given to `ghoststream record`)\n"
+    );
+}
+
+/// A socket left by a killed recording is named as such, not as a connection error.
+#[test]
+fn a_stale_socket_says_a_recording_was_killed_and_nothing_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("c.sock");
+    drop(UnixListener::bind(&sock).unwrap());
+    for args in [
+        vec!["save"],
+        vec!["status"],
+        vec!["stop"],
+        vec!["keyframe"],
+        vec!["bitrate", "6M"],
+    ] {
+        let mut full = args.clone();
+        full.extend(["--control", sock.to_str().unwrap()]);
+        let (code, out, err) = run_tool(&full, &[]);
+        assert_eq!((code, out.as_str()), (Some(1), ""), "{args:?}");
+        assert_eq!(
+            err,
+            format!(
+                "error: no recording is running: {0} was left by a recording that was killed (the next `ghoststream record --control {0}` replaces it)\n",
+                sock.display()
+            ),
+            "{args:?}"
+        );
+    }
+    // Left for the next recording to replace.
+    assert!(sock.exists());
+    // Something that is not a socket is named too.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, b"keep me").unwrap();
+    let (code, _, err) = run_tool(&["status", "--control", notes.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        format!(
+            "error: {} exists and is not a socket; it is left alone: pick another path for the control socket\n",
+            notes.display()
+        )
+    );
+}
+
+/// The recording's `error: ...` answer is printed as its own line, exit 1.
+#[test]
+fn an_error_answer_is_printed_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("c.sock");
+    let _stand_in = StandIn::start(
+        &sock,
+        Some("error: the replay buffer holds no key frame yet: nothing can be saved"),
+    );
+    let s = sock.to_str().unwrap();
+    for args in [vec!["save", "--control", s], vec!["stop", "--control", s]] {
+        let (code, out, err) = run_tool(&args, &[]);
+        assert_eq!(
+            (code, out.as_str(), err.as_str()),
+            (
+                Some(1),
+                "",
+                "error: the replay buffer holds no key frame yet: nothing can be saved\n"
+            ),
+            "{args:?}"
+        );
+    }
+    // An answer that is not the one expected is an error too, not a success.
+    drop(_stand_in);
+    let _stand_in = StandIn::start(&sock, Some("saved /tmp/y.mkv"));
+    let (code, _, err) = run_tool(&["stop", "--control", s], &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        err,
+        "error: the recording answered \"saved /tmp/y.mkv\" to \"stop\", not \"ok\"\n"
+    );
+}
+
+/// A recorder that never answers: the tool gives up at --timeout with one line.
+#[test]
+fn a_recorder_that_does_not_answer_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("c.sock");
+    let _listener = UnixListener::bind(&sock).unwrap();
+    let start = Instant::now();
+    let (code, out, err) = run_tool(
+        &[
+            "stop",
+            "--control",
+            sock.to_str().unwrap(),
+            "--timeout",
+            "500ms",
+        ],
+        &[],
+    );
+    let took = start.elapsed();
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert_eq!(
+        err,
+        format!(
+            "error: the recording at {} did not answer within 500ms: it may be stalled; try again, or give a longer --timeout\n",
+            sock.display()
+        )
+    );
+    assert!(
+        took >= Duration::from_millis(500) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+}
+
+/// Values are checked before anything is sent, by the library's parsers: exit 2, one line.
+#[test]
+fn bad_values_are_refused_before_asking() {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("c.sock");
+    let stand_in = StandIn::start(&sock, None);
+    let s = sock.to_str().unwrap();
+    for (args, named) in [
+        (vec!["bitrate", "fast", "--control", s], "'fast'"),
+        (vec!["save", "-1", "--control", s], "'-1'"),
+        (vec!["save", "ten", "--control", s], "'ten'"),
+        (vec!["stop", "--control", s, "--timeout", "0"], "'0'"),
+    ] {
+        let (code, out, err) = run_tool(&args, &[]);
+        assert_eq!((code, out.as_str()), (Some(2), ""), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(named), "{args:?}: {err}");
+    }
+    assert_eq!(stand_in.seen(), []);
 }
