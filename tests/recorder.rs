@@ -369,3 +369,48 @@ fn a_host_source_needs_its_size_and_format() {
     let e = Recorder::start(options).unwrap_err();
     assert!(e.to_string().contains("size and pixel format"), "{e}");
 }
+
+#[test]
+fn the_control_socket_answers_status_save_keyframe_bitrate_and_stop() {
+    use ghoststream::control::request;
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("sock/control.sock");
+    let out = dir.path().join("c.mkv");
+    let mut options = live_pattern(vec![
+        OutputSpec::file(&out),
+        OutputSpec::replay(Duration::from_secs(10), 64 << 20, dir.path()),
+    ]);
+    options.control_socket = Some(socket.clone());
+    let mut recorder = Recorder::start(options).unwrap();
+    let controls = recorder.controls();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while controls.status().packets < 40 {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let ask = |line: &str| request(&socket, line, Duration::from_secs(30));
+    let status: serde_json::Value = serde_json::from_str(&ask("status").unwrap()).unwrap();
+    assert!(status["packets"].as_u64().unwrap() >= 40, "{status}");
+    assert_eq!(status["started"], true);
+    assert!(
+        status["replay"]["seconds"].as_f64().unwrap() > 0.9,
+        "{status}"
+    );
+    assert_eq!(ask("keyframe").unwrap(), "ok");
+    // The file's default is constant quality, which has no bitrate to change.
+    let e = ask("bitrate 2M").unwrap_err();
+    assert!(e.to_string().contains("cq"), "{e}");
+    let saved = ask("save 1").unwrap();
+    let path = Path::new(saved.strip_prefix("saved ").unwrap());
+    let name = path.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("Replay_") && name.ends_with(".mkv"),
+        "named by the local date and time: {name}"
+    );
+    assert!(decoded(path).1, "the save starts on a key frame");
+    assert_eq!(ask("stop").unwrap(), "ok");
+    let summary = recorder.wait().unwrap();
+    assert_eq!(decoded(&out).0 as u64, summary.packets);
+    assert_eq!(summary.replay_saves, 1);
+    assert!(!socket.exists(), "the socket file goes with the recording");
+}

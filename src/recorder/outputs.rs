@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::status::Latencies;
-use super::{OutputSpec, RecorderError, RecorderEvent, SavedReplay, Shared, StreamState};
+use super::{Command, OutputSpec, RecorderError, RecorderEvent, SavedReplay, Shared, StreamState};
 use crate::config::SessionConfig;
 use crate::control::{ControlCall, ControlRequest, ControlServer};
 use crate::output::live::{open_live, LiveSink};
@@ -80,6 +80,11 @@ pub(super) struct Outputs {
     streams: Vec<Stream>,
     stats: Option<StatsOut>,
     control: Option<ControlServer>,
+    /// Controls handed to the recording's thread, with the client waiting for each.
+    commands: Vec<(
+        mpsc::Receiver<Result<(), RecorderError>>,
+        crate::control::ControlReply,
+    )>,
     latencies: Latencies,
     frame_rate: crate::time::Rational,
 }
@@ -129,6 +134,7 @@ impl Outputs {
             streams: Vec::new(),
             stats: None,
             control,
+            commands: Vec::new(),
             latencies: Latencies::default(),
             frame_rate: config.frame_rate,
         };
@@ -253,9 +259,19 @@ impl Outputs {
             Ok(c) => c,
             Err(e) => return answer(waiter, Err(e.into())),
         };
+        let pending = match path {
+            Some(path) => r.saver.save(clip, path, r.format),
+            // A new file named by the local time, its name reserved so that no other save
+            // (in this process or another) takes it.
+            None => match r
+                .saver
+                .save_in(clip, &r.dir, r.format, std::time::SystemTime::now())
+            {
+                Ok(p) => p,
+                Err(e) => return answer(waiter, Err(e.into())),
+            },
+        };
         r.saves += 1;
-        let path = path.unwrap_or_else(|| r.dir.join(replay_name(r.saves, r.format)));
-        let pending = r.saver.save(clip, path, r.format);
         r.pending.push((pending, waiter));
     }
 
@@ -405,19 +421,6 @@ fn report_save(
     answer(waiter, outcome);
 }
 
-/// A new replay file's name: the local date and time, the process, and the save's number.
-fn replay_name(save: u32, format: OutputFormat) -> String {
-    let stamp = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    format!(
-        "replay-{stamp}-{}-{save}.{}",
-        std::process::id(),
-        format.name()
-    )
-}
-
 /// The outputs' thread: takes the session's outputs until [`ToOutputs::End`] (or until the
 /// encoding thread is gone), serving saves and the control socket meanwhile.
 pub(super) fn serve(
@@ -453,6 +456,7 @@ pub(super) fn serve(
         for call in outputs.control_calls() {
             serve_call(&mut outputs, call, &shared);
         }
+        outputs.poll_commands();
         outputs.poll_saves(&mut events);
         outputs.poll_streams(&mut events);
         shared.with_status(|s| {
@@ -510,13 +514,63 @@ pub(super) fn frames_to_duration(frames: u64, rate: crate::time::Rational) -> Du
     Duration::from_nanos(u64::try_from(ns).unwrap_or(0))
 }
 
+/// Serves one control-socket request: saves here, status from the shared figures, stop by
+/// the flag, keyframe and bitrate through the recording's thread (answered when it has taken
+/// them, without this thread waiting).
 fn serve_call(outputs: &mut Outputs, call: ControlCall, shared: &Shared) {
     match call.request {
         ControlRequest::Save { last } => outputs.save(last, None, Waiter::Socket(call.reply)),
+        ControlRequest::Status => call.reply.answer(&shared.with_status(|s| s.to_json())),
+        ControlRequest::Stop => {
+            shared.stop.store(true, Ordering::Relaxed);
+            call.reply.answer("ok");
+        }
+        ControlRequest::Keyframe => outputs.command(shared, call.reply, Command::Keyframe),
+        ControlRequest::Bitrate { bits_per_second } => {
+            outputs.command(shared, call.reply, |reply| {
+                Command::Bitrate(bits_per_second, reply)
+            });
+        }
         #[allow(unreachable_patterns, reason = "ControlRequest may grow")]
         other => call
             .reply
             .answer(&format!("error: this recording cannot answer {other:?}")),
     }
-    let _ = shared;
+}
+
+impl Outputs {
+    /// Hands a control to the recording's thread; its answer goes to the client once taken.
+    fn command(
+        &mut self,
+        shared: &Shared,
+        reply: crate::control::ControlReply,
+        make: impl FnOnce(mpsc::Sender<Result<(), RecorderError>>) -> Command,
+    ) {
+        let (tx, rx) = mpsc::channel();
+        let sent = shared
+            .commands
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(make(tx));
+        match sent {
+            Ok(()) => self.commands.push((rx, reply)),
+            Err(_) => reply.answer(&format!("error: {}", RecorderError::Ended)),
+        }
+    }
+
+    /// Answers the controls the recording's thread has taken.
+    fn poll_commands(&mut self) {
+        let mut still = Vec::new();
+        for (rx, reply) in self.commands.drain(..) {
+            match rx.try_recv() {
+                Ok(Ok(())) => reply.answer("ok"),
+                Ok(Err(e)) => reply.answer(&format!("error: {e}")),
+                Err(mpsc::TryRecvError::Empty) => still.push((rx, reply)),
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    reply.answer(&format!("error: {}", RecorderError::Ended));
+                }
+            }
+        }
+        self.commands = still;
+    }
 }

@@ -1664,7 +1664,15 @@ fn constant_quality_is_crf_in_the_h264_stream() {
     let o = out_path.to_str().unwrap();
     assert_one_line_error(
         &run(&[
-            "encode", "--codec", "h264", "--rc", "cbr", "--quality", "30", "-o", o,
+            "encode",
+            "--codec",
+            "h264",
+            "--rc",
+            "cbr",
+            "--quality",
+            "30",
+            "-o",
+            o,
         ]),
         &["quality 30", "rate control cbr"],
     );
