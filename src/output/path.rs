@@ -193,7 +193,10 @@ mod tests {
         let file = dir.path().join("out.mkv");
         std::fs::write(&file, b"keep").unwrap();
         let e = check_overwrite(&file, false).unwrap_err();
-        assert!(matches!(&e, SinkError::Exists { path } if path == &file), "{e:?}");
+        assert!(
+            matches!(&e, SinkError::Exists { path } if path == &file),
+            "{e:?}"
+        );
         assert_eq!(
             e.to_string(),
             format!(

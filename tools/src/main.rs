@@ -2,6 +2,7 @@
 
 mod encode;
 mod live;
+mod options;
 mod outputs;
 mod probe;
 mod replay;
@@ -28,16 +29,20 @@ struct Cli {
 enum Command {
     /// Encode a test pattern, a Y4M file or raw frames to a container or bitstream file.
     #[command(after_help = encode::EXAMPLES)]
-    Encode(Box<encode::EncodeArgs>),
-    /// Record the screen (or any input `encode` takes) to a file: `encode` with --source.
+    Encode(options::EncodeOptions),
+    /// Record the screen (or any input `encode` takes) to a file, a replay buffer or a stream.
     #[command(after_help = RECORD_EXAMPLES)]
-    Record(Box<encode::EncodeArgs>),
+    Record(options::RecordOptions),
     /// List every encode path, GPU engine and capture method, available or not and why.
     #[command(after_help = probe::EXAMPLES)]
     Probe(probe::ProbeArgs),
 }
 
-const RECORD_EXAMPLES: &str = "Examples:
+const RECORD_EXAMPLES: &str =
+    "Stop a recording with Ctrl+C or SIGTERM (kill PID): the file is finished cleanly and
+plays to its last frame. `ghoststream stop` does the same from another terminal.
+
+Examples:
   # ten seconds of the compositor's first output, 60 fps constant rate, to AV1 in IVF
   ghoststream record --source wayland --seconds 10 -o screen.ivf
 
@@ -55,8 +60,9 @@ wlr-screencopy to ordinary clients.
   ghoststream record --source wayland --codec h264 -o screen.mkv
 
   # a replay buffer: keep the last 30 s, save it on SIGUSR1 or through the control socket
-  ghoststream record --source portal --replay 30s --replay-dir ~/Videos --control /run/user/$UID/gs.sock
-  kill -USR1 $(pidof ghoststream)                     # prints: replay saved: ~/Videos/replay-....mkv
+  ghoststream record --source portal --replay 30s --replay-dir ~/Videos \\
+      --control /run/user/$UID/gs.sock
+  kill -USR1 $(pidof ghoststream)   # prints: replay saved: ~/Videos/replay-....mkv
   echo save 10 | socat - UNIX-CONNECT:/run/user/$UID/gs.sock   # answers: saved PATH";
 
 fn main() -> ExitCode {
@@ -79,11 +85,8 @@ fn main() -> ExitCode {
         .init();
 
     let result = match cli.command {
-        Command::Encode(args) => encode::run(*args),
-        Command::Record(mut args) => {
-            args.live = true;
-            encode::run(*args)
-        }
+        Command::Encode(args) => encode::run(*args.0),
+        Command::Record(args) => encode::run(*args.0),
         Command::Probe(args) => probe::run(args),
     };
     match result {

@@ -1,5 +1,6 @@
 //! `encode --stats FILE.jsonl`: one JSON line per frame out of the session and a summary line
-//! at the end, through the library's [`ghoststream::stats::StatsWriter`].
+//! at the end, through the library's [`ghoststream::stats::StatsWriter`]. `--stats -` writes
+//! them to standard output.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +16,21 @@ pub struct StatsFile {
 }
 
 impl StatsFile {
+    /// Creates (or, the caller having checked -y, truncates) `path`; `-` is standard output,
+    /// a terminal included (the lines are text).
     pub fn create(path: &Path) -> Result<Self, String> {
+        if ghoststream::output::path::is_stdout(path) {
+            use std::os::fd::AsFd;
+            let fd = std::io::stdout()
+                .as_fd()
+                .try_clone_to_owned()
+                .map_err(|e| format!("cannot write the stats to standard output: {e}"))?;
+            return Ok(Self {
+                path: path.to_path_buf(),
+                writer: StatsWriter::new(std::fs::File::from(fd)),
+                created: false,
+            });
+        }
         let existed = std::fs::symlink_metadata(path).is_ok();
         let file = std::fs::File::create(path)
             .map_err(|e| format!("cannot create the stats file {}: {e}", path.display()))?;

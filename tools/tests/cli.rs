@@ -899,6 +899,7 @@ fn records_a_wayland_output_at_a_constant_rate() {
         "wayland:DP-9",
         "--display",
         &sway.socket,
+        "-y",
         "-o",
         o,
     ]);
@@ -925,6 +926,7 @@ fn records_a_wayland_output_at_a_constant_rate() {
         "testsrc",
         "--region",
         "0,0,10x10",
+        "-y",
         "-o",
         o,
     ]);
