@@ -1,5 +1,6 @@
 //! `ghoststream`: encode, record and probe with the GhostStream engine.
 
+mod aliases;
 mod encode;
 mod live;
 mod options;
@@ -10,7 +11,7 @@ mod stats;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// GhostStream: a GPU video engine for Linux. Encode files and test patterns, probe this
 /// machine's encode paths.
@@ -66,6 +67,12 @@ wlr-screencopy to ordinary clients.
   echo save 10 | socat - UNIX-CONNECT:/run/user/$UID/gs.sock   # answers: saved PATH";
 
 fn main() -> ExitCode {
+    let words: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    // ffmpeg's and gpu-screen-recorder's spellings are answered before parsing.
+    if let Some(answer) = aliases::answer(&words, &Cli::command()) {
+        eprintln!("ghoststream: {answer}");
+        return ExitCode::from(2);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
