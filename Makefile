@@ -10,8 +10,10 @@ export GHOSTSTREAM_ZIG ?= $(HOME)/.cache/ghoststream/zig-0.17.1/ziglang/zig
 
 .PHONY: setup build demo test lint fuzz-smoke bench header shaders install clean
 
-# Where `make install` puts the C library, header, Zig interface and pkg-config file.
+# Where `make install` puts the C library, header, Zig interface and pkg-config file, and the
+# tool with its shell completions and man pages; DESTDIR stages it all below another root.
 PREFIX ?= /usr/local
+DESTDIR ?=
 
 setup:
 	@bash .ci/setup
@@ -60,10 +62,14 @@ header:
 	GHOSTSTREAM_WRITE_HEADER=1 cargo test -p ghoststream-ffi --test c_abi -- header
 
 # The C ABI: libghoststream.so.MAJOR, libghoststream.a, ghoststream.h, ghoststream.zig and
-# ghoststream.pc under PREFIX (e.g. make install PREFIX=$$HOME/.local).
+# ghoststream.pc under PREFIX (e.g. make install PREFIX=$$HOME/.local), and beside it the tool:
+# bin/ghoststream, its bash/zsh/fish completions and man pages. Two builds, so that the C library
+# keeps its own features (the tool's PipeWire and portal capture stay out of it).
 install: setup
 	cargo build --release -p ghoststream-ffi
-	bash ffi/install.sh "$(PREFIX)"
+	cargo build --release -p ghoststream-tools
+	DESTDIR="$(DESTDIR)" bash ffi/install.sh "$(PREFIX)"
+	DESTDIR="$(DESTDIR)" bash tools/install.sh "$(PREFIX)"
 
 clean:
 	cargo clean

@@ -2,6 +2,7 @@
 
 mod aliases;
 mod encode;
+mod generate;
 mod live;
 mod options;
 mod outputs;
@@ -68,6 +69,16 @@ wlr-screencopy to ordinary clients.
 
 fn main() -> ExitCode {
     let words: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    // `generate` (completions, man pages) stays out of what it generates: it is parsed apart.
+    if words.first().is_some_and(|w| w == "generate") {
+        return match generate::run(&words, Cli::command()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(2)
+            }
+        };
+    }
     // ffmpeg's and gpu-screen-recorder's spellings are answered before parsing.
     if let Some(answer) = aliases::answer(&words, &Cli::command()) {
         eprintln!("ghoststream: {answer}");
