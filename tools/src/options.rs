@@ -152,7 +152,9 @@ fn augment(cmd: Command, record: bool) -> Command {
             None => arg,
         };
         if !record && RECORD_ONLY.contains(&id.as_str()) {
-            arg = arg.hide(true);
+            // Hidden, and without its requirements, so that `encode` answers with the line
+            // that names `record` rather than with what the option needs.
+            arg = arg.hide(true).requires(clap::builder::Resettable::Reset);
         }
         if id == "input" {
             arg = if record {
