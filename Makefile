@@ -1,5 +1,6 @@
 # GhostStream: `make demo` encodes a test pattern; `make test` passes the tests.
-# Both install what is missing first (Debian 12 packages, a Rust toolchain).
+# Both install what is missing first (Debian 12 packages, a Rust toolchain): the demo what
+# building needs and ffmpeg (`.ci/setup build`), the tests their whole stack (`.ci/setup test`).
 
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
@@ -8,20 +9,27 @@ export SVT_LOG ?= 1
 # The Zig toolchain .ci/setup unpacks (the ziglang wheel), for the Zig interface's tests.
 export GHOSTSTREAM_ZIG ?= $(HOME)/.cache/ghoststream/zig-0.17.1/ziglang/zig
 
-.PHONY: setup build demo test lint fuzz-smoke bench header shaders install clean
+.PHONY: setup setup-test build demo test lint fuzz-smoke bench header shaders install clean
 
-# Where `make install` puts the C library, header, Zig interface and pkg-config file.
+# Where `make install` puts the C library, header, Zig interface and pkg-config file, and the
+# tool with its shell completions and man pages; DESTDIR stages it all below another root.
 PREFIX ?= /usr/local
+DESTDIR ?=
 
 setup:
-	@bash .ci/setup
+	@bash .ci/setup build
+
+# The test stack on top: lavapipe, the validation layer, sway, PipeWire, the portal, streaming
+# servers, Zig...
+setup-test:
+	@bash .ci/setup test
 
 build: setup
 	cargo build --release --workspace
 
 demo: build
 	@mkdir -p out
-	target/release/ghoststream encode --codec av1 --seconds 5 --size 1280x720 --fps 30 -o out/demo.ivf
+	target/release/ghoststream encode --codec av1 --seconds 5 --size 1280x720 --fps 30 -y -o out/demo.ivf
 	@echo
 	@echo "Demo written to $(CURDIR)/out/demo.ivf (AV1 in IVF, 5 s of 1280x720 at 30 fps)."
 	@echo "Play it with:   ffplay out/demo.ivf      (or mpv out/demo.ivf)"
@@ -35,7 +43,7 @@ lint: setup
 
 # GPU tests run on lavapipe with the validation layer; GHOSTSTREAM_REQUIRE_GPU turns a missing
 # device into a failure instead of a skip.
-test: lint fuzz-smoke
+test: setup-test lint fuzz-smoke
 	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_GLSLC=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 cargo test --workspace
 	@echo "== Tests that pass here by skipping (this machine lacks the hardware); their hardware runs are in docs/HARDWARE.md:"
 	@GHOSTSTREAM_REQUIRE_GPU=1 cargo test -q --workspace -- --nocapture --test-threads 1 cuda nvenc semaphore missing 2>&1 | grep -o "SKIPPED.*" | cut -c1-160 | sort | uniq -c || true
@@ -46,7 +54,7 @@ FUZZ_SECONDS ?= 5
 fuzz-smoke: setup
 	bash fuzz/fuzz.sh smoke $(FUZZ_SECONDS)
 
-bench: build
+bench: setup-test build
 	python3 benches/encode_vs_ffmpeg.py
 	cargo bench --bench session_overhead
 
@@ -60,10 +68,14 @@ header:
 	GHOSTSTREAM_WRITE_HEADER=1 cargo test -p ghoststream-ffi --test c_abi -- header
 
 # The C ABI: libghoststream.so.MAJOR, libghoststream.a, ghoststream.h, ghoststream.zig and
-# ghoststream.pc under PREFIX (e.g. make install PREFIX=$$HOME/.local).
+# ghoststream.pc under PREFIX (e.g. make install PREFIX=$$HOME/.local), and beside it the tool:
+# bin/ghoststream, its bash/zsh/fish completions and man pages. Two builds, so that the C library
+# keeps its own features (the tool's PipeWire and portal capture stay out of it).
 install: setup
 	cargo build --release -p ghoststream-ffi
-	bash ffi/install.sh "$(PREFIX)"
+	cargo build --release -p ghoststream-tools
+	DESTDIR="$(DESTDIR)" bash ffi/install.sh "$(PREFIX)"
+	DESTDIR="$(DESTDIR)" bash tools/install.sh "$(PREFIX)"
 
 clean:
 	cargo clean

@@ -72,7 +72,7 @@ def main():
         frames = int(frames * args.frames_scale)
         ours_out = os.path.join(args.out, f"gs.{ext}")
         ff_out = os.path.join(args.out, f"ff.{ext}")
-        ours = [TOOL, "encode", "-q", "-i", y4m, "--codec", codec, "--encoder", "software", "--preset", "p4",
+        ours = [TOOL, "encode", "-q", "-y", "-i", y4m, "--codec", codec, "--encoder", "software", "--preset", "p4",
                 "--tune", "ll", "--rc", "cbr", "--bitrate", "8M", "--keyint", "120", "--frames", str(frames),
                 "-o", ours_out]
         ff = ["ffmpeg", "-v", "error", "-y", "-i", y4m, "-frames:v", str(frames)] + ff_opts + COLOR + ["-f", fmt, ff_out]

@@ -207,9 +207,7 @@ fn recorder_code(e: &RecorderError) -> ErrorCode {
         | RecorderError::ReplayDir { .. }
         | RecorderError::LimitTooShort { .. } => ErrorCode::InvalidConfig,
         RecorderError::Session(e) => session_code(e),
-        RecorderError::Sink(_) | RecorderError::Exists { .. } | RecorderError::Stats { .. } => {
-            ErrorCode::Output
-        }
+        RecorderError::Sink(_) | RecorderError::Stats { .. } => ErrorCode::Output,
         RecorderError::Replay(e) => replay_code(e),
         RecorderError::Control(e) => control_code(e),
         RecorderError::NoReplay | RecorderError::Ended | RecorderError::QueueFull { .. } => {

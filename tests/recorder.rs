@@ -263,7 +263,13 @@ fn mistakes_are_refused_before_anything_starts() {
 
     assert!(matches!(start(vec![]), Err(RecorderError::NoOutput)));
     let e = start(vec![OutputSpec::file(&existing)]).unwrap_err();
-    assert!(matches!(e, RecorderError::Exists { .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            RecorderError::Sink(ghoststream::output::SinkError::Exists { .. })
+        ),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("keep.mkv"), "{e}");
     assert_eq!(std::fs::read(&existing).unwrap(), b"precious");
     let e = start(vec![OutputSpec::file("-"), OutputSpec::stats("-")]).unwrap_err();

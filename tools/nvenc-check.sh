@@ -59,7 +59,7 @@ for codec in h264 hevc av1; do
   ext=$([ $codec = av1 ] && echo ivf || { [ $codec = h264 ] && echo h264 || echo h265; })
   out="$work/$codec.$ext"
   say "== $codec: CBR 20 Mbit/s, low latency"
-  if "$gs" encode --encoder "$encoder" --codec $codec -i "$work/src8.y4m" --rc cbr --bitrate 20M \
+  if "$gs" encode -y --encoder "$encoder" --codec $codec -i "$work/src8.y4m" --rc cbr --bitrate 20M \
       --tune ll --keyint 120 --stats "$work/$codec.csv" -o "$out" 2>"$work/$codec.log"; then
     say "  $(grep -o 'wrote.*' "$work/$codec.log" | head -1)"
     n=$(count "$out"); p=$(psnr "$out" "$work/src8.y4m"); read -r med p95 < <(latency "$work/$codec.csv")
@@ -77,7 +77,7 @@ for codec in h264 hevc; do
   ext=$([ $codec = h264 ] && echo h264 || echo h265)
   out="$work/lossless.$ext"
   say "== $codec lossless"
-  if "$gs" encode --encoder "$encoder" --codec $codec -i "$work/src8.y4m" --tune lossless --rc cqp --qp 0 -o "$out" 2>"$work/lossless-$codec.log"; then
+  if "$gs" encode -y --encoder "$encoder" --codec $codec -i "$work/src8.y4m" --tune lossless --rc cqp --qp 0 -o "$out" 2>"$work/lossless-$codec.log"; then
     a=$(ffmpeg -v error -i "$out" -f rawvideo -pix_fmt yuv420p - | md5sum | cut -d' ' -f1)
     b=$(ffmpeg -v error -i "$work/src8.y4m" -f rawvideo -pix_fmt yuv420p - | md5sum | cut -d' ' -f1)
     check "$codec lossless: decoded frames equal the source (md5 $a)" test "$a" = "$b"
@@ -90,7 +90,7 @@ for codec in hevc av1; do
   ext=$([ $codec = av1 ] && echo ivf || echo h265)
   out="$work/hdr10.$ext"
   say "== $codec 10-bit HDR10"
-  if "$gs" encode --encoder "$encoder" --codec $codec -i "$work/src10.y4m" --bit-depth 10 --transfer pq \
+  if "$gs" encode -y --encoder "$encoder" --codec $codec -i "$work/src10.y4m" --bit-depth 10 --transfer pq \
       --primaries bt2020 --matrix bt2020 --master-display bt2020-1000 --max-cll 1000,400 -o "$out" 2>"$work/hdr-$codec.log"; then
     side=$(ffprobe -v error -select_streams v:0 -show_frames -read_intervals %+#1 "$out")
     check "$codec HDR10: 10-bit decode" grep -q 'pix_fmt=yuv420p10le' <<<"$side"
@@ -104,7 +104,7 @@ done
 
 say "== hevc ultra low latency, infinite GOP, intra refresh every 60 frames"
 out="$work/refresh.h265"
-if "$gs" encode --encoder "$encoder" --codec hevc -i "$work/src8.y4m" --tune ull --keyint infinite \
+if "$gs" encode -y --encoder "$encoder" --codec hevc -i "$work/src8.y4m" --tune ull --keyint infinite \
     --intra-refresh 60 --stats "$work/refresh.csv" -o "$out" 2>"$work/refresh.log"; then
   keys=$(ffprobe -v error -select_streams v:0 -show_entries frame=key_frame -of csv=p=0 "$out" | grep -c '^1' || true)
   check "intra refresh: one keyframe in $frames frames ($keys)" test "$keys" = 1

@@ -1264,8 +1264,8 @@ typedef struct GsRecorderOptions {
    */
   int32_t output_format;
   /**
-   * 1: replace an existing `output` (only once the first packet is written); 0 (the
-   * default): an existing file is refused.
+   * 1: replace an existing `output` or `stats` file (the output only once its first packet
+   * is written); 0 (the default): an existing file is refused.
    */
   int32_t overwrite;
   /**

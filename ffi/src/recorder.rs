@@ -123,8 +123,8 @@ pub struct GsRecorderOptions {
     /// Its `GS_OUTPUT_*`; `GS_OUTPUT_AUTO` (the default): from its extension (Matroska for
     /// `-`).
     pub output_format: i32,
-    /// 1: replace an existing `output` (only once the first packet is written); 0 (the
-    /// default): an existing file is refused.
+    /// 1: replace an existing `output` or `stats` file (the output only once its first packet
+    /// is written); 0 (the default): an existing file is refused.
     pub overwrite: i32,
     /// Keep the last this many milliseconds in a replay buffer for `gs_recorder_save_replay`;
     /// 0 (the default): no replay buffer.
@@ -513,6 +513,7 @@ unsafe fn recorder_options(o: &GsRecorderOptions) -> Result<RecorderOptions, Fai
         }
     };
     let mut outputs = Vec::new();
+    let overwrite_flag = flag(o.overwrite, "options.overwrite")?;
     // SAFETY: NULL or a NUL-terminated string (the field's contract).
     if let Some(path) = unsafe { opt_path(o.output, "options.output")? } {
         let format = match o.output_format {
@@ -522,7 +523,7 @@ unsafe fn recorder_options(o: &GsRecorderOptions) -> Result<RecorderOptions, Fai
         outputs.push(OutputSpec::File {
             path,
             format,
-            overwrite: flag(o.overwrite, "options.overwrite")?,
+            overwrite: overwrite_flag,
         });
     }
     if o.replay_ms > 0 {
@@ -572,7 +573,10 @@ unsafe fn recorder_options(o: &GsRecorderOptions) -> Result<RecorderOptions, Fai
     }
     // SAFETY: NULL or a NUL-terminated string (the field's contract).
     if let Some(path) = unsafe { opt_path(o.stats, "options.stats")? } {
-        outputs.push(OutputSpec::Stats { path });
+        outputs.push(OutputSpec::Stats {
+            path,
+            overwrite: overwrite_flag,
+        });
     }
 
     let mut r = RecorderOptions::new(source, outputs);

@@ -30,6 +30,13 @@ pub enum SinkError {
         #[source]
         source: std::io::Error,
     },
+    /// The output path holds a file and overwriting it was not allowed (see
+    /// [`crate::output::path::check_overwrite`]).
+    #[error("{} already exists and overwriting it was not allowed: choose another path, or allow overwriting to replace it", path.display())]
+    Exists {
+        /// The path.
+        path: PathBuf,
+    },
     /// The sink already failed; nothing more is written.
     #[error("{} is not written to after an earlier error", path.display())]
     AfterFailure {

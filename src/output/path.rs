@@ -14,6 +14,8 @@ use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use super::error::SinkError;
+
 /// The path that stands for standard output (and, as an input, standard input).
 pub const STDOUT: &str = "-";
 
@@ -57,6 +59,24 @@ pub fn create(path: &Path) -> std::io::Result<OutputFile> {
 /// (a pipe, a FIFO, a device).
 pub fn is_unseekable(path: &Path) -> bool {
     is_stdout(path) || std::fs::metadata(path).is_ok_and(|m| !m.is_file())
+}
+
+/// Refuses to replace a file that is already at `path` unless `overwrite` is true (ffmpeg's
+/// `-y`), before anything is encoded. Only what writing would destroy counts as existing: a
+/// regular file (through a symbolic link too) or a block device. Standard output (`-`),
+/// character devices such as `/dev/null`, FIFOs and a path that does not exist are written
+/// as they are; a directory is left for opening the file to refuse.
+pub fn check_overwrite(path: &Path, overwrite: bool) -> Result<(), SinkError> {
+    use std::os::unix::fs::FileTypeExt;
+    if overwrite || is_stdout(path) {
+        return Ok(());
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() || m.file_type().is_block_device() => Err(SinkError::Exists {
+            path: path.to_path_buf(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// What a path is, for comparing.
@@ -166,6 +186,46 @@ pub fn check_distinct(paths: &[NamedPath<'_>]) -> Result<(), SameFileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_existing_file_is_replaced_only_when_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("out.mkv");
+        std::fs::write(&file, b"keep").unwrap();
+        let e = check_overwrite(&file, false).unwrap_err();
+        assert!(
+            matches!(&e, SinkError::Exists { path } if path == &file),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "{} already exists and overwriting it was not allowed: choose another path, or allow overwriting to replace it",
+                file.display()
+            )
+        );
+        check_overwrite(&file, true).unwrap();
+        // Through a symbolic link too.
+        let link = dir.path().join("link.mkv");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        assert!(matches!(
+            check_overwrite(&link, false),
+            Err(SinkError::Exists { .. })
+        ));
+        assert_eq!(std::fs::read(&file).unwrap(), b"keep");
+        // Nothing there yet, standard output, a character device, a FIFO, a directory.
+        check_overwrite(&dir.path().join("new.mkv"), false).unwrap();
+        check_overwrite(Path::new(STDOUT), false).unwrap();
+        check_overwrite(Path::new("/dev/null"), false).unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        check_overwrite(&fifo, false).unwrap();
+        check_overwrite(dir.path(), false).unwrap();
+    }
 
     fn named<'a>(role: &'static str, path: &'a Path, output: bool) -> NamedPath<'a> {
         NamedPath { role, path, output }

@@ -46,12 +46,6 @@ pub enum RecorderError {
         /// The other.
         second: String,
     },
-    /// An output file exists and the options do not allow replacing it.
-    #[error("{path} already exists: allow overwriting it, or choose another path")]
-    Exists {
-        /// The file.
-        path: PathBuf,
-    },
     /// The stats file could not be created or written.
     #[error("cannot write the stats file {}: {source}", path.display())]
     Stats {

@@ -122,6 +122,8 @@ pub enum OutputSpec {
     Stats {
         /// Where.
         path: PathBuf,
+        /// Replace an existing file at the path; without it an existing file is refused.
+        overwrite: bool,
     },
 }
 
@@ -152,9 +154,12 @@ impl OutputSpec {
         }
     }
 
-    /// A stats writer.
+    /// A stats writer, refused if its file exists.
     pub fn stats(path: impl Into<PathBuf>) -> Self {
-        OutputSpec::Stats { path: path.into() }
+        OutputSpec::Stats {
+            path: path.into(),
+            overwrite: false,
+        }
     }
 
     /// What it is, for messages.
@@ -163,7 +168,7 @@ impl OutputSpec {
             OutputSpec::File { path, .. } => format!("output {}", path.display()),
             OutputSpec::Replay { dir, .. } => format!("replay folder {}", dir.display()),
             OutputSpec::Live { url, .. } => format!("stream {url}"),
-            OutputSpec::Stats { path } => format!("stats file {}", path.display()),
+            OutputSpec::Stats { path, .. } => format!("stats file {}", path.display()),
         }
     }
 }
@@ -666,7 +671,7 @@ fn file_format(path: &Path, format: Option<OutputFormat>) -> Result<OutputFormat
 
 /// The checks that need no source.
 fn check(options: &RecorderOptions) -> Result<(), RecorderError> {
-    use crate::output::path::{check_distinct, is_stdout, NamedPath};
+    use crate::output::path::{check_distinct, check_overwrite, is_stdout, NamedPath};
     if options.outputs.is_empty() {
         return Err(RecorderError::NoOutput);
     }
@@ -688,18 +693,11 @@ fn check(options: &RecorderOptions) -> Result<(), RecorderError> {
     }
     for o in &options.outputs {
         let path = match o {
-            OutputSpec::File {
-                path,
-                format,
-                overwrite,
-            } => {
+            OutputSpec::File { path, format, .. } => {
                 file_format(path, *format)?;
-                if !overwrite && !is_stdout(path) {
-                    check_overwrite(path)?;
-                }
                 Some((path, "output"))
             }
-            OutputSpec::Stats { path } => Some((path, "stats file")),
+            OutputSpec::Stats { path, .. } => Some((path, "stats file")),
             OutputSpec::Replay { dir, .. } => {
                 if !dir.is_dir() {
                     return Err(RecorderError::ReplayDir { path: dir.clone() });
@@ -733,16 +731,15 @@ fn check(options: &RecorderOptions) -> Result<(), RecorderError> {
         });
     }
     check_distinct(&named)?;
-    Ok(())
-}
-
-/// An existing regular file is not replaced without leave; a character device (`/dev/null`)
-/// or a FIFO is written, not replaced, so it always may be.
-fn check_overwrite(path: &Path) -> Result<(), RecorderError> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => Err(RecorderError::Exists {
-            path: path.to_path_buf(),
-        }),
-        _ => Ok(()),
+    // Only once no output is an input: an existing file is kept unless leave was given.
+    for o in &options.outputs {
+        if let OutputSpec::File {
+            path, overwrite, ..
+        }
+        | OutputSpec::Stats { path, overwrite } = o
+        {
+            check_overwrite(path, *overwrite)?;
+        }
     }
+    Ok(())
 }

@@ -189,7 +189,7 @@ impl Outputs {
                     dropped: 0,
                 });
             }
-            OutputSpec::Stats { path } => self.stats = Some(open_stats(path)?),
+            OutputSpec::Stats { path, .. } => self.stats = Some(open_stats(path)?),
         }
         Ok(())
     }

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
+use ghoststream::control::ControlError;
 use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
 use ghoststream::output::live::LiveOptions;
@@ -33,23 +34,28 @@ pub const EXAMPLES: &str = "Examples:
 
   # Y4M from a pipe to HEVC at constant QP 28, best quality preset, 10-bit
   ffmpeg -i in.mkv -f yuv4mpegpipe -pix_fmt yuv420p10le - | \\
-      ghoststream encode -i - --codec hevc --rc cqp --qp 28 --preset p7 --tune hq --bit-depth 10 -o out.h265
+      ghoststream encode -i - --codec hevc --rc cqp --qp 28 --preset p7 --tune hq --bit-depth 10 \\
+      -o out.h265
 
   # raw NV12 frames of 1920x1080 at 60 fps
-  ghoststream encode -i frames.nv12 --raw-format nv12 --size 1920x1080 --fps 60 --codec h264 -o out.h264
+  ghoststream encode -i frames.nv12 --raw-format nv12 --size 1920x1080 --fps 60 --codec h264 \\
+      -o out.h264
 
   # raw BGRA frames (a compositor's format), converted to YUV on the GPU (or the CPU without one)
-  ghoststream encode -i frames.bgra --raw-format bgra8 --size 1920x1080 --fps 60 --codec hevc -o out.h265
+  ghoststream encode -i frames.bgra --raw-format bgra8 --size 1920x1080 --fps 60 --codec hevc \\
+      -o out.h265
 
   # 4K BGRA scaled to 720p on the GPU (Lanczos-3, black bars if the shape differs), sharpened
-  ghoststream encode -i frames.bgra --raw-format bgra8 --size 3840x2160 --scale 1280x720 --sharpen 0.4 -o out.ivf
+  ghoststream encode -i frames.bgra --raw-format bgra8 --size 3840x2160 --scale 1280x720 \\
+      --sharpen 0.4 -o out.ivf
 
   # HDR10 HEVC with its mastering display and content light level in the stream
   ghoststream encode -i hdr.y4m --codec hevc --bit-depth 10 --transfer pq --primaries bt2020 \\
       --matrix bt2020 --master-display bt2020-1000 --max-cll 1000,400 -o hdr.h265
 
   # game streaming: NVENC, ultra low latency, no keyframes after the first, intra refresh
-  ghoststream encode --encoder nvenc --codec hevc --tune ull --keyint infinite --intra-refresh 60 -o live.h265
+  ghoststream encode --encoder nvenc --codec hevc --tune ull --keyint infinite --intra-refresh 60 \\
+      -o live.h265
 
   # HDR10 (10-bit RGB, PQ, BT.2020) tone mapped to SDR BT.709 with the BT.2390 curve
   ghoststream encode -i hdr.rgb10a2 --raw-format rgb10a2 --size 3840x2160 --scale 1920x1080 \\
@@ -57,75 +63,96 @@ pub const EXAMPLES: &str = "Examples:
 
 #[derive(Args, Debug)]
 pub struct EncodeArgs {
-    /// Input (`record` calls it --source): `screen` (`record`'s default: wlr-screencopy when the
-    /// compositor offers it, else the desktop portal), `testsrc` (the animated test pattern,
-    /// `encode`'s default), `wayland[:OUTPUT]` (a wlroots compositor's output, by name:
-    /// HEADLESS-1, DP-1),
-    /// `pipewire[:NODE]` (a PipeWire video node by id or node.name; without one, the session
-    /// manager's choice), `portal` (the desktop portal's screen cast: GNOME, KDE, wlroots; the
-    /// user picks a screen once, later runs reuse the grant), a .y4m file, `-` for Y4M on standard input, or a raw file with
-    /// --raw-format.
+    /// What to encode or record (`encode` and `record` each describe their own inputs).
     #[arg(short, long, visible_alias = "source")]
     pub input: Option<String>,
 
-    /// Wayland: the compositor's socket (a name in $XDG_RUNTIME_DIR or a path); default
-    /// $WAYLAND_DISPLAY.
-    #[arg(long)]
+    /// Wayland: the compositor's socket (default $WAYLAND_DISPLAY).
+    ///
+    /// A name in $XDG_RUNTIME_DIR or a path.
+    #[arg(long, value_name = "SOCKET")]
     display: Option<String>,
 
-    /// Wayland: capture only X,Y,WIDTHxHEIGHT of the output (as `slurp` prints it).
-    #[arg(long, allow_hyphen_values = true)]
+    /// Wayland: capture only this part of the output.
+    ///
+    /// X,Y,WIDTHxHEIGHT in the output's coordinates, as `slurp` prints it:
+    /// --region "$(slurp)".
+    #[arg(long, value_name = "X,Y,WxH", allow_hyphen_values = true)]
     region: Option<ghoststream::capture::Region>,
 
-    /// Wayland and portal: leave the cursor out of the frames.
+    /// Leave the cursor out of the frames (Wayland and portal).
     #[arg(long)]
     no_cursor: bool,
 
-    /// Portal: the file that keeps the portal's restore token, so the screen is picked once;
-    /// default $XDG_STATE_HOME/ghoststream/portal-restore-token (~/.local/state/...). Delete
-    /// it to be asked again.
+    /// Portal: the file that keeps the granted screen, so it is picked once.
+    ///
+    /// The portal's restore token is kept there; default
+    /// $XDG_STATE_HOME/ghoststream/portal-restore-token (~/.local/state/...). Delete it to be
+    /// asked again.
     #[arg(long, value_name = "FILE")]
     portal_token: Option<PathBuf>,
 
-    /// Output file. Its extension picks the format unless --format is given: .mkv, .mp4 or .ts
-    /// for a crash-safe container (a killed recording plays up to its last second); .ivf or
-    /// .obu for raw AV1; .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed) for H.264/HEVC.
+    /// Output file, or - for standard output.
+    ///
+    /// Its extension picks the format unless --format is given: .mkv, .mp4 or .ts for a
+    /// crash-safe container (a killed recording plays up to its last second); .ivf or .obu for
+    /// raw AV1; .h264/.h265 (Annex-B) or .avcc/.hvcc (length-prefixed) for H.264/HEVC.
+    ///
     /// `-` writes to standard output (Matroska unless --format says otherwise), for a pipe:
-    /// `-o - | ffplay -`. An existing file is replaced only once the first packet is written.
-    #[arg(short, long, required_unless_present_any = ["replay", "stream"])]
+    /// `-o - | ffplay -`.
+    ///
+    /// An existing file is not replaced unless -y is given; even then it is replaced only
+    /// once the first packet is written, so a run that fails leaves it as it was.
+    #[arg(short, long, value_name = "FILE", required_unless_present_any = ["replay", "stream"])]
     output: Option<PathBuf>,
 
-    /// Also stream live to URL: rtmp://host/app/key (H.264) or srt://host:port (H.264, HEVC).
-    /// A server that goes away is reconnected; at most --stream-buffer of video waits for it.
+    /// Also stream live to URL (rtmp:// or srt://).
+    ///
+    /// rtmp://host/app/key (H.264) or srt://host:port (H.264, HEVC). A server that goes away
+    /// is reconnected; at most --stream-buffer of video waits for it.
     #[arg(long, value_name = "URL")]
     stream: Option<String>,
 
-    /// The most video queued for the stream server while it is slow or away (older GOPs are
-    /// dropped and counted).
+    /// The most video held for a slow or absent server.
+    ///
+    /// Older GOPs are dropped (and counted) to make room.
     #[arg(long, value_name = "DURATION", default_value = "4s", value_parser = parse_duration, allow_hyphen_values = true)]
     stream_buffer: Duration,
 
-    /// Keep the last DURATION of the recording in memory (30s, 2m) and save it to a file in
-    /// --replay-dir on SIGUSR1 or on `save [SECONDS]` sent to --control; each save prints the
-    /// file's path. With -o, the whole recording is written too.
+    /// Keep the last DURATION of video in memory, to save on demand.
+    ///
+    /// 30s, 2m. A save writes it to a new file in --replay-dir: on SIGUSR1, or on `save [SECONDS]` sent
+    /// to --control; each save prints the file's path. With -o, the whole recording is
+    /// written too.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     replay: Option<Duration>,
 
-    /// The most memory the replay buffer may hold, in bytes (k/M/G suffixes).
+    /// The replay buffer's memory limit (512M, 2G).
+    ///
+    /// In bytes, with a k, M or G suffix; the oldest video goes first.
     #[arg(long, value_name = "BYTES", default_value = "512M", value_parser = parse_bytes, allow_hyphen_values = true)]
     replay_bytes: u64,
 
-    /// Where replay saves go.
-    #[arg(long, value_name = "DIR", default_value = ".")]
-    replay_dir: PathBuf,
+    /// Where replay saves go (default: your videos folder).
+    ///
+    /// XDG_VIDEOS_DIR from ~/.config/user-dirs.dirs, else ~/Videos (created if missing). Each
+    /// save is named by the local date and time (Replay_2026-12-04_15-30-12.mkv): an existing
+    /// file is never replaced.
+    #[arg(long, value_name = "DIR")]
+    replay_dir: Option<PathBuf>,
 
-    /// Replay saves' format: mkv, mp4 or ts (or a raw bitstream format).
+    /// Replay saves' format: mkv, mp4 or ts.
+    ///
+    /// Or a raw bitstream format: annexb, length-prefixed, obu, ivf.
     #[arg(long, value_name = "FORMAT", default_value = "mkv")]
     replay_format: OutputFormat,
 
-    /// A Unix socket that takes `save` or `save SECONDS` (one line) and answers `saved PATH`
-    /// once the replay file is written.
-    #[arg(long, value_name = "PATH", requires = "replay")]
+    /// The socket `ghoststream save`, `status` and `stop` use.
+    ///
+    /// Default: $XDG_RUNTIME_DIR/ghoststream/control.sock. `ghoststream save [SECONDS]`, `status`, `stop`, `keyframe` and `bitrate RATE` talk to
+    /// it (give them the same --control). A recording that finds the default socket held by
+    /// another runs without one and says so; a socket left by a killed run is replaced.
+    #[arg(long, value_name = "PATH")]
     control: Option<PathBuf>,
 
     /// Set for `record`: the test pattern then runs live (at its frame rate, until stopped or
@@ -133,19 +160,34 @@ pub struct EncodeArgs {
     #[arg(skip)]
     pub live: bool,
 
-    /// Output format: mkv, mp4, ts, annexb, length-prefixed, obu or ivf.
-    #[arg(long)]
+    /// Output format, when the file name's extension does not say it.
+    ///
+    /// mkv, mp4 or ts (containers); annexb or length-prefixed (H.264, HEVC); obu or ivf (AV1).
+    #[arg(long, value_name = "FORMAT")]
     format: Option<OutputFormat>,
 
-    /// Per-frame statistics as JSON lines (frame, pts_ns, duration_ns, capture_ns, submit_ns,
+    /// Replace an existing output or stats file (as ffmpeg's -y).
+    ///
+    /// Without it, a run whose -o or --stats file exists stops before encoding and leaves the
+    /// file as it was. Standard output, devices such as /dev/null and FIFOs are always
+    /// written. Replay saves never replace a file: each gets a name of its own.
+    #[arg(short = 'y', long)]
+    pub overwrite: bool,
+
+    /// Per-frame statistics as JSON lines to FILE (- for standard output).
+    ///
+    /// One line per frame (frame, pts_ns, duration_ns, capture_ns, submit_ns,
     /// encode_start_ns, packet_ready_ns — CLOCK_MONOTONIC — gpu_ns, bytes, keyframe, dropped),
-    /// then a summary line: fps, bitrate, drops, latency median and p99.
+    /// then a summary line: fps, bitrate, drops, latency median and p99. `--stats -` cannot go
+    /// with `-o -`.
     #[arg(long, value_name = "FILE")]
     stats: Option<PathBuf>,
 
-    /// Codec: av1, hevc or h264. Default: what the output file's extension names (.h264,
-    /// .h265, .ivf), else for a capture one the encoder runs in real time (AV1 on NVENC or
-    /// Vulkan Video, H.264 in software), else AV1.
+    /// Codec: av1, hevc or h264.
+    ///
+    /// Default: what the output file's extension names (.h264, .h265, .ivf), else for a
+    /// capture one the encoder runs in real time (AV1 on NVENC or Vulkan Video, H.264 in
+    /// software), else AV1.
     #[arg(short, long)]
     codec: Option<Codec>,
 
@@ -153,97 +195,126 @@ pub struct EncodeArgs {
     #[arg(long, default_value = "auto")]
     encoder: BackendChoice,
 
-    /// Frame size WIDTHxHEIGHT for testsrc and raw input (files carry their own).
-    #[arg(long, value_parser = parse_size, allow_hyphen_values = true)]
+    /// Frame size of the test pattern or of raw input.
+    ///
+    /// WIDTHxHEIGHT. Files carry their own and a capture has its output's; --scale resizes.
+    #[arg(long, value_name = "WxH", value_parser = parse_size, allow_hyphen_values = true)]
     size: Option<(u32, u32)>,
 
-    /// Frame rate for testsrc and raw input: 60, 29.97, or num/den like 30000/1001 (1 to 1000
-    /// frames per second; SVT-AV1 takes at most 240).
-    #[arg(long, value_parser = parse_rate, allow_hyphen_values = true)]
+    /// Frame rate: 60, 29.97 or 30000/1001.
+    ///
+    /// Of the test pattern (default 30) and raw input, and the rate a capture is paced at
+    /// (default 60); a Y4M file carries its own. 1 to 1000 frames per second; SVT-AV1 takes at
+    /// most 240.
+    #[arg(long, value_name = "RATE", value_parser = parse_rate, allow_hyphen_values = true)]
     fps: Option<Rational>,
 
-    /// Pixel format of raw input (nv12, p010, i420, i420p10, i444, bgra8, rgba8, ...), or of
-    /// the test pattern (i420, nv12, i420p10, p010, i444).
-    #[arg(long)]
+    /// Pixel format of raw input or of the test pattern.
+    ///
+    /// Raw input: nv12, p010, i420, i420p10, i444, bgra8, rgba8, ... The test pattern: i420,
+    /// nv12, i420p10, p010, i444.
+    #[arg(long, value_name = "FORMAT")]
     raw_format: Option<PixelFormat>,
 
-    /// Stop after this many frames (1 to 10000000000).
-    #[arg(long, conflicts_with = "seconds", allow_hyphen_values = true,
+    /// Stop after N frames.
+    ///
+    /// 1 to 10000000000; not with --seconds.
+    #[arg(long, value_name = "N", conflicts_with = "seconds", allow_hyphen_values = true,
           value_parser = clap::value_parser!(u64).range(1..=MAX_FRAMES))]
     frames: Option<u64>,
 
-    /// Stop after this much video: seconds (10, 10s), minutes (1.5m) or hours (2h). `encode`
-    /// of the test pattern defaults to 5 s.
+    /// Stop after this much video: 10, 90s, 1.5m, 2h.
+    ///
+    /// `encode` of the test pattern defaults to 5 s; `record` runs until stopped.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, allow_hyphen_values = true)]
     seconds: Option<Duration>,
 
-    /// Rate control: cbr, vbr, cqp or cq (constant quality, with --quality). Default: what the
-    /// values given imply (--bitrate: cbr, --max-bitrate: vbr, --qp: cqp, --quality: cq), else
-    /// cbr when streaming (--stream) and cq for files and replays.
+    /// Rate control: cbr, vbr, cqp or cq (constant quality).
+    ///
+    /// Default: what the values given imply (--bitrate: cbr, --max-bitrate: vbr, --qp: cqp,
+    /// --quality: cq), else cbr when streaming (--stream) and cq for files and replays.
     #[arg(long)]
     rc: Option<RateControlMode>,
 
-    /// Target bitrate for cbr/vbr: 6M, 6000k, 6Mbps (k = 1000). A bare number is bits per
-    /// second and must be at least 50000 (6000 alone is refused: did you mean 6000k?).
+    /// Target bitrate for cbr/vbr in bits per second: 6M, 6000k, 6Mbps.
+    ///
+    /// k = 1000; a bare number under 50000 is refused (6000: did you mean 6000k?).
     /// Default: scaled from 8 Mbit/s at 1080p60.
     #[arg(long, value_parser = parse_bitrate, allow_hyphen_values = true)]
     bitrate: Option<u64>,
 
     /// Peak bitrate for vbr (default: twice the target).
-    #[arg(long, value_parser = parse_bitrate, allow_hyphen_values = true)]
+    #[arg(long, value_name = "RATE", value_parser = parse_bitrate, allow_hyphen_values = true)]
     max_bitrate: Option<u64>,
 
     /// Quantizer for cqp: 0-51 for h264/hevc, 0-255 for av1.
-    #[arg(long, allow_hyphen_values = true)]
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     qp: Option<u32>,
 
-    /// Quality for cq, lower is better: 1-51 for h264/hevc, 1-63 for av1 (CRF on x264, x265
-    /// and SVT-AV1; target quality on NVENC, 1-51).
-    #[arg(long, allow_hyphen_values = true)]
+    /// Quality for cq, lower is better: 1-51 (h264, hevc), 1-63 (av1).
+    ///
+    /// CRF on x264, x265 and SVT-AV1; target quality on NVENC (1-51).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
     quality: Option<u32>,
 
-    /// VBV buffer in bits (optional k/M suffix; a bare number under 50000 is refused as for
-    /// --bitrate). Default: 2 s (hq), 1 s (ll), one frame (ull).
-    #[arg(long, value_parser = parse_buffer_bits, allow_hyphen_values = true)]
+    /// VBV buffer in bits (optional k/M suffix).
+    ///
+    /// A bare number under 50000 is refused as for --bitrate. Default: 2 s (hq), 1 s (ll), one
+    /// frame (ull).
+    #[arg(long, value_name = "BITS", value_parser = parse_buffer_bits, allow_hyphen_values = true)]
     vbv: Option<u64>,
 
-    /// Keyframe interval: frames (60), a duration (2s, 0.5s, 1.5m) or never. Default: 2s.
+    /// Keyframe interval: frames (60), a duration (2s, 0.5s, 1.5m) or never.
+    ///
+    /// Default: 2s.
     #[arg(long, allow_hyphen_values = true)]
     keyint: Option<KeyframeEvery>,
 
     /// Speed/quality preset, p1 (fastest) to p7 (best).
+    ///
+    /// Each encoder maps it onto its own presets (docs/ENCODERS.md). x264's preset names
+    /// (veryfast, slow, ...) are answered with the level that runs them.
     #[arg(long, default_value = "p4")]
     preset: Preset,
 
-    /// Tuning: hq (high quality), ll (low latency), ull (ultra low latency) or lossless
-    /// (needs --rc cqp --qp 0; H.264 and HEVC).
+    /// Tuning: hq, ll, ull (ultra low latency) or lossless.
+    ///
+    /// hq: high quality (B-frames, lookahead); ll: low latency; ull: ultra low latency (a VBV of
+    /// one frame); lossless needs --rc cqp --qp 0 (H.264 and HEVC).
     #[arg(long, default_value = "ll")]
     tune: Tuning,
 
-    /// Gradual intra refresh every N frames instead of keyframes (needs --keyint infinite and
-    /// --tune ll or ull): a decoder that joins or loses a packet recovers within N frames.
+    /// Refresh the picture gradually over N frames instead of with keyframes.
+    ///
+    /// Needs --keyint infinite and --tune ll or ull: a decoder that joins or loses a packet
+    /// recovers within N frames.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     intra_refresh: Option<u32>,
 
-    /// HDR10 mastering display, written into HEVC/AV1 streams: G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)
-    /// in 0.00002 and 0.0001 cd/m² units (x265's notation), or bt2020-1000 or p3-1000. Needs
-    /// --transfer pq --bit-depth 10.
-    #[arg(long)]
+    /// HDR10 mastering display: bt2020-1000, p3-1000, or x265's notation.
+    ///
+    /// Written into HEVC/AV1 streams. x265's notation is G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min) in
+    /// 0.00002 and 0.0001 cd/m² units. Needs --transfer pq --bit-depth 10.
+    #[arg(long, value_name = "DISPLAY")]
     master_display: Option<MasteringDisplay>,
 
-    /// HDR10 content light level MaxCLL,MaxFALL in cd/m² (with --master-display).
-    #[arg(long, requires = "master_display")]
+    /// HDR10 content light level MaxCLL,MaxFALL in cd/m².
+    ///
+    /// Needs --master-display.
+    #[arg(long, value_name = "CLL,FALL", requires = "master_display")]
     max_cll: Option<ContentLightLevel>,
 
-    /// NVENC split-frame encoding across engines: auto, off, 2 or 3 (HEVC and AV1).
-    #[arg(long, default_value = "auto")]
+    /// NVENC split-frame encoding: auto, off, 2 or 3.
+    ///
+    /// Each frame is split across NVENC's engines (HEVC and AV1).
+    #[arg(long, value_name = "MODE", default_value = "auto")]
     split_frame: SplitFrame,
 
     /// Encoded bit depth: 8 or 10.
-    #[arg(long, default_value = "8")]
+    #[arg(long, value_name = "BITS", default_value = "8")]
     bit_depth: BitDepth,
 
-    /// Colour matrix written into the stream: bt601, bt709, bt2020.
+    /// Colour matrix: bt601, bt709 or bt2020.
     #[arg(long, default_value = "bt709")]
     matrix: ColorMatrix,
 
@@ -251,62 +322,96 @@ pub struct EncodeArgs {
     #[arg(long, default_value = "limited")]
     range: ColorRange,
 
-    /// Transfer: srgb, bt709, pq, hlg.
+    /// Transfer function: srgb, bt709, pq, hlg.
     #[arg(long, default_value = "bt709")]
     transfer: TransferFunction,
 
-    /// Primaries: bt709, bt601-625, bt601-525, bt2020, p3.
+    /// Colour primaries: bt709, bt2020, p3, ...
+    ///
+    /// bt709, bt601-625, bt601-525, bt2020 or p3.
     #[arg(long, default_value = "bt709")]
     primaries: ColorPrimaries,
 
     /// Frames that may wait for the encoder.
-    #[arg(long, default_value_t = 4, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        allow_hyphen_values = true
+    )]
     queue: u32,
 
-    /// When that queue is full: block (lose nothing) or drop-oldest (stay real time).
-    #[arg(long, default_value = "block")]
+    /// When the queue is full: block or drop-oldest.
+    ///
+    /// block loses nothing; drop-oldest stays real time (the dropped frames are counted).
+    #[arg(long, value_name = "POLICY", default_value = "block")]
     backpressure: Backpressure,
 
     /// Encoder threads (0: the encoder's choice).
-    #[arg(long, default_value_t = 0, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
     threads: u32,
 
-    /// Where RGB input is converted to YUV: auto (a Vulkan device when there is one, else the
-    /// CPU), off (the CPU), or require[:NAME] (a Vulkan device, optionally the first whose name
-    /// contains NAME; fail if none).
-    #[arg(long, default_value = "auto", value_parser = parse_gpu)]
+    /// Use the GPU for RGB input: auto, off or require.
+    ///
+    /// It converts RGB to YUV, and scales, sharpens and tone maps.
+    ///
+    /// auto: a Vulkan device when there is one, else the CPU. off: the CPU. require[:NAME]: a
+    /// Vulkan device, optionally the first whose name contains NAME; fail if none.
+    #[arg(long, value_name = "WHERE", default_value = "auto", value_parser = parse_gpu)]
     gpu: GpuChoice,
 
-    /// Scale to WIDTHxHEIGHT on the GPU before encoding (RGB input; the encoded size). The
-    /// picture keeps its aspect ratio inside black bars unless --fit stretch.
-    #[arg(long, value_parser = parse_size, allow_hyphen_values = true)]
+    /// Scale to WxH on the GPU before encoding.
+    ///
+    /// RGB input; the encoded size. The picture keeps its aspect ratio inside black bars
+    /// unless --fit stretch.
+    #[arg(long, value_name = "WxH", value_parser = parse_size, allow_hyphen_values = true)]
     scale: Option<(u32, u32)>,
 
-    /// Scaling kernel: bilinear, bicubic (Catmull-Rom) or lanczos (Lanczos-3). Each widens
-    /// when downscaling, so nothing aliases.
-    #[arg(long, default_value = "lanczos")]
+    /// Scaling kernel: bilinear, bicubic or lanczos.
+    ///
+    /// bicubic is Catmull-Rom, lanczos is Lanczos-3. Each widens when downscaling, so nothing
+    /// aliases.
+    #[arg(long, value_name = "FILTER", default_value = "lanczos")]
     scale_filter: ScaleFilter,
 
-    /// When the aspect ratios differ: letterbox (black bars) or stretch.
+    /// Aspect ratio change: letterbox or stretch.
+    ///
+    /// letterbox keeps the picture's shape inside black bars; stretch fills the frame.
     #[arg(long, default_value = "letterbox")]
     fit: Fit,
 
-    /// Tone map HDR input to SDR with this curve: bt2390 (the ITU-R BT.2390 EETF). The output
-    /// is BT.709 SDR (--transfer bt709 or srgb, --primaries bt709).
-    #[arg(long, value_parser = parse_tonemap)]
+    /// Tone map HDR input to SDR with this curve: bt2390.
+    ///
+    /// bt2390 is the ITU-R BT.2390 EETF. The output is BT.709 SDR (--transfer bt709 or srgb,
+    /// --primaries bt709).
+    #[arg(long, value_name = "CURVE", value_parser = parse_tonemap)]
     tonemap: Option<ToneCurve>,
 
-    /// Transfer of the HDR input that --tonemap reads: pq (HDR10) or hlg.
-    #[arg(long, default_value = "pq")]
+    /// The HDR input's transfer for --tonemap: pq or hlg.
+    ///
+    /// pq: HDR10 (SMPTE ST 2084); hlg: hybrid log-gamma.
+    #[arg(long, value_name = "TRANSFER", default_value = "pq")]
     input_transfer: TransferFunction,
 
-    /// Source peak for --tonemap: nits (the stream's MaxCLL or mastering peak), or `measure`
-    /// (each frame is mapped with the brightest pixel of the frame before it).
-    #[arg(long, default_value = "1000", value_parser = parse_peak, allow_hyphen_values = true)]
+    /// Source peak for --tonemap: nits, or measure.
+    ///
+    /// Nits: the stream's MaxCLL or mastering peak. measure: each frame is mapped with the
+    /// brightest pixel of the frame before it.
+    #[arg(long, value_name = "NITS", default_value = "1000", value_parser = parse_peak, allow_hyphen_values = true)]
     hdr_peak: PeakSource,
 
     /// Contrast-adaptive sharpening strength, 0 (off) to 1.
-    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "STRENGTH",
+        default_value_t = 0.0,
+        allow_hyphen_values = true
+    )]
     sharpen: f64,
 
     /// No progress bar or summary.
@@ -400,7 +505,7 @@ fn recorder_options(args: &EncodeArgs) -> Result<RecorderOptions, String> {
         outputs.push(OutputSpec::File {
             path: path.clone(),
             format: args.format,
-            overwrite: true,
+            overwrite: args.overwrite,
         });
     }
     if let Some(duration) = args.replay {
@@ -414,7 +519,7 @@ fn recorder_options(args: &EncodeArgs) -> Result<RecorderOptions, String> {
                 duration,
                 bytes: usize::try_from(args.replay_bytes).unwrap_or(usize::MAX),
             },
-            dir: args.replay_dir.clone(),
+            dir: replay_dir(args)?,
             format: args.replay_format,
         });
     }
@@ -428,7 +533,10 @@ fn recorder_options(args: &EncodeArgs) -> Result<RecorderOptions, String> {
         });
     }
     if let Some(path) = &args.stats {
-        outputs.push(OutputSpec::stats(path));
+        outputs.push(OutputSpec::Stats {
+            path: path.clone(),
+            overwrite: args.overwrite,
+        });
     }
     let mut o = RecorderOptions::new(source, outputs);
     let s = &mut o.source_options;
@@ -459,8 +567,28 @@ fn recorder_options(args: &EncodeArgs) -> Result<RecorderOptions, String> {
         }
         (None, None) => None,
     };
-    o.control_socket.clone_from(&args.control);
+    o.control_socket = match &args.control {
+        Some(path) => Some(path.clone()),
+        None if args.live => ghoststream::control::default_socket_path(),
+        None => None,
+    };
     Ok(o)
+}
+
+/// --replay-dir, or the user's videos folder (created if missing).
+fn replay_dir(args: &EncodeArgs) -> Result<PathBuf, String> {
+    if let Some(dir) = &args.replay_dir {
+        return Ok(dir.clone());
+    }
+    let dir = ghoststream::output::replay::default_replay_dir()
+        .ok_or("no videos folder: HOME is not set; give --replay-dir DIR")?;
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        format!(
+            "cannot create the videos folder {} ({e}); give --replay-dir DIR",
+            dir.display()
+        )
+    })?;
+    Ok(dir)
 }
 
 /// The encode settings the command line gives (size, rate, codec and rate control are the
@@ -497,7 +625,7 @@ fn session_settings(args: &EncodeArgs) -> SessionConfig {
 }
 
 pub fn run(args: EncodeArgs) -> Result<(), String> {
-    let recorder = Recorder::start(recorder_options(&args)?).map_err(|e| cli_message(&e))?;
+    let recorder = start(recorder_options(&args)?, args.control.is_none())?;
     let summary = crate::live::follow(recorder, &crate::live::Follow { quiet: args.quiet })
         .map_err(|f| match f {
             crate::live::Failure::Setup(m) => m,
@@ -511,6 +639,26 @@ pub fn run(args: EncodeArgs) -> Result<(), String> {
     }
     report(&summary, args.format, args.quiet);
     Ok(())
+}
+
+/// Starts the recording; when the default control socket is held by another recording, this
+/// one runs without a socket and says so.
+fn start(options: RecorderOptions, default_socket: bool) -> Result<Recorder, String> {
+    let fallback = default_socket.then(|| {
+        let mut o = options.clone();
+        o.control_socket = None;
+        o
+    });
+    match (Recorder::start(options), fallback) {
+        (Err(RecorderError::Control(ControlError::InUse { path })), Some(without)) => {
+            eprintln!(
+                "another recording holds the control socket {}: this one runs without one (give it --control PATH to have one)",
+                path.display()
+            );
+            Recorder::start(without).map_err(|e| cli_message(&e))
+        }
+        (started, _) => started.map_err(|e| cli_message(&e)),
+    }
 }
 
 /// A recorder's error in the command line's words: options named by their flags.
@@ -530,11 +678,12 @@ fn cli_message(e: &RecorderError) -> String {
         };
         return format!("{flag} does not apply to input {name:?}: {fix}");
     }
-    if let RecorderError::Exists { path } = e {
-        return format!(
-            "{} already exists: pass -y to overwrite it, or choose another path",
-            path.display()
-        );
+    if let RecorderError::Sink(ghoststream::output::SinkError::Exists { .. }) = e {
+        return format!("{} (-y)", one_line(e));
+    }
+    if let RecorderError::StdoutTwice { .. } = e {
+        // Only -o and --stats can be standard output.
+        return "-o - and --stats - both write to standard output: send one of them elsewhere (e.g. --stats stats.jsonl)".into();
     }
     one_line(e)
 }

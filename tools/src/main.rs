@@ -1,13 +1,16 @@
 //! `ghoststream`: encode, record and probe with the GhostStream engine.
 
+mod aliases;
 mod control;
 mod encode;
+mod generate;
 mod live;
+mod options;
 mod probe;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// GhostStream: a GPU video engine for Linux. Encode files and test patterns, probe this
 /// machine's encode paths.
@@ -26,15 +29,16 @@ struct Cli {
 enum Command {
     /// Encode a test pattern, a Y4M file or raw frames to a container or bitstream file.
     #[command(after_help = encode::EXAMPLES)]
-    Encode(Box<encode::EncodeArgs>),
-    /// Record the screen (or any input `encode` takes) to a file: `encode` with --source.
+    Encode(options::EncodeOptions),
+    /// Record the screen (or any input `encode` takes) to a file, a replay buffer or a stream.
     #[command(after_help = RECORD_EXAMPLES)]
-    Record(Box<encode::EncodeArgs>),
+    Record(options::RecordOptions),
     /// List every encode path, GPU engine and capture method, available or not and why.
     #[command(after_help = probe::EXAMPLES)]
     Probe(probe::ProbeArgs),
-    /// Save the running recording's replay buffer (all of it, or the last SECONDS); prints the
-    /// saved file's path.
+    /// Save the running recording's replay buffer; prints the saved file's path.
+    ///
+    /// All it holds, or the last SECONDS.
     #[command(after_help = control::SAVE_EXAMPLES)]
     Save(control::SaveArgs),
     /// Show the running recording's state.
@@ -47,7 +51,11 @@ enum Command {
     Bitrate(control::BitrateArgs),
 }
 
-const RECORD_EXAMPLES: &str = "Examples:
+const RECORD_EXAMPLES: &str =
+    "Stop a recording with Ctrl+C or SIGTERM (kill PID): the file is finished cleanly and
+plays to its last frame. `ghoststream stop` does the same from another terminal.
+
+Examples:
   # ten seconds of the compositor's first output, 60 fps constant rate, to AV1 in IVF
   ghoststream record --source wayland --seconds 10 -o screen.ivf
 
@@ -64,12 +72,30 @@ wlr-screencopy to ordinary clients.
   # a crash-safe Matroska file: killed at any moment, it plays up to its last second
   ghoststream record --source wayland --codec h264 -o screen.mkv
 
-  # a replay buffer: keep the last 30 s, save it on SIGUSR1 or through the control socket
-  ghoststream record --source portal --replay 30s --replay-dir ~/Videos --control /run/user/$UID/gs.sock
-  kill -USR1 $(pidof ghoststream)                     # prints: replay saved: ~/Videos/replay-....mkv
-  echo save 10 | socat - UNIX-CONNECT:/run/user/$UID/gs.sock   # answers: saved PATH";
+  # the screen with a replay buffer of the last 30 s, saved into your videos folder
+  ghoststream record --replay 30s
+  ghoststream save 10     # from another terminal: the last 10 s; prints the file's path
+  ghoststream status      # frames, size, bitrate, latency, what the replay buffer holds
+  ghoststream stop        # the same as Ctrl+C: every file finished cleanly
+  kill -USR1 $(pidof ghoststream)   # also saves the whole buffer";
 
 fn main() -> ExitCode {
+    let words: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    // `generate` (completions, man pages) stays out of what it generates: it is parsed apart.
+    if words.first().is_some_and(|w| w == "generate") {
+        return match generate::run(&words, Cli::command()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("error: {message}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    // ffmpeg's and gpu-screen-recorder's spellings are answered before parsing.
+    if let Some(answer) = aliases::answer(&words, &Cli::command()) {
+        eprintln!("ghoststream: {answer}");
+        return ExitCode::from(2);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(e),
@@ -89,11 +115,8 @@ fn main() -> ExitCode {
         .init();
 
     let result = match cli.command {
-        Command::Encode(args) => encode::run(*args),
-        Command::Record(mut args) => {
-            args.live = true;
-            encode::run(*args)
-        }
+        Command::Encode(args) => encode::run(*args.0),
+        Command::Record(args) => encode::run(*args.0),
         Command::Probe(args) => probe::run(args),
         Command::Save(args) => control::save(args),
         Command::Status(args) => control::status(args),

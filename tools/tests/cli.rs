@@ -24,6 +24,18 @@ fn tool() -> Command {
     c
 }
 
+/// A path no file is at (a fresh name in this run's own directory), for runs that must fail
+/// before writing: a shared fixed path would exist once any run wrote it, and an existing
+/// output is refused without -y before anything else is checked.
+fn never() -> String {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.path().join(format!("never-{n}.ivf"));
+    path.to_str().unwrap().to_string()
+}
+
 fn run(args: &[&str]) -> Output {
     tool().args(args).output().expect("the tool runs")
 }
@@ -231,7 +243,7 @@ fn raw_bgra_input_is_converted_and_encoded() {
         assert_eq!(ffprobe_count(&out_path, "h264"), 6);
     }
     // A usage error: clap's one error line (naming the value), then its pointer to --help.
-    let bad = run(&["encode", "--gpu", "sometimes", "-o", "/tmp/never.ivf"]);
+    let bad = run(&["encode", "--gpu", "sometimes", "-o", &never()]);
     assert!(!bad.status.success());
     let first = String::from_utf8_lossy(&bad.stderr)
         .lines()
@@ -317,18 +329,18 @@ fn cqp_with_a_bitrate() {
 #[test]
 fn bitrate_zero_and_keyint_zero() {
     assert_one_line_error(
-        &run(&["encode", "--bitrate", "0", "-o", "/tmp/never.ivf"]),
+        &run(&["encode", "--bitrate", "0", "-o", &never()]),
         &["--bitrate", "'0'"],
     );
     assert_one_line_error(
-        &run(&["encode", "--keyint", "0", "-o", "/tmp/never.ivf"]),
+        &run(&["encode", "--keyint", "0", "-o", &never()]),
         &["keyframe_interval 0"],
     );
 }
 
 #[test]
 fn odd_size() {
-    let out = run(&["encode", "--size", "321x240", "-o", "/tmp/never.ivf"]);
+    let out = run(&["encode", "--size", "321x240", "-o", &never()]);
     assert_one_line_error(&out, &["321x240"]);
 }
 
@@ -341,7 +353,7 @@ fn unwritable_output_fails_before_encoding() {
 #[test]
 fn output_format_must_fit_the_codec() {
     assert_one_line_error(
-        &run(&["encode", "--codec", "h264", "-o", "/tmp/never.ivf"]),
+        &run(&["encode", "--codec", "h264", "-o", &never()]),
         &["ivf", "h264"],
     );
     assert_one_line_error(
@@ -380,7 +392,7 @@ fn unavailable_encoder_says_why() {
         "--frames",
         "2",
         "-o",
-        "/tmp/never.ivf",
+        &never(),
     ]);
     // Without the NVIDIA kernel driver (CI), the reason names the missing library and the fix;
     // with it but no encoder engine (the H200), it names the GPU and the driver's status.
@@ -659,7 +671,7 @@ fn scale_sharpen_and_tonemap_on_the_command_line() {
         dir.path().join("x.h264").to_str().unwrap(),
     ]);
     assert_one_line_error(&bad, &["128 to 16", "4x"]);
-    let bad = run(&["encode", "--tonemap", "reinhard", "-o", "/tmp/never.ivf"]);
+    let bad = run(&["encode", "--tonemap", "reinhard", "-o", &never()]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("reinhard"));
     let bad = run(&[
         "encode",
@@ -712,7 +724,7 @@ fn lossless_hdr10_and_intra_refresh_options_say_what_they_need() {
         &["hdr_metadata", "--transfer pq", "--bit-depth 10"],
     );
     assert_one_line_error(
-        &run(&["encode", "--intra-refresh", "30", "-o", "/tmp/never.ivf"]),
+        &run(&["encode", "--intra-refresh", "30", "-o", &never()]),
         &["intra_refresh_frames", "30", "infinite"],
     );
     assert_one_line_error(
@@ -727,7 +739,7 @@ fn lossless_hdr10_and_intra_refresh_options_say_what_they_need() {
             "--intra-refresh",
             "30",
             "-o",
-            "/tmp/never.ivf",
+            &never(),
         ]),
         &["libsvtav1 cannot do intra refresh"],
     );
@@ -831,7 +843,7 @@ fn stats_file_has_one_json_line_per_frame_and_a_summary() {
         "--frames",
         "2",
         "-o",
-        "/tmp/never.ivf",
+        &never(),
         "--stats",
         "/dev/full",
     ]);
@@ -899,6 +911,7 @@ fn records_a_wayland_output_at_a_constant_rate() {
         "wayland:DP-9",
         "--display",
         &sway.socket,
+        "-y",
         "-o",
         o,
     ]);
@@ -925,6 +938,7 @@ fn records_a_wayland_output_at_a_constant_rate() {
         "testsrc",
         "--region",
         "0,0,10x10",
+        "-y",
         "-o",
         o,
     ]);
@@ -1625,7 +1639,7 @@ fn keyint_as_a_duration_counts_frames_at_the_frame_rate() {
         "--keyint",
         "10ms",
         "-o",
-        out_path.to_str().unwrap(),
+        dir.path().join("never.h264").to_str().unwrap(),
     ]);
     assert_one_line_error(&out, &["keyframe_interval 0.01s", "at least one frame"]);
 }
@@ -1661,7 +1675,8 @@ fn constant_quality_is_crf_in_the_h264_stream() {
     );
     // A quality with another rate control, and a quality out of the codec's range, are
     // refused by name (a quality alone implies cq).
-    let o = out_path.to_str().unwrap();
+    let never = dir.path().join("never.h264");
+    let o = never.to_str().unwrap();
     assert_one_line_error(
         &run(&[
             "encode",

@@ -346,7 +346,7 @@ fn a_replay_save_on_a_full_disk_leaves_no_file() {
     std::thread::sleep(Duration::from_millis(2500));
     let answer = ask(&sock, b"save\n");
     let prefix = format!(
-        "error: cannot save the replay clip {}/replay-",
+        "error: cannot save the replay clip {}/Replay_",
         replays.display()
     );
     assert!(answer.starts_with(&prefix), "{answer}");

@@ -289,7 +289,14 @@ fn failed_and_empty_runs_leave_existing_outputs_untouched() {
         ),
     ];
     for (extra, needle) in cases {
-        let mut args = vec!["encode", "--codec", "h264", "--frames", "5", "-o", o];
+        // Replay and streaming are `record`'s; -y lets the run reach its failure (which must
+        // still leave the earlier file as it was).
+        let live = extra.contains(&"--replay") || extra.contains(&"--stream");
+        let sub = if live { "record" } else { "encode" };
+        let mut args = vec![sub, "--codec", "h264", "--frames", "5", "-y", "-o", o];
+        if live {
+            args.extend(["-i", "testsrc"]);
+        }
         if extra.contains(&"--seconds") {
             args.retain(|a| *a != "--frames" && *a != "5");
         }
