@@ -741,3 +741,92 @@ fn bad_values_are_refused_before_asking() {
     }
     assert_eq!(stand_in.seen(), []);
 }
+
+/// The whole loop a user runs, with no --control and no --replay-dir: `record --replay`
+/// listens on the default socket in $XDG_RUNTIME_DIR and saves into ~/Videos; `status`,
+/// `save`, `keyframe` and `stop` from "another terminal" find it; killed with SIGKILL, it
+/// leaves a stale socket that `status` names and the next recording replaces.
+#[test]
+fn the_default_socket_and_videos_folder_serve_a_real_recording_and_survive_a_kill() {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = dir.path().join("run");
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&runtime).unwrap();
+    std::fs::create_dir_all(&home).unwrap();
+    let sock = runtime.join("ghoststream/control.sock");
+    let env: [(&str, &Path); 3] = [
+        ("XDG_RUNTIME_DIR", &runtime),
+        ("HOME", &home),
+        ("XDG_CONFIG_HOME", &home),
+    ];
+    let start = |out: &Path| {
+        let mut c = tool();
+        c.args([
+            "record", "-i", "testsrc", "--size", "160x96", "--fps", "30", "--codec", "h264",
+            "--keyint", "1s", "--replay", "10s", "-q", "-o",
+        ])
+        .arg(out);
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        Recorder::spawn(c, &sock)
+    };
+    let out = dir.path().join("rec.mkv");
+    let recorder = start(&out);
+    std::thread::sleep(Duration::from_millis(2500));
+
+    let (code, json, err) = run_tool(&["status", "--json"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    let status: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert!(status["packets"].as_u64().unwrap() > 30, "{status}");
+    let (code, human, _) = run_tool(&["status"], &env);
+    assert_eq!(code, Some(0));
+    assert!(human.lines().any(|l| l.starts_with("packets: ")), "{human}");
+
+    let (code, saved, err) = run_tool(&["save", "1"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    let saved = PathBuf::from(saved.trim());
+    assert_eq!(saved.parent().unwrap(), home.join("Videos"), "{saved:?}");
+    let name = saved.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("Replay_") && name.ends_with(".mkv"),
+        "{name}"
+    );
+    assert!(clean_frames(&saved) >= 30, "a second or more, whole GOPs");
+
+    assert_eq!(run_tool(&["keyframe"], &env).0, Some(0));
+    let (code, _, err) = run_tool(&["stop"], &env);
+    assert_eq!(code, Some(0), "{err}");
+    let (output, _) = recorder.wait(Duration::from_secs(20));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(clean_frames(&out) > 60);
+    assert!(!sock.exists(), "the socket goes with the recording");
+    let (code, _, err) = run_tool(&["status"], &env);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("no recording"), "{err}");
+
+    // Killed: the socket stays, and is called what it is; the next recording replaces it.
+    let killed = start(&dir.path().join("killed.mkv"));
+    killed.signal(libc::SIGKILL);
+    let _ = killed.wait(Duration::from_secs(20));
+    assert!(sock.exists());
+    let (code, _, err) = run_tool(&["status"], &env);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("was left by a recording that was killed"),
+        "{err}"
+    );
+    let again = start(&dir.path().join("again.mkv"));
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(run_tool(&["stop"], &env).0, Some(0));
+    let (output, _) = again.wait(Duration::from_secs(20));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
