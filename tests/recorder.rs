@@ -126,6 +126,15 @@ fn the_pattern_goes_to_matroska_a_replay_and_srt_at_once_with_controls_from_othe
         "the event names the same file: {events:?}"
     );
 
+    // A live source on the software encoder gets the preset that keeps real time.
+    let started = summary.started.as_ref().unwrap();
+    if started.encoder.contains("software") {
+        assert_eq!(
+            started.config.preset,
+            ghoststream::Preset::P3,
+            "{started:?}"
+        );
+    }
     // Stopped from the other thread between 90 frames and the end of the bounded wait.
     assert!(summary.packets >= 90, "{summary:?}");
     assert_eq!(summary.frames, summary.packets, "{summary:?}");

@@ -85,6 +85,12 @@
 #define GS_CODEC_DEFAULT -1
 
 /**
+ * `preset` value for a recorder: the library's choice (4, or for a live source on a software
+ * encoder the fastest that keeps real time). A session needs 1 to 7.
+ */
+#define GS_PRESET_DEFAULT 0
+
+/**
  * AV1.
  */
 #define GS_CODEC_AV1 0
@@ -949,7 +955,7 @@ typedef struct GsSessionOptions {
    */
   uint32_t keyframe_interval;
   /**
-   * Speed/quality from 1 (fastest) to 7 (best).
+   * Speed/quality from 1 (fastest) to 7 (best); for a recorder also `GS_PRESET_DEFAULT`.
    */
   int32_t preset;
   /**

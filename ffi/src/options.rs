@@ -21,6 +21,10 @@ use crate::structs::{read_versioned, size_of_struct, write_prefix};
 /// `codec` value for a recorder: the library's choice for the job (see `gs_recorder_create`).
 /// A session (`gs_session_create`) needs a codec named.
 pub const GS_CODEC_DEFAULT: i32 = -1;
+
+/// `preset` value for a recorder: the library's choice (4, or for a live source on a software
+/// encoder the fastest that keeps real time). A session needs 1 to 7.
+pub const GS_PRESET_DEFAULT: i32 = 0;
 /// AV1.
 pub const GS_CODEC_AV1: i32 = 0;
 /// HEVC / H.265.
@@ -177,7 +181,7 @@ pub struct GsSessionOptions {
     /// A key frame every this many frames; 0 for every two seconds, `GS_KEYFRAME_INFINITE`
     /// for the first frame only.
     pub keyframe_interval: u32,
-    /// Speed/quality from 1 (fastest) to 7 (best).
+    /// Speed/quality from 1 (fastest) to 7 (best); for a recorder also `GS_PRESET_DEFAULT`.
     pub preset: i32,
     /// `GS_TUNING_*`.
     pub tuning: i32,

@@ -22,8 +22,8 @@ use ghoststream::{KeyframeEvery, KeyframeInterval, RateControlMode, Rational};
 use crate::handles::{self, Live};
 use crate::options::{
     codec, encode_settings, gpu_choice, keyframe_interval, pixel_format, rate_mode,
-    read_session_options, session_defaults, GsSessionOptions, GS_CODEC_DEFAULT, GS_RC_DEFAULT,
-    SESSION_OPTIONS_V0_2,
+    read_session_options, session_defaults, GsSessionOptions, GS_CODEC_DEFAULT, GS_PRESET_DEFAULT,
+    GS_RC_DEFAULT, SESSION_OPTIONS_V0_2,
 };
 use crate::output::{output_format, path_arg, GS_OUTPUT_AUTO, GS_OUTPUT_MKV};
 use crate::result::{
@@ -311,11 +311,12 @@ fn recorder_defaults() -> GsRecorderOptions {
 }
 
 /// The session options a recorder starts from: the source's size and rate (0), the library's
-/// codec and rate control for the job (`GS_CODEC_DEFAULT`, `GS_RC_DEFAULT`), the rest as
-/// `gs_session_options_defaults`.
+/// codec, preset and rate control for the job (`GS_CODEC_DEFAULT`, `GS_PRESET_DEFAULT`,
+/// `GS_RC_DEFAULT`), the rest as `gs_session_options_defaults`.
 fn recorder_session_defaults() -> GsSessionOptions {
     GsSessionOptions {
         codec: GS_CODEC_DEFAULT,
+        preset: GS_PRESET_DEFAULT,
         width: 0,
         height: 0,
         fps_num: 0,
@@ -480,7 +481,15 @@ fn apply_session(
         KeyframeInterval::Frames(n) => KeyframeEvery::Frames(n),
         _ => KeyframeEvery::Never,
     });
-    encode_settings(o, &mut r.session)?;
+    // GS_PRESET_DEFAULT leaves the choice to the recorder; any other value is checked as a
+    // session's is.
+    let preset_default = o.preset == GS_PRESET_DEFAULT;
+    let named = GsSessionOptions {
+        preset: if preset_default { 4 } else { o.preset },
+        ..*o
+    };
+    encode_settings(&named, &mut r.session)?;
+    r.preset = (!preset_default).then_some(r.session.preset);
     r.session.gpu = gpu_choice(o.gpu)?;
     Ok(rate)
 }

@@ -17,6 +17,7 @@ pub const c = struct {
     pub const GS_CODEC_HEVC: i32 = 1;
     pub const GS_CODEC_H264: i32 = 2;
     pub const GS_CODEC_DEFAULT: i32 = -1;
+    pub const GS_PRESET_DEFAULT: i32 = 0;
     pub const GS_RC_CBR: i32 = 0;
     pub const GS_RC_VBR: i32 = 1;
     pub const GS_RC_CQP: i32 = 2;

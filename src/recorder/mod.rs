@@ -37,7 +37,7 @@ pub use feed::{FrameFeeder, Rejected};
 pub use status::RecorderStatus;
 
 use crate::codec::Codec;
-use crate::config::{KeyframeEvery, RateControlMode, SessionConfig};
+use crate::config::{KeyframeEvery, Preset, RateControlMode, SessionConfig};
 use crate::control::{ControlOptions, ControlServer};
 use crate::gpu::GpuContext;
 use crate::output::live::{LiveOptions, LiveStats};
@@ -182,13 +182,18 @@ pub struct RecorderOptions {
     /// How the source is opened.
     pub source_options: SourceOptions,
     /// The encode settings. Its width, height, frame rate and input format are the source's
-    /// (or [`size`](Self::size)); its codec, rate control and keyframe interval are replaced
-    /// by the fields below.
+    /// (or [`size`](Self::size)); its codec, preset, rate control and keyframe interval are
+    /// replaced by the fields below.
     pub session: SessionConfig,
     /// The codec; `None`: one the encoder runs in real time: AV1 on a hardware encoder, H.264
     /// in software for a live source (AV1 for a file), or what an output file's extension
     /// names (`.h264`, `.h265`, `.ivf`).
     pub codec: Option<Codec>,
+    /// The speed/quality preset; `None`: P4, except for a live source on a software encoder,
+    /// where it is the fastest that keeps real time with room to spare on a small machine:
+    /// P3 (x264 `veryfast`, 2x real time at 1080p60 on two cores) up to 1080p60's pixel rate,
+    /// P1 (`ultrafast`) above it (docs/PERFORMANCE.md).
+    pub preset: Option<Preset>,
     /// The encoded size, scaled on the GPU; `None`: the source's.
     pub size: Option<(u32, u32)>,
     /// The rate control.
@@ -219,6 +224,7 @@ impl RecorderOptions {
                 crate::source::spec::DEFAULT_FILE_RATE,
             ),
             codec: None,
+            preset: None,
             size: None,
             rate: RateOptions::default(),
             keyframe_interval: None,

@@ -13,7 +13,8 @@ use super::{
 };
 use crate::codec::Codec;
 use crate::config::{
-    BackendChoice, BackendKind, BitDepth, ConfigError, RateControl, RateControlMode, SessionConfig,
+    BackendChoice, BackendKind, BitDepth, ConfigError, Preset, RateControl, RateControlMode,
+    SessionConfig,
 };
 use crate::control::ControlServer;
 use crate::format::PixelFormat;
@@ -284,21 +285,30 @@ fn scaled_peak(target: u64, max: u64, new_target: u64) -> u64 {
 /// The session's settings for a source that delivers `info`.
 fn build_config(o: &RecorderOptions, info: SourceInfo) -> Result<SessionConfig, RecorderError> {
     let (width, height) = o.size.unwrap_or((info.width, info.height));
-    let codec = o.codec.unwrap_or_else(|| default_codec(o));
+    let live = is_live(o);
+    let hardware = live && (o.codec.is_none() || o.preset.is_none()) && hardware_av1(o);
+    let codec = o.codec.unwrap_or_else(|| default_codec(o, hardware));
     let fresh = SessionConfig::new(codec, width, height, info.frame_rate);
     let mut c = o.session.clone();
     c.codec = codec;
+    c.preset = o.preset.unwrap_or_else(|| {
+        if live && !hardware {
+            realtime_software_preset(width, height, info.frame_rate)
+        } else {
+            Preset::P4
+        }
+    });
     c.width = width;
     c.height = height;
     c.frame_rate = info.frame_rate;
     c.input_format = info.format;
     c.processing.input_size =
         ((width, height) != (info.width, info.height)).then_some((info.width, info.height));
-    let live = o
+    let streaming = o
         .outputs
         .iter()
         .any(|out| matches!(out, OutputSpec::Live { .. }));
-    c.rate_control = rate_control(&o.rate, &fresh, live, c.vbv_buffer_bits.is_some())?;
+    c.rate_control = rate_control(&o.rate, &fresh, streaming, c.vbv_buffer_bits.is_some())?;
     c.keyframe_interval = match o.keyframe_interval {
         Some(k) => k.interval(info.frame_rate)?,
         None => fresh.keyframe_interval,
@@ -342,11 +352,28 @@ fn rate_control(
     RateControl::from_parts(mode, bitrate, r.max_bitrate, r.qp, quality)
 }
 
+/// Whether frames come at the pace of the world: a capture, the real-time test pattern, or
+/// frames the host pushes.
+fn is_live(o: &RecorderOptions) -> bool {
+    o.source.is_capture() || o.source_options.realtime || o.source == SourceSpec::Host
+}
+
+/// Whether the encoders the options allow include a hardware one that runs AV1 here.
+fn hardware_av1(o: &RecorderOptions) -> bool {
+    crate::encode::BACKENDS.iter().any(|f| {
+        let allowed = match o.session.backend {
+            BackendChoice::Auto => f.kind() != BackendKind::Software,
+            BackendChoice::Only(kind) => kind == f.kind() && kind != BackendKind::Software,
+        };
+        allowed && f.probe(Codec::Av1).is_ok()
+    })
+}
+
 /// The codec when none is given: the one an output file's extension names; else for a live
 /// source one the encoder runs in real time at capture sizes (AV1 on a hardware encoder,
-/// H.264 in software: SVT-AV1 does not keep up with 1080p60 on a small machine, x264 does);
+/// H.264 in software: SVT-AV1 runs 1080p60 at half real time on two cores, x264 at twice);
 /// else AV1.
-fn default_codec(o: &RecorderOptions) -> Codec {
+fn default_codec(o: &RecorderOptions, hardware: bool) -> Codec {
     let named = o.outputs.iter().find_map(|out| match out {
         OutputSpec::File { path, .. } => codec_of_extension(path),
         _ => None,
@@ -354,21 +381,21 @@ fn default_codec(o: &RecorderOptions) -> Codec {
     if let Some(codec) = named {
         return codec;
     }
-    let live = o.source.is_capture() || o.source_options.realtime || o.source == SourceSpec::Host;
-    if !live {
-        return Codec::Av1;
-    }
-    let hardware = crate::encode::BACKENDS.iter().any(|f| {
-        let allowed = match o.session.backend {
-            BackendChoice::Auto => f.kind() != BackendKind::Software,
-            BackendChoice::Only(kind) => kind == f.kind() && kind != BackendKind::Software,
-        };
-        allowed && f.probe(Codec::Av1).is_ok()
-    });
-    if hardware {
+    if !is_live(o) || hardware {
         Codec::Av1
     } else {
         Codec::H264
+    }
+}
+
+/// The preset a live software encode keeps real time with: P3 up to 1080p60's pixel rate,
+/// P1 above it.
+fn realtime_software_preset(width: u32, height: u32, rate: Rational) -> Preset {
+    let pixels_per_second = f64::from(width) * f64::from(height) * rate.as_f64();
+    if pixels_per_second <= 1920.0 * 1080.0 * 60.0 {
+        Preset::P3
+    } else {
+        Preset::P1
     }
 }
 
@@ -422,6 +449,17 @@ mod tests {
             Err(RecorderError::LimitTooShort { .. })
         ));
         assert_eq!(frame_limit(Some(Limit::Frames(7)), fps).unwrap(), Some(7));
+    }
+
+    #[test]
+    fn live_software_presets_keep_real_time() {
+        let fps60 = Rational::new(60, 1);
+        assert_eq!(realtime_software_preset(1920, 1080, fps60), Preset::P3);
+        assert_eq!(realtime_software_preset(2560, 1440, fps60), Preset::P1);
+        assert_eq!(
+            realtime_software_preset(3840, 2160, Rational::new(30, 1)),
+            Preset::P1
+        );
     }
 
     #[test]

@@ -273,9 +273,11 @@ pub struct EncodeArgs {
     /// Speed/quality preset, p1 (fastest) to p7 (best).
     ///
     /// Each encoder maps it onto its own presets (docs/ENCODERS.md). x264's preset names
-    /// (veryfast, slow, ...) are answered with the level that runs them.
-    #[arg(long, default_value = "p4")]
-    preset: Preset,
+    /// (veryfast, slow, ...) are answered with the level that runs them. Default: p4; for a
+    /// capture on a software encoder, the fastest that keeps real time (p3 up to 1080p60, p1
+    /// above).
+    #[arg(long)]
+    preset: Option<Preset>,
 
     /// Tuning: hq, ll, ull (ultra low latency) or lossless.
     ///
@@ -550,6 +552,7 @@ fn recorder_options(args: &EncodeArgs) -> Result<RecorderOptions, String> {
     s.realtime = args.live && o.source == SourceSpec::TestPattern;
     o.session = session_settings(args);
     o.codec = args.codec;
+    o.preset = args.preset;
     o.size = args.scale;
     let mut rate = RateOptions::default();
     rate.mode = args.rc;
@@ -604,7 +607,6 @@ fn session_settings(args: &EncodeArgs) -> SessionConfig {
     });
     c.backend = args.encoder;
     c.vbv_buffer_bits = args.vbv;
-    c.preset = args.preset;
     c.tuning = args.tune;
     c.intra_refresh_frames = args.intra_refresh;
     c.hdr_metadata = args.master_display.map(|display| HdrMetadata {
