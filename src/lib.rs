@@ -72,6 +72,7 @@ mod packet;
 pub mod probe;
 pub mod processing;
 pub mod recorder;
+pub mod report;
 mod session;
 pub mod source;
 pub mod stats;

@@ -34,6 +34,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "bitstream",
             "processing",
+            "report",
         ],
     ),
     ("devices", &["gpu", "cuda", "ffmpeg"]),

@@ -15,8 +15,8 @@ use ghoststream::{
 
 use crate::engine::GsEngine;
 use crate::handles;
-use crate::result::{Failure, GS_ERR_BAD_HANDLE, GS_ERR_INVALID_CONFIG, GS_OK};
-use crate::structs::{read_versioned, size_of_struct, write_prefix};
+use crate::result::{Failure, GS_ERR_BAD_HANDLE, GS_ERR_INVALID_CONFIG};
+use crate::structs::{init_prefix, read_versioned, size_of_struct};
 
 /// `codec` value for a recorder: the library's choice for the job (see `gs_recorder_create`).
 /// A session (`gs_session_create`) needs a codec named.
@@ -323,20 +323,16 @@ pub(crate) fn session_defaults() -> GsSessionOptions {
 /// `options` is NULL or writable for `size` bytes.
 #[no_mangle]
 pub unsafe extern "C" fn gs_session_options_init(options: *mut GsSessionOptions, size: u32) -> i32 {
-    crate::result::guarded(|| {
-        // SAFETY: contract of this function.
-        unsafe {
-            write_prefix(
-                options,
-                size,
-                SESSION_OPTIONS_V0_2,
-                "options",
-                "GsSessionOptions",
-                session_defaults(),
-            )?
-        };
-        Ok(GS_OK)
-    })
+    // SAFETY: contract of this function.
+    unsafe {
+        init_prefix(
+            options,
+            size,
+            SESSION_OPTIONS_V0_2,
+            "GsSessionOptions",
+            session_defaults(),
+        )
+    }
 }
 
 /// Fills an ABI 0.2 `GsSessionOptions` (its first 112 bytes) with the defaults and sets its

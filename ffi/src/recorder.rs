@@ -30,7 +30,7 @@ use crate::result::{
     c_string, guarded, Failure, Outcome, GS_AGAIN, GS_EOF, GS_ERR_BUFFER_TOO_SMALL,
     GS_ERR_INVALID_CONFIG, GS_ERR_NULL, GS_ERR_STATE, GS_OK,
 };
-use crate::structs::{read_versioned, size_of_struct, write_out, write_prefix};
+use crate::structs::{init_prefix, read_versioned, size_of_struct, write_out};
 
 /// `GsRecorderEvent.type`: something a person may need to know while the source opens (the
 /// portal waits for them to pick a screen; which capture `screen` chose). `message`.
@@ -338,20 +338,16 @@ pub unsafe extern "C" fn gs_recorder_options_init(
     options: *mut GsRecorderOptions,
     size: u32,
 ) -> i32 {
-    guarded(|| {
-        // SAFETY: contract of this function.
-        unsafe {
-            write_prefix(
-                options,
-                size,
-                RECORDER_OPTIONS_V0_3,
-                "options",
-                "GsRecorderOptions",
-                recorder_defaults(),
-            )?
-        };
-        Ok(GS_OK)
-    })
+    // SAFETY: contract of this function.
+    unsafe {
+        init_prefix(
+            options,
+            size,
+            RECORDER_OPTIONS_V0_3,
+            "GsRecorderOptions",
+            recorder_defaults(),
+        )
+    }
 }
 
 /// Fills the first `size` bytes of `options` with the encode settings a recorder starts from
@@ -365,20 +361,16 @@ pub unsafe extern "C" fn gs_recorder_session_options_init(
     options: *mut GsSessionOptions,
     size: u32,
 ) -> i32 {
-    guarded(|| {
-        // SAFETY: contract of this function.
-        unsafe {
-            write_prefix(
-                options,
-                size,
-                SESSION_OPTIONS_V0_2,
-                "options",
-                "GsSessionOptions",
-                recorder_session_defaults(),
-            )?
-        };
-        Ok(GS_OK)
-    })
+    // SAFETY: contract of this function.
+    unsafe {
+        init_prefix(
+            options,
+            size,
+            SESSION_OPTIONS_V0_2,
+            "GsSessionOptions",
+            recorder_session_defaults(),
+        )
+    }
 }
 
 /// A C string as text: NULL is `None`; an empty string or one that is not UTF-8 is refused.

@@ -3,7 +3,7 @@
 
 use std::mem::size_of;
 
-use crate::result::{Failure, GS_ERR_NULL, GS_ERR_STRUCT_SIZE};
+use crate::result::{guarded, Failure, GS_ERR_NULL, GS_ERR_STRUCT_SIZE, GS_OK};
 
 /// The caller's `size` field (the first `uint32_t` of every such struct).
 ///
@@ -118,6 +118,25 @@ pub(crate) unsafe fn write_prefix<T: Copy>(
             .write_unaligned(u32::try_from(n).unwrap_or(u32::MAX));
     }
     Ok(())
+}
+
+/// The body of a `gs_*_init(options, size)` function: [`write_prefix`] of `value` into
+/// `options` (named `options` in messages), as a C status code.
+///
+/// # Safety
+/// As [`write_prefix`].
+pub(crate) unsafe fn init_prefix<T: Copy>(
+    options: *mut T,
+    size: u32,
+    min: u32,
+    type_name: &str,
+    value: T,
+) -> i32 {
+    guarded(|| {
+        // SAFETY: the caller's contract, passed on.
+        unsafe { write_prefix(options, size, min, "options", type_name, value)? };
+        Ok(GS_OK)
+    })
 }
 
 /// Fills an output struct whose `size` the caller set, after checking both; `value`'s own

@@ -18,6 +18,7 @@ use crate::config::{
 };
 use crate::control::ControlServer;
 use crate::format::PixelFormat;
+use crate::report::one_line;
 use crate::session::Session;
 use crate::source::{SourceInfo, SourceSpec};
 use crate::time::Rational;
@@ -51,21 +52,6 @@ pub(super) fn record(job: Job) -> Result<RecorderSummary, RecorderError> {
     };
     let _ = events.send(RecorderEvent::Finished(finished));
     outcome
-}
-
-/// An error and its sources on one line.
-fn one_line(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = e.source();
-    while let Some(inner) = source {
-        let text = inner.to_string();
-        if !s.contains(&text) {
-            s.push_str(": ");
-            s.push_str(&text);
-        }
-        source = inner.source();
-    }
-    s
 }
 
 fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
