@@ -205,7 +205,9 @@ fn recorder_code(e: &RecorderError) -> ErrorCode {
         | RecorderError::NoOutput
         | RecorderError::StdoutTwice { .. }
         | RecorderError::ReplayDir { .. }
+        | RecorderError::NoVideosFolder
         | RecorderError::LimitTooShort { .. } => ErrorCode::InvalidConfig,
+        RecorderError::CreateFolder { .. } => ErrorCode::Output,
         RecorderError::Session(e) => session_code(e),
         RecorderError::Sink(_) | RecorderError::Stats { .. } => ErrorCode::Output,
         RecorderError::Replay(e) => replay_code(e),

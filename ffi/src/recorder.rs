@@ -58,9 +58,6 @@ pub const GS_EVENT_SOURCE_LOST: i32 = 9;
 /// (`message` its detail); `frames` and `bytes` what was encoded.
 pub const GS_EVENT_FINISHED: i32 = 10;
 
-/// The replay buffer's memory when `replay_max_bytes` is 0 (the tool's default).
-const DEFAULT_REPLAY_BYTES: u64 = 512 << 20;
-
 /// The most stream URLs `streams` may list.
 const MAX_STREAMS: usize = 64;
 
@@ -131,8 +128,8 @@ pub struct GsRecorderOptions {
     pub replay_ms: u64,
     /// The most bytes the replay buffer holds; 0: 512 MiB.
     pub replay_max_bytes: u64,
-    /// The folder replay saves go to, each a new file named by the time; NULL: the current
-    /// directory.
+    /// The folder replay saves go to, each a new file named by the local date and time; NULL:
+    /// the user's videos folder (`XDG_VIDEOS_DIR`, else `~/Videos`), created if missing.
     pub replay_dir: *const c_char,
     /// The replay saves' `GS_OUTPUT_*`; `GS_OUTPUT_AUTO`: Matroska (the default).
     pub replay_format: i32,
@@ -529,21 +526,22 @@ unsafe fn recorder_options(o: &GsRecorderOptions) -> Result<RecorderOptions, Fai
     }
     if o.replay_ms > 0 {
         // SAFETY: NULL or a NUL-terminated string (the field's contract).
-        let dir = unsafe { opt_path(o.replay_dir, "options.replay_dir")? }
-            .unwrap_or_else(|| PathBuf::from("."));
+        let dir = match unsafe { opt_path(o.replay_dir, "options.replay_dir")? } {
+            Some(dir) => dir,
+            None => ghoststream::recorder::default_replay_folder()?,
+        };
         let format = match o.replay_format {
             GS_OUTPUT_AUTO | GS_OUTPUT_MKV => OutputFormat::Container(ContainerFormat::Matroska),
             other => output_format(other, &dir)?,
         };
-        let bytes = if o.replay_max_bytes == 0 {
-            DEFAULT_REPLAY_BYTES
-        } else {
-            o.replay_max_bytes
+        let bytes = match o.replay_max_bytes {
+            0 => ghoststream::recorder::DEFAULT_REPLAY_BYTES,
+            n => usize::try_from(n).unwrap_or(usize::MAX),
         };
         outputs.push(OutputSpec::Replay {
             limits: ReplayLimits {
                 duration: Duration::from_millis(o.replay_ms),
-                bytes: usize::try_from(bytes).unwrap_or(usize::MAX),
+                bytes,
             },
             dir,
             format,

@@ -64,6 +64,18 @@ pub enum RecorderError {
         /// The folder.
         path: PathBuf,
     },
+    /// No videos folder can be named (no home folder).
+    #[error("there is no videos folder to save replays in: HOME is not set; name a replay folder")]
+    NoVideosFolder,
+    /// A folder could not be created.
+    #[error("cannot create the folder {}: {source}", path.display())]
+    CreateFolder {
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A recording limit shorter than one frame.
     #[error("a limit of {limit:?} is less than one frame at {fps} fps: nothing would be recorded")]
     LimitTooShort {

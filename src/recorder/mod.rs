@@ -77,6 +77,20 @@ pub struct RateOptions {
     pub quality: Option<u32>,
 }
 
+/// The most a replay buffer holds when no limit is given: 512 MiB.
+pub const DEFAULT_REPLAY_BYTES: usize = 512 << 20;
+
+/// The folder replay saves go to when none is given: the user's videos folder
+/// ([`crate::output::replay::default_replay_dir`]), created if missing.
+pub fn default_replay_folder() -> Result<PathBuf, RecorderError> {
+    let dir = crate::output::replay::default_replay_dir().ok_or(RecorderError::NoVideosFolder)?;
+    std::fs::create_dir_all(&dir).map_err(|source| RecorderError::CreateFolder {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok(dir)
+}
+
 /// The constant quality a recording uses when none is given: each encoder's own customary
 /// default (x264's CRF 23, x265's 28, SVT-AV1's 35), which NVENC's target quality reads on the
 /// same scale.
@@ -137,7 +151,8 @@ impl OutputSpec {
         }
     }
 
-    /// A replay buffer of the last `duration` (at most `bytes`), saved as Matroska into `dir`.
+    /// A replay buffer of the last `duration` (at most `bytes`; [`DEFAULT_REPLAY_BYTES`] is the
+    /// usual), saved as Matroska into `dir` ([`default_replay_folder`] is the usual).
     pub fn replay(duration: Duration, bytes: usize, dir: impl Into<PathBuf>) -> Self {
         OutputSpec::Replay {
             limits: ReplayLimits { duration, bytes },

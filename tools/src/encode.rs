@@ -13,7 +13,8 @@ use ghoststream::output::{BitstreamFormat, OutputFormat};
 use ghoststream::processing::scale::{Fit, ScaleFilter};
 use ghoststream::processing::tonemap::PeakSource;
 use ghoststream::recorder::{
-    Limit, OutputSpec, RateOptions, Recorder, RecorderError, RecorderOptions, RecorderSummary,
+    default_replay_folder, Limit, OutputSpec, RateOptions, Recorder, RecorderError,
+    RecorderOptions, RecorderSummary, DEFAULT_REPLAY_BYTES,
 };
 use ghoststream::source::SourceSpec;
 use ghoststream::units;
@@ -130,8 +131,8 @@ pub struct EncodeArgs {
     /// The replay buffer's memory limit (512M, 2G).
     ///
     /// In bytes, with a k, M or G suffix; the oldest video goes first.
-    #[arg(long, value_name = "BYTES", default_value = "512M", value_parser = parse_bytes, allow_hyphen_values = true)]
-    replay_bytes: u64,
+    #[arg(long, value_name = "BYTES", value_parser = parse_bytes, allow_hyphen_values = true)]
+    replay_bytes: Option<u64>,
 
     /// Where replay saves go (default: your videos folder).
     ///
@@ -519,9 +520,15 @@ fn recorder_options(args: &EncodeArgs) -> Result<RecorderOptions, String> {
         outputs.push(OutputSpec::Replay {
             limits: ReplayLimits {
                 duration,
-                bytes: usize::try_from(args.replay_bytes).unwrap_or(usize::MAX),
+                bytes: args.replay_bytes.map_or(DEFAULT_REPLAY_BYTES, |b| {
+                    usize::try_from(b).unwrap_or(usize::MAX)
+                }),
             },
-            dir: replay_dir(args)?,
+            dir: match &args.replay_dir {
+                Some(dir) => dir.clone(),
+                None => default_replay_folder()
+                    .map_err(|e| format!("{} (--replay-dir DIR)", one_line(&e)))?,
+            },
             format: args.replay_format,
         });
     }
@@ -576,22 +583,6 @@ fn recorder_options(args: &EncodeArgs) -> Result<RecorderOptions, String> {
         None => None,
     };
     Ok(o)
-}
-
-/// --replay-dir, or the user's videos folder (created if missing).
-fn replay_dir(args: &EncodeArgs) -> Result<PathBuf, String> {
-    if let Some(dir) = &args.replay_dir {
-        return Ok(dir.clone());
-    }
-    let dir = ghoststream::output::replay::default_replay_dir()
-        .ok_or("no videos folder: HOME is not set; give --replay-dir DIR")?;
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        format!(
-            "cannot create the videos folder {} ({e}); give --replay-dir DIR",
-            dir.display()
-        )
-    })?;
-    Ok(dir)
 }
 
 /// The encode settings the command line gives (size, rate, codec and rate control are the
