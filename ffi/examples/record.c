@@ -1,6 +1,6 @@
 /* Records a source to a file through GhostStream's recorder, printing its events as they come.
  *
- *   record SOURCE OUTPUT SECONDS [--replay SECONDS]
+ *   record SOURCE OUTPUT SECONDS [--replay SECONDS] [--stream URL]
  *
  * SOURCE is what the tool's --source takes: testsrc, wayland[:OUTPUT] (the compositor in
  * $WAYLAND_DISPLAY), pipewire[:NODE], portal, screen, or a Y4M file. OUTPUT's extension names
@@ -8,8 +8,9 @@
  * replaced. Without --replay the recording stops by itself after SECONDS of video (exactly
  * SECONDS x the source's rate frames). With --replay R the last R seconds are also kept in
  * memory; after SECONDS of video the replay is saved once, into the current directory, its
- * path printed ("replay: PATH"), and the recording stopped. Exit status 0 when the recording
- * finished cleanly.
+ * path printed ("replay: PATH"), and the recording stopped. With --stream URL
+ * (srt://host:port, rtmp://host/app/key) the same packets also go live to that server. Exit
+ * status 0 when the recording finished cleanly.
  *
  * Build: cc -std=c11 record.c $(pkg-config --cflags --libs ghoststream) -o record */
 #include <ghoststream.h>
@@ -42,18 +43,25 @@ static void print_event(const GsRecorderEvent *e) {
 }
 
 static int usage(void) {
-    fprintf(stderr, "usage: record SOURCE OUTPUT SECONDS [--replay SECONDS]\n");
+    fprintf(stderr, "usage: record SOURCE OUTPUT SECONDS [--replay SECONDS] [--stream URL]\n");
     return 2;
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4 && argc != 6) return usage();
+    if (argc < 4 || argc % 2 != 0) return usage();
     const char *source = argv[1], *output = argv[2];
     double seconds = atof(argv[3]), replay = 0;
-    if (argc == 6) {
-        if (strcmp(argv[4], "--replay") != 0) return usage();
-        replay = atof(argv[5]);
-        if (replay <= 0) return usage();
+    /* One stream at most here; the list ends with NULL. */
+    const char *streams[2] = {NULL, NULL};
+    for (int i = 4; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--replay") == 0) {
+            replay = atof(argv[i + 1]);
+            if (replay <= 0) return usage();
+        } else if (strcmp(argv[i], "--stream") == 0) {
+            streams[0] = argv[i + 1];
+        } else {
+            return usage();
+        }
     }
     if (seconds <= 0) return usage();
 
@@ -63,6 +71,7 @@ int main(int argc, char **argv) {
     /* The test pattern at its own pace, as a capture would deliver it. */
     o.realtime = strcmp(source, "testsrc") == 0;
     o.output = output;
+    if (streams[0]) o.streams = streams;
     if (replay > 0) {
         o.replay_ms = (uint64_t)(replay * 1000);
         o.replay_dir = ".";

@@ -9,6 +9,8 @@
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+#[path = "../../tests/stream_env/mod.rs"]
+mod stream_env;
 mod support;
 #[path = "../../tests/sway/mod.rs"]
 mod sway;
@@ -17,6 +19,7 @@ mod unprivileged;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use support::{
     bt709_limited, check, check_flat_frames, crate_dir, library_dir, sanitized, zig, SANITIZERS,
@@ -292,6 +295,47 @@ fn the_record_example_records_the_pattern_and_saves_a_replay_at_the_end() {
         frames.len()
     );
     assert!(frames[0].key, "the replay starts on a key frame");
+}
+
+/// The whole job through the installed library: a recording with a replay buffer and
+/// a live stream at once (srt-live-transmit listening), every output decoded.
+#[test]
+fn the_record_example_keeps_a_replay_and_streams_over_srt_at_once() {
+    let Some(mut server) = stream_env::SrtServer::start() else {
+        return;
+    };
+    let at = Installed::new();
+    let exe = at.record_example();
+    let url = server.url();
+    let stdout = at.record(
+        &exe,
+        &[
+            "testsrc", "live.mkv", "2", "--replay", "1", "--stream", &url,
+        ],
+        &[],
+    );
+    let events = event_names(&stdout);
+    assert_eq!(events.first().copied(), Some("started"), "{stdout}");
+    assert!(events.contains(&"stream connected"), "{stdout}");
+    assert!(events.contains(&"replay saved"), "{stdout}");
+    assert_eq!(events.last().copied(), Some("finished"), "{stdout}");
+    let recorded = recorded_frames(&stdout);
+    let frames = common::probe_frames(&at.project.join("live.mkv"));
+    assert_eq!(frames.len(), recorded, "{stdout}");
+    let printed = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("replay: "))
+        .unwrap_or_else(|| panic!("no replay path in:\n{stdout}"));
+    let replay = common::probe_frames(&at.project.join(printed));
+    assert!(replay.len() >= 30 && replay[0].key, "{stdout}");
+    // srt-live-transmit leaves once the recorder disconnects, writing what it received.
+    server.stop(Duration::from_secs(5));
+    let streamed = common::probe_frames(&server.file(1));
+    assert!(
+        streamed.len() >= 50 && streamed[0].key,
+        "{} frames received over SRT of {recorded}; {stdout}",
+        streamed.len()
+    );
 }
 
 #[test]
