@@ -854,6 +854,43 @@ fn stats_file_has_one_json_line_per_frame_and_a_summary() {
 /// `record` from a headless sway's output (started here as an ordinary user): a constant 10 fps
 /// for one second of an unchanging screen is ten frames (the first captured, nine repeated),
 /// each decoding to the background colour (sway runs as an ordinary user).
+/// `record` with no --source records the screen: on a wlroots compositor through
+/// wlr-screencopy, and it says so; the codec for a live software encode is H.264, in real time.
+#[test]
+fn record_without_a_source_records_the_screen_and_says_how() {
+    let Some(sway) = sway::HeadlessSway::start(320, 192, "#336699") else {
+        return;
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("screen.mkv");
+    let result = Command::new(env!("CARGO_BIN_EXE_ghoststream"))
+        .args([
+            "record",
+            "--fps",
+            "10",
+            "--seconds",
+            "1",
+            "--encoder",
+            "software",
+            "-o",
+        ])
+        .arg(&out)
+        .env("WAYLAND_DISPLAY", &sway.socket)
+        .env("SVT_LOG", "1")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("screen: recording wayland output HEADLESS-1 (wlr-screencopy)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("frames of 320x192 h264"), "{stderr}");
+    assert_eq!(ffprobe_count(&out, "matroska"), 10);
+}
+
 #[test]
 fn records_a_wayland_output_at_a_constant_rate() {
     let Some(sway) = sway::HeadlessSway::start(320, 192, "#336699") else {
