@@ -429,3 +429,32 @@ fn the_control_socket_answers_status_save_keyframe_bitrate_and_stop() {
     assert_eq!(summary.replay_saves, 1);
     assert!(!socket.exists(), "the socket file goes with the recording");
 }
+
+#[test]
+fn a_live_encode_that_cannot_keep_up_says_it_falls_behind() {
+    // 720p at 240 fps, AV1 at its slowest preset, on a machine of a few cores: far slower than
+    // real time, with the session blocking (losing nothing) rather than dropping.
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = live_pattern(vec![OutputSpec::file(dir.path().join("slow.mkv"))]);
+    options.source_options.size = Some((1280, 720));
+    options.source_options.frame_rate = Some(Rational::new(240, 1));
+    options.codec = Some(Codec::Av1);
+    options.preset = Some(ghoststream::Preset::P7);
+    let mut recorder = Recorder::start(options).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let behind = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no FallingBehind event within 30 s"
+        );
+        match recorder.next_event(Duration::from_millis(100)) {
+            Some(RecorderEvent::FallingBehind { behind }) => break behind,
+            Some(RecorderEvent::Finished(r)) => panic!("finished first: {r:?}"),
+            _ => {}
+        }
+    };
+    assert!(behind > Duration::from_millis(500), "{behind:?}");
+    assert!(recorder.controls().status().behind >= behind);
+    recorder.stop();
+    recorder.wait().unwrap();
+}
