@@ -7,7 +7,16 @@ set -euo pipefail
 dir=${1:-$HOME/.cache/ghoststream/mesa25}
 [ -f "$dir/lvp.json" ] && { echo "mesa25: ready ($dir/lvp.json)"; exit 0; }
 mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/debs" "$dir/root"
-echo "deb http://deb.debian.org/debian bookworm-backports main" > "$dir/apt/sources.list"
+# The Debian archive this system already uses (its apt sources: deb822 `URIs:` in
+# sources.list.d/*.sources, or one-line `deb URI bookworm ...` entries), for bookworm-backports.
+mirror=$(
+  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources || true
+    grep -hsE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list || true; } |
+    awk '$1 == "URIs:" {print $2} $1 == "deb" && $3 ~ /^bookworm/ {print $2}' |
+    grep -v -- '-security' | head -1 || true
+)
+[ -n "$mirror" ] || { echo "mesa25: no Debian archive in this system's apt sources" >&2; exit 1; }
+echo "deb ${mirror%/} bookworm-backports main" > "$dir/apt/sources.list"
 opts=(-o Dir::Etc::SourceList="$dir/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
       -o Dir::State::Lists="$dir/apt/lists" -o Dir::Cache="$dir/apt/cache" -o Debug::NoLocking=1
       -o APT::Sandbox::User="$(id -un)")
