@@ -262,10 +262,15 @@ fn failed_and_empty_runs_leave_existing_outputs_untouched() {
     let missing = dir.path().join("no/such/dir");
     let stats = format!("{}/s.jsonl", s(&missing));
     let sock = format!("{}/c.sock", s(&missing));
+    // Replay saves would go to the videos folder: kept inside the test's own folder.
+    let tmp = s(dir.path()).to_string();
     let expected_before = listing(dir.path());
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--stats", &stats], "s.jsonl"),
-        (vec!["--replay", "5s", "--control", &sock], "c.sock"),
+        (
+            vec!["--replay", "5s", "--replay-dir", &tmp, "--control", &sock],
+            "c.sock",
+        ),
         (
             vec!["--replay", "5s", "--replay-dir", s(&missing)],
             "no/such/dir",
