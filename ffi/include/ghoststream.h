@@ -1284,8 +1284,8 @@ typedef struct GsRecorderOptions {
    */
   uint64_t replay_max_bytes;
   /**
-   * The folder replay saves go to, each a new file named by the time; NULL: the current
-   * directory.
+   * The folder replay saves go to, each a new file named by the local date and time; NULL:
+   * the user's videos folder (`XDG_VIDEOS_DIR`, else `~/Videos`), created if missing.
    */
   const char *replay_dir;
   /**

@@ -98,7 +98,7 @@ fn check_recordings(dir: &std::path::Path) {
         .map(|e| e.unwrap().path())
         .filter(|p| {
             let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.starts_with("replay-") || name == "named.mkv"
+            name.starts_with("Replay_") || name == "named.mkv"
         })
         .collect();
     replays.sort();
