@@ -382,6 +382,8 @@ pub(crate) struct Shared {
     /// (a signal handler's flag, say).
     save_signal: AtomicBool,
     status: Mutex<RecorderStatus>,
+    /// Capture-to-packet latencies, added by the outputs' thread.
+    latencies: Mutex<status::Latencies>,
     commands: Mutex<mpsc::Sender<Command>>,
     to_outputs: Mutex<mpsc::Sender<outputs::ToOutputs>>,
     has_replay: bool,
@@ -390,6 +392,21 @@ pub(crate) struct Shared {
 impl Shared {
     fn with_status<R>(&self, f: impl FnOnce(&mut RecorderStatus) -> R) -> R {
         f(&mut self.status.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn with_latencies<R>(&self, f: impl FnOnce(&mut status::Latencies) -> R) -> R {
+        f(&mut self.latencies.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// The status with its latency figures, which are computed here, when asked for, rather
+    /// than for every packet.
+    fn snapshot(&self) -> RecorderStatus {
+        let mut s = self.with_status(|s| s.clone());
+        self.with_latencies(|l| {
+            s.recent_latency = l.recent();
+            s.latency = l.all();
+        });
+        s
     }
 }
 
@@ -523,7 +540,7 @@ impl RecorderControls {
 
     /// What the recording has done so far.
     pub fn status(&self) -> RecorderStatus {
-        self.shared.with_status(|s| s.clone())
+        self.shared.snapshot()
     }
 }
 
@@ -575,6 +592,7 @@ impl Recorder {
             stop: AtomicBool::new(false),
             save_signal: AtomicBool::new(false),
             status: Mutex::new(RecorderStatus::default()),
+            latencies: Mutex::new(status::Latencies::default()),
             commands: Mutex::new(commands_tx),
             to_outputs: Mutex::new(outputs_tx.clone()),
             has_replay,

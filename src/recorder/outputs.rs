@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::status::Latencies;
 use super::{Command, OutputSpec, RecorderError, RecorderEvent, SavedReplay, Shared, StreamState};
 use crate::config::SessionConfig;
 use crate::control::{ControlCall, ControlRequest, ControlServer};
@@ -22,6 +21,10 @@ use crate::stats::{StatsSummary, StatsWriter};
 
 /// How often the thread looks at the control socket and the saves while no packet comes.
 const TICK: Duration = Duration::from_millis(20);
+
+/// How often the streams' and the replay buffer's figures are read (each read takes the
+/// stream's lock and copies its URL and last error): not for every packet.
+const FIGURES_EVERY: Duration = Duration::from_millis(100);
 
 /// How long a live stream may take to send what it still holds when the recording ends.
 const STREAM_DRAIN: Duration = Duration::from_secs(5);
@@ -85,7 +88,6 @@ pub(super) struct Outputs {
         mpsc::Receiver<Result<(), RecorderError>>,
         crate::control::ControlReply,
     )>,
-    latencies: Latencies,
     frame_rate: crate::time::Rational,
 }
 
@@ -135,7 +137,6 @@ impl Outputs {
             stats: None,
             control,
             commands: Vec::new(),
-            latencies: Latencies::default(),
             frame_rate: config.frame_rate,
         };
         for spec in specs {
@@ -219,7 +220,6 @@ impl Outputs {
     /// One packet to every output. A file that cannot be written is an error (streams and the
     /// replay buffer never fail a write: they drop and count).
     fn packet(&mut self, packet: &Packet) -> Result<(), RecorderError> {
-        self.latencies.add(&packet.stats);
         if let Some(r) = self.replay.as_mut() {
             r.buffer.push(packet.clone());
         }
@@ -431,6 +431,7 @@ pub(super) fn serve(
 ) -> Result<Finished, RecorderError> {
     let mut produced = 0u64;
     let mut failure = None;
+    let mut figures_read = Instant::now();
     loop {
         match incoming.recv_timeout(TICK) {
             Ok(ToOutputs::Output(out)) => {
@@ -458,15 +459,18 @@ pub(super) fn serve(
         }
         outputs.poll_commands();
         outputs.poll_saves(&mut events);
-        outputs.poll_streams(&mut events);
-        shared.with_status(|s| {
-            s.replay = outputs.replay.as_ref().map(|r| r.buffer.stats());
-            s.streams = outputs
-                .streams
-                .iter()
-                .map(|st| (st.sink.url().to_string(), st.sink.stats()))
-                .collect();
-        });
+        if figures_read.elapsed() >= FIGURES_EVERY {
+            figures_read = Instant::now();
+            outputs.poll_streams(&mut events);
+            shared.with_status(|s| {
+                s.replay = outputs.replay.as_ref().map(|r| r.buffer.stats());
+                s.streams = outputs
+                    .streams
+                    .iter()
+                    .map(|st| (st.sink.url().to_string(), st.sink.stats()))
+                    .collect();
+            });
+        }
     }
     if produced == 0 {
         outputs.abandon();
@@ -484,14 +488,12 @@ impl Outputs {
         match out {
             SessionOutput::Packet(p) => {
                 self.packet(&p)?;
-                let (recent, all) = (self.latencies.recent(), self.latencies.all());
+                shared.with_latencies(|l| l.add(&p.stats));
                 let rate = self.frame_rate;
                 shared.with_status(|s| {
                     s.packets += 1;
                     s.bytes += p.data.len() as u64;
                     s.video = frames_to_duration(s.packets, rate);
-                    s.recent_latency = recent;
-                    s.latency = all;
                 });
                 Ok(())
             }
@@ -520,7 +522,7 @@ pub(super) fn frames_to_duration(frames: u64, rate: crate::time::Rational) -> Du
 fn serve_call(outputs: &mut Outputs, call: ControlCall, shared: &Shared) {
     match call.request {
         ControlRequest::Save { last } => outputs.save(last, None, Waiter::Socket(call.reply)),
-        ControlRequest::Status => call.reply.answer(&shared.with_status(|s| s.to_json())),
+        ControlRequest::Status => call.reply.answer(&shared.snapshot().to_json()),
         ControlRequest::Stop => {
             shared.stop.store(true, Ordering::Relaxed);
             call.reply.answer("ok");

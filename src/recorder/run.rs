@@ -212,7 +212,7 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
         };
         return Err(RecorderError::NoFrames { why });
     }
-    let status = shared.with_status(|s| s.clone());
+    let status = shared.snapshot();
     Ok(RecorderSummary {
         frames: submitted,
         packets: status.packets,
