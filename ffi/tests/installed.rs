@@ -365,15 +365,6 @@ fn the_record_example_captures_a_headless_sways_output() {
     let rgb = common::decode_raw(&out, "rgb24");
     assert_eq!(rgb.len(), 60 * 320 * 192 * 3);
     // Limited-range 4:2:0 and back: within a few codes of #336699 everywhere.
-    let worst = rgb
-        .chunks(3)
-        .map(|p| {
-            (i32::from(p[0]) - 0x33)
-                .abs()
-                .max((i32::from(p[1]) - 0x66).abs())
-                .max((i32::from(p[2]) - 0x99).abs())
-        })
-        .max()
-        .unwrap();
+    let worst = sway::worst_code_distance(&rgb, [0x33, 0x66, 0x99]);
     assert!(worst <= 3, "a decoded pixel is {worst} codes off #336699");
 }

@@ -110,3 +110,17 @@ impl Drop for HeadlessSway {
         self.kill();
     }
 }
+
+/// The largest difference, in 8-bit codes on any channel, between the RGB24 pixels `rgb` and
+/// `colour` (a screen filled with `colour`, encoded and decoded, is within a few codes).
+pub fn worst_code_distance(rgb: &[u8], colour: [u8; 3]) -> i32 {
+    rgb.chunks(3)
+        .map(|p| {
+            (0..3)
+                .map(|c| (i32::from(p[c]) - i32::from(colour[c])).abs())
+                .max()
+                .unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0)
+}

@@ -929,17 +929,7 @@ fn records_a_wayland_output_at_a_constant_rate() {
     assert!(decoded.status.success());
     assert_eq!(decoded.stdout.len(), 10 * 320 * 192 * 3);
     // Limited-range 4:2:0 and back: within a few codes of #336699 everywhere.
-    let worst = decoded
-        .stdout
-        .chunks(3)
-        .map(|p| {
-            (i32::from(p[0]) - 0x33)
-                .abs()
-                .max((i32::from(p[1]) - 0x66).abs())
-                .max((i32::from(p[2]) - 0x99).abs())
-        })
-        .max()
-        .unwrap();
+    let worst = sway::worst_code_distance(&decoded.stdout, [0x33, 0x66, 0x99]);
     assert!(worst <= 3, "a decoded pixel is {worst} codes off #336699");
 
     let unknown = run(&[
