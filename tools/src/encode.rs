@@ -512,11 +512,6 @@ fn recorder_options(args: &EncodeArgs) -> Result<RecorderOptions, String> {
         });
     }
     if let Some(duration) = args.replay {
-        ghoststream::output::replay::check_format(
-            args.replay_format,
-            args.codec.unwrap_or(Codec::H264),
-        )
-        .map_err(|e| format!("--replay-format {}: {e}", args.replay_format))?;
         outputs.push(OutputSpec::Replay {
             limits: ReplayLimits {
                 duration,
@@ -673,6 +668,12 @@ fn cli_message(e: &RecorderError) -> String {
     }
     if let RecorderError::Sink(ghoststream::output::SinkError::Exists { .. }) = e {
         return format!("{} (-y)", one_line(e));
+    }
+    if let RecorderError::Replay(ghoststream::output::replay::ReplayError::Format {
+        format, ..
+    }) = e
+    {
+        return format!("--replay-format {format}: {}", one_line(e));
     }
     if let RecorderError::StdoutTwice { .. } = e {
         // Only -o and --stats can be standard output.
