@@ -365,7 +365,10 @@ fn frames_pushed_by_the_host_are_recorded_and_a_full_queue_hands_the_frame_back(
             }
         }
     }
-    eprintln!("{handed_back} pushes found the queue full");
+    // Pushing takes microseconds and encoding a frame far longer, so with a queue of one the
+    // host always finds it full at least once (the first push lands before the session is
+    // even open): the hand-back path is exercised, not only allowed.
+    assert!(handed_back > 0, "no push found the queue of one full");
     let late = feeder.clone();
     feeder.finish();
     drop(late);
