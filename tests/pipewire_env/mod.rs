@@ -36,12 +36,20 @@ pub fn check_pattern(image: &CpuImage) -> u64 {
     n
 }
 
-/// The next frame (image, time), failing after 5 s.
+/// The next frame (image, time), failing after 5 s. Arrivals already queued are taken too
+/// (a capture reports each arrival but only the newest frame is readable), so every call reads
+/// a frame no earlier call read.
 pub fn next(capture: &mut impl LiveCapture) -> (CpuImage, i64) {
-    let t = capture
+    let mut t = capture
         .wait_frame_before(Instant::now() + Duration::from_secs(5))
         .expect("no capture error")
         .expect("a frame within 5 s");
+    while let Some(later) = capture
+        .wait_frame_before(Instant::now())
+        .expect("no capture error")
+    {
+        t = later;
+    }
     let (image, time) = capture
         .last_image()
         .unwrap()
