@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs on the lent H200 (device tool); builds nothing there. Prepare here first:
+# Runs on the lent H200 (device tool); builds there only the peers (benches/h200/peers.cu, with its
+# nvcc). Prepare the rest here first:
 #   bash ../shared/tools/get-vulkan-loader.sh .gl          # Vulkan loader + validation layer .debs
 #   cargo test  --release --no-default-features --lib --test gpu_convert --test gpu_process \
 #               --test gpu_embed --test gpu_interop --test gpu_handoff --test cuda_handoff --test nvenc_driver --no-run
@@ -65,3 +66,12 @@ grep -E "^NV_ENC|test result|panicked" "$out/nvenc_structures.txt"
 
 echo "== BGRA8 -> NV12 against a buffer copy of the same bytes; the fused pass's operations"
 GHOSTSTREAM_BENCH_ITERATIONS=${ITERATIONS:-400} .h200/gpu_convert_bench 2>&1 | tee "$out/bench.txt"
+
+echo "== The peers in the same run: NPP, plain CUDA kernels and a device copy of the same bytes (benches/h200/peers.cu, compiled here)"
+nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+if "$nvcc" -O3 -arch=sm_90 -o "$out/peers" benches/h200/peers.cu -lnppicc -lnppig -lnppc > "$out/peers_build.txt" 2>&1; then
+  ITERATIONS=${ITERATIONS:-400} "$out/peers" "$out" 2>&1 | tee "$out/peers.txt"
+  rm -f "$out/peers"
+else
+  echo "nvcc failed:"; cat "$out/peers_build.txt"
+fi
