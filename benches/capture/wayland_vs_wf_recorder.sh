@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Capture benchmark: a headless sway at 1920x1080 whose screen changes every frame (weston's
-# simple-shm client animating), recorded for DURATION seconds (default 30) at 60 fps by
+# Capture benchmark: a headless sway at SIZE (default 1920x1080) whose screen changes every
+# frame (weston's simple-shm client animating), recorded for DURATION seconds (default 30) at 60 fps by
 # `ghoststream record` and then by wf-recorder, one after the other in this same run, both to
 # H.264 with x264 ultrafast. Prints frames delivered, dropped, CPU time per frame (user+sys of
 # the recording process) and GhostStream's capture-to-packet latency.
 #
 #   bash benches/capture/wayland_vs_wf_recorder.sh          # needs sway, weston, wf-recorder
+#   SIZE=1280x720 DURATION=30 bash benches/capture/wayland_vs_wf_recorder.sh
 #
 # Runs as an ordinary user; as root, sway and the client run as nobody.
 set -euo pipefail
 DURATION=${DURATION:-30}
 FPS=60
+SIZE=${SIZE:-1920x1080}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tool=${GHOSTSTREAM:-$root/target/release/ghoststream}
 [ -x "$tool" ] || (cd "$root" && cargo build --release -q -p ghoststream-tools)
@@ -22,7 +24,7 @@ dir=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$dir"' EXIT
 as_user=()
 if [ "$(id -u)" -eq 0 ]; then chown nobody "$dir"; as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
-printf 'xwayland disable\ndefault_border none\noutput HEADLESS-1 resolution 1920x1080 bg #202020 solid_color\n' > "$dir/config"
+printf 'xwayland disable\ndefault_border none\noutput HEADLESS-1 resolution %s bg #202020 solid_color\n' "$SIZE" > "$dir/config"
 env WLR_BACKENDS=headless WLR_RENDERER=pixman WLR_LIBINPUT_NO_DEVICES=1 XDG_RUNTIME_DIR="$dir" HOME="$dir" \
   "${as_user[@]}" sway -c "$dir/config" >"$dir/sway.log" 2>&1 &
 for _ in $(seq 100); do [ -S "$dir/wayland-1" ] && break; sleep 0.1; done
@@ -33,11 +35,11 @@ export XDG_RUNTIME_DIR=$dir WAYLAND_DISPLAY=wayland-1
 count() { ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$1"; }
 cpu_ms() { awk '/User time/ {u=$4} /System time/ {s=$4} END {printf "%.0f", (u+s)*1000}' "$1"; }
 
-echo "== ghoststream record, ${DURATION} s at ${FPS} fps"
+echo "== ghoststream record, ${DURATION} s at ${SIZE} ${FPS} fps"
 /usr/bin/time -v -o "$dir/gs.time" "$tool" record --source wayland --fps $FPS --seconds "$DURATION" \
   --codec h264 --encoder software --preset p1 -o "$dir/gs.h264" 2>"$dir/gs.err" || { cat "$dir/gs.err"; exit 1; }
 gs_frames=$(count "$dir/gs.h264"); gs_cpu=$(cpu_ms "$dir/gs.time")
-grep '^capture:' "$dir/gs.err" || true
+grep -E '^(capture|latency|stages):' "$dir/gs.err" || true
 
 echo "== wf-recorder, ${DURATION} s"
 /usr/bin/time -v -o "$dir/wf.time" wf-recorder -o HEADLESS-1 -c libx264 -p preset=ultrafast -f "$dir/wf.mp4" \
