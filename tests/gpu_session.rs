@@ -577,3 +577,74 @@ fn gpu_frames_that_do_not_fit_are_typed_errors() {
     drop(ctx);
     app.assert_validation_silent();
 }
+
+/// A GPU session on lavapipe (validation on) encoding `format` frames at W x H with x264 in
+/// its low-latency tuning (one packet out for each frame in, no lookahead).
+fn low_latency_session(format: PixelFormat) -> Session {
+    let mut cfg = config(Codec::H264, W, H, 30);
+    cfg.input_format = format;
+    cfg.rate_control = RateControl::Cqp { qp: 20 };
+    cfg.gpu = GpuChoice::Require(GpuOptions {
+        device: DeviceSelector::Auto,
+        validation: true,
+    });
+    let session = Session::open(cfg).expect("session opens");
+    assert!(
+        session.processing_description().starts_with("GPU:"),
+        "{}",
+        session.processing_description()
+    );
+    session
+}
+
+/// Frame `n` of the moving picture, captured "now".
+fn captured_frame(n: u64) -> Frame {
+    let mut frame = Frame::from_cpu(
+        rgb_frame(PixelFormat::Bgra8, (W, H), n),
+        Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
+    );
+    frame.capture_time = Some(Timestamp::now());
+    frame
+}
+
+/// The next output within 10 s, which must be frame `n`'s packet: a frame reaches the encoder
+/// when its GPU pass is done, not when newer frames push it out of the ring.
+fn packet_of(session: &mut Session, n: u64) -> ghoststream::Packet {
+    match session.receive_timeout(std::time::Duration::from_secs(10)) {
+        Ok(Some(ghoststream::SessionOutput::Packet(p))) => {
+            assert_eq!(p.frame_number, n, "packets come in submission order");
+            p
+        }
+        Ok(None) => panic!(
+            "frame {n}'s packet did not come within 10 s with no further frame submitted (the frame waits in the GPU ring for newer ones)"
+        ),
+        other => panic!("frame {n}: expected its packet, got {other:?}"),
+    }
+}
+
+#[test]
+fn one_frame_submitted_alone_comes_out_as_a_packet_with_no_further_submit() {
+    if !gpu_available() {
+        return;
+    }
+    let mut session = low_latency_session(PixelFormat::Bgra8);
+    session.submit(captured_frame(0)).unwrap();
+    let p = packet_of(&mut session, 0);
+    assert!(p.keyframe);
+    assert!(session.close().unwrap().is_empty());
+    gpu_common::assert_validation_silent(session.gpu_context().unwrap());
+}
+
+#[test]
+fn each_frames_packet_comes_before_the_next_frame_is_submitted() {
+    if !gpu_available() {
+        return;
+    }
+    let mut session = low_latency_session(PixelFormat::Bgra8);
+    for n in 0..8 {
+        session.submit(captured_frame(n)).unwrap();
+        packet_of(&mut session, n);
+    }
+    assert!(session.close().unwrap().is_empty());
+    gpu_common::assert_validation_silent(session.gpu_context().unwrap());
+}
