@@ -314,6 +314,7 @@ mod tests {
             gpu_time: None,
             gpu_start: None,
             gpu_end: None,
+            cpu_copy_bytes: 0,
             dropped,
         }
     }
