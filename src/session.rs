@@ -687,8 +687,9 @@ fn gpu_choice_name(choice: &GpuChoice) -> &'static str {
 }
 
 /// Where RGB input is converted: on a Vulkan context (the caller's `ctx`, or one the session
-/// creates; `GpuChoice::Auto` falls back to the CPU when there is none, `Require` and a
-/// processing chain fail), or by the backend's CPU converter. Then the backend is opened for
+/// creates; `GpuChoice::Auto` falls back to the CPU when there is none, or only a CPU-emulated
+/// one for a plain conversion; `Require` and a processing chain fail), or by the backend's CPU
+/// converter. Then the backend is opened for
 /// that, and the GPU ring built for what it answers it takes.
 fn open_processing(
     config: &SessionConfig,
@@ -729,6 +730,14 @@ fn open_processing(
         (Some(ctx), _) => ctx,
         (None, GpuChoice::Off) => {
             return on_cpu("CPU: libswscale converts RGB to YUV (GPU off)".into())
+        }
+        // The conversion alone is cheaper on the CPU than on a CPU-emulated Vulkan device, so
+        // Auto takes one (lavapipe) only for work that exists only on the GPU.
+        (None, GpuChoice::Auto) if !required => {
+            match GpuContext::new_skipping_cpu_devices(&GpuOptions::default()) {
+                Ok(ctx) => ctx,
+                Err(e) => return fallback(e),
+            }
         }
         (None, GpuChoice::Auto) => match GpuContext::new(&GpuOptions::default()) {
             Ok(ctx) => ctx,

@@ -648,3 +648,55 @@ fn each_frames_packet_comes_before_the_next_frame_is_submitted() {
     assert!(session.close().unwrap().is_empty());
     gpu_common::assert_validation_silent(session.gpu_context().unwrap());
 }
+
+/// `GpuChoice::Auto` converts on a hardware Vulkan device, but passes over a CPU-emulated one
+/// (lavapipe here) for the plain conversion: libswscale does it for less CPU. Asked for
+/// (`Require`), or for processing only the GPU path has, the CPU-emulated device is taken.
+#[test]
+fn auto_passes_over_a_cpu_emulated_device_for_the_conversion_unless_asked() {
+    if !gpu_available() {
+        return;
+    }
+    let best = GpuContext::new(&GpuOptions::default()).unwrap();
+    let only_cpu = best.device_info().kind == "cpu";
+    let open = |gpu: GpuChoice, sharpen: f64| {
+        let mut cfg = config(Codec::H264, W, H, 30);
+        cfg.input_format = PixelFormat::Bgra8;
+        cfg.gpu = gpu;
+        cfg.processing.sharpen = sharpen;
+        Session::open(cfg).expect("session opens")
+    };
+    let auto = open(GpuChoice::Auto, 0.0);
+    let processing = auto.processing_description();
+    eprintln!("auto: {processing}");
+    if only_cpu {
+        assert!(
+            processing.starts_with("CPU: libswscale")
+                && processing.contains("CPU-emulated")
+                && processing.contains(&best.device_info().name),
+            "{processing}"
+        );
+        assert!(auto.gpu_context().is_none());
+    } else {
+        assert!(processing.starts_with("GPU:"), "{processing}");
+    }
+    let required = open(
+        GpuChoice::Require(GpuOptions {
+            device: DeviceSelector::Auto,
+            validation: true,
+        }),
+        0.0,
+    );
+    assert!(
+        required.processing_description().starts_with("GPU:"),
+        "{}",
+        required.processing_description()
+    );
+    let sharpened = open(GpuChoice::Auto, 0.5);
+    assert!(
+        sharpened.processing_description().starts_with("GPU:")
+            && sharpened.processing_description().contains("sharpened"),
+        "{}",
+        sharpened.processing_description()
+    );
+}
