@@ -700,3 +700,75 @@ fn auto_passes_over_a_cpu_emulated_device_for_the_conversion_unless_asked() {
         sharpened.processing_description()
     );
 }
+
+/// Each frame's path through a lavapipe session, in its stats line: capture, submit, GPU pass
+/// start and end (the device maps its clock), encode start and packet, in that order; and the
+/// bytes the CPU copied (the BGRA upload and the NV12 read-back). The summary breaks the
+/// latency down by stage.
+#[test]
+fn a_frames_stages_are_in_its_stats_line_in_path_order() {
+    if !gpu_available() {
+        return;
+    }
+    let mut session = low_latency_session(PixelFormat::Bgra8);
+    let maps = session.gpu_context().unwrap().maps_gpu_time();
+    let nv12 = u64::from(YuvLayout::new(PixelFormat::Nv12, W, H).size);
+    let mut collector = ghoststream::stats::StatsCollector::default();
+    for n in 0..6 {
+        session.submit(captured_frame(n)).unwrap();
+        let p = packet_of(&mut session, n);
+        assert_eq!(
+            p.stats.cpu_copy_bytes,
+            u64::from(W * H * 4) + nv12,
+            "frame {n}: the upload and the read-back"
+        );
+        let mut line = String::new();
+        ghoststream::stats::frame_json(&mut line, &p.stats, p.data.len(), p.keyframe);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let field = |key: &str| {
+            v.get(key)
+                .unwrap_or_else(|| panic!("no {key} in {line}"))
+                .as_i64()
+                .unwrap_or_else(|| panic!("{key} is not a number in {line}"))
+        };
+        assert_eq!(
+            v["cpu_copy_bytes"].as_u64(),
+            Some(p.stats.cpu_copy_bytes),
+            "{line}"
+        );
+        let mut path = vec!["capture_ns", "submit_ns"];
+        if maps {
+            path.extend(["gpu_start_ns", "gpu_end_ns"]);
+        } else {
+            eprintln!("the device does not map its clock: GPU start/end are null");
+        }
+        path.extend(["encode_start_ns", "packet_ready_ns"]);
+        for pair in path.windows(2) {
+            assert!(
+                field(pair[0]) <= field(pair[1]),
+                "frame {n}: {} after {}: {line}",
+                pair[0],
+                pair[1]
+            );
+        }
+        collector.record(&p.stats, p.data.len(), p.keyframe);
+    }
+    assert!(session.close().unwrap().is_empty());
+    let summary = collector.summary();
+    let mut line = String::new();
+    ghoststream::stats::summary_json(&mut line, &summary);
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let stages = &v["summary"]["stage_median_ms"];
+    let mut want = vec!["capture_to_submit", "encode"];
+    if maps {
+        want.extend(["submit_to_gpu_start", "gpu", "gpu_end_to_encode_start"]);
+    }
+    for key in want {
+        assert!(stages[key].as_f64().is_some(), "no {key} median: {line}");
+    }
+    assert_eq!(
+        v["summary"]["cpu_copy_bytes_per_frame"].as_u64(),
+        Some(u64::from(W * H * 4) + nv12),
+        "{line}"
+    );
+}

@@ -695,6 +695,9 @@ fn report(summary: &RecorderSummary, format: Option<OutputFormat>, quiet: bool) 
                 crate::live::capture_summary(pacing, summary.latency)
             );
         }
+        if let Some(stages) = summary.stats.as_ref().and_then(crate::live::stage_line) {
+            eprintln!("{stages}");
+        }
     }
     for (url, s) in &summary.streams {
         eprintln!(
