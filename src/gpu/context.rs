@@ -603,7 +603,7 @@ impl GpuContext {
                     device = %c.4.name,
                     "passed over a CPU-emulated Vulkan device: converting RGB to YUV on it costs more CPU than libswscale (ask for it with GpuChoice::Require, --gpu require)"
                 );
-                passed_over.push(format!("{}: {} (CPU-emulated)", c.0, c.4.name));
+                passed_over.push(format!("{}: {}", c.0, c.4.name));
                 false
             });
         }
@@ -621,7 +621,7 @@ impl GpuContext {
             Some((_, _, pd, family, info)) => Ok((*pd, *family, info.clone())),
             None if !passed_over.is_empty() => Err(GpuError::NoDevice {
                 wanted: format!(
-                    "Auto other than a CPU-emulated device ({} passed over: it converts at more CPU cost than libswscale; ask for it with GpuChoice::Require, --gpu require)",
+                    "Auto, which passes over CPU-emulated devices ({}: converting on one costs more CPU than libswscale; GpuChoice::Require, --gpu require, takes it)",
                     passed_over.join(", ")
                 ),
                 seen: names.join(", "),
