@@ -772,3 +772,53 @@ fn a_frames_stages_are_in_its_stats_line_in_path_order() {
         "{line}"
     );
 }
+
+/// The ring's low-latency calls: `try_collect` hands back a completed pass without waiting
+/// (and nothing while none is in flight), `wait_oldest` waits for the oldest; results come in
+/// submission order, each with the bytes the CPU copied for it.
+#[test]
+fn the_ring_hands_back_each_completed_pass_without_newer_frames() {
+    use ghoststream::gpu::{ConvertRing, Submitted};
+    let Some(ctx) = gpu_common::context() else {
+        return;
+    };
+    let (spec, layout) = gpu_common::bt709_nv12(W, H);
+    let mut ring: ConvertRing<u64> = ConvertRing::new(&ctx, PixelFormat::Bgra8, &spec, 3).unwrap();
+    let copied = u64::from(W * H * 4) + u64::from(layout.size);
+    assert!(ring.try_collect().unwrap().is_none());
+    assert!(ring.wait_oldest().unwrap().is_none());
+    let frames: Vec<CpuImage> = (0..3)
+        .map(|n| rgb_frame(PixelFormat::Bgra8, (W, H), n))
+        .collect();
+    // One frame alone comes back, with no other submitted.
+    assert!(matches!(
+        ring.submit((&frames[0]).into(), 0).unwrap(),
+        Submitted::Pending
+    ));
+    assert_eq!(ring.in_flight(), 1);
+    let c = ring.wait_oldest().unwrap().expect("frame 0");
+    assert_eq!((c.tag, c.cpu_bytes), (0, copied));
+    assert_eq!(ring.in_flight(), 0);
+    // Two in flight: polled until both have completed (bounded), oldest first.
+    ring.submit((&frames[1]).into(), 1).unwrap();
+    ring.submit((&frames[2]).into(), 2).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut tags = Vec::new();
+    while tags.len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "passes not done in 10 s: {tags:?}"
+        );
+        match ring.try_collect().unwrap() {
+            Some(c) => {
+                assert_eq!(c.cpu_bytes, copied);
+                tags.push(c.tag);
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(1)),
+        }
+    }
+    assert_eq!(tags, [1, 2]);
+    assert_eq!(ring.in_flight(), 0);
+    drop(ring);
+    gpu_common::assert_validation_silent(&ctx);
+}
