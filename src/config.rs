@@ -390,8 +390,11 @@ pub enum BackendChoice {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum GpuChoice {
-    /// Convert RGB input on the best Vulkan device when there is one, else on the CPU
-    /// (libswscale); YUV input needs no processing in this release.
+    /// Convert RGB input on the best hardware Vulkan device when there is one, else on the CPU
+    /// (libswscale); a CPU-emulated device (lavapipe) is passed over for the conversion alone,
+    /// which costs less on the CPU, and taken only for processing that exists on the GPU
+    /// alone (scaling, tone mapping, sharpening, float input). YUV input needs no processing
+    /// in this release.
     #[default]
     Auto,
     /// Never use a GPU: RGB input is converted on the CPU.

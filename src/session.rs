@@ -687,8 +687,9 @@ fn gpu_choice_name(choice: &GpuChoice) -> &'static str {
 }
 
 /// Where RGB input is converted: on a Vulkan context (the caller's `ctx`, or one the session
-/// creates; `GpuChoice::Auto` falls back to the CPU when there is none, `Require` and a
-/// processing chain fail), or by the backend's CPU converter. Then the backend is opened for
+/// creates; `GpuChoice::Auto` falls back to the CPU when there is none, or only a CPU-emulated
+/// one for a plain conversion; `Require` and a processing chain fail), or by the backend's CPU
+/// converter. Then the backend is opened for
 /// that, and the GPU ring built for what it answers it takes.
 fn open_processing(
     config: &SessionConfig,
@@ -729,6 +730,14 @@ fn open_processing(
         (Some(ctx), _) => ctx,
         (None, GpuChoice::Off) => {
             return on_cpu("CPU: libswscale converts RGB to YUV (GPU off)".into())
+        }
+        // The conversion alone is cheaper on the CPU than on a CPU-emulated Vulkan device, so
+        // Auto takes one (lavapipe) only for work that exists only on the GPU.
+        (None, GpuChoice::Auto) if !required => {
+            match GpuContext::new_skipping_cpu_devices(&GpuOptions::default()) {
+                Ok(ctx) => ctx,
+                Err(e) => return fallback(e),
+            }
         }
         (None, GpuChoice::Auto) => match GpuContext::new(&GpuOptions::default()) {
             Ok(ctx) => ctx,
@@ -967,7 +976,30 @@ impl Encoding<'_> {
     ) -> Result<(), EncodeError> {
         let mut stats = c.tag;
         set_gpu_time(&mut stats, c.gpu);
+        stats.cpu_copy_bytes = c.cpu_bytes;
         self.encode(Frame::from_cpu(c.image, stats.pts), stats)
+    }
+
+    /// Hands the encoder every frame whose GPU pass has completed, oldest first, without
+    /// waiting for the others.
+    fn encode_completed(&mut self, ring: &mut ConvertRing<FrameStats>) -> Result<(), SessionError> {
+        while let Some(done) = ring.try_collect()? {
+            self.encode_converted(done)?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the oldest GPU pass in flight and hands its frame to the encoder, then every
+    /// other one that has completed meanwhile.
+    fn encode_oldest(&mut self, ring: &mut ConvertRing<FrameStats>) -> Result<(), SessionError> {
+        if let Some(done) = ring.wait_oldest()? {
+            self.encode_converted(done)?;
+        }
+        if ring.hands_off() {
+            self.record_gpu_times(ring)
+        } else {
+            self.encode_completed(ring)
+        }
     }
 }
 
@@ -994,6 +1026,15 @@ fn run_worker(
         shared: &shared,
     };
     loop {
+        // A read-back ring's frame goes to the encoder as soon as its pass is done: with no
+        // next frame queued, the worker waits for the oldest pass in flight rather than for
+        // more frames. Frames queued behind each other are still submitted before the older
+        // ones complete (several in flight), and each completed one is taken after every
+        // submit.
+        let awaiting_gpu = |ring: &Option<ConvertRing<FrameStats>>| {
+            ring.as_ref()
+                .is_some_and(|r| !r.hands_off() && r.in_flight() > 0)
+        };
         let job = {
             let mut st = shared.lock();
             loop {
@@ -1001,7 +1042,10 @@ fn run_worker(
                     if matches!(job, Job::Frame(..)) {
                         st.queued_frames -= 1;
                     }
-                    break job;
+                    break Some(job);
+                }
+                if awaiting_gpu(&ring) {
+                    break None;
                 }
                 if st.closing {
                     return;
@@ -1012,9 +1056,19 @@ fn run_worker(
                     .unwrap_or_else(|e| e.into_inner());
             }
         };
+        let Some(job) = job else {
+            if let Some(r) = ring.as_mut() {
+                if let Err(e) = enc.encode_oldest(r) {
+                    tracing::error!(error = %e, "encoder failed");
+                    shared.lock().error = Some(e);
+                    return;
+                }
+            }
+            continue;
+        };
         shared.input_changed.notify_all();
         let result: Result<(), SessionError> = match (job, ring.as_mut()) {
-            (Job::Frame(frame, stats), Some(r)) => {
+            (Job::Frame(frame, mut stats), Some(r)) => {
                 let input = match &frame.image {
                     FrameImage::Cpu(image) => RingFrame::Cpu(image),
                     FrameImage::Gpu(frame) => RingFrame::Gpu {
@@ -1023,18 +1077,30 @@ fn run_worker(
                     },
                 };
                 match r.submit(input, stats) {
-                    Ok(Submitted::Pending) => Ok(()),
-                    Ok(Submitted::Converted(done)) => {
-                        enc.encode_converted(done).map_err(SessionError::from)
+                    Ok(Submitted::Pending) => enc.encode_completed(r),
+                    Ok(Submitted::Converted(done)) => enc
+                        .encode_converted(done)
+                        .map_err(SessionError::from)
+                        .and_then(|()| enc.encode_completed(r)),
+                    Ok(Submitted::HandedOff(h)) => {
+                        stats.cpu_copy_bytes = r.last_upload_bytes();
+                        enc.encode_handed_off(h, stats, r)
                     }
-                    Ok(Submitted::HandedOff(h)) => enc.encode_handed_off(h, stats, r),
                     Err(e) => Err(e.into()),
                 }
             }
             (Job::Frame(frame, stats), None) => {
                 enc.encode(frame, stats).map_err(SessionError::from)
             }
-            (Job::Control(control), _) => enc.control(control).map_err(SessionError::from),
+            (Job::Control(control), r) => (|| -> Result<(), SessionError> {
+                // The frames submitted before the control reach the encoder before it.
+                if let Some(r) = r.filter(|r| !r.hands_off()) {
+                    while r.in_flight() > 0 {
+                        enc.encode_oldest(r)?;
+                    }
+                }
+                Ok(enc.control(control)?)
+            })(),
             (Job::Finish, r) => (|| -> Result<(), SessionError> {
                 if let Some(r) = r {
                     for done in r.flush()? {

@@ -111,6 +111,97 @@ pub struct StatsSummary {
     pub latency_p99: Option<Span>,
     /// True when the latencies are capture-to-packet, false when submit-to-packet.
     pub latency_from_capture: bool,
+    /// Median time of each stage between capture and packet.
+    pub stages: StageMedians,
+    /// Bytes the CPU copied per encoded frame between host memory and the GPU (uploads and
+    /// read-backs), on average.
+    pub cpu_copy_bytes_per_frame: f64,
+}
+
+/// The median time of each stage of a frame's path, over the frames that had it (`None` where
+/// none did). The stages follow the frame's timestamps in [`FrameStats`]: capture, submit, GPU
+/// pass start and end (where the device maps its clock), encode start, packet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StageMedians {
+    /// Capture to `submit` (the pacer and the caller).
+    pub capture_to_submit: Option<Span>,
+    /// `submit` to the start of the GPU pass (the session's queue, the upload).
+    pub submit_to_gpu_start: Option<Span>,
+    /// The GPU pass, start to end.
+    pub gpu: Option<Span>,
+    /// End of the GPU pass to the encoder being handed the frame (the read-back, the wait
+    /// for the pass to be seen complete).
+    pub gpu_end_to_encode_start: Option<Span>,
+    /// `submit` to the encoder being handed the frame, for frames without GPU start/end
+    /// (processed on the CPU, or a device that does not map its clock).
+    pub submit_to_encode_start: Option<Span>,
+    /// The encoder: handed the frame to its packet.
+    pub encode: Option<Span>,
+}
+
+impl StageMedians {
+    /// The stages as (JSON key, median) pairs, in path order.
+    pub fn named(&self) -> [(&'static str, Option<Span>); 6] {
+        [
+            ("capture_to_submit", self.capture_to_submit),
+            ("submit_to_gpu_start", self.submit_to_gpu_start),
+            ("gpu", self.gpu),
+            ("gpu_end_to_encode_start", self.gpu_end_to_encode_start),
+            ("submit_to_encode_start", self.submit_to_encode_start),
+            ("encode", self.encode),
+        ]
+    }
+}
+
+/// A histogram for each stage of [`StageMedians`].
+#[derive(Clone, Debug, Default)]
+struct StageHistograms {
+    capture_to_submit: LatencyHistogram,
+    submit_to_gpu_start: LatencyHistogram,
+    gpu: LatencyHistogram,
+    gpu_end_to_encode_start: LatencyHistogram,
+    submit_to_encode_start: LatencyHistogram,
+    encode: LatencyHistogram,
+}
+
+impl StageHistograms {
+    /// Counts the stages of an encoded frame. A stage whose end reads before its start (the
+    /// GPU clock's calibration is within microseconds, not exact) counts as zero.
+    fn add(&mut self, s: &FrameStats) {
+        let span =
+            |from: Timestamp, to: Timestamp| Span::from_nanos(to.since(from).as_nanos().max(0));
+        if let Some(capture) = s.capture_time {
+            self.capture_to_submit.add(span(capture, s.submit_time));
+        }
+        match (s.gpu_start, s.gpu_end, s.encode_start_time) {
+            (Some(start), Some(end), Some(encode)) => {
+                self.submit_to_gpu_start.add(span(s.submit_time, start));
+                self.gpu.add(span(start, end));
+                self.gpu_end_to_encode_start.add(span(end, encode));
+            }
+            (_, _, Some(encode)) => {
+                if let Some(gpu) = s.gpu_time {
+                    self.gpu.add(gpu);
+                }
+                self.submit_to_encode_start.add(span(s.submit_time, encode));
+            }
+            _ => {}
+        }
+        if let (Some(encode), Some(ready)) = (s.encode_start_time, s.packet_ready_time) {
+            self.encode.add(span(encode, ready));
+        }
+    }
+
+    fn medians(&self) -> StageMedians {
+        StageMedians {
+            capture_to_submit: self.capture_to_submit.quantile(0.5),
+            submit_to_gpu_start: self.submit_to_gpu_start.quantile(0.5),
+            gpu: self.gpu.quantile(0.5),
+            gpu_end_to_encode_start: self.gpu_end_to_encode_start.quantile(0.5),
+            submit_to_encode_start: self.submit_to_encode_start.quantile(0.5),
+            encode: self.encode.quantile(0.5),
+        }
+    }
 }
 
 /// Folds frame statistics into a [`StatsSummary`].
@@ -125,6 +216,8 @@ pub struct StatsCollector {
     last_ready: Option<Timestamp>,
     from_capture: LatencyHistogram,
     from_submit: LatencyHistogram,
+    stages: StageHistograms,
+    cpu_copy_bytes: u64,
 }
 
 impl StatsCollector {
@@ -151,6 +244,8 @@ impl StatsCollector {
         if let Some(l) = stats.encode_latency() {
             self.from_submit.add(l);
         }
+        self.stages.add(stats);
+        self.cpu_copy_bytes = self.cpu_copy_bytes.saturating_add(stats.cpu_copy_bytes);
     }
 
     /// The summary so far.
@@ -186,6 +281,12 @@ impl StatsCollector {
             latency_median: latencies.quantile(0.5),
             latency_p99: latencies.quantile(0.99),
             latency_from_capture: from_capture,
+            stages: self.stages.medians(),
+            cpu_copy_bytes_per_frame: if self.frames > 0 {
+                self.cpu_copy_bytes as f64 / self.frames as f64
+            } else {
+                0.0
+            },
         }
     }
 }
@@ -270,8 +371,8 @@ pub fn frame_json(out: &mut String, s: &FrameStats, bytes: usize, keyframe: bool
     time_field(out, "gpu_end_ns", s.gpu_end);
     let _ = write!(
         out,
-        ",\"bytes\":{bytes},\"keyframe\":{keyframe},\"dropped\":{}}}",
-        s.dropped
+        ",\"cpu_copy_bytes\":{},\"bytes\":{bytes},\"keyframe\":{keyframe},\"dropped\":{}}}",
+        s.cpu_copy_bytes, s.dropped
     );
 }
 
@@ -283,7 +384,7 @@ pub fn summary_json(out: &mut String, s: &StatsSummary) {
     };
     let _ = write!(
         out,
-        "{{\"summary\":{{\"frames\":{},\"dropped\":{},\"keyframes\":{},\"bytes\":{},\"media_seconds\":{:.6},\"wall_seconds\":{:.6},\"fps\":{:.3},\"bitrate_bps\":{:.0},\"latency\":\"{}\",\"latency_median_ms\":{},\"latency_p99_ms\":{}}}}}",
+        "{{\"summary\":{{\"frames\":{},\"dropped\":{},\"keyframes\":{},\"bytes\":{},\"media_seconds\":{:.6},\"wall_seconds\":{:.6},\"fps\":{:.3},\"bitrate_bps\":{:.0},\"latency\":\"{}\",\"latency_median_ms\":{},\"latency_p99_ms\":{}",
         s.frames,
         s.dropped,
         s.keyframes,
@@ -295,6 +396,20 @@ pub fn summary_json(out: &mut String, s: &StatsSummary) {
         if s.latency_from_capture { "capture_to_packet" } else { "submit_to_packet" },
         ms(s.latency_median),
         ms(s.latency_p99),
+    );
+    out.push_str(",\"stage_median_ms\":{");
+    for (i, (key, median)) in s.stages.named().into_iter().enumerate() {
+        let _ = write!(
+            out,
+            "{}\"{key}\":{}",
+            if i == 0 { "" } else { "," },
+            ms(median)
+        );
+    }
+    let _ = write!(
+        out,
+        "}},\"cpu_copy_bytes_per_frame\":{:.0}}}}}",
+        s.cpu_copy_bytes_per_frame
     );
 }
 
@@ -314,6 +429,7 @@ mod tests {
             gpu_time: None,
             gpu_start: None,
             gpu_end: None,
+            cpu_copy_bytes: 0,
             dropped,
         }
     }
@@ -350,9 +466,9 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert_eq!(
             lines[0],
-            "{\"frame\":0,\"pts_ns\":0,\"duration_ns\":33333333,\"capture_ns\":null,\"submit_ns\":0,\"encode_start_ns\":100,\"packet_ready_ns\":10000000,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"bytes\":1000,\"keyframe\":true,\"dropped\":false}"
+            "{\"frame\":0,\"pts_ns\":0,\"duration_ns\":33333333,\"capture_ns\":null,\"submit_ns\":0,\"encode_start_ns\":100,\"packet_ready_ns\":10000000,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"cpu_copy_bytes\":0,\"bytes\":1000,\"keyframe\":true,\"dropped\":false}"
         );
-        assert!(lines[2].ends_with("\"packet_ready_ns\":null,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"bytes\":0,\"keyframe\":false,\"dropped\":true}"));
+        assert!(lines[2].ends_with("\"packet_ready_ns\":null,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"cpu_copy_bytes\":0,\"bytes\":0,\"keyframe\":false,\"dropped\":true}"));
         assert_eq!(
             (
                 summary.frames,
@@ -377,5 +493,63 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("\"latency\":\"submit_to_packet\""), "{line}");
+        // CPU frames: no GPU stages; submit to encode start is 100 ns, the encoder 10 ms (10.084: the middle of its histogram bucket).
+        assert!(
+            line.ends_with(",\"stage_median_ms\":{\"capture_to_submit\":null,\"submit_to_gpu_start\":null,\"gpu\":null,\"gpu_end_to_encode_start\":null,\"submit_to_encode_start\":0.000,\"encode\":10.084},\"cpu_copy_bytes_per_frame\":0}}"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn the_summary_breaks_the_latency_down_by_stage() {
+        let ms = |v: f64| {
+            #[expect(clippy::cast_possible_truncation, reason = "test values in ms")]
+            let ns = (v * 1e6) as i64;
+            Timestamp::from_nanos(ns)
+        };
+        let mut c = StatsCollector::default();
+        for n in 0..3u32 {
+            let base = f64::from(n) * 16.0;
+            c.record(
+                &FrameStats {
+                    frame_number: u64::from(n),
+                    capture_time: Some(ms(base)),
+                    submit_time: ms(base + 2.0),
+                    gpu_start: Some(ms(base + 3.0)),
+                    gpu_end: Some(ms(base + 4.0)),
+                    gpu_time: Some(Span::from_nanos(1_000_000)),
+                    encode_start_time: Some(ms(base + 8.0)),
+                    packet_ready_time: Some(ms(base + 16.0)),
+                    cpu_copy_bytes: 1000 + u64::from(n),
+                    ..FrameStats::default()
+                },
+                100,
+                n == 0,
+            );
+        }
+        let s = c.summary();
+        let within = |got: Option<Span>, want_ms: f64| {
+            let got = got.expect("a median").as_nanos() as f64 / 1e6;
+            assert!(
+                (got - want_ms).abs() / want_ms < 0.022,
+                "{got} ms against {want_ms} ms"
+            );
+        };
+        within(s.stages.capture_to_submit, 2.0);
+        within(s.stages.submit_to_gpu_start, 1.0);
+        within(s.stages.gpu, 1.0);
+        within(s.stages.gpu_end_to_encode_start, 4.0);
+        within(s.stages.encode, 8.0);
+        assert_eq!(s.stages.submit_to_encode_start, None);
+        assert!((s.cpu_copy_bytes_per_frame - 1001.0).abs() < 1e-9);
+        within(s.latency_median, 16.0);
+        assert!(s.latency_from_capture);
+        let mut line = String::new();
+        summary_json(&mut line, &s);
+        assert!(line.contains(",\"submit_to_encode_start\":null,"), "{line}");
+        assert!(
+            line.ends_with(",\"cpu_copy_bytes_per_frame\":1001}}"),
+            "{line}"
+        );
     }
 }

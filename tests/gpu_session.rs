@@ -577,3 +577,248 @@ fn gpu_frames_that_do_not_fit_are_typed_errors() {
     drop(ctx);
     app.assert_validation_silent();
 }
+
+/// A GPU session on lavapipe (validation on) encoding `format` frames at W x H with x264 in
+/// its low-latency tuning (one packet out for each frame in, no lookahead).
+fn low_latency_session(format: PixelFormat) -> Session {
+    let mut cfg = config(Codec::H264, W, H, 30);
+    cfg.input_format = format;
+    cfg.rate_control = RateControl::Cqp { qp: 20 };
+    cfg.gpu = GpuChoice::Require(GpuOptions {
+        device: DeviceSelector::Auto,
+        validation: true,
+    });
+    let session = Session::open(cfg).expect("session opens");
+    assert!(
+        session.processing_description().starts_with("GPU:"),
+        "{}",
+        session.processing_description()
+    );
+    session
+}
+
+/// Frame `n` of the moving picture, captured "now".
+fn captured_frame(n: u64) -> Frame {
+    let mut frame = Frame::from_cpu(
+        rgb_frame(PixelFormat::Bgra8, (W, H), n),
+        Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
+    );
+    frame.capture_time = Some(Timestamp::now());
+    frame
+}
+
+/// The next output within 10 s, which must be frame `n`'s packet: a frame reaches the encoder
+/// when its GPU pass is done, not when newer frames push it out of the ring.
+fn packet_of(session: &mut Session, n: u64) -> ghoststream::Packet {
+    match session.receive_timeout(std::time::Duration::from_secs(10)) {
+        Ok(Some(ghoststream::SessionOutput::Packet(p))) => {
+            assert_eq!(p.frame_number, n, "packets come in submission order");
+            p
+        }
+        Ok(None) => panic!(
+            "frame {n}'s packet did not come within 10 s with no further frame submitted (the frame waits in the GPU ring for newer ones)"
+        ),
+        other => panic!("frame {n}: expected its packet, got {other:?}"),
+    }
+}
+
+#[test]
+fn one_frame_submitted_alone_comes_out_as_a_packet_with_no_further_submit() {
+    if !gpu_available() {
+        return;
+    }
+    let mut session = low_latency_session(PixelFormat::Bgra8);
+    session.submit(captured_frame(0)).unwrap();
+    let p = packet_of(&mut session, 0);
+    assert!(p.keyframe);
+    assert!(session.close().unwrap().is_empty());
+    gpu_common::assert_validation_silent(session.gpu_context().unwrap());
+}
+
+#[test]
+fn each_frames_packet_comes_before_the_next_frame_is_submitted() {
+    if !gpu_available() {
+        return;
+    }
+    let mut session = low_latency_session(PixelFormat::Bgra8);
+    for n in 0..8 {
+        session.submit(captured_frame(n)).unwrap();
+        packet_of(&mut session, n);
+    }
+    assert!(session.close().unwrap().is_empty());
+    gpu_common::assert_validation_silent(session.gpu_context().unwrap());
+}
+
+/// `GpuChoice::Auto` converts on a hardware Vulkan device, but passes over a CPU-emulated one
+/// (lavapipe here) for the plain conversion: libswscale does it for less CPU. Asked for
+/// (`Require`), or for processing only the GPU path has, the CPU-emulated device is taken.
+#[test]
+fn auto_passes_over_a_cpu_emulated_device_for_the_conversion_unless_asked() {
+    if !gpu_available() {
+        return;
+    }
+    let best = GpuContext::new(&GpuOptions::default()).unwrap();
+    let only_cpu = best.device_info().kind == "cpu";
+    let open = |gpu: GpuChoice, sharpen: f64| {
+        let mut cfg = config(Codec::H264, W, H, 30);
+        cfg.input_format = PixelFormat::Bgra8;
+        cfg.gpu = gpu;
+        cfg.processing.sharpen = sharpen;
+        Session::open(cfg).expect("session opens")
+    };
+    let auto = open(GpuChoice::Auto, 0.0);
+    let processing = auto.processing_description();
+    eprintln!("auto: {processing}");
+    if only_cpu {
+        assert!(
+            processing.starts_with("CPU: libswscale")
+                && processing.contains("CPU-emulated")
+                && processing.contains(&best.device_info().name),
+            "{processing}"
+        );
+        assert!(auto.gpu_context().is_none());
+    } else {
+        assert!(processing.starts_with("GPU:"), "{processing}");
+    }
+    let required = open(
+        GpuChoice::Require(GpuOptions {
+            device: DeviceSelector::Auto,
+            validation: true,
+        }),
+        0.0,
+    );
+    assert!(
+        required.processing_description().starts_with("GPU:"),
+        "{}",
+        required.processing_description()
+    );
+    let sharpened = open(GpuChoice::Auto, 0.5);
+    assert!(
+        sharpened.processing_description().starts_with("GPU:")
+            && sharpened.processing_description().contains("sharpened"),
+        "{}",
+        sharpened.processing_description()
+    );
+}
+
+/// Each frame's path through a lavapipe session, in its stats line: capture, submit, GPU pass
+/// start and end (the device maps its clock), encode start and packet, in that order; and the
+/// bytes the CPU copied (the BGRA upload and the NV12 read-back). The summary breaks the
+/// latency down by stage.
+#[test]
+fn a_frames_stages_are_in_its_stats_line_in_path_order() {
+    if !gpu_available() {
+        return;
+    }
+    let mut session = low_latency_session(PixelFormat::Bgra8);
+    let maps = session.gpu_context().unwrap().maps_gpu_time();
+    let nv12 = u64::from(YuvLayout::new(PixelFormat::Nv12, W, H).size);
+    let mut collector = ghoststream::stats::StatsCollector::default();
+    for n in 0..6 {
+        session.submit(captured_frame(n)).unwrap();
+        let p = packet_of(&mut session, n);
+        assert_eq!(
+            p.stats.cpu_copy_bytes,
+            u64::from(W * H * 4) + nv12,
+            "frame {n}: the upload and the read-back"
+        );
+        let mut line = String::new();
+        ghoststream::stats::frame_json(&mut line, &p.stats, p.data.len(), p.keyframe);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        let field = |key: &str| {
+            v.get(key)
+                .unwrap_or_else(|| panic!("no {key} in {line}"))
+                .as_i64()
+                .unwrap_or_else(|| panic!("{key} is not a number in {line}"))
+        };
+        assert_eq!(
+            v["cpu_copy_bytes"].as_u64(),
+            Some(p.stats.cpu_copy_bytes),
+            "{line}"
+        );
+        let mut path = vec!["capture_ns", "submit_ns"];
+        if maps {
+            path.extend(["gpu_start_ns", "gpu_end_ns"]);
+        } else {
+            eprintln!("the device does not map its clock: GPU start/end are null");
+        }
+        path.extend(["encode_start_ns", "packet_ready_ns"]);
+        for pair in path.windows(2) {
+            assert!(
+                field(pair[0]) <= field(pair[1]),
+                "frame {n}: {} after {}: {line}",
+                pair[0],
+                pair[1]
+            );
+        }
+        collector.record(&p.stats, p.data.len(), p.keyframe);
+    }
+    assert!(session.close().unwrap().is_empty());
+    let summary = collector.summary();
+    let mut line = String::new();
+    ghoststream::stats::summary_json(&mut line, &summary);
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let stages = &v["summary"]["stage_median_ms"];
+    let mut want = vec!["capture_to_submit", "encode"];
+    if maps {
+        want.extend(["submit_to_gpu_start", "gpu", "gpu_end_to_encode_start"]);
+    }
+    for key in want {
+        assert!(stages[key].as_f64().is_some(), "no {key} median: {line}");
+    }
+    assert_eq!(
+        v["summary"]["cpu_copy_bytes_per_frame"].as_u64(),
+        Some(u64::from(W * H * 4) + nv12),
+        "{line}"
+    );
+}
+
+/// The ring's low-latency calls: `try_collect` hands back a completed pass without waiting
+/// (and nothing while none is in flight), `wait_oldest` waits for the oldest; results come in
+/// submission order, each with the bytes the CPU copied for it.
+#[test]
+fn the_ring_hands_back_each_completed_pass_without_newer_frames() {
+    use ghoststream::gpu::{ConvertRing, Submitted};
+    let Some(ctx) = gpu_common::context() else {
+        return;
+    };
+    let (spec, layout) = gpu_common::bt709_nv12(W, H);
+    let mut ring: ConvertRing<u64> = ConvertRing::new(&ctx, PixelFormat::Bgra8, &spec, 3).unwrap();
+    let copied = u64::from(W * H * 4) + u64::from(layout.size);
+    assert!(ring.try_collect().unwrap().is_none());
+    assert!(ring.wait_oldest().unwrap().is_none());
+    let frames: Vec<CpuImage> = (0..3)
+        .map(|n| rgb_frame(PixelFormat::Bgra8, (W, H), n))
+        .collect();
+    // One frame alone comes back, with no other submitted.
+    assert!(matches!(
+        ring.submit((&frames[0]).into(), 0).unwrap(),
+        Submitted::Pending
+    ));
+    assert_eq!(ring.in_flight(), 1);
+    let c = ring.wait_oldest().unwrap().expect("frame 0");
+    assert_eq!((c.tag, c.cpu_bytes), (0, copied));
+    assert_eq!(ring.in_flight(), 0);
+    // Two in flight: polled until both have completed (bounded), oldest first.
+    ring.submit((&frames[1]).into(), 1).unwrap();
+    ring.submit((&frames[2]).into(), 2).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut tags = Vec::new();
+    while tags.len() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "passes not done in 10 s: {tags:?}"
+        );
+        match ring.try_collect().unwrap() {
+            Some(c) => {
+                assert_eq!(c.cpu_bytes, copied);
+                tags.push(c.tag);
+            }
+            None => std::thread::sleep(std::time::Duration::from_millis(1)),
+        }
+    }
+    assert_eq!(tags, [1, 2]);
+    assert_eq!(ring.in_flight(), 0);
+    drop(ring);
+    gpu_common::assert_validation_silent(&ctx);
+}

@@ -166,6 +166,21 @@ const VALIDATION_LAYER: &CStr = c"VK_LAYER_KHRONOS_validation";
 impl GpuContext {
     /// Creates a context on the device `options` chooses.
     pub fn new(options: &GpuOptions) -> Result<Arc<Self>, GpuError> {
+        Self::create(options, false)
+    }
+
+    /// As [`GpuContext::new`], except that [`DeviceSelector::Auto`] passes over CPU-emulated
+    /// Vulkan devices (`VK_PHYSICAL_DEVICE_TYPE_CPU`: Mesa's lavapipe, SwiftShader), saying why
+    /// in the log: for work the CPU can do without Vulkan (the RGB to YUV conversion), such a
+    /// device costs more CPU than libswscale's conversion (measured at 1080p60: 1.10x
+    /// wf-recorder's CPU per frame through lavapipe against 0.61x through libswscale). With no
+    /// other device it fails with [`GpuError::NoDevice`] naming them. A device asked for by
+    /// index or name is taken whatever its type.
+    pub fn new_skipping_cpu_devices(options: &GpuOptions) -> Result<Arc<Self>, GpuError> {
+        Self::create(options, true)
+    }
+
+    fn create(options: &GpuOptions, skip_cpu: bool) -> Result<Arc<Self>, GpuError> {
         // SAFETY: loading the Vulkan loader library; ash checks for the entry points it needs.
         let entry = unsafe { ash::Entry::load() }.map_err(|e| GpuError::NoVulkan {
             reason: e.to_string(),
@@ -243,7 +258,7 @@ impl GpuContext {
                 }
             };
 
-        let chosen = Self::choose(&instance, &options.device);
+        let chosen = Self::choose(&instance, &options.device, skip_cpu);
         let (physical, queue_family, info) = match chosen {
             Ok(c) => c,
             Err(e) => {
@@ -539,9 +554,12 @@ impl GpuContext {
         }
     }
 
+    /// The device `selector` names; `skip_cpu` passes over CPU-emulated devices when the
+    /// selector is [`DeviceSelector::Auto`].
     fn choose(
         instance: &ash::Instance,
         selector: &DeviceSelector,
+        skip_cpu: bool,
     ) -> Result<(vk::PhysicalDevice, u32, DeviceInfo), GpuError> {
         // SAFETY: plain queries on a valid instance.
         let devices = unsafe { instance.enumerate_physical_devices() }
@@ -574,6 +592,21 @@ impl GpuContext {
             let info = Self::describe(instance, pd, &props);
             candidates.push((index, rank, pd, super::vk_u32(family), info));
         }
+        let cpu_rank = super::conv::kind_rank(vk::PhysicalDeviceType::CPU).0;
+        let mut passed_over = Vec::new();
+        if skip_cpu && *selector == DeviceSelector::Auto {
+            candidates.retain(|c| {
+                if c.1 != cpu_rank {
+                    return true;
+                }
+                tracing::info!(
+                    device = %c.4.name,
+                    "passed over a CPU-emulated Vulkan device: converting RGB to YUV on it costs more CPU than libswscale (ask for it with GpuChoice::Require, --gpu require)"
+                );
+                passed_over.push(format!("{}: {}", c.0, c.4.name));
+                false
+            });
+        }
         let pick = match selector {
             DeviceSelector::Auto => candidates.iter().min_by_key(|c| (c.1, c.0)),
             DeviceSelector::Index(i) => candidates.iter().find(|c| c.0 == *i),
@@ -586,6 +619,13 @@ impl GpuContext {
         };
         match pick {
             Some((_, _, pd, family, info)) => Ok((*pd, *family, info.clone())),
+            None if !passed_over.is_empty() => Err(GpuError::NoDevice {
+                wanted: format!(
+                    "Auto, which passes over CPU-emulated devices ({}: converting on one costs more CPU than libswscale; GpuChoice::Require, --gpu require, takes it)",
+                    passed_over.join(", ")
+                ),
+                seen: names.join(", "),
+            }),
             None => Err(GpuError::NoDevice {
                 wanted: format!("{selector:?}"),
                 seen: if names.is_empty() {

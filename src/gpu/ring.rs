@@ -4,8 +4,12 @@
 //! just submitted.
 //!
 //! `submit` records and submits frame N into the next free slot; when the ring is full it first
-//! collects the oldest slot's result (frame N - depth), which has usually long finished. Results
-//! come out in submission order.
+//! collects the oldest slot's result (frame N - depth). A caller that wants each frame as soon
+//! as its pass is done (a low-latency session) asks after every submit for the passes that
+//! have completed ([`try_collect`](ConvertRing::try_collect), which does not wait) and, when it
+//! has no next frame to submit, waits for the oldest ([`wait_oldest`](ConvertRing::wait_oldest));
+//! the ring still lets several frames be in flight while more are queued. Results come out in
+//! submission order.
 //!
 //! A ring built [`with_handoff`](ConvertRing::with_handoff) writes each frame into one of
 //! the caller's exportable buffers instead, with no read-back: frame n's submission signals the
@@ -164,6 +168,9 @@ struct Slot<T> {
     cmd: vk::CommandBuffer,
     fence: vk::Fence,
     tag: Option<T>,
+    /// Bytes the CPU copied into the slot's upload buffer for the frame in it (0 for a
+    /// [`GpuFrame`]).
+    uploaded: u64,
 }
 
 /// One converted frame: the image in CPU memory (pitch-linear planes), the caller's tag, and
@@ -176,6 +183,9 @@ pub struct Converted<T> {
     pub tag: T,
     /// When the conversion pass ran on the GPU (where timed).
     pub gpu: Option<GpuTime>,
+    /// Bytes the CPU copied for this frame: its upload into the staging buffer (none for a
+    /// [`GpuFrame`]) and the read-back of the converted frame.
+    pub cpu_bytes: u64,
 }
 
 /// A frame for [`ConvertRing::submit`].
@@ -271,6 +281,8 @@ pub struct ConvertRing<T> {
     handoff: Option<GpuHandoff>,
     /// Frames handed over so far.
     handed: u64,
+    /// Bytes the CPU copied into an upload buffer for the frame submitted last.
+    last_uploaded: u64,
     /// Hand-off frames whose pass has completed, with its GPU time, not yet taken.
     finished: Vec<(T, Option<GpuTime>)>,
 }
@@ -337,6 +349,7 @@ impl<T> ConvertRing<T> {
             buffers: BufferPool::new(),
             handoff: None,
             handed: 0,
+            last_uploaded: 0,
             finished: Vec::new(),
         };
         let (pool, sets) = this.pass.descriptor_sets(super::vk_u32(depth))?;
@@ -410,6 +423,7 @@ impl<T> ConvertRing<T> {
                 cmd: cmds[i],
                 fence,
                 tag: None,
+                uploaded: 0,
             });
         }
         this.handoff = handoff;
@@ -502,10 +516,7 @@ impl<T> ConvertRing<T> {
     /// each with the GPU time of its pass when the queue has timestamps. Does not wait.
     pub fn take_finished(&mut self) -> Result<std::vec::Drain<'_, (T, Option<GpuTime>)>, GpuError> {
         while let Some(&i) = self.in_flight.front() {
-            // SAFETY: the fence belongs to this device; a status query has no other requirement.
-            let done = unsafe { self.ctx.device.get_fence_status(self.slots[i].fence) }
-                .map_err(GpuError::vk("vkGetFenceStatus"))?;
-            if !done {
+            if !self.fence_done(i)? {
                 break;
             }
             self.retire_oldest()?;
@@ -514,14 +525,66 @@ impl<T> ConvertRing<T> {
         Ok(self.finished.drain(..))
     }
 
+    /// Bytes the CPU copied for the frame submitted last: its upload into a staging buffer
+    /// (0 for a [`GpuFrame`]). A hand-off ring copies nothing else; a read-back ring's
+    /// [`Converted::cpu_bytes`] adds the read-back.
+    pub fn last_upload_bytes(&self) -> u64 {
+        self.last_uploaded
+    }
+
+    /// Frames submitted whose result has not been collected yet (a hand-off ring: whose pass
+    /// has not been seen complete).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Read-back rings: the oldest frame in flight if its pass has completed, without waiting
+    /// (a fence status query); `None` when nothing is in flight or the oldest is still running.
+    /// Call it until it answers `None` to take every completed frame, in submission order. A
+    /// hand-off ring answers `None` (its frames were handed over at submit; see
+    /// [`take_finished`](Self::take_finished)).
+    pub fn try_collect(&mut self) -> Result<Option<Converted<T>>, GpuError> {
+        if self.handoff.is_some() {
+            return Ok(None);
+        }
+        let Some(&i) = self.in_flight.front() else {
+            return Ok(None);
+        };
+        if !self.fence_done(i)? {
+            return Ok(None);
+        }
+        self.collect_oldest()
+    }
+
+    /// Read-back rings: waits (up to 5 s, then a timeout error) for the oldest frame in
+    /// flight and returns it; `None` when nothing is in flight. A hand-off ring waits for its
+    /// oldest submission (its tag and GPU time go to [`take_finished`](Self::take_finished))
+    /// and answers `None`.
+    pub fn wait_oldest(&mut self) -> Result<Option<Converted<T>>, GpuError> {
+        if self.handoff.is_some() {
+            self.retire_oldest()?;
+            return Ok(None);
+        }
+        self.collect_oldest()
+    }
+
+    /// Whether slot `i`'s submission has completed (does not wait).
+    fn fence_done(&self, i: usize) -> Result<bool, GpuError> {
+        // SAFETY: the fence belongs to this device; a status query has no other requirement.
+        unsafe { self.ctx.device.get_fence_status(self.slots[i].fence) }
+            .map_err(GpuError::vk("vkGetFenceStatus"))
+    }
+
     /// Records and submits a CPU frame into the next slot; returns the slot.
     fn enqueue_cpu(&mut self, frame: &CpuImage, tag: T) -> Result<usize, GpuError> {
         let i = self.take_slot();
-        self.write_upload(i, frame)?;
+        let uploaded = self.write_upload(i, frame)?;
         let own_view = self.slots[i].image.view;
         self.bind_input(i, own_view);
         self.record_and_submit(i, None)?;
         self.slots[i].tag = Some(tag);
+        self.slots[i].uploaded = uploaded;
+        self.last_uploaded = uploaded;
         self.in_flight.push_back(i);
         Ok(i)
     }
@@ -541,6 +604,8 @@ impl<T> ConvertRing<T> {
         self.bind_input(i, view);
         self.record_and_submit(i, Some(frame))?;
         self.slots[i].tag = Some(tag);
+        self.slots[i].uploaded = 0;
+        self.last_uploaded = 0;
         self.in_flight.push_back(i);
         Ok(i)
     }
@@ -686,8 +751,9 @@ impl<T> ConvertRing<T> {
         Ok(out)
     }
 
-    /// One copy from the frame's rows into slot `i`'s staging buffer (strides may differ).
-    fn write_upload(&mut self, i: usize, frame: &CpuImage) -> Result<(), GpuError> {
+    /// One copy from the frame's rows into slot `i`'s staging buffer (strides may differ);
+    /// returns the bytes copied.
+    fn write_upload(&mut self, i: usize, frame: &CpuImage) -> Result<u64, GpuError> {
         let row = self.width as usize * self.input.planes(1, 1)[0].bytes_per_pixel as usize;
         let dst = self.slots[i]
             .upload
@@ -699,7 +765,7 @@ impl<T> ConvertRing<T> {
         for y in 0..self.height {
             dst[y as usize * row..(y as usize + 1) * row].copy_from_slice(frame.row(0, y));
         }
-        Ok(())
+        Ok(row as u64 * u64::from(self.height))
     }
 
     /// Records the pass for slot `i`, between the slot's two timestamps when the queue has them.
@@ -880,6 +946,7 @@ impl<T> ConvertRing<T> {
         })?;
         let mut buffer = self.buffers.take(bytes.len());
         buffer.as_mut_slice().copy_from_slice(bytes);
+        let read_back = bytes.len() as u64;
         let l = &self.layout;
         let mut planes = vec![PlaneLayout {
             offset: 0,
@@ -906,7 +973,13 @@ impl<T> ConvertRing<T> {
             what: "slot".into(),
             reason: "no frame in it".into(),
         })?;
-        Ok(Some(Converted { image, tag, gpu }))
+        let cpu_bytes = slot.uploaded + read_back;
+        Ok(Some(Converted {
+            image,
+            tag,
+            gpu,
+            cpu_bytes,
+        }))
     }
 }
 

@@ -357,7 +357,8 @@ pub struct RecorderSummary {
     pub streams: Vec<(String, LiveStats)>,
     /// Replay saves asked for.
     pub replay_saves: u32,
-    /// The stats writer's summary.
+    /// The run's statistics summary (the stats writer's, when there is one), with the
+    /// latency broken down by stage; `None` when the outputs failed to finish.
     pub stats: Option<StatsSummary>,
     /// What pacing did to a capture.
     pub pacing: Option<PacingStats>,

@@ -17,7 +17,7 @@ use crate::output::replay::{check_format, PendingSave, ReplayBuffer, ReplaySaver
 use crate::output::{open_file_sink, FileSink, OutputFormat, SinkSummary};
 use crate::packet::{FrameStats, Packet};
 use crate::session::SessionOutput;
-use crate::stats::{StatsSummary, StatsWriter};
+use crate::stats::{StatsCollector, StatsSummary, StatsWriter};
 
 /// How often the thread looks at the control socket and the saves while no packet comes.
 const TICK: Duration = Duration::from_millis(20);
@@ -82,6 +82,8 @@ pub(super) struct Outputs {
     replay: Option<Replay>,
     streams: Vec<Stream>,
     stats: Option<StatsOut>,
+    /// The run's figures when there is no stats writer (which keeps its own).
+    collector: StatsCollector,
     control: Option<ControlServer>,
     /// Controls handed to the recording's thread, with the client waiting for each.
     commands: Vec<(
@@ -135,6 +137,7 @@ impl Outputs {
             replay: None,
             streams: Vec::new(),
             stats: None,
+            collector: StatsCollector::default(),
             control,
             commands: Vec::new(),
             frame_rate: config.frame_rate,
@@ -234,7 +237,10 @@ impl Outputs {
 
     fn stats_line(&mut self, s: &FrameStats, bytes: usize, key: bool) -> Result<(), RecorderError> {
         let written = match &mut self.stats {
-            None => return Ok(()),
+            None => {
+                self.collector.record(s, bytes, key);
+                return Ok(());
+            }
             Some(StatsOut::File { writer, .. }) => writer.write_frame(s, bytes, key),
             Some(StatsOut::Stdout(writer)) => writer.write_frame(s, bytes, key),
         };
@@ -358,7 +364,7 @@ impl Outputs {
             }
         }
         let stats = match self.stats.take() {
-            None => Ok(None),
+            None => Ok(Some(self.collector.summary())),
             Some(StatsOut::File { writer, path, .. }) => writer
                 .finish()
                 .map(Some)

@@ -363,8 +363,10 @@ pub struct EncodeArgs {
     ///
     /// It converts RGB to YUV, and scales, sharpens and tone maps.
     ///
-    /// auto: a Vulkan device when there is one, else the CPU. off: the CPU. require[:NAME]: a
-    /// Vulkan device, optionally the first whose name contains NAME; fail if none.
+    /// auto: a hardware Vulkan device when there is one, else the CPU (a CPU-emulated device
+    /// such as lavapipe costs more than the CPU conversion; auto takes it only to scale,
+    /// sharpen or tone map). off: the CPU. require[:NAME]: a Vulkan device, lavapipe included,
+    /// optionally the first whose name contains NAME; fail if none.
     #[arg(long, value_name = "WHERE", default_value = "auto", value_parser = parse_gpu)]
     gpu: GpuChoice,
 
@@ -692,6 +694,9 @@ fn report(summary: &RecorderSummary, format: Option<OutputFormat>, quiet: bool) 
                 "capture: {}",
                 crate::live::capture_summary(pacing, summary.latency)
             );
+        }
+        if let Some(stages) = summary.stats.as_ref().and_then(crate::live::stage_line) {
+            eprintln!("{stages}");
         }
     }
     for (url, s) in &summary.streams {

@@ -1,6 +1,9 @@
-//! Constant-frame-rate pacing of a capture: one frame per tick of the target rate. When the
-//! screen did not change during a tick, the last frame is repeated; when it changed more than
-//! once, the newest frame is kept and the others are counted as dropped.
+//! Constant-frame-rate pacing of a capture: one frame per tick of the target rate, emitted as
+//! soon as it arrives. A tick's first new frame goes out at once (it does not wait for the
+//! tick's end); the constant rate is kept at the tick boundaries only: when no new frame came
+//! by a tick's end, the last frame is repeated then; frames that come after the tick's frame
+//! went out wait for the next tick, whose start emits the newest of them (the others are
+//! counted as dropped). Timestamps stay on the constant grid, one period apart.
 //!
 //! The output keeps the size the capture opened with: a frame of another size (an output mode
 //! change, a PipeWire renegotiation) is placed at the top left, cropped or padded with black,
@@ -19,14 +22,21 @@ use crate::time::{Rational, Timestamp};
 /// at once: the compositor answers the first request without waiting for damage).
 const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The pacer's clock: `Instant::now` outside the unit tests.
+type Clock = Box<dyn Fn() -> Instant + Send>;
+
 /// A capture paced to a constant frame rate.
 pub struct PacedCapture {
     capture: Box<dyn LiveCapture>,
     rate: Rational,
     pool: Arc<BufferPool>,
     period: Duration,
-    next_tick: Option<Instant>,
+    /// When the tick of the next frame to emit starts (`None` before the first frame).
+    tick_start: Option<Instant>,
+    /// Frames that arrived since the last one emitted, not emitted yet.
+    unsent: u64,
     stats: PacingStats,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for PacedCapture {
@@ -42,6 +52,14 @@ impl PacedCapture {
     /// Paces `capture` to `rate` frames a second, from [`crate::MIN_FRAME_RATE`] to
     /// [`crate::MAX_FRAME_RATE`].
     pub fn new(capture: impl LiveCapture + 'static, rate: Rational) -> Result<Self, CaptureError> {
+        Self::with_clock(capture, rate, Box::new(Instant::now))
+    }
+
+    fn with_clock(
+        capture: impl LiveCapture + 'static,
+        rate: Rational,
+        clock: Clock,
+    ) -> Result<Self, CaptureError> {
         let in_range = (crate::MIN_FRAME_RATE..=crate::MAX_FRAME_RATE).contains(&rate.as_f64());
         let period = (rate.is_positive() && in_range)
             .then(|| Duration::try_from_secs_f64(1.0 / rate.as_f64()).ok())
@@ -52,8 +70,10 @@ impl PacedCapture {
             rate,
             pool: BufferPool::new(),
             period,
-            next_tick: None,
+            tick_start: None,
+            unsent: 0,
             stats: PacingStats::default(),
+            clock,
         })
     }
 
@@ -62,34 +82,24 @@ impl PacedCapture {
         self.stats
     }
 
-    /// The paced frame of the next tick.
+    /// The paced frame of the next tick: its first new frame as soon as it arrives, else the
+    /// last one repeated at the tick's end.
     fn tick(&mut self) -> Result<Frame, CaptureError> {
-        let deadline = match self.next_tick {
-            Some(t) => t,
-            // The first frame starts the clock.
-            None => Instant::now() + FIRST_FRAME_TIMEOUT,
+        let arrived = match self.tick_start {
+            None => self.first_arrival()?,
+            Some(start) => self.arrivals(start)?,
         };
-        // Only the newest frame of the tick is read out of shared memory; an idle tick reads
-        // the last one again (a repeat). One copy per emitted frame, none for dropped ones.
-        let mut arrived = 0u64;
-        while self.capture.wait_frame_before(deadline)?.is_some() {
-            arrived += 1;
-            if self.next_tick.is_none() {
-                break;
-            }
-        }
+        // Only the newest frame is read out of shared memory; a repeat reads the last one
+        // again. One copy per emitted frame, none for dropped ones.
         let Some((image, presented)) = self.capture.last_image()? else {
-            return Err(CaptureError::Timeout {
-                output: self.capture.name().to_string(),
-                waited_ms: u64::try_from(FIRST_FRAME_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
-            });
+            return Err(self.first_frame_timeout());
         };
         self.stats.dropped += arrived.saturating_sub(1);
         if arrived == 0 {
             self.stats.repeated += 1;
         }
-        let tick_start = *self.next_tick.get_or_insert_with(Instant::now);
-        self.next_tick = Some(tick_start + self.period);
+        let tick_start = *self.tick_start.get_or_insert_with(|| (self.clock)());
+        self.tick_start = Some(tick_start + self.period);
         let n = i64::try_from(self.stats.emitted).unwrap_or(i64::MAX);
         let pts = self
             .rate
@@ -115,6 +125,48 @@ impl PacedCapture {
         // would measure how long the screen stayed still).
         frame.capture_time = (arrived > 0).then_some(presented);
         Ok(frame)
+    }
+}
+
+impl PacedCapture {
+    /// The first frame starts the clock: waits for it (up to [`FIRST_FRAME_TIMEOUT`]) and
+    /// takes it at once.
+    fn first_arrival(&mut self) -> Result<u64, CaptureError> {
+        let deadline = (self.clock)() + FIRST_FRAME_TIMEOUT;
+        match self.capture.wait_frame_before(deadline)? {
+            Some(_) => Ok(1),
+            None => Err(self.first_frame_timeout()),
+        }
+    }
+
+    /// The frames for the tick starting at `start`: those that come before it opens wait for
+    /// it (the tick before has had its frame); once open, the first arrival ends the wait, and
+    /// with none the wait ends at the tick's end (a repeat). Frames already there when the
+    /// caller comes late are all taken, without waiting. Returns how many arrived.
+    fn arrivals(&mut self, start: Instant) -> Result<u64, CaptureError> {
+        let end = start + self.period;
+        while (self.clock)() < start {
+            match self.capture.wait_frame_before(start)? {
+                Some(_) => self.unsent += 1,
+                None => break,
+            }
+        }
+        if self.unsent == 0 && self.capture.wait_frame_before(end)?.is_some() {
+            self.unsent += 1;
+        }
+        // Anything else already there (a caller that came late, or frames that arrived
+        // together): the newest is the one read.
+        while self.capture.wait_frame_before((self.clock)())?.is_some() {
+            self.unsent += 1;
+        }
+        Ok(std::mem::take(&mut self.unsent))
+    }
+
+    fn first_frame_timeout(&self) -> CaptureError {
+        CaptureError::Timeout {
+            output: self.capture.name().to_string(),
+            waited_ms: u64::try_from(FIRST_FRAME_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
+        }
     }
 }
 
@@ -153,12 +205,246 @@ impl FrameSource for PacedCapture {
         }
     }
 
-    /// The next tick's frame: waits until the tick, never longer.
+    /// The next tick's frame: as soon as a new frame arrives in the tick, or at the tick's end
+    /// (a repeat), never later.
     fn next_frame(&mut self) -> Result<Option<Frame>, SourceError> {
         Ok(Some(self.tick()?))
     }
 
     fn pacing(&self) -> Option<PacingStats> {
         Some(self.stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::PixelFormat;
+    use crate::frame::FrameImage;
+    use std::sync::Mutex;
+
+    /// A shared fake clock: the capture moves it forward as it "waits".
+    #[derive(Clone)]
+    struct FakeClock(Arc<Mutex<Instant>>);
+
+    impl FakeClock {
+        fn now(&self) -> Instant {
+            *self.0.lock().unwrap()
+        }
+        fn set(&self, t: Instant) {
+            *self.0.lock().unwrap() = t;
+        }
+    }
+
+    /// A capture whose frames arrive at scripted times (milliseconds from `base`); each
+    /// frame's picture is its index in the script.
+    struct ScriptedCapture {
+        clock: FakeClock,
+        base: Instant,
+        arrivals: Vec<u64>,
+        reported: usize,
+    }
+
+    impl ScriptedCapture {
+        fn at(&self, ms: u64) -> Instant {
+            self.base + Duration::from_millis(ms)
+        }
+    }
+
+    impl LiveCapture for ScriptedCapture {
+        fn name(&self) -> &str {
+            "scripted"
+        }
+
+        fn info(&self) -> SourceInfo {
+            SourceInfo {
+                format: PixelFormat::Bgra8,
+                width: 4,
+                height: 2,
+                frame_rate: Rational::new(60, 1),
+            }
+        }
+
+        fn wait_frame_before(
+            &mut self,
+            deadline: Instant,
+        ) -> Result<Option<Timestamp>, CaptureError> {
+            let now = self.clock.now();
+            match self.arrivals.get(self.reported).map(|&ms| self.at(ms)) {
+                Some(t) if t <= now.max(deadline) => {
+                    self.clock.set(now.max(t));
+                    self.reported += 1;
+                    Ok(Some(Timestamp::from_nanos(0)))
+                }
+                _ => {
+                    self.clock.set(now.max(deadline));
+                    Ok(None)
+                }
+            }
+        }
+
+        fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
+            let Some(newest) = self.reported.checked_sub(1) else {
+                return Ok(None);
+            };
+            let mut image = CpuImage::new(PixelFormat::Bgra8, 4, 2, None).unwrap();
+            image.row_mut(0, 0)[0] = u8::try_from(newest).unwrap();
+            let ms = i64::try_from(self.arrivals[newest]).unwrap();
+            Ok(Some((image, Timestamp::from_nanos(ms * 1_000_000))))
+        }
+    }
+
+    /// One emitted frame: when (ms after the start), which picture, its pts (ms) and whether
+    /// it has a capture time (a new picture, not a repeat).
+    #[derive(Debug, PartialEq, Eq)]
+    struct Emitted {
+        at_ms: u128,
+        picture: u8,
+        pts_ms: i64,
+        captured: bool,
+    }
+
+    /// Paces the script at 10 fps (ticks of 100 ms, the first starting at the first arrival)
+    /// and returns `frames` emitted frames and the stats.
+    fn pace(arrivals: &[u64], frames: usize) -> (Vec<Emitted>, PacingStats) {
+        let base = Instant::now();
+        let clock = FakeClock(Arc::new(Mutex::new(base)));
+        let capture = ScriptedCapture {
+            clock: clock.clone(),
+            base,
+            arrivals: arrivals.to_vec(),
+            reported: 0,
+        };
+        let reader = clock.clone();
+        let mut paced = PacedCapture::with_clock(
+            capture,
+            Rational::new(10, 1),
+            Box::new(move || reader.now()),
+        )
+        .unwrap();
+        let out = (0..frames)
+            .map(|_| {
+                let frame = paced.tick().unwrap();
+                let FrameImage::Cpu(image) = &frame.image else {
+                    panic!("a CPU frame")
+                };
+                Emitted {
+                    at_ms: clock.now().duration_since(base).as_millis(),
+                    picture: image.row(0, 0)[0],
+                    pts_ms: frame.pts.as_nanos() / 1_000_000,
+                    captured: frame.capture_time.is_some(),
+                }
+            })
+            .collect();
+        (out, paced.stats())
+    }
+
+    fn e(at_ms: u128, picture: u8, pts_ms: i64, captured: bool) -> Emitted {
+        Emitted {
+            at_ms,
+            picture,
+            pts_ms,
+            captured,
+        }
+    }
+
+    #[test]
+    fn a_frame_arriving_early_in_a_tick_is_emitted_at_once() {
+        // Ticks [0, 100), [100, 200), [200, 300): frames at 0, 120 and 230 go out as they
+        // come, not at 100, 200 and 300.
+        let (out, stats) = pace(&[0, 120, 230], 3);
+        assert_eq!(
+            out,
+            [e(0, 0, 0, true), e(120, 1, 100, true), e(230, 2, 200, true)]
+        );
+        assert_eq!(
+            stats,
+            PacingStats {
+                emitted: 3,
+                repeated: 0,
+                dropped: 0,
+                refitted: 0
+            }
+        );
+    }
+
+    #[test]
+    fn a_tick_without_a_new_frame_repeats_the_last_at_its_end() {
+        // Nothing in [200, 300) and [300, 400): the frame of 150 is repeated at 300 and 400,
+        // with no capture time; the frame of 450 goes out at once.
+        let (out, stats) = pace(&[0, 150, 450], 5);
+        assert_eq!(
+            out,
+            [
+                e(0, 0, 0, true),
+                e(150, 1, 100, true),
+                e(300, 1, 200, false),
+                e(400, 1, 300, false),
+                e(450, 2, 400, true),
+            ]
+        );
+        assert_eq!((stats.emitted, stats.repeated, stats.dropped), (5, 2, 0));
+    }
+
+    #[test]
+    fn frames_after_the_ticks_frame_wait_for_the_next_tick_and_only_the_newest_goes() {
+        // Tick [100, 200) emits the frame of 110; 130 and 160 wait for the next tick, which
+        // opens at 200 with the newer (160; 130 is dropped); 250 comes after that tick's
+        // frame and opens the next at 300.
+        let (out, stats) = pace(&[0, 110, 130, 160, 250], 4);
+        assert_eq!(
+            out,
+            [
+                e(0, 0, 0, true),
+                e(110, 1, 100, true),
+                e(200, 3, 200, true),
+                e(300, 4, 300, true),
+            ]
+        );
+        assert_eq!((stats.emitted, stats.repeated, stats.dropped), (4, 0, 1));
+    }
+
+    #[test]
+    fn frames_that_arrived_together_count_all_but_the_newest_as_dropped() {
+        // A burst at 140 (three frames at once) in tick [100, 200): the newest goes out at
+        // 140, two are dropped; then nothing, so 200's tick repeats it at 300.
+        let (out, stats) = pace(&[0, 140, 140, 140], 3);
+        assert_eq!(
+            out,
+            [
+                e(0, 0, 0, true),
+                e(140, 3, 100, true),
+                e(300, 3, 200, false)
+            ]
+        );
+        assert_eq!((stats.emitted, stats.repeated, stats.dropped), (3, 1, 2));
+    }
+
+    #[test]
+    fn with_no_first_frame_the_pacer_times_out() {
+        let (clock, base) = {
+            let base = Instant::now();
+            (FakeClock(Arc::new(Mutex::new(base))), base)
+        };
+        let capture = ScriptedCapture {
+            clock: clock.clone(),
+            base,
+            arrivals: Vec::new(),
+            reported: 0,
+        };
+        let reader = clock.clone();
+        let mut paced = PacedCapture::with_clock(
+            capture,
+            Rational::new(10, 1),
+            Box::new(move || reader.now()),
+        )
+        .unwrap();
+        match paced.tick() {
+            Err(CaptureError::Timeout { output, waited_ms }) => {
+                assert_eq!((output.as_str(), waited_ms), ("scripted", 10_000));
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        assert_eq!(clock.now().duration_since(base), FIRST_FRAME_TIMEOUT);
     }
 }
