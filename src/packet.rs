@@ -16,6 +16,10 @@ pub struct FrameStats {
     pub duration: Span,
     /// When it was captured, when the source knew.
     pub capture_time: Option<Timestamp>,
+    /// When the captured frame reached this process, when the source knew: capture to arrival
+    /// is the compositor's or producer's time, arrival to packet GhostStream's and the
+    /// encoder's.
+    pub arrival_time: Option<Timestamp>,
     /// When `submit` was called.
     pub submit_time: Timestamp,
     /// When the encoder was handed the frame.

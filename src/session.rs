@@ -419,6 +419,7 @@ impl Session {
                 .duration
                 .unwrap_or(Span::from_nanos(self.config.frame_duration_nanos())),
             capture_time: frame.capture_time,
+            arrival_time: frame.arrival_time,
             submit_time: Timestamp::now(),
             ..FrameStats::default()
         };

@@ -123,8 +123,13 @@ pub struct StatsSummary {
 /// pass start and end (where the device maps its clock), encode start, packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StageMedians {
-    /// Capture to `submit` (the pacer and the caller).
+    /// Capture to `submit` (the compositor, the pacer and the caller).
     pub capture_to_submit: Option<Span>,
+    /// Capture to the frame reaching this process, for captures that know when it arrived:
+    /// the compositor's or producer's own time.
+    pub capture_to_arrival: Option<Span>,
+    /// Arrival here to `submit`: reading the frame out of the capture's buffer and pacing.
+    pub arrival_to_submit: Option<Span>,
     /// `submit` to the start of the GPU pass (the session's queue, the upload).
     pub submit_to_gpu_start: Option<Span>,
     /// The GPU pass, start to end.
@@ -137,18 +142,26 @@ pub struct StageMedians {
     pub submit_to_encode_start: Option<Span>,
     /// The encoder: handed the frame to its packet.
     pub encode: Option<Span>,
+    /// Arrival here to the encoder being handed the frame, per frame: the latency GhostStream
+    /// itself adds (capture-to-packet less the compositor's and the encoder's time).
+    pub added: Option<Span>,
+    /// 99th percentile of `added`.
+    pub added_p99: Option<Span>,
 }
 
 impl StageMedians {
     /// The stages as (JSON key, median) pairs, in path order.
-    pub fn named(&self) -> [(&'static str, Option<Span>); 6] {
+    pub fn named(&self) -> [(&'static str, Option<Span>); 9] {
         [
             ("capture_to_submit", self.capture_to_submit),
+            ("capture_to_arrival", self.capture_to_arrival),
+            ("arrival_to_submit", self.arrival_to_submit),
             ("submit_to_gpu_start", self.submit_to_gpu_start),
             ("gpu", self.gpu),
             ("gpu_end_to_encode_start", self.gpu_end_to_encode_start),
             ("submit_to_encode_start", self.submit_to_encode_start),
             ("encode", self.encode),
+            ("added", self.added),
         ]
     }
 }
@@ -157,6 +170,9 @@ impl StageMedians {
 #[derive(Clone, Debug, Default)]
 struct StageHistograms {
     capture_to_submit: LatencyHistogram,
+    capture_to_arrival: LatencyHistogram,
+    arrival_to_submit: LatencyHistogram,
+    added: LatencyHistogram,
     submit_to_gpu_start: LatencyHistogram,
     gpu: LatencyHistogram,
     gpu_end_to_encode_start: LatencyHistogram,
@@ -172,6 +188,13 @@ impl StageHistograms {
             |from: Timestamp, to: Timestamp| Span::from_nanos(to.since(from).as_nanos().max(0));
         if let Some(capture) = s.capture_time {
             self.capture_to_submit.add(span(capture, s.submit_time));
+            if let Some(arrival) = s.arrival_time {
+                self.capture_to_arrival.add(span(capture, arrival));
+                self.arrival_to_submit.add(span(arrival, s.submit_time));
+                if let Some(encode) = s.encode_start_time {
+                    self.added.add(span(arrival, encode));
+                }
+            }
         }
         match (s.gpu_start, s.gpu_end, s.encode_start_time) {
             (Some(start), Some(end), Some(encode)) => {
@@ -195,6 +218,10 @@ impl StageHistograms {
     fn medians(&self) -> StageMedians {
         StageMedians {
             capture_to_submit: self.capture_to_submit.quantile(0.5),
+            capture_to_arrival: self.capture_to_arrival.quantile(0.5),
+            arrival_to_submit: self.arrival_to_submit.quantile(0.5),
+            added: self.added.quantile(0.5),
+            added_p99: self.added.quantile(0.99),
             submit_to_gpu_start: self.submit_to_gpu_start.quantile(0.5),
             gpu: self.gpu.quantile(0.5),
             gpu_end_to_encode_start: self.gpu_end_to_encode_start.quantile(0.5),
@@ -359,6 +386,7 @@ pub fn frame_json(out: &mut String, s: &FrameStats, bytes: usize, keyframe: bool
         s.duration.as_nanos()
     );
     time_field(out, "capture_ns", s.capture_time);
+    time_field(out, "arrival_ns", s.arrival_time);
     time_field(out, "submit_ns", Some(s.submit_time));
     time_field(out, "encode_start_ns", s.encode_start_time);
     time_field(out, "packet_ready_ns", s.packet_ready_time);
@@ -408,7 +436,8 @@ pub fn summary_json(out: &mut String, s: &StatsSummary) {
     }
     let _ = write!(
         out,
-        "}},\"cpu_copy_bytes_per_frame\":{:.0}}}}}",
+        "}},\"added_p99_ms\":{},\"cpu_copy_bytes_per_frame\":{:.0}}}}}",
+        ms(s.stages.added_p99),
         s.cpu_copy_bytes_per_frame
     );
 }
@@ -423,6 +452,7 @@ mod tests {
             pts: Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
             duration: Span::from_nanos(33_333_333),
             capture_time: None,
+            arrival_time: None,
             submit_time: Timestamp::from_nanos(submit_ms * 1_000_000),
             encode_start_time: Some(Timestamp::from_nanos(submit_ms * 1_000_000 + 100)),
             packet_ready_time: (!dropped).then(|| Timestamp::from_nanos(ready_ms * 1_000_000)),
@@ -466,7 +496,7 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert_eq!(
             lines[0],
-            "{\"frame\":0,\"pts_ns\":0,\"duration_ns\":33333333,\"capture_ns\":null,\"submit_ns\":0,\"encode_start_ns\":100,\"packet_ready_ns\":10000000,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"cpu_copy_bytes\":0,\"bytes\":1000,\"keyframe\":true,\"dropped\":false}"
+            "{\"frame\":0,\"pts_ns\":0,\"duration_ns\":33333333,\"capture_ns\":null,\"arrival_ns\":null,\"submit_ns\":0,\"encode_start_ns\":100,\"packet_ready_ns\":10000000,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"cpu_copy_bytes\":0,\"bytes\":1000,\"keyframe\":true,\"dropped\":false}"
         );
         assert!(lines[2].ends_with("\"packet_ready_ns\":null,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"cpu_copy_bytes\":0,\"bytes\":0,\"keyframe\":false,\"dropped\":true}"));
         assert_eq!(
@@ -495,7 +525,7 @@ mod tests {
         assert!(line.contains("\"latency\":\"submit_to_packet\""), "{line}");
         // CPU frames: no GPU stages; submit to encode start is 100 ns, the encoder 10 ms (10.084: the middle of its histogram bucket).
         assert!(
-            line.ends_with(",\"stage_median_ms\":{\"capture_to_submit\":null,\"submit_to_gpu_start\":null,\"gpu\":null,\"gpu_end_to_encode_start\":null,\"submit_to_encode_start\":0.000,\"encode\":10.084},\"cpu_copy_bytes_per_frame\":0}}"),
+            line.ends_with(",\"stage_median_ms\":{\"capture_to_submit\":null,\"capture_to_arrival\":null,\"arrival_to_submit\":null,\"submit_to_gpu_start\":null,\"gpu\":null,\"gpu_end_to_encode_start\":null,\"submit_to_encode_start\":0.000,\"encode\":10.084,\"added\":null},\"added_p99_ms\":null,\"cpu_copy_bytes_per_frame\":0}}"),
             "{line}"
         );
     }
@@ -514,6 +544,7 @@ mod tests {
                 &FrameStats {
                     frame_number: u64::from(n),
                     capture_time: Some(ms(base)),
+                    arrival_time: Some(ms(base + 0.5)),
                     submit_time: ms(base + 2.0),
                     gpu_start: Some(ms(base + 3.0)),
                     gpu_end: Some(ms(base + 4.0)),
@@ -536,6 +567,10 @@ mod tests {
             );
         };
         within(s.stages.capture_to_submit, 2.0);
+        within(s.stages.capture_to_arrival, 0.5);
+        within(s.stages.arrival_to_submit, 1.5);
+        within(s.stages.added, 7.5);
+        within(s.stages.added_p99, 7.5);
         within(s.stages.submit_to_gpu_start, 1.0);
         within(s.stages.gpu, 1.0);
         within(s.stages.gpu_end_to_encode_start, 4.0);
@@ -548,7 +583,9 @@ mod tests {
         summary_json(&mut line, &s);
         assert!(line.contains(",\"submit_to_encode_start\":null,"), "{line}");
         assert!(
-            line.ends_with(",\"cpu_copy_bytes_per_frame\":1001}}"),
+            line.ends_with(
+                ",\"added\":7.446},\"added_p99_ms\":7.446,\"cpu_copy_bytes_per_frame\":1001}}"
+            ),
             "{line}"
         );
     }

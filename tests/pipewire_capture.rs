@@ -71,6 +71,8 @@ fn frames_arrive_in_order_with_increasing_timestamps_and_exact_pixels() {
     for _ in 0..60 {
         let (image, t) = next(&mut capture);
         let n = check_pattern(&image);
+        let arrived = capture.last_arrival().expect("when the frame arrived");
+        assert!(arrived <= ghoststream::Timestamp::now());
         if let Some(prev) = last_n {
             assert!(n > prev, "frame {n} after {prev}");
             assert!(t > last_t, "timestamp {t} after {last_t}");

@@ -193,6 +193,13 @@ fn an_output_resized_mid_capture_is_followed_and_paced_frames_keep_the_first_siz
     let mut paced = PacedCapture::new(capture, Rational::new(30, 1)).unwrap();
     let first = paced.next_frame().unwrap().unwrap();
     assert_eq!((first.image.width(), first.image.height()), (256, 128));
+    // When the frame reached this process: after the compositor presented it, before now.
+    let presented = first.capture_time.expect("a presentation time");
+    let arrived = first.arrival_time.expect("an arrival time");
+    assert!(
+        presented <= arrived && arrived <= ghoststream::Timestamp::now(),
+        "presented {presented:?}, arrived {arrived:?}"
+    );
     let resized = sway.swaymsg(&["output", "HEADLESS-1", "mode", "128x64"]);
     assert!(resized.status.success(), "{resized:?}");
     let started = Instant::now();

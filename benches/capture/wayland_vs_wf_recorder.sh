@@ -39,7 +39,7 @@ echo "== ghoststream record, ${DURATION} s at ${SIZE} ${FPS} fps"
 /usr/bin/time -v -o "$dir/gs.time" "$tool" record --source wayland --fps $FPS --seconds "$DURATION" \
   --codec h264 --encoder software --preset p1 -o "$dir/gs.h264" 2>"$dir/gs.err" || { cat "$dir/gs.err"; exit 1; }
 gs_frames=$(count "$dir/gs.h264"); gs_cpu=$(cpu_ms "$dir/gs.time")
-grep -E '^(capture|latency|stages):' "$dir/gs.err" || true
+grep -E '^(capture:|median ms by stage)' "$dir/gs.err" || true
 
 echo "== wf-recorder, ${DURATION} s"
 /usr/bin/time -v -o "$dir/wf.time" wf-recorder -o HEADLESS-1 -c libx264 -p preset=ultrafast -f "$dir/wf.mp4" \

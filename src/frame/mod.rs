@@ -349,6 +349,9 @@ pub struct Frame {
     pub duration: Option<Span>,
     /// When the frame was captured, if known (for capture-to-packet latency).
     pub capture_time: Option<Timestamp>,
+    /// When the captured frame reached this process (`CLOCK_MONOTONIC`), if known: the time
+    /// before it is the compositor's or producer's, the time after it GhostStream's.
+    pub arrival_time: Option<Timestamp>,
     /// The pixels.
     pub image: FrameImage,
 }
@@ -360,6 +363,7 @@ impl Frame {
             pts,
             duration: None,
             capture_time: None,
+            arrival_time: None,
             image: FrameImage::Cpu(image),
         }
     }
@@ -370,6 +374,7 @@ impl Frame {
             pts,
             duration: None,
             capture_time: None,
+            arrival_time: None,
             image: FrameImage::Gpu(image),
         }
     }

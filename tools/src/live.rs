@@ -216,12 +216,16 @@ pub fn capture_summary(pacing: PacingStats, l: Option<(Span, Span)>) -> String {
 }
 
 /// The latency broken down by stage, median milliseconds of each stage the frames went
-/// through, and the bytes the CPU copied to and from the GPU per frame; `None` before the
-/// first packet.
+/// through (the compositor's part apart where the capture knows when frames arrived), the
+/// latency GhostStream itself adds, and the bytes the CPU copied to and from the GPU per
+/// frame; `None` before the first packet.
 pub fn stage_line(s: &StatsSummary) -> Option<String> {
     let st = &s.stages;
+    let arrivals = st.capture_to_arrival.is_some();
     let stages: Vec<String> = [
-        ("capture→submit", st.capture_to_submit),
+        ("capture→submit", st.capture_to_submit.filter(|_| !arrivals)),
+        ("compositor", st.capture_to_arrival),
+        ("arrival→submit", st.arrival_to_submit),
         ("submit→GPU", st.submit_to_gpu_start),
         ("GPU pass", st.gpu),
         ("GPU→encoder", st.gpu_end_to_encode_start),
@@ -245,8 +249,16 @@ pub fn stage_line(s: &StatsSummary) -> Option<String> {
     } else {
         String::new()
     };
+    let added = match (st.added, st.added_p99) {
+        (Some(median), Some(p99)) => format!(
+            "; GhostStream adds {:.2} ms median, {:.2} ms p99",
+            median.0 as f64 / 1e6,
+            p99.0 as f64 / 1e6
+        ),
+        _ => String::new(),
+    };
     Some(format!(
-        "median ms by stage: {}{copied}",
+        "median ms by stage: {}{added}{copied}",
         stages.join(" · ")
     ))
 }
@@ -324,6 +336,25 @@ mod tests {
             stage_line(&c.summary()).unwrap(),
             // Each median is the middle of its histogram bucket (within 2.2 %).
             "median ms by stage: capture→submit 1.99 · submit→GPU 0.99 · GPU pass 0.99 · GPU→encoder 1.99 · encoder 7.95; CPU copies 11.4 MB a frame"
+        );
+        // A capture that knows when frames arrived: the compositor's part apart, and what
+        // GhostStream adds (arrival to encoder).
+        let mut c = ghoststream::stats::StatsCollector::default();
+        c.record(
+            &ghoststream::FrameStats {
+                capture_time: Some(t(10)),
+                arrival_time: Some(t(13)),
+                submit_time: t(14),
+                encode_start_time: Some(t(15)),
+                packet_ready_time: Some(t(20)),
+                ..Default::default()
+            },
+            1000,
+            true,
+        );
+        assert_eq!(
+            stage_line(&c.summary()).unwrap(),
+            "median ms by stage: compositor 3.00 · arrival→submit 0.99 · submit→encoder 0.99 · encoder 5.04; GhostStream adds 1.99 ms median, 1.99 ms p99"
         );
     }
 }

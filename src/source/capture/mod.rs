@@ -63,6 +63,12 @@ pub trait LiveCapture: Send {
     /// The newest frame, read out of the capture's buffer, with its capture time; `None`
     /// before the first. Reading it again repeats it.
     fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError>;
+
+    /// When the newest frame reached this process (`CLOCK_MONOTONIC`): the compositor's or
+    /// producer's part of the latency ends there. `None` where the capture does not know.
+    fn last_arrival(&self) -> Option<Timestamp> {
+        None
+    }
 }
 
 /// Why capture failed. Each message names the value at fault and the fix.

@@ -124,6 +124,7 @@ impl PacedCapture {
         // A repeat is no new picture: it has no capture time (its capture-to-packet latency
         // would measure how long the screen stayed still).
         frame.capture_time = (arrived > 0).then_some(presented);
+        frame.arrival_time = (arrived > 0).then(|| self.capture.last_arrival()).flatten();
         Ok(frame)
     }
 }

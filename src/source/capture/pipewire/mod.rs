@@ -122,6 +122,8 @@ struct Held {
     buffer: HeldBuffer,
     format: StreamFormat,
     time: Timestamp,
+    /// When the loop dequeued it.
+    arrived: Timestamp,
 }
 
 /// What a PipeWire capture has received.
@@ -401,6 +403,10 @@ impl LiveCapture for PipeWireCapture {
             })?;
         state.pointer.draw(&mut copy);
         Ok(Some((copy, *time)))
+    }
+
+    fn last_arrival(&self) -> Option<Timestamp> {
+        self.shared.lock().held.as_ref().map(|h| h.arrived)
     }
 }
 
@@ -895,6 +901,7 @@ fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
         buffer,
         format,
         time,
+        arrived: Timestamp::now(),
     }) {
         buffer::queue_back(stream, old.buffer);
     }

@@ -667,6 +667,10 @@ impl LiveCapture for PortalCapture {
     fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
         self.stream.last_image()
     }
+
+    fn last_arrival(&self) -> Option<Timestamp> {
+        self.stream.last_arrival()
+    }
 }
 
 #[cfg(test)]

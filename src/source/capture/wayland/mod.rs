@@ -192,6 +192,8 @@ struct FrameEvents {
     buffer_done: bool,
     y_invert: bool,
     ready: Option<Timestamp>,
+    /// When `ready` reached this process.
+    arrived: Option<Timestamp>,
     failed: bool,
 }
 
@@ -313,8 +315,9 @@ pub struct WaylandCapture {
     targets: [Option<Target>; 2],
     /// The target the request in flight copies into.
     filling: usize,
-    /// The target holding the last frame delivered, with its presentation time.
-    delivered: Option<(usize, Timestamp)>,
+    /// The target holding the last frame delivered, with its presentation time and its arrival
+    /// here.
+    delivered: Option<(usize, Timestamp, Timestamp)>,
     in_flight: Option<ZwlrScreencopyFrameV1>,
     info: SourceInfo,
     pool: Arc<BufferPool>,
@@ -541,7 +544,8 @@ impl WaylandCapture {
                 if let Some(t) = self.targets[self.filling].as_mut() {
                     t.y_invert = self.state.frame.y_invert;
                 }
-                self.delivered = Some((self.filling, presented));
+                let arrived = self.state.frame.arrived.unwrap_or_else(Timestamp::now);
+                self.delivered = Some((self.filling, presented, arrived));
                 if let Some(f) = self.in_flight.take() {
                     f.destroy();
                 }
@@ -659,7 +663,7 @@ impl WaylandCapture {
         })?;
         // Into the buffer that does not hold the last frame delivered.
         let index = match self.delivered {
-            Some((last, _)) => 1 - last,
+            Some((last, _, _)) => 1 - last,
             None => 0,
         };
         let target = match self.targets[index].take() {
@@ -720,7 +724,7 @@ impl WaylandCapture {
     /// it again repeats it.
     pub fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
         match self.delivered {
-            Some((index, presented)) => Ok(Some((self.read_out(index)?, presented))),
+            Some((index, presented, _)) => Ok(Some((self.read_out(index)?, presented))),
             None => Ok(None),
         }
     }
@@ -782,6 +786,10 @@ impl LiveCapture for WaylandCapture {
 
     fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
         WaylandCapture::last_image(self)
+    }
+
+    fn last_arrival(&self) -> Option<Timestamp> {
+        self.delivered.map(|(_, _, arrived)| arrived)
     }
 }
 
@@ -1086,6 +1094,7 @@ impl Dispatch<ZwlrScreencopyFrameV1, ()> for State {
                     .saturating_mul(1_000_000_000)
                     .saturating_add(i64::from(tv_nsec.min(999_999_999)));
                 frame.ready = Some(Timestamp::from_nanos(nanos));
+                frame.arrived = Some(Timestamp::now());
             }
             Event::Failed => frame.failed = true,
             Event::BufferDone => frame.buffer_done = true,
