@@ -26,7 +26,8 @@ pub struct PacingStats {
     pub emitted: u64,
     /// Ticks with no new frame, filled with the previous one.
     pub repeated: u64,
-    /// Captured frames replaced by a newer one within the same tick.
+    /// Captured frames not emitted: replaced by a newer one before their tick, or arrived too
+    /// early for it (the source runs faster than the rate).
     pub dropped: u64,
     /// Frames of another size than the capture opened with, fitted to it.
     pub refitted: u64,

@@ -202,7 +202,7 @@ fn latency(l: Option<(Span, Span)>) -> String {
 /// The capture line of the summary.
 pub fn capture_summary(pacing: PacingStats, l: Option<(Span, Span)>) -> String {
     format!(
-        "{} frames at constant rate: {} captured frames dropped (newer one in the same tick), {} repeats of an unchanged screen{}; capture-to-packet latency {}",
+        "{} frames at constant rate: {} captured frames dropped (to keep the rate), {} repeats of an unchanged screen{}; capture-to-packet latency {}",
         pacing.emitted,
         pacing.dropped,
         pacing.repeated,

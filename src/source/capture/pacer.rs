@@ -1,9 +1,16 @@
-//! Constant-frame-rate pacing of a capture: one frame per tick of the target rate, emitted as
-//! soon as it arrives. A tick's first new frame goes out at once (it does not wait for the
-//! tick's end); the constant rate is kept at the tick boundaries only: when no new frame came
-//! by a tick's end, the last frame is repeated then; frames that come after the tick's frame
-//! went out wait for the next tick, whose start emits the newest of them (the others are
-//! counted as dropped). Timestamps stay on the constant grid, one period apart.
+//! Constant-frame-rate pacing of a capture: one frame per tick of the target rate, each emitted
+//! as soon as it arrives. Timestamps stay on the constant grid, one period apart; what is kept
+//! constant is the count of frames against the clock, not the moment each one is handed on.
+//!
+//! Tick n starts at `start + n * period`. Its frame may go out from one period before the
+//! tick starts (so a source slightly out of phase with the grid, or a little faster, is passed
+//! on at once instead of waiting for the tick), and must go out by the tick's end: with no new
+//! frame by then, the last one is repeated. A frame that arrives earlier than that window
+//! (the source runs faster than the rate) is held if the window opens within a quarter of a
+//! period; otherwise it is dropped at once rather than made to wait, and the next arrival
+//! fills the tick — unless none comes by the tick's start, when the dropped frame goes out
+//! after all (it is the newest picture). Of several frames there together, only the newest goes out;
+//! the others count as dropped.
 //!
 //! The output keeps the size the capture opened with: a frame of another size (an output mode
 //! change, a PipeWire renegotiation) is placed at the top left, cropped or padded with black,
@@ -35,6 +42,9 @@ pub struct PacedCapture {
     tick_start: Option<Instant>,
     /// Frames that arrived since the last one emitted, not emitted yet.
     unsent: u64,
+    /// The newest frame arrived too early for its tick and was counted as dropped; it goes
+    /// out after all if nothing newer comes by the tick's start.
+    skipped_newest: bool,
     stats: PacingStats,
     clock: Clock,
 }
@@ -72,6 +82,7 @@ impl PacedCapture {
             period,
             tick_start: None,
             unsent: 0,
+            skipped_newest: false,
             stats: PacingStats::default(),
             clock,
         })
@@ -140,20 +151,48 @@ impl PacedCapture {
         }
     }
 
-    /// The frames for the tick starting at `start`: those that come before it opens wait for
-    /// it (the tick before has had its frame); once open, the first arrival ends the wait, and
-    /// with none the wait ends at the tick's end (a repeat). Frames already there when the
-    /// caller comes late are all taken, without waiting. Returns how many arrived.
+    /// The frames for the tick starting at `start` (see the module's rules): waits for the
+    /// first arrival inside the tick's window, from one period before `start` to one period
+    /// after it; holds one that comes less than a quarter period before the window opens and
+    /// drops one that comes earlier. Frames already there when the caller comes late are all
+    /// taken, without waiting. Returns how many arrived for this tick (0: a repeat).
     fn arrivals(&mut self, start: Instant) -> Result<u64, CaptureError> {
+        let open = start.checked_sub(self.period).unwrap_or(start);
         let end = start + self.period;
-        while (self.clock)() < start {
-            match self.capture.wait_frame_before(start)? {
-                Some(_) => self.unsent += 1,
-                None => break,
+        let hold = self.period / 4;
+        loop {
+            let now = (self.clock)();
+            if self.unsent > 0 && now >= open {
+                break;
             }
-        }
-        if self.unsent == 0 && self.capture.wait_frame_before(end)?.is_some() {
-            self.unsent += 1;
+            if now >= end || (self.skipped_newest && now >= start) {
+                // Nothing newer than a skipped frame by the tick's start: it goes out after
+                // all (no longer counted as dropped). No frame at all by the tick's end: the
+                // last one is repeated.
+                if std::mem::take(&mut self.skipped_newest) {
+                    self.stats.dropped -= 1;
+                    self.unsent += 1;
+                }
+                break;
+            }
+            let deadline = match (self.unsent > 0, self.skipped_newest) {
+                (true, _) => open,
+                (false, true) => start,
+                (false, false) => end,
+            };
+            if self.capture.wait_frame_before(deadline)?.is_none() {
+                continue;
+            }
+            let now = (self.clock)();
+            if now >= open || open.duration_since(now) <= hold {
+                self.unsent += 1;
+                self.skipped_newest = false;
+            } else {
+                // Too early for this tick: dropped now rather than held for longer than a
+                // quarter period (the source runs faster than the rate).
+                self.stats.dropped += 1 + std::mem::take(&mut self.unsent);
+                self.skipped_newest = true;
+            }
         }
         // Anything else already there (a caller that came late, or frames that arrived
         // together): the newest is the one read.
@@ -388,21 +427,46 @@ mod tests {
     }
 
     #[test]
-    fn frames_after_the_ticks_frame_wait_for_the_next_tick_and_only_the_newest_goes() {
-        // Tick [100, 200) emits the frame of 110; 130 and 160 wait for the next tick, which
-        // opens at 200 with the newer (160; 130 is dropped); 250 comes after that tick's
-        // frame and opens the next at 300.
+    fn a_frame_goes_out_up_to_a_period_before_its_tick_and_earlier_ones_are_dropped_not_held() {
+        // Tick n starts at 100n; its window is [100(n-1), 100(n+1)). 110 fills tick 1; 130 is
+        // already in tick 2's window [100, 300) and goes out at once; 160 is 40 ms before
+        // tick 3's window opens (more than a quarter period): dropped, not held; 250 fills
+        // tick 3 as it comes.
         let (out, stats) = pace(&[0, 110, 130, 160, 250], 4);
         assert_eq!(
             out,
             [
                 e(0, 0, 0, true),
                 e(110, 1, 100, true),
-                e(200, 3, 200, true),
-                e(300, 4, 300, true),
+                e(130, 2, 200, true),
+                e(250, 4, 300, true),
             ]
         );
         assert_eq!((stats.emitted, stats.repeated, stats.dropped), (4, 0, 1));
+    }
+
+    #[test]
+    fn a_frame_just_before_its_window_is_held_and_the_newest_of_those_held_goes() {
+        // 80 and 85 come less than a quarter period (25 ms) before tick 2's window opens at
+        // 100: held to 100, where the newer goes and the older counts as dropped.
+        let (out, stats) = pace(&[0, 10, 80, 85], 3);
+        assert_eq!(
+            out,
+            [e(0, 0, 0, true), e(10, 1, 100, true), e(100, 3, 200, true)]
+        );
+        assert_eq!((stats.emitted, stats.repeated, stats.dropped), (3, 0, 1));
+    }
+
+    #[test]
+    fn a_dropped_early_frame_goes_out_at_its_ticks_start_when_nothing_newer_came() {
+        // 50 is too early for tick 2 (window from 100): dropped, but nothing newer comes, so
+        // it goes out at tick 2's start (200) as a new frame and is not counted as dropped.
+        let (out, stats) = pace(&[0, 10, 50], 3);
+        assert_eq!(
+            out,
+            [e(0, 0, 0, true), e(10, 1, 100, true), e(200, 2, 200, true)]
+        );
+        assert_eq!((stats.emitted, stats.repeated, stats.dropped), (3, 0, 0));
     }
 
     #[test]
