@@ -1,6 +1,7 @@
 //! `ghoststream`: encode, record and probe with the GhostStream engine.
 
 mod aliases;
+mod bench;
 mod control;
 mod encode;
 mod generate;
@@ -12,8 +13,8 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-/// GhostStream: a GPU video engine for Linux. Encode files and test patterns, probe this
-/// machine's encode paths.
+/// GhostStream: a GPU video engine for Linux. Encode files and test patterns, probe and
+/// benchmark this machine's encode paths.
 #[derive(Parser, Debug)]
 #[command(name = "ghoststream", version, about, long_about = None, propagate_version = true)]
 struct Cli {
@@ -36,6 +37,10 @@ enum Command {
     /// List every encode path, GPU engine and capture method, available or not and why.
     #[command(after_help = probe::EXAMPLES)]
     Probe(probe::ProbeArgs),
+    /// Benchmark encode paths side by side (fps, latency, CPU, bitrate, PSNR/SSIM) and the GPU
+    /// passes; writes JSON, a Markdown table and SVG charts.
+    #[command(after_help = bench::EXAMPLES)]
+    Bench(bench::BenchArgs),
     /// Save the running recording's replay buffer; prints the saved file's path.
     ///
     /// All it holds, or the last SECONDS.
@@ -118,6 +123,7 @@ fn main() -> ExitCode {
         Command::Encode(args) => encode::run(*args.0),
         Command::Record(args) => encode::run(*args.0),
         Command::Probe(args) => probe::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Save(args) => control::save(args),
         Command::Status(args) => control::status(args),
         Command::Stop(args) => control::stop(args),
