@@ -162,6 +162,10 @@ fn quality(report: &BenchReport) -> Result<String, BenchError> {
 /// Every chart of the report, as (file name, SVG text).
 pub(super) fn all(report: &BenchReport) -> Result<Vec<(String, String)>, BenchError> {
     let mut out = Vec::new();
+    if report.results.is_empty() {
+        // GPU passes only.
+        return gpu_chart(report).map(|c| c.into_iter().collect());
+    }
     let fps: Vec<_> = report
         .results
         .iter()
@@ -199,7 +203,16 @@ pub(super) fn all(report: &BenchReport) -> Result<Vec<(String, String)>, BenchEr
         )?,
     ));
     out.push(("quality.svg".to_string(), quality(report)?));
-    if let Some(g) = &report.gpu_passes {
+    out.extend(gpu_chart(report)?);
+    Ok(out)
+}
+
+/// The GPU pass chart, when the report has GPU passes.
+fn gpu_chart(report: &BenchReport) -> Result<Option<(String, String)>, BenchError> {
+    let Some(g) = &report.gpu_passes else {
+        return Ok(None);
+    };
+    {
         let rows: Vec<_> = g
             .passes
             .iter()
@@ -215,7 +228,7 @@ pub(super) fn all(report: &BenchReport) -> Result<Vec<(String, String)>, BenchEr
                 )
             })
             .collect();
-        out.push((
+        Ok(Some((
             "gpu_passes.svg".to_string(),
             bars(
                 "gpu_passes.svg",
@@ -223,7 +236,6 @@ pub(super) fn all(report: &BenchReport) -> Result<Vec<(String, String)>, BenchEr
                 "microseconds",
                 &rows,
             )?,
-        ));
+        )))
     }
-    Ok(out)
 }

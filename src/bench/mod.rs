@@ -556,6 +556,11 @@ pub fn run(
         Err(why) => format!("none: {why}"),
     };
 
+    // A file input is read first: a mistake in it is reported before anything runs.
+    let file_input = match &config.input {
+        Some(file) => Some(BenchInput::from_y4m(file, config.frames)?),
+        None => None,
+    };
     // Which paths can run: the probe's answer for each backend and codec.
     let mut unavailable = Vec::new();
     let mut runnable = Vec::new();
@@ -574,8 +579,10 @@ pub fn run(
             }
         }
     }
-    let inputs: Vec<BenchInput> = match &config.input {
-        Some(file) => vec![BenchInput::from_y4m(file, config.frames)?],
+    let encodes = !runnable.is_empty() || !config.compare.is_empty();
+    let inputs: Vec<BenchInput> = match file_input {
+        _ if !encodes => Vec::new(),
+        Some(input) => vec![input],
         None => config
             .sizes
             .iter()

@@ -156,18 +156,20 @@ impl BenchReport {
             self.machine.cpu_model,
             self.machine.kernel
         );
-        let _ = writeln!(
-            s,
-            "Input: {} ({} frames at {} fps, {}). Quality: {}.\n",
-            self.input
-                .path
-                .as_ref()
-                .map_or_else(|| self.input.kind.to_string(), |p| p.display().to_string()),
-            self.input.frames,
-            num(self.input.frame_rate.as_f64(), 2),
-            self.input.format,
-            self.quality_method
-        );
+        if self.input.frames > 0 {
+            let _ = writeln!(
+                s,
+                "Input: {} ({} frames at {} fps, {}). Quality: {}.\n",
+                self.input
+                    .path
+                    .as_ref()
+                    .map_or_else(|| self.input.kind.to_string(), |p| p.display().to_string()),
+                self.input.frames,
+                num(self.input.frame_rate.as_f64(), 2),
+                self.input.format,
+                self.quality_method
+            );
+        }
         if !self.results.is_empty() {
             s.push_str("| path | size | fps | latency median ms | latency p99 ms | CPU ms/frame | bitrate kbit/s | PSNR dB | SSIM | GPU pass |\n");
             s.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
