@@ -74,6 +74,8 @@ pub mod output;
 mod packet;
 pub mod probe;
 pub mod processing;
+// The recorder's live streams are FFmpeg muxers.
+#[cfg(feature = "software")]
 pub mod recorder;
 pub mod report;
 mod session;

@@ -1,11 +1,17 @@
 //! `ghoststream`: encode, record and probe with the GhostStream engine.
 
+// Without `software` (the build for machines without FFmpeg, such as the lent H200) the tool
+// has no encoders: encode and record, and the other tools' spellings of their options, go.
+#[cfg(feature = "software")]
 mod aliases;
 mod bench;
 mod control;
+#[cfg(feature = "software")]
 mod encode;
 mod generate;
+#[cfg(feature = "software")]
 mod live;
+#[cfg(feature = "software")]
 mod options;
 mod probe;
 
@@ -29,9 +35,11 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Encode a test pattern, a Y4M file or raw frames to a container or bitstream file.
+    #[cfg(feature = "software")]
     #[command(after_help = encode::EXAMPLES)]
     Encode(options::EncodeOptions),
     /// Record the screen (or any input `encode` takes) to a file, a replay buffer or a stream.
+    #[cfg(feature = "software")]
     #[command(after_help = RECORD_EXAMPLES)]
     Record(options::RecordOptions),
     /// List every encode path, GPU engine and capture method, available or not and why.
@@ -56,6 +64,7 @@ enum Command {
     Bitrate(control::BitrateArgs),
 }
 
+#[cfg(feature = "software")]
 const RECORD_EXAMPLES: &str =
     "Stop a recording with Ctrl+C or SIGTERM (kill PID): the file is finished cleanly and
 plays to its last frame. `ghoststream stop` does the same from another terminal.
@@ -97,6 +106,7 @@ fn main() -> ExitCode {
         };
     }
     // ffmpeg's and gpu-screen-recorder's spellings are answered before parsing.
+    #[cfg(feature = "software")]
     if let Some(answer) = aliases::answer(&words, &Cli::command()) {
         eprintln!("ghoststream: {answer}");
         return ExitCode::from(2);
@@ -120,7 +130,9 @@ fn main() -> ExitCode {
         .init();
 
     let result = match cli.command {
+        #[cfg(feature = "software")]
         Command::Encode(args) => encode::run(*args.0),
+        #[cfg(feature = "software")]
         Command::Record(args) => encode::run(*args.0),
         Command::Probe(args) => probe::run(args),
         Command::Bench(args) => bench::run(args),
