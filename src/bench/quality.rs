@@ -195,7 +195,9 @@ mod tests {
 
     #[test]
     fn identical_frames_are_100_db_and_ssim_1() {
-        let a: Vec<u8> = (0..64 * 64).map(|i| (i * 7 % 251) as u8).collect();
+        let a: Vec<u8> = (0..64 * 64u32)
+            .map(|i| u8::try_from(i * 7 % 251).unwrap())
+            .collect();
         let mut acc = Accumulator::default();
         acc.add(&a, &a, 64, 64);
         let q = acc.finish();

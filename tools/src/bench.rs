@@ -8,7 +8,8 @@ use clap::Args;
 use ghoststream::bench::{self, BenchConfig, EncodePath, Progress};
 use ghoststream::units;
 
-pub const EXAMPLES: &str = "What it measures, for each encode path and size: fps (every frame queued), latency
+pub const EXAMPLES: &str =
+    "What it measures, for each encode path and size: fps (every frame queued), latency
 from submit to packet (median, p99; frames sent one at a time), CPU time per frame, bitrate,
 and luma PSNR/SSIM against the source (the streams decoded by ffmpeg when it is on PATH).
 Paths this machine lacks (NVENC, Vulkan Video) are listed with the reason. It writes
@@ -23,13 +24,14 @@ Examples:
   ghoststream bench --quick --out /tmp/bench
 
   # chosen paths and sizes, more frames, a fixed bitrate
-  ghoststream bench --path x264:p1 --path x264:p4 --path svt-av1:p2 --size 1080p --frames 300 --bitrate 6M
+  ghoststream bench --path x264:p1,x264:p4,svt-av1:p2 --size 1080p --frames 300 --bitrate 6M
 
   # your own clip (8-bit 4:2:0 Y4M) instead of the moving test pattern
   ghoststream bench -i clip.y4m --path x265:p2
 
   # side by side with ffmpeg on the same input ({input}: a Y4M file; {output}: a .mkv to write)
-  ghoststream bench --path x264:p2 --compare 'ffmpeg -y -i {input} -c:v libx264 -preset superfast -tune zerolatency -b:v 8M {output}'
+  ghoststream bench --path x264:p2 --compare \\
+      'ffmpeg -y -i {input} -c:v libx264 -preset superfast -tune zerolatency {output}'
 
   # only the GPU passes (BGRA->NV12 at 1080p and 4K, I444, fused scale + tone map) against a
   # device copy of the same bytes; pick the device with GHOSTSTREAM_GPU=<name part>

@@ -45,8 +45,10 @@ enum Command {
     /// List every encode path, GPU engine and capture method, available or not and why.
     #[command(after_help = probe::EXAMPLES)]
     Probe(probe::ProbeArgs),
-    /// Benchmark encode paths side by side (fps, latency, CPU, bitrate, PSNR/SSIM) and the GPU
-    /// passes; writes JSON, a Markdown table and SVG charts.
+    /// Benchmark this machine's encode paths and GPU passes; a report with charts.
+    ///
+    /// Per encode path and size: fps, latency (median, p99), CPU per frame, bitrate, PSNR and
+    /// SSIM; another tool's command line side by side; GPU passes against a device copy.
     #[command(after_help = bench::EXAMPLES)]
     Bench(bench::BenchArgs),
     /// Save the running recording's replay buffer; prints the saved file's path.

@@ -324,7 +324,7 @@ fn help_teaches_with_examples() {
     for needle in [
         "Examples:",
         "ghoststream bench --quick",
-        "--compare 'ffmpeg -y -i {input}",
+        "'ffmpeg -y -i {input} -c:v libx264",
         "ghoststream bench --gpu-passes",
         "What to run:",
         "--path <ENCODER[:PRESET]>",
