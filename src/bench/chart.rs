@@ -1,13 +1,13 @@
 //! The report's SVG charts (plotters, SVG backend): throughput and latency per path (bars, one
-//! row per path and size), quality per bitrate (PSNR against kbit/s), and the GPU passes
-//! against the copy of the same bytes.
+//! row per path and size), quality per bitrate (PSNR against kbit/s), and the GPU passes beside
+//! a device copy of the same bytes.
 
 use plotters::prelude::*;
 
 use super::{BenchError, BenchReport, BenchResult};
 
 const WIDTH: u32 = 960;
-const ROW: u32 = 30;
+const ROW: u32 = 44;
 const FONT: &str = "sans-serif";
 
 fn chart_err(name: &str) -> impl Fn(String) -> BenchError + '_ {
@@ -25,31 +25,41 @@ fn row_label(r: &BenchResult) -> String {
     format!("{label} {}x{}", r.width, r.height)
 }
 
-/// One horizontal bar per row: `(label, value, optional whisker end, value text)`.
-fn bars(
-    name: &str,
-    caption: &str,
-    x_desc: &str,
-    rows: &[(String, f64, Option<f64>, String)],
-) -> Result<String, BenchError> {
+/// One bar chart row.
+struct Bar {
+    /// Written above the bar.
+    label: String,
+    /// The bar's length.
+    value: f64,
+    /// A red line from the bar's end to here (latency: the p99).
+    whisker: Option<f64>,
+    /// A thin grey bar under the main one (GPU passes: the copy of the same bytes).
+    reference: Option<f64>,
+    /// Written after the bar.
+    text: String,
+}
+
+/// Horizontal bars, one row per [`Bar`], the first on top, each with its label above it.
+fn bars(name: &str, caption: &str, x_desc: &str, rows: &[Bar]) -> Result<String, BenchError> {
     let e = chart_err(name);
     let mut svg = String::new();
     let n = rows.len().max(1);
-    let height = 90 + ROW * u32::try_from(n).unwrap_or(100);
+    let height = 100 + ROW * u32::try_from(n).unwrap_or(100);
     let max = rows
         .iter()
-        .map(|r| r.2.unwrap_or(r.1).max(r.1))
+        .flat_map(|r| [Some(r.value), r.whisker, r.reference])
+        .flatten()
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
-    // Room on the right for the labels written after each bar.
-    let x_max = if max > 0.0 { max * 1.6 } else { 1.0 };
+    // Room on the right for the figures written after each bar.
+    let x_max = if max > 0.0 { max * 1.35 } else { 1.0 };
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|x| e(x.to_string()))?;
         let mut chart = ChartBuilder::on(&root)
             .caption(caption, (FONT, 20))
             .margin(12)
-            .x_label_area_size(36)
+            .x_label_area_size(44)
             .y_label_area_size(8)
             .build_cartesian_2d(0f64..x_max, 0f64..n as f64)
             .map_err(|x| e(x.to_string()))?;
@@ -58,38 +68,55 @@ fn bars(
             .disable_y_mesh()
             .y_labels(0)
             .x_desc(x_desc)
+            .x_label_style((FONT, 13))
+            .axis_desc_style((FONT, 14))
             .draw()
             .map_err(|x| e(x.to_string()))?;
-        // The first row on top.
+        // Row i spans [y(i), y(i) + 1): its label in the top half, its bars in the bottom half.
         let y = |i: usize| (n - 1 - i) as f64;
-        chart
-            .draw_series(rows.iter().enumerate().map(|(i, r)| {
-                Rectangle::new(
-                    [(0.0, y(i) + 0.15), (r.1.max(0.0), y(i) + 0.85)],
-                    BLUE.mix(0.45).filled(),
-                )
-            }))
-            .map_err(|x| e(x.to_string()))?;
+        let mut shapes: Vec<Rectangle<(f64, f64)>> = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            let top = if r.reference.is_some() { 0.52 } else { 0.48 };
+            shapes.push(Rectangle::new(
+                [(0.0, y(i) + 0.12), (r.value.max(0.0), y(i) + top)],
+                BLUE.mix(0.5).filled(),
+            ));
+            if let Some(c) = r.reference {
+                shapes.push(Rectangle::new(
+                    [(0.0, y(i) + 0.04), (c.max(0.0), y(i) + 0.12)],
+                    BLACK.mix(0.45).filled(),
+                ));
+            }
+        }
+        chart.draw_series(shapes).map_err(|x| e(x.to_string()))?;
         chart
             .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
-                r.2.map(|w| {
+                r.whisker.map(|w| {
                     PathElement::new(
-                        vec![(r.1, y(i) + 0.5), (w, y(i) + 0.5)],
+                        vec![(r.value, y(i) + 0.3), (w, y(i) + 0.3)],
                         RED.stroke_width(2),
                     )
                 })
             }))
             .map_err(|x| e(x.to_string()))?;
-        chart
-            .draw_series(rows.iter().enumerate().map(|(i, r)| {
-                let end = r.2.unwrap_or(r.1).max(r.1);
-                Text::new(
-                    format!("{}  {}", r.0, r.3),
-                    (end + x_max * 0.01, y(i) + 0.7),
-                    (FONT, 13).into_font(),
-                )
-            }))
-            .map_err(|x| e(x.to_string()))?;
+        let mut texts: Vec<Text<'_, (f64, f64), String>> = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            texts.push(Text::new(
+                r.label.clone(),
+                (x_max * 0.005, y(i) + 0.92),
+                (FONT, 13).into_font(),
+            ));
+            let end = [Some(r.value), r.whisker, r.reference]
+                .into_iter()
+                .flatten()
+                .fold(0.0f64, f64::max);
+            texts.push(Text::new(
+                r.text.clone(),
+                (end + x_max * 0.01, y(i) + 0.45),
+                (FONT, 12).into_font(),
+            ));
+        }
+        chart.draw_series(texts).map_err(|x| e(x.to_string()))?;
         root.present().map_err(|x| e(x.to_string()))?;
     }
     Ok(svg)
@@ -169,7 +196,13 @@ pub(super) fn all(report: &BenchReport) -> Result<Vec<(String, String)>, BenchEr
     let fps: Vec<_> = report
         .results
         .iter()
-        .map(|r| (row_label(r), r.fps, None, format!("{:.1} fps", r.fps)))
+        .map(|r| Bar {
+            label: row_label(r),
+            value: r.fps,
+            whisker: None,
+            reference: None,
+            text: format!("{:.1} fps", r.fps),
+        })
         .collect();
     out.push((
         "fps.svg".to_string(),
@@ -185,12 +218,18 @@ pub(super) fn all(report: &BenchReport) -> Result<Vec<(String, String)>, BenchEr
         .iter()
         .filter_map(|r| {
             let l = r.latency?;
-            Some((
-                row_label(r),
-                l.median_ms,
-                Some(l.p99_ms),
-                format!("median {:.2} ms, p99 {:.2} ms", l.median_ms, l.p99_ms),
-            ))
+            let paced = if l.serial {
+                ""
+            } else {
+                " (paced: the encoder holds frames back)"
+            };
+            Some(Bar {
+                label: format!("{}{paced}", row_label(r)),
+                value: l.median_ms,
+                whisker: Some(l.p99_ms),
+                reference: None,
+                text: format!("median {:.2} ms, p99 {:.2} ms", l.median_ms, l.p99_ms),
+            })
         })
         .collect();
     out.push((
@@ -216,23 +255,22 @@ fn gpu_chart(report: &BenchReport) -> Result<Option<(String, String)>, BenchErro
         let rows: Vec<_> = g
             .passes
             .iter()
-            .map(|p| {
-                (
-                    format!("{} {}", p.name, p.input),
-                    p.gpu_us,
-                    p.copy_us,
-                    match p.copy_us {
-                        Some(c) => format!("{:.1} µs (copy {:.1} µs)", p.gpu_us, c),
-                        None => format!("{:.1} µs", p.gpu_us),
-                    },
-                )
+            .map(|p| Bar {
+                label: format!("{}: {} -> {}", p.name, p.input, p.output),
+                value: p.gpu_us,
+                whisker: None,
+                reference: p.copy_us,
+                text: match p.copy_us {
+                    Some(c) => format!("{:.1} µs (copy {:.1} µs)", p.gpu_us, c),
+                    None => format!("{:.1} µs", p.gpu_us),
+                },
             })
             .collect();
         Ok(Some((
             "gpu_passes.svg".to_string(),
             bars(
                 "gpu_passes.svg",
-                "GPU passes (bar: the pass; red: to the copy of the same bytes)",
+                "GPU passes (blue: the pass; grey: a device copy of the same bytes)",
                 "microseconds",
                 &rows,
             )?,

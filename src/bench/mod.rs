@@ -200,8 +200,9 @@ pub struct BenchConfig {
     /// Bitrate in bits per second; `None`: the session default for the size (8 Mbit/s at 1080p60,
     /// scaled by pixels per second).
     pub bitrate: Option<u64>,
-    /// Other tools' command lines run on the same input (placeholders in [`compare`]'s docs:
-    /// `{input}`, `{output}`, `{width}`, `{height}`, `{fps}`, `{frames}`).
+    /// Other tools' command lines run on the same input through `sh -c`, with placeholders
+    /// filled in: `{input}` (the input as a Y4M file), `{output}` (a `.mkv` file in the work
+    /// folder for the command to write), `{width}`, `{height}`, `{fps}` (`60/1`), `{frames}`.
     pub compare: Vec<String>,
     /// Time the GPU passes against a device copy of the same bytes.
     pub gpu_passes: bool,
