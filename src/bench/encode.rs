@@ -7,14 +7,15 @@ use std::time::{Duration, Instant};
 
 use super::input::BenchInput;
 use super::quality::Decoder;
-use super::rusage::process_cpu_s;
+use super::rusage::{process_cpu_s, thread_cpu_s};
 use super::{
     gpu, median_p99, BenchConfig, BenchResult, EncodePath, GpuUse, Latency, Progress, RowKind,
 };
 use crate::codec::Codec;
 use crate::config::{BackendChoice, RateControl, SessionConfig};
 use crate::encode::BACKENDS;
-use crate::frame::Frame;
+use crate::format::PixelFormat;
+use crate::frame::{CpuImage, Frame};
 use crate::output::{open_sink, BitstreamFormat};
 use crate::packet::Packet;
 use crate::session::{Session, SessionOutput};
@@ -34,6 +35,40 @@ pub(super) fn available(path: &EncodePath) -> Result<(), String> {
     factory.probe(path.codec).map(|_| ())
 }
 
+/// A run's frames: I420 copies made up front, or BGRA frames made one by one just before
+/// each is submitted, the time spent making them counted apart.
+struct Frames<'a> {
+    input: &'a BenchInput,
+    copies: std::vec::IntoIter<CpuImage>,
+    rgb: bool,
+    making_wall_s: f64,
+    making_cpu_s: f64,
+}
+
+impl<'a> Frames<'a> {
+    fn new(input: &'a BenchInput, count: u32, rgb: bool) -> Self {
+        let copies = if rgb { Vec::new() } else { input.copies(count) };
+        Self {
+            input,
+            copies: copies.into_iter(),
+            rgb,
+            making_wall_s: 0.0,
+            making_cpu_s: 0.0,
+        }
+    }
+
+    fn next(&mut self, n: usize) -> Result<CpuImage, String> {
+        if !self.rgb {
+            return self.copies.next().ok_or_else(|| format!("no frame {n}"));
+        }
+        let (t0, c0) = (Instant::now(), thread_cpu_s());
+        let img = self.input.bgra(n).map_err(|e| e.to_string())?;
+        self.making_wall_s += t0.elapsed().as_secs_f64();
+        self.making_cpu_s += thread_cpu_s() - c0;
+        Ok(img)
+    }
+}
+
 /// The session configuration of `path` for `input`.
 fn session_config(path: &EncodePath, input: &BenchInput, config: &BenchConfig) -> SessionConfig {
     let mut cfg = SessionConfig::new(
@@ -44,6 +79,10 @@ fn session_config(path: &EncodePath, input: &BenchInput, config: &BenchConfig) -
     );
     cfg.backend = BackendChoice::Only(path.backend);
     cfg.preset = path.preset;
+    if config.rgb {
+        cfg.input_format = PixelFormat::Bgra8;
+        cfg.gpu = config.gpu.clone();
+    }
     if let Some(bitrate) = config.bitrate {
         cfg.rate_control = RateControl::Cbr { bitrate };
     }
@@ -69,7 +108,7 @@ pub(super) fn measure(
     let frames = input.frames();
 
     // Throughput: every frame queued as fast as the session takes it.
-    let images = input.copies(frames);
+    let mut images = Frames::new(input, frames, config.rgb);
     let mut session = Session::open(cfg.clone()).map_err(|e| e.to_string())?;
     let detail = session.backend_report().description.clone();
     let processing = session.processing_description().to_string();
@@ -83,7 +122,8 @@ pub(super) fn measure(
     let step = (frames / 10).max(1);
     let cpu0 = process_cpu_s();
     let t0 = Instant::now();
-    for (i, img) in images.into_iter().enumerate() {
+    for i in 0..frames as usize {
+        let img = images.next(i)?;
         session
             .submit(Frame::from_cpu(img, pts(input, i)))
             .map_err(|e| e.to_string())?;
@@ -102,8 +142,8 @@ pub(super) fn measure(
     for out in session.close().map_err(|e| e.to_string())? {
         collect(out, &mut packets);
     }
-    let wall_s = t0.elapsed().as_secs_f64();
-    let cpu_s = process_cpu_s() - cpu0;
+    let wall_s = t0.elapsed().as_secs_f64() - images.making_wall_s;
+    let cpu_s = process_cpu_s() - cpu0 - images.making_cpu_s;
     drop(session);
     if packets.len() != frames as usize {
         return Err(format!(
@@ -178,7 +218,12 @@ pub(super) fn measure(
         (
             None,
             Some(format!(
-                "not used: the session's processing is '{processing}'"
+                "not used: the session's processing is '{processing}'{}",
+                if config.rgb {
+                    ""
+                } else {
+                    " (--rgb gives the sessions BGRA frames, as screen capture does)"
+                }
             )),
         )
     };
@@ -258,7 +303,9 @@ fn timed_frames(
     };
     let interval = Duration::from_secs_f64(1.0 / input.frame_rate().as_f64());
     let start = Instant::now();
-    for (i, img) in input.copies(count).into_iter().enumerate() {
+    let mut images = Frames::new(input, count, cfg.input_format == PixelFormat::Bgra8);
+    for i in 0..count as usize {
+        let img = images.next(i)?;
         if wait.is_none() {
             // At the nominal rate: frame i at i intervals from the start.
             let due = start + interval.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));

@@ -27,8 +27,10 @@ pub struct InputInfo {
     pub frames: u32,
     /// Nominal frame rate, frames per second.
     pub frame_rate: Rational,
-    /// Pixel format of the frames given to the encoders.
+    /// Pixel format of the frames held (I420).
     pub format: PixelFormat,
+    /// True when the sessions were given the frames as BGRA8 (`--rgb`).
+    pub rgb: bool,
 }
 
 impl InputInfo {
@@ -40,6 +42,7 @@ impl InputInfo {
             frames: 0,
             frame_rate: config.frame_rate,
             format: PixelFormat::I420,
+            rgb: config.rgb,
         }
     }
 }
@@ -74,6 +77,7 @@ impl BenchInput {
                 frames,
                 frame_rate,
                 format: PixelFormat::I420,
+                rgb: false,
             },
             frames: frames_v,
         })
@@ -121,6 +125,7 @@ impl BenchInput {
                 frames: u32::try_from(out.len()).unwrap_or(u32::MAX),
                 frame_rate: info.frame_rate,
                 format: PixelFormat::I420,
+                rgb: false,
             },
             frames: out,
         })
@@ -177,6 +182,38 @@ impl BenchInput {
                 Some(c)
             })
             .collect()
+    }
+
+    /// Frame `n` as BGRA8 (as screen capture gives frames): the I420 frame turned to RGB with the
+    /// BT.709 limited-range matrix, chroma taken from the 2x2 block's sample.
+    pub fn bgra(&self, n: usize) -> Result<CpuImage, BenchError> {
+        let src = &self.frames[n];
+        let (w, h) = (src.width(), src.height());
+        let mut out =
+            CpuImage::new(PixelFormat::Bgra8, w, h, None).map_err(|e| BenchError::BadSize {
+                value: format!("{w}x{h}"),
+                reason: e.to_string(),
+            })?;
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "rounded and clamped to 0..=255 first"
+        )]
+        let byte = |v: f64| v.round().clamp(0.0, 255.0) as u8;
+        for y in 0..h {
+            let (luma, u, v) = (src.row(0, y), src.row(1, y / 2), src.row(2, y / 2));
+            let row = out.row_mut(0, y);
+            for x in 0..w as usize {
+                let l = 1.164_383_6 * (f64::from(luma[x]) - 16.0);
+                let cb = f64::from(u[x / 2]) - 128.0;
+                let cr = f64::from(v[x / 2]) - 128.0;
+                row[4 * x] = byte(l + 2.112_402 * cb);
+                row[4 * x + 1] = byte(l - 0.213_249 * cb - 0.532_909 * cr);
+                row[4 * x + 2] = byte(l + 1.792_741 * cr);
+                row[4 * x + 3] = 255;
+            }
+        }
+        Ok(out)
     }
 
     /// Writes the frames as a Y4M file (the comparison's input).

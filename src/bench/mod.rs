@@ -30,7 +30,7 @@ pub use error::BenchError;
 pub use input::BenchInput;
 
 use crate::codec::Codec;
-use crate::config::{BackendKind, Preset};
+use crate::config::{BackendKind, GpuChoice, Preset};
 use crate::time::Rational;
 
 /// One encode path: an encoder backend, a codec and a preset.
@@ -213,6 +213,12 @@ pub struct BenchConfig {
     pub gpu_iterations: usize,
     /// Compute PSNR and SSIM (needs the `ffmpeg` program to decode).
     pub quality: bool,
+    /// Give the encode paths BGRA8 frames (as screen capture does) instead of I420: the session
+    /// converts them, on the GPU as [`gpu`](Self::gpu) says. Making each BGRA frame (on the CPU,
+    /// before it is submitted) is left out of the wall and CPU times.
+    pub rgb: bool,
+    /// Where sessions process RGB frames (with [`rgb`](Self::rgb)).
+    pub gpu: GpuChoice,
     /// Where the encoded streams and the comparison's files go while the bench runs.
     pub work_dir: PathBuf,
 }
@@ -234,6 +240,8 @@ impl BenchConfig {
             gpu_sizes: vec![(1920, 1080), (3840, 2160)],
             gpu_iterations: 100,
             quality: true,
+            rgb: false,
+            gpu: GpuChoice::Auto,
             work_dir,
         }
     }
@@ -663,7 +671,10 @@ pub fn run(
         machine: Machine::this(),
         input: inputs
             .first()
-            .map(BenchInput::info)
+            .map(|i| InputInfo {
+                rgb: config.rgb,
+                ..i.info()
+            })
             .unwrap_or_else(|| InputInfo::none(config)),
         quality_method,
         results,

@@ -133,6 +133,7 @@ impl BenchReport {
                 "frames": self.input.frames,
                 "fps": self.input.frame_rate.as_f64(),
                 "format": self.input.format.to_string(),
+                "rgb": self.input.rgb,
             },
             "quality_method": self.quality_method,
             "results": self.results.iter().map(result_json).collect::<Vec<_>>(),

@@ -9,6 +9,12 @@ pub(super) fn process_cpu_s() -> f64 {
     t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
+/// The calling thread's CPU time, seconds.
+pub(super) fn thread_cpu_s() -> f64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+}
+
 /// How a child ended and the CPU it used.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct ChildEnd {

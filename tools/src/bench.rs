@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ghoststream::bench::{self, BenchConfig, EncodePath, Progress};
+use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::units;
+use ghoststream::GpuChoice;
 
 pub const EXAMPLES: &str =
     "What it measures, for each encode path and size: fps (every frame queued), latency
@@ -25,6 +27,9 @@ Examples:
 
   # chosen paths and sizes, more frames, a fixed bitrate
   ghoststream bench --path x264:p1,x264:p4,svt-av1:p2 --size 1080p --frames 300 --bitrate 6M
+
+  # BGRA frames as screen capture gives them, converted on the GPU (the rows' GPU column)
+  ghoststream bench --rgb --gpu require --path x264:p1 --size 720p
 
   # your own clip (8-bit 4:2:0 Y4M) instead of the moving test pattern
   ghoststream bench -i clip.y4m --path x265:p2
@@ -78,6 +83,17 @@ pub struct BenchArgs {
     #[arg(short, long, value_name = "FILE.y4m", help_heading = "Input")]
     input: Option<PathBuf>,
 
+    /// Give the sessions BGRA8 frames, as screen capture does, instead of I420: they convert
+    /// them to YUV (on the GPU as --gpu says), and rows show the GPU pass's time. Making the
+    /// BGRA frames is left out of the timings.
+    #[arg(long, help_heading = "Input")]
+    rgb: bool,
+
+    /// With --rgb, where the sessions convert: auto (a Vulkan device when there is one, else
+    /// the CPU), off (the CPU), require or require:NAME (a Vulkan device; fail without one).
+    #[arg(long, value_name = "WHERE", default_value = "auto", value_parser = parse_gpu, requires = "rgb", help_heading = "Input")]
+    gpu: GpuChoice,
+
     /// Frame size of the test pattern: WxH or 720p, 1080p, 1440p, 4k. Repeat for more.
     /// Default: 720p and 1080p.
     #[arg(
@@ -126,6 +142,21 @@ pub struct BenchArgs {
     /// Default: ghoststream-bench-DATE-TIME in the current folder.
     #[arg(long, short, value_name = "DIR", help_heading = "Output")]
     out: Option<PathBuf>,
+}
+
+fn parse_gpu(s: &str) -> Result<GpuChoice, String> {
+    match s.split_once(':') {
+        None if s == "auto" => Ok(GpuChoice::Auto),
+        None if s == "off" => Ok(GpuChoice::Off),
+        None if s == "require" => Ok(GpuChoice::Require(GpuOptions::default())),
+        Some(("require", name)) if !name.is_empty() => Ok(GpuChoice::Require(GpuOptions {
+            device: DeviceSelector::Name(name.into()),
+            validation: false,
+        })),
+        _ => Err(format!(
+            "invalid GPU choice '{s}' (expected auto, off, require or require:NAME)"
+        )),
+    }
 }
 
 /// Builds the library's configuration from the command line.
@@ -177,6 +208,8 @@ fn config(args: &BenchArgs, out: &std::path::Path) -> Result<BenchConfig, String
     }
     c.compare.clone_from(&args.compare);
     c.quality = !args.no_quality;
+    c.rgb = args.rgb;
+    c.gpu = args.gpu.clone();
     if args.gpu_passes {
         c.paths.clear();
         c.gpu_passes = true;

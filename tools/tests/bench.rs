@@ -273,6 +273,47 @@ fn gpu_passes_are_timed_beside_a_copy() {
 }
 
 #[test]
+fn rgb_frames_show_the_gpu_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&[
+        "--quick",
+        "--rgb",
+        "--path",
+        "x264:p1",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    ok(&out);
+    let j = json(dir.path());
+    assert_eq!(j["input"]["rgb"], true);
+    let rows = j["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{j}");
+    check_row(&rows[0], has_ffmpeg());
+    let gpu = &rows[0]["gpu"];
+    if gpu.is_null() {
+        let why = rows[0]["gpu_note"].as_str().unwrap();
+        assert!(
+            std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_none(),
+            "no GPU pass: {why}"
+        );
+        assert!(
+            why.starts_with("not used: the session's processing is 'CPU"),
+            "{why}"
+        );
+        println!("SKIPPED: no GPU: {why}");
+        return;
+    }
+    assert!(
+        gpu["processing"].as_str().unwrap().starts_with("GPU: "),
+        "{gpu}"
+    );
+    assert!(num(gpu, "frame_pass_ms") > 0.0, "{gpu}");
+    assert!(num(gpu, "convert_us") > 0.0, "{gpu}");
+    assert!(num(gpu, "copy_us") > 0.0, "{gpu}");
+    assert!(rows[0]["gpu_note"].is_null(), "{}", rows[0]);
+}
+
+#[test]
 fn mistakes_name_the_value_and_the_fix() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
