@@ -180,7 +180,9 @@ pub(super) fn measure(
     drop(packets);
 
     let wait = PACKET_WAIT.max(Duration::from_secs_f64(20.0 * wall_s / f64::from(frames)));
-    let latency = latency_run(&cfg, input, config.latency_frames, wait, progress)?;
+    // A file with fewer frames than asked for gives what it has.
+    let latency_frames = config.latency_frames.min(frames);
+    let latency = latency_run(&cfg, input, latency_frames, wait, progress)?;
 
     let (quality, quality_note) = match decoder {
         Some(d) => {

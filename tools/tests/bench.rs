@@ -273,6 +273,53 @@ fn gpu_passes_are_timed_beside_a_copy() {
 }
 
 #[test]
+fn a_y4m_file_is_benchmarked_at_its_own_size_and_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, h) = (128usize, 96usize);
+    let mut y4m = b"YUV4MPEG2 W128 H96 F30:1 Ip A1:1 C420jpeg\n".to_vec();
+    for n in 0..6usize {
+        y4m.extend_from_slice(b"FRAME\n");
+        // A diagonal ramp moving 2 samples a frame, flat chroma.
+        y4m.extend((0..w * h).map(|i| {
+            let (x, y) = (i % w, i / w);
+            u8::try_from(16 + (x + y + 2 * n) % 200).unwrap()
+        }));
+        y4m.extend(std::iter::repeat_n(128u8, w * h / 2));
+    }
+    let file = dir.path().join("ramp.y4m");
+    std::fs::write(&file, &y4m).unwrap();
+    let out_dir = dir.path().join("out");
+    let out = run(&[
+        "-i",
+        file.to_str().unwrap(),
+        "--path",
+        "x264:p1",
+        "--frames",
+        "10",
+        "--latency-frames",
+        "8",
+        "--bitrate",
+        "2M",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    ok(&out);
+    let j = json(&out_dir);
+    assert_eq!(j["input"]["kind"], "y4m");
+    assert_eq!(j["input"]["path"], file.to_str().unwrap());
+    // The file has 6 frames: fewer than --frames (and --latency-frames), all of them are used.
+    assert_eq!(j["input"]["frames"], 6);
+    assert_eq!(j["input"]["fps"], 30.0);
+    let rows = j["results"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{j}");
+    check_row(&rows[0], has_ffmpeg());
+    assert_eq!(rows[0]["width"], 128);
+    assert_eq!(rows[0]["height"], 96);
+    assert_eq!(rows[0]["frames"], 6);
+    assert!(num(&rows[0]["latency_ms"], "frames") <= 6.0);
+}
+
+#[test]
 fn rgb_frames_show_the_gpu_pass() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&[
