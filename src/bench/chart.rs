@@ -251,29 +251,26 @@ fn gpu_chart(report: &BenchReport) -> Result<Option<(String, String)>, BenchErro
     let Some(g) = &report.gpu_passes else {
         return Ok(None);
     };
-    {
-        let rows: Vec<_> = g
-            .passes
-            .iter()
-            .map(|p| Bar {
-                label: format!("{}: {} -> {}", p.name, p.input, p.output),
-                value: p.gpu_us,
-                whisker: None,
-                reference: p.copy_us,
-                text: match p.copy_us {
-                    Some(c) => format!("{:.1} µs (copy {:.1} µs)", p.gpu_us, c),
-                    None => format!("{:.1} µs", p.gpu_us),
-                },
-            })
-            .collect();
-        Ok(Some((
-            "gpu_passes.svg".to_string(),
-            bars(
-                "gpu_passes.svg",
-                "GPU passes (blue: the pass; grey: a device copy of the same bytes)",
-                "microseconds",
-                &rows,
-            )?,
-        )))
-    }
+    let rows: Vec<_> = g
+        .passes
+        .iter()
+        .map(|p| Bar {
+            label: format!("{}: {} -> {}", p.name, p.input, p.output),
+            value: p.gpu_us,
+            whisker: None,
+            reference: p.copy_us,
+            text: match p.copy_us {
+                Some(c) => format!("{:.1} µs (copy {:.1} µs)", p.gpu_us, c),
+                None => format!("{:.1} µs", p.gpu_us),
+            },
+        })
+        .collect();
+    let name = "gpu_passes.svg";
+    let svg = bars(
+        name,
+        "GPU passes (blue: the pass; grey: a device copy of the same bytes)",
+        "microseconds",
+        &rows,
+    )?;
+    Ok(Some((name.to_string(), svg)))
 }

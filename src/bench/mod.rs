@@ -543,8 +543,9 @@ pub fn utc_now() -> String {
 }
 
 /// Runs the benchmark `config` describes, reporting progress to `progress`. A path that cannot
-/// run here is listed in [`BenchReport::unavailable`]; one that fails while running is too, with
-/// the error. Errors: a setting out of range, an unreadable input, nothing to measure.
+/// run here is listed in [`BenchReport::unavailable`]; a path or comparison that fails while
+/// running is too, with the error. Errors: a setting out of range, a comparison without its
+/// placeholders, an unreadable input, an unwritable work folder, nothing to measure.
 pub fn run(
     config: &BenchConfig,
     progress: &mut dyn FnMut(&Progress),
@@ -656,8 +657,19 @@ pub fn run(
                 height: input.height(),
                 frames: input.frames(),
             });
-            let r = compare::measure(command, i, input, config, decoder.as_ref().ok(), progress)?;
-            results.push(r);
+            match compare::measure(command, i, input, config, decoder.as_ref().ok(), progress) {
+                Ok(r) => results.push(r),
+                Err(e) => {
+                    progress(&Progress::Failed {
+                        label: command.clone(),
+                        reason: e.to_string(),
+                    });
+                    unavailable.push(Unavailable {
+                        label: format!("{command} {}x{}", input.width(), input.height()),
+                        reason: e.to_string(),
+                    });
+                }
+            }
         }
     }
     let gpu_passes = if config.gpu_passes {

@@ -221,6 +221,42 @@ fn compare_runs_ffmpeg_on_the_same_input() {
 }
 
 #[test]
+fn a_failing_comparison_is_listed_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = "exit 3 # {input} {output}";
+    let out = run(&[
+        "--quick",
+        "--path",
+        "x264:p1",
+        "--compare",
+        command,
+        "--no-quality",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    ok(&out);
+    let j = json(dir.path());
+    assert_eq!(j["results"].as_array().unwrap().len(), 1, "{j}");
+    check_row(&j["results"][0], false);
+    assert_eq!(j["quality_method"], "none: not asked for (--no-quality)");
+    let u = &j["unavailable"][0];
+    assert_eq!(u["label"], format!("{command} 320x180"));
+    let log = dir.path().join("streams/compare1-320x180.log");
+    assert_eq!(
+        u["reason"],
+        format!(
+            "compare command '{command}': it ended with exit code 3 (its output is in {}); run it by hand to see why",
+            log.display()
+        )
+    );
+    assert!(
+        text(&out.stderr).contains("failed: exit 3"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn gpu_passes_are_timed_beside_a_copy() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&[
