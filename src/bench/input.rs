@@ -166,22 +166,17 @@ impl BenchInput {
         out
     }
 
-    /// Fresh copies of the first `count` frames, for one run (the session takes them).
-    pub fn copies(&self, count: u32) -> Vec<CpuImage> {
-        self.frames
-            .iter()
-            .take(count as usize)
-            .filter_map(|f| {
-                let mut c = CpuImage::new(f.format(), f.width(), f.height(), None).ok()?;
-                for (plane, g) in f.format().planes(f.width(), f.height()).iter().enumerate() {
-                    for y in 0..g.height {
-                        let row = g.row_bytes();
-                        c.row_mut(plane, y)[..row].copy_from_slice(&f.row(plane, y)[..row]);
-                    }
-                }
-                Some(c)
-            })
-            .collect()
+    /// A fresh copy of frame `n` (the session takes it); `None` past the last frame.
+    pub fn copy(&self, n: usize) -> Option<CpuImage> {
+        let f = self.frames.get(n)?;
+        let mut c = CpuImage::new(f.format(), f.width(), f.height(), None).ok()?;
+        for (plane, g) in f.format().planes(f.width(), f.height()).iter().enumerate() {
+            for y in 0..g.height {
+                let row = g.row_bytes();
+                c.row_mut(plane, y)[..row].copy_from_slice(&f.row(plane, y)[..row]);
+            }
+        }
+        Some(c)
     }
 
     /// Frame `n` as BGRA8 (as screen capture gives frames): the I420 frame turned to RGB with the

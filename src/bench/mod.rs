@@ -590,32 +590,29 @@ pub fn run(
         }
     }
     let encodes = !runnable.is_empty() || !config.compare.is_empty();
-    let inputs: Vec<BenchInput> = match file_input {
-        _ if !encodes => Vec::new(),
-        Some(input) => vec![input],
-        None => config
-            .sizes
-            .iter()
-            .map(|&(w, h)| BenchInput::pattern(w, h, config.frame_rate, config.frames))
-            .collect::<Result<_, _>>()?,
+    // One input at a time (made when its turn comes): a file's, or the pattern at each size.
+    let sizes: Vec<Option<(u32, u32)>> = match (&file_input, encodes) {
+        (_, false) => Vec::new(),
+        (Some(_), true) => vec![None],
+        (None, true) => config.sizes.iter().copied().map(Some).collect(),
     };
-    if runnable.is_empty() && config.compare.is_empty() && !config.gpu_passes {
-        return Err(BenchError::Nothing {
-            reason: format!(
-                "no encode path asked for runs here ({}); ask for others with --path, or add --compare or --gpu-passes",
-                unavailable
-                    .iter()
-                    .map(|u| format!("{}: {}", u.label, u.reason))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ),
-        });
-    }
-    let total = inputs.len() * (runnable.len() + config.compare.len());
+    let mut file_input = file_input;
+    let total = sizes.len() * (runnable.len() + config.compare.len());
     let mut index = 0;
     let mut results = Vec::new();
+    let mut input_info = None;
     let mut gpu_ctx = gpu::Lazy::default();
-    for input in &inputs {
+    for size in sizes {
+        let input = match (size, file_input.take()) {
+            (Some((w, h)), _) => BenchInput::pattern(w, h, config.frame_rate, config.frames)?,
+            (None, Some(input)) => input,
+            (None, None) => break,
+        };
+        input_info.get_or_insert_with(|| InputInfo {
+            rgb: config.rgb,
+            ..input.info()
+        });
+        let input = &input;
         for path in &runnable {
             index += 1;
             progress(&Progress::Step {
@@ -681,13 +678,7 @@ pub fn run(
         version: env!("CARGO_PKG_VERSION").into(),
         started_utc,
         machine: Machine::this(),
-        input: inputs
-            .first()
-            .map(|i| InputInfo {
-                rgb: config.rgb,
-                ..i.info()
-            })
-            .unwrap_or_else(|| InputInfo::none(config)),
+        input: input_info.unwrap_or_else(|| InputInfo::none(config)),
         quality_method,
         results,
         unavailable,
