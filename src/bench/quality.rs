@@ -69,6 +69,14 @@ impl Decoder {
             .spawn()
             .map_err(|e| format!("{} does not start: {e}", self.ffmpeg.display()))?;
         let mut stdout = child.stdout.take().ok_or("no pipe from ffmpeg")?;
+        // Its messages are read as they come, so that a stream full of errors cannot fill the
+        // pipe and stall ffmpeg while frames are read here.
+        let mut stderr = child.stderr.take().ok_or("no pipe from ffmpeg")?;
+        let messages = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
         let mut acc = Accumulator::default();
         let mut frame = vec![0u8; w * h];
         let mut n = 0usize;
@@ -84,13 +92,15 @@ impl Decoder {
             n += 1;
         };
         drop(stdout);
-        let out = child.wait_with_output().map_err(|e| e.to_string())?;
+        let status = child.wait().map_err(|e| e.to_string())?;
+        let messages = messages.join().unwrap_or_default();
         read_result?;
-        if !out.status.success() {
+        if !status.success() {
+            let last: Vec<&str> = messages.lines().rev().take(3).collect();
             return Err(format!(
                 "ffmpeg could not decode {}: {}",
                 file.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
+                last.into_iter().rev().collect::<Vec<_>>().join(" / ")
             ));
         }
         if n != input.frames() as usize {
@@ -204,6 +214,24 @@ mod tests {
         assert_eq!(q.psnr_db, 100.0);
         assert!((q.ssim - 1.0).abs() < 1e-12, "{}", q.ssim);
         assert_eq!(q.frames, 1);
+    }
+
+    #[test]
+    fn a_file_ffmpeg_cannot_decode_is_an_error_naming_it() {
+        let Ok(decoder) = Decoder::find() else {
+            println!("SKIPPED: no ffmpeg on PATH");
+            return;
+        };
+        let dir = std::env::temp_dir().join(format!("gs-bench-quality-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("garbage.ivf");
+        std::fs::write(&file, [0x5au8; 4096]).unwrap();
+        let input = BenchInput::pattern(64, 64, crate::time::Rational::new(30, 1), 2).unwrap();
+        let e = decoder.compare(&file, &input).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let cannot = format!("ffmpeg could not decode {}: ", file.display());
+        let none = format!("{} decoded to 0 frames", file.display());
+        assert!(e.starts_with(&cannot) || e.starts_with(&none), "{e}");
     }
 
     #[test]
