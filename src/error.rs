@@ -16,6 +16,7 @@ use crate::hdr::HdrParseError;
 use crate::output::path::SameFileError;
 use crate::output::replay::ReplayError;
 use crate::output::SinkError;
+#[cfg(feature = "software")]
 use crate::recorder::RecorderError;
 use crate::session::SessionError;
 use crate::source::capture::CaptureError;
@@ -72,6 +73,7 @@ pub enum Error {
     /// HDR metadata as typed could not be read.
     #[error(transparent)]
     Hdr(#[from] HdrParseError),
+    #[cfg(feature = "software")]
     /// A recording failed or refused a control.
     #[error(transparent)]
     Recorder(#[from] RecorderError),
@@ -177,6 +179,7 @@ impl Error {
                 ErrorCode::InvalidConfig
             }
             Error::Session(e) => session_code(e),
+            #[cfg(feature = "software")]
             Error::Recorder(e) => recorder_code(e),
         }
     }
@@ -197,6 +200,7 @@ fn session_code(e: &SessionError) -> ErrorCode {
     }
 }
 
+#[cfg(feature = "software")]
 fn recorder_code(e: &RecorderError) -> ErrorCode {
     match e {
         RecorderError::Source(_) | RecorderError::NoFrames { .. } => ErrorCode::BadInput,

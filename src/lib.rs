@@ -23,7 +23,8 @@
 //!   [`encode::nvenc`], built to NVIDIA's specification: no reachable GPU has an encoder
 //!   engine, so it has run up to the session open).
 //! - **The engine**: [`Session`] (open on a configuration, submit frames, receive packets), with
-//!   [`stats`] and the [`control`] socket.
+//!   [`stats`] and the [`control`] socket; `bench` (feature `bench`) measures encode paths and
+//!   GPU passes side by side for `ghoststream bench`.
 //!
 //! Every layer has its own error enum; [`Error`] wraps them all, and [`ErrorCode`] gives each
 //! the stable number the C ABI returns.
@@ -51,6 +52,8 @@
 //! # Ok::<(), ghoststream::Error>(())
 //! ```
 
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod bitstream;
 /// Screen capture; a kind of source ([`source::capture`]), re-exported here by its own name.
 pub use source::capture;
@@ -71,6 +74,8 @@ pub mod output;
 mod packet;
 pub mod probe;
 pub mod processing;
+// The recorder's live streams are FFmpeg muxers.
+#[cfg(feature = "software")]
 pub mod recorder;
 pub mod report;
 mod session;

@@ -42,7 +42,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("encoders", &["encode"]),
     (
         "engine",
-        &["session", "probe", "stats", "control", "recorder"],
+        &["session", "probe", "stats", "control", "recorder", "bench"],
     ),
     ("facade", &["error"]),
 ];

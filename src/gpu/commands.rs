@@ -273,7 +273,7 @@ pub(crate) unsafe fn record_upload(
     }
 }
 
-#[cfg(feature = "test-support")]
+#[cfg(any(feature = "test-support", feature = "bench"))]
 /// Reads `pairs` pairs of timestamps (queries 2i and 2i+1) and returns each pair's duration in
 /// nanoseconds. The submission that wrote them must have been waited for.
 pub(crate) fn read_durations(
@@ -599,7 +599,7 @@ unsafe fn run_once(
 }
 
 /// The median of timings (NaN for none).
-#[cfg(feature = "test-support")]
+#[cfg(any(feature = "test-support", feature = "bench"))]
 pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(f64::NAN)

@@ -359,7 +359,7 @@ impl RgbToYuv420 {
         }
     }
 
-    #[cfg(feature = "test-support")]
+    #[cfg(any(feature = "test-support", feature = "bench"))]
     pub(super) fn wait_fence(&self) -> Result<(), GpuError> {
         super::commands::wait_and_reset(&self.ctx, self.fence, RUN_TIMEOUT_NS, "a conversion")
     }

@@ -6,7 +6,7 @@
 //! the GPU clock complete it. Vulkan type mappings are in one pure module (`conv`). Every
 //! `unsafe` block states the invariant it relies on.
 
-#[cfg(feature = "test-support")]
+#[cfg(any(feature = "test-support", feature = "bench"))]
 mod bench;
 mod clock;
 mod commands;
@@ -28,13 +28,13 @@ pub use crate::frame::{GpuFrame, GpuFrameError, TimelinePoint};
 /// The `ash` crate GhostStream is built with, for embedding applications to name the same
 /// Vulkan types.
 pub use ash;
-#[cfg(feature = "test-support")]
+#[cfg(any(feature = "test-support", feature = "bench"))]
 pub use bench::ConvertBenchmark;
 pub use commands::GpuTime;
 pub use convert::{ConvertRun, RgbToYuv420};
 pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use interop::{ExportableBuffer, ExportableTimeline};
-#[cfg(feature = "test-support")]
+#[cfg(any(feature = "test-support", feature = "bench"))]
 pub use ring::PassTiming;
 pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, RingFrame, Submitted};
 

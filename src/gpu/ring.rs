@@ -239,7 +239,7 @@ impl<T> Submitted<T> {
     }
 }
 
-#[cfg(feature = "test-support")]
+#[cfg(any(feature = "test-support", feature = "bench"))]
 /// GPU time of a ring's pass, measured by [`ConvertRing::benchmark_pass`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PassTiming {
@@ -252,7 +252,7 @@ pub struct PassTiming {
     pub bytes: u64,
 }
 
-#[cfg(feature = "test-support")]
+#[cfg(any(feature = "test-support", feature = "bench"))]
 impl PassTiming {
     /// Achieved bandwidth, GB/s.
     pub fn gbps(&self) -> f64 {
@@ -664,7 +664,7 @@ impl<T> ConvertRing<T> {
         slot.bound_output = output;
     }
 
-    #[cfg(feature = "test-support")]
+    #[cfg(any(feature = "test-support", feature = "bench"))]
     /// Times the ring's pass alone: after one frame per slot (so every input image holds a
     /// picture and is in its sampled layout), `iterations` dispatches over the slots in
     /// rotation, each in its own submission bracketed by timestamps and waited for, with no

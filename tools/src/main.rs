@@ -1,10 +1,17 @@
 //! `ghoststream`: encode, record and probe with the GhostStream engine.
 
+// Without `software` (the build for machines without FFmpeg, such as the lent H200) the tool
+// has no encoders: encode and record, and the other tools' spellings of their options, go.
+#[cfg(feature = "software")]
 mod aliases;
+mod bench;
 mod control;
+#[cfg(feature = "software")]
 mod encode;
 mod generate;
+#[cfg(feature = "software")]
 mod live;
+#[cfg(feature = "software")]
 mod options;
 mod probe;
 
@@ -12,8 +19,8 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-/// GhostStream: a GPU video engine for Linux. Encode files and test patterns, probe this
-/// machine's encode paths.
+/// GhostStream: a GPU video engine for Linux. Encode files and test patterns, probe and
+/// benchmark this machine's encode paths.
 #[derive(Parser, Debug)]
 #[command(name = "ghoststream", version, about, long_about = None, propagate_version = true)]
 struct Cli {
@@ -28,14 +35,22 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Encode a test pattern, a Y4M file or raw frames to a container or bitstream file.
+    #[cfg(feature = "software")]
     #[command(after_help = encode::EXAMPLES)]
     Encode(options::EncodeOptions),
     /// Record the screen (or any input `encode` takes) to a file, a replay buffer or a stream.
+    #[cfg(feature = "software")]
     #[command(after_help = RECORD_EXAMPLES)]
     Record(options::RecordOptions),
     /// List every encode path, GPU engine and capture method, available or not and why.
     #[command(after_help = probe::EXAMPLES)]
     Probe(probe::ProbeArgs),
+    /// Benchmark this machine's encode paths and GPU passes; a report with charts.
+    ///
+    /// Per encode path and size: fps, latency (median, p99), CPU per frame, bitrate, PSNR and
+    /// SSIM; another tool's command line side by side; GPU passes against a device copy.
+    #[command(after_help = bench::EXAMPLES)]
+    Bench(bench::BenchArgs),
     /// Save the running recording's replay buffer; prints the saved file's path.
     ///
     /// All it holds, or the last SECONDS.
@@ -51,6 +66,7 @@ enum Command {
     Bitrate(control::BitrateArgs),
 }
 
+#[cfg(feature = "software")]
 const RECORD_EXAMPLES: &str =
     "Stop a recording with Ctrl+C or SIGTERM (kill PID): the file is finished cleanly and
 plays to its last frame. `ghoststream stop` does the same from another terminal.
@@ -92,6 +108,7 @@ fn main() -> ExitCode {
         };
     }
     // ffmpeg's and gpu-screen-recorder's spellings are answered before parsing.
+    #[cfg(feature = "software")]
     if let Some(answer) = aliases::answer(&words, &Cli::command()) {
         eprintln!("ghoststream: {answer}");
         return ExitCode::from(2);
@@ -115,9 +132,12 @@ fn main() -> ExitCode {
         .init();
 
     let result = match cli.command {
+        #[cfg(feature = "software")]
         Command::Encode(args) => encode::run(*args.0),
+        #[cfg(feature = "software")]
         Command::Record(args) => encode::run(*args.0),
         Command::Probe(args) => probe::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Save(args) => control::save(args),
         Command::Status(args) => control::status(args),
         Command::Stop(args) => control::stop(args),

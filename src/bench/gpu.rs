@@ -1,0 +1,180 @@
+//! The GPU pass section: the conversion pass (BGRA8 -> NV12) against `vkCmdCopyBuffer` and a
+//! compute-shader copy of the same bytes in the same run, then the fused pass's I444 output and
+//! its scale + tone map, each beside the copy time of its own byte count (the harness of
+//! `src/gpu/bench.rs` and [`ConvertRing::benchmark_pass`]).
+
+use std::sync::Arc;
+
+use super::{BenchConfig, GpuPassResult, GpuPasses, Progress};
+use crate::color::{ColorMatrix, ColorRange};
+use crate::config::{DeviceSelector, GpuOptions};
+use crate::format::PixelFormat;
+use crate::gpu::{ConvertBenchmark, ConvertRing, GpuContext, RgbToYuv420};
+use crate::processing::convert::{ChromaSiting, ConvertSpec};
+use crate::processing::pipeline::ProcessSpec;
+use crate::processing::scale::{Fit, ScaleFilter};
+use crate::processing::tonemap::{PeakSource, ToneMapSpec};
+
+/// The Vulkan context, made on first use (`GHOSTSTREAM_GPU=<name part>` picks a device).
+#[derive(Default)]
+pub(super) struct Lazy(Option<Result<Arc<GpuContext>, String>>);
+
+impl Lazy {
+    /// The context, or why there is none.
+    pub(super) fn get(&mut self) -> Result<Arc<GpuContext>, String> {
+        self.0
+            .get_or_insert_with(|| {
+                let device = std::env::var("GHOSTSTREAM_GPU")
+                    .map(DeviceSelector::Name)
+                    .unwrap_or_default();
+                GpuContext::new(&GpuOptions {
+                    device,
+                    validation: false,
+                })
+                .map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+}
+
+const NV12: ConvertSpec = ConvertSpec {
+    matrix: ColorMatrix::Bt709,
+    range: ColorRange::Limited,
+    siting: ChromaSiting::Left,
+    output: PixelFormat::Nv12,
+};
+
+/// The conversion pass at `width` x `height` against copies of the same bytes.
+pub(super) fn convert_vs_copy(
+    ctx: &Arc<GpuContext>,
+    width: u32,
+    height: u32,
+    iterations: usize,
+) -> Result<ConvertBenchmark, String> {
+    let mut conv = RgbToYuv420::new(ctx).map_err(|e| e.to_string())?;
+    // Four frames in rotation: 4 x 33 MB at 4K is well past a 50 MB L2.
+    conv.benchmark(width, height, &NV12, 4, iterations)
+        .map_err(|e| e.to_string())
+}
+
+fn us(ns: f64) -> f64 {
+    ns / 1e3
+}
+
+/// Times every pass; a pass that fails is listed with its error.
+pub(super) fn passes(
+    config: &BenchConfig,
+    gpu: &mut Lazy,
+    progress: &mut dyn FnMut(&Progress),
+) -> GpuPasses {
+    let iterations = config.gpu_iterations;
+    let ctx = match gpu.get() {
+        Ok(c) => c,
+        Err(e) => {
+            return GpuPasses {
+                device: format!("none: {e}"),
+                iterations,
+                passes: Vec::new(),
+                failed: Vec::new(),
+            }
+        }
+    };
+    let info = ctx.device_info().clone();
+    let device = format!(
+        "{} ({}), Vulkan {}.{}.{}, driver {}",
+        info.name,
+        info.kind,
+        info.api_version.0,
+        info.api_version.1,
+        info.api_version.2,
+        info.driver.trim()
+    );
+    let mut passes = Vec::new();
+    let mut failed = Vec::new();
+    for &(w, h) in &config.gpu_sizes {
+        let name = "convert BGRA8 -> NV12 (conversion pass)".to_string();
+        progress(&Progress::GpuPass {
+            name: format!("{name} {w}x{h}"),
+        });
+        // Copy bandwidths (bytes per ns) at this size, for the other passes' floors.
+        let mut copy_bw = None;
+        match convert_vs_copy(&ctx, w, h, iterations) {
+            Ok(b) => {
+                copy_bw = Some((b.copy_gbps(), b.shader_copy_gbps()));
+                passes.push(GpuPassResult {
+                    name,
+                    input: format!("{w}x{h} bgra8"),
+                    output: format!("{w}x{h} nv12"),
+                    bytes: b.bytes,
+                    gpu_us: us(b.convert_ns),
+                    copy_us: Some(us(b.copy_ns)),
+                    shader_copy_us: Some(us(b.shader_copy_ns)),
+                    record_submit_us: us(b.record_submit_ns),
+                });
+            }
+            Err(e) => failed.push((format!("{name} {w}x{h}"), e)),
+        }
+        let tone = ToneMapSpec {
+            peak: PeakSource::Measured {
+                first_frame: 1000.0,
+            },
+            ..ToneMapSpec::hdr10_to_sdr(1000.0)
+        };
+        let (ow, oh) = ((w / 2) & !1, (h / 2) & !1);
+        let same = ProcessSpec::convert_only(w, h, NV12);
+        let mut ring_passes: Vec<(String, ProcessSpec)> = vec![(
+            "convert BGRA8 -> I444 (fused pass)".into(),
+            ProcessSpec::convert_only(
+                w,
+                h,
+                ConvertSpec {
+                    output: PixelFormat::I444,
+                    ..NV12
+                },
+            ),
+        )];
+        for filter in [ScaleFilter::Bilinear, ScaleFilter::Lanczos3] {
+            ring_passes.push((
+                format!("fused: scale 2x down ({filter}) + BT.2390 tone map -> NV12"),
+                ProcessSpec {
+                    output_width: ow,
+                    output_height: oh,
+                    filter,
+                    fit: Fit::Letterbox,
+                    tonemap: Some(tone),
+                    sharpen: 0.0,
+                    ..same
+                },
+            ));
+        }
+        for (name, spec) in ring_passes {
+            progress(&Progress::GpuPass {
+                name: format!("{name} {w}x{h}"),
+            });
+            let result = ConvertRing::<()>::new(&ctx, PixelFormat::Bgra8, &spec, 4)
+                .and_then(|mut ring| ring.benchmark_pass(iterations));
+            match result {
+                Ok(t) => passes.push(GpuPassResult {
+                    name,
+                    input: format!("{w}x{h} bgra8"),
+                    output: format!(
+                        "{}x{} {}",
+                        spec.output_width, spec.output_height, spec.convert.output
+                    ),
+                    bytes: t.bytes,
+                    gpu_us: us(t.gpu_ns),
+                    copy_us: copy_bw.map(|(c, _)| us(t.bytes as f64 / c)),
+                    shader_copy_us: copy_bw.map(|(_, s)| us(t.bytes as f64 / s)),
+                    record_submit_us: us(t.record_submit_ns),
+                }),
+                Err(e) => failed.push((format!("{name} {w}x{h}"), e.to_string())),
+            }
+        }
+    }
+    GpuPasses {
+        device,
+        iterations,
+        passes,
+        failed,
+    }
+}
