@@ -28,6 +28,15 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["bench"]:
         shutil.copy(m["executable"], ".h200/gpu_convert_bench")
 '
+# The tool without FFmpeg (no encoders there): `ghoststream bench --gpu-passes` runs from it.
+cargo build -p ghoststream-tools --release --no-default-features --message-format=json 2>/dev/null |
+  python3 -c '
+import json, shutil, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "ghoststream":
+        shutil.copy(m["executable"], ".h200/ghoststream")
+'
 # Debug info is not needed there and would take the carried tree past its size limit.
 strip .h200/*
 ls -la .h200

@@ -67,6 +67,9 @@ grep -E "^NV_ENC|test result|panicked" "$out/nvenc_structures.txt"
 echo "== BGRA8 -> NV12 against a buffer copy of the same bytes; the fused pass's operations"
 GHOSTSTREAM_BENCH_ITERATIONS=${ITERATIONS:-400} .h200/gpu_convert_bench 2>&1 | tee "$out/bench.txt"
 
+echo "== ghoststream bench --gpu-passes: the report and charts from the tool itself"
+.h200/ghoststream bench --gpu-passes --gpu-iterations "${ITERATIONS:-400}" --out "$out/bench" 2>&1 | tail -40
+
 echo "== The peers in the same run: NPP, plain CUDA kernels and a device copy of the same bytes (benches/h200/peers.cu, compiled here)"
 nvcc=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 if "$nvcc" -O3 -arch=sm_90 -o "$out/peers" benches/h200/peers.cu -lnppicc -lnppig -lnppc > "$out/peers_build.txt" 2>&1; then
