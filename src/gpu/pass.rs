@@ -17,7 +17,8 @@ use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, YuvLayout};
 use crate::processing::pipeline::ProcessSpec;
 use crate::processing::scale::Taps;
 use crate::processing::tonemap::{
-    gamut_matrix, luminance_weights, pq_inverse_eotf, PeakSource, HLG_GAMMA, SDR_PEAK_NITS,
+    gamut_matrix, luminance_weights, pq_inverse_eotf, PeakSource, HLG_GAMMA, HLG_PEAK_NITS,
+    SDR_PEAK_NITS,
 };
 
 pub(crate) static SPIRV: &[u8] = include_bytes!("../../shaders/spirv/process.spv");
@@ -29,12 +30,38 @@ const MAX_HROWS: u32 = 96;
 /// Fewest H rows the shader is built with: sharpening reuses H's memory for 16 x 17 values.
 const MIN_HROWS: u32 = 15;
 
-/// Shared memory the shader declares with `rows` H rows, bytes: H rows, O, codes, the peak.
-const fn shared_bytes(rows: u32) -> u32 {
-    3 * rows * (TILE + 3) * 4 + 3 * (TILE + 2) * (TILE + 3) * 4 + 3 * TILE * TILE * 4 + 4
+/// O columns of a tile (the shader's `OC`).
+const OC: u32 = TILE + 3;
+/// O rows of a tile (the shader's `OR`).
+const OR: u32 = TILE + 2;
+/// Most workgroup memory the source tile may bring the pass to, bytes: above it H fetches the
+/// source from the image instead (256 invocations with 48 KiB still leave 4 workgroups, 1024
+/// invocations, on a 228 KiB multiprocessor).
+const SOURCE_TILE_BUDGET: u32 = 48 * 1024;
+
+/// Floats of the shader's pool: the source tile (`rows` x `cols` per channel), later O.
+const fn pool_floats(rows: u32, cols: u32) -> u32 {
+    let source = 3 * rows * cols;
+    let o = 3 * OR * OC;
+    if source > o {
+        source
+    } else {
+        o
+    }
 }
-/// Bytes of the shader's `Params` block (std140: sixteen 16-byte vectors).
-const PARAMS_BYTES: usize = 256;
+
+/// Shared memory the shader declares, bytes: H rows, the pool, the tap tables, codes, the
+/// peak and the curve.
+const fn shared_bytes(rows: u32, taps: u32, pool: u32) -> u32 {
+    3 * rows * OC * 4
+        + pool * 4
+        + (OC + OC * taps + OR + OR * taps) * 4
+        + 3 * TILE * TILE * 4
+        + 4
+        + 16
+}
+/// Bytes of the shader's `Params` block (std140: seventeen 16-byte vectors).
+const PARAMS_BYTES: usize = 272;
 /// Bytes of the push constants (read and write slot of the peak).
 const PUSH_BYTES: u32 = 8;
 
@@ -86,6 +113,18 @@ impl ProcessingPass {
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let modes = Modes::of(spec, &layout);
         let block = params_block(spec, &layout, &modes, &tx, &ty);
+        let hrows = rows.max(MIN_HROWS);
+        let max_taps = super::vk_u32(tx.count.max(ty.count).max(1));
+        // The source tile in workgroup memory when it fits the budget and the device.
+        let source_cols = tile_source_cols(spec, &tx);
+        let with_tile = shared_bytes(hrows, max_taps, pool_floats(hrows, source_cols));
+        let source_cols =
+            if with_tile <= SOURCE_TILE_BUDGET.min(limits.max_compute_shared_memory_size) {
+                source_cols
+            } else {
+                0
+            };
+        let pool = pool_floats(hrows, source_cols);
         // The modes are also specialization constants: what a spec does not use is compiled
         // out (fewer registers, more workgroups in flight).
         let constants = [
@@ -94,9 +133,12 @@ impl ProcessingPass {
             modes.chroma,
             u32::from(layout.bytes_per_sample == 2),
             u32::from(modes.measure),
-            rows.max(MIN_HROWS),
+            hrows,
+            max_taps,
+            source_cols,
+            pool,
         ];
-        let shared = shared_bytes(rows.max(MIN_HROWS));
+        let shared = shared_bytes(hrows, max_taps, pool);
         if limits.max_compute_shared_memory_size < shared {
             return Err(GpuError::Unsupported {
                 what: "run the fused processing pass".into(),
@@ -252,6 +294,31 @@ fn tile_source_rows(spec: &ProcessSpec, ty: &Taps) -> u32 {
     most
 }
 
+/// The most source columns any tile of the output filters (the shader's source tile width):
+/// from the first tap of the tile's first O column in the rectangle to the last tap of its
+/// last.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "columns are clamped into the rectangle; the span counts source columns (a u32 size)"
+)]
+fn tile_source_cols(spec: &ProcessSpec, tx: &Taps) -> u32 {
+    let rect = spec.rect();
+    let w = i64::from(spec.output_width);
+    let (rx, rw) = (i64::from(rect.x), i64::from(rect.width));
+    let mut most = 0;
+    for x0 in (0..w).step_by(TILE as usize) {
+        let lo = (x0 - 2).clamp(0, w - 1).max(rx) - rx;
+        let hi = (x0 + i64::from(TILE)).clamp(0, w - 1).min(rx + rw - 1) - rx;
+        if lo <= hi {
+            let cols = i64::from(tx.start[hi as usize]) + tx.count as i64
+                - i64::from(tx.start[lo as usize]);
+            most = most.max(cols as u32);
+        }
+    }
+    most
+}
+
 /// The tap tables as the shader reads them: per output column of the rectangle, the first
 /// source index then the weights (f32 bits); then the same per row.
 fn tap_table(tx: &Taps, ty: &Taps) -> Vec<u32> {
@@ -316,6 +383,28 @@ impl Modes {
             peak_nits,
         }
     }
+}
+
+/// The BT.2390 EETF's constants for the metadata (PQ) or nominal (HLG) peak, as the shader's
+/// `Params.curve`: on, the source peak in PQ, max_lum, ks (a measured peak's are computed on
+/// the GPU per frame).
+fn eetf_params(spec: &ProcessSpec, modes: &Modes) -> [f64; 4] {
+    if spec.tonemap.is_none() {
+        return [0.0; 4];
+    }
+    let source_peak = if modes.tone == 2 {
+        HLG_PEAK_NITS
+    } else {
+        modes.peak_nits
+    };
+    let sw = pq_inverse_eotf(source_peak / 10000.0);
+    let max_lum = pq_inverse_eotf(SDR_PEAK_NITS / 10000.0) / sw;
+    [
+        f64::from(u8::from(source_peak > SDR_PEAK_NITS)),
+        sw,
+        max_lum,
+        1.5 * max_lum - 0.5,
+    ]
 }
 
 /// The shader's `Params` block.
@@ -387,6 +476,7 @@ fn params_block(
         f(gamut[2], 0.0),
         f(luma_src, 0.0),
         f(luma_dst, 0.0),
+        eetf_params(spec, modes).map(g),
     ];
     let mut out = Vec::with_capacity(PARAMS_BYTES);
     for v in floats_a.iter().flatten() {
