@@ -43,6 +43,10 @@ layout(set = 0, binding = 2, std140) uniform Params {
     vec4 luma_src;   // luminance weights of the source primaries (HLG OOTF)
     vec4 luma_dst;   // luminance weights of the output primaries (gamut fitting)
     vec4 curve;      // the EETF for the metadata or HLG peak: on (0/1), source peak in PQ, max_lum, ks
+    vec4 yuv_r;      // YUV input: weights of (Y', Cb, Cr) in R
+    vec4 yuv_g;      // ... in G
+    vec4 yuv_b;      // ... in B
+    vec4 yuv_range;  // YUV input codes: 1 / luma scale, luma offset, 1 / chroma scale, chroma offset
 } p;
 layout(set = 0, binding = 3, std430) readonly buffer Taps { uint t[]; } taps;
 layout(set = 0, binding = 4, std430) buffer Peak { uint v[]; } peak;
@@ -57,6 +61,9 @@ layout(constant_id = 5) const int MAX_HROWS = 96; // source rows a tile filters 
 layout(constant_id = 6) const int MAX_TAPS = 24;  // taps of a column or row (the plan's most)
 layout(constant_id = 7) const int SRC_COLS = 0;   // source columns a tile reads (the plan's most); 0: H fetches from the image
 layout(constant_id = 8) const int POOL = 1026;    // floats of the pool: the source tile, later O (3 * OR * OC at least)
+// The input: 0 an RGB image; YUV planes, tightly packed and stacked in one single-channel image
+// as wide as the picture: 1 NV12, 2 I420, 3 P010 (R16), 4 I444.
+layout(constant_id = 9) const uint INPUT = 0u;
 
 layout(push_constant) uniform Frame {
     uint read_slot;   // peak measured on the previous frame
@@ -192,6 +199,43 @@ bool in_rect(int x, int y) {
     return x >= r.x && y >= r.y && x < r.x + r.z && y < r.y + r.w;
 }
 
+// A YUV input's code value at sample `i` of the stacked planes (`w` samples a row).
+float yuv_code(int i, int w) {
+    float v = texelFetch(src, ivec2(i % w, i / w), 0).r;
+    return INPUT == 3u ? floor(round(v * 65535.0) / 64.0) : round(v * 255.0);
+}
+
+// The source signal's RGB at `at` (inside the picture). YUV input: codes to Y', Cb, Cr, 4:2:0
+// chroma from the sample of the pixel's 2x2 block, the matrix's inverse, clamped to 0..1
+// (the float64 reference is processing::convert::yuv_to_rgb).
+vec3 source_at(ivec2 at) {
+    if (INPUT == 0u) {
+        return texelFetch(src, at, 0).rgb;
+    }
+    int w = int(p.dims.z);
+    int h = int(p.dims.w);
+    int cw = w / 2;
+    int ch = h / 2;
+    int cx = at.x / 2;
+    int cy = at.y / 2;
+    float y = yuv_code(at.y * w + at.x, w);
+    float cb;
+    float cr;
+    if (INPUT == 4u) {
+        cb = yuv_code((h + at.y) * w + at.x, w);
+        cr = yuv_code((2 * h + at.y) * w + at.x, w);
+    } else if (INPUT == 2u) {
+        cb = yuv_code(w * h + cy * cw + cx, w);
+        cr = yuv_code(w * h + cw * ch + cy * cw + cx, w);
+    } else {
+        cb = yuv_code((h + cy) * w + 2 * cx, w);
+        cr = yuv_code((h + cy) * w + 2 * cx + 1, w);
+    }
+    vec3 ycc = vec3((y - p.yuv_range.y) * p.yuv_range.x, (cb - p.yuv_range.w) * p.yuv_range.z,
+        (cr - p.yuv_range.w) * p.yuv_range.z);
+    return clamp(vec3(dot(p.yuv_r.xyz, ycc), dot(p.yuv_g.xyz, ycc), dot(p.yuv_b.xyz, ycc)), 0.0, 1.0);
+}
+
 const int NO_TAPS = -2147483647;
 const int OPL = OR * OC;           // floats of one O plane in the pool
 const int SPL = MAX_HROWS * SRC_COLS; // floats of one source plane in the pool
@@ -291,7 +335,7 @@ void main() {
         for (int i = int(lid); i < hrows * scols; i += TILE * TILE) {
             int r = i / scols;
             int j = i - r * scols;
-            vec3 v = texelFetch(src, ivec2(clamp(sx_lo + j, 0, SW - 1), clamp(row_base + r, 0, SH - 1)), 0).rgb;
+            vec3 v = source_at(ivec2(clamp(sx_lo + j, 0, SW - 1), clamp(row_base + r, 0, SH - 1)));
             int at = r * SRC_COLS + j;
             pool[at] = v.r;
             pool[SPL + at] = v.g;
@@ -318,7 +362,7 @@ void main() {
                 int sy = clamp(row_base + r, 0, SH - 1);
                 for (int k = 0; k < int(tx); k++) {
                     int sx = clamp(start + k, 0, SW - 1);
-                    vec3 v = texelFetch(src, ivec2(sx, sy), 0).rgb;
+                    vec3 v = source_at(ivec2(sx, sy));
                     acc += col_w[c * MAX_TAPS + k] * v;
                     local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
                 }

@@ -13,7 +13,8 @@ use super::pipeline::{ComputePipeline, Descriptor};
 use super::resources::{nearest_sampler, GpuBuffer};
 use super::{GpuContext, GpuError};
 use crate::color::TransferFunction;
-use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, YuvLayout};
+use crate::format::PixelFormat;
+use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, ycbcr_to_rgb_rows, YuvLayout};
 use crate::processing::pipeline::ProcessSpec;
 use crate::processing::scale::Taps;
 use crate::processing::tonemap::{
@@ -60,8 +61,8 @@ const fn shared_bytes(rows: u32, taps: u32, pool: u32) -> u32 {
         + 4
         + 16
 }
-/// Bytes of the shader's `Params` block (std140: seventeen 16-byte vectors).
-const PARAMS_BYTES: usize = 272;
+/// Bytes of the shader's `Params` block (std140: twenty-one 16-byte vectors).
+const PARAMS_BYTES: usize = 336;
 /// Bytes of the push constants (read and write slot of the peak).
 const PUSH_BYTES: u32 = 8;
 
@@ -79,8 +80,17 @@ pub(crate) struct ProcessingPass {
 }
 
 impl ProcessingPass {
-    /// Builds the pass for `spec`, or says why the device or the plan cannot run it.
-    pub(crate) fn new(ctx: &Arc<GpuContext>, spec: &ProcessSpec) -> Result<Self, GpuError> {
+    /// Builds the pass for `spec` reading frames of `input`, or says why the device or the plan
+    /// cannot run it. `input` is an RGB format sampled as itself, or one of
+    /// [`crate::processing::convert::GPU_YUV_INPUTS`] as the image
+    /// [`super::conv::upload_image`] describes (its matrix and range are the output's,
+    /// `spec.convert`).
+    pub(crate) fn new(
+        ctx: &Arc<GpuContext>,
+        spec: &ProcessSpec,
+        input: PixelFormat,
+    ) -> Result<Self, GpuError> {
+        let input_mode = input_mode(input)?;
         spec.check().map_err(|reason| GpuError::Invalid {
             what: "processing".into(),
             reason,
@@ -112,7 +122,7 @@ impl ProcessingPass {
         }
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let modes = Modes::of(spec, &layout);
-        let block = params_block(spec, &layout, &modes, &tx, &ty);
+        let block = params_block(spec, &layout, &modes, &tx, &ty, input);
         let hrows = rows.max(MIN_HROWS);
         let max_taps = super::vk_u32(tx.count.max(ty.count).max(1));
         // The source tile in workgroup memory when it fits the budget and the device.
@@ -137,6 +147,7 @@ impl ProcessingPass {
             max_taps,
             source_cols,
             pool,
+            input_mode,
         ];
         let shared = shared_bytes(hrows, max_taps, pool);
         if limits.max_compute_shared_memory_size < shared {
@@ -268,6 +279,20 @@ impl Drop for ProcessingPass {
         // SAFETY: the owner waits for its submissions before dropping the pass.
         unsafe { self.ctx.device.destroy_sampler(self.sampler, None) };
     }
+}
+
+/// The shader's `INPUT` for an input format: 0 RGB, 1 NV12, 2 I420, 3 P010, 4 I444.
+fn input_mode(input: PixelFormat) -> Result<u32, GpuError> {
+    Ok(match input {
+        PixelFormat::Nv12 => 1,
+        PixelFormat::I420 => 2,
+        PixelFormat::P010 => 3,
+        PixelFormat::I444 => 4,
+        other => {
+            super::conv::input_format(other)?;
+            0
+        }
+    })
 }
 
 /// The most source rows any tile of the output filters (what the shader's H stage holds).
@@ -414,11 +439,14 @@ fn params_block(
     modes: &Modes,
     tx: &Taps,
     ty: &Taps,
+    input: PixelFormat,
 ) -> Vec<u8> {
     let rows = rgb_to_ycbcr_rows(spec.convert.matrix);
     let (bits, shift) = layout.depth();
     let (ys, yo, cs, co) = range_scale(spec.convert.range, bits);
     let rect = spec.rect();
+    let yuv = ycbcr_to_rgb_rows(spec.convert.matrix);
+    let (in_ys, in_yo, in_cs, in_co) = range_scale(spec.convert.range, input.bit_depth().max(8));
     let (gamut, luma_src, luma_dst) = match spec.tonemap {
         Some(t) => (
             gamut_matrix(t.source_primaries, t.output_primaries),
@@ -477,6 +505,10 @@ fn params_block(
         f(luma_src, 0.0),
         f(luma_dst, 0.0),
         eetf_params(spec, modes).map(g),
+        f(yuv[0], 0.0),
+        f(yuv[1], 0.0),
+        f(yuv[2], 0.0),
+        [g(1.0 / in_ys), g(in_yo), g(1.0 / in_cs), g(in_co)],
     ];
     let mut out = Vec::with_capacity(PARAMS_BYTES);
     for v in floats_a.iter().flatten() {
