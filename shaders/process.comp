@@ -129,11 +129,12 @@ vec4 eetf_for(float source_peak, float target_peak) {
     return vec4(source_peak > target_peak ? 1.0 : 0.0, sw, max_lum, 1.5 * max_lum - 0.5);
 }
 
-float eetf(Eetf e, float l) {
+// The EETF of luminance `l` (nits), whose PQ signal is `pq`.
+float eetf(Eetf e, float l, float pq) {
     if (!e.on) {
         return l;
     }
-    float e1 = min(pq_inverse(l / 10000.0) / e.sw, 1.0);
+    float e1 = min(pq / e.sw, 1.0);
     float e2 = e1;
     if (e1 >= e.ks) {
         float t = (e1 - e.ks) / (1.0 - e.ks);
@@ -182,7 +183,10 @@ vec3 tone_map(vec3 e, Eetf curve) {
     }
     float m = max(lin.r, max(lin.g, lin.b));
     if (m > 0.0) {
-        lin *= eetf(curve, m) / m;
+        // A PQ source's brightest channel is the PQ signal of m already (the EOTF is
+        // monotonic): no inverse to compute, and none of its float32 error.
+        float pq = TONE == 2u ? pq_inverse(m / 10000.0) : max(e.r, max(e.g, e.b));
+        lin *= eetf(curve, m, pq) / m;
     }
     vec3 rel = vec3(dot(p.gamut0.rgb, lin), dot(p.gamut1.rgb, lin), dot(p.gamut2.rgb, lin)) / p.tone.y;
     rel = fit_gamut(rel);

@@ -95,7 +95,7 @@ pub struct RgbToYuv420 {
     /// The pipeline for every output (layout choices read from the push constants).
     pub(super) pipe: ComputePipeline,
     /// Pipelines specialized per output, built on first use.
-    variants: [OnceCell<ComputePipeline>; VARIANTS],
+    variants: Box<[OnceCell<ComputePipeline>; VARIANTS]>,
     /// The variant [`RgbToYuv420::params_bytes`] last prepared, for [`RgbToYuv420::pipeline`].
     selected: Cell<Option<usize>>,
     /// [`RgbToYuv420::run`] uses `pipe` rather than a specialized pipeline.

@@ -325,6 +325,7 @@ fn tile_source_rows(spec: &ProcessSpec, ty: &Taps) -> u32 {
 #[expect(
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
     reason = "columns are clamped into the rectangle; the span counts source columns (a u32 size)"
 )]
 fn tile_source_cols(spec: &ProcessSpec, tx: &Taps) -> u32 {

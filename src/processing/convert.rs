@@ -487,9 +487,9 @@ mod tests {
             ColorMatrix::Bt2020Ncl,
         ] {
             let (f, i) = (rgb_to_ycbcr_rows(m), ycbcr_to_rgb_rows(m));
-            for r in 0..3 {
+            for (r, row) in i.iter().enumerate() {
                 for c in 0..3 {
-                    let v: f64 = (0..3).map(|k| i[r][k] * f[k][c]).sum();
+                    let v: f64 = row.iter().zip(&f).map(|(a, b)| a * b[c]).sum();
                     let want = if r == c { 1.0 } else { 0.0 };
                     assert!((v - want).abs() < 1e-12, "{m:?} [{r}][{c}] = {v}");
                 }
