@@ -391,7 +391,7 @@ pub enum BackendChoice {
 #[non_exhaustive]
 pub enum GpuChoice {
     /// Convert RGB input on the best Vulkan device when there is one, else on the CPU
-    /// (libswscale); YUV input needs no processing in this release.
+    /// (libswscale); YUV input goes to the GPU only to be scaled, tone mapped or sharpened.
     #[default]
     Auto,
     /// Never use a GPU: RGB input is converted on the CPU.
