@@ -290,9 +290,14 @@ void main() {
         }
     }
 
+    // Without sharpening only O rows y0 .. y0+15 and columns x0-1 .. x0+15 are read (the chroma
+    // filter's left column): the halo beyond is neither filtered nor tone mapped.
+    int first = SHARPEN != 0u ? 0 : 1;
+    int ocols = SHARPEN != 0u ? OC : OC - 2;
+    int orows = SHARPEN != 0u ? OR : OR - 2;
     // Which rectangle rows the tile's O rows cover, and the source rows they need.
-    int lo = max(clamp(y0 - 1, 0, H - 1), R.y) - R.y;
-    int hi = min(clamp(y0 + TILE, 0, H - 1), R.y + R.w - 1) - R.y;
+    int lo = max(clamp(y0 - 1 + first, 0, H - 1), R.y) - R.y;
+    int hi = min(clamp(y0 + TILE - first, 0, H - 1), R.y + R.w - 1) - R.y;
     int row_base = 0;
     int hrows = 0;
     if (lo <= hi) {
@@ -328,8 +333,8 @@ void main() {
 
     float local_peak = 0.0;
     // The source columns the tile's in-rectangle O columns filter.
-    int ca = max(clamp(x0 - 2, 0, W - 1), R.x) - (x0 - 2);
-    int cb = min(clamp(x0 + TILE, 0, W - 1), R.x + R.z - 1) - (x0 - 2);
+    int ca = max(clamp(x0 - 2 + first, 0, W - 1), R.x) - (x0 - 2);
+    int cb = min(clamp(x0 - 3 + first + ocols, 0, W - 1), R.x + R.z - 1) - (x0 - 2);
     int sx_lo = 0;
     int scols = 0;
     if (SRC_COLS > 0 && ca <= cb) {
@@ -350,9 +355,10 @@ void main() {
     }
 
     // H: filter across.
-    for (int i = int(lid); i < hrows * OC; i += TILE * TILE) {
-        int r = i / OC;
-        int c = i - r * OC;
+    for (int j = int(lid); j < hrows * ocols; j += TILE * TILE) {
+        int r = j / ocols;
+        int c = first + j - r * ocols;
+        int i = r * OC + c;
         int start = col_start[c];
         vec3 acc = vec3(0.0);
         if (start != NO_TAPS) {
@@ -393,9 +399,10 @@ void main() {
         curve.max_lum = cv.z;
         curve.ks = cv.w;
     }
-    for (int i = int(lid); i < OR * OC; i += TILE * TILE) {
-        int r = i / OC;
-        int c = i - r * OC;
+    for (int j = int(lid); j < orows * ocols; j += TILE * TILE) {
+        int r = first + j / ocols;
+        int c = first + j % ocols;
+        int i = r * OC + c;
         int start = row_start[r];
         vec3 acc = vec3(0.0);
         if (start != NO_TAPS && col_start[c] != NO_TAPS) {
