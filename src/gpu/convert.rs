@@ -5,8 +5,8 @@
 //! result back, timing the dispatch with GPU timestamps. Resources are made per run; the session
 //! path that keeps them in flight comes with the next increment.
 
-use std::cell::{Cell, OnceCell};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use ash::vk;
 use gpu_allocator::MemoryLocation;
@@ -71,6 +71,8 @@ fn variant_index(v: [u32; 3]) -> usize {
 
 /// Pipelines specialized per output, one cache slot per [`variant_index`].
 const VARIANTS: usize = 12;
+/// `RgbToYuv420::selected` when no specialized pipeline was prepared.
+const NONE_SELECTED: usize = usize::MAX;
 
 /// Workgroups of a `width` x `height` conversion: 16x8 invocations of 4x2 pixels, 64x16 pixels
 /// a workgroup.
@@ -95,9 +97,10 @@ pub struct RgbToYuv420 {
     /// The pipeline for every output (layout choices read from the push constants).
     pub(super) pipe: ComputePipeline,
     /// Pipelines specialized per output, built on first use.
-    variants: Box<[OnceCell<ComputePipeline>; VARIANTS]>,
-    /// The variant [`RgbToYuv420::params_bytes`] last prepared, for [`RgbToYuv420::pipeline`].
-    selected: Cell<Option<usize>>,
+    variants: Box<[OnceLock<ComputePipeline>; VARIANTS]>,
+    /// The variant [`RgbToYuv420::params_bytes`] last prepared, for [`RgbToYuv420::pipeline`]
+    /// (`NONE_SELECTED` when none was).
+    selected: AtomicUsize,
     /// [`RgbToYuv420::run`] uses `pipe` rather than a specialized pipeline.
     general: bool,
     pub(super) sampler: vk::Sampler,
@@ -131,7 +134,7 @@ impl RgbToYuv420 {
             ctx: Arc::clone(ctx),
             pipe,
             variants: Default::default(),
-            selected: Cell::new(None),
+            selected: AtomicUsize::new(NONE_SELECTED),
             general: false,
             sampler: vk::Sampler::null(),
             descriptor_pool: vk::DescriptorPool::null(),
@@ -348,9 +351,9 @@ impl RgbToYuv420 {
     /// [`RgbToYuv420::params_bytes`] call, or the pipeline for every output (whose push
     /// constants carry the layout too) when none was prepared.
     pub(crate) fn pipeline(&self) -> &ComputePipeline {
-        self.selected
-            .get()
-            .and_then(|i| self.variants[i].get())
+        self.variants
+            .get(self.selected.load(Ordering::Relaxed))
+            .and_then(OnceLock::get)
             .unwrap_or(&self.pipe)
     }
 
@@ -365,12 +368,13 @@ impl RgbToYuv420 {
         layout: &YuvLayout,
     ) -> Vec<u8> {
         match self.specialized(layout, spec.siting) {
-            Ok(_) => self
-                .selected
-                .set(Some(variant_index(variant(layout, spec.siting)))),
+            Ok(_) => self.selected.store(
+                variant_index(variant(layout, spec.siting)),
+                Ordering::Relaxed,
+            ),
             Err(e) => {
                 tracing::warn!("conversion: no specialized pipeline ({e}); using the general one");
-                self.selected.set(None);
+                self.selected.store(NONE_SELECTED, Ordering::Relaxed);
             }
         }
         self.params(width, height, spec, layout).bytes()
@@ -386,7 +390,7 @@ impl RgbToYuv420 {
         let cell = &self.variants[variant_index(v)];
         if cell.get().is_none() {
             let pipe = ComputePipeline::specialized(&self.ctx, SPIRV, &BINDINGS, PARAMS_BYTES, &v)?;
-            // The cell was empty and `self` is not shared across threads (Cell).
+            // Another thread may have built it meanwhile: either pipeline is the same.
             let _ = cell.set(pipe);
         }
         cell.get().ok_or_else(|| GpuError::Invalid {
