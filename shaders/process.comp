@@ -32,7 +32,7 @@ layout(set = 0, binding = 2, std140) uniform Params {
     vec4 range;      // y scale, y offset, chroma scale, chroma offset (code values)
     uvec4 dims;      // output width, output height, source width, source height
     uvec4 rect;      // picture rectangle in the output: x, y, width, height
-    uvec4 taps;      // taps across, taps down, offset of the vertical table (words), unused
+    uvec4 taps;      // taps across, taps down, offset of the vertical table (words), offset of the PQ table (words)
     uvec4 planes;    // luma pitch, chroma offset, chroma pitch, V offset (bytes)
     uvec4 fmt;       // bits, left shift, bytes per sample, chroma (0 4:2:0 interleaved, 1 4:2:0 planar, 2 4:4:4 planar)
     uvec4 mode;      // siting (0 left, 1 centre), tone map (0 off, 1 PQ, 2 HLG), measure peak, output transfer (0 BT.1886, 1 sRGB)
@@ -64,6 +64,10 @@ layout(constant_id = 8) const int POOL = 1026;    // floats of the pool: the sou
 // The input: 0 an RGB image; YUV planes, tightly packed and stacked in one single-channel image
 // as wide as the picture: 1 NV12, 2 I420, 3 P010 (R16), 4 I444.
 layout(constant_id = 9) const uint INPUT = 0u;
+// 1: the PQ EOTF from a table of PQ_STEPS + 1 samples after the tap tables, linearly
+// interpolated; 0: computed (two pow and a division per value).
+layout(constant_id = 10) const uint PQ_TABLE = 0u;
+const int PQ_STEPS = 4096;
 
 layout(push_constant) uniform Frame {
     uint read_slot;   // peak measured on the previous frame
@@ -100,6 +104,18 @@ const float HLG_C = 0.55991073;
 float pq_eotf(float e) {
     float q = pow(clamp(e, 0.0, 1.0), 1.0 / M2);
     return pow(max(q - C1, 0.0) / (C2 - C3 * q), 1.0 / M1);
+}
+
+// The PQ EOTF of a signal in 0..1 (1.0 = 10000 nits): from the table or computed.
+float pq_light(float e) {
+    if (PQ_TABLE == 0u) {
+        return pq_eotf(e);
+    }
+    float x = clamp(e, 0.0, 1.0) * float(PQ_STEPS);
+    int i = min(int(x), PQ_STEPS - 1);
+    uint at = p.taps.w + uint(i);
+    float a = uintBitsToFloat(taps.t[at]);
+    return a + (uintBitsToFloat(taps.t[at + 1u]) - a) * (x - float(i));
 }
 
 // (C1 + C2 q) / (1 + C3 q) raised to M2 = 78.84: pow() would amplify the error of its log2
@@ -142,7 +158,7 @@ float eetf(Eetf e, float l, float pq) {
         float t3 = t2 * t;
         e2 = (2.0 * t3 - 3.0 * t2 + 1.0) * e.ks + (t3 - 2.0 * t2 + t) * (1.0 - e.ks) + (-2.0 * t3 + 3.0 * t2) * e.max_lum;
     }
-    return pq_eotf(e2 * e.sw) * 10000.0;
+    return pq_light(e2 * e.sw) * 10000.0;
 }
 
 vec3 fit_gamut(vec3 c) {
@@ -179,7 +195,7 @@ vec3 tone_map(vec3 e, Eetf curve) {
         float ys = dot(p.luma_src.rgb, scene);
         lin = scene * (ys > 0.0 ? 1000.0 * pow(ys, p.tone.z - 1.0) : 0.0);
     } else {
-        lin = vec3(pq_eotf(e.r), pq_eotf(e.g), pq_eotf(e.b)) * 10000.0;
+        lin = vec3(pq_light(e.r), pq_light(e.g), pq_light(e.b)) * 10000.0;
     }
     float m = max(lin.r, max(lin.g, lin.b));
     if (m > 0.0) {
