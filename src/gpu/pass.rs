@@ -132,18 +132,13 @@ impl ProcessingPass {
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let modes = Modes::of(spec, &layout);
         let block = params_block(spec, &layout, &modes, &tx, &ty, input);
-        let hrows = rows.max(MIN_HROWS);
-        let max_taps = super::vk_u32(tx.count.max(ty.count).max(1));
-        // The source tile in workgroup memory when it fits the budget and the device.
-        let source_cols = tile_source_cols(spec, &tx);
-        let with_tile = shared_bytes(hrows, max_taps, pool_floats(hrows, source_cols));
-        let source_cols =
-            if with_tile <= SOURCE_TILE_BUDGET.min(limits.max_compute_shared_memory_size) {
-                source_cols
-            } else {
-                0
-            };
-        let pool = pool_floats(hrows, source_cols);
+        let TileMemory {
+            hrows,
+            max_taps,
+            source_cols,
+            pool,
+            shared,
+        } = TileMemory::of(spec, &tx, rows, limits.max_compute_shared_memory_size);
         // The modes are also specialization constants: what a spec does not use is compiled
         // out (fewer registers, more workgroups in flight).
         let constants = [
@@ -159,7 +154,6 @@ impl ProcessingPass {
             input_mode,
             u32::from(modes.pq_table),
         ];
-        let shared = shared_bytes(hrows, max_taps, pool);
         if limits.max_compute_shared_memory_size < shared {
             return Err(GpuError::Unsupported {
                 what: "run the fused processing pass".into(),
@@ -334,6 +328,47 @@ fn tile_source_rows(spec: &ProcessSpec, ty: &Taps) -> u32 {
         }
     }
     most
+}
+
+/// How the pass uses workgroup memory for a plan.
+#[derive(Debug, PartialEq, Eq)]
+struct TileMemory {
+    /// H rows the shader holds (the shader's `MAX_HROWS`).
+    hrows: u32,
+    /// Most taps of a column or row (`MAX_TAPS`).
+    max_taps: u32,
+    /// Source columns of the source tile, 0 when H fetches from the image (`SRC_COLS`).
+    source_cols: u32,
+    /// Floats of the pool (`POOL`).
+    pool: u32,
+    /// Bytes of workgroup memory in all.
+    shared: u32,
+}
+
+impl TileMemory {
+    /// The plan for `spec` whose tiles filter at most `rows` source rows, on a device with
+    /// `limit` bytes of workgroup memory: the source tile when it fits that and the budget.
+    fn of(spec: &ProcessSpec, tx: &Taps, rows: u32, limit: u32) -> Self {
+        let hrows = rows.max(MIN_HROWS);
+        let rect = spec.rect();
+        let ty_count = Taps::new(spec.input_height, rect.height, spec.filter).count;
+        let max_taps = super::vk_u32(tx.count.max(ty_count).max(1));
+        let cols = tile_source_cols(spec, tx);
+        let with_tile = shared_bytes(hrows, max_taps, pool_floats(hrows, cols));
+        let source_cols = if with_tile <= SOURCE_TILE_BUDGET.min(limit) {
+            cols
+        } else {
+            0
+        };
+        let pool = pool_floats(hrows, source_cols);
+        Self {
+            hrows,
+            max_taps,
+            source_cols,
+            pool,
+            shared: shared_bytes(hrows, max_taps, pool),
+        }
+    }
 }
 
 /// The most source columns any tile of the output filters (the shader's source tile width):
@@ -544,4 +579,65 @@ fn params_block(
     }
     debug_assert_eq!(out.len(), PARAMS_BYTES);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::{ColorMatrix, ColorRange};
+    use crate::processing::convert::{ChromaSiting, ConvertSpec};
+    use crate::processing::scale::{Fit, ScaleFilter};
+
+    fn plan(filter: ScaleFilter, sharpen: f64, limit: u32) -> TileMemory {
+        let spec = ProcessSpec {
+            input_width: 3840,
+            input_height: 2160,
+            output_width: 1920,
+            output_height: 1080,
+            filter,
+            fit: Fit::Letterbox,
+            tonemap: None,
+            sharpen,
+            convert: ConvertSpec {
+                matrix: ColorMatrix::Bt709,
+                range: ColorRange::Limited,
+                siting: ChromaSiting::Left,
+                output: PixelFormat::Nv12,
+            },
+        };
+        let rect = spec.rect();
+        let tx = Taps::new(spec.input_width, rect.width, spec.filter);
+        let ty = Taps::new(spec.input_height, rect.height, spec.filter);
+        TileMemory::of(&spec, &tx, tile_source_rows(&spec, &ty), limit)
+    }
+
+    /// The 4K -> 1080p plans the H200 benchmark times take the source-tile path (NVIDIA's
+    /// Vulkan drivers report 48 KiB of workgroup memory), and a tile's source span is what the
+    /// taps say: 18 O rows and 19 O columns (tile and halo) 2 source pixels apart, plus the
+    /// 4-tap widened bilinear kernel: 2 x 17 + 4 = 38 rows, 2 x 18 + 4 = 40 columns.
+    #[test]
+    fn four_k_to_full_hd_keeps_the_source_tile() {
+        let bilinear = plan(ScaleFilter::Bilinear, 0.0, 48 * 1024);
+        assert_eq!(
+            (bilinear.max_taps, bilinear.hrows, bilinear.source_cols),
+            (4, 38, 40),
+            "{bilinear:?}"
+        );
+        assert_eq!(bilinear.pool, 3 * 38 * 40, "{bilinear:?}");
+        assert!(bilinear.shared <= 48 * 1024, "{bilinear:?}");
+        let lanczos = plan(ScaleFilter::Lanczos3, 0.5, 48 * 1024);
+        assert_eq!(lanczos.max_taps, 12, "{lanczos:?}");
+        assert!(
+            lanczos.source_cols > 0 && lanczos.shared <= 48 * 1024,
+            "{lanczos:?}"
+        );
+        // With less memory (lavapipe's 32 KiB) Lanczos-3 takes the direct path: O's pool only.
+        let small = plan(ScaleFilter::Lanczos3, 0.5, 32 * 1024);
+        assert_eq!(
+            (small.source_cols, small.pool),
+            (0, 3 * OR * OC),
+            "{small:?}"
+        );
+        assert!(small.shared <= 32 * 1024, "{small:?}");
+    }
 }
