@@ -1,8 +1,8 @@
 //! GPU time of BGRA8 to NV12 at 1080p, 1440p and 4K (and to P010 at 4K) against a buffer copy of the same bytes,
 //! on resources in rotation, plus the CPU cost to record and submit one frame; then each
-//! operation of the fused pass (4:4:4 conversion, tone mapping, sharpening, 2x downscaling) at
-//! each size, and the fused 4K BGRA -> 1080p NV12 with tone mapping, as a fraction of the same
-//! run's copy bandwidth at that size.
+//! operation (4:4:4 conversion by the plain pass; tone mapping, sharpening, 2x downscaling by the fused pass) at
+//! each size, the fused 4K BGRA -> 1080p NV12 with tone mapping, and 4K NV12/P010 input scaled
+//! to 1080p, as a fraction of the same run's copy bandwidth at that size.
 //!
 //! Run: `cargo bench --bench gpu_convert` (any Vulkan 1.3 device; lavapipe gives CPU figures).
 //! Device choice: GHOSTSTREAM_GPU=<name substring>. Figures for docs/PERFORMANCE.md come from
@@ -115,7 +115,7 @@ fn fused_table(
             same,
         ));
         rows.push((
-            "convert to i444 (fused pass)".into(),
+            "convert to i444 (plain pass)".into(),
             PixelFormat::Bgra8,
             ProcessSpec::convert_only(
                 w,
@@ -181,6 +181,31 @@ fn fused_table(
             ));
         }
     }
+    // YUV input (a Y4M file or a YUV capture): 4K NV12 and P010 into 1080p NV12.
+    let yuv_scale = ProcessSpec {
+        input_width: 3840,
+        input_height: 2160,
+        output_width: 1920,
+        output_height: 1080,
+        filter: ScaleFilter::Bilinear,
+        fit: Fit::Letterbox,
+        tonemap: None,
+        sharpen: 0.0,
+        convert: nv12,
+    };
+    rows.push((
+        "fused: scale (bilinear), yuv input".into(),
+        PixelFormat::Nv12,
+        yuv_scale,
+    ));
+    rows.push((
+        "fused: scale (bilinear) + tone map (metadata peak), yuv input".into(),
+        PixelFormat::P010,
+        ProcessSpec {
+            tonemap: Some(tone(PeakSource::Metadata(1000.0))),
+            ..yuv_scale
+        },
+    ));
     for (name, input, spec) in rows {
         let result = ConvertRing::<()>::new(ctx, input, &spec, 4)
             .and_then(|mut s| s.benchmark_pass(iterations));

@@ -4,6 +4,9 @@
 // into a pitch-linear buffer — one dispatch, nothing written to memory in between.
 //
 // Each workgroup makes a 16x16 tile of output pixels through shared memory:
+//   taps: the tile's columns' and rows' tap tables, copied from the table once;
+//   source: the source pixels the tile filters, loaded once with adjacent lanes on adjacent
+//      pixels (when the plan's source tile fits the workgroup memory; else H fetches them);
 //   H: the source rows the tile needs, filtered across into the tile's columns (plus a halo of
 //      two columns left and one right, one row above and below, for sharpening and chroma);
 //   V: those filtered down into output pixels, tone mapped and clamped to 0..1 ("O");
@@ -29,7 +32,7 @@ layout(set = 0, binding = 2, std140) uniform Params {
     vec4 range;      // y scale, y offset, chroma scale, chroma offset (code values)
     uvec4 dims;      // output width, output height, source width, source height
     uvec4 rect;      // picture rectangle in the output: x, y, width, height
-    uvec4 taps;      // taps across, taps down, offset of the vertical table (words), unused
+    uvec4 taps;      // taps across, taps down, offset of the vertical table (words), offset of the PQ table (words)
     uvec4 planes;    // luma pitch, chroma offset, chroma pitch, V offset (bytes)
     uvec4 fmt;       // bits, left shift, bytes per sample, chroma (0 4:2:0 interleaved, 1 4:2:0 planar, 2 4:4:4 planar)
     uvec4 mode;      // siting (0 left, 1 centre), tone map (0 off, 1 PQ, 2 HLG), measure peak, output transfer (0 BT.1886, 1 sRGB)
@@ -39,6 +42,11 @@ layout(set = 0, binding = 2, std140) uniform Params {
     vec4 gamut2;
     vec4 luma_src;   // luminance weights of the source primaries (HLG OOTF)
     vec4 luma_dst;   // luminance weights of the output primaries (gamut fitting)
+    vec4 curve;      // the EETF for the metadata or HLG peak: on (0/1), source peak in PQ, max_lum, ks
+    vec4 yuv_r;      // YUV input: weights of (Y', Cb, Cr) in R
+    vec4 yuv_g;      // ... in G
+    vec4 yuv_b;      // ... in B
+    vec4 yuv_range;  // YUV input codes: 1 / luma scale, luma offset, 1 / chroma scale, chroma offset
 } p;
 layout(set = 0, binding = 3, std430) readonly buffer Taps { uint t[]; } taps;
 layout(set = 0, binding = 4, std430) buffer Peak { uint v[]; } peak;
@@ -50,6 +58,16 @@ layout(constant_id = 2) const uint CHROMA = 0u;   // 0 4:2:0 interleaved, 1 4:2:
 layout(constant_id = 3) const uint WIDE = 0u;     // 1 for 2-byte samples
 layout(constant_id = 4) const uint MEASURE = 0u;  // 1 when the peak is measured
 layout(constant_id = 5) const int MAX_HROWS = 96; // source rows a tile filters (the plan's most, at least 15)
+layout(constant_id = 6) const int MAX_TAPS = 24;  // taps of a column or row (the plan's most)
+layout(constant_id = 7) const int SRC_COLS = 0;   // source columns a tile reads (the plan's most); 0: H fetches from the image
+layout(constant_id = 8) const int POOL = 1026;    // floats of the pool: the source tile, later O (3 * OR * OC at least)
+// The input: 0 an RGB image; YUV planes, tightly packed and stacked in one single-channel image
+// as wide as the picture: 1 NV12, 2 I420, 3 P010 (R16), 4 I444.
+layout(constant_id = 9) const uint INPUT = 0u;
+// 1: the PQ EOTF from a table of PQ_STEPS + 1 samples after the tap tables, linearly
+// interpolated; 0: computed (two pow and a division per value).
+layout(constant_id = 10) const uint PQ_TABLE = 0u;
+const int PQ_STEPS = 4096;
 
 layout(push_constant) uniform Frame {
     uint read_slot;   // peak measured on the previous frame
@@ -59,9 +77,14 @@ layout(push_constant) uniform Frame {
 shared float hr[MAX_HROWS * OC];
 shared float hg[MAX_HROWS * OC];
 shared float hb[MAX_HROWS * OC];
-shared float o_r[OR * OC];
-shared float o_g[OR * OC];
-shared float o_b[OR * OC];
+// The source tile (planes of MAX_HROWS * SRC_COLS floats) until H is done, then O (planes of
+// OR * OC floats).
+shared float pool[POOL];
+shared int col_start[OC];            // first source column of each O column; NO_TAPS outside the rectangle
+shared float col_w[OC * MAX_TAPS];
+shared int row_start[OR];            // first source row of each O row, from row_base; NO_TAPS outside
+shared float row_w[OR * MAX_TAPS];
+shared vec4 wg_curve;
 shared uint ycode[TILE * TILE];
 shared uint ucode[TILE * TILE];
 shared uint vcode[TILE * TILE];
@@ -83,6 +106,18 @@ float pq_eotf(float e) {
     return pow(max(q - C1, 0.0) / (C2 - C3 * q), 1.0 / M1);
 }
 
+// The PQ EOTF of a signal in 0..1 (1.0 = 10000 nits): from the table or computed.
+float pq_light(float e) {
+    if (PQ_TABLE == 0u) {
+        return pq_eotf(e);
+    }
+    float x = clamp(e, 0.0, 1.0) * float(PQ_STEPS);
+    int i = min(int(x), PQ_STEPS - 1);
+    uint at = p.taps.w + uint(i);
+    float a = uintBitsToFloat(taps.t[at]);
+    return a + (uintBitsToFloat(taps.t[at + 1u]) - a) * (x - float(i));
+}
+
 // (C1 + C2 q) / (1 + C3 q) raised to M2 = 78.84: pow() would amplify the error of its log2
 // 78-fold. The base is 1 - d with d computed without cancellation, and ln(1 - d) as
 // -2 atanh(d / (2 - d)) by its series (z <= 0.09: six terms reach 1e-13).
@@ -100,23 +135,22 @@ float hlg_inverse_oetf(float e) {
     return e <= 0.5 ? e * e / 3.0 : (exp((e - HLG_C) / HLG_A) + HLG_B) / 12.0;
 }
 
-// The BT.2390 EETF with black at 0, precomputed for one source peak.
+// The BT.2390 EETF with black at 0, precomputed for one source peak (on the CPU for a fixed
+// peak, once per workgroup for a measured one).
 struct Eetf { bool on; float sw; float max_lum; float ks; };
 
-Eetf eetf_for(float source_peak, float target_peak) {
-    Eetf e;
-    e.on = source_peak > target_peak;
-    e.sw = pq_inverse(source_peak / 10000.0);
-    e.max_lum = pq_inverse(target_peak / 10000.0) / e.sw;
-    e.ks = 1.5 * e.max_lum - 0.5;
-    return e;
+vec4 eetf_for(float source_peak, float target_peak) {
+    float sw = pq_inverse(source_peak / 10000.0);
+    float max_lum = pq_inverse(target_peak / 10000.0) / sw;
+    return vec4(source_peak > target_peak ? 1.0 : 0.0, sw, max_lum, 1.5 * max_lum - 0.5);
 }
 
-float eetf(Eetf e, float l) {
+// The EETF of luminance `l` (nits), whose PQ signal is `pq`.
+float eetf(Eetf e, float l, float pq) {
     if (!e.on) {
         return l;
     }
-    float e1 = min(pq_inverse(l / 10000.0) / e.sw, 1.0);
+    float e1 = min(pq / e.sw, 1.0);
     float e2 = e1;
     if (e1 >= e.ks) {
         float t = (e1 - e.ks) / (1.0 - e.ks);
@@ -124,7 +158,7 @@ float eetf(Eetf e, float l) {
         float t3 = t2 * t;
         e2 = (2.0 * t3 - 3.0 * t2 + 1.0) * e.ks + (t3 - 2.0 * t2 + t) * (1.0 - e.ks) + (-2.0 * t3 + 3.0 * t2) * e.max_lum;
     }
-    return pq_eotf(e2 * e.sw) * 10000.0;
+    return pq_light(e2 * e.sw) * 10000.0;
 }
 
 vec3 fit_gamut(vec3 c) {
@@ -161,11 +195,14 @@ vec3 tone_map(vec3 e, Eetf curve) {
         float ys = dot(p.luma_src.rgb, scene);
         lin = scene * (ys > 0.0 ? 1000.0 * pow(ys, p.tone.z - 1.0) : 0.0);
     } else {
-        lin = vec3(pq_eotf(e.r), pq_eotf(e.g), pq_eotf(e.b)) * 10000.0;
+        lin = vec3(pq_light(e.r), pq_light(e.g), pq_light(e.b)) * 10000.0;
     }
     float m = max(lin.r, max(lin.g, lin.b));
     if (m > 0.0) {
-        lin *= eetf(curve, m) / m;
+        // A PQ source's brightest channel is the PQ signal of m already (the EOTF is
+        // monotonic): no inverse to compute, and none of its float32 error.
+        float pq = TONE == 2u ? pq_inverse(m / 10000.0) : max(e.r, max(e.g, e.b));
+        lin *= eetf(curve, m, pq) / m;
     }
     vec3 rel = vec3(dot(p.gamut0.rgb, lin), dot(p.gamut1.rgb, lin), dot(p.gamut2.rgb, lin)) / p.tone.y;
     rel = fit_gamut(rel);
@@ -182,8 +219,49 @@ bool in_rect(int x, int y) {
     return x >= r.x && y >= r.y && x < r.x + r.z && y < r.y + r.w;
 }
 
+// A YUV input's code value at sample `i` of the stacked planes (`w` samples a row).
+float yuv_code(int i, int w) {
+    float v = texelFetch(src, ivec2(i % w, i / w), 0).r;
+    return INPUT == 3u ? floor(round(v * 65535.0) / 64.0) : round(v * 255.0);
+}
+
+// The source signal's RGB at `at` (inside the picture). YUV input: codes to Y', Cb, Cr, 4:2:0
+// chroma from the sample of the pixel's 2x2 block, the matrix's inverse, clamped to 0..1
+// (the float64 reference is processing::convert::yuv_to_rgb).
+vec3 source_at(ivec2 at) {
+    if (INPUT == 0u) {
+        return texelFetch(src, at, 0).rgb;
+    }
+    int w = int(p.dims.z);
+    int h = int(p.dims.w);
+    int cw = w / 2;
+    int ch = h / 2;
+    int cx = at.x / 2;
+    int cy = at.y / 2;
+    float y = yuv_code(at.y * w + at.x, w);
+    float cb;
+    float cr;
+    if (INPUT == 4u) {
+        cb = yuv_code((h + at.y) * w + at.x, w);
+        cr = yuv_code((2 * h + at.y) * w + at.x, w);
+    } else if (INPUT == 2u) {
+        cb = yuv_code(w * h + cy * cw + cx, w);
+        cr = yuv_code(w * h + cw * ch + cy * cw + cx, w);
+    } else {
+        cb = yuv_code((h + cy) * w + 2 * cx, w);
+        cr = yuv_code((h + cy) * w + 2 * cx + 1, w);
+    }
+    vec3 ycc = vec3((y - p.yuv_range.y) * p.yuv_range.x, (cb - p.yuv_range.w) * p.yuv_range.z,
+        (cr - p.yuv_range.w) * p.yuv_range.z);
+    return clamp(vec3(dot(p.yuv_r.xyz, ycc), dot(p.yuv_g.xyz, ycc), dot(p.yuv_b.xyz, ycc)), 0.0, 1.0);
+}
+
+const int NO_TAPS = -2147483647;
+const int OPL = OR * OC;           // floats of one O plane in the pool
+const int SPL = MAX_HROWS * SRC_COLS; // floats of one source plane in the pool
+
 vec3 o_at(int i) {
-    return vec3(o_r[i], o_g[i], o_b[i]);
+    return vec3(pool[i], pool[OPL + i], pool[2 * OPL + i]);
 }
 
 vec3 s_at(int i) {
@@ -218,35 +296,102 @@ void main() {
     bool measure = MEASURE != 0u;
     if (lid == 0u) {
         tile_peak = 0u;
+        if (TONE != 0u) {
+            if (measure) {
+                float source_peak = max(pq_eotf(uintBitsToFloat(peak.v[frame.read_slot])) * 10000.0, 1.0);
+                wg_curve = eetf_for(source_peak, p.tone.y);
+            } else {
+                wg_curve = p.curve;
+            }
+        }
     }
 
+    // Without sharpening only O rows y0 .. y0+15 and columns x0-1 .. x0+15 are read (the chroma
+    // filter's left column): the halo beyond is neither filtered nor tone mapped.
+    int first = SHARPEN != 0u ? 0 : 1;
+    int ocols = SHARPEN != 0u ? OC : OC - 2;
+    int orows = SHARPEN != 0u ? OR : OR - 2;
     // Which rectangle rows the tile's O rows cover, and the source rows they need.
-    int lo = max(clamp(y0 - 1, 0, H - 1), R.y) - R.y;
-    int hi = min(clamp(y0 + TILE, 0, H - 1), R.y + R.w - 1) - R.y;
+    int lo = max(clamp(y0 - 1 + first, 0, H - 1), R.y) - R.y;
+    int hi = min(clamp(y0 + TILE - first, 0, H - 1), R.y + R.w - 1) - R.y;
     int row_base = 0;
     int hrows = 0;
     if (lo <= hi) {
         row_base = int(taps.t[yoff + uint(lo) * (ty + 1u)]);
         hrows = int(taps.t[yoff + uint(hi) * (ty + 1u)]) + int(ty) - row_base;
     }
-    barrier();
-
-    // H: filter across.
-    float local_peak = 0.0;
-    for (int i = int(lid); i < hrows * OC; i += TILE * TILE) {
-        int r = i / OC;
-        int c = i % OC;
+    // The tile's taps, once.
+    for (int c = int(lid); c < OC; c += TILE * TILE) {
         int ox = clamp(x0 - 2 + c, 0, W - 1);
-        vec3 acc = vec3(0.0);
+        int start = NO_TAPS;
         if (ox >= R.x && ox < R.x + R.z) {
             uint entry = uint(ox - R.x) * (tx + 1u);
-            int start = int(taps.t[entry]);
-            int sy = clamp(row_base + r, 0, SH - 1);
+            start = int(taps.t[entry]);
             for (uint k = 0u; k < tx; k++) {
-                int sx = clamp(start + int(k), 0, SW - 1);
-                vec3 v = texelFetch(src, ivec2(sx, sy), 0).rgb;
-                acc += uintBitsToFloat(taps.t[entry + 1u + k]) * v;
-                local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
+                col_w[c * MAX_TAPS + int(k)] = uintBitsToFloat(taps.t[entry + 1u + k]);
+            }
+        }
+        col_start[c] = start;
+    }
+    for (int r = int(lid) - OC; r >= 0 && r < OR; r += TILE * TILE) {
+        int oy = clamp(y0 - 1 + r, 0, H - 1);
+        int start = NO_TAPS;
+        if (oy >= R.y && oy < R.y + R.w) {
+            uint entry = yoff + uint(oy - R.y) * (ty + 1u);
+            start = int(taps.t[entry]) - row_base;
+            for (uint k = 0u; k < ty; k++) {
+                row_w[r * MAX_TAPS + int(k)] = uintBitsToFloat(taps.t[entry + 1u + k]);
+            }
+        }
+        row_start[r] = start;
+    }
+    barrier();
+
+    float local_peak = 0.0;
+    // The source columns the tile's in-rectangle O columns filter.
+    int ca = max(clamp(x0 - 2 + first, 0, W - 1), R.x) - (x0 - 2);
+    int cb = min(clamp(x0 - 3 + first + ocols, 0, W - 1), R.x + R.z - 1) - (x0 - 2);
+    int sx_lo = 0;
+    int scols = 0;
+    if (SRC_COLS > 0 && ca <= cb) {
+        sx_lo = col_start[ca];
+        scols = col_start[cb] + int(tx) - sx_lo;
+        // Source: adjacent lanes load adjacent pixels of a row.
+        for (int i = int(lid); i < hrows * scols; i += TILE * TILE) {
+            int r = i / scols;
+            int j = i - r * scols;
+            vec3 v = source_at(ivec2(clamp(sx_lo + j, 0, SW - 1), clamp(row_base + r, 0, SH - 1)));
+            int at = r * SRC_COLS + j;
+            pool[at] = v.r;
+            pool[SPL + at] = v.g;
+            pool[2 * SPL + at] = v.b;
+            local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
+        }
+        barrier();
+    }
+
+    // H: filter across.
+    for (int j = int(lid); j < hrows * ocols; j += TILE * TILE) {
+        int r = j / ocols;
+        int c = first + j - r * ocols;
+        int i = r * OC + c;
+        int start = col_start[c];
+        vec3 acc = vec3(0.0);
+        if (start != NO_TAPS) {
+            if (SRC_COLS > 0) {
+                int at = r * SRC_COLS + start - sx_lo;
+                for (int k = 0; k < int(tx); k++) {
+                    vec3 v = vec3(pool[at + k], pool[SPL + at + k], pool[2 * SPL + at + k]);
+                    acc += col_w[c * MAX_TAPS + k] * v;
+                }
+            } else {
+                int sy = clamp(row_base + r, 0, SH - 1);
+                for (int k = 0; k < int(tx); k++) {
+                    int sx = clamp(start + k, 0, SW - 1);
+                    vec3 v = source_at(ivec2(sx, sy));
+                    acc += col_w[c * MAX_TAPS + k] * v;
+                    local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
+                }
             }
         }
         hr[i] = acc.r;
@@ -261,38 +406,34 @@ void main() {
         atomicMax(peak.v[frame.write_slot], tile_peak);
     }
 
-    // V: filter down, tone map, clamp.
+    // V: filter down, tone map, clamp (into the pool: the source tile is no longer read).
     Eetf curve;
     if (TONE != 0u) {
-        float source_peak = p.tone.x;
-        if (TONE == 2u) {
-            source_peak = 1000.0;
-        } else if (measure) {
-            source_peak = max(pq_eotf(uintBitsToFloat(peak.v[frame.read_slot])) * 10000.0, 1.0);
-        }
-        curve = eetf_for(source_peak, p.tone.y);
+        vec4 cv = wg_curve;
+        curve.on = cv.x != 0.0;
+        curve.sw = cv.y;
+        curve.max_lum = cv.z;
+        curve.ks = cv.w;
     }
-    for (int i = int(lid); i < OR * OC; i += TILE * TILE) {
-        int r = i / OC;
-        int c = i % OC;
-        int oy = clamp(y0 - 1 + r, 0, H - 1);
-        int ox = clamp(x0 - 2 + c, 0, W - 1);
+    for (int j = int(lid); j < orows * ocols; j += TILE * TILE) {
+        int r = first + j / ocols;
+        int c = first + j % ocols;
+        int i = r * OC + c;
+        int start = row_start[r];
         vec3 acc = vec3(0.0);
-        if (in_rect(ox, oy)) {
-            uint entry = yoff + uint(oy - R.y) * (ty + 1u);
-            int start = int(taps.t[entry]) - row_base;
-            for (uint k = 0u; k < ty; k++) {
-                int h = (start + int(k)) * OC + c;
-                acc += uintBitsToFloat(taps.t[entry + 1u + k]) * vec3(hr[h], hg[h], hb[h]);
+        if (start != NO_TAPS && col_start[c] != NO_TAPS) {
+            for (int k = 0; k < int(ty); k++) {
+                int h = (start + k) * OC + c;
+                acc += row_w[r * MAX_TAPS + k] * vec3(hr[h], hg[h], hb[h]);
             }
             if (TONE != 0u) {
                 acc = tone_map(acc, curve);
             }
             acc = clamp(acc, 0.0, 1.0);
         }
-        o_r[i] = acc.r;
-        o_g[i] = acc.g;
-        o_b[i] = acc.b;
+        pool[i] = acc.r;
+        pool[OPL + i] = acc.g;
+        pool[2 * OPL + i] = acc.b;
     }
     barrier();
 

@@ -1,109 +1,148 @@
-// RGB (any sampled UNORM format: RGBA8, BGRA8, A2B10G10R10) to 4:2:0 into a pitch-linear
-// buffer: NV12 or I420 at 8 bits, P010 (10 bits in the high bits of 16) or I420P10 (10 bits in
-// the low bits). Each invocation converts a block of 8x2 luma pixels and its 4 chroma samples
-// and writes whole 32-bit words (4 or 2 samples a word).
+// RGB (any sampled UNORM or float format: RGBA8, BGRA8, A2B10G10R10, RGBA16F) to YUV into a
+// pitch-linear buffer: 4:2:0 as NV12 or I420 at 8 bits, P010 (10 bits in the high bits of 16) or
+// I420P10 (10 bits in the low bits); 4:4:4 as I444, I444P10 or I444P16.
 //
-// The matrix, range scale/offset and chroma siting come from the CPU (src/processing/convert.rs),
-// which also holds the float64 reference this shader is tested against.
+// Laid out for the memory system: each invocation converts 4 horizontally adjacent pixels of 2
+// rows, so it writes one 32-bit word per luma row (8 bytes at 16 bits) and one word per chroma
+// plane; the 16 invocations of a workgroup row are adjacent in x, so each store instruction of a
+// 32-lane subgroup writes two runs of 64 contiguous bytes (whole 32-byte sectors, no partial
+// writes). A workgroup covers 64x16 pixels. I420 at 8 bits has 2 samples (16 bits) per plane
+// per invocation: neighbouring invocations pair them up through shared memory, the even one
+// writing the U word and the odd one the V word.
+//
+// The matrix, range scale/offset and chroma filter weight are folded on the CPU into one vec4
+// per component (src/gpu/convert.rs; the float64 reference is src/processing/convert.rs). The
+// layout choices are specialization constants, so a pipeline built for one output has no
+// branches on them; the value "dynamic" reads them from the push constants instead (one
+// pipeline for every output).
 #version 450
 
-layout(local_size_x = 8, local_size_y = 8, local_size_z = 1) in;
+layout(local_size_x = 16, local_size_y = 8, local_size_z = 1) in;
+
+// 0: 4:2:0 interleaved (NV12, P010), 1: 4:2:0 planar (I420, I420P10), 2: 4:4:4 planar, 3: dynamic.
+layout(constant_id = 0) const uint CHROMA = 3u;
+// 0: left (filter [1 2 1]/4 across, [1 1]/2 down), 1: centre (2x2 box), 2: dynamic.
+layout(constant_id = 1) const uint SITING = 2u;
+// 0: 1-byte samples, 1: 2-byte samples, 2: dynamic.
+layout(constant_id = 2) const uint WIDE = 2u;
 
 layout(set = 0, binding = 0) uniform sampler2D src;
 layout(set = 0, binding = 1, std430) writeonly buffer Dst { uint words[]; } dst;
+layout(set = 0, binding = 1, std430) writeonly buffer Dst2 { uvec2 pairs[]; } dst2;
 
 layout(push_constant) uniform Params {
-    vec4 y_coef;        // rgb weights of Y'
-    vec4 cb_coef;       // rgb weights of Cb
-    vec4 cr_coef;       // rgb weights of Cr
-    vec4 range;         // y scale, y offset, chroma scale, chroma offset (code values)
-    uvec4 dims;         // width, height, luma pitch (bytes), chroma plane offset (bytes)
-    uvec4 layout_;      // chroma pitch (bytes), V plane offset (bytes; planar), siting (0 left, 1 centre), chroma (0 interleaved, 1 planar)
-    uvec4 depth;        // bits per sample, left shift of the stored value, bytes per sample (1 or 2), unused
+    vec4 y_coef;   // rgb: Y' weights times the luma scale; w: luma offset + 0.5 (rounding)
+    vec4 cb_coef;  // rgb: Cb weights times the chroma scale and the chroma filter's weight; w: chroma offset + 0.5
+    vec4 cr_coef;  // likewise for Cr
+    uvec4 dims;    // width, height, luma pitch (words), chroma plane offset (words)
+    uvec4 planes;  // chroma pitch (words), V plane offset (words), siting, chroma (as CHROMA)
+    uvec4 depth;   // largest code, left shift of the stored value, 2-byte samples (0/1), unused
 } p;
 
-vec3 rgb_at(int x, int y) {
-    ivec2 size = ivec2(p.dims.xy);
+shared uint pair_u[128];
+shared uint pair_v[128];
+
+vec3 rgb_at(ivec2 at, ivec2 last) {
     // Float input may leave 0..1; the chain is defined on clamped RGB.
-    return clamp(texelFetch(src, clamp(ivec2(x, y), ivec2(0), size - 1), 0).rgb, 0.0, 1.0);
+    return clamp(texelFetch(src, clamp(at, ivec2(0), last), 0).rgb, 0.0, 1.0);
 }
 
-uint code(float v) {
-    float top = float((1u << p.depth.x) - 1u);
-    return uint(clamp(floor(v + 0.5), 0.0, top)) << p.depth.y;
+// A code value: the rounding offset is in k.w, so truncation rounds.
+uint code(vec4 k, vec3 c, float top) {
+    return uint(clamp(dot(k.rgb, c) + k.w, 0.0, top));
+}
+
+// Four codes of one plane row into the buffer at `word` (8-bit: one word; 16-bit: two).
+void put4(uint word, uint a, uint b, uint c, uint d, bool wide, uint shift) {
+    if (wide) {
+        dst2.pairs[word / 2u] = uvec2(a | (b << 16), c | (d << 16)) << shift;
+    } else {
+        dst.words[word] = a | (b << 8) | (c << 16) | (d << 24);
+    }
 }
 
 void main() {
-    uint width = p.dims.x;
-    uint height = p.dims.y;
-    uint bx = gl_GlobalInvocationID.x * 8u;
-    uint by = gl_GlobalInvocationID.y * 2u;
-    if (bx >= width || by >= height) {
-        return;
-    }
-    // The block's RGB, columns bx-1 .. bx+7 of both rows, fetched once: luma uses columns
-    // 0..7, chroma filters from the same registers (column -1 only for left siting).
-    vec3 c[2][9];
-    for (int row = 0; row < 2; row++) {
-        for (int i = 0; i < 9; i++) {
-            c[row][i] = rgb_at(int(bx) + i - 1, int(by) + row);
-        }
-    }
-    bool wide = p.depth.z == 2u;
-    for (uint row = 0u; row < 2u; row++) {
-        uint y = by + row;
-        uint l[8];
-        for (uint k = 0u; k < 8u; k++) {
-            l[k] = code(p.range.y + p.range.x * dot(p.y_coef.rgb, c[row][1u + k]));
-        }
-        uint base = (y * p.dims.z + bx * p.depth.z) / 4u;
-        if (wide) {
-            for (uint k = 0u; k < 4u; k++) {
-                dst.words[base + k] = l[2u * k] | (l[2u * k + 1u] << 16);
+    uint chroma = CHROMA == 3u ? p.planes.w : CHROMA;
+    bool left = (SITING == 2u ? p.planes.z : SITING) == 0u;
+    bool wide = (WIDE == 2u ? p.depth.z : WIDE) == 1u;
+    int w = int(p.dims.x);
+    int h = int(p.dims.y);
+    int x0 = int(gl_GlobalInvocationID.x) * 4;
+    int y0 = int(gl_GlobalInvocationID.y) * 2;
+    bool live = x0 < w && y0 < h;
+    ivec2 last = ivec2(w - 1, h - 1);
+    float top = float(p.depth.x);
+    uint shift = p.depth.y;
+    // Words per sample's column: 8-bit samples are 4 to a word, 16-bit 2.
+    uint xw = wide ? uint(x0) / 2u : uint(x0) / 4u;
+    uint u0 = 0u, u1 = 0u, v0 = 0u, v1 = 0u;
+
+    if (live) {
+        // Columns x0-1 .. x0+3 of both rows; column x0-1 only for left-sited 4:2:0 chroma.
+        vec3 c[2][5];
+        bool need_left = chroma != 2u && left;
+        for (int r = 0; r < 2; r++) {
+            c[r][0] = need_left ? rgb_at(ivec2(x0 - 1, y0 + r), last) : vec3(0.0);
+            for (int i = 1; i < 5; i++) {
+                c[r][i] = rgb_at(ivec2(x0 + i - 1, y0 + r), last);
             }
-        } else {
-            dst.words[base] = l[0] | (l[1] << 8) | (l[2] << 16) | (l[3] << 24);
-            dst.words[base + 1u] = l[4] | (l[5] << 8) | (l[6] << 16) | (l[7] << 24);
         }
-    }
-    uint cx = bx / 2u;
-    uint cy = by / 2u;
-    uint cb[4];
-    uint cr[4];
-    for (int i = 0; i < 4; i++) {
-        int x = 1 + 2 * i; // column of the chroma sample's left luma pixel in c[][]
-        vec3 s;
-        if (p.layout_.z == 0u) {
-            // [1 2 1]/4 across, [1 1]/2 down.
-            s = 0.125 * (c[0][x - 1] + c[1][x - 1]) + 0.25 * (c[0][x] + c[1][x]) + 0.125 * (c[0][x + 1] + c[1][x + 1]);
-        } else {
-            s = 0.25 * (c[0][x] + c[0][x + 1] + c[1][x] + c[1][x + 1]);
-        }
-        cb[i] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, s));
-        cr[i] = code(p.range.w + p.range.z * dot(p.cr_coef.rgb, s));
-    }
-    uint chroma_row = p.dims.w + cy * p.layout_.x;
-    if (p.layout_.w == 0u) {
-        uint base = (chroma_row + cx * 2u * p.depth.z) / 4u;
-        if (wide) {
-            for (uint i = 0u; i < 4u; i++) {
-                dst.words[base + i] = cb[i] | (cr[i] << 16);
+        for (int r = 0; r < 2; r++) {
+            uint y = uint(y0 + r);
+            if (y < uint(h)) {
+                put4(y * p.dims.z + xw,
+                    code(p.y_coef, c[r][1], top), code(p.y_coef, c[r][2], top),
+                    code(p.y_coef, c[r][3], top), code(p.y_coef, c[r][4], top), wide, shift);
+                if (chroma == 2u) {
+                    uint row = y * p.planes.x + xw;
+                    put4(p.dims.w + row,
+                        code(p.cb_coef, c[r][1], top), code(p.cb_coef, c[r][2], top),
+                        code(p.cb_coef, c[r][3], top), code(p.cb_coef, c[r][4], top), wide, shift);
+                    put4(p.planes.y + row,
+                        code(p.cr_coef, c[r][1], top), code(p.cr_coef, c[r][2], top),
+                        code(p.cr_coef, c[r][3], top), code(p.cr_coef, c[r][4], top), wide, shift);
+                }
             }
-        } else {
-            dst.words[base] = cb[0] | (cr[0] << 8) | (cb[1] << 16) | (cr[1] << 24);
-            dst.words[base + 1u] = cb[2] | (cr[2] << 8) | (cb[3] << 16) | (cr[3] << 24);
         }
-    } else {
-        uint u = (chroma_row + cx * p.depth.z) / 4u;
-        uint v = (p.layout_.y + cy * p.layout_.x + cx * p.depth.z) / 4u;
-        if (wide) {
-            dst.words[u] = cb[0] | (cb[1] << 16);
-            dst.words[u + 1u] = cb[2] | (cb[3] << 16);
-            dst.words[v] = cr[0] | (cr[1] << 16);
-            dst.words[v + 1u] = cr[2] | (cr[3] << 16);
-        } else {
-            dst.words[u] = cb[0] | (cb[1] << 8) | (cb[2] << 16) | (cb[3] << 24);
-            dst.words[v] = cr[0] | (cr[1] << 8) | (cr[2] << 16) | (cr[3] << 24);
+        if (chroma != 2u) {
+            // The samples at columns x0 and x0+2 (c index 1 and 3); the filter's weights are
+            // in the coefficients, so these are plain sums.
+            vec3 s0, s1;
+            if (left) {
+                s0 = c[0][0] + c[1][0] + 2.0 * (c[0][1] + c[1][1]) + c[0][2] + c[1][2];
+                s1 = c[0][2] + c[1][2] + 2.0 * (c[0][3] + c[1][3]) + c[0][4] + c[1][4];
+            } else {
+                s0 = c[0][1] + c[1][1] + c[0][2] + c[1][2];
+                s1 = c[0][3] + c[1][3] + c[0][4] + c[1][4];
+            }
+            u0 = code(p.cb_coef, s0, top);
+            u1 = code(p.cb_coef, s1, top);
+            v0 = code(p.cr_coef, s0, top);
+            v1 = code(p.cr_coef, s1, top);
+            uint row = uint(y0 / 2) * p.planes.x;
+            if (chroma == 0u) {
+                // Cb Cr Cb Cr: two samples' pairs, 4 samples, at the luma row's byte offset.
+                put4(p.dims.w + row + xw, u0, v0, u1, v1, wide, shift);
+            } else if (wide) {
+                uint cw = uint(x0) / 4u; // 2 samples of 2 bytes: one word
+                dst.words[p.dims.w + row + cw] = (u0 | (u1 << 16)) << shift;
+                dst.words[p.planes.y + row + cw] = (v0 | (v1 << 16)) << shift;
+            }
+        }
+    }
+    if (chroma == 1u && !wide) {
+        // I420: two neighbours' 2 + 2 samples make one U word and one V word.
+        uint lid = gl_LocalInvocationIndex;
+        pair_u[lid] = u0 | (u1 << 8);
+        pair_v[lid] = v0 | (v1 << 8);
+        barrier();
+        uint row = uint(y0 / 2) * p.planes.x;
+        if ((gl_LocalInvocationID.x & 1u) == 0u) {
+            if (live) {
+                dst.words[p.dims.w + row + uint(x0) / 8u] = pair_u[lid] | (pair_u[lid + 1u] << 16);
+            }
+        } else if (x0 - 4 < w && y0 < h) {
+            dst.words[p.planes.y + row + uint(x0 - 4) / 8u] = pair_v[lid - 1u] | (pair_v[lid] << 16);
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::codec::Codec;
 use crate::color::{ColorDescription, ColorPrimaries, TransferFunction};
 use crate::format::PixelFormat;
 use crate::hdr::HdrMetadata;
-use crate::processing::convert::{ChromaSiting, ConvertSpec};
+use crate::processing::convert::{ChromaSiting, ConvertSpec, GPU_YUV_INPUTS};
 use crate::processing::pipeline::ProcessSpec;
 use crate::processing::scale::{Fit, ScaleFilter};
 use crate::processing::tonemap::{PeakSource, ToneMapSpec};
@@ -393,8 +393,8 @@ pub enum GpuChoice {
     /// Convert RGB input on the best hardware Vulkan device when there is one, else on the CPU
     /// (libswscale); a CPU-emulated device (lavapipe) is passed over for the conversion alone,
     /// which costs less on the CPU, and taken only for processing that exists on the GPU
-    /// alone (scaling, tone mapping, sharpening, float input). YUV input needs no processing
-    /// in this release.
+    /// alone (scaling, tone mapping, sharpening, float input). YUV input goes to the GPU only
+    /// to be scaled, tone mapped or sharpened.
     #[default]
     Auto,
     /// Never use a GPU: RGB input is converted on the CPU.
@@ -655,7 +655,7 @@ impl SessionConfig {
             });
         }
         if let GpuChoice::Require(options) = &self.gpu {
-            if !self.input_format.is_rgb() {
+            if !self.input_format.is_rgb() && !self.processing.is_active() {
                 return Err(ConfigError::Conflict {
                     field: "gpu",
                     value: match &options.device {
@@ -945,12 +945,12 @@ impl SessionConfig {
             return Ok(());
         }
         let value = describe_processing(p);
-        if !self.input_format.is_rgb() {
+        if !self.input_format.is_rgb() && !GPU_YUV_INPUTS.contains(&self.input_format) {
             return Err(ConfigError::Conflict {
                 field: "processing",
                 value,
                 reason: format!(
-                    "scaling, tone mapping and sharpening run on RGB input (bgra8, rgba8, rgb10a2, rgba16f), not {}",
+                    "scaling, tone mapping and sharpening run on RGB input (bgra8, rgba8, rgb10a2, rgba16f) or nv12, i420, p010, i444, not {}",
                     self.input_format
                 ),
             });

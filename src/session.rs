@@ -712,7 +712,7 @@ fn open_processing(
         };
         Ok((opened, report, plan))
     };
-    if !input.is_rgb() {
+    if !input.is_rgb() && !config.processing.is_active() {
         return on_cpu("none: YUV frames go to the encoder as they are".into());
     }
     // Operations beyond the conversion, and float input, exist only on the GPU.

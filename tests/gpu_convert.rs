@@ -41,8 +41,10 @@ fn check(
             spec.output
         );
         let (differing, total) = compare(&layout, &run.output, &expected, 1, &label);
+        // At 16 bits (I444P16) float32's own rounding moves more samples by one code (as in
+        // tests/gpu_process.rs); the one-code bound still holds.
         assert!(
-            differing * 200 <= total.max(200),
+            layout.depth().0 > 10 || differing * 200 <= total.max(200),
             "{label}: {differing} of {total} samples differ from the reference"
         );
     }
@@ -74,20 +76,40 @@ fn random_frames_match_the_reference_for_every_matrix_range_and_siting() {
     let Some(ctx) = context() else { return };
     let mut conv = RgbToYuv420::new(&ctx).unwrap();
     let mut rng = Rng::new();
-    // 2x2 is the smallest 4:2:0 frame; 6x4 and 34x18 are not multiples of the 8x2 block or the
-    // 8x8 workgroup; 130x66 crosses several workgroups with a ragged edge.
+    let yuv420 = [
+        PixelFormat::Nv12,
+        PixelFormat::I420,
+        PixelFormat::P010,
+        PixelFormat::I420P10,
+    ];
+    let yuv444 = [
+        PixelFormat::I444,
+        PixelFormat::I444P10,
+        PixelFormat::I444P16,
+    ];
+    // 2x2 is the smallest 4:2:0 frame; 6x4 and 34x18 are not multiples of the 4x2 pixels of an
+    // invocation or the 64x16 of a workgroup; 130x66 crosses several workgroups with a ragged
+    // edge; 4:4:4 also takes odd sizes (a last pixel column and row alone).
+    let mut cases: Vec<(u32, u32, &[PixelFormat])> = Vec::new();
     for (w, h) in [(2, 2), (6, 4), (34, 18), (130, 66)] {
-        for output in [
-            PixelFormat::Nv12,
-            PixelFormat::I420,
-            PixelFormat::P010,
-            PixelFormat::I420P10,
-        ] {
-            for format in [PixelFormat::Rgba8, PixelFormat::Bgra8, PixelFormat::Rgb10a2] {
-                for spec in all_specs(output) {
-                    let mut input = vec![0u8; (w * h * 4) as usize];
-                    rng.fill(&mut input);
-                    check(&mut conv, &input, format, w, h, &spec);
+        cases.push((w, h, &yuv420));
+        cases.push((w, h, &yuv444));
+    }
+    for (w, h) in [(1, 1), (5, 3), (67, 35)] {
+        cases.push((w, h, &yuv444));
+    }
+    for (general, sizes) in [(false, &cases[..]), (true, &cases[6..8])] {
+        // The pipelines specialized per output, then (on fewer sizes) the general one the
+        // benchmark harness times.
+        conv.use_general_pipeline(general);
+        for &(w, h, outputs) in sizes {
+            for &output in outputs {
+                for format in [PixelFormat::Rgba8, PixelFormat::Bgra8, PixelFormat::Rgb10a2] {
+                    for spec in all_specs(output) {
+                        let mut input = vec![0u8; (w * h * 4) as usize];
+                        rng.fill(&mut input);
+                        check(&mut conv, &input, format, w, h, &spec);
+                    }
                 }
             }
         }
@@ -189,12 +211,12 @@ fn bad_requests_are_typed_errors() {
             PixelFormat::Rgba8,
             2,
             2,
-            &spec(PixelFormat::I444),
+            &spec(PixelFormat::Rgba8),
             0,
         )
         .unwrap_err();
     assert!(
-        matches!(e, GpuError::Unsupported { .. }) && e.to_string().contains("i444"),
+        matches!(e, GpuError::Unsupported { .. }) && e.to_string().contains("convert to rgba8"),
         "{e}"
     );
     let e = conv

@@ -188,10 +188,7 @@ impl RgbToYuv420 {
                 unsafe { write_descriptors(d, *set, &descriptors) };
             }
             let params = self.params_bytes(width, height, spec, &layout);
-            let groups = (
-                width.div_ceil(8).div_ceil(8),
-                height.div_ceil(2).div_ceil(8),
-            );
+            let groups = super::convert::dispatch_groups(width, height);
 
             // Upload every input once and move it to the sampling layout.
             self.submit_and_wait(|cmd| {
@@ -222,7 +219,8 @@ impl RgbToYuv420 {
             let time = |this: &Self, what: u32| -> Result<Vec<f64>, GpuError> {
                 // The compute cases: pipeline, one set per rotated input, push constants, groups.
                 let dispatch = match what {
-                    0 => Some((&this.pipe, &sets[..], &params[..], groups)),
+                    // The pipeline specialized for this output, as the ring dispatches it.
+                    0 => Some((this.pipeline(), &sets[..], &params[..], groups)),
                     2 => Some((&copy.pipe, &copy_sets[..], &copy_push[..], (copy_groups, 1))),
                     _ => None,
                 };
@@ -314,7 +312,7 @@ impl RgbToYuv420 {
                         &[],
                         &[],
                     );
-                    self.pipe
+                    self.pipeline()
                         .record_dispatch(d, self.cmd, sets[k], &params, groups);
                     end_and_submit(&ctx, self.cmd, self.fence)?;
                 }

@@ -21,6 +21,41 @@ pub(crate) fn input_format(format: PixelFormat) -> Result<vk::Format, GpuError> 
     }
 }
 
+/// The image a CPU frame of `format` is uploaded into for processing: its Vulkan format and
+/// extent. RGB formats are sampled as themselves; the YUV inputs the processing pass reads
+/// (NV12, I420, P010, I444) go in as their tightly packed planes stacked in one
+/// single-channel image as wide as the picture (R8, R16 for P010).
+pub(crate) fn upload_image(
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+) -> Result<(vk::Format, u32, u32), GpuError> {
+    let stacked = |rows: u32| {
+        height.checked_add(rows).ok_or(GpuError::Invalid {
+            what: format!("size {width}x{height}"),
+            reason: "too tall to stack its planes in one image".into(),
+        })
+    };
+    match format {
+        PixelFormat::Nv12 | PixelFormat::I420 | PixelFormat::P010 => {
+            if width % 2 != 0 || height % 2 != 0 {
+                return Err(GpuError::Invalid {
+                    what: format!("{format} input of {width}x{height}"),
+                    reason: "4:2:0 input has an even width and height".into(),
+                });
+            }
+            let vk_format = if format == PixelFormat::P010 {
+                vk::Format::R16_UNORM
+            } else {
+                vk::Format::R8_UNORM
+            };
+            Ok((vk_format, width, stacked(height / 2)?))
+        }
+        PixelFormat::I444 => Ok((vk::Format::R8_UNORM, width, stacked(2 * height)?)),
+        other => Ok((input_format(other)?, width, height)),
+    }
+}
+
 /// A device type's rank for automatic choice (lower is preferred) and its name.
 pub(crate) fn kind_rank(t: vk::PhysicalDeviceType) -> (u32, &'static str) {
     match t {

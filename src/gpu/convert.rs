@@ -1,11 +1,12 @@
-//! RGB to NV12/I420 in one compute pass: `shaders/rgb_to_yuv420.comp`.
+//! RGB to YUV (4:2:0 or 4:4:4) in one compute pass: `shaders/rgb_to_yuv420.comp`.
 //!
 //! This first version uploads an RGBA/BGRA frame from CPU memory into a sampled image, converts
 //! it into a pitch-linear buffer (the layout NVENC and the CPU encoders take), and reads the
 //! result back, timing the dispatch with GPU timestamps. Resources are made per run; the session
 //! path that keeps them in flight comes with the next increment.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use ash::vk;
 use gpu_allocator::MemoryLocation;
@@ -18,7 +19,9 @@ use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
 use super::resources::{nearest_sampler, GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
-use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, ConvertSpec, YuvLayout};
+use crate::processing::convert::{
+    range_scale, rgb_to_ycbcr_rows, ChromaSiting, ConvertSpec, YuvLayout,
+};
 
 pub(crate) static SPIRV: &[u8] = include_bytes!("../../shaders/spirv/rgb_to_yuv420.spv");
 
@@ -29,29 +32,52 @@ struct Params {
     y_coef: [f32; 4],
     cb_coef: [f32; 4],
     cr_coef: [f32; 4],
-    range: [f32; 4],
     dims: [u32; 4],
-    layout: [u32; 4],
+    planes: [u32; 4],
     depth: [u32; 4],
 }
 
 impl Params {
     fn bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(PARAMS_BYTES as usize);
-        for v in self
-            .y_coef
-            .iter()
-            .chain(&self.cb_coef)
-            .chain(&self.cr_coef)
-            .chain(&self.range)
-        {
+        for v in self.y_coef.iter().chain(&self.cb_coef).chain(&self.cr_coef) {
             out.extend_from_slice(&v.to_le_bytes());
         }
-        for v in self.dims.iter().chain(&self.layout).chain(&self.depth) {
+        for v in self.dims.iter().chain(&self.planes).chain(&self.depth) {
             out.extend_from_slice(&v.to_le_bytes());
         }
         out
     }
+}
+
+/// The shader's specialization constants for one output: chroma layout (0 4:2:0 interleaved,
+/// 1 4:2:0 planar, 2 4:4:4), siting (0 left, 1 centre) and 2-byte samples (0/1). The shader's
+/// defaults (3, 2, 2) read them from the push constants instead.
+fn variant(layout: &YuvLayout, siting: ChromaSiting) -> [u32; 3] {
+    let chroma = if !layout.subsampled() {
+        2
+    } else {
+        u32::from(layout.planar())
+    };
+    // 4:4:4 has no chroma filter: one pipeline for both sitings.
+    let siting = if chroma == 2 { 0 } else { siting as u32 };
+    [chroma, siting, u32::from(layout.bytes_per_sample == 2)]
+}
+
+/// Index of a [`variant`] in [`RgbToYuv420`]'s cache.
+fn variant_index(v: [u32; 3]) -> usize {
+    (v[0] * 4 + v[1] * 2 + v[2]) as usize
+}
+
+/// Pipelines specialized per output, one cache slot per [`variant_index`].
+const VARIANTS: usize = 12;
+/// `RgbToYuv420::selected` when no specialized pipeline was prepared.
+const NONE_SELECTED: usize = usize::MAX;
+
+/// Workgroups of a `width` x `height` conversion: 16x8 invocations of 4x2 pixels, 64x16 pixels
+/// a workgroup.
+pub(crate) fn dispatch_groups(width: u32, height: u32) -> (u32, u32) {
+    (width.div_ceil(64), height.div_ceil(16))
 }
 
 /// The result of one conversion.
@@ -65,10 +91,18 @@ pub struct ConvertRun {
     pub gpu_ns: Option<f64>,
 }
 
-/// The RGB to 4:2:0 converter.
+/// The RGB to YUV (4:2:0 or 4:4:4) converter.
 pub struct RgbToYuv420 {
     pub(super) ctx: Arc<GpuContext>,
+    /// The pipeline for every output (layout choices read from the push constants).
     pub(super) pipe: ComputePipeline,
+    /// Pipelines specialized per output, built on first use.
+    variants: Box<[OnceLock<ComputePipeline>; VARIANTS]>,
+    /// The variant [`RgbToYuv420::params_bytes`] last prepared, for [`RgbToYuv420::pipeline`]
+    /// (`NONE_SELECTED` when none was).
+    selected: AtomicUsize,
+    /// [`RgbToYuv420::run`] uses `pipe` rather than a specialized pipeline.
+    general: bool,
     pub(super) sampler: vk::Sampler,
     descriptor_pool: vk::DescriptorPool,
     set: vk::DescriptorSet,
@@ -80,7 +114,13 @@ pub struct RgbToYuv420 {
 }
 
 /// Bytes of [`Params`] as pushed.
-const PARAMS_BYTES: u32 = 112;
+const PARAMS_BYTES: u32 = 96;
+
+/// The descriptor types of the conversion's set: the input, the output.
+const BINDINGS: [vk::DescriptorType; 2] = [
+    vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
+    vk::DescriptorType::STORAGE_BUFFER,
+];
 
 /// How long a run may take before it is a timeout error.
 const RUN_TIMEOUT_NS: u64 = 10_000_000_000;
@@ -89,18 +129,13 @@ impl RgbToYuv420 {
     /// Builds the pipeline on `ctx`.
     pub fn new(ctx: &Arc<GpuContext>) -> Result<Self, GpuError> {
         let d = &ctx.device;
-        let pipe = ComputePipeline::new(
-            ctx,
-            SPIRV,
-            &[
-                vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-                vk::DescriptorType::STORAGE_BUFFER,
-            ],
-            PARAMS_BYTES,
-        )?;
+        let pipe = ComputePipeline::new(ctx, SPIRV, &BINDINGS, PARAMS_BYTES)?;
         let mut this = Self {
             ctx: Arc::clone(ctx),
             pipe,
+            variants: Default::default(),
+            selected: AtomicUsize::new(NONE_SELECTED),
+            general: false,
             sampler: vk::Sampler::null(),
             descriptor_pool: vk::DescriptorPool::null(),
             set: vk::DescriptorSet::null(),
@@ -138,7 +173,15 @@ impl RgbToYuv420 {
         Ok(this)
     }
 
-    /// Converts one frame of tightly packed `input` pixels (`Rgba8` or `Bgra8`) to `spec`.
+    /// Makes [`RgbToYuv420::run`] use the one pipeline for every output (layout read from the
+    /// push constants, as the benchmark harness times it) instead of the one specialized for
+    /// the output; both give the same results.
+    pub fn use_general_pipeline(&mut self, general: bool) {
+        self.general = general;
+    }
+
+    /// Converts one frame of tightly packed `input` pixels (`Rgba8`, `Bgra8`, `Rgb10a2` or
+    /// `Rgba16f`) to `spec` (4:2:0 or 4:4:4), with the pipeline specialized for that output.
     /// The output buffer is first filled with `poison` bytes, so a byte the shader fails to
     /// write shows up.
     pub fn run(
@@ -201,6 +244,11 @@ impl RgbToYuv420 {
         )?;
 
         let params = self.params(width, height, spec, &layout);
+        let pipe = if self.general {
+            &self.pipe
+        } else {
+            self.specialized(&layout, spec.siting)?
+        };
 
         let d = &ctx.device;
         let poison_word = u32::from_ne_bytes([poison; 4]);
@@ -231,15 +279,12 @@ impl RgbToYuv420 {
                     d.cmd_reset_query_pool(cmd, queries, 0, 2);
                     d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::TOP_OF_PIPE, queries, 0);
                 }
-                self.pipe.record_dispatch(
+                pipe.record_dispatch(
                     d,
                     cmd,
                     cmd_set,
                     &params.bytes(),
-                    (
-                        width.div_ceil(8).div_ceil(8),
-                        height.div_ceil(2).div_ceil(8),
-                    ),
+                    dispatch_groups(width, height),
                 );
                 if timestamps {
                     d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::BOTTOM_OF_PIPE, queries, 1);
@@ -302,12 +347,19 @@ impl RgbToYuv420 {
         self.sampler
     }
 
-    /// The conversion's compute pipeline.
+    /// The conversion's compute pipeline: the one specialized for the output of the last
+    /// [`RgbToYuv420::params_bytes`] call, or the pipeline for every output (whose push
+    /// constants carry the layout too) when none was prepared.
     pub(crate) fn pipeline(&self) -> &ComputePipeline {
-        &self.pipe
+        self.variants
+            .get(self.selected.load(Ordering::Relaxed))
+            .and_then(OnceLock::get)
+            .unwrap_or(&self.pipe)
     }
 
-    /// The push constants for a frame, as bytes.
+    /// The push constants for a frame, as bytes; also prepares the pipeline specialized for
+    /// this output, which [`RgbToYuv420::pipeline`] then returns (where it cannot be built,
+    /// the pipeline for every output is used, with the same results).
     pub(crate) fn params_bytes(
         &self,
         width: u32,
@@ -315,28 +367,71 @@ impl RgbToYuv420 {
         spec: &ConvertSpec,
         layout: &YuvLayout,
     ) -> Vec<u8> {
+        match self.specialized(layout, spec.siting) {
+            Ok(_) => self.selected.store(
+                variant_index(variant(layout, spec.siting)),
+                Ordering::Relaxed,
+            ),
+            Err(e) => {
+                tracing::warn!("conversion: no specialized pipeline ({e}); using the general one");
+                self.selected.store(NONE_SELECTED, Ordering::Relaxed);
+            }
+        }
         self.params(width, height, spec, layout).bytes()
+    }
+
+    /// The pipeline specialized for `layout` and `siting`, built on first use.
+    fn specialized(
+        &self,
+        layout: &YuvLayout,
+        siting: ChromaSiting,
+    ) -> Result<&ComputePipeline, GpuError> {
+        let v = variant(layout, siting);
+        let cell = &self.variants[variant_index(v)];
+        if cell.get().is_none() {
+            let pipe = ComputePipeline::specialized(&self.ctx, SPIRV, &BINDINGS, PARAMS_BYTES, &v)?;
+            // Another thread may have built it meanwhile: either pipeline is the same.
+            let _ = cell.set(pipe);
+        }
+        cell.get().ok_or_else(|| GpuError::Invalid {
+            what: "specialized conversion pipeline".into(),
+            reason: "its cache slot is empty after it was built".into(),
+        })
     }
 
     fn params(&self, width: u32, height: u32, spec: &ConvertSpec, layout: &YuvLayout) -> Params {
         let rows = rgb_to_ycbcr_rows(spec.matrix);
         let (bits, shift) = layout.depth();
         let (ys, yo, cs, co) = range_scale(spec.range, bits);
+        // The chroma filter's weights: the shader sums 8 (left sited: [1 2 1] across, 2 rows),
+        // 4 (centre: 2x2) or 1 (4:4:4) pixels.
+        let chroma_weight = match (layout.subsampled(), spec.siting) {
+            (false, _) => 1.0,
+            (true, ChromaSiting::Left) => 0.125,
+            (true, ChromaSiting::Centre) => 0.25,
+        };
         let f = super::shader_f32;
-        let v4 = |r: [f64; 3]| [f(r[0]), f(r[1]), f(r[2]), 0.0];
+        let v4 = |r: [f64; 3], scale: f64, offset: f64| {
+            [
+                f(r[0] * scale),
+                f(r[1] * scale),
+                f(r[2] * scale),
+                f(offset + 0.5),
+            ]
+        };
+        let v = variant(layout, spec.siting);
         Params {
-            y_coef: v4(rows[0]),
-            cb_coef: v4(rows[1]),
-            cr_coef: v4(rows[2]),
-            range: [f(ys), f(yo), f(cs), f(co)],
-            dims: [width, height, layout.luma_pitch, layout.chroma_offset],
-            layout: [
-                layout.chroma_pitch,
-                layout.v_offset,
-                spec.siting as u32,
-                u32::from(layout.planar()),
+            y_coef: v4(rows[0], ys, yo),
+            cb_coef: v4(rows[1], cs * chroma_weight, co),
+            cr_coef: v4(rows[2], cs * chroma_weight, co),
+            dims: [
+                width,
+                height,
+                layout.luma_pitch / 4,
+                layout.chroma_offset / 4,
             ],
-            depth: [bits, shift, layout.bytes_per_sample, 0],
+            planes: [layout.chroma_pitch / 4, layout.v_offset / 4, v[1], v[0]],
+            depth: [(1 << bits) - 1, shift, v[2], 0],
         }
     }
 
@@ -392,13 +487,11 @@ pub(crate) fn check_request(
     width: u32,
     height: u32,
 ) -> Result<(), GpuError> {
-    if !matches!(
-        output,
-        PixelFormat::Nv12 | PixelFormat::I420 | PixelFormat::P010 | PixelFormat::I420P10
-    ) {
+    if !crate::processing::convert::GPU_OUTPUTS.contains(&output) {
         return Err(GpuError::Unsupported {
             what: format!("convert to {output}"),
-            reason: "this operation writes nv12, i420, p010 or i420p10 (4:4:4 comes next)".into(),
+            reason: "this operation writes nv12, p010, i420, i420p10, i444, i444p10 or i444p16"
+                .into(),
         });
     }
     output

@@ -13,11 +13,13 @@ use super::pipeline::{ComputePipeline, Descriptor};
 use super::resources::{nearest_sampler, GpuBuffer};
 use super::{GpuContext, GpuError};
 use crate::color::TransferFunction;
-use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, YuvLayout};
+use crate::format::PixelFormat;
+use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, ycbcr_to_rgb_rows, YuvLayout};
 use crate::processing::pipeline::ProcessSpec;
 use crate::processing::scale::Taps;
 use crate::processing::tonemap::{
-    gamut_matrix, luminance_weights, pq_inverse_eotf, PeakSource, HLG_GAMMA, SDR_PEAK_NITS,
+    gamut_matrix, luminance_weights, pq_eotf, pq_inverse_eotf, PeakSource, HLG_GAMMA,
+    HLG_PEAK_NITS, SDR_PEAK_NITS,
 };
 
 pub(crate) static SPIRV: &[u8] = include_bytes!("../../shaders/spirv/process.spv");
@@ -29,12 +31,47 @@ const MAX_HROWS: u32 = 96;
 /// Fewest H rows the shader is built with: sharpening reuses H's memory for 16 x 17 values.
 const MIN_HROWS: u32 = 15;
 
-/// Shared memory the shader declares with `rows` H rows, bytes: H rows, O, codes, the peak.
-const fn shared_bytes(rows: u32) -> u32 {
-    3 * rows * (TILE + 3) * 4 + 3 * (TILE + 2) * (TILE + 3) * 4 + 3 * TILE * TILE * 4 + 4
+/// O columns of a tile (the shader's `OC`).
+const OC: u32 = TILE + 3;
+/// O rows of a tile (the shader's `OR`).
+const OR: u32 = TILE + 2;
+/// Most workgroup memory the source tile may bring the pass to, bytes: above it H fetches the
+/// source from the image instead (256 invocations with 48 KiB still leave 4 workgroups, 1024
+/// invocations, on a 228 KiB multiprocessor).
+const SOURCE_TILE_BUDGET: u32 = 48 * 1024;
+
+/// Floats of the shader's pool: the source tile (`rows` x `cols` per channel), later O.
+const fn pool_floats(rows: u32, cols: u32) -> u32 {
+    let source = 3 * rows * cols;
+    let o = 3 * OR * OC;
+    if source > o {
+        source
+    } else {
+        o
+    }
 }
-/// Bytes of the shader's `Params` block (std140: sixteen 16-byte vectors).
-const PARAMS_BYTES: usize = 256;
+
+/// Shared memory the shader declares, bytes: H rows, the pool, the tap tables, codes, the
+/// peak and the curve.
+const fn shared_bytes(rows: u32, taps: u32, pool: u32) -> u32 {
+    3 * rows * OC * 4
+        + pool * 4
+        + (OC + OC * taps + OR + OR * taps) * 4
+        + 3 * TILE * TILE * 4
+        + 4
+        + 16
+}
+/// Bytes of the shader's `Params` block (std140: twenty-one 16-byte vectors).
+const PARAMS_BYTES: usize = 336;
+/// Intervals of the PQ EOTF table (the shader's `PQ_STEPS`): linear interpolation between 4097
+/// samples is within 0.05 of a code at 8 bits of the computed curve (0.2 at 10 bits), worst
+/// next to black, and off by more than 0.01 code for 0.02% of signals.
+const PQ_STEPS: u32 = 4096;
+/// Whether PQ sources read the EOTF from the table rather than computing it: four table reads
+/// (two words each, from a 16 KiB table) against four evaluations of two `pow` and a division
+/// per output pixel. Flip to compare the two on a device.
+const PQ_TABLE: bool = true;
+
 /// Bytes of the push constants (read and write slot of the peak).
 const PUSH_BYTES: u32 = 8;
 
@@ -52,8 +89,17 @@ pub(crate) struct ProcessingPass {
 }
 
 impl ProcessingPass {
-    /// Builds the pass for `spec`, or says why the device or the plan cannot run it.
-    pub(crate) fn new(ctx: &Arc<GpuContext>, spec: &ProcessSpec) -> Result<Self, GpuError> {
+    /// Builds the pass for `spec` reading frames of `input`, or says why the device or the plan
+    /// cannot run it. `input` is an RGB format sampled as itself, or one of
+    /// [`crate::processing::convert::GPU_YUV_INPUTS`] as the image
+    /// [`super::conv::upload_image`] describes (its matrix and range are the output's,
+    /// `spec.convert`).
+    pub(crate) fn new(
+        ctx: &Arc<GpuContext>,
+        spec: &ProcessSpec,
+        input: PixelFormat,
+    ) -> Result<Self, GpuError> {
+        let input_mode = input_mode(input)?;
         spec.check().map_err(|reason| GpuError::Invalid {
             what: "processing".into(),
             reason,
@@ -85,7 +131,14 @@ impl ProcessingPass {
         }
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let modes = Modes::of(spec, &layout);
-        let block = params_block(spec, &layout, &modes, &tx, &ty);
+        let block = params_block(spec, &layout, &modes, &tx, &ty, input);
+        let TileMemory {
+            hrows,
+            max_taps,
+            source_cols,
+            pool,
+            shared,
+        } = TileMemory::of(spec, &tx, rows, limits.max_compute_shared_memory_size);
         // The modes are also specialization constants: what a spec does not use is compiled
         // out (fewer registers, more workgroups in flight).
         let constants = [
@@ -94,9 +147,13 @@ impl ProcessingPass {
             modes.chroma,
             u32::from(layout.bytes_per_sample == 2),
             u32::from(modes.measure),
-            rows.max(MIN_HROWS),
+            hrows,
+            max_taps,
+            source_cols,
+            pool,
+            input_mode,
+            u32::from(modes.pq_table),
         ];
-        let shared = shared_bytes(rows.max(MIN_HROWS));
         if limits.max_compute_shared_memory_size < shared {
             return Err(GpuError::Unsupported {
                 what: "run the fused processing pass".into(),
@@ -119,7 +176,14 @@ impl ProcessingPass {
             PUSH_BYTES,
             &constants,
         )?;
-        let table = tap_table(&tx, &ty);
+        let mut table = tap_table(&tx, &ty);
+        if modes.pq_table {
+            table.extend(
+                (0..=PQ_STEPS).map(|i| {
+                    super::shader_f32(pq_eotf(f64::from(i) / f64::from(PQ_STEPS))).to_bits()
+                }),
+            );
+        }
         // Parameters and taps live in device memory: read per pixel, they must not cross the bus.
         let device = MemoryLocation::GpuOnly;
         let dst = vk::BufferUsageFlags::TRANSFER_DST;
@@ -228,6 +292,20 @@ impl Drop for ProcessingPass {
     }
 }
 
+/// The shader's `INPUT` for an input format: 0 RGB, 1 NV12, 2 I420, 3 P010, 4 I444.
+fn input_mode(input: PixelFormat) -> Result<u32, GpuError> {
+    Ok(match input {
+        PixelFormat::Nv12 => 1,
+        PixelFormat::I420 => 2,
+        PixelFormat::P010 => 3,
+        PixelFormat::I444 => 4,
+        other => {
+            super::conv::input_format(other)?;
+            0
+        }
+    })
+}
+
 /// The most source rows any tile of the output filters (what the shader's H stage holds).
 #[expect(
     clippy::cast_possible_truncation,
@@ -247,6 +325,73 @@ fn tile_source_rows(spec: &ProcessSpec, ty: &Taps) -> u32 {
             let rows = i64::from(ty.start[hi as usize]) + ty.count as i64
                 - i64::from(ty.start[lo as usize]);
             most = most.max(rows as u32);
+        }
+    }
+    most
+}
+
+/// How the pass uses workgroup memory for a plan.
+#[derive(Debug, PartialEq, Eq)]
+struct TileMemory {
+    /// H rows the shader holds (the shader's `MAX_HROWS`).
+    hrows: u32,
+    /// Most taps of a column or row (`MAX_TAPS`).
+    max_taps: u32,
+    /// Source columns of the source tile, 0 when H fetches from the image (`SRC_COLS`).
+    source_cols: u32,
+    /// Floats of the pool (`POOL`).
+    pool: u32,
+    /// Bytes of workgroup memory in all.
+    shared: u32,
+}
+
+impl TileMemory {
+    /// The plan for `spec` whose tiles filter at most `rows` source rows, on a device with
+    /// `limit` bytes of workgroup memory: the source tile when it fits that and the budget.
+    fn of(spec: &ProcessSpec, tx: &Taps, rows: u32, limit: u32) -> Self {
+        let hrows = rows.max(MIN_HROWS);
+        let rect = spec.rect();
+        let ty_count = Taps::new(spec.input_height, rect.height, spec.filter).count;
+        let max_taps = super::vk_u32(tx.count.max(ty_count).max(1));
+        let cols = tile_source_cols(spec, tx);
+        let with_tile = shared_bytes(hrows, max_taps, pool_floats(hrows, cols));
+        let source_cols = if with_tile <= SOURCE_TILE_BUDGET.min(limit) {
+            cols
+        } else {
+            0
+        };
+        let pool = pool_floats(hrows, source_cols);
+        Self {
+            hrows,
+            max_taps,
+            source_cols,
+            pool,
+            shared: shared_bytes(hrows, max_taps, pool),
+        }
+    }
+}
+
+/// The most source columns any tile of the output filters (the shader's source tile width):
+/// from the first tap of the tile's first O column in the rectangle to the last tap of its
+/// last.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap,
+    reason = "columns are clamped into the rectangle; the span counts source columns (a u32 size)"
+)]
+fn tile_source_cols(spec: &ProcessSpec, tx: &Taps) -> u32 {
+    let rect = spec.rect();
+    let w = i64::from(spec.output_width);
+    let (rx, rw) = (i64::from(rect.x), i64::from(rect.width));
+    let mut most = 0;
+    for x0 in (0..w).step_by(TILE as usize) {
+        let lo = (x0 - 2).clamp(0, w - 1).max(rx) - rx;
+        let hi = (x0 + i64::from(TILE)).clamp(0, w - 1).min(rx + rw - 1) - rx;
+        if lo <= hi {
+            let cols = i64::from(tx.start[hi as usize]) + tx.count as i64
+                - i64::from(tx.start[lo as usize]);
+            most = most.max(cols as u32);
         }
     }
     most
@@ -279,6 +424,8 @@ struct Modes {
     srgb: bool,
     /// The metadata peak, or the first frame's when measured, in nits.
     peak_nits: f64,
+    /// The PQ EOTF comes from the table after the tap tables.
+    pq_table: bool,
 }
 
 impl Modes {
@@ -297,6 +444,7 @@ impl Modes {
                 measure: false,
                 srgb: false,
                 peak_nits: 0.0,
+                pq_table: false,
             };
         };
         let tone = if t.source == TransferFunction::Hlg {
@@ -314,8 +462,31 @@ impl Modes {
             measure: measured && tone == 1,
             srgb: t.output_transfer == TransferFunction::Srgb,
             peak_nits,
+            pq_table: PQ_TABLE && tone == 1,
         }
     }
+}
+
+/// The BT.2390 EETF's constants for the metadata (PQ) or nominal (HLG) peak, as the shader's
+/// `Params.curve`: on, the source peak in PQ, max_lum, ks (a measured peak's are computed on
+/// the GPU per frame).
+fn eetf_params(spec: &ProcessSpec, modes: &Modes) -> [f64; 4] {
+    if spec.tonemap.is_none() {
+        return [0.0; 4];
+    }
+    let source_peak = if modes.tone == 2 {
+        HLG_PEAK_NITS
+    } else {
+        modes.peak_nits
+    };
+    let sw = pq_inverse_eotf(source_peak / 10000.0);
+    let max_lum = pq_inverse_eotf(SDR_PEAK_NITS / 10000.0) / sw;
+    [
+        f64::from(u8::from(source_peak > SDR_PEAK_NITS)),
+        sw,
+        max_lum,
+        1.5 * max_lum - 0.5,
+    ]
 }
 
 /// The shader's `Params` block.
@@ -325,11 +496,14 @@ fn params_block(
     modes: &Modes,
     tx: &Taps,
     ty: &Taps,
+    input: PixelFormat,
 ) -> Vec<u8> {
     let rows = rgb_to_ycbcr_rows(spec.convert.matrix);
     let (bits, shift) = layout.depth();
     let (ys, yo, cs, co) = range_scale(spec.convert.range, bits);
     let rect = spec.rect();
+    let yuv = ycbcr_to_rgb_rows(spec.convert.matrix);
+    let (in_ys, in_yo, in_cs, in_co) = range_scale(spec.convert.range, input.bit_depth().max(8));
     let (gamut, luma_src, luma_dst) = match spec.tonemap {
         Some(t) => (
             gamut_matrix(t.source_primaries, t.output_primaries),
@@ -364,7 +538,7 @@ fn params_block(
             super::vk_u32(tx.count),
             super::vk_u32(ty.count),
             super::vk_u32(tx.start.len() * (tx.count + 1)),
-            0,
+            super::vk_u32(tx.start.len() * (tx.count + 1) + ty.start.len() * (ty.count + 1)),
         ],
         [
             layout.luma_pitch,
@@ -387,6 +561,11 @@ fn params_block(
         f(gamut[2], 0.0),
         f(luma_src, 0.0),
         f(luma_dst, 0.0),
+        eetf_params(spec, modes).map(g),
+        f(yuv[0], 0.0),
+        f(yuv[1], 0.0),
+        f(yuv[2], 0.0),
+        [g(1.0 / in_ys), g(in_yo), g(1.0 / in_cs), g(in_co)],
     ];
     let mut out = Vec::with_capacity(PARAMS_BYTES);
     for v in floats_a.iter().flatten() {
@@ -400,4 +579,65 @@ fn params_block(
     }
     debug_assert_eq!(out.len(), PARAMS_BYTES);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::color::{ColorMatrix, ColorRange};
+    use crate::processing::convert::{ChromaSiting, ConvertSpec};
+    use crate::processing::scale::{Fit, ScaleFilter};
+
+    fn plan(filter: ScaleFilter, sharpen: f64, limit: u32) -> TileMemory {
+        let spec = ProcessSpec {
+            input_width: 3840,
+            input_height: 2160,
+            output_width: 1920,
+            output_height: 1080,
+            filter,
+            fit: Fit::Letterbox,
+            tonemap: None,
+            sharpen,
+            convert: ConvertSpec {
+                matrix: ColorMatrix::Bt709,
+                range: ColorRange::Limited,
+                siting: ChromaSiting::Left,
+                output: PixelFormat::Nv12,
+            },
+        };
+        let rect = spec.rect();
+        let tx = Taps::new(spec.input_width, rect.width, spec.filter);
+        let ty = Taps::new(spec.input_height, rect.height, spec.filter);
+        TileMemory::of(&spec, &tx, tile_source_rows(&spec, &ty), limit)
+    }
+
+    /// The 4K -> 1080p plans the H200 benchmark times take the source-tile path (NVIDIA's
+    /// Vulkan drivers report 48 KiB of workgroup memory), and a tile's source span is what the
+    /// taps say: 18 O rows and 19 O columns (tile and halo) 2 source pixels apart, plus the
+    /// 4-tap widened bilinear kernel: 2 x 17 + 4 = 38 rows, 2 x 18 + 4 = 40 columns.
+    #[test]
+    fn four_k_to_full_hd_keeps_the_source_tile() {
+        let bilinear = plan(ScaleFilter::Bilinear, 0.0, 48 * 1024);
+        assert_eq!(
+            (bilinear.max_taps, bilinear.hrows, bilinear.source_cols),
+            (4, 38, 40),
+            "{bilinear:?}"
+        );
+        assert_eq!(bilinear.pool, 3 * 38 * 40, "{bilinear:?}");
+        assert!(bilinear.shared <= 48 * 1024, "{bilinear:?}");
+        let lanczos = plan(ScaleFilter::Lanczos3, 0.5, 48 * 1024);
+        assert_eq!(lanczos.max_taps, 12, "{lanczos:?}");
+        assert!(
+            lanczos.source_cols > 0 && lanczos.shared <= 48 * 1024,
+            "{lanczos:?}"
+        );
+        // With less memory (lavapipe's 32 KiB) Lanczos-3 takes the direct path: O's pool only.
+        let small = plan(ScaleFilter::Lanczos3, 0.5, 32 * 1024);
+        assert_eq!(
+            (small.source_cols, small.pool),
+            (0, 3 * OR * OC),
+            "{small:?}"
+        );
+        assert!(small.shared <= 32 * 1024, "{small:?}");
+    }
 }

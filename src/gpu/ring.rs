@@ -56,9 +56,15 @@ enum Pass {
 }
 
 impl Pass {
-    fn new(ctx: &Arc<GpuContext>, spec: &ProcessSpec) -> Result<Self, GpuError> {
-        if !spec.is_convert_only() {
-            return Ok(Pass::Process(Box::new(ProcessingPass::new(ctx, spec)?)));
+    fn new(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+    ) -> Result<Self, GpuError> {
+        if !spec.is_convert_only() || !input.is_rgb() {
+            return Ok(Pass::Process(Box::new(ProcessingPass::new(
+                ctx, spec, input,
+            )?)));
         }
         let (w, h) = (spec.output_width, spec.output_height);
         super::convert::check_request(ctx, spec.convert.output, w, h)?;
@@ -326,9 +332,9 @@ impl<T> ConvertRing<T> {
         depth: usize,
         handoff: Option<GpuHandoff>,
     ) -> Result<Self, GpuError> {
-        let vk_format = super::conv::input_format(input)?;
-        let pass = Pass::new(ctx, spec)?;
         let (width, height) = (spec.input_width, spec.input_height);
+        let (vk_format, image_w, image_h) = super::conv::upload_image(input, width, height)?;
+        let pass = Pass::new(ctx, input, spec)?;
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let d = &ctx.device;
         let mut this = Self {
@@ -369,14 +375,13 @@ impl<T> ConvertRing<T> {
                     .map_err(GpuError::vk("vkCreateQueryPool"))?;
             }
         }
-        let in_bytes =
-            u64::from(width) * u64::from(height) * u64::from(input.planes(1, 1)[0].bytes_per_pixel);
+        let in_bytes = input.frame_bytes(width, height) as u64;
         let storage = vk::BufferUsageFlags::STORAGE_BUFFER
             | vk::BufferUsageFlags::TRANSFER_SRC
             | vk::BufferUsageFlags::TRANSFER_DST;
         for i in 0..depth {
             let image_usage = vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST;
-            let image = GpuImage::new(ctx, "ring input", vk_format, width, height, image_usage)?;
+            let image = GpuImage::new(ctx, "ring input", vk_format, image_w, image_h, image_usage)?;
             let upload = GpuBuffer::new(
                 ctx,
                 "ring upload",
@@ -754,7 +759,6 @@ impl<T> ConvertRing<T> {
     /// One copy from the frame's rows into slot `i`'s staging buffer (strides may differ);
     /// returns the bytes copied.
     fn write_upload(&mut self, i: usize, frame: &CpuImage) -> Result<u64, GpuError> {
-        let row = self.width as usize * self.input.planes(1, 1)[0].bytes_per_pixel as usize;
         let dst = self.slots[i]
             .upload
             .mapped_mut()
@@ -762,10 +766,21 @@ impl<T> ConvertRing<T> {
                 what: "ring upload".into(),
                 reason: "not host-visible".into(),
             })?;
-        for y in 0..self.height {
-            dst[y as usize * row..(y as usize + 1) * row].copy_from_slice(frame.row(0, y));
+        // Every plane's rows, tightly packed one after another.
+        let mut at = 0;
+        for (plane, geometry) in self
+            .input
+            .planes(self.width, self.height)
+            .iter()
+            .enumerate()
+        {
+            let row = geometry.row_bytes();
+            for y in 0..geometry.height {
+                dst[at..at + row].copy_from_slice(frame.row(plane, y));
+                at += row;
+            }
         }
-        Ok(row as u64 * u64::from(self.height))
+        Ok(at as u64)
     }
 
     /// Records the pass for slot `i`, between the slot's two timestamps when the queue has them.
@@ -798,7 +813,7 @@ impl<T> ConvertRing<T> {
         let ctx = Arc::clone(&self.ctx);
         let d = &ctx.device;
         let slot = &self.slots[i];
-        let (w, h) = (self.width, self.height);
+        let (_, w, h) = super::conv::upload_image(self.input, self.width, self.height)?;
         let read = vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL;
         let compute = vk::PipelineStageFlags::COMPUTE_SHADER;
         // SAFETY: the slot's command buffer and fence are not in flight (collected before reuse);

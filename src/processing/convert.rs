@@ -35,6 +35,81 @@ pub fn rgb_to_ycbcr_rows(m: ColorMatrix) -> [[f64; 3]; 3] {
     [y, cb, cr]
 }
 
+/// The inverse of [`rgb_to_ycbcr_rows`]: the weights of `(Y', Cb, Cr)` in R, G and B.
+pub fn ycbcr_to_rgb_rows(m: ColorMatrix) -> [[f64; 3]; 3] {
+    let (kr, kb) = luma_weights(m);
+    let kg = 1.0 - kr - kb;
+    let (cr_r, cb_b) = (2.0 * (1.0 - kr), 2.0 * (1.0 - kb));
+    [
+        [1.0, 0.0, cr_r],
+        [1.0, -kb * cb_b / kg, -kr * cr_r / kg],
+        [1.0, cb_b, 0.0],
+    ]
+}
+
+/// The YUV input formats the GPU processes (scales, tone maps, sharpens) besides RGB.
+pub const GPU_YUV_INPUTS: [PixelFormat; 4] = [
+    PixelFormat::Nv12,
+    PixelFormat::I420,
+    PixelFormat::P010,
+    PixelFormat::I444,
+];
+
+/// The float64 reference of how the processing pass reads a YUV input: the RGB of each pixel
+/// of a tightly packed NV12, I420, P010 or I444 frame (`width * height`, row by row). Codes
+/// become Y' and Cb/Cr with `range` at the format's depth; a 4:2:0 pixel takes the chroma
+/// sample of its 2x2 block; `matrix`'s inverse gives RGB, clamped to 0..1. `None` for another
+/// format or a length that is not the frame's.
+pub fn yuv_to_rgb(
+    input: &[u8],
+    format: PixelFormat,
+    width: u32,
+    height: u32,
+    matrix: ColorMatrix,
+    range: ColorRange,
+) -> Option<Vec<[f64; 3]>> {
+    if !GPU_YUV_INPUTS.contains(&format) || input.len() != format.frame_bytes(width, height) {
+        return None;
+    }
+    let (w, h) = (width as usize, height as usize);
+    let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+    let wide = format == PixelFormat::P010;
+    let sample = |i: usize| -> f64 {
+        if wide {
+            f64::from(u16::from_le_bytes([input[2 * i], input[2 * i + 1]]) >> 6)
+        } else {
+            f64::from(input[i])
+        }
+    };
+    let (ys, yo, cs, co) = range_scale(range, if wide { 10 } else { 8 });
+    let rows = ycbcr_to_rgb_rows(matrix);
+    let mut out = Vec::with_capacity(w * h);
+    for y in 0..h {
+        for x in 0..w {
+            let (cx, cy) = (x / 2, y / 2);
+            let (cb, cr) = match format {
+                PixelFormat::I444 => (sample((h + y) * w + x), sample((2 * h + y) * w + x)),
+                PixelFormat::I420 => (
+                    sample(w * h + cy * cw + cx),
+                    sample(w * h + cw * ch + cy * cw + cx),
+                ),
+                // NV12, P010: Cb Cr pairs after the luma plane.
+                _ => (
+                    sample(w * h + cy * 2 * cw + 2 * cx),
+                    sample(w * h + cy * 2 * cw + 2 * cx + 1),
+                ),
+            };
+            let ycc = [
+                (sample(y * w + x) - yo) / ys,
+                (cb - co) / cs,
+                (cr - co) / cs,
+            ];
+            out.push(rows.map(|r| (r[0] * ycc[0] + r[1] * ycc[1] + r[2] * ycc[2]).clamp(0.0, 1.0)));
+        }
+    }
+    Some(out)
+}
+
 /// Scale and offset turning Y' in 0..1 and Cb/Cr in -0.5..0.5 into code values at `bits`:
 /// `(y_scale, y_offset, c_scale, c_offset)`. Limited range: Y 16..235 and C 16..240 at 8 bits
 /// (scaled by 2^(bits-8)); full range: 0..2^bits-1 with chroma centred on 2^(bits-1).
@@ -402,6 +477,44 @@ mod tests {
             convert_one([0, 0, 255], ColorMatrix::Bt2020Ncl, ColorRange::Limited).1,
             240
         );
+    }
+
+    #[test]
+    fn the_inverse_matrix_undoes_the_forward_one() {
+        for m in [
+            ColorMatrix::Bt601,
+            ColorMatrix::Bt709,
+            ColorMatrix::Bt2020Ncl,
+        ] {
+            let (f, i) = (rgb_to_ycbcr_rows(m), ycbcr_to_rgb_rows(m));
+            for (r, row) in i.iter().enumerate() {
+                for c in 0..3 {
+                    let v: f64 = row.iter().zip(&f).map(|(a, b)| a * b[c]).sum();
+                    let want = if r == c { 1.0 } else { 0.0 };
+                    assert!((v - want).abs() < 1e-12, "{m:?} [{r}][{c}] = {v}");
+                }
+            }
+        }
+        // NV12 limited-range BT.709 of 100% red (Y 63, Cb 102, Cr 240) reads back as red.
+        let layout_bytes = PixelFormat::Nv12.frame_bytes(2, 2);
+        let mut frame = vec![63u8; layout_bytes];
+        frame[4] = 102;
+        frame[5] = 240;
+        let rgb = yuv_to_rgb(
+            &frame,
+            PixelFormat::Nv12,
+            2,
+            2,
+            ColorMatrix::Bt709,
+            ColorRange::Limited,
+        )
+        .unwrap();
+        for px in rgb {
+            assert!(
+                (px[0] - 1.0).abs() < 0.01 && px[1] < 0.01 && px[2] < 0.01,
+                "{px:?}"
+            );
+        }
     }
 
     #[test]

@@ -62,12 +62,12 @@ impl ProcessSpec {
         )
     }
 
-    /// True when only a conversion is asked for (the plain conversion shader does it).
+    /// True when only a conversion is asked for (the plain conversion shader does it, 4:2:0
+    /// and 4:4:4 alike).
     pub fn is_convert_only(&self) -> bool {
         (self.input_width, self.input_height) == (self.output_width, self.output_height)
             && self.tonemap.is_none()
             && self.sharpen == 0.0
-            && self.convert.output.needs_even_size()
     }
 
     /// Checks the combination; the message names the value and the fix.

@@ -372,7 +372,8 @@ pub struct EncodeArgs {
 
     /// Scale to WxH on the GPU before encoding.
     ///
-    /// RGB input; the encoded size. The picture keeps its aspect ratio inside black bars
+    /// RGB input, or nv12, i420, p010, i444 (a Y4M file, a YUV capture); the encoded size. The
+    /// picture keeps its aspect ratio inside black bars
     /// unless --fit stretch.
     #[arg(long, value_name = "WxH", value_parser = parse_size, allow_hyphen_values = true)]
     scale: Option<(u32, u32)>,

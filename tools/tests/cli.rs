@@ -673,14 +673,31 @@ fn scale_sharpen_and_tonemap_on_the_command_line() {
     assert_one_line_error(&bad, &["128 to 16", "4x"]);
     let bad = run(&["encode", "--tonemap", "reinhard", "-o", &never()]);
     assert!(String::from_utf8_lossy(&bad.stderr).contains("reinhard"));
-    let bad = run(&[
+    // YUV input (here raw I420; a Y4M file alike) is scaled on the GPU too.
+    let yuv = dir.path().join("in.i420");
+    std::fs::write(&yuv, vec![128u8; 128 * 72 * 3]).unwrap(); // 2 frames
+    let yuv_out = dir.path().join("y.h264");
+    if let Some(stderr) = run_gpu(&[
         "encode",
+        "-i",
+        yuv.to_str().unwrap(),
+        "--raw-format",
+        "i420",
+        "--size",
+        "128x72",
         "--scale",
-        "640x360",
+        "64x36",
+        "--codec",
+        "h264",
         "-o",
-        dir.path().join("y.ivf").to_str().unwrap(),
-    ]);
-    assert_one_line_error(&bad, &["RGB input", "not i420"]);
+        yuv_out.to_str().unwrap(),
+    ]) {
+        assert!(
+            stderr.contains("processes i420") && stderr.contains("scaled from 128x72"),
+            "{stderr}"
+        );
+        assert_eq!(ffprobe_count(&yuv_out, "h264"), 2);
+    }
 }
 
 #[test]
