@@ -78,3 +78,8 @@ if "$nvcc" -O3 -arch=sm_90 -o "$out/peers" benches/h200/peers.cu -lnppicc -lnppi
 else
   echo "nvcc failed:"; cat "$out/peers_build.txt"
 fi
+
+# The device tool brings back only a few files: everything goes back as one archive.
+if [ -n "${OUT:-}" ]; then
+  tar czf /tmp/h200-run.tgz -C "$out" . && rm -rf "${out:?}"/* && mv /tmp/h200-run.tgz "$out/"
+fi
