@@ -336,10 +336,11 @@ fn processing_that_cannot_run_is_refused_by_name() {
         c.input_format = PixelFormat::Bgra8;
         c
     };
-    // Scaling YUV input.
+    // Scaling a YUV input the pass does not read (NV12, I420, P010 and I444 it does).
     let mut c = common::config(Codec::H264, 1280, 720, 30);
+    c.input_format = PixelFormat::I420P10;
     c.processing.input_size = Some((1920, 1080));
-    processing_err(c, "not i420");
+    processing_err(c, "not i420p10");
     // Scaling with the GPU off.
     let mut c = rgb();
     c.gpu = GpuChoice::Off;
