@@ -4,14 +4,15 @@
 // into a pitch-linear buffer — one dispatch, nothing written to memory in between.
 //
 // Each workgroup makes a 16x16 tile of output pixels through shared memory:
-//   taps: the tile's columns' and rows' tap tables, copied from the table once;
-//   source: the source pixels the tile filters, loaded once with adjacent lanes on adjacent
-//      pixels (when the plan's source tile fits the workgroup memory; else H fetches them);
-//   H: the source rows the tile needs, filtered across into the tile's columns (plus a halo of
-//      two columns left and one right, one row above and below, for sharpening and chroma);
+//   H: the source rows the tile needs, fetched from the image (texture cache) and filtered
+//      across into the tile's columns (plus a halo of two columns left and one right, one row
+//      above and below, for sharpening and chroma; without sharpening only the chroma
+//      filter's left column);
 //   V: those filtered down into output pixels, tone mapped and clamped to 0..1 ("O");
-//   S: O sharpened (reusing H's memory);
+//   S: O sharpened (reusing H's memory; without sharpening the codes read O itself);
 //   codes: Y, Cb, Cr code values; then whole 32-bit words are written.
+// The taps are read from the table where they are used (a staged copy in workgroup memory,
+// and a staged source tile, measured slower on the H200: another barrier and less occupancy).
 // The tap tables (first source index and weights per output column/row) come from the CPU
 // (src/processing/scale.rs); the float64 reference of the whole chain is src/processing/pipeline.rs.
 #version 450
@@ -58,15 +59,12 @@ layout(constant_id = 2) const uint CHROMA = 0u;   // 0 4:2:0 interleaved, 1 4:2:
 layout(constant_id = 3) const uint WIDE = 0u;     // 1 for 2-byte samples
 layout(constant_id = 4) const uint MEASURE = 0u;  // 1 when the peak is measured
 layout(constant_id = 5) const int MAX_HROWS = 96; // source rows a tile filters (the plan's most, at least 15)
-layout(constant_id = 6) const int MAX_TAPS = 24;  // taps of a column or row (the plan's most)
-layout(constant_id = 7) const int SRC_COLS = 0;   // source columns a tile reads (the plan's most); 0: H fetches from the image
-layout(constant_id = 8) const int POOL = 1026;    // floats of the pool: the source tile, later O (3 * OR * OC at least)
 // The input: 0 an RGB image; YUV planes, tightly packed and stacked in one single-channel image
 // as wide as the picture: 1 NV12, 2 I420, 3 P010 (R16), 4 I444.
-layout(constant_id = 9) const uint INPUT = 0u;
+layout(constant_id = 6) const uint INPUT = 0u;
 // 1: the PQ EOTF from a table of PQ_STEPS + 1 samples after the tap tables, linearly
 // interpolated; 0: computed (two pow and a division per value).
-layout(constant_id = 10) const uint PQ_TABLE = 0u;
+layout(constant_id = 7) const uint PQ_TABLE = 0u;
 const int PQ_STEPS = 4096;
 
 layout(push_constant) uniform Frame {
@@ -77,13 +75,9 @@ layout(push_constant) uniform Frame {
 shared float hr[MAX_HROWS * OC];
 shared float hg[MAX_HROWS * OC];
 shared float hb[MAX_HROWS * OC];
-// The source tile (planes of MAX_HROWS * SRC_COLS floats) until H is done, then O (planes of
-// OR * OC floats).
-shared float pool[POOL];
-shared int col_start[OC];            // first source column of each O column; NO_TAPS outside the rectangle
-shared float col_w[OC * MAX_TAPS];
-shared int row_start[OR];            // first source row of each O row, from row_base; NO_TAPS outside
-shared float row_w[OR * MAX_TAPS];
+shared float o_r[OR * OC];
+shared float o_g[OR * OC];
+shared float o_b[OR * OC];
 shared vec4 wg_curve;
 shared uint ycode[TILE * TILE];
 shared uint ucode[TILE * TILE];
@@ -256,16 +250,24 @@ vec3 source_at(ivec2 at) {
     return clamp(vec3(dot(p.yuv_r.xyz, ycc), dot(p.yuv_g.xyz, ycc), dot(p.yuv_b.xyz, ycc)), 0.0, 1.0);
 }
 
-const int NO_TAPS = -2147483647;
-const int OPL = OR * OC;           // floats of one O plane in the pool
-const int SPL = MAX_HROWS * SRC_COLS; // floats of one source plane in the pool
-
 vec3 o_at(int i) {
-    return vec3(pool[i], pool[OPL + i], pool[2 * OPL + i]);
+    return vec3(o_r[i], o_g[i], o_b[i]);
 }
 
-vec3 s_at(int i) {
-    return vec3(hr[i], hg[i], hb[i]);
+// The S value at row `r` (y0 + r) and column `c` (x0 - 1 + c) of the tile: the sharpened one,
+// or without sharpening O's (the pixel clamped into the image).
+vec3 s_at(int r, int c) {
+    if (SHARPEN != 0u) {
+        int i = r * SC + c;
+        return vec3(hr[i], hg[i], hb[i]);
+    }
+    int W = int(p.dims.x);
+    int H = int(p.dims.y);
+    int y0 = int(gl_WorkGroupID.y) * TILE;
+    int x0 = int(gl_WorkGroupID.x) * TILE;
+    int py = clamp(y0 + r, 0, H - 1);
+    int px = clamp(x0 - 1 + c, 0, W - 1);
+    return o_at((py - (y0 - 1)) * OC + (px - (x0 - 2)));
 }
 
 uint plane_code(uint plane, uint i) {
@@ -296,13 +298,9 @@ void main() {
     bool measure = MEASURE != 0u;
     if (lid == 0u) {
         tile_peak = 0u;
-        if (TONE != 0u) {
-            if (measure) {
-                float source_peak = max(pq_eotf(uintBitsToFloat(peak.v[frame.read_slot])) * 10000.0, 1.0);
-                wg_curve = eetf_for(source_peak, p.tone.y);
-            } else {
-                wg_curve = p.curve;
-            }
+        if (TONE != 0u && measure) {
+            float source_peak = max(pq_eotf(uintBitsToFloat(peak.v[frame.read_slot])) * 10000.0, 1.0);
+            wg_curve = eetf_for(source_peak, p.tone.y);
         }
     }
 
@@ -320,76 +318,27 @@ void main() {
         row_base = int(taps.t[yoff + uint(lo) * (ty + 1u)]);
         hrows = int(taps.t[yoff + uint(hi) * (ty + 1u)]) + int(ty) - row_base;
     }
-    // The tile's taps, once.
-    for (int c = int(lid); c < OC; c += TILE * TILE) {
-        int ox = clamp(x0 - 2 + c, 0, W - 1);
-        int start = NO_TAPS;
-        if (ox >= R.x && ox < R.x + R.z) {
-            uint entry = uint(ox - R.x) * (tx + 1u);
-            start = int(taps.t[entry]);
-            for (uint k = 0u; k < tx; k++) {
-                col_w[c * MAX_TAPS + int(k)] = uintBitsToFloat(taps.t[entry + 1u + k]);
-            }
-        }
-        col_start[c] = start;
+    if (measure) {
+        barrier(); // tile_peak is cleared before any lane adds to it
     }
-    for (int r = int(lid) - OC; r >= 0 && r < OR; r += TILE * TILE) {
-        int oy = clamp(y0 - 1 + r, 0, H - 1);
-        int start = NO_TAPS;
-        if (oy >= R.y && oy < R.y + R.w) {
-            uint entry = yoff + uint(oy - R.y) * (ty + 1u);
-            start = int(taps.t[entry]) - row_base;
-            for (uint k = 0u; k < ty; k++) {
-                row_w[r * MAX_TAPS + int(k)] = uintBitsToFloat(taps.t[entry + 1u + k]);
-            }
-        }
-        row_start[r] = start;
-    }
-    barrier();
 
+    // H: filter across (the O columns' taps read from the table).
     float local_peak = 0.0;
-    // The source columns the tile's in-rectangle O columns filter.
-    int ca = max(clamp(x0 - 2 + first, 0, W - 1), R.x) - (x0 - 2);
-    int cb = min(clamp(x0 - 3 + first + ocols, 0, W - 1), R.x + R.z - 1) - (x0 - 2);
-    int sx_lo = 0;
-    int scols = 0;
-    if (SRC_COLS > 0 && ca <= cb) {
-        sx_lo = col_start[ca];
-        scols = col_start[cb] + int(tx) - sx_lo;
-        // Source: adjacent lanes load adjacent pixels of a row.
-        for (int i = int(lid); i < hrows * scols; i += TILE * TILE) {
-            int r = i / scols;
-            int j = i - r * scols;
-            vec3 v = source_at(ivec2(clamp(sx_lo + j, 0, SW - 1), clamp(row_base + r, 0, SH - 1)));
-            int at = r * SRC_COLS + j;
-            pool[at] = v.r;
-            pool[SPL + at] = v.g;
-            pool[2 * SPL + at] = v.b;
-            local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
-        }
-        barrier();
-    }
-
-    // H: filter across.
     for (int j = int(lid); j < hrows * ocols; j += TILE * TILE) {
         int r = j / ocols;
         int c = first + j - r * ocols;
         int i = r * OC + c;
-        int start = col_start[c];
+        int ox = clamp(x0 - 2 + c, 0, W - 1);
         vec3 acc = vec3(0.0);
-        if (start != NO_TAPS) {
-            if (SRC_COLS > 0) {
-                int at = r * SRC_COLS + start - sx_lo;
-                for (int k = 0; k < int(tx); k++) {
-                    vec3 v = vec3(pool[at + k], pool[SPL + at + k], pool[2 * SPL + at + k]);
-                    acc += col_w[c * MAX_TAPS + k] * v;
-                }
-            } else {
-                int sy = clamp(row_base + r, 0, SH - 1);
-                for (int k = 0; k < int(tx); k++) {
-                    int sx = clamp(start + k, 0, SW - 1);
-                    vec3 v = source_at(ivec2(sx, sy));
-                    acc += col_w[c * MAX_TAPS + k] * v;
+        if (ox >= R.x && ox < R.x + R.z) {
+            uint entry = uint(ox - R.x) * (tx + 1u);
+            int start = int(taps.t[entry]);
+            int sy = clamp(row_base + r, 0, SH - 1);
+            for (uint k = 0u; k < tx; k++) {
+                int sx = clamp(start + int(k), 0, SW - 1);
+                vec3 v = source_at(ivec2(sx, sy));
+                acc += uintBitsToFloat(taps.t[entry + 1u + k]) * v;
+                if (measure) {
                     local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
                 }
             }
@@ -406,47 +355,51 @@ void main() {
         atomicMax(peak.v[frame.write_slot], tile_peak);
     }
 
-    // V: filter down, tone map, clamp (into the pool: the source tile is no longer read).
+    // V: filter down, tone map, clamp.
     Eetf curve;
     if (TONE != 0u) {
-        vec4 cv = wg_curve;
+        vec4 cv = measure ? wg_curve : p.curve;
         curve.on = cv.x != 0.0;
         curve.sw = cv.y;
         curve.max_lum = cv.z;
         curve.ks = cv.w;
     }
     for (int j = int(lid); j < orows * ocols; j += TILE * TILE) {
-        int r = first + j / ocols;
-        int c = first + j % ocols;
+        int q = j / ocols;
+        int r = first + q;
+        int c = first + j - q * ocols;
         int i = r * OC + c;
-        int start = row_start[r];
+        int oy = clamp(y0 - 1 + r, 0, H - 1);
+        int ox = clamp(x0 - 2 + c, 0, W - 1);
         vec3 acc = vec3(0.0);
-        if (start != NO_TAPS && col_start[c] != NO_TAPS) {
-            for (int k = 0; k < int(ty); k++) {
-                int h = (start + k) * OC + c;
-                acc += row_w[r * MAX_TAPS + k] * vec3(hr[h], hg[h], hb[h]);
+        if (in_rect(ox, oy)) {
+            uint entry = yoff + uint(oy - R.y) * (ty + 1u);
+            int start = int(taps.t[entry]) - row_base;
+            for (uint k = 0u; k < ty; k++) {
+                int h = (start + int(k)) * OC + c;
+                acc += uintBitsToFloat(taps.t[entry + 1u + k]) * vec3(hr[h], hg[h], hb[h]);
             }
             if (TONE != 0u) {
                 acc = tone_map(acc, curve);
             }
             acc = clamp(acc, 0.0, 1.0);
         }
-        pool[i] = acc.r;
-        pool[OPL + i] = acc.g;
-        pool[2 * OPL + i] = acc.b;
+        o_r[i] = acc.r;
+        o_g[i] = acc.g;
+        o_b[i] = acc.b;
     }
     barrier();
 
     // S: sharpen inside the rectangle (neighbours clamped to it), into H's memory.
     float strength = p.tone.w;
-    for (int i = int(lid); i < TILE * SC; i += TILE * TILE) {
+    for (int i = int(lid); SHARPEN != 0u && i < TILE * SC; i += TILE * TILE) {
         int r = i / SC;
         int c = i % SC;
         int py = clamp(y0 + r, 0, H - 1);
         int px = clamp(x0 - 1 + c, 0, W - 1);
         int oi = (py - (y0 - 1)) * OC + (px - (x0 - 2));
         vec3 e = o_at(oi);
-        if (SHARPEN != 0u && in_rect(px, py)) {
+        if (in_rect(px, py)) {
             int xl = max(px - 1, R.x) - (x0 - 2);
             int xr = min(px + 1, R.x + R.z - 1) - (x0 - 2);
             int yu = max(py - 1, R.y) - (y0 - 1);
@@ -468,12 +421,14 @@ void main() {
         hg[i] = e.g;
         hb[i] = e.b;
     }
-    barrier();
+    if (SHARPEN != 0u) {
+        barrier();
+    }
 
     // Code values.
     uint lx = gl_LocalInvocationID.x;
     uint ly = gl_LocalInvocationID.y;
-    vec3 s = s_at(int(ly) * SC + int(lx) + 1);
+    vec3 s = s_at(int(ly), int(lx) + 1);
     ycode[lid] = code(p.range.y + p.range.x * dot(p.y_coef.rgb, s));
     if (CHROMA == 2u) {
         ucode[lid] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, s));
@@ -481,16 +436,16 @@ void main() {
     } else if (lid < 64u) {
         int cx = int(lid % 8u);
         int cy = int(lid / 8u);
-        int a = (2 * cy) * SC;
-        int b = (2 * cy + 1) * SC;
+        int a = 2 * cy;
+        int b = 2 * cy + 1;
         vec3 c;
         if (p.mode.x == 0u) {
             int x = 2 * cx + 1; // S column of the chroma sample's left luma pixel
-            c = 0.125 * (s_at(a + x - 1) + s_at(b + x - 1)) + 0.25 * (s_at(a + x) + s_at(b + x))
-                + 0.125 * (s_at(a + x + 1) + s_at(b + x + 1));
+            c = 0.125 * (s_at(a, x - 1) + s_at(b, x - 1)) + 0.25 * (s_at(a, x) + s_at(b, x))
+                + 0.125 * (s_at(a, x + 1) + s_at(b, x + 1));
         } else {
             int x = 2 * cx + 1;
-            c = 0.25 * (s_at(a + x) + s_at(a + x + 1) + s_at(b + x) + s_at(b + x + 1));
+            c = 0.25 * (s_at(a, x) + s_at(a, x + 1) + s_at(b, x) + s_at(b, x + 1));
         }
         ucode[lid] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, c));
         vcode[lid] = code(p.range.w + p.range.z * dot(p.cr_coef.rgb, c));
