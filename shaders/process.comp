@@ -10,7 +10,7 @@
 //      filter's left column);
 //   V: those filtered down into output pixels, tone mapped and clamped to 0..1 ("O");
 //   S: O sharpened (reusing H's memory; without sharpening the codes read O itself);
-//   codes: Y, Cb, Cr code values; then whole 32-bit words are written.
+//   words: each lane computes the Y, Cb or Cr codes of whole 32-bit words and writes them.
 // The taps are read from the table where they are used (a staged copy in workgroup memory,
 // and a staged source tile, measured slower on the H200: another barrier and less occupancy).
 // The tap tables (first source index and weights per output column/row) come from the CPU
@@ -79,9 +79,6 @@ shared float o_r[OR * OC];
 shared float o_g[OR * OC];
 shared float o_b[OR * OC];
 shared vec4 wg_curve;
-shared uint ycode[TILE * TILE];
-shared uint ucode[TILE * TILE];
-shared uint vcode[TILE * TILE];
 shared uint tile_peak;
 
 
@@ -270,17 +267,29 @@ vec3 s_at(int r, int c) {
     return o_at((py - (y0 - 1)) * OC + (px - (x0 - 2)));
 }
 
-uint plane_code(uint plane, uint i) {
-    return plane == 0u ? ycode[i] : (plane == 1u ? ucode[i] : vcode[i]);
+uint y_code(vec3 s) {
+    return code(p.range.y + p.range.x * dot(p.y_coef.rgb, s));
 }
 
-// Packs `n` samples (4 at 8 bits, 2 at 16) of one plane's codes into a word.
-uint pack(uint plane, uint first, uint stride, bool wide) {
-    if (wide) {
-        return plane_code(plane, first) | (plane_code(plane, first + stride) << 16);
+uint cb_code(vec3 s) {
+    return code(p.range.w + p.range.z * dot(p.cb_coef.rgb, s));
+}
+
+uint cr_code(vec3 s) {
+    return code(p.range.w + p.range.z * dot(p.cr_coef.rgb, s));
+}
+
+// The 4:2:0 chroma sample `cx` of the tile's chroma row `cy` (RGB, before the matrix): the
+// left-sited 3-tap or the centred 2x2 filter over S.
+vec3 chroma_at(int cy, int cx) {
+    int a = 2 * cy;
+    int b = 2 * cy + 1;
+    int x = 2 * cx + 1; // S column of the chroma sample's left luma pixel
+    if (p.mode.x == 0u) {
+        return 0.125 * (s_at(a, x - 1) + s_at(b, x - 1)) + 0.25 * (s_at(a, x) + s_at(b, x))
+            + 0.125 * (s_at(a, x + 1) + s_at(b, x + 1));
     }
-    return plane_code(plane, first) | (plane_code(plane, first + stride) << 8)
-        | (plane_code(plane, first + 2u * stride) << 16) | (plane_code(plane, first + 3u * stride) << 24);
+    return 0.25 * (s_at(a, x) + s_at(a, x + 1) + s_at(b, x) + s_at(b, x + 1));
 }
 
 void main() {
@@ -425,82 +434,76 @@ void main() {
         barrier();
     }
 
-    // Code values.
-    uint lx = gl_LocalInvocationID.x;
-    uint ly = gl_LocalInvocationID.y;
-    vec3 s = s_at(int(ly), int(lx) + 1);
-    ycode[lid] = code(p.range.y + p.range.x * dot(p.y_coef.rgb, s));
-    if (CHROMA == 2u) {
-        ucode[lid] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, s));
-        vcode[lid] = code(p.range.w + p.range.z * dot(p.cr_coef.rgb, s));
-    } else if (lid < 64u) {
-        int cx = int(lid % 8u);
-        int cy = int(lid / 8u);
-        int a = 2 * cy;
-        int b = 2 * cy + 1;
-        vec3 c;
-        if (p.mode.x == 0u) {
-            int x = 2 * cx + 1; // S column of the chroma sample's left luma pixel
-            c = 0.125 * (s_at(a, x - 1) + s_at(b, x - 1)) + 0.25 * (s_at(a, x) + s_at(b, x))
-                + 0.125 * (s_at(a, x + 1) + s_at(b, x + 1));
-        } else {
-            int x = 2 * cx + 1;
-            c = 0.25 * (s_at(a, x) + s_at(a, x + 1) + s_at(b, x) + s_at(b, x + 1));
-        }
-        ucode[lid] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, c));
-        vcode[lid] = code(p.range.w + p.range.z * dot(p.cr_coef.rgb, c));
-    }
-    barrier();
-
-    // Words.
+    // Words, each computed whole by one lane from S (no code arrays, no barrier): luma (and
+    // 4:4:4 chroma) by the lanes from 0, 4:2:0 chroma by the lanes from 128 on.
     bool wide = WIDE != 0u;
     uint bps = p.fmt.z;
     uint per_word = 4u / bps;
+    uint bits_per_sample = 8u * bps;
     uint luma_words = uint(TILE) / per_word;
     for (uint i = lid; i < uint(TILE) * luma_words; i += 256u) {
         uint row = i / luma_words;
         uint first = (i % luma_words) * per_word;
         uint y = uint(y0) + row;
         if (y < uint(H)) {
-            uint at = (y * p.planes.x + (uint(x0) + first) * bps) / 4u;
-            dst.words[at] = pack(0u, row * uint(TILE) + first, 1u, wide);
+            uint yw = 0u;
+            uint uw = 0u;
+            uint vw = 0u;
+            for (uint k = 0u; k < per_word; k++) {
+                vec3 s = s_at(int(row), int(first + k) + 1);
+                uint shift = k * bits_per_sample;
+                yw |= y_code(s) << shift;
+                if (CHROMA == 2u) {
+                    uw |= cb_code(s) << shift;
+                    vw |= cr_code(s) << shift;
+                }
+            }
+            dst.words[(y * p.planes.x + (uint(x0) + first) * bps) / 4u] = yw;
             if (CHROMA == 2u) {
-                uint cat = (p.planes.y + y * p.planes.z + (uint(x0) + first) * bps) / 4u;
-                uint vat = (p.planes.w + y * p.planes.z + (uint(x0) + first) * bps) / 4u;
-                dst.words[cat] = pack(1u, row * uint(TILE) + first, 1u, wide);
-                dst.words[vat] = pack(2u, row * uint(TILE) + first, 1u, wide);
+                dst.words[(p.planes.y + y * p.planes.z + (uint(x0) + first) * bps) / 4u] = uw;
+                dst.words[(p.planes.w + y * p.planes.z + (uint(x0) + first) * bps) / 4u] = vw;
             }
         }
     }
     uint chroma_rows = (uint(H) + 1u) / 2u;
+    uint clid = (lid + 128u) & 255u;
     if (CHROMA == 0u) {
         // Interleaved: a row of 8 Cb/Cr pairs, 16 samples.
-        for (uint i = lid; i < 8u * luma_words; i += 256u) {
+        for (uint i = clid; i < 8u * luma_words; i += 256u) {
             uint row = i / luma_words;
             uint first = (i % luma_words) * per_word; // sample index in the row, even
             uint cy = uint(y0) / 2u + row;
             if (cy < chroma_rows) {
                 uint at = (p.planes.y + cy * p.planes.z + (uint(x0) + first) * bps) / 4u;
-                uint k = row * 8u + first / 2u;
+                int k = int(first / 2u);
+                vec3 c = chroma_at(int(row), k);
                 uint word;
                 if (wide) {
-                    word = ucode[k] | (vcode[k] << 16);
+                    word = cb_code(c) | (cr_code(c) << 16);
                 } else {
-                    word = ucode[k] | (vcode[k] << 8) | (ucode[k + 1u] << 16) | (vcode[k + 1u] << 24);
+                    vec3 d = chroma_at(int(row), k + 1);
+                    word = cb_code(c) | (cr_code(c) << 8) | (cb_code(d) << 16) | (cr_code(d) << 24);
                 }
                 dst.words[at] = word;
             }
         }
     } else if (CHROMA == 1u) {
         uint chroma_words = 8u / per_word;
-        for (uint i = lid; i < 8u * chroma_words; i += 256u) {
+        for (uint i = clid; i < 8u * chroma_words; i += 256u) {
             uint row = i / chroma_words;
             uint first = (i % chroma_words) * per_word;
             uint cy = uint(y0) / 2u + row;
             if (cy < chroma_rows) {
+                uint uw = 0u;
+                uint vw = 0u;
+                for (uint k = 0u; k < per_word; k++) {
+                    vec3 c = chroma_at(int(row), int(first + k));
+                    uw |= cb_code(c) << (k * bits_per_sample);
+                    vw |= cr_code(c) << (k * bits_per_sample);
+                }
                 uint off = cy * p.planes.z + (uint(x0) / 2u + first) * bps;
-                dst.words[(p.planes.y + off) / 4u] = pack(1u, row * 8u + first, 1u, wide);
-                dst.words[(p.planes.w + off) / 4u] = pack(2u, row * 8u + first, 1u, wide);
+                dst.words[(p.planes.y + off) / 4u] = uw;
+                dst.words[(p.planes.w + off) / 4u] = vw;
             }
         }
     }

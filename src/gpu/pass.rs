@@ -35,11 +35,11 @@ const MIN_HROWS: u32 = 15;
 const OC: u32 = TILE + 3;
 /// O rows of a tile (the shader's `OR`).
 const OR: u32 = TILE + 2;
-/// Shared memory the shader declares, bytes: H rows, O, codes, the peak and the curve. (H
+/// Shared memory the shader declares, bytes: H rows, O, the peak and the curve. (H
 /// fetches the source from the image and the taps from their table: a source tile and staged
 /// taps in workgroup memory measured 2-4x slower on the H200.)
 const fn shared_bytes(rows: u32) -> u32 {
-    3 * rows * OC * 4 + 3 * OR * OC * 4 + 3 * TILE * TILE * 4 + 4 + 16
+    3 * rows * OC * 4 + 3 * OR * OC * 4 + 4 + 16
 }
 /// Bytes of the shader's `Params` block (std140: twenty-one 16-byte vectors).
 const PARAMS_BYTES: usize = 336;
@@ -522,7 +522,7 @@ mod tests {
     fn four_k_to_full_hd_tiles() {
         assert_eq!(rows(ScaleFilter::Bilinear), 2 * 17 + 4);
         assert_eq!(rows(ScaleFilter::Lanczos3), 2 * 17 + 12);
-        assert_eq!(shared_bytes(38), 3 * 38 * 19 * 4 + 3 * 18 * 19 * 4 + 3 * 256 * 4 + 20);
+        assert_eq!(shared_bytes(38), 3 * 38 * 19 * 4 + 3 * 18 * 19 * 4 + 20);
         assert!(shared_bytes(rows(ScaleFilter::Lanczos3)) <= 32 * 1024);
     }
 }
