@@ -65,6 +65,10 @@ layout(constant_id = 6) const uint INPUT = 0u;
 // 1: the PQ EOTF from a table of PQ_STEPS + 1 samples after the tap tables, linearly
 // interpolated; 0: computed (two pow and a division per value).
 layout(constant_id = 7) const uint PQ_TABLE = 0u;
+// Taps across and down (the same as Params.taps.xy): loops of a known count are unrolled, each
+// lane's weights and texels fetched at once.
+layout(constant_id = 8) const uint TAPS_X = 1u;
+layout(constant_id = 9) const uint TAPS_Y = 1u;
 const int PQ_STEPS = 4096;
 
 layout(push_constant) uniform Frame {
@@ -301,8 +305,8 @@ void main() {
     int x0 = int(gl_WorkGroupID.x) * TILE;
     int y0 = int(gl_WorkGroupID.y) * TILE;
     uint lid = gl_LocalInvocationIndex;
-    uint tx = p.taps.x;
-    uint ty = p.taps.y;
+    uint tx = TAPS_X;
+    uint ty = TAPS_Y;
     uint yoff = p.taps.z;
     bool measure = MEASURE != 0u;
     if (lid == 0u) {

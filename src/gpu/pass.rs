@@ -125,6 +125,8 @@ impl ProcessingPass {
             hrows,
             input_mode,
             u32::from(modes.pq_table),
+            super::vk_u32(tx.count),
+            super::vk_u32(ty.count),
         ];
         if limits.max_compute_shared_memory_size < shared {
             return Err(GpuError::Unsupported {
