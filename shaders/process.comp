@@ -214,10 +214,15 @@ bool in_rect(int x, int y) {
     return x >= r.x && y >= r.y && x < r.x + r.z && y < r.y + r.w;
 }
 
-// A YUV input's code value at sample `i` of the stacked planes (`w` samples a row).
-float yuv_code(int i, int w) {
-    float v = texelFetch(src, ivec2(i % w, i / w), 0).r;
+// A YUV input's code value at (column, row) of the stacked planes.
+float yuv_code(int x, int y) {
+    float v = texelFetch(src, ivec2(x, y), 0).r;
     return INPUT == 3u ? floor(round(v * 65535.0) / 64.0) : round(v * 255.0);
+}
+
+// The same at sample `i` of the stacked planes (`w` samples a row).
+float yuv_code_at(int i, int w) {
+    return yuv_code(i % w, i / w);
 }
 
 // The source signal's RGB at `at` (inside the picture). YUV input: codes to Y', Cb, Cr, 4:2:0
@@ -233,18 +238,18 @@ vec3 source_at(ivec2 at) {
     int ch = h / 2;
     int cx = at.x / 2;
     int cy = at.y / 2;
-    float y = yuv_code(at.y * w + at.x, w);
+    float y = yuv_code(at.x, at.y);
     float cb;
     float cr;
     if (INPUT == 4u) {
-        cb = yuv_code((h + at.y) * w + at.x, w);
-        cr = yuv_code((2 * h + at.y) * w + at.x, w);
+        cb = yuv_code(at.x, h + at.y);
+        cr = yuv_code(at.x, 2 * h + at.y);
     } else if (INPUT == 2u) {
-        cb = yuv_code(w * h + cy * cw + cx, w);
-        cr = yuv_code(w * h + cw * ch + cy * cw + cx, w);
+        cb = yuv_code_at(w * h + cy * cw + cx, w);
+        cr = yuv_code_at(w * h + cw * ch + cy * cw + cx, w);
     } else {
-        cb = yuv_code((h + cy) * w + 2 * cx, w);
-        cr = yuv_code((h + cy) * w + 2 * cx + 1, w);
+        cb = yuv_code(2 * cx, h + cy);
+        cr = yuv_code(2 * cx + 1, h + cy);
     }
     vec3 ycc = vec3((y - p.yuv_range.y) * p.yuv_range.x, (cb - p.yuv_range.w) * p.yuv_range.z,
         (cr - p.yuv_range.w) * p.yuv_range.z);
@@ -335,30 +340,42 @@ void main() {
         barrier(); // tile_peak is cleared before any lane adds to it
     }
 
-    // H: filter across (the O columns' taps read from the table).
+    // H: filter across. A lane keeps one O column's taps (read once from the table) and
+    // filters that column in every group-th row.
     float local_peak = 0.0;
-    for (int j = int(lid); j < hrows * ocols; j += TILE * TILE) {
-        int r = j / ocols;
-        int c = first + j - r * ocols;
-        int i = r * OC + c;
-        int ox = clamp(x0 - 2 + c, 0, W - 1);
-        vec3 acc = vec3(0.0);
-        if (ox >= R.x && ox < R.x + R.z) {
+    int groups = (TILE * TILE) / ocols;
+    int hc = first + int(lid) % ocols;
+    int r0 = int(lid) / ocols;
+    if (r0 < groups) {
+        int ox = clamp(x0 - 2 + hc, 0, W - 1);
+        bool inside = ox >= R.x && ox < R.x + R.z;
+        int start = 0;
+        float w[TAPS_X];
+        if (inside) {
             uint entry = uint(ox - R.x) * (tx + 1u);
-            int start = int(taps.t[entry]);
-            int sy = clamp(row_base + r, 0, SH - 1);
+            start = int(taps.t[entry]);
             for (uint k = 0u; k < tx; k++) {
-                int sx = clamp(start + int(k), 0, SW - 1);
-                vec3 v = source_at(ivec2(sx, sy));
-                acc += uintBitsToFloat(taps.t[entry + 1u + k]) * v;
-                if (measure) {
-                    local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
-                }
+                w[k] = uintBitsToFloat(taps.t[entry + 1u + k]);
             }
         }
-        hr[i] = acc.r;
-        hg[i] = acc.g;
-        hb[i] = acc.b;
+        for (int r = r0; r < hrows; r += groups) {
+            vec3 acc = vec3(0.0);
+            if (inside) {
+                int sy = clamp(row_base + r, 0, SH - 1);
+                for (uint k = 0u; k < tx; k++) {
+                    int sx = clamp(start + int(k), 0, SW - 1);
+                    vec3 v = source_at(ivec2(sx, sy));
+                    acc += w[k] * v;
+                    if (measure) {
+                        local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
+                    }
+                }
+            }
+            int i = r * OC + hc;
+            hr[i] = acc.r;
+            hg[i] = acc.g;
+            hb[i] = acc.b;
+        }
     }
     if (measure) {
         atomicMax(tile_peak, floatBitsToUint(clamp(local_peak, 0.0, 1.0)));
