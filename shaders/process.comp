@@ -4,14 +4,15 @@
 // into a pitch-linear buffer — one dispatch, nothing written to memory in between.
 //
 // Each workgroup makes a 16x16 tile of output pixels through shared memory:
-//   taps: the tile's columns' and rows' tap tables, copied from the table once;
-//   source: the source pixels the tile filters, loaded once with adjacent lanes on adjacent
-//      pixels (when the plan's source tile fits the workgroup memory; else H fetches them);
-//   H: the source rows the tile needs, filtered across into the tile's columns (plus a halo of
-//      two columns left and one right, one row above and below, for sharpening and chroma);
+//   H: the source rows the tile needs, fetched from the image (texture cache) and filtered
+//      across into the tile's columns (plus a halo of two columns left and one right, one row
+//      above and below, for sharpening and chroma; without sharpening only the chroma
+//      filter's left column);
 //   V: those filtered down into output pixels, tone mapped and clamped to 0..1 ("O");
-//   S: O sharpened (reusing H's memory);
-//   codes: Y, Cb, Cr code values; then whole 32-bit words are written.
+//   S: O sharpened (reusing H's memory; without sharpening the codes read O itself);
+//   words: each lane computes the Y, Cb or Cr codes of whole 32-bit words and writes them.
+// The taps are read from the table where they are used (a staged copy in workgroup memory,
+// and a staged source tile, measured slower on the H200: another barrier and less occupancy).
 // The tap tables (first source index and weights per output column/row) come from the CPU
 // (src/processing/scale.rs); the float64 reference of the whole chain is src/processing/pipeline.rs.
 #version 450
@@ -58,15 +59,16 @@ layout(constant_id = 2) const uint CHROMA = 0u;   // 0 4:2:0 interleaved, 1 4:2:
 layout(constant_id = 3) const uint WIDE = 0u;     // 1 for 2-byte samples
 layout(constant_id = 4) const uint MEASURE = 0u;  // 1 when the peak is measured
 layout(constant_id = 5) const int MAX_HROWS = 96; // source rows a tile filters (the plan's most, at least 15)
-layout(constant_id = 6) const int MAX_TAPS = 24;  // taps of a column or row (the plan's most)
-layout(constant_id = 7) const int SRC_COLS = 0;   // source columns a tile reads (the plan's most); 0: H fetches from the image
-layout(constant_id = 8) const int POOL = 1026;    // floats of the pool: the source tile, later O (3 * OR * OC at least)
 // The input: 0 an RGB image; YUV planes, tightly packed and stacked in one single-channel image
 // as wide as the picture: 1 NV12, 2 I420, 3 P010 (R16), 4 I444.
-layout(constant_id = 9) const uint INPUT = 0u;
+layout(constant_id = 6) const uint INPUT = 0u;
 // 1: the PQ EOTF from a table of PQ_STEPS + 1 samples after the tap tables, linearly
 // interpolated; 0: computed (two pow and a division per value).
-layout(constant_id = 10) const uint PQ_TABLE = 0u;
+layout(constant_id = 7) const uint PQ_TABLE = 0u;
+// Taps across and down (the same as Params.taps.xy): loops of a known count are unrolled, each
+// lane's weights and texels fetched at once.
+layout(constant_id = 8) const uint TAPS_X = 1u;
+layout(constant_id = 9) const uint TAPS_Y = 1u;
 const int PQ_STEPS = 4096;
 
 layout(push_constant) uniform Frame {
@@ -77,17 +79,10 @@ layout(push_constant) uniform Frame {
 shared float hr[MAX_HROWS * OC];
 shared float hg[MAX_HROWS * OC];
 shared float hb[MAX_HROWS * OC];
-// The source tile (planes of MAX_HROWS * SRC_COLS floats) until H is done, then O (planes of
-// OR * OC floats).
-shared float pool[POOL];
-shared int col_start[OC];            // first source column of each O column; NO_TAPS outside the rectangle
-shared float col_w[OC * MAX_TAPS];
-shared int row_start[OR];            // first source row of each O row, from row_base; NO_TAPS outside
-shared float row_w[OR * MAX_TAPS];
+shared float o_r[OR * OC];
+shared float o_g[OR * OC];
+shared float o_b[OR * OC];
 shared vec4 wg_curve;
-shared uint ycode[TILE * TILE];
-shared uint ucode[TILE * TILE];
-shared uint vcode[TILE * TILE];
 shared uint tile_peak;
 
 
@@ -219,10 +214,15 @@ bool in_rect(int x, int y) {
     return x >= r.x && y >= r.y && x < r.x + r.z && y < r.y + r.w;
 }
 
-// A YUV input's code value at sample `i` of the stacked planes (`w` samples a row).
-float yuv_code(int i, int w) {
-    float v = texelFetch(src, ivec2(i % w, i / w), 0).r;
+// A YUV input's code value at (column, row) of the stacked planes.
+float yuv_code(int x, int y) {
+    float v = texelFetch(src, ivec2(x, y), 0).r;
     return INPUT == 3u ? floor(round(v * 65535.0) / 64.0) : round(v * 255.0);
+}
+
+// The same at sample `i` of the stacked planes (`w` samples a row).
+float yuv_code_at(int i, int w) {
+    return yuv_code(i % w, i / w);
 }
 
 // The source signal's RGB at `at` (inside the picture). YUV input: codes to Y', Cb, Cr, 4:2:0
@@ -238,47 +238,67 @@ vec3 source_at(ivec2 at) {
     int ch = h / 2;
     int cx = at.x / 2;
     int cy = at.y / 2;
-    float y = yuv_code(at.y * w + at.x, w);
+    float y = yuv_code(at.x, at.y);
     float cb;
     float cr;
     if (INPUT == 4u) {
-        cb = yuv_code((h + at.y) * w + at.x, w);
-        cr = yuv_code((2 * h + at.y) * w + at.x, w);
+        cb = yuv_code(at.x, h + at.y);
+        cr = yuv_code(at.x, 2 * h + at.y);
     } else if (INPUT == 2u) {
-        cb = yuv_code(w * h + cy * cw + cx, w);
-        cr = yuv_code(w * h + cw * ch + cy * cw + cx, w);
+        cb = yuv_code_at(w * h + cy * cw + cx, w);
+        cr = yuv_code_at(w * h + cw * ch + cy * cw + cx, w);
     } else {
-        cb = yuv_code((h + cy) * w + 2 * cx, w);
-        cr = yuv_code((h + cy) * w + 2 * cx + 1, w);
+        cb = yuv_code(2 * cx, h + cy);
+        cr = yuv_code(2 * cx + 1, h + cy);
     }
     vec3 ycc = vec3((y - p.yuv_range.y) * p.yuv_range.x, (cb - p.yuv_range.w) * p.yuv_range.z,
         (cr - p.yuv_range.w) * p.yuv_range.z);
     return clamp(vec3(dot(p.yuv_r.xyz, ycc), dot(p.yuv_g.xyz, ycc), dot(p.yuv_b.xyz, ycc)), 0.0, 1.0);
 }
 
-const int NO_TAPS = -2147483647;
-const int OPL = OR * OC;           // floats of one O plane in the pool
-const int SPL = MAX_HROWS * SRC_COLS; // floats of one source plane in the pool
-
 vec3 o_at(int i) {
-    return vec3(pool[i], pool[OPL + i], pool[2 * OPL + i]);
+    return vec3(o_r[i], o_g[i], o_b[i]);
 }
 
-vec3 s_at(int i) {
-    return vec3(hr[i], hg[i], hb[i]);
-}
-
-uint plane_code(uint plane, uint i) {
-    return plane == 0u ? ycode[i] : (plane == 1u ? ucode[i] : vcode[i]);
-}
-
-// Packs `n` samples (4 at 8 bits, 2 at 16) of one plane's codes into a word.
-uint pack(uint plane, uint first, uint stride, bool wide) {
-    if (wide) {
-        return plane_code(plane, first) | (plane_code(plane, first + stride) << 16);
+// The S value at row `r` (y0 + r) and column `c` (x0 - 1 + c) of the tile: the sharpened one,
+// or without sharpening O's (the pixel clamped into the image).
+vec3 s_at(int r, int c) {
+    if (SHARPEN != 0u) {
+        int i = r * SC + c;
+        return vec3(hr[i], hg[i], hb[i]);
     }
-    return plane_code(plane, first) | (plane_code(plane, first + stride) << 8)
-        | (plane_code(plane, first + 2u * stride) << 16) | (plane_code(plane, first + 3u * stride) << 24);
+    int W = int(p.dims.x);
+    int H = int(p.dims.y);
+    int y0 = int(gl_WorkGroupID.y) * TILE;
+    int x0 = int(gl_WorkGroupID.x) * TILE;
+    int py = clamp(y0 + r, 0, H - 1);
+    int px = clamp(x0 - 1 + c, 0, W - 1);
+    return o_at((py - (y0 - 1)) * OC + (px - (x0 - 2)));
+}
+
+uint y_code(vec3 s) {
+    return code(p.range.y + p.range.x * dot(p.y_coef.rgb, s));
+}
+
+uint cb_code(vec3 s) {
+    return code(p.range.w + p.range.z * dot(p.cb_coef.rgb, s));
+}
+
+uint cr_code(vec3 s) {
+    return code(p.range.w + p.range.z * dot(p.cr_coef.rgb, s));
+}
+
+// The 4:2:0 chroma sample `cx` of the tile's chroma row `cy` (RGB, before the matrix): the
+// left-sited 3-tap or the centred 2x2 filter over S.
+vec3 chroma_at(int cy, int cx) {
+    int a = 2 * cy;
+    int b = 2 * cy + 1;
+    int x = 2 * cx + 1; // S column of the chroma sample's left luma pixel
+    if (p.mode.x == 0u) {
+        return 0.125 * (s_at(a, x - 1) + s_at(b, x - 1)) + 0.25 * (s_at(a, x) + s_at(b, x))
+            + 0.125 * (s_at(a, x + 1) + s_at(b, x + 1));
+    }
+    return 0.25 * (s_at(a, x) + s_at(a, x + 1) + s_at(b, x) + s_at(b, x + 1));
 }
 
 void main() {
@@ -290,19 +310,15 @@ void main() {
     int x0 = int(gl_WorkGroupID.x) * TILE;
     int y0 = int(gl_WorkGroupID.y) * TILE;
     uint lid = gl_LocalInvocationIndex;
-    uint tx = p.taps.x;
-    uint ty = p.taps.y;
+    uint tx = TAPS_X;
+    uint ty = TAPS_Y;
     uint yoff = p.taps.z;
     bool measure = MEASURE != 0u;
     if (lid == 0u) {
         tile_peak = 0u;
-        if (TONE != 0u) {
-            if (measure) {
-                float source_peak = max(pq_eotf(uintBitsToFloat(peak.v[frame.read_slot])) * 10000.0, 1.0);
-                wg_curve = eetf_for(source_peak, p.tone.y);
-            } else {
-                wg_curve = p.curve;
-            }
+        if (TONE != 0u && measure) {
+            float source_peak = max(pq_eotf(uintBitsToFloat(peak.v[frame.read_slot])) * 10000.0, 1.0);
+            wg_curve = eetf_for(source_peak, p.tone.y);
         }
     }
 
@@ -320,83 +336,46 @@ void main() {
         row_base = int(taps.t[yoff + uint(lo) * (ty + 1u)]);
         hrows = int(taps.t[yoff + uint(hi) * (ty + 1u)]) + int(ty) - row_base;
     }
-    // The tile's taps, once.
-    for (int c = int(lid); c < OC; c += TILE * TILE) {
-        int ox = clamp(x0 - 2 + c, 0, W - 1);
-        int start = NO_TAPS;
-        if (ox >= R.x && ox < R.x + R.z) {
+    if (measure) {
+        barrier(); // tile_peak is cleared before any lane adds to it
+    }
+
+    // H: filter across. A lane keeps one O column's taps (read once from the table) and
+    // filters that column in every group-th row.
+    float local_peak = 0.0;
+    int groups = (TILE * TILE) / ocols;
+    int hc = first + int(lid) % ocols;
+    int r0 = int(lid) / ocols;
+    if (r0 < groups) {
+        int ox = clamp(x0 - 2 + hc, 0, W - 1);
+        bool inside = ox >= R.x && ox < R.x + R.z;
+        int start = 0;
+        float w[TAPS_X];
+        if (inside) {
             uint entry = uint(ox - R.x) * (tx + 1u);
             start = int(taps.t[entry]);
             for (uint k = 0u; k < tx; k++) {
-                col_w[c * MAX_TAPS + int(k)] = uintBitsToFloat(taps.t[entry + 1u + k]);
+                w[k] = uintBitsToFloat(taps.t[entry + 1u + k]);
             }
         }
-        col_start[c] = start;
-    }
-    for (int r = int(lid) - OC; r >= 0 && r < OR; r += TILE * TILE) {
-        int oy = clamp(y0 - 1 + r, 0, H - 1);
-        int start = NO_TAPS;
-        if (oy >= R.y && oy < R.y + R.w) {
-            uint entry = yoff + uint(oy - R.y) * (ty + 1u);
-            start = int(taps.t[entry]) - row_base;
-            for (uint k = 0u; k < ty; k++) {
-                row_w[r * MAX_TAPS + int(k)] = uintBitsToFloat(taps.t[entry + 1u + k]);
-            }
-        }
-        row_start[r] = start;
-    }
-    barrier();
-
-    float local_peak = 0.0;
-    // The source columns the tile's in-rectangle O columns filter.
-    int ca = max(clamp(x0 - 2 + first, 0, W - 1), R.x) - (x0 - 2);
-    int cb = min(clamp(x0 - 3 + first + ocols, 0, W - 1), R.x + R.z - 1) - (x0 - 2);
-    int sx_lo = 0;
-    int scols = 0;
-    if (SRC_COLS > 0 && ca <= cb) {
-        sx_lo = col_start[ca];
-        scols = col_start[cb] + int(tx) - sx_lo;
-        // Source: adjacent lanes load adjacent pixels of a row.
-        for (int i = int(lid); i < hrows * scols; i += TILE * TILE) {
-            int r = i / scols;
-            int j = i - r * scols;
-            vec3 v = source_at(ivec2(clamp(sx_lo + j, 0, SW - 1), clamp(row_base + r, 0, SH - 1)));
-            int at = r * SRC_COLS + j;
-            pool[at] = v.r;
-            pool[SPL + at] = v.g;
-            pool[2 * SPL + at] = v.b;
-            local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
-        }
-        barrier();
-    }
-
-    // H: filter across.
-    for (int j = int(lid); j < hrows * ocols; j += TILE * TILE) {
-        int r = j / ocols;
-        int c = first + j - r * ocols;
-        int i = r * OC + c;
-        int start = col_start[c];
-        vec3 acc = vec3(0.0);
-        if (start != NO_TAPS) {
-            if (SRC_COLS > 0) {
-                int at = r * SRC_COLS + start - sx_lo;
-                for (int k = 0; k < int(tx); k++) {
-                    vec3 v = vec3(pool[at + k], pool[SPL + at + k], pool[2 * SPL + at + k]);
-                    acc += col_w[c * MAX_TAPS + k] * v;
-                }
-            } else {
+        for (int r = r0; r < hrows; r += groups) {
+            vec3 acc = vec3(0.0);
+            if (inside) {
                 int sy = clamp(row_base + r, 0, SH - 1);
-                for (int k = 0; k < int(tx); k++) {
-                    int sx = clamp(start + k, 0, SW - 1);
+                for (uint k = 0u; k < tx; k++) {
+                    int sx = clamp(start + int(k), 0, SW - 1);
                     vec3 v = source_at(ivec2(sx, sy));
-                    acc += col_w[c * MAX_TAPS + k] * v;
-                    local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
+                    acc += w[k] * v;
+                    if (measure) {
+                        local_peak = max(local_peak, max(v.r, max(v.g, v.b)));
+                    }
                 }
             }
+            int i = r * OC + hc;
+            hr[i] = acc.r;
+            hg[i] = acc.g;
+            hb[i] = acc.b;
         }
-        hr[i] = acc.r;
-        hg[i] = acc.g;
-        hb[i] = acc.b;
     }
     if (measure) {
         atomicMax(tile_peak, floatBitsToUint(clamp(local_peak, 0.0, 1.0)));
@@ -406,47 +385,51 @@ void main() {
         atomicMax(peak.v[frame.write_slot], tile_peak);
     }
 
-    // V: filter down, tone map, clamp (into the pool: the source tile is no longer read).
+    // V: filter down, tone map, clamp.
     Eetf curve;
     if (TONE != 0u) {
-        vec4 cv = wg_curve;
+        vec4 cv = measure ? wg_curve : p.curve;
         curve.on = cv.x != 0.0;
         curve.sw = cv.y;
         curve.max_lum = cv.z;
         curve.ks = cv.w;
     }
     for (int j = int(lid); j < orows * ocols; j += TILE * TILE) {
-        int r = first + j / ocols;
-        int c = first + j % ocols;
+        int q = j / ocols;
+        int r = first + q;
+        int c = first + j - q * ocols;
         int i = r * OC + c;
-        int start = row_start[r];
+        int oy = clamp(y0 - 1 + r, 0, H - 1);
+        int ox = clamp(x0 - 2 + c, 0, W - 1);
         vec3 acc = vec3(0.0);
-        if (start != NO_TAPS && col_start[c] != NO_TAPS) {
-            for (int k = 0; k < int(ty); k++) {
-                int h = (start + k) * OC + c;
-                acc += row_w[r * MAX_TAPS + k] * vec3(hr[h], hg[h], hb[h]);
+        if (in_rect(ox, oy)) {
+            uint entry = yoff + uint(oy - R.y) * (ty + 1u);
+            int start = int(taps.t[entry]) - row_base;
+            for (uint k = 0u; k < ty; k++) {
+                int h = (start + int(k)) * OC + c;
+                acc += uintBitsToFloat(taps.t[entry + 1u + k]) * vec3(hr[h], hg[h], hb[h]);
             }
             if (TONE != 0u) {
                 acc = tone_map(acc, curve);
             }
             acc = clamp(acc, 0.0, 1.0);
         }
-        pool[i] = acc.r;
-        pool[OPL + i] = acc.g;
-        pool[2 * OPL + i] = acc.b;
+        o_r[i] = acc.r;
+        o_g[i] = acc.g;
+        o_b[i] = acc.b;
     }
     barrier();
 
     // S: sharpen inside the rectangle (neighbours clamped to it), into H's memory.
     float strength = p.tone.w;
-    for (int i = int(lid); i < TILE * SC; i += TILE * TILE) {
+    for (int i = int(lid); SHARPEN != 0u && i < TILE * SC; i += TILE * TILE) {
         int r = i / SC;
         int c = i % SC;
         int py = clamp(y0 + r, 0, H - 1);
         int px = clamp(x0 - 1 + c, 0, W - 1);
         int oi = (py - (y0 - 1)) * OC + (px - (x0 - 2));
         vec3 e = o_at(oi);
-        if (SHARPEN != 0u && in_rect(px, py)) {
+        if (in_rect(px, py)) {
             int xl = max(px - 1, R.x) - (x0 - 2);
             int xr = min(px + 1, R.x + R.z - 1) - (x0 - 2);
             int yu = max(py - 1, R.y) - (y0 - 1);
@@ -468,84 +451,80 @@ void main() {
         hg[i] = e.g;
         hb[i] = e.b;
     }
-    barrier();
-
-    // Code values.
-    uint lx = gl_LocalInvocationID.x;
-    uint ly = gl_LocalInvocationID.y;
-    vec3 s = s_at(int(ly) * SC + int(lx) + 1);
-    ycode[lid] = code(p.range.y + p.range.x * dot(p.y_coef.rgb, s));
-    if (CHROMA == 2u) {
-        ucode[lid] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, s));
-        vcode[lid] = code(p.range.w + p.range.z * dot(p.cr_coef.rgb, s));
-    } else if (lid < 64u) {
-        int cx = int(lid % 8u);
-        int cy = int(lid / 8u);
-        int a = (2 * cy) * SC;
-        int b = (2 * cy + 1) * SC;
-        vec3 c;
-        if (p.mode.x == 0u) {
-            int x = 2 * cx + 1; // S column of the chroma sample's left luma pixel
-            c = 0.125 * (s_at(a + x - 1) + s_at(b + x - 1)) + 0.25 * (s_at(a + x) + s_at(b + x))
-                + 0.125 * (s_at(a + x + 1) + s_at(b + x + 1));
-        } else {
-            int x = 2 * cx + 1;
-            c = 0.25 * (s_at(a + x) + s_at(a + x + 1) + s_at(b + x) + s_at(b + x + 1));
-        }
-        ucode[lid] = code(p.range.w + p.range.z * dot(p.cb_coef.rgb, c));
-        vcode[lid] = code(p.range.w + p.range.z * dot(p.cr_coef.rgb, c));
+    if (SHARPEN != 0u) {
+        barrier();
     }
-    barrier();
 
-    // Words.
+    // Words, each computed whole by one lane from S (no code arrays, no barrier): luma (and
+    // 4:4:4 chroma) by the lanes from 0, 4:2:0 chroma by the lanes from 128 on.
     bool wide = WIDE != 0u;
     uint bps = p.fmt.z;
     uint per_word = 4u / bps;
+    uint bits_per_sample = 8u * bps;
     uint luma_words = uint(TILE) / per_word;
     for (uint i = lid; i < uint(TILE) * luma_words; i += 256u) {
         uint row = i / luma_words;
         uint first = (i % luma_words) * per_word;
         uint y = uint(y0) + row;
         if (y < uint(H)) {
-            uint at = (y * p.planes.x + (uint(x0) + first) * bps) / 4u;
-            dst.words[at] = pack(0u, row * uint(TILE) + first, 1u, wide);
+            uint yw = 0u;
+            uint uw = 0u;
+            uint vw = 0u;
+            for (uint k = 0u; k < per_word; k++) {
+                vec3 s = s_at(int(row), int(first + k) + 1);
+                uint shift = k * bits_per_sample;
+                yw |= y_code(s) << shift;
+                if (CHROMA == 2u) {
+                    uw |= cb_code(s) << shift;
+                    vw |= cr_code(s) << shift;
+                }
+            }
+            dst.words[(y * p.planes.x + (uint(x0) + first) * bps) / 4u] = yw;
             if (CHROMA == 2u) {
-                uint cat = (p.planes.y + y * p.planes.z + (uint(x0) + first) * bps) / 4u;
-                uint vat = (p.planes.w + y * p.planes.z + (uint(x0) + first) * bps) / 4u;
-                dst.words[cat] = pack(1u, row * uint(TILE) + first, 1u, wide);
-                dst.words[vat] = pack(2u, row * uint(TILE) + first, 1u, wide);
+                dst.words[(p.planes.y + y * p.planes.z + (uint(x0) + first) * bps) / 4u] = uw;
+                dst.words[(p.planes.w + y * p.planes.z + (uint(x0) + first) * bps) / 4u] = vw;
             }
         }
     }
     uint chroma_rows = (uint(H) + 1u) / 2u;
+    uint clid = (lid + 128u) & 255u;
     if (CHROMA == 0u) {
         // Interleaved: a row of 8 Cb/Cr pairs, 16 samples.
-        for (uint i = lid; i < 8u * luma_words; i += 256u) {
+        for (uint i = clid; i < 8u * luma_words; i += 256u) {
             uint row = i / luma_words;
             uint first = (i % luma_words) * per_word; // sample index in the row, even
             uint cy = uint(y0) / 2u + row;
             if (cy < chroma_rows) {
                 uint at = (p.planes.y + cy * p.planes.z + (uint(x0) + first) * bps) / 4u;
-                uint k = row * 8u + first / 2u;
+                int k = int(first / 2u);
+                vec3 c = chroma_at(int(row), k);
                 uint word;
                 if (wide) {
-                    word = ucode[k] | (vcode[k] << 16);
+                    word = cb_code(c) | (cr_code(c) << 16);
                 } else {
-                    word = ucode[k] | (vcode[k] << 8) | (ucode[k + 1u] << 16) | (vcode[k + 1u] << 24);
+                    vec3 d = chroma_at(int(row), k + 1);
+                    word = cb_code(c) | (cr_code(c) << 8) | (cb_code(d) << 16) | (cr_code(d) << 24);
                 }
                 dst.words[at] = word;
             }
         }
     } else if (CHROMA == 1u) {
         uint chroma_words = 8u / per_word;
-        for (uint i = lid; i < 8u * chroma_words; i += 256u) {
+        for (uint i = clid; i < 8u * chroma_words; i += 256u) {
             uint row = i / chroma_words;
             uint first = (i % chroma_words) * per_word;
             uint cy = uint(y0) / 2u + row;
             if (cy < chroma_rows) {
+                uint uw = 0u;
+                uint vw = 0u;
+                for (uint k = 0u; k < per_word; k++) {
+                    vec3 c = chroma_at(int(row), int(first + k));
+                    uw |= cb_code(c) << (k * bits_per_sample);
+                    vw |= cr_code(c) << (k * bits_per_sample);
+                }
                 uint off = cy * p.planes.z + (uint(x0) / 2u + first) * bps;
-                dst.words[(p.planes.y + off) / 4u] = pack(1u, row * 8u + first, 1u, wide);
-                dst.words[(p.planes.w + off) / 4u] = pack(2u, row * 8u + first, 1u, wide);
+                dst.words[(p.planes.y + off) / 4u] = uw;
+                dst.words[(p.planes.w + off) / 4u] = vw;
             }
         }
     }

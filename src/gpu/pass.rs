@@ -35,31 +35,11 @@ const MIN_HROWS: u32 = 15;
 const OC: u32 = TILE + 3;
 /// O rows of a tile (the shader's `OR`).
 const OR: u32 = TILE + 2;
-/// Most workgroup memory the source tile may bring the pass to, bytes: above it H fetches the
-/// source from the image instead (256 invocations with 48 KiB still leave 4 workgroups, 1024
-/// invocations, on a 228 KiB multiprocessor).
-const SOURCE_TILE_BUDGET: u32 = 48 * 1024;
-
-/// Floats of the shader's pool: the source tile (`rows` x `cols` per channel), later O.
-const fn pool_floats(rows: u32, cols: u32) -> u32 {
-    let source = 3 * rows * cols;
-    let o = 3 * OR * OC;
-    if source > o {
-        source
-    } else {
-        o
-    }
-}
-
-/// Shared memory the shader declares, bytes: H rows, the pool, the tap tables, codes, the
-/// peak and the curve.
-const fn shared_bytes(rows: u32, taps: u32, pool: u32) -> u32 {
-    3 * rows * OC * 4
-        + pool * 4
-        + (OC + OC * taps + OR + OR * taps) * 4
-        + 3 * TILE * TILE * 4
-        + 4
-        + 16
+/// Shared memory the shader declares, bytes: H rows, O, the peak and the curve. (H
+/// fetches the source from the image and the taps from their table: a source tile and staged
+/// taps in workgroup memory measured 2-4x slower on the H200.)
+const fn shared_bytes(rows: u32) -> u32 {
+    3 * rows * OC * 4 + 3 * OR * OC * 4 + 4 + 16
 }
 /// Bytes of the shader's `Params` block (std140: twenty-one 16-byte vectors).
 const PARAMS_BYTES: usize = 336;
@@ -132,13 +112,8 @@ impl ProcessingPass {
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let modes = Modes::of(spec, &layout);
         let block = params_block(spec, &layout, &modes, &tx, &ty, input);
-        let TileMemory {
-            hrows,
-            max_taps,
-            source_cols,
-            pool,
-            shared,
-        } = TileMemory::of(spec, &tx, rows, limits.max_compute_shared_memory_size);
+        let hrows = rows.max(MIN_HROWS);
+        let shared = shared_bytes(hrows);
         // The modes are also specialization constants: what a spec does not use is compiled
         // out (fewer registers, more workgroups in flight).
         let constants = [
@@ -148,11 +123,10 @@ impl ProcessingPass {
             u32::from(layout.bytes_per_sample == 2),
             u32::from(modes.measure),
             hrows,
-            max_taps,
-            source_cols,
-            pool,
             input_mode,
             u32::from(modes.pq_table),
+            super::vk_u32(tx.count),
+            super::vk_u32(ty.count),
         ];
         if limits.max_compute_shared_memory_size < shared {
             return Err(GpuError::Unsupported {
@@ -325,73 +299,6 @@ fn tile_source_rows(spec: &ProcessSpec, ty: &Taps) -> u32 {
             let rows = i64::from(ty.start[hi as usize]) + ty.count as i64
                 - i64::from(ty.start[lo as usize]);
             most = most.max(rows as u32);
-        }
-    }
-    most
-}
-
-/// How the pass uses workgroup memory for a plan.
-#[derive(Debug, PartialEq, Eq)]
-struct TileMemory {
-    /// H rows the shader holds (the shader's `MAX_HROWS`).
-    hrows: u32,
-    /// Most taps of a column or row (`MAX_TAPS`).
-    max_taps: u32,
-    /// Source columns of the source tile, 0 when H fetches from the image (`SRC_COLS`).
-    source_cols: u32,
-    /// Floats of the pool (`POOL`).
-    pool: u32,
-    /// Bytes of workgroup memory in all.
-    shared: u32,
-}
-
-impl TileMemory {
-    /// The plan for `spec` whose tiles filter at most `rows` source rows, on a device with
-    /// `limit` bytes of workgroup memory: the source tile when it fits that and the budget.
-    fn of(spec: &ProcessSpec, tx: &Taps, rows: u32, limit: u32) -> Self {
-        let hrows = rows.max(MIN_HROWS);
-        let rect = spec.rect();
-        let ty_count = Taps::new(spec.input_height, rect.height, spec.filter).count;
-        let max_taps = super::vk_u32(tx.count.max(ty_count).max(1));
-        let cols = tile_source_cols(spec, tx);
-        let with_tile = shared_bytes(hrows, max_taps, pool_floats(hrows, cols));
-        let source_cols = if with_tile <= SOURCE_TILE_BUDGET.min(limit) {
-            cols
-        } else {
-            0
-        };
-        let pool = pool_floats(hrows, source_cols);
-        Self {
-            hrows,
-            max_taps,
-            source_cols,
-            pool,
-            shared: shared_bytes(hrows, max_taps, pool),
-        }
-    }
-}
-
-/// The most source columns any tile of the output filters (the shader's source tile width):
-/// from the first tap of the tile's first O column in the rectangle to the last tap of its
-/// last.
-#[expect(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    clippy::cast_possible_wrap,
-    reason = "columns are clamped into the rectangle; the span counts source columns (a u32 size)"
-)]
-fn tile_source_cols(spec: &ProcessSpec, tx: &Taps) -> u32 {
-    let rect = spec.rect();
-    let w = i64::from(spec.output_width);
-    let (rx, rw) = (i64::from(rect.x), i64::from(rect.width));
-    let mut most = 0;
-    for x0 in (0..w).step_by(TILE as usize) {
-        let lo = (x0 - 2).clamp(0, w - 1).max(rx) - rx;
-        let hi = (x0 + i64::from(TILE)).clamp(0, w - 1).min(rx + rw - 1) - rx;
-        if lo <= hi {
-            let cols = i64::from(tx.start[hi as usize]) + tx.count as i64
-                - i64::from(tx.start[lo as usize]);
-            most = most.max(cols as u32);
         }
     }
     most
@@ -588,7 +495,7 @@ mod tests {
     use crate::processing::convert::{ChromaSiting, ConvertSpec};
     use crate::processing::scale::{Fit, ScaleFilter};
 
-    fn plan(filter: ScaleFilter, sharpen: f64, limit: u32) -> TileMemory {
+    fn rows(filter: ScaleFilter) -> u32 {
         let spec = ProcessSpec {
             input_width: 3840,
             input_height: 2160,
@@ -597,7 +504,7 @@ mod tests {
             filter,
             fit: Fit::Letterbox,
             tonemap: None,
-            sharpen,
+            sharpen: 0.0,
             convert: ConvertSpec {
                 matrix: ColorMatrix::Bt709,
                 range: ColorRange::Limited,
@@ -606,38 +513,18 @@ mod tests {
             },
         };
         let rect = spec.rect();
-        let tx = Taps::new(spec.input_width, rect.width, spec.filter);
         let ty = Taps::new(spec.input_height, rect.height, spec.filter);
-        TileMemory::of(&spec, &tx, tile_source_rows(&spec, &ty), limit)
+        tile_source_rows(&spec, &ty)
     }
 
-    /// The 4K -> 1080p plans the H200 benchmark times take the source-tile path (NVIDIA's
-    /// Vulkan drivers report 48 KiB of workgroup memory), and a tile's source span is what the
-    /// taps say: 18 O rows and 19 O columns (tile and halo) 2 source pixels apart, plus the
-    /// 4-tap widened bilinear kernel: 2 x 17 + 4 = 38 rows, 2 x 18 + 4 = 40 columns.
+    /// A 4K -> 1080p tile filters what the taps say: 18 O rows 2 source rows apart plus the
+    /// widened kernel (4 taps bilinear, 12 Lanczos-3), and the workgroup memory fits lavapipe's
+    /// 32 KiB (and leaves several workgroups a multiprocessor on NVIDIA's 48 KiB).
     #[test]
-    fn four_k_to_full_hd_keeps_the_source_tile() {
-        let bilinear = plan(ScaleFilter::Bilinear, 0.0, 48 * 1024);
-        assert_eq!(
-            (bilinear.max_taps, bilinear.hrows, bilinear.source_cols),
-            (4, 38, 40),
-            "{bilinear:?}"
-        );
-        assert_eq!(bilinear.pool, 3 * 38 * 40, "{bilinear:?}");
-        assert!(bilinear.shared <= 48 * 1024, "{bilinear:?}");
-        let lanczos = plan(ScaleFilter::Lanczos3, 0.5, 48 * 1024);
-        assert_eq!(lanczos.max_taps, 12, "{lanczos:?}");
-        assert!(
-            lanczos.source_cols > 0 && lanczos.shared <= 48 * 1024,
-            "{lanczos:?}"
-        );
-        // With less memory (lavapipe's 32 KiB) Lanczos-3 takes the direct path: O's pool only.
-        let small = plan(ScaleFilter::Lanczos3, 0.5, 32 * 1024);
-        assert_eq!(
-            (small.source_cols, small.pool),
-            (0, 3 * OR * OC),
-            "{small:?}"
-        );
-        assert!(small.shared <= 32 * 1024, "{small:?}");
+    fn four_k_to_full_hd_tiles() {
+        assert_eq!(rows(ScaleFilter::Bilinear), 2 * 17 + 4);
+        assert_eq!(rows(ScaleFilter::Lanczos3), 2 * 17 + 12);
+        assert_eq!(shared_bytes(38), 3 * 38 * 19 * 4 + 3 * 18 * 19 * 4 + 20);
+        assert!(shared_bytes(rows(ScaleFilter::Lanczos3)) <= 32 * 1024);
     }
 }
