@@ -123,7 +123,7 @@ pub(super) fn passes(
         let (ow, oh) = ((w / 2) & !1, (h / 2) & !1);
         let same = ProcessSpec::convert_only(w, h, NV12);
         let mut ring_passes: Vec<(String, ProcessSpec)> = vec![(
-            "convert BGRA8 -> I444 (fused pass)".into(),
+            "convert BGRA8 -> I444 (conversion pass)".into(),
             ProcessSpec::convert_only(
                 w,
                 h,

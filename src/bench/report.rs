@@ -96,6 +96,7 @@ fn gpu_json(g: &GpuPasses) -> Value {
             "copy_us": opt(p.copy_us),
             "shader_copy_us": opt(p.shader_copy_us),
             "fraction_of_copy": opt(p.copy_us.map(|c| c / p.gpu_us)),
+            "fraction_of_shader_copy": opt(p.shader_copy_us.map(|c| c / p.gpu_us)),
             "record_submit_us": p.record_submit_us,
         })).collect::<Vec<_>>(),
         "failed": g.failed.iter().map(|(name, reason)| json!({
@@ -228,7 +229,7 @@ impl BenchReport {
                 g.device, g.iterations
             );
             if !g.passes.is_empty() {
-                s.push_str("| pass | input | output | bytes moved | GPU µs | copy µs | shader copy µs | pass / copy time | CPU record+submit µs |\n");
+                s.push_str("| pass | input | output | bytes moved | GPU µs | copy µs | shader copy µs | pass / shader copy time | CPU record+submit µs |\n");
                 s.push_str("|---|---|---|---|---|---|---|---|---|\n");
                 for p in &g.passes {
                     let o = |v: Option<f64>| v.map_or("-".into(), |v| num(v, 1));
@@ -242,7 +243,7 @@ impl BenchReport {
                         num(p.gpu_us, 1),
                         o(p.copy_us),
                         o(p.shader_copy_us),
-                        p.copy_us
+                        p.shader_copy_us
                             .map_or("-".into(), |c| format!("{}x", num(p.gpu_us / c, 2))),
                         num(p.record_submit_us, 1)
                     );

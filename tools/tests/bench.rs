@@ -288,7 +288,7 @@ fn gpu_passes_are_timed_beside_a_copy() {
         names,
         [
             "convert BGRA8 -> NV12 (conversion pass)",
-            "convert BGRA8 -> I444 (fused pass)",
+            "convert BGRA8 -> I444 (conversion pass)",
             "fused: scale 2x down (bilinear) + BT.2390 tone map -> NV12",
             "fused: scale 2x down (lanczos) + BT.2390 tone map -> NV12",
         ]
@@ -298,6 +298,7 @@ fn gpu_passes_are_timed_beside_a_copy() {
         assert!(num(p, "copy_us") > 0.0, "{p}");
         assert!(num(p, "shader_copy_us") > 0.0, "{p}");
         assert!(num(p, "fraction_of_copy") > 0.0, "{p}");
+        assert!(num(p, "fraction_of_shader_copy") > 0.0, "{p}");
         assert!(num(p, "bytes") > 0.0, "{p}");
         assert!(num(p, "record_submit_us") > 0.0, "{p}");
         assert_eq!(p["input"], "128x72 bgra8");
