@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::input::BenchInput;
-use super::quality::Decoder;
+use super::quality::{self, Decoder};
 use super::rusage::wait_child;
 use super::{BenchConfig, BenchError, BenchResult, Progress, RowKind};
 
@@ -123,20 +123,7 @@ pub(super) fn measure(
     }
     let frames = input.frames();
     let duration_s = f64::from(frames) / input.frame_rate().as_f64();
-    let (quality, quality_note) = match decoder {
-        Some(d) => {
-            progress(&Progress::Phase {
-                phase: "quality (decoding)",
-                done: 0,
-                of: 0,
-            });
-            match d.compare(&output, input) {
-                Ok(q) => (Some(q), None),
-                Err(e) => (None, Some(e)),
-            }
-        }
-        None => (None, Some("no decoder (see quality_method)".into())),
-    };
+    let (quality, quality_note) = quality::measure(decoder, &output, input, progress);
     Ok(BenchResult {
         kind: RowKind::Compare,
         label: command.into(),

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::input::BenchInput;
-use super::quality::Decoder;
+use super::quality::{self, Decoder};
 use super::rusage::{process_cpu_s, thread_cpu_s};
 use super::{
     gpu, median_p99, BenchConfig, BenchResult, EncodePath, GpuUse, Latency, Progress, RowKind,
@@ -183,20 +183,7 @@ pub(super) fn measure(
     let latency_frames = config.latency_frames.min(frames);
     let latency = latency_run(&cfg, input, latency_frames, wait, progress)?;
 
-    let (quality, quality_note) = match decoder {
-        Some(d) => {
-            progress(&Progress::Phase {
-                phase: "quality (decoding)",
-                done: 0,
-                of: 0,
-            });
-            match d.compare(&file, input) {
-                Ok(q) => (Some(q), None),
-                Err(e) => (None, Some(e)),
-            }
-        }
-        None => (None, Some("no decoder (see quality_method)".into())),
-    };
+    let (quality, quality_note) = quality::measure(decoder, &file, input, progress);
 
     let (gpu, gpu_note) = if uses_gpu {
         let harness = gpu_ctx

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::input::BenchInput;
-use super::Quality;
+use super::{Progress, Quality};
 
 /// The decoder: the `ffmpeg` program found on PATH.
 #[derive(Clone, Debug)]
@@ -197,6 +197,28 @@ pub(super) fn ssim(a: &[u8], b: &[u8], w: usize, h: usize) -> f64 {
         }
     }
     sum / f64::from(count)
+}
+
+/// The quality of `file` against `input`, decoded by `decoder` (the phase reported to
+/// `progress`), or why there is none.
+pub(super) fn measure(
+    decoder: Option<&Decoder>,
+    file: &Path,
+    input: &BenchInput,
+    progress: &mut dyn FnMut(&Progress),
+) -> (Option<Quality>, Option<String>) {
+    let Some(d) = decoder else {
+        return (None, Some("no decoder (see quality_method)".into()));
+    };
+    progress(&Progress::Phase {
+        phase: "quality (decoding)",
+        done: 0,
+        of: 0,
+    });
+    match d.compare(file, input) {
+        Ok(q) => (Some(q), None),
+        Err(e) => (None, Some(e)),
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 use ghoststream::bench::{self, BenchConfig, EncodePath, Progress};
-use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::units;
 use ghoststream::GpuChoice;
 
@@ -91,7 +90,7 @@ pub struct BenchArgs {
 
     /// With --rgb, where the sessions convert: auto (a Vulkan device when there is one, else
     /// the CPU), off (the CPU), require or require:NAME (a Vulkan device; fail without one).
-    #[arg(long, value_name = "WHERE", default_value = "auto", value_parser = parse_gpu, requires = "rgb", help_heading = "Input")]
+    #[arg(long, value_name = "WHERE", default_value = "auto", value_parser = crate::args::parse_gpu, requires = "rgb", help_heading = "Input")]
     gpu: GpuChoice,
 
     /// Frame size of the test pattern: WxH or 720p, 1080p, 1440p, 4k. Repeat for more.
@@ -142,21 +141,6 @@ pub struct BenchArgs {
     /// Default: ghoststream-bench-DATE-TIME in the current folder.
     #[arg(long, short, value_name = "DIR", help_heading = "Output")]
     out: Option<PathBuf>,
-}
-
-fn parse_gpu(s: &str) -> Result<GpuChoice, String> {
-    match s.split_once(':') {
-        None if s == "auto" => Ok(GpuChoice::Auto),
-        None if s == "off" => Ok(GpuChoice::Off),
-        None if s == "require" => Ok(GpuChoice::Require(GpuOptions::default())),
-        Some(("require", name)) if !name.is_empty() => Ok(GpuChoice::Require(GpuOptions {
-            device: DeviceSelector::Name(name.into()),
-            validation: false,
-        })),
-        _ => Err(format!(
-            "invalid GPU choice '{s}' (expected auto, off, require or require:NAME)"
-        )),
-    }
 }
 
 /// Builds the library's configuration from the command line.

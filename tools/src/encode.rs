@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use clap::Args;
 use ghoststream::control::ControlError;
-use ghoststream::gpu::{DeviceSelector, GpuOptions};
 use ghoststream::hdr::{ContentLightLevel, HdrMetadata, MasteringDisplay};
 use ghoststream::output::live::LiveOptions;
 use ghoststream::output::replay::ReplayLimits;
@@ -367,7 +366,7 @@ pub struct EncodeArgs {
     /// such as lavapipe costs more than the CPU conversion; auto takes it only to scale,
     /// sharpen or tone map). off: the CPU. require[:NAME]: a Vulkan device, lavapipe included,
     /// optionally the first whose name contains NAME; fail if none.
-    #[arg(long, value_name = "WHERE", default_value = "auto", value_parser = parse_gpu)]
+    #[arg(long, value_name = "WHERE", default_value = "auto", value_parser = crate::args::parse_gpu)]
     gpu: GpuChoice,
 
     /// Scale to WxH on the GPU before encoding.
@@ -482,21 +481,6 @@ fn parse_rate(s: &str) -> Result<Rational, String> {
 
 /// The most frames --frames takes: more than five years at 60 fps.
 const MAX_FRAMES: u64 = 10_000_000_000;
-
-fn parse_gpu(s: &str) -> Result<GpuChoice, String> {
-    match s.split_once(':') {
-        None if s == "auto" => Ok(GpuChoice::Auto),
-        None if s == "off" => Ok(GpuChoice::Off),
-        None if s == "require" => Ok(GpuChoice::Require(GpuOptions::default())),
-        Some(("require", name)) if !name.is_empty() => Ok(GpuChoice::Require(GpuOptions {
-            device: DeviceSelector::Name(name.into()),
-            validation: false,
-        })),
-        _ => Err(format!(
-            "invalid GPU choice '{s}' (expected auto, off, require or require:NAME)"
-        )),
-    }
-}
 
 /// The recording `args` ask for. `encode` of the test pattern makes 5 s unless told;
 /// `record` runs until stopped, and without --source records the screen.

@@ -4,6 +4,7 @@
 // has no encoders: encode and record, and the other tools' spellings of their options, go.
 #[cfg(feature = "software")]
 mod aliases;
+mod args;
 mod bench;
 mod control;
 #[cfg(feature = "software")]
