@@ -159,21 +159,17 @@ fn config(args: &BenchArgs, out: &std::path::Path) -> Result<BenchConfig, String
             .collect::<Result<_, _>>()
             .map_err(|e| e.to_string())?;
     }
-    if !args.sizes.is_empty() {
-        c.sizes = args
-            .sizes
+    let sizes = |given: &[String]| -> Result<Vec<_>, String> {
+        given
             .iter()
-            .map(|s| bench::parse_size(s))
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+            .map(|s| bench::parse_size(s).map_err(|e| e.to_string()))
+            .collect()
+    };
+    if !args.sizes.is_empty() {
+        c.sizes = sizes(&args.sizes)?;
     }
     if !args.gpu_sizes.is_empty() {
-        c.gpu_sizes = args
-            .gpu_sizes
-            .iter()
-            .map(|s| bench::parse_size(s))
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+        c.gpu_sizes = sizes(&args.gpu_sizes)?;
     }
     c.input.clone_from(&args.input);
     if let Some(f) = args.frames {
