@@ -38,7 +38,7 @@ use super::pass::ProcessingPass;
 use super::pipeline::{write_descriptors, Descriptor};
 use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
-use crate::format::PixelFormat;
+use crate::format::{PixelFormat, PlaneGeometry};
 use crate::frame::GpuFrame;
 use crate::frame::{BufferPool, CpuImage, PlaneLayout};
 use crate::processing::convert::YuvLayout;
@@ -289,6 +289,10 @@ pub struct ConvertRing<T> {
     handed: u64,
     /// Bytes the CPU copied into an upload buffer for the frame submitted last.
     last_uploaded: u64,
+    /// The input's planes (what one upload copies) and the size of the image they are
+    /// uploaded into, worked out once instead of for every frame.
+    input_planes: Vec<PlaneGeometry>,
+    upload_extent: (u32, u32),
     /// Hand-off frames whose pass has completed, with its GPU time, not yet taken.
     finished: Vec<(T, Option<GpuTime>)>,
 }
@@ -356,6 +360,8 @@ impl<T> ConvertRing<T> {
             handoff: None,
             handed: 0,
             last_uploaded: 0,
+            input_planes: input.planes(width, height),
+            upload_extent: (image_w, image_h),
             finished: Vec::new(),
         };
         let (pool, sets) = this.pass.descriptor_sets(super::vk_u32(depth))?;
@@ -768,12 +774,7 @@ impl<T> ConvertRing<T> {
             })?;
         // Every plane's rows, tightly packed one after another.
         let mut at = 0;
-        for (plane, geometry) in self
-            .input
-            .planes(self.width, self.height)
-            .iter()
-            .enumerate()
-        {
+        for (plane, geometry) in self.input_planes.iter().enumerate() {
             let row = geometry.row_bytes();
             for y in 0..geometry.height {
                 dst[at..at + row].copy_from_slice(frame.row(plane, y));
@@ -813,7 +814,7 @@ impl<T> ConvertRing<T> {
         let ctx = Arc::clone(&self.ctx);
         let d = &ctx.device;
         let slot = &self.slots[i];
-        let (_, w, h) = super::conv::upload_image(self.input, self.width, self.height)?;
+        let (w, h) = self.upload_extent;
         let read = vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL;
         let compute = vk::PipelineStageFlags::COMPUTE_SHADER;
         // SAFETY: the slot's command buffer and fence are not in flight (collected before reuse);
