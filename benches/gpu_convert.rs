@@ -50,20 +50,32 @@ fn main() {
         siting: ChromaSiting::Left,
         output: PixelFormat::Nv12,
     };
-    println!("| size | bytes moved | convert | vkCmdCopyBuffer | shader copy | convert GB/s | vkCmdCopyBuffer GB/s | shader copy GB/s | convert / vkCmdCopyBuffer | convert / shader copy | CPU record+submit |");
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("| size | input | bytes moved | convert | vkCmdCopyBuffer | shader copy | convert GB/s | vkCmdCopyBuffer GB/s | shader copy GB/s | convert / vkCmdCopyBuffer | convert / shader copy | CPU record+submit |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     let p010 = ConvertSpec {
         output: PixelFormat::P010,
         ..spec
     };
     // Copy bandwidth (vkCmdCopyBuffer, shader copy) per frame height, for the second table.
     let mut copies: Vec<(u32, f64, f64)> = Vec::new();
-    for (w, h, spec) in [
-        (1920, 1080, spec),
-        (2560, 1440, spec),
-        (3840, 2160, spec),
-        (3840, 2160, p010),
+    for (w, h, spec, buffer_rows) in [
+        (1920, 1080, spec, None),
+        (1920, 1080, spec, Some(16)),
+        (2560, 1440, spec, None),
+        (2560, 1440, spec, Some(16)),
+        (3840, 2160, spec, None),
+        (3840, 2160, spec, Some(16)),
+        (3840, 2160, p010, None),
+        (3840, 2160, p010, Some(16)),
     ] {
+        // The frame read from a sampled image (a capture's or an application's), then from a
+        // storage buffer (a CPU upload's).
+        conv.use_buffer_input(buffer_rows);
+        let input = if buffer_rows.is_some() {
+            "buffer"
+        } else {
+            "image"
+        };
         // Four frames in rotation: 4 x 33 MB at 4K is well past a 50 MB L2.
         let result = conv.benchmark(w, h, &spec, 4, iterations);
         if let Ok(b) = &result {
@@ -71,7 +83,7 @@ fn main() {
         }
         match result {
             Ok(b) => println!(
-                "| {w}x{h} {} | {:.1} MB | {:.1} us | {:.1} us | {:.1} us | {:.0} | {:.0} | {:.0} | {:.1}% | {:.1}% | {:.1} us |",
+                "| {w}x{h} {} | {input} | {:.1} MB | {:.1} us | {:.1} us | {:.1} us | {:.0} | {:.0} | {:.0} | {:.1}% | {:.1}% | {:.1} us |",
                 spec.output,
                 b.bytes as f64 / 1e6,
                 b.convert_ns / 1e3,
@@ -84,7 +96,7 @@ fn main() {
                 100.0 * b.fraction_of_shader_copy(),
                 b.record_submit_ns / 1e3
             ),
-            Err(e) => println!("| {w}x{h} | error: {e} |"),
+            Err(e) => println!("| {w}x{h} | {input} | error: {e} |"),
         }
     }
     fused_table(&ctx, spec, &copies, iterations);

@@ -102,6 +102,7 @@ fn random_frames_match_the_reference_for_every_matrix_range_and_siting() {
         // The pipelines specialized per output, then (on fewer sizes) the general one the
         // benchmark harness times.
         conv.use_general_pipeline(general);
+        conv.use_buffer_input(None);
         for &(w, h, outputs) in sizes {
             for &output in outputs {
                 for format in [PixelFormat::Rgba8, PixelFormat::Bgra8, PixelFormat::Rgb10a2] {
@@ -114,6 +115,51 @@ fn random_frames_match_the_reference_for_every_matrix_range_and_siting() {
             }
         }
     }
+    assert_validation_silent(&ctx);
+}
+
+/// The buffer input (8-bit RGBA/BGRA read from a storage buffer) against the same reference:
+/// rows padded to 16 bytes (4 pixels a load, with a ragged right edge where the width is not a
+/// multiple of 4) and to 4 bytes (the pitch that forces single-pixel loads).
+#[test]
+fn buffer_input_matches_the_reference() {
+    let Some(ctx) = context() else { return };
+    let mut conv = RgbToYuv420::new(&ctx).unwrap();
+    let mut rng = Rng::new();
+    let outputs = [
+        PixelFormat::Nv12,
+        PixelFormat::I420,
+        PixelFormat::P010,
+        PixelFormat::I444,
+    ];
+    for align in [16, 4] {
+        conv.use_buffer_input(Some(align));
+        for (w, h) in [(2, 2), (8, 2), (6, 4), (68, 18), (130, 67)] {
+            for output in outputs {
+                if output.check_size(w, h).is_err() {
+                    continue;
+                }
+                for format in [PixelFormat::Rgba8, PixelFormat::Bgra8] {
+                    for spec in all_specs(output) {
+                        let mut input = vec![0u8; (w * h * 4) as usize];
+                        rng.fill(&mut input);
+                        check(&mut conv, &input, format, w, h, &spec);
+                    }
+                }
+            }
+        }
+    }
+    // A format the buffer shader does not read still converts (from an image).
+    let mut input = vec![0u8; 8 * 4 * 4];
+    rng.fill(&mut input);
+    check(
+        &mut conv,
+        &input,
+        PixelFormat::Rgb10a2,
+        8,
+        4,
+        &all_specs(PixelFormat::Nv12)[0],
+    );
     assert_validation_silent(&ctx);
 }
 
@@ -297,8 +343,11 @@ fn benchmark_path_is_clean_under_validation() {
         siting: ChromaSiting::Left,
         output: PixelFormat::Nv12,
     };
-    let b = conv.benchmark(64, 32, &spec, 2, 6).unwrap();
-    assert!(b.convert_ns > 0.0 && b.copy_ns > 0.0, "{b:?}");
-    assert_eq!(b.bytes, 64 * 32 * 4 + 64 * 32 * 3 / 2);
+    for buffer_rows in [None, Some(16)] {
+        conv.use_buffer_input(buffer_rows);
+        let b = conv.benchmark(64, 32, &spec, 2, 6).unwrap();
+        assert!(b.convert_ns > 0.0 && b.copy_ns > 0.0, "{b:?}");
+        assert_eq!(b.bytes, 64 * 32 * 4 + 64 * 32 * 3 / 2);
+    }
     assert_validation_silent(&ctx);
 }

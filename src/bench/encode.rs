@@ -188,7 +188,7 @@ pub(super) fn measure(
     let (gpu, gpu_note) = if uses_gpu {
         let harness = gpu_ctx
             .get()
-            .and_then(|ctx| gpu::convert_vs_copy(&ctx, input.width(), input.height(), 50));
+            .and_then(|ctx| gpu::convert_vs_copy(&ctx, input.width(), input.height(), 50, false));
         let (convert_us, copy_us, note) = match harness {
             Ok(b) => (Some(b.convert_ns / 1e3), Some(b.copy_ns / 1e3), None),
             Err(e) => (None, None, Some(format!("conversion harness: {e}"))),

@@ -44,14 +44,17 @@ const NV12: ConvertSpec = ConvertSpec {
     output: PixelFormat::Nv12,
 };
 
-/// The conversion pass at `width` x `height` against copies of the same bytes.
+/// The conversion pass at `width` x `height` against copies of the same bytes, reading its
+/// input from a sampled image or (`buffer_input`) a storage buffer.
 pub(super) fn convert_vs_copy(
     ctx: &Arc<GpuContext>,
     width: u32,
     height: u32,
     iterations: usize,
+    buffer_input: bool,
 ) -> Result<ConvertBenchmark, String> {
     let mut conv = RgbToYuv420::new(ctx).map_err(|e| e.to_string())?;
+    conv.use_buffer_input(buffer_input.then_some(16));
     // Four frames in rotation: 4 x 33 MB at 4K is well past a 50 MB L2.
     conv.benchmark(width, height, &NV12, 4, iterations)
         .map_err(|e| e.to_string())
@@ -92,27 +95,34 @@ pub(super) fn passes(
     let mut passes = Vec::new();
     let mut failed = Vec::new();
     for &(w, h) in &config.gpu_sizes {
-        let name = "convert BGRA8 -> NV12 (conversion pass)".to_string();
-        progress(&Progress::GpuPass {
-            name: format!("{name} {w}x{h}"),
-        });
         // Copy bandwidths (bytes per ns) at this size, for the other passes' floors.
         let mut copy_bw = None;
-        match convert_vs_copy(&ctx, w, h, iterations) {
-            Ok(b) => {
-                copy_bw = Some((b.copy_gbps(), b.shader_copy_gbps()));
-                passes.push(GpuPassResult {
-                    name,
-                    input: format!("{w}x{h} bgra8"),
-                    output: format!("{w}x{h} nv12"),
-                    bytes: b.bytes,
-                    gpu_us: us(b.convert_ns),
-                    copy_us: Some(us(b.copy_ns)),
-                    shader_copy_us: Some(us(b.shader_copy_ns)),
-                    record_submit_us: us(b.record_submit_ns),
-                });
+        for buffer_input in [false, true] {
+            let name = if buffer_input {
+                "convert BGRA8 -> NV12 (conversion pass, buffer input)"
+            } else {
+                "convert BGRA8 -> NV12 (conversion pass)"
             }
-            Err(e) => failed.push((format!("{name} {w}x{h}"), e)),
+            .to_string();
+            progress(&Progress::GpuPass {
+                name: format!("{name} {w}x{h}"),
+            });
+            match convert_vs_copy(&ctx, w, h, iterations, buffer_input) {
+                Ok(b) => {
+                    copy_bw = copy_bw.or(Some((b.copy_gbps(), b.shader_copy_gbps())));
+                    passes.push(GpuPassResult {
+                        name,
+                        input: format!("{w}x{h} bgra8"),
+                        output: format!("{w}x{h} nv12"),
+                        bytes: b.bytes,
+                        gpu_us: us(b.convert_ns),
+                        copy_us: Some(us(b.copy_ns)),
+                        shader_copy_us: Some(us(b.shader_copy_ns)),
+                        record_submit_us: us(b.record_submit_ns),
+                    });
+                }
+                Err(e) => failed.push((format!("{name} {w}x{h}"), e)),
+            }
         }
         let tone = ToneMapSpec {
             peak: PeakSource::Measured {

@@ -9,10 +9,11 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::commands::{begin_one_time, end_and_submit, median, read_durations, record_upload};
-use super::convert::RgbToYuv420;
+use super::convert::{ConvertInput, RgbToYuv420};
 use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
 use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
+use crate::format::PixelFormat;
 use crate::processing::convert::{ConvertSpec, YuvLayout};
 
 /// The word-copy shader: the device's practical bandwidth ceiling.
@@ -118,22 +119,34 @@ impl RgbToYuv420 {
             state ^= state << 17;
             chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
         }
+        // The input is read from a sampled image or, with `use_buffer_input`, a storage buffer.
+        let source = self.input_for(PixelFormat::Bgra8, width);
         let mut images = Vec::new();
+        let mut input_buffers = Vec::new();
         let mut outputs = Vec::new();
         let mut copy_src = Vec::new();
         let mut copy_dst = Vec::new();
         for i in 0..rotation {
-            images.push(GpuImage::new(
-                &ctx,
-                "bench input",
-                vk::Format::B8G8R8A8_UNORM,
-                width,
-                height,
-                vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
-            )?);
             let usage = vk::BufferUsageFlags::STORAGE_BUFFER
                 | vk::BufferUsageFlags::TRANSFER_SRC
                 | vk::BufferUsageFlags::TRANSFER_DST;
+            match source {
+                ConvertInput::Image => images.push(GpuImage::new(
+                    &ctx,
+                    "bench input",
+                    vk::Format::B8G8R8A8_UNORM,
+                    width,
+                    height,
+                    vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
+                )?),
+                ConvertInput::Rgb8Buffer { pitch, .. } => input_buffers.push(GpuBuffer::new(
+                    &ctx,
+                    "bench input",
+                    u64::from(pitch) * u64::from(height),
+                    usage,
+                    MemoryLocation::GpuOnly,
+                )?),
+            }
             outputs.push(GpuBuffer::new(
                 &ctx,
                 "bench output",
@@ -168,26 +181,34 @@ impl RgbToYuv420 {
             )
         }
         .map_err(GpuError::vk("vkCreateQueryPool"))?;
-        let (pool, sets) = match self.pipe.descriptor_sets(super::vk_u32(rotation)) {
-            Ok(v) => v,
-            Err(e) => {
-                // SAFETY: the query pool was never used.
-                unsafe { d.destroy_query_pool(queries, None) };
-                return Err(e);
-            }
+        let set_source = match source {
+            ConvertInput::Image => Ok(&self.pipe),
+            ConvertInput::Rgb8Buffer { .. } => self.specialized(&layout, spec.siting, source),
         };
+        let (pool, sets) =
+            match set_source.and_then(|pipe| pipe.descriptor_sets(super::vk_u32(rotation))) {
+                Ok(v) => v,
+                Err(e) => {
+                    // SAFETY: the query pool was never used.
+                    unsafe { d.destroy_query_pool(queries, None) };
+                    return Err(e);
+                }
+            };
         let copy = ShaderCopy::new(&ctx, rotation)?;
         let result = (|| -> Result<ConvertBenchmark, GpuError> {
             let copy_sets = copy.bind(&copy_src, &copy_dst)?;
             for (i, set) in sets.iter().enumerate() {
-                let descriptors = [
-                    Descriptor::SampledImage(self.sampler, images[i].view),
-                    Descriptor::StorageBuffer(outputs[i].buffer),
-                ];
+                let input = match source {
+                    ConvertInput::Image => Descriptor::SampledImage(self.sampler, images[i].view),
+                    ConvertInput::Rgb8Buffer { .. } => {
+                        Descriptor::StorageBuffer(input_buffers[i].buffer)
+                    }
+                };
+                let descriptors = [input, Descriptor::StorageBuffer(outputs[i].buffer)];
                 // SAFETY: the sets are new and unused; the image views and buffers live to the end.
                 unsafe { write_descriptors(d, *set, &descriptors) };
             }
-            let params = self.params_bytes(width, height, spec, &layout);
+            let params = self.params_bytes(width, height, spec, &layout, source);
             let groups = super::convert::dispatch_groups(width, height);
 
             // Upload every input once and move it to the sampling layout.
@@ -197,6 +218,35 @@ impl RgbToYuv420 {
                     // outlive the wait in submit_and_wait.
                     unsafe {
                         record_upload(d, cmd, upload.buffer, img.image, width, height);
+                    }
+                }
+                for buffer in &input_buffers {
+                    let size = in_bytes.min(buffer.size);
+                    // SAFETY: as above; the copy's size fits both buffers.
+                    unsafe {
+                        d.cmd_copy_buffer(
+                            cmd,
+                            upload.buffer,
+                            buffer.buffer,
+                            &[vk::BufferCopy::default().size(size)],
+                        );
+                    }
+                }
+                if !input_buffers.is_empty() {
+                    let copied = vk::MemoryBarrier::default()
+                        .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+                        .dst_access_mask(vk::AccessFlags::SHADER_READ);
+                    // SAFETY: a barrier in our recording command buffer.
+                    unsafe {
+                        d.cmd_pipeline_barrier(
+                            cmd,
+                            vk::PipelineStageFlags::TRANSFER,
+                            vk::PipelineStageFlags::COMPUTE_SHADER,
+                            vk::DependencyFlags::empty(),
+                            &[copied],
+                            &[],
+                            &[],
+                        );
                     }
                 }
             })?;

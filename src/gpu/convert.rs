@@ -24,6 +24,53 @@ use crate::processing::convert::{
 };
 
 pub(crate) static SPIRV: &[u8] = include_bytes!("../../shaders/spirv/rgb_to_yuv420.spv");
+/// The same conversion reading packed 8-bit pixels from a storage buffer.
+static BUFFER_SPIRV: &[u8] = include_bytes!("../../shaders/spirv/rgb8_buffer_to_yuv.spv");
+
+/// Where the conversion reads its RGB frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ConvertInput {
+    /// A sampled image: any RGB format the GPU path takes, any tiling.
+    #[default]
+    Image,
+    /// Packed 8-bit pixels (`Rgba8` or `Bgra8`) in a storage buffer, rows `pitch` bytes apart
+    /// (a multiple of 4; a multiple of 16 lets the shader read 4 pixels in one load).
+    Rgb8Buffer {
+        /// The byte order is B, G, R, A (otherwise R, G, B, A).
+        bgra: bool,
+        /// Bytes from one row to the next.
+        pitch: u32,
+    },
+}
+
+impl ConvertInput {
+    /// The buffer input for a `format` frame `width` pixels wide with rows padded to a
+    /// multiple of `align` bytes (a power of two, at least 4), or None for a format it does
+    /// not read.
+    pub fn rgb8_buffer(format: PixelFormat, width: u32, align: u32) -> Option<Self> {
+        let bgra = match format {
+            PixelFormat::Bgra8 => true,
+            PixelFormat::Rgba8 => false,
+            _ => return None,
+        };
+        let align = align.max(4).next_power_of_two();
+        let pitch = width.checked_mul(4)?.checked_next_multiple_of(align)?;
+        Some(Self::Rgb8Buffer { bgra, pitch })
+    }
+
+    /// 0 for an image, 1 for a buffer: the first index of the pipeline cache.
+    fn kind(self) -> u32 {
+        u32::from(self != Self::Image)
+    }
+
+    /// The push constant word that tells the buffer shader the pitch (in words) and byte order.
+    fn word(self) -> u32 {
+        match self {
+            Self::Image => 0,
+            Self::Rgb8Buffer { bgra, pitch } => (pitch / 4) | (u32::from(bgra) << 31),
+        }
+    }
+}
 
 /// Push constants, laid out as the shader's `Params` block (std430-compatible: vec4s, uvec4s).
 #[repr(C)]
@@ -65,12 +112,12 @@ fn variant(layout: &YuvLayout, siting: ChromaSiting) -> [u32; 3] {
 }
 
 /// Index of a [`variant`] in [`RgbToYuv420`]'s cache.
-fn variant_index(v: [u32; 3]) -> usize {
-    (v[0] * 4 + v[1] * 2 + v[2]) as usize
+fn variant_index(v: [u32; 3], input: ConvertInput) -> usize {
+    (input.kind() * 12 + v[0] * 4 + v[1] * 2 + v[2]) as usize
 }
 
-/// Pipelines specialized per output, one cache slot per [`variant_index`].
-const VARIANTS: usize = 12;
+/// Pipelines specialized per input kind and output, one cache slot per [`variant_index`].
+const VARIANTS: usize = 24;
 /// `RgbToYuv420::selected` when no specialized pipeline was prepared.
 const NONE_SELECTED: usize = usize::MAX;
 
@@ -103,6 +150,9 @@ pub struct RgbToYuv420 {
     selected: AtomicUsize,
     /// [`RgbToYuv420::run`] uses `pipe` rather than a specialized pipeline.
     general: bool,
+    /// Rows of an 8-bit input are read from a storage buffer padded to this many bytes by
+    /// [`RgbToYuv420::run`] and the benchmark (None: from a sampled image).
+    buffer_rows: Option<u32>,
     pub(super) sampler: vk::Sampler,
     descriptor_pool: vk::DescriptorPool,
     set: vk::DescriptorSet,
@@ -121,6 +171,11 @@ const BINDINGS: [vk::DescriptorType; 2] = [
     vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
     vk::DescriptorType::STORAGE_BUFFER,
 ];
+/// The same for the buffer input.
+const BUFFER_BINDINGS: [vk::DescriptorType; 2] = [
+    vk::DescriptorType::STORAGE_BUFFER,
+    vk::DescriptorType::STORAGE_BUFFER,
+];
 
 /// How long a run may take before it is a timeout error.
 const RUN_TIMEOUT_NS: u64 = 10_000_000_000;
@@ -136,6 +191,7 @@ impl RgbToYuv420 {
             variants: Default::default(),
             selected: AtomicUsize::new(NONE_SELECTED),
             general: false,
+            buffer_rows: None,
             sampler: vk::Sampler::null(),
             descriptor_pool: vk::DescriptorPool::null(),
             set: vk::DescriptorSet::null(),
@@ -180,6 +236,20 @@ impl RgbToYuv420 {
         self.general = general;
     }
 
+    /// Makes [`RgbToYuv420::run`] and the benchmark read an `Rgba8` or `Bgra8` frame from a
+    /// storage buffer whose rows are padded to a multiple of `row_align` bytes (4 or more),
+    /// instead of from a sampled image (None). Other formats are still read from an image.
+    pub fn use_buffer_input(&mut self, row_align: Option<u32>) {
+        self.buffer_rows = row_align;
+    }
+
+    /// The input [`RgbToYuv420::run`] and the benchmark use for a `format` frame `width` wide.
+    pub(super) fn input_for(&self, format: PixelFormat, width: u32) -> ConvertInput {
+        self.buffer_rows
+            .and_then(|align| ConvertInput::rgb8_buffer(format, width, align))
+            .unwrap_or(ConvertInput::Image)
+    }
+
     /// Converts one frame of tightly packed `input` pixels (`Rgba8`, `Bgra8`, `Rgb10a2` or
     /// `Rgba16f`) to `spec` (4:2:0 or 4:4:4), with the pipeline specialized for that output.
     /// The output buffer is first filled with `poison` bytes, so a byte the shader fails to
@@ -204,28 +274,39 @@ impl RgbToYuv420 {
         }
         let layout = YuvLayout::new(spec.output, width, height);
         let ctx = Arc::clone(&self.ctx);
+        let source = self.input_for(input_format, width);
+        let row = input_format.frame_bytes(width, 1);
+        let (pitch, upload_usage) = match source {
+            ConvertInput::Image => (row, vk::BufferUsageFlags::TRANSFER_SRC),
+            ConvertInput::Rgb8Buffer { pitch, .. } => {
+                (pitch as usize, vk::BufferUsageFlags::STORAGE_BUFFER)
+            }
+        };
         let mut upload = GpuBuffer::new(
             &ctx,
             "upload",
-            expected as u64,
-            vk::BufferUsageFlags::TRANSFER_SRC,
+            (pitch * height as usize) as u64,
+            upload_usage,
             MemoryLocation::CpuToGpu,
         )?;
-        upload
-            .mapped_mut()
-            .ok_or(GpuError::Allocation {
-                what: "upload".into(),
-                reason: "not host-visible".into(),
-            })?
-            .copy_from_slice(input);
-        let image = GpuImage::new(
-            &ctx,
-            "input",
-            vk_format,
-            width,
-            height,
-            vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
-        )?;
+        let staging = upload.mapped_mut().ok_or(GpuError::Allocation {
+            what: "upload".into(),
+            reason: "not host-visible".into(),
+        })?;
+        for (dst, src) in staging.chunks_mut(pitch).zip(input.chunks(row)) {
+            dst[..row].copy_from_slice(src);
+        }
+        let image = match source {
+            ConvertInput::Image => Some(GpuImage::new(
+                &ctx,
+                "input",
+                vk_format,
+                width,
+                height,
+                vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST,
+            )?),
+            ConvertInput::Rgb8Buffer { .. } => None,
+        };
         let output = GpuBuffer::new(
             &ctx,
             "output",
@@ -243,29 +324,44 @@ impl RgbToYuv420 {
             MemoryLocation::GpuToCpu,
         )?;
 
-        let params = self.params(width, height, spec, &layout);
-        let pipe = if self.general {
-            &self.pipe
-        } else {
-            self.specialized(&layout, spec.siting)?
+        let params = self.params(width, height, spec, &layout, source);
+        let pipe = match source {
+            ConvertInput::Image if self.general => &self.pipe,
+            _ => self.specialized(&layout, spec.siting, source)?,
         };
 
         let d = &ctx.device;
         let poison_word = u32::from_ne_bytes([poison; 4]);
-        let descriptors = [
-            Descriptor::SampledImage(self.sampler, image.view),
-            Descriptor::StorageBuffer(output.buffer),
-        ];
+        // The image input's set is the converter's own; the buffer input's comes from a pool
+        // of its pipeline's layout made for this run.
+        let buffer_sets = match source {
+            ConvertInput::Image => None,
+            ConvertInput::Rgb8Buffer { .. } => Some(pipe.descriptor_sets(1)?),
+        };
+        let descriptors = match &image {
+            Some(image) => [
+                Descriptor::SampledImage(self.sampler, image.view),
+                Descriptor::StorageBuffer(output.buffer),
+            ],
+            None => [
+                Descriptor::StorageBuffer(upload.buffer),
+                Descriptor::StorageBuffer(output.buffer),
+            ],
+        };
+        let cmd_set = buffer_sets.as_ref().map_or(self.set, |(_, sets)| sets[0]);
         // SAFETY: the set is not in use: every earlier submission was waited for.
-        unsafe { write_descriptors(d, self.set, &descriptors) };
-        let (cmd_set, timestamps, queries) = (self.set, self.timestamps, self.queries);
-        self.submit_and_wait(|cmd| {
+        unsafe { write_descriptors(d, cmd_set, &descriptors) };
+        let (timestamps, queries) = (self.timestamps, self.queries);
+        let result = self.submit_and_wait(|cmd| {
             // SAFETY: every handle recorded here lives until submit_and_wait has waited for the
             // fence; the barriers order upload -> sampling, fill -> shader writes, shader
-            // writes -> copy -> host read.
+            // writes -> copy -> host read (host writes to the upload buffer are visible to the
+            // submission without a barrier).
             unsafe {
                 d.cmd_fill_buffer(cmd, output.buffer, 0, vk::WHOLE_SIZE, poison_word);
-                record_upload(d, cmd, upload.buffer, image.image, width, height);
+                if let Some(image) = &image {
+                    record_upload(d, cmd, upload.buffer, image.image, width, height);
+                }
                 buffer_barrier(
                     d,
                     cmd,
@@ -297,7 +393,14 @@ impl RgbToYuv420 {
                     u64::from(layout.size),
                 );
             }
-        })?;
+        });
+        if let Some((pool, _)) = buffer_sets {
+            if !matches!(result, Err(GpuError::Timeout { .. })) {
+                // SAFETY: the submission that used the set was waited for (or never made).
+                unsafe { d.destroy_descriptor_pool(pool, None) };
+            }
+        }
+        result?;
         let gpu_ns = if timestamps {
             Some(read_duration_at(&ctx, queries, 0)?)
         } else {
@@ -366,30 +469,41 @@ impl RgbToYuv420 {
         height: u32,
         spec: &ConvertSpec,
         layout: &YuvLayout,
+        input: ConvertInput,
     ) -> Vec<u8> {
-        match self.specialized(layout, spec.siting) {
+        match self.specialized(layout, spec.siting, input) {
             Ok(_) => self.selected.store(
-                variant_index(variant(layout, spec.siting)),
+                variant_index(variant(layout, spec.siting), input),
                 Ordering::Relaxed,
             ),
+            Err(e) if input != ConvertInput::Image => {
+                // No general pipeline reads a buffer: the caller must not dispatch this.
+                tracing::error!("conversion: no pipeline for the buffer input ({e})");
+                self.selected.store(NONE_SELECTED, Ordering::Relaxed);
+            }
             Err(e) => {
                 tracing::warn!("conversion: no specialized pipeline ({e}); using the general one");
                 self.selected.store(NONE_SELECTED, Ordering::Relaxed);
             }
         }
-        self.params(width, height, spec, layout).bytes()
+        self.params(width, height, spec, layout, input).bytes()
     }
 
     /// The pipeline specialized for `layout` and `siting`, built on first use.
-    fn specialized(
+    pub(super) fn specialized(
         &self,
         layout: &YuvLayout,
         siting: ChromaSiting,
+        input: ConvertInput,
     ) -> Result<&ComputePipeline, GpuError> {
         let v = variant(layout, siting);
-        let cell = &self.variants[variant_index(v)];
+        let cell = &self.variants[variant_index(v, input)];
         if cell.get().is_none() {
-            let pipe = ComputePipeline::specialized(&self.ctx, SPIRV, &BINDINGS, PARAMS_BYTES, &v)?;
+            let (spirv, bindings) = match input {
+                ConvertInput::Image => (SPIRV, &BINDINGS),
+                ConvertInput::Rgb8Buffer { .. } => (BUFFER_SPIRV, &BUFFER_BINDINGS),
+            };
+            let pipe = ComputePipeline::specialized(&self.ctx, spirv, bindings, PARAMS_BYTES, &v)?;
             // Another thread may have built it meanwhile: either pipeline is the same.
             let _ = cell.set(pipe);
         }
@@ -399,7 +513,14 @@ impl RgbToYuv420 {
         })
     }
 
-    fn params(&self, width: u32, height: u32, spec: &ConvertSpec, layout: &YuvLayout) -> Params {
+    fn params(
+        &self,
+        width: u32,
+        height: u32,
+        spec: &ConvertSpec,
+        layout: &YuvLayout,
+        input: ConvertInput,
+    ) -> Params {
         let rows = rgb_to_ycbcr_rows(spec.matrix);
         let (bits, shift) = layout.depth();
         let (ys, yo, cs, co) = range_scale(spec.range, bits);
@@ -431,7 +552,7 @@ impl RgbToYuv420 {
                 layout.chroma_offset / 4,
             ],
             planes: [layout.chroma_pitch / 4, layout.v_offset / 4, v[1], v[0]],
-            depth: [(1 << bits) - 1, shift, v[2], 0],
+            depth: [(1 << bits) - 1, shift, v[2], input.word()],
         }
     }
 

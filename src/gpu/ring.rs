@@ -32,7 +32,7 @@ use super::commands::{
     wait_timeline, GpuTime,
 };
 use super::conv::color_range;
-use super::convert::RgbToYuv420;
+use super::convert::{ConvertInput, RgbToYuv420};
 use super::interop::{ExportableBuffer, ExportableTimeline};
 use super::pass::ProcessingPass;
 use super::pipeline::{write_descriptors, Descriptor};
@@ -70,7 +70,7 @@ impl Pass {
         super::convert::check_request(ctx, spec.convert.output, w, h)?;
         let conv = RgbToYuv420::new(ctx)?;
         let layout = YuvLayout::new(spec.convert.output, w, h);
-        let params = conv.params_bytes(w, h, &spec.convert, &layout);
+        let params = conv.params_bytes(w, h, &spec.convert, &layout, ConvertInput::Image);
         Ok(Pass::Convert {
             conv,
             params,

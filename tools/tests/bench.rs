@@ -288,6 +288,7 @@ fn gpu_passes_are_timed_beside_a_copy() {
         names,
         [
             "convert BGRA8 -> NV12 (conversion pass)",
+            "convert BGRA8 -> NV12 (conversion pass, buffer input)",
             "convert BGRA8 -> I444 (conversion pass)",
             "fused: scale 2x down (bilinear) + BT.2390 tone map -> NV12",
             "fused: scale 2x down (lanczos) + BT.2390 tone map -> NV12",
@@ -304,7 +305,8 @@ fn gpu_passes_are_timed_beside_a_copy() {
         assert_eq!(p["input"], "128x72 bgra8");
     }
     assert_eq!(passes[0]["output"], "128x72 nv12");
-    assert_eq!(passes[2]["output"], "64x36 nv12");
+    assert_eq!(passes[1]["output"], "128x72 nv12");
+    assert_eq!(passes[3]["output"], "64x36 nv12");
     assert_svg(&dir.path().join("gpu_passes.svg"));
     assert!(!dir.path().join("fps.svg").exists());
 }
