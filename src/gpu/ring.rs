@@ -20,7 +20,7 @@
 //! queue). The CPU never waits for the consumer; only when the consumer falls a whole ring of
 //! buffers behind does a slot's fence hold the next submission back.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use ash::vk;
@@ -33,14 +33,15 @@ use super::commands::{
 };
 use super::conv::color_range;
 use super::convert::{ConvertInput, RgbToYuv420};
+use super::dmabuf::{DmaBuf, DmaBufImage};
 use super::interop::{ExportableBuffer, ExportableTimeline};
 use super::pass::ProcessingPass;
 use super::pipeline::{write_descriptors, Descriptor};
 use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::{PixelFormat, PlaneGeometry};
-use crate::frame::GpuFrame;
 use crate::frame::{BufferPool, CpuImage, PlaneLayout};
+use crate::frame::{DmaBufFrame, DmaBufKey, GpuFrame};
 use crate::processing::convert::YuvLayout;
 use crate::processing::pipeline::ProcessSpec;
 
@@ -177,6 +178,9 @@ struct Slot<T> {
     /// Bytes the CPU copied into the slot's upload buffer for the frame in it (0 for a
     /// [`GpuFrame`]).
     uploaded: u64,
+    /// A DMA-BUF frame in the slot: held (so its producer does not get the buffer back)
+    /// until the slot is collected.
+    lease: Option<DmaBufFrame>,
 }
 
 /// One converted frame: the image in CPU memory (pitch-linear planes), the caller's tag, and
@@ -207,6 +211,9 @@ pub enum RingFrame<'a> {
         /// How long the CPU waits for the frame's wait point before it is an error.
         wait_timeout_ns: u64,
     },
+    /// In a producer's DMA-BUF: imported into the ring's device (once per buffer) and read
+    /// there, with no upload; the frame's lease is held until its pass has completed.
+    DmaBuf(&'a DmaBufFrame),
 }
 
 impl<'a> From<&'a CpuImage> for RingFrame<'a> {
@@ -295,6 +302,12 @@ pub struct ConvertRing<T> {
     upload_extent: (u32, u32),
     /// Hand-off frames whose pass has completed, with its GPU time, not yet taken.
     finished: Vec<(T, Option<GpuTime>)>,
+    /// DMA-BUF buffers imported, by key, for the current generation of the producer's buffers.
+    imports: HashMap<DmaBufKey, DmaBufImage>,
+    /// The generation `imports` belongs to.
+    import_generation: u64,
+    /// Imports of earlier generations, kept until no slot in flight may read them.
+    retired_imports: Vec<DmaBufImage>,
 }
 
 /// How long collecting a slot may wait before it is a timeout error.
@@ -363,6 +376,9 @@ impl<T> ConvertRing<T> {
             input_planes: input.planes(width, height),
             upload_extent: (image_w, image_h),
             finished: Vec::new(),
+            imports: HashMap::new(),
+            import_generation: 0,
+            retired_imports: Vec::new(),
         };
         let (pool, sets) = this.pass.descriptor_sets(super::vk_u32(depth))?;
         this.pool = pool;
@@ -435,6 +451,7 @@ impl<T> ConvertRing<T> {
                 fence,
                 tag: None,
                 uploaded: 0,
+                lease: None,
             });
         }
         this.handoff = handoff;
@@ -477,6 +494,10 @@ impl<T> ConvertRing<T> {
                     wait_timeline(&self.ctx, point, wait_timeout_ns)?;
                 }
             }
+            RingFrame::DmaBuf(frame) => {
+                self.check_frame(frame.format(), frame.width(), frame.height())?;
+                self.import(frame)?;
+            }
         }
         let collected = if self.handoff.is_some() {
             self.retire_if_full()?;
@@ -487,6 +508,18 @@ impl<T> ConvertRing<T> {
         match frame {
             RingFrame::Cpu(image) => self.enqueue_cpu(image, tag)?,
             RingFrame::Gpu { frame, .. } => self.enqueue_gpu(frame, tag)?,
+            RingFrame::DmaBuf(frame) => {
+                let imported = self.imports.get(&frame.key()).ok_or(GpuError::Invalid {
+                    what: "DMA-BUF frame".into(),
+                    reason: "its import is missing right after it was made".into(),
+                })?;
+                // SAFETY: the import stays in `imports` (or `retired_imports`) until no slot
+                // in flight reads it.
+                let gpu = unsafe { imported.frame() };
+                let i = self.enqueue_gpu(&gpu, tag)?;
+                self.slots[i].lease = Some(frame.clone());
+                i
+            }
         };
         if self.handoff.is_some() {
             return Ok(Submitted::HandedOff(self.last_handed_off()));
@@ -904,6 +937,37 @@ impl<T> ConvertRing<T> {
         Ok(())
     }
 
+    /// Imports `frame`'s buffer unless it already is. A new generation of buffers (the
+    /// producer renegotiated) retires every earlier import; retired imports are destroyed once
+    /// no slot is in flight.
+    fn import(&mut self, frame: &DmaBufFrame) -> Result<(), GpuError> {
+        let key = frame.key();
+        if key.generation != self.import_generation {
+            self.retired_imports
+                .extend(self.imports.drain().map(|(_, v)| v));
+            self.import_generation = key.generation;
+        }
+        if self.imports.contains_key(&key) {
+            return Ok(());
+        }
+        let layout = frame.layout();
+        let image = DmaBufImage::import(
+            &self.ctx,
+            &DmaBuf {
+                fd: frame.fd(),
+                format: layout.format,
+                width: layout.width,
+                height: layout.height,
+                modifier: layout.modifier,
+                offset: layout.offset,
+                stride: layout.stride,
+            },
+        )?;
+        tracing::debug!(?key, ?layout, "DMA-BUF imported");
+        self.imports.insert(key, image);
+        Ok(())
+    }
+
     /// Destroys slot `i`'s application-image view, if it has one, once the slot is idle.
     fn release_view(&mut self, i: usize) {
         let slot = &mut self.slots[i];
@@ -928,6 +992,11 @@ impl<T> ConvertRing<T> {
             "a frame's conversion",
         )?;
         self.release_view(i);
+        // Its pass is done: the producer may have the buffer back.
+        self.slots[i].lease = None;
+        if self.in_flight.is_empty() {
+            self.retired_imports.clear();
+        }
         let gpu = if self.queries != vk::QueryPool::null() {
             Some(read_gpu_time_at(
                 &self.ctx,

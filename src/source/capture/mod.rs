@@ -25,7 +25,7 @@ pub use pacer::PacedCapture;
 #[cfg(all(feature = "pipewire", feature = "test-support"))]
 pub use pipewire::test_node::{
     test_node_frame_number, test_node_pixel, test_node_pointer_pixel, test_node_pointer_position,
-    PipeWireTestNode, TEST_NODE_POINTER_HOTSPOT, TEST_NODE_POINTER_SIDE,
+    PipeWireTestNode, TestNodeBuffers, TEST_NODE_POINTER_HOTSPOT, TEST_NODE_POINTER_SIDE,
 };
 /// The PipeWire metadata readers, for the fuzz targets (feature `test-support`).
 #[cfg(all(feature = "pipewire", feature = "test-support"))]
@@ -41,7 +41,7 @@ pub use wayland::{Region, WaylandCapture, WaylandOptions};
 
 use std::time::Instant;
 
-use crate::frame::CpuImage;
+use crate::frame::{CpuImage, FrameImage};
 use crate::source::SourceInfo;
 use crate::time::Timestamp;
 
@@ -68,6 +68,15 @@ pub trait LiveCapture: Send {
     /// producer's part of the latency ends there. `None` where the capture does not know.
     fn last_arrival(&self) -> Option<Timestamp> {
         None
+    }
+
+    /// The newest frame as the capture holds it: a producer's DMA-BUF stays one
+    /// ([`FrameImage::DmaBuf`], nothing copied; the session imports it into its GPU), anything
+    /// else is read out as [`last_image`](Self::last_image) does.
+    fn last_frame_image(&self) -> Result<Option<(FrameImage, Timestamp)>, CaptureError> {
+        Ok(self
+            .last_image()?
+            .map(|(image, time)| (FrameImage::Cpu(image), time)))
     }
 }
 

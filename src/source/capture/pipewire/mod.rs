@@ -37,7 +37,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -48,7 +48,8 @@ use pw::stream::{StreamFlags, StreamRef, StreamState};
 use pw::types::ObjectType;
 
 use super::{CaptureError, LiveCapture};
-use crate::frame::{BufferPool, CpuImage};
+use crate::frame::{BufferPool, CpuImage, DmaBufFrame, DmaBufKey, DmaBufLayout, FrameImage, Lease};
+use crate::gpu::GpuContext;
 use crate::source::SourceInfo;
 use crate::time::{Rational, Timestamp};
 use buffer::{HeldBuffer, Memory, PlaneView};
@@ -103,6 +104,12 @@ pub struct PipeWireOptions {
     /// producer that draws the pointer itself (a portal cast with the cursor embedded) sends
     /// none, and nothing is drawn.
     pub cursor: bool,
+    /// The Vulkan device frames are to be read on. With one that imports DMA-BUF, the stream
+    /// offers DMA-BUF buffers first (in the DRM format modifiers the device imports; shared
+    /// memory stays offered as the fallback), and a DMA-BUF frame comes out of
+    /// [`LiveCapture::last_frame_image`] as [`FrameImage::DmaBuf`]: never mapped or copied
+    /// by the CPU. `None`: shared memory only.
+    pub gpu: Option<Arc<GpuContext>>,
 }
 
 impl Default for PipeWireOptions {
@@ -112,8 +119,52 @@ impl Default for PipeWireOptions {
             remote: None,
             negotiation_timeout: Duration::from_secs(5),
             cursor: true,
+            gpu: None,
         }
     }
+}
+
+/// The DMA-BUF formats a capture offers: each SPA format the device imports, with the
+/// modifiers it takes for it (preferred first).
+type DmaBufOffer = Vec<(pw::spa::param::video::VideoFormat, Vec<u64>)>;
+
+/// What the loop thread is told from outside it.
+enum LoopMessage {
+    /// Stop and drop the stream.
+    Quit,
+    /// A DMA-BUF frame's last holder let go: buffers kept for it may go back to the producer.
+    Returned,
+}
+
+/// A DMA-BUF buffer's hold on the producer's buffer: while any frame made from it lives, the
+/// loop keeps the buffer dequeued; the last one dropped tells the loop to queue it back.
+struct PwLease {
+    loop_: Mutex<pw::channel::Sender<LoopMessage>>,
+}
+
+impl std::fmt::Debug for PwLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PwLease")
+    }
+}
+
+impl Lease for PwLease {}
+
+impl Drop for PwLease {
+    fn drop(&mut self) {
+        if let Ok(loop_) = self.loop_.lock() {
+            // The loop may be gone already (the capture closed): then so are its buffers.
+            let _ = loop_.send(LoopMessage::Returned);
+        }
+    }
+}
+
+/// A DMA-BUF buffer of the current negotiation: GhostStream's duplicate of its fd and its
+/// index for the import cache.
+#[derive(Debug)]
+struct DmaBufEntry {
+    fd: Arc<OwnedFd>,
+    index: u64,
 }
 
 /// A frame the loop holds for the caller.
@@ -124,6 +175,8 @@ struct Held {
     time: Timestamp,
     /// When the loop dequeued it.
     arrived: Timestamp,
+    /// The lease of the DMA-BUF frames made from it (dead when none lives).
+    lease: Weak<PwLease>,
 }
 
 /// What a PipeWire capture has received.
@@ -162,6 +215,27 @@ struct State {
     ended: bool,
     /// The daemon has answered a round trip (a core `done`): it is alive.
     answered: bool,
+    /// DMA-BUF buffers replaced by newer frames while a frame made from them still lives:
+    /// queued back when their lease dies.
+    retired: Vec<(HeldBuffer, Weak<PwLease>)>,
+    /// The current negotiation's DMA-BUF buffers, by their `pw_buffer` address.
+    dmabufs: HashMap<usize, DmaBufEntry>,
+    /// Bumped at each DMA-BUF negotiation (the import cache's generation).
+    generation: u64,
+    /// Indices given to DMA-BUF buffers so far.
+    next_index: u64,
+    /// The sender DMA-BUF leases use to reach the loop.
+    lease_sender: Option<LoopSender>,
+}
+
+/// The loop's channel (its own type only for `Debug`).
+#[derive(Clone)]
+struct LoopSender(pw::channel::Sender<LoopMessage>);
+
+impl std::fmt::Debug for LoopSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoopSender")
+    }
 }
 
 #[derive(Debug, Default)]
@@ -210,7 +284,7 @@ impl Shared {
 /// A capture of one PipeWire video node.
 pub struct PipeWireCapture {
     shared: Arc<Shared>,
-    quit: Option<pw::channel::Sender<()>>,
+    quit: Option<pw::channel::Sender<LoopMessage>>,
     thread: Option<JoinHandle<()>>,
     label: String,
     info: SourceInfo,
@@ -236,7 +310,8 @@ impl PipeWireCapture {
         let timeout = options.negotiation_timeout;
         let socket = socket_label(options.remote.is_some());
         let shared = Arc::new(Shared::default());
-        let (quit, quit_rx) = pw::channel::channel::<()>();
+        let (quit, quit_rx) = pw::channel::channel::<LoopMessage>();
+        shared.lock().lease_sender = Some(LoopSender(quit.clone()));
         let thread = {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
@@ -408,12 +483,81 @@ impl LiveCapture for PipeWireCapture {
     fn last_arrival(&self) -> Option<Timestamp> {
         self.shared.lock().held.as_ref().map(|h| h.arrived)
     }
+
+    fn last_frame_image(&self) -> Result<Option<(FrameImage, Timestamp)>, CaptureError> {
+        let mut guard = self.shared.lock();
+        let state = &mut *guard;
+        let Some(held) = state.held.as_mut() else {
+            drop(guard);
+            return Ok(self
+                .last_image()?
+                .map(|(image, time)| (FrameImage::Cpu(image), time)));
+        };
+        let Some(plane) = held.buffer.dmabuf_plane() else {
+            drop(guard);
+            return Ok(self
+                .last_image()?
+                .map(|(image, time)| (FrameImage::Cpu(image), time)));
+        };
+        let format = held.format;
+        let modifier = format.modifier.unwrap_or(crate::gpu::DRM_FORMAT_MOD_LINEAR);
+        let key = held.buffer.as_ptr() as usize;
+        let entry = match state.dmabufs.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                // SAFETY: PipeWire's fd for a held buffer is open until the buffer is queued
+                // back or removed, which needs the lock held here.
+                let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(plane.fd) };
+                let fd = borrowed
+                    .try_clone_to_owned()
+                    .map_err(|source| CaptureError::Io {
+                        what: format!("a duplicate of DMA-BUF fd {}", plane.fd),
+                        source,
+                    })?;
+                state.next_index += 1;
+                v.insert(DmaBufEntry {
+                    fd: Arc::new(fd),
+                    index: state.next_index,
+                })
+            }
+        };
+        let lease = match held.lease.upgrade() {
+            Some(lease) => lease,
+            None => {
+                let sender = state.lease_sender.clone().ok_or(CaptureError::NodeGone {
+                    node: self.label.clone(),
+                })?;
+                let lease = Arc::new(PwLease {
+                    loop_: Mutex::new(sender.0),
+                });
+                held.lease = Arc::downgrade(&lease);
+                lease
+            }
+        };
+        let frame = DmaBufFrame::new(
+            Arc::clone(&entry.fd),
+            DmaBufLayout {
+                format: format.format,
+                width: format.width,
+                height: format.height,
+                modifier,
+                offset: plane.offset,
+                stride: plane.stride,
+            },
+            DmaBufKey {
+                generation: state.generation,
+                index: entry.index,
+            },
+            lease,
+        );
+        Ok(Some((FrameImage::DmaBuf(frame), held.time)))
+    }
 }
 
 impl Drop for PipeWireCapture {
     fn drop(&mut self) {
         if let Some(quit) = self.quit.take() {
-            let _ = quit.send(());
+            let _ = quit.send(LoopMessage::Quit);
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -608,8 +752,23 @@ fn prop(props: Option<&DictRef>, key: &str) -> Option<String> {
 fn run_loop(
     options: PipeWireOptions,
     shared: &Arc<Shared>,
-    quit: pw::channel::Receiver<()>,
+    quit: pw::channel::Receiver<LoopMessage>,
 ) -> Result<(), CaptureError> {
+    let dmabuf_offer: Rc<DmaBufOffer> = Rc::new(match &options.gpu {
+        Some(ctx) => params::ACCEPTED
+            .iter()
+            .filter_map(|&(spa, engine)| {
+                let modifiers = crate::gpu::importable_modifiers(ctx, engine);
+                (!modifiers.is_empty()).then_some((spa, modifiers))
+            })
+            .collect(),
+        None => Vec::new(),
+    });
+    if options.gpu.is_some() && dmabuf_offer.is_empty() {
+        tracing::info!(
+            "PipeWire: the Vulkan device imports no DMA-BUF (VK_EXT_external_memory_dma_buf); asking for shared memory"
+        );
+    }
     let connection = params::connect(options.remote)?;
     let (core, main_loop) = (&connection.core, &connection.main_loop);
 
@@ -725,7 +884,7 @@ fn run_loop(
         props.insert("target.object", name.as_str());
     }
     let stream =
-        pw::stream::Stream::new(core, "ghoststream-capture", props).map_err(unavailable)?;
+        Rc::new(pw::stream::Stream::new(core, "ghoststream-capture", props).map_err(unavailable)?);
     let _stream_listener = stream
         .add_local_listener_with_user_data(())
         .state_changed({
@@ -741,18 +900,22 @@ fn run_loop(
         .param_changed({
             let shared = Arc::clone(shared);
             let cursor = options.cursor;
+            let offer = Rc::clone(&dmabuf_offer);
             move |stream: &StreamRef, _, id, param| {
                 if id != pw::spa::param::ParamType::Format.as_raw() {
                     return;
                 }
                 let Some(param) = param else { return };
-                on_format(stream, &shared, param, cursor);
+                on_format(stream, &shared, param, cursor, &offer);
             }
         })
         .remove_buffer({
             let shared = Arc::clone(shared);
             move |_stream: &StreamRef, _, raw| {
                 let mut state = shared.lock();
+                // A DMA-BUF frame still in use keeps its own duplicate of the fd.
+                state.dmabufs.remove(&(raw as usize));
+                state.retired.retain(|(b, _)| b.as_ptr() != raw);
                 if state
                     .held
                     .as_ref()
@@ -776,11 +939,7 @@ fn run_loop(
         .register()
         .map_err(unavailable)?;
 
-    let offer = [params::enum_format(
-        &params::ACCEPTED.map(|(spa, _)| spa),
-        None,
-        None,
-    )];
+    let offer = offer_pods(&dmabuf_offer, None);
     let target = match &options.node {
         Some(NodeTarget::Id(id)) => Some(*id),
         _ => None,
@@ -796,24 +955,119 @@ fn run_loop(
 
     let _quit = quit.attach(main_loop.loop_(), {
         let main_loop = main_loop.clone();
-        move |()| main_loop.quit()
+        let shared = Arc::clone(shared);
+        let stream = Rc::clone(&stream);
+        move |message| match message {
+            LoopMessage::Quit => main_loop.quit(),
+            LoopMessage::Returned => {
+                let returned = take_returned(&mut shared.lock());
+                for buffer in returned {
+                    buffer::queue_back(&stream, buffer);
+                }
+            }
+        }
     });
     main_loop.run();
     // The stream and its buffers are dropped when this returns: forget the held buffer now,
     // under the lock, so that no reader can reach it afterwards.
     let mut state = shared.lock();
     state.held = None;
+    state.retired.clear();
+    state.dmabufs.clear();
+    state.lease_sender = None;
     state.ended = true;
     Ok(())
 }
 
-/// The format was fixed: record it and ask for shared-memory buffers and metadata.
-fn on_format(stream: &StreamRef, shared: &Shared, param: &pw::spa::pod::Pod, cursor: bool) {
+/// The formats a capture offers: DMA-BUF (each importable format with its modifiers; with
+/// `fixed`, only that format and modifier) first, shared memory in every format last.
+fn offer_pods(
+    dmabuf: &DmaBufOffer,
+    fixed: Option<(pw::spa::param::video::VideoFormat, u64)>,
+) -> Vec<Vec<u8>> {
+    let mut pods: Vec<Vec<u8>> = match fixed {
+        Some((format, modifier)) => vec![params::enum_format_dmabuf(
+            format,
+            &[modifier],
+            false,
+            None,
+            None,
+        )],
+        None => dmabuf
+            .iter()
+            .map(|(format, modifiers)| {
+                params::enum_format_dmabuf(*format, modifiers, modifiers.len() > 1, None, None)
+            })
+            .collect(),
+    };
+    pods.push(params::enum_format(
+        &params::ACCEPTED.map(|(spa, _)| spa),
+        None,
+        None,
+    ));
+    pods
+}
+
+/// The buffers kept for DMA-BUF frames whose last frame has been dropped, taken out of the
+/// state to be queued back.
+fn take_returned(state: &mut State) -> Vec<HeldBuffer> {
+    let (returned, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.retired)
+        .into_iter()
+        .partition(|(_, lease)| lease.strong_count() == 0);
+    state.retired = kept;
+    returned.into_iter().map(|(b, _)| b).collect()
+}
+
+/// The format was fixed: record it and ask for buffers (DMA-BUF for a format with a modifier,
+/// else shared memory) and metadata. A DMA-BUF format whose modifier is still a choice is
+/// fixated first: to the first of the producer's modifiers the device imports (the producer
+/// then renegotiates with it), or, with none, to shared memory.
+fn on_format(
+    stream: &StreamRef,
+    shared: &Shared,
+    param: &pw::spa::pod::Pod,
+    cursor: bool,
+    dmabuf: &DmaBufOffer,
+) {
+    if let Ok(Some(params::Modifier::Choice(offered))) = params::negotiated_modifier(param) {
+        let spa = pw::spa::param::video::VideoInfoRaw::new();
+        let mut spa = spa;
+        let format = spa.parse(param).ok().map(|_| spa.format());
+        let ours = format.and_then(|f| dmabuf.iter().find(|(o, _)| *o == f));
+        let pick = ours.and_then(|(_, mods)| offered.iter().find(|m| mods.contains(m)));
+        let pods = match (format, pick) {
+            (Some(format), Some(&modifier)) => {
+                tracing::debug!(?format, modifier, "PipeWire: fixating the DMA-BUF modifier");
+                offer_pods(dmabuf, Some((format, modifier)))
+            }
+            _ => {
+                let ours: Vec<String> = ours
+                    .map(|(_, m)| m.iter().map(|m| format!("{m:#x}")).collect())
+                    .unwrap_or_default();
+                tracing::info!(
+                    producer = ?offered.iter().map(|m| format!("{m:#x}")).collect::<Vec<_>>(),
+                    device = ?ours,
+                    "PipeWire: no DMA-BUF modifier both sides take; asking for shared memory"
+                );
+                offer_pods(&Vec::new(), None)
+            }
+        };
+        if let Err(e) = stream.update_params(&mut params::pods(&pods)) {
+            shared.fail(CaptureError::StreamFailed {
+                reason: format!("fixating the DMA-BUF modifier: {e}"),
+            });
+        }
+        return;
+    }
     match params::negotiated(param) {
         Ok(format) => {
             tracing::debug!(?format, "PipeWire format");
             let stride = format.width * 4;
-            let mut params = vec![params::buffers(Some((stride * format.height, stride)))];
+            let mut params = vec![if format.modifier.is_some() {
+                params::dmabuf_buffers()
+            } else {
+                params::buffers(Some((stride * format.height, stride)))
+            }];
             params.extend(params::capture_metas());
             if cursor {
                 params.push(params::cursor_meta());
@@ -824,7 +1078,13 @@ fn on_format(stream: &StreamRef, shared: &Shared, param: &pw::spa::pod::Pod, cur
                 });
                 return;
             }
-            shared.lock().format = Some(format);
+            let mut state = shared.lock();
+            if format.modifier.is_some() {
+                // New buffers come with this format: imports of the old ones are stale.
+                state.generation += 1;
+            }
+            state.format = Some(format);
+            drop(state);
             shared.changed.notify_all();
         }
         Err(refusal) => shared.fail(CaptureError::StreamFailed {
@@ -902,8 +1162,18 @@ fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
         format,
         time,
         arrived: Timestamp::now(),
+        lease: Weak::new(),
     }) {
-        buffer::queue_back(stream, old.buffer);
+        if old.lease.strong_count() > 0 {
+            // A frame made from it is still being read (the GPU pass): it goes back when
+            // that frame is dropped.
+            state.retired.push((old.buffer, old.lease));
+        } else {
+            buffer::queue_back(stream, old.buffer);
+        }
+    }
+    for returned in take_returned(&mut state) {
+        buffer::queue_back(stream, returned);
     }
     state.kept = None;
     state.pending += 1 + skipped;
@@ -923,6 +1193,7 @@ mod tests {
             width,
             height,
             rate: Rational::new(60, 1),
+            modifier: None,
         }
     }
 

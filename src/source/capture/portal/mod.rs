@@ -627,6 +627,7 @@ impl PortalCapture {
             negotiation_timeout: options.negotiation_timeout,
             // Drawn by us when the portal sends the pointer as metadata.
             cursor: options.cursor,
+            ..PipeWireOptions::default()
         })?;
         Ok(Self {
             stream,
