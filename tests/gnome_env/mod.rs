@@ -57,6 +57,9 @@ pub struct PrivateGnome {
     pub wayland_socket: String,
 }
 
+/// A permission-store entry as `Lookup` returns it: each app's permissions, and the data.
+type StoreEntry = (HashMap<String, Vec<String>>, Variant<Box<dyn RefArg>>);
+
 /// The GNOME backend's restore data as the permission store holds it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct StoredRestoreData {
@@ -327,12 +330,11 @@ impl PrivateGnome {
     }
 
     /// The grant stored under `token`: the applications it is granted to, and the backend's
-    /// restore data as (provider, format version, last-used time, monitor match strings).
-    /// `None` when the store holds no such entry.
+    /// restore data. `None` when the store holds no such entry.
     pub fn stored_grant(&self, token: &str) -> Option<(Vec<String>, StoredRestoreData)> {
         let bus = self.connection();
         let store = bus.with_proxy(STORE_NAME, STORE_PATH, Duration::from_secs(10));
-        let (apps, data): (HashMap<String, Vec<String>>, Variant<Box<dyn RefArg>>) = store
+        let (apps, data): StoreEntry = store
             .method_call(STORE_NAME, "Lookup", ("screencast", token))
             .ok()?;
         let mut apps: Vec<String> = apps.into_keys().collect();
