@@ -137,9 +137,9 @@ fn a_client_on_mutter_is_captured_exactly_through_the_gnome_portal_without_a_dia
     let started = Instant::now();
     let mut capture = PortalCapture::open(options(&gnome, Some(token.clone())))
         .unwrap_or_else(|e| panic!("the stored grant opens the cast: {e}\n{}", gnome.logs()));
-    let opened = started.elapsed();
-    // Far below the answer timeout: the backend restored the grant, no dialog waited.
-    assert!(opened < Duration::from_secs(5), "opening took {opened:?}");
+    // A dialog would have held Start until the answer timeout (a `PortalTimeout`); the logs
+    // below show that none was created.
+    eprintln!("the cast opened in {:?}", started.elapsed());
     let session = capture.session();
     assert_eq!(session.version(), 4);
     assert_eq!(session.streams().len(), 1);
@@ -185,7 +185,6 @@ fn a_client_on_mutter_is_captured_exactly_through_the_gnome_portal_without_a_dia
     assert!(kept.last_used > 0, "the backend's serialization: {kept:?}");
     assert_eq!(gnome.stored_grants(), vec![next_token.clone()]);
     eprintln!("first token {token}, returned {next_token}");
-    let started = Instant::now();
     let mut again =
         PortalCapture::open(options(&gnome, Some(next_token.clone()))).unwrap_or_else(|e| {
             panic!(
@@ -193,7 +192,19 @@ fn a_client_on_mutter_is_captured_exactly_through_the_gnome_portal_without_a_dia
                 gnome.logs()
             )
         });
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        !gnome.log("backend.log").contains(DIALOG_MARK),
+        "{}",
+        gnome.logs()
+    );
+    assert_eq!(
+        gnome
+            .log("frontend.log")
+            .matches("Replacing 'restore_token'")
+            .count(),
+        2,
+        "both sessions restored"
+    );
     assert_eq!(again.session().streams()[0].source_type, Some(1));
     wait_for_picture(&mut again, &gnome);
     assert!(again.restore_token().is_some());
@@ -227,6 +238,7 @@ fn a_token_the_permission_store_does_not_hold_brings_the_chooser_and_times_out_t
         "{e}\n{}",
         gnome.logs()
     );
+    // The timeout, plus closing the session: bounded.
     assert!(started.elapsed() < Duration::from_secs(8));
     assert!(
         !gnome
