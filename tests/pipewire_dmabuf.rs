@@ -11,6 +11,8 @@
 //! change while another test thread reads it.
 #![cfg(feature = "pipewire")]
 
+#[cfg(feature = "software")]
+mod common;
 mod gpu_common;
 mod pipewire_env;
 mod unprivileged;
@@ -207,6 +209,45 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
         assert!(matches!(next_frame(&mut capture), FrameImage::DmaBuf(_)));
     }
     gpu_common::assert_validation_silent(&ctx);
+    #[cfg(feature = "software")]
+    {
+        // Through the pacer and a session on the same device into x264: the stats count the
+        // NV12 read-back the software encoder needs, and no other CPU copy.
+        use ghoststream::capture::PacedCapture;
+        use ghoststream::source::FrameSource;
+        let mut paced = PacedCapture::new(capture, Rational::new(30, 1)).unwrap();
+        let mut cfg = common::config(ghoststream::Codec::H264, W, H, 30);
+        cfg.input_format = PixelFormat::Bgra8;
+        let mut session = ghoststream::Session::open_on(cfg, Arc::clone(&ctx)).unwrap();
+        for _ in 0..5 {
+            let frame = paced.next_frame().unwrap().expect("a paced frame");
+            assert!(
+                matches!(frame.image, FrameImage::DmaBuf(_)),
+                "{:?}",
+                frame.image
+            );
+            session.submit(frame).unwrap();
+        }
+        let outputs = session.close().unwrap();
+        let packets: Vec<_> = outputs
+            .into_iter()
+            .filter_map(|o| match o {
+                ghoststream::SessionOutput::Packet(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(packets.len(), 5);
+        for p in &packets {
+            assert_eq!(
+                p.stats.cpu_copy_bytes,
+                u64::from(layout.size),
+                "frame {}: the encoder's read-back only",
+                p.frame_number
+            );
+        }
+        gpu_common::assert_validation_silent(&ctx);
+    }
+    #[cfg(not(feature = "software"))]
     drop(capture);
 
     // 2. Modifiers that do not overlap: the consumer falls back to shared memory.

@@ -538,7 +538,10 @@ mod tests {
         );
         // Shared memory: no modifier at all.
         let shm = enum_format(&[VideoFormat::BGRx], Some((64, 32)), None);
-        assert_eq!(negotiated_modifier(Pod::from_bytes(&shm).unwrap()).unwrap(), None);
+        assert_eq!(
+            negotiated_modifier(Pod::from_bytes(&shm).unwrap()).unwrap(),
+            None
+        );
     }
 
     #[test]
