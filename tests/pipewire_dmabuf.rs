@@ -103,10 +103,11 @@ fn next_frame(capture: &mut PipeWireCapture) -> FrameImage {
 /// test node's pattern; returns them packed.
 fn pattern_in(frame: &DmaBufFrame) -> Vec<u8> {
     let layout = frame.layout();
+    let (w, h) = (layout.width, layout.height);
     let file = std::fs::File::from(frame.fd().try_clone_to_owned().unwrap());
-    let row = W as usize * 4;
-    let mut pixels = vec![0u8; row * H as usize];
-    for y in 0..H as usize {
+    let row = w as usize * 4;
+    let mut pixels = vec![0u8; row * h as usize];
+    for y in 0..h as usize {
         file.read_exact_at(
             &mut pixels[y * row..][..row],
             layout.offset + y as u64 * layout.stride,
@@ -116,7 +117,7 @@ fn pattern_in(frame: &DmaBufFrame) -> Vec<u8> {
     let n = test_node_frame_number(&pixels[..4]);
     for (i, px) in pixels.chunks_exact(4).enumerate() {
         let i = u32::try_from(i).unwrap();
-        let (x, y) = (i % W, i / W);
+        let (x, y) = (i % w, i / w);
         assert_eq!(px, test_node_pixel(n, x, y), "frame {n} pixel ({x},{y})");
     }
     pixels
@@ -130,7 +131,7 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
     };
 
     // 1. DMA-BUF end to end: two-step negotiation, import, conversion.
-    let _node = ghoststream::capture::PipeWireTestNode::start_with(
+    let node = ghoststream::capture::PipeWireTestNode::start_with(
         "gs-dmabuf",
         (W, H),
         Rational::new(60, 1),
@@ -205,10 +206,40 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
         );
     }
     // Frames keep flowing: every buffer went back once its pass was done.
+    let mut generation = None;
     for _ in 0..10 {
-        assert!(matches!(next_frame(&mut capture), FrameImage::DmaBuf(_)));
+        let FrameImage::DmaBuf(frame) = next_frame(&mut capture) else {
+            panic!("not a DMA-BUF frame")
+        };
+        generation = Some(frame.key().generation);
     }
     gpu_common::assert_validation_silent(&ctx);
+
+    // A resize renegotiates: DMA-BUF frames of the new size in new buffers (a new generation
+    // for the import cache), and the CPU can still read one out (the fallback a frame of
+    // another size takes in the pacer).
+    node.resize(256, 144);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let resized = loop {
+        assert!(Instant::now() < deadline, "no 256x144 frame within 5 s");
+        if let FrameImage::DmaBuf(frame) = next_frame(&mut capture) {
+            if frame.width() == 256 {
+                break frame;
+            }
+        }
+    };
+    assert_eq!(resized.height(), 144);
+    assert!(resized.key().generation > generation.unwrap());
+    pattern_in(&resized);
+    drop(resized);
+    let (image, _) = capture.last_image().unwrap().expect("a frame read out");
+    assert_eq!((image.width(), image.height()), (256, 144));
+    check_pattern(&image);
+    node.resize(W, H);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while next_frame(&mut capture).width() != W {
+        assert!(Instant::now() < deadline, "no {W}x{H} frame within 5 s");
+    }
     #[cfg(feature = "software")]
     {
         // Through the pacer and a session on the same device into x264: the stats count the

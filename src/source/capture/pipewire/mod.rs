@@ -24,6 +24,7 @@
 //! ([`CaptureError::NodeGone`]), the daemon gone ([`CaptureError::PipeWireGone`]).
 
 mod buffer;
+mod dmabuf_map;
 mod params;
 mod pointer;
 #[cfg(feature = "test-support")]
@@ -397,11 +398,15 @@ impl PipeWireCapture {
     fn read_out(&self, held: &Held, pointer: &Pointer) -> Result<CpuImage, CaptureError> {
         let plane = match held.buffer.memory() {
             Some(Memory::Mapped) => held.buffer.plane(),
-            Some(Memory::DmaBuf) => return Err(CaptureError::ProtocolMissing {
-                protocol: "shared-memory buffers from the PipeWire node",
-                fix: "the node sent an unmapped DMA-BUF although only MemFd/MemPtr were offered; \
-                          report the producer",
-            }),
+            Some(Memory::DmaBuf) => {
+                let mut image =
+                    read_dmabuf(held, &self.pool).map_err(|reason| CaptureError::BadBuffer {
+                        source_name: self.label.clone(),
+                        reason,
+                    })?;
+                pointer.draw(&mut image);
+                return Ok(image);
+            }
             _ => None,
         };
         let plane = plane.ok_or_else(|| CaptureError::BadBuffer {
@@ -597,6 +602,41 @@ fn copy_plane(
         image.row_mut(0, y)[..row].copy_from_slice(&data[start..start + row]);
     }
     Ok(image)
+}
+
+/// Reads a held DMA-BUF frame into CPU memory (a LINEAR buffer, mapped for the read): the
+/// rare case of a frame wanted on the CPU (no GPU session; a resized frame to fit).
+fn read_dmabuf(held: &Held, pool: &Arc<BufferPool>) -> Result<CpuImage, String> {
+    let plane = held
+        .buffer
+        .dmabuf_plane()
+        .ok_or("a DMA-BUF buffer without its plane")?;
+    if let Some(m) = held
+        .format
+        .modifier
+        .filter(|&m| m != crate::gpu::DRM_FORMAT_MOD_LINEAR)
+    {
+        return Err(format!(
+            "its DMA-BUF has the tiled layout {m:#x}, which the CPU cannot read; record with the GPU (--gpu require)"
+        ));
+    }
+    let rows = u64::from(held.format.height);
+    let len =
+        plane.offset + plane.stride * rows.saturating_sub(1) + u64::from(held.format.width) * 4;
+    let len = usize::try_from(len).map_err(|_| format!("a DMA-BUF of {len} bytes"))?;
+    // SAFETY: PipeWire's fd for a held buffer is open while the buffer is held, which the
+    // caller's lock guarantees for this call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(plane.fd) };
+    let map = dmabuf_map::MappedDmaBuf::map(fd, len)
+        .map_err(|e| format!("mapping its DMA-BUF ({len} bytes): {e}"))?;
+    let view = PlaneView {
+        bytes: map.bytes(),
+        offset: usize::try_from(plane.offset).unwrap_or(usize::MAX),
+        size: len,
+        stride: usize::try_from(plane.stride).unwrap_or(0),
+        corrupted: plane.corrupted,
+    };
+    copy_plane(view, &held.format, pool)
 }
 
 /// One `Video/Source`-like node seen in the registry.
@@ -923,10 +963,12 @@ fn run_loop(
                 {
                     // Keep the frame past its buffer (a format change): one copy, rarely.
                     let held = state.held.take().expect("checked above");
-                    if let Some(plane) = held.buffer.plane() {
-                        if let Ok(image) = copy_plane(plane, &held.format, &BufferPool::new()) {
-                            state.kept = Some((image, held.format, held.time));
-                        }
+                    let image = match held.buffer.plane() {
+                        Some(plane) => copy_plane(plane, &held.format, &BufferPool::new()),
+                        None => read_dmabuf(&held, &BufferPool::new()),
+                    };
+                    if let Ok(image) = image {
+                        state.kept = Some((image, held.format, held.time));
                     }
                 }
             }
