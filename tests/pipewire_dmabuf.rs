@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ghoststream::capture::{
-    test_node_frame_number, test_node_pixel, LiveCapture, PipeWireCapture, PipeWireOptions,
-    TestNodeBuffers,
+    test_node_frame_number, test_node_pixel, CaptureError, LiveCapture, PipeWireCapture,
+    PipeWireOptions, TestNodeBuffers,
 };
 use ghoststream::gpu::{
     ConvertRing, DeviceSelector, GpuContext, GpuOptions, RingFrame, DRM_FORMAT_MOD_LINEAR,
@@ -309,4 +309,37 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
         panic!("not a shared-memory frame")
     };
     check_pattern(&image);
+
+    // 4. A producer that sends only DMA-BUF, to a consumer that cannot import it: a typed
+    // error naming both sides' formats, as soon as the link fails (not at the timeout).
+    let _dmabuf_only = ghoststream::capture::PipeWireTestNode::start_with(
+        "gs-dmabuf-only",
+        (W, H),
+        Rational::new(60, 1),
+        Some(env.connection()),
+        TestNodeBuffers::DmaBuf {
+            modifiers: vec![DRM_FORMAT_MOD_LINEAR],
+            shm_fallback: false,
+        },
+    )
+    .unwrap();
+    let started = Instant::now();
+    let e = PipeWireCapture::open(PipeWireOptions {
+        node: Some("gs-dmabuf-only".parse().unwrap()),
+        remote: Some(env.connection()),
+        negotiation_timeout: Duration::from_secs(20),
+        cursor: false,
+        gpu: None,
+    })
+    .unwrap_err();
+    let waited = started.elapsed();
+    let text = e.to_string();
+    assert!(
+        matches!(&e, CaptureError::NoCommonFormat { producer, consumer, .. }
+            if producer.contains("BGRx as DMA-BUF (modifiers 0x0)")
+                && consumer.starts_with("BGRx/BGRA/RGBx/RGBA/xBGR_210LE/ABGR_210LE in shared memory")),
+        "{e:?}"
+    );
+    assert!(text.contains("--gpu require"), "{text}");
+    assert!(waited < Duration::from_secs(5), "the error took {waited:?}");
 }

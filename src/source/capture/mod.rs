@@ -206,6 +206,19 @@ pub enum CaptureError {
         /// The node.
         node: String,
     },
+    /// The node and GhostStream have no format in common: the link between them failed to
+    /// negotiate.
+    #[error("PipeWire {node} and GhostStream share no format ({reason}): the node offers {producer}; GhostStream takes {consumer}. A node that sends only DMA-BUF needs a Vulkan device that imports DMA-BUF (VK_EXT_external_memory_dma_buf): record with --gpu require on such a device")]
+    NoCommonFormat {
+        /// The node.
+        node: String,
+        /// What PipeWire said of the link.
+        reason: String,
+        /// The formats the node offers, as read from its `EnumFormat` parameters.
+        producer: String,
+        /// The formats GhostStream offered.
+        consumer: String,
+    },
     /// The stream could not be set up or failed.
     #[error("the PipeWire capture stream failed: {reason}")]
     StreamFailed {

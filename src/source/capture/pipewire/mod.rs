@@ -862,12 +862,27 @@ fn run_loop(
         })
         .register();
 
-    let registry = core.get_registry().map_err(unavailable)?;
+    let registry = Rc::new(core.get_registry().map_err(unavailable)?);
+    // Proxies and listeners made from inside callbacks, kept alive until the loop ends.
+    let watched: Rc<RefCell<Vec<Box<dyn std::any::Any>>>> = Rc::default();
+    let consumer_formats = describe_offer(&dmabuf_offer);
+    let label = target
+        .as_ref()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "the linked video node".into());
     let _registry_listener = registry
         .add_listener_local()
         .global({
             let graph = Rc::clone(&graph);
             let own_node = Rc::clone(&own_node);
+            let registry = Rc::downgrade(&registry);
+            let watched = Rc::clone(&watched);
+            let failure = LinkFailure {
+                shared: Arc::clone(shared),
+                core: core.clone(),
+                node: label.clone(),
+                consumer: consumer_formats,
+            };
             move |global: &GlobalObject<&DictRef>| {
                 let mut graph = graph.borrow_mut();
                 if let Some(entry) = NodeEntry::from_global(global) {
@@ -880,6 +895,9 @@ fn run_loop(
                         graph.links.insert(global.id, (out, input));
                         if input == own_node.get() {
                             graph.peer = Some(out);
+                            if let Some(registry) = registry.upgrade() {
+                                failure.watch(&registry, global, &watched);
+                            }
                         }
                     }
                 }
@@ -890,10 +908,7 @@ fn run_loop(
             let own_node = Rc::clone(&own_node);
             let target_id = Rc::clone(&target_id);
             let shared = Arc::clone(shared);
-            let label = target
-                .as_ref()
-                .map(|t| t.to_string())
-                .unwrap_or_else(|| "the linked video node".into());
+            let label = label.clone();
             move |id| {
                 let mut graph = graph.borrow_mut();
                 graph.links.remove(&id);
@@ -1048,6 +1063,141 @@ fn offer_pods(
         None,
     ));
     pods
+}
+
+/// What GhostStream offers, in words (for [`CaptureError::NoCommonFormat`]).
+fn describe_offer(dmabuf: &DmaBufOffer) -> String {
+    let shm: Vec<&str> = params::ACCEPTED
+        .iter()
+        .map(|(spa, _)| params::spa_name(*spa))
+        .collect();
+    let shm = format!("{} in shared memory", shm.join("/"));
+    if dmabuf.is_empty() {
+        return format!("{shm} (no DMA-BUF: no Vulkan device that imports it was given)");
+    }
+    let dmabuf: Vec<String> = dmabuf
+        .iter()
+        .map(|(spa, mods)| {
+            let mods: Vec<String> = mods.iter().map(|m| format!("{m:#x}")).collect();
+            format!("{} (modifiers {})", params::spa_name(*spa), mods.join(", "))
+        })
+        .collect();
+    format!("{} as DMA-BUF, or {shm}", dmabuf.join(", "))
+}
+
+/// Turns a link to the capture that fails to negotiate into [`CaptureError::NoCommonFormat`]
+/// (PipeWire itself only leaves the link in its error state, and the capture would wait for
+/// a format until its timeout): the producer's output port is asked for its formats, and the
+/// error is reported at the round trip after them (`pw_core_sync`), so it names both sides.
+struct LinkFailure {
+    shared: Arc<Shared>,
+    core: pw::core::Core,
+    node: String,
+    consumer: String,
+}
+
+impl LinkFailure {
+    fn watch(
+        &self,
+        registry: &pw::registry::Registry,
+        link: &GlobalObject<&DictRef>,
+        watched: &Rc<RefCell<Vec<Box<dyn std::any::Any>>>>,
+    ) {
+        let Ok(proxy) = registry.bind::<pw::link::Link, _>(link) else {
+            return;
+        };
+        let port = prop(link.props, "link.output.port")
+            .and_then(|v| v.parse::<u32>().ok())
+            .and_then(|id| {
+                registry
+                    .bind::<pw::port::Port, _>(&GlobalObject {
+                        id,
+                        permissions: pw::permissions::PermissionFlags::R,
+                        type_: ObjectType::Port,
+                        version: 3,
+                        props: None::<&DictRef>,
+                    })
+                    .ok()
+            })
+            .map(Rc::new);
+        let formats: Rc<RefCell<Vec<String>>> = Rc::default();
+        let port_listener = port.as_ref().map(|port| {
+            port.add_listener_local()
+                .param({
+                    let formats = Rc::clone(&formats);
+                    move |_, id, _, _, param| {
+                        if id == pw::spa::param::ParamType::EnumFormat {
+                            if let Some(pod) = param {
+                                formats.borrow_mut().push(params::describe_enum_format(pod));
+                            }
+                        }
+                    }
+                })
+                .register()
+        });
+        let reason: Rc<RefCell<Option<String>>> = Rc::default();
+        let pending: Rc<Cell<Option<pw::spa::utils::result::AsyncSeq>>> = Rc::default();
+        let done_listener = self
+            .core
+            .add_listener_local()
+            .done({
+                let shared = Arc::clone(&self.shared);
+                let node = self.node.clone();
+                let consumer = self.consumer.clone();
+                let formats = Rc::clone(&formats);
+                let reason = Rc::clone(&reason);
+                let pending = Rc::clone(&pending);
+                move |_, seq| {
+                    if pending.get() != Some(seq) {
+                        return;
+                    }
+                    pending.set(None);
+                    let producer = formats.borrow().join("; ");
+                    shared.fail(CaptureError::NoCommonFormat {
+                        node: node.clone(),
+                        reason: reason.borrow().clone().unwrap_or_default(),
+                        producer: if producer.is_empty() {
+                            "formats it did not list".into()
+                        } else {
+                            producer
+                        },
+                        consumer: consumer.clone(),
+                    });
+                }
+            })
+            .register();
+        let link_listener = proxy
+            .add_listener_local()
+            .info({
+                let port = port.clone();
+                let core = self.core.clone();
+                move |info| {
+                    if let pw::link::LinkState::Error(message) = info.state() {
+                        if reason.borrow().is_some() {
+                            return;
+                        }
+                        *reason.borrow_mut() = Some(message.to_string());
+                        if let Some(port) = &port {
+                            port.enum_params(
+                                0,
+                                Some(pw::spa::param::ParamType::EnumFormat),
+                                0,
+                                u32::MAX,
+                            );
+                        }
+                        pending.set(core.sync(0).ok());
+                    }
+                }
+            })
+            .register();
+        watched.borrow_mut().push(Box::new((
+            proxy,
+            link_listener,
+            port,
+            port_listener,
+            done_listener,
+        )));
+    }
 }
 
 /// The buffers kept for DMA-BUF frames whose last frame has been dropped, taken out of the

@@ -214,6 +214,78 @@ pub(crate) fn negotiated_modifier(pod: &Pod) -> Result<Option<Modifier>, FormatR
     }))
 }
 
+/// A producer's `EnumFormat` in words, for messages: its formats, and either the DMA-BUF
+/// modifiers it asks for or "shared memory".
+pub(crate) fn describe_enum_format(pod: &Pod) -> String {
+    let Ok((_, Value::Object(object))) = PodDeserializer::deserialize_any_from(pod.as_bytes())
+    else {
+        return "a format GhostStream cannot read".into();
+    };
+    let ids = |v: &Value| -> Vec<u32> {
+        match v {
+            Value::Id(id) => vec![id.0],
+            Value::Choice(ChoiceValue::Id(Choice(
+                _,
+                ChoiceEnum::Enum {
+                    default,
+                    alternatives,
+                },
+            ))) => {
+                let mut all = vec![default.0];
+                all.extend(alternatives.iter().map(|a| a.0).filter(|a| *a != default.0));
+                all
+            }
+            _ => Vec::new(),
+        }
+    };
+    let longs = |v: &Value| -> Vec<String> {
+        let hex = |l: &i64| format!("{:#x}", u64::from_ne_bytes(l.to_ne_bytes()));
+        match v {
+            Value::Long(l) => vec![hex(l)],
+            Value::Choice(ChoiceValue::Long(Choice(
+                _,
+                ChoiceEnum::Enum {
+                    default,
+                    alternatives,
+                },
+            ))) => {
+                let mut all = vec![hex(default)];
+                all.extend(alternatives.iter().map(hex).filter(|a| *a != hex(default)));
+                all
+            }
+            _ => Vec::new(),
+        }
+    };
+    let mut formats = Vec::new();
+    let mut modifiers = None;
+    for p in &object.properties {
+        if p.key == FormatProperties::VideoFormat.as_raw() {
+            formats = ids(&p.value)
+                .into_iter()
+                .map(|id| {
+                    let name = spa_name(VideoFormat::from_raw(id));
+                    if name == "other" {
+                        format!("SPA video format {id}")
+                    } else {
+                        name.to_string()
+                    }
+                })
+                .collect();
+        } else if p.key == FormatProperties::VideoModifier.as_raw() {
+            modifiers = Some(longs(&p.value));
+        }
+    }
+    let formats = if formats.is_empty() {
+        "a non-video format".to_string()
+    } else {
+        formats.join("/")
+    };
+    match modifiers {
+        Some(m) => format!("{formats} as DMA-BUF (modifiers {})", m.join(", ")),
+        None => format!("{formats} in shared memory"),
+    }
+}
+
 /// An `EnumFormat` for DMA-BUF buffers: `format` with one of `modifiers` (the first
 /// preferred), any size and rate (a consumer's offer) or `size` and `rate` (a producer's).
 /// Several modifiers (or one, with `dont_fixate`) are a choice left to fixate
@@ -257,7 +329,7 @@ pub(crate) fn enum_format_dmabuf(
     serialize(object)
 }
 
-fn spa_name(format: VideoFormat) -> &'static str {
+pub(crate) fn spa_name(format: VideoFormat) -> &'static str {
     match format {
         VideoFormat::BGRx => "BGRx",
         VideoFormat::BGRA => "BGRA",
