@@ -100,7 +100,7 @@ pub use format::{
 };
 pub use frame::{
     BufferPool, CpuImage, DmaBufFrame, DmaBufKey, DmaBufLayout, Frame, FrameBuffer, FrameImage,
-    ImageError, Lease, PlaneLayout, BUFFER_PADDING,
+    ImageError, Lease, PlaneLayout, PointerOverlay, BUFFER_PADDING,
 };
 pub use packet::{FrameStats, Packet, PacketFraming};
 pub use session::{Session, SessionError, SessionOutput, SessionStats, MAX_TIMESTAMP};

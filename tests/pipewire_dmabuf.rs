@@ -71,11 +71,13 @@ fn mesa25() -> Option<Arc<GpuContext>> {
 }
 
 fn open(env: &PrivatePipeWire, name: &str, gpu: Option<Arc<GpuContext>>) -> PipeWireCapture {
+    // The pointer metadata is asked for where a GPU draws it (the DMA-BUF path).
+    let cursor = gpu.is_some();
     PipeWireCapture::open(PipeWireOptions {
         node: Some(name.parse().unwrap()),
         remote: Some(env.connection()),
         negotiation_timeout: Duration::from_secs(10),
-        cursor: false,
+        cursor,
         gpu,
     })
     .unwrap_or_else(|e| panic!("capture opens: {e}\n{}", env.log("pipewire.log")))
@@ -240,6 +242,94 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
     while next_frame(&mut capture).width() != W {
         assert!(Instant::now() < deadline, "no {W}x{H} frame within 5 s");
     }
+
+    // The pointer the node sends as metadata rides on the DMA-BUF frames and is drawn on the
+    // GPU over the converted output: against the pattern with the pointer blended on the CPU
+    // (8-bit straight alpha, independent code here) and converted by the float64 reference,
+    // every sample within 2 codes, for NV12, I420, P010 (centre-sited: the blend's chroma
+    // block is the filter's) and I444.
+    node.show_pointer();
+    for output in [
+        PixelFormat::Nv12,
+        PixelFormat::I420,
+        PixelFormat::P010,
+        PixelFormat::I444,
+    ] {
+        let mut spec = ghoststream::processing::pipeline::ProcessSpec::convert_only(
+            W,
+            H,
+            ghoststream::processing::convert::ConvertSpec {
+                siting: ghoststream::processing::convert::ChromaSiting::Centre,
+                output,
+                ..spec.convert
+            },
+        );
+        spec.convert.output = output;
+        let layout = ghoststream::processing::convert::YuvLayout::new(output, W, H);
+        let mut ring: ConvertRing<u64> =
+            ConvertRing::new(&ctx, PixelFormat::Bgra8, &spec, 2).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let frame = loop {
+            assert!(
+                Instant::now() < deadline,
+                "no frame with a pointer within 5 s"
+            );
+            if let FrameImage::DmaBuf(f) = next_frame(&mut capture) {
+                if f.pointer().is_some() {
+                    break f;
+                }
+            }
+        };
+        let pointer = frame.pointer().unwrap().clone();
+        let mut pixels = pattern_in(&frame);
+        let mut drawn = 0;
+        for py in 0..pointer.height {
+            for px in 0..pointer.width {
+                let x = i64::from(pointer.left) + i64::from(px);
+                let y = i64::from(pointer.top) + i64::from(py);
+                if !(0..i64::from(W)).contains(&x) || !(0..i64::from(H)).contains(&y) {
+                    continue;
+                }
+                let texel = usize::try_from(py * pointer.width + px).unwrap() * 4;
+                let src = &pointer.rgba[texel..][..4];
+                let a = u32::from(src[3]);
+                if a == 0 {
+                    continue;
+                }
+                drawn += 1;
+                let at = usize::try_from(y * i64::from(W) + x).unwrap() * 4;
+                let dst = &mut pixels[at..][..4];
+                // BGRx: the picture's R, G, B go to bytes 2, 1, 0.
+                for (c, i) in [(0usize, 2usize), (1, 1), (2, 0)] {
+                    let v = (u32::from(src[c]) * a + u32::from(dst[i]) * (255 - a) + 127) / 255;
+                    dst[i] = u8::try_from(v).unwrap();
+                }
+            }
+        }
+        assert!(
+            drawn >= 32,
+            "the pointer covers {drawn} pixels of the frame"
+        );
+        let mut want = vec![0u8; layout.size as usize];
+        reference_process(
+            &normalized_rgb(&pixels, PixelFormat::Bgra8).unwrap(),
+            &spec,
+            100.0,
+            &layout,
+            &mut want,
+        );
+        let mut got: Vec<_> = ring
+            .submit(RingFrame::DmaBuf(&frame), 0)
+            .unwrap()
+            .converted()
+            .into_iter()
+            .collect();
+        got.extend(ring.flush().unwrap());
+        drop(frame);
+        let (differing, total) = compare(&layout, got[0].image.data(), &want, 2, "pointer frame");
+        eprintln!("pointer over {output}: {differing} of {total} samples off by one or two codes");
+    }
+    gpu_common::assert_validation_silent(&ctx);
     #[cfg(feature = "software")]
     {
         // Through the pacer and a session on the same device into x264: the stats count the

@@ -27,6 +27,23 @@ pub struct DmaBufKey {
 /// lease).
 pub trait Lease: Send + Sync + std::fmt::Debug {}
 
+/// A pointer to draw over a frame that the CPU never touches: its picture (straight-alpha
+/// RGBA8, rows packed) and where its top-left corner lies in the frame (hot spot already
+/// subtracted; it may hang over any edge). The GPU draws it after the frame's pass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointerOverlay {
+    /// Column of the picture's left edge in frame pixels.
+    pub left: i32,
+    /// Row of the picture's top edge in frame pixels.
+    pub top: i32,
+    /// Picture width in pixels.
+    pub width: u32,
+    /// Picture height in pixels.
+    pub height: u32,
+    /// `width * height` RGBA pixels, straight alpha.
+    pub rgba: Arc<[u8]>,
+}
+
 /// A frame in a single-plane DMA-BUF.
 #[derive(Clone, Debug)]
 pub struct DmaBufFrame {
@@ -40,6 +57,7 @@ pub struct DmaBufFrame {
     key: DmaBufKey,
     /// Held, not read: the buffer goes back to its producer when the last clone drops.
     _lease: Arc<dyn Lease>,
+    pointer: Option<PointerOverlay>,
 }
 
 /// The layout of a single-plane DMA-BUF frame, as its producer describes it.
@@ -78,7 +96,21 @@ impl DmaBufFrame {
             stride: layout.stride,
             key,
             _lease: lease,
+            pointer: None,
         }
+    }
+
+    /// The frame with `pointer` to draw over it (`None`: no pointer).
+    pub fn with_pointer(mut self, pointer: Option<PointerOverlay>) -> Self {
+        self.pointer = pointer.filter(|p| {
+            p.width > 0 && p.height > 0 && p.rgba.len() == p.width as usize * p.height as usize * 4
+        });
+        self
+    }
+
+    /// The pointer drawn over the frame, if any.
+    pub fn pointer(&self) -> Option<&PointerOverlay> {
+        self.pointer.as_ref()
     }
 
     /// The buffer's fd (GhostStream's own duplicate).

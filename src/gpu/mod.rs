@@ -17,6 +17,7 @@ mod dmabuf;
 mod interop;
 mod pass;
 mod pipeline;
+mod pointer;
 mod resources;
 mod ring;
 

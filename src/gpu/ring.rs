@@ -37,11 +37,12 @@ use super::dmabuf::{DmaBuf, DmaBufImage};
 use super::interop::{ExportableBuffer, ExportableTimeline};
 use super::pass::ProcessingPass;
 use super::pipeline::{write_descriptors, Descriptor};
+use super::pointer::PointerPass;
 use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::{PixelFormat, PlaneGeometry};
 use crate::frame::{BufferPool, CpuImage, PlaneLayout};
-use crate::frame::{DmaBufFrame, DmaBufKey, GpuFrame};
+use crate::frame::{DmaBufFrame, DmaBufKey, GpuFrame, PointerOverlay};
 use crate::processing::convert::YuvLayout;
 use crate::processing::pipeline::ProcessSpec;
 
@@ -308,6 +309,10 @@ pub struct ConvertRing<T> {
     import_generation: u64,
     /// Imports of earlier generations, kept until no slot in flight may read them.
     retired_imports: Vec<DmaBufImage>,
+    /// What the ring converts (the pointer pass is built from it).
+    spec: ProcessSpec,
+    /// Draws a DMA-BUF frame's pointer over the pass's output; made for the first such frame.
+    pointer_pass: Option<PointerPass>,
 }
 
 /// How long collecting a slot may wait before it is a timeout error.
@@ -379,6 +384,8 @@ impl<T> ConvertRing<T> {
             imports: HashMap::new(),
             import_generation: 0,
             retired_imports: Vec::new(),
+            spec: *spec,
+            pointer_pass: None,
         };
         let (pool, sets) = this.pass.descriptor_sets(super::vk_u32(depth))?;
         this.pool = pool;
@@ -507,7 +514,7 @@ impl<T> ConvertRing<T> {
         };
         match frame {
             RingFrame::Cpu(image) => self.enqueue_cpu(image, tag)?,
-            RingFrame::Gpu { frame, .. } => self.enqueue_gpu(frame, tag)?,
+            RingFrame::Gpu { frame, .. } => self.enqueue_gpu(frame, tag, None)?,
             RingFrame::DmaBuf(frame) => {
                 let imported = self.imports.get(&frame.key()).ok_or(GpuError::Invalid {
                     what: "DMA-BUF frame".into(),
@@ -516,7 +523,7 @@ impl<T> ConvertRing<T> {
                 // SAFETY: the import stays in `imports` (or `retired_imports`) until no slot
                 // in flight reads it.
                 let gpu = unsafe { imported.frame() };
-                let i = self.enqueue_gpu(&gpu, tag)?;
+                let i = self.enqueue_gpu(&gpu, tag, frame.pointer())?;
                 self.slots[i].lease = Some(frame.clone());
                 i
             }
@@ -625,7 +632,7 @@ impl<T> ConvertRing<T> {
         let uploaded = self.write_upload(i, frame)?;
         let own_view = self.slots[i].image.view;
         self.bind_input(i, own_view);
-        self.record_and_submit(i, None)?;
+        self.record_and_submit(i, None, None)?;
         self.slots[i].tag = Some(tag);
         self.slots[i].uploaded = uploaded;
         self.last_uploaded = uploaded;
@@ -634,7 +641,12 @@ impl<T> ConvertRing<T> {
     }
 
     /// Records and submits an application image into the next slot; returns the slot.
-    fn enqueue_gpu(&mut self, frame: &GpuFrame, tag: T) -> Result<usize, GpuError> {
+    fn enqueue_gpu(
+        &mut self,
+        frame: &GpuFrame,
+        tag: T,
+        pointer: Option<&PointerOverlay>,
+    ) -> Result<usize, GpuError> {
         let view_info = vk::ImageViewCreateInfo::default()
             .image(frame.image())
             .view_type(vk::ImageViewType::TYPE_2D)
@@ -646,7 +658,7 @@ impl<T> ConvertRing<T> {
             .map_err(GpuError::vk("vkCreateImageView"))?;
         let i = self.take_slot();
         self.bind_input(i, view);
-        self.record_and_submit(i, Some(frame))?;
+        self.record_and_submit(i, Some(frame), pointer)?;
         self.slots[i].tag = Some(tag);
         self.slots[i].uploaded = 0;
         self.last_uploaded = 0;
@@ -746,7 +758,7 @@ impl<T> ConvertRing<T> {
             self.write_upload(i, &blank)?;
             let own_view = self.slots[i].image.view;
             self.bind_input(i, own_view);
-            self.record_and_submit(i, None)?;
+            self.record_and_submit(i, None, None)?;
             wait_and_reset(&self.ctx, self.slots[i].fence, WAIT_NS, "a benchmark frame")?;
         }
         let ctx = Arc::clone(&self.ctx);
@@ -843,7 +855,27 @@ impl<T> ConvertRing<T> {
     /// Records and submits slot `i`: the upload of its staging buffer into its own image, or,
     /// for a [`GpuFrame`], the application's image moved to the sampled layout and back around
     /// the pass, with the frame's wait and release points on the submission.
-    fn record_and_submit(&mut self, i: usize, gpu: Option<&GpuFrame>) -> Result<(), GpuError> {
+    fn record_and_submit(
+        &mut self,
+        i: usize,
+        gpu: Option<&GpuFrame>,
+        pointer: Option<&PointerOverlay>,
+    ) -> Result<(), GpuError> {
+        if pointer.is_some() && self.pointer_pass.is_none() {
+            self.pointer_pass = Some(PointerPass::new(&self.ctx, self.slots.len(), &self.spec)?);
+        }
+        let mut pointer_pass = self.pointer_pass.take();
+        let result = self.record_and_submit_with(i, gpu, pointer.zip(pointer_pass.as_mut()));
+        self.pointer_pass = pointer_pass;
+        result
+    }
+
+    fn record_and_submit_with(
+        &mut self,
+        i: usize,
+        gpu: Option<&GpuFrame>,
+        pointer: Option<(&PointerOverlay, &mut PointerPass)>,
+    ) -> Result<(), GpuError> {
         let ctx = Arc::clone(&self.ctx);
         let d = &ctx.device;
         let slot = &self.slots[i];
@@ -890,6 +922,9 @@ impl<T> ConvertRing<T> {
                 );
             }
             self.record_timed_pass(d, i);
+            if let Some((overlay, pass)) = pointer {
+                pass.record(slot.cmd, i, slot.bound_output, overlay)?;
+            }
             if let Some(f) = gpu.filter(|f| f.layout() != read || f.owner_family().is_some()) {
                 // Back to the application's layout (and a foreign owner's queue family); the
                 // release signal at the end of the submission covers it.

@@ -554,7 +554,8 @@ impl LiveCapture for PipeWireCapture {
                 index: entry.index,
             },
             lease,
-        );
+        )
+        .with_pointer(state.pointer.overlay());
         Ok(Some((FrameImage::DmaBuf(frame), held.time)))
     }
 }
