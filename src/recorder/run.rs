@@ -12,11 +12,11 @@ use super::{
     RecorderSummary, Shared, Started,
 };
 use crate::codec::Codec;
-use crate::config::GpuChoice;
 use crate::config::{
     BackendChoice, BackendKind, BitDepth, ConfigError, Preset, RateControl, RateControlMode,
     SessionConfig,
 };
+use crate::config::{GpuChoice, GpuOptions};
 use crate::control::ControlServer;
 use crate::format::PixelFormat;
 use crate::gpu::GpuContext;
@@ -78,8 +78,9 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
         options.source_options.format = Some(PixelFormat::I420P10);
     }
     // A PipeWire or portal capture reads its frames on the session's device when the GPU is
-    // required (or the host gave its own): the producer is asked for DMA-BUF buffers that
-    // device imports, and no frame is copied by the CPU before the encoder.
+    // required, when `auto` finds a real GPU that imports DMA-BUF, or when the host gave its
+    // own device: the producer is asked for DMA-BUF buffers that device imports, and no frame
+    // is copied by the CPU before the encoder.
     let capture_gpu = match (&options.gpu_context, &options.source) {
         (Some(ctx), _) => Some(Arc::clone(ctx)),
         (None, SourceSpec::PipeWire { .. } | SourceSpec::Portal { .. } | SourceSpec::Screen)
@@ -87,7 +88,12 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
         {
             match &options.session.gpu {
                 GpuChoice::Require(gpu) => Some(GpuContext::new(gpu).map_err(SessionError::from)?),
-                _ => None,
+                GpuChoice::Auto => GpuContext::new_skipping_cpu_devices(&GpuOptions::default())
+                    .ok()
+                    .filter(|ctx| {
+                        !crate::gpu::importable_modifiers(ctx, PixelFormat::Bgra8).is_empty()
+                    }),
+                GpuChoice::Off => None,
             }
         }
         _ => None,

@@ -6,15 +6,22 @@
 //! - the loop keeps the newest buffer *dequeued* (held) and queues the one it replaces back at
 //!   once, so a producer is never starved and nothing is copied on the loop thread;
 //! - the caller reads the held buffer's mapped pixels out once per frame it uses, under the
-//!   lock (the only copy, as on the Wayland path); a frame replaced before it was read costs
-//!   nothing;
+//!   lock (the only copy, as on the Wayland path), or takes a DMA-BUF frame with no copy; a
+//!   frame replaced before it was read costs nothing;
 //! - a renegotiated format (a window resized, an output mode change) arrives as new buffers of
 //!   the new size: the held frame is read out before its buffer goes away, so the last frame
 //!   stays available for repeats.
 //!
 //! Format negotiation offers BGRx/BGRA/RGBx/RGBA and the 10-bit xBGR/ABGR 2:10:10:10 layouts of
-//! any size, in shared memory (MemFd or MemPtr). DMA-BUF with modifiers is not offered yet: no
-//! reachable machine has a producer that exports DMA-BUF (no /dev/dri), see docs/HARDWARE.md.
+//! any size. Given a Vulkan device ([`PipeWireOptions::gpu`]) that imports DMA-BUF, DMA-BUF
+//! buffers come first, in the DRM format modifiers the device imports (`MANDATORY`, left to
+//! fixate where several); shared memory (MemFd or MemPtr) is always offered after them. A
+//! modifier the producer leaves open is fixated to the first of its list the device imports
+//! (or, with none, shared memory is asked for). A DMA-BUF frame is never mapped: it leaves as
+//! [`FrameImage::DmaBuf`] with a lease that keeps the producer's buffer dequeued until the
+//! last holder (the GPU pass) lets go, and the pointer from the cursor metadata rides on it
+//! to be drawn on the GPU. A link that fails to negotiate is [`CaptureError::NoCommonFormat`],
+//! naming both sides' formats, at once.
 //!
 //! Timestamps: the producer's `spa_meta_header.pts` (`CLOCK_MONOTONIC` for the portals and
 //! GhostStream's own test node), else `CLOCK_MONOTONIC` at arrival.
