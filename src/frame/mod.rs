@@ -11,7 +11,7 @@
 mod dmabuf;
 mod gpu;
 
-pub use dmabuf::{DmaBufFrame, DmaBufKey, DmaBufLayout, Lease};
+pub use dmabuf::{DmaBufFrame, DmaBufKey, DmaBufLayout, ExplicitSync, Lease, SyncPoint};
 pub use gpu::{GpuFrame, GpuFrameError, TimelinePoint};
 
 use std::sync::{Arc, Mutex};
