@@ -5,7 +5,8 @@
 //! Plain data: the buffer's fd (a duplicate GhostStream owns), its layout, a key that lets the
 //! reader import each buffer once, and a lease that gives the buffer back to its producer when
 //! the last holder of the frame lets go (after the GPU has read it). This module calls no
-//! Vulkan function; `crate::gpu` imports and reads the buffer.
+//! Vulkan function; `crate::gpu` imports and reads the buffer. A frame with explicit sync also
+//! carries the producer's DRM syncobj timeline points ([`ExplicitSync`]).
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
@@ -55,9 +56,72 @@ pub struct DmaBufFrame {
     offset: u64,
     stride: u64,
     key: DmaBufKey,
+    /// The producer's explicit synchronization, when both sides negotiated it.
+    sync: Option<ExplicitSync>,
     /// Held, not read: the buffer goes back to its producer when the last clone drops.
     _lease: Arc<dyn Lease>,
     pointer: Option<PointerOverlay>,
+}
+
+/// A point on a DRM syncobj timeline: the syncobj (GhostStream's duplicate of the producer's
+/// fd) and the 64-bit point on it.
+#[derive(Clone, Debug)]
+pub struct SyncPoint {
+    fd: Arc<OwnedFd>,
+    point: u64,
+}
+
+impl SyncPoint {
+    /// The point `point` on the timeline syncobj `fd`.
+    pub fn new(fd: Arc<OwnedFd>, point: u64) -> Self {
+        Self { fd, point }
+    }
+
+    /// The syncobj's fd (a DRM syncobj; import it with `DRM_IOCTL_SYNCOBJ_FD_TO_HANDLE` or
+    /// as a Vulkan timeline semaphore).
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// The point on the timeline.
+    pub fn point(&self) -> u64 {
+        self.point
+    }
+}
+
+/// Explicit synchronization of a DMA-BUF frame (PipeWire's `SPA_META_SyncTimeline`): the
+/// producer signals `acquire` when its writes are done (read the buffer only after it), and
+/// waits for `release` before it writes the buffer again. Whoever holds the last clone of the
+/// frame has finished reading it; the release guard given at construction signals `release`
+/// when that clone goes.
+#[derive(Clone, Debug)]
+pub struct ExplicitSync {
+    acquire: SyncPoint,
+    release: SyncPoint,
+    /// Held, not read: signals the release point when the last clone drops.
+    _release_guard: Arc<dyn Lease>,
+}
+
+impl ExplicitSync {
+    /// The producer's `acquire` and `release` points; `release_guard` goes with every clone
+    /// and signals `release` when the last one is dropped.
+    pub fn new(acquire: SyncPoint, release: SyncPoint, release_guard: Arc<dyn Lease>) -> Self {
+        Self {
+            acquire,
+            release,
+            _release_guard: release_guard,
+        }
+    }
+
+    /// The point to wait for before reading the frame.
+    pub fn acquire(&self) -> &SyncPoint {
+        &self.acquire
+    }
+
+    /// The point signaled once the frame is no longer read.
+    pub fn release(&self) -> &SyncPoint {
+        &self.release
+    }
 }
 
 /// The layout of a single-plane DMA-BUF frame, as its producer describes it.
@@ -95,6 +159,7 @@ impl DmaBufFrame {
             offset: layout.offset,
             stride: layout.stride,
             key,
+            sync: None,
             _lease: lease,
             pointer: None,
         }
@@ -111,6 +176,19 @@ impl DmaBufFrame {
     /// The pointer drawn over the frame, if any.
     pub fn pointer(&self) -> Option<&PointerOverlay> {
         self.pointer.as_ref()
+    }
+
+    /// The frame with the producer's explicit synchronization (its acquire point is to be
+    /// waited for before the buffer is read).
+    pub fn with_explicit_sync(mut self, sync: ExplicitSync) -> Self {
+        self.sync = Some(sync);
+        self
+    }
+
+    /// The producer's explicit synchronization; `None`: implicit (the kernel orders the
+    /// accesses to the DMA-BUF).
+    pub fn explicit_sync(&self) -> Option<&ExplicitSync> {
+        self.sync.as_ref()
     }
 
     /// The buffer's fd (GhostStream's own duplicate).

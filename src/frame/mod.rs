@@ -11,7 +11,9 @@
 mod dmabuf;
 mod gpu;
 
-pub use dmabuf::{DmaBufFrame, DmaBufKey, DmaBufLayout, Lease, PointerOverlay};
+pub use dmabuf::{
+    DmaBufFrame, DmaBufKey, DmaBufLayout, ExplicitSync, Lease, PointerOverlay, SyncPoint,
+};
 pub use gpu::{GpuFrame, GpuFrameError, TimelinePoint};
 
 use std::sync::{Arc, Mutex};

@@ -11,7 +11,7 @@ use ghoststream::capture::{test_node_frame_number, test_node_pixel, LiveCapture}
 use ghoststream::{CpuImage, PixelFormat};
 use std::os::fd::OwnedFd;
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -89,7 +89,28 @@ impl PrivatePipeWire {
             eprintln!("SKIPPED: {why}; set GHOSTSTREAM_REQUIRE_PIPEWIRE=1 to make this a failure");
             return None;
         }
+        Some(Self::start_daemon(None))
+    }
+
+    /// Starts the private PipeWire 1.4 that `.ci/get-pipewire14.sh` unpacked into `root`
+    /// (its `root/` tree) with the system's wireplumber as the session manager.
+    pub fn start_pipewire14(root: &Path) -> Self {
+        Self::start_daemon(Some(root))
+    }
+
+    fn start_daemon(private: Option<&Path>) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        // A daemon run as `nobody` cannot reach root's home: it gets the tree linked (or
+        // copied) into its runtime directory.
+        let private = private.map(|root| {
+            if unprivileged::running_as_root() {
+                let copy = dir.path().join("pipewire14");
+                link_tree(root, &copy);
+                copy
+            } else {
+                root.to_path_buf()
+            }
+        });
         let log = |name: &str| std::fs::File::create(dir.path().join(name)).unwrap();
         let spawn = |program: &str, args: &[&str], log_file: std::fs::File| {
             unprivileged::unprivileged(program, dir.path())
@@ -101,13 +122,36 @@ impl PrivatePipeWire {
                 .env("XDG_STATE_HOME", dir.path().join("state"))
                 .env_remove("DBUS_SESSION_BUS_ADDRESS")
                 .env_remove("PIPEWIRE_REMOTE")
+                // The system's PipeWire, even in a test re-executed against PipeWire 1.4.
+                .env_remove("LD_LIBRARY_PATH")
+                .env_remove("SPA_PLUGIN_DIR")
+                .env_remove("PIPEWIRE_MODULE_DIR")
+                .env_remove("PIPEWIRE_CONFIG_DIR")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(log_file)
                 .spawn()
                 .unwrap_or_else(|e| panic!("{program} starts: {e}"))
         };
-        let daemon = spawn("pipewire", &[], log("pipewire.log"));
+        let daemon = match &private {
+            None => spawn("pipewire", &[], log("pipewire.log")),
+            Some(root) => {
+                let program = root.join("usr/bin/pipewire");
+                let mut command = unprivileged::unprivileged(program.to_str().unwrap(), dir.path());
+                command
+                    .envs(pipewire14_env(root))
+                    .env("XDG_RUNTIME_DIR", dir.path())
+                    .env("PIPEWIRE_RUNTIME_DIR", dir.path())
+                    .env("HOME", dir.path())
+                    .env_remove("DBUS_SESSION_BUS_ADDRESS")
+                    .env_remove("PIPEWIRE_REMOTE")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(log("pipewire.log"))
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("{} starts: {e}", program.display()))
+            }
+        };
         let socket = dir.path().join("pipewire-0");
         let started = Instant::now();
         while UnixStream::connect(&socket).is_err() {
@@ -124,11 +168,11 @@ impl PrivatePipeWire {
             &["--", "wireplumber"],
             log("wireplumber.log"),
         ));
-        Some(Self {
+        Self {
             daemon,
             manager,
             dir,
-        })
+        }
     }
 
     fn socket(&self) -> PathBuf {
@@ -188,6 +232,53 @@ impl Drop for PrivatePipeWire {
             }
             let _ = m.kill();
             let _ = m.wait();
+        }
+    }
+}
+
+/// Where `.ci/get-pipewire14.sh` unpacked PipeWire 1.4 (`$GHOSTSTREAM_PIPEWIRE14`, else
+/// `~/.cache/ghoststream/pipewire14`); `None` when it has not.
+pub fn pipewire14_root() -> Option<PathBuf> {
+    let dir = std::env::var_os("GHOSTSTREAM_PIPEWIRE14")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/ghoststream/pipewire14")
+        });
+    let root = dir.join("root");
+    (dir.join("ready").exists() && root.join("usr/bin/pipewire").exists()).then_some(root)
+}
+
+/// The environment that makes a process (the daemon, or a test re-executed) load PipeWire
+/// 1.4 from `root`: its libpipewire, modules, SPA plugins and configuration.
+pub fn pipewire14_env(root: &Path) -> Vec<(&'static str, PathBuf)> {
+    let lib = ["x86_64-linux-gnu", "aarch64-linux-gnu"]
+        .iter()
+        .map(|triple| root.join("usr/lib").join(triple))
+        .find(|p| p.join("libpipewire-0.3.so.0").exists())
+        .unwrap_or_else(|| root.join("usr/lib/x86_64-linux-gnu"));
+    vec![
+        ("LD_LIBRARY_PATH", lib.clone()),
+        ("SPA_PLUGIN_DIR", lib.join("spa-0.2")),
+        ("PIPEWIRE_MODULE_DIR", lib.join("pipewire-0.3")),
+        ("PIPEWIRE_CONFIG_DIR", root.join("usr/share/pipewire")),
+    ]
+}
+
+/// Recreates the tree `from` at `to`: files hard-linked (copied across file systems),
+/// symbolic links as they are.
+fn link_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            link_tree(&src, &dst);
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src).unwrap(), &dst).unwrap();
+        } else if std::fs::hard_link(&src, &dst).is_err() {
+            std::fs::copy(&src, &dst).unwrap();
         }
     }
 }

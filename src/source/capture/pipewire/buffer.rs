@@ -10,6 +10,8 @@ use pipewire::spa::sys as spa_sys;
 use pipewire::stream::StreamRef;
 use pipewire::sys as pw_sys;
 
+use super::sync::{self, RawSyncTimeline, SpaMetaSyncTimeline};
+
 /// Takes the next filled buffer from `stream`, `None` when there is none.
 pub(crate) fn dequeue(stream: &StreamRef) -> Option<HeldBuffer> {
     // SAFETY: dequeuing has no precondition beyond a live stream; the buffer is owned by
@@ -372,6 +374,63 @@ impl HeldBuffer {
         bytes[head + bitmap_head..][..pixels].copy_from_slice(&picture.rgba);
     }
 
+    /// The producer's explicit-sync timeline: the `SPA_META_SyncTimeline` points and the two
+    /// syncobj fds in the buffer's last two data blocks (acquire, then release), borrowed.
+    /// `None` without the metadata, or when those blocks are not syncobjs.
+    pub fn sync_timeline(&self) -> Option<RawSyncTimeline> {
+        let size = std::mem::size_of::<SpaMetaSyncTimeline>();
+        let meta = parse_sync_timeline(self.meta_bytes(sync::SPA_META_SYNC_TIMELINE, size)?)?;
+        let spa = self.spa()?;
+        if spa.n_datas < 3 || spa.datas.is_null() {
+            tracing::debug!(
+                datas = spa.n_datas,
+                "SyncTimeline metadata without room for the two syncobjs"
+            );
+            return None;
+        }
+        // SAFETY: `datas` points at `n_datas` (>= 3) spa_data entries.
+        let datas = unsafe { std::slice::from_raw_parts(spa.datas, spa.n_datas as usize) };
+        let [.., acquire, release] = datas else {
+            return None;
+        };
+        let fd = |d: &spa_sys::spa_data| {
+            (d.type_ == sync::SPA_DATA_SYNC_OBJ)
+                .then(|| i32::try_from(d.fd).ok().filter(|fd| *fd >= 0))
+                .flatten()
+        };
+        let (Some(acquire_fd), Some(release_fd)) = (fd(acquire), fd(release)) else {
+            tracing::debug!(
+                acquire = acquire.type_,
+                release = release.type_,
+                "SyncTimeline metadata, but the last two data blocks are not syncobjs"
+            );
+            return None;
+        };
+        Some(RawSyncTimeline {
+            acquire_fd,
+            release_fd,
+            meta,
+        })
+    }
+
+    #[cfg(feature = "test-support")]
+    /// Writes the explicit-sync points (a producer's), when the metadata was negotiated.
+    pub fn set_sync_timeline(&mut self, acquire_point: u64, release_point: u64) -> bool {
+        let size = std::mem::size_of::<SpaMetaSyncTimeline>();
+        let Some(bytes) = self.meta_bytes_mut(sync::SPA_META_SYNC_TIMELINE, size) else {
+            return false;
+        };
+        let meta = SpaMetaSyncTimeline {
+            flags: 0,
+            padding: 0,
+            acquire_point,
+            release_point,
+        };
+        // SAFETY: at least the struct's bytes (found above); written unaligned, as read.
+        unsafe { std::ptr::write_unaligned(bytes.as_mut_ptr().cast(), meta) };
+        true
+    }
+
     /// The buffer's header and damage metadata ([`parse_buffer_meta`] reads them).
     pub fn meta(&self) -> BufferMeta {
         let header_size = std::mem::size_of::<spa_sys::spa_meta_header>();
@@ -489,6 +548,17 @@ pub fn parse_buffer_meta(header: Option<&[u8]>, damage: Option<&[u8]>) -> Buffer
     meta
 }
 
+/// Reads `SPA_META_SyncTimeline` metadata (the producer's bytes, of any length): `None` when
+/// shorter than the struct.
+pub(crate) fn parse_sync_timeline(bytes: &[u8]) -> Option<SpaMetaSyncTimeline> {
+    if bytes.len() < std::mem::size_of::<SpaMetaSyncTimeline>() {
+        return None;
+    }
+    // SAFETY: at least the struct's bytes; read unaligned (integers only: any bit pattern is
+    // a valid value).
+    Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast()) })
+}
+
 /// Memory a producer allocated for one of its buffers (the test node's DMA-BUF mode): a memfd
 /// mapped into this process, typed `SPA_DATA_DmaBuf` (the stand-in for a GPU buffer where no
 /// /dev/dri exists) or `SPA_DATA_MemFd`. Unmapped and closed on drop.
@@ -498,6 +568,8 @@ pub(crate) struct ProducerMemory {
     _fd: std::os::fd::OwnedFd,
     map: *mut std::ffi::c_void,
     len: usize,
+    /// The stand-ins for the acquire and release syncobjs, when explicit sync was negotiated.
+    _sync: Vec<std::os::fd::OwnedFd>,
 }
 
 // SAFETY: the mapping is owned by this value alone and only written through the buffer it
@@ -563,9 +635,39 @@ pub(crate) unsafe fn attach_memfd(
     data.mapoffset = 0;
     data.maxsize = u32::try_from(size).map_err(|_| std::io::Error::other("buffer too large"))?;
     data.data = map;
+    // Explicit sync negotiated (the metadata is on the buffer, and the layout has two more
+    // blocks): the last two are the acquire and release syncobjs, memfds standing in for them
+    // (PipeWire passes an fd on without checking its kind).
+    let mut sync_fds = Vec::new();
+    let has_meta = !spa.metas.is_null() && {
+        // SAFETY: `metas` points at `n_metas` spa_meta entries.
+        let metas = unsafe { std::slice::from_raw_parts(spa.metas, spa.n_metas as usize) };
+        metas
+            .iter()
+            .any(|m| m.type_ == sync::SPA_META_SYNC_TIMELINE)
+    };
+    if has_meta && spa.n_datas >= 3 {
+        // SAFETY: `datas` points at `n_datas` (>= 3) entries, ours to fill in add_buffer.
+        let datas = unsafe { std::slice::from_raw_parts_mut(spa.datas, spa.n_datas as usize) };
+        let n = datas.len();
+        for (data, name) in datas[n - 2..]
+            .iter_mut()
+            .zip(["ghoststream-test-acquire", "ghoststream-test-release"])
+        {
+            let syncobj = rustix::fs::memfd_create(name, rustix::fs::MemfdFlags::CLOEXEC)?;
+            data.type_ = sync::SPA_DATA_SYNC_OBJ;
+            data.flags = spa_sys::SPA_DATA_FLAG_READABLE;
+            data.fd = i64::from(syncobj.as_raw_fd());
+            data.mapoffset = 0;
+            data.maxsize = 0;
+            data.data = std::ptr::null_mut();
+            sync_fds.push(syncobj);
+        }
+    }
     Ok(Some(ProducerMemory {
         _fd: fd,
         map,
         len: size,
+        _sync: sync_fds,
     }))
 }

@@ -34,6 +34,7 @@ mod buffer;
 mod dmabuf_map;
 mod params;
 mod pointer;
+pub mod sync;
 #[cfg(feature = "test-support")]
 pub mod test_node;
 
@@ -56,7 +57,9 @@ use pw::stream::{StreamFlags, StreamRef, StreamState};
 use pw::types::ObjectType;
 
 use super::{CaptureError, LiveCapture};
-use crate::frame::{BufferPool, CpuImage, DmaBufFrame, DmaBufKey, DmaBufLayout, FrameImage, Lease};
+use crate::frame::{
+    BufferPool, CpuImage, DmaBufFrame, DmaBufKey, DmaBufLayout, ExplicitSync, FrameImage, Lease,
+};
 use crate::gpu::GpuContext;
 use crate::source::SourceInfo;
 use crate::time::{Rational, Timestamp};
@@ -185,6 +188,9 @@ struct Held {
     arrived: Timestamp,
     /// The lease of the DMA-BUF frames made from it (dead when none lives).
     lease: Weak<PwLease>,
+    /// The producer's explicit sync (its release point is signaled when this and every frame
+    /// made from it are gone).
+    sync: Option<ExplicitSync>,
 }
 
 /// What a PipeWire capture has received.
@@ -546,7 +552,7 @@ impl LiveCapture for PipeWireCapture {
                 lease
             }
         };
-        let frame = DmaBufFrame::new(
+        let mut frame = DmaBufFrame::new(
             Arc::clone(&entry.fd),
             DmaBufLayout {
                 format: format.format,
@@ -563,7 +569,25 @@ impl LiveCapture for PipeWireCapture {
             lease,
         )
         .with_pointer(state.pointer.overlay());
-        Ok(Some((FrameImage::DmaBuf(frame), held.time)))
+        let time = held.time;
+        if let Some(sync) = held.sync.clone() {
+            frame = frame.with_explicit_sync(sync);
+        }
+        drop(guard);
+        if let Some(sync) = frame.explicit_sync() {
+            match sync::wait_acquire(sync, ACQUIRE_TIMEOUT) {
+                Ok(()) => {}
+                // Only a test negotiates without a render node.
+                Err(sync::SyncError::NoRenderNode) => {}
+                Err(e) => {
+                    return Err(CaptureError::BadBuffer {
+                        source_name: self.label.clone(),
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(Some((FrameImage::DmaBuf(frame), time)))
     }
 }
 
@@ -1044,6 +1068,18 @@ fn run_loop(
     Ok(())
 }
 
+/// How long a DMA-BUF frame's acquire point is waited for before the frame is refused.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A dequeued buffer's explicit sync as owned values; `None` without it (or, logged, when its
+/// syncobj fds cannot be duplicated).
+fn take_sync(buffer: &HeldBuffer) -> Option<ExplicitSync> {
+    let raw = buffer.sync_timeline()?;
+    sync::take(raw)
+        .inspect_err(|e| tracing::warn!(error = %e, "explicit sync: duplicating the syncobj fds"))
+        .ok()
+}
+
 /// The formats a capture offers: DMA-BUF (each importable format with its modifiers; with
 /// `fixed`, only that format and modifier) first, shared memory in every format last.
 fn offer_pods(
@@ -1263,11 +1299,18 @@ fn on_format(
         Ok(format) => {
             tracing::debug!(?format, "PipeWire format");
             let stride = format.width * 4;
-            let mut params = vec![if format.modifier.is_some() {
+            let mut params = Vec::new();
+            if format.modifier.is_some() && sync::negotiate() {
+                // Explicit sync: its layout (two more blocks for the syncobjs) applies when
+                // the producer has the metadata too; the plain one below otherwise.
+                params.push(params::dmabuf_buffers_synced());
+                params.push(params::sync_timeline_meta());
+            }
+            params.push(if format.modifier.is_some() {
                 params::dmabuf_buffers()
             } else {
                 params::buffers(Some((stride * format.height, stride)))
-            }];
+            });
             params.extend(params::capture_metas());
             if cursor {
                 params.push(params::cursor_meta());
@@ -1305,12 +1348,17 @@ fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
             cursor = pointer::merge(cursor, buffer.cursor());
         }
         if let Some(older) = newest.replace(buffer) {
+            // Skipped unread: its release point is signaled at once.
+            drop(take_sync(&older));
             buffer::queue_back(stream, older);
             skipped += 1;
         }
     }
     let Some(buffer) = newest else { return };
     let meta = buffer.meta();
+    // The producer's explicit sync, if negotiated (dropped, and so released, with the buffer
+    // when it is not kept below).
+    let sync = take_sync(&buffer);
     let mut state = shared.lock();
     let Some(format) = state.format else {
         drop(state);
@@ -1363,6 +1411,7 @@ fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
         time,
         arrived: Timestamp::now(),
         lease: Weak::new(),
+        sync,
     }) {
         if old.lease.strong_count() > 0 {
             // A frame made from it is still being read (the GPU pass): it goes back when

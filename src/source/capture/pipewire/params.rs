@@ -1,6 +1,6 @@
 //! The parameters a PipeWire video stream negotiates with: the raw-video formats GhostStream
 //! takes, the buffers it can read (shared memory), and the metadata it asks for (header
-//! timestamps, damage), as SPA pods; and the negotiated format read back.
+//! timestamps, damage, explicit sync), as SPA pods; and the negotiated format read back.
 
 use std::io::Cursor;
 
@@ -445,6 +445,40 @@ pub(crate) fn dmabuf_buffers() -> Vec<u8> {
     buffers_of(1 << spa_sys::SPA_DATA_DmaBuf, None)
 }
 
+/// The `Buffers` parameter for DMA-BUF buffers with explicit sync: one DMA-BUF block and two
+/// more for the acquire and release syncobjs, a layout that applies only when the
+/// `SPA_META_SyncTimeline` metadata was negotiated (`SPA_PARAM_BUFFERS_metaType`, mandatory).
+/// Offered before [`dmabuf_buffers`], which stays the layout without it.
+pub(crate) fn dmabuf_buffers_synced() -> Vec<u8> {
+    let plain = dmabuf_buffers();
+    let Some(Value::Object(mut object)) = Pod::from_bytes(&plain).and_then(|pod| {
+        PodDeserializer::deserialize_any_from(pod.as_bytes())
+            .ok()
+            .map(|(_, v)| v)
+    }) else {
+        return plain;
+    };
+    for p in &mut object.properties {
+        if p.key == spa_sys::SPA_PARAM_BUFFERS_blocks {
+            p.value = Value::Int(3);
+        }
+    }
+    object.properties.push(Property {
+        key: super::sync::SPA_PARAM_BUFFERS_META_TYPE,
+        flags: PropertyFlags::MANDATORY,
+        value: Value::Int(1 << super::sync::SPA_META_SYNC_TIMELINE),
+    });
+    serialize(object)
+}
+
+/// The `Meta` parameter for explicit sync (`SPA_META_SyncTimeline`).
+pub(crate) fn sync_timeline_meta() -> Vec<u8> {
+    meta(
+        super::sync::SPA_META_SYNC_TIMELINE,
+        std::mem::size_of::<super::sync::SpaMetaSyncTimeline>(),
+    )
+}
+
 #[expect(
     clippy::cast_possible_wrap,
     reason = "a negotiated frame (sides at most MAX_SIDE) is at most 2^30 bytes: SPA's int holds it"
@@ -614,6 +648,32 @@ mod tests {
             negotiated_modifier(Pod::from_bytes(&shm).unwrap()).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn the_synced_buffer_layout_has_three_blocks_and_requires_the_sync_meta() {
+        let bytes = dmabuf_buffers_synced();
+        let (_, value) =
+            PodDeserializer::deserialize_any_from(Pod::from_bytes(&bytes).unwrap().as_bytes())
+                .unwrap();
+        let Value::Object(object) = value else {
+            panic!("not an object: {value:?}")
+        };
+        assert_eq!(object.id, spa_sys::SPA_PARAM_Buffers);
+        let prop = |key| object.properties.iter().find(|p| p.key == key).unwrap();
+        assert_eq!(prop(spa_sys::SPA_PARAM_BUFFERS_blocks).value, Value::Int(3));
+        let meta_type = prop(super::super::sync::SPA_PARAM_BUFFERS_META_TYPE);
+        assert_eq!(meta_type.value, Value::Int(1 << 9));
+        assert!(meta_type.flags.contains(PropertyFlags::MANDATORY));
+        let (_, value) = PodDeserializer::deserialize_any_from(
+            Pod::from_bytes(&sync_timeline_meta()).unwrap().as_bytes(),
+        )
+        .unwrap();
+        let Value::Object(object) = value else {
+            panic!("not an object: {value:?}")
+        };
+        assert_eq!(object.properties[0].value, Value::Id(Id(9)));
+        assert_eq!(object.properties[1].value, Value::Int(24));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! capture tests and the benchmark read back, and a way to try `record --source pipewire`
 //! without a desktop. It drives its own graph at a fixed rate (a `DRIVER` stream with a
 //! timer), sends BGRx in shared memory with header metadata (timestamp, frame number), and can
-//! change its size mid-stream (a renegotiation). Dropping it removes the node.
+//! change its size mid-stream (a renegotiation). DMA-BUF modes ([`TestNodeBuffers`]) send
+//! memfd-backed DMA-BUFs, optionally with explicit sync. Dropping it removes the node.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -91,6 +92,37 @@ pub enum TestNodeBuffers {
         /// Offer shared memory too.
         shm_fallback: bool,
     },
+    /// DMA-BUF buffers as in [`DmaBuf`](Self::DmaBuf) (no shared-memory fallback), with
+    /// explicit sync offered as a compositor on PipeWire ≥ 1.2 offers it: the
+    /// `SPA_META_SyncTimeline` metadata and a buffer layout with two more data blocks for the
+    /// acquire and release syncobjs (memfds named `ghoststream-test-acquire` and
+    /// `ghoststream-test-release` standing in for them: there is no DRM here, and PipeWire
+    /// does not check an fd's kind), plus the plain layout for a consumer without it. Frame
+    /// `n` carries the points of [`test_node_sync_points`].
+    DmaBufExplicitSync {
+        /// The DRM format modifiers offered, preferred first.
+        modifiers: Vec<u64>,
+    },
+}
+
+/// The acquire and release points the test node writes into frame `n`'s
+/// `SPA_META_SyncTimeline` (increasing frame by frame, never equal).
+pub fn test_node_sync_points(n: u64) -> (u64, u64) {
+    (2 * n + 1, 2 * n + 2)
+}
+
+impl TestNodeBuffers {
+    /// The modifiers offered and whether shared memory is offered too, for DMA-BUF modes.
+    fn dmabuf(&self) -> Option<(Vec<u64>, bool)> {
+        match self {
+            Self::SharedMemory => None,
+            Self::DmaBuf {
+                modifiers,
+                shm_fallback,
+            } => Some((modifiers.clone(), *shm_fallback)),
+            Self::DmaBufExplicitSync { modifiers } => Some((modifiers.clone(), false)),
+        }
+    }
 }
 
 enum Command {
@@ -225,10 +257,8 @@ impl NodeSetup<'_> {
         let shm = params::enum_format(&[VideoFormat::BGRx], Some(size), Some(self.rate));
         match &self.buffers {
             TestNodeBuffers::SharedMemory => vec![shm],
-            TestNodeBuffers::DmaBuf {
-                modifiers,
-                shm_fallback,
-            } => {
+            TestNodeBuffers::DmaBuf { .. } | TestNodeBuffers::DmaBufExplicitSync { .. } => {
+                let (modifiers, shm_fallback) = self.buffers.dmabuf().unwrap_or_default();
                 let dmabuf = match fixed {
                     Some(m) => params::enum_format_dmabuf(
                         VideoFormat::BGRx,
@@ -239,14 +269,14 @@ impl NodeSetup<'_> {
                     ),
                     None => params::enum_format_dmabuf(
                         VideoFormat::BGRx,
-                        modifiers,
+                        &modifiers,
                         true,
                         Some(size),
                         Some(self.rate),
                     ),
                 };
                 let mut pods = vec![dmabuf];
-                if *shm_fallback {
+                if shm_fallback {
                     pods.push(shm);
                 }
                 pods
@@ -302,10 +332,8 @@ fn run(
         })
         .param_changed({
             let current = Rc::clone(&current);
-            let ours = match &node.buffers {
-                TestNodeBuffers::DmaBuf { modifiers, .. } => modifiers.clone(),
-                TestNodeBuffers::SharedMemory => Vec::new(),
-            };
+            let ours = node.buffers.dmabuf().map(|(m, _)| m).unwrap_or_default();
+            let synced = matches!(node.buffers, TestNodeBuffers::DmaBufExplicitSync { .. });
             let offers: Vec<Vec<Vec<u8>>> =
                 ours.iter().map(|&m| node.offer(size, Some(m))).collect();
             move |stream: &StreamRef, _, id, param| {
@@ -329,19 +357,23 @@ fn run(
                 let (width, height) = (format.width, format.height);
                 current.set((width, height));
                 let stride = width * 4;
-                let buffers = if format.modifier.is_some() {
+                let mut params = Vec::new();
+                if format.modifier.is_some() && synced {
+                    // The layout with the two syncobjs first: it applies when the consumer
+                    // asked for the SyncTimeline metadata too; the plain one otherwise.
+                    params.push(params::dmabuf_buffers_synced());
+                    params.push(params::sync_timeline_meta());
+                }
+                params.push(if format.modifier.is_some() {
                     params::dmabuf_buffers()
                 } else {
                     params::buffers(Some((stride * height, stride)))
-                };
-                let params = [
-                    buffers,
-                    params::meta(
-                        pw::spa::sys::SPA_META_Header,
-                        std::mem::size_of::<pw::spa::sys::spa_meta_header>(),
-                    ),
-                    params::cursor_meta(),
-                ];
+                });
+                params.push(params::meta(
+                    pw::spa::sys::SPA_META_Header,
+                    std::mem::size_of::<pw::spa::sys::spa_meta_header>(),
+                ));
+                params.push(params::cursor_meta());
                 let _ = stream.update_params(&mut params::pods(&params));
             }
         })
@@ -400,6 +432,8 @@ fn run(
                     (size, stride)
                 });
                 buffer.set_header(Timestamp::now().as_nanos(), n);
+                let (acquire, release) = test_node_sync_points(n);
+                buffer.set_sync_timeline(acquire, release);
                 let position = test_node_pointer_position(n, width, height);
                 buffer.set_cursor(
                     position,
