@@ -33,9 +33,10 @@ pub struct FrameStats {
     pub gpu_start: Option<Timestamp>,
     /// When the frame's GPU pass ended, as `gpu_start`.
     pub gpu_end: Option<Timestamp>,
-    /// Bytes the CPU copied for the frame between host memory and the GPU: its upload into a
-    /// staging buffer and the read-back of the converted frame (0 where no GPU processed it,
-    /// or for a frame already in GPU memory that is handed to the encoder in place).
+    /// Bytes the CPU copied for the frame: a capture's read-out of the producer's shared memory
+    /// ([`crate::Frame::capture_copy_bytes`]), its upload into a staging buffer and the
+    /// read-back of the converted frame. 0 on a zero-copy path (a DMA-BUF or GPU frame handed
+    /// to the encoder in place); a software encoder's read-back counts.
     pub cpu_copy_bytes: u64,
     /// True when the frame was dropped by back-pressure and never encoded.
     pub dropped: bool,

@@ -431,6 +431,7 @@ impl Session {
             capture_time: frame.capture_time,
             arrival_time: frame.arrival_time,
             submit_time: Timestamp::now(),
+            cpu_copy_bytes: frame.capture_copy_bytes,
             ..FrameStats::default()
         };
         let depth = self.config.queue_depth as usize;
@@ -987,7 +988,7 @@ impl Encoding<'_> {
     ) -> Result<(), EncodeError> {
         let mut stats = c.tag;
         set_gpu_time(&mut stats, c.gpu);
-        stats.cpu_copy_bytes = c.cpu_bytes;
+        stats.cpu_copy_bytes += c.cpu_bytes;
         self.encode(Frame::from_cpu(c.image, stats.pts), stats)
     }
 
@@ -1095,7 +1096,7 @@ fn run_worker(
                         .map_err(SessionError::from)
                         .and_then(|()| enc.encode_completed(r)),
                     Ok(Submitted::HandedOff(h)) => {
-                        stats.cpu_copy_bytes = r.last_upload_bytes();
+                        stats.cpu_copy_bytes += r.last_upload_bytes();
                         enc.encode_handed_off(h, stats, r)
                     }
                     Err(e) => Err(e.into()),

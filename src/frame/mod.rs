@@ -362,6 +362,10 @@ pub struct Frame {
     /// When the captured frame reached this process (`CLOCK_MONOTONIC`), if known: the time
     /// before it is the compositor's or producer's, the time after it GhostStream's.
     pub arrival_time: Option<Timestamp>,
+    /// Bytes the CPU copied to bring the frame here (a capture's read-out of the producer's
+    /// shared memory); 0 for a frame that stayed where it was made (a DMA-BUF, a GPU image) or
+    /// that the caller made itself. The session adds its own copies to it in the frame's stats.
+    pub capture_copy_bytes: u64,
     /// The pixels.
     pub image: FrameImage,
 }
@@ -374,6 +378,7 @@ impl Frame {
             duration: None,
             capture_time: None,
             arrival_time: None,
+            capture_copy_bytes: 0,
             image: FrameImage::Cpu(image),
         }
     }
@@ -385,6 +390,7 @@ impl Frame {
             duration: None,
             capture_time: None,
             arrival_time: None,
+            capture_copy_bytes: 0,
             image: FrameImage::Gpu(image),
         }
     }

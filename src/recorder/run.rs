@@ -123,7 +123,13 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
     // From here until the first packet, a failure gives the outputs up: staged files are
     // deleted and their paths keep what they had.
     let session = match &capture_gpu {
-        Some(ctx) => Session::open_on(config.clone(), Arc::clone(ctx)),
+        Some(ctx) => {
+            // The context is the choice made (required, or found by `auto`): the session runs
+            // on it.
+            let mut on_context = config.clone();
+            on_context.gpu = GpuChoice::Auto;
+            Session::open_on(on_context, Arc::clone(ctx))
+        }
         None => Session::open(config.clone()),
     };
     let mut session = match session {

@@ -1074,6 +1074,92 @@ fn ffprobe_count_lenient(path: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// `record --gpu require` of a node that sends DMA-BUF buffers (memfd stand-ins) on Mesa 25's
+/// lavapipe: the frames are imported and converted on the GPU, so each frame's stats line
+/// counts only the software encoder's read-back (the converted 4:2:0 frame in the ring's
+/// layout); the same node recorded with the GPU off is read out of shared memory (BGRx, 230400
+/// bytes a frame) and converted on the CPU.
+#[cfg(feature = "pipewire")]
+#[test]
+fn records_a_dma_buf_node_with_no_cpu_copy_but_the_encoders_read_back() {
+    let icd = format!(
+        "{}/.cache/ghoststream/mesa25/lvp.json",
+        std::env::var("HOME").unwrap_or_default()
+    );
+    if !std::path::Path::new(&icd).exists() {
+        assert!(
+            std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_none(),
+            "GHOSTSTREAM_REQUIRE_GPU is set: no Mesa 25 lavapipe at {icd}"
+        );
+        println!("SKIPPED: no Mesa 25 lavapipe at {icd} (run .ci/get-mesa25-lavapipe.sh)");
+        return;
+    }
+    let Some(env) = pipewire_env::PrivatePipeWire::start() else {
+        return;
+    };
+    let _node = ghoststream::capture::PipeWireTestNode::start_with(
+        "gs-cli-dmabuf",
+        (320, 180),
+        ghoststream::Rational::new(60, 1),
+        Some(env.connection()),
+        ghoststream::capture::TestNodeBuffers::DmaBuf {
+            modifiers: vec![0],
+            shm_fallback: true,
+        },
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    use ghoststream::processing::convert::YuvLayout;
+    let read_back = u64::from(YuvLayout::new(ghoststream::PixelFormat::I420, 320, 180).size);
+    assert_eq!(
+        read_back,
+        u64::from(YuvLayout::new(ghoststream::PixelFormat::Nv12, 320, 180).size)
+    );
+    for (gpu, per_frame) in [("require", read_back), ("off", 230_400)] {
+        let out = dir.path().join(format!("{gpu}.ivf"));
+        let stats = dir.path().join(format!("{gpu}.jsonl"));
+        let result = tool()
+            .env("PIPEWIRE_RUNTIME_DIR", env.runtime_dir())
+            .env_remove("PIPEWIRE_REMOTE")
+            .env("VK_DRIVER_FILES", &icd)
+            .env("VK_ICD_FILENAMES", &icd)
+            .args([
+                "record",
+                "--source",
+                "pipewire:gs-cli-dmabuf",
+                "--gpu",
+                gpu,
+                "--fps",
+                "30",
+                "--seconds",
+                "1",
+                "--stats",
+            ])
+            .arg(&stats)
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(result.status.success(), "--gpu {gpu}: {stderr}");
+        assert_eq!(ffprobe_count(&out, "ivf"), 30, "--gpu {gpu}");
+        let text = std::fs::read_to_string(&stats).unwrap();
+        let copied: Vec<u64> = text
+            .lines()
+            .filter(|l| l.contains("\"frame\""))
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["cpu_copy_bytes"].as_u64().unwrap()
+            })
+            .collect();
+        assert_eq!(copied.len(), 30, "--gpu {gpu}: {text}");
+        assert!(
+            copied.iter().all(|&c| c == per_frame),
+            "--gpu {gpu}: CPU bytes per frame {copied:?}, expected {per_frame}"
+        );
+    }
+}
+
 #[cfg(feature = "pipewire")]
 #[test]
 fn records_a_pipewire_node_with_a_live_status_and_a_capture_summary() {

@@ -139,11 +139,17 @@ impl PacedCapture {
             }
             FrameImage::Cpu(fit(&image, info.width, info.height, &self.pool)?)
         };
+        // A picture read out of shared memory was copied once, whole (a repeat again).
+        let capture_copy_bytes = match &image {
+            FrameImage::Cpu(image) => image.data().len() as u64,
+            _ => 0,
+        };
         let mut frame = Frame {
             pts: Timestamp::from_nanos(pts),
             duration: None,
             capture_time: None,
             arrival_time: None,
+            capture_copy_bytes,
             image,
         };
         // A repeat is no new picture: it has no capture time (its capture-to-packet latency
