@@ -1,0 +1,666 @@
+//! Capture through `ext-image-copy-capture-v1` with `ext-image-capture-source-v1`: an output,
+//! or a window found by its `app_id` in `ext-foreign-toplevel-list-v1`, into shared memory.
+//!
+//! A session announces the buffer it takes (size, `wl_shm` formats; DMA-BUF formats are
+//! logged, not used yet); each frame attaches one of two alternating buffers and asks for the
+//! copy, and the next request goes out as soon as a frame is ready, as on the wlr-screencopy
+//! path. After the first frame the compositor answers only when the source changed (damage),
+//! so an idle window costs nothing. The cursor is painted in by the compositor when
+//! [`WaylandOptions::cursor`] asks (`paint_cursors`). Timestamps are the compositor's
+//! presentation times (`CLOCK_MONOTONIC`).
+//!
+//! A source that goes away (the window closed, the output unplugged, the session stopped) is
+//! [`CaptureError::WindowGone`] or [`CaptureError::OutputGone`]; a buffer the compositor
+//! refuses is [`CaptureError::BufferRefused`]; every wait is bounded by
+//! [`WaylandOptions::round_trip_timeout`] as on the wlr-screencopy path.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wayland_client::protocol::wl_shm::WlShm;
+use wayland_client::{Connection, Dispatch, EventQueue, Proxy, QueueHandle, WEnum};
+use wayland_protocols::ext::foreign_toplevel_list::v1::client::ext_foreign_toplevel_handle_v1::{
+    self, ExtForeignToplevelHandleV1,
+};
+use wayland_protocols::ext::foreign_toplevel_list::v1::client::ext_foreign_toplevel_list_v1::{
+    self, ExtForeignToplevelListV1,
+};
+use wayland_protocols::ext::image_capture_source::v1::client::ext_foreign_toplevel_image_capture_source_manager_v1::ExtForeignToplevelImageCaptureSourceManagerV1;
+use wayland_protocols::ext::image_capture_source::v1::client::ext_image_capture_source_v1::ExtImageCaptureSourceV1;
+use wayland_protocols::ext::image_capture_source::v1::client::ext_output_image_capture_source_manager_v1::ExtOutputImageCaptureSourceManagerV1;
+use wayland_protocols::ext::image_copy_capture::v1::client::ext_image_copy_capture_frame_v1::{
+    self, ExtImageCopyCaptureFrameV1, FailureReason,
+};
+use wayland_protocols::ext::image_copy_capture::v1::client::ext_image_copy_capture_manager_v1::{
+    ExtImageCopyCaptureManagerV1, Options,
+};
+use wayland_protocols::ext::image_copy_capture::v1::client::ext_image_copy_capture_session_v1::{
+    self, ExtImageCopyCaptureSessionV1,
+};
+
+use super::{
+    dispatch_until, gone, make_target, pixel_format, read_out, refresh_rate, BufferSpec, Link,
+    Liveness, Peer, Region, State, Target, WaylandOptions,
+};
+use crate::format::PixelFormat;
+use crate::frame::{BufferPool, CpuImage};
+use crate::source::capture::CaptureError;
+use crate::source::SourceInfo;
+use crate::time::{Rational, Timestamp};
+
+/// The global that tells a compositor offers this protocol.
+pub(super) const MANAGER: &str = "ext_image_copy_capture_manager_v1";
+
+/// The buffer a session takes, as of one `done`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Constraints {
+    size: Option<(u32, u32)>,
+    shm_formats: Vec<u32>,
+    /// DMA-BUF formats with how many modifiers each (logged only).
+    dmabuf_formats: Vec<(u32, usize)>,
+}
+
+/// What the compositor said about the frame in flight.
+#[derive(Debug, Default)]
+struct FrameEvents {
+    presented: Option<Timestamp>,
+    arrived: Option<Timestamp>,
+    ready: bool,
+    failed: Option<WEnum<FailureReason>>,
+    y_invert: bool,
+    damage: Vec<Region>,
+}
+
+/// One window the compositor lists.
+#[derive(Debug)]
+struct Toplevel {
+    handle: ExtForeignToplevelHandleV1,
+    app_id: Option<String>,
+    title: Option<String>,
+    closed: bool,
+}
+
+/// What the ext-image-copy-capture objects have said (part of the shared event state).
+#[derive(Debug, Default)]
+pub(super) struct CopyEvents {
+    /// Constraints announced since the last `done`.
+    pending: Constraints,
+    /// The constraints as of the last `done`.
+    constraints: Option<Constraints>,
+    /// How many `done`s came.
+    generation: u64,
+    stopped: bool,
+    frame: FrameEvents,
+    toplevels: Vec<Toplevel>,
+}
+
+/// What a capture takes.
+#[derive(Debug)]
+enum Captured {
+    Output { global: u32 },
+    Window { handle: ExtForeignToplevelHandleV1 },
+}
+
+/// A capture through ext-image-copy-capture.
+pub(super) struct ImageCopy {
+    queue: EventQueue<State>,
+    state: State,
+    peer: Peer,
+    live: Liveness,
+    shm: WlShm,
+    session: ExtImageCopyCaptureSessionV1,
+    source: ExtImageCaptureSourceV1,
+    manager: ExtImageCopyCaptureManagerV1,
+    /// Kept bound so that the window's `closed` event arrives.
+    list: Option<ExtForeignToplevelListV1>,
+    captured: Captured,
+    /// For messages: `output NAME` or `window APP_ID`.
+    name: String,
+    /// The output name or the window's app_id (for the errors saying it went away).
+    label: String,
+    region: Option<Region>,
+    targets: [Option<Target>; 2],
+    filling: usize,
+    /// The constraints generation the buffer in flight was made for.
+    filled_for: u64,
+    delivered: Option<(usize, Timestamp, Timestamp)>,
+    in_flight: Option<ExtImageCopyCaptureFrameV1>,
+    info: SourceInfo,
+    pool: Arc<BufferPool>,
+}
+
+impl ImageCopy {
+    /// Finds the source (output or window), opens a session, reads its buffer constraints
+    /// and asks for the first frame.
+    pub(super) fn open(mut link: Link, options: WaylandOptions) -> Result<Self, CaptureError> {
+        let qh = link.queue.handle();
+        let missing = |protocol: &'static str| {
+            CaptureError::ProtocolMissing {
+            protocol,
+            fix: "this capture path needs a compositor with ext-image-copy-capture-v1; on a wlroots compositor without it use wlr-screencopy (the default when it is missing), elsewhere the portal",
+        }
+        };
+        let (name, _) = link.find(MANAGER).ok_or(missing(MANAGER))?;
+        let manager: ExtImageCopyCaptureManagerV1 = link.registry.bind(name, 1, &qh, ());
+        let shm = link.bind_shm()?;
+        let mut rate = Rational::new(60, 1);
+        let (source, captured, label, list) = match &options.window {
+            None => {
+                let interface = ExtOutputImageCaptureSourceManagerV1::interface().name;
+                let (name, _) = link
+                    .find(interface)
+                    .ok_or(missing("ext_output_image_capture_source_manager_v1"))?;
+                let sources: ExtOutputImageCaptureSourceManagerV1 =
+                    link.registry.bind(name, 1, &qh, ());
+                let chosen = link.choose_output(options.output.as_deref(), options.region)?;
+                rate = refresh_rate(chosen.mode.2);
+                let source = sources.create_source(&chosen.proxy, &qh, ());
+                sources.destroy();
+                let captured = Captured::Output {
+                    global: chosen.global,
+                };
+                (source, captured, chosen.name, None)
+            }
+            Some(app_id) => {
+                let interface = ExtForeignToplevelListV1::interface().name;
+                let (name, _) = link
+                    .find(interface)
+                    .ok_or(missing("ext_foreign_toplevel_list_v1"))?;
+                let list: ExtForeignToplevelListV1 = link.registry.bind(name, 1, &qh, ());
+                let interface = ExtForeignToplevelImageCaptureSourceManagerV1::interface().name;
+                let (name, _) = link.find(interface).ok_or(missing(
+                    "ext_foreign_toplevel_image_capture_source_manager_v1",
+                ))?;
+                let sources: ExtForeignToplevelImageCaptureSourceManagerV1 =
+                    link.registry.bind(name, 1, &qh, ());
+                link.peer.roundtrip(
+                    &mut link.queue,
+                    &mut link.state,
+                    "the list of windows (ext_foreign_toplevel_list_v1, then wl_display.sync)",
+                )?;
+                let open: Vec<&Toplevel> = link
+                    .state
+                    .copy
+                    .toplevels
+                    .iter()
+                    .filter(|t| !t.closed)
+                    .collect();
+                let Some(found) = open.iter().find(|t| t.app_id.as_deref() == Some(app_id)) else {
+                    let listed: Vec<String> = open
+                        .iter()
+                        .map(|t| {
+                            format!(
+                                "{:?} ({:?})",
+                                t.app_id.as_deref().unwrap_or(""),
+                                t.title.as_deref().unwrap_or("")
+                            )
+                        })
+                        .collect();
+                    return Err(CaptureError::WindowNotFound {
+                        app_id: app_id.clone(),
+                        available: if listed.is_empty() {
+                            "no windows".into()
+                        } else {
+                            listed.join(", ")
+                        },
+                    });
+                };
+                let handle = found.handle.clone();
+                let source = sources.create_source(&handle, &qh, ());
+                sources.destroy();
+                (
+                    source,
+                    Captured::Window { handle },
+                    app_id.clone(),
+                    Some(list),
+                )
+            }
+        };
+        let flags = if options.cursor {
+            Options::PaintCursors
+        } else {
+            Options::empty()
+        };
+        let session = manager.create_session(&source, flags, &qh, ());
+        let name = match captured {
+            Captured::Output { .. } => format!("output {label}"),
+            Captured::Window { .. } => format!("window {label}"),
+        };
+        let mut capture = Self {
+            queue: link.queue,
+            state: link.state,
+            peer: link.peer,
+            live: Liveness::new(),
+            shm,
+            session,
+            source,
+            manager,
+            list,
+            captured,
+            name,
+            label,
+            region: options.region,
+            targets: [None, None],
+            filling: 0,
+            filled_for: 0,
+            delivered: None,
+            in_flight: None,
+            info: SourceInfo {
+                format: PixelFormat::Bgra8,
+                width: 0,
+                height: 0,
+                frame_rate: rate,
+            },
+            pool: BufferPool::new(),
+        };
+        let what = capture.name.clone();
+        capture.peer.wait_for(
+            &mut capture.queue,
+            &mut capture.state,
+            || format!("the buffer constraints of the capture session for {what} (ext_image_copy_capture_session_v1.done)"),
+            |s| s.copy.generation > 0 || s.copy.stopped,
+        )?;
+        capture.check_source()?;
+        let spec = capture.spec()?;
+        if let Some(r) = capture.region {
+            if u64::from(r.x) + u64::from(r.width) > u64::from(spec.width)
+                || u64::from(r.y) + u64::from(r.height) > u64::from(spec.height)
+            {
+                return Err(CaptureError::BadRegion {
+                    region: r,
+                    output: capture.name.clone(),
+                    width: spec.width,
+                    height: spec.height,
+                });
+            }
+        }
+        let (width, height) = capture
+            .region
+            .map_or((spec.width, spec.height), |r| (r.width, r.height));
+        capture.info.width = width;
+        capture.info.height = height;
+        capture.info.format = pixel_format(spec.format)?;
+        capture.request()?;
+        tracing::info!(
+            source = %capture.name,
+            width,
+            height,
+            format = %capture.info.format,
+            "Wayland capture open (ext-image-copy-capture)"
+        );
+        Ok(capture)
+    }
+
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The output's name, or `window APP_ID`.
+    pub(super) fn output_name(&self) -> &str {
+        match self.captured {
+            Captured::Output { .. } => &self.label,
+            Captured::Window { .. } => &self.name,
+        }
+    }
+
+    pub(super) fn info(&self) -> SourceInfo {
+        self.info
+    }
+
+    pub(super) fn last_arrival(&self) -> Option<Timestamp> {
+        self.delivered.map(|(_, _, arrived)| arrived)
+    }
+
+    /// The error for a source that went away.
+    fn source_gone(&self) -> CaptureError {
+        match self.captured {
+            Captured::Output { .. } => CaptureError::OutputGone {
+                name: self.label.clone(),
+            },
+            Captured::Window { .. } => CaptureError::WindowGone {
+                app_id: self.label.clone(),
+            },
+        }
+    }
+
+    /// Fails when the session stopped, the window closed or the output's global was removed.
+    fn check_source(&self) -> Result<(), CaptureError> {
+        let gone = self.state.copy.stopped
+            || match &self.captured {
+                Captured::Output { global } => self.state.removed.contains(global),
+                Captured::Window { handle } => self
+                    .state
+                    .copy
+                    .toplevels
+                    .iter()
+                    .any(|t| t.handle == *handle && t.closed),
+            };
+        if gone {
+            Err(self.source_gone())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The shared-memory buffer the session's latest constraints ask for: their size, the
+    /// first `wl_shm` format GhostStream takes, rows packed.
+    fn spec(&self) -> Result<BufferSpec, CaptureError> {
+        let constraints = self.state.copy.constraints.clone().unwrap_or_default();
+        let (width, height) = constraints.size.ok_or_else(|| CaptureError::BadBuffer {
+            source_name: format!("the compositor ({})", self.name),
+            reason: "its buffer constraints give no buffer_size".into(),
+        })?;
+        let format = constraints
+            .shm_formats
+            .iter()
+            .copied()
+            .find(|&f| pixel_format(f).is_ok())
+            .ok_or(CaptureError::UnsupportedFormat {
+                format: constraints.shm_formats.first().copied().unwrap_or(0),
+            })?;
+        if !constraints.dmabuf_formats.is_empty() {
+            tracing::debug!(
+                formats = ?constraints.dmabuf_formats,
+                "the compositor also takes DMA-BUF buffers; capturing into shared memory"
+            );
+        }
+        let spec = BufferSpec {
+            format,
+            width,
+            height,
+            stride: width.saturating_mul(4),
+        };
+        spec.check().map_err(|reason| CaptureError::BadBuffer {
+            source_name: format!("the compositor ({})", self.name),
+            reason,
+        })?;
+        Ok(spec)
+    }
+
+    /// Attaches a buffer for the session's constraints (the one not holding the last frame
+    /// delivered) to a new frame and asks for the copy.
+    fn request(&mut self) -> Result<(), CaptureError> {
+        let qh = self.queue.handle();
+        self.state.copy.frame = FrameEvents::default();
+        let spec = self.spec()?;
+        let index = match self.delivered {
+            Some((last, _, _)) => 1 - last,
+            None => 0,
+        };
+        let target = match self.targets[index].take() {
+            Some(t) if t.spec == spec => t,
+            _ => make_target(&self.shm, spec, &qh)?,
+        };
+        let frame = self.session.create_frame(&qh, ());
+        frame.attach_buffer(&target.buffer);
+        // Both buffers alternate, so each copy must fill the whole buffer.
+        frame.damage_buffer(
+            0,
+            0,
+            i32::try_from(spec.width).unwrap_or(i32::MAX),
+            i32::try_from(spec.height).unwrap_or(i32::MAX),
+        );
+        frame.capture();
+        self.targets[index] = Some(target);
+        self.filling = index;
+        self.filled_for = self.state.copy.generation;
+        self.queue.flush().map_err(gone)?;
+        self.in_flight = Some(frame);
+        Ok(())
+    }
+
+    /// As [`super::WaylandCapture::wait_frame_before`].
+    pub(super) fn wait_frame_before(
+        &mut self,
+        deadline: Instant,
+    ) -> Result<Option<Timestamp>, CaptureError> {
+        if self.in_flight.is_none() {
+            self.request()?;
+        }
+        // A refusal right after the compositor announced new constraints (a resize) is
+        // retried once with a buffer made for them.
+        let mut retried = false;
+        loop {
+            self.check_source()?;
+            if let Some(reason) = self.state.copy.frame.failed {
+                if let Some(f) = self.in_flight.take() {
+                    f.destroy();
+                }
+                match reason {
+                    WEnum::Value(FailureReason::Stopped) => return Err(self.source_gone()),
+                    WEnum::Value(FailureReason::BufferConstraints)
+                        if !retried && self.state.copy.generation > self.filled_for =>
+                    {
+                        retried = true;
+                        self.request()?;
+                        continue;
+                    }
+                    _ => return Err(self.refused(reason)),
+                }
+            }
+            if self.state.copy.frame.ready {
+                let events = &self.state.copy.frame;
+                let arrived = events.arrived.unwrap_or_else(Timestamp::now);
+                let presented = events.presented.unwrap_or(arrived);
+                if let Some(t) = self.targets[self.filling].as_mut() {
+                    t.y_invert = events.y_invert;
+                }
+                self.delivered = Some((self.filling, presented, arrived));
+                if let Some(f) = self.in_flight.take() {
+                    f.destroy();
+                }
+                self.request()?;
+                return Ok(Some(presented));
+            }
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            let name = &self.name;
+            let wake = self
+                .live
+                .check(&mut self.peer, &self.queue, self.state.synced, || {
+                    format!("a frame of {name}")
+                })?
+                .min(deadline);
+            if dispatch_until(&mut self.queue, &mut self.state, wake)? {
+                self.live.last_heard = Instant::now();
+            }
+        }
+    }
+
+    /// The error for a frame the compositor failed with `reason`.
+    fn refused(&self, reason: WEnum<FailureReason>) -> CaptureError {
+        let buffer = self.targets[self.filling]
+            .as_ref()
+            .map(|t| {
+                format!(
+                    "a {}x{} wl_shm buffer of format {:#010x}",
+                    t.spec.width, t.spec.height, t.spec.format
+                )
+            })
+            .unwrap_or_else(|| "the buffer".into());
+        let reason = match reason {
+            WEnum::Value(FailureReason::BufferConstraints) => format!(
+                "buffer_constraints: {buffer} does not meet the constraints the compositor announced"
+            ),
+            WEnum::Value(FailureReason::Unknown) => {
+                format!("unknown (the compositor gave no reason for refusing {buffer})")
+            }
+            WEnum::Value(other) => format!("{other:?} ({buffer})"),
+            WEnum::Unknown(code) => format!("failure reason {code} ({buffer})"),
+        };
+        CaptureError::BufferRefused {
+            what: self.name.clone(),
+            reason,
+        }
+    }
+
+    /// As [`super::WaylandCapture::last_image`].
+    pub(super) fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
+        let Some((index, presented, _)) = self.delivered else {
+            return Ok(None);
+        };
+        let target = self.targets[index]
+            .as_ref()
+            .ok_or_else(|| self.source_gone())?;
+        Ok(Some((
+            read_out(target, &self.pool, self.region)?,
+            presented,
+        )))
+    }
+}
+
+impl Drop for ImageCopy {
+    fn drop(&mut self) {
+        if let Some(f) = self.in_flight.take() {
+            f.destroy();
+        }
+        self.targets = [None, None];
+        self.session.destroy();
+        self.source.destroy();
+        self.manager.destroy();
+        if let Some(list) = self.list.take() {
+            list.destroy();
+        }
+        let _ = self.queue.flush();
+    }
+}
+
+impl Dispatch<ExtImageCopyCaptureSessionV1, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &ExtImageCopyCaptureSessionV1,
+        event: ext_image_copy_capture_session_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        use ext_image_copy_capture_session_v1::Event;
+        let copy = &mut state.copy;
+        match event {
+            Event::BufferSize { width, height } => copy.pending.size = Some((width, height)),
+            Event::ShmFormat { format } => copy.pending.shm_formats.push(match format {
+                WEnum::Value(f) => f as u32,
+                WEnum::Unknown(v) => v,
+            }),
+            Event::DmabufFormat { format, modifiers } => copy
+                .pending
+                .dmabuf_formats
+                .push((format, modifiers.len() / 8)),
+            Event::Done => {
+                copy.constraints = Some(std::mem::take(&mut copy.pending));
+                copy.generation = copy.generation.saturating_add(1);
+            }
+            Event::Stopped => copy.stopped = true,
+            _ => {}
+        }
+    }
+}
+
+impl Dispatch<ExtImageCopyCaptureFrameV1, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &ExtImageCopyCaptureFrameV1,
+        event: ext_image_copy_capture_frame_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        use ext_image_copy_capture_frame_v1::Event;
+        let frame = &mut state.copy.frame;
+        match event {
+            Event::Transform { transform } => {
+                frame.y_invert = matches!(
+                    transform,
+                    WEnum::Value(wayland_client::protocol::wl_output::Transform::Flipped180)
+                );
+            }
+            Event::Damage {
+                x,
+                y,
+                width,
+                height,
+            } => frame.damage.push(Region {
+                x: x.max(0).unsigned_abs(),
+                y: y.max(0).unsigned_abs(),
+                width: width.max(0).unsigned_abs(),
+                height: height.max(0).unsigned_abs(),
+            }),
+            Event::PresentationTime {
+                tv_sec_hi,
+                tv_sec_lo,
+                tv_nsec,
+            } => {
+                // Checked: the compositor's numbers are outside data.
+                let secs = i64::try_from(u64::from(tv_sec_hi) << 32 | u64::from(tv_sec_lo))
+                    .unwrap_or(i64::MAX);
+                let nanos = secs
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(i64::from(tv_nsec.min(999_999_999)));
+                frame.presented = Some(Timestamp::from_nanos(nanos));
+            }
+            Event::Ready => {
+                frame.ready = true;
+                frame.arrived = Some(Timestamp::now());
+            }
+            Event::Failed { reason } => frame.failed = Some(reason),
+            _ => {}
+        }
+    }
+}
+
+impl Dispatch<ExtForeignToplevelListV1, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &ExtForeignToplevelListV1,
+        event: ext_foreign_toplevel_list_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        if let ext_foreign_toplevel_list_v1::Event::Toplevel { toplevel } = event {
+            state.copy.toplevels.push(Toplevel {
+                handle: toplevel,
+                app_id: None,
+                title: None,
+                closed: false,
+            });
+        }
+    }
+
+    wayland_client::event_created_child!(State, ExtForeignToplevelListV1, [
+        ext_foreign_toplevel_list_v1::EVT_TOPLEVEL_OPCODE => (ExtForeignToplevelHandleV1, ()),
+    ]);
+}
+
+impl Dispatch<ExtForeignToplevelHandleV1, ()> for State {
+    fn event(
+        state: &mut Self,
+        handle: &ExtForeignToplevelHandleV1,
+        event: ext_foreign_toplevel_handle_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        use ext_foreign_toplevel_handle_v1::Event;
+        let Some(toplevel) = state
+            .copy
+            .toplevels
+            .iter_mut()
+            .find(|t| t.handle == *handle)
+        else {
+            return;
+        };
+        match event {
+            Event::AppId { app_id } => toplevel.app_id = Some(app_id),
+            Event::Title { title } => toplevel.title = Some(title),
+            Event::Closed => toplevel.closed = true,
+            _ => {}
+        }
+    }
+}
+
+wayland_client::delegate_noop!(State: ExtImageCopyCaptureManagerV1);
+wayland_client::delegate_noop!(State: ExtOutputImageCaptureSourceManagerV1);
+wayland_client::delegate_noop!(State: ExtForeignToplevelImageCaptureSourceManagerV1);
+wayland_client::delegate_noop!(State: ExtImageCaptureSourceV1);
