@@ -1099,7 +1099,13 @@ fn dispatch_until(
         // Nothing to read (time is up, or only the socket drained: the next call flushes).
         return Ok(false);
     }
-    let read = guard.read().map_err(gone)?;
+    let read = match guard.read() {
+        Ok(n) => n,
+        // Only messages the connection handles itself (`wl_display.delete_id`) came: the
+        // compositor is alive, nothing for the queue.
+        Err(WaylandError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(true),
+        Err(e) => return Err(gone(e)),
+    };
     let dispatched = queue.dispatch_pending(state).map_err(gone)?;
     Ok(read > 0 || dispatched > 0)
 }

@@ -1,0 +1,714 @@
+//! A small Wayland compositor for the capture tests: it offers `wl_shm`, one `wl_output`,
+//! `ext-image-capture-source-v1` (the output and one window listed by
+//! `ext-foreign-toplevel-list-v1`) and `ext-image-copy-capture-v1`, and paints a known,
+//! frame-numbered picture into the client's buffers, so that tests compare exact pixels.
+//!
+//! It runs on its own thread, listening on a socket in its own temporary directory. The test
+//! drives it through [`TestServer`]: change the picture (damage), close the window or remove
+//! the output mid-capture, refuse buffers, or stop answering altogether.
+
+#![allow(dead_code)]
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wayland_protocols::ext::foreign_toplevel_list::v1::server::ext_foreign_toplevel_handle_v1::{
+    self, ExtForeignToplevelHandleV1,
+};
+use wayland_protocols::ext::foreign_toplevel_list::v1::server::ext_foreign_toplevel_list_v1::{
+    self, ExtForeignToplevelListV1,
+};
+use wayland_protocols::ext::image_capture_source::v1::server::ext_foreign_toplevel_image_capture_source_manager_v1::{
+    self, ExtForeignToplevelImageCaptureSourceManagerV1,
+};
+use wayland_protocols::ext::image_capture_source::v1::server::ext_image_capture_source_v1::{
+    self, ExtImageCaptureSourceV1,
+};
+use wayland_protocols::ext::image_capture_source::v1::server::ext_output_image_capture_source_manager_v1::{
+    self, ExtOutputImageCaptureSourceManagerV1,
+};
+use wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_capture_frame_v1::{
+    self, ExtImageCopyCaptureFrameV1,
+};
+pub use wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_capture_frame_v1::FailureReason;
+use wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_capture_manager_v1::{
+    self, ExtImageCopyCaptureManagerV1,
+};
+use wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_capture_session_v1::{
+    self, ExtImageCopyCaptureSessionV1,
+};
+use wayland_server::backend::{ClientData, ClientId, DisconnectReason, GlobalId};
+use wayland_server::protocol::wl_buffer::{self, WlBuffer};
+use wayland_server::protocol::wl_output::{self, WlOutput};
+use wayland_server::protocol::wl_shm::{self, WlShm};
+use wayland_server::protocol::wl_shm_pool::{self, WlShmPool};
+use wayland_server::{
+    Client, DataInit, Dispatch, Display, DisplayHandle, GlobalDispatch, ListeningSocket, New,
+    Resource, WEnum,
+};
+
+/// The output's name and size.
+pub const OUTPUT_NAME: &str = "TEST-1";
+/// The output's size in pixels.
+pub const OUTPUT_SIZE: (u32, u32) = (64, 48);
+/// The window's size in pixels.
+pub const WINDOW_SIZE: (u32, u32) = (40, 24);
+/// The window's app_id and title.
+pub const WINDOW_APP_ID: &str = "org.ghoststream.Pattern";
+/// The window's title.
+pub const WINDOW_TITLE: &str = "Pattern window";
+/// Where the painted cursor's top-left corner is, and its side.
+pub const CURSOR_AT: (u32, u32) = (8, 4);
+/// The painted cursor's side in pixels.
+pub const CURSOR_SIDE: u32 = 6;
+
+/// What is captured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// The output.
+    Output,
+    /// The window.
+    Window,
+}
+
+impl Kind {
+    /// The source's size.
+    pub fn size(self) -> (u32, u32) {
+        match self {
+            Kind::Output => OUTPUT_SIZE,
+            Kind::Window => WINDOW_SIZE,
+        }
+    }
+}
+
+/// The picture's pixel at (x, y) of picture number `content`, as B, G, R, A bytes (what
+/// XRGB8888/ARGB8888 hold in memory). The window's picture differs from the output's.
+pub fn pixel(kind: Kind, content: u32, cursor: bool, x: u32, y: u32) -> [u8; 4] {
+    let in_cursor = cursor
+        && (CURSOR_AT.0..CURSOR_AT.0 + CURSOR_SIDE).contains(&x)
+        && (CURSOR_AT.1..CURSOR_AT.1 + CURSOR_SIDE).contains(&y);
+    if in_cursor {
+        return [255, 255, 255, 255];
+    }
+    let low = |v: u32| u8::try_from(v & 0xff).unwrap();
+    match kind {
+        Kind::Output => [low(x * 3), low(y * 5), low(content * 17 + 1), 255],
+        Kind::Window => [low(200 - x), low(content * 29 + 7), low(y * 7), 255],
+    }
+}
+
+/// What the tests set and read.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// The picture's number: changing it damages the sources.
+    pub content: u32,
+    /// Stop answering anything.
+    pub silent: bool,
+    /// Fail every frame with this reason.
+    pub refuse: Option<FailureReason>,
+    /// Close the window now.
+    pub close_window: bool,
+    /// Remove the output now.
+    pub remove_output: bool,
+    /// Whether the last session asked for `paint_cursors`.
+    pub paint_cursors: Option<bool>,
+    /// Frames copied into client buffers.
+    pub frames_copied: u32,
+    /// Captures waiting for damage or a decision.
+    pub frames_waiting: usize,
+}
+
+/// A running test server.
+pub struct TestServer {
+    /// The socket's absolute path (give it as the capture's display).
+    pub socket: String,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server on its own socket.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wayland-test");
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let listener = ListeningSocket::bind_absolute(path.clone()).unwrap();
+        let thread = {
+            let (shared, stop) = (shared.clone(), stop.clone());
+            std::thread::spawn(move || run(listener, shared, stop))
+        };
+        Self {
+            socket: path.display().to_string(),
+            shared,
+            stop,
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+
+    /// Changes what the tests set or reads what the server saw.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Shared) -> T) -> T {
+        f(&mut self.shared.lock().unwrap())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct NoData;
+impl ClientData for NoData {
+    fn initialized(&self, _: ClientId) {}
+    fn disconnected(&self, _: ClientId, _: DisconnectReason) {}
+}
+
+/// One capture session.
+struct Session {
+    resource: ExtImageCopyCaptureSessionV1,
+    kind: Kind,
+    paint_cursors: bool,
+    stopped: bool,
+    /// The picture number last copied.
+    last: Option<u32>,
+}
+
+/// The compositor's state.
+struct Server {
+    shared: Arc<Mutex<Shared>>,
+    output_global: Option<GlobalId>,
+    window_open: bool,
+    handles: Vec<ExtForeignToplevelHandleV1>,
+    sessions: Vec<Session>,
+    /// Frames the client asked to capture.
+    frames: Vec<ExtImageCopyCaptureFrameV1>,
+}
+
+fn run(listener: ListeningSocket, shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBool>) {
+    let mut display: Display<Server> = Display::new().unwrap();
+    let dh = display.handle();
+    dh.create_global::<Server, WlShm, ()>(1, ());
+    let output_global = dh.create_global::<Server, WlOutput, ()>(4, ());
+    dh.create_global::<Server, ExtOutputImageCaptureSourceManagerV1, ()>(1, ());
+    dh.create_global::<Server, ExtForeignToplevelImageCaptureSourceManagerV1, ()>(1, ());
+    dh.create_global::<Server, ExtForeignToplevelListV1, ()>(1, ());
+    dh.create_global::<Server, ExtImageCopyCaptureManagerV1, ()>(1, ());
+    let mut server = Server {
+        shared,
+        output_global: Some(output_global),
+        window_open: true,
+        handles: Vec::new(),
+        sessions: Vec::new(),
+        frames: Vec::new(),
+    };
+    while !stop.load(Ordering::SeqCst) {
+        if let Ok(Some(stream)) = listener.accept() {
+            display
+                .handle()
+                .insert_client(stream, Arc::new(NoData))
+                .unwrap();
+        }
+        if server.shared.lock().unwrap().silent {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        display.dispatch_clients(&mut server).unwrap();
+        server.tick(&display.handle());
+        let _ = display.flush_clients();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+impl Server {
+    /// Applies what the test asked for and answers the captures that can be answered.
+    fn tick(&mut self, dh: &DisplayHandle) {
+        let (close, remove, refuse, content) = {
+            let mut s = self.shared.lock().unwrap();
+            let r = (s.close_window, s.remove_output, s.refuse, s.content);
+            s.close_window = false;
+            s.remove_output = false;
+            r
+        };
+        if close && self.window_open {
+            self.window_open = false;
+            for h in self.handles.drain(..) {
+                h.closed();
+            }
+            self.stop_sessions(Kind::Window);
+        }
+        if remove {
+            if let Some(g) = self.output_global.take() {
+                dh.remove_global::<Server>(g);
+                self.stop_sessions(Kind::Output);
+            }
+        }
+        self.frames.retain(|f| f.is_alive());
+        let frames = std::mem::take(&mut self.frames);
+        for frame in frames {
+            if !self.answer(&frame, refuse, content) {
+                self.frames.push(frame);
+            }
+        }
+        self.shared.lock().unwrap().frames_waiting = self.frames.len();
+    }
+
+    fn stop_sessions(&mut self, kind: Kind) {
+        for s in self.sessions.iter_mut().filter(|s| s.kind == kind) {
+            s.stopped = true;
+            s.resource.stopped();
+        }
+    }
+
+    /// Answers one capture; false when it waits for damage.
+    fn answer(
+        &mut self,
+        frame: &ExtImageCopyCaptureFrameV1,
+        refuse: Option<FailureReason>,
+        content: u32,
+    ) -> bool {
+        let data = frame.data::<FrameData>().unwrap();
+        let Some(session) = self
+            .sessions
+            .iter_mut()
+            .find(|s| s.resource == data.session)
+        else {
+            frame.failed(FailureReason::Stopped);
+            return true;
+        };
+        if session.stopped {
+            frame.failed(FailureReason::Stopped);
+            return true;
+        }
+        if let Some(reason) = refuse {
+            frame.failed(reason);
+            return true;
+        }
+        let buffer = data.buffer.lock().unwrap().clone();
+        let Some(target) = buffer.as_ref().and_then(|b| b.data::<BufferData>()) else {
+            frame.failed(FailureReason::BufferConstraints);
+            return true;
+        };
+        let (width, height) = session.kind.size();
+        let format_ok = matches!(
+            target.format,
+            WEnum::Value(wl_shm::Format::Xrgb8888 | wl_shm::Format::Argb8888)
+        );
+        if target.width != width || target.height != height || !format_ok {
+            frame.failed(FailureReason::BufferConstraints);
+            return true;
+        }
+        if session.last == Some(content) {
+            return false;
+        }
+        let mut row = Vec::with_capacity(width as usize * 4);
+        for y in 0..height {
+            row.clear();
+            for x in 0..width {
+                row.extend_from_slice(&pixel(session.kind, content, session.paint_cursors, x, y));
+            }
+            let at = u64::from(target.offset) + u64::from(y) * u64::from(target.stride);
+            rustix::io::pwrite(target.pool.fd.as_fd(), &row, at).unwrap();
+        }
+        frame.transform(wl_output::Transform::Normal);
+        let (w, h) = (
+            i32::try_from(width).unwrap(),
+            i32::try_from(height).unwrap(),
+        );
+        frame.damage(0, 0, w, h);
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        let secs = u64::try_from(now.tv_sec).unwrap();
+        frame.presentation_time(
+            u32::try_from(secs >> 32).unwrap(),
+            u32::try_from(secs & 0xffff_ffff).unwrap(),
+            u32::try_from(now.tv_nsec).unwrap(),
+        );
+        frame.ready();
+        session.last = Some(content);
+        self.shared.lock().unwrap().frames_copied += 1;
+        true
+    }
+}
+
+/// A `wl_shm_pool`'s memory.
+struct Pool {
+    fd: OwnedFd,
+}
+
+/// A `wl_buffer` in a pool.
+struct BufferData {
+    pool: Arc<Pool>,
+    offset: u32,
+    width: u32,
+    height: u32,
+    stride: u32,
+    format: WEnum<wl_shm::Format>,
+}
+
+/// A frame: its session and the buffer attached.
+struct FrameData {
+    session: ExtImageCopyCaptureSessionV1,
+    buffer: Mutex<Option<WlBuffer>>,
+}
+
+impl GlobalDispatch<WlShm, ()> for Server {
+    fn bind(
+        _: &mut Self,
+        _: &DisplayHandle,
+        _: &Client,
+        resource: New<WlShm>,
+        _: &(),
+        init: &mut DataInit<'_, Self>,
+    ) {
+        let shm = init.init(resource, ());
+        shm.format(wl_shm::Format::Xrgb8888);
+        shm.format(wl_shm::Format::Argb8888);
+    }
+}
+
+impl Dispatch<WlShm, ()> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &WlShm,
+        request: wl_shm::Request,
+        _: &(),
+        _: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        if let wl_shm::Request::CreatePool { id, fd, .. } = request {
+            init.init(id, Arc::new(Pool { fd }));
+        }
+    }
+}
+
+impl Dispatch<WlShmPool, Arc<Pool>> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &WlShmPool,
+        request: wl_shm_pool::Request,
+        pool: &Arc<Pool>,
+        _: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        if let wl_shm_pool::Request::CreateBuffer {
+            id,
+            offset,
+            width,
+            height,
+            stride,
+            format,
+        } = request
+        {
+            let u = |v: i32| u32::try_from(v).unwrap();
+            init.init(
+                id,
+                BufferData {
+                    pool: pool.clone(),
+                    offset: u(offset),
+                    width: u(width),
+                    height: u(height),
+                    stride: u(stride),
+                    format,
+                },
+            );
+        }
+    }
+}
+
+impl Dispatch<WlBuffer, BufferData> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &WlBuffer,
+        _: wl_buffer::Request,
+        _: &BufferData,
+        _: &DisplayHandle,
+        _: &mut DataInit<'_, Self>,
+    ) {
+    }
+}
+
+impl GlobalDispatch<WlOutput, ()> for Server {
+    fn bind(
+        _: &mut Self,
+        _: &DisplayHandle,
+        _: &Client,
+        resource: New<WlOutput>,
+        _: &(),
+        init: &mut DataInit<'_, Self>,
+    ) {
+        let output = init.init(resource, ());
+        let (w, h) = OUTPUT_SIZE;
+        output.mode(
+            wl_output::Mode::Current,
+            i32::try_from(w).unwrap(),
+            i32::try_from(h).unwrap(),
+            60_000,
+        );
+        if output.version() >= 4 {
+            output.name(OUTPUT_NAME.into());
+        }
+        if output.version() >= 2 {
+            output.done();
+        }
+    }
+}
+
+impl Dispatch<WlOutput, ()> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &WlOutput,
+        _: wl_output::Request,
+        _: &(),
+        _: &DisplayHandle,
+        _: &mut DataInit<'_, Self>,
+    ) {
+    }
+}
+
+impl GlobalDispatch<ExtForeignToplevelListV1, ()> for Server {
+    fn bind(
+        state: &mut Self,
+        dh: &DisplayHandle,
+        client: &Client,
+        resource: New<ExtForeignToplevelListV1>,
+        _: &(),
+        init: &mut DataInit<'_, Self>,
+    ) {
+        let list = init.init(resource, ());
+        if !state.window_open {
+            return;
+        }
+        let handle = client
+            .create_resource::<ExtForeignToplevelHandleV1, (), Server>(dh, 1, ())
+            .unwrap();
+        list.toplevel(&handle);
+        handle.identifier("window-1".into());
+        handle.title(WINDOW_TITLE.into());
+        handle.app_id(WINDOW_APP_ID.into());
+        handle.done();
+        state.handles.push(handle);
+    }
+}
+
+impl Dispatch<ExtForeignToplevelListV1, ()> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        list: &ExtForeignToplevelListV1,
+        request: ext_foreign_toplevel_list_v1::Request,
+        _: &(),
+        _: &DisplayHandle,
+        _: &mut DataInit<'_, Self>,
+    ) {
+        if let ext_foreign_toplevel_list_v1::Request::Stop = request {
+            list.finished();
+        }
+    }
+}
+
+impl Dispatch<ExtForeignToplevelHandleV1, ()> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &ExtForeignToplevelHandleV1,
+        _: ext_foreign_toplevel_handle_v1::Request,
+        _: &(),
+        _: &DisplayHandle,
+        _: &mut DataInit<'_, Self>,
+    ) {
+    }
+}
+
+impl GlobalDispatch<ExtOutputImageCaptureSourceManagerV1, ()> for Server {
+    fn bind(
+        _: &mut Self,
+        _: &DisplayHandle,
+        _: &Client,
+        resource: New<ExtOutputImageCaptureSourceManagerV1>,
+        _: &(),
+        init: &mut DataInit<'_, Self>,
+    ) {
+        init.init(resource, ());
+    }
+}
+
+impl Dispatch<ExtOutputImageCaptureSourceManagerV1, ()> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &ExtOutputImageCaptureSourceManagerV1,
+        request: ext_output_image_capture_source_manager_v1::Request,
+        _: &(),
+        _: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        if let ext_output_image_capture_source_manager_v1::Request::CreateSource {
+            source, ..
+        } = request
+        {
+            init.init(source, Kind::Output);
+        }
+    }
+}
+
+impl GlobalDispatch<ExtForeignToplevelImageCaptureSourceManagerV1, ()> for Server {
+    fn bind(
+        _: &mut Self,
+        _: &DisplayHandle,
+        _: &Client,
+        resource: New<ExtForeignToplevelImageCaptureSourceManagerV1>,
+        _: &(),
+        init: &mut DataInit<'_, Self>,
+    ) {
+        init.init(resource, ());
+    }
+}
+
+impl Dispatch<ExtForeignToplevelImageCaptureSourceManagerV1, ()> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &ExtForeignToplevelImageCaptureSourceManagerV1,
+        request: ext_foreign_toplevel_image_capture_source_manager_v1::Request,
+        _: &(),
+        _: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        if let ext_foreign_toplevel_image_capture_source_manager_v1::Request::CreateSource {
+            source,
+            ..
+        } = request
+        {
+            init.init(source, Kind::Window);
+        }
+    }
+}
+
+impl Dispatch<ExtImageCaptureSourceV1, Kind> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &ExtImageCaptureSourceV1,
+        _: ext_image_capture_source_v1::Request,
+        _: &Kind,
+        _: &DisplayHandle,
+        _: &mut DataInit<'_, Self>,
+    ) {
+    }
+}
+
+impl GlobalDispatch<ExtImageCopyCaptureManagerV1, ()> for Server {
+    fn bind(
+        _: &mut Self,
+        _: &DisplayHandle,
+        _: &Client,
+        resource: New<ExtImageCopyCaptureManagerV1>,
+        _: &(),
+        init: &mut DataInit<'_, Self>,
+    ) {
+        init.init(resource, ());
+    }
+}
+
+impl Dispatch<ExtImageCopyCaptureManagerV1, ()> for Server {
+    fn request(
+        state: &mut Self,
+        _: &Client,
+        _: &ExtImageCopyCaptureManagerV1,
+        request: ext_image_copy_capture_manager_v1::Request,
+        _: &(),
+        _: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        if let ext_image_copy_capture_manager_v1::Request::CreateSession {
+            session,
+            source,
+            options,
+        } = request
+        {
+            let kind = *source.data::<Kind>().unwrap();
+            let paint_cursors = matches!(options, WEnum::Value(o) if o.contains(ext_image_copy_capture_manager_v1::Options::PaintCursors));
+            state.shared.lock().unwrap().paint_cursors = Some(paint_cursors);
+            let resource = init.init(session, ());
+            let gone = match kind {
+                Kind::Output => state.output_global.is_none(),
+                Kind::Window => !state.window_open,
+            };
+            if gone {
+                resource.stopped();
+            } else {
+                let (w, h) = kind.size();
+                resource.buffer_size(w, h);
+                resource.shm_format(wl_shm::Format::Xrgb8888);
+                resource.shm_format(wl_shm::Format::Argb8888);
+                resource.done();
+            }
+            state.sessions.push(Session {
+                resource,
+                kind,
+                paint_cursors,
+                stopped: gone,
+                last: None,
+            });
+        }
+    }
+}
+
+impl Dispatch<ExtImageCopyCaptureSessionV1, ()> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        session: &ExtImageCopyCaptureSessionV1,
+        request: ext_image_copy_capture_session_v1::Request,
+        _: &(),
+        _: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        if let ext_image_copy_capture_session_v1::Request::CreateFrame { frame } = request {
+            init.init(
+                frame,
+                FrameData {
+                    session: session.clone(),
+                    buffer: Mutex::new(None),
+                },
+            );
+        }
+    }
+
+    fn destroyed(state: &mut Self, _: ClientId, session: &ExtImageCopyCaptureSessionV1, _: &()) {
+        state.sessions.retain(|s| s.resource != *session);
+    }
+}
+
+impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for Server {
+    fn request(
+        state: &mut Self,
+        _: &Client,
+        frame: &ExtImageCopyCaptureFrameV1,
+        request: ext_image_copy_capture_frame_v1::Request,
+        data: &FrameData,
+        _: &DisplayHandle,
+        _: &mut DataInit<'_, Self>,
+    ) {
+        match request {
+            ext_image_copy_capture_frame_v1::Request::AttachBuffer { buffer } => {
+                *data.buffer.lock().unwrap() = Some(buffer);
+            }
+            ext_image_copy_capture_frame_v1::Request::Capture => state.frames.push(frame.clone()),
+            _ => {}
+        }
+    }
+}
