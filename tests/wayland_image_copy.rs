@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use ghoststream::capture::{CaptureError, Region, WaylandCapture, WaylandOptions, WaylandProtocol};
 use ghoststream::{CpuImage, PixelFormat, Timestamp};
 use wayland_server::{
-    pixel, FailureReason, Kind, TestServer, CURSOR_AT, OUTPUT_NAME, OUTPUT_SIZE, WINDOW_APP_ID,
-    WINDOW_SIZE,
+    pixel, pointer_pixel, FailureReason, Kind, TestServer, CURSOR_AT, OUTPUT_NAME, OUTPUT_SIZE,
+    POINTER_HOTSPOT, POINTER_SIZE, WINDOW_APP_ID, WINDOW_SIZE,
 };
 
 /// The longest any one step may take here; the compositor answers in milliseconds.
@@ -324,4 +324,85 @@ fn screencopy_only_is_refused_by_a_compositor_without_it() {
     })
     .unwrap_err();
     assert!(err.to_string().contains("window"), "{err}");
+}
+
+/// The output's picture `content` with the pointer image drawn over it (premultiplied
+/// "over") with its hotspot at `pointer`, row by row.
+fn with_pointer(content: u32, pointer: (i32, i32)) -> Vec<Vec<u8>> {
+    let (w, h) = OUTPUT_SIZE;
+    let left = pointer.0 - POINTER_HOTSPOT.0;
+    let top = pointer.1 - POINTER_HOTSPOT.1;
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .flat_map(|x| {
+                    let mut px = pixel(Kind::Output, content, false, x, y);
+                    let (cx, cy) = (
+                        i64::from(x) - i64::from(left),
+                        i64::from(y) - i64::from(top),
+                    );
+                    let inside = (0..i64::from(POINTER_SIZE.0)).contains(&cx)
+                        && (0..i64::from(POINTER_SIZE.1)).contains(&cy);
+                    if inside {
+                        let src =
+                            pointer_pixel(u32::try_from(cx).unwrap(), u32::try_from(cy).unwrap());
+                        let keep = 255 - u32::from(src[3]);
+                        for (d, s) in px.iter_mut().zip(src) {
+                            *d = u8::try_from(u32::from(s) + (u32::from(*d) * keep + 127) / 255)
+                                .unwrap();
+                        }
+                    }
+                    px
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn rows(image: &CpuImage) -> Vec<Vec<u8>> {
+    (0..image.height())
+        .map(|y| image.row(0, y)[..image.width() as usize * 4].to_vec())
+        .collect()
+}
+
+#[test]
+fn a_cursor_session_draws_the_pointer_and_a_move_alone_makes_a_frame() {
+    let server = TestServer::start();
+    let mut capture = WaylandCapture::open(WaylandOptions {
+        cursor: true,
+        cursor_session: true,
+        ..options(&server)
+    })
+    .unwrap();
+    assert_eq!(
+        server.with(|s| s.paint_cursors),
+        Some(false),
+        "the compositor does not paint it"
+    );
+    assert_eq!(server.with(|s| s.cursor_sessions), 1);
+    // The pointer's image may come a frame after the screen's first.
+    let want = with_pointer(0, (20, 10));
+    let deadline = Instant::now() + WAIT;
+    let mut got = Vec::new();
+    while got != want {
+        let Some((image, _)) = capture.next_image_before(deadline).unwrap() else {
+            break;
+        };
+        got = rows(&image);
+    }
+    assert_eq!(got, want, "the picture with the pointer at (20, 10)");
+    let copied = server.with(|s| s.frames_copied);
+
+    // Half off the bottom-right corner: clipped; the screen is not copied again.
+    server.with(|s| s.pointer = (62, 46));
+    let moved = capture.wait_frame_before(Instant::now() + WAIT).unwrap();
+    assert!(moved.is_some(), "a pointer move makes a frame");
+    let (image, _) = capture.last_image().unwrap().unwrap();
+    assert_eq!(rows(&image), with_pointer(0, (62, 46)));
+    assert_eq!(server.with(|s| s.frames_copied), copied);
+    // Then nothing changes: no frame.
+    let idle = capture
+        .wait_frame_before(Instant::now() + Duration::from_millis(200))
+        .unwrap();
+    assert_eq!(idle, None);
 }

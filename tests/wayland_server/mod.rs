@@ -30,6 +30,9 @@ use wayland_protocols::ext::image_capture_source::v1::server::ext_image_capture_
 use wayland_protocols::ext::image_capture_source::v1::server::ext_output_image_capture_source_manager_v1::{
     self, ExtOutputImageCaptureSourceManagerV1,
 };
+use wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_capture_cursor_session_v1::{
+    self, ExtImageCopyCaptureCursorSessionV1,
+};
 use wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_capture_frame_v1::{
     self, ExtImageCopyCaptureFrameV1,
 };
@@ -43,6 +46,8 @@ use wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_captu
 use wayland_server::backend::{ClientData, ClientId, DisconnectReason, GlobalId};
 use wayland_server::protocol::wl_buffer::{self, WlBuffer};
 use wayland_server::protocol::wl_output::{self, WlOutput};
+use wayland_server::protocol::wl_pointer::{self, WlPointer};
+use wayland_server::protocol::wl_seat::{self, WlSeat};
 use wayland_server::protocol::wl_shm::{self, WlShm};
 use wayland_server::protocol::wl_shm_pool::{self, WlShmPool};
 use wayland_server::{
@@ -65,6 +70,21 @@ pub const CURSOR_AT: (u32, u32) = (8, 4);
 /// The painted cursor's side in pixels.
 pub const CURSOR_SIDE: u32 = 6;
 
+/// The pointer's image size (a cursor session's buffer).
+pub const POINTER_SIZE: (u32, u32) = (4, 4);
+/// The pointer image's hotspot.
+pub const POINTER_HOTSPOT: (i32, i32) = (1, 1);
+
+/// The pointer image's pixel, premultiplied B, G, R, A: white, its last row half-transparent
+/// red.
+pub fn pointer_pixel(_x: u32, y: u32) -> [u8; 4] {
+    if y == POINTER_SIZE.1 - 1 {
+        [0, 0, 128, 128]
+    } else {
+        [255, 255, 255, 255]
+    }
+}
+
 /// What is captured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -72,6 +92,8 @@ pub enum Kind {
     Output,
     /// The window.
     Window,
+    /// The pointer's image (a cursor session).
+    Cursor,
 }
 
 impl Kind {
@@ -80,6 +102,7 @@ impl Kind {
         match self {
             Kind::Output => OUTPUT_SIZE,
             Kind::Window => WINDOW_SIZE,
+            Kind::Cursor => POINTER_SIZE,
         }
     }
 }
@@ -97,6 +120,7 @@ pub fn pixel(kind: Kind, content: u32, cursor: bool, x: u32, y: u32) -> [u8; 4] 
     match kind {
         Kind::Output => [low(x * 3), low(y * 5), low(content * 17 + 1), 255],
         Kind::Window => [low(200 - x), low(content * 29 + 7), low(y * 7), 255],
+        Kind::Cursor => pointer_pixel(x, y),
     }
 }
 
@@ -119,6 +143,10 @@ pub struct Shared {
     pub frames_copied: u32,
     /// Captures waiting for damage or a decision.
     pub frames_waiting: usize,
+    /// Where the pointer's hotspot is, in the output's (and the window's) pixels.
+    pub pointer: (i32, i32),
+    /// Cursor sessions opened.
+    pub cursor_sessions: u32,
 }
 
 /// A running test server.
@@ -136,7 +164,10 @@ impl TestServer {
     pub fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wayland-test");
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        let shared = Arc::new(Mutex::new(Shared {
+            pointer: (20, 10),
+            ..Shared::default()
+        }));
         let stop = Arc::new(AtomicBool::new(false));
         let listener = ListeningSocket::bind_absolute(path.clone()).unwrap();
         let thread = {
@@ -192,6 +223,8 @@ struct Server {
     sessions: Vec<Session>,
     /// Frames the client asked to capture.
     frames: Vec<ExtImageCopyCaptureFrameV1>,
+    /// Pointer cursor sessions with the position last sent.
+    pointers: Vec<(ExtImageCopyCaptureCursorSessionV1, (i32, i32))>,
 }
 
 fn run(listener: ListeningSocket, shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBool>) {
@@ -203,6 +236,7 @@ fn run(listener: ListeningSocket, shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBo
     dh.create_global::<Server, ExtForeignToplevelImageCaptureSourceManagerV1, ()>(1, ());
     dh.create_global::<Server, ExtForeignToplevelListV1, ()>(1, ());
     dh.create_global::<Server, ExtImageCopyCaptureManagerV1, ()>(1, ());
+    dh.create_global::<Server, WlSeat, ()>(5, ());
     let mut server = Server {
         shared,
         output_global: Some(output_global),
@@ -210,6 +244,7 @@ fn run(listener: ListeningSocket, shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBo
         handles: Vec::new(),
         sessions: Vec::new(),
         frames: Vec::new(),
+        pointers: Vec::new(),
     };
     while !stop.load(Ordering::SeqCst) {
         if let Ok(Some(stream)) = listener.accept() {
@@ -232,9 +267,15 @@ fn run(listener: ListeningSocket, shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBo
 impl Server {
     /// Applies what the test asked for and answers the captures that can be answered.
     fn tick(&mut self, dh: &DisplayHandle) {
-        let (close, remove, refuse, content) = {
+        let (close, remove, refuse, content, pointer) = {
             let mut s = self.shared.lock().unwrap();
-            let r = (s.close_window, s.remove_output, s.refuse, s.content);
+            let r = (
+                s.close_window,
+                s.remove_output,
+                s.refuse,
+                s.content,
+                s.pointer,
+            );
             s.close_window = false;
             s.remove_output = false;
             r
@@ -250,6 +291,13 @@ impl Server {
             if let Some(g) = self.output_global.take() {
                 dh.remove_global::<Server>(g);
                 self.stop_sessions(Kind::Output);
+            }
+        }
+        self.pointers.retain(|(p, _)| p.is_alive());
+        for (session, sent) in &mut self.pointers {
+            if *sent != pointer {
+                session.position(pointer.0, pointer.1);
+                *sent = pointer;
             }
         }
         self.frames.retain(|f| f.is_alive());
@@ -289,10 +337,16 @@ impl Server {
             frame.failed(FailureReason::Stopped);
             return true;
         }
-        if let Some(reason) = refuse {
+        if let Some(reason) = refuse.filter(|_| session.kind != Kind::Cursor) {
             frame.failed(reason);
             return true;
         }
+        // The pointer's image never changes: only its first capture is answered.
+        let content = if session.kind == Kind::Cursor {
+            0
+        } else {
+            content
+        };
         let buffer = data.buffer.lock().unwrap().clone();
         let Some(target) = buffer.as_ref().and_then(|b| b.data::<BufferData>()) else {
             frame.failed(FailureReason::BufferConstraints);
@@ -633,37 +687,123 @@ impl Dispatch<ExtImageCopyCaptureManagerV1, ()> for Server {
         _: &DisplayHandle,
         init: &mut DataInit<'_, Self>,
     ) {
-        if let ext_image_copy_capture_manager_v1::Request::CreateSession {
-            session,
-            source,
-            options,
-        } = request
-        {
-            let kind = *source.data::<Kind>().unwrap();
-            let paint_cursors = matches!(options, WEnum::Value(o) if o.contains(ext_image_copy_capture_manager_v1::Options::PaintCursors));
-            state.shared.lock().unwrap().paint_cursors = Some(paint_cursors);
-            let resource = init.init(session, ());
-            let gone = match kind {
-                Kind::Output => state.output_global.is_none(),
-                Kind::Window => !state.window_open,
-            };
-            if gone {
-                resource.stopped();
-            } else {
-                let (w, h) = kind.size();
-                resource.buffer_size(w, h);
-                resource.shm_format(wl_shm::Format::Xrgb8888);
-                resource.shm_format(wl_shm::Format::Argb8888);
-                resource.done();
+        match request {
+            ext_image_copy_capture_manager_v1::Request::CreateSession {
+                session,
+                source,
+                options,
+            } => {
+                let kind = *source.data::<Kind>().unwrap();
+                let paint_cursors = matches!(options, WEnum::Value(o) if o.contains(ext_image_copy_capture_manager_v1::Options::PaintCursors));
+                state.shared.lock().unwrap().paint_cursors = Some(paint_cursors);
+                let resource = init.init(session, ());
+                let gone = match kind {
+                    Kind::Output | Kind::Cursor => state.output_global.is_none(),
+                    Kind::Window => !state.window_open,
+                };
+                if gone {
+                    resource.stopped();
+                } else {
+                    let (w, h) = kind.size();
+                    resource.buffer_size(w, h);
+                    resource.shm_format(wl_shm::Format::Xrgb8888);
+                    resource.shm_format(wl_shm::Format::Argb8888);
+                    resource.done();
+                }
+                state.sessions.push(Session {
+                    resource,
+                    kind,
+                    paint_cursors,
+                    stopped: gone,
+                    last: None,
+                });
             }
+            ext_image_copy_capture_manager_v1::Request::CreatePointerCursorSession {
+                session,
+                ..
+            } => {
+                let resource = init.init(session, ());
+                let at = state.shared.lock().unwrap().pointer;
+                state.shared.lock().unwrap().cursor_sessions += 1;
+                resource.enter();
+                resource.position(at.0, at.1);
+                resource.hotspot(POINTER_HOTSPOT.0, POINTER_HOTSPOT.1);
+                state.pointers.push((resource, at));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Dispatch<ExtImageCopyCaptureCursorSessionV1, ()> for Server {
+    fn request(
+        state: &mut Self,
+        _: &Client,
+        _: &ExtImageCopyCaptureCursorSessionV1,
+        request: ext_image_copy_capture_cursor_session_v1::Request,
+        _: &(),
+        _: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        if let ext_image_copy_capture_cursor_session_v1::Request::GetCaptureSession { session } =
+            request
+        {
+            let resource = init.init(session, ());
+            let (w, h) = POINTER_SIZE;
+            resource.buffer_size(w, h);
+            resource.shm_format(wl_shm::Format::Argb8888);
+            resource.done();
             state.sessions.push(Session {
                 resource,
-                kind,
-                paint_cursors,
-                stopped: gone,
+                kind: Kind::Cursor,
+                paint_cursors: false,
+                stopped: false,
                 last: None,
             });
         }
+    }
+}
+
+impl GlobalDispatch<WlSeat, ()> for Server {
+    fn bind(
+        _: &mut Self,
+        _: &DisplayHandle,
+        _: &Client,
+        resource: New<WlSeat>,
+        _: &(),
+        init: &mut DataInit<'_, Self>,
+    ) {
+        let seat = init.init(resource, ());
+        seat.capabilities(wl_seat::Capability::Pointer);
+    }
+}
+
+impl Dispatch<WlSeat, ()> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &WlSeat,
+        request: wl_seat::Request,
+        _: &(),
+        _: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        if let wl_seat::Request::GetPointer { id } = request {
+            init.init(id, ());
+        }
+    }
+}
+
+impl Dispatch<WlPointer, ()> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &WlPointer,
+        _: wl_pointer::Request,
+        _: &(),
+        _: &DisplayHandle,
+        _: &mut DataInit<'_, Self>,
+    ) {
     }
 }
 

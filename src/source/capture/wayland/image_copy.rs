@@ -17,6 +17,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use wayland_client::protocol::wl_pointer::WlPointer;
+use wayland_client::protocol::wl_seat::WlSeat;
 use wayland_client::protocol::wl_shm::WlShm;
 use wayland_client::{Connection, Dispatch, EventQueue, Proxy, QueueHandle, WEnum};
 use wayland_protocols::ext::foreign_toplevel_list::v1::client::ext_foreign_toplevel_handle_v1::{
@@ -28,6 +30,9 @@ use wayland_protocols::ext::foreign_toplevel_list::v1::client::ext_foreign_tople
 use wayland_protocols::ext::image_capture_source::v1::client::ext_foreign_toplevel_image_capture_source_manager_v1::ExtForeignToplevelImageCaptureSourceManagerV1;
 use wayland_protocols::ext::image_capture_source::v1::client::ext_image_capture_source_v1::ExtImageCaptureSourceV1;
 use wayland_protocols::ext::image_capture_source::v1::client::ext_output_image_capture_source_manager_v1::ExtOutputImageCaptureSourceManagerV1;
+use wayland_protocols::ext::image_copy_capture::v1::client::ext_image_copy_capture_cursor_session_v1::{
+    self, ExtImageCopyCaptureCursorSessionV1,
+};
 use wayland_protocols::ext::image_copy_capture::v1::client::ext_image_copy_capture_frame_v1::{
     self, ExtImageCopyCaptureFrameV1, FailureReason,
 };
@@ -80,9 +85,9 @@ struct Toplevel {
     closed: bool,
 }
 
-/// What the ext-image-copy-capture objects have said (part of the shared event state).
+/// What one capture session and its frame in flight have said.
 #[derive(Debug, Default)]
-pub(super) struct CopyEvents {
+struct SessionEvents {
     /// Constraints announced since the last `done`.
     pending: Constraints,
     /// The constraints as of the last `done`.
@@ -91,7 +96,44 @@ pub(super) struct CopyEvents {
     generation: u64,
     stopped: bool,
     frame: FrameEvents,
+}
+
+/// Where the pointer is, from the cursor session.
+#[derive(Clone, Copy, Debug, Default)]
+struct PointerEvents {
+    /// The cursor is over the captured area.
+    inside: bool,
+    /// The hotspot's position in the main buffer.
+    position: (i32, i32),
+    /// The hotspot in the cursor image, as announced (effective at the next cursor frame).
+    hotspot_pending: (i32, i32),
+}
+
+/// Which session an object belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    /// The source's pixels.
+    Main,
+    /// The pointer's image (a cursor session).
+    Cursor,
+}
+
+/// What the ext-image-copy-capture objects have said (part of the shared event state).
+#[derive(Debug, Default)]
+pub(super) struct CopyEvents {
+    main: SessionEvents,
+    cursor: SessionEvents,
+    pointer: PointerEvents,
     toplevels: Vec<Toplevel>,
+}
+
+impl CopyEvents {
+    fn session(&mut self, role: Role) -> &mut SessionEvents {
+        match role {
+            Role::Main => &mut self.main,
+            Role::Cursor => &mut self.cursor,
+        }
+    }
 }
 
 /// What a capture takes.
@@ -127,6 +169,101 @@ pub(super) struct ImageCopy {
     in_flight: Option<ExtImageCopyCaptureFrameV1>,
     info: SourceInfo,
     pool: Arc<BufferPool>,
+    /// The pointer through a cursor session, drawn here.
+    cursor: Option<CursorCapture>,
+}
+
+/// A cursor session: the pointer's image, captured into its own small buffer.
+struct CursorCapture {
+    seat: WlSeat,
+    pointer: WlPointer,
+    pointer_session: ExtImageCopyCaptureCursorSessionV1,
+    session: ExtImageCopyCaptureSessionV1,
+    target: Option<Target>,
+    in_flight: Option<ExtImageCopyCaptureFrameV1>,
+    /// The constraints generation the buffer in flight was made for.
+    filled_for: u64,
+    image: Option<CursorImage>,
+    /// The session stopped or refused its buffer: no cursor is drawn any more.
+    off: bool,
+    /// Counts changes of the image or position: a change makes a frame.
+    changes: u64,
+    /// `changes` as of the last frame returned.
+    shown: u64,
+    /// The position drawn last, to notice moves.
+    position: Option<(i32, i32)>,
+}
+
+impl Drop for CursorCapture {
+    fn drop(&mut self) {
+        if let Some(f) = self.in_flight.take() {
+            f.destroy();
+        }
+        self.target = None;
+        self.session.destroy();
+        self.pointer_session.destroy();
+        if self.pointer.version() >= 3 {
+            self.pointer.release();
+        }
+        if self.seat.version() >= 5 {
+            self.seat.release();
+        }
+    }
+}
+
+/// The pointer's image: premultiplied 8-bit pixels in `format`'s byte order, rows packed.
+#[derive(Debug)]
+struct CursorImage {
+    width: u32,
+    format: PixelFormat,
+    pixels: Vec<u8>,
+    hotspot: (i32, i32),
+}
+
+impl CursorImage {
+    /// Draws the cursor (premultiplied alpha, "over") into `image` with its hotspot at
+    /// `position`, in the coordinates of the buffer `region` was cut from.
+    fn draw(&self, image: &mut CpuImage, position: (i32, i32), region: Option<Region>) {
+        let (rx, ry) = region.map_or((0, 0), |r| (i64::from(r.x), i64::from(r.y)));
+        let swap = match (self.format, image.format()) {
+            (a, b) if a == b => false,
+            (PixelFormat::Bgra8, PixelFormat::Rgba8) | (PixelFormat::Rgba8, PixelFormat::Bgra8) => {
+                true
+            }
+            (cursor, frame) => {
+                tracing::debug!(%cursor, %frame, "the cursor is not drawn into frames of this format");
+                return;
+            }
+        };
+        let left = i64::from(position.0) - i64::from(self.hotspot.0) - rx;
+        let top = i64::from(position.1) - i64::from(self.hotspot.1) - ry;
+        let (width, height) = (i64::from(image.width()), i64::from(image.height()));
+        let row_len = self.width as usize * 4;
+        for (cy, src_row) in self.pixels.chunks_exact(row_len).enumerate() {
+            let y = top + i64::try_from(cy).unwrap_or(i64::MAX);
+            if y < 0 || y >= height {
+                continue;
+            }
+            let Ok(y) = u32::try_from(y) else { continue };
+            let row = image.row_mut(0, y);
+            for (cx, px) in src_row.chunks_exact(4).enumerate() {
+                let x = left + i64::try_from(cx).unwrap_or(i64::MAX);
+                if x < 0 || x >= width {
+                    continue;
+                }
+                let Ok(x) = usize::try_from(x) else { continue };
+                let mut src = [px[0], px[1], px[2], px[3]];
+                if swap {
+                    src.swap(0, 2);
+                }
+                let keep = 255 - u32::from(src[3]);
+                for (d, s) in row[x * 4..x * 4 + 4].iter_mut().zip(src) {
+                    let blended = u32::from(s) + (u32::from(*d) * keep + 127) / 255;
+                    *d = u8::try_from(blended.min(255)).unwrap_or(u8::MAX);
+                }
+            }
+        }
+    }
 }
 
 impl ImageCopy {
@@ -216,12 +353,41 @@ impl ImageCopy {
                 )
             }
         };
-        let flags = if options.cursor {
+        let separate_cursor = options.cursor && options.cursor_session;
+        let flags = if options.cursor && !separate_cursor {
             Options::PaintCursors
         } else {
             Options::empty()
         };
-        let session = manager.create_session(&source, flags, &qh, ());
+        let session = manager.create_session(&source, flags, &qh, Role::Main);
+        let cursor = if separate_cursor {
+            let (name, version) =
+                link.find(WlSeat::interface().name)
+                    .ok_or(CaptureError::ProtocolMissing {
+                        protocol: "wl_seat (a cursor session follows a seat's pointer)",
+                        fix: "turn the cursor session off to have the compositor paint the cursor",
+                    })?;
+            let seat: WlSeat = link.registry.bind(name, version.min(5), &qh, ());
+            let pointer = seat.get_pointer(&qh, ());
+            let pointer_session = manager.create_pointer_cursor_session(&source, &pointer, &qh, ());
+            let session = pointer_session.get_capture_session(&qh, Role::Cursor);
+            Some(CursorCapture {
+                seat,
+                pointer,
+                pointer_session,
+                session,
+                target: None,
+                in_flight: None,
+                filled_for: 0,
+                image: None,
+                off: false,
+                changes: 0,
+                shown: 0,
+                position: None,
+            })
+        } else {
+            None
+        };
         let name = match captured {
             Captured::Output { .. } => format!("output {label}"),
             Captured::Window { .. } => format!("window {label}"),
@@ -252,13 +418,14 @@ impl ImageCopy {
                 frame_rate: rate,
             },
             pool: BufferPool::new(),
+            cursor,
         };
         let what = capture.name.clone();
         capture.peer.wait_for(
             &mut capture.queue,
             &mut capture.state,
             || format!("the buffer constraints of the capture session for {what} (ext_image_copy_capture_session_v1.done)"),
-            |s| s.copy.generation > 0 || s.copy.stopped,
+            |s| s.copy.main.generation > 0 || s.copy.main.stopped,
         )?;
         capture.check_source()?;
         let spec = capture.spec()?;
@@ -325,7 +492,7 @@ impl ImageCopy {
 
     /// Fails when the session stopped, the window closed or the output's global was removed.
     fn check_source(&self) -> Result<(), CaptureError> {
-        let gone = self.state.copy.stopped
+        let gone = self.state.copy.main.stopped
             || match &self.captured {
                 Captured::Output { global } => self.state.removed.contains(global),
                 Captured::Window { handle } => self
@@ -345,7 +512,7 @@ impl ImageCopy {
     /// The shared-memory buffer the session's latest constraints ask for: their size, the
     /// first `wl_shm` format GhostStream takes, rows packed.
     fn spec(&self) -> Result<BufferSpec, CaptureError> {
-        let constraints = self.state.copy.constraints.clone().unwrap_or_default();
+        let constraints = self.state.copy.main.constraints.clone().unwrap_or_default();
         let (width, height) = constraints.size.ok_or_else(|| CaptureError::BadBuffer {
             source_name: format!("the compositor ({})", self.name),
             reason: "its buffer constraints give no buffer_size".into(),
@@ -381,7 +548,7 @@ impl ImageCopy {
     /// delivered) to a new frame and asks for the copy.
     fn request(&mut self) -> Result<(), CaptureError> {
         let qh = self.queue.handle();
-        self.state.copy.frame = FrameEvents::default();
+        self.state.copy.main.frame = FrameEvents::default();
         let spec = self.spec()?;
         let index = match self.delivered {
             Some((last, _, _)) => 1 - last,
@@ -391,7 +558,7 @@ impl ImageCopy {
             Some(t) if t.spec == spec => t,
             _ => make_target(&self.shm, spec, &qh)?,
         };
-        let frame = self.session.create_frame(&qh, ());
+        let frame = self.session.create_frame(&qh, Role::Main);
         frame.attach_buffer(&target.buffer);
         // Both buffers alternate, so each copy must fill the whole buffer.
         frame.damage_buffer(
@@ -403,7 +570,7 @@ impl ImageCopy {
         frame.capture();
         self.targets[index] = Some(target);
         self.filling = index;
-        self.filled_for = self.state.copy.generation;
+        self.filled_for = self.state.copy.main.generation;
         self.queue.flush().map_err(gone)?;
         self.in_flight = Some(frame);
         Ok(())
@@ -422,14 +589,15 @@ impl ImageCopy {
         let mut retried = false;
         loop {
             self.check_source()?;
-            if let Some(reason) = self.state.copy.frame.failed {
+            self.service_cursor()?;
+            if let Some(reason) = self.state.copy.main.frame.failed {
                 if let Some(f) = self.in_flight.take() {
                     f.destroy();
                 }
                 match reason {
                     WEnum::Value(FailureReason::Stopped) => return Err(self.source_gone()),
                     WEnum::Value(FailureReason::BufferConstraints)
-                        if !retried && self.state.copy.generation > self.filled_for =>
+                        if !retried && self.state.copy.main.generation > self.filled_for =>
                     {
                         retried = true;
                         self.request()?;
@@ -438,19 +606,31 @@ impl ImageCopy {
                     _ => return Err(self.refused(reason)),
                 }
             }
-            if self.state.copy.frame.ready {
-                let events = &self.state.copy.frame;
+            if self.state.copy.main.frame.ready {
+                let events = &self.state.copy.main.frame;
                 let arrived = events.arrived.unwrap_or_else(Timestamp::now);
                 let presented = events.presented.unwrap_or(arrived);
                 if let Some(t) = self.targets[self.filling].as_mut() {
                     t.y_invert = events.y_invert;
                 }
                 self.delivered = Some((self.filling, presented, arrived));
+                if let Some(c) = self.cursor.as_mut() {
+                    c.shown = c.changes;
+                }
                 if let Some(f) = self.in_flight.take() {
                     f.destroy();
                 }
                 self.request()?;
                 return Ok(Some(presented));
+            }
+            if let (Some(c), Some((index, _, _))) = (self.cursor.as_mut(), self.delivered) {
+                if c.changes != c.shown {
+                    // Only the pointer changed: the last frame again, with the cursor moved.
+                    c.shown = c.changes;
+                    let now = Timestamp::now();
+                    self.delivered = Some((index, now, now));
+                    return Ok(Some(now));
+                }
             }
             if Instant::now() >= deadline {
                 return Ok(None);
@@ -503,10 +683,125 @@ impl ImageCopy {
         let target = self.targets[index]
             .as_ref()
             .ok_or_else(|| self.source_gone())?;
-        Ok(Some((
-            read_out(target, &self.pool, self.region)?,
-            presented,
-        )))
+        let mut image = read_out(target, &self.pool, self.region)?;
+        let pointer = self.state.copy.pointer;
+        if let Some(cursor) = self.cursor.as_ref().filter(|c| !c.off) {
+            if let (Some(bitmap), true) = (cursor.image.as_ref(), pointer.inside) {
+                bitmap.draw(&mut image, pointer.position, self.region);
+            }
+        }
+        Ok(Some((image, presented)))
+    }
+
+    /// Keeps the cursor session going: reads a cursor image that is ready, asks for the next,
+    /// and counts moves of the pointer. A cursor session that stops or refuses its buffer turns
+    /// the cursor off (logged); the capture goes on.
+    fn service_cursor(&mut self) -> Result<(), CaptureError> {
+        let Some(cursor) = self.cursor.as_mut() else {
+            return Ok(());
+        };
+        if cursor.off {
+            return Ok(());
+        }
+        let pointer = self.state.copy.pointer;
+        let position = pointer.inside.then_some(pointer.position);
+        if position != cursor.position {
+            cursor.position = position;
+            cursor.changes += 1;
+        }
+        let events = &mut self.state.copy.cursor;
+        if events.stopped {
+            tracing::info!(
+                "the compositor stopped the cursor session; frames go on without the cursor"
+            );
+            cursor.off = true;
+            cursor.changes += 1;
+            return Ok(());
+        }
+        if let Some(reason) = events.frame.failed.take() {
+            if let Some(f) = cursor.in_flight.take() {
+                f.destroy();
+            }
+            let resized = matches!(reason, WEnum::Value(FailureReason::BufferConstraints))
+                && events.generation > cursor.filled_for;
+            if !resized {
+                tracing::warn!(
+                    ?reason,
+                    "the compositor refused the cursor buffer; frames go on without the cursor"
+                );
+                cursor.off = true;
+                cursor.changes += 1;
+                return Ok(());
+            }
+        }
+        if events.frame.ready {
+            events.frame.ready = false;
+            if let (Some(target), Some(f)) = (cursor.target.as_ref(), cursor.in_flight.take()) {
+                f.destroy();
+                let spec = target.spec;
+                let row = spec.width as usize * 4;
+                let bytes = target.memory.bytes();
+                let mut pixels = Vec::with_capacity(row * spec.height as usize);
+                for y in 0..spec.height as usize {
+                    let start = y * spec.stride as usize;
+                    pixels.extend_from_slice(&bytes[start..start + row]);
+                }
+                cursor.image = Some(CursorImage {
+                    width: spec.width,
+                    format: pixel_format(spec.format)?,
+                    pixels,
+                    hotspot: pointer.hotspot_pending,
+                });
+                cursor.changes += 1;
+            }
+        }
+        let Some(constraints) = events.constraints.clone() else {
+            return Ok(());
+        };
+        if cursor.in_flight.is_some() {
+            return Ok(());
+        }
+        let (width, height) = constraints.size.unwrap_or((0, 0));
+        let format = constraints
+            .shm_formats
+            .iter()
+            .copied()
+            .find(|&f| matches!(pixel_format(f), Ok(PixelFormat::Bgra8 | PixelFormat::Rgba8)));
+        let Some(format) = format.filter(|_| width > 0 && height > 0) else {
+            tracing::warn!(?constraints, "the cursor session offers no buffer GhostStream reads; frames go on without the cursor");
+            cursor.off = true;
+            return Ok(());
+        };
+        let spec = BufferSpec {
+            format,
+            width,
+            height,
+            stride: width.saturating_mul(4),
+        };
+        spec.check().map_err(|reason| CaptureError::BadBuffer {
+            source_name: "the compositor (cursor session)".into(),
+            reason,
+        })?;
+        let qh = self.queue.handle();
+        let target = match cursor.target.take() {
+            Some(t) if t.spec == spec => t,
+            _ => make_target(&self.shm, spec, &qh)?,
+        };
+        events.frame = FrameEvents::default();
+        let frame = cursor.session.create_frame(&qh, Role::Cursor);
+        frame.attach_buffer(&target.buffer);
+        frame.damage_buffer(
+            0,
+            0,
+            i32::try_from(width).unwrap_or(i32::MAX),
+            i32::try_from(height).unwrap_or(i32::MAX),
+        );
+        frame.capture();
+        cursor.target = Some(target);
+        cursor.filled_for = events.generation;
+        cursor.in_flight = Some(frame);
+        self.queue.flush().map_err(gone)?;
+        Ok(())
     }
 }
 
@@ -515,6 +810,7 @@ impl Drop for ImageCopy {
         if let Some(f) = self.in_flight.take() {
             f.destroy();
         }
+        self.cursor = None;
         self.targets = [None, None];
         self.session.destroy();
         self.source.destroy();
@@ -526,17 +822,17 @@ impl Drop for ImageCopy {
     }
 }
 
-impl Dispatch<ExtImageCopyCaptureSessionV1, ()> for State {
+impl Dispatch<ExtImageCopyCaptureSessionV1, Role> for State {
     fn event(
         state: &mut Self,
         _: &ExtImageCopyCaptureSessionV1,
         event: ext_image_copy_capture_session_v1::Event,
-        _: &(),
+        role: &Role,
         _: &Connection,
         _: &QueueHandle<Self>,
     ) {
         use ext_image_copy_capture_session_v1::Event;
-        let copy = &mut state.copy;
+        let copy = state.copy.session(*role);
         match event {
             Event::BufferSize { width, height } => copy.pending.size = Some((width, height)),
             Event::ShmFormat { format } => copy.pending.shm_formats.push(match format {
@@ -557,17 +853,17 @@ impl Dispatch<ExtImageCopyCaptureSessionV1, ()> for State {
     }
 }
 
-impl Dispatch<ExtImageCopyCaptureFrameV1, ()> for State {
+impl Dispatch<ExtImageCopyCaptureFrameV1, Role> for State {
     fn event(
         state: &mut Self,
         _: &ExtImageCopyCaptureFrameV1,
         event: ext_image_copy_capture_frame_v1::Event,
-        _: &(),
+        role: &Role,
         _: &Connection,
         _: &QueueHandle<Self>,
     ) {
         use ext_image_copy_capture_frame_v1::Event;
-        let frame = &mut state.copy.frame;
+        let frame = &mut state.copy.session(*role).frame;
         match event {
             Event::Transform { transform } => {
                 frame.y_invert = matches!(
@@ -660,6 +956,29 @@ impl Dispatch<ExtForeignToplevelHandleV1, ()> for State {
     }
 }
 
+impl Dispatch<ExtImageCopyCaptureCursorSessionV1, ()> for State {
+    fn event(
+        state: &mut Self,
+        _: &ExtImageCopyCaptureCursorSessionV1,
+        event: ext_image_copy_capture_cursor_session_v1::Event,
+        _: &(),
+        _: &Connection,
+        _: &QueueHandle<Self>,
+    ) {
+        use ext_image_copy_capture_cursor_session_v1::Event;
+        let pointer = &mut state.copy.pointer;
+        match event {
+            Event::Enter => pointer.inside = true,
+            Event::Leave => pointer.inside = false,
+            Event::Position { x, y } => pointer.position = (x, y),
+            Event::Hotspot { x, y } => pointer.hotspot_pending = (x, y),
+            _ => {}
+        }
+    }
+}
+
+wayland_client::delegate_noop!(State: ignore WlSeat);
+wayland_client::delegate_noop!(State: ignore WlPointer);
 wayland_client::delegate_noop!(State: ExtImageCopyCaptureManagerV1);
 wayland_client::delegate_noop!(State: ExtOutputImageCaptureSourceManagerV1);
 wayland_client::delegate_noop!(State: ExtForeignToplevelImageCaptureSourceManagerV1);

@@ -114,6 +114,11 @@ pub struct WaylandOptions {
     pub region: Option<Region>,
     /// Draw the cursor into the frames.
     pub cursor: bool,
+    /// With the cursor on and ext-image-copy-capture: follow the pointer through a cursor
+    /// session (its own image, position and hotspot, from the first `wl_seat`) and draw it into
+    /// each frame here, instead of asking the compositor to paint it; a pointer that moves over
+    /// an unchanged screen then makes a frame too. Default off.
+    pub cursor_session: bool,
     /// Ask only for frames with damage (changes); an idle screen then costs nothing. With
     /// `ext-image-copy-capture-v1` the compositor always waits for a change after the first
     /// frame, whatever this says.
@@ -152,6 +157,7 @@ impl Default for WaylandOptions {
             protocol: WaylandProtocol::Auto,
             region: None,
             cursor: true,
+            cursor_session: false,
             damage: true,
             round_trip_timeout: DEFAULT_ROUND_TRIP_TIMEOUT,
         }
@@ -332,8 +338,8 @@ pub struct WaylandCapture {
 
 /// The protocol a capture runs over.
 enum Backend {
-    Screencopy(Screencopy),
-    ImageCopy(image_copy::ImageCopy),
+    Screencopy(Box<Screencopy>),
+    ImageCopy(Box<image_copy::ImageCopy>),
 }
 
 impl std::fmt::Debug for WaylandCapture {
@@ -603,9 +609,9 @@ impl WaylandCapture {
             });
         }
         let backend = if use_image_copy {
-            Backend::ImageCopy(image_copy::ImageCopy::open(link, options)?)
+            Backend::ImageCopy(Box::new(image_copy::ImageCopy::open(link, options)?))
         } else {
-            Backend::Screencopy(Screencopy::open(link, options)?)
+            Backend::Screencopy(Box::new(Screencopy::open(link, options)?))
         };
         Ok(Self {
             backend,
