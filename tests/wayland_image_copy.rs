@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use ghoststream::capture::{CaptureError, Region, WaylandCapture, WaylandOptions, WaylandProtocol};
 use ghoststream::{CpuImage, PixelFormat, Timestamp};
 use wayland_server::{
-    pixel, pointer_pixel, FailureReason, Kind, TestServer, CURSOR_AT, OUTPUT_NAME, OUTPUT_SIZE,
-    POINTER_HOTSPOT, POINTER_SIZE, WINDOW_APP_ID, WINDOW_SIZE,
+    pixel, pointer_pixel, FailureReason, Kind, Offers, TestServer, CURSOR_AT, OUTPUT_NAME,
+    OUTPUT_SIZE, POINTER_HOTSPOT, POINTER_SIZE, WINDOW_APP_ID, WINDOW_SIZE,
 };
 
 /// The longest any one step may take here; the compositor answers in milliseconds.
@@ -301,29 +301,39 @@ fn a_compositor_that_stops_answering_mid_capture_is_a_bounded_typed_error() {
 }
 
 #[test]
-fn screencopy_only_is_refused_by_a_compositor_without_it() {
+fn image_copy_is_chosen_over_screencopy_and_windows_need_it() {
     let server = TestServer::start();
-    let err = WaylandCapture::open(WaylandOptions {
+    let capture = WaylandCapture::open(options(&server)).unwrap();
+    assert_eq!(capture.protocol(), "ext-image-copy-capture");
+    drop(capture);
+    let capture = WaylandCapture::open(WaylandOptions {
         protocol: WaylandProtocol::Screencopy,
         ..options(&server)
     })
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CaptureError::ProtocolMissing {
-                protocol: "zwlr_screencopy_manager_v1",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    .unwrap();
+    assert_eq!(capture.protocol(), "wlr-screencopy");
     let err = WaylandCapture::open(WaylandOptions {
         protocol: WaylandProtocol::Screencopy,
         ..window(&server)
     })
     .unwrap_err();
     assert!(err.to_string().contains("window"), "{err}");
+
+    let server = TestServer::start_offering(Offers {
+        image_copy: false,
+        screencopy: true,
+    });
+    let err = WaylandCapture::open(window(&server)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CaptureError::ProtocolMissing {
+                protocol: "ext_image_copy_capture_manager_v1",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 /// The output's picture `content` with the pointer image drawn over it (premultiplied

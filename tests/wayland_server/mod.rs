@@ -1,7 +1,10 @@
-//! A small Wayland compositor for the capture tests: it offers `wl_shm`, one `wl_output`,
-//! `ext-image-capture-source-v1` (the output and one window listed by
-//! `ext-foreign-toplevel-list-v1`) and `ext-image-copy-capture-v1`, and paints a known,
+//! A small Wayland compositor for the capture tests: it offers `wl_shm`, one `wl_output`, a
+//! `wl_seat` with a pointer, `ext-image-capture-source-v1` (the output and one window listed by
+//! `ext-foreign-toplevel-list-v1`), `ext-image-copy-capture-v1` (with cursor sessions),
+//! `zwlr_screencopy_manager_v1` version 3 and `zwp_linux_dmabuf_v1`, and paints a known,
 //! frame-numbered picture into the client's buffers, so that tests compare exact pixels.
+//! A DMA-BUF here is any fd (the tests' are memfds: there is no GPU): the server writes its
+//! pixels through the fd as it does a `wl_shm` pool's.
 //!
 //! It runs on its own thread, listening on a socket in its own temporary directory. The test
 //! drives it through [`TestServer`]: change the picture (damage), close the window or remove
@@ -43,6 +46,18 @@ use wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_captu
 use wayland_protocols::ext::image_copy_capture::v1::server::ext_image_copy_capture_session_v1::{
     self, ExtImageCopyCaptureSessionV1,
 };
+use wayland_protocols::wp::linux_dmabuf::zv1::server::zwp_linux_buffer_params_v1::{
+    self, ZwpLinuxBufferParamsV1,
+};
+use wayland_protocols::wp::linux_dmabuf::zv1::server::zwp_linux_dmabuf_v1::{
+    self, ZwpLinuxDmabufV1,
+};
+use wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_frame_v1::{
+    self, ZwlrScreencopyFrameV1,
+};
+use wayland_protocols_wlr::screencopy::v1::server::zwlr_screencopy_manager_v1::{
+    self, ZwlrScreencopyManagerV1,
+};
 use wayland_server::backend::{ClientData, ClientId, DisconnectReason, GlobalId};
 use wayland_server::protocol::wl_buffer::{self, WlBuffer};
 use wayland_server::protocol::wl_output::{self, WlOutput};
@@ -69,6 +84,13 @@ pub const WINDOW_TITLE: &str = "Pattern window";
 pub const CURSOR_AT: (u32, u32) = (8, 4);
 /// The painted cursor's side in pixels.
 pub const CURSOR_SIDE: u32 = 6;
+
+/// DRM_FORMAT_XRGB8888 (`XR24`).
+pub const DRM_XRGB8888: u32 = u32::from_le_bytes(*b"XR24");
+/// DRM_FORMAT_ARGB8888 (`AR24`).
+pub const DRM_ARGB8888: u32 = u32::from_le_bytes(*b"AR24");
+/// The LINEAR DRM format modifier.
+pub const LINEAR: u64 = 0;
 
 /// The pointer's image size (a cursor session's buffer).
 pub const POINTER_SIZE: (u32, u32) = (4, 4);
@@ -147,6 +169,15 @@ pub struct Shared {
     pub pointer: (i32, i32),
     /// Cursor sessions opened.
     pub cursor_sessions: u32,
+    /// Offer DMA-BUF buffers (XRGB8888, LINEAR): in image-copy sessions' constraints and as
+    /// wlr-screencopy `linux_dmabuf` offers.
+    pub offer_dmabuf: bool,
+    /// Fail every `zwp_linux_buffer_params_v1.create` (a buffer the compositor cannot import).
+    pub refuse_dmabuf: bool,
+    /// Frames copied into DMA-BUF buffers (of `frames_copied`).
+    pub dmabuf_copies: u32,
+    /// Whether the last wlr-screencopy frame asked for the cursor (`overlay_cursor`).
+    pub overlay_cursor: Option<bool>,
 }
 
 /// A running test server.
@@ -159,9 +190,26 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
+/// Which capture protocols a server offers.
+#[derive(Clone, Copy, Debug)]
+pub struct Offers {
+    /// ext-image-copy-capture-v1 with its sources and the window list.
+    pub image_copy: bool,
+    /// zwlr_screencopy_manager_v1 version 3.
+    pub screencopy: bool,
+}
+
 impl TestServer {
-    /// Starts a server on its own socket.
+    /// Starts a server offering both capture protocols on its own socket.
     pub fn start() -> Self {
+        Self::start_offering(Offers {
+            image_copy: true,
+            screencopy: true,
+        })
+    }
+
+    /// Starts a server offering `offers` on its own socket.
+    pub fn start_offering(offers: Offers) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wayland-test");
         let shared = Arc::new(Mutex::new(Shared {
@@ -172,7 +220,7 @@ impl TestServer {
         let listener = ListeningSocket::bind_absolute(path.clone()).unwrap();
         let thread = {
             let (shared, stop) = (shared.clone(), stop.clone());
-            std::thread::spawn(move || run(listener, shared, stop))
+            std::thread::spawn(move || run(listener, shared, stop, offers))
         };
         Self {
             socket: path.display().to_string(),
@@ -225,18 +273,33 @@ struct Server {
     frames: Vec<ExtImageCopyCaptureFrameV1>,
     /// Pointer cursor sessions with the position last sent.
     pointers: Vec<(ExtImageCopyCaptureCursorSessionV1, (i32, i32))>,
+    /// wlr-screencopy copies waiting, with whether they wait for damage.
+    screencopies: Vec<(ZwlrScreencopyFrameV1, WlBuffer, bool)>,
+    /// The picture number the last wlr-screencopy copy held.
+    screencopy_last: Option<u32>,
 }
 
-fn run(listener: ListeningSocket, shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBool>) {
+fn run(
+    listener: ListeningSocket,
+    shared: Arc<Mutex<Shared>>,
+    stop: Arc<AtomicBool>,
+    offers: Offers,
+) {
     let mut display: Display<Server> = Display::new().unwrap();
     let dh = display.handle();
     dh.create_global::<Server, WlShm, ()>(1, ());
     let output_global = dh.create_global::<Server, WlOutput, ()>(4, ());
-    dh.create_global::<Server, ExtOutputImageCaptureSourceManagerV1, ()>(1, ());
-    dh.create_global::<Server, ExtForeignToplevelImageCaptureSourceManagerV1, ()>(1, ());
-    dh.create_global::<Server, ExtForeignToplevelListV1, ()>(1, ());
-    dh.create_global::<Server, ExtImageCopyCaptureManagerV1, ()>(1, ());
+    if offers.image_copy {
+        dh.create_global::<Server, ExtOutputImageCaptureSourceManagerV1, ()>(1, ());
+        dh.create_global::<Server, ExtForeignToplevelImageCaptureSourceManagerV1, ()>(1, ());
+        dh.create_global::<Server, ExtForeignToplevelListV1, ()>(1, ());
+        dh.create_global::<Server, ExtImageCopyCaptureManagerV1, ()>(1, ());
+    }
     dh.create_global::<Server, WlSeat, ()>(5, ());
+    if offers.screencopy {
+        dh.create_global::<Server, ZwlrScreencopyManagerV1, ()>(3, ());
+    }
+    dh.create_global::<Server, ZwpLinuxDmabufV1, ()>(3, ());
     let mut server = Server {
         shared,
         output_global: Some(output_global),
@@ -245,6 +308,8 @@ fn run(listener: ListeningSocket, shared: Arc<Mutex<Shared>>, stop: Arc<AtomicBo
         sessions: Vec::new(),
         frames: Vec::new(),
         pointers: Vec::new(),
+        screencopies: Vec::new(),
+        screencopy_last: None,
     };
     while !stop.load(Ordering::SeqCst) {
         if let Ok(Some(stream)) = listener.accept() {
@@ -307,7 +372,13 @@ impl Server {
                 self.frames.push(frame);
             }
         }
-        self.shared.lock().unwrap().frames_waiting = self.frames.len();
+        let copies = std::mem::take(&mut self.screencopies);
+        for (frame, buffer, damage) in copies {
+            if frame.is_alive() && !self.answer_screencopy(&frame, &buffer, damage, content) {
+                self.screencopies.push((frame, buffer, damage));
+            }
+        }
+        self.shared.lock().unwrap().frames_waiting = self.frames.len() + self.screencopies.len();
     }
 
     fn stop_sessions(&mut self, kind: Kind) {
@@ -353,26 +424,15 @@ impl Server {
             return true;
         };
         let (width, height) = session.kind.size();
-        let format_ok = matches!(
-            target.format,
-            WEnum::Value(wl_shm::Format::Xrgb8888 | wl_shm::Format::Argb8888)
-        );
-        if target.width != width || target.height != height || !format_ok {
+        if !target.fits(width, height) {
             frame.failed(FailureReason::BufferConstraints);
             return true;
         }
         if session.last == Some(content) {
             return false;
         }
-        let mut row = Vec::with_capacity(width as usize * 4);
-        for y in 0..height {
-            row.clear();
-            for x in 0..width {
-                row.extend_from_slice(&pixel(session.kind, content, session.paint_cursors, x, y));
-            }
-            let at = u64::from(target.offset) + u64::from(y) * u64::from(target.stride);
-            rustix::io::pwrite(target.pool.fd.as_fd(), &row, at).unwrap();
-        }
+        let (kind, cursor) = (session.kind, session.paint_cursors);
+        self.paint(target, kind, content, cursor);
         frame.transform(wl_output::Transform::Normal);
         let (w, h) = (
             i32::try_from(width).unwrap(),
@@ -387,8 +447,70 @@ impl Server {
             u32::try_from(now.tv_nsec).unwrap(),
         );
         frame.ready();
-        session.last = Some(content);
-        self.shared.lock().unwrap().frames_copied += 1;
+        if let Some(session) = self
+            .sessions
+            .iter_mut()
+            .find(|s| s.resource == data.session)
+        {
+            session.last = Some(content);
+        }
+        true
+    }
+
+    /// Paints picture `content` of `kind` into `target` and counts the copy.
+    fn paint(&self, target: &BufferData, kind: Kind, content: u32, cursor: bool) {
+        let (width, height) = kind.size();
+        let mut row = Vec::with_capacity(width as usize * 4);
+        for y in 0..height {
+            row.clear();
+            for x in 0..width {
+                row.extend_from_slice(&pixel(kind, content, cursor, x, y));
+            }
+            let at = u64::from(target.offset) + u64::from(y) * u64::from(target.stride);
+            rustix::io::pwrite(target.pool.fd.as_fd(), &row, at).unwrap();
+        }
+        let mut shared = self.shared.lock().unwrap();
+        shared.frames_copied += 1;
+        if matches!(target.format, Format::Drm(..)) {
+            shared.dmabuf_copies += 1;
+        }
+    }
+
+    /// Answers one wlr-screencopy copy; false when it waits for damage.
+    fn answer_screencopy(
+        &mut self,
+        frame: &ZwlrScreencopyFrameV1,
+        buffer: &WlBuffer,
+        damage: bool,
+        content: u32,
+    ) -> bool {
+        let overlay = *frame.data::<bool>().unwrap();
+        let (width, height) = OUTPUT_SIZE;
+        let target = buffer.data::<BufferData>();
+        let Some(target) = target.filter(|t| t.fits(width, height)) else {
+            frame.failed();
+            return true;
+        };
+        if self.output_global.is_none() {
+            frame.failed();
+            return true;
+        }
+        if damage && self.screencopy_last == Some(content) {
+            return false;
+        }
+        self.paint(target, Kind::Output, content, overlay);
+        frame.flags(zwlr_screencopy_frame_v1::Flags::empty());
+        if damage {
+            frame.damage(0, 0, width, height);
+        }
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+        let secs = u64::try_from(now.tv_sec).unwrap();
+        frame.ready(
+            u32::try_from(secs >> 32).unwrap(),
+            u32::try_from(secs & 0xffff_ffff).unwrap(),
+            u32::try_from(now.tv_nsec).unwrap(),
+        );
+        self.screencopy_last = Some(content);
         true
     }
 }
@@ -398,14 +520,36 @@ struct Pool {
     fd: OwnedFd,
 }
 
-/// A `wl_buffer` in a pool.
+/// A buffer's pixel format.
+#[derive(Clone, Copy, Debug)]
+enum Format {
+    Shm(WEnum<wl_shm::Format>),
+    /// A DRM fourcc with its modifier.
+    Drm(u32, u64),
+}
+
+/// A `wl_buffer`: a `wl_shm` pool's part, or a DMA-BUF's only plane.
 struct BufferData {
     pool: Arc<Pool>,
     offset: u32,
     width: u32,
     height: u32,
     stride: u32,
-    format: WEnum<wl_shm::Format>,
+    format: Format,
+}
+
+impl BufferData {
+    /// Whether the buffer takes a `width`x`height` XRGB/ARGB 8888 (LINEAR) picture.
+    fn fits(&self, width: u32, height: u32) -> bool {
+        let format = match self.format {
+            Format::Shm(f) => matches!(
+                f,
+                WEnum::Value(wl_shm::Format::Xrgb8888 | wl_shm::Format::Argb8888)
+            ),
+            Format::Drm(f, m) => (f == DRM_XRGB8888 || f == DRM_ARGB8888) && m == LINEAR,
+        };
+        format && self.width == width && self.height == height && self.stride >= width * 4
+    }
 }
 
 /// A frame: its session and the buffer attached.
@@ -473,7 +617,7 @@ impl Dispatch<WlShmPool, Arc<Pool>> for Server {
                     width: u(width),
                     height: u(height),
                     stride: u(stride),
-                    format,
+                    format: Format::Shm(format),
                 },
             );
         }
@@ -708,6 +852,10 @@ impl Dispatch<ExtImageCopyCaptureManagerV1, ()> for Server {
                     resource.buffer_size(w, h);
                     resource.shm_format(wl_shm::Format::Xrgb8888);
                     resource.shm_format(wl_shm::Format::Argb8888);
+                    if state.shared.lock().unwrap().offer_dmabuf {
+                        resource.dmabuf_device(0u64.to_ne_bytes().to_vec());
+                        resource.dmabuf_format(DRM_XRGB8888, LINEAR.to_ne_bytes().to_vec());
+                    }
                     resource.done();
                 }
                 state.sessions.push(Session {
@@ -848,6 +996,190 @@ impl Dispatch<ExtImageCopyCaptureFrameV1, FrameData> for Server {
                 *data.buffer.lock().unwrap() = Some(buffer);
             }
             ext_image_copy_capture_frame_v1::Request::Capture => state.frames.push(frame.clone()),
+            _ => {}
+        }
+    }
+}
+
+impl GlobalDispatch<ZwlrScreencopyManagerV1, ()> for Server {
+    fn bind(
+        _: &mut Self,
+        _: &DisplayHandle,
+        _: &Client,
+        resource: New<ZwlrScreencopyManagerV1>,
+        _: &(),
+        init: &mut DataInit<'_, Self>,
+    ) {
+        init.init(resource, ());
+    }
+}
+
+impl Dispatch<ZwlrScreencopyManagerV1, ()> for Server {
+    fn request(
+        state: &mut Self,
+        _: &Client,
+        _: &ZwlrScreencopyManagerV1,
+        request: zwlr_screencopy_manager_v1::Request,
+        _: &(),
+        _: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        if let zwlr_screencopy_manager_v1::Request::CaptureOutput {
+            frame,
+            overlay_cursor,
+            ..
+        } = request
+        {
+            let overlay = overlay_cursor != 0;
+            let offer_dmabuf = {
+                let mut shared = state.shared.lock().unwrap();
+                shared.overlay_cursor = Some(overlay);
+                shared.offer_dmabuf
+            };
+            let frame = init.init(frame, overlay);
+            if state.output_global.is_none() {
+                frame.failed();
+                return;
+            }
+            let (w, h) = OUTPUT_SIZE;
+            frame.buffer(wl_shm::Format::Xrgb8888, w, h, w * 4);
+            if frame.version() >= 3 {
+                if offer_dmabuf {
+                    frame.linux_dmabuf(DRM_XRGB8888, w, h);
+                }
+                frame.buffer_done();
+            }
+        }
+    }
+}
+
+impl Dispatch<ZwlrScreencopyFrameV1, bool> for Server {
+    fn request(
+        state: &mut Self,
+        _: &Client,
+        frame: &ZwlrScreencopyFrameV1,
+        request: zwlr_screencopy_frame_v1::Request,
+        _: &bool,
+        _: &DisplayHandle,
+        _: &mut DataInit<'_, Self>,
+    ) {
+        match request {
+            zwlr_screencopy_frame_v1::Request::Copy { buffer } => {
+                state.screencopies.push((frame.clone(), buffer, false));
+            }
+            zwlr_screencopy_frame_v1::Request::CopyWithDamage { buffer } => {
+                state.screencopies.push((frame.clone(), buffer, true));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl GlobalDispatch<ZwpLinuxDmabufV1, ()> for Server {
+    fn bind(
+        _: &mut Self,
+        _: &DisplayHandle,
+        _: &Client,
+        resource: New<ZwpLinuxDmabufV1>,
+        _: &(),
+        init: &mut DataInit<'_, Self>,
+    ) {
+        let dmabuf = init.init(resource, ());
+        for format in [DRM_XRGB8888, DRM_ARGB8888] {
+            dmabuf.format(format);
+            if dmabuf.version() >= 3 {
+                dmabuf.modifier(format, 0, 0);
+            }
+        }
+    }
+}
+
+impl Dispatch<ZwpLinuxDmabufV1, ()> for Server {
+    fn request(
+        _: &mut Self,
+        _: &Client,
+        _: &ZwpLinuxDmabufV1,
+        request: zwp_linux_dmabuf_v1::Request,
+        _: &(),
+        _: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        if let zwp_linux_dmabuf_v1::Request::CreateParams { params_id } = request {
+            init.init(params_id, Mutex::new(None::<Plane>));
+        }
+    }
+}
+
+/// A DMA-BUF's plane as `add` gave it.
+struct Plane {
+    fd: OwnedFd,
+    offset: u32,
+    stride: u32,
+    modifier: u64,
+}
+
+impl Dispatch<ZwpLinuxBufferParamsV1, Mutex<Option<Plane>>> for Server {
+    fn request(
+        state: &mut Self,
+        client: &Client,
+        params: &ZwpLinuxBufferParamsV1,
+        request: zwp_linux_buffer_params_v1::Request,
+        plane: &Mutex<Option<Plane>>,
+        dh: &DisplayHandle,
+        init: &mut DataInit<'_, Self>,
+    ) {
+        let buffer = |plane: Plane, width: i32, height: i32, format: u32| BufferData {
+            pool: Arc::new(Pool { fd: plane.fd }),
+            offset: plane.offset,
+            width: u32::try_from(width).unwrap(),
+            height: u32::try_from(height).unwrap(),
+            stride: plane.stride,
+            format: Format::Drm(format, plane.modifier),
+        };
+        match request {
+            zwp_linux_buffer_params_v1::Request::Add {
+                fd,
+                offset,
+                stride,
+                modifier_hi,
+                modifier_lo,
+                ..
+            } => {
+                *plane.lock().unwrap() = Some(Plane {
+                    fd,
+                    offset,
+                    stride,
+                    modifier: u64::from(modifier_hi) << 32 | u64::from(modifier_lo),
+                });
+            }
+            zwp_linux_buffer_params_v1::Request::Create {
+                width,
+                height,
+                format,
+                ..
+            } => {
+                let refuse = state.shared.lock().unwrap().refuse_dmabuf;
+                match plane.lock().unwrap().take() {
+                    Some(p) if !refuse => {
+                        let data = buffer(p, width, height, format);
+                        let wl = client
+                            .create_resource::<WlBuffer, BufferData, Server>(dh, 1, data)
+                            .unwrap();
+                        params.created(&wl);
+                    }
+                    _ => params.failed(),
+                }
+            }
+            zwp_linux_buffer_params_v1::Request::CreateImmed {
+                buffer_id,
+                width,
+                height,
+                format,
+                ..
+            } => {
+                let p = plane.lock().unwrap().take().unwrap();
+                init.init(buffer_id, buffer(p, width, height, format));
+            }
             _ => {}
         }
     }

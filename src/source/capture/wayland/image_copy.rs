@@ -20,6 +20,7 @@ use std::time::Instant;
 use wayland_client::protocol::wl_pointer::WlPointer;
 use wayland_client::protocol::wl_seat::WlSeat;
 use wayland_client::protocol::wl_shm::WlShm;
+use wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1;
 use wayland_client::{Connection, Dispatch, EventQueue, Proxy, QueueHandle, WEnum};
 use wayland_protocols::ext::foreign_toplevel_list::v1::client::ext_foreign_toplevel_handle_v1::{
     self, ExtForeignToplevelHandleV1,
@@ -61,8 +62,8 @@ pub(super) const MANAGER: &str = "ext_image_copy_capture_manager_v1";
 struct Constraints {
     size: Option<(u32, u32)>,
     shm_formats: Vec<u32>,
-    /// DMA-BUF formats with how many modifiers each (logged only).
-    dmabuf_formats: Vec<(u32, usize)>,
+    /// DMA-BUF formats (DRM fourcc) with their modifiers.
+    dmabuf_formats: Vec<(u32, Vec<u64>)>,
 }
 
 /// What the compositor said about the frame in flight.
@@ -171,6 +172,10 @@ pub(super) struct ImageCopy {
     pool: Arc<BufferPool>,
     /// The pointer through a cursor session, drawn here.
     cursor: Option<CursorCapture>,
+    /// DMA-BUF buffers, when asked for and offered.
+    dmabuf: Option<ZwpLinuxDmabufV1>,
+    /// The compositor refused a DMA-BUF buffer: shared memory from then on.
+    dmabuf_refused: bool,
 }
 
 /// A cursor session: the pointer's image, captured into its own small buffer.
@@ -280,6 +285,7 @@ impl ImageCopy {
         let (name, _) = link.find(MANAGER).ok_or(missing(MANAGER))?;
         let manager: ExtImageCopyCaptureManagerV1 = link.registry.bind(name, 1, &qh, ());
         let shm = link.bind_shm()?;
+        let dmabuf = link.bind_dmabuf(options.dmabuf);
         let mut rate = Rational::new(60, 1);
         let (source, captured, label, list) = match &options.window {
             None => {
@@ -419,6 +425,8 @@ impl ImageCopy {
             },
             pool: BufferPool::new(),
             cursor,
+            dmabuf,
+            dmabuf_refused: false,
         };
         let what = capture.name.clone();
         capture.peer.wait_for(
@@ -428,7 +436,7 @@ impl ImageCopy {
             |s| s.copy.main.generation > 0 || s.copy.main.stopped,
         )?;
         capture.check_source()?;
-        let spec = capture.spec()?;
+        let (spec, _) = capture.spec()?;
         if let Some(r) = capture.region {
             if u64::from(r.x) + u64::from(r.width) > u64::from(spec.width)
                 || u64::from(r.y) + u64::from(r.height) > u64::from(spec.height)
@@ -509,28 +517,35 @@ impl ImageCopy {
         }
     }
 
-    /// The shared-memory buffer the session's latest constraints ask for: their size, the
-    /// first `wl_shm` format GhostStream takes, rows packed.
-    fn spec(&self) -> Result<BufferSpec, CaptureError> {
+    /// The buffer the session's latest constraints ask for, and whether it is a DMA-BUF: their
+    /// size, rows packed, the first DMA-BUF format with the LINEAR modifier GhostStream takes
+    /// (when DMA-BUF buffers are on and none was refused), else the first `wl_shm` format it
+    /// takes.
+    fn spec(&self) -> Result<(BufferSpec, bool), CaptureError> {
         let constraints = self.state.copy.main.constraints.clone().unwrap_or_default();
         let (width, height) = constraints.size.ok_or_else(|| CaptureError::BadBuffer {
             source_name: format!("the compositor ({})", self.name),
             reason: "its buffer constraints give no buffer_size".into(),
         })?;
-        let format = constraints
+        let dmabuf_format = constraints
+            .dmabuf_formats
+            .iter()
+            .filter(|_| self.dmabuf.is_some() && !self.dmabuf_refused)
+            .map(|(fourcc, modifiers)| (super::dmabuf::shm_format(*fourcc), modifiers))
+            .find(|(code, modifiers)| {
+                modifiers.contains(&super::dmabuf::LINEAR) && pixel_format(*code).is_ok()
+            })
+            .map(|(code, _)| code);
+        let shm_format = constraints
             .shm_formats
             .iter()
             .copied()
-            .find(|&f| pixel_format(f).is_ok())
+            .find(|&f| pixel_format(f).is_ok());
+        let format = dmabuf_format
+            .or(shm_format)
             .ok_or(CaptureError::UnsupportedFormat {
                 format: constraints.shm_formats.first().copied().unwrap_or(0),
             })?;
-        if !constraints.dmabuf_formats.is_empty() {
-            tracing::debug!(
-                formats = ?constraints.dmabuf_formats,
-                "the compositor also takes DMA-BUF buffers; capturing into shared memory"
-            );
-        }
         let spec = BufferSpec {
             format,
             width,
@@ -541,7 +556,7 @@ impl ImageCopy {
             source_name: format!("the compositor ({})", self.name),
             reason,
         })?;
-        Ok(spec)
+        Ok((spec, dmabuf_format.is_some()))
     }
 
     /// Attaches a buffer for the session's constraints (the one not holding the last frame
@@ -549,13 +564,27 @@ impl ImageCopy {
     fn request(&mut self) -> Result<(), CaptureError> {
         let qh = self.queue.handle();
         self.state.copy.main.frame = FrameEvents::default();
-        let spec = self.spec()?;
+        let (spec, in_dmabuf) = self.spec()?;
         let index = match self.delivered {
             Some((last, _, _)) => 1 - last,
             None => 0,
         };
-        let target = match self.targets[index].take() {
-            Some(t) if t.spec == spec => t,
+        let target = match (self.targets[index].take(), self.dmabuf.as_ref()) {
+            (Some(t), _) if t.spec == spec && t.dmabuf == in_dmabuf => t,
+            (_, Some(linux_dmabuf)) if in_dmabuf => match super::dmabuf::make_target(
+                linux_dmabuf,
+                &mut self.queue,
+                &mut self.state,
+                &self.peer,
+                spec,
+            )? {
+                Some(t) => t,
+                None => {
+                    self.dmabuf_refused = true;
+                    let (spec, _) = self.spec()?;
+                    make_target(&self.shm, spec, &qh)?
+                }
+            },
             _ => make_target(&self.shm, spec, &qh)?,
         };
         let frame = self.session.create_frame(&qh, Role::Main);
@@ -594,8 +623,17 @@ impl ImageCopy {
                 if let Some(f) = self.in_flight.take() {
                     f.destroy();
                 }
+                let in_dmabuf = self.targets[self.filling]
+                    .as_ref()
+                    .is_some_and(|t| t.dmabuf);
                 match reason {
                     WEnum::Value(FailureReason::Stopped) => return Err(self.source_gone()),
+                    _ if in_dmabuf && !self.dmabuf_refused => {
+                        tracing::info!(source = %self.name, ?reason, "the compositor failed a copy into a DMA-BUF buffer; capturing into shared memory");
+                        self.dmabuf_refused = true;
+                        self.request()?;
+                        continue;
+                    }
                     WEnum::Value(FailureReason::BufferConstraints)
                         if !retried && self.state.copy.main.generation > self.filled_for =>
                     {
@@ -673,6 +711,12 @@ impl ImageCopy {
             what: self.name.clone(),
             reason,
         }
+    }
+
+    /// As [`super::WaylandCapture::last_dmabuf`].
+    pub(super) fn last_dmabuf(&self) -> Option<(crate::gpu::DmaBuf<'_>, Timestamp)> {
+        let (index, presented, _) = self.delivered?;
+        Some((self.targets[index].as_ref()?.as_dmabuf()?, presented))
     }
 
     /// As [`super::WaylandCapture::last_image`].
@@ -842,7 +886,7 @@ impl Dispatch<ExtImageCopyCaptureSessionV1, Role> for State {
             Event::DmabufFormat { format, modifiers } => copy
                 .pending
                 .dmabuf_formats
-                .push((format, modifiers.len() / 8)),
+                .push((format, super::dmabuf::modifiers(&modifiers))),
             Event::Done => {
                 copy.constraints = Some(std::mem::take(&mut copy.pending));
                 copy.generation = copy.generation.saturating_add(1);

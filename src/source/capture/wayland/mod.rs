@@ -24,6 +24,7 @@
 //! compositor that accepts the connection and never answers is a
 //! [`CaptureError::CompositorTimeout`] naming the socket and the step, never a hang.
 
+mod dmabuf;
 mod image_copy;
 mod shm;
 
@@ -41,6 +42,7 @@ use wayland_client::protocol::wl_registry::{self, WlRegistry};
 use wayland_client::protocol::wl_shm::{self, WlShm};
 use wayland_client::protocol::wl_shm_pool::WlShmPool;
 use wayland_client::{Connection, Dispatch, EventQueue, Proxy, QueueHandle, WEnum};
+use wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1;
 use wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_frame_v1::{
     self, ZwlrScreencopyFrameV1,
 };
@@ -119,6 +121,12 @@ pub struct WaylandOptions {
     /// each frame here, instead of asking the compositor to paint it; a pointer that moves over
     /// an unchanged screen then makes a frame too. Default off.
     pub cursor_session: bool,
+    /// Offer the compositor LINEAR DMA-BUF buffers (`zwp_linux_dmabuf_v1`) where it takes
+    /// them for the frame (ext-image-copy-capture constraints, wlr-screencopy v3
+    /// `linux_dmabuf` offers), made from memfds: a compositor that cannot import one answers
+    /// so and the capture goes on in shared memory. Frames in one are described by
+    /// [`WaylandCapture::last_dmabuf`] for a zero-copy import. Default off.
+    pub dmabuf: bool,
     /// Ask only for frames with damage (changes); an idle screen then costs nothing. With
     /// `ext-image-copy-capture-v1` the compositor always waits for a change after the first
     /// frame, whatever this says.
@@ -158,6 +166,7 @@ impl Default for WaylandOptions {
             region: None,
             cursor: true,
             cursor_session: false,
+            dmabuf: false,
             damage: true,
             round_trip_timeout: DEFAULT_ROUND_TRIP_TIMEOUT,
         }
@@ -222,6 +231,8 @@ impl BufferSpec {
 #[derive(Debug, Default)]
 struct FrameEvents {
     shm: Option<BufferSpec>,
+    /// A `linux_dmabuf` offer: DRM fourcc, width, height.
+    linux_dmabuf: Option<(u32, u32, u32)>,
     buffer_done: bool,
     y_invert: bool,
     ready: Option<Timestamp>,
@@ -239,6 +250,8 @@ struct State {
     frame: FrameEvents,
     /// What the ext-image-copy-capture objects have said.
     copy: image_copy::CopyEvents,
+    /// The answer to the last DMA-BUF buffer offered.
+    created: dmabuf::Created,
     /// The highest `wl_display.sync` serial answered.
     synced: u64,
 }
@@ -247,16 +260,39 @@ struct State {
 struct Target {
     spec: BufferSpec,
     memory: ShmBuffer,
-    pool: WlShmPool,
+    /// The `wl_shm` pool, for a shared-memory buffer.
+    pool: Option<WlShmPool>,
     buffer: WlBuffer,
     /// The frame in it is stored bottom row first.
     y_invert: bool,
+    /// The buffer went to the compositor as a LINEAR DMA-BUF (`zwp_linux_dmabuf_v1`).
+    dmabuf: bool,
+}
+
+impl Target {
+    /// The buffer as a DMA-BUF for import, when it is one.
+    fn as_dmabuf(&self) -> Option<crate::gpu::DmaBuf<'_>> {
+        if !self.dmabuf {
+            return None;
+        }
+        Some(crate::gpu::DmaBuf {
+            fd: std::os::fd::AsFd::as_fd(&self.memory),
+            format: pixel_format(self.spec.format).ok()?,
+            width: self.spec.width,
+            height: self.spec.height,
+            modifier: dmabuf::LINEAR,
+            offset: 0,
+            stride: u64::from(self.spec.stride),
+        })
+    }
 }
 
 impl Drop for Target {
     fn drop(&mut self) {
         self.buffer.destroy();
-        self.pool.destroy();
+        if let Some(pool) = self.pool.take() {
+            pool.destroy();
+        }
     }
 }
 
@@ -404,6 +440,17 @@ impl Link {
             .iter()
             .find(|g| g.interface == interface && g.version >= 1)
             .map(|g| (g.name, g.version))
+    }
+
+    /// Binds `zwp_linux_dmabuf_v1` (version 3 at most) when `wanted` and offered.
+    fn bind_dmabuf(&self, wanted: bool) -> Option<ZwpLinuxDmabufV1> {
+        let (name, version) = self
+            .find(ZwpLinuxDmabufV1::interface().name)
+            .filter(|_| wanted)?;
+        Some(
+            self.registry
+                .bind(name, version.min(3), &self.queue.handle(), ()),
+        )
     }
 
     /// Binds `wl_shm`.
@@ -577,6 +624,10 @@ struct Screencopy {
     in_flight: Option<ZwlrScreencopyFrameV1>,
     info: SourceInfo,
     pool: Arc<BufferPool>,
+    /// DMA-BUF buffers, when asked for and offered.
+    dmabuf: Option<ZwpLinuxDmabufV1>,
+    /// The compositor refused a DMA-BUF buffer: shared memory from then on.
+    dmabuf_refused: bool,
 }
 
 /// How long a frame may take before it is an error, when the caller gives no deadline and the
@@ -695,6 +746,21 @@ impl WaylandCapture {
         }
     }
 
+    /// The last frame delivered as the DMA-BUF it lies in (the whole buffer: a region is not
+    /// applied), with its presentation time; `None` when it is in shared memory (the
+    /// compositor took no DMA-BUF, or [`WaylandOptions::dmabuf`] is off) or before the first
+    /// frame. Valid until the next frame is waited for; import it with
+    /// [`crate::gpu::DmaBufImage::import`].
+    pub fn last_dmabuf(&self) -> Option<(crate::gpu::DmaBuf<'_>, Timestamp)> {
+        match &self.backend {
+            Backend::Screencopy(c) => {
+                let (index, presented, _) = c.delivered?;
+                Some((c.targets[index].as_ref()?.as_dmabuf()?, presented))
+            }
+            Backend::ImageCopy(c) => c.last_dmabuf(),
+        }
+    }
+
     /// Whether `next_frame` waits for a change indefinitely (damage on, or the image-copy
     /// protocol, which always waits for one).
     fn waits_for_damage(&self) -> bool {
@@ -717,6 +783,7 @@ impl Screencopy {
         )?;
         let manager: ZwlrScreencopyManagerV1 = link.registry.bind(name, version.min(3), &qh, ());
         let shm = link.bind_shm()?;
+        let dmabuf = link.bind_dmabuf(options.dmabuf);
         let chosen = link.choose_output(options.output.as_deref(), options.region)?;
         let frame_rate = refresh_rate(chosen.mode.2);
         let manager_version = manager.version();
@@ -743,6 +810,8 @@ impl Screencopy {
                 frame_rate,
             },
             pool: BufferPool::new(),
+            dmabuf,
+            dmabuf_refused: false,
         };
         // The first request also tells the frame's size and format.
         capture.request()?;
@@ -771,6 +840,15 @@ impl Screencopy {
             self.check_output()?;
             if self.state.frame.failed {
                 self.in_flight = None;
+                let in_dmabuf = self.targets[self.filling]
+                    .as_ref()
+                    .is_some_and(|t| t.dmabuf);
+                if in_dmabuf && !self.dmabuf_refused {
+                    tracing::info!(output = %self.output_name, "the compositor failed a copy into a DMA-BUF buffer; capturing into shared memory");
+                    self.dmabuf_refused = true;
+                    self.request()?;
+                    continue;
+                }
                 return Err(CaptureError::FrameFailed {
                     output: self.output_name.clone(),
                 });
@@ -862,23 +940,59 @@ impl Screencopy {
                 output: self.output_name.clone(),
             });
         }
-        let spec = self.state.frame.shm.ok_or(CaptureError::ProtocolMissing {
-            protocol: "a wl_shm buffer offer in zwlr_screencopy_frame_v1",
-            fix: "the compositor offered only DMA-BUF; DMA-BUF capture is not built yet",
-        })?;
-        pixel_format(spec.format)?;
-        spec.check().map_err(|reason| CaptureError::BadBuffer {
-            source_name: format!("the compositor (output {:?})", self.output_name),
-            reason,
-        })?;
         // Into the buffer that does not hold the last frame delivered.
         let index = match self.delivered {
             Some((last, _, _)) => 1 - last,
             None => 0,
         };
-        let target = match self.targets[index].take() {
-            Some(t) if t.spec == spec => t,
-            _ => make_target(&self.shm, spec, &qh)?,
+        let bad = |reason| CaptureError::BadBuffer {
+            source_name: format!("the compositor (output {:?})", self.output_name),
+            reason,
+        };
+        let dmabuf_spec = match (&self.dmabuf, self.state.frame.linux_dmabuf) {
+            (Some(_), Some((fourcc, width, height))) if !self.dmabuf_refused => {
+                let spec = BufferSpec {
+                    format: dmabuf::shm_format(fourcc),
+                    width,
+                    height,
+                    stride: width.saturating_mul(4),
+                };
+                (pixel_format(spec.format).is_ok() && spec.check().is_ok()).then_some(spec)
+            }
+            _ => None,
+        };
+        let mut reuse = self.targets[index].take();
+        let mut target = None;
+        if let (Some(spec), Some(linux_dmabuf)) = (dmabuf_spec, self.dmabuf.as_ref()) {
+            target = match reuse.take() {
+                Some(t) if t.dmabuf && t.spec == spec => Some(t),
+                _ => {
+                    let made = dmabuf::make_target(
+                        linux_dmabuf,
+                        &mut self.queue,
+                        &mut self.state,
+                        &self.peer,
+                        spec,
+                    )?;
+                    self.dmabuf_refused = made.is_none();
+                    made
+                }
+            };
+        }
+        let target = match target {
+            Some(t) => t,
+            None => {
+                let spec = self.state.frame.shm.ok_or(CaptureError::ProtocolMissing {
+                    protocol: "a wl_shm buffer offer in zwlr_screencopy_frame_v1",
+                    fix: "the compositor offered only DMA-BUF; turn the DMA-BUF option on (WaylandOptions::dmabuf)",
+                })?;
+                pixel_format(spec.format)?;
+                spec.check().map_err(bad)?;
+                match reuse {
+                    Some(t) if !t.dmabuf && t.spec == spec => t,
+                    _ => make_target(&self.shm, spec, &qh)?,
+                }
+            }
         };
         if self.options.damage && self.manager_version >= 2 {
             frame.copy_with_damage(&target.buffer);
@@ -942,9 +1056,10 @@ fn make_target(
     Ok(Target {
         spec,
         memory,
-        pool,
+        pool: Some(pool),
         buffer,
         y_invert: false,
+        dmabuf: false,
     })
 }
 
@@ -1339,6 +1454,11 @@ impl Dispatch<ZwlrScreencopyFrameV1, ()> for State {
                 frame.ready = Some(Timestamp::from_nanos(nanos));
                 frame.arrived = Some(Timestamp::now());
             }
+            Event::LinuxDmabuf {
+                format,
+                width,
+                height,
+            } => frame.linux_dmabuf = Some((format, width, height)),
             Event::Failed => frame.failed = true,
             Event::BufferDone => frame.buffer_done = true,
             _ => {}
