@@ -1,0 +1,163 @@
+//! DMA-BUF capture buffers and wlr-screencopy v3 against the test compositor
+//! (tests/wayland_server). There is no /dev/dri here, so the library's LINEAR DMA-BUFs are
+//! memfds, which the test compositor writes through their fd as a GPU compositor would render
+//! into them. Checked: the frame lands in the DMA-BUF pixel-exact and `last_dmabuf` describes
+//! that buffer; a compositor that refuses the buffer (`zwp_linux_buffer_params_v1.failed`) gets
+//! shared memory instead; without the option, shared memory only; wlr-screencopy (the fallback
+//! protocol) gives exact pixels, damage and its cursor flag.
+
+mod wayland_server;
+
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use ghoststream::capture::{WaylandCapture, WaylandOptions, WaylandProtocol};
+use ghoststream::{CpuImage, PixelFormat, Timestamp};
+use wayland_server::{pixel, Kind, Offers, TestServer, OUTPUT_SIZE};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+fn options(server: &TestServer, protocol: WaylandProtocol, dmabuf: bool) -> WaylandOptions {
+    WaylandOptions {
+        display: Some(server.socket.clone()),
+        cursor: false,
+        dmabuf,
+        protocol,
+        round_trip_timeout: Duration::from_secs(2),
+        ..WaylandOptions::default()
+    }
+}
+
+fn next(capture: &mut WaylandCapture) -> (CpuImage, Timestamp) {
+    capture
+        .next_image_before(Instant::now() + WAIT)
+        .unwrap()
+        .expect("a frame within the wait")
+}
+
+/// The output's picture `content`, row by row (B, G, R, A).
+fn picture(content: u32, cursor: bool) -> Vec<Vec<u8>> {
+    let (w, h) = OUTPUT_SIZE;
+    (0..h)
+        .map(|y| {
+            (0..w)
+                .flat_map(|x| pixel(Kind::Output, content, cursor, x, y))
+                .collect()
+        })
+        .collect()
+}
+
+fn rows(image: &CpuImage) -> Vec<Vec<u8>> {
+    assert_eq!(image.format(), PixelFormat::Bgra8);
+    (0..image.height())
+        .map(|y| image.row(0, y)[..image.width() as usize * 4].to_vec())
+        .collect()
+}
+
+/// The last frame's DMA-BUF, read through its fd: its rows, as the description says they lie.
+fn dmabuf_rows(capture: &WaylandCapture) -> Vec<Vec<u8>> {
+    let (buf, _) = capture.last_dmabuf().expect("the frame is in a DMA-BUF");
+    assert_eq!(buf.format, PixelFormat::Bgra8);
+    assert_eq!((buf.width, buf.height), OUTPUT_SIZE);
+    assert_eq!(buf.modifier, 0, "LINEAR");
+    assert!(buf.stride >= u64::from(buf.width) * 4);
+    let fd = buf.fd.as_fd();
+    (0..buf.height)
+        .map(|y| {
+            let mut row = vec![0; buf.width as usize * 4];
+            let at = buf.offset + u64::from(y) * buf.stride;
+            assert_eq!(rustix::io::pread(fd, &mut row, at).unwrap(), row.len());
+            row
+        })
+        .collect()
+}
+
+#[test]
+fn image_copy_frames_land_in_a_dmabuf_pixel_exact() {
+    let server = TestServer::start();
+    server.with(|s| s.offer_dmabuf = true);
+    let mut capture =
+        WaylandCapture::open(options(&server, WaylandProtocol::ImageCopy, true)).unwrap();
+    let (image, presented) = next(&mut capture);
+    assert_eq!(rows(&image), picture(0, false));
+    assert_eq!(dmabuf_rows(&capture), picture(0, false));
+    assert_eq!(capture.last_dmabuf().unwrap().1, presented);
+    assert_eq!(server.with(|s| (s.frames_copied, s.dmabuf_copies)), (1, 1));
+    server.with(|s| s.content = 2);
+    let (image, _) = next(&mut capture);
+    assert_eq!(rows(&image), picture(2, false));
+    assert_eq!(dmabuf_rows(&capture), picture(2, false));
+    assert_eq!(server.with(|s| (s.frames_copied, s.dmabuf_copies)), (2, 2));
+}
+
+#[test]
+fn wlr_screencopy_v3_frames_land_in_a_dmabuf_pixel_exact() {
+    let server = TestServer::start();
+    server.with(|s| s.offer_dmabuf = true);
+    let mut capture =
+        WaylandCapture::open(options(&server, WaylandProtocol::Screencopy, true)).unwrap();
+    assert_eq!(capture.protocol(), "wlr-screencopy");
+    let (image, _) = next(&mut capture);
+    assert_eq!(rows(&image), picture(0, false));
+    assert_eq!(dmabuf_rows(&capture), picture(0, false));
+    assert_eq!(server.with(|s| s.dmabuf_copies), 1);
+}
+
+#[test]
+fn a_refused_dmabuf_falls_back_to_shared_memory() {
+    for protocol in [WaylandProtocol::ImageCopy, WaylandProtocol::Screencopy] {
+        let server = TestServer::start();
+        server.with(|s| {
+            s.offer_dmabuf = true;
+            s.refuse_dmabuf = true;
+        });
+        let mut capture = WaylandCapture::open(options(&server, protocol, true)).unwrap();
+        let (image, _) = next(&mut capture);
+        assert_eq!(rows(&image), picture(0, false), "{protocol:?}");
+        assert!(capture.last_dmabuf().is_none(), "{protocol:?}");
+        assert_eq!(
+            server.with(|s| (s.frames_copied, s.dmabuf_copies)),
+            (1, 0),
+            "{protocol:?}"
+        );
+    }
+}
+
+#[test]
+fn without_the_option_frames_stay_in_shared_memory() {
+    for protocol in [WaylandProtocol::ImageCopy, WaylandProtocol::Screencopy] {
+        let server = TestServer::start();
+        server.with(|s| s.offer_dmabuf = true);
+        let mut capture = WaylandCapture::open(options(&server, protocol, false)).unwrap();
+        let (image, _) = next(&mut capture);
+        assert_eq!(rows(&image), picture(0, false), "{protocol:?}");
+        assert!(capture.last_dmabuf().is_none());
+        assert_eq!(server.with(|s| s.dmabuf_copies), 0, "{protocol:?}");
+    }
+}
+
+#[test]
+fn wlr_screencopy_is_the_fallback_with_exact_pixels_damage_and_the_cursor_flag() {
+    let server = TestServer::start_offering(Offers {
+        image_copy: false,
+        screencopy: true,
+    });
+    let mut capture = WaylandCapture::open(WaylandOptions {
+        cursor: true,
+        ..options(&server, WaylandProtocol::Auto, false)
+    })
+    .unwrap();
+    assert_eq!(capture.protocol(), "wlr-screencopy");
+    assert_eq!(server.with(|s| s.overlay_cursor), Some(true));
+    let (image, first) = next(&mut capture);
+    assert_eq!(rows(&image), picture(0, true));
+    let idle = capture
+        .wait_frame_before(Instant::now() + Duration::from_millis(300))
+        .unwrap();
+    assert_eq!(idle, None, "an unchanged output sends no frame");
+    assert_eq!(server.with(|s| s.frames_copied), 1);
+    server.with(|s| s.content = 5);
+    let (image, second) = next(&mut capture);
+    assert_eq!(rows(&image), picture(5, true));
+    assert!(second.as_nanos() > first.as_nanos());
+}
