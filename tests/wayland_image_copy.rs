@@ -416,3 +416,38 @@ fn a_cursor_session_draws_the_pointer_and_a_move_alone_makes_a_frame() {
         .unwrap();
     assert_eq!(idle, None);
 }
+
+#[test]
+fn the_source_spellings_open_the_output_and_the_window_by_app_id() {
+    use ghoststream::source::{open_spec, SourceError, SourceOptions, SourceSpec};
+    let server = TestServer::start();
+    let mut o = SourceOptions::default();
+    o.display = Some(server.socket.clone());
+    o.no_cursor = true;
+    let spec: SourceSpec = format!("wayland:window={WINDOW_APP_ID}").parse().unwrap();
+    let mut opened = open_spec(&spec, &o, &mut |_| {}).unwrap();
+    assert_eq!(
+        opened.description,
+        format!("wayland window {WINDOW_APP_ID} (ext-image-copy-capture)")
+    );
+    let info = opened.source.info();
+    assert_eq!((info.width, info.height), WINDOW_SIZE);
+    assert!(opened.source.next_frame().unwrap().is_some());
+    drop(opened);
+
+    let spec: SourceSpec = format!("wayland:{OUTPUT_NAME}").parse().unwrap();
+    let opened = open_spec(&spec, &o, &mut |_| {}).unwrap();
+    assert_eq!(
+        opened.description,
+        format!("wayland output {OUTPUT_NAME} (ext-image-copy-capture)")
+    );
+    drop(opened);
+
+    let spec: SourceSpec = "wayland:window=org.example.Nope".parse().unwrap();
+    let err = open_spec(&spec, &o, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&err, SourceError::Capture(CaptureError::WindowNotFound { app_id, .. }) if app_id == "org.example.Nope"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(WINDOW_APP_ID), "{err}");
+}

@@ -5,8 +5,9 @@
 //!
 //! A memfd is a DMA-BUF only to a compositor that does not ask its kind (a CPU compositor, the
 //! tests' compositor) and to Mesa's lavapipe, which maps the fd's pages; a GPU compositor
-//! refuses it and the capture falls back to `wl_shm`. Buffers a GPU can render into (GBM or
-//! exported Vulkan memory, tiled modifiers) await real hardware; docs/HARDWARE.md says so.
+//! refuses it and the capture falls back to `wl_shm`. Buffers a GPU can render into (GBM,
+//! udmabuf or exported Vulkan memory, tiled modifiers) are not made yet: they await a machine
+//! with a DRM device to test on.
 //! The buffer stays mapped, so a frame in it is read on the CPU exactly as a `wl_shm` one, and
 //! [`super::WaylandCapture::last_dmabuf`] describes it for a zero-copy import
 //! ([`crate::gpu::DmaBufImage::import`]).
