@@ -330,7 +330,8 @@ fn capture_name(c: &dyn crate::source::capture::LiveCapture) -> String {
     c.name().to_string()
 }
 
-/// `screen`: wlr-screencopy when the compositor offers it, else the portal.
+/// `screen`: the compositor's own capture (ext-image-copy-capture or wlr-screencopy) when it
+/// offers one, else the portal.
 fn open_screen(
     options: &SourceOptions,
     rate: Rational,
