@@ -166,6 +166,23 @@ fn a_window_is_captured_by_its_app_id() {
 }
 
 #[test]
+fn a_resized_window_comes_at_its_new_size_after_the_refused_frame() {
+    let server = TestServer::start();
+    let mut capture = WaylandCapture::open(window(&server)).unwrap();
+    let (image, _) = next(&mut capture);
+    assert_eq!((image.width(), image.height()), WINDOW_SIZE);
+    server.with(|s| {
+        s.resize_window = Some((50, 30));
+        s.content = 1;
+    });
+    // The copy in flight into the old size is refused (buffer_constraints) after the new
+    // constraints: it is asked again into a buffer of the new size.
+    let (image, _) = next(&mut capture);
+    assert_eq!((image.width(), image.height()), (50, 30));
+    assert_picture(&image, Kind::Window, 1, false, (0, 0));
+}
+
+#[test]
 fn an_unknown_app_id_lists_the_windows_there_are() {
     let server = TestServer::start();
     let err = WaylandCapture::open(WaylandOptions {

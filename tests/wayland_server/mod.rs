@@ -159,6 +159,8 @@ pub struct Shared {
     pub close_window: bool,
     /// Remove the output now.
     pub remove_output: bool,
+    /// Resize the window to this now (its sessions announce new constraints).
+    pub resize_window: Option<(u32, u32)>,
     /// Whether the last session asked for `paint_cursors`.
     pub paint_cursors: Option<bool>,
     /// Frames copied into client buffers.
@@ -277,6 +279,8 @@ struct Server {
     screencopies: Vec<(ZwlrScreencopyFrameV1, WlBuffer, bool)>,
     /// The picture number the last wlr-screencopy copy held.
     screencopy_last: Option<u32>,
+    /// The window's size now.
+    window_size: (u32, u32),
 }
 
 fn run(
@@ -310,6 +314,7 @@ fn run(
         pointers: Vec::new(),
         screencopies: Vec::new(),
         screencopy_last: None,
+        window_size: WINDOW_SIZE,
     };
     while !stop.load(Ordering::SeqCst) {
         if let Ok(Some(stream)) = listener.accept() {
@@ -332,7 +337,7 @@ fn run(
 impl Server {
     /// Applies what the test asked for and answers the captures that can be answered.
     fn tick(&mut self, dh: &DisplayHandle) {
-        let (close, remove, refuse, content, pointer) = {
+        let (close, remove, refuse, content, pointer, resize) = {
             let mut s = self.shared.lock().unwrap();
             let r = (
                 s.close_window,
@@ -340,11 +345,21 @@ impl Server {
                 s.refuse,
                 s.content,
                 s.pointer,
+                s.resize_window.take(),
             );
             s.close_window = false;
             s.remove_output = false;
             r
         };
+        if let Some((w, h)) = resize {
+            self.window_size = (w, h);
+            for s in self.sessions.iter_mut().filter(|s| s.kind == Kind::Window) {
+                s.resource.buffer_size(w, h);
+                s.resource.shm_format(wl_shm::Format::Xrgb8888);
+                s.resource.done();
+                s.last = None;
+            }
+        }
         if close && self.window_open {
             self.window_open = false;
             for h in self.handles.drain(..) {
@@ -423,7 +438,10 @@ impl Server {
             frame.failed(FailureReason::BufferConstraints);
             return true;
         };
-        let (width, height) = session.kind.size();
+        let (width, height) = match session.kind {
+            Kind::Window => self.window_size,
+            kind => kind.size(),
+        };
         if !target.fits(width, height) {
             frame.failed(FailureReason::BufferConstraints);
             return true;
@@ -459,7 +477,7 @@ impl Server {
 
     /// Paints picture `content` of `kind` into `target` and counts the copy.
     fn paint(&self, target: &BufferData, kind: Kind, content: u32, cursor: bool) {
-        let (width, height) = kind.size();
+        let (width, height) = (target.width, target.height);
         let mut row = Vec::with_capacity(width as usize * 4);
         for y in 0..height {
             row.clear();

@@ -115,7 +115,7 @@ pub enum CaptureError {
         app_id: String,
     },
     /// The compositor refused the buffer offered for a frame.
-    #[error("the compositor refused the capture buffer for {what}: {reason}")]
+    #[error("the compositor refused the capture buffer for {what}: {reason} (a buffer made as the compositor described it was refused: try the other protocol with WaylandOptions::protocol, or report it to the compositor)")]
     BufferRefused {
         /// What was captured.
         what: String,
