@@ -1,5 +1,6 @@
-//! Capture from a Wayland compositor into shared memory: through `ext-image-copy-capture-v1`
-//! (outputs and windows, [`image_copy`]) when the compositor offers it, else through
+//! Capture from a Wayland compositor into shared memory (or LINEAR DMA-BUFs, on request:
+//! [`WaylandOptions::dmabuf`]): through `ext-image-copy-capture-v1`
+//! (outputs, and windows by `app_id`) when the compositor offers it, else through
 //! `wlr-screencopy-unstable-v1` (outputs of wlroots-style compositors).
 //!
 //! The rest of this page describes the wlr-screencopy path; the image-copy path works the same
