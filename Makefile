@@ -19,7 +19,7 @@ DESTDIR ?=
 setup:
 	@bash .ci/setup build
 
-# The test stack on top: lavapipe, the validation layer, sway, PipeWire, the portal, streaming
+# The test stack on top: lavapipe, the validation layer, sway, mutter, PipeWire, the portal, streaming
 # servers, Zig...
 setup-test:
 	@bash .ci/setup test
@@ -44,7 +44,7 @@ lint: setup
 # GPU tests run on lavapipe with the validation layer; GHOSTSTREAM_REQUIRE_GPU turns a missing
 # device into a failure instead of a skip.
 test: setup-test lint fuzz-smoke
-	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_GLSLC=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 cargo test --workspace
+	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_GLSLC=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_GNOME=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 cargo test --workspace
 	@echo "== Tests that pass here by skipping (this machine lacks the hardware); their hardware runs are in docs/HARDWARE.md:"
 	@GHOSTSTREAM_REQUIRE_GPU=1 cargo test -q --workspace -- --nocapture --test-threads 1 cuda nvenc semaphore missing 2>&1 | grep -o "SKIPPED.*" | cut -c1-160 | sort | uniq -c || true
 

@@ -99,7 +99,8 @@ pub use format::{
     ChromaSubsampling, PixelFormat, PlaneGeometry, SizeError, MAX_DIMENSION, MAX_FRAME_SAMPLES,
 };
 pub use frame::{
-    BufferPool, CpuImage, Frame, FrameBuffer, FrameImage, ImageError, PlaneLayout, BUFFER_PADDING,
+    BufferPool, CpuImage, DmaBufFrame, DmaBufKey, DmaBufLayout, Frame, FrameBuffer, FrameImage,
+    ImageError, Lease, PlaneLayout, PointerOverlay, BUFFER_PADDING,
 };
 pub use packet::{FrameStats, Packet, PacketFraming};
 pub use session::{Session, SessionError, SessionOutput, SessionStats, MAX_TIMESTAMP};

@@ -380,8 +380,18 @@ impl Session {
                 got_height: h,
             });
         }
-        if matches!(frame.image, FrameImage::Gpu(_)) {
-            self.check_gpu_frames_accepted()?;
+        match &frame.image {
+            FrameImage::Gpu(_) => self.check_gpu_frames_accepted()?,
+            // A DMA-BUF is imported into whichever device the session runs its ring on.
+            FrameImage::DmaBuf(_) if self.gpu.is_none() => {
+                return Err(SessionError::GpuFrameRejected {
+                    reason: format!(
+                        "a DMA-BUF frame needs the GPU path, and the session's GPU choice is {} (or its input is YUV); open it with the GPU required (--gpu require) for RGB input",
+                        gpu_choice_name(&self.config.gpu)
+                    ),
+                })
+            }
+            _ => {}
         }
         if frame.image.format() != self.config.input_format {
             return Err(SessionError::FrameFormat {
@@ -1076,6 +1086,7 @@ fn run_worker(
                         frame,
                         wait_timeout_ns: wait_ns,
                     },
+                    FrameImage::DmaBuf(frame) => RingFrame::DmaBuf(frame),
                 };
                 match r.submit(input, stats) {
                     Ok(Submitted::Pending) => enc.encode_completed(r),

@@ -33,6 +33,7 @@ fn open_with_cursor(env: &PrivatePipeWire, target: NodeTarget, cursor: bool) -> 
         remote: Some(env.connection()),
         negotiation_timeout: Duration::from_secs(10),
         cursor,
+        gpu: None,
     })
     .unwrap_or_else(|e| {
         panic!(

@@ -106,7 +106,7 @@ impl BenchInput {
             match reader.next_frame().map_err(|e| err(e.to_string()))? {
                 Some(f) => match f.image {
                     FrameImage::Cpu(img) => out.push(img),
-                    FrameImage::Gpu(_) => {
+                    _ => {
                         return Err(err("the reader gave a GPU frame".into()));
                     }
                 },

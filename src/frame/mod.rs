@@ -1,14 +1,17 @@
 //! Frames: an image plus its timestamps.
 //!
 //! A [`Frame`] holds its pixels in a [`FrameImage`]: CPU memory ([`CpuImage`]) or a Vulkan
-//! image of the session's device ([`GpuFrame`]). The enum is `#[non_exhaustive]`: more kinds
-//! of memory (DMA-BUF, CUDA) may join.
+//! image of the session's device ([`GpuFrame`]) or a producer's DMA-BUF that the session
+//! imports into its device ([`DmaBufFrame`]). The enum is `#[non_exhaustive]`: more kinds of
+//! memory (CUDA) may join.
 //!
 //! CPU buffers can come from a [`BufferPool`]: when the session is done with a frame, its buffer
 //! goes back to the pool instead of to the allocator, so a steady stream allocates nothing.
 
+mod dmabuf;
 mod gpu;
 
+pub use dmabuf::{DmaBufFrame, DmaBufKey, DmaBufLayout, Lease, PointerOverlay};
 pub use gpu::{GpuFrame, GpuFrameError, TimelinePoint};
 
 use std::sync::{Arc, Mutex};
@@ -312,6 +315,8 @@ pub enum FrameImage {
     Cpu(CpuImage),
     /// A Vulkan image of the session's device.
     Gpu(GpuFrame),
+    /// A producer's DMA-BUF, imported into the session's device and read there.
+    DmaBuf(DmaBufFrame),
 }
 
 impl FrameImage {
@@ -320,6 +325,7 @@ impl FrameImage {
         match self {
             FrameImage::Cpu(i) => i.width(),
             FrameImage::Gpu(g) => g.width(),
+            FrameImage::DmaBuf(d) => d.width(),
         }
     }
 
@@ -328,6 +334,7 @@ impl FrameImage {
         match self {
             FrameImage::Cpu(i) => i.height(),
             FrameImage::Gpu(g) => g.height(),
+            FrameImage::DmaBuf(d) => d.height(),
         }
     }
 
@@ -336,6 +343,7 @@ impl FrameImage {
         match self {
             FrameImage::Cpu(i) => i.format(),
             FrameImage::Gpu(g) => g.format(),
+            FrameImage::DmaBuf(d) => d.format(),
         }
     }
 }

@@ -349,6 +349,28 @@ impl DmaBufImage {
     }
 }
 
+/// The DRM format modifiers [`DmaBufImage::import`] takes for `format` buffers on this
+/// device, in order of preference: none without VK_EXT_external_memory_dma_buf (or for a
+/// format the GPU path does not read); the device's importable tiled layouts (with
+/// VK_EXT_image_drm_format_modifier) and then LINEAR, which every producer can write.
+pub fn importable_modifiers(ctx: &GpuContext, format: PixelFormat) -> Vec<u64> {
+    if !ctx.has_extension("VK_EXT_external_memory_dma_buf")
+        || super::conv::input_format(format).is_err()
+    {
+        return Vec::new();
+    }
+    let mut list: Vec<u64> = DmaBufImage::modifiers(ctx, format)
+        .map(|mods| {
+            mods.iter()
+                .filter(|m| m.importable() && m.modifier != DRM_FORMAT_MOD_LINEAR)
+                .map(|m| m.modifier)
+                .collect()
+        })
+        .unwrap_or_default();
+    list.push(DRM_FORMAT_MOD_LINEAR);
+    list
+}
+
 /// The DRM format modifiers the device lists for `format` (VK_EXT_image_drm_format_modifier).
 fn modifier_properties(
     ctx: &GpuContext,

@@ -17,6 +17,7 @@ mod dmabuf;
 mod interop;
 mod pass;
 mod pipeline;
+mod pointer;
 mod resources;
 mod ring;
 
@@ -32,7 +33,7 @@ pub use ash;
 pub use bench::ConvertBenchmark;
 pub use commands::GpuTime;
 pub use convert::{ConvertInput, ConvertRun, RgbToYuv420};
-pub use dmabuf::{DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
+pub use dmabuf::{importable_modifiers, DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use interop::{ExportableBuffer, ExportableTimeline};
 #[cfg(any(feature = "test-support", feature = "bench"))]
 pub use ring::PassTiming;

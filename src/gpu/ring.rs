@@ -20,7 +20,7 @@
 //! queue). The CPU never waits for the consumer; only when the consumer falls a whole ring of
 //! buffers behind does a slot's fence hold the next submission back.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use ash::vk;
@@ -33,14 +33,16 @@ use super::commands::{
 };
 use super::conv::color_range;
 use super::convert::{ConvertInput, RgbToYuv420};
+use super::dmabuf::{DmaBuf, DmaBufImage};
 use super::interop::{ExportableBuffer, ExportableTimeline};
 use super::pass::ProcessingPass;
 use super::pipeline::{write_descriptors, Descriptor};
+use super::pointer::PointerPass;
 use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
 use crate::format::{PixelFormat, PlaneGeometry};
-use crate::frame::GpuFrame;
 use crate::frame::{BufferPool, CpuImage, PlaneLayout};
+use crate::frame::{DmaBufFrame, DmaBufKey, GpuFrame, PointerOverlay};
 use crate::processing::convert::YuvLayout;
 use crate::processing::pipeline::ProcessSpec;
 
@@ -177,6 +179,9 @@ struct Slot<T> {
     /// Bytes the CPU copied into the slot's upload buffer for the frame in it (0 for a
     /// [`GpuFrame`]).
     uploaded: u64,
+    /// A DMA-BUF frame in the slot: held (so its producer does not get the buffer back)
+    /// until the slot is collected.
+    lease: Option<DmaBufFrame>,
 }
 
 /// One converted frame: the image in CPU memory (pitch-linear planes), the caller's tag, and
@@ -207,6 +212,9 @@ pub enum RingFrame<'a> {
         /// How long the CPU waits for the frame's wait point before it is an error.
         wait_timeout_ns: u64,
     },
+    /// In a producer's DMA-BUF: imported into the ring's device (once per buffer) and read
+    /// there, with no upload; the frame's lease is held until its pass has completed.
+    DmaBuf(&'a DmaBufFrame),
 }
 
 impl<'a> From<&'a CpuImage> for RingFrame<'a> {
@@ -295,6 +303,16 @@ pub struct ConvertRing<T> {
     upload_extent: (u32, u32),
     /// Hand-off frames whose pass has completed, with its GPU time, not yet taken.
     finished: Vec<(T, Option<GpuTime>)>,
+    /// DMA-BUF buffers imported, by key, for the current generation of the producer's buffers.
+    imports: HashMap<DmaBufKey, DmaBufImage>,
+    /// The generation `imports` belongs to.
+    import_generation: u64,
+    /// Imports of earlier generations, kept until no slot in flight may read them.
+    retired_imports: Vec<DmaBufImage>,
+    /// What the ring converts (the pointer pass is built from it).
+    spec: ProcessSpec,
+    /// Draws a DMA-BUF frame's pointer over the pass's output; made for the first such frame.
+    pointer_pass: Option<PointerPass>,
 }
 
 /// How long collecting a slot may wait before it is a timeout error.
@@ -363,6 +381,11 @@ impl<T> ConvertRing<T> {
             input_planes: input.planes(width, height),
             upload_extent: (image_w, image_h),
             finished: Vec::new(),
+            imports: HashMap::new(),
+            import_generation: 0,
+            retired_imports: Vec::new(),
+            spec: *spec,
+            pointer_pass: None,
         };
         let (pool, sets) = this.pass.descriptor_sets(super::vk_u32(depth))?;
         this.pool = pool;
@@ -435,6 +458,7 @@ impl<T> ConvertRing<T> {
                 fence,
                 tag: None,
                 uploaded: 0,
+                lease: None,
             });
         }
         this.handoff = handoff;
@@ -477,6 +501,10 @@ impl<T> ConvertRing<T> {
                     wait_timeline(&self.ctx, point, wait_timeout_ns)?;
                 }
             }
+            RingFrame::DmaBuf(frame) => {
+                self.check_frame(frame.format(), frame.width(), frame.height())?;
+                self.import(frame)?;
+            }
         }
         let collected = if self.handoff.is_some() {
             self.retire_if_full()?;
@@ -486,7 +514,19 @@ impl<T> ConvertRing<T> {
         };
         match frame {
             RingFrame::Cpu(image) => self.enqueue_cpu(image, tag)?,
-            RingFrame::Gpu { frame, .. } => self.enqueue_gpu(frame, tag)?,
+            RingFrame::Gpu { frame, .. } => self.enqueue_gpu(frame, tag, None)?,
+            RingFrame::DmaBuf(frame) => {
+                let imported = self.imports.get(&frame.key()).ok_or(GpuError::Invalid {
+                    what: "DMA-BUF frame".into(),
+                    reason: "its import is missing right after it was made".into(),
+                })?;
+                // SAFETY: the import stays in `imports` (or `retired_imports`) until no slot
+                // in flight reads it.
+                let gpu = unsafe { imported.frame() };
+                let i = self.enqueue_gpu(&gpu, tag, frame.pointer())?;
+                self.slots[i].lease = Some(frame.clone());
+                i
+            }
         };
         if self.handoff.is_some() {
             return Ok(Submitted::HandedOff(self.last_handed_off()));
@@ -592,7 +632,7 @@ impl<T> ConvertRing<T> {
         let uploaded = self.write_upload(i, frame)?;
         let own_view = self.slots[i].image.view;
         self.bind_input(i, own_view);
-        self.record_and_submit(i, None)?;
+        self.record_and_submit(i, None, None)?;
         self.slots[i].tag = Some(tag);
         self.slots[i].uploaded = uploaded;
         self.last_uploaded = uploaded;
@@ -601,7 +641,12 @@ impl<T> ConvertRing<T> {
     }
 
     /// Records and submits an application image into the next slot; returns the slot.
-    fn enqueue_gpu(&mut self, frame: &GpuFrame, tag: T) -> Result<usize, GpuError> {
+    fn enqueue_gpu(
+        &mut self,
+        frame: &GpuFrame,
+        tag: T,
+        pointer: Option<&PointerOverlay>,
+    ) -> Result<usize, GpuError> {
         let view_info = vk::ImageViewCreateInfo::default()
             .image(frame.image())
             .view_type(vk::ImageViewType::TYPE_2D)
@@ -613,7 +658,7 @@ impl<T> ConvertRing<T> {
             .map_err(GpuError::vk("vkCreateImageView"))?;
         let i = self.take_slot();
         self.bind_input(i, view);
-        self.record_and_submit(i, Some(frame))?;
+        self.record_and_submit(i, Some(frame), pointer)?;
         self.slots[i].tag = Some(tag);
         self.slots[i].uploaded = 0;
         self.last_uploaded = 0;
@@ -713,7 +758,7 @@ impl<T> ConvertRing<T> {
             self.write_upload(i, &blank)?;
             let own_view = self.slots[i].image.view;
             self.bind_input(i, own_view);
-            self.record_and_submit(i, None)?;
+            self.record_and_submit(i, None, None)?;
             wait_and_reset(&self.ctx, self.slots[i].fence, WAIT_NS, "a benchmark frame")?;
         }
         let ctx = Arc::clone(&self.ctx);
@@ -810,7 +855,27 @@ impl<T> ConvertRing<T> {
     /// Records and submits slot `i`: the upload of its staging buffer into its own image, or,
     /// for a [`GpuFrame`], the application's image moved to the sampled layout and back around
     /// the pass, with the frame's wait and release points on the submission.
-    fn record_and_submit(&mut self, i: usize, gpu: Option<&GpuFrame>) -> Result<(), GpuError> {
+    fn record_and_submit(
+        &mut self,
+        i: usize,
+        gpu: Option<&GpuFrame>,
+        pointer: Option<&PointerOverlay>,
+    ) -> Result<(), GpuError> {
+        if pointer.is_some() && self.pointer_pass.is_none() {
+            self.pointer_pass = Some(PointerPass::new(&self.ctx, self.slots.len(), &self.spec)?);
+        }
+        let mut pointer_pass = self.pointer_pass.take();
+        let result = self.record_and_submit_with(i, gpu, pointer.zip(pointer_pass.as_mut()));
+        self.pointer_pass = pointer_pass;
+        result
+    }
+
+    fn record_and_submit_with(
+        &mut self,
+        i: usize,
+        gpu: Option<&GpuFrame>,
+        pointer: Option<(&PointerOverlay, &mut PointerPass)>,
+    ) -> Result<(), GpuError> {
         let ctx = Arc::clone(&self.ctx);
         let d = &ctx.device;
         let slot = &self.slots[i];
@@ -857,6 +922,9 @@ impl<T> ConvertRing<T> {
                 );
             }
             self.record_timed_pass(d, i);
+            if let Some((overlay, pass)) = pointer {
+                pass.record(slot.cmd, i, slot.bound_output, overlay)?;
+            }
             if let Some(f) = gpu.filter(|f| f.layout() != read || f.owner_family().is_some()) {
                 // Back to the application's layout (and a foreign owner's queue family); the
                 // release signal at the end of the submission covers it.
@@ -904,6 +972,37 @@ impl<T> ConvertRing<T> {
         Ok(())
     }
 
+    /// Imports `frame`'s buffer unless it already is. A new generation of buffers (the
+    /// producer renegotiated) retires every earlier import; retired imports are destroyed once
+    /// no slot is in flight.
+    fn import(&mut self, frame: &DmaBufFrame) -> Result<(), GpuError> {
+        let key = frame.key();
+        if key.generation != self.import_generation {
+            self.retired_imports
+                .extend(self.imports.drain().map(|(_, v)| v));
+            self.import_generation = key.generation;
+        }
+        if self.imports.contains_key(&key) {
+            return Ok(());
+        }
+        let layout = frame.layout();
+        let image = DmaBufImage::import(
+            &self.ctx,
+            &DmaBuf {
+                fd: frame.fd(),
+                format: layout.format,
+                width: layout.width,
+                height: layout.height,
+                modifier: layout.modifier,
+                offset: layout.offset,
+                stride: layout.stride,
+            },
+        )?;
+        tracing::debug!(?key, ?layout, "DMA-BUF imported");
+        self.imports.insert(key, image);
+        Ok(())
+    }
+
     /// Destroys slot `i`'s application-image view, if it has one, once the slot is idle.
     fn release_view(&mut self, i: usize) {
         let slot = &mut self.slots[i];
@@ -928,6 +1027,11 @@ impl<T> ConvertRing<T> {
             "a frame's conversion",
         )?;
         self.release_view(i);
+        // Its pass is done: the producer may have the buffer back.
+        self.slots[i].lease = None;
+        if self.in_flight.is_empty() {
+            self.retired_imports.clear();
+        }
         let gpu = if self.queries != vk::QueryPool::null() {
             Some(read_gpu_time_at(
                 &self.ctx,

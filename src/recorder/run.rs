@@ -16,10 +16,13 @@ use crate::config::{
     BackendChoice, BackendKind, BitDepth, ConfigError, Preset, RateControl, RateControlMode,
     SessionConfig,
 };
+use crate::config::{GpuChoice, GpuOptions};
 use crate::control::ControlServer;
 use crate::format::PixelFormat;
+use crate::gpu::GpuContext;
 use crate::report::one_line;
 use crate::session::Session;
+use crate::session::SessionError;
 use crate::source::{SourceInfo, SourceSpec};
 use crate::time::Rational;
 
@@ -74,6 +77,27 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
     {
         options.source_options.format = Some(PixelFormat::I420P10);
     }
+    // A PipeWire or portal capture reads its frames on the session's device when the GPU is
+    // required, when `auto` finds a real GPU that imports DMA-BUF, or when the host gave its
+    // own device: the producer is asked for DMA-BUF buffers that device imports, and no frame
+    // is copied by the CPU before the encoder.
+    let capture_gpu = match (&options.gpu_context, &options.source) {
+        (Some(ctx), _) => Some(Arc::clone(ctx)),
+        (None, SourceSpec::PipeWire { .. } | SourceSpec::Portal { .. } | SourceSpec::Screen)
+            if host.is_none() =>
+        {
+            match &options.session.gpu {
+                GpuChoice::Require(gpu) => Some(GpuContext::new(gpu).map_err(SessionError::from)?),
+                GpuChoice::Auto => GpuContext::new_skipping_cpu_devices(&GpuOptions::default())
+                    .ok()
+                    .filter(|ctx| {
+                        !crate::gpu::importable_modifiers(ctx, PixelFormat::Bgra8).is_empty()
+                    }),
+                GpuChoice::Off => None,
+            }
+        }
+        _ => None,
+    };
     let opened = match host {
         Some((info, frames)) => crate::source::OpenedSource {
             source: Box::new(super::feed::HostSource {
@@ -83,9 +107,12 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
             }),
             description: "frames pushed by the host".into(),
         },
-        None => crate::source::spec::open(&options.source, &options.source_options, &mut |m| {
-            send(RecorderEvent::Notice(m))
-        })?,
+        None => crate::source::spec::open_on(
+            &options.source,
+            &options.source_options,
+            capture_gpu.as_ref(),
+            &mut |m| send(RecorderEvent::Notice(m)),
+        )?,
     };
     let mut source = opened.source;
     let info = source.info();
@@ -95,7 +122,7 @@ fn record_inner(job: Job) -> Result<RecorderSummary, RecorderError> {
     let outputs = Outputs::open(&options.outputs, &config, control, &mut |e| held.push(e))?;
     // From here until the first packet, a failure gives the outputs up: staged files are
     // deleted and their paths keep what they had.
-    let session = match &options.gpu_context {
+    let session = match &capture_gpu {
         Some(ctx) => Session::open_on(config.clone(), Arc::clone(ctx)),
         None => Session::open(config.clone()),
     };

@@ -9,10 +9,12 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::format::PixelFormat;
 use crate::frame::Frame;
+use crate::gpu::GpuContext;
 use crate::source::capture::{PacedCapture, Region, WaylandCapture, WaylandOptions};
 use crate::source::{
     FrameSource, PacingStats, RawReader, SourceError, SourceInfo, TestPattern, Y4mReader,
@@ -232,6 +234,18 @@ pub fn open(
     options: &SourceOptions,
     notify: &mut dyn FnMut(String),
 ) -> Result<OpenedSource, SourceError> {
+    open_on(spec, options, None, notify)
+}
+
+/// As [`open`], with the Vulkan device the frames will be read on: a PipeWire or portal
+/// capture then asks its producer for DMA-BUF buffers that device imports, and hands frames on
+/// as [`crate::frame::FrameImage::DmaBuf`] (no CPU copy; the session must run on `gpu`).
+pub fn open_on(
+    spec: &SourceSpec,
+    options: &SourceOptions,
+    gpu: Option<&Arc<GpuContext>>,
+    notify: &mut dyn FnMut(String),
+) -> Result<OpenedSource, SourceError> {
     let does_not_apply = |option: &'static str, fix: &str| SourceError::DoesNotApply {
         option,
         name: spec.to_string(),
@@ -278,17 +292,17 @@ pub fn open(
         }
         SourceSpec::Screen => {
             capture_only(options)?;
-            open_screen(options, rate, notify)
+            open_screen(options, rate, gpu, notify)
         }
         SourceSpec::PipeWire { node } => {
             capture_only(options)?;
             wayland_only(options)?;
-            open_pipewire(node.as_deref(), options, rate)
+            open_pipewire(node.as_deref(), options, rate, gpu)
         }
         SourceSpec::Portal { pick } => {
             capture_only(options)?;
             wayland_only(options)?;
-            open_portal(*pick, options, rate, notify)
+            open_portal(*pick, options, rate, gpu, notify)
         }
         SourceSpec::Host => Err(SourceError::BadSpec {
             spec: spec.to_string(),
@@ -335,6 +349,7 @@ fn capture_name(c: &dyn crate::source::capture::LiveCapture) -> String {
 fn open_screen(
     options: &SourceOptions,
     rate: Rational,
+    gpu: Option<&Arc<GpuContext>>,
     notify: &mut dyn FnMut(String),
 ) -> Result<OpenedSource, SourceError> {
     use crate::source::capture::CaptureError;
@@ -359,7 +374,7 @@ fn open_screen(
     notify(format!(
         "screen: {wayland_error}; using the desktop portal instead"
     ));
-    open_portal(PortalPick::Monitor, options, rate, notify)
+    open_portal(PortalPick::Monitor, options, rate, gpu, notify)
 }
 
 #[cfg(feature = "pipewire")]
@@ -367,6 +382,7 @@ fn open_pipewire(
     node: Option<&str>,
     options: &SourceOptions,
     rate: Rational,
+    gpu: Option<&Arc<GpuContext>>,
 ) -> Result<OpenedSource, SourceError> {
     use crate::source::capture::{PipeWireCapture, PipeWireOptions};
     let capture = PipeWireCapture::open(PipeWireOptions {
@@ -378,6 +394,7 @@ fn open_pipewire(
                 fix: e,
             })?,
         cursor: !options.no_cursor,
+        gpu: gpu.cloned(),
         ..PipeWireOptions::default()
     })?;
     let description = format!("PipeWire node {}", capture_name(&capture));
@@ -392,6 +409,7 @@ fn open_pipewire(
     _: Option<&str>,
     _: &SourceOptions,
     _: Rational,
+    _: Option<&Arc<GpuContext>>,
 ) -> Result<OpenedSource, SourceError> {
     Err(SourceError::NotBuilt {
         what: "PipeWire capture",
@@ -404,6 +422,7 @@ fn open_portal(
     pick: PortalPick,
     options: &SourceOptions,
     rate: Rational,
+    gpu: Option<&Arc<GpuContext>>,
     notify: &mut dyn FnMut(String),
 ) -> Result<OpenedSource, SourceError> {
     use crate::source::capture::{LiveCapture, PortalCapture, PortalOptions, PortalSources};
@@ -430,6 +449,7 @@ fn open_portal(
             PortalPick::Monitor => PortalSources::Monitor,
             PortalPick::Window => PortalSources::Window,
         },
+        gpu: gpu.cloned(),
         ..PortalOptions::default()
     })?;
     let again = if restoring { " again" } else { "" };
@@ -462,6 +482,7 @@ fn open_portal(
     _: PortalPick,
     _: &SourceOptions,
     _: Rational,
+    _: Option<&Arc<GpuContext>>,
     _: &mut dyn FnMut(String),
 ) -> Result<OpenedSource, SourceError> {
     Err(SourceError::NotBuilt {

@@ -26,7 +26,7 @@ pub use pacer::PacedCapture;
 #[cfg(all(feature = "pipewire", feature = "test-support"))]
 pub use pipewire::test_node::{
     test_node_frame_number, test_node_pixel, test_node_pointer_pixel, test_node_pointer_position,
-    PipeWireTestNode, TEST_NODE_POINTER_HOTSPOT, TEST_NODE_POINTER_SIDE,
+    PipeWireTestNode, TestNodeBuffers, TEST_NODE_POINTER_HOTSPOT, TEST_NODE_POINTER_SIDE,
 };
 /// The PipeWire metadata readers, for the fuzz targets (feature `test-support`).
 #[cfg(all(feature = "pipewire", feature = "test-support"))]
@@ -42,7 +42,7 @@ pub use wayland::{Region, WaylandCapture, WaylandOptions, WaylandProtocol};
 
 use std::time::Instant;
 
-use crate::frame::CpuImage;
+use crate::frame::{CpuImage, FrameImage};
 use crate::source::SourceInfo;
 use crate::time::Timestamp;
 
@@ -69,6 +69,15 @@ pub trait LiveCapture: Send {
     /// producer's part of the latency ends there. `None` where the capture does not know.
     fn last_arrival(&self) -> Option<Timestamp> {
         None
+    }
+
+    /// The newest frame as the capture holds it: a producer's DMA-BUF stays one
+    /// ([`FrameImage::DmaBuf`], nothing copied; the session imports it into its GPU), anything
+    /// else is read out as [`last_image`](Self::last_image) does.
+    fn last_frame_image(&self) -> Result<Option<(FrameImage, Timestamp)>, CaptureError> {
+        Ok(self
+            .last_image()?
+            .map(|(image, time)| (FrameImage::Cpu(image), time)))
     }
 }
 
@@ -219,6 +228,19 @@ pub enum CaptureError {
     NodeGone {
         /// The node.
         node: String,
+    },
+    /// The node and GhostStream have no format in common: the link between them failed to
+    /// negotiate.
+    #[error("PipeWire {node} and GhostStream share no format ({reason}): the node offers {producer}; GhostStream takes {consumer}. A node that sends only DMA-BUF needs a Vulkan device that imports DMA-BUF (VK_EXT_external_memory_dma_buf): record with --gpu require on such a device")]
+    NoCommonFormat {
+        /// The node.
+        node: String,
+        /// What PipeWire said of the link.
+        reason: String,
+        /// The formats the node offers, as read from its `EnumFormat` parameters.
+        producer: String,
+        /// The formats GhostStream offered.
+        consumer: String,
     },
     /// The stream could not be set up or failed.
     #[error("the PipeWire capture stream failed: {reason}")]

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{CaptureError, LiveCapture};
-use crate::frame::{BufferPool, CpuImage, Frame};
+use crate::frame::{BufferPool, CpuImage, Frame, FrameImage};
 use crate::source::{FrameSource, SourceError, SourceInfo};
 use crate::time::{Rational, Timestamp};
 
@@ -102,7 +102,7 @@ impl PacedCapture {
         };
         // Only the newest frame is read out of shared memory; a repeat reads the last one
         // again. One copy per emitted frame, none for dropped ones.
-        let Some((image, presented)) = self.capture.last_image()? else {
+        let Some((image, presented)) = self.capture.last_frame_image()? else {
             return Err(self.first_frame_timeout());
         };
         self.stats.dropped += arrived.saturating_sub(1);
@@ -121,6 +121,14 @@ impl PacedCapture {
         let image = if (image.width(), image.height()) == (info.width, info.height) {
             image
         } else {
+            // A frame of another size is fitted on the CPU (rare: a resized window).
+            let image = match image {
+                FrameImage::Cpu(image) => image,
+                _ => match self.capture.last_image()? {
+                    Some((image, _)) => image,
+                    None => return Err(self.first_frame_timeout()),
+                },
+            };
             self.stats.refitted += 1;
             if self.stats.refitted == 1 {
                 tracing::warn!(
@@ -129,9 +137,15 @@ impl PacedCapture {
                     "capture size changed; frames are cropped or padded to the first size"
                 );
             }
-            fit(&image, info.width, info.height, &self.pool)?
+            FrameImage::Cpu(fit(&image, info.width, info.height, &self.pool)?)
         };
-        let mut frame = Frame::from_cpu(image, Timestamp::from_nanos(pts));
+        let mut frame = Frame {
+            pts: Timestamp::from_nanos(pts),
+            duration: None,
+            capture_time: None,
+            arrival_time: None,
+            image,
+        };
         // A repeat is no new picture: it has no capture time (its capture-to-packet latency
         // would measure how long the screen stayed still).
         frame.capture_time = (arrived > 0).then_some(presented);

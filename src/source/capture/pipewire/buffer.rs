@@ -39,6 +39,21 @@ pub(crate) struct PlaneView<'a> {
     pub corrupted: bool,
 }
 
+/// The first data plane of a DMA-BUF buffer, as its chunk describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DmaBufPlane {
+    /// PipeWire's fd for the buffer (borrowed: valid while the buffer is held).
+    pub fd: i32,
+    /// Where the frame starts.
+    pub offset: u64,
+    /// Bytes per row.
+    pub stride: u64,
+    /// Bytes of frame data (0: an empty chunk, no picture).
+    pub size: u64,
+    /// The producer marked the chunk corrupted.
+    pub corrupted: bool,
+}
+
 /// What a buffer's metadata says about its frame.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BufferMeta {
@@ -150,6 +165,31 @@ impl HeldBuffer {
             spa_sys::SPA_DATA_DmaBuf if data.data.is_null() => Memory::DmaBuf,
             spa_sys::SPA_DATA_DmaBuf => Memory::Mapped,
             other => Memory::Other(other),
+        })
+    }
+
+    /// The first data plane of a DMA-BUF buffer: its fd (PipeWire's, valid while the buffer
+    /// is held), where the frame starts, its row pitch and size. `None` for other memory.
+    pub fn dmabuf_plane(&self) -> Option<DmaBufPlane> {
+        let spa = self.spa()?;
+        if spa.n_datas == 0 || spa.datas.is_null() {
+            return None;
+        }
+        // SAFETY: `datas` points at `n_datas` (> 0) spa_data entries.
+        let data = unsafe { &*spa.datas };
+        if data.type_ != spa_sys::SPA_DATA_DmaBuf || data.chunk.is_null() {
+            return None;
+        }
+        // SAFETY: `chunk` was checked non-null and belongs to this data plane.
+        let chunk = unsafe { &*data.chunk };
+        Some(DmaBufPlane {
+            fd: i32::try_from(data.fd).ok()?,
+            offset: u64::from(chunk.offset),
+            stride: u64::try_from(chunk.stride).ok()?,
+            size: u64::from(chunk.size),
+            corrupted: u32::from_ne_bytes(chunk.flags.to_ne_bytes())
+                & spa_sys::SPA_CHUNK_FLAG_CORRUPTED
+                != 0,
         })
     }
 
@@ -447,4 +487,85 @@ pub fn parse_buffer_meta(header: Option<&[u8]>, damage: Option<&[u8]>) -> Buffer
         meta.damage_regions = Some(u32::try_from(listed).unwrap_or(u32::MAX));
     }
     meta
+}
+
+/// Memory a producer allocated for one of its buffers (the test node's DMA-BUF mode): a memfd
+/// mapped into this process, typed `SPA_DATA_DmaBuf` (the stand-in for a GPU buffer where no
+/// /dev/dri exists) or `SPA_DATA_MemFd`. Unmapped and closed on drop.
+#[cfg(feature = "test-support")]
+#[derive(Debug)]
+pub(crate) struct ProducerMemory {
+    _fd: std::os::fd::OwnedFd,
+    map: *mut std::ffi::c_void,
+    len: usize,
+}
+
+// SAFETY: the mapping is owned by this value alone and only written through the buffer it
+// was attached to, on the producer's loop thread.
+#[cfg(feature = "test-support")]
+unsafe impl Send for ProducerMemory {}
+
+#[cfg(feature = "test-support")]
+impl Drop for ProducerMemory {
+    fn drop(&mut self) {
+        // SAFETY: `map` is the mapping of `len` bytes made in `attach_memfd`, unmapped once.
+        let _ = unsafe { rustix::mm::munmap(self.map, self.len) };
+    }
+}
+
+/// Allocates a buffer's memory on the producer's side (`PW_STREAM_FLAG_ALLOC_BUFFERS`): a
+/// memfd of `size` bytes, given to the first data plane as a DMA-BUF when the negotiated
+/// types allow it, else as a MemFd. `None` when the buffer has no data plane or allows
+/// neither type.
+///
+/// # Safety
+/// `raw` is a buffer the stream has just handed to its `add_buffer` callback, not yet used.
+#[cfg(feature = "test-support")]
+pub(crate) unsafe fn attach_memfd(
+    raw: *mut pw_sys::pw_buffer,
+    size: usize,
+) -> std::io::Result<Option<ProducerMemory>> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: forwarded from the caller: `raw` is live; its spa_buffer and datas are PipeWire's.
+    let Some(spa) = (unsafe { (*raw).buffer.as_mut() }) else {
+        return Ok(None);
+    };
+    if spa.n_datas == 0 || spa.datas.is_null() {
+        return Ok(None);
+    }
+    // SAFETY: `datas` points at `n_datas` (> 0) entries, ours to fill in add_buffer.
+    let data = unsafe { &mut *spa.datas };
+    // In add_buffer, the type field holds the negotiated types as a bit mask.
+    let allowed = data.type_;
+    let kind = if allowed & (1 << spa_sys::SPA_DATA_DmaBuf) != 0 {
+        spa_sys::SPA_DATA_DmaBuf
+    } else if allowed & (1 << spa_sys::SPA_DATA_MemFd) != 0 {
+        spa_sys::SPA_DATA_MemFd
+    } else {
+        return Ok(None);
+    };
+    let fd = rustix::fs::memfd_create("ghoststream-test-node", rustix::fs::MemfdFlags::CLOEXEC)?;
+    rustix::fs::ftruncate(&fd, size as u64)?;
+    // SAFETY: a fresh shared mapping of the whole memfd, unmapped in ProducerMemory's Drop.
+    let map = unsafe {
+        rustix::mm::mmap(
+            std::ptr::null_mut(),
+            size,
+            rustix::mm::ProtFlags::READ | rustix::mm::ProtFlags::WRITE,
+            rustix::mm::MapFlags::SHARED,
+            &fd,
+            0,
+        )
+    }?;
+    data.type_ = kind;
+    data.flags = spa_sys::SPA_DATA_FLAG_READWRITE;
+    data.fd = i64::from(fd.as_raw_fd());
+    data.mapoffset = 0;
+    data.maxsize = u32::try_from(size).map_err(|_| std::io::Error::other("buffer too large"))?;
+    data.data = map;
+    Ok(Some(ProducerMemory {
+        _fd: fd,
+        map,
+        len: size,
+    }))
 }

@@ -6,15 +6,22 @@
 //! - the loop keeps the newest buffer *dequeued* (held) and queues the one it replaces back at
 //!   once, so a producer is never starved and nothing is copied on the loop thread;
 //! - the caller reads the held buffer's mapped pixels out once per frame it uses, under the
-//!   lock (the only copy, as on the Wayland path); a frame replaced before it was read costs
-//!   nothing;
+//!   lock (the only copy, as on the Wayland path), or takes a DMA-BUF frame with no copy; a
+//!   frame replaced before it was read costs nothing;
 //! - a renegotiated format (a window resized, an output mode change) arrives as new buffers of
 //!   the new size: the held frame is read out before its buffer goes away, so the last frame
 //!   stays available for repeats.
 //!
 //! Format negotiation offers BGRx/BGRA/RGBx/RGBA and the 10-bit xBGR/ABGR 2:10:10:10 layouts of
-//! any size, in shared memory (MemFd or MemPtr). DMA-BUF with modifiers is not offered yet: no
-//! reachable machine has a producer that exports DMA-BUF (no /dev/dri), see docs/HARDWARE.md.
+//! any size. Given a Vulkan device ([`PipeWireOptions::gpu`]) that imports DMA-BUF, DMA-BUF
+//! buffers come first, in the DRM format modifiers the device imports (`MANDATORY`, left to
+//! fixate where several); shared memory (MemFd or MemPtr) is always offered after them. A
+//! modifier the producer leaves open is fixated to the first of its list the device imports
+//! (or, with none, shared memory is asked for). A DMA-BUF frame is never mapped: it leaves as
+//! [`FrameImage::DmaBuf`] with a lease that keeps the producer's buffer dequeued until the
+//! last holder (the GPU pass) lets go, and the pointer from the cursor metadata rides on it
+//! to be drawn on the GPU. A link that fails to negotiate is [`CaptureError::NoCommonFormat`],
+//! naming both sides' formats, at once.
 //!
 //! Timestamps: the producer's `spa_meta_header.pts` (`CLOCK_MONOTONIC` for the portals and
 //! GhostStream's own test node), else `CLOCK_MONOTONIC` at arrival.
@@ -24,6 +31,7 @@
 //! ([`CaptureError::NodeGone`]), the daemon gone ([`CaptureError::PipeWireGone`]).
 
 mod buffer;
+mod dmabuf_map;
 mod params;
 mod pointer;
 #[cfg(feature = "test-support")]
@@ -37,7 +45,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -48,7 +56,8 @@ use pw::stream::{StreamFlags, StreamRef, StreamState};
 use pw::types::ObjectType;
 
 use super::{CaptureError, LiveCapture};
-use crate::frame::{BufferPool, CpuImage};
+use crate::frame::{BufferPool, CpuImage, DmaBufFrame, DmaBufKey, DmaBufLayout, FrameImage, Lease};
+use crate::gpu::GpuContext;
 use crate::source::SourceInfo;
 use crate::time::{Rational, Timestamp};
 use buffer::{HeldBuffer, Memory, PlaneView};
@@ -103,6 +112,12 @@ pub struct PipeWireOptions {
     /// producer that draws the pointer itself (a portal cast with the cursor embedded) sends
     /// none, and nothing is drawn.
     pub cursor: bool,
+    /// The Vulkan device frames are to be read on. With one that imports DMA-BUF, the stream
+    /// offers DMA-BUF buffers first (in the DRM format modifiers the device imports; shared
+    /// memory stays offered as the fallback), and a DMA-BUF frame comes out of
+    /// [`LiveCapture::last_frame_image`] as [`FrameImage::DmaBuf`]: never mapped or copied
+    /// by the CPU. `None`: shared memory only.
+    pub gpu: Option<Arc<GpuContext>>,
 }
 
 impl Default for PipeWireOptions {
@@ -112,8 +127,52 @@ impl Default for PipeWireOptions {
             remote: None,
             negotiation_timeout: Duration::from_secs(5),
             cursor: true,
+            gpu: None,
         }
     }
+}
+
+/// The DMA-BUF formats a capture offers: each SPA format the device imports, with the
+/// modifiers it takes for it (preferred first).
+type DmaBufOffer = Vec<(pw::spa::param::video::VideoFormat, Vec<u64>)>;
+
+/// What the loop thread is told from outside it.
+enum LoopMessage {
+    /// Stop and drop the stream.
+    Quit,
+    /// A DMA-BUF frame's last holder let go: buffers kept for it may go back to the producer.
+    Returned,
+}
+
+/// A DMA-BUF buffer's hold on the producer's buffer: while any frame made from it lives, the
+/// loop keeps the buffer dequeued; the last one dropped tells the loop to queue it back.
+struct PwLease {
+    loop_: Mutex<pw::channel::Sender<LoopMessage>>,
+}
+
+impl std::fmt::Debug for PwLease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PwLease")
+    }
+}
+
+impl Lease for PwLease {}
+
+impl Drop for PwLease {
+    fn drop(&mut self) {
+        if let Ok(loop_) = self.loop_.lock() {
+            // The loop may be gone already (the capture closed): then so are its buffers.
+            let _ = loop_.send(LoopMessage::Returned);
+        }
+    }
+}
+
+/// A DMA-BUF buffer of the current negotiation: GhostStream's duplicate of its fd and its
+/// index for the import cache.
+#[derive(Debug)]
+struct DmaBufEntry {
+    fd: Arc<OwnedFd>,
+    index: u64,
 }
 
 /// A frame the loop holds for the caller.
@@ -124,6 +183,8 @@ struct Held {
     time: Timestamp,
     /// When the loop dequeued it.
     arrived: Timestamp,
+    /// The lease of the DMA-BUF frames made from it (dead when none lives).
+    lease: Weak<PwLease>,
 }
 
 /// What a PipeWire capture has received.
@@ -162,6 +223,27 @@ struct State {
     ended: bool,
     /// The daemon has answered a round trip (a core `done`): it is alive.
     answered: bool,
+    /// DMA-BUF buffers replaced by newer frames while a frame made from them still lives:
+    /// queued back when their lease dies.
+    retired: Vec<(HeldBuffer, Weak<PwLease>)>,
+    /// The current negotiation's DMA-BUF buffers, by their `pw_buffer` address.
+    dmabufs: HashMap<usize, DmaBufEntry>,
+    /// Bumped at each DMA-BUF negotiation (the import cache's generation).
+    generation: u64,
+    /// Indices given to DMA-BUF buffers so far.
+    next_index: u64,
+    /// The sender DMA-BUF leases use to reach the loop.
+    lease_sender: Option<LoopSender>,
+}
+
+/// The loop's channel (its own type only for `Debug`).
+#[derive(Clone)]
+struct LoopSender(pw::channel::Sender<LoopMessage>);
+
+impl std::fmt::Debug for LoopSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoopSender")
+    }
 }
 
 #[derive(Debug, Default)]
@@ -210,7 +292,7 @@ impl Shared {
 /// A capture of one PipeWire video node.
 pub struct PipeWireCapture {
     shared: Arc<Shared>,
-    quit: Option<pw::channel::Sender<()>>,
+    quit: Option<pw::channel::Sender<LoopMessage>>,
     thread: Option<JoinHandle<()>>,
     label: String,
     info: SourceInfo,
@@ -236,7 +318,8 @@ impl PipeWireCapture {
         let timeout = options.negotiation_timeout;
         let socket = socket_label(options.remote.is_some());
         let shared = Arc::new(Shared::default());
-        let (quit, quit_rx) = pw::channel::channel::<()>();
+        let (quit, quit_rx) = pw::channel::channel::<LoopMessage>();
+        shared.lock().lease_sender = Some(LoopSender(quit.clone()));
         let thread = {
             let shared = Arc::clone(&shared);
             std::thread::Builder::new()
@@ -322,11 +405,15 @@ impl PipeWireCapture {
     fn read_out(&self, held: &Held, pointer: &Pointer) -> Result<CpuImage, CaptureError> {
         let plane = match held.buffer.memory() {
             Some(Memory::Mapped) => held.buffer.plane(),
-            Some(Memory::DmaBuf) => return Err(CaptureError::ProtocolMissing {
-                protocol: "shared-memory buffers from the PipeWire node",
-                fix: "the node sent an unmapped DMA-BUF although only MemFd/MemPtr were offered; \
-                          report the producer",
-            }),
+            Some(Memory::DmaBuf) => {
+                let mut image =
+                    read_dmabuf(held, &self.pool).map_err(|reason| CaptureError::BadBuffer {
+                        source_name: self.label.clone(),
+                        reason,
+                    })?;
+                pointer.draw(&mut image);
+                return Ok(image);
+            }
             _ => None,
         };
         let plane = plane.ok_or_else(|| CaptureError::BadBuffer {
@@ -408,12 +495,82 @@ impl LiveCapture for PipeWireCapture {
     fn last_arrival(&self) -> Option<Timestamp> {
         self.shared.lock().held.as_ref().map(|h| h.arrived)
     }
+
+    fn last_frame_image(&self) -> Result<Option<(FrameImage, Timestamp)>, CaptureError> {
+        let mut guard = self.shared.lock();
+        let state = &mut *guard;
+        let Some(held) = state.held.as_mut() else {
+            drop(guard);
+            return Ok(self
+                .last_image()?
+                .map(|(image, time)| (FrameImage::Cpu(image), time)));
+        };
+        let Some(plane) = held.buffer.dmabuf_plane() else {
+            drop(guard);
+            return Ok(self
+                .last_image()?
+                .map(|(image, time)| (FrameImage::Cpu(image), time)));
+        };
+        let format = held.format;
+        let modifier = format.modifier.unwrap_or(crate::gpu::DRM_FORMAT_MOD_LINEAR);
+        let key = held.buffer.as_ptr() as usize;
+        let entry = match state.dmabufs.entry(key) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                // SAFETY: PipeWire's fd for a held buffer is open until the buffer is queued
+                // back or removed, which needs the lock held here.
+                let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(plane.fd) };
+                let fd = borrowed
+                    .try_clone_to_owned()
+                    .map_err(|source| CaptureError::Io {
+                        what: format!("a duplicate of DMA-BUF fd {}", plane.fd),
+                        source,
+                    })?;
+                state.next_index += 1;
+                v.insert(DmaBufEntry {
+                    fd: Arc::new(fd),
+                    index: state.next_index,
+                })
+            }
+        };
+        let lease = match held.lease.upgrade() {
+            Some(lease) => lease,
+            None => {
+                let sender = state.lease_sender.clone().ok_or(CaptureError::NodeGone {
+                    node: self.label.clone(),
+                })?;
+                let lease = Arc::new(PwLease {
+                    loop_: Mutex::new(sender.0),
+                });
+                held.lease = Arc::downgrade(&lease);
+                lease
+            }
+        };
+        let frame = DmaBufFrame::new(
+            Arc::clone(&entry.fd),
+            DmaBufLayout {
+                format: format.format,
+                width: format.width,
+                height: format.height,
+                modifier,
+                offset: plane.offset,
+                stride: plane.stride,
+            },
+            DmaBufKey {
+                generation: state.generation,
+                index: entry.index,
+            },
+            lease,
+        )
+        .with_pointer(state.pointer.overlay());
+        Ok(Some((FrameImage::DmaBuf(frame), held.time)))
+    }
 }
 
 impl Drop for PipeWireCapture {
     fn drop(&mut self) {
         if let Some(quit) = self.quit.take() {
-            let _ = quit.send(());
+            let _ = quit.send(LoopMessage::Quit);
         }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -453,6 +610,41 @@ fn copy_plane(
         image.row_mut(0, y)[..row].copy_from_slice(&data[start..start + row]);
     }
     Ok(image)
+}
+
+/// Reads a held DMA-BUF frame into CPU memory (a LINEAR buffer, mapped for the read): the
+/// rare case of a frame wanted on the CPU (no GPU session; a resized frame to fit).
+fn read_dmabuf(held: &Held, pool: &Arc<BufferPool>) -> Result<CpuImage, String> {
+    let plane = held
+        .buffer
+        .dmabuf_plane()
+        .ok_or("a DMA-BUF buffer without its plane")?;
+    if let Some(m) = held
+        .format
+        .modifier
+        .filter(|&m| m != crate::gpu::DRM_FORMAT_MOD_LINEAR)
+    {
+        return Err(format!(
+            "its DMA-BUF has the tiled layout {m:#x}, which the CPU cannot read; record with the GPU (--gpu require)"
+        ));
+    }
+    let rows = u64::from(held.format.height);
+    let len =
+        plane.offset + plane.stride * rows.saturating_sub(1) + u64::from(held.format.width) * 4;
+    let len = usize::try_from(len).map_err(|_| format!("a DMA-BUF of {len} bytes"))?;
+    // SAFETY: PipeWire's fd for a held buffer is open while the buffer is held, which the
+    // caller's lock guarantees for this call.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(plane.fd) };
+    let map = dmabuf_map::MappedDmaBuf::map(fd, len)
+        .map_err(|e| format!("mapping its DMA-BUF ({len} bytes): {e}"))?;
+    let view = PlaneView {
+        bytes: map.bytes(),
+        offset: usize::try_from(plane.offset).unwrap_or(usize::MAX),
+        size: len,
+        stride: usize::try_from(plane.stride).unwrap_or(0),
+        corrupted: plane.corrupted,
+    };
+    copy_plane(view, &held.format, pool)
 }
 
 /// One `Video/Source`-like node seen in the registry.
@@ -608,8 +800,23 @@ fn prop(props: Option<&DictRef>, key: &str) -> Option<String> {
 fn run_loop(
     options: PipeWireOptions,
     shared: &Arc<Shared>,
-    quit: pw::channel::Receiver<()>,
+    quit: pw::channel::Receiver<LoopMessage>,
 ) -> Result<(), CaptureError> {
+    let dmabuf_offer: Rc<DmaBufOffer> = Rc::new(match &options.gpu {
+        Some(ctx) => params::ACCEPTED
+            .iter()
+            .filter_map(|&(spa, engine)| {
+                let modifiers = crate::gpu::importable_modifiers(ctx, engine);
+                (!modifiers.is_empty()).then_some((spa, modifiers))
+            })
+            .collect(),
+        None => Vec::new(),
+    });
+    if options.gpu.is_some() && dmabuf_offer.is_empty() {
+        tracing::info!(
+            "PipeWire: the Vulkan device imports no DMA-BUF (VK_EXT_external_memory_dma_buf); asking for shared memory"
+        );
+    }
     let connection = params::connect(options.remote)?;
     let (core, main_loop) = (&connection.core, &connection.main_loop);
 
@@ -663,12 +870,27 @@ fn run_loop(
         })
         .register();
 
-    let registry = core.get_registry().map_err(unavailable)?;
+    let registry = Rc::new(core.get_registry().map_err(unavailable)?);
+    // Proxies and listeners made from inside callbacks, kept alive until the loop ends.
+    let watched: Rc<RefCell<Vec<Box<dyn std::any::Any>>>> = Rc::default();
+    let consumer_formats = describe_offer(&dmabuf_offer);
+    let label = target
+        .as_ref()
+        .map(|t| t.to_string())
+        .unwrap_or_else(|| "the linked video node".into());
     let _registry_listener = registry
         .add_listener_local()
         .global({
             let graph = Rc::clone(&graph);
             let own_node = Rc::clone(&own_node);
+            let registry = Rc::downgrade(&registry);
+            let watched = Rc::clone(&watched);
+            let failure = LinkFailure {
+                shared: Arc::clone(shared),
+                core: core.clone(),
+                node: label.clone(),
+                consumer: consumer_formats,
+            };
             move |global: &GlobalObject<&DictRef>| {
                 let mut graph = graph.borrow_mut();
                 if let Some(entry) = NodeEntry::from_global(global) {
@@ -681,6 +903,9 @@ fn run_loop(
                         graph.links.insert(global.id, (out, input));
                         if input == own_node.get() {
                             graph.peer = Some(out);
+                            if let Some(registry) = registry.upgrade() {
+                                failure.watch(&registry, global, &watched);
+                            }
                         }
                     }
                 }
@@ -691,10 +916,7 @@ fn run_loop(
             let own_node = Rc::clone(&own_node);
             let target_id = Rc::clone(&target_id);
             let shared = Arc::clone(shared);
-            let label = target
-                .as_ref()
-                .map(|t| t.to_string())
-                .unwrap_or_else(|| "the linked video node".into());
+            let label = label.clone();
             move |id| {
                 let mut graph = graph.borrow_mut();
                 graph.links.remove(&id);
@@ -725,7 +947,7 @@ fn run_loop(
         props.insert("target.object", name.as_str());
     }
     let stream =
-        pw::stream::Stream::new(core, "ghoststream-capture", props).map_err(unavailable)?;
+        Rc::new(pw::stream::Stream::new(core, "ghoststream-capture", props).map_err(unavailable)?);
     let _stream_listener = stream
         .add_local_listener_with_user_data(())
         .state_changed({
@@ -741,18 +963,22 @@ fn run_loop(
         .param_changed({
             let shared = Arc::clone(shared);
             let cursor = options.cursor;
+            let offer = Rc::clone(&dmabuf_offer);
             move |stream: &StreamRef, _, id, param| {
                 if id != pw::spa::param::ParamType::Format.as_raw() {
                     return;
                 }
                 let Some(param) = param else { return };
-                on_format(stream, &shared, param, cursor);
+                on_format(stream, &shared, param, cursor, &offer);
             }
         })
         .remove_buffer({
             let shared = Arc::clone(shared);
             move |_stream: &StreamRef, _, raw| {
                 let mut state = shared.lock();
+                // A DMA-BUF frame still in use keeps its own duplicate of the fd.
+                state.dmabufs.remove(&(raw as usize));
+                state.retired.retain(|(b, _)| b.as_ptr() != raw);
                 if state
                     .held
                     .as_ref()
@@ -760,10 +986,12 @@ fn run_loop(
                 {
                     // Keep the frame past its buffer (a format change): one copy, rarely.
                     let held = state.held.take().expect("checked above");
-                    if let Some(plane) = held.buffer.plane() {
-                        if let Ok(image) = copy_plane(plane, &held.format, &BufferPool::new()) {
-                            state.kept = Some((image, held.format, held.time));
-                        }
+                    let image = match held.buffer.plane() {
+                        Some(plane) => copy_plane(plane, &held.format, &BufferPool::new()),
+                        None => read_dmabuf(&held, &BufferPool::new()),
+                    };
+                    if let Ok(image) = image {
+                        state.kept = Some((image, held.format, held.time));
                     }
                 }
             }
@@ -776,11 +1004,7 @@ fn run_loop(
         .register()
         .map_err(unavailable)?;
 
-    let offer = [params::enum_format(
-        &params::ACCEPTED.map(|(spa, _)| spa),
-        None,
-        None,
-    )];
+    let offer = offer_pods(&dmabuf_offer, None);
     let target = match &options.node {
         Some(NodeTarget::Id(id)) => Some(*id),
         _ => None,
@@ -796,24 +1020,254 @@ fn run_loop(
 
     let _quit = quit.attach(main_loop.loop_(), {
         let main_loop = main_loop.clone();
-        move |()| main_loop.quit()
+        let shared = Arc::clone(shared);
+        let stream = Rc::clone(&stream);
+        move |message| match message {
+            LoopMessage::Quit => main_loop.quit(),
+            LoopMessage::Returned => {
+                let returned = take_returned(&mut shared.lock());
+                for buffer in returned {
+                    buffer::queue_back(&stream, buffer);
+                }
+            }
+        }
     });
     main_loop.run();
     // The stream and its buffers are dropped when this returns: forget the held buffer now,
     // under the lock, so that no reader can reach it afterwards.
     let mut state = shared.lock();
     state.held = None;
+    state.retired.clear();
+    state.dmabufs.clear();
+    state.lease_sender = None;
     state.ended = true;
     Ok(())
 }
 
-/// The format was fixed: record it and ask for shared-memory buffers and metadata.
-fn on_format(stream: &StreamRef, shared: &Shared, param: &pw::spa::pod::Pod, cursor: bool) {
+/// The formats a capture offers: DMA-BUF (each importable format with its modifiers; with
+/// `fixed`, only that format and modifier) first, shared memory in every format last.
+fn offer_pods(
+    dmabuf: &DmaBufOffer,
+    fixed: Option<(pw::spa::param::video::VideoFormat, u64)>,
+) -> Vec<Vec<u8>> {
+    let mut pods: Vec<Vec<u8>> = match fixed {
+        Some((format, modifier)) => vec![params::enum_format_dmabuf(
+            format,
+            &[modifier],
+            false,
+            None,
+            None,
+        )],
+        None => dmabuf
+            .iter()
+            .map(|(format, modifiers)| {
+                params::enum_format_dmabuf(*format, modifiers, modifiers.len() > 1, None, None)
+            })
+            .collect(),
+    };
+    pods.push(params::enum_format(
+        &params::ACCEPTED.map(|(spa, _)| spa),
+        None,
+        None,
+    ));
+    pods
+}
+
+/// What GhostStream offers, in words (for [`CaptureError::NoCommonFormat`]).
+fn describe_offer(dmabuf: &DmaBufOffer) -> String {
+    let shm: Vec<&str> = params::ACCEPTED
+        .iter()
+        .map(|(spa, _)| params::spa_name(*spa))
+        .collect();
+    let shm = format!("{} in shared memory", shm.join("/"));
+    if dmabuf.is_empty() {
+        return format!("{shm} (no DMA-BUF: no Vulkan device that imports it was given)");
+    }
+    let dmabuf: Vec<String> = dmabuf
+        .iter()
+        .map(|(spa, mods)| {
+            let mods: Vec<String> = mods.iter().map(|m| format!("{m:#x}")).collect();
+            format!("{} (modifiers {})", params::spa_name(*spa), mods.join(", "))
+        })
+        .collect();
+    format!("{} as DMA-BUF, or {shm}", dmabuf.join(", "))
+}
+
+/// Turns a link to the capture that fails to negotiate into [`CaptureError::NoCommonFormat`]
+/// (PipeWire itself only leaves the link in its error state, and the capture would wait for
+/// a format until its timeout): the producer's output port is asked for its formats, and the
+/// error is reported at the round trip after them (`pw_core_sync`), so it names both sides.
+struct LinkFailure {
+    shared: Arc<Shared>,
+    core: pw::core::Core,
+    node: String,
+    consumer: String,
+}
+
+impl LinkFailure {
+    fn watch(
+        &self,
+        registry: &pw::registry::Registry,
+        link: &GlobalObject<&DictRef>,
+        watched: &Rc<RefCell<Vec<Box<dyn std::any::Any>>>>,
+    ) {
+        let Ok(proxy) = registry.bind::<pw::link::Link, _>(link) else {
+            return;
+        };
+        let port = prop(link.props, "link.output.port")
+            .and_then(|v| v.parse::<u32>().ok())
+            .and_then(|id| {
+                registry
+                    .bind::<pw::port::Port, _>(&GlobalObject {
+                        id,
+                        permissions: pw::permissions::PermissionFlags::R,
+                        type_: ObjectType::Port,
+                        version: 3,
+                        props: None::<&DictRef>,
+                    })
+                    .ok()
+            })
+            .map(Rc::new);
+        let formats: Rc<RefCell<Vec<String>>> = Rc::default();
+        let port_listener = port.as_ref().map(|port| {
+            port.add_listener_local()
+                .param({
+                    let formats = Rc::clone(&formats);
+                    move |_, id, _, _, param| {
+                        if id == pw::spa::param::ParamType::EnumFormat {
+                            if let Some(pod) = param {
+                                formats.borrow_mut().push(params::describe_enum_format(pod));
+                            }
+                        }
+                    }
+                })
+                .register()
+        });
+        let reason: Rc<RefCell<Option<String>>> = Rc::default();
+        let pending: Rc<Cell<Option<pw::spa::utils::result::AsyncSeq>>> = Rc::default();
+        let done_listener = self
+            .core
+            .add_listener_local()
+            .done({
+                let shared = Arc::clone(&self.shared);
+                let node = self.node.clone();
+                let consumer = self.consumer.clone();
+                let formats = Rc::clone(&formats);
+                let reason = Rc::clone(&reason);
+                let pending = Rc::clone(&pending);
+                move |_, seq| {
+                    if pending.get() != Some(seq) {
+                        return;
+                    }
+                    pending.set(None);
+                    let producer = formats.borrow().join("; ");
+                    shared.fail(CaptureError::NoCommonFormat {
+                        node: node.clone(),
+                        reason: reason.borrow().clone().unwrap_or_default(),
+                        producer: if producer.is_empty() {
+                            "formats it did not list".into()
+                        } else {
+                            producer
+                        },
+                        consumer: consumer.clone(),
+                    });
+                }
+            })
+            .register();
+        let link_listener = proxy
+            .add_listener_local()
+            .info({
+                let port = port.clone();
+                let core = self.core.clone();
+                move |info| {
+                    if let pw::link::LinkState::Error(message) = info.state() {
+                        if reason.borrow().is_some() {
+                            return;
+                        }
+                        *reason.borrow_mut() = Some(message.to_string());
+                        if let Some(port) = &port {
+                            port.enum_params(
+                                0,
+                                Some(pw::spa::param::ParamType::EnumFormat),
+                                0,
+                                u32::MAX,
+                            );
+                        }
+                        pending.set(core.sync(0).ok());
+                    }
+                }
+            })
+            .register();
+        watched.borrow_mut().push(Box::new((
+            proxy,
+            link_listener,
+            port,
+            port_listener,
+            done_listener,
+        )));
+    }
+}
+
+/// The buffers kept for DMA-BUF frames whose last frame has been dropped, taken out of the
+/// state to be queued back.
+fn take_returned(state: &mut State) -> Vec<HeldBuffer> {
+    let (returned, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.retired)
+        .into_iter()
+        .partition(|(_, lease)| lease.strong_count() == 0);
+    state.retired = kept;
+    returned.into_iter().map(|(b, _)| b).collect()
+}
+
+/// The format was fixed: record it and ask for buffers (DMA-BUF for a format with a modifier,
+/// else shared memory) and metadata. A DMA-BUF format whose modifier is still a choice is
+/// fixated first: to the first of the producer's modifiers the device imports (the producer
+/// then renegotiates with it), or, with none, to shared memory.
+fn on_format(
+    stream: &StreamRef,
+    shared: &Shared,
+    param: &pw::spa::pod::Pod,
+    cursor: bool,
+    dmabuf: &DmaBufOffer,
+) {
+    if let Ok(Some(params::Modifier::Choice(offered))) = params::negotiated_modifier(param) {
+        let spa = pw::spa::param::video::VideoInfoRaw::new();
+        let mut spa = spa;
+        let format = spa.parse(param).ok().map(|_| spa.format());
+        let ours = format.and_then(|f| dmabuf.iter().find(|(o, _)| *o == f));
+        let pick = ours.and_then(|(_, mods)| offered.iter().find(|m| mods.contains(m)));
+        let pods = match (format, pick) {
+            (Some(format), Some(&modifier)) => {
+                tracing::debug!(?format, modifier, "PipeWire: fixating the DMA-BUF modifier");
+                offer_pods(dmabuf, Some((format, modifier)))
+            }
+            _ => {
+                let ours: Vec<String> = ours
+                    .map(|(_, m)| m.iter().map(|m| format!("{m:#x}")).collect())
+                    .unwrap_or_default();
+                tracing::info!(
+                    producer = ?offered.iter().map(|m| format!("{m:#x}")).collect::<Vec<_>>(),
+                    device = ?ours,
+                    "PipeWire: no DMA-BUF modifier both sides take; asking for shared memory"
+                );
+                offer_pods(&Vec::new(), None)
+            }
+        };
+        if let Err(e) = stream.update_params(&mut params::pods(&pods)) {
+            shared.fail(CaptureError::StreamFailed {
+                reason: format!("fixating the DMA-BUF modifier: {e}"),
+            });
+        }
+        return;
+    }
     match params::negotiated(param) {
         Ok(format) => {
             tracing::debug!(?format, "PipeWire format");
             let stride = format.width * 4;
-            let mut params = vec![params::buffers(Some((stride * format.height, stride)))];
+            let mut params = vec![if format.modifier.is_some() {
+                params::dmabuf_buffers()
+            } else {
+                params::buffers(Some((stride * format.height, stride)))
+            }];
             params.extend(params::capture_metas());
             if cursor {
                 params.push(params::cursor_meta());
@@ -824,7 +1278,13 @@ fn on_format(stream: &StreamRef, shared: &Shared, param: &pw::spa::pod::Pod, cur
                 });
                 return;
             }
-            shared.lock().format = Some(format);
+            let mut state = shared.lock();
+            if format.modifier.is_some() {
+                // New buffers come with this format: imports of the old ones are stale.
+                state.generation += 1;
+            }
+            state.format = Some(format);
+            drop(state);
             shared.changed.notify_all();
         }
         Err(refusal) => shared.fail(CaptureError::StreamFailed {
@@ -902,8 +1362,18 @@ fn on_process(stream: &StreamRef, shared: &Shared, cursor_wanted: bool) {
         format,
         time,
         arrived: Timestamp::now(),
+        lease: Weak::new(),
     }) {
-        buffer::queue_back(stream, old.buffer);
+        if old.lease.strong_count() > 0 {
+            // A frame made from it is still being read (the GPU pass): it goes back when
+            // that frame is dropped.
+            state.retired.push((old.buffer, old.lease));
+        } else {
+            buffer::queue_back(stream, old.buffer);
+        }
+    }
+    for returned in take_returned(&mut state) {
+        buffer::queue_back(stream, returned);
     }
     state.kept = None;
     state.pending += 1 + skipped;
@@ -923,6 +1393,7 @@ mod tests {
             width,
             height,
             rate: Rational::new(60, 1),
+            modifier: None,
         }
     }
 

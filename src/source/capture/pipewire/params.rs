@@ -8,8 +8,9 @@ use pipewire::spa::param::format::{FormatProperties, MediaSubtype, MediaType};
 use pipewire::spa::param::format_utils::parse_format;
 use pipewire::spa::param::video::{VideoFormat, VideoInfoRaw};
 use pipewire::spa::param::ParamType;
+use pipewire::spa::pod::deserialize::PodDeserializer;
 use pipewire::spa::pod::serialize::PodSerializer;
-use pipewire::spa::pod::{ChoiceValue, Object, Pod, Property, Value};
+use pipewire::spa::pod::{ChoiceValue, Object, Pod, Property, PropertyFlags, Value};
 use pipewire::spa::sys as spa_sys;
 use pipewire::spa::utils::{Choice, ChoiceEnum, ChoiceFlags, Fraction, Id, Rectangle, SpaTypes};
 
@@ -102,6 +103,19 @@ pub(crate) struct StreamFormat {
     pub height: u32,
     /// The frame rate the producer announced (0/1 for a variable rate).
     pub rate: Rational,
+    /// The buffers' DRM format modifier once fixed: `Some` for DMA-BUF buffers, `None` for
+    /// shared memory (or a modifier still to fixate: [`negotiated_modifier`]).
+    pub modifier: Option<u64>,
+}
+
+/// A negotiated format's DRM format modifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Modifier {
+    /// One modifier, fixed: the buffers come with it.
+    Fixed(u64),
+    /// Still a choice the consumer is to fixate (`SPA_POD_PROP_FLAG_DONT_FIXATE`): these, in
+    /// the producer's order of preference.
+    Choice(Vec<u64>),
 }
 
 /// Why a negotiated format was refused.
@@ -139,10 +153,183 @@ pub(crate) fn negotiated(pod: &Pod) -> Result<StreamFormat, FormatRefusal> {
         width: size.width,
         height: size.height,
         rate,
+        modifier: match negotiated_modifier(pod)? {
+            Some(Modifier::Fixed(m)) => Some(m),
+            _ => None,
+        },
     })
 }
 
-fn spa_name(format: VideoFormat) -> &'static str {
+/// The modifier property of a format pod, read from the pod itself (libspa's own parser of
+/// PipeWire 0.3.65 does not tell a fixed modifier from a choice left open).
+pub(crate) fn negotiated_modifier(pod: &Pod) -> Result<Option<Modifier>, FormatRefusal> {
+    let (_, value) = PodDeserializer::deserialize_any_from(pod.as_bytes())
+        .map_err(|e| FormatRefusal::Malformed(format!("{e:?}")))?;
+    let Value::Object(object) = value else {
+        return Err(FormatRefusal::Malformed(
+            "the format is not an object".into(),
+        ));
+    };
+    let Some(prop) = object
+        .properties
+        .iter()
+        .find(|p| p.key == FormatProperties::VideoModifier.as_raw())
+    else {
+        return Ok(None);
+    };
+    // SPA carries modifiers as signed 64-bit Longs: the same bits.
+    let bits = |v: i64| u64::from_ne_bytes(v.to_ne_bytes());
+    Ok(Some(match &prop.value {
+        Value::Long(v) => Modifier::Fixed(bits(*v)),
+        Value::Choice(ChoiceValue::Long(Choice(_, choice))) => match choice {
+            ChoiceEnum::None(v) => Modifier::Fixed(bits(*v)),
+            ChoiceEnum::Enum {
+                default,
+                alternatives,
+            } => {
+                let mut list = vec![bits(*default)];
+                for v in alternatives.iter().map(|v| bits(*v)) {
+                    if !list.contains(&v) {
+                        list.push(v);
+                    }
+                }
+                if list.len() == 1 || !prop.flags.contains(PropertyFlags::DONT_FIXATE) {
+                    // A choice without DONT_FIXATE was fixated by PipeWire to its default.
+                    Modifier::Fixed(list[0])
+                } else {
+                    Modifier::Choice(list)
+                }
+            }
+            other => {
+                return Err(FormatRefusal::Malformed(format!(
+                    "a modifier given as {other:?}"
+                )))
+            }
+        },
+        other => {
+            return Err(FormatRefusal::Malformed(format!(
+                "a modifier given as {other:?}"
+            )))
+        }
+    }))
+}
+
+/// A producer's `EnumFormat` in words, for messages: its formats, and either the DMA-BUF
+/// modifiers it asks for or "shared memory".
+pub(crate) fn describe_enum_format(pod: &Pod) -> String {
+    let Ok((_, Value::Object(object))) = PodDeserializer::deserialize_any_from(pod.as_bytes())
+    else {
+        return "a format GhostStream cannot read".into();
+    };
+    let ids = |v: &Value| -> Vec<u32> {
+        match v {
+            Value::Id(id) => vec![id.0],
+            Value::Choice(ChoiceValue::Id(Choice(
+                _,
+                ChoiceEnum::Enum {
+                    default,
+                    alternatives,
+                },
+            ))) => {
+                let mut all = vec![default.0];
+                all.extend(alternatives.iter().map(|a| a.0).filter(|a| *a != default.0));
+                all
+            }
+            _ => Vec::new(),
+        }
+    };
+    let longs = |v: &Value| -> Vec<String> {
+        let hex = |l: &i64| format!("{:#x}", u64::from_ne_bytes(l.to_ne_bytes()));
+        match v {
+            Value::Long(l) => vec![hex(l)],
+            Value::Choice(ChoiceValue::Long(Choice(
+                _,
+                ChoiceEnum::Enum {
+                    default,
+                    alternatives,
+                },
+            ))) => {
+                let mut all = vec![hex(default)];
+                all.extend(alternatives.iter().map(hex).filter(|a| *a != hex(default)));
+                all
+            }
+            _ => Vec::new(),
+        }
+    };
+    let mut formats = Vec::new();
+    let mut modifiers = None;
+    for p in &object.properties {
+        if p.key == FormatProperties::VideoFormat.as_raw() {
+            formats = ids(&p.value)
+                .into_iter()
+                .map(|id| {
+                    let name = spa_name(VideoFormat::from_raw(id));
+                    if name == "other" {
+                        format!("SPA video format {id}")
+                    } else {
+                        name.to_string()
+                    }
+                })
+                .collect();
+        } else if p.key == FormatProperties::VideoModifier.as_raw() {
+            modifiers = Some(longs(&p.value));
+        }
+    }
+    let formats = if formats.is_empty() {
+        "a non-video format".to_string()
+    } else {
+        formats.join("/")
+    };
+    match modifiers {
+        Some(m) => format!("{formats} as DMA-BUF (modifiers {})", m.join(", ")),
+        None => format!("{formats} in shared memory"),
+    }
+}
+
+/// An `EnumFormat` for DMA-BUF buffers: `format` with one of `modifiers` (the first
+/// preferred), any size and rate (a consumer's offer) or `size` and `rate` (a producer's).
+/// Several modifiers (or one, with `dont_fixate`) are a choice left to fixate
+/// (`MANDATORY | DONT_FIXATE`, the two-step negotiation of PipeWire's DMA-BUF documentation);
+/// one is otherwise fixed.
+pub(crate) fn enum_format_dmabuf(
+    format: VideoFormat,
+    modifiers: &[u64],
+    dont_fixate: bool,
+    size: Option<(u32, u32)>,
+    rate: Option<Rational>,
+) -> Vec<u8> {
+    let base = enum_format(&[format], size, rate);
+    let Some(Value::Object(mut object)) = Pod::from_bytes(&base).and_then(|pod| {
+        PodDeserializer::deserialize_any_from(pod.as_bytes())
+            .ok()
+            .map(|(_, v)| v)
+    }) else {
+        return base;
+    };
+    let long = |m: u64| i64::from_ne_bytes(m.to_ne_bytes());
+    let property = match modifiers {
+        [one] if !dont_fixate => Property {
+            key: FormatProperties::VideoModifier.as_raw(),
+            flags: PropertyFlags::MANDATORY,
+            value: Value::Long(long(*one)),
+        },
+        _ => Property {
+            key: FormatProperties::VideoModifier.as_raw(),
+            flags: PropertyFlags::MANDATORY | PropertyFlags::DONT_FIXATE,
+            value: Value::Choice(ChoiceValue::Long(Choice(
+                ChoiceFlags::empty(),
+                ChoiceEnum::Enum {
+                    default: long(modifiers.first().copied().unwrap_or(0)),
+                    alternatives: modifiers.iter().map(|&m| long(m)).collect(),
+                },
+            ))),
+        },
+    };
+    object.properties.push(property);
+    serialize(object)
+}
+
+pub(crate) fn spa_name(format: VideoFormat) -> &'static str {
     match format {
         VideoFormat::BGRx => "BGRx",
         VideoFormat::BGRA => "BGRA",
@@ -246,12 +433,23 @@ pub(crate) fn enum_format(
 
 /// The `Buffers` parameter: 2 to 16 buffers (4 preferred) of shared memory (MemFd or
 /// MemPtr), one data plane, `stride`x`height` bytes when the size is known.
+pub(crate) fn buffers(size_and_stride: Option<(u32, u32)>) -> Vec<u8> {
+    buffers_of(
+        (1 << spa_sys::SPA_DATA_MemFd) | (1 << spa_sys::SPA_DATA_MemPtr),
+        size_and_stride,
+    )
+}
+
+/// The `Buffers` parameter for DMA-BUF buffers (the producer lays them out).
+pub(crate) fn dmabuf_buffers() -> Vec<u8> {
+    buffers_of(1 << spa_sys::SPA_DATA_DmaBuf, None)
+}
+
 #[expect(
     clippy::cast_possible_wrap,
     reason = "a negotiated frame (sides at most MAX_SIDE) is at most 2^30 bytes: SPA's int holds it"
 )]
-pub(crate) fn buffers(size_and_stride: Option<(u32, u32)>) -> Vec<u8> {
-    let memory = (1 << spa_sys::SPA_DATA_MemFd) | (1 << spa_sys::SPA_DATA_MemPtr);
+fn buffers_of(memory: i32, size_and_stride: Option<(u32, u32)>) -> Vec<u8> {
     let mut properties = vec![
         Property::new(
             spa_sys::SPA_PARAM_BUFFERS_buffers,
@@ -382,6 +580,40 @@ mod tests {
         );
         assert_eq!(f.spa_name, "RGBx");
         assert_eq!(f.rate, Rational::new(30, 1));
+    }
+
+    #[test]
+    fn dma_buf_offers_read_back_as_a_fixed_modifier_or_a_choice_to_fixate() {
+        let linear_and_tiled = [0, 0x0100_0000_0000_0001];
+        let open = enum_format_dmabuf(VideoFormat::BGRx, &linear_and_tiled, true, None, None);
+        let pod = Pod::from_bytes(&open).unwrap();
+        assert_eq!(
+            negotiated_modifier(pod).unwrap(),
+            Some(Modifier::Choice(linear_and_tiled.to_vec()))
+        );
+        let fixed = enum_format_dmabuf(
+            VideoFormat::BGRx,
+            &[0x0100_0000_0000_0001],
+            false,
+            Some((64, 32)),
+            Some(Rational::new(30, 1)),
+        );
+        let pod = Pod::from_bytes(&fixed).unwrap();
+        assert_eq!(
+            negotiated_modifier(pod).unwrap(),
+            Some(Modifier::Fixed(0x0100_0000_0000_0001))
+        );
+        let f = negotiated(pod).unwrap();
+        assert_eq!(
+            (f.format, f.width, f.modifier),
+            (PixelFormat::Bgra8, 64, Some(0x0100_0000_0000_0001))
+        );
+        // Shared memory: no modifier at all.
+        let shm = enum_format(&[VideoFormat::BGRx], Some((64, 32)), None);
+        assert_eq!(
+            negotiated_modifier(Pod::from_bytes(&shm).unwrap()).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::format::PixelFormat;
-use crate::frame::CpuImage;
+use crate::frame::{CpuImage, PointerOverlay};
 
 use super::buffer::{CursorBitmap, CursorUpdate};
 
@@ -18,6 +18,8 @@ pub(crate) struct Pointer {
     hotspot: (i32, i32),
     /// The picture; `None` while the pointer is invisible or before the first.
     picture: Option<Arc<CursorBitmap>>,
+    /// The picture's pixels shared with the frames that carry it (made once per picture).
+    shared_rgba: Option<Arc<[u8]>>,
 }
 
 impl Pointer {
@@ -26,8 +28,21 @@ impl Pointer {
         self.position = update.position;
         self.hotspot = update.hotspot;
         if let Some(picture) = update.bitmap {
+            self.shared_rgba = picture.as_ref().map(|p| Arc::from(p.rgba.as_slice()));
             self.picture = picture.map(Arc::new);
         }
+    }
+
+    /// The pointer as an overlay for a frame the GPU reads in place (`None`: no picture).
+    pub fn overlay(&self) -> Option<PointerOverlay> {
+        let picture = self.picture.as_ref()?;
+        Some(PointerOverlay {
+            left: self.position.0 - self.hotspot.0,
+            top: self.position.1 - self.hotspot.1,
+            width: picture.width,
+            height: picture.height,
+            rgba: Arc::clone(self.shared_rgba.as_ref()?),
+        })
     }
 
     /// Draws the pointer into `image` (clipped to it). 8-bit RGBA/BGRA and 10-bit RGB10A2

@@ -4,6 +4,8 @@
 //! timer), sends BGRx in shared memory with header metadata (timestamp, frame number), and can
 //! change its size mid-stream (a renegotiation). Dropping it removes the node.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +17,7 @@ use pipewire as pw;
 use pw::spa::param::video::VideoFormat;
 use pw::stream::{StreamFlags, StreamRef};
 
-use super::buffer::{self, CursorBitmap};
+use super::buffer::{self, CursorBitmap, ProducerMemory};
 use super::params::{self, unavailable};
 use crate::source::capture::CaptureError;
 use crate::time::{Rational, Timestamp};
@@ -72,6 +74,25 @@ pub fn test_node_pointer_position(n: u64, width: u32, height: u32) -> (i32, i32)
     (20 + (n * 5 % span_x) as i32, 20 + (n * 3 % span_y) as i32)
 }
 
+/// The buffers a [`PipeWireTestNode`] sends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TestNodeBuffers {
+    /// Shared memory PipeWire allocates (MemFd), the format fixed from the start.
+    SharedMemory,
+    /// DMA-BUF buffers the node allocates itself (memfds typed `SPA_DATA_DmaBuf`: the
+    /// stand-in for a GPU's buffers where there is no /dev/dri), negotiated in two steps as a
+    /// compositor does it: BGRx offered with `modifiers` left to fixate
+    /// (`SPA_POD_PROP_FLAG_DONT_FIXATE`), then, once the link has a format, fixed to the first
+    /// of them the consumer also listed. With `shm_fallback` a shared-memory format is offered
+    /// after it (a consumer that takes no DMA-BUF gets that); without, DMA-BUF only.
+    DmaBuf {
+        /// The DRM format modifiers offered, preferred first (0 is LINEAR).
+        modifiers: Vec<u64>,
+        /// Offer shared memory too.
+        shm_fallback: bool,
+    },
+}
+
 enum Command {
     Resize(u32, u32),
     ShowPointer,
@@ -101,9 +122,20 @@ impl PipeWireTestNode {
     /// returns once the node is registered.
     pub fn start(
         name: &str,
+        size: (u32, u32),
+        rate: Rational,
+        remote: Option<OwnedFd>,
+    ) -> Result<Self, CaptureError> {
+        Self::start_with(name, size, rate, remote, TestNodeBuffers::SharedMemory)
+    }
+
+    /// As [`start`](Self::start), sending `buffers`.
+    pub fn start_with(
+        name: &str,
         (width, height): (u32, u32),
         rate: Rational,
         remote: Option<OwnedFd>,
+        buffers: TestNodeBuffers,
     ) -> Result<Self, CaptureError> {
         if !rate.is_positive() {
             return Err(CaptureError::BadRate { rate });
@@ -119,7 +151,13 @@ impl PipeWireTestNode {
                 .spawn(move || {
                     let failed = ready_tx.clone();
                     let size = (width, height);
-                    if let Err(e) = run(&name, size, rate, remote, receiver, ready_tx, &sent) {
+                    let node = NodeSetup {
+                        name: &name,
+                        size,
+                        rate,
+                        buffers,
+                    };
+                    if let Err(e) = run(&node, remote, receiver, ready_tx, &sent) {
                         let _ = failed.send(Err(e));
                     }
                 })
@@ -173,15 +211,61 @@ impl Drop for PipeWireTestNode {
     }
 }
 
-fn run(
-    name: &str,
+/// What a test node publishes.
+struct NodeSetup<'a> {
+    name: &'a str,
     size: (u32, u32),
     rate: Rational,
+    buffers: TestNodeBuffers,
+}
+
+impl NodeSetup<'_> {
+    /// The formats offered at `size`; with `fixed`, the DMA-BUF format fixed to that modifier.
+    fn offer(&self, size: (u32, u32), fixed: Option<u64>) -> Vec<Vec<u8>> {
+        let shm = params::enum_format(&[VideoFormat::BGRx], Some(size), Some(self.rate));
+        match &self.buffers {
+            TestNodeBuffers::SharedMemory => vec![shm],
+            TestNodeBuffers::DmaBuf {
+                modifiers,
+                shm_fallback,
+            } => {
+                let dmabuf = match fixed {
+                    Some(m) => params::enum_format_dmabuf(
+                        VideoFormat::BGRx,
+                        &[m],
+                        false,
+                        Some(size),
+                        Some(self.rate),
+                    ),
+                    None => params::enum_format_dmabuf(
+                        VideoFormat::BGRx,
+                        modifiers,
+                        true,
+                        Some(size),
+                        Some(self.rate),
+                    ),
+                };
+                let mut pods = vec![dmabuf];
+                if *shm_fallback {
+                    pods.push(shm);
+                }
+                pods
+            }
+        }
+    }
+}
+
+fn run(
+    node: &NodeSetup<'_>,
     remote: Option<OwnedFd>,
     commands: pw::channel::Receiver<Command>,
     ready: mpsc::Sender<Result<u32, CaptureError>>,
     sent: &Arc<AtomicU64>,
 ) -> Result<(), CaptureError> {
+    let (name, size, rate) = (node.name, node.size, node.rate);
+    let allocates = node.buffers != TestNodeBuffers::SharedMemory;
+    // Memory the node allocated for its buffers (DMA-BUF mode), by buffer address.
+    let memory: Rc<RefCell<HashMap<usize, ProducerMemory>>> = Rc::default();
     let connection = params::connect(remote)?;
     let (core, main_loop) = (&connection.core, &connection.main_loop);
     let props = pw::properties::properties! {
@@ -218,18 +302,40 @@ fn run(
         })
         .param_changed({
             let current = Rc::clone(&current);
+            let ours = match &node.buffers {
+                TestNodeBuffers::DmaBuf { modifiers, .. } => modifiers.clone(),
+                TestNodeBuffers::SharedMemory => Vec::new(),
+            };
+            let offers: Vec<Vec<Vec<u8>>> =
+                ours.iter().map(|&m| node.offer(size, Some(m))).collect();
             move |stream: &StreamRef, _, id, param| {
                 if id != pw::spa::param::ParamType::Format.as_raw() {
                     return;
                 }
-                let Some(Ok(format)) = param.map(params::negotiated) else {
+                let Some(param) = param else { return };
+                // Step one of the DMA-BUF negotiation: the modifier is still a choice; fix it
+                // to the first of ours the consumer listed too, and offer that alone.
+                if let Ok(Some(params::Modifier::Choice(listed))) =
+                    params::negotiated_modifier(param)
+                {
+                    if let Some(i) = ours.iter().position(|m| listed.contains(m)) {
+                        let _ = stream.update_params(&mut params::pods(&offers[i]));
+                    }
+                    return;
+                }
+                let Ok(format) = params::negotiated(param) else {
                     return;
                 };
                 let (width, height) = (format.width, format.height);
                 current.set((width, height));
                 let stride = width * 4;
+                let buffers = if format.modifier.is_some() {
+                    params::dmabuf_buffers()
+                } else {
+                    params::buffers(Some((stride * height, stride)))
+                };
                 let params = [
-                    params::buffers(Some((stride * height, stride))),
+                    buffers,
                     params::meta(
                         pw::spa::sys::SPA_META_Header,
                         std::mem::size_of::<pw::spa::sys::spa_meta_header>(),
@@ -237,6 +343,31 @@ fn run(
                     params::cursor_meta(),
                 ];
                 let _ = stream.update_params(&mut params::pods(&params));
+            }
+        })
+        .add_buffer({
+            let current = Rc::clone(&current);
+            let memory = Rc::clone(&memory);
+            move |_stream: &StreamRef, _, raw| {
+                if !allocates {
+                    return;
+                }
+                let (width, height) = current.get();
+                let size = width as usize * 4 * height as usize;
+                // SAFETY: `raw` was just handed to add_buffer by the stream.
+                match unsafe { buffer::attach_memfd(raw, size) } {
+                    Ok(Some(m)) => {
+                        memory.borrow_mut().insert(raw as usize, m);
+                    }
+                    Ok(None) => tracing::warn!("test node: a buffer of no type it allocates"),
+                    Err(e) => tracing::warn!(error = %e, "test node: allocating a buffer"),
+                }
+            }
+        })
+        .remove_buffer({
+            let memory = Rc::clone(&memory);
+            move |_stream: &StreamRef, _, raw| {
+                memory.borrow_mut().remove(&(raw as usize));
             }
         })
         .process({
@@ -285,16 +416,16 @@ fn run(
         .register()
         .map_err(unavailable)?;
 
-    let offer = [params::enum_format(
-        &[VideoFormat::BGRx],
-        Some(size),
-        Some(rate),
-    )];
+    let offer = node.offer(size, None);
+    let mut flags = StreamFlags::DRIVER | StreamFlags::MAP_BUFFERS;
+    if allocates {
+        flags |= StreamFlags::ALLOC_BUFFERS;
+    }
     params::connect_stream(
         &stream,
         pw::spa::utils::Direction::Output,
         None,
-        StreamFlags::DRIVER | StreamFlags::MAP_BUFFERS,
+        flags,
         &offer,
         "the test node",
     )?;
@@ -309,17 +440,25 @@ fn run(
     let period = Duration::from_secs_f64(1.0 / rate.as_f64());
     timer.update_timer(Some(period), Some(period));
 
+    let resize_offer = {
+        let buffers = node.buffers.clone();
+        move |size: (u32, u32)| {
+            NodeSetup {
+                name: "",
+                size,
+                rate,
+                buffers: buffers.clone(),
+            }
+            .offer(size, None)
+        }
+    };
     let _commands = commands.attach(main_loop.loop_(), {
         let main_loop = main_loop.clone();
         let stream = Rc::clone(&stream);
         let pointer = Rc::clone(&pointer);
         move |command| match command {
             Command::Resize(width, height) => {
-                let offer = [params::enum_format(
-                    &[VideoFormat::BGRx],
-                    Some((width, height)),
-                    Some(rate),
-                )];
+                let offer = resize_offer((width, height));
                 let _ = stream.update_params(&mut params::pods(&offer));
             }
             Command::ShowPointer => pointer.set(true),

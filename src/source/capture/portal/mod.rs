@@ -39,6 +39,7 @@ use dbus::Path;
 use super::pipewire::{NodeTarget, PipeWireCapture, PipeWireCounts, PipeWireOptions};
 use super::{CaptureError, LiveCapture};
 use crate::frame::CpuImage;
+use crate::gpu::GpuContext;
 use crate::source::SourceInfo;
 use crate::time::Timestamp;
 
@@ -101,6 +102,9 @@ pub struct PortalOptions {
     pub answer_timeout: Duration,
     /// How long the PipeWire stream may take to agree a format once granted.
     pub negotiation_timeout: Duration,
+    /// The Vulkan device frames are read on: the stream then offers DMA-BUF first
+    /// ([`PipeWireOptions::gpu`]).
+    pub gpu: Option<Arc<GpuContext>>,
 }
 
 impl Default for PortalOptions {
@@ -112,6 +116,7 @@ impl Default for PortalOptions {
             cursor: true,
             answer_timeout: Duration::from_secs(300),
             negotiation_timeout: Duration::from_secs(5),
+            gpu: None,
         }
     }
 }
@@ -627,6 +632,7 @@ impl PortalCapture {
             negotiation_timeout: options.negotiation_timeout,
             // Drawn by us when the portal sends the pointer as metadata.
             cursor: options.cursor,
+            gpu: options.gpu.clone(),
         })?;
         Ok(Self {
             stream,
