@@ -11,8 +11,8 @@ mod wayland_server;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use ghoststream::capture::{WaylandCapture, WaylandOptions, WaylandProtocol};
-use ghoststream::{CpuImage, PixelFormat, Timestamp};
+use ghoststream::capture::{LiveCapture, WaylandCapture, WaylandOptions, WaylandProtocol};
+use ghoststream::{CpuImage, DmaBufFrame, FrameImage, PixelFormat, Timestamp};
 use wayland_server::{pixel, Kind, Offers, TestServer, OUTPUT_SIZE};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -160,4 +160,108 @@ fn wlr_screencopy_is_the_fallback_with_exact_pixels_damage_and_the_cursor_flag()
     let (image, second) = next(&mut capture);
     assert_eq!(rows(&image), picture(5, true));
     assert!(second.as_nanos() > first.as_nanos());
+}
+
+/// A handed-on DMA-BUF frame's rows, read through its fd.
+fn frame_rows(frame: &DmaBufFrame) -> Vec<Vec<u8>> {
+    let l = frame.layout();
+    (0..l.height)
+        .map(|y| {
+            let mut row = vec![0; l.width as usize * 4];
+            let at = l.offset + u64::from(y) * l.stride;
+            assert_eq!(
+                rustix::io::pread(frame.fd(), &mut row, at).unwrap(),
+                row.len()
+            );
+            row
+        })
+        .collect()
+}
+
+/// The next frame as the capture hands it on.
+fn next_handed_on(capture: &mut WaylandCapture) -> FrameImage {
+    capture
+        .wait_frame_before(Instant::now() + WAIT)
+        .unwrap()
+        .expect("a frame within the wait");
+    capture.last_frame_image().unwrap().unwrap().0
+}
+
+#[test]
+fn dmabuf_frames_are_handed_on_as_they_lie_and_a_held_one_is_not_written_over() {
+    let server = TestServer::start();
+    server.with(|s| s.offer_dmabuf = true);
+    let mut capture =
+        WaylandCapture::open(options(&server, WaylandProtocol::ImageCopy, true)).unwrap();
+    let FrameImage::DmaBuf(held) = next_handed_on(&mut capture) else {
+        panic!("not a DMA-BUF frame")
+    };
+    let l = held.layout();
+    assert_eq!(
+        (l.format, l.width, l.height, l.modifier, l.offset, l.stride),
+        (
+            PixelFormat::Bgra8,
+            OUTPUT_SIZE.0,
+            OUTPUT_SIZE.1,
+            0,
+            0,
+            u64::from(OUTPUT_SIZE.0) * 4
+        )
+    );
+    assert_eq!(frame_rows(&held), picture(0, false));
+    // Three more frames while the first is held: none of them lands in its buffer.
+    let mut keys = vec![held.key()];
+    for content in 1..=3 {
+        server.with(|s| s.content = content);
+        let FrameImage::DmaBuf(frame) = next_handed_on(&mut capture) else {
+            panic!("not a DMA-BUF frame")
+        };
+        assert_eq!(frame_rows(&frame), picture(content, false));
+        keys.push(frame.key());
+    }
+    assert_eq!(
+        frame_rows(&held),
+        picture(0, false),
+        "the held frame kept its pixels"
+    );
+    assert!(!keys[1..].contains(&keys[0]), "{keys:?}");
+    // Let go: the buffers rotate again, two of them.
+    drop(held);
+    let mut later = Vec::new();
+    for content in 4..=9 {
+        server.with(|s| s.content = content);
+        let FrameImage::DmaBuf(frame) = next_handed_on(&mut capture) else {
+            panic!("not a DMA-BUF frame")
+        };
+        assert_eq!(frame_rows(&frame), picture(content, false));
+        later.push(frame.key());
+    }
+    later.sort_by_key(|k| k.index);
+    later.dedup();
+    assert_eq!(later.len(), 2, "{later:?}");
+    assert!(later.iter().all(|k| k.generation == keys[0].generation));
+    assert_eq!(server.with(|s| s.dmabuf_copies), 10);
+}
+
+#[test]
+fn shared_memory_and_cut_frames_are_handed_on_as_cpu_images() {
+    let server = TestServer::start();
+    server.with(|s| s.offer_dmabuf = true);
+    let mut capture =
+        WaylandCapture::open(options(&server, WaylandProtocol::ImageCopy, false)).unwrap();
+    assert!(matches!(next_handed_on(&mut capture), FrameImage::Cpu(_)));
+    let mut capture = WaylandCapture::open(WaylandOptions {
+        region: Some(ghoststream::capture::Region {
+            x: 1,
+            y: 2,
+            width: 8,
+            height: 4,
+        }),
+        ..options(&server, WaylandProtocol::ImageCopy, true)
+    })
+    .unwrap();
+    match next_handed_on(&mut capture) {
+        FrameImage::Cpu(image) => assert_eq!((image.width(), image.height()), (8, 4)),
+        other => panic!("expected a CPU image, got {other:?}"),
+    }
 }

@@ -2,8 +2,10 @@
 //! (tests/wayland_server) copies its picture into the library's LINEAR DMA-BUF (a memfd: no
 //! /dev/dri here), `last_dmabuf` is imported into Mesa 25's lavapipe (fetched by
 //! .ci/get-mesa25-lavapipe.sh; this binary alone loads it) and converted to NV12, which matches
-//! the float64 reference of the same frame read on the CPU within one code. No CPU copy sits
-//! between the compositor's write and the GPU's read.
+//! the float64 reference of the same frame read on the CPU within one code. Then as a session
+//! takes them: handed on as DMA-BUF frames (`LiveCapture::last_frame_image`) and converted by
+//! the ring with no upload, the CPU copying only the NV12 read-back. No CPU copy sits between
+//! the compositor's write and the GPU's read.
 
 mod gpu_common;
 mod wayland_server;
@@ -11,13 +13,14 @@ mod wayland_server;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ghoststream::capture::LiveCapture;
 use ghoststream::capture::{WaylandCapture, WaylandOptions, WaylandProtocol};
 use ghoststream::gpu::{
     ConvertRing, DeviceSelector, DmaBufImage, GpuContext, GpuOptions, RingFrame,
 };
 use ghoststream::processing::convert::normalized_rgb;
 use ghoststream::processing::pipeline::reference_process;
-use ghoststream::PixelFormat;
+use ghoststream::{FrameImage, PixelFormat};
 use wayland_server::{TestServer, OUTPUT_SIZE};
 
 /// A context on Mesa 25's lavapipe, or `None` with the reason printed (a failure under
@@ -124,5 +127,67 @@ fn a_captured_dmabuf_frame_is_converted_on_the_gpu_in_place() {
     assert!(differing * 200 <= total, "{differing} of {total} differ");
     drop(stream);
     drop(image);
+
+    // As the session takes them: handed on as DMA-BUF frames (LiveCapture::last_frame_image),
+    // converted by the ring with no upload: the CPU copies only the NV12 read-back.
+    let mut ring: ConvertRing<u32> = ConvertRing::new(&ctx, format, &spec, 2).unwrap();
+    ring.poison_outputs(0x5A);
+    let mut wanted = Vec::new();
+    let mut results = Vec::new();
+    for n in 0..4u32 {
+        server.with(|s| s.content = 10 + n);
+        capture
+            .wait_frame_before(Instant::now() + Duration::from_secs(5))
+            .unwrap()
+            .expect("a frame");
+        let (FrameImage::DmaBuf(frame), _) = capture.last_frame_image().unwrap().unwrap() else {
+            panic!("frame {n} is not handed on as a DMA-BUF")
+        };
+        let l = frame.layout();
+        let mut pixels = vec![0u8; w as usize * h as usize * 4];
+        for (y, row) in pixels.chunks_exact_mut(w as usize * 4).enumerate() {
+            let at = l.offset + u64::try_from(y).unwrap() * l.stride;
+            rustix::io::pread(frame.fd(), row, at).unwrap();
+        }
+        assert_eq!(
+            pixels[2],
+            u8::try_from((10 + n) * 17 + 1).unwrap(),
+            "frame {n}'s picture"
+        );
+        let mut want = vec![0u8; layout.size as usize];
+        reference_process(
+            &normalized_rgb(&pixels, format).unwrap(),
+            &spec,
+            100.0,
+            &layout,
+            &mut want,
+        );
+        wanted.push(want);
+        results.extend(
+            ring.submit(RingFrame::DmaBuf(&frame), n)
+                .unwrap()
+                .converted(),
+        );
+    }
+    results.extend(ring.flush().unwrap());
+    assert_eq!(results.len(), 4);
+    for c in &results {
+        let want = &wanted[usize::try_from(c.tag).unwrap()];
+        let (differing, total) =
+            gpu_common::compare(&layout, c.image.data(), want, 1, "handed-on frame");
+        assert!(
+            differing * 200 <= total,
+            "frame {}: {differing} of {total} differ",
+            c.tag
+        );
+        assert_eq!(
+            c.cpu_bytes,
+            u64::from(layout.size),
+            "frame {}: the read-back only",
+            c.tag
+        );
+    }
+    assert_eq!(server.with(|s| s.dmabuf_copies), 5);
+    drop(ring);
     gpu_common::assert_validation_silent(&ctx);
 }

@@ -1042,6 +1042,11 @@ impl Dispatch<ZwlrScreencopyManagerV1, ()> for Server {
         _: &DisplayHandle,
         init: &mut DataInit<'_, Self>,
     ) {
+        if let zwlr_screencopy_manager_v1::Request::CaptureOutputRegion { frame, .. } = request {
+            // Regions are not painted here: refused.
+            init.init(frame, false).failed();
+            return;
+        }
         if let zwlr_screencopy_manager_v1::Request::CaptureOutput {
             frame,
             overlay_cursor,

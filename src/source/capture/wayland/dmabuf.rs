@@ -12,6 +12,8 @@
 //! [`super::WaylandCapture::last_dmabuf`] describes it for a zero-copy import
 //! ([`crate::gpu::DmaBufImage::import`]).
 
+use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use wayland_client::protocol::wl_buffer::WlBuffer;
@@ -26,7 +28,71 @@ use wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_dmabuf_v1::{
 
 use super::shm::ShmBuffer;
 use super::{BufferSpec, Peer, State, Target};
+use crate::frame::{DmaBufKey, Lease};
 use crate::source::capture::CaptureError;
+
+/// The lease a handed-on frame holds: while any clone lives, the buffer stays out of the
+/// compositor's rotation.
+#[derive(Debug)]
+struct BufferLease;
+
+impl Lease for BufferLease {}
+
+/// What frames handed on in a DMA-BUF buffer carry: a duplicate of its fd, its key, and the
+/// lease they hold.
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) fd: Arc<OwnedFd>,
+    pub(super) key: DmaBufKey,
+    lease: Mutex<Weak<BufferLease>>,
+}
+
+impl Shared {
+    /// Whether a handed-on frame still holds the buffer.
+    pub(super) fn leased(&self) -> bool {
+        self.lease
+            .lock()
+            .map(|l| l.strong_count() > 0)
+            .unwrap_or(true)
+    }
+
+    /// The lease for one more handed-on frame.
+    pub(super) fn lease(&self) -> Arc<dyn Lease> {
+        let mut weak = self
+            .lease
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(lease) = weak.upgrade() {
+            return lease;
+        }
+        let lease = Arc::new(BufferLease);
+        *weak = Arc::downgrade(&lease);
+        lease
+    }
+}
+
+/// Keys for the DMA-BUF buffers a capture makes: a new generation whenever the buffers' size
+/// or format changes (the reader then drops its imports of earlier ones).
+#[derive(Debug, Default)]
+pub(super) struct Keys {
+    last: Option<BufferSpec>,
+    generation: u64,
+    index: u64,
+}
+
+impl Keys {
+    fn next(&mut self, spec: BufferSpec) -> DmaBufKey {
+        if self.last != Some(spec) {
+            self.last = Some(spec);
+            self.generation += 1;
+        }
+        self.index += 1;
+        DmaBufKey {
+            generation: self.generation,
+            index: self.index,
+        }
+    }
+}
 
 /// The LINEAR DRM format modifier (0), the only layout a memfd has.
 pub(super) const LINEAR: u64 = crate::gpu::DRM_FORMAT_MOD_LINEAR;
@@ -84,6 +150,7 @@ pub(super) fn make_target(
     state: &mut State,
     peer: &Peer,
     spec: BufferSpec,
+    keys: &mut Keys,
 ) -> Result<Option<Target>, CaptureError> {
     let qh = queue.handle();
     let len = spec.stride as usize * spec.height as usize;
@@ -121,14 +188,27 @@ pub(super) fn make_target(
     params.destroy();
     waited?;
     match std::mem::take(&mut state.created) {
-        Created::Buffer(buffer) => Ok(Some(Target {
-            spec,
-            memory,
-            pool: None,
-            buffer,
-            y_invert: false,
-            dmabuf: true,
-        })),
+        Created::Buffer(buffer) => {
+            let fd = std::os::fd::AsFd::as_fd(&memory)
+                .try_clone_to_owned()
+                .map_err(|source| CaptureError::Io {
+                    what: "a duplicate of a DMA-BUF capture buffer's fd".into(),
+                    source,
+                })?;
+            Ok(Some(Target {
+                spec,
+                memory,
+                pool: None,
+                buffer,
+                y_invert: false,
+                dmabuf: true,
+                shared: Some(Shared {
+                    fd: Arc::new(fd),
+                    key: keys.next(spec),
+                    lease: Mutex::new(Weak::new()),
+                }),
+            }))
+        }
         _ => {
             tracing::info!(
                 width = spec.width,

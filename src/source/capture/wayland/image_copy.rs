@@ -176,6 +176,10 @@ pub(super) struct ImageCopy {
     dmabuf: Option<ZwpLinuxDmabufV1>,
     /// The compositor refused a DMA-BUF buffer: shared memory from then on.
     dmabuf_refused: bool,
+    /// DMA-BUF buffers out of rotation while handed-on frames hold them.
+    held: Vec<Target>,
+    /// Keys for the DMA-BUF buffers made.
+    keys: super::dmabuf::Keys,
 }
 
 /// A cursor session: the pointer's image, captured into its own small buffer.
@@ -226,6 +230,43 @@ struct CursorImage {
 }
 
 impl CursorImage {
+    /// The pointer as the GPU draws it: straight-alpha RGBA, its top-left corner where the
+    /// hotspot at `position` puts it.
+    fn overlay(&self, position: (i32, i32)) -> crate::frame::PointerOverlay {
+        let rgba: Vec<u8> = self
+            .pixels
+            .chunks_exact(4)
+            .flat_map(|px| {
+                let (r, b) = match self.format {
+                    PixelFormat::Rgba8 => (px[0], px[2]),
+                    _ => (px[2], px[0]),
+                };
+                let a = px[3];
+                let straight = |c: u8| {
+                    if a == 0 {
+                        0
+                    } else {
+                        u8::try_from((u32::from(c) * 255 + u32::from(a) / 2) / u32::from(a))
+                            .unwrap_or(u8::MAX)
+                    }
+                };
+                [straight(r), straight(px[1]), straight(b), a]
+            })
+            .collect();
+        let width = self.width;
+        let height = u32::try_from(self.pixels.len() / 4)
+            .unwrap_or(0)
+            .checked_div(width)
+            .unwrap_or(0);
+        crate::frame::PointerOverlay {
+            left: position.0.saturating_sub(self.hotspot.0),
+            top: position.1.saturating_sub(self.hotspot.1),
+            width,
+            height,
+            rgba: rgba.into(),
+        }
+    }
+
     /// Draws the cursor (premultiplied alpha, "over") into `image` with its hotspot at
     /// `position`, in the coordinates of the buffer `region` was cut from.
     fn draw(&self, image: &mut CpuImage, position: (i32, i32), region: Option<Region>) {
@@ -427,6 +468,8 @@ impl ImageCopy {
             cursor,
             dmabuf,
             dmabuf_refused: false,
+            held: Vec::new(),
+            keys: super::dmabuf::Keys::default(),
         };
         let what = capture.name.clone();
         capture.peer.wait_for(
@@ -569,6 +612,7 @@ impl ImageCopy {
             Some((last, _, _)) => 1 - last,
             None => 0,
         };
+        super::free_slot(&mut self.targets, index, &mut self.held);
         let target = match (self.targets[index].take(), self.dmabuf.as_ref()) {
             (Some(t), _) if t.spec == spec && t.dmabuf == in_dmabuf => t,
             (_, Some(linux_dmabuf)) if in_dmabuf => match super::dmabuf::make_target(
@@ -577,6 +621,7 @@ impl ImageCopy {
                 &mut self.state,
                 &self.peer,
                 spec,
+                &mut self.keys,
             )? {
                 Some(t) => t,
                 None => {
@@ -717,6 +762,21 @@ impl ImageCopy {
     pub(super) fn last_dmabuf(&self) -> Option<(crate::gpu::DmaBuf<'_>, Timestamp)> {
         let (index, presented, _) = self.delivered?;
         Some((self.targets[index].as_ref()?.as_dmabuf()?, presented))
+    }
+
+    /// The last frame as it lies in its DMA-BUF, the pointer from the cursor session riding
+    /// along for the GPU to draw; `None` when it is in shared memory or must be cut or turned.
+    pub(super) fn last_frame_dmabuf(&self) -> Option<(crate::frame::FrameImage, Timestamp)> {
+        let (index, presented, _) = self.delivered?;
+        let target = self.targets[index].as_ref()?;
+        let pointer = self.state.copy.pointer;
+        let overlay = self
+            .cursor
+            .as_ref()
+            .filter(|c| !c.off && pointer.inside)
+            .and_then(|c| c.image.as_ref())
+            .map(|image| image.overlay(pointer.position));
+        Some((super::handed_on(target, self.region, overlay)?, presented))
     }
 
     /// As [`super::WaylandCapture::last_image`].

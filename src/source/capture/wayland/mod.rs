@@ -51,7 +51,7 @@ use wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_manager_v1::Z
 
 use super::{CaptureError, LiveCapture};
 use crate::format::PixelFormat;
-use crate::frame::{BufferPool, CpuImage, Frame};
+use crate::frame::{BufferPool, CpuImage, Frame, FrameImage};
 use crate::source::{FrameSource, SourceError, SourceInfo};
 use crate::time::{Rational, Timestamp};
 use shm::ShmBuffer;
@@ -268,9 +268,17 @@ struct Target {
     y_invert: bool,
     /// The buffer went to the compositor as a LINEAR DMA-BUF (`zwp_linux_dmabuf_v1`).
     dmabuf: bool,
+    /// For a DMA-BUF: what frames handed on in it carry.
+    shared: Option<dmabuf::Shared>,
 }
 
 impl Target {
+    /// Whether a frame handed on in this buffer is still held (the compositor must not write
+    /// into it then).
+    fn leased(&self) -> bool {
+        self.shared.as_ref().is_some_and(dmabuf::Shared::leased)
+    }
+
     /// The buffer as a DMA-BUF for import, when it is one.
     fn as_dmabuf(&self) -> Option<crate::gpu::DmaBuf<'_>> {
         if !self.dmabuf {
@@ -629,6 +637,10 @@ struct Screencopy {
     dmabuf: Option<ZwpLinuxDmabufV1>,
     /// The compositor refused a DMA-BUF buffer: shared memory from then on.
     dmabuf_refused: bool,
+    /// DMA-BUF buffers out of rotation while handed-on frames hold them.
+    held: Vec<Target>,
+    /// Keys for the DMA-BUF buffers made.
+    keys: dmabuf::Keys,
 }
 
 /// How long a frame may take before it is an error, when the caller gives no deadline and the
@@ -813,6 +825,8 @@ impl Screencopy {
             pool: BufferPool::new(),
             dmabuf,
             dmabuf_refused: false,
+            held: Vec::new(),
+            keys: dmabuf::Keys::default(),
         };
         // The first request also tells the frame's size and format.
         capture.request()?;
@@ -962,6 +976,7 @@ impl Screencopy {
             }
             _ => None,
         };
+        free_slot(&mut self.targets, index, &mut self.held);
         let mut reuse = self.targets[index].take();
         let mut target = None;
         if let (Some(spec), Some(linux_dmabuf)) = (dmabuf_spec, self.dmabuf.as_ref()) {
@@ -974,6 +989,7 @@ impl Screencopy {
                         &mut self.state,
                         &self.peer,
                         spec,
+                        &mut self.keys,
                     )?;
                     self.dmabuf_refused = made.is_none();
                     made
@@ -1061,7 +1077,47 @@ fn make_target(
         buffer,
         y_invert: false,
         dmabuf: false,
+        shared: None,
     })
+}
+
+/// Makes `slot` free for the compositor to write: a DMA-BUF buffer a handed-on frame still
+/// holds moves to `held` (kept until the frame is let go, then dropped here), and the slot is
+/// left empty for a new buffer.
+fn free_slot(targets: &mut [Option<Target>; 2], slot: usize, held: &mut Vec<Target>) {
+    held.retain(Target::leased);
+    if let Some(t) = targets[slot].take_if(|t| t.leased()) {
+        held.push(t);
+    }
+}
+
+/// The frame in `target` as a [`FrameImage::DmaBuf`] (the whole buffer), when it is a
+/// DMA-BUF and can go on as it lies: not upside down, no region to cut out.
+fn handed_on(
+    target: &Target,
+    region: Option<Region>,
+    pointer: Option<crate::frame::PointerOverlay>,
+) -> Option<FrameImage> {
+    if target.y_invert || region.is_some() {
+        return None;
+    }
+    let buf = target.as_dmabuf()?;
+    let shared = target.shared.as_ref()?;
+    let frame = crate::frame::DmaBufFrame::new(
+        Arc::clone(&shared.fd),
+        crate::frame::DmaBufLayout {
+            format: buf.format,
+            width: buf.width,
+            height: buf.height,
+            modifier: buf.modifier,
+            offset: buf.offset,
+            stride: buf.stride,
+        },
+        shared.key,
+        shared.lease(),
+    )
+    .with_pointer(pointer);
+    Some(FrameImage::DmaBuf(frame))
 }
 
 /// Copies the frame in `target` out of shared memory (flipping it if the compositor said it
@@ -1136,6 +1192,22 @@ impl LiveCapture for WaylandCapture {
 
     fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
         WaylandCapture::last_image(self)
+    }
+
+    fn last_frame_image(&self) -> Result<Option<(FrameImage, Timestamp)>, CaptureError> {
+        let handed = match &self.backend {
+            Backend::Screencopy(c) => c.delivered.and_then(|(index, presented, _)| {
+                let target = c.targets[index].as_ref()?;
+                Some((handed_on(target, c.options.region, None)?, presented))
+            }),
+            Backend::ImageCopy(c) => c.last_frame_dmabuf(),
+        };
+        match handed {
+            Some(frame) => Ok(Some(frame)),
+            None => Ok(self
+                .last_image()?
+                .map(|(image, time)| (FrameImage::Cpu(image), time))),
+        }
     }
 
     fn last_arrival(&self) -> Option<Timestamp> {
