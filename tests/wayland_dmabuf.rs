@@ -265,3 +265,53 @@ fn shared_memory_and_cut_frames_are_handed_on_as_cpu_images() {
         other => panic!("expected a CPU image, got {other:?}"),
     }
 }
+
+#[test]
+fn the_cursor_sessions_pointer_rides_along_a_handed_on_frame_as_straight_alpha() {
+    use wayland_server::{pointer_pixel, POINTER_HOTSPOT, POINTER_SIZE};
+    let server = TestServer::start();
+    server.with(|s| s.offer_dmabuf = true);
+    let mut capture = WaylandCapture::open(WaylandOptions {
+        cursor: true,
+        cursor_session: true,
+        ..options(&server, WaylandProtocol::ImageCopy, true)
+    })
+    .unwrap();
+    // The pointer's image may come a frame after the screen's first.
+    let deadline = Instant::now() + WAIT;
+    let frame = loop {
+        let FrameImage::DmaBuf(frame) = next_handed_on(&mut capture) else {
+            panic!("not a DMA-BUF frame")
+        };
+        if frame.pointer().is_some() || Instant::now() > deadline {
+            break frame;
+        }
+    };
+    // The frame itself is the compositor's picture, without the pointer.
+    assert_eq!(frame_rows(&frame), picture(0, false));
+    let pointer = frame.pointer().expect("the pointer rides along");
+    assert_eq!(
+        (pointer.left, pointer.top, pointer.width, pointer.height),
+        (
+            20 - POINTER_HOTSPOT.0,
+            10 - POINTER_HOTSPOT.1,
+            POINTER_SIZE.0,
+            POINTER_SIZE.1
+        )
+    );
+    for y in 0..POINTER_SIZE.1 {
+        for x in 0..POINTER_SIZE.0 {
+            // Premultiplied B, G, R, A from the compositor; straight R, G, B, A for the GPU.
+            let [b, g, r, a] = pointer_pixel(x, y);
+            let straight = |c: u8| {
+                u8::try_from((u32::from(c) * 255 + u32::from(a) / 2) / u32::from(a)).unwrap()
+            };
+            let at = (y * POINTER_SIZE.0 + x) as usize * 4;
+            assert_eq!(
+                &pointer.rgba[at..at + 4],
+                [straight(r), straight(g), straight(b), a],
+                "pointer pixel ({x}, {y})"
+            );
+        }
+    }
+}
