@@ -7,6 +7,8 @@
 //! the ring with no upload, the CPU copying only the NV12 read-back. No CPU copy sits between
 //! the compositor's write and the GPU's read.
 
+#[cfg(feature = "software")]
+mod common;
 mod gpu_common;
 mod wayland_server;
 
@@ -190,4 +192,44 @@ fn a_captured_dmabuf_frame_is_converted_on_the_gpu_in_place() {
     assert_eq!(server.with(|s| s.dmabuf_copies), 5);
     drop(ring);
     gpu_common::assert_validation_silent(&ctx);
+    #[cfg(feature = "software")]
+    {
+        // Through the pacer and a session on the same device into x264: the stats count the
+        // NV12 read-back the software encoder needs, and no other CPU copy.
+        use ghoststream::capture::PacedCapture;
+        use ghoststream::source::FrameSource;
+        let mut paced = PacedCapture::new(capture, ghoststream::Rational::new(30, 1)).unwrap();
+        let mut cfg = common::config(ghoststream::Codec::H264, w, h, 30);
+        cfg.input_format = PixelFormat::Bgra8;
+        let mut session = ghoststream::Session::open_on(cfg, Arc::clone(&ctx)).unwrap();
+        for n in 0..5u32 {
+            server.with(|s| s.content = 20 + n);
+            let frame = paced.next_frame().unwrap().expect("a paced frame");
+            assert!(
+                matches!(frame.image, FrameImage::DmaBuf(_)),
+                "{:?}",
+                frame.image
+            );
+            session.submit(frame).unwrap();
+        }
+        let packets: Vec<_> = session
+            .close()
+            .unwrap()
+            .into_iter()
+            .filter_map(|o| match o {
+                ghoststream::SessionOutput::Packet(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(packets.len(), 5);
+        for p in &packets {
+            assert_eq!(
+                p.stats.cpu_copy_bytes,
+                u64::from(layout.size),
+                "frame {}: the encoder's read-back only",
+                p.frame_number
+            );
+        }
+        gpu_common::assert_validation_silent(&ctx);
+    }
 }
