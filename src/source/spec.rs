@@ -50,10 +50,16 @@ pub enum SourceSpec {
     Screen,
     /// The animated test pattern (`testsrc`).
     TestPattern,
-    /// A wlroots compositor's output through wlr-screencopy (`wayland`, `wayland:DP-1`).
+    /// A Wayland compositor's output through ext-image-copy-capture or wlr-screencopy
+    /// (`wayland`, `wayland:DP-1`).
     Wayland {
         /// The output's name; `None`: the first.
         output: Option<String>,
+    },
+    /// A window by its `app_id` through ext-image-copy-capture (`wayland:window=APP_ID`).
+    WaylandWindow {
+        /// The window's `app_id`.
+        app_id: String,
     },
     /// A PipeWire video node (`pipewire`, `pipewire:42`, `pipewire:NAME`).
     PipeWire {
@@ -76,7 +82,7 @@ pub enum SourceSpec {
 }
 
 /// The names [`SourceSpec`] takes, for messages.
-pub const SOURCE_NAMES: &str = "screen, testsrc, wayland[:OUTPUT], pipewire[:NODE], portal[:monitor|window], host (frames the program pushes), a file path, or - for standard input";
+pub const SOURCE_NAMES: &str = "screen, testsrc, wayland[:OUTPUT], wayland:window=APP_ID, pipewire[:NODE], portal[:monitor|window], host (frames the program pushes), a file path, or - for standard input";
 
 impl FromStr for SourceSpec {
     type Err = SourceError;
@@ -101,6 +107,14 @@ impl FromStr for SourceSpec {
             "testsrc" if arg.is_none() => SourceSpec::TestPattern,
             "-" if arg.is_none() => SourceSpec::Stdin,
             "host" if arg.is_none() => SourceSpec::Host,
+            "wayland" if arg.is_some_and(|a| a.starts_with("window=")) => {
+                match arg.and_then(|a| a.strip_prefix("window=")) {
+                    Some(app_id) if !app_id.is_empty() => SourceSpec::WaylandWindow {
+                        app_id: app_id.to_string(),
+                    },
+                    _ => return Err(bad("give the window's app_id after window=")),
+                }
+            }
             "wayland" => SourceSpec::Wayland {
                 output: named(arg, "an output name (DP-1, HEADLESS-1)")?,
             },
@@ -130,6 +144,7 @@ impl std::fmt::Display for SourceSpec {
             SourceSpec::TestPattern => f.write_str("testsrc"),
             SourceSpec::Wayland { output: None } => f.write_str("wayland"),
             SourceSpec::Wayland { output: Some(o) } => write!(f, "wayland:{o}"),
+            SourceSpec::WaylandWindow { app_id } => write!(f, "wayland:window={app_id}"),
             SourceSpec::PipeWire { node: None } => f.write_str("pipewire"),
             SourceSpec::PipeWire { node: Some(n) } => write!(f, "pipewire:{n}"),
             SourceSpec::Portal {
@@ -153,6 +168,7 @@ impl SourceSpec {
             self,
             SourceSpec::Screen
                 | SourceSpec::Wayland { .. }
+                | SourceSpec::WaylandWindow { .. }
                 | SourceSpec::PipeWire { .. }
                 | SourceSpec::Portal { .. }
         )
@@ -268,7 +284,11 @@ pub fn open_on(
     match spec {
         SourceSpec::Wayland { output } => {
             capture_only(options)?;
-            open_wayland(output.clone(), options, rate)
+            open_wayland(output.clone(), None, options, rate)
+        }
+        SourceSpec::WaylandWindow { app_id } => {
+            capture_only(options)?;
+            open_wayland(None, Some(app_id.clone()), options, rate)
         }
         SourceSpec::Screen => {
             capture_only(options)?;
@@ -300,18 +320,20 @@ pub fn open_on(
 
 fn open_wayland(
     output: Option<String>,
+    window: Option<String>,
     options: &SourceOptions,
     rate: Rational,
 ) -> Result<OpenedSource, SourceError> {
     let capture = WaylandCapture::open(WaylandOptions {
         display: options.display.clone(),
         output,
+        window,
         region: options.region,
         cursor: !options.no_cursor,
         damage: true,
         ..WaylandOptions::default()
     })?;
-    let description = format!("wayland output {} (wlr-screencopy)", capture_name(&capture));
+    let description = format!("wayland {}", capture.description());
     Ok(OpenedSource {
         source: Box::new(PacedCapture::new(capture, rate)?),
         description,
@@ -322,7 +344,8 @@ fn capture_name(c: &dyn crate::source::capture::LiveCapture) -> String {
     c.name().to_string()
 }
 
-/// `screen`: wlr-screencopy when the compositor offers it, else the portal.
+/// `screen`: the compositor's own capture (ext-image-copy-capture or wlr-screencopy) when it
+/// offers one, else the portal.
 fn open_screen(
     options: &SourceOptions,
     rate: Rational,
@@ -330,7 +353,7 @@ fn open_screen(
     notify: &mut dyn FnMut(String),
 ) -> Result<OpenedSource, SourceError> {
     use crate::source::capture::CaptureError;
-    let wayland_error = match open_wayland(None, options, rate) {
+    let wayland_error = match open_wayland(None, None, options, rate) {
         Ok(opened) => {
             notify(format!("screen: recording {}", opened.description));
             return Ok(opened);
@@ -591,6 +614,7 @@ mod tests {
             "testsrc",
             "wayland",
             "wayland:DP-1",
+            "wayland:window=org.example.App",
             "pipewire",
             "pipewire:42",
             "portal",
@@ -619,6 +643,7 @@ mod tests {
         for (name, says) in [
             ("", "name a source"),
             ("wayland:", "output name"),
+            ("wayland:window=", "app_id"),
             ("portal:tab", "monitor"),
             ("testsrc:2", "nothing after"),
             ("pipewire:", "node id"),

@@ -134,9 +134,9 @@ const ENCODE_INPUT_LONG: &str = "What to encode: `testsrc` (the animated test pa
 const RECORD_INPUT: &str = "screen (default), wayland[:OUTPUT], pipewire[:NODE], portal, a file";
 const RECORD_INPUT_LONG: &str = "What to record.
 
-`screen` (the default): wlr-screencopy when the compositor offers it, else the desktop portal; the recording says which. `wayland[:OUTPUT]`: a wlroots compositor's output, by name (HEADLESS-1, DP-1). `pipewire[:NODE]`: a PipeWire video node by id or node.name; without one, the session manager's choice. `portal`: the desktop portal's screen cast (GNOME, KDE, wlroots): the user picks a screen once, later runs reuse the grant. Anything `encode` reads works too: `testsrc` (the test pattern, then at its own frame rate, as a capture), a .y4m file, `-` for Y4M on standard input, a raw file with --raw-format.
+`screen` (the default): the compositor's own capture (ext-image-copy-capture or wlr-screencopy) when it offers one, else the desktop portal; the recording says which. `wayland[:OUTPUT]`: a Wayland compositor's output, by name (HEADLESS-1, DP-1), through ext-image-copy-capture when the compositor offers it, else wlr-screencopy. `wayland:window=APP_ID`: one window, by its app_id (ext-image-copy-capture); an unknown app_id lists the windows there are. `pipewire[:NODE]`: a PipeWire video node by id or node.name; without one, the session manager's choice. `portal`: the desktop portal's screen cast (GNOME, KDE, wlroots): the user picks a screen once, later runs reuse the grant. Anything `encode` reads works too: `testsrc` (the test pattern, then at its own frame rate, as a capture), a .y4m file, `-` for Y4M on standard input, a raw file with --raw-format.
 
-Without --source: the screen (`screen`: wlr-screencopy when the compositor offers it, else the desktop portal; it says which).";
+Without --source: the screen (`screen`: the compositor's own capture when it offers one, else the desktop portal; it says which).";
 
 /// `EncodeArgs`'s options for `encode` (`record` false) or `record`: grouped, ordered, and
 /// `record`'s own hidden from `encode`.

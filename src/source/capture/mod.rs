@@ -1,8 +1,9 @@
 //! Screen capture: frames from the desktop into the engine.
 //!
-//! - [`wayland`]: wlroots-style compositors (sway, Hyprland, river, labwc) through
-//!   `wlr-screencopy-unstable-v1`, into shared memory (`wl_shm`); the output by name, a region,
-//!   the cursor on or off, damage-driven so that an idle screen costs nothing.
+//! - [`wayland`]: Wayland compositors through `ext-image-copy-capture-v1` (outputs and windows
+//!   by `app_id`) or `wlr-screencopy-unstable-v1` (wlroots-style compositors: sway, Hyprland,
+//!   river, labwc), into shared memory (`wl_shm`); the output by name, a region, the cursor on
+//!   or off, damage-driven so that an idle screen costs nothing.
 //! - [`pipewire`] (feature `pipewire`): any PipeWire video node by id or name — the desktop
 //!   portal's screen casts, cameras, applications — in shared memory, with the producer's
 //!   timestamps; `pipewire::test_node` (feature `test-support`) publishes a frame-numbered pattern to test against.
@@ -37,7 +38,7 @@ pub use portal::{
     PortalCapture, PortalInfo, PortalOptions, PortalSession, PortalSources, PortalStream,
     RestoreTokenFile,
 };
-pub use wayland::{Region, WaylandCapture, WaylandOptions};
+pub use wayland::{Region, WaylandCapture, WaylandOptions, WaylandProtocol};
 
 use std::time::Instant;
 
@@ -107,6 +108,28 @@ pub enum CaptureError {
         name: String,
         /// The outputs there are.
         available: String,
+    },
+    /// No window has the `app_id` asked for.
+    #[error("no window with app_id {app_id:?}; the compositor lists {available}")]
+    WindowNotFound {
+        /// The `app_id` asked for.
+        app_id: String,
+        /// The windows there are, as `app_id ("title")`.
+        available: String,
+    },
+    /// The window being captured was closed, or the compositor stopped its capture.
+    #[error("window {app_id:?} went away during capture (it was closed, or the compositor stopped the capture)")]
+    WindowGone {
+        /// The window's `app_id`.
+        app_id: String,
+    },
+    /// The compositor refused the buffer offered for a frame.
+    #[error("the compositor refused the capture buffer for {what}: {reason} (a buffer made as the compositor described it was refused: try the other protocol with WaylandOptions::protocol, or report it to the compositor)")]
+    BufferRefused {
+        /// What was captured.
+        what: String,
+        /// The reason the compositor gave, with the buffer.
+        reason: String,
     },
     /// The output being captured went away (unplugged, disabled).
     #[error("output {name:?} was removed during capture")]

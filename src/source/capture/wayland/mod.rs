@@ -1,5 +1,10 @@
-//! Capture from a wlroots-style compositor through `wlr-screencopy-unstable-v1` into shared
-//! memory.
+//! Capture from a Wayland compositor into shared memory (or LINEAR DMA-BUFs, on request:
+//! [`WaylandOptions::dmabuf`]): through `ext-image-copy-capture-v1`
+//! (outputs, and windows by `app_id`) when the compositor offers it, else through
+//! `wlr-screencopy-unstable-v1` (outputs of wlroots-style compositors).
+//!
+//! The rest of this page describes the wlr-screencopy path; the image-copy path works the same
+//! way (two buffers, one request in flight, every wait bounded) and is described in its module.
 //!
 //! One copy request is always in flight: as soon as a frame is ready its pixels are read out and
 //! the next request (capture, buffer negotiation, copy) is sent before the frame is returned, so
@@ -20,6 +25,8 @@
 //! compositor that accepts the connection and never answers is a
 //! [`CaptureError::CompositorTimeout`] naming the socket and the step, never a hang.
 
+mod dmabuf;
+mod image_copy;
 mod shm;
 
 use std::os::unix::net::UnixStream;
@@ -36,6 +43,7 @@ use wayland_client::protocol::wl_registry::{self, WlRegistry};
 use wayland_client::protocol::wl_shm::{self, WlShm};
 use wayland_client::protocol::wl_shm_pool::WlShmPool;
 use wayland_client::{Connection, Dispatch, EventQueue, Proxy, QueueHandle, WEnum};
+use wayland_protocols::wp::linux_dmabuf::zv1::client::zwp_linux_dmabuf_v1::ZwpLinuxDmabufV1;
 use wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_frame_v1::{
     self, ZwlrScreencopyFrameV1,
 };
@@ -43,7 +51,7 @@ use wayland_protocols_wlr::screencopy::v1::client::zwlr_screencopy_manager_v1::Z
 
 use super::{CaptureError, LiveCapture};
 use crate::format::PixelFormat;
-use crate::frame::{BufferPool, CpuImage, Frame};
+use crate::frame::{BufferPool, CpuImage, Frame, FrameImage};
 use crate::source::{FrameSource, SourceError, SourceInfo};
 use crate::time::{Rational, Timestamp};
 use shm::ShmBuffer;
@@ -100,11 +108,29 @@ pub struct WaylandOptions {
     pub display: Option<String>,
     /// The output by name (`DP-1`, `HEADLESS-1`); `None` takes the first.
     pub output: Option<String>,
+    /// A window by its `app_id` (from `ext-foreign-toplevel-list-v1`) instead of an output;
+    /// needs `ext-image-copy-capture-v1`.
+    pub window: Option<String>,
+    /// Which capture protocol to use; default [`WaylandProtocol::Auto`].
+    pub protocol: WaylandProtocol,
     /// A part of the output, in its pixels; `None` is the whole output.
     pub region: Option<Region>,
     /// Draw the cursor into the frames.
     pub cursor: bool,
-    /// Ask only for frames with damage (changes); an idle screen then costs nothing.
+    /// With the cursor on and ext-image-copy-capture: follow the pointer through a cursor
+    /// session (its own image, position and hotspot, from the first `wl_seat`) and draw it into
+    /// each frame here, instead of asking the compositor to paint it; a pointer that moves over
+    /// an unchanged screen then makes a frame too. Default off.
+    pub cursor_session: bool,
+    /// Offer the compositor LINEAR DMA-BUF buffers (`zwp_linux_dmabuf_v1`) where it takes
+    /// them for the frame (ext-image-copy-capture constraints, wlr-screencopy v3
+    /// `linux_dmabuf` offers), made from memfds: a compositor that cannot import one answers
+    /// so and the capture goes on in shared memory. Frames in one are described by
+    /// [`WaylandCapture::last_dmabuf`] for a zero-copy import. Default off.
+    pub dmabuf: bool,
+    /// Ask only for frames with damage (changes); an idle screen then costs nothing. With
+    /// `ext-image-copy-capture-v1` the compositor always waits for a change after the first
+    /// frame, whatever this says.
     pub damage: bool,
     /// How long the compositor may take to answer one exchange: the connection, the list of
     /// globals, the outputs' descriptions, a frame's buffer offer, and a `wl_display.sync`
@@ -112,6 +138,19 @@ pub struct WaylandOptions {
     /// fails with [`CaptureError::CompositorTimeout`]. Default
     /// [`DEFAULT_ROUND_TRIP_TIMEOUT`] (5 s).
     pub round_trip_timeout: Duration,
+}
+
+/// The Wayland capture protocol a [`WaylandCapture`] uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WaylandProtocol {
+    /// `ext-image-copy-capture-v1` when the compositor offers it, else `wlr-screencopy`.
+    #[default]
+    Auto,
+    /// Only `ext-image-copy-capture-v1` (a typed error when the compositor lacks it).
+    ImageCopy,
+    /// Only `wlr-screencopy-unstable-v1` (outputs only).
+    Screencopy,
 }
 
 /// The default [`WaylandOptions::round_trip_timeout`]: a compositor answers in milliseconds,
@@ -123,8 +162,12 @@ impl Default for WaylandOptions {
         Self {
             display: None,
             output: None,
+            window: None,
+            protocol: WaylandProtocol::Auto,
             region: None,
             cursor: true,
+            cursor_session: false,
+            dmabuf: false,
             damage: true,
             round_trip_timeout: DEFAULT_ROUND_TRIP_TIMEOUT,
         }
@@ -189,6 +232,8 @@ impl BufferSpec {
 #[derive(Debug, Default)]
 struct FrameEvents {
     shm: Option<BufferSpec>,
+    /// A `linux_dmabuf` offer: DRM fourcc, width, height.
+    linux_dmabuf: Option<(u32, u32, u32)>,
     buffer_done: bool,
     y_invert: bool,
     ready: Option<Timestamp>,
@@ -204,6 +249,10 @@ struct State {
     outputs: Vec<OutputInfo>,
     removed: Vec<u32>,
     frame: FrameEvents,
+    /// What the ext-image-copy-capture objects have said.
+    copy: image_copy::CopyEvents,
+    /// The answer to the last DMA-BUF buffer offered.
+    created: dmabuf::Created,
     /// The highest `wl_display.sync` serial answered.
     synced: u64,
 }
@@ -212,16 +261,47 @@ struct State {
 struct Target {
     spec: BufferSpec,
     memory: ShmBuffer,
-    pool: WlShmPool,
+    /// The `wl_shm` pool, for a shared-memory buffer.
+    pool: Option<WlShmPool>,
     buffer: WlBuffer,
     /// The frame in it is stored bottom row first.
     y_invert: bool,
+    /// The buffer went to the compositor as a LINEAR DMA-BUF (`zwp_linux_dmabuf_v1`).
+    dmabuf: bool,
+    /// For a DMA-BUF: what frames handed on in it carry.
+    shared: Option<dmabuf::Shared>,
+}
+
+impl Target {
+    /// Whether a frame handed on in this buffer is still held (the compositor must not write
+    /// into it then).
+    fn leased(&self) -> bool {
+        self.shared.as_ref().is_some_and(dmabuf::Shared::leased)
+    }
+
+    /// The buffer as a DMA-BUF for import, when it is one.
+    fn as_dmabuf(&self) -> Option<crate::gpu::DmaBuf<'_>> {
+        if !self.dmabuf {
+            return None;
+        }
+        Some(crate::gpu::DmaBuf {
+            fd: std::os::fd::AsFd::as_fd(&self.memory),
+            format: pixel_format(self.spec.format).ok()?,
+            width: self.spec.width,
+            height: self.spec.height,
+            modifier: dmabuf::LINEAR,
+            offset: 0,
+            stride: u64::from(self.spec.stride),
+        })
+    }
 }
 
 impl Drop for Target {
     fn drop(&mut self) {
         self.buffer.destroy();
-        self.pool.destroy();
+        if let Some(pool) = self.pool.take() {
+            pool.destroy();
+        }
     }
 }
 
@@ -294,59 +374,49 @@ fn after(start: Instant, timeout: Duration) -> Instant {
         .unwrap_or(start)
 }
 
-/// A capture of one output (or a region of it).
+/// A capture of one output (or a region of it), or of one window.
 pub struct WaylandCapture {
-    queue: EventQueue<State>,
-    state: State,
-    peer: Peer,
-    /// When the compositor last sent anything.
-    last_heard: Instant,
-    /// A liveness `wl_display.sync` in flight: its serial and when it was sent.
-    ping: Option<(u64, Instant)>,
-    manager: ZwlrScreencopyManagerV1,
-    manager_version: u32,
-    shm: WlShm,
-    output: WlOutput,
-    output_global: u32,
-    output_name: String,
-    options: WaylandOptions,
-    /// Two buffers used in turn: the compositor copies into one while the other keeps the
-    /// last frame delivered, readable again for a repeat (see [`Self::repeat_last`]).
-    targets: [Option<Target>; 2],
-    /// The target the request in flight copies into.
-    filling: usize,
-    /// The target holding the last frame delivered, with its presentation time and its arrival
-    /// here.
-    delivered: Option<(usize, Timestamp, Timestamp)>,
-    in_flight: Option<ZwlrScreencopyFrameV1>,
-    info: SourceInfo,
-    pool: Arc<BufferPool>,
+    backend: Backend,
+    /// The first frame's presentation time: frames are timed from it.
     first: Option<Timestamp>,
+}
+
+/// The protocol a capture runs over.
+enum Backend {
+    Screencopy(Box<Screencopy>),
+    ImageCopy(Box<image_copy::ImageCopy>),
 }
 
 impl std::fmt::Debug for WaylandCapture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WaylandCapture")
-            .field("output", &self.output_name)
-            .field("info", &self.info)
+            .field("source", &self.output_name())
+            .field("protocol", &self.protocol())
+            .field("info", &LiveCapture::info(self))
             .finish_non_exhaustive()
     }
 }
 
-/// How long a frame may take before it is an error, when the caller gives no deadline and the
-/// screen has changed (damage off): a compositor that never answers must not hang the caller.
-const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
-
-fn gone(e: impl std::fmt::Display) -> CaptureError {
-    CaptureError::CompositorGone {
-        reason: e.to_string(),
-    }
+/// A connection with the list of globals read: what both protocols start from.
+struct Link {
+    queue: EventQueue<State>,
+    state: State,
+    peer: Peer,
+    registry: WlRegistry,
 }
 
-impl WaylandCapture {
-    /// Connects, finds the output and the screencopy protocol, and asks for the first frame.
-    /// Each step waits at most [`WaylandOptions::round_trip_timeout`] for the compositor.
-    pub fn open(options: WaylandOptions) -> Result<Self, CaptureError> {
+/// The output a capture takes, as the compositor describes it.
+struct ChosenOutput {
+    proxy: WlOutput,
+    global: u32,
+    name: String,
+    /// Width, height, refresh in mHz (0x0 at 60 Hz when the compositor sent no mode).
+    mode: (u32, u32, u32),
+}
+
+impl Link {
+    /// Connects and lists the globals, within the round-trip timeout.
+    fn open(options: &WaylandOptions) -> Result<Self, CaptureError> {
         let timeout = options.round_trip_timeout;
         let (connection, socket) = connect(options.display.as_deref(), timeout)?;
         let mut queue = connection.new_event_queue();
@@ -364,135 +434,279 @@ impl WaylandCapture {
             &mut state,
             "the list of globals (wl_display.get_registry, then wl_display.sync)",
         )?;
-        let find = |state: &State, interface: &str| {
-            state
-                .globals
-                .iter()
-                .find(|g| g.interface == interface && g.version >= 1)
-                .map(|g| (g.name, g.version))
-        };
-        let (name, version) = find(&state, ZwlrScreencopyManagerV1::interface().name).ok_or(
-            CaptureError::ProtocolMissing {
-                protocol: "zwlr_screencopy_manager_v1",
-                fix: "this capture path needs a wlroots-style compositor (sway, Hyprland, river, labwc); on GNOME or KDE capture through the portal",
-            },
-        )?;
-        let manager: ZwlrScreencopyManagerV1 = registry.bind(name, version.min(3), &qh, ());
+        Ok(Self {
+            queue,
+            state,
+            peer,
+            registry,
+        })
+    }
+
+    /// The global offering `interface`, with its version.
+    fn find(&self, interface: &str) -> Option<(u32, u32)> {
+        self.state
+            .globals
+            .iter()
+            .find(|g| g.interface == interface && g.version >= 1)
+            .map(|g| (g.name, g.version))
+    }
+
+    /// Binds `zwp_linux_dmabuf_v1` (version 3 at most) when `wanted` and offered.
+    fn bind_dmabuf(&self, wanted: bool) -> Option<ZwpLinuxDmabufV1> {
+        let (name, version) = self
+            .find(ZwpLinuxDmabufV1::interface().name)
+            .filter(|_| wanted)?;
+        Some(
+            self.registry
+                .bind(name, version.min(3), &self.queue.handle(), ()),
+        )
+    }
+
+    /// Binds `wl_shm`.
+    fn bind_shm(&self) -> Result<WlShm, CaptureError> {
         let (name, _) =
-            find(&state, WlShm::interface().name).ok_or(CaptureError::ProtocolMissing {
-                protocol: "wl_shm",
-                fix: "every Wayland compositor has it; the compositor is broken",
-            })?;
-        let shm: WlShm = registry.bind(name, 1, &qh, ());
-        let announced: Vec<(u32, u32)> = state
+            self.find(WlShm::interface().name)
+                .ok_or(CaptureError::ProtocolMissing {
+                    protocol: "wl_shm",
+                    fix: "every Wayland compositor has it; the compositor is broken",
+                })?;
+        Ok(self.registry.bind(name, 1, &self.queue.handle(), ()))
+    }
+
+    /// Binds every output, reads their names and modes, and picks the one `wanted` names (the
+    /// first when `None`); checks `region` lies inside it.
+    fn choose_output(
+        &mut self,
+        wanted: Option<&str>,
+        region: Option<Region>,
+    ) -> Result<ChosenOutput, CaptureError> {
+        let qh = self.queue.handle();
+        let announced: Vec<(u32, u32)> = self
+            .state
             .globals
             .iter()
             .filter(|g| g.interface == WlOutput::interface().name && g.version >= 1)
             .map(|g| (g.name, g.version))
             .collect();
         for (name, version) in announced {
-            let proxy: WlOutput = registry.bind(name, version.min(4), &qh, name);
-            state.outputs.push(OutputInfo {
+            let proxy: WlOutput = self.registry.bind(name, version.min(4), &qh, name);
+            self.state.outputs.push(OutputInfo {
                 global: name,
                 proxy,
                 name: None,
                 mode: None,
             });
         }
-        peer.roundtrip(
-            &mut queue,
-            &mut state,
+        self.peer.roundtrip(
+            &mut self.queue,
+            &mut self.state,
             "the outputs' descriptions (wl_output name and mode, then wl_display.sync)",
         )?;
-        let labels: Vec<String> = state
+        let labels: Vec<String> = self
+            .state
             .outputs
             .iter()
             .enumerate()
             .map(|(i, o)| o.name.clone().unwrap_or_else(|| format!("output {i}")))
             .collect();
-        let index = match &options.output {
-            None => (!state.outputs.is_empty()).then_some(0),
+        let index = match wanted {
+            None => (!self.state.outputs.is_empty()).then_some(0),
             Some(name) => labels.iter().position(|l| l == name),
         }
         .ok_or_else(|| CaptureError::OutputNotFound {
-            name: options.output.clone().unwrap_or_default(),
+            name: wanted.unwrap_or_default().to_string(),
             available: if labels.is_empty() {
                 "no outputs".into()
             } else {
                 labels.join(", ")
             },
         })?;
-        let chosen = &state.outputs[index];
-        let (output, output_global, output_name) =
-            (chosen.proxy.clone(), chosen.global, labels[index].clone());
+        let chosen = &self.state.outputs[index];
         let (mode_w, mode_h, refresh) = chosen.mode.unwrap_or((0, 0, 60_000));
-        if let Some(r) = options.region {
+        if let Some(r) = region {
             let inside = mode_w == 0
                 || (u64::from(r.x) + u64::from(r.width) <= u64::from(mode_w)
                     && u64::from(r.y) + u64::from(r.height) <= u64::from(mode_h));
             if !inside {
                 return Err(CaptureError::BadRegion {
                     region: r,
-                    output: output_name,
+                    output: labels[index].clone(),
                     width: mode_w,
                     height: mode_h,
                 });
             }
         }
-        let frame_rate = if refresh > 0 {
-            Rational::new(i64::from(refresh), 1000)
-        } else {
-            Rational::new(60, 1)
-        };
-        let manager_version = manager.version();
-        let mut capture = Self {
-            queue,
-            state,
-            peer,
+        Ok(ChosenOutput {
+            proxy: chosen.proxy.clone(),
+            global: chosen.global,
+            name: labels[index].clone(),
+            mode: (mode_w, mode_h, refresh),
+        })
+    }
+}
+
+/// The frame rate an output's refresh (mHz) gives; 60 when unknown.
+fn refresh_rate(refresh: u32) -> Rational {
+    if refresh > 0 {
+        Rational::new(i64::from(refresh), 1000)
+    } else {
+        Rational::new(60, 1)
+    }
+}
+
+/// Tells a compositor that has gone quiet from an idle screen: after a whole timeout without a
+/// word from it, a `wl_display.sync` is sent, which must come back within another.
+#[derive(Debug)]
+struct Liveness {
+    /// When the compositor last sent anything.
+    last_heard: Instant,
+    /// A liveness `wl_display.sync` in flight: its serial and when it was sent.
+    ping: Option<(u64, Instant)>,
+}
+
+impl Liveness {
+    fn new() -> Self {
+        Self {
             last_heard: Instant::now(),
             ping: None,
-            manager,
-            manager_version,
-            shm,
-            output,
-            output_global,
-            output_name,
-            options,
-            targets: [None, None],
-            filling: 0,
-            delivered: None,
-            in_flight: None,
-            info: SourceInfo {
-                format: PixelFormat::Bgra8,
-                width: 0,
-                height: 0,
-                frame_rate,
-            },
-            pool: BufferPool::new(),
-            first: None,
-        };
-        // The first request also tells the frame's size and format.
-        capture.request()?;
-        let spec = capture.targets[capture.filling].as_ref().map(|t| t.spec);
-        if let Some(spec) = spec {
-            capture.info.width = spec.width;
-            capture.info.height = spec.height;
-            capture.info.format = pixel_format(spec.format)?;
         }
-        tracing::info!(
-            output = %capture.output_name,
-            width = capture.info.width,
-            height = capture.info.height,
-            format = %capture.info.format,
-            screencopy = capture.manager_version,
-            "Wayland capture open"
-        );
-        Ok(capture)
     }
 
-    /// The name of the output being captured.
+    /// While waiting for damage: fails when a liveness sync went unanswered for a whole
+    /// timeout (a compositor that hangs mid-capture is otherwise indistinguishable from an idle
+    /// screen), sends one after a timeout of silence. Returns when to check again.
+    fn check(
+        &mut self,
+        peer: &mut Peer,
+        queue: &EventQueue<State>,
+        synced: u64,
+        what: impl FnOnce() -> String,
+    ) -> Result<Instant, CaptureError> {
+        let now = Instant::now();
+        if let Some((serial, sent)) = self.ping {
+            if synced >= serial {
+                self.ping = None;
+                self.last_heard = now;
+            } else if now >= after(sent, peer.timeout) {
+                return Err(peer.timed_out(
+                    format!(
+                        "a liveness check (wl_display.sync) while waiting for {}",
+                        what()
+                    ),
+                    sent,
+                ));
+            } else {
+                return Ok(after(sent, peer.timeout));
+            }
+        }
+        let quiet_until = after(self.last_heard, peer.timeout);
+        if now < quiet_until {
+            return Ok(quiet_until);
+        }
+        let serial = peer.sync(&queue.handle());
+        self.ping = Some((serial, now));
+        Ok(after(now, peer.timeout))
+    }
+}
+
+/// A capture of one output (or a region of it) through wlr-screencopy.
+struct Screencopy {
+    queue: EventQueue<State>,
+    state: State,
+    peer: Peer,
+    live: Liveness,
+    manager: ZwlrScreencopyManagerV1,
+    manager_version: u32,
+    shm: WlShm,
+    output: WlOutput,
+    output_global: u32,
+    output_name: String,
+    options: WaylandOptions,
+    /// Two buffers used in turn: the compositor copies into one while the other keeps the
+    /// last frame delivered, readable again for a repeat (see [`Self::last_image`]).
+    targets: [Option<Target>; 2],
+    /// The target the request in flight copies into.
+    filling: usize,
+    /// The target holding the last frame delivered, with its presentation time and its arrival
+    /// here.
+    delivered: Option<(usize, Timestamp, Timestamp)>,
+    in_flight: Option<ZwlrScreencopyFrameV1>,
+    info: SourceInfo,
+    pool: Arc<BufferPool>,
+    /// DMA-BUF buffers, when asked for and offered.
+    dmabuf: Option<ZwpLinuxDmabufV1>,
+    /// The compositor refused a DMA-BUF buffer: shared memory from then on.
+    dmabuf_refused: bool,
+    /// DMA-BUF buffers out of rotation while handed-on frames hold them.
+    held: Vec<Target>,
+    /// Keys for the DMA-BUF buffers made.
+    keys: dmabuf::Keys,
+}
+
+/// How long a frame may take before it is an error, when the caller gives no deadline and the
+/// screen has changed (damage off): a compositor that never answers must not hang the caller.
+const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn gone(e: impl std::fmt::Display) -> CaptureError {
+    CaptureError::CompositorGone {
+        reason: e.to_string(),
+    }
+}
+
+impl WaylandCapture {
+    /// Connects, finds the output (or window) and a capture protocol — ext-image-copy-capture
+    /// when the compositor offers it (unless [`WaylandOptions::protocol`] says otherwise), else
+    /// wlr-screencopy — and asks for the first frame. Each step waits at most
+    /// [`WaylandOptions::round_trip_timeout`] for the compositor.
+    pub fn open(options: WaylandOptions) -> Result<Self, CaptureError> {
+        let link = Link::open(&options)?;
+        let image_copy = link.find(image_copy::MANAGER).is_some();
+        let use_image_copy = match options.protocol {
+            WaylandProtocol::ImageCopy => true,
+            WaylandProtocol::Screencopy => false,
+            WaylandProtocol::Auto => image_copy || options.window.is_some(),
+        };
+        if options.window.is_some() && !use_image_copy {
+            return Err(CaptureError::ProtocolMissing {
+                protocol: "ext_image_copy_capture_manager_v1 (wlr-screencopy captures outputs only)",
+                fix: "capturing a window needs ext-image-copy-capture-v1; leave the protocol on auto or image-copy",
+            });
+        }
+        let backend = if use_image_copy {
+            Backend::ImageCopy(Box::new(image_copy::ImageCopy::open(link, options)?))
+        } else {
+            Backend::Screencopy(Box::new(Screencopy::open(link, options)?))
+        };
+        Ok(Self {
+            backend,
+            first: None,
+        })
+    }
+
+    /// The protocol in use: `ext-image-copy-capture` or `wlr-screencopy`.
+    pub fn protocol(&self) -> &'static str {
+        match &self.backend {
+            Backend::Screencopy(_) => "wlr-screencopy",
+            Backend::ImageCopy(_) => "ext-image-copy-capture",
+        }
+    }
+
+    /// The name of the output being captured (`window APP_ID` for a window).
     pub fn output_name(&self) -> &str {
-        &self.output_name
+        match &self.backend {
+            Backend::Screencopy(c) => &c.output_name,
+            Backend::ImageCopy(c) => c.output_name(),
+        }
+    }
+
+    /// What is captured and how, for messages: `output DP-1 (wlr-screencopy)`,
+    /// `window org.example.App (ext-image-copy-capture)`.
+    pub fn description(&self) -> String {
+        let what = match &self.backend {
+            Backend::Screencopy(c) => format!("output {}", c.output_name),
+            Backend::ImageCopy(c) => c.name().to_string(),
+        };
+        format!("{what} ({})", self.protocol())
     }
 
     /// The next frame, waiting until `deadline`; `Ok(None)` when none came in time (with damage
@@ -529,6 +743,111 @@ impl WaylandCapture {
         &mut self,
         deadline: Instant,
     ) -> Result<Option<Timestamp>, CaptureError> {
+        match &mut self.backend {
+            Backend::Screencopy(c) => c.wait_frame_before(deadline),
+            Backend::ImageCopy(c) => c.wait_frame_before(deadline),
+        }
+    }
+
+    /// The last frame that became ready, read out of its buffer (the compositor is copying
+    /// into the other one), with its presentation time; `None` before the first frame. Reading
+    /// it again repeats it.
+    pub fn last_image(&self) -> Result<Option<(CpuImage, Timestamp)>, CaptureError> {
+        match &self.backend {
+            Backend::Screencopy(c) => c.last_image(),
+            Backend::ImageCopy(c) => c.last_image(),
+        }
+    }
+
+    /// The last frame delivered as the DMA-BUF it lies in (the whole buffer: a region is not
+    /// applied), with its presentation time; `None` when it is in shared memory (the
+    /// compositor took no DMA-BUF, or [`WaylandOptions::dmabuf`] is off) or before the first
+    /// frame. Valid until the next frame is waited for; import it with
+    /// [`crate::gpu::DmaBufImage::import`].
+    pub fn last_dmabuf(&self) -> Option<(crate::gpu::DmaBuf<'_>, Timestamp)> {
+        match &self.backend {
+            Backend::Screencopy(c) => {
+                let (index, presented, _) = c.delivered?;
+                Some((c.targets[index].as_ref()?.as_dmabuf()?, presented))
+            }
+            Backend::ImageCopy(c) => c.last_dmabuf(),
+        }
+    }
+
+    /// Whether `next_frame` waits for a change indefinitely (damage on, or the image-copy
+    /// protocol, which always waits for one).
+    fn waits_for_damage(&self) -> bool {
+        match &self.backend {
+            Backend::Screencopy(c) => c.options.damage,
+            Backend::ImageCopy(_) => true,
+        }
+    }
+}
+
+impl Screencopy {
+    /// Finds the output and the screencopy protocol, and asks for the first frame.
+    fn open(mut link: Link, options: WaylandOptions) -> Result<Self, CaptureError> {
+        let qh = link.queue.handle();
+        let (name, version) = link.find(ZwlrScreencopyManagerV1::interface().name).ok_or(
+            CaptureError::ProtocolMissing {
+                protocol: "zwlr_screencopy_manager_v1",
+                fix: "this capture path needs a wlroots-style compositor (sway, Hyprland, river, labwc); on GNOME or KDE capture through the portal",
+            },
+        )?;
+        let manager: ZwlrScreencopyManagerV1 = link.registry.bind(name, version.min(3), &qh, ());
+        let shm = link.bind_shm()?;
+        let dmabuf = link.bind_dmabuf(options.dmabuf);
+        let chosen = link.choose_output(options.output.as_deref(), options.region)?;
+        let frame_rate = refresh_rate(chosen.mode.2);
+        let manager_version = manager.version();
+        let mut capture = Self {
+            queue: link.queue,
+            state: link.state,
+            peer: link.peer,
+            live: Liveness::new(),
+            manager,
+            manager_version,
+            shm,
+            output: chosen.proxy,
+            output_global: chosen.global,
+            output_name: chosen.name,
+            options,
+            targets: [None, None],
+            filling: 0,
+            delivered: None,
+            in_flight: None,
+            info: SourceInfo {
+                format: PixelFormat::Bgra8,
+                width: 0,
+                height: 0,
+                frame_rate,
+            },
+            pool: BufferPool::new(),
+            dmabuf,
+            dmabuf_refused: false,
+            held: Vec::new(),
+            keys: dmabuf::Keys::default(),
+        };
+        // The first request also tells the frame's size and format.
+        capture.request()?;
+        let spec = capture.targets[capture.filling].as_ref().map(|t| t.spec);
+        if let Some(spec) = spec {
+            capture.info.width = spec.width;
+            capture.info.height = spec.height;
+            capture.info.format = pixel_format(spec.format)?;
+        }
+        tracing::info!(
+            output = %capture.output_name,
+            width = capture.info.width,
+            height = capture.info.height,
+            format = %capture.info.format,
+            screencopy = capture.manager_version,
+            "Wayland capture open"
+        );
+        Ok(capture)
+    }
+
+    fn wait_frame_before(&mut self, deadline: Instant) -> Result<Option<Timestamp>, CaptureError> {
         if self.in_flight.is_none() {
             self.request()?;
         }
@@ -536,6 +855,15 @@ impl WaylandCapture {
             self.check_output()?;
             if self.state.frame.failed {
                 self.in_flight = None;
+                let in_dmabuf = self.targets[self.filling]
+                    .as_ref()
+                    .is_some_and(|t| t.dmabuf);
+                if in_dmabuf && !self.dmabuf_refused {
+                    tracing::info!(output = %self.output_name, "the compositor failed a copy into a DMA-BUF buffer; capturing into shared memory");
+                    self.dmabuf_refused = true;
+                    self.request()?;
+                    continue;
+                }
                 return Err(CaptureError::FrameFailed {
                     output: self.output_name.clone(),
                 });
@@ -557,42 +885,17 @@ impl WaylandCapture {
             if Instant::now() >= deadline {
                 return Ok(None);
             }
-            let wake = self.keep_alive()?.min(deadline);
+            let output = &self.output_name;
+            let wake = self
+                .live
+                .check(&mut self.peer, &self.queue, self.state.synced, || {
+                    format!("a frame of output {output:?}")
+                })?
+                .min(deadline);
             if dispatch_until(&mut self.queue, &mut self.state, wake)? {
-                self.last_heard = Instant::now();
+                self.live.last_heard = Instant::now();
             }
         }
-    }
-
-    /// While waiting for damage: after a whole timeout without a word from the compositor, asks
-    /// for a `wl_display.sync`, and fails when that goes unanswered for another (a compositor
-    /// that hangs mid-capture is otherwise indistinguishable from an idle screen). Returns
-    /// when to check again.
-    fn keep_alive(&mut self) -> Result<Instant, CaptureError> {
-        let now = Instant::now();
-        if let Some((serial, sent)) = self.ping {
-            if self.state.synced >= serial {
-                self.ping = None;
-                self.last_heard = now;
-            } else if now >= after(sent, self.peer.timeout) {
-                return Err(self.peer.timed_out(
-                    format!(
-                        "a liveness check (wl_display.sync) while waiting for a frame of output {:?}",
-                        self.output_name
-                    ),
-                    sent,
-                ));
-            } else {
-                return Ok(after(sent, self.peer.timeout));
-            }
-        }
-        let quiet_until = after(self.last_heard, self.peer.timeout);
-        if now < quiet_until {
-            return Ok(quiet_until);
-        }
-        let serial = self.peer.sync(&self.queue.handle());
-        self.ping = Some((serial, now));
-        Ok(after(now, self.peer.timeout))
     }
 
     /// Fails when the captured output's global was removed.
@@ -645,30 +948,68 @@ impl WaylandCapture {
             },
             |s| negotiated(&s.frame, version) || s.removed.contains(&output),
         )?;
-        self.last_heard = Instant::now();
+        self.live.last_heard = Instant::now();
         self.check_output()?;
         if self.state.frame.failed {
             return Err(CaptureError::FrameFailed {
                 output: self.output_name.clone(),
             });
         }
-        let spec = self.state.frame.shm.ok_or(CaptureError::ProtocolMissing {
-            protocol: "a wl_shm buffer offer in zwlr_screencopy_frame_v1",
-            fix: "the compositor offered only DMA-BUF; DMA-BUF capture is not built yet",
-        })?;
-        pixel_format(spec.format)?;
-        spec.check().map_err(|reason| CaptureError::BadBuffer {
-            source_name: format!("the compositor (output {:?})", self.output_name),
-            reason,
-        })?;
         // Into the buffer that does not hold the last frame delivered.
         let index = match self.delivered {
             Some((last, _, _)) => 1 - last,
             None => 0,
         };
-        let target = match self.targets[index].take() {
-            Some(t) if t.spec == spec => t,
-            _ => self.make_target(spec, &qh)?,
+        let bad = |reason| CaptureError::BadBuffer {
+            source_name: format!("the compositor (output {:?})", self.output_name),
+            reason,
+        };
+        let dmabuf_spec = match (&self.dmabuf, self.state.frame.linux_dmabuf) {
+            (Some(_), Some((fourcc, width, height))) if !self.dmabuf_refused => {
+                let spec = BufferSpec {
+                    format: dmabuf::shm_format(fourcc),
+                    width,
+                    height,
+                    stride: width.saturating_mul(4),
+                };
+                (pixel_format(spec.format).is_ok() && spec.check().is_ok()).then_some(spec)
+            }
+            _ => None,
+        };
+        free_slot(&mut self.targets, index, &mut self.held);
+        let mut reuse = self.targets[index].take();
+        let mut target = None;
+        if let (Some(spec), Some(linux_dmabuf)) = (dmabuf_spec, self.dmabuf.as_ref()) {
+            target = match reuse.take() {
+                Some(t) if t.dmabuf && t.spec == spec => Some(t),
+                _ => {
+                    let made = dmabuf::make_target(
+                        linux_dmabuf,
+                        &mut self.queue,
+                        &mut self.state,
+                        &self.peer,
+                        spec,
+                        &mut self.keys,
+                    )?;
+                    self.dmabuf_refused = made.is_none();
+                    made
+                }
+            };
+        }
+        let target = match target {
+            Some(t) => t,
+            None => {
+                let spec = self.state.frame.shm.ok_or(CaptureError::ProtocolMissing {
+                    protocol: "a wl_shm buffer offer in zwlr_screencopy_frame_v1",
+                    fix: "the compositor offered only DMA-BUF; turn the DMA-BUF option on (WaylandOptions::dmabuf)",
+                })?;
+                pixel_format(spec.format)?;
+                spec.check().map_err(bad)?;
+                match reuse {
+                    Some(t) if !t.dmabuf && t.spec == spec => t,
+                    _ => make_target(&self.shm, spec, &qh)?,
+                }
+            }
         };
         if self.options.damage && self.manager_version >= 2 {
             frame.copy_with_damage(&target.buffer);
@@ -682,43 +1023,6 @@ impl WaylandCapture {
         Ok(())
     }
 
-    #[expect(
-        clippy::cast_possible_truncation,
-        clippy::cast_possible_wrap,
-        reason = "the compositor's own buffer parameters go back to it as the protocol's int"
-    )]
-    fn make_target(
-        &self,
-        spec: BufferSpec,
-        qh: &QueueHandle<State>,
-    ) -> Result<Target, CaptureError> {
-        let len = spec.stride as usize * spec.height as usize;
-        let memory = ShmBuffer::new(len)?;
-        let pool = self
-            .shm
-            .create_pool(std::os::fd::AsFd::as_fd(&memory), len as i32, qh, ());
-        let format =
-            wl_shm::Format::try_from(spec.format).map_err(|_| CaptureError::UnsupportedFormat {
-                format: spec.format,
-            })?;
-        let buffer = pool.create_buffer(
-            0,
-            spec.width as i32,
-            spec.height as i32,
-            spec.stride as i32,
-            format,
-            qh,
-            (),
-        );
-        Ok(Target {
-            spec,
-            memory,
-            pool,
-            buffer,
-            y_invert: false,
-        })
-    }
-
     /// The last frame that became ready, read out of its buffer (the compositor is copying
     /// into the other one), with its presentation time; `None` before the first frame. Reading
     /// it again repeats it.
@@ -729,39 +1033,138 @@ impl WaylandCapture {
         }
     }
 
-    /// Copies the frame in target `index` out of shared memory (flipping it if the compositor
-    /// said it is upside down) into an image from the pool.
     fn read_out(&self, index: usize) -> Result<CpuImage, CaptureError> {
         let target = self.targets[index]
             .as_ref()
             .ok_or(CaptureError::FrameFailed {
                 output: self.output_name.clone(),
             })?;
-        let spec = target.spec;
-        let format = pixel_format(spec.format)?;
-        let mut image =
-            CpuImage::new(format, spec.width, spec.height, Some(&self.pool)).map_err(|e| {
-                CaptureError::Io {
-                    what: format!("a {}x{} frame", spec.width, spec.height),
-                    source: std::io::Error::other(e.to_string()),
-                }
-            })?;
-        let bytes = target.memory.bytes();
-        let row = spec.width as usize * 4;
-        for y in 0..spec.height {
-            let src_y = if target.y_invert {
-                spec.height - 1 - y
-            } else {
-                y
-            };
-            let start = src_y as usize * spec.stride as usize;
-            image.row_mut(0, y)[..row].copy_from_slice(&bytes[start..start + row]);
-        }
-        Ok(image)
+        read_out(target, &self.pool, None)
     }
 }
 
-impl Drop for WaylandCapture {
+/// A shared-memory buffer of `spec` with its pool and `wl_buffer`.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "the compositor's own buffer parameters go back to it as the protocol's int"
+)]
+fn make_target(
+    shm: &WlShm,
+    spec: BufferSpec,
+    qh: &QueueHandle<State>,
+) -> Result<Target, CaptureError> {
+    let len = spec.stride as usize * spec.height as usize;
+    let memory = ShmBuffer::new(len)?;
+    let pool = shm.create_pool(std::os::fd::AsFd::as_fd(&memory), len as i32, qh, ());
+    let format =
+        wl_shm::Format::try_from(spec.format).map_err(|_| CaptureError::UnsupportedFormat {
+            format: spec.format,
+        })?;
+    let buffer = pool.create_buffer(
+        0,
+        spec.width as i32,
+        spec.height as i32,
+        spec.stride as i32,
+        format,
+        qh,
+        (),
+    );
+    Ok(Target {
+        spec,
+        memory,
+        pool: Some(pool),
+        buffer,
+        y_invert: false,
+        dmabuf: false,
+        shared: None,
+    })
+}
+
+/// Makes `slot` free for the compositor to write: a DMA-BUF buffer a handed-on frame still
+/// holds moves to `held` (kept until the frame is let go, then dropped here), and the slot is
+/// left empty for a new buffer.
+fn free_slot(targets: &mut [Option<Target>; 2], slot: usize, held: &mut Vec<Target>) {
+    held.retain(Target::leased);
+    if let Some(t) = targets[slot].take_if(|t| t.leased()) {
+        held.push(t);
+    }
+}
+
+/// The frame in `target` as a [`FrameImage::DmaBuf`] (the whole buffer), when it is a
+/// DMA-BUF and can go on as it lies: not upside down, no region to cut out.
+fn handed_on(
+    target: &Target,
+    region: Option<Region>,
+    pointer: Option<crate::frame::PointerOverlay>,
+) -> Option<FrameImage> {
+    if target.y_invert || region.is_some() {
+        return None;
+    }
+    let buf = target.as_dmabuf()?;
+    let shared = target.shared.as_ref()?;
+    let frame = crate::frame::DmaBufFrame::new(
+        Arc::clone(&shared.fd),
+        crate::frame::DmaBufLayout {
+            format: buf.format,
+            width: buf.width,
+            height: buf.height,
+            modifier: buf.modifier,
+            offset: buf.offset,
+            stride: buf.stride,
+        },
+        shared.key,
+        shared.lease(),
+    )
+    .with_pointer(pointer);
+    Some(FrameImage::DmaBuf(frame))
+}
+
+/// Copies the frame in `target` out of shared memory (flipping it if the compositor said it
+/// is upside down; only `region` of it when given) into an image from `pool`.
+fn read_out(
+    target: &Target,
+    pool: &Arc<BufferPool>,
+    region: Option<Region>,
+) -> Result<CpuImage, CaptureError> {
+    let spec = target.spec;
+    let format = pixel_format(spec.format)?;
+    let r = region.unwrap_or(Region {
+        x: 0,
+        y: 0,
+        width: spec.width,
+        height: spec.height,
+    });
+    if u64::from(r.x) + u64::from(r.width) > u64::from(spec.width)
+        || u64::from(r.y) + u64::from(r.height) > u64::from(spec.height)
+    {
+        return Err(CaptureError::BadRegion {
+            region: r,
+            output: "the captured frame".into(),
+            width: spec.width,
+            height: spec.height,
+        });
+    }
+    let mut image =
+        CpuImage::new(format, r.width, r.height, Some(pool)).map_err(|e| CaptureError::Io {
+            what: format!("a {}x{} frame", r.width, r.height),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    let bytes = target.memory.bytes();
+    let row = r.width as usize * 4;
+    for y in 0..r.height {
+        let src_y = if target.y_invert {
+            spec.height - 1 - (r.y + y)
+        } else {
+            r.y + y
+        };
+        let start = src_y as usize * spec.stride as usize + r.x as usize * 4;
+        image.row_mut(0, y)[..row].copy_from_slice(&bytes[start..start + row]);
+    }
+    Ok(image)
+}
+
+impl Drop for Screencopy {
     fn drop(&mut self) {
         if let Some(f) = self.in_flight.take() {
             f.destroy();
@@ -773,11 +1176,14 @@ impl Drop for WaylandCapture {
 
 impl LiveCapture for WaylandCapture {
     fn name(&self) -> &str {
-        &self.output_name
+        self.output_name()
     }
 
     fn info(&self) -> SourceInfo {
-        self.info
+        match &self.backend {
+            Backend::Screencopy(c) => c.info,
+            Backend::ImageCopy(c) => c.info(),
+        }
     }
 
     fn wait_frame_before(&mut self, deadline: Instant) -> Result<Option<Timestamp>, CaptureError> {
@@ -788,14 +1194,33 @@ impl LiveCapture for WaylandCapture {
         WaylandCapture::last_image(self)
     }
 
+    fn last_frame_image(&self) -> Result<Option<(FrameImage, Timestamp)>, CaptureError> {
+        let handed = match &self.backend {
+            Backend::Screencopy(c) => c.delivered.and_then(|(index, presented, _)| {
+                let target = c.targets[index].as_ref()?;
+                Some((handed_on(target, c.options.region, None)?, presented))
+            }),
+            Backend::ImageCopy(c) => c.last_frame_dmabuf(),
+        };
+        match handed {
+            Some(frame) => Ok(Some(frame)),
+            None => Ok(self
+                .last_image()?
+                .map(|(image, time)| (FrameImage::Cpu(image), time))),
+        }
+    }
+
     fn last_arrival(&self) -> Option<Timestamp> {
-        self.delivered.map(|(_, _, arrived)| arrived)
+        match &self.backend {
+            Backend::Screencopy(c) => c.delivered.map(|(_, _, arrived)| arrived),
+            Backend::ImageCopy(c) => c.last_arrival(),
+        }
     }
 }
 
 impl FrameSource for WaylandCapture {
     fn info(&self) -> SourceInfo {
-        self.info
+        LiveCapture::info(self)
     }
 
     /// The next frame; waits as long as the screen stays unchanged (damage on), or fails with a
@@ -805,10 +1230,10 @@ impl FrameSource for WaylandCapture {
             let deadline = Instant::now() + FRAME_TIMEOUT;
             match self.next_frame_before(deadline)? {
                 Some(frame) => return Ok(Some(frame)),
-                None if self.options.damage => continue,
+                None if self.waits_for_damage() => continue,
                 None => {
                     return Err(CaptureError::Timeout {
-                        output: self.output_name.clone(),
+                        output: self.output_name().to_string(),
                         waited_ms: u64::try_from(FRAME_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
                     }
                     .into())
@@ -868,7 +1293,13 @@ fn dispatch_until(
         // Nothing to read (time is up, or only the socket drained: the next call flushes).
         return Ok(false);
     }
-    let read = guard.read().map_err(gone)?;
+    let read = match guard.read() {
+        Ok(n) => n,
+        // Only messages the connection handles itself (`wl_display.delete_id`) came: the
+        // compositor is alive, nothing for the queue.
+        Err(WaylandError::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => return Ok(true),
+        Err(e) => return Err(gone(e)),
+    };
     let dispatched = queue.dispatch_pending(state).map_err(gone)?;
     Ok(read > 0 || dispatched > 0)
 }
@@ -1096,6 +1527,11 @@ impl Dispatch<ZwlrScreencopyFrameV1, ()> for State {
                 frame.ready = Some(Timestamp::from_nanos(nanos));
                 frame.arrived = Some(Timestamp::now());
             }
+            Event::LinuxDmabuf {
+                format,
+                width,
+                height,
+            } => frame.linux_dmabuf = Some((format, width, height)),
             Event::Failed => frame.failed = true,
             Event::BufferDone => frame.buffer_done = true,
             _ => {}
