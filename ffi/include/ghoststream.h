@@ -1194,10 +1194,11 @@ typedef struct GsRecorderOptions {
    */
   int32_t source_format;
   /**
-   * The source, as the tool's `--source` takes it: `screen` (wlr-screencopy when the
-   * compositor offers it, else the desktop portal), `testsrc`, `wayland[:OUTPUT]`,
-   * `pipewire[:NODE]`, `portal[:monitor|window]`, a Y4M (or raw) file's path, or `-` for
-   * standard input. NULL (the default): `screen`.
+   * The source, as the tool's `--source` takes it: `screen` (the compositor's own capture —
+   * ext-image-copy-capture or wlr-screencopy — when it offers one, else the desktop
+   * portal), `testsrc`, `wayland[:OUTPUT]`, `wayland:window=APP_ID`, `pipewire[:NODE]`,
+   * `portal[:monitor|window]`, a Y4M (or raw) file's path, or `-` for standard input. NULL
+   * (the default): `screen`.
    */
   const char *source;
   /**

@@ -74,10 +74,11 @@ pub struct GsRecorderOptions {
     /// frames of `source_width` x `source_height`), or the test pattern's; -1 (the default):
     /// a Y4M file, the pattern's I420 (P010-like 10-bit with `bit_depth` 10).
     pub source_format: i32,
-    /// The source, as the tool's `--source` takes it: `screen` (wlr-screencopy when the
-    /// compositor offers it, else the desktop portal), `testsrc`, `wayland[:OUTPUT]`,
-    /// `pipewire[:NODE]`, `portal[:monitor|window]`, a Y4M (or raw) file's path, or `-` for
-    /// standard input. NULL (the default): `screen`.
+    /// The source, as the tool's `--source` takes it: `screen` (the compositor's own capture —
+    /// ext-image-copy-capture or wlr-screencopy — when it offers one, else the desktop
+    /// portal), `testsrc`, `wayland[:OUTPUT]`, `wayland:window=APP_ID`, `pipewire[:NODE]`,
+    /// `portal[:monitor|window]`, a Y4M (or raw) file's path, or `-` for standard input. NULL
+    /// (the default): `screen`.
     pub source: *const c_char,
     /// The test pattern's and raw frames' width; 0 (the default): the pattern's 1280. A
     /// capture or a Y4M file has its own size (scale with `session->width`).
