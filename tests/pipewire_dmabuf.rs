@@ -125,6 +125,99 @@ fn pattern_in(frame: &DmaBufFrame) -> Vec<u8> {
     pixels
 }
 
+/// Blends `pointer` into packed BGRx `pixels` (W x H) as 8-bit straight alpha, the way a CPU
+/// capture draws it; returns how many pixels it covered.
+fn blend_pointer(pixels: &mut [u8], pointer: &ghoststream::PointerOverlay) -> usize {
+    let mut drawn = 0;
+    for py in 0..pointer.height {
+        for px in 0..pointer.width {
+            let x = i64::from(pointer.left) + i64::from(px);
+            let y = i64::from(pointer.top) + i64::from(py);
+            if !(0..i64::from(W)).contains(&x) || !(0..i64::from(H)).contains(&y) {
+                continue;
+            }
+            let texel = usize::try_from(py * pointer.width + px).unwrap() * 4;
+            let src = &pointer.rgba[texel..][..4];
+            let a = u32::from(src[3]);
+            if a == 0 {
+                continue;
+            }
+            drawn += 1;
+            let at = usize::try_from(y * i64::from(W) + x).unwrap() * 4;
+            let dst = &mut pixels[at..][..4];
+            // BGRx: the picture's R, G, B go to bytes 2, 1, 0.
+            for (c, i) in [(0usize, 2usize), (1, 1), (2, 0)] {
+                let v = (u32::from(src[c]) * a + u32::from(dst[i]) * (255 - a) + 127) / 255;
+                dst[i] = u8::try_from(v).unwrap();
+            }
+        }
+    }
+    drawn
+}
+
+/// A decoded I420 frame (tight planes) against the reference in `layout`: every sample within
+/// one code; inside the pointer's rectangle (2 pixels around it) luma within two, chroma not
+/// compared: the pointer's 4:2:0 blend is in YCbCr over each 2x2 block, and this session's
+/// chroma is left-sited, whose filter reaches across blocks (the centre-sited pointer check
+/// above compares it).
+#[cfg(feature = "software")]
+fn check_decoded(
+    got: &[u8],
+    want: &[u8],
+    layout: &ghoststream::processing::convert::YuvLayout,
+    pointer: Option<&ghoststream::PointerOverlay>,
+    n: usize,
+) {
+    let (w, h) = (W as usize, H as usize);
+    let inside = |x: usize, y: usize, scale: usize| {
+        pointer.is_some_and(|p| {
+            let (x, y) = (
+                i64::try_from(x * scale).unwrap(),
+                i64::try_from(y * scale).unwrap(),
+            );
+            let (l, t) = (i64::from(p.left) - 2, i64::from(p.top) - 2);
+            x >= l && y >= t && x < l + i64::from(p.width) + 4 && y < t + i64::from(p.height) + 4
+        })
+    };
+    let chroma = (layout.chroma_offset as usize, layout.v_offset as usize);
+    let planes = [
+        (0, w, h, 0usize, layout.luma_pitch as usize, 1usize),
+        (
+            w * h,
+            w / 2,
+            h / 2,
+            chroma.0,
+            layout.chroma_pitch as usize,
+            2,
+        ),
+        (
+            w * h * 5 / 4,
+            w / 2,
+            h / 2,
+            chroma.1,
+            layout.chroma_pitch as usize,
+            2,
+        ),
+    ];
+    for (plane, &(tight, pw, ph, offset, pitch, scale)) in planes.iter().enumerate() {
+        for y in 0..ph {
+            for x in 0..pw {
+                let g = i32::from(got[tight + y * pw + x]);
+                let e = i32::from(want[offset + y * pitch + x]);
+                let bound = match (inside(x, y, scale), plane) {
+                    (false, _) => 1,
+                    (true, 0) => 2,
+                    (true, _) => continue,
+                };
+                assert!(
+                    (g - e).abs() <= bound,
+                    "decoded frame {n}, plane {plane} ({x},{y}): {g}, reference {e}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_shared_memory() {
     let Some(ctx) = mesa25() else { return };
@@ -282,30 +375,7 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
         };
         let pointer = frame.pointer().unwrap().clone();
         let mut pixels = pattern_in(&frame);
-        let mut drawn = 0;
-        for py in 0..pointer.height {
-            for px in 0..pointer.width {
-                let x = i64::from(pointer.left) + i64::from(px);
-                let y = i64::from(pointer.top) + i64::from(py);
-                if !(0..i64::from(W)).contains(&x) || !(0..i64::from(H)).contains(&y) {
-                    continue;
-                }
-                let texel = usize::try_from(py * pointer.width + px).unwrap() * 4;
-                let src = &pointer.rgba[texel..][..4];
-                let a = u32::from(src[3]);
-                if a == 0 {
-                    continue;
-                }
-                drawn += 1;
-                let at = usize::try_from(y * i64::from(W) + x).unwrap() * 4;
-                let dst = &mut pixels[at..][..4];
-                // BGRx: the picture's R, G, B go to bytes 2, 1, 0.
-                for (c, i) in [(0usize, 2usize), (1, 1), (2, 0)] {
-                    let v = (u32::from(src[c]) * a + u32::from(dst[i]) * (255 - a) + 127) / 255;
-                    dst[i] = u8::try_from(v).unwrap();
-                }
-            }
-        }
+        let drawn = blend_pointer(&mut pixels, &pointer);
         assert!(
             drawn >= 32,
             "the pointer covers {drawn} pixels of the frame"
@@ -332,21 +402,40 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
     gpu_common::assert_validation_silent(&ctx);
     #[cfg(feature = "software")]
     {
-        // Through the pacer and a session on the same device into x264: the stats count the
-        // NV12 read-back the software encoder needs, and no other CPU copy.
+        // Through the pacer and a session on the same device into lossless x264: the stats
+        // count the read-back the software encoder needs and no other CPU copy, and ffmpeg's
+        // decode equals the float64 reference of each frame's pattern (read from its buffer)
+        // within one code, the pointer's rectangle within two.
         use ghoststream::capture::PacedCapture;
         use ghoststream::source::FrameSource;
         let mut paced = PacedCapture::new(capture, Rational::new(30, 1)).unwrap();
         let mut cfg = common::config(ghoststream::Codec::H264, W, H, 30);
         cfg.input_format = PixelFormat::Bgra8;
-        let mut session = ghoststream::Session::open_on(cfg, Arc::clone(&ctx)).unwrap();
+        cfg.tuning = ghoststream::Tuning::Lossless;
+        cfg.rate_control = ghoststream::RateControl::Cqp { qp: 0 };
+        let spec = cfg.process_spec(PixelFormat::I420).unwrap();
+        let i420 = ghoststream::processing::convert::YuvLayout::new(PixelFormat::I420, W, H);
+        let mut session = ghoststream::Session::open_on(cfg.clone(), Arc::clone(&ctx)).unwrap();
+        let mut expected = Vec::new();
         for _ in 0..5 {
             let frame = paced.next_frame().unwrap().expect("a paced frame");
-            assert!(
-                matches!(frame.image, FrameImage::DmaBuf(_)),
-                "{:?}",
-                frame.image
+            let FrameImage::DmaBuf(dmabuf) = &frame.image else {
+                panic!("{:?}", frame.image)
+            };
+            let mut pixels = pattern_in(dmabuf);
+            let pointer = dmabuf.pointer().cloned();
+            if let Some(p) = &pointer {
+                blend_pointer(&mut pixels, p);
+            }
+            let mut want = vec![0u8; i420.size as usize];
+            reference_process(
+                &normalized_rgb(&pixels, PixelFormat::Bgra8).unwrap(),
+                &spec,
+                100.0,
+                &i420,
+                &mut want,
             );
+            expected.push((want, pointer));
             session.submit(frame).unwrap();
         }
         let outputs = session.close().unwrap();
@@ -365,6 +454,20 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
                 "frame {}: the encoder's read-back only",
                 p.frame_number
             );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dmabuf.h264");
+        common::write(
+            &packets,
+            &path,
+            ghoststream::output::BitstreamFormat::AnnexB,
+            &cfg,
+        );
+        let decoded = common::decode_raw(&path, "yuv420p");
+        let frame_bytes = (W * H * 3 / 2) as usize;
+        assert_eq!(decoded.len(), 5 * frame_bytes);
+        for (n, (got, (want, pointer))) in decoded.chunks(frame_bytes).zip(&expected).enumerate() {
+            check_decoded(got, want, &i420, pointer.as_ref(), n);
         }
         gpu_common::assert_validation_silent(&ctx);
     }
