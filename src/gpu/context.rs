@@ -46,11 +46,20 @@ unsafe extern "system" fn validation_callback(
     // SAFETY: the layer passes valid callback data for the duration of the call, and `user` is
     // the ValidationLog that the context keeps alive (in an Arc) until the messenger is destroyed.
     let (message, log) = unsafe {
-        let text = data
-            .as_ref()
+        let d = data.as_ref();
+        let text = d
             .and_then(|d| d.message_as_c_str())
             .map(|c| c.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Layers from 1.4 on no longer put the VUID in the text: name it from the data.
+        let id = d
+            .and_then(|d| d.message_id_name_as_c_str())
+            .map(|c| c.to_string_lossy().into_owned())
+            .filter(|id| !id.is_empty() && !text.contains(id.as_str()));
+        let text = match id {
+            Some(id) => format!("[{id}] {text}"),
+            None => text,
+        };
         (text, &*(user as *const ValidationLog))
     };
     tracing::warn!(?severity, "vulkan validation: {message}");
