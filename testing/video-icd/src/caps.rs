@@ -1,0 +1,337 @@
+//! The capability tables: what the test driver's one physical device says it is and can do.
+//!
+//! One table per modelled driver. The values are those a real driver of that vendor reports,
+//! so that GhostStream's choices (alignment, extents, DPB sizes, rate-control modes) are made
+//! against realistic numbers; the test driver itself encodes nothing in hardware.
+
+use ash::vk;
+
+/// `VK_MAKE_VIDEO_STD_VERSION(1, 0, 0)`: the version of the H.264 and H.265 encode std headers.
+pub const STD_VERSION_1_0_0: u32 = 1 << 22;
+
+/// The name of the H.264 encode std header (`VK_STD_VULKAN_VIDEO_CODEC_H264_ENCODE_EXTENSION_NAME`).
+pub const STD_H264_ENCODE_NAME: &str = "VK_STD_vulkan_video_codec_h264_encode";
+
+/// The name of the H.265 encode std header (`VK_STD_VULKAN_VIDEO_CODEC_H265_ENCODE_EXTENSION_NAME`).
+pub const STD_H265_ENCODE_NAME: &str = "VK_STD_vulkan_video_codec_h265_encode";
+
+/// `VK_VIDEO_CODEC_OPERATION_ENCODE_AV1_BIT_KHR` (VK_KHR_video_encode_av1; ash 0.38 predates it).
+pub const CODEC_OPERATION_ENCODE_AV1: vk::VideoCodecOperationFlagsKHR =
+    vk::VideoCodecOperationFlagsKHR::from_raw(0x0004_0000);
+
+/// `VkVideoCapabilitiesKHR` values common to one codec's encode profiles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VideoCaps {
+    /// `flags`.
+    pub flags: vk::VideoCapabilityFlagsKHR,
+    /// `minBitstreamBufferOffsetAlignment`.
+    pub min_bitstream_buffer_offset_alignment: u64,
+    /// `minBitstreamBufferSizeAlignment`.
+    pub min_bitstream_buffer_size_alignment: u64,
+    /// `pictureAccessGranularity` (width, height).
+    pub picture_access_granularity: (u32, u32),
+    /// `minCodedExtent` (width, height).
+    pub min_coded_extent: (u32, u32),
+    /// `maxCodedExtent` (width, height).
+    pub max_coded_extent: (u32, u32),
+    /// `maxDpbSlots`.
+    pub max_dpb_slots: u32,
+    /// `maxActiveReferencePictures`.
+    pub max_active_reference_pictures: u32,
+}
+
+/// `VkVideoEncodeCapabilitiesKHR` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodeCaps {
+    /// `flags`.
+    pub flags: vk::VideoEncodeCapabilityFlagsKHR,
+    /// `rateControlModes`.
+    pub rate_control_modes: vk::VideoEncodeRateControlModeFlagsKHR,
+    /// `maxRateControlLayers`.
+    pub max_rate_control_layers: u32,
+    /// `maxBitrate` in bits per second.
+    pub max_bitrate: u64,
+    /// `maxQualityLevels`.
+    pub max_quality_levels: u32,
+    /// `encodeInputPictureGranularity` (width, height).
+    pub encode_input_picture_granularity: (u32, u32),
+    /// `supportedEncodeFeedbackFlags`.
+    pub supported_encode_feedback_flags: vk::VideoEncodeFeedbackFlagsKHR,
+}
+
+/// `VkVideoEncodeH264CapabilitiesKHR` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct H264Caps {
+    /// `flags`.
+    pub flags: vk::VideoEncodeH264CapabilityFlagsKHR,
+    /// `maxLevelIdc` (`StdVideoH264LevelIdc`).
+    pub max_level_idc: u32,
+    /// `maxSliceCount`.
+    pub max_slice_count: u32,
+    /// `maxPPictureL0ReferenceCount`.
+    pub max_p_picture_l0_reference_count: u32,
+    /// `maxBPictureL0ReferenceCount`.
+    pub max_b_picture_l0_reference_count: u32,
+    /// `maxL1ReferenceCount`.
+    pub max_l1_reference_count: u32,
+    /// `maxTemporalLayerCount`.
+    pub max_temporal_layer_count: u32,
+    /// `expectDyadicTemporalLayerPattern`.
+    pub expect_dyadic_temporal_layer_pattern: bool,
+    /// `minQp`.
+    pub min_qp: i32,
+    /// `maxQp`.
+    pub max_qp: i32,
+    /// `prefersGopRemainingFrames`.
+    pub prefers_gop_remaining_frames: bool,
+    /// `requiresGopRemainingFrames`.
+    pub requires_gop_remaining_frames: bool,
+    /// `stdSyntaxFlags`.
+    pub std_syntax_flags: vk::VideoEncodeH264StdFlagsKHR,
+}
+
+/// `VkVideoEncodeH265CapabilitiesKHR` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct H265Caps {
+    /// `flags`.
+    pub flags: vk::VideoEncodeH265CapabilityFlagsKHR,
+    /// `maxLevelIdc` (`StdVideoH265LevelIdc`).
+    pub max_level_idc: u32,
+    /// `maxSliceSegmentCount`.
+    pub max_slice_segment_count: u32,
+    /// `maxTiles` (columns, rows).
+    pub max_tiles: (u32, u32),
+    /// `ctbSizes`.
+    pub ctb_sizes: vk::VideoEncodeH265CtbSizeFlagsKHR,
+    /// `transformBlockSizes`.
+    pub transform_block_sizes: vk::VideoEncodeH265TransformBlockSizeFlagsKHR,
+    /// `maxPPictureL0ReferenceCount`.
+    pub max_p_picture_l0_reference_count: u32,
+    /// `maxBPictureL0ReferenceCount`.
+    pub max_b_picture_l0_reference_count: u32,
+    /// `maxL1ReferenceCount`.
+    pub max_l1_reference_count: u32,
+    /// `maxSubLayerCount`.
+    pub max_sub_layer_count: u32,
+    /// `expectDyadicTemporalSubLayerPattern`.
+    pub expect_dyadic_temporal_sub_layer_pattern: bool,
+    /// `minQp`.
+    pub min_qp: i32,
+    /// `maxQp`.
+    pub max_qp: i32,
+    /// `prefersGopRemainingFrames`.
+    pub prefers_gop_remaining_frames: bool,
+    /// `requiresGopRemainingFrames`.
+    pub requires_gop_remaining_frames: bool,
+    /// `stdSyntaxFlags`.
+    pub std_syntax_flags: vk::VideoEncodeH265StdFlagsKHR,
+}
+
+/// Everything the driver reports about its one physical device.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DeviceTable {
+    /// `deviceName`.
+    pub name: &'static str,
+    /// `vendorID` (the PCI vendor).
+    pub vendor_id: u32,
+    /// `deviceID` (the PCI device).
+    pub device_id: u32,
+    /// `deviceType`.
+    pub device_type: vk::PhysicalDeviceType,
+    /// `apiVersion`.
+    pub api_version: u32,
+    /// `driverVersion`, in the vendor's own encoding.
+    pub driver_version: u32,
+    /// `VkPhysicalDeviceDriverProperties::driverID`.
+    pub driver_id: vk::DriverId,
+    /// `driverName`.
+    pub driver_name: &'static str,
+    /// `driverInfo`.
+    pub driver_info: &'static str,
+    /// `deviceUUID` (also `pipelineCacheUUID`).
+    pub device_uuid: [u8; 16],
+    /// `driverUUID`.
+    pub driver_uuid: [u8; 16],
+    /// Size of the one memory heap (device-local, backed by host memory), in bytes: the
+    /// driver refuses allocations beyond it.
+    pub heap_size: u64,
+    /// `limits.timestampPeriod`, in nanoseconds per tick.
+    pub timestamp_period: f32,
+    /// `limits.bufferImageGranularity`.
+    pub buffer_image_granularity: u64,
+    /// `limits.nonCoherentAtomSize`.
+    pub non_coherent_atom_size: u64,
+    /// `limits.minMemoryMapAlignment`; also the alignment of every allocation's host backing.
+    pub min_memory_map_alignment: usize,
+    /// Queue count of the compute + transfer family (family 0).
+    pub compute_queue_count: u32,
+    /// Queue count of the video-encode family (family 1).
+    pub encode_queue_count: u32,
+    /// The encode operations family 1 reports in `VkQueueFamilyVideoPropertiesKHR`.
+    pub encode_operations: vk::VideoCodecOperationFlagsKHR,
+    /// H.264 encode: `VkVideoCapabilitiesKHR`.
+    pub h264_video: VideoCaps,
+    /// H.264 encode: `VkVideoEncodeCapabilitiesKHR`.
+    pub h264_encode: EncodeCaps,
+    /// H.264 encode: `VkVideoEncodeH264CapabilitiesKHR`.
+    pub h264: H264Caps,
+    /// H.265 encode: `VkVideoCapabilitiesKHR`.
+    pub h265_video: VideoCaps,
+    /// H.265 encode: `VkVideoEncodeCapabilitiesKHR`.
+    pub h265_encode: EncodeCaps,
+    /// H.265 encode: `VkVideoEncodeH265CapabilitiesKHR`.
+    pub h265: H265Caps,
+}
+
+/// NVIDIA's driver encodes versions as 10.8.8.6 bits (major.minor.sub.patch).
+const fn nvidia_version(major: u32, minor: u32, sub: u32) -> u32 {
+    (major << 22) | (minor << 14) | (sub << 6)
+}
+
+/// A GeForce RTX 4090 (AD102) on NVIDIA's 550 Linux driver.
+///
+/// Source of the values: modelled on the public Vulkan hardware database's reports for this GPU
+/// and driver series (vulkan.gpuinfo.org, device "NVIDIA GeForce RTX 4090", driver 550.x on
+/// Linux: its queue families, limits and the "Video" pages of the H.264 and H.265 encode
+/// profiles). They have not yet been checked value by value against one report (the machine
+/// that wrote this table could not reach the database): that check is an open item, and where
+/// a report and this table disagree, the report wins. The PCI ids are facts: NVIDIA's PCI-SIG
+/// vendor id (0x10de) and AD102's device id (0x2684). The name says that the device is this
+/// driver's model, so that no log or report mistakes it for the GPU.
+pub const NVIDIA_RTX_4090: DeviceTable = DeviceTable {
+    name: "NVIDIA GeForce RTX 4090 (GhostStream test driver)",
+    vendor_id: 0x10de,
+    device_id: 0x2684,
+    device_type: vk::PhysicalDeviceType::DISCRETE_GPU,
+    api_version: vk::make_api_version(0, 1, 3, 277),
+    driver_version: nvidia_version(550, 54, 14),
+    driver_id: vk::DriverId::NVIDIA_PROPRIETARY,
+    driver_name: "GhostStream test driver",
+    driver_info: "modelled on NVIDIA 550.54.14",
+    device_uuid: *b"GhostStreamICD01",
+    driver_uuid: *b"GhostStreamICDdr",
+    heap_size: 1 << 30,
+    timestamp_period: 1.0,
+    buffer_image_granularity: 1024,
+    non_coherent_atom_size: 64,
+    min_memory_map_alignment: 64,
+    compute_queue_count: 1,
+    encode_queue_count: 1,
+    encode_operations: vk::VideoCodecOperationFlagsKHR::from_raw(
+        vk::VideoCodecOperationFlagsKHR::ENCODE_H264.as_raw()
+            | vk::VideoCodecOperationFlagsKHR::ENCODE_H265.as_raw()
+            | CODEC_OPERATION_ENCODE_AV1.as_raw(),
+    ),
+    h264_video: VideoCaps {
+        flags: vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES,
+        min_bitstream_buffer_offset_alignment: 256,
+        min_bitstream_buffer_size_alignment: 256,
+        picture_access_granularity: (16, 16),
+        min_coded_extent: (32, 32),
+        max_coded_extent: (4096, 4096),
+        max_dpb_slots: 17,
+        max_active_reference_pictures: 16,
+    },
+    h264_encode: EncodeCaps {
+        flags: vk::VideoEncodeCapabilityFlagsKHR::PRECEDING_EXTERNALLY_ENCODED_BYTES,
+        rate_control_modes: vk::VideoEncodeRateControlModeFlagsKHR::from_raw(
+            vk::VideoEncodeRateControlModeFlagsKHR::DISABLED.as_raw()
+                | vk::VideoEncodeRateControlModeFlagsKHR::CBR.as_raw()
+                | vk::VideoEncodeRateControlModeFlagsKHR::VBR.as_raw(),
+        ),
+        max_rate_control_layers: 1,
+        max_bitrate: 800_000_000,
+        max_quality_levels: 7,
+        encode_input_picture_granularity: (16, 16),
+        supported_encode_feedback_flags: vk::VideoEncodeFeedbackFlagsKHR::from_raw(
+            vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BUFFER_OFFSET.as_raw()
+                | vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BYTES_WRITTEN.as_raw()
+                | vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_HAS_OVERRIDES.as_raw(),
+        ),
+    },
+    h264: H264Caps {
+        flags: vk::VideoEncodeH264CapabilityFlagsKHR::from_raw(
+            vk::VideoEncodeH264CapabilityFlagsKHR::HRD_COMPLIANCE.as_raw()
+                | vk::VideoEncodeH264CapabilityFlagsKHR::ROW_UNALIGNED_SLICE.as_raw()
+                | vk::VideoEncodeH264CapabilityFlagsKHR::PER_PICTURE_TYPE_MIN_MAX_QP.as_raw(),
+        ),
+        max_level_idc: ash::vk::native::StdVideoH264LevelIdc_STD_VIDEO_H264_LEVEL_IDC_6_2,
+        max_slice_count: 32,
+        max_p_picture_l0_reference_count: 4,
+        max_b_picture_l0_reference_count: 4,
+        max_l1_reference_count: 1,
+        max_temporal_layer_count: 4,
+        expect_dyadic_temporal_layer_pattern: false,
+        min_qp: 0,
+        max_qp: 51,
+        prefers_gop_remaining_frames: false,
+        requires_gop_remaining_frames: false,
+        std_syntax_flags: vk::VideoEncodeH264StdFlagsKHR::from_raw(
+            vk::VideoEncodeH264StdFlagsKHR::TRANSFORM_8X8_MODE_FLAG_SET.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::ENTROPY_CODING_MODE_FLAG_SET.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::DIRECT_8X8_INFERENCE_FLAG_UNSET.as_raw(),
+        ),
+    },
+    h265_video: VideoCaps {
+        flags: vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES,
+        min_bitstream_buffer_offset_alignment: 256,
+        min_bitstream_buffer_size_alignment: 256,
+        picture_access_granularity: (32, 32),
+        min_coded_extent: (144, 48),
+        max_coded_extent: (8192, 8192),
+        max_dpb_slots: 16,
+        max_active_reference_pictures: 15,
+    },
+    h265_encode: EncodeCaps {
+        flags: vk::VideoEncodeCapabilityFlagsKHR::PRECEDING_EXTERNALLY_ENCODED_BYTES,
+        rate_control_modes: vk::VideoEncodeRateControlModeFlagsKHR::from_raw(
+            vk::VideoEncodeRateControlModeFlagsKHR::DISABLED.as_raw()
+                | vk::VideoEncodeRateControlModeFlagsKHR::CBR.as_raw()
+                | vk::VideoEncodeRateControlModeFlagsKHR::VBR.as_raw(),
+        ),
+        max_rate_control_layers: 1,
+        max_bitrate: 800_000_000,
+        max_quality_levels: 7,
+        encode_input_picture_granularity: (32, 32),
+        supported_encode_feedback_flags: vk::VideoEncodeFeedbackFlagsKHR::from_raw(
+            vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BUFFER_OFFSET.as_raw()
+                | vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BYTES_WRITTEN.as_raw()
+                | vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_HAS_OVERRIDES.as_raw(),
+        ),
+    },
+    h265: H265Caps {
+        flags: vk::VideoEncodeH265CapabilityFlagsKHR::from_raw(
+            vk::VideoEncodeH265CapabilityFlagsKHR::HRD_COMPLIANCE.as_raw()
+                | vk::VideoEncodeH265CapabilityFlagsKHR::PER_PICTURE_TYPE_MIN_MAX_QP.as_raw(),
+        ),
+        max_level_idc: ash::vk::native::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_6_2,
+        max_slice_segment_count: 32,
+        max_tiles: (1, 1),
+        ctb_sizes: vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_32,
+        transform_block_sizes: vk::VideoEncodeH265TransformBlockSizeFlagsKHR::from_raw(
+            vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_4.as_raw()
+                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_8.as_raw()
+                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_16.as_raw()
+                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_32.as_raw(),
+        ),
+        max_p_picture_l0_reference_count: 4,
+        max_b_picture_l0_reference_count: 4,
+        max_l1_reference_count: 1,
+        max_sub_layer_count: 4,
+        expect_dyadic_temporal_sub_layer_pattern: false,
+        min_qp: 0,
+        max_qp: 51,
+        prefers_gop_remaining_frames: false,
+        requires_gop_remaining_frames: false,
+        std_syntax_flags: vk::VideoEncodeH265StdFlagsKHR::from_raw(
+            vk::VideoEncodeH265StdFlagsKHR::TRANSFORM_SKIP_ENABLED_FLAG_SET.as_raw()
+                | vk::VideoEncodeH265StdFlagsKHR::ENTROPY_CODING_SYNC_ENABLED_FLAG_SET.as_raw(),
+        ),
+    },
+};
+
+/// The table the driver uses: [`NVIDIA_RTX_4090`] for now (AMD RADV and Intel ANV tables
+/// follow, chosen through the environment).
+pub fn active() -> &'static DeviceTable {
+    &NVIDIA_RTX_4090
+}

@@ -1,0 +1,1589 @@
+//! The entry points: `extern "system"` functions the loader calls, each converting its
+//! pointers into checked Rust values, calling the safe logic (`driver`, `props`, `video`),
+//! writing the results back and recording the call in the log. All of the crate's pointer
+//! handling is here.
+
+use std::ffi::{c_char, c_void, CStr};
+use std::mem::offset_of;
+use std::sync::LazyLock;
+
+use ash::vk;
+use ash::vk::Handle;
+
+use crate::driver::{self, DeviceRequest, FeatureRequest, QueueRequest};
+use crate::log::record;
+use crate::{props, video};
+
+// ---------------------------------------------------------------------------------------------
+// Pointer helpers. Each is `unsafe` with the contract the Vulkan spec gives the caller's pointer.
+
+/// The structure behind `p`, or `None` for NULL.
+///
+/// # Safety
+/// `p` is NULL or points to a valid, initialised `T` that lives for `'a`.
+unsafe fn read<'a, T>(p: *const T) -> Option<&'a T> {
+    // SAFETY: the caller's contract.
+    unsafe { p.as_ref() }
+}
+
+/// The C string behind `p`.
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string that lives for `'a`.
+unsafe fn text<'a>(p: *const c_char) -> Option<&'a CStr> {
+    // SAFETY: the caller's contract.
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
+}
+
+/// Writes `value` to an out-parameter; false for NULL.
+///
+/// # Safety
+/// `p` is NULL or valid for writing a `T`.
+unsafe fn write<T>(p: *mut T, value: T) -> bool {
+    if p.is_null() {
+        return false;
+    }
+    // SAFETY: the caller's contract; `p` is not NULL.
+    unsafe { p.write(value) };
+    true
+}
+
+/// The nodes of an output `pNext` chain.
+///
+/// # Safety
+/// `first` is NULL or the start of a chain of valid Vulkan output structures.
+unsafe fn out_chain(first: *mut c_void) -> Vec<*mut vk::BaseOutStructure<'static>> {
+    let mut nodes = Vec::new();
+    let mut p = first.cast::<vk::BaseOutStructure<'static>>();
+    while !p.is_null() && nodes.len() < 64 {
+        nodes.push(p);
+        // SAFETY: every node starts with sType and pNext (the caller's contract).
+        p = unsafe { (*p).p_next };
+    }
+    nodes
+}
+
+/// The nodes of an input `pNext` chain.
+///
+/// # Safety
+/// `first` is NULL or the start of a chain of valid Vulkan input structures.
+unsafe fn in_chain(first: *const c_void) -> Vec<*const vk::BaseInStructure<'static>> {
+    let mut nodes = Vec::new();
+    let mut p = first.cast::<vk::BaseInStructure<'static>>();
+    while !p.is_null() && nodes.len() < 64 {
+        nodes.push(p);
+        // SAFETY: every node starts with sType and pNext (the caller's contract).
+        p = unsafe { (*p).p_next };
+    }
+    nodes
+}
+
+/// The `sType` of a chain node.
+///
+/// # Safety
+/// `node` points to a valid Vulkan structure.
+unsafe fn s_type<T>(node: *const T) -> vk::StructureType {
+    // SAFETY: every Vulkan structure with a pNext starts with sType.
+    unsafe { node.cast::<vk::StructureType>().read() }
+}
+
+/// Vulkan's two-call enumeration: with `out` NULL the count; otherwise up to `*count` items
+/// filled in place by `fill(item, index)`, `*count` set to how many, INCOMPLETE when cut.
+///
+/// # Safety
+/// `count` is valid for reading and writing; `out` is NULL or an array of `*count` valid `T`.
+unsafe fn enumerate<T>(
+    count: *mut u32,
+    out: *mut T,
+    total: usize,
+    mut fill: impl FnMut(&mut T, usize),
+) -> vk::Result {
+    let total32 = u32::try_from(total).unwrap_or(u32::MAX);
+    if count.is_null() {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    }
+    if out.is_null() {
+        // SAFETY: count is valid (the caller's contract).
+        unsafe { count.write(total32) };
+        return vk::Result::SUCCESS;
+    }
+    // SAFETY: count is valid.
+    let room = unsafe { count.read() };
+    let n = room.min(total32);
+    for i in 0..usize::try_from(n).unwrap_or(0) {
+        // SAFETY: i < *count, so out + i is inside the caller's array of valid T.
+        let item = unsafe { &mut *out.add(i) };
+        fill(item, i);
+    }
+    // SAFETY: count is valid.
+    unsafe { count.write(n) };
+    if n < total32 {
+        vk::Result::INCOMPLETE
+    } else {
+        vk::Result::SUCCESS
+    }
+}
+
+/// A structure's `VkBool32` members from `first` (an offset) up to and including `last`.
+///
+/// # Safety
+/// `p` points to a valid `T` whose members from offset `first` to `last` are all `VkBool32`.
+unsafe fn bools<T>(p: *const T, first: usize, last: usize) -> Vec<bool> {
+    let base = p.cast::<u8>();
+    (first..=last)
+        .step_by(4)
+        // SAFETY: each offset is a VkBool32 member inside the T (the caller's contract).
+        .map(|offset| unsafe { base.add(offset).cast::<vk::Bool32>().read() } != vk::FALSE)
+        .collect()
+}
+
+/// Fills one output chain node with a `props` function, the node's type taken from it.
+macro_rules! fill_node {
+    ($node:expr, $f:path $(, $arg:expr)*) => {{
+        // SAFETY: the match arm's sType says which structure the node is, and the caller's
+        // chain is valid and writable.
+        let s = unsafe { &mut *$node.cast() };
+        $f(s $(, $arg)*)
+    }};
+}
+
+fn handle_of<T: Handle>(h: T) -> u64 {
+    h.as_raw()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loader interface.
+
+/// `vk_icdNegotiateLoaderICDInterfaceVersion`: agrees on the Loader and Driver Interface
+/// version (at most 7).
+///
+/// # Safety
+/// `version` is valid for reading and writing.
+#[no_mangle]
+pub unsafe extern "system" fn vk_icdNegotiateLoaderICDInterfaceVersion(
+    version: *mut u32,
+) -> vk::Result {
+    // SAFETY: the loader passes a valid pointer.
+    let Some(&asked) = (unsafe { read(version.cast_const()) }) else {
+        record("vk_icdNegotiateLoaderICDInterfaceVersion -> ERROR_INITIALIZATION_FAILED");
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    let agreed = driver::lock().negotiate(asked);
+    // SAFETY: as above.
+    unsafe { write(version, agreed) };
+    record(&format!(
+        "vk_icdNegotiateLoaderICDInterfaceVersion loader={asked} agreed={agreed} -> SUCCESS"
+    ));
+    vk::Result::SUCCESS
+}
+
+/// `vk_icdGetInstanceProcAddr`: global entry points (and the interface functions) for a NULL
+/// instance, instance, physical-device and device entry points for a live one, NULL for
+/// anything this driver does not implement.
+///
+/// # Safety
+/// `name` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "system" fn vk_icdGetInstanceProcAddr(
+    instance: vk::Instance,
+    name: *const c_char,
+) -> vk::PFN_vkVoidFunction {
+    // SAFETY: the loader passes a NUL-terminated name.
+    let name = unsafe { text(name) };
+    let kinds: &[Kind] = if instance == vk::Instance::null() {
+        &[Kind::Global, Kind::Interface]
+    } else if driver::lock().physical_devices(handle_of(instance)).is_ok() {
+        &[Kind::Instance, Kind::Physical, Kind::Device]
+    } else {
+        &[]
+    };
+    lookup("vk_icdGetInstanceProcAddr", name, kinds)
+}
+
+/// `vk_icdGetPhysicalDeviceProcAddr`: only entry points whose first parameter is a
+/// `VkPhysicalDevice`.
+///
+/// # Safety
+/// `name` is a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "system" fn vk_icdGetPhysicalDeviceProcAddr(
+    _instance: vk::Instance,
+    name: *const c_char,
+) -> vk::PFN_vkVoidFunction {
+    // SAFETY: the loader passes a NUL-terminated name.
+    let name = unsafe { text(name) };
+    lookup("vk_icdGetPhysicalDeviceProcAddr", name, &[Kind::Physical])
+}
+
+unsafe extern "system" fn get_instance_proc_addr(
+    instance: vk::Instance,
+    name: *const c_char,
+) -> vk::PFN_vkVoidFunction {
+    // SAFETY: same contract.
+    unsafe { vk_icdGetInstanceProcAddr(instance, name) }
+}
+
+unsafe extern "system" fn get_device_proc_addr(
+    device: vk::Device,
+    name: *const c_char,
+) -> vk::PFN_vkVoidFunction {
+    // SAFETY: the caller passes a NUL-terminated name.
+    let name = unsafe { text(name) };
+    let live = driver::lock().device_table(handle_of(device)).is_some();
+    lookup(
+        "vkGetDeviceProcAddr",
+        name,
+        if live { &[Kind::Device] } else { &[] },
+    )
+}
+
+fn lookup(via: &str, name: Option<&CStr>, kinds: &[Kind]) -> vk::PFN_vkVoidFunction {
+    let name = name.and_then(|n| n.to_str().ok()).unwrap_or("");
+    let found = ENTRY_POINTS
+        .iter()
+        .find(|e| e.name == name && kinds.contains(&e.kind))
+        .map(|e| e.f);
+    record(&format!(
+        "{via} {name} -> {}",
+        if found.is_some() { "found" } else { "null" }
+    ));
+    found
+}
+
+// ---------------------------------------------------------------------------------------------
+// Global and instance entry points.
+
+unsafe extern "system" fn enumerate_instance_version(version: *mut u32) -> vk::Result {
+    let v = crate::caps::active().api_version;
+    // SAFETY: the caller passes a writable pointer.
+    let ok = unsafe { write(version, v) };
+    let r = if ok {
+        vk::Result::SUCCESS
+    } else {
+        vk::Result::ERROR_INITIALIZATION_FAILED
+    };
+    record(&format!("vkEnumerateInstanceVersion -> {r:?}"));
+    r
+}
+
+unsafe extern "system" fn enumerate_instance_extension_properties(
+    layer: *const c_char,
+    count: *mut u32,
+    out: *mut vk::ExtensionProperties,
+) -> vk::Result {
+    // The driver has no instance extensions (debug utils come from the validation layer).
+    let r = if layer.is_null() {
+        // SAFETY: the caller's count/array contract.
+        unsafe { enumerate(count, out, 0, |_, _| {}) }
+    } else {
+        vk::Result::ERROR_LAYER_NOT_PRESENT
+    };
+    record(&format!("vkEnumerateInstanceExtensionProperties -> {r:?}"));
+    r
+}
+
+unsafe extern "system" fn create_instance(
+    info: *const vk::InstanceCreateInfo<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::Instance,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid create info.
+    let Some(info) = (unsafe { read(info) }) else {
+        record("vkCreateInstance pCreateInfo=NULL -> ERROR_INITIALIZATION_FAILED");
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    // SAFETY: the application info is NULL or valid (part of the create info).
+    let api = unsafe { read(info.p_application_info) }.map_or(0, |a| a.api_version);
+    let count = usize::try_from(info.enabled_extension_count).unwrap_or(0);
+    let mut extensions = Vec::new();
+    for i in 0..count {
+        // SAFETY: ppEnabledExtensionNames holds enabledExtensionCount valid strings.
+        let name = unsafe { text(*info.pp_enabled_extension_names.add(i)) };
+        extensions.push(
+            name.map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    }
+    let detail = format!(
+        "apiVersion={}.{}.{} extensions={}",
+        vk::api_version_major(api),
+        vk::api_version_minor(api),
+        vk::api_version_patch(api),
+        extensions.join(",")
+    );
+    let r = if let Some(e) = extensions.first() {
+        // The loader passes only extensions the driver listed, and it lists none.
+        record(&format!(
+            "vkCreateInstance {detail} unknown extension {e} -> ERROR_EXTENSION_NOT_PRESENT"
+        ));
+        return vk::Result::ERROR_EXTENSION_NOT_PRESENT;
+    } else {
+        driver::lock().create_instance(api)
+    };
+    match r {
+        Ok(h) => {
+            // SAFETY: the caller passes a writable handle pointer.
+            unsafe { write(out, vk::Instance::from_raw(h)) };
+            record(&format!("vkCreateInstance {detail} -> SUCCESS"));
+            vk::Result::SUCCESS
+        }
+        Err(e) => {
+            record(&format!("vkCreateInstance {detail} -> {e:?}"));
+            e
+        }
+    }
+}
+
+unsafe extern "system" fn destroy_instance(
+    instance: vk::Instance,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    let known =
+        instance == vk::Instance::null() || driver::lock().destroy_instance(handle_of(instance));
+    record(&format!(
+        "vkDestroyInstance{}",
+        if known { "" } else { " unknown handle" }
+    ));
+}
+
+unsafe extern "system" fn enumerate_physical_devices(
+    instance: vk::Instance,
+    count: *mut u32,
+    out: *mut vk::PhysicalDevice,
+) -> vk::Result {
+    let r = match driver::lock().physical_devices(handle_of(instance)) {
+        // SAFETY: the caller's count/array contract.
+        Ok(list) => unsafe {
+            enumerate(count, out, list.len(), |item, i| {
+                *item = vk::PhysicalDevice::from_raw(list[i])
+            })
+        },
+        Err(e) => e,
+    };
+    record(&format!("vkEnumeratePhysicalDevices -> {r:?}"));
+    r
+}
+
+/// The table of a physical device handle, logging `what` when the handle is unknown.
+fn table_of(pd: vk::PhysicalDevice, what: &str) -> Option<&'static crate::caps::DeviceTable> {
+    let t = driver::lock().table(handle_of(pd));
+    if t.is_none() {
+        record(&format!(
+            "{what} unknown physical device -> ERROR_INITIALIZATION_FAILED"
+        ));
+    }
+    t
+}
+
+unsafe extern "system" fn get_physical_device_properties(
+    pd: vk::PhysicalDevice,
+    out: *mut vk::PhysicalDeviceProperties,
+) {
+    let Some(t) = table_of(pd, "vkGetPhysicalDeviceProperties") else {
+        return;
+    };
+    // SAFETY: the caller passes a writable structure.
+    unsafe { write(out, props::properties(t)) };
+    record("vkGetPhysicalDeviceProperties");
+}
+
+unsafe extern "system" fn get_physical_device_properties2(
+    pd: vk::PhysicalDevice,
+    out: *mut vk::PhysicalDeviceProperties2<'_>,
+) {
+    let Some(t) = table_of(pd, "vkGetPhysicalDeviceProperties2") else {
+        return;
+    };
+    if out.is_null() {
+        return;
+    }
+    // SAFETY: the caller passes a valid, writable structure.
+    let p = unsafe { &mut *out };
+    p.properties = props::properties(t);
+    let mut filled = Vec::new();
+    // SAFETY: the structure's chain is valid (the caller's contract).
+    for node in unsafe { out_chain(p.p_next) } {
+        // SAFETY: node is a valid chain structure.
+        let st = unsafe { s_type(node) };
+        match st {
+            vk::StructureType::PHYSICAL_DEVICE_DRIVER_PROPERTIES => {
+                fill_node!(node, props::fill_driver, t)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_ID_PROPERTIES => {
+                fill_node!(node, props::fill_id, t)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES => {
+                fill_node!(node, props::fill_vulkan11, t)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_VULKAN_1_2_PROPERTIES => {
+                fill_node!(node, props::fill_vulkan12, t)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_VULKAN_1_3_PROPERTIES => {
+                fill_node!(node, props::fill_vulkan13, t)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_PROPERTIES => {
+                fill_node!(node, props::fill_timeline)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES => {
+                fill_node!(node, props::fill_maintenance3, t)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_MAINTENANCE_4_PROPERTIES => {
+                fill_node!(node, props::fill_maintenance4, t)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_SUBGROUP_PROPERTIES => {
+                fill_node!(node, props::fill_subgroup)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_MULTIVIEW_PROPERTIES => {
+                fill_node!(node, props::fill_multiview)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES => {
+                fill_node!(node, props::fill_subgroup_size_control)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_INLINE_UNIFORM_BLOCK_PROPERTIES => {
+                fill_node!(node, props::fill_inline_uniform_block)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_TEXEL_BUFFER_ALIGNMENT_PROPERTIES => {
+                fill_node!(node, props::fill_texel_buffer_alignment)
+            }
+            other => {
+                filled.push(format!("unfilled={}", other.as_raw()));
+                continue;
+            }
+        }
+        filled.push(format!("{}", st.as_raw()));
+    }
+    record(&format!(
+        "vkGetPhysicalDeviceProperties2 chain={}",
+        filled.join(",")
+    ));
+}
+
+unsafe extern "system" fn get_physical_device_features(
+    pd: vk::PhysicalDevice,
+    out: *mut vk::PhysicalDeviceFeatures,
+) {
+    if table_of(pd, "vkGetPhysicalDeviceFeatures").is_none() {
+        return;
+    }
+    // SAFETY: the caller passes a writable structure.
+    unsafe { write(out, props::features10()) };
+    record("vkGetPhysicalDeviceFeatures");
+}
+
+unsafe extern "system" fn get_physical_device_features2(
+    pd: vk::PhysicalDevice,
+    out: *mut vk::PhysicalDeviceFeatures2<'_>,
+) {
+    if table_of(pd, "vkGetPhysicalDeviceFeatures2").is_none() || out.is_null() {
+        return;
+    }
+    // SAFETY: the caller passes a valid, writable structure.
+    let f = unsafe { &mut *out };
+    f.features = props::features10();
+    let mut filled = Vec::new();
+    // SAFETY: the structure's chain is valid.
+    for node in unsafe { out_chain(f.p_next) } {
+        // SAFETY: node is a valid chain structure.
+        let st = unsafe { s_type(node) };
+        match st {
+            vk::StructureType::PHYSICAL_DEVICE_VULKAN_1_1_FEATURES => {
+                fill_node!(node, props::fill_features11)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_VULKAN_1_2_FEATURES => {
+                fill_node!(node, props::fill_features12)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_VULKAN_1_3_FEATURES => {
+                fill_node!(node, props::fill_features13)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES => {
+                fill_node!(node, props::fill_timeline_features)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES => {
+                fill_node!(node, props::fill_sync2_features)
+            }
+            vk::StructureType::PHYSICAL_DEVICE_SAMPLER_YCBCR_CONVERSION_FEATURES => {
+                fill_node!(node, props::fill_ycbcr_features)
+            }
+            other => {
+                filled.push(format!("unfilled={}", other.as_raw()));
+                continue;
+            }
+        }
+        filled.push(format!("{}", st.as_raw()));
+    }
+    record(&format!(
+        "vkGetPhysicalDeviceFeatures2 chain={}",
+        filled.join(",")
+    ));
+}
+
+unsafe extern "system" fn get_physical_device_queue_family_properties(
+    pd: vk::PhysicalDevice,
+    count: *mut u32,
+    out: *mut vk::QueueFamilyProperties,
+) {
+    let Some(t) = table_of(pd, "vkGetPhysicalDeviceQueueFamilyProperties") else {
+        return;
+    };
+    let families = driver::queue_families(t);
+    // SAFETY: the caller's count/array contract.
+    let r = unsafe {
+        enumerate(count, out, families.len(), |item, i| {
+            *item = families[i].properties
+        })
+    };
+    record(&format!(
+        "vkGetPhysicalDeviceQueueFamilyProperties -> {r:?}"
+    ));
+}
+
+unsafe extern "system" fn get_physical_device_queue_family_properties2(
+    pd: vk::PhysicalDevice,
+    count: *mut u32,
+    out: *mut vk::QueueFamilyProperties2<'_>,
+) {
+    let Some(t) = table_of(pd, "vkGetPhysicalDeviceQueueFamilyProperties2") else {
+        return;
+    };
+    let families = driver::queue_families(t);
+    let mut chained = Vec::new();
+    let fill = |item: &mut vk::QueueFamilyProperties2<'_>, i: usize| {
+        let family = families[i];
+        item.queue_family_properties = family.properties;
+        // SAFETY: each array element's chain is valid (the caller's contract).
+        for node in unsafe { out_chain(item.p_next) } {
+            // SAFETY: node is a valid chain structure.
+            match unsafe { s_type(node) } {
+                vk::StructureType::QUEUE_FAMILY_VIDEO_PROPERTIES_KHR => {
+                    // SAFETY: the sType says what the node is.
+                    let v = unsafe { &mut *node.cast::<vk::QueueFamilyVideoPropertiesKHR<'_>>() };
+                    v.video_codec_operations = family.video_operations;
+                    chained.push(format!("{i}:video={:#x}", family.video_operations.as_raw()));
+                }
+                vk::StructureType::QUEUE_FAMILY_QUERY_RESULT_STATUS_PROPERTIES_KHR => {
+                    // SAFETY: the sType says what the node is.
+                    let q = unsafe {
+                        &mut *node.cast::<vk::QueueFamilyQueryResultStatusPropertiesKHR<'_>>()
+                    };
+                    q.query_result_status_support = vk::Bool32::from(family.query_result_status);
+                    chained.push(format!("{i}:result_status"));
+                }
+                other => chained.push(format!("{i}:unfilled={}", other.as_raw())),
+            }
+        }
+    };
+    // SAFETY: the caller's count/array contract.
+    let r = unsafe { enumerate(count, out, families.len(), fill) };
+    record(&format!(
+        "vkGetPhysicalDeviceQueueFamilyProperties2 chain={} -> {r:?}",
+        chained.join(",")
+    ));
+}
+
+unsafe extern "system" fn get_physical_device_memory_properties(
+    pd: vk::PhysicalDevice,
+    out: *mut vk::PhysicalDeviceMemoryProperties,
+) {
+    let Some(t) = table_of(pd, "vkGetPhysicalDeviceMemoryProperties") else {
+        return;
+    };
+    // SAFETY: the caller passes a writable structure.
+    unsafe { write(out, driver::memory_properties(t)) };
+    record("vkGetPhysicalDeviceMemoryProperties");
+}
+
+unsafe extern "system" fn get_physical_device_memory_properties2(
+    pd: vk::PhysicalDevice,
+    out: *mut vk::PhysicalDeviceMemoryProperties2<'_>,
+) {
+    let Some(t) = table_of(pd, "vkGetPhysicalDeviceMemoryProperties2") else {
+        return;
+    };
+    // SAFETY: the caller passes a valid, writable structure.
+    if let Some(p) = unsafe { out.as_mut() } {
+        p.memory_properties = driver::memory_properties(t);
+    }
+    record("vkGetPhysicalDeviceMemoryProperties2");
+}
+
+unsafe extern "system" fn get_physical_device_format_properties(
+    pd: vk::PhysicalDevice,
+    format: vk::Format,
+    out: *mut vk::FormatProperties,
+) {
+    if table_of(pd, "vkGetPhysicalDeviceFormatProperties").is_none() {
+        return;
+    }
+    // SAFETY: the caller passes a writable structure.
+    unsafe { write(out, props::format_properties(format)) };
+    record(&format!(
+        "vkGetPhysicalDeviceFormatProperties format={}",
+        format.as_raw()
+    ));
+}
+
+unsafe extern "system" fn get_physical_device_format_properties2(
+    pd: vk::PhysicalDevice,
+    format: vk::Format,
+    out: *mut vk::FormatProperties2<'_>,
+) {
+    if table_of(pd, "vkGetPhysicalDeviceFormatProperties2").is_none() {
+        return;
+    }
+    // SAFETY: the caller passes a valid, writable structure.
+    if let Some(p) = unsafe { out.as_mut() } {
+        p.format_properties = props::format_properties(format);
+    }
+    record(&format!(
+        "vkGetPhysicalDeviceFormatProperties2 format={}",
+        format.as_raw()
+    ));
+}
+
+unsafe extern "system" fn get_physical_device_image_format_properties(
+    pd: vk::PhysicalDevice,
+    format: vk::Format,
+    kind: vk::ImageType,
+    tiling: vk::ImageTiling,
+    usage: vk::ImageUsageFlags,
+    flags: vk::ImageCreateFlags,
+    out: *mut vk::ImageFormatProperties,
+) -> vk::Result {
+    const NAME: &str = "vkGetPhysicalDeviceImageFormatProperties";
+    let Some(t) = table_of(pd, NAME) else {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    let detail = format!(
+        "format={} usage={:#x} flags={:#x}",
+        format.as_raw(),
+        usage.as_raw(),
+        flags.as_raw()
+    );
+    let r = match props::image_format_properties(t, format, kind, tiling, usage, flags) {
+        Ok(p) => {
+            // SAFETY: the caller passes a writable structure.
+            unsafe { write(out, p) };
+            vk::Result::SUCCESS
+        }
+        Err(e) => e,
+    };
+    record(&format!("{NAME} {detail} -> {r:?}"));
+    r
+}
+
+unsafe extern "system" fn get_physical_device_image_format_properties2(
+    pd: vk::PhysicalDevice,
+    info: *const vk::PhysicalDeviceImageFormatInfo2<'_>,
+    out: *mut vk::ImageFormatProperties2<'_>,
+) -> vk::Result {
+    const NAME: &str = "vkGetPhysicalDeviceImageFormatProperties2";
+    let Some(t) = table_of(pd, NAME) else {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    // SAFETY: the caller passes valid structures.
+    let (Some(i), Some(o)) = (unsafe { read(info) }, unsafe { out.as_mut() }) else {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    let detail = format!(
+        "format={} usage={:#x} flags={:#x}",
+        i.format.as_raw(),
+        i.usage.as_raw(),
+        i.flags.as_raw()
+    );
+    let r = match props::image_format_properties(t, i.format, i.ty, i.tiling, i.usage, i.flags) {
+        Ok(p) => {
+            o.image_format_properties = p;
+            vk::Result::SUCCESS
+        }
+        Err(e) => e,
+    };
+    record(&format!("{NAME} {detail} -> {r:?}"));
+    r
+}
+
+unsafe extern "system" fn get_physical_device_sparse_image_format_properties(
+    pd: vk::PhysicalDevice,
+    _format: vk::Format,
+    _kind: vk::ImageType,
+    _samples: vk::SampleCountFlags,
+    _usage: vk::ImageUsageFlags,
+    _tiling: vk::ImageTiling,
+    count: *mut u32,
+    out: *mut vk::SparseImageFormatProperties,
+) {
+    if table_of(pd, "vkGetPhysicalDeviceSparseImageFormatProperties").is_none() {
+        return;
+    }
+    // No sparse images: always none.
+    // SAFETY: the caller's count/array contract.
+    let r = unsafe { enumerate(count, out, 0, |_, _| {}) };
+    record(&format!(
+        "vkGetPhysicalDeviceSparseImageFormatProperties -> {r:?}"
+    ));
+}
+
+unsafe extern "system" fn get_physical_device_sparse_image_format_properties2(
+    pd: vk::PhysicalDevice,
+    _info: *const vk::PhysicalDeviceSparseImageFormatInfo2<'_>,
+    count: *mut u32,
+    out: *mut vk::SparseImageFormatProperties2<'_>,
+) {
+    if table_of(pd, "vkGetPhysicalDeviceSparseImageFormatProperties2").is_none() {
+        return;
+    }
+    // SAFETY: the caller's count/array contract.
+    let r = unsafe { enumerate(count, out, 0, |_, _| {}) };
+    record(&format!(
+        "vkGetPhysicalDeviceSparseImageFormatProperties2 -> {r:?}"
+    ));
+}
+
+unsafe extern "system" fn enumerate_device_extension_properties(
+    pd: vk::PhysicalDevice,
+    layer: *const c_char,
+    count: *mut u32,
+    out: *mut vk::ExtensionProperties,
+) -> vk::Result {
+    if table_of(pd, "vkEnumerateDeviceExtensionProperties").is_none() {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    }
+    let r = if layer.is_null() {
+        let fill = |item: &mut vk::ExtensionProperties, i: usize| {
+            let (name, version) = driver::DEVICE_EXTENSIONS[i];
+            *item = vk::ExtensionProperties::default();
+            props::copy_str(&mut item.extension_name, name.to_str().unwrap_or(""));
+            item.spec_version = version;
+        };
+        // SAFETY: the caller's count/array contract.
+        unsafe { enumerate(count, out, driver::DEVICE_EXTENSIONS.len(), fill) }
+    } else {
+        vk::Result::ERROR_LAYER_NOT_PRESENT
+    };
+    record(&format!("vkEnumerateDeviceExtensionProperties -> {r:?}"));
+    r
+}
+
+/// Reads one feature structure of a create-info chain against what the device has.
+macro_rules! feature_request {
+    ($node:expr, $ty:ty, $name:literal, $last:ident, $fill:path) => {{
+        let first = offset_of!($ty, p_next) + std::mem::size_of::<*const c_void>();
+        let last = offset_of!($ty, $last);
+        let mut have = <$ty>::default();
+        $fill(&mut have);
+        FeatureRequest {
+            structure: $name,
+            // SAFETY: the sType says the node is this structure, whose members from `first`
+            // to `last` are all VkBool32.
+            requested: unsafe { bools($node.cast::<$ty>(), first, last) },
+            // SAFETY: as above, for a structure of our own.
+            supported: unsafe { bools(&raw const have, first, last) },
+        }
+    }};
+}
+
+unsafe extern "system" fn create_device(
+    pd: vk::PhysicalDevice,
+    info: *const vk::DeviceCreateInfo<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::Device,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid create info.
+    let Some(info) = (unsafe { read(info) }) else {
+        record("vkCreateDevice pCreateInfo=NULL -> ERROR_INITIALIZATION_FAILED");
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    let mut request = DeviceRequest::default();
+    for i in 0..usize::try_from(info.queue_create_info_count).unwrap_or(0) {
+        // SAFETY: pQueueCreateInfos holds queueCreateInfoCount valid structures.
+        let q = unsafe { &*info.p_queue_create_infos.add(i) };
+        request.queues.push(QueueRequest {
+            family: q.queue_family_index,
+            count: q.queue_count,
+        });
+    }
+    for i in 0..usize::try_from(info.enabled_extension_count).unwrap_or(0) {
+        // SAFETY: ppEnabledExtensionNames holds enabledExtensionCount valid strings.
+        let name = unsafe { text(*info.pp_enabled_extension_names.add(i)) };
+        request.extensions.push(
+            name.map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+    }
+    let features10_last = std::mem::size_of::<vk::PhysicalDeviceFeatures>() - 4;
+    let features10_have = props::features10();
+    // SAFETY: pEnabledFeatures is NULL or a valid VkPhysicalDeviceFeatures (all VkBool32).
+    if let Some(f) = unsafe { read(info.p_enabled_features) } {
+        request.features.push(FeatureRequest {
+            structure: "VkPhysicalDeviceFeatures",
+            // SAFETY: VkPhysicalDeviceFeatures consists of VkBool32 members only.
+            requested: unsafe { bools(f, 0, features10_last) },
+            // SAFETY: as above.
+            supported: unsafe { bools(&raw const features10_have, 0, features10_last) },
+        });
+    }
+    let mut ignored = Vec::new();
+    // SAFETY: the create info's chain is valid.
+    for node in unsafe { in_chain(info.p_next) } {
+        // SAFETY: node is a valid chain structure.
+        let f = match unsafe { s_type(node) } {
+            vk::StructureType::PHYSICAL_DEVICE_FEATURES_2 => {
+                let start = offset_of!(vk::PhysicalDeviceFeatures2<'_>, features);
+                FeatureRequest {
+                    structure: "VkPhysicalDeviceFeatures2",
+                    // SAFETY: the sType says what the node is; its `features` member is all VkBool32.
+                    requested: unsafe {
+                        bools(
+                            node.cast::<vk::PhysicalDeviceFeatures2<'_>>(),
+                            start,
+                            start + features10_last,
+                        )
+                    },
+                    // SAFETY: as above, for our own structure.
+                    supported: unsafe { bools(&raw const features10_have, 0, features10_last) },
+                }
+            }
+            vk::StructureType::PHYSICAL_DEVICE_VULKAN_1_1_FEATURES => feature_request!(
+                node,
+                vk::PhysicalDeviceVulkan11Features<'_>,
+                "VkPhysicalDeviceVulkan11Features",
+                shader_draw_parameters,
+                props::fill_features11
+            ),
+            vk::StructureType::PHYSICAL_DEVICE_VULKAN_1_2_FEATURES => feature_request!(
+                node,
+                vk::PhysicalDeviceVulkan12Features<'_>,
+                "VkPhysicalDeviceVulkan12Features",
+                subgroup_broadcast_dynamic_id,
+                props::fill_features12
+            ),
+            vk::StructureType::PHYSICAL_DEVICE_VULKAN_1_3_FEATURES => feature_request!(
+                node,
+                vk::PhysicalDeviceVulkan13Features<'_>,
+                "VkPhysicalDeviceVulkan13Features",
+                maintenance4,
+                props::fill_features13
+            ),
+            vk::StructureType::PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES => feature_request!(
+                node,
+                vk::PhysicalDeviceTimelineSemaphoreFeatures<'_>,
+                "VkPhysicalDeviceTimelineSemaphoreFeatures",
+                timeline_semaphore,
+                props::fill_timeline_features
+            ),
+            vk::StructureType::PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES => feature_request!(
+                node,
+                vk::PhysicalDeviceSynchronization2Features<'_>,
+                "VkPhysicalDeviceSynchronization2Features",
+                synchronization2,
+                props::fill_sync2_features
+            ),
+            vk::StructureType::PHYSICAL_DEVICE_SAMPLER_YCBCR_CONVERSION_FEATURES => {
+                feature_request!(
+                    node,
+                    vk::PhysicalDeviceSamplerYcbcrConversionFeatures<'_>,
+                    "VkPhysicalDeviceSamplerYcbcrConversionFeatures",
+                    sampler_ycbcr_conversion,
+                    props::fill_ycbcr_features
+                )
+            }
+            // The loader's own structures (VK_STRUCTURE_TYPE_LOADER_DEVICE_CREATE_INFO).
+            vk::StructureType::LOADER_DEVICE_CREATE_INFO => continue,
+            other => {
+                ignored.push(other.as_raw().to_string());
+                continue;
+            }
+        };
+        request.features.push(f);
+    }
+    let detail = format!(
+        "queues={} extensions={} features={} ignored={}",
+        request
+            .queues
+            .iter()
+            .map(|q| format!("{}:{}", q.family, q.count))
+            .collect::<Vec<_>>()
+            .join(","),
+        request.extensions.join(","),
+        request
+            .features
+            .iter()
+            .map(|f| f.structure)
+            .collect::<Vec<_>>()
+            .join(","),
+        ignored.join(",")
+    );
+    match driver::lock().create_device(handle_of(pd), &request) {
+        Ok(h) => {
+            // SAFETY: the caller passes a writable handle pointer.
+            unsafe { write(out, vk::Device::from_raw(h)) };
+            record(&format!("vkCreateDevice {detail} -> SUCCESS"));
+            vk::Result::SUCCESS
+        }
+        Err(reason) => {
+            let r = if reason.starts_with("EXTENSION_NOT_PRESENT") {
+                vk::Result::ERROR_EXTENSION_NOT_PRESENT
+            } else if reason.starts_with("FEATURE_NOT_PRESENT") {
+                vk::Result::ERROR_FEATURE_NOT_PRESENT
+            } else {
+                vk::Result::ERROR_INITIALIZATION_FAILED
+            };
+            record(&format!("vkCreateDevice {detail} ({reason}) -> {r:?}"));
+            r
+        }
+    }
+}
+
+/// A video profile from the caller's structure and its chain.
+///
+/// # Safety
+/// `p` is a valid `VkVideoProfileInfoKHR` with a valid chain.
+unsafe fn profile(p: &vk::VideoProfileInfoKHR<'_>) -> video::Profile {
+    let mut idc = None;
+    // SAFETY: the profile's chain is valid (the caller's contract).
+    for node in unsafe { in_chain(p.p_next) } {
+        // SAFETY: node is a valid chain structure; each arm's sType says what it is.
+        match unsafe { s_type(node) } {
+            vk::StructureType::VIDEO_ENCODE_H264_PROFILE_INFO_KHR
+                if p.video_codec_operation == vk::VideoCodecOperationFlagsKHR::ENCODE_H264 =>
+            {
+                // SAFETY: as above.
+                idc = Some(
+                    unsafe { &*node.cast::<vk::VideoEncodeH264ProfileInfoKHR<'_>>() }
+                        .std_profile_idc,
+                );
+            }
+            vk::StructureType::VIDEO_ENCODE_H265_PROFILE_INFO_KHR
+                if p.video_codec_operation == vk::VideoCodecOperationFlagsKHR::ENCODE_H265 =>
+            {
+                // SAFETY: as above.
+                idc = Some(
+                    unsafe { &*node.cast::<vk::VideoEncodeH265ProfileInfoKHR<'_>>() }
+                        .std_profile_idc,
+                );
+            }
+            _ => {}
+        }
+    }
+    video::Profile {
+        operation: p.video_codec_operation,
+        chroma: p.chroma_subsampling,
+        luma: p.luma_bit_depth,
+        chroma_depth: p.chroma_bit_depth,
+        std_profile_idc: idc,
+    }
+}
+
+unsafe extern "system" fn get_physical_device_video_capabilities(
+    pd: vk::PhysicalDevice,
+    profile_info: *const vk::VideoProfileInfoKHR<'_>,
+    out: *mut vk::VideoCapabilitiesKHR<'_>,
+) -> vk::Result {
+    const NAME: &str = "vkGetPhysicalDeviceVideoCapabilitiesKHR";
+    let Some(t) = table_of(pd, NAME) else {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    // SAFETY: the caller passes valid structures (or NULL, refused below).
+    let (Some(p), Some(caps)) = (unsafe { read(profile_info) }, unsafe { out.as_mut() }) else {
+        record(&format!(
+            "{NAME} NULL argument -> ERROR_INITIALIZATION_FAILED"
+        ));
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    // SAFETY: the profile and its chain are valid.
+    let profile = unsafe { profile(p) };
+    let detail = format!(
+        "op={:#x} chroma={:#x} depth={:#x}/{:#x} idc={:?}",
+        profile.operation.as_raw(),
+        profile.chroma.as_raw(),
+        profile.luma.as_raw(),
+        profile.chroma_depth.as_raw(),
+        profile.std_profile_idc
+    );
+    let found = match video::check(t, &profile) {
+        Ok(c) => c,
+        Err((r, reason)) => {
+            record(&format!("{NAME} {detail} ({reason}) -> {r:?}"));
+            return r;
+        }
+    };
+    // SAFETY: the output structure's chain is valid.
+    let nodes = unsafe { out_chain(caps.p_next) };
+    let mut encode = None;
+    let mut codec = None;
+    for node in nodes {
+        // SAFETY: node is a valid chain structure.
+        match unsafe { s_type(node) } {
+            vk::StructureType::VIDEO_ENCODE_CAPABILITIES_KHR => encode = Some(node),
+            vk::StructureType::VIDEO_ENCODE_H264_CAPABILITIES_KHR
+                if matches!(found.codec, video::CodecCaps::H264(_)) =>
+            {
+                codec = Some(node)
+            }
+            vk::StructureType::VIDEO_ENCODE_H265_CAPABILITIES_KHR
+                if matches!(found.codec, video::CodecCaps::H265(_)) =>
+            {
+                codec = Some(node)
+            }
+            _ => {}
+        }
+    }
+    let (Some(encode), Some(codec)) = (encode, codec) else {
+        record(&format!("{NAME} {detail} (the chain lacks VkVideoEncodeCapabilitiesKHR or the codec's capabilities structure) -> ERROR_INITIALIZATION_FAILED"));
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    let v = found.video;
+    caps.flags = v.flags;
+    caps.min_bitstream_buffer_offset_alignment = v.min_bitstream_buffer_offset_alignment;
+    caps.min_bitstream_buffer_size_alignment = v.min_bitstream_buffer_size_alignment;
+    caps.picture_access_granularity = extent(v.picture_access_granularity);
+    caps.min_coded_extent = extent(v.min_coded_extent);
+    caps.max_coded_extent = extent(v.max_coded_extent);
+    caps.max_dpb_slots = v.max_dpb_slots;
+    caps.max_active_reference_pictures = v.max_active_reference_pictures;
+    caps.std_header_version = vk::ExtensionProperties::default();
+    props::copy_str(
+        &mut caps.std_header_version.extension_name,
+        found.std_header.0,
+    );
+    caps.std_header_version.spec_version = found.std_header.1;
+    // SAFETY: the sType said this node is a VkVideoEncodeCapabilitiesKHR.
+    let e = unsafe { &mut *encode.cast::<vk::VideoEncodeCapabilitiesKHR<'_>>() };
+    let ec = found.encode;
+    e.flags = ec.flags;
+    e.rate_control_modes = ec.rate_control_modes;
+    e.max_rate_control_layers = ec.max_rate_control_layers;
+    e.max_bitrate = ec.max_bitrate;
+    e.max_quality_levels = ec.max_quality_levels;
+    e.encode_input_picture_granularity = extent(ec.encode_input_picture_granularity);
+    e.supported_encode_feedback_flags = ec.supported_encode_feedback_flags;
+    match found.codec {
+        video::CodecCaps::H264(h) => {
+            // SAFETY: the sType said this node is a VkVideoEncodeH264CapabilitiesKHR.
+            let c = unsafe { &mut *codec.cast::<vk::VideoEncodeH264CapabilitiesKHR<'_>>() };
+            c.flags = h.flags;
+            c.max_level_idc = h.max_level_idc;
+            c.max_slice_count = h.max_slice_count;
+            c.max_p_picture_l0_reference_count = h.max_p_picture_l0_reference_count;
+            c.max_b_picture_l0_reference_count = h.max_b_picture_l0_reference_count;
+            c.max_l1_reference_count = h.max_l1_reference_count;
+            c.max_temporal_layer_count = h.max_temporal_layer_count;
+            c.expect_dyadic_temporal_layer_pattern =
+                vk::Bool32::from(h.expect_dyadic_temporal_layer_pattern);
+            c.min_qp = h.min_qp;
+            c.max_qp = h.max_qp;
+            c.prefers_gop_remaining_frames = vk::Bool32::from(h.prefers_gop_remaining_frames);
+            c.requires_gop_remaining_frames = vk::Bool32::from(h.requires_gop_remaining_frames);
+            c.std_syntax_flags = h.std_syntax_flags;
+        }
+        video::CodecCaps::H265(h) => {
+            // SAFETY: the sType said this node is a VkVideoEncodeH265CapabilitiesKHR.
+            let c = unsafe { &mut *codec.cast::<vk::VideoEncodeH265CapabilitiesKHR<'_>>() };
+            c.flags = h.flags;
+            c.max_level_idc = h.max_level_idc;
+            c.max_slice_segment_count = h.max_slice_segment_count;
+            c.max_tiles = extent(h.max_tiles);
+            c.ctb_sizes = h.ctb_sizes;
+            c.transform_block_sizes = h.transform_block_sizes;
+            c.max_p_picture_l0_reference_count = h.max_p_picture_l0_reference_count;
+            c.max_b_picture_l0_reference_count = h.max_b_picture_l0_reference_count;
+            c.max_l1_reference_count = h.max_l1_reference_count;
+            c.max_sub_layer_count = h.max_sub_layer_count;
+            c.expect_dyadic_temporal_sub_layer_pattern =
+                vk::Bool32::from(h.expect_dyadic_temporal_sub_layer_pattern);
+            c.min_qp = h.min_qp;
+            c.max_qp = h.max_qp;
+            c.prefers_gop_remaining_frames = vk::Bool32::from(h.prefers_gop_remaining_frames);
+            c.requires_gop_remaining_frames = vk::Bool32::from(h.requires_gop_remaining_frames);
+            c.std_syntax_flags = h.std_syntax_flags;
+        }
+    }
+    record(&format!("{NAME} {detail} -> SUCCESS"));
+    vk::Result::SUCCESS
+}
+
+fn extent((width, height): (u32, u32)) -> vk::Extent2D {
+    vk::Extent2D { width, height }
+}
+
+unsafe extern "system" fn get_physical_device_video_format_properties(
+    pd: vk::PhysicalDevice,
+    info: *const vk::PhysicalDeviceVideoFormatInfoKHR<'_>,
+    count: *mut u32,
+    out: *mut vk::VideoFormatPropertiesKHR<'_>,
+) -> vk::Result {
+    const NAME: &str = "vkGetPhysicalDeviceVideoFormatPropertiesKHR";
+    let Some(t) = table_of(pd, NAME) else {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    // SAFETY: the caller passes a valid structure.
+    let Some(info) = (unsafe { read(info) }) else {
+        record(&format!(
+            "{NAME} pVideoFormatInfo=NULL -> ERROR_INITIALIZATION_FAILED"
+        ));
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    let mut profiles = Vec::new();
+    // SAFETY: the structure's chain is valid.
+    for node in unsafe { in_chain(info.p_next) } {
+        // SAFETY: node is a valid chain structure.
+        if unsafe { s_type(node) } == vk::StructureType::VIDEO_PROFILE_LIST_INFO_KHR {
+            // SAFETY: the sType says what the node is.
+            let list = unsafe { &*node.cast::<vk::VideoProfileListInfoKHR<'_>>() };
+            for i in 0..usize::try_from(list.profile_count).unwrap_or(0) {
+                // SAFETY: pProfiles holds profileCount valid profiles, each with a valid chain.
+                profiles.push(unsafe { profile(&*list.p_profiles.add(i)) });
+            }
+        }
+    }
+    let detail = format!(
+        "usage={:#x} profiles={}",
+        info.image_usage.as_raw(),
+        profiles.len()
+    );
+    let found = match video::formats(t, info.image_usage, &profiles) {
+        Ok(f) => f,
+        Err((r, reason)) => {
+            record(&format!("{NAME} {detail} ({reason}) -> {r:?}"));
+            return r;
+        }
+    };
+    let fill = |item: &mut vk::VideoFormatPropertiesKHR<'_>, i: usize| {
+        let f = found[i];
+        item.format = f.format;
+        item.component_mapping = vk::ComponentMapping::default();
+        item.image_create_flags = f.create_flags;
+        item.image_type = vk::ImageType::TYPE_2D;
+        item.image_tiling = vk::ImageTiling::OPTIMAL;
+        item.image_usage_flags = f.usage;
+    };
+    // SAFETY: the caller's count/array contract.
+    let r = unsafe { enumerate(count, out, found.len(), fill) };
+    record(&format!("{NAME} {detail} -> {r:?}"));
+    r
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device entry points.
+
+unsafe extern "system" fn destroy_device(
+    device: vk::Device,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if device == vk::Device::null() {
+        record("vkDestroyDevice NULL");
+        return;
+    }
+    match driver::lock().destroy_device(handle_of(device)) {
+        Some(0) => record("vkDestroyDevice"),
+        Some(n) => record(&format!("vkDestroyDevice leaked_objects={n}")),
+        None => record("vkDestroyDevice unknown handle"),
+    }
+}
+
+unsafe extern "system" fn get_device_queue(
+    device: vk::Device,
+    family: u32,
+    index: u32,
+    out: *mut vk::Queue,
+) {
+    let q = driver::lock().queue(handle_of(device), family, index);
+    let detail = format!("family={family} index={index}");
+    match q {
+        Some(h) => {
+            // SAFETY: the caller passes a writable handle pointer.
+            unsafe { write(out, vk::Queue::from_raw(h)) };
+            record(&format!("vkGetDeviceQueue {detail} -> found"));
+        }
+        None => record(&format!(
+            "vkGetDeviceQueue {detail} (not created with the device) -> null"
+        )),
+    }
+}
+
+unsafe extern "system" fn get_device_queue2(
+    device: vk::Device,
+    info: *const vk::DeviceQueueInfo2<'_>,
+    out: *mut vk::Queue,
+) {
+    // SAFETY: the caller passes a valid structure.
+    let Some(info) = (unsafe { read(info) }) else {
+        return;
+    };
+    let q = if info.flags.is_empty() {
+        driver::lock().queue(handle_of(device), info.queue_family_index, info.queue_index)
+    } else {
+        None
+    };
+    let detail = format!(
+        "family={} index={} flags={:#x}",
+        info.queue_family_index,
+        info.queue_index,
+        info.flags.as_raw()
+    );
+    // SAFETY: the caller passes a writable handle pointer.
+    unsafe { write(out, q.map_or(vk::Queue::null(), vk::Queue::from_raw)) };
+    record(&format!(
+        "vkGetDeviceQueue2 {detail} -> {}",
+        if q.is_some() { "found" } else { "null" }
+    ));
+}
+
+unsafe extern "system" fn device_wait_idle(device: vk::Device) -> vk::Result {
+    // Nothing runs on the device yet: it is always idle.
+    let r = if driver::lock().device_table(handle_of(device)).is_some() {
+        vk::Result::SUCCESS
+    } else {
+        vk::Result::ERROR_DEVICE_LOST
+    };
+    record(&format!("vkDeviceWaitIdle -> {r:?}"));
+    r
+}
+
+unsafe extern "system" fn queue_wait_idle(queue: vk::Queue) -> vk::Result {
+    let r = if driver::lock().is_queue(handle_of(queue)) {
+        vk::Result::SUCCESS
+    } else {
+        vk::Result::ERROR_DEVICE_LOST
+    };
+    record(&format!("vkQueueWaitIdle -> {r:?}"));
+    r
+}
+
+/// Logs a device call's outcome and turns its error text into a `VkResult` (`ERROR_...`
+/// prefixes name theirs; anything else is a misuse the spec leaves undefined, reported as
+/// `VK_ERROR_VALIDATION_FAILED_EXT`).
+fn finish<T>(what: &str, detail: &str, r: Result<T, String>) -> Result<T, vk::Result> {
+    match r {
+        Ok(v) => {
+            record(&format!("{what} {detail} -> SUCCESS"));
+            Ok(v)
+        }
+        Err(reason) => {
+            let code = match reason.split_whitespace().next() {
+                Some("ERROR_OUT_OF_DEVICE_MEMORY") => vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+                Some("ERROR_OUT_OF_HOST_MEMORY") => vk::Result::ERROR_OUT_OF_HOST_MEMORY,
+                Some("ERROR_MEMORY_MAP_FAILED") => vk::Result::ERROR_MEMORY_MAP_FAILED,
+                _ => vk::Result::ERROR_VALIDATION_FAILED_EXT,
+            };
+            record(&format!("{what} {detail} ({reason}) -> {code:?}"));
+            Err(code)
+        }
+    }
+}
+
+fn code(r: Result<(), vk::Result>) -> vk::Result {
+    r.err().unwrap_or(vk::Result::SUCCESS)
+}
+
+unsafe extern "system" fn allocate_memory(
+    device: vk::Device,
+    info: *const vk::MemoryAllocateInfo<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::DeviceMemory,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid structure.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    let detail = format!(
+        "size={} type={}",
+        info.allocation_size, info.memory_type_index
+    );
+    let r = driver::lock().allocate_memory(
+        handle_of(device),
+        info.allocation_size,
+        info.memory_type_index,
+    );
+    code(finish("vkAllocateMemory", &detail, r).map(|h| {
+        // SAFETY: the caller passes a writable handle pointer.
+        unsafe { write(out, vk::DeviceMemory::from_raw(h)) };
+    }))
+}
+
+unsafe extern "system" fn free_memory(
+    device: vk::Device,
+    memory: vk::DeviceMemory,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if memory == vk::DeviceMemory::null() {
+        record("vkFreeMemory NULL");
+        return;
+    }
+    let r = driver::lock().free_memory(handle_of(device), memory.as_raw());
+    let _ = finish("vkFreeMemory", &format!("memory={:#x}", memory.as_raw()), r);
+}
+
+unsafe extern "system" fn map_memory(
+    device: vk::Device,
+    memory: vk::DeviceMemory,
+    offset: vk::DeviceSize,
+    size: vk::DeviceSize,
+    _flags: vk::MemoryMapFlags,
+    out: *mut *mut c_void,
+) -> vk::Result {
+    let detail = format!("memory={:#x} offset={offset} size={size}", memory.as_raw());
+    let r = driver::lock().map_memory(handle_of(device), memory.as_raw(), offset, size);
+    code(finish("vkMapMemory", &detail, r).map(|p| {
+        // SAFETY: the caller passes a writable pointer; the address stays valid until the
+        // memory is unmapped or freed (the backing never moves).
+        unsafe { write(out, p.cast::<c_void>()) };
+    }))
+}
+
+unsafe extern "system" fn unmap_memory(device: vk::Device, memory: vk::DeviceMemory) {
+    let r = driver::lock().unmap_memory(handle_of(device), memory.as_raw());
+    let _ = finish(
+        "vkUnmapMemory",
+        &format!("memory={:#x}", memory.as_raw()),
+        r,
+    );
+}
+
+unsafe extern "system" fn flush_mapped_memory_ranges(
+    _device: vk::Device,
+    count: u32,
+    _ranges: *const vk::MappedMemoryRange<'_>,
+) -> vk::Result {
+    // Every host-visible type is coherent: nothing to flush.
+    record(&format!(
+        "vkFlushMappedMemoryRanges count={count} -> SUCCESS"
+    ));
+    vk::Result::SUCCESS
+}
+
+unsafe extern "system" fn invalidate_mapped_memory_ranges(
+    _device: vk::Device,
+    count: u32,
+    _ranges: *const vk::MappedMemoryRange<'_>,
+) -> vk::Result {
+    record(&format!(
+        "vkInvalidateMappedMemoryRanges count={count} -> SUCCESS"
+    ));
+    vk::Result::SUCCESS
+}
+
+unsafe extern "system" fn create_buffer(
+    device: vk::Device,
+    info: *const vk::BufferCreateInfo<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::Buffer,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid structure.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    let detail = format!("size={} usage={:#x}", info.size, info.usage.as_raw());
+    let r = driver::lock().create_buffer(handle_of(device), info.size);
+    code(finish("vkCreateBuffer", &detail, r).map(|h| {
+        // SAFETY: the caller passes a writable handle pointer.
+        unsafe { write(out, vk::Buffer::from_raw(h)) };
+    }))
+}
+
+unsafe extern "system" fn destroy_buffer(
+    device: vk::Device,
+    buffer: vk::Buffer,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if buffer == vk::Buffer::null() {
+        record("vkDestroyBuffer NULL");
+        return;
+    }
+    let r = driver::lock().destroy_buffer(handle_of(device), buffer.as_raw());
+    let _ = finish(
+        "vkDestroyBuffer",
+        &format!("buffer={:#x}", buffer.as_raw()),
+        r,
+    );
+}
+
+unsafe extern "system" fn get_buffer_memory_requirements(
+    device: vk::Device,
+    buffer: vk::Buffer,
+    out: *mut vk::MemoryRequirements,
+) {
+    let r = driver::lock().buffer_requirements(handle_of(device), buffer.as_raw());
+    if let Ok(req) = finish(
+        "vkGetBufferMemoryRequirements",
+        &format!("buffer={:#x}", buffer.as_raw()),
+        r,
+    ) {
+        // SAFETY: the caller passes a writable structure.
+        unsafe { write(out, req) };
+    }
+}
+
+unsafe extern "system" fn get_buffer_memory_requirements2(
+    device: vk::Device,
+    info: *const vk::BufferMemoryRequirementsInfo2<'_>,
+    out: *mut vk::MemoryRequirements2<'_>,
+) {
+    // SAFETY: the caller passes valid structures.
+    let (Some(info), Some(out)) = (unsafe { read(info) }, unsafe { out.as_mut() }) else {
+        return;
+    };
+    let r = driver::lock().buffer_requirements(handle_of(device), info.buffer.as_raw());
+    if let Ok(req) = finish(
+        "vkGetBufferMemoryRequirements2",
+        &format!("buffer={:#x}", info.buffer.as_raw()),
+        r,
+    ) {
+        out.memory_requirements = req;
+        // SAFETY: the output chain is valid.
+        for node in unsafe { out_chain(out.p_next) } {
+            // SAFETY: node is a valid chain structure.
+            if unsafe { s_type(node) } == vk::StructureType::MEMORY_DEDICATED_REQUIREMENTS {
+                // SAFETY: the sType says what the node is.
+                let d = unsafe { &mut *node.cast::<vk::MemoryDedicatedRequirements<'_>>() };
+                d.prefers_dedicated_allocation = vk::FALSE;
+                d.requires_dedicated_allocation = vk::FALSE;
+            }
+        }
+    }
+}
+
+unsafe extern "system" fn bind_buffer_memory(
+    device: vk::Device,
+    buffer: vk::Buffer,
+    memory: vk::DeviceMemory,
+    offset: vk::DeviceSize,
+) -> vk::Result {
+    let detail = format!(
+        "buffer={:#x} memory={:#x} offset={offset}",
+        buffer.as_raw(),
+        memory.as_raw()
+    );
+    let r = driver::lock().bind_buffer(handle_of(device), buffer.as_raw(), memory.as_raw(), offset);
+    code(finish("vkBindBufferMemory", &detail, r))
+}
+
+unsafe extern "system" fn bind_buffer_memory2(
+    device: vk::Device,
+    count: u32,
+    infos: *const vk::BindBufferMemoryInfo<'_>,
+) -> vk::Result {
+    for i in 0..usize::try_from(count).unwrap_or(0) {
+        // SAFETY: pBindInfos holds bindInfoCount valid structures.
+        let b = unsafe { &*infos.add(i) };
+        let detail = format!(
+            "buffer={:#x} memory={:#x} offset={}",
+            b.buffer.as_raw(),
+            b.memory.as_raw(),
+            b.memory_offset
+        );
+        let r = driver::lock().bind_buffer(
+            handle_of(device),
+            b.buffer.as_raw(),
+            b.memory.as_raw(),
+            b.memory_offset,
+        );
+        if let Err(e) = finish("vkBindBufferMemory2", &detail, r) {
+            return e;
+        }
+    }
+    vk::Result::SUCCESS
+}
+
+// ---------------------------------------------------------------------------------------------
+// The table of entry points.
+
+/// Which query returns an entry point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Loader–driver interface functions (interface version 7 asks for them by name).
+    Interface,
+    /// Global commands: no dispatchable first parameter.
+    Global,
+    /// Commands on a `VkInstance`.
+    Instance,
+    /// Commands on a `VkPhysicalDevice`.
+    Physical,
+    /// Commands on a `VkDevice`, `VkQueue` or `VkCommandBuffer`.
+    Device,
+}
+
+/// One entry point.
+pub(crate) struct Entry {
+    /// Its Vulkan name.
+    pub(crate) name: &'static str,
+    /// Who returns it.
+    pub(crate) kind: Kind,
+    f: unsafe extern "system" fn(),
+}
+
+/// Builds the table; each function is first bound to ash's `PFN_` type for its name, so that a
+/// signature that does not match the Vulkan command fails to compile.
+macro_rules! entry_points {
+    ($( $kind:ident $name:literal $f:path => $pfn:ty ; )*) => {
+        vec![ $( {
+            let f: $pfn = $f;
+            Entry {
+                name: $name,
+                kind: Kind::$kind,
+                // SAFETY: a function pointer turned into another function pointer type of the
+                // same size; the loader turns it back into the type its name stands for
+                // (checked above against ash's) before calling it.
+                f: unsafe { std::mem::transmute::<$pfn, unsafe extern "system" fn()>(f) },
+            }
+        }, )* ]
+    };
+}
+
+type Negotiate = unsafe extern "system" fn(*mut u32) -> vk::Result;
+
+static ENTRY_POINTS: LazyLock<Vec<Entry>> = LazyLock::new(|| {
+    entry_points![
+        Interface "vk_icdNegotiateLoaderICDInterfaceVersion" vk_icdNegotiateLoaderICDInterfaceVersion => Negotiate;
+        Interface "vk_icdGetPhysicalDeviceProcAddr" vk_icdGetPhysicalDeviceProcAddr => vk::PFN_vkGetInstanceProcAddr;
+        Global "vkGetInstanceProcAddr" get_instance_proc_addr => vk::PFN_vkGetInstanceProcAddr;
+        Instance "vkGetInstanceProcAddr" get_instance_proc_addr => vk::PFN_vkGetInstanceProcAddr;
+        Global "vkCreateInstance" create_instance => vk::PFN_vkCreateInstance;
+        Global "vkEnumerateInstanceExtensionProperties" enumerate_instance_extension_properties => vk::PFN_vkEnumerateInstanceExtensionProperties;
+        Global "vkEnumerateInstanceVersion" enumerate_instance_version => vk::PFN_vkEnumerateInstanceVersion;
+        Instance "vkDestroyInstance" destroy_instance => vk::PFN_vkDestroyInstance;
+        Instance "vkEnumeratePhysicalDevices" enumerate_physical_devices => vk::PFN_vkEnumeratePhysicalDevices;
+        Physical "vkGetPhysicalDeviceProperties" get_physical_device_properties => vk::PFN_vkGetPhysicalDeviceProperties;
+        Physical "vkGetPhysicalDeviceProperties2" get_physical_device_properties2 => vk::PFN_vkGetPhysicalDeviceProperties2;
+        Physical "vkGetPhysicalDeviceFeatures" get_physical_device_features => vk::PFN_vkGetPhysicalDeviceFeatures;
+        Physical "vkGetPhysicalDeviceFeatures2" get_physical_device_features2 => vk::PFN_vkGetPhysicalDeviceFeatures2;
+        Physical "vkGetPhysicalDeviceQueueFamilyProperties" get_physical_device_queue_family_properties => vk::PFN_vkGetPhysicalDeviceQueueFamilyProperties;
+        Physical "vkGetPhysicalDeviceQueueFamilyProperties2" get_physical_device_queue_family_properties2 => vk::PFN_vkGetPhysicalDeviceQueueFamilyProperties2;
+        Physical "vkGetPhysicalDeviceMemoryProperties" get_physical_device_memory_properties => vk::PFN_vkGetPhysicalDeviceMemoryProperties;
+        Physical "vkGetPhysicalDeviceMemoryProperties2" get_physical_device_memory_properties2 => vk::PFN_vkGetPhysicalDeviceMemoryProperties2;
+        Physical "vkGetPhysicalDeviceFormatProperties" get_physical_device_format_properties => vk::PFN_vkGetPhysicalDeviceFormatProperties;
+        Physical "vkGetPhysicalDeviceFormatProperties2" get_physical_device_format_properties2 => vk::PFN_vkGetPhysicalDeviceFormatProperties2;
+        Physical "vkGetPhysicalDeviceImageFormatProperties" get_physical_device_image_format_properties => vk::PFN_vkGetPhysicalDeviceImageFormatProperties;
+        Physical "vkGetPhysicalDeviceImageFormatProperties2" get_physical_device_image_format_properties2 => vk::PFN_vkGetPhysicalDeviceImageFormatProperties2;
+        Physical "vkGetPhysicalDeviceSparseImageFormatProperties" get_physical_device_sparse_image_format_properties => vk::PFN_vkGetPhysicalDeviceSparseImageFormatProperties;
+        Physical "vkGetPhysicalDeviceSparseImageFormatProperties2" get_physical_device_sparse_image_format_properties2 => vk::PFN_vkGetPhysicalDeviceSparseImageFormatProperties2;
+        Physical "vkEnumerateDeviceExtensionProperties" enumerate_device_extension_properties => vk::PFN_vkEnumerateDeviceExtensionProperties;
+        Physical "vkCreateDevice" create_device => vk::PFN_vkCreateDevice;
+        Physical "vkGetPhysicalDeviceVideoCapabilitiesKHR" get_physical_device_video_capabilities => vk::PFN_vkGetPhysicalDeviceVideoCapabilitiesKHR;
+        Physical "vkGetPhysicalDeviceVideoFormatPropertiesKHR" get_physical_device_video_format_properties => vk::PFN_vkGetPhysicalDeviceVideoFormatPropertiesKHR;
+        Device "vkGetDeviceProcAddr" get_device_proc_addr => vk::PFN_vkGetDeviceProcAddr;
+        Device "vkDestroyDevice" destroy_device => vk::PFN_vkDestroyDevice;
+        Device "vkGetDeviceQueue" get_device_queue => vk::PFN_vkGetDeviceQueue;
+        Device "vkGetDeviceQueue2" get_device_queue2 => vk::PFN_vkGetDeviceQueue2;
+        Device "vkDeviceWaitIdle" device_wait_idle => vk::PFN_vkDeviceWaitIdle;
+        Device "vkQueueWaitIdle" queue_wait_idle => vk::PFN_vkQueueWaitIdle;
+        Device "vkAllocateMemory" allocate_memory => vk::PFN_vkAllocateMemory;
+        Device "vkFreeMemory" free_memory => vk::PFN_vkFreeMemory;
+        Device "vkMapMemory" map_memory => vk::PFN_vkMapMemory;
+        Device "vkUnmapMemory" unmap_memory => vk::PFN_vkUnmapMemory;
+        Device "vkFlushMappedMemoryRanges" flush_mapped_memory_ranges => vk::PFN_vkFlushMappedMemoryRanges;
+        Device "vkInvalidateMappedMemoryRanges" invalidate_mapped_memory_ranges => vk::PFN_vkInvalidateMappedMemoryRanges;
+        Device "vkCreateBuffer" create_buffer => vk::PFN_vkCreateBuffer;
+        Device "vkDestroyBuffer" destroy_buffer => vk::PFN_vkDestroyBuffer;
+        Device "vkGetBufferMemoryRequirements" get_buffer_memory_requirements => vk::PFN_vkGetBufferMemoryRequirements;
+        Device "vkGetBufferMemoryRequirements2" get_buffer_memory_requirements2 => vk::PFN_vkGetBufferMemoryRequirements2;
+        Device "vkBindBufferMemory" bind_buffer_memory => vk::PFN_vkBindBufferMemory;
+        Device "vkBindBufferMemory2" bind_buffer_memory2 => vk::PFN_vkBindBufferMemory2;
+    ]
+});
+
+/// The names of the implemented entry points (for the tests and the log's readers).
+pub fn implemented() -> Vec<&'static str> {
+    let mut names: Vec<_> = ENTRY_POINTS.iter().map(|e| e.name).collect();
+    names.dedup();
+    names
+}

@@ -1,0 +1,70 @@
+//! A Vulkan driver (ICD) for GhostStream's tests: one physical device with a compute + transfer
+//! queue family and a video-encode queue family, the capabilities of a real driver (one table
+//! per modelled driver, [`caps`]), exactly the entry points GhostStream uses so far, and a log
+//! of every call ([`log`]).
+//!
+//! The Vulkan loader finds the built `libghoststream_video_icd.so` through a manifest
+//! ([`manifest_json`]) named by `VK_DRIVER_FILES`. It speaks the Loader and Driver Interface
+//! up to version 7: `vk_icdNegotiateLoaderICDInterfaceVersion`, `vk_icdGetInstanceProcAddr`
+//! and `vk_icdGetPhysicalDeviceProcAddr` are exported (and reachable through
+//! `vk_icdGetInstanceProcAddr`); every dispatchable handle points at a slot holding
+//! `ICD_LOADER_MAGIC` for the loader's dispatch table. An entry point it does not implement is
+//! NULL from every `GetProcAddr`, so a missing one is visible (and logged).
+
+pub mod caps;
+mod driver;
+mod ffi;
+mod handle;
+pub mod log;
+mod props;
+pub mod video;
+
+pub use driver::{
+    COMPUTE_FAMILY, DEVICE_EXTENSIONS, ENCODE_FAMILY, MAX_INTERFACE_VERSION, MEMORY_TYPES,
+};
+pub use handle::ICD_LOADER_MAGIC;
+
+/// The file name of the driver library cargo builds (`lib<crate>.so`).
+pub const LIBRARY_FILE: &str = "libghoststream_video_icd.so";
+
+/// The names of the entry points the driver implements.
+pub fn implemented_entry_points() -> Vec<&'static str> {
+    ffi::implemented()
+}
+
+/// The driver manifest (file format 1.0.1) for the library at `library` (an absolute path).
+pub fn manifest_json(library: &std::path::Path) -> String {
+    let api = caps::active().api_version;
+    let path = library
+        .to_string_lossy()
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"");
+    format!(
+        "{{\n  \"file_format_version\": \"1.0.1\",\n  \"ICD\": {{\n    \"library_path\": \"{path}\",\n    \"library_arch\": \"64\",\n    \"api_version\": \"{}.{}.{}\"\n  }}\n}}\n",
+        ash::vk::api_version_major(api),
+        ash::vk::api_version_minor(api),
+        ash::vk::api_version_patch(api)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_manifest_names_the_library_and_api_version() {
+        let m = manifest_json(std::path::Path::new("/tmp/a \"b\"/libx.so"));
+        assert_eq!(
+            m,
+            "{\n  \"file_format_version\": \"1.0.1\",\n  \"ICD\": {\n    \"library_path\": \"/tmp/a \\\"b\\\"/libx.so\",\n    \"library_arch\": \"64\",\n    \"api_version\": \"1.3.277\"\n  }\n}\n"
+        );
+    }
+
+    #[test]
+    fn every_entry_point_is_listed_once_by_kind() {
+        let names = implemented_entry_points();
+        assert!(names.contains(&"vkGetPhysicalDeviceVideoCapabilitiesKHR"));
+        assert!(names.contains(&"vk_icdNegotiateLoaderICDInterfaceVersion"));
+        assert!(!names.contains(&"vkCreateVideoSessionKHR"));
+    }
+}

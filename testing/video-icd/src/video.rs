@@ -1,0 +1,282 @@
+//! The video queries: which encode profiles the device takes, their capabilities, and the
+//! image formats for encode input and reference pictures.
+
+use ash::vk;
+use ash::vk::native;
+
+use crate::caps::{self, DeviceTable, EncodeCaps, VideoCaps};
+
+/// A `VkVideoProfileInfoKHR` with its codec-specific profile, read from the caller's chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Profile {
+    /// `videoCodecOperation`.
+    pub operation: vk::VideoCodecOperationFlagsKHR,
+    /// `chromaSubsampling`.
+    pub chroma: vk::VideoChromaSubsamplingFlagsKHR,
+    /// `lumaBitDepth`.
+    pub luma: vk::VideoComponentBitDepthFlagsKHR,
+    /// `chromaBitDepth`.
+    pub chroma_depth: vk::VideoComponentBitDepthFlagsKHR,
+    /// `stdProfileIdc` of the chained `VkVideoEncodeH264ProfileInfoKHR` or
+    /// `VkVideoEncodeH265ProfileInfoKHR`; `None` when the chain lacks it.
+    pub std_profile_idc: Option<u32>,
+}
+
+/// The codec-specific capabilities of a profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodecCaps {
+    /// `VkVideoEncodeH264CapabilitiesKHR`.
+    H264(caps::H264Caps),
+    /// `VkVideoEncodeH265CapabilitiesKHR`.
+    H265(caps::H265Caps),
+}
+
+/// Everything `vkGetPhysicalDeviceVideoCapabilitiesKHR` reports for a profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProfileCaps {
+    /// `VkVideoCapabilitiesKHR`.
+    pub video: VideoCaps,
+    /// The std header: its name and version.
+    pub std_header: (&'static str, u32),
+    /// `VkVideoEncodeCapabilitiesKHR`.
+    pub encode: EncodeCaps,
+    /// The codec's own structure.
+    pub codec: CodecCaps,
+}
+
+/// Why a profile is refused: the `VkResult` and the reason, for the log.
+pub type Refusal = (vk::Result, String);
+
+/// The picture format a profile encodes from (and keeps its references in).
+pub fn picture_format(profile: &Profile) -> vk::Format {
+    if profile.luma == vk::VideoComponentBitDepthFlagsKHR::TYPE_10 {
+        vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16
+    } else {
+        vk::Format::G8_B8R8_2PLANE_420_UNORM
+    }
+}
+
+/// Checks `profile` against the device: the codec, then the picture format, then the codec's
+/// profile.
+pub fn check(table: &DeviceTable, profile: &Profile) -> Result<ProfileCaps, Refusal> {
+    let op = profile.operation;
+    let implemented = op == vk::VideoCodecOperationFlagsKHR::ENCODE_H264
+        || op == vk::VideoCodecOperationFlagsKHR::ENCODE_H265;
+    if !implemented || !table.encode_operations.contains(op) {
+        return Err((
+            vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR,
+            format!("codec operation {op:?} is not one this driver's capability queries answer (H.264 and H.265 encode; AV1 comes with VK_KHR_video_encode_av1)"),
+        ));
+    }
+    let depth8 = vk::VideoComponentBitDepthFlagsKHR::TYPE_8;
+    let depth10 = vk::VideoComponentBitDepthFlagsKHR::TYPE_10;
+    let h265 = op == vk::VideoCodecOperationFlagsKHR::ENCODE_H265;
+    let depth_ok = profile.luma == profile.chroma_depth
+        && (profile.luma == depth8 || (h265 && profile.luma == depth10));
+    if profile.chroma != vk::VideoChromaSubsamplingFlagsKHR::TYPE_420 || !depth_ok {
+        return Err((
+            vk::Result::ERROR_VIDEO_PROFILE_FORMAT_NOT_SUPPORTED_KHR,
+            format!(
+                "chroma {:?} luma {:?} chroma depth {:?}: the device encodes 4:2:0 at 8 bits (and 10 bits for H.265)",
+                profile.chroma, profile.luma, profile.chroma_depth
+            ),
+        ));
+    }
+    let Some(idc) = profile.std_profile_idc else {
+        return Err((
+            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
+            "the profile's chain has no codec profile structure (VkVideoEncodeH264ProfileInfoKHR / VkVideoEncodeH265ProfileInfoKHR)".into(),
+        ));
+    };
+    if h265 {
+        let main10 = native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN_10;
+        let main = native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN;
+        let fits =
+            (idc == main && profile.luma == depth8) || (idc == main10 && profile.luma == depth10);
+        if !fits {
+            return Err((
+                vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
+                format!("H.265 stdProfileIdc {idc} with luma {:?}: the device encodes Main (8 bits) and Main 10", profile.luma),
+            ));
+        }
+        return Ok(ProfileCaps {
+            video: table.h265_video,
+            std_header: (caps::STD_H265_ENCODE_NAME, caps::STD_VERSION_1_0_0),
+            encode: table.h265_encode,
+            codec: CodecCaps::H265(table.h265),
+        });
+    }
+    let known = [
+        native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_BASELINE,
+        native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_MAIN,
+        native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_HIGH,
+    ];
+    if !known.contains(&idc) {
+        return Err((
+            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
+            format!("H.264 stdProfileIdc {idc}: the device encodes Baseline (66), Main (77) and High (100)"),
+        ));
+    }
+    Ok(ProfileCaps {
+        video: table.h264_video,
+        std_header: (caps::STD_H264_ENCODE_NAME, caps::STD_VERSION_1_0_0),
+        encode: table.h264_encode,
+        codec: CodecCaps::H264(table.h264),
+    })
+}
+
+/// One `VkVideoFormatPropertiesKHR`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FormatProps {
+    /// `format`.
+    pub format: vk::Format,
+    /// `imageCreateFlags`.
+    pub create_flags: vk::ImageCreateFlags,
+    /// `imageUsageFlags`.
+    pub usage: vk::ImageUsageFlags,
+}
+
+/// `vkGetPhysicalDeviceVideoFormatPropertiesKHR` for `usage` and the profiles of the chained
+/// `VkVideoProfileListInfoKHR`: encode input pictures (which a compute pass may write through
+/// per-plane views) or reference pictures, not both in one image (the device keeps
+/// separate reference images).
+pub fn formats(
+    table: &DeviceTable,
+    usage: vk::ImageUsageFlags,
+    profiles: &[Profile],
+) -> Result<Vec<FormatProps>, Refusal> {
+    let Some(first) = profiles.first() else {
+        return Err((
+            vk::Result::ERROR_IMAGE_USAGE_NOT_SUPPORTED_KHR,
+            "no VkVideoProfileListInfoKHR (or an empty one) in the chain".into(),
+        ));
+    };
+    for p in profiles {
+        check(table, p)?;
+    }
+    let format = picture_format(first);
+    if profiles.iter().any(|p| picture_format(p) != format) {
+        return Err((
+            vk::Result::ERROR_VIDEO_PROFILE_FORMAT_NOT_SUPPORTED_KHR,
+            "the listed profiles need different picture formats".into(),
+        ));
+    }
+    let src = usage.contains(vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR);
+    let dpb = usage.contains(vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR);
+    let decode = vk::ImageUsageFlags::VIDEO_DECODE_SRC_KHR
+        | vk::ImageUsageFlags::VIDEO_DECODE_DST_KHR
+        | vk::ImageUsageFlags::VIDEO_DECODE_DPB_KHR;
+    if src == dpb || usage.intersects(decode) {
+        return Err((
+            vk::Result::ERROR_IMAGE_USAGE_NOT_SUPPORTED_KHR,
+            format!("imageUsage {usage:?}: the device takes encode input (VIDEO_ENCODE_SRC) or reference (VIDEO_ENCODE_DPB) images, one at a time"),
+        ));
+    }
+    let props = if src {
+        FormatProps {
+            format,
+            create_flags: vk::ImageCreateFlags::MUTABLE_FORMAT
+                | vk::ImageCreateFlags::EXTENDED_USAGE,
+            usage: vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR
+                | vk::ImageUsageFlags::TRANSFER_SRC
+                | vk::ImageUsageFlags::TRANSFER_DST
+                | vk::ImageUsageFlags::STORAGE,
+        }
+    } else {
+        FormatProps {
+            format,
+            create_flags: vk::ImageCreateFlags::empty(),
+            usage: vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+        }
+    };
+    Ok(vec![props])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::NVIDIA_RTX_4090;
+
+    fn h264(idc: u32) -> Profile {
+        Profile {
+            operation: vk::VideoCodecOperationFlagsKHR::ENCODE_H264,
+            chroma: vk::VideoChromaSubsamplingFlagsKHR::TYPE_420,
+            luma: vk::VideoComponentBitDepthFlagsKHR::TYPE_8,
+            chroma_depth: vk::VideoComponentBitDepthFlagsKHR::TYPE_8,
+            std_profile_idc: Some(idc),
+        }
+    }
+
+    #[test]
+    fn h264_high_gets_the_tables_capabilities() {
+        let c = check(&NVIDIA_RTX_4090, &h264(100)).unwrap();
+        assert_eq!(c.video, NVIDIA_RTX_4090.h264_video);
+        assert_eq!(c.codec, CodecCaps::H264(NVIDIA_RTX_4090.h264));
+        assert_eq!(
+            c.std_header,
+            ("VK_STD_vulkan_video_codec_h264_encode", 1 << 22)
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_reason_in_the_specs_order() {
+        let mut p = h264(100);
+        p.operation = caps::CODEC_OPERATION_ENCODE_AV1;
+        assert_eq!(
+            check(&NVIDIA_RTX_4090, &p).unwrap_err().0,
+            vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR
+        );
+        let mut p = h264(100);
+        p.chroma = vk::VideoChromaSubsamplingFlagsKHR::TYPE_444;
+        assert_eq!(
+            check(&NVIDIA_RTX_4090, &p).unwrap_err().0,
+            vk::Result::ERROR_VIDEO_PROFILE_FORMAT_NOT_SUPPORTED_KHR
+        );
+        assert_eq!(
+            check(&NVIDIA_RTX_4090, &h264(244)).unwrap_err().0,
+            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
+        );
+        let mut p = h264(100);
+        p.std_profile_idc = None;
+        assert_eq!(
+            check(&NVIDIA_RTX_4090, &p).unwrap_err().0,
+            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
+        );
+    }
+
+    #[test]
+    fn encode_input_is_nv12_and_references_are_separate_images() {
+        let src = formats(
+            &NVIDIA_RTX_4090,
+            vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR | vk::ImageUsageFlags::STORAGE,
+            &[h264(100)],
+        )
+        .unwrap();
+        assert_eq!(src.len(), 1);
+        assert_eq!(src[0].format, vk::Format::G8_B8R8_2PLANE_420_UNORM);
+        assert!(src[0].usage.contains(vk::ImageUsageFlags::STORAGE));
+        let dpb = formats(
+            &NVIDIA_RTX_4090,
+            vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+            &[h264(100)],
+        )
+        .unwrap();
+        assert_eq!(dpb[0].usage, vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR);
+        let both =
+            vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR | vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR;
+        assert_eq!(
+            formats(&NVIDIA_RTX_4090, both, &[h264(100)]).unwrap_err().0,
+            vk::Result::ERROR_IMAGE_USAGE_NOT_SUPPORTED_KHR
+        );
+        assert_eq!(
+            formats(
+                &NVIDIA_RTX_4090,
+                vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR,
+                &[]
+            )
+            .unwrap_err()
+            .0,
+            vk::Result::ERROR_IMAGE_USAGE_NOT_SUPPORTED_KHR
+        );
+    }
+}
