@@ -44,10 +44,12 @@ lint: setup
 # GPU tests run on lavapipe with the validation layer; GHOSTSTREAM_REQUIRE_GPU turns a missing
 # device into a failure instead of a skip.
 # The GPU test binaries then run again under trixie's validation layer 1.4.x (.ci/with-vvl-trixie;
-# docs/HARDWARE.md, "Validation layers"). Not pipewire_sync: it re-executes itself, and under the
-# runner its own path is the dynamic loader's.
+# docs/HARDWARE.md, "Validation layers"), with the test Vulkan driver's loader test (`loader`,
+# testing/video-icd). Not pipewire_sync: it re-executes itself, and under the runner its own path
+# is the dynamic loader's.
 VVL14_TESTS = --test validation_layer --test gpu_convert --test gpu_process --test gpu_session --test gpu_embed \
-	--test gpu_handoff --test gpu_interop --test gpu_dmabuf --test pipewire_dmabuf --test cuda_handoff
+	--test gpu_handoff --test gpu_interop --test gpu_dmabuf --test pipewire_dmabuf --test cuda_handoff \
+	--test wayland_dmabuf_gpu --test loader
 test: setup-test lint fuzz-smoke
 	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_GLSLC=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PIPEWIRE14=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_GNOME=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 cargo test --workspace
 	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$(CURDIR)/.ci/with-vvl-trixie GHOSTSTREAM_REQUIRE_VVL14=1 GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 cargo test --workspace $(VVL14_TESTS)

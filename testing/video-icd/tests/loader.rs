@@ -16,9 +16,14 @@ use ghoststream_video_icd::{caps, log, COMPUTE_FAMILY, ENCODE_FAMILY, LIBRARY_FI
 /// `target/<profile>/deps/`, beside this test binary. (The copy in `target/<profile>/` is
 /// refreshed only by a `cargo build` of the crate itself, so it may be stale.)
 fn library() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let lib = exe.parent()?.join(LIBRARY_FILE);
-    lib.exists().then_some(lib)
+    // Under a dynamic-loader runner (.ci/with-vvl-trixie) the process's executable is the
+    // loader; argv[0] still names the test binary.
+    let argv0 = std::env::args_os().next().map(PathBuf::from);
+    [std::env::current_exe().ok(), argv0]
+        .into_iter()
+        .flatten()
+        .filter_map(|exe| Some(exe.parent()?.join(LIBRARY_FILE)))
+        .find(|lib| lib.exists())
 }
 
 /// Fails under GHOSTSTREAM_REQUIRE_GPU, otherwise prints why the test is skipped.
