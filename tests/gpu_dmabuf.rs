@@ -10,56 +10,14 @@ mod gpu_common;
 
 use std::io::Write;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
-use std::sync::Arc;
 
 use ghoststream::gpu::{
-    ConvertRing, DeviceSelector, DmaBuf, DmaBufImage, GpuContext, GpuError, GpuOptions, RingFrame,
-    DRM_FORMAT_MOD_LINEAR,
+    ConvertRing, DmaBuf, DmaBufImage, GpuError, RingFrame, DRM_FORMAT_MOD_LINEAR,
 };
 use ghoststream::processing::convert::normalized_rgb;
 use ghoststream::processing::pipeline::reference_process;
 use ghoststream::PixelFormat;
 use gpu_common::{compare, Rng};
-
-/// A context on Mesa 25's lavapipe, or `None` with the reason printed (a failure under
-/// GHOSTSTREAM_REQUIRE_GPU).
-fn mesa25() -> Option<Arc<GpuContext>> {
-    let icd = std::env::var("GHOSTSTREAM_DMABUF_ICD").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/ghoststream/mesa25/lvp.json",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    let fail = |why: String| {
-        if std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_some() {
-            panic!("GHOSTSTREAM_REQUIRE_GPU is set: {why}");
-        }
-        eprintln!("SKIPPED: {why}");
-        None
-    };
-    if !std::path::Path::new(&icd).exists() {
-        return fail(format!(
-            "no Mesa 25 lavapipe at {icd} (run .ci/get-mesa25-lavapipe.sh)"
-        ));
-    }
-    // One test in this binary: nothing else reads the environment concurrently.
-    std::env::set_var("VK_DRIVER_FILES", &icd);
-    std::env::set_var("VK_ICD_FILENAMES", &icd);
-    match GpuContext::new(&GpuOptions {
-        device: DeviceSelector::Auto,
-        validation: true,
-    }) {
-        Ok(ctx) => {
-            eprintln!(
-                "device: {} ({})",
-                ctx.device_info().name,
-                ctx.device_info().driver
-            );
-            Some(ctx)
-        }
-        Err(e) => fail(format!("Mesa 25 lavapipe did not start: {e}")),
-    }
-}
 
 /// An anonymous memory file of `bytes` (the stand-in dma-buf).
 fn memfd(bytes: &[u8]) -> OwnedFd {
@@ -78,7 +36,7 @@ fn memfd(bytes: &[u8]) -> OwnedFd {
 
 #[test]
 fn a_linear_dma_buf_is_read_in_place_and_bad_descriptions_are_typed_errors() {
-    let Some(ctx) = mesa25() else {
+    let Some(ctx) = gpu_common::mesa25() else {
         return;
     };
     let (w, h) = (128u32, 72u32);

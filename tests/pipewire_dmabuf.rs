@@ -25,9 +25,7 @@ use ghoststream::capture::{
     test_node_frame_number, test_node_pixel, CaptureError, LiveCapture, PipeWireCapture,
     PipeWireOptions, TestNodeBuffers,
 };
-use ghoststream::gpu::{
-    ConvertRing, DeviceSelector, GpuContext, GpuOptions, RingFrame, DRM_FORMAT_MOD_LINEAR,
-};
+use ghoststream::gpu::{ConvertRing, GpuContext, RingFrame, DRM_FORMAT_MOD_LINEAR};
 use ghoststream::processing::convert::normalized_rgb;
 use ghoststream::processing::pipeline::reference_process;
 use ghoststream::{DmaBufFrame, FrameImage, PixelFormat, Rational};
@@ -36,39 +34,6 @@ use pipewire_env::{check_pattern, PrivatePipeWire};
 
 const W: u32 = 320;
 const H: u32 = 180;
-
-/// A context on Mesa 25's lavapipe, or `None` with the reason printed (a failure under
-/// GHOSTSTREAM_REQUIRE_GPU).
-fn mesa25() -> Option<Arc<GpuContext>> {
-    let icd = std::env::var("GHOSTSTREAM_DMABUF_ICD").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/ghoststream/mesa25/lvp.json",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    let fail = |why: String| {
-        assert!(
-            std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_none(),
-            "GHOSTSTREAM_REQUIRE_GPU is set: {why}"
-        );
-        eprintln!("SKIPPED: {why}");
-        None
-    };
-    if !std::path::Path::new(&icd).exists() {
-        return fail(format!(
-            "no Mesa 25 lavapipe at {icd} (run .ci/get-mesa25-lavapipe.sh)"
-        ));
-    }
-    std::env::set_var("VK_DRIVER_FILES", &icd);
-    std::env::set_var("VK_ICD_FILENAMES", &icd);
-    match GpuContext::new(&GpuOptions {
-        device: DeviceSelector::Auto,
-        validation: true,
-    }) {
-        Ok(ctx) => Some(ctx),
-        Err(e) => fail(format!("Mesa 25 lavapipe did not start: {e}")),
-    }
-}
 
 fn open(env: &PrivatePipeWire, name: &str, gpu: Option<Arc<GpuContext>>) -> PipeWireCapture {
     // The pointer metadata is asked for where a GPU draws it (the DMA-BUF path).
@@ -123,6 +88,27 @@ fn pattern_in(frame: &DmaBufFrame) -> Vec<u8> {
         assert_eq!(px, test_node_pixel(n, x, y), "frame {n} pixel ({x},{y})");
     }
     pixels
+}
+
+/// GhostStream's test node `name` (W x H at 60 fps) sending DMA-BUF buffers with
+/// `modifiers`, and shared memory too with `shm_fallback`.
+fn dmabuf_node(
+    env: &PrivatePipeWire,
+    name: &str,
+    modifiers: Vec<u64>,
+    shm_fallback: bool,
+) -> ghoststream::capture::PipeWireTestNode {
+    ghoststream::capture::PipeWireTestNode::start_with(
+        name,
+        (W, H),
+        Rational::new(60, 1),
+        Some(env.connection()),
+        TestNodeBuffers::DmaBuf {
+            modifiers,
+            shm_fallback,
+        },
+    )
+    .unwrap_or_else(|e| panic!("test node {name} starts: {e}\n{}", env.log("pipewire.log")))
 }
 
 /// Blends `pointer` into packed BGRx `pixels` (W x H) as 8-bit straight alpha, the way a CPU
@@ -220,23 +206,15 @@ fn check_decoded(
 
 #[test]
 fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_shared_memory() {
-    let Some(ctx) = mesa25() else { return };
+    let Some(ctx) = gpu_common::mesa25() else {
+        return;
+    };
     let Some(env) = PrivatePipeWire::start() else {
         return;
     };
 
     // 1. DMA-BUF end to end: two-step negotiation, import, conversion.
-    let node = ghoststream::capture::PipeWireTestNode::start_with(
-        "gs-dmabuf",
-        (W, H),
-        Rational::new(60, 1),
-        Some(env.connection()),
-        TestNodeBuffers::DmaBuf {
-            modifiers: vec![DRM_FORMAT_MOD_LINEAR],
-            shm_fallback: true,
-        },
-    )
-    .unwrap();
+    let node = dmabuf_node(&env, "gs-dmabuf", vec![DRM_FORMAT_MOD_LINEAR], true);
     let mut capture = open(&env, "gs-dmabuf", Some(Arc::clone(&ctx)));
     let info = capture.info();
     assert_eq!((info.width, info.height), (W, H));
@@ -475,18 +453,8 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
     drop(capture);
 
     // 2. Modifiers that do not overlap: the consumer falls back to shared memory.
-    let _tiled = ghoststream::capture::PipeWireTestNode::start_with(
-        "gs-dmabuf-tiled",
-        (W, H),
-        Rational::new(60, 1),
-        Some(env.connection()),
-        TestNodeBuffers::DmaBuf {
-            // I915_FORMAT_MOD_X_TILED: lavapipe imports LINEAR only.
-            modifiers: vec![0x0100_0000_0000_0001],
-            shm_fallback: true,
-        },
-    )
-    .unwrap();
+    // I915_FORMAT_MOD_X_TILED: lavapipe imports LINEAR only.
+    let _tiled = dmabuf_node(&env, "gs-dmabuf-tiled", vec![0x0100_0000_0000_0001], true);
     let mut capture = open(&env, "gs-dmabuf-tiled", Some(Arc::clone(&ctx)));
     for _ in 0..3 {
         let FrameImage::Cpu(image) = next_frame(&mut capture) else {
@@ -505,17 +473,7 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
 
     // 4. A producer that sends only DMA-BUF, to a consumer that cannot import it: a typed
     // error naming both sides' formats, as soon as the link fails (not at the timeout).
-    let _dmabuf_only = ghoststream::capture::PipeWireTestNode::start_with(
-        "gs-dmabuf-only",
-        (W, H),
-        Rational::new(60, 1),
-        Some(env.connection()),
-        TestNodeBuffers::DmaBuf {
-            modifiers: vec![DRM_FORMAT_MOD_LINEAR],
-            shm_fallback: false,
-        },
-    )
-    .unwrap();
+    let _dmabuf_only = dmabuf_node(&env, "gs-dmabuf-only", vec![DRM_FORMAT_MOD_LINEAR], false);
     let started = Instant::now();
     let e = PipeWireCapture::open(PipeWireOptions {
         node: Some("gs-dmabuf-only".parse().unwrap()),

@@ -17,50 +17,15 @@ use std::time::{Duration, Instant};
 
 use ghoststream::capture::LiveCapture;
 use ghoststream::capture::{WaylandCapture, WaylandOptions, WaylandProtocol};
-use ghoststream::gpu::{
-    ConvertRing, DeviceSelector, DmaBufImage, GpuContext, GpuOptions, RingFrame,
-};
+use ghoststream::gpu::{ConvertRing, DmaBufImage, RingFrame};
 use ghoststream::processing::convert::normalized_rgb;
 use ghoststream::processing::pipeline::reference_process;
 use ghoststream::{FrameImage, PixelFormat};
 use wayland_server::{TestServer, OUTPUT_SIZE};
 
-/// A context on Mesa 25's lavapipe, or `None` with the reason printed (a failure under
-/// GHOSTSTREAM_REQUIRE_GPU).
-fn mesa25() -> Option<Arc<GpuContext>> {
-    let icd = std::env::var("GHOSTSTREAM_DMABUF_ICD").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/ghoststream/mesa25/lvp.json",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    let fail = |why: String| {
-        if std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_some() {
-            panic!("GHOSTSTREAM_REQUIRE_GPU is set: {why}");
-        }
-        eprintln!("SKIPPED: {why}");
-        None
-    };
-    if !std::path::Path::new(&icd).exists() {
-        return fail(format!(
-            "no Mesa 25 lavapipe at {icd} (run .ci/get-mesa25-lavapipe.sh)"
-        ));
-    }
-    // One test in this binary: nothing else reads the environment concurrently.
-    std::env::set_var("VK_DRIVER_FILES", &icd);
-    std::env::set_var("VK_ICD_FILENAMES", &icd);
-    match GpuContext::new(&GpuOptions {
-        device: DeviceSelector::Auto,
-        validation: true,
-    }) {
-        Ok(ctx) => Some(ctx),
-        Err(e) => fail(format!("Mesa 25 lavapipe did not start: {e}")),
-    }
-}
-
 #[test]
 fn a_captured_dmabuf_frame_is_converted_on_the_gpu_in_place() {
-    let Some(ctx) = mesa25() else {
+    let Some(ctx) = gpu_common::mesa25() else {
         return;
     };
     let server = TestServer::start();

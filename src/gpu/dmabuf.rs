@@ -31,7 +31,7 @@ use ash::vk;
 
 use super::{GpuContext, GpuError};
 use crate::format::PixelFormat;
-use crate::frame::GpuFrame;
+use crate::frame::{DmaBufLayout, GpuFrame};
 
 /// The LINEAR DRM format modifier.
 pub const DRM_FORMAT_MOD_LINEAR: u64 = 0;
@@ -57,6 +57,21 @@ pub struct DmaBuf<'fd> {
     /// Bytes from one row (one tile row, for a tiled layout) to the next, as the producer
     /// reports it.
     pub stride: u64,
+}
+
+impl<'fd> DmaBuf<'fd> {
+    /// The buffer in `fd` laid out as a frame's [`DmaBufLayout`] says.
+    pub fn new(fd: BorrowedFd<'fd>, layout: DmaBufLayout) -> Self {
+        Self {
+            fd,
+            format: layout.format,
+            width: layout.width,
+            height: layout.height,
+            modifier: layout.modifier,
+            offset: layout.offset,
+            stride: layout.stride,
+        }
+    }
 }
 
 /// One DRM format modifier a device lists for a format (VK_EXT_image_drm_format_modifier).

@@ -986,18 +986,7 @@ impl<T> ConvertRing<T> {
             return Ok(());
         }
         let layout = frame.layout();
-        let image = DmaBufImage::import(
-            &self.ctx,
-            &DmaBuf {
-                fd: frame.fd(),
-                format: layout.format,
-                width: layout.width,
-                height: layout.height,
-                modifier: layout.modifier,
-                offset: layout.offset,
-                stride: layout.stride,
-            },
-        )?;
+        let image = DmaBufImage::import(&self.ctx, &DmaBuf::new(frame.fd(), layout))?;
         tracing::debug!(?key, ?layout, "DMA-BUF imported");
         self.imports.insert(key, image);
         Ok(())

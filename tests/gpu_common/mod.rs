@@ -208,3 +208,46 @@ pub fn check_gpu_span(s: &ghoststream::FrameStats) {
     let ready = s.packet_ready_time.expect("a packet's ready time");
     assert!(ready.since(end).as_nanos() > -1_000_000, "{s:?}");
 }
+
+/// A context on Mesa 25's lavapipe (bookworm-backports, unpacked privately by
+/// `.ci/get-mesa25-lavapipe.sh`; `GHOSTSTREAM_DMABUF_ICD` names another ICD manifest), the
+/// driver with DMA-BUF import, with the validation layer on; `None` with the reason printed,
+/// a failure under GHOSTSTREAM_REQUIRE_GPU. It points the Vulkan loader at that driver through
+/// the environment: call it from the only test of its binary, before any other Vulkan call.
+pub fn mesa25() -> Option<Arc<GpuContext>> {
+    let icd = std::env::var("GHOSTSTREAM_DMABUF_ICD").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/ghoststream/mesa25/lvp.json",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let fail = |why: String| {
+        assert!(
+            std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_none(),
+            "GHOSTSTREAM_REQUIRE_GPU is set: {why}"
+        );
+        eprintln!("SKIPPED: {why}");
+        None
+    };
+    if !std::path::Path::new(&icd).exists() {
+        return fail(format!(
+            "no Mesa 25 lavapipe at {icd} (run .ci/get-mesa25-lavapipe.sh)"
+        ));
+    }
+    std::env::set_var("VK_DRIVER_FILES", &icd);
+    std::env::set_var("VK_ICD_FILENAMES", &icd);
+    match GpuContext::new(&GpuOptions {
+        device: DeviceSelector::Auto,
+        validation: true,
+    }) {
+        Ok(ctx) => {
+            eprintln!(
+                "device: {} ({})",
+                ctx.device_info().name,
+                ctx.device_info().driver
+            );
+            Some(ctx)
+        }
+        Err(e) => fail(format!("Mesa 25 lavapipe did not start: {e}")),
+    }
+}
