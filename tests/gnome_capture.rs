@@ -17,6 +17,7 @@ mod gnome_env;
 #[path = "sway/pattern_window.rs"]
 mod pattern_window;
 mod pipewire_env;
+mod session_bus;
 mod unprivileged;
 
 use std::time::{Duration, Instant};

@@ -16,6 +16,7 @@
 
 mod pipewire_env;
 mod portal_env;
+mod session_bus;
 mod sway;
 mod unprivileged;
 

@@ -25,6 +25,7 @@
 #![allow(dead_code)]
 
 use super::pipewire_env::PrivatePipeWire;
+use super::session_bus;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -122,27 +123,8 @@ impl PrivateGnome {
             return None;
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
+        let address = session_bus::write_config(dir.path());
         let socket = dir.path().join("bus");
-        let address = format!("unix:path={}", socket.display());
-        std::fs::write(
-            dir.path().join("bus.conf"),
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>{address}</listen>
-  <auth>EXTERNAL</auth>
-  <standard_session_servicedirs/>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#
-            ),
-        )
-        .unwrap();
         // Only the GNOME backend, so that the frontend activates no other (gtk, wlr).
         let portals = dir.path().join("portals");
         std::fs::create_dir_all(&portals).unwrap();

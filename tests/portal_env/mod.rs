@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 use super::pipewire_env::PrivatePipeWire;
+use super::session_bus;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -91,27 +92,8 @@ impl PrivatePortal {
             return None;
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
+        let address = session_bus::write_config(dir.path());
         let socket = dir.path().join("bus");
-        let address = format!("unix:path={}", socket.display());
-        std::fs::write(
-            dir.path().join("bus.conf"),
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>{address}</listen>
-  <auth>EXTERNAL</auth>
-  <standard_session_servicedirs/>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#
-            ),
-        )
-        .unwrap();
         let desktop = match backend {
             Backend::Test { .. } | Backend::None => "ghoststreamtest",
             Backend::Wlr { .. } => "sway",

@@ -7,6 +7,9 @@ mod pipewire_env;
 #[cfg(feature = "portal")]
 #[path = "../../tests/portal_env/mod.rs"]
 mod portal_env;
+#[cfg(feature = "portal")]
+#[path = "../../tests/session_bus/mod.rs"]
+mod session_bus;
 #[path = "../../tests/stream_env/mod.rs"]
 mod stream_env;
 #[path = "../../tests/sway/mod.rs"]
