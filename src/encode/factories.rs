@@ -119,8 +119,9 @@ fn open_nvenc_on(
     Ok(nvenc::NvencEncoder::open(config)?)
 }
 
-/// Vulkan Video encode: specified in its own issue and not yet built; the reason says so rather
-/// than pretending to probe hardware.
+/// Vulkan Video encode: the devices' encode capabilities are probed; the encoder itself is
+/// being built (issue 23), so it is never chosen yet and the reason says what the device
+/// offers.
 pub(crate) struct VulkanVideoFactory;
 
 /// Why the Vulkan Video backend cannot run here.
@@ -131,8 +132,11 @@ impl BackendFactory for VulkanVideoFactory {
         BackendKind::VulkanVideo
     }
 
-    fn probe(&self, _: Codec) -> Result<String, String> {
-        Err(VULKAN_VIDEO_REASON.into())
+    fn probe(&self, codec: Codec) -> Result<String, String> {
+        Err(match crate::gpu::video::caps::encode_support(codec) {
+            Ok(support) => format!("{support}; {VULKAN_VIDEO_REASON}"),
+            Err(reason) => reason,
+        })
     }
 
     fn open(&self, _: &SessionConfig, _: Feed<'_>) -> Result<OpenedBackend, EncodeError> {

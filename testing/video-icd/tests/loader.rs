@@ -486,4 +486,33 @@ fn the_loader_finds_the_driver_and_ghoststream_creates_its_context_on_it() {
         .collect();
     assert_eq!(failed.len(), 1, "{failed:#?}");
     assert!(failed[0].contains("chroma=0x8"), "{failed:#?}");
+    probe_reports_the_drivers_encode_capabilities();
+}
+
+/// GhostStream's own probe of Vulkan Video encode (what `ghoststream probe` prints) finds the
+/// driver's encode family and reports the table's H.264 and H.265 capabilities; AV1, which the
+/// driver does not offer, is refused with the extension named.
+fn probe_reports_the_drivers_encode_capabilities() {
+    use ghoststream::gpu::video::caps::encode_support;
+    use ghoststream::Codec;
+    let table = caps::active();
+    let h264 = encode_support(Codec::H264).expect("the driver encodes H.264");
+    assert_eq!(h264.device, table.name);
+    assert_eq!(h264.profile, "H.264 High");
+    assert_eq!(h264.queue_family, ENCODE_FAMILY);
+    assert_eq!(h264.max_coded_extent, table.h264_video.max_coded_extent);
+    assert_eq!(h264.min_coded_extent, table.h264_video.min_coded_extent);
+    assert_eq!(h264.max_dpb_slots, table.h264_video.max_dpb_slots);
+    assert_eq!(
+        h264.max_active_references,
+        table.h264_video.max_active_reference_pictures
+    );
+    assert_eq!(h264.rate_control, ["cbr", "vbr", "disabled"]);
+    assert_eq!(h264.quality_levels, table.h264_encode.max_quality_levels);
+    let h265 = encode_support(Codec::Hevc).expect("the driver encodes H.265");
+    assert_eq!(h265.profile, "H.265 Main");
+    assert_eq!(h265.max_coded_extent, table.h265_video.max_coded_extent);
+    let av1 = encode_support(Codec::Av1).unwrap_err();
+    assert!(av1.contains("VK_KHR_video_encode_av1"), "{av1}");
+    assert!(av1.contains(table.name), "{av1}");
 }

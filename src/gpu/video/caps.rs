@@ -1,0 +1,261 @@
+//! What the machine's Vulkan devices can encode (VK_KHR_video_encode_queue with the codec's
+//! extension): a device with a video-encode queue family that names the codec's operation,
+//! and its capabilities for the codec's main profile (largest picture, reference slots, rate
+//! control modes, quality levels), or why no device can.
+//!
+//! Probing needs no device: an instance is made, each physical device is asked, and the
+//! instance is destroyed.
+
+use ash::vk;
+
+use crate::codec::Codec;
+
+/// A device that encodes a codec, and what it offers for the codec's main profile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodeSupport {
+    /// The device's name.
+    pub device: String,
+    /// The profile asked about (H.264 High, H.265 Main, AV1 Main).
+    pub profile: &'static str,
+    /// The largest picture it encodes.
+    pub max_coded_extent: (u32, u32),
+    /// The smallest picture it encodes.
+    pub min_coded_extent: (u32, u32),
+    /// Reference picture slots in its decoded picture buffer.
+    pub max_dpb_slots: u32,
+    /// References one picture may use.
+    pub max_active_references: u32,
+    /// Rate control modes: "cbr", "vbr", "disabled" (constant QP).
+    pub rate_control: Vec<&'static str>,
+    /// Quality levels (`VkVideoEncodeCapabilitiesKHR::maxQualityLevels`).
+    pub quality_levels: u32,
+    /// The queue family that encodes it.
+    pub queue_family: u32,
+}
+
+impl std::fmt::Display for EncodeSupport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} encode from {}x{} up to {}x{}, {} reference slots ({} active), rate control {}, {} quality levels",
+            self.device,
+            self.profile,
+            self.min_coded_extent.0,
+            self.min_coded_extent.1,
+            self.max_coded_extent.0,
+            self.max_coded_extent.1,
+            self.max_dpb_slots,
+            self.max_active_references,
+            self.rate_control.join("/"),
+            self.quality_levels
+        )
+    }
+}
+
+/// The device extension of a codec's encode, and its operation bit.
+fn codec_extension(codec: Codec) -> (&'static str, vk::VideoCodecOperationFlagsKHR) {
+    match codec {
+        Codec::H264 => (
+            "VK_KHR_video_encode_h264",
+            vk::VideoCodecOperationFlagsKHR::ENCODE_H264,
+        ),
+        Codec::Hevc => (
+            "VK_KHR_video_encode_h265",
+            vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
+        ),
+        // VK_VIDEO_CODEC_OPERATION_ENCODE_AV1_BIT_KHR (0x40000): ash 0.38 predates it.
+        Codec::Av1 => (
+            "VK_KHR_video_encode_av1",
+            vk::VideoCodecOperationFlagsKHR::from_raw(0x0004_0000),
+        ),
+    }
+}
+
+/// The first device that encodes `codec`, with its capabilities, or why none does (each
+/// device named with what it lacks).
+pub fn encode_support(codec: Codec) -> Result<EncodeSupport, String> {
+    // SAFETY: loading the Vulkan loader library; ash checks for the entry points it needs.
+    let entry = unsafe { ash::Entry::load() }.map_err(|e| format!("no Vulkan loader: {e}"))?;
+    let app = vk::ApplicationInfo::default()
+        .application_name(c"ghoststream probe")
+        .api_version(vk::API_VERSION_1_3);
+    let info = vk::InstanceCreateInfo::default().application_info(&app);
+    // SAFETY: a plain instance creation; the instance is destroyed before this returns.
+    let instance = unsafe { entry.create_instance(&info, None) }
+        .map_err(|e| format!("vkCreateInstance failed: {e}"))?;
+    let result = probe_devices(&entry, &instance, codec);
+    // SAFETY: nothing made from the instance outlives this call.
+    unsafe { instance.destroy_instance(None) };
+    result
+}
+
+fn probe_devices(
+    entry: &ash::Entry,
+    instance: &ash::Instance,
+    codec: Codec,
+) -> Result<EncodeSupport, String> {
+    // SAFETY: a plain query on a live instance.
+    let devices = unsafe { instance.enumerate_physical_devices() }
+        .map_err(|e| format!("vkEnumeratePhysicalDevices failed: {e}"))?;
+    if devices.is_empty() {
+        return Err("no Vulkan device".into());
+    }
+    let mut reasons = Vec::new();
+    for physical in devices {
+        match probe_device(entry, instance, physical, codec) {
+            Ok(support) => return Ok(support),
+            Err(reason) => reasons.push(reason),
+        }
+    }
+    Err(format!(
+        "no Vulkan device encodes {codec}: {}",
+        reasons.join("; ")
+    ))
+}
+
+fn probe_device(
+    entry: &ash::Entry,
+    instance: &ash::Instance,
+    physical: vk::PhysicalDevice,
+    codec: Codec,
+) -> Result<EncodeSupport, String> {
+    // SAFETY: plain queries on a physical device of this live instance.
+    let (props, extensions) = unsafe {
+        (
+            instance.get_physical_device_properties(physical),
+            instance.enumerate_device_extension_properties(physical),
+        )
+    };
+    let name = props
+        .device_name_as_c_str()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "a device".into());
+    let extensions: Vec<String> = extensions
+        .map_err(|e| format!("{name}: vkEnumerateDeviceExtensionProperties failed: {e}"))?
+        .iter()
+        .filter_map(|e| e.extension_name_as_c_str().ok())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    let (codec_ext, operation) = codec_extension(codec);
+    let missing: Vec<&str> = ["VK_KHR_video_queue", "VK_KHR_video_encode_queue", codec_ext]
+        .into_iter()
+        .filter(|e| !extensions.iter().any(|have| have == e))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!("{name} lacks {}", missing.join(", ")));
+    }
+    let queue_family = encode_family(instance, physical, operation)
+        .ok_or_else(|| format!("{name} has no video-encode queue family for {codec}"))?;
+    match codec {
+        Codec::Av1 => Err(format!(
+            "{name} has {codec_ext}, but this build cannot query AV1 encode capabilities yet"
+        )),
+        Codec::H264 | Codec::Hevc => {
+            capabilities(entry, instance, physical, codec, operation).map(|mut s| {
+                s.device = name;
+                s.queue_family = queue_family;
+                s
+            })
+        }
+    }
+}
+
+/// The first queue family with VK_QUEUE_VIDEO_ENCODE_BIT_KHR whose video properties name
+/// `operation`.
+fn encode_family(
+    instance: &ash::Instance,
+    physical: vk::PhysicalDevice,
+    operation: vk::VideoCodecOperationFlagsKHR,
+) -> Option<u32> {
+    // SAFETY: a count query on a live physical device.
+    let count = unsafe { instance.get_physical_device_queue_family_properties2_len(physical) };
+    let mut video = vec![vk::QueueFamilyVideoPropertiesKHR::default(); count];
+    let mut families: Vec<vk::QueueFamilyProperties2> = video
+        .iter_mut()
+        .map(|v| vk::QueueFamilyProperties2::default().push_next(v))
+        .collect();
+    // SAFETY: `families` has room for `count` entries, each chaining its own video properties.
+    unsafe { instance.get_physical_device_queue_family_properties2(physical, &mut families) };
+    let flags: Vec<vk::QueueFlags> = families
+        .iter()
+        .map(|f| f.queue_family_properties.queue_flags)
+        .collect();
+    drop(families);
+    flags
+        .iter()
+        .zip(&video)
+        .position(|(f, v)| {
+            f.contains(vk::QueueFlags::VIDEO_ENCODE_KHR)
+                && v.video_codec_operations.contains(operation)
+        })
+        .and_then(|i| u32::try_from(i).ok())
+}
+
+/// The capabilities for H.264 High or H.265 Main at 8-bit 4:2:0.
+fn capabilities(
+    entry: &ash::Entry,
+    instance: &ash::Instance,
+    physical: vk::PhysicalDevice,
+    codec: Codec,
+    operation: vk::VideoCodecOperationFlagsKHR,
+) -> Result<EncodeSupport, String> {
+    let video = ash::khr::video_queue::Instance::new(entry, instance);
+    let mut h264_profile = vk::VideoEncodeH264ProfileInfoKHR::default()
+        .std_profile_idc(vk::native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_HIGH);
+    let mut h265_profile = vk::VideoEncodeH265ProfileInfoKHR::default()
+        .std_profile_idc(vk::native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN);
+    let base = vk::VideoProfileInfoKHR::default()
+        .video_codec_operation(operation)
+        .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
+        .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+        .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8);
+    let (profile, profile_name) = match codec {
+        Codec::H264 => (base.push_next(&mut h264_profile), "H.264 High"),
+        _ => (base.push_next(&mut h265_profile), "H.265 Main"),
+    };
+    let mut h264_caps = vk::VideoEncodeH264CapabilitiesKHR::default();
+    let mut h265_caps = vk::VideoEncodeH265CapabilitiesKHR::default();
+    let mut encode_caps = vk::VideoEncodeCapabilitiesKHR::default();
+    let caps = vk::VideoCapabilitiesKHR::default().push_next(&mut encode_caps);
+    let mut caps = match codec {
+        Codec::H264 => caps.push_next(&mut h264_caps),
+        _ => caps.push_next(&mut h265_caps),
+    };
+    // SAFETY: the profile and capability chains are well-formed and live for the call; the
+    // function pointer was loaded from this instance.
+    let result = unsafe {
+        (video.fp().get_physical_device_video_capabilities_khr)(
+            physical,
+            &raw const profile,
+            &raw mut caps,
+        )
+    };
+    if result != vk::Result::SUCCESS {
+        return Err(format!(
+            "{profile_name} encode capabilities refused: {result}"
+        ));
+    }
+    let (min, max) = (caps.min_coded_extent, caps.max_coded_extent);
+    let (slots, refs) = (caps.max_dpb_slots, caps.max_active_reference_pictures);
+    let modes = encode_caps.rate_control_modes;
+    let rate_control = [
+        (vk::VideoEncodeRateControlModeFlagsKHR::CBR, "cbr"),
+        (vk::VideoEncodeRateControlModeFlagsKHR::VBR, "vbr"),
+        (vk::VideoEncodeRateControlModeFlagsKHR::DISABLED, "disabled"),
+    ]
+    .into_iter()
+    .filter(|(m, _)| modes.contains(*m))
+    .map(|(_, n)| n)
+    .collect();
+    Ok(EncodeSupport {
+        device: String::new(),
+        profile: profile_name,
+        max_coded_extent: (max.width, max.height),
+        min_coded_extent: (min.width, min.height),
+        max_dpb_slots: slots,
+        max_active_references: refs,
+        rate_control,
+        quality_levels: encode_caps.max_quality_levels,
+        queue_family: 0,
+    })
+}
