@@ -160,6 +160,8 @@ pub struct GpuContext {
     info: DeviceInfo,
     /// The GPU counter mapped onto CLOCK_MONOTONIC, where the device can sample both.
     clock: Option<GpuClock>,
+    /// The video-encode queue family and its codec operations, where the device has one.
+    video_encode: Option<(u32, vk::VideoCodecOperationFlagsKHR)>,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -276,10 +278,23 @@ impl GpuContext {
             }
         };
         let priorities = [1.0f32];
-        let queues = [vk::DeviceQueueCreateInfo::default()
+        let mut queues = vec![vk::DeviceQueueCreateInfo::default()
             .queue_family_index(queue_family)
             .queue_priorities(&priorities)];
-        let enabled = Self::optional_extensions(&instance, physical);
+        let mut enabled = Self::optional_extensions(&instance, physical);
+        // A video-encode queue where the device has one (Vulkan Video encode, issue 23).
+        let available = Self::extension_names(&instance, physical);
+        let encode = super::video::caps::encode_queue(&instance, physical, &available);
+        if let Some((family, _, extensions)) = &encode {
+            if *family != queue_family {
+                queues.push(
+                    vk::DeviceQueueCreateInfo::default()
+                        .queue_family_index(*family)
+                        .queue_priorities(&priorities),
+                );
+            }
+            enabled.extend(extensions.iter().copied());
+        }
         let enabled_ptrs: Vec<_> = enabled.iter().map(|e| e.as_ptr()).collect();
         let mut features12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
         let device_info = vk::DeviceCreateInfo::default()
@@ -325,6 +340,7 @@ impl GpuContext {
             allocator: ManuallyDrop::new(Mutex::new(allocator)),
             clock,
             info,
+            video_encode: encode.map(|(family, operations, _)| (family, operations)),
         }))
     }
 
@@ -406,6 +422,8 @@ impl GpuContext {
             extensions: host.enabled_extensions,
             allocator: ManuallyDrop::new(Mutex::new(allocator)),
             info,
+            // An application's device: its video queues are its own to share (not yet asked).
+            video_encode: None,
         }))
     }
 
@@ -453,6 +471,23 @@ impl GpuContext {
     /// True when GPU timestamps map onto `CLOCK_MONOTONIC` on this device.
     pub fn maps_gpu_time(&self) -> bool {
         self.clock.is_some()
+    }
+
+    /// The names of every device extension `physical` has.
+    fn extension_names(instance: &ash::Instance, physical: vk::PhysicalDevice) -> Vec<String> {
+        // SAFETY: a plain query on a valid physical device.
+        unsafe { instance.enumerate_device_extension_properties(physical) }
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e.extension_name_as_c_str().ok())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The device's video-encode queue family and the codec operations it encodes, where the
+    /// context created one (Vulkan Video encode).
+    pub fn video_encode_family(&self) -> Option<(u32, vk::VideoCodecOperationFlagsKHR)> {
+        self.video_encode
     }
 
     /// The optional extensions (see [`OPTIONAL_DEVICE_EXTENSIONS`]) that `physical` has.

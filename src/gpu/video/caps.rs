@@ -6,6 +6,8 @@
 //! Probing needs no device: an instance is made, each physical device is asked, and the
 //! instance is destroyed.
 
+use std::ffi::CStr;
+
 use ash::vk;
 
 use crate::codec::Codec;
@@ -53,22 +55,29 @@ impl std::fmt::Display for EncodeSupport {
 }
 
 /// The device extension of a codec's encode, and its operation bit.
-fn codec_extension(codec: Codec) -> (&'static str, vk::VideoCodecOperationFlagsKHR) {
+fn codec_extension(codec: Codec) -> (&'static CStr, vk::VideoCodecOperationFlagsKHR) {
     match codec {
         Codec::H264 => (
-            "VK_KHR_video_encode_h264",
+            c"VK_KHR_video_encode_h264",
             vk::VideoCodecOperationFlagsKHR::ENCODE_H264,
         ),
         Codec::Hevc => (
-            "VK_KHR_video_encode_h265",
+            c"VK_KHR_video_encode_h265",
             vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
         ),
         // VK_VIDEO_CODEC_OPERATION_ENCODE_AV1_BIT_KHR (0x40000): ash 0.38 predates it.
         Codec::Av1 => (
-            "VK_KHR_video_encode_av1",
+            c"VK_KHR_video_encode_av1",
             vk::VideoCodecOperationFlagsKHR::from_raw(0x0004_0000),
         ),
     }
+}
+
+/// Whether `name` is among the `available` extension names.
+fn has(available: &[String], name: &CStr) -> bool {
+    available
+        .iter()
+        .any(|a| name.to_str().is_ok_and(|n| n == a))
 }
 
 /// The first device that encodes `codec`, with its capabilities, or why none does (each
@@ -137,13 +146,16 @@ fn probe_device(
         .map(|n| n.to_string_lossy().into_owned())
         .collect();
     let (codec_ext, operation) = codec_extension(codec);
-    let missing: Vec<&str> = ["VK_KHR_video_queue", "VK_KHR_video_encode_queue", codec_ext]
+    let missing: Vec<String> = ENCODE_EXTENSIONS
         .into_iter()
-        .filter(|e| !extensions.iter().any(|have| have == e))
+        .chain([codec_ext])
+        .filter(|e| !has(&extensions, e))
+        .map(|e| e.to_string_lossy().into_owned())
         .collect();
     if !missing.is_empty() {
         return Err(format!("{name} lacks {}", missing.join(", ")));
     }
+    let codec_ext = codec_ext.to_string_lossy();
     let queue_family = encode_family(instance, physical, operation)
         .ok_or_else(|| format!("{name} has no video-encode queue family for {codec}"))?;
     match codec {
@@ -160,8 +172,58 @@ fn probe_device(
     }
 }
 
+/// The device extensions a video-encode queue needs, then each codec's, with the codec's
+/// operation bit.
+const ENCODE_EXTENSIONS: [&CStr; 2] = [c"VK_KHR_video_queue", c"VK_KHR_video_encode_queue"];
+
+/// What a device's video-encode queue can do, for a context to create it: the family, its
+/// codec operations, and the extensions to enable (the queue's and each codec's the device
+/// has). `None` when the device has no encode family or lacks the queue extensions.
+pub(crate) fn encode_queue(
+    instance: &ash::Instance,
+    physical: vk::PhysicalDevice,
+    available: &[String],
+) -> Option<(u32, vk::VideoCodecOperationFlagsKHR, Vec<&'static CStr>)> {
+    if !ENCODE_EXTENSIONS.iter().all(|e| has(available, e)) {
+        return None;
+    }
+    let family = encode_family(instance, physical, vk::VideoCodecOperationFlagsKHR::empty())?;
+    let operations = family_operations(instance, physical, family);
+    let mut extensions = ENCODE_EXTENSIONS.to_vec();
+    for codec in Codec::ALL {
+        let (ext, op) = codec_extension(codec);
+        if operations.contains(op) && has(available, ext) {
+            extensions.push(ext);
+        }
+    }
+    Some((family, operations, extensions))
+}
+
+/// The codec operations queue family `family` reports.
+fn family_operations(
+    instance: &ash::Instance,
+    physical: vk::PhysicalDevice,
+    family: u32,
+) -> vk::VideoCodecOperationFlagsKHR {
+    // SAFETY: a count query on a live physical device.
+    let count = unsafe { instance.get_physical_device_queue_family_properties2_len(physical) };
+    let mut video = vec![vk::QueueFamilyVideoPropertiesKHR::default(); count];
+    let mut families: Vec<vk::QueueFamilyProperties2> = video
+        .iter_mut()
+        .map(|v| vk::QueueFamilyProperties2::default().push_next(v))
+        .collect();
+    // SAFETY: `families` has room for `count` entries, each chaining its own video properties.
+    unsafe { instance.get_physical_device_queue_family_properties2(physical, &mut families) };
+    drop(families);
+    video
+        .get(family as usize)
+        .map_or(vk::VideoCodecOperationFlagsKHR::empty(), |v| {
+            v.video_codec_operations
+        })
+}
+
 /// The first queue family with VK_QUEUE_VIDEO_ENCODE_BIT_KHR whose video properties name
-/// `operation`.
+/// `operation` (any encode family for an empty `operation`).
 fn encode_family(
     instance: &ash::Instance,
     physical: vk::PhysicalDevice,
