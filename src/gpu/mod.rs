@@ -20,6 +20,7 @@ mod pipeline;
 mod pointer;
 mod resources;
 mod ring;
+mod video;
 
 pub use context::{DeviceInfo, GpuContext, HostVulkan, ValidationLog, OPTIONAL_DEVICE_EXTENSIONS};
 
