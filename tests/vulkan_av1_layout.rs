@@ -122,6 +122,33 @@ macro_rules! bits {
     }};
 }
 
+/// A bitfield word of ash's bindgen std types: for each named bit, the word its setter makes
+/// from zero, against the word C makes with only that field set to 1.
+macro_rules! ash_bits {
+    ($list:ident, $covered:ident, $ty:ident, [$($setter:ident => $cfield:ident),+ $(,)?]) => {{
+        let cty = stringify!($ty);
+        let set = $covered.entry(cty).or_default();
+        $(
+            // SAFETY: the bindgen flag word is a plain 4-byte bitfield unit (the size is
+            // checked against C below); every bit pattern is a valid value of it.
+            let mut flags: std_av1::$ty = unsafe { std::mem::transmute::<u32, _>(0) };
+            flags.$setter(1);
+            // SAFETY: as above, read back as the 32-bit word C sees.
+            let word: u32 = unsafe { std::mem::transmute(flags) };
+            int(
+                &mut $list,
+                format!(
+                    "({{ {cty} f; memset(&f, 0, sizeof f); f.{} = 1; uint32_t u; \
+                     memcpy(&u, &f, sizeof u); u; }})",
+                    stringify!($cfield)
+                ),
+                word,
+            );
+            assert!(set.insert(stringify!($cfield).to_string()));
+        )+
+    }};
+}
+
 /// Named C constants (enumerators and macros) against Rust integers.
 macro_rules! values {
     ($list:ident, [$($c:ident = $rust:expr),+ $(,)?]) => {
@@ -572,6 +599,34 @@ fn checks() -> (Vec<Check>, Covered) {
         "StdVideoAV1GlobalMotion",
         [GmType, gm_params]
     );
+    // The bits of the ash flag words the encode path sets (sequence header, colour config).
+    ash_bits!(v, cov, StdVideoAV1SequenceHeaderFlags, [
+        set_still_picture => still_picture,
+        set_reduced_still_picture_header => reduced_still_picture_header,
+        set_use_128x128_superblock => use_128x128_superblock,
+        set_enable_filter_intra => enable_filter_intra,
+        set_enable_intra_edge_filter => enable_intra_edge_filter,
+        set_enable_interintra_compound => enable_interintra_compound,
+        set_enable_masked_compound => enable_masked_compound,
+        set_enable_warped_motion => enable_warped_motion,
+        set_enable_dual_filter => enable_dual_filter,
+        set_enable_order_hint => enable_order_hint,
+        set_enable_jnt_comp => enable_jnt_comp,
+        set_enable_ref_frame_mvs => enable_ref_frame_mvs,
+        set_frame_id_numbers_present_flag => frame_id_numbers_present_flag,
+        set_enable_superres => enable_superres,
+        set_enable_cdef => enable_cdef,
+        set_enable_restoration => enable_restoration,
+        set_film_grain_params_present => film_grain_params_present,
+        set_timing_info_present_flag => timing_info_present_flag,
+        set_initial_display_delay_present_flag => initial_display_delay_present_flag,
+    ]);
+    ash_bits!(v, cov, StdVideoAV1ColorConfigFlags, [
+        set_mono_chrome => mono_chrome,
+        set_color_range => color_range,
+        set_separate_uv_delta_q => separate_uv_delta_q,
+        set_color_description_present_flag => color_description_present_flag,
+    ]);
     for (c, rust) in [
         (
             "StdVideoAV1SequenceHeaderFlags",
@@ -944,4 +999,90 @@ fn av1_encode_types_match_the_vulkan_headers() {
         covered.len(),
     );
     assert!(wrong.is_empty(), "layout differs:\n{}", wrong.join("\n"));
+}
+
+/// The structures chain onto ash's own through `push_next`, each carrying its sType from
+/// `Default`, and the borrowing builders point where they were given.
+#[test]
+fn av1_encode_types_chain_with_ash() {
+    let mut profile = av1::VideoEncodeAV1ProfileInfoKHR::default();
+    let info = vk::VideoProfileInfoKHR::default()
+        .video_codec_operation(av1::VIDEO_CODEC_OPERATION_ENCODE_AV1)
+        .push_next(&mut profile);
+    assert_eq!(info.p_next, std::ptr::from_ref(&profile).cast());
+    assert_eq!(
+        profile.s_type,
+        av1::structure_type::VIDEO_ENCODE_AV1_PROFILE_INFO_KHR
+    );
+
+    let mut caps = av1::VideoEncodeAV1CapabilitiesKHR::default();
+    let mut encode_caps = vk::VideoEncodeCapabilitiesKHR::default();
+    let all = vk::VideoCapabilitiesKHR::default()
+        .push_next(&mut caps)
+        .push_next(&mut encode_caps);
+    // push_next inserts at the head: the capabilities chain is encode → AV1.
+    assert_eq!(all.p_next, std::ptr::from_mut(&mut encode_caps).cast());
+    assert_eq!(encode_caps.p_next, std::ptr::from_mut(&mut caps).cast());
+    assert_eq!(caps.s_type.as_raw(), 1_000_513_000);
+
+    let std_info = av1::StdVideoEncodeAV1PictureInfo::default();
+    assert_eq!(
+        std_info.primary_ref_frame,
+        av1::STD_VIDEO_AV1_PRIMARY_REF_NONE
+    );
+    let mut picture = av1::VideoEncodeAV1PictureInfoKHR::default().std_picture_info(&std_info);
+    assert_eq!(picture.p_std_picture_info, std::ptr::from_ref(&std_info));
+    assert_eq!(picture.reference_name_slot_indices, [-1; 7]);
+    let encode = vk::VideoEncodeInfoKHR::default().push_next(&mut picture);
+    assert_eq!(encode.p_next, std::ptr::from_ref(&picture).cast());
+
+    let mut features = av1::PhysicalDeviceVideoEncodeAV1FeaturesKHR::default();
+    let _ = vk::PhysicalDeviceFeatures2::default().push_next(&mut features);
+    let _ = vk::DeviceCreateInfo::default().push_next(&mut features);
+    let mut rc = av1::VideoEncodeAV1RateControlInfoKHR::default();
+    let _ = vk::VideoCodingControlInfoKHR::default().push_next(&mut rc);
+    let _ = vk::VideoBeginCodingInfoKHR::default().push_next(&mut rc);
+    let mut layer = av1::VideoEncodeAV1RateControlLayerInfoKHR::default();
+    let _ = vk::VideoEncodeRateControlLayerInfoKHR::default().push_next(&mut layer);
+    let mut gop = av1::VideoEncodeAV1GopRemainingFrameInfoKHR::default();
+    let _ = vk::VideoBeginCodingInfoKHR::default().push_next(&mut gop);
+    let mut quality = av1::VideoEncodeAV1QualityLevelPropertiesKHR::default();
+    let _ = vk::VideoEncodeQualityLevelPropertiesKHR::default().push_next(&mut quality);
+    let mut session = av1::VideoEncodeAV1SessionCreateInfoKHR::default();
+    let _ = vk::VideoSessionCreateInfoKHR::default().push_next(&mut session);
+
+    let header: std_av1::StdVideoAV1SequenceHeader = empty_sequence_header();
+    let points = [av1::StdVideoEncodeAV1OperatingPointInfo::default(); 2];
+    let mut params = av1::VideoEncodeAV1SessionParametersCreateInfoKHR::default()
+        .std_sequence_header(&header)
+        .std_operating_points(&points);
+    assert_eq!(params.std_operating_point_count, 2);
+    assert_eq!(params.p_std_operating_points, points.as_ptr());
+    let _ = vk::VideoSessionParametersCreateInfoKHR::default().push_next(&mut params);
+
+    let reference = av1::StdVideoEncodeAV1ReferenceInfo::default();
+    let mut slot = av1::VideoEncodeAV1DpbSlotInfoKHR::default().std_reference_info(&reference);
+    let _ = vk::VideoReferenceSlotInfoKHR::default().push_next(&mut slot);
+}
+
+/// A sequence header with every field zero and both pointers null (ash's bindgen type has no
+/// `Default`).
+fn empty_sequence_header() -> std_av1::StdVideoAV1SequenceHeader {
+    std_av1::StdVideoAV1SequenceHeader {
+        // SAFETY: the flag word is a plain 4-byte bitfield unit; all bits zero is valid.
+        flags: unsafe { std::mem::transmute::<u32, std_av1::StdVideoAV1SequenceHeaderFlags>(0) },
+        seq_profile: std_av1::StdVideoAV1Profile_STD_VIDEO_AV1_PROFILE_MAIN,
+        frame_width_bits_minus_1: 0,
+        frame_height_bits_minus_1: 0,
+        max_frame_width_minus_1: 0,
+        max_frame_height_minus_1: 0,
+        delta_frame_id_length_minus_2: 0,
+        additional_frame_id_length_minus_1: 0,
+        order_hint_bits_minus_1: 0,
+        seq_force_integer_mv: 0,
+        seq_force_screen_content_tools: 0,
+        reserved1: [0; 5],
+        pColorConfig: std::ptr::null(),
+        pTimingInfo: std::ptr::null(),
+    }
 }
