@@ -51,7 +51,7 @@ VVL14_TESTS = --test validation_layer --test gpu_convert --test gpu_process --te
 	--test gpu_handoff --test gpu_interop --test gpu_dmabuf --test pipewire_dmabuf --test cuda_handoff \
 	--test wayland_dmabuf_gpu --test loader
 test: setup-test lint fuzz-smoke
-	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_GLSLC=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PIPEWIRE14=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_GNOME=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 cargo test --workspace
+	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_GLSLC=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PIPEWIRE14=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_GNOME=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 GHOSTSTREAM_REQUIRE_VK_HEADERS=1 cargo test --workspace
 	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$(CURDIR)/.ci/with-vvl-trixie GHOSTSTREAM_REQUIRE_VVL14=1 GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 cargo test --workspace $(VVL14_TESTS)
 	@echo "== Tests that pass here by skipping (this machine lacks the hardware); their hardware runs are in docs/HARDWARE.md:"
 	@GHOSTSTREAM_REQUIRE_GPU=1 cargo test -q --workspace -- --nocapture --test-threads 1 cuda nvenc semaphore missing 2>&1 | grep -o "SKIPPED.*" | cut -c1-160 | sort | uniq -c || true
