@@ -4,3 +4,4 @@
 
 pub(crate) mod av1;
 pub mod caps;
+pub mod h264;
