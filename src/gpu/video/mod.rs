@@ -5,3 +5,4 @@
 pub(crate) mod av1;
 pub mod caps;
 pub mod h264;
+pub mod session;

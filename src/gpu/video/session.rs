@@ -1,0 +1,293 @@
+//! A Vulkan Video H.264 encode session on a context's video-encode queue: the session with its
+//! memory bound, the session parameters made from [`H264Parameters`], and the parameter sets
+//! as the driver encodes them (`vkGetEncodedVideoSessionParametersKHR`: the SPS and PPS NAL
+//! units the stream starts with).
+//!
+//! This is the first part of the encoder (issue 23); recording the encode commands comes next.
+
+use std::ffi::c_char;
+use std::sync::Arc;
+
+use ash::vk;
+
+use super::h264::H264Parameters;
+use crate::gpu::{GpuContext, GpuError};
+
+/// `VK_STD_vulkan_video_codec_h264_encode`, the std header the session is made against.
+const H264_ENCODE_STD: &[u8] = b"VK_STD_vulkan_video_codec_h264_encode";
+/// Its version 1.0.0 (`VK_MAKE_VIDEO_STD_VERSION(1, 0, 0)`).
+const H264_ENCODE_STD_VERSION: u32 = 1 << 22;
+/// The encode input and reference picture format: 8-bit 4:2:0, two planes (NV12).
+const PICTURE_FORMAT: vk::Format = vk::Format::G8_B8R8_2PLANE_420_UNORM;
+
+/// The std header description the session names.
+fn std_header() -> vk::ExtensionProperties {
+    let mut name = [0 as c_char; vk::MAX_EXTENSION_NAME_SIZE];
+    for (dst, &src) in name.iter_mut().zip(H264_ENCODE_STD) {
+        *dst = c_char::from_ne_bytes([src]);
+    }
+    vk::ExtensionProperties {
+        extension_name: name,
+        spec_version: H264_ENCODE_STD_VERSION,
+    }
+}
+
+/// An H.264 encode session with its parameters.
+pub struct H264EncodeSession {
+    ctx: Arc<GpuContext>,
+    queue: ash::khr::video_queue::Device,
+    encode: ash::khr::video_encode_queue::Device,
+    session: vk::VideoSessionKHR,
+    parameters: vk::VideoSessionParametersKHR,
+    memory: Vec<vk::DeviceMemory>,
+}
+
+impl std::fmt::Debug for H264EncodeSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("H264EncodeSession")
+            .field("session", &self.session)
+            .finish_non_exhaustive()
+    }
+}
+
+impl H264EncodeSession {
+    /// A High-profile session for `params`' pictures on `ctx`'s video-encode queue (one
+    /// reference picture, two DPB slots), its memory bound and its parameters made.
+    pub fn new(ctx: &Arc<GpuContext>, params: &H264Parameters) -> Result<Self, GpuError> {
+        let (family, operations) =
+            ctx.video_encode_family()
+                .ok_or_else(|| GpuError::Unsupported {
+                    what: "H.264 encode with Vulkan Video".into(),
+                    reason: format!(
+                        "{} has no video-encode queue (VK_KHR_video_encode_queue)",
+                        ctx.device_info().name
+                    ),
+                })?;
+        if !operations.contains(vk::VideoCodecOperationFlagsKHR::ENCODE_H264) {
+            return Err(GpuError::Unsupported {
+                what: "H.264 encode with Vulkan Video".into(),
+                reason: format!(
+                    "{}'s video-encode queue does not encode H.264",
+                    ctx.device_info().name
+                ),
+            });
+        }
+        let d = &ctx.device;
+        let queue = ash::khr::video_queue::Device::new(&ctx.instance, d);
+        let encode = ash::khr::video_encode_queue::Device::new(&ctx.instance, d);
+        let mut this = Self {
+            ctx: Arc::clone(ctx),
+            queue,
+            encode,
+            session: vk::VideoSessionKHR::null(),
+            parameters: vk::VideoSessionParametersKHR::null(),
+            memory: Vec::new(),
+        };
+        let mut h264_profile =
+            vk::VideoEncodeH264ProfileInfoKHR::default().std_profile_idc(params.sps.profile_idc);
+        let profile = vk::VideoProfileInfoKHR::default()
+            .video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
+            .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
+            .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+            .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+            .push_next(&mut h264_profile);
+        let header = std_header();
+        let extent = vk::Extent2D {
+            width: (params.sps.pic_width_in_mbs_minus1 + 1) * 16,
+            height: (params.sps.pic_height_in_map_units_minus1 + 1) * 16,
+        };
+        let info = vk::VideoSessionCreateInfoKHR::default()
+            .queue_family_index(family)
+            .video_profile(&profile)
+            .picture_format(PICTURE_FORMAT)
+            .max_coded_extent(extent)
+            .reference_picture_format(PICTURE_FORMAT)
+            .max_dpb_slots(2)
+            .max_active_reference_pictures(1)
+            .std_header_version(&header);
+        let fp = this.queue.fp().clone();
+        // SAFETY: the create info and its chain live for the call; the function was loaded from
+        // this device; the session is destroyed in Drop.
+        let result = unsafe {
+            (fp.create_video_session_khr)(
+                d.handle(),
+                &raw const info,
+                std::ptr::null(),
+                &raw mut this.session,
+            )
+        };
+        check(result, "vkCreateVideoSessionKHR")?;
+        this.bind_memory()?;
+        let add = params.add_info();
+        let mut h264_create = vk::VideoEncodeH264SessionParametersCreateInfoKHR::default()
+            .max_std_sps_count(1)
+            .max_std_pps_count(1)
+            .parameters_add_info(&add);
+        let create = vk::VideoSessionParametersCreateInfoKHR::default()
+            .video_session(this.session)
+            .push_next(&mut h264_create);
+        // SAFETY: as above; the parameter sets (and the VUI the SPS points at) live in `params`
+        // for the call.
+        let result = unsafe {
+            (fp.create_video_session_parameters_khr)(
+                d.handle(),
+                &raw const create,
+                std::ptr::null(),
+                &raw mut this.parameters,
+            )
+        };
+        check(result, "vkCreateVideoSessionParametersKHR")?;
+        Ok(this)
+    }
+
+    /// Allocates and binds the memory the session asks for (device-local where it may be).
+    fn bind_memory(&mut self) -> Result<(), GpuError> {
+        let d = &self.ctx.device;
+        let fp = self.queue.fp();
+        let mut count = 0u32;
+        // SAFETY: a count query on the live session.
+        let result = unsafe {
+            (fp.get_video_session_memory_requirements_khr)(
+                d.handle(),
+                self.session,
+                &raw mut count,
+                std::ptr::null_mut(),
+            )
+        };
+        check(result, "vkGetVideoSessionMemoryRequirementsKHR")?;
+        let mut requirements =
+            vec![vk::VideoSessionMemoryRequirementsKHR::default(); count as usize];
+        // SAFETY: `requirements` has room for `count` entries.
+        let result = unsafe {
+            (fp.get_video_session_memory_requirements_khr)(
+                d.handle(),
+                self.session,
+                &raw mut count,
+                requirements.as_mut_ptr(),
+            )
+        };
+        check(result, "vkGetVideoSessionMemoryRequirementsKHR")?;
+        requirements.truncate(count as usize);
+        // SAFETY: a plain query on the context's physical device.
+        let types = unsafe {
+            self.ctx
+                .instance
+                .get_physical_device_memory_properties(self.ctx.physical)
+        };
+        let mut binds = Vec::new();
+        for r in &requirements {
+            let req = r.memory_requirements;
+            let pick = |want: vk::MemoryPropertyFlags| {
+                (0..types.memory_type_count).find(|&i| {
+                    req.memory_type_bits & (1 << i) != 0
+                        && types.memory_types[i as usize].property_flags.contains(want)
+                })
+            };
+            let index = pick(vk::MemoryPropertyFlags::DEVICE_LOCAL)
+                .or_else(|| pick(vk::MemoryPropertyFlags::empty()))
+                .ok_or_else(|| GpuError::Allocation {
+                    what: format!("video session memory (bind index {})", r.memory_bind_index),
+                    reason: format!("no memory type in mask {:#x}", req.memory_type_bits),
+                })?;
+            let alloc = vk::MemoryAllocateInfo::default()
+                .allocation_size(req.size)
+                .memory_type_index(index);
+            // SAFETY: a plain allocation on the live device, freed in Drop.
+            let memory = unsafe { d.allocate_memory(&alloc, None) }
+                .map_err(GpuError::vk("vkAllocateMemory"))?;
+            self.memory.push(memory);
+            binds.push(
+                vk::BindVideoSessionMemoryInfoKHR::default()
+                    .memory_bind_index(r.memory_bind_index)
+                    .memory(memory)
+                    .memory_offset(0)
+                    .memory_size(req.size),
+            );
+        }
+        if binds.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: each bind names memory allocated above for its own bind index.
+        let result = unsafe {
+            (fp.bind_video_session_memory_khr)(
+                d.handle(),
+                self.session,
+                u32::try_from(binds.len()).unwrap_or(u32::MAX),
+                binds.as_ptr(),
+            )
+        };
+        check(result, "vkBindVideoSessionMemoryKHR")
+    }
+
+    /// The SPS and PPS as the driver encodes them: Annex-B NAL units, the start of the stream.
+    pub fn encoded_parameters(&self) -> Result<Vec<u8>, GpuError> {
+        let d = &self.ctx.device;
+        let fp = self.encode.fp();
+        let mut h264_get = vk::VideoEncodeH264SessionParametersGetInfoKHR::default()
+            .write_std_sps(true)
+            .write_std_pps(true)
+            .std_sps_id(0)
+            .std_pps_id(0);
+        let get = vk::VideoEncodeSessionParametersGetInfoKHR::default()
+            .video_session_parameters(self.parameters)
+            .push_next(&mut h264_get);
+        let mut size = 0usize;
+        // SAFETY: a size query with a null data pointer, as the specification allows.
+        let result = unsafe {
+            (fp.get_encoded_video_session_parameters_khr)(
+                d.handle(),
+                &raw const get,
+                std::ptr::null_mut(),
+                &raw mut size,
+                std::ptr::null_mut(),
+            )
+        };
+        check(result, "vkGetEncodedVideoSessionParametersKHR")?;
+        let mut data = vec![0u8; size];
+        // SAFETY: `data` holds `size` bytes.
+        let result = unsafe {
+            (fp.get_encoded_video_session_parameters_khr)(
+                d.handle(),
+                &raw const get,
+                std::ptr::null_mut(),
+                &raw mut size,
+                data.as_mut_ptr().cast(),
+            )
+        };
+        check(result, "vkGetEncodedVideoSessionParametersKHR")?;
+        data.truncate(size);
+        Ok(data)
+    }
+}
+
+impl Drop for H264EncodeSession {
+    fn drop(&mut self) {
+        let d = &self.ctx.device;
+        let fp = self.queue.fp();
+        // SAFETY: nothing records with the session (no commands are recorded yet); the null
+        // handles of a failed construction are ignored by the destroy calls.
+        unsafe {
+            if self.parameters != vk::VideoSessionParametersKHR::null() {
+                (fp.destroy_video_session_parameters_khr)(
+                    d.handle(),
+                    self.parameters,
+                    std::ptr::null(),
+                );
+            }
+            if self.session != vk::VideoSessionKHR::null() {
+                (fp.destroy_video_session_khr)(d.handle(), self.session, std::ptr::null());
+            }
+            for m in self.memory.drain(..) {
+                d.free_memory(m, None);
+            }
+        }
+    }
+}
+
+/// A Vulkan result as this layer's error.
+fn check(result: vk::Result, call: &'static str) -> Result<(), GpuError> {
+    match result {
+        vk::Result::SUCCESS => Ok(()),
+        e => Err(GpuError::vk(call)(e)),
+    }
+}
