@@ -1165,6 +1165,105 @@ unsafe extern "system" fn get_physical_device_video_format_properties(
     r
 }
 
+unsafe extern "system" fn get_physical_device_video_encode_quality_level_properties(
+    pd: vk::PhysicalDevice,
+    info: *const vk::PhysicalDeviceVideoEncodeQualityLevelInfoKHR<'_>,
+    out: *mut vk::VideoEncodeQualityLevelPropertiesKHR<'_>,
+) -> vk::Result {
+    const NAME: &str = "vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR";
+    let Some(t) = table_of(pd, NAME) else {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    // SAFETY: the caller passes valid structures; the profile pointer is valid.
+    let (Some(info), Some(props), Some(p)) =
+        (unsafe { read(info) }, unsafe { out.as_mut() }, unsafe {
+            info.as_ref().and_then(|i| read(i.p_video_profile))
+        })
+    else {
+        record(&format!(
+            "{NAME} NULL argument -> ERROR_VALIDATION_FAILED_EXT"
+        ));
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    // SAFETY: the profile's chain is valid.
+    let profile = unsafe { profile(p) };
+    let detail = format!(
+        "op={:#x} idc={:?} level={}",
+        profile.operation.as_raw(),
+        profile.std_profile_idc,
+        info.quality_level
+    );
+    let (caps, q) = match video::quality_level(t, &profile, info.quality_level) {
+        Ok(found) => found,
+        Err((r, reason)) => {
+            record(&format!("{NAME} {detail} ({reason}) -> {r:?}"));
+            return r;
+        }
+    };
+    props.preferred_rate_control_mode = q.rate_control_mode;
+    props.preferred_rate_control_layer_count = q.rate_control_layers;
+    let mut filled = Vec::new();
+    // SAFETY: the output chain is valid.
+    for node in unsafe { out_chain(props.p_next) } {
+        // SAFETY: node is a valid chain structure; each arm's sType says what it is.
+        match (unsafe { s_type(node) }, caps.codec) {
+            (
+                vk::StructureType::VIDEO_ENCODE_H264_QUALITY_LEVEL_PROPERTIES_KHR,
+                video::CodecCaps::H264(_),
+            ) => {
+                // SAFETY: as above.
+                let h = unsafe {
+                    &mut *node.cast::<vk::VideoEncodeH264QualityLevelPropertiesKHR<'_>>()
+                };
+                h.preferred_rate_control_flags = vk::VideoEncodeH264RateControlFlagsKHR::REGULAR_GOP
+                    | vk::VideoEncodeH264RateControlFlagsKHR::REFERENCE_PATTERN_FLAT;
+                h.preferred_gop_frame_count = q.gop_frames;
+                h.preferred_idr_period = q.idr_period;
+                h.preferred_consecutive_b_frame_count = q.b_frames;
+                h.preferred_temporal_layer_count = 1;
+                h.preferred_constant_qp = vk::VideoEncodeH264QpKHR {
+                    qp_i: q.constant_qp.0,
+                    qp_p: q.constant_qp.1,
+                    qp_b: q.constant_qp.2,
+                };
+                h.preferred_max_l0_reference_count = q.max_l0;
+                h.preferred_max_l1_reference_count = q.max_l1;
+                h.preferred_std_entropy_coding_mode_flag = vk::TRUE;
+                filled.push("h264");
+            }
+            (
+                vk::StructureType::VIDEO_ENCODE_H265_QUALITY_LEVEL_PROPERTIES_KHR,
+                video::CodecCaps::H265(_),
+            ) => {
+                // SAFETY: as above.
+                let h = unsafe {
+                    &mut *node.cast::<vk::VideoEncodeH265QualityLevelPropertiesKHR<'_>>()
+                };
+                h.preferred_rate_control_flags = vk::VideoEncodeH265RateControlFlagsKHR::REGULAR_GOP
+                    | vk::VideoEncodeH265RateControlFlagsKHR::REFERENCE_PATTERN_FLAT;
+                h.preferred_gop_frame_count = q.gop_frames;
+                h.preferred_idr_period = q.idr_period;
+                h.preferred_consecutive_b_frame_count = q.b_frames;
+                h.preferred_sub_layer_count = 1;
+                h.preferred_constant_qp = vk::VideoEncodeH265QpKHR {
+                    qp_i: q.constant_qp.0,
+                    qp_p: q.constant_qp.1,
+                    qp_b: q.constant_qp.2,
+                };
+                h.preferred_max_l0_reference_count = q.max_l0;
+                h.preferred_max_l1_reference_count = q.max_l1;
+                filled.push("h265");
+            }
+            _ => filled.push("unfilled"),
+        }
+    }
+    record(&format!(
+        "{NAME} {detail} chain={} -> SUCCESS",
+        filled.join(",")
+    ));
+    vk::Result::SUCCESS
+}
+
 // ---------------------------------------------------------------------------------------------
 // Device entry points.
 
@@ -2249,6 +2348,7 @@ static ENTRY_POINTS: LazyLock<Vec<Entry>> = LazyLock::new(|| {
         Physical "vkCreateDevice" create_device => vk::PFN_vkCreateDevice;
         Physical "vkGetPhysicalDeviceVideoCapabilitiesKHR" get_physical_device_video_capabilities => vk::PFN_vkGetPhysicalDeviceVideoCapabilitiesKHR;
         Physical "vkGetPhysicalDeviceVideoFormatPropertiesKHR" get_physical_device_video_format_properties => vk::PFN_vkGetPhysicalDeviceVideoFormatPropertiesKHR;
+        Physical "vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR" get_physical_device_video_encode_quality_level_properties => vk::PFN_vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR;
         Device "vkGetDeviceProcAddr" get_device_proc_addr => vk::PFN_vkGetDeviceProcAddr;
         Device "vkDestroyDevice" destroy_device => vk::PFN_vkDestroyDevice;
         Device "vkGetDeviceQueue" get_device_queue => vk::PFN_vkGetDeviceQueue;

@@ -242,6 +242,45 @@ fn an_h264_session_binds_memory_and_its_parameter_sets_decode_with_ffmpeg() {
         caps.max_coded_extent,
     );
 
+    // The preferences of the highest quality level (slow half: B frames).
+    let quality_level = encode_caps.max_quality_levels - 1;
+    let (profile, mut h264_profile) = h264_high();
+    let profile = profile.push_next(&mut h264_profile);
+    let quality_info = vk::PhysicalDeviceVideoEncodeQualityLevelInfoKHR::default()
+        .video_profile(&profile)
+        .quality_level(quality_level);
+    let mut h264_quality = vk::VideoEncodeH264QualityLevelPropertiesKHR::default();
+    let mut quality =
+        vk::VideoEncodeQualityLevelPropertiesKHR::default().push_next(&mut h264_quality);
+    let veq_instance = ash::khr::video_encode_queue::Instance::new(&entry, &instance);
+    // SAFETY: well-formed input and output structures.
+    unsafe {
+        (veq_instance
+            .fp()
+            .get_physical_device_video_encode_quality_level_properties_khr)(
+            pd,
+            &raw const quality_info,
+            &raw mut quality,
+        )
+    }
+    .result()
+    .expect("vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR");
+    assert_eq!(
+        (
+            quality.preferred_rate_control_mode,
+            quality.preferred_rate_control_layer_count
+        ),
+        (vk::VideoEncodeRateControlModeFlagsKHR::VBR, 1)
+    );
+    assert_eq!(
+        (
+            h264_quality.preferred_consecutive_b_frame_count,
+            h264_quality.preferred_max_l1_reference_count,
+            h264_quality.preferred_std_entropy_coding_mode_flag
+        ),
+        (2, 1, vk::TRUE)
+    );
+
     // The device: compute and encode queues (of the families an application has looked at).
     // SAFETY: a plain query.
     let families = unsafe { instance.get_physical_device_queue_family_properties(pd) };
@@ -424,9 +463,12 @@ fn an_h264_session_binds_memory_and_its_parameter_sets_decode_with_ffmpeg() {
         .max_std_sps_count(1)
         .max_std_pps_count(2)
         .parameters_add_info(&add);
+    let mut quality_choice =
+        vk::VideoEncodeQualityLevelInfoKHR::default().quality_level(quality_level);
     let params_info = vk::VideoSessionParametersCreateInfoKHR::default()
         .video_session(session)
-        .push_next(&mut h264_params);
+        .push_next(&mut h264_params)
+        .push_next(&mut quality_choice);
     let mut params = vk::VideoSessionParametersKHR::null();
     // SAFETY: a well-formed create info.
     unsafe {
