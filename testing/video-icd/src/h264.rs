@@ -60,11 +60,12 @@ impl BitWriter {
     }
 }
 
-/// A NAL unit in Annex-B form: the four-byte start code, the one-byte header, then the RBSP
+/// A NAL unit in Annex-B form: the four-byte start code, the NAL unit header, then the RBSP
 /// with an emulation prevention byte (0x03) wherever two zero bytes would be followed by a
-/// byte ≤ 3 (section 7.4.1).
-pub fn nal_unit(nal_ref_idc: u8, nal_unit_type: u8, rbsp: &[u8]) -> Vec<u8> {
-    let mut out = vec![0, 0, 0, 1, ((nal_ref_idc & 3) << 5) | (nal_unit_type & 31)];
+/// byte ≤ 3 (H.264 section 7.4.1, H.265 section 7.4.2).
+pub fn annex_b(header: &[u8], rbsp: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0, 0, 1];
+    out.extend_from_slice(header);
     let mut zeros = 0;
     for &b in rbsp {
         if zeros >= 2 && b <= 3 {
@@ -75,6 +76,11 @@ pub fn nal_unit(nal_ref_idc: u8, nal_unit_type: u8, rbsp: &[u8]) -> Vec<u8> {
         zeros = if b == 0 { zeros + 1 } else { 0 };
     }
     out
+}
+
+/// An H.264 NAL unit in Annex-B form with its one-byte header.
+pub fn nal_unit(nal_ref_idc: u8, nal_unit_type: u8, rbsp: &[u8]) -> Vec<u8> {
+    annex_b(&[((nal_ref_idc & 3) << 5) | (nal_unit_type & 31)], rbsp)
 }
 
 /// `StdVideoH264SpsFlags` with every flag 0 (bindgen gives the std structures no `Default`).
