@@ -9,6 +9,8 @@ use ash::vk;
 
 use crate::caps::{self, DeviceTable};
 use crate::handle::Dispatchable;
+use crate::image::{self, ImageRequest, Layout};
+use crate::session::{self, Bind, H264Add, H264Params, Parameters, Session, SessionRequest};
 
 /// The Loader and Driver Interface version this driver speaks at most (7: the interface
 /// functions are also reachable through `vk_icdGetInstanceProcAddr`).
@@ -82,6 +84,12 @@ struct Buffer {
     bound: Option<(u64, u64)>,
 }
 
+struct Image {
+    request: ImageRequest,
+    layout: Layout,
+    bound: Option<(u64, u64)>,
+}
+
 struct Instance {
     /// Owned here: the slot lives as long as the object.
     _slot: Dispatchable,
@@ -101,6 +109,11 @@ struct Device {
     queues: HashMap<(u32, u32), u64>,
     memory: HashMap<u64, Memory>,
     buffers: HashMap<u64, Buffer>,
+    images: HashMap<u64, Image>,
+    /// View -> its image.
+    views: HashMap<u64, u64>,
+    sessions: HashMap<u64, Session>,
+    parameters: HashMap<u64, Parameters>,
     allocated: u64,
 }
 
@@ -296,6 +309,10 @@ impl Driver {
                 queues,
                 memory: HashMap::new(),
                 buffers: HashMap::new(),
+                images: HashMap::new(),
+                views: HashMap::new(),
+                sessions: HashMap::new(),
+                parameters: HashMap::new(),
                 allocated: 0,
             },
         );
@@ -309,7 +326,14 @@ impl Driver {
         for q in d.queues.values() {
             self.queues.remove(q);
         }
-        Some(d.memory.len() + d.buffers.len())
+        Some(
+            d.memory.len()
+                + d.buffers.len()
+                + d.images.len()
+                + d.views.len()
+                + d.sessions.len()
+                + d.parameters.len(),
+        )
     }
 
     /// `vkGetDeviceQueue`.
@@ -508,6 +532,270 @@ impl Driver {
         }
         b.bound = Some((memory, offset));
         Ok(())
+    }
+
+    fn memory_of(d: &Device, memory: u64) -> Result<(u64, usize), String> {
+        d.memory
+            .get(&memory)
+            .map(|m| (m.size, m.type_index))
+            .ok_or_else(|| format!("unknown memory {memory:#x}"))
+    }
+
+    /// `vkCreateVideoSessionKHR`.
+    pub fn create_session(&mut self, device: u64, r: SessionRequest) -> Result<u64, String> {
+        let id = self.id();
+        let d = self.device_mut(device)?;
+        let family_ops = queue_families(d.table)
+            .get(usize::try_from(r.queue_family).unwrap_or(usize::MAX))
+            .map(|f| f.video_operations);
+        let caps = session::check(d.table, family_ops, &r)
+            .map_err(|(code, why)| format!("{code:?} {why}"))?;
+        d.sessions.insert(
+            id,
+            Session {
+                request: r,
+                caps,
+                bound: Default::default(),
+            },
+        );
+        Ok(id)
+    }
+
+    /// `vkDestroyVideoSessionKHR`.
+    pub fn destroy_session(&mut self, device: u64, s: u64) -> Result<(), String> {
+        self.device_mut(device)?
+            .sessions
+            .remove(&s)
+            .map(|_| ())
+            .ok_or_else(|| format!("unknown video session {s:#x}"))
+    }
+
+    /// `vkGetVideoSessionMemoryRequirementsKHR`.
+    pub fn session_requirements(
+        &mut self,
+        device: u64,
+        s: u64,
+    ) -> Result<Vec<(u32, vk::MemoryRequirements)>, String> {
+        let d = self.device_mut(device)?;
+        let s = d
+            .sessions
+            .get(&s)
+            .ok_or_else(|| format!("unknown video session {s:#x}"))?;
+        Ok(session::memory_requirements(&s.request))
+    }
+
+    /// `vkBindVideoSessionMemoryKHR`: (bind index, memory, offset, size) each.
+    pub fn bind_session(
+        &mut self,
+        device: u64,
+        s: u64,
+        binds: &[(u32, u64, u64, u64)],
+    ) -> Result<(), String> {
+        let d = self.device_mut(device)?;
+        let mut resolved = Vec::new();
+        for &(index, memory, offset, size) in binds {
+            let (memory_size, memory_type) = Self::memory_of(d, memory)?;
+            resolved.push(Bind {
+                index,
+                memory,
+                offset,
+                size,
+                memory_size,
+                memory_type,
+            });
+        }
+        let session = d
+            .sessions
+            .get_mut(&s)
+            .ok_or_else(|| format!("unknown video session {s:#x}"))?;
+        for b in &resolved {
+            session.bind(b)?;
+        }
+        Ok(())
+    }
+
+    /// `vkCreateVideoSessionParametersKHR` for an H.264 session.
+    pub fn create_parameters(
+        &mut self,
+        device: u64,
+        s: u64,
+        template: Option<u64>,
+        capacity: (u32, u32),
+        add: &H264Add,
+    ) -> Result<u64, String> {
+        let id = self.id();
+        let d = self.device_mut(device)?;
+        let session = d
+            .sessions
+            .get(&s)
+            .ok_or_else(|| format!("unknown video session {s:#x}"))?;
+        if session.request.profile.operation != vk::VideoCodecOperationFlagsKHR::ENCODE_H264 {
+            return Err(format!(
+                "ERROR_INITIALIZATION_FAILED session parameters for {:?}: this driver holds H.264 parameter sets only so far",
+                session.request.profile.operation
+            ));
+        }
+        let template = match template {
+            None => None,
+            Some(t) => {
+                let p = d
+                    .parameters
+                    .get(&t)
+                    .ok_or_else(|| format!("unknown template parameters {t:#x}"))?;
+                if p.session != s {
+                    return Err(format!(
+                        "the template {t:#x} was created for another session (VUID-VkVideoSessionParametersCreateInfoKHR-videoSessionParametersTemplate-04855)"
+                    ));
+                }
+                Some(&p.h264)
+            }
+        };
+        let h264 = H264Params::create(template, capacity.0, capacity.1, add)?;
+        d.parameters.insert(id, Parameters { session: s, h264 });
+        Ok(id)
+    }
+
+    /// `vkUpdateVideoSessionParametersKHR`.
+    pub fn update_parameters(
+        &mut self,
+        device: u64,
+        p: u64,
+        sequence: u32,
+        add: &H264Add,
+    ) -> Result<(), String> {
+        self.device_mut(device)?
+            .parameters
+            .get_mut(&p)
+            .ok_or_else(|| format!("unknown session parameters {p:#x}"))?
+            .h264
+            .update(sequence, add)
+    }
+
+    /// `vkDestroyVideoSessionParametersKHR`.
+    pub fn destroy_parameters(&mut self, device: u64, p: u64) -> Result<(), String> {
+        self.device_mut(device)?
+            .parameters
+            .remove(&p)
+            .map(|_| ())
+            .ok_or_else(|| format!("unknown session parameters {p:#x}"))
+    }
+
+    /// `vkGetEncodedVideoSessionParametersKHR` for H.264: (writeStdSPS, writeStdPPS,
+    /// stdSPSId, stdPPSId).
+    pub fn encoded_parameters(
+        &mut self,
+        device: u64,
+        p: u64,
+        what: (bool, bool, u8, u8),
+    ) -> Result<Vec<u8>, String> {
+        self.device_mut(device)?
+            .parameters
+            .get(&p)
+            .ok_or_else(|| format!("unknown session parameters {p:#x}"))?
+            .h264
+            .encoded(what.0, what.1, what.2, what.3)
+    }
+
+    /// `vkCreateImage`.
+    pub fn create_image(&mut self, device: u64, request: ImageRequest) -> Result<u64, String> {
+        let id = self.id();
+        let d = self.device_mut(device)?;
+        let layout = image::layout(&request)?;
+        d.images.insert(
+            id,
+            Image {
+                request,
+                layout,
+                bound: None,
+            },
+        );
+        Ok(id)
+    }
+
+    /// `vkDestroyImage`.
+    pub fn destroy_image(&mut self, device: u64, i: u64) -> Result<(), String> {
+        self.device_mut(device)?
+            .images
+            .remove(&i)
+            .map(|_| ())
+            .ok_or_else(|| format!("unknown image {i:#x}"))
+    }
+
+    /// `vkGetImageMemoryRequirements`: any memory type (all are host-backed).
+    pub fn image_requirements(
+        &mut self,
+        device: u64,
+        i: u64,
+    ) -> Result<vk::MemoryRequirements, String> {
+        let d = self.device_mut(device)?;
+        let img = d
+            .images
+            .get(&i)
+            .ok_or_else(|| format!("unknown image {i:#x}"))?;
+        Ok(vk::MemoryRequirements {
+            size: img.layout.size,
+            alignment: image::IMAGE_ALIGNMENT,
+            memory_type_bits: (1u32 << MEMORY_TYPES.len()) - 1,
+        })
+    }
+
+    /// `vkBindImageMemory`.
+    pub fn bind_image(
+        &mut self,
+        device: u64,
+        i: u64,
+        memory: u64,
+        offset: u64,
+    ) -> Result<(), String> {
+        let d = self.device_mut(device)?;
+        let (mem_size, _) = Self::memory_of(d, memory)?;
+        let img = d
+            .images
+            .get_mut(&i)
+            .ok_or_else(|| format!("unknown image {i:#x}"))?;
+        if img.bound.is_some() {
+            return Err("the image is already bound".into());
+        }
+        if offset % image::IMAGE_ALIGNMENT != 0 || offset.saturating_add(img.layout.size) > mem_size
+        {
+            return Err(format!(
+                "offset {offset} (alignment {}) with {} bytes does not fit the {mem_size}-byte memory",
+                image::IMAGE_ALIGNMENT,
+                img.layout.size
+            ));
+        }
+        img.bound = Some((memory, offset));
+        Ok(())
+    }
+
+    /// `vkCreateImageView`: (format, aspect, base layer, layer count).
+    pub fn create_view(
+        &mut self,
+        device: u64,
+        i: u64,
+        view: (vk::Format, vk::ImageAspectFlags, u32, u32),
+    ) -> Result<u64, String> {
+        let id = self.id();
+        let d = self.device_mut(device)?;
+        let img = d
+            .images
+            .get(&i)
+            .ok_or_else(|| format!("unknown image {i:#x}"))?;
+        if img.bound.is_none() {
+            return Err("the image has no memory bound".into());
+        }
+        image::check_view(&img.request, view.0, view.1, (view.2, view.3))?;
+        d.views.insert(id, i);
+        Ok(id)
+    }
+
+    /// `vkDestroyImageView`.
+    pub fn destroy_view(&mut self, device: u64, v: u64) -> Result<(), String> {
+        self.device_mut(device)?
+            .views
+            .remove(&v)
+            .map(|_| ())
+            .ok_or_else(|| format!("unknown image view {v:#x}"))
     }
 }
 

@@ -11,7 +11,10 @@ use ash::vk;
 use ash::vk::Handle;
 
 use crate::driver::{self, DeviceRequest, FeatureRequest, QueueRequest};
+use crate::h264::{Pps, Sps, Vui};
+use crate::image::ImageRequest;
 use crate::log::record;
+use crate::session::{H264Add, SessionRequest};
 use crate::{props, video};
 
 // ---------------------------------------------------------------------------------------------
@@ -1162,6 +1165,105 @@ unsafe extern "system" fn get_physical_device_video_format_properties(
     r
 }
 
+unsafe extern "system" fn get_physical_device_video_encode_quality_level_properties(
+    pd: vk::PhysicalDevice,
+    info: *const vk::PhysicalDeviceVideoEncodeQualityLevelInfoKHR<'_>,
+    out: *mut vk::VideoEncodeQualityLevelPropertiesKHR<'_>,
+) -> vk::Result {
+    const NAME: &str = "vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR";
+    let Some(t) = table_of(pd, NAME) else {
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    // SAFETY: the caller passes valid structures; the profile pointer is valid.
+    let (Some(info), Some(props), Some(p)) =
+        (unsafe { read(info) }, unsafe { out.as_mut() }, unsafe {
+            info.as_ref().and_then(|i| read(i.p_video_profile))
+        })
+    else {
+        record(&format!(
+            "{NAME} NULL argument -> ERROR_VALIDATION_FAILED_EXT"
+        ));
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    // SAFETY: the profile's chain is valid.
+    let profile = unsafe { profile(p) };
+    let detail = format!(
+        "op={:#x} idc={:?} level={}",
+        profile.operation.as_raw(),
+        profile.std_profile_idc,
+        info.quality_level
+    );
+    let (caps, q) = match video::quality_level(t, &profile, info.quality_level) {
+        Ok(found) => found,
+        Err((r, reason)) => {
+            record(&format!("{NAME} {detail} ({reason}) -> {r:?}"));
+            return r;
+        }
+    };
+    props.preferred_rate_control_mode = q.rate_control_mode;
+    props.preferred_rate_control_layer_count = q.rate_control_layers;
+    let mut filled = Vec::new();
+    // SAFETY: the output chain is valid.
+    for node in unsafe { out_chain(props.p_next) } {
+        // SAFETY: node is a valid chain structure; each arm's sType says what it is.
+        match (unsafe { s_type(node) }, caps.codec) {
+            (
+                vk::StructureType::VIDEO_ENCODE_H264_QUALITY_LEVEL_PROPERTIES_KHR,
+                video::CodecCaps::H264(_),
+            ) => {
+                // SAFETY: as above.
+                let h = unsafe {
+                    &mut *node.cast::<vk::VideoEncodeH264QualityLevelPropertiesKHR<'_>>()
+                };
+                h.preferred_rate_control_flags = vk::VideoEncodeH264RateControlFlagsKHR::REGULAR_GOP
+                    | vk::VideoEncodeH264RateControlFlagsKHR::REFERENCE_PATTERN_FLAT;
+                h.preferred_gop_frame_count = q.gop_frames;
+                h.preferred_idr_period = q.idr_period;
+                h.preferred_consecutive_b_frame_count = q.b_frames;
+                h.preferred_temporal_layer_count = 1;
+                h.preferred_constant_qp = vk::VideoEncodeH264QpKHR {
+                    qp_i: q.constant_qp.0,
+                    qp_p: q.constant_qp.1,
+                    qp_b: q.constant_qp.2,
+                };
+                h.preferred_max_l0_reference_count = q.max_l0;
+                h.preferred_max_l1_reference_count = q.max_l1;
+                h.preferred_std_entropy_coding_mode_flag = vk::TRUE;
+                filled.push("h264");
+            }
+            (
+                vk::StructureType::VIDEO_ENCODE_H265_QUALITY_LEVEL_PROPERTIES_KHR,
+                video::CodecCaps::H265(_),
+            ) => {
+                // SAFETY: as above.
+                let h = unsafe {
+                    &mut *node.cast::<vk::VideoEncodeH265QualityLevelPropertiesKHR<'_>>()
+                };
+                h.preferred_rate_control_flags = vk::VideoEncodeH265RateControlFlagsKHR::REGULAR_GOP
+                    | vk::VideoEncodeH265RateControlFlagsKHR::REFERENCE_PATTERN_FLAT;
+                h.preferred_gop_frame_count = q.gop_frames;
+                h.preferred_idr_period = q.idr_period;
+                h.preferred_consecutive_b_frame_count = q.b_frames;
+                h.preferred_sub_layer_count = 1;
+                h.preferred_constant_qp = vk::VideoEncodeH265QpKHR {
+                    qp_i: q.constant_qp.0,
+                    qp_p: q.constant_qp.1,
+                    qp_b: q.constant_qp.2,
+                };
+                h.preferred_max_l0_reference_count = q.max_l0;
+                h.preferred_max_l1_reference_count = q.max_l1;
+                filled.push("h265");
+            }
+            _ => filled.push("unfilled"),
+        }
+    }
+    record(&format!(
+        "{NAME} {detail} chain={} -> SUCCESS",
+        filled.join(",")
+    ));
+    vk::Result::SUCCESS
+}
+
 // ---------------------------------------------------------------------------------------------
 // Device entry points.
 
@@ -1259,17 +1361,33 @@ fn finish<T>(what: &str, detail: &str, r: Result<T, String>) -> Result<T, vk::Re
             Ok(v)
         }
         Err(reason) => {
-            let code = match reason.split_whitespace().next() {
-                Some("ERROR_OUT_OF_DEVICE_MEMORY") => vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
-                Some("ERROR_OUT_OF_HOST_MEMORY") => vk::Result::ERROR_OUT_OF_HOST_MEMORY,
-                Some("ERROR_MEMORY_MAP_FAILED") => vk::Result::ERROR_MEMORY_MAP_FAILED,
-                _ => vk::Result::ERROR_VALIDATION_FAILED_EXT,
-            };
+            let first = reason.split_whitespace().next().unwrap_or("");
+            let code = NAMED_RESULTS
+                .iter()
+                .copied()
+                .find(|r| format!("{r:?}") == first)
+                .unwrap_or(vk::Result::ERROR_VALIDATION_FAILED_EXT);
             record(&format!("{what} {detail} ({reason}) -> {code:?}"));
             Err(code)
         }
     }
 }
+
+/// The results an error text may start with (by their names, as `{:?}` prints them).
+const NAMED_RESULTS: [vk::Result; 12] = [
+    vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
+    vk::Result::ERROR_OUT_OF_HOST_MEMORY,
+    vk::Result::ERROR_MEMORY_MAP_FAILED,
+    vk::Result::ERROR_INITIALIZATION_FAILED,
+    vk::Result::ERROR_FORMAT_NOT_SUPPORTED,
+    vk::Result::ERROR_TOO_MANY_OBJECTS,
+    vk::Result::ERROR_IMAGE_USAGE_NOT_SUPPORTED_KHR,
+    vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
+    vk::Result::ERROR_VIDEO_PROFILE_FORMAT_NOT_SUPPORTED_KHR,
+    vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR,
+    vk::Result::ERROR_VIDEO_STD_VERSION_NOT_SUPPORTED_KHR,
+    vk::Result::ERROR_VALIDATION_FAILED_EXT,
+];
 
 fn code(r: Result<(), vk::Result>) -> vk::Result {
     r.err().unwrap_or(vk::Result::SUCCESS)
@@ -1485,6 +1603,676 @@ unsafe extern "system" fn bind_buffer_memory2(
 }
 
 // ---------------------------------------------------------------------------------------------
+// Video sessions and their parameters.
+
+/// The profiles of a `VkVideoProfileListInfoKHR` in an input chain.
+///
+/// # Safety
+/// `first` is NULL or the start of a valid input chain.
+unsafe fn listed_profiles(first: *const c_void) -> Vec<video::Profile> {
+    let mut profiles = Vec::new();
+    // SAFETY: the chain is valid (the caller's contract).
+    for node in unsafe { in_chain(first) } {
+        // SAFETY: node is a valid chain structure.
+        if unsafe { s_type(node) } == vk::StructureType::VIDEO_PROFILE_LIST_INFO_KHR {
+            // SAFETY: the sType says what the node is.
+            let list = unsafe { &*node.cast::<vk::VideoProfileListInfoKHR<'_>>() };
+            for i in 0..usize::try_from(list.profile_count).unwrap_or(0) {
+                // SAFETY: pProfiles holds profileCount valid profiles, each with a valid chain.
+                profiles.push(unsafe { profile(&*list.p_profiles.add(i)) });
+            }
+        }
+    }
+    profiles
+}
+
+/// `count` structures at `p` (none for NULL).
+///
+/// # Safety
+/// `p` is NULL or points to `count` valid `T`s that live for `'a`.
+unsafe fn array<'a, T>(p: *const T, count: u32) -> &'a [T] {
+    let n = usize::try_from(count).unwrap_or(0);
+    if p.is_null() || n == 0 {
+        return &[];
+    }
+    // SAFETY: the caller's contract.
+    unsafe { std::slice::from_raw_parts(p, n) }
+}
+
+/// The SPSs and PPSs of a `VkVideoEncodeH264SessionParametersAddInfoKHR`, deep-copied.
+///
+/// # Safety
+/// `add` is a valid add info whose arrays and the std structures' pointers are valid.
+unsafe fn h264_add(
+    add: &vk::VideoEncodeH264SessionParametersAddInfoKHR<'_>,
+) -> Result<H264Add, String> {
+    let mut out = H264Add::default();
+    // SAFETY: pStdSPSs holds stdSPSCount structures.
+    for s in unsafe { array(add.p_std_sp_ss, add.std_sps_count) } {
+        let offsets = if s.pic_order_cnt_type == 1 {
+            // SAFETY: with POC type 1, pOffsetForRefFrame holds the cycle's offsets.
+            unsafe {
+                array(
+                    s.pOffsetForRefFrame,
+                    u32::from(s.num_ref_frames_in_pic_order_cnt_cycle),
+                )
+            }
+        } else {
+            &[]
+        };
+        // SAFETY: pSequenceParameterSetVui is NULL or valid.
+        let vui = match unsafe { read(s.pSequenceParameterSetVui) } {
+            Some(v) => {
+                // SAFETY: the VUI's pHrdParameters is NULL or valid.
+                let hrd = unsafe { read(v.pHrdParameters) };
+                Some(Vui::from_std(v, hrd)?)
+            }
+            None => None,
+        };
+        out.sps.push(Sps::from_std(s, offsets, vui)?);
+    }
+    // SAFETY: pStdPPSs holds stdPPSCount structures.
+    for p in unsafe { array(add.p_std_pp_ss, add.std_pps_count) } {
+        out.pps.push(Pps::from_std(p)?);
+    }
+    Ok(out)
+}
+
+/// The H.264 add info of an input chain, if any.
+///
+/// # Safety
+/// `first` is NULL or the start of a valid input chain.
+unsafe fn chained_h264_add(first: *const c_void) -> Result<Option<H264Add>, String> {
+    // SAFETY: the chain is valid.
+    for node in unsafe { in_chain(first) } {
+        // SAFETY: node is a valid chain structure.
+        if unsafe { s_type(node) }
+            == vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_ADD_INFO_KHR
+        {
+            // SAFETY: the sType says what the node is; its arrays are valid.
+            let add =
+                unsafe { &*node.cast::<vk::VideoEncodeH264SessionParametersAddInfoKHR<'_>>() };
+            // SAFETY: as above.
+            return unsafe { h264_add(add) }
+                .map(Some)
+                .map_err(|e| format!("ERROR_INITIALIZATION_FAILED {e}"));
+        }
+    }
+    Ok(None)
+}
+
+unsafe extern "system" fn create_video_session(
+    device: vk::Device,
+    info: *const vk::VideoSessionCreateInfoKHR<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::VideoSessionKHR,
+) -> vk::Result {
+    const NAME: &str = "vkCreateVideoSessionKHR";
+    // SAFETY: the caller passes a valid create info; its profile and std header pointers are
+    // valid (or NULL, refused).
+    let (Some(info), Some(p), Some(header)) = (
+        unsafe { read(info) },
+        unsafe { info.as_ref().and_then(|i| read(i.p_video_profile)) },
+        unsafe { info.as_ref().and_then(|i| read(i.p_std_header_version)) },
+    ) else {
+        record(&format!(
+            "{NAME} NULL create info, profile or std header -> ERROR_VALIDATION_FAILED_EXT"
+        ));
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let mut h264_max_level = None;
+    // SAFETY: the chain is valid.
+    for node in unsafe { in_chain(info.p_next) } {
+        // SAFETY: node is a valid chain structure.
+        if unsafe { s_type(node) } == vk::StructureType::VIDEO_ENCODE_H264_SESSION_CREATE_INFO_KHR {
+            // SAFETY: the sType says what the node is.
+            let h = unsafe { &*node.cast::<vk::VideoEncodeH264SessionCreateInfoKHR<'_>>() };
+            if h.use_max_level_idc != vk::FALSE {
+                h264_max_level = Some(h.max_level_idc);
+            }
+        }
+    }
+    let request = SessionRequest {
+        queue_family: info.queue_family_index,
+        flags: info.flags,
+        // SAFETY: the profile's chain is valid.
+        profile: unsafe { profile(p) },
+        picture_format: info.picture_format,
+        max_coded_extent: (info.max_coded_extent.width, info.max_coded_extent.height),
+        reference_picture_format: info.reference_picture_format,
+        max_dpb_slots: info.max_dpb_slots,
+        max_active_reference_pictures: info.max_active_reference_pictures,
+        std_header: (
+            header
+                .extension_name_as_c_str()
+                .map(|c| c.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            header.spec_version,
+        ),
+        h264_max_level,
+    };
+    let detail = format!(
+        "op={:#x} idc={:?} extent={}x{} dpb={} active={} family={}",
+        request.profile.operation.as_raw(),
+        request.profile.std_profile_idc,
+        request.max_coded_extent.0,
+        request.max_coded_extent.1,
+        request.max_dpb_slots,
+        request.max_active_reference_pictures,
+        request.queue_family
+    );
+    let r = driver::lock().create_session(handle_of(device), request);
+    code(finish(NAME, &detail, r).map(|h| {
+        // SAFETY: the caller passes a writable handle pointer.
+        unsafe { write(out, vk::VideoSessionKHR::from_raw(h)) };
+    }))
+}
+
+unsafe extern "system" fn destroy_video_session(
+    device: vk::Device,
+    session: vk::VideoSessionKHR,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if session == vk::VideoSessionKHR::null() {
+        record("vkDestroyVideoSessionKHR NULL");
+        return;
+    }
+    let r = driver::lock().destroy_session(handle_of(device), session.as_raw());
+    let _ = finish(
+        "vkDestroyVideoSessionKHR",
+        &format!("session={:#x}", session.as_raw()),
+        r,
+    );
+}
+
+unsafe extern "system" fn get_video_session_memory_requirements(
+    device: vk::Device,
+    session: vk::VideoSessionKHR,
+    count: *mut u32,
+    out: *mut vk::VideoSessionMemoryRequirementsKHR<'_>,
+) -> vk::Result {
+    const NAME: &str = "vkGetVideoSessionMemoryRequirementsKHR";
+    let detail = format!("session={:#x}", session.as_raw());
+    let reqs = match finish(
+        NAME,
+        &detail,
+        driver::lock().session_requirements(handle_of(device), session.as_raw()),
+    ) {
+        Ok(r) => r,
+        Err(e) => return e,
+    };
+    let fill = |item: &mut vk::VideoSessionMemoryRequirementsKHR<'_>, i: usize| {
+        item.memory_bind_index = reqs[i].0;
+        item.memory_requirements = reqs[i].1;
+    };
+    // SAFETY: the caller's count/array contract.
+    let r = unsafe { enumerate(count, out, reqs.len(), fill) };
+    record(&format!(
+        "{NAME} {detail} bindings={} -> {r:?}",
+        reqs.iter()
+            .map(|(i, m)| format!("{i}:{}", m.size))
+            .collect::<Vec<_>>()
+            .join(",")
+    ));
+    r
+}
+
+unsafe extern "system" fn bind_video_session_memory(
+    device: vk::Device,
+    session: vk::VideoSessionKHR,
+    count: u32,
+    infos: *const vk::BindVideoSessionMemoryInfoKHR<'_>,
+) -> vk::Result {
+    // SAFETY: pBindSessionMemoryInfos holds bindSessionMemoryInfoCount valid structures.
+    let binds: Vec<_> = unsafe { array(infos, count) }
+        .iter()
+        .map(|b| {
+            (
+                b.memory_bind_index,
+                b.memory.as_raw(),
+                b.memory_offset,
+                b.memory_size,
+            )
+        })
+        .collect();
+    let detail = format!(
+        "session={:#x} binds={}",
+        session.as_raw(),
+        binds
+            .iter()
+            .map(|(i, m, o, s)| format!("{i}:{m:#x}+{o}/{s}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let r = driver::lock().bind_session(handle_of(device), session.as_raw(), &binds);
+    code(finish("vkBindVideoSessionMemoryKHR", &detail, r))
+}
+
+unsafe extern "system" fn create_video_session_parameters(
+    device: vk::Device,
+    info: *const vk::VideoSessionParametersCreateInfoKHR<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::VideoSessionParametersKHR,
+) -> vk::Result {
+    const NAME: &str = "vkCreateVideoSessionParametersKHR";
+    // SAFETY: the caller passes a valid create info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let mut capacity = None;
+    let mut add = Ok(None);
+    let mut quality = None;
+    // SAFETY: the chain is valid.
+    for node in unsafe { in_chain(info.p_next) } {
+        // SAFETY: node is a valid chain structure; each arm's sType says what it is.
+        match unsafe { s_type(node) } {
+            vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_CREATE_INFO_KHR => {
+                // SAFETY: as above.
+                let c = unsafe {
+                    &*node.cast::<vk::VideoEncodeH264SessionParametersCreateInfoKHR<'_>>()
+                };
+                capacity = Some((c.max_std_sps_count, c.max_std_pps_count));
+                // SAFETY: pParametersAddInfo is NULL or a valid add info.
+                add = match unsafe { read(c.p_parameters_add_info) } {
+                    // SAFETY: as above.
+                    Some(a) => unsafe { h264_add(a) }
+                        .map(Some)
+                        .map_err(|e| format!("ERROR_INITIALIZATION_FAILED {e}")),
+                    None => Ok(None),
+                };
+            }
+            vk::StructureType::VIDEO_ENCODE_QUALITY_LEVEL_INFO_KHR => {
+                // SAFETY: as above.
+                quality = Some(
+                    unsafe { &*node.cast::<vk::VideoEncodeQualityLevelInfoKHR<'_>>() }
+                        .quality_level,
+                );
+            }
+            _ => {}
+        }
+    }
+    let template = info.video_session_parameters_template;
+    let template = (template != vk::VideoSessionParametersKHR::null()).then(|| template.as_raw());
+    let detail = format!(
+        "session={:#x} template={template:?} capacity={capacity:?} quality={quality:?}",
+        info.video_session.as_raw()
+    );
+    let r = match (capacity, add) {
+        (None, _) => {
+            Err("the chain has no VkVideoEncodeH264SessionParametersCreateInfoKHR".to_string())
+        }
+        (_, Err(e)) => Err(e),
+        (Some(capacity), Ok(add)) => {
+            let add = add.unwrap_or_default();
+            let detail_sets = format!(" sps={} pps={}", add.sps.len(), add.pps.len());
+            driver::lock()
+                .create_parameters(
+                    handle_of(device),
+                    info.video_session.as_raw(),
+                    template,
+                    capacity,
+                    &add,
+                )
+                .map(|h| (h, detail_sets))
+        }
+    };
+    let detail = match &r {
+        Ok((_, sets)) => format!("{detail}{sets}"),
+        Err(_) => detail,
+    };
+    code(finish(NAME, &detail, r.map(|(h, _)| h)).map(|h| {
+        // SAFETY: the caller passes a writable handle pointer.
+        unsafe { write(out, vk::VideoSessionParametersKHR::from_raw(h)) };
+    }))
+}
+
+unsafe extern "system" fn update_video_session_parameters(
+    device: vk::Device,
+    parameters: vk::VideoSessionParametersKHR,
+    info: *const vk::VideoSessionParametersUpdateInfoKHR<'_>,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid update info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let detail = format!(
+        "parameters={:#x} sequence={}",
+        parameters.as_raw(),
+        info.update_sequence_count
+    );
+    // SAFETY: the chain is valid.
+    let r = unsafe { chained_h264_add(info.p_next) }.and_then(|add| {
+        driver::lock().update_parameters(
+            handle_of(device),
+            parameters.as_raw(),
+            info.update_sequence_count,
+            &add.unwrap_or_default(),
+        )
+    });
+    code(finish("vkUpdateVideoSessionParametersKHR", &detail, r))
+}
+
+unsafe extern "system" fn destroy_video_session_parameters(
+    device: vk::Device,
+    parameters: vk::VideoSessionParametersKHR,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if parameters == vk::VideoSessionParametersKHR::null() {
+        record("vkDestroyVideoSessionParametersKHR NULL");
+        return;
+    }
+    let r = driver::lock().destroy_parameters(handle_of(device), parameters.as_raw());
+    let _ = finish(
+        "vkDestroyVideoSessionParametersKHR",
+        &format!("parameters={:#x}", parameters.as_raw()),
+        r,
+    );
+}
+
+unsafe extern "system" fn get_encoded_video_session_parameters(
+    device: vk::Device,
+    info: *const vk::VideoEncodeSessionParametersGetInfoKHR<'_>,
+    feedback: *mut vk::VideoEncodeSessionParametersFeedbackInfoKHR<'_>,
+    size: *mut usize,
+    data: *mut c_void,
+) -> vk::Result {
+    const NAME: &str = "vkGetEncodedVideoSessionParametersKHR";
+    // SAFETY: the caller passes a valid get info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let mut what = None;
+    // SAFETY: the chain is valid.
+    for node in unsafe { in_chain(info.p_next) } {
+        // SAFETY: node is a valid chain structure.
+        if unsafe { s_type(node) }
+            == vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_GET_INFO_KHR
+        {
+            // SAFETY: the sType says what the node is.
+            let g = unsafe { &*node.cast::<vk::VideoEncodeH264SessionParametersGetInfoKHR<'_>>() };
+            what = Some((
+                g.write_std_sps != vk::FALSE,
+                g.write_std_pps != vk::FALSE,
+                u8::try_from(g.std_sps_id).unwrap_or(u8::MAX),
+                u8::try_from(g.std_pps_id).unwrap_or(u8::MAX),
+            ));
+        }
+    }
+    let mut detail = format!(
+        "parameters={:#x} what={what:?}",
+        info.video_session_parameters.as_raw()
+    );
+    let r = match what {
+        None => Err("the chain has no VkVideoEncodeH264SessionParametersGetInfoKHR".to_string()),
+        Some(w) => driver::lock().encoded_parameters(
+            handle_of(device),
+            info.video_session_parameters.as_raw(),
+            w,
+        ),
+    };
+    let bytes = match r {
+        Ok(b) => b,
+        Err(e) => return code(finish(NAME, &detail, Err::<(), _>(e))),
+    };
+    // SAFETY: the feedback structure is NULL or valid and writable, with a valid chain.
+    if let Some(f) = unsafe { feedback.as_mut() } {
+        f.has_overrides = vk::FALSE;
+        // SAFETY: as above.
+        for node in unsafe { out_chain(f.p_next) } {
+            // SAFETY: node is a valid chain structure.
+            if unsafe { s_type(node) }
+                == vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_FEEDBACK_INFO_KHR
+            {
+                // SAFETY: the sType says what the node is.
+                let h = unsafe {
+                    &mut *node.cast::<vk::VideoEncodeH264SessionParametersFeedbackInfoKHR<'_>>()
+                };
+                h.has_std_sps_overrides = vk::FALSE;
+                h.has_std_pps_overrides = vk::FALSE;
+            }
+        }
+        detail.push_str(" feedback");
+    }
+    // SAFETY: pDataSize is valid for reading and writing.
+    let Some(&room) = (unsafe { read(size.cast_const()) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let r = if data.is_null() {
+        // SAFETY: as above.
+        unsafe { write(size, bytes.len()) };
+        vk::Result::SUCCESS
+    } else if room < bytes.len() {
+        // Nothing written, zero bytes reported (the spec's rule for a short buffer).
+        // SAFETY: as above.
+        unsafe { write(size, 0) };
+        vk::Result::INCOMPLETE
+    } else {
+        // SAFETY: pData holds *pDataSize >= bytes.len() writable bytes.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), data.cast::<u8>(), bytes.len()) };
+        // SAFETY: as above.
+        unsafe { write(size, bytes.len()) };
+        vk::Result::SUCCESS
+    };
+    record(&format!(
+        "{NAME} {detail} size={} room={room} -> {r:?}",
+        bytes.len()
+    ));
+    r
+}
+
+// ---------------------------------------------------------------------------------------------
+// Images.
+
+unsafe extern "system" fn create_image(
+    device: vk::Device,
+    info: *const vk::ImageCreateInfo<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::Image,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid create info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let request = ImageRequest {
+        kind: info.image_type,
+        format: info.format,
+        extent: (info.extent.width, info.extent.height, info.extent.depth),
+        mip_levels: info.mip_levels,
+        array_layers: info.array_layers,
+        samples: info.samples,
+        tiling: info.tiling,
+        usage: info.usage,
+        flags: info.flags,
+        // SAFETY: the chain is valid.
+        profiles: unsafe { listed_profiles(info.p_next) },
+    };
+    let detail = format!(
+        "format={} extent={}x{} layers={} usage={:#x} flags={:#x} profiles={}",
+        info.format.as_raw(),
+        info.extent.width,
+        info.extent.height,
+        info.array_layers,
+        info.usage.as_raw(),
+        info.flags.as_raw(),
+        request.profiles.len()
+    );
+    let r = driver::lock().create_image(handle_of(device), request);
+    code(finish("vkCreateImage", &detail, r).map(|h| {
+        // SAFETY: the caller passes a writable handle pointer.
+        unsafe { write(out, vk::Image::from_raw(h)) };
+    }))
+}
+
+unsafe extern "system" fn destroy_image(
+    device: vk::Device,
+    image: vk::Image,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if image == vk::Image::null() {
+        record("vkDestroyImage NULL");
+        return;
+    }
+    let r = driver::lock().destroy_image(handle_of(device), image.as_raw());
+    let _ = finish("vkDestroyImage", &format!("image={:#x}", image.as_raw()), r);
+}
+
+unsafe extern "system" fn get_image_memory_requirements(
+    device: vk::Device,
+    image: vk::Image,
+    out: *mut vk::MemoryRequirements,
+) {
+    let r = driver::lock().image_requirements(handle_of(device), image.as_raw());
+    if let Ok(req) = finish(
+        "vkGetImageMemoryRequirements",
+        &format!("image={:#x}", image.as_raw()),
+        r,
+    ) {
+        // SAFETY: the caller passes a writable structure.
+        unsafe { write(out, req) };
+    }
+}
+
+unsafe extern "system" fn get_image_memory_requirements2(
+    device: vk::Device,
+    info: *const vk::ImageMemoryRequirementsInfo2<'_>,
+    out: *mut vk::MemoryRequirements2<'_>,
+) {
+    // SAFETY: the caller passes valid structures.
+    let (Some(info), Some(out)) = (unsafe { read(info) }, unsafe { out.as_mut() }) else {
+        return;
+    };
+    // SAFETY: the chain is valid.
+    let plane_query = unsafe { in_chain(info.p_next) }
+        .into_iter()
+        // SAFETY: each node is a valid chain structure.
+        .any(|n| unsafe { s_type(n) } == vk::StructureType::IMAGE_PLANE_MEMORY_REQUIREMENTS_INFO);
+    let r = if plane_query {
+        Err("VkImagePlaneMemoryRequirementsInfo is for DISJOINT images, which this driver does not make".to_string())
+    } else {
+        driver::lock().image_requirements(handle_of(device), info.image.as_raw())
+    };
+    if let Ok(req) = finish(
+        "vkGetImageMemoryRequirements2",
+        &format!("image={:#x}", info.image.as_raw()),
+        r,
+    ) {
+        out.memory_requirements = req;
+        // SAFETY: the output chain is valid.
+        for node in unsafe { out_chain(out.p_next) } {
+            // SAFETY: node is a valid chain structure.
+            if unsafe { s_type(node) } == vk::StructureType::MEMORY_DEDICATED_REQUIREMENTS {
+                // SAFETY: the sType says what the node is.
+                let d = unsafe { &mut *node.cast::<vk::MemoryDedicatedRequirements<'_>>() };
+                d.prefers_dedicated_allocation = vk::FALSE;
+                d.requires_dedicated_allocation = vk::FALSE;
+            }
+        }
+    }
+}
+
+unsafe extern "system" fn bind_image_memory(
+    device: vk::Device,
+    image: vk::Image,
+    memory: vk::DeviceMemory,
+    offset: vk::DeviceSize,
+) -> vk::Result {
+    let detail = format!(
+        "image={:#x} memory={:#x} offset={offset}",
+        image.as_raw(),
+        memory.as_raw()
+    );
+    let r = driver::lock().bind_image(handle_of(device), image.as_raw(), memory.as_raw(), offset);
+    code(finish("vkBindImageMemory", &detail, r))
+}
+
+unsafe extern "system" fn bind_image_memory2(
+    device: vk::Device,
+    count: u32,
+    infos: *const vk::BindImageMemoryInfo<'_>,
+) -> vk::Result {
+    // SAFETY: pBindInfos holds bindInfoCount valid structures.
+    for b in unsafe { array(infos, count) } {
+        let detail = format!(
+            "image={:#x} memory={:#x} offset={}",
+            b.image.as_raw(),
+            b.memory.as_raw(),
+            b.memory_offset
+        );
+        // SAFETY: the chain is valid.
+        let plane = unsafe { in_chain(b.p_next) }
+            .into_iter()
+            // SAFETY: each node is a valid chain structure.
+            .any(|n| unsafe { s_type(n) } == vk::StructureType::BIND_IMAGE_PLANE_MEMORY_INFO);
+        let r = if plane {
+            Err("VkBindImagePlaneMemoryInfo is for DISJOINT images, which this driver does not make".to_string())
+        } else {
+            driver::lock().bind_image(
+                handle_of(device),
+                b.image.as_raw(),
+                b.memory.as_raw(),
+                b.memory_offset,
+            )
+        };
+        if let Err(e) = finish("vkBindImageMemory2", &detail, r) {
+            return e;
+        }
+    }
+    vk::Result::SUCCESS
+}
+
+unsafe extern "system" fn create_image_view(
+    device: vk::Device,
+    info: *const vk::ImageViewCreateInfo<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::ImageView,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid create info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let range = info.subresource_range;
+    let detail = format!(
+        "image={:#x} format={} aspect={:#x} layers={}+{}",
+        info.image.as_raw(),
+        info.format.as_raw(),
+        range.aspect_mask.as_raw(),
+        range.base_array_layer,
+        range.layer_count
+    );
+    let r = driver::lock().create_view(
+        handle_of(device),
+        info.image.as_raw(),
+        (
+            info.format,
+            range.aspect_mask,
+            range.base_array_layer,
+            range.layer_count,
+        ),
+    );
+    code(finish("vkCreateImageView", &detail, r).map(|h| {
+        // SAFETY: the caller passes a writable handle pointer.
+        unsafe { write(out, vk::ImageView::from_raw(h)) };
+    }))
+}
+
+unsafe extern "system" fn destroy_image_view(
+    device: vk::Device,
+    view: vk::ImageView,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if view == vk::ImageView::null() {
+        record("vkDestroyImageView NULL");
+        return;
+    }
+    let r = driver::lock().destroy_view(handle_of(device), view.as_raw());
+    let _ = finish(
+        "vkDestroyImageView",
+        &format!("view={:#x}", view.as_raw()),
+        r,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // The table of entry points.
 
 /// Which query returns an entry point.
@@ -1560,6 +2348,7 @@ static ENTRY_POINTS: LazyLock<Vec<Entry>> = LazyLock::new(|| {
         Physical "vkCreateDevice" create_device => vk::PFN_vkCreateDevice;
         Physical "vkGetPhysicalDeviceVideoCapabilitiesKHR" get_physical_device_video_capabilities => vk::PFN_vkGetPhysicalDeviceVideoCapabilitiesKHR;
         Physical "vkGetPhysicalDeviceVideoFormatPropertiesKHR" get_physical_device_video_format_properties => vk::PFN_vkGetPhysicalDeviceVideoFormatPropertiesKHR;
+        Physical "vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR" get_physical_device_video_encode_quality_level_properties => vk::PFN_vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR;
         Device "vkGetDeviceProcAddr" get_device_proc_addr => vk::PFN_vkGetDeviceProcAddr;
         Device "vkDestroyDevice" destroy_device => vk::PFN_vkDestroyDevice;
         Device "vkGetDeviceQueue" get_device_queue => vk::PFN_vkGetDeviceQueue;
@@ -1578,6 +2367,22 @@ static ENTRY_POINTS: LazyLock<Vec<Entry>> = LazyLock::new(|| {
         Device "vkGetBufferMemoryRequirements2" get_buffer_memory_requirements2 => vk::PFN_vkGetBufferMemoryRequirements2;
         Device "vkBindBufferMemory" bind_buffer_memory => vk::PFN_vkBindBufferMemory;
         Device "vkBindBufferMemory2" bind_buffer_memory2 => vk::PFN_vkBindBufferMemory2;
+        Device "vkCreateImage" create_image => vk::PFN_vkCreateImage;
+        Device "vkDestroyImage" destroy_image => vk::PFN_vkDestroyImage;
+        Device "vkGetImageMemoryRequirements" get_image_memory_requirements => vk::PFN_vkGetImageMemoryRequirements;
+        Device "vkGetImageMemoryRequirements2" get_image_memory_requirements2 => vk::PFN_vkGetImageMemoryRequirements2;
+        Device "vkBindImageMemory" bind_image_memory => vk::PFN_vkBindImageMemory;
+        Device "vkBindImageMemory2" bind_image_memory2 => vk::PFN_vkBindImageMemory2;
+        Device "vkCreateImageView" create_image_view => vk::PFN_vkCreateImageView;
+        Device "vkDestroyImageView" destroy_image_view => vk::PFN_vkDestroyImageView;
+        Device "vkCreateVideoSessionKHR" create_video_session => vk::PFN_vkCreateVideoSessionKHR;
+        Device "vkDestroyVideoSessionKHR" destroy_video_session => vk::PFN_vkDestroyVideoSessionKHR;
+        Device "vkGetVideoSessionMemoryRequirementsKHR" get_video_session_memory_requirements => vk::PFN_vkGetVideoSessionMemoryRequirementsKHR;
+        Device "vkBindVideoSessionMemoryKHR" bind_video_session_memory => vk::PFN_vkBindVideoSessionMemoryKHR;
+        Device "vkCreateVideoSessionParametersKHR" create_video_session_parameters => vk::PFN_vkCreateVideoSessionParametersKHR;
+        Device "vkUpdateVideoSessionParametersKHR" update_video_session_parameters => vk::PFN_vkUpdateVideoSessionParametersKHR;
+        Device "vkDestroyVideoSessionParametersKHR" destroy_video_session_parameters => vk::PFN_vkDestroyVideoSessionParametersKHR;
+        Device "vkGetEncodedVideoSessionParametersKHR" get_encoded_video_session_parameters => vk::PFN_vkGetEncodedVideoSessionParametersKHR;
     ]
 });
 

@@ -14,9 +14,13 @@
 pub mod caps;
 mod driver;
 mod ffi;
+pub mod h264;
+pub mod h265;
 mod handle;
+pub mod image;
 pub mod log;
 mod props;
+pub mod session;
 pub mod video;
 
 pub use driver::{
@@ -65,6 +69,7 @@ mod tests {
         let names = implemented_entry_points();
         assert!(names.contains(&"vkGetPhysicalDeviceVideoCapabilitiesKHR"));
         assert!(names.contains(&"vk_icdNegotiateLoaderICDInterfaceVersion"));
-        assert!(!names.contains(&"vkCreateVideoSessionKHR"));
+        assert!(names.contains(&"vkCreateVideoSessionKHR"));
+        assert!(!names.contains(&"vkCmdEncodeVideoKHR"));
     }
 }

@@ -125,6 +125,65 @@ pub fn check(table: &DeviceTable, profile: &Profile) -> Result<ProfileCaps, Refu
     })
 }
 
+/// What `vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR` reports for one quality
+/// level (the codec structures' common values).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QualityLevel {
+    /// `preferredRateControlMode`.
+    pub rate_control_mode: vk::VideoEncodeRateControlModeFlagsKHR,
+    /// `preferredRateControlLayerCount`.
+    pub rate_control_layers: u32,
+    /// `preferredGopFrameCount`.
+    pub gop_frames: u32,
+    /// `preferredIdrPeriod` (0: only the first picture is an IDR).
+    pub idr_period: u32,
+    /// `preferredConsecutiveBFrameCount`.
+    pub b_frames: u32,
+    /// `preferredConstantQp` (I, P, B).
+    pub constant_qp: (i32, i32, i32),
+    /// `preferredMaxL0ReferenceCount`.
+    pub max_l0: u32,
+    /// `preferredMaxL1ReferenceCount`.
+    pub max_l1: u32,
+}
+
+/// The preferences of quality level `level` of a profile: the driver's own choice (no public
+/// report lists a real driver's per-level values): VBR with one layer, a two-second GOP at
+/// 60 fps without periodic IDRs, one P reference; the top half of the levels (slower, better)
+/// adds two B frames with one backward reference, and the constant QPs fall by one per level.
+pub fn quality_level(
+    table: &DeviceTable,
+    profile: &Profile,
+    level: u32,
+) -> Result<(ProfileCaps, QualityLevel), Refusal> {
+    let caps = check(table, profile)?;
+    let levels = caps.encode.max_quality_levels;
+    if level >= levels {
+        return Err((
+            vk::Result::ERROR_VALIDATION_FAILED_EXT,
+            format!(
+                "qualityLevel {level}: the profile has levels 0 to {}",
+                levels - 1
+            ),
+        ));
+    }
+    let slow = level >= levels / 2;
+    let step = i32::try_from(level).unwrap_or(0);
+    Ok((
+        caps,
+        QualityLevel {
+            rate_control_mode: vk::VideoEncodeRateControlModeFlagsKHR::VBR,
+            rate_control_layers: 1,
+            gop_frames: 120,
+            idr_period: 0,
+            b_frames: if slow { 2 } else { 0 },
+            constant_qp: (26 - step, 28 - step, 30 - step),
+            max_l0: 1,
+            max_l1: u32::from(slow),
+        },
+    ))
+}
+
 /// One `VkVideoFormatPropertiesKHR`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FormatProps {
@@ -241,6 +300,23 @@ mod tests {
         assert_eq!(
             check(&NVIDIA_RTX_4090, &p).unwrap_err().0,
             vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
+        );
+    }
+
+    #[test]
+    fn quality_levels_prefer_vbr_and_add_b_frames_in_the_slower_half() {
+        let (_, fast) = quality_level(&NVIDIA_RTX_4090, &h264(100), 0).unwrap();
+        assert_eq!(
+            (fast.rate_control_mode, fast.b_frames, fast.constant_qp),
+            (vk::VideoEncodeRateControlModeFlagsKHR::VBR, 0, (26, 28, 30))
+        );
+        let (_, slow) = quality_level(&NVIDIA_RTX_4090, &h264(100), 6).unwrap();
+        assert_eq!((slow.b_frames, slow.max_l1, slow.constant_qp.0), (2, 1, 20));
+        assert_eq!(
+            quality_level(&NVIDIA_RTX_4090, &h264(100), 7)
+                .unwrap_err()
+                .1,
+            "qualityLevel 7: the profile has levels 0 to 6"
         );
     }
 

@@ -1,0 +1,268 @@
+//! Images and image views: the NV12 (and P010) encode-input and reference pictures and the
+//! single-plane formats a pass writes them through, laid out linearly in host memory plane by
+//! plane, so that the encoder (and a test) can read each plane's rows.
+
+use ash::vk;
+
+use crate::video::{self, Profile};
+
+/// Row pitch alignment of every plane.
+pub const ROW_ALIGNMENT: u64 = 256;
+/// Alignment of each plane's offset, of each array layer and of the image's memory.
+pub const IMAGE_ALIGNMENT: u64 = 4096;
+
+/// What `vkCreateImage` is asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageRequest {
+    /// `imageType`.
+    pub kind: vk::ImageType,
+    /// `format`.
+    pub format: vk::Format,
+    /// `extent` (width, height, depth).
+    pub extent: (u32, u32, u32),
+    /// `mipLevels`.
+    pub mip_levels: u32,
+    /// `arrayLayers`.
+    pub array_layers: u32,
+    /// `samples`.
+    pub samples: vk::SampleCountFlags,
+    /// `tiling`.
+    pub tiling: vk::ImageTiling,
+    /// `usage`.
+    pub usage: vk::ImageUsageFlags,
+    /// `flags`.
+    pub flags: vk::ImageCreateFlags,
+    /// The profiles of a chained `VkVideoProfileListInfoKHR` (empty without one).
+    pub profiles: Vec<Profile>,
+}
+
+/// One plane of one array layer in the image's memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plane {
+    /// Byte offset from the start of the image's binding.
+    pub offset: u64,
+    /// Bytes between rows.
+    pub row_pitch: u64,
+    /// Width and height in texels of the plane.
+    pub size: (u32, u32),
+    /// Bytes per texel.
+    pub texel_bytes: u32,
+}
+
+/// Where an image's texels lie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// The planes of layer 0 (other layers follow at `layer_pitch` strides).
+    pub planes: Vec<Plane>,
+    /// Bytes from one array layer to the next.
+    pub layer_pitch: u64,
+    /// The memory the image needs.
+    pub size: u64,
+}
+
+/// The planes of a format: (bytes per texel, horizontal and vertical subsampling) each, or
+/// `None` for a format the driver does not have.
+pub fn planes_of(format: vk::Format) -> Option<&'static [(u32, u32, u32)]> {
+    Some(match format {
+        vk::Format::G8_B8R8_2PLANE_420_UNORM => &[(1, 1, 1), (2, 2, 2)],
+        vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16 => &[(2, 1, 1), (4, 2, 2)],
+        vk::Format::R8_UNORM => &[(1, 1, 1)],
+        vk::Format::R8G8_UNORM | vk::Format::R16_UNORM => &[(2, 1, 1)],
+        vk::Format::R16G16_UNORM | vk::Format::R8G8B8A8_UNORM | vk::Format::B8G8R8A8_UNORM => {
+            &[(4, 1, 1)]
+        }
+        _ => return None,
+    })
+}
+
+/// The single-plane format each plane of a multi-planar format is viewed as.
+pub fn plane_format(format: vk::Format, plane: usize) -> Option<vk::Format> {
+    let formats: &[vk::Format] = match format {
+        vk::Format::G8_B8R8_2PLANE_420_UNORM => &[vk::Format::R8_UNORM, vk::Format::R8G8_UNORM],
+        vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16 => &[
+            vk::Format::R10X6_UNORM_PACK16,
+            vk::Format::R10X6G10X6_UNORM_2PACK16,
+        ],
+        _ => &[],
+    };
+    formats.get(plane).copied()
+}
+
+fn align(n: u64, a: u64) -> u64 {
+    n.div_ceil(a) * a
+}
+
+/// Checks a create info and lays the image out.
+pub fn layout(r: &ImageRequest) -> Result<Layout, String> {
+    let Some(planes) = planes_of(r.format) else {
+        return Err(format!("ERROR_FORMAT_NOT_SUPPORTED format {:?}", r.format));
+    };
+    let (w, h, d) = r.extent;
+    if r.kind != vk::ImageType::TYPE_2D || d != 1 || w == 0 || h == 0 {
+        return Err(format!(
+            "imageType {:?} extent {w}x{h}x{d}: the device makes 2D images of depth 1",
+            r.kind
+        ));
+    }
+    if r.mip_levels != 1 || r.array_layers == 0 || r.samples != vk::SampleCountFlags::TYPE_1 {
+        return Err(format!(
+            "mipLevels {} arrayLayers {} samples {:?}: one level, at least one layer, one sample",
+            r.mip_levels, r.array_layers, r.samples
+        ));
+    }
+    let video_usage = r.usage.intersects(
+        vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR | vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+    );
+    if video_usage {
+        let Some(first) = r.profiles.first() else {
+            return Err(format!(
+                "usage {:#x} has video-encode bits but the chain has no VkVideoProfileListInfoKHR with a profile",
+                r.usage.as_raw()
+            ));
+        };
+        let format = video::picture_format(first);
+        if r.format != format {
+            return Err(format!(
+                "format {:?}: the listed profile's pictures are {format:?}",
+                r.format
+            ));
+        }
+    }
+    if planes.len() > 1 && w % 2 != 0 || planes.len() > 1 && h % 2 != 0 {
+        return Err(format!("a 4:2:0 image of odd extent {w}x{h}"));
+    }
+    let mut offset = 0;
+    let mut out = Vec::new();
+    for &(bytes, sx, sy) in planes {
+        let size = (w / sx, h / sy);
+        let row_pitch = align(u64::from(size.0) * u64::from(bytes), ROW_ALIGNMENT);
+        out.push(Plane {
+            offset,
+            row_pitch,
+            size,
+            texel_bytes: bytes,
+        });
+        offset = align(offset + row_pitch * u64::from(size.1), IMAGE_ALIGNMENT);
+    }
+    Ok(Layout {
+        planes: out,
+        layer_pitch: offset,
+        size: offset * u64::from(r.array_layers),
+    })
+}
+
+/// Checks a view of an image created with `image`: the same format, or (with
+/// `MUTABLE_FORMAT`) one plane of a multi-planar image as its plane format.
+pub fn check_view(
+    image: &ImageRequest,
+    format: vk::Format,
+    aspect: vk::ImageAspectFlags,
+    layers: (u32, u32),
+) -> Result<(), String> {
+    let (base, count) = layers;
+    let count = if count == vk::REMAINING_ARRAY_LAYERS {
+        image.array_layers.saturating_sub(base)
+    } else {
+        count
+    };
+    if count == 0 || base.saturating_add(count) > image.array_layers {
+        return Err(format!(
+            "layers {base}+{count} of an image with {}",
+            image.array_layers
+        ));
+    }
+    let plane = [
+        vk::ImageAspectFlags::PLANE_0,
+        vk::ImageAspectFlags::PLANE_1,
+        vk::ImageAspectFlags::PLANE_2,
+    ]
+    .iter()
+    .position(|p| *p == aspect);
+    if format == image.format && (aspect == vk::ImageAspectFlags::COLOR || plane.is_none()) {
+        return Ok(());
+    }
+    if let Some(i) = plane {
+        if plane_format(image.format, i) == Some(format)
+            && image.flags.contains(vk::ImageCreateFlags::MUTABLE_FORMAT)
+        {
+            return Ok(());
+        }
+    }
+    Err(format!(
+        "a {format:?} view of aspect {:#x} of a {:?} image (flags {:#x}): views are the image's format, or a plane's format on a MUTABLE_FORMAT image",
+        aspect.as_raw(),
+        image.format,
+        image.flags.as_raw()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nv12(usage: vk::ImageUsageFlags, profiles: Vec<Profile>) -> ImageRequest {
+        ImageRequest {
+            kind: vk::ImageType::TYPE_2D,
+            format: vk::Format::G8_B8R8_2PLANE_420_UNORM,
+            extent: (1920, 1088, 1),
+            mip_levels: 1,
+            array_layers: 1,
+            samples: vk::SampleCountFlags::TYPE_1,
+            tiling: vk::ImageTiling::OPTIMAL,
+            usage,
+            flags: vk::ImageCreateFlags::MUTABLE_FORMAT | vk::ImageCreateFlags::EXTENDED_USAGE,
+            profiles,
+        }
+    }
+
+    fn high() -> Profile {
+        Profile {
+            operation: vk::VideoCodecOperationFlagsKHR::ENCODE_H264,
+            chroma: vk::VideoChromaSubsamplingFlagsKHR::TYPE_420,
+            luma: vk::VideoComponentBitDepthFlagsKHR::TYPE_8,
+            chroma_depth: vk::VideoComponentBitDepthFlagsKHR::TYPE_8,
+            std_profile_idc: Some(100),
+        }
+    }
+
+    #[test]
+    fn nv12_lays_out_luma_then_interleaved_chroma() {
+        let l = layout(&nv12(
+            vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR,
+            vec![high()],
+        ))
+        .unwrap();
+        // Rows of 1920 bytes padded to 2048; 2048 * 1088 is a multiple of 4096.
+        assert_eq!(l.planes[0].row_pitch, 2048);
+        assert_eq!(l.planes[0].size, (1920, 1088));
+        assert_eq!(l.planes[1].offset, 2_228_224);
+        assert_eq!(
+            (l.planes[1].row_pitch, l.planes[1].size),
+            (2048, (960, 544))
+        );
+        assert_eq!(l.size, 2_228_224 + 1_114_112);
+    }
+
+    #[test]
+    fn video_usage_needs_a_profile_list_of_the_same_format() {
+        assert!(
+            layout(&nv12(vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR, vec![]))
+                .unwrap_err()
+                .contains("no VkVideoProfileListInfoKHR")
+        );
+        let mut r = nv12(vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR, vec![high()]);
+        r.format = vk::Format::R8_UNORM;
+        assert!(layout(&r).unwrap_err().contains("pictures are"));
+    }
+
+    #[test]
+    fn plane_views_need_a_mutable_image() {
+        let mut r = nv12(vk::ImageUsageFlags::STORAGE, vec![]);
+        let p1 = vk::ImageAspectFlags::PLANE_1;
+        assert!(check_view(&r, vk::Format::R8G8_UNORM, p1, (0, 1)).is_ok());
+        assert!(check_view(&r, vk::Format::R8_UNORM, p1, (0, 1)).is_err());
+        assert!(check_view(&r, r.format, vk::ImageAspectFlags::COLOR, (0, 2)).is_err());
+        r.flags = vk::ImageCreateFlags::empty();
+        assert!(check_view(&r, vk::Format::R8G8_UNORM, p1, (0, 1)).is_err());
+    }
+}

@@ -1,0 +1,574 @@
+//! Video sessions and their parameters objects: the create info checked against the
+//! profile's capabilities, the session's memory bindings, and the H.264 parameter sets a
+//! parameters object holds and writes back as NAL units.
+
+use std::collections::BTreeMap;
+
+use ash::vk;
+
+use crate::caps::DeviceTable;
+use crate::h264::{Pps, Sps};
+use crate::video::{self, Profile, ProfileCaps, Refusal};
+
+/// What `vkCreateVideoSessionKHR` is asked for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRequest {
+    /// `queueFamilyIndex`.
+    pub queue_family: u32,
+    /// `flags`.
+    pub flags: vk::VideoSessionCreateFlagsKHR,
+    /// `pVideoProfile`.
+    pub profile: Profile,
+    /// `pictureFormat`.
+    pub picture_format: vk::Format,
+    /// `maxCodedExtent` (width, height).
+    pub max_coded_extent: (u32, u32),
+    /// `referencePictureFormat`.
+    pub reference_picture_format: vk::Format,
+    /// `maxDpbSlots`.
+    pub max_dpb_slots: u32,
+    /// `maxActiveReferencePictures`.
+    pub max_active_reference_pictures: u32,
+    /// `pStdHeaderVersion`: its name and version.
+    pub std_header: (String, u32),
+    /// `VkVideoEncodeH264SessionCreateInfoKHR`: `maxLevelIdc` when `useMaxLevelIdc` is set.
+    pub h264_max_level: Option<u32>,
+}
+
+/// Bind index of the session's working memory (reconstruction and motion search state).
+pub const BIND_WORKING: u32 = 0;
+/// Bind index of the per-DPB-slot metadata (motion vectors of each reference picture).
+pub const BIND_DPB_METADATA: u32 = 1;
+/// Alignment of both bindings.
+pub const SESSION_MEMORY_ALIGNMENT: u64 = 4096;
+
+/// A live video session.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// What it was created with.
+    pub request: SessionRequest,
+    /// The capabilities of its profile.
+    pub caps: ProfileCaps,
+    /// Memory bound per bind index: (memory, offset).
+    pub bound: BTreeMap<u32, (u64, u64)>,
+}
+
+fn invalid(vuid: &str, text: String) -> Refusal {
+    (
+        vk::Result::ERROR_VALIDATION_FAILED_EXT,
+        format!("{text} ({vuid})"),
+    )
+}
+
+/// Checks a create info in the spec's order: the profile (its own error codes), the std header
+/// version (`VK_ERROR_VIDEO_STD_VERSION_NOT_SUPPORTED_KHR`), then the valid-usage rules
+/// against the capabilities, each refused as `VK_ERROR_VALIDATION_FAILED` naming its VUID.
+pub fn check(
+    table: &DeviceTable,
+    queue_family_ops: Option<vk::VideoCodecOperationFlagsKHR>,
+    r: &SessionRequest,
+) -> Result<ProfileCaps, Refusal> {
+    let caps = video::check(table, &r.profile)?;
+    let (name, version) = caps.std_header;
+    if r.std_header.0 != name || r.std_header.1 > version {
+        return Err((
+            vk::Result::ERROR_VIDEO_STD_VERSION_NOT_SUPPORTED_KHR,
+            format!(
+                "std header {} version {:#x}: the profile's is {name} version {version:#x}",
+                r.std_header.0, r.std_header.1
+            ),
+        ));
+    }
+    if !queue_family_ops.is_some_and(|ops| ops.contains(r.profile.operation)) {
+        return Err(invalid(
+            "the spec's valid usage of queueFamilyIndex",
+            format!(
+                "queue family {} does not do {:?}",
+                r.queue_family, r.profile.operation
+            ),
+        ));
+    }
+    let allowed = vk::VideoSessionCreateFlagsKHR::ALLOW_ENCODE_PARAMETER_OPTIMIZATIONS;
+    if !allowed.contains(r.flags) {
+        return Err(invalid(
+            "VUID-VkVideoSessionCreateInfoKHR-flags-parameter",
+            format!(
+                "flags {:#x}: the device takes ALLOW_ENCODE_PARAMETER_OPTIMIZATIONS only",
+                r.flags.as_raw()
+            ),
+        ));
+    }
+    let v = caps.video;
+    let (w, h) = r.max_coded_extent;
+    let (min, max) = (v.min_coded_extent, v.max_coded_extent);
+    if w < min.0 || h < min.1 || w > max.0 || h > max.1 {
+        return Err(invalid(
+            "VUID-VkVideoSessionCreateInfoKHR-maxCodedExtent-04851",
+            format!(
+                "maxCodedExtent {w}x{h} is outside the profile's {}x{} to {}x{}",
+                min.0, min.1, max.0, max.1
+            ),
+        ));
+    }
+    if r.max_dpb_slots > v.max_dpb_slots {
+        return Err(invalid(
+            "VUID-VkVideoSessionCreateInfoKHR-maxDpbSlots-04847",
+            format!(
+                "maxDpbSlots {} is over the profile's {}",
+                r.max_dpb_slots, v.max_dpb_slots
+            ),
+        ));
+    }
+    if r.max_active_reference_pictures > v.max_active_reference_pictures {
+        return Err(invalid(
+            "VUID-VkVideoSessionCreateInfoKHR-maxActiveReferencePictures-04849",
+            format!(
+                "maxActiveReferencePictures {} is over the profile's {}",
+                r.max_active_reference_pictures, v.max_active_reference_pictures
+            ),
+        ));
+    }
+    if (r.max_dpb_slots == 0) != (r.max_active_reference_pictures == 0) {
+        return Err(invalid(
+            "the spec's valid usage of maxDpbSlots",
+            format!(
+                "maxDpbSlots {} with maxActiveReferencePictures {}: both or neither are 0",
+                r.max_dpb_slots, r.max_active_reference_pictures
+            ),
+        ));
+    }
+    let format = video::picture_format(&r.profile);
+    if r.picture_format != format {
+        return Err(invalid(
+            "the spec's valid usage of pictureFormat",
+            format!(
+                "pictureFormat {:?}: the profile encodes from {format:?}",
+                r.picture_format
+            ),
+        ));
+    }
+    if r.max_dpb_slots > 0 && r.reference_picture_format != format {
+        return Err(invalid(
+            "the spec's valid usage of referencePictureFormat",
+            format!(
+                "referencePictureFormat {:?}: the profile keeps references in {format:?}",
+                r.reference_picture_format
+            ),
+        ));
+    }
+    Ok(caps)
+}
+
+/// The size of the working memory: 256 bytes per macroblock of the largest picture.
+fn macroblocks((w, h): (u32, u32)) -> u64 {
+    u64::from(w.div_ceil(16)) * u64::from(h.div_ceil(16))
+}
+
+/// `vkGetVideoSessionMemoryRequirementsKHR`: the working memory (any memory type) and, with
+/// reference pictures, the DPB metadata (64 bytes per macroblock per slot, host-visible types
+/// only: the driver's encoder reads it on the host).
+pub fn memory_requirements(r: &SessionRequest) -> Vec<(u32, vk::MemoryRequirements)> {
+    let align = |n: u64| n.div_ceil(SESSION_MEMORY_ALIGNMENT) * SESSION_MEMORY_ALIGNMENT;
+    let all = (1u32 << crate::driver::MEMORY_TYPES.len()) - 1;
+    let host = crate::driver::MEMORY_TYPES
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.contains(vk::MemoryPropertyFlags::HOST_VISIBLE))
+        .fold(0u32, |bits, (i, _)| bits | (1 << i));
+    let mbs = macroblocks(r.max_coded_extent);
+    let mut out = vec![(
+        BIND_WORKING,
+        vk::MemoryRequirements {
+            size: align(mbs * 256),
+            alignment: SESSION_MEMORY_ALIGNMENT,
+            memory_type_bits: all,
+        },
+    )];
+    if r.max_dpb_slots > 0 {
+        out.push((
+            BIND_DPB_METADATA,
+            vk::MemoryRequirements {
+                size: align(mbs * 64 * u64::from(r.max_dpb_slots)),
+                alignment: SESSION_MEMORY_ALIGNMENT,
+                memory_type_bits: host,
+            },
+        ));
+    }
+    out
+}
+
+/// One `VkBindVideoSessionMemoryInfoKHR`, with the memory's size and type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bind {
+    /// `memoryBindIndex`.
+    pub index: u32,
+    /// The memory handle.
+    pub memory: u64,
+    /// `memoryOffset`.
+    pub offset: u64,
+    /// `memorySize`.
+    pub size: u64,
+    /// The allocation's size.
+    pub memory_size: u64,
+    /// The allocation's memory type.
+    pub memory_type: usize,
+}
+
+impl Session {
+    /// `vkBindVideoSessionMemoryKHR` for one binding.
+    pub fn bind(&mut self, b: &Bind) -> Result<(), String> {
+        let reqs = memory_requirements(&self.request);
+        let Some((_, req)) = reqs.iter().find(|(i, _)| *i == b.index) else {
+            return Err(format!(
+                "memoryBindIndex {} is not one the session's requirements list",
+                b.index
+            ));
+        };
+        if self.bound.contains_key(&b.index) {
+            return Err(format!("memoryBindIndex {} is already bound", b.index));
+        }
+        if req.memory_type_bits & (1 << b.memory_type) == 0 {
+            return Err(format!(
+                "memory type {} is not in memoryTypeBits {:#b} of bind index {}",
+                b.memory_type, req.memory_type_bits, b.index
+            ));
+        }
+        if b.offset % req.alignment != 0 {
+            return Err(format!(
+                "memoryOffset {} is not a multiple of {}",
+                b.offset, req.alignment
+            ));
+        }
+        if b.size != req.size {
+            return Err(format!(
+                "memorySize {} for bind index {}: the requirement is {}",
+                b.size, b.index, req.size
+            ));
+        }
+        if b.offset.saturating_add(b.size) > b.memory_size {
+            return Err(format!(
+                "memoryOffset {} + memorySize {} is past the {}-byte allocation (VUID-VkBindVideoSessionMemoryInfoKHR-memorySize-07202)",
+                b.offset, b.size, b.memory_size
+            ));
+        }
+        self.bound.insert(b.index, (b.memory, b.offset));
+        Ok(())
+    }
+}
+
+/// The H.264 parameter sets one parameters object holds.
+#[derive(Clone, Debug, Default)]
+pub struct H264Params {
+    /// SPSs by `seq_parameter_set_id`.
+    pub sps: BTreeMap<u8, Sps>,
+    /// PPSs by (`seq_parameter_set_id`, `pic_parameter_set_id`).
+    pub pps: BTreeMap<(u8, u8), Pps>,
+    /// `maxStdSPSCount`.
+    pub max_sps: u32,
+    /// `maxStdPPSCount`.
+    pub max_pps: u32,
+    /// The last `updateSequenceCount` applied (0 after creation).
+    pub update_sequence: u32,
+}
+
+/// A live parameters object.
+#[derive(Clone, Debug)]
+pub struct Parameters {
+    /// The session it was created for.
+    pub session: u64,
+    /// Its H.264 parameter sets.
+    pub h264: H264Params,
+}
+
+/// The parameter sets of a create or update call.
+#[derive(Clone, Debug, Default)]
+pub struct H264Add {
+    /// The SPSs.
+    pub sps: Vec<Sps>,
+    /// The PPSs.
+    pub pps: Vec<Pps>,
+}
+
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl H264Params {
+    /// A new object's sets: the template's, then the added ones (replacing the template's
+    /// entries with the same keys).
+    pub fn create(
+        template: Option<&H264Params>,
+        max_sps: u32,
+        max_pps: u32,
+        add: &H264Add,
+    ) -> Result<Self, String> {
+        let mut p = template.cloned().unwrap_or_default();
+        p.max_sps = max_sps;
+        p.max_pps = max_pps;
+        p.update_sequence = 0;
+        for s in &add.sps {
+            p.sps.insert(s.id, s.clone());
+        }
+        for q in &add.pps {
+            p.pps.insert((q.sps_id, q.id), *q);
+        }
+        if count(p.sps.len()) > max_sps || count(p.pps.len()) > max_pps {
+            return Err(format!(
+                "{} SPS and {} PPS entries for a capacity of {max_sps} and {max_pps}",
+                p.sps.len(),
+                p.pps.len()
+            ));
+        }
+        Ok(p)
+    }
+
+    /// `vkUpdateVideoSessionParametersKHR`: new keys only, the sequence count one more than the
+    /// last.
+    pub fn update(&mut self, sequence: u32, add: &H264Add) -> Result<(), String> {
+        if sequence != self.update_sequence.wrapping_add(1) {
+            return Err(format!(
+                "updateSequenceCount {sequence}: the next is {} (VUID-vkUpdateVideoSessionParametersKHR-pUpdateInfo-07215)",
+                self.update_sequence.wrapping_add(1)
+            ));
+        }
+        if let Some(s) = add.sps.iter().find(|s| self.sps.contains_key(&s.id)) {
+            return Err(format!("SPS {} is already in the object", s.id));
+        }
+        if let Some(q) = add
+            .pps
+            .iter()
+            .find(|q| self.pps.contains_key(&(q.sps_id, q.id)))
+        {
+            return Err(format!(
+                "PPS {} of SPS {} is already in the object",
+                q.id, q.sps_id
+            ));
+        }
+        let sps = self.sps.len() + add.sps.len();
+        let pps = self.pps.len() + add.pps.len();
+        if count(sps) > self.max_sps || count(pps) > self.max_pps {
+            return Err(format!(
+                "ERROR_TOO_MANY_OBJECTS {sps} SPS and {pps} PPS entries for a capacity of {} and {}",
+                self.max_sps, self.max_pps
+            ));
+        }
+        for s in &add.sps {
+            self.sps.insert(s.id, s.clone());
+        }
+        for q in &add.pps {
+            self.pps.insert((q.sps_id, q.id), *q);
+        }
+        self.update_sequence = sequence;
+        Ok(())
+    }
+
+    /// `vkGetEncodedVideoSessionParametersKHR`: the SPS (when asked) then the PPS (when asked),
+    /// as Annex-B NAL units. The driver overrides nothing.
+    pub fn encoded(
+        &self,
+        write_sps: bool,
+        write_pps: bool,
+        sps_id: u8,
+        pps_id: u8,
+    ) -> Result<Vec<u8>, String> {
+        if !write_sps && !write_pps {
+            return Err(
+                "neither writeStdSPS nor writeStdPPS is set (VUID-VkVideoEncodeH264SessionParametersGetInfoKHR-writeStdSPS-08279)"
+                    .into(),
+            );
+        }
+        let mut out = Vec::new();
+        if write_sps {
+            let s = self
+                .sps
+                .get(&sps_id)
+                .ok_or_else(|| format!("no SPS {sps_id} in the object"))?;
+            out.extend(s.nal());
+        }
+        if write_pps {
+            let p = self
+                .pps
+                .get(&(sps_id, pps_id))
+                .ok_or_else(|| format!("no PPS {pps_id} of SPS {sps_id} in the object"))?;
+            out.extend(p.nal());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::caps::{self, NVIDIA_RTX_4090};
+    use ash::vk::native;
+
+    fn request() -> SessionRequest {
+        SessionRequest {
+            queue_family: 1,
+            flags: vk::VideoSessionCreateFlagsKHR::empty(),
+            profile: Profile {
+                operation: vk::VideoCodecOperationFlagsKHR::ENCODE_H264,
+                chroma: vk::VideoChromaSubsamplingFlagsKHR::TYPE_420,
+                luma: vk::VideoComponentBitDepthFlagsKHR::TYPE_8,
+                chroma_depth: vk::VideoComponentBitDepthFlagsKHR::TYPE_8,
+                std_profile_idc: Some(100),
+            },
+            picture_format: vk::Format::G8_B8R8_2PLANE_420_UNORM,
+            max_coded_extent: (1920, 1088),
+            reference_picture_format: vk::Format::G8_B8R8_2PLANE_420_UNORM,
+            max_dpb_slots: 17,
+            max_active_reference_pictures: 16,
+            std_header: (caps::STD_H264_ENCODE_NAME.into(), caps::STD_VERSION_1_0_0),
+            h264_max_level: None,
+        }
+    }
+
+    fn ops() -> Option<vk::VideoCodecOperationFlagsKHR> {
+        Some(NVIDIA_RTX_4090.encode_operations)
+    }
+
+    #[test]
+    fn a_session_within_the_capabilities_is_accepted_and_each_limit_refused() {
+        let t = &NVIDIA_RTX_4090;
+        assert!(check(t, ops(), &request()).is_ok());
+        let refused = |f: &dyn Fn(&mut SessionRequest), family_ops| {
+            let mut r = request();
+            f(&mut r);
+            check(t, family_ops, &r).unwrap_err()
+        };
+        let e = refused(&|r| r.max_coded_extent = (4112, 1088), ops());
+        assert_eq!(e.0, vk::Result::ERROR_VALIDATION_FAILED_EXT);
+        assert_eq!(e.1, "maxCodedExtent 4112x1088 is outside the profile's 32x32 to 4096x4096 (VUID-VkVideoSessionCreateInfoKHR-maxCodedExtent-04851)");
+        let e = refused(&|r| r.std_header.1 = caps::STD_VERSION_1_0_0 + 1, ops());
+        assert_eq!(e.0, vk::Result::ERROR_VIDEO_STD_VERSION_NOT_SUPPORTED_KHR);
+        let e = refused(&|r| r.profile.std_profile_idc = Some(244), ops());
+        assert_eq!(
+            e.0,
+            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
+        );
+        assert!(refused(&|r| r.max_dpb_slots = 18, ops())
+            .1
+            .contains("04847"));
+        assert!(refused(&|r| r.max_active_reference_pictures = 17, ops())
+            .1
+            .contains("04849"));
+        assert!(refused(&|r| r.max_active_reference_pictures = 0, ops())
+            .1
+            .contains("both or neither"));
+        assert!(refused(&|r| r.picture_format = vk::Format::R8_UNORM, ops())
+            .1
+            .contains("encodes from"));
+        assert!(
+            refused(&|_| {}, Some(vk::VideoCodecOperationFlagsKHR::NONE))
+                .1
+                .contains("does not do")
+        );
+    }
+
+    #[test]
+    fn memory_requirements_and_bindings() {
+        let mut s = Session {
+            request: request(),
+            caps: check(&NVIDIA_RTX_4090, ops(), &request()).unwrap(),
+            bound: BTreeMap::new(),
+        };
+        let reqs = memory_requirements(&s.request);
+        // 120x68 macroblocks: 8160 * 256 bytes (a multiple of 4096); 8160 * 64 * 17 for the
+        // DPB metadata, rounded up to 4096.
+        assert_eq!(reqs[0].1.size, 2_088_960);
+        assert_eq!(reqs[1].1.size, 8_880_128);
+        assert_eq!(reqs[1].1.memory_type_bits, 0b110);
+        let bind = Bind {
+            index: 1,
+            memory: 7,
+            offset: 0,
+            size: reqs[1].1.size,
+            memory_size: 1 << 24,
+            memory_type: 0,
+        };
+        assert!(s.bind(&bind).unwrap_err().contains("memoryTypeBits"));
+        assert!(s
+            .bind(&Bind {
+                memory_type: 1,
+                offset: 100,
+                ..bind
+            })
+            .unwrap_err()
+            .contains("not a multiple of 4096"));
+        s.bind(&Bind {
+            memory_type: 1,
+            ..bind
+        })
+        .unwrap();
+        assert!(s
+            .bind(&Bind {
+                memory_type: 1,
+                ..bind
+            })
+            .unwrap_err()
+            .contains("already bound"));
+        assert!(s
+            .bind(&Bind { index: 2, ..bind })
+            .unwrap_err()
+            .contains("memoryBindIndex 2"));
+    }
+
+    fn sps(id: u8) -> Sps {
+        let std = native::StdVideoH264SequenceParameterSet {
+            seq_parameter_set_id: id,
+            profile_idc: 100,
+            chroma_format_idc: 1,
+            ..crate::h264::std_sps(crate::h264::no_sps_flags())
+        };
+        Sps::from_std(&std, &[], None).unwrap()
+    }
+
+    fn pps(sps_id: u8, id: u8) -> Pps {
+        Pps::from_std(&native::StdVideoH264PictureParameterSet {
+            seq_parameter_set_id: sps_id,
+            pic_parameter_set_id: id,
+            ..crate::h264::std_pps(crate::h264::no_pps_flags())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn parameters_are_created_updated_and_written_in_order() {
+        let add = H264Add {
+            sps: vec![sps(0)],
+            pps: vec![pps(0, 0)],
+        };
+        let mut p = H264Params::create(None, 2, 2, &add).unwrap();
+        let both = p.encoded(true, true, 0, 0).unwrap();
+        let mut expected = sps(0).nal();
+        expected.extend(pps(0, 0).nal());
+        assert_eq!(both, expected);
+        assert_eq!(p.encoded(false, true, 0, 0).unwrap(), pps(0, 0).nal());
+        assert!(p
+            .encoded(true, false, 1, 0)
+            .unwrap_err()
+            .contains("no SPS 1"));
+        assert!(p
+            .update(2, &H264Add::default())
+            .unwrap_err()
+            .contains("07215"));
+        assert!(p.update(1, &add).unwrap_err().contains("SPS 0 is already"));
+        let more = H264Add {
+            sps: vec![sps(1)],
+            pps: vec![pps(1, 0), pps(1, 1)],
+        };
+        assert!(p
+            .update(1, &more)
+            .unwrap_err()
+            .starts_with("ERROR_TOO_MANY_OBJECTS"));
+        let one = H264Add {
+            sps: vec![sps(1)],
+            pps: vec![pps(1, 3)],
+        };
+        p.update(1, &one).unwrap();
+        assert_eq!(p.encoded(true, true, 1, 3).unwrap().len(), expected.len());
+        let from_template = H264Params::create(Some(&p), 4, 4, &H264Add::default()).unwrap();
+        assert_eq!(from_template.sps.len(), 2);
+        assert!(H264Params::create(None, 0, 1, &add).is_err());
+    }
+}

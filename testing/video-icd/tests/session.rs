@@ -1,0 +1,865 @@
+//! An H.264 High encode session on the test driver through the real Vulkan loader, with
+//! Khronos' validation layer watching when it is one that knows the video-encode structures
+//! (1.4.303 or newer; `.ci/with-vvl-trixie` runs it): the session at 1920x1080 with the
+//! capabilities' DPB limits and its memory bound, session parameters from a plausible SPS and
+//! PPS (one PPS added by an update), the encoded parameter sets read back and decoded by
+//! FFmpeg (`-bsf:v trace_headers`: an independent H.264 syntax reader), the NV12 input and
+//! reference images with their views, and two misuses the driver refuses (an extent over the
+//! maximum, a std header from the future) with the layer's VUIDs for them.
+//!
+//! One test in this binary: the loader reads `VK_DRIVER_FILES` when it first scans for
+//! drivers, so the environment is set before any Vulkan call and never changes.
+
+use std::ffi::{c_void, CStr};
+use std::process::Command;
+use std::sync::Mutex;
+
+use ash::vk;
+use ash::vk::native;
+use ghoststream_video_icd::h264::{no_pps_flags, no_sps_flags, no_vui_flags, std_pps, std_sps};
+use ghoststream_video_icd::{log, COMPUTE_FAMILY, ENCODE_FAMILY, LIBRARY_FILE, MEMORY_TYPES};
+
+mod common;
+use common::{library, skip};
+
+/// What the validation layer reported: "VUID: message" lines.
+static MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+unsafe extern "system" fn on_message(
+    severity: vk::DebugUtilsMessageSeverityFlagsEXT,
+    _kind: vk::DebugUtilsMessageTypeFlagsEXT,
+    data: *const vk::DebugUtilsMessengerCallbackDataEXT<'_>,
+    _user: *mut c_void,
+) -> vk::Bool32 {
+    if severity.intersects(
+        vk::DebugUtilsMessageSeverityFlagsEXT::WARNING
+            | vk::DebugUtilsMessageSeverityFlagsEXT::ERROR,
+    ) {
+        // SAFETY: the layer passes valid callback data for the duration of the call.
+        let d = unsafe { &*data };
+        let text = |p: *const std::ffi::c_char| {
+            if p.is_null() {
+                String::new()
+            } else {
+                // SAFETY: not NULL, so NUL-terminated (the layer's contract).
+                unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+            }
+        };
+        let line = format!("{}: {}", text(d.p_message_id_name), text(d.p_message));
+        MESSAGES
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(line);
+    }
+    vk::FALSE
+}
+
+fn take_messages() -> Vec<String> {
+    std::mem::take(&mut *MESSAGES.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// The first validation layer 1.4 release that knows the video-encode structures.
+const VVL_MIN: u32 = vk::make_api_version(0, 1, 4, 303);
+
+fn h264_high() -> (
+    vk::VideoProfileInfoKHR<'static>,
+    vk::VideoEncodeH264ProfileInfoKHR<'static>,
+) {
+    (
+        vk::VideoProfileInfoKHR::default()
+            .video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
+            .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
+            .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+            .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8),
+        vk::VideoEncodeH264ProfileInfoKHR::default()
+            .std_profile_idc(native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_HIGH),
+    )
+}
+
+/// An H.264 encode session's create info: NV12 pictures and references, `extent`, the DPB
+/// limits (slots, active references) and the std header `header`.
+fn session_info<'a>(
+    profile: &'a vk::VideoProfileInfoKHR<'a>,
+    extent: vk::Extent2D,
+    header: &'a vk::ExtensionProperties,
+    (slots, active): (u32, u32),
+) -> vk::VideoSessionCreateInfoKHR<'a> {
+    vk::VideoSessionCreateInfoKHR::default()
+        .queue_family_index(ENCODE_FAMILY)
+        .video_profile(profile)
+        .picture_format(vk::Format::G8_B8R8_2PLANE_420_UNORM)
+        .max_coded_extent(extent)
+        .reference_picture_format(vk::Format::G8_B8R8_2PLANE_420_UNORM)
+        .max_dpb_slots(slots)
+        .max_active_reference_pictures(active)
+        .std_header_version(header)
+}
+
+/// The syntax elements FFmpeg's trace printed, in order: (name, value).
+fn trace_elements(stderr: &str) -> Vec<(String, i64)> {
+    stderr
+        .lines()
+        .filter(|l| l.starts_with("[trace_headers"))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once("] ")?;
+            let mut words = rest.split_whitespace();
+            let _position: u64 = words.next()?.parse().ok()?;
+            let name = words.next()?.to_string();
+            let value = rest.rsplit_once(" = ")?.1.trim().parse().ok()?;
+            Some((name, value))
+        })
+        .collect()
+}
+
+/// The values of `name` in the trace, in order.
+fn values(trace: &[(String, i64)], name: &str) -> Vec<i64> {
+    trace
+        .iter()
+        .filter(|(n, _)| n == name)
+        .map(|(_, v)| *v)
+        .collect()
+}
+
+/// A memory type index from `bits` with `flags`.
+fn memory_type(bits: u32, flags: vk::MemoryPropertyFlags) -> u32 {
+    let i = MEMORY_TYPES
+        .iter()
+        .enumerate()
+        .position(|(i, f)| bits & (1 << i) != 0 && f.contains(flags))
+        .expect("a memory type that fits");
+    u32::try_from(i).unwrap()
+}
+
+#[test]
+fn an_h264_session_binds_memory_and_its_parameter_sets_decode_with_ffmpeg() {
+    let Some(lib) = library() else {
+        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
+        return;
+    };
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent H.264 reader)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("ghoststream_video_icd.json");
+    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
+    let log_path = dir.path().join("calls.log");
+    // Before any Vulkan call, and the only test of this binary.
+    std::env::set_var("VK_DRIVER_FILES", &manifest);
+    std::env::set_var("VK_ICD_FILENAMES", &manifest);
+    std::env::set_var(log::LOG_ENV, &log_path);
+
+    // SAFETY: loading the system's Vulkan loader.
+    let entry = match unsafe { ash::Entry::load() } {
+        Ok(e) => e,
+        Err(e) => {
+            skip(&format!("no Vulkan loader ({e})"));
+            return;
+        }
+    };
+    // The validation layer, when it is one that checks video encode.
+    // SAFETY: a plain global query.
+    let layers = unsafe { entry.enumerate_instance_layer_properties() }.unwrap_or_default();
+    let layer = layers.iter().find(|l| {
+        l.layer_name_as_c_str()
+            .is_ok_and(|n| n == c"VK_LAYER_KHRONOS_validation")
+    });
+    let validated = layer.is_some_and(|l| l.spec_version >= VVL_MIN);
+    if !validated {
+        let found = layer.map_or("none".to_string(), |l| {
+            format!(
+                "{}.{}.{}",
+                vk::api_version_major(l.spec_version),
+                vk::api_version_minor(l.spec_version),
+                vk::api_version_patch(l.spec_version)
+            )
+        });
+        assert!(
+            std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_none(),
+            "GHOSTSTREAM_REQUIRE_VVL14 is set but the validation layer is {found} (1.4.303 or newer checks video encode)"
+        );
+        eprintln!(
+            "validation layer {found} predates video-encode checking: the driver and FFmpeg checks run without it; run through .ci/with-vvl-trixie for the layer's"
+        );
+    }
+    let layer_names = [c"VK_LAYER_KHRONOS_validation".as_ptr()];
+    let instance_extensions = [ash::ext::debug_utils::NAME.as_ptr()];
+    let app = vk::ApplicationInfo::default().api_version(vk::API_VERSION_1_3);
+    let mut messenger_info = vk::DebugUtilsMessengerCreateInfoEXT::default()
+        .message_severity(
+            vk::DebugUtilsMessageSeverityFlagsEXT::WARNING
+                | vk::DebugUtilsMessageSeverityFlagsEXT::ERROR,
+        )
+        .message_type(
+            vk::DebugUtilsMessageTypeFlagsEXT::VALIDATION
+                | vk::DebugUtilsMessageTypeFlagsEXT::GENERAL
+                | vk::DebugUtilsMessageTypeFlagsEXT::PERFORMANCE,
+        )
+        .pfn_user_callback(Some(on_message));
+    let mut instance_info = vk::InstanceCreateInfo::default().application_info(&app);
+    if validated {
+        instance_info = instance_info
+            .enabled_layer_names(&layer_names)
+            .enabled_extension_names(&instance_extensions)
+            .push_next(&mut messenger_info);
+    }
+    // SAFETY: a well-formed create info.
+    let instance = unsafe { entry.create_instance(&instance_info, None) }
+        .expect("vkCreateInstance through the loader");
+    let debug = ash::ext::debug_utils::Instance::new(&entry, &instance);
+    let messenger = validated.then(|| {
+        // SAFETY: the instance has VK_EXT_debug_utils (from the layer); the callback is a
+        // plain function that outlives the messenger.
+        unsafe { debug.create_debug_utils_messenger(&messenger_info, None) }
+            .expect("vkCreateDebugUtilsMessengerEXT")
+    });
+    // SAFETY: plain queries.
+    let pd = unsafe { instance.enumerate_physical_devices() }.unwrap()[0];
+
+    // The capabilities the session is sized by.
+    let video_queue = ash::khr::video_queue::Instance::new(&entry, &instance);
+    let (profile, mut h264_profile) = h264_high();
+    let profile = profile.push_next(&mut h264_profile);
+    let mut h264_caps = vk::VideoEncodeH264CapabilitiesKHR::default();
+    let mut encode_caps = vk::VideoEncodeCapabilitiesKHR::default();
+    let mut caps = vk::VideoCapabilitiesKHR::default()
+        .push_next(&mut encode_caps)
+        .push_next(&mut h264_caps);
+    // SAFETY: a well-formed profile and output chain.
+    unsafe {
+        (video_queue.fp().get_physical_device_video_capabilities_khr)(
+            pd,
+            &raw const profile,
+            &raw mut caps,
+        )
+    }
+    .result()
+    .unwrap();
+    let (max_dpb, max_active, std_header, max_extent) = (
+        caps.max_dpb_slots,
+        caps.max_active_reference_pictures,
+        caps.std_header_version,
+        caps.max_coded_extent,
+    );
+
+    // The preferences of the highest quality level (slow half: B frames).
+    let quality_level = encode_caps.max_quality_levels - 1;
+    let (profile, mut h264_profile) = h264_high();
+    let profile = profile.push_next(&mut h264_profile);
+    let quality_info = vk::PhysicalDeviceVideoEncodeQualityLevelInfoKHR::default()
+        .video_profile(&profile)
+        .quality_level(quality_level);
+    let mut h264_quality = vk::VideoEncodeH264QualityLevelPropertiesKHR::default();
+    let mut quality =
+        vk::VideoEncodeQualityLevelPropertiesKHR::default().push_next(&mut h264_quality);
+    let veq_instance = ash::khr::video_encode_queue::Instance::new(&entry, &instance);
+    // SAFETY: well-formed input and output structures.
+    unsafe {
+        (veq_instance
+            .fp()
+            .get_physical_device_video_encode_quality_level_properties_khr)(
+            pd,
+            &raw const quality_info,
+            &raw mut quality,
+        )
+    }
+    .result()
+    .expect("vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR");
+    assert_eq!(
+        (
+            quality.preferred_rate_control_mode,
+            quality.preferred_rate_control_layer_count
+        ),
+        (vk::VideoEncodeRateControlModeFlagsKHR::VBR, 1)
+    );
+    assert_eq!(
+        (
+            h264_quality.preferred_consecutive_b_frame_count,
+            h264_quality.preferred_max_l1_reference_count,
+            h264_quality.preferred_std_entropy_coding_mode_flag
+        ),
+        (2, 1, vk::TRUE)
+    );
+
+    // The device: compute and encode queues (of the families an application has looked at).
+    // SAFETY: a plain query.
+    let families = unsafe { instance.get_physical_device_queue_family_properties(pd) };
+    assert_eq!(families.len(), 2);
+    let priorities = [1.0f32];
+    let queues = [
+        vk::DeviceQueueCreateInfo::default()
+            .queue_family_index(COMPUTE_FAMILY)
+            .queue_priorities(&priorities),
+        vk::DeviceQueueCreateInfo::default()
+            .queue_family_index(ENCODE_FAMILY)
+            .queue_priorities(&priorities),
+    ];
+    let ext_names = [
+        ash::khr::video_queue::NAME.as_ptr(),
+        ash::khr::video_encode_queue::NAME.as_ptr(),
+        ash::khr::video_encode_h264::NAME.as_ptr(),
+    ];
+    let mut features13 = vk::PhysicalDeviceVulkan13Features::default().synchronization2(true);
+    let mut features11 =
+        vk::PhysicalDeviceVulkan11Features::default().sampler_ycbcr_conversion(true);
+    let device_info = vk::DeviceCreateInfo::default()
+        .queue_create_infos(&queues)
+        .enabled_extension_names(&ext_names)
+        .push_next(&mut features13)
+        .push_next(&mut features11);
+    // SAFETY: a well-formed create info.
+    let device = unsafe { instance.create_device(pd, &device_info, None) }.expect("vkCreateDevice");
+    let vq = ash::khr::video_queue::Device::new(&instance, &device);
+    let veq = ash::khr::video_encode_queue::Device::new(&instance, &device);
+
+    // The session: H.264 High, 1920x1080, the capabilities' DPB limits.
+    let (profile, mut h264_profile) = h264_high();
+    let profile = profile.push_next(&mut h264_profile);
+    let mut h264_session = vk::VideoEncodeH264SessionCreateInfoKHR::default();
+    let limits = (max_dpb, max_active);
+    let extent = vk::Extent2D {
+        width: 1920,
+        height: 1080,
+    };
+    let info = session_info(&profile, extent, &std_header, limits).push_next(&mut h264_session);
+    let d = device.handle();
+    let create_session = |info: &vk::VideoSessionCreateInfoKHR<'_>| {
+        let mut s = vk::VideoSessionKHR::null();
+        // SAFETY: the create info is well formed (or deliberately invalid in one value the
+        // driver checks); the handle is written only on success.
+        unsafe { (vq.fp().create_video_session_khr)(d, info, std::ptr::null(), &raw mut s) }
+            .result_with_success(s)
+    };
+    let session = create_session(&info).expect("vkCreateVideoSessionKHR");
+
+    // Its memory: every binding in memory of a type it allows.
+    let mut count = 0;
+    // SAFETY: a count query on a valid session.
+    unsafe {
+        (vq.fp().get_video_session_memory_requirements_khr)(
+            d,
+            session,
+            &raw mut count,
+            std::ptr::null_mut(),
+        )
+    }
+    .result()
+    .unwrap();
+    let mut reqs = vec![vk::VideoSessionMemoryRequirementsKHR::default(); count as usize];
+    // SAFETY: `reqs` holds `count` structures.
+    unsafe {
+        (vq.fp().get_video_session_memory_requirements_khr)(
+            d,
+            session,
+            &raw mut count,
+            reqs.as_mut_ptr(),
+        )
+    }
+    .result()
+    .unwrap();
+    let mut memories = Vec::new();
+    let mut binds = Vec::new();
+    for r in &reqs {
+        let m = r.memory_requirements;
+        let ty = memory_type(m.memory_type_bits, vk::MemoryPropertyFlags::DEVICE_LOCAL);
+        // SAFETY: a well-formed allocation.
+        let mem = unsafe {
+            device.allocate_memory(
+                &vk::MemoryAllocateInfo::default()
+                    .allocation_size(m.size)
+                    .memory_type_index(ty),
+                None,
+            )
+        }
+        .unwrap();
+        memories.push(mem);
+        binds.push(
+            vk::BindVideoSessionMemoryInfoKHR::default()
+                .memory_bind_index(r.memory_bind_index)
+                .memory(mem)
+                .memory_offset(0)
+                .memory_size(m.size),
+        );
+    }
+    assert_eq!(
+        reqs.iter()
+            .map(|r| (r.memory_bind_index, r.memory_requirements.size))
+            .collect::<Vec<_>>(),
+        // 120x68 macroblocks: 256 bytes each of working memory, 64 per DPB slot of metadata.
+        [(0, 2_088_960), (1, 8_880_128)]
+    );
+    // SAFETY: each binding once, in memory that fits it.
+    unsafe {
+        (vq.fp().bind_video_session_memory_khr)(
+            d,
+            session,
+            u32::try_from(binds.len()).unwrap(),
+            binds.as_ptr(),
+        )
+    }
+    .result()
+    .expect("vkBindVideoSessionMemoryKHR");
+
+    // Session parameters from a plausible 1080p High SPS (level 4.1, VUI with BT.709 colour,
+    // 60 fps timing and a one-frame DPB) and PPS (CABAC, 8x8 transform).
+    let mut sps_flags = no_sps_flags();
+    sps_flags.set_frame_mbs_only_flag(1);
+    sps_flags.set_direct_8x8_inference_flag(1);
+    sps_flags.set_frame_cropping_flag(1);
+    sps_flags.set_vui_parameters_present_flag(1);
+    let mut vui_flags = no_vui_flags();
+    vui_flags.set_video_signal_type_present_flag(1);
+    vui_flags.set_color_description_present_flag(1);
+    vui_flags.set_timing_info_present_flag(1);
+    vui_flags.set_fixed_frame_rate_flag(1);
+    vui_flags.set_bitstream_restriction_flag(1);
+    let vui = native::StdVideoH264SequenceParameterSetVui {
+        flags: vui_flags,
+        aspect_ratio_idc: native::StdVideoH264AspectRatioIdc_STD_VIDEO_H264_ASPECT_RATIO_IDC_SQUARE,
+        sar_width: 0,
+        sar_height: 0,
+        video_format: 5,
+        colour_primaries: 1,
+        transfer_characteristics: 1,
+        matrix_coefficients: 1,
+        num_units_in_tick: 1,
+        time_scale: 120,
+        max_num_reorder_frames: 0,
+        max_dec_frame_buffering: 1,
+        chroma_sample_loc_type_top_field: 0,
+        chroma_sample_loc_type_bottom_field: 0,
+        reserved1: 0,
+        pHrdParameters: std::ptr::null(),
+    };
+    let sps = native::StdVideoH264SequenceParameterSet {
+        profile_idc: native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_HIGH,
+        level_idc: native::StdVideoH264LevelIdc_STD_VIDEO_H264_LEVEL_IDC_4_1,
+        chroma_format_idc: native::StdVideoH264ChromaFormatIdc_STD_VIDEO_H264_CHROMA_FORMAT_IDC_420,
+        seq_parameter_set_id: 0,
+        log2_max_frame_num_minus4: 4,
+        pic_order_cnt_type: native::StdVideoH264PocType_STD_VIDEO_H264_POC_TYPE_0,
+        log2_max_pic_order_cnt_lsb_minus4: 4,
+        max_num_ref_frames: 1,
+        pic_width_in_mbs_minus1: 119,
+        pic_height_in_map_units_minus1: 67,
+        frame_crop_bottom_offset: 4,
+        pSequenceParameterSetVui: &raw const vui,
+        ..std_sps(sps_flags)
+    };
+    let mut pps_flags = no_pps_flags();
+    pps_flags.set_entropy_coding_mode_flag(1);
+    pps_flags.set_transform_8x8_mode_flag(1);
+    pps_flags.set_deblocking_filter_control_present_flag(1);
+    let pps = native::StdVideoH264PictureParameterSet {
+        pic_init_qp_minus26: -4,
+        ..std_pps(pps_flags)
+    };
+    let spss = [sps];
+    let ppss = [pps];
+    let add = vk::VideoEncodeH264SessionParametersAddInfoKHR::default()
+        .std_sp_ss(&spss)
+        .std_pp_ss(&ppss);
+    let mut h264_params = vk::VideoEncodeH264SessionParametersCreateInfoKHR::default()
+        .max_std_sps_count(1)
+        .max_std_pps_count(2)
+        .parameters_add_info(&add);
+    let mut quality_choice =
+        vk::VideoEncodeQualityLevelInfoKHR::default().quality_level(quality_level);
+    let params_info = vk::VideoSessionParametersCreateInfoKHR::default()
+        .video_session(session)
+        .push_next(&mut h264_params)
+        .push_next(&mut quality_choice);
+    let mut params = vk::VideoSessionParametersKHR::null();
+    // SAFETY: a well-formed create info.
+    unsafe {
+        (vq.fp().create_video_session_parameters_khr)(
+            d,
+            &raw const params_info,
+            std::ptr::null(),
+            &raw mut params,
+        )
+    }
+    .result()
+    .expect("vkCreateVideoSessionParametersKHR");
+    // A second PPS (id 1: CAVLC, QP 30, chroma offsets -2/+2) added by an update.
+    let mut pps1_flags = no_pps_flags();
+    pps1_flags.set_deblocking_filter_control_present_flag(1);
+    let pps1 = native::StdVideoH264PictureParameterSet {
+        pic_parameter_set_id: 1,
+        pic_init_qp_minus26: 4,
+        chroma_qp_index_offset: -2,
+        second_chroma_qp_index_offset: 2,
+        ..std_pps(pps1_flags)
+    };
+    let ppss1 = [pps1];
+    let mut add1 = vk::VideoEncodeH264SessionParametersAddInfoKHR::default().std_pp_ss(&ppss1);
+    let update = vk::VideoSessionParametersUpdateInfoKHR::default()
+        .update_sequence_count(1)
+        .push_next(&mut add1);
+    // SAFETY: a well-formed update, the first.
+    unsafe { (vq.fp().update_video_session_parameters_khr)(d, params, &raw const update) }
+        .result()
+        .expect("vkUpdateVideoSessionParametersKHR");
+
+    // The encoded SPS + PPS 0, then PPS 1 alone, with the feedback structures.
+    let get = |write_sps: bool, pps_id: u32| {
+        let mut h264_get = vk::VideoEncodeH264SessionParametersGetInfoKHR::default()
+            .write_std_sps(write_sps)
+            .write_std_pps(true)
+            .std_sps_id(0)
+            .std_pps_id(pps_id);
+        let get_info = vk::VideoEncodeSessionParametersGetInfoKHR::default()
+            .video_session_parameters(params)
+            .push_next(&mut h264_get);
+        let mut h264_feedback = vk::VideoEncodeH264SessionParametersFeedbackInfoKHR {
+            has_std_sps_overrides: vk::TRUE,
+            has_std_pps_overrides: vk::TRUE,
+            ..Default::default()
+        };
+        let mut feedback = vk::VideoEncodeSessionParametersFeedbackInfoKHR {
+            has_overrides: vk::TRUE,
+            ..Default::default()
+        }
+        .push_next(&mut h264_feedback);
+        let f = veq.fp().get_encoded_video_session_parameters_khr;
+        let mut size = 0usize;
+        // SAFETY: a size query with well-formed structures.
+        unsafe {
+            f(
+                d,
+                &raw const get_info,
+                &raw mut feedback,
+                &raw mut size,
+                std::ptr::null_mut(),
+            )
+        }
+        .result()
+        .unwrap();
+        // A buffer one byte short: nothing written, size 0, VK_INCOMPLETE.
+        let mut short = vec![0xaau8; size - 1];
+        let mut short_size = short.len();
+        // SAFETY: `short` holds `short_size` bytes.
+        let r = unsafe {
+            f(
+                d,
+                &raw const get_info,
+                std::ptr::null_mut(),
+                &raw mut short_size,
+                short.as_mut_ptr().cast(),
+            )
+        };
+        assert_eq!((r, short_size), (vk::Result::INCOMPLETE, 0));
+        assert!(short.iter().all(|&b| b == 0xaa));
+        let mut data = vec![0u8; size];
+        // SAFETY: `data` holds `size` bytes.
+        unsafe {
+            f(
+                d,
+                &raw const get_info,
+                &raw mut feedback,
+                &raw mut size,
+                data.as_mut_ptr().cast(),
+            )
+        }
+        .result()
+        .unwrap();
+        assert_eq!(size, data.len());
+        let overrides = (
+            feedback.has_overrides,
+            h264_feedback.has_std_sps_overrides,
+            h264_feedback.has_std_pps_overrides,
+        );
+        (data, overrides)
+    };
+    let (sps_pps0, overrides) = get(true, 0);
+    assert_eq!(overrides, (vk::FALSE, vk::FALSE, vk::FALSE));
+    let (pps1_bytes, _) = get(false, 1);
+    assert_eq!(&sps_pps0[..5], [0, 0, 0, 1, 0x67], "an SPS NAL unit first");
+    assert_eq!(&pps1_bytes[..5], [0, 0, 0, 1, 0x68], "a PPS NAL unit alone");
+
+    // FFmpeg reads them back: profile, level, size, VUI and both PPSs as given.
+    let stream = dir.path().join("parameters.h264");
+    std::fs::write(&stream, [sps_pps0.as_slice(), &pps1_bytes].concat()).unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "info", "-f", "h264", "-i"])
+        .arg(&stream)
+        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let trace = trace_elements(&stderr);
+    let one = |name: &str| {
+        let v = values(&trace, name);
+        assert_eq!(v.len(), 1, "{name} once in FFmpeg's trace:\n{stderr}");
+        v[0]
+    };
+    assert_eq!(
+        stderr.matches("Sequence Parameter Set").count(),
+        1,
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("Picture Parameter Set").count(),
+        2,
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Failed to read"), "{stderr}");
+    assert_eq!(one("profile_idc"), 100, "High");
+    assert_eq!(one("level_idc"), 41, "level 4.1");
+    let width = (one("pic_width_in_mbs_minus1") + 1) * 16
+        - 2 * (one("frame_crop_left_offset") + one("frame_crop_right_offset"));
+    let height = (one("pic_height_in_map_units_minus1") + 1) * 16
+        - 2 * (one("frame_crop_top_offset") + one("frame_crop_bottom_offset"));
+    assert_eq!((width, height), (1920, 1080), "the cropped picture size");
+    assert_eq!(one("chroma_format_idc"), 1);
+    assert_eq!(one("log2_max_frame_num_minus4"), 4);
+    assert_eq!(one("log2_max_pic_order_cnt_lsb_minus4"), 4);
+    assert_eq!(one("max_num_ref_frames"), 1);
+    assert_eq!(
+        (
+            one("colour_primaries"),
+            one("transfer_characteristics"),
+            one("matrix_coefficients")
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!((one("num_units_in_tick"), one("time_scale")), (1, 120));
+    assert_eq!(one("max_dec_frame_buffering"), 1);
+    assert_eq!(values(&trace, "pic_parameter_set_id"), [0, 1]);
+    assert_eq!(values(&trace, "entropy_coding_mode_flag"), [1, 0]);
+    assert_eq!(values(&trace, "pic_init_qp_minus26"), [-4, 4]);
+    assert_eq!(values(&trace, "chroma_qp_index_offset"), [0, -2]);
+    assert_eq!(values(&trace, "transform_8x8_mode_flag"), [1, 0]);
+    assert_eq!(values(&trace, "second_chroma_qp_index_offset"), [0, 2]);
+    assert_eq!(
+        values(&trace, "rbsp_stop_one_bit").len(),
+        3,
+        "every unit read to its end"
+    );
+
+    // The NV12 encode input (written by a pass through plane views) and a reference picture.
+    let (list_profile, mut list_h264) = h264_high();
+    let list_profiles = [list_profile.push_next(&mut list_h264)];
+    let mut list = vk::VideoProfileListInfoKHR::default().profiles(&list_profiles);
+    let input_info = vk::ImageCreateInfo::default()
+        .image_type(vk::ImageType::TYPE_2D)
+        .format(vk::Format::G8_B8R8_2PLANE_420_UNORM)
+        .extent(vk::Extent3D {
+            width: 1920,
+            height: 1080,
+            depth: 1,
+        })
+        .mip_levels(1)
+        .array_layers(1)
+        .samples(vk::SampleCountFlags::TYPE_1)
+        .tiling(vk::ImageTiling::OPTIMAL)
+        .usage(
+            vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR
+                | vk::ImageUsageFlags::STORAGE
+                | vk::ImageUsageFlags::TRANSFER_DST,
+        )
+        .flags(vk::ImageCreateFlags::MUTABLE_FORMAT | vk::ImageCreateFlags::EXTENDED_USAGE)
+        .initial_layout(vk::ImageLayout::UNDEFINED)
+        .push_next(&mut list);
+    // SAFETY: a well-formed create info.
+    let input = unsafe { device.create_image(&input_info, None) }.expect("vkCreateImage input");
+    let (dpb_profile, mut dpb_h264) = h264_high();
+    let dpb_profiles = [dpb_profile.push_next(&mut dpb_h264)];
+    let mut dpb_list = vk::VideoProfileListInfoKHR::default().profiles(&dpb_profiles);
+    let dpb_info = vk::ImageCreateInfo {
+        usage: vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+        flags: vk::ImageCreateFlags::empty(),
+        p_next: std::ptr::null(),
+        ..input_info
+    }
+    .push_next(&mut dpb_list);
+    // SAFETY: as above.
+    let dpb = unsafe { device.create_image(&dpb_info, None) }.expect("vkCreateImage DPB");
+    let mut image_memories = Vec::new();
+    for image in [input, dpb] {
+        let mut req = vk::MemoryRequirements2::default();
+        // SAFETY: a valid image.
+        unsafe {
+            device.get_image_memory_requirements2(
+                &vk::ImageMemoryRequirementsInfo2::default().image(image),
+                &mut req,
+            )
+        };
+        let m = req.memory_requirements;
+        // Rows padded to 2048 bytes: 1080 luma rows, then 540 rows of interleaved chroma.
+        assert_eq!(m.size, 2048 * 1080 + 2048 * 540);
+        let ty = memory_type(
+            m.memory_type_bits,
+            vk::MemoryPropertyFlags::HOST_VISIBLE | vk::MemoryPropertyFlags::HOST_COHERENT,
+        );
+        // SAFETY: a well-formed allocation, bound once.
+        let mem = unsafe {
+            let mem = device
+                .allocate_memory(
+                    &vk::MemoryAllocateInfo::default()
+                        .allocation_size(m.size)
+                        .memory_type_index(ty),
+                    None,
+                )
+                .unwrap();
+            device
+                .bind_image_memory2(&[vk::BindImageMemoryInfo::default()
+                    .image(image)
+                    .memory(mem)
+                    .memory_offset(0)])
+                .unwrap();
+            mem
+        };
+        image_memories.push(mem);
+    }
+    let view = |image: vk::Image,
+                format: vk::Format,
+                aspect: vk::ImageAspectFlags,
+                usage: vk::ImageUsageFlags| {
+        let mut usage_info = vk::ImageViewUsageCreateInfo::default().usage(usage);
+        let info = vk::ImageViewCreateInfo::default()
+            .image(image)
+            .view_type(vk::ImageViewType::TYPE_2D)
+            .format(format)
+            .subresource_range(vk::ImageSubresourceRange {
+                aspect_mask: aspect,
+                base_mip_level: 0,
+                level_count: 1,
+                base_array_layer: 0,
+                layer_count: 1,
+            })
+            .push_next(&mut usage_info);
+        // SAFETY: a well-formed create info of a bound image.
+        unsafe { device.create_image_view(&info, None) }
+    };
+    let views = [
+        view(
+            input,
+            vk::Format::G8_B8R8_2PLANE_420_UNORM,
+            vk::ImageAspectFlags::COLOR,
+            vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR,
+        )
+        .expect("the encode input's view"),
+        view(
+            input,
+            vk::Format::R8_UNORM,
+            vk::ImageAspectFlags::PLANE_0,
+            vk::ImageUsageFlags::STORAGE,
+        )
+        .expect("the luma plane's storage view"),
+        view(
+            input,
+            vk::Format::R8G8_UNORM,
+            vk::ImageAspectFlags::PLANE_1,
+            vk::ImageUsageFlags::STORAGE,
+        )
+        .expect("the chroma plane's storage view"),
+        view(
+            dpb,
+            vk::Format::G8_B8R8_2PLANE_420_UNORM,
+            vk::ImageAspectFlags::COLOR,
+            vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+        )
+        .expect("the reference picture's view"),
+    ];
+    let clean = take_messages();
+    assert!(
+        clean.is_empty(),
+        "the validation layer reported on correct use:\n{}",
+        clean.join("\n")
+    );
+
+    // Misuse 1: a coded extent over the profile's maximum.
+    let too_wide = vk::Extent2D {
+        width: max_extent.width + 16,
+        height: 1080,
+    };
+    let mut h264_session2 = vk::VideoEncodeH264SessionCreateInfoKHR::default();
+    let info = session_info(&profile, too_wide, &std_header, limits).push_next(&mut h264_session2);
+    // A deliberately invalid create info: the layer reports it and lets it through.
+    let r = create_session(&info);
+    assert_eq!(r.err(), Some(vk::Result::ERROR_VALIDATION_FAILED_EXT));
+    let extent_messages = take_messages();
+    // Misuse 2: a std header version newer than the driver's.
+    let mut future = std_header;
+    future.spec_version += 1;
+    let mut h264_session3 = vk::VideoEncodeH264SessionCreateInfoKHR::default();
+    let info = session_info(&profile, extent, &future, limits).push_next(&mut h264_session3);
+    let r = create_session(&info);
+    assert_eq!(
+        r.err(),
+        Some(vk::Result::ERROR_VIDEO_STD_VERSION_NOT_SUPPORTED_KHR)
+    );
+    let header_messages = take_messages();
+    if validated {
+        let has = |m: &[String], vuid: &str| m.iter().any(|l| l.starts_with(vuid));
+        assert!(
+            has(
+                &extent_messages,
+                "VUID-VkVideoSessionCreateInfoKHR-maxCodedExtent-04851"
+            ),
+            "{extent_messages:#?}"
+        );
+        assert!(
+            has(
+                &header_messages,
+                "VUID-VkVideoSessionCreateInfoKHR-pStdHeaderVersion-07191"
+            ),
+            "{header_messages:#?}"
+        );
+    }
+
+    // SAFETY: everything made above, destroyed once, children first.
+    unsafe {
+        for v in views {
+            device.destroy_image_view(v, None);
+        }
+        device.destroy_image(input, None);
+        device.destroy_image(dpb, None);
+        (vq.fp().destroy_video_session_parameters_khr)(d, params, std::ptr::null());
+        (vq.fp().destroy_video_session_khr)(d, session, std::ptr::null());
+        for m in memories.into_iter().chain(image_memories) {
+            device.free_memory(m, None);
+        }
+        device.destroy_device(None);
+        if let Some(m) = messenger {
+            debug.destroy_debug_utils_messenger(m, None);
+        }
+        instance.destroy_instance(None);
+    }
+    let late = take_messages();
+    assert!(late.is_empty(), "{}", late.join("\n"));
+
+    // The driver's log: the deliberate refusals, and nothing else failed or leaked.
+    let calls = log::read(&log_path).unwrap();
+    let failed: Vec<_> = calls
+        .iter()
+        .filter(|c| !c.name.ends_with("ProcAddr"))
+        .filter(|c| !["", "SUCCESS", "found", "INCOMPLETE"].contains(&c.result.as_str()))
+        .map(|c| format!("{} {} -> {}", c.name, c.detail, c.result))
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    assert!(
+        failed[0].contains("maxCodedExtent 4112x1080"),
+        "{failed:#?}"
+    );
+    assert!(
+        failed[1].ends_with("ERROR_VIDEO_STD_VERSION_NOT_SUPPORTED_KHR"),
+        "{failed:#?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.name == "vkDestroyDevice" && c.detail.is_empty()),
+        "no objects leaked"
+    );
+    let missing = calls
+        .iter()
+        .filter(|c| c.name == "vkGetDeviceProcAddr" && c.result == "null")
+        .count();
+    eprintln!(
+        "{} calls into the driver; validation {}; device entry points asked for but not implemented: {missing}",
+        calls.len(),
+        if validated { "on" } else { "off" }
+    );
+}
