@@ -1,0 +1,104 @@
+//! GhostStream's own H.264 encode session (`ghoststream::gpu::video`) on the test driver through
+//! the real loader: the context's video-encode queue, the session with its memory bound, the
+//! session parameters made from the library's H.264 parameter sets, and the SPS/PPS the driver
+//! encodes from them, read back by FFmpeg (an independent reader) and by the project's own SPS
+//! parser: profile, level, size and cropping as the library chose them.
+//!
+//! One test in this binary: the environment names the driver before any Vulkan call.
+
+mod common;
+
+use std::process::Command;
+
+use common::{library, skip};
+use ghoststream::gpu::video::h264::{H264Parameters, H264Stream};
+use ghoststream::gpu::video::session::H264EncodeSession;
+use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
+use ghoststream::{ColorDescription, Rational};
+use ghoststream_video_icd::LIBRARY_FILE;
+
+#[test]
+fn the_engines_h264_session_makes_parameter_sets_ffmpeg_reads_back() {
+    let Some(lib) = library() else {
+        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
+        return;
+    };
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent H.264 reader)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("ghoststream_video_icd.json");
+    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
+    std::env::set_var("VK_DRIVER_FILES", &manifest);
+    std::env::set_var("VK_ICD_FILENAMES", &manifest);
+    // Validation where the layer knows video encode (1.4, as `make test` runs this binary
+    // under .ci/with-vvl-trixie); Debian 12's 1.3.239 does not.
+    let validated = std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some();
+    let ctx = match GpuContext::new(&GpuOptions {
+        device: DeviceSelector::Name("GhostStream test driver".into()),
+        validation: validated,
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            skip(&format!("no context on the test driver ({e})"));
+            return;
+        }
+    };
+    let stream = H264Stream {
+        width: 1920,
+        height: 1080,
+        frame_rate: Rational::new(60, 1),
+        max_bitrate: 12_000_000,
+        color: ColorDescription::BT709,
+    };
+    let params = H264Parameters::new(&stream).unwrap();
+    assert_eq!(params.level, "4.2");
+    let session = H264EncodeSession::new(&ctx, &params).expect("the session is made");
+    let bytes = session.encoded_parameters().expect("the parameter sets");
+    drop(session);
+    if validated {
+        let messages = ctx.take_validation_messages();
+        assert!(
+            messages.is_empty(),
+            "validation layer 1.4:\n{}",
+            messages.join("\n")
+        );
+    }
+
+    // The project's own SPS reader.
+    let sps = ghoststream::bitstream::nal::AnnexBNals::new(&bytes)
+        .find(|n| n.first().is_some_and(|b| b & 0x1f == 7))
+        .expect("an SPS NAL unit");
+    let info = ghoststream::bitstream::avc::parse_sps(sps).unwrap();
+    assert_eq!((info.profile_idc, info.level_idc), (100, 42));
+
+    // FFmpeg's own reading of the parameter sets (its trace_headers filter): profile, level,
+    // size in macroblocks, cropping and the VUI's colour.
+    let path = dir.path().join("parameters.h264");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "info", "-f", "h264", "-i"])
+        .arg(&path)
+        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let value = |name: &str| -> i64 {
+        let found: Vec<i64> = stderr
+            .lines()
+            .filter(|l| l.starts_with("[trace_headers"))
+            .filter(|l| l.split_whitespace().any(|w| w == name))
+            .filter_map(|l| l.rsplit_once(" = ")?.1.trim().parse().ok())
+            .collect();
+        assert_eq!(found.len(), 1, "{name} once in FFmpeg's trace:\n{stderr}");
+        found[0]
+    };
+    assert_eq!(value("profile_idc"), 100);
+    assert_eq!(value("level_idc"), 42);
+    assert_eq!(value("pic_width_in_mbs_minus1"), 119);
+    assert_eq!(value("pic_height_in_map_units_minus1"), 67);
+    assert_eq!(value("frame_crop_bottom_offset"), 4);
+    assert_eq!(value("colour_primaries"), 1);
+    assert_eq!(value("entropy_coding_mode_flag"), 1);
+}
