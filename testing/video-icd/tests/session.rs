@@ -1,9 +1,10 @@
-//! An H.264 High encode session on the test driver through the real Vulkan loader, with
-//! Khronos' validation layer watching when it is one that knows the video-encode structures
-//! (1.4.303 or newer; `.ci/with-vvl-trixie` runs it): the session at 1920x1080 with the
-//! capabilities' DPB limits and its memory bound, session parameters from a plausible SPS and
-//! PPS (one PPS added by an update), the encoded parameter sets read back and decoded by
-//! FFmpeg (`-bsf:v trace_headers`: an independent H.264 syntax reader), the NV12 input and
+//! H.264 High and H.265 Main encode sessions on the test driver through the real Vulkan
+//! loader, with Khronos' validation layer watching when it is one that knows the video-encode
+//! structures (1.4.303 or newer; `.ci/with-vvl-trixie` runs it): the H.264 session at
+//! 1920x1080 with the capabilities' DPB limits and its memory bound, session parameters from a
+//! plausible SPS and PPS (one PPS added by an update), the encoded parameter sets read back and
+//! decoded by FFmpeg (`-bsf:v trace_headers`: an independent H.264/H.265 syntax reader), the
+//! same for an H.265 VPS/SPS/PPS, the highest quality level's preferences, the NV12 input and
 //! reference images with their views, and two misuses the driver refuses (an extent over the
 //! maximum, a std header from the future) with the layer's VUIDs for them.
 //!
