@@ -10,7 +10,7 @@ use ash::vk;
 use crate::caps::{self, DeviceTable};
 use crate::handle::Dispatchable;
 use crate::image::{self, ImageRequest, Layout};
-use crate::session::{self, Bind, H264Add, H264Params, Parameters, Session, SessionRequest};
+use crate::session::{self, Add, Bind, CodecParams, Get, Parameters, Session, SessionRequest};
 
 /// The Loader and Driver Interface version this driver speaks at most (7: the interface
 /// functions are also reachable through `vk_icdGetInstanceProcAddr`).
@@ -614,14 +614,14 @@ impl Driver {
         Ok(())
     }
 
-    /// `vkCreateVideoSessionParametersKHR` for an H.264 session.
+    /// `vkCreateVideoSessionParametersKHR`: `capacity` is (VPS, SPS, PPS).
     pub fn create_parameters(
         &mut self,
         device: u64,
         s: u64,
         template: Option<u64>,
-        capacity: (u32, u32),
-        add: &H264Add,
+        capacity: (u32, u32, u32),
+        add: &Add,
     ) -> Result<u64, String> {
         let id = self.id();
         let d = self.device_mut(device)?;
@@ -629,10 +629,14 @@ impl Driver {
             .sessions
             .get(&s)
             .ok_or_else(|| format!("unknown video session {s:#x}"))?;
-        if session.request.profile.operation != vk::VideoCodecOperationFlagsKHR::ENCODE_H264 {
+        let op = session.request.profile.operation;
+        let codec_fits = match add {
+            Add::H264(_) => op == vk::VideoCodecOperationFlagsKHR::ENCODE_H264,
+            Add::H265(_) => op == vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
+        };
+        if !codec_fits {
             return Err(format!(
-                "ERROR_INITIALIZATION_FAILED session parameters for {:?}: this driver holds H.264 parameter sets only so far",
-                session.request.profile.operation
+                "the chain's parameter sets are not those of the session's codec {op:?}"
             ));
         }
         let template = match template {
@@ -647,11 +651,11 @@ impl Driver {
                         "the template {t:#x} was created for another session (VUID-VkVideoSessionParametersCreateInfoKHR-videoSessionParametersTemplate-04855)"
                     ));
                 }
-                Some(&p.h264)
+                Some(&p.sets)
             }
         };
-        let h264 = H264Params::create(template, capacity.0, capacity.1, add)?;
-        d.parameters.insert(id, Parameters { session: s, h264 });
+        let sets = CodecParams::create(template, capacity, add)?;
+        d.parameters.insert(id, Parameters { session: s, sets });
         Ok(id)
     }
 
@@ -661,13 +665,13 @@ impl Driver {
         device: u64,
         p: u64,
         sequence: u32,
-        add: &H264Add,
+        add: &Add,
     ) -> Result<(), String> {
         self.device_mut(device)?
             .parameters
             .get_mut(&p)
             .ok_or_else(|| format!("unknown session parameters {p:#x}"))?
-            .h264
+            .sets
             .update(sequence, add)
     }
 
@@ -680,20 +684,14 @@ impl Driver {
             .ok_or_else(|| format!("unknown session parameters {p:#x}"))
     }
 
-    /// `vkGetEncodedVideoSessionParametersKHR` for H.264: (writeStdSPS, writeStdPPS,
-    /// stdSPSId, stdPPSId).
-    pub fn encoded_parameters(
-        &mut self,
-        device: u64,
-        p: u64,
-        what: (bool, bool, u8, u8),
-    ) -> Result<Vec<u8>, String> {
+    /// `vkGetEncodedVideoSessionParametersKHR`.
+    pub fn encoded_parameters(&mut self, device: u64, p: u64, get: Get) -> Result<Vec<u8>, String> {
         self.device_mut(device)?
             .parameters
             .get(&p)
             .ok_or_else(|| format!("unknown session parameters {p:#x}"))?
-            .h264
-            .encoded(what.0, what.1, what.2, what.3)
+            .sets
+            .encoded(get)
     }
 
     /// `vkCreateImage`.

@@ -12,9 +12,10 @@ use ash::vk::Handle;
 
 use crate::driver::{self, DeviceRequest, FeatureRequest, QueueRequest};
 use crate::h264::{Pps, Sps, Vui};
+use crate::h265::{self, SpsParts};
 use crate::image::ImageRequest;
 use crate::log::record;
-use crate::session::{H264Add, SessionRequest};
+use crate::session::{Add, Get, H264Add, H265Add, SessionRequest};
 use crate::{props, video};
 
 // ---------------------------------------------------------------------------------------------
@@ -1678,24 +1679,78 @@ unsafe fn h264_add(
     Ok(out)
 }
 
-/// The H.264 add info of an input chain, if any.
+/// The SPSs (and VPSs) and PPSs of a `VkVideoEncodeH265SessionParametersAddInfoKHR`, written
+/// as NAL units.
+///
+/// # Safety
+/// `add` is a valid add info whose arrays and the std structures' pointers are valid.
+unsafe fn h265_add(
+    add: &vk::VideoEncodeH265SessionParametersAddInfoKHR<'_>,
+) -> Result<H265Add, String> {
+    let mut out = H265Add::default();
+    // SAFETY: pStdVPSs holds stdVPSCount structures, each with valid (or NULL) pointers.
+    for v in unsafe { array(add.p_std_vp_ss, add.std_vps_count) } {
+        // SAFETY: as above.
+        let (ptl, dpb) = unsafe { (read(v.pProfileTierLevel), read(v.pDecPicBufMgr)) };
+        out.vps
+            .push(h265::vps(v, ptl, dpb, !v.pHrdParameters.is_null())?);
+    }
+    // SAFETY: pStdSPSs holds stdSPSCount structures, each with valid (or NULL) pointers.
+    for sps in unsafe { array(add.p_std_sp_ss, add.std_sps_count) } {
+        // SAFETY: as above; pShortTermRefPicSet holds num_short_term_ref_pic_sets entries.
+        let parts = unsafe {
+            let vui = read(sps.pSequenceParameterSetVui);
+            SpsParts {
+                ptl: read(sps.pProfileTierLevel),
+                dpb: read(sps.pDecPicBufMgr),
+                short_term: array(
+                    sps.pShortTermRefPicSet,
+                    u32::from(sps.num_short_term_ref_pic_sets),
+                ),
+                long_term: read(sps.pLongTermRefPicsSps),
+                vui,
+                vui_has_hrd: vui.is_some_and(|v| !v.pHrdParameters.is_null()),
+            }
+        };
+        out.sps.push(h265::sps(sps, &parts)?);
+    }
+    // SAFETY: pStdPPSs holds stdPPSCount structures.
+    for pps in unsafe { array(add.p_std_pp_ss, add.std_pps_count) } {
+        out.pps.push(h265::pps(pps)?);
+    }
+    Ok(out)
+}
+
+/// The add info of an input chain (H.264 or H.265), if any.
 ///
 /// # Safety
 /// `first` is NULL or the start of a valid input chain.
-unsafe fn chained_h264_add(first: *const c_void) -> Result<Option<H264Add>, String> {
+unsafe fn chained_add(first: *const c_void) -> Result<Option<Add>, String> {
+    let failed = |e: String| format!("ERROR_INITIALIZATION_FAILED {e}");
     // SAFETY: the chain is valid.
     for node in unsafe { in_chain(first) } {
-        // SAFETY: node is a valid chain structure.
-        if unsafe { s_type(node) }
-            == vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_ADD_INFO_KHR
-        {
-            // SAFETY: the sType says what the node is; its arrays are valid.
-            let add =
-                unsafe { &*node.cast::<vk::VideoEncodeH264SessionParametersAddInfoKHR<'_>>() };
-            // SAFETY: as above.
-            return unsafe { h264_add(add) }
-                .map(Some)
-                .map_err(|e| format!("ERROR_INITIALIZATION_FAILED {e}"));
+        // SAFETY: node is a valid chain structure; each arm's sType says what it is, and
+        // its arrays are valid.
+        match unsafe { s_type(node) } {
+            vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_ADD_INFO_KHR => {
+                // SAFETY: as above.
+                let add =
+                    unsafe { &*node.cast::<vk::VideoEncodeH264SessionParametersAddInfoKHR<'_>>() };
+                // SAFETY: as above.
+                return unsafe { h264_add(add) }
+                    .map(|a| Some(Add::H264(a)))
+                    .map_err(failed);
+            }
+            vk::StructureType::VIDEO_ENCODE_H265_SESSION_PARAMETERS_ADD_INFO_KHR => {
+                // SAFETY: as above.
+                let add =
+                    unsafe { &*node.cast::<vk::VideoEncodeH265SessionParametersAddInfoKHR<'_>>() };
+                // SAFETY: as above.
+                return unsafe { h265_add(add) }
+                    .map(|a| Some(Add::H265(a)))
+                    .map_err(failed);
+            }
+            _ => {}
         }
     }
     Ok(None)
@@ -1859,27 +1914,49 @@ unsafe extern "system" fn create_video_session_parameters(
     let Some(info) = (unsafe { read(info) }) else {
         return vk::Result::ERROR_VALIDATION_FAILED_EXT;
     };
-    let mut capacity = None;
-    let mut add = Ok(None);
+    let mut found: Option<(Capacity, Result<Add, String>)> = None;
     let mut quality = None;
+    let failed = |e: String| format!("ERROR_INITIALIZATION_FAILED {e}");
     // SAFETY: the chain is valid.
     for node in unsafe { in_chain(info.p_next) } {
-        // SAFETY: node is a valid chain structure; each arm's sType says what it is.
+        // SAFETY: node is a valid chain structure; each arm's sType says what it is, and the
+        // add info it points to (NULL or valid) has valid arrays.
         match unsafe { s_type(node) } {
             vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_CREATE_INFO_KHR => {
                 // SAFETY: as above.
                 let c = unsafe {
                     &*node.cast::<vk::VideoEncodeH264SessionParametersCreateInfoKHR<'_>>()
                 };
-                capacity = Some((c.max_std_sps_count, c.max_std_pps_count));
-                // SAFETY: pParametersAddInfo is NULL or a valid add info.
-                add = match unsafe { read(c.p_parameters_add_info) } {
+                // SAFETY: as above.
+                let add = match unsafe { read(c.p_parameters_add_info) } {
                     // SAFETY: as above.
-                    Some(a) => unsafe { h264_add(a) }
-                        .map(Some)
-                        .map_err(|e| format!("ERROR_INITIALIZATION_FAILED {e}")),
-                    None => Ok(None),
+                    Some(a) => unsafe { h264_add(a) }.map_err(failed),
+                    None => Ok(H264Add::default()),
                 };
+                found = Some((
+                    (0, c.max_std_sps_count, c.max_std_pps_count),
+                    add.map(Add::H264),
+                ));
+            }
+            vk::StructureType::VIDEO_ENCODE_H265_SESSION_PARAMETERS_CREATE_INFO_KHR => {
+                // SAFETY: as above.
+                let c = unsafe {
+                    &*node.cast::<vk::VideoEncodeH265SessionParametersCreateInfoKHR<'_>>()
+                };
+                // SAFETY: as above.
+                let add = match unsafe { read(c.p_parameters_add_info) } {
+                    // SAFETY: as above.
+                    Some(a) => unsafe { h265_add(a) }.map_err(failed),
+                    None => Ok(H265Add::default()),
+                };
+                found = Some((
+                    (
+                        c.max_std_vps_count,
+                        c.max_std_sps_count,
+                        c.max_std_pps_count,
+                    ),
+                    add.map(Add::H265),
+                ));
             }
             vk::StructureType::VIDEO_ENCODE_QUALITY_LEVEL_INFO_KHR => {
                 // SAFETY: as above.
@@ -1893,37 +1970,46 @@ unsafe extern "system" fn create_video_session_parameters(
     }
     let template = info.video_session_parameters_template;
     let template = (template != vk::VideoSessionParametersKHR::null()).then(|| template.as_raw());
-    let detail = format!(
-        "session={:#x} template={template:?} capacity={capacity:?} quality={quality:?}",
+    let mut detail = format!(
+        "session={:#x} template={template:?} quality={quality:?}",
         info.video_session.as_raw()
     );
-    let r = match (capacity, add) {
-        (None, _) => {
-            Err("the chain has no VkVideoEncodeH264SessionParametersCreateInfoKHR".to_string())
+    let r = match found {
+        None => {
+            Err("the chain has no VkVideoEncodeH264/H265SessionParametersCreateInfoKHR".to_string())
         }
-        (_, Err(e)) => Err(e),
-        (Some(capacity), Ok(add)) => {
-            let add = add.unwrap_or_default();
-            let detail_sets = format!(" sps={} pps={}", add.sps.len(), add.pps.len());
-            driver::lock()
-                .create_parameters(
-                    handle_of(device),
-                    info.video_session.as_raw(),
-                    template,
-                    capacity,
-                    &add,
-                )
-                .map(|h| (h, detail_sets))
+        Some((_, Err(e))) => Err(e),
+        Some((capacity, Ok(add))) => {
+            detail.push_str(&format!(" capacity={capacity:?} {}", add_counts(&add)));
+            driver::lock().create_parameters(
+                handle_of(device),
+                info.video_session.as_raw(),
+                template,
+                capacity,
+                &add,
+            )
         }
     };
-    let detail = match &r {
-        Ok((_, sets)) => format!("{detail}{sets}"),
-        Err(_) => detail,
-    };
-    code(finish(NAME, &detail, r.map(|(h, _)| h)).map(|h| {
+    code(finish(NAME, &detail, r).map(|h| {
         // SAFETY: the caller passes a writable handle pointer.
         unsafe { write(out, vk::VideoSessionParametersKHR::from_raw(h)) };
     }))
+}
+
+/// A parameters object's capacity: (VPS, SPS, PPS).
+type Capacity = (u32, u32, u32);
+
+/// The log's words for what an add info holds.
+fn add_counts(add: &Add) -> String {
+    match add {
+        Add::H264(a) => format!("sps={} pps={}", a.sps.len(), a.pps.len()),
+        Add::H265(a) => format!(
+            "vps={} sps={} pps={}",
+            a.vps.len(),
+            a.sps.len(),
+            a.pps.len()
+        ),
+    }
 }
 
 unsafe extern "system" fn update_video_session_parameters(
@@ -1941,12 +2027,14 @@ unsafe extern "system" fn update_video_session_parameters(
         info.update_sequence_count
     );
     // SAFETY: the chain is valid.
-    let r = unsafe { chained_h264_add(info.p_next) }.and_then(|add| {
+    let r = unsafe { chained_add(info.p_next) }.and_then(|add| {
+        let add =
+            add.ok_or("the chain has no VkVideoEncodeH264/H265SessionParametersAddInfoKHR")?;
         driver::lock().update_parameters(
             handle_of(device),
             parameters.as_raw(),
             info.update_sequence_count,
-            &add.unwrap_or_default(),
+            &add,
         )
     });
     code(finish("vkUpdateVideoSessionParametersKHR", &detail, r))
@@ -1981,21 +2069,37 @@ unsafe extern "system" fn get_encoded_video_session_parameters(
     let Some(info) = (unsafe { read(info) }) else {
         return vk::Result::ERROR_VALIDATION_FAILED_EXT;
     };
+    let id = |v: u32| u8::try_from(v).unwrap_or(u8::MAX);
     let mut what = None;
     // SAFETY: the chain is valid.
     for node in unsafe { in_chain(info.p_next) } {
-        // SAFETY: node is a valid chain structure.
-        if unsafe { s_type(node) }
-            == vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_GET_INFO_KHR
-        {
-            // SAFETY: the sType says what the node is.
-            let g = unsafe { &*node.cast::<vk::VideoEncodeH264SessionParametersGetInfoKHR<'_>>() };
-            what = Some((
-                g.write_std_sps != vk::FALSE,
-                g.write_std_pps != vk::FALSE,
-                u8::try_from(g.std_sps_id).unwrap_or(u8::MAX),
-                u8::try_from(g.std_pps_id).unwrap_or(u8::MAX),
-            ));
+        // SAFETY: node is a valid chain structure; each arm's sType says what it is.
+        match unsafe { s_type(node) } {
+            vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_GET_INFO_KHR => {
+                // SAFETY: as above.
+                let g =
+                    unsafe { &*node.cast::<vk::VideoEncodeH264SessionParametersGetInfoKHR<'_>>() };
+                what = Some(Get::H264(
+                    g.write_std_sps != vk::FALSE,
+                    g.write_std_pps != vk::FALSE,
+                    id(g.std_sps_id),
+                    id(g.std_pps_id),
+                ));
+            }
+            vk::StructureType::VIDEO_ENCODE_H265_SESSION_PARAMETERS_GET_INFO_KHR => {
+                // SAFETY: as above.
+                let g =
+                    unsafe { &*node.cast::<vk::VideoEncodeH265SessionParametersGetInfoKHR<'_>>() };
+                what = Some(Get::H265(
+                    (
+                        g.write_std_vps != vk::FALSE,
+                        g.write_std_sps != vk::FALSE,
+                        g.write_std_pps != vk::FALSE,
+                    ),
+                    (id(g.std_vps_id), id(g.std_sps_id), id(g.std_pps_id)),
+                ));
+            }
+            _ => {}
         }
     }
     let mut detail = format!(
@@ -2003,7 +2107,9 @@ unsafe extern "system" fn get_encoded_video_session_parameters(
         info.video_session_parameters.as_raw()
     );
     let r = match what {
-        None => Err("the chain has no VkVideoEncodeH264SessionParametersGetInfoKHR".to_string()),
+        None => {
+            Err("the chain has no VkVideoEncodeH264/H265SessionParametersGetInfoKHR".to_string())
+        }
         Some(w) => driver::lock().encoded_parameters(
             handle_of(device),
             info.video_session_parameters.as_raw(),
@@ -2019,16 +2125,26 @@ unsafe extern "system" fn get_encoded_video_session_parameters(
         f.has_overrides = vk::FALSE;
         // SAFETY: as above.
         for node in unsafe { out_chain(f.p_next) } {
-            // SAFETY: node is a valid chain structure.
-            if unsafe { s_type(node) }
-                == vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_FEEDBACK_INFO_KHR
-            {
-                // SAFETY: the sType says what the node is.
-                let h = unsafe {
-                    &mut *node.cast::<vk::VideoEncodeH264SessionParametersFeedbackInfoKHR<'_>>()
-                };
-                h.has_std_sps_overrides = vk::FALSE;
-                h.has_std_pps_overrides = vk::FALSE;
+            // SAFETY: node is a valid chain structure; each arm's sType says what it is.
+            match unsafe { s_type(node) } {
+                vk::StructureType::VIDEO_ENCODE_H264_SESSION_PARAMETERS_FEEDBACK_INFO_KHR => {
+                    // SAFETY: as above.
+                    let h = unsafe {
+                        &mut *node.cast::<vk::VideoEncodeH264SessionParametersFeedbackInfoKHR<'_>>()
+                    };
+                    h.has_std_sps_overrides = vk::FALSE;
+                    h.has_std_pps_overrides = vk::FALSE;
+                }
+                vk::StructureType::VIDEO_ENCODE_H265_SESSION_PARAMETERS_FEEDBACK_INFO_KHR => {
+                    // SAFETY: as above.
+                    let h = unsafe {
+                        &mut *node.cast::<vk::VideoEncodeH265SessionParametersFeedbackInfoKHR<'_>>()
+                    };
+                    h.has_std_vps_overrides = vk::FALSE;
+                    h.has_std_sps_overrides = vk::FALSE;
+                    h.has_std_pps_overrides = vk::FALSE;
+                }
+                _ => {}
             }
         }
         detail.push_str(" feedback");

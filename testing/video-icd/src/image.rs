@@ -128,7 +128,7 @@ pub fn layout(r: &ImageRequest) -> Result<Layout, String> {
             ));
         }
     }
-    if planes.len() > 1 && w % 2 != 0 || planes.len() > 1 && h % 2 != 0 {
+    if planes.len() > 1 && (w % 2 != 0 || h % 2 != 0) {
         return Err(format!("a 4:2:0 image of odd extent {w}x{h}"));
     }
     let mut offset = 0;

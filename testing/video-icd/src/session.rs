@@ -8,6 +8,7 @@ use ash::vk;
 
 use crate::caps::DeviceTable;
 use crate::h264::{Pps, Sps};
+use crate::h265;
 use crate::video::{self, Profile, ProfileCaps, Refusal};
 
 /// What `vkCreateVideoSessionKHR` is asked for.
@@ -271,13 +272,219 @@ pub struct H264Params {
     pub update_sequence: u32,
 }
 
+/// The parameter sets of one codec.
+#[derive(Clone, Debug)]
+pub enum CodecParams {
+    /// H.264 SPSs and PPSs.
+    H264(H264Params),
+    /// H.265 VPSs, SPSs and PPSs.
+    H265(H265Params),
+}
+
 /// A live parameters object.
 #[derive(Clone, Debug)]
 pub struct Parameters {
     /// The session it was created for.
     pub session: u64,
-    /// Its H.264 parameter sets.
-    pub h264: H264Params,
+    /// Its parameter sets.
+    pub sets: CodecParams,
+}
+
+/// What a create or update call adds, per codec.
+#[derive(Clone, Debug)]
+pub enum Add {
+    /// H.264 sets.
+    H264(H264Add),
+    /// H.265 sets.
+    H265(H265Add),
+}
+
+/// What `vkGetEncodedVideoSessionParametersKHR` asks for, per codec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Get {
+    /// (writeStdSPS, writeStdPPS, stdSPSId, stdPPSId).
+    H264(bool, bool, u8, u8),
+    /// (writeStdVPS, writeStdSPS, writeStdPPS), (stdVPSId, stdSPSId, stdPPSId).
+    H265((bool, bool, bool), (u8, u8, u8)),
+}
+
+impl CodecParams {
+    /// The sets of a new object: `capacity` is (VPS, SPS, PPS) (the VPS count unused for
+    /// H.264); a template of another codec is refused.
+    pub fn create(
+        template: Option<&CodecParams>,
+        capacity: (u32, u32, u32),
+        add: &Add,
+    ) -> Result<Self, String> {
+        match (template, add) {
+            (None, Add::H264(a)) => Ok(Self::H264(H264Params::create(
+                None, capacity.1, capacity.2, a,
+            )?)),
+            (Some(Self::H264(t)), Add::H264(a)) => Ok(Self::H264(H264Params::create(
+                Some(t),
+                capacity.1,
+                capacity.2,
+                a,
+            )?)),
+            (None, Add::H265(a)) => Ok(Self::H265(H265Params::create(None, capacity, a)?)),
+            (Some(Self::H265(t)), Add::H265(a)) => {
+                Ok(Self::H265(H265Params::create(Some(t), capacity, a)?))
+            }
+            _ => Err("the template holds another codec's parameter sets".into()),
+        }
+    }
+
+    /// `vkUpdateVideoSessionParametersKHR`.
+    pub fn update(&mut self, sequence: u32, add: &Add) -> Result<(), String> {
+        match (self, add) {
+            (Self::H264(p), Add::H264(a)) => p.update(sequence, a),
+            (Self::H265(p), Add::H265(a)) => p.update(sequence, a),
+            _ => Err("the update adds another codec's parameter sets".into()),
+        }
+    }
+
+    /// `vkGetEncodedVideoSessionParametersKHR`.
+    pub fn encoded(&self, get: Get) -> Result<Vec<u8>, String> {
+        match (self, get) {
+            (Self::H264(p), Get::H264(s, q, si, qi)) => p.encoded(s, q, si, qi),
+            (Self::H265(p), Get::H265(w, ids)) => p.encoded(w, ids),
+            _ => Err("the get info is for another codec".into()),
+        }
+    }
+}
+
+/// The H.265 parameter sets one parameters object holds, as NAL units with their ids.
+#[derive(Clone, Debug, Default)]
+pub struct H265Params {
+    /// VPSs by id.
+    pub vps: BTreeMap<u8, h265::Vps>,
+    /// SPSs by (VPS id, SPS id).
+    pub sps: BTreeMap<(u8, u8), h265::Sps>,
+    /// PPSs by (VPS id, SPS id, PPS id).
+    pub pps: BTreeMap<(u8, u8, u8), h265::Pps>,
+    /// `maxStdVPSCount`, `maxStdSPSCount`, `maxStdPPSCount`.
+    pub capacity: (u32, u32, u32),
+    /// The last `updateSequenceCount` applied.
+    pub update_sequence: u32,
+}
+
+/// The H.265 parameter sets of a create or update call.
+#[derive(Clone, Debug, Default)]
+pub struct H265Add {
+    /// The VPSs.
+    pub vps: Vec<h265::Vps>,
+    /// The SPSs.
+    pub sps: Vec<h265::Sps>,
+    /// The PPSs.
+    pub pps: Vec<h265::Pps>,
+}
+
+impl H265Params {
+    fn insert(&mut self, add: &H265Add) {
+        for v in &add.vps {
+            self.vps.insert(v.id, v.clone());
+        }
+        for s in &add.sps {
+            self.sps.insert((s.vps_id, s.id), s.clone());
+        }
+        for p in &add.pps {
+            self.pps.insert((p.vps_id, p.sps_id, p.id), p.clone());
+        }
+    }
+
+    fn over(&self, extra: (usize, usize, usize)) -> Option<String> {
+        let counts = (
+            self.vps.len() + extra.0,
+            self.sps.len() + extra.1,
+            self.pps.len() + extra.2,
+        );
+        let (v, s, p) = self.capacity;
+        (count(counts.0) > v || count(counts.1) > s || count(counts.2) > p).then(|| {
+            format!(
+                "{} VPS, {} SPS and {} PPS entries for a capacity of {v}, {s} and {p}",
+                counts.0, counts.1, counts.2
+            )
+        })
+    }
+
+    /// A new object's sets: the template's, then the added ones.
+    pub fn create(
+        template: Option<&H265Params>,
+        capacity: (u32, u32, u32),
+        add: &H265Add,
+    ) -> Result<Self, String> {
+        let mut p = template.cloned().unwrap_or_default();
+        p.capacity = capacity;
+        p.update_sequence = 0;
+        p.insert(add);
+        match p.over((0, 0, 0)) {
+            Some(e) => Err(e),
+            None => Ok(p),
+        }
+    }
+
+    /// `vkUpdateVideoSessionParametersKHR`: new keys only, the sequence count one more.
+    pub fn update(&mut self, sequence: u32, add: &H265Add) -> Result<(), String> {
+        if sequence != self.update_sequence.wrapping_add(1) {
+            return Err(format!(
+                "updateSequenceCount {sequence}: the next is {} (VUID-vkUpdateVideoSessionParametersKHR-pUpdateInfo-07215)",
+                self.update_sequence.wrapping_add(1)
+            ));
+        }
+        let clash = add.vps.iter().any(|v| self.vps.contains_key(&v.id))
+            || add
+                .sps
+                .iter()
+                .any(|s| self.sps.contains_key(&(s.vps_id, s.id)))
+            || add
+                .pps
+                .iter()
+                .any(|p| self.pps.contains_key(&(p.vps_id, p.sps_id, p.id)));
+        if clash {
+            return Err(
+                "the update adds a VPS, SPS or PPS whose ids are already in the object".into(),
+            );
+        }
+        if let Some(e) = self.over((add.vps.len(), add.sps.len(), add.pps.len())) {
+            return Err(format!("ERROR_TOO_MANY_OBJECTS {e}"));
+        }
+        self.insert(add);
+        self.update_sequence = sequence;
+        Ok(())
+    }
+
+    /// `vkGetEncodedVideoSessionParametersKHR`: the VPS, SPS and PPS asked for, in that order.
+    pub fn encoded(
+        &self,
+        (write_vps, write_sps, write_pps): (bool, bool, bool),
+        (vps_id, sps_id, pps_id): (u8, u8, u8),
+    ) -> Result<Vec<u8>, String> {
+        if !write_vps && !write_sps && !write_pps {
+            return Err("none of writeStdVPS, writeStdSPS and writeStdPPS is set".into());
+        }
+        let mut out = Vec::new();
+        if write_vps {
+            let v = self
+                .vps
+                .get(&vps_id)
+                .ok_or_else(|| format!("no VPS {vps_id} in the object"))?;
+            out.extend_from_slice(&v.nal);
+        }
+        if write_sps {
+            let s = self
+                .sps
+                .get(&(vps_id, sps_id))
+                .ok_or_else(|| format!("no SPS {sps_id} of VPS {vps_id} in the object"))?;
+            out.extend_from_slice(&s.nal);
+        }
+        if write_pps {
+            let p = self.pps.get(&(vps_id, sps_id, pps_id)).ok_or_else(|| {
+                format!("no PPS {pps_id} of SPS {sps_id} of VPS {vps_id} in the object")
+            })?;
+            out.extend_from_slice(&p.nal);
+        }
+        Ok(out)
+    }
 }
 
 /// The parameter sets of a create or update call.

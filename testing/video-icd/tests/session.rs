@@ -1,9 +1,10 @@
-//! An H.264 High encode session on the test driver through the real Vulkan loader, with
-//! Khronos' validation layer watching when it is one that knows the video-encode structures
-//! (1.4.303 or newer; `.ci/with-vvl-trixie` runs it): the session at 1920x1080 with the
-//! capabilities' DPB limits and its memory bound, session parameters from a plausible SPS and
-//! PPS (one PPS added by an update), the encoded parameter sets read back and decoded by
-//! FFmpeg (`-bsf:v trace_headers`: an independent H.264 syntax reader), the NV12 input and
+//! H.264 High and H.265 Main encode sessions on the test driver through the real Vulkan
+//! loader, with Khronos' validation layer watching when it is one that knows the video-encode
+//! structures (1.4.303 or newer; `.ci/with-vvl-trixie` runs it): the H.264 session at
+//! 1920x1080 with the capabilities' DPB limits and its memory bound, session parameters from a
+//! plausible SPS and PPS (one PPS added by an update), the encoded parameter sets read back and
+//! decoded by FFmpeg (`-bsf:v trace_headers`: an independent H.264/H.265 syntax reader), the
+//! same for an H.265 VPS/SPS/PPS, the highest quality level's preferences, the NV12 input and
 //! reference images with their views, and two misuses the driver refuses (an extent over the
 //! maximum, a std header from the future) with the layer's VUIDs for them.
 //!
@@ -17,6 +18,7 @@ use std::sync::Mutex;
 use ash::vk;
 use ash::vk::native;
 use ghoststream_video_icd::h264::{no_pps_flags, no_sps_flags, no_vui_flags, std_pps, std_sps};
+use ghoststream_video_icd::h265;
 use ghoststream_video_icd::{log, COMPUTE_FAMILY, ENCODE_FAMILY, LIBRARY_FILE, MEMORY_TYPES};
 
 mod common;
@@ -130,8 +132,302 @@ fn memory_type(bits: u32, flags: vk::MemoryPropertyFlags) -> u32 {
     u32::try_from(i).unwrap()
 }
 
+/// The handles the H.265 part needs.
+struct Vulkan<'a> {
+    instance: &'a ash::khr::video_queue::Instance,
+    pd: vk::PhysicalDevice,
+    device: &'a ash::khr::video_queue::Device,
+    encode: &'a ash::khr::video_encode_queue::Device,
+    d: vk::Device,
+}
+
+/// An H.265 Main 1920x1080 session, parameters from a plausible VPS/SPS/PPS, the encoded sets
+/// read back and checked with FFmpeg's trace; everything destroyed again.
+fn h265_main_parameters_decode_with_ffmpeg(v: &Vulkan<'_>, dir: &std::path::Path) {
+    let mut h265_profile = vk::VideoEncodeH265ProfileInfoKHR::default()
+        .std_profile_idc(native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN);
+    let profile = vk::VideoProfileInfoKHR::default()
+        .video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H265)
+        .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
+        .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+        .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+        .push_next(&mut h265_profile);
+    let mut h265_caps = vk::VideoEncodeH265CapabilitiesKHR::default();
+    let mut encode_caps = vk::VideoEncodeCapabilitiesKHR::default();
+    let mut caps = vk::VideoCapabilitiesKHR::default()
+        .push_next(&mut encode_caps)
+        .push_next(&mut h265_caps);
+    // SAFETY: a well-formed profile and output chain.
+    unsafe {
+        (v.instance.fp().get_physical_device_video_capabilities_khr)(
+            v.pd,
+            &raw const profile,
+            &raw mut caps,
+        )
+    }
+    .result()
+    .expect("H.265 Main capabilities");
+    let header = caps.std_header_version;
+    let mut h265_session = vk::VideoEncodeH265SessionCreateInfoKHR::default();
+    let info = vk::VideoSessionCreateInfoKHR::default()
+        .queue_family_index(ENCODE_FAMILY)
+        .video_profile(&profile)
+        .picture_format(vk::Format::G8_B8R8_2PLANE_420_UNORM)
+        .max_coded_extent(vk::Extent2D {
+            width: 1920,
+            height: 1088,
+        })
+        .reference_picture_format(vk::Format::G8_B8R8_2PLANE_420_UNORM)
+        .max_dpb_slots(caps.max_dpb_slots)
+        .max_active_reference_pictures(caps.max_active_reference_pictures)
+        .std_header_version(&header)
+        .push_next(&mut h265_session);
+    let mut session = vk::VideoSessionKHR::null();
+    // SAFETY: a well-formed create info.
+    unsafe {
+        (v.device.fp().create_video_session_khr)(
+            v.d,
+            &raw const info,
+            std::ptr::null(),
+            &raw mut session,
+        )
+    }
+    .result()
+    .expect("vkCreateVideoSessionKHR H.265");
+
+    let ptl = h265::std_ptl(
+        native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN,
+        native::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_4_1,
+    );
+    let dpb = native::StdVideoH265DecPicBufMgr {
+        max_latency_increase_plus1: [0; 7],
+        max_dec_pic_buffering_minus1: [1, 0, 0, 0, 0, 0, 0],
+        max_num_reorder_pics: [0; 7],
+    };
+    let mut vps_flags = h265::no_vps_flags();
+    vps_flags.set_vps_temporal_id_nesting_flag(1);
+    vps_flags.set_vps_sub_layer_ordering_info_present_flag(1);
+    vps_flags.set_vps_timing_info_present_flag(1);
+    let vps = native::StdVideoH265VideoParameterSet {
+        vps_num_units_in_tick: 1,
+        vps_time_scale: 60,
+        pDecPicBufMgr: &raw const dpb,
+        pProfileTierLevel: &raw const ptl,
+        ..h265::std_vps(vps_flags)
+    };
+    let rps = [h265::std_st_rps(1)];
+    let mut vui_flags = h265::no_vui_flags();
+    vui_flags.set_video_signal_type_present_flag(1);
+    vui_flags.set_colour_description_present_flag(1);
+    vui_flags.set_vui_timing_info_present_flag(1);
+    let vui = native::StdVideoH265SequenceParameterSetVui {
+        flags: vui_flags,
+        aspect_ratio_idc: 0,
+        sar_width: 0,
+        sar_height: 0,
+        video_format: 5,
+        colour_primaries: 1,
+        transfer_characteristics: 1,
+        matrix_coeffs: 1,
+        chroma_sample_loc_type_top_field: 0,
+        chroma_sample_loc_type_bottom_field: 0,
+        reserved1: 0,
+        reserved2: 0,
+        def_disp_win_left_offset: 0,
+        def_disp_win_right_offset: 0,
+        def_disp_win_top_offset: 0,
+        def_disp_win_bottom_offset: 0,
+        vui_num_units_in_tick: 1,
+        vui_time_scale: 60,
+        vui_num_ticks_poc_diff_one_minus1: 0,
+        min_spatial_segmentation_idc: 0,
+        reserved3: 0,
+        max_bytes_per_pic_denom: 0,
+        max_bits_per_min_cu_denom: 0,
+        log2_max_mv_length_horizontal: 0,
+        log2_max_mv_length_vertical: 0,
+        pHrdParameters: std::ptr::null(),
+    };
+    let mut sps_flags = h265::no_sps_flags();
+    sps_flags.set_sps_temporal_id_nesting_flag(1);
+    sps_flags.set_conformance_window_flag(1);
+    sps_flags.set_sps_sub_layer_ordering_info_present_flag(1);
+    sps_flags.set_amp_enabled_flag(1);
+    sps_flags.set_sample_adaptive_offset_enabled_flag(1);
+    sps_flags.set_sps_temporal_mvp_enabled_flag(1);
+    sps_flags.set_strong_intra_smoothing_enabled_flag(1);
+    sps_flags.set_vui_parameters_present_flag(1);
+    let sps = native::StdVideoH265SequenceParameterSet {
+        chroma_format_idc: native::StdVideoH265ChromaFormatIdc_STD_VIDEO_H265_CHROMA_FORMAT_IDC_420,
+        pic_width_in_luma_samples: 1920,
+        pic_height_in_luma_samples: 1088,
+        log2_max_pic_order_cnt_lsb_minus4: 4,
+        log2_diff_max_min_luma_coding_block_size: 2,
+        log2_diff_max_min_luma_transform_block_size: 3,
+        num_short_term_ref_pic_sets: 1,
+        conf_win_bottom_offset: 4,
+        pProfileTierLevel: &raw const ptl,
+        pDecPicBufMgr: &raw const dpb,
+        pShortTermRefPicSet: rps.as_ptr(),
+        pSequenceParameterSetVui: &raw const vui,
+        ..h265::std_sps(sps_flags)
+    };
+    let mut pps_flags = h265::no_pps_flags();
+    pps_flags.set_cu_qp_delta_enabled_flag(1);
+    pps_flags.set_pps_loop_filter_across_slices_enabled_flag(1);
+    pps_flags.set_deblocking_filter_control_present_flag(1);
+    let pps = native::StdVideoH265PictureParameterSet {
+        init_qp_minus26: -2,
+        pps_cb_qp_offset: 1,
+        pps_cr_qp_offset: -1,
+        pps_beta_offset_div2: -1,
+        pps_tc_offset_div2: 2,
+        ..h265::std_pps(pps_flags)
+    };
+    let (vpss, spss, ppss) = ([vps], [sps], [pps]);
+    let add = vk::VideoEncodeH265SessionParametersAddInfoKHR::default()
+        .std_vp_ss(&vpss)
+        .std_sp_ss(&spss)
+        .std_pp_ss(&ppss);
+    let mut h265_params = vk::VideoEncodeH265SessionParametersCreateInfoKHR::default()
+        .max_std_vps_count(1)
+        .max_std_sps_count(1)
+        .max_std_pps_count(1)
+        .parameters_add_info(&add);
+    let params_info = vk::VideoSessionParametersCreateInfoKHR::default()
+        .video_session(session)
+        .push_next(&mut h265_params);
+    let mut params = vk::VideoSessionParametersKHR::null();
+    // SAFETY: a well-formed create info.
+    unsafe {
+        (v.device.fp().create_video_session_parameters_khr)(
+            v.d,
+            &raw const params_info,
+            std::ptr::null(),
+            &raw mut params,
+        )
+    }
+    .result()
+    .expect("vkCreateVideoSessionParametersKHR H.265");
+
+    let mut h265_get = vk::VideoEncodeH265SessionParametersGetInfoKHR::default()
+        .write_std_vps(true)
+        .write_std_sps(true)
+        .write_std_pps(true);
+    let get_info = vk::VideoEncodeSessionParametersGetInfoKHR::default()
+        .video_session_parameters(params)
+        .push_next(&mut h265_get);
+    let mut h265_feedback = vk::VideoEncodeH265SessionParametersFeedbackInfoKHR {
+        has_std_vps_overrides: vk::TRUE,
+        has_std_sps_overrides: vk::TRUE,
+        has_std_pps_overrides: vk::TRUE,
+        ..Default::default()
+    };
+    let mut feedback =
+        vk::VideoEncodeSessionParametersFeedbackInfoKHR::default().push_next(&mut h265_feedback);
+    let f = v.encode.fp().get_encoded_video_session_parameters_khr;
+    let mut size = 0usize;
+    // SAFETY: a size query with well-formed structures.
+    unsafe {
+        f(
+            v.d,
+            &raw const get_info,
+            std::ptr::null_mut(),
+            &raw mut size,
+            std::ptr::null_mut(),
+        )
+    }
+    .result()
+    .unwrap();
+    let mut data = vec![0u8; size];
+    // SAFETY: `data` holds `size` bytes.
+    unsafe {
+        f(
+            v.d,
+            &raw const get_info,
+            &raw mut feedback,
+            &raw mut size,
+            data.as_mut_ptr().cast(),
+        )
+    }
+    .result()
+    .unwrap();
+    assert_eq!(
+        (
+            feedback.has_overrides,
+            h265_feedback.has_std_vps_overrides,
+            h265_feedback.has_std_sps_overrides,
+            h265_feedback.has_std_pps_overrides
+        ),
+        (vk::FALSE, vk::FALSE, vk::FALSE, vk::FALSE)
+    );
+    assert_eq!(&data[..6], [0, 0, 0, 1, 0x40, 0x01], "a VPS NAL unit first");
+
+    let stream = dir.join("parameters.h265");
+    std::fs::write(&stream, &data).unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "info", "-f", "hevc", "-i"])
+        .arg(&stream)
+        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let trace = trace_elements(&stderr);
+    let all = |name: &str| values(&trace, name);
+    let one = |name: &str| {
+        let v = all(name);
+        assert_eq!(v.len(), 1, "{name} once in FFmpeg's trace:\n{stderr}");
+        v[0]
+    };
+    assert!(!stderr.contains("Failed to read"), "{stderr}");
+    assert_eq!(
+        all("rbsp_stop_one_bit").len(),
+        3,
+        "VPS, SPS and PPS read to their ends:\n{stderr}"
+    );
+    assert_eq!(
+        all("general_profile_idc"),
+        [1, 1],
+        "Main, in the VPS and the SPS"
+    );
+    assert_eq!(all("general_level_idc"), [123, 123], "level 4.1");
+    let width = one("pic_width_in_luma_samples")
+        - 2 * (one("conf_win_left_offset") + one("conf_win_right_offset"));
+    let height = one("pic_height_in_luma_samples")
+        - 2 * (one("conf_win_top_offset") + one("conf_win_bottom_offset"));
+    assert_eq!((width, height), (1920, 1080), "the cropped picture size");
+    assert_eq!(
+        one("log2_diff_max_min_luma_coding_block_size"),
+        2,
+        "32x32 CTBs"
+    );
+    assert_eq!(one("num_short_term_ref_pic_sets"), 1);
+    assert_eq!(all("num_negative_pics"), [1]);
+    assert_eq!(
+        (one("vui_num_units_in_tick"), one("vui_time_scale")),
+        (1, 60)
+    );
+    assert_eq!(
+        (one("vps_num_units_in_tick"), one("vps_time_scale")),
+        (1, 60)
+    );
+    assert_eq!(one("colour_primaries"), 1);
+    assert_eq!(one("init_qp_minus26"), -2);
+    assert_eq!((one("pps_cb_qp_offset"), one("pps_cr_qp_offset")), (1, -1));
+    assert_eq!(
+        (one("pps_beta_offset_div2"), one("pps_tc_offset_div2")),
+        (-1, 2)
+    );
+
+    // SAFETY: made above, destroyed once.
+    unsafe {
+        (v.device.fp().destroy_video_session_parameters_khr)(v.d, params, std::ptr::null());
+        (v.device.fp().destroy_video_session_khr)(v.d, session, std::ptr::null());
+    }
+}
+
 #[test]
-fn an_h264_session_binds_memory_and_its_parameter_sets_decode_with_ffmpeg() {
+fn h264_and_h265_sessions_bind_memory_and_their_parameter_sets_decode_with_ffmpeg() {
     let Some(lib) = library() else {
         skip(&format!("no {LIBRARY_FILE} beside the test binary"));
         return;
@@ -298,6 +594,7 @@ fn an_h264_session_binds_memory_and_its_parameter_sets_decode_with_ffmpeg() {
         ash::khr::video_queue::NAME.as_ptr(),
         ash::khr::video_encode_queue::NAME.as_ptr(),
         ash::khr::video_encode_h264::NAME.as_ptr(),
+        ash::khr::video_encode_h265::NAME.as_ptr(),
     ];
     let mut features13 = vk::PhysicalDeviceVulkan13Features::default().synchronization2(true);
     let mut features11 =
@@ -636,6 +933,16 @@ fn an_h264_session_binds_memory_and_its_parameter_sets_decode_with_ffmpeg() {
         3,
         "every unit read to its end"
     );
+
+    // The same for H.265 Main: VPS, SPS and PPS through FFmpeg.
+    let h265 = Vulkan {
+        instance: &video_queue,
+        pd,
+        device: &vq,
+        encode: &veq,
+        d,
+    };
+    h265_main_parameters_decode_with_ffmpeg(&h265, dir.path());
 
     // The NV12 encode input (written by a pass through plane views) and a reference picture.
     let (list_profile, mut list_h264) = h264_high();
