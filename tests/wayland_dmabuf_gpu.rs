@@ -12,7 +12,6 @@ mod common;
 mod gpu_common;
 mod wayland_server;
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ghoststream::capture::LiveCapture;
@@ -166,7 +165,7 @@ fn a_captured_dmabuf_frame_is_converted_on_the_gpu_in_place() {
         let mut paced = PacedCapture::new(capture, ghoststream::Rational::new(30, 1)).unwrap();
         let mut cfg = common::config(ghoststream::Codec::H264, w, h, 30);
         cfg.input_format = PixelFormat::Bgra8;
-        let mut session = ghoststream::Session::open_on(cfg, Arc::clone(&ctx)).unwrap();
+        let mut session = ghoststream::Session::open_on(cfg, std::sync::Arc::clone(&ctx)).unwrap();
         for n in 0..5u32 {
             server.with(|s| s.content = 20 + n);
             let frame = paced.next_frame().unwrap().expect("a paced frame");

@@ -340,6 +340,7 @@ fn open_wayland(
     })
 }
 
+#[cfg(feature = "pipewire")]
 fn capture_name(c: &dyn crate::source::capture::LiveCapture) -> String {
     c.name().to_string()
 }
