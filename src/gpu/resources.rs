@@ -50,10 +50,26 @@ impl GpuBuffer {
         usage: vk::BufferUsageFlags,
         location: MemoryLocation,
     ) -> Result<Self, GpuError> {
-        let info = vk::BufferCreateInfo::default()
+        Self::for_video(ctx, name, size, usage, location, None)
+    }
+
+    /// As [`GpuBuffer::new`], for the video profiles in `profiles` where the usage is a video
+    /// one (a bitstream buffer: `VIDEO_ENCODE_DST`).
+    pub(crate) fn for_video(
+        ctx: &Arc<GpuContext>,
+        name: &str,
+        size: u64,
+        usage: vk::BufferUsageFlags,
+        location: MemoryLocation,
+        profiles: Option<&mut vk::VideoProfileListInfoKHR<'_>>,
+    ) -> Result<Self, GpuError> {
+        let mut info = vk::BufferCreateInfo::default()
             .size(size.max(4))
             .usage(usage)
             .sharing_mode(vk::SharingMode::EXCLUSIVE);
+        if let Some(list) = profiles {
+            info = info.push_next(list);
+        }
         // SAFETY: a valid device and create info.
         let buffer = unsafe { ctx.device.create_buffer(&info, None) }
             .map_err(GpuError::vk("vkCreateBuffer"))?;
@@ -126,7 +142,20 @@ impl GpuImage {
         height: u32,
         usage: vk::ImageUsageFlags,
     ) -> Result<Self, GpuError> {
-        let info = vk::ImageCreateInfo::default()
+        Self::for_video(ctx, name, format, (width, height), usage, None)
+    }
+
+    /// As [`GpuImage::new`], for the video profiles in `profiles` where the usage is a video
+    /// one (an encode input `VIDEO_ENCODE_SRC`, a reference picture `VIDEO_ENCODE_DPB`).
+    pub(crate) fn for_video(
+        ctx: &Arc<GpuContext>,
+        name: &str,
+        format: vk::Format,
+        (width, height): (u32, u32),
+        usage: vk::ImageUsageFlags,
+        profiles: Option<&mut vk::VideoProfileListInfoKHR<'_>>,
+    ) -> Result<Self, GpuError> {
+        let mut info = vk::ImageCreateInfo::default()
             .image_type(vk::ImageType::TYPE_2D)
             .format(format)
             .extent(vk::Extent3D {
@@ -141,6 +170,9 @@ impl GpuImage {
             .usage(usage)
             .sharing_mode(vk::SharingMode::EXCLUSIVE)
             .initial_layout(vk::ImageLayout::UNDEFINED);
+        if let Some(list) = profiles {
+            info = info.push_next(list);
+        }
         // SAFETY: valid device and create info.
         let image = unsafe { ctx.device.create_image(&info, None) }
             .map_err(GpuError::vk("vkCreateImage"))?;

@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use ash::vk;
 
+use gpu_allocator::MemoryLocation;
+
 use super::h264::H264Parameters;
+use crate::gpu::resources::{GpuBuffer, GpuImage};
 use crate::gpu::{GpuContext, GpuError};
 
 /// `VK_STD_vulkan_video_codec_h264_encode`, the std header the session is made against.
@@ -32,6 +35,62 @@ fn std_header() -> vk::ExtensionProperties {
     }
 }
 
+/// The H.264 High 8-bit 4:2:0 profile of `profile_idc`, as the session, its pictures and its
+/// bitstream buffers name it (`h264` must outlive the result's use).
+fn h264_profile<'a>(
+    h264: &'a mut vk::VideoEncodeH264ProfileInfoKHR<'static>,
+) -> vk::VideoProfileInfoKHR<'a> {
+    vk::VideoProfileInfoKHR::default()
+        .video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
+        .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
+        .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+        .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+        .push_next(h264)
+}
+
+/// The pictures and buffer one encoded frame needs: the encode input (NV12, filled by a copy
+/// from the processing pass's output), two reference pictures (the one a P frame reads and the
+/// one it writes), and a host-visible bitstream buffer the driver writes the frame into.
+pub struct EncodePictures {
+    /// The encode input picture.
+    pub(crate) input: GpuImage,
+    /// The decoded picture buffer's two slots.
+    pub(crate) references: [GpuImage; 2],
+    /// Where the encoded frame is written (host-visible).
+    pub(crate) bitstream: GpuBuffer,
+}
+
+impl std::fmt::Debug for EncodePictures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncodePictures")
+            .field("bitstream_bytes", &self.bitstream.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EncodePictures {
+    /// The encode input image (NV12, `VIDEO_ENCODE_SRC | TRANSFER_DST`).
+    pub fn input_image(&self) -> vk::Image {
+        self.input.image
+    }
+
+    /// The two reference picture images (`VIDEO_ENCODE_DPB`).
+    pub fn reference_images(&self) -> [vk::Image; 2] {
+        [self.references[0].image, self.references[1].image]
+    }
+
+    /// The bitstream buffer's size in bytes.
+    pub fn bitstream_size(&self) -> u64 {
+        self.bitstream.size
+    }
+
+    /// Bytes of bitstream room for one coded `width` x `height` 4:2:0 frame: its raw size (an
+    /// incompressible picture coded as PCM takes about that) plus room for headers.
+    pub fn bitstream_bytes(width: u32, height: u32) -> u64 {
+        u64::from(width) * u64::from(height) * 3 / 2 + 64 * 1024
+    }
+}
+
 /// An H.264 encode session with its parameters.
 pub struct H264EncodeSession {
     ctx: Arc<GpuContext>,
@@ -40,6 +99,10 @@ pub struct H264EncodeSession {
     session: vk::VideoSessionKHR,
     parameters: vk::VideoSessionParametersKHR,
     memory: Vec<vk::DeviceMemory>,
+    /// The coded picture size (whole macroblocks).
+    extent: vk::Extent2D,
+    /// The profile's `profile_idc`.
+    profile_idc: ash::vk::native::StdVideoH264ProfileIdc,
 }
 
 impl std::fmt::Debug for H264EncodeSession {
@@ -82,20 +145,17 @@ impl H264EncodeSession {
             session: vk::VideoSessionKHR::null(),
             parameters: vk::VideoSessionParametersKHR::null(),
             memory: Vec::new(),
+            extent: vk::Extent2D {
+                width: (params.sps.pic_width_in_mbs_minus1 + 1) * 16,
+                height: (params.sps.pic_height_in_map_units_minus1 + 1) * 16,
+            },
+            profile_idc: params.sps.profile_idc,
         };
-        let mut h264_profile =
-            vk::VideoEncodeH264ProfileInfoKHR::default().std_profile_idc(params.sps.profile_idc);
-        let profile = vk::VideoProfileInfoKHR::default()
-            .video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
-            .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
-            .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
-            .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
-            .push_next(&mut h264_profile);
+        let mut h264 =
+            vk::VideoEncodeH264ProfileInfoKHR::default().std_profile_idc(this.profile_idc);
+        let profile = h264_profile(&mut h264);
         let header = std_header();
-        let extent = vk::Extent2D {
-            width: (params.sps.pic_width_in_mbs_minus1 + 1) * 16,
-            height: (params.sps.pic_height_in_map_units_minus1 + 1) * 16,
-        };
+        let extent = this.extent;
         let info = vk::VideoSessionCreateInfoKHR::default()
             .queue_family_index(family)
             .video_profile(&profile)
@@ -217,6 +277,52 @@ impl H264EncodeSession {
             )
         };
         check(result, "vkBindVideoSessionMemoryKHR")
+    }
+
+    /// The pictures and bitstream buffer one frame in flight needs, made for this session's
+    /// profile and size.
+    pub fn pictures(&self) -> Result<EncodePictures, GpuError> {
+        let (w, h) = (self.extent.width, self.extent.height);
+        let mut h264 =
+            vk::VideoEncodeH264ProfileInfoKHR::default().std_profile_idc(self.profile_idc);
+        let profile = h264_profile(&mut h264);
+        let profiles = [profile];
+        let mut list = vk::VideoProfileListInfoKHR::default().profiles(&profiles);
+        let input = GpuImage::for_video(
+            &self.ctx,
+            "encode input",
+            PICTURE_FORMAT,
+            (w, h),
+            vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR | vk::ImageUsageFlags::TRANSFER_DST,
+            Some(&mut list),
+        )?;
+        let reference = |name: &str, list: &mut vk::VideoProfileListInfoKHR<'_>| {
+            GpuImage::for_video(
+                &self.ctx,
+                name,
+                PICTURE_FORMAT,
+                (w, h),
+                vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+                Some(list),
+            )
+        };
+        let references = [
+            reference("reference picture 0", &mut list)?,
+            reference("reference picture 1", &mut list)?,
+        ];
+        let bitstream = GpuBuffer::for_video(
+            &self.ctx,
+            "bitstream",
+            EncodePictures::bitstream_bytes(w, h),
+            vk::BufferUsageFlags::VIDEO_ENCODE_DST_KHR,
+            MemoryLocation::GpuToCpu,
+            Some(&mut list),
+        )?;
+        Ok(EncodePictures {
+            input,
+            references,
+            bitstream,
+        })
     }
 
     /// The SPS and PPS as the driver encodes them: Annex-B NAL units, the start of the stream.

@@ -56,6 +56,13 @@ fn the_engines_h264_session_makes_parameter_sets_ffmpeg_reads_back() {
     assert_eq!(params.level, "4.2");
     let session = H264EncodeSession::new(&ctx, &params).expect("the session is made");
     let bytes = session.encoded_parameters().expect("the parameter sets");
+    // The pictures one frame in flight needs, made for the session's profile and size.
+    let pictures = session.pictures().expect("the encode pictures");
+    assert_ne!(pictures.input_image(), ash::vk::Image::null());
+    let [r0, r1] = pictures.reference_images();
+    assert!(r0 != ash::vk::Image::null() && r1 != r0);
+    assert_eq!(pictures.bitstream_size(), 1920 * 1088 * 3 / 2 + 64 * 1024);
+    drop(pictures);
     drop(session);
     if validated {
         let messages = ctx.take_validation_messages();
