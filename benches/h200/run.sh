@@ -67,6 +67,9 @@ grep -E "^NV_ENC|test result|panicked" "$out/nvenc_structures.txt"
 echo "== BGRA8 -> NV12 against a buffer copy of the same bytes; the fused pass's operations"
 GHOSTSTREAM_BENCH_ITERATIONS=${ITERATIONS:-400} .h200/gpu_convert_bench 2>&1 | tee "$out/bench.txt"
 
+echo "== Vulkan Video encode on the real driver: what probe says of each codec (a decode-only GPU: no video-encode queue, named)"
+.h200/ghoststream probe 2>&1 | tee "$out/probe.txt" | grep -E "^encode +vulkan|^gpu" || true
+
 echo "== ghoststream bench --gpu-passes: the report and charts from the tool itself"
 .h200/ghoststream bench --gpu-passes --gpu-iterations "${ITERATIONS:-400}" --out "$out/bench" 2>&1 | tail -40
 
