@@ -120,7 +120,7 @@ impl RgbToYuv420 {
             chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
         }
         // The input is read from a sampled image or, with `use_buffer_input`, a storage buffer.
-        let source = self.input_for(PixelFormat::Bgra8, width);
+        let source = self.input_for(PixelFormat::Bgra8, width, height);
         let mut images = Vec::new();
         let mut input_buffers = Vec::new();
         let mut outputs = Vec::new();

@@ -58,6 +58,20 @@ impl ConvertInput {
         Some(Self::Rgb8Buffer { bgra, pitch })
     }
 
+    /// Whether a frame `height` rows tall fits one storage-buffer binding of the device (an
+    /// image always does).
+    pub(crate) fn fits(self, ctx: &GpuContext, height: u32) -> bool {
+        match self {
+            Self::Image => true,
+            Self::Rgb8Buffer { pitch, .. } => {
+                // SAFETY: a plain query on a valid physical device.
+                let limits =
+                    unsafe { ctx.instance.get_physical_device_properties(ctx.physical) }.limits;
+                u64::from(pitch) * u64::from(height) <= u64::from(limits.max_storage_buffer_range)
+            }
+        }
+    }
+
     /// 0 for an image, 1 for a buffer: the first index of the pipeline cache.
     fn kind(self) -> u32 {
         u32::from(self != Self::Image)
@@ -244,9 +258,10 @@ impl RgbToYuv420 {
     }
 
     /// The input [`RgbToYuv420::run`] and the benchmark use for a `format` frame `width` wide.
-    pub(super) fn input_for(&self, format: PixelFormat, width: u32) -> ConvertInput {
+    pub(super) fn input_for(&self, format: PixelFormat, width: u32, height: u32) -> ConvertInput {
         self.buffer_rows
             .and_then(|align| ConvertInput::rgb8_buffer(format, width, align))
+            .filter(|input| input.fits(&self.ctx, height))
             .unwrap_or(ConvertInput::Image)
     }
 
@@ -274,7 +289,7 @@ impl RgbToYuv420 {
         }
         let layout = YuvLayout::new(spec.output, width, height);
         let ctx = Arc::clone(&self.ctx);
-        let source = self.input_for(input_format, width);
+        let source = self.input_for(input_format, width, height);
         let row = input_format.frame_bytes(width, 1);
         let (pitch, upload_usage) = match source {
             ConvertInput::Image => (row, vk::BufferUsageFlags::TRANSFER_SRC),
@@ -487,6 +502,25 @@ impl RgbToYuv420 {
             }
         }
         self.params(width, height, spec, layout, input).bytes()
+    }
+
+    /// The pipeline specialized for `input`, `layout` and `siting` and the push constants of a
+    /// `width` x `height` frame, without changing which pipeline [`RgbToYuv420::pipeline`]
+    /// returns (a ring that reads CPU uploads from a buffer and GPU frames from images keeps
+    /// both).
+    pub(crate) fn pipeline_for(
+        &self,
+        width: u32,
+        height: u32,
+        spec: &ConvertSpec,
+        layout: &YuvLayout,
+        input: ConvertInput,
+    ) -> Result<(&ComputePipeline, Vec<u8>), GpuError> {
+        let pipe = self.specialized(layout, spec.siting, input)?;
+        Ok((
+            pipe,
+            self.params(width, height, spec, layout, input).bytes(),
+        ))
     }
 
     /// The pipeline specialized for `layout` and `siting`, built on first use.

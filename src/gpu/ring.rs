@@ -53,6 +53,10 @@ enum Pass {
         conv: RgbToYuv420,
         params: Vec<u8>,
         groups: (u32, u32),
+        /// CPU uploads read straight from the staging buffer (no copy into an image), where
+        /// the device reads host memory as its own (a CPU or integrated device): the input
+        /// description and that pipeline's push constants.
+        upload_input: Option<Box<(ConvertInput, Vec<u8>)>>,
     },
     Process(Box<ProcessingPass>),
 }
@@ -73,11 +77,47 @@ impl Pass {
         let conv = RgbToYuv420::new(ctx)?;
         let layout = YuvLayout::new(spec.convert.output, w, h);
         let params = conv.params_bytes(w, h, &spec.convert, &layout, ConvertInput::Image);
+        let shares_memory = matches!(ctx.device_info().kind.as_str(), "cpu" | "integrated");
+        let upload_input = match ConvertInput::rgb8_buffer(input, w, 4) {
+            Some(buffer)
+                if shares_memory
+                    && (w, h) == (spec.input_width, spec.input_height)
+                    && buffer.fits(ctx, h) =>
+            {
+                let (_, bytes) = conv.pipeline_for(w, h, &spec.convert, &layout, buffer)?;
+                Some(Box::new((buffer, bytes)))
+            }
+            _ => None,
+        };
         Ok(Pass::Convert {
             conv,
             params,
             groups: (w.div_ceil(8).div_ceil(8), h.div_ceil(2).div_ceil(8)),
+            upload_input,
         })
+    }
+
+    /// The pipeline and push constants a CPU upload is read with from its staging buffer, and
+    /// `sets` descriptor sets of that pipeline's layout; `None` where uploads go through an
+    /// image.
+    fn upload_sets(
+        &self,
+        sets: u32,
+        spec: &ProcessSpec,
+    ) -> Result<Option<(vk::DescriptorPool, Vec<vk::DescriptorSet>)>, GpuError> {
+        match self {
+            Pass::Convert {
+                conv,
+                upload_input: Some(upload),
+                ..
+            } => {
+                let (w, h) = (spec.output_width, spec.output_height);
+                let layout = YuvLayout::new(spec.convert.output, w, h);
+                let (pipe, _) = conv.pipeline_for(w, h, &spec.convert, &layout, upload.0)?;
+                pipe.descriptor_sets(sets).map(Some)
+            }
+            _ => Ok(None),
+        }
     }
 
     fn descriptor_sets(
@@ -118,6 +158,7 @@ impl Pass {
                 conv,
                 params,
                 groups,
+                ..
             } => {
                 // SAFETY: forwarded from the caller; the pipeline lives as long as the pass.
                 unsafe {
@@ -173,6 +214,12 @@ struct Slot<T> {
     /// `None` on a hand-off ring.
     own: Option<OwnOutput>,
     set: vk::DescriptorSet,
+    /// The set a CPU upload is read through straight from `upload` (see `Pass::Convert`).
+    upload_set: Option<vk::DescriptorSet>,
+    /// The output `upload_set` is bound to.
+    upload_bound_output: vk::Buffer,
+    /// The frame in the slot is read from `upload` through `upload_set`.
+    reads_upload: bool,
     cmd: vk::CommandBuffer,
     fence: vk::Fence,
     tag: Option<T>,
@@ -283,6 +330,8 @@ pub struct ConvertRing<T> {
     height: u32,
     layout: YuvLayout,
     pool: vk::DescriptorPool,
+    /// The pool of the slots' `upload_set`s (null where uploads go through images).
+    upload_pool: vk::DescriptorPool,
     command_pool: vk::CommandPool,
     queries: vk::QueryPool,
     frames: u64,
@@ -369,6 +418,7 @@ impl<T> ConvertRing<T> {
             frames: 0,
             poison: None,
             pool: vk::DescriptorPool::null(),
+            upload_pool: vk::DescriptorPool::null(),
             command_pool: vk::CommandPool::null(),
             queries: vk::QueryPool::null(),
             slots: Vec::with_capacity(depth),
@@ -389,6 +439,13 @@ impl<T> ConvertRing<T> {
         };
         let (pool, sets) = this.pass.descriptor_sets(super::vk_u32(depth))?;
         this.pool = pool;
+        let upload_sets = match this.pass.upload_sets(super::vk_u32(depth), spec)? {
+            Some((pool, sets)) => {
+                this.upload_pool = pool;
+                Some(sets)
+            }
+            None => None,
+        };
         let (command_pool, cmds) = command_buffers(ctx, super::vk_u32(depth))?;
         this.command_pool = command_pool;
         // SAFETY: valid device; the create info lives for the call; Drop destroys the pool.
@@ -411,11 +468,16 @@ impl<T> ConvertRing<T> {
         for i in 0..depth {
             let image_usage = vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST;
             let image = GpuImage::new(ctx, "ring input", vk_format, image_w, image_h, image_usage)?;
+            let upload_usage = if upload_sets.is_some() {
+                vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::STORAGE_BUFFER
+            } else {
+                vk::BufferUsageFlags::TRANSFER_SRC
+            };
             let upload = GpuBuffer::new(
                 ctx,
                 "ring upload",
                 in_bytes,
-                vk::BufferUsageFlags::TRANSFER_SRC,
+                upload_usage,
                 MemoryLocation::CpuToGpu,
             )?;
             let (own, output) = match &handoff {
@@ -454,6 +516,9 @@ impl<T> ConvertRing<T> {
                 image,
                 own,
                 set: sets[i],
+                upload_set: upload_sets.as_ref().map(|sets| sets[i]),
+                upload_bound_output: vk::Buffer::null(),
+                reads_upload: false,
                 cmd: cmds[i],
                 fence,
                 tag: None,
@@ -630,8 +695,7 @@ impl<T> ConvertRing<T> {
     fn enqueue_cpu(&mut self, frame: &CpuImage, tag: T) -> Result<usize, GpuError> {
         let i = self.take_slot();
         let uploaded = self.write_upload(i, frame)?;
-        let own_view = self.slots[i].image.view;
-        self.bind_input(i, own_view);
+        self.bind_upload(i);
         self.record_and_submit(i, None, None)?;
         self.slots[i].tag = Some(tag);
         self.slots[i].uploaded = uploaded;
@@ -657,6 +721,7 @@ impl<T> ConvertRing<T> {
         let view = unsafe { self.ctx.device.create_image_view(&view_info, None) }
             .map_err(GpuError::vk("vkCreateImageView"))?;
         let i = self.take_slot();
+        self.slots[i].reads_upload = false;
         self.bind_input(i, view);
         self.record_and_submit(i, Some(frame), pointer)?;
         self.slots[i].tag = Some(tag);
@@ -699,6 +764,32 @@ impl<T> ConvertRing<T> {
         let i = self.next;
         self.next = (self.next + 1) % self.slots.len();
         i
+    }
+
+    /// Makes slot `i` read the upload in its staging buffer: straight from the buffer through
+    /// its upload set where the ring has one, else through its own image (after the copy
+    /// `record_and_submit` records).
+    fn bind_upload(&mut self, i: usize) {
+        let output = self.next_output(i);
+        let slot = &mut self.slots[i];
+        let Some(set) = slot.upload_set else {
+            slot.reads_upload = false;
+            let own_view = slot.image.view;
+            self.bind_input(i, own_view);
+            return;
+        };
+        if slot.upload_bound_output != output {
+            let descriptors = [
+                Descriptor::StorageBuffer(slot.upload.buffer),
+                Descriptor::StorageBuffer(output),
+            ];
+            // SAFETY: the slot is not in flight, so its upload set is not in use; both buffers
+            // live until the slot is next collected.
+            unsafe { write_descriptors(&self.ctx.device, set, &descriptors) };
+            slot.upload_bound_output = output;
+        }
+        slot.bound_output = output;
+        slot.reads_upload = true;
     }
 
     /// Points slot `i`'s descriptor set at `view` and the buffer its next pass writes (when it
@@ -756,8 +847,7 @@ impl<T> ConvertRing<T> {
             let i = self.next;
             self.next = (self.next + 1) % self.slots.len();
             self.write_upload(i, &blank)?;
-            let own_view = self.slots[i].image.view;
-            self.bind_input(i, own_view);
+            self.bind_upload(i);
             self.record_and_submit(i, None, None)?;
             wait_and_reset(&self.ctx, self.slots[i].fence, WAIT_NS, "a benchmark frame")?;
         }
@@ -844,7 +934,26 @@ impl<T> ConvertRing<T> {
                 let top = vk::PipelineStageFlags::TOP_OF_PIPE;
                 d.cmd_write_timestamp(slot.cmd, top, self.queries, q);
             }
-            self.pass.record(d, slot.cmd, slot.set, self.frames);
+            match (&self.pass, slot.upload_set.filter(|_| slot.reads_upload)) {
+                (
+                    Pass::Convert {
+                        conv,
+                        groups,
+                        upload_input: Some(upload),
+                        ..
+                    },
+                    Some(set),
+                ) => {
+                    let (input, params) = &**upload;
+                    let (w, h) = (self.spec.output_width, self.spec.output_height);
+                    let convert = &self.spec.convert;
+                    // The pipeline was built when the pass was made (this finds it cached).
+                    if let Ok((pipe, _)) = conv.pipeline_for(w, h, convert, &self.layout, *input) {
+                        pipe.record_dispatch(d, slot.cmd, set, params, *groups);
+                    }
+                }
+                _ => self.pass.record(d, slot.cmd, slot.set, self.frames),
+            }
             if timed {
                 let bottom = vk::PipelineStageFlags::BOTTOM_OF_PIPE;
                 d.cmd_write_timestamp(slot.cmd, bottom, self.queries, q + 1);
@@ -888,6 +997,9 @@ impl<T> ConvertRing<T> {
         unsafe {
             begin_one_time(d, slot.cmd)?;
             match gpu {
+                // Read straight from the staging buffer: the host's writes before the submission
+                // are visible to it; nothing to copy.
+                None if slot.reads_upload => {}
                 None => record_upload(d, slot.cmd, slot.upload.buffer, slot.image.image, w, h),
                 // The submission's wait (at the compute stage) orders the application's writes
                 // before this transition and makes them visible; a foreign owner's image is
@@ -1165,6 +1277,7 @@ impl<T> Drop for ConvertRing<T> {
             d.destroy_query_pool(self.queries, None);
             d.destroy_command_pool(self.command_pool, None);
             d.destroy_descriptor_pool(self.pool, None);
+            d.destroy_descriptor_pool(self.upload_pool, None);
         }
     }
 }
