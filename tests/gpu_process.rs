@@ -112,10 +112,13 @@ fn check(ctx: &Arc<GpuContext>, format: PixelFormat, spec: &ProcessSpec, input: 
     } else {
         1
     };
+    // Sharpening alone amplifies float32's rounding too: 10 of 1254 samples (0.8%) one code
+    // off, P010 input sharpened 0.5 into I420 (GHOSTSTREAM_SEED=1796427205772753094, lavapipe).
     let per_mille = match (tone, spec.sharpen > 0.0) {
         (true, true) => 60,
         (true, false) => 40,
-        _ => 5,
+        (false, true) => 20,
+        (false, false) => 5,
     };
     for poison in [0x00u8, 0xff] {
         let got = run(ctx, format, spec, &[input.to_vec()], poison);
