@@ -10,28 +10,23 @@ mod common;
 
 use std::process::Command;
 
-use common::{library, skip};
+use common::{install_driver, skip};
 use ghoststream::gpu::video::h264::{H264Parameters, H264Stream};
 use ghoststream::gpu::video::session::H264EncodeSession;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
 use ghoststream::{ColorDescription, Rational};
-use ghoststream_video_icd::LIBRARY_FILE;
 
 #[test]
 fn the_engines_h264_session_makes_parameter_sets_ffmpeg_reads_back() {
-    let Some(lib) = library() else {
-        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
-        return;
-    };
     if Command::new("ffmpeg").arg("-version").output().is_err() {
         skip("no ffmpeg on PATH (the independent H.264 reader)");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("ghoststream_video_icd.json");
-    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
-    std::env::set_var("VK_DRIVER_FILES", &manifest);
-    std::env::set_var("VK_ICD_FILENAMES", &manifest);
+    // Before any Vulkan call, and the only test of this binary.
+    let Some(driver) = install_driver() else {
+        return;
+    };
+    let dir = &driver.dir;
     // Validation where the layer knows video encode (1.4, as `make test` runs this binary
     // under .ci/with-vvl-trixie); Debian 12's 1.3.239 does not.
     let validated = std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some();

@@ -7,10 +7,10 @@
 
 use ash::vk;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
-use ghoststream_video_icd::{caps, log, COMPUTE_FAMILY, ENCODE_FAMILY, LIBRARY_FILE};
+use ghoststream_video_icd::{caps, log, COMPUTE_FAMILY, ENCODE_FAMILY};
 
 mod common;
-use common::{library, skip};
+use common::{install_driver, skip};
 
 fn h264_high() -> (
     vk::VideoProfileInfoKHR<'static>,
@@ -29,19 +29,11 @@ fn h264_high() -> (
 
 #[test]
 fn the_loader_finds_the_driver_and_ghoststream_creates_its_context_on_it() {
-    let Some(lib) = library() else {
-        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
+    // Before any Vulkan call, and the only test of this binary.
+    let Some(driver) = install_driver() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("ghoststream_video_icd.json");
-    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
-    let log_path = dir.path().join("calls.log");
-    // Before any Vulkan call, and the only test of this binary (nothing reads the environment
-    // concurrently). The loader reads VK_DRIVER_FILES (VK_ICD_FILENAMES is its older name).
-    std::env::set_var("VK_DRIVER_FILES", &manifest);
-    std::env::set_var("VK_ICD_FILENAMES", &manifest);
-    std::env::set_var(log::LOG_ENV, &log_path);
+    let log_path = driver.log.clone();
 
     // SAFETY: loading the system's Vulkan loader.
     let entry = match unsafe { ash::Entry::load() } {

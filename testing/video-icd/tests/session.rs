@@ -19,10 +19,10 @@ use ash::vk;
 use ash::vk::native;
 use ghoststream_video_icd::h264::{no_pps_flags, no_sps_flags, no_vui_flags, std_pps, std_sps};
 use ghoststream_video_icd::h265;
-use ghoststream_video_icd::{log, COMPUTE_FAMILY, ENCODE_FAMILY, LIBRARY_FILE, MEMORY_TYPES};
+use ghoststream_video_icd::{log, COMPUTE_FAMILY, ENCODE_FAMILY, MEMORY_TYPES};
 
 mod common;
-use common::{library, skip};
+use common::{install_driver, skip};
 
 /// What the validation layer reported: "VUID: message" lines.
 static MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -428,22 +428,16 @@ fn h265_main_parameters_decode_with_ffmpeg(v: &Vulkan<'_>, dir: &std::path::Path
 
 #[test]
 fn h264_and_h265_sessions_bind_memory_and_their_parameter_sets_decode_with_ffmpeg() {
-    let Some(lib) = library() else {
-        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
-        return;
-    };
     if Command::new("ffmpeg").arg("-version").output().is_err() {
         skip("no ffmpeg on PATH (the independent H.264 reader)");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("ghoststream_video_icd.json");
-    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
-    let log_path = dir.path().join("calls.log");
     // Before any Vulkan call, and the only test of this binary.
-    std::env::set_var("VK_DRIVER_FILES", &manifest);
-    std::env::set_var("VK_ICD_FILENAMES", &manifest);
-    std::env::set_var(log::LOG_ENV, &log_path);
+    let Some(driver) = install_driver() else {
+        return;
+    };
+    let dir = &driver.dir;
+    let log_path = driver.log.clone();
 
     // SAFETY: loading the system's Vulkan loader.
     let entry = match unsafe { ash::Entry::load() } {
