@@ -31,7 +31,9 @@ pub(crate) struct PointerPass {
     pool: vk::DescriptorPool,
     sets: Vec<vk::DescriptorSet>,
     pictures: Vec<GpuBuffer>,
-    /// The coefficients and layout words pushed with every dispatch (the placement appended).
+    /// The picture each slot's buffer holds now (it is copied again only when it changes).
+    uploaded: Vec<Option<Arc<[u8]>>>,
+    /// The coefficients and layout words pushed with every dispatch (the placement follows).
     base: Vec<u8>,
     /// Input and output frame sizes.
     input: (u32, u32),
@@ -56,6 +58,7 @@ impl PointerPass {
             pool,
             sets,
             pictures: Vec::new(),
+            uploaded: vec![None; slots],
             base: Vec::new(),
             input: (spec.input_width, spec.input_height),
             output: (spec.output_width, spec.output_height),
@@ -159,14 +162,21 @@ impl PointerPass {
             (x1 as u32).div_ceil(self.block),
             (y1 as u32).div_ceil(self.block),
         );
-        let bytes = pointer.rgba.len();
-        self.pictures[slot]
-            .mapped_mut()
-            .ok_or(GpuError::Allocation {
-                what: "pointer picture".into(),
-                reason: "not host-visible".into(),
-            })?[..bytes]
-            .copy_from_slice(&pointer.rgba);
+        // The picture changes rarely (a new cursor shape): copy it only then.
+        if !self.uploaded[slot]
+            .as_ref()
+            .is_some_and(|u| Arc::ptr_eq(u, &pointer.rgba))
+        {
+            let bytes = pointer.rgba.len();
+            self.pictures[slot]
+                .mapped_mut()
+                .ok_or(GpuError::Allocation {
+                    what: "pointer picture".into(),
+                    reason: "not host-visible".into(),
+                })?[..bytes]
+                .copy_from_slice(&pointer.rgba);
+            self.uploaded[slot] = Some(Arc::clone(&pointer.rgba));
+        }
         let d = &self.ctx.device;
         let descriptors = [
             Descriptor::StorageBuffer(self.pictures[slot].buffer),
@@ -175,13 +185,20 @@ impl PointerPass {
         // SAFETY: the slot is idle (caller), so its set is not in use; both buffers live until
         // the submission completes.
         unsafe { write_descriptors(d, self.sets[slot], &descriptors) };
-        let mut params = self.base.clone();
-        for v in [pointer.width, pointer.height, bx0, by0] {
-            params.extend_from_slice(&v.to_le_bytes());
-        }
+        // The push constants on the stack: the fixed part, then this frame's placement.
+        let mut params = [0u8; PARAMS_BYTES as usize];
+        let (fixed, placement) = params.split_at_mut(self.base.len());
+        fixed.copy_from_slice(&self.base);
         let f = super::shader_f32;
-        for v in [f64::from(pointer.left), f64::from(pointer.top), sx, sy] {
-            params.extend_from_slice(&f(v).to_le_bytes());
+        let words = [pointer.width, pointer.height, bx0, by0]
+            .map(u32::to_le_bytes)
+            .into_iter()
+            .chain(
+                [f64::from(pointer.left), f64::from(pointer.top), sx, sy]
+                    .map(|v| f(v).to_le_bytes()),
+            );
+        for (chunk, word) in placement.chunks_exact_mut(4).zip(words) {
+            chunk.copy_from_slice(&word);
         }
         // SAFETY: recording into the caller's command buffer; the pass's writes to `output`
         // are made visible to this pass's reads and writes first.

@@ -113,7 +113,7 @@ impl Pass {
             } => {
                 let (w, h) = (spec.output_width, spec.output_height);
                 let layout = YuvLayout::new(spec.convert.output, w, h);
-                let (pipe, _) = conv.pipeline_for(w, h, &spec.convert, &layout, upload.0)?;
+                let pipe = conv.specialized(&layout, spec.convert.siting, upload.0)?;
                 pipe.descriptor_sets(sets).map(Some)
             }
             _ => Ok(None),
@@ -945,10 +945,10 @@ impl<T> ConvertRing<T> {
                     Some(set),
                 ) => {
                     let (input, params) = &**upload;
-                    let (w, h) = (self.spec.output_width, self.spec.output_height);
-                    let convert = &self.spec.convert;
-                    // The pipeline was built when the pass was made (this finds it cached).
-                    if let Ok((pipe, _)) = conv.pipeline_for(w, h, convert, &self.layout, *input) {
+                    let siting = self.spec.convert.siting;
+                    // The pipeline was built when the pass was made (this finds it cached; the
+                    // push constants were worked out then too).
+                    if let Ok(pipe) = conv.specialized(&self.layout, siting, *input) {
                         pipe.record_dispatch(d, slot.cmd, set, params, *groups);
                     }
                 }

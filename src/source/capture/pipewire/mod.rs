@@ -1247,6 +1247,10 @@ impl LinkFailure {
 /// The buffers kept for DMA-BUF frames whose last frame has been dropped, taken out of the
 /// state to be queued back.
 fn take_returned(state: &mut State) -> Vec<HeldBuffer> {
+    // Called for every buffer that arrives: nothing to allocate while nothing is kept.
+    if state.retired.is_empty() {
+        return Vec::new();
+    }
     let (returned, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut state.retired)
         .into_iter()
         .partition(|(_, lease)| lease.strong_count() == 0);
