@@ -281,9 +281,10 @@ impl GpuContext {
         let mut queues = vec![vk::DeviceQueueCreateInfo::default()
             .queue_family_index(queue_family)
             .queue_priorities(&priorities)];
-        let mut enabled = Self::optional_extensions(&instance, physical);
-        // A video-encode queue where the device has one (Vulkan Video encode, issue 23).
+        // The device's extensions, asked once: the optional ones it has are enabled, and a
+        // video-encode queue where it has one (Vulkan Video encode, issue 23).
         let available = Self::extension_names(&instance, physical);
+        let mut enabled = Self::optional_extensions(&available);
         let encode = super::video::caps::encode_queue(&instance, physical, &available);
         if let Some((family, _, extensions)) = &encode {
             if *family != queue_family {
@@ -490,20 +491,13 @@ impl GpuContext {
         self.video_encode
     }
 
-    /// The optional extensions (see [`OPTIONAL_DEVICE_EXTENSIONS`]) that `physical` has.
-    fn optional_extensions(
-        instance: &ash::Instance,
-        physical: vk::PhysicalDevice,
-    ) -> Vec<&'static CStr> {
-        // SAFETY: a plain query on a valid physical device.
-        let available =
-            unsafe { instance.enumerate_device_extension_properties(physical) }.unwrap_or_default();
+    /// The optional extensions (see [`OPTIONAL_DEVICE_EXTENSIONS`]) among `available`.
+    fn optional_extensions(available: &[String]) -> Vec<&'static CStr> {
         OPTIONAL_DEVICE_EXTENSIONS
             .into_iter()
             .filter(|want| {
-                available
-                    .iter()
-                    .any(|e| e.extension_name_as_c_str().is_ok_and(|n| n == *want))
+                want.to_str()
+                    .is_ok_and(|w| available.iter().any(|a| a == w))
             })
             .collect()
     }

@@ -156,7 +156,7 @@ fn probe_device(
         return Err(format!("{name} lacks {}", missing.join(", ")));
     }
     let codec_ext = codec_ext.to_string_lossy();
-    let queue_family = encode_family(instance, physical, operation)
+    let (queue_family, _) = encode_family(instance, physical, operation)
         .ok_or_else(|| format!("{name} has no video-encode queue family for {codec}"))?;
     match codec {
         Codec::Av1 => Err(format!(
@@ -187,8 +187,8 @@ pub(crate) fn encode_queue(
     if !ENCODE_EXTENSIONS.iter().all(|e| has(available, e)) {
         return None;
     }
-    let family = encode_family(instance, physical, vk::VideoCodecOperationFlagsKHR::empty())?;
-    let operations = family_operations(instance, physical, family);
+    let (family, operations) =
+        encode_family(instance, physical, vk::VideoCodecOperationFlagsKHR::empty())?;
     let mut extensions = ENCODE_EXTENSIONS.to_vec();
     for codec in Codec::ALL {
         let (ext, op) = codec_extension(codec);
@@ -199,36 +199,11 @@ pub(crate) fn encode_queue(
     Some((family, operations, extensions))
 }
 
-/// The codec operations queue family `family` reports.
-fn family_operations(
+/// Each queue family's flags and the codec operations its video properties name.
+fn queue_families(
     instance: &ash::Instance,
     physical: vk::PhysicalDevice,
-    family: u32,
-) -> vk::VideoCodecOperationFlagsKHR {
-    // SAFETY: a count query on a live physical device.
-    let count = unsafe { instance.get_physical_device_queue_family_properties2_len(physical) };
-    let mut video = vec![vk::QueueFamilyVideoPropertiesKHR::default(); count];
-    let mut families: Vec<vk::QueueFamilyProperties2> = video
-        .iter_mut()
-        .map(|v| vk::QueueFamilyProperties2::default().push_next(v))
-        .collect();
-    // SAFETY: `families` has room for `count` entries, each chaining its own video properties.
-    unsafe { instance.get_physical_device_queue_family_properties2(physical, &mut families) };
-    drop(families);
-    video
-        .get(family as usize)
-        .map_or(vk::VideoCodecOperationFlagsKHR::empty(), |v| {
-            v.video_codec_operations
-        })
-}
-
-/// The first queue family with VK_QUEUE_VIDEO_ENCODE_BIT_KHR whose video properties name
-/// `operation` (any encode family for an empty `operation`).
-fn encode_family(
-    instance: &ash::Instance,
-    physical: vk::PhysicalDevice,
-    operation: vk::VideoCodecOperationFlagsKHR,
-) -> Option<u32> {
+) -> Vec<(vk::QueueFlags, vk::VideoCodecOperationFlagsKHR)> {
     // SAFETY: a count query on a live physical device.
     let count = unsafe { instance.get_physical_device_queue_family_properties2_len(physical) };
     let mut video = vec![vk::QueueFamilyVideoPropertiesKHR::default(); count];
@@ -244,13 +219,25 @@ fn encode_family(
         .collect();
     drop(families);
     flags
-        .iter()
-        .zip(&video)
-        .position(|(f, v)| {
-            f.contains(vk::QueueFlags::VIDEO_ENCODE_KHR)
-                && v.video_codec_operations.contains(operation)
+        .into_iter()
+        .zip(video.iter().map(|v| v.video_codec_operations))
+        .collect()
+}
+
+/// The first queue family with VK_QUEUE_VIDEO_ENCODE_BIT_KHR whose video properties name
+/// `operation` (any encode family for an empty `operation`), with all the operations it names.
+fn encode_family(
+    instance: &ash::Instance,
+    physical: vk::PhysicalDevice,
+    operation: vk::VideoCodecOperationFlagsKHR,
+) -> Option<(u32, vk::VideoCodecOperationFlagsKHR)> {
+    queue_families(instance, physical)
+        .into_iter()
+        .enumerate()
+        .find(|(_, (flags, ops))| {
+            flags.contains(vk::QueueFlags::VIDEO_ENCODE_KHR) && ops.contains(operation)
         })
-        .and_then(|i| u32::try_from(i).ok())
+        .and_then(|(i, (_, ops))| Some((u32::try_from(i).ok()?, ops)))
 }
 
 /// The capabilities for H.264 High or H.265 Main at 8-bit 4:2:0.

@@ -176,7 +176,9 @@ impl H264EncodeSession {
                 &raw mut this.session,
             )
         };
-        check(result, "vkCreateVideoSessionKHR")?;
+        result
+            .result()
+            .map_err(GpuError::vk("vkCreateVideoSessionKHR"))?;
         this.bind_memory()?;
         let add = params.add_info();
         let mut h264_create = vk::VideoEncodeH264SessionParametersCreateInfoKHR::default()
@@ -196,7 +198,9 @@ impl H264EncodeSession {
                 &raw mut this.parameters,
             )
         };
-        check(result, "vkCreateVideoSessionParametersKHR")?;
+        result
+            .result()
+            .map_err(GpuError::vk("vkCreateVideoSessionParametersKHR"))?;
         Ok(this)
     }
 
@@ -214,7 +218,9 @@ impl H264EncodeSession {
                 std::ptr::null_mut(),
             )
         };
-        check(result, "vkGetVideoSessionMemoryRequirementsKHR")?;
+        result
+            .result()
+            .map_err(GpuError::vk("vkGetVideoSessionMemoryRequirementsKHR"))?;
         let mut requirements =
             vec![vk::VideoSessionMemoryRequirementsKHR::default(); count as usize];
         // SAFETY: `requirements` has room for `count` entries.
@@ -226,7 +232,9 @@ impl H264EncodeSession {
                 requirements.as_mut_ptr(),
             )
         };
-        check(result, "vkGetVideoSessionMemoryRequirementsKHR")?;
+        result
+            .result()
+            .map_err(GpuError::vk("vkGetVideoSessionMemoryRequirementsKHR"))?;
         requirements.truncate(count as usize);
         // SAFETY: a plain query on the context's physical device.
         let types = unsafe {
@@ -276,7 +284,9 @@ impl H264EncodeSession {
                 binds.as_ptr(),
             )
         };
-        check(result, "vkBindVideoSessionMemoryKHR")
+        result
+            .result()
+            .map_err(GpuError::vk("vkBindVideoSessionMemoryKHR"))
     }
 
     /// The pictures and bitstream buffer one frame in flight needs, made for this session's
@@ -348,7 +358,9 @@ impl H264EncodeSession {
                 std::ptr::null_mut(),
             )
         };
-        check(result, "vkGetEncodedVideoSessionParametersKHR")?;
+        result
+            .result()
+            .map_err(GpuError::vk("vkGetEncodedVideoSessionParametersKHR"))?;
         let mut data = vec![0u8; size];
         // SAFETY: `data` holds `size` bytes.
         let result = unsafe {
@@ -360,7 +372,9 @@ impl H264EncodeSession {
                 data.as_mut_ptr().cast(),
             )
         };
-        check(result, "vkGetEncodedVideoSessionParametersKHR")?;
+        result
+            .result()
+            .map_err(GpuError::vk("vkGetEncodedVideoSessionParametersKHR"))?;
         data.truncate(size);
         Ok(data)
     }
@@ -387,13 +401,5 @@ impl Drop for H264EncodeSession {
                 d.free_memory(m, None);
             }
         }
-    }
-}
-
-/// A Vulkan result as this layer's error.
-fn check(result: vk::Result, call: &'static str) -> Result<(), GpuError> {
-    match result {
-        vk::Result::SUCCESS => Ok(()),
-        e => Err(GpuError::vk(call)(e)),
     }
 }
