@@ -298,14 +298,7 @@ pub(crate) fn enum_format_dmabuf(
     size: Option<(u32, u32)>,
     rate: Option<Rational>,
 ) -> Vec<u8> {
-    let base = enum_format(&[format], size, rate);
-    let Some(Value::Object(mut object)) = Pod::from_bytes(&base).and_then(|pod| {
-        PodDeserializer::deserialize_any_from(pod.as_bytes())
-            .ok()
-            .map(|(_, v)| v)
-    }) else {
-        return base;
-    };
+    let mut object = enum_format_object(&[format], size, rate);
     let long = |m: u64| i64::from_ne_bytes(m.to_ne_bytes());
     let property = match modifiers {
         [one] if !dont_fixate => Property {
@@ -365,6 +358,15 @@ pub(crate) fn enum_format(
     size: Option<(u32, u32)>,
     rate: Option<Rational>,
 ) -> Vec<u8> {
+    serialize(enum_format_object(formats, size, rate))
+}
+
+/// The object of [`enum_format`], before serialization.
+fn enum_format_object(
+    formats: &[VideoFormat],
+    size: Option<(u32, u32)>,
+    rate: Option<Rational>,
+) -> Object {
     let ids: Vec<Id> = formats.iter().map(|f| Id(f.as_raw())).collect();
     let format = match ids.as_slice() {
         [one] => Value::Id(*one),
@@ -412,7 +414,7 @@ pub(crate) fn enum_format(
             },
         ))),
     };
-    serialize(Object {
+    Object {
         type_: SpaTypes::ObjectParamFormat.as_raw(),
         id: ParamType::EnumFormat.as_raw(),
         properties: vec![
@@ -428,7 +430,7 @@ pub(crate) fn enum_format(
             Property::new(FormatProperties::VideoSize.as_raw(), size),
             Property::new(FormatProperties::VideoFramerate.as_raw(), rate),
         ],
-    })
+    }
 }
 
 /// The `Buffers` parameter: 2 to 16 buffers (4 preferred) of shared memory (MemFd or
