@@ -43,7 +43,7 @@ pub mod test_node;
 pub use buffer::{parse_buffer_meta, parse_cursor_meta, BufferMeta, CursorBitmap, CursorUpdate};
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
@@ -776,12 +776,20 @@ fn socket_label(handed_over: bool) -> String {
     }
 }
 
+/// A link's ends as its global announces them.
+#[derive(Clone, Copy, Debug)]
+struct LinkEnds {
+    output_node: u32,
+    input_node: u32,
+    output_port: Option<u32>,
+}
+
 /// The registry as the loop saw it: nodes and the links into the capture's node.
 #[derive(Debug, Default)]
 struct Graph {
     nodes: HashMap<u32, NodeEntry>,
-    /// Link id → (output node, input node).
-    links: HashMap<u32, (u32, u32)>,
+    /// Link id → its ends: output node, input node, output port (when the link names it).
+    links: HashMap<u32, LinkEnds>,
     /// The node the capture was last linked from.
     peer: Option<u32>,
 }
@@ -895,41 +903,46 @@ fn run_loop(
         .register();
 
     let registry = Rc::new(core.get_registry().map_err(unavailable)?);
-    // Proxies and listeners made from inside callbacks, kept alive until the loop ends.
-    let watched: Rc<RefCell<Vec<Box<dyn std::any::Any>>>> = Rc::default();
-    let consumer_formats = describe_offer(&dmabuf_offer);
     let label = target
         .as_ref()
         .map(|t| t.to_string())
         .unwrap_or_else(|| "the linked video node".into());
+    let links = Rc::new(LinkWatch {
+        failure: LinkFailure {
+            shared: Arc::clone(shared),
+            core: core.clone(),
+            node: label.clone(),
+            consumer: describe_offer(&dmabuf_offer),
+        },
+        registry: Rc::downgrade(&registry),
+        seen: RefCell::default(),
+        kept: RefCell::default(),
+        report: RefCell::default(),
+    });
     let _registry_listener = registry
         .add_listener_local()
         .global({
             let graph = Rc::clone(&graph);
             let own_node = Rc::clone(&own_node);
-            let registry = Rc::downgrade(&registry);
-            let watched = Rc::clone(&watched);
-            let failure = LinkFailure {
-                shared: Arc::clone(shared),
-                core: core.clone(),
-                node: label.clone(),
-                consumer: consumer_formats,
-            };
+            let links = Rc::clone(&links);
             move |global: &GlobalObject<&DictRef>| {
                 let mut graph = graph.borrow_mut();
                 if let Some(entry) = NodeEntry::from_global(global) {
                     graph.nodes.insert(global.id, entry);
                 } else if global.type_ == ObjectType::Link {
-                    let node = |key| prop(global.props, key).and_then(|v| v.parse::<u32>().ok());
-                    if let (Some(out), Some(input)) =
-                        (node("link.output.node"), node("link.input.node"))
+                    let id = |key| prop(global.props, key).and_then(|v| v.parse::<u32>().ok());
+                    if let (Some(output_node), Some(input_node)) =
+                        (id("link.output.node"), id("link.input.node"))
                     {
-                        graph.links.insert(global.id, (out, input));
-                        if input == own_node.get() {
-                            graph.peer = Some(out);
-                            if let Some(registry) = registry.upgrade() {
-                                failure.watch(&registry, global, &watched);
-                            }
+                        let ends = LinkEnds {
+                            output_node,
+                            input_node,
+                            output_port: id("link.output.port"),
+                        };
+                        graph.links.insert(global.id, ends);
+                        if input_node == own_node.get() {
+                            graph.peer = Some(output_node);
+                            links.watch(global.id, ends);
                         }
                     }
                 }
@@ -949,7 +962,10 @@ fn run_loop(
                 }
                 let ours = own_node.get();
                 let linked = graph.peer == Some(id)
-                    || graph.links.values().any(|&(o, i)| o == id && i == ours);
+                    || graph
+                        .links
+                        .values()
+                        .any(|l| l.output_node == id && l.input_node == ours);
                 if linked || target_id.get() == Some(id) {
                     shared.fail(CaptureError::NodeGone {
                         node: label.clone(),
@@ -977,10 +993,48 @@ fn run_loop(
         .state_changed({
             let shared = Arc::clone(shared);
             let own_node = Rc::clone(&own_node);
-            move |stream: &StreamRef, _, _old, new| {
-                own_node.set(stream.node_id());
-                if let StreamState::Error(reason) = new {
-                    shared.fail(CaptureError::StreamFailed { reason });
+            let graph = Rc::clone(&graph);
+            let links = Rc::clone(&links);
+            move |stream: &StreamRef, _, old, new| {
+                let id = stream.node_id();
+                if id != own_node.replace(id) && id != u32::MAX {
+                    // Links announced before the node's id was known.
+                    let mut graph = graph.borrow_mut();
+                    let into_us: Vec<(u32, LinkEnds)> = graph
+                        .links
+                        .iter()
+                        .filter(|(_, l)| l.input_node == id)
+                        .map(|(&link, &l)| (link, l))
+                        .collect();
+                    for (link, ends) in into_us {
+                        graph.peer = Some(ends.output_node);
+                        links.watch(link, ends);
+                    }
+                }
+                match new {
+                    StreamState::Error(reason) => {
+                        shared.fail(CaptureError::StreamFailed { reason });
+                    }
+                    // Not our own disconnect (this listener is gone by then): the server
+                    // destroyed the capture's node. A session manager does that when the
+                    // node's link fails to negotiate, and may do it before the link's error
+                    // state reaches this client.
+                    StreamState::Unconnected if !matches!(old, StreamState::Unconnected) => {
+                        let agreed = shared.lock().format.is_some();
+                        if agreed
+                            || !links.lost(
+                                "the capture's node was removed before a format was agreed, \
+                                 as a session manager does when its link fails to negotiate",
+                            )
+                        {
+                            shared.fail(CaptureError::StreamFailed {
+                                reason: "PipeWire disconnected the capture stream: its node \
+                                         was destroyed"
+                                    .into(),
+                            });
+                        }
+                    }
+                    _ => {}
                 }
             }
         })
@@ -1141,26 +1195,33 @@ struct LinkFailure {
 }
 
 impl LinkFailure {
+    /// Binds the link `link` and its producer's port; returns the report, which asks the port
+    /// for its formats and fails the capture with `reason` at the round trip after them.
     fn watch(
         &self,
         registry: &pw::registry::Registry,
-        link: &GlobalObject<&DictRef>,
-        watched: &Rc<RefCell<Vec<Box<dyn std::any::Any>>>>,
-    ) {
-        let Ok(proxy) = registry.bind::<pw::link::Link, _>(link) else {
-            return;
+        link: u32,
+        ends: LinkEnds,
+        kept: &RefCell<Vec<Box<dyn std::any::Any>>>,
+    ) -> Option<Rc<dyn Fn(String)>> {
+        let global = |id, type_| GlobalObject {
+            id,
+            permissions: pw::permissions::PermissionFlags::R,
+            type_,
+            version: 3,
+            props: None::<&DictRef>,
         };
-        let port = prop(link.props, "link.output.port")
-            .and_then(|v| v.parse::<u32>().ok())
+        let proxy = registry
+            .bind::<pw::link::Link, _>(&global(link, ObjectType::Link))
+            .ok()?;
+        // Bound now, while the link is there: a session manager may remove the link (and
+        // the capture's node) right after it fails, and the port's formats are still asked
+        // then.
+        let port = ends
+            .output_port
             .and_then(|id| {
                 registry
-                    .bind::<pw::port::Port, _>(&GlobalObject {
-                        id,
-                        permissions: pw::permissions::PermissionFlags::R,
-                        type_: ObjectType::Port,
-                        version: 3,
-                        props: None::<&DictRef>,
-                    })
+                    .bind::<pw::port::Port, _>(&global(id, ObjectType::Port))
                     .ok()
             })
             .map(Rc::new);
@@ -1210,37 +1271,73 @@ impl LinkFailure {
                 }
             })
             .register();
+        let report: Rc<dyn Fn(String)> = Rc::new({
+            let port = port.clone();
+            let core = self.core.clone();
+            move |message: String| {
+                if reason.borrow().is_some() {
+                    return;
+                }
+                *reason.borrow_mut() = Some(message);
+                if let Some(port) = &port {
+                    port.enum_params(0, Some(pw::spa::param::ParamType::EnumFormat), 0, u32::MAX);
+                }
+                pending.set(core.sync(0).ok());
+            }
+        });
         let link_listener = proxy
             .add_listener_local()
             .info({
-                let port = port.clone();
-                let core = self.core.clone();
+                let report = Rc::clone(&report);
                 move |info| {
                     if let pw::link::LinkState::Error(message) = info.state() {
-                        if reason.borrow().is_some() {
-                            return;
-                        }
-                        *reason.borrow_mut() = Some(message.to_string());
-                        if let Some(port) = &port {
-                            port.enum_params(
-                                0,
-                                Some(pw::spa::param::ParamType::EnumFormat),
-                                0,
-                                u32::MAX,
-                            );
-                        }
-                        pending.set(core.sync(0).ok());
+                        report(message.to_string());
                     }
                 }
             })
             .register();
-        watched.borrow_mut().push(Box::new((
+        kept.borrow_mut().push(Box::new((
             proxy,
             link_listener,
             port,
             port_listener,
             done_listener,
         )));
+        Some(report)
+    }
+}
+
+/// The links into the capture's node, each watched for a failed negotiation
+/// ([`LinkFailure`]).
+struct LinkWatch {
+    failure: LinkFailure,
+    registry: std::rc::Weak<pw::registry::Registry>,
+    /// The links already watched.
+    seen: RefCell<HashSet<u32>>,
+    /// Proxies and listeners made from inside callbacks, kept alive until the loop ends.
+    kept: RefCell<Vec<Box<dyn std::any::Any>>>,
+    /// The newest watched link's report.
+    report: RefCell<Option<Rc<dyn Fn(String)>>>,
+}
+
+impl LinkWatch {
+    fn watch(&self, link: u32, ends: LinkEnds) {
+        if !self.seen.borrow_mut().insert(link) {
+            return;
+        }
+        let Some(registry) = self.registry.upgrade() else {
+            return;
+        };
+        if let Some(report) = self.failure.watch(&registry, link, ends, &self.kept) {
+            *self.report.borrow_mut() = Some(report);
+        }
+    }
+
+    /// The capture's node went away before a format was agreed: reports it, with `reason`,
+    /// as the newest link's failure; false when no link into the node was seen.
+    fn lost(&self, reason: &str) -> bool {
+        let report = self.report.borrow().clone();
+        report.map(|report| report(reason.to_string())).is_some()
     }
 }
 
