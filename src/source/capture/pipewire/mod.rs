@@ -1203,7 +1203,7 @@ impl LinkFailure {
         link: u32,
         ends: LinkEnds,
         kept: &RefCell<Vec<Box<dyn std::any::Any>>>,
-    ) -> Option<Rc<dyn Fn(String)>> {
+    ) -> Option<Report> {
         let global = |id, type_| GlobalObject {
             id,
             permissions: pw::permissions::PermissionFlags::R,
@@ -1271,7 +1271,7 @@ impl LinkFailure {
                 }
             })
             .register();
-        let report: Rc<dyn Fn(String)> = Rc::new({
+        let report: Report = Rc::new({
             let port = port.clone();
             let core = self.core.clone();
             move |message: String| {
@@ -1307,6 +1307,9 @@ impl LinkFailure {
     }
 }
 
+/// Reports a watched link's failure with a reason (see [`LinkFailure::watch`]).
+type Report = Rc<dyn Fn(String)>;
+
 /// The links into the capture's node, each watched for a failed negotiation
 /// ([`LinkFailure`]).
 struct LinkWatch {
@@ -1317,7 +1320,7 @@ struct LinkWatch {
     /// Proxies and listeners made from inside callbacks, kept alive until the loop ends.
     kept: RefCell<Vec<Box<dyn std::any::Any>>>,
     /// The newest watched link's report.
-    report: RefCell<Option<Rc<dyn Fn(String)>>>,
+    report: RefCell<Option<Report>>,
 }
 
 impl LinkWatch {
