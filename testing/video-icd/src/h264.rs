@@ -52,6 +52,28 @@ impl BitWriter {
         self.ue(u32::try_from(mapped).unwrap_or(u32::MAX));
     }
 
+    /// Whether the next bit starts a byte (`byte_aligned()` of section 7.2).
+    pub fn is_aligned(&self) -> bool {
+        self.used == 0
+    }
+
+    /// Zero bits up to the next byte boundary (none when already there), as
+    /// `pcm_alignment_zero_bit` and `alignment_zero_bit` are written.
+    pub fn align_with_zeros(&mut self) {
+        self.used = 0;
+    }
+
+    /// Whole bytes, each as `u(8)` (one copy when the writer is byte-aligned: PCM samples).
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        if self.used == 0 {
+            self.bytes.extend_from_slice(bytes);
+        } else {
+            for &b in bytes {
+                self.u(8, u32::from(b));
+            }
+        }
+    }
+
     /// `rbsp_trailing_bits()`: a one, then zeros to the byte boundary; the finished RBSP.
     pub fn finish(mut self) -> Vec<u8> {
         self.bit(true);
@@ -585,6 +607,14 @@ impl Pps {
         })
     }
 
+    /// Whether the written PPS differs from the application's: CABAC
+    /// (`entropy_coding_mode_flag` 1) is written as CAVLC (0), the only entropy coding this
+    /// driver's encoder writes. What VkVideoEncodeSessionParametersFeedbackInfoKHR's
+    /// hasOverrides reports.
+    pub fn overrides(&self) -> bool {
+        self.flags.entropy_coding_mode_flag() != 0
+    }
+
     /// The NAL unit (type 8, `nal_ref_idc` 3). The elements after
     /// `redundant_pic_cnt_present_flag` (the High profiles' extension) are written when they
     /// differ from what a decoder infers without them.
@@ -593,7 +623,10 @@ impl Pps {
         let mut w = BitWriter::default();
         w.ue(u32::from(self.id));
         w.ue(u32::from(self.sps_id));
-        w.bit(f.entropy_coding_mode_flag() != 0);
+        // entropy_coding_mode_flag: always 0 (CAVLC). This driver's encoder writes CAVLC slices
+        // only, so it overrides an application's CABAC, as real drivers may override
+        // parameters; `overrides()` says so for the encode feedback's hasOverrides.
+        w.bit(false);
         w.bit(f.bottom_field_pic_order_in_frame_present_flag() != 0);
         w.ue(0); // num_slice_groups_minus1
         w.ue(u32::from(self.num_ref_idx_default_active_minus1.0));
@@ -742,11 +775,14 @@ mod tests {
         flags.set_entropy_coding_mode_flag(1);
         flags.set_deblocking_filter_control_present_flag(1);
         let std = std_pps(flags);
-        let plain = Pps::from_std(&std).unwrap().nal();
-        // ue0 ue0 1 0 ue0 ue0 ue0 0 00 se0 se0 se0 1 0 0 stop: 1 1 1 0 1 1 1 0 | 0 0 1 1 1 1 0 0 | 1
+        let pps = Pps::from_std(&std).unwrap();
+        assert!(pps.overrides(), "CABAC is overridden");
+        let plain = pps.nal();
+        // CABAC asked for, CAVLC written (entropy_coding_mode_flag 0):
+        // ue0 ue0 0 0 ue0 ue0 ue0 0 00 se0 se0 se0 1 0 0 stop: 1 1 0 0 1 1 1 0 | 0 0 1 1 1 1 0 0 | 1
         assert_eq!(
             plain,
-            [0, 0, 0, 1, 0x68, 0b1110_1110, 0b0011_1100, 0b1000_0000]
+            [0, 0, 0, 1, 0x68, 0b1100_1110, 0b0011_1100, 0b1000_0000]
         );
         flags.set_transform_8x8_mode_flag(1);
         let high = Pps::from_std(&native::StdVideoH264PictureParameterSet { flags, ..std })
@@ -754,7 +790,8 @@ mod tests {
             .nal();
         assert_eq!(
             high,
-            [0, 0, 0, 1, 0x68, 0b1110_1110, 0b0011_1100, 0b1011_0000]
+            [0, 0, 0, 1, 0x68, 0b1100_1110, 0b0011_1100, 0b1011_0000]
         );
+        assert!(!Pps::from_std(&std_pps(no_pps_flags())).unwrap().overrides());
     }
 }

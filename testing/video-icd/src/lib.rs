@@ -15,6 +15,7 @@ pub mod caps;
 mod driver;
 mod ffi;
 pub mod h264;
+pub mod h264_pcm;
 pub mod h265;
 mod handle;
 pub mod image;
