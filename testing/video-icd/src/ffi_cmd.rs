@@ -730,6 +730,10 @@ pub(crate) unsafe extern "system" fn get_query_pool_results(
         flags.as_raw()
     );
     let mut guard = driver::lock();
+    if let Err(e) = guard.query_results(dev, p, first, count, flags) {
+        drop(guard);
+        return code(finish::<()>("vkGetQueryPoolResults", &detail, Err(e)));
+    }
     if flags.contains(vk::QueryResultFlags::WAIT) {
         let (g, ok) = driver::wait_until(guard, UNBOUNDED_WAIT, |d| {
             d.queries_available(dev, p, first, count)
@@ -1220,24 +1224,32 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
                     max.0, max.1
                 ));
             }
-            let begun: Vec<i32> = b
+            let begun: Vec<Slot> = b
                 .commands
                 .iter()
                 .rev()
                 .find_map(|c| match c {
-                    Command::BeginCoding { slots, .. } => {
-                        Some(slots.iter().map(|s| s.index).collect())
-                    }
+                    Command::BeginCoding { slots, .. } => Some(slots.clone()),
                     _ => None,
                 })
                 .unwrap_or_default();
-            for r in checked.references.iter().chain(&checked.setup) {
-                if r.index >= 0 && !begun.contains(&r.index) {
+            for r in &checked.references {
+                if !begun.iter().any(|s| s.index == r.index && r.index >= 0) {
                     return Err(format!(
-                        "slot {} was not named in vkCmdBeginVideoCodingKHR",
+                        "reference slot {} was not named in vkCmdBeginVideoCodingKHR (VUID-vkCmdEncodeVideoKHR-slotIndex-07525)",
                         r.index
                     ));
                 }
+            }
+            if let Some(setup) = &checked.setup {
+                if setup.picture.is_none() || !begun.iter().any(|s| s.picture == setup.picture) {
+                    return Err(format!(
+                        "the setup slot {}'s picture was not bound by vkCmdBeginVideoCodingKHR (VUID-vkCmdEncodeVideoKHR-pEncodeInfo-08377)",
+                        setup.index
+                    ));
+                }
+            }
+            for r in checked.references.iter().chain(&checked.setup) {
                 if let Some(p) = &r.picture {
                     check_picture(d, p, "reference slot")?;
                 }
@@ -1563,11 +1575,7 @@ fn submit(name: &str, queue: vk::Queue, batches: &[Batch], fence: vk::Fence) -> 
     };
     drop(guard);
     if fence != vk::Fence::null() {
-        if let Err(e) = finish(
-            "vkQueueSubmit:fence",
-            &format!("fence={:#x}", fence.as_raw()),
-            r,
-        ) {
+        if let Err(e) = finish(name, &format!("signal fence={:#x}", fence.as_raw()), r) {
             return e;
         }
     }
