@@ -1241,6 +1241,12 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
                     ));
                 }
             }
+            if checked.setup.is_none() && s.request.max_dpb_slots > 0 {
+                return Err(
+                    "pSetupReferenceSlot is NULL on a session with DPB slots (VUID-vkCmdEncodeVideoKHR-pEncodeInfo-08377)"
+                        .into(),
+                );
+            }
             if let Some(setup) = &checked.setup {
                 if setup.picture.is_none() || !begun.iter().any(|s| s.picture == setup.picture) {
                     return Err(format!(
