@@ -3,14 +3,17 @@
 //! and their results back into Vulkan's out-parameters.
 
 use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::sync::{Condvar, LazyLock, Mutex, MutexGuard};
 
 use ash::vk;
 
 use crate::caps::{self, DeviceTable};
+use crate::command::{CommandBuffer, CommandPool};
 use crate::handle::Dispatchable;
 use crate::image::{self, ImageRequest, Layout};
+use crate::query::QueryPool;
 use crate::session::{self, Add, Bind, CodecParams, Get, Parameters, Session, SessionRequest};
+use crate::sync::{Fence, Semaphore};
 
 /// The Loader and Driver Interface version this driver speaks at most (7: the interface
 /// functions are also reachable through `vk_icdGetInstanceProcAddr`).
@@ -72,22 +75,48 @@ struct Chunk([u8; 64]);
 const _: () =
     assert!(std::mem::align_of::<Chunk>() == caps::NVIDIA_RTX_4090.min_memory_map_alignment);
 
-struct Memory {
+pub(crate) struct Memory {
     chunks: Vec<Chunk>,
-    size: u64,
+    pub(crate) size: u64,
     type_index: usize,
     mapped: bool,
 }
 
-struct Buffer {
-    size: u64,
-    bound: Option<(u64, u64)>,
+impl Memory {
+    /// The allocation's bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        let len = self.chunks.len() * std::mem::size_of::<Chunk>();
+        // SAFETY: the chunks are plain bytes, contiguous in the Vec; `len` covers them all.
+        unsafe { std::slice::from_raw_parts(self.chunks.as_ptr().cast::<u8>(), len) }
+    }
+
+    /// The allocation's bytes, writable.
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        let len = self.chunks.len() * std::mem::size_of::<Chunk>();
+        // SAFETY: as in `bytes`, borrowed mutably through `self`.
+        unsafe { std::slice::from_raw_parts_mut(self.chunks.as_mut_ptr().cast::<u8>(), len) }
+    }
 }
 
-struct Image {
-    request: ImageRequest,
-    layout: Layout,
-    bound: Option<(u64, u64)>,
+pub(crate) struct Buffer {
+    pub(crate) size: u64,
+    /// (memory, offset) once bound.
+    pub(crate) bound: Option<(u64, u64)>,
+}
+
+pub(crate) struct Image {
+    pub(crate) request: ImageRequest,
+    pub(crate) layout: Layout,
+    /// (memory, offset) once bound.
+    pub(crate) bound: Option<(u64, u64)>,
+}
+
+/// An image view: its image and the array layers and aspect it shows.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct View {
+    pub(crate) image: u64,
+    pub(crate) base_layer: u32,
+    pub(crate) layer_count: u32,
 }
 
 struct Instance {
@@ -101,25 +130,32 @@ struct Physical {
     table: &'static DeviceTable,
 }
 
-struct Device {
+pub(crate) struct Device {
     /// Owned here: the slot lives as long as the object.
     _slot: Dispatchable,
-    table: &'static DeviceTable,
+    pub(crate) table: &'static DeviceTable,
     /// (family, index) -> queue handle.
     queues: HashMap<(u32, u32), u64>,
-    memory: HashMap<u64, Memory>,
-    buffers: HashMap<u64, Buffer>,
-    images: HashMap<u64, Image>,
-    /// View -> its image.
-    views: HashMap<u64, u64>,
-    sessions: HashMap<u64, Session>,
-    parameters: HashMap<u64, Parameters>,
+    pub(crate) memory: HashMap<u64, Memory>,
+    pub(crate) buffers: HashMap<u64, Buffer>,
+    pub(crate) images: HashMap<u64, Image>,
+    pub(crate) views: HashMap<u64, View>,
+    pub(crate) sessions: HashMap<u64, Session>,
+    pub(crate) parameters: HashMap<u64, Parameters>,
+    pub(crate) command_pools: HashMap<u64, CommandPool>,
+    pub(crate) fences: HashMap<u64, Fence>,
+    pub(crate) semaphores: HashMap<u64, Semaphore>,
+    pub(crate) query_pools: HashMap<u64, QueryPool>,
     allocated: u64,
 }
 
-struct Queue {
+pub(crate) struct Queue {
     /// Owned here: the slot lives as long as the object.
     _slot: Dispatchable,
+    /// The device it belongs to.
+    pub(crate) device: u64,
+    /// Its family.
+    pub(crate) family: u32,
 }
 
 /// Everything the driver holds.
@@ -128,17 +164,52 @@ pub struct Driver {
     interface_version: Option<u32>,
     instances: HashMap<u64, Instance>,
     physical: HashMap<u64, Physical>,
-    devices: HashMap<u64, Device>,
-    queues: HashMap<u64, Queue>,
+    pub(crate) devices: HashMap<u64, Device>,
+    pub(crate) queues: HashMap<u64, Queue>,
+    /// Command buffers by handle (dispatchable, like queues).
+    pub(crate) command_buffers: HashMap<u64, CommandBuffer>,
     next_id: u64,
 }
 
 static DRIVER: LazyLock<Mutex<Driver>> = LazyLock::new(Mutex::default);
 
+/// Woken whenever a fence, semaphore or query changes state (waiters hold [`DRIVER`]'s lock).
+static CHANGED: Condvar = Condvar::new();
+
 /// The driver's state, locked (a panic elsewhere does not make it unusable: the tests want
 /// the rest of the log).
 pub fn lock() -> MutexGuard<'static, Driver> {
     DRIVER.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Waits (the lock released meanwhile) until `done` holds or `timeout` passes; true when it
+/// holds.
+pub fn wait_until(
+    mut guard: MutexGuard<'static, Driver>,
+    timeout: std::time::Duration,
+    mut done: impl FnMut(&Driver) -> bool,
+) -> (MutexGuard<'static, Driver>, bool) {
+    let deadline = std::time::Instant::now().checked_add(timeout);
+    loop {
+        if done(&guard) {
+            return (guard, true);
+        }
+        let now = std::time::Instant::now();
+        let left = match deadline {
+            Some(d) if d <= now => return (guard, false),
+            Some(d) => d - now,
+            None => std::time::Duration::from_secs(1),
+        };
+        guard = CHANGED
+            .wait_timeout(guard, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+}
+
+/// Wakes every waiter of [`wait_until`].
+pub fn notify() {
+    CHANGED.notify_all();
 }
 
 /// A queue family the caller asks for at device creation.
@@ -173,7 +244,7 @@ pub struct DeviceRequest {
 }
 
 impl Driver {
-    fn id(&mut self) -> u64 {
+    pub(crate) fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
     }
@@ -297,7 +368,14 @@ impl Driver {
             for index in 0..q.count {
                 let queue = Dispatchable::new();
                 let qh = queue.raw();
-                self.queues.insert(qh, Queue { _slot: queue });
+                self.queues.insert(
+                    qh,
+                    Queue {
+                        _slot: queue,
+                        device: handle,
+                        family: q.family,
+                    },
+                );
                 queues.insert((q.family, index), qh);
             }
         }
@@ -313,6 +391,10 @@ impl Driver {
                 views: HashMap::new(),
                 sessions: HashMap::new(),
                 parameters: HashMap::new(),
+                command_pools: HashMap::new(),
+                fences: HashMap::new(),
+                semaphores: HashMap::new(),
+                query_pools: HashMap::new(),
                 allocated: 0,
             },
         );
@@ -326,13 +408,18 @@ impl Driver {
         for q in d.queues.values() {
             self.queues.remove(q);
         }
+        self.command_buffers.retain(|_, b| b.device != device);
         Some(
             d.memory.len()
                 + d.buffers.len()
                 + d.images.len()
                 + d.views.len()
                 + d.sessions.len()
-                + d.parameters.len(),
+                + d.parameters.len()
+                + d.command_pools.len()
+                + d.fences.len()
+                + d.semaphores.len()
+                + d.query_pools.len(),
         )
     }
 
@@ -350,7 +437,12 @@ impl Driver {
         self.queues.contains_key(&queue)
     }
 
-    fn device_mut(&mut self, device: u64) -> Result<&mut Device, String> {
+    /// The state of a device.
+    pub(crate) fn devices_get(&self, device: u64) -> Option<&Device> {
+        self.devices.get(&device)
+    }
+
+    pub(crate) fn device_mut(&mut self, device: u64) -> Result<&mut Device, String> {
         self.devices
             .get_mut(&device)
             .ok_or_else(|| format!("unknown device {device:#x}"))
@@ -556,6 +648,7 @@ impl Driver {
                 request: r,
                 caps,
                 bound: Default::default(),
+                coding: Default::default(),
             },
         );
         Ok(id)
@@ -783,7 +876,19 @@ impl Driver {
             return Err("the image has no memory bound".into());
         }
         image::check_view(&img.request, view.0, view.1, (view.2, view.3))?;
-        d.views.insert(id, i);
+        let layer_count = if view.3 == vk::REMAINING_ARRAY_LAYERS {
+            img.request.array_layers.saturating_sub(view.2)
+        } else {
+            view.3
+        };
+        d.views.insert(
+            id,
+            View {
+                image: i,
+                base_layer: view.2,
+                layer_count,
+            },
+        );
         Ok(id)
     }
 

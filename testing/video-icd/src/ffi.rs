@@ -16,7 +16,7 @@ use crate::h265::{self, SpsParts};
 use crate::image::ImageRequest;
 use crate::log::record;
 use crate::session::{Add, Get, H264Add, H265Add, SessionRequest};
-use crate::{props, video};
+use crate::{ffi_cmd, props, video};
 
 // ---------------------------------------------------------------------------------------------
 // Pointer helpers. Each is `unsafe` with the contract the Vulkan spec gives the caller's pointer.
@@ -25,7 +25,7 @@ use crate::{props, video};
 ///
 /// # Safety
 /// `p` is NULL or points to a valid, initialised `T` that lives for `'a`.
-unsafe fn read<'a, T>(p: *const T) -> Option<&'a T> {
+pub(crate) unsafe fn read<'a, T>(p: *const T) -> Option<&'a T> {
     // SAFETY: the caller's contract.
     unsafe { p.as_ref() }
 }
@@ -34,7 +34,7 @@ unsafe fn read<'a, T>(p: *const T) -> Option<&'a T> {
 ///
 /// # Safety
 /// `p` is NULL or a NUL-terminated string that lives for `'a`.
-unsafe fn text<'a>(p: *const c_char) -> Option<&'a CStr> {
+pub(crate) unsafe fn text<'a>(p: *const c_char) -> Option<&'a CStr> {
     // SAFETY: the caller's contract.
     (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) })
 }
@@ -43,7 +43,7 @@ unsafe fn text<'a>(p: *const c_char) -> Option<&'a CStr> {
 ///
 /// # Safety
 /// `p` is NULL or valid for writing a `T`.
-unsafe fn write<T>(p: *mut T, value: T) -> bool {
+pub(crate) unsafe fn write<T>(p: *mut T, value: T) -> bool {
     if p.is_null() {
         return false;
     }
@@ -56,7 +56,7 @@ unsafe fn write<T>(p: *mut T, value: T) -> bool {
 ///
 /// # Safety
 /// `first` is NULL or the start of a chain of valid Vulkan output structures.
-unsafe fn out_chain(first: *mut c_void) -> Vec<*mut vk::BaseOutStructure<'static>> {
+pub(crate) unsafe fn out_chain(first: *mut c_void) -> Vec<*mut vk::BaseOutStructure<'static>> {
     let mut nodes = Vec::new();
     let mut p = first.cast::<vk::BaseOutStructure<'static>>();
     while !p.is_null() && nodes.len() < 64 {
@@ -71,7 +71,7 @@ unsafe fn out_chain(first: *mut c_void) -> Vec<*mut vk::BaseOutStructure<'static
 ///
 /// # Safety
 /// `first` is NULL or the start of a chain of valid Vulkan input structures.
-unsafe fn in_chain(first: *const c_void) -> Vec<*const vk::BaseInStructure<'static>> {
+pub(crate) unsafe fn in_chain(first: *const c_void) -> Vec<*const vk::BaseInStructure<'static>> {
     let mut nodes = Vec::new();
     let mut p = first.cast::<vk::BaseInStructure<'static>>();
     while !p.is_null() && nodes.len() < 64 {
@@ -86,7 +86,7 @@ unsafe fn in_chain(first: *const c_void) -> Vec<*const vk::BaseInStructure<'stat
 ///
 /// # Safety
 /// `node` points to a valid Vulkan structure.
-unsafe fn s_type<T>(node: *const T) -> vk::StructureType {
+pub(crate) unsafe fn s_type<T>(node: *const T) -> vk::StructureType {
     // SAFETY: every Vulkan structure with a pNext starts with sType.
     unsafe { node.cast::<vk::StructureType>().read() }
 }
@@ -151,7 +151,7 @@ macro_rules! fill_node {
     }};
 }
 
-fn handle_of<T: Handle>(h: T) -> u64 {
+pub(crate) fn handle_of<T: Handle>(h: T) -> u64 {
     h.as_raw()
 }
 
@@ -941,7 +941,7 @@ unsafe extern "system" fn create_device(
 ///
 /// # Safety
 /// `p` is a valid `VkVideoProfileInfoKHR` with a valid chain.
-unsafe fn profile(p: &vk::VideoProfileInfoKHR<'_>) -> video::Profile {
+pub(crate) unsafe fn profile(p: &vk::VideoProfileInfoKHR<'_>) -> video::Profile {
     let mut idc = None;
     // SAFETY: the profile's chain is valid (the caller's contract).
     for node in unsafe { in_chain(p.p_next) } {
@@ -1355,7 +1355,7 @@ unsafe extern "system" fn queue_wait_idle(queue: vk::Queue) -> vk::Result {
 /// Logs a device call's outcome and turns its error text into a `VkResult` (`ERROR_...`
 /// prefixes name theirs; anything else is a misuse the spec leaves undefined, reported as
 /// `VK_ERROR_VALIDATION_FAILED_EXT`).
-fn finish<T>(what: &str, detail: &str, r: Result<T, String>) -> Result<T, vk::Result> {
+pub(crate) fn finish<T>(what: &str, detail: &str, r: Result<T, String>) -> Result<T, vk::Result> {
     match r {
         Ok(v) => {
             record(&format!("{what} {detail} -> SUCCESS"));
@@ -1375,7 +1375,8 @@ fn finish<T>(what: &str, detail: &str, r: Result<T, String>) -> Result<T, vk::Re
 }
 
 /// The results an error text may start with (by their names, as `{:?}` prints them).
-const NAMED_RESULTS: [vk::Result; 12] = [
+const NAMED_RESULTS: [vk::Result; 13] = [
+    vk::Result::ERROR_DEVICE_LOST,
     vk::Result::ERROR_OUT_OF_DEVICE_MEMORY,
     vk::Result::ERROR_OUT_OF_HOST_MEMORY,
     vk::Result::ERROR_MEMORY_MAP_FAILED,
@@ -1390,7 +1391,7 @@ const NAMED_RESULTS: [vk::Result; 12] = [
     vk::Result::ERROR_VALIDATION_FAILED_EXT,
 ];
 
-fn code(r: Result<(), vk::Result>) -> vk::Result {
+pub(crate) fn code(r: Result<(), vk::Result>) -> vk::Result {
     r.err().unwrap_or(vk::Result::SUCCESS)
 }
 
@@ -1631,7 +1632,7 @@ unsafe fn listed_profiles(first: *const c_void) -> Vec<video::Profile> {
 ///
 /// # Safety
 /// `p` is NULL or points to `count` valid `T`s that live for `'a`.
-unsafe fn array<'a, T>(p: *const T, count: u32) -> &'a [T] {
+pub(crate) unsafe fn array<'a, T>(p: *const T, count: u32) -> &'a [T] {
     let n = usize::try_from(count).unwrap_or(0);
     if p.is_null() || n == 0 {
         return &[];
@@ -2499,6 +2500,45 @@ static ENTRY_POINTS: LazyLock<Vec<Entry>> = LazyLock::new(|| {
         Device "vkUpdateVideoSessionParametersKHR" update_video_session_parameters => vk::PFN_vkUpdateVideoSessionParametersKHR;
         Device "vkDestroyVideoSessionParametersKHR" destroy_video_session_parameters => vk::PFN_vkDestroyVideoSessionParametersKHR;
         Device "vkGetEncodedVideoSessionParametersKHR" get_encoded_video_session_parameters => vk::PFN_vkGetEncodedVideoSessionParametersKHR;
+        Device "vkCreateCommandPool" ffi_cmd::create_command_pool => vk::PFN_vkCreateCommandPool;
+        Device "vkDestroyCommandPool" ffi_cmd::destroy_command_pool => vk::PFN_vkDestroyCommandPool;
+        Device "vkResetCommandPool" ffi_cmd::reset_command_pool => vk::PFN_vkResetCommandPool;
+        Device "vkAllocateCommandBuffers" ffi_cmd::allocate_command_buffers => vk::PFN_vkAllocateCommandBuffers;
+        Device "vkFreeCommandBuffers" ffi_cmd::free_command_buffers => vk::PFN_vkFreeCommandBuffers;
+        Device "vkBeginCommandBuffer" ffi_cmd::begin_command_buffer => vk::PFN_vkBeginCommandBuffer;
+        Device "vkEndCommandBuffer" ffi_cmd::end_command_buffer => vk::PFN_vkEndCommandBuffer;
+        Device "vkResetCommandBuffer" ffi_cmd::reset_command_buffer => vk::PFN_vkResetCommandBuffer;
+        Device "vkCmdPipelineBarrier" ffi_cmd::cmd_pipeline_barrier => vk::PFN_vkCmdPipelineBarrier;
+        Device "vkCmdPipelineBarrier2" ffi_cmd::cmd_pipeline_barrier2 => vk::PFN_vkCmdPipelineBarrier2;
+        Device "vkCmdCopyBufferToImage" ffi_cmd::cmd_copy_buffer_to_image => vk::PFN_vkCmdCopyBufferToImage;
+        Device "vkCmdCopyImageToBuffer" ffi_cmd::cmd_copy_image_to_buffer => vk::PFN_vkCmdCopyImageToBuffer;
+        Device "vkCmdCopyBufferToImage2" ffi_cmd::cmd_copy_buffer_to_image2 => vk::PFN_vkCmdCopyBufferToImage2;
+        Device "vkCmdCopyImageToBuffer2" ffi_cmd::cmd_copy_image_to_buffer2 => vk::PFN_vkCmdCopyImageToBuffer2;
+        Device "vkCmdResetQueryPool" ffi_cmd::cmd_reset_query_pool => vk::PFN_vkCmdResetQueryPool;
+        Device "vkCmdBeginQuery" ffi_cmd::cmd_begin_query => vk::PFN_vkCmdBeginQuery;
+        Device "vkCmdEndQuery" ffi_cmd::cmd_end_query => vk::PFN_vkCmdEndQuery;
+        Device "vkCmdWriteTimestamp" ffi_cmd::cmd_write_timestamp => vk::PFN_vkCmdWriteTimestamp;
+        Device "vkCmdWriteTimestamp2" ffi_cmd::cmd_write_timestamp2 => vk::PFN_vkCmdWriteTimestamp2;
+        Device "vkCmdBeginVideoCodingKHR" ffi_cmd::cmd_begin_video_coding => vk::PFN_vkCmdBeginVideoCodingKHR;
+        Device "vkCmdControlVideoCodingKHR" ffi_cmd::cmd_control_video_coding => vk::PFN_vkCmdControlVideoCodingKHR;
+        Device "vkCmdEncodeVideoKHR" ffi_cmd::cmd_encode_video => vk::PFN_vkCmdEncodeVideoKHR;
+        Device "vkCmdEndVideoCodingKHR" ffi_cmd::cmd_end_video_coding => vk::PFN_vkCmdEndVideoCodingKHR;
+        Device "vkCreateQueryPool" ffi_cmd::create_query_pool => vk::PFN_vkCreateQueryPool;
+        Device "vkDestroyQueryPool" ffi_cmd::destroy_query_pool => vk::PFN_vkDestroyQueryPool;
+        Device "vkResetQueryPool" ffi_cmd::reset_query_pool => vk::PFN_vkResetQueryPool;
+        Device "vkGetQueryPoolResults" ffi_cmd::get_query_pool_results => vk::PFN_vkGetQueryPoolResults;
+        Device "vkCreateFence" ffi_cmd::create_fence => vk::PFN_vkCreateFence;
+        Device "vkDestroyFence" ffi_cmd::destroy_fence => vk::PFN_vkDestroyFence;
+        Device "vkResetFences" ffi_cmd::reset_fences => vk::PFN_vkResetFences;
+        Device "vkWaitForFences" ffi_cmd::wait_for_fences => vk::PFN_vkWaitForFences;
+        Device "vkGetFenceStatus" ffi_cmd::get_fence_status => vk::PFN_vkGetFenceStatus;
+        Device "vkCreateSemaphore" ffi_cmd::create_semaphore => vk::PFN_vkCreateSemaphore;
+        Device "vkDestroySemaphore" ffi_cmd::destroy_semaphore => vk::PFN_vkDestroySemaphore;
+        Device "vkWaitSemaphores" ffi_cmd::wait_semaphores => vk::PFN_vkWaitSemaphores;
+        Device "vkSignalSemaphore" ffi_cmd::signal_semaphore => vk::PFN_vkSignalSemaphore;
+        Device "vkGetSemaphoreCounterValue" ffi_cmd::get_semaphore_counter_value => vk::PFN_vkGetSemaphoreCounterValue;
+        Device "vkQueueSubmit" ffi_cmd::queue_submit => vk::PFN_vkQueueSubmit;
+        Device "vkQueueSubmit2" ffi_cmd::queue_submit2 => vk::PFN_vkQueueSubmit2;
     ]
 });
 

@@ -12,8 +12,11 @@
 //! NULL from every `GetProcAddr`, so a missing one is visible (and logged).
 
 pub mod caps;
+pub mod command;
 mod driver;
+mod exec;
 mod ffi;
+mod ffi_cmd;
 pub mod h264;
 pub mod h264_pcm;
 pub mod h265;
@@ -21,7 +24,9 @@ mod handle;
 pub mod image;
 pub mod log;
 mod props;
+mod query;
 pub mod session;
+mod sync;
 pub mod video;
 
 pub use driver::{
@@ -71,6 +76,8 @@ mod tests {
         assert!(names.contains(&"vkGetPhysicalDeviceVideoCapabilitiesKHR"));
         assert!(names.contains(&"vk_icdNegotiateLoaderICDInterfaceVersion"));
         assert!(names.contains(&"vkCreateVideoSessionKHR"));
-        assert!(!names.contains(&"vkCmdEncodeVideoKHR"));
+        assert!(names.contains(&"vkCmdEncodeVideoKHR"));
+        assert!(names.contains(&"vkQueueSubmit2"));
+        assert!(!names.contains(&"vkCmdDispatch"));
     }
 }

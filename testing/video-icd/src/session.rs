@@ -52,6 +52,8 @@ pub struct Session {
     pub caps: ProfileCaps,
     /// Memory bound per bind index: (memory, offset).
     pub bound: BTreeMap<u32, (u64, u64)>,
+    /// What executed video coding commands did to it.
+    pub coding: crate::command::CodingState,
 }
 
 fn invalid(vuid: &str, text: String) -> Refusal {
@@ -678,6 +680,7 @@ mod tests {
             request: request(),
             caps: check(&NVIDIA_RTX_4090, ops(), &request()).unwrap(),
             bound: BTreeMap::new(),
+            coding: Default::default(),
         };
         let reqs = memory_requirements(&s.request);
         // 120x68 macroblocks: 8160 * 256 bytes (a multiple of 4096); 8160 * 64 * 17 for the

@@ -1,0 +1,479 @@
+//! Command pools and command buffers: what `vkCmd*` records (owned copies of what the caller
+//! passed), checked when it is recorded, and run in order on the CPU when a queue submits it.
+
+use ash::vk;
+use ash::vk::native;
+
+use crate::driver::{Device, Driver};
+use crate::handle::Dispatchable;
+
+/// A command pool: its queue family and the command buffers allocated from it.
+pub(crate) struct CommandPool {
+    pub(crate) family: u32,
+    pub(crate) flags: vk::CommandPoolCreateFlags,
+    pub(crate) buffers: Vec<u64>,
+}
+
+/// A command buffer's lifecycle state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum State {
+    Initial,
+    Recording,
+    Executable,
+    /// A one-time-submit buffer after its submission, or one a recorded command refused.
+    Invalid,
+}
+
+/// A command buffer (a dispatchable handle).
+pub(crate) struct CommandBuffer {
+    /// Owned here: the slot lives as long as the object.
+    _slot: Dispatchable,
+    pub(crate) device: u64,
+    pub(crate) pool: u64,
+    pub(crate) family: u32,
+    pub(crate) state: State,
+    pub(crate) one_time: bool,
+    pub(crate) commands: Vec<Command>,
+    /// Why a recorded command was refused (the first reason ends the recording in error).
+    pub(crate) error: Option<String>,
+    /// The session of an open video coding scope.
+    pub(crate) coding: Option<u64>,
+}
+
+/// A plain copy of a Vulkan std structure whose pointers were set to NULL (what they pointed
+/// to is copied beside it).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Plain<T>(pub(crate) T);
+
+// SAFETY: every pointer inside a `Plain` is NULL (set so by whoever makes one), so the value is
+// plain data.
+unsafe impl<T> Send for Plain<T> {}
+
+/// A `VkVideoPictureResourceInfoKHR`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Picture {
+    pub(crate) offset: (i32, i32),
+    pub(crate) extent: (u32, u32),
+    pub(crate) base_layer: u32,
+    pub(crate) view: u64,
+}
+
+/// A `VkVideoReferenceSlotInfoKHR`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) index: i32,
+    pub(crate) picture: Option<Picture>,
+}
+
+/// The rate control a `VkVideoEncodeRateControlInfoKHR` sets.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RateControl {
+    /// `rateControlMode`.
+    pub mode: vk::VideoEncodeRateControlModeFlagsKHR,
+    /// (averageBitrate, maxBitrate) of each layer.
+    pub layers: Vec<(u64, u64)>,
+}
+
+/// `vkCmdControlVideoCodingKHR`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Control {
+    pub(crate) flags: vk::VideoCodingControlFlagsKHR,
+    pub(crate) rate: Option<RateControl>,
+    pub(crate) quality: Option<u32>,
+}
+
+/// The H.264 part of an encode: the std picture info, its reference lists and slice headers,
+/// each with what its pointers pointed to.
+#[derive(Clone, Debug)]
+pub(crate) struct H264Picture {
+    pub(crate) picture: Plain<native::StdVideoEncodeH264PictureInfo>,
+    pub(crate) lists: Option<RefLists>,
+    pub(crate) slices: Vec<(
+        Plain<native::StdVideoEncodeH264SliceHeader>,
+        Option<native::StdVideoEncodeH264WeightTable>,
+    )>,
+}
+
+/// A `StdVideoEncodeH264ReferenceListsInfo` and its three arrays.
+#[derive(Clone, Debug)]
+pub(crate) struct RefLists {
+    pub(crate) lists: Plain<native::StdVideoEncodeH264ReferenceListsInfo>,
+    pub(crate) mod0: Vec<native::StdVideoEncodeH264RefListModEntry>,
+    pub(crate) mod1: Vec<native::StdVideoEncodeH264RefListModEntry>,
+    pub(crate) marking: Vec<native::StdVideoEncodeH264RefPicMarkingEntry>,
+}
+
+/// `vkCmdEncodeVideoKHR`.
+#[derive(Clone, Debug)]
+pub(crate) struct Encode {
+    pub(crate) dst_buffer: u64,
+    pub(crate) dst_offset: u64,
+    pub(crate) dst_range: u64,
+    pub(crate) src: Picture,
+    pub(crate) setup: Option<Slot>,
+    pub(crate) references: Vec<Slot>,
+    pub(crate) h264: H264Picture,
+}
+
+/// A recorded command.
+#[derive(Clone, Debug)]
+pub(crate) enum Command {
+    /// A pipeline barrier (recorded for the count only).
+    Barrier,
+    CopyBufferToImage {
+        buffer: u64,
+        image: u64,
+        regions: Vec<vk::BufferImageCopy>,
+    },
+    CopyImageToBuffer {
+        image: u64,
+        buffer: u64,
+        regions: Vec<vk::BufferImageCopy>,
+    },
+    ResetQueries {
+        pool: u64,
+        first: u32,
+        count: u32,
+    },
+    BeginQuery {
+        pool: u64,
+        query: u32,
+    },
+    EndQuery {
+        pool: u64,
+        query: u32,
+    },
+    Timestamp {
+        pool: u64,
+        query: u32,
+    },
+    BeginCoding {
+        session: u64,
+        parameters: u64,
+        slots: Vec<Slot>,
+    },
+    Control(Control),
+    Encode(Box<Encode>),
+    EndCoding,
+}
+
+/// A session's coding state, changed by executed commands.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CodingState {
+    /// A RESET control has run.
+    pub reset: bool,
+    /// The rate control the last ENCODE_RATE_CONTROL control set.
+    pub rate: RateControl,
+    /// The quality level the last ENCODE_QUALITY_LEVEL control set.
+    pub quality_level: u32,
+    /// DPB slots holding a reconstructed picture.
+    pub active_slots: Vec<i32>,
+    /// Pictures encoded.
+    pub encoded: u64,
+}
+
+impl Driver {
+    /// `vkCreateCommandPool`.
+    pub fn create_command_pool(
+        &mut self,
+        device: u64,
+        family: u32,
+        flags: vk::CommandPoolCreateFlags,
+    ) -> Result<u64, String> {
+        let id = self.id();
+        let d = self.device_mut(device)?;
+        let families = crate::driver::queue_families(d.table).len();
+        if usize::try_from(family).map_or(true, |f| f >= families) {
+            return Err(format!(
+                "queueFamilyIndex {family}: the device has {families} families"
+            ));
+        }
+        d.command_pools.insert(
+            id,
+            CommandPool {
+                family,
+                flags,
+                buffers: Vec::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    /// `vkDestroyCommandPool`: the pool and its command buffers.
+    pub fn destroy_command_pool(&mut self, device: u64, pool: u64) -> Result<(), String> {
+        let p = self
+            .device_mut(device)?
+            .command_pools
+            .remove(&pool)
+            .ok_or_else(|| format!("unknown command pool {pool:#x}"))?;
+        for b in p.buffers {
+            self.command_buffers.remove(&b);
+        }
+        Ok(())
+    }
+
+    /// `vkResetCommandPool`: every buffer of the pool back to the initial state.
+    pub fn reset_command_pool(&mut self, device: u64, pool: u64) -> Result<(), String> {
+        let buffers = self
+            .device_mut(device)?
+            .command_pools
+            .get(&pool)
+            .ok_or_else(|| format!("unknown command pool {pool:#x}"))?
+            .buffers
+            .clone();
+        for b in buffers {
+            if let Some(cb) = self.command_buffers.get_mut(&b) {
+                cb.reset();
+            }
+        }
+        Ok(())
+    }
+
+    /// `vkAllocateCommandBuffers`: `count` primary buffers of `pool`.
+    pub fn allocate_command_buffers(
+        &mut self,
+        device: u64,
+        pool: u64,
+        level: vk::CommandBufferLevel,
+        count: u32,
+    ) -> Result<Vec<u64>, String> {
+        if level != vk::CommandBufferLevel::PRIMARY {
+            return Err(format!(
+                "level {level:?}: the driver records primary command buffers only"
+            ));
+        }
+        let d = self.device_mut(device)?;
+        let family = d
+            .command_pools
+            .get(&pool)
+            .ok_or_else(|| format!("unknown command pool {pool:#x}"))?
+            .family;
+        let mut out = Vec::new();
+        for _ in 0..count {
+            let slot = Dispatchable::new();
+            let h = slot.raw();
+            self.command_buffers.insert(
+                h,
+                CommandBuffer {
+                    _slot: slot,
+                    device,
+                    pool,
+                    family,
+                    state: State::Initial,
+                    one_time: false,
+                    commands: Vec::new(),
+                    error: None,
+                    coding: None,
+                },
+            );
+            out.push(h);
+        }
+        if let Some(p) = self.device_mut(device)?.command_pools.get_mut(&pool) {
+            p.buffers.extend(&out);
+        }
+        Ok(out)
+    }
+
+    /// `vkFreeCommandBuffers`.
+    pub fn free_command_buffers(
+        &mut self,
+        device: u64,
+        pool: u64,
+        buffers: &[u64],
+    ) -> Result<(), String> {
+        let p = self
+            .device_mut(device)?
+            .command_pools
+            .get_mut(&pool)
+            .ok_or_else(|| format!("unknown command pool {pool:#x}"))?;
+        for b in buffers.iter().filter(|b| **b != 0) {
+            if !p.buffers.contains(b) {
+                return Err(format!("command buffer {b:#x} is not from pool {pool:#x}"));
+            }
+        }
+        p.buffers.retain(|b| !buffers.contains(b));
+        for b in buffers {
+            self.command_buffers.remove(b);
+        }
+        Ok(())
+    }
+
+    fn command_buffer(&mut self, cb: u64) -> Result<&mut CommandBuffer, String> {
+        self.command_buffers
+            .get_mut(&cb)
+            .ok_or_else(|| format!("unknown command buffer {cb:#x}"))
+    }
+
+    /// `vkBeginCommandBuffer`.
+    pub fn begin_command_buffer(
+        &mut self,
+        cb: u64,
+        flags: vk::CommandBufferUsageFlags,
+    ) -> Result<(), String> {
+        let device = self.command_buffer(cb)?.device;
+        let pool = self.command_buffer(cb)?.pool;
+        let resettable = self
+            .device_mut(device)?
+            .command_pools
+            .get(&pool)
+            .is_some_and(|p| {
+                p.flags
+                    .contains(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER)
+            });
+        let b = self.command_buffer(cb)?;
+        match b.state {
+            State::Recording => {
+                return Err("the command buffer is already recording".into());
+            }
+            State::Initial => {}
+            _ if resettable => {}
+            s => {
+                return Err(format!(
+                    "the command buffer is {s:?} and its pool lacks RESET_COMMAND_BUFFER (reset the pool)"
+                ))
+            }
+        }
+        b.reset();
+        b.state = State::Recording;
+        b.one_time = flags.contains(vk::CommandBufferUsageFlags::ONE_TIME_SUBMIT);
+        Ok(())
+    }
+
+    /// `vkEndCommandBuffer`: the first refused command's reason, if any.
+    pub fn end_command_buffer(&mut self, cb: u64) -> Result<usize, String> {
+        let b = self.command_buffer(cb)?;
+        if b.state != State::Recording {
+            return Err(format!(
+                "the command buffer is {:?}, not recording",
+                b.state
+            ));
+        }
+        if let Some(e) = b.error.take() {
+            b.state = State::Invalid;
+            return Err(format!("a recorded command was refused: {e}"));
+        }
+        if b.coding.is_some() {
+            b.state = State::Invalid;
+            return Err(
+                "a video coding scope is still open (vkCmdEndVideoCodingKHR missing)".into(),
+            );
+        }
+        b.state = State::Executable;
+        Ok(b.commands.len())
+    }
+
+    /// `vkResetCommandBuffer`.
+    pub fn reset_command_buffer(&mut self, cb: u64) -> Result<(), String> {
+        let device = self.command_buffer(cb)?.device;
+        let pool = self.command_buffer(cb)?.pool;
+        let resettable = self
+            .device_mut(device)?
+            .command_pools
+            .get(&pool)
+            .is_some_and(|p| {
+                p.flags
+                    .contains(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER)
+            });
+        if !resettable {
+            return Err(
+                "the pool was created without RESET_COMMAND_BUFFER (VUID-vkResetCommandBuffer-commandBuffer-00046)"
+                    .into(),
+            );
+        }
+        self.command_buffer(cb)?.reset();
+        Ok(())
+    }
+
+    /// Records `command` after `check` accepts it against the device and the buffer; a refusal
+    /// is kept and ends the recording in error (`vkCmd*` return nothing).
+    pub(crate) fn record(
+        &mut self,
+        cb: u64,
+        command: Command,
+        check: impl FnOnce(&Device, &CommandBuffer) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let b = self
+            .command_buffers
+            .get(&cb)
+            .ok_or_else(|| format!("unknown command buffer {cb:#x}"))?;
+        let result = if b.state == State::Recording {
+            match self.devices_get(b.device) {
+                Some(d) => check(d, b),
+                None => Err("the command buffer's device is gone".into()),
+            }
+        } else {
+            Err(format!(
+                "the command buffer is {:?}, not recording",
+                b.state
+            ))
+        };
+        let b = self.command_buffer(cb)?;
+        match result {
+            Ok(()) => {
+                match &command {
+                    Command::BeginCoding { session, .. } => b.coding = Some(*session),
+                    Command::EndCoding => b.coding = None,
+                    _ => {}
+                }
+                b.commands.push(command);
+                Ok(())
+            }
+            Err(e) => {
+                if b.error.is_none() {
+                    b.error = Some(e.clone());
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl CommandBuffer {
+    fn reset(&mut self) {
+        self.state = State::Initial;
+        self.commands.clear();
+        self.error = None;
+        self.coding = None;
+    }
+}
+
+/// The queue flags of `family`.
+pub(crate) fn family_flags(d: &Device, family: u32) -> vk::QueueFlags {
+    crate::driver::queue_families(d.table)
+        .get(usize::try_from(family).unwrap_or(usize::MAX))
+        .map_or(vk::QueueFlags::empty(), |f| f.properties.queue_flags)
+}
+
+/// Checks a copy's command buffer and objects: a transfer-capable family, a bound buffer and
+/// image, regions inside both.
+pub(crate) fn check_copy(
+    d: &Device,
+    b: &CommandBuffer,
+    buffer: u64,
+    image: u64,
+    regions: &[vk::BufferImageCopy],
+) -> Result<(), String> {
+    if !family_flags(d, b.family)
+        .intersects(vk::QueueFlags::TRANSFER | vk::QueueFlags::COMPUTE | vk::QueueFlags::GRAPHICS)
+    {
+        return Err(format!(
+            "queue family {} has no transfer capability (copy on the compute family)",
+            b.family
+        ));
+    }
+    if b.coding.is_some() {
+        return Err("a copy inside a video coding scope".into());
+    }
+    crate::exec::copy_plan(d, buffer, image, regions).map(|_| ())
+}
+
+/// Checks a video coding command's command buffer: a family that encodes.
+pub(crate) fn check_video_family(d: &Device, b: &CommandBuffer) -> Result<(), String> {
+    if !family_flags(d, b.family).contains(vk::QueueFlags::VIDEO_ENCODE_KHR) {
+        return Err(format!(
+            "queue family {} does not encode video (record video coding on the encode family)",
+            b.family
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,1672 @@
+//! The entry points of command buffers, queries, synchronisation and submission: each turns
+//! the caller's pointers into owned, checked values for `command`, `query`, `sync` and logs
+//! the call, as `ffi` does for the rest.
+
+use std::ffi::c_void;
+use std::time::Duration;
+
+use ash::vk;
+use ash::vk::native;
+use ash::vk::Handle;
+
+use crate::command::{
+    check_copy, check_video_family, Command, CommandBuffer, Control, Encode, H264Picture, Picture,
+    Plain, RateControl, RefLists, Slot,
+};
+use crate::driver::{self, Device};
+use crate::ffi::{array, code, finish, handle_of, in_chain, read, s_type, write};
+use crate::log::record;
+use crate::query::QueryPoolRequest;
+use crate::sync::Batch;
+
+/// How long a wait the application made unbounded may last before the driver calls the device
+/// lost: submissions run at once, so only another thread can still signal.
+const UNBOUNDED_WAIT: Duration = Duration::from_secs(60);
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+extern "C" {
+    fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds (the timestamps' clock; `timestampPeriod` is 1).
+pub(crate) fn monotonic_ns() -> u64 {
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; clock 1 is Linux's CLOCK_MONOTONIC.
+    let r = unsafe { clock_gettime(1, &raw mut ts) };
+    if r != 0 {
+        return 0;
+    }
+    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
+}
+
+/// The first node of type `ty` in an input chain.
+///
+/// # Safety
+/// `first` is NULL or the start of a valid input chain; `T` is the structure `ty` names.
+unsafe fn chained<'a, T>(first: *const c_void, ty: vk::StructureType) -> Option<&'a T> {
+    // SAFETY: the caller's contract.
+    unsafe { in_chain(first) }
+        .into_iter()
+        // SAFETY: each node is a valid chain structure; its sType says it is a `T`.
+        .find(|n| unsafe { s_type(*n) } == ty)
+        .map(|n| unsafe { &*n.cast::<T>() })
+}
+
+fn timeout(ns: u64) -> Duration {
+    if ns == u64::MAX {
+        UNBOUNDED_WAIT
+    } else {
+        Duration::from_nanos(ns)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Command pools and buffers.
+
+pub(crate) unsafe extern "system" fn create_command_pool(
+    device: vk::Device,
+    info: *const vk::CommandPoolCreateInfo<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::CommandPool,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid create info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let detail = format!(
+        "family={} flags={:#x}",
+        info.queue_family_index,
+        info.flags.as_raw()
+    );
+    let r =
+        driver::lock().create_command_pool(handle_of(device), info.queue_family_index, info.flags);
+    code(finish("vkCreateCommandPool", &detail, r).map(|h| {
+        // SAFETY: the caller passes a writable handle pointer.
+        unsafe { write(out, vk::CommandPool::from_raw(h)) };
+    }))
+}
+
+pub(crate) unsafe extern "system" fn destroy_command_pool(
+    device: vk::Device,
+    pool: vk::CommandPool,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if pool == vk::CommandPool::null() {
+        record("vkDestroyCommandPool NULL");
+        return;
+    }
+    let r = driver::lock().destroy_command_pool(handle_of(device), pool.as_raw());
+    let _ = finish(
+        "vkDestroyCommandPool",
+        &format!("pool={:#x}", pool.as_raw()),
+        r,
+    );
+}
+
+pub(crate) unsafe extern "system" fn reset_command_pool(
+    device: vk::Device,
+    pool: vk::CommandPool,
+    _flags: vk::CommandPoolResetFlags,
+) -> vk::Result {
+    let r = driver::lock().reset_command_pool(handle_of(device), pool.as_raw());
+    code(finish(
+        "vkResetCommandPool",
+        &format!("pool={:#x}", pool.as_raw()),
+        r,
+    ))
+}
+
+pub(crate) unsafe extern "system" fn allocate_command_buffers(
+    device: vk::Device,
+    info: *const vk::CommandBufferAllocateInfo<'_>,
+    out: *mut vk::CommandBuffer,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid allocate info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let detail = format!(
+        "pool={:#x} count={}",
+        info.command_pool.as_raw(),
+        info.command_buffer_count
+    );
+    let r = driver::lock().allocate_command_buffers(
+        handle_of(device),
+        info.command_pool.as_raw(),
+        info.level,
+        info.command_buffer_count,
+    );
+    code(finish("vkAllocateCommandBuffers", &detail, r).map(|list| {
+        for (i, h) in list.into_iter().enumerate() {
+            // SAFETY: pCommandBuffers holds commandBufferCount writable handles.
+            unsafe { write(out.add(i), vk::CommandBuffer::from_raw(h)) };
+        }
+    }))
+}
+
+pub(crate) unsafe extern "system" fn free_command_buffers(
+    device: vk::Device,
+    pool: vk::CommandPool,
+    count: u32,
+    buffers: *const vk::CommandBuffer,
+) {
+    // SAFETY: pCommandBuffers holds commandBufferCount handles.
+    let list: Vec<u64> = unsafe { array(buffers, count) }
+        .iter()
+        .map(|b| b.as_raw())
+        .collect();
+    let r = driver::lock().free_command_buffers(handle_of(device), pool.as_raw(), &list);
+    let _ = finish(
+        "vkFreeCommandBuffers",
+        &format!("pool={:#x} count={count}", pool.as_raw()),
+        r,
+    );
+}
+
+pub(crate) unsafe extern "system" fn begin_command_buffer(
+    cb: vk::CommandBuffer,
+    info: *const vk::CommandBufferBeginInfo<'_>,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid begin info.
+    let flags = unsafe { read(info) }.map_or(vk::CommandBufferUsageFlags::empty(), |i| i.flags);
+    let r = driver::lock().begin_command_buffer(handle_of(cb), flags);
+    code(finish(
+        "vkBeginCommandBuffer",
+        &format!("flags={:#x}", flags.as_raw()),
+        r,
+    ))
+}
+
+pub(crate) unsafe extern "system" fn end_command_buffer(cb: vk::CommandBuffer) -> vk::Result {
+    let r = driver::lock().end_command_buffer(handle_of(cb));
+    match r {
+        Ok(n) => {
+            record(&format!("vkEndCommandBuffer commands={n} -> SUCCESS"));
+            vk::Result::SUCCESS
+        }
+        Err(e) => code(finish::<()>("vkEndCommandBuffer", "", Err(e))),
+    }
+}
+
+pub(crate) unsafe extern "system" fn reset_command_buffer(
+    cb: vk::CommandBuffer,
+    _flags: vk::CommandBufferResetFlags,
+) -> vk::Result {
+    let r = driver::lock().reset_command_buffer(handle_of(cb));
+    code(finish("vkResetCommandBuffer", "", r))
+}
+
+/// Records one command, logging `name detail -> SUCCESS` or the refusal.
+fn record_cmd(
+    name: &str,
+    cb: vk::CommandBuffer,
+    detail: &str,
+    command: Command,
+    check: impl FnOnce(&Device, &CommandBuffer) -> Result<(), String>,
+) {
+    let r = driver::lock().record(handle_of(cb), command, check);
+    let _ = finish(name, detail, r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Barriers and copies.
+
+fn image_barrier_words(b: &[(u64, i32, i32, u32, u32)]) -> String {
+    b.iter()
+        .map(|(image, old, new, src, dst)| {
+            let fam = |f: u32| {
+                if f == vk::QUEUE_FAMILY_IGNORED {
+                    "-".to_string()
+                } else {
+                    f.to_string()
+                }
+            };
+            format!("{image:#x}:{old}->{new}:{}->{}", fam(*src), fam(*dst))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub(crate) unsafe extern "system" fn cmd_pipeline_barrier(
+    cb: vk::CommandBuffer,
+    _src: vk::PipelineStageFlags,
+    _dst: vk::PipelineStageFlags,
+    _dependency: vk::DependencyFlags,
+    memory_count: u32,
+    _memory: *const vk::MemoryBarrier<'_>,
+    buffer_count: u32,
+    _buffers: *const vk::BufferMemoryBarrier<'_>,
+    image_count: u32,
+    images: *const vk::ImageMemoryBarrier<'_>,
+) {
+    // SAFETY: pImageMemoryBarriers holds imageMemoryBarrierCount structures.
+    let list: Vec<_> = unsafe { array(images, image_count) }
+        .iter()
+        .map(|b| {
+            (
+                b.image.as_raw(),
+                b.old_layout.as_raw(),
+                b.new_layout.as_raw(),
+                b.src_queue_family_index,
+                b.dst_queue_family_index,
+            )
+        })
+        .collect();
+    let detail = format!(
+        "memory={memory_count} buffers={buffer_count} images={image_count} [{}]",
+        image_barrier_words(&list)
+    );
+    record_cmd(
+        "vkCmdPipelineBarrier",
+        cb,
+        &detail,
+        Command::Barrier,
+        |_, _| Ok(()),
+    );
+}
+
+pub(crate) unsafe extern "system" fn cmd_pipeline_barrier2(
+    cb: vk::CommandBuffer,
+    info: *const vk::DependencyInfo<'_>,
+) {
+    // SAFETY: the caller passes a valid dependency info.
+    let Some(info) = (unsafe { read(info) }) else {
+        record("vkCmdPipelineBarrier2 pDependencyInfo=NULL -> ERROR_VALIDATION_FAILED_EXT");
+        return;
+    };
+    // SAFETY: the arrays hold their counts of structures.
+    let list: Vec<_> = unsafe {
+        array(
+            info.p_image_memory_barriers,
+            info.image_memory_barrier_count,
+        )
+    }
+    .iter()
+    .map(|b| {
+        (
+            b.image.as_raw(),
+            b.old_layout.as_raw(),
+            b.new_layout.as_raw(),
+            b.src_queue_family_index,
+            b.dst_queue_family_index,
+        )
+    })
+    .collect();
+    let detail = format!(
+        "memory={} buffers={} images={} [{}]",
+        info.memory_barrier_count,
+        info.buffer_memory_barrier_count,
+        info.image_memory_barrier_count,
+        image_barrier_words(&list)
+    );
+    record_cmd(
+        "vkCmdPipelineBarrier2",
+        cb,
+        &detail,
+        Command::Barrier,
+        |_, _| Ok(()),
+    );
+}
+
+fn copy_detail(
+    buffer: u64,
+    image: u64,
+    layout: vk::ImageLayout,
+    r: &[vk::BufferImageCopy],
+) -> String {
+    let regions = r
+        .iter()
+        .map(|r| {
+            format!(
+                "{:#x}@{}:{}x{}",
+                r.image_subresource.aspect_mask.as_raw(),
+                r.buffer_offset,
+                r.image_extent.width,
+                r.image_extent.height
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    format!(
+        "buffer={buffer:#x} image={image:#x} layout={} regions=[{regions}]",
+        layout.as_raw()
+    )
+}
+
+fn copy_to_image(
+    name: &str,
+    cb: vk::CommandBuffer,
+    buffer: u64,
+    image: u64,
+    layout: vk::ImageLayout,
+    regions: Vec<vk::BufferImageCopy>,
+) {
+    let detail = copy_detail(buffer, image, layout, &regions);
+    let checked = regions.clone();
+    record_cmd(
+        name,
+        cb,
+        &detail,
+        Command::CopyBufferToImage {
+            buffer,
+            image,
+            regions,
+        },
+        move |d, b| {
+            if ![
+                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                vk::ImageLayout::GENERAL,
+                vk::ImageLayout::SHARED_PRESENT_KHR,
+            ]
+            .contains(&layout)
+            {
+                return Err(format!(
+                    "dstImageLayout {layout:?}: TRANSFER_DST_OPTIMAL or GENERAL"
+                ));
+            }
+            check_copy(d, b, buffer, image, &checked)
+        },
+    );
+}
+
+fn copy_to_buffer(
+    name: &str,
+    cb: vk::CommandBuffer,
+    image: u64,
+    layout: vk::ImageLayout,
+    buffer: u64,
+    regions: Vec<vk::BufferImageCopy>,
+) {
+    let detail = copy_detail(buffer, image, layout, &regions);
+    let checked = regions.clone();
+    record_cmd(
+        name,
+        cb,
+        &detail,
+        Command::CopyImageToBuffer {
+            image,
+            buffer,
+            regions,
+        },
+        move |d, b| {
+            if ![
+                vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+                vk::ImageLayout::GENERAL,
+                vk::ImageLayout::SHARED_PRESENT_KHR,
+            ]
+            .contains(&layout)
+            {
+                return Err(format!(
+                    "srcImageLayout {layout:?}: TRANSFER_SRC_OPTIMAL or GENERAL"
+                ));
+            }
+            check_copy(d, b, buffer, image, &checked)
+        },
+    );
+}
+
+pub(crate) unsafe extern "system" fn cmd_copy_buffer_to_image(
+    cb: vk::CommandBuffer,
+    buffer: vk::Buffer,
+    image: vk::Image,
+    layout: vk::ImageLayout,
+    count: u32,
+    regions: *const vk::BufferImageCopy,
+) {
+    // SAFETY: pRegions holds regionCount structures.
+    let regions = unsafe { array(regions, count) }.to_vec();
+    copy_to_image(
+        "vkCmdCopyBufferToImage",
+        cb,
+        buffer.as_raw(),
+        image.as_raw(),
+        layout,
+        regions,
+    );
+}
+
+pub(crate) unsafe extern "system" fn cmd_copy_image_to_buffer(
+    cb: vk::CommandBuffer,
+    image: vk::Image,
+    layout: vk::ImageLayout,
+    buffer: vk::Buffer,
+    count: u32,
+    regions: *const vk::BufferImageCopy,
+) {
+    // SAFETY: pRegions holds regionCount structures.
+    let regions = unsafe { array(regions, count) }.to_vec();
+    copy_to_buffer(
+        "vkCmdCopyImageToBuffer",
+        cb,
+        image.as_raw(),
+        layout,
+        buffer.as_raw(),
+        regions,
+    );
+}
+
+fn region1(r: &vk::BufferImageCopy2<'_>) -> vk::BufferImageCopy {
+    vk::BufferImageCopy {
+        buffer_offset: r.buffer_offset,
+        buffer_row_length: r.buffer_row_length,
+        buffer_image_height: r.buffer_image_height,
+        image_subresource: r.image_subresource,
+        image_offset: r.image_offset,
+        image_extent: r.image_extent,
+    }
+}
+
+pub(crate) unsafe extern "system" fn cmd_copy_buffer_to_image2(
+    cb: vk::CommandBuffer,
+    info: *const vk::CopyBufferToImageInfo2<'_>,
+) {
+    // SAFETY: the caller passes a valid copy info whose regions array holds regionCount.
+    let Some(info) = (unsafe { read(info) }) else {
+        return;
+    };
+    // SAFETY: as above.
+    let regions = unsafe { array(info.p_regions, info.region_count) }
+        .iter()
+        .map(region1)
+        .collect();
+    copy_to_image(
+        "vkCmdCopyBufferToImage2",
+        cb,
+        info.src_buffer.as_raw(),
+        info.dst_image.as_raw(),
+        info.dst_image_layout,
+        regions,
+    );
+}
+
+pub(crate) unsafe extern "system" fn cmd_copy_image_to_buffer2(
+    cb: vk::CommandBuffer,
+    info: *const vk::CopyImageToBufferInfo2<'_>,
+) {
+    // SAFETY: the caller passes a valid copy info whose regions array holds regionCount.
+    let Some(info) = (unsafe { read(info) }) else {
+        return;
+    };
+    // SAFETY: as above.
+    let regions = unsafe { array(info.p_regions, info.region_count) }
+        .iter()
+        .map(region1)
+        .collect();
+    copy_to_buffer(
+        "vkCmdCopyImageToBuffer2",
+        cb,
+        info.src_image.as_raw(),
+        info.src_image_layout,
+        info.dst_buffer.as_raw(),
+        regions,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries.
+
+fn check_query(d: &Device, pool: u64, first: u32, count: u32) -> Result<vk::QueryType, String> {
+    let p = d
+        .query_pools
+        .get(&pool)
+        .ok_or_else(|| format!("unknown query pool {pool:#x}"))?;
+    let n = p.queries.len();
+    if usize::try_from(u64::from(first) + u64::from(count)).map_or(true, |end| end > n) {
+        return Err(format!("queries {first}+{count} of a pool of {n}"));
+    }
+    Ok(p.kind)
+}
+
+pub(crate) unsafe extern "system" fn cmd_reset_query_pool(
+    cb: vk::CommandBuffer,
+    pool: vk::QueryPool,
+    first: u32,
+    count: u32,
+) {
+    let pool = pool.as_raw();
+    record_cmd(
+        "vkCmdResetQueryPool",
+        cb,
+        &format!("pool={pool:#x} first={first} count={count}"),
+        Command::ResetQueries { pool, first, count },
+        |d, b| {
+            if b.coding.is_some() {
+                return Err(
+                    "inside a video coding scope (VUID-vkCmdResetQueryPool-videocoding)".into(),
+                );
+            }
+            check_query(d, pool, first, count).map(|_| ())
+        },
+    );
+}
+
+pub(crate) unsafe extern "system" fn cmd_begin_query(
+    cb: vk::CommandBuffer,
+    pool: vk::QueryPool,
+    query: u32,
+    flags: vk::QueryControlFlags,
+) {
+    let pool = pool.as_raw();
+    record_cmd(
+        "vkCmdBeginQuery",
+        cb,
+        &format!("pool={pool:#x} query={query}"),
+        Command::BeginQuery { pool, query },
+        |d, b| {
+            if !flags.is_empty() {
+                return Err(format!("flags {:#x}: no precise queries", flags.as_raw()));
+            }
+            let kind = check_query(d, pool, query, 1)?;
+            if matches!(
+                kind,
+                vk::QueryType::VIDEO_ENCODE_FEEDBACK_KHR | vk::QueryType::RESULT_STATUS_ONLY_KHR
+            ) && b.coding.is_none()
+            {
+                return Err("a video query begun outside a video coding scope".into());
+            }
+            if kind == vk::QueryType::TIMESTAMP {
+                return Err("a TIMESTAMP query is written with vkCmdWriteTimestamp".into());
+            }
+            Ok(())
+        },
+    );
+}
+
+pub(crate) unsafe extern "system" fn cmd_end_query(
+    cb: vk::CommandBuffer,
+    pool: vk::QueryPool,
+    query: u32,
+) {
+    let pool = pool.as_raw();
+    record_cmd(
+        "vkCmdEndQuery",
+        cb,
+        &format!("pool={pool:#x} query={query}"),
+        Command::EndQuery { pool, query },
+        |d, b| {
+            let begun = b.commands.iter().rev().find_map(|c| match c {
+                Command::BeginQuery { pool: p, query: q } => Some((*p, *q)),
+                Command::EndQuery { .. } => Some((0, u32::MAX)),
+                _ => None,
+            });
+            if begun != Some((pool, query)) {
+                return Err(format!(
+                    "query {query} of pool {pool:#x} is not active in this command buffer"
+                ));
+            }
+            check_query(d, pool, query, 1).map(|_| ())
+        },
+    );
+}
+
+fn write_timestamp(name: &str, cb: vk::CommandBuffer, pool: u64, query: u32) {
+    record_cmd(
+        name,
+        cb,
+        &format!("pool={pool:#x} query={query}"),
+        Command::Timestamp { pool, query },
+        |d, _| match check_query(d, pool, query, 1)? {
+            vk::QueryType::TIMESTAMP => Ok(()),
+            k => Err(format!("a {k:?} pool: timestamps go to TIMESTAMP pools")),
+        },
+    );
+}
+
+pub(crate) unsafe extern "system" fn cmd_write_timestamp(
+    cb: vk::CommandBuffer,
+    _stage: vk::PipelineStageFlags,
+    pool: vk::QueryPool,
+    query: u32,
+) {
+    write_timestamp("vkCmdWriteTimestamp", cb, pool.as_raw(), query);
+}
+
+pub(crate) unsafe extern "system" fn cmd_write_timestamp2(
+    cb: vk::CommandBuffer,
+    _stage: vk::PipelineStageFlags2,
+    pool: vk::QueryPool,
+    query: u32,
+) {
+    write_timestamp("vkCmdWriteTimestamp2", cb, pool.as_raw(), query);
+}
+
+pub(crate) unsafe extern "system" fn create_query_pool(
+    device: vk::Device,
+    info: *const vk::QueryPoolCreateInfo<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::QueryPool,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid create info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    // SAFETY: the chain is valid; each sType names its structure.
+    let feedback = unsafe {
+        chained::<vk::QueryPoolVideoEncodeFeedbackCreateInfoKHR<'_>>(
+            info.p_next,
+            vk::StructureType::QUERY_POOL_VIDEO_ENCODE_FEEDBACK_CREATE_INFO_KHR,
+        )
+    }
+    .map(|f| f.encode_feedback_flags);
+    // SAFETY: as above.
+    let has_profile = unsafe {
+        chained::<vk::VideoProfileInfoKHR<'_>>(
+            info.p_next,
+            vk::StructureType::VIDEO_PROFILE_INFO_KHR,
+        )
+    }
+    .is_some();
+    let request = QueryPoolRequest {
+        kind: info.query_type,
+        count: info.query_count,
+        feedback,
+        has_profile,
+    };
+    let detail = format!(
+        "type={} count={} feedback={:#x}",
+        info.query_type.as_raw(),
+        info.query_count,
+        feedback.map_or(0, |f| f.as_raw())
+    );
+    let r = driver::lock().create_query_pool(handle_of(device), &request);
+    code(finish("vkCreateQueryPool", &detail, r).map(|h| {
+        // SAFETY: the caller passes a writable handle pointer.
+        unsafe { write(out, vk::QueryPool::from_raw(h)) };
+    }))
+}
+
+pub(crate) unsafe extern "system" fn destroy_query_pool(
+    device: vk::Device,
+    pool: vk::QueryPool,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if pool == vk::QueryPool::null() {
+        record("vkDestroyQueryPool NULL");
+        return;
+    }
+    let r = driver::lock().destroy_query_pool(handle_of(device), pool.as_raw());
+    let _ = finish(
+        "vkDestroyQueryPool",
+        &format!("pool={:#x}", pool.as_raw()),
+        r,
+    );
+}
+
+pub(crate) unsafe extern "system" fn reset_query_pool(
+    device: vk::Device,
+    pool: vk::QueryPool,
+    first: u32,
+    count: u32,
+) {
+    let r = driver::lock().reset_query_pool(handle_of(device), pool.as_raw(), first, count);
+    let _ = finish(
+        "vkResetQueryPool",
+        &format!("pool={:#x} first={first} count={count}", pool.as_raw()),
+        r,
+    );
+}
+
+pub(crate) unsafe extern "system" fn get_query_pool_results(
+    device: vk::Device,
+    pool: vk::QueryPool,
+    first: u32,
+    count: u32,
+    data_size: usize,
+    data: *mut c_void,
+    stride: vk::DeviceSize,
+    flags: vk::QueryResultFlags,
+) -> vk::Result {
+    let (dev, p) = (handle_of(device), pool.as_raw());
+    let detail = format!(
+        "pool={p:#x} first={first} count={count} size={data_size} stride={stride} flags={:#x}",
+        flags.as_raw()
+    );
+    let mut guard = driver::lock();
+    if let Err(e) = guard.query_results(dev, p, first, count, flags) {
+        drop(guard);
+        return code(finish::<()>("vkGetQueryPoolResults", &detail, Err(e)));
+    }
+    if flags.contains(vk::QueryResultFlags::WAIT) {
+        let (g, ok) = driver::wait_until(guard, UNBOUNDED_WAIT, |d| {
+            d.queries_available(dev, p, first, count)
+        });
+        guard = g;
+        if !ok {
+            let r: Result<(), String> = Err(format!(
+                "ERROR_DEVICE_LOST WAIT_BIT on queries no submission made available within {} s",
+                UNBOUNDED_WAIT.as_secs()
+            ));
+            return code(finish("vkGetQueryPoolResults", &detail, r));
+        }
+    }
+    let values = guard.query_values(dev, p);
+    let r = guard.query_results(dev, p, first, count, flags);
+    drop(guard);
+    let wide = flags.contains(vk::QueryResultFlags::TYPE_64);
+    let size: u64 = if wide { 8 } else { 4 };
+    let r = r.and_then(|results| {
+        let per = values.unwrap_or(0)
+            + usize::from(flags.contains(vk::QueryResultFlags::WITH_STATUS_KHR))
+            + usize::from(flags.contains(vk::QueryResultFlags::WITH_AVAILABILITY));
+        let per = u64::try_from(per).unwrap_or(0);
+        if stride % size != 0 {
+            return Err(format!("stride {stride} is not a multiple of {size}"));
+        }
+        let need = u64::from(count.saturating_sub(1)) * stride + per * size;
+        if u64::try_from(data_size).unwrap_or(0) < need || data.is_null() {
+            return Err(format!(
+                "dataSize {data_size}: the results need {need} bytes"
+            ));
+        }
+        let mut ready = true;
+        for (i, q) in results.iter().enumerate() {
+            let base = u64::try_from(i).unwrap_or(0) * stride;
+            let elements: Vec<i64> = match q {
+                Some(e) => {
+                    let mut e = e.clone();
+                    if flags.contains(vk::QueryResultFlags::WITH_AVAILABILITY) {
+                        e.push(1);
+                    }
+                    e
+                }
+                None => {
+                    ready = false;
+                    // Unavailable: only the availability (0) or the status (NOT_READY) is
+                    // written, in the last element.
+                    if flags.intersects(
+                        vk::QueryResultFlags::WITH_AVAILABILITY
+                            | vk::QueryResultFlags::WITH_STATUS_KHR,
+                    ) {
+                        let mut e = vec![i64::MIN; usize::try_from(per).unwrap_or(1) - 1];
+                        e.push(0);
+                        e
+                    } else {
+                        Vec::new()
+                    }
+                }
+            };
+            for (j, v) in elements.iter().enumerate() {
+                if *v == i64::MIN {
+                    continue;
+                }
+                let at = usize::try_from(base + u64::try_from(j).unwrap_or(0) * size)
+                    .map_err(|e| e.to_string())?;
+                // SAFETY: `at + size` is inside the caller's dataSize bytes (checked above).
+                unsafe {
+                    let dst = data.cast::<u8>().add(at);
+                    if wide {
+                        dst.cast::<i64>().write_unaligned(*v);
+                    } else {
+                        #[expect(
+                            clippy::cast_possible_truncation,
+                            reason = "32-bit results are the low bits, as the spec asks"
+                        )]
+                        dst.cast::<i32>().write_unaligned(*v as i32);
+                    }
+                }
+            }
+        }
+        Ok(ready)
+    });
+    match r {
+        Ok(true) => {
+            record(&format!("vkGetQueryPoolResults {detail} -> SUCCESS"));
+            vk::Result::SUCCESS
+        }
+        Ok(false) => {
+            record(&format!("vkGetQueryPoolResults {detail} -> NOT_READY"));
+            vk::Result::NOT_READY
+        }
+        Err(e) => code(finish::<()>("vkGetQueryPoolResults", &detail, Err(e))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Video coding.
+
+/// A picture resource.
+fn picture(p: &vk::VideoPictureResourceInfoKHR<'_>) -> Picture {
+    Picture {
+        offset: (p.coded_offset.x, p.coded_offset.y),
+        extent: (p.coded_extent.width, p.coded_extent.height),
+        base_layer: p.base_array_layer,
+        view: p.image_view_binding.as_raw(),
+    }
+}
+
+/// A reference slot and its picture.
+///
+/// # Safety
+/// `s` is a valid slot info whose picture pointer is NULL or valid.
+unsafe fn slot(s: &vk::VideoReferenceSlotInfoKHR<'_>) -> Slot {
+    Slot {
+        index: s.slot_index,
+        // SAFETY: the caller's contract.
+        picture: unsafe { read(s.p_picture_resource) }.map(picture),
+    }
+}
+
+fn check_picture(d: &Device, p: &Picture, what: &str) -> Result<(), String> {
+    let v = d
+        .views
+        .get(&p.view)
+        .ok_or_else(|| format!("{what}: unknown image view {:#x}", p.view))?;
+    if p.base_layer >= v.layer_count {
+        return Err(format!(
+            "{what}: baseArrayLayer {} of a view of {} layers",
+            p.base_layer, v.layer_count
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) unsafe extern "system" fn cmd_begin_video_coding(
+    cb: vk::CommandBuffer,
+    info: *const vk::VideoBeginCodingInfoKHR<'_>,
+) {
+    // SAFETY: the caller passes a valid begin info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return;
+    };
+    // SAFETY: pReferenceSlots holds referenceSlotCount valid slots.
+    let slots: Vec<Slot> = unsafe { array(info.p_reference_slots, info.reference_slot_count) }
+        .iter()
+        // SAFETY: each slot is valid.
+        .map(|s| unsafe { slot(s) })
+        .collect();
+    let session = info.video_session.as_raw();
+    let parameters = info.video_session_parameters.as_raw();
+    let detail = format!(
+        "session={session:#x} parameters={parameters:#x} slots=[{}]",
+        slots
+            .iter()
+            .map(|s| format!("{}{}", s.index, if s.picture.is_some() { "" } else { ":-" }))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let checked = slots.clone();
+    record_cmd(
+        "vkCmdBeginVideoCodingKHR",
+        cb,
+        &detail,
+        Command::BeginCoding {
+            session,
+            parameters,
+            slots,
+        },
+        move |d, b| {
+            check_video_family(d, b)?;
+            if b.coding.is_some() {
+                return Err("a video coding scope is already open".into());
+            }
+            let s = d
+                .sessions
+                .get(&session)
+                .ok_or_else(|| format!("unknown video session {session:#x}"))?;
+            let missing: Vec<u32> = crate::session::memory_requirements(&s.request)
+                .iter()
+                .map(|(i, _)| *i)
+                .filter(|i| !s.bound.contains_key(i))
+                .collect();
+            if !missing.is_empty() {
+                return Err(format!(
+                    "the session's memory bind indices {missing:?} are unbound (VUID-vkCmdBeginVideoCodingKHR-videoSession-07237)"
+                ));
+            }
+            if s.request.queue_family != b.family {
+                return Err(format!(
+                    "the session was created for family {}, the command buffer is of family {}",
+                    s.request.queue_family, b.family
+                ));
+            }
+            if parameters != 0 {
+                let p = d
+                    .parameters
+                    .get(&parameters)
+                    .ok_or_else(|| format!("unknown session parameters {parameters:#x}"))?;
+                if p.session != session {
+                    return Err("the parameters were created for another session".into());
+                }
+            }
+            let max = s.request.max_dpb_slots;
+            for sl in &checked {
+                if u32::try_from(sl.index).map_or(true, |i| i >= max) && sl.index >= 0 {
+                    return Err(format!(
+                        "slot {} of a session with {max} DPB slots",
+                        sl.index
+                    ));
+                }
+                if let Some(p) = &sl.picture {
+                    check_picture(d, p, "reference slot")?;
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+pub(crate) unsafe extern "system" fn cmd_control_video_coding(
+    cb: vk::CommandBuffer,
+    info: *const vk::VideoCodingControlInfoKHR<'_>,
+) {
+    // SAFETY: the caller passes a valid control info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return;
+    };
+    let flags = info.flags;
+    let rate = if flags.contains(vk::VideoCodingControlFlagsKHR::ENCODE_RATE_CONTROL) {
+        // SAFETY: the chain is valid.
+        unsafe {
+            chained::<vk::VideoEncodeRateControlInfoKHR<'_>>(
+                info.p_next,
+                vk::StructureType::VIDEO_ENCODE_RATE_CONTROL_INFO_KHR,
+            )
+        }
+        .map(|r| RateControl {
+            mode: r.rate_control_mode,
+            // SAFETY: pLayers holds layerCount valid layers.
+            layers: unsafe { array(r.p_layers, r.layer_count) }
+                .iter()
+                .map(|l| (l.average_bitrate, l.max_bitrate))
+                .collect(),
+        })
+    } else {
+        None
+    };
+    let quality = if flags.contains(vk::VideoCodingControlFlagsKHR::ENCODE_QUALITY_LEVEL) {
+        // SAFETY: the chain is valid.
+        unsafe {
+            chained::<vk::VideoEncodeQualityLevelInfoKHR<'_>>(
+                info.p_next,
+                vk::StructureType::VIDEO_ENCODE_QUALITY_LEVEL_INFO_KHR,
+            )
+        }
+        .map(|q| q.quality_level)
+    } else {
+        None
+    };
+    let detail = format!(
+        "flags={:#x} rate={:?} quality={quality:?}",
+        flags.as_raw(),
+        rate.as_ref().map(|r| (r.mode.as_raw(), r.layers.clone()))
+    );
+    let control = Control {
+        flags,
+        rate: rate.clone(),
+        quality,
+    };
+    record_cmd(
+        "vkCmdControlVideoCodingKHR",
+        cb,
+        &detail,
+        Command::Control(control),
+        move |d, b| {
+            check_video_family(d, b)?;
+            if b.coding.is_none() {
+                return Err("outside a video coding scope".into());
+            }
+            if flags.is_empty() {
+                return Err("flags is 0".into());
+            }
+            let caps = &d.table.h264_encode;
+            if flags.contains(vk::VideoCodingControlFlagsKHR::ENCODE_RATE_CONTROL) {
+                let Some(r) = &rate else {
+                    return Err(
+                        "ENCODE_RATE_CONTROL without VkVideoEncodeRateControlInfoKHR in pNext"
+                            .into(),
+                    );
+                };
+                let default = vk::VideoEncodeRateControlModeFlagsKHR::DEFAULT;
+                if r.mode != default && !caps.rate_control_modes.contains(r.mode) {
+                    return Err(format!(
+                        "rateControlMode {:#x}: the device has {:#x}",
+                        r.mode.as_raw(),
+                        caps.rate_control_modes.as_raw()
+                    ));
+                }
+                if r.layers.len() > usize::try_from(caps.max_rate_control_layers).unwrap_or(0) {
+                    return Err(format!("{} rate control layers", r.layers.len()));
+                }
+                for (avg, max) in &r.layers {
+                    if *max > caps.max_bitrate || avg > max {
+                        return Err(format!("a layer's average {avg} / max {max} bitrate"));
+                    }
+                    if r.mode == vk::VideoEncodeRateControlModeFlagsKHR::CBR && avg != max {
+                        return Err(format!("CBR with average {avg} != max {max}"));
+                    }
+                }
+            }
+            if flags.contains(vk::VideoCodingControlFlagsKHR::ENCODE_QUALITY_LEVEL) {
+                match quality {
+                    None => {
+                        return Err(
+                            "ENCODE_QUALITY_LEVEL without VkVideoEncodeQualityLevelInfoKHR".into(),
+                        )
+                    }
+                    Some(q) if q >= caps.max_quality_levels => {
+                        return Err(format!("qualityLevel {q} of {}", caps.max_quality_levels))
+                    }
+                    Some(_) => {}
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+/// The H.264 picture of an encode info's chain, deep-copied.
+///
+/// # Safety
+/// `first` is NULL or a valid input chain whose std pointers are valid.
+unsafe fn h264_picture(first: *const c_void) -> Result<H264Picture, String> {
+    // SAFETY: the caller's contract.
+    let info = unsafe {
+        chained::<vk::VideoEncodeH264PictureInfoKHR<'_>>(
+            first,
+            vk::StructureType::VIDEO_ENCODE_H264_PICTURE_INFO_KHR,
+        )
+    }
+    .ok_or("no VkVideoEncodeH264PictureInfoKHR in pNext")?;
+    // SAFETY: pStdPictureInfo is valid.
+    let mut pic = *unsafe { read(info.p_std_picture_info) }.ok_or("pStdPictureInfo is NULL")?;
+    // SAFETY: pRefLists is NULL or valid.
+    let lists = unsafe { read(pic.pRefLists) }.map(|l| {
+        let mut plain = *l;
+        // SAFETY: each array holds its count of entries.
+        let (mod0, mod1, marking) = unsafe {
+            (
+                array(l.pRefList0ModOperations, u32::from(l.refList0ModOpCount)).to_vec(),
+                array(l.pRefList1ModOperations, u32::from(l.refList1ModOpCount)).to_vec(),
+                array(
+                    l.pRefPicMarkingOperations,
+                    u32::from(l.refPicMarkingOpCount),
+                )
+                .to_vec(),
+            )
+        };
+        plain.pRefList0ModOperations = std::ptr::null();
+        plain.pRefList1ModOperations = std::ptr::null();
+        plain.pRefPicMarkingOperations = std::ptr::null();
+        RefLists {
+            lists: Plain(plain),
+            mod0,
+            mod1,
+            marking,
+        }
+    });
+    pic.pRefLists = std::ptr::null();
+    let mut slices = Vec::new();
+    // SAFETY: pNaluSliceEntries holds naluSliceEntryCount entries.
+    for s in unsafe { array(info.p_nalu_slice_entries, info.nalu_slice_entry_count) } {
+        // SAFETY: pStdSliceHeader is valid.
+        let mut h = *unsafe { read(s.p_std_slice_header) }.ok_or("a NULL pStdSliceHeader")?;
+        // SAFETY: pWeightTable is NULL or valid.
+        let weights: Option<native::StdVideoEncodeH264WeightTable> =
+            unsafe { read(h.pWeightTable) }.copied();
+        h.pWeightTable = std::ptr::null();
+        slices.push((Plain(h), weights));
+    }
+    if slices.is_empty() {
+        return Err("naluSliceEntryCount is 0".into());
+    }
+    Ok(H264Picture {
+        picture: Plain(pic),
+        lists,
+        slices,
+    })
+}
+
+pub(crate) unsafe extern "system" fn cmd_encode_video(
+    cb: vk::CommandBuffer,
+    info: *const vk::VideoEncodeInfoKHR<'_>,
+) {
+    // SAFETY: the caller passes a valid encode info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return;
+    };
+    // SAFETY: the chain and its std structures are valid.
+    let h264 = unsafe { h264_picture(info.p_next) };
+    // SAFETY: the setup slot is NULL or valid; the reference slots array holds its count.
+    let (setup, references) = unsafe {
+        (
+            read(info.p_setup_reference_slot).map(|s| slot(s)),
+            array(info.p_reference_slots, info.reference_slot_count)
+                .iter()
+                .map(|s| slot(s))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let src = picture(&info.src_picture_resource);
+    let detail = format!(
+        "dst={:#x}+{}:{} src={:#x}:{}x{} setup={:?} refs={:?} {}",
+        info.dst_buffer.as_raw(),
+        info.dst_buffer_offset,
+        info.dst_buffer_range,
+        src.view,
+        src.extent.0,
+        src.extent.1,
+        setup.map(|s| s.index),
+        references.iter().map(|s| s.index).collect::<Vec<_>>(),
+        match &h264 {
+            Ok(p) => format!(
+                "frame_num={} poc={} idr={} slices={}",
+                p.picture.0.frame_num,
+                p.picture.0.PicOrderCnt,
+                p.picture.0.flags.IdrPicFlag(),
+                p.slices.len()
+            ),
+            Err(e) => e.clone(),
+        }
+    );
+    let Ok(h264) = h264 else {
+        let _ = finish::<()>(
+            "vkCmdEncodeVideoKHR",
+            &detail,
+            driver::lock().record(handle_of(cb), Command::Barrier, |_, _| {
+                Err("the H.264 picture info is missing or incomplete".into())
+            }),
+        );
+        return;
+    };
+    let encode = Encode {
+        dst_buffer: info.dst_buffer.as_raw(),
+        dst_offset: info.dst_buffer_offset,
+        dst_range: info.dst_buffer_range,
+        src,
+        setup,
+        references: references.clone(),
+        h264,
+    };
+    let checked = encode.clone();
+    record_cmd(
+        "vkCmdEncodeVideoKHR",
+        cb,
+        &detail,
+        Command::Encode(Box::new(encode)),
+        move |d, b| {
+            check_video_family(d, b)?;
+            let Some(session) = b.coding else {
+                return Err("outside a video coding scope".into());
+            };
+            let s = d
+                .sessions
+                .get(&session)
+                .ok_or("the session was destroyed")?;
+            let buf = d
+                .buffers
+                .get(&checked.dst_buffer)
+                .ok_or_else(|| format!("unknown dstBuffer {:#x}", checked.dst_buffer))?;
+            let align = s.caps.video.min_bitstream_buffer_offset_alignment;
+            if checked.dst_offset % align != 0
+                || checked.dst_range % s.caps.video.min_bitstream_buffer_size_alignment != 0
+                || checked.dst_range == 0
+                || checked.dst_offset.saturating_add(checked.dst_range) > buf.size
+            {
+                return Err(format!(
+                    "dstBufferOffset {} / dstBufferRange {} (alignment {align}) in a {}-byte buffer",
+                    checked.dst_offset, checked.dst_range, buf.size
+                ));
+            }
+            check_picture(d, &checked.src, "srcPictureResource")?;
+            let (w, h) = checked.src.extent;
+            let max = s.request.max_coded_extent;
+            if w == 0 || h == 0 || w > max.0 || h > max.1 {
+                return Err(format!(
+                    "codedExtent {w}x{h} outside the session's {}x{}",
+                    max.0, max.1
+                ));
+            }
+            let begun: Vec<Slot> = b
+                .commands
+                .iter()
+                .rev()
+                .find_map(|c| match c {
+                    Command::BeginCoding { slots, .. } => Some(slots.clone()),
+                    _ => None,
+                })
+                .unwrap_or_default();
+            for r in &checked.references {
+                if !begun.iter().any(|s| s.index == r.index && r.index >= 0) {
+                    return Err(format!(
+                        "reference slot {} was not named in vkCmdBeginVideoCodingKHR (VUID-vkCmdEncodeVideoKHR-slotIndex-07525)",
+                        r.index
+                    ));
+                }
+            }
+            if checked.setup.is_none() && s.request.max_dpb_slots > 0 {
+                return Err(
+                    "pSetupReferenceSlot is NULL on a session with DPB slots (VUID-vkCmdEncodeVideoKHR-pEncodeInfo-08377)"
+                        .into(),
+                );
+            }
+            if let Some(setup) = &checked.setup {
+                if setup.picture.is_none() || !begun.iter().any(|s| s.picture == setup.picture) {
+                    return Err(format!(
+                        "the setup slot {}'s picture was not bound by vkCmdBeginVideoCodingKHR (VUID-vkCmdEncodeVideoKHR-pEncodeInfo-08377)",
+                        setup.index
+                    ));
+                }
+            }
+            for r in checked.references.iter().chain(&checked.setup) {
+                if let Some(p) = &r.picture {
+                    check_picture(d, p, "reference slot")?;
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+pub(crate) unsafe extern "system" fn cmd_end_video_coding(
+    cb: vk::CommandBuffer,
+    _info: *const vk::VideoEndCodingInfoKHR<'_>,
+) {
+    record_cmd(
+        "vkCmdEndVideoCodingKHR",
+        cb,
+        "",
+        Command::EndCoding,
+        |d, b| {
+            check_video_family(d, b)?;
+            if b.coding.is_none() {
+                return Err("no video coding scope to end".into());
+            }
+            if b.commands.iter().rev().find_map(|c| match c {
+                Command::BeginQuery { .. } => Some(true),
+                Command::EndQuery { .. } | Command::BeginCoding { .. } => Some(false),
+                _ => None,
+            }) == Some(true)
+            {
+                return Err("a query is still active".into());
+            }
+            Ok(())
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fences and semaphores.
+
+pub(crate) unsafe extern "system" fn create_fence(
+    device: vk::Device,
+    info: *const vk::FenceCreateInfo<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::Fence,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid create info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let signaled = info.flags.contains(vk::FenceCreateFlags::SIGNALED);
+    let r = driver::lock().create_fence(handle_of(device), signaled);
+    code(
+        finish("vkCreateFence", &format!("signaled={signaled}"), r).map(|h| {
+            // SAFETY: the caller passes a writable handle pointer.
+            unsafe { write(out, vk::Fence::from_raw(h)) };
+        }),
+    )
+}
+
+pub(crate) unsafe extern "system" fn destroy_fence(
+    device: vk::Device,
+    fence: vk::Fence,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if fence == vk::Fence::null() {
+        record("vkDestroyFence NULL");
+        return;
+    }
+    let r = driver::lock().destroy_fence(handle_of(device), fence.as_raw());
+    let _ = finish("vkDestroyFence", &format!("fence={:#x}", fence.as_raw()), r);
+}
+
+pub(crate) unsafe extern "system" fn reset_fences(
+    device: vk::Device,
+    count: u32,
+    fences: *const vk::Fence,
+) -> vk::Result {
+    // SAFETY: pFences holds fenceCount handles.
+    let list: Vec<u64> = unsafe { array(fences, count) }
+        .iter()
+        .map(|f| f.as_raw())
+        .collect();
+    let r = driver::lock().reset_fences(handle_of(device), &list);
+    code(finish("vkResetFences", &format!("count={count}"), r))
+}
+
+pub(crate) unsafe extern "system" fn get_fence_status(
+    device: vk::Device,
+    fence: vk::Fence,
+) -> vk::Result {
+    let r = driver::lock().fence_status(handle_of(device), fence.as_raw());
+    match finish(
+        "vkGetFenceStatus",
+        &format!("fence={:#x}", fence.as_raw()),
+        r,
+    ) {
+        Ok(true) => vk::Result::SUCCESS,
+        Ok(false) => vk::Result::NOT_READY,
+        Err(e) => e,
+    }
+}
+
+pub(crate) unsafe extern "system" fn wait_for_fences(
+    device: vk::Device,
+    count: u32,
+    fences: *const vk::Fence,
+    wait_all: vk::Bool32,
+    timeout_ns: u64,
+) -> vk::Result {
+    // SAFETY: pFences holds fenceCount handles.
+    let list: Vec<u64> = unsafe { array(fences, count) }
+        .iter()
+        .map(|f| f.as_raw())
+        .collect();
+    let dev = handle_of(device);
+    let detail = format!("count={count} all={wait_all} timeout={timeout_ns}");
+    let guard = driver::lock();
+    if let Some(e) = list.iter().find_map(|f| guard.fence_status(dev, *f).err()) {
+        drop(guard);
+        return code(finish::<()>("vkWaitForFences", &detail, Err(e)));
+    }
+    let (guard, ok) = driver::wait_until(guard, timeout(timeout_ns), |d| {
+        let mut s = list.iter().map(|f| d.fence_status(dev, *f) == Ok(true));
+        if wait_all != vk::FALSE {
+            s.all(|x| x)
+        } else {
+            s.any(|x| x)
+        }
+    });
+    drop(guard);
+    let r = match (ok, timeout_ns) {
+        (true, _) => vk::Result::SUCCESS,
+        (false, u64::MAX) => vk::Result::ERROR_DEVICE_LOST,
+        (false, _) => vk::Result::TIMEOUT,
+    };
+    record(&format!("vkWaitForFences {detail} -> {r:?}"));
+    r
+}
+
+pub(crate) unsafe extern "system" fn create_semaphore(
+    device: vk::Device,
+    info: *const vk::SemaphoreCreateInfo<'_>,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+    out: *mut vk::Semaphore,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid create info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    // SAFETY: the chain is valid.
+    let kind = unsafe {
+        chained::<vk::SemaphoreTypeCreateInfo<'_>>(
+            info.p_next,
+            vk::StructureType::SEMAPHORE_TYPE_CREATE_INFO,
+        )
+    };
+    let timeline = kind
+        .filter(|k| k.semaphore_type == vk::SemaphoreType::TIMELINE)
+        .map(|k| k.initial_value);
+    let detail = match timeline {
+        Some(v) => format!("timeline initial={v}"),
+        None => "binary".to_string(),
+    };
+    let r = driver::lock().create_semaphore(handle_of(device), timeline);
+    code(finish("vkCreateSemaphore", &detail, r).map(|h| {
+        // SAFETY: the caller passes a writable handle pointer.
+        unsafe { write(out, vk::Semaphore::from_raw(h)) };
+    }))
+}
+
+pub(crate) unsafe extern "system" fn destroy_semaphore(
+    device: vk::Device,
+    s: vk::Semaphore,
+    _allocator: *const vk::AllocationCallbacks<'_>,
+) {
+    if s == vk::Semaphore::null() {
+        record("vkDestroySemaphore NULL");
+        return;
+    }
+    let r = driver::lock().destroy_semaphore(handle_of(device), s.as_raw());
+    let _ = finish(
+        "vkDestroySemaphore",
+        &format!("semaphore={:#x}", s.as_raw()),
+        r,
+    );
+}
+
+pub(crate) unsafe extern "system" fn get_semaphore_counter_value(
+    device: vk::Device,
+    s: vk::Semaphore,
+    out: *mut u64,
+) -> vk::Result {
+    let r = driver::lock().semaphore_value(handle_of(device), s.as_raw());
+    let detail = format!("semaphore={:#x}", s.as_raw());
+    code(finish("vkGetSemaphoreCounterValue", &detail, r).map(|v| {
+        // SAFETY: the caller passes a writable pointer.
+        unsafe { write(out, v) };
+    }))
+}
+
+pub(crate) unsafe extern "system" fn signal_semaphore(
+    device: vk::Device,
+    info: *const vk::SemaphoreSignalInfo<'_>,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid signal info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    let r = driver::lock().signal_semaphore(handle_of(device), info.semaphore.as_raw(), info.value);
+    code(finish(
+        "vkSignalSemaphore",
+        &format!(
+            "semaphore={:#x} value={}",
+            info.semaphore.as_raw(),
+            info.value
+        ),
+        r,
+    ))
+}
+
+pub(crate) unsafe extern "system" fn wait_semaphores(
+    device: vk::Device,
+    info: *const vk::SemaphoreWaitInfo<'_>,
+    timeout_ns: u64,
+) -> vk::Result {
+    // SAFETY: the caller passes a valid wait info.
+    let Some(info) = (unsafe { read(info) }) else {
+        return vk::Result::ERROR_VALIDATION_FAILED_EXT;
+    };
+    // SAFETY: the arrays hold semaphoreCount entries.
+    let (sems, values) = unsafe {
+        (
+            array(info.p_semaphores, info.semaphore_count),
+            array(info.p_values, info.semaphore_count),
+        )
+    };
+    let waits: Vec<(u64, u64)> = sems
+        .iter()
+        .zip(values)
+        .map(|(s, v)| (s.as_raw(), *v))
+        .collect();
+    let any = info.flags.contains(vk::SemaphoreWaitFlags::ANY);
+    let dev = handle_of(device);
+    let detail = format!("waits={waits:?} any={any} timeout={timeout_ns}");
+    let guard = driver::lock();
+    if let Some(e) = waits
+        .iter()
+        .find_map(|(s, _)| guard.semaphore_value(dev, *s).err())
+    {
+        drop(guard);
+        return code(finish::<()>("vkWaitSemaphores", &detail, Err(e)));
+    }
+    let (guard, ok) = driver::wait_until(guard, timeout(timeout_ns), |d| {
+        let mut s = waits
+            .iter()
+            .map(|(s, v)| d.semaphore_value(dev, *s).is_ok_and(|c| c >= *v));
+        if any {
+            s.any(|x| x)
+        } else {
+            s.all(|x| x)
+        }
+    });
+    drop(guard);
+    let r = match (ok, timeout_ns) {
+        (true, _) => vk::Result::SUCCESS,
+        (false, u64::MAX) => vk::Result::ERROR_DEVICE_LOST,
+        (false, _) => vk::Result::TIMEOUT,
+    };
+    record(&format!("vkWaitSemaphores {detail} -> {r:?}"));
+    r
+}
+
+// ---------------------------------------------------------------------------------------------
+// Submission.
+
+fn submit(name: &str, queue: vk::Queue, batches: &[Batch], fence: vk::Fence) -> vk::Result {
+    let q = handle_of(queue);
+    let mut guard = driver::lock();
+    let Some((device, family)) = guard.queue_info(q) else {
+        drop(guard);
+        return code(finish::<()>(name, "", Err(format!("unknown queue {q:#x}"))));
+    };
+    if fence != vk::Fence::null() {
+        match guard.fence_status(device, fence.as_raw()) {
+            Ok(false) => {}
+            Ok(true) => {
+                drop(guard);
+                return code(finish::<()>(
+                    name,
+                    "",
+                    Err("the fence is already signaled (VUID-vkQueueSubmit-fence-00063)".into()),
+                ));
+            }
+            Err(e) => {
+                drop(guard);
+                return code(finish::<()>(name, "", Err(e)));
+            }
+        }
+    }
+    for (i, b) in batches.iter().enumerate() {
+        let (g, ok) = driver::wait_until(guard, Duration::from_secs(5), |d| {
+            d.waits_ready(device, &b.waits)
+        });
+        guard = g;
+        let r = if ok {
+            guard.submit_batch(q, b)
+        } else {
+            Err(format!(
+                "ERROR_DEVICE_LOST batch {i}: its semaphore waits were not signalled within 5 s (the driver runs each submission at once)"
+            ))
+        };
+        if let Err(e) = finish(name, &format!("batch={i} family={family}"), r) {
+            return e;
+        }
+    }
+    if batches.is_empty() {
+        record(&format!("{name} batch=none family={family} -> SUCCESS"));
+    }
+    let r = if fence == vk::Fence::null() {
+        Ok(())
+    } else {
+        guard.signal_fence(device, fence.as_raw())
+    };
+    drop(guard);
+    if fence != vk::Fence::null() {
+        if let Err(e) = finish(name, &format!("signal fence={:#x}", fence.as_raw()), r) {
+            return e;
+        }
+    }
+    vk::Result::SUCCESS
+}
+
+pub(crate) unsafe extern "system" fn queue_submit(
+    queue: vk::Queue,
+    count: u32,
+    submits: *const vk::SubmitInfo<'_>,
+    fence: vk::Fence,
+) -> vk::Result {
+    let mut batches = Vec::new();
+    // SAFETY: pSubmits holds submitCount valid structures, each with valid arrays and chain.
+    for s in unsafe { array(submits, count) } {
+        // SAFETY: as above.
+        let timeline = unsafe {
+            chained::<vk::TimelineSemaphoreSubmitInfo<'_>>(
+                s.p_next,
+                vk::StructureType::TIMELINE_SEMAPHORE_SUBMIT_INFO,
+            )
+        };
+        // SAFETY: as above.
+        let (wait_values, signal_values) = unsafe {
+            timeline.map_or((&[][..], &[][..]), |t| {
+                (
+                    array(t.p_wait_semaphore_values, t.wait_semaphore_value_count),
+                    array(t.p_signal_semaphore_values, t.signal_semaphore_value_count),
+                )
+            })
+        };
+        // SAFETY: as above.
+        let (waits, cbs, signals) = unsafe {
+            (
+                array(s.p_wait_semaphores, s.wait_semaphore_count),
+                array(s.p_command_buffers, s.command_buffer_count),
+                array(s.p_signal_semaphores, s.signal_semaphore_count),
+            )
+        };
+        let value = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(1);
+        batches.push(Batch {
+            waits: waits
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w.as_raw(), value(wait_values, i)))
+                .collect(),
+            command_buffers: cbs.iter().map(|c| c.as_raw()).collect(),
+            signals: signals
+                .iter()
+                .enumerate()
+                .map(|(i, w)| (w.as_raw(), value(signal_values, i)))
+                .collect(),
+        });
+    }
+    submit("vkQueueSubmit", queue, &batches, fence)
+}
+
+pub(crate) unsafe extern "system" fn queue_submit2(
+    queue: vk::Queue,
+    count: u32,
+    submits: *const vk::SubmitInfo2<'_>,
+    fence: vk::Fence,
+) -> vk::Result {
+    let mut batches = Vec::new();
+    // SAFETY: pSubmits holds submitCount valid structures, each with valid arrays.
+    for s in unsafe { array(submits, count) } {
+        // SAFETY: as above.
+        let (waits, cbs, signals) = unsafe {
+            (
+                array(s.p_wait_semaphore_infos, s.wait_semaphore_info_count),
+                array(s.p_command_buffer_infos, s.command_buffer_info_count),
+                array(s.p_signal_semaphore_infos, s.signal_semaphore_info_count),
+            )
+        };
+        batches.push(Batch {
+            waits: waits
+                .iter()
+                .map(|w| (w.semaphore.as_raw(), w.value))
+                .collect(),
+            command_buffers: cbs.iter().map(|c| c.command_buffer.as_raw()).collect(),
+            signals: signals
+                .iter()
+                .map(|w| (w.semaphore.as_raw(), w.value))
+                .collect(),
+        });
+    }
+    submit("vkQueueSubmit2", queue, &batches, fence)
+}
