@@ -1,4 +1,4 @@
-//! The factories of the backends this build has (NVENC, Vulkan Video, software), as
+//! The factories of NVENC and the software encoders, as
 //! [`super::BACKENDS`] lists them: each backend's availability per codec and its open, glued onto
 //! the backend's own types.
 
@@ -117,34 +117,6 @@ fn open_nvenc_on(
         ),
     }
     Ok(nvenc::NvencEncoder::open(config)?)
-}
-
-/// Vulkan Video encode: the devices' encode capabilities are probed; the encoder itself is
-/// being built (issue 23), so it is never chosen yet and the reason says what the device
-/// offers.
-pub(crate) struct VulkanVideoFactory;
-
-/// Why the Vulkan Video backend cannot run here.
-const VULKAN_VIDEO_REASON: &str = "the Vulkan Video encode backend is not part of this build yet";
-
-impl BackendFactory for VulkanVideoFactory {
-    fn kind(&self) -> BackendKind {
-        BackendKind::VulkanVideo
-    }
-
-    fn probe(&self, codec: Codec) -> Result<String, String> {
-        Err(match crate::gpu::video::caps::encode_support(codec) {
-            Ok(support) => format!("{support}; {VULKAN_VIDEO_REASON}"),
-            Err(reason) => reason,
-        })
-    }
-
-    fn open(&self, _: &SessionConfig, _: Feed<'_>) -> Result<OpenedBackend, EncodeError> {
-        Err(EncodeError::Unavailable {
-            backend: BackendKind::VulkanVideo,
-            reason: VULKAN_VIDEO_REASON.into(),
-        })
-    }
 }
 
 /// The software encoders (SVT-AV1, x265, x264 through libavcodec), where this build has them.

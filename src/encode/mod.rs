@@ -12,12 +12,14 @@ pub mod nvenc;
 mod registry;
 #[cfg(feature = "software")]
 pub mod software;
+pub mod vulkan;
 
 pub use registry::{
     open_backend_with, BackendFactory, BackendReport, Feed, InputPlan, OpenedBackend,
 };
 
-use factories::{NvencFactory, SoftwareFactory, VulkanVideoFactory};
+use factories::{NvencFactory, SoftwareFactory};
+use vulkan::VulkanVideoFactory;
 
 /// Every backend this build has, in `auto`'s order of preference: NVENC, Vulkan Video,
 /// software. A new encoder is its module with a [`BackendFactory`] plus one entry here.

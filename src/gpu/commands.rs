@@ -13,6 +13,15 @@ pub(crate) fn command_buffers(
     ctx: &GpuContext,
     count: u32,
 ) -> Result<(vk::CommandPool, Vec<vk::CommandBuffer>), GpuError> {
+    command_buffers_on(ctx, ctx.queue_family, count)
+}
+
+/// As [`command_buffers`], on queue family `family` (one the device was created with).
+pub(crate) fn command_buffers_on(
+    ctx: &GpuContext,
+    family: u32,
+    count: u32,
+) -> Result<(vk::CommandPool, Vec<vk::CommandBuffer>), GpuError> {
     let d = &ctx.device;
     // SAFETY: valid device; the create infos live for their calls; on failure the new pool is
     // destroyed before returning.
@@ -20,7 +29,7 @@ pub(crate) fn command_buffers(
         let pool = d
             .create_command_pool(
                 &vk::CommandPoolCreateInfo::default()
-                    .queue_family_index(ctx.queue_family)
+                    .queue_family_index(family)
                     .flags(vk::CommandPoolCreateFlags::RESET_COMMAND_BUFFER),
                 None,
             )

@@ -4,5 +4,6 @@
 
 pub(crate) mod av1;
 pub mod caps;
+pub mod encoder;
 pub mod h264;
 pub mod session;

@@ -3,7 +3,7 @@
 //! as the driver encodes them (`vkGetEncodedVideoSessionParametersKHR`: the SPS and PPS NAL
 //! units the stream starts with).
 //!
-//! This is the first part of the encoder (issue 23); recording the encode commands comes next.
+//! [`super::encoder`] records the encodes with it.
 
 use std::ffi::c_char;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ fn std_header() -> vk::ExtensionProperties {
 
 /// The H.264 High 8-bit 4:2:0 profile of `profile_idc`, as the session, its pictures and its
 /// bitstream buffers name it (`h264` must outlive the result's use).
-fn h264_profile<'a>(
+pub(super) fn h264_profile<'a>(
     h264: &'a mut vk::VideoEncodeH264ProfileInfoKHR<'static>,
 ) -> vk::VideoProfileInfoKHR<'a> {
     vk::VideoProfileInfoKHR::default()
@@ -94,15 +94,15 @@ impl EncodePictures {
 /// An H.264 encode session with its parameters.
 pub struct H264EncodeSession {
     ctx: Arc<GpuContext>,
-    queue: ash::khr::video_queue::Device,
-    encode: ash::khr::video_encode_queue::Device,
-    session: vk::VideoSessionKHR,
-    parameters: vk::VideoSessionParametersKHR,
+    pub(super) queue: ash::khr::video_queue::Device,
+    pub(super) encode: ash::khr::video_encode_queue::Device,
+    pub(super) session: vk::VideoSessionKHR,
+    pub(super) parameters: vk::VideoSessionParametersKHR,
     memory: Vec<vk::DeviceMemory>,
     /// The coded picture size (whole macroblocks).
-    extent: vk::Extent2D,
+    pub(super) extent: vk::Extent2D,
     /// The profile's `profile_idc`.
-    profile_idc: ash::vk::native::StdVideoH264ProfileIdc,
+    pub(super) profile_idc: ash::vk::native::StdVideoH264ProfileIdc,
 }
 
 impl std::fmt::Debug for H264EncodeSession {
@@ -384,8 +384,8 @@ impl Drop for H264EncodeSession {
     fn drop(&mut self) {
         let d = &self.ctx.device;
         let fp = self.queue.fp();
-        // SAFETY: nothing records with the session (no commands are recorded yet); the null
-        // handles of a failed construction are ignored by the destroy calls.
+        // SAFETY: the encoder that records with the session waits for its last submission
+        // before dropping it; the null handles of a failed construction are skipped.
         unsafe {
             if self.parameters != vk::VideoSessionParametersKHR::null() {
                 (fp.destroy_video_session_parameters_khr)(

@@ -1,0 +1,323 @@
+//! The Vulkan Video backend (VK_KHR_video_encode_queue): H.264 on any vendor's device with a
+//! video-encode queue, through [`crate::gpu::video::encoder::H264Encoder`]. Frames come in CPU
+//! memory as NV12 (or I420, interleaved here) and are uploaded to the encode input image on the
+//! device; each picture is encoded as it arrives (IDR, then P pictures referencing the one
+//! before), so units come back in order with no delay.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use super::registry::{BackendFactory, Feed, InputPlan, OpenedBackend};
+use super::{EncodeError, EncodedUnit, EncoderBackend, LiveControls};
+use crate::codec::Codec;
+use crate::config::{BackendKind, BitDepth, DeviceSelector, GpuOptions, KeyframeInterval};
+use crate::config::{RateControl, SessionConfig};
+use crate::format::PixelFormat;
+use crate::frame::{Frame, FrameImage};
+use crate::gpu::video::caps::encode_support;
+use crate::gpu::video::encoder::{H264Encoder, Nv12Input, VideoRate};
+use crate::gpu::video::h264::{H264Parameters, H264Stream};
+use crate::gpu::{GpuContext, GpuError};
+
+/// The codecs this backend encodes so far.
+const ENCODES: [Codec; 1] = [Codec::H264];
+
+/// Vulkan Video encode ([`VulkanVideoEncoder`]) on the first device whose video-encode queue
+/// encodes the codec.
+pub(crate) struct VulkanVideoFactory;
+
+/// Why the backend does not encode `codec` yet, when it does not.
+fn not_built(codec: Codec) -> Option<String> {
+    (!ENCODES.contains(&codec))
+        .then(|| format!("GhostStream's Vulkan Video backend encodes H.264 so far, not {codec}"))
+}
+
+impl BackendFactory for VulkanVideoFactory {
+    fn kind(&self) -> BackendKind {
+        BackendKind::VulkanVideo
+    }
+
+    fn probe(&self, codec: Codec) -> Result<String, String> {
+        let support = encode_support(codec)?;
+        match not_built(codec) {
+            Some(why) => Err(format!("{support}; {why}")),
+            None => Ok(support.to_string()),
+        }
+    }
+
+    /// Takes NV12 or I420 frames in CPU memory. On a session's GPU it uses that context when
+    /// it has a video-encode queue; fed from the CPU it opens a context on the first device
+    /// that encodes the codec.
+    fn open(&self, config: &SessionConfig, feed: Feed<'_>) -> Result<OpenedBackend, EncodeError> {
+        let unavailable = |reason: String| EncodeError::Unavailable {
+            backend: BackendKind::VulkanVideo,
+            reason,
+        };
+        if let Some(why) = not_built(config.codec) {
+            return Err(unavailable(why));
+        }
+        if config.bit_depth == BitDepth::Ten {
+            return Err(unavailable(
+                "10-bit H.264 is not encoded by Vulkan Video here (High 10 has no encode profile in drivers): use --bit-depth 8"
+                    .into(),
+            ));
+        }
+        let (ctx, format) = match feed {
+            Feed::Gpu(ctx) if ctx.video_encode_family().is_some() => {
+                (Arc::clone(ctx), PixelFormat::Nv12)
+            }
+            Feed::Gpu(ctx) => {
+                return Err(unavailable(format!(
+                    "{} has no video-encode queue (VK_KHR_video_encode_queue)",
+                    ctx.device_info().name
+                )))
+            }
+            Feed::Cpu(given) if !matches!(given, PixelFormat::Nv12 | PixelFormat::I420) => {
+                return Err(EncodeError::UnsupportedInput {
+                    format: given,
+                    reason: "the Vulkan Video encoder takes NV12 or I420".into(),
+                })
+            }
+            Feed::Cpu(given) => (encode_context(config.codec)?, given),
+        };
+        let encoder = VulkanVideoEncoder::open(config, &ctx)?;
+        Ok(OpenedBackend {
+            backend: Box::new(encoder),
+            input: InputPlan {
+                format,
+                handoff: None,
+            },
+        })
+    }
+}
+
+/// A context on the first device whose video-encode queue encodes `codec`.
+fn encode_context(codec: Codec) -> Result<Arc<GpuContext>, EncodeError> {
+    let support = encode_support(codec).map_err(|reason| EncodeError::Unavailable {
+        backend: BackendKind::VulkanVideo,
+        reason,
+    })?;
+    GpuContext::new(&GpuOptions {
+        device: DeviceSelector::Name(support.device.clone()),
+        validation: false,
+    })
+    .map_err(hardware)
+}
+
+/// A GPU error as this backend's.
+fn hardware(e: GpuError) -> EncodeError {
+    EncodeError::Hardware {
+        backend: BackendKind::VulkanVideo,
+        message: e.to_string(),
+    }
+}
+
+/// The rate `config` asks for, as the encoder takes it.
+fn video_rate(config: &SessionConfig) -> VideoRate {
+    let bitrate = match config.rate_control {
+        RateControl::Cbr { bitrate } => bitrate,
+        RateControl::Vbr { max, .. } => max,
+        _ => 0,
+    };
+    let buffer_ms = match config.vbv_buffer_bits {
+        Some(bits) if bitrate > 0 => {
+            u32::try_from((bits.saturating_mul(1000) / bitrate).clamp(1, 60_000)).unwrap_or(1000)
+        }
+        _ => 1000,
+    };
+    VideoRate {
+        control: config.rate_control,
+        frame_rate: config.frame_rate,
+        buffer_ms,
+        quality_level: 0,
+    }
+}
+
+/// The Vulkan Video encoder backend.
+pub struct VulkanVideoEncoder {
+    encoder: H264Encoder,
+    device: String,
+    width: u32,
+    height: u32,
+    keyframe_every: Option<u64>,
+    /// Pictures encoded.
+    frames: u64,
+    /// The next picture is an IDR (forced).
+    force_idr: bool,
+    /// Frames since the last IDR.
+    since_idr: u64,
+    /// I420 input interleaved to NV12 (reused).
+    interleaved: Vec<u8>,
+    ready: VecDeque<EncodedUnit>,
+}
+
+impl std::fmt::Debug for VulkanVideoEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VulkanVideoEncoder")
+            .field("device", &self.device)
+            .field("size", &(self.width, self.height))
+            .finish_non_exhaustive()
+    }
+}
+
+impl VulkanVideoEncoder {
+    /// An encoder for `config` on `ctx` (a context with a video-encode queue).
+    pub fn open(config: &SessionConfig, ctx: &Arc<GpuContext>) -> Result<Self, EncodeError> {
+        let max_bitrate = match config.rate_control {
+            RateControl::Cbr { bitrate } => bitrate,
+            RateControl::Vbr { max, .. } => max,
+            _ => 0,
+        };
+        let params = H264Parameters::new(&H264Stream {
+            width: config.width,
+            height: config.height,
+            frame_rate: config.frame_rate,
+            max_bitrate,
+            color: config.color,
+        })
+        .map_err(|e| EncodeError::Unsupported {
+            encoder: "Vulkan Video H.264".into(),
+            what: format!("a {}x{} stream", config.width, config.height),
+            fix: e.to_string(),
+        })?;
+        if let RateControl::Cq { quality } = config.rate_control {
+            tracing::info!(
+                quality,
+                "Vulkan Video has no constant-quality mode: coding at constant QP {quality}"
+            );
+        }
+        let encoder = H264Encoder::new(ctx, &params, video_rate(config)).map_err(hardware)?;
+        Ok(Self {
+            encoder,
+            device: ctx.device_info().name.clone(),
+            width: config.width,
+            height: config.height,
+            keyframe_every: match config.keyframe_interval {
+                KeyframeInterval::Frames(n) => Some(u64::from(n.max(1))),
+                KeyframeInterval::Infinite => None,
+            },
+            frames: 0,
+            force_idr: false,
+            since_idr: 0,
+            interleaved: Vec::new(),
+            ready: VecDeque::new(),
+        })
+    }
+}
+
+impl EncoderBackend for VulkanVideoEncoder {
+    fn kind(&self) -> BackendKind {
+        BackendKind::VulkanVideo
+    }
+
+    fn describe(&self) -> String {
+        format!("Vulkan Video H.264 on {}", self.device)
+    }
+
+    fn encode(&mut self, frame: Frame, encoder_pts: i64) -> Result<(), EncodeError> {
+        let FrameImage::Cpu(image) = &frame.image else {
+            return Err(EncodeError::UnsupportedInput {
+                format: frame.image.format(),
+                reason: "the Vulkan Video encoder takes frames in CPU memory here".into(),
+            });
+        };
+        if (image.width(), image.height()) != (self.width, self.height) {
+            return Err(EncodeError::UnsupportedInput {
+                format: image.format(),
+                reason: format!(
+                    "a {}x{} frame in a {}x{} session",
+                    image.width(),
+                    image.height(),
+                    self.width,
+                    self.height
+                ),
+            });
+        }
+        let planes = image.plane_layouts();
+        let data = image.data();
+        let picture = match image.format() {
+            PixelFormat::Nv12 => Nv12Input {
+                luma: &data[planes[0].offset..],
+                luma_stride: planes[0].stride,
+                chroma: &data[planes[1].offset..],
+                chroma_stride: planes[1].stride,
+                width: self.width,
+                height: self.height,
+            },
+            PixelFormat::I420 => {
+                let (w, h) = (self.width as usize, self.height as usize);
+                self.interleaved.resize(w * h * 3 / 2, 0);
+                let (luma, chroma) = self.interleaved.split_at_mut(w * h);
+                for (y, row) in (0..self.height).zip(luma.chunks_exact_mut(w)) {
+                    row.copy_from_slice(image.row(0, y));
+                }
+                for (y, row) in (0..self.height / 2).zip(chroma.chunks_exact_mut(w)) {
+                    let (u, v) = (image.row(1, y), image.row(2, y));
+                    for (x, pair) in row.chunks_exact_mut(2).enumerate() {
+                        pair[0] = u[x];
+                        pair[1] = v[x];
+                    }
+                }
+                Nv12Input {
+                    luma,
+                    luma_stride: w,
+                    chroma,
+                    chroma_stride: w,
+                    width: self.width,
+                    height: self.height,
+                }
+            }
+            other => {
+                return Err(EncodeError::UnsupportedInput {
+                    format: other,
+                    reason: "the Vulkan Video encoder takes NV12 or I420".into(),
+                })
+            }
+        };
+        let idr = self.frames == 0
+            || self.force_idr
+            || self.keyframe_every.is_some_and(|n| self.since_idr >= n);
+        let encoded = self.encoder.encode(picture, idr).map_err(hardware)?;
+        self.frames += 1;
+        self.force_idr = false;
+        self.since_idr = if encoded.idr { 1 } else { self.since_idr + 1 };
+        let data = if encoded.idr {
+            [self.encoder.parameter_sets(), &encoded.data].concat()
+        } else {
+            encoded.data
+        };
+        self.ready.push_back(EncodedUnit {
+            data,
+            pts: encoder_pts,
+            dts: encoder_pts,
+            keyframe: encoded.idr,
+        });
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), EncodeError> {
+        Ok(())
+    }
+
+    fn receive(&mut self) -> Result<Option<EncodedUnit>, EncodeError> {
+        Ok(self.ready.pop_front())
+    }
+
+    fn controls(&self) -> LiveControls {
+        LiveControls {
+            force_keyframe: true,
+            invalidate: false,
+            reconfigure: true,
+        }
+    }
+
+    fn force_keyframe(&mut self) -> Result<(), EncodeError> {
+        self.force_idr = true;
+        Ok(())
+    }
+
+    fn reconfigure(&mut self, config: &SessionConfig) -> Result<(), EncodeError> {
+        self.encoder.set_rate(video_rate(config));
+        Ok(())
+    }
+}

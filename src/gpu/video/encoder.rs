@@ -1,0 +1,849 @@
+//! Encodes NV12 pictures with an [`H264EncodeSession`]: each picture is copied into the encode
+//! input image on the compute queue, handed to the video-encode queue (a queue-family ownership
+//! transfer and a semaphore), and encoded there as an IDR or a P picture referencing the one
+//! before it (two DPB slots used in turn); the encode feedback query gives the bytes written
+//! into the bitstream buffer.
+//!
+//! Rate control (CBR, VBR, constant QP) and the quality level are set by the first
+//! `vkCmdControlVideoCodingKHR` (with the session reset) and again whenever they change; every
+//! later coding scope names them as the current state, as the specification requires.
+
+use std::sync::Arc;
+
+use ash::vk;
+use ash::vk::native as std_video;
+use gpu_allocator::MemoryLocation;
+
+use super::h264::H264Parameters;
+use super::session::{h264_profile, EncodePictures, H264EncodeSession};
+use crate::config::RateControl;
+use crate::gpu::commands::{begin_one_time, command_buffers_on, wait_and_reset};
+use crate::gpu::conv::color_range;
+use crate::gpu::resources::GpuBuffer;
+use crate::gpu::{GpuContext, GpuError};
+use crate::time::Rational;
+
+/// How long one picture may take on the GPU before the encode is reported stuck.
+const TIMEOUT_NS: u64 = 5_000_000_000;
+/// What the bitstream range is rounded down to: a multiple of any driver's
+/// `minBitstreamBufferSizeAlignment` (a power of two; 256 on NVIDIA, at most 4096 seen).
+const BITSTREAM_ALIGNMENT: u64 = 4096;
+/// `STD_VIDEO_H264_NO_REFERENCE_PICTURE`: an unused reference list entry.
+const NO_REFERENCE: u8 = 0xFF;
+
+/// The rate the encoder aims at, as it goes into `VkVideoEncodeRateControlInfoKHR`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VideoRate {
+    /// The mode and its figures. Constant quality has no Vulkan Video mode: it is coded as
+    /// constant QP at the same value (H.264's scales match).
+    pub control: RateControl,
+    /// Frames a second.
+    pub frame_rate: Rational,
+    /// Length of the rate-control buffer, in milliseconds.
+    pub buffer_ms: u32,
+    /// The driver's quality level (0: its fastest).
+    pub quality_level: u32,
+}
+
+/// An NV12 picture in CPU memory: the luma plane and the interleaved CbCr plane, each with
+/// its row stride in bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Nv12Input<'a> {
+    /// The luma rows.
+    pub luma: &'a [u8],
+    /// Bytes from one luma row to the next.
+    pub luma_stride: usize,
+    /// The CbCr rows (half the height).
+    pub chroma: &'a [u8],
+    /// Bytes from one CbCr row to the next.
+    pub chroma_stride: usize,
+    /// Width in pixels (even).
+    pub width: u32,
+    /// Height in pixels (even).
+    pub height: u32,
+}
+
+/// One encoded picture.
+#[derive(Debug)]
+pub struct EncodedPicture {
+    /// The picture's slice NAL units, Annex-B, as the driver wrote them.
+    pub data: Vec<u8>,
+    /// An IDR picture.
+    pub idr: bool,
+}
+
+/// An H.264 encoder on a context's video-encode queue.
+pub struct H264Encoder {
+    ctx: Arc<GpuContext>,
+    // Declared before the session: dropped first (their images and buffers outlive no use).
+    pictures: EncodePictures,
+    staging: GpuBuffer,
+    session: H264EncodeSession,
+    encode_family: u32,
+    encode_queue: vk::Queue,
+    upload_pool: vk::CommandPool,
+    upload_cmd: vk::CommandBuffer,
+    encode_pool: vk::CommandPool,
+    encode_cmd: vk::CommandBuffer,
+    feedback: vk::QueryPool,
+    uploaded: vk::Semaphore,
+    done: vk::Fence,
+    rate: VideoRate,
+    /// The rate the session's state holds (`None` before its first control command, which
+    /// resets it).
+    applied: Option<VideoRate>,
+    /// Each DPB slot's image has been moved to the DPB layout.
+    dpb_ready: [bool; 2],
+    /// The slot the next picture's reconstruction goes to.
+    slot: usize,
+    /// Pictures since the last IDR (the next picture's frame_num before wrapping).
+    since_idr: u32,
+    idr_id: u16,
+    /// The stream's `MaxFrameNum` (2^(log2_max_frame_num_minus4 + 4)).
+    max_frame_num: u32,
+    /// The ids of the SPS and PPS the pictures name.
+    sps_id: u8,
+    pps_id: u8,
+    parameter_sets: Vec<u8>,
+}
+
+impl std::fmt::Debug for H264Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("H264Encoder")
+            .field("extent", &self.session.extent)
+            .field("rate", &self.rate)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The Vulkan rate-control mode for `control` (constant quality as constant QP).
+fn rate_mode(control: RateControl) -> vk::VideoEncodeRateControlModeFlagsKHR {
+    match control {
+        RateControl::Cbr { .. } => vk::VideoEncodeRateControlModeFlagsKHR::CBR,
+        RateControl::Vbr { .. } => vk::VideoEncodeRateControlModeFlagsKHR::VBR,
+        RateControl::Cqp { .. } | RateControl::Cq { .. } => {
+            vk::VideoEncodeRateControlModeFlagsKHR::DISABLED
+        }
+    }
+}
+
+impl H264Encoder {
+    /// An encoder for `params`' pictures at `rate`, on `ctx`'s video-encode queue.
+    pub fn new(
+        ctx: &Arc<GpuContext>,
+        params: &H264Parameters,
+        rate: VideoRate,
+    ) -> Result<Self, GpuError> {
+        let session = H264EncodeSession::new(ctx, params)?;
+        let (encode_family, _) = ctx
+            .video_encode_family()
+            .expect("the session was made on the video-encode family");
+        let pictures = session.pictures()?;
+        let parameter_sets = session.encoded_parameters()?;
+        let (w, h) = (session.extent.width, session.extent.height);
+        let staging = GpuBuffer::new(
+            ctx,
+            "encode upload",
+            u64::from(w) * u64::from(h) * 3 / 2,
+            vk::BufferUsageFlags::TRANSFER_SRC,
+            MemoryLocation::CpuToGpu,
+        )?;
+        let d = &ctx.device;
+        // SAFETY: the family was requested with one queue at device creation.
+        let encode_queue = unsafe { d.get_device_queue(encode_family, 0) };
+        let (upload_pool, upload) = command_buffers_on(ctx, ctx.queue_family, 1)?;
+        let mut this = Self {
+            ctx: Arc::clone(ctx),
+            pictures,
+            staging,
+            session,
+            encode_family,
+            encode_queue,
+            upload_pool,
+            upload_cmd: upload[0],
+            encode_pool: vk::CommandPool::null(),
+            encode_cmd: vk::CommandBuffer::null(),
+            feedback: vk::QueryPool::null(),
+            uploaded: vk::Semaphore::null(),
+            done: vk::Fence::null(),
+            rate,
+            applied: None,
+            dpb_ready: [false; 2],
+            slot: 0,
+            since_idr: 0,
+            idr_id: 0,
+            max_frame_num: 1 << (params.sps.log2_max_frame_num_minus4 + 4),
+            sps_id: params.sps.seq_parameter_set_id,
+            pps_id: params.pps.pic_parameter_set_id,
+            parameter_sets,
+        };
+        let (encode_pool, encode) = command_buffers_on(ctx, encode_family, 1)?;
+        this.encode_pool = encode_pool;
+        this.encode_cmd = encode[0];
+        let mut h264 =
+            vk::VideoEncodeH264ProfileInfoKHR::default().std_profile_idc(this.session.profile_idc);
+        let profile = h264_profile(&mut h264);
+        let mut feedback = vk::QueryPoolVideoEncodeFeedbackCreateInfoKHR::default()
+            .encode_feedback_flags(
+                vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BUFFER_OFFSET
+                    | vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BYTES_WRITTEN,
+            );
+        let mut profile = profile;
+        let info = vk::QueryPoolCreateInfo::default()
+            .query_type(vk::QueryType::VIDEO_ENCODE_FEEDBACK_KHR)
+            .query_count(1)
+            .push_next(&mut feedback)
+            .push_next(&mut profile);
+        // SAFETY: valid device and create infos; each object is destroyed in Drop.
+        unsafe {
+            this.feedback = d
+                .create_query_pool(&info, None)
+                .map_err(GpuError::vk("vkCreateQueryPool"))?;
+            this.uploaded = d
+                .create_semaphore(&vk::SemaphoreCreateInfo::default(), None)
+                .map_err(GpuError::vk("vkCreateSemaphore"))?;
+            this.done = d
+                .create_fence(&vk::FenceCreateInfo::default(), None)
+                .map_err(GpuError::vk("vkCreateFence"))?;
+        }
+        Ok(this)
+    }
+
+    /// The SPS and PPS as the driver wrote them (Annex-B): what an IDR picture follows.
+    pub fn parameter_sets(&self) -> &[u8] {
+        &self.parameter_sets
+    }
+
+    /// The coded picture size (whole macroblocks) the input must fill.
+    pub fn coded_size(&self) -> (u32, u32) {
+        (self.session.extent.width, self.session.extent.height)
+    }
+
+    /// Changes the rate from the next picture on (no IDR).
+    pub fn set_rate(&mut self, rate: VideoRate) {
+        self.rate = rate;
+    }
+
+    /// Encodes one NV12 picture (at most the coded size; the rest of the coded picture
+    /// repeats its last row and column), as an IDR picture when `idr` is set or the stream has
+    /// none yet.
+    pub fn encode(
+        &mut self,
+        picture: Nv12Input<'_>,
+        idr: bool,
+    ) -> Result<EncodedPicture, GpuError> {
+        let (cw, ch) = self.coded_size();
+        let (width, height) = (picture.width, picture.height);
+        if width == 0 || height == 0 || width > cw || height > ch || width % 2 + height % 2 != 0 {
+            return Err(GpuError::Invalid {
+                what: format!("a {width}x{height} picture"),
+                reason: format!("the session codes {cw}x{ch}: give even sizes up to it"),
+            });
+        }
+        let (w, h) = (width as usize, height as usize);
+        let fits = |plane: &[u8], stride: usize, rows: usize| {
+            stride >= w && (rows - 1) * stride + w <= plane.len()
+        };
+        if !fits(picture.luma, picture.luma_stride, h)
+            || !fits(picture.chroma, picture.chroma_stride, h / 2)
+        {
+            return Err(GpuError::Invalid {
+                what: format!(
+                    "NV12 planes of {} and {} bytes (strides {} and {})",
+                    picture.luma.len(),
+                    picture.chroma.len(),
+                    picture.luma_stride,
+                    picture.chroma_stride
+                ),
+                reason: format!("a {width}x{height} picture's rows do not fit them"),
+            });
+        }
+        self.stage(&picture)?;
+        let idr = idr || self.applied.is_none() || self.since_idr == 0;
+        let ctx = Arc::clone(&self.ctx);
+        let d = &ctx.device;
+        // SAFETY: both command buffers come from pools made with RESET_COMMAND_BUFFER, and the
+        // last submission that used them finished (the fence was waited for).
+        unsafe {
+            begin_one_time(d, self.upload_cmd)?;
+            self.record_upload();
+            d.end_command_buffer(self.upload_cmd)
+                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+            begin_one_time(d, self.encode_cmd)?;
+            self.record_encode(idr);
+            d.end_command_buffer(self.encode_cmd)
+                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+        }
+        self.submit()?;
+        wait_and_reset(&self.ctx, self.done, TIMEOUT_NS, "a Vulkan Video encode")?;
+        self.applied = Some(self.rate);
+        let picture = self.read_feedback(idr)?;
+        self.slot = 1 - self.slot;
+        self.since_idr = if idr { 1 } else { self.since_idr + 1 };
+        if idr {
+            self.idr_id = self.idr_id.wrapping_add(1);
+        }
+        Ok(picture)
+    }
+
+    /// Copies the picture into the staging buffer at the coded size, repeating the last row
+    /// and column into the padding.
+    fn stage(&mut self, picture: &Nv12Input<'_>) -> Result<(), GpuError> {
+        let (w, h) = (picture.width as usize, picture.height as usize);
+        let (cw, ch) = (
+            self.session.extent.width as usize,
+            self.session.extent.height as usize,
+        );
+        let staging = self.staging.mapped_mut().ok_or_else(|| GpuError::Invalid {
+            what: "the encode upload buffer".into(),
+            reason: "it is not mapped".into(),
+        })?;
+        let (luma, chroma) = staging.split_at_mut(cw * ch);
+        let plane = |data, stride, w, h| Plane { data, stride, w, h };
+        fill_plane(
+            luma,
+            cw,
+            ch,
+            plane(picture.luma, picture.luma_stride, w, h),
+            1,
+        );
+        fill_plane(
+            chroma,
+            cw / 2,
+            ch / 2,
+            plane(picture.chroma, picture.chroma_stride, w / 2, h / 2),
+            2,
+        );
+        Ok(())
+    }
+
+    /// The upload: staging buffer → input image, released to the encode family.
+    ///
+    /// # Safety
+    /// `upload_cmd` is recording.
+    unsafe fn record_upload(&self) {
+        let d = &self.ctx.device;
+        let (w, h) = self.coded_size();
+        let image = self.pictures.input.image;
+        let to_transfer = vk::ImageMemoryBarrier::default()
+            .src_access_mask(vk::AccessFlags::empty())
+            .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+            .old_layout(vk::ImageLayout::UNDEFINED)
+            .new_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
+            .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+            .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+            .image(image)
+            .subresource_range(color_range());
+        let plane = |aspect, offset, width, height| {
+            vk::BufferImageCopy::default()
+                .buffer_offset(offset)
+                .image_subresource(vk::ImageSubresourceLayers {
+                    aspect_mask: aspect,
+                    mip_level: 0,
+                    base_array_layer: 0,
+                    layer_count: 1,
+                })
+                .image_extent(vk::Extent3D {
+                    width,
+                    height,
+                    depth: 1,
+                })
+        };
+        let regions = [
+            plane(vk::ImageAspectFlags::PLANE_0, 0, w, h),
+            plane(
+                vk::ImageAspectFlags::PLANE_1,
+                u64::from(w) * u64::from(h),
+                w / 2,
+                h / 2,
+            ),
+        ];
+        let release = vk::ImageMemoryBarrier::default()
+            .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
+            .dst_access_mask(vk::AccessFlags::empty())
+            .old_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
+            .new_layout(vk::ImageLayout::VIDEO_ENCODE_SRC_KHR)
+            .src_queue_family_index(self.ctx.queue_family)
+            .dst_queue_family_index(self.encode_family)
+            .image(image)
+            .subresource_range(color_range());
+        // SAFETY: forwarded from the caller; the image and buffer live until the fence.
+        unsafe {
+            d.cmd_pipeline_barrier(
+                self.upload_cmd,
+                vk::PipelineStageFlags::TOP_OF_PIPE,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::DependencyFlags::empty(),
+                &[],
+                &[],
+                &[to_transfer],
+            );
+            d.cmd_copy_buffer_to_image(
+                self.upload_cmd,
+                self.staging.buffer,
+                image,
+                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                &regions,
+            );
+            d.cmd_pipeline_barrier(
+                self.upload_cmd,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                vk::DependencyFlags::empty(),
+                &[],
+                &[],
+                &[release],
+            );
+        }
+    }
+
+    /// The encode of the uploaded picture, in one coding scope.
+    ///
+    /// # Safety
+    /// `encode_cmd` is recording.
+    unsafe fn record_encode(&mut self, idr: bool) {
+        let d = &self.ctx.device;
+        let cmd = self.encode_cmd;
+        let (w, h) = self.coded_size();
+        let extent = vk::Extent2D {
+            width: w,
+            height: h,
+        };
+        let barrier = |image, old, new, src_family, dst_family| {
+            vk::ImageMemoryBarrier::default()
+                .src_access_mask(vk::AccessFlags::empty())
+                .dst_access_mask(vk::AccessFlags::empty())
+                .old_layout(old)
+                .new_layout(new)
+                .src_queue_family_index(src_family)
+                .dst_queue_family_index(dst_family)
+                .image(image)
+                .subresource_range(color_range())
+        };
+        let mut barriers = vec![barrier(
+            self.pictures.input.image,
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+            vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
+            self.ctx.queue_family,
+            self.encode_family,
+        )];
+        for (i, ready) in self.dpb_ready.iter_mut().enumerate() {
+            if !*ready {
+                barriers.push(barrier(
+                    self.pictures.references[i].image,
+                    vk::ImageLayout::UNDEFINED,
+                    vk::ImageLayout::VIDEO_ENCODE_DPB_KHR,
+                    vk::QUEUE_FAMILY_IGNORED,
+                    vk::QUEUE_FAMILY_IGNORED,
+                ));
+                *ready = true;
+            }
+        }
+        let resource = |view| {
+            vk::VideoPictureResourceInfoKHR::default()
+                .coded_extent(extent)
+                .image_view_binding(view)
+        };
+        let setup_slot = self.slot;
+        let reference_slot = 1 - self.slot;
+        let setup_resource = resource(self.pictures.references[setup_slot].view);
+        let reference_resource = resource(self.pictures.references[reference_slot].view);
+        let source = resource(self.pictures.input.view);
+
+        let frame_num = if idr {
+            0
+        } else {
+            self.since_idr % self.max_frame_num
+        };
+        let poc = if idr {
+            0
+        } else {
+            i32::try_from((self.since_idr * 2) % (2 * self.max_frame_num)).unwrap_or(0)
+        };
+        let primary = if idr {
+            std_video::StdVideoH264PictureType_STD_VIDEO_H264_PICTURE_TYPE_IDR
+        } else {
+            std_video::StdVideoH264PictureType_STD_VIDEO_H264_PICTURE_TYPE_P
+        };
+        let mut reference_info_flags: std_video::StdVideoEncodeH264ReferenceInfoFlags =
+            // SAFETY: a plain C bitfield struct, all zeros is its default.
+            unsafe { std::mem::zeroed() };
+        reference_info_flags.set_used_for_long_term_reference(0);
+        let setup_info = std_video::StdVideoEncodeH264ReferenceInfo {
+            flags: reference_info_flags,
+            primary_pic_type: primary,
+            FrameNum: frame_num,
+            PicOrderCnt: poc,
+            long_term_pic_num: 0,
+            long_term_frame_idx: 0,
+            temporal_id: 0,
+        };
+        let previous_poc = if self.since_idr == 0 {
+            0
+        } else {
+            i32::try_from(((self.since_idr - 1) * 2) % (2 * self.max_frame_num)).unwrap_or(0)
+        };
+        let reference_info = std_video::StdVideoEncodeH264ReferenceInfo {
+            flags: reference_info_flags,
+            primary_pic_type: if self.since_idr <= 1 {
+                std_video::StdVideoH264PictureType_STD_VIDEO_H264_PICTURE_TYPE_IDR
+            } else {
+                std_video::StdVideoH264PictureType_STD_VIDEO_H264_PICTURE_TYPE_P
+            },
+            FrameNum: (self.since_idr.saturating_sub(1)) % self.max_frame_num,
+            PicOrderCnt: previous_poc,
+            long_term_pic_num: 0,
+            long_term_frame_idx: 0,
+            temporal_id: 0,
+        };
+        let mut setup_dpb =
+            vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(&setup_info);
+        let mut reference_dpb =
+            vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(&reference_info);
+        let slot_index = |i: usize| i32::try_from(i).unwrap_or(0);
+        let setup = vk::VideoReferenceSlotInfoKHR::default()
+            .slot_index(slot_index(setup_slot))
+            .picture_resource(&setup_resource)
+            .push_next(&mut setup_dpb);
+        let reference = vk::VideoReferenceSlotInfoKHR::default()
+            .slot_index(slot_index(reference_slot))
+            .picture_resource(&reference_resource)
+            .push_next(&mut reference_dpb);
+        // The coding scope binds the reference read and the picture being set up (not yet
+        // an active slot: index -1).
+        let bound_setup = vk::VideoReferenceSlotInfoKHR::default()
+            .slot_index(-1)
+            .picture_resource(&setup_resource);
+        let bound_reference = vk::VideoReferenceSlotInfoKHR::default()
+            .slot_index(slot_index(reference_slot))
+            .picture_resource(&reference_resource);
+        let bound: Vec<vk::VideoReferenceSlotInfoKHR<'_>> = if idr {
+            vec![bound_setup]
+        } else {
+            vec![bound_reference, bound_setup]
+        };
+
+        // The coding scope names the rate the session's state holds; its control command,
+        // when the rate is new, sets the one asked for.
+        let (state_layers, state_rate) = self.applied.map(RateInfo::of).unzip();
+        let (new_layers, new_rate) = RateInfo::of(self.rate);
+        let mut begin_rate = state_rate.map(|r| r.info(state_layers.as_deref().unwrap_or(&[])));
+        let mut begin = vk::VideoBeginCodingInfoKHR::default()
+            .video_session(self.session.session)
+            .video_session_parameters(self.session.parameters)
+            .reference_slots(&bound);
+        if let Some(rate) = begin_rate.as_mut() {
+            begin = begin.push_next(rate);
+        }
+        let mut control_rate = new_rate.info(&new_layers);
+        let mut quality =
+            vk::VideoEncodeQualityLevelInfoKHR::default().quality_level(self.rate.quality_level);
+        let mut control_flags = vk::VideoCodingControlFlagsKHR::ENCODE_RATE_CONTROL
+            | vk::VideoCodingControlFlagsKHR::ENCODE_QUALITY_LEVEL;
+        if self.applied.is_none() {
+            control_flags |= vk::VideoCodingControlFlagsKHR::RESET;
+        }
+        let control_needed = self.applied != Some(self.rate);
+        let control = vk::VideoCodingControlInfoKHR::default()
+            .flags(control_flags)
+            .push_next(&mut control_rate)
+            .push_next(&mut quality);
+
+        // The picture: one slice; P pictures read the other slot.
+        let mut slice_flags: std_video::StdVideoEncodeH264SliceHeaderFlags =
+            // SAFETY: a plain C bitfield struct, all zeros is its default.
+            unsafe { std::mem::zeroed() };
+        slice_flags.set_num_ref_idx_active_override_flag(0);
+        let slice_header = std_video::StdVideoEncodeH264SliceHeader {
+            flags: slice_flags,
+            first_mb_in_slice: 0,
+            slice_type: if idr {
+                std_video::StdVideoH264SliceType_STD_VIDEO_H264_SLICE_TYPE_I
+            } else {
+                std_video::StdVideoH264SliceType_STD_VIDEO_H264_SLICE_TYPE_P
+            },
+            slice_alpha_c0_offset_div2: 0,
+            slice_beta_offset_div2: 0,
+            slice_qp_delta: 0,
+            reserved1: 0,
+            cabac_init_idc: std_video::StdVideoH264CabacInitIdc_STD_VIDEO_H264_CABAC_INIT_IDC_0,
+            disable_deblocking_filter_idc:
+                std_video::StdVideoH264DisableDeblockingFilterIdc_STD_VIDEO_H264_DISABLE_DEBLOCKING_FILTER_IDC_DISABLED,
+            pWeightTable: std::ptr::null(),
+        };
+        let constant_qp = match self.rate.control {
+            RateControl::Cqp { qp: q } | RateControl::Cq { quality: q } => {
+                i32::try_from(q.min(51)).unwrap_or(26)
+            }
+            _ => 0,
+        };
+        let slices = [vk::VideoEncodeH264NaluSliceInfoKHR::default()
+            .constant_qp(constant_qp)
+            .std_slice_header(&slice_header)];
+        // SAFETY: a plain C struct, all zeros is a valid (empty) value.
+        let mut lists: std_video::StdVideoEncodeH264ReferenceListsInfo =
+            unsafe { std::mem::zeroed() };
+        lists.num_ref_idx_l0_active_minus1 = 0;
+        lists.num_ref_idx_l1_active_minus1 = 0;
+        lists.RefPicList0 = [NO_REFERENCE; 32];
+        lists.RefPicList1 = [NO_REFERENCE; 32];
+        lists.RefPicList0[0] = u8::try_from(reference_slot).unwrap_or(NO_REFERENCE);
+        let mut picture_flags: std_video::StdVideoEncodeH264PictureInfoFlags =
+            // SAFETY: a plain C bitfield struct, all zeros is its default.
+            unsafe { std::mem::zeroed() };
+        picture_flags.set_IdrPicFlag(u32::from(idr));
+        picture_flags.set_is_reference(1);
+        let picture_info = std_video::StdVideoEncodeH264PictureInfo {
+            flags: picture_flags,
+            seq_parameter_set_id: self.sps_id,
+            pic_parameter_set_id: self.pps_id,
+            idr_pic_id: self.idr_id,
+            primary_pic_type: primary,
+            frame_num,
+            PicOrderCnt: poc,
+            temporal_id: 0,
+            reserved1: [0; 3],
+            pRefLists: if idr {
+                std::ptr::null()
+            } else {
+                &raw const lists
+            },
+        };
+        let mut h264_picture = vk::VideoEncodeH264PictureInfoKHR::default()
+            .nalu_slice_entries(&slices)
+            .std_picture_info(&picture_info);
+        let references = [reference];
+        let mut encode = vk::VideoEncodeInfoKHR::default()
+            .dst_buffer(self.pictures.bitstream.buffer)
+            .dst_buffer_offset(0)
+            .dst_buffer_range(self.pictures.bitstream.size & !(BITSTREAM_ALIGNMENT - 1))
+            .src_picture_resource(source)
+            .setup_reference_slot(&setup)
+            .push_next(&mut h264_picture);
+        if !idr {
+            encode = encode.reference_slots(&references);
+        }
+
+        let queue = &self.session.queue;
+        let encode_fp = self.session.encode.fp();
+        // SAFETY: forwarded from the caller; every handle and info lives until the call
+        // returns and the objects until the fence signals.
+        unsafe {
+            d.cmd_pipeline_barrier(
+                cmd,
+                vk::PipelineStageFlags::TOP_OF_PIPE,
+                vk::PipelineStageFlags::ALL_COMMANDS,
+                vk::DependencyFlags::empty(),
+                &[],
+                &[],
+                &barriers,
+            );
+            d.cmd_reset_query_pool(cmd, self.feedback, 0, 1);
+            (queue.fp().cmd_begin_video_coding_khr)(cmd, &raw const begin);
+            if control_needed {
+                (queue.fp().cmd_control_video_coding_khr)(cmd, &raw const control);
+            }
+            d.cmd_begin_query(cmd, self.feedback, 0, vk::QueryControlFlags::empty());
+            (encode_fp.cmd_encode_video_khr)(cmd, &raw const encode);
+            d.cmd_end_query(cmd, self.feedback, 0);
+            let end = vk::VideoEndCodingInfoKHR::default();
+            (queue.fp().cmd_end_video_coding_khr)(cmd, &raw const end);
+        }
+    }
+
+    /// Submits the upload (signalling `uploaded`) and the encode (waiting for it, then the
+    /// fence).
+    fn submit(&self) -> Result<(), GpuError> {
+        let d = &self.ctx.device;
+        let upload_cmds = [self.upload_cmd];
+        let signal = [self.uploaded];
+        let upload = vk::SubmitInfo::default()
+            .command_buffers(&upload_cmds)
+            .signal_semaphores(&signal);
+        let encode_cmds = [self.encode_cmd];
+        let stages = [vk::PipelineStageFlags::ALL_COMMANDS];
+        let encode = vk::SubmitInfo::default()
+            .command_buffers(&encode_cmds)
+            .wait_semaphores(&signal)
+            .wait_dst_stage_mask(&stages);
+        // SAFETY: both command buffers are recorded and not in flight; the compute queue is
+        // used under its lock; the encode queue is this encoder's alone while it lives.
+        unsafe {
+            {
+                let (_guard, queue) = self.ctx.lock_queue()?;
+                d.queue_submit(queue, &[upload], vk::Fence::null())
+                    .map_err(GpuError::vk("vkQueueSubmit"))?;
+            }
+            d.queue_submit(self.encode_queue, &[encode], self.done)
+                .map_err(GpuError::vk("vkQueueSubmit"))
+        }
+    }
+
+    /// The picture's bytes, as the feedback query places them.
+    fn read_feedback(&self, idr: bool) -> Result<EncodedPicture, GpuError> {
+        let d = &self.ctx.device;
+        // Offset, bytes written, status.
+        let mut results = [[0u32; 3]; 1];
+        // SAFETY: the query was ended in the submission the fence covered; `results` holds
+        // one query's three 32-bit values.
+        unsafe {
+            d.get_query_pool_results(
+                self.feedback,
+                0,
+                &mut results,
+                vk::QueryResultFlags::WITH_STATUS_KHR | vk::QueryResultFlags::WAIT,
+            )
+        }
+        .map_err(GpuError::vk("vkGetQueryPoolResults"))?;
+        let [offset, written, status] = results[0];
+        let status = i32::from_ne_bytes(status.to_ne_bytes());
+        if status != vk::QueryResultStatusKHR::COMPLETE.as_raw() {
+            return Err(GpuError::Invalid {
+                what: format!("the encode's result status {status}"),
+                reason: if status
+                    == vk::QueryResultStatusKHR::INSUFFICIENTSTREAM_BUFFER_RANGE.as_raw()
+                {
+                    format!(
+                        "the picture did not fit the {}-byte bitstream buffer",
+                        self.pictures.bitstream.size
+                    )
+                } else {
+                    "the driver reported the encode as not complete".into()
+                },
+            });
+        }
+        let bytes = self
+            .pictures
+            .bitstream
+            .mapped()
+            .ok_or_else(|| GpuError::Invalid {
+                what: "the bitstream buffer".into(),
+                reason: "it is not mapped".into(),
+            })?;
+        let (start, end) = (offset as usize, offset as usize + written as usize);
+        let data = bytes.get(start..end).ok_or_else(|| GpuError::Invalid {
+            what: format!("feedback offset {offset} and size {written}"),
+            reason: format!("the bitstream buffer holds {} bytes", bytes.len()),
+        })?;
+        Ok(EncodedPicture {
+            data: data.to_vec(),
+            idr,
+        })
+    }
+}
+
+/// A rate as `VkVideoEncodeRateControlInfoKHR` gives it (its one layer kept apart, for the
+/// info to point at).
+#[derive(Clone, Copy)]
+struct RateInfo {
+    mode: vk::VideoEncodeRateControlModeFlagsKHR,
+    buffer_ms: u32,
+}
+
+impl RateInfo {
+    /// `rate`'s one layer (none for constant QP) and its mode.
+    fn of(rate: VideoRate) -> (Vec<vk::VideoEncodeRateControlLayerInfoKHR<'static>>, Self) {
+        let mode = rate_mode(rate.control);
+        let layer = |average, max| {
+            vk::VideoEncodeRateControlLayerInfoKHR::default()
+                .average_bitrate(average)
+                .max_bitrate(max)
+                .frame_rate_numerator(u32::try_from(rate.frame_rate.num).unwrap_or(60))
+                .frame_rate_denominator(u32::try_from(rate.frame_rate.den).unwrap_or(1))
+        };
+        let layers = match rate.control {
+            RateControl::Cbr { bitrate } => vec![layer(bitrate, bitrate)],
+            RateControl::Vbr { target, max } => vec![layer(target, max)],
+            _ => Vec::new(),
+        };
+        (
+            layers,
+            Self {
+                mode,
+                buffer_ms: rate.buffer_ms,
+            },
+        )
+    }
+
+    fn info<'a>(
+        self,
+        layers: &'a [vk::VideoEncodeRateControlLayerInfoKHR<'static>],
+    ) -> vk::VideoEncodeRateControlInfoKHR<'a> {
+        let info = vk::VideoEncodeRateControlInfoKHR::default().rate_control_mode(self.mode);
+        if layers.is_empty() {
+            return info;
+        }
+        info.layers(layers)
+            .virtual_buffer_size_in_ms(self.buffer_ms)
+            .initial_virtual_buffer_size_in_ms(self.buffer_ms / 2)
+    }
+}
+
+/// A source plane: `w` x `h` samples, rows `stride` bytes apart.
+struct Plane<'a> {
+    data: &'a [u8],
+    stride: usize,
+    w: usize,
+    h: usize,
+}
+
+/// Writes `src`'s samples of `pixel` bytes into a tight `cw` x `ch` plane, repeating the last
+/// column and row into the padding.
+fn fill_plane(dst: &mut [u8], cw: usize, ch: usize, src: Plane<'_>, pixel: usize) {
+    let (row, src_row, w) = (cw * pixel, src.w * pixel, src.w);
+    for y in 0..ch {
+        let from = &src.data[y.min(src.h - 1) * src.stride..][..src_row];
+        let to = &mut dst[y * row..][..row];
+        to[..src_row].copy_from_slice(from);
+        let last = &from[src_row - pixel..];
+        for x in w..cw {
+            to[x * pixel..][..pixel].copy_from_slice(last);
+        }
+    }
+}
+
+impl Drop for H264Encoder {
+    fn drop(&mut self) {
+        let d = &self.ctx.device;
+        // SAFETY: every submission was waited for (its fence) before `encode` returned, or
+        // never made; the objects are destroyed once.
+        unsafe {
+            let _ = d.queue_wait_idle(self.encode_queue);
+            d.destroy_fence(self.done, None);
+            d.destroy_semaphore(self.uploaded, None);
+            d.destroy_query_pool(self.feedback, None);
+            d.destroy_command_pool(self.encode_pool, None);
+            d.destroy_command_pool(self.upload_pool, None);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fill_plane, Plane};
+
+    #[test]
+    fn the_padding_repeats_the_last_row_and_column() {
+        // Rows 4 bytes apart, 3 samples used.
+        let src = [1u8, 2, 3, 99, 4, 5, 6];
+        let mut dst = [0u8; 16];
+        let plane = Plane {
+            data: &src,
+            stride: 4,
+            w: 3,
+            h: 2,
+        };
+        fill_plane(&mut dst, 4, 4, plane, 1);
+        assert_eq!(dst, [1, 2, 3, 3, 4, 5, 6, 6, 4, 5, 6, 6, 4, 5, 6, 6]);
+        let uv = [1u8, 2, 3, 4];
+        let mut dst = [0u8; 8];
+        let plane = Plane {
+            data: &uv,
+            stride: 2,
+            w: 1,
+            h: 2,
+        };
+        fill_plane(&mut dst, 2, 2, plane, 2);
+        assert_eq!(dst, [1, 2, 1, 2, 3, 4, 3, 4]);
+    }
+}

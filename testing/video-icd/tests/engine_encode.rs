@@ -1,0 +1,165 @@
+//! GhostStream's Vulkan Video H.264 encoder (`ghoststream::gpu::video::encoder`) on the test
+//! driver: pictures uploaded on the compute queue, handed to the encode queue, encoded as IDR
+//! and P pictures (the driver writes I_PCM macroblocks, so what it encodes is exactly what it
+//! was given), a forced IDR and a rate change on the way; the stream (the driver's parameter
+//! sets before each IDR) is decoded by FFmpeg and compared with the input pictures byte for
+//! byte. Under the 1.4 validation layer (as `make test` runs it) the layer must stay silent.
+//!
+//! One test in this binary: the environment names the driver before any Vulkan call.
+
+mod common;
+
+use std::process::Command;
+
+use common::{install_driver, skip};
+use ghoststream::gpu::video::encoder::{H264Encoder, Nv12Input, VideoRate};
+use ghoststream::gpu::video::h264::{H264Parameters, H264Stream};
+use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
+use ghoststream::RateControl;
+use ghoststream::{ColorDescription, Rational};
+
+/// Picture `n` of a `w` x `h` NV12 stream: gradients that move with `n`, distinct per frame.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "every sample is reduced modulo 220 or 200 and offset below 256"
+)]
+fn picture(n: usize, w: usize, h: usize) -> Vec<u8> {
+    let mut p = vec![0u8; w * h * 3 / 2];
+    for y in 0..h {
+        for x in 0..w {
+            p[y * w + x] = ((x * 3 + y * 5 + n * 17) % 220 + 16) as u8;
+        }
+    }
+    for y in 0..h / 2 {
+        for x in 0..w / 2 {
+            p[w * h + y * w + 2 * x] = ((x * 7 + n * 29) % 200 + 28) as u8;
+            p[w * h + y * w + 2 * x + 1] = ((y * 11 + n * 13) % 200 + 28) as u8;
+        }
+    }
+    p
+}
+
+#[test]
+fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent H.264 decoder)");
+        return;
+    }
+    let Some(driver) = install_driver() else {
+        return;
+    };
+    let validated = std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some();
+    let ctx = match GpuContext::new(&GpuOptions {
+        device: DeviceSelector::Name("GhostStream test driver".into()),
+        validation: validated,
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            skip(&format!("no context on the test driver ({e})"));
+            return;
+        }
+    };
+    // 200x120: coded 208x128, so the cropping and the padding are exercised too.
+    let (w, h) = (200usize, 120usize);
+    let (w32, h32) = (200u32, 120u32);
+    let rate = VideoRate {
+        control: RateControl::Cbr { bitrate: 4_000_000 },
+        frame_rate: Rational::new(30, 1),
+        buffer_ms: 1000,
+        quality_level: 0,
+    };
+    let params = H264Parameters::new(&H264Stream {
+        width: w32,
+        height: h32,
+        frame_rate: Rational::new(30, 1),
+        max_bitrate: 4_000_000,
+        color: ColorDescription::BT709,
+    })
+    .unwrap();
+    let mut encoder = H264Encoder::new(&ctx, &params, rate).expect("the encoder opens");
+    assert_eq!(encoder.coded_size(), (208, 128));
+    let frames = 8;
+    let mut stream = Vec::new();
+    let mut idrs = Vec::new();
+    let mut inputs = Vec::new();
+    for n in 0..frames {
+        if n == 5 {
+            // A live rate change: recorded in the next coding scope, no IDR.
+            encoder.set_rate(VideoRate {
+                control: RateControl::Vbr {
+                    target: 2_000_000,
+                    max: 3_000_000,
+                },
+                ..rate
+            });
+        }
+        let p = picture(n, w, h);
+        let input = Nv12Input {
+            luma: &p[..w * h],
+            luma_stride: w,
+            chroma: &p[w * h..],
+            chroma_stride: w,
+            width: w32,
+            height: h32,
+        };
+        // Frame 3 is a forced IDR.
+        let encoded = encoder.encode(input, n == 3).expect("the picture encodes");
+        assert!(!encoded.data.is_empty(), "frame {n} wrote no bytes");
+        if encoded.idr {
+            stream.extend_from_slice(encoder.parameter_sets());
+        }
+        idrs.push(encoded.idr);
+        stream.extend_from_slice(&encoded.data);
+        inputs.push(p);
+    }
+    assert_eq!(
+        idrs,
+        [true, false, false, true, false, false, false, false],
+        "IDR at the start and where forced"
+    );
+    drop(encoder);
+    if validated {
+        let messages = ctx.take_validation_messages();
+        assert!(
+            messages.is_empty(),
+            "validation layer 1.4:\n{}",
+            messages.join("\n")
+        );
+    }
+
+    // The slices as FFmpeg sees them: I slices at the IDRs, P slices between.
+    let path = driver.dir.path().join("stream.h264");
+    std::fs::write(&path, &stream).unwrap();
+    let out = driver.dir.path().join("decoded.nv12");
+    let run = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "h264",
+            "-i",
+        ])
+        .arg(&path)
+        .args(["-f", "rawvideo", "-pix_fmt", "nv12", "-y"])
+        .arg(&out)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        run.status.success() && run.stderr.is_empty(),
+        "ffmpeg decodes without complaint: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let decoded = std::fs::read(&out).unwrap();
+    let size = w * h * 3 / 2;
+    assert_eq!(decoded.len(), frames * size, "{frames} decoded frames");
+    for (n, (got, want)) in decoded.chunks(size).zip(&inputs).enumerate() {
+        if let Some(i) = got.iter().zip(want).position(|(a, b)| a != b) {
+            panic!(
+                "decoded frame {n} differs from its input at byte {i}: {} vs {}",
+                got[i], want[i]
+            );
+        }
+    }
+}

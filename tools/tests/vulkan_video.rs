@@ -1,0 +1,174 @@
+//! `ghoststream encode --encoder vulkan` end to end on GhostStream's test Vulkan driver
+//! (testing/video-icd: a video-encode queue whose H.264 "encoder" writes I_PCM macroblocks, so
+//! the output decodes to exactly the input): raw NV12 and I420 frames in, an Annex-B file out,
+//! decoded by FFmpeg and compared byte for byte; `probe` names the driver's H.264 encode. No
+//! real video-encode hardware is involved (docs/HARDWARE.md).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use ghoststream_video_icd::LIBRARY_FILE;
+
+/// The test driver's library, built beside this test binary (a dev-dependency's cdylib).
+fn driver_library() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let lib = exe.parent()?.join(LIBRARY_FILE);
+    lib.exists().then_some(lib)
+}
+
+/// Fails under GHOSTSTREAM_REQUIRE_GPU, otherwise prints why the test is skipped.
+fn skip(reason: &str) {
+    if std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_some() {
+        panic!("GHOSTSTREAM_REQUIRE_GPU is set but {reason}");
+    }
+    eprintln!("SKIPPED: {reason}; set GHOSTSTREAM_REQUIRE_GPU=1 to make this a failure");
+}
+
+/// The tool with the test driver as the only Vulkan driver.
+fn tool(manifest: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ghoststream"));
+    c.env("VK_DRIVER_FILES", manifest)
+        .env("VK_ICD_FILENAMES", manifest)
+        .env_remove("VK_INSTANCE_LAYERS")
+        .env_remove("RUST_LOG");
+    c
+}
+
+/// Frame `n` of a `w` x `h` stream in `format` (nv12 or i420): gradients moving with `n`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "every sample is reduced modulo 220 or 200 and offset below 256"
+)]
+fn frame(n: usize, w: usize, h: usize, format: &str) -> Vec<u8> {
+    let mut f: Vec<u8> = (0..w * h)
+        .map(|i| ((i % w * 3 + i / w * 5 + n * 17) % 220 + 16) as u8)
+        .collect();
+    let (cw, ch) = (w / 2, h / 2);
+    let u = |x: usize, _y: usize| ((x * 7 + n * 29) % 200 + 28) as u8;
+    let v = |_x: usize, y: usize| ((y * 11 + n * 13) % 200 + 28) as u8;
+    match format {
+        "nv12" => {
+            for y in 0..ch {
+                for x in 0..cw {
+                    f.extend([u(x, y), v(x, y)]);
+                }
+            }
+        }
+        _ => {
+            f.extend((0..cw * ch).map(|i| u(i % cw, i / cw)));
+            f.extend((0..cw * ch).map(|i| v(i % cw, i / cw)));
+        }
+    }
+    f
+}
+
+#[test]
+fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_input() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent H.264 decoder)");
+        return;
+    }
+    let Some(lib) = driver_library() else {
+        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("ghoststream_video_icd.json");
+    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
+
+    // `probe` finds the driver's H.264 encode.
+    let probe = tool(&manifest).arg("probe").output().unwrap();
+    let text = String::from_utf8_lossy(&probe.stdout);
+    assert!(
+        text.lines().any(|l| l.contains("vulkan")
+            && l.contains("h264")
+            && l.contains("GhostStream test driver")),
+        "probe names the test driver's H.264 encode:\n{text}{}",
+        String::from_utf8_lossy(&probe.stderr)
+    );
+
+    let (w, h, frames) = (200usize, 120usize, 12usize);
+    for format in ["nv12", "i420"] {
+        let input = dir.path().join(format!("in.{format}"));
+        let raw: Vec<u8> = (0..frames).flat_map(|n| frame(n, w, h, format)).collect();
+        std::fs::write(&input, &raw).unwrap();
+        let output = dir.path().join(format!("{format}.h264"));
+        let run = tool(&manifest)
+            .args([
+                "encode",
+                "--encoder",
+                "vulkan",
+                "--codec",
+                "h264",
+                "--gpu",
+                "off",
+            ])
+            .args(["--raw-format", format, "--size", "200x120", "--fps", "30"])
+            .args(["--keyint", "5"])
+            .arg("-i")
+            .arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "encode --encoder vulkan ({format}) succeeds:\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let decoded = dir.path().join(format!("{format}.yuv"));
+        let ff = Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+            .arg(&output)
+            .args([
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                if format == "nv12" { "nv12" } else { "yuv420p" },
+            ])
+            .arg("-y")
+            .arg(&decoded)
+            .output()
+            .unwrap();
+        assert!(
+            ff.status.success() && ff.stderr.is_empty(),
+            "ffmpeg decodes the {format} run without complaint: {}",
+            String::from_utf8_lossy(&ff.stderr)
+        );
+        let got = std::fs::read(&decoded).unwrap();
+        assert_eq!(
+            got.len(),
+            raw.len(),
+            "{frames} frames back from the {format} run"
+        );
+        if let Some(i) = got.iter().zip(&raw).position(|(a, b)| a != b) {
+            panic!(
+                "{format}: decoded byte {i} (frame {}) is {}, the input's {}",
+                i / (w * h * 3 / 2),
+                got[i],
+                raw[i]
+            );
+        }
+        // Keyframes every 5 frames: IDR slices at frames 0, 5 and 10 (FFmpeg's reading).
+        let keys = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "frame=key_frame",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(&output)
+            .output()
+            .unwrap();
+        let keys: Vec<String> = String::from_utf8_lossy(&keys.stdout)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .collect();
+        let want: Vec<String> = (0..frames)
+            .map(|n| if n % 5 == 0 { "1" } else { "0" }.to_string())
+            .collect();
+        assert_eq!(keys, want, "key frames of the {format} run");
+    }
+}
