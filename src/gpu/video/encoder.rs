@@ -458,7 +458,9 @@ impl H264Encoder {
         let poc = if idr {
             0
         } else {
-            i32::try_from((self.since_idr * 2) % (2 * self.max_frame_num)).unwrap_or(0)
+            // Type 2: twice the frame count since the IDR (FrameNumOffset carries past the
+            // wrap of frame_num).
+            i32::try_from(self.since_idr.saturating_mul(2)).unwrap_or(i32::MAX)
         };
         let primary = if idr {
             std_video::StdVideoH264PictureType_STD_VIDEO_H264_PICTURE_TYPE_IDR
@@ -481,7 +483,7 @@ impl H264Encoder {
         let previous_poc = if self.since_idr == 0 {
             0
         } else {
-            i32::try_from(((self.since_idr - 1) * 2) % (2 * self.max_frame_num)).unwrap_or(0)
+            i32::try_from((self.since_idr - 1).saturating_mul(2)).unwrap_or(i32::MAX)
         };
         let reference_info = std_video::StdVideoEncodeH264ReferenceInfo {
             flags: reference_info_flags,

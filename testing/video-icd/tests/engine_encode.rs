@@ -1,7 +1,8 @@
 //! GhostStream's Vulkan Video H.264 encoder (`ghoststream::gpu::video::encoder`) on the test
-//! driver: pictures uploaded on the compute queue, handed to the encode queue, encoded as IDR
-//! and P pictures (the driver writes I_PCM macroblocks, so what it encodes is exactly what it
-//! was given), a forced IDR and a rate change on the way; the stream (the driver's parameter
+//! driver: a 300-picture session, pictures uploaded on the compute queue, handed to the encode
+//! queue, encoded as IDR and P pictures (the driver writes I_PCM macroblocks, so what it
+//! encodes is exactly what it was given), with a forced IDR and rate changes (CBR → VBR →
+//! constant QP) on the way; the stream (the driver's parameter
 //! sets before each IDR) is decoded by FFmpeg and compared with the input pictures byte for
 //! byte. Under the 1.4 validation layer (as `make test` runs it) the layer must stay silent.
 //!
@@ -78,18 +79,24 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
     .unwrap();
     let mut encoder = H264Encoder::new(&ctx, &params, rate).expect("the encoder opens");
     assert_eq!(encoder.coded_size(), (208, 128));
-    let frames = 8;
+    let frames = 300;
     let mut stream = Vec::new();
     let mut idrs = Vec::new();
     let mut inputs = Vec::new();
     for n in 0..frames {
-        if n == 5 {
-            // A live rate change: recorded in the next coding scope, no IDR.
+        // Live rate changes: recorded in the next coding scope, no IDR.
+        if n == 100 {
             encoder.set_rate(VideoRate {
                 control: RateControl::Vbr {
                     target: 2_000_000,
                     max: 3_000_000,
                 },
+                ..rate
+            });
+        }
+        if n == 200 {
+            encoder.set_rate(VideoRate {
+                control: RateControl::Cqp { qp: 30 },
                 ..rate
             });
         }
@@ -102,8 +109,8 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
             width: w32,
             height: h32,
         };
-        // Frame 3 is a forced IDR.
-        let encoded = encoder.encode(input, n == 3).expect("the picture encodes");
+        // Frame 280 is a forced IDR (after frame_num has wrapped at 256).
+        let encoded = encoder.encode(input, n == 280).expect("the picture encodes");
         assert!(!encoded.data.is_empty(), "frame {n} wrote no bytes");
         if encoded.idr {
             stream.extend_from_slice(encoder.parameter_sets());
@@ -112,11 +119,8 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
         stream.extend_from_slice(&encoded.data);
         inputs.push(p);
     }
-    assert_eq!(
-        idrs,
-        [true, false, false, true, false, false, false, false],
-        "IDR at the start and where forced"
-    );
+    let want: Vec<bool> = (0..frames).map(|n| n == 0 || n == 280).collect();
+    assert_eq!(idrs, want, "IDR at the start and where forced, nowhere else");
     drop(encoder);
     if validated {
         let messages = ctx.take_validation_messages();
