@@ -14,7 +14,7 @@ use crate::config::{BackendKind, BitDepth, DeviceSelector, GpuOptions, KeyframeI
 use crate::config::{RateControl, SessionConfig};
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
-use crate::gpu::video::caps::encode_support;
+use crate::gpu::video::caps::{encode_support, encode_support_on, EncodeSupport};
 use crate::gpu::video::encoder::{H264Encoder, Nv12Input, VideoRate};
 use crate::gpu::video::h264::{H264Parameters, H264Stream};
 use crate::gpu::{GpuContext, GpuError};
@@ -133,6 +133,53 @@ fn video_rate(config: &SessionConfig) -> VideoRate {
     }
 }
 
+/// Whether `support` (the device's capabilities) covers `config`: its picture size (in whole
+/// macroblocks) and its rate control mode.
+fn check_support(config: &SessionConfig, support: &EncodeSupport) -> Result<(), EncodeError> {
+    let unsupported = |what: String, fix: String| EncodeError::Unsupported {
+        encoder: format!("Vulkan Video {} on {}", config.codec, support.device),
+        what,
+        fix,
+    };
+    let coded = (
+        config.width.div_ceil(16) * 16,
+        config.height.div_ceil(16) * 16,
+    );
+    let (min, max) = (support.min_coded_extent, support.max_coded_extent);
+    if coded.0 < min.0 || coded.1 < min.1 || coded.0 > max.0 || coded.1 > max.1 {
+        return Err(unsupported(
+            format!(
+                "a {}x{} picture (coded {}x{})",
+                config.width, config.height, coded.0, coded.1
+            ),
+            format!(
+                "the device encodes {}x{} to {}x{}: scale to a size in that range (--scale) or use --encoder software",
+                min.0, min.1, max.0, max.1
+            ),
+        ));
+    }
+    let mode = match config.rate_control {
+        RateControl::Cbr { .. } => "cbr",
+        RateControl::Vbr { .. } => "vbr",
+        RateControl::Cqp { .. } | RateControl::Cq { .. } => "disabled",
+    };
+    if !support.rate_control.contains(&mode) {
+        let name = if mode == "disabled" {
+            "constant QP"
+        } else {
+            mode
+        };
+        return Err(unsupported(
+            format!("{name} rate control"),
+            format!(
+                "the device offers {}: pick one of those (--rc)",
+                support.rate_control.join("/")
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// The Vulkan Video encoder backend.
 pub struct VulkanVideoEncoder {
     encoder: H264Encoder,
@@ -161,8 +208,15 @@ impl std::fmt::Debug for VulkanVideoEncoder {
 }
 
 impl VulkanVideoEncoder {
-    /// An encoder for `config` on `ctx` (a context with a video-encode queue).
+    /// An encoder for `config` on `ctx` (a context with a video-encode queue), checked first
+    /// against what the device reports for the codec (picture size, rate control mode).
     pub fn open(config: &SessionConfig, ctx: &Arc<GpuContext>) -> Result<Self, EncodeError> {
+        let support =
+            encode_support_on(ctx, config.codec).map_err(|reason| EncodeError::Unavailable {
+                backend: BackendKind::VulkanVideo,
+                reason,
+            })?;
+        check_support(config, &support)?;
         let max_bitrate = match config.rate_control {
             RateControl::Cbr { bitrate } => bitrate,
             RateControl::Vbr { max, .. } => max,
@@ -319,5 +373,55 @@ impl EncoderBackend for VulkanVideoEncoder {
     fn reconfigure(&mut self, config: &SessionConfig) -> Result<(), EncodeError> {
         self.encoder.set_rate(video_rate(config));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::Rational;
+
+    fn support() -> EncodeSupport {
+        EncodeSupport {
+            device: "a test device".into(),
+            profile: "H.264 High",
+            max_coded_extent: (4096, 4096),
+            min_coded_extent: (32, 32),
+            max_dpb_slots: 17,
+            max_active_references: 16,
+            rate_control: vec!["cbr", "vbr"],
+            quality_levels: 7,
+            queue_family: 1,
+        }
+    }
+
+    #[test]
+    fn a_config_outside_the_devices_capabilities_is_refused_with_the_range() {
+        let mut config = SessionConfig::new(Codec::H264, 1920, 1080, Rational::new(60, 1));
+        config.rate_control = RateControl::Cbr { bitrate: 6_000_000 };
+        assert_eq!(check_support(&config, &support()), Ok(()));
+        config.width = 16;
+        let e = check_support(&config, &support()).unwrap_err().to_string();
+        assert!(
+            e.contains("a 16x1080 picture (coded 16x1088)") && e.contains("32x32 to 4096x4096"),
+            "{e}"
+        );
+        config.width = 4100;
+        let e = check_support(&config, &support()).unwrap_err().to_string();
+        assert!(e.contains("coded 4112x1088"), "{e}");
+        config.width = 1920;
+        config.rate_control = RateControl::Cqp { qp: 30 };
+        let e = check_support(&config, &support()).unwrap_err().to_string();
+        assert!(
+            e.contains("constant QP rate control") && e.contains("offers cbr/vbr"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn codecs_not_built_yet_say_so() {
+        assert_eq!(not_built(Codec::H264), None);
+        let why = not_built(Codec::Av1).unwrap();
+        assert!(why.contains("H.264 so far, not"), "{why}");
     }
 }

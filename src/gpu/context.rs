@@ -146,7 +146,7 @@ enum Ownership {
 
 /// A Vulkan device with one compute queue, ready to run GhostStream's shaders.
 pub struct GpuContext {
-    _entry: ash::Entry,
+    entry: ash::Entry,
     pub(crate) instance: ash::Instance,
     ownership: Ownership,
     validation: Option<Arc<ValidationLog>>,
@@ -328,7 +328,7 @@ impl GpuContext {
         tracing::info!(device = %info.name, kind = %info.kind, ?extensions, "vulkan device chosen");
         let clock = Self::clock(&entry, &instance, &device, physical, &extensions, &info);
         Ok(Arc::new(Self {
-            _entry: entry,
+            entry,
             instance,
             ownership: Ownership::Own { debug },
             validation,
@@ -410,7 +410,7 @@ impl GpuContext {
             &info,
         );
         Ok(Arc::new(Self {
-            _entry: entry,
+            entry,
             instance,
             ownership: Ownership::Host,
             validation: None,
@@ -483,6 +483,11 @@ impl GpuContext {
             .filter_map(|e| e.extension_name_as_c_str().ok())
             .map(|n| n.to_string_lossy().into_owned())
             .collect()
+    }
+
+    /// The Vulkan loader the context was made through.
+    pub(crate) fn entry(&self) -> &ash::Entry {
+        &self.entry
     }
 
     /// The device's video-encode queue family and the codec operations it encodes, where the

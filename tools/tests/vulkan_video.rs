@@ -172,3 +172,59 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
         assert_eq!(keys, want, "key frames of the {format} run");
     }
 }
+
+#[test]
+fn what_the_vulkan_encoder_cannot_do_is_refused_with_the_reason() {
+    let Some(lib) = driver_library() else {
+        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("ghoststream_video_icd.json");
+    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
+    let output = dir.path().join("never.h264");
+    let refused = |args: &[&str], says: &[&str]| {
+        let run = tool(&manifest)
+            .args([
+                "encode",
+                "--encoder",
+                "vulkan",
+                "--gpu",
+                "off",
+                "--frames",
+                "3",
+            ])
+            .args(args)
+            .arg("-o")
+            .arg(&output)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{args:?} is refused");
+        for s in says {
+            assert!(stderr.contains(s), "{args:?}: {s:?} in:\n{stderr}");
+        }
+        assert!(!output.exists(), "{args:?} left no output file");
+    };
+    refused(
+        &["--codec", "hevc", "--raw-format", "nv12", "--size", "64x64"],
+        &["encodes H.264 so far, not hevc"],
+    );
+    refused(
+        &["--codec", "h264", "--raw-format", "nv12", "--size", "16x16"],
+        &["a 16x16 picture", "32x32 to 4096x4096"],
+    );
+    refused(
+        &[
+            "--codec",
+            "h264",
+            "--raw-format",
+            "p010",
+            "--bit-depth",
+            "10",
+            "--size",
+            "64x64",
+        ],
+        &["10-bit"],
+    );
+}

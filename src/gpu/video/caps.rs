@@ -98,6 +98,14 @@ pub fn encode_support(codec: Codec) -> Result<EncodeSupport, String> {
     result
 }
 
+/// What `ctx`'s device offers for `codec`, or why it does not encode it.
+pub fn encode_support_on(
+    ctx: &crate::gpu::GpuContext,
+    codec: Codec,
+) -> Result<EncodeSupport, String> {
+    probe_device(ctx.entry(), &ctx.instance, ctx.physical, codec)
+}
+
 fn probe_devices(
     entry: &ash::Entry,
     instance: &ash::Instance,

@@ -110,7 +110,9 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
             height: h32,
         };
         // Frame 280 is a forced IDR (after frame_num has wrapped at 256).
-        let encoded = encoder.encode(input, n == 280).expect("the picture encodes");
+        let encoded = encoder
+            .encode(input, n == 280)
+            .expect("the picture encodes");
         assert!(!encoded.data.is_empty(), "frame {n} wrote no bytes");
         if encoded.idr {
             stream.extend_from_slice(encoder.parameter_sets());
@@ -120,7 +122,10 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
         inputs.push(p);
     }
     let want: Vec<bool> = (0..frames).map(|n| n == 0 || n == 280).collect();
-    assert_eq!(idrs, want, "IDR at the start and where forced, nowhere else");
+    assert_eq!(
+        idrs, want,
+        "IDR at the start and where forced, nowhere else"
+    );
     drop(encoder);
     if validated {
         let messages = ctx.take_validation_messages();
