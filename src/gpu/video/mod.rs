@@ -6,4 +6,5 @@ pub(crate) mod av1;
 pub mod caps;
 pub mod encoder;
 pub mod h264;
+pub mod h265;
 pub mod session;
