@@ -1,4 +1,4 @@
-//! Encodes NV12 pictures with an [`H264EncodeSession`]: each picture is copied into the encode
+//! Encodes NV12 pictures with an H.264 [`EncodeSession`]: each picture is copied into the encode
 //! input image on the compute queue, handed to the video-encode queue (a queue-family ownership
 //! transfer and a semaphore), and encoded there as an IDR or a P picture referencing the one
 //! before it (two DPB slots used in turn); the encode feedback query gives the bytes written
@@ -15,7 +15,7 @@ use ash::vk::native as std_video;
 use gpu_allocator::MemoryLocation;
 
 use super::h264::H264Parameters;
-use super::session::{h264_profile, EncodePictures, H264EncodeSession};
+use super::session::{EncodePictures, EncodeSession, ProfileParts, SessionParameters};
 use crate::config::RateControl;
 use crate::gpu::commands::{begin_one_time, command_buffers_on, wait_and_reset};
 use crate::gpu::conv::color_range;
@@ -78,7 +78,7 @@ pub struct H264Encoder {
     // Declared before the session: dropped first (their images and buffers outlive no use).
     pictures: EncodePictures,
     staging: GpuBuffer,
-    session: H264EncodeSession,
+    session: EncodeSession,
     encode_family: u32,
     encode_queue: vk::Queue,
     upload_pool: vk::CommandPool,
@@ -134,7 +134,7 @@ impl H264Encoder {
         params: &H264Parameters,
         rate: VideoRate,
     ) -> Result<Self, GpuError> {
-        let session = H264EncodeSession::new(ctx, params)?;
+        let session = EncodeSession::new(ctx, SessionParameters::H264(params))?;
         let (encode_family, _) = ctx
             .video_encode_family()
             .expect("the session was made on the video-encode family");
@@ -180,9 +180,8 @@ impl H264Encoder {
         let (encode_pool, encode) = command_buffers_on(ctx, encode_family, 1)?;
         this.encode_pool = encode_pool;
         this.encode_cmd = encode[0];
-        let mut h264 =
-            vk::VideoEncodeH264ProfileInfoKHR::default().std_profile_idc(this.session.profile_idc);
-        let profile = h264_profile(&mut h264);
+        let mut parts = ProfileParts::default();
+        let profile = this.session.profile.info(&mut parts);
         let mut feedback = vk::QueryPoolVideoEncodeFeedbackCreateInfoKHR::default()
             .encode_feedback_flags(
                 vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BUFFER_OFFSET

@@ -159,9 +159,13 @@ const fn level(
 /// fR = 1/300 s apart).
 const MAX_PICTURE_RATE: u64 = 300;
 
-/// The minimum coding block (8x8: `log2_min_luma_coding_block_size_minus3` = 0); the picture is
-/// coded in whole blocks and cropped by the conformance window.
+/// The minimum coding block (8x8: `log2_min_luma_coding_block_size_minus3` = 0).
 const MIN_CB: u32 = 8;
+
+/// The coded picture is whole 16-sample units (a multiple of [`MIN_CB`], as the SPS requires),
+/// cropped by the conformance window: the encode input and reference images then have the
+/// same coded size as H.264's macroblocks give, and a driver that codes 16x16 blocks covers it.
+const PICTURE_ALIGNMENT: u32 = 16;
 
 /// What an H.265 stream's parameter sets describe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -271,10 +275,10 @@ impl H265Parameters {
             ));
         }
         let coded_w = w
-            .checked_next_multiple_of(MIN_CB)
+            .checked_next_multiple_of(PICTURE_ALIGNMENT)
             .ok_or_else(|| size_error("is too large"))?;
         let coded_h = h
-            .checked_next_multiple_of(MIN_CB)
+            .checked_next_multiple_of(PICTURE_ALIGNMENT)
             .ok_or_else(|| size_error("is too large"))?;
         let samples = u64::from(coded_w) * u64::from(coded_h);
         let rate = stream.frame_rate;
@@ -673,30 +677,35 @@ mod tests {
     }
 
     #[test]
-    fn sizes_are_whole_min_coding_blocks_cropped_to_the_picture() {
-        let p = params(1920, 1080, 60, 12);
+    fn sizes_are_whole_16_sample_units_cropped_to_the_picture() {
+        let p = params(1920, 1072, 60, 12);
         assert_eq!(
             (
                 p.sps.pic_width_in_luma_samples,
                 p.sps.pic_height_in_luma_samples
             ),
-            (1920, 1080)
+            (1920, 1072)
         );
         assert_eq!(p.sps.flags.conformance_window_flag(), 0);
         assert_eq!(
             (p.sps.conf_win_right_offset, p.sps.conf_win_bottom_offset),
             (0, 0)
         );
+        let hd = params(1920, 1080, 60, 12);
+        assert_eq!(hd.sps.pic_height_in_luma_samples, 1088);
+        assert_eq!(hd.sps.flags.conformance_window_flag(), 1);
+        // Eight luma rows, in chroma units.
+        assert_eq!(hd.sps.conf_win_bottom_offset, 4);
         let odd = params(1918, 1078, 60, 12);
         assert_eq!(
             (
                 odd.sps.pic_width_in_luma_samples,
                 odd.sps.pic_height_in_luma_samples
             ),
-            (1920, 1080)
+            (1920, 1088)
         );
         assert_eq!(odd.sps.flags.conformance_window_flag(), 1);
-        // Two luma samples each, in chroma units.
+        // Two luma columns and ten rows, in chroma units.
         assert_eq!(
             (
                 odd.sps.conf_win_left_offset,
@@ -704,7 +713,7 @@ mod tests {
                 odd.sps.conf_win_top_offset,
                 odd.sps.conf_win_bottom_offset
             ),
-            (0, 1, 0, 1)
+            (0, 1, 0, 5)
         );
         let small = params(642, 362, 30, 1);
         assert_eq!(
@@ -714,7 +723,7 @@ mod tests {
                 small.sps.conf_win_right_offset,
                 small.sps.conf_win_bottom_offset
             ),
-            (648, 368, 3, 3)
+            (656, 368, 7, 3)
         );
     }
 

@@ -1,7 +1,8 @@
-//! A Vulkan Video H.264 encode session on a context's video-encode queue: the session with its
-//! memory bound, the session parameters made from [`H264Parameters`], and the parameter sets
-//! as the driver encodes them (`vkGetEncodedVideoSessionParametersKHR`: the SPS and PPS NAL
-//! units the stream starts with).
+//! A Vulkan Video encode session (H.264 or H.265) on a context's video-encode queue: the
+//! session with its memory bound, the session parameters made from [`H264Parameters`] or
+//! [`H265Parameters`], and the parameter sets as the driver encodes them
+//! (`vkGetEncodedVideoSessionParametersKHR`: the (VPS,) SPS and PPS NAL units the stream
+//! starts with).
 //!
 //! [`super::encoder`] records the encodes with it.
 
@@ -13,39 +14,88 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::h264::H264Parameters;
+use super::h265::H265Parameters;
+use crate::codec::Codec;
 use crate::gpu::resources::{GpuBuffer, GpuImage};
 use crate::gpu::{GpuContext, GpuError};
 
-/// `VK_STD_vulkan_video_codec_h264_encode`, the std header the session is made against.
-const H264_ENCODE_STD: &[u8] = b"VK_STD_vulkan_video_codec_h264_encode";
-/// Its version 1.0.0 (`VK_MAKE_VIDEO_STD_VERSION(1, 0, 0)`).
-const H264_ENCODE_STD_VERSION: u32 = 1 << 22;
+/// The std header a session of `codec` is made against, as the driver names it.
+fn std_header_name(codec: Codec) -> &'static [u8] {
+    match codec {
+        Codec::Hevc => b"VK_STD_vulkan_video_codec_h265_encode",
+        _ => b"VK_STD_vulkan_video_codec_h264_encode",
+    }
+}
+/// The std headers' version 1.0.0 (`VK_MAKE_VIDEO_STD_VERSION(1, 0, 0)`).
+const ENCODE_STD_VERSION: u32 = 1 << 22;
 /// The encode input and reference picture format: 8-bit 4:2:0, two planes (NV12).
 const PICTURE_FORMAT: vk::Format = vk::Format::G8_B8R8_2PLANE_420_UNORM;
 
-/// The std header description the session names.
-fn std_header() -> vk::ExtensionProperties {
+/// The std header description a session of `codec` names.
+fn std_header(codec: Codec) -> vk::ExtensionProperties {
     let mut name = [0 as c_char; vk::MAX_EXTENSION_NAME_SIZE];
-    for (dst, &src) in name.iter_mut().zip(H264_ENCODE_STD) {
+    for (dst, &src) in name.iter_mut().zip(std_header_name(codec)) {
         *dst = c_char::from_ne_bytes([src]);
     }
     vk::ExtensionProperties {
         extension_name: name,
-        spec_version: H264_ENCODE_STD_VERSION,
+        spec_version: ENCODE_STD_VERSION,
     }
 }
 
-/// The H.264 High 8-bit 4:2:0 profile of `profile_idc`, as the session, its pictures and its
-/// bitstream buffers name it (`h264` must outlive the result's use).
-pub(super) fn h264_profile<'a>(
-    h264: &'a mut vk::VideoEncodeH264ProfileInfoKHR<'static>,
-) -> vk::VideoProfileInfoKHR<'a> {
-    vk::VideoProfileInfoKHR::default()
-        .video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
-        .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
-        .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
-        .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
-        .push_next(h264)
+/// The parameter sets a session is made with: which codec, and its profile.
+#[derive(Clone, Copy, Debug)]
+pub enum SessionParameters<'a> {
+    /// H.264 (High, 8-bit 4:2:0).
+    H264(&'a H264Parameters),
+    /// H.265 (Main, 8-bit 4:2:0).
+    H265(&'a H265Parameters),
+}
+
+/// A session's video profile: the codec and its profile idc (8-bit 4:2:0 in both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Profile {
+    H264(ash::vk::native::StdVideoH264ProfileIdc),
+    H265(ash::vk::native::StdVideoH265ProfileIdc),
+}
+
+/// The codec-specific halves of a [`vk::VideoProfileInfoKHR`], kept where the profile info
+/// points at them.
+#[derive(Default)]
+pub(super) struct ProfileParts {
+    h264: vk::VideoEncodeH264ProfileInfoKHR<'static>,
+    h265: vk::VideoEncodeH265ProfileInfoKHR<'static>,
+}
+
+impl Profile {
+    /// The codec.
+    pub(super) fn codec(self) -> Codec {
+        match self {
+            Self::H264(_) => Codec::H264,
+            Self::H265(_) => Codec::Hevc,
+        }
+    }
+
+    /// The profile as the session, its pictures, bitstream buffers and queries name it; its
+    /// codec half lives in `parts`.
+    pub(super) fn info(self, parts: &mut ProfileParts) -> vk::VideoProfileInfoKHR<'_> {
+        let info = vk::VideoProfileInfoKHR::default()
+            .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
+            .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+            .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8);
+        match self {
+            Self::H264(idc) => {
+                parts.h264 = parts.h264.std_profile_idc(idc);
+                info.video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
+                    .push_next(&mut parts.h264)
+            }
+            Self::H265(idc) => {
+                parts.h265 = parts.h265.std_profile_idc(idc);
+                info.video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H265)
+                    .push_next(&mut parts.h265)
+            }
+        }
+    }
 }
 
 /// The pictures and buffer one encoded frame needs: the encode input (NV12, filled by a copy
@@ -91,46 +141,66 @@ impl EncodePictures {
     }
 }
 
-/// An H.264 encode session with its parameters.
-pub struct H264EncodeSession {
+/// An encode session with its parameters.
+pub struct EncodeSession {
     ctx: Arc<GpuContext>,
     pub(super) queue: ash::khr::video_queue::Device,
     pub(super) encode: ash::khr::video_encode_queue::Device,
     pub(super) session: vk::VideoSessionKHR,
     pub(super) parameters: vk::VideoSessionParametersKHR,
     memory: Vec<vk::DeviceMemory>,
-    /// The coded picture size (whole macroblocks).
+    /// The coded picture size (whole macroblocks, or whole minimum coding blocks).
     pub(super) extent: vk::Extent2D,
-    /// The profile's `profile_idc`.
-    pub(super) profile_idc: ash::vk::native::StdVideoH264ProfileIdc,
+    /// The codec and profile.
+    pub(super) profile: Profile,
 }
 
-impl std::fmt::Debug for H264EncodeSession {
+impl std::fmt::Debug for EncodeSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("H264EncodeSession")
+        f.debug_struct("EncodeSession")
             .field("session", &self.session)
             .finish_non_exhaustive()
     }
 }
 
-impl H264EncodeSession {
-    /// A High-profile session for `params`' pictures on `ctx`'s video-encode queue (one
-    /// reference picture, two DPB slots), its memory bound and its parameters made.
-    pub fn new(ctx: &Arc<GpuContext>, params: &H264Parameters) -> Result<Self, GpuError> {
+impl EncodeSession {
+    /// A session for `params`' pictures on `ctx`'s video-encode queue (one reference picture,
+    /// two DPB slots), its memory bound and its parameters made.
+    pub fn new(ctx: &Arc<GpuContext>, params: SessionParameters<'_>) -> Result<Self, GpuError> {
+        let (profile, extent, operation, name) = match params {
+            SessionParameters::H264(p) => (
+                Profile::H264(p.sps.profile_idc),
+                vk::Extent2D {
+                    width: (p.sps.pic_width_in_mbs_minus1 + 1) * 16,
+                    height: (p.sps.pic_height_in_map_units_minus1 + 1) * 16,
+                },
+                vk::VideoCodecOperationFlagsKHR::ENCODE_H264,
+                "H.264",
+            ),
+            SessionParameters::H265(p) => (
+                Profile::H265(p.profile_tier_level.general_profile_idc),
+                vk::Extent2D {
+                    width: p.sps.pic_width_in_luma_samples,
+                    height: p.sps.pic_height_in_luma_samples,
+                },
+                vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
+                "H.265",
+            ),
+        };
         let (family, operations) =
             ctx.video_encode_family()
                 .ok_or_else(|| GpuError::Unsupported {
-                    what: "H.264 encode with Vulkan Video".into(),
+                    what: format!("{name} encode with Vulkan Video"),
                     reason: format!(
                         "{} has no video-encode queue (VK_KHR_video_encode_queue)",
                         ctx.device_info().name
                     ),
                 })?;
-        if !operations.contains(vk::VideoCodecOperationFlagsKHR::ENCODE_H264) {
+        if !operations.contains(operation) {
             return Err(GpuError::Unsupported {
-                what: "H.264 encode with Vulkan Video".into(),
+                what: format!("{name} encode with Vulkan Video"),
                 reason: format!(
-                    "{}'s video-encode queue does not encode H.264",
+                    "{}'s video-encode queue does not encode {name}",
                     ctx.device_info().name
                 ),
             });
@@ -145,20 +215,15 @@ impl H264EncodeSession {
             session: vk::VideoSessionKHR::null(),
             parameters: vk::VideoSessionParametersKHR::null(),
             memory: Vec::new(),
-            extent: vk::Extent2D {
-                width: (params.sps.pic_width_in_mbs_minus1 + 1) * 16,
-                height: (params.sps.pic_height_in_map_units_minus1 + 1) * 16,
-            },
-            profile_idc: params.sps.profile_idc,
+            extent,
+            profile,
         };
-        let mut h264 =
-            vk::VideoEncodeH264ProfileInfoKHR::default().std_profile_idc(this.profile_idc);
-        let profile = h264_profile(&mut h264);
-        let header = std_header();
-        let extent = this.extent;
+        let mut parts = ProfileParts::default();
+        let profile_info = profile.info(&mut parts);
+        let header = std_header(profile.codec());
         let info = vk::VideoSessionCreateInfoKHR::default()
             .queue_family_index(family)
-            .video_profile(&profile)
+            .video_profile(&profile_info)
             .picture_format(PICTURE_FORMAT)
             .max_coded_extent(extent)
             .reference_picture_format(PICTURE_FORMAT)
@@ -180,15 +245,30 @@ impl H264EncodeSession {
             .result()
             .map_err(GpuError::vk("vkCreateVideoSessionKHR"))?;
         this.bind_memory()?;
-        let add = params.add_info();
-        let mut h264_create = vk::VideoEncodeH264SessionParametersCreateInfoKHR::default()
-            .max_std_sps_count(1)
-            .max_std_pps_count(1)
-            .parameters_add_info(&add);
-        let create = vk::VideoSessionParametersCreateInfoKHR::default()
-            .video_session(this.session)
-            .push_next(&mut h264_create);
-        // SAFETY: as above; the parameter sets (and the VUI the SPS points at) live in `params`
+        let create = vk::VideoSessionParametersCreateInfoKHR::default().video_session(this.session);
+        let (h264_add, h265_add) = match params {
+            SessionParameters::H264(p) => (Some(p.add_info()), None),
+            SessionParameters::H265(p) => (None, Some(p.add_info())),
+        };
+        let mut h264_create = h264_add.as_ref().map(|add| {
+            vk::VideoEncodeH264SessionParametersCreateInfoKHR::default()
+                .max_std_sps_count(1)
+                .max_std_pps_count(1)
+                .parameters_add_info(add)
+        });
+        let mut h265_create = h265_add.as_ref().map(|add| {
+            vk::VideoEncodeH265SessionParametersCreateInfoKHR::default()
+                .max_std_vps_count(1)
+                .max_std_sps_count(1)
+                .max_std_pps_count(1)
+                .parameters_add_info(add)
+        });
+        let create = match (h264_create.as_mut(), h265_create.as_mut()) {
+            (Some(c), _) => create.push_next(c),
+            (_, Some(c)) => create.push_next(c),
+            _ => create,
+        };
+        // SAFETY: as above; the parameter sets (and what the SPS points at) live in `params`
         // for the call.
         let result = unsafe {
             (fp.create_video_session_parameters_khr)(
@@ -293,10 +373,8 @@ impl H264EncodeSession {
     /// profile and size.
     pub fn pictures(&self) -> Result<EncodePictures, GpuError> {
         let (w, h) = (self.extent.width, self.extent.height);
-        let mut h264 =
-            vk::VideoEncodeH264ProfileInfoKHR::default().std_profile_idc(self.profile_idc);
-        let profile = h264_profile(&mut h264);
-        let profiles = [profile];
+        let mut parts = ProfileParts::default();
+        let profiles = [self.profile.info(&mut parts)];
         let mut list = vk::VideoProfileListInfoKHR::default().profiles(&profiles);
         let input = GpuImage::for_video(
             &self.ctx,
@@ -335,7 +413,8 @@ impl H264EncodeSession {
         })
     }
 
-    /// The SPS and PPS as the driver encodes them: Annex-B NAL units, the start of the stream.
+    /// The (VPS,) SPS and PPS as the driver encodes them: Annex-B NAL units, the start of
+    /// the stream.
     pub fn encoded_parameters(&self) -> Result<Vec<u8>, GpuError> {
         let d = &self.ctx.device;
         let fp = self.encode.fp();
@@ -344,9 +423,19 @@ impl H264EncodeSession {
             .write_std_pps(true)
             .std_sps_id(0)
             .std_pps_id(0);
+        let mut h265_get = vk::VideoEncodeH265SessionParametersGetInfoKHR::default()
+            .write_std_vps(true)
+            .write_std_sps(true)
+            .write_std_pps(true)
+            .std_vps_id(0)
+            .std_sps_id(0)
+            .std_pps_id(0);
         let get = vk::VideoEncodeSessionParametersGetInfoKHR::default()
-            .video_session_parameters(self.parameters)
-            .push_next(&mut h264_get);
+            .video_session_parameters(self.parameters);
+        let get = match self.profile {
+            Profile::H264(_) => get.push_next(&mut h264_get),
+            Profile::H265(_) => get.push_next(&mut h265_get),
+        };
         let mut size = 0usize;
         // SAFETY: a size query with a null data pointer, as the specification allows.
         let result = unsafe {
@@ -380,7 +469,7 @@ impl H264EncodeSession {
     }
 }
 
-impl Drop for H264EncodeSession {
+impl Drop for EncodeSession {
     fn drop(&mut self) {
         let d = &self.ctx.device;
         let fp = self.queue.fp();

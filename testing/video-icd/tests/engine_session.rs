@@ -12,7 +12,7 @@ use std::process::Command;
 
 use common::{install_driver, skip};
 use ghoststream::gpu::video::h264::{H264Parameters, H264Stream};
-use ghoststream::gpu::video::session::H264EncodeSession;
+use ghoststream::gpu::video::session::{EncodeSession, SessionParameters};
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
 use ghoststream::{ColorDescription, Rational};
 
@@ -49,7 +49,8 @@ fn the_engines_h264_session_makes_parameter_sets_ffmpeg_reads_back() {
     };
     let params = H264Parameters::new(&stream).unwrap();
     assert_eq!(params.level, "4.2");
-    let session = H264EncodeSession::new(&ctx, &params).expect("the session is made");
+    let session =
+        EncodeSession::new(&ctx, SessionParameters::H264(&params)).expect("the session is made");
     let bytes = session.encoded_parameters().expect("the parameter sets");
     // The pictures one frame in flight needs, made for the session's profile and size.
     let pictures = session.pictures().expect("the encode pictures");
@@ -104,4 +105,62 @@ fn the_engines_h264_session_makes_parameter_sets_ffmpeg_reads_back() {
     assert_eq!(value("colour_primaries"), 1);
     // The library asks for CABAC; the driver writes CAVLC (its PCM slices), an override.
     assert_eq!(value("entropy_coding_mode_flag"), 0);
+
+    h265_session_on(&ctx, dir.path(), validated);
+}
+
+/// The same for H.265: the library's VPS/SPS/PPS make a session on the driver, and the
+/// parameter sets it encodes are read back by FFmpeg: Main profile, the level chosen, the
+/// picture size and conformance window, the VUI's colour.
+fn h265_session_on(ctx: &std::sync::Arc<GpuContext>, dir: &std::path::Path, validated: bool) {
+    use ghoststream::gpu::video::h265::{H265Parameters, H265Stream};
+    let params = H265Parameters::new(&H265Stream {
+        width: 1920,
+        height: 1080,
+        frame_rate: Rational::new(60, 1),
+        max_bitrate: 12_000_000,
+        color: ColorDescription::BT709,
+    })
+    .unwrap();
+    let session = EncodeSession::new(ctx, SessionParameters::H265(&params))
+        .expect("the H.265 session is made");
+    let bytes = session.encoded_parameters().expect("the parameter sets");
+    drop(session);
+    if validated {
+        let messages = ctx.take_validation_messages();
+        assert!(
+            messages.is_empty(),
+            "validation layer 1.4 (H.265):\n{}",
+            messages.join("\n")
+        );
+    }
+    let path = dir.join("parameters.h265");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "info", "-f", "hevc", "-i"])
+        .arg(&path)
+        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Values as the SPS carries them (the VPS repeats the profile: take the SPS's, the last).
+    let value = |name: &str| -> i64 {
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("[trace_headers"))
+            .filter(|l| l.split_whitespace().any(|w| w == name))
+            .filter_map(|l| l.rsplit_once(" = ")?.1.trim().parse().ok())
+            .last()
+            .unwrap_or_else(|| panic!("{name} in FFmpeg's trace:\n{stderr}"))
+    };
+    assert_eq!(value("general_profile_idc"), 1);
+    assert_eq!(
+        value("general_level_idc"),
+        i64::from(params.general_level_idc())
+    );
+    assert_eq!(value("pic_width_in_luma_samples"), 1920);
+    assert_eq!(value("pic_height_in_luma_samples"), 1088);
+    assert_eq!(value("conf_win_bottom_offset"), 4);
+    assert_eq!(value("colour_primaries"), 1);
+    assert_eq!(value("matrix_coefficients"), 1);
 }
