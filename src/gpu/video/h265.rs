@@ -166,6 +166,7 @@ const MIN_CB: u32 = 8;
 /// cropped by the conformance window: the encode input and reference images then have the
 /// same coded size as H.264's macroblocks give, and a driver that codes 16x16 blocks covers it.
 const PICTURE_ALIGNMENT: u32 = 16;
+const _: () = assert!(PICTURE_ALIGNMENT % MIN_CB == 0);
 
 /// What an H.265 stream's parameter sets describe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
