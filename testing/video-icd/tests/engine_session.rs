@@ -150,7 +150,7 @@ fn h265_session_on(ctx: &std::sync::Arc<GpuContext>, dir: &std::path::Path, vali
             .filter(|l| l.starts_with("[trace_headers"))
             .filter(|l| l.split_whitespace().any(|w| w == name))
             .filter_map(|l| l.rsplit_once(" = ")?.1.trim().parse().ok())
-            .last()
+            .next_back()
             .unwrap_or_else(|| panic!("{name} in FFmpeg's trace:\n{stderr}"))
     };
     assert_eq!(value("general_profile_idc"), 1);
