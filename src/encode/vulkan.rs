@@ -15,8 +15,10 @@ use crate::config::{RateControl, SessionConfig};
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
 use crate::gpu::video::caps::{encode_support, encode_support_on, EncodeSupport};
-use crate::gpu::video::encoder::{H264Encoder, Nv12Input, VideoRate};
+use crate::gpu::video::encoder::{Nv12Input, VideoEncoder, VideoRate};
 use crate::gpu::video::h264::{H264Parameters, H264Stream};
+use crate::gpu::video::h265::{H265Parameters, H265Stream};
+use crate::gpu::video::session::SessionParameters;
 use crate::gpu::{GpuContext, GpuError};
 
 /// The codecs this backend encodes so far.
@@ -182,7 +184,8 @@ fn check_support(config: &SessionConfig, support: &EncodeSupport) -> Result<(), 
 
 /// The Vulkan Video encoder backend.
 pub struct VulkanVideoEncoder {
-    encoder: H264Encoder,
+    encoder: VideoEncoder,
+    codec: Codec,
     device: String,
     width: u32,
     height: u32,
@@ -222,27 +225,53 @@ impl VulkanVideoEncoder {
             RateControl::Vbr { max, .. } => max,
             _ => 0,
         };
-        let params = H264Parameters::new(&H264Stream {
-            width: config.width,
-            height: config.height,
-            frame_rate: config.frame_rate,
-            max_bitrate,
-            color: config.color,
-        })
-        .map_err(|e| EncodeError::Unsupported {
-            encoder: "Vulkan Video H.264".into(),
-            what: format!("a {}x{} stream", config.width, config.height),
-            fix: e.to_string(),
-        })?;
+        let unsupported = |e: String| EncodeError::Unsupported {
+            encoder: format!("Vulkan Video {}", config.codec),
+            what: format!(
+                "a {}x{} stream at {} fps",
+                config.width, config.height, config.frame_rate
+            ),
+            fix: e,
+        };
+        let (h264, h265) = match config.codec {
+            Codec::Hevc => {
+                let p = H265Parameters::new(&H265Stream {
+                    width: config.width,
+                    height: config.height,
+                    frame_rate: config.frame_rate,
+                    max_bitrate,
+                    color: config.color,
+                })
+                .map_err(|e| unsupported(e.to_string()))?;
+                (None, Some(p))
+            }
+            _ => {
+                let p = H264Parameters::new(&H264Stream {
+                    width: config.width,
+                    height: config.height,
+                    frame_rate: config.frame_rate,
+                    max_bitrate,
+                    color: config.color,
+                })
+                .map_err(|e| unsupported(e.to_string()))?;
+                (Some(p), None)
+            }
+        };
+        let params = match (&h264, &h265) {
+            (Some(p), _) => SessionParameters::H264(p),
+            (_, Some(p)) => SessionParameters::H265(p),
+            _ => unreachable!("one codec's parameters were made above"),
+        };
         if let RateControl::Cq { quality } = config.rate_control {
             tracing::info!(
                 quality,
                 "Vulkan Video has no constant-quality mode: coding at constant QP {quality}"
             );
         }
-        let encoder = H264Encoder::new(ctx, &params, video_rate(config)).map_err(hardware)?;
+        let encoder = VideoEncoder::new(ctx, params, video_rate(config)).map_err(hardware)?;
         Ok(Self {
             encoder,
+            codec: config.codec,
             device: ctx.device_info().name.clone(),
             width: config.width,
             height: config.height,
@@ -265,7 +294,7 @@ impl EncoderBackend for VulkanVideoEncoder {
     }
 
     fn describe(&self) -> String {
-        format!("Vulkan Video H.264 on {}", self.device)
+        format!("Vulkan Video {} on {}", self.codec, self.device)
     }
 
     fn encode(&mut self, frame: Frame, encoder_pts: i64) -> Result<(), EncodeError> {

@@ -11,11 +11,10 @@
 use std::sync::Arc;
 
 use ash::vk;
-use ash::vk::native as std_video;
 use gpu_allocator::MemoryLocation;
 
-use super::h264::H264Parameters;
-use super::session::{EncodePictures, EncodeSession, ProfileParts, SessionParameters};
+use super::picture::{H264Picture, H265Picture, PictureOrder};
+use super::session::{EncodePictures, EncodeSession, Profile, ProfileParts, SessionParameters};
 use crate::config::RateControl;
 use crate::gpu::commands::{begin_one_time, command_buffers_on, wait_and_reset};
 use crate::gpu::conv::color_range;
@@ -28,8 +27,6 @@ const TIMEOUT_NS: u64 = 5_000_000_000;
 /// What the bitstream range is rounded down to: a multiple of any driver's
 /// `minBitstreamBufferSizeAlignment` (a power of two; 256 on NVIDIA, at most 4096 seen).
 const BITSTREAM_ALIGNMENT: u64 = 4096;
-/// `STD_VIDEO_H264_NO_REFERENCE_PICTURE`: an unused reference list entry.
-const NO_REFERENCE: u8 = 0xFF;
 
 /// The rate the encoder aims at, as it goes into `VkVideoEncodeRateControlInfoKHR`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,7 +70,7 @@ pub struct EncodedPicture {
 }
 
 /// An H.264 encoder on a context's video-encode queue.
-pub struct H264Encoder {
+pub struct VideoEncoder {
     ctx: Arc<GpuContext>,
     // Declared before the session: dropped first (their images and buffers outlive no use).
     pictures: EncodePictures,
@@ -101,15 +98,14 @@ pub struct H264Encoder {
     idr_id: u16,
     /// The stream's `MaxFrameNum` (2^(log2_max_frame_num_minus4 + 4)).
     max_frame_num: u32,
-    /// The ids of the SPS and PPS the pictures name.
-    sps_id: u8,
-    pps_id: u8,
+    /// The ids of the VPS (H.265), SPS and PPS the pictures name.
+    ids: (u8, u8, u8),
     parameter_sets: Vec<u8>,
 }
 
-impl std::fmt::Debug for H264Encoder {
+impl std::fmt::Debug for VideoEncoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("H264Encoder")
+        f.debug_struct("VideoEncoder")
             .field("extent", &self.session.extent)
             .field("rate", &self.rate)
             .finish_non_exhaustive()
@@ -127,14 +123,29 @@ fn rate_mode(control: RateControl) -> vk::VideoEncodeRateControlModeFlagsKHR {
     }
 }
 
-impl H264Encoder {
-    /// An encoder for `params`' pictures at `rate`, on `ctx`'s video-encode queue.
+impl VideoEncoder {
+    /// An encoder for `params`' pictures (H.264 or H.265) at `rate`, on `ctx`'s video-encode
+    /// queue.
     pub fn new(
         ctx: &Arc<GpuContext>,
-        params: &H264Parameters,
+        params: SessionParameters<'_>,
         rate: VideoRate,
     ) -> Result<Self, GpuError> {
-        let session = EncodeSession::new(ctx, SessionParameters::H264(params))?;
+        let session = EncodeSession::new(ctx, params)?;
+        let (ids, max_frame_num) = match params {
+            SessionParameters::H264(p) => (
+                (0, p.sps.seq_parameter_set_id, p.pps.pic_parameter_set_id),
+                1 << (p.sps.log2_max_frame_num_minus4 + 4),
+            ),
+            SessionParameters::H265(p) => (
+                (
+                    p.vps.vps_video_parameter_set_id,
+                    p.sps.sps_seq_parameter_set_id,
+                    p.pps.pps_pic_parameter_set_id,
+                ),
+                1 << 16,
+            ),
+        };
         let (encode_family, _) = ctx
             .video_encode_family()
             .expect("the session was made on the video-encode family");
@@ -172,9 +183,8 @@ impl H264Encoder {
             slot: 0,
             since_idr: 0,
             idr_id: 0,
-            max_frame_num: 1 << (params.sps.log2_max_frame_num_minus4 + 4),
-            sps_id: params.sps.seq_parameter_set_id,
-            pps_id: params.pps.pic_parameter_set_id,
+            max_frame_num,
+            ids,
             parameter_sets,
         };
         let (encode_pool, encode) = command_buffers_on(ctx, encode_family, 1)?;
@@ -401,7 +411,6 @@ impl H264Encoder {
     /// # Safety
     /// `encode_cmd` is recording.
     unsafe fn record_encode(&mut self, idr: bool) {
-        let d = &self.ctx.device;
         let cmd = self.encode_cmd;
         let (w, h) = self.coded_size();
         let extent = vk::Extent2D {
@@ -449,69 +458,9 @@ impl H264Encoder {
         let reference_resource = resource(self.pictures.references[reference_slot].view);
         let source = resource(self.pictures.input.view);
 
-        let frame_num = if idr {
-            0
-        } else {
-            self.since_idr % self.max_frame_num
-        };
-        let poc = if idr {
-            0
-        } else {
-            // Type 2: twice the frame count since the IDR (FrameNumOffset carries past the
-            // wrap of frame_num).
-            i32::try_from(self.since_idr.saturating_mul(2)).unwrap_or(i32::MAX)
-        };
-        let primary = if idr {
-            std_video::StdVideoH264PictureType_STD_VIDEO_H264_PICTURE_TYPE_IDR
-        } else {
-            std_video::StdVideoH264PictureType_STD_VIDEO_H264_PICTURE_TYPE_P
-        };
-        let mut reference_info_flags: std_video::StdVideoEncodeH264ReferenceInfoFlags =
-            // SAFETY: a plain C bitfield struct, all zeros is its default.
-            unsafe { std::mem::zeroed() };
-        reference_info_flags.set_used_for_long_term_reference(0);
-        let setup_info = std_video::StdVideoEncodeH264ReferenceInfo {
-            flags: reference_info_flags,
-            primary_pic_type: primary,
-            FrameNum: frame_num,
-            PicOrderCnt: poc,
-            long_term_pic_num: 0,
-            long_term_frame_idx: 0,
-            temporal_id: 0,
-        };
-        let previous_poc = if self.since_idr == 0 {
-            0
-        } else {
-            i32::try_from((self.since_idr - 1).saturating_mul(2)).unwrap_or(i32::MAX)
-        };
-        let reference_info = std_video::StdVideoEncodeH264ReferenceInfo {
-            flags: reference_info_flags,
-            primary_pic_type: if self.since_idr <= 1 {
-                std_video::StdVideoH264PictureType_STD_VIDEO_H264_PICTURE_TYPE_IDR
-            } else {
-                std_video::StdVideoH264PictureType_STD_VIDEO_H264_PICTURE_TYPE_P
-            },
-            FrameNum: (self.since_idr.saturating_sub(1)) % self.max_frame_num,
-            PicOrderCnt: previous_poc,
-            long_term_pic_num: 0,
-            long_term_frame_idx: 0,
-            temporal_id: 0,
-        };
-        let mut setup_dpb =
-            vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(&setup_info);
-        let mut reference_dpb =
-            vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(&reference_info);
-        let slot_index = |i: usize| i32::try_from(i).unwrap_or(0);
-        let setup = vk::VideoReferenceSlotInfoKHR::default()
-            .slot_index(slot_index(setup_slot))
-            .picture_resource(&setup_resource)
-            .push_next(&mut setup_dpb);
-        let reference = vk::VideoReferenceSlotInfoKHR::default()
-            .slot_index(slot_index(reference_slot))
-            .picture_resource(&reference_resource)
-            .push_next(&mut reference_dpb);
         // The coding scope binds the reference read and the picture being set up (not yet
         // an active slot: index -1).
+        let slot_index = |i: usize| i32::try_from(i).unwrap_or(0);
         let bound_setup = vk::VideoReferenceSlotInfoKHR::default()
             .slot_index(-1)
             .picture_resource(&setup_resource);
@@ -550,85 +499,99 @@ impl H264Encoder {
             .push_next(&mut control_rate)
             .push_next(&mut quality);
 
-        // The picture: one slice; P pictures read the other slot.
-        let mut slice_flags: std_video::StdVideoEncodeH264SliceHeaderFlags =
-            // SAFETY: a plain C bitfield struct, all zeros is its default.
-            unsafe { std::mem::zeroed() };
-        slice_flags.set_num_ref_idx_active_override_flag(0);
-        let slice_header = std_video::StdVideoEncodeH264SliceHeader {
-            flags: slice_flags,
-            first_mb_in_slice: 0,
-            slice_type: if idr {
-                std_video::StdVideoH264SliceType_STD_VIDEO_H264_SLICE_TYPE_I
-            } else {
-                std_video::StdVideoH264SliceType_STD_VIDEO_H264_SLICE_TYPE_P
-            },
-            slice_alpha_c0_offset_div2: 0,
-            slice_beta_offset_div2: 0,
-            slice_qp_delta: 0,
-            reserved1: 0,
-            cabac_init_idc: std_video::StdVideoH264CabacInitIdc_STD_VIDEO_H264_CABAC_INIT_IDC_0,
-            disable_deblocking_filter_idc:
-                std_video::StdVideoH264DisableDeblockingFilterIdc_STD_VIDEO_H264_DISABLE_DEBLOCKING_FILTER_IDC_DISABLED,
-            pWeightTable: std::ptr::null(),
-        };
         let constant_qp = match self.rate.control {
             RateControl::Cqp { qp: q } | RateControl::Cq { quality: q } => {
                 i32::try_from(q.min(51)).unwrap_or(26)
             }
             _ => 0,
         };
-        let slices = [vk::VideoEncodeH264NaluSliceInfoKHR::default()
-            .constant_qp(constant_qp)
-            .std_slice_header(&slice_header)];
-        // SAFETY: a plain C struct, all zeros is a valid (empty) value.
-        let mut lists: std_video::StdVideoEncodeH264ReferenceListsInfo =
-            unsafe { std::mem::zeroed() };
-        lists.num_ref_idx_l0_active_minus1 = 0;
-        lists.num_ref_idx_l1_active_minus1 = 0;
-        lists.RefPicList0 = [NO_REFERENCE; 32];
-        lists.RefPicList1 = [NO_REFERENCE; 32];
-        lists.RefPicList0[0] = u8::try_from(reference_slot).unwrap_or(NO_REFERENCE);
-        let mut picture_flags: std_video::StdVideoEncodeH264PictureInfoFlags =
-            // SAFETY: a plain C bitfield struct, all zeros is its default.
-            unsafe { std::mem::zeroed() };
-        picture_flags.set_IdrPicFlag(u32::from(idr));
-        picture_flags.set_is_reference(1);
-        let picture_info = std_video::StdVideoEncodeH264PictureInfo {
-            flags: picture_flags,
-            seq_parameter_set_id: self.sps_id,
-            pic_parameter_set_id: self.pps_id,
-            idr_pic_id: self.idr_id,
-            primary_pic_type: primary,
-            frame_num,
-            PicOrderCnt: poc,
-            temporal_id: 0,
-            reserved1: [0; 3],
-            pRefLists: if idr {
-                std::ptr::null()
-            } else {
-                &raw const lists
-            },
+        let order = PictureOrder {
+            idr,
+            since_idr: if idr { 0 } else { self.since_idr },
+            idr_id: self.idr_id,
+            max_frame_num: self.max_frame_num,
+            reference_slot: u8::try_from(reference_slot).unwrap_or(0),
+            ids: self.ids,
         };
-        let mut h264_picture = vk::VideoEncodeH264PictureInfoKHR::default()
-            .nalu_slice_entries(&slices)
-            .std_picture_info(&picture_info);
-        let references = [reference];
-        let mut encode = vk::VideoEncodeInfoKHR::default()
+        let encode = vk::VideoEncodeInfoKHR::default()
             .dst_buffer(self.pictures.bitstream.buffer)
             .dst_buffer_offset(0)
             .dst_buffer_range(self.pictures.bitstream.size & !(BITSTREAM_ALIGNMENT - 1))
-            .src_picture_resource(source)
-            .setup_reference_slot(&setup)
-            .push_next(&mut h264_picture);
-        if !idr {
-            encode = encode.reference_slots(&references);
+            .src_picture_resource(source);
+        let setup = vk::VideoReferenceSlotInfoKHR::default()
+            .slot_index(slot_index(setup_slot))
+            .picture_resource(&setup_resource);
+        let reference = vk::VideoReferenceSlotInfoKHR::default()
+            .slot_index(slot_index(reference_slot))
+            .picture_resource(&reference_resource);
+        let coding = Coding {
+            cmd,
+            barriers: &barriers,
+            begin: &begin,
+            control: control_needed.then_some(&control),
+        };
+        // The codec's half: its picture info, and its DPB infos on the two slots.
+        match self.session.profile {
+            Profile::H264(_) => {
+                let std = H264Picture::new(&order);
+                let slices = [vk::VideoEncodeH264NaluSliceInfoKHR::default()
+                    .constant_qp(constant_qp)
+                    .std_slice_header(&std.slice)];
+                let mut picture = vk::VideoEncodeH264PictureInfoKHR::default()
+                    .nalu_slice_entries(&slices)
+                    .std_picture_info(&std.picture);
+                let mut setup_dpb =
+                    vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(&std.setup);
+                let mut reference_dpb =
+                    vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(&std.reference);
+                let setup = setup.push_next(&mut setup_dpb);
+                let references = [reference.push_next(&mut reference_dpb)];
+                let encode = encode.setup_reference_slot(&setup).push_next(&mut picture);
+                let encode = if idr {
+                    encode
+                } else {
+                    encode.reference_slots(&references)
+                };
+                // SAFETY: forwarded from the caller.
+                unsafe { self.record_coding(&coding, &encode) };
+            }
+            Profile::H265(_) => {
+                let std = H265Picture::new(&order);
+                let slices = [vk::VideoEncodeH265NaluSliceSegmentInfoKHR::default()
+                    .constant_qp(constant_qp)
+                    .std_slice_segment_header(&std.slice)];
+                let mut picture = vk::VideoEncodeH265PictureInfoKHR::default()
+                    .nalu_slice_segment_entries(&slices)
+                    .std_picture_info(&std.picture);
+                let mut setup_dpb =
+                    vk::VideoEncodeH265DpbSlotInfoKHR::default().std_reference_info(&std.setup);
+                let mut reference_dpb =
+                    vk::VideoEncodeH265DpbSlotInfoKHR::default().std_reference_info(&std.reference);
+                let setup = setup.push_next(&mut setup_dpb);
+                let references = [reference.push_next(&mut reference_dpb)];
+                let encode = encode.setup_reference_slot(&setup).push_next(&mut picture);
+                let encode = if idr {
+                    encode
+                } else {
+                    encode.reference_slots(&references)
+                };
+                // SAFETY: forwarded from the caller.
+                unsafe { self.record_coding(&coding, &encode) };
+            }
         }
+    }
 
-        let queue = &self.session.queue;
+    /// Records one coding scope: the barriers, the feedback query's reset, the scope with its
+    /// control command when the rate is new, and the encode inside the query.
+    ///
+    /// # Safety
+    /// `coding.cmd` is recording; every handle the infos name lives until the fence signals.
+    unsafe fn record_coding(&self, coding: &Coding<'_>, encode: &vk::VideoEncodeInfoKHR<'_>) {
+        let d = &self.ctx.device;
+        let cmd = coding.cmd;
+        let queue = self.session.queue.fp();
         let encode_fp = self.session.encode.fp();
-        // SAFETY: forwarded from the caller; every handle and info lives until the call
-        // returns and the objects until the fence signals.
+        // SAFETY: forwarded from the caller; every info lives for its call.
         unsafe {
             d.cmd_pipeline_barrier(
                 cmd,
@@ -637,18 +600,18 @@ impl H264Encoder {
                 vk::DependencyFlags::empty(),
                 &[],
                 &[],
-                &barriers,
+                coding.barriers,
             );
             d.cmd_reset_query_pool(cmd, self.feedback, 0, 1);
-            (queue.fp().cmd_begin_video_coding_khr)(cmd, &raw const begin);
-            if control_needed {
-                (queue.fp().cmd_control_video_coding_khr)(cmd, &raw const control);
+            (queue.cmd_begin_video_coding_khr)(cmd, coding.begin);
+            if let Some(control) = coding.control {
+                (queue.cmd_control_video_coding_khr)(cmd, control);
             }
             d.cmd_begin_query(cmd, self.feedback, 0, vk::QueryControlFlags::empty());
-            (encode_fp.cmd_encode_video_khr)(cmd, &raw const encode);
+            (encode_fp.cmd_encode_video_khr)(cmd, encode);
             d.cmd_end_query(cmd, self.feedback, 0);
             let end = vk::VideoEndCodingInfoKHR::default();
-            (queue.fp().cmd_end_video_coding_khr)(cmd, &raw const end);
+            (queue.cmd_end_video_coding_khr)(cmd, &raw const end);
         }
     }
 
@@ -733,6 +696,15 @@ impl H264Encoder {
     }
 }
 
+/// The codec-neutral part of one coding scope: the command buffer, the barriers before it, the
+/// scope's begin info and its control command (when the rate is new).
+struct Coding<'a> {
+    cmd: vk::CommandBuffer,
+    barriers: &'a [vk::ImageMemoryBarrier<'a>],
+    begin: &'a vk::VideoBeginCodingInfoKHR<'a>,
+    control: Option<&'a vk::VideoCodingControlInfoKHR<'a>>,
+}
+
 /// A rate as `VkVideoEncodeRateControlInfoKHR` gives it (its one layer kept apart, for the
 /// info to point at).
 #[derive(Clone, Copy)]
@@ -803,7 +775,7 @@ fn fill_plane(dst: &mut [u8], cw: usize, ch: usize, src: Plane<'_>, pixel: usize
     }
 }
 
-impl Drop for H264Encoder {
+impl Drop for VideoEncoder {
     fn drop(&mut self) {
         let d = &self.ctx.device;
         // SAFETY: every submission was waited for (its fence) before `encode` returned, or

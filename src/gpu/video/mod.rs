@@ -1,10 +1,11 @@
-//! Vulkan Video encode (VK_KHR_video_encode_queue): what the devices can encode, the codec types
-//! the `ash` release in use lacks (AV1 encode), and (in later increments) the sessions that
-//! encode the processing pass's output in place.
+//! Vulkan Video encode (VK_KHR_video_encode_queue): what the devices can encode, the H.264 and
+//! H.265 parameter sets, the encode session, the encoder that records pictures on the
+//! video-encode queue, and the codec types the `ash` release in use lacks (AV1 encode).
 
 pub(crate) mod av1;
 pub mod caps;
 pub mod encoder;
 pub mod h264;
 pub mod h265;
+mod picture;
 pub mod session;

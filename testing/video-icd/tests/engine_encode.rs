@@ -13,8 +13,9 @@ mod common;
 use std::process::Command;
 
 use common::{install_driver, skip};
-use ghoststream::gpu::video::encoder::{H264Encoder, Nv12Input, VideoRate};
+use ghoststream::gpu::video::encoder::{Nv12Input, VideoEncoder, VideoRate};
 use ghoststream::gpu::video::h264::{H264Parameters, H264Stream};
+use ghoststream::gpu::video::session::SessionParameters;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
 use ghoststream::RateControl;
 use ghoststream::{ColorDescription, Rational};
@@ -77,7 +78,8 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
         color: ColorDescription::BT709,
     })
     .unwrap();
-    let mut encoder = H264Encoder::new(&ctx, &params, rate).expect("the encoder opens");
+    let mut encoder =
+        VideoEncoder::new(&ctx, SessionParameters::H264(&params), rate).expect("the encoder opens");
     assert_eq!(encoder.coded_size(), (208, 128));
     let frames = 300;
     let mut stream = Vec::new();
