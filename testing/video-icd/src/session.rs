@@ -353,6 +353,25 @@ impl CodecParams {
             _ => Err("the get info is for another codec".into()),
         }
     }
+
+    /// Whether the written VPS, SPS and PPS that `get` asks for differ from the application's
+    /// (the encode feedback's hasStd*Overrides; hasOverrides is any of them). Sets that are not
+    /// asked for, or not there, count as not overridden.
+    pub fn overrides(&self, get: Get) -> (bool, bool, bool) {
+        match (self, get) {
+            (Self::H264(p), Get::H264(_, write_pps, sps_id, pps_id)) => (
+                false,
+                false,
+                write_pps && p.pps.get(&(sps_id, pps_id)).is_some_and(Pps::overrides),
+            ),
+            (Self::H265(p), Get::H265((_, write_sps, write_pps), (v, s, q))) => (
+                false,
+                write_sps && p.sps.get(&(v, s)).is_some_and(|x| x.overrides),
+                write_pps && p.pps.get(&(v, s, q)).is_some_and(|x| x.overrides),
+            ),
+            _ => (false, false, false),
+        }
+    }
 }
 
 /// The H.265 parameter sets one parameters object holds, as NAL units with their ids.
