@@ -784,7 +784,7 @@ impl Driver {
         device: u64,
         p: u64,
         get: Get,
-    ) -> Result<(Vec<u8>, (bool, bool, bool)), String> {
+    ) -> Result<(Vec<u8>, crate::session::Overrides), String> {
         let sets = &self
             .device_mut(device)?
             .parameters

@@ -1190,8 +1190,8 @@ unsafe fn h265_picture(first: *const c_void) -> Result<H265Picture, String> {
 unsafe fn codec_picture(first: *const c_void) -> Result<CodecPicture, String> {
     // SAFETY: the caller's contract.
     match unsafe { h264_picture(first) } {
-        // SAFETY: the caller's contract.
         Err(e) if e.starts_with("no VkVideoEncodeH264PictureInfoKHR") => {
+            // SAFETY: the caller's contract.
             unsafe { h265_picture(first) }.map(CodecPicture::H265)
         }
         r => r.map(CodecPicture::H264),

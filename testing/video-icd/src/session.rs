@@ -274,6 +274,9 @@ pub struct H264Params {
     pub update_sequence: u32,
 }
 
+/// Whether the written VPS, SPS and PPS differ from the application's.
+pub type Overrides = (bool, bool, bool);
+
 /// The parameter sets of one codec.
 #[derive(Clone, Debug)]
 pub enum CodecParams {
@@ -357,7 +360,7 @@ impl CodecParams {
     /// Whether the written VPS, SPS and PPS that `get` asks for differ from the application's
     /// (the encode feedback's hasStd*Overrides; hasOverrides is any of them). Sets that are not
     /// asked for, or not there, count as not overridden.
-    pub fn overrides(&self, get: Get) -> (bool, bool, bool) {
+    pub fn overrides(&self, get: Get) -> Overrides {
         match (self, get) {
             (Self::H264(p), Get::H264(_, write_pps, sps_id, pps_id)) => (
                 false,
