@@ -571,6 +571,114 @@ mod tests {
         }
     }
 
+    fn sets() -> (Sps, Pps) {
+        let ptl = crate::h265::std_ptl(1, 0);
+        let dpb = native::StdVideoH265DecPicBufMgr {
+            max_latency_increase_plus1: [0; 7],
+            max_dec_pic_buffering_minus1: [1, 0, 0, 0, 0, 0, 0],
+            max_num_reorder_pics: [0; 7],
+        };
+        let mut sf = crate::h265::no_sps_flags();
+        sf.set_sps_temporal_mvp_enabled_flag(1);
+        sf.set_sample_adaptive_offset_enabled_flag(1);
+        let sps = crate::h265::sps(
+            &native::StdVideoH265SequenceParameterSet {
+                chroma_format_idc: 1,
+                pic_width_in_luma_samples: 16,
+                pic_height_in_luma_samples: 16,
+                log2_max_pic_order_cnt_lsb_minus4: 4,
+                ..crate::h265::std_sps(sf)
+            },
+            &crate::h265::SpsParts {
+                ptl: Some(&ptl),
+                dpb: Some(&dpb),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let pps = crate::h265::pps(&crate::h265::std_pps(crate::h265::no_pps_flags())).unwrap();
+        (sps, pps)
+    }
+
+    fn picture(idr: bool, poc: i32) -> native::StdVideoEncodeH265PictureInfo {
+        native::StdVideoEncodeH265PictureInfo {
+            flags: native::StdVideoEncodeH265PictureInfoFlags {
+                _bitfield_align_1: [],
+                _bitfield_1: native::__BindgenBitfieldUnit::new([0; 4]),
+            },
+            pic_type: if idr {
+                native::StdVideoH265PictureType_STD_VIDEO_H265_PICTURE_TYPE_IDR
+            } else {
+                native::StdVideoH265PictureType_STD_VIDEO_H265_PICTURE_TYPE_P
+            },
+            sps_video_parameter_set_id: 0,
+            pps_seq_parameter_set_id: 0,
+            pps_pic_parameter_set_id: 0,
+            short_term_ref_pic_set_idx: 0,
+            PicOrderCntVal: poc,
+            TemporalId: 0,
+            reserved1: [0; 7],
+            pRefLists: std::ptr::null(),
+            pShortTermRefPicSet: std::ptr::null(),
+            pLongTermRefPics: std::ptr::null(),
+        }
+    }
+
+    fn slice(slice_type: u32, qp_delta: i8) -> native::StdVideoEncodeH265SliceSegmentHeader {
+        native::StdVideoEncodeH265SliceSegmentHeader {
+            flags: native::StdVideoEncodeH265SliceSegmentHeaderFlags {
+                _bitfield_align_1: [],
+                _bitfield_1: native::__BindgenBitfieldUnit::new([0; 4]),
+            },
+            slice_type,
+            slice_segment_address: 0,
+            collocated_ref_idx: 0,
+            MaxNumMergeCand: 5,
+            slice_cb_qp_offset: 0,
+            slice_cr_qp_offset: 0,
+            slice_beta_offset_div2: 0,
+            slice_tc_offset_div2: 0,
+            slice_act_y_qp_offset: 0,
+            slice_act_cb_qp_offset: 0,
+            slice_act_cr_qp_offset: 0,
+            slice_qp_delta: qp_delta,
+            reserved1: 0,
+            pWeightTable: std::ptr::null(),
+        }
+    }
+
+    #[test]
+    fn slice_segment_headers_have_the_hand_computed_bits() {
+        let (sps, pps) = sets();
+        assert!(sps.overrides && pps.overrides);
+        let i = native::StdVideoH265SliceType_STD_VIDEO_H265_SLICE_TYPE_I;
+        let p = native::StdVideoH265SliceType_STD_VIDEO_H265_SLICE_TYPE_P;
+        let mut w = BitWriter::default();
+        let v =
+            slice_segment_header(&mut w, &sps, &pps, &picture(true, 0), &slice(i, 0), 19).unwrap();
+        assert_eq!(
+            v,
+            HeaderValues {
+                slice_qp: 26,
+                cabac_init_flag: false
+            }
+        );
+        // first_slice 1, no_output_of_prior_pics 0, pps ue(0) 1, slice_type ue(2) 011,
+        // slice_qp_delta se(0) 1; no SAO flags (the written SPS has none); then the stop bit.
+        assert_eq!(bits(&w.finish(), 8), "10101111");
+
+        let mut w = BitWriter::default();
+        // POC 261 in 8 bits is 5; the default inline set: one picture before, used.
+        let v = slice_segment_header(&mut w, &sps, &pps, &picture(false, 261), &slice(p, -3), 1)
+            .unwrap();
+        assert_eq!(v.slice_qp, 23);
+        // 1 | ue(0) 1 | ue(1) 010 | 00000101 | sps flag 0 | num_negative ue(1) 010,
+        // num_positive ue(0) 1, delta_poc_s0_minus1 ue(0) 1, used 1 | no temporal MVP flag |
+        // override 0 | five_minus_max_num_merge_cand ue(0) 1 | se(-3) = ue(6) 00111 | stop 1
+        let out = w.finish();
+        assert_eq!(bits(&out, 32), "11010000001010010111010011110000");
+    }
+
     #[test]
     fn contexts_start_from_the_init_values_and_slice_qp() {
         // initValue 154 (part_mode, P) at QP 26: m = 9*5-45 = 0, n = (10<<3)-16 = 64 →
