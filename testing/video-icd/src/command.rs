@@ -103,6 +103,46 @@ pub(crate) struct RefLists {
     pub(crate) marking: Vec<native::StdVideoEncodeH264RefPicMarkingEntry>,
 }
 
+/// The H.265 part of an encode: the std picture info, what its pointers pointed to, and the
+/// slice segment headers (their weight tables are not kept: the driver's PPS has no weighted
+/// prediction).
+#[derive(Clone, Debug)]
+pub(crate) struct H265Picture {
+    pub(crate) picture: Plain<native::StdVideoEncodeH265PictureInfo>,
+    pub(crate) lists: Option<native::StdVideoEncodeH265ReferenceListsInfo>,
+    pub(crate) short_term: Option<native::StdVideoH265ShortTermRefPicSet>,
+    pub(crate) long_term: Option<native::StdVideoEncodeH265LongTermRefPics>,
+    pub(crate) slices: Vec<Plain<native::StdVideoEncodeH265SliceSegmentHeader>>,
+}
+
+/// The codec part of an encode.
+#[derive(Clone, Debug)]
+pub(crate) enum CodecPicture {
+    H264(H264Picture),
+    H265(H265Picture),
+}
+
+impl CodecPicture {
+    /// The picture's order, type and slices for the log.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Self::H264(p) => format!(
+                "frame_num={} poc={} idr={} slices={}",
+                p.picture.0.frame_num,
+                p.picture.0.PicOrderCnt,
+                p.picture.0.flags.IdrPicFlag(),
+                p.slices.len()
+            ),
+            Self::H265(p) => format!(
+                "poc={} pic_type={} slices={}",
+                p.picture.0.PicOrderCntVal,
+                p.picture.0.pic_type,
+                p.slices.len()
+            ),
+        }
+    }
+}
+
 /// `vkCmdEncodeVideoKHR`.
 #[derive(Clone, Debug)]
 pub(crate) struct Encode {
@@ -112,7 +152,7 @@ pub(crate) struct Encode {
     pub(crate) src: Picture,
     pub(crate) setup: Option<Slot>,
     pub(crate) references: Vec<Slot>,
-    pub(crate) h264: H264Picture,
+    pub(crate) codec: CodecPicture,
 }
 
 /// A recorded command.

@@ -778,13 +778,20 @@ impl Driver {
     }
 
     /// `vkGetEncodedVideoSessionParametersKHR`.
-    pub fn encoded_parameters(&mut self, device: u64, p: u64, get: Get) -> Result<Vec<u8>, String> {
-        self.device_mut(device)?
+    /// The bytes and whether the VPS, SPS and PPS asked for were overridden.
+    pub fn encoded_parameters(
+        &mut self,
+        device: u64,
+        p: u64,
+        get: Get,
+    ) -> Result<(Vec<u8>, crate::session::Overrides), String> {
+        let sets = &self
+            .device_mut(device)?
             .parameters
             .get(&p)
             .ok_or_else(|| format!("unknown session parameters {p:#x}"))?
-            .sets
-            .encoded(get)
+            .sets;
+        Ok((sets.encoded(get)?, sets.overrides(get)))
     }
 
     /// `vkCreateImage`.

@@ -1,16 +1,20 @@
 //! Running recorded commands on the CPU at submission: buffer/image copies as memcpys between
-//! host-backed memory, queries, video coding control and H.264 encodes through the PCM writer.
+//! host-backed memory, queries, video coding control and H.264 / H.265 encodes through the PCM
+//! writers.
 
 use ash::vk;
 use ash::vk::native;
 
-use crate::command::{Command, Control, Encode, Picture, Slot};
+use crate::command::{
+    CodecPicture, Command, Control, Encode, H264Picture, H265Picture, Picture, Slot,
+};
 use crate::driver::Device;
 use crate::h264::{Pps, Sps};
 use crate::h264_pcm::{self, Nv12Picture};
+use crate::h265_pcm;
 use crate::log::record;
 use crate::query::Query;
-use crate::session::CodecParams;
+use crate::session::{CodecParams, H264Params, H265Params};
 
 /// `VK_QUERY_RESULT_STATUS_INSUFFICIENT_BITSTREAM_BUFFER_RANGE_KHR`.
 pub const STATUS_INSUFFICIENT_RANGE: i32 = -1_000_299_000;
@@ -581,70 +585,22 @@ fn encode_checked(d: &mut Device, scope: &Scope, e: &Encode) -> Result<(i32, u64
         .parameters
         .get(&scope.parameters)
         .ok_or("no (or a destroyed) session parameters object bound")?;
-    let CodecParams::H264(sets) = &params.sets else {
-        return Err("the bound parameters are not H.264".into());
+    let Encoded {
+        out,
+        coded,
+        luma,
+        chroma,
+        detail,
+    } = match (&params.sets, &e.codec) {
+        (CodecParams::H264(sets), CodecPicture::H264(p)) => encode_h264(d, sets, p, e)?,
+        (CodecParams::H265(sets), CodecPicture::H265(p)) => encode_h265(d, sets, p, e)?,
+        (CodecParams::H264(_), _) => {
+            return Err("the bound parameters are H.264 but the picture info is not".into())
+        }
+        (CodecParams::H265(_), _) => {
+            return Err("the bound parameters are H.265 but the picture info is not".into())
+        }
     };
-    let pic = e.h264.picture.0;
-    let sps = sets
-        .sps
-        .get(&pic.seq_parameter_set_id)
-        .ok_or_else(|| {
-            format!(
-                "no SPS {} in the bound parameters",
-                pic.seq_parameter_set_id
-            )
-        })?
-        .clone();
-    let pps = *sets
-        .pps
-        .get(&(pic.seq_parameter_set_id, pic.pic_parameter_set_id))
-        .ok_or_else(|| {
-            format!(
-                "no PPS {} of SPS {} in the bound parameters",
-                pic.pic_parameter_set_id, pic.seq_parameter_set_id
-            )
-        })?;
-    let coded = (w.div_ceil(16) * 16, h.div_ceil(16) * 16);
-    let sps_size = (
-        (sps.pic_width_in_mbs_minus1 + 1) * 16,
-        (sps.pic_height_in_map_units_minus1 + 1) * 16,
-    );
-    if coded != sps_size {
-        return Err(format!(
-            "codedExtent {w}x{h} is {}x{} in macroblocks, the SPS's picture is {}x{}",
-            coded.0, coded.1, sps_size.0, sps_size.1
-        ));
-    }
-    let (luma, chroma) = read_picture(d, &e.src, coded)?;
-    let source = Nv12Picture {
-        luma: &luma,
-        luma_stride: usize_of(u64::from(coded.0))?,
-        chroma: &chroma,
-        chroma_stride: usize_of(u64::from(coded.0))?,
-        width: coded.0,
-        height: coded.1,
-    };
-    if let Some(problem) = source.problem() {
-        return Err(problem);
-    }
-    let (slice, weights) = e.h264.slices.first().ok_or("no slice")?;
-    let mut slice = slice.0;
-    slice.pWeightTable = weights
-        .as_ref()
-        .map_or(std::ptr::null(), std::ptr::from_ref);
-    let lists = e.h264.lists.as_ref().map(|l| {
-        let mut x = l.lists.0;
-        x.pRefList0ModOperations = ptr_or_null(&l.mod0);
-        x.pRefList1ModOperations = ptr_or_null(&l.mod1);
-        x.pRefPicMarkingOperations = ptr_or_null(&l.marking);
-        x
-    });
-    let mut picture = pic;
-    picture.pRefLists = lists.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
-    let std_pps = std_pps(&pps);
-    let out = with_std_sps(&sps, |s| {
-        h264_pcm::encode_picture(s, &std_pps, &picture, &slice, &source)
-    });
     let n = u64::try_from(out.len()).unwrap_or(u64::MAX);
     let buf = d
         .buffers
@@ -657,15 +613,7 @@ fn encode_checked(d: &mut Device, scope: &Scope, e: &Encode) -> Result<(i32, u64
             e.dst_offset, e.dst_range, buf.size
         ));
     }
-    let detail = format!(
-        "frame_num={} poc={} idr={} slices={} coded={}x{} bytes={n}",
-        pic.frame_num,
-        pic.PicOrderCnt,
-        pic.flags.IdrPicFlag(),
-        e.h264.slices.len(),
-        coded.0,
-        coded.1
-    );
+    let detail = format!("{detail} coded={}x{} bytes={n}", coded.0, coded.1);
     if n > e.dst_range {
         return Ok((
             STATUS_INSUFFICIENT_RANGE,
@@ -698,6 +646,177 @@ fn encode_checked(d: &mut Device, scope: &Scope, e: &Encode) -> Result<(i32, u64
         s.coding.encoded += 1;
     }
     Ok((vk::QueryResultStatusKHR::COMPLETE.as_raw(), n, detail))
+}
+
+/// One encoded picture: the NAL unit(s), the coded size, the samples read (for the setup
+/// slot's reconstructed picture) and the log's codec detail.
+struct Encoded {
+    out: Vec<u8>,
+    coded: (u32, u32),
+    luma: Vec<u8>,
+    chroma: Vec<u8>,
+    detail: String,
+}
+
+/// The source picture of `e` at `coded` (whole 16x16 blocks) as NV12 planes, checked.
+fn read_source(d: &Device, e: &Encode, coded: (u32, u32)) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let (luma, chroma) = read_picture(d, &e.src, coded)?;
+    match nv12(&luma, &chroma, coded)?.problem() {
+        Some(problem) => Err(problem),
+        None => Ok((luma, chroma)),
+    }
+}
+
+/// Planes of `coded.0` bytes per row as an [`Nv12Picture`].
+fn nv12<'a>(
+    luma: &'a [u8],
+    chroma: &'a [u8],
+    coded: (u32, u32),
+) -> Result<Nv12Picture<'a>, String> {
+    let stride = usize_of(u64::from(coded.0))?;
+    Ok(Nv12Picture {
+        luma,
+        luma_stride: stride,
+        chroma,
+        chroma_stride: stride,
+        width: coded.0,
+        height: coded.1,
+    })
+}
+
+/// An H.264 picture through the PCM writer.
+fn encode_h264(
+    d: &Device,
+    sets: &H264Params,
+    p: &H264Picture,
+    e: &Encode,
+) -> Result<Encoded, String> {
+    let pic = p.picture.0;
+    let (w, h) = e.src.extent;
+    let sps = sets
+        .sps
+        .get(&pic.seq_parameter_set_id)
+        .ok_or_else(|| {
+            format!(
+                "no SPS {} in the bound parameters",
+                pic.seq_parameter_set_id
+            )
+        })?
+        .clone();
+    let pps = *sets
+        .pps
+        .get(&(pic.seq_parameter_set_id, pic.pic_parameter_set_id))
+        .ok_or_else(|| {
+            format!(
+                "no PPS {} of SPS {} in the bound parameters",
+                pic.pic_parameter_set_id, pic.seq_parameter_set_id
+            )
+        })?;
+    let coded = (w.div_ceil(16) * 16, h.div_ceil(16) * 16);
+    let sps_size = (
+        (sps.pic_width_in_mbs_minus1 + 1) * 16,
+        (sps.pic_height_in_map_units_minus1 + 1) * 16,
+    );
+    if coded != sps_size {
+        return Err(format!(
+            "codedExtent {w}x{h} is {}x{} in macroblocks, the SPS's picture is {}x{}",
+            coded.0, coded.1, sps_size.0, sps_size.1
+        ));
+    }
+    let (luma, chroma) = read_source(d, e, coded)?;
+    let source = nv12(&luma, &chroma, coded)?;
+    let (slice, weights) = p.slices.first().ok_or("no slice")?;
+    let mut slice = slice.0;
+    slice.pWeightTable = weights
+        .as_ref()
+        .map_or(std::ptr::null(), std::ptr::from_ref);
+    let lists = p.lists.as_ref().map(|l| {
+        let mut x = l.lists.0;
+        x.pRefList0ModOperations = ptr_or_null(&l.mod0);
+        x.pRefList1ModOperations = ptr_or_null(&l.mod1);
+        x.pRefPicMarkingOperations = ptr_or_null(&l.marking);
+        x
+    });
+    let mut picture = pic;
+    picture.pRefLists = lists.as_ref().map_or(std::ptr::null(), std::ptr::from_ref);
+    let std_pps = std_pps(&pps);
+    let out = with_std_sps(&sps, |s| {
+        h264_pcm::encode_picture(s, &std_pps, &picture, &slice, &source)
+    });
+    Ok(Encoded {
+        out,
+        coded,
+        detail: format!(
+            "frame_num={} poc={} idr={} slices={}",
+            pic.frame_num,
+            pic.PicOrderCnt,
+            pic.flags.IdrPicFlag(),
+            p.slices.len()
+        ),
+        luma,
+        chroma,
+    })
+}
+
+/// An H.265 picture through the PCM writer, with the SPS and PPS as the driver wrote them.
+fn encode_h265(
+    d: &Device,
+    sets: &H265Params,
+    p: &H265Picture,
+    e: &Encode,
+) -> Result<Encoded, String> {
+    let pic = p.picture.0;
+    let ids = (
+        pic.sps_video_parameter_set_id,
+        pic.pps_seq_parameter_set_id,
+        pic.pps_pic_parameter_set_id,
+    );
+    let sps = sets
+        .sps
+        .get(&(ids.0, ids.1))
+        .ok_or_else(|| format!("no SPS {} of VPS {} in the bound parameters", ids.1, ids.0))?;
+    let pps = sets.pps.get(&ids).ok_or_else(|| {
+        format!(
+            "no PPS {} of SPS {} and VPS {} in the bound parameters",
+            ids.2, ids.1, ids.0
+        )
+    })?;
+    let (w, h) = e.src.extent;
+    let coded = (w.div_ceil(16) * 16, h.div_ceil(16) * 16);
+    if coded != sps.size {
+        return Err(format!(
+            "codedExtent {w}x{h} is {}x{} in 16x16 blocks, the written SPS's picture is {}x{}",
+            coded.0, coded.1, sps.size.0, sps.size.1
+        ));
+    }
+    let (luma, chroma) = read_source(d, e, coded)?;
+    let slice = p.slices.first().ok_or("no slice segment")?.0;
+    let mut picture = pic;
+    picture.pRefLists = p
+        .lists
+        .as_ref()
+        .map_or(std::ptr::null(), std::ptr::from_ref);
+    picture.pShortTermRefPicSet = p
+        .short_term
+        .as_ref()
+        .map_or(std::ptr::null(), std::ptr::from_ref);
+    picture.pLongTermRefPics = p
+        .long_term
+        .as_ref()
+        .map_or(std::ptr::null(), std::ptr::from_ref);
+    let out = h265_pcm::encode_picture(sps, pps, &picture, &slice, &nv12(&luma, &chroma, coded)?)?;
+    Ok(Encoded {
+        out,
+        coded,
+        detail: format!(
+            "poc={} pic_type={} slices={}",
+            pic.PicOrderCntVal,
+            pic.pic_type,
+            p.slices.len()
+        ),
+        luma,
+        chroma,
+    })
 }
 
 fn ptr_or_null<T>(v: &[T]) -> *const T {

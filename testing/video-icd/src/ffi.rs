@@ -2117,13 +2117,14 @@ unsafe extern "system" fn get_encoded_video_session_parameters(
             w,
         ),
     };
-    let bytes = match r {
+    let (bytes, (vps_over, sps_over, pps_over)) = match r {
         Ok(b) => b,
         Err(e) => return code(finish(NAME, &detail, Err::<(), _>(e))),
     };
+    let bool32 = |b: bool| if b { vk::TRUE } else { vk::FALSE };
     // SAFETY: the feedback structure is NULL or valid and writable, with a valid chain.
     if let Some(f) = unsafe { feedback.as_mut() } {
-        f.has_overrides = vk::FALSE;
+        f.has_overrides = bool32(vps_over || sps_over || pps_over);
         // SAFETY: as above.
         for node in unsafe { out_chain(f.p_next) } {
             // SAFETY: node is a valid chain structure; each arm's sType says what it is.
@@ -2133,22 +2134,24 @@ unsafe extern "system" fn get_encoded_video_session_parameters(
                     let h = unsafe {
                         &mut *node.cast::<vk::VideoEncodeH264SessionParametersFeedbackInfoKHR<'_>>()
                     };
-                    h.has_std_sps_overrides = vk::FALSE;
-                    h.has_std_pps_overrides = vk::FALSE;
+                    h.has_std_sps_overrides = bool32(sps_over);
+                    h.has_std_pps_overrides = bool32(pps_over);
                 }
                 vk::StructureType::VIDEO_ENCODE_H265_SESSION_PARAMETERS_FEEDBACK_INFO_KHR => {
                     // SAFETY: as above.
                     let h = unsafe {
                         &mut *node.cast::<vk::VideoEncodeH265SessionParametersFeedbackInfoKHR<'_>>()
                     };
-                    h.has_std_vps_overrides = vk::FALSE;
-                    h.has_std_sps_overrides = vk::FALSE;
-                    h.has_std_pps_overrides = vk::FALSE;
+                    h.has_std_vps_overrides = bool32(vps_over);
+                    h.has_std_sps_overrides = bool32(sps_over);
+                    h.has_std_pps_overrides = bool32(pps_over);
                 }
                 _ => {}
             }
         }
-        detail.push_str(" feedback");
+        detail.push_str(&format!(
+            " feedback overrides={vps_over},{sps_over},{pps_over}"
+        ));
     }
     // SAFETY: pDataSize is valid for reading and writing.
     let Some(&room) = (unsafe { read(size.cast_const()) }) else {

@@ -10,8 +10,8 @@ use ash::vk::native;
 use ash::vk::Handle;
 
 use crate::command::{
-    check_copy, check_video_family, Command, CommandBuffer, Control, Encode, H264Picture, Picture,
-    Plain, RateControl, RefLists, Slot,
+    check_copy, check_video_family, CodecPicture, Command, CommandBuffer, Control, Encode,
+    H264Picture, H265Picture, Picture, Plain, RateControl, RefLists, Slot,
 };
 use crate::driver::{self, Device};
 use crate::ffi::{array, code, finish, handle_of, in_chain, read, s_type, write};
@@ -1016,7 +1016,14 @@ pub(crate) unsafe extern "system" fn cmd_control_video_coding(
             if flags.is_empty() {
                 return Err("flags is 0".into());
             }
-            let caps = &d.table.h264_encode;
+            let h265 = b.coding.and_then(|c| d.sessions.get(&c)).is_some_and(|s| {
+                s.request.profile.operation == vk::VideoCodecOperationFlagsKHR::ENCODE_H265
+            });
+            let caps = if h265 {
+                &d.table.h265_encode
+            } else {
+                &d.table.h264_encode
+            };
             if flags.contains(vk::VideoCodingControlFlagsKHR::ENCODE_RATE_CONTROL) {
                 let Some(r) = &rate else {
                     return Err(
@@ -1124,6 +1131,73 @@ unsafe fn h264_picture(first: *const c_void) -> Result<H264Picture, String> {
     })
 }
 
+/// The H.265 picture of an encode info's chain, deep-copied.
+///
+/// # Safety
+/// `first` is NULL or a valid input chain whose std pointers are valid.
+unsafe fn h265_picture(first: *const c_void) -> Result<H265Picture, String> {
+    // SAFETY: the caller's contract.
+    let info = unsafe {
+        chained::<vk::VideoEncodeH265PictureInfoKHR<'_>>(
+            first,
+            vk::StructureType::VIDEO_ENCODE_H265_PICTURE_INFO_KHR,
+        )
+    }
+    .ok_or("no VkVideoEncodeH264PictureInfoKHR or VkVideoEncodeH265PictureInfoKHR in pNext")?;
+    // SAFETY: pStdPictureInfo is valid.
+    let mut pic = *unsafe { read(info.p_std_picture_info) }.ok_or("pStdPictureInfo is NULL")?;
+    // SAFETY: each pointer is NULL or valid; none of the three structures holds a pointer.
+    let (lists, short_term, long_term) = unsafe {
+        (
+            read(pic.pRefLists).copied(),
+            read(pic.pShortTermRefPicSet).copied(),
+            read(pic.pLongTermRefPics).copied(),
+        )
+    };
+    pic.pRefLists = std::ptr::null();
+    pic.pShortTermRefPicSet = std::ptr::null();
+    pic.pLongTermRefPics = std::ptr::null();
+    let mut slices = Vec::new();
+    // SAFETY: pNaluSliceSegmentEntries holds naluSliceSegmentEntryCount entries.
+    for s in unsafe {
+        array(
+            info.p_nalu_slice_segment_entries,
+            info.nalu_slice_segment_entry_count,
+        )
+    } {
+        // SAFETY: pStdSliceSegmentHeader is valid.
+        let mut h = *unsafe { read(s.p_std_slice_segment_header) }
+            .ok_or("a NULL pStdSliceSegmentHeader")?;
+        h.pWeightTable = std::ptr::null();
+        slices.push(Plain(h));
+    }
+    if slices.is_empty() {
+        return Err("naluSliceSegmentEntryCount is 0".into());
+    }
+    Ok(H265Picture {
+        picture: Plain(pic),
+        lists,
+        short_term,
+        long_term,
+        slices,
+    })
+}
+
+/// The codec picture of an encode info's chain: H.264's, else H.265's.
+///
+/// # Safety
+/// As [`h264_picture`].
+unsafe fn codec_picture(first: *const c_void) -> Result<CodecPicture, String> {
+    // SAFETY: the caller's contract.
+    match unsafe { h264_picture(first) } {
+        Err(e) if e.starts_with("no VkVideoEncodeH264PictureInfoKHR") => {
+            // SAFETY: the caller's contract.
+            unsafe { h265_picture(first) }.map(CodecPicture::H265)
+        }
+        r => r.map(CodecPicture::H264),
+    }
+}
+
 pub(crate) unsafe extern "system" fn cmd_encode_video(
     cb: vk::CommandBuffer,
     info: *const vk::VideoEncodeInfoKHR<'_>,
@@ -1133,7 +1207,7 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
         return;
     };
     // SAFETY: the chain and its std structures are valid.
-    let h264 = unsafe { h264_picture(info.p_next) };
+    let codec = unsafe { codec_picture(info.p_next) };
     // SAFETY: the setup slot is NULL or valid; the reference slots array holds its count.
     let (setup, references) = unsafe {
         (
@@ -1155,23 +1229,17 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
         src.extent.1,
         setup.map(|s| s.index),
         references.iter().map(|s| s.index).collect::<Vec<_>>(),
-        match &h264 {
-            Ok(p) => format!(
-                "frame_num={} poc={} idr={} slices={}",
-                p.picture.0.frame_num,
-                p.picture.0.PicOrderCnt,
-                p.picture.0.flags.IdrPicFlag(),
-                p.slices.len()
-            ),
+        match &codec {
+            Ok(p) => p.describe(),
             Err(e) => e.clone(),
         }
     );
-    let Ok(h264) = h264 else {
+    let Ok(codec) = codec else {
         let _ = finish::<()>(
             "vkCmdEncodeVideoKHR",
             &detail,
             driver::lock().record(handle_of(cb), Command::Barrier, |_, _| {
-                Err("the H.264 picture info is missing or incomplete".into())
+                Err("the codec picture info (H.264 or H.265) is missing or incomplete".into())
             }),
         );
         return;
@@ -1183,7 +1251,7 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
         src,
         setup,
         references: references.clone(),
-        h264,
+        codec,
     };
     let checked = encode.clone();
     record_cmd(

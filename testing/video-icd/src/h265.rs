@@ -2,12 +2,36 @@
 //! structures, written as Annex-B NAL units (ITU-T H.265 sections 7.3.2.1 to 7.3.2.3, 7.3.3,
 //! 7.3.7 and E.2.1) when they are added, with the values the encoder needs kept beside them.
 //!
+//! The SPS and PPS are written with the overrides this driver's PCM encoder
+//! ([`crate::h265_pcm`]) needs (16x16 coding tree and coding blocks, 8-bit PCM coding units
+//! unfiltered, no SAO, tiles, wavefronts, weighted prediction or temporal motion vectors;
+//! see [`pcm_sps`] and [`pcm_pps`]); each keeps the values as written beside its NAL unit and
+//! says whether they differ from the application's (`hasOverrides`).
+//!
 //! Not written yet, and refused with the reason: HRD parameters, scaling-list data,
 //! inter-predicted short-term reference picture sets and the SPS/PPS extensions.
 
 use ash::vk::native;
 
 use crate::h264::{annex_b, BitWriter};
+
+/// A std structure whose pointers are all NULL (what they pointed to is kept beside it), so
+/// that it is plain data.
+#[derive(Clone, Copy, Debug)]
+pub struct Plain<T>(T);
+
+impl<T> Plain<T> {
+    /// The structure.
+    pub fn get(&self) -> &T {
+        &self.0
+    }
+}
+
+// SAFETY: a `Plain` is only made by this module, with every pointer inside set to NULL, so it
+// refers to nothing.
+unsafe impl<T> Send for Plain<T> {}
+// SAFETY: as above.
+unsafe impl<T> Sync for Plain<T> {}
 
 /// `StdVideoH265VpsFlags` with every flag 0 (bindgen gives the std structures no `Default`).
 pub fn no_vps_flags() -> native::StdVideoH265VpsFlags {
@@ -204,7 +228,7 @@ const SPS_NUT: u8 = 33;
 const PPS_NUT: u8 = 34;
 
 /// A NAL unit of `nal_unit_type` with layer 0 and temporal id 0.
-fn nal(nal_unit_type: u8, rbsp: &[u8]) -> Vec<u8> {
+pub(crate) fn nal(nal_unit_type: u8, rbsp: &[u8]) -> Vec<u8> {
     annex_b(&[(nal_unit_type & 0x3f) << 1, 1], rbsp)
 }
 
@@ -352,20 +376,29 @@ pub struct SpsParts<'a> {
     pub vui_has_hrd: bool,
 }
 
-/// An SPS as the driver keeps it: its ids, the picture size and its NAL unit.
+/// An SPS as the driver keeps it: its ids, the picture size, the values as written and its NAL
+/// unit.
 #[derive(Clone, Debug)]
 pub struct Sps {
     /// `sps_video_parameter_set_id`.
     pub vps_id: u8,
     /// `sps_seq_parameter_set_id`.
     pub id: u8,
-    /// `pic_width_in_luma_samples`, `pic_height_in_luma_samples`.
+    /// `pic_width_in_luma_samples`, `pic_height_in_luma_samples` as written (whole 16x16
+    /// coding tree blocks).
     pub size: (u32, u32),
+    /// The SPS as written: the application's with [`pcm_sps`]'s overrides, pointers NULL.
+    pub written: Plain<native::StdVideoH265SequenceParameterSet>,
+    /// The short-term reference picture sets (`num_short_term_ref_pic_sets` of them).
+    pub short_term: Vec<native::StdVideoH265ShortTermRefPicSet>,
+    /// Whether the written SPS differs from the application's.
+    pub overrides: bool,
     /// The NAL unit.
     pub nal: Vec<u8>,
 }
 
-fn st_ref_pic_set(
+/// `st_ref_pic_set(index)` (section 7.3.7), also the slice segment header's own set.
+pub(crate) fn st_ref_pic_set(
     w: &mut BitWriter,
     index: usize,
     s: &native::StdVideoH265ShortTermRefPicSet,
@@ -463,8 +496,92 @@ fn write_vui(w: &mut BitWriter, v: &native::StdVideoH265SequenceParameterSetVui)
     }
 }
 
-/// Writes an SPS from the std structure and what its pointers point to.
+/// The SPS this driver writes for `s`: the coding tree and coding blocks 16x16 (so no
+/// `split_cu_flag` is coded), the picture size rounded up to whole blocks (the difference
+/// added to the conformance window, so the output keeps the application's size), transform
+/// sizes and depths clipped to the 16x16 blocks, PCM on with samples of the picture's bit
+/// depth in 16x16 blocks, unfiltered (`pcm_loop_filter_disabled_flag`), and no AMP, SAO or
+/// temporal motion vector prediction. Everything else (profile, tier, level, VUI, POC bits,
+/// reference picture sets) is the application's.
+pub fn pcm_sps(
+    s: &native::StdVideoH265SequenceParameterSet,
+) -> native::StdVideoH265SequenceParameterSet {
+    let mut o = *s;
+    o.log2_min_luma_coding_block_size_minus3 = 1;
+    o.log2_diff_max_min_luma_coding_block_size = 0;
+    // MinTbLog2SizeY < MinCbLog2SizeY (4) and MaxTbLog2SizeY <= CtbLog2SizeY (4).
+    let min_tb = (s.log2_min_luma_transform_block_size_minus2 + 2).min(3);
+    let max_tb = (min_tb + s.log2_diff_max_min_luma_transform_block_size).clamp(min_tb, 4);
+    o.log2_min_luma_transform_block_size_minus2 = min_tb - 2;
+    o.log2_diff_max_min_luma_transform_block_size = max_tb - min_tb;
+    o.max_transform_hierarchy_depth_inter = s.max_transform_hierarchy_depth_inter.min(4 - min_tb);
+    o.max_transform_hierarchy_depth_intra = s.max_transform_hierarchy_depth_intra.min(4 - min_tb);
+    o.pcm_sample_bit_depth_luma_minus1 = s.bit_depth_luma_minus8 + 7;
+    o.pcm_sample_bit_depth_chroma_minus1 = s.bit_depth_chroma_minus8 + 7;
+    o.log2_min_pcm_luma_coding_block_size_minus3 = 1;
+    o.log2_diff_max_min_pcm_luma_coding_block_size = 0;
+    let f = &mut o.flags;
+    f.set_pcm_enabled_flag(1);
+    f.set_pcm_loop_filter_disabled_flag(1);
+    f.set_amp_enabled_flag(0);
+    f.set_sample_adaptive_offset_enabled_flag(0);
+    f.set_sps_temporal_mvp_enabled_flag(0);
+    // Whole 16x16 blocks: the added columns and rows are cropped (in chroma sample units).
+    let (sub_w, sub_h) = match s.chroma_format_idc {
+        1 => (2, 2),
+        2 => (2, 1),
+        _ => (1, 1),
+    };
+    let (w, h) = (s.pic_width_in_luma_samples, s.pic_height_in_luma_samples);
+    let (w16, h16) = (w.div_ceil(16) * 16, h.div_ceil(16) * 16);
+    if (w16, h16) != (w, h) {
+        if o.flags.conformance_window_flag() == 0 {
+            o.flags.set_conformance_window_flag(1);
+            o.conf_win_left_offset = 0;
+            o.conf_win_right_offset = 0;
+            o.conf_win_top_offset = 0;
+            o.conf_win_bottom_offset = 0;
+        }
+        o.pic_width_in_luma_samples = w16;
+        o.pic_height_in_luma_samples = h16;
+        o.conf_win_right_offset += (w16 - w) / sub_w;
+        o.conf_win_bottom_offset += (h16 - h) / sub_h;
+    }
+    o
+}
+
+/// Writes an SPS from the std structure and what its pointers point to, with [`pcm_sps`]'s
+/// overrides.
 pub fn sps(s: &native::StdVideoH265SequenceParameterSet, p: &SpsParts<'_>) -> Result<Sps, String> {
+    let given = write_sps(s, p)?;
+    let mut written = pcm_sps(s);
+    let nal = write_sps(&written, p)?;
+    written.pProfileTierLevel = std::ptr::null();
+    written.pDecPicBufMgr = std::ptr::null();
+    written.pScalingLists = std::ptr::null();
+    written.pShortTermRefPicSet = std::ptr::null();
+    written.pLongTermRefPicsSps = std::ptr::null();
+    written.pSequenceParameterSetVui = std::ptr::null();
+    written.pPredictorPaletteEntries = std::ptr::null();
+    Ok(Sps {
+        vps_id: s.sps_video_parameter_set_id,
+        id: s.sps_seq_parameter_set_id,
+        size: (
+            written.pic_width_in_luma_samples,
+            written.pic_height_in_luma_samples,
+        ),
+        written: Plain(written),
+        short_term: p.short_term[..usize::from(s.num_short_term_ref_pic_sets)].to_vec(),
+        overrides: given != nal,
+        nal,
+    })
+}
+
+/// The SPS NAL unit of `s`, checked.
+fn write_sps(
+    s: &native::StdVideoH265SequenceParameterSet,
+    p: &SpsParts<'_>,
+) -> Result<Vec<u8>, String> {
     let id = s.sps_seq_parameter_set_id;
     let f = &s.flags;
     let (Some(ptl), Some(dpb)) = (p.ptl, p.dpb) else {
@@ -586,17 +703,16 @@ pub fn sps(s: &native::StdVideoH265SequenceParameterSet, p: &SpsParts<'_>) -> Re
         write_vui(&mut w, v);
     }
     w.bit(false); // sps_extension_present_flag (refused when set)
-    Ok(Sps {
-        vps_id: s.sps_video_parameter_set_id,
-        id,
-        size: (s.pic_width_in_luma_samples, s.pic_height_in_luma_samples),
-        nal: nal(SPS_NUT, &w.finish()),
-    })
+    Ok(nal(SPS_NUT, &w.finish()))
 }
 
-/// A PPS as the driver keeps it: its ids and its NAL unit.
+/// A PPS as the driver keeps it: its ids, the values as written and its NAL unit.
 #[derive(Clone, Debug)]
 pub struct Pps {
+    /// The PPS as written: the application's with [`pcm_pps`]'s overrides, pointers NULL.
+    pub written: Plain<native::StdVideoH265PictureParameterSet>,
+    /// Whether the written PPS differs from the application's.
+    pub overrides: bool,
     /// `sps_video_parameter_set_id`.
     pub vps_id: u8,
     /// `pps_seq_parameter_set_id`.
@@ -607,8 +723,50 @@ pub struct Pps {
     pub nal: Vec<u8>,
 }
 
-/// Writes a PPS from the std structure.
+/// The PPS this driver writes for `p`: no CU QP deltas, transquant bypass, sign data hiding,
+/// tiles, wavefronts, weighted prediction or list modification, and the deblocking filter
+/// off; everything else is the application's.
+pub fn pcm_pps(
+    p: &native::StdVideoH265PictureParameterSet,
+) -> native::StdVideoH265PictureParameterSet {
+    let mut o = *p;
+    o.diff_cu_qp_delta_depth = 0;
+    o.num_tile_columns_minus1 = 0;
+    o.num_tile_rows_minus1 = 0;
+    let f = &mut o.flags;
+    f.set_cu_qp_delta_enabled_flag(0);
+    f.set_transquant_bypass_enabled_flag(0);
+    f.set_sign_data_hiding_enabled_flag(0);
+    f.set_tiles_enabled_flag(0);
+    f.set_entropy_coding_sync_enabled_flag(0);
+    f.set_weighted_pred_flag(0);
+    f.set_weighted_bipred_flag(0);
+    f.set_lists_modification_present_flag(0);
+    f.set_deblocking_filter_control_present_flag(1);
+    f.set_deblocking_filter_override_enabled_flag(0);
+    f.set_pps_deblocking_filter_disabled_flag(1);
+    o
+}
+
+/// Writes a PPS from the std structure, with [`pcm_pps`]'s overrides.
 pub fn pps(p: &native::StdVideoH265PictureParameterSet) -> Result<Pps, String> {
+    let given = write_pps(p)?;
+    let mut written = pcm_pps(p);
+    let nal = write_pps(&written)?;
+    written.pScalingLists = std::ptr::null();
+    written.pPredictorPaletteEntries = std::ptr::null();
+    Ok(Pps {
+        vps_id: p.sps_video_parameter_set_id,
+        sps_id: p.pps_seq_parameter_set_id,
+        id: p.pps_pic_parameter_set_id,
+        written: Plain(written),
+        overrides: given != nal,
+        nal,
+    })
+}
+
+/// The PPS NAL unit of `p`, checked.
+fn write_pps(p: &native::StdVideoH265PictureParameterSet) -> Result<Vec<u8>, String> {
     let id = p.pps_pic_parameter_set_id;
     let f = &p.flags;
     let unsupported = [
@@ -692,12 +850,7 @@ pub fn pps(p: &native::StdVideoH265PictureParameterSet) -> Result<Pps, String> {
     w.ue(u32::from(p.log2_parallel_merge_level_minus2));
     w.bit(f.slice_segment_header_extension_present_flag() != 0);
     w.bit(false); // pps_extension_present_flag (refused when set)
-    Ok(Pps {
-        vps_id: p.sps_video_parameter_set_id,
-        sps_id: p.pps_seq_parameter_set_id,
-        id,
-        nal: nal(PPS_NUT, &w.finish()),
-    })
+    Ok(nal(PPS_NUT, &w.finish()))
 }
 
 #[cfg(test)]

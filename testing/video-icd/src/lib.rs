@@ -20,6 +20,7 @@ mod ffi_cmd;
 pub mod h264;
 pub mod h264_pcm;
 pub mod h265;
+pub mod h265_pcm;
 mod handle;
 pub mod image;
 pub mod log;

@@ -274,6 +274,9 @@ pub struct H264Params {
     pub update_sequence: u32,
 }
 
+/// Whether the written VPS, SPS and PPS differ from the application's.
+pub type Overrides = (bool, bool, bool);
+
 /// The parameter sets of one codec.
 #[derive(Clone, Debug)]
 pub enum CodecParams {
@@ -351,6 +354,25 @@ impl CodecParams {
             (Self::H264(p), Get::H264(s, q, si, qi)) => p.encoded(s, q, si, qi),
             (Self::H265(p), Get::H265(w, ids)) => p.encoded(w, ids),
             _ => Err("the get info is for another codec".into()),
+        }
+    }
+
+    /// Whether the written VPS, SPS and PPS that `get` asks for differ from the application's
+    /// (the encode feedback's hasStd*Overrides; hasOverrides is any of them). Sets that are not
+    /// asked for, or not there, count as not overridden.
+    pub fn overrides(&self, get: Get) -> Overrides {
+        match (self, get) {
+            (Self::H264(p), Get::H264(_, write_pps, sps_id, pps_id)) => (
+                false,
+                false,
+                write_pps && p.pps.get(&(sps_id, pps_id)).is_some_and(Pps::overrides),
+            ),
+            (Self::H265(p), Get::H265((_, write_sps, write_pps), (v, s, q))) => (
+                false,
+                write_sps && p.sps.get(&(v, s)).is_some_and(|x| x.overrides),
+                write_pps && p.pps.get(&(v, s, q)).is_some_and(|x| x.overrides),
+            ),
+            _ => (false, false, false),
         }
     }
 }

@@ -359,7 +359,8 @@ fn h265_main_parameters_decode_with_ffmpeg(v: &Vulkan<'_>, dir: &std::path::Path
             h265_feedback.has_std_sps_overrides,
             h265_feedback.has_std_pps_overrides
         ),
-        (vk::FALSE, vk::FALSE, vk::FALSE, vk::FALSE)
+        (vk::TRUE, vk::FALSE, vk::TRUE, vk::TRUE),
+        "the SPS and PPS carry the PCM encoder's overrides, the VPS is as given"
     );
     assert_eq!(&data[..6], [0, 0, 0, 1, 0x40, 0x01], "a VPS NAL unit first");
 
@@ -397,9 +398,13 @@ fn h265_main_parameters_decode_with_ffmpeg(v: &Vulkan<'_>, dir: &std::path::Path
         - 2 * (one("conf_win_top_offset") + one("conf_win_bottom_offset"));
     assert_eq!((width, height), (1920, 1080), "the cropped picture size");
     assert_eq!(
-        one("log2_diff_max_min_luma_coding_block_size"),
-        2,
-        "32x32 CTBs"
+        (
+            one("log2_min_luma_coding_block_size_minus3"),
+            one("log2_diff_max_min_luma_coding_block_size"),
+            one("pcm_enabled_flag"),
+        ),
+        (1, 0, 1),
+        "32x32 CTBs asked for, 16x16 PCM coding units written"
     );
     assert_eq!(one("num_short_term_ref_pic_sets"), 1);
     assert_eq!(all("num_negative_pics"), [1]);
@@ -414,10 +419,9 @@ fn h265_main_parameters_decode_with_ffmpeg(v: &Vulkan<'_>, dir: &std::path::Path
     assert_eq!(one("colour_primaries"), 1);
     assert_eq!(one("init_qp_minus26"), -2);
     assert_eq!((one("pps_cb_qp_offset"), one("pps_cr_qp_offset")), (1, -1));
-    assert_eq!(
-        (one("pps_beta_offset_div2"), one("pps_tc_offset_div2")),
-        (-1, 2)
-    );
+    // The deblocking filter is off in the written PPS, so its offsets are not there.
+    assert_eq!(one("pps_deblocking_filter_disabled_flag"), 1);
+    assert!(all("pps_beta_offset_div2").is_empty());
 
     // SAFETY: made above, destroyed once.
     unsafe {
@@ -863,7 +867,8 @@ fn h264_and_h265_sessions_bind_memory_and_their_parameter_sets_decode_with_ffmpe
         (data, overrides)
     };
     let (sps_pps0, overrides) = get(true, 0);
-    assert_eq!(overrides, (vk::FALSE, vk::FALSE, vk::FALSE));
+    // The PPS asks for CABAC; the driver writes CAVLC and says so.
+    assert_eq!(overrides, (vk::TRUE, vk::FALSE, vk::TRUE));
     let (pps1_bytes, _) = get(false, 1);
     assert_eq!(&sps_pps0[..5], [0, 0, 0, 1, 0x67], "an SPS NAL unit first");
     assert_eq!(&pps1_bytes[..5], [0, 0, 0, 1, 0x68], "a PPS NAL unit alone");
