@@ -1,5 +1,5 @@
-//! The Vulkan Video backend (VK_KHR_video_encode_queue): H.264 on any vendor's device with a
-//! video-encode queue, through [`crate::gpu::video::encoder::H264Encoder`]. Frames come in CPU
+//! The Vulkan Video backend (VK_KHR_video_encode_queue): H.264 and H.265 on any vendor's device
+//! with a video-encode queue, through [`crate::gpu::video::encoder::VideoEncoder`]. Frames come in CPU
 //! memory as NV12 (or I420, interleaved here) and are uploaded to the encode input image on the
 //! device; each picture is encoded as it arrives (IDR, then P pictures referencing the one
 //! before), so units come back in order with no delay.
@@ -22,7 +22,7 @@ use crate::gpu::video::session::SessionParameters;
 use crate::gpu::{GpuContext, GpuError};
 
 /// The codecs this backend encodes so far.
-const ENCODES: [Codec; 1] = [Codec::H264];
+const ENCODES: [Codec; 2] = [Codec::H264, Codec::Hevc];
 
 /// Vulkan Video encode ([`VulkanVideoEncoder`]) on the first device whose video-encode queue
 /// encodes the codec.
@@ -30,8 +30,9 @@ pub(crate) struct VulkanVideoFactory;
 
 /// Why the backend does not encode `codec` yet, when it does not.
 fn not_built(codec: Codec) -> Option<String> {
-    (!ENCODES.contains(&codec))
-        .then(|| format!("GhostStream's Vulkan Video backend encodes H.264 so far, not {codec}"))
+    (!ENCODES.contains(&codec)).then(|| {
+        format!("GhostStream's Vulkan Video backend encodes H.264 and H.265 so far, not {codec}")
+    })
 }
 
 impl BackendFactory for VulkanVideoFactory {
@@ -60,7 +61,7 @@ impl BackendFactory for VulkanVideoFactory {
         }
         if config.bit_depth == BitDepth::Ten {
             return Err(unavailable(
-                "10-bit H.264 is not encoded by Vulkan Video here (High 10 has no encode profile in drivers): use --bit-depth 8"
+                "10-bit input (P010, H.265 Main 10) is not built for Vulkan Video yet: use --bit-depth 8 or --encoder software"
                     .into(),
             ));
         }
@@ -451,6 +452,6 @@ mod tests {
     fn codecs_not_built_yet_say_so() {
         assert_eq!(not_built(Codec::H264), None);
         let why = not_built(Codec::Av1).unwrap();
-        assert!(why.contains("H.264 so far, not"), "{why}");
+        assert!(why.contains("H.264 and H.265 so far, not av1"), "{why}");
     }
 }

@@ -1,8 +1,8 @@
 //! `ghoststream encode --encoder vulkan` end to end on GhostStream's test Vulkan driver
-//! (testing/video-icd: a video-encode queue whose H.264 "encoder" writes I_PCM macroblocks, so
-//! the output decodes to exactly the input): raw NV12 and I420 frames in, an Annex-B file out,
-//! decoded by FFmpeg and compared byte for byte; `probe` names the driver's H.264 encode. No
-//! real video-encode hardware is involved (docs/HARDWARE.md).
+//! (testing/video-icd: a video-encode queue whose H.264 and H.265 "encoders" write PCM blocks,
+//! so the output decodes to exactly the input): raw NV12 and I420 frames in, an Annex-B file
+//! out for each codec, decoded by FFmpeg and compared byte for byte; `probe` names the driver's
+//! encodes. No real video-encode hardware is involved (docs/HARDWARE.md).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -65,7 +65,7 @@ fn frame(n: usize, w: usize, h: usize, format: &str) -> Vec<u8> {
 #[test]
 fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_input() {
     if Command::new("ffmpeg").arg("-version").output().is_err() {
-        skip("no ffmpeg on PATH (the independent H.264 decoder)");
+        skip("no ffmpeg on PATH (the independent decoder)");
         return;
     }
     let Some(lib) = driver_library() else {
@@ -76,30 +76,39 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
     let manifest = dir.path().join("ghoststream_video_icd.json");
     std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
 
-    // `probe` finds the driver's H.264 encode.
+    // `probe` finds the driver's H.264 and H.265 encodes.
     let probe = tool(&manifest).arg("probe").output().unwrap();
     let text = String::from_utf8_lossy(&probe.stdout);
-    assert!(
-        text.lines().any(|l| l.contains("vulkan")
-            && l.contains("h264")
-            && l.contains("GhostStream test driver")),
-        "probe names the test driver's H.264 encode:\n{text}{}",
-        String::from_utf8_lossy(&probe.stderr)
-    );
+    for codec in ["h264", "hevc"] {
+        assert!(
+            text.lines().any(|l| l.contains("vulkan")
+                && l.contains(codec)
+                && l.contains("available")
+                && l.contains("GhostStream test driver")),
+            "probe names the test driver's {codec} encode:\n{text}{}",
+            String::from_utf8_lossy(&probe.stderr)
+        );
+    }
 
     let (w, h, frames) = (200usize, 120usize, 12usize);
-    for format in ["nv12", "i420"] {
+    for (codec, format) in [
+        ("h264", "nv12"),
+        ("h264", "i420"),
+        ("hevc", "nv12"),
+        ("hevc", "i420"),
+    ] {
         let input = dir.path().join(format!("in.{format}"));
         let raw: Vec<u8> = (0..frames).flat_map(|n| frame(n, w, h, format)).collect();
         std::fs::write(&input, &raw).unwrap();
-        let output = dir.path().join(format!("{format}.h264"));
+        let extension = if codec == "h264" { "h264" } else { "h265" };
+        let output = dir.path().join(format!("{format}.{extension}"));
         let run = tool(&manifest)
             .args([
                 "encode",
                 "--encoder",
                 "vulkan",
                 "--codec",
-                "h264",
+                codec,
                 "--gpu",
                 "off",
             ])
@@ -113,10 +122,10 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
             .unwrap();
         assert!(
             run.status.success(),
-            "encode --encoder vulkan ({format}) succeeds:\n{}",
+            "encode --encoder vulkan ({codec}, {format}) succeeds:\n{}",
             String::from_utf8_lossy(&run.stderr)
         );
-        let decoded = dir.path().join(format!("{format}.yuv"));
+        let decoded = dir.path().join(format!("{codec}-{format}.yuv"));
         let ff = Command::new("ffmpeg")
             .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
             .arg(&output)
@@ -132,18 +141,18 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
             .unwrap();
         assert!(
             ff.status.success() && ff.stderr.is_empty(),
-            "ffmpeg decodes the {format} run without complaint: {}",
+            "ffmpeg decodes the {codec} {format} run without complaint: {}",
             String::from_utf8_lossy(&ff.stderr)
         );
         let got = std::fs::read(&decoded).unwrap();
         assert_eq!(
             got.len(),
             raw.len(),
-            "{frames} frames back from the {format} run"
+            "{frames} frames back from the {codec} {format} run"
         );
         if let Some(i) = got.iter().zip(&raw).position(|(a, b)| a != b) {
             panic!(
-                "{format}: decoded byte {i} (frame {}) is {}, the input's {}",
+                "{codec} {format}: decoded byte {i} (frame {}) is {}, the input's {}",
                 i / (w * h * 3 / 2),
                 got[i],
                 raw[i]
@@ -169,7 +178,7 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
         let want: Vec<String> = (0..frames)
             .map(|n| if n % 5 == 0 { "1" } else { "0" }.to_string())
             .collect();
-        assert_eq!(keys, want, "key frames of the {format} run");
+        assert_eq!(keys, want, "key frames of the {codec} {format} run");
     }
 }
 
@@ -182,7 +191,7 @@ fn what_the_vulkan_encoder_cannot_do_is_refused_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let manifest = dir.path().join("ghoststream_video_icd.json");
     std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
-    let output = dir.path().join("never.h264");
+    let output = dir.path().join("never.mkv");
     let refused = |args: &[&str], says: &[&str]| {
         let run = tool(&manifest)
             .args([
@@ -207,8 +216,8 @@ fn what_the_vulkan_encoder_cannot_do_is_refused_with_the_reason() {
         assert!(!output.exists(), "{args:?} left no output file");
     };
     refused(
-        &["--codec", "hevc", "--raw-format", "nv12", "--size", "64x64"],
-        &["encodes H.264 so far, not hevc"],
+        &["--codec", "av1", "--raw-format", "nv12", "--size", "64x64"],
+        &["encodes H.264 and H.265 so far, not av1"],
     );
     refused(
         &["--codec", "h264", "--raw-format", "nv12", "--size", "16x16"],

@@ -1,10 +1,9 @@
-//! GhostStream's Vulkan Video H.264 encoder (`ghoststream::gpu::video::encoder`) on the test
-//! driver: a 300-picture session, pictures uploaded on the compute queue, handed to the encode
-//! queue, encoded as IDR and P pictures (the driver writes I_PCM macroblocks, so what it
-//! encodes is exactly what it was given), with a forced IDR and rate changes (CBR → VBR →
-//! constant QP) on the way; the stream (the driver's parameter
-//! sets before each IDR) is decoded by FFmpeg and compared with the input pictures byte for
-//! byte. Under the 1.4 validation layer (as `make test` runs it) the layer must stay silent.
+//! GhostStream's Vulkan Video encoder (`ghoststream::gpu::video::encoder`) on the test driver:
+//! a 300-picture H.264 session and a 300-picture H.265 session, pictures uploaded on the compute
+//! queue, handed to the encode queue, encoded as IDR and P pictures (the driver writes PCM
+//! blocks, so what it encodes is exactly what it was given), with a forced IDR and rate changes
+//! (CBR → VBR → constant QP) on the way; each stream (the driver's parameter sets before each
+//! IDR) is decoded by FFmpeg and compared with the input pictures byte for byte. Under the 1.4 validation layer (as `make test` runs it) the layer must stay silent.
 //!
 //! One test in this binary: the environment names the driver before any Vulkan call.
 
@@ -15,6 +14,7 @@ use std::process::Command;
 use common::{install_driver, skip};
 use ghoststream::gpu::video::encoder::{Nv12Input, VideoEncoder, VideoRate};
 use ghoststream::gpu::video::h264::{H264Parameters, H264Stream};
+use ghoststream::gpu::video::h265::{H265Parameters, H265Stream};
 use ghoststream::gpu::video::session::SessionParameters;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
 use ghoststream::RateControl;
@@ -42,9 +42,9 @@ fn picture(n: usize, w: usize, h: usize) -> Vec<u8> {
 }
 
 #[test]
-fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
+fn h264_and_h265_sessions_on_the_test_driver_decode_to_exactly_the_input() {
     if Command::new("ffmpeg").arg("-version").output().is_err() {
-        skip("no ffmpeg on PATH (the independent H.264 decoder)");
+        skip("no ffmpeg on PATH (the independent decoder)");
         return;
     }
     let Some(driver) = install_driver() else {
@@ -62,7 +62,6 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
         }
     };
     // 200x120: coded 208x128, so the cropping and the padding are exercised too.
-    let (w, h) = (200usize, 120usize);
     let (w32, h32) = (200u32, 120u32);
     let rate = VideoRate {
         control: RateControl::Cbr { bitrate: 4_000_000 },
@@ -70,7 +69,7 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
         buffer_ms: 1000,
         quality_level: 0,
     };
-    let params = H264Parameters::new(&H264Stream {
+    let h264 = H264Parameters::new(&H264Stream {
         width: w32,
         height: h32,
         frame_rate: Rational::new(30, 1),
@@ -78,8 +77,35 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
         color: ColorDescription::BT709,
     })
     .unwrap();
-    let mut encoder =
-        VideoEncoder::new(&ctx, SessionParameters::H264(&params), rate).expect("the encoder opens");
+    let h265 = H265Parameters::new(&H265Stream {
+        width: w32,
+        height: h32,
+        frame_rate: Rational::new(30, 1),
+        max_bitrate: 4_000_000,
+        color: ColorDescription::BT709,
+    })
+    .unwrap();
+    for (params, name) in [
+        (SessionParameters::H264(&h264), "h264"),
+        (SessionParameters::H265(&h265), "hevc"),
+    ] {
+        session(&ctx, params, name, rate, &driver.dir, validated);
+    }
+}
+
+/// A 300-picture session of `params`' codec (FFmpeg's demuxer `name`) at `rate` and after:
+/// encoded, checked for validation messages, decoded and compared with its input.
+fn session(
+    ctx: &std::sync::Arc<GpuContext>,
+    params: SessionParameters<'_>,
+    name: &str,
+    rate: VideoRate,
+    dir: &tempfile::TempDir,
+    validated: bool,
+) {
+    let (w, h) = (200usize, 120usize);
+    let (w32, h32) = (200u32, 120u32);
+    let mut encoder = VideoEncoder::new(ctx, params, rate).expect("the encoder opens");
     assert_eq!(encoder.coded_size(), (208, 128));
     let frames = 300;
     let mut stream = Vec::new();
@@ -126,32 +152,24 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
     let want: Vec<bool> = (0..frames).map(|n| n == 0 || n == 280).collect();
     assert_eq!(
         idrs, want,
-        "IDR at the start and where forced, nowhere else"
+        "{name}: IDR at the start and where forced, nowhere else"
     );
     drop(encoder);
     if validated {
         let messages = ctx.take_validation_messages();
         assert!(
             messages.is_empty(),
-            "validation layer 1.4:\n{}",
+            "validation layer 1.4 ({name}):\n{}",
             messages.join("\n")
         );
     }
 
     // The slices as FFmpeg sees them: I slices at the IDRs, P slices between.
-    let path = driver.dir.path().join("stream.h264");
+    let path = dir.path().join(format!("stream.{name}"));
     std::fs::write(&path, &stream).unwrap();
-    let out = driver.dir.path().join("decoded.nv12");
+    let out = dir.path().join(format!("{name}.nv12"));
     let run = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            "h264",
-            "-i",
-        ])
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-f", name, "-i"])
         .arg(&path)
         .args(["-f", "rawvideo", "-pix_fmt", "nv12", "-y"])
         .arg(&out)
@@ -159,7 +177,7 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
         .expect("ffmpeg runs");
     assert!(
         run.status.success() && run.stderr.is_empty(),
-        "ffmpeg decodes without complaint: {}",
+        "ffmpeg decodes the {name} stream without complaint: {}",
         String::from_utf8_lossy(&run.stderr)
     );
     let decoded = std::fs::read(&out).unwrap();
@@ -168,7 +186,7 @@ fn h264_pictures_encoded_on_the_test_driver_decode_to_exactly_the_input() {
     for (n, (got, want)) in decoded.chunks(size).zip(&inputs).enumerate() {
         if let Some(i) = got.iter().zip(want).position(|(a, b)| a != b) {
             panic!(
-                "decoded frame {n} differs from its input at byte {i}: {} vs {}",
+                "{name}: decoded frame {n} differs from its input at byte {i}: {} vs {}",
                 got[i], want[i]
             );
         }
