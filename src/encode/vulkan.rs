@@ -16,9 +16,10 @@ use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
 use crate::gpu::video::caps::{encode_support, encode_support_on, EncodeSupport};
 use crate::gpu::video::encoder::{Nv12Input, VideoEncoder, VideoRate};
-use crate::gpu::video::h264::{H264Parameters, H264Stream};
-use crate::gpu::video::h265::{H265Parameters, H265Stream};
+use crate::gpu::video::h264::H264Parameters;
+use crate::gpu::video::h265::H265Parameters;
 use crate::gpu::video::session::SessionParameters;
+use crate::gpu::video::VideoStream;
 use crate::gpu::{GpuContext, GpuError};
 
 /// The codecs this backend encodes so far.
@@ -183,6 +184,12 @@ fn check_support(config: &SessionConfig, support: &EncodeSupport) -> Result<(), 
     Ok(())
 }
 
+/// The parameter sets made for a session, of either codec.
+enum Parameters {
+    H264(Box<H264Parameters>),
+    H265(Box<H265Parameters>),
+}
+
 /// The Vulkan Video encoder backend.
 pub struct VulkanVideoEncoder {
     encoder: VideoEncoder,
@@ -234,34 +241,24 @@ impl VulkanVideoEncoder {
             ),
             fix: e,
         };
-        let (h264, h265) = match config.codec {
-            Codec::Hevc => {
-                let p = H265Parameters::new(&H265Stream {
-                    width: config.width,
-                    height: config.height,
-                    frame_rate: config.frame_rate,
-                    max_bitrate,
-                    color: config.color,
-                })
-                .map_err(|e| unsupported(e.to_string()))?;
-                (None, Some(p))
-            }
-            _ => {
-                let p = H264Parameters::new(&H264Stream {
-                    width: config.width,
-                    height: config.height,
-                    frame_rate: config.frame_rate,
-                    max_bitrate,
-                    color: config.color,
-                })
-                .map_err(|e| unsupported(e.to_string()))?;
-                (Some(p), None)
-            }
+        let stream = VideoStream {
+            width: config.width,
+            height: config.height,
+            frame_rate: config.frame_rate,
+            max_bitrate,
+            color: config.color,
         };
-        let params = match (&h264, &h265) {
-            (Some(p), _) => SessionParameters::H264(p),
-            (_, Some(p)) => SessionParameters::H265(p),
-            _ => unreachable!("one codec's parameters were made above"),
+        let owned = match config.codec {
+            Codec::Hevc => Parameters::H265(Box::new(
+                H265Parameters::new(&stream).map_err(|e| unsupported(e.to_string()))?,
+            )),
+            _ => Parameters::H264(Box::new(
+                H264Parameters::new(&stream).map_err(|e| unsupported(e.to_string()))?,
+            )),
+        };
+        let params = match &owned {
+            Parameters::H264(p) => SessionParameters::H264(p),
+            Parameters::H265(p) => SessionParameters::H265(p),
         };
         if let RateControl::Cq { quality } = config.rate_control {
             tracing::info!(

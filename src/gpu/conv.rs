@@ -69,9 +69,19 @@ pub(crate) fn kind_rank(t: vk::PhysicalDeviceType) -> (u32, &'static str) {
 
 /// The copy region of a whole single-level colour image.
 pub(crate) fn whole_image(width: u32, height: u32) -> vk::BufferImageCopy {
+    whole_plane(vk::ImageAspectFlags::COLOR, width, height)
+}
+
+/// The copy region of the whole `aspect` (a colour image, or one plane of a multi-planar one)
+/// of a single-level image, `width` x `height` texels, from the buffer's start.
+pub(crate) fn whole_plane(
+    aspect: vk::ImageAspectFlags,
+    width: u32,
+    height: u32,
+) -> vk::BufferImageCopy {
     vk::BufferImageCopy::default()
         .image_subresource(vk::ImageSubresourceLayers {
-            aspect_mask: vk::ImageAspectFlags::COLOR,
+            aspect_mask: aspect,
             mip_level: 0,
             base_array_layer: 0,
             layer_count: 1,

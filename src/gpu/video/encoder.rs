@@ -17,7 +17,7 @@ use super::picture::{H264Picture, H265Picture, PictureOrder};
 use super::session::{EncodePictures, EncodeSession, Profile, ProfileParts, SessionParameters};
 use crate::config::RateControl;
 use crate::gpu::commands::{begin_one_time, command_buffers_on, wait_and_reset};
-use crate::gpu::conv::color_range;
+use crate::gpu::conv::{color_range, whole_plane};
 use crate::gpu::resources::GpuBuffer;
 use crate::gpu::{GpuContext, GpuError};
 use crate::time::Rational;
@@ -343,29 +343,10 @@ impl VideoEncoder {
             .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
             .image(image)
             .subresource_range(color_range());
-        let plane = |aspect, offset, width, height| {
-            vk::BufferImageCopy::default()
-                .buffer_offset(offset)
-                .image_subresource(vk::ImageSubresourceLayers {
-                    aspect_mask: aspect,
-                    mip_level: 0,
-                    base_array_layer: 0,
-                    layer_count: 1,
-                })
-                .image_extent(vk::Extent3D {
-                    width,
-                    height,
-                    depth: 1,
-                })
-        };
         let regions = [
-            plane(vk::ImageAspectFlags::PLANE_0, 0, w, h),
-            plane(
-                vk::ImageAspectFlags::PLANE_1,
-                u64::from(w) * u64::from(h),
-                w / 2,
-                h / 2,
-            ),
+            whole_plane(vk::ImageAspectFlags::PLANE_0, w, h),
+            whole_plane(vk::ImageAspectFlags::PLANE_1, w / 2, h / 2)
+                .buffer_offset(u64::from(w) * u64::from(h)),
         ];
         let release = vk::ImageMemoryBarrier::default()
             .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
@@ -530,6 +511,12 @@ impl VideoEncoder {
             begin: &begin,
             control: control_needed.then_some(&control),
         };
+        let slots = Slots {
+            encode,
+            setup,
+            reference,
+            idr,
+        };
         // The codec's half: its picture info, and its DPB infos on the two slots.
         match self.session.profile {
             Profile::H264(_) => {
@@ -540,20 +527,11 @@ impl VideoEncoder {
                 let mut picture = vk::VideoEncodeH264PictureInfoKHR::default()
                     .nalu_slice_entries(&slices)
                     .std_picture_info(&std.picture);
-                let mut setup_dpb =
-                    vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(&std.setup);
-                let mut reference_dpb =
-                    vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(&std.reference);
-                let setup = setup.push_next(&mut setup_dpb);
-                let references = [reference.push_next(&mut reference_dpb)];
-                let encode = encode.setup_reference_slot(&setup).push_next(&mut picture);
-                let encode = if idr {
-                    encode
-                } else {
-                    encode.reference_slots(&references)
-                };
+                let mut dpb = [&std.setup, &std.reference].map(|info| {
+                    vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(info)
+                });
                 // SAFETY: forwarded from the caller.
-                unsafe { self.record_coding(&coding, &encode) };
+                unsafe { self.record_picture(&coding, slots, &mut picture, &mut dpb) };
             }
             Profile::H265(_) => {
                 let std = H265Picture::new(&order);
@@ -563,22 +541,41 @@ impl VideoEncoder {
                 let mut picture = vk::VideoEncodeH265PictureInfoKHR::default()
                     .nalu_slice_segment_entries(&slices)
                     .std_picture_info(&std.picture);
-                let mut setup_dpb =
-                    vk::VideoEncodeH265DpbSlotInfoKHR::default().std_reference_info(&std.setup);
-                let mut reference_dpb =
-                    vk::VideoEncodeH265DpbSlotInfoKHR::default().std_reference_info(&std.reference);
-                let setup = setup.push_next(&mut setup_dpb);
-                let references = [reference.push_next(&mut reference_dpb)];
-                let encode = encode.setup_reference_slot(&setup).push_next(&mut picture);
-                let encode = if idr {
-                    encode
-                } else {
-                    encode.reference_slots(&references)
-                };
+                let mut dpb = [&std.setup, &std.reference].map(|info| {
+                    vk::VideoEncodeH265DpbSlotInfoKHR::default().std_reference_info(info)
+                });
                 // SAFETY: forwarded from the caller.
-                unsafe { self.record_coding(&coding, &encode) };
+                unsafe { self.record_picture(&coding, slots, &mut picture, &mut dpb) };
             }
         }
+    }
+
+    /// Records one picture's coding scope: `picture` (the codec's picture info) chained to the
+    /// encode info, `dpb` (the codec's DPB infos of the picture set up and of the one read)
+    /// chained to the two slots; a P picture names its reference slot.
+    ///
+    /// # Safety
+    /// As [`Self::record_coding`].
+    unsafe fn record_picture<P, D>(
+        &self,
+        coding: &Coding<'_>,
+        slots: Slots<'_>,
+        picture: &mut P,
+        [setup_dpb, reference_dpb]: &mut [D; 2],
+    ) where
+        P: vk::ExtendsVideoEncodeInfoKHR,
+        D: vk::ExtendsVideoReferenceSlotInfoKHR,
+    {
+        let setup = slots.setup.push_next(setup_dpb);
+        let references = [slots.reference.push_next(reference_dpb)];
+        let encode = slots.encode.setup_reference_slot(&setup).push_next(picture);
+        let encode = if slots.idr {
+            encode
+        } else {
+            encode.reference_slots(&references)
+        };
+        // SAFETY: forwarded from the caller.
+        unsafe { self.record_coding(coding, &encode) };
     }
 
     /// Records one coding scope: the barriers, the feedback query's reset, the scope with its
@@ -703,6 +700,15 @@ struct Coding<'a> {
     barriers: &'a [vk::ImageMemoryBarrier<'a>],
     begin: &'a vk::VideoBeginCodingInfoKHR<'a>,
     control: Option<&'a vk::VideoCodingControlInfoKHR<'a>>,
+}
+
+/// A picture's encode info and the slot infos of the picture it sets up and of the one it
+/// reads, before the codec's halves are chained to them.
+struct Slots<'a> {
+    encode: vk::VideoEncodeInfoKHR<'a>,
+    setup: vk::VideoReferenceSlotInfoKHR<'a>,
+    reference: vk::VideoReferenceSlotInfoKHR<'a>,
+    idr: bool,
 }
 
 /// A rate as `VkVideoEncodeRateControlInfoKHR` gives it (its one layer kept apart, for the

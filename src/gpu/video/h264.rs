@@ -10,7 +10,8 @@
 use ash::vk;
 use ash::vk::native as std_video;
 
-use crate::color::{ColorDescription, ColorRange};
+use super::VideoStream;
+use crate::color::ColorRange;
 use crate::time::Rational;
 
 /// One level's limits (ITU-T H.264 Table A-1): macroblocks a second, macroblocks a frame, and
@@ -169,21 +170,6 @@ const fn level(
     }
 }
 
-/// What an H.264 stream's parameter sets describe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct H264Stream {
-    /// Picture width in pixels (even).
-    pub width: u32,
-    /// Picture height in pixels (even).
-    pub height: u32,
-    /// Frames a second.
-    pub frame_rate: Rational,
-    /// The highest bitrate the stream may reach, bits a second (the level must allow it).
-    pub max_bitrate: u64,
-    /// The colour description the VUI carries.
-    pub color: ColorDescription,
-}
-
 /// Why no parameter sets can describe a stream.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum H264ParamsError {
@@ -239,7 +225,7 @@ fn choose_level(frame_mbs: u64, mbps: u64, kbps: u64) -> Option<&'static Level> 
 
 impl H264Parameters {
     /// The parameter sets for `stream`: High profile, 4:2:0, 8 bits, one reference, POC type 2.
-    pub fn new(stream: &H264Stream) -> Result<Self, H264ParamsError> {
+    pub fn new(stream: &VideoStream) -> Result<Self, H264ParamsError> {
         let (w, h) = (stream.width, stream.height);
         let size_error = |reason: &str| H264ParamsError::Size {
             width: w,
@@ -408,9 +394,10 @@ fn timing(rate: Rational) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::color::ColorDescription;
 
-    fn stream(width: u32, height: u32, fps: i64, mbit: u64) -> H264Stream {
-        H264Stream {
+    fn stream(width: u32, height: u32, fps: i64, mbit: u64) -> VideoStream {
+        VideoStream {
             width,
             height,
             frame_rate: Rational::new(fps, 1),

@@ -13,7 +13,8 @@
 use ash::vk;
 use ash::vk::native as std_video;
 
-use crate::color::{ColorDescription, ColorRange};
+use super::VideoStream;
+use crate::color::ColorRange;
 use crate::time::Rational;
 
 /// One level's Main-tier limits (ITU-T H.265 Table A-8): luma samples a picture, luma samples a
@@ -168,21 +169,6 @@ const MIN_CB: u32 = 8;
 const PICTURE_ALIGNMENT: u32 = 16;
 const _: () = assert!(PICTURE_ALIGNMENT % MIN_CB == 0);
 
-/// What an H.265 stream's parameter sets describe.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct H265Stream {
-    /// Picture width in pixels (even).
-    pub width: u32,
-    /// Picture height in pixels (even).
-    pub height: u32,
-    /// Frames a second.
-    pub frame_rate: Rational,
-    /// The highest bitrate the stream may reach, bits a second (the level must allow it).
-    pub max_bitrate: u64,
-    /// The colour description the VUI carries.
-    pub color: ColorDescription,
-}
-
 /// Why no parameter sets can describe a stream, or a device cannot encode them.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum H265ParamsError {
@@ -263,7 +249,7 @@ fn choose_level(width: u64, height: u64, rate: u64, bitrate: u64) -> Option<&'st
 impl H265Parameters {
     /// The parameter sets for `stream`: Main profile and tier, 4:2:0, 8 bits, one reference,
     /// CTB 32, VPS/SPS/PPS ids 0.
-    pub fn new(stream: &H265Stream) -> Result<Self, H265ParamsError> {
+    pub fn new(stream: &VideoStream) -> Result<Self, H265ParamsError> {
         let (w, h) = (stream.width, stream.height);
         let size_error = |reason: &str| H265ParamsError::Size {
             width: w,
@@ -592,10 +578,11 @@ fn timing(rate: Rational) -> Option<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::color::ColorDescription;
     use crate::color::{ColorMatrix, ColorPrimaries, TransferFunction};
 
-    fn stream(width: u32, height: u32, fps: i64, mbit: u64) -> H265Stream {
-        H265Stream {
+    fn stream(width: u32, height: u32, fps: i64, mbit: u64) -> VideoStream {
+        VideoStream {
             width,
             height,
             frame_rate: Rational::new(fps, 1),
@@ -639,7 +626,7 @@ mod tests {
         assert_eq!(params(8192, 4320, 120, 100).general_level_idc(), 186);
         assert_eq!(params(176, 144, 15, 0).general_level_idc(), 30);
         // A fractional rate counts its samples exactly: 1080p at 60000/1001 is level 4.1.
-        let ntsc = H265Stream {
+        let ntsc = VideoStream {
             frame_rate: Rational::new(60_000, 1001),
             ..stream(1920, 1080, 60, 12)
         };
@@ -840,7 +827,7 @@ mod tests {
         assert_eq!((v.vui_num_units_in_tick, v.vui_time_scale), (1, 60));
         assert!(v.pHrdParameters.is_null());
 
-        let hdr_full = H265Stream {
+        let hdr_full = VideoStream {
             frame_rate: Rational::new(60_000, 1001),
             color: ColorDescription {
                 matrix: ColorMatrix::Bt2020Ncl,
@@ -870,7 +857,7 @@ mod tests {
         );
 
         // A rate without positive terms leaves timing out of the VUI and the VPS.
-        let untimed = H265Stream {
+        let untimed = VideoStream {
             frame_rate: Rational::new(0, 1),
             ..stream(1280, 720, 30, 8)
         };

@@ -9,3 +9,6 @@ pub mod h264;
 pub mod h265;
 mod picture;
 pub mod session;
+mod stream;
+
+pub use stream::VideoStream;

@@ -13,9 +13,10 @@ use std::process::Command;
 
 use common::{install_driver, skip};
 use ghoststream::gpu::video::encoder::{Nv12Input, VideoEncoder, VideoRate};
-use ghoststream::gpu::video::h264::{H264Parameters, H264Stream};
-use ghoststream::gpu::video::h265::{H265Parameters, H265Stream};
+use ghoststream::gpu::video::h264::H264Parameters;
+use ghoststream::gpu::video::h265::H265Parameters;
 use ghoststream::gpu::video::session::SessionParameters;
+use ghoststream::gpu::video::VideoStream;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
 use ghoststream::RateControl;
 use ghoststream::{ColorDescription, Rational};
@@ -69,7 +70,7 @@ fn h264_and_h265_sessions_on_the_test_driver_decode_to_exactly_the_input() {
         buffer_ms: 1000,
         quality_level: 0,
     };
-    let h264 = H264Parameters::new(&H264Stream {
+    let h264 = H264Parameters::new(&VideoStream {
         width: w32,
         height: h32,
         frame_rate: Rational::new(30, 1),
@@ -77,7 +78,7 @@ fn h264_and_h265_sessions_on_the_test_driver_decode_to_exactly_the_input() {
         color: ColorDescription::BT709,
     })
     .unwrap();
-    let h265 = H265Parameters::new(&H265Stream {
+    let h265 = H265Parameters::new(&VideoStream {
         width: w32,
         height: h32,
         frame_rate: Rational::new(30, 1),

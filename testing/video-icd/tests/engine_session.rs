@@ -11,8 +11,9 @@ mod common;
 use std::process::Command;
 
 use common::{install_driver, skip};
-use ghoststream::gpu::video::h264::{H264Parameters, H264Stream};
+use ghoststream::gpu::video::h264::H264Parameters;
 use ghoststream::gpu::video::session::{EncodeSession, SessionParameters};
+use ghoststream::gpu::video::VideoStream;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
 use ghoststream::{ColorDescription, Rational};
 
@@ -40,7 +41,7 @@ fn the_engines_h264_session_makes_parameter_sets_ffmpeg_reads_back() {
             return;
         }
     };
-    let stream = H264Stream {
+    let stream = VideoStream {
         width: 1920,
         height: 1080,
         frame_rate: Rational::new(60, 1),
@@ -113,8 +114,8 @@ fn the_engines_h264_session_makes_parameter_sets_ffmpeg_reads_back() {
 /// parameter sets it encodes are read back by FFmpeg: Main profile, the level chosen, the
 /// picture size and conformance window, the VUI's colour.
 fn h265_session_on(ctx: &std::sync::Arc<GpuContext>, dir: &std::path::Path, validated: bool) {
-    use ghoststream::gpu::video::h265::{H265Parameters, H265Stream};
-    let params = H265Parameters::new(&H265Stream {
+    use ghoststream::gpu::video::h265::H265Parameters;
+    let params = H265Parameters::new(&VideoStream {
         width: 1920,
         height: 1080,
         frame_rate: Rational::new(60, 1),

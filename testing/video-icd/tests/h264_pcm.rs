@@ -10,7 +10,8 @@ use std::process::Command;
 
 use ash::vk::native;
 use common::skip;
-use ghoststream::gpu::video::h264::{H264Parameters, H264Stream};
+use ghoststream::gpu::video::h264::H264Parameters;
+use ghoststream::gpu::video::VideoStream;
 use ghoststream::{ColorDescription, Rational};
 use ghoststream_video_icd::h264::{Pps, Sps, Vui};
 use ghoststream_video_icd::h264_pcm::{encode_picture, Nv12Picture};
@@ -100,7 +101,7 @@ fn ffmpeg(args: &[&str]) -> std::process::Output {
 /// Encodes three frames of `width`x`height` with the library's parameter sets, decodes them
 /// with FFmpeg and compares every sample.
 fn round_trip(dir: &Path, width: u32, height: u32) {
-    let params = H264Parameters::new(&H264Stream {
+    let params = H264Parameters::new(&VideoStream {
         width,
         height,
         frame_rate: Rational::new(30, 1),
