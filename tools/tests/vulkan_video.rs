@@ -183,6 +183,32 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
 }
 
 #[test]
+fn auto_picks_the_vulkan_encoder_before_the_software_ones() {
+    let Some(lib) = driver_library() else {
+        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("ghoststream_video_icd.json");
+    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
+    let output = dir.path().join("auto.h264");
+    let run = tool(&manifest)
+        .args(["encode", "--codec", "h264", "--gpu", "off", "--frames", "3"])
+        .args(["--raw-format", "nv12", "--size", "64x64"])
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    // NVENC is passed over (no library here); Vulkan Video comes before software.
+    assert!(
+        stderr.contains("Vulkan Video h264 on") && stderr.contains("GhostStream test driver"),
+        "auto chose Vulkan Video:\n{stderr}"
+    );
+}
+
+#[test]
 fn what_the_vulkan_encoder_cannot_do_is_refused_with_the_reason() {
     let Some(lib) = driver_library() else {
         skip(&format!("no {LIBRARY_FILE} beside the test binary"));
