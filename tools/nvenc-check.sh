@@ -28,11 +28,7 @@ done
 cargo build --release -q -p ghoststream-tools
 gs=target/release/ghoststream
 
-say() { echo "$*" | tee -a "$report"; }
-check() { # name, condition command...
-  local name=$1; shift
-  if "$@" >>"$work/log.txt" 2>&1; then say "PASS  $name"; else say "FAIL  $name"; failures=$((failures + 1)); fi
-}
+. tools/check-common.sh
 
 : >"$report"
 say "GhostStream NVENC check, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
@@ -43,26 +39,14 @@ say "== sources: ffmpeg testsrc2, $size at $fps fps, $frames frames (8-bit and 1
 ffmpeg -v error -y -f lavfi -i "testsrc2=size=$size:rate=$fps" -frames:v $frames -pix_fmt yuv420p "$work/src8.y4m"
 ffmpeg -v error -y -f lavfi -i "testsrc2=size=$size:rate=$fps" -frames:v $frames -pix_fmt yuv420p10le -strict -1 "$work/src10.y4m"
 
-count() { ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames -of csv=p=0 "$1"; }
-psnr() { # decoded file, source y4m -> average PSNR (dB)
-  ffmpeg -v info -i "$1" -i "$2" -lavfi "[0:v][1:v]psnr" -f null - 2>&1 | sed -n 's/.*PSNR.* average:\([0-9.inf]*\).*/\1/p' | tail -1
-}
-latency() { # stats CSV -> "median p95" of encode_latency_us
-  python3 - "$1" <<'EOF'
-import csv, sys
-v = sorted(float(r["encode_latency_us"]) for r in csv.DictReader(open(sys.argv[1])) if r["encode_latency_us"])
-print("%.0f %.0f" % (v[len(v) // 2], v[int(len(v) * 0.95)]) if v else "n/a n/a")
-EOF
-}
-
 for codec in h264 hevc av1; do
   ext=$([ $codec = av1 ] && echo ivf || { [ $codec = h264 ] && echo h264 || echo h265; })
   out="$work/$codec.$ext"
   say "== $codec: CBR 20 Mbit/s, low latency"
   if "$gs" encode -y --encoder "$encoder" --codec $codec -i "$work/src8.y4m" --rc cbr --bitrate 20M \
-      --tune ll --keyint 120 --stats "$work/$codec.csv" -o "$out" 2>"$work/$codec.log"; then
+      --tune ll --keyint 120 --stats "$work/$codec.jsonl" -o "$out" 2>"$work/$codec.log"; then
     say "  $(grep -o 'wrote.*' "$work/$codec.log" | head -1)"
-    n=$(count "$out"); p=$(psnr "$out" "$work/src8.y4m"); read -r med p95 < <(latency "$work/$codec.csv")
+    n=$(count "$out"); p=$(psnr "$out" "$work/src8.y4m"); read -r med p95 < <(latency "$work/$codec.jsonl")
     say "  decoded frames $n, PSNR $p dB, encode latency median ${med} µs, p95 ${p95} µs"
     check "$codec: $frames frames decode" test "$n" = $frames
     check "$codec: PSNR >= $min_psnr dB" python3 -c "import sys; sys.exit(0 if float('$p'.replace('inf','99')) >= $min_psnr else 1)"
@@ -105,11 +89,11 @@ done
 say "== hevc ultra low latency, infinite GOP, intra refresh every 60 frames"
 out="$work/refresh.h265"
 if "$gs" encode -y --encoder "$encoder" --codec hevc -i "$work/src8.y4m" --tune ull --keyint infinite \
-    --intra-refresh 60 --stats "$work/refresh.csv" -o "$out" 2>"$work/refresh.log"; then
+    --intra-refresh 60 --stats "$work/refresh.jsonl" -o "$out" 2>"$work/refresh.log"; then
   keys=$(ffprobe -v error -select_streams v:0 -show_entries frame=key_frame -of csv=p=0 "$out" | grep -c '^1' || true)
   check "intra refresh: one keyframe in $frames frames ($keys)" test "$keys" = 1
   check "intra refresh: $frames frames decode" test "$(count "$out")" = $frames
-  read -r med p95 < <(latency "$work/refresh.csv"); say "  encode latency median ${med} µs, p95 ${p95} µs"
+  read -r med p95 < <(latency "$work/refresh.jsonl"); say "  encode latency median ${med} µs, p95 ${p95} µs"
 else
   say "FAIL  intra refresh: $(tail -1 "$work/refresh.log")"; failures=$((failures + 1))
 fi
