@@ -100,6 +100,9 @@ pub struct VideoEncoder {
     max_frame_num: u32,
     /// The ids of the VPS (H.265), SPS and PPS the pictures name.
     ids: (u8, u8, u8),
+    /// Why the encoder stopped: a submission failed or did not finish, so its command buffers
+    /// may still be in use and its session state is unknown.
+    broken: Option<String>,
     parameter_sets: Vec<u8>,
 }
 
@@ -185,6 +188,7 @@ impl VideoEncoder {
             idr_id: 0,
             max_frame_num,
             ids,
+            broken: None,
             parameter_sets,
         };
         let (encode_pool, encode) = command_buffers_on(ctx, encode_family, 1)?;
@@ -267,6 +271,12 @@ impl VideoEncoder {
                 reason: format!("a {width}x{height} picture's rows do not fit them"),
             });
         }
+        if let Some(why) = &self.broken {
+            return Err(GpuError::Invalid {
+                what: "an encode after a failed one".into(),
+                reason: format!("the encoder stopped ({why}): open a new one"),
+            });
+        }
         self.stage(&picture)?;
         let idr = idr || self.applied.is_none() || self.since_idr == 0;
         let ctx = Arc::clone(&self.ctx);
@@ -283,10 +293,22 @@ impl VideoEncoder {
             d.end_command_buffer(self.encode_cmd)
                 .map_err(GpuError::vk("vkEndCommandBuffer"))?;
         }
-        self.submit()?;
-        wait_and_reset(&self.ctx, self.done, TIMEOUT_NS, "a Vulkan Video encode")?;
+        let finished = self.submit().and_then(|()| {
+            wait_and_reset(&self.ctx, self.done, TIMEOUT_NS, "a Vulkan Video encode")
+        });
+        if let Err(e) = finished {
+            self.broken = Some(e.to_string());
+            return Err(e);
+        }
         self.applied = Some(self.rate);
-        let picture = self.read_feedback(idr)?;
+        let picture = match self.read_feedback(idr) {
+            Ok(p) => p,
+            Err(e) => {
+                // The picture is not in the stream: the next one must not reference it.
+                self.since_idr = 0;
+                return Err(e);
+            }
+        };
         self.slot = 1 - self.slot;
         self.since_idr = if idr { 1 } else { self.since_idr + 1 };
         if idr {
