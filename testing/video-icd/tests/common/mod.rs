@@ -1,6 +1,8 @@
 //! What the driver's loader tests share: finding the built driver library, and skipping.
 #![allow(dead_code)]
 
+pub mod vulkan;
+
 use std::path::PathBuf;
 
 use ghoststream_video_icd::LIBRARY_FILE;
