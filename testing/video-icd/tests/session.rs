@@ -20,6 +20,7 @@ use ghoststream_video_icd::h265;
 use ghoststream_video_icd::{log, ENCODE_FAMILY};
 
 mod common;
+use common::ffmpeg::h265_bt709_vui;
 use common::vulkan::{h264_capabilities, h264_high, memory_type, take_messages, Instance};
 use common::{install_driver, skip};
 
@@ -151,38 +152,7 @@ fn h265_main_parameters_decode_with_ffmpeg(v: &Vulkan<'_>, dir: &std::path::Path
         ..h265::std_vps(vps_flags)
     };
     let rps = [h265::std_st_rps(1)];
-    let mut vui_flags = h265::no_vui_flags();
-    vui_flags.set_video_signal_type_present_flag(1);
-    vui_flags.set_colour_description_present_flag(1);
-    vui_flags.set_vui_timing_info_present_flag(1);
-    let vui = native::StdVideoH265SequenceParameterSetVui {
-        flags: vui_flags,
-        aspect_ratio_idc: 0,
-        sar_width: 0,
-        sar_height: 0,
-        video_format: 5,
-        colour_primaries: 1,
-        transfer_characteristics: 1,
-        matrix_coeffs: 1,
-        chroma_sample_loc_type_top_field: 0,
-        chroma_sample_loc_type_bottom_field: 0,
-        reserved1: 0,
-        reserved2: 0,
-        def_disp_win_left_offset: 0,
-        def_disp_win_right_offset: 0,
-        def_disp_win_top_offset: 0,
-        def_disp_win_bottom_offset: 0,
-        vui_num_units_in_tick: 1,
-        vui_time_scale: 60,
-        vui_num_ticks_poc_diff_one_minus1: 0,
-        min_spatial_segmentation_idc: 0,
-        reserved3: 0,
-        max_bytes_per_pic_denom: 0,
-        max_bits_per_min_cu_denom: 0,
-        log2_max_mv_length_horizontal: 0,
-        log2_max_mv_length_vertical: 0,
-        pHrdParameters: std::ptr::null(),
-    };
+    let vui = h265_bt709_vui(60);
     let mut sps_flags = h265::no_sps_flags();
     sps_flags.set_sps_temporal_id_nesting_flag(1);
     sps_flags.set_conformance_window_flag(1);
