@@ -13,7 +13,7 @@ use crate::command::{
     check_copy, check_video_family, CodecPicture, Command, CommandBuffer, Control, Encode,
     H264Picture, H265Picture, Picture, Plain, RateControl, RefLists, Slot,
 };
-use crate::driver::{self, Device};
+use crate::driver::{self, Device, Driver};
 use crate::ffi::{array, code, finish, handle_of, in_chain, read, s_type, write};
 use crate::log::record;
 use crate::query::QueryPoolRequest;
@@ -68,6 +68,65 @@ fn timeout(ns: u64) -> Duration {
     }
 }
 
+/// Logs a create call and, on success, writes the new handle to `out`.
+///
+/// # Safety
+/// `out` is a writable handle pointer.
+unsafe fn created<H: Handle>(
+    name: &str,
+    detail: &str,
+    r: Result<u64, String>,
+    out: *mut H,
+) -> vk::Result {
+    code(finish(name, detail, r).map(|h| {
+        // SAFETY: the caller's contract.
+        unsafe { write(out, H::from_raw(h)) };
+    }))
+}
+
+/// Logs a destroy call: `name NULL` for a null handle (nothing to do), else `destroy`'s answer
+/// with the handle as `what=`.
+fn destroyed<H: Handle>(
+    name: &str,
+    what: &str,
+    h: H,
+    destroy: impl FnOnce(&mut Driver, u64) -> Result<(), String>,
+) {
+    let raw = h.as_raw();
+    if raw == 0 {
+        record(&format!("{name} NULL"));
+        return;
+    }
+    let r = destroy(&mut driver::lock(), raw);
+    let _ = finish(name, &format!("{what}={raw:#x}"), r);
+}
+
+/// Waits (bounded by `timeout_ns`, see [`timeout`]) until `done` holds, after refusing the
+/// call with the first error `check` finds; logs and returns SUCCESS, TIMEOUT, or
+/// ERROR_DEVICE_LOST when an unbounded wait ran out.
+fn wait(
+    name: &str,
+    detail: &str,
+    timeout_ns: u64,
+    check: impl FnOnce(&Driver) -> Option<String>,
+    done: impl FnMut(&Driver) -> bool,
+) -> vk::Result {
+    let guard = driver::lock();
+    if let Some(e) = check(&guard) {
+        drop(guard);
+        return code(finish::<()>(name, detail, Err(e)));
+    }
+    let (guard, ok) = driver::wait_until(guard, timeout(timeout_ns), done);
+    drop(guard);
+    let r = match (ok, timeout_ns) {
+        (true, _) => vk::Result::SUCCESS,
+        (false, u64::MAX) => vk::Result::ERROR_DEVICE_LOST,
+        (false, _) => vk::Result::TIMEOUT,
+    };
+    record(&format!("{name} {detail} -> {r:?}"));
+    r
+}
+
 // ---------------------------------------------------------------------------------------------
 // Command pools and buffers.
 
@@ -88,10 +147,8 @@ pub(crate) unsafe extern "system" fn create_command_pool(
     );
     let r =
         driver::lock().create_command_pool(handle_of(device), info.queue_family_index, info.flags);
-    code(finish("vkCreateCommandPool", &detail, r).map(|h| {
-        // SAFETY: the caller passes a writable handle pointer.
-        unsafe { write(out, vk::CommandPool::from_raw(h)) };
-    }))
+    // SAFETY: the caller passes a writable handle pointer.
+    unsafe { created("vkCreateCommandPool", &detail, r, out) }
 }
 
 pub(crate) unsafe extern "system" fn destroy_command_pool(
@@ -99,16 +156,9 @@ pub(crate) unsafe extern "system" fn destroy_command_pool(
     pool: vk::CommandPool,
     _allocator: *const vk::AllocationCallbacks<'_>,
 ) {
-    if pool == vk::CommandPool::null() {
-        record("vkDestroyCommandPool NULL");
-        return;
-    }
-    let r = driver::lock().destroy_command_pool(handle_of(device), pool.as_raw());
-    let _ = finish(
-        "vkDestroyCommandPool",
-        &format!("pool={:#x}", pool.as_raw()),
-        r,
-    );
+    destroyed("vkDestroyCommandPool", "pool", pool, |d, h| {
+        d.destroy_command_pool(handle_of(device), h)
+    });
 }
 
 pub(crate) unsafe extern "system" fn reset_command_pool(
@@ -219,6 +269,20 @@ fn record_cmd(
 // ---------------------------------------------------------------------------------------------
 // Barriers and copies.
 
+/// An image barrier's (image, old layout, new layout, source family, destination family), for
+/// both `VkImageMemoryBarrier` and `VkImageMemoryBarrier2`.
+macro_rules! image_barrier {
+    ($b:expr) => {
+        (
+            $b.image.as_raw(),
+            $b.old_layout.as_raw(),
+            $b.new_layout.as_raw(),
+            $b.src_queue_family_index,
+            $b.dst_queue_family_index,
+        )
+    };
+}
+
 fn image_barrier_words(b: &[(u64, i32, i32, u32, u32)]) -> String {
     b.iter()
         .map(|(image, old, new, src, dst)| {
@@ -250,15 +314,7 @@ pub(crate) unsafe extern "system" fn cmd_pipeline_barrier(
     // SAFETY: pImageMemoryBarriers holds imageMemoryBarrierCount structures.
     let list: Vec<_> = unsafe { array(images, image_count) }
         .iter()
-        .map(|b| {
-            (
-                b.image.as_raw(),
-                b.old_layout.as_raw(),
-                b.new_layout.as_raw(),
-                b.src_queue_family_index,
-                b.dst_queue_family_index,
-            )
-        })
+        .map(|b| image_barrier!(b))
         .collect();
     let detail = format!(
         "memory={memory_count} buffers={buffer_count} images={image_count} [{}]",
@@ -290,15 +346,7 @@ pub(crate) unsafe extern "system" fn cmd_pipeline_barrier2(
         )
     }
     .iter()
-    .map(|b| {
-        (
-            b.image.as_raw(),
-            b.old_layout.as_raw(),
-            b.new_layout.as_raw(),
-            b.src_queue_family_index,
-            b.dst_queue_family_index,
-        )
-    })
+    .map(|b| image_barrier!(b))
     .collect();
     let detail = format!(
         "memory={} buffers={} images={} [{}]",
@@ -341,9 +389,12 @@ fn copy_detail(
     )
 }
 
-fn copy_to_image(
+/// Records a copy between `buffer` and `image`, into the image when `to_image` (which also
+/// picks the transfer layout the image may be in), else out of it.
+fn copy(
     name: &str,
     cb: vk::CommandBuffer,
+    to_image: bool,
     buffer: u64,
     image: u64,
     layout: vk::ImageLayout,
@@ -351,66 +402,39 @@ fn copy_to_image(
 ) {
     let detail = copy_detail(buffer, image, layout, &regions);
     let checked = regions.clone();
-    record_cmd(
-        name,
-        cb,
-        &detail,
-        Command::CopyBufferToImage {
-            buffer,
-            image,
-            regions,
-        },
-        move |d, b| {
-            if ![
-                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                vk::ImageLayout::GENERAL,
-                vk::ImageLayout::SHARED_PRESENT_KHR,
-            ]
-            .contains(&layout)
-            {
-                return Err(format!(
-                    "dstImageLayout {layout:?}: TRANSFER_DST_OPTIMAL or GENERAL"
-                ));
-            }
-            check_copy(d, b, buffer, image, &checked)
-        },
-    );
-}
-
-fn copy_to_buffer(
-    name: &str,
-    cb: vk::CommandBuffer,
-    image: u64,
-    layout: vk::ImageLayout,
-    buffer: u64,
-    regions: Vec<vk::BufferImageCopy>,
-) {
-    let detail = copy_detail(buffer, image, layout, &regions);
-    let checked = regions.clone();
-    record_cmd(
-        name,
-        cb,
-        &detail,
-        Command::CopyImageToBuffer {
-            image,
-            buffer,
-            regions,
-        },
-        move |d, b| {
-            if ![
-                vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
-                vk::ImageLayout::GENERAL,
-                vk::ImageLayout::SHARED_PRESENT_KHR,
-            ]
-            .contains(&layout)
-            {
-                return Err(format!(
-                    "srcImageLayout {layout:?}: TRANSFER_SRC_OPTIMAL or GENERAL"
-                ));
-            }
-            check_copy(d, b, buffer, image, &checked)
-        },
-    );
+    let (command, which, transfer) = if to_image {
+        (
+            Command::CopyBufferToImage {
+                buffer,
+                image,
+                regions,
+            },
+            "dstImageLayout",
+            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+        )
+    } else {
+        (
+            Command::CopyImageToBuffer {
+                image,
+                buffer,
+                regions,
+            },
+            "srcImageLayout",
+            vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+        )
+    };
+    record_cmd(name, cb, &detail, command, move |d, b| {
+        if ![
+            transfer,
+            vk::ImageLayout::GENERAL,
+            vk::ImageLayout::SHARED_PRESENT_KHR,
+        ]
+        .contains(&layout)
+        {
+            return Err(format!("{which} {layout:?}: {transfer:?} or GENERAL"));
+        }
+        check_copy(d, b, buffer, image, &checked)
+    });
 }
 
 pub(crate) unsafe extern "system" fn cmd_copy_buffer_to_image(
@@ -423,9 +447,10 @@ pub(crate) unsafe extern "system" fn cmd_copy_buffer_to_image(
 ) {
     // SAFETY: pRegions holds regionCount structures.
     let regions = unsafe { array(regions, count) }.to_vec();
-    copy_to_image(
+    copy(
         "vkCmdCopyBufferToImage",
         cb,
+        true,
         buffer.as_raw(),
         image.as_raw(),
         layout,
@@ -443,12 +468,13 @@ pub(crate) unsafe extern "system" fn cmd_copy_image_to_buffer(
 ) {
     // SAFETY: pRegions holds regionCount structures.
     let regions = unsafe { array(regions, count) }.to_vec();
-    copy_to_buffer(
+    copy(
         "vkCmdCopyImageToBuffer",
         cb,
+        false,
+        buffer.as_raw(),
         image.as_raw(),
         layout,
-        buffer.as_raw(),
         regions,
     );
 }
@@ -477,9 +503,10 @@ pub(crate) unsafe extern "system" fn cmd_copy_buffer_to_image2(
         .iter()
         .map(region1)
         .collect();
-    copy_to_image(
+    copy(
         "vkCmdCopyBufferToImage2",
         cb,
+        true,
         info.src_buffer.as_raw(),
         info.dst_image.as_raw(),
         info.dst_image_layout,
@@ -500,12 +527,13 @@ pub(crate) unsafe extern "system" fn cmd_copy_image_to_buffer2(
         .iter()
         .map(region1)
         .collect();
-    copy_to_buffer(
+    copy(
         "vkCmdCopyImageToBuffer2",
         cb,
+        false,
+        info.dst_buffer.as_raw(),
         info.src_image.as_raw(),
         info.src_image_layout,
-        info.dst_buffer.as_raw(),
         regions,
     );
 }
@@ -677,10 +705,8 @@ pub(crate) unsafe extern "system" fn create_query_pool(
         feedback.map_or(0, |f| f.as_raw())
     );
     let r = driver::lock().create_query_pool(handle_of(device), &request);
-    code(finish("vkCreateQueryPool", &detail, r).map(|h| {
-        // SAFETY: the caller passes a writable handle pointer.
-        unsafe { write(out, vk::QueryPool::from_raw(h)) };
-    }))
+    // SAFETY: the caller passes a writable handle pointer.
+    unsafe { created("vkCreateQueryPool", &detail, r, out) }
 }
 
 pub(crate) unsafe extern "system" fn destroy_query_pool(
@@ -688,16 +714,9 @@ pub(crate) unsafe extern "system" fn destroy_query_pool(
     pool: vk::QueryPool,
     _allocator: *const vk::AllocationCallbacks<'_>,
 ) {
-    if pool == vk::QueryPool::null() {
-        record("vkDestroyQueryPool NULL");
-        return;
-    }
-    let r = driver::lock().destroy_query_pool(handle_of(device), pool.as_raw());
-    let _ = finish(
-        "vkDestroyQueryPool",
-        &format!("pool={:#x}", pool.as_raw()),
-        r,
-    );
+    destroyed("vkDestroyQueryPool", "pool", pool, |d, h| {
+        d.destroy_query_pool(handle_of(device), h)
+    });
 }
 
 pub(crate) unsafe extern "system" fn reset_query_pool(
@@ -1375,12 +1394,8 @@ pub(crate) unsafe extern "system" fn create_fence(
     };
     let signaled = info.flags.contains(vk::FenceCreateFlags::SIGNALED);
     let r = driver::lock().create_fence(handle_of(device), signaled);
-    code(
-        finish("vkCreateFence", &format!("signaled={signaled}"), r).map(|h| {
-            // SAFETY: the caller passes a writable handle pointer.
-            unsafe { write(out, vk::Fence::from_raw(h)) };
-        }),
-    )
+    // SAFETY: the caller passes a writable handle pointer.
+    unsafe { created("vkCreateFence", &format!("signaled={signaled}"), r, out) }
 }
 
 pub(crate) unsafe extern "system" fn destroy_fence(
@@ -1388,12 +1403,9 @@ pub(crate) unsafe extern "system" fn destroy_fence(
     fence: vk::Fence,
     _allocator: *const vk::AllocationCallbacks<'_>,
 ) {
-    if fence == vk::Fence::null() {
-        record("vkDestroyFence NULL");
-        return;
-    }
-    let r = driver::lock().destroy_fence(handle_of(device), fence.as_raw());
-    let _ = finish("vkDestroyFence", &format!("fence={:#x}", fence.as_raw()), r);
+    destroyed("vkDestroyFence", "fence", fence, |d, h| {
+        d.destroy_fence(handle_of(device), h)
+    });
 }
 
 pub(crate) unsafe extern "system" fn reset_fences(
@@ -1439,28 +1451,20 @@ pub(crate) unsafe extern "system" fn wait_for_fences(
         .map(|f| f.as_raw())
         .collect();
     let dev = handle_of(device);
-    let detail = format!("count={count} all={wait_all} timeout={timeout_ns}");
-    let guard = driver::lock();
-    if let Some(e) = list.iter().find_map(|f| guard.fence_status(dev, *f).err()) {
-        drop(guard);
-        return code(finish::<()>("vkWaitForFences", &detail, Err(e)));
-    }
-    let (guard, ok) = driver::wait_until(guard, timeout(timeout_ns), |d| {
-        let mut s = list.iter().map(|f| d.fence_status(dev, *f) == Ok(true));
-        if wait_all != vk::FALSE {
-            s.all(|x| x)
-        } else {
-            s.any(|x| x)
-        }
-    });
-    drop(guard);
-    let r = match (ok, timeout_ns) {
-        (true, _) => vk::Result::SUCCESS,
-        (false, u64::MAX) => vk::Result::ERROR_DEVICE_LOST,
-        (false, _) => vk::Result::TIMEOUT,
-    };
-    record(&format!("vkWaitForFences {detail} -> {r:?}"));
-    r
+    wait(
+        "vkWaitForFences",
+        &format!("count={count} all={wait_all} timeout={timeout_ns}"),
+        timeout_ns,
+        |d| list.iter().find_map(|f| d.fence_status(dev, *f).err()),
+        |d| {
+            let mut s = list.iter().map(|f| d.fence_status(dev, *f) == Ok(true));
+            if wait_all != vk::FALSE {
+                s.all(|x| x)
+            } else {
+                s.any(|x| x)
+            }
+        },
+    )
 }
 
 pub(crate) unsafe extern "system" fn create_semaphore(
@@ -1488,10 +1492,8 @@ pub(crate) unsafe extern "system" fn create_semaphore(
         None => "binary".to_string(),
     };
     let r = driver::lock().create_semaphore(handle_of(device), timeline);
-    code(finish("vkCreateSemaphore", &detail, r).map(|h| {
-        // SAFETY: the caller passes a writable handle pointer.
-        unsafe { write(out, vk::Semaphore::from_raw(h)) };
-    }))
+    // SAFETY: the caller passes a writable handle pointer.
+    unsafe { created("vkCreateSemaphore", &detail, r, out) }
 }
 
 pub(crate) unsafe extern "system" fn destroy_semaphore(
@@ -1499,16 +1501,9 @@ pub(crate) unsafe extern "system" fn destroy_semaphore(
     s: vk::Semaphore,
     _allocator: *const vk::AllocationCallbacks<'_>,
 ) {
-    if s == vk::Semaphore::null() {
-        record("vkDestroySemaphore NULL");
-        return;
-    }
-    let r = driver::lock().destroy_semaphore(handle_of(device), s.as_raw());
-    let _ = finish(
-        "vkDestroySemaphore",
-        &format!("semaphore={:#x}", s.as_raw()),
-        r,
-    );
+    destroyed("vkDestroySemaphore", "semaphore", s, |d, h| {
+        d.destroy_semaphore(handle_of(device), h)
+    });
 }
 
 pub(crate) unsafe extern "system" fn get_semaphore_counter_value(
@@ -1567,33 +1562,26 @@ pub(crate) unsafe extern "system" fn wait_semaphores(
         .collect();
     let any = info.flags.contains(vk::SemaphoreWaitFlags::ANY);
     let dev = handle_of(device);
-    let detail = format!("waits={waits:?} any={any} timeout={timeout_ns}");
-    let guard = driver::lock();
-    if let Some(e) = waits
-        .iter()
-        .find_map(|(s, _)| guard.semaphore_value(dev, *s).err())
-    {
-        drop(guard);
-        return code(finish::<()>("vkWaitSemaphores", &detail, Err(e)));
-    }
-    let (guard, ok) = driver::wait_until(guard, timeout(timeout_ns), |d| {
-        let mut s = waits
-            .iter()
-            .map(|(s, v)| d.semaphore_value(dev, *s).is_ok_and(|c| c >= *v));
-        if any {
-            s.any(|x| x)
-        } else {
-            s.all(|x| x)
-        }
-    });
-    drop(guard);
-    let r = match (ok, timeout_ns) {
-        (true, _) => vk::Result::SUCCESS,
-        (false, u64::MAX) => vk::Result::ERROR_DEVICE_LOST,
-        (false, _) => vk::Result::TIMEOUT,
-    };
-    record(&format!("vkWaitSemaphores {detail} -> {r:?}"));
-    r
+    wait(
+        "vkWaitSemaphores",
+        &format!("waits={waits:?} any={any} timeout={timeout_ns}"),
+        timeout_ns,
+        |d| {
+            waits
+                .iter()
+                .find_map(|(s, _)| d.semaphore_value(dev, *s).err())
+        },
+        |d| {
+            let mut s = waits
+                .iter()
+                .map(|(s, v)| d.semaphore_value(dev, *s).is_ok_and(|c| c >= *v));
+            if any {
+                s.any(|x| x)
+            } else {
+                s.all(|x| x)
+            }
+        },
+    )
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,82 +7,20 @@
 //!
 //! One test in this binary: the loader reads `VK_DRIVER_FILES` when it first scans.
 
-use std::ffi::{c_void, CStr};
-use std::sync::Mutex;
-
 use ash::vk;
 use ash::vk::native;
 use ghoststream_video_icd::h264::{no_pps_flags, no_sps_flags, std_pps, std_sps};
 use ghoststream_video_icd::h264_pcm::{encode_picture, Nv12Picture};
-use ghoststream_video_icd::{log, COMPUTE_FAMILY, ENCODE_FAMILY, MEMORY_TYPES};
+use ghoststream_video_icd::{log, COMPUTE_FAMILY, ENCODE_FAMILY};
 
 mod common;
-use common::{install_driver, skip};
+use common::install_driver;
+use common::vulkan::{h264_capabilities, h264_high, memory_type, take_messages, Instance};
 
-static MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-unsafe extern "system" fn on_message(
-    severity: vk::DebugUtilsMessageSeverityFlagsEXT,
-    _kind: vk::DebugUtilsMessageTypeFlagsEXT,
-    data: *const vk::DebugUtilsMessengerCallbackDataEXT<'_>,
-    _user: *mut c_void,
-) -> vk::Bool32 {
-    if severity.intersects(
-        vk::DebugUtilsMessageSeverityFlagsEXT::WARNING
-            | vk::DebugUtilsMessageSeverityFlagsEXT::ERROR,
-    ) {
-        // SAFETY: the layer passes valid callback data for the duration of the call.
-        let d = unsafe { &*data };
-        let text = |p: *const std::ffi::c_char| {
-            if p.is_null() {
-                String::new()
-            } else {
-                // SAFETY: not NULL, so NUL-terminated (the layer's contract).
-                unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-            }
-        };
-        let line = format!("{}: {}", text(d.p_message_id_name), text(d.p_message));
-        MESSAGES
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(line);
-    }
-    vk::FALSE
-}
-
-fn take_messages() -> Vec<String> {
-    std::mem::take(&mut *MESSAGES.lock().unwrap_or_else(|p| p.into_inner()))
-}
-
-const VVL_MIN: u32 = vk::make_api_version(0, 1, 4, 303);
 const W: u32 = 64;
 const H: u32 = 48;
 /// Where each picture's bitstream goes in the bitstream buffer.
 const SLOT_BYTES: u64 = 32 * 1024;
-
-fn h264_high() -> (
-    vk::VideoProfileInfoKHR<'static>,
-    vk::VideoEncodeH264ProfileInfoKHR<'static>,
-) {
-    (
-        vk::VideoProfileInfoKHR::default()
-            .video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
-            .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
-            .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
-            .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8),
-        vk::VideoEncodeH264ProfileInfoKHR::default()
-            .std_profile_idc(native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_HIGH),
-    )
-}
-
-fn memory_type(bits: u32, flags: vk::MemoryPropertyFlags) -> u32 {
-    let i = MEMORY_TYPES
-        .iter()
-        .enumerate()
-        .position(|(i, f)| bits & (1 << i) != 0 && f.contains(flags))
-        .expect("a memory type that fits");
-    u32::try_from(i).unwrap()
-}
 
 /// The test picture: a luma gradient with a checkerboard of 8x8 squares over it, chroma
 /// gradients the other way.
@@ -131,107 +69,23 @@ fn an_nv12_picture_uploads_encodes_as_idr_and_p_and_reads_back() {
     } else {
         Some(driver.dir)
     };
-    // SAFETY: loading the system's Vulkan loader.
-    let entry = match unsafe { ash::Entry::load() } {
-        Ok(e) => e,
-        Err(e) => {
-            skip(&format!("no Vulkan loader ({e})"));
-            return;
-        }
+    let Some(vulkan) = Instance::new() else {
+        return;
     };
-    // SAFETY: a plain global query.
-    let layers = unsafe { entry.enumerate_instance_layer_properties() }.unwrap_or_default();
-    let validated = layers.iter().any(|l| {
-        l.layer_name_as_c_str()
-            .is_ok_and(|n| n == c"VK_LAYER_KHRONOS_validation")
-            && l.spec_version >= VVL_MIN
-    });
-    assert!(
-        validated || std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_none(),
-        "GHOSTSTREAM_REQUIRE_VVL14 is set but no validation layer 1.4.303 or newer is present"
-    );
-    let layer_names = [c"VK_LAYER_KHRONOS_validation".as_ptr()];
-    let instance_extensions = [ash::ext::debug_utils::NAME.as_ptr()];
-    let app = vk::ApplicationInfo::default().api_version(vk::API_VERSION_1_3);
-    let mut messenger_info = vk::DebugUtilsMessengerCreateInfoEXT::default()
-        .message_severity(
-            vk::DebugUtilsMessageSeverityFlagsEXT::WARNING
-                | vk::DebugUtilsMessageSeverityFlagsEXT::ERROR,
-        )
-        .message_type(
-            vk::DebugUtilsMessageTypeFlagsEXT::VALIDATION
-                | vk::DebugUtilsMessageTypeFlagsEXT::GENERAL
-                | vk::DebugUtilsMessageTypeFlagsEXT::PERFORMANCE,
-        )
-        .pfn_user_callback(Some(on_message));
-    let mut instance_info = vk::InstanceCreateInfo::default().application_info(&app);
-    if validated {
-        instance_info = instance_info
-            .enabled_layer_names(&layer_names)
-            .enabled_extension_names(&instance_extensions)
-            .push_next(&mut messenger_info);
-    }
-    // SAFETY: a well-formed create info.
-    let instance = unsafe { entry.create_instance(&instance_info, None) }.unwrap();
-    let debug = ash::ext::debug_utils::Instance::new(&entry, &instance);
-    let messenger = validated.then(|| {
-        // SAFETY: the layer provides VK_EXT_debug_utils; the callback outlives the messenger.
-        unsafe { debug.create_debug_utils_messenger(&messenger_info, None) }.unwrap()
-    });
-    // SAFETY: plain queries.
-    let pd = unsafe { instance.enumerate_physical_devices() }.unwrap()[0];
-    let video_queue = ash::khr::video_queue::Instance::new(&entry, &instance);
-    let (profile, mut h264_profile) = h264_high();
-    let profile = profile.push_next(&mut h264_profile);
-    let mut h264_caps = vk::VideoEncodeH264CapabilitiesKHR::default();
-    let mut encode_caps = vk::VideoEncodeCapabilitiesKHR::default();
-    let mut caps = vk::VideoCapabilitiesKHR::default()
-        .push_next(&mut encode_caps)
-        .push_next(&mut h264_caps);
-    // SAFETY: a well-formed profile and output chain.
-    unsafe {
-        (video_queue.fp().get_physical_device_video_capabilities_khr)(
-            pd,
-            &raw const profile,
-            &raw mut caps,
-        )
-    }
-    .result()
-    .unwrap();
-    let std_header = caps.std_header_version;
+    let instance = &vulkan.instance;
+    let pd = vulkan.physical_device();
+    let std_header = h264_capabilities(&vulkan.entry, instance, pd)
+        .0
+        .std_header_version;
 
-    // The families an application looks at before creating queues of them.
-    // SAFETY: a plain query.
-    let families = unsafe { instance.get_physical_device_queue_family_properties(pd) };
-    assert_eq!(families.len(), 2);
-    let priorities = [1.0f32];
-    let queues = [
-        vk::DeviceQueueCreateInfo::default()
-            .queue_family_index(COMPUTE_FAMILY)
-            .queue_priorities(&priorities),
-        vk::DeviceQueueCreateInfo::default()
-            .queue_family_index(ENCODE_FAMILY)
-            .queue_priorities(&priorities),
-    ];
     let ext_names = [
         ash::khr::video_queue::NAME.as_ptr(),
         ash::khr::video_encode_queue::NAME.as_ptr(),
         ash::khr::video_encode_h264::NAME.as_ptr(),
     ];
-    let mut features13 = vk::PhysicalDeviceVulkan13Features::default().synchronization2(true);
-    let mut features12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
-    let mut features11 =
-        vk::PhysicalDeviceVulkan11Features::default().sampler_ycbcr_conversion(true);
-    let device_info = vk::DeviceCreateInfo::default()
-        .queue_create_infos(&queues)
-        .enabled_extension_names(&ext_names)
-        .push_next(&mut features13)
-        .push_next(&mut features12)
-        .push_next(&mut features11);
-    // SAFETY: a well-formed create info.
-    let device = unsafe { instance.create_device(pd, &device_info, None) }.unwrap();
-    let vq = ash::khr::video_queue::Device::new(&instance, &device);
-    let veq = ash::khr::video_encode_queue::Device::new(&instance, &device);
+    let device = vulkan.compute_and_encode_device(pd, &ext_names, true);
+    let vq = ash::khr::video_queue::Device::new(instance, &device);
+    let veq = ash::khr::video_encode_queue::Device::new(instance, &device);
     let d = device.handle();
     // SAFETY: both families were created with one queue.
     let (compute_queue, encode_queue) = unsafe {
@@ -1059,7 +913,7 @@ fn an_nv12_picture_uploads_encodes_as_idr_and_p_and_reads_back() {
     .unwrap();
     assert_eq!(status, [[0, 0, -1]], "VK_QUERY_RESULT_STATUS_ERROR_KHR");
     let misuse_messages = take_messages();
-    if validated {
+    if vulkan.validated {
         assert!(
             !misuse_messages.is_empty()
                 && misuse_messages
@@ -1095,10 +949,7 @@ fn an_nv12_picture_uploads_encodes_as_idr_and_p_and_reads_back() {
             device.free_memory(m, None);
         }
         device.destroy_device(None);
-        if let Some(m) = messenger {
-            debug.destroy_debug_utils_messenger(m, None);
-        }
-        instance.destroy_instance(None);
+        vulkan.destroy();
     }
     let late = take_messages();
     assert!(late.is_empty(), "{}", late.join("\n"));

@@ -9,39 +9,13 @@ use std::path::Path;
 use std::process::Command;
 
 use ash::vk::native;
+use common::ffmpeg::{decode_and_compare, pattern, push_yuv420p, trace_headers};
 use common::skip;
 use ghoststream::gpu::video::h264::H264Parameters;
 use ghoststream::gpu::video::VideoStream;
 use ghoststream::{ColorDescription, Rational};
 use ghoststream_video_icd::h264::{Pps, Sps, Vui};
 use ghoststream_video_icd::h264_pcm::{encode_picture, Nv12Picture};
-
-/// An NV12 picture of `w`x`h` for frame `f`: values that differ from frame to frame, with
-/// rows of 0 and 1 samples so that the slice data needs emulation prevention.
-fn pattern(w: usize, h: usize, f: usize) -> (Vec<u8>, Vec<u8>) {
-    let sample = |x: usize, y: usize, a: usize, b: usize| -> u8 {
-        if y % 7 == 3 {
-            u8::from(x % 3 == 2)
-        } else {
-            u8::try_from((x * a + y * b + f * 37) % 256).unwrap()
-        }
-    };
-    let luma = (0..h)
-        .flat_map(|y| (0..w).map(move |x| (x, y)))
-        .map(|(x, y)| sample(x, y, 5, 11))
-        .collect();
-    let chroma = (0..h / 2)
-        .flat_map(|y| (0..w).map(move |x| (x, y)))
-        .map(|(x, y)| {
-            if x % 2 == 0 {
-                sample(x / 2, y, 3, 17)
-            } else {
-                sample(x / 2, y, 13, 7).wrapping_add(90)
-            }
-        })
-        .collect();
-    (luma, chroma)
-}
 
 fn picture_info(frame: u32) -> native::StdVideoEncodeH264PictureInfo {
     let mut flags = native::StdVideoEncodeH264PictureInfoFlags {
@@ -88,14 +62,6 @@ fn slice_info(frame: u32) -> native::StdVideoEncodeH264SliceHeader {
         disable_deblocking_filter_idc: 0,
         pWeightTable: std::ptr::null(),
     }
-}
-
-fn ffmpeg(args: &[&str]) -> std::process::Output {
-    Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-v", "error"])
-        .args(args)
-        .output()
-        .expect("ffmpeg runs")
 }
 
 /// Encodes three frames of `width`x`height` with the library's parameter sets, decodes them
@@ -150,71 +116,14 @@ fn round_trip(dir: &Path, width: u32, height: u32) {
         );
         emulation_bytes += au.windows(3).filter(|b| *b == [0, 0, 3]).count();
         stream.extend(au);
-        // What the decoder outputs: the cropped picture as yuv420p.
-        let (vw, vh) = (width as usize, height as usize);
-        for y in 0..vh {
-            expected.extend_from_slice(&luma[y * w..y * w + vw]);
-        }
-        for plane in 0..2 {
-            for y in 0..vh / 2 {
-                expected.extend((0..vw / 2).map(|x| chroma[y * w + 2 * x + plane]));
-            }
-        }
+        push_yuv420p(&mut expected, (&luma, &chroma), w, width, height);
     }
     assert!(
         emulation_bytes > 0,
         "the pattern exercises emulation prevention"
     );
-    let input = dir.join(format!("pcm-{width}x{height}.h264"));
-    std::fs::write(&input, &stream).unwrap();
-    let input = input.to_str().unwrap();
-
-    let output = dir.join(format!("pcm-{width}x{height}.yuv"));
-    let out = ffmpeg(&[
-        "-i",
-        input,
-        "-fps_mode",
-        "passthrough",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "yuv420p",
-        output.to_str().unwrap(),
-    ]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.is_empty(),
-        "ffmpeg decode: {stderr}"
-    );
-    let decoded = std::fs::read(&output).unwrap();
-    let frame_bytes = expected.len() / 3;
-    assert_eq!(
-        decoded.len() / frame_bytes,
-        3,
-        "{width}x{height}: three frames decoded"
-    );
-    assert_eq!(decoded.len(), expected.len());
-    if let Some(i) = decoded.iter().zip(&expected).position(|(a, b)| a != b) {
-        panic!(
-            "{width}x{height}: byte {i} (frame {}, offset {}) decoded as {} but {} was encoded",
-            i / frame_bytes,
-            i % frame_bytes,
-            decoded[i],
-            expected[i]
-        );
-    }
-
-    let out = ffmpeg(&[
-        "-i",
-        input,
-        "-c:v",
-        "copy",
-        "-bsf:v",
-        "trace_headers",
-        "-f",
-        "null",
-        "-",
-    ]);
+    let input = decode_and_compare(dir, "h264", &stream, (width, height), 3, &expected);
+    let out = trace_headers("error", &input);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && stderr.is_empty(),

@@ -11,37 +11,11 @@ use std::path::Path;
 use std::process::Command;
 
 use ash::vk::native;
+use common::ffmpeg::{decode_and_compare, h265_bt709_vui, pattern, push_yuv420p, trace_headers};
 use common::skip;
 use ghoststream_video_icd::h264_pcm::Nv12Picture;
 use ghoststream_video_icd::h265::{self, SpsParts};
 use ghoststream_video_icd::h265_pcm::encode_picture;
-
-/// An NV12 picture of `w`x`h` for frame `f`: values that differ from frame to frame, with
-/// rows of 0 and 1 samples so that the slice data needs emulation prevention.
-fn pattern(w: usize, h: usize, f: usize) -> (Vec<u8>, Vec<u8>) {
-    let sample = |x: usize, y: usize, a: usize, b: usize| -> u8 {
-        if y % 7 == 3 {
-            u8::from(x % 3 == 2)
-        } else {
-            u8::try_from((x * a + y * b + f * 37) % 256).unwrap()
-        }
-    };
-    let luma = (0..h)
-        .flat_map(|y| (0..w).map(move |x| (x, y)))
-        .map(|(x, y)| sample(x, y, 5, 11))
-        .collect();
-    let chroma = (0..h / 2)
-        .flat_map(|y| (0..w).map(move |x| (x, y)))
-        .map(|(x, y)| {
-            if x % 2 == 0 {
-                sample(x / 2, y, 3, 17)
-            } else {
-                sample(x / 2, y, 13, 7).wrapping_add(90)
-            }
-        })
-        .collect();
-    (luma, chroma)
-}
 
 /// The picture info of frame `frame` (an IDR at 0, then P pictures one POC apart whose inline
 /// short-term set, when `rps` is given, names the previous picture).
@@ -113,14 +87,6 @@ fn slice_info(
     }
 }
 
-fn ffmpeg(level: &str, args: &[&str]) -> std::process::Output {
-    Command::new("ffmpeg")
-        .args(["-nostdin", "-nostats", "-hide_banner", "-v", level])
-        .args(args)
-        .output()
-        .expect("ffmpeg runs")
-}
-
 /// What a library gives for a `width`x`height` Main stream: 32x32 coding tree blocks of 8x8
 /// coding blocks, transforms 4 … 32, AMP, SAO, temporal MVP, strong intra smoothing, a VUI
 /// with colour description, the picture a multiple of 8 cropped to the size. Returns the
@@ -172,38 +138,7 @@ fn parameter_sets(
         conf_win_bottom_offset: (ch - height) / 2,
         ..h265::std_sps(sf)
     };
-    let mut vui_flags = h265::no_vui_flags();
-    vui_flags.set_video_signal_type_present_flag(1);
-    vui_flags.set_colour_description_present_flag(1);
-    vui_flags.set_vui_timing_info_present_flag(1);
-    let vui = native::StdVideoH265SequenceParameterSetVui {
-        flags: vui_flags,
-        aspect_ratio_idc: 0,
-        sar_width: 0,
-        sar_height: 0,
-        video_format: 5,
-        colour_primaries: 1,
-        transfer_characteristics: 1,
-        matrix_coeffs: 1,
-        chroma_sample_loc_type_top_field: 0,
-        chroma_sample_loc_type_bottom_field: 0,
-        reserved1: 0,
-        reserved2: 0,
-        def_disp_win_left_offset: 0,
-        def_disp_win_right_offset: 0,
-        def_disp_win_top_offset: 0,
-        def_disp_win_bottom_offset: 0,
-        vui_num_units_in_tick: 1,
-        vui_time_scale: 30,
-        vui_num_ticks_poc_diff_one_minus1: 0,
-        min_spatial_segmentation_idc: 0,
-        reserved3: 0,
-        max_bytes_per_pic_denom: 0,
-        max_bits_per_min_cu_denom: 0,
-        log2_max_mv_length_horizontal: 0,
-        log2_max_mv_length_vertical: 0,
-        pHrdParameters: std::ptr::null(),
-    };
+    let vui = h265_bt709_vui(30);
     let parts = SpsParts {
         ptl: Some(&ptl),
         dpb: Some(&dpb),
@@ -283,75 +218,14 @@ fn round_trip(dir: &Path, width: u32, height: u32, init_qp_minus26: i8, cabac_in
         );
         emulation_bytes += au.windows(3).filter(|b| *b == [0, 0, 3]).count();
         stream.extend(au);
-        let (vw, vh) = (width as usize, height as usize);
-        for y in 0..vh {
-            expected.extend_from_slice(&luma[y * w..y * w + vw]);
-        }
-        for plane in 0..2 {
-            for y in 0..vh / 2 {
-                expected.extend((0..vw / 2).map(|x| chroma[y * w + 2 * x + plane]));
-            }
-        }
+        push_yuv420p(&mut expected, (&luma, &chroma), w, width, height);
     }
     assert!(
         emulation_bytes > 0,
         "the pattern exercises emulation prevention"
     );
-    let input = dir.join(format!("pcm-{width}x{height}.h265"));
-    std::fs::write(&input, &stream).unwrap();
-    let input = input.to_str().unwrap();
-
-    let output = dir.join(format!("pcm-{width}x{height}.yuv"));
-    let out = ffmpeg(
-        "error",
-        &[
-            "-i",
-            input,
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "yuv420p",
-            output.to_str().unwrap(),
-        ],
-    );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.is_empty(),
-        "ffmpeg decode: {stderr}"
-    );
-    let decoded = std::fs::read(&output).unwrap();
-    let frame_bytes = expected.len() / 3;
-    assert_eq!(
-        decoded.len(),
-        expected.len(),
-        "{width}x{height}: three frames decoded"
-    );
-    if let Some(i) = decoded.iter().zip(&expected).position(|(a, b)| a != b) {
-        panic!(
-            "{width}x{height}: byte {i} (frame {}, offset {}) decoded as {} but {} was encoded",
-            i / frame_bytes,
-            i % frame_bytes,
-            decoded[i],
-            expected[i]
-        );
-    }
-
-    let out = ffmpeg(
-        "info",
-        &[
-            "-i",
-            input,
-            "-c:v",
-            "copy",
-            "-bsf:v",
-            "trace_headers",
-            "-f",
-            "null",
-            "-",
-        ],
-    );
+    let input = decode_and_compare(dir, "h265", &stream, (width, height), 3, &expected);
+    let out = trace_headers("info", &input);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ffmpeg trace_headers: {stderr}");
     assert!(

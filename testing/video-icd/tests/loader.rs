@@ -10,22 +10,8 @@ use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
 use ghoststream_video_icd::{caps, log, COMPUTE_FAMILY, ENCODE_FAMILY};
 
 mod common;
+use common::vulkan::{h264_capabilities, h264_high};
 use common::{install_driver, skip};
-
-fn h264_high() -> (
-    vk::VideoProfileInfoKHR<'static>,
-    vk::VideoEncodeH264ProfileInfoKHR<'static>,
-) {
-    (
-        vk::VideoProfileInfoKHR::default()
-            .video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
-            .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
-            .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
-            .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8),
-        vk::VideoEncodeH264ProfileInfoKHR::default()
-            .std_profile_idc(vk::native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_HIGH),
-    )
-}
 
 #[test]
 fn the_loader_finds_the_driver_and_ghoststream_creates_its_context_on_it() {
@@ -129,23 +115,7 @@ fn the_loader_finds_the_driver_and_ghoststream_creates_its_context_on_it() {
 
     // H.264 High encode capabilities through the loader: exactly the table's values.
     let video_queue = ash::khr::video_queue::Instance::new(&entry, &instance);
-    let (profile, mut h264_profile) = h264_high();
-    let profile = profile.push_next(&mut h264_profile);
-    let mut h264_caps = vk::VideoEncodeH264CapabilitiesKHR::default();
-    let mut encode_caps = vk::VideoEncodeCapabilitiesKHR::default();
-    let mut video_caps = vk::VideoCapabilitiesKHR::default()
-        .push_next(&mut encode_caps)
-        .push_next(&mut h264_caps);
-    // SAFETY: the profile and the output chain are well formed.
-    unsafe {
-        (video_queue.fp().get_physical_device_video_capabilities_khr)(
-            pd,
-            &raw const profile,
-            &raw mut video_caps,
-        )
-    }
-    .result()
-    .expect("H.264 High capabilities");
+    let (video_caps, encode_caps, h264_caps) = h264_capabilities(&entry, &instance, pd);
     let v = table.h264_video;
     assert_eq!(video_caps.flags, v.flags);
     assert_eq!(

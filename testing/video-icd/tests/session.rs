@@ -11,72 +11,18 @@
 //! One test in this binary: the loader reads `VK_DRIVER_FILES` when it first scans for
 //! drivers, so the environment is set before any Vulkan call and never changes.
 
-use std::ffi::{c_void, CStr};
 use std::process::Command;
-use std::sync::Mutex;
 
 use ash::vk;
 use ash::vk::native;
 use ghoststream_video_icd::h264::{no_pps_flags, no_sps_flags, no_vui_flags, std_pps, std_sps};
 use ghoststream_video_icd::h265;
-use ghoststream_video_icd::{log, COMPUTE_FAMILY, ENCODE_FAMILY, MEMORY_TYPES};
+use ghoststream_video_icd::{log, ENCODE_FAMILY};
 
 mod common;
+use common::ffmpeg::h265_bt709_vui;
+use common::vulkan::{h264_capabilities, h264_high, memory_type, take_messages, Instance};
 use common::{install_driver, skip};
-
-/// What the validation layer reported: "VUID: message" lines.
-static MESSAGES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-unsafe extern "system" fn on_message(
-    severity: vk::DebugUtilsMessageSeverityFlagsEXT,
-    _kind: vk::DebugUtilsMessageTypeFlagsEXT,
-    data: *const vk::DebugUtilsMessengerCallbackDataEXT<'_>,
-    _user: *mut c_void,
-) -> vk::Bool32 {
-    if severity.intersects(
-        vk::DebugUtilsMessageSeverityFlagsEXT::WARNING
-            | vk::DebugUtilsMessageSeverityFlagsEXT::ERROR,
-    ) {
-        // SAFETY: the layer passes valid callback data for the duration of the call.
-        let d = unsafe { &*data };
-        let text = |p: *const std::ffi::c_char| {
-            if p.is_null() {
-                String::new()
-            } else {
-                // SAFETY: not NULL, so NUL-terminated (the layer's contract).
-                unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
-            }
-        };
-        let line = format!("{}: {}", text(d.p_message_id_name), text(d.p_message));
-        MESSAGES
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(line);
-    }
-    vk::FALSE
-}
-
-fn take_messages() -> Vec<String> {
-    std::mem::take(&mut *MESSAGES.lock().unwrap_or_else(|p| p.into_inner()))
-}
-
-/// The first validation layer 1.4 release that knows the video-encode structures.
-const VVL_MIN: u32 = vk::make_api_version(0, 1, 4, 303);
-
-fn h264_high() -> (
-    vk::VideoProfileInfoKHR<'static>,
-    vk::VideoEncodeH264ProfileInfoKHR<'static>,
-) {
-    (
-        vk::VideoProfileInfoKHR::default()
-            .video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
-            .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
-            .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
-            .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8),
-        vk::VideoEncodeH264ProfileInfoKHR::default()
-            .std_profile_idc(native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_HIGH),
-    )
-}
 
 /// An H.264 encode session's create info: NV12 pictures and references, `extent`, the DPB
 /// limits (slots, active references) and the std header `header`.
@@ -120,16 +66,6 @@ fn values(trace: &[(String, i64)], name: &str) -> Vec<i64> {
         .filter(|(n, _)| n == name)
         .map(|(_, v)| *v)
         .collect()
-}
-
-/// A memory type index from `bits` with `flags`.
-fn memory_type(bits: u32, flags: vk::MemoryPropertyFlags) -> u32 {
-    let i = MEMORY_TYPES
-        .iter()
-        .enumerate()
-        .position(|(i, f)| bits & (1 << i) != 0 && f.contains(flags))
-        .expect("a memory type that fits");
-    u32::try_from(i).unwrap()
 }
 
 /// The handles the H.265 part needs.
@@ -216,38 +152,7 @@ fn h265_main_parameters_decode_with_ffmpeg(v: &Vulkan<'_>, dir: &std::path::Path
         ..h265::std_vps(vps_flags)
     };
     let rps = [h265::std_st_rps(1)];
-    let mut vui_flags = h265::no_vui_flags();
-    vui_flags.set_video_signal_type_present_flag(1);
-    vui_flags.set_colour_description_present_flag(1);
-    vui_flags.set_vui_timing_info_present_flag(1);
-    let vui = native::StdVideoH265SequenceParameterSetVui {
-        flags: vui_flags,
-        aspect_ratio_idc: 0,
-        sar_width: 0,
-        sar_height: 0,
-        video_format: 5,
-        colour_primaries: 1,
-        transfer_characteristics: 1,
-        matrix_coeffs: 1,
-        chroma_sample_loc_type_top_field: 0,
-        chroma_sample_loc_type_bottom_field: 0,
-        reserved1: 0,
-        reserved2: 0,
-        def_disp_win_left_offset: 0,
-        def_disp_win_right_offset: 0,
-        def_disp_win_top_offset: 0,
-        def_disp_win_bottom_offset: 0,
-        vui_num_units_in_tick: 1,
-        vui_time_scale: 60,
-        vui_num_ticks_poc_diff_one_minus1: 0,
-        min_spatial_segmentation_idc: 0,
-        reserved3: 0,
-        max_bytes_per_pic_denom: 0,
-        max_bits_per_min_cu_denom: 0,
-        log2_max_mv_length_horizontal: 0,
-        log2_max_mv_length_vertical: 0,
-        pHrdParameters: std::ptr::null(),
-    };
+    let vui = h265_bt709_vui(60);
     let mut sps_flags = h265::no_sps_flags();
     sps_flags.set_sps_temporal_id_nesting_flag(1);
     sps_flags.set_conformance_window_flag(1);
@@ -443,92 +348,14 @@ fn h264_and_h265_sessions_bind_memory_and_their_parameter_sets_decode_with_ffmpe
     let dir = &driver.dir;
     let log_path = driver.log.clone();
 
-    // SAFETY: loading the system's Vulkan loader.
-    let entry = match unsafe { ash::Entry::load() } {
-        Ok(e) => e,
-        Err(e) => {
-            skip(&format!("no Vulkan loader ({e})"));
-            return;
-        }
+    let Some(vulkan) = Instance::new() else {
+        return;
     };
-    // The validation layer, when it is one that checks video encode.
-    // SAFETY: a plain global query.
-    let layers = unsafe { entry.enumerate_instance_layer_properties() }.unwrap_or_default();
-    let layer = layers.iter().find(|l| {
-        l.layer_name_as_c_str()
-            .is_ok_and(|n| n == c"VK_LAYER_KHRONOS_validation")
-    });
-    let validated = layer.is_some_and(|l| l.spec_version >= VVL_MIN);
-    if !validated {
-        let found = layer.map_or("none".to_string(), |l| {
-            format!(
-                "{}.{}.{}",
-                vk::api_version_major(l.spec_version),
-                vk::api_version_minor(l.spec_version),
-                vk::api_version_patch(l.spec_version)
-            )
-        });
-        assert!(
-            std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_none(),
-            "GHOSTSTREAM_REQUIRE_VVL14 is set but the validation layer is {found} (1.4.303 or newer checks video encode)"
-        );
-        eprintln!(
-            "validation layer {found} predates video-encode checking: the driver and FFmpeg checks run without it; run through .ci/with-vvl-trixie for the layer's"
-        );
-    }
-    let layer_names = [c"VK_LAYER_KHRONOS_validation".as_ptr()];
-    let instance_extensions = [ash::ext::debug_utils::NAME.as_ptr()];
-    let app = vk::ApplicationInfo::default().api_version(vk::API_VERSION_1_3);
-    let mut messenger_info = vk::DebugUtilsMessengerCreateInfoEXT::default()
-        .message_severity(
-            vk::DebugUtilsMessageSeverityFlagsEXT::WARNING
-                | vk::DebugUtilsMessageSeverityFlagsEXT::ERROR,
-        )
-        .message_type(
-            vk::DebugUtilsMessageTypeFlagsEXT::VALIDATION
-                | vk::DebugUtilsMessageTypeFlagsEXT::GENERAL
-                | vk::DebugUtilsMessageTypeFlagsEXT::PERFORMANCE,
-        )
-        .pfn_user_callback(Some(on_message));
-    let mut instance_info = vk::InstanceCreateInfo::default().application_info(&app);
-    if validated {
-        instance_info = instance_info
-            .enabled_layer_names(&layer_names)
-            .enabled_extension_names(&instance_extensions)
-            .push_next(&mut messenger_info);
-    }
-    // SAFETY: a well-formed create info.
-    let instance = unsafe { entry.create_instance(&instance_info, None) }
-        .expect("vkCreateInstance through the loader");
-    let debug = ash::ext::debug_utils::Instance::new(&entry, &instance);
-    let messenger = validated.then(|| {
-        // SAFETY: the instance has VK_EXT_debug_utils (from the layer); the callback is a
-        // plain function that outlives the messenger.
-        unsafe { debug.create_debug_utils_messenger(&messenger_info, None) }
-            .expect("vkCreateDebugUtilsMessengerEXT")
-    });
-    // SAFETY: plain queries.
-    let pd = unsafe { instance.enumerate_physical_devices() }.unwrap()[0];
+    let (entry, instance, validated) = (&vulkan.entry, &vulkan.instance, vulkan.validated);
+    let pd = vulkan.physical_device();
 
     // The capabilities the session is sized by.
-    let video_queue = ash::khr::video_queue::Instance::new(&entry, &instance);
-    let (profile, mut h264_profile) = h264_high();
-    let profile = profile.push_next(&mut h264_profile);
-    let mut h264_caps = vk::VideoEncodeH264CapabilitiesKHR::default();
-    let mut encode_caps = vk::VideoEncodeCapabilitiesKHR::default();
-    let mut caps = vk::VideoCapabilitiesKHR::default()
-        .push_next(&mut encode_caps)
-        .push_next(&mut h264_caps);
-    // SAFETY: a well-formed profile and output chain.
-    unsafe {
-        (video_queue.fp().get_physical_device_video_capabilities_khr)(
-            pd,
-            &raw const profile,
-            &raw mut caps,
-        )
-    }
-    .result()
-    .unwrap();
+    let (caps, encode_caps, _) = h264_capabilities(entry, instance, pd);
     let (max_dpb, max_active, std_header, max_extent) = (
         caps.max_dpb_slots,
         caps.max_active_reference_pictures,
@@ -546,7 +373,7 @@ fn h264_and_h265_sessions_bind_memory_and_their_parameter_sets_decode_with_ffmpe
     let mut h264_quality = vk::VideoEncodeH264QualityLevelPropertiesKHR::default();
     let mut quality =
         vk::VideoEncodeQualityLevelPropertiesKHR::default().push_next(&mut h264_quality);
-    let veq_instance = ash::khr::video_encode_queue::Instance::new(&entry, &instance);
+    let veq_instance = ash::khr::video_encode_queue::Instance::new(entry, instance);
     // SAFETY: well-formed input and output structures.
     unsafe {
         (veq_instance
@@ -576,36 +403,15 @@ fn h264_and_h265_sessions_bind_memory_and_their_parameter_sets_decode_with_ffmpe
     );
 
     // The device: compute and encode queues (of the families an application has looked at).
-    // SAFETY: a plain query.
-    let families = unsafe { instance.get_physical_device_queue_family_properties(pd) };
-    assert_eq!(families.len(), 2);
-    let priorities = [1.0f32];
-    let queues = [
-        vk::DeviceQueueCreateInfo::default()
-            .queue_family_index(COMPUTE_FAMILY)
-            .queue_priorities(&priorities),
-        vk::DeviceQueueCreateInfo::default()
-            .queue_family_index(ENCODE_FAMILY)
-            .queue_priorities(&priorities),
-    ];
     let ext_names = [
         ash::khr::video_queue::NAME.as_ptr(),
         ash::khr::video_encode_queue::NAME.as_ptr(),
         ash::khr::video_encode_h264::NAME.as_ptr(),
         ash::khr::video_encode_h265::NAME.as_ptr(),
     ];
-    let mut features13 = vk::PhysicalDeviceVulkan13Features::default().synchronization2(true);
-    let mut features11 =
-        vk::PhysicalDeviceVulkan11Features::default().sampler_ycbcr_conversion(true);
-    let device_info = vk::DeviceCreateInfo::default()
-        .queue_create_infos(&queues)
-        .enabled_extension_names(&ext_names)
-        .push_next(&mut features13)
-        .push_next(&mut features11);
-    // SAFETY: a well-formed create info.
-    let device = unsafe { instance.create_device(pd, &device_info, None) }.expect("vkCreateDevice");
-    let vq = ash::khr::video_queue::Device::new(&instance, &device);
-    let veq = ash::khr::video_encode_queue::Device::new(&instance, &device);
+    let device = vulkan.compute_and_encode_device(pd, &ext_names, false);
+    let vq = ash::khr::video_queue::Device::new(instance, &device);
+    let veq = ash::khr::video_encode_queue::Device::new(instance, &device);
 
     // The session: H.264 High, 1920x1080, the capabilities' DPB limits.
     let (profile, mut h264_profile) = h264_high();
@@ -935,6 +741,7 @@ fn h264_and_h265_sessions_bind_memory_and_their_parameter_sets_decode_with_ffmpe
     );
 
     // The same for H.265 Main: VPS, SPS and PPS through FFmpeg.
+    let video_queue = ash::khr::video_queue::Instance::new(entry, instance);
     let h265 = Vulkan {
         instance: &video_queue,
         pd,
@@ -1129,10 +936,7 @@ fn h264_and_h265_sessions_bind_memory_and_their_parameter_sets_decode_with_ffmpe
             device.free_memory(m, None);
         }
         device.destroy_device(None);
-        if let Some(m) = messenger {
-            debug.destroy_debug_utils_messenger(m, None);
-        }
-        instance.destroy_instance(None);
+        vulkan.destroy();
     }
     let late = take_messages();
     assert!(late.is_empty(), "{}", late.join("\n"));

@@ -1,6 +1,9 @@
 //! What the driver's loader tests share: finding the built driver library, and skipping.
 #![allow(dead_code)]
 
+pub mod ffmpeg;
+pub mod vulkan;
+
 use std::path::PathBuf;
 
 use ghoststream_video_icd::LIBRARY_FILE;
