@@ -154,6 +154,8 @@ pub struct GpuContext {
     pub(crate) device: ash::Device,
     queue: vk::Queue,
     queue_lock: Arc<Mutex<()>>,
+    /// Taken around every use of the video-encode queue (queue 0 of its family).
+    video_queue_lock: Mutex<()>,
     pub(crate) queue_family: u32,
     extensions: Vec<String>,
     pub(crate) allocator: ManuallyDrop<Mutex<Allocator>>,
@@ -336,6 +338,7 @@ impl GpuContext {
             device,
             queue,
             queue_lock: Arc::new(Mutex::new(())),
+            video_queue_lock: Mutex::new(()),
             queue_family,
             extensions,
             allocator: ManuallyDrop::new(Mutex::new(allocator)),
@@ -418,6 +421,7 @@ impl GpuContext {
             device,
             queue,
             queue_lock: host.queue_lock.unwrap_or_default(),
+            video_queue_lock: Mutex::new(()),
             queue_family: host.queue_family,
             clock,
             extensions: host.enabled_extensions,
@@ -505,6 +509,30 @@ impl GpuContext {
                     .is_ok_and(|w| available.iter().any(|a| a == w))
             })
             .collect()
+    }
+
+    /// The video-encode queue (queue 0 of [`Self::video_encode_family`]), locked: the compute
+    /// queue's lock when the family is the compute family (then they are one queue). `None`
+    /// without a video-encode queue.
+    pub(crate) fn lock_video_queue(
+        &self,
+    ) -> Result<Option<(MutexGuard<'_, ()>, vk::Queue)>, GpuError> {
+        let Some((family, _)) = self.video_encode else {
+            return Ok(None);
+        };
+        if family == self.queue_family {
+            return self.lock_queue().map(Some);
+        }
+        let guard = self
+            .video_queue_lock
+            .lock()
+            .map_err(|_| GpuError::Invalid {
+                what: "video queue lock".into(),
+                reason: "a thread panicked while holding it".into(),
+            })?;
+        // SAFETY: the family was requested with one queue at device creation.
+        let queue = unsafe { self.device.get_device_queue(family, 0) };
+        Ok(Some((guard, queue)))
     }
 
     /// The queue GhostStream submits to, locked: hold the guard while calling

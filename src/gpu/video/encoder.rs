@@ -1,4 +1,4 @@
-//! Encodes NV12 pictures with an H.264 [`EncodeSession`]: each picture is copied into the encode
+//! Encodes NV12 pictures with an H.264 or H.265 [`EncodeSession`]: each picture is copied into the encode
 //! input image on the compute queue, handed to the video-encode queue (a queue-family ownership
 //! transfer and a semaphore), and encoded there as an IDR or a P picture referencing the one
 //! before it (two DPB slots used in turn); the encode feedback query gives the bytes written
@@ -69,7 +69,7 @@ pub struct EncodedPicture {
     pub idr: bool,
 }
 
-/// An H.264 encoder on a context's video-encode queue.
+/// An H.264 or H.265 encoder on a context's video-encode queue.
 pub struct VideoEncoder {
     ctx: Arc<GpuContext>,
     // Declared before the session: dropped first (their images and buffers outlive no use).
@@ -77,14 +77,19 @@ pub struct VideoEncoder {
     staging: GpuBuffer,
     session: EncodeSession,
     encode_family: u32,
-    encode_queue: vk::Queue,
+    /// The encode queue is the compute queue (one family does both): no ownership transfer.
+    one_queue: bool,
     upload_pool: vk::CommandPool,
     upload_cmd: vk::CommandBuffer,
     encode_pool: vk::CommandPool,
     encode_cmd: vk::CommandBuffer,
     feedback: vk::QueryPool,
     uploaded: vk::Semaphore,
+    /// Signalled when the upload has run.
+    upload_done: vk::Fence,
     done: vk::Fence,
+    /// Submitted and not yet waited for: the upload's and the encode's fences.
+    in_flight: [bool; 2],
     rate: VideoRate,
     /// The rate the session's state holds (`None` before its first control command, which
     /// resets it).
@@ -138,7 +143,8 @@ impl VideoEncoder {
         let (ids, max_frame_num) = match params {
             SessionParameters::H264(p) => (
                 (0, p.sps.seq_parameter_set_id, p.pps.pic_parameter_set_id),
-                1 << (p.sps.log2_max_frame_num_minus4 + 4),
+                // H.264 allows 0..=12 here.
+                1 << (p.sps.log2_max_frame_num_minus4.min(12) + 4),
             ),
             SessionParameters::H265(p) => (
                 (
@@ -163,8 +169,6 @@ impl VideoEncoder {
             MemoryLocation::CpuToGpu,
         )?;
         let d = &ctx.device;
-        // SAFETY: the family was requested with one queue at device creation.
-        let encode_queue = unsafe { d.get_device_queue(encode_family, 0) };
         let (upload_pool, upload) = command_buffers_on(ctx, ctx.queue_family, 1)?;
         let mut this = Self {
             ctx: Arc::clone(ctx),
@@ -172,14 +176,16 @@ impl VideoEncoder {
             staging,
             session,
             encode_family,
-            encode_queue,
+            one_queue: encode_family == ctx.queue_family,
             upload_pool,
             upload_cmd: upload[0],
             encode_pool: vk::CommandPool::null(),
             encode_cmd: vk::CommandBuffer::null(),
             feedback: vk::QueryPool::null(),
             uploaded: vk::Semaphore::null(),
+            upload_done: vk::Fence::null(),
             done: vk::Fence::null(),
+            in_flight: [false; 2],
             rate,
             applied: None,
             dpb_ready: [false; 2],
@@ -218,11 +224,15 @@ impl VideoEncoder {
             this.done = d
                 .create_fence(&vk::FenceCreateInfo::default(), None)
                 .map_err(GpuError::vk("vkCreateFence"))?;
+            this.upload_done = d
+                .create_fence(&vk::FenceCreateInfo::default(), None)
+                .map_err(GpuError::vk("vkCreateFence"))?;
         }
         Ok(this)
     }
 
-    /// The SPS and PPS as the driver wrote them (Annex-B): what an IDR picture follows.
+    /// The parameter sets as the driver wrote them (Annex-B: H.264's SPS and PPS, H.265's VPS,
+    /// SPS and PPS): what an IDR picture follows.
     pub fn parameter_sets(&self) -> &[u8] {
         &self.parameter_sets
     }
@@ -255,7 +265,11 @@ impl VideoEncoder {
         }
         let (w, h) = (width as usize, height as usize);
         let fits = |plane: &[u8], stride: usize, rows: usize| {
-            stride >= w && (rows - 1) * stride + w <= plane.len()
+            stride >= w
+                && (rows - 1)
+                    .checked_mul(stride)
+                    .and_then(|n| n.checked_add(w))
+                    .is_some_and(|end| end <= plane.len())
         };
         if !fits(picture.luma, picture.luma_stride, h)
             || !fits(picture.chroma, picture.chroma_stride, h / 2)
@@ -278,28 +292,16 @@ impl VideoEncoder {
             });
         }
         self.stage(&picture)?;
-        let idr = idr || self.applied.is_none() || self.since_idr == 0;
-        let ctx = Arc::clone(&self.ctx);
-        let d = &ctx.device;
-        // SAFETY: both command buffers come from pools made with RESET_COMMAND_BUFFER, and the
-        // last submission that used them finished (the fence was waited for).
-        unsafe {
-            begin_one_time(d, self.upload_cmd)?;
-            self.record_upload();
-            d.end_command_buffer(self.upload_cmd)
-                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
-            begin_one_time(d, self.encode_cmd)?;
-            self.record_encode(idr);
-            d.end_command_buffer(self.encode_cmd)
-                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
-        }
-        let finished = self.submit().and_then(|()| {
-            wait_and_reset(&self.ctx, self.done, TIMEOUT_NS, "a Vulkan Video encode")
-        });
-        if let Err(e) = finished {
+        // An IDR also before the picture counts could overflow the order counts (2^30
+        // pictures: 207 days at 60 fps with no keyframe).
+        let idr = idr || self.applied.is_none() || self.since_idr == 0 || self.since_idr >= 1 << 30;
+        if let Err(e) = self.record_and_run(idr) {
+            // The command buffers may be in flight, the DPB layouts and the session state
+            // unknown: nothing more is recorded with them.
             self.broken = Some(e.to_string());
             return Err(e);
         }
+        self.dpb_ready = [true; 2];
         self.applied = Some(self.rate);
         let picture = match self.read_feedback(idr) {
             Ok(p) => p,
@@ -310,11 +312,44 @@ impl VideoEncoder {
             }
         };
         self.slot = 1 - self.slot;
-        self.since_idr = if idr { 1 } else { self.since_idr + 1 };
+        self.since_idr = if idr {
+            1
+        } else {
+            self.since_idr.saturating_add(1)
+        };
         if idr {
             self.idr_id = self.idr_id.wrapping_add(1);
         }
         Ok(picture)
+    }
+
+    /// Records the upload and the encode, submits them and waits for both.
+    fn record_and_run(&mut self, idr: bool) -> Result<(), GpuError> {
+        let ctx = Arc::clone(&self.ctx);
+        let d = &ctx.device;
+        // SAFETY: both command buffers come from pools made with RESET_COMMAND_BUFFER, and the
+        // last submissions that used them finished (their fences were waited for).
+        unsafe {
+            begin_one_time(d, self.upload_cmd)?;
+            self.record_upload();
+            d.end_command_buffer(self.upload_cmd)
+                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+            begin_one_time(d, self.encode_cmd)?;
+            self.record_encode(idr);
+            d.end_command_buffer(self.encode_cmd)
+                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+        }
+        self.submit()?;
+        wait_and_reset(&self.ctx, self.done, TIMEOUT_NS, "a Vulkan Video encode")?;
+        self.in_flight[1] = false;
+        wait_and_reset(
+            &self.ctx,
+            self.upload_done,
+            TIMEOUT_NS,
+            "an encode input upload",
+        )?;
+        self.in_flight[0] = false;
+        Ok(())
     }
 
     /// Copies the picture into the staging buffer at the coded size, repeating the last row
@@ -375,8 +410,8 @@ impl VideoEncoder {
             .dst_access_mask(vk::AccessFlags::empty())
             .old_layout(vk::ImageLayout::TRANSFER_DST_OPTIMAL)
             .new_layout(vk::ImageLayout::VIDEO_ENCODE_SRC_KHR)
-            .src_queue_family_index(self.ctx.queue_family)
-            .dst_queue_family_index(self.encode_family)
+            .src_queue_family_index(self.transfer_families().0)
+            .dst_queue_family_index(self.transfer_families().1)
             .image(image)
             .subresource_range(color_range());
         // SAFETY: forwarded from the caller; the image and buffer live until the fence.
@@ -420,10 +455,11 @@ impl VideoEncoder {
             width: w,
             height: h,
         };
+        // Synchronization 1 has no video access bits: the memory ones cover the encode's.
         let barrier = |image, old, new, src_family, dst_family| {
             vk::ImageMemoryBarrier::default()
                 .src_access_mask(vk::AccessFlags::empty())
-                .dst_access_mask(vk::AccessFlags::empty())
+                .dst_access_mask(vk::AccessFlags::MEMORY_READ | vk::AccessFlags::MEMORY_WRITE)
                 .old_layout(old)
                 .new_layout(new)
                 .src_queue_family_index(src_family)
@@ -431,14 +467,19 @@ impl VideoEncoder {
                 .image(image)
                 .subresource_range(color_range())
         };
-        let mut barriers = vec![barrier(
-            self.pictures.input.image,
-            vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-            vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
-            self.ctx.queue_family,
-            self.encode_family,
-        )];
-        for (i, ready) in self.dpb_ready.iter_mut().enumerate() {
+        // The acquire half of the upload's ownership transfer (none when one queue does both:
+        // the upload's barrier already moved the image to the encode layout).
+        let mut barriers = Vec::with_capacity(3);
+        if !self.one_queue {
+            barriers.push(barrier(
+                self.pictures.input.image,
+                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
+                self.ctx.queue_family,
+                self.encode_family,
+            ));
+        }
+        for (i, ready) in self.dpb_ready.iter().enumerate() {
             if !*ready {
                 barriers.push(barrier(
                     self.pictures.references[i].image,
@@ -447,7 +488,6 @@ impl VideoEncoder {
                     vk::QUEUE_FAMILY_IGNORED,
                     vk::QUEUE_FAMILY_IGNORED,
                 ));
-                *ready = true;
             }
         }
         let resource = |view| {
@@ -631,12 +671,41 @@ impl VideoEncoder {
             d.cmd_end_query(cmd, self.feedback, 0);
             let end = vk::VideoEndCodingInfoKHR::default();
             (queue.cmd_end_video_coding_khr)(cmd, &raw const end);
+            // The bitstream is read on the host after the fence: make the encode's writes
+            // visible to it.
+            let to_host = vk::BufferMemoryBarrier::default()
+                .src_access_mask(vk::AccessFlags::MEMORY_WRITE)
+                .dst_access_mask(vk::AccessFlags::HOST_READ)
+                .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
+                .buffer(self.pictures.bitstream.buffer)
+                .offset(0)
+                .size(vk::WHOLE_SIZE);
+            d.cmd_pipeline_barrier(
+                cmd,
+                vk::PipelineStageFlags::ALL_COMMANDS,
+                vk::PipelineStageFlags::HOST,
+                vk::DependencyFlags::empty(),
+                &[],
+                &[to_host],
+                &[],
+            );
+        }
+    }
+
+    /// The queue families of the upload's ownership transfer: compute → encode, or none
+    /// (ignored) when one queue does both.
+    fn transfer_families(&self) -> (u32, u32) {
+        if self.one_queue {
+            (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED)
+        } else {
+            (self.ctx.queue_family, self.encode_family)
         }
     }
 
     /// Submits the upload (signalling `uploaded`) and the encode (waiting for it, then the
     /// fence).
-    fn submit(&self) -> Result<(), GpuError> {
+    fn submit(&mut self) -> Result<(), GpuError> {
         let d = &self.ctx.device;
         let upload_cmds = [self.upload_cmd];
         let signal = [self.uploaded];
@@ -649,16 +718,25 @@ impl VideoEncoder {
             .command_buffers(&encode_cmds)
             .wait_semaphores(&signal)
             .wait_dst_stage_mask(&stages);
-        // SAFETY: both command buffers are recorded and not in flight; the compute queue is
-        // used under its lock; the encode queue is this encoder's alone while it lives.
+        // SAFETY: both command buffers are recorded and not in flight; each queue is used
+        // under its lock.
         unsafe {
             {
                 let (_guard, queue) = self.ctx.lock_queue()?;
-                d.queue_submit(queue, &[upload], vk::Fence::null())
+                d.queue_submit(queue, &[upload], self.upload_done)
                     .map_err(GpuError::vk("vkQueueSubmit"))?;
+                self.in_flight[0] = true;
             }
-            d.queue_submit(self.encode_queue, &[encode], self.done)
-                .map_err(GpuError::vk("vkQueueSubmit"))
+            let Some((_guard, queue)) = self.ctx.lock_video_queue()? else {
+                return Err(GpuError::Invalid {
+                    what: "the video-encode queue".into(),
+                    reason: "the context has none".into(),
+                });
+            };
+            d.queue_submit(queue, &[encode], self.done)
+                .map_err(GpuError::vk("vkQueueSubmit"))?;
+            self.in_flight[1] = true;
+            Ok(())
         }
     }
 
@@ -806,10 +884,18 @@ fn fill_plane(dst: &mut [u8], cw: usize, ch: usize, src: Plane<'_>, pixel: usize
 impl Drop for VideoEncoder {
     fn drop(&mut self) {
         let d = &self.ctx.device;
-        // SAFETY: every submission was waited for (its fence) before `encode` returned, or
-        // never made; the objects are destroyed once.
+        // SAFETY: every submission was waited for (its fences) before `encode` returned, or
+        // (a broken encoder) is waited for here, bounded; the objects are destroyed once.
         unsafe {
-            let _ = d.queue_wait_idle(self.encode_queue);
+            for (fence, pending) in [self.upload_done, self.done]
+                .into_iter()
+                .zip(self.in_flight)
+            {
+                if pending {
+                    let _ = d.wait_for_fences(&[fence], true, TIMEOUT_NS);
+                }
+            }
+            d.destroy_fence(self.upload_done, None);
             d.destroy_fence(self.done, None);
             d.destroy_semaphore(self.uploaded, None);
             d.destroy_query_pool(self.feedback, None);
