@@ -14,6 +14,8 @@ use crate::config::{BackendKind, BitDepth, DeviceSelector, GpuOptions, KeyframeI
 use crate::config::{RateControl, SessionConfig};
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
+#[cfg(test)]
+use crate::gpu::video::caps::EncodeLimits;
 use crate::gpu::video::caps::{encode_support, encode_support_on, EncodeSupport};
 use crate::gpu::video::encoder::{Nv12Input, VideoEncoder, VideoRate};
 use crate::gpu::video::h264::H264Parameters;
@@ -181,6 +183,49 @@ fn check_support(config: &SessionConfig, support: &EncodeSupport) -> Result<(), 
             ),
         ));
     }
+    let limits = &support.limits;
+    let bitrate = match config.rate_control {
+        RateControl::Cbr { bitrate } => bitrate,
+        RateControl::Vbr { max, .. } => max,
+        _ => 0,
+    };
+    if limits.max_bitrate > 0 && bitrate > limits.max_bitrate {
+        return Err(unsupported(
+            format!("{bitrate} bit/s"),
+            format!(
+                "the device's rate control stops at {} bit/s: ask for less",
+                limits.max_bitrate
+            ),
+        ));
+    }
+    // The plan: one reference picture, two DPB slots held in two images, P pictures, the
+    // feedback's offset and size, no GOP bookkeeping per scope.
+    let needs = [
+        (
+            support.max_dpb_slots >= 2 && support.max_active_references >= 1,
+            "two DPB slots and one active reference",
+        ),
+        (limits.p_references >= 1, "P pictures"),
+        (
+            limits.separate_reference_images,
+            "reference pictures in separate images",
+        ),
+        (
+            limits.feedback,
+            "encode feedback with the bitstream offset and size",
+        ),
+        (
+            !limits.requires_gop_remaining_frames,
+            "coding scopes without the remaining GOP counts (the device requires them)",
+        ),
+    ];
+    if let Some((_, what)) = needs.iter().find(|(ok, _)| !ok) {
+        return Err(unsupported(
+            (*what).to_string(),
+            "GhostStream's Vulkan Video encoder needs it and this device lacks it: use --encoder software"
+                .into(),
+        ));
+    }
     Ok(())
 }
 
@@ -260,6 +305,19 @@ impl VulkanVideoEncoder {
             Parameters::H264(p) => SessionParameters::H264(p),
             Parameters::H265(p) => SessionParameters::H265(p),
         };
+        let level_ok = match &owned {
+            Parameters::H264(p) => p.sps.level_idc <= support.limits.max_level_idc,
+            Parameters::H265(p) => p.check_limits(&support.limits).is_ok(),
+        };
+        if !level_ok {
+            let level = match &owned {
+                Parameters::H264(p) => p.level,
+                Parameters::H265(p) => p.level,
+            };
+            return Err(unsupported(format!(
+                "level {level} (or the coding tools it needs): the device does not encode it"
+            )));
+        }
         if let RateControl::Cq { quality } = config.rate_control {
             tracing::info!(
                 quality,
@@ -398,8 +456,13 @@ impl EncoderBackend for VulkanVideoEncoder {
     }
 
     fn reconfigure(&mut self, config: &SessionConfig) -> Result<(), EncodeError> {
-        self.encoder.set_rate(video_rate(config));
-        Ok(())
+        self.encoder
+            .set_rate(video_rate(config))
+            .map_err(|e| EncodeError::Unsupported {
+                encoder: self.describe(),
+                what: format!("the live change to {:?}", config.rate_control),
+                fix: e.to_string(),
+            })
     }
 }
 
@@ -419,6 +482,18 @@ mod tests {
             rate_control: vec!["cbr", "vbr"],
             quality_levels: 7,
             queue_family: 1,
+            limits: EncodeLimits {
+                max_bitrate: 800_000_000,
+                qp_range: (0, 51),
+                bitstream_size_alignment: 256,
+                picture_granularity: (16, 16),
+                separate_reference_images: true,
+                p_references: 4,
+                requires_gop_remaining_frames: false,
+                feedback: true,
+                max_level_idc: 18,
+                h265_ctb32_transforms: true,
+            },
         }
     }
 
@@ -443,6 +518,20 @@ mod tests {
             e.contains("constant QP rate control") && e.contains("offers cbr/vbr"),
             "{e}"
         );
+        config.rate_control = RateControl::Cbr {
+            bitrate: 900_000_000,
+        };
+        let e = check_support(&config, &support()).unwrap_err().to_string();
+        assert!(e.contains("stops at 800000000 bit/s"), "{e}");
+        config.rate_control = RateControl::Cbr { bitrate: 6_000_000 };
+        let mut no_p = support();
+        no_p.limits.p_references = 0;
+        let e = check_support(&config, &no_p).unwrap_err().to_string();
+        assert!(e.contains("cannot do P pictures"), "{e}");
+        let mut gop = support();
+        gop.limits.requires_gop_remaining_frames = true;
+        let e = check_support(&config, &gop).unwrap_err().to_string();
+        assert!(e.contains("remaining GOP counts"), "{e}");
     }
 
     #[test]

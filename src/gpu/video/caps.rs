@@ -33,6 +33,35 @@ pub struct EncodeSupport {
     pub quality_levels: u32,
     /// The queue family that encodes it.
     pub queue_family: u32,
+    /// The limits an encode session must keep to.
+    pub limits: EncodeLimits,
+}
+
+/// What a device's encode of one profile allows, beyond sizes and modes: the values the
+/// encoder's choices are checked against before a session is made.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EncodeLimits {
+    /// The highest bitrate rate control takes (`VkVideoEncodeCapabilitiesKHR::maxBitrate`).
+    pub max_bitrate: u64,
+    /// The QP range (the codec capabilities' `minQp`, `maxQp`).
+    pub qp_range: (i32, i32),
+    /// Bitstream buffer ranges are multiples of this (`minBitstreamBufferSizeAlignment`).
+    pub bitstream_size_alignment: u64,
+    /// Picture images are made in multiples of this (the larger of
+    /// `pictureAccessGranularity` and `encodeInputPictureGranularity`).
+    pub picture_granularity: (u32, u32),
+    /// DPB pictures may be separate images (`SEPARATE_REFERENCE_IMAGES`).
+    pub separate_reference_images: bool,
+    /// References a P picture may use (`maxPPictureL0ReferenceCount`): 0 means no P pictures.
+    pub p_references: u32,
+    /// Every coding scope must say how many frames of each type remain in the GOP.
+    pub requires_gop_remaining_frames: bool,
+    /// The encode feedback reports the bitstream offset and bytes written.
+    pub feedback: bool,
+    /// The highest level (the std header's level enum value).
+    pub max_level_idc: u32,
+    /// H.265: 32x32 coding tree blocks and every transform from 4x4 to 32x32 (true for H.264).
+    pub h265_ctb32_transforms: bool,
 }
 
 impl std::fmt::Display for EncodeSupport {
@@ -294,6 +323,57 @@ fn capabilities(
     }
     let (min, max) = (caps.min_coded_extent, caps.max_coded_extent);
     let (slots, refs) = (caps.max_dpb_slots, caps.max_active_reference_pictures);
+    let (size_alignment, access, caps_flags) = (
+        caps.min_bitstream_buffer_size_alignment,
+        caps.picture_access_granularity,
+        caps.flags,
+    );
+    let granularity = (
+        access
+            .width
+            .max(encode_caps.encode_input_picture_granularity.width),
+        access
+            .height
+            .max(encode_caps.encode_input_picture_granularity.height),
+    );
+    let (qp_range, p_references, requires_gop_remaining_frames, max_level_idc) = match codec {
+        Codec::H264 => (
+            (h264_caps.min_qp, h264_caps.max_qp),
+            h264_caps.max_p_picture_l0_reference_count,
+            h264_caps.requires_gop_remaining_frames != 0,
+            h264_caps.max_level_idc,
+        ),
+        _ => (
+            (h265_caps.min_qp, h265_caps.max_qp),
+            h265_caps.max_p_picture_l0_reference_count,
+            h265_caps.requires_gop_remaining_frames != 0,
+            h265_caps.max_level_idc,
+        ),
+    };
+    let transforms = vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_4
+        | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_8
+        | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_16
+        | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_32;
+    let limits = EncodeLimits {
+        max_bitrate: encode_caps.max_bitrate,
+        qp_range,
+        bitstream_size_alignment: size_alignment,
+        picture_granularity: granularity,
+        separate_reference_images: caps_flags
+            .contains(vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES),
+        p_references,
+        requires_gop_remaining_frames,
+        feedback: encode_caps.supported_encode_feedback_flags.contains(
+            vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BUFFER_OFFSET
+                | vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BYTES_WRITTEN,
+        ),
+        max_level_idc,
+        h265_ctb32_transforms: codec == Codec::H264
+            || (h265_caps
+                .ctb_sizes
+                .contains(vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_32)
+                && h265_caps.transform_block_sizes.contains(transforms)),
+    };
     let modes = encode_caps.rate_control_modes;
     let rate_control = [
         (vk::VideoEncodeRateControlModeFlagsKHR::CBR, "cbr"),
@@ -314,5 +394,6 @@ fn capabilities(
         rate_control,
         quality_levels: encode_caps.max_quality_levels,
         queue_family: 0,
+        limits,
     })
 }

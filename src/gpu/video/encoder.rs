@@ -13,6 +13,7 @@ use std::sync::Arc;
 use ash::vk;
 use gpu_allocator::MemoryLocation;
 
+use super::caps::{encode_support_on, EncodeSupport};
 use super::picture::{H264Picture, H265Picture, PictureOrder};
 use super::session::{EncodePictures, EncodeSession, Profile, ProfileParts, SessionParameters};
 use crate::config::RateControl;
@@ -24,9 +25,6 @@ use crate::time::Rational;
 
 /// How long one picture may take on the GPU before the encode is reported stuck.
 const TIMEOUT_NS: u64 = 5_000_000_000;
-/// What the bitstream range is rounded down to: a multiple of any driver's
-/// `minBitstreamBufferSizeAlignment` (a power of two; 256 on NVIDIA, at most 4096 seen).
-const BITSTREAM_ALIGNMENT: u64 = 4096;
 
 /// The rate the encoder aims at, as it goes into `VkVideoEncodeRateControlInfoKHR`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +89,8 @@ pub struct VideoEncoder {
     /// Submitted and not yet waited for: the upload's and the encode's fences.
     in_flight: [bool; 2],
     rate: VideoRate,
+    /// What the device offers for the codec: the rate and the encodes are checked against it.
+    support: EncodeSupport,
     /// The rate the session's state holds (`None` before its first control command, which
     /// resets it).
     applied: Option<VideoRate>,
@@ -158,7 +158,13 @@ impl VideoEncoder {
         let (encode_family, _) = ctx
             .video_encode_family()
             .expect("the session was made on the video-encode family");
-        let pictures = session.pictures()?;
+        let support = encode_support_on(ctx, session.profile.codec()).map_err(|reason| {
+            GpuError::Unsupported {
+                what: format!("{} encode with Vulkan Video", session.profile.codec()),
+                reason,
+            }
+        })?;
+        let pictures = session.pictures_in(support.limits.picture_granularity)?;
         let parameter_sets = session.encoded_parameters()?;
         let (w, h) = (session.extent.width, session.extent.height);
         let staging = GpuBuffer::new(
@@ -187,6 +193,7 @@ impl VideoEncoder {
             done: vk::Fence::null(),
             in_flight: [false; 2],
             rate,
+            support,
             applied: None,
             dpb_ready: [false; 2],
             slot: 0,
@@ -242,9 +249,57 @@ impl VideoEncoder {
         (self.session.extent.width, self.session.extent.height)
     }
 
-    /// Changes the rate from the next picture on (no IDR).
-    pub fn set_rate(&mut self, rate: VideoRate) {
+    /// Changes the rate from the next picture on (no IDR), when the device takes it: a mode
+    /// it offers, a bitrate up to its ceiling, the quality level the session was made with.
+    pub fn set_rate(&mut self, rate: VideoRate) -> Result<(), GpuError> {
+        let refuse = |what: String, reason: String| Err(GpuError::Unsupported { what, reason });
+        let mode = rate_mode(rate.control);
+        let offered = self.support.rate_control.iter().any(|m| {
+            *m == match mode {
+                vk::VideoEncodeRateControlModeFlagsKHR::CBR => "cbr",
+                vk::VideoEncodeRateControlModeFlagsKHR::VBR => "vbr",
+                _ => "disabled",
+            }
+        });
+        if !offered {
+            return refuse(
+                format!("switch to {:?} rate control", rate.control),
+                format!(
+                    "{} offers {}",
+                    self.support.device,
+                    self.support.rate_control.join("/")
+                ),
+            );
+        }
+        let bitrate = match rate.control {
+            RateControl::Cbr { bitrate } => bitrate,
+            RateControl::Vbr { max, .. } => max,
+            _ => 0,
+        };
+        let ceiling = self.support.limits.max_bitrate;
+        if ceiling > 0 && bitrate > ceiling {
+            return refuse(
+                format!("encode at {bitrate} bit/s"),
+                format!(
+                    "{}'s rate control stops at {ceiling} bit/s",
+                    self.support.device
+                ),
+            );
+        }
+        if rate.quality_level != self.rate.quality_level {
+            return refuse(
+                format!("change the quality level to {}", rate.quality_level),
+                "the session's parameters were made for its first level: open a new encoder".into(),
+            );
+        }
         self.rate = rate;
+        Ok(())
+    }
+
+    /// The bitstream buffer's range: its size rounded down to the device's alignment.
+    fn bitstream_range(&self) -> u64 {
+        let align = self.support.limits.bitstream_size_alignment.max(1);
+        self.pictures.bitstream.size / align * align
     }
 
     /// Encodes one NV12 picture (at most the coded size; the rest of the coded picture
@@ -544,7 +599,10 @@ impl VideoEncoder {
 
         let constant_qp = match self.rate.control {
             RateControl::Cqp { qp: q } | RateControl::Cq { quality: q } => {
-                i32::try_from(q.min(51)).unwrap_or(26)
+                let (min, max) = self.support.limits.qp_range;
+                i32::try_from(q)
+                    .unwrap_or(i32::MAX)
+                    .clamp(min, max.max(min))
             }
             _ => 0,
         };
@@ -559,7 +617,7 @@ impl VideoEncoder {
         let encode = vk::VideoEncodeInfoKHR::default()
             .dst_buffer(self.pictures.bitstream.buffer)
             .dst_buffer_offset(0)
-            .dst_buffer_range(self.pictures.bitstream.size & !(BITSTREAM_ALIGNMENT - 1))
+            .dst_buffer_range(self.bitstream_range())
             .src_picture_resource(source);
         let setup = vk::VideoReferenceSlotInfoKHR::default()
             .slot_index(slot_index(setup_slot))

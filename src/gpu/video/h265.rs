@@ -13,6 +13,7 @@
 use ash::vk;
 use ash::vk::native as std_video;
 
+use super::caps::EncodeLimits;
 use super::VideoStream;
 use crate::color::ColorRange;
 use crate::time::Rational;
@@ -414,7 +415,7 @@ impl H265Parameters {
             // The picture order count's LSBs count 256 pictures before they wrap.
             log2_max_pic_order_cnt_lsb_minus4: 4,
             // Coding blocks of 8x8 to 32x32: the CTB is 32 (NVIDIA's encoders offer CTB 32 and
-            // minimum CB 8; `check_caps` checks a device's CTB sizes).
+            // minimum CB 8; `check_limits` checks a device's CTB sizes).
             log2_min_luma_coding_block_size_minus3: 0,
             log2_diff_max_min_luma_coding_block_size: 2,
             // Transform blocks of 4x4 to 32x32, split at most twice below the coding block.
@@ -520,37 +521,19 @@ impl H265Parameters {
         self.level_syntax_idc
     }
 
-    /// Whether a device's H.265 encode capabilities offer what these sets use: CTB 32, every
-    /// transform size from 4x4 to 32x32, and the level.
-    pub fn check_caps(
-        &self,
-        caps: &vk::VideoEncodeH265CapabilitiesKHR<'_>,
-    ) -> Result<(), H265ParamsError> {
-        if !caps
-            .ctb_sizes
-            .contains(vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_32)
-        {
+    /// Whether a device's limits for H.265 Main take these sets: 32x32 coding tree blocks and
+    /// every transform from 4x4 to 32x32, and the level.
+    pub fn check_limits(&self, limits: &EncodeLimits) -> Result<(), H265ParamsError> {
+        if !limits.h265_ctb32_transforms {
             return Err(H265ParamsError::Unsupported {
-                what: format!("offers no 32x32 CTB (ctbSizes {:?})", caps.ctb_sizes),
+                what: "offers no 32x32 CTB, or lacks some of the 4x4 to 32x32 transforms".into(),
             });
         }
-        let transforms = vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_4
-            | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_8
-            | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_16
-            | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_32;
-        if !caps.transform_block_sizes.contains(transforms) {
-            return Err(H265ParamsError::Unsupported {
-                what: format!(
-                    "lacks some of the 4x4 to 32x32 transforms (transformBlockSizes {:?})",
-                    caps.transform_block_sizes
-                ),
-            });
-        }
-        if caps.max_level_idc < self.profile_tier_level.general_level_idc {
+        if limits.max_level_idc < self.profile_tier_level.general_level_idc {
             return Err(H265ParamsError::Unsupported {
                 what: format!(
                     "stops below level {} (maxLevelIdc {}, the StdVideoH265LevelIdc value)",
-                    self.level, caps.max_level_idc
+                    self.level, limits.max_level_idc
                 ),
             });
         }
@@ -941,41 +924,25 @@ mod tests {
     }
 
     #[test]
-    fn device_capabilities_are_checked_against_the_sets() {
+    fn device_limits_are_checked_against_the_sets() {
         let p = params(1920, 1080, 60, 12);
-        let all_transforms = vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_4
-            | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_8
-            | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_16
-            | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_32;
-        let caps = vk::VideoEncodeH265CapabilitiesKHR {
-            ctb_sizes: vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_32
-                | vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_64,
-            transform_block_sizes: all_transforms,
+        let limits = EncodeLimits {
+            h265_ctb32_transforms: true,
             max_level_idc: std_video::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_6_2,
-            ..Default::default()
+            ..EncodeLimits::default()
         };
-        assert_eq!(p.check_caps(&caps), Ok(()));
-        let no_32 = vk::VideoEncodeH265CapabilitiesKHR {
-            ctb_sizes: vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_64,
-            ..caps
+        assert_eq!(p.check_limits(&limits), Ok(()));
+        let no_32 = EncodeLimits {
+            h265_ctb32_transforms: false,
+            ..limits.clone()
         };
-        let e = p.check_caps(&no_32).unwrap_err();
+        let e = p.check_limits(&no_32).unwrap_err();
         assert!(e.to_string().contains("no 32x32 CTB"), "{e}");
-        let no_4 = vk::VideoEncodeH265CapabilitiesKHR {
-            transform_block_sizes: vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_8
-                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_16
-                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_32,
-            ..caps
-        };
-        assert!(matches!(
-            p.check_caps(&no_4),
-            Err(H265ParamsError::Unsupported { .. })
-        ));
-        let level_4 = vk::VideoEncodeH265CapabilitiesKHR {
+        let level_4 = EncodeLimits {
             max_level_idc: std_video::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_4_0,
-            ..caps
+            ..limits
         };
-        let e = p.check_caps(&level_4).unwrap_err();
+        let e = p.check_limits(&level_4).unwrap_err();
         assert!(e.to_string().contains("below level 4.1"), "{e}");
     }
 }

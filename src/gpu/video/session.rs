@@ -372,7 +372,17 @@ impl EncodeSession {
     /// The pictures and bitstream buffer one frame in flight needs, made for this session's
     /// profile and size.
     pub fn pictures(&self) -> Result<EncodePictures, GpuError> {
-        let (w, h) = (self.extent.width, self.extent.height);
+        self.pictures_in((1, 1))
+    }
+
+    /// As [`Self::pictures`], the images made in whole multiples of `granularity` (the
+    /// device's picture access and encode input granularities).
+    pub fn pictures_in(&self, granularity: (u32, u32)) -> Result<EncodePictures, GpuError> {
+        let round = |n: u32, g: u32| n.div_ceil(g.max(1)).saturating_mul(g.max(1));
+        let (w, h) = (
+            round(self.extent.width, granularity.0),
+            round(self.extent.height, granularity.1),
+        );
         let mut parts = ProfileParts::default();
         let profiles = [self.profile.info(&mut parts)];
         let mut list = vk::VideoProfileListInfoKHR::default().profiles(&profiles);

@@ -115,19 +115,23 @@ fn session(
     for n in 0..frames {
         // Live rate changes: recorded in the next coding scope, no IDR.
         if n == 100 {
-            encoder.set_rate(VideoRate {
-                control: RateControl::Vbr {
-                    target: 2_000_000,
-                    max: 3_000_000,
-                },
-                ..rate
-            });
+            encoder
+                .set_rate(VideoRate {
+                    control: RateControl::Vbr {
+                        target: 2_000_000,
+                        max: 3_000_000,
+                    },
+                    ..rate
+                })
+                .expect("the device takes VBR");
         }
         if n == 200 {
-            encoder.set_rate(VideoRate {
-                control: RateControl::Cqp { qp: 30 },
-                ..rate
-            });
+            encoder
+                .set_rate(VideoRate {
+                    control: RateControl::Cqp { qp: 30 },
+                    ..rate
+                })
+                .expect("the device takes constant QP");
         }
         let p = picture(n, w, h);
         let input = Nv12Input {
