@@ -16,6 +16,19 @@ fn driver_library() -> Option<PathBuf> {
     lib.exists().then_some(lib)
 }
 
+/// A temporary directory holding a loader manifest that names the test driver, and the
+/// manifest's path; `None` (after [`skip`]) without the driver library.
+fn install_driver() -> Option<(tempfile::TempDir, PathBuf)> {
+    let Some(lib) = driver_library() else {
+        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
+        return None;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("ghoststream_video_icd.json");
+    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
+    Some((dir, manifest))
+}
+
 /// Fails under GHOSTSTREAM_REQUIRE_GPU, otherwise prints why the test is skipped.
 fn skip(reason: &str) {
     if std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_some() {
@@ -68,13 +81,9 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
         skip("no ffmpeg on PATH (the independent decoder)");
         return;
     }
-    let Some(lib) = driver_library() else {
-        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
+    let Some((dir, manifest)) = install_driver() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("ghoststream_video_icd.json");
-    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
 
     // `probe` finds the driver's H.264 and H.265 encodes.
     let probe = tool(&manifest).arg("probe").output().unwrap();
@@ -184,13 +193,9 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
 
 #[test]
 fn auto_picks_the_vulkan_encoder_before_the_software_ones() {
-    let Some(lib) = driver_library() else {
-        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
+    let Some((dir, manifest)) = install_driver() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("ghoststream_video_icd.json");
-    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
     let output = dir.path().join("auto.h264");
     let run = tool(&manifest)
         .args(["encode", "--codec", "h264", "--gpu", "off", "--frames", "3"])
@@ -210,13 +215,9 @@ fn auto_picks_the_vulkan_encoder_before_the_software_ones() {
 
 #[test]
 fn what_the_vulkan_encoder_cannot_do_is_refused_with_the_reason() {
-    let Some(lib) = driver_library() else {
-        skip(&format!("no {LIBRARY_FILE} beside the test binary"));
+    let Some((dir, manifest)) = install_driver() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = dir.path().join("ghoststream_video_icd.json");
-    std::fs::write(&manifest, ghoststream_video_icd::manifest_json(&lib)).unwrap();
     let output = dir.path().join("never.mkv");
     let refused = |args: &[&str], says: &[&str]| {
         let run = tool(&manifest)

@@ -70,22 +70,15 @@ fn h264_and_h265_sessions_on_the_test_driver_decode_to_exactly_the_input() {
         buffer_ms: 1000,
         quality_level: 0,
     };
-    let h264 = H264Parameters::new(&VideoStream {
+    let stream = VideoStream {
         width: w32,
         height: h32,
         frame_rate: Rational::new(30, 1),
         max_bitrate: 4_000_000,
         color: ColorDescription::BT709,
-    })
-    .unwrap();
-    let h265 = H265Parameters::new(&VideoStream {
-        width: w32,
-        height: h32,
-        frame_rate: Rational::new(30, 1),
-        max_bitrate: 4_000_000,
-        color: ColorDescription::BT709,
-    })
-    .unwrap();
+    };
+    let h264 = H264Parameters::new(&stream).unwrap();
+    let h265 = H265Parameters::new(&stream).unwrap();
     for (params, name) in [
         (SessionParameters::H264(&h264), "h264"),
         (SessionParameters::H265(&h265), "hevc"),
