@@ -565,11 +565,9 @@ impl VideoEncoder {
         let bound_reference = vk::VideoReferenceSlotInfoKHR::default()
             .slot_index(slot_index(reference_slot))
             .picture_resource(&reference_resource);
-        let bound: Vec<vk::VideoReferenceSlotInfoKHR<'_>> = if idr {
-            vec![bound_setup]
-        } else {
-            vec![bound_reference, bound_setup]
-        };
+        // An IDR binds only the picture being set up (no allocation per picture).
+        let both = [bound_reference, bound_setup];
+        let bound = if idr { &both[1..] } else { &both[..] };
 
         // The coding scope names the rate the session's state holds; its control command,
         // when the rate is new, sets the one asked for.
@@ -579,7 +577,7 @@ impl VideoEncoder {
         let mut begin = vk::VideoBeginCodingInfoKHR::default()
             .video_session(self.session.session)
             .video_session_parameters(self.session.parameters)
-            .reference_slots(&bound);
+            .reference_slots(bound);
         if let Some(rate) = begin_rate.as_mut() {
             begin = begin.push_next(rate);
         }
