@@ -160,6 +160,11 @@ pub(crate) struct Encode {
 pub(crate) enum Command {
     /// A pipeline barrier (recorded for the count only).
     Barrier,
+    CopyBuffer {
+        src: u64,
+        dst: u64,
+        regions: Vec<vk::BufferCopy>,
+    },
     CopyBufferToImage {
         buffer: u64,
         image: u64,
@@ -493,6 +498,25 @@ pub(crate) fn check_copy(
     image: u64,
     regions: &[vk::BufferImageCopy],
 ) -> Result<(), String> {
+    check_copy_family(d, b)?;
+    crate::exec::copy_plan(d, buffer, image, regions).map(|_| ())
+}
+
+/// Checks a buffer-to-buffer copy: a transfer-capable family, both buffers bound, regions
+/// inside both.
+pub(crate) fn check_buffer_copy(
+    d: &Device,
+    b: &CommandBuffer,
+    src: u64,
+    dst: u64,
+    regions: &[vk::BufferCopy],
+) -> Result<(), String> {
+    check_copy_family(d, b)?;
+    crate::exec::buffer_copy_plan(d, src, dst, regions).map(|_| ())
+}
+
+/// A copy is recorded on a family that copies, outside a video coding scope.
+fn check_copy_family(d: &Device, b: &CommandBuffer) -> Result<(), String> {
     if !family_flags(d, b.family)
         .intersects(vk::QueueFlags::TRANSFER | vk::QueueFlags::COMPUTE | vk::QueueFlags::GRAPHICS)
     {
@@ -504,7 +528,7 @@ pub(crate) fn check_copy(
     if b.coding.is_some() {
         return Err("a copy inside a video coding scope".into());
     }
-    crate::exec::copy_plan(d, buffer, image, regions).map(|_| ())
+    Ok(())
 }
 
 /// Checks a video coding command's command buffer: a family that encodes.

@@ -45,6 +45,50 @@ fn plane_index(aspect: vk::ImageAspectFlags, planes: usize) -> Result<usize, Str
     }
 }
 
+/// The rows of a copy: (source offset, destination offset, bytes), each in its memory.
+type CopyRows = Vec<(u64, u64, usize)>;
+
+/// Plans a buffer -> buffer copy, checking every region against both buffers: the source's
+/// memory, the destination's, and (source offset, destination offset, bytes) in each.
+pub(crate) fn buffer_copy_plan(
+    d: &Device,
+    src: u64,
+    dst: u64,
+    regions: &[vk::BufferCopy],
+) -> Result<(u64, u64, CopyRows), String> {
+    let bound = |b: u64| {
+        let buf = d
+            .buffers
+            .get(&b)
+            .ok_or_else(|| format!("unknown buffer {b:#x}"))?;
+        let (memory, base) = buf
+            .bound
+            .ok_or_else(|| format!("buffer {b:#x} has no memory bound"))?;
+        Ok::<_, String>((memory, base, buf.size))
+    };
+    let (src_memory, src_base, src_size) = bound(src)?;
+    let (dst_memory, dst_base, dst_size) = bound(dst)?;
+    if regions.is_empty() {
+        return Err("regionCount is 0".into());
+    }
+    let mut rows = Vec::new();
+    for (i, r) in regions.iter().enumerate() {
+        let inside = |offset: u64, size: u64| offset.checked_add(r.size).is_some_and(|e| e <= size);
+        if r.size == 0 || !inside(r.src_offset, src_size) || !inside(r.dst_offset, dst_size) {
+            return Err(format!(
+                "region {i} ({} bytes from {} to {}) is empty or outside the buffers ({src_size} and {dst_size} bytes)",
+                r.size, r.src_offset, r.dst_offset
+            ));
+        }
+        rows.push((
+            src_base + r.src_offset,
+            dst_base + r.dst_offset,
+            usize_of(r.size)?,
+        ));
+    }
+    Ok((src_memory, dst_memory, rows))
+}
+
 /// Plans a buffer <-> image copy, checking every region against both objects.
 pub(crate) fn copy_plan(
     d: &Device,
@@ -205,6 +249,12 @@ pub(crate) fn run(d: &mut Device, commands: &[Command]) {
     for c in commands {
         let (name, r) = match c {
             Command::Barrier => continue,
+            Command::CopyBuffer { src, dst, regions } => (
+                "vkCmdCopyBuffer",
+                buffer_copy_plan(d, *src, *dst, regions).and_then(|(from, to, rows)| {
+                    move_rows(d, from, to, rows.into_iter()).map(|n| format!("bytes={n}"))
+                }),
+            ),
             Command::CopyBufferToImage {
                 buffer,
                 image,

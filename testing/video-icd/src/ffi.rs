@@ -2513,6 +2513,7 @@ static ENTRY_POINTS: LazyLock<Vec<Entry>> = LazyLock::new(|| {
         Device "vkResetCommandBuffer" ffi_cmd::reset_command_buffer => vk::PFN_vkResetCommandBuffer;
         Device "vkCmdPipelineBarrier" ffi_cmd::cmd_pipeline_barrier => vk::PFN_vkCmdPipelineBarrier;
         Device "vkCmdPipelineBarrier2" ffi_cmd::cmd_pipeline_barrier2 => vk::PFN_vkCmdPipelineBarrier2;
+        Device "vkCmdCopyBuffer" ffi_cmd::cmd_copy_buffer => vk::PFN_vkCmdCopyBuffer;
         Device "vkCmdCopyBufferToImage" ffi_cmd::cmd_copy_buffer_to_image => vk::PFN_vkCmdCopyBufferToImage;
         Device "vkCmdCopyImageToBuffer" ffi_cmd::cmd_copy_image_to_buffer => vk::PFN_vkCmdCopyImageToBuffer;
         Device "vkCmdCopyBufferToImage2" ffi_cmd::cmd_copy_buffer_to_image2 => vk::PFN_vkCmdCopyBufferToImage2;

@@ -10,8 +10,8 @@ use ash::vk::native;
 use ash::vk::Handle;
 
 use crate::command::{
-    check_copy, check_video_family, CodecPicture, Command, CommandBuffer, Control, Encode,
-    H264Picture, H265Picture, Picture, Plain, RateControl, RefLists, Slot,
+    check_buffer_copy, check_copy, check_video_family, CodecPicture, Command, CommandBuffer,
+    Control, Encode, H264Picture, H265Picture, Picture, Plain, RateControl, RefLists, Slot,
 };
 use crate::driver::{self, Device, Driver};
 use crate::ffi::{array, code, finish, handle_of, in_chain, read, s_type, write};
@@ -435,6 +435,34 @@ fn copy(
         }
         check_copy(d, b, buffer, image, &checked)
     });
+}
+
+pub(crate) unsafe extern "system" fn cmd_copy_buffer(
+    cb: vk::CommandBuffer,
+    src: vk::Buffer,
+    dst: vk::Buffer,
+    count: u32,
+    regions: *const vk::BufferCopy,
+) {
+    // SAFETY: pRegions holds regionCount structures.
+    let regions = unsafe { array(regions, count) }.to_vec();
+    let (src, dst) = (src.as_raw(), dst.as_raw());
+    let detail = format!(
+        "src={src:#x} dst={dst:#x} regions=[{}]",
+        regions
+            .iter()
+            .map(|r| format!("{}+{}->{}", r.src_offset, r.size, r.dst_offset))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let checked = regions.clone();
+    record_cmd(
+        "vkCmdCopyBuffer",
+        cb,
+        &detail,
+        Command::CopyBuffer { src, dst, regions },
+        move |d, b| check_buffer_copy(d, b, src, dst, &checked),
+    );
 }
 
 pub(crate) unsafe extern "system" fn cmd_copy_buffer_to_image(
