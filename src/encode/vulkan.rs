@@ -1,8 +1,13 @@
-//! The Vulkan Video backend (VK_KHR_video_encode_queue): H.264 and H.265 on any vendor's device
-//! with a video-encode queue, through [`crate::gpu::video::encoder::VideoEncoder`]. Frames come in CPU
-//! memory as NV12 (or I420, interleaved here) and are uploaded to the encode input image on the
-//! device; each picture is encoded as it arrives (IDR, then P pictures referencing the one
-//! before), so units come back in order with no delay.
+//! The Vulkan Video backend (VK_KHR_video_encode_queue): H.264, H.265 and AV1 on any vendor's
+//! device with a video-encode queue, through [`crate::gpu::video::encoder::VideoEncoder`]. Frames
+//! come in CPU memory as NV12 (or I420, interleaved here) and are uploaded to the encode input
+//! image on the device, or, opened on the session's GPU context, the session's pass writes them
+//! as NV12 into hand-off buffers on the same device and the encoder copies them into its input
+//! image on the GPU (no CPU copy, no read-back); each picture is encoded as it arrives (IDR or key frame, then P or inter
+//! frames referencing the one before), so units come back in order with no delay. H.264 and
+//! H.265 units are Annex-B, the parameter sets before each IDR; AV1 units are temporal units of
+//! low-overhead OBUs, each led by a temporal delimiter, the sequence header before each key
+//! frame.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -14,29 +19,29 @@ use crate::config::{BackendKind, BitDepth, DeviceSelector, GpuOptions, KeyframeI
 use crate::config::{RateControl, SessionConfig};
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
+use crate::gpu::video::av1_sequence::Av1Parameters;
 #[cfg(test)]
 use crate::gpu::video::caps::EncodeLimits;
 use crate::gpu::video::caps::{encode_support, encode_support_on, EncodeSupport};
-use crate::gpu::video::encoder::{Nv12Input, VideoEncoder, VideoRate};
+use crate::gpu::video::encoder::{HandoffPicture, Nv12Input, VideoEncoder, VideoRate};
 use crate::gpu::video::h264::H264Parameters;
 use crate::gpu::video::h265::H265Parameters;
 use crate::gpu::video::session::SessionParameters;
 use crate::gpu::video::VideoStream;
-use crate::gpu::{GpuContext, GpuError};
+use crate::gpu::{ExportableBuffer, ExportableTimeline, GpuContext, GpuError};
+use crate::gpu::{GpuHandoff, HandedOff};
+use crate::processing::convert::YuvLayout;
 
-/// The codecs this backend encodes so far.
-const ENCODES: [Codec; 2] = [Codec::H264, Codec::Hevc];
+/// Hand-off buffers: the encoder copies each picture out on the GPU before it encodes it, so
+/// the pass may run this many frames ahead.
+const HANDOFF_BUFFERS: usize = 3;
+
+/// An AV1 temporal delimiter OBU (type 2, with its size field: 0 bytes of payload).
+const TEMPORAL_DELIMITER: [u8; 2] = [0x12, 0x00];
 
 /// Vulkan Video encode ([`VulkanVideoEncoder`]) on the first device whose video-encode queue
 /// encodes the codec.
 pub(crate) struct VulkanVideoFactory;
-
-/// Why the backend does not encode `codec` yet, when it does not.
-fn not_built(codec: Codec) -> Option<String> {
-    (!ENCODES.contains(&codec)).then(|| {
-        format!("GhostStream's Vulkan Video backend encodes H.264 and H.265 so far, not {codec}")
-    })
-}
 
 impl BackendFactory for VulkanVideoFactory {
     fn kind(&self) -> BackendKind {
@@ -44,24 +49,18 @@ impl BackendFactory for VulkanVideoFactory {
     }
 
     fn probe(&self, codec: Codec) -> Result<String, String> {
-        let support = encode_support(codec)?;
-        match not_built(codec) {
-            Some(why) => Err(format!("{support}; {why}")),
-            None => Ok(support.to_string()),
-        }
+        encode_support(codec).map(|support| support.to_string())
     }
 
     /// Takes NV12 or I420 frames in CPU memory. On a session's GPU it uses that context when
-    /// it has a video-encode queue; fed from the CPU it opens a context on the first device
-    /// that encodes the codec.
+    /// it has a video-encode queue, and takes the pass's NV12 frames in place through hand-off
+    /// buffers there; fed from the CPU it opens a context on the first device that encodes the
+    /// codec.
     fn open(&self, config: &SessionConfig, feed: Feed<'_>) -> Result<OpenedBackend, EncodeError> {
         let unavailable = |reason: String| EncodeError::Unavailable {
             backend: BackendKind::VulkanVideo,
             reason,
         };
-        if let Some(why) = not_built(config.codec) {
-            return Err(unavailable(why));
-        }
         if config.bit_depth == BitDepth::Ten {
             return Err(unavailable(
                 "10-bit input (P010, H.265 Main 10) is not built for Vulkan Video yet: use --bit-depth 8 or --encoder software"
@@ -70,7 +69,15 @@ impl BackendFactory for VulkanVideoFactory {
         }
         let (ctx, format) = match feed {
             Feed::Gpu(ctx) if ctx.video_encode_family().is_some() => {
-                (Arc::clone(ctx), PixelFormat::Nv12)
+                let mut encoder = VulkanVideoEncoder::open(config, ctx)?;
+                let handoff = encoder.offer_handoff(ctx).map_err(hardware)?;
+                return Ok(OpenedBackend {
+                    backend: Box::new(encoder),
+                    input: InputPlan {
+                        format: PixelFormat::Nv12,
+                        handoff: Some(handoff),
+                    },
+                });
             }
             Feed::Gpu(ctx) => {
                 return Err(unavailable(format!(
@@ -147,10 +154,14 @@ fn check_support(config: &SessionConfig, support: &EncodeSupport) -> Result<(), 
         what,
         fix,
     };
-    let coded = (
-        config.width.div_ceil(16) * 16,
-        config.height.div_ceil(16) * 16,
-    );
+    // H.264 and H.265 code whole 16-sample blocks; AV1 codes the frame's own size.
+    let coded = match config.codec {
+        Codec::Av1 => (config.width, config.height),
+        Codec::H264 | Codec::Hevc => (
+            config.width.div_ceil(16) * 16,
+            config.height.div_ceil(16) * 16,
+        ),
+    };
     let (min, max) = (support.min_coded_extent, support.max_coded_extent);
     if coded.0 < min.0 || coded.1 < min.1 || coded.0 > max.0 || coded.1 > max.1 {
         return Err(unsupported(
@@ -233,6 +244,7 @@ fn check_support(config: &SessionConfig, support: &EncodeSupport) -> Result<(), 
 enum Parameters {
     H264(Box<H264Parameters>),
     H265(Box<H265Parameters>),
+    Av1(Box<Av1Parameters>),
 }
 
 /// The Vulkan Video encoder backend.
@@ -252,6 +264,9 @@ pub struct VulkanVideoEncoder {
     /// I420 input interleaved to NV12 (reused).
     interleaved: Vec<u8>,
     ready: VecDeque<EncodedUnit>,
+    /// The hand-off the session's pass writes frames through, when it was offered, and its
+    /// buffers' layout.
+    handoff: Option<(GpuHandoff, YuvLayout)>,
 }
 
 impl std::fmt::Debug for VulkanVideoEncoder {
@@ -293,31 +308,37 @@ impl VulkanVideoEncoder {
             max_bitrate,
             color: config.color,
         };
-        let owned = match config.codec {
+        let mut owned = match config.codec {
             Codec::Hevc => Parameters::H265(Box::new(
                 H265Parameters::new(&stream).map_err(|e| unsupported(e.to_string()))?,
             )),
-            _ => Parameters::H264(Box::new(
+            Codec::Av1 => Parameters::Av1(Box::new(
+                Av1Parameters::new(&stream).map_err(|e| unsupported(e.to_string()))?,
+            )),
+            Codec::H264 => Parameters::H264(Box::new(
                 H264Parameters::new(&stream).map_err(|e| unsupported(e.to_string()))?,
             )),
         };
-        let params = match &owned {
-            Parameters::H264(p) => SessionParameters::H264(p),
-            Parameters::H265(p) => SessionParameters::H265(p),
-        };
-        let level_ok = match &owned {
+        let level_ok = match &mut owned {
             Parameters::H264(p) => p.sps.level_idc <= support.limits.max_level_idc,
             Parameters::H265(p) => p.check_limits(&support.limits).is_ok(),
+            Parameters::Av1(p) => p.check_limits(&support.limits).is_ok(),
         };
         if !level_ok {
             let level = match &owned {
                 Parameters::H264(p) => p.level,
                 Parameters::H265(p) => p.level,
+                Parameters::Av1(p) => p.level,
             };
             return Err(unsupported(format!(
                 "level {level} (or the coding tools it needs): the device does not encode it"
             )));
         }
+        let params = match &owned {
+            Parameters::H264(p) => SessionParameters::H264(p),
+            Parameters::H265(p) => SessionParameters::H265(p),
+            Parameters::Av1(p) => SessionParameters::Av1(p),
+        };
         if let RateControl::Cq { quality } = config.rate_control {
             tracing::info!(
                 quality,
@@ -340,7 +361,57 @@ impl VulkanVideoEncoder {
             since_idr: 0,
             interleaved: Vec::new(),
             ready: VecDeque::new(),
+            handoff: None,
         })
+    }
+
+    /// Makes the hand-off the session's pass writes NV12 frames through, on `ctx` (this
+    /// encoder's context): [`HANDOFF_BUFFERS`] device-local buffers in the pass's layout and two
+    /// timelines, none of them exported (the reader is this device's encode).
+    pub fn offer_handoff(&mut self, ctx: &Arc<GpuContext>) -> Result<GpuHandoff, GpuError> {
+        let layout = YuvLayout::new(PixelFormat::Nv12, self.width, self.height);
+        let buffers = (0..HANDOFF_BUFFERS)
+            .map(|_| ExportableBuffer::unshared(ctx, u64::from(layout.size)).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let handoff = GpuHandoff {
+            buffers,
+            ready: Arc::new(ExportableTimeline::unshared(ctx, 0)?),
+            released: Arc::new(ExportableTimeline::unshared(ctx, 0)?),
+        };
+        self.handoff = Some((handoff.clone(), layout));
+        Ok(handoff)
+    }
+
+    /// Whether the next picture is an IDR (the first, a forced one, or the interval's).
+    fn next_is_idr(&self) -> bool {
+        self.frames == 0
+            || self.force_idr
+            || self.keyframe_every.is_some_and(|n| self.since_idr >= n)
+    }
+
+    /// Counts an encoded picture and queues its unit: for AV1 a temporal delimiter first, and
+    /// the parameter sets (the sequence header) before an IDR (a key frame).
+    fn queue(&mut self, encoded: crate::gpu::video::encoder::EncodedPicture, encoder_pts: i64) {
+        self.frames += 1;
+        self.force_idr = false;
+        self.since_idr = if encoded.idr { 1 } else { self.since_idr + 1 };
+        // AV1: each temporal unit starts with its delimiter.
+        let delimiter: &[u8] = match self.codec {
+            Codec::Av1 => &TEMPORAL_DELIMITER,
+            Codec::H264 | Codec::Hevc => &[],
+        };
+        let parameter_sets = if encoded.idr {
+            self.encoder.parameter_sets()
+        } else {
+            &[]
+        };
+        let data = [delimiter, parameter_sets, &encoded.data].concat();
+        self.ready.push_back(EncodedUnit {
+            data,
+            pts: encoder_pts,
+            dts: encoder_pts,
+            keyframe: encoded.idr,
+        });
     }
 }
 
@@ -354,6 +425,7 @@ impl EncoderBackend for VulkanVideoEncoder {
     }
 
     fn encode(&mut self, frame: Frame, encoder_pts: i64) -> Result<(), EncodeError> {
+        let idr = self.next_is_idr();
         let FrameImage::Cpu(image) = &frame.image else {
             return Err(EncodeError::UnsupportedInput {
                 format: frame.image.format(),
@@ -413,24 +485,44 @@ impl EncoderBackend for VulkanVideoEncoder {
                 })
             }
         };
-        let idr = self.frames == 0
-            || self.force_idr
-            || self.keyframe_every.is_some_and(|n| self.since_idr >= n);
         let encoded = self.encoder.encode(picture, idr).map_err(hardware)?;
-        self.frames += 1;
-        self.force_idr = false;
-        self.since_idr = if encoded.idr { 1 } else { self.since_idr + 1 };
-        let data = if encoded.idr {
-            [self.encoder.parameter_sets(), &encoded.data].concat()
-        } else {
-            encoded.data
+        self.queue(encoded, encoder_pts);
+        Ok(())
+    }
+
+    /// The pass's frame in hand-off buffer `frame.buffer`: copied into the encode input image
+    /// on the GPU once `ready` reaches `frame.value` (`released` is set to it after the copy),
+    /// then encoded.
+    fn encode_handed_off(&mut self, frame: HandedOff, encoder_pts: i64) -> Result<(), EncodeError> {
+        let idr = self.next_is_idr();
+        let Some((handoff, layout)) = &self.handoff else {
+            return Err(EncodeError::UnsupportedInput {
+                format: PixelFormat::Nv12,
+                reason: "this encoder was opened for CPU frames; open it on the session's GPU context to hand frames over".into(),
+            });
         };
-        self.ready.push_back(EncodedUnit {
-            data,
-            pts: encoder_pts,
-            dts: encoder_pts,
-            keyframe: encoded.idr,
-        });
+        let Some(buffer) = handoff.buffers.get(frame.buffer) else {
+            return Err(EncodeError::UnsupportedInput {
+                format: PixelFormat::Nv12,
+                reason: format!(
+                    "hand-off buffer {} of {}",
+                    frame.buffer,
+                    handoff.buffers.len()
+                ),
+            });
+        };
+        let picture = HandoffPicture {
+            buffer,
+            layout,
+            ready: &handoff.ready,
+            released: &handoff.released,
+            value: frame.value,
+        };
+        let encoded = self
+            .encoder
+            .encode_handed_off(picture, idr)
+            .map_err(hardware)?;
+        self.queue(encoded, encoder_pts);
         Ok(())
     }
 
@@ -493,6 +585,7 @@ mod tests {
                 feedback: true,
                 max_level_idc: 18,
                 h265_ctb32_transforms: true,
+                av1_superblock_128_only: false,
             },
         }
     }
@@ -532,12 +625,5 @@ mod tests {
         gop.limits.requires_gop_remaining_frames = true;
         let e = check_support(&config, &gop).unwrap_err().to_string();
         assert!(e.contains("remaining GOP counts"), "{e}");
-    }
-
-    #[test]
-    fn codecs_not_built_yet_say_so() {
-        assert_eq!(not_built(Codec::H264), None);
-        let why = not_built(Codec::Av1).unwrap();
-        assert!(why.contains("H.264 and H.265 so far, not av1"), "{why}");
     }
 }

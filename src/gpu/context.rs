@@ -300,10 +300,21 @@ impl GpuContext {
         }
         let enabled_ptrs: Vec<_> = enabled.iter().map(|e| e.as_ptr()).collect();
         let mut features12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
+        // AV1 encode is used only with its feature enabled (`encode_queue` lists the extension
+        // only where the device offers the feature).
+        let mut av1_feature = super::video::av1::PhysicalDeviceVideoEncodeAV1FeaturesKHR {
+            video_encode_av1: vk::TRUE,
+            ..Default::default()
+        };
         let device_info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queues)
             .enabled_extension_names(&enabled_ptrs)
             .push_next(&mut features12);
+        let device_info = if enabled.contains(&super::video::av1::KHR_VIDEO_ENCODE_AV1_NAME) {
+            device_info.push_next(&mut av1_feature)
+        } else {
+            device_info
+        };
         // SAFETY: physical comes from this instance; the create info lives for the call.
         let device = match unsafe { instance.create_device(physical, &device_info, None) } {
             Ok(d) => d,

@@ -16,7 +16,16 @@ use crate::frame::TimelinePoint;
 
 const OPAQUE_FD: vk::ExternalMemoryHandleTypeFlags = vk::ExternalMemoryHandleTypeFlags::OPAQUE_FD;
 
-/// A device-local buffer whose memory can be exported as an opaque fd.
+/// What a hand-off buffer is used for: a shader's storage, and copies both ways.
+const BUFFER_USAGE: vk::BufferUsageFlags = vk::BufferUsageFlags::from_raw(
+    vk::BufferUsageFlags::STORAGE_BUFFER.as_raw()
+        | vk::BufferUsageFlags::TRANSFER_SRC.as_raw()
+        | vk::BufferUsageFlags::TRANSFER_DST.as_raw(),
+);
+
+/// A device-local buffer whose memory can be exported as an opaque fd (or, made with
+/// [`ExportableBuffer::unshared`], one that stays on its device: a hand-off to another user of
+/// the same device).
 pub struct ExportableBuffer {
     ctx: Arc<GpuContext>,
     buffer: vk::Buffer,
@@ -24,7 +33,8 @@ pub struct ExportableBuffer {
     size: u64,
     allocation_size: u64,
     memory_type_index: u32,
-    fd_loader: ash::khr::external_memory_fd::Device,
+    /// `None` for a buffer made with [`ExportableBuffer::unshared`].
+    fd_loader: Option<ash::khr::external_memory_fd::Device>,
 }
 
 impl std::fmt::Debug for ExportableBuffer {
@@ -57,9 +67,7 @@ impl ExportableBuffer {
                 reason: "a buffer holds at least one byte".into(),
             });
         }
-        let usage = vk::BufferUsageFlags::STORAGE_BUFFER
-            | vk::BufferUsageFlags::TRANSFER_SRC
-            | vk::BufferUsageFlags::TRANSFER_DST;
+        let usage = BUFFER_USAGE;
         let mut external = vk::ExternalBufferProperties::default();
         // SAFETY: a plain query on the context's physical device (core in Vulkan 1.1).
         unsafe {
@@ -78,14 +86,38 @@ impl ExportableBuffer {
                 reason: format!("the driver reports external memory features {features:?}"),
             });
         }
+        Self::allocate(ctx, size, true)
+    }
+
+    /// A buffer of `size` bytes like [`new`](Self::new)'s whose memory is not exportable: the
+    /// hand-off buffers of a consumer on the same device (Vulkan Video encode), on any device.
+    /// [`export_fd`](Self::export_fd) fails on it.
+    pub fn unshared(ctx: &Arc<GpuContext>, size: u64) -> Result<Self, GpuError> {
+        if size == 0 {
+            return Err(GpuError::Invalid {
+                what: "hand-off buffer size 0".into(),
+                reason: "a buffer holds at least one byte".into(),
+            });
+        }
+        Self::allocate(ctx, size, false)
+    }
+
+    /// The buffer and its dedicated device-local memory, exportable as an opaque fd when
+    /// `export` is set.
+    fn allocate(ctx: &Arc<GpuContext>, size: u64, export: bool) -> Result<Self, GpuError> {
+        let usage = BUFFER_USAGE;
         let d = &ctx.device;
         let mut external_info =
             vk::ExternalMemoryBufferCreateInfo::default().handle_types(OPAQUE_FD);
         let info = vk::BufferCreateInfo::default()
             .size(size)
             .usage(usage)
-            .sharing_mode(vk::SharingMode::EXCLUSIVE)
-            .push_next(&mut external_info);
+            .sharing_mode(vk::SharingMode::EXCLUSIVE);
+        let info = if export {
+            info.push_next(&mut external_info)
+        } else {
+            info
+        };
         // SAFETY: a valid device and create info.
         let buffer =
             unsafe { d.create_buffer(&info, None) }.map_err(GpuError::vk("vkCreateBuffer"))?;
@@ -103,12 +135,16 @@ impl ExportableBuffer {
             }
         };
         let mut dedicated = vk::MemoryDedicatedAllocateInfo::default().buffer(buffer);
-        let mut export = vk::ExportMemoryAllocateInfo::default().handle_types(OPAQUE_FD);
+        let mut export_info = vk::ExportMemoryAllocateInfo::default().handle_types(OPAQUE_FD);
         let allocate = vk::MemoryAllocateInfo::default()
             .allocation_size(requirements.size)
             .memory_type_index(memory_type_index)
-            .push_next(&mut dedicated)
-            .push_next(&mut export);
+            .push_next(&mut dedicated);
+        let allocate = if export {
+            allocate.push_next(&mut export_info)
+        } else {
+            allocate
+        };
         // SAFETY: the chain is well formed; the memory is freed in Drop, after the buffer.
         let memory = match unsafe { d.allocate_memory(&allocate, None) } {
             Ok(m) => m,
@@ -128,7 +164,7 @@ impl ExportableBuffer {
             size,
             allocation_size: requirements.size,
             memory_type_index,
-            fd_loader: ash::khr::external_memory_fd::Device::new(&ctx.instance, d),
+            fd_loader: export.then(|| ash::khr::external_memory_fd::Device::new(&ctx.instance, d)),
         };
         // SAFETY: the dedicated memory was made for this buffer and is bound once, at offset 0.
         unsafe { d.bind_buffer_memory(buffer, memory, 0) }
@@ -140,12 +176,18 @@ impl ExportableBuffer {
     /// takes it over on a successful import); the memory lives until both this buffer is
     /// dropped and every importer has released it.
     pub fn export_fd(&self) -> Result<OwnedFd, GpuError> {
+        let Some(fd_loader) = &self.fd_loader else {
+            return Err(GpuError::Invalid {
+                what: "exporting an unshared hand-off buffer".into(),
+                reason: "it was made for a consumer on the same device; make it with ExportableBuffer::new".into(),
+            });
+        };
         let info = vk::MemoryGetFdInfoKHR::default()
             .memory(self.memory)
             .handle_type(OPAQUE_FD);
         // SAFETY: the memory was allocated exportable as an opaque fd on this device.
-        let fd = unsafe { self.fd_loader.get_memory_fd(&info) }
-            .map_err(GpuError::vk("vkGetMemoryFdKHR"))?;
+        let fd =
+            unsafe { fd_loader.get_memory_fd(&info) }.map_err(GpuError::vk("vkGetMemoryFdKHR"))?;
         // SAFETY: vkGetMemoryFdKHR returns a new fd that belongs to the caller.
         Ok(unsafe { OwnedFd::from_raw_fd(fd) })
     }
@@ -296,10 +338,10 @@ impl ExportableTimeline {
         })
     }
 
-    #[cfg(feature = "test-support")]
     /// A timeline semaphore starting at `initial` that stays on this device: for a hand-off
-    /// consumer that is another user of the same Vulkan device (or a test on a driver without
-    /// `VK_KHR_external_semaphore_fd`). [`export_fd`](Self::export_fd) fails on it.
+    /// consumer that is another user of the same Vulkan device (Vulkan Video encode, or a test
+    /// on a driver without `VK_KHR_external_semaphore_fd`). [`export_fd`](Self::export_fd)
+    /// fails on it.
     pub fn unshared(ctx: &Arc<GpuContext>, initial: u64) -> Result<Self, GpuError> {
         let mut ty = vk::SemaphoreTypeCreateInfo::default()
             .semaphore_type(vk::SemaphoreType::TIMELINE)

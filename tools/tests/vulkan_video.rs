@@ -243,10 +243,6 @@ fn what_the_vulkan_encoder_cannot_do_is_refused_with_the_reason() {
         assert!(!output.exists(), "{args:?} left no output file");
     };
     refused(
-        &["--codec", "av1", "--raw-format", "nv12", "--size", "64x64"],
-        &["encodes H.264 and H.265 so far, not av1"],
-    );
-    refused(
         &["--codec", "h264", "--raw-format", "nv12", "--size", "16x16"],
         &["a 16x16 picture", "32x32 to 4096x4096"],
     );

@@ -10,6 +10,7 @@ use std::ffi::CStr;
 
 use ash::vk;
 
+use super::av1;
 use crate::codec::Codec;
 
 /// A device that encodes a codec, and what it offers for the codec's main profile.
@@ -62,6 +63,8 @@ pub struct EncodeLimits {
     pub max_level_idc: u32,
     /// H.265: 32x32 coding tree blocks and every transform from 4x4 to 32x32 (true for H.264).
     pub h265_ctb32_transforms: bool,
+    /// AV1: the device codes 128x128 superblocks only (no 64x64).
+    pub av1_superblock_128_only: bool,
 }
 
 impl std::fmt::Display for EncodeSupport {
@@ -94,10 +97,10 @@ fn codec_extension(codec: Codec) -> (&'static CStr, vk::VideoCodecOperationFlags
             c"VK_KHR_video_encode_h265",
             vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
         ),
-        // VK_VIDEO_CODEC_OPERATION_ENCODE_AV1_BIT_KHR (0x40000): ash 0.38 predates it.
+        // ash 0.38 predates AV1 encode: its name and operation bit are GhostStream's.
         Codec::Av1 => (
-            c"VK_KHR_video_encode_av1",
-            vk::VideoCodecOperationFlagsKHR::from_raw(0x0004_0000),
+            av1::KHR_VIDEO_ENCODE_AV1_NAME,
+            av1::VIDEO_CODEC_OPERATION_ENCODE_AV1,
         ),
     }
 }
@@ -192,21 +195,30 @@ fn probe_device(
     if !missing.is_empty() {
         return Err(format!("{name} lacks {}", missing.join(", ")));
     }
-    let codec_ext = codec_ext.to_string_lossy();
     let (queue_family, _) = encode_family(instance, physical, operation)
         .ok_or_else(|| format!("{name} has no video-encode queue family for {codec}"))?;
-    match codec {
-        Codec::Av1 => Err(format!(
-            "{name} has {codec_ext}, but this build cannot query AV1 encode capabilities yet"
-        )),
-        Codec::H264 | Codec::Hevc => {
-            capabilities(entry, instance, physical, codec, operation).map(|mut s| {
-                s.device = name;
-                s.queue_family = queue_family;
-                s
-            })
-        }
+    if codec == Codec::Av1 && !av1_feature(instance, physical) {
+        return Err(format!(
+            "{name} lists {} but does not offer its videoEncodeAV1 feature",
+            codec_ext.to_string_lossy()
+        ));
     }
+    capabilities(entry, instance, physical, codec, operation).map(|mut s| {
+        s.device = name;
+        s.queue_family = queue_family;
+        s
+    })
+}
+
+/// Whether the device offers the `videoEncodeAV1` feature (`VkPhysicalDeviceVideoEncodeAV1FeaturesKHR`),
+/// without which no AV1 encode session may be made.
+pub(crate) fn av1_feature(instance: &ash::Instance, physical: vk::PhysicalDevice) -> bool {
+    let mut av1 = av1::PhysicalDeviceVideoEncodeAV1FeaturesKHR::default();
+    let mut features = vk::PhysicalDeviceFeatures2::default().push_next(&mut av1);
+    // SAFETY: a plain query on a live physical device of a Vulkan 1.1+ instance; the chain
+    // lives for the call.
+    unsafe { instance.get_physical_device_features2(physical, &mut features) };
+    av1.video_encode_av1 == vk::TRUE
 }
 
 /// The device extensions a video-encode queue needs, then each codec's, with the codec's
@@ -229,7 +241,8 @@ pub(crate) fn encode_queue(
     let mut extensions = ENCODE_EXTENSIONS.to_vec();
     for codec in Codec::ALL {
         let (ext, op) = codec_extension(codec);
-        if operations.contains(op) && has(available, ext) {
+        let feature = codec != Codec::Av1 || av1_feature(instance, physical);
+        if operations.contains(op) && has(available, ext) && feature {
             extensions.push(ext);
         }
     }
@@ -277,7 +290,7 @@ fn encode_family(
         .and_then(|(i, (_, ops))| Some((u32::try_from(i).ok()?, ops)))
 }
 
-/// The capabilities for H.264 High or H.265 Main at 8-bit 4:2:0.
+/// The capabilities for H.264 High, H.265 Main or AV1 Main at 8-bit 4:2:0.
 fn capabilities(
     entry: &ash::Entry,
     instance: &ash::Instance,
@@ -295,17 +308,24 @@ fn capabilities(
         .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
         .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
         .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8);
+    let mut av1_profile = av1::VideoEncodeAV1ProfileInfoKHR {
+        std_profile: vk::native::StdVideoAV1Profile_STD_VIDEO_AV1_PROFILE_MAIN,
+        ..Default::default()
+    };
     let (profile, profile_name) = match codec {
         Codec::H264 => (base.push_next(&mut h264_profile), "H.264 High"),
-        _ => (base.push_next(&mut h265_profile), "H.265 Main"),
+        Codec::Hevc => (base.push_next(&mut h265_profile), "H.265 Main"),
+        Codec::Av1 => (base.push_next(&mut av1_profile), "AV1 Main"),
     };
     let mut h264_caps = vk::VideoEncodeH264CapabilitiesKHR::default();
     let mut h265_caps = vk::VideoEncodeH265CapabilitiesKHR::default();
+    let mut av1_caps = av1::VideoEncodeAV1CapabilitiesKHR::default();
     let mut encode_caps = vk::VideoEncodeCapabilitiesKHR::default();
     let caps = vk::VideoCapabilitiesKHR::default().push_next(&mut encode_caps);
     let mut caps = match codec {
         Codec::H264 => caps.push_next(&mut h264_caps),
-        _ => caps.push_next(&mut h265_caps),
+        Codec::Hevc => caps.push_next(&mut h265_caps),
+        Codec::Av1 => caps.push_next(&mut av1_caps),
     };
     // SAFETY: the profile and capability chains are well-formed and live for the call; the
     // function pointer was loaded from this instance.
@@ -336,6 +356,7 @@ fn capabilities(
             .height
             .max(encode_caps.encode_input_picture_granularity.height),
     );
+    let q_index = |q: u32| i32::try_from(q).unwrap_or(i32::MAX);
     let (qp_range, p_references, requires_gop_remaining_frames, max_level_idc) = match codec {
         Codec::H264 => (
             (h264_caps.min_qp, h264_caps.max_qp),
@@ -343,11 +364,23 @@ fn capabilities(
             h264_caps.requires_gop_remaining_frames != 0,
             h264_caps.max_level_idc,
         ),
-        _ => (
+        Codec::Hevc => (
             (h265_caps.min_qp, h265_caps.max_qp),
             h265_caps.max_p_picture_l0_reference_count,
             h265_caps.requires_gop_remaining_frames != 0,
             h265_caps.max_level_idc,
+        ),
+        // AV1's quantizer is the q index (0-255); a P frame is one of single reference, LAST
+        // being the name GhostStream predicts from.
+        Codec::Av1 => (
+            (q_index(av1_caps.min_q_index), q_index(av1_caps.max_q_index)),
+            if av1_caps.single_reference_name_mask & 1 != 0 {
+                av1_caps.max_single_reference_count
+            } else {
+                0
+            },
+            av1_caps.requires_gop_remaining_frames != 0,
+            av1_caps.max_level,
         ),
     };
     let transforms = vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_4
@@ -368,7 +401,11 @@ fn capabilities(
                 | vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BYTES_WRITTEN,
         ),
         max_level_idc,
-        h265_ctb32_transforms: codec == Codec::H264
+        av1_superblock_128_only: codec == Codec::Av1
+            && !av1_caps
+                .superblock_sizes
+                .contains(av1::VideoEncodeAV1SuperblockSizeFlagsKHR::SIZE_64),
+        h265_ctb32_transforms: codec != Codec::Hevc
             || (h265_caps
                 .ctb_sizes
                 .contains(vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_32)

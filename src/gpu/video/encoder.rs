@@ -1,8 +1,14 @@
-//! Encodes NV12 pictures with an H.264 or H.265 [`EncodeSession`]: each picture is copied into the encode
-//! input image on the compute queue, handed to the video-encode queue (a queue-family ownership
-//! transfer and a semaphore), and encoded there as an IDR or a P picture referencing the one
-//! before it (two DPB slots used in turn); the encode feedback query gives the bytes written
-//! into the bitstream buffer.
+//! Encodes NV12 pictures with an H.264, H.265 or AV1 [`EncodeSession`]: each picture is copied
+//! into the encode input image on the compute queue, handed to the video-encode queue (a
+//! queue-family ownership transfer and a semaphore), and encoded there as an IDR (key frame) or
+//! a P (inter) picture referencing the one before it (two DPB slots used in turn); the encode
+//! feedback query gives the bytes written into the bitstream buffer.
+//!
+//! A picture comes from CPU memory (copied into a staging buffer first) or, with no copy on
+//! the CPU, from a hand-off buffer the processing pass wrote on the same device
+//! ([`VideoEncoder::encode_handed_off`]): the copy into the encode input image waits on the GPU
+//! for the pass's timeline value and releases the buffer (the same value on the consumer's
+//! timeline) as soon as it has run, before the encode.
 //!
 //! Rate control (CBR, VBR, constant QP) and the quality level are set by the first
 //! `vkCmdControlVideoCodingKHR` (with the session reset) and again whenever they change; every
@@ -13,14 +19,21 @@ use std::sync::Arc;
 use ash::vk;
 use gpu_allocator::MemoryLocation;
 
+use super::av1::{
+    VideoEncodeAV1DpbSlotInfoKHR, VideoEncodeAV1PictureInfoKHR, VideoEncodeAV1PredictionModeKHR,
+    VideoEncodeAV1RateControlGroupKHR,
+};
 use super::caps::{encode_support_on, EncodeSupport};
-use super::picture::{H264Picture, H265Picture, PictureOrder};
+use super::picture::{Av1Picture, H264Picture, H265Picture, PictureOrder};
 use super::session::{EncodePictures, EncodeSession, Profile, ProfileParts, SessionParameters};
 use crate::config::RateControl;
+use crate::format::PixelFormat;
+use crate::frame::TimelinePoint;
 use crate::gpu::commands::{begin_one_time, command_buffers_on, wait_and_reset};
 use crate::gpu::conv::{color_range, whole_plane};
 use crate::gpu::resources::GpuBuffer;
-use crate::gpu::{GpuContext, GpuError};
+use crate::gpu::{ExportableBuffer, ExportableTimeline, GpuContext, GpuError};
+use crate::processing::convert::YuvLayout;
 use crate::time::Rational;
 
 /// How long one picture may take on the GPU before the encode is reported stuck.
@@ -30,7 +43,8 @@ const TIMEOUT_NS: u64 = 5_000_000_000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VideoRate {
     /// The mode and its figures. Constant quality has no Vulkan Video mode: it is coded as
-    /// constant QP at the same value (H.264's scales match).
+    /// constant QP at the same value (H.264's and H.265's scales match; AV1's 1-63 quality is
+    /// four times that q index, SVT-AV1's mapping).
     pub control: RateControl,
     /// Frames a second.
     pub frame_rate: Rational,
@@ -58,16 +72,42 @@ pub struct Nv12Input<'a> {
     pub height: u32,
 }
 
+/// An NV12 picture a pass on the encoder's device wrote into a hand-off buffer: the buffer, its
+/// layout, and the timeline value the pass signals on `ready` when it is written; the encoder
+/// signals the same value on `released` once it has copied it (the buffer may be written again).
+#[derive(Clone, Copy, Debug)]
+pub struct HandoffPicture<'a> {
+    /// The buffer holding the picture.
+    pub buffer: &'a ExportableBuffer,
+    /// Its layout (NV12).
+    pub layout: &'a YuvLayout,
+    /// Reaches `value` when the picture is written.
+    pub ready: &'a ExportableTimeline,
+    /// Set to `value` by the encoder when it has read the picture.
+    pub released: &'a ExportableTimeline,
+    /// The timeline value of this picture.
+    pub value: u64,
+}
+
+/// Where the copy into the encode input image reads from, and the hand-off's timelines.
+#[derive(Clone, Copy)]
+struct Source {
+    buffer: vk::Buffer,
+    regions: [vk::BufferImageCopy; 2],
+    /// Waited for before the copy, and signalled after it.
+    handoff: Option<(TimelinePoint, TimelinePoint)>,
+}
+
 /// One encoded picture.
 #[derive(Debug)]
 pub struct EncodedPicture {
-    /// The picture's slice NAL units, Annex-B, as the driver wrote them.
+    /// The picture's slice NAL units (Annex-B), or its frame OBUs, as the driver wrote them.
     pub data: Vec<u8>,
     /// An IDR picture.
     pub idr: bool,
 }
 
-/// An H.264 or H.265 encoder on a context's video-encode queue.
+/// An H.264, H.265 or AV1 encoder on a context's video-encode queue.
 pub struct VideoEncoder {
     ctx: Arc<GpuContext>,
     // Declared before the session: dropped first (their images and buffers outlive no use).
@@ -154,6 +194,8 @@ impl VideoEncoder {
                 ),
                 1 << 16,
             ),
+            // AV1 has no parameter set ids; its order hints wrap by themselves.
+            SessionParameters::Av1(_) => ((0, 0, 0), 1 << 16),
         };
         let (encode_family, _) = ctx
             .video_encode_family()
@@ -239,7 +281,7 @@ impl VideoEncoder {
     }
 
     /// The parameter sets as the driver wrote them (Annex-B: H.264's SPS and PPS, H.265's VPS,
-    /// SPS and PPS): what an IDR picture follows.
+    /// SPS and PPS; AV1's sequence header OBU): what an IDR picture (a key frame) follows.
     pub fn parameter_sets(&self) -> &[u8] {
         &self.parameter_sets
     }
@@ -347,10 +389,100 @@ impl VideoEncoder {
             });
         }
         self.stage(&picture)?;
+        let (w, h) = self.coded_size();
+        let source = Source {
+            buffer: self.staging.buffer,
+            regions: [
+                whole_plane(vk::ImageAspectFlags::PLANE_0, w, h),
+                whole_plane(vk::ImageAspectFlags::PLANE_1, w / 2, h / 2)
+                    .buffer_offset(u64::from(w) * u64::from(h)),
+            ],
+            handoff: None,
+        };
+        self.encode_from(source, idr)
+    }
+
+    /// Encodes the NV12 picture a pass on this encoder's device wrote into a hand-off buffer
+    /// (at most the coded size; the rest of the coded picture is left as the input image held
+    /// it): the copy into the encode input image waits on the GPU for `picture.ready` to reach
+    /// `picture.value`, and `picture.released` is set to it once the copy has run. No CPU copy.
+    pub fn encode_handed_off(
+        &mut self,
+        picture: HandoffPicture<'_>,
+        idr: bool,
+    ) -> Result<EncodedPicture, GpuError> {
+        let layout = picture.layout;
+        let (cw, ch) = self.coded_size();
+        let invalid = |what: String, reason: String| Err(GpuError::Invalid { what, reason });
+        if layout.format != PixelFormat::Nv12 {
+            return invalid(
+                format!("a hand-off of {}", layout.format),
+                "the encoder takes NV12".into(),
+            );
+        }
+        let (width, height) = (layout.width, layout.height);
+        if width == 0 || height == 0 || width > cw || height > ch || width % 2 + height % 2 != 0 {
+            return invalid(
+                format!("a {width}x{height} hand-off picture"),
+                format!("the session codes {cw}x{ch}: give even sizes up to it"),
+            );
+        }
+        if u64::from(layout.size) > picture.buffer.size()
+            || layout.luma_pitch < width
+            || layout.chroma_pitch < width
+            || layout.luma_pitch % 2 + layout.chroma_pitch % 2 + layout.chroma_offset % 2 != 0
+        {
+            return invalid(
+                format!(
+                    "a hand-off layout of {} bytes (pitches {} and {}, chroma at {})",
+                    layout.size, layout.luma_pitch, layout.chroma_pitch, layout.chroma_offset
+                ),
+                format!(
+                    "the {}-byte buffer must hold it, with even pitches of at least {width} bytes",
+                    picture.buffer.size()
+                ),
+            );
+        }
+        let ours = |ctx: &Arc<GpuContext>| Arc::ptr_eq(ctx, &self.ctx);
+        if !ours(picture.buffer.context())
+            || !ours(picture.ready.context())
+            || !ours(picture.released.context())
+        {
+            return invalid(
+                "a hand-off from another Vulkan context".into(),
+                "the buffer and both timelines must be made on the encoder's context".into(),
+            );
+        }
+        if let Some(why) = &self.broken {
+            return invalid(
+                "an encode after a failed one".into(),
+                format!("the encoder stopped ({why}): open a new one"),
+            );
+        }
+        let source = Source {
+            buffer: picture.buffer.buffer(),
+            regions: [
+                whole_plane(vk::ImageAspectFlags::PLANE_0, width, height)
+                    .buffer_row_length(layout.luma_pitch),
+                // Rows of two-byte CbCr texels.
+                whole_plane(vk::ImageAspectFlags::PLANE_1, width / 2, height / 2)
+                    .buffer_offset(u64::from(layout.chroma_offset))
+                    .buffer_row_length(layout.chroma_pitch / 2),
+            ],
+            handoff: Some((
+                picture.ready.point(picture.value),
+                picture.released.point(picture.value),
+            )),
+        };
+        self.encode_from(source, idr)
+    }
+
+    /// Copies the picture from `source` into the input image and encodes it.
+    fn encode_from(&mut self, source: Source, idr: bool) -> Result<EncodedPicture, GpuError> {
         // An IDR also before the picture counts could overflow the order counts (2^30
         // pictures: 207 days at 60 fps with no keyframe).
         let idr = idr || self.applied.is_none() || self.since_idr == 0 || self.since_idr >= 1 << 30;
-        if let Err(e) = self.record_and_run(idr) {
+        if let Err(e) = self.record_and_run(idr, &source) {
             // The command buffers may be in flight, the DPB layouts and the session state
             // unknown: nothing more is recorded with them.
             self.broken = Some(e.to_string());
@@ -379,14 +511,14 @@ impl VideoEncoder {
     }
 
     /// Records the upload and the encode, submits them and waits for both.
-    fn record_and_run(&mut self, idr: bool) -> Result<(), GpuError> {
+    fn record_and_run(&mut self, idr: bool, source: &Source) -> Result<(), GpuError> {
         let ctx = Arc::clone(&self.ctx);
         let d = &ctx.device;
         // SAFETY: both command buffers come from pools made with RESET_COMMAND_BUFFER, and the
         // last submissions that used them finished (their fences were waited for).
         unsafe {
             begin_one_time(d, self.upload_cmd)?;
-            self.record_upload();
+            self.record_upload(source);
             d.end_command_buffer(self.upload_cmd)
                 .map_err(GpuError::vk("vkEndCommandBuffer"))?;
             begin_one_time(d, self.encode_cmd)?;
@@ -394,7 +526,7 @@ impl VideoEncoder {
             d.end_command_buffer(self.encode_cmd)
                 .map_err(GpuError::vk("vkEndCommandBuffer"))?;
         }
-        self.submit()?;
+        self.submit(source.handoff)?;
         wait_and_reset(&self.ctx, self.done, TIMEOUT_NS, "a Vulkan Video encode")?;
         self.in_flight[1] = false;
         wait_and_reset(
@@ -438,13 +570,12 @@ impl VideoEncoder {
         Ok(())
     }
 
-    /// The upload: staging buffer → input image, released to the encode family.
+    /// The upload: staging or hand-off buffer → input image, released to the encode family.
     ///
     /// # Safety
-    /// `upload_cmd` is recording.
-    unsafe fn record_upload(&self) {
+    /// `upload_cmd` is recording; `source.buffer` lives until the upload's fence.
+    unsafe fn record_upload(&self, source: &Source) {
         let d = &self.ctx.device;
-        let (w, h) = self.coded_size();
         let image = self.pictures.input.image;
         let to_transfer = vk::ImageMemoryBarrier::default()
             .src_access_mask(vk::AccessFlags::empty())
@@ -455,11 +586,6 @@ impl VideoEncoder {
             .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
             .image(image)
             .subresource_range(color_range());
-        let regions = [
-            whole_plane(vk::ImageAspectFlags::PLANE_0, w, h),
-            whole_plane(vk::ImageAspectFlags::PLANE_1, w / 2, h / 2)
-                .buffer_offset(u64::from(w) * u64::from(h)),
-        ];
         let release = vk::ImageMemoryBarrier::default()
             .src_access_mask(vk::AccessFlags::TRANSFER_WRITE)
             .dst_access_mask(vk::AccessFlags::empty())
@@ -482,10 +608,10 @@ impl VideoEncoder {
             );
             d.cmd_copy_buffer_to_image(
                 self.upload_cmd,
-                self.staging.buffer,
+                source.buffer,
                 image,
                 vk::ImageLayout::TRANSFER_DST_OPTIMAL,
-                &regions,
+                &source.regions,
             );
             d.cmd_pipeline_barrier(
                 self.upload_cmd,
@@ -595,9 +721,14 @@ impl VideoEncoder {
             .push_next(&mut control_rate)
             .push_next(&mut quality);
 
+        let av1 = matches!(self.session.profile, Profile::Av1(_));
         let constant_qp = match self.rate.control {
             RateControl::Cqp { qp: q } | RateControl::Cq { quality: q } => {
                 let (min, max) = self.support.limits.qp_range;
+                let q = match self.rate.control {
+                    RateControl::Cq { .. } if av1 => q.saturating_mul(4),
+                    _ => q,
+                };
                 i32::try_from(q)
                     .unwrap_or(i32::MAX)
                     .clamp(min, max.max(min))
@@ -662,6 +793,43 @@ impl VideoEncoder {
                 let mut dpb = [&std.setup, &std.reference].map(|info| {
                     vk::VideoEncodeH265DpbSlotInfoKHR::default().std_reference_info(info)
                 });
+                // SAFETY: forwarded from the caller.
+                unsafe { self.record_picture(&coding, slots, &mut picture, &mut dpb) };
+            }
+            Profile::Av1(_) => {
+                // The quantizer of the frame header: the constant one, or a middle value the
+                // rate control replaces.
+                let q_index = if rate_mode(self.rate.control)
+                    == vk::VideoEncodeRateControlModeFlagsKHR::DISABLED
+                {
+                    u8::try_from(constant_qp.max(0)).unwrap_or(u8::MAX)
+                } else {
+                    128
+                };
+                let std = Av1Picture::new(&order, q_index, (w, h));
+                // LAST (index 0) names the frame before; an IDR names none.
+                let mut names = [-1i32; 7];
+                if !idr {
+                    names[0] = slot_index(reference_slot);
+                }
+                let mut picture = VideoEncodeAV1PictureInfoKHR {
+                    prediction_mode: if idr {
+                        VideoEncodeAV1PredictionModeKHR::INTRA_ONLY
+                    } else {
+                        VideoEncodeAV1PredictionModeKHR::SINGLE_REFERENCE
+                    },
+                    rate_control_group: if idr {
+                        VideoEncodeAV1RateControlGroupKHR::INTRA
+                    } else {
+                        VideoEncodeAV1RateControlGroupKHR::PREDICTIVE
+                    },
+                    constant_q_index: u32::try_from(constant_qp).unwrap_or(0),
+                    reference_name_slot_indices: names,
+                    ..Default::default()
+                }
+                .std_picture_info(&std.picture);
+                let mut dpb = [&std.setup, &std.reference]
+                    .map(|info| VideoEncodeAV1DpbSlotInfoKHR::default().std_reference_info(info));
                 // SAFETY: forwarded from the caller.
                 unsafe { self.record_picture(&coding, slots, &mut picture, &mut dpb) };
             }
@@ -759,15 +927,35 @@ impl VideoEncoder {
         }
     }
 
-    /// Submits the upload (signalling `uploaded`) and the encode (waiting for it, then the
-    /// fence).
-    fn submit(&mut self) -> Result<(), GpuError> {
+    /// Submits the upload (signalling `uploaded`; for a hand-off waiting for the pass's value
+    /// first and releasing the buffer after) and the encode (waiting for it, then the fence).
+    fn submit(&mut self, handoff: Option<(TimelinePoint, TimelinePoint)>) -> Result<(), GpuError> {
         let d = &self.ctx.device;
         let upload_cmds = [self.upload_cmd];
         let signal = [self.uploaded];
+        let (ready, released) = handoff.unzip();
+        let upload_waits: Vec<vk::Semaphore> = ready.iter().map(|p| p.semaphore).collect();
+        let upload_wait_values: Vec<u64> = ready.iter().map(|p| p.value).collect();
+        let upload_stages = [vk::PipelineStageFlags::TRANSFER];
+        let mut upload_signals = vec![self.uploaded];
+        let mut upload_signal_values = vec![0];
+        if let Some(p) = released {
+            upload_signals.push(p.semaphore);
+            upload_signal_values.push(p.value);
+        }
+        let mut timeline = vk::TimelineSemaphoreSubmitInfo::default()
+            .wait_semaphore_values(&upload_wait_values)
+            .signal_semaphore_values(&upload_signal_values);
         let upload = vk::SubmitInfo::default()
             .command_buffers(&upload_cmds)
-            .signal_semaphores(&signal);
+            .wait_semaphores(&upload_waits)
+            .wait_dst_stage_mask(&upload_stages[..upload_waits.len()])
+            .signal_semaphores(&upload_signals);
+        let upload = if handoff.is_some() {
+            upload.push_next(&mut timeline)
+        } else {
+            upload
+        };
         let encode_cmds = [self.encode_cmd];
         let stages = [vk::PipelineStageFlags::ALL_COMMANDS];
         let encode = vk::SubmitInfo::default()

@@ -1,9 +1,14 @@
-//! The codec half of one picture's encode: the std structures (H.264 or H.265) that describe an
-//! IDR or a P picture of GhostStream's low-latency plan (one reference, the picture before),
-//! boxed so that the pointers between them and the Vulkan structures stay valid while they are
-//! recorded.
+//! The codec half of one picture's encode: the std structures (H.264, H.265 or AV1) that
+//! describe an IDR (key frame) or a P (inter) picture of GhostStream's low-latency plan (one
+//! reference, the picture before), boxed so that the pointers between them and the Vulkan
+//! structures stay valid while they are recorded.
 
 use ash::vk::native as std_video;
+
+use super::av1::{
+    StdVideoEncodeAV1PictureInfo, StdVideoEncodeAV1PictureInfoFlags as Av1Flags,
+    StdVideoEncodeAV1ReferenceInfo, STD_VIDEO_AV1_PRIMARY_REF_NONE,
+};
 
 /// Where a picture stands in the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,6 +237,78 @@ impl H265Picture {
     }
 }
 
+/// An AV1 frame: its picture info and quantizer, and the reference infos of the frame it sets
+/// up and of the one it reads.
+///
+/// The reference plan: a key frame refreshes all eight reference frame slots; every inter
+/// frame refreshes slot 0 and names it for all seven references, so slot 0 always holds the
+/// frame before (the one in the DPB slot `reference_slot`) and LAST is the one reference used.
+pub(super) struct Av1Picture {
+    pub picture: StdVideoEncodeAV1PictureInfo,
+    quantization: std_video::StdVideoAV1Quantization,
+    pub setup: StdVideoEncodeAV1ReferenceInfo,
+    pub reference: StdVideoEncodeAV1ReferenceInfo,
+}
+
+impl Av1Picture {
+    /// The frame at `order` (order hint: the frames since the key frame, modulo 2^8), coded at
+    /// `q_index`, `size` being the frame's (and the render) size.
+    pub fn new(order: &PictureOrder, q_index: u8, size: (u32, u32)) -> Box<Self> {
+        let hint = |n: u32| u8::try_from(n % 256).unwrap_or(0);
+        let n = order.since_idr;
+        let (key, inter) = (
+            std_video::StdVideoAV1FrameType_STD_VIDEO_AV1_FRAME_TYPE_KEY,
+            std_video::StdVideoAV1FrameType_STD_VIDEO_AV1_FRAME_TYPE_INTER,
+        );
+        // A shown key frame is error resilient by definition (its header does not code it);
+        // showable_frame is inferred as "not a key frame" for shown frames.
+        let flags = if order.idr {
+            Av1Flags::SHOW_FRAME | Av1Flags::ERROR_RESILIENT_MODE
+        } else {
+            Av1Flags::SHOW_FRAME | Av1Flags::SHOWABLE_FRAME
+        };
+        // SAFETY: a plain C structure of the std header.
+        let mut quantization: std_video::StdVideoAV1Quantization = unsafe { zeroed() };
+        quantization.base_q_idx = q_index;
+        // Slot 0 holds the frame before; the other seven the key frame (order hint 0).
+        let mut ref_order_hint = [0u8; 8];
+        ref_order_hint[0] = hint(n.saturating_sub(1));
+        let reference_info = |frame_type, order_hint| StdVideoEncodeAV1ReferenceInfo {
+            frame_type,
+            OrderHint: order_hint,
+            ..Default::default()
+        };
+        let mut this = Box::new(Self {
+            picture: StdVideoEncodeAV1PictureInfo {
+                flags,
+                frame_type: if order.idr { key } else { inter },
+                order_hint: hint(n),
+                primary_ref_frame: if order.idr {
+                    STD_VIDEO_AV1_PRIMARY_REF_NONE
+                } else {
+                    // LAST's probabilities carry over.
+                    0
+                },
+                refresh_frame_flags: if order.idr { 0xFF } else { 0x01 },
+                render_width_minus_1: u16::try_from(size.0.saturating_sub(1)).unwrap_or(u16::MAX),
+                render_height_minus_1: u16::try_from(size.1.saturating_sub(1))
+                    .unwrap_or(u16::MAX),
+                interpolation_filter:
+                    std_video::StdVideoAV1InterpolationFilter_STD_VIDEO_AV1_INTERPOLATION_FILTER_EIGHTTAP,
+                TxMode: std_video::StdVideoAV1TxMode_STD_VIDEO_AV1_TX_MODE_SELECT,
+                ref_order_hint,
+                ref_frame_idx: [0; 7],
+                ..Default::default()
+            },
+            quantization,
+            setup: reference_info(if order.idr { key } else { inter }, hint(n)),
+            reference: reference_info(if n <= 1 { key } else { inter }, hint(n.saturating_sub(1))),
+        });
+        this.picture.pQuantization = &raw const this.quantization;
+        this
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,5 +356,45 @@ mod tests {
         let idr = H265Picture::new(&order(true, 0));
         assert!(idr.picture.pRefLists.is_null() && idr.picture.pShortTermRefPicSet.is_null());
         assert_eq!(idr.picture.flags.IrapPicFlag(), 1);
+    }
+
+    #[test]
+    fn an_av1_inter_frame_refreshes_and_reads_slot_0_and_wraps_its_order_hint() {
+        let p = Av1Picture::new(&order(false, 257), 120, (1920, 1080));
+        assert_eq!(
+            p.picture.frame_type,
+            std_video::StdVideoAV1FrameType_STD_VIDEO_AV1_FRAME_TYPE_INTER
+        );
+        assert_eq!(
+            (p.picture.order_hint, p.picture.refresh_frame_flags),
+            (1, 0x01)
+        );
+        assert_eq!(p.picture.ref_frame_idx, [0; 7]);
+        assert_eq!(p.picture.ref_order_hint[..2], [0, 0]);
+        assert_eq!((p.setup.OrderHint, p.reference.OrderHint), (1, 0));
+        assert_eq!(
+            (
+                p.picture.render_width_minus_1,
+                p.picture.render_height_minus_1
+            ),
+            (1919, 1079)
+        );
+        assert_eq!(p.picture.primary_ref_frame, 0);
+        // SAFETY: set by `new` to the box's own quantization, alive as long as `p`.
+        assert_eq!(unsafe { (*p.picture.pQuantization).base_q_idx }, 120);
+        let key = Av1Picture::new(&order(true, 0), 120, (64, 64));
+        assert_eq!(
+            key.picture.frame_type,
+            std_video::StdVideoAV1FrameType_STD_VIDEO_AV1_FRAME_TYPE_KEY
+        );
+        assert_eq!(key.picture.refresh_frame_flags, 0xFF);
+        assert_eq!(
+            key.picture.primary_ref_frame,
+            STD_VIDEO_AV1_PRIMARY_REF_NONE
+        );
+        assert!(key
+            .picture
+            .flags
+            .contains(Av1Flags::ERROR_RESILIENT_MODE | Av1Flags::SHOW_FRAME));
     }
 }

@@ -1,8 +1,8 @@
-//! A Vulkan Video encode session (H.264 or H.265) on a context's video-encode queue: the
-//! session with its memory bound, the session parameters made from [`H264Parameters`] or
-//! [`H265Parameters`], and the parameter sets as the driver encodes them
-//! (`vkGetEncodedVideoSessionParametersKHR`: the (VPS,) SPS and PPS NAL units the stream
-//! starts with).
+//! A Vulkan Video encode session (H.264, H.265 or AV1) on a context's video-encode queue: the
+//! session with its memory bound, the session parameters made from [`H264Parameters`],
+//! [`H265Parameters`] or [`Av1Parameters`], and the parameter sets as the driver encodes them
+//! (`vkGetEncodedVideoSessionParametersKHR`: the (VPS,) SPS and PPS NAL units, or the AV1
+//! sequence header OBU, the stream starts with).
 //!
 //! [`super::encoder`] records the encodes with it.
 
@@ -13,6 +13,8 @@ use ash::vk;
 
 use gpu_allocator::MemoryLocation;
 
+use super::av1::{self, VideoEncodeAV1ProfileInfoKHR, VideoEncodeAV1SessionCreateInfoKHR};
+use super::av1_sequence::Av1Parameters;
 use super::h264::H264Parameters;
 use super::h265::H265Parameters;
 use crate::codec::Codec;
@@ -23,7 +25,8 @@ use crate::gpu::{GpuContext, GpuError};
 fn std_header_name(codec: Codec) -> &'static [u8] {
     match codec {
         Codec::Hevc => b"VK_STD_vulkan_video_codec_h265_encode",
-        _ => b"VK_STD_vulkan_video_codec_h264_encode",
+        Codec::Av1 => av1::STD_VULKAN_VIDEO_CODEC_AV1_ENCODE_EXTENSION_NAME.to_bytes(),
+        Codec::H264 => b"VK_STD_vulkan_video_codec_h264_encode",
     }
 }
 /// The std headers' version 1.0.0 (`VK_MAKE_VIDEO_STD_VERSION(1, 0, 0)`).
@@ -50,6 +53,8 @@ pub enum SessionParameters<'a> {
     H264(&'a H264Parameters),
     /// H.265 (Main, 8-bit 4:2:0).
     H265(&'a H265Parameters),
+    /// AV1 (Main, 8-bit 4:2:0).
+    Av1(&'a Av1Parameters),
 }
 
 /// A session's video profile: the codec and its profile idc (8-bit 4:2:0 in both).
@@ -57,6 +62,7 @@ pub enum SessionParameters<'a> {
 pub(super) enum Profile {
     H264(ash::vk::native::StdVideoH264ProfileIdc),
     H265(ash::vk::native::StdVideoH265ProfileIdc),
+    Av1(ash::vk::native::StdVideoAV1Profile),
 }
 
 /// The codec-specific halves of a [`vk::VideoProfileInfoKHR`], kept where the profile info
@@ -65,6 +71,7 @@ pub(super) enum Profile {
 pub(super) struct ProfileParts {
     h264: vk::VideoEncodeH264ProfileInfoKHR<'static>,
     h265: vk::VideoEncodeH265ProfileInfoKHR<'static>,
+    av1: VideoEncodeAV1ProfileInfoKHR<'static>,
 }
 
 impl Profile {
@@ -73,6 +80,7 @@ impl Profile {
         match self {
             Self::H264(_) => Codec::H264,
             Self::H265(_) => Codec::Hevc,
+            Self::Av1(_) => Codec::Av1,
         }
     }
 
@@ -93,6 +101,11 @@ impl Profile {
                 parts.h265 = parts.h265.std_profile_idc(idc);
                 info.video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H265)
                     .push_next(&mut parts.h265)
+            }
+            Self::Av1(profile) => {
+                parts.av1.std_profile = profile;
+                info.video_codec_operation(av1::VIDEO_CODEC_OPERATION_ENCODE_AV1)
+                    .push_next(&mut parts.av1)
             }
         }
     }
@@ -186,6 +199,15 @@ impl EncodeSession {
                 vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
                 "H.265",
             ),
+            SessionParameters::Av1(p) => (
+                Profile::Av1(p.sequence.seq_profile),
+                vk::Extent2D {
+                    width: p.width(),
+                    height: p.height(),
+                },
+                av1::VIDEO_CODEC_OPERATION_ENCODE_AV1,
+                "AV1",
+            ),
         };
         let (family, operations) =
             ctx.video_encode_family()
@@ -221,6 +243,15 @@ impl EncodeSession {
         let mut parts = ProfileParts::default();
         let profile_info = profile.info(&mut parts);
         let header = std_header(profile.codec());
+        // AV1: the session is made for the level the sequence header names, no higher.
+        let mut av1_session = match params {
+            SessionParameters::Av1(p) => Some(VideoEncodeAV1SessionCreateInfoKHR {
+                use_max_level: vk::TRUE,
+                max_level: ash::vk::native::StdVideoAV1Level::from(p.level_idx),
+                ..Default::default()
+            }),
+            _ => None,
+        };
         let info = vk::VideoSessionCreateInfoKHR::default()
             .queue_family_index(family)
             .video_profile(&profile_info)
@@ -230,6 +261,10 @@ impl EncodeSession {
             .max_dpb_slots(2)
             .max_active_reference_pictures(1)
             .std_header_version(&header);
+        let info = match av1_session.as_mut() {
+            Some(av1) => info.push_next(av1),
+            None => info,
+        };
         let fp = this.queue.fp().clone();
         // SAFETY: the create info and its chain live for the call; the function was loaded from
         // this device; the session is destroyed in Drop.
@@ -249,6 +284,11 @@ impl EncodeSession {
         let (h264_add, h265_add) = match params {
             SessionParameters::H264(p) => (Some(p.add_info()), None),
             SessionParameters::H265(p) => (None, Some(p.add_info())),
+            SessionParameters::Av1(_) => (None, None),
+        };
+        let mut av1_create = match params {
+            SessionParameters::Av1(p) => Some(p.create_info()),
+            _ => None,
         };
         let mut h264_create = h264_add.as_ref().map(|add| {
             vk::VideoEncodeH264SessionParametersCreateInfoKHR::default()
@@ -263,9 +303,14 @@ impl EncodeSession {
                 .max_std_pps_count(1)
                 .parameters_add_info(add)
         });
-        let create = match (h264_create.as_mut(), h265_create.as_mut()) {
-            (Some(c), _) => create.push_next(c),
-            (_, Some(c)) => create.push_next(c),
+        let create = match (
+            h264_create.as_mut(),
+            h265_create.as_mut(),
+            av1_create.as_mut(),
+        ) {
+            (Some(c), _, _) => create.push_next(c),
+            (_, Some(c), _) => create.push_next(c),
+            (_, _, Some(c)) => create.push_next(c),
             _ => create,
         };
         // SAFETY: as above; the parameter sets (and what the SPS points at) live in `params`
@@ -423,8 +468,8 @@ impl EncodeSession {
         })
     }
 
-    /// The (VPS,) SPS and PPS as the driver encodes them: Annex-B NAL units, the start of
-    /// the stream.
+    /// The (VPS,) SPS and PPS as the driver encodes them (Annex-B NAL units), or the AV1
+    /// sequence header OBU: the start of the stream.
     pub fn encoded_parameters(&self) -> Result<Vec<u8>, GpuError> {
         let d = &self.ctx.device;
         let fp = self.encode.fp();
@@ -442,9 +487,11 @@ impl EncodeSession {
             .std_pps_id(0);
         let get = vk::VideoEncodeSessionParametersGetInfoKHR::default()
             .video_session_parameters(self.parameters);
+        // AV1 parameters hold one sequence header: nothing to choose.
         let get = match self.profile {
             Profile::H264(_) => get.push_next(&mut h264_get),
             Profile::H265(_) => get.push_next(&mut h265_get),
+            Profile::Av1(_) => get,
         };
         let mut size = 0usize;
         // SAFETY: a size query with a null data pointer, as the specification allows.

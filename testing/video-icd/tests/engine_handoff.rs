@@ -1,0 +1,182 @@
+//! The Vulkan Video backend fed in place (`encode_handed_off`), on the test driver: opened on a
+//! context with a video-encode queue, the backend offers hand-off buffers and timelines in the
+//! pass's NV12 layout (256-byte rows); each frame is written into the next buffer (here by a
+//! transfer, standing in for the session's processing pass, which the test driver cannot run:
+//! it has no shader execution), its `ready` value is signalled, and the backend copies it into
+//! the encode input image on the GPU, releases the buffer (its `released` value) and encodes
+//! it. The H.264 stream decodes with FFmpeg to exactly the frames written; under the 1.4
+//! validation layer the layer stays silent. Misuse (a buffer index outside the hand-off) is a
+//! typed error.
+//!
+//! One test in this binary: the environment names the driver before any Vulkan call.
+
+mod common;
+
+use std::process::Command;
+
+use common::{install_driver, skip};
+use ghoststream::encode::{open_backend, Feed};
+use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions, HandedOff};
+use ghoststream::processing::convert::YuvLayout;
+use ghoststream::{BackendChoice, BackendKind, Codec, PixelFormat, Rational, SessionConfig};
+
+/// Frame `n`, `w` x `h`, as tight NV12 (what the decoder gives back) and in `layout`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "every sample is reduced modulo 220 or 200 and offset below 256"
+)]
+fn frame(n: usize, w: usize, h: usize, layout: &YuvLayout) -> (Vec<u8>, Vec<u8>) {
+    let mut tight = vec![0u8; w * h * 3 / 2];
+    let mut laid = vec![0u8; layout.size as usize];
+    let (pitch, chroma_pitch) = (layout.luma_pitch as usize, layout.chroma_pitch as usize);
+    let chroma_offset = layout.chroma_offset as usize;
+    for y in 0..h {
+        for x in 0..w {
+            let v = ((x * 3 + y * 5 + n * 17) % 220 + 16) as u8;
+            tight[y * w + x] = v;
+            laid[y * pitch + x] = v;
+        }
+    }
+    for y in 0..h / 2 {
+        for x in 0..w / 2 {
+            let (u, v) = (
+                ((x * 7 + n * 29) % 200 + 28) as u8,
+                ((y * 11 + n * 13) % 200 + 28) as u8,
+            );
+            tight[w * h + y * w + 2 * x] = u;
+            tight[w * h + y * w + 2 * x + 1] = v;
+            laid[chroma_offset + y * chroma_pitch + 2 * x] = u;
+            laid[chroma_offset + y * chroma_pitch + 2 * x + 1] = v;
+        }
+    }
+    (tight, laid)
+}
+
+#[test]
+fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent decoder)");
+        return;
+    }
+    let Some(driver) = install_driver() else {
+        return;
+    };
+    let validated = std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some();
+    let ctx = match GpuContext::new(&GpuOptions {
+        device: DeviceSelector::Name("GhostStream test driver".into()),
+        validation: validated,
+    }) {
+        Ok(c) => c,
+        Err(e) => {
+            skip(&format!("no context on the test driver ({e})"));
+            return;
+        }
+    };
+    let (w, h, frames) = (200usize, 120usize, 40usize);
+    let mut config = SessionConfig::new(Codec::H264, 200, 120, Rational::new(30, 1));
+    config.backend = BackendChoice::Only(BackendKind::VulkanVideo);
+    let (mut opened, _) =
+        open_backend(&config, Feed::Gpu(&ctx)).expect("the Vulkan backend opens on the context");
+    let handoff = opened
+        .input
+        .handoff
+        .clone()
+        .expect("on a context with an encode queue, the backend takes frames in place");
+    assert_eq!(opened.input.format, PixelFormat::Nv12);
+    let layout = YuvLayout::new(PixelFormat::Nv12, 200, 120);
+    assert!(handoff.buffers.len() >= 2, "room for the pass to run ahead");
+    let backend = &mut opened.backend;
+
+    let mut inputs = Vec::new();
+    let mut stream = Vec::new();
+    let mut keys = Vec::new();
+    for n in 0..frames {
+        let value = n as u64 + 1;
+        let pts = i64::try_from(n).unwrap();
+        let buffer = n % handoff.buffers.len();
+        // The buffer is free again once the frame that used it was released.
+        if n >= handoff.buffers.len() {
+            assert!(handoff.released.value().unwrap() >= value - handoff.buffers.len() as u64);
+        }
+        let (tight, laid) = frame(n, w, h, &layout);
+        handoff.buffers[buffer].upload(&laid).unwrap();
+        handoff.ready.signal(value).unwrap();
+        if n == 25 {
+            backend.force_keyframe().unwrap();
+        }
+        backend
+            .encode_handed_off(HandedOff { buffer, value }, pts)
+            .expect("the handed-over frame encodes");
+        assert_eq!(
+            handoff.released.value().unwrap(),
+            value,
+            "frame {n}'s buffer is released once copied"
+        );
+        while let Some(unit) = backend.receive().unwrap() {
+            assert_eq!(unit.pts, pts);
+            keys.push(unit.keyframe);
+            stream.extend_from_slice(&unit.data);
+        }
+        inputs.push(tight);
+    }
+    let want: Vec<bool> = (0..frames).map(|n| n == 0 || n == 25).collect();
+    assert_eq!(keys, want, "IDR at the start and where forced");
+
+    // A buffer the hand-off does not have is refused, naming it.
+    let e = backend
+        .encode_handed_off(
+            HandedOff {
+                buffer: 7,
+                value: frames as u64 + 1,
+            },
+            i64::try_from(frames).unwrap(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("hand-off buffer 7 of 3"), "{e}");
+    drop(opened);
+    drop(handoff);
+    if validated {
+        let messages = ctx.take_validation_messages();
+        assert!(
+            messages.is_empty(),
+            "validation layer 1.4:\n{}",
+            messages.join("\n")
+        );
+    }
+
+    let path = driver.dir.path().join("handoff.h264");
+    std::fs::write(&path, &stream).unwrap();
+    let out = driver.dir.path().join("handoff.nv12");
+    let run = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "h264",
+            "-i",
+        ])
+        .arg(&path)
+        .args(["-f", "rawvideo", "-pix_fmt", "nv12", "-y"])
+        .arg(&out)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        run.status.success() && run.stderr.is_empty(),
+        "ffmpeg decodes the stream without complaint: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let decoded = std::fs::read(&out).unwrap();
+    let size = w * h * 3 / 2;
+    assert_eq!(decoded.len(), frames * size, "{frames} decoded frames");
+    for (n, (got, want)) in decoded.chunks(size).zip(&inputs).enumerate() {
+        if let Some(i) = got.iter().zip(want).position(|(a, b)| a != b) {
+            panic!(
+                "decoded frame {n} differs from what was handed over at byte {i}: {} vs {}",
+                got[i], want[i]
+            );
+        }
+    }
+}
