@@ -40,6 +40,7 @@ impl EncoderBackend for NullBackend {
             pts,
             dts: pts,
             keyframe: false,
+            gpu_time: None,
         }))
     }
 }

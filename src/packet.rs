@@ -33,6 +33,14 @@ pub struct FrameStats {
     pub gpu_start: Option<Timestamp>,
     /// When the frame's GPU pass ended, as `gpu_start`.
     pub gpu_end: Option<Timestamp>,
+    /// GPU time the encoder spent on the frame, where it measured it (Vulkan Video: timestamps
+    /// around the encode on the video-encode queue).
+    pub encode_gpu_time: Option<Span>,
+    /// When the frame's encode started on the GPU, on `CLOCK_MONOTONIC`, where the device maps
+    /// its clock.
+    pub encode_gpu_start: Option<Timestamp>,
+    /// When the frame's encode ended on the GPU, as `encode_gpu_start`.
+    pub encode_gpu_end: Option<Timestamp>,
     /// Bytes the CPU copied for the frame: a capture's read-out of the producer's shared memory
     /// ([`crate::Frame::capture_copy_bytes`]), its upload into a staging buffer and the
     /// read-back of the converted frame. 0 on a zero-copy path (a DMA-BUF or GPU frame handed

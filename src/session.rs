@@ -886,6 +886,11 @@ impl Timeline {
         let idx = self.pending.iter().position(|(t, _)| *t == unit.pts)?;
         let (_, mut stats) = self.pending.remove(idx)?;
         stats.packet_ready_time = Some(Timestamp::now());
+        if let Some(gpu) = unit.gpu_time {
+            stats.encode_gpu_time = Some(Span::from_nanos(round_ns(gpu.duration_ns)));
+            stats.encode_gpu_start = gpu.start;
+            stats.encode_gpu_end = gpu.end;
+        }
         let pts = stats.pts.as_nanos();
         let mapped = self
             .pts_by_tick

@@ -397,6 +397,13 @@ pub fn frame_json(out: &mut String, s: &FrameStats, bytes: usize, keyframe: bool
     .expect("writing to a String");
     time_field(out, "gpu_start_ns", s.gpu_start);
     time_field(out, "gpu_end_ns", s.gpu_end);
+    match s.encode_gpu_time {
+        Some(g) => write!(out, ",\"encode_gpu_ns\":{}", g.as_nanos()),
+        None => write!(out, ",\"encode_gpu_ns\":null"),
+    }
+    .expect("writing to a String");
+    time_field(out, "encode_gpu_start_ns", s.encode_gpu_start);
+    time_field(out, "encode_gpu_end_ns", s.encode_gpu_end);
     let _ = write!(
         out,
         ",\"cpu_copy_bytes\":{},\"bytes\":{bytes},\"keyframe\":{keyframe},\"dropped\":{}}}",
@@ -459,6 +466,9 @@ mod tests {
             gpu_time: None,
             gpu_start: None,
             gpu_end: None,
+            encode_gpu_time: None,
+            encode_gpu_start: None,
+            encode_gpu_end: None,
             cpu_copy_bytes: 0,
             dropped,
         }
@@ -496,9 +506,9 @@ mod tests {
         assert_eq!(lines.len(), 3);
         assert_eq!(
             lines[0],
-            "{\"frame\":0,\"pts_ns\":0,\"duration_ns\":33333333,\"capture_ns\":null,\"arrival_ns\":null,\"submit_ns\":0,\"encode_start_ns\":100,\"packet_ready_ns\":10000000,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"cpu_copy_bytes\":0,\"bytes\":1000,\"keyframe\":true,\"dropped\":false}"
+            "{\"frame\":0,\"pts_ns\":0,\"duration_ns\":33333333,\"capture_ns\":null,\"arrival_ns\":null,\"submit_ns\":0,\"encode_start_ns\":100,\"packet_ready_ns\":10000000,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"encode_gpu_ns\":null,\"encode_gpu_start_ns\":null,\"encode_gpu_end_ns\":null,\"cpu_copy_bytes\":0,\"bytes\":1000,\"keyframe\":true,\"dropped\":false}"
         );
-        assert!(lines[2].ends_with("\"packet_ready_ns\":null,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"cpu_copy_bytes\":0,\"bytes\":0,\"keyframe\":false,\"dropped\":true}"));
+        assert!(lines[2].ends_with("\"packet_ready_ns\":null,\"gpu_ns\":null,\"gpu_start_ns\":null,\"gpu_end_ns\":null,\"encode_gpu_ns\":null,\"encode_gpu_start_ns\":null,\"encode_gpu_end_ns\":null,\"cpu_copy_bytes\":0,\"bytes\":0,\"keyframe\":false,\"dropped\":true}"));
         assert_eq!(
             (
                 summary.frames,

@@ -109,6 +109,7 @@ impl VulkanReader {
             pts,
             dts: pts,
             keyframe: true,
+            gpu_time: None,
         });
         Ok(())
     }

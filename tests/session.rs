@@ -42,6 +42,7 @@ impl EncoderBackend for TestBackend {
             pts,
             dts: pts,
             keyframe: pts == 0,
+            gpu_time: None,
         });
         Ok(())
     }
@@ -344,6 +345,7 @@ impl EncoderBackend for ControlledBackend {
             pts,
             dts: pts,
             keyframe,
+            gpu_time: None,
         });
         Ok(())
     }

@@ -41,7 +41,7 @@ use crate::frame::Frame;
 use crate::gpu::{GpuHandoff, HandedOff};
 
 /// One encoded unit as a backend produces it, with timestamps in the backend's frame ticks.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EncodedUnit {
     /// The bytes (Annex-B for H.264/HEVC, low-overhead OBUs for AV1).
     pub data: Vec<u8>,
@@ -51,6 +51,8 @@ pub struct EncodedUnit {
     pub dts: i64,
     /// A random access point.
     pub keyframe: bool,
+    /// When the encoder ran on the GPU, where it measured it (Vulkan Video); `None` otherwise.
+    pub gpu_time: Option<crate::gpu::GpuTime>,
 }
 
 /// An encoder the session can drive. Implement it to plug in another encoder; the session calls

@@ -463,6 +463,7 @@ impl EncoderBackend for SoftwareEncoder {
             pts: p.pts,
             dts: p.dts,
             keyframe: p.keyframe,
+            gpu_time: None,
         }))
     }
 }

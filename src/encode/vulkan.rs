@@ -411,6 +411,7 @@ impl VulkanVideoEncoder {
             pts: encoder_pts,
             dts: encoder_pts,
             keyframe: encoded.idr,
+            gpu_time: encoded.gpu_time,
         });
     }
 }

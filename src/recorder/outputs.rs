@@ -30,6 +30,10 @@ const FIGURES_EVERY: Duration = Duration::from_millis(100);
 const STREAM_DRAIN: Duration = Duration::from_secs(5);
 
 /// What the encoding thread and the controls send the outputs' thread.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every message is a packet: boxing it would allocate once per packet to shrink the rare others"
+)]
 pub(super) enum ToOutputs {
     /// A packet or a dropped frame out of the session.
     Output(SessionOutput),

@@ -585,6 +585,7 @@ fn output_loop(
                 pts: pts_from_driver(l.timestamp),
                 dts: p.submit_pts - reorder_delay,
                 data: l.data,
+                gpu_time: None,
             });
         if out.send(unit.map_err(EncodeError::from)).is_err() {
             return;

@@ -29,7 +29,9 @@ use super::session::{EncodePictures, EncodeSession, Profile, ProfileParts, Sessi
 use crate::config::RateControl;
 use crate::format::PixelFormat;
 use crate::frame::TimelinePoint;
-use crate::gpu::commands::{begin_one_time, command_buffers_on, wait_and_reset};
+use crate::gpu::commands::{
+    begin_one_time, command_buffers_on, read_gpu_time_at, wait_and_reset, GpuTime,
+};
 use crate::gpu::conv::{color_range, whole_plane};
 use crate::gpu::resources::GpuBuffer;
 use crate::gpu::{ExportableBuffer, ExportableTimeline, GpuContext, GpuError};
@@ -105,6 +107,9 @@ pub struct EncodedPicture {
     pub data: Vec<u8>,
     /// An IDR picture.
     pub idr: bool,
+    /// When the encode ran on the GPU (timestamps around its coding scope), where the
+    /// video-encode queue has timestamps.
+    pub gpu_time: Option<GpuTime>,
 }
 
 /// An H.264, H.265 or AV1 encoder on a context's video-encode queue.
@@ -122,6 +127,8 @@ pub struct VideoEncoder {
     encode_pool: vk::CommandPool,
     encode_cmd: vk::CommandBuffer,
     feedback: vk::QueryPool,
+    /// Two timestamps around each encode, where the encode queue family writes them.
+    timestamps: Option<vk::QueryPool>,
     uploaded: vk::Semaphore,
     /// Signalled when the upload has run.
     upload_done: vk::Fence,
@@ -230,6 +237,7 @@ impl VideoEncoder {
             encode_pool: vk::CommandPool::null(),
             encode_cmd: vk::CommandBuffer::null(),
             feedback: vk::QueryPool::null(),
+            timestamps: None,
             uploaded: vk::Semaphore::null(),
             upload_done: vk::Fence::null(),
             done: vk::Fence::null(),
@@ -276,6 +284,21 @@ impl VideoEncoder {
             this.upload_done = d
                 .create_fence(&vk::FenceCreateInfo::default(), None)
                 .map_err(GpuError::vk("vkCreateFence"))?;
+            let families = ctx
+                .instance
+                .get_physical_device_queue_family_properties(ctx.physical);
+            let has_timestamps = families
+                .get(encode_family as usize)
+                .is_some_and(|f| f.timestamp_valid_bits > 0);
+            if has_timestamps {
+                let info = vk::QueryPoolCreateInfo::default()
+                    .query_type(vk::QueryType::TIMESTAMP)
+                    .query_count(2);
+                this.timestamps = Some(
+                    d.create_query_pool(&info, None)
+                        .map_err(GpuError::vk("vkCreateQueryPool"))?,
+                );
+            }
         }
         Ok(this)
     }
@@ -886,6 +909,10 @@ impl VideoEncoder {
                 coding.barriers,
             );
             d.cmd_reset_query_pool(cmd, self.feedback, 0, 1);
+            if let Some(pool) = self.timestamps {
+                d.cmd_reset_query_pool(cmd, pool, 0, 2);
+                d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::TOP_OF_PIPE, pool, 0);
+            }
             (queue.cmd_begin_video_coding_khr)(cmd, coding.begin);
             if let Some(control) = coding.control {
                 (queue.cmd_control_video_coding_khr)(cmd, control);
@@ -895,6 +922,9 @@ impl VideoEncoder {
             d.cmd_end_query(cmd, self.feedback, 0);
             let end = vk::VideoEndCodingInfoKHR::default();
             (queue.cmd_end_video_coding_khr)(cmd, &raw const end);
+            if let Some(pool) = self.timestamps {
+                d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::BOTTOM_OF_PIPE, pool, 1);
+            }
             // The bitstream is read on the host after the fence: make the encode's writes
             // visible to it.
             let to_host = vk::BufferMemoryBarrier::default()
@@ -1030,9 +1060,14 @@ impl VideoEncoder {
             what: format!("feedback offset {offset} and size {written}"),
             reason: format!("the bitstream buffer holds {} bytes", bytes.len()),
         })?;
+        let gpu_time = self
+            .timestamps
+            .map(|pool| read_gpu_time_at(&self.ctx, pool, 0))
+            .transpose()?;
         Ok(EncodedPicture {
             data: data.to_vec(),
             idr,
+            gpu_time,
         })
     }
 }
@@ -1143,6 +1178,9 @@ impl Drop for VideoEncoder {
             d.destroy_fence(self.done, None);
             d.destroy_semaphore(self.uploaded, None);
             d.destroy_query_pool(self.feedback, None);
+            if let Some(pool) = self.timestamps {
+                d.destroy_query_pool(pool, None);
+            }
             d.destroy_command_pool(self.encode_pool, None);
             d.destroy_command_pool(self.upload_pool, None);
         }

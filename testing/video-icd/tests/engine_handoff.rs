@@ -6,7 +6,8 @@
 //! the encode input image on the GPU, releases the buffer (its `released` value) and encodes
 //! it. The H.264 stream decodes with FFmpeg to exactly the frames written; under the 1.4
 //! validation layer the layer stays silent. Misuse (a buffer index outside the hand-off) is a
-//! typed error.
+//! typed error. Each unit carries the encode's GPU time (the driver's encode family writes
+//! timestamps).
 //!
 //! One test in this binary: the environment names the driver before any Vulkan call.
 
@@ -114,6 +115,9 @@ fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
         );
         while let Some(unit) = backend.receive().unwrap() {
             assert_eq!(unit.pts, pts);
+            // The driver's encode family writes timestamps: each unit says when it ran.
+            let gpu = unit.gpu_time.expect("the encode's GPU time");
+            assert!(gpu.duration_ns > 0.0, "frame {n}: {gpu:?}");
             keys.push(unit.keyframe);
             stream.extend_from_slice(&unit.data);
         }
