@@ -15,7 +15,7 @@ use std::sync::Arc;
 use super::registry::{BackendFactory, Feed, InputPlan, OpenedBackend};
 use super::{EncodeError, EncodedUnit, EncoderBackend, LiveControls};
 use crate::codec::Codec;
-use crate::config::{BackendKind, BitDepth, DeviceSelector, GpuOptions, KeyframeInterval};
+use crate::config::{BackendKind, BitDepth, DeviceSelector, GpuOptions, KeyframeInterval, Preset};
 use crate::config::{RateControl, SessionConfig};
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
@@ -125,8 +125,16 @@ fn hardware(e: GpuError) -> EncodeError {
     }
 }
 
-/// The rate `config` asks for, as the encoder takes it.
-fn video_rate(config: &SessionConfig) -> VideoRate {
+/// The driver quality level for `preset` on a device with `levels` of them: P1 (fastest) the
+/// lowest, P7 (best) the highest, the presets between spread evenly (Vulkan's levels are
+/// ordered by quality: a higher one is slower and better).
+fn quality_level(preset: Preset, levels: u32) -> u32 {
+    let step = (preset as u32).saturating_sub(1);
+    (step * levels.saturating_sub(1) + 3) / 6
+}
+
+/// The rate `config` asks for, as the encoder takes it, at quality level `quality_level`.
+fn video_rate(config: &SessionConfig, quality_level: u32) -> VideoRate {
     let bitrate = match config.rate_control {
         RateControl::Cbr { bitrate } => bitrate,
         RateControl::Vbr { max, .. } => max,
@@ -142,7 +150,7 @@ fn video_rate(config: &SessionConfig) -> VideoRate {
         control: config.rate_control,
         frame_rate: config.frame_rate,
         buffer_ms,
-        quality_level: 0,
+        quality_level,
     }
 }
 
@@ -267,6 +275,8 @@ pub struct VulkanVideoEncoder {
     /// The hand-off the session's pass writes frames through, when it was offered, and its
     /// buffers' layout.
     handoff: Option<(GpuHandoff, YuvLayout)>,
+    /// The driver quality level the preset maps to (fixed for the session).
+    quality_level: u32,
 }
 
 impl std::fmt::Debug for VulkanVideoEncoder {
@@ -345,7 +355,10 @@ impl VulkanVideoEncoder {
                 "Vulkan Video has no constant-quality mode: coding at constant QP {quality}"
             );
         }
-        let encoder = VideoEncoder::new(ctx, params, video_rate(config)).map_err(hardware)?;
+        let level = quality_level(config.preset, support.quality_levels);
+        let encoder =
+            VideoEncoder::with_tuning(ctx, params, video_rate(config, level), config.tuning)
+                .map_err(hardware)?;
         Ok(Self {
             encoder,
             codec: config.codec,
@@ -362,6 +375,7 @@ impl VulkanVideoEncoder {
             interleaved: Vec::new(),
             ready: VecDeque::new(),
             handoff: None,
+            quality_level: level,
         })
     }
 
@@ -550,7 +564,7 @@ impl EncoderBackend for VulkanVideoEncoder {
 
     fn reconfigure(&mut self, config: &SessionConfig) -> Result<(), EncodeError> {
         self.encoder
-            .set_rate(video_rate(config))
+            .set_rate(video_rate(config, self.quality_level))
             .map_err(|e| EncodeError::Unsupported {
                 encoder: self.describe(),
                 what: format!("the live change to {:?}", config.rate_control),
@@ -589,6 +603,25 @@ mod tests {
                 av1_superblock_128_only: false,
             },
         }
+    }
+
+    #[test]
+    fn presets_spread_over_the_devices_quality_levels_fastest_lowest() {
+        let all = [
+            Preset::P1,
+            Preset::P2,
+            Preset::P3,
+            Preset::P4,
+            Preset::P5,
+            Preset::P6,
+            Preset::P7,
+        ];
+        let levels = |n| all.map(|p| quality_level(p, n));
+        assert_eq!(levels(7), [0, 1, 2, 3, 4, 5, 6]);
+        assert_eq!(levels(4), [0, 1, 1, 2, 2, 3, 3]);
+        assert_eq!(levels(2), [0, 0, 0, 1, 1, 1, 1]);
+        assert_eq!(levels(1), [0; 7]);
+        assert_eq!(levels(0), [0; 7], "a device reporting none gets level 0");
     }
 
     #[test]

@@ -25,8 +25,10 @@ use super::av1::{
 };
 use super::caps::{encode_support_on, EncodeSupport};
 use super::picture::{Av1Picture, H264Picture, H265Picture, PictureOrder};
-use super::session::{EncodePictures, EncodeSession, Profile, ProfileParts, SessionParameters};
-use crate::config::RateControl;
+use super::session::{
+    EncodeHints, EncodePictures, EncodeSession, Profile, ProfileParts, SessionParameters,
+};
+use crate::config::{RateControl, Tuning};
 use crate::format::PixelFormat;
 use crate::frame::TimelinePoint;
 use crate::gpu::commands::{
@@ -186,7 +188,22 @@ impl VideoEncoder {
         params: SessionParameters<'_>,
         rate: VideoRate,
     ) -> Result<Self, GpuError> {
-        let session = EncodeSession::new(ctx, params)?;
+        Self::with_tuning(ctx, params, rate, Tuning::LowLatency)
+    }
+
+    /// As [`Self::new`], the session's usage hints and tuning mode given by `tuning` (the
+    /// quality level is `rate`'s).
+    pub fn with_tuning(
+        ctx: &Arc<GpuContext>,
+        params: SessionParameters<'_>,
+        rate: VideoRate,
+        tuning: Tuning,
+    ) -> Result<Self, GpuError> {
+        let hints = EncodeHints {
+            quality_level: rate.quality_level,
+            tuning,
+        };
+        let session = EncodeSession::with_hints(ctx, params, hints)?;
         let (ids, max_frame_num) = match params {
             SessionParameters::H264(p) => (
                 (0, p.sps.seq_parameter_set_id, p.pps.pic_parameter_set_id),
@@ -258,7 +275,7 @@ impl VideoEncoder {
         this.encode_pool = encode_pool;
         this.encode_cmd = encode[0];
         let mut parts = ProfileParts::default();
-        let profile = this.session.profile.info(&mut parts);
+        let profile = this.session.profile_info(&mut parts);
         let mut feedback = vk::QueryPoolVideoEncodeFeedbackCreateInfoKHR::default()
             .encode_feedback_flags(
                 vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BUFFER_OFFSET

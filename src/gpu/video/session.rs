@@ -18,6 +18,7 @@ use super::av1_sequence::Av1Parameters;
 use super::h264::H264Parameters;
 use super::h265::H265Parameters;
 use crate::codec::Codec;
+use crate::config::Tuning;
 use crate::gpu::resources::{GpuBuffer, GpuImage};
 use crate::gpu::{GpuContext, GpuError};
 
@@ -57,6 +58,57 @@ pub enum SessionParameters<'a> {
     Av1(&'a Av1Parameters),
 }
 
+/// What a session is made for beyond its stream: the driver's quality level (its presets:
+/// higher is slower and better) and the use, which the profile's usage hints and tuning mode
+/// give the driver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncodeHints {
+    /// The quality level the session parameters are made for (below the device's
+    /// `maxQualityLevels`).
+    pub quality_level: u32,
+    /// What the stream is for: recording (high quality, lossless) or streaming (low and ultra-low
+    /// latency).
+    pub tuning: Tuning,
+}
+
+impl Default for EncodeHints {
+    /// Level 0 (the driver's fastest), low latency.
+    fn default() -> Self {
+        Self {
+            quality_level: 0,
+            tuning: Tuning::LowLatency,
+        }
+    }
+}
+
+impl EncodeHints {
+    /// The usage hints and tuning mode of `VkVideoEncodeUsageInfoKHR`.
+    fn usage(self) -> vk::VideoEncodeUsageInfoKHR<'static> {
+        let (usage, tuning) = match self.tuning {
+            Tuning::HighQuality => (
+                vk::VideoEncodeUsageFlagsKHR::RECORDING,
+                vk::VideoEncodeTuningModeKHR::HIGH_QUALITY,
+            ),
+            Tuning::Lossless => (
+                vk::VideoEncodeUsageFlagsKHR::RECORDING,
+                vk::VideoEncodeTuningModeKHR::LOSSLESS,
+            ),
+            Tuning::UltraLowLatency => (
+                vk::VideoEncodeUsageFlagsKHR::STREAMING,
+                vk::VideoEncodeTuningModeKHR::ULTRA_LOW_LATENCY,
+            ),
+            _ => (
+                vk::VideoEncodeUsageFlagsKHR::STREAMING,
+                vk::VideoEncodeTuningModeKHR::LOW_LATENCY,
+            ),
+        };
+        vk::VideoEncodeUsageInfoKHR::default()
+            .video_usage_hints(usage)
+            .video_content_hints(vk::VideoEncodeContentFlagsKHR::DEFAULT)
+            .tuning_mode(tuning)
+    }
+}
+
 /// A session's video profile: the codec and its profile idc (8-bit 4:2:0 in both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Profile {
@@ -72,6 +124,7 @@ pub(super) struct ProfileParts {
     h264: vk::VideoEncodeH264ProfileInfoKHR<'static>,
     h265: vk::VideoEncodeH265ProfileInfoKHR<'static>,
     av1: VideoEncodeAV1ProfileInfoKHR<'static>,
+    usage: vk::VideoEncodeUsageInfoKHR<'static>,
 }
 
 impl Profile {
@@ -81,32 +134,6 @@ impl Profile {
             Self::H264(_) => Codec::H264,
             Self::H265(_) => Codec::Hevc,
             Self::Av1(_) => Codec::Av1,
-        }
-    }
-
-    /// The profile as the session, its pictures, bitstream buffers and queries name it; its
-    /// codec half lives in `parts`.
-    pub(super) fn info(self, parts: &mut ProfileParts) -> vk::VideoProfileInfoKHR<'_> {
-        let info = vk::VideoProfileInfoKHR::default()
-            .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
-            .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
-            .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8);
-        match self {
-            Self::H264(idc) => {
-                parts.h264 = parts.h264.std_profile_idc(idc);
-                info.video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
-                    .push_next(&mut parts.h264)
-            }
-            Self::H265(idc) => {
-                parts.h265 = parts.h265.std_profile_idc(idc);
-                info.video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H265)
-                    .push_next(&mut parts.h265)
-            }
-            Self::Av1(profile) => {
-                parts.av1.std_profile = profile;
-                info.video_codec_operation(av1::VIDEO_CODEC_OPERATION_ENCODE_AV1)
-                    .push_next(&mut parts.av1)
-            }
         }
     }
 }
@@ -166,6 +193,8 @@ pub struct EncodeSession {
     pub(super) extent: vk::Extent2D,
     /// The codec and profile.
     pub(super) profile: Profile,
+    /// The quality level and use it was made for.
+    pub(super) hints: EncodeHints,
 }
 
 impl std::fmt::Debug for EncodeSession {
@@ -178,8 +207,18 @@ impl std::fmt::Debug for EncodeSession {
 
 impl EncodeSession {
     /// A session for `params`' pictures on `ctx`'s video-encode queue (one reference picture,
-    /// two DPB slots), its memory bound and its parameters made.
+    /// two DPB slots), its memory bound and its parameters made, with the default
+    /// [`EncodeHints`].
     pub fn new(ctx: &Arc<GpuContext>, params: SessionParameters<'_>) -> Result<Self, GpuError> {
+        Self::with_hints(ctx, params, EncodeHints::default())
+    }
+
+    /// As [`Self::new`], for `hints`' quality level and use.
+    pub fn with_hints(
+        ctx: &Arc<GpuContext>,
+        params: SessionParameters<'_>,
+        hints: EncodeHints,
+    ) -> Result<Self, GpuError> {
         let (profile, extent, operation, name) = match params {
             SessionParameters::H264(p) => (
                 Profile::H264(p.sps.profile_idc),
@@ -239,9 +278,10 @@ impl EncodeSession {
             memory: Vec::new(),
             extent,
             profile,
+            hints,
         };
         let mut parts = ProfileParts::default();
-        let profile_info = profile.info(&mut parts);
+        let profile_info = this.profile_info(&mut parts);
         let header = std_header(profile.codec());
         // AV1: the session is made for the level the sequence header names, no higher.
         let mut av1_session = match params {
@@ -280,7 +320,11 @@ impl EncodeSession {
             .result()
             .map_err(GpuError::vk("vkCreateVideoSessionKHR"))?;
         this.bind_memory()?;
-        let create = vk::VideoSessionParametersCreateInfoKHR::default().video_session(this.session);
+        let mut quality =
+            vk::VideoEncodeQualityLevelInfoKHR::default().quality_level(hints.quality_level);
+        let create = vk::VideoSessionParametersCreateInfoKHR::default()
+            .video_session(this.session)
+            .push_next(&mut quality);
         let (h264_add, h265_add) = match params {
             SessionParameters::H264(p) => (Some(p.add_info()), None),
             SessionParameters::H265(p) => (None, Some(p.add_info())),
@@ -429,7 +473,7 @@ impl EncodeSession {
             round(self.extent.height, granularity.1),
         );
         let mut parts = ProfileParts::default();
-        let profiles = [self.profile.info(&mut parts)];
+        let profiles = [self.profile_info(&mut parts)];
         let mut list = vk::VideoProfileListInfoKHR::default().profiles(&profiles);
         let input = GpuImage::for_video(
             &self.ctx,
@@ -466,6 +510,43 @@ impl EncodeSession {
             references,
             bitstream,
         })
+    }
+
+    /// The session's profile as its pictures, bitstream buffers and queries name it (the codec's
+    /// profile and the usage hints), its parts living in `parts`.
+    pub(super) fn profile_info<'p>(
+        &self,
+        parts: &'p mut ProfileParts,
+    ) -> vk::VideoProfileInfoKHR<'p> {
+        parts.usage = self.hints.usage();
+        let ProfileParts {
+            h264,
+            h265,
+            av1,
+            usage,
+        } = parts;
+        let info = vk::VideoProfileInfoKHR::default()
+            .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
+            .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+            .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+            .push_next(usage);
+        match self.profile {
+            Profile::H264(idc) => {
+                *h264 = h264.std_profile_idc(idc);
+                info.video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H264)
+                    .push_next(h264)
+            }
+            Profile::H265(idc) => {
+                *h265 = h265.std_profile_idc(idc);
+                info.video_codec_operation(vk::VideoCodecOperationFlagsKHR::ENCODE_H265)
+                    .push_next(h265)
+            }
+            Profile::Av1(profile) => {
+                av1.std_profile = profile;
+                info.video_codec_operation(av1::VIDEO_CODEC_OPERATION_ENCODE_AV1)
+                    .push_next(av1)
+            }
+        }
     }
 
     /// The (VPS,) SPS and PPS as the driver encodes them (Annex-B NAL units), or the AV1

@@ -6,7 +6,7 @@
 //! the encode input image on the GPU, releases the buffer (its `released` value) and encodes
 //! it. The H.264 stream decodes with FFmpeg to exactly the frames written; under the 1.4
 //! validation layer the layer stays silent. Misuse (a buffer index outside the hand-off) is a
-//! typed error. Each unit carries the encode's GPU time (the driver's encode family writes
+//! typed error. The default preset reaches the driver as quality level 3 of its 7. Each unit carries the encode's GPU time (the driver's encode family writes
 //! timestamps).
 //!
 //! One test in this binary: the environment names the driver before any Vulkan call.
@@ -148,6 +148,23 @@ fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
             messages.join("\n")
         );
     }
+
+    // The default preset (P4) on the driver's 7 quality levels is level 3: the session
+    // parameters are made for it and the first control command sets it.
+    let calls = ghoststream_video_icd::log::read(&driver.log).unwrap();
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.name == "vkCreateVideoSessionParametersKHR"
+                && c.detail.contains("quality=Some(3)")),
+        "session parameters made for quality level 3"
+    );
+    assert!(
+        calls.iter().any(|c| c.name == "execute"
+            && c.detail.starts_with("vkCmdControlVideoCodingKHR")
+            && c.detail.contains("quality=3")),
+        "the control command sets quality level 3"
+    );
 
     let path = driver.dir.path().join("handoff.h264");
     std::fs::write(&path, &stream).unwrap();
