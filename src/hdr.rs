@@ -261,6 +261,51 @@ impl HdrMetadata {
         out
     }
 
+    /// The HEVC prefix SEI NAL unit (Annex-B, start code first) carrying
+    /// [`hevc_sei_payloads`](Self::hevc_sei_payloads): written after the parameter sets of
+    /// each IRAP picture by an encoder that does not write it itself.
+    pub fn hevc_sei_nal(&self) -> Vec<u8> {
+        let mut rbsp = Vec::with_capacity(48);
+        // sei_message(): the type and size as runs of 0xFF then the rest (7.3.5).
+        let ff_coded = |mut v: usize, out: &mut Vec<u8>| {
+            while v >= 255 {
+                out.push(0xFF);
+                v -= 255;
+            }
+            out.push(u8::try_from(v).unwrap_or(0));
+        };
+        for (kind, bytes) in self.hevc_sei_payloads() {
+            ff_coded(kind as usize, &mut rbsp);
+            ff_coded(bytes.len(), &mut rbsp);
+            rbsp.extend_from_slice(&bytes);
+        }
+        // rbsp_trailing_bits: the stop bit, byte-aligned.
+        rbsp.push(0x80);
+        // Start code; nal_unit_type 39 (PREFIX_SEI_NUT), layer 0, temporal id plus 1 = 1.
+        let mut nal = vec![0, 0, 0, 1, 39 << 1, 1];
+        crate::bitstream::nal::escape_rbsp(&rbsp, &mut nal);
+        nal
+    }
+
+    /// The AV1 metadata OBUs (`OBU_METADATA`, with their size fields) carrying
+    /// [`av1_metadata_payloads`](Self::av1_metadata_payloads): placed after the sequence
+    /// header of each key frame's temporal unit by an encoder that does not write them itself.
+    pub fn av1_metadata_obus(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        for (kind, bytes) in self.av1_metadata_payloads() {
+            let mut payload = Vec::with_capacity(bytes.len() + 2);
+            crate::bitstream::obu::write_leb128(u64::from(kind), &mut payload);
+            payload.extend_from_slice(&bytes);
+            // trailing_bits(): the payload is whole bytes, so a byte with the stop bit.
+            payload.push(0x80);
+            // obu_type 5 (OBU_METADATA), obu_has_size_field 1.
+            out.push((5 << 3) | 0x02);
+            crate::bitstream::obu::write_leb128(payload.len() as u64, &mut out);
+            out.extend_from_slice(&payload);
+        }
+        out
+    }
+
     /// SVT-AV1's `mastering-display` value: `G(x,y)B(x,y)R(x,y)WP(x,y)L(max,min)` with the
     /// coordinates and luminances as decimals (its parser reads them as floats).
     pub fn svt_mastering_display(&self) -> String {
@@ -354,6 +399,38 @@ mod tests {
         ];
         assert_eq!(p[0].1, expected);
         assert_eq!(p[1], (144, vec![0x03, 0xE8, 0x01, 0x90]));
+    }
+
+    #[test]
+    fn the_hevc_sei_nal_is_a_prefix_sei_whose_rbsp_gives_back_the_payloads() {
+        let nal = hdr10().hevc_sei_nal();
+        assert_eq!(&nal[..6], &[0, 0, 0, 1, 0x4E, 0x01]);
+        assert_eq!(crate::bitstream::nal::hevc_nal_type(&nal[4..]), 39);
+        let rbsp = crate::bitstream::nal::unescape_rbsp(&nal[6..]);
+        let p = hdr10().hevc_sei_payloads();
+        let mut want = vec![137, 24];
+        want.extend_from_slice(&p[0].1);
+        want.extend_from_slice(&[144, 4]);
+        want.extend_from_slice(&p[1].1);
+        want.push(0x80);
+        assert_eq!(rbsp, want);
+        // The minimum luminance's 00 00 00 32 needs an emulation prevention byte.
+        assert!(nal.windows(4).any(|w| w == [0, 0, 3, 0]), "{nal:02x?}");
+    }
+
+    #[test]
+    fn the_av1_metadata_obus_walk_and_carry_the_payloads() {
+        let obus = hdr10().av1_metadata_obus();
+        let walked: Vec<_> = crate::bitstream::obu::obus(&obus)
+            .map(|o| o.unwrap())
+            .collect();
+        assert_eq!(walked.len(), 2);
+        for (o, (kind, bytes)) in walked.iter().zip(hdr10().av1_metadata_payloads()) {
+            assert_eq!(o.obu_type, 5);
+            assert_eq!(u32::from(o.payload[0]), kind);
+            assert_eq!(&o.payload[1..o.payload.len() - 1], &bytes[..]);
+            assert_eq!(o.payload.last(), Some(&0x80));
+        }
     }
 
     #[test]

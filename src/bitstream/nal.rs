@@ -132,6 +132,20 @@ pub fn unescape_rbsp(nal: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Appends `rbsp` to `out` with emulation prevention (`00 00 0x` with x <= 3 -> `00 00 03 0x`),
+/// as a NAL unit's payload must be written; [`unescape_rbsp`] undoes it.
+pub fn escape_rbsp(rbsp: &[u8], out: &mut Vec<u8>) {
+    let mut zeros = 0;
+    for &b in rbsp {
+        if zeros >= 2 && b <= 3 {
+            out.push(3);
+            zeros = 0;
+        }
+        zeros = if b == 0 { zeros + 1 } else { 0 };
+        out.push(b);
+    }
+}
+
 /// Appends `annexb` to `out` with each NAL behind a 4-byte big-endian length (AVCC/HVCC framing).
 pub fn annexb_to_length_prefixed(annexb: &[u8], out: &mut Vec<u8>) -> Result<(), BitstreamError> {
     for nal in AnnexBNals::new(annexb) {
@@ -200,6 +214,14 @@ mod tests {
         );
         assert_eq!(h264_nal_type(nals[0]), h264::SPS);
         assert_eq!(validate_annexb(&data).unwrap(), 3);
+    }
+
+    #[test]
+    fn emulation_prevention_is_inserted_where_the_rbsp_needs_it() {
+        let mut out = Vec::new();
+        escape_rbsp(&[0, 0, 1, 0, 0, 0, 0, 0, 4, 0, 0], &mut out);
+        assert_eq!(out, [0, 0, 3, 1, 0, 0, 3, 0, 0, 3, 0, 4, 0, 0]);
+        assert_eq!(unescape_rbsp(&out), [0, 0, 1, 0, 0, 0, 0, 0, 4, 0, 0]);
     }
 
     #[test]

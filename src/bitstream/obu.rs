@@ -59,6 +59,19 @@ pub fn read_leb128(data: &[u8]) -> Result<(u64, usize), BitstreamError> {
     })
 }
 
+/// Appends `value` as `leb128()` (7 bits a byte, least significant first).
+pub fn write_leb128(mut value: u64, out: &mut Vec<u8>) {
+    loop {
+        let byte = u8::try_from(value & 0x7f).unwrap_or(0);
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
 /// Iterates over the OBUs of a low-overhead bitstream (every OBU must have a size field).
 pub fn obus(data: &[u8]) -> impl Iterator<Item = Result<Obu<'_>, BitstreamError>> {
     let mut pos = 0;

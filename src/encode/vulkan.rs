@@ -1,6 +1,6 @@
 //! The Vulkan Video backend (VK_KHR_video_encode_queue): H.264, H.265 and AV1 on any vendor's
 //! device with a video-encode queue, through [`crate::gpu::video::encoder::VideoEncoder`]. Frames
-//! come in CPU memory as NV12 (or I420, interleaved here) and are uploaded to the encode input
+//! come in CPU memory as NV12 or P010 (or I420 / I420P10, interleaved here) and are uploaded to the encode input
 //! image on the device, or, opened on the session's GPU context, the session's pass writes them
 //! as NV12 into hand-off buffers on the same device and the encoder copies them into its input
 //! image on the GPU (no CPU copy, no read-back); each picture is encoded as it arrives (IDR or key frame, then P or inter
@@ -22,8 +22,8 @@ use crate::frame::{Frame, FrameImage};
 use crate::gpu::video::av1_sequence::Av1Parameters;
 #[cfg(test)]
 use crate::gpu::video::caps::EncodeLimits;
-use crate::gpu::video::caps::{encode_support, encode_support_on, EncodeSupport};
-use crate::gpu::video::encoder::{HandoffPicture, Nv12Input, VideoEncoder, VideoRate};
+use crate::gpu::video::caps::{encode_support, encode_support_at, EncodeSupport};
+use crate::gpu::video::encoder::{HandoffPicture, PictureInput, VideoEncoder, VideoRate};
 use crate::gpu::video::h264::H264Parameters;
 use crate::gpu::video::h265::H265Parameters;
 use crate::gpu::video::session::SessionParameters;
@@ -52,8 +52,9 @@ impl BackendFactory for VulkanVideoFactory {
         encode_support(codec).map(|support| support.to_string())
     }
 
-    /// Takes NV12 or I420 frames in CPU memory. On a session's GPU it uses that context when
-    /// it has a video-encode queue, and takes the pass's NV12 frames in place through hand-off
+    /// Takes NV12 or I420 frames in CPU memory (P010 or I420P10 at 10 bits). On a session's GPU
+    /// it uses that context when it has a video-encode queue, and takes the pass's NV12 (P010)
+    /// frames in place through hand-off
     /// buffers there; fed from the CPU it opens a context on the first device that encodes the
     /// codec.
     fn open(&self, config: &SessionConfig, feed: Feed<'_>) -> Result<OpenedBackend, EncodeError> {
@@ -61,12 +62,11 @@ impl BackendFactory for VulkanVideoFactory {
             backend: BackendKind::VulkanVideo,
             reason,
         };
-        if config.bit_depth == BitDepth::Ten {
-            return Err(unavailable(
-                "10-bit input (P010, H.265 Main 10) is not built for Vulkan Video yet: use --bit-depth 8 or --encoder software"
-                    .into(),
-            ));
-        }
+        // Two planes (what the encode input image holds), or three the backend interleaves.
+        let (two_planes, three_planes) = match config.bit_depth {
+            BitDepth::Ten => (PixelFormat::P010, PixelFormat::I420P10),
+            BitDepth::Eight => (PixelFormat::Nv12, PixelFormat::I420),
+        };
         let (ctx, format) = match feed {
             Feed::Gpu(ctx) if ctx.video_encode_family().is_some() => {
                 let mut encoder = VulkanVideoEncoder::open(config, ctx)?;
@@ -74,7 +74,7 @@ impl BackendFactory for VulkanVideoFactory {
                 return Ok(OpenedBackend {
                     backend: Box::new(encoder),
                     input: InputPlan {
-                        format: PixelFormat::Nv12,
+                        format: two_planes,
                         handoff: Some(handoff),
                     },
                 });
@@ -85,10 +85,13 @@ impl BackendFactory for VulkanVideoFactory {
                     ctx.device_info().name
                 )))
             }
-            Feed::Cpu(given) if !matches!(given, PixelFormat::Nv12 | PixelFormat::I420) => {
+            Feed::Cpu(given) if given != two_planes && given != three_planes => {
                 return Err(EncodeError::UnsupportedInput {
                     format: given,
-                    reason: "the Vulkan Video encoder takes NV12 or I420".into(),
+                    reason: format!(
+                        "the Vulkan Video encoder takes {two_planes} or {three_planes} at {} bits",
+                        config.bit_depth as u32
+                    ),
                 })
             }
             Feed::Cpu(given) => (encode_context(config.codec)?, given),
@@ -248,6 +251,21 @@ fn check_support(config: &SessionConfig, support: &EncodeSupport) -> Result<(), 
     Ok(())
 }
 
+/// Writes `row` from the planes' rows in `from`, sample by sample in turn (one plane: a copy;
+/// two: U and V interleaved), each `sample` bytes; 2-byte samples (I420P10's 10 bits in the low
+/// bits) move to P010's high bits.
+fn interleave_row(row: &mut [u8], from: &[&[u8]], sample: usize) {
+    for (i, out) in row.chunks_exact_mut(sample).enumerate() {
+        let src = &from[i % from.len()][i / from.len() * sample..][..sample];
+        if sample == 2 {
+            let v = u16::from_le_bytes([src[0], src[1]]) << 6;
+            out.copy_from_slice(&v.to_le_bytes());
+        } else {
+            out[0] = src[0];
+        }
+    }
+}
+
 /// The parameter sets made for a session, of either codec.
 enum Parameters {
     H264(Box<H264Parameters>),
@@ -277,6 +295,9 @@ pub struct VulkanVideoEncoder {
     handoff: Option<(GpuHandoff, YuvLayout)>,
     /// The driver quality level the preset maps to (fixed for the session).
     quality_level: u32,
+    /// HDR10 metadata written after the parameter sets of each IDR (key frame): H.265's prefix
+    /// SEI NAL unit, AV1's metadata OBUs; empty without metadata.
+    hdr: Vec<u8>,
 }
 
 impl std::fmt::Debug for VulkanVideoEncoder {
@@ -292,11 +313,12 @@ impl VulkanVideoEncoder {
     /// An encoder for `config` on `ctx` (a context with a video-encode queue), checked first
     /// against what the device reports for the codec (picture size, rate control mode).
     pub fn open(config: &SessionConfig, ctx: &Arc<GpuContext>) -> Result<Self, EncodeError> {
-        let support =
-            encode_support_on(ctx, config.codec).map_err(|reason| EncodeError::Unavailable {
+        let support = encode_support_at(ctx, config.codec, config.bit_depth).map_err(|reason| {
+            EncodeError::Unavailable {
                 backend: BackendKind::VulkanVideo,
                 reason,
-            })?;
+            }
+        })?;
         check_support(config, &support)?;
         let max_bitrate = match config.rate_control {
             RateControl::Cbr { bitrate } => bitrate,
@@ -317,6 +339,7 @@ impl VulkanVideoEncoder {
             frame_rate: config.frame_rate,
             max_bitrate,
             color: config.color,
+            bit_depth: config.bit_depth,
         };
         let mut owned = match config.codec {
             Codec::Hevc => Parameters::H265(Box::new(
@@ -376,6 +399,11 @@ impl VulkanVideoEncoder {
             ready: VecDeque::new(),
             handoff: None,
             quality_level: level,
+            hdr: match (&config.hdr_metadata, config.codec) {
+                (Some(h), Codec::Hevc) => h.hevc_sei_nal(),
+                (Some(h), Codec::Av1) => h.av1_metadata_obus(),
+                _ => Vec::new(),
+            },
         })
     }
 
@@ -383,7 +411,7 @@ impl VulkanVideoEncoder {
     /// encoder's context): [`HANDOFF_BUFFERS`] device-local buffers in the pass's layout and two
     /// timelines, none of them exported (the reader is this device's encode).
     pub fn offer_handoff(&mut self, ctx: &Arc<GpuContext>) -> Result<GpuHandoff, GpuError> {
-        let layout = YuvLayout::new(PixelFormat::Nv12, self.width, self.height);
+        let layout = YuvLayout::new(self.encoder.input_format(), self.width, self.height);
         let buffers = (0..HANDOFF_BUFFERS)
             .map(|_| ExportableBuffer::unshared(ctx, u64::from(layout.size)).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
@@ -404,7 +432,8 @@ impl VulkanVideoEncoder {
     }
 
     /// Counts an encoded picture and queues its unit: for AV1 a temporal delimiter first, and
-    /// the parameter sets (the sequence header) before an IDR (a key frame).
+    /// the parameter sets (the sequence header) and the HDR10 metadata before an IDR (a key
+    /// frame).
     fn queue(&mut self, encoded: crate::gpu::video::encoder::EncodedPicture, encoder_pts: i64) {
         self.frames += 1;
         self.force_idr = false;
@@ -414,12 +443,12 @@ impl VulkanVideoEncoder {
             Codec::Av1 => &TEMPORAL_DELIMITER,
             Codec::H264 | Codec::Hevc => &[],
         };
-        let parameter_sets = if encoded.idr {
-            self.encoder.parameter_sets()
+        let (parameter_sets, hdr) = if encoded.idr {
+            (self.encoder.parameter_sets(), &self.hdr[..])
         } else {
-            &[]
+            (&[][..], &[][..])
         };
-        let data = [delimiter, parameter_sets, &encoded.data].concat();
+        let data = [delimiter, parameter_sets, hdr, &encoded.data].concat();
         self.ready.push_back(EncodedUnit {
             data,
             pts: encoder_pts,
@@ -461,8 +490,9 @@ impl EncoderBackend for VulkanVideoEncoder {
         }
         let planes = image.plane_layouts();
         let data = image.data();
+        let two_planes = self.encoder.input_format();
         let picture = match image.format() {
-            PixelFormat::Nv12 => Nv12Input {
+            f if f == two_planes => PictureInput {
                 luma: &data[planes[0].offset..],
                 luma_stride: planes[0].stride,
                 chroma: &data[planes[1].offset..],
@@ -470,25 +500,30 @@ impl EncoderBackend for VulkanVideoEncoder {
                 width: self.width,
                 height: self.height,
             },
-            PixelFormat::I420 => {
+            PixelFormat::I420 | PixelFormat::I420P10 => {
+                let ten = image.format() == PixelFormat::I420P10;
+                if ten != (two_planes == PixelFormat::P010) {
+                    return Err(EncodeError::UnsupportedInput {
+                        format: image.format(),
+                        reason: format!("this session takes {two_planes}"),
+                    });
+                }
+                let sample = if ten { 2 } else { 1 };
                 let (w, h) = (self.width as usize, self.height as usize);
-                self.interleaved.resize(w * h * 3 / 2, 0);
-                let (luma, chroma) = self.interleaved.split_at_mut(w * h);
-                for (y, row) in (0..self.height).zip(luma.chunks_exact_mut(w)) {
-                    row.copy_from_slice(image.row(0, y));
+                let row_bytes = w * sample;
+                self.interleaved.resize(row_bytes * h * 3 / 2, 0);
+                let (luma, chroma) = self.interleaved.split_at_mut(row_bytes * h);
+                for (y, row) in (0..self.height).zip(luma.chunks_exact_mut(row_bytes)) {
+                    interleave_row(row, &[image.row(0, y)], sample);
                 }
-                for (y, row) in (0..self.height / 2).zip(chroma.chunks_exact_mut(w)) {
-                    let (u, v) = (image.row(1, y), image.row(2, y));
-                    for (x, pair) in row.chunks_exact_mut(2).enumerate() {
-                        pair[0] = u[x];
-                        pair[1] = v[x];
-                    }
+                for (y, row) in (0..self.height / 2).zip(chroma.chunks_exact_mut(row_bytes)) {
+                    interleave_row(row, &[image.row(1, y), image.row(2, y)], sample);
                 }
-                Nv12Input {
+                PictureInput {
                     luma,
-                    luma_stride: w,
+                    luma_stride: row_bytes,
                     chroma,
-                    chroma_stride: w,
+                    chroma_stride: row_bytes,
                     width: self.width,
                     height: self.height,
                 }
@@ -496,7 +531,7 @@ impl EncoderBackend for VulkanVideoEncoder {
             other => {
                 return Err(EncodeError::UnsupportedInput {
                     format: other,
-                    reason: "the Vulkan Video encoder takes NV12 or I420".into(),
+                    reason: format!("this session takes {two_planes}, or its three-plane form"),
                 })
             }
         };
@@ -603,6 +638,19 @@ mod tests {
                 av1_superblock_128_only: false,
             },
         }
+    }
+
+    #[test]
+    fn three_planes_interleave_into_two_and_10_bit_samples_move_to_the_high_bits() {
+        let mut row = [0u8; 4];
+        interleave_row(&mut row, &[&[1, 2], &[3, 4]], 1);
+        assert_eq!(row, [1, 3, 2, 4]);
+        interleave_row(&mut row, &[&[9, 8, 7, 6]], 1);
+        assert_eq!(row, [9, 8, 7, 6]);
+        // 10-bit 1023 and 1 (low bits, little-endian) -> 0xFFC0 and 0x0040.
+        let mut row = [0u8; 4];
+        interleave_row(&mut row, &[&[0xFF, 0x03], &[0x01, 0x00]], 2);
+        assert_eq!(row, [0xC0, 0xFF, 0x40, 0x00]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! size, the display rate and the bitrate (AV1 specification, Annex A.3, Main tier).
 //!
 //! The encode plan is the low-latency one of H.264 and H.265: a key frame, then inter frames each
-//! predicted from the frame before (one reference, no reordering), Main profile (8-bit 4:2:0),
+//! predicted from the frame before (one reference, no reordering), Main profile (4:2:0, 8 or 10 bits),
 //! 64x64 superblocks where the device codes them, order hints of 8 bits, no frame ids, no
 //! superres, CDEF or loop restoration (the frame headers then carry none of their parameters).
 
@@ -141,7 +141,7 @@ fn bits_for(n: u32) -> u8 {
 }
 
 impl Av1Parameters {
-    /// The sequence header for `stream`: Main profile, 8-bit 4:2:0, the frame size exactly the
+    /// The sequence header for `stream`: Main profile, 4:2:0 at the stream's depth, the frame size exactly the
     /// picture's (AV1 codes any size), one operating point at the chosen level.
     pub fn new(stream: &VideoStream) -> Result<Self, Av1ParamsError> {
         let (w, h) = (stream.width, stream.height);
@@ -189,7 +189,11 @@ impl Av1Parameters {
         // The AV1 colour code points are those of ITU-T H.273, as H.264's and H.265's VUI.
         let color = Box::new(std_av1::StdVideoAV1ColorConfig {
             flags: color_flags,
-            BitDepth: 8,
+            BitDepth: if stream.bit_depth == crate::BitDepth::Ten {
+                10
+            } else {
+                8
+            },
             subsampling_x: 1,
             subsampling_y: 1,
             reserved1: 0,
@@ -292,6 +296,7 @@ mod tests {
             frame_rate: Rational::new(fps, 1),
             max_bitrate: mbit * 1_000_000,
             color: ColorDescription::default(),
+            bit_depth: crate::BitDepth::Eight,
         }
     }
 

@@ -12,6 +12,7 @@ use ash::vk;
 
 use super::av1;
 use crate::codec::Codec;
+use crate::config::BitDepth;
 
 /// A device that encodes a codec, and what it offers for the codec's main profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,12 +131,22 @@ pub fn encode_support(codec: Codec) -> Result<EncodeSupport, String> {
     result
 }
 
-/// What `ctx`'s device offers for `codec`, or why it does not encode it.
+/// What `ctx`'s device offers for `codec` at 8 bits, or why it does not encode it.
 pub fn encode_support_on(
     ctx: &crate::gpu::GpuContext,
     codec: Codec,
 ) -> Result<EncodeSupport, String> {
-    probe_device(ctx.entry(), &ctx.instance, ctx.physical, codec)
+    encode_support_at(ctx, codec, BitDepth::Eight)
+}
+
+/// What `ctx`'s device offers for `codec` at `depth` (H.265 Main 10 and AV1 Main for 10
+/// bits), or why it does not encode it.
+pub fn encode_support_at(
+    ctx: &crate::gpu::GpuContext,
+    codec: Codec,
+    depth: BitDepth,
+) -> Result<EncodeSupport, String> {
+    probe_device(ctx.entry(), &ctx.instance, ctx.physical, codec, depth)
 }
 
 fn probe_devices(
@@ -151,7 +162,7 @@ fn probe_devices(
     }
     let mut reasons = Vec::new();
     for physical in devices {
-        match probe_device(entry, instance, physical, codec) {
+        match probe_device(entry, instance, physical, codec, BitDepth::Eight) {
             Ok(support) => return Ok(support),
             Err(reason) => reasons.push(reason),
         }
@@ -167,6 +178,7 @@ fn probe_device(
     instance: &ash::Instance,
     physical: vk::PhysicalDevice,
     codec: Codec,
+    depth: BitDepth,
 ) -> Result<EncodeSupport, String> {
     // SAFETY: plain queries on a physical device of this live instance.
     let (props, extensions) = unsafe {
@@ -203,7 +215,7 @@ fn probe_device(
             codec_ext.to_string_lossy()
         ));
     }
-    capabilities(entry, instance, physical, codec, operation).map(|mut s| {
+    capabilities(entry, instance, physical, codec, operation, depth).map(|mut s| {
         s.device = name;
         s.queue_family = queue_family;
         s
@@ -219,6 +231,14 @@ pub(crate) fn av1_feature(instance: &ash::Instance, physical: vk::PhysicalDevice
     // lives for the call.
     unsafe { instance.get_physical_device_features2(physical, &mut features) };
     av1.video_encode_av1 == vk::TRUE
+}
+
+/// The Vulkan component depth of `depth`.
+pub(crate) fn component_depth(depth: BitDepth) -> vk::VideoComponentBitDepthFlagsKHR {
+    match depth {
+        BitDepth::Ten => vk::VideoComponentBitDepthFlagsKHR::TYPE_10,
+        BitDepth::Eight => vk::VideoComponentBitDepthFlagsKHR::TYPE_8,
+    }
 }
 
 /// The device extensions a video-encode queue needs, then each codec's, with the codec's
@@ -290,32 +310,40 @@ fn encode_family(
         .and_then(|(i, (_, ops))| Some((u32::try_from(i).ok()?, ops)))
 }
 
-/// The capabilities for H.264 High, H.265 Main or AV1 Main at 8-bit 4:2:0.
+/// The capabilities for H.264 High, H.265 Main (Main 10) or AV1 Main at 4:2:0 and `depth`.
 fn capabilities(
     entry: &ash::Entry,
     instance: &ash::Instance,
     physical: vk::PhysicalDevice,
     codec: Codec,
     operation: vk::VideoCodecOperationFlagsKHR,
+    depth: BitDepth,
 ) -> Result<EncodeSupport, String> {
     let video = ash::khr::video_queue::Instance::new(entry, instance);
+    let ten = depth == BitDepth::Ten;
     let mut h264_profile = vk::VideoEncodeH264ProfileInfoKHR::default()
         .std_profile_idc(vk::native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_HIGH);
-    let mut h265_profile = vk::VideoEncodeH265ProfileInfoKHR::default()
-        .std_profile_idc(vk::native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN);
+    let mut h265_profile = vk::VideoEncodeH265ProfileInfoKHR::default().std_profile_idc(if ten {
+        vk::native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN_10
+    } else {
+        vk::native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN
+    });
+    let bits = component_depth(depth);
     let base = vk::VideoProfileInfoKHR::default()
         .video_codec_operation(operation)
         .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
-        .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
-        .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8);
+        .luma_bit_depth(bits)
+        .chroma_bit_depth(bits);
     let mut av1_profile = av1::VideoEncodeAV1ProfileInfoKHR {
         std_profile: vk::native::StdVideoAV1Profile_STD_VIDEO_AV1_PROFILE_MAIN,
         ..Default::default()
     };
-    let (profile, profile_name) = match codec {
-        Codec::H264 => (base.push_next(&mut h264_profile), "H.264 High"),
-        Codec::Hevc => (base.push_next(&mut h265_profile), "H.265 Main"),
-        Codec::Av1 => (base.push_next(&mut av1_profile), "AV1 Main"),
+    let (profile, profile_name) = match (codec, ten) {
+        (Codec::H264, _) => (base.push_next(&mut h264_profile), "H.264 High"),
+        (Codec::Hevc, false) => (base.push_next(&mut h265_profile), "H.265 Main"),
+        (Codec::Hevc, true) => (base.push_next(&mut h265_profile), "H.265 Main 10"),
+        (Codec::Av1, false) => (base.push_next(&mut av1_profile), "AV1 Main"),
+        (Codec::Av1, true) => (base.push_next(&mut av1_profile), "AV1 Main 10-bit"),
     };
     let mut h264_caps = vk::VideoEncodeH264CapabilitiesKHR::default();
     let mut h265_caps = vk::VideoEncodeH265CapabilitiesKHR::default();

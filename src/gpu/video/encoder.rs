@@ -23,12 +23,12 @@ use super::av1::{
     VideoEncodeAV1DpbSlotInfoKHR, VideoEncodeAV1PictureInfoKHR, VideoEncodeAV1PredictionModeKHR,
     VideoEncodeAV1RateControlGroupKHR,
 };
-use super::caps::{encode_support_on, EncodeSupport};
+use super::caps::{encode_support_at, EncodeSupport};
 use super::picture::{Av1Picture, H264Picture, H265Picture, PictureOrder};
 use super::session::{
     EncodeHints, EncodePictures, EncodeSession, Profile, ProfileParts, SessionParameters,
 };
-use crate::config::{RateControl, Tuning};
+use crate::config::{BitDepth, RateControl, Tuning};
 use crate::format::PixelFormat;
 use crate::frame::TimelinePoint;
 use crate::gpu::commands::{
@@ -58,10 +58,11 @@ pub struct VideoRate {
     pub quality_level: u32,
 }
 
-/// An NV12 picture in CPU memory: the luma plane and the interleaved CbCr plane, each with
-/// its row stride in bytes.
+/// A 4:2:0 picture in CPU memory, two planes: the luma plane and the interleaved CbCr plane,
+/// each with its row stride in bytes. NV12 for an 8-bit session; P010 for a 10-bit one (16-bit
+/// little-endian samples, the 10 bits in the high bits).
 #[derive(Clone, Copy, Debug)]
-pub struct Nv12Input<'a> {
+pub struct PictureInput<'a> {
     /// The luma rows.
     pub luma: &'a [u8],
     /// Bytes from one luma row to the next.
@@ -76,14 +77,14 @@ pub struct Nv12Input<'a> {
     pub height: u32,
 }
 
-/// An NV12 picture a pass on the encoder's device wrote into a hand-off buffer: the buffer, its
+/// An NV12 (P010 at 10 bits) picture a pass on the encoder's device wrote into a hand-off buffer: the buffer, its
 /// layout, and the timeline value the pass signals on `ready` when it is written; the encoder
 /// signals the same value on `released` once it has copied it (the buffer may be written again).
 #[derive(Clone, Copy, Debug)]
 pub struct HandoffPicture<'a> {
     /// The buffer holding the picture.
     pub buffer: &'a ExportableBuffer,
-    /// Its layout (NV12).
+    /// Its layout (NV12, or P010 for a 10-bit session).
     pub layout: &'a YuvLayout,
     /// Reaches `value` when the picture is written.
     pub ready: &'a ExportableTimeline,
@@ -224,19 +225,21 @@ impl VideoEncoder {
         let (encode_family, _) = ctx
             .video_encode_family()
             .expect("the session was made on the video-encode family");
-        let support = encode_support_on(ctx, session.profile.codec()).map_err(|reason| {
-            GpuError::Unsupported {
-                what: format!("{} encode with Vulkan Video", session.profile.codec()),
-                reason,
-            }
-        })?;
+        let support =
+            encode_support_at(ctx, session.profile.codec(), session.depth).map_err(|reason| {
+                GpuError::Unsupported {
+                    what: format!("{} encode with Vulkan Video", session.profile.codec()),
+                    reason,
+                }
+            })?;
         let pictures = session.pictures_in(support.limits.picture_granularity)?;
         let parameter_sets = session.encoded_parameters()?;
         let (w, h) = (session.extent.width, session.extent.height);
         let staging = GpuBuffer::new(
             ctx,
             "encode upload",
-            u64::from(w) * u64::from(h) * 3 / 2,
+            u64::from(w) * u64::from(h) * 3 / 2
+                * if session.depth == BitDepth::Ten { 2 } else { 1 },
             vk::BufferUsageFlags::TRANSFER_SRC,
             MemoryLocation::CpuToGpu,
         )?;
@@ -384,12 +387,28 @@ impl VideoEncoder {
         self.pictures.bitstream.size / align * align
     }
 
-    /// Encodes one NV12 picture (at most the coded size; the rest of the coded picture
-    /// repeats its last row and column), as an IDR picture when `idr` is set or the stream has
-    /// none yet.
+    /// Bytes a sample: 1 (NV12) or 2 (P010).
+    fn sample_bytes(&self) -> usize {
+        match self.session.depth {
+            BitDepth::Ten => 2,
+            BitDepth::Eight => 1,
+        }
+    }
+
+    /// The two-plane format the session's pictures come in.
+    pub fn input_format(&self) -> PixelFormat {
+        match self.session.depth {
+            BitDepth::Ten => PixelFormat::P010,
+            BitDepth::Eight => PixelFormat::Nv12,
+        }
+    }
+
+    /// Encodes one NV12 (P010 at 10 bits) picture (at most the coded size; the rest of the
+    /// coded picture repeats its last row and column), as an IDR picture when `idr` is set or
+    /// the stream has none yet.
     pub fn encode(
         &mut self,
-        picture: Nv12Input<'_>,
+        picture: PictureInput<'_>,
         idr: bool,
     ) -> Result<EncodedPicture, GpuError> {
         let (cw, ch) = self.coded_size();
@@ -401,11 +420,12 @@ impl VideoEncoder {
             });
         }
         let (w, h) = (width as usize, height as usize);
+        let row = w * self.sample_bytes();
         let fits = |plane: &[u8], stride: usize, rows: usize| {
-            stride >= w
+            stride >= row
                 && (rows - 1)
                     .checked_mul(stride)
-                    .and_then(|n| n.checked_add(w))
+                    .and_then(|n| n.checked_add(row))
                     .is_some_and(|end| end <= plane.len())
         };
         if !fits(picture.luma, picture.luma_stride, h)
@@ -413,7 +433,8 @@ impl VideoEncoder {
         {
             return Err(GpuError::Invalid {
                 what: format!(
-                    "NV12 planes of {} and {} bytes (strides {} and {})",
+                    "{} planes of {} and {} bytes (strides {} and {})",
+                    self.input_format(),
                     picture.luma.len(),
                     picture.chroma.len(),
                     picture.luma_stride,
@@ -435,7 +456,7 @@ impl VideoEncoder {
             regions: [
                 whole_plane(vk::ImageAspectFlags::PLANE_0, w, h),
                 whole_plane(vk::ImageAspectFlags::PLANE_1, w / 2, h / 2)
-                    .buffer_offset(u64::from(w) * u64::from(h)),
+                    .buffer_offset(u64::from(w) * u64::from(h) * self.sample_bytes() as u64),
             ],
             handoff: None,
         };
@@ -454,12 +475,14 @@ impl VideoEncoder {
         let layout = picture.layout;
         let (cw, ch) = self.coded_size();
         let invalid = |what: String, reason: String| Err(GpuError::Invalid { what, reason });
-        if layout.format != PixelFormat::Nv12 {
+        if layout.format != self.input_format() {
             return invalid(
                 format!("a hand-off of {}", layout.format),
-                "the encoder takes NV12".into(),
+                format!("the session takes {}", self.input_format()),
             );
         }
+        // Texels of one sample (luma) and of a CbCr pair, in bytes.
+        let texel = u32::try_from(self.sample_bytes()).unwrap_or(1);
         let (width, height) = (layout.width, layout.height);
         if width == 0 || height == 0 || width > cw || height > ch || width % 2 + height % 2 != 0 {
             return invalid(
@@ -467,10 +490,12 @@ impl VideoEncoder {
                 format!("the session codes {cw}x{ch}: give even sizes up to it"),
             );
         }
+        let row = width * texel;
         if u64::from(layout.size) > picture.buffer.size()
-            || layout.luma_pitch < width
-            || layout.chroma_pitch < width
-            || layout.luma_pitch % 2 + layout.chroma_pitch % 2 + layout.chroma_offset % 2 != 0
+            || layout.luma_pitch < row
+            || layout.chroma_pitch < row
+            || layout.luma_pitch % texel != 0
+            || layout.chroma_pitch % (2 * texel) + layout.chroma_offset % (2 * texel) != 0
         {
             return invalid(
                 format!(
@@ -478,7 +503,7 @@ impl VideoEncoder {
                     layout.size, layout.luma_pitch, layout.chroma_pitch, layout.chroma_offset
                 ),
                 format!(
-                    "the {}-byte buffer must hold it, with even pitches of at least {width} bytes",
+                    "the {}-byte buffer must hold it, with whole-texel pitches of at least {row} bytes",
                     picture.buffer.size()
                 ),
             );
@@ -503,11 +528,11 @@ impl VideoEncoder {
             buffer: picture.buffer.buffer(),
             regions: [
                 whole_plane(vk::ImageAspectFlags::PLANE_0, width, height)
-                    .buffer_row_length(layout.luma_pitch),
-                // Rows of two-byte CbCr texels.
+                    .buffer_row_length(layout.luma_pitch / texel),
+                // Rows of CbCr texels (two samples each).
                 whole_plane(vk::ImageAspectFlags::PLANE_1, width / 2, height / 2)
                     .buffer_offset(u64::from(layout.chroma_offset))
-                    .buffer_row_length(layout.chroma_pitch / 2),
+                    .buffer_row_length(layout.chroma_pitch / (2 * texel)),
             ],
             handoff: Some((
                 picture.ready.point(picture.value),
@@ -581,8 +606,9 @@ impl VideoEncoder {
 
     /// Copies the picture into the staging buffer at the coded size, repeating the last row
     /// and column into the padding.
-    fn stage(&mut self, picture: &Nv12Input<'_>) -> Result<(), GpuError> {
+    fn stage(&mut self, picture: &PictureInput<'_>) -> Result<(), GpuError> {
         let (w, h) = (picture.width as usize, picture.height as usize);
+        let sample = self.sample_bytes();
         let (cw, ch) = (
             self.session.extent.width as usize,
             self.session.extent.height as usize,
@@ -591,21 +617,21 @@ impl VideoEncoder {
             what: "the encode upload buffer".into(),
             reason: "it is not mapped".into(),
         })?;
-        let (luma, chroma) = staging.split_at_mut(cw * ch);
+        let (luma, chroma) = staging.split_at_mut(cw * ch * sample);
         let plane = |data, stride, w, h| Plane { data, stride, w, h };
         fill_plane(
             luma,
             cw,
             ch,
             plane(picture.luma, picture.luma_stride, w, h),
-            1,
+            sample,
         );
         fill_plane(
             chroma,
             cw / 2,
             ch / 2,
             plane(picture.chroma, picture.chroma_stride, w / 2, h / 2),
-            2,
+            2 * sample,
         );
         Ok(())
     }

@@ -189,6 +189,12 @@ pub enum H264ParamsError {
         /// The size, rate and bitrate asked for.
         what: String,
     },
+    /// A sample depth these parameter sets (High profile) do not code.
+    #[error("H.264 High codes 8-bit samples, not {bits}-bit: use --codec hevc or av1 for 10 bits")]
+    Depth {
+        /// The bits a sample asked for.
+        bits: u32,
+    },
 }
 
 /// The parameter sets of an H.264 stream: the SPS (with its VUI) and the PPS, as the Vulkan
@@ -226,6 +232,11 @@ fn choose_level(frame_mbs: u64, mbps: u64, kbps: u64) -> Option<&'static Level> 
 impl H264Parameters {
     /// The parameter sets for `stream`: High profile, 4:2:0, 8 bits, one reference, POC type 2.
     pub fn new(stream: &VideoStream) -> Result<Self, H264ParamsError> {
+        if stream.bit_depth != crate::BitDepth::Eight {
+            return Err(H264ParamsError::Depth {
+                bits: stream.bit_depth as u32,
+            });
+        }
         let (w, h) = (stream.width, stream.height);
         let size_error = |reason: &str| H264ParamsError::Size {
             width: w,
@@ -403,6 +414,7 @@ mod tests {
             frame_rate: Rational::new(fps, 1),
             max_bitrate: mbit * 1_000_000,
             color: ColorDescription::BT709,
+            bit_depth: crate::BitDepth::Eight,
         }
     }
 
@@ -454,5 +466,12 @@ mod tests {
         assert!(e.to_string().contains("16384x16384"), "{e}");
         let e = H264Parameters::new(&stream(1920, 1080, 60, 2_000)).unwrap_err();
         assert!(matches!(e, H264ParamsError::NoLevel { .. }), "{e}");
+        let e = H264Parameters::new(&VideoStream {
+            bit_depth: crate::BitDepth::Ten,
+            ..stream(1280, 720, 30, 4)
+        })
+        .unwrap_err();
+        assert_eq!(e, H264ParamsError::Depth { bits: 10 });
+        assert!(e.to_string().contains("use --codec hevc or av1"), "{e}");
     }
 }

@@ -5,7 +5,7 @@
 //! minimum coding blocks, and the VUI's colour description and timing.
 //!
 //! The encode plan is low latency, like the H.264 one: I and P pictures only (one reference, no
-//! reordering), Main profile (8-bit 4:2:0, CABAC being H.265's only entropy coder), 32x32 coding
+//! reordering), Main profile (8-bit 4:2:0; Main 10 for 10-bit streams; CABAC being H.265's only entropy coder), 32x32 coding
 //! tree blocks over 8x8 minimum coding blocks, transforms of 4x4 to 32x32, AMP and SAO on, no
 //! temporal motion vector prediction, and the short-term reference picture sets carried by the
 //! slices rather than the SPS.
@@ -248,7 +248,7 @@ fn choose_level(width: u64, height: u64, rate: u64, bitrate: u64) -> Option<&'st
 }
 
 impl H265Parameters {
-    /// The parameter sets for `stream`: Main profile and tier, 4:2:0, 8 bits, one reference,
+    /// The parameter sets for `stream`: Main (or Main 10) profile and Main tier, 4:2:0, one reference,
     /// CTB 32, VPS/SPS/PPS ids 0.
     pub fn new(stream: &VideoStream) -> Result<Self, H265ParamsError> {
         let (w, h) = (stream.width, stream.height);
@@ -295,6 +295,8 @@ impl H265Parameters {
             ),
         })?;
 
+        // Main 10 for 10-bit samples (the same level limits).
+        let ten_bit = stream.bit_depth == crate::BitDepth::Ten;
         let mut ptl_flags = std_video::StdVideoH265ProfileTierLevelFlags {
             _bitfield_align_1: [],
             _bitfield_1: std_video::__BindgenBitfieldUnit::new([0; 1]),
@@ -305,7 +307,11 @@ impl H265Parameters {
         ptl_flags.set_general_frame_only_constraint_flag(1);
         let profile_tier_level = Box::new(std_video::StdVideoH265ProfileTierLevel {
             flags: ptl_flags,
-            general_profile_idc: std_video::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN,
+            general_profile_idc: if ten_bit {
+                std_video::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN_10
+            } else {
+                std_video::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN
+            },
             general_level_idc: level.idc,
         });
         // One sub-layer: the current picture and one reference, output in decode order, no
@@ -410,8 +416,8 @@ impl H265Parameters {
             sps_video_parameter_set_id: 0,
             sps_max_sub_layers_minus1: 0,
             sps_seq_parameter_set_id: 0,
-            bit_depth_luma_minus8: 0,
-            bit_depth_chroma_minus8: 0,
+            bit_depth_luma_minus8: if ten_bit { 2 } else { 0 },
+            bit_depth_chroma_minus8: if ten_bit { 2 } else { 0 },
             // The picture order count's LSBs count 256 pictures before they wrap.
             log2_max_pic_order_cnt_lsb_minus4: 4,
             // Coding blocks of 8x8 to 32x32: the CTB is 32 (NVIDIA's encoders offer CTB 32 and
@@ -571,6 +577,7 @@ mod tests {
             frame_rate: Rational::new(fps, 1),
             max_bitrate: mbit * 1_000_000,
             color: ColorDescription::BT709,
+            bit_depth: crate::BitDepth::Eight,
         }
     }
 
@@ -695,6 +702,28 @@ mod tests {
                 small.sps.conf_win_bottom_offset
             ),
             (656, 368, 7, 3)
+        );
+    }
+
+    #[test]
+    fn a_10_bit_stream_is_main_10_with_10_bit_samples() {
+        let p = H265Parameters::new(&VideoStream {
+            bit_depth: crate::BitDepth::Ten,
+            ..stream(1920, 1080, 60, 12)
+        })
+        .unwrap();
+        assert_eq!(
+            p.profile_tier_level.general_profile_idc,
+            std_video::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN_10
+        );
+        assert_eq!(
+            (p.sps.bit_depth_luma_minus8, p.sps.bit_depth_chroma_minus8),
+            (2, 2)
+        );
+        assert_eq!(
+            p.level,
+            params(1920, 1080, 60, 12).level,
+            "the same level limits"
         );
     }
 

@@ -18,7 +18,7 @@ use super::av1_sequence::Av1Parameters;
 use super::h264::H264Parameters;
 use super::h265::H265Parameters;
 use crate::codec::Codec;
-use crate::config::Tuning;
+use crate::config::{BitDepth, Tuning};
 use crate::gpu::resources::{GpuBuffer, GpuImage};
 use crate::gpu::{GpuContext, GpuError};
 
@@ -32,8 +32,14 @@ fn std_header_name(codec: Codec) -> &'static [u8] {
 }
 /// The std headers' version 1.0.0 (`VK_MAKE_VIDEO_STD_VERSION(1, 0, 0)`).
 const ENCODE_STD_VERSION: u32 = 1 << 22;
-/// The encode input and reference picture format: 8-bit 4:2:0, two planes (NV12).
-const PICTURE_FORMAT: vk::Format = vk::Format::G8_B8R8_2PLANE_420_UNORM;
+/// The encode input and reference picture format at `depth`: 4:2:0, two planes (NV12, or
+/// P010's 10 bits in the high bits of 16-bit samples).
+pub(super) fn picture_format(depth: BitDepth) -> vk::Format {
+    match depth {
+        BitDepth::Ten => vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16,
+        BitDepth::Eight => vk::Format::G8_B8R8_2PLANE_420_UNORM,
+    }
+}
 
 /// The std header description a session of `codec` names.
 fn std_header(codec: Codec) -> vk::ExtensionProperties {
@@ -195,6 +201,8 @@ pub struct EncodeSession {
     pub(super) profile: Profile,
     /// The quality level and use it was made for.
     pub(super) hints: EncodeHints,
+    /// Bits a sample.
+    pub(super) depth: BitDepth,
 }
 
 impl std::fmt::Debug for EncodeSession {
@@ -219,6 +227,13 @@ impl EncodeSession {
         params: SessionParameters<'_>,
         hints: EncodeHints,
     ) -> Result<Self, GpuError> {
+        let depth = match params {
+            SessionParameters::H264(_) => BitDepth::Eight,
+            SessionParameters::H265(p) if p.sps.bit_depth_luma_minus8 == 2 => BitDepth::Ten,
+            SessionParameters::H265(_) => BitDepth::Eight,
+            SessionParameters::Av1(p) if p.color.BitDepth == 10 => BitDepth::Ten,
+            SessionParameters::Av1(_) => BitDepth::Eight,
+        };
         let (profile, extent, operation, name) = match params {
             SessionParameters::H264(p) => (
                 Profile::H264(p.sps.profile_idc),
@@ -279,6 +294,7 @@ impl EncodeSession {
             extent,
             profile,
             hints,
+            depth,
         };
         let mut parts = ProfileParts::default();
         let profile_info = this.profile_info(&mut parts);
@@ -295,9 +311,9 @@ impl EncodeSession {
         let info = vk::VideoSessionCreateInfoKHR::default()
             .queue_family_index(family)
             .video_profile(&profile_info)
-            .picture_format(PICTURE_FORMAT)
+            .picture_format(picture_format(depth))
             .max_coded_extent(extent)
-            .reference_picture_format(PICTURE_FORMAT)
+            .reference_picture_format(picture_format(depth))
             .max_dpb_slots(2)
             .max_active_reference_pictures(1)
             .std_header_version(&header);
@@ -478,7 +494,7 @@ impl EncodeSession {
         let input = GpuImage::for_video(
             &self.ctx,
             "encode input",
-            PICTURE_FORMAT,
+            picture_format(self.depth),
             (w, h),
             vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR | vk::ImageUsageFlags::TRANSFER_DST,
             Some(&mut list),
@@ -487,7 +503,7 @@ impl EncodeSession {
             GpuImage::for_video(
                 &self.ctx,
                 name,
-                PICTURE_FORMAT,
+                picture_format(self.depth),
                 (w, h),
                 vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
                 Some(list),
@@ -500,7 +516,8 @@ impl EncodeSession {
         let bitstream = GpuBuffer::for_video(
             &self.ctx,
             "bitstream",
-            EncodePictures::bitstream_bytes(w, h),
+            // PCM-like worst cases take the raw size: twice as many bytes at 10 bits.
+            EncodePictures::bitstream_bytes(w, h) * if self.depth == BitDepth::Ten { 2 } else { 1 },
             vk::BufferUsageFlags::VIDEO_ENCODE_DST_KHR,
             MemoryLocation::GpuToCpu,
             Some(&mut list),
@@ -525,10 +542,11 @@ impl EncodeSession {
             av1,
             usage,
         } = parts;
+        let bits = super::caps::component_depth(self.depth);
         let info = vk::VideoProfileInfoKHR::default()
             .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
-            .luma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
-            .chroma_bit_depth(vk::VideoComponentBitDepthFlagsKHR::TYPE_8)
+            .luma_bit_depth(bits)
+            .chroma_bit_depth(bits)
             .push_next(usage);
         match self.profile {
             Profile::H264(idc) => {

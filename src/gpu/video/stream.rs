@@ -2,6 +2,7 @@
 //! highest bitrate (which the level must allow) and the colour description the VUI carries.
 
 use crate::color::ColorDescription;
+use crate::config::BitDepth;
 use crate::time::Rational;
 
 /// What a stream's parameter sets describe (H.264's and H.265's alike).
@@ -17,4 +18,6 @@ pub struct VideoStream {
     pub max_bitrate: u64,
     /// The colour description the VUI carries.
     pub color: ColorDescription,
+    /// Bits a sample: 8, or 10 (H.265 Main 10, AV1 Main at 10 bits; H.264 takes 8 only).
+    pub bit_depth: BitDepth,
 }

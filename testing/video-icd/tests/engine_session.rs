@@ -47,6 +47,7 @@ fn the_engines_h264_session_makes_parameter_sets_ffmpeg_reads_back() {
         frame_rate: Rational::new(60, 1),
         max_bitrate: 12_000_000,
         color: ColorDescription::BT709,
+        bit_depth: ghoststream::BitDepth::Eight,
     };
     let params = H264Parameters::new(&stream).unwrap();
     assert_eq!(params.level, "4.2");
@@ -121,6 +122,7 @@ fn h265_session_on(ctx: &std::sync::Arc<GpuContext>, dir: &std::path::Path, vali
         frame_rate: Rational::new(60, 1),
         max_bitrate: 12_000_000,
         color: ColorDescription::BT709,
+        bit_depth: ghoststream::BitDepth::Eight,
     })
     .unwrap();
     let session = EncodeSession::new(ctx, SessionParameters::H265(&params))

@@ -73,6 +73,7 @@ fn round_trip(dir: &Path, width: u32, height: u32) {
         frame_rate: Rational::new(30, 1),
         max_bitrate: 8_000_000,
         color: ColorDescription::BT709,
+        bit_depth: ghoststream::BitDepth::Eight,
     })
     .unwrap();
     // CABAC asked for, as the library does for High profile; the driver writes CAVLC.
