@@ -313,6 +313,13 @@ impl VulkanVideoEncoder {
     /// An encoder for `config` on `ctx` (a context with a video-encode queue), checked first
     /// against what the device reports for the codec (picture size, rate control mode).
     pub fn open(config: &SessionConfig, ctx: &Arc<GpuContext>) -> Result<Self, EncodeError> {
+        if config.codec == Codec::H264 && config.bit_depth == BitDepth::Ten {
+            return Err(EncodeError::Unsupported {
+                encoder: "Vulkan Video h264".into(),
+                what: "10-bit H.264".into(),
+                fix: "Vulkan Video encodes H.264 High at 8 bits: use --bit-depth 8, or --codec hevc or av1 for 10 bits".into(),
+            });
+        }
         let support = encode_support_at(ctx, config.codec, config.bit_depth).map_err(|reason| {
             EncodeError::Unavailable {
                 backend: BackendKind::VulkanVideo,
