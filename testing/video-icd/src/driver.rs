@@ -23,7 +23,7 @@ pub const MAX_INTERFACE_VERSION: u32 = 7;
 pub const MIN_INTERFACE_VERSION_FOR_1_1: u32 = 5;
 
 /// The device extensions the physical device offers, with their spec versions.
-pub const DEVICE_EXTENSIONS: [(&std::ffi::CStr, u32); 4] = [
+pub const DEVICE_EXTENSIONS: [(&std::ffi::CStr, u32); 5] = [
     (
         ash::khr::video_queue::NAME,
         ash::khr::video_queue::SPEC_VERSION,
@@ -40,7 +40,14 @@ pub const DEVICE_EXTENSIONS: [(&std::ffi::CStr, u32); 4] = [
         ash::khr::video_encode_h265::NAME,
         ash::khr::video_encode_h265::SPEC_VERSION,
     ),
+    (
+        crate::av1::KHR_VIDEO_ENCODE_AV1_NAME,
+        crate::av1::KHR_VIDEO_ENCODE_AV1_SPEC_VERSION,
+    ),
 ];
+
+/// The name of `VkPhysicalDeviceVideoEncodeAV1FeaturesKHR` in a [`FeatureRequest`].
+pub const AV1_FEATURES: &str = "VkPhysicalDeviceVideoEncodeAV1FeaturesKHR";
 
 /// Index of the compute + transfer queue family.
 pub const COMPUTE_FAMILY: u32 = 0;
@@ -146,6 +153,10 @@ pub(crate) struct Device {
     pub(crate) fences: HashMap<u64, Fence>,
     pub(crate) semaphores: HashMap<u64, Semaphore>,
     pub(crate) query_pools: HashMap<u64, QueryPool>,
+    /// The extensions the device was created with.
+    pub(crate) extensions: Vec<String>,
+    /// Whether `videoEncodeAV1` was enabled (VkPhysicalDeviceVideoEncodeAV1FeaturesKHR).
+    pub(crate) av1_feature: bool,
     allocated: u64,
 }
 
@@ -395,6 +406,11 @@ impl Driver {
                 fences: HashMap::new(),
                 semaphores: HashMap::new(),
                 query_pools: HashMap::new(),
+                extensions: request.extensions.clone(),
+                av1_feature: request
+                    .features
+                    .iter()
+                    .any(|f| f.structure == AV1_FEATURES && f.requested.first() == Some(&true)),
                 allocated: 0,
             },
         );
@@ -640,6 +656,22 @@ impl Driver {
         let family_ops = queue_families(d.table)
             .get(usize::try_from(r.queue_family).unwrap_or(usize::MAX))
             .map(|f| f.video_operations);
+        if r.profile.operation == caps::CODEC_OPERATION_ENCODE_AV1 {
+            let ext = crate::av1::KHR_VIDEO_ENCODE_AV1_NAME
+                .to_str()
+                .unwrap_or_default();
+            if !d.extensions.iter().any(|e| e == ext) {
+                return Err(format!(
+                    "an AV1 encode session on a device created without {ext} (enable the extension, and videoEncodeAV1, at vkCreateDevice)"
+                ));
+            }
+            if !d.av1_feature {
+                return Err(
+                    "an AV1 encode session on a device created without the videoEncodeAV1 feature (chain VkPhysicalDeviceVideoEncodeAV1FeaturesKHR with videoEncodeAV1 = VK_TRUE into VkDeviceCreateInfo) (VUID-VkVideoSessionCreateInfoKHR-pVideoProfile-10269)"
+                        .into(),
+                );
+            }
+        }
         let caps = session::check(d.table, family_ops, &r)
             .map_err(|(code, why)| format!("{code:?} {why}"))?;
         d.sessions.insert(

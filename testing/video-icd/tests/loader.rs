@@ -109,7 +109,8 @@ fn the_loader_finds_the_driver_and_ghoststream_creates_its_context_on_it() {
             "VK_KHR_video_queue",
             "VK_KHR_video_encode_queue",
             "VK_KHR_video_encode_h264",
-            "VK_KHR_video_encode_h265"
+            "VK_KHR_video_encode_h265",
+            "VK_KHR_video_encode_av1"
         ]
     );
 
