@@ -758,11 +758,25 @@ impl Driver {
         let codec_fits = match add {
             Add::H264(_) => op == vk::VideoCodecOperationFlagsKHR::ENCODE_H264,
             Add::H265(_) => op == vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
+            Add::Av1(_) => op == caps::CODEC_OPERATION_ENCODE_AV1,
         };
         if !codec_fits {
             return Err(format!(
                 "the chain's parameter sets are not those of the session's codec {op:?}"
             ));
+        }
+        if let Add::Av1(a) = add {
+            if template.is_some() {
+                return Err("videoSessionParametersTemplate is not VK_NULL_HANDLE for an AV1 session (VUID-VkVideoSessionParametersCreateInfoKHR-videoSession-10278)".into());
+            }
+            let level = session.av1_level().unwrap_or(0);
+            let max_points = match session.caps.codec {
+                crate::video::CodecCaps::Av1(c) => c.max_operating_points,
+                _ => 0,
+            };
+            let sets = CodecParams::Av1(session::Av1Params::create(a, level, max_points)?);
+            d.parameters.insert(id, Parameters { session: s, sets });
+            return Ok(id);
         }
         let template = match template {
             None => None,
@@ -784,20 +798,29 @@ impl Driver {
         Ok(id)
     }
 
-    /// `vkUpdateVideoSessionParametersKHR`.
+    /// `vkUpdateVideoSessionParametersKHR`: `add` is the chain's add info, if any.
     pub fn update_parameters(
         &mut self,
         device: u64,
         p: u64,
         sequence: u32,
-        add: &Add,
+        add: Option<&Add>,
     ) -> Result<(), String> {
-        self.device_mut(device)?
+        let sets = &mut self
+            .device_mut(device)?
             .parameters
             .get_mut(&p)
             .ok_or_else(|| format!("unknown session parameters {p:#x}"))?
-            .sets
-            .update(sequence, add)
+            .sets;
+        match (sets, add) {
+            (sets @ CodecParams::Av1(_), _) => {
+                sets.update(sequence, &Add::H264(Default::default()))
+            }
+            (_, None) => {
+                Err("the chain has no VkVideoEncodeH264/H265SessionParametersAddInfoKHR".into())
+            }
+            (sets, Some(add)) => sets.update(sequence, add),
+        }
     }
 
     /// `vkDestroyVideoSessionParametersKHR`.
@@ -809,13 +832,14 @@ impl Driver {
             .ok_or_else(|| format!("unknown session parameters {p:#x}"))
     }
 
-    /// `vkGetEncodedVideoSessionParametersKHR`.
+    /// `vkGetEncodedVideoSessionParametersKHR`: `get` is what the chain's codec structure asks
+    /// for (none for AV1, whose one sequence header needs no choosing).
     /// The bytes and whether the VPS, SPS and PPS asked for were overridden.
     pub fn encoded_parameters(
         &mut self,
         device: u64,
         p: u64,
-        get: Get,
+        get: Option<Get>,
     ) -> Result<(Vec<u8>, crate::session::Overrides), String> {
         let sets = &self
             .device_mut(device)?
@@ -823,6 +847,16 @@ impl Driver {
             .get(&p)
             .ok_or_else(|| format!("unknown session parameters {p:#x}"))?
             .sets;
+        let get = match (sets, get) {
+            (CodecParams::Av1(_), None) => Get::Av1,
+            (_, Some(g)) => g,
+            (_, None) => {
+                return Err(
+                    "the chain has no VkVideoEncodeH264/H265SessionParametersGetInfoKHR (VUID-vkGetEncodedVideoSessionParametersKHR-pVideoSessionParametersInfo-08262/08265)"
+                        .into(),
+                )
+            }
+        };
         Ok((sets.encoded(get)?, sets.overrides(get)))
     }
 

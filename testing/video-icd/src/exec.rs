@@ -600,6 +600,9 @@ fn encode_checked(d: &mut Device, scope: &Scope, e: &Encode) -> Result<(i32, u64
         (CodecParams::H265(_), _) => {
             return Err("the bound parameters are H.265 but the picture info is not".into())
         }
+        (CodecParams::Av1(_), _) => {
+            return Err("the bound parameters are AV1 but the picture info is not".into())
+        }
     };
     let n = u64::try_from(out.len()).unwrap_or(u64::MAX);
     let buf = d

@@ -1814,6 +1814,33 @@ unsafe fn h265_add(
     Ok(out)
 }
 
+/// The AV1 sequence header of a `VkVideoEncodeAV1SessionParametersCreateInfoKHR`, copied with
+/// what its pointers point to.
+///
+/// # Safety
+/// `c` is valid: its pointers are NULL or valid (the operating point array holds
+/// `stdOperatingPointCount` entries), and so are the sequence header's.
+unsafe fn av1_add(
+    c: &av1::VideoEncodeAV1SessionParametersCreateInfoKHR<'_>,
+) -> Result<crate::session::Av1Add, String> {
+    // SAFETY: the caller's contract.
+    let header = unsafe { read(c.p_std_sequence_header) }
+        .ok_or("pStdSequenceHeader is NULL (VUID-VkVideoEncodeAV1SessionParametersCreateInfoKHR-pStdSequenceHeader-parameter)")?;
+    let mut plain = *header;
+    plain.pColorConfig = std::ptr::null();
+    plain.pTimingInfo = std::ptr::null();
+    // SAFETY: the caller's contract.
+    Ok(unsafe {
+        crate::session::Av1Add {
+            header: crate::command::Plain(plain),
+            color: read(header.pColorConfig).copied(),
+            timing: read(header.pTimingInfo).copied(),
+            decoder_model: read(c.p_std_decoder_model_info).copied(),
+            operating_points: array(c.p_std_operating_points, c.std_operating_point_count).to_vec(),
+        }
+    })
+}
+
 /// The add info of an input chain (H.264 or H.265), if any.
 ///
 /// # Safety
@@ -1869,15 +1896,26 @@ unsafe extern "system" fn create_video_session(
         return vk::Result::ERROR_VALIDATION_FAILED_EXT;
     };
     let mut h264_max_level = None;
+    let mut av1_max_level = None;
     // SAFETY: the chain is valid.
     for node in unsafe { in_chain(info.p_next) } {
-        // SAFETY: node is a valid chain structure.
-        if unsafe { s_type(node) } == vk::StructureType::VIDEO_ENCODE_H264_SESSION_CREATE_INFO_KHR {
-            // SAFETY: the sType says what the node is.
-            let h = unsafe { &*node.cast::<vk::VideoEncodeH264SessionCreateInfoKHR<'_>>() };
-            if h.use_max_level_idc != vk::FALSE {
-                h264_max_level = Some(h.max_level_idc);
+        // SAFETY: node is a valid chain structure; each arm's sType says what it is.
+        match unsafe { s_type(node) } {
+            vk::StructureType::VIDEO_ENCODE_H264_SESSION_CREATE_INFO_KHR => {
+                // SAFETY: as above.
+                let h = unsafe { &*node.cast::<vk::VideoEncodeH264SessionCreateInfoKHR<'_>>() };
+                if h.use_max_level_idc != vk::FALSE {
+                    h264_max_level = Some(h.max_level_idc);
+                }
             }
+            av1::structure_type::VIDEO_ENCODE_AV1_SESSION_CREATE_INFO_KHR => {
+                // SAFETY: as above.
+                let a = unsafe { &*node.cast::<av1::VideoEncodeAV1SessionCreateInfoKHR<'_>>() };
+                if a.use_max_level != vk::FALSE {
+                    av1_max_level = Some(a.max_level);
+                }
+            }
+            _ => {}
         }
     }
     let request = SessionRequest {
@@ -1898,6 +1936,7 @@ unsafe extern "system" fn create_video_session(
             header.spec_version,
         ),
         h264_max_level,
+        av1_max_level,
     };
     let detail = format!(
         "op={:#x} idc={:?} extent={}x{} dpb={} active={} family={}",
@@ -2051,6 +2090,17 @@ unsafe extern "system" fn create_video_session_parameters(
                     add.map(Add::H265),
                 ));
             }
+            av1::structure_type::VIDEO_ENCODE_AV1_SESSION_PARAMETERS_CREATE_INFO_KHR => {
+                // SAFETY: as above.
+                let c = unsafe {
+                    &*node.cast::<av1::VideoEncodeAV1SessionParametersCreateInfoKHR<'_>>()
+                };
+                // SAFETY: as above: each pointer is NULL or valid, the array holds its count.
+                found = Some((
+                    (0, 1, 0),
+                    unsafe { av1_add(c) }.map(|a| Add::Av1(Box::new(a))),
+                ));
+            }
             vk::StructureType::VIDEO_ENCODE_QUALITY_LEVEL_INFO_KHR => {
                 // SAFETY: as above.
                 quality = Some(
@@ -2068,9 +2118,7 @@ unsafe extern "system" fn create_video_session_parameters(
         info.video_session.as_raw()
     );
     let r = match found {
-        None => {
-            Err("the chain has no VkVideoEncodeH264/H265SessionParametersCreateInfoKHR".to_string())
-        }
+        None => Err("the chain has no VkVideoEncodeH264/H265/AV1SessionParametersCreateInfoKHR (VUID-VkVideoSessionParametersCreateInfoKHR-videoSession-07210/07211/10279)".to_string()),
         Some((_, Err(e))) => Err(e),
         Some((capacity, Ok(add))) => {
             detail.push_str(&format!(" capacity={capacity:?} {}", add_counts(&add)));
@@ -2102,6 +2150,12 @@ fn add_counts(add: &Add) -> String {
             a.sps.len(),
             a.pps.len()
         ),
+        Add::Av1(a) => format!(
+            "sequence_header={}x{} operating_points={}",
+            u32::from(a.header.0.max_frame_width_minus_1) + 1,
+            u32::from(a.header.0.max_frame_height_minus_1) + 1,
+            a.operating_points.len()
+        ),
     }
 }
 
@@ -2121,13 +2175,11 @@ unsafe extern "system" fn update_video_session_parameters(
     );
     // SAFETY: the chain is valid.
     let r = unsafe { chained_add(info.p_next) }.and_then(|add| {
-        let add =
-            add.ok_or("the chain has no VkVideoEncodeH264/H265SessionParametersAddInfoKHR")?;
         driver::lock().update_parameters(
             handle_of(device),
             parameters.as_raw(),
             info.update_sequence_count,
-            &add,
+            add.as_ref(),
         )
     });
     code(finish("vkUpdateVideoSessionParametersKHR", &detail, r))
@@ -2199,16 +2251,11 @@ unsafe extern "system" fn get_encoded_video_session_parameters(
         "parameters={:#x} what={what:?}",
         info.video_session_parameters.as_raw()
     );
-    let r = match what {
-        None => {
-            Err("the chain has no VkVideoEncodeH264/H265SessionParametersGetInfoKHR".to_string())
-        }
-        Some(w) => driver::lock().encoded_parameters(
-            handle_of(device),
-            info.video_session_parameters.as_raw(),
-            w,
-        ),
-    };
+    let r = driver::lock().encoded_parameters(
+        handle_of(device),
+        info.video_session_parameters.as_raw(),
+        what,
+    );
     let (bytes, (vps_over, sps_over, pps_over)) = match r {
         Ok(b) => b,
         Err(e) => return code(finish(NAME, &detail, Err::<(), _>(e))),
