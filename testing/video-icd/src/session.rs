@@ -744,6 +744,7 @@ mod tests {
             max_active_reference_pictures: 16,
             std_header: (caps::STD_H264_ENCODE_NAME.into(), caps::STD_VERSION_1_0_0),
             h264_max_level: None,
+            av1_max_level: None,
         }
     }
 
