@@ -1342,6 +1342,92 @@ mod tests {
             .contains("subsampled both ways"));
     }
 
+    fn picture(
+        frame_type: u32,
+        order_hint: u8,
+        refresh: u8,
+        refs: i8,
+    ) -> StdVideoEncodeAV1PictureInfo {
+        StdVideoEncodeAV1PictureInfo {
+            flags: PicFlags::SHOW_FRAME,
+            frame_type,
+            order_hint,
+            primary_ref_frame: if frame_type == KEY_FRAME { 7 } else { 0 },
+            refresh_frame_flags: refresh,
+            TxMode: native::StdVideoAV1TxMode_STD_VIDEO_AV1_TX_MODE_SELECT,
+            ref_frame_idx: [refs; 7],
+            ..Default::default()
+        }
+    }
+
+    fn frame<'a>(seq: &'a Sequence, pic: &'a StdVideoEncodeAV1PictureInfo) -> Frame<'a> {
+        // SAFETY: plain C structures of integers; all-zero is valid.
+        let (quantization, loop_filter, cdef, loop_restoration) = unsafe {
+            (
+                std::mem::zeroed(),
+                std::mem::zeroed(),
+                std::mem::zeroed(),
+                std::mem::zeroed(),
+            )
+        };
+        Frame {
+            seq,
+            pic,
+            quantization,
+            loop_filter,
+            cdef,
+            loop_restoration,
+            gm_types: [0; 8],
+            layer: (0, 0),
+            extension_header: false,
+            buffer_removal_times: &[],
+            extent: seq.max_frame_size(),
+            base_q_idx: 100,
+            tiles: None,
+        }
+    }
+
+    #[test]
+    fn key_and_inter_frame_obus() {
+        let seq = sequence(256, 144);
+        let key = picture(KEY_FRAME, 0, 0xff, 0);
+        let f = frame_obu(&frame(&seq, &key), |i, n| vec![0xa0, i as u8, n as u8]).unwrap();
+        assert!(f.overrides.is_empty());
+        assert_eq!(f.tiles.count, (1, 1));
+        let all: Vec<_> = obus(&f.obu).collect::<Result<_, _>>().unwrap();
+        assert_eq!((all.len(), all[0].obu_type), (1, OBU_FRAME));
+        // show_existing_frame 0, frame_type 00, show_frame 1, disable_cdf_update 0,
+        // allow_screen_content_tools 0, frame_size_override_flag 0, order_hint 0...
+        assert_eq!(all[0].payload[0], 0b0001_0000);
+        assert!(all[0].payload.ends_with(&[0xa0, 0, 1]));
+        let inter = picture(1, 1, 0x02, 0);
+        let f = frame_obu(&frame(&seq, &inter), |_, _| vec![1]).unwrap();
+        // frame_type 01, show_frame 1, error_resilient_mode 0.
+        assert_eq!(f.obu[2] >> 4, 0b0011);
+        if let Some(dir) = std::env::var_os("GHOSTSTREAM_AV1_DUMP") {
+            let mut s = vec![0x12, 0];
+            s.extend(seq.obu());
+            s.extend(
+                frame_obu(&frame(&seq, &key), |_, _| vec![1; 16])
+                    .unwrap()
+                    .obu,
+            );
+            s.extend([0x12, 0]);
+            s.extend(f.obu);
+            std::fs::write(std::path::Path::new(&dir).join("unit.obu"), s).unwrap();
+        }
+        // A shown key frame refreshes every frame; a frame larger than the sequence is refused.
+        let bad = picture(KEY_FRAME, 0, 0x01, 0);
+        assert!(frame_obu(&frame(&seq, &bad), |_, _| vec![1])
+            .unwrap_err()
+            .contains("0xff"));
+        let mut big = frame(&seq, &key);
+        big.extent = (320, 144);
+        assert!(frame_obu(&big, |_, _| vec![1])
+            .unwrap_err()
+            .contains("larger than"));
+    }
+
     #[test]
     fn uniform_tiles_follow_the_av1_limits() {
         // 1920x1080: 30x17 superblocks, one tile.

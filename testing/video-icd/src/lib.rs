@@ -16,6 +16,7 @@
 // the library).
 #[path = "../../../src/gpu/video/av1.rs"]
 mod av1;
+mod av1_enc;
 mod av1_obu;
 pub mod caps;
 pub mod command;
