@@ -9,7 +9,7 @@ use ash::vk::native;
 
 use crate::av1::{StdVideoEncodeAV1PictureInfoFlags as PicFlags, STD_VIDEO_AV1_PRIMARY_REF_NONE};
 use crate::caps::{self, Av1Caps};
-use crate::command::{Av1Picture, Encode, RateControl};
+use crate::command::{Av1Picture, Encode, QIndexBounds, RateControl};
 
 /// `VK_VIDEO_ENCODE_AV1_PREDICTION_MODE_*_KHR`.
 const INTRA_ONLY: i32 = 0;
@@ -334,7 +334,7 @@ pub(crate) fn check_rate_control(
     caps: &Av1Caps,
     structure: Option<Av1RateStructure>,
     layers: usize,
-    bounds: &[(Option<[u32; 3]>, Option<[u32; 3]>)],
+    bounds: &[QIndexBounds],
 ) -> Result<(), String> {
     if let Some(s) = structure {
         let (regular, flat, dyadic) = (s.flags & 1 != 0, s.flags & 4 != 0, s.flags & 8 != 0);

@@ -1391,7 +1391,10 @@ mod tests {
     fn key_and_inter_frame_obus() {
         let seq = sequence(256, 144);
         let key = picture(KEY_FRAME, 0, 0xff, 0);
-        let f = frame_obu(&frame(&seq, &key), |i, n| vec![0xa0, i as u8, n as u8]).unwrap();
+        let f = frame_obu(&frame(&seq, &key), |i, n| {
+            vec![0xa0, u8::try_from(i).unwrap(), u8::try_from(n).unwrap()]
+        })
+        .unwrap();
         assert!(f.overrides.is_empty());
         assert_eq!(f.tiles.count, (1, 1));
         let all: Vec<_> = obus(&f.obu).collect::<Result<_, _>>().unwrap();

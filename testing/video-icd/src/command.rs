@@ -82,6 +82,10 @@ pub struct Av1Reference {
     pub layer: Option<(u8, u8)>,
 }
 
+/// AV1 quantizer index bounds per rate control group (intra, predictive, bipredictive): the
+/// minimum and the maximum of a `VkVideoEncodeAV1RateControlLayerInfoKHR`, where used.
+pub type QIndexBounds = (Option<[u32; 3]>, Option<[u32; 3]>);
+
 /// The rate control a `VkVideoEncodeRateControlInfoKHR` sets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RateControl {
@@ -91,7 +95,7 @@ pub struct RateControl {
     pub layers: Vec<(u64, u64)>,
     /// AV1: the first layer's `VkVideoEncodeAV1RateControlLayerInfoKHR` quantizer index bounds
     /// (intra, predictive, bipredictive), minimum and maximum, where used.
-    pub av1_q_index: (Option<[u32; 3]>, Option<[u32; 3]>),
+    pub av1_q_index: QIndexBounds,
 }
 
 /// `vkCmdControlVideoCodingKHR`.

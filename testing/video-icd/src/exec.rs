@@ -914,22 +914,21 @@ fn encode_av1(
     let coded = (w.next_multiple_of(2), h.next_multiple_of(2));
     let (luma, chroma) = read_source(d, e, coded)?;
     let checksum = fnv1a64(&[&luma, &chroma]);
-    // SAFETY (each `zeroed`): plain C structures of integers and integer arrays, for which
-    // all-zero is a valid value: the defaults written when the application gives none (no
-    // quantizer deltas, no loop filter, CDEF strength 0, no loop restoration, identity motion).
-    let quantization = p
-        .quantization
-        .unwrap_or_else(|| unsafe { std::mem::zeroed() });
-    // SAFETY: as above.
-    let loop_filter = p
-        .loop_filter
-        .unwrap_or_else(|| unsafe { std::mem::zeroed() });
-    // SAFETY: as above.
-    let cdef = p.cdef.unwrap_or_else(|| unsafe { std::mem::zeroed() });
-    // SAFETY: as above.
-    let loop_restoration = p
-        .loop_restoration
-        .unwrap_or_else(|| unsafe { std::mem::zeroed() });
+    // SAFETY: plain C structures of integers and integer arrays, for which all-zero is a valid
+    // value: the defaults written when the application gives none (no quantizer deltas, no loop
+    // filter, CDEF strength 0, no loop restoration).
+    let defaults = unsafe {
+        (
+            std::mem::zeroed(),
+            std::mem::zeroed(),
+            std::mem::zeroed(),
+            std::mem::zeroed(),
+        )
+    };
+    let quantization = p.quantization.unwrap_or(defaults.0);
+    let loop_filter = p.loop_filter.unwrap_or(defaults.1);
+    let cdef = p.cdef.unwrap_or(defaults.2);
+    let loop_restoration = p.loop_restoration.unwrap_or(defaults.3);
     let frame = crate::av1_obu::Frame {
         seq: &sets.sequence,
         pic: &p.picture.0,
