@@ -2,7 +2,9 @@
 //! (testing/video-icd: a video-encode queue whose H.264 and H.265 "encoders" write PCM blocks,
 //! so the output decodes to exactly the input): raw NV12 and I420 frames in, an Annex-B file
 //! out for each codec, decoded by FFmpeg and compared byte for byte; `probe` names the driver's
-//! encodes. No real video-encode hardware is involved (docs/HARDWARE.md).
+//! encodes. The driver's AV1 frames are structural (headers real, tiles not): the IVF file the
+//! tool writes is read by FFmpeg's demuxer and header tracer. No real video-encode hardware is
+//! involved (docs/HARDWARE.md).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -85,10 +87,10 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
         return;
     };
 
-    // `probe` finds the driver's H.264 and H.265 encodes.
+    // `probe` finds the driver's H.264, H.265 and AV1 encodes.
     let probe = tool(&manifest).arg("probe").output().unwrap();
     let text = String::from_utf8_lossy(&probe.stdout);
-    for codec in ["h264", "hevc"] {
+    for codec in ["h264", "hevc", "av1"] {
         assert!(
             text.lines().any(|l| l.contains("vulkan")
                 && l.contains(codec)
@@ -122,7 +124,8 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
                 "off",
             ])
             .args(["--raw-format", format, "--size", "200x120", "--fps", "30"])
-            .args(["--keyint", "5"])
+            .args(["--keyint", "5", "--stats"])
+            .arg(dir.path().join(format!("{codec}-{format}.jsonl")))
             .arg("-i")
             .arg(&input)
             .arg("-o")
@@ -167,6 +170,20 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
                 raw[i]
             );
         }
+        // Every frame's stats say how long its encode ran on the GPU (the driver's timestamps).
+        let stats =
+            std::fs::read_to_string(dir.path().join(format!("{codec}-{format}.jsonl"))).unwrap();
+        let timed = stats
+            .lines()
+            .filter(|l| {
+                l.split_once("\"encode_gpu_ns\":")
+                    .is_some_and(|(_, v)| v.starts_with(|c: char| c.is_ascii_digit()))
+            })
+            .count();
+        assert_eq!(
+            timed, frames,
+            "encode GPU time in every stats line:\n{stats}"
+        );
         // Keyframes every 5 frames: IDR slices at frames 0, 5 and 10 (FFmpeg's reading).
         let keys = Command::new("ffprobe")
             .args([
@@ -189,6 +206,97 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
             .collect();
         assert_eq!(keys, want, "key frames of the {codec} {format} run");
     }
+}
+
+#[test]
+fn av1_with_the_vulkan_encoder_on_the_test_driver_is_an_ivf_ffmpeg_reads() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent reader)");
+        return;
+    }
+    let Some((dir, manifest)) = install_driver() else {
+        return;
+    };
+    // The driver's AV1 encode starts at 192x128.
+    let (w, h, frames) = (320usize, 180usize, 12usize);
+    let input = dir.path().join("in.nv12");
+    let raw: Vec<u8> = (0..frames).flat_map(|n| frame(n, w, h, "nv12")).collect();
+    std::fs::write(&input, &raw).unwrap();
+    let output = dir.path().join("out.ivf");
+    let run = tool(&manifest)
+        .args([
+            "encode",
+            "--encoder",
+            "vulkan",
+            "--codec",
+            "av1",
+            "--gpu",
+            "off",
+        ])
+        .args(["--raw-format", "nv12", "--size", "320x180", "--fps", "30"])
+        .args(["--keyint", "5", "--rc", "cqp", "--qp", "100"])
+        .arg("-i")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "encode --encoder vulkan --codec av1 succeeds:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // The container's packets: one a frame, key frames every 5.
+    let packets = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "packet=flags",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&output)
+        .output()
+        .unwrap();
+    let flags: Vec<bool> = String::from_utf8_lossy(&packets.stdout)
+        .lines()
+        .map(|l| l.starts_with('K'))
+        .collect();
+    let want: Vec<bool> = (0..frames).map(|n| n % 5 == 0).collect();
+    assert_eq!(flags, want, "packets and their key flags");
+    // Every frame header as FFmpeg reads it.
+    let trace = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "info", "-i"])
+        .arg(&output)
+        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&trace.stderr);
+    assert!(
+        trace.status.success(),
+        "trace_headers reads the file:\n{log}"
+    );
+    let values = |name: &str| -> Vec<String> {
+        log.lines()
+            .filter_map(|l| {
+                let rest = l.split_once(&format!(" {name} "))?.1;
+                Some(rest.rsplit_once('=')?.1.trim().to_string())
+            })
+            .collect()
+    };
+    let types: Vec<bool> = values("frame_type").iter().map(|t| t == "0").collect();
+    assert_eq!(
+        types, want,
+        "KEY_FRAME headers exactly at the key packets:\n{log}"
+    );
+    // The sequence header: once in the stream's extradata, then before each of the 3 key frames.
+    assert_eq!(values("max_frame_width_minus_1"), ["319"; 4]);
+    assert_eq!(values("max_frame_height_minus_1"), ["179"; 4]);
+    assert!(
+        values("base_q_idx").iter().all(|q| q == "100"),
+        "constant q index 100"
+    );
 }
 
 #[test]

@@ -15,6 +15,10 @@ pub const STD_H264_ENCODE_NAME: &str = "VK_STD_vulkan_video_codec_h264_encode";
 /// The name of the H.265 encode std header (`VK_STD_VULKAN_VIDEO_CODEC_H265_ENCODE_EXTENSION_NAME`).
 pub const STD_H265_ENCODE_NAME: &str = "VK_STD_vulkan_video_codec_h265_encode";
 
+/// The name of the AV1 encode std header (`VK_STD_VULKAN_VIDEO_CODEC_AV1_ENCODE_EXTENSION_NAME`);
+/// its version is [`STD_VERSION_1_0_0`] too.
+pub const STD_AV1_ENCODE_NAME: &str = "VK_STD_vulkan_video_codec_av1_encode";
+
 /// `VK_VIDEO_CODEC_OPERATION_ENCODE_AV1_BIT_KHR` (VK_KHR_video_encode_av1; ash 0.38 predates it).
 pub const CODEC_OPERATION_ENCODE_AV1: vk::VideoCodecOperationFlagsKHR =
     vk::VideoCodecOperationFlagsKHR::from_raw(0x0004_0000);
@@ -127,6 +131,85 @@ pub struct H265Caps {
     pub std_syntax_flags: vk::VideoEncodeH265StdFlagsKHR,
 }
 
+/// `VkVideoEncodeAV1CapabilitiesKHR` values. The flag words are the raw bits of
+/// `VkVideoEncodeAV1CapabilityFlagsKHR`, `VkVideoEncodeAV1SuperblockSizeFlagsKHR` and
+/// `VkVideoEncodeAV1StdFlagsKHR` (ash 0.38 has none of them); reference name masks have bit `i`
+/// for `STD_VIDEO_AV1_REFERENCE_NAME_LAST_FRAME + i`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Av1Caps {
+    /// `flags`.
+    pub flags: u32,
+    /// `maxLevel` (`StdVideoAV1Level`).
+    pub max_level: u32,
+    /// `codedPictureAlignment` (width, height).
+    pub coded_picture_alignment: (u32, u32),
+    /// `maxTiles` (columns, rows).
+    pub max_tiles: (u32, u32),
+    /// `minTileSize` (width, height).
+    pub min_tile_size: (u32, u32),
+    /// `maxTileSize` (width, height).
+    pub max_tile_size: (u32, u32),
+    /// `superblockSizes`.
+    pub superblock_sizes: u32,
+    /// `maxSingleReferenceCount`.
+    pub max_single_reference_count: u32,
+    /// `singleReferenceNameMask`.
+    pub single_reference_name_mask: u32,
+    /// `maxUnidirectionalCompoundReferenceCount`.
+    pub max_unidirectional_compound_reference_count: u32,
+    /// `maxUnidirectionalCompoundGroup1ReferenceCount`.
+    pub max_unidirectional_compound_group1_reference_count: u32,
+    /// `unidirectionalCompoundReferenceNameMask`.
+    pub unidirectional_compound_reference_name_mask: u32,
+    /// `maxBidirectionalCompoundReferenceCount`.
+    pub max_bidirectional_compound_reference_count: u32,
+    /// `maxBidirectionalCompoundGroup1ReferenceCount`.
+    pub max_bidirectional_compound_group1_reference_count: u32,
+    /// `maxBidirectionalCompoundGroup2ReferenceCount`.
+    pub max_bidirectional_compound_group2_reference_count: u32,
+    /// `bidirectionalCompoundReferenceNameMask`.
+    pub bidirectional_compound_reference_name_mask: u32,
+    /// `maxTemporalLayerCount`.
+    pub max_temporal_layer_count: u32,
+    /// `maxSpatialLayerCount`.
+    pub max_spatial_layer_count: u32,
+    /// `maxOperatingPoints`.
+    pub max_operating_points: u32,
+    /// `minQIndex`.
+    pub min_q_index: u32,
+    /// `maxQIndex`.
+    pub max_q_index: u32,
+    /// `prefersGopRemainingFrames`.
+    pub prefers_gop_remaining_frames: bool,
+    /// `requiresGopRemainingFrames`.
+    pub requires_gop_remaining_frames: bool,
+    /// `stdSyntaxFlags`.
+    pub std_syntax_flags: u32,
+}
+
+/// `VK_VIDEO_ENCODE_AV1_CAPABILITY_PER_RATE_CONTROL_GROUP_MIN_MAX_Q_INDEX_BIT_KHR`.
+pub const AV1_CAPABILITY_PER_RATE_CONTROL_GROUP_MIN_MAX_Q_INDEX: u32 = 0x1;
+/// `VK_VIDEO_ENCODE_AV1_CAPABILITY_GENERATE_OBU_EXTENSION_HEADER_BIT_KHR`.
+pub const AV1_CAPABILITY_GENERATE_OBU_EXTENSION_HEADER: u32 = 0x2;
+/// `VK_VIDEO_ENCODE_AV1_CAPABILITY_PRIMARY_REFERENCE_CDF_ONLY_BIT_KHR`.
+pub const AV1_CAPABILITY_PRIMARY_REFERENCE_CDF_ONLY: u32 = 0x4;
+/// `VK_VIDEO_ENCODE_AV1_CAPABILITY_FRAME_SIZE_OVERRIDE_BIT_KHR`.
+pub const AV1_CAPABILITY_FRAME_SIZE_OVERRIDE: u32 = 0x8;
+/// `VK_VIDEO_ENCODE_AV1_CAPABILITY_MOTION_VECTOR_SCALING_BIT_KHR`.
+pub const AV1_CAPABILITY_MOTION_VECTOR_SCALING: u32 = 0x10;
+/// `VK_VIDEO_ENCODE_AV1_SUPERBLOCK_SIZE_64_BIT_KHR`.
+pub const AV1_SUPERBLOCK_SIZE_64: u32 = 0x1;
+/// `VK_VIDEO_ENCODE_AV1_SUPERBLOCK_SIZE_128_BIT_KHR`.
+pub const AV1_SUPERBLOCK_SIZE_128: u32 = 0x2;
+/// `VK_VIDEO_ENCODE_AV1_STD_UNIFORM_TILE_SPACING_FLAG_SET_BIT_KHR`.
+pub const AV1_STD_UNIFORM_TILE_SPACING_FLAG_SET: u32 = 0x1;
+/// `VK_VIDEO_ENCODE_AV1_STD_SKIP_MODE_PRESENT_UNSET_BIT_KHR`.
+pub const AV1_STD_SKIP_MODE_PRESENT_UNSET: u32 = 0x2;
+/// `VK_VIDEO_ENCODE_AV1_STD_PRIMARY_REF_FRAME_BIT_KHR`.
+pub const AV1_STD_PRIMARY_REF_FRAME: u32 = 0x4;
+/// `VK_VIDEO_ENCODE_AV1_STD_DELTA_Q_BIT_KHR`.
+pub const AV1_STD_DELTA_Q: u32 = 0x8;
+
 /// Everything the driver reports about its one physical device.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DeviceTable {
@@ -181,6 +264,12 @@ pub struct DeviceTable {
     pub h265_encode: EncodeCaps,
     /// H.265 encode: `VkVideoEncodeH265CapabilitiesKHR`.
     pub h265: H265Caps,
+    /// AV1 encode: `VkVideoCapabilitiesKHR`.
+    pub av1_video: VideoCaps,
+    /// AV1 encode: `VkVideoEncodeCapabilitiesKHR`.
+    pub av1_encode: EncodeCaps,
+    /// AV1 encode: `VkVideoEncodeAV1CapabilitiesKHR`.
+    pub av1: Av1Caps,
 }
 
 /// NVIDIA's driver encodes versions as 10.8.8.6 bits (major.minor.sub.patch).
@@ -198,6 +287,20 @@ const fn nvidia_version(major: u32, minor: u32, sub: u32) -> u32 {
 /// a report and this table disagree, the report wins. The PCI ids are facts: NVIDIA's PCI-SIG
 /// vendor id (0x10de) and AD102's device id (0x2684). The name says that the device is this
 /// driver's model, so that no log or report mistakes it for the GPU.
+///
+/// AV1 encode (VK_KHR_video_encode_av1, published after the 550.54 driver; the table keeps its
+/// one driver version): the
+/// `VkVideoCapabilitiesKHR` values are those an RTX 4080 (AD103, the same NVENC generation)
+/// reported for its AV1 encode profile in a public log of the Khronos Vulkan-Video-Samples
+/// encoder (issue KhronosGroup/Vulkan-Video-Samples#3: bitstream offset and size alignment 256,
+/// picture access granularity 64x64, coded extents 192x128 to 8192x8192, 17 DPB slots, 7 active
+/// references). No public report of an NVIDIA GPU's `VkVideoEncodeAV1CapabilitiesKHR` values
+/// could be found from here, so those are this driver's model, not a report's: 64x64
+/// superblocks, up to 64x64 uniform tiles of at most 4096 samples (the AV1 limits), level 6.2,
+/// up to 4 temporal layers and operating points, quantizer indices 1 to 255 (no lossless), OBU
+/// extension headers and frame size overrides, and single-reference prediction only: the driver
+/// writes `reference_select` 0, so it offers no compound prediction. The same open item as above
+/// applies: where a report and this table disagree, the report wins.
 pub const NVIDIA_RTX_4090: DeviceTable = DeviceTable {
     name: "NVIDIA GeForce RTX 4090 (GhostStream test driver)",
     vendor_id: 0x10de,
@@ -327,6 +430,64 @@ pub const NVIDIA_RTX_4090: DeviceTable = DeviceTable {
             vk::VideoEncodeH265StdFlagsKHR::TRANSFORM_SKIP_ENABLED_FLAG_SET.as_raw()
                 | vk::VideoEncodeH265StdFlagsKHR::ENTROPY_CODING_SYNC_ENABLED_FLAG_SET.as_raw(),
         ),
+    },
+    av1_video: VideoCaps {
+        flags: vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES,
+        min_bitstream_buffer_offset_alignment: 256,
+        min_bitstream_buffer_size_alignment: 256,
+        picture_access_granularity: (64, 64),
+        min_coded_extent: (192, 128),
+        max_coded_extent: (8192, 8192),
+        max_dpb_slots: 17,
+        max_active_reference_pictures: 7,
+    },
+    av1_encode: EncodeCaps {
+        flags: vk::VideoEncodeCapabilityFlagsKHR::PRECEDING_EXTERNALLY_ENCODED_BYTES,
+        rate_control_modes: vk::VideoEncodeRateControlModeFlagsKHR::from_raw(
+            vk::VideoEncodeRateControlModeFlagsKHR::DISABLED.as_raw()
+                | vk::VideoEncodeRateControlModeFlagsKHR::CBR.as_raw()
+                | vk::VideoEncodeRateControlModeFlagsKHR::VBR.as_raw(),
+        ),
+        max_rate_control_layers: 1,
+        max_bitrate: 800_000_000,
+        max_quality_levels: 7,
+        encode_input_picture_granularity: (64, 64),
+        supported_encode_feedback_flags: vk::VideoEncodeFeedbackFlagsKHR::from_raw(
+            vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BUFFER_OFFSET.as_raw()
+                | vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BYTES_WRITTEN.as_raw()
+                | vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_HAS_OVERRIDES.as_raw(),
+        ),
+    },
+    av1: Av1Caps {
+        flags: AV1_CAPABILITY_PER_RATE_CONTROL_GROUP_MIN_MAX_Q_INDEX
+            | AV1_CAPABILITY_GENERATE_OBU_EXTENSION_HEADER
+            | AV1_CAPABILITY_FRAME_SIZE_OVERRIDE,
+        max_level: ash::vk::native::StdVideoAV1Level_STD_VIDEO_AV1_LEVEL_6_2,
+        coded_picture_alignment: (8, 8),
+        max_tiles: (64, 64),
+        min_tile_size: (64, 64),
+        max_tile_size: (4096, 4096),
+        superblock_sizes: AV1_SUPERBLOCK_SIZE_64,
+        max_single_reference_count: 4,
+        single_reference_name_mask: 0b000_1111,
+        max_unidirectional_compound_reference_count: 0,
+        max_unidirectional_compound_group1_reference_count: 0,
+        unidirectional_compound_reference_name_mask: 0,
+        max_bidirectional_compound_reference_count: 0,
+        max_bidirectional_compound_group1_reference_count: 0,
+        max_bidirectional_compound_group2_reference_count: 0,
+        bidirectional_compound_reference_name_mask: 0,
+        max_temporal_layer_count: 4,
+        max_spatial_layer_count: 1,
+        max_operating_points: 4,
+        min_q_index: 1,
+        max_q_index: 255,
+        prefers_gop_remaining_frames: false,
+        requires_gop_remaining_frames: false,
+        std_syntax_flags: AV1_STD_UNIFORM_TILE_SPACING_FLAG_SET
+            | AV1_STD_SKIP_MODE_PRESENT_UNSET
+            | AV1_STD_PRIMARY_REF_FRAME
+            | AV1_STD_DELTA_Q,
     },
 };
 

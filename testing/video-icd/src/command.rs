@@ -63,7 +63,28 @@ pub(crate) struct Picture {
 pub(crate) struct Slot {
     pub(crate) index: i32,
     pub(crate) picture: Option<Picture>,
+    /// The chained `VkVideoEncodeAV1DpbSlotInfoKHR`'s reference information, if any.
+    pub(crate) av1: Option<Av1Reference>,
 }
+
+/// A `StdVideoEncodeAV1ReferenceInfo`: what an AV1 DPB slot's picture is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Av1Reference {
+    /// `flags` (`disable_frame_end_update_cdf`, `segmentation_enabled`), raw.
+    pub flags: u32,
+    /// `RefFrameId`.
+    pub ref_frame_id: u32,
+    /// `frame_type`.
+    pub frame_type: u32,
+    /// `OrderHint`.
+    pub order_hint: u8,
+    /// `*pExtensionHeader` as (`temporal_id`, `spatial_id`), if given.
+    pub layer: Option<(u8, u8)>,
+}
+
+/// AV1 quantizer index bounds per rate control group (intra, predictive, bipredictive): the
+/// minimum and the maximum of a `VkVideoEncodeAV1RateControlLayerInfoKHR`, where used.
+pub type QIndexBounds = (Option<[u32; 3]>, Option<[u32; 3]>);
 
 /// The rate control a `VkVideoEncodeRateControlInfoKHR` sets.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -72,6 +93,9 @@ pub struct RateControl {
     pub mode: vk::VideoEncodeRateControlModeFlagsKHR,
     /// (averageBitrate, maxBitrate) of each layer.
     pub layers: Vec<(u64, u64)>,
+    /// AV1: the first layer's `VkVideoEncodeAV1RateControlLayerInfoKHR` quantizer index bounds
+    /// (intra, predictive, bipredictive), minimum and maximum, where used.
+    pub av1_q_index: QIndexBounds,
 }
 
 /// `vkCmdControlVideoCodingKHR`.
@@ -115,11 +139,39 @@ pub(crate) struct H265Picture {
     pub(crate) slices: Vec<Plain<native::StdVideoEncodeH265SliceSegmentHeader>>,
 }
 
+/// The AV1 part of an encode: `VkVideoEncodeAV1PictureInfoKHR` and its std picture
+/// information with what the pointers pointed to.
+#[derive(Clone, Debug)]
+pub(crate) struct Av1Picture {
+    pub(crate) prediction_mode: i32,
+    pub(crate) rate_control_group: i32,
+    pub(crate) constant_q_index: u32,
+    pub(crate) reference_name_slot_indices: [i32; 7],
+    pub(crate) primary_reference_cdf_only: bool,
+    pub(crate) generate_obu_extension_header: bool,
+    /// `*pStdPictureInfo`, its pointers NULL.
+    pub(crate) picture: Plain<crate::av1::StdVideoEncodeAV1PictureInfo>,
+    /// `*pTileInfo` (its pointers NULL) and its `context_update_tile_id`.
+    pub(crate) tile_info: Option<Plain<native::StdVideoAV1TileInfo>>,
+    pub(crate) quantization: Option<native::StdVideoAV1Quantization>,
+    /// Whether `pSegmentation` was not NULL.
+    pub(crate) segmentation: bool,
+    pub(crate) loop_filter: Option<native::StdVideoAV1LoopFilter>,
+    pub(crate) cdef: Option<native::StdVideoAV1CDEF>,
+    pub(crate) loop_restoration: Option<native::StdVideoAV1LoopRestoration>,
+    pub(crate) global_motion: Option<native::StdVideoAV1GlobalMotion>,
+    /// `*pExtensionHeader` as (`temporal_id`, `spatial_id`).
+    pub(crate) layer: Option<(u8, u8)>,
+    /// `pBufferRemovalTimes[]`, one per operating point of the bound parameters.
+    pub(crate) buffer_removal_times: Vec<u32>,
+}
+
 /// The codec part of an encode.
 #[derive(Clone, Debug)]
 pub(crate) enum CodecPicture {
     H264(H264Picture),
     H265(H265Picture),
+    Av1(Box<Av1Picture>),
 }
 
 impl CodecPicture {
@@ -138,6 +190,14 @@ impl CodecPicture {
                 p.picture.0.PicOrderCntVal,
                 p.picture.0.pic_type,
                 p.slices.len()
+            ),
+            Self::Av1(p) => format!(
+                "frame_type={} order_hint={} refresh={:#04x} mode={} names={:?}",
+                p.picture.0.frame_type,
+                p.picture.0.order_hint,
+                p.picture.0.refresh_frame_flags,
+                p.prediction_mode,
+                p.reference_name_slot_indices
             ),
         }
     }
@@ -213,6 +273,8 @@ pub struct CodingState {
     pub quality_level: u32,
     /// DPB slots holding a reconstructed picture.
     pub active_slots: Vec<i32>,
+    /// AV1: what each active slot's picture is (from its setup's reference information).
+    pub av1_references: std::collections::BTreeMap<i32, Av1Reference>,
     /// Pictures encoded.
     pub encoded: u64,
 }
@@ -427,6 +489,25 @@ impl Driver {
         }
         self.command_buffer(cb)?.reset();
         Ok(())
+    }
+
+    /// The operating points of the AV1 parameters bound by the open coding scope of `cb` (0
+    /// without one): how many `buffer_removal_time` entries an AV1 picture gives.
+    pub(crate) fn av1_operating_points(&self, cb: u64) -> usize {
+        let Some(b) = self.command_buffers.get(&cb) else {
+            return 0;
+        };
+        let parameters = b.commands.iter().rev().find_map(|c| match c {
+            Command::BeginCoding { parameters, .. } => Some(*parameters),
+            _ => None,
+        });
+        match parameters
+            .and_then(|p| self.devices_get(b.device)?.parameters.get(&p))
+            .map(|p| &p.sets)
+        {
+            Some(crate::session::CodecParams::Av1(a)) => a.sequence.operating_points.len(),
+            _ => 0,
+        }
     }
 
     /// Records `command` after `check` accepts it against the device and the buffer; a refusal

@@ -23,7 +23,7 @@ pub const MAX_INTERFACE_VERSION: u32 = 7;
 pub const MIN_INTERFACE_VERSION_FOR_1_1: u32 = 5;
 
 /// The device extensions the physical device offers, with their spec versions.
-pub const DEVICE_EXTENSIONS: [(&std::ffi::CStr, u32); 4] = [
+pub const DEVICE_EXTENSIONS: [(&std::ffi::CStr, u32); 5] = [
     (
         ash::khr::video_queue::NAME,
         ash::khr::video_queue::SPEC_VERSION,
@@ -40,7 +40,14 @@ pub const DEVICE_EXTENSIONS: [(&std::ffi::CStr, u32); 4] = [
         ash::khr::video_encode_h265::NAME,
         ash::khr::video_encode_h265::SPEC_VERSION,
     ),
+    (
+        crate::av1::KHR_VIDEO_ENCODE_AV1_NAME,
+        crate::av1::KHR_VIDEO_ENCODE_AV1_SPEC_VERSION,
+    ),
 ];
+
+/// The name of `VkPhysicalDeviceVideoEncodeAV1FeaturesKHR` in a [`FeatureRequest`].
+pub const AV1_FEATURES: &str = "VkPhysicalDeviceVideoEncodeAV1FeaturesKHR";
 
 /// Index of the compute + transfer queue family.
 pub const COMPUTE_FAMILY: u32 = 0;
@@ -146,6 +153,10 @@ pub(crate) struct Device {
     pub(crate) fences: HashMap<u64, Fence>,
     pub(crate) semaphores: HashMap<u64, Semaphore>,
     pub(crate) query_pools: HashMap<u64, QueryPool>,
+    /// The extensions the device was created with.
+    pub(crate) extensions: Vec<String>,
+    /// Whether `videoEncodeAV1` was enabled (VkPhysicalDeviceVideoEncodeAV1FeaturesKHR).
+    pub(crate) av1_feature: bool,
     allocated: u64,
 }
 
@@ -395,6 +406,11 @@ impl Driver {
                 fences: HashMap::new(),
                 semaphores: HashMap::new(),
                 query_pools: HashMap::new(),
+                extensions: request.extensions.clone(),
+                av1_feature: request
+                    .features
+                    .iter()
+                    .any(|f| f.structure == AV1_FEATURES && f.requested.first() == Some(&true)),
                 allocated: 0,
             },
         );
@@ -640,6 +656,22 @@ impl Driver {
         let family_ops = queue_families(d.table)
             .get(usize::try_from(r.queue_family).unwrap_or(usize::MAX))
             .map(|f| f.video_operations);
+        if r.profile.operation == caps::CODEC_OPERATION_ENCODE_AV1 {
+            let ext = crate::av1::KHR_VIDEO_ENCODE_AV1_NAME
+                .to_str()
+                .unwrap_or_default();
+            if !d.extensions.iter().any(|e| e == ext) {
+                return Err(format!(
+                    "an AV1 encode session on a device created without {ext} (enable the extension, and videoEncodeAV1, at vkCreateDevice)"
+                ));
+            }
+            if !d.av1_feature {
+                return Err(
+                    "an AV1 encode session on a device created without the videoEncodeAV1 feature (chain VkPhysicalDeviceVideoEncodeAV1FeaturesKHR with videoEncodeAV1 = VK_TRUE into VkDeviceCreateInfo) (VUID-VkVideoSessionCreateInfoKHR-pVideoProfile-10269)"
+                        .into(),
+                );
+            }
+        }
         let caps = session::check(d.table, family_ops, &r)
             .map_err(|(code, why)| format!("{code:?} {why}"))?;
         d.sessions.insert(
@@ -726,11 +758,25 @@ impl Driver {
         let codec_fits = match add {
             Add::H264(_) => op == vk::VideoCodecOperationFlagsKHR::ENCODE_H264,
             Add::H265(_) => op == vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
+            Add::Av1(_) => op == caps::CODEC_OPERATION_ENCODE_AV1,
         };
         if !codec_fits {
             return Err(format!(
                 "the chain's parameter sets are not those of the session's codec {op:?}"
             ));
+        }
+        if let Add::Av1(a) = add {
+            if template.is_some() {
+                return Err("videoSessionParametersTemplate is not VK_NULL_HANDLE for an AV1 session (VUID-VkVideoSessionParametersCreateInfoKHR-videoSession-10278)".into());
+            }
+            let level = session.av1_level().unwrap_or(0);
+            let max_points = match session.caps.codec {
+                crate::video::CodecCaps::Av1(c) => c.max_operating_points,
+                _ => 0,
+            };
+            let sets = CodecParams::Av1(session::Av1Params::create(a, level, max_points)?);
+            d.parameters.insert(id, Parameters { session: s, sets });
+            return Ok(id);
         }
         let template = match template {
             None => None,
@@ -752,20 +798,29 @@ impl Driver {
         Ok(id)
     }
 
-    /// `vkUpdateVideoSessionParametersKHR`.
+    /// `vkUpdateVideoSessionParametersKHR`: `add` is the chain's add info, if any.
     pub fn update_parameters(
         &mut self,
         device: u64,
         p: u64,
         sequence: u32,
-        add: &Add,
+        add: Option<&Add>,
     ) -> Result<(), String> {
-        self.device_mut(device)?
+        let sets = &mut self
+            .device_mut(device)?
             .parameters
             .get_mut(&p)
             .ok_or_else(|| format!("unknown session parameters {p:#x}"))?
-            .sets
-            .update(sequence, add)
+            .sets;
+        match (sets, add) {
+            (sets @ CodecParams::Av1(_), _) => {
+                sets.update(sequence, &Add::H264(Default::default()))
+            }
+            (_, None) => {
+                Err("the chain has no VkVideoEncodeH264/H265SessionParametersAddInfoKHR".into())
+            }
+            (sets, Some(add)) => sets.update(sequence, add),
+        }
     }
 
     /// `vkDestroyVideoSessionParametersKHR`.
@@ -777,13 +832,14 @@ impl Driver {
             .ok_or_else(|| format!("unknown session parameters {p:#x}"))
     }
 
-    /// `vkGetEncodedVideoSessionParametersKHR`.
+    /// `vkGetEncodedVideoSessionParametersKHR`: `get` is what the chain's codec structure asks
+    /// for (none for AV1, whose one sequence header needs no choosing).
     /// The bytes and whether the VPS, SPS and PPS asked for were overridden.
     pub fn encoded_parameters(
         &mut self,
         device: u64,
         p: u64,
-        get: Get,
+        get: Option<Get>,
     ) -> Result<(Vec<u8>, crate::session::Overrides), String> {
         let sets = &self
             .device_mut(device)?
@@ -791,6 +847,16 @@ impl Driver {
             .get(&p)
             .ok_or_else(|| format!("unknown session parameters {p:#x}"))?
             .sets;
+        let get = match (sets, get) {
+            (CodecParams::Av1(_), None) => Get::Av1,
+            (_, Some(g)) => g,
+            (_, None) => {
+                return Err(
+                    "the chain has no VkVideoEncodeH264/H265SessionParametersGetInfoKHR (VUID-vkGetEncodedVideoSessionParametersKHR-pVideoSessionParametersInfo-08262/08265)"
+                        .into(),
+                )
+            }
+        };
         Ok((sets.encoded(get)?, sets.overrides(get)))
     }
 

@@ -1,12 +1,14 @@
 //! Running recorded commands on the CPU at submission: buffer/image copies as memcpys between
-//! host-backed memory, queries, video coding control and H.264 / H.265 encodes through the PCM
-//! writers.
+//! host-backed memory, queries, video coding control, H.264 / H.265 encodes through the PCM
+//! writers and AV1 encodes as frame OBUs (a real frame header, tiles that carry a checksum of
+//! the input picture).
 
 use ash::vk;
 use ash::vk::native;
 
 use crate::command::{
-    CodecPicture, Command, Control, Encode, H264Picture, H265Picture, Picture, Slot,
+    Av1Picture, Av1Reference, CodecPicture, Command, Control, Encode, H264Picture, H265Picture,
+    Picture, Slot,
 };
 use crate::driver::Device;
 use crate::h264::{Pps, Sps};
@@ -14,7 +16,7 @@ use crate::h264_pcm::{self, Nv12Picture};
 use crate::h265_pcm;
 use crate::log::record;
 use crate::query::Query;
-use crate::session::{CodecParams, H264Params, H265Params};
+use crate::session::{Av1Params, CodecParams, H264Params, H265Params, Session};
 
 /// `VK_QUERY_RESULT_STATUS_INSUFFICIENT_BITSTREAM_BUFFER_RANGE_KHR`.
 pub const STATUS_INSUFFICIENT_RANGE: i32 = -1_000_299_000;
@@ -333,18 +335,19 @@ pub(crate) fn run(d: &mut Device, commands: &[Command]) {
                 },
             ),
             Command::Encode(e) => {
-                let (status, written, r) = match &scope {
+                let (status, written, overrides, r) = match &scope {
                     Some(s) => encode(d, s, e),
                     None => (
                         vk::QueryResultStatusKHR::ERROR.as_raw(),
                         0,
+                        false,
                         Err("no video coding scope".into()),
                     ),
                 };
                 for &(pool, query) in &active {
                     if let Ok(qs) = queries(d, pool, query, 1) {
                         qs[0].status = status;
-                        qs[0].values = vec![0, written];
+                        qs[0].values = vec![0, written, u64::from(overrides)];
                     }
                 }
                 ("vkCmdEncodeVideoKHR", r)
@@ -595,16 +598,21 @@ fn std_pps(p: &Pps) -> native::StdVideoH264PictureParameterSet {
     }
 }
 
-/// Runs one encode: (status, bytes written, the log's detail or the error).
-fn encode(d: &mut Device, scope: &Scope, e: &Encode) -> (i32, u64, Result<String, String>) {
+/// Runs one encode: (status, bytes written, whether the driver overrode the application's
+/// parameters, the log's detail or the error).
+fn encode(d: &mut Device, scope: &Scope, e: &Encode) -> (i32, u64, bool, Result<String, String>) {
     let error = vk::QueryResultStatusKHR::ERROR.as_raw();
     match encode_checked(d, scope, e) {
-        Ok((status, n, detail)) => (status, n, Ok(detail)),
-        Err(why) => (error, 0, Err(why)),
+        Ok((status, n, overrides, detail)) => (status, n, overrides, Ok(detail)),
+        Err(why) => (error, 0, false, Err(why)),
     }
 }
 
-fn encode_checked(d: &mut Device, scope: &Scope, e: &Encode) -> Result<(i32, u64, String), String> {
+fn encode_checked(
+    d: &mut Device,
+    scope: &Scope,
+    e: &Encode,
+) -> Result<(i32, u64, bool, String), String> {
     let session = d
         .sessions
         .get(&scope.session)
@@ -641,14 +649,21 @@ fn encode_checked(d: &mut Device, scope: &Scope, e: &Encode) -> Result<(i32, u64
         luma,
         chroma,
         detail,
+        overrides,
+        refresh,
+        av1_setup,
     } = match (&params.sets, &e.codec) {
         (CodecParams::H264(sets), CodecPicture::H264(p)) => encode_h264(d, sets, p, e)?,
         (CodecParams::H265(sets), CodecPicture::H265(p)) => encode_h265(d, sets, p, e)?,
+        (CodecParams::Av1(sets), CodecPicture::Av1(p)) => encode_av1(d, session, sets, p, e)?,
         (CodecParams::H264(_), _) => {
             return Err("the bound parameters are H.264 but the picture info is not".into())
         }
         (CodecParams::H265(_), _) => {
             return Err("the bound parameters are H.265 but the picture info is not".into())
+        }
+        (CodecParams::Av1(_), _) => {
+            return Err("the bound parameters are AV1 but the picture info is not".into())
         }
     };
     let n = u64::try_from(out.len()).unwrap_or(u64::MAX);
@@ -668,6 +683,7 @@ fn encode_checked(d: &mut Device, scope: &Scope, e: &Encode) -> Result<(i32, u64
         return Ok((
             STATUS_INSUFFICIENT_RANGE,
             0,
+            false,
             format!(
                 "{detail} range={} status=INSUFFICIENT_BITSTREAM_BUFFER_RANGE",
                 e.dst_range
@@ -683,19 +699,34 @@ fn encode_checked(d: &mut Device, scope: &Scope, e: &Encode) -> Result<(i32, u64
         .ok_or("the bitstream outside its memory")?
         .copy_from_slice(&out);
     if let Some(setup) = &e.setup {
-        if let Some(p) = &setup.picture {
-            write_picture(d, p, coded, &luma, &chroma)?;
+        if refresh {
+            if let Some(p) = &setup.picture {
+                write_picture(d, p, coded, &luma, &chroma)?;
+            }
         }
         if let Some(s) = d.sessions.get_mut(&scope.session) {
-            if !s.coding.active_slots.contains(&setup.index) {
-                s.coding.active_slots.push(setup.index);
+            let c = &mut s.coding;
+            c.active_slots.retain(|i| *i != setup.index);
+            c.av1_references.remove(&setup.index);
+            // Reference picture setup activates the slot; an AV1 picture that refreshes no
+            // reference frame invalidates it instead.
+            if refresh {
+                c.active_slots.push(setup.index);
+                if let Some(r) = av1_setup {
+                    c.av1_references.insert(setup.index, r);
+                }
             }
         }
     }
     if let Some(s) = d.sessions.get_mut(&scope.session) {
         s.coding.encoded += 1;
     }
-    Ok((vk::QueryResultStatusKHR::COMPLETE.as_raw(), n, detail))
+    Ok((
+        vk::QueryResultStatusKHR::COMPLETE.as_raw(),
+        n,
+        overrides,
+        detail,
+    ))
 }
 
 /// One encoded picture: the NAL unit(s), the coded size, the samples read (for the setup
@@ -706,6 +737,12 @@ struct Encoded {
     luma: Vec<u8>,
     chroma: Vec<u8>,
     detail: String,
+    /// Whether the driver did not follow all of the application's codec parameters.
+    overrides: bool,
+    /// Whether the setup slot (if any) is activated with the picture (else invalidated).
+    refresh: bool,
+    /// AV1: the setup slot's reference information.
+    av1_setup: Option<Av1Reference>,
 }
 
 /// The source picture of `e` at `coded` (whole 16x16 blocks) as NV12 planes, checked.
@@ -805,6 +842,9 @@ fn encode_h264(
         ),
         luma,
         chroma,
+        overrides: false,
+        refresh: true,
+        av1_setup: None,
     })
 }
 
@@ -864,6 +904,123 @@ fn encode_h265(
             pic.pic_type,
             p.slices.len()
         ),
+        luma,
+        chroma,
+        overrides: false,
+        refresh: true,
+        av1_setup: None,
+    })
+}
+
+/// FNV-1a (64 bits) of `parts` in order: the checksum an AV1 tile carries of the input picture.
+pub(crate) fn fnv1a64(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in *part {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+/// What an AV1 tile written by the driver holds: the FNV-1a checksum of the input picture's
+/// luma then chroma samples (NV12, the coded extent rounded up to even, little-endian), the
+/// tile's index and the tile count (16 bits each, little-endian), then `GSAV`.
+pub(crate) fn av1_tile_data(checksum: u64, index: u32, count: u32) -> Vec<u8> {
+    let mut t = checksum.to_le_bytes().to_vec();
+    t.extend(u16::try_from(index).unwrap_or(u16::MAX).to_le_bytes());
+    t.extend(u16::try_from(count).unwrap_or(u16::MAX).to_le_bytes());
+    t.extend_from_slice(b"GSAV");
+    t
+}
+
+/// An AV1 picture as one frame OBU: the quantizer index from the session's rate control, the
+/// references checked against what their slots were set up with, the input picture read (and
+/// kept for the setup slot's reconstructed picture).
+fn encode_av1(
+    d: &Device,
+    session: &Session,
+    sets: &Av1Params,
+    p: &Av1Picture,
+    e: &Encode,
+) -> Result<Encoded, String> {
+    let crate::video::CodecCaps::Av1(caps) = session.caps.codec else {
+        return Err("AV1 parameters bound to a session of another codec".into());
+    };
+    let q = crate::av1_enc::q_index(&caps, &session.coding.rate, p)?;
+    for r in &e.references {
+        let known = session.coding.av1_references.get(&r.index);
+        if let (Some(given), Some(known)) = (&r.av1, known) {
+            if given != known {
+                return Err(format!(
+                    "reference slot {}'s AV1 reference information {given:?} is not what the slot was set up with ({known:?})",
+                    r.index
+                ));
+            }
+        }
+    }
+    let (w, h) = e.src.extent;
+    let coded = (w.next_multiple_of(2), h.next_multiple_of(2));
+    // AV1 codes any even size: the PCM writers' whole-macroblock rule does not apply.
+    let (luma, chroma) = read_picture(d, &e.src, coded)?;
+    let checksum = fnv1a64(&[&luma, &chroma]);
+    // SAFETY: plain C structures of integers and integer arrays, for which all-zero is a valid
+    // value: the defaults written when the application gives none (no quantizer deltas, no loop
+    // filter, CDEF strength 0, no loop restoration).
+    let defaults = unsafe {
+        (
+            std::mem::zeroed(),
+            std::mem::zeroed(),
+            std::mem::zeroed(),
+            std::mem::zeroed(),
+        )
+    };
+    let quantization = p.quantization.unwrap_or(defaults.0);
+    let loop_filter = p.loop_filter.unwrap_or(defaults.1);
+    let cdef = p.cdef.unwrap_or(defaults.2);
+    let loop_restoration = p.loop_restoration.unwrap_or(defaults.3);
+    let frame = crate::av1_obu::Frame {
+        seq: &sets.sequence,
+        pic: &p.picture.0,
+        quantization,
+        loop_filter,
+        cdef,
+        loop_restoration,
+        gm_types: p.global_motion.map_or([0; 8], |g| g.GmType),
+        layer: p.layer.unwrap_or((0, 0)),
+        extension_header: p.generate_obu_extension_header,
+        buffer_removal_times: &p.buffer_removal_times,
+        extent: e.src.extent,
+        base_q_idx: q,
+        tiles: p.tile_info.as_ref().map(|t| {
+            (
+                (
+                    t.0.flags.uniform_tile_spacing_flag() != 0,
+                    u32::from(t.0.TileCols),
+                    u32::from(t.0.TileRows),
+                ),
+                u32::from(t.0.context_update_tile_id),
+            )
+        }),
+    };
+    let written = crate::av1_obu::frame_obu(&frame, |i, n| av1_tile_data(checksum, i, n))?;
+    let pic = &p.picture.0;
+    Ok(Encoded {
+        out: written.obu,
+        coded,
+        detail: format!(
+            "frame_type={} order_hint={} refresh={:#04x} qindex={q} tiles={}x{} overrides={:?}",
+            pic.frame_type,
+            pic.order_hint,
+            pic.refresh_frame_flags,
+            written.tiles.count.0,
+            written.tiles.count.1,
+            written.overrides
+        ),
+        overrides: !written.overrides.is_empty(),
+        refresh: pic.refresh_frame_flags != 0,
+        av1_setup: e.setup.and_then(|s| s.av1),
         luma,
         chroma,
     })

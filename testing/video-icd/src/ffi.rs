@@ -16,7 +16,7 @@ use crate::h265::{self, SpsParts};
 use crate::image::ImageRequest;
 use crate::log::record;
 use crate::session::{Add, Get, H264Add, H265Add, SessionRequest};
-use crate::{ffi_cmd, props, video};
+use crate::{av1, ffi_cmd, props, video};
 
 // ---------------------------------------------------------------------------------------------
 // Pointer helpers. Each is `unsafe` with the contract the Vulkan spec gives the caller's pointer.
@@ -508,6 +508,9 @@ unsafe extern "system" fn get_physical_device_features2(
             vk::StructureType::PHYSICAL_DEVICE_SAMPLER_YCBCR_CONVERSION_FEATURES => {
                 fill_node!(node, props::fill_ycbcr_features)
             }
+            av1::structure_type::PHYSICAL_DEVICE_VIDEO_ENCODE_AV1_FEATURES_KHR => {
+                fill_node!(node, props::fill_av1_features)
+            }
             other => {
                 filled.push(format!("unfilled={}", other.as_raw()));
                 continue;
@@ -890,6 +893,15 @@ unsafe extern "system" fn create_device(
                     props::fill_ycbcr_features
                 )
             }
+            av1::structure_type::PHYSICAL_DEVICE_VIDEO_ENCODE_AV1_FEATURES_KHR => {
+                feature_request!(
+                    node,
+                    av1::PhysicalDeviceVideoEncodeAV1FeaturesKHR<'_>,
+                    "VkPhysicalDeviceVideoEncodeAV1FeaturesKHR",
+                    video_encode_av1,
+                    props::fill_av1_features
+                )
+            }
             // The loader's own structures (VK_STRUCTURE_TYPE_LOADER_DEVICE_CREATE_INFO).
             vk::StructureType::LOADER_DEVICE_CREATE_INFO => continue,
             other => {
@@ -965,6 +977,14 @@ pub(crate) unsafe fn profile(p: &vk::VideoProfileInfoKHR<'_>) -> video::Profile 
                         .std_profile_idc,
                 );
             }
+            av1::structure_type::VIDEO_ENCODE_AV1_PROFILE_INFO_KHR
+                if p.video_codec_operation == av1::VIDEO_CODEC_OPERATION_ENCODE_AV1 =>
+            {
+                // SAFETY: as above.
+                idc = Some(
+                    unsafe { &*node.cast::<av1::VideoEncodeAV1ProfileInfoKHR<'_>>() }.std_profile,
+                );
+            }
             _ => {}
         }
     }
@@ -1025,6 +1045,11 @@ unsafe extern "system" fn get_physical_device_video_capabilities(
             }
             vk::StructureType::VIDEO_ENCODE_H265_CAPABILITIES_KHR
                 if matches!(found.codec, video::CodecCaps::H265(_)) =>
+            {
+                codec = Some(node)
+            }
+            av1::structure_type::VIDEO_ENCODE_AV1_CAPABILITIES_KHR
+                if matches!(found.codec, video::CodecCaps::Av1(_)) =>
             {
                 codec = Some(node)
             }
@@ -1099,6 +1124,42 @@ unsafe extern "system" fn get_physical_device_video_capabilities(
             c.prefers_gop_remaining_frames = vk::Bool32::from(h.prefers_gop_remaining_frames);
             c.requires_gop_remaining_frames = vk::Bool32::from(h.requires_gop_remaining_frames);
             c.std_syntax_flags = h.std_syntax_flags;
+        }
+        video::CodecCaps::Av1(a) => {
+            // SAFETY: the sType said this node is a VkVideoEncodeAV1CapabilitiesKHR.
+            let c = unsafe { &mut *codec.cast::<av1::VideoEncodeAV1CapabilitiesKHR<'_>>() };
+            c.flags = av1::VideoEncodeAV1CapabilityFlagsKHR::from_raw(a.flags);
+            c.max_level = a.max_level;
+            c.coded_picture_alignment = extent(a.coded_picture_alignment);
+            c.max_tiles = extent(a.max_tiles);
+            c.min_tile_size = extent(a.min_tile_size);
+            c.max_tile_size = extent(a.max_tile_size);
+            c.superblock_sizes =
+                av1::VideoEncodeAV1SuperblockSizeFlagsKHR::from_raw(a.superblock_sizes);
+            c.max_single_reference_count = a.max_single_reference_count;
+            c.single_reference_name_mask = a.single_reference_name_mask;
+            c.max_unidirectional_compound_reference_count =
+                a.max_unidirectional_compound_reference_count;
+            c.max_unidirectional_compound_group1_reference_count =
+                a.max_unidirectional_compound_group1_reference_count;
+            c.unidirectional_compound_reference_name_mask =
+                a.unidirectional_compound_reference_name_mask;
+            c.max_bidirectional_compound_reference_count =
+                a.max_bidirectional_compound_reference_count;
+            c.max_bidirectional_compound_group1_reference_count =
+                a.max_bidirectional_compound_group1_reference_count;
+            c.max_bidirectional_compound_group2_reference_count =
+                a.max_bidirectional_compound_group2_reference_count;
+            c.bidirectional_compound_reference_name_mask =
+                a.bidirectional_compound_reference_name_mask;
+            c.max_temporal_layer_count = a.max_temporal_layer_count;
+            c.max_spatial_layer_count = a.max_spatial_layer_count;
+            c.max_operating_points = a.max_operating_points;
+            c.min_q_index = a.min_q_index;
+            c.max_q_index = a.max_q_index;
+            c.prefers_gop_remaining_frames = vk::Bool32::from(a.prefers_gop_remaining_frames);
+            c.requires_gop_remaining_frames = vk::Bool32::from(a.requires_gop_remaining_frames);
+            c.std_syntax_flags = av1::VideoEncodeAV1StdFlagsKHR::from_raw(a.std_syntax_flags);
         }
     }
     record(&format!("{NAME} {detail} -> SUCCESS"));
@@ -1254,6 +1315,37 @@ unsafe extern "system" fn get_physical_device_video_encode_quality_level_propert
                 h.preferred_max_l0_reference_count = q.max_l0;
                 h.preferred_max_l1_reference_count = q.max_l1;
                 filled.push("h265");
+            }
+            (
+                av1::structure_type::VIDEO_ENCODE_AV1_QUALITY_LEVEL_PROPERTIES_KHR,
+                video::CodecCaps::Av1(caps),
+            ) => {
+                let a = video::av1_quality_level(&q, &caps);
+                // SAFETY: as above.
+                let p = unsafe {
+                    &mut *node.cast::<av1::VideoEncodeAV1QualityLevelPropertiesKHR<'_>>()
+                };
+                p.preferred_rate_control_flags =
+                    av1::VideoEncodeAV1RateControlFlagsKHR::from_raw(a.rate_control_flags);
+                p.preferred_gop_frame_count = a.gop_frames;
+                p.preferred_key_frame_period = a.key_frame_period;
+                p.preferred_consecutive_bipredictive_frame_count = a.bipredictive_frames;
+                p.preferred_temporal_layer_count = a.temporal_layers;
+                p.preferred_constant_q_index = av1::VideoEncodeAV1QIndexKHR {
+                    intra_q_index: a.constant_q_index.0,
+                    predictive_q_index: a.constant_q_index.1,
+                    bipredictive_q_index: a.constant_q_index.2,
+                };
+                p.preferred_max_single_reference_count = a.max_single_references;
+                p.preferred_single_reference_name_mask = a.single_reference_name_mask;
+                p.preferred_max_unidirectional_compound_reference_count = 0;
+                p.preferred_max_unidirectional_compound_group1_reference_count = 0;
+                p.preferred_unidirectional_compound_reference_name_mask = 0;
+                p.preferred_max_bidirectional_compound_reference_count = 0;
+                p.preferred_max_bidirectional_compound_group1_reference_count = 0;
+                p.preferred_max_bidirectional_compound_group2_reference_count = 0;
+                p.preferred_bidirectional_compound_reference_name_mask = 0;
+                filled.push("av1");
             }
             _ => filled.push("unfilled"),
         }
@@ -1722,6 +1814,33 @@ unsafe fn h265_add(
     Ok(out)
 }
 
+/// The AV1 sequence header of a `VkVideoEncodeAV1SessionParametersCreateInfoKHR`, copied with
+/// what its pointers point to.
+///
+/// # Safety
+/// `c` is valid: its pointers are NULL or valid (the operating point array holds
+/// `stdOperatingPointCount` entries), and so are the sequence header's.
+unsafe fn av1_add(
+    c: &av1::VideoEncodeAV1SessionParametersCreateInfoKHR<'_>,
+) -> Result<crate::session::Av1Add, String> {
+    // SAFETY: the caller's contract.
+    let header = unsafe { read(c.p_std_sequence_header) }
+        .ok_or("pStdSequenceHeader is NULL (VUID-VkVideoEncodeAV1SessionParametersCreateInfoKHR-pStdSequenceHeader-parameter)")?;
+    let mut plain = *header;
+    plain.pColorConfig = std::ptr::null();
+    plain.pTimingInfo = std::ptr::null();
+    // SAFETY: the caller's contract.
+    Ok(unsafe {
+        crate::session::Av1Add {
+            header: crate::command::Plain(plain),
+            color: read(header.pColorConfig).copied(),
+            timing: read(header.pTimingInfo).copied(),
+            decoder_model: read(c.p_std_decoder_model_info).copied(),
+            operating_points: array(c.p_std_operating_points, c.std_operating_point_count).to_vec(),
+        }
+    })
+}
+
 /// The add info of an input chain (H.264 or H.265), if any.
 ///
 /// # Safety
@@ -1777,15 +1896,26 @@ unsafe extern "system" fn create_video_session(
         return vk::Result::ERROR_VALIDATION_FAILED_EXT;
     };
     let mut h264_max_level = None;
+    let mut av1_max_level = None;
     // SAFETY: the chain is valid.
     for node in unsafe { in_chain(info.p_next) } {
-        // SAFETY: node is a valid chain structure.
-        if unsafe { s_type(node) } == vk::StructureType::VIDEO_ENCODE_H264_SESSION_CREATE_INFO_KHR {
-            // SAFETY: the sType says what the node is.
-            let h = unsafe { &*node.cast::<vk::VideoEncodeH264SessionCreateInfoKHR<'_>>() };
-            if h.use_max_level_idc != vk::FALSE {
-                h264_max_level = Some(h.max_level_idc);
+        // SAFETY: node is a valid chain structure; each arm's sType says what it is.
+        match unsafe { s_type(node) } {
+            vk::StructureType::VIDEO_ENCODE_H264_SESSION_CREATE_INFO_KHR => {
+                // SAFETY: as above.
+                let h = unsafe { &*node.cast::<vk::VideoEncodeH264SessionCreateInfoKHR<'_>>() };
+                if h.use_max_level_idc != vk::FALSE {
+                    h264_max_level = Some(h.max_level_idc);
+                }
             }
+            av1::structure_type::VIDEO_ENCODE_AV1_SESSION_CREATE_INFO_KHR => {
+                // SAFETY: as above.
+                let a = unsafe { &*node.cast::<av1::VideoEncodeAV1SessionCreateInfoKHR<'_>>() };
+                if a.use_max_level != vk::FALSE {
+                    av1_max_level = Some(a.max_level);
+                }
+            }
+            _ => {}
         }
     }
     let request = SessionRequest {
@@ -1806,6 +1936,7 @@ unsafe extern "system" fn create_video_session(
             header.spec_version,
         ),
         h264_max_level,
+        av1_max_level,
     };
     let detail = format!(
         "op={:#x} idc={:?} extent={}x{} dpb={} active={} family={}",
@@ -1959,6 +2090,17 @@ unsafe extern "system" fn create_video_session_parameters(
                     add.map(Add::H265),
                 ));
             }
+            av1::structure_type::VIDEO_ENCODE_AV1_SESSION_PARAMETERS_CREATE_INFO_KHR => {
+                // SAFETY: as above.
+                let c = unsafe {
+                    &*node.cast::<av1::VideoEncodeAV1SessionParametersCreateInfoKHR<'_>>()
+                };
+                // SAFETY: as above: each pointer is NULL or valid, the array holds its count.
+                found = Some((
+                    (0, 1, 0),
+                    unsafe { av1_add(c) }.map(|a| Add::Av1(Box::new(a))),
+                ));
+            }
             vk::StructureType::VIDEO_ENCODE_QUALITY_LEVEL_INFO_KHR => {
                 // SAFETY: as above.
                 quality = Some(
@@ -1976,9 +2118,7 @@ unsafe extern "system" fn create_video_session_parameters(
         info.video_session.as_raw()
     );
     let r = match found {
-        None => {
-            Err("the chain has no VkVideoEncodeH264/H265SessionParametersCreateInfoKHR".to_string())
-        }
+        None => Err("the chain has no VkVideoEncodeH264/H265/AV1SessionParametersCreateInfoKHR (VUID-VkVideoSessionParametersCreateInfoKHR-videoSession-07210/07211/10279)".to_string()),
         Some((_, Err(e))) => Err(e),
         Some((capacity, Ok(add))) => {
             detail.push_str(&format!(" capacity={capacity:?} {}", add_counts(&add)));
@@ -2010,6 +2150,12 @@ fn add_counts(add: &Add) -> String {
             a.sps.len(),
             a.pps.len()
         ),
+        Add::Av1(a) => format!(
+            "sequence_header={}x{} operating_points={}",
+            u32::from(a.header.0.max_frame_width_minus_1) + 1,
+            u32::from(a.header.0.max_frame_height_minus_1) + 1,
+            a.operating_points.len()
+        ),
     }
 }
 
@@ -2029,13 +2175,11 @@ unsafe extern "system" fn update_video_session_parameters(
     );
     // SAFETY: the chain is valid.
     let r = unsafe { chained_add(info.p_next) }.and_then(|add| {
-        let add =
-            add.ok_or("the chain has no VkVideoEncodeH264/H265SessionParametersAddInfoKHR")?;
         driver::lock().update_parameters(
             handle_of(device),
             parameters.as_raw(),
             info.update_sequence_count,
-            &add,
+            add.as_ref(),
         )
     });
     code(finish("vkUpdateVideoSessionParametersKHR", &detail, r))
@@ -2107,16 +2251,11 @@ unsafe extern "system" fn get_encoded_video_session_parameters(
         "parameters={:#x} what={what:?}",
         info.video_session_parameters.as_raw()
     );
-    let r = match what {
-        None => {
-            Err("the chain has no VkVideoEncodeH264/H265SessionParametersGetInfoKHR".to_string())
-        }
-        Some(w) => driver::lock().encoded_parameters(
-            handle_of(device),
-            info.video_session_parameters.as_raw(),
-            w,
-        ),
-    };
+    let r = driver::lock().encoded_parameters(
+        handle_of(device),
+        info.video_session_parameters.as_raw(),
+        what,
+    );
     let (bytes, (vps_over, sps_over, pps_over)) = match r {
         Ok(b) => b,
         Err(e) => return code(finish(NAME, &detail, Err::<(), _>(e))),

@@ -9,9 +9,11 @@ use ash::vk;
 use ash::vk::native;
 use ash::vk::Handle;
 
+use crate::av1;
 use crate::command::{
-    check_buffer_copy, check_copy, check_video_family, CodecPicture, Command, CommandBuffer,
-    Control, Encode, H264Picture, H265Picture, Picture, Plain, RateControl, RefLists, Slot,
+    check_buffer_copy, check_copy, check_video_family, Av1Picture, Av1Reference, CodecPicture,
+    Command, CommandBuffer, Control, Encode, H264Picture, H265Picture, Picture, Plain, RateControl,
+    RefLists, Slot,
 };
 use crate::driver::{self, Device, Driver};
 use crate::ffi::{array, code, finish, handle_of, in_chain, read, s_type, write};
@@ -894,10 +896,26 @@ fn picture(p: &vk::VideoPictureResourceInfoKHR<'_>) -> Picture {
 /// # Safety
 /// `s` is a valid slot info whose picture pointer is NULL or valid.
 unsafe fn slot(s: &vk::VideoReferenceSlotInfoKHR<'_>) -> Slot {
+    // SAFETY: the caller's contract: the slot's chain and the std pointers in it are valid.
+    let av1 = unsafe {
+        chained::<av1::VideoEncodeAV1DpbSlotInfoKHR<'_>>(
+            s.p_next,
+            av1::structure_type::VIDEO_ENCODE_AV1_DPB_SLOT_INFO_KHR,
+        )
+        .and_then(|d| read(d.p_std_reference_info))
+        .map(|r| Av1Reference {
+            flags: r.flags.as_raw(),
+            ref_frame_id: r.RefFrameId,
+            frame_type: r.frame_type,
+            order_hint: r.OrderHint,
+            layer: read(r.pExtensionHeader).map(|e| (e.temporal_id, e.spatial_id)),
+        })
+    };
     Slot {
         index: s.slot_index,
         // SAFETY: the caller's contract.
         picture: unsafe { read(s.p_picture_resource) }.map(picture),
+        av1,
     }
 }
 
@@ -974,6 +992,11 @@ pub(crate) unsafe extern "system" fn cmd_begin_video_coding(
                     s.request.queue_family, b.family
                 ));
             }
+            if parameters == 0
+                && s.request.profile.operation == crate::caps::CODEC_OPERATION_ENCODE_AV1
+            {
+                return Err("an AV1 session's coding scope without session parameters (VUID-VkVideoBeginCodingInfoKHR-videoSession-10283)".into());
+            }
             if parameters != 0 {
                 let p = d
                     .parameters
@@ -1009,7 +1032,22 @@ pub(crate) unsafe extern "system" fn cmd_control_video_coding(
         return;
     };
     let flags = info.flags;
+    let mut av1_structure = None;
     let rate = if flags.contains(vk::VideoCodingControlFlagsKHR::ENCODE_RATE_CONTROL) {
+        // SAFETY: the chain is valid.
+        av1_structure = unsafe {
+            chained::<av1::VideoEncodeAV1RateControlInfoKHR<'_>>(
+                info.p_next,
+                av1::structure_type::VIDEO_ENCODE_AV1_RATE_CONTROL_INFO_KHR,
+            )
+        }
+        .map(|a| crate::av1_enc::Av1RateStructure {
+            flags: a.flags.as_raw(),
+            gop_frame_count: a.gop_frame_count,
+            key_frame_period: a.key_frame_period,
+            consecutive_bipredictive_frame_count: a.consecutive_bipredictive_frame_count,
+            temporal_layer_count: a.temporal_layer_count,
+        });
         // SAFETY: the chain is valid.
         unsafe {
             chained::<vk::VideoEncodeRateControlInfoKHR<'_>>(
@@ -1017,16 +1055,52 @@ pub(crate) unsafe extern "system" fn cmd_control_video_coding(
                 vk::StructureType::VIDEO_ENCODE_RATE_CONTROL_INFO_KHR,
             )
         }
-        .map(|r| RateControl {
-            mode: r.rate_control_mode,
-            // SAFETY: pLayers holds layerCount valid layers.
-            layers: unsafe { array(r.p_layers, r.layer_count) }
+        .map(|r| {
+            // SAFETY: pLayers holds layerCount valid layers, each with a valid chain.
+            let layers = unsafe { array(r.p_layers, r.layer_count) };
+            let q_bounds: Vec<_> = layers
                 .iter()
-                .map(|l| (l.average_bitrate, l.max_bitrate))
-                .collect(),
+                .map(|l| {
+                    // SAFETY: as above.
+                    unsafe {
+                        chained::<av1::VideoEncodeAV1RateControlLayerInfoKHR<'_>>(
+                            l.p_next,
+                            av1::structure_type::VIDEO_ENCODE_AV1_RATE_CONTROL_LAYER_INFO_KHR,
+                        )
+                    }
+                    .map_or((None, None), |a| {
+                        let q = |x: av1::VideoEncodeAV1QIndexKHR| {
+                            [
+                                x.intra_q_index,
+                                x.predictive_q_index,
+                                x.bipredictive_q_index,
+                            ]
+                        };
+                        (
+                            (a.use_min_q_index != vk::FALSE).then(|| q(a.min_q_index)),
+                            (a.use_max_q_index != vk::FALSE).then(|| q(a.max_q_index)),
+                        )
+                    })
+                })
+                .collect();
+            (
+                RateControl {
+                    mode: r.rate_control_mode,
+                    layers: layers
+                        .iter()
+                        .map(|l| (l.average_bitrate, l.max_bitrate))
+                        .collect(),
+                    av1_q_index: q_bounds.first().copied().unwrap_or((None, None)),
+                },
+                q_bounds,
+            )
         })
     } else {
         None
+    };
+    let (rate, av1_q_bounds) = match rate {
+        Some((r, q)) => (Some(r), q),
+        None => (None, Vec::new()),
     };
     let quality = if flags.contains(vk::VideoCodingControlFlagsKHR::ENCODE_QUALITY_LEVEL) {
         // SAFETY: the chain is valid.
@@ -1063,14 +1137,9 @@ pub(crate) unsafe extern "system" fn cmd_control_video_coding(
             if flags.is_empty() {
                 return Err("flags is 0".into());
             }
-            let h265 = b.coding.and_then(|c| d.sessions.get(&c)).is_some_and(|s| {
-                s.request.profile.operation == vk::VideoCodecOperationFlagsKHR::ENCODE_H265
-            });
-            let caps = if h265 {
-                &d.table.h265_encode
-            } else {
-                &d.table.h264_encode
-            };
+            let session_caps = b.coding.and_then(|c| d.sessions.get(&c)).map(|s| s.caps);
+            let caps = session_caps.map_or(d.table.h264_encode, |c| c.encode);
+            let caps = &caps;
             if flags.contains(vk::VideoCodingControlFlagsKHR::ENCODE_RATE_CONTROL) {
                 let Some(r) = &rate else {
                     return Err(
@@ -1096,6 +1165,14 @@ pub(crate) unsafe extern "system" fn cmd_control_video_coding(
                     if r.mode == vk::VideoEncodeRateControlModeFlagsKHR::CBR && avg != max {
                         return Err(format!("CBR with average {avg} != max {max}"));
                     }
+                }
+                if let Some(crate::video::CodecCaps::Av1(av1)) = session_caps.map(|c| c.codec) {
+                    crate::av1_enc::check_rate_control(
+                        &av1,
+                        av1_structure,
+                        r.layers.len(),
+                        &av1_q_bounds,
+                    )?;
                 }
             }
             if flags.contains(vk::VideoCodingControlFlagsKHR::ENCODE_QUALITY_LEVEL) {
@@ -1230,11 +1307,98 @@ unsafe fn h265_picture(first: *const c_void) -> Result<H265Picture, String> {
     })
 }
 
-/// The codec picture of an encode info's chain: H.264's, else H.265's.
+/// The AV1 picture of an encode info's chain, deep-copied (`operating_points` entries of
+/// `pBufferRemovalTimes`, the bound parameters' count), or `None` without
+/// `VkVideoEncodeAV1PictureInfoKHR`.
+///
+/// # Safety
+/// `first` is NULL or a valid input chain whose std pointers are valid.
+unsafe fn av1_picture(
+    first: *const c_void,
+    operating_points: usize,
+) -> Option<Result<Av1Picture, String>> {
+    // SAFETY: the caller's contract.
+    let info = unsafe {
+        chained::<av1::VideoEncodeAV1PictureInfoKHR<'_>>(
+            first,
+            av1::structure_type::VIDEO_ENCODE_AV1_PICTURE_INFO_KHR,
+        )
+    }?;
+    // SAFETY: pStdPictureInfo is NULL or valid.
+    let Some(pic) = (unsafe { read(info.p_std_picture_info) }) else {
+        return Some(Err("pStdPictureInfo is NULL (VUID-VkVideoEncodeAV1PictureInfoKHR-pStdPictureInfo-parameter)".into()));
+    };
+    let mut plain = *pic;
+    let removal = if pic
+        .flags
+        .contains(av1::StdVideoEncodeAV1PictureInfoFlags::BUFFER_REMOVAL_TIME_PRESENT_FLAG)
+    {
+        // SAFETY: with the flag set, pBufferRemovalTimes holds one entry per operating point.
+        unsafe {
+            array(
+                pic.pBufferRemovalTimes,
+                u32::try_from(operating_points).unwrap_or(0),
+            )
+        }
+        .to_vec()
+    } else {
+        Vec::new()
+    };
+    // SAFETY: each pointer is NULL or valid; the tile info's arrays are not kept (the driver
+    // spaces tiles uniformly).
+    let picture = unsafe {
+        Av1Picture {
+            prediction_mode: info.prediction_mode.as_raw(),
+            rate_control_group: info.rate_control_group.as_raw(),
+            constant_q_index: info.constant_q_index,
+            reference_name_slot_indices: info.reference_name_slot_indices,
+            primary_reference_cdf_only: info.primary_reference_cdf_only != vk::FALSE,
+            generate_obu_extension_header: info.generate_obu_extension_header != vk::FALSE,
+            tile_info: read(pic.pTileInfo).map(|t| {
+                let mut t = *t;
+                t.pMiColStarts = std::ptr::null();
+                t.pMiRowStarts = std::ptr::null();
+                t.pWidthInSbsMinus1 = std::ptr::null();
+                t.pHeightInSbsMinus1 = std::ptr::null();
+                Plain(t)
+            }),
+            quantization: read(pic.pQuantization).copied(),
+            segmentation: !pic.pSegmentation.is_null(),
+            loop_filter: read(pic.pLoopFilter).copied(),
+            cdef: read(pic.pCDEF).copied(),
+            loop_restoration: read(pic.pLoopRestoration).copied(),
+            global_motion: read(pic.pGlobalMotion).copied(),
+            layer: read(pic.pExtensionHeader).map(|e| (e.temporal_id, e.spatial_id)),
+            buffer_removal_times: removal,
+            picture: {
+                plain.pTileInfo = std::ptr::null();
+                plain.pQuantization = std::ptr::null();
+                plain.pSegmentation = std::ptr::null();
+                plain.pLoopFilter = std::ptr::null();
+                plain.pCDEF = std::ptr::null();
+                plain.pLoopRestoration = std::ptr::null();
+                plain.pGlobalMotion = std::ptr::null();
+                plain.pExtensionHeader = std::ptr::null();
+                plain.pBufferRemovalTimes = std::ptr::null();
+                Plain(plain)
+            },
+        }
+    };
+    Some(Ok(picture))
+}
+
+/// The codec picture of an encode info's chain: AV1's, else H.264's, else H.265's.
 ///
 /// # Safety
 /// As [`h264_picture`].
-unsafe fn codec_picture(first: *const c_void) -> Result<CodecPicture, String> {
+unsafe fn codec_picture(
+    first: *const c_void,
+    operating_points: usize,
+) -> Result<CodecPicture, String> {
+    // SAFETY: the caller's contract.
+    if let Some(p) = unsafe { av1_picture(first, operating_points) } {
+        return p.map(|p| CodecPicture::Av1(Box::new(p)));
+    }
     // SAFETY: the caller's contract.
     match unsafe { h264_picture(first) } {
         Err(e) if e.starts_with("no VkVideoEncodeH264PictureInfoKHR") => {
@@ -1253,8 +1417,9 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
     let Some(info) = (unsafe { read(info) }) else {
         return;
     };
+    let operating_points = driver::lock().av1_operating_points(handle_of(cb));
     // SAFETY: the chain and its std structures are valid.
-    let codec = unsafe { codec_picture(info.p_next) };
+    let codec = unsafe { codec_picture(info.p_next, operating_points) };
     // SAFETY: the setup slot is NULL or valid; the reference slots array holds its count.
     let (setup, references) = unsafe {
         (
@@ -1281,15 +1446,25 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
             Err(e) => e.clone(),
         }
     );
-    let Ok(codec) = codec else {
-        let _ = finish::<()>(
-            "vkCmdEncodeVideoKHR",
-            &detail,
-            driver::lock().record(handle_of(cb), Command::Barrier, |_, _| {
-                Err("the codec picture info (H.264 or H.265) is missing or incomplete".into())
-            }),
-        );
-        return;
+    let codec = match codec {
+        Ok(c) => c,
+        Err(why) => {
+            let _ = finish::<()>(
+                "vkCmdEncodeVideoKHR",
+                &detail,
+                driver::lock().record(handle_of(cb), Command::Barrier, |d, b| {
+                    let av1 = b.coding.and_then(|c| d.sessions.get(&c)).is_some_and(|s| {
+                        s.request.profile.operation == crate::caps::CODEC_OPERATION_ENCODE_AV1
+                    });
+                    Err(if av1 && why.starts_with("no VkVideoEncodeH264") {
+                        "no VkVideoEncodeAV1PictureInfoKHR in pNext of an AV1 session's encode (VUID-vkCmdEncodeVideoKHR-pNext-10317)".to_string()
+                    } else {
+                        format!("the codec picture info is missing or incomplete: {why}")
+                    })
+                }),
+            );
+            return;
+        }
     };
     let encode = Encode {
         dst_buffer: info.dst_buffer.as_raw(),
@@ -1331,6 +1506,27 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
                 ));
             }
             check_picture(d, &checked.src, "srcPictureResource")?;
+            let op = s.request.profile.operation;
+            match (&checked.codec, s.caps.codec) {
+                (CodecPicture::Av1(p), crate::video::CodecCaps::Av1(av1)) => {
+                    crate::av1_enc::check_encode(&av1, &checked, p)?;
+                }
+                (CodecPicture::H264(_), crate::video::CodecCaps::H264(_))
+                | (CodecPicture::H265(_), crate::video::CodecCaps::H265(_)) => {}
+                (CodecPicture::Av1(_), _) => {
+                    return Err(format!(
+                        "a VkVideoEncodeAV1PictureInfoKHR for a session of {op:?}"
+                    ))
+                }
+                (_, crate::video::CodecCaps::Av1(_)) => {
+                    return Err("no VkVideoEncodeAV1PictureInfoKHR in pNext of an AV1 session's encode (VUID-vkCmdEncodeVideoKHR-pNext-10317)".into())
+                }
+                _ => {
+                    return Err(format!(
+                        "the picture info is not of the session's codec {op:?}"
+                    ))
+                }
+            }
             let (w, h) = checked.src.extent;
             let max = s.request.max_coded_extent;
             if w == 0 || h == 0 || w > max.0 || h > max.1 {

@@ -257,6 +257,11 @@ pub fn fill_sync2_features(f: &mut vk::PhysicalDeviceSynchronization2Features<'_
     f.synchronization2 = vk::TRUE;
 }
 
+/// `VkPhysicalDeviceVideoEncodeAV1FeaturesKHR`: `videoEncodeAV1`.
+pub(crate) fn fill_av1_features(f: &mut crate::av1::PhysicalDeviceVideoEncodeAV1FeaturesKHR<'_>) {
+    f.video_encode_av1 = vk::TRUE;
+}
+
 /// `VkPhysicalDeviceSamplerYcbcrConversionFeatures`.
 pub fn fill_ycbcr_features(f: &mut vk::PhysicalDeviceSamplerYcbcrConversionFeatures<'_>) {
     f.sampler_ycbcr_conversion = vk::TRUE;

@@ -17,7 +17,7 @@ pub(crate) struct QueryPool {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Query {
     pub(crate) available: bool,
-    /// Feedback: (offset, bytes written); timestamps: the time in ns.
+    /// Feedback: (offset, bytes written, overrides 0/1); timestamps: the time in ns.
     pub(crate) values: Vec<u64>,
     /// A `VkQueryResultStatusKHR` (0, NOT_READY, until a command sets it).
     pub(crate) status: i32,
@@ -184,7 +184,7 @@ impl Driver {
                     if p.feedback
                         .contains(vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_HAS_OVERRIDES)
                     {
-                        e.push(0);
+                        e.push(v(2));
                     }
                 }
                 _ => {}

@@ -1,12 +1,15 @@
 //! Video sessions and their parameters objects: the create info checked against the
-//! profile's capabilities, the session's memory bindings, and the H.264 parameter sets a
-//! parameters object holds and writes back as NAL units.
+//! profile's capabilities, the session's memory bindings, and the parameter sets a parameters
+//! object holds and writes back (H.264 and H.265 NAL units, the AV1 sequence header OBU).
 
 use std::collections::BTreeMap;
 
 use ash::vk;
 
+use crate::av1::{StdVideoEncodeAV1DecoderModelInfo, StdVideoEncodeAV1OperatingPointInfo};
+use crate::av1_obu::Sequence;
 use crate::caps::DeviceTable;
+use crate::command::Plain;
 use crate::h264::{Pps, Sps};
 use crate::h265;
 use crate::video::{self, Profile, ProfileCaps, Refusal};
@@ -34,6 +37,8 @@ pub struct SessionRequest {
     pub std_header: (String, u32),
     /// `VkVideoEncodeH264SessionCreateInfoKHR`: `maxLevelIdc` when `useMaxLevelIdc` is set.
     pub h264_max_level: Option<u32>,
+    /// `VkVideoEncodeAV1SessionCreateInfoKHR`: `maxLevel` when `useMaxLevel` is set.
+    pub av1_max_level: Option<u32>,
 }
 
 /// Bind index of the session's working memory (reconstruction and motion search state).
@@ -159,7 +164,29 @@ pub fn check(
             ),
         ));
     }
+    if let (Some(level), video::CodecCaps::Av1(av1)) = (r.av1_max_level, caps.codec) {
+        if level > av1.max_level {
+            return Err(invalid(
+                "VUID-VkVideoSessionCreateInfoKHR-pVideoProfile-10270",
+                format!(
+                    "VkVideoEncodeAV1SessionCreateInfoKHR::maxLevel {level} is over the profile's {}",
+                    av1.max_level
+                ),
+            ));
+        }
+    }
     Ok(caps)
+}
+
+impl Session {
+    /// The AV1 level the session's bitstreams keep to (`StdVideoAV1Level`, which numbers the
+    /// levels as `seq_level_idx` does): `maxLevel` of its create info, else the profile's.
+    pub fn av1_level(&self) -> Option<u32> {
+        match self.caps.codec {
+            video::CodecCaps::Av1(av1) => Some(self.request.av1_max_level.unwrap_or(av1.max_level)),
+            _ => None,
+        }
+    }
 }
 
 /// The size of the working memory: 256 bytes per macroblock of the largest picture.
@@ -284,6 +311,59 @@ pub enum CodecParams {
     H264(H264Params),
     /// H.265 VPSs, SPSs and PPSs.
     H265(H265Params),
+    /// The AV1 sequence header.
+    Av1(Av1Params),
+}
+
+/// The one AV1 sequence header a parameters object holds (AV1 parameters objects take no
+/// template and no update).
+#[derive(Clone, Debug)]
+pub struct Av1Params {
+    /// The header, with its color configuration, timing information, decoder model and
+    /// operating points.
+    pub(crate) sequence: Sequence,
+}
+
+/// What a `VkVideoEncodeAV1SessionParametersCreateInfoKHR` gives, copied.
+#[derive(Clone, Debug)]
+pub struct Av1Add {
+    /// `*pStdSequenceHeader`, its pointers NULL.
+    pub(crate) header: Plain<ash::vk::native::StdVideoAV1SequenceHeader>,
+    /// `*pColorConfig`.
+    pub(crate) color: Option<ash::vk::native::StdVideoAV1ColorConfig>,
+    /// `*pTimingInfo`.
+    pub(crate) timing: Option<ash::vk::native::StdVideoAV1TimingInfo>,
+    /// `*pStdDecoderModelInfo`.
+    pub(crate) decoder_model: Option<StdVideoEncodeAV1DecoderModelInfo>,
+    /// `pStdOperatingPoints[0 .. stdOperatingPointCount]`.
+    pub(crate) operating_points: Vec<StdVideoEncodeAV1OperatingPointInfo>,
+}
+
+impl Av1Params {
+    /// A new object for a session at `level` whose profile has room for `max_operating_points`.
+    pub(crate) fn create(
+        add: &Av1Add,
+        level: u32,
+        max_operating_points: u32,
+    ) -> Result<Self, String> {
+        if count(add.operating_points.len()) > max_operating_points {
+            return Err(format!(
+                "stdOperatingPointCount {}: the profile has {max_operating_points} (VUID-VkVideoSessionParametersCreateInfoKHR-videoSession-10280)",
+                add.operating_points.len()
+            ));
+        }
+        let level = u8::try_from(level).map_err(|_| format!("AV1 level {level}"))?;
+        Ok(Self {
+            sequence: Sequence::new(
+                &add.header.0,
+                add.color.as_ref(),
+                add.timing.as_ref(),
+                add.decoder_model.as_ref(),
+                &add.operating_points,
+                level,
+            )?,
+        })
+    }
 }
 
 /// A live parameters object.
@@ -302,6 +382,8 @@ pub enum Add {
     H264(H264Add),
     /// H.265 sets.
     H265(H265Add),
+    /// The AV1 sequence header.
+    Av1(Box<Av1Add>),
 }
 
 /// What `vkGetEncodedVideoSessionParametersKHR` asks for, per codec.
@@ -311,6 +393,8 @@ pub enum Get {
     H264(bool, bool, u8, u8),
     /// (writeStdVPS, writeStdSPS, writeStdPPS), (stdVPSId, stdSPSId, stdPPSId).
     H265((bool, bool, bool), (u8, u8, u8)),
+    /// The AV1 sequence header (no codec structure in the chain).
+    Av1,
 }
 
 impl CodecParams {
@@ -335,6 +419,10 @@ impl CodecParams {
             (Some(Self::H265(t)), Add::H265(a)) => {
                 Ok(Self::H265(H265Params::create(Some(t), capacity, a)?))
             }
+            (_, Add::Av1(_)) => Err(
+                "AV1 parameters are created with the session's level (Driver::create_parameters)"
+                    .into(),
+            ),
             _ => Err("the template holds another codec's parameter sets".into()),
         }
     }
@@ -344,6 +432,10 @@ impl CodecParams {
         match (self, add) {
             (Self::H264(p), Add::H264(a)) => p.update(sequence, a),
             (Self::H265(p), Add::H265(a)) => p.update(sequence, a),
+            (Self::Av1(_), _) => Err(
+                "an AV1 parameters object cannot be updated: create a new one (VUID-vkUpdateVideoSessionParametersKHR-videoSessionParameters-10281)"
+                    .into(),
+            ),
             _ => Err("the update adds another codec's parameter sets".into()),
         }
     }
@@ -353,6 +445,7 @@ impl CodecParams {
         match (self, get) {
             (Self::H264(p), Get::H264(s, q, si, qi)) => p.encoded(s, q, si, qi),
             (Self::H265(p), Get::H265(w, ids)) => p.encoded(w, ids),
+            (Self::Av1(p), Get::Av1) => Ok(p.sequence.obu()),
             _ => Err("the get info is for another codec".into()),
         }
     }
@@ -651,6 +744,7 @@ mod tests {
             max_active_reference_pictures: 16,
             std_header: (caps::STD_H264_ENCODE_NAME.into(), caps::STD_VERSION_1_0_0),
             h264_max_level: None,
+            av1_max_level: None,
         }
     }
 

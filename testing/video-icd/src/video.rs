@@ -18,7 +18,8 @@ pub struct Profile {
     /// `chromaBitDepth`.
     pub chroma_depth: vk::VideoComponentBitDepthFlagsKHR,
     /// `stdProfileIdc` of the chained `VkVideoEncodeH264ProfileInfoKHR` or
-    /// `VkVideoEncodeH265ProfileInfoKHR`; `None` when the chain lacks it.
+    /// `VkVideoEncodeH265ProfileInfoKHR`, or `stdProfile` of the chained
+    /// `VkVideoEncodeAV1ProfileInfoKHR`; `None` when the chain lacks it.
     pub std_profile_idc: Option<u32>,
 }
 
@@ -29,6 +30,8 @@ pub enum CodecCaps {
     H264(caps::H264Caps),
     /// `VkVideoEncodeH265CapabilitiesKHR`.
     H265(caps::H265Caps),
+    /// `VkVideoEncodeAV1CapabilitiesKHR`.
+    Av1(caps::Av1Caps),
 }
 
 /// Everything `vkGetPhysicalDeviceVideoCapabilitiesKHR` reports for a profile.
@@ -60,24 +63,24 @@ pub fn picture_format(profile: &Profile) -> vk::Format {
 /// profile.
 pub fn check(table: &DeviceTable, profile: &Profile) -> Result<ProfileCaps, Refusal> {
     let op = profile.operation;
-    let implemented = op == vk::VideoCodecOperationFlagsKHR::ENCODE_H264
-        || op == vk::VideoCodecOperationFlagsKHR::ENCODE_H265;
+    let h265 = op == vk::VideoCodecOperationFlagsKHR::ENCODE_H265;
+    let av1 = op == caps::CODEC_OPERATION_ENCODE_AV1;
+    let implemented = op == vk::VideoCodecOperationFlagsKHR::ENCODE_H264 || h265 || av1;
     if !implemented || !table.encode_operations.contains(op) {
         return Err((
             vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR,
-            format!("codec operation {op:?} is not one this driver's capability queries answer (H.264 and H.265 encode; AV1 comes with VK_KHR_video_encode_av1)"),
+            format!("codec operation {op:?} is not one this driver's capability queries answer (H.264, H.265 and AV1 encode)"),
         ));
     }
     let depth8 = vk::VideoComponentBitDepthFlagsKHR::TYPE_8;
     let depth10 = vk::VideoComponentBitDepthFlagsKHR::TYPE_10;
-    let h265 = op == vk::VideoCodecOperationFlagsKHR::ENCODE_H265;
     let depth_ok = profile.luma == profile.chroma_depth
-        && (profile.luma == depth8 || (h265 && profile.luma == depth10));
+        && (profile.luma == depth8 || ((h265 || av1) && profile.luma == depth10));
     if profile.chroma != vk::VideoChromaSubsamplingFlagsKHR::TYPE_420 || !depth_ok {
         return Err((
             vk::Result::ERROR_VIDEO_PROFILE_FORMAT_NOT_SUPPORTED_KHR,
             format!(
-                "chroma {:?} luma {:?} chroma depth {:?}: the device encodes 4:2:0 at 8 bits (and 10 bits for H.265)",
+                "chroma {:?} luma {:?} chroma depth {:?}: the device encodes 4:2:0 at 8 bits (and 10 bits for H.265 and AV1)",
                 profile.chroma, profile.luma, profile.chroma_depth
             ),
         ));
@@ -85,9 +88,23 @@ pub fn check(table: &DeviceTable, profile: &Profile) -> Result<ProfileCaps, Refu
     let Some(idc) = profile.std_profile_idc else {
         return Err((
             vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
-            "the profile's chain has no codec profile structure (VkVideoEncodeH264ProfileInfoKHR / VkVideoEncodeH265ProfileInfoKHR)".into(),
+            "the profile's chain has no codec profile structure (VkVideoEncodeH264ProfileInfoKHR / VkVideoEncodeH265ProfileInfoKHR / VkVideoEncodeAV1ProfileInfoKHR)".into(),
         ));
     };
+    if av1 {
+        if idc != native::StdVideoAV1Profile_STD_VIDEO_AV1_PROFILE_MAIN {
+            return Err((
+                vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
+                format!("AV1 stdProfile {idc}: the device encodes Main (0) only"),
+            ));
+        }
+        return Ok(ProfileCaps {
+            video: table.av1_video,
+            std_header: (caps::STD_AV1_ENCODE_NAME, caps::STD_VERSION_1_0_0),
+            encode: table.av1_encode,
+            codec: CodecCaps::Av1(table.av1),
+        });
+    }
     if h265 {
         let main10 = native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN_10;
         let main = native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN;
@@ -182,6 +199,55 @@ pub fn quality_level(
             max_l1: u32::from(slow),
         },
     ))
+}
+
+/// The AV1 part of a quality level's preferences (`VkVideoEncodeAV1QualityLevelPropertiesKHR`),
+/// derived from the codec-independent [`QualityLevel`]: the same GOP without key frames after
+/// the first, no bipredictive frames (the device offers no compound prediction), one reference
+/// (LAST), and the constant QPs scaled to quantizer indices (×5, within the profile's range).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Av1QualityLevel {
+    /// `preferredRateControlFlags` (`VkVideoEncodeAV1RateControlFlagsKHR` bits).
+    pub rate_control_flags: u32,
+    /// `preferredGopFrameCount`.
+    pub gop_frames: u32,
+    /// `preferredKeyFramePeriod` (0: only the first frame is a key frame).
+    pub key_frame_period: u32,
+    /// `preferredConsecutiveBipredictiveFrameCount`.
+    pub bipredictive_frames: u32,
+    /// `preferredTemporalLayerCount`.
+    pub temporal_layers: u32,
+    /// `preferredConstantQIndex` (intra, predictive, bipredictive).
+    pub constant_q_index: (u32, u32, u32),
+    /// `preferredMaxSingleReferenceCount`.
+    pub max_single_references: u32,
+    /// `preferredSingleReferenceNameMask`.
+    pub single_reference_name_mask: u32,
+}
+
+/// [`Av1QualityLevel`] for `q` within `caps`.
+pub fn av1_quality_level(q: &QualityLevel, caps: &caps::Av1Caps) -> Av1QualityLevel {
+    let index = |qp: i32| {
+        u32::try_from(qp.saturating_mul(5))
+            .unwrap_or(0)
+            .clamp(caps.min_q_index, caps.max_q_index)
+    };
+    // VK_VIDEO_ENCODE_AV1_RATE_CONTROL_REGULAR_GOP_BIT_KHR | _REFERENCE_PATTERN_FLAT_BIT_KHR.
+    Av1QualityLevel {
+        rate_control_flags: 0x1 | 0x4,
+        gop_frames: q.gop_frames,
+        key_frame_period: q.idr_period,
+        bipredictive_frames: 0,
+        temporal_layers: 1,
+        constant_q_index: (
+            index(q.constant_qp.0),
+            index(q.constant_qp.1),
+            index(q.constant_qp.2),
+        ),
+        max_single_references: q.max_l0.min(caps.max_single_reference_count),
+        // LAST_FRAME only.
+        single_reference_name_mask: 0x1 & caps.single_reference_name_mask,
+    }
 }
 
 /// One `VkVideoFormatPropertiesKHR`.
@@ -280,7 +346,7 @@ mod tests {
     #[test]
     fn refusals_name_the_reason_in_the_specs_order() {
         let mut p = h264(100);
-        p.operation = caps::CODEC_OPERATION_ENCODE_AV1;
+        p.operation = vk::VideoCodecOperationFlagsKHR::DECODE_H264;
         assert_eq!(
             check(&NVIDIA_RTX_4090, &p).unwrap_err().0,
             vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR
@@ -300,6 +366,78 @@ mod tests {
         assert_eq!(
             check(&NVIDIA_RTX_4090, &p).unwrap_err().0,
             vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
+        );
+    }
+
+    fn av1_main() -> Profile {
+        Profile {
+            operation: caps::CODEC_OPERATION_ENCODE_AV1,
+            std_profile_idc: Some(native::StdVideoAV1Profile_STD_VIDEO_AV1_PROFILE_MAIN),
+            ..h264(0)
+        }
+    }
+
+    #[test]
+    fn av1_main_gets_the_tables_capabilities_and_other_profiles_are_refused() {
+        let c = check(&NVIDIA_RTX_4090, &av1_main()).unwrap();
+        assert_eq!(c.video, NVIDIA_RTX_4090.av1_video);
+        assert_eq!(c.encode, NVIDIA_RTX_4090.av1_encode);
+        assert_eq!(c.codec, CodecCaps::Av1(NVIDIA_RTX_4090.av1));
+        assert_eq!(
+            c.std_header,
+            ("VK_STD_vulkan_video_codec_av1_encode", 1 << 22)
+        );
+        let high = Profile {
+            std_profile_idc: Some(native::StdVideoAV1Profile_STD_VIDEO_AV1_PROFILE_HIGH),
+            ..av1_main()
+        };
+        assert_eq!(
+            check(&NVIDIA_RTX_4090, &high).unwrap_err(),
+            (
+                vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
+                "AV1 stdProfile 1: the device encodes Main (0) only".to_string()
+            )
+        );
+        let missing = Profile {
+            std_profile_idc: None,
+            ..av1_main()
+        };
+        assert_eq!(
+            check(&NVIDIA_RTX_4090, &missing).unwrap_err().0,
+            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
+        );
+        let yuv444 = Profile {
+            chroma: vk::VideoChromaSubsamplingFlagsKHR::TYPE_444,
+            ..av1_main()
+        };
+        assert_eq!(
+            check(&NVIDIA_RTX_4090, &yuv444).unwrap_err().0,
+            vk::Result::ERROR_VIDEO_PROFILE_FORMAT_NOT_SUPPORTED_KHR
+        );
+        let src = formats(
+            &NVIDIA_RTX_4090,
+            vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR,
+            &[av1_main()],
+        )
+        .unwrap();
+        assert_eq!(src[0].format, vk::Format::G8_B8R8_2PLANE_420_UNORM);
+    }
+
+    #[test]
+    fn av1_quality_levels_scale_the_constant_qps_to_quantizer_indices() {
+        let (c, q) = quality_level(&NVIDIA_RTX_4090, &av1_main(), 6).unwrap();
+        let CodecCaps::Av1(av1) = c.codec else {
+            panic!("AV1 capabilities");
+        };
+        let a = av1_quality_level(&q, &av1);
+        assert_eq!(a.constant_q_index, (100, 110, 120));
+        assert_eq!(
+            (
+                a.bipredictive_frames,
+                a.max_single_references,
+                a.single_reference_name_mask
+            ),
+            (0, 1, 1)
         );
     }
 

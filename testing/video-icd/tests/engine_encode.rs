@@ -3,7 +3,12 @@
 //! queue, handed to the encode queue, encoded as IDR and P pictures (the driver writes PCM
 //! blocks, so what it encodes is exactly what it was given), with a forced IDR and rate changes
 //! (CBR → VBR → constant QP) on the way; each stream (the driver's parameter sets before each
-//! IDR) is decoded by FFmpeg and compared with the input pictures byte for byte. Under the 1.4 validation layer (as `make test` runs it) the layer must stay silent.
+//! IDR) is decoded by FFmpeg and compared with the input pictures byte for byte. A 300-frame AV1
+//! session runs the same plan; its frames are not real tiles (the driver's AV1 is structural), so
+//! its stream is read by GhostStream's OBU walker and by FFmpeg's header tracer instead: a
+//! temporal delimiter per frame, the sequence header before each key frame, and each frame
+//! header's type, order hint and size as encoded. Under the 1.4 validation layer (as `make
+//! test` runs it) the layer must stay silent.
 //!
 //! One test in this binary: the environment names the driver before any Vulkan call.
 
@@ -12,7 +17,9 @@ mod common;
 use std::process::Command;
 
 use common::{install_driver, skip};
-use ghoststream::gpu::video::encoder::{Nv12Input, VideoEncoder, VideoRate};
+use ghoststream::bitstream::obu;
+use ghoststream::gpu::video::av1_sequence::Av1Parameters;
+use ghoststream::gpu::video::encoder::{PictureInput, VideoEncoder, VideoRate};
 use ghoststream::gpu::video::h264::H264Parameters;
 use ghoststream::gpu::video::h265::H265Parameters;
 use ghoststream::gpu::video::session::SessionParameters;
@@ -76,6 +83,7 @@ fn h264_and_h265_sessions_on_the_test_driver_decode_to_exactly_the_input() {
         frame_rate: Rational::new(30, 1),
         max_bitrate: 4_000_000,
         color: ColorDescription::BT709,
+        bit_depth: ghoststream::BitDepth::Eight,
     };
     let h264 = H264Parameters::new(&stream).unwrap();
     let h265 = H265Parameters::new(&stream).unwrap();
@@ -85,6 +93,199 @@ fn h264_and_h265_sessions_on_the_test_driver_decode_to_exactly_the_input() {
     ] {
         session(&ctx, params, name, rate, &driver.dir, validated);
     }
+    // AV1 at 320x180: the driver's AV1 encode starts at 192x128 (NVIDIA-modelled).
+    let av1 = Av1Parameters::new(&VideoStream {
+        width: 320,
+        height: 180,
+        ..stream
+    })
+    .unwrap();
+    av1_session(&ctx, &av1, rate, &driver.dir, validated);
+}
+
+/// The 300 frames of [`session`]'s plan, encoded, as AV1: the stream (temporal units as the
+/// backend writes them) and whether each frame is a key frame.
+fn encode_av1(
+    ctx: &std::sync::Arc<GpuContext>,
+    params: &Av1Parameters,
+    rate: VideoRate,
+    frames: usize,
+) -> (Vec<Vec<u8>>, Vec<bool>) {
+    let (w, h) = (320usize, 180usize);
+    let mut encoder = VideoEncoder::new(ctx, SessionParameters::Av1(params), rate)
+        .expect("the AV1 encoder opens");
+    assert_eq!(
+        encoder.coded_size(),
+        (320, 180),
+        "AV1 codes the frame's own size"
+    );
+    let header = encoder.parameter_sets().to_vec();
+    let mut stream = Vec::new();
+    let mut keys = Vec::new();
+    for n in 0..frames {
+        if n == 100 {
+            encoder
+                .set_rate(VideoRate {
+                    control: RateControl::Vbr {
+                        target: 2_000_000,
+                        max: 3_000_000,
+                    },
+                    ..rate
+                })
+                .expect("the device takes VBR");
+        }
+        if n == 200 {
+            encoder
+                .set_rate(VideoRate {
+                    control: RateControl::Cqp { qp: 120 },
+                    ..rate
+                })
+                .expect("the device takes constant QP");
+        }
+        let p = picture(n, w, h);
+        let input = PictureInput {
+            luma: &p[..w * h],
+            luma_stride: w,
+            chroma: &p[w * h..],
+            chroma_stride: w,
+            width: 320,
+            height: 180,
+        };
+        let encoded = encoder.encode(input, n == 280).expect("the frame encodes");
+        assert!(!encoded.data.is_empty(), "AV1 frame {n} wrote no bytes");
+        let mut unit = vec![0x12, 0x00];
+        if encoded.idr {
+            unit.extend_from_slice(&header);
+        }
+        unit.extend_from_slice(&encoded.data);
+        stream.push(unit);
+        keys.push(encoded.idr);
+    }
+    (stream, keys)
+}
+
+/// A 300-frame AV1 session: validation, then the stream's structure by two readers.
+fn av1_session(
+    ctx: &std::sync::Arc<GpuContext>,
+    params: &Av1Parameters,
+    rate: VideoRate,
+    dir: &tempfile::TempDir,
+    validated: bool,
+) {
+    let frames = 300;
+    let (temporal_units, keys) = encode_av1(ctx, params, rate, frames);
+    let stream = temporal_units.concat();
+    let want: Vec<bool> = (0..frames).map(|n| n == 0 || n == 280).collect();
+    assert_eq!(keys, want, "av1: key frames at the start and where forced");
+    if validated {
+        let messages = ctx.take_validation_messages();
+        assert!(
+            messages.is_empty(),
+            "validation layer 1.4 (av1):\n{}",
+            messages.join("\n")
+        );
+    }
+
+    // GhostStream's walker: per frame a delimiter, a header before key frames, then the
+    // driver's frame OBU(s).
+    let mut units = 0;
+    let mut headers = 0;
+    let mut frame_obus = 0;
+    for o in obu::obus(&stream) {
+        let o = o.expect("the stream is whole OBUs");
+        match o.obu_type {
+            2 => units += 1,
+            1 => {
+                headers += 1;
+                let seq = obu::parse_sequence_header(o.payload).expect("the header parses");
+                assert_eq!((seq.profile, seq.max_width, seq.max_height), (0, 320, 180));
+                assert_eq!(
+                    (seq.bit_depth(), seq.subsampling_x, seq.subsampling_y),
+                    (8, true, true)
+                );
+                assert_eq!(
+                    (
+                        seq.color_primaries,
+                        seq.transfer_characteristics,
+                        seq.matrix_coefficients
+                    ),
+                    (1, 1, 1),
+                    "BT.709 as the stream asked"
+                );
+            }
+            // OBU_FRAME, or OBU_FRAME_HEADER + OBU_TILE_GROUP.
+            6 | 3 => frame_obus += 1,
+            4 => {}
+            other => panic!("unexpected OBU type {other} in the stream"),
+        }
+    }
+    assert_eq!((units, headers, frame_obus), (frames, 2, frames));
+
+    // FFmpeg's reading of every frame header.
+    // In IVF, whose header gives the frame size: FFmpeg then needs no decoder to set up the
+    // stream (the driver's tiles are placeholders; a decoder refuses them).
+    let path = dir.path().join("stream.ivf");
+    let mut ivf = ghoststream::bitstream::ivf::IvfHeader {
+        fourcc: *b"AV01",
+        width: 320,
+        height: 180,
+        timebase_den: 30,
+        timebase_num: 1,
+        frame_count: u32::try_from(temporal_units.len()).unwrap(),
+    }
+    .to_bytes()
+    .to_vec();
+    for (n, unit) in temporal_units.iter().enumerate() {
+        let pts = i64::try_from(n).unwrap();
+        ivf.extend_from_slice(&ghoststream::bitstream::ivf::frame_header(
+            u32::try_from(unit.len()).unwrap(),
+            pts,
+        ));
+        ivf.extend_from_slice(unit);
+    }
+    std::fs::write(&path, &ivf).unwrap();
+    let run = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "info"])
+        .args(["-probesize", "32", "-analyzeduration", "0", "-i"])
+        .arg(&path)
+        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .expect("ffmpeg runs");
+    let log = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        run.status.success(),
+        "trace_headers reads the AV1 stream:\n{log}"
+    );
+    let values = |name: &str| -> Vec<u64> {
+        log.lines()
+            .filter_map(|l| {
+                let rest = l.split_once(&format!(" {name} "))?.1;
+                rest.rsplit_once('=')?.1.trim().parse().ok()
+            })
+            .collect()
+    };
+    let types = values("frame_type");
+    assert_eq!(types.len(), frames, "one frame header per frame:\n{log}");
+    for (n, t) in types.iter().enumerate() {
+        assert_eq!(
+            *t,
+            u64::from(!want[n]),
+            "frame {n}: KEY_FRAME (0) or INTER_FRAME (1)"
+        );
+    }
+    let hints = values("order_hint");
+    let since_key = |n: usize| if n >= 280 { n - 280 } else { n };
+    let expected: Vec<u64> = (0..frames).map(|n| (since_key(n) % 256) as u64).collect();
+    assert_eq!(
+        hints, expected,
+        "order hints count frames since the key frame, modulo 256"
+    );
+    let q = values("base_q_idx");
+    assert_eq!(q.len(), frames);
+    assert!(
+        q[200..].iter().all(|&q| q == 120),
+        "constant QP 120 from frame 200: {q:?}"
+    );
 }
 
 /// A 300-picture session of `params`' codec (FFmpeg's demuxer `name`) at `rate` and after:
@@ -127,7 +328,7 @@ fn session(
                 .expect("the device takes constant QP");
         }
         let p = picture(n, w, h);
-        let input = Nv12Input {
+        let input = PictureInput {
             luma: &p[..w * h],
             luma_stride: w,
             chroma: &p[w * h..],

@@ -215,6 +215,18 @@ impl Instance {
         extensions: &[*const c_char],
         timeline: bool,
     ) -> ash::Device {
+        self.compute_and_encode_device_with(pd, extensions, timeline, None)
+    }
+
+    /// [`Instance::compute_and_encode_device`] with one more feature structure (`extra`) in the
+    /// create info's chain.
+    pub fn compute_and_encode_device_with(
+        &self,
+        pd: vk::PhysicalDevice,
+        extensions: &[*const c_char],
+        timeline: bool,
+        extra: Option<&mut dyn vk::ExtendsDeviceCreateInfo>,
+    ) -> ash::Device {
         // The families an application looks at before creating queues of them.
         // SAFETY: a plain query.
         let families = unsafe {
@@ -242,7 +254,10 @@ impl Instance {
         if timeline {
             device_info = device_info.push_next(&mut features12);
         }
-        let device_info = device_info.push_next(&mut features11);
+        let mut device_info = device_info.push_next(&mut features11);
+        if let Some(extra) = extra {
+            device_info = device_info.push_next(extra);
+        }
         // SAFETY: a well-formed create info.
         unsafe { self.instance.create_device(pd, &device_info, None) }.expect("vkCreateDevice")
     }
