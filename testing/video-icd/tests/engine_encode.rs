@@ -16,7 +16,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{install_driver, skip};
+use common::skip;
 use ghoststream::bitstream::obu;
 use ghoststream::gpu::video::av1_sequence::Av1Parameters;
 use ghoststream::gpu::video::encoder::{PictureInput, VideoEncoder, VideoRate};
@@ -24,7 +24,7 @@ use ghoststream::gpu::video::h264::H264Parameters;
 use ghoststream::gpu::video::h265::H265Parameters;
 use ghoststream::gpu::video::session::SessionParameters;
 use ghoststream::gpu::video::VideoStream;
-use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
+use ghoststream::gpu::GpuContext;
 use ghoststream::RateControl;
 use ghoststream::{ColorDescription, Rational};
 
@@ -55,19 +55,8 @@ fn h264_and_h265_sessions_on_the_test_driver_decode_to_exactly_the_input() {
         skip("no ffmpeg on PATH (the independent decoder)");
         return;
     }
-    let Some(driver) = install_driver() else {
+    let Some((driver, ctx, validated)) = common::engine::driver_context() else {
         return;
-    };
-    let validated = std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some();
-    let ctx = match GpuContext::new(&GpuOptions {
-        device: DeviceSelector::Name("GhostStream test driver".into()),
-        validation: validated,
-    }) {
-        Ok(c) => c,
-        Err(e) => {
-            skip(&format!("no context on the test driver ({e})"));
-            return;
-        }
     };
     // 200x120: coded 208x128, so the cropping and the padding are exercised too.
     let (w32, h32) = (200u32, 120u32);
@@ -122,6 +111,30 @@ fn encode_av1(
     let header = encoder.parameter_sets().to_vec();
     let mut stream = Vec::new();
     let mut keys = Vec::new();
+    for (data, idr, _) in run_plan(&mut encoder, (w, h), frames, rate, 120) {
+        let mut unit = vec![0x12, 0x00];
+        if idr {
+            unit.extend_from_slice(&header);
+        }
+        unit.extend_from_slice(&data);
+        stream.push(unit);
+        keys.push(idr);
+    }
+    (stream, keys)
+}
+
+/// The plan every session here runs on `encoder`: `frames` pictures of `size`, VBR from
+/// picture 100, constant QP `qp` from 200 (live changes, recorded in the next coding scope, no
+/// IDR), a forced IDR at 280 (after H.264's frame_num and AV1's order hint have wrapped at
+/// 256). Each picture's bytes as the driver wrote them, whether it is an IDR, and its input.
+fn run_plan(
+    encoder: &mut VideoEncoder,
+    (w, h): (usize, usize),
+    frames: usize,
+    rate: VideoRate,
+    qp: u32,
+) -> Vec<(Vec<u8>, bool, Vec<u8>)> {
+    let mut out = Vec::with_capacity(frames);
     for n in 0..frames {
         if n == 100 {
             encoder
@@ -137,7 +150,7 @@ fn encode_av1(
         if n == 200 {
             encoder
                 .set_rate(VideoRate {
-                    control: RateControl::Cqp { qp: 120 },
+                    control: RateControl::Cqp { qp },
                     ..rate
                 })
                 .expect("the device takes constant QP");
@@ -148,20 +161,16 @@ fn encode_av1(
             luma_stride: w,
             chroma: &p[w * h..],
             chroma_stride: w,
-            width: 320,
-            height: 180,
+            width: u32::try_from(w).unwrap(),
+            height: u32::try_from(h).unwrap(),
         };
-        let encoded = encoder.encode(input, n == 280).expect("the frame encodes");
-        assert!(!encoded.data.is_empty(), "AV1 frame {n} wrote no bytes");
-        let mut unit = vec![0x12, 0x00];
-        if encoded.idr {
-            unit.extend_from_slice(&header);
-        }
-        unit.extend_from_slice(&encoded.data);
-        stream.push(unit);
-        keys.push(encoded.idr);
+        let encoded = encoder
+            .encode(input, n == 280)
+            .expect("the picture encodes");
+        assert!(!encoded.data.is_empty(), "frame {n} wrote no bytes");
+        out.push((encoded.data, encoded.idr, p));
     }
-    (stream, keys)
+    out
 }
 
 /// A 300-frame AV1 session: validation, then the stream's structure by two readers.
@@ -299,54 +308,19 @@ fn session(
     validated: bool,
 ) {
     let (w, h) = (200usize, 120usize);
-    let (w32, h32) = (200u32, 120u32);
     let mut encoder = VideoEncoder::new(ctx, params, rate).expect("the encoder opens");
     assert_eq!(encoder.coded_size(), (208, 128));
     let frames = 300;
     let mut stream = Vec::new();
     let mut idrs = Vec::new();
     let mut inputs = Vec::new();
-    for n in 0..frames {
-        // Live rate changes: recorded in the next coding scope, no IDR.
-        if n == 100 {
-            encoder
-                .set_rate(VideoRate {
-                    control: RateControl::Vbr {
-                        target: 2_000_000,
-                        max: 3_000_000,
-                    },
-                    ..rate
-                })
-                .expect("the device takes VBR");
-        }
-        if n == 200 {
-            encoder
-                .set_rate(VideoRate {
-                    control: RateControl::Cqp { qp: 30 },
-                    ..rate
-                })
-                .expect("the device takes constant QP");
-        }
-        let p = picture(n, w, h);
-        let input = PictureInput {
-            luma: &p[..w * h],
-            luma_stride: w,
-            chroma: &p[w * h..],
-            chroma_stride: w,
-            width: w32,
-            height: h32,
-        };
-        // Frame 280 is a forced IDR (after frame_num has wrapped at 256).
-        let encoded = encoder
-            .encode(input, n == 280)
-            .expect("the picture encodes");
-        assert!(!encoded.data.is_empty(), "frame {n} wrote no bytes");
-        if encoded.idr {
+    for (data, idr, input) in run_plan(&mut encoder, (w, h), frames, rate, 30) {
+        if idr {
             stream.extend_from_slice(encoder.parameter_sets());
         }
-        idrs.push(encoded.idr);
-        stream.extend_from_slice(&encoded.data);
-        inputs.push(p);
+        idrs.push(idr);
+        stream.extend_from_slice(&data);
+        inputs.push(input);
     }
     let want: Vec<bool> = (0..frames).map(|n| n == 0 || n == 280).collect();
     assert_eq!(

@@ -15,9 +15,9 @@ mod common;
 
 use std::process::Command;
 
-use common::{install_driver, skip};
+use common::skip;
 use ghoststream::encode::{open_backend, Feed};
-use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions, HandedOff};
+use ghoststream::gpu::HandedOff;
 use ghoststream::processing::convert::YuvLayout;
 use ghoststream::{BackendChoice, BackendKind, Codec, PixelFormat, Rational, SessionConfig};
 
@@ -59,19 +59,8 @@ fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
         skip("no ffmpeg on PATH (the independent decoder)");
         return;
     }
-    let Some(driver) = install_driver() else {
+    let Some((driver, ctx, validated)) = common::engine::driver_context() else {
         return;
-    };
-    let validated = std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some();
-    let ctx = match GpuContext::new(&GpuOptions {
-        device: DeviceSelector::Name("GhostStream test driver".into()),
-        validation: validated,
-    }) {
-        Ok(c) => c,
-        Err(e) => {
-            skip(&format!("no context on the test driver ({e})"));
-            return;
-        }
     };
     let (w, h, frames) = (200usize, 120usize, 40usize);
     let mut config = SessionConfig::new(Codec::H264, 200, 120, Rational::new(30, 1));

@@ -10,11 +10,11 @@ mod common;
 
 use std::process::Command;
 
-use common::{install_driver, skip};
+use common::skip;
 use ghoststream::gpu::video::h264::H264Parameters;
 use ghoststream::gpu::video::session::{EncodeSession, SessionParameters};
 use ghoststream::gpu::video::VideoStream;
-use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
+use ghoststream::gpu::GpuContext;
 use ghoststream::{ColorDescription, Rational};
 
 #[test]
@@ -24,23 +24,10 @@ fn the_engines_h264_session_makes_parameter_sets_ffmpeg_reads_back() {
         return;
     }
     // Before any Vulkan call, and the only test of this binary.
-    let Some(driver) = install_driver() else {
+    let Some((driver, ctx, validated)) = common::engine::driver_context() else {
         return;
     };
     let dir = &driver.dir;
-    // Validation where the layer knows video encode (1.4, as `make test` runs this binary
-    // under .ci/with-vvl-trixie); Debian 12's 1.3.239 does not.
-    let validated = std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some();
-    let ctx = match GpuContext::new(&GpuOptions {
-        device: DeviceSelector::Name("GhostStream test driver".into()),
-        validation: validated,
-    }) {
-        Ok(c) => c,
-        Err(e) => {
-            skip(&format!("no context on the test driver ({e})"));
-            return;
-        }
-    };
     let stream = VideoStream {
         width: 1920,
         height: 1080,

@@ -1,6 +1,7 @@
 //! What the driver's loader tests share: finding the built driver library, and skipping.
 #![allow(dead_code)]
 
+pub mod engine;
 pub mod ffmpeg;
 pub mod vulkan;
 

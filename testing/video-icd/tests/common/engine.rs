@@ -1,0 +1,28 @@
+//! What the tests that drive GhostStream's own encoder share: the driver installed and a
+//! context made on it, with the validation layer where it knows video encode.
+
+use std::sync::Arc;
+
+use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
+
+use super::{install_driver, skip, InstalledDriver};
+
+/// The driver installed (see [`install_driver`]), a GhostStream context on it, and whether the
+/// validation layer is on: where the layer knows video encode (1.4, as `make test` runs these
+/// binaries under .ci/with-vvl-trixie; Debian 12's 1.3.239 does not). `None` after [`skip`]
+/// without the driver library or a context. Call it before any other Vulkan call, in the only
+/// test of its binary.
+pub fn driver_context() -> Option<(InstalledDriver, Arc<GpuContext>, bool)> {
+    let driver = install_driver()?;
+    let validated = std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some();
+    match GpuContext::new(&GpuOptions {
+        device: DeviceSelector::Name("GhostStream test driver".into()),
+        validation: validated,
+    }) {
+        Ok(ctx) => Some((driver, ctx, validated)),
+        Err(e) => {
+            skip(&format!("no context on the test driver ({e})"));
+            None
+        }
+    }
+}
