@@ -4,7 +4,9 @@
 //! here is a test double on the same Vulkan device (lavapipe has no CUDA and cannot export
 //! timelines), which waits on `ready`, reads the buffer and signals `released` exactly as NVENC's
 //! CUDA stream does on the H200 (tests/cuda_handoff.rs). Its bytes must equal the read-back
-//! path's, frame for frame: a buffer reused too early shows up as a mismatch.
+//! path's, frame for frame: a buffer reused too early shows up as a mismatch. And the Vulkan
+//! Video backend, which would read the hand-off on this device, refuses a device without a
+//! video-encode queue by name.
 
 mod gpu_common;
 
@@ -215,6 +217,40 @@ fn frames_rotate_through_more_buffers_than_slots_and_match_the_read_back_path() 
     assert_eq!(shared.released.value().unwrap(), frames as u64);
     drop(stream);
     assert_validation_silent(&ctx);
+}
+
+#[test]
+fn the_vulkan_video_backend_on_a_gpu_without_an_encode_queue_is_refused_naming_it() {
+    // Lavapipe here, the H200 in benches/h200/run.sh: neither has a video-encode queue. The
+    // session's GPU pass would hand its frames to the encoder on this context; the backend
+    // refuses before any of it is made, naming the device and what it lacks.
+    let Some(ctx) = gpu_common::context() else {
+        return;
+    };
+    let name = ctx.device_info().name.clone();
+    println!("device: {name}");
+    assert!(
+        ctx.video_encode_family().is_none(),
+        "{name} has no encode queue"
+    );
+    for codec in [Codec::H264, Codec::Hevc, Codec::Av1] {
+        let mut config = SessionConfig::new(codec, 1920, 1080, Rational::new(60, 1));
+        config.backend = ghoststream::BackendChoice::Only(BackendKind::VulkanVideo);
+        let Err(e) = ghoststream::encode::open_backend(&config, Feed::Gpu(&ctx)) else {
+            panic!("{codec}: a backend opened on {name}");
+        };
+        let text = e.to_string();
+        println!("{codec}: {text}");
+        assert!(
+            text.contains(&name) && text.contains("no video-encode queue"),
+            "{codec}: {text}"
+        );
+        let why = ghoststream::gpu::video::caps::encode_support_on(&ctx, codec).unwrap_err();
+        assert!(
+            why.contains(&name) && why.contains("VK_KHR_video_encode_queue"),
+            "{codec}: {why}"
+        );
+    }
 }
 
 #[test]

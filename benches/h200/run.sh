@@ -40,7 +40,7 @@ echo "== Frames in an embedding application's own images; memory and timelines e
 for t in gpu_embed gpu_interop gpu_handoff; do
   GHOSTSTREAM_REQUIRE_GPU=1 .h200/${t}_test --test-threads 1 --nocapture > "$out/$t.txt" 2>&1
   echo "tests exit code: $?" | tee -a "$out/$t.txt"
-  grep -E "^device:|^test |test result|reported|SKIPPED|samples" "$out/$t.txt" | sort | uniq -c
+  grep -E "^device:|^test |test result|reported|SKIPPED|samples|video-encode queue" "$out/$t.txt" | sort | uniq -c
 done
 
 echo "== Vulkan -> CUDA hand-off (imported memory and timelines), NVENC against the real driver"
