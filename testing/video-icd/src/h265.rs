@@ -3,8 +3,8 @@
 //! 7.3.7 and E.2.1) when they are added, with the values the encoder needs kept beside them.
 //!
 //! The SPS and PPS are written with the overrides this driver's PCM encoder
-//! ([`crate::h265_pcm`]) needs (16x16 coding tree and coding blocks, 8-bit PCM coding units
-//! unfiltered, no SAO, tiles, wavefronts, weighted prediction or temporal motion vectors;
+//! ([`crate::h265_pcm`]) needs (16x16 coding tree and coding blocks, PCM coding units at the
+//! picture's bit depth (8 bits for Main, 10 for Main 10) unfiltered, no SAO, tiles, wavefronts, weighted prediction or temporal motion vectors;
 //! see [`pcm_sps`] and [`pcm_pps`]); each keeps the values as written beside its NAL unit and
 //! says whether they differ from the application's (`hasOverrides`).
 //!
@@ -516,8 +516,10 @@ pub fn pcm_sps(
     o.log2_diff_max_min_luma_transform_block_size = max_tb - min_tb;
     o.max_transform_hierarchy_depth_inter = s.max_transform_hierarchy_depth_inter.min(4 - min_tb);
     o.max_transform_hierarchy_depth_intra = s.max_transform_hierarchy_depth_intra.min(4 - min_tb);
-    o.pcm_sample_bit_depth_luma_minus1 = s.bit_depth_luma_minus8 + 7;
-    o.pcm_sample_bit_depth_chroma_minus1 = s.bit_depth_chroma_minus8 + 7;
+    // PcmBitDepth = BitDepth: 8 (minus1 7) for Main, 10 (minus1 9) for Main 10. (Bit depths
+    // over 16 are refused when written, so the saturation never shows.)
+    o.pcm_sample_bit_depth_luma_minus1 = s.bit_depth_luma_minus8.saturating_add(7);
+    o.pcm_sample_bit_depth_chroma_minus1 = s.bit_depth_chroma_minus8.saturating_add(7);
     o.log2_min_pcm_luma_coding_block_size_minus3 = 1;
     o.log2_diff_max_min_pcm_luma_coding_block_size = 0;
     let f = &mut o.flags;
@@ -633,6 +635,22 @@ fn write_sps(
         return Err(format!(
             "SPS {id}: ids 0 … 15 and sps_max_sub_layers_minus1 0 … 6 (VPS {}, {} sub-layers minus 1)",
             s.sps_video_parameter_set_id, s.sps_max_sub_layers_minus1
+        ));
+    }
+    // bit_depth_luma_minus8 and bit_depth_chroma_minus8: 0 … 8 (section 7.4.3.2.1); PCM
+    // sample depths up to the sample depth (u(4) each).
+    let depths = (s.bit_depth_luma_minus8, s.bit_depth_chroma_minus8);
+    let pcm = (
+        s.pcm_sample_bit_depth_luma_minus1,
+        s.pcm_sample_bit_depth_chroma_minus1,
+    );
+    if depths.0 > 8
+        || depths.1 > 8
+        || (f.pcm_enabled_flag() != 0 && (pcm.0 > depths.0 + 7 || pcm.1 > depths.1 + 7))
+    {
+        return Err(format!(
+            "SPS {id}: bit depths {}+8 / {}+8 (0 … 8 each) with PCM sample depths {}+1 / {}+1 (at most the sample depths)",
+            depths.0, depths.1, pcm.0, pcm.1
         ));
     }
     let subs = s.sps_max_sub_layers_minus1;
@@ -936,6 +954,65 @@ mod tests {
         assert!(pps(&std_pps(pf))
             .unwrap_err()
             .contains("pps_extension_present_flag"));
+    }
+
+    #[test]
+    fn a_main_10_sps_gets_ten_bit_pcm_and_other_depths_are_checked() {
+        let ptl = std_ptl(
+            native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN_10,
+            native::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_4_1,
+        );
+        let d = dpb();
+        let parts = SpsParts {
+            ptl: Some(&ptl),
+            dpb: Some(&d),
+            ..Default::default()
+        };
+        let s = native::StdVideoH265SequenceParameterSet {
+            chroma_format_idc: 1,
+            pic_width_in_luma_samples: 64,
+            pic_height_in_luma_samples: 48,
+            bit_depth_luma_minus8: 2,
+            bit_depth_chroma_minus8: 2,
+            ..std_sps(no_sps_flags())
+        };
+        let written = sps(&s, &parts).unwrap();
+        let w = written.written.get();
+        assert!(written.overrides);
+        assert_eq!(
+            (
+                w.bit_depth_luma_minus8,
+                w.bit_depth_chroma_minus8,
+                w.flags.pcm_enabled_flag(),
+                w.pcm_sample_bit_depth_luma_minus1,
+                w.pcm_sample_bit_depth_chroma_minus1,
+                w.log2_min_pcm_luma_coding_block_size_minus3,
+                w.log2_diff_max_min_pcm_luma_coding_block_size,
+                w.flags.pcm_loop_filter_disabled_flag(),
+            ),
+            (2, 2, 1, 9, 9, 1, 0, 1)
+        );
+        // general_profile_idc 2 with only compatibility flag 2 (a 10-bit stream is not Main).
+        // The NAL: start code, header 42 01, sps_video_parameter_set_id 0 (4 bits),
+        // sps_max_sub_layers_minus1 0 (3), nesting 0, then profile space 0, tier 0, idc 2.
+        assert_eq!(written.nal[4..9], [0x42, 0x01, 0x00, 0x02, 0x20]);
+        assert_eq!(written.nal[9..12], [0, 0, 0x03]);
+        // Depths past the syntax's range, and PCM deeper than the samples, are refused.
+        let e = sps(
+            &native::StdVideoH265SequenceParameterSet {
+                bit_depth_luma_minus8: 9,
+                ..s
+            },
+            &parts,
+        )
+        .unwrap_err();
+        assert_eq!(e, "SPS 0: bit depths 9+8 / 2+8 (0 … 8 each) with PCM sample depths 0+1 / 0+1 (at most the sample depths)");
+        let mut deep_pcm = s;
+        deep_pcm.flags.set_pcm_enabled_flag(1);
+        deep_pcm.pcm_sample_bit_depth_luma_minus1 = 10;
+        assert!(sps(&deep_pcm, &parts)
+            .unwrap_err()
+            .contains("PCM sample depths 10+1 / 0+1"));
     }
 
     #[test]

@@ -6,14 +6,170 @@
 //! [`crate::h265::pcm_pps`]): 16x16 coding tree blocks that are each one 16x16 coding unit,
 //! PCM enabled in 16x16 blocks and left unfiltered, the deblocking filter and SAO off. Each
 //! coding unit is intra (`cu_skip_flag` 0 and `pred_mode_flag` 1 in P and B slices),
-//! `PART_2Nx2N`, `pcm_flag` 1, then its 8-bit samples. 4:2:0, 8 bits, one slice segment per
-//! picture.
+//! `PART_2Nx2N`, `pcm_flag` 1, then its samples at the picture's bit depth. 4:2:0, one slice
+//! segment per picture, 8 bits (Main, from NV12) or 10 bits (Main 10, from P010: Vulkan's
+//! `G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16`, each sample in the top 10 bits of a 16-bit
+//! little-endian word).
 
 use ash::vk::native;
 
 use crate::h264::{annex_b, BitWriter};
 use crate::h264_pcm::Nv12Picture;
 use crate::h265::{st_ref_pic_set, std_st_rps, Pps, Sps};
+
+/// A picture in P010 (`G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16`): a luma plane of 16-bit
+/// little-endian words and an interleaved Cb, Cr plane of them at half width and height, each
+/// sample in a word's top 10 bits (the low 6 bits are ignored). Strides are in bytes;
+/// `width` and `height` are the coded size (whole 16x16 blocks).
+#[derive(Clone, Copy, Debug)]
+pub struct P010Picture<'a> {
+    /// The luma plane, `height` rows of `luma_stride` bytes (the last may be just
+    /// `2 * width`).
+    pub luma: &'a [u8],
+    /// Bytes from one luma row to the next.
+    pub luma_stride: usize,
+    /// The chroma plane, `height / 2` rows of `width / 2` Cb, Cr word pairs.
+    pub chroma: &'a [u8],
+    /// Bytes from one chroma row to the next.
+    pub chroma_stride: usize,
+    /// Coded width in pixels, a multiple of 16.
+    pub width: u32,
+    /// Coded height in pixels, a multiple of 16.
+    pub height: u32,
+}
+
+impl P010Picture<'_> {
+    /// Why [`encode_picture`] cannot take this picture (a size not of whole 16x16 blocks, or
+    /// a plane shorter than its rows), `None` when it can.
+    pub fn problem(&self) -> Option<String> {
+        let (w, h) = (self.width as usize, self.height as usize);
+        if w == 0 || h == 0 || w % 16 != 0 || h % 16 != 0 {
+            return Some(format!(
+                "a coded picture of {w}x{h}: both sides must be non-zero multiples of 16"
+            ));
+        }
+        let row = 2 * w;
+        let need = |stride: usize, rows: usize| stride * (rows - 1) + row;
+        if self.luma_stride < row || self.luma.len() < need(self.luma_stride, h) {
+            return Some(format!(
+                "the 10-bit luma plane has {} bytes with stride {} but {w}x{h} needs a stride ≥ {row} and {} bytes",
+                self.luma.len(),
+                self.luma_stride,
+                need(self.luma_stride.max(row), h)
+            ));
+        }
+        if self.chroma_stride < row || self.chroma.len() < need(self.chroma_stride, h / 2) {
+            return Some(format!(
+                "the 10-bit chroma plane has {} bytes with stride {} but {}x{} of CbCr pairs needs a stride ≥ {row} and {} bytes",
+                self.chroma.len(),
+                self.chroma_stride,
+                w / 2,
+                h / 2,
+                need(self.chroma_stride.max(row), h / 2)
+            ));
+        }
+        None
+    }
+
+    /// The 10-bit sample in the word at byte `at` of `plane`.
+    fn sample(plane: &[u8], at: usize) -> u32 {
+        u32::from(u16::from_le_bytes([plane[at], plane[at + 1]]) >> 6)
+    }
+}
+
+/// A source picture the PCM writer takes: its coded size, sample bit depth and the samples of
+/// each 16x16 coding unit.
+pub trait PcmSource {
+    /// The coded width and height (whole 16x16 blocks when [`PcmSource::problem`] is `None`).
+    fn size(&self) -> (u32, u32);
+    /// Bits per sample, luma and chroma alike.
+    fn bit_depth(&self) -> u8;
+    /// Why the picture cannot be written, `None` when it can.
+    fn problem(&self) -> Option<String>;
+    /// Writes `pcm_sample()` of the coding unit whose top-left luma sample is at
+    /// (`16 * cx`, `16 * cy`): 256 luma samples, then Cb's 8x8, then Cr's, each in raster
+    /// order at [`PcmSource::bit_depth`] bits. `w` is byte-aligned before and after.
+    fn write_cu(&self, w: &mut BitWriter, cx: usize, cy: usize);
+}
+
+impl PcmSource for Nv12Picture<'_> {
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    fn bit_depth(&self) -> u8 {
+        8
+    }
+
+    fn problem(&self) -> Option<String> {
+        Nv12Picture::problem(self)
+    }
+
+    fn write_cu(&self, w: &mut BitWriter, cx: usize, cy: usize) {
+        let mut samples = [0u8; 384];
+        for y in 0..16 {
+            let at = (cy * 16 + y) * self.luma_stride + cx * 16;
+            samples[y * 16..][..16].copy_from_slice(&self.luma[at..at + 16]);
+        }
+        for y in 0..8 {
+            let row = &self.chroma[(cy * 8 + y) * self.chroma_stride + cx * 16..][..16];
+            for x in 0..8 {
+                samples[256 + y * 8 + x] = row[2 * x];
+                samples[320 + y * 8 + x] = row[2 * x + 1];
+            }
+        }
+        w.bytes(&samples);
+    }
+}
+
+impl PcmSource for P010Picture<'_> {
+    fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    fn bit_depth(&self) -> u8 {
+        10
+    }
+
+    fn problem(&self) -> Option<String> {
+        P010Picture::problem(self)
+    }
+
+    fn write_cu(&self, w: &mut BitWriter, cx: usize, cy: usize) {
+        // 384 samples of 10 bits: 480 bytes, four samples to five bytes.
+        let mut packed = [0u8; 480];
+        let mut at = 0;
+        let mut acc: u64 = 0;
+        let mut push = |v: u32, n: &mut usize| {
+            acc = (acc << 10) | u64::from(v);
+            *n += 1;
+            if *n % 4 == 0 {
+                packed[at..at + 5].copy_from_slice(&acc.to_be_bytes()[3..]);
+                at += 5;
+                acc = 0;
+            }
+        };
+        let mut n = 0;
+        for y in 0..16 {
+            let row = (cy * 16 + y) * self.luma_stride + cx * 32;
+            for x in 0..16 {
+                push(Self::sample(self.luma, row + 2 * x), &mut n);
+            }
+        }
+        for component in 0..2 {
+            for y in 0..8 {
+                let row = (cy * 8 + y) * self.chroma_stride + cx * 32;
+                for x in 0..8 {
+                    push(
+                        Self::sample(self.chroma, row + 4 * x + 2 * component),
+                        &mut n,
+                    );
+                }
+            }
+        }
+        w.bytes(&packed);
+    }
+}
 
 /// `rangeTabLps[pStateIdx][qRangeIdx]` (Table 9-52).
 const RANGE_TAB_LPS: [[u8; 4]; 64] = [
@@ -246,29 +402,56 @@ const IDR_W_RADL: u8 = 19;
 
 /// The slice segment of `picture`: one Annex-B NAL unit (IDR_W_RADL for an IDR picture, else
 /// TRAIL_R) with a slice segment header from the written `sps`/`pps`, the picture and slice
-/// parameters, then every 16x16 coding unit of `source` as PCM. `picture`'s and `slice`'s
-/// pointers must be NULL or valid. An error names what cannot be written.
+/// parameters, then every 16x16 coding unit of `source` as PCM at the SPS's bit depth, which
+/// must be the source's (8 bits from an [`Nv12Picture`], 10 from a [`P010Picture`]).
+/// `picture`'s and `slice`'s pointers must be NULL or valid. An error names what cannot be
+/// written.
 pub fn encode_picture(
     sps: &Sps,
     pps: &Pps,
     picture: &native::StdVideoEncodeH265PictureInfo,
     slice: &native::StdVideoEncodeH265SliceSegmentHeader,
-    source: &Nv12Picture<'_>,
+    source: &impl PcmSource,
 ) -> Result<Vec<u8>, String> {
     if let Some(problem) = source.problem() {
         return Err(problem);
     }
-    if (source.width, source.height) != sps.size {
+    let (width, height) = source.size();
+    if (width, height) != sps.size {
         return Err(format!(
-            "a {}x{} picture for SPS {} of {}x{}",
-            source.width, source.height, sps.id, sps.size.0, sps.size.1
+            "a {width}x{height} picture for SPS {} of {}x{}",
+            sps.id, sps.size.0, sps.size.1
         ));
     }
     let s = sps.written.get();
-    if s.chroma_format_idc != 1 || s.bit_depth_luma_minus8 != 0 || s.bit_depth_chroma_minus8 != 0 {
+    let depths = (s.bit_depth_luma_minus8, s.bit_depth_chroma_minus8);
+    if s.chroma_format_idc != 1 || !matches!(depths, (0, 0) | (2, 2)) {
         return Err(format!(
-            "SPS {}: chroma_format_idc {} with {}+8 / {}+8 bits; this encoder writes 4:2:0 (1) with 8 bits",
-            sps.id, s.chroma_format_idc, s.bit_depth_luma_minus8, s.bit_depth_chroma_minus8
+            "SPS {}: chroma_format_idc {} with {}+8 / {}+8 bits; this encoder writes 4:2:0 (1) with 8 bits (Main) or 10 bits (Main 10), luma and chroma alike",
+            sps.id, s.chroma_format_idc, depths.0, depths.1
+        ));
+    }
+    let depth = depths.0 + 8;
+    if depth != source.bit_depth() {
+        return Err(format!(
+            "SPS {} has {depth}-bit samples but the source picture is {}-bit ({}): the session's picture format and the SPS's bit depth must agree",
+            sps.id,
+            source.bit_depth(),
+            if source.bit_depth() == 8 { "NV12" } else { "P010" }
+        ));
+    }
+    // The written SPS's PCM sample depth is the picture's (crate::h265::pcm_sps).
+    let pcm = (
+        s.pcm_sample_bit_depth_luma_minus1,
+        s.pcm_sample_bit_depth_chroma_minus1,
+    );
+    if s.flags.pcm_enabled_flag() == 0 || pcm != (depth - 1, depth - 1) {
+        return Err(format!(
+            "SPS {}: PCM samples of {}+1 / {}+1 bits (enabled: {}); this encoder writes them at the {depth}-bit sample depth",
+            sps.id,
+            pcm.0,
+            pcm.1,
+            s.flags.pcm_enabled_flag()
         ));
     }
     let idr = picture.pic_type == native::StdVideoH265PictureType_STD_VIDEO_H265_PICTURE_TYPE_IDR;
@@ -290,8 +473,7 @@ pub fn encode_picture(
     let mut pred_mode = Context::new(PRED_MODE_INIT[init_type], qp);
     let mut part_mode = Context::new(PART_MODE_INIT[init_type], qp);
     let mut cabac = Cabac::new(w);
-    let (ctbs_w, ctbs_h) = (source.width as usize / 16, source.height as usize / 16);
-    let mut samples = [0u8; 384];
+    let (ctbs_w, ctbs_h) = (width as usize / 16, height as usize / 16);
     for cy in 0..ctbs_h {
         for cx in 0..ctbs_w {
             if init_type != 0 {
@@ -302,18 +484,7 @@ pub fn encode_picture(
             cabac.terminate(true); // pcm_flag
             let w = cabac.writer();
             w.align_with_zeros(); // pcm_alignment_zero_bit
-            for y in 0..16 {
-                let at = (cy * 16 + y) * source.luma_stride + cx * 16;
-                samples[y * 16..][..16].copy_from_slice(&source.luma[at..at + 16]);
-            }
-            for y in 0..8 {
-                let row = &source.chroma[(cy * 8 + y) * source.chroma_stride + cx * 16..][..16];
-                for x in 0..8 {
-                    samples[256 + y * 8 + x] = row[2 * x];
-                    samples[320 + y * 8 + x] = row[2 * x + 1];
-                }
-            }
-            w.bytes(&samples);
+            source.write_cu(w, cx, cy); // pcm_sample()
             cabac.restart();
             // end_of_slice_segment_flag; its 1 ends with the rbsp_stop_one_bit.
             cabac.terminate(cy + 1 == ctbs_h && cx + 1 == ctbs_w);
@@ -572,7 +743,13 @@ mod tests {
     }
 
     fn sets() -> (Sps, Pps) {
-        let ptl = crate::h265::std_ptl(1, 0);
+        sets_of_depth(0, 0)
+    }
+
+    /// Main (`minus8` 0) or Main 10 (2) parameter sets of a 16x16 picture (other depths with
+    /// the Main 10 profile), luma and chroma depths given.
+    fn sets_of_depth(minus8: u8, chroma_minus8: u8) -> (Sps, Pps) {
+        let ptl = crate::h265::std_ptl(if minus8 == 0 { 1 } else { 2 }, 0);
         let dpb = native::StdVideoH265DecPicBufMgr {
             max_latency_increase_plus1: [0; 7],
             max_dec_pic_buffering_minus1: [1, 0, 0, 0, 0, 0, 0],
@@ -587,6 +764,8 @@ mod tests {
                 pic_width_in_luma_samples: 16,
                 pic_height_in_luma_samples: 16,
                 log2_max_pic_order_cnt_lsb_minus4: 4,
+                bit_depth_luma_minus8: minus8,
+                bit_depth_chroma_minus8: chroma_minus8,
                 ..crate::h265::std_sps(sf)
             },
             &crate::h265::SpsParts {
@@ -677,6 +856,140 @@ mod tests {
         // override 0 | five_minus_max_num_merge_cand ue(0) 1 | se(-3) = ue(6) 00111 | stop 1
         let out = w.finish();
         assert_eq!(bits(&out, 32), "11010000001010010111010011110000");
+    }
+
+    /// A 16x16 P010 picture: luma words `(v << 6) | 0x3f` (low bits set, to be ignored) with
+    /// `v` = `luma(x, y)`, chroma pairs from `cb(x, y)` and `cr(x, y)`.
+    fn p010_16x16(
+        luma: impl Fn(usize, usize) -> u16,
+        cb: impl Fn(usize, usize) -> u16,
+        cr: impl Fn(usize, usize) -> u16,
+    ) -> (Vec<u8>, Vec<u8>) {
+        let word = |v: u16| ((v << 6) | 0x3f).to_le_bytes();
+        let l = (0..16)
+            .flat_map(|y| (0..16).map(move |x| (x, y)))
+            .flat_map(|(x, y)| word(luma(x, y)))
+            .collect();
+        let c = (0..8)
+            .flat_map(|y| (0..8).map(move |x| (x, y)))
+            .flat_map(|(x, y)| [word(cb(x, y)), word(cr(x, y))].concat())
+            .collect();
+        (l, c)
+    }
+
+    #[test]
+    fn p010_coding_units_pack_four_ten_bit_samples_in_five_bytes() {
+        // The first four luma samples 0x3ff, 0x001, 0x200, 0x155: 11111111 | 11 000000 |
+        // 0001 1000 | 000000 01 | 01010101 = ff c0 18 01 55.
+        let first = [0x3ff, 0x001, 0x200, 0x155];
+        let (l, c) = p010_16x16(
+            |x, y| {
+                if y == 0 && x < 4 {
+                    first[x]
+                } else {
+                    u16::try_from((x * 37 + y * 91) % 1024).unwrap()
+                }
+            },
+            |x, y| u16::try_from(1023 - x - 8 * y).unwrap(),
+            |x, y| u16::try_from(3 + 4 * x + 32 * y).unwrap(),
+        );
+        let pic = P010Picture {
+            luma: &l,
+            luma_stride: 32,
+            chroma: &c,
+            chroma_stride: 32,
+            width: 16,
+            height: 16,
+        };
+        assert_eq!(pic.problem(), None);
+        let mut w = BitWriter::default();
+        pic.write_cu(&mut w, 0, 0);
+        assert!(w.is_aligned());
+        let out = finish_aligned({
+            let mut w = w;
+            w.bit(true); // a stop bit, so that finish_aligned's dropped byte is this one
+            w.align_with_zeros();
+            w
+        });
+        assert_eq!(out.len(), 481);
+        assert_eq!(out[..5], [0xff, 0xc0, 0x18, 0x01, 0x55]);
+        // Every sample read back at 10 bits: luma raster, then Cb's 8x8, then Cr's.
+        let mut d = Decoder::new(&out, 0);
+        d.pos = 0;
+        let samples: Vec<u32> = (0..384).map(|_| d.read(10)).collect();
+        let expected: Vec<u32> = (0..256)
+            .map(|i| u32::from(u16::from_le_bytes([l[2 * i], l[2 * i + 1]]) >> 6))
+            .chain((0..64).map(|i| u32::from(u16::from_le_bytes([c[4 * i], c[4 * i + 1]]) >> 6)))
+            .chain(
+                (0..64).map(|i| u32::from(u16::from_le_bytes([c[4 * i + 2], c[4 * i + 3]]) >> 6)),
+            )
+            .collect();
+        assert_eq!(samples, expected);
+        assert_eq!((samples[256], samples[320]), (1023, 3));
+        // A short plane is named.
+        let short = P010Picture {
+            luma: &l[..500],
+            ..pic
+        };
+        assert_eq!(
+            short.problem().unwrap(),
+            "the 10-bit luma plane has 500 bytes with stride 32 but 16x16 needs a stride ≥ 32 and 512 bytes"
+        );
+    }
+
+    #[test]
+    fn the_sps_bit_depth_and_the_sources_must_agree() {
+        let i = native::StdVideoH265SliceType_STD_VIDEO_H265_SLICE_TYPE_I;
+        let (l, c) = p010_16x16(|_, _| 512, |_, _| 100, |_, _| 900);
+        let p010 = P010Picture {
+            luma: &l,
+            luma_stride: 32,
+            chroma: &c,
+            chroma_stride: 32,
+            width: 16,
+            height: 16,
+        };
+        let (l8, c8) = (vec![16u8; 256], vec![128u8; 128]);
+        let nv12 = Nv12Picture {
+            luma: &l8,
+            luma_stride: 16,
+            chroma: &c8,
+            chroma_stride: 16,
+            width: 16,
+            height: 16,
+        };
+        let (sps10, pps10) = sets_of_depth(2, 2);
+        let s = sps10.written.get();
+        assert_eq!(
+            (
+                s.pcm_sample_bit_depth_luma_minus1,
+                s.pcm_sample_bit_depth_chroma_minus1
+            ),
+            (9, 9)
+        );
+        let (idr, slice) = (picture(true, 0), slice(i, 0));
+        let au = encode_picture(&sps10, &pps10, &idr, &slice, &p010).unwrap();
+        // Header bytes, then one coding unit: bins, alignment, 480 PCM bytes, the end.
+        assert_eq!(au[..6], [0, 0, 0, 1, 19 << 1, 1]);
+        assert!(au.len() > 6 + 480, "{}", au.len());
+        assert_eq!(
+            encode_picture(&sps10, &pps10, &idr, &slice, &nv12).unwrap_err(),
+            "SPS 0 has 10-bit samples but the source picture is 8-bit (NV12): the session's picture format and the SPS's bit depth must agree"
+        );
+        let (sps8, pps8) = sets();
+        assert_eq!(
+            encode_picture(&sps8, &pps8, &idr, &slice, &p010).unwrap_err(),
+            "SPS 0 has 8-bit samples but the source picture is 10-bit (P010): the session's picture format and the SPS's bit depth must agree"
+        );
+        // 12 bits, and 10-bit luma with 8-bit chroma: refused by name.
+        let (sps12, pps12) = sets_of_depth(4, 4);
+        assert!(encode_picture(&sps12, &pps12, &idr, &slice, &p010)
+            .unwrap_err()
+            .ends_with("with 4+8 / 4+8 bits; this encoder writes 4:2:0 (1) with 8 bits (Main) or 10 bits (Main 10), luma and chroma alike"));
+        let (mixed, pps_mixed) = sets_of_depth(2, 0);
+        assert!(encode_picture(&mixed, &pps_mixed, &idr, &slice, &p010)
+            .unwrap_err()
+            .contains("with 2+8 / 0+8 bits"));
     }
 
     #[test]
