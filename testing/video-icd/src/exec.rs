@@ -13,7 +13,7 @@ use crate::command::{
 use crate::driver::Device;
 use crate::h264::{Pps, Sps};
 use crate::h264_pcm::{self, Nv12Picture};
-use crate::h265_pcm;
+use crate::h265_pcm::{self, P010Picture};
 use crate::log::record;
 use crate::query::Query;
 use crate::session::{Av1Params, CodecParams, H264Params, H265Params, Session};
@@ -416,6 +416,33 @@ fn control_coding(d: &mut Device, session: u64, c: &Control) -> Result<String, S
     ))
 }
 
+/// The image of a picture resource's view.
+fn picture_image<'a>(d: &'a Device, p: &Picture) -> Result<&'a crate::driver::Image, String> {
+    let view = d
+        .views
+        .get(&p.view)
+        .ok_or_else(|| format!("image view {:#x} was destroyed", p.view))?;
+    let img = d
+        .images
+        .get(&view.image)
+        .ok_or_else(|| format!("image {:#x} was destroyed", view.image))?;
+    let format = img.request.format;
+    if format != vk::Format::G8_B8R8_2PLANE_420_UNORM && format != P010 {
+        return Err(format!(
+            "a {format:?} picture: the encoder reads NV12 (G8_B8R8_2PLANE_420_UNORM) and P010 (G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16)"
+        ));
+    }
+    Ok(img)
+}
+
+/// P010: 10-bit 4:2:0, each sample in the top 10 bits of a 16-bit word.
+const P010: vk::Format = vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16;
+
+/// The format of a picture resource's image (NV12 or P010).
+fn picture_format(d: &Device, p: &Picture) -> Result<vk::Format, String> {
+    picture_image(d, p).map(|img| img.request.format)
+}
+
 /// The bytes of a picture resource: (memory, (plane offset, row pitch, texel bytes, size) per
 /// plane) of the layer it names.
 fn picture_planes(d: &Device, p: &Picture) -> Result<(u64, Vec<PlaneAt>), String> {
@@ -429,16 +456,7 @@ fn picture_planes(d: &Device, p: &Picture) -> Result<(u64, Vec<PlaneAt>), String
             p.base_layer, view.layer_count
         ));
     }
-    let img = d
-        .images
-        .get(&view.image)
-        .ok_or_else(|| format!("image {:#x} was destroyed", view.image))?;
-    if img.request.format != vk::Format::G8_B8R8_2PLANE_420_UNORM {
-        return Err(format!(
-            "a {:?} picture: the encoder reads NV12",
-            img.request.format
-        ));
-    }
+    let img = picture_image(d, p)?;
     let (memory, base) = img.bound.ok_or("the picture's image has no memory")?;
     let layer = u64::from(view.base_layer + p.base_layer);
     let start = base + img.layout.layer_pitch * layer;
@@ -452,8 +470,9 @@ fn picture_planes(d: &Device, p: &Picture) -> Result<(u64, Vec<PlaneAt>), String
     ))
 }
 
-/// The NV12 samples of `p` at `coded` (a multiple of 16 in each direction), edge-replicated
-/// beyond the image: (luma, chroma), `coded.0` bytes per row each.
+/// The samples of `p` at `coded` (a multiple of 16 in each direction), edge-replicated
+/// beyond the image: (luma, chroma), `coded.0` texels per luma row and `coded.0 / 2` per
+/// chroma row (NV12: `coded.0` bytes per row each; P010: `2 * coded.0`).
 fn read_picture(d: &Device, p: &Picture, coded: (u32, u32)) -> Result<(Vec<u8>, Vec<u8>), String> {
     let (memory, planes) = picture_planes(d, p)?;
     let bytes = d
@@ -491,7 +510,8 @@ fn read_picture(d: &Device, p: &Picture, coded: (u32, u32)) -> Result<(Vec<u8>, 
     Ok((luma, chroma))
 }
 
-/// Writes `luma`/`chroma` (`coded.0` bytes per row) into `p`'s image, clipped to it.
+/// Writes `luma`/`chroma` (rows of `coded.0` luma texels and `coded.0 / 2` chroma texels, as
+/// [`read_picture`] gives them) into `p`'s image, clipped to it.
 fn write_picture(
     d: &mut Device,
     p: &Picture,
@@ -502,9 +522,9 @@ fn write_picture(
     let (memory, planes) = picture_planes(d, p)?;
     let mut rows = Vec::new();
     let mut src = Vec::new();
-    let row = u64::from(coded.0);
     for (i, &(offset, pitch, texel, size)) in planes.iter().enumerate().take(2) {
         let (data, sub) = if i == 0 { (luma, 1) } else { (chroma, 2) };
+        let row = u64::from(coded.0 / sub) * u64::from(texel);
         let width = usize_of((u64::from(size.0) * u64::from(texel)).min(row))?;
         for y in 0..size.1.min(coded.1 / sub) {
             let s = usize_of(u64::from(y) * row)?;
@@ -771,6 +791,31 @@ fn nv12<'a>(
     })
 }
 
+/// P010 planes of `2 * coded.0` bytes per row as a [`P010Picture`].
+fn p010<'a>(
+    luma: &'a [u8],
+    chroma: &'a [u8],
+    coded: (u32, u32),
+) -> Result<P010Picture<'a>, String> {
+    let stride = usize_of(2 * u64::from(coded.0))?;
+    Ok(P010Picture {
+        luma,
+        luma_stride: stride,
+        chroma,
+        chroma_stride: stride,
+        width: coded.0,
+        height: coded.1,
+    })
+}
+
+/// 16-bit little-endian words with their low 6 bits cleared.
+fn ten_bits_only(mut words: Vec<u8>) -> Vec<u8> {
+    for pair in words.chunks_exact_mut(2) {
+        pair[0] &= 0xc0;
+    }
+    words
+}
+
 /// An H.264 picture through the PCM writer.
 fn encode_h264(
     d: &Device,
@@ -808,6 +853,12 @@ fn encode_h264(
         return Err(format!(
             "codedExtent {w}x{h} is {}x{} in macroblocks, the SPS's picture is {}x{}",
             coded.0, coded.1, sps_size.0, sps_size.1
+        ));
+    }
+    let format = picture_format(d, &e.src)?;
+    if format != vk::Format::G8_B8R8_2PLANE_420_UNORM {
+        return Err(format!(
+            "a {format:?} source picture: the H.264 encoder reads 8-bit NV12"
         ));
     }
     let (luma, chroma) = read_source(d, e, coded)?;
@@ -879,7 +930,8 @@ fn encode_h265(
             coded.0, coded.1, sps.size.0, sps.size.1
         ));
     }
-    let (luma, chroma) = read_source(d, e, coded)?;
+    let ten_bit = picture_format(d, &e.src)? == P010;
+    let (luma, chroma) = read_picture(d, &e.src, coded)?;
     let slice = p.slices.first().ok_or("no slice segment")?.0;
     let mut picture = pic;
     picture.pRefLists = p
@@ -894,7 +946,17 @@ fn encode_h265(
         .long_term
         .as_ref()
         .map_or(std::ptr::null(), std::ptr::from_ref);
-    let out = h265_pcm::encode_picture(sps, pps, &picture, &slice, &nv12(&luma, &chroma, coded)?)?;
+    let out = if ten_bit {
+        h265_pcm::encode_picture(sps, pps, &picture, &slice, &p010(&luma, &chroma, coded)?)?
+    } else {
+        h265_pcm::encode_picture(sps, pps, &picture, &slice, &nv12(&luma, &chroma, coded)?)?
+    };
+    // The reconstructed picture is what a decoder outputs: 10-bit samples keep no low bits.
+    let (luma, chroma) = if ten_bit {
+        (ten_bits_only(luma), ten_bits_only(chroma))
+    } else {
+        (luma, chroma)
+    };
     Ok(Encoded {
         out,
         coded,

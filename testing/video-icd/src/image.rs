@@ -152,7 +152,10 @@ pub fn layout(r: &ImageRequest) -> Result<Layout, String> {
 }
 
 /// Checks a view of an image created with `image`: the same format, or (with
-/// `MUTABLE_FORMAT`) one plane of a multi-planar image as its plane format.
+/// `MUTABLE_FORMAT`) one plane of a multi-planar image as a format compatible with the
+/// plane's (its plane format, or another single-plane format of the same texel size, which
+/// is the same compatibility class among the driver's formats: R16_UNORM on P010's luma,
+/// R16G16_UNORM on its chroma, as a pass writing 10-bit samples uses).
 pub fn check_view(
     image: &ImageRequest,
     format: vk::Format,
@@ -182,9 +185,20 @@ pub fn check_view(
         return Ok(());
     }
     if let Some(i) = plane {
-        if plane_format(image.format, i) == Some(format)
-            && image.flags.contains(vk::ImageCreateFlags::MUTABLE_FORMAT)
-        {
+        let texel = |f: vk::Format| match planes_of(f) {
+            Some(&[(bytes, 1, 1)]) => Some(bytes),
+            _ => None,
+        };
+        let compatible = plane_format(image.format, i).is_some_and(|p| {
+            p == format
+                || texel(format).is_some_and(|t| {
+                    planes_of(image.format)
+                        .and_then(|planes| planes.get(i))
+                        .map(|pl| pl.0)
+                        == Some(t)
+                })
+        });
+        if compatible && image.flags.contains(vk::ImageCreateFlags::MUTABLE_FORMAT) {
             return Ok(());
         }
     }
@@ -253,6 +267,86 @@ mod tests {
         let mut r = nv12(vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR, vec![high()]);
         r.format = vk::Format::R8_UNORM;
         assert!(layout(&r).unwrap_err().contains("pictures are"));
+    }
+
+    fn p010(usage: vk::ImageUsageFlags, profiles: Vec<Profile>) -> ImageRequest {
+        ImageRequest {
+            format: vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16,
+            extent: (64, 48, 1),
+            ..nv12(usage, profiles)
+        }
+    }
+
+    fn main10() -> Profile {
+        Profile {
+            operation: vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
+            luma: vk::VideoComponentBitDepthFlagsKHR::TYPE_10,
+            chroma_depth: vk::VideoComponentBitDepthFlagsKHR::TYPE_10,
+            std_profile_idc: Some(2),
+            ..high()
+        }
+    }
+
+    #[test]
+    fn p010_lays_out_two_byte_luma_then_four_byte_chroma_pairs() {
+        let l = layout(&p010(
+            vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR,
+            vec![main10()],
+        ))
+        .unwrap();
+        // 64 luma words: 128 bytes, padded to 256; 48 rows are 12288 bytes (3 pages). 32 CbCr
+        // pairs of 4 bytes: 128 bytes, padded to 256, 24 rows.
+        assert_eq!(
+            l.planes,
+            [
+                Plane {
+                    offset: 0,
+                    row_pitch: 256,
+                    size: (64, 48),
+                    texel_bytes: 2
+                },
+                Plane {
+                    offset: 12288,
+                    row_pitch: 256,
+                    size: (32, 24),
+                    texel_bytes: 4
+                }
+            ]
+        );
+        assert_eq!(l.size, 12288 + 8192);
+        // A 10-bit profile's pictures are P010, not NV12 (and an 8-bit profile's not P010).
+        let mut r = p010(vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR, vec![main10()]);
+        r.format = vk::Format::G8_B8R8_2PLANE_420_UNORM;
+        assert_eq!(
+            layout(&r).unwrap_err(),
+            "format G8_B8R8_2PLANE_420_UNORM: the listed profile's pictures are G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16"
+        );
+        let r = p010(vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR, vec![high()]);
+        assert!(layout(&r).unwrap_err().contains("pictures are G8_B8R8"));
+    }
+
+    #[test]
+    fn p010_planes_take_views_of_their_compatibility_class() {
+        let r = p010(vk::ImageUsageFlags::STORAGE, vec![]);
+        let (p0, p1) = (vk::ImageAspectFlags::PLANE_0, vk::ImageAspectFlags::PLANE_1);
+        for (format, aspect) in [
+            (vk::Format::R10X6_UNORM_PACK16, p0),
+            (vk::Format::R16_UNORM, p0),
+            (vk::Format::R10X6G10X6_UNORM_2PACK16, p1),
+            (vk::Format::R16G16_UNORM, p1),
+        ] {
+            assert_eq!(check_view(&r, format, aspect, (0, 1)), Ok(()), "{format:?}");
+        }
+        for (format, aspect) in [
+            (vk::Format::R8_UNORM, p0),
+            (vk::Format::R16G16_UNORM, p0),
+            (vk::Format::R16_UNORM, p1),
+        ] {
+            assert!(
+                check_view(&r, format, aspect, (0, 1)).is_err(),
+                "{format:?}"
+            );
+        }
     }
 
     #[test]
