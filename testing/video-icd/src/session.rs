@@ -767,10 +767,7 @@ mod tests {
         let e = refused(&|r| r.std_header.1 = caps::STD_VERSION_1_0_0 + 1, ops());
         assert_eq!(e.0, vk::Result::ERROR_VIDEO_STD_VERSION_NOT_SUPPORTED_KHR);
         let e = refused(&|r| r.profile.std_profile_idc = Some(244), ops());
-        assert_eq!(
-            e.0,
-            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
-        );
+        assert_eq!(e.0, vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR);
         assert!(refused(&|r| r.max_dpb_slots = 18, ops())
             .1
             .contains("04847"));

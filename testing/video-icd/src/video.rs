@@ -68,7 +68,7 @@ pub fn check(table: &DeviceTable, profile: &Profile) -> Result<ProfileCaps, Refu
     let implemented = op == vk::VideoCodecOperationFlagsKHR::ENCODE_H264 || h265 || av1;
     if !implemented || !table.encode_operations.contains(op) {
         return Err((
-            vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR,
+            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
             format!("codec operation {op:?} is not one this driver's capability queries answer (H.264, H.265 and AV1 encode)"),
         ));
     }
@@ -87,14 +87,14 @@ pub fn check(table: &DeviceTable, profile: &Profile) -> Result<ProfileCaps, Refu
     }
     let Some(idc) = profile.std_profile_idc else {
         return Err((
-            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
+            vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR,
             "the profile's chain has no codec profile structure (VkVideoEncodeH264ProfileInfoKHR / VkVideoEncodeH265ProfileInfoKHR / VkVideoEncodeAV1ProfileInfoKHR)".into(),
         ));
     };
     if av1 {
         if idc != native::StdVideoAV1Profile_STD_VIDEO_AV1_PROFILE_MAIN {
             return Err((
-                vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
+                vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR,
                 format!("AV1 stdProfile {idc}: the device encodes Main (0) only"),
             ));
         }
@@ -111,9 +111,11 @@ pub fn check(table: &DeviceTable, profile: &Profile) -> Result<ProfileCaps, Refu
         let fits =
             (idc == main && profile.luma == depth8) || (idc == main10 && profile.luma == depth10);
         if !fits {
+            // Main carries 8 bits only (H.265 A.3.2); Main 10 allows 8 to 10, but this device,
+            // as modelled, takes Main 10 profiles at 10 bits only.
             return Err((
-                vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
-                format!("H.265 stdProfileIdc {idc} with luma {:?}: the device encodes Main (8 bits) and Main 10", profile.luma),
+                vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR,
+                format!("H.265 stdProfileIdc {idc} with luma {:?}: the device encodes Main (1) at 8 bits and Main 10 (2) at 10 bits", profile.luma),
             ));
         }
         return Ok(ProfileCaps {
@@ -130,7 +132,7 @@ pub fn check(table: &DeviceTable, profile: &Profile) -> Result<ProfileCaps, Refu
     ];
     if !known.contains(&idc) {
         return Err((
-            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
+            vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR,
             format!("H.264 stdProfileIdc {idc}: the device encodes Baseline (66), Main (77) and High (100)"),
         ));
     }
@@ -343,13 +345,16 @@ mod tests {
         );
     }
 
+    /// The spec's causes (VkVideoProfileInfoKHR): OPERATION_NOT_SUPPORTED for the codec
+    /// operation, FORMAT_NOT_SUPPORTED for the chroma subsampling and bit depths,
+    /// CODEC_NOT_SUPPORTED for the codec-specific parameters (the std profile).
     #[test]
     fn refusals_name_the_reason_in_the_specs_order() {
         let mut p = h264(100);
         p.operation = vk::VideoCodecOperationFlagsKHR::DECODE_H264;
         assert_eq!(
             check(&NVIDIA_RTX_4090, &p).unwrap_err().0,
-            vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR
+            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
         );
         let mut p = h264(100);
         p.chroma = vk::VideoChromaSubsamplingFlagsKHR::TYPE_444;
@@ -359,13 +364,61 @@ mod tests {
         );
         assert_eq!(
             check(&NVIDIA_RTX_4090, &h264(244)).unwrap_err().0,
-            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
+            vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR
         );
         let mut p = h264(100);
         p.std_profile_idc = None;
         assert_eq!(
             check(&NVIDIA_RTX_4090, &p).unwrap_err().0,
-            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
+            vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR
+        );
+    }
+
+    #[test]
+    fn h265_main_10_is_ten_bit_and_main_eight_bit() {
+        let h265 = |idc: u32, bits: vk::VideoComponentBitDepthFlagsKHR| Profile {
+            operation: vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
+            luma: bits,
+            chroma_depth: bits,
+            std_profile_idc: Some(idc),
+            ..h264(100)
+        };
+        let (b8, b10) = (
+            vk::VideoComponentBitDepthFlagsKHR::TYPE_8,
+            vk::VideoComponentBitDepthFlagsKHR::TYPE_10,
+        );
+        let c = check(&NVIDIA_RTX_4090, &h265(2, b10)).unwrap();
+        assert_eq!(c.codec, CodecCaps::H265(NVIDIA_RTX_4090.h265));
+        assert_eq!(
+            picture_format(&h265(2, b10)),
+            vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16
+        );
+        assert!(check(&NVIDIA_RTX_4090, &h265(1, b8)).is_ok());
+        for (idc, bits) in [(1, b10), (2, b8)] {
+            assert_eq!(
+                check(&NVIDIA_RTX_4090, &h265(idc, bits)).unwrap_err(),
+                (
+                    vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR,
+                    format!("H.265 stdProfileIdc {idc} with luma {bits:?}: the device encodes Main (1) at 8 bits and Main 10 (2) at 10 bits")
+                )
+            );
+        }
+        let mut mixed = h265(2, b10);
+        mixed.chroma_depth = b8;
+        assert_eq!(
+            check(&NVIDIA_RTX_4090, &mixed).unwrap_err().0,
+            vk::Result::ERROR_VIDEO_PROFILE_FORMAT_NOT_SUPPORTED_KHR
+        );
+        // Encode input and reference images of a Main 10 profile are P010.
+        let src = formats(
+            &NVIDIA_RTX_4090,
+            vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR,
+            &[h265(2, b10)],
+        )
+        .unwrap();
+        assert_eq!(
+            src[0].format,
+            vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16
         );
     }
 
@@ -394,7 +447,7 @@ mod tests {
         assert_eq!(
             check(&NVIDIA_RTX_4090, &high).unwrap_err(),
             (
-                vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR,
+                vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR,
                 "AV1 stdProfile 1: the device encodes Main (0) only".to_string()
             )
         );
@@ -404,7 +457,7 @@ mod tests {
         };
         assert_eq!(
             check(&NVIDIA_RTX_4090, &missing).unwrap_err().0,
-            vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
+            vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR
         );
         let yuv444 = Profile {
             chroma: vk::VideoChromaSubsamplingFlagsKHR::TYPE_444,

@@ -361,10 +361,8 @@ fn av1_capabilities_session_parameters_and_frames_read_back() {
             pd, &raw const high, &raw mut high_video
         )
     };
-    assert_eq!(
-        r,
-        vk::Result::ERROR_VIDEO_PROFILE_OPERATION_NOT_SUPPORTED_KHR
-    );
+    // The std profile is a codec-specific parameter: the spec's CODEC_NOT_SUPPORTED.
+    assert_eq!(r, vk::Result::ERROR_VIDEO_PROFILE_CODEC_NOT_SUPPORTED_KHR);
 
     // Formats: NV12 encode input and references.
     let list_profiles = [profile];
