@@ -1,9 +1,10 @@
 //! The driver's H.265 PCM encoder against FFmpeg, an independent decoder: parameter sets as a
-//! library builds them (Main, 8-bit 4:2:0, 32x32 coding tree blocks with 8x8 coding blocks,
-//! AMP, SAO, temporal motion vectors, sign data hiding, CU QP deltas, deblocking, VUI,
-//! cropping) written by the driver with its PCM overrides, then an IDR and two P pictures of
-//! distinct NV12 patterns decode to exactly the input samples (cropped as the SPS says), and
-//! FFmpeg's header tracer reads the stream without error and sees the overrides.
+//! library builds them (Main 8-bit or Main 10 10-bit 4:2:0, 32x32 coding tree blocks with 8x8
+//! coding blocks, AMP, SAO, temporal motion vectors, sign data hiding, CU QP deltas,
+//! deblocking, VUI, cropping) written by the driver with its PCM overrides, then an IDR and
+//! two P pictures of distinct NV12 (or P010) patterns decode to exactly the input samples
+//! (cropped as the SPS says), and FFmpeg's header tracer reads the stream without error and
+//! sees the overrides (and, for Main 10, the 10-bit sample and PCM depths).
 
 mod common;
 
@@ -11,11 +12,14 @@ use std::path::Path;
 use std::process::Command;
 
 use ash::vk::native;
-use common::ffmpeg::{decode_and_compare, h265_bt709_vui, pattern, push_yuv420p, trace_headers};
+use common::ffmpeg::{
+    decode_and_compare_as, h265_bt709_vui, pattern, pattern10, push_yuv420p, push_yuv420p10,
+    trace_headers,
+};
 use common::skip;
 use ghoststream_video_icd::h264_pcm::Nv12Picture;
 use ghoststream_video_icd::h265::{self, SpsParts};
-use ghoststream_video_icd::h265_pcm::encode_picture;
+use ghoststream_video_icd::h265_pcm::{encode_picture, P010Picture};
 
 /// The picture info of frame `frame` (an IDR at 0, then P pictures one POC apart whose inline
 /// short-term set, when `rps` is given, names the previous picture).
@@ -87,18 +91,23 @@ fn slice_info(
     }
 }
 
-/// What a library gives for a `width`x`height` Main stream: 32x32 coding tree blocks of 8x8
-/// coding blocks, transforms 4 … 32, AMP, SAO, temporal MVP, strong intra smoothing, a VUI
-/// with colour description, the picture a multiple of 8 cropped to the size. Returns the
-/// driver's written VPS, SPS and PPS.
+/// What a library gives for a `width`x`height` Main (or, `ten_bit`, Main 10) stream: 32x32
+/// coding tree blocks of 8x8 coding blocks, transforms 4 … 32, AMP, SAO, temporal MVP, strong
+/// intra smoothing, a VUI with colour description, the picture a multiple of 8 cropped to the
+/// size. Returns the driver's written VPS, SPS and PPS.
 fn parameter_sets(
     width: u32,
     height: u32,
     init_qp_minus26: i8,
     cabac_init_present: bool,
+    ten_bit: bool,
 ) -> (h265::Vps, h265::Sps, h265::Pps) {
     let ptl = h265::std_ptl(
-        native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN,
+        if ten_bit {
+            native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN_10
+        } else {
+            native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN
+        },
         native::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_5_1,
     );
     let dpb = native::StdVideoH265DecPicBufMgr {
@@ -136,6 +145,8 @@ fn parameter_sets(
         max_transform_hierarchy_depth_intra: 3,
         conf_win_right_offset: (cw - width) / 2,
         conf_win_bottom_offset: (ch - height) / 2,
+        bit_depth_luma_minus8: if ten_bit { 2 } else { 0 },
+        bit_depth_chroma_minus8: if ten_bit { 2 } else { 0 },
         ..h265::std_sps(sf)
     };
     let vui = h265_bt709_vui(30);
@@ -164,9 +175,16 @@ fn parameter_sets(
     (vps, sps, pps)
 }
 
-/// Encodes three frames, decodes them with FFmpeg and compares every sample.
-fn round_trip(dir: &Path, width: u32, height: u32, init_qp_minus26: i8, cabac_init: bool) {
-    let (vps, sps, pps) = parameter_sets(width, height, init_qp_minus26, cabac_init);
+/// Encodes three frames (NV12, or P010 when `ten_bit`), decodes them with FFmpeg and compares
+/// every sample.
+fn round_trip(
+    dir: &Path,
+    (width, height): (u32, u32),
+    init_qp_minus26: i8,
+    cabac_init: bool,
+    ten_bit: bool,
+) {
+    let (vps, sps, pps) = parameter_sets(width, height, init_qp_minus26, cabac_init, ten_bit);
     assert!(
         sps.overrides && pps.overrides,
         "the PCM overrides are reported"
@@ -192,24 +210,36 @@ fn round_trip(dir: &Path, width: u32, height: u32, init_qp_minus26: i8, cabac_in
     let mut emulation_bytes = 0;
     let rps = h265::std_st_rps(1);
     for frame in 0..3u32 {
-        let (luma, chroma) = pattern(w, h, frame as usize);
+        let (luma, chroma) = if ten_bit {
+            pattern10(w, h, frame as usize)
+        } else {
+            pattern(w, h, frame as usize)
+        };
         // Frame 1 uses the driver's default set (NULL), frame 2 the application's.
         let picture = picture_info(frame, (frame == 2).then_some(&rps));
         let qp_delta = [0, -4, 9][frame as usize];
-        let au = encode_picture(
-            &sps,
-            &pps,
-            &picture,
-            &slice_info(frame, qp_delta, cabac_init),
-            &Nv12Picture {
+        let slice = slice_info(frame, qp_delta, cabac_init);
+        let au = if ten_bit {
+            let source = P010Picture {
+                luma: &luma,
+                luma_stride: 2 * w,
+                chroma: &chroma,
+                chroma_stride: 2 * w,
+                width: cw,
+                height: ch,
+            };
+            encode_picture(&sps, &pps, &picture, &slice, &source)
+        } else {
+            let source = Nv12Picture {
                 luma: &luma,
                 luma_stride: w,
                 chroma: &chroma,
                 chroma_stride: w,
                 width: cw,
                 height: ch,
-            },
-        )
+            };
+            encode_picture(&sps, &pps, &picture, &slice, &source)
+        }
         .unwrap();
         assert_eq!(
             au[..6],
@@ -218,13 +248,18 @@ fn round_trip(dir: &Path, width: u32, height: u32, init_qp_minus26: i8, cabac_in
         );
         emulation_bytes += au.windows(3).filter(|b| *b == [0, 0, 3]).count();
         stream.extend(au);
-        push_yuv420p(&mut expected, (&luma, &chroma), w, width, height);
+        if ten_bit {
+            push_yuv420p10(&mut expected, (&luma, &chroma), w, width, height);
+        } else {
+            push_yuv420p(&mut expected, (&luma, &chroma), w, width, height);
+        }
     }
     assert!(
         emulation_bytes > 0,
         "the pattern exercises emulation prevention"
     );
-    let input = decode_and_compare(dir, "h265", &stream, (width, height), 3, &expected);
+    let pix_fmt = if ten_bit { "yuv420p10le" } else { "yuv420p" };
+    let input = decode_and_compare_as(dir, "h265", &stream, (width, height), 3, &expected, pix_fmt);
     let out = trace_headers("info", &input);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "ffmpeg trace_headers: {stderr}");
@@ -254,6 +289,18 @@ fn round_trip(dir: &Path, width: u32, height: u32, init_qp_minus26: i8, cabac_in
     all("pcm_loop_filter_disabled_flag", "1", 2);
     all("sample_adaptive_offset_enabled_flag", "0", 2);
     all("first_slice_segment_in_pic_flag", "1", 3);
+    // The sample and PCM depths: 8 bits for Main, 10 for Main 10 (its profile in the VPS and
+    // the SPS, each traced twice).
+    let (depth_minus8, pcm_minus1, idc) = if ten_bit {
+        ("2", "9", "2")
+    } else {
+        ("0", "7", "1")
+    };
+    all("bit_depth_luma_minus8", depth_minus8, 2);
+    all("bit_depth_chroma_minus8", depth_minus8, 2);
+    all("pcm_sample_bit_depth_luma_minus1", pcm_minus1, 2);
+    all("pcm_sample_bit_depth_chroma_minus1", pcm_minus1, 2);
+    all("general_profile_idc", idc, 4);
 }
 
 #[test]
@@ -264,8 +311,32 @@ fn pcm_pictures_decode_with_ffmpeg_to_exactly_the_input() {
     }
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.keep();
-    round_trip(&dir, 64, 48, 0, true);
-    round_trip(&dir, 1920, 1080, -4, false);
+    round_trip(&dir, (64, 48), 0, true, false);
+    round_trip(&dir, (1920, 1080), -4, false, false);
     // Not a multiple of 16 (nor of 8): the driver rounds the coded size up and crops.
-    round_trip(&dir, 40, 22, 6, false);
+    round_trip(&dir, (40, 22), 6, false, false);
+}
+
+#[test]
+fn main_10_pcm_pictures_decode_with_ffmpeg_to_exactly_the_ten_bit_input() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent H.265 decoder)");
+        return;
+    }
+    // The pattern uses all ten bits: an 8-bit path (or one reading the words' low bits)
+    // cannot give it back.
+    let (luma, chroma) = pattern10(64, 48, 1);
+    let values: Vec<u16> = luma
+        .chunks(2)
+        .chain(chroma.chunks(2))
+        .map(|b| u16::from_le_bytes([b[0], b[1]]) >> 6)
+        .collect();
+    assert_eq!(values.iter().min(), Some(&0));
+    assert_eq!(values.iter().max(), Some(&1023));
+    assert!(values.iter().filter(|v| *v % 4 != 0).count() > values.len() / 2);
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.keep();
+    round_trip(&dir, (64, 48), 0, true, true);
+    round_trip(&dir, (1920, 1080), -4, false, true);
+    round_trip(&dir, (40, 22), 6, false, true);
 }

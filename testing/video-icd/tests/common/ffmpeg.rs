@@ -1,5 +1,6 @@
-//! What the FFmpeg round-trip tests share: the NV12 test pattern and the yuv420p FFmpeg gives
-//! back for it, FFmpeg runs (decode and compare, header trace), and the BT.709 H.265 VUI.
+//! What the FFmpeg round-trip tests share: the NV12 and P010 test patterns and the yuv420p /
+//! yuv420p10le FFmpeg gives back for them, FFmpeg runs (decode and compare, header trace), and
+//! the BT.709 H.265 VUI.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -54,6 +55,63 @@ pub fn push_yuv420p(
     }
 }
 
+/// A P010 picture of `w`x`h` for frame `f` (16-bit little-endian words, luma then
+/// interleaved Cb, Cr at half size): 10-bit values over the whole range (0 and 1023 among
+/// them, most not multiples of 4, so an 8-bit path cannot pass; rows of zeros, so that the
+/// slice data needs emulation prevention), each in a word's top 10 bits with the low 6 bits
+/// set to junk that a reader must drop.
+pub fn pattern10(w: usize, h: usize, f: usize) -> (Vec<u8>, Vec<u8>) {
+    let word = |v: usize, x: usize| {
+        let v = u16::try_from(v % 1024).unwrap();
+        ((v << 6) | u16::try_from((x * 7 + f) % 64).unwrap()).to_le_bytes()
+    };
+    let sample = |x: usize, y: usize, a: usize, b: usize| match y % 5 {
+        // Whole rows at the range's ends, and of zeros (which the slice data must escape).
+        1 => 1023 * (x % 2),
+        3 => 0,
+        _ => x * a + y * b + f * 97 + 1,
+    };
+    let luma = (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .flat_map(|(x, y)| word(sample(x, y, 13, 29), x))
+        .collect();
+    let chroma = (0..h / 2)
+        .flat_map(|y| (0..w / 2).map(move |x| (x, y)))
+        .flat_map(|(x, y)| {
+            [
+                word(sample(x, y, 7, 41), x),
+                word(sample(x, y, 19, 3) + 300, x + 1),
+            ]
+            .concat()
+        })
+        .collect();
+    (luma, chroma)
+}
+
+/// Appends what the decoder outputs as yuv420p10le for a P010 picture whose planes are
+/// `stride` samples wide: the `width`x`height` picture, cropped, each sample a 16-bit
+/// little-endian word holding the 10-bit value in its low bits.
+pub fn push_yuv420p10(
+    expected: &mut Vec<u8>,
+    (luma, chroma): (&[u8], &[u8]),
+    stride: usize,
+    width: u32,
+    height: u32,
+) {
+    let (vw, vh) = (width as usize, height as usize);
+    let value = |plane: &[u8], i: usize| {
+        (u16::from_le_bytes([plane[2 * i], plane[2 * i + 1]]) >> 6).to_le_bytes()
+    };
+    for y in 0..vh {
+        expected.extend((0..vw).flat_map(|x| value(luma, y * stride + x)));
+    }
+    for plane in 0..2 {
+        for y in 0..vh / 2 {
+            expected.extend((0..vw / 2).flat_map(|x| value(chroma, y * stride + 2 * x + plane)));
+        }
+    }
+}
+
 /// FFmpeg with `args`, logging at `level`.
 pub fn ffmpeg(level: &str, args: &[&str]) -> Output {
     Command::new("ffmpeg")
@@ -64,21 +122,35 @@ pub fn ffmpeg(level: &str, args: &[&str]) -> Output {
 }
 
 /// Writes `stream` to `dir/pcm-WxH.ext`, decodes it with FFmpeg (silent, or it fails) and
-/// checks that exactly `frames` frames come back, every byte equal to `expected`. Returns the
-/// stream's path.
+/// checks that exactly `frames` frames come back, every byte equal to `expected` (yuv420p).
+/// Returns the stream's path.
 pub fn decode_and_compare(
+    dir: &Path,
+    ext: &str,
+    stream: &[u8],
+    size: (u32, u32),
+    frames: usize,
+    expected: &[u8],
+) -> String {
+    decode_and_compare_as(dir, ext, stream, size, frames, expected, "yuv420p")
+}
+
+/// [`decode_and_compare`] with FFmpeg's output in `pix_fmt` (yuv420p10le for 10 bits: every
+/// sample a little-endian 16-bit word).
+pub fn decode_and_compare_as(
     dir: &Path,
     ext: &str,
     stream: &[u8],
     (width, height): (u32, u32),
     frames: usize,
     expected: &[u8],
+    pix_fmt: &str,
 ) -> String {
-    let input = dir.join(format!("pcm-{width}x{height}.{ext}"));
+    let input = dir.join(format!("pcm-{width}x{height}-{pix_fmt}.{ext}"));
     std::fs::write(&input, stream).unwrap();
     let input = input.to_str().unwrap().to_string();
 
-    let output = dir.join(format!("pcm-{width}x{height}.yuv"));
+    let output = dir.join(format!("pcm-{width}x{height}-{pix_fmt}.yuv"));
     let out = ffmpeg(
         "error",
         &[
@@ -89,7 +161,7 @@ pub fn decode_and_compare(
             "-f",
             "rawvideo",
             "-pix_fmt",
-            "yuv420p",
+            pix_fmt,
             output.to_str().unwrap(),
         ],
     );
