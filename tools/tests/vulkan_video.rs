@@ -299,6 +299,170 @@ fn av1_with_the_vulkan_encoder_on_the_test_driver_is_an_ivf_ffmpeg_reads() {
     );
 }
 
+/// Frame `n` of a `w` x `h` 10-bit stream, 16-bit little-endian samples with the 10 bits in
+/// the low bits (`i420p10`, planar) or the high bits (`p010`, CbCr interleaved): every value of
+/// the 10 bits in use, none a multiple of 4 more often than chance.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "every sample is reduced modulo 877 or 897 and offset below 1024"
+)]
+fn frame10(n: usize, w: usize, h: usize, format: &str) -> Vec<u16> {
+    let luma = |x: usize, y: usize| ((x * 37 + y * 11 + n * 101) % 877 + 64) as u16;
+    let u = |x: usize, y: usize| ((x * 23 + y * 7 + n * 59) % 897 + 64) as u16;
+    let v = |x: usize, y: usize| ((x * 13 + y * 31 + n * 83) % 897 + 64) as u16;
+    let (cw, ch) = (w / 2, h / 2);
+    let mut f = Vec::with_capacity(w * h * 3 / 2);
+    let shift = if format == "p010" { 6 } else { 0 };
+    f.extend((0..w * h).map(|i| luma(i % w, i / w) << shift));
+    if format == "p010" {
+        for y in 0..ch {
+            for x in 0..cw {
+                f.extend([u(x, y) << shift, v(x, y) << shift]);
+            }
+        }
+    } else {
+        f.extend((0..cw * ch).map(|i| u(i % cw, i / cw)));
+        f.extend((0..cw * ch).map(|i| v(i % cw, i / cw)));
+    }
+    f
+}
+
+#[test]
+fn ten_bit_hevc_with_hdr10_metadata_decodes_to_exactly_the_input() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent decoder)");
+        return;
+    }
+    let Some((dir, manifest)) = install_driver() else {
+        return;
+    };
+    let (w, h, frames) = (200usize, 120usize, 6usize);
+    for format in ["p010", "i420p10"] {
+        let input = dir.path().join(format!("in.{format}"));
+        let samples: Vec<u16> = (0..frames).flat_map(|n| frame10(n, w, h, format)).collect();
+        let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+        std::fs::write(&input, &bytes).unwrap();
+        let output = dir.path().join(format!("{format}.h265"));
+        let run = tool(&manifest)
+            .args([
+                "encode",
+                "--encoder",
+                "vulkan",
+                "--codec",
+                "hevc",
+                "--gpu",
+                "off",
+            ])
+            .args(["--raw-format", format, "--size", "200x120", "--fps", "30"])
+            .args(["--bit-depth", "10", "--keyint", "3"])
+            .args([
+                "--transfer",
+                "pq",
+                "--primaries",
+                "bt2020",
+                "--matrix",
+                "bt2020",
+            ])
+            .args(["--master-display", "bt2020-1000", "--max-cll", "1000,400"])
+            .arg("-i")
+            .arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "10-bit HEVC from {format} encodes:\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        // Decoded as 10-bit planar (the 10 bits in the low bits): the input's values exactly.
+        let decoded = dir.path().join(format!("{format}.yuv"));
+        let ff = Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+            .arg(&output)
+            .args(["-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-y"])
+            .arg(&decoded)
+            .output()
+            .unwrap();
+        assert!(
+            ff.status.success() && ff.stderr.is_empty(),
+            "ffmpeg decodes the 10-bit stream: {}",
+            String::from_utf8_lossy(&ff.stderr)
+        );
+        let got: Vec<u16> = std::fs::read(&decoded)
+            .unwrap()
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        let want: Vec<u16> = (0..frames)
+            .flat_map(|n| frame10(n, w, h, "i420p10"))
+            .collect();
+        assert_eq!(got.len(), want.len(), "{frames} frames back ({format})");
+        if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
+            panic!(
+                "{format}: decoded sample {i} is {}, the input's {}",
+                got[i], want[i]
+            );
+        }
+        // The stream says what it is: Main 10, PQ / BT.2020, and the HDR10 metadata GhostStream
+        // wrote after the parameter sets of each IDR (frames 0 and 3).
+        let probe = Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_streams",
+                "-show_frames",
+                "-of",
+                "flat",
+            ])
+            .arg(&output)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&probe.stdout);
+        for needle in [
+            "streams.stream.0.profile=\"Main 10\"",
+            "streams.stream.0.color_transfer=\"smpte2084\"",
+            "streams.stream.0.color_primaries=\"bt2020\"",
+        ] {
+            assert!(text.contains(needle), "{needle} in:\n{text}");
+        }
+        // FFmpeg carries the metadata forward to every frame after it.
+        let mastering = text
+            .lines()
+            .filter(|l| l.contains("side_data_type=\"Mastering display metadata\""))
+            .count();
+        let light = text
+            .lines()
+            .filter(|l| l.contains("side_data_type=\"Content light level metadata\""))
+            .count();
+        assert_eq!(
+            (mastering, light),
+            (frames, frames),
+            "HDR10 metadata read:\n{text}"
+        );
+        assert!(
+            text.contains(".max_content=1000") && text.contains(".max_average=400"),
+            "{text}"
+        );
+        assert!(text.contains(".max_luminance=\"10000000/10000\""), "{text}");
+        // In the stream: one prefix SEI (type 39) after the parameter sets of each IDR, right
+        // before its slice (types 19/20), and nowhere else.
+        let stream = std::fs::read(&output).unwrap();
+        let types: Vec<u8> = ghoststream::bitstream::nal::AnnexBNals::new(&stream)
+            .map(ghoststream::bitstream::nal::hevc_nal_type)
+            .collect();
+        let seis: Vec<usize> = (0..types.len()).filter(|&i| types[i] == 39).collect();
+        assert_eq!(seis.len(), 2, "two SEI NAL units: {types:?}");
+        for i in seis {
+            assert_eq!(types[i - 1], 34, "after the PPS: {types:?}");
+            assert!(
+                matches!(types[i + 1], 19 | 20),
+                "before an IDR slice: {types:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn auto_picks_the_vulkan_encoder_before_the_software_ones() {
     let Some((dir, manifest)) = install_driver() else {
