@@ -220,6 +220,48 @@ fn frames_rotate_through_more_buffers_than_slots_and_match_the_read_back_path() 
 }
 
 #[test]
+fn cpu_uploads_match_the_reference_read_in_place_or_copied_on_the_device() {
+    // The ring's two buffer-input routes for CPU frames: the pass reading the staging buffer
+    // (lavapipe's default: the device reads host memory as its own) and reading a device-local
+    // copy of it (a discrete GPU's default, the H200's; forced here). Every sample within one
+    // code of the float64 reference, both routes.
+    use ghoststream::processing::convert::{normalized_rgb, reference_rgb_to_yuv};
+    let Some(ctx) = gpu_common::context() else {
+        return;
+    };
+    let (w, h) = (130u32, 66u32);
+    let (spec, layout) = gpu_common::bt709_nv12(w, h);
+    let mut rng = Rng::new();
+    let frames = pictures(&mut rng, w, h, 5);
+    for copying in [false, true] {
+        let mut ring: ConvertRing<usize> = if copying {
+            ConvertRing::copying_uploads(&ctx, PixelFormat::Bgra8, &spec, 2).unwrap()
+        } else {
+            ConvertRing::new(&ctx, PixelFormat::Bgra8, &spec, 2).unwrap()
+        };
+        let mut done = Vec::new();
+        for (k, p) in frames.iter().enumerate() {
+            done.extend(ring.submit(p.into(), k).unwrap().converted());
+        }
+        done.extend(ring.flush().unwrap());
+        done.sort_by_key(|c| c.tag);
+        assert_eq!(done.len(), frames.len());
+        for (c, p) in done.iter().zip(&frames) {
+            let rgb = normalized_rgb(p.data(), PixelFormat::Bgra8).unwrap();
+            let mut expected = vec![0u8; layout.size as usize];
+            reference_rgb_to_yuv(&rgb, &spec.convert, &layout, &mut expected);
+            let label = format!("frame {} (copied on the device: {copying})", c.tag);
+            let (differing, total) = compare(&layout, c.image.data(), &expected, 1, &label);
+            assert!(
+                differing * 200 <= total,
+                "{label}: {differing} of {total} differ"
+            );
+        }
+    }
+    assert_validation_silent(&ctx);
+}
+
+#[test]
 fn the_vulkan_video_backend_on_a_gpu_without_an_encode_queue_is_refused_naming_it() {
     // Lavapipe here, the H200 in benches/h200/run.sh: neither has a video-encode queue. The
     // session's GPU pass would hand its frames to the encoder on this context; the backend

@@ -53,9 +53,10 @@ enum Pass {
         conv: RgbToYuv420,
         params: Vec<u8>,
         groups: (u32, u32),
-        /// CPU uploads read straight from the staging buffer (no copy into an image), where
-        /// the device reads host memory as its own (a CPU or integrated device): the input
-        /// description and that pipeline's push constants.
+        /// CPU uploads read as a buffer (no copy into an image; on the H200 the buffer-input
+        /// pass takes half the image-input one's time): straight from the staging buffer where
+        /// the device reads host memory as its own (a CPU or integrated device), else from a
+        /// device-local copy of it. The input description and that pipeline's push constants.
         upload_input: Option<Box<(ConvertInput, Vec<u8>)>>,
     },
     Process(Box<ProcessingPass>),
@@ -77,12 +78,9 @@ impl Pass {
         let conv = RgbToYuv420::new(ctx)?;
         let layout = YuvLayout::new(spec.convert.output, w, h);
         let params = conv.params_bytes(w, h, &spec.convert, &layout, ConvertInput::Image);
-        let shares_memory = matches!(ctx.device_info().kind.as_str(), "cpu" | "integrated");
         let upload_input = match ConvertInput::rgb8_buffer(input, w, 4) {
             Some(buffer)
-                if shares_memory
-                    && (w, h) == (spec.input_width, spec.input_height)
-                    && buffer.fits(ctx, h) =>
+                if (w, h) == (spec.input_width, spec.input_height) && buffer.fits(ctx, h) =>
             {
                 let (_, bytes) = conv.pipeline_for(w, h, &spec.convert, &layout, buffer)?;
                 Some(Box::new((buffer, bytes)))
@@ -204,6 +202,10 @@ pub struct HandedOff {
 
 struct Slot<T> {
     upload: GpuBuffer,
+    /// Where a CPU upload is copied on the device before the buffer-input pass reads it (a
+    /// device that does not read host memory as its own); `None` where the pass reads `upload`
+    /// itself or uploads go through `image`.
+    device_input: Option<GpuBuffer>,
     image: GpuImage,
     /// The view the slot's descriptor set reads: `image.view`, or the view of the application's
     /// image while a [`GpuFrame`] is in the slot (destroyed when the slot is collected).
@@ -376,7 +378,20 @@ impl<T> ConvertRing<T> {
         spec: &ProcessSpec,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        Self::build(ctx, input, spec, depth.clamp(1, 8), None)
+        Self::build(ctx, input, spec, depth.clamp(1, 8), None, false)
+    }
+
+    #[cfg(feature = "test-support")]
+    /// As [`new`](Self::new), CPU uploads read by the buffer-input pass copied into a
+    /// device-local buffer first even on a device that reads host memory as its own (the
+    /// discrete-GPU route, to test it on any device; feature `test-support`).
+    pub fn copying_uploads(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+        depth: usize,
+    ) -> Result<Self, GpuError> {
+        Self::build(ctx, input, spec, depth.clamp(1, 8), None, true)
     }
 
     /// A ring that hands its frames to another API in `handoff`'s buffers (in rotation)
@@ -393,7 +408,7 @@ impl<T> ConvertRing<T> {
     ) -> Result<Self, GpuError> {
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         check_handoff(ctx, &handoff, &layout)?;
-        Self::build(ctx, input, spec, depth.clamp(1, 8), Some(handoff))
+        Self::build(ctx, input, spec, depth.clamp(1, 8), Some(handoff), false)
     }
 
     fn build(
@@ -402,6 +417,7 @@ impl<T> ConvertRing<T> {
         spec: &ProcessSpec,
         depth: usize,
         handoff: Option<GpuHandoff>,
+        force_copy: bool,
     ) -> Result<Self, GpuError> {
         let (width, height) = (spec.input_width, spec.input_height);
         let (vk_format, image_w, image_h) = super::conv::upload_image(input, width, height)?;
@@ -462,16 +478,31 @@ impl<T> ConvertRing<T> {
             }
         }
         let in_bytes = input.frame_bytes(width, height) as u64;
+        // A buffer-input pass on a device that does not read host memory as its own reads a
+        // device-local copy of the upload.
+        let shares_memory = matches!(ctx.device_info().kind.as_str(), "cpu" | "integrated");
+        let copy_uploads = upload_sets.is_some() && (!shares_memory || force_copy);
         let storage = vk::BufferUsageFlags::STORAGE_BUFFER
             | vk::BufferUsageFlags::TRANSFER_SRC
             | vk::BufferUsageFlags::TRANSFER_DST;
         for i in 0..depth {
             let image_usage = vk::ImageUsageFlags::SAMPLED | vk::ImageUsageFlags::TRANSFER_DST;
             let image = GpuImage::new(ctx, "ring input", vk_format, image_w, image_h, image_usage)?;
-            let upload_usage = if upload_sets.is_some() {
+            let upload_usage = if upload_sets.is_some() && !copy_uploads {
                 vk::BufferUsageFlags::TRANSFER_SRC | vk::BufferUsageFlags::STORAGE_BUFFER
             } else {
                 vk::BufferUsageFlags::TRANSFER_SRC
+            };
+            let device_input = if copy_uploads {
+                Some(GpuBuffer::new(
+                    ctx,
+                    "ring input buffer",
+                    in_bytes,
+                    vk::BufferUsageFlags::STORAGE_BUFFER | vk::BufferUsageFlags::TRANSFER_DST,
+                    MemoryLocation::GpuOnly,
+                )?)
+            } else {
+                None
             };
             let upload = GpuBuffer::new(
                 ctx,
@@ -511,6 +542,7 @@ impl<T> ConvertRing<T> {
             unsafe { write_descriptors(d, sets[i], &descriptors) };
             this.slots.push(Slot {
                 upload,
+                device_input,
                 bound: image.view,
                 bound_output: output,
                 image,
@@ -779,8 +811,12 @@ impl<T> ConvertRing<T> {
             return;
         };
         if slot.upload_bound_output != output {
+            let input = slot
+                .device_input
+                .as_ref()
+                .map_or(slot.upload.buffer, |b| b.buffer);
             let descriptors = [
-                Descriptor::StorageBuffer(slot.upload.buffer),
+                Descriptor::StorageBuffer(input),
                 Descriptor::StorageBuffer(output),
             ];
             // SAFETY: the slot is not in flight, so its upload set is not in use; both buffers
@@ -997,9 +1033,24 @@ impl<T> ConvertRing<T> {
         unsafe {
             begin_one_time(d, slot.cmd)?;
             match gpu {
-                // Read straight from the staging buffer: the host's writes before the submission
-                // are visible to it; nothing to copy.
-                None if slot.reads_upload => {}
+                // Read as a buffer: straight from the staging buffer (the host's writes before
+                // the submission are visible to it), or from its device-local copy.
+                None if slot.reads_upload => {
+                    if let Some(input) = &slot.device_input {
+                        let region =
+                            [vk::BufferCopy::default().size(input.size.min(slot.upload.size))];
+                        d.cmd_copy_buffer(slot.cmd, slot.upload.buffer, input.buffer, &region);
+                        buffer_barrier(
+                            d,
+                            slot.cmd,
+                            input.buffer,
+                            vk::AccessFlags::TRANSFER_WRITE,
+                            vk::AccessFlags::SHADER_READ,
+                            vk::PipelineStageFlags::TRANSFER,
+                            vk::PipelineStageFlags::COMPUTE_SHADER,
+                        );
+                    }
+                }
                 None => record_upload(d, slot.cmd, slot.upload.buffer, slot.image.image, w, h),
                 // The submission's wait (at the compute stage) orders the application's writes
                 // before this transition and makes them visible; a foreign owner's image is
