@@ -415,7 +415,7 @@ impl VulkanVideoEncoder {
     }
 
     /// Makes the hand-off the session's pass writes NV12 frames through, on `ctx` (this
-    /// encoder's context): [`HANDOFF_BUFFERS`] device-local buffers in the pass's layout and two
+    /// encoder's context): three device-local buffers in the pass's layout and two
     /// timelines, none of them exported (the reader is this device's encode).
     pub fn offer_handoff(&mut self, ctx: &Arc<GpuContext>) -> Result<GpuHandoff, GpuError> {
         let layout = YuvLayout::new(self.encoder.input_format(), self.width, self.height);
