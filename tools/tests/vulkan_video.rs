@@ -464,6 +464,113 @@ fn ten_bit_hevc_with_hdr10_metadata_decodes_to_exactly_the_input() {
 }
 
 #[test]
+fn ten_bit_av1_with_hdr10_carries_its_depth_and_metadata_obus() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent reader)");
+        return;
+    }
+    let Some((dir, manifest)) = install_driver() else {
+        return;
+    };
+    // The driver's AV1 is structural (placeholder tiles): the depth, colour and HDR10 metadata
+    // are checked in the stream, by GhostStream's OBU walker and FFmpeg's header tracer.
+    let (w, h, frames) = (320usize, 180usize, 4usize);
+    let input = dir.path().join("in.p010");
+    let samples: Vec<u16> = (0..frames).flat_map(|n| frame10(n, w, h, "p010")).collect();
+    let bytes: Vec<u8> = samples.iter().flat_map(|s| s.to_le_bytes()).collect();
+    std::fs::write(&input, &bytes).unwrap();
+    let output = dir.path().join("hdr.ivf");
+    let run = tool(&manifest)
+        .args([
+            "encode",
+            "--encoder",
+            "vulkan",
+            "--codec",
+            "av1",
+            "--gpu",
+            "off",
+        ])
+        .args(["--raw-format", "p010", "--size", "320x180", "--fps", "30"])
+        .args(["--bit-depth", "10", "--keyint", "2"])
+        .args([
+            "--transfer",
+            "pq",
+            "--primaries",
+            "bt2020",
+            "--matrix",
+            "bt2020",
+        ])
+        .args(["--master-display", "bt2020-1000", "--max-cll", "1000,400"])
+        .arg("-i")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "10-bit AV1 encodes:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // Per temporal unit: the delimiter, then on key frames (0 and 2) the sequence header and
+    // the two metadata OBUs (HDR_MDCV type 2, HDR_CLL type 1), then the frame.
+    let file = std::fs::read(&output).unwrap();
+    let units = ghoststream::bitstream::ivf::frames(&file).unwrap();
+    assert_eq!(units.len(), frames);
+    for (n, (_, unit)) in units.iter().enumerate() {
+        let obus: Vec<_> = ghoststream::bitstream::obu::obus(unit)
+            .map(|o| o.unwrap())
+            .collect();
+        let types: Vec<u8> = obus.iter().map(|o| o.obu_type).collect();
+        if n % 2 == 0 {
+            assert_eq!(types, [2, 1, 5, 5, 6], "key frame {n}");
+            let seq = ghoststream::bitstream::obu::parse_sequence_header(obus[1].payload).unwrap();
+            assert_eq!(seq.bit_depth(), 10);
+            assert_eq!(
+                (
+                    seq.color_primaries,
+                    seq.transfer_characteristics,
+                    seq.matrix_coefficients
+                ),
+                (9, 16, 9),
+                "BT.2020, PQ"
+            );
+            assert_eq!((obus[2].payload[0], obus[3].payload[0]), (2, 1));
+        } else {
+            assert_eq!(types, [2, 6], "inter frame {n}");
+        }
+    }
+    // FFmpeg's reading of the headers: 10-bit, and the mastering display's luminance.
+    let trace = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "info"])
+        .args(["-probesize", "32", "-analyzeduration", "0", "-i"])
+        .arg(&output)
+        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&trace.stderr);
+    assert!(
+        trace.status.success(),
+        "trace_headers reads the file:\n{log}"
+    );
+    assert!(
+        log.contains(" high_bitdepth ")
+            && log
+                .lines()
+                .any(|l| l.contains(" high_bitdepth ") && l.trim_end().ends_with("= 1")),
+        "{log}"
+    );
+    assert!(
+        log.contains(" luminance_max "),
+        "mastering display metadata traced:\n{log}"
+    );
+    assert!(
+        log.contains(" max_cll "),
+        "content light level traced:\n{log}"
+    );
+}
+
+#[test]
 fn auto_picks_the_vulkan_encoder_before_the_software_ones() {
     let Some((dir, manifest)) = install_driver() else {
         return;
