@@ -132,8 +132,8 @@ fn hardware(e: GpuError) -> EncodeError {
 /// lowest, P7 (best) the highest, the presets between spread evenly (Vulkan's levels are
 /// ordered by quality: a higher one is slower and better).
 fn quality_level(preset: Preset, levels: u32) -> u32 {
-    let step = (preset as u32).saturating_sub(1);
-    (step * levels.saturating_sub(1) + 3) / 6
+    let step = u64::from((preset as u32).saturating_sub(1));
+    u32::try_from((step * u64::from(levels.saturating_sub(1)) + 3) / 6).unwrap_or(0)
 }
 
 /// The rate `config` asks for, as the encoder takes it, at quality level `quality_level`.

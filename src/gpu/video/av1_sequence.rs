@@ -121,11 +121,27 @@ impl std::fmt::Debug for Av1Parameters {
     }
 }
 
+/// A level's MaxHeaderRate (frame headers a second): 150 for levels 2.x and 3.x, 300 from 4.0.
+fn max_header_rate(level: &Level) -> u64 {
+    if level.idx < 8 {
+        150
+    } else {
+        300
+    }
+}
+
 /// The lowest level whose Main-tier limits hold a `width` x `height` picture, `rate` luma
-/// samples a second and `bitrate` bits a second.
-fn choose_level(width: u32, height: u32, rate: u64, bitrate: u64) -> Option<&'static Level> {
+/// samples a second, `fps` frames (one header each) a second and `bitrate` bits a second.
+fn choose_level(
+    width: u32,
+    height: u32,
+    rate: u64,
+    fps: u64,
+    bitrate: u64,
+) -> Option<&'static Level> {
     LEVELS.iter().find(|l| {
-        u64::from(width) * u64::from(height) <= l.max_pic_size
+        fps <= max_header_rate(l)
+            && u64::from(width) * u64::from(height) <= l.max_pic_size
             && width <= l.max_h_size
             && height <= l.max_v_size
             && rate <= l.max_display_rate
@@ -169,7 +185,14 @@ impl Av1Parameters {
             }
             _ => 0,
         };
-        let level = choose_level(w, h, sample_rate, stream.max_bitrate).ok_or_else(|| {
+        // Frames a second, rounded up.
+        let fps = match (u128::try_from(rate.num), u128::try_from(rate.den)) {
+            (Ok(num), Ok(den)) if num > 0 && den > 0 => {
+                u64::try_from(num.div_ceil(den)).unwrap_or(u64::MAX)
+            }
+            _ => 0,
+        };
+        let level = choose_level(w, h, sample_rate, fps, stream.max_bitrate).ok_or_else(|| {
             Av1ParamsError::NoLevel {
                 what: format!(
                     "{w}x{h} at {}/{} fps ({sample_rate} luma samples/s) and {} kbit/s",
@@ -311,6 +334,10 @@ mod tests {
         assert_eq!(level(1920, 1080, 60, 25), "5.0");
         assert_eq!(level(3840, 2160, 60, 40), "5.1");
         assert_eq!(level(7680, 4320, 30, 60), "6.0");
+        // 240 small frames a second: 2.0's size and sample rate, but more than its 150 headers.
+        assert_eq!(level(320, 180, 240, 1), "4.0");
+        let e = Av1Parameters::new(&stream(320, 180, 301, 1)).unwrap_err();
+        assert!(matches!(e, Av1ParamsError::NoLevel { .. }), "{e}");
     }
 
     #[test]

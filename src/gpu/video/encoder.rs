@@ -204,6 +204,36 @@ impl VideoEncoder {
             quality_level: rate.quality_level,
             tuning,
         };
+        // What the device offers for this profile decides before anything is made: the quality
+        // level, and AV1's level against the device's highest.
+        let codec = params.codec();
+        let support = encode_support_at(ctx, codec, params.depth()?).map_err(|reason| {
+            GpuError::Unsupported {
+                what: format!("{codec} encode with Vulkan Video"),
+                reason,
+            }
+        })?;
+        if rate.quality_level >= support.quality_levels.max(1) {
+            return Err(GpuError::Invalid {
+                what: format!("quality level {}", rate.quality_level),
+                reason: format!(
+                    "{} offers levels 0 to {}",
+                    support.device,
+                    support.quality_levels.max(1) - 1
+                ),
+            });
+        }
+        if let SessionParameters::Av1(p) = params {
+            if u32::from(p.level_idx) > support.limits.max_level_idc {
+                return Err(GpuError::Unsupported {
+                    what: format!("AV1 level {} (seq_level_idx {})", p.level, p.level_idx),
+                    reason: format!(
+                        "{} encodes up to seq_level_idx {}",
+                        support.device, support.limits.max_level_idc
+                    ),
+                });
+            }
+        }
         let session = EncodeSession::with_hints(ctx, params, hints)?;
         let (ids, max_frame_num) = match params {
             SessionParameters::H264(p) => (
@@ -225,13 +255,6 @@ impl VideoEncoder {
         let (encode_family, _) = ctx
             .video_encode_family()
             .expect("the session was made on the video-encode family");
-        let support =
-            encode_support_at(ctx, session.profile.codec(), session.depth).map_err(|reason| {
-                GpuError::Unsupported {
-                    what: format!("{} encode with Vulkan Video", session.profile.codec()),
-                    reason,
-                }
-            })?;
         let pictures = session.pictures_in(support.limits.picture_granularity)?;
         let parameter_sets = session.encoded_parameters()?;
         let (w, h) = (session.extent.width, session.extent.height);
@@ -491,7 +514,18 @@ impl VideoEncoder {
             );
         }
         let row = width * texel;
-        if u64::from(layout.size) > picture.buffer.size()
+        // Both planes' last bytes inside the buffer, the luma rows before the chroma plane.
+        let end = |offset: u32, pitch: u32, rows: u32| {
+            u64::from(pitch)
+                .checked_mul(u64::from(rows - 1))
+                .and_then(|n| n.checked_add(u64::from(offset) + u64::from(row)))
+        };
+        let luma_end = end(0, layout.luma_pitch, height);
+        let chroma_end = end(layout.chroma_offset, layout.chroma_pitch, height / 2);
+        let inside = luma_end.is_some_and(|e| e <= u64::from(layout.chroma_offset))
+            && chroma_end.is_some_and(|e| e <= picture.buffer.size());
+        if !inside
+            || u64::from(layout.size) > picture.buffer.size()
             || layout.luma_pitch < row
             || layout.chroma_pitch < row
             || layout.luma_pitch % texel != 0
@@ -503,7 +537,7 @@ impl VideoEncoder {
                     layout.size, layout.luma_pitch, layout.chroma_pitch, layout.chroma_offset
                 ),
                 format!(
-                    "the {}-byte buffer must hold it, with whole-texel pitches of at least {row} bytes",
+                    "the {}-byte buffer must hold both planes (luma before chroma), with whole-texel pitches of at least {row} bytes",
                     picture.buffer.size()
                 ),
             );
@@ -1103,10 +1137,12 @@ impl VideoEncoder {
             what: format!("feedback offset {offset} and size {written}"),
             reason: format!("the bitstream buffer holds {} bytes", bytes.len()),
         })?;
-        let gpu_time = self
-            .timestamps
-            .map(|pool| read_gpu_time_at(&self.ctx, pool, 0))
-            .transpose()?;
+        // A timestamp that cannot be read loses the statistic, not the picture.
+        let gpu_time = self.timestamps.and_then(|pool| {
+            read_gpu_time_at(&self.ctx, pool, 0)
+                .inspect_err(|e| tracing::debug!(error = %e, "no encode GPU time for this picture"))
+                .ok()
+        });
         Ok(EncodedPicture {
             data: data.to_vec(),
             idr,

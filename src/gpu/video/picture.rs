@@ -246,6 +246,11 @@ impl H265Picture {
 pub(super) struct Av1Picture {
     pub picture: StdVideoEncodeAV1PictureInfo,
     quantization: std_video::StdVideoAV1Quantization,
+    /// Loop filter parameters (required by the std structure: levels 0, the specification's
+    /// default reference deltas).
+    loop_filter: std_video::StdVideoAV1LoopFilter,
+    /// Global motion (required too): identity for every reference.
+    global_motion: std_video::StdVideoAV1GlobalMotion,
     pub setup: StdVideoEncodeAV1ReferenceInfo,
     pub reference: StdVideoEncodeAV1ReferenceInfo,
 }
@@ -269,6 +274,16 @@ impl Av1Picture {
         };
         // SAFETY: a plain C structure of the std header.
         let mut quantization: std_video::StdVideoAV1Quantization = unsafe { zeroed() };
+        // SAFETY: plain C structures of the std header.
+        let (mut loop_filter, mut global_motion): (
+            std_video::StdVideoAV1LoopFilter,
+            std_video::StdVideoAV1GlobalMotion,
+        ) = unsafe { (zeroed(), zeroed()) };
+        // AV1 7.20's defaults: INTRA 1, LAST 0, LAST2 0, LAST3 0, GOLDEN -1, BWDREF 0, ALTREF2 -1,
+        // ALTREF -1.
+        loop_filter.loop_filter_ref_deltas = [1, 0, 0, 0, -1, 0, -1, -1];
+        // IDENTITY (GmType 0) with the default parameters (1.0 on the diagonal, 16 fraction bits).
+        global_motion.gm_params = [[0, 0, 1 << 16, 0, 0, 1 << 16]; 8];
         quantization.base_q_idx = q_index;
         // Slot 0 holds the frame before; the other seven the key frame (order hint 0).
         let mut ref_order_hint = [0u8; 8];
@@ -301,10 +316,14 @@ impl Av1Picture {
                 ..Default::default()
             },
             quantization,
+            loop_filter,
+            global_motion,
             setup: reference_info(if order.idr { key } else { inter }, hint(n)),
             reference: reference_info(if n <= 1 { key } else { inter }, hint(n.saturating_sub(1))),
         });
         this.picture.pQuantization = &raw const this.quantization;
+        this.picture.pLoopFilter = &raw const this.loop_filter;
+        this.picture.pGlobalMotion = &raw const this.global_motion;
         this
     }
 }
@@ -382,6 +401,14 @@ mod tests {
         assert_eq!(p.picture.primary_ref_frame, 0);
         // SAFETY: set by `new` to the box's own quantization, alive as long as `p`.
         assert_eq!(unsafe { (*p.picture.pQuantization).base_q_idx }, 120);
+        // The std structure's required pointers are set: no deblocking, identity motion.
+        // SAFETY: as above.
+        let (lf, gm) = unsafe { (&*p.picture.pLoopFilter, &*p.picture.pGlobalMotion) };
+        assert_eq!(
+            (lf.loop_filter_level, lf.loop_filter_ref_deltas[4]),
+            ([0; 4], -1)
+        );
+        assert_eq!((gm.GmType, gm.gm_params[1][2]), ([0; 8], 1 << 16));
         let key = Av1Picture::new(&order(true, 0), 120, (64, 64));
         assert_eq!(
             key.picture.frame_type,

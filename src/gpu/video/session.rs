@@ -115,6 +115,35 @@ impl EncodeHints {
     }
 }
 
+impl SessionParameters<'_> {
+    /// The codec.
+    pub fn codec(&self) -> Codec {
+        match self {
+            Self::H264(_) => Codec::H264,
+            Self::H265(_) => Codec::Hevc,
+            Self::Av1(_) => Codec::Av1,
+        }
+    }
+
+    /// Bits a sample the parameters describe: 8 or 10, anything else an error naming it.
+    pub fn depth(&self) -> Result<BitDepth, GpuError> {
+        let bits = match self {
+            Self::H264(p) => u32::from(p.sps.bit_depth_luma_minus8) + 8,
+            Self::H265(p) => u32::from(p.sps.bit_depth_luma_minus8) + 8,
+            Self::Av1(p) => u32::from(p.color.BitDepth),
+        };
+        match bits {
+            8 => Ok(BitDepth::Eight),
+            10 if !matches!(self, Self::H264(_)) => Ok(BitDepth::Ten),
+            _ => Err(GpuError::Invalid {
+                what: format!("{}-bit {} parameters", bits, self.codec()),
+                reason: "GhostStream's Vulkan Video sessions take 8 bits, or 10 for H.265 and AV1"
+                    .into(),
+            }),
+        }
+    }
+}
+
 /// A session's video profile: the codec and its profile idc (8-bit 4:2:0 in both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Profile {
@@ -227,13 +256,7 @@ impl EncodeSession {
         params: SessionParameters<'_>,
         hints: EncodeHints,
     ) -> Result<Self, GpuError> {
-        let depth = match params {
-            SessionParameters::H264(_) => BitDepth::Eight,
-            SessionParameters::H265(p) if p.sps.bit_depth_luma_minus8 == 2 => BitDepth::Ten,
-            SessionParameters::H265(_) => BitDepth::Eight,
-            SessionParameters::Av1(p) if p.color.BitDepth == 10 => BitDepth::Ten,
-            SessionParameters::Av1(_) => BitDepth::Eight,
-        };
+        let depth = params.depth()?;
         let (profile, extent, operation, name) = match params {
             SessionParameters::H264(p) => (
                 Profile::H264(p.sps.profile_idc),

@@ -128,6 +128,78 @@ fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
         .to_string();
     assert!(e.contains("hand-off buffer 7 of 3"), "{e}");
     drop(opened);
+
+    // A layout whose planes do not fit the buffer (or overlap) is refused before any copy is
+    // recorded: the hand-off's fields are public, the GPU must never read past the buffer.
+    {
+        use ghoststream::gpu::video::encoder::{HandoffPicture, VideoEncoder, VideoRate};
+        use ghoststream::gpu::video::h264::H264Parameters;
+        use ghoststream::gpu::video::session::SessionParameters;
+        use ghoststream::gpu::video::VideoStream;
+        use ghoststream::gpu::{ExportableBuffer, ExportableTimeline};
+        let params = H264Parameters::new(&VideoStream {
+            width: 200,
+            height: 120,
+            frame_rate: Rational::new(30, 1),
+            max_bitrate: 4_000_000,
+            color: ghoststream::ColorDescription::BT709,
+            bit_depth: ghoststream::BitDepth::Eight,
+        })
+        .unwrap();
+        let rate = VideoRate {
+            control: ghoststream::RateControl::Cbr { bitrate: 4_000_000 },
+            frame_rate: Rational::new(30, 1),
+            buffer_ms: 1000,
+            quality_level: 0,
+        };
+        let mut encoder = VideoEncoder::new(&ctx, SessionParameters::H264(&params), rate).unwrap();
+        let buffer = ExportableBuffer::unshared(&ctx, u64::from(layout.size)).unwrap();
+        let (ready, released) = (
+            ExportableTimeline::unshared(&ctx, 0).unwrap(),
+            ExportableTimeline::unshared(&ctx, 0).unwrap(),
+        );
+        for bad in [
+            YuvLayout {
+                chroma_offset: layout.size - layout.chroma_pitch,
+                ..layout
+            },
+            YuvLayout {
+                chroma_offset: layout.luma_pitch * 60,
+                ..layout
+            },
+        ] {
+            let e = encoder
+                .encode_handed_off(
+                    HandoffPicture {
+                        buffer: &buffer,
+                        layout: &bad,
+                        ready: &ready,
+                        released: &released,
+                        value: 1,
+                    },
+                    false,
+                )
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("must hold both planes"), "{e}");
+        }
+        assert_eq!(released.value().unwrap(), 0, "nothing was submitted");
+        // A quality level the device does not have is refused by name before a session is made.
+        let e = VideoEncoder::new(
+            &ctx,
+            SessionParameters::H264(&params),
+            VideoRate {
+                quality_level: 7,
+                ..rate
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("quality level 7") && e.contains("levels 0 to 6"),
+            "{e}"
+        );
+    }
     drop(handoff);
     if validated {
         let messages = ctx.take_validation_messages();
