@@ -299,6 +299,21 @@ fn av1_with_the_vulkan_encoder_on_the_test_driver_is_an_ivf_ffmpeg_reads() {
     );
 }
 
+/// The HDR10 options both 10-bit tests give: PQ, BT.2020, a 1000-nit mastering display and its
+/// light levels.
+const HDR10: [&str; 10] = [
+    "--transfer",
+    "pq",
+    "--primaries",
+    "bt2020",
+    "--matrix",
+    "bt2020",
+    "--master-display",
+    "bt2020-1000",
+    "--max-cll",
+    "1000,400",
+];
+
 /// Frame `n` of a `w` x `h` 10-bit stream, 16-bit little-endian samples with the 10 bits in
 /// the low bits (`i420p10`, planar) or the high bits (`p010`, CbCr interleaved): every value of
 /// the 10 bits in use, none a multiple of 4 more often than chance.
@@ -355,15 +370,7 @@ fn ten_bit_hevc_with_hdr10_metadata_decodes_to_exactly_the_input() {
             ])
             .args(["--raw-format", format, "--size", "200x120", "--fps", "30"])
             .args(["--bit-depth", "10", "--keyint", "3"])
-            .args([
-                "--transfer",
-                "pq",
-                "--primaries",
-                "bt2020",
-                "--matrix",
-                "bt2020",
-            ])
-            .args(["--master-display", "bt2020-1000", "--max-cll", "1000,400"])
+            .args(HDR10)
             .arg("-i")
             .arg(&input)
             .arg("-o")
@@ -492,15 +499,7 @@ fn ten_bit_av1_with_hdr10_carries_its_depth_and_metadata_obus() {
         ])
         .args(["--raw-format", "p010", "--size", "320x180", "--fps", "30"])
         .args(["--bit-depth", "10", "--keyint", "2"])
-        .args([
-            "--transfer",
-            "pq",
-            "--primaries",
-            "bt2020",
-            "--matrix",
-            "bt2020",
-        ])
-        .args(["--master-display", "bt2020-1000", "--max-cll", "1000,400"])
+        .args(HDR10)
         .arg("-i")
         .arg(&input)
         .arg("-o")
