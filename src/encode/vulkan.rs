@@ -455,7 +455,13 @@ impl VulkanVideoEncoder {
         } else {
             (&[][..], &[][..])
         };
-        let data = [delimiter, parameter_sets, hdr, &encoded.data].concat();
+        // Most units (H.264/H.265 P pictures) have nothing before the driver's bytes: moved, not
+        // copied again.
+        let data = if delimiter.is_empty() && parameter_sets.is_empty() && hdr.is_empty() {
+            encoded.data
+        } else {
+            [delimiter, parameter_sets, hdr, &encoded.data].concat()
+        };
         self.ready.push_back(EncodedUnit {
             data,
             pts: encoder_pts,
