@@ -3,8 +3,12 @@
 //! come in CPU memory as NV12 or P010 (or I420 / I420P10, interleaved here) and are uploaded to the encode input
 //! image on the device, or, opened on the session's GPU context, the session's pass writes them
 //! as NV12 into hand-off buffers on the same device and the encoder copies them into its input
-//! image on the GPU (no CPU copy, no read-back); each picture is encoded as it arrives (IDR or key frame, then P or inter
-//! frames referencing the one before), so units come back in order with no delay. H.264 and
+//! image on the GPU (no CPU copy, no read-back). Low-latency tunings code each picture as it
+//! arrives (IDR or key frame, then P or inter frames referencing the one before) and wait for
+//! it, so each unit comes back before the next frame is taken; high quality (`--tune hq`) codes
+//! B pictures where the device offers them (H.264, H.265: as many in a row as the driver
+//! prefers at the quality level, units in coding order with decode times one frame behind) and
+//! keeps a few pictures in flight on the GPU. H.264 and
 //! H.265 units are Annex-B, the parameter sets before each IDR; AV1 units are temporal units of
 //! low-overhead OBUs, each led by a temporal delimiter, the sequence header before each key
 //! frame.
@@ -16,14 +20,16 @@ use super::registry::{BackendFactory, Feed, InputPlan, OpenedBackend};
 use super::{EncodeError, EncodedUnit, EncoderBackend, LiveControls};
 use crate::codec::Codec;
 use crate::config::{BackendKind, BitDepth, DeviceSelector, GpuOptions, KeyframeInterval, Preset};
-use crate::config::{RateControl, SessionConfig};
+use crate::config::{RateControl, SessionConfig, Tuning};
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
 use crate::gpu::video::av1_sequence::Av1Parameters;
 #[cfg(test)]
 use crate::gpu::video::caps::EncodeLimits;
 use crate::gpu::video::caps::{encode_support, encode_support_at, EncodeSupport};
-use crate::gpu::video::encoder::{HandoffPicture, PictureInput, VideoEncoder, VideoRate};
+use crate::gpu::video::encoder::{
+    EncodedPicture, EncoderOptions, HandoffPicture, PictureInput, VideoEncoder, VideoRate,
+};
 use crate::gpu::video::h264::H264Parameters;
 use crate::gpu::video::h265::H265Parameters;
 use crate::gpu::video::session::SessionParameters;
@@ -35,6 +41,10 @@ use crate::processing::convert::YuvLayout;
 /// Hand-off buffers: the encoder copies each picture out on the GPU before it encodes it, so
 /// the pass may run this many frames ahead.
 const HANDOFF_BUFFERS: usize = 3;
+
+/// Pictures a high-quality session leaves on the GPU before it waits for the oldest (a
+/// low-latency one waits for each picture).
+const PICTURES_IN_FLIGHT: usize = 2;
 
 /// An AV1 temporal delimiter OBU (type 2, with its size field: 0 bytes of payload).
 const TEMPORAL_DELIMITER: [u8; 2] = [0x12, 0x00];
@@ -154,6 +164,20 @@ fn video_rate(config: &SessionConfig, quality_level: u32) -> VideoRate {
         frame_rate: config.frame_rate,
         buffer_ms,
         quality_level,
+    }
+}
+
+/// B pictures in a row for `config` on a device offering `support`: none for low-latency and
+/// lossless tunings, AV1, or a device without B pictures (one reference on each side, three DPB
+/// slots); else two, the number NVIDIA's and the test driver's slower quality levels prefer.
+fn b_frames(config: &SessionConfig, support: &EncodeSupport) -> u32 {
+    let offered = support.limits.b_pictures
+        && support.max_dpb_slots >= 3
+        && support.max_active_references >= 2;
+    if config.tuning == Tuning::HighQuality && config.codec != Codec::Av1 && offered {
+        2
+    } else {
+        0
     }
 }
 
@@ -298,6 +322,13 @@ pub struct VulkanVideoEncoder {
     /// HDR10 metadata written after the parameter sets of each IDR (key frame): H.265's prefix
     /// SEI NAL unit, AV1's metadata OBUs; empty without metadata.
     hdr: Vec<u8>,
+    /// Pictures left on the GPU before the backend waits (0: each picture is waited for).
+    in_flight: usize,
+    /// The presentation ticks submitted and not yet out, in display order: the k-th unit out
+    /// (coding order) decodes at the k-th of them, less the reordering delay.
+    submitted: VecDeque<i64>,
+    /// Frames by which decoding runs ahead of display (1 with B pictures).
+    reorder_delay: i64,
 }
 
 impl std::fmt::Debug for VulkanVideoEncoder {
@@ -374,6 +405,14 @@ impl VulkanVideoEncoder {
                 "level {level} (or the coding tools it needs): the device does not encode it"
             )));
         }
+        let b_frames = b_frames(config, &support);
+        if b_frames > 0 {
+            match &mut owned {
+                Parameters::H264(p) => p.allow_b_frames(),
+                Parameters::H265(p) => p.allow_b_frames(),
+                Parameters::Av1(_) => {}
+            }
+        }
         let params = match &owned {
             Parameters::H264(p) => SessionParameters::H264(p),
             Parameters::H265(p) => SessionParameters::H265(p),
@@ -386,9 +425,12 @@ impl VulkanVideoEncoder {
             );
         }
         let level = quality_level(config.preset, support.quality_levels);
-        let encoder =
-            VideoEncoder::with_tuning(ctx, params, video_rate(config, level), config.tuning)
-                .map_err(hardware)?;
+        let options = EncoderOptions {
+            tuning: config.tuning,
+            b_frames,
+        };
+        let encoder = VideoEncoder::with_options(ctx, params, video_rate(config, level), options)
+            .map_err(hardware)?;
         Ok(Self {
             encoder,
             codec: config.codec,
@@ -411,6 +453,13 @@ impl VulkanVideoEncoder {
                 (Some(h), Codec::Av1) => h.av1_metadata_obus(),
                 _ => Vec::new(),
             },
+            in_flight: if config.tuning.is_low_latency() {
+                0
+            } else {
+                PICTURES_IN_FLIGHT
+            },
+            submitted: VecDeque::new(),
+            reorder_delay: i64::from(b_frames > 0),
         })
     }
 
@@ -438,13 +487,33 @@ impl VulkanVideoEncoder {
             || self.keyframe_every.is_some_and(|n| self.since_idr >= n)
     }
 
-    /// Counts an encoded picture and queues its unit: for AV1 a temporal delimiter first, and
-    /// the parameter sets (the sequence header) and the HDR10 metadata before an IDR (a key
-    /// frame).
-    fn queue(&mut self, encoded: crate::gpu::video::encoder::EncodedPicture, encoder_pts: i64) {
+    /// Counts a picture submitted (an IDR when `idr`; `pts` kept for its unit's decode time).
+    fn count_submitted(&mut self, idr: bool, pts: i64) {
         self.frames += 1;
         self.force_idr = false;
-        self.since_idr = if encoded.idr { 1 } else { self.since_idr + 1 };
+        self.since_idr = if idr { 1 } else { self.since_idr + 1 };
+        self.submitted.push_back(pts);
+    }
+
+    /// Takes the pictures the encoder has finished: waiting while more than `in_flight` are on
+    /// the GPU (`0`: waits for all of them), then those already done.
+    fn drain(&mut self, in_flight: usize) -> Result<(), EncodeError> {
+        while self.encoder.in_flight() > in_flight {
+            match self.encoder.receive(true).map_err(hardware)? {
+                Some(p) => self.queue(p),
+                None => break,
+            }
+        }
+        while let Some(p) = self.encoder.receive(false).map_err(hardware)? {
+            self.queue(p);
+        }
+        Ok(())
+    }
+
+    /// Queues an encoded picture's unit: for AV1 a temporal delimiter first, and the parameter
+    /// sets (the sequence header) and the HDR10 metadata before an IDR (a key frame); its
+    /// decode time the oldest submitted presentation time less the reordering delay.
+    fn queue(&mut self, encoded: EncodedPicture) {
         // AV1: each temporal unit starts with its delimiter.
         let delimiter: &[u8] = match self.codec {
             Codec::Av1 => &TEMPORAL_DELIMITER,
@@ -455,17 +524,18 @@ impl VulkanVideoEncoder {
         } else {
             (&[][..], &[][..])
         };
-        // Most units (H.264/H.265 P pictures) have nothing before the driver's bytes: moved, not
-        // copied again.
+        // Most units (H.264/H.265 P and B pictures) have nothing before the driver's bytes:
+        // moved, not copied again.
         let data = if delimiter.is_empty() && parameter_sets.is_empty() && hdr.is_empty() {
             encoded.data
         } else {
             [delimiter, parameter_sets, hdr, &encoded.data].concat()
         };
+        let dts = self.submitted.pop_front().unwrap_or(encoded.tag) - self.reorder_delay;
         self.ready.push_back(EncodedUnit {
             data,
-            pts: encoder_pts,
-            dts: encoder_pts,
+            pts: encoded.tag,
+            dts,
             keyframe: encoded.idr,
             gpu_time: encoded.gpu_time,
         });
@@ -548,16 +618,17 @@ impl EncoderBackend for VulkanVideoEncoder {
                 })
             }
         };
-        let encoded = self.encoder.encode(picture, idr).map_err(hardware)?;
-        self.queue(encoded, encoder_pts);
-        Ok(())
+        self.encoder
+            .submit(picture, idr, encoder_pts)
+            .map_err(hardware)?;
+        self.count_submitted(idr, encoder_pts);
+        self.drain(self.in_flight)
     }
 
     /// The pass's frame in hand-off buffer `frame.buffer`: copied into the encode input image
     /// on the GPU once `ready` reaches `frame.value` (`released` is set to it after the copy),
     /// then encoded.
     fn encode_handed_off(&mut self, frame: HandedOff, encoder_pts: i64) -> Result<(), EncodeError> {
-        let idr = self.next_is_idr();
         let Some((handoff, layout)) = &self.handoff else {
             return Err(EncodeError::UnsupportedInput {
                 format: PixelFormat::Nv12,
@@ -581,16 +652,19 @@ impl EncoderBackend for VulkanVideoEncoder {
             released: &handoff.released,
             value: frame.value,
         };
-        let encoded = self
-            .encoder
-            .encode_handed_off(picture, idr)
+        let idr = self.next_is_idr();
+        self.encoder
+            .submit_handed_off(picture, idr, encoder_pts)
             .map_err(hardware)?;
-        self.queue(encoded, encoder_pts);
-        Ok(())
+        self.count_submitted(idr, encoder_pts);
+        self.drain(self.in_flight)
     }
 
+    /// Codes the pictures held for a later one (the last as a P picture) and waits for every
+    /// picture on the GPU.
     fn finish(&mut self) -> Result<(), EncodeError> {
-        Ok(())
+        self.encoder.flush().map_err(hardware)?;
+        self.drain(0)
     }
 
     fn receive(&mut self) -> Result<Option<EncodedUnit>, EncodeError> {
@@ -644,6 +718,7 @@ mod tests {
                 picture_granularity: (16, 16),
                 separate_reference_images: true,
                 p_references: 4,
+                b_pictures: true,
                 requires_gop_remaining_frames: false,
                 feedback: true,
                 max_level_idc: 18,

@@ -638,3 +638,101 @@ fn what_the_vulkan_encoder_cannot_do_is_refused_with_the_reason() {
         &["10-bit"],
     );
 }
+
+#[test]
+fn high_quality_tuning_codes_b_pictures_that_decode_to_exactly_the_input() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent decoder)");
+        return;
+    }
+    let Some((dir, manifest)) = install_driver() else {
+        return;
+    };
+    let (w, h, frames) = (200usize, 120usize, 16usize);
+    let raw: Vec<u8> = (0..frames).flat_map(|n| frame(n, w, h, "nv12")).collect();
+    let input = dir.path().join("in.nv12");
+    std::fs::write(&input, &raw).unwrap();
+    for codec in ["h264", "hevc"] {
+        // In MP4: the container keeps each packet's decode time apart from its presentation.
+        let output = dir.path().join(format!("hq-{codec}.mp4"));
+        let run = tool(&manifest)
+            .args(["encode", "--encoder", "vulkan", "--codec", codec])
+            .args(["--gpu", "off", "--tune", "hq", "--keyint", "8"])
+            .args(["--raw-format", "nv12", "--size", "200x120", "--fps", "30"])
+            .arg("-i")
+            .arg(&input)
+            .arg("-o")
+            .arg(&output)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "encode --tune hq --encoder vulkan ({codec}) succeeds:\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let decoded = dir.path().join(format!("hq-{codec}.yuv"));
+        let ff = Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+            .arg(&output)
+            .args(["-f", "rawvideo", "-pix_fmt", "nv12", "-y"])
+            .arg(&decoded)
+            .output()
+            .unwrap();
+        assert!(
+            ff.status.success() && ff.stderr.is_empty(),
+            "ffmpeg decodes the {codec} B-picture run without complaint: {}",
+            String::from_utf8_lossy(&ff.stderr)
+        );
+        let got = std::fs::read(&decoded).unwrap();
+        assert_eq!(got.len(), raw.len(), "{frames} frames back ({codec})");
+        if let Some(i) = got.iter().zip(&raw).position(|(a, b)| a != b) {
+            panic!(
+                "{codec} hq: decoded byte {i} (frame {}) is {}, the input's {}",
+                i / (w * h * 3 / 2),
+                got[i],
+                raw[i]
+            );
+        }
+        // Picture types in display order: an IDR every 8 frames, two B pictures between
+        // P pictures; the last of each GOP's waiting pictures coded as a P picture.
+        let probe = |entries: &str| {
+            let out = Command::new("ffprobe")
+                .args(["-v", "error", "-show_entries", entries, "-of", "csv=p=0"])
+                .arg(&output)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        let types: String = probe("frame=pict_type")
+            .lines()
+            .map(|l| l.trim().chars().next().unwrap_or('?'))
+            .collect();
+        assert_eq!(
+            types, "IBBPBBPPIBBPBBPP",
+            "{codec}: picture types in display order"
+        );
+        // Packets in decode order: decode times rising, never after the presentation.
+        let packets: Vec<(i64, i64)> = probe("packet=pts,dts")
+            .lines()
+            .filter_map(|l| {
+                let (pts, dts) = l.trim().split_once(',')?;
+                Some((pts.parse().ok()?, dts.parse().ok()?))
+            })
+            .collect();
+        assert_eq!(packets.len(), frames, "{codec}: {frames} packets");
+        for pair in packets.windows(2) {
+            assert!(
+                pair[1].1 > pair[0].1,
+                "{codec}: decode times rise: {packets:?}"
+            );
+        }
+        assert!(
+            packets.iter().all(|&(pts, dts)| dts <= pts),
+            "{codec}: no packet decodes after it is shown: {packets:?}"
+        );
+        assert!(
+            packets.windows(2).any(|p| p[1].0 < p[0].0),
+            "{codec}: packets come out of display order (B pictures): {packets:?}"
+        );
+    }
+}

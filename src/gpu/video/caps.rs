@@ -56,6 +56,9 @@ pub struct EncodeLimits {
     pub separate_reference_images: bool,
     /// References a P picture may use (`maxPPictureL0ReferenceCount`): 0 means no P pictures.
     pub p_references: u32,
+    /// B pictures with a reference on each side: `maxBPictureL0ReferenceCount` and
+    /// `maxL1ReferenceCount` both at least 1 (H.264, H.265; false for AV1 here).
+    pub b_pictures: bool,
     /// Every coding scope must say how many frames of each type remain in the GOP.
     pub requires_gop_remaining_frames: bool,
     /// The encode feedback reports the bitstream offset and bytes written.
@@ -423,6 +426,17 @@ fn capabilities(
         separate_reference_images: caps_flags
             .contains(vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES),
         p_references,
+        b_pictures: match codec {
+            Codec::H264 => {
+                h264_caps.max_b_picture_l0_reference_count >= 1
+                    && h264_caps.max_l1_reference_count >= 1
+            }
+            Codec::Hevc => {
+                h265_caps.max_b_picture_l0_reference_count >= 1
+                    && h265_caps.max_l1_reference_count >= 1
+            }
+            Codec::Av1 => false,
+        },
         requires_gop_remaining_frames,
         feedback: encode_caps.supported_encode_feedback_flags.contains(
             vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BUFFER_OFFSET

@@ -1,12 +1,20 @@
-//! Encodes NV12 pictures with an H.264, H.265 or AV1 [`EncodeSession`]: each picture is copied
-//! into the encode input image on the compute queue, handed to the video-encode queue (a
-//! queue-family ownership transfer and a semaphore), and encoded there as an IDR (key frame) or
-//! a P (inter) picture referencing the one before it (two DPB slots used in turn); the encode
-//! feedback query gives the bytes written into the bitstream buffer.
+//! Encodes NV12 (P010) pictures with an H.264, H.265 or AV1 [`EncodeSession`], several in
+//! flight: each picture is copied into one of the encoder's input images on the compute queue,
+//! handed to the video-encode queue (a queue-family ownership transfer and a semaphore), and
+//! encoded there into its own region of the bitstream buffer, with its own encode feedback
+//! query; the CPU waits only when every input image is taken, or when it asks for a picture.
+//!
+//! The coding plan: an IDR picture (AV1: a key frame) first and whenever asked; then P
+//! pictures, each reading the reference picture before it; with B pictures
+//! ([`EncoderOptions::b_frames`]: H.264 and H.265), up to that many pictures wait in their
+//! input images for the next P picture, which is coded first, and are then coded in display
+//! order, each reading the P picture before it and the one after it. Two DPB slots hold the
+//! reference pictures in turn; a third takes B pictures' reconstructions (which nothing reads).
+//! Pictures come back in coding order, each with the caller's tag.
 //!
 //! A picture comes from CPU memory (copied into a staging buffer first) or, with no copy on
 //! the CPU, from a hand-off buffer the processing pass wrote on the same device
-//! ([`VideoEncoder::encode_handed_off`]): the copy into the encode input image waits on the GPU
+//! ([`VideoEncoder::submit_handed_off`]): the copy into the encode input image waits on the GPU
 //! for the pass's timeline value and releases the buffer (the same value on the consumer's
 //! timeline) as soon as it has run, before the encode.
 //!
@@ -14,6 +22,7 @@
 //! `vkCmdControlVideoCodingKHR` (with the session reset) and again whenever they change; every
 //! later coding scope names them as the current state, as the specification requires.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use ash::vk;
@@ -24,7 +33,9 @@ use super::av1::{
     VideoEncodeAV1RateControlGroupKHR,
 };
 use super::caps::{encode_support_at, EncodeSupport};
-use super::picture::{Av1Picture, H264Picture, H265Picture, PictureOrder};
+use super::picture::{
+    Av1Picture, H264Picture, H265Picture, PictureKind, PictureOrder, ReferencePicture,
+};
 use super::session::{
     EncodeHints, EncodePictures, EncodeSession, Profile, ProfileParts, SessionParameters,
 };
@@ -108,11 +119,68 @@ struct Source {
 pub struct EncodedPicture {
     /// The picture's slice NAL units (Annex-B), or its frame OBUs, as the driver wrote them.
     pub data: Vec<u8>,
-    /// An IDR picture.
+    /// An IDR picture (an AV1 key frame).
     pub idr: bool,
+    /// IDR, P or B.
+    pub kind: PictureKind,
+    /// The value the picture was submitted with (its presentation time, say).
+    pub tag: i64,
     /// When the encode ran on the GPU (timestamps around its coding scope), where the
     /// video-encode queue has timestamps.
     pub gpu_time: Option<GpuTime>,
+}
+
+/// How an encoder codes beyond its rate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EncoderOptions {
+    /// The session's use (usage hints and tuning mode).
+    pub tuning: Tuning,
+    /// B pictures between two P pictures (H.264 and H.265; the parameters must allow them:
+    /// `allow_b_frames`). 0: pictures are coded in display order.
+    pub b_frames: u32,
+}
+
+impl Default for EncoderOptions {
+    /// Low latency, no B pictures.
+    fn default() -> Self {
+        Self {
+            tuning: Tuning::LowLatency,
+            b_frames: 0,
+        }
+    }
+}
+
+/// One input image's resources, from the upload of a picture into it to the read-back of its
+/// encode.
+struct Frame {
+    /// The CPU picture's staging buffer (made at the first CPU picture).
+    staging: Option<GpuBuffer>,
+    upload_cmd: vk::CommandBuffer,
+    encode_cmd: vk::CommandBuffer,
+    /// Signalled by the upload, waited for by the encode.
+    uploaded: vk::Semaphore,
+    upload_done: vk::Fence,
+    done: vk::Fence,
+    /// Submitted and not yet waited for: the upload's and the encode's fences.
+    in_flight: [bool; 2],
+    /// Holds a picture (uploaded, waiting to be coded, or being coded).
+    busy: bool,
+}
+
+/// A picture uploaded and waiting for the reference picture after it (a B picture to be).
+#[derive(Clone, Copy, Debug)]
+struct Held {
+    frame: usize,
+    display: u32,
+    tag: i64,
+}
+
+/// A picture submitted to the encode queue.
+#[derive(Clone, Copy, Debug)]
+struct Coded {
+    frame: usize,
+    kind: PictureKind,
+    tag: i64,
 }
 
 /// An H.264, H.265 or AV1 encoder on a context's video-encode queue.
@@ -120,36 +188,43 @@ pub struct VideoEncoder {
     ctx: Arc<GpuContext>,
     // Declared before the session: dropped first (their images and buffers outlive no use).
     pictures: EncodePictures,
-    staging: GpuBuffer,
+    frames: Vec<Frame>,
     session: EncodeSession,
     encode_family: u32,
     /// The encode queue is the compute queue (one family does both): no ownership transfer.
     one_queue: bool,
     upload_pool: vk::CommandPool,
-    upload_cmd: vk::CommandBuffer,
     encode_pool: vk::CommandPool,
-    encode_cmd: vk::CommandBuffer,
+    /// One encode feedback query per frame.
     feedback: vk::QueryPool,
-    /// Two timestamps around each encode, where the encode queue family writes them.
+    /// Two timestamps around each frame's encode, where the encode queue family writes them.
     timestamps: Option<vk::QueryPool>,
-    uploaded: vk::Semaphore,
-    /// Signalled when the upload has run.
-    upload_done: vk::Fence,
-    done: vk::Fence,
-    /// Submitted and not yet waited for: the upload's and the encode's fences.
-    in_flight: [bool; 2],
     rate: VideoRate,
     /// What the device offers for the codec: the rate and the encodes are checked against it.
     support: EncodeSupport,
     /// The rate the session's state holds (`None` before its first control command, which
     /// resets it).
     applied: Option<VideoRate>,
-    /// Each DPB slot's image has been moved to the DPB layout.
-    dpb_ready: [bool; 2],
-    /// The slot the next picture's reconstruction goes to.
-    slot: usize,
-    /// Pictures since the last IDR (the next picture's frame_num before wrapping).
-    since_idr: u32,
+    /// Each DPB image has been moved to the DPB layout.
+    dpb_ready: Vec<bool>,
+    /// The reference picture each DPB slot holds.
+    dpb: Vec<Option<ReferencePicture>>,
+    /// The slot of the last reference picture coded (0 or 1).
+    last_reference: usize,
+    /// H.264 `frame_num` of the last reference picture coded.
+    last_frame_num: u32,
+    /// The next picture's display position since the IDR.
+    next_display: u32,
+    /// B pictures between two P pictures.
+    b_frames: u32,
+    /// Pictures waiting for the next P picture, in display order.
+    held: VecDeque<Held>,
+    /// Pictures on the encode queue, in coding order.
+    coded: VecDeque<Coded>,
+    /// Pictures read back while waiting for a free input image, not yet received.
+    finished: VecDeque<Result<EncodedPicture, GpuError>>,
+    /// The next picture must be an IDR (none coded yet, or one was lost).
+    need_idr: bool,
     idr_id: u16,
     /// The stream's `MaxFrameNum` (2^(log2_max_frame_num_minus4 + 4)).
     max_frame_num: u32,
@@ -166,6 +241,7 @@ impl std::fmt::Debug for VideoEncoder {
         f.debug_struct("VideoEncoder")
             .field("extent", &self.session.extent)
             .field("rate", &self.rate)
+            .field("b_frames", &self.b_frames)
             .finish_non_exhaustive()
     }
 }
@@ -189,7 +265,7 @@ impl VideoEncoder {
         params: SessionParameters<'_>,
         rate: VideoRate,
     ) -> Result<Self, GpuError> {
-        Self::with_tuning(ctx, params, rate, Tuning::LowLatency)
+        Self::with_options(ctx, params, rate, EncoderOptions::default())
     }
 
     /// As [`Self::new`], the session's usage hints and tuning mode given by `tuning` (the
@@ -200,9 +276,24 @@ impl VideoEncoder {
         rate: VideoRate,
         tuning: Tuning,
     ) -> Result<Self, GpuError> {
+        let options = EncoderOptions {
+            tuning,
+            ..EncoderOptions::default()
+        };
+        Self::with_options(ctx, params, rate, options)
+    }
+
+    /// As [`Self::new`], with `options` (the tuning, B pictures).
+    pub fn with_options(
+        ctx: &Arc<GpuContext>,
+        params: SessionParameters<'_>,
+        rate: VideoRate,
+        options: EncoderOptions,
+    ) -> Result<Self, GpuError> {
         let hints = EncodeHints {
             quality_level: rate.quality_level,
-            tuning,
+            tuning: options.tuning,
+            b_frames: options.b_frames,
         };
         // What the device offers for this profile decides before anything is made: the quality
         // level, and AV1's level against the device's highest.
@@ -234,6 +325,9 @@ impl VideoEncoder {
                 });
             }
         }
+        if options.b_frames > 0 {
+            check_b_frames(&params, &support, options.b_frames)?;
+        }
         let session = EncodeSession::with_hints(ctx, params, hints)?;
         let (ids, max_frame_num) = match params {
             SessionParameters::H264(p) => (
@@ -255,51 +349,73 @@ impl VideoEncoder {
         let (encode_family, _) = ctx
             .video_encode_family()
             .expect("the session was made on the video-encode family");
-        let pictures = session.pictures_in(support.limits.picture_granularity)?;
+        // The B pictures waiting, the P picture after them, and one more in flight.
+        let frame_count = usize::try_from(options.b_frames)
+            .unwrap_or(usize::MAX)
+            .saturating_add(2)
+            .min(18);
+        let pictures = session.pictures_in(support.limits.picture_granularity, frame_count)?;
         let parameter_sets = session.encoded_parameters()?;
-        let (w, h) = (session.extent.width, session.extent.height);
-        let staging = GpuBuffer::new(
-            ctx,
-            "encode upload",
-            u64::from(w) * u64::from(h) * 3 / 2
-                * if session.depth == BitDepth::Ten { 2 } else { 1 },
-            vk::BufferUsageFlags::TRANSFER_SRC,
-            MemoryLocation::CpuToGpu,
-        )?;
-        let d = &ctx.device;
-        let (upload_pool, upload) = command_buffers_on(ctx, ctx.queue_family, 1)?;
+        let count = u32::try_from(frame_count).unwrap_or(u32::MAX);
+        let (upload_pool, upload) = command_buffers_on(ctx, ctx.queue_family, count)?;
+        let dpb_slots = pictures.references.len();
         let mut this = Self {
             ctx: Arc::clone(ctx),
             pictures,
-            staging,
+            frames: Vec::with_capacity(frame_count),
             session,
             encode_family,
             one_queue: encode_family == ctx.queue_family,
             upload_pool,
-            upload_cmd: upload[0],
             encode_pool: vk::CommandPool::null(),
-            encode_cmd: vk::CommandBuffer::null(),
             feedback: vk::QueryPool::null(),
             timestamps: None,
-            uploaded: vk::Semaphore::null(),
-            upload_done: vk::Fence::null(),
-            done: vk::Fence::null(),
-            in_flight: [false; 2],
             rate,
             support,
             applied: None,
-            dpb_ready: [false; 2],
-            slot: 0,
-            since_idr: 0,
+            dpb_ready: vec![false; dpb_slots],
+            dpb: vec![None; dpb_slots],
+            last_reference: 0,
+            last_frame_num: 0,
+            next_display: 0,
+            b_frames: options.b_frames,
+            held: VecDeque::new(),
+            coded: VecDeque::new(),
+            finished: VecDeque::new(),
+            need_idr: true,
             idr_id: 0,
             max_frame_num,
             ids,
             broken: None,
             parameter_sets,
         };
-        let (encode_pool, encode) = command_buffers_on(ctx, encode_family, 1)?;
+        let (encode_pool, encode) = command_buffers_on(ctx, encode_family, count)?;
         this.encode_pool = encode_pool;
-        this.encode_cmd = encode[0];
+        let d = &ctx.device;
+        for (upload_cmd, encode_cmd) in upload.into_iter().zip(encode) {
+            let mut frame = Frame {
+                staging: None,
+                upload_cmd,
+                encode_cmd,
+                uploaded: vk::Semaphore::null(),
+                upload_done: vk::Fence::null(),
+                done: vk::Fence::null(),
+                in_flight: [false; 2],
+                busy: false,
+            };
+            // SAFETY: valid device and create infos; a frame's objects are destroyed in Drop
+            // (the frame is pushed before anything else can fail).
+            let made = unsafe {
+                d.create_semaphore(&vk::SemaphoreCreateInfo::default(), None)
+                    .map(|s| frame.uploaded = s)
+                    .and_then(|()| d.create_fence(&vk::FenceCreateInfo::default(), None))
+                    .map(|f| frame.done = f)
+                    .and_then(|()| d.create_fence(&vk::FenceCreateInfo::default(), None))
+                    .map(|f| frame.upload_done = f)
+            };
+            this.frames.push(frame);
+            made.map_err(GpuError::vk("vkCreateSemaphore/vkCreateFence"))?;
+        }
         let mut parts = ProfileParts::default();
         let profile = this.session.profile_info(&mut parts);
         let mut feedback = vk::QueryPoolVideoEncodeFeedbackCreateInfoKHR::default()
@@ -310,7 +426,7 @@ impl VideoEncoder {
         let mut profile = profile;
         let info = vk::QueryPoolCreateInfo::default()
             .query_type(vk::QueryType::VIDEO_ENCODE_FEEDBACK_KHR)
-            .query_count(1)
+            .query_count(count)
             .push_next(&mut feedback)
             .push_next(&mut profile);
         // SAFETY: valid device and create infos; each object is destroyed in Drop.
@@ -318,15 +434,6 @@ impl VideoEncoder {
             this.feedback = d
                 .create_query_pool(&info, None)
                 .map_err(GpuError::vk("vkCreateQueryPool"))?;
-            this.uploaded = d
-                .create_semaphore(&vk::SemaphoreCreateInfo::default(), None)
-                .map_err(GpuError::vk("vkCreateSemaphore"))?;
-            this.done = d
-                .create_fence(&vk::FenceCreateInfo::default(), None)
-                .map_err(GpuError::vk("vkCreateFence"))?;
-            this.upload_done = d
-                .create_fence(&vk::FenceCreateInfo::default(), None)
-                .map_err(GpuError::vk("vkCreateFence"))?;
             let families = ctx
                 .instance
                 .get_physical_device_queue_family_properties(ctx.physical);
@@ -336,7 +443,7 @@ impl VideoEncoder {
             if has_timestamps {
                 let info = vk::QueryPoolCreateInfo::default()
                     .query_type(vk::QueryType::TIMESTAMP)
-                    .query_count(2);
+                    .query_count(2 * count);
                 this.timestamps = Some(
                     d.create_query_pool(&info, None)
                         .map_err(GpuError::vk("vkCreateQueryPool"))?,
@@ -355,6 +462,22 @@ impl VideoEncoder {
     /// The coded picture size (whole macroblocks) the input must fill.
     pub fn coded_size(&self) -> (u32, u32) {
         (self.session.extent.width, self.session.extent.height)
+    }
+
+    /// B pictures between two P pictures (0: coded in display order).
+    pub fn b_frames(&self) -> u32 {
+        self.b_frames
+    }
+
+    /// Pictures submitted and not yet received: waiting for a later picture (B pictures to
+    /// be), on the GPU, or read back.
+    pub fn pending(&self) -> usize {
+        self.held.len() + self.coded.len() + self.finished.len()
+    }
+
+    /// Pictures on the encode queue or read back, not yet received.
+    pub fn in_flight(&self) -> usize {
+        self.coded.len() + self.finished.len()
     }
 
     /// Changes the rate from the next picture on (no IDR), when the device takes it: a mode
@@ -404,10 +527,10 @@ impl VideoEncoder {
         Ok(())
     }
 
-    /// The bitstream buffer's range: its size rounded down to the device's alignment.
+    /// A frame's bitstream range: its region rounded down to the device's size alignment.
     fn bitstream_range(&self) -> u64 {
         let align = self.support.limits.bitstream_size_alignment.max(1);
-        self.pictures.bitstream.size / align * align
+        self.pictures.region / align * align
     }
 
     /// Bytes a sample: 1 (NV12) or 2 (P010).
@@ -426,14 +549,64 @@ impl VideoEncoder {
         }
     }
 
-    /// Encodes one NV12 (P010 at 10 bits) picture (at most the coded size; the rest of the
-    /// coded picture repeats its last row and column), as an IDR picture when `idr` is set or
-    /// the stream has none yet.
+    /// Encodes one picture and returns it: [`Self::submit`] and [`Self::receive`] waiting,
+    /// for an encoder without B pictures (which codes each picture as it comes) whose earlier
+    /// pictures were all received.
     pub fn encode(
         &mut self,
         picture: PictureInput<'_>,
         idr: bool,
     ) -> Result<EncodedPicture, GpuError> {
+        self.check_one_at_a_time()?;
+        self.submit(picture, idr, 0)?;
+        self.receive_submitted()
+    }
+
+    /// Encodes the picture in a hand-off buffer and returns it, as [`Self::encode`] does
+    /// ([`Self::submit_handed_off`] and [`Self::receive`] waiting).
+    pub fn encode_handed_off(
+        &mut self,
+        picture: HandoffPicture<'_>,
+        idr: bool,
+    ) -> Result<EncodedPicture, GpuError> {
+        self.check_one_at_a_time()?;
+        self.submit_handed_off(picture, idr, 0)?;
+        self.receive_submitted()
+    }
+
+    /// [`Self::encode`]'s condition: no B pictures, nothing submitted and not received.
+    fn check_one_at_a_time(&self) -> Result<(), GpuError> {
+        if self.b_frames > 0 || self.pending() > 0 {
+            return Err(GpuError::Invalid {
+                what: format!(
+                    "a one-picture encode with {} B pictures and {} pictures not received",
+                    self.b_frames,
+                    self.pending()
+                ),
+                reason: "pictures come back out of step here: use submit and receive".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The one picture just submitted, waited for.
+    fn receive_submitted(&mut self) -> Result<EncodedPicture, GpuError> {
+        self.receive(true)?.ok_or_else(|| GpuError::Invalid {
+            what: "the picture just submitted".into(),
+            reason: "it was not coded".into(),
+        })
+    }
+
+    /// Submits one NV12 (P010 at 10 bits) picture (at most the coded size; the rest of the
+    /// coded picture repeats its last row and column), as an IDR picture when `idr` is set or
+    /// the stream has none yet; it comes back from [`Self::receive`] with `tag`. Waits only
+    /// when every input image holds a picture (for the oldest one on the GPU).
+    pub fn submit(
+        &mut self,
+        picture: PictureInput<'_>,
+        idr: bool,
+        tag: i64,
+    ) -> Result<(), GpuError> {
         let (cw, ch) = self.coded_size();
         let (width, height) = (picture.width, picture.height);
         if width == 0 || height == 0 || width > cw || height > ch || width % 2 + height % 2 != 0 {
@@ -466,16 +639,12 @@ impl VideoEncoder {
                 reason: format!("a {width}x{height} picture's rows do not fit them"),
             });
         }
-        if let Some(why) = &self.broken {
-            return Err(GpuError::Invalid {
-                what: "an encode after a failed one".into(),
-                reason: format!("the encoder stopped ({why}): open a new one"),
-            });
-        }
-        self.stage(&picture)?;
+        self.check_running()?;
+        let frame = self.free_frame()?;
+        let staging = self.stage(frame, &picture)?;
         let (w, h) = self.coded_size();
         let source = Source {
-            buffer: self.staging.buffer,
+            buffer: staging,
             regions: [
                 whole_plane(vk::ImageAspectFlags::PLANE_0, w, h),
                 whole_plane(vk::ImageAspectFlags::PLANE_1, w / 2, h / 2)
@@ -483,18 +652,20 @@ impl VideoEncoder {
             ],
             handoff: None,
         };
-        self.encode_from(source, idr)
+        self.take(frame, &source, idr, tag)
     }
 
-    /// Encodes the NV12 picture a pass on this encoder's device wrote into a hand-off buffer
-    /// (at most the coded size; the rest of the coded picture is left as the input image held
-    /// it): the copy into the encode input image waits on the GPU for `picture.ready` to reach
-    /// `picture.value`, and `picture.released` is set to it once the copy has run. No CPU copy.
-    pub fn encode_handed_off(
+    /// Submits the NV12 (P010) picture a pass on this encoder's device wrote into a hand-off
+    /// buffer (at most the coded size; the rest of the coded picture is left as the input image
+    /// held it): the copy into the encode input image waits on the GPU for `picture.ready` to
+    /// reach `picture.value`, and `picture.released` is set to it once the copy has run (before
+    /// the encode, so a B picture to be does not hold the buffer). No CPU copy.
+    pub fn submit_handed_off(
         &mut self,
         picture: HandoffPicture<'_>,
         idr: bool,
-    ) -> Result<EncodedPicture, GpuError> {
+        tag: i64,
+    ) -> Result<(), GpuError> {
         let layout = picture.layout;
         let (cw, ch) = self.coded_size();
         let invalid = |what: String, reason: String| Err(GpuError::Invalid { what, reason });
@@ -552,12 +723,7 @@ impl VideoEncoder {
                 "the buffer and both timelines must be made on the encoder's context".into(),
             );
         }
-        if let Some(why) = &self.broken {
-            return invalid(
-                "an encode after a failed one".into(),
-                format!("the encoder stopped ({why}): open a new one"),
-            );
-        }
+        self.check_running()?;
         let source = Source {
             buffer: picture.buffer.buffer(),
             regions: [
@@ -573,85 +739,148 @@ impl VideoEncoder {
                 picture.released.point(picture.value),
             )),
         };
-        self.encode_from(source, idr)
+        let frame = self.free_frame()?;
+        self.take(frame, &source, idr, tag)
     }
 
-    /// Copies the picture from `source` into the input image and encodes it.
-    fn encode_from(&mut self, source: Source, idr: bool) -> Result<EncodedPicture, GpuError> {
-        // An IDR also before the picture counts could overflow the order counts (2^30
-        // pictures: 207 days at 60 fps with no keyframe).
-        let idr = idr || self.applied.is_none() || self.since_idr == 0 || self.since_idr >= 1 << 30;
-        if let Err(e) = self.record_and_run(idr, &source) {
-            // The command buffers may be in flight, the DPB layouts and the session state
-            // unknown: nothing more is recorded with them.
+    /// Codes the pictures waiting for a later one (B pictures to be): the last as a P picture,
+    /// the others as B pictures before it. Call at the end of the stream, then
+    /// [`Self::receive`] until it gives `None`.
+    pub fn flush(&mut self) -> Result<(), GpuError> {
+        self.check_running()?;
+        let Some(last) = self.held.pop_back() else {
+            return Ok(());
+        };
+        self.code(last.frame, PictureKind::P, last.display, last.tag)?;
+        self.code_held()
+    }
+
+    /// The next picture in coding order: one read back already, else the oldest on the GPU
+    /// when it has finished (or, with `wait`, once it has). `None`: nothing is on the GPU
+    /// (pictures held for a later one come after [`Self::flush`] or the next P picture).
+    pub fn receive(&mut self, wait: bool) -> Result<Option<EncodedPicture>, GpuError> {
+        if let Some(done) = self.finished.pop_front() {
+            return done.map(Some);
+        }
+        let Some(oldest) = self.coded.front().copied() else {
+            return Ok(None);
+        };
+        if !wait {
+            // SAFETY: the fence belongs to this device.
+            let signalled = unsafe {
+                self.ctx
+                    .device
+                    .get_fence_status(self.frames[oldest.frame].done)
+            }
+            .map_err(GpuError::vk("vkGetFenceStatus"))?;
+            if !signalled {
+                return Ok(None);
+            }
+        }
+        self.coded.pop_front();
+        self.collect(oldest).map(Some)
+    }
+
+    /// Stops with an error if an earlier submission failed.
+    fn check_running(&self) -> Result<(), GpuError> {
+        match &self.broken {
+            Some(why) => Err(GpuError::Invalid {
+                what: "an encode after a failed one".into(),
+                reason: format!("the encoder stopped ({why}): open a new one"),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// A frame whose input image is free, waiting for the oldest picture on the GPU (and
+    /// keeping it for [`Self::receive`]) when none is.
+    fn free_frame(&mut self) -> Result<usize, GpuError> {
+        loop {
+            if let Some(free) = self.frames.iter().position(|f| !f.busy) {
+                return Ok(free);
+            }
+            let Some(oldest) = self.coded.pop_front() else {
+                return Err(GpuError::Invalid {
+                    what: format!("{} input images all held", self.frames.len()),
+                    reason: "no picture is on the GPU to wait for".into(),
+                });
+            };
+            let done = self.collect(oldest);
+            if let Err(e) = &done {
+                if self.broken.is_some() {
+                    return Err(e.clone());
+                }
+            }
+            self.finished.push_back(done);
+        }
+    }
+
+    /// Uploads a picture into `frame`'s input image and codes it, or holds it for the next
+    /// P picture.
+    fn take(&mut self, frame: usize, source: &Source, idr: bool, tag: i64) -> Result<(), GpuError> {
+        self.frames[frame].busy = true;
+        if let Err(e) = self.upload(frame, source) {
+            self.frames[frame].busy = self.frames[frame].in_flight[0];
             self.broken = Some(e.to_string());
             return Err(e);
         }
-        self.dpb_ready = [true; 2];
-        self.applied = Some(self.rate);
-        let picture = match self.read_feedback(idr) {
-            Ok(p) => p,
-            Err(e) => {
-                // The picture is not in the stream: the next one must not reference it.
-                self.since_idr = 0;
-                return Err(e);
-            }
-        };
-        self.slot = 1 - self.slot;
-        self.since_idr = if idr {
-            1
-        } else {
-            self.since_idr.saturating_add(1)
-        };
-        if idr {
-            self.idr_id = self.idr_id.wrapping_add(1);
+        // An IDR also before the display counts could overflow the order counts (2^30
+        // pictures: 207 days at 60 fps with no keyframe).
+        if idr || self.need_idr || self.next_display >= 1 << 30 {
+            // The pictures held for a later one are coded first, ending the previous GOP.
+            self.flush()?;
+            self.next_display = 1;
+            return self.code(frame, PictureKind::Idr, 0, tag);
         }
-        Ok(picture)
+        let display = self.next_display;
+        self.next_display += 1;
+        if self.held.len() < usize::try_from(self.b_frames).unwrap_or(usize::MAX) {
+            self.held.push_back(Held {
+                frame,
+                display,
+                tag,
+            });
+            return Ok(());
+        }
+        self.code(frame, PictureKind::P, display, tag)?;
+        self.code_held()
     }
 
-    /// Records the upload and the encode, submits them and waits for both.
-    fn record_and_run(&mut self, idr: bool, source: &Source) -> Result<(), GpuError> {
-        let ctx = Arc::clone(&self.ctx);
-        let d = &ctx.device;
-        // SAFETY: both command buffers come from pools made with RESET_COMMAND_BUFFER, and the
-        // last submissions that used them finished (their fences were waited for).
-        unsafe {
-            begin_one_time(d, self.upload_cmd)?;
-            self.record_upload(source);
-            d.end_command_buffer(self.upload_cmd)
-                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
-            begin_one_time(d, self.encode_cmd)?;
-            self.record_encode(idr);
-            d.end_command_buffer(self.encode_cmd)
-                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+    /// Codes every held picture as a B picture, in display order.
+    fn code_held(&mut self) -> Result<(), GpuError> {
+        while let Some(h) = self.held.pop_front() {
+            self.code(h.frame, PictureKind::B, h.display, h.tag)?;
         }
-        self.submit(source.handoff)?;
-        wait_and_reset(&self.ctx, self.done, TIMEOUT_NS, "a Vulkan Video encode")?;
-        self.in_flight[1] = false;
-        wait_and_reset(
-            &self.ctx,
-            self.upload_done,
-            TIMEOUT_NS,
-            "an encode input upload",
-        )?;
-        self.in_flight[0] = false;
         Ok(())
     }
 
-    /// Copies the picture into the staging buffer at the coded size, repeating the last row
-    /// and column into the padding.
-    fn stage(&mut self, picture: &PictureInput<'_>) -> Result<(), GpuError> {
+    /// Copies the picture into `frame`'s staging buffer at the coded size, repeating the last
+    /// row and column into the padding; the buffer.
+    fn stage(&mut self, frame: usize, picture: &PictureInput<'_>) -> Result<vk::Buffer, GpuError> {
         let (w, h) = (picture.width as usize, picture.height as usize);
         let sample = self.sample_bytes();
         let (cw, ch) = (
             self.session.extent.width as usize,
             self.session.extent.height as usize,
         );
-        let staging = self.staging.mapped_mut().ok_or_else(|| GpuError::Invalid {
+        if self.frames[frame].staging.is_none() {
+            let (w, h) = self.coded_size();
+            let bytes = u64::from(w) * u64::from(h) * 3 / 2 * sample as u64;
+            self.frames[frame].staging = Some(GpuBuffer::new(
+                &self.ctx,
+                "encode upload",
+                bytes,
+                vk::BufferUsageFlags::TRANSFER_SRC,
+                MemoryLocation::CpuToGpu,
+            )?);
+        }
+        let staging = self.frames[frame].staging.as_mut().expect("made above");
+        let buffer = staging.buffer;
+        let bytes = staging.mapped_mut().ok_or_else(|| GpuError::Invalid {
             what: "the encode upload buffer".into(),
             reason: "it is not mapped".into(),
         })?;
-        let (luma, chroma) = staging.split_at_mut(cw * ch * sample);
+        let (luma, chroma) = bytes.split_at_mut(cw * ch * sample);
         let plane = |data, stride, w, h| Plane { data, stride, w, h };
         fill_plane(
             luma,
@@ -667,16 +896,70 @@ impl VideoEncoder {
             plane(picture.chroma, picture.chroma_stride, w / 2, h / 2),
             2 * sample,
         );
+        Ok(buffer)
+    }
+
+    /// Records and submits the copy of `source` into `frame`'s input image, released to the
+    /// encode family (for a hand-off: after waiting for the pass's value, releasing the buffer
+    /// after).
+    fn upload(&mut self, frame: usize, source: &Source) -> Result<(), GpuError> {
+        let d = &self.ctx.device;
+        let cmd = self.frames[frame].upload_cmd;
+        // SAFETY: the command buffer comes from a pool made with RESET_COMMAND_BUFFER, and its
+        // last submission finished (the frame was free: its fences were waited for).
+        unsafe {
+            begin_one_time(d, cmd)?;
+            self.record_upload(frame, source);
+            d.end_command_buffer(cmd)
+                .map_err(GpuError::vk("vkEndCommandBuffer"))?;
+        }
+        let f = &self.frames[frame];
+        let cmds = [cmd];
+        let (ready, released) = source.handoff.unzip();
+        let waits: Vec<vk::Semaphore> = ready.iter().map(|p| p.semaphore).collect();
+        let wait_values: Vec<u64> = ready.iter().map(|p| p.value).collect();
+        let stages = [vk::PipelineStageFlags::TRANSFER];
+        let mut signals = vec![f.uploaded];
+        let mut signal_values = vec![0];
+        if let Some(p) = released {
+            signals.push(p.semaphore);
+            signal_values.push(p.value);
+        }
+        let mut timeline = vk::TimelineSemaphoreSubmitInfo::default()
+            .wait_semaphore_values(&wait_values)
+            .signal_semaphore_values(&signal_values);
+        let submit = vk::SubmitInfo::default()
+            .command_buffers(&cmds)
+            .wait_semaphores(&waits)
+            .wait_dst_stage_mask(&stages[..waits.len()])
+            .signal_semaphores(&signals);
+        let submit = if source.handoff.is_some() {
+            submit.push_next(&mut timeline)
+        } else {
+            submit
+        };
+        let fence = f.upload_done;
+        // SAFETY: the command buffer is recorded and not in flight; the queue is used under its
+        // lock.
+        unsafe {
+            let (_guard, queue) = self.ctx.lock_queue()?;
+            d.queue_submit(queue, &[submit], fence)
+                .map_err(GpuError::vk("vkQueueSubmit"))?;
+        }
+        self.frames[frame].in_flight[0] = true;
         Ok(())
     }
 
-    /// The upload: staging or hand-off buffer → input image, released to the encode family.
+    /// The upload: staging or hand-off buffer → `frame`'s input image, released to the encode
+    /// family.
     ///
     /// # Safety
-    /// `upload_cmd` is recording; `source.buffer` lives until the upload's fence.
-    unsafe fn record_upload(&self, source: &Source) {
+    /// The frame's upload command buffer is recording; `source.buffer` lives until the upload's
+    /// fence.
+    unsafe fn record_upload(&self, frame: usize, source: &Source) {
         let d = &self.ctx.device;
-        let image = self.pictures.input.image;
+        let cmd = self.frames[frame].upload_cmd;
+        let image = self.pictures.inputs[frame].image;
         let to_transfer = vk::ImageMemoryBarrier::default()
             .src_access_mask(vk::AccessFlags::empty())
             .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
@@ -698,7 +981,7 @@ impl VideoEncoder {
         // SAFETY: forwarded from the caller; the image and buffer live until the fence.
         unsafe {
             d.cmd_pipeline_barrier(
-                self.upload_cmd,
+                cmd,
                 vk::PipelineStageFlags::TOP_OF_PIPE,
                 vk::PipelineStageFlags::TRANSFER,
                 vk::DependencyFlags::empty(),
@@ -707,14 +990,14 @@ impl VideoEncoder {
                 &[to_transfer],
             );
             d.cmd_copy_buffer_to_image(
-                self.upload_cmd,
+                cmd,
                 source.buffer,
                 image,
                 vk::ImageLayout::TRANSFER_DST_OPTIMAL,
                 &source.regions,
             );
             d.cmd_pipeline_barrier(
-                self.upload_cmd,
+                cmd,
                 vk::PipelineStageFlags::TRANSFER,
                 vk::PipelineStageFlags::BOTTOM_OF_PIPE,
                 vk::DependencyFlags::empty(),
@@ -725,17 +1008,99 @@ impl VideoEncoder {
         }
     }
 
-    /// The encode of the uploaded picture, in one coding scope.
+    /// Codes the picture in `frame`'s input image as `kind` at display position `display`:
+    /// records its coding scope, submits it on the encode queue (after the upload) and updates
+    /// the DPB's bookkeeping.
+    fn code(
+        &mut self,
+        frame: usize,
+        kind: PictureKind,
+        display: u32,
+        tag: i64,
+    ) -> Result<(), GpuError> {
+        let missing = |what: &str| GpuError::Invalid {
+            what: format!("a {kind:?} picture at display position {display}"),
+            reason: format!("the DPB holds no {what} reference picture"),
+        };
+        let (before, after, setup) = match kind {
+            PictureKind::Idr => (None, None, 0),
+            PictureKind::P => (
+                Some(self.dpb[self.last_reference].ok_or_else(|| missing("earlier"))?),
+                None,
+                1 - self.last_reference,
+            ),
+            PictureKind::B => (
+                Some(self.dpb[1 - self.last_reference].ok_or_else(|| missing("earlier"))?),
+                Some(self.dpb[self.last_reference].ok_or_else(|| missing("later"))?),
+                2,
+            ),
+        };
+        let frame_num = match kind {
+            PictureKind::Idr => 0,
+            _ => (self.last_frame_num + 1) % self.max_frame_num.max(1),
+        };
+        let order = PictureOrder {
+            kind,
+            display,
+            frame_num,
+            idr_id: self.idr_id,
+            before,
+            after,
+            ids: self.ids,
+        };
+        let d = &self.ctx.device;
+        let cmd = self.frames[frame].encode_cmd;
+        let recorded = (|| {
+            // SAFETY: the command buffer comes from a pool made with RESET_COMMAND_BUFFER, and
+            // its last submission finished (the frame was free).
+            unsafe {
+                begin_one_time(d, cmd)?;
+                self.record_encode(frame, &order, setup);
+                d.end_command_buffer(cmd)
+                    .map_err(GpuError::vk("vkEndCommandBuffer"))
+            }
+        })()
+        .and_then(|()| self.submit_encode(frame));
+        if let Err(e) = recorded {
+            // The command buffers may be in flight, the DPB layouts and the session state
+            // unknown: nothing more is recorded with them.
+            self.broken = Some(e.to_string());
+            return Err(e);
+        }
+        self.dpb_ready.iter_mut().for_each(|r| *r = true);
+        self.applied = Some(self.rate);
+        self.coded.push_back(Coded { frame, kind, tag });
+        if kind == PictureKind::Idr {
+            self.dpb.iter_mut().for_each(|s| *s = None);
+            self.idr_id = self.idr_id.wrapping_add(1);
+            self.need_idr = false;
+        }
+        if order.is_reference() {
+            self.dpb[setup] = Some(ReferencePicture {
+                slot: u8::try_from(setup).unwrap_or(0),
+                display,
+                frame_num,
+                idr: kind == PictureKind::Idr,
+            });
+            self.last_reference = setup;
+            self.last_frame_num = frame_num;
+        }
+        Ok(())
+    }
+
+    /// The encode of `frame`'s uploaded picture at `order`, in one coding scope, its
+    /// reconstruction set up in DPB slot `setup`.
     ///
     /// # Safety
-    /// `encode_cmd` is recording.
-    unsafe fn record_encode(&mut self, idr: bool) {
-        let cmd = self.encode_cmd;
+    /// The frame's encode command buffer is recording.
+    unsafe fn record_encode(&self, frame: usize, order: &PictureOrder, setup_slot: usize) {
+        let cmd = self.frames[frame].encode_cmd;
         let (w, h) = self.coded_size();
         let extent = vk::Extent2D {
             width: w,
             height: h,
         };
+        let idr = order.kind == PictureKind::Idr;
         // Synchronization 1 has no video access bits: the memory ones cover the encode's.
         let barrier = |image, old, new, src_family, dst_family| {
             vk::ImageMemoryBarrier::default()
@@ -750,10 +1115,10 @@ impl VideoEncoder {
         };
         // The acquire half of the upload's ownership transfer (none when one queue does both:
         // the upload's barrier already moved the image to the encode layout).
-        let mut barriers = Vec::with_capacity(3);
+        let mut barriers = Vec::with_capacity(4);
         if !self.one_queue {
             barriers.push(barrier(
-                self.pictures.input.image,
+                self.pictures.inputs[frame].image,
                 vk::ImageLayout::TRANSFER_DST_OPTIMAL,
                 vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
                 self.ctx.queue_family,
@@ -771,29 +1136,35 @@ impl VideoEncoder {
                 ));
             }
         }
-        let resource = |view| {
+        let resource = |slot: usize| {
             vk::VideoPictureResourceInfoKHR::default()
                 .coded_extent(extent)
-                .image_view_binding(view)
+                .image_view_binding(self.pictures.references[slot].view)
         };
-        let setup_slot = self.slot;
-        let reference_slot = 1 - self.slot;
-        let setup_resource = resource(self.pictures.references[setup_slot].view);
-        let reference_resource = resource(self.pictures.references[reference_slot].view);
-        let source = resource(self.pictures.input.view);
-
-        // The coding scope binds the reference read and the picture being set up (not yet
-        // an active slot: index -1).
         let slot_index = |i: usize| i32::try_from(i).unwrap_or(0);
-        let bound_setup = vk::VideoReferenceSlotInfoKHR::default()
-            .slot_index(-1)
-            .picture_resource(&setup_resource);
-        let bound_reference = vk::VideoReferenceSlotInfoKHR::default()
-            .slot_index(slot_index(reference_slot))
-            .picture_resource(&reference_resource);
-        // An IDR binds only the picture being set up (no allocation per picture).
-        let both = [bound_reference, bound_setup];
-        let bound = if idr { &both[1..] } else { &both[..] };
+        let reference_slots: Vec<usize> = order.references().map(|r| usize::from(r.slot)).collect();
+        let reference_resources: Vec<_> = reference_slots.iter().map(|&s| resource(s)).collect();
+        let setup_resource = resource(setup_slot);
+        let source = vk::VideoPictureResourceInfoKHR::default()
+            .coded_extent(extent)
+            .image_view_binding(self.pictures.inputs[frame].view);
+
+        // The coding scope binds the references read and the picture being set up (not yet
+        // an active slot: index -1).
+        let mut bound: Vec<vk::VideoReferenceSlotInfoKHR<'_>> = reference_slots
+            .iter()
+            .zip(&reference_resources)
+            .map(|(&s, r)| {
+                vk::VideoReferenceSlotInfoKHR::default()
+                    .slot_index(slot_index(s))
+                    .picture_resource(r)
+            })
+            .collect();
+        bound.push(
+            vk::VideoReferenceSlotInfoKHR::default()
+                .slot_index(-1)
+                .picture_resource(&setup_resource),
+        );
 
         // The coding scope names the rate the session's state holds; its control command,
         // when the rate is new, sets the one asked for.
@@ -803,7 +1174,7 @@ impl VideoEncoder {
         let mut begin = vk::VideoBeginCodingInfoKHR::default()
             .video_session(self.session.session)
             .video_session_parameters(self.session.parameters)
-            .reference_slots(bound);
+            .reference_slots(&bound);
         if let Some(rate) = begin_rate.as_mut() {
             begin = begin.push_next(rate);
         }
@@ -835,27 +1206,27 @@ impl VideoEncoder {
             }
             _ => 0,
         };
-        let order = PictureOrder {
-            idr,
-            since_idr: if idr { 0 } else { self.since_idr },
-            idr_id: self.idr_id,
-            max_frame_num: self.max_frame_num,
-            reference_slot: u8::try_from(reference_slot).unwrap_or(0),
-            ids: self.ids,
-        };
+        let frame_u64 = frame as u64;
         let encode = vk::VideoEncodeInfoKHR::default()
             .dst_buffer(self.pictures.bitstream.buffer)
-            .dst_buffer_offset(0)
+            .dst_buffer_offset(frame_u64 * self.pictures.region)
             .dst_buffer_range(self.bitstream_range())
             .src_picture_resource(source);
         let setup = vk::VideoReferenceSlotInfoKHR::default()
             .slot_index(slot_index(setup_slot))
             .picture_resource(&setup_resource);
-        let reference = vk::VideoReferenceSlotInfoKHR::default()
-            .slot_index(slot_index(reference_slot))
-            .picture_resource(&reference_resource);
+        let references: Vec<_> = reference_slots
+            .iter()
+            .zip(&reference_resources)
+            .map(|(&s, r)| {
+                vk::VideoReferenceSlotInfoKHR::default()
+                    .slot_index(slot_index(s))
+                    .picture_resource(r)
+            })
+            .collect();
         let coding = Coding {
             cmd,
+            frame: u32::try_from(frame).unwrap_or(0),
             barriers: &barriers,
             begin: &begin,
             control: control_needed.then_some(&control),
@@ -863,38 +1234,55 @@ impl VideoEncoder {
         let slots = Slots {
             encode,
             setup,
-            reference,
-            idr,
+            references,
         };
-        // The codec's half: its picture info, and its DPB infos on the two slots.
+        // The codec's half: its picture info, and its DPB infos on the slots.
         match self.session.profile {
             Profile::H264(_) => {
-                let std = H264Picture::new(&order);
+                let std = H264Picture::new(order);
                 let slices = [vk::VideoEncodeH264NaluSliceInfoKHR::default()
                     .constant_qp(constant_qp)
                     .std_slice_header(&std.slice)];
                 let mut picture = vk::VideoEncodeH264PictureInfoKHR::default()
                     .nalu_slice_entries(&slices)
                     .std_picture_info(&std.picture);
-                let mut dpb = [&std.setup, &std.reference].map(|info| {
-                    vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(info)
-                });
+                let dpb =
+                    |info| vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(info);
+                let mut setup_dpb = dpb(&std.setup);
+                let mut reference_dpb: Vec<_> = std.references.iter().map(dpb).collect();
                 // SAFETY: forwarded from the caller.
-                unsafe { self.record_picture(&coding, slots, &mut picture, &mut dpb) };
+                unsafe {
+                    self.record_picture(
+                        &coding,
+                        slots,
+                        &mut picture,
+                        &mut setup_dpb,
+                        &mut reference_dpb,
+                    );
+                }
             }
             Profile::H265(_) => {
-                let std = H265Picture::new(&order);
+                let std = H265Picture::new(order);
                 let slices = [vk::VideoEncodeH265NaluSliceSegmentInfoKHR::default()
                     .constant_qp(constant_qp)
                     .std_slice_segment_header(&std.slice)];
                 let mut picture = vk::VideoEncodeH265PictureInfoKHR::default()
                     .nalu_slice_segment_entries(&slices)
                     .std_picture_info(&std.picture);
-                let mut dpb = [&std.setup, &std.reference].map(|info| {
-                    vk::VideoEncodeH265DpbSlotInfoKHR::default().std_reference_info(info)
-                });
+                let dpb =
+                    |info| vk::VideoEncodeH265DpbSlotInfoKHR::default().std_reference_info(info);
+                let mut setup_dpb = dpb(&std.setup);
+                let mut reference_dpb: Vec<_> = std.references.iter().map(dpb).collect();
                 // SAFETY: forwarded from the caller.
-                unsafe { self.record_picture(&coding, slots, &mut picture, &mut dpb) };
+                unsafe {
+                    self.record_picture(
+                        &coding,
+                        slots,
+                        &mut picture,
+                        &mut setup_dpb,
+                        &mut reference_dpb,
+                    );
+                }
             }
             Profile::Av1(_) => {
                 // The quantizer of the frame header: the constant one, or a middle value the
@@ -906,11 +1294,11 @@ impl VideoEncoder {
                 } else {
                     128
                 };
-                let std = Av1Picture::new(&order, q_index, (w, h));
-                // LAST (index 0) names the frame before; an IDR names none.
+                let std = Av1Picture::new(order, q_index, (w, h));
+                // LAST (index 0) names the frame before; a key frame names none.
                 let mut names = [-1i32; 7];
-                if !idr {
-                    names[0] = slot_index(reference_slot);
+                if let Some(r) = order.before {
+                    names[0] = i32::from(r.slot);
                 }
                 let mut picture = VideoEncodeAV1PictureInfoKHR {
                     prediction_mode: if idr {
@@ -928,17 +1316,26 @@ impl VideoEncoder {
                     ..Default::default()
                 }
                 .std_picture_info(&std.picture);
-                let mut dpb = [&std.setup, &std.reference]
-                    .map(|info| VideoEncodeAV1DpbSlotInfoKHR::default().std_reference_info(info));
+                let dpb = |info| VideoEncodeAV1DpbSlotInfoKHR::default().std_reference_info(info);
+                let mut setup_dpb = dpb(&std.setup);
+                let mut reference_dpb: Vec<_> = std.references.iter().map(dpb).collect();
                 // SAFETY: forwarded from the caller.
-                unsafe { self.record_picture(&coding, slots, &mut picture, &mut dpb) };
+                unsafe {
+                    self.record_picture(
+                        &coding,
+                        slots,
+                        &mut picture,
+                        &mut setup_dpb,
+                        &mut reference_dpb,
+                    );
+                }
             }
         }
     }
 
     /// Records one picture's coding scope: `picture` (the codec's picture info) chained to the
-    /// encode info, `dpb` (the codec's DPB infos of the picture set up and of the one read)
-    /// chained to the two slots; a P picture names its reference slot.
+    /// encode info, `setup_dpb` to the setup slot and `reference_dpb` (the codec's DPB infos
+    /// of the pictures read, in order) to the reference slots.
     ///
     /// # Safety
     /// As [`Self::record_coding`].
@@ -947,15 +1344,21 @@ impl VideoEncoder {
         coding: &Coding<'_>,
         slots: Slots<'_>,
         picture: &mut P,
-        [setup_dpb, reference_dpb]: &mut [D; 2],
+        setup_dpb: &mut D,
+        reference_dpb: &mut [D],
     ) where
         P: vk::ExtendsVideoEncodeInfoKHR,
         D: vk::ExtendsVideoReferenceSlotInfoKHR,
     {
         let setup = slots.setup.push_next(setup_dpb);
-        let references = [slots.reference.push_next(reference_dpb)];
+        let references: Vec<_> = slots
+            .references
+            .into_iter()
+            .zip(reference_dpb.iter_mut())
+            .map(|(slot, dpb)| slot.push_next(dpb))
+            .collect();
         let encode = slots.encode.setup_reference_slot(&setup).push_next(picture);
-        let encode = if slots.idr {
+        let encode = if references.is_empty() {
             encode
         } else {
             encode.reference_slots(&references)
@@ -964,43 +1367,54 @@ impl VideoEncoder {
         unsafe { self.record_coding(coding, &encode) };
     }
 
-    /// Records one coding scope: the barriers, the feedback query's reset, the scope with its
-    /// control command when the rate is new, and the encode inside the query.
+    /// Records one coding scope: the barriers (and a memory dependency on the encodes
+    /// submitted before, whose DPB pictures this one reads or overwrites), the frame's
+    /// feedback query's reset, the scope with its control command when the rate is new, and
+    /// the encode inside the query.
     ///
     /// # Safety
     /// `coding.cmd` is recording; every handle the infos name lives until the fence signals.
     unsafe fn record_coding(&self, coding: &Coding<'_>, encode: &vk::VideoEncodeInfoKHR<'_>) {
         let d = &self.ctx.device;
         let cmd = coding.cmd;
+        let query = coding.frame;
         let queue = self.session.queue.fp();
         let encode_fp = self.session.encode.fp();
+        let earlier = vk::MemoryBarrier::default()
+            .src_access_mask(vk::AccessFlags::MEMORY_WRITE)
+            .dst_access_mask(vk::AccessFlags::MEMORY_READ | vk::AccessFlags::MEMORY_WRITE);
         // SAFETY: forwarded from the caller; every info lives for its call.
         unsafe {
             d.cmd_pipeline_barrier(
                 cmd,
-                vk::PipelineStageFlags::TOP_OF_PIPE,
+                vk::PipelineStageFlags::ALL_COMMANDS,
                 vk::PipelineStageFlags::ALL_COMMANDS,
                 vk::DependencyFlags::empty(),
-                &[],
+                &[earlier],
                 &[],
                 coding.barriers,
             );
-            d.cmd_reset_query_pool(cmd, self.feedback, 0, 1);
+            d.cmd_reset_query_pool(cmd, self.feedback, query, 1);
             if let Some(pool) = self.timestamps {
-                d.cmd_reset_query_pool(cmd, pool, 0, 2);
-                d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::TOP_OF_PIPE, pool, 0);
+                d.cmd_reset_query_pool(cmd, pool, 2 * query, 2);
+                d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::TOP_OF_PIPE, pool, 2 * query);
             }
             (queue.cmd_begin_video_coding_khr)(cmd, coding.begin);
             if let Some(control) = coding.control {
                 (queue.cmd_control_video_coding_khr)(cmd, control);
             }
-            d.cmd_begin_query(cmd, self.feedback, 0, vk::QueryControlFlags::empty());
+            d.cmd_begin_query(cmd, self.feedback, query, vk::QueryControlFlags::empty());
             (encode_fp.cmd_encode_video_khr)(cmd, encode);
-            d.cmd_end_query(cmd, self.feedback, 0);
+            d.cmd_end_query(cmd, self.feedback, query);
             let end = vk::VideoEndCodingInfoKHR::default();
             (queue.cmd_end_video_coding_khr)(cmd, &raw const end);
             if let Some(pool) = self.timestamps {
-                d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::BOTTOM_OF_PIPE, pool, 1);
+                d.cmd_write_timestamp(
+                    cmd,
+                    vk::PipelineStageFlags::BOTTOM_OF_PIPE,
+                    pool,
+                    2 * query + 1,
+                );
             }
             // The bitstream is read on the host after the fence: make the encode's writes
             // visible to it.
@@ -1010,8 +1424,8 @@ impl VideoEncoder {
                 .src_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
                 .dst_queue_family_index(vk::QUEUE_FAMILY_IGNORED)
                 .buffer(self.pictures.bitstream.buffer)
-                .offset(0)
-                .size(vk::WHOLE_SIZE);
+                .offset(u64::from(query) * self.pictures.region)
+                .size(self.pictures.region);
             d.cmd_pipeline_barrier(
                 cmd,
                 vk::PipelineStageFlags::ALL_COMMANDS,
@@ -1034,66 +1448,70 @@ impl VideoEncoder {
         }
     }
 
-    /// Submits the upload (signalling `uploaded`; for a hand-off waiting for the pass's value
-    /// first and releasing the buffer after) and the encode (waiting for it, then the fence).
-    fn submit(&mut self, handoff: Option<(TimelinePoint, TimelinePoint)>) -> Result<(), GpuError> {
+    /// Submits `frame`'s encode on the video-encode queue, waiting for its upload.
+    fn submit_encode(&mut self, frame: usize) -> Result<(), GpuError> {
         let d = &self.ctx.device;
-        let upload_cmds = [self.upload_cmd];
-        let signal = [self.uploaded];
-        let (ready, released) = handoff.unzip();
-        let upload_waits: Vec<vk::Semaphore> = ready.iter().map(|p| p.semaphore).collect();
-        let upload_wait_values: Vec<u64> = ready.iter().map(|p| p.value).collect();
-        let upload_stages = [vk::PipelineStageFlags::TRANSFER];
-        let mut upload_signals = vec![self.uploaded];
-        let mut upload_signal_values = vec![0];
-        if let Some(p) = released {
-            upload_signals.push(p.semaphore);
-            upload_signal_values.push(p.value);
-        }
-        let mut timeline = vk::TimelineSemaphoreSubmitInfo::default()
-            .wait_semaphore_values(&upload_wait_values)
-            .signal_semaphore_values(&upload_signal_values);
-        let upload = vk::SubmitInfo::default()
-            .command_buffers(&upload_cmds)
-            .wait_semaphores(&upload_waits)
-            .wait_dst_stage_mask(&upload_stages[..upload_waits.len()])
-            .signal_semaphores(&upload_signals);
-        let upload = if handoff.is_some() {
-            upload.push_next(&mut timeline)
-        } else {
-            upload
-        };
-        let encode_cmds = [self.encode_cmd];
+        let f = &self.frames[frame];
+        let cmds = [f.encode_cmd];
+        let waits = [f.uploaded];
         let stages = [vk::PipelineStageFlags::ALL_COMMANDS];
-        let encode = vk::SubmitInfo::default()
-            .command_buffers(&encode_cmds)
-            .wait_semaphores(&signal)
+        let submit = vk::SubmitInfo::default()
+            .command_buffers(&cmds)
+            .wait_semaphores(&waits)
             .wait_dst_stage_mask(&stages);
-        // SAFETY: both command buffers are recorded and not in flight; each queue is used
-        // under its lock.
+        let fence = f.done;
+        // SAFETY: the command buffer is recorded and not in flight; the queue is used under its
+        // lock.
         unsafe {
-            {
-                let (_guard, queue) = self.ctx.lock_queue()?;
-                d.queue_submit(queue, &[upload], self.upload_done)
-                    .map_err(GpuError::vk("vkQueueSubmit"))?;
-                self.in_flight[0] = true;
-            }
             let Some((_guard, queue)) = self.ctx.lock_video_queue()? else {
                 return Err(GpuError::Invalid {
                     what: "the video-encode queue".into(),
                     reason: "the context has none".into(),
                 });
             };
-            d.queue_submit(queue, &[encode], self.done)
+            d.queue_submit(queue, &[submit], fence)
                 .map_err(GpuError::vk("vkQueueSubmit"))?;
-            self.in_flight[1] = true;
-            Ok(())
         }
+        self.frames[frame].in_flight[1] = true;
+        Ok(())
     }
 
-    /// The picture's bytes, as the feedback query places them.
-    fn read_feedback(&self, idr: bool) -> Result<EncodedPicture, GpuError> {
+    /// Waits for a coded picture's encode and upload, reads its bytes and frees its frame.
+    fn collect(&mut self, coded: Coded) -> Result<EncodedPicture, GpuError> {
+        let frame = coded.frame;
+        let waited = wait_and_reset(
+            &self.ctx,
+            self.frames[frame].done,
+            TIMEOUT_NS,
+            "a Vulkan Video encode",
+        )
+        .and_then(|()| {
+            self.frames[frame].in_flight[1] = false;
+            wait_and_reset(
+                &self.ctx,
+                self.frames[frame].upload_done,
+                TIMEOUT_NS,
+                "an encode input upload",
+            )
+        });
+        if let Err(e) = waited {
+            self.broken = Some(e.to_string());
+            return Err(e);
+        }
+        self.frames[frame].in_flight[0] = false;
+        self.frames[frame].busy = false;
+        let picture = self.read_feedback(coded);
+        if picture.is_err() {
+            // The picture is not in the stream: the next one must not reference it.
+            self.need_idr = true;
+        }
+        picture
+    }
+
+    /// A coded picture's bytes, as its feedback query places them in its frame's region.
+    fn read_feedback(&self, coded: Coded) -> Result<EncodedPicture, GpuError> {
         let d = &self.ctx.device;
+        let query = u32::try_from(coded.frame).unwrap_or(0);
         // Offset, bytes written, status.
         let mut results = [[0u32; 3]; 1];
         // SAFETY: the query was ended in the submission the fence covered; `results` holds
@@ -1101,7 +1519,7 @@ impl VideoEncoder {
         unsafe {
             d.get_query_pool_results(
                 self.feedback,
-                0,
+                query,
                 &mut results,
                 vk::QueryResultFlags::WITH_STATUS_KHR | vk::QueryResultFlags::WAIT,
             )
@@ -1116,8 +1534,8 @@ impl VideoEncoder {
                     == vk::QueryResultStatusKHR::INSUFFICIENTSTREAM_BUFFER_RANGE.as_raw()
                 {
                     format!(
-                        "the picture did not fit the {}-byte bitstream buffer",
-                        self.pictures.bitstream.size
+                        "the picture did not fit its {}-byte bitstream region",
+                        self.bitstream_range()
                     )
                 } else {
                     "the driver reported the encode as not complete".into()
@@ -1132,41 +1550,95 @@ impl VideoEncoder {
                 what: "the bitstream buffer".into(),
                 reason: "it is not mapped".into(),
             })?;
-        let (start, end) = (offset as usize, offset as usize + written as usize);
-        let data = bytes.get(start..end).ok_or_else(|| GpuError::Invalid {
-            what: format!("feedback offset {offset} and size {written}"),
-            reason: format!("the bitstream buffer holds {} bytes", bytes.len()),
-        })?;
+        // The offset is relative to the encode's dstBufferOffset (the frame's region).
+        let base = coded.frame as u64 * self.pictures.region;
+        let range = self.bitstream_range();
+        let (start, end) = (u64::from(offset), u64::from(offset) + u64::from(written));
+        let data = (end <= range)
+            .then(|| {
+                let at = |n: u64| usize::try_from(base + n).ok();
+                bytes.get(at(start)?..at(end)?)
+            })
+            .flatten()
+            .ok_or_else(|| GpuError::Invalid {
+                what: format!("feedback offset {offset} and size {written}"),
+                reason: format!("the picture's bitstream region holds {range} bytes"),
+            })?;
         // A timestamp that cannot be read loses the statistic, not the picture.
         let gpu_time = self.timestamps.and_then(|pool| {
-            read_gpu_time_at(&self.ctx, pool, 0)
+            read_gpu_time_at(&self.ctx, pool, 2 * query)
                 .inspect_err(|e| tracing::debug!(error = %e, "no encode GPU time for this picture"))
                 .ok()
         });
         Ok(EncodedPicture {
             data: data.to_vec(),
-            idr,
+            idr: coded.kind == PictureKind::Idr,
+            kind: coded.kind,
+            tag: coded.tag,
             gpu_time,
         })
     }
 }
 
-/// The codec-neutral part of one coding scope: the command buffer, the barriers before it, the
-/// scope's begin info and its control command (when the rate is new).
+/// Whether `params` and the device allow `b_frames` B pictures: H.264 or H.265 parameters
+/// made for them, and a device that codes B pictures with one reference on each side.
+fn check_b_frames(
+    params: &SessionParameters<'_>,
+    support: &EncodeSupport,
+    b_frames: u32,
+) -> Result<(), GpuError> {
+    let codec = params.codec();
+    if matches!(params, SessionParameters::Av1(_)) {
+        return Err(GpuError::Unsupported {
+            what: format!("{b_frames} B pictures in AV1"),
+            reason: "GhostStream codes AV1 with key and single-reference inter frames only (no bidirectional compound prediction yet)".into(),
+        });
+    }
+    if !params.reorders() {
+        return Err(GpuError::Invalid {
+            what: format!("{b_frames} B pictures with {codec} parameters made without reordering"),
+            reason: "make the parameters with allow_b_frames()".into(),
+        });
+    }
+    if b_frames > 16 {
+        return Err(GpuError::Invalid {
+            what: format!("{b_frames} B pictures in a row"),
+            reason: "16 at most (each waits in its own input image)".into(),
+        });
+    }
+    let limits = &support.limits;
+    if support.max_dpb_slots < 3 || support.max_active_references < 2 || !limits.b_pictures {
+        return Err(GpuError::Unsupported {
+            what: format!("{codec} B pictures"),
+            reason: format!(
+                "{} offers {} DPB slots, {} active references and {} B pictures: B pictures need 3 slots, 2 references, one on each side",
+                support.device,
+                support.max_dpb_slots,
+                support.max_active_references,
+                if limits.b_pictures { "" } else { "no" }
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The codec-neutral part of one coding scope: the command buffer, the frame (its query
+/// indices and bitstream region), the barriers before it, the scope's begin info and its
+/// control command (when the rate is new).
 struct Coding<'a> {
     cmd: vk::CommandBuffer,
+    frame: u32,
     barriers: &'a [vk::ImageMemoryBarrier<'a>],
     begin: &'a vk::VideoBeginCodingInfoKHR<'a>,
     control: Option<&'a vk::VideoCodingControlInfoKHR<'a>>,
 }
 
-/// A picture's encode info and the slot infos of the picture it sets up and of the one it
+/// A picture's encode info and the slot infos of the picture it sets up and of those it
 /// reads, before the codec's halves are chained to them.
 struct Slots<'a> {
     encode: vk::VideoEncodeInfoKHR<'a>,
     setup: vk::VideoReferenceSlotInfoKHR<'a>,
-    reference: vk::VideoReferenceSlotInfoKHR<'a>,
-    idr: bool,
+    references: Vec<vk::VideoReferenceSlotInfoKHR<'a>>,
 }
 
 /// A rate as `VkVideoEncodeRateControlInfoKHR` gives it (its one layer kept apart, for the
@@ -1242,20 +1714,21 @@ fn fill_plane(dst: &mut [u8], cw: usize, ch: usize, src: Plane<'_>, pixel: usize
 impl Drop for VideoEncoder {
     fn drop(&mut self) {
         let d = &self.ctx.device;
-        // SAFETY: every submission was waited for (its fences) before `encode` returned, or
-        // (a broken encoder) is waited for here, bounded; the objects are destroyed once.
+        // SAFETY: every submission still pending is waited for here, bounded; the objects are
+        // destroyed once, after.
         unsafe {
-            for (fence, pending) in [self.upload_done, self.done]
-                .into_iter()
-                .zip(self.in_flight)
-            {
-                if pending {
-                    let _ = d.wait_for_fences(&[fence], true, TIMEOUT_NS);
+            for f in &self.frames {
+                for (fence, pending) in [f.upload_done, f.done].into_iter().zip(f.in_flight) {
+                    if pending {
+                        let _ = d.wait_for_fences(&[fence], true, TIMEOUT_NS);
+                    }
                 }
             }
-            d.destroy_fence(self.upload_done, None);
-            d.destroy_fence(self.done, None);
-            d.destroy_semaphore(self.uploaded, None);
+            for f in &self.frames {
+                d.destroy_fence(f.upload_done, None);
+                d.destroy_fence(f.done, None);
+                d.destroy_semaphore(f.uploaded, None);
+            }
             d.destroy_query_pool(self.feedback, None);
             if let Some(pool) = self.timestamps {
                 d.destroy_query_pool(pool, None);

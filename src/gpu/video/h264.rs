@@ -385,6 +385,26 @@ impl H264Parameters {
         Ok(this)
     }
 
+    /// Lets the stream carry B pictures (pictures out of display order): picture order counts
+    /// coded in the slices (POC type 0, 16-bit LSBs) instead of derived from frame_num, two
+    /// reference frames (the pictures before and after a B picture), and the VUI's reordering
+    /// of one frame with a DPB of two. The level's DPB holds at least four frames at its
+    /// largest picture, so no level changes.
+    pub fn allow_b_frames(&mut self) {
+        self.sps.pic_order_cnt_type = std_video::StdVideoH264PocType_STD_VIDEO_H264_POC_TYPE_0;
+        self.sps.log2_max_pic_order_cnt_lsb_minus4 = 12;
+        self.sps.max_num_ref_frames = 2;
+        self.vui.max_num_reorder_frames = 1;
+        self.vui.max_dec_frame_buffering = 2;
+    }
+
+    /// Whether the sets allow B pictures ([`Self::allow_b_frames`]).
+    pub fn reorders(&self) -> bool {
+        self.sps.pic_order_cnt_type == std_video::StdVideoH264PocType_STD_VIDEO_H264_POC_TYPE_0
+            && self.sps.max_num_ref_frames >= 2
+            && self.vui.max_num_reorder_frames >= 1
+    }
+
     /// The Vulkan session-parameters add-info naming these sets (one SPS, one PPS).
     pub fn add_info(&self) -> vk::VideoEncodeH264SessionParametersAddInfoKHR<'_> {
         vk::VideoEncodeH264SessionParametersAddInfoKHR::default()

@@ -546,6 +546,20 @@ impl H265Parameters {
         Ok(())
     }
 
+    /// Lets the stream carry B pictures: a DPB of three pictures (the two references of a B
+    /// picture and the picture being decoded) reordering one, in the VPS and the SPS alike. The
+    /// level's DPB holds at least six pictures, so no level changes.
+    pub fn allow_b_frames(&mut self) {
+        self.dec_pic_buf_mgr.max_dec_pic_buffering_minus1[0] = 2;
+        self.dec_pic_buf_mgr.max_num_reorder_pics[0] = 1;
+    }
+
+    /// Whether the sets allow B pictures ([`Self::allow_b_frames`]).
+    pub fn reorders(&self) -> bool {
+        self.dec_pic_buf_mgr.max_dec_pic_buffering_minus1[0] >= 2
+            && self.dec_pic_buf_mgr.max_num_reorder_pics[0] >= 1
+    }
+
     /// The Vulkan session-parameters add-info naming these sets (one VPS, one SPS, one PPS).
     pub fn add_info(&self) -> vk::VideoEncodeH265SessionParametersAddInfoKHR<'_> {
         vk::VideoEncodeH265SessionParametersAddInfoKHR::default()

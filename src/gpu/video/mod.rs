@@ -12,4 +12,5 @@ mod picture;
 pub mod session;
 mod stream;
 
+pub use picture::PictureKind;
 pub use stream::VideoStream;

@@ -75,6 +75,10 @@ pub struct EncodeHints {
     /// What the stream is for: recording (high quality, lossless) or streaming (low and ultra-low
     /// latency).
     pub tuning: Tuning,
+    /// B pictures between two reference pictures (0: none, every picture an IDR or a P). With
+    /// B pictures the session keeps three DPB slots (the two reference pictures a B picture
+    /// reads, and one for its own reconstruction) and two active references.
+    pub b_frames: u32,
 }
 
 impl Default for EncodeHints {
@@ -83,13 +87,34 @@ impl Default for EncodeHints {
         Self {
             quality_level: 0,
             tuning: Tuning::LowLatency,
+            b_frames: 0,
         }
     }
 }
 
 impl EncodeHints {
+    /// DPB slots the session keeps: the reference picture and the one being set up, plus a
+    /// slot for the reconstruction of B pictures (which are not references) when there are any.
+    pub fn dpb_slots(self) -> u32 {
+        if self.b_frames > 0 {
+            3
+        } else {
+            2
+        }
+    }
+
+    /// References one picture reads at most: one (a P picture), two with B pictures (one
+    /// before it and one after it in display order).
+    pub fn active_references(self) -> u32 {
+        if self.b_frames > 0 {
+            2
+        } else {
+            1
+        }
+    }
+
     /// The usage hints and tuning mode of `VkVideoEncodeUsageInfoKHR`.
-    fn usage(self) -> vk::VideoEncodeUsageInfoKHR<'static> {
+    pub(crate) fn usage(self) -> vk::VideoEncodeUsageInfoKHR<'static> {
         let (usage, tuning) = match self.tuning {
             Tuning::HighQuality => (
                 vk::VideoEncodeUsageFlagsKHR::RECORDING,
@@ -116,6 +141,16 @@ impl EncodeHints {
 }
 
 impl SessionParameters<'_> {
+    /// Whether the parameter sets allow pictures out of display order (B pictures): H.264
+    /// with POC type 0 and two reference frames, H.265 with a reordering DPB; never AV1 here.
+    pub fn reorders(&self) -> bool {
+        match self {
+            Self::H264(p) => p.reorders(),
+            Self::H265(p) => p.reorders(),
+            Self::Av1(_) => false,
+        }
+    }
+
     /// The codec.
     pub fn codec(&self) -> Codec {
         match self {
@@ -173,40 +208,52 @@ impl Profile {
     }
 }
 
-/// The pictures and buffer one encoded frame needs: the encode input (NV12, filled by a copy
-/// from the processing pass's output), two reference pictures (the one a P frame reads and the
-/// one it writes), and a host-visible bitstream buffer the driver writes the frame into.
+/// The pictures and buffers a session's frames need: one encode input picture per frame in
+/// flight (filled by a copy from the CPU upload or the processing pass's output), the decoded
+/// picture buffer's slots (two reference pictures, and a third for B pictures' reconstruction
+/// when the session has B pictures), and a host-visible bitstream buffer holding one region per
+/// frame in flight, which the driver writes the frames into.
 pub struct EncodePictures {
-    /// The encode input picture.
-    pub(crate) input: GpuImage,
-    /// The decoded picture buffer's two slots.
-    pub(crate) references: [GpuImage; 2],
-    /// Where the encoded frame is written (host-visible).
+    /// The encode input pictures, one per frame in flight.
+    pub(crate) inputs: Vec<GpuImage>,
+    /// The decoded picture buffer's slots, one image each.
+    pub(crate) references: Vec<GpuImage>,
+    /// Where the encoded frames are written (host-visible): region `i` (of `region` bytes,
+    /// from `i * region`) is input `i`'s.
     pub(crate) bitstream: GpuBuffer,
+    /// Bytes of one frame's region of `bitstream`.
+    pub(crate) region: u64,
 }
 
 impl std::fmt::Debug for EncodePictures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EncodePictures")
-            .field("bitstream_bytes", &self.bitstream.size)
+            .field("inputs", &self.inputs.len())
+            .field("references", &self.references.len())
+            .field("region_bytes", &self.region)
             .finish_non_exhaustive()
     }
 }
 
 impl EncodePictures {
-    /// The encode input image (NV12, `VIDEO_ENCODE_SRC | TRANSFER_DST`).
+    /// The first encode input image (NV12, `VIDEO_ENCODE_SRC | TRANSFER_DST`).
     pub fn input_image(&self) -> vk::Image {
-        self.input.image
+        self.inputs[0].image
     }
 
-    /// The two reference picture images (`VIDEO_ENCODE_DPB`).
-    pub fn reference_images(&self) -> [vk::Image; 2] {
-        [self.references[0].image, self.references[1].image]
+    /// The encode input images, one per frame in flight.
+    pub fn input_images(&self) -> Vec<vk::Image> {
+        self.inputs.iter().map(|i| i.image).collect()
     }
 
-    /// The bitstream buffer's size in bytes.
+    /// The reference picture images (`VIDEO_ENCODE_DPB`), one per DPB slot.
+    pub fn reference_images(&self) -> Vec<vk::Image> {
+        self.references.iter().map(|i| i.image).collect()
+    }
+
+    /// Bytes of one frame's bitstream region.
     pub fn bitstream_size(&self) -> u64 {
-        self.bitstream.size
+        self.region
     }
 
     /// Bytes of bitstream room for one coded `width` x `height` 4:2:0 frame: its raw size (an
@@ -215,6 +262,11 @@ impl EncodePictures {
         u64::from(width) * u64::from(height) * 3 / 2 + 64 * 1024
     }
 }
+
+/// Regions of the bitstream buffer start at multiples of this: above any
+/// `minBitstreamBufferOffsetAlignment` a driver reports (powers of two, at most a page in the
+/// drivers' public capability reports).
+const BITSTREAM_REGION_ALIGNMENT: u64 = 4096;
 
 /// An encode session with its parameters.
 pub struct EncodeSession {
@@ -337,8 +389,8 @@ impl EncodeSession {
             .picture_format(picture_format(depth))
             .max_coded_extent(extent)
             .reference_picture_format(picture_format(depth))
-            .max_dpb_slots(2)
-            .max_active_reference_pictures(1)
+            .max_dpb_slots(hints.dpb_slots())
+            .max_active_reference_pictures(hints.active_references())
             .std_header_version(&header);
         let info = match av1_session.as_mut() {
             Some(av1) => info.push_next(av1),
@@ -500,12 +552,17 @@ impl EncodeSession {
     /// The pictures and bitstream buffer one frame in flight needs, made for this session's
     /// profile and size.
     pub fn pictures(&self) -> Result<EncodePictures, GpuError> {
-        self.pictures_in((1, 1))
+        self.pictures_in((1, 1), 1)
     }
 
-    /// As [`Self::pictures`], the images made in whole multiples of `granularity` (the
-    /// device's picture access and encode input granularities).
-    pub fn pictures_in(&self, granularity: (u32, u32)) -> Result<EncodePictures, GpuError> {
+    /// The pictures and bitstream regions of `frames` frames in flight (and the session's DPB
+    /// slots), the images made in whole multiples of `granularity` (the device's picture access
+    /// and encode input granularities).
+    pub fn pictures_in(
+        &self,
+        granularity: (u32, u32),
+        frames: usize,
+    ) -> Result<EncodePictures, GpuError> {
         let round = |n: u32, g: u32| n.div_ceil(g.max(1)).saturating_mul(g.max(1));
         let (w, h) = (
             round(self.extent.width, granularity.0),
@@ -514,41 +571,48 @@ impl EncodeSession {
         let mut parts = ProfileParts::default();
         let profiles = [self.profile_info(&mut parts)];
         let mut list = vk::VideoProfileListInfoKHR::default().profiles(&profiles);
-        let input = GpuImage::for_video(
-            &self.ctx,
-            "encode input",
-            picture_format(self.depth),
-            (w, h),
-            vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR | vk::ImageUsageFlags::TRANSFER_DST,
-            Some(&mut list),
-        )?;
-        let reference = |name: &str, list: &mut vk::VideoProfileListInfoKHR<'_>| {
-            GpuImage::for_video(
-                &self.ctx,
-                name,
-                picture_format(self.depth),
-                (w, h),
-                vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
-                Some(list),
-            )
-        };
-        let references = [
-            reference("reference picture 0", &mut list)?,
-            reference("reference picture 1", &mut list)?,
-        ];
+        let frames = frames.max(1);
+        let inputs = (0..frames)
+            .map(|i| {
+                GpuImage::for_video(
+                    &self.ctx,
+                    &format!("encode input {i}"),
+                    picture_format(self.depth),
+                    (w, h),
+                    vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR | vk::ImageUsageFlags::TRANSFER_DST,
+                    Some(&mut list),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let references = (0..self.hints.dpb_slots())
+            .map(|i| {
+                GpuImage::for_video(
+                    &self.ctx,
+                    &format!("reference picture {i}"),
+                    picture_format(self.depth),
+                    (w, h),
+                    vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+                    Some(&mut list),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // PCM-like worst cases take the raw size: twice as many bytes at 10 bits.
+        let region = (EncodePictures::bitstream_bytes(w, h)
+            * if self.depth == BitDepth::Ten { 2 } else { 1 })
+        .next_multiple_of(BITSTREAM_REGION_ALIGNMENT);
         let bitstream = GpuBuffer::for_video(
             &self.ctx,
             "bitstream",
-            // PCM-like worst cases take the raw size: twice as many bytes at 10 bits.
-            EncodePictures::bitstream_bytes(w, h) * if self.depth == BitDepth::Ten { 2 } else { 1 },
+            region * frames as u64,
             vk::BufferUsageFlags::VIDEO_ENCODE_DST_KHR,
             MemoryLocation::GpuToCpu,
             Some(&mut list),
         )?;
         Ok(EncodePictures {
-            input,
+            inputs,
             references,
             bitstream,
+            region,
         })
     }
 

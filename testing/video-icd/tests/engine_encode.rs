@@ -7,7 +7,9 @@
 //! session runs the same plan; its frames are not real tiles (the driver's AV1 is structural), so
 //! its stream is read by GhostStream's OBU walker and by FFmpeg's header tracer instead: a
 //! temporal delimiter per frame, the sequence header before each key frame, and each frame
-//! header's type, order hint and size as encoded. Under the 1.4 validation layer (as `make
+//! header's type, order hint and size as encoded. H.264 and H.265 run once more with two B
+//! pictures between P pictures (302 pictures): the coding order, FFmpeg's picture types and
+//! the decoded pictures in display order are checked. Under the 1.4 validation layer (as `make
 //! test` runs it) the layer must stay silent.
 //!
 //! One test in this binary: the environment names the driver before any Vulkan call.
@@ -19,14 +21,15 @@ use std::process::Command;
 use common::skip;
 use ghoststream::bitstream::obu;
 use ghoststream::gpu::video::av1_sequence::Av1Parameters;
-use ghoststream::gpu::video::encoder::{PictureInput, VideoEncoder, VideoRate};
+use ghoststream::gpu::video::encoder::{EncoderOptions, PictureInput, VideoEncoder, VideoRate};
 use ghoststream::gpu::video::h264::H264Parameters;
 use ghoststream::gpu::video::h265::H265Parameters;
 use ghoststream::gpu::video::session::SessionParameters;
+use ghoststream::gpu::video::PictureKind;
 use ghoststream::gpu::video::VideoStream;
 use ghoststream::gpu::GpuContext;
-use ghoststream::RateControl;
 use ghoststream::{ColorDescription, Rational};
+use ghoststream::{RateControl, Tuning};
 
 /// Picture `n` of a `w` x `h` NV12 stream: gradients that move with `n`, distinct per frame.
 #[expect(
@@ -81,6 +84,16 @@ fn h264_and_h265_sessions_on_the_test_driver_decode_to_exactly_the_input() {
         (SessionParameters::H265(&h265), "hevc"),
     ] {
         session(&ctx, params, name, rate, &driver.dir, validated);
+    }
+    // The same streams with B pictures.
+    let (mut h264, mut h265) = (h264, h265);
+    h264.allow_b_frames();
+    h265.allow_b_frames();
+    for (params, name) in [
+        (SessionParameters::H264(&h264), "h264"),
+        (SessionParameters::H265(&h265), "hevc"),
+    ] {
+        b_session(&ctx, params, name, rate, &driver.dir, validated);
     }
     // AV1 at 320x180: the driver's AV1 encode starts at 192x128 (NVIDIA-modelled).
     let av1 = Av1Parameters::new(&VideoStream {
@@ -337,9 +350,20 @@ fn session(
         );
     }
 
-    // The slices as FFmpeg sees them: I slices at the IDRs, P slices between.
+    decode_exactly(dir, name, &stream, &inputs, (w, h));
+}
+
+/// Decodes `stream` (Annex-B, FFmpeg's demuxer `name`) with FFmpeg and compares each frame, in
+/// display order, with `inputs` (NV12 pictures of `size`) byte for byte.
+fn decode_exactly(
+    dir: &tempfile::TempDir,
+    name: &str,
+    stream: &[u8],
+    inputs: &[Vec<u8>],
+    (w, h): (usize, usize),
+) {
     let path = dir.path().join(format!("stream.{name}"));
-    std::fs::write(&path, &stream).unwrap();
+    std::fs::write(&path, stream).unwrap();
     let out = dir.path().join(format!("{name}.nv12"));
     let run = Command::new("ffmpeg")
         .args(["-hide_banner", "-nostdin", "-v", "error", "-f", name, "-i"])
@@ -355,8 +379,9 @@ fn session(
     );
     let decoded = std::fs::read(&out).unwrap();
     let size = w * h * 3 / 2;
+    let frames = inputs.len();
     assert_eq!(decoded.len(), frames * size, "{frames} decoded frames");
-    for (n, (got, want)) in decoded.chunks(size).zip(&inputs).enumerate() {
+    for (n, (got, want)) in decoded.chunks(size).zip(inputs).enumerate() {
         if let Some(i) = got.iter().zip(want).position(|(a, b)| a != b) {
             panic!(
                 "{name}: decoded frame {n} differs from its input at byte {i}: {} vs {}",
@@ -364,4 +389,155 @@ fn session(
             );
         }
     }
+}
+
+/// A session with two B pictures between P pictures (as `--tune hq` codes where the device
+/// offers them), 302 pictures submitted in display order with the plan's rate changes and a
+/// forced IDR at 281 (one picture then waits for a later one: it is coded as a P picture
+/// first), the last two coded at the flush. Checks the coding order, the picture types FFmpeg
+/// reads, the layer's silence, and the decoded pictures, in display order, against the input.
+fn b_session(
+    ctx: &std::sync::Arc<GpuContext>,
+    params: SessionParameters<'_>,
+    name: &str,
+    rate: VideoRate,
+    dir: &tempfile::TempDir,
+    validated: bool,
+) {
+    let (w, h) = (200usize, 120usize);
+    let options = EncoderOptions {
+        tuning: Tuning::HighQuality,
+        b_frames: 2,
+    };
+    let mut encoder = VideoEncoder::with_options(ctx, params, rate, options)
+        .expect("the B-picture encoder opens");
+    let frames = 302;
+    let mut coded = Vec::new();
+    let mut inputs = Vec::new();
+    let mut take = |p: ghoststream::gpu::video::encoder::EncodedPicture| {
+        assert!(
+            !p.data.is_empty(),
+            "{name}: picture {} wrote no bytes",
+            p.tag
+        );
+        coded.push(p);
+    };
+    for n in 0..frames {
+        if n == 100 {
+            let vbr = RateControl::Vbr {
+                target: 2_000_000,
+                max: 3_000_000,
+            };
+            encoder
+                .set_rate(VideoRate {
+                    control: vbr,
+                    ..rate
+                })
+                .unwrap();
+        }
+        if n == 200 {
+            let cqp = RateControl::Cqp { qp: 30 };
+            encoder
+                .set_rate(VideoRate {
+                    control: cqp,
+                    ..rate
+                })
+                .unwrap();
+        }
+        let p = picture(n, w, h);
+        let input = PictureInput {
+            luma: &p[..w * h],
+            luma_stride: w,
+            chroma: &p[w * h..],
+            chroma_stride: w,
+            width: u32::try_from(w).unwrap(),
+            height: u32::try_from(h).unwrap(),
+        };
+        encoder
+            .submit(input, n == 281, i64::try_from(n).unwrap())
+            .expect("the picture is taken");
+        inputs.push(p);
+        assert!(
+            encoder.pending() <= 4,
+            "{name}: at most the two B pictures, their P picture and one more pending, not {}",
+            encoder.pending()
+        );
+        while let Some(p) = encoder.receive(false).expect("a picture reads back") {
+            take(p);
+        }
+    }
+    encoder.flush().expect("the held pictures are coded");
+    while let Some(p) = encoder.receive(true).expect("a picture reads back") {
+        take(p);
+    }
+    assert_eq!(encoder.pending(), 0);
+    let tags: Vec<i64> = coded.iter().map(|p| p.tag).collect();
+    let kinds: String = coded
+        .iter()
+        .map(|p| match p.kind {
+            PictureKind::Idr => 'I',
+            PictureKind::P => 'P',
+            PictureKind::B => 'B',
+        })
+        .collect();
+    assert_eq!(tags.len(), frames, "{name}: every picture comes back once");
+    assert_eq!(
+        (&tags[..7], &kinds[..7]),
+        (&[0, 3, 1, 2, 6, 4, 5][..], "IPBBPBB"),
+        "{name}: each P picture before the two B pictures it follows in display order"
+    );
+    let at = tags.iter().position(|&t| t == 279).unwrap();
+    assert_eq!(
+        (&tags[at..at + 6], &kinds[at..at + 6]),
+        (&[279, 277, 278, 280, 281, 284][..], "PBBPIP"),
+        "{name}: the picture waiting at the forced IDR is coded first, as a P picture"
+    );
+    assert_eq!(
+        (&tags[frames - 5..], &kinds[frames - 5..]),
+        (&[299, 297, 298, 301, 300][..], "PBBPB"),
+        "{name}: the flush codes the last of the held pictures as a P picture"
+    );
+    let mut stream = Vec::new();
+    for p in &coded {
+        if p.idr {
+            stream.extend_from_slice(encoder.parameter_sets());
+        }
+        stream.extend_from_slice(&p.data);
+    }
+    drop(encoder);
+    if validated {
+        let messages = ctx.take_validation_messages();
+        assert!(
+            messages.is_empty(),
+            "validation layer 1.4 ({name}, B pictures):\n{}",
+            messages.join("\n")
+        );
+    }
+    let name_b = format!("{name}-b");
+    decode_exactly(dir, name, &stream, &inputs, (w, h));
+
+    // The picture types in display order, as FFmpeg's decoder reports them.
+    let path = dir.path().join(format!("stream.{name_b}"));
+    std::fs::write(&path, &stream).unwrap();
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-f", name, "-i"])
+        .arg(&path)
+        .args(["-show_entries", "frame=pict_type", "-of", "csv=p=0"])
+        .output()
+        .expect("ffprobe runs");
+    let types: String = String::from_utf8_lossy(&probe.stdout)
+        .lines()
+        .map(|l| l.trim().chars().next().unwrap_or('?'))
+        .collect();
+    let mut by_display: Vec<(i64, char)> = tags
+        .iter()
+        .zip(kinds.chars())
+        .map(|(&t, k)| (t, k))
+        .collect();
+    by_display.sort_unstable();
+    let want: String = by_display.iter().map(|&(_, k)| k).collect();
+    assert_eq!(
+        types, want,
+        "{name}: FFmpeg reads each picture's type as coded"
+    );
 }
