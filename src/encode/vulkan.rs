@@ -649,6 +649,7 @@ mod tests {
                 max_level_idc: 18,
                 h265_ctb32_transforms: true,
                 av1_superblock_128_only: false,
+                ..EncodeLimits::default()
             },
         }
     }
