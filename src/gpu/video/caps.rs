@@ -403,7 +403,7 @@ pub fn quality_level_properties(
 /// The refusal of a profile the device does not encode, with [`probe_device`]'s reason.
 fn unsupported(codec: Codec, reason: String) -> GpuError {
     GpuError::Unsupported {
-        what: format!("{codec} encode with Vulkan Video"),
+        what: format!("encode {codec} with Vulkan Video"),
         reason,
     }
 }
@@ -724,11 +724,14 @@ fn probe_device(
             codec_ext.to_string_lossy()
         ));
     }
-    capabilities(entry, instance, physical, codec, depth, tuning).map(|mut s| {
-        s.device = name;
-        s.queue_family = queue_family;
-        s
-    })
+    match capabilities(entry, instance, physical, codec, depth, tuning) {
+        Ok(mut s) => {
+            s.device = name;
+            s.queue_family = queue_family;
+            Ok(s)
+        }
+        Err(reason) => Err(format!("{name}: {reason}")),
+    }
 }
 
 /// Whether the device offers the `videoEncodeAV1` feature (`VkPhysicalDeviceVideoEncodeAV1FeaturesKHR`),
@@ -852,8 +855,12 @@ fn capabilities(
         )
     };
     if result != vk::Result::SUCCESS {
+        let bits = match depth {
+            BitDepth::Eight => 8,
+            BitDepth::Ten => 10,
+        };
         return Err(format!(
-            "{profile_name} encode capabilities refused: {result}"
+            "{profile_name} 4:2:0 at {bits} bits: encode capabilities refused: {result}"
         ));
     }
     let (min, max) = (caps.min_coded_extent, caps.max_coded_extent);
