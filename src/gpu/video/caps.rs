@@ -474,7 +474,7 @@ pub fn picture_formats(
 ) -> Result<PictureFormats, GpuError> {
     let support = encode_support_tuned(ctx, codec, depth, tuning)
         .map_err(|reason| unsupported(codec, reason))?;
-    let wanted = super::session::picture_format(depth);
+    let wanted = picture_format(depth);
     let ask = |usage: vk::ImageUsageFlags, role: &str| {
         let offered = video_formats(ctx, codec, depth, tuning, usage).map_err(|result| {
             GpuError::Unsupported {
@@ -491,6 +491,17 @@ pub fn picture_formats(
         input: ask(INPUT_USAGE, "encode input")?,
         dpb: ask(vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR, "reference")?,
     })
+}
+
+/// GhostStream's encode input and reference picture format at `depth`: 4:2:0, two planes
+/// (NV12, or P010's 10 bits in the high bits of 16-bit samples). The sessions' images are made
+/// in it (session.rs holds the same mapping; this module sits below it, so the two cannot share
+/// one function without session.rs calling this one).
+pub(crate) fn picture_format(depth: BitDepth) -> vk::Format {
+    match depth {
+        BitDepth::Ten => vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16,
+        BitDepth::Eight => vk::Format::G8_B8R8_2PLANE_420_UNORM,
+    }
 }
 
 /// One entry of a device's `vkGetPhysicalDeviceVideoFormatPropertiesKHR` answer.
@@ -1081,6 +1092,17 @@ mod tests {
             check_level(&support(0), 0).unwrap_err().to_string(),
             "invalid quality level 0: a test device offers no quality levels for H.265 Main 10 encode"
         );
+    }
+
+    /// The format asked about is the one the sessions make their images in.
+    #[test]
+    fn the_wanted_format_is_the_sessions_picture_format() {
+        for depth in [BitDepth::Eight, BitDepth::Ten] {
+            assert_eq!(
+                picture_format(depth),
+                super::super::session::picture_format(depth)
+            );
+        }
     }
 
     fn offered(format: vk::Format, tiling: vk::ImageTiling) -> OfferedFormat {
