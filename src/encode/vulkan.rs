@@ -26,7 +26,9 @@ use crate::frame::{Frame, FrameImage};
 use crate::gpu::video::av1_sequence::Av1Parameters;
 #[cfg(test)]
 use crate::gpu::video::caps::EncodeLimits;
-use crate::gpu::video::caps::{encode_support, encode_support_at, EncodeSupport};
+use crate::gpu::video::caps::{
+    encode_support, encode_support_tuned, quality_level_properties, EncodeSupport,
+};
 use crate::gpu::video::encoder::{
     EncodedPicture, EncoderOptions, HandoffPicture, PictureInput, VideoEncoder, VideoRate,
 };
@@ -167,17 +169,23 @@ fn video_rate(config: &SessionConfig, quality_level: u32) -> VideoRate {
     }
 }
 
-/// B pictures in a row for `config` on a device offering `support`: none for low-latency and
-/// lossless tunings, AV1, or a device without B pictures (one reference on each side, three DPB
-/// slots); else two, the number NVIDIA's and the test driver's slower quality levels prefer.
-fn b_frames(config: &SessionConfig, support: &EncodeSupport) -> u32 {
-    let offered = support.limits.b_pictures
+/// B pictures in a row for `config` on `ctx`'s device offering `support`, at quality level
+/// `level`: none for low-latency and lossless tunings, AV1, or a device without B pictures (one
+/// reference on each side, three DPB slots); else as many as the driver prefers at the level
+/// (`preferredConsecutiveBFrameCount`, at most 4: each waits in an input image).
+fn b_frames(config: &SessionConfig, ctx: &GpuContext, support: &EncodeSupport, level: u32) -> u32 {
+    let offered = support.limits.b_pictures()
         && support.max_dpb_slots >= 3
         && support.max_active_references >= 2;
-    if config.tuning == Tuning::HighQuality && config.codec != Codec::Av1 && offered {
-        2
-    } else {
-        0
+    if config.tuning != Tuning::HighQuality || config.codec == Codec::Av1 || !offered {
+        return 0;
+    }
+    match quality_level_properties(ctx, config.codec, config.bit_depth, config.tuning, level) {
+        Ok(p) => p.consecutive_b_frames.min(4),
+        Err(e) => {
+            tracing::debug!(error = %e, "no quality level preferences: no B pictures");
+            0
+        }
     }
 }
 
@@ -351,12 +359,11 @@ impl VulkanVideoEncoder {
                 fix: "Vulkan Video encodes H.264 High at 8 bits: use --bit-depth 8, or --codec hevc or av1 for 10 bits".into(),
             });
         }
-        let support = encode_support_at(ctx, config.codec, config.bit_depth).map_err(|reason| {
-            EncodeError::Unavailable {
+        let support = encode_support_tuned(ctx, config.codec, config.bit_depth, config.tuning)
+            .map_err(|reason| EncodeError::Unavailable {
                 backend: BackendKind::VulkanVideo,
                 reason,
-            }
-        })?;
+            })?;
         check_support(config, &support)?;
         let max_bitrate = match config.rate_control {
             RateControl::Cbr { bitrate } => bitrate,
@@ -405,7 +412,8 @@ impl VulkanVideoEncoder {
                 "level {level} (or the coding tools it needs): the device does not encode it"
             )));
         }
-        let b_frames = b_frames(config, &support);
+        let level = quality_level(config.preset, support.quality_levels);
+        let b_frames = b_frames(config, ctx, &support, level);
         if b_frames > 0 {
             match &mut owned {
                 Parameters::H264(p) => p.allow_b_frames(),
@@ -424,7 +432,6 @@ impl VulkanVideoEncoder {
                 "Vulkan Video has no constant-quality mode: coding at constant QP {quality}"
             );
         }
-        let level = quality_level(config.preset, support.quality_levels);
         let options = EncoderOptions {
             tuning: config.tuning,
             b_frames,
@@ -718,12 +725,14 @@ mod tests {
                 picture_granularity: (16, 16),
                 separate_reference_images: true,
                 p_references: 4,
-                b_pictures: true,
+                b_references: 4,
+                l1_references: 1,
                 requires_gop_remaining_frames: false,
                 feedback: true,
                 max_level_idc: 18,
                 h265_ctb32_transforms: true,
                 av1_superblock_128_only: false,
+                ..EncodeLimits::default()
             },
         }
     }

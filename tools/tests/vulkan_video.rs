@@ -735,4 +735,50 @@ fn high_quality_tuning_codes_b_pictures_that_decode_to_exactly_the_input() {
             "{codec}: packets come out of display order (B pictures): {packets:?}"
         );
     }
+    // The count is the driver's preference at the preset's quality level: the test driver's
+    // fast levels (P1 is level 0) prefer none.
+    let output = dir.path().join("hq-p1.mp4");
+    let run = tool(&manifest)
+        .args([
+            "encode",
+            "--encoder",
+            "vulkan",
+            "--codec",
+            "h264",
+            "--preset",
+            "p1",
+        ])
+        .args(["--gpu", "off", "--tune", "hq", "--keyint", "8"])
+        .args(["--raw-format", "nv12", "--size", "200x120", "--fps", "30"])
+        .arg("-i")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "frame=pict_type",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&output)
+        .output()
+        .unwrap();
+    let types: String = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().chars().next().unwrap_or('?'))
+        .collect();
+    assert_eq!(
+        types, "IPPPPPPPIPPPPPPP",
+        "P1: no B pictures at the driver's fastest level"
+    );
 }

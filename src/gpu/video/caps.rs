@@ -1,7 +1,9 @@
 //! What the machine's Vulkan devices can encode (VK_KHR_video_encode_queue with the codec's
 //! extension): a device with a video-encode queue family that names the codec's operation,
 //! and its capabilities for the codec's main profile (largest picture, reference slots, rate
-//! control modes, quality levels), or why no device can.
+//! control modes, quality levels), or why no device can; asked, for a context's device, with the
+//! usage hints a session chains into its profile, with a quality level's preferred settings and
+//! with the picture formats the encode input and reference images may take.
 //!
 //! Probing needs no device: an instance is made, each physical device is asked, and the
 //! instance is destroyed.
@@ -12,7 +14,8 @@ use ash::vk;
 
 use super::av1;
 use crate::codec::Codec;
-use crate::config::BitDepth;
+use crate::config::{BitDepth, Tuning};
+use crate::gpu::{GpuContext, GpuError};
 
 /// A device that encodes a codec, and what it offers for the codec's main profile.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,9 +59,15 @@ pub struct EncodeLimits {
     pub separate_reference_images: bool,
     /// References a P picture may use (`maxPPictureL0ReferenceCount`): 0 means no P pictures.
     pub p_references: u32,
-    /// B pictures with a reference on each side: `maxBPictureL0ReferenceCount` and
-    /// `maxL1ReferenceCount` both at least 1 (H.264, H.265; false for AV1 here).
-    pub b_pictures: bool,
+    /// H.264/H.265: forward (L0) references a B picture may use
+    /// (`maxBPictureL0ReferenceCount`); 0 for AV1.
+    pub b_references: u32,
+    /// H.264/H.265: backward (L1) references a B picture may use (`maxL1ReferenceCount`): 0
+    /// means no B pictures; 0 for AV1 (see [`Self::av1_bidirectional_references`]).
+    pub l1_references: u32,
+    /// AV1: references a frame of bidirectional compound prediction may use
+    /// (`maxBidirectionalCompoundReferenceCount`): 0 means none; 0 for H.264/H.265.
+    pub av1_bidirectional_references: u32,
     /// Every coding scope must say how many frames of each type remain in the GOP.
     pub requires_gop_remaining_frames: bool,
     /// The encode feedback reports the bitstream offset and bytes written.
@@ -69,6 +78,14 @@ pub struct EncodeLimits {
     pub h265_ctb32_transforms: bool,
     /// AV1: the device codes 128x128 superblocks only (no 64x64).
     pub av1_superblock_128_only: bool,
+}
+
+impl EncodeLimits {
+    /// B pictures with one reference on each side (H.264, H.265): `maxBPictureL0ReferenceCount`
+    /// and `maxL1ReferenceCount` both at least 1.
+    pub fn b_pictures(&self) -> bool {
+        self.b_references >= 1 && self.l1_references >= 1
+    }
 }
 
 impl std::fmt::Display for EncodeSupport {
@@ -149,7 +166,514 @@ pub fn encode_support_at(
     codec: Codec,
     depth: BitDepth,
 ) -> Result<EncodeSupport, String> {
-    probe_device(ctx.entry(), &ctx.instance, ctx.physical, codec, depth)
+    probe_device(ctx.entry(), &ctx.instance, ctx.physical, codec, depth, None)
+}
+
+/// The usage hints, content hints and tuning mode (`VkVideoEncodeUsageInfoKHR`) GhostStream
+/// gives a driver for `tuning`: recording with the high-quality or lossless tuning mode for
+/// [`Tuning::HighQuality`] and [`Tuning::Lossless`], streaming with the ultra-low-latency
+/// tuning mode for [`Tuning::UltraLowLatency`] and the low-latency one otherwise; default
+/// content. A session's profile, its images' profile lists and these queries chain the same
+/// values, as the specification asks.
+pub fn usage_info(tuning: Tuning) -> vk::VideoEncodeUsageInfoKHR<'static> {
+    let (usage, mode) = match tuning {
+        Tuning::HighQuality => (
+            vk::VideoEncodeUsageFlagsKHR::RECORDING,
+            vk::VideoEncodeTuningModeKHR::HIGH_QUALITY,
+        ),
+        Tuning::Lossless => (
+            vk::VideoEncodeUsageFlagsKHR::RECORDING,
+            vk::VideoEncodeTuningModeKHR::LOSSLESS,
+        ),
+        Tuning::UltraLowLatency => (
+            vk::VideoEncodeUsageFlagsKHR::STREAMING,
+            vk::VideoEncodeTuningModeKHR::ULTRA_LOW_LATENCY,
+        ),
+        Tuning::LowLatency => (
+            vk::VideoEncodeUsageFlagsKHR::STREAMING,
+            vk::VideoEncodeTuningModeKHR::LOW_LATENCY,
+        ),
+    };
+    vk::VideoEncodeUsageInfoKHR::default()
+        .video_usage_hints(usage)
+        .video_content_hints(vk::VideoEncodeContentFlagsKHR::DEFAULT)
+        .tuning_mode(mode)
+}
+
+/// What `ctx`'s device offers for `codec` at `depth` (as [`encode_support_at`]), asked for the
+/// profile an encode session of `tuning` is made with: the codec's profile with
+/// [`usage_info`]`(tuning)` chained. Pass the session's [`Tuning`] (`EncodeHints::tuning`):
+/// a driver may answer differently per use (lossless only under the lossless tuning mode, for
+/// one). The error names the device and what it lacks.
+pub fn encode_support_tuned(
+    ctx: &GpuContext,
+    codec: Codec,
+    depth: BitDepth,
+    tuning: Tuning,
+) -> Result<EncodeSupport, String> {
+    probe_device(
+        ctx.entry(),
+        &ctx.instance,
+        ctx.physical,
+        codec,
+        depth,
+        Some(tuning),
+    )
+}
+
+/// What a driver prefers for one quality level of a profile
+/// (`vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR` with the codec's structure
+/// chained). For AV1 the codec-neutral fields carry AV1's equivalents, named on each field, and
+/// [`Self::av1`] the rest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QualityLevelProperties {
+    /// The quality level asked about.
+    pub level: u32,
+    /// `preferredRateControlMode` (CBR, VBR, DISABLED for constant QP, or DEFAULT).
+    pub rate_control_mode: vk::VideoEncodeRateControlModeFlagsKHR,
+    /// `preferredRateControlLayerCount`.
+    pub rate_control_layers: u32,
+    /// `preferredGopFrameCount` (0: one GOP, no periodic intra pictures).
+    pub gop_frames: u32,
+    /// `preferredIdrPeriod`; AV1: `preferredKeyFramePeriod` (0: only the first picture).
+    pub idr_period: u32,
+    /// `preferredConsecutiveBFrameCount`; AV1: `preferredConsecutiveBipredictiveFrameCount`.
+    pub consecutive_b_frames: u32,
+    /// `preferredTemporalLayerCount`; H.265: `preferredSubLayerCount`.
+    pub temporal_layers: u32,
+    /// `preferredConstantQp` (I, P, B); AV1: `preferredConstantQIndex` (intra, predictive,
+    /// bipredictive quantizer indices).
+    pub constant_qp: (i32, i32, i32),
+    /// `preferredMaxL0ReferenceCount`; AV1: `preferredMaxSingleReferenceCount`.
+    pub max_l0_references: u32,
+    /// `preferredMaxL1ReferenceCount`; 0 for AV1 (see [`Av1QualityLevel`]).
+    pub max_l1_references: u32,
+    /// H.264: `preferredStdEntropyCodingModeFlag` (CABAC); false for H.265 and AV1.
+    pub h264_cabac: bool,
+    /// AV1: the reference preferences beyond single references; `None` for H.264/H.265.
+    pub av1: Option<Av1QualityLevel>,
+}
+
+/// AV1's reference preferences for a quality level (`VkVideoEncodeAV1QualityLevelPropertiesKHR`).
+/// Name masks have bit `i` for `STD_VIDEO_AV1_REFERENCE_NAME_LAST_FRAME + i`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Av1QualityLevel {
+    /// `preferredSingleReferenceNameMask`.
+    pub single_reference_name_mask: u32,
+    /// `preferredMaxUnidirectionalCompoundReferenceCount`.
+    pub unidirectional_compound_references: u32,
+    /// `preferredMaxUnidirectionalCompoundGroup1ReferenceCount`.
+    pub unidirectional_compound_group1_references: u32,
+    /// `preferredUnidirectionalCompoundReferenceNameMask`.
+    pub unidirectional_compound_name_mask: u32,
+    /// `preferredMaxBidirectionalCompoundReferenceCount`.
+    pub bidirectional_compound_references: u32,
+    /// `preferredMaxBidirectionalCompoundGroup1ReferenceCount`.
+    pub bidirectional_compound_group1_references: u32,
+    /// `preferredMaxBidirectionalCompoundGroup2ReferenceCount`.
+    pub bidirectional_compound_group2_references: u32,
+    /// `preferredBidirectionalCompoundReferenceNameMask`.
+    pub bidirectional_compound_name_mask: u32,
+}
+
+/// The driver's preferred settings for quality level `level` of `codec` at `depth`, asked for
+/// the profile an encode session of `tuning` is made with (the codec's profile with
+/// [`usage_info`]`(tuning)`). Pass the level the session's parameters are made for
+/// (`EncodeHints::quality_level`) and the session's tuning. The level is checked against the
+/// profile's `maxQualityLevels` first: a level out of range is [`GpuError::Invalid`] naming
+/// the device and its levels (the driver is not asked); a profile the device does not encode
+/// is [`GpuError::Unsupported`] with the reason [`encode_support_tuned`] gives.
+pub fn quality_level_properties(
+    ctx: &GpuContext,
+    codec: Codec,
+    depth: BitDepth,
+    tuning: Tuning,
+    level: u32,
+) -> Result<QualityLevelProperties, GpuError> {
+    let support = encode_support_tuned(ctx, codec, depth, tuning)
+        .map_err(|reason| unsupported(codec, reason))?;
+    check_level(&support, level)?;
+    let mut chain = ProfileChain::default();
+    let (profile, _) = chain.info(codec, depth, Some(tuning));
+    let info = vk::PhysicalDeviceVideoEncodeQualityLevelInfoKHR::default()
+        .video_profile(&profile)
+        .quality_level(level);
+    let mut h264 = vk::VideoEncodeH264QualityLevelPropertiesKHR::default();
+    let mut h265 = vk::VideoEncodeH265QualityLevelPropertiesKHR::default();
+    let mut av1_props = av1::VideoEncodeAV1QualityLevelPropertiesKHR::default();
+    let props = vk::VideoEncodeQualityLevelPropertiesKHR::default();
+    let mut props = match codec {
+        Codec::H264 => props.push_next(&mut h264),
+        Codec::Hevc => props.push_next(&mut h265),
+        Codec::Av1 => props.push_next(&mut av1_props),
+    };
+    let encode = ash::khr::video_encode_queue::Instance::new(ctx.entry(), &ctx.instance);
+    // SAFETY: the info (with its profile chain) and the properties chain are well-formed and
+    // live for the call; the function pointer was loaded from this instance.
+    let result = unsafe {
+        (encode
+            .fp()
+            .get_physical_device_video_encode_quality_level_properties_khr)(
+            ctx.physical,
+            &raw const info,
+            &raw mut props,
+        )
+    };
+    result.result().map_err(GpuError::vk(
+        "vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR",
+    ))?;
+    let (mode, layers) = (
+        props.preferred_rate_control_mode,
+        props.preferred_rate_control_layer_count,
+    );
+    let base = QualityLevelProperties {
+        level,
+        rate_control_mode: mode,
+        rate_control_layers: layers,
+        gop_frames: 0,
+        idr_period: 0,
+        consecutive_b_frames: 0,
+        temporal_layers: 0,
+        constant_qp: (0, 0, 0),
+        max_l0_references: 0,
+        max_l1_references: 0,
+        h264_cabac: false,
+        av1: None,
+    };
+    Ok(match codec {
+        Codec::H264 => QualityLevelProperties {
+            gop_frames: h264.preferred_gop_frame_count,
+            idr_period: h264.preferred_idr_period,
+            consecutive_b_frames: h264.preferred_consecutive_b_frame_count,
+            temporal_layers: h264.preferred_temporal_layer_count,
+            constant_qp: (
+                h264.preferred_constant_qp.qp_i,
+                h264.preferred_constant_qp.qp_p,
+                h264.preferred_constant_qp.qp_b,
+            ),
+            max_l0_references: h264.preferred_max_l0_reference_count,
+            max_l1_references: h264.preferred_max_l1_reference_count,
+            h264_cabac: h264.preferred_std_entropy_coding_mode_flag != vk::FALSE,
+            ..base
+        },
+        Codec::Hevc => QualityLevelProperties {
+            gop_frames: h265.preferred_gop_frame_count,
+            idr_period: h265.preferred_idr_period,
+            consecutive_b_frames: h265.preferred_consecutive_b_frame_count,
+            temporal_layers: h265.preferred_sub_layer_count,
+            constant_qp: (
+                h265.preferred_constant_qp.qp_i,
+                h265.preferred_constant_qp.qp_p,
+                h265.preferred_constant_qp.qp_b,
+            ),
+            max_l0_references: h265.preferred_max_l0_reference_count,
+            max_l1_references: h265.preferred_max_l1_reference_count,
+            ..base
+        },
+        Codec::Av1 => {
+            let a = av1_props;
+            let q = |i: u32| i32::try_from(i).unwrap_or(i32::MAX);
+            let qi = a.preferred_constant_q_index;
+            QualityLevelProperties {
+                gop_frames: a.preferred_gop_frame_count,
+                idr_period: a.preferred_key_frame_period,
+                consecutive_b_frames: a.preferred_consecutive_bipredictive_frame_count,
+                temporal_layers: a.preferred_temporal_layer_count,
+                constant_qp: (
+                    q(qi.intra_q_index),
+                    q(qi.predictive_q_index),
+                    q(qi.bipredictive_q_index),
+                ),
+                max_l0_references: a.preferred_max_single_reference_count,
+                av1: Some(Av1QualityLevel {
+                    single_reference_name_mask: a.preferred_single_reference_name_mask,
+                    unidirectional_compound_references: a
+                        .preferred_max_unidirectional_compound_reference_count,
+                    unidirectional_compound_group1_references: a
+                        .preferred_max_unidirectional_compound_group1_reference_count,
+                    unidirectional_compound_name_mask: a
+                        .preferred_unidirectional_compound_reference_name_mask,
+                    bidirectional_compound_references: a
+                        .preferred_max_bidirectional_compound_reference_count,
+                    bidirectional_compound_group1_references: a
+                        .preferred_max_bidirectional_compound_group1_reference_count,
+                    bidirectional_compound_group2_references: a
+                        .preferred_max_bidirectional_compound_group2_reference_count,
+                    bidirectional_compound_name_mask: a
+                        .preferred_bidirectional_compound_reference_name_mask,
+                }),
+                ..base
+            }
+        }
+    })
+}
+
+/// The refusal of a profile the device does not encode, with [`probe_device`]'s reason.
+fn unsupported(codec: Codec, reason: String) -> GpuError {
+    GpuError::Unsupported {
+        what: format!("encode {codec} with Vulkan Video"),
+        reason,
+    }
+}
+
+/// `level` against the profile's quality levels: an error naming the device, the profile and
+/// the levels it has.
+fn check_level(support: &EncodeSupport, level: u32) -> Result<(), GpuError> {
+    if level < support.quality_levels {
+        return Ok(());
+    }
+    let offered = match support.quality_levels {
+        0 => "no quality levels".to_string(),
+        n => format!("quality levels 0 to {}", n - 1),
+    };
+    Err(GpuError::Invalid {
+        what: format!("quality level {level}"),
+        reason: format!(
+            "{} offers {offered} for {} encode",
+            support.device, support.profile
+        ),
+    })
+}
+
+/// A picture format a device offers for one use of a profile's images
+/// (`VkVideoFormatPropertiesKHR`), to make the images with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FormatChoice {
+    /// The format (NV12 at 8 bits, P010 at 10).
+    pub format: vk::Format,
+    /// `imageCreateFlags`: the create flags the images may use (MUTABLE_FORMAT and
+    /// EXTENDED_USAGE where plane views of another format may be made).
+    pub create_flags: vk::ImageCreateFlags,
+    /// `imageUsageFlags`: every usage the images may have (at least the usage asked).
+    pub usage: vk::ImageUsageFlags,
+    /// The images may also be storage images (`usage` has STORAGE): a compute pass may write
+    /// them directly.
+    pub storage: bool,
+}
+
+/// The formats of a profile's encode input and reference pictures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PictureFormats {
+    /// The encode input (asked for `VIDEO_ENCODE_SRC | TRANSFER_DST`).
+    pub input: FormatChoice,
+    /// The decoded picture buffer's references (asked for `VIDEO_ENCODE_DPB`).
+    pub dpb: FormatChoice,
+}
+
+/// The usage the encode input images are asked for.
+const INPUT_USAGE: vk::ImageUsageFlags = vk::ImageUsageFlags::from_raw(
+    vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR.as_raw() | vk::ImageUsageFlags::TRANSFER_DST.as_raw(),
+);
+
+/// The formats `ctx`'s device offers (`vkGetPhysicalDeviceVideoFormatPropertiesKHR`, optimal
+/// tiling) for the encode input and reference pictures of `codec` at `depth`, asked with a
+/// profile list holding the profile an encode session of `tuning` is made with (the codec's
+/// profile with [`usage_info`]`(tuning)`): call it before making the images, with the
+/// session's codec, depth and tuning. GhostStream's pictures are
+/// `G8_B8R8_2PLANE_420_UNORM` at 8 bits and `G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16` at 10;
+/// a device that does not offer that one for a use is [`GpuError::Unsupported`] naming the
+/// device, the format wanted and the formats it offers; a profile it does not encode is
+/// [`GpuError::Unsupported`] with the reason [`encode_support_tuned`] gives.
+pub fn picture_formats(
+    ctx: &GpuContext,
+    codec: Codec,
+    depth: BitDepth,
+    tuning: Tuning,
+) -> Result<PictureFormats, GpuError> {
+    let support = encode_support_tuned(ctx, codec, depth, tuning)
+        .map_err(|reason| unsupported(codec, reason))?;
+    let wanted = picture_format(depth);
+    let ask = |usage: vk::ImageUsageFlags, role: &str| {
+        let offered = video_formats(ctx, codec, depth, tuning, usage).map_err(|result| {
+            GpuError::Unsupported {
+                what: format!("make {} {role} pictures", support.profile),
+                reason: format!(
+                    "{}: vkGetPhysicalDeviceVideoFormatPropertiesKHR for {usage:?} failed: {result:?}",
+                    support.device
+                ),
+            }
+        })?;
+        choose_format(&support, role, usage, wanted, &offered)
+    };
+    Ok(PictureFormats {
+        input: ask(INPUT_USAGE, "encode input")?,
+        dpb: ask(vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR, "reference")?,
+    })
+}
+
+/// GhostStream's encode input and reference picture format at `depth`: 4:2:0, two planes
+/// (NV12, or P010's 10 bits in the high bits of 16-bit samples). The sessions' images are made
+/// in it (session.rs holds the same mapping; this module sits below it, so the two cannot share
+/// one function without session.rs calling this one).
+pub(crate) fn picture_format(depth: BitDepth) -> vk::Format {
+    match depth {
+        BitDepth::Ten => vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16,
+        BitDepth::Eight => vk::Format::G8_B8R8_2PLANE_420_UNORM,
+    }
+}
+
+/// One entry of a device's `vkGetPhysicalDeviceVideoFormatPropertiesKHR` answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct OfferedFormat {
+    format: vk::Format,
+    tiling: vk::ImageTiling,
+    create_flags: vk::ImageCreateFlags,
+    usage: vk::ImageUsageFlags,
+}
+
+/// The optimal-tiling entry of `wanted` among `offered`, or an error naming the device, the
+/// format wanted and what it offers for `usage`.
+fn choose_format(
+    support: &EncodeSupport,
+    role: &str,
+    usage: vk::ImageUsageFlags,
+    wanted: vk::Format,
+    offered: &[OfferedFormat],
+) -> Result<FormatChoice, GpuError> {
+    if let Some(o) = offered
+        .iter()
+        .find(|o| o.format == wanted && o.tiling == vk::ImageTiling::OPTIMAL)
+    {
+        return Ok(FormatChoice {
+            format: o.format,
+            create_flags: o.create_flags,
+            usage: o.usage,
+            storage: o.usage.contains(vk::ImageUsageFlags::STORAGE),
+        });
+    }
+    let list: Vec<String> = offered
+        .iter()
+        .map(|o| format!("{:?} ({:?} tiling)", o.format, o.tiling))
+        .collect();
+    let list = if list.is_empty() {
+        "no format".to_string()
+    } else {
+        list.join(", ")
+    };
+    Err(GpuError::Unsupported {
+        what: format!(
+            "make {} {role} pictures in {wanted:?} with optimal tiling",
+            support.profile
+        ),
+        reason: format!("{} offers {list} for {usage:?}", support.device),
+    })
+}
+
+/// `vkGetPhysicalDeviceVideoFormatPropertiesKHR` for `usage` and a profile list of the one
+/// profile of `codec`, `depth` and `tuning`.
+fn video_formats(
+    ctx: &GpuContext,
+    codec: Codec,
+    depth: BitDepth,
+    tuning: Tuning,
+    usage: vk::ImageUsageFlags,
+) -> Result<Vec<OfferedFormat>, vk::Result> {
+    let mut chain = ProfileChain::default();
+    let (profile, _) = chain.info(codec, depth, Some(tuning));
+    let profiles = [profile];
+    let mut list = vk::VideoProfileListInfoKHR::default().profiles(&profiles);
+    let info = vk::PhysicalDeviceVideoFormatInfoKHR::default()
+        .image_usage(usage)
+        .push_next(&mut list);
+    let video = ash::khr::video_queue::Instance::new(ctx.entry(), &ctx.instance);
+    let fp = video.fp().get_physical_device_video_format_properties_khr;
+    // A driver may grow its list between the two calls: ask again, a few times at most.
+    for _ in 0..4 {
+        let mut count = 0u32;
+        // SAFETY: a count query; the info and its chain live for the call.
+        unsafe {
+            fp(
+                ctx.physical,
+                &raw const info,
+                &raw mut count,
+                std::ptr::null_mut(),
+            )
+        }
+        .result()?;
+        let mut props = vec![vk::VideoFormatPropertiesKHR::default(); count as usize];
+        // SAFETY: `props` has room for `count` entries, each with its sType set.
+        let result = unsafe {
+            fp(
+                ctx.physical,
+                &raw const info,
+                &raw mut count,
+                props.as_mut_ptr(),
+            )
+        };
+        if result == vk::Result::INCOMPLETE {
+            continue;
+        }
+        result.result()?;
+        props.truncate(count as usize);
+        return Ok(props
+            .iter()
+            .map(|p| OfferedFormat {
+                format: p.format,
+                tiling: p.image_tiling,
+                create_flags: p.image_create_flags,
+                usage: p.image_usage_flags,
+            })
+            .collect());
+    }
+    Err(vk::Result::INCOMPLETE)
+}
+
+/// The codec-specific and usage parts of an encode profile, kept where the profile info
+/// points at them.
+#[derive(Default)]
+struct ProfileChain {
+    h264: vk::VideoEncodeH264ProfileInfoKHR<'static>,
+    h265: vk::VideoEncodeH265ProfileInfoKHR<'static>,
+    av1: av1::VideoEncodeAV1ProfileInfoKHR<'static>,
+    usage: vk::VideoEncodeUsageInfoKHR<'static>,
+}
+
+impl ProfileChain {
+    /// The profile asked about: H.264 High, H.265 Main (Main 10) or AV1 Main at 4:2:0 and
+    /// `depth`, with [`usage_info`]`(tuning)` chained when `tuning` is given; and its name.
+    fn info(
+        &mut self,
+        codec: Codec,
+        depth: BitDepth,
+        tuning: Option<Tuning>,
+    ) -> (vk::VideoProfileInfoKHR<'_>, &'static str) {
+        let ten = depth == BitDepth::Ten;
+        let Self {
+            h264,
+            h265,
+            av1,
+            usage,
+        } = self;
+        *h264 = h264
+            .std_profile_idc(vk::native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_HIGH);
+        *h265 = h265.std_profile_idc(if ten {
+            vk::native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN_10
+        } else {
+            vk::native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN
+        });
+        av1.std_profile = vk::native::StdVideoAV1Profile_STD_VIDEO_AV1_PROFILE_MAIN;
+        let bits = component_depth(depth);
+        let (_, operation) = codec_extension(codec);
+        let base = vk::VideoProfileInfoKHR::default()
+            .video_codec_operation(operation)
+            .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
+            .luma_bit_depth(bits)
+            .chroma_bit_depth(bits);
+        let base = match tuning {
+            Some(t) => {
+                *usage = usage_info(t);
+                base.push_next(usage)
+            }
+            None => base,
+        };
+        match (codec, ten) {
+            (Codec::H264, _) => (base.push_next(h264), "H.264 High"),
+            (Codec::Hevc, false) => (base.push_next(h265), "H.265 Main"),
+            (Codec::Hevc, true) => (base.push_next(h265), "H.265 Main 10"),
+            (Codec::Av1, false) => (base.push_next(av1), "AV1 Main"),
+            (Codec::Av1, true) => (base.push_next(av1), "AV1 Main 10-bit"),
+        }
+    }
 }
 
 fn probe_devices(
@@ -165,7 +689,7 @@ fn probe_devices(
     }
     let mut reasons = Vec::new();
     for physical in devices {
-        match probe_device(entry, instance, physical, codec, BitDepth::Eight) {
+        match probe_device(entry, instance, physical, codec, BitDepth::Eight, None) {
             Ok(support) => return Ok(support),
             Err(reason) => reasons.push(reason),
         }
@@ -182,6 +706,7 @@ fn probe_device(
     physical: vk::PhysicalDevice,
     codec: Codec,
     depth: BitDepth,
+    tuning: Option<Tuning>,
 ) -> Result<EncodeSupport, String> {
     // SAFETY: plain queries on a physical device of this live instance.
     let (props, extensions) = unsafe {
@@ -218,11 +743,14 @@ fn probe_device(
             codec_ext.to_string_lossy()
         ));
     }
-    capabilities(entry, instance, physical, codec, operation, depth).map(|mut s| {
-        s.device = name;
-        s.queue_family = queue_family;
-        s
-    })
+    match capabilities(entry, instance, physical, codec, depth, tuning) {
+        Ok(mut s) => {
+            s.device = name;
+            s.queue_family = queue_family;
+            Ok(s)
+        }
+        Err(reason) => Err(format!("{name}: {reason}")),
+    }
 }
 
 /// Whether the device offers the `videoEncodeAV1` feature (`VkPhysicalDeviceVideoEncodeAV1FeaturesKHR`),
@@ -313,41 +841,19 @@ fn encode_family(
         .and_then(|(i, (_, ops))| Some((u32::try_from(i).ok()?, ops)))
 }
 
-/// The capabilities for H.264 High, H.265 Main (Main 10) or AV1 Main at 4:2:0 and `depth`.
+/// The capabilities for H.264 High, H.265 Main (Main 10) or AV1 Main at 4:2:0 and `depth`,
+/// with the usage hints of `tuning` in the profile when given.
 fn capabilities(
     entry: &ash::Entry,
     instance: &ash::Instance,
     physical: vk::PhysicalDevice,
     codec: Codec,
-    operation: vk::VideoCodecOperationFlagsKHR,
     depth: BitDepth,
+    tuning: Option<Tuning>,
 ) -> Result<EncodeSupport, String> {
     let video = ash::khr::video_queue::Instance::new(entry, instance);
-    let ten = depth == BitDepth::Ten;
-    let mut h264_profile = vk::VideoEncodeH264ProfileInfoKHR::default()
-        .std_profile_idc(vk::native::StdVideoH264ProfileIdc_STD_VIDEO_H264_PROFILE_IDC_HIGH);
-    let mut h265_profile = vk::VideoEncodeH265ProfileInfoKHR::default().std_profile_idc(if ten {
-        vk::native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN_10
-    } else {
-        vk::native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN
-    });
-    let bits = component_depth(depth);
-    let base = vk::VideoProfileInfoKHR::default()
-        .video_codec_operation(operation)
-        .chroma_subsampling(vk::VideoChromaSubsamplingFlagsKHR::TYPE_420)
-        .luma_bit_depth(bits)
-        .chroma_bit_depth(bits);
-    let mut av1_profile = av1::VideoEncodeAV1ProfileInfoKHR {
-        std_profile: vk::native::StdVideoAV1Profile_STD_VIDEO_AV1_PROFILE_MAIN,
-        ..Default::default()
-    };
-    let (profile, profile_name) = match (codec, ten) {
-        (Codec::H264, _) => (base.push_next(&mut h264_profile), "H.264 High"),
-        (Codec::Hevc, false) => (base.push_next(&mut h265_profile), "H.265 Main"),
-        (Codec::Hevc, true) => (base.push_next(&mut h265_profile), "H.265 Main 10"),
-        (Codec::Av1, false) => (base.push_next(&mut av1_profile), "AV1 Main"),
-        (Codec::Av1, true) => (base.push_next(&mut av1_profile), "AV1 Main 10-bit"),
-    };
+    let mut chain = ProfileChain::default();
+    let (profile, profile_name) = chain.info(codec, depth, tuning);
     let mut h264_caps = vk::VideoEncodeH264CapabilitiesKHR::default();
     let mut h265_caps = vk::VideoEncodeH265CapabilitiesKHR::default();
     let mut av1_caps = av1::VideoEncodeAV1CapabilitiesKHR::default();
@@ -368,8 +874,12 @@ fn capabilities(
         )
     };
     if result != vk::Result::SUCCESS {
+        let bits = match depth {
+            BitDepth::Eight => 8,
+            BitDepth::Ten => 10,
+        };
         return Err(format!(
-            "{profile_name} encode capabilities refused: {result}"
+            "{profile_name} 4:2:0 at {bits} bits: encode capabilities refused: {result}"
         ));
     }
     let (min, max) = (caps.min_coded_extent, caps.max_coded_extent);
@@ -426,16 +936,20 @@ fn capabilities(
         separate_reference_images: caps_flags
             .contains(vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES),
         p_references,
-        b_pictures: match codec {
-            Codec::H264 => {
-                h264_caps.max_b_picture_l0_reference_count >= 1
-                    && h264_caps.max_l1_reference_count >= 1
-            }
-            Codec::Hevc => {
-                h265_caps.max_b_picture_l0_reference_count >= 1
-                    && h265_caps.max_l1_reference_count >= 1
-            }
-            Codec::Av1 => false,
+        b_references: match codec {
+            Codec::H264 => h264_caps.max_b_picture_l0_reference_count,
+            Codec::Hevc => h265_caps.max_b_picture_l0_reference_count,
+            Codec::Av1 => 0,
+        },
+        l1_references: match codec {
+            Codec::H264 => h264_caps.max_l1_reference_count,
+            Codec::Hevc => h265_caps.max_l1_reference_count,
+            Codec::Av1 => 0,
+        },
+        av1_bidirectional_references: if codec == Codec::Av1 {
+            av1_caps.max_bidirectional_compound_reference_count
+        } else {
+            0
         },
         requires_gop_remaining_frames,
         feedback: encode_caps.supported_encode_feedback_flags.contains(
@@ -475,4 +989,193 @@ fn capabilities(
         queue_family: 0,
         limits,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn support(levels: u32) -> EncodeSupport {
+        EncodeSupport {
+            device: "a test device".into(),
+            profile: "H.265 Main 10",
+            max_coded_extent: (8192, 8192),
+            min_coded_extent: (144, 48),
+            max_dpb_slots: 16,
+            max_active_references: 15,
+            rate_control: vec!["cbr"],
+            quality_levels: levels,
+            queue_family: 1,
+            limits: EncodeLimits::default(),
+        }
+    }
+
+    #[test]
+    fn each_tuning_gives_its_usage_hints_and_tuning_mode() {
+        use vk::VideoEncodeTuningModeKHR as Mode;
+        use vk::VideoEncodeUsageFlagsKHR as Usage;
+        let cases = [
+            (Tuning::HighQuality, Usage::RECORDING, Mode::HIGH_QUALITY),
+            (Tuning::Lossless, Usage::RECORDING, Mode::LOSSLESS),
+            (Tuning::LowLatency, Usage::STREAMING, Mode::LOW_LATENCY),
+            (
+                Tuning::UltraLowLatency,
+                Usage::STREAMING,
+                Mode::ULTRA_LOW_LATENCY,
+            ),
+        ];
+        for (tuning, usage, mode) in cases {
+            let u = usage_info(tuning);
+            assert_eq!(
+                (u.video_usage_hints, u.video_content_hints, u.tuning_mode),
+                (usage, vk::VideoEncodeContentFlagsKHR::DEFAULT, mode),
+                "{tuning:?}"
+            );
+            assert_eq!(u.s_type, vk::StructureType::VIDEO_ENCODE_USAGE_INFO_KHR);
+        }
+    }
+
+    /// The sTypes of a profile's chain, in order.
+    fn chain_types(p: &vk::VideoProfileInfoKHR<'_>) -> Vec<vk::StructureType> {
+        let mut types = Vec::new();
+        let mut node = p.p_next.cast::<vk::BaseInStructure<'_>>();
+        while !node.is_null() && types.len() < 8 {
+            // SAFETY: the chain was built by ProfileChain::info from live structures.
+            let n = unsafe { &*node };
+            types.push(n.s_type);
+            node = n.p_next;
+        }
+        types
+    }
+
+    #[test]
+    fn the_profile_chains_the_codec_profile_and_the_usage_only_when_tuned() {
+        let mut chain = ProfileChain::default();
+        let (p, name) = chain.info(Codec::Hevc, BitDepth::Ten, Some(Tuning::Lossless));
+        assert_eq!(name, "H.265 Main 10");
+        assert_eq!(
+            (
+                p.video_codec_operation,
+                p.luma_bit_depth,
+                p.chroma_bit_depth
+            ),
+            (
+                vk::VideoCodecOperationFlagsKHR::ENCODE_H265,
+                vk::VideoComponentBitDepthFlagsKHR::TYPE_10,
+                vk::VideoComponentBitDepthFlagsKHR::TYPE_10
+            )
+        );
+        assert_eq!(
+            chain_types(&p),
+            [
+                vk::StructureType::VIDEO_ENCODE_H265_PROFILE_INFO_KHR,
+                vk::StructureType::VIDEO_ENCODE_USAGE_INFO_KHR
+            ]
+        );
+        assert_eq!(
+            chain.h265.std_profile_idc,
+            vk::native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN_10
+        );
+        assert_eq!(
+            chain.usage.tuning_mode,
+            vk::VideoEncodeTuningModeKHR::LOSSLESS
+        );
+        let mut chain = ProfileChain::default();
+        let (p, name) = chain.info(Codec::Av1, BitDepth::Eight, None);
+        assert_eq!(name, "AV1 Main");
+        assert_eq!(
+            chain_types(&p),
+            [av1::structure_type::VIDEO_ENCODE_AV1_PROFILE_INFO_KHR]
+        );
+    }
+
+    #[test]
+    fn a_level_beyond_the_profiles_is_refused_naming_the_device_and_its_levels() {
+        assert!(check_level(&support(7), 6).is_ok());
+        assert_eq!(
+            check_level(&support(7), 7).unwrap_err().to_string(),
+            "invalid quality level 7: a test device offers quality levels 0 to 6 for H.265 Main 10 encode"
+        );
+        assert_eq!(
+            check_level(&support(0), 0).unwrap_err().to_string(),
+            "invalid quality level 0: a test device offers no quality levels for H.265 Main 10 encode"
+        );
+    }
+
+    fn offered(format: vk::Format, tiling: vk::ImageTiling) -> OfferedFormat {
+        OfferedFormat {
+            format,
+            tiling,
+            create_flags: vk::ImageCreateFlags::MUTABLE_FORMAT,
+            usage: INPUT_USAGE | vk::ImageUsageFlags::STORAGE,
+        }
+    }
+
+    #[test]
+    fn the_wanted_format_is_chosen_with_optimal_tiling_and_storage_reported() {
+        let p010 = vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16;
+        let list = [
+            offered(p010, vk::ImageTiling::LINEAR),
+            offered(
+                vk::Format::G8_B8R8_2PLANE_420_UNORM,
+                vk::ImageTiling::OPTIMAL,
+            ),
+            offered(p010, vk::ImageTiling::OPTIMAL),
+        ];
+        let choice = choose_format(&support(1), "encode input", INPUT_USAGE, p010, &list).unwrap();
+        assert_eq!(
+            choice,
+            FormatChoice {
+                format: p010,
+                create_flags: vk::ImageCreateFlags::MUTABLE_FORMAT,
+                usage: INPUT_USAGE | vk::ImageUsageFlags::STORAGE,
+                storage: true,
+            }
+        );
+        let dpb = OfferedFormat {
+            usage: vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+            ..list[2]
+        };
+        let dpb_usage = vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR;
+        assert!(
+            !choose_format(&support(1), "reference", dpb_usage, p010, &[dpb])
+                .unwrap()
+                .storage
+        );
+    }
+
+    #[test]
+    fn an_absent_format_names_the_device_the_format_wanted_and_what_it_offers() {
+        let p010 = vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16;
+        let list = [
+            offered(p010, vk::ImageTiling::LINEAR),
+            offered(
+                vk::Format::G8_B8R8_2PLANE_420_UNORM,
+                vk::ImageTiling::OPTIMAL,
+            ),
+        ];
+        assert_eq!(
+            choose_format(&support(1), "encode input", INPUT_USAGE, p010, &list)
+                .unwrap_err()
+                .to_string(),
+            "the device cannot make H.265 Main 10 encode input pictures in \
+             G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16 with optimal tiling: a test device offers \
+             G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16 (LINEAR tiling), \
+             G8_B8R8_2PLANE_420_UNORM (OPTIMAL tiling) for TRANSFER_DST | VIDEO_ENCODE_SRC_KHR"
+        );
+        assert_eq!(
+            choose_format(
+                &support(1),
+                "reference",
+                vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+                p010,
+                &[]
+            )
+            .unwrap_err()
+            .to_string(),
+            "the device cannot make H.265 Main 10 reference pictures in \
+             G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16 with optimal tiling: a test device offers \
+             no format for VIDEO_ENCODE_DPB_KHR"
+        );
+    }
 }

@@ -32,7 +32,7 @@ use super::av1::{
     VideoEncodeAV1DpbSlotInfoKHR, VideoEncodeAV1PictureInfoKHR, VideoEncodeAV1PredictionModeKHR,
     VideoEncodeAV1RateControlGroupKHR,
 };
-use super::caps::{encode_support_at, EncodeSupport};
+use super::caps::{encode_support_tuned, EncodeSupport};
 use super::picture::{
     Av1Picture, H264Picture, H265Picture, PictureKind, PictureOrder, ReferencePicture,
 };
@@ -298,12 +298,12 @@ impl VideoEncoder {
         // What the device offers for this profile decides before anything is made: the quality
         // level, and AV1's level against the device's highest.
         let codec = params.codec();
-        let support = encode_support_at(ctx, codec, params.depth()?).map_err(|reason| {
-            GpuError::Unsupported {
+        let support = encode_support_tuned(ctx, codec, params.depth()?, options.tuning).map_err(
+            |reason| GpuError::Unsupported {
                 what: format!("{codec} encode with Vulkan Video"),
                 reason,
-            }
-        })?;
+            },
+        )?;
         if rate.quality_level >= support.quality_levels.max(1) {
             return Err(GpuError::Invalid {
                 what: format!("quality level {}", rate.quality_level),
@@ -1607,7 +1607,7 @@ fn check_b_frames(
         });
     }
     let limits = &support.limits;
-    if support.max_dpb_slots < 3 || support.max_active_references < 2 || !limits.b_pictures {
+    if support.max_dpb_slots < 3 || support.max_active_references < 2 || !limits.b_pictures() {
         return Err(GpuError::Unsupported {
             what: format!("{codec} B pictures"),
             reason: format!(
@@ -1615,7 +1615,7 @@ fn check_b_frames(
                 support.device,
                 support.max_dpb_slots,
                 support.max_active_references,
-                if limits.b_pictures { "" } else { "no" }
+                if limits.b_pictures() { "" } else { "no" }
             ),
         });
     }

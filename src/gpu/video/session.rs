@@ -15,6 +15,7 @@ use gpu_allocator::MemoryLocation;
 
 use super::av1::{self, VideoEncodeAV1ProfileInfoKHR, VideoEncodeAV1SessionCreateInfoKHR};
 use super::av1_sequence::Av1Parameters;
+use super::caps::{picture_format, picture_formats, usage_info};
 use super::h264::H264Parameters;
 use super::h265::H265Parameters;
 use crate::codec::Codec;
@@ -32,15 +33,6 @@ fn std_header_name(codec: Codec) -> &'static [u8] {
 }
 /// The std headers' version 1.0.0 (`VK_MAKE_VIDEO_STD_VERSION(1, 0, 0)`).
 const ENCODE_STD_VERSION: u32 = 1 << 22;
-/// The encode input and reference picture format at `depth`: 4:2:0, two planes (NV12, or
-/// P010's 10 bits in the high bits of 16-bit samples).
-pub(super) fn picture_format(depth: BitDepth) -> vk::Format {
-    match depth {
-        BitDepth::Ten => vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16,
-        BitDepth::Eight => vk::Format::G8_B8R8_2PLANE_420_UNORM,
-    }
-}
-
 /// The std header description a session of `codec` names.
 fn std_header(codec: Codec) -> vk::ExtensionProperties {
     let mut name = [0 as c_char; vk::MAX_EXTENSION_NAME_SIZE];
@@ -115,28 +107,7 @@ impl EncodeHints {
 
     /// The usage hints and tuning mode of `VkVideoEncodeUsageInfoKHR`.
     pub(crate) fn usage(self) -> vk::VideoEncodeUsageInfoKHR<'static> {
-        let (usage, tuning) = match self.tuning {
-            Tuning::HighQuality => (
-                vk::VideoEncodeUsageFlagsKHR::RECORDING,
-                vk::VideoEncodeTuningModeKHR::HIGH_QUALITY,
-            ),
-            Tuning::Lossless => (
-                vk::VideoEncodeUsageFlagsKHR::RECORDING,
-                vk::VideoEncodeTuningModeKHR::LOSSLESS,
-            ),
-            Tuning::UltraLowLatency => (
-                vk::VideoEncodeUsageFlagsKHR::STREAMING,
-                vk::VideoEncodeTuningModeKHR::ULTRA_LOW_LATENCY,
-            ),
-            _ => (
-                vk::VideoEncodeUsageFlagsKHR::STREAMING,
-                vk::VideoEncodeTuningModeKHR::LOW_LATENCY,
-            ),
-        };
-        vk::VideoEncodeUsageInfoKHR::default()
-            .video_usage_hints(usage)
-            .video_content_hints(vk::VideoEncodeContentFlagsKHR::DEFAULT)
-            .tuning_mode(tuning)
+        usage_info(self.tuning)
     }
 }
 
@@ -568,6 +539,14 @@ impl EncodeSession {
             round(self.extent.width, granularity.0),
             round(self.extent.height, granularity.1),
         );
+        // The device must offer the picture format for both uses (the answer names what it
+        // offers instead).
+        let formats = picture_formats(
+            &self.ctx,
+            self.profile.codec(),
+            self.depth,
+            self.hints.tuning,
+        )?;
         let mut parts = ProfileParts::default();
         let profiles = [self.profile_info(&mut parts)];
         let mut list = vk::VideoProfileListInfoKHR::default().profiles(&profiles);
@@ -577,7 +556,7 @@ impl EncodeSession {
                 GpuImage::for_video(
                     &self.ctx,
                     &format!("encode input {i}"),
-                    picture_format(self.depth),
+                    formats.input.format,
                     (w, h),
                     vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR | vk::ImageUsageFlags::TRANSFER_DST,
                     Some(&mut list),
@@ -589,7 +568,7 @@ impl EncodeSession {
                 GpuImage::for_video(
                     &self.ctx,
                     &format!("reference picture {i}"),
-                    picture_format(self.depth),
+                    formats.dpb.format,
                     (w, h),
                     vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
                     Some(&mut list),

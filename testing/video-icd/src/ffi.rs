@@ -997,6 +997,29 @@ pub(crate) unsafe fn profile(p: &vk::VideoProfileInfoKHR<'_>) -> video::Profile 
     }
 }
 
+/// The `VkVideoEncodeUsageInfoKHR` of a profile's chain, for the log: its usage hints, content
+/// hints and tuning mode as raw numbers (`usage=none` without one).
+///
+/// # Safety
+/// `p` is a valid `VkVideoProfileInfoKHR` with a valid chain.
+pub(crate) unsafe fn usage_detail(p: &vk::VideoProfileInfoKHR<'_>) -> String {
+    // SAFETY: the profile's chain is valid (the caller's contract).
+    for node in unsafe { in_chain(p.p_next) } {
+        // SAFETY: node is a valid chain structure.
+        if unsafe { s_type(node) } == vk::StructureType::VIDEO_ENCODE_USAGE_INFO_KHR {
+            // SAFETY: the sType says what the node is.
+            let u = unsafe { &*node.cast::<vk::VideoEncodeUsageInfoKHR<'_>>() };
+            return format!(
+                "usage={:#x}/{:#x}/{}",
+                u.video_usage_hints.as_raw(),
+                u.video_content_hints.as_raw(),
+                u.tuning_mode.as_raw()
+            );
+        }
+    }
+    "usage=none".into()
+}
+
 unsafe extern "system" fn get_physical_device_video_capabilities(
     pd: vk::PhysicalDevice,
     profile_info: *const vk::VideoProfileInfoKHR<'_>,
@@ -1016,12 +1039,14 @@ unsafe extern "system" fn get_physical_device_video_capabilities(
     // SAFETY: the profile and its chain are valid.
     let profile = unsafe { profile(p) };
     let detail = format!(
-        "op={:#x} chroma={:#x} depth={:#x}/{:#x} idc={:?}",
+        "op={:#x} chroma={:#x} depth={:#x}/{:#x} idc={:?} {}",
         profile.operation.as_raw(),
         profile.chroma.as_raw(),
         profile.luma.as_raw(),
         profile.chroma_depth.as_raw(),
-        profile.std_profile_idc
+        profile.std_profile_idc,
+        // SAFETY: the profile and its chain are valid.
+        unsafe { usage_detail(p) }
     );
     let found = match video::check(t, &profile) {
         Ok(c) => c,
@@ -1188,6 +1213,7 @@ unsafe extern "system" fn get_physical_device_video_format_properties(
         return vk::Result::ERROR_INITIALIZATION_FAILED;
     };
     let mut profiles = Vec::new();
+    let mut usages = Vec::new();
     // SAFETY: the structure's chain is valid.
     for node in unsafe { in_chain(info.p_next) } {
         // SAFETY: node is a valid chain structure.
@@ -1196,14 +1222,19 @@ unsafe extern "system" fn get_physical_device_video_format_properties(
             let list = unsafe { &*node.cast::<vk::VideoProfileListInfoKHR<'_>>() };
             for i in 0..usize::try_from(list.profile_count).unwrap_or(0) {
                 // SAFETY: pProfiles holds profileCount valid profiles, each with a valid chain.
-                profiles.push(unsafe { profile(&*list.p_profiles.add(i)) });
+                let p = unsafe { &*list.p_profiles.add(i) };
+                // SAFETY: as above.
+                profiles.push(unsafe { profile(p) });
+                // SAFETY: as above.
+                usages.push(unsafe { usage_detail(p) });
             }
         }
     }
     let detail = format!(
-        "usage={:#x} profiles={}",
+        "usage={:#x} profiles={} [{}]",
         info.image_usage.as_raw(),
-        profiles.len()
+        profiles.len(),
+        usages.join(" ")
     );
     let found = match video::formats(t, info.image_usage, &profiles) {
         Ok(f) => f,
@@ -1250,10 +1281,12 @@ unsafe extern "system" fn get_physical_device_video_encode_quality_level_propert
     // SAFETY: the profile's chain is valid.
     let profile = unsafe { profile(p) };
     let detail = format!(
-        "op={:#x} idc={:?} level={}",
+        "op={:#x} idc={:?} level={} {}",
         profile.operation.as_raw(),
         profile.std_profile_idc,
-        info.quality_level
+        info.quality_level,
+        // SAFETY: the profile's chain is valid.
+        unsafe { usage_detail(p) }
     );
     let (caps, q) = match video::quality_level(t, &profile, info.quality_level) {
         Ok(found) => found,
@@ -1939,14 +1972,16 @@ unsafe extern "system" fn create_video_session(
         av1_max_level,
     };
     let detail = format!(
-        "op={:#x} idc={:?} extent={}x{} dpb={} active={} family={}",
+        "op={:#x} idc={:?} extent={}x{} dpb={} active={} family={} {}",
         request.profile.operation.as_raw(),
         request.profile.std_profile_idc,
         request.max_coded_extent.0,
         request.max_coded_extent.1,
         request.max_dpb_slots,
         request.max_active_reference_pictures,
-        request.queue_family
+        request.queue_family,
+        // SAFETY: the profile's chain is valid.
+        unsafe { usage_detail(p) }
     );
     let r = driver::lock().create_session(handle_of(device), request);
     code(finish(NAME, &detail, r).map(|h| {
