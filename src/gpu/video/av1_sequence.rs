@@ -279,6 +279,15 @@ impl Av1Parameters {
         u32::from(self.sequence.max_frame_height_minus_1) + 1
     }
 
+    /// The highest bitrate the level allows a Main-tier stream, bits a second (Annex A.3's
+    /// MainMbps); `None` for a level outside the table.
+    pub fn level_max_bitrate(&self) -> Option<u64> {
+        LEVELS
+            .iter()
+            .find(|l| l.idx == self.level_idx)
+            .map(|l| l.max_kbps * 1000)
+    }
+
     /// Whether a device with `limits` encodes this stream: its highest level is at least the
     /// chosen one; a device that codes only 128x128 superblocks gets them in the header.
     pub fn check_limits(&mut self, limits: &EncodeLimits) -> Result<(), Av1ParamsError> {
@@ -332,6 +341,9 @@ mod tests {
         assert_eq!(level(1920, 1080, 60, 10), "4.1");
         // 1080p60's size and rate fit 4.1, its 25 Mbit/s does not (20 at most): 5.0.
         assert_eq!(level(1920, 1080, 60, 25), "5.0");
+        // Level 5.0's MainMbps: 30 Mbit/s.
+        let p = Av1Parameters::new(&stream(1920, 1080, 60, 25)).unwrap();
+        assert_eq!(p.level_max_bitrate(), Some(30_000_000));
         assert_eq!(level(3840, 2160, 60, 40), "5.1");
         assert_eq!(level(7680, 4320, 30, 60), "6.0");
         // 240 small frames a second: 2.0's size and sample rate, but more than its 150 headers.

@@ -106,10 +106,10 @@ pub struct HandoffPicture<'a> {
 }
 
 /// Where the copy into the encode input image reads from, and the hand-off's timelines.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Source {
     buffer: vk::Buffer,
-    regions: [vk::BufferImageCopy; 2],
+    regions: Vec<vk::BufferImageCopy>,
     /// Waited for before the copy, and signalled after it.
     handoff: Option<(TimelinePoint, TimelinePoint)>,
 }
@@ -228,6 +228,8 @@ pub struct VideoEncoder {
     idr_id: u16,
     /// The stream's `MaxFrameNum` (2^(log2_max_frame_num_minus4 + 4)).
     max_frame_num: u32,
+    /// The highest bitrate the stream's level allows (a live change above it is refused).
+    level_max_bitrate: Option<u64>,
     /// The ids of the VPS (H.265), SPS and PPS the pictures name.
     ids: (u8, u8, u8),
     /// Why the encoder stopped: a submission failed or did not finish, so its command buffers
@@ -385,6 +387,7 @@ impl VideoEncoder {
             need_idr: true,
             idr_id: 0,
             max_frame_num,
+            level_max_bitrate: params.level_max_bitrate(),
             ids,
             broken: None,
             parameter_sets,
@@ -517,6 +520,14 @@ impl VideoEncoder {
                 ),
             );
         }
+        if let Some(level) = self.level_max_bitrate.filter(|&l| bitrate > l) {
+            return refuse(
+                format!("encode at {bitrate} bit/s"),
+                format!(
+                    "the stream's level allows {level} bit/s (its parameter sets were made for the first rate): open a new encoder with the higher rate"
+                ),
+            );
+        }
         if rate.quality_level != self.rate.quality_level {
             return refuse(
                 format!("change the quality level to {}", rate.quality_level),
@@ -645,7 +656,7 @@ impl VideoEncoder {
         let (w, h) = self.coded_size();
         let source = Source {
             buffer: staging,
-            regions: [
+            regions: vec![
                 whole_plane(vk::ImageAspectFlags::PLANE_0, w, h),
                 whole_plane(vk::ImageAspectFlags::PLANE_1, w / 2, h / 2)
                     .buffer_offset(u64::from(w) * u64::from(h) * self.sample_bytes() as u64),
@@ -726,14 +737,31 @@ impl VideoEncoder {
         self.check_running()?;
         let source = Source {
             buffer: picture.buffer.buffer(),
+            // The picture, then its last row and column repeated into the coded picture's
+            // padding (as the CPU path does), so the encoder spends no bits on undefined
+            // samples that are cropped away.
             regions: [
-                whole_plane(vk::ImageAspectFlags::PLANE_0, width, height)
-                    .buffer_row_length(layout.luma_pitch / texel),
+                PlaneCopy {
+                    aspect: vk::ImageAspectFlags::PLANE_0,
+                    size: (width, height),
+                    coded: (cw, ch),
+                    offset: 0,
+                    pitch: layout.luma_pitch,
+                    texel,
+                },
                 // Rows of CbCr texels (two samples each).
-                whole_plane(vk::ImageAspectFlags::PLANE_1, width / 2, height / 2)
-                    .buffer_offset(u64::from(layout.chroma_offset))
-                    .buffer_row_length(layout.chroma_pitch / (2 * texel)),
-            ],
+                PlaneCopy {
+                    aspect: vk::ImageAspectFlags::PLANE_1,
+                    size: (width / 2, height / 2),
+                    coded: (cw / 2, ch / 2),
+                    offset: layout.chroma_offset,
+                    pitch: layout.chroma_pitch,
+                    texel: 2 * texel,
+                },
+            ]
+            .iter()
+            .flat_map(PlaneCopy::regions)
+            .collect(),
             handoff: Some((
                 picture.ready.point(picture.value),
                 picture.released.point(picture.value),
@@ -1685,6 +1713,53 @@ impl RateInfo {
         info.layers(layers)
             .virtual_buffer_size_in_ms(self.buffer_ms)
             .initial_virtual_buffer_size_in_ms(self.buffer_ms / 2)
+    }
+}
+
+/// One plane of a hand-off buffer, copied into the encode input image.
+struct PlaneCopy {
+    aspect: vk::ImageAspectFlags,
+    /// The plane's size in texels.
+    size: (u32, u32),
+    /// The coded picture's plane size in texels (at least `size`).
+    coded: (u32, u32),
+    /// Where the plane starts in the buffer, bytes.
+    offset: u32,
+    /// Bytes from one row to the next (a whole number of texels).
+    pitch: u32,
+    /// Bytes a texel.
+    texel: u32,
+}
+
+impl PlaneCopy {
+    /// The copy regions: the plane, each padding row from its last row, each padding column
+    /// from its last column, and the padding corner from its last texel.
+    fn regions(&self) -> Vec<vk::BufferImageCopy> {
+        let (w, h) = self.size;
+        let (cw, ch) = self.coded;
+        let row = u64::from(self.pitch);
+        let at = |x: u32, y: u32| {
+            u64::from(self.offset) + u64::from(y) * row + u64::from(x) * u64::from(self.texel)
+        };
+        let region = |from: u64, (x, y): (u32, u32), (width, height): (u32, u32)| {
+            let offset = vk::Offset3D {
+                x: i32::try_from(x).unwrap_or(i32::MAX),
+                y: i32::try_from(y).unwrap_or(i32::MAX),
+                z: 0,
+            };
+            whole_plane(self.aspect, width, height)
+                .buffer_offset(from)
+                .buffer_row_length(self.pitch / self.texel.max(1))
+                .image_offset(offset)
+        };
+        let mut regions = vec![region(at(0, 0), (0, 0), (w, h))];
+        let (last_x, last_y) = (w.saturating_sub(1), h.saturating_sub(1));
+        regions.extend((h..ch).map(|y| region(at(0, last_y), (0, y), (w, 1))));
+        regions.extend((w..cw).map(|x| region(at(last_x, 0), (x, 0), (1, h))));
+        for y in h..ch {
+            regions.extend((w..cw).map(|x| region(at(last_x, last_y), (x, y), (1, 1))));
+        }
+        regions
     }
 }
 

@@ -385,6 +385,16 @@ impl H264Parameters {
         Ok(this)
     }
 
+    /// The highest bitrate the SPS's level allows a High-profile stream, bits a second (Table
+    /// A-1's MaxBR, times 1.25 for High: Table A-2's cpbBrVclFactor); `None` for a level idc
+    /// outside the table.
+    pub fn level_max_bitrate(&self) -> Option<u64> {
+        LEVELS
+            .iter()
+            .find(|l| l.idc == self.sps.level_idc)
+            .map(|l| l.max_br_kbps * 1250)
+    }
+
     /// Lets the stream carry B pictures (pictures out of display order): picture order counts
     /// coded in the slices (POC type 0, 16-bit LSBs) instead of derived from frame_num, two
     /// reference frames (the pictures before and after a B picture), and the VUI's reordering
@@ -450,6 +460,33 @@ mod tests {
         assert_eq!(level(3840, 2160, 30, 40), "5.1");
         assert_eq!(level(3840, 2160, 60, 40), "5.2");
         assert_eq!(level(7680, 4320, 30, 100), "6");
+        // Level 4.1's MaxBR of 50 000 kbit/s, x1.25 for High.
+        let p = H264Parameters::new(&stream(1920, 1080, 30, 40)).unwrap();
+        assert_eq!(p.level_max_bitrate(), Some(62_500_000));
+    }
+
+    #[test]
+    fn b_pictures_change_the_order_counts_and_the_dpb() {
+        let mut p = H264Parameters::new(&stream(1920, 1080, 60, 12)).unwrap();
+        assert!(!p.reorders());
+        p.allow_b_frames();
+        assert!(p.reorders());
+        assert_eq!(
+            (
+                p.sps.pic_order_cnt_type,
+                p.sps.log2_max_pic_order_cnt_lsb_minus4,
+                p.sps.max_num_ref_frames
+            ),
+            (
+                std_video::StdVideoH264PocType_STD_VIDEO_H264_POC_TYPE_0,
+                12,
+                2
+            )
+        );
+        assert_eq!(
+            (p.vui.max_num_reorder_frames, p.vui.max_dec_frame_buffering),
+            (1, 2)
+        );
     }
 
     #[test]

@@ -546,6 +546,15 @@ impl H265Parameters {
         Ok(())
     }
 
+    /// The highest bitrate the level allows a Main-tier stream, bits a second (Table A-8's
+    /// MaxBR; cpbBrVclFactor 1000); `None` for a level outside the table.
+    pub fn level_max_bitrate(&self) -> Option<u64> {
+        LEVELS
+            .iter()
+            .find(|l| l.syntax_idc == self.level_syntax_idc)
+            .map(|l| l.max_br_kbps * 1000)
+    }
+
     /// Lets the stream carry B pictures: a DPB of three pictures (the two references of a B
     /// picture and the picture being decoded) reordering one, in the VPS and the SPS alike. The
     /// level's DPB holds at least six pictures, so no level changes.
@@ -635,6 +644,21 @@ mod tests {
             ..stream(1920, 1080, 60, 12)
         };
         assert_eq!(H265Parameters::new(&ntsc).unwrap().level, "4.1");
+        // Level 4.1's Main-tier MaxBR: 20 000 kbit/s.
+        assert_eq!(p.level_max_bitrate(), Some(20_000_000));
+    }
+
+    #[test]
+    fn b_pictures_grow_the_dpb_and_reorder_one_picture() {
+        let mut p = params(1920, 1080, 60, 12);
+        assert!(!p.reorders());
+        p.allow_b_frames();
+        assert!(p.reorders());
+        let d = &p.dec_pic_buf_mgr;
+        assert_eq!(
+            (d.max_dec_pic_buffering_minus1[0], d.max_num_reorder_pics[0]),
+            (2, 1)
+        );
     }
 
     #[test]

@@ -122,6 +122,15 @@ impl SessionParameters<'_> {
         }
     }
 
+    /// The highest bitrate the parameters' level allows, bits a second (`None`: not known).
+    pub fn level_max_bitrate(&self) -> Option<u64> {
+        match self {
+            Self::H264(p) => p.level_max_bitrate(),
+            Self::H265(p) => p.level_max_bitrate(),
+            Self::Av1(p) => p.level_max_bitrate(),
+        }
+    }
+
     /// The codec.
     pub fn codec(&self) -> Codec {
         match self {

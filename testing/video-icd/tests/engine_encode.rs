@@ -340,6 +340,20 @@ fn session(
         idrs, want,
         "{name}: IDR at the start and where forced, nowhere else"
     );
+    // A live change past the level the parameter sets were made for is refused, by name.
+    let level = params.level_max_bitrate().expect("the level's bitrate");
+    let e = encoder
+        .set_rate(VideoRate {
+            control: RateControl::Cbr { bitrate: level + 1 },
+            ..rate
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("encode at {} bit/s", level + 1))
+            && e.contains(&format!("level allows {level} bit/s")),
+        "{name}: {e}"
+    );
     drop(encoder);
     if validated {
         let messages = ctx.take_validation_messages();

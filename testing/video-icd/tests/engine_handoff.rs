@@ -261,4 +261,54 @@ fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
             );
         }
     }
+
+    // The coded picture (208x128) past the crop: its padding repeats the last row and column
+    // of what was handed over (copied on the GPU), as FFmpeg shows with the crop ignored.
+    let (cw, ch) = (208usize, 128usize);
+    let uncropped = driver.dir.path().join("handoff-coded.nv12");
+    let run = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-flags2",
+            "+ignorecrop",
+        ])
+        .args(["-f", "h264", "-i"])
+        .arg(&path)
+        .args(["-f", "rawvideo", "-pix_fmt", "nv12", "-y"])
+        .arg(&uncropped)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let coded = std::fs::read(&uncropped).unwrap();
+    let coded_size = cw * ch * 3 / 2;
+    assert_eq!(coded.len(), frames * coded_size, "{frames} coded pictures");
+    for (n, (got, input)) in coded.chunks(coded_size).zip(&inputs).enumerate() {
+        let luma = |x: usize, y: usize| input[y.min(h - 1) * w + x.min(w - 1)];
+        let chroma = |x: usize, y: usize, c: usize| {
+            input[w * h + y.min(h / 2 - 1) * w + 2 * x.min(w / 2 - 1) + c]
+        };
+        for y in 0..ch {
+            for x in 0..cw {
+                assert_eq!(got[y * cw + x], luma(x, y), "frame {n}: luma ({x}, {y})");
+            }
+        }
+        for y in 0..ch / 2 {
+            for x in 0..cw / 2 {
+                for c in 0..2 {
+                    assert_eq!(
+                        got[cw * ch + y * cw + 2 * x + c],
+                        chroma(x, y, c),
+                        "frame {n}: chroma ({x}, {y}) component {c}"
+                    );
+                }
+            }
+        }
+    }
 }
