@@ -425,7 +425,10 @@ pub(crate) unsafe fn destroy_encoder(encoder: *mut c_void) -> u32 {
     if !s.buffers.is_empty() {
         left.push(format!("{} bitstream buffer(s)", s.buffers.len()));
     }
-    let outcome = if !left.is_empty() {
+    // After a lost device every call fails, so nothing could be released: no violation then.
+    let outcome = if s.lost {
+        ok(format!("a lost session ({} left alive)", left.join(", ")))
+    } else if !left.is_empty() {
         Err(violation(
             INVALID_CALL,
             format!(
@@ -433,7 +436,7 @@ pub(crate) unsafe fn destroy_encoder(encoder: *mut c_void) -> u32 {
                 left.join(", ")
             ),
         ))
-    } else if s.since_eos > 0 && !s.lost {
+    } else if s.since_eos > 0 {
         Err(violation(
             INVALID_CALL,
             format!(

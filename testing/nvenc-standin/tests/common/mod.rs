@@ -332,13 +332,13 @@ pub fn pattern(s: &Session, n: u32) -> (Vec<u8>, Vec<u8>) {
     let mut expected = Vec::with_capacity(w * bps * rows);
     for y in 0..rows {
         for x in 0..w {
-            let v = (x * 3 + y * 7 + n as usize * 11 + (x * y) % 13) as u32;
+            let v = u32::try_from(x * 3 + y * 7 + n as usize * 11 + (x * y) % 13).unwrap();
             let at = y * pitch + x * bps;
             match s.fmt {
-                Fmt::Nv12 => frame[at] = (v & 0xff) as u8,
+                Fmt::Nv12 => frame[at] = v.to_le_bytes()[0],
                 Fmt::P010 => {
                     let word = ((v * 5) & 0x3ff) << 6;
-                    frame[at..at + 2].copy_from_slice(&(word as u16).to_le_bytes());
+                    frame[at..at + 2].copy_from_slice(&u16::try_from(word).unwrap().to_le_bytes());
                 }
             }
         }
