@@ -1413,22 +1413,13 @@ pub(crate) unsafe fn register_resource(
         if pointer == 0 {
             return Err(null_ptr("resourceToRegister"));
         }
-        let (base, len) = cuda().allocation(s.context, pointer).map_err(|e| {
+        let need = layout.frame_bytes(pitch, height);
+        cuda().check_range(s.context, pointer, need).map_err(|e| {
             violation(
                 INVALID_PARAM,
-                format!("resourceToRegister {pointer:#x}: {e}"),
+                format!("resourceToRegister {pointer:#x} for a {width}x{height} {layout:?} frame at pitch {pitch}: {e}"),
             )
         })?;
-        let need = layout.frame_bytes(pitch, height);
-        if pointer - base + need > len {
-            return Err(violation(
-                INVALID_PARAM,
-                format!(
-                    "a {width}x{height} {layout:?} frame at pitch {pitch} needs {need} bytes from {pointer:#x}, but its allocation ends {} bytes after it",
-                    base + len - pointer
-                ),
-            ));
-        }
         let h = new_handle();
         s.registrations.insert(
             h,

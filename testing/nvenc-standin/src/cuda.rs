@@ -17,6 +17,17 @@ pub trait CudaAccess: Send + Sync {
     fn stream_context(&self, stream: usize) -> Result<usize, String>;
     /// The allocation holding `pointer` in `context`: its base and length in bytes.
     fn allocation(&self, context: usize, pointer: u64) -> Result<(u64, u64), String>;
+    /// `Ok` when `len` bytes from `pointer` lie inside one allocation of `context`.
+    fn check_range(&self, context: usize, pointer: u64, len: u64) -> Result<(), String> {
+        let (base, size) = self.allocation(context, pointer)?;
+        let room = base + size - pointer;
+        if len > room {
+            return Err(format!(
+                "{len} bytes are needed from {pointer:#x}, but its allocation ends {room} bytes after it"
+            ));
+        }
+        Ok(())
+    }
     /// `len` bytes at `pointer`, read after the work queued on `stream` (0: the default
     /// stream) has finished.
     fn read(
@@ -174,12 +185,26 @@ fn loaded() -> Result<(), String> {
     static LOADED: OnceLock<Result<(), String>> = OnceLock::new();
     LOADED
         .get_or_init(|| {
-            // SAFETY: culib() loads libcuda and resolves its symbols; it panics when they are
-            // missing, which is caught.
-            std::panic::catch_unwind(|| unsafe {
+            // cudarc's own loader panics when libcuda is missing, so its fallible one is asked
+            // first (as the library's src/cuda/ does); the probe is kept until the loader's
+            // table exists, so the library is not unloaded in between.
+            let probe = ["libcuda.so.1", "libcuda.so"].iter().find_map(|name| {
+                // SAFETY: loading libcuda runs only its initialisers; a missing entry point
+                // panics inside cudarc, caught here.
+                std::panic::catch_unwind(|| unsafe { sys::Lib::new(name) })
+                    .ok()
+                    .and_then(Result::ok)
+            });
+            let Some(probe) = probe else {
+                return Err("libcuda.so.1 (CUDA 12.2 or newer) could not be loaded".to_string());
+            };
+            // SAFETY: culib() loads libcuda and resolves its symbols (present: probed above);
+            // a panic is caught all the same.
+            let resolved = std::panic::catch_unwind(|| unsafe {
                 sys::culib();
-            })
-            .map_err(|_| "libcuda.so.1 (CUDA 12.2 or newer) could not be loaded".to_string())?;
+            });
+            drop(probe);
+            resolved.map_err(|_| "libcuda.so.1 lacks a CUDA 12.2 entry point".to_string())?;
             // SAFETY: no preconditions; the flags must be 0.
             check("cuInit", unsafe { sys::cuInit(0) })
         })
@@ -210,10 +235,10 @@ fn with_context<T>(context: usize, f: impl FnOnce() -> Result<T, String>) -> Res
 
 impl CudaAccess for DriverCuda {
     fn check_context(&self, context: usize) -> Result<(), String> {
-        loaded()?;
         if context == 0 {
             return Err("the CUDA context is NULL".into());
         }
+        loaded()?;
         let mut version = 0u32;
         // SAFETY: writes one integer; the driver checks the handle.
         check("cuCtxGetApiVersion", unsafe {
@@ -240,6 +265,26 @@ impl CudaAccess for DriverCuda {
             })?;
             Ok((base, size as u64))
         })
+    }
+
+    /// The allocation's range, or, where the driver gives none (memory imported from Vulkan
+    /// may be such), a read of the range's last byte.
+    fn check_range(&self, context: usize, pointer: u64, len: u64) -> Result<(), String> {
+        match self.allocation(context, pointer) {
+            Ok((base, size)) => {
+                let room = base + size - pointer;
+                if len > room {
+                    return Err(format!(
+                        "{len} bytes are needed from {pointer:#x}, but its allocation ends {room} bytes after it"
+                    ));
+                }
+                Ok(())
+            }
+            Err(range) => self
+                .read(context, 0, pointer + len.saturating_sub(1), 1)
+                .map(drop)
+                .map_err(|read| format!("{range}; reading the range's last byte: {read}")),
+        }
     }
 
     fn read(
