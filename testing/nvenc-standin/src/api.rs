@@ -15,6 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::ffi::{c_char, c_void, CString};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{LazyLock, Mutex, MutexGuard};
+use std::time::Instant;
 
 use nvidia_video_codec_sdk::sys::nvEncodeAPI as nv;
 
@@ -192,29 +193,43 @@ fn new_handle() -> usize {
     NEXT.fetch_add(0x10, Ordering::Relaxed) + 0x10
 }
 
-fn record(session: usize, call: &'static str, status: u32, kind: Kind, message: String) {
+fn record(
+    session: usize,
+    call: &'static str,
+    status: u32,
+    kind: Kind,
+    message: String,
+    started: Instant,
+) {
     log::push(Record {
         session,
         call,
         status,
         kind,
         message,
+        micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
     });
 }
 
 /// Logs the outcome (and the refusal's message for the last error string); the status.
-fn finish(session: Option<&mut Session>, id: usize, call: &'static str, outcome: Outcome) -> u32 {
+fn finish(
+    session: Option<&mut Session>,
+    id: usize,
+    call: &'static str,
+    outcome: Outcome,
+    started: Instant,
+) -> u32 {
     match outcome {
         Ok((status, detail)) => {
-            record(id, call, status, Kind::Call, detail);
+            record(id, call, status, Kind::Call, detail, started);
             status
         }
         Err(r) => {
             if let Some(s) = session {
                 s.last_error = CString::new(format!("{call}: {}", r.message)).unwrap_or_default();
             }
-            record(id, call, r.status, r.kind, r.message);
-            record(id, call, r.status, Kind::Call, String::new());
+            record(id, call, r.status, r.kind, r.message, started);
+            record(id, call, r.status, Kind::Call, String::new(), started);
             r.status
         }
     }
@@ -226,6 +241,7 @@ fn on_session(
     encoder: *mut c_void,
     f: impl FnOnce(&mut Session) -> Outcome,
 ) -> u32 {
+    let started = Instant::now();
     let mut all = sessions();
     let id = encoder as usize;
     let Some(s) = all.get_mut(&id) else {
@@ -237,6 +253,7 @@ fn on_session(
                 INVALID_ENCODERDEVICE,
                 format!("{id:#x} is not a session this library opened (or it was destroyed)"),
             )),
+            started,
         );
     };
     let outcome = if s.lost {
@@ -253,7 +270,7 @@ fn on_session(
     } else {
         f(s)
     };
-    finish(Some(s), id, call, outcome)
+    finish(Some(s), id, call, outcome, started)
 }
 
 fn initialized(s: &Session) -> Result<&Init, Refusal> {
@@ -269,6 +286,7 @@ fn initialized(s: &Session) -> Result<&Init, Refusal> {
 
 /// `NvEncodeAPIGetMaxSupportedVersion`: 12.1 (major in bits 4 and up, minor in the low 4).
 pub(crate) unsafe fn max_supported_version(version: *mut u32) -> u32 {
+    let started = Instant::now();
     let outcome = if version.is_null() {
         Err(null_ptr("version"))
     } else {
@@ -277,7 +295,13 @@ pub(crate) unsafe fn max_supported_version(version: *mut u32) -> u32 {
         unsafe { version.write(v) };
         ok(format!("{v:#x} (12.1)"))
     };
-    finish(None, 0, "NvEncodeAPIGetMaxSupportedVersion", outcome)
+    finish(
+        None,
+        0,
+        "NvEncodeAPIGetMaxSupportedVersion",
+        outcome,
+        started,
+    )
 }
 
 /// `nvEncOpenEncodeSessionEx`.
@@ -285,6 +309,7 @@ pub(crate) unsafe fn open_session_ex(
     params: *mut nv::NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS,
     encoder: *mut *mut c_void,
 ) -> u32 {
+    let started = Instant::now();
     const CALL: &str = "nvEncOpenEncodeSessionEx";
     if params.is_null() || encoder.is_null() {
         return finish(
@@ -292,6 +317,7 @@ pub(crate) unsafe fn open_session_ex(
             0,
             CALL,
             Err(null_ptr("openSessionExParams or encoder")),
+            started,
         );
     }
     // SAFETY: non-null; the header's structure.
@@ -395,6 +421,7 @@ pub(crate) unsafe fn open_session_ex(
                 format!("CUDA context {context:#x}; a STAND-IN session"),
             )
         }),
+        started,
     );
     sessions().insert(handle, session);
     status
@@ -402,6 +429,7 @@ pub(crate) unsafe fn open_session_ex(
 
 /// `nvEncDestroyEncoder`: always ends the session; reports what was left alive.
 pub(crate) unsafe fn destroy_encoder(encoder: *mut c_void) -> u32 {
+    let started = Instant::now();
     const CALL: &str = "nvEncDestroyEncoder";
     let id = encoder as usize;
     let Some(mut s) = sessions().remove(&id) else {
@@ -413,6 +441,7 @@ pub(crate) unsafe fn destroy_encoder(encoder: *mut c_void) -> u32 {
                 INVALID_ENCODERDEVICE,
                 format!("{id:#x} is not a session this library opened (or it was destroyed)"),
             )),
+            started,
         );
     };
     let mut left = Vec::new();
@@ -447,7 +476,7 @@ pub(crate) unsafe fn destroy_encoder(encoder: *mut c_void) -> u32 {
     } else {
         ok(format!("{} picture(s) encoded", s.pictures))
     };
-    finish(Some(&mut s), id, CALL, outcome)
+    finish(Some(&mut s), id, CALL, outcome, started)
 }
 
 /// `nvEncGetLastErrorString`: the session's last refusal, valid until its next call.
@@ -1849,10 +1878,26 @@ fn encode(s: &mut Session, init: &Init, b: &Bytes) -> Outcome {
                 format!("reading the registered input {reg_pointer:#x}: {e}"),
             )
         })?;
+    // A new size (a reconfiguration within the maximum) starts a new stream: new parameter
+    // sets at an IDR. Inputs of two formats in one session are not written.
+    let mut resized = false;
+    if let Some(w) = &s.writer {
+        if w.layout() != layout {
+            return Err(limitation(format!(
+                "a {layout:?} input in a session whose pictures so far were {:?}",
+                w.layout()
+            )));
+        }
+        if w.size() != (init.width, init.height) {
+            s.writer = None;
+            resized = true;
+        }
+    }
     let force_idr = flags & F::NV_ENC_PIC_FLAG_FORCEIDR as u32 != 0;
     let force_intra = flags & F::NV_ENC_PIC_FLAG_FORCEINTRA as u32 != 0;
     let period = u64::from(init.idr_period);
     let idr = s.pictures == 0
+        || resized
         || force_idr
         || s.force_idr
         || init.frame_interval_p == 0
@@ -1868,6 +1913,7 @@ fn encode(s: &mut Session, init: &Init, b: &Bytes) -> Outcome {
             &Input {
                 bytes: &pixels,
                 pitch: reg_pitch,
+                chroma_offset: reg_pitch as usize * reg_height as usize,
             },
             idr,
         )

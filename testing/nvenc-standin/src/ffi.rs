@@ -48,6 +48,7 @@ pub unsafe extern "C" fn NvEncodeAPICreateInstance(
             status,
             kind: crate::log::Kind::Violation,
             message,
+            micros: 0,
         });
         status
     };
@@ -162,6 +163,7 @@ pub unsafe extern "C" fn NvEncodeAPICreateInstance(
         status: SUCCESS,
         kind: crate::log::Kind::Call,
         message: "a STAND-IN function table".into(),
+        micros: 0,
     });
     SUCCESS
 }

@@ -36,6 +36,9 @@ pub struct Record {
     pub kind: Kind,
     /// What happened, naming the values received.
     pub message: String,
+    /// The stand-in's own time in the call, in microseconds (its checks, its CUDA reads and
+    /// its stream writing), to tell apart from the caller's time.
+    pub micros: u64,
 }
 
 static RECORDS: Mutex<Vec<Record>> = Mutex::new(Vec::new());
@@ -53,7 +56,7 @@ fn thread() -> String {
 /// Records `record` and writes its line to the log file, if one is named.
 pub(crate) fn push(record: Record) {
     let line = format!(
-        "{} session={:#x} thread={} {} -> {} ({}){}{}",
+        "{} session={:#x} thread={} {} -> {} ({}) [{} us]{}{}",
         match record.kind {
             Kind::Call => "call",
             Kind::Violation => "VIOLATION",
@@ -65,6 +68,7 @@ pub(crate) fn push(record: Record) {
         record.call,
         crate::status::name(record.status),
         record.status,
+        record.micros,
         if record.message.is_empty() { "" } else { ": " },
         record.message
     );

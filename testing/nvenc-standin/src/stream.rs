@@ -52,12 +52,15 @@ pub struct Writer {
     idr_count: u32,
 }
 
-/// One input picture: the frame's bytes (luma rows of `pitch`, chroma right after them).
+/// One input picture: the frame's bytes (luma rows of `pitch`, then the interleaved chroma
+/// rows from `chroma_offset`: right after the registered resource's luma rows).
 pub struct Input<'a> {
     /// The bytes.
     pub bytes: &'a [u8],
     /// Bytes per row.
     pub pitch: u32,
+    /// Where the chroma rows start.
+    pub chroma_offset: usize,
 }
 
 fn pad_planes(input: &Input<'_>, layout: Layout, w: u32, h: u32) -> (Vec<u8>, Vec<u8>, usize) {
@@ -69,7 +72,7 @@ fn pad_planes(input: &Input<'_>, layout: Layout, w: u32, h: u32) -> (Vec<u8>, Ve
     for y in 0..h {
         luma[y * row..][..w * bps].copy_from_slice(&input.bytes[y * pitch..][..w * bps]);
     }
-    let chroma_base = pitch * h;
+    let chroma_base = input.chroma_offset;
     let cw_bytes = w.div_ceil(2) * 2 * bps;
     let mut chroma = vec![0u8; row * ch / 2];
     for y in 0..h.div_ceil(2) {
@@ -94,6 +97,16 @@ impl Writer {
             since_idr: 0,
             idr_count: 0,
         })
+    }
+
+    /// The input layout written.
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The picture size written.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
     }
 
     /// The picture's bytes (with parameter sets first when `idr`).
