@@ -1832,6 +1832,12 @@ fn encode(s: &mut Session, init: &Init, b: &Bytes) -> Outcome {
         }
     }
     let sei = payloads(b, init.codec)?;
+    if s.faults.require_io_streams && s.io_streams.is_none() {
+        return Err(violation(
+            INVALID_CALL,
+            "a picture before nvEncSetIOCudaStreams (required here: require_io_streams)",
+        ));
+    }
     // The IO stream, read through the pointer NVENC was given.
     let stream = match s.io_streams {
         Some((input_stream, _)) => {

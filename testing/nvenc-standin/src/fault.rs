@@ -6,7 +6,9 @@
 //! `need_more_input@N` (NV_ENC_ERR_NEED_MORE_INPUT: the picture is held, as for B-frame
 //! reordering, and its output comes with the next picture's). `no_encoder` (no `@N`) makes
 //! `nvEncOpenEncodeSessionEx` answer NV_ENC_ERR_UNSUPPORTED_DEVICE, as on a GPU without an
-//! encoder engine.
+//! encoder engine. `require_io_streams` (not a fault: a stricter check for a caller that
+//! claims to set them, as GhostStream's backend does) makes a picture submitted before
+//! `nvEncSetIOCudaStreams` a violation.
 
 use std::cell::RefCell;
 
@@ -33,6 +35,8 @@ pub struct Faults {
     pub at: Vec<(u64, Fault)>,
     /// Opening a session fails as on a GPU without an encoder engine.
     pub no_encoder: bool,
+    /// A picture before `nvEncSetIOCudaStreams` is a violation.
+    pub require_io_streams: bool,
 }
 
 impl Faults {
@@ -44,8 +48,12 @@ impl Faults {
                 faults.no_encoder = true;
                 continue;
             }
+            if entry == "require_io_streams" {
+                faults.require_io_streams = true;
+                continue;
+            }
             let (kind, n) = entry.split_once('@').ok_or_else(|| {
-                format!("fault {entry:?}: write kind@N (busy, oom, lost, need_more_input) or no_encoder")
+                format!("fault {entry:?}: write kind@N (busy, oom, lost, need_more_input), no_encoder or require_io_streams")
             })?;
             let fault = match kind {
                 "busy" => Fault::Busy,

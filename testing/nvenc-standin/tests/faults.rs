@@ -60,7 +60,12 @@ fn the_fault_list_parses_and_refuses_what_it_cannot_read() {
             (2, Fault::NeedMoreInput)
         ]
     );
-    assert!(f.no_encoder);
+    assert!(f.no_encoder && !f.require_io_streams);
+    assert!(
+        Faults::parse("require_io_streams")
+            .unwrap()
+            .require_io_streams
+    );
     assert_eq!(f.at(5), Some(Fault::OutOfMemory));
     assert_eq!(f.at(4), None);
     assert_eq!(Faults::parse("").unwrap(), Faults::default());
@@ -152,4 +157,17 @@ fn no_encoder_fails_the_open_as_a_gpu_without_an_engine() {
     // SAFETY: the handle the open returned.
     let destroyed = unsafe { (l.nvEncDestroyEncoder.unwrap())(enc) } as u32;
     assert_eq!(destroyed, st::SUCCESS);
+}
+
+#[test]
+fn require_io_streams_makes_a_picture_before_them_a_violation() {
+    set_thread_faults(Some("require_io_streams"));
+    let s = Session::open(nv::NV_ENC_CODEC_H264_GUID, 256, 144, Fmt::Nv12);
+    set_thread_faults(None);
+    let _ = s.initialize();
+    let (_, reg) = s.register(s.alloc_frame());
+    let (_, buf) = s.create_buffer();
+    let (_, mapped) = s.map(reg);
+    assert_eq!(s.encode(mapped, buf, 0), st::INVALID_CALL);
+    s.assert_violation(st::INVALID_CALL, "a picture before nvEncSetIOCudaStreams");
 }
