@@ -20,7 +20,7 @@ use std::time::Instant;
 use nvidia_video_codec_sdk::sys::nvEncodeAPI as nv;
 
 use crate::caps::{self, Codec};
-use crate::cuda::cuda;
+use crate::cuda::{cuda, PendingRead};
 use crate::fault::{self, Fault, Faults};
 use crate::log::{self, Kind, Record};
 use crate::raw::{field, write, Bytes};
@@ -142,9 +142,22 @@ enum BufferState {
     Locked,
 }
 
+/// A picture to write once its input has been read.
+struct Job {
+    read: Box<dyn PendingRead>,
+    idr: bool,
+    codec: Codec,
+    spec: (Layout, u32, u32),
+    pitch: u32,
+    chroma_offset: usize,
+}
+
 struct Buffer {
     state: BufferState,
+    /// The locked picture's bytes.
     data: Vec<u8>,
+    /// The submitted picture, written at its lock.
+    job: Option<Job>,
     timestamp: u64,
     duration: u64,
     picture_type: u32,
@@ -158,6 +171,8 @@ struct Session {
     lost: bool,
     init: Option<Init>,
     writer: Option<Writer>,
+    /// The input layout and size of the pictures submitted so far.
+    spec: Option<(Layout, u32, u32)>,
     /// The pointers to CUstream handles given to `nvEncSetIOCudaStreams`.
     io_streams: Option<(usize, usize)>,
     registrations: HashMap<usize, Registration>,
@@ -174,6 +189,8 @@ struct Session {
     /// Pictures since the last IDR.
     since_idr: u64,
     force_idr: bool,
+    /// A lock is between taking its picture and handing it back (outside the lock).
+    locking: bool,
     faults: Faults,
     last_error: CString,
 }
@@ -235,17 +252,19 @@ fn finish(
     }
 }
 
-/// Runs `f` on the session named by `encoder`, after the checks every session call makes.
-fn on_session(
+/// Runs `f` on the session named by `encoder` under the sessions' lock, after the checks
+/// every session call makes. A refusal (no such session, a lost or failed one, or `f`'s) is
+/// logged and becomes `Err(status)`; a success is left to the caller to log.
+fn session_step<R>(
     call: &'static str,
     encoder: *mut c_void,
-    f: impl FnOnce(&mut Session) -> Outcome,
-) -> u32 {
-    let started = Instant::now();
+    started: Instant,
+    f: impl FnOnce(&mut Session) -> Result<R, Refusal>,
+) -> Result<R, u32> {
     let mut all = sessions();
     let id = encoder as usize;
     let Some(s) = all.get_mut(&id) else {
-        return finish(
+        return Err(finish(
             None,
             id,
             call,
@@ -254,9 +273,9 @@ fn on_session(
                 format!("{id:#x} is not a session this library opened (or it was destroyed)"),
             )),
             started,
-        );
+        ));
     };
-    let outcome = if s.lost {
+    let result = if s.lost {
         Err(Refusal {
             status: DEVICE_NOT_EXIST,
             kind: Kind::Fault,
@@ -270,7 +289,20 @@ fn on_session(
     } else {
         f(s)
     };
-    finish(Some(s), id, call, outcome, started)
+    result.map_err(|r| finish(Some(s), id, call, Err(r), started))
+}
+
+/// Runs `f` on the session named by `encoder` (as [`session_step`]) and logs the outcome.
+fn on_session(
+    call: &'static str,
+    encoder: *mut c_void,
+    f: impl FnOnce(&mut Session) -> Outcome,
+) -> u32 {
+    let started = Instant::now();
+    match session_step(call, encoder, started, f) {
+        Ok(done) => finish(None, encoder as usize, call, Ok(done), started),
+        Err(status) => status,
+    }
 }
 
 fn initialized(s: &Session) -> Result<&Init, Refusal> {
@@ -395,6 +427,7 @@ pub(crate) unsafe fn open_session_ex(
         lost: false,
         init: None,
         writer: None,
+        spec: None,
         io_streams: None,
         registrations: HashMap::new(),
         mappings: HashMap::new(),
@@ -405,6 +438,7 @@ pub(crate) unsafe fn open_session_ex(
         since_eos: 0,
         since_idr: 0,
         force_idr: false,
+        locking: false,
         faults: faults.unwrap_or_default(),
         last_error: CString::default(),
     };
@@ -1281,6 +1315,7 @@ pub(crate) unsafe fn create_bitstream_buffer(
             Buffer {
                 state: BufferState::Free,
                 data: Vec::new(),
+                job: None,
                 timestamp: 0,
                 duration: 0,
                 picture_type: 0,
@@ -1874,31 +1909,34 @@ fn encode(s: &mut Session, init: &Init, b: &Bytes) -> Outcome {
     }
     let (reg_pointer, reg_pitch, reg_height, layout) =
         (reg.pointer, reg.pitch, reg.height, reg.layout);
+    // A new size (a reconfiguration within the maximum) starts a new stream: new parameter
+    // sets at an IDR. Inputs of two formats in one session are not written.
+    let spec = (layout, init.width, init.height);
+    let mut resized = false;
+    match s.spec {
+        Some((was, ..)) if was != layout => {
+            return Err(limitation(format!(
+                "a {layout:?} input in a session whose pictures so far were {was:?}"
+            )));
+        }
+        Some(was) => resized = was != spec,
+        None => {
+            Writer::new(init.codec, layout, init.width, init.height).map_err(limitation)?;
+        }
+    }
     let bytes = usize::try_from(layout.frame_bytes(reg_pitch, reg_height))
         .map_err(|e| violation(INVALID_PARAM, e.to_string()))?;
-    let pixels = cuda()
-        .read(s.context, stream, reg_pointer, bytes)
+    // Queued on the IO stream, as NVENC reads its input: the picture is written when its
+    // bitstream is locked.
+    let read = cuda()
+        .start_read(s.context, stream, reg_pointer, bytes)
         .map_err(|e| {
             violation(
                 INVALID_PARAM,
                 format!("reading the registered input {reg_pointer:#x}: {e}"),
             )
         })?;
-    // A new size (a reconfiguration within the maximum) starts a new stream: new parameter
-    // sets at an IDR. Inputs of two formats in one session are not written.
-    let mut resized = false;
-    if let Some(w) = &s.writer {
-        if w.layout() != layout {
-            return Err(limitation(format!(
-                "a {layout:?} input in a session whose pictures so far were {:?}",
-                w.layout()
-            )));
-        }
-        if w.size() != (init.width, init.height) {
-            s.writer = None;
-            resized = true;
-        }
-    }
+    s.spec = Some(spec);
     let force_idr = flags & F::NV_ENC_PIC_FLAG_FORCEIDR as u32 != 0;
     let force_intra = flags & F::NV_ENC_PIC_FLAG_FORCEINTRA as u32 != 0;
     let period = u64::from(init.idr_period);
@@ -1908,22 +1946,14 @@ fn encode(s: &mut Session, init: &Init, b: &Bytes) -> Outcome {
         || s.force_idr
         || init.frame_interval_p == 0
         || (init.idr_period != nv::NVENC_INFINITE_GOPLENGTH && period > 0 && s.since_idr >= period);
-    let writer = match &mut s.writer {
-        Some(w) => w,
-        None => s
-            .writer
-            .insert(Writer::new(init.codec, layout, init.width, init.height).map_err(limitation)?),
+    let job = Job {
+        read,
+        idr,
+        codec: init.codec,
+        spec,
+        pitch: reg_pitch,
+        chroma_offset: reg_pitch as usize * reg_height as usize,
     };
-    let data = writer
-        .picture(
-            &Input {
-                bytes: &pixels,
-                pitch: reg_pitch,
-                chroma_offset: reg_pitch as usize * reg_height as usize,
-            },
-            idr,
-        )
-        .map_err(limitation)?;
     if idr {
         s.since_idr = 0;
         s.force_idr = false;
@@ -1941,7 +1971,6 @@ fn encode(s: &mut Session, init: &Init, b: &Bytes) -> Outcome {
     } else {
         nv::NV_ENC_PIC_TYPE::NV_ENC_PIC_TYPE_P as u32
     };
-    let len = data.len();
     let buf = s.buffers.get_mut(&output).expect("checked above");
     *buf = Buffer {
         state: if held {
@@ -1949,7 +1978,8 @@ fn encode(s: &mut Session, init: &Init, b: &Bytes) -> Outcome {
         } else {
             BufferState::Ready
         },
-        data,
+        data: Vec::new(),
+        job: Some(job),
         timestamp: b.u64(field!(P, inputTimeStamp)),
         duration: b.u64(field!(P, inputDuration)),
         picture_type,
@@ -1961,7 +1991,7 @@ fn encode(s: &mut Session, init: &Init, b: &Bytes) -> Outcome {
     s.pictures += 1;
     s.since_eos += 1;
     let detail = format!(
-        "picture {index} {} ts {} flags {flags:#x} {len} bytes{}{}",
+        "picture {index} {} ts {} flags {flags:#x}{}{}",
         match picture_type {
             3 => "IDR",
             2 => "I",
@@ -1988,87 +2018,159 @@ fn encode(s: &mut Session, init: &Init, b: &Bytes) -> Outcome {
     ok(detail)
 }
 
-/// `nvEncLockBitstream`: in submission order, only pictures whose output is ready.
+/// Waits for a picture's input and writes it with `writer` (made anew for a new layout or
+/// size, the picture then being an IDR). Pictures are written in submission order: the lock
+/// order.
+fn write_picture(writer: &mut Option<Writer>, job: Job) -> Result<Vec<u8>, Refusal> {
+    let pixels = job.read.wait().map_err(|e| {
+        violation(
+            INVALID_PARAM,
+            format!("reading the picture's registered input: {e}"),
+        )
+    })?;
+    let (layout, width, height) = job.spec;
+    let w = match writer {
+        Some(w) if w.layout() == layout && w.size() == (width, height) => w,
+        _ => writer.insert(Writer::new(job.codec, layout, width, height).map_err(limitation)?),
+    };
+    w.picture(
+        &Input {
+            bytes: &pixels,
+            pitch: job.pitch,
+            chroma_offset: job.chroma_offset,
+        },
+        job.idr,
+    )
+    .map_err(limitation)
+}
+
+/// The checks of `nvEncLockBitstream` and the picture it takes out: the buffer, its picture
+/// and the session's writer (lent for the write).
+fn lock_begin(
+    s: &mut Session,
+    params: *mut nv::NV_ENC_LOCK_BITSTREAM,
+) -> Result<(usize, Job, Option<Writer>), Refusal> {
+    initialized(s)?;
+    if params.is_null() {
+        return Err(null_ptr("lockBitstreamBufferParams"));
+    }
+    // SAFETY: non-null; the header's structure.
+    let b = unsafe { Bytes::copy(params) };
+    type L = nv::NV_ENC_LOCK_BITSTREAM;
+    version(
+        &b,
+        field!(L, version),
+        nv::NV_ENC_LOCK_BITSTREAM_VER,
+        "NV_ENC_LOCK_BITSTREAM::version",
+    )?;
+    if b.u32(field!(L, _bitfield_1)) >> 3 != 0 {
+        return Err(violation(
+            INVALID_PARAM,
+            "NV_ENC_LOCK_BITSTREAM::reservedBitFields is not 0",
+        ));
+    }
+    reserved(
+        &b,
+        &[
+            (field!(L, reserved1), "NV_ENC_LOCK_BITSTREAM::reserved1"),
+            (field!(L, reserved2), "NV_ENC_LOCK_BITSTREAM::reserved2"),
+            (
+                field!(L, reservedInternal),
+                "NV_ENC_LOCK_BITSTREAM::reservedInternal",
+            ),
+        ],
+    )?;
+    let h = b.ptr(field!(L, outputBitstream));
+    let state = s
+        .buffers
+        .get(&h)
+        .ok_or_else(|| {
+            violation(
+                INVALID_PARAM,
+                format!("outputBitstream {h:#x} is not a bitstream buffer of this session"),
+            )
+        })?
+        .state;
+    match state {
+        BufferState::Free => {
+            return Err(violation(
+                INVALID_CALL,
+                format!("buffer {h:#x} holds no submitted picture"),
+            ))
+        }
+        BufferState::Held => {
+            return Err(violation(
+                INVALID_CALL,
+                format!("buffer {h:#x}: its picture's nvEncEncodePicture returned NV_ENC_ERR_NEED_MORE_INPUT and no later call succeeded; the header: do not lock it before then"),
+            ))
+        }
+        BufferState::Locked => {
+            return Err(violation(
+                INVALID_CALL,
+                format!("buffer {h:#x} is already locked"),
+            ))
+        }
+        BufferState::Ready => {}
+    }
+    if s.order.front() != Some(&h) {
+        return Err(violation(
+            INVALID_CALL,
+            format!(
+                "buffer {h:#x} locked out of order: {:#x} was submitted before it; the header: lock in submission order",
+                s.order.front().copied().unwrap_or(0)
+            ),
+        ));
+    }
+    if s.locking {
+        return Err(violation(
+            INVALID_CALL,
+            "a lock while another nvEncLockBitstream of this session is in progress (on another thread): output buffers are locked by one thread, in order",
+        ));
+    }
+    let buf = s.buffers.get_mut(&h).expect("checked above");
+    let job = buf.job.take().expect("a ready buffer holds its picture");
+    buf.state = BufferState::Locked;
+    s.order.pop_front();
+    s.locking = true;
+    Ok((h, job, s.writer.take()))
+}
+
+/// `nvEncLockBitstream`: in submission order, only pictures whose output is ready. The wait
+/// for the input's copy and the writing happen outside the sessions' lock, so other threads'
+/// calls (the next picture's submission) go on meanwhile, as with NVENC.
 pub(crate) unsafe fn lock_bitstream(
     encoder: *mut c_void,
     params: *mut nv::NV_ENC_LOCK_BITSTREAM,
 ) -> u32 {
-    on_session("nvEncLockBitstream", encoder, |s| {
-        initialized(s)?;
-        if params.is_null() {
-            return Err(null_ptr("lockBitstreamBufferParams"));
-        }
-        // SAFETY: non-null; the header's structure.
-        let b = unsafe { Bytes::copy(params) };
-        type L = nv::NV_ENC_LOCK_BITSTREAM;
-        version(
-            &b,
-            field!(L, version),
-            nv::NV_ENC_LOCK_BITSTREAM_VER,
-            "NV_ENC_LOCK_BITSTREAM::version",
-        )?;
-        if b.u32(field!(L, _bitfield_1)) >> 3 != 0 {
-            return Err(violation(
-                INVALID_PARAM,
-                "NV_ENC_LOCK_BITSTREAM::reservedBitFields is not 0",
-            ));
-        }
-        reserved(
-            &b,
-            &[
-                (field!(L, reserved1), "NV_ENC_LOCK_BITSTREAM::reserved1"),
-                (field!(L, reserved2), "NV_ENC_LOCK_BITSTREAM::reserved2"),
-                (
-                    field!(L, reservedInternal),
-                    "NV_ENC_LOCK_BITSTREAM::reservedInternal",
-                ),
-            ],
-        )?;
-        let h = b.ptr(field!(L, outputBitstream));
-        let state = s
-            .buffers
-            .get(&h)
-            .ok_or_else(|| {
-                violation(
-                    INVALID_PARAM,
-                    format!("outputBitstream {h:#x} is not a bitstream buffer of this session"),
-                )
-            })?
-            .state;
-        match state {
-            BufferState::Free => {
-                return Err(violation(INVALID_CALL, format!("buffer {h:#x} holds no submitted picture")))
-            }
-            BufferState::Held => {
-                return Err(violation(
-                    INVALID_CALL,
-                    format!("buffer {h:#x}: its picture's nvEncEncodePicture returned NV_ENC_ERR_NEED_MORE_INPUT and no later call succeeded; the header: do not lock it before then"),
-                ))
-            }
-            BufferState::Locked => return Err(violation(INVALID_CALL, format!("buffer {h:#x} is already locked"))),
-            BufferState::Ready => {}
-        }
-        if s.order.front() != Some(&h) {
-            return Err(violation(
-                INVALID_CALL,
-                format!(
-                    "buffer {h:#x} locked out of order: {:#x} was submitted before it; the header: lock in submission order",
-                    s.order.front().copied().unwrap_or(0)
-                ),
-            ));
-        }
-        s.order.pop_front();
-        let buf = s.buffers.get_mut(&h).expect("checked above");
-        buf.state = BufferState::Locked;
+    const CALL: &str = "nvEncLockBitstream";
+    let started = Instant::now();
+    let (h, job, mut writer) = match session_step(CALL, encoder, started, |s| lock_begin(s, params))
+    {
+        Ok(taken) => taken,
+        Err(status) => return status,
+    };
+    let written = write_picture(&mut writer, job);
+    let done = session_step(CALL, encoder, started, |s| {
+        s.writer = writer;
+        s.locking = false;
+        let buf = s.buffers.get_mut(&h).expect("a locked buffer stays");
         if let Some(m) = buf.mapping.take() {
             if let Some(m) = s.mappings.get_mut(&m) {
                 m.in_flight = m.in_flight.saturating_sub(1);
             }
         }
+        buf.data = match written {
+            Ok(data) => data,
+            Err(r) => {
+                buf.state = BufferState::Free;
+                return Err(r);
+            }
+        };
         let len = u32::try_from(buf.data.len()).map_err(|_| limitation("a picture over 4 GiB"))?;
-        // SAFETY: non-null; the [out] members, written with values of their types (the picture
-        // type a member of NV_ENC_PIC_TYPE, the structure FRAME). The data pointer stays valid
-        // until the unlock (the buffer is not touched before).
+        type L = nv::NV_ENC_LOCK_BITSTREAM;
+        // SAFETY: non-null (checked in `lock_begin`); the [out] members, written with values
+        // of their types (the picture type a member of NV_ENC_PIC_TYPE, the structure FRAME).
+        // The data pointer stays valid until the unlock (the buffer is not touched before).
         unsafe {
             write(
                 params,
@@ -2089,11 +2191,18 @@ pub(crate) unsafe fn lock_bitstream(
             write(params, field!(L, hwEncodeStatus), 0u32);
             write(params, field!(L, numSlices), 1u32);
         }
-        ok(format!(
-            "buffer {h:#x}: {len} bytes, ts {}, type {}",
-            buf.timestamp, buf.picture_type
+        Ok((
+            SUCCESS,
+            format!(
+                "buffer {h:#x}: {len} bytes, ts {}, type {}",
+                buf.timestamp, buf.picture_type
+            ),
         ))
-    })
+    });
+    match done {
+        Ok(done) => finish(None, encoder as usize, CALL, Ok(done), started),
+        Err(status) => status,
+    }
 }
 
 /// `nvEncUnlockBitstream`.

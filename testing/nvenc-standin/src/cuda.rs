@@ -37,6 +37,31 @@ pub trait CudaAccess: Send + Sync {
         pointer: u64,
         len: usize,
     ) -> Result<Vec<u8>, String>;
+    /// Starts copying `len` bytes at `pointer` to the host once the work queued on `stream`
+    /// so far has finished, without waiting (as NVENC reads its input on the IO stream); the
+    /// copy is waited for by [`PendingRead::wait`].
+    fn start_read(
+        &self,
+        context: usize,
+        stream: usize,
+        pointer: u64,
+        len: usize,
+    ) -> Result<Box<dyn PendingRead>, String>;
+}
+
+/// A copy to the host in flight.
+pub trait PendingRead: Send {
+    /// Waits for the copy; its bytes.
+    fn wait(self: Box<Self>) -> Result<Vec<u8>, String>;
+}
+
+/// A copy already done.
+struct Done(Vec<u8>);
+
+impl PendingRead for Done {
+    fn wait(self: Box<Self>) -> Result<Vec<u8>, String> {
+        Ok(self.0)
+    }
 }
 
 static CUDA: OnceLock<Arc<dyn CudaAccess>> = OnceLock::new();
@@ -124,6 +149,17 @@ impl HostCuda {
 }
 
 impl CudaAccess for HostCuda {
+    fn start_read(
+        &self,
+        context: usize,
+        stream: usize,
+        pointer: u64,
+        len: usize,
+    ) -> Result<Box<dyn PendingRead>, String> {
+        // Host memory has no queue: the bytes are taken now.
+        Ok(Box::new(Done(self.read(context, stream, pointer, len)?)))
+    }
+
     fn check_context(&self, context: usize) -> Result<(), String> {
         if self.state().contexts.contains(&context) {
             Ok(())
@@ -233,7 +269,108 @@ fn with_context<T>(context: usize, f: impl FnOnce() -> Result<T, String>) -> Res
     out
 }
 
+/// A copy into pinned host memory queued on a stream, with the event recorded after it.
+struct DriverRead {
+    context: usize,
+    host: usize,
+    len: usize,
+    event: usize,
+    /// The event and memory are released.
+    released: bool,
+}
+
+impl DriverRead {
+    fn release(&mut self) {
+        if std::mem::replace(&mut self.released, true) {
+            return;
+        }
+        let _ = with_context(self.context, || {
+            // SAFETY: the event and pinned memory this read made, released once (by `wait`
+            // or on drop).
+            unsafe {
+                sys::cuEventDestroy_v2(self.event as sys::CUevent);
+                sys::cuMemFreeHost(self.host as *mut std::ffi::c_void);
+            }
+            Ok(())
+        });
+    }
+}
+
+impl PendingRead for DriverRead {
+    fn wait(mut self: Box<Self>) -> Result<Vec<u8>, String> {
+        let out = with_context(self.context, || {
+            // SAFETY: the event recorded after the copy.
+            check("cuEventSynchronize", unsafe {
+                sys::cuEventSynchronize(self.event as sys::CUevent)
+            })?;
+            // SAFETY: the pinned memory holds `len` bytes, written by the finished copy.
+            Ok(unsafe { std::slice::from_raw_parts(self.host as *const u8, self.len) }.to_vec())
+        });
+        self.release();
+        out
+    }
+}
+
+impl Drop for DriverRead {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        // Dropped unwaited (a session destroyed with pictures in flight): wait for the copy
+        // before its memory goes.
+        let _ = with_context(self.context, || {
+            // SAFETY: the event recorded after the copy.
+            check("cuEventSynchronize", unsafe {
+                sys::cuEventSynchronize(self.event as sys::CUevent)
+            })
+        });
+        self.release();
+    }
+}
+
 impl CudaAccess for DriverCuda {
+    fn start_read(
+        &self,
+        context: usize,
+        stream: usize,
+        pointer: u64,
+        len: usize,
+    ) -> Result<Box<dyn PendingRead>, String> {
+        with_context(context, || {
+            let mut host = std::ptr::null_mut();
+            // SAFETY: writes one pointer to `len` bytes of pinned memory.
+            check("cuMemAllocHost", unsafe {
+                sys::cuMemAllocHost_v2(&raw mut host, len)
+            })?;
+            let mut event = std::ptr::null_mut();
+            // SAFETY: writes one event handle; flags 0.
+            if let Err(e) = check("cuEventCreate", unsafe {
+                sys::cuEventCreate(&raw mut event, 0)
+            }) {
+                // SAFETY: allocated just above.
+                unsafe { sys::cuMemFreeHost(host) };
+                return Err(e);
+            }
+            let read = DriverRead {
+                context,
+                host: host as usize,
+                len,
+                event: event as usize,
+                released: false,
+            };
+            // SAFETY: `host` holds `len` bytes until the read is released (after the event);
+            // the stream is the session's (checked) or the default one.
+            check("cuMemcpyDtoHAsync", unsafe {
+                sys::cuMemcpyDtoHAsync_v2(host, pointer, len, stream as sys::CUstream)
+            })?;
+            // SAFETY: the event and stream above.
+            check("cuEventRecord", unsafe {
+                sys::cuEventRecord(event, stream as sys::CUstream)
+            })?;
+            Ok(Box::new(read) as Box<dyn PendingRead>)
+        })
+    }
+
     fn check_context(&self, context: usize) -> Result<(), String> {
         if context == 0 {
             return Err("the CUDA context is NULL".into());

@@ -127,3 +127,83 @@ fn av1_gives_temporal_units_of_placeholder_obus() {
     assert_eq!(kinds.len(), 2 * FRAMES as usize);
     assert!(kinds.chunks(2).all(|k| k == [2, 15]), "{kinds:?}");
 }
+
+/// The backend's threading: one thread maps and submits, another locks, unlocks and unmaps
+/// in submission order (handing slots back through a channel); no violation, and the stream
+/// decodes to exactly the input.
+#[test]
+fn an_output_thread_locks_while_the_submitter_goes_on() {
+    use std::sync::mpsc;
+    const N: u32 = 24;
+    let s = Session::open(nv::NV_ENC_CODEC_H264_GUID, 176, 144, Fmt::Nv12);
+    let _cfg = s.initialize();
+    let slots: Vec<_> = (0..4)
+        .map(|_| {
+            let memory = s.alloc_frame();
+            let (_, reg) = s.register(memory);
+            let (_, buf) = s.create_buffer();
+            (memory, reg as usize, buf as usize)
+        })
+        .collect();
+    let (to_output, pending) = mpsc::channel::<(usize, usize, usize)>();
+    let (free_tx, free) = mpsc::channel::<usize>();
+    for i in 0..slots.len() {
+        free_tx.send(i).unwrap();
+    }
+    let (l, enc) = (s.l, s.enc as usize);
+    let output = std::thread::Builder::new()
+        .name("standin-test-output".into())
+        .spawn(move || {
+            let mut stream = Vec::new();
+            for (slot, mapped, buf) in pending {
+                let mut p = nv::NV_ENC_LOCK_BITSTREAM {
+                    version: nv::NV_ENC_LOCK_BITSTREAM_VER,
+                    outputBitstream: buf as *mut std::ffi::c_void,
+                    ..Default::default()
+                };
+                let enc = enc as *mut std::ffi::c_void;
+                // SAFETY: a valid structure; the stand-in's handles.
+                let r = unsafe { (l.nvEncLockBitstream.unwrap())(enc, &raw mut p) } as u32;
+                assert_eq!(r, st::SUCCESS);
+                // SAFETY: valid until the unlock.
+                stream.extend_from_slice(unsafe {
+                    std::slice::from_raw_parts(
+                        p.bitstreamBufferPtr.cast::<u8>(),
+                        p.bitstreamSizeInBytes as usize,
+                    )
+                });
+                // SAFETY: the stand-in's handles.
+                let u = unsafe { (l.nvEncUnlockBitstream.unwrap())(enc, buf as *mut _) } as u32;
+                // SAFETY: as above.
+                let m = unsafe { (l.nvEncUnmapInputResource.unwrap())(enc, mapped as *mut _) };
+                assert_eq!((u, m as u32), (st::SUCCESS, st::SUCCESS));
+                free_tx.send(slot).unwrap();
+            }
+            stream
+        })
+        .unwrap();
+    let mut expected = Vec::new();
+    for n in 0..N {
+        let slot = free.recv().unwrap();
+        let (memory, reg, buf) = slots[slot];
+        let (frame, want) = pattern(&s, n);
+        s.host.write(memory, &frame);
+        let (m, mapped) = s.map(reg as *mut _);
+        assert_eq!(m, st::SUCCESS);
+        assert_eq!(s.encode(mapped, buf as *mut _, u64::from(n)), st::SUCCESS);
+        to_output.send((slot, mapped as usize, buf)).unwrap();
+        expected.extend(want);
+    }
+    assert_eq!(s.end_of_stream(), st::SUCCESS);
+    drop(to_output);
+    let stream = output.join().unwrap();
+    for (_, reg, buf) in slots {
+        assert_eq!(s.unregister(reg as *mut _), st::SUCCESS);
+        assert_eq!(s.destroy_buffer(buf as *mut _), st::SUCCESS);
+    }
+    assert_eq!(s.destroy(), st::SUCCESS);
+    assert!(s.violations().is_empty(), "{:#?}", s.violations());
+    if let Some(decoded) = ffmpeg_decode(&stream, "h264", "nv12") {
+        assert!(decoded == expected, "decoded pixels differ");
+    }
+}
