@@ -24,10 +24,6 @@ mod driver;
 mod exec;
 mod ffi;
 mod ffi_cmd;
-pub mod h264;
-pub mod h264_pcm;
-pub mod h265;
-pub mod h265_pcm;
 mod handle;
 pub mod image;
 pub mod log;
@@ -36,6 +32,10 @@ mod query;
 pub mod session;
 mod sync;
 pub mod video;
+
+// The stream writers live in a crate of their own (shared with the NVENC stand-in); they
+// stay reachable here under their old paths.
+pub use ghoststream_pcm_writer::{h264, h264_pcm, h265, h265_pcm};
 
 pub use driver::{
     COMPUTE_FAMILY, DEVICE_EXTENSIONS, ENCODE_FAMILY, MAX_INTERFACE_VERSION, MEMORY_TYPES,
