@@ -14,46 +14,12 @@ mod gpu_common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ghoststream::cuda::{
-    CudaDevice, CudaEvent, CudaStream, ImportedBuffer, ImportedTimeline, PinnedBuffer,
-};
-use ghoststream::gpu::{
-    ConvertRing, ExportableBuffer, ExportableTimeline, GpuContext, GpuHandoff, RingFrame,
-};
+use ghoststream::cuda::{CudaEvent, CudaStream, ImportedBuffer, ImportedTimeline, PinnedBuffer};
+use ghoststream::gpu::{ConvertRing, ExportableBuffer, ExportableTimeline, GpuHandoff, RingFrame};
 use ghoststream::processing::convert::normalized_rgb;
 use ghoststream::processing::pipeline::reference_process;
 use ghoststream::{CpuImage, PixelFormat};
 use gpu_common::{assert_validation_silent, compare, Rng};
-
-fn setup() -> Option<(Arc<GpuContext>, Arc<CudaDevice>)> {
-    let require = std::env::var_os("GHOSTSTREAM_REQUIRE_CUDA").is_some();
-    let ctx = gpu_common::context()?;
-    for ext in ["VK_KHR_external_memory_fd", "VK_KHR_external_semaphore_fd"] {
-        if !ctx.has_extension(ext) {
-            assert!(
-                !require,
-                "GHOSTSTREAM_REQUIRE_CUDA is set but the device lacks {ext}"
-            );
-            eprintln!("SKIPPED: {} lacks {ext}", ctx.device_info().name);
-            return None;
-        }
-    }
-    match CudaDevice::for_vulkan(&ctx) {
-        Ok(cuda) => {
-            eprintln!(
-                "CUDA device: {} (driver CUDA {})",
-                cuda.name(),
-                cuda.driver_version().unwrap_or(0)
-            );
-            Some((ctx, cuda))
-        }
-        Err(e) if require => panic!("GHOSTSTREAM_REQUIRE_CUDA is set but: {e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: {e}; set GHOSTSTREAM_REQUIRE_CUDA=1 to make this a failure");
-            None
-        }
-    }
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -62,7 +28,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[test]
 fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
-    let Some((ctx, cuda)) = setup() else {
+    let Some((ctx, cuda)) = gpu_common::cuda_context() else {
         return;
     };
     let frames: u64 = std::env::var("GHOSTSTREAM_HANDOFF_FRAMES")
@@ -206,7 +172,7 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
 
 #[test]
 fn cuda_runs_past_its_wait_soon_after_the_timeline_is_signalled() {
-    let Some((ctx, cuda)) = setup() else {
+    let Some((ctx, cuda)) = gpu_common::cuda_context() else {
         return;
     };
     let timeline = Arc::new(ExportableTimeline::new(&ctx, 0).unwrap());

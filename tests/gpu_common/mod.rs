@@ -251,3 +251,36 @@ pub fn mesa25() -> Option<Arc<GpuContext>> {
         Err(e) => fail(format!("Mesa 25 lavapipe did not start: {e}")),
     }
 }
+
+/// The Vulkan context and the CUDA device of the same GPU, where both are (the H200): the
+/// device's external memory and semaphore extensions, and CUDA. Elsewhere `None`, with the
+/// reason printed; GHOSTSTREAM_REQUIRE_CUDA=1 makes a missing CUDA a failure.
+pub fn cuda_context() -> Option<(Arc<GpuContext>, Arc<ghoststream::cuda::CudaDevice>)> {
+    let require = std::env::var_os("GHOSTSTREAM_REQUIRE_CUDA").is_some();
+    let ctx = context()?;
+    for ext in ["VK_KHR_external_memory_fd", "VK_KHR_external_semaphore_fd"] {
+        if !ctx.has_extension(ext) {
+            assert!(
+                !require,
+                "GHOSTSTREAM_REQUIRE_CUDA is set but the device lacks {ext}"
+            );
+            eprintln!("SKIPPED: {} lacks {ext}", ctx.device_info().name);
+            return None;
+        }
+    }
+    match ghoststream::cuda::CudaDevice::for_vulkan(&ctx) {
+        Ok(cuda) => {
+            eprintln!(
+                "CUDA device: {} (driver CUDA {})",
+                cuda.name(),
+                cuda.driver_version().unwrap_or(0)
+            );
+            Some((ctx, cuda))
+        }
+        Err(e) if require => panic!("GHOSTSTREAM_REQUIRE_CUDA is set but: {e}"),
+        Err(e) => {
+            eprintln!("SKIPPED: {e}; set GHOSTSTREAM_REQUIRE_CUDA=1 to make this a failure");
+            None
+        }
+    }
+}

@@ -1,0 +1,322 @@
+//! GhostStream's NVENC backend end to end against a STAND-IN for NVIDIA's encoder library, on
+//! a machine where everything else is real (the lent H200: real Vulkan, real CUDA, the real
+//! Vulkan → CUDA hand-off; no encoder engine). The stand-in (`testing/nvenc-standin`, loaded
+//! as `libnvidia-encode.so.1` through `LD_LIBRARY_PATH`) checks every call against NVIDIA's
+//! header and programming guide, logs each call and each violation, reads each mapped picture
+//! from the registered CUDA memory and writes it as PCM pictures, so the stream decodes to
+//! exactly the pixels the backend handed over. It proves the backend keeps NVENC's rules and
+//! moves the right pixels, not how NVENC compresses or performs.
+//!
+//! For H.264 and HEVC: frames converted by the Vulkan pass (BGRA → NV12) go through the
+//! zero-copy hand-off into the backend (`NvencEncoder::open_for_vulkan`), a keyframe forced at
+//! frame 1000 and the bitrate changed at frame 2000; the stand-in's log must show no
+//! violation, the forced IDR on frame 1000 and the reconfiguration at picture 2000. The
+//! streams and the pass's own output (read back the ordinary way) are written to
+//! `GHOSTSTREAM_STANDIN_OUT` for `benches/h200/check-standin.sh` to decode with FFmpeg and
+//! compare frame by frame (the lent machine has no FFmpeg). The CPU-fed path (NV12 frames
+//! uploaded to CUDA) runs too.
+//!
+//! Needs CUDA and the stand-in: `GHOSTSTREAM_NVENC_STANDIN_LOG` set (and the stand-in first on
+//! `LD_LIBRARY_PATH`, as benches/h200/run.sh does); elsewhere each test prints why it is
+//! skipped.
+
+mod gpu_common;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use ghoststream::encode::nvenc::NvencEncoder;
+use ghoststream::encode::{EncodedUnit, EncoderBackend};
+use ghoststream::gpu::{ConvertRing, RingFrame};
+use ghoststream::processing::convert::YuvLayout;
+use ghoststream::{
+    BackendChoice, BackendKind, Codec, CpuImage, Frame, KeyframeInterval, PixelFormat, RateControl,
+    Rational, SessionConfig, Timestamp,
+};
+
+/// The stand-in's log file and the folder the streams go to, or `None` (skipped, the reason
+/// printed) where the stand-in is not in use.
+fn standin() -> Option<(PathBuf, PathBuf)> {
+    let Some(log) = std::env::var_os("GHOSTSTREAM_NVENC_STANDIN_LOG") else {
+        eprintln!(
+            "SKIPPED: GHOSTSTREAM_NVENC_STANDIN_LOG is not set (the NVENC stand-in is not loaded; benches/h200/run.sh runs this on the lent GPU)"
+        );
+        return None;
+    };
+    let out =
+        std::env::var_os("GHOSTSTREAM_STANDIN_OUT").map_or_else(std::env::temp_dir, PathBuf::from);
+    std::fs::create_dir_all(&out).unwrap();
+    Some((PathBuf::from(log), out))
+}
+
+/// Picture `k` of the input: smooth BGRA gradients (the PCM streams compress well), distinct
+/// for each `k`.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "every channel is reduced modulo 256"
+)]
+fn picture(k: usize, w: u32, h: u32) -> CpuImage {
+    let mut image = CpuImage::new(PixelFormat::Bgra8, w, h, None).unwrap();
+    let row = image.plane_layouts()[0].stride;
+    let data = image.data_mut();
+    for y in 0..h as usize {
+        for x in 0..w as usize {
+            let p = &mut data[y * row + x * 4..][..4];
+            p[0] = ((x * 2 + k * 37) % 256) as u8;
+            p[1] = ((y * 3 + k * 11) % 256) as u8;
+            p[2] = ((x + y + k * 23) % 256) as u8;
+            p[3] = 255;
+        }
+    }
+    image
+}
+
+/// `laid` (NV12 in `layout`) as tight NV12 rows, as a decoder gives them back.
+fn tight(laid: &[u8], layout: &YuvLayout) -> Vec<u8> {
+    let (w, h) = (layout.width as usize, layout.height as usize);
+    let mut out = Vec::with_capacity(w * h * 3 / 2);
+    for y in 0..h {
+        out.extend_from_slice(&laid[y * layout.luma_pitch as usize..][..w]);
+    }
+    let chroma = layout.chroma_offset as usize;
+    for y in 0..h / 2 {
+        out.extend_from_slice(&laid[chroma + y * layout.chroma_pitch as usize..][..w]);
+    }
+    out
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// The stand-in's log lines of this process (after its header).
+fn log_lines(log: &PathBuf) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The stand-in's own time (µs) in its lines for `call`: the `[N us]` field.
+fn standin_micros(lines: &[String], call: &str) -> Vec<f64> {
+    lines
+        .iter()
+        .filter(|l| l.starts_with("call ") && l.contains(&format!(" {call} ")))
+        .filter_map(|l| {
+            let (_, rest) = l.split_once('[')?;
+            rest.split_once(" us]")?.0.parse().ok()
+        })
+        .collect()
+}
+
+#[test]
+fn the_nvenc_backend_through_the_vulkan_handoff_keeps_the_rules_and_the_pixels() {
+    let Some((log, out)) = standin() else {
+        return;
+    };
+    let Some((ctx, _cuda)) = gpu_common::cuda_context() else {
+        return;
+    };
+    let frames: usize = std::env::var("GHOSTSTREAM_STANDIN_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3000);
+    let (w, h, inputs) = (160u32, 96u32, 8usize);
+    let (spec, layout) = gpu_common::bt709_nv12(w, h);
+    let pictures: Vec<CpuImage> = (0..inputs).map(|k| picture(k, w, h)).collect();
+
+    // What the Vulkan pass writes for each picture, read back the ordinary way: the pixels the
+    // streams must decode to.
+    let mut readback: ConvertRing<usize> =
+        ConvertRing::new(&ctx, PixelFormat::Bgra8, &spec, 2).unwrap();
+    let mut written = vec![Vec::new(); inputs];
+    let mut done = Vec::new();
+    for (k, p) in pictures.iter().enumerate() {
+        done.extend(readback.submit(p.into(), k).unwrap().converted());
+    }
+    done.extend(readback.flush().unwrap());
+    drop(readback);
+    for c in done {
+        written[c.tag] = tight(c.image.data(), &layout);
+    }
+    std::fs::write(out.join("standin-expected.nv12"), written.concat()).unwrap();
+
+    for codec in [Codec::H264, Codec::Hevc] {
+        let mut config = SessionConfig::new(codec, w, h, Rational::new(60, 1));
+        config.backend = BackendChoice::Only(BackendKind::Nvenc);
+        config.rate_control = RateControl::Cbr { bitrate: 2_000_000 };
+        config.keyframe_interval = KeyframeInterval::Infinite;
+        let mut backend = NvencEncoder::open_for_vulkan(&config, &ctx)
+            .unwrap_or_else(|e| panic!("{codec}: the backend opens on the stand-in: {e}"));
+        let handoff = backend
+            .take_gpu_handoff()
+            .expect("an encoder opened for Vulkan offers its hand-off");
+        let buffers = handoff.buffers.len();
+        let mut ring: ConvertRing<usize> =
+            ConvertRing::with_handoff(&ctx, PixelFormat::Bgra8, &spec, handoff, 3).unwrap();
+        let mut units: Vec<EncodedUnit> = Vec::with_capacity(frames);
+        let (mut submit_ns, mut encode_ns) = (Vec::new(), Vec::new());
+        let started = Instant::now();
+        for n in 0..frames {
+            let t0 = Instant::now();
+            let handed = ring
+                .submit(RingFrame::Cpu(&pictures[n % inputs]), n)
+                .unwrap()
+                .handed_off()
+                .expect("a hand-off ring hands frames off");
+            let t1 = Instant::now();
+            if n == 1000 {
+                backend.force_keyframe().unwrap();
+            }
+            if n == 2000 {
+                let mut lower = config.clone();
+                lower.rate_control = RateControl::Cbr { bitrate: 1_000_000 };
+                backend.reconfigure(&lower).unwrap();
+            }
+            backend
+                .encode_handed_off(handed, i64::try_from(n).unwrap())
+                .unwrap_or_else(|e| panic!("{codec}: frame {n}: {e}"));
+            encode_ns.push(t1.elapsed().as_nanos() as f64);
+            submit_ns.push((t1 - t0).as_nanos() as f64);
+            while let Some(unit) = backend.receive().unwrap() {
+                units.push(unit);
+            }
+        }
+        backend.finish().unwrap();
+        while let Some(unit) = backend.receive().unwrap() {
+            units.push(unit);
+        }
+        let elapsed = started.elapsed();
+        ring.flush().unwrap();
+        drop(ring);
+        drop(backend);
+
+        let name = if codec == Codec::H264 { "h264" } else { "hevc" };
+        let pts: Vec<i64> = units.iter().map(|u| u.pts).collect();
+        let want: Vec<i64> = (0..i64::try_from(frames).unwrap()).collect();
+        assert_eq!(pts, want, "{codec}: one unit per frame, in order");
+        let keys: Vec<i64> = units.iter().filter(|u| u.keyframe).map(|u| u.pts).collect();
+        assert_eq!(
+            keys,
+            [0, 1000],
+            "{codec}: keyframes at the start and where forced"
+        );
+        let stream: Vec<u8> = units.iter().flat_map(|u| u.data.iter().copied()).collect();
+        std::fs::write(out.join(format!("standin-{name}.bin")), &stream).unwrap();
+
+        let lines = log_lines(&log);
+        let violations: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.starts_with("VIOLATION"))
+            .collect();
+        let micros = standin_micros(&lines, "nvEncEncodePicture");
+        eprintln!(
+            "STAND-IN {codec}: {frames} frames of {w}x{h} through {buffers} hand-off buffers in {:.2} s ({:.0} fps); \
+             CPU per frame, medians: ring submit {:.1} µs, backend encode_handed_off {:.1} µs, of which the stand-in's own nvEncEncodePicture {:.1} µs; {} stream bytes; {} violations",
+            elapsed.as_secs_f64(),
+            frames as f64 / elapsed.as_secs_f64(),
+            median(submit_ns) / 1000.0,
+            median(encode_ns) / 1000.0,
+            median(micros),
+            stream.len(),
+            violations.len()
+        );
+        assert!(
+            violations.is_empty(),
+            "{codec}: the stand-in recorded violations:\n{}",
+            violations
+                .iter()
+                .take(20)
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        // The live controls landed between the frames they were issued between.
+        let forced = lines
+            .iter()
+            .filter(|l| l.contains("nvEncEncodePicture") && l.contains(" IDR ts 1000 "))
+            .count();
+        let reconfigured = lines
+            .iter()
+            .filter(|l| l.contains("nvEncReconfigureEncoder") && l.contains("at picture 2000:"))
+            .count();
+        let sessions = if codec == Codec::H264 { 1 } else { 2 };
+        assert_eq!(forced, sessions, "{codec}: frame 1000 coded as an IDR");
+        assert_eq!(
+            reconfigured, sessions,
+            "{codec}: the bitrate changed before picture 2000"
+        );
+    }
+    gpu_common::assert_validation_silent(&ctx);
+}
+
+#[test]
+fn the_cpu_fed_nvenc_backend_keeps_the_rules_and_the_pixels() {
+    let Some((log, out)) = standin() else {
+        return;
+    };
+    if gpu_common::cuda_context().is_none() {
+        return;
+    }
+    let (w, h, frames) = (160u32, 96u32, 300usize);
+    let mut config = SessionConfig::new(Codec::H264, w, h, Rational::new(30, 1));
+    config.backend = BackendChoice::Only(BackendKind::Nvenc);
+    config.keyframe_interval = KeyframeInterval::Frames(100);
+    let mut backend =
+        NvencEncoder::open(&config).unwrap_or_else(|e| panic!("the CPU-fed backend opens: {e}"));
+    let mut units = Vec::new();
+    let mut inputs = Vec::new();
+    for n in 0..frames {
+        let mut image = CpuImage::new(PixelFormat::Nv12, w, h, None).unwrap();
+        for (i, b) in image.data_mut().iter_mut().enumerate() {
+            *b = u8::try_from((i * 7 + n * 13) % 220 + 16).unwrap();
+        }
+        let planes = image.plane_layouts();
+        let mut tight_frame = Vec::new();
+        for y in 0..h as usize {
+            tight_frame.extend_from_slice(
+                &image.data()[planes[0].offset + y * planes[0].stride..][..w as usize],
+            );
+        }
+        for y in 0..h as usize / 2 {
+            tight_frame.extend_from_slice(
+                &image.data()[planes[1].offset + y * planes[1].stride..][..w as usize],
+            );
+        }
+        inputs.push(tight_frame);
+        backend
+            .encode(
+                Frame::from_cpu(
+                    image,
+                    Timestamp::from_nanos(i64::try_from(n).unwrap() * 33_333_333),
+                ),
+                i64::try_from(n).unwrap(),
+            )
+            .unwrap_or_else(|e| panic!("CPU frame {n}: {e}"));
+        while let Some(unit) = backend.receive().unwrap() {
+            units.push(unit);
+        }
+    }
+    backend.finish().unwrap();
+    while let Some(unit) = backend.receive().unwrap() {
+        units.push(unit);
+    }
+    drop(backend);
+    assert_eq!(units.len(), frames, "one unit per CPU frame");
+    let keys: Vec<i64> = units.iter().filter(|u| u.keyframe).map(|u| u.pts).collect();
+    assert_eq!(keys, [0, 100, 200], "keyframes every 100 frames");
+    let stream: Vec<u8> = units.iter().flat_map(|u| u.data.iter().copied()).collect();
+    std::fs::write(out.join("standin-cpu-h264.bin"), &stream).unwrap();
+    std::fs::write(out.join("standin-cpu-expected.nv12"), inputs.concat()).unwrap();
+    let violations: Vec<String> = log_lines(&log)
+        .into_iter()
+        .filter(|l| l.starts_with("VIOLATION"))
+        .collect();
+    assert!(
+        violations.is_empty(),
+        "the stand-in recorded violations on the CPU-fed path:\n{}",
+        violations[..violations.len().min(20)].join("\n")
+    );
+}
