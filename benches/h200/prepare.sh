@@ -51,5 +51,5 @@ for line in sys.stdin:
                 shutil.copy(f, ".h200/standin/libnvidia-encode.so.1")
 '
 # Debug info is not needed there and would take the carried tree past its size limit.
-strip .h200/* .h200/standin/*
+find .h200 -type f -exec strip {} +
 ls -la .h200 .h200/standin

@@ -6,22 +6,13 @@
 #               --test gpu_embed --test gpu_interop --test gpu_handoff --test cuda_handoff --test nvenc_driver --no-run
 #   cargo bench           --no-default-features --bench gpu_convert --no-run
 #   copy the executables to .h200/<name>_test, .h200/lib_test and .h200/gpu_convert_bench
-#   (benches/h200/prepare.sh does all of this)
+#   (benches/h200/prepare.sh does all of this, and builds the NVENC stand-in into .h200/standin)
 # then run with carry [".gl", ".h200"]:  bash benches/h200/run.sh
 # Writes everything under $OUT (or ./out/h200 outside the device tool).
 set -u
 out=${OUT:-out/h200}
 mkdir -p "$out"
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
-if ! ls /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json >/dev/null 2>&1; then
-  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-fi
-{
-  date -u +%Y-%m-%dT%H:%M:%SZ
-  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv
-} > "$out/machine.txt" 2>&1
-cat "$out/machine.txt"
+. benches/h200/setup.sh
 
 echo "== GPU conversion tests with VK_LAYER_KHRONOS_validation on the real driver"
 # The SPIR-V checks (glslc, spirv-val: not on that machine) are tests/shaders.rs, run in CI.
@@ -64,28 +55,7 @@ grep -E "^driver|^NVENC|^CUDA|^--encoder|^test |test result|SKIPPED|panicked|exi
 echo "tests exit code: $?" | tee -a "$out/nvenc_structures.txt"
 grep -E "^NV_ENC|test result|panicked" "$out/nvenc_structures.txt"
 
-echo "== NVENC backend end to end against the STAND-IN encoder library (testing/nvenc-standin: checks NVIDIA's rules, writes PCM; not NVIDIA's encoder)"
-rm -rf /tmp/standin && mkdir -p /tmp/standin "$out/standin"
-LD_LIBRARY_PATH="$PWD/.h200/standin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-  GHOSTSTREAM_NVENC_STANDIN_LOG=/tmp/standin/calls.log GHOSTSTREAM_STANDIN_OUT=/tmp/standin \
-  GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_CUDA=1 \
-  .h200/nvenc_standin_test --test-threads 1 --nocapture > "$out/nvenc_standin.txt" 2>&1
-echo "tests exit code: $?" | tee -a "$out/nvenc_standin.txt"
-grep -E "^STAND-IN|^test |test result|SKIPPED|panicked" "$out/nvenc_standin.txt"
-{
-  head -3 /tmp/standin/calls.log
-  echo "lines: $(wc -l < /tmp/standin/calls.log)"
-  for kind in call VIOLATION LIMITATION FAULT; do echo "$kind: $(grep -c "^$kind " /tmp/standin/calls.log)"; done
-  grep -E "^(VIOLATION|LIMITATION|FAULT) " /tmp/standin/calls.log | head -40
-  grep -E "nvEncReconfigureEncoder|IDR ts 1000 " /tmp/standin/calls.log | head -10
-} > "$out/standin/calls-summary.txt" 2>&1
-cat "$out/standin/calls-summary.txt" | head -30
-# The streams (PCM of 8 pictures in turn: xz finds the repeats) and the pass's own output, for
-# benches/h200/check-standin.sh to decode here with FFmpeg.
-for f in /tmp/standin/*.bin /tmp/standin/*.nv12; do
-  [ -e "$f" ] && xz -T0 -9 -c "$f" > "$out/standin/$(basename "$f").xz"
-done
-ls -la "$out/standin"
+bash benches/h200/standin.sh "$out"
 
 echo "== BGRA8 -> NV12 against a buffer copy of the same bytes; the fused pass's operations"
 GHOSTSTREAM_BENCH_ITERATIONS=${ITERATIONS:-400} .h200/gpu_convert_bench 2>&1 | tee "$out/bench.txt"

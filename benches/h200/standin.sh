@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The NVENC backend against the STAND-IN encoder library on the lent GPU, on its own or from
+# run.sh: bash benches/h200/standin.sh OUT (alone, after `. benches/h200/setup.sh`, or as
+# `out=$OUT; . benches/h200/setup.sh; bash benches/h200/standin.sh "$out"`). Needs .h200 from
+# prepare.sh. Writes OUT/nvenc_standin.txt and OUT/standin/ (the call log's summary, the streams
+# xz-compressed for check-standin.sh).
+set -u
+out=${1:?usage: standin.sh OUT}
+echo "== NVENC backend end to end against the STAND-IN encoder library (testing/nvenc-standin: checks NVIDIA's rules, writes PCM; not NVIDIA's encoder)"
+rm -rf /tmp/standin && mkdir -p /tmp/standin "$out/standin"
+LD_LIBRARY_PATH="$PWD/.h200/standin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  GHOSTSTREAM_NVENC_STANDIN_LOG=/tmp/standin/calls.log GHOSTSTREAM_STANDIN_OUT=/tmp/standin \
+  GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_CUDA=1 \
+  .h200/nvenc_standin_test --test-threads 1 --nocapture > "$out/nvenc_standin.txt" 2>&1
+echo "tests exit code: $?" | tee -a "$out/nvenc_standin.txt"
+grep -E "^STAND-IN|^test |test result|SKIPPED|panicked" "$out/nvenc_standin.txt"
+{
+  head -3 /tmp/standin/calls.log
+  echo "lines: $(wc -l < /tmp/standin/calls.log)"
+  for kind in call VIOLATION LIMITATION FAULT; do echo "$kind: $(grep -c "^$kind " /tmp/standin/calls.log)"; done
+  grep -E "^(VIOLATION|LIMITATION|FAULT) " /tmp/standin/calls.log | head -40
+  grep -E "nvEncReconfigureEncoder|IDR ts 1000 " /tmp/standin/calls.log | head -10
+} > "$out/standin/calls-summary.txt" 2>&1
+cat "$out/standin/calls-summary.txt" | head -30
+# The streams (PCM of 8 pictures in turn: xz finds the repeats) and the pass's own output, for
+# benches/h200/check-standin.sh to decode here with FFmpeg.
+for f in /tmp/standin/*.bin /tmp/standin/*.nv12; do
+  [ -e "$f" ] && xz -T0 -9 -c "$f" > "$out/standin/$(basename "$f").xz"
+done
+ls -la "$out/standin"
+
