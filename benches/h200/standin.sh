@@ -22,6 +22,15 @@ grep -E "^STAND-IN|^test |test result|SKIPPED|panicked" "$out/nvenc_standin.txt"
   grep -E "nvEncReconfigureEncoder|IDR ts 1000 " /tmp/standin/calls.log | head -10
 } > "$out/standin/calls-summary.txt" 2>&1
 cat "$out/standin/calls-summary.txt" | head -30
+# Injected faults, one a process (the stand-in reads its fault list once).
+for fault in busy@5 oom@5 lost@5 need_more_input@5 no_encoder; do
+  LD_LIBRARY_PATH="$PWD/.h200/standin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+    GHOSTSTREAM_NVENC_STANDIN_LOG="/tmp/standin/fault-$fault.log" GHOSTSTREAM_NVENC_STANDIN_FAULT="$fault" \
+    GHOSTSTREAM_REQUIRE_CUDA=1 .h200/nvenc_standin_test --exact injected_faults_give_the_documented_errors --nocapture \
+    > "$out/standin/fault-$fault.txt" 2>&1
+  echo "fault $fault: tests exit code $?" | tee -a "$out/standin/fault-$fault.txt"
+  grep -E "^STAND-IN|panicked|test result" "$out/standin/fault-$fault.txt"
+done
 # The streams (PCM of 8 pictures in turn: xz finds the repeats) and the pass's own output, for
 # benches/h200/check-standin.sh to decode here with FFmpeg.
 for f in /tmp/standin/*.bin /tmp/standin/*.nv12; do
