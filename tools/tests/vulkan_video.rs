@@ -137,26 +137,7 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
             "encode --encoder vulkan ({codec}, {format}) succeeds:\n{}",
             String::from_utf8_lossy(&run.stderr)
         );
-        let decoded = dir.path().join(format!("{codec}-{format}.yuv"));
-        let ff = Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
-            .arg(&output)
-            .args([
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                if format == "nv12" { "nv12" } else { "yuv420p" },
-            ])
-            .arg("-y")
-            .arg(&decoded)
-            .output()
-            .unwrap();
-        assert!(
-            ff.status.success() && ff.stderr.is_empty(),
-            "ffmpeg decodes the {codec} {format} run without complaint: {}",
-            String::from_utf8_lossy(&ff.stderr)
-        );
-        let got = std::fs::read(&decoded).unwrap();
+        let got = decode(&output, if format == "nv12" { "nv12" } else { "yuv420p" });
         assert_eq!(
             got.len(),
             raw.len(),
@@ -383,21 +364,8 @@ fn ten_bit_hevc_with_hdr10_metadata_decodes_to_exactly_the_input() {
             String::from_utf8_lossy(&run.stderr)
         );
         // Decoded as 10-bit planar (the 10 bits in the low bits): the input's values exactly.
-        let decoded = dir.path().join(format!("{format}.yuv"));
-        let ff = Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
-            .arg(&output)
-            .args(["-f", "rawvideo", "-pix_fmt", "yuv420p10le", "-y"])
-            .arg(&decoded)
-            .output()
-            .unwrap();
-        assert!(
-            ff.status.success() && ff.stderr.is_empty(),
-            "ffmpeg decodes the 10-bit stream: {}",
-            String::from_utf8_lossy(&ff.stderr)
-        );
-        let got: Vec<u16> = std::fs::read(&decoded)
-            .unwrap()
+        let decoded = decode(&output, "yuv420p10le");
+        let got: Vec<u16> = decoded
             .chunks_exact(2)
             .map(|b| u16::from_le_bytes([b[0], b[1]]))
             .collect();
@@ -639,6 +607,80 @@ fn what_the_vulkan_encoder_cannot_do_is_refused_with_the_reason() {
     );
 }
 
+/// Decodes `path` with FFmpeg to raw `pix_fmt` frames, asserting it complains of nothing.
+fn decode(path: &Path, pix_fmt: &str) -> Vec<u8> {
+    let decoded = path.with_extension("decoded");
+    let ff = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
+        .arg(path)
+        .args(["-f", "rawvideo", "-pix_fmt", pix_fmt, "-y"])
+        .arg(&decoded)
+        .output()
+        .unwrap();
+    assert!(
+        ff.status.success() && ff.stderr.is_empty(),
+        "ffmpeg decodes {} without complaint: {}",
+        path.display(),
+        String::from_utf8_lossy(&ff.stderr)
+    );
+    std::fs::read(&decoded).unwrap()
+}
+
+/// `ffprobe`'s `entries` of `path`, one CSV line each.
+fn probe(path: &Path, entries: &str) -> String {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", entries, "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The picture types of `path` in display order, one letter each (I, P, B).
+fn picture_types(path: &Path) -> String {
+    probe(path, "frame=pict_type")
+        .lines()
+        .map(|l| l.trim().chars().next().unwrap_or('?'))
+        .collect()
+}
+
+/// Encodes raw NV12 200x120 `input` to `output` with the test driver, `--tune hq` and `extra`
+/// options, asserting it succeeds.
+fn encode_hq(manifest: &Path, input: &Path, output: &Path, extra: &[&str]) {
+    let run = tool(manifest)
+        .args([
+            "encode",
+            "--encoder",
+            "vulkan",
+            "--gpu",
+            "off",
+            "--tune",
+            "hq",
+        ])
+        .args([
+            "--keyint",
+            "8",
+            "--raw-format",
+            "nv12",
+            "--size",
+            "200x120",
+            "--fps",
+            "30",
+        ])
+        .args(extra)
+        .arg("-i")
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "encode --tune hq --encoder vulkan {extra:?} succeeds:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
 #[test]
 fn high_quality_tuning_codes_b_pictures_that_decode_to_exactly_the_input() {
     if Command::new("ffmpeg").arg("-version").output().is_err() {
@@ -655,35 +697,8 @@ fn high_quality_tuning_codes_b_pictures_that_decode_to_exactly_the_input() {
     for codec in ["h264", "hevc"] {
         // In MP4: the container keeps each packet's decode time apart from its presentation.
         let output = dir.path().join(format!("hq-{codec}.mp4"));
-        let run = tool(&manifest)
-            .args(["encode", "--encoder", "vulkan", "--codec", codec])
-            .args(["--gpu", "off", "--tune", "hq", "--keyint", "8"])
-            .args(["--raw-format", "nv12", "--size", "200x120", "--fps", "30"])
-            .arg("-i")
-            .arg(&input)
-            .arg("-o")
-            .arg(&output)
-            .output()
-            .unwrap();
-        assert!(
-            run.status.success(),
-            "encode --tune hq --encoder vulkan ({codec}) succeeds:\n{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let decoded = dir.path().join(format!("hq-{codec}.yuv"));
-        let ff = Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostdin", "-v", "error", "-i"])
-            .arg(&output)
-            .args(["-f", "rawvideo", "-pix_fmt", "nv12", "-y"])
-            .arg(&decoded)
-            .output()
-            .unwrap();
-        assert!(
-            ff.status.success() && ff.stderr.is_empty(),
-            "ffmpeg decodes the {codec} B-picture run without complaint: {}",
-            String::from_utf8_lossy(&ff.stderr)
-        );
-        let got = std::fs::read(&decoded).unwrap();
+        encode_hq(&manifest, &input, &output, &["--codec", codec]);
+        let got = decode(&output, "nv12");
         assert_eq!(got.len(), raw.len(), "{frames} frames back ({codec})");
         if let Some(i) = got.iter().zip(&raw).position(|(a, b)| a != b) {
             panic!(
@@ -695,24 +710,13 @@ fn high_quality_tuning_codes_b_pictures_that_decode_to_exactly_the_input() {
         }
         // Picture types in display order: an IDR every 8 frames, two B pictures between
         // P pictures; the last of each GOP's waiting pictures coded as a P picture.
-        let probe = |entries: &str| {
-            let out = Command::new("ffprobe")
-                .args(["-v", "error", "-show_entries", entries, "-of", "csv=p=0"])
-                .arg(&output)
-                .output()
-                .unwrap();
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        };
-        let types: String = probe("frame=pict_type")
-            .lines()
-            .map(|l| l.trim().chars().next().unwrap_or('?'))
-            .collect();
         assert_eq!(
-            types, "IBBPBBPPIBBPBBPP",
+            picture_types(&output),
+            "IBBPBBPPIBBPBBPP",
             "{codec}: picture types in display order"
         );
         // Packets in decode order: decode times rising, never after the presentation.
-        let packets: Vec<(i64, i64)> = probe("packet=pts,dts")
+        let packets: Vec<(i64, i64)> = probe(&output, "packet=pts,dts")
             .lines()
             .filter_map(|l| {
                 let (pts, dts) = l.trim().split_once(',')?;
@@ -738,47 +742,15 @@ fn high_quality_tuning_codes_b_pictures_that_decode_to_exactly_the_input() {
     // The count is the driver's preference at the preset's quality level: the test driver's
     // fast levels (P1 is level 0) prefer none.
     let output = dir.path().join("hq-p1.mp4");
-    let run = tool(&manifest)
-        .args([
-            "encode",
-            "--encoder",
-            "vulkan",
-            "--codec",
-            "h264",
-            "--preset",
-            "p1",
-        ])
-        .args(["--gpu", "off", "--tune", "hq", "--keyint", "8"])
-        .args(["--raw-format", "nv12", "--size", "200x120", "--fps", "30"])
-        .arg("-i")
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
+    encode_hq(
+        &manifest,
+        &input,
+        &output,
+        &["--codec", "h264", "--preset", "p1"],
     );
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "frame=pict_type",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&output)
-        .output()
-        .unwrap();
-    let types: String = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim().chars().next().unwrap_or('?'))
-        .collect();
     assert_eq!(
-        types, "IPPPPPPPIPPPPPPP",
+        picture_types(&output),
+        "IPPPPPPPIPPPPPPP",
         "P1: no B pictures at the driver's fastest level"
     );
 }

@@ -1276,16 +1276,14 @@ impl VideoEncoder {
                     .std_picture_info(&std.picture);
                 let dpb =
                     |info| vk::VideoEncodeH264DpbSlotInfoKHR::default().std_reference_info(info);
-                let mut setup_dpb = dpb(&std.setup);
-                let mut reference_dpb: Vec<_> = std.references.iter().map(dpb).collect();
                 // SAFETY: forwarded from the caller.
                 unsafe {
                     self.record_picture(
                         &coding,
                         slots,
                         &mut picture,
-                        &mut setup_dpb,
-                        &mut reference_dpb,
+                        (&std.setup, &std.references),
+                        dpb,
                     );
                 }
             }
@@ -1299,16 +1297,14 @@ impl VideoEncoder {
                     .std_picture_info(&std.picture);
                 let dpb =
                     |info| vk::VideoEncodeH265DpbSlotInfoKHR::default().std_reference_info(info);
-                let mut setup_dpb = dpb(&std.setup);
-                let mut reference_dpb: Vec<_> = std.references.iter().map(dpb).collect();
                 // SAFETY: forwarded from the caller.
                 unsafe {
                     self.record_picture(
                         &coding,
                         slots,
                         &mut picture,
-                        &mut setup_dpb,
-                        &mut reference_dpb,
+                        (&std.setup, &std.references),
+                        dpb,
                     );
                 }
             }
@@ -1345,16 +1341,14 @@ impl VideoEncoder {
                 }
                 .std_picture_info(&std.picture);
                 let dpb = |info| VideoEncodeAV1DpbSlotInfoKHR::default().std_reference_info(info);
-                let mut setup_dpb = dpb(&std.setup);
-                let mut reference_dpb: Vec<_> = std.references.iter().map(dpb).collect();
                 // SAFETY: forwarded from the caller.
                 unsafe {
                     self.record_picture(
                         &coding,
                         slots,
                         &mut picture,
-                        &mut setup_dpb,
-                        &mut reference_dpb,
+                        (&std.setup, &std.references),
+                        dpb,
                     );
                 }
             }
@@ -1362,23 +1356,25 @@ impl VideoEncoder {
     }
 
     /// Records one picture's coding scope: `picture` (the codec's picture info) chained to the
-    /// encode info, `setup_dpb` to the setup slot and `reference_dpb` (the codec's DPB infos
-    /// of the pictures read, in order) to the reference slots.
+    /// encode info, the codec's DPB info (`dpb` of each std reference info in `infos`: the
+    /// picture set up, then those read, in order) chained to the setup and reference slots.
     ///
     /// # Safety
     /// As [`Self::record_coding`].
-    unsafe fn record_picture<P, D>(
+    unsafe fn record_picture<'s, P, S, D>(
         &self,
         coding: &Coding<'_>,
         slots: Slots<'_>,
         picture: &mut P,
-        setup_dpb: &mut D,
-        reference_dpb: &mut [D],
+        (setup_info, reference_infos): (&'s S, &'s [S]),
+        dpb: impl Fn(&'s S) -> D,
     ) where
         P: vk::ExtendsVideoEncodeInfoKHR,
         D: vk::ExtendsVideoReferenceSlotInfoKHR,
     {
-        let setup = slots.setup.push_next(setup_dpb);
+        let mut setup_dpb = dpb(setup_info);
+        let mut reference_dpb: Vec<D> = reference_infos.iter().map(&dpb).collect();
+        let setup = slots.setup.push_next(&mut setup_dpb);
         let references: Vec<_> = slots
             .references
             .into_iter()

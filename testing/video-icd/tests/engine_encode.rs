@@ -136,6 +136,33 @@ fn encode_av1(
     (stream, keys)
 }
 
+/// The plan's live rate changes before picture `n`: VBR from 100, constant QP `qp` from 200.
+fn change_rate(encoder: &mut VideoEncoder, n: usize, rate: VideoRate, qp: u32) {
+    let control = match n {
+        100 => RateControl::Vbr {
+            target: 2_000_000,
+            max: 3_000_000,
+        },
+        200 => RateControl::Cqp { qp },
+        _ => return,
+    };
+    encoder
+        .set_rate(VideoRate { control, ..rate })
+        .expect("the device takes the change");
+}
+
+/// NV12 picture `p` of `(w, h)` as the encoder takes it.
+fn input(p: &[u8], (w, h): (usize, usize)) -> PictureInput<'_> {
+    PictureInput {
+        luma: &p[..w * h],
+        luma_stride: w,
+        chroma: &p[w * h..],
+        chroma_stride: w,
+        width: u32::try_from(w).unwrap(),
+        height: u32::try_from(h).unwrap(),
+    }
+}
+
 /// The plan every session here runs on `encoder`: `frames` pictures of `size`, VBR from
 /// picture 100, constant QP `qp` from 200 (live changes, recorded in the next coding scope, no
 /// IDR), a forced IDR at 280 (after H.264's frame_num and AV1's order hint have wrapped at
@@ -149,34 +176,9 @@ fn run_plan(
 ) -> Vec<(Vec<u8>, bool, Vec<u8>)> {
     let mut out = Vec::with_capacity(frames);
     for n in 0..frames {
-        if n == 100 {
-            encoder
-                .set_rate(VideoRate {
-                    control: RateControl::Vbr {
-                        target: 2_000_000,
-                        max: 3_000_000,
-                    },
-                    ..rate
-                })
-                .expect("the device takes VBR");
-        }
-        if n == 200 {
-            encoder
-                .set_rate(VideoRate {
-                    control: RateControl::Cqp { qp },
-                    ..rate
-                })
-                .expect("the device takes constant QP");
-        }
+        change_rate(encoder, n, rate, qp);
         let p = picture(n, w, h);
-        let input = PictureInput {
-            luma: &p[..w * h],
-            luma_stride: w,
-            chroma: &p[w * h..],
-            chroma_stride: w,
-            width: u32::try_from(w).unwrap(),
-            height: u32::try_from(h).unwrap(),
-        };
+        let input = input(&p, (w, h));
         let encoded = encoder
             .encode(input, n == 280)
             .expect("the picture encodes");
@@ -437,36 +439,9 @@ fn b_session(
         coded.push(p);
     };
     for n in 0..frames {
-        if n == 100 {
-            let vbr = RateControl::Vbr {
-                target: 2_000_000,
-                max: 3_000_000,
-            };
-            encoder
-                .set_rate(VideoRate {
-                    control: vbr,
-                    ..rate
-                })
-                .unwrap();
-        }
-        if n == 200 {
-            let cqp = RateControl::Cqp { qp: 30 };
-            encoder
-                .set_rate(VideoRate {
-                    control: cqp,
-                    ..rate
-                })
-                .unwrap();
-        }
+        change_rate(&mut encoder, n, rate, 30);
         let p = picture(n, w, h);
-        let input = PictureInput {
-            luma: &p[..w * h],
-            luma_stride: w,
-            chroma: &p[w * h..],
-            chroma_stride: w,
-            width: u32::try_from(w).unwrap(),
-            height: u32::try_from(h).unwrap(),
-        };
+        let input = input(&p, (w, h));
         encoder
             .submit(input, n == 281, i64::try_from(n).unwrap())
             .expect("the picture is taken");
