@@ -368,6 +368,51 @@ fn the_cpu_fed_nvenc_backend_keeps_the_rules_and_the_pixels() {
         (90, vec![0]),
         "intra refresh: one keyframe, then refresh waves"
     );
+
+    // High quality at the slowest preset (B-frames, lookahead: more input slots held): every
+    // picture out once, decode times rising.
+    let mut hq = SessionConfig::new(Codec::H264, w, h, Rational::new(30, 1));
+    hq.backend = BackendChoice::Only(BackendKind::Nvenc);
+    hq.tuning = ghoststream::Tuning::HighQuality;
+    hq.preset = ghoststream::Preset::P7;
+    let mut backend =
+        NvencEncoder::open(&hq).unwrap_or_else(|e| panic!("the high-quality backend opens: {e}"));
+    let mut reordered = Vec::new();
+    for n in 0..60 {
+        backend
+            .encode(cpu_frame(n), i64::try_from(n).unwrap())
+            .unwrap_or_else(|e| panic!("high-quality frame {n}: {e}"));
+        while let Some(unit) = backend.receive().unwrap() {
+            reordered.push(unit);
+        }
+    }
+    backend.finish().unwrap();
+    while let Some(unit) = backend.receive().unwrap() {
+        reordered.push(unit);
+    }
+    drop(backend);
+    let mut pts: Vec<i64> = reordered.iter().map(|u| u.pts).collect();
+    let dts: Vec<i64> = reordered.iter().map(|u| u.dts).collect();
+    eprintln!(
+        "STAND-IN high quality P7: pts in coding order {:?}",
+        &pts[..pts.len().min(12)]
+    );
+    assert!(
+        dts.windows(2).all(|d| d[1] > d[0]),
+        "decode times rise: {dts:?}"
+    );
+    pts.sort_unstable();
+    assert_eq!(pts, (0..60).collect::<Vec<_>>(), "every picture out once");
+
+    // Dropped without `finish` (an error path, a session closed early): still flushed with
+    // an end of stream before its resources go, so the stand-in sees no violation.
+    let mut early = NvencEncoder::open(&config).unwrap();
+    for n in 0..5 {
+        early
+            .encode(cpu_frame(n), i64::try_from(n).unwrap())
+            .unwrap();
+    }
+    drop(early);
     std::fs::write(out.join("standin-cpu-expected.nv12"), inputs.concat()).unwrap();
     let violations: Vec<String> = log_lines(&log)
         .into_iter()

@@ -741,6 +741,15 @@ impl EncoderBackend for NvencEncoder {
 
 impl Drop for NvencEncoder {
     fn drop(&mut self) {
+        // Dropped without `finish` (an error, a session closed early): the encoder is still
+        // flushed with an end of stream before its resources and the session go, as NVIDIA's
+        // guide asks; what it outputs is discarded with the channel.
+        if self.output_thread.is_some() {
+            if let Err(e) = self.submit.end_of_stream() {
+                tracing::debug!(error = %e, "no end of stream for an NVENC encoder dropped unfinished");
+            }
+            let _ = self.flush_awaiting();
+        }
         self.to_output = None;
         if let Some(t) = self.output_thread.take() {
             let _ = t.join();
