@@ -4,11 +4,17 @@
 //! each size, the fused 4K BGRA -> 1080p NV12 with tone mapping, and 4K NV12/P010 input scaled
 //! to 1080p, as a fraction of the same run's copy bandwidth at that size.
 //!
+//! At 1080p and 4K NV12 the buffer input is also timed with every other layout of its pass
+//! (`BufferPass`: rows "buffer: <layout>"), and every layout with centre-sited chroma.
+//!
 //! Run: `cargo bench --bench gpu_convert` (any Vulkan 1.3 device; lavapipe gives CPU figures).
 //! Device choice: GHOSTSTREAM_GPU=<name substring>. Figures for docs/PERFORMANCE.md come from
 //! the H200 through `benches/h200/run.sh`.
 
-use ghoststream::gpu::{ConvertRing, DeviceSelector, GpuContext, GpuOptions, RgbToYuv420};
+use ghoststream::gpu::{
+    BufferPass, ConvertBenchmark, ConvertRing, DeviceSelector, GpuContext, GpuError, GpuOptions,
+    RgbToYuv420,
+};
 use ghoststream::processing::convert::{ChromaSiting, ConvertSpec};
 use ghoststream::processing::pipeline::ProcessSpec;
 use ghoststream::processing::scale::{Fit, ScaleFilter};
@@ -71,6 +77,7 @@ fn main() {
         // The frame read from a sampled image (a capture's or an application's), then from a
         // storage buffer (a CPU upload's).
         conv.use_buffer_input(buffer_rows);
+        conv.use_buffer_pass(BufferPass::Tiles);
         let input = if buffer_rows.is_some() {
             "buffer"
         } else {
@@ -81,25 +88,63 @@ fn main() {
         if let Ok(b) = &result {
             copies.push((h, b.copy_gbps(), b.shader_copy_gbps()));
         }
-        match result {
-            Ok(b) => println!(
-                "| {w}x{h} {} | {input} | {:.1} MB | {:.1} us | {:.1} us | {:.1} us | {:.0} | {:.0} | {:.0} | {:.1}% | {:.1}% | {:.1} us |",
-                spec.output,
-                b.bytes as f64 / 1e6,
-                b.convert_ns / 1e3,
-                b.copy_ns / 1e3,
-                b.shader_copy_ns / 1e3,
-                b.convert_gbps(),
-                b.copy_gbps(),
-                b.shader_copy_gbps(),
-                100.0 * b.fraction_of_copy(),
-                100.0 * b.fraction_of_shader_copy(),
-                b.record_submit_ns / 1e3
-            ),
-            Err(e) => println!("| {w}x{h} | {input} | error: {e} |"),
+        row(w, h, &spec, input, &result);
+        // Then, beside the buffer row at 1080p and 4K NV12, every other layout of the buffer
+        // pass (BufferPass), and every layout with centre-sited chroma (a 2x2 box, as the plain
+        // CUDA kernel filters: no column to the left), so the fastest can be picked from one
+        // run.
+        if buffer_rows.is_some() && spec.output == PixelFormat::Nv12 && h != 1440 {
+            for (siting, label) in [
+                (ChromaSiting::Left, ""),
+                (ChromaSiting::Centre, ", centre siting"),
+            ] {
+                for pass in BufferPass::ALL {
+                    if pass == BufferPass::Tiles && siting == ChromaSiting::Left {
+                        continue; // the row above
+                    }
+                    conv.use_buffer_pass(pass);
+                    let spec = ConvertSpec { siting, ..spec };
+                    let result = conv.benchmark(w, h, &spec, 4, iterations);
+                    row(
+                        w,
+                        h,
+                        &spec,
+                        &format!("buffer: {}{label}", pass.name()),
+                        &result,
+                    );
+                }
+            }
+            conv.use_buffer_pass(BufferPass::Tiles);
         }
     }
     fused_table(&ctx, spec, &copies, iterations);
+}
+
+/// One row of the first table.
+fn row(
+    w: u32,
+    h: u32,
+    spec: &ConvertSpec,
+    input: &str,
+    result: &Result<ConvertBenchmark, GpuError>,
+) {
+    match result {
+        Ok(b) => println!(
+            "| {w}x{h} {} | {input} | {:.1} MB | {:.1} us | {:.1} us | {:.1} us | {:.0} | {:.0} | {:.0} | {:.1}% | {:.1}% | {:.1} us |",
+            spec.output,
+            b.bytes as f64 / 1e6,
+            b.convert_ns / 1e3,
+            b.copy_ns / 1e3,
+            b.shader_copy_ns / 1e3,
+            b.convert_gbps(),
+            b.copy_gbps(),
+            b.shader_copy_gbps(),
+            100.0 * b.fraction_of_copy(),
+            100.0 * b.fraction_of_shader_copy(),
+            b.record_submit_ns / 1e3
+        ),
+        Err(e) => println!("| {w}x{h} | {input} | error: {e} |"),
+    }
 }
 
 /// The fused pass, operation by operation, then all at once.

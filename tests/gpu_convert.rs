@@ -7,7 +7,7 @@
 
 mod gpu_common;
 
-use ghoststream::gpu::{DeviceSelector, GpuContext, GpuError, GpuOptions, RgbToYuv420};
+use ghoststream::gpu::{BufferPass, DeviceSelector, GpuContext, GpuError, GpuOptions, RgbToYuv420};
 use ghoststream::processing::convert::{
     normalized_rgb, reference_rgb_to_yuv, ChromaSiting, ConvertSpec, YuvLayout,
 };
@@ -120,7 +120,10 @@ fn random_frames_match_the_reference_for_every_matrix_range_and_siting() {
 
 /// The buffer input (8-bit RGBA/BGRA read from a storage buffer) against the same reference:
 /// rows padded to 16 bytes (4 pixels a load, with a ragged right edge where the width is not a
-/// multiple of 4) and to 4 bytes (the pitch that forces single-pixel loads).
+/// multiple of 4) and to 4 bytes (the pitch that forces single-pixel loads), with every layout
+/// of the pass ([`BufferPass`]). 130 wide puts a lone last column in the second block of a
+/// two-block invocation (the left column shared across blocks); 300x10 spans several
+/// workgroups across with every layout (64, 128 or 256 pixels wide).
 #[test]
 fn buffer_input_matches_the_reference() {
     let Some(ctx) = context() else { return };
@@ -132,23 +135,27 @@ fn buffer_input_matches_the_reference() {
         PixelFormat::P010,
         PixelFormat::I444,
     ];
-    for align in [16, 4] {
-        conv.use_buffer_input(Some(align));
-        for (w, h) in [(2, 2), (8, 2), (6, 4), (68, 18), (130, 67)] {
-            for output in outputs {
-                if output.check_size(w, h).is_err() {
-                    continue;
-                }
-                for format in [PixelFormat::Rgba8, PixelFormat::Bgra8] {
-                    for spec in all_specs(output) {
-                        let mut input = vec![0u8; (w * h * 4) as usize];
-                        rng.fill(&mut input);
-                        check(&mut conv, &input, format, w, h, &spec);
+    for pass in BufferPass::ALL {
+        conv.use_buffer_pass(pass);
+        for align in [16, 4] {
+            conv.use_buffer_input(Some(align));
+            for (w, h) in [(2, 2), (8, 2), (6, 4), (68, 18), (130, 67), (300, 10)] {
+                for output in outputs {
+                    if output.check_size(w, h).is_err() {
+                        continue;
+                    }
+                    for format in [PixelFormat::Rgba8, PixelFormat::Bgra8] {
+                        for spec in all_specs(output) {
+                            let mut input = vec![0u8; (w * h * 4) as usize];
+                            rng.fill(&mut input);
+                            check(&mut conv, &input, format, w, h, &spec);
+                        }
                     }
                 }
             }
         }
     }
+    conv.use_buffer_pass(BufferPass::Tiles);
     // A format the buffer shader does not read still converts (from an image).
     let mut input = vec![0u8; 8 * 4 * 4];
     rng.fill(&mut input);
@@ -179,6 +186,38 @@ fn full_hd_and_the_largest_frame_every_codec_allows() {
             output: PixelFormat::Nv12,
         };
         check(&mut conv, &input, PixelFormat::Bgra8, w, h, &spec);
+    }
+    assert_validation_silent(&ctx);
+}
+
+/// Every layout of the buffer-input pass on the frames the benchmark times (1080p, 4K) and the
+/// ones it leaves ragged (1080 rows are not a multiple of 16: the last workgroups' lower half
+/// is off the frame), against the reference.
+#[test]
+fn every_buffer_layout_at_full_hd_and_4k() {
+    let Some(ctx) = context() else { return };
+    let mut conv = RgbToYuv420::new(&ctx).unwrap();
+    conv.use_buffer_input(Some(16));
+    let mut rng = Rng::new();
+    for (w, h) in [(1920, 1080), (3840, 2160)] {
+        let mut input = vec![0u8; (w * h * 4) as usize];
+        rng.fill(&mut input);
+        for pass in BufferPass::ALL {
+            conv.use_buffer_pass(pass);
+            for (output, siting) in [
+                (PixelFormat::Nv12, ChromaSiting::Left),
+                (PixelFormat::Nv12, ChromaSiting::Centre),
+                (PixelFormat::P010, ChromaSiting::Left),
+            ] {
+                let spec = ConvertSpec {
+                    matrix: ColorMatrix::Bt709,
+                    range: ColorRange::Limited,
+                    siting,
+                    output,
+                };
+                check(&mut conv, &input, PixelFormat::Bgra8, w, h, &spec);
+            }
+        }
     }
     assert_validation_silent(&ctx);
 }
@@ -348,6 +387,13 @@ fn benchmark_path_is_clean_under_validation() {
         let b = conv.benchmark(64, 32, &spec, 2, 6).unwrap();
         assert!(b.convert_ns > 0.0 && b.copy_ns > 0.0, "{b:?}");
         assert_eq!(b.bytes, 64 * 32 * 4 + 64 * 32 * 3 / 2);
+    }
+    // Every layout of the buffer pass, as benches/gpu_convert.rs times them.
+    conv.use_buffer_input(Some(16));
+    for pass in BufferPass::ALL {
+        conv.use_buffer_pass(pass);
+        let b = conv.benchmark(300, 34, &spec, 2, 6).unwrap();
+        assert!(b.convert_ns > 0.0, "{pass:?}: {b:?}");
     }
     assert_validation_silent(&ctx);
 }

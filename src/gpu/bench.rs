@@ -209,7 +209,7 @@ impl RgbToYuv420 {
                 unsafe { write_descriptors(d, *set, &descriptors) };
             }
             let params = self.params_bytes(width, height, spec, &layout, source);
-            let groups = super::convert::dispatch_groups(width, height);
+            let groups = self.groups_for(source, width, height);
 
             // Upload every input once and move it to the sampling layout.
             self.submit_and_wait(|cmd| {

@@ -26,6 +26,104 @@ use crate::processing::convert::{
 pub(crate) static SPIRV: &[u8] = include_bytes!("../../shaders/spirv/rgb_to_yuv420.spv");
 /// The same conversion reading packed 8-bit pixels from a storage buffer.
 static BUFFER_SPIRV: &[u8] = include_bytes!("../../shaders/spirv/rgb8_buffer_to_yuv.spv");
+/// The buffer input's other layouts ([`BufferPass`]), same results.
+static TUNED_BUFFER_SPIRV: &[u8] =
+    include_bytes!("../../shaders/spirv/rgb8_buffer_to_yuv_tuned.spv");
+
+/// How the buffer-input pass ([`ConvertInput::Rgb8Buffer`]) lays its work out on the GPU. Every
+/// layout gives the same output; they exist to be timed side by side on a device
+/// (`benches/gpu_convert.rs` prints a row for each), and [`RgbToYuv420::use_buffer_pass`]
+/// picks one. The image input has one layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BufferPass {
+    /// `shaders/rgb8_buffer_to_yuv.comp`: workgroups of 16x8 invocations, each converting 4x2
+    /// pixels (one 16-byte load a row, plus one 4-byte load a row of the column to the left for
+    /// left-sited 4:2:0 chroma). What the library uses.
+    #[default]
+    Tiles,
+    /// `shaders/rgb8_buffer_to_yuv_tuned.comp` in 32x4 workgroups of 4x2-pixel invocations: a
+    /// 32-lane subgroup is one line of 128 pixels, so a load instruction reads 512 contiguous
+    /// bytes of one row and a luma store writes 128 (the layout of the plain CUDA kernel).
+    Lines,
+    /// [`BufferPass::Lines`] with the left column of left-sited chroma taken from the
+    /// neighbouring invocation through shared memory instead of a second load a row.
+    LinesSharedLeft,
+    /// 32x4 workgroups of invocations converting two 4x2-pixel blocks 128 pixels apart (8x2
+    /// pixels, four 16-byte loads issued before any arithmetic: twice the bytes in flight a
+    /// thread; each load and store instruction still contiguous), left column loaded.
+    Wide8,
+    /// [`BufferPass::Wide8`] with the left column shared as in [`BufferPass::LinesSharedLeft`].
+    Wide8SharedLeft,
+    /// [`BufferPass::Wide8SharedLeft`] with bytes made floats by bit operations and an add
+    /// (full-rate pipes) instead of integer-to-float conversions (quarter rate on NVIDIA: three
+    /// a pixel).
+    Wide8SharedLeftAluUnpack,
+}
+
+impl BufferPass {
+    /// Every layout, [`BufferPass::Tiles`] first.
+    pub const ALL: [BufferPass; 6] = [
+        BufferPass::Tiles,
+        BufferPass::Lines,
+        BufferPass::LinesSharedLeft,
+        BufferPass::Wide8,
+        BufferPass::Wide8SharedLeft,
+        BufferPass::Wide8SharedLeftAluUnpack,
+    ];
+
+    /// A short name for tables: the workgroup shape and what each invocation does.
+    pub fn name(self) -> &'static str {
+        match self {
+            BufferPass::Tiles => "tiles 16x8, 4x2 px",
+            BufferPass::Lines => "lines 32x4, 4x2 px",
+            BufferPass::LinesSharedLeft => "lines 32x4, 4x2 px, shared left",
+            BufferPass::Wide8 => "lines 32x4, 8x2 px",
+            BufferPass::Wide8SharedLeft => "lines 32x4, 8x2 px, shared left",
+            BufferPass::Wide8SharedLeftAluUnpack => "lines 32x4, 8x2 px, shared left, ALU unpack",
+        }
+    }
+
+    /// The tuned shader's constants 3.. (blocks per invocation, shared left column, workgroup
+    /// width and height, bytes unpacked by bit operations), or None for the default shader.
+    /// The workgroup width is even (I420 pairs neighbours) and the workgroup has at most the
+    /// shader's MAX_INVOCATIONS (128).
+    fn constants(self) -> Option<[u32; 5]> {
+        match self {
+            BufferPass::Tiles => None,
+            BufferPass::Lines => Some([1, 0, 32, 4, 0]),
+            BufferPass::LinesSharedLeft => Some([1, 1, 32, 4, 0]),
+            BufferPass::Wide8 => Some([2, 0, 32, 4, 0]),
+            BufferPass::Wide8SharedLeft => Some([2, 1, 32, 4, 0]),
+            BufferPass::Wide8SharedLeftAluUnpack => Some([2, 1, 32, 4, 1]),
+        }
+    }
+
+    /// Pixels a workgroup covers across and down.
+    fn tile(self) -> (u32, u32) {
+        match self.constants() {
+            None => (64, 16),
+            Some([blocks, _, x, y, _]) => (4 * x * blocks, 2 * y),
+        }
+    }
+
+    /// Workgroups of a `width` x `height` conversion.
+    fn groups(self, width: u32, height: u32) -> (u32, u32) {
+        let (tx, ty) = self.tile();
+        (width.div_ceil(tx), height.div_ceil(ty))
+    }
+
+    /// Position in [`BufferPass::ALL`].
+    fn index(self) -> u32 {
+        match self {
+            BufferPass::Tiles => 0,
+            BufferPass::Lines => 1,
+            BufferPass::LinesSharedLeft => 2,
+            BufferPass::Wide8 => 3,
+            BufferPass::Wide8SharedLeft => 4,
+            BufferPass::Wide8SharedLeftAluUnpack => 5,
+        }
+    }
+}
 
 /// Where the conversion reads its RGB frame.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -70,11 +168,6 @@ impl ConvertInput {
                 u64::from(pitch) * u64::from(height) <= u64::from(limits.max_storage_buffer_range)
             }
         }
-    }
-
-    /// 0 for an image, 1 for a buffer: the first index of the pipeline cache.
-    fn kind(self) -> u32 {
-        u32::from(self != Self::Image)
     }
 
     /// The push constant word that tells the buffer shader the pitch (in words) and byte order.
@@ -125,13 +218,19 @@ fn variant(layout: &YuvLayout, siting: ChromaSiting) -> [u32; 3] {
     [chroma, siting, u32::from(layout.bytes_per_sample == 2)]
 }
 
-/// Index of a [`variant`] in [`RgbToYuv420`]'s cache.
-fn variant_index(v: [u32; 3], input: ConvertInput) -> usize {
-    (input.kind() * 12 + v[0] * 4 + v[1] * 2 + v[2]) as usize
+/// Index of a [`variant`] in [`RgbToYuv420`]'s cache: 12 slots for the image input, then 12 per
+/// [`BufferPass`] of the buffer input.
+fn variant_index(v: [u32; 3], input: ConvertInput, pass: BufferPass) -> usize {
+    let kind = match input {
+        ConvertInput::Image => 0,
+        ConvertInput::Rgb8Buffer { .. } => 1 + pass.index(),
+    };
+    (kind * 12 + v[0] * 4 + v[1] * 2 + v[2]) as usize
 }
 
-/// Pipelines specialized per input kind and output, one cache slot per [`variant_index`].
-const VARIANTS: usize = 24;
+/// Pipelines specialized per input kind (and buffer layout) and output, one cache slot per
+/// [`variant_index`].
+const VARIANTS: usize = 12 * (1 + BufferPass::ALL.len());
 /// `RgbToYuv420::selected` when no specialized pipeline was prepared.
 const NONE_SELECTED: usize = usize::MAX;
 
@@ -167,6 +266,8 @@ pub struct RgbToYuv420 {
     /// Rows of an 8-bit input are read from a storage buffer padded to this many bytes by
     /// [`RgbToYuv420::run`] and the benchmark (None: from a sampled image).
     buffer_rows: Option<u32>,
+    /// The layout of the buffer-input pass.
+    buffer_pass: BufferPass,
     pub(super) sampler: vk::Sampler,
     descriptor_pool: vk::DescriptorPool,
     set: vk::DescriptorSet,
@@ -202,10 +303,11 @@ impl RgbToYuv420 {
         let mut this = Self {
             ctx: Arc::clone(ctx),
             pipe,
-            variants: Default::default(),
+            variants: Box::new(std::array::from_fn(|_| OnceLock::new())),
             selected: AtomicUsize::new(NONE_SELECTED),
             general: false,
             buffer_rows: None,
+            buffer_pass: BufferPass::default(),
             sampler: vk::Sampler::null(),
             descriptor_pool: vk::DescriptorPool::null(),
             set: vk::DescriptorSet::null(),
@@ -255,6 +357,20 @@ impl RgbToYuv420 {
     /// instead of from a sampled image (None). Other formats are still read from an image.
     pub fn use_buffer_input(&mut self, row_align: Option<u32>) {
         self.buffer_rows = row_align;
+    }
+
+    /// Makes [`RgbToYuv420::run`] and the benchmark convert a buffer input with the `pass`
+    /// layout (the default is [`BufferPass::Tiles`]); the output is the same with every one.
+    pub fn use_buffer_pass(&mut self, pass: BufferPass) {
+        self.buffer_pass = pass;
+    }
+
+    /// Workgroups of a `width` x `height` conversion from `input`.
+    pub(super) fn groups_for(&self, input: ConvertInput, width: u32, height: u32) -> (u32, u32) {
+        match input {
+            ConvertInput::Image => dispatch_groups(width, height),
+            ConvertInput::Rgb8Buffer { .. } => self.buffer_pass.groups(width, height),
+        }
     }
 
     /// The input [`RgbToYuv420::run`] and the benchmark use for a `format` frame `width` wide.
@@ -340,6 +456,7 @@ impl RgbToYuv420 {
         )?;
 
         let params = self.params(width, height, spec, &layout, source);
+        let groups = self.groups_for(source, width, height);
         let pipe = match source {
             ConvertInput::Image if self.general => &self.pipe,
             _ => self.specialized(&layout, spec.siting, source)?,
@@ -390,13 +507,7 @@ impl RgbToYuv420 {
                     d.cmd_reset_query_pool(cmd, queries, 0, 2);
                     d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::TOP_OF_PIPE, queries, 0);
                 }
-                pipe.record_dispatch(
-                    d,
-                    cmd,
-                    cmd_set,
-                    &params.bytes(),
-                    dispatch_groups(width, height),
-                );
+                pipe.record_dispatch(d, cmd, cmd_set, &params.bytes(), groups);
                 if timestamps {
                     d.cmd_write_timestamp(cmd, vk::PipelineStageFlags::BOTTOM_OF_PIPE, queries, 1);
                 }
@@ -488,7 +599,7 @@ impl RgbToYuv420 {
     ) -> Vec<u8> {
         match self.specialized(layout, spec.siting, input) {
             Ok(_) => self.selected.store(
-                variant_index(variant(layout, spec.siting), input),
+                variant_index(variant(layout, spec.siting), input, self.buffer_pass),
                 Ordering::Relaxed,
             ),
             Err(e) if input != ConvertInput::Image => {
@@ -531,13 +642,21 @@ impl RgbToYuv420 {
         input: ConvertInput,
     ) -> Result<&ComputePipeline, GpuError> {
         let v = variant(layout, siting);
-        let cell = &self.variants[variant_index(v, input)];
+        let cell = &self.variants[variant_index(v, input, self.buffer_pass)];
         if cell.get().is_none() {
+            let mut constants = v.to_vec();
             let (spirv, bindings) = match input {
                 ConvertInput::Image => (SPIRV, &BINDINGS),
-                ConvertInput::Rgb8Buffer { .. } => (BUFFER_SPIRV, &BUFFER_BINDINGS),
+                ConvertInput::Rgb8Buffer { .. } => match self.buffer_pass.constants() {
+                    None => (BUFFER_SPIRV, &BUFFER_BINDINGS),
+                    Some(tuned) => {
+                        constants.extend_from_slice(&tuned);
+                        (TUNED_BUFFER_SPIRV, &BUFFER_BINDINGS)
+                    }
+                },
             };
-            let pipe = ComputePipeline::specialized(&self.ctx, spirv, bindings, PARAMS_BYTES, &v)?;
+            let pipe =
+                ComputePipeline::specialized(&self.ctx, spirv, bindings, PARAMS_BYTES, &constants)?;
             // Another thread may have built it meanwhile: either pipeline is the same.
             let _ = cell.set(pipe);
         }

@@ -33,7 +33,7 @@ pub use ash;
 #[cfg(any(feature = "test-support", feature = "bench"))]
 pub use bench::ConvertBenchmark;
 pub use commands::GpuTime;
-pub use convert::{ConvertInput, ConvertRun, RgbToYuv420};
+pub use convert::{BufferPass, ConvertInput, ConvertRun, RgbToYuv420};
 pub use dmabuf::{importable_modifiers, DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use interop::{ExportableBuffer, ExportableTimeline};
 #[cfg(any(feature = "test-support", feature = "bench"))]
