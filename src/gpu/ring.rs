@@ -32,7 +32,7 @@ use super::commands::{
     wait_timeline, GpuTime,
 };
 use super::conv::color_range;
-use super::convert::{BufferPass, ConvertInput, RgbToYuv420};
+use super::convert::{ConvertInput, RgbToYuv420};
 use super::dmabuf::{DmaBuf, DmaBufImage};
 use super::interop::{ExportableBuffer, ExportableTimeline};
 use super::pass::ProcessingPass;
@@ -46,10 +46,6 @@ use crate::frame::{DmaBufFrame, DmaBufKey, GpuFrame, PointerOverlay};
 use crate::processing::convert::YuvLayout;
 use crate::processing::pipeline::ProcessSpec;
 
-/// How a CPU upload is read as a buffer: the input, the pipeline's push constants, its
-/// workgroups.
-type UploadInput = (ConvertInput, Vec<u8>, (u32, u32));
-
 /// The pass a ring runs: the plain conversion shader when only a 4:2:0 conversion is asked
 /// for (it is the fastest), the fused pass otherwise.
 enum Pass {
@@ -60,9 +56,8 @@ enum Pass {
         /// CPU uploads read as a buffer (no copy into an image; on the H200 the buffer-input
         /// pass takes half the image-input one's time): straight from the staging buffer where
         /// the device reads host memory as its own (a CPU or integrated device), else from a
-        /// device-local copy of it. The input description, that pipeline's push constants and
-        /// its workgroups.
-        upload_input: Option<Box<UploadInput>>,
+        /// device-local copy of it. The input description and that pipeline's push constants.
+        upload_input: Option<Box<(ConvertInput, Vec<u8>)>>,
     },
     Process(Box<ProcessingPass>),
 }
@@ -80,10 +75,7 @@ impl Pass {
         }
         let (w, h) = (spec.output_width, spec.output_height);
         super::convert::check_request(ctx, spec.convert.output, w, h)?;
-        let mut conv = RgbToYuv420::new(ctx)?;
-        // Uploads are read in lines of 32x4 invocations: 5% faster than 16x8 tiles at 4K and
-        // 1080p on an H100 in one run beside the other layouts (docs/PERFORMANCE.md).
-        conv.use_buffer_pass(BufferPass::Lines);
+        let conv = RgbToYuv420::new(ctx)?;
         let layout = YuvLayout::new(spec.convert.output, w, h);
         let params = conv.params_bytes(w, h, &spec.convert, &layout, ConvertInput::Image);
         let upload_input = match ConvertInput::rgb8_buffer(input, w, 4) {
@@ -91,7 +83,7 @@ impl Pass {
                 if (w, h) == (spec.input_width, spec.input_height) && buffer.fits(ctx, h) =>
             {
                 let (_, bytes) = conv.pipeline_for(w, h, &spec.convert, &layout, buffer)?;
-                Some(Box::new((buffer, bytes, conv.groups_for(buffer, w, h))))
+                Some(Box::new((buffer, bytes)))
             }
             _ => None,
         };
@@ -982,17 +974,18 @@ impl<T> ConvertRing<T> {
                 (
                     Pass::Convert {
                         conv,
+                        groups,
                         upload_input: Some(upload),
                         ..
                     },
                     Some(set),
                 ) => {
-                    let (input, params, upload_groups) = &**upload;
+                    let (input, params) = &**upload;
                     let siting = self.spec.convert.siting;
                     // The pipeline was built when the pass was made (this finds it cached; the
                     // push constants were worked out then too).
                     if let Ok(pipe) = conv.specialized(&self.layout, siting, *input) {
-                        pipe.record_dispatch(d, slot.cmd, set, params, *upload_groups);
+                        pipe.record_dispatch(d, slot.cmd, set, params, *groups);
                     }
                 }
                 _ => self.pass.record(d, slot.cmd, slot.set, self.frames),
