@@ -139,6 +139,8 @@ pub struct NvencEncoder {
     slots: Vec<Slot>,
     free: Receiver<usize>,
     free_return: Sender<usize>,
+    /// Hand-off slots known to be unmapped (taken from `free` as they come back).
+    unmapped: Vec<bool>,
     /// The CUDA stream NVENC reads its input on (`nvEncSetIOCudaStreams`).
     io_stream: CudaStream,
     /// The CUstream handle NVENC was given (it takes a pointer to the handle and keeps it).
@@ -347,6 +349,7 @@ impl NvencEncoder {
             encode_config,
             plane_copies: plane_copies(&layout),
             layout,
+            unmapped: vec![false; slots.len()],
             slots,
             free,
             free_return,
@@ -565,11 +568,9 @@ fn output_loop(
         let locked = unsafe { output.lock_and_copy(p.bitstream) };
         // The picture's bitstream is out (or failed), so its input may be unmapped.
         let unmapped = output.unmap(p.mapped);
-        if p.release.is_none() {
-            // CPU-fed slots cycle through the free list; hand-off slots are cycled by the
-            // Vulkan pass, which waits for `released` instead.
-            let _ = free.send(p.slot);
-        }
+        // Unmapped: the slot may be mapped again (CPU-fed slots are taken from this list;
+        // a hand-off slot, which the Vulkan pass picks, is mapped only once it is back here).
+        let _ = free.send(p.slot);
         // NVENC is done reading the slot: the Vulkan pass may rewrite it.
         let released = match (&release, p.release) {
             (Some((timeline, stream)), Some(value)) => {
@@ -618,10 +619,35 @@ impl EncoderBackend for NvencEncoder {
                 reason: format!("hand-off buffer {} of {}", frame.buffer, self.slots.len()),
             });
         }
+        // The Vulkan pass reuses a buffer after a GPU wait for `released`, but NVENC's mapping
+        // is CPU state: the slot's previous picture must have been unmapped by the output
+        // thread (it returns the slot on the free list) before the slot is mapped again.
+        if self.awaiting.iter().any(|p| p.slot == frame.buffer) {
+            // Its picture is held by the encoder (reordering) and not yet output: waiting would
+            // never end.
+            return Err(EncodeError::UnsupportedInput {
+                format: self.choice.input_format,
+                reason: format!(
+                    "hand-off buffer {} still holds a picture the encoder has not output: the pass ran more than {} frames ahead",
+                    frame.buffer,
+                    self.slots.len()
+                ),
+            });
+        }
+        while !self.unmapped[frame.buffer] {
+            let slot = self.free.recv().map_err(|_| output_gone())?;
+            self.unmapped[slot] = true;
+        }
+        self.unmapped[frame.buffer] = false;
         self.io_stream
             .wait(&sync.ready, frame.value)
             .map_err(|e| EncodeError::from(NvencError::Cuda(e)))?;
-        self.submit(frame.buffer, encoder_pts, Some(frame.value))
+        let submitted = self.submit(frame.buffer, encoder_pts, Some(frame.value));
+        if submitted.is_err() && !self.awaiting.iter().any(|p| p.slot == frame.buffer) {
+            // Never queued: the slot was not mapped, or was unmapped with the failure.
+            self.unmapped[frame.buffer] = true;
+        }
+        submitted
     }
 
     fn controls(&self) -> LiveControls {
