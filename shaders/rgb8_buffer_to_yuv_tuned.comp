@@ -62,7 +62,7 @@ shared uint edge[2u * 2u * MAX_INVOCATIONS];
 shared uint pair_u[2u * MAX_INVOCATIONS];
 shared uint pair_v[2u * MAX_INVOCATIONS];
 
-// A pixel's R, G, B: 0..1, or 0..255 with ALU_UNPACK.
+// A pixel's R, G, B as 0..255 (by bit operations with ALU_UNPACK, else integer conversions).
 vec3 unpack_rgb(uint word, bool bgra) {
     vec3 c;
     if (ALU_UNPACK == 1u) {
@@ -71,7 +71,9 @@ vec3 unpack_rgb(uint word, bool bgra) {
                  uintBitsToFloat(((word >> 8) & 0xffu) | two23),
                  uintBitsToFloat(((word >> 16) & 0xffu) | two23)) - 8388608.0;
     } else {
-        c = unpackUnorm4x8(word).rgb;
+        // The bytes as integers (the 1/255 is in the weights): exact, where unpackUnorm4x8's
+        // division may round differently from one driver to another.
+        c = vec3(float(word & 0xffu), float((word >> 8) & 0xffu), float((word >> 16) & 0xffu));
     }
     return bgra ? c.bgr : c;
 }
@@ -114,8 +116,8 @@ void main() {
     int xb = int(gl_WorkGroupID.x * gl_WorkGroupSize.x * BLOCKS + lx) * 4;
     float top = float(p.depth.x);
     uint shift = p.depth.y;
-    // With ALU_UNPACK the pixels are 0..255: the weights take the 1/255.
-    float unit = ALU_UNPACK == 1u ? 1.0 / 255.0 : 1.0;
+    // The pixels are 0..255 (integers): the weights take the 1/255.
+    float unit = 1.0 / 255.0;
     vec4 ky = vec4(p.y_coef.rgb * unit, p.y_coef.w);
     vec4 kb = vec4(p.cb_coef.rgb * unit, p.cb_coef.w);
     vec4 kr = vec4(p.cr_coef.rgb * unit, p.cr_coef.w);
