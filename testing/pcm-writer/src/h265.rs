@@ -42,6 +42,24 @@ pub fn no_vps_flags() -> native::StdVideoH265VpsFlags {
     }
 }
 
+/// A single-layer VPS's flags: temporal id nesting, and the sub-layer ordering info present.
+pub fn single_layer_vps_flags() -> native::StdVideoH265VpsFlags {
+    let mut flags = no_vps_flags();
+    flags.set_vps_temporal_id_nesting_flag(1);
+    flags.set_vps_sub_layer_ordering_info_present_flag(1);
+    flags
+}
+
+/// A DPB of one reference picture and the one being decoded, nothing reordered, no latency
+/// bound (`sps_max_dec_pic_buffering_minus1` 1 for the one sub-layer).
+pub fn one_reference_dpb() -> native::StdVideoH265DecPicBufMgr {
+    native::StdVideoH265DecPicBufMgr {
+        max_latency_increase_plus1: [0; 7],
+        max_dec_pic_buffering_minus1: [1, 0, 0, 0, 0, 0, 0],
+        max_num_reorder_pics: [0; 7],
+    }
+}
+
 /// `StdVideoH265SpsFlags` with every flag 0.
 pub fn no_sps_flags() -> native::StdVideoH265SpsFlags {
     native::StdVideoH265SpsFlags {
@@ -889,11 +907,7 @@ mod tests {
     }
 
     fn dpb() -> native::StdVideoH265DecPicBufMgr {
-        native::StdVideoH265DecPicBufMgr {
-            max_latency_increase_plus1: [0; 7],
-            max_dec_pic_buffering_minus1: [1, 0, 0, 0, 0, 0, 0],
-            max_num_reorder_pics: [0; 7],
-        }
+        one_reference_dpb()
     }
 
     #[test]

@@ -750,11 +750,7 @@ mod tests {
     /// the Main 10 profile), luma and chroma depths given.
     fn sets_of_depth(minus8: u8, chroma_minus8: u8) -> (Sps, Pps) {
         let ptl = crate::h265::std_ptl(if minus8 == 0 { 1 } else { 2 }, 0);
-        let dpb = native::StdVideoH265DecPicBufMgr {
-            max_latency_increase_plus1: [0; 7],
-            max_dec_pic_buffering_minus1: [1, 0, 0, 0, 0, 0, 0],
-            max_num_reorder_pics: [0; 7],
-        };
+        let dpb = crate::h265::one_reference_dpb();
         let mut sf = crate::h265::no_sps_flags();
         sf.set_sps_temporal_mvp_enabled_flag(1);
         sf.set_sample_adaptive_offset_enabled_flag(1);

@@ -379,14 +379,8 @@ fn main_10_pictures_encode_from_p010_and_decode_to_exactly_the_ten_bit_input() {
         MAIN_10,
         native::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_4_1,
     );
-    let dpb = native::StdVideoH265DecPicBufMgr {
-        max_latency_increase_plus1: [0; 7],
-        max_dec_pic_buffering_minus1: [1, 0, 0, 0, 0, 0, 0],
-        max_num_reorder_pics: [0; 7],
-    };
-    let mut vps_flags = h265::no_vps_flags();
-    vps_flags.set_vps_temporal_id_nesting_flag(1);
-    vps_flags.set_vps_sub_layer_ordering_info_present_flag(1);
+    let dpb = h265::one_reference_dpb();
+    let vps_flags = h265::single_layer_vps_flags();
     let vps = native::StdVideoH265VideoParameterSet {
         pDecPicBufMgr: &raw const dpb,
         pProfileTierLevel: &raw const ptl,

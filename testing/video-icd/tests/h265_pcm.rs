@@ -110,14 +110,8 @@ fn parameter_sets(
         },
         native::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_5_1,
     );
-    let dpb = native::StdVideoH265DecPicBufMgr {
-        max_latency_increase_plus1: [0; 7],
-        max_dec_pic_buffering_minus1: [1, 0, 0, 0, 0, 0, 0],
-        max_num_reorder_pics: [0; 7],
-    };
-    let mut vf = h265::no_vps_flags();
-    vf.set_vps_temporal_id_nesting_flag(1);
-    vf.set_vps_sub_layer_ordering_info_present_flag(1);
+    let dpb = h265::one_reference_dpb();
+    let vf = h265::single_layer_vps_flags();
     let vps = h265::vps(&h265::std_vps(vf), Some(&ptl), Some(&dpb), false).unwrap();
 
     let mut sf = h265::no_sps_flags();

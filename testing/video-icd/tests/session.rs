@@ -135,14 +135,8 @@ fn h265_main_parameters_decode_with_ffmpeg(v: &Vulkan<'_>, dir: &std::path::Path
         native::StdVideoH265ProfileIdc_STD_VIDEO_H265_PROFILE_IDC_MAIN,
         native::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_4_1,
     );
-    let dpb = native::StdVideoH265DecPicBufMgr {
-        max_latency_increase_plus1: [0; 7],
-        max_dec_pic_buffering_minus1: [1, 0, 0, 0, 0, 0, 0],
-        max_num_reorder_pics: [0; 7],
-    };
-    let mut vps_flags = h265::no_vps_flags();
-    vps_flags.set_vps_temporal_id_nesting_flag(1);
-    vps_flags.set_vps_sub_layer_ordering_info_present_flag(1);
+    let dpb = h265::one_reference_dpb();
+    let mut vps_flags = h265::single_layer_vps_flags();
     vps_flags.set_vps_timing_info_present_flag(1);
     let vps = native::StdVideoH265VideoParameterSet {
         vps_num_units_in_tick: 1,
