@@ -21,11 +21,6 @@ use ghoststream::processing::pipeline::reference_process;
 use ghoststream::{CpuImage, PixelFormat};
 use gpu_common::{assert_validation_silent, compare, Rng};
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 #[test]
 fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
     let Some((ctx, cuda)) = gpu_common::cuda_context() else {
@@ -148,8 +143,8 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
          (of which the test's CPU picture copied into the staging buffer is most), CUDA side (wait, copy, signal, event queued) {:.1} µs",
         elapsed.as_secs_f64(),
         checked as f64 / elapsed.as_secs_f64(),
-        median(vulkan_ns) / 1000.0,
-        median(cuda_ns) / 1000.0
+        gpu_common::median(vulkan_ns) / 1000.0,
+        gpu_common::median(cuda_ns) / 1000.0
     );
     assert_eq!(checked, frames);
     assert_eq!(
@@ -202,7 +197,7 @@ fn cuda_runs_past_its_wait_soon_after_the_timeline_is_signalled() {
     sorted.sort_by(f64::total_cmp);
     eprintln!(
         "host signal of the Vulkan timeline to the CUDA stream past its wait (polled): median {:.1} µs, p90 {:.1} µs, max {:.1} µs over {} signals",
-        median(latency) / 1000.0,
+        gpu_common::median(latency) / 1000.0,
         sorted[sorted.len() * 9 / 10] / 1000.0,
         sorted[sorted.len() - 1] / 1000.0,
         sorted.len()

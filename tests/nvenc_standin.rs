@@ -85,11 +85,6 @@ fn tight(laid: &[u8], layout: &YuvLayout) -> Vec<u8> {
     out
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
 /// The stand-in's log lines of this process (after its header).
 fn log_lines(log: &PathBuf) -> Vec<String> {
     std::fs::read_to_string(log)
@@ -222,9 +217,9 @@ fn the_nvenc_backend_through_the_vulkan_handoff_keeps_the_rules_and_the_pixels()
              CPU per frame, medians: ring submit {:.1} µs, backend encode_handed_off {:.1} µs, of which the stand-in's own nvEncEncodePicture {:.1} µs; {} stream bytes; {} violations",
             elapsed.as_secs_f64(),
             frames as f64 / elapsed.as_secs_f64(),
-            median(submit_ns) / 1000.0,
-            median(encode_ns) / 1000.0,
-            median(micros),
+            gpu_common::median(submit_ns) / 1000.0,
+            gpu_common::median(encode_ns) / 1000.0,
+            gpu_common::median(micros),
             stream.len(),
             violations.len()
         );

@@ -284,3 +284,9 @@ pub fn cuda_context() -> Option<(Arc<GpuContext>, Arc<ghoststream::cuda::CudaDev
         }
     }
 }
+
+/// The median of `v` (0 for none).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}

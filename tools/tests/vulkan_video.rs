@@ -88,8 +88,8 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
     };
 
     // `probe` finds the driver's H.264, H.265 and AV1 encodes.
-    let probe = tool(&manifest).arg("probe").output().unwrap();
-    let text = String::from_utf8_lossy(&probe.stdout);
+    let probed = tool(&manifest).arg("probe").output().unwrap();
+    let text = String::from_utf8_lossy(&probed.stdout);
     for codec in ["h264", "hevc", "av1"] {
         assert!(
             text.lines().any(|l| l.contains("vulkan")
@@ -97,7 +97,7 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
                 && l.contains("available")
                 && l.contains("GhostStream test driver")),
             "probe names the test driver's {codec} encode:\n{text}{}",
-            String::from_utf8_lossy(&probe.stderr)
+            String::from_utf8_lossy(&probed.stderr)
         );
     }
 
@@ -166,19 +166,7 @@ fn encode_with_the_vulkan_encoder_on_the_test_driver_decodes_to_exactly_the_inpu
             "encode GPU time in every stats line:\n{stats}"
         );
         // Keyframes every 5 frames: IDR slices at frames 0, 5 and 10 (FFmpeg's reading).
-        let keys = Command::new("ffprobe")
-            .args([
-                "-v",
-                "error",
-                "-show_entries",
-                "frame=key_frame",
-                "-of",
-                "csv=p=0",
-            ])
-            .arg(&output)
-            .output()
-            .unwrap();
-        let keys: Vec<String> = String::from_utf8_lossy(&keys.stdout)
+        let keys: Vec<String> = probe(&output, "frame=key_frame")
             .lines()
             .map(|l| l.trim().to_string())
             .collect();
@@ -228,19 +216,7 @@ fn av1_with_the_vulkan_encoder_on_the_test_driver_is_an_ivf_ffmpeg_reads() {
         String::from_utf8_lossy(&run.stderr)
     );
     // The container's packets: one a frame, key frames every 5.
-    let packets = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "packet=flags",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&output)
-        .output()
-        .unwrap();
-    let flags: Vec<bool> = String::from_utf8_lossy(&packets.stdout)
+    let flags: Vec<bool> = probe(&output, "packet=flags")
         .lines()
         .map(|l| l.starts_with('K'))
         .collect();
