@@ -33,7 +33,7 @@ for fault in busy@5 oom@5 lost@5 need_more_input@5 no_encoder; do
 done
 # The streams (PCM of 8 pictures in turn: xz finds the repeats) and the pass's own output, for
 # benches/h200/check-standin.sh to decode here with FFmpeg.
-for f in /tmp/standin/*.bin /tmp/standin/*.nv12; do
+for f in /tmp/standin/*.bin /tmp/standin/*.nv12 /tmp/standin/*.p010; do
   [ -e "$f" ] && xz -T0 -9 -c "$f" > "$out/standin/$(basename "$f").xz"
 done
 ls -la "$out/standin"

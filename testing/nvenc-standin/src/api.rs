@@ -115,6 +115,8 @@ struct Init {
     idr_period: u32,
     frame_interval_p: i32,
     rate: String,
+    /// `splitEncodeMode` (`NV_ENC_SPLIT_ENCODE_MODE`).
+    split: u32,
 }
 
 struct Registration {
@@ -191,6 +193,9 @@ struct Session {
     force_idr: bool,
     /// A lock is between taking its picture and handing it back (outside the lock).
     locking: bool,
+    /// The thread that locked this session's bitstreams so far: the guide's model is one
+    /// worker thread locking every output buffer, in submission order.
+    lock_thread: Option<std::thread::ThreadId>,
     faults: Faults,
     last_error: CString,
 }
@@ -439,6 +444,7 @@ pub(crate) unsafe fn open_session_ex(
         since_idr: 0,
         force_idr: false,
         locking: false,
+        lock_thread: None,
         faults: faults.unwrap_or_default(),
         last_error: CString::default(),
     };
@@ -510,6 +516,9 @@ pub(crate) unsafe fn destroy_encoder(encoder: *mut c_void) -> u32 {
     } else {
         ok(format!("{} picture(s) encoded", s.pictures))
     };
+    if !sessions().values().any(|other| other.context == s.context) {
+        cuda().forget_context(s.context);
+    }
     finish(Some(&mut s), id, CALL, outcome, started)
 }
 
@@ -942,6 +951,7 @@ fn check_init(b: &Bytes, name: &str, previous: Option<&Init>) -> Result<Init, Re
         idr_period,
         frame_interval_p,
         rate,
+        split,
     })
 }
 
@@ -1148,14 +1158,15 @@ pub(crate) unsafe fn initialize_encoder(
         let b = unsafe { Bytes::copy(params) };
         let init = check_init(&b, "NV_ENC_INITIALIZE_PARAMS", None)?;
         let detail = format!(
-            "{:?} {}x{} GOP {} IDR period {} frameIntervalP {} {}",
+            "{:?} {}x{} GOP {} IDR period {} frameIntervalP {} {} splitEncodeMode {}",
             init.codec,
             init.width,
             init.height,
             init.gop,
             init.idr_period,
             init.frame_interval_p,
-            init.rate
+            init.rate,
+            init.split
         );
         s.init = Some(init);
         s.state = State::Initialized;
@@ -2127,6 +2138,14 @@ fn lock_begin(
             "a lock while another nvEncLockBitstream of this session is in progress (on another thread): output buffers are locked by one thread, in order",
         ));
     }
+    let here = std::thread::current().id();
+    if let Some(first) = s.lock_thread.filter(|t| *t != here) {
+        return Err(violation(
+            INVALID_CALL,
+            format!("nvEncLockBitstream on thread {here:?}, while this session's bitstreams were locked on {first:?} until now: the guide's model is one worker thread that locks every output buffer, in submission order"),
+        ));
+    }
+    s.lock_thread = Some(here);
     let buf = s.buffers.get_mut(&h).expect("checked above");
     let job = buf.job.take().expect("a ready buffer holds its picture");
     buf.state = BufferState::Locked;

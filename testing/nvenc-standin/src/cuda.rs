@@ -47,6 +47,11 @@ pub trait CudaAccess: Send + Sync {
         pointer: u64,
         len: usize,
     ) -> Result<Box<dyn PendingRead>, String>;
+    /// Frees what the stand-in keeps for `context` between calls (called as a session goes,
+    /// before the application may destroy the context).
+    fn forget_context(&self, context: usize) {
+        let _ = context;
+    }
 }
 
 /// A copy to the host in flight.
@@ -279,20 +284,55 @@ struct DriverRead {
     released: bool,
 }
 
+/// The pinned memory and event of a finished read, kept for the next read of the same size in
+/// the same context: `cuMemAllocHost` costs about a millisecond, which would swamp the
+/// backend's own time in the stand-in's figures.
+struct Spare {
+    context: usize,
+    host: usize,
+    len: usize,
+    event: usize,
+}
+
+/// Spares kept at most (the rest are freed).
+const MAX_SPARES: usize = 16;
+
+static SPARE: Mutex<Vec<Spare>> = Mutex::new(Vec::new());
+
+/// Frees a read's event and pinned memory.
+fn free_read(context: usize, host: usize, event: usize) {
+    let _ = with_context(context, || {
+        // SAFETY: an event and pinned memory of a finished read, freed once: no read and no
+        // spare refers to them after.
+        unsafe {
+            sys::cuEventDestroy_v2(event as sys::CUevent);
+            sys::cuMemFreeHost(host as *mut std::ffi::c_void);
+        }
+        Ok(())
+    });
+}
+
 impl DriverRead {
+    /// Gives the finished read's memory and event back (kept as a spare, or freed), once (by
+    /// `wait` or on drop).
     fn release(&mut self) {
         if std::mem::replace(&mut self.released, true) {
             return;
         }
-        let _ = with_context(self.context, || {
-            // SAFETY: the event and pinned memory this read made, released once (by `wait`
-            // or on drop).
-            unsafe {
-                sys::cuEventDestroy_v2(self.event as sys::CUevent);
-                sys::cuMemFreeHost(self.host as *mut std::ffi::c_void);
-            }
-            Ok(())
-        });
+        let mut spares = SPARE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if spares.len() < MAX_SPARES {
+            spares.push(Spare {
+                context: self.context,
+                host: self.host,
+                len: self.len,
+                event: self.event,
+            });
+            return;
+        }
+        drop(spares);
+        free_read(self.context, self.host, self.event);
     }
 }
 
@@ -329,6 +369,20 @@ impl Drop for DriverRead {
 }
 
 impl CudaAccess for DriverCuda {
+    fn forget_context(&self, context: usize) {
+        let gone: Vec<Spare> = {
+            let mut spares = SPARE
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (gone, kept) = spares.drain(..).partition(|s| s.context == context);
+            *spares = kept;
+            gone
+        };
+        for s in gone {
+            free_read(s.context, s.host, s.event);
+        }
+    }
+
     fn start_read(
         &self,
         context: usize,
@@ -337,20 +391,34 @@ impl CudaAccess for DriverCuda {
         len: usize,
     ) -> Result<Box<dyn PendingRead>, String> {
         with_context(context, || {
-            let mut host = std::ptr::null_mut();
-            // SAFETY: writes one pointer to `len` bytes of pinned memory.
-            check("cuMemAllocHost", unsafe {
-                sys::cuMemAllocHost_v2(&raw mut host, len)
-            })?;
-            let mut event = std::ptr::null_mut();
-            // SAFETY: writes one event handle; flags 0.
-            if let Err(e) = check("cuEventCreate", unsafe {
-                sys::cuEventCreate(&raw mut event, 0)
-            }) {
-                // SAFETY: allocated just above.
-                unsafe { sys::cuMemFreeHost(host) };
-                return Err(e);
-            }
+            let spare = {
+                let mut spares = SPARE
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                spares
+                    .iter()
+                    .position(|s| s.context == context && s.len == len)
+                    .map(|i| spares.swap_remove(i))
+            };
+            let (host, event) = if let Some(s) = spare {
+                (s.host as *mut std::ffi::c_void, s.event as sys::CUevent)
+            } else {
+                let mut host = std::ptr::null_mut();
+                // SAFETY: writes one pointer to `len` bytes of pinned memory.
+                check("cuMemAllocHost", unsafe {
+                    sys::cuMemAllocHost_v2(&raw mut host, len)
+                })?;
+                let mut event = std::ptr::null_mut();
+                // SAFETY: writes one event handle; flags 0.
+                if let Err(e) = check("cuEventCreate", unsafe {
+                    sys::cuEventCreate(&raw mut event, 0)
+                }) {
+                    // SAFETY: allocated just above.
+                    unsafe { sys::cuMemFreeHost(host) };
+                    return Err(e);
+                }
+                (host, event)
+            };
             let read = DriverRead {
                 context,
                 host: host as usize,

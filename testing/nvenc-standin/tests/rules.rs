@@ -222,6 +222,41 @@ fn a_wrong_input_pitch_in_the_picture_is_refused() {
     );
 }
 
+/// A session shared with a second thread, to break the one-locking-thread rule.
+struct Shared<'a>(&'a Session);
+// SAFETY: the stand-in's handles are plain numbers behind its own lock; the test's threads
+// call it one after the other (the second is joined before the first goes on).
+unsafe impl Sync for Shared<'_> {}
+
+#[test]
+fn locking_on_a_second_thread_is_refused() {
+    let (s, memory, reg, buf, mapped) = ready();
+    let _ = (memory, reg);
+    let second = s.alloc_frame();
+    let (_, reg2) = s.register(second);
+    let (_, buf2) = s.create_buffer();
+    let (_, mapped2) = s.map(reg2);
+    assert_eq!(s.encode(mapped, buf, 0), st::SUCCESS);
+    assert_eq!(s.encode(mapped2, buf2, 1), st::SUCCESS);
+    assert_eq!(s.lock_copy(buf).0, st::SUCCESS);
+    let shared = Shared(&s);
+    let buf2 = buf2 as usize;
+    let status = std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let shared = &shared;
+                shared.0.lock_copy(buf2 as *mut c_void).0
+            })
+            .join()
+            .unwrap()
+    });
+    assert_eq!(status, st::INVALID_CALL);
+    s.assert_violation(
+        st::INVALID_CALL,
+        "one worker thread that locks every output buffer",
+    );
+}
+
 #[test]
 fn locking_out_of_submission_order_is_refused() {
     let (s, memory, reg, buf, mapped) = ready();
