@@ -12,8 +12,8 @@
 //! the H200 through `benches/h200/run.sh`.
 
 use ghoststream::gpu::{
-    BufferPass, ConvertBenchmark, ConvertRing, DeviceSelector, GpuContext, GpuError, GpuOptions,
-    RgbToYuv420,
+    BufferPass, ConvertBenchmark, ConvertRing, DeviceSelector, FusedStages, GpuContext, GpuError,
+    GpuOptions, RgbToYuv420,
 };
 use ghoststream::processing::convert::{ChromaSiting, ConvertSpec};
 use ghoststream::processing::pipeline::ProcessSpec;
@@ -287,5 +287,73 @@ fn fused_table(
             ),
             Err(e) => println!("| {name} | error: {e} |"),
         }
+    }
+    fused_stages(ctx, nv12, &tone, iterations);
+}
+
+/// The fused 4K BGRA8 -> 1080p NV12 pass cut after each stage (`FusedStages`): what reading
+/// and filtering the source across (H), filtering down and tone mapping (V) and the rest
+/// (sharpening, conversion, stores) each cost.
+fn fused_stages(
+    ctx: &std::sync::Arc<GpuContext>,
+    nv12: ConvertSpec,
+    tone: &dyn Fn(PeakSource) -> ToneMapSpec,
+    iterations: usize,
+) {
+    println!();
+    println!("The fused pass stage by stage, 4K BGRA8 -> 1080p NV12 (GPU time, us; each column cut after the stage named):");
+    println!("| plan | H (read the image, filter across) | H + V (filter down, tone map) | all (convert, store) |");
+    println!("|---|---|---|---|");
+    let base = ProcessSpec {
+        input_width: 3840,
+        input_height: 2160,
+        output_width: 1920,
+        output_height: 1080,
+        filter: ScaleFilter::Bilinear,
+        fit: Fit::Letterbox,
+        tonemap: None,
+        sharpen: 0.0,
+        convert: nv12,
+    };
+    let measured = || {
+        Some(tone(PeakSource::Measured {
+            first_frame: 1000.0,
+        }))
+    };
+    let plans = [
+        ("bilinear", base),
+        (
+            "bilinear + tone map (measured peak)",
+            ProcessSpec {
+                tonemap: measured(),
+                ..base
+            },
+        ),
+        (
+            "lanczos-3 + tone map (measured peak)",
+            ProcessSpec {
+                filter: ScaleFilter::Lanczos3,
+                tonemap: measured(),
+                ..base
+            },
+        ),
+    ];
+    for (name, spec) in plans {
+        let cells: Vec<String> = [
+            FusedStages::Across,
+            FusedStages::AcrossAndDown,
+            FusedStages::All,
+        ]
+        .into_iter()
+        .map(|stages| {
+            ConvertRing::<()>::with_fused_stages(ctx, PixelFormat::Bgra8, &spec, 4, stages)
+                .and_then(|mut s| s.benchmark_pass(iterations))
+                .map_or_else(
+                    |e| format!("error: {e}"),
+                    |t| format!("{:.1}", t.gpu_ns / 1e3),
+                )
+        })
+        .collect();
+        println!("| {name} | {} |", cells.join(" | "));
     }
 }

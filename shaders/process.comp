@@ -69,6 +69,11 @@ layout(constant_id = 7) const uint PQ_TABLE = 0u;
 // lane's weights and texels fetched at once.
 layout(constant_id = 8) const uint TAPS_X = 1u;
 layout(constant_id = 9) const uint TAPS_Y = 1u;
+// How many stages run: 3 all (what the library builds); 1 H alone, 2 H and V (with the tone
+// map): the benchmark's breakdown of the pass (benches/gpu_convert.rs). A stage cut short keeps
+// its results live through a store no real dispatch makes (width 0), so nothing before it is
+// compiled away.
+layout(constant_id = 10) const uint STAGES = 3u;
 const int PQ_STEPS = 4096;
 
 layout(push_constant) uniform Frame {
@@ -384,6 +389,12 @@ void main() {
     if (measure && lid == 0u) {
         atomicMax(peak.v[frame.write_slot], tile_peak);
     }
+    if (STAGES == 1u) {
+        if (p.dims.x == 0u) {
+            dst.words[lid] = floatBitsToUint(hr[lid] + hg[lid] + hb[lid]);
+        }
+        return;
+    }
 
     // V: filter down, tone map, clamp.
     Eetf curve;
@@ -419,6 +430,12 @@ void main() {
         o_b[i] = acc.b;
     }
     barrier();
+    if (STAGES == 2u) {
+        if (p.dims.x == 0u) {
+            dst.words[lid] = floatBitsToUint(o_r[lid] + o_g[lid] + o_b[lid]);
+        }
+        return;
+    }
 
     // S: sharpen inside the rectangle (neighbours clamped to it), into H's memory.
     float strength = p.tone.w;

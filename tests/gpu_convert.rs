@@ -37,17 +37,41 @@ fn check(
             .expect("conversion runs");
         assert_eq!(run.layout, layout);
         let label = format!(
-            "{w}x{h} {format}->{} {spec:?} (poison {poison:#x})",
-            spec.output
+            "{w}x{h} {format}->{} {spec:?} (poison {poison:#x}; buffer pass {:?})",
+            spec.output,
+            conv.buffer_pass()
         );
         let (differing, total) = compare(&layout, &run.output, &expected, 1, &label);
         // At 16 bits (I444P16) float32's own rounding moves more samples by one code (as in
         // tests/gpu_process.rs); the one-code bound still holds.
         assert!(
             layout.depth().0 > 10 || differing * 200 <= total.max(200),
-            "{label}: {differing} of {total} samples differ from the reference"
+            "{label}: {differing} of {total} samples differ from the reference; the first: {}",
+            first_differences(&layout, &run.output, &expected)
         );
     }
+}
+
+/// The first few samples where `got` and `expected` differ: plane, (x, y), got, reference (in
+/// stored units).
+fn first_differences(layout: &YuvLayout, got: &[u8], expected: &[u8]) -> String {
+    let bps = layout.bytes_per_sample as usize;
+    let mut out = Vec::new();
+    for (pi, (offset, pitch, samples, rows)) in gpu_common::planes(layout).into_iter().enumerate() {
+        for y in 0..rows {
+            for x in 0..samples {
+                let i = offset + y * pitch + x * bps;
+                if got[i..i + bps] != expected[i..i + bps] && out.len() < 6 {
+                    out.push(format!(
+                        "plane {pi} ({x},{y}) {:?} vs {:?}",
+                        &got[i..i + bps],
+                        &expected[i..i + bps]
+                    ));
+                }
+            }
+        }
+    }
+    out.join("; ")
 }
 
 fn all_specs(output: PixelFormat) -> Vec<ConvertSpec> {

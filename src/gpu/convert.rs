@@ -365,6 +365,11 @@ impl RgbToYuv420 {
         self.buffer_pass = pass;
     }
 
+    /// The layout [`RgbToYuv420::use_buffer_pass`] chose.
+    pub fn buffer_pass(&self) -> BufferPass {
+        self.buffer_pass
+    }
+
     /// Workgroups of a `width` x `height` conversion from `input`.
     pub(super) fn groups_for(&self, input: ConvertInput, width: u32, height: u32) -> (u32, u32) {
         match input {

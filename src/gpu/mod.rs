@@ -37,6 +37,8 @@ pub use convert::{BufferPass, ConvertInput, ConvertRun, RgbToYuv420};
 pub use dmabuf::{importable_modifiers, DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use interop::{ExportableBuffer, ExportableTimeline};
 #[cfg(any(feature = "test-support", feature = "bench"))]
+pub use pass::FusedStages;
+#[cfg(any(feature = "test-support", feature = "bench"))]
 pub use ring::PassTiming;
 pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, RingFrame, Submitted};
 

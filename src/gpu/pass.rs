@@ -55,6 +55,24 @@ const PQ_TABLE: bool = true;
 /// Bytes of the push constants (read and write slot of the peak).
 const PUSH_BYTES: u32 = 8;
 
+/// The shader's `STAGES` when every stage runs (what the library builds).
+pub(crate) const ALL_STAGES: u32 = 3;
+
+#[cfg(any(feature = "test-support", feature = "bench"))]
+/// Where a benchmark cuts the fused pass short, to see what each stage costs
+/// ([`super::ConvertRing::with_fused_stages`]; feature `test-support`). Only
+/// [`FusedStages::All`] writes a picture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum FusedStages {
+    /// H alone: the source read from the image and filtered across into workgroup memory.
+    Across = 1,
+    /// H and V: filtered down as well, and tone mapped where the plan does.
+    AcrossAndDown = 2,
+    /// Every stage: sharpening, conversion and the stores too.
+    All = 3,
+}
+
 /// The fused pass, set up for one [`ProcessSpec`].
 pub(crate) struct ProcessingPass {
     ctx: Arc<GpuContext>,
@@ -73,11 +91,12 @@ impl ProcessingPass {
     /// cannot run it. `input` is an RGB format sampled as itself, or one of
     /// [`crate::processing::convert::GPU_YUV_INPUTS`] as the image
     /// [`super::conv::upload_image`] describes (its matrix and range are the output's,
-    /// `spec.convert`).
+    /// `spec.convert`). `stages` is the shader's `STAGES` ([`ALL_STAGES`] but in benchmarks).
     pub(crate) fn new(
         ctx: &Arc<GpuContext>,
         spec: &ProcessSpec,
         input: PixelFormat,
+        stages: u32,
     ) -> Result<Self, GpuError> {
         let input_mode = input_mode(input)?;
         spec.check().map_err(|reason| GpuError::Invalid {
@@ -127,6 +146,7 @@ impl ProcessingPass {
             u32::from(modes.pq_table),
             super::vk_u32(tx.count),
             super::vk_u32(ty.count),
+            stages,
         ];
         if limits.max_compute_shared_memory_size < shared {
             return Err(GpuError::Unsupported {

@@ -35,7 +35,9 @@ use super::conv::color_range;
 use super::convert::{ConvertInput, RgbToYuv420};
 use super::dmabuf::{DmaBuf, DmaBufImage};
 use super::interop::{ExportableBuffer, ExportableTimeline};
-use super::pass::ProcessingPass;
+#[cfg(any(feature = "test-support", feature = "bench"))]
+use super::pass::FusedStages;
+use super::pass::{ProcessingPass, ALL_STAGES};
 use super::pipeline::{write_descriptors, Descriptor};
 use super::pointer::PointerPass;
 use super::resources::{GpuBuffer, GpuImage};
@@ -67,10 +69,11 @@ impl Pass {
         ctx: &Arc<GpuContext>,
         input: PixelFormat,
         spec: &ProcessSpec,
+        stages: u32,
     ) -> Result<Self, GpuError> {
         if !spec.is_convert_only() || !input.is_rgb() {
             return Ok(Pass::Process(Box::new(ProcessingPass::new(
-                ctx, spec, input,
+                ctx, spec, input, stages,
             )?)));
         }
         let (w, h) = (spec.output_width, spec.output_height);
@@ -378,7 +381,29 @@ impl<T> ConvertRing<T> {
         spec: &ProcessSpec,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        Self::build(ctx, input, spec, depth.clamp(1, 8), None, false)
+        Self::build(ctx, input, spec, depth.clamp(1, 8), None, false, ALL_STAGES)
+    }
+
+    #[cfg(any(feature = "test-support", feature = "bench"))]
+    /// As [`new`](Self::new), with the fused pass cut after `stages` (a benchmark's breakdown of
+    /// its time: the output is not a picture unless every stage runs). A benchmark harness
+    /// (feature `test-support`).
+    pub fn with_fused_stages(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+        depth: usize,
+        stages: FusedStages,
+    ) -> Result<Self, GpuError> {
+        Self::build(
+            ctx,
+            input,
+            spec,
+            depth.clamp(1, 8),
+            None,
+            false,
+            stages as u32,
+        )
     }
 
     #[cfg(feature = "test-support")]
@@ -391,7 +416,7 @@ impl<T> ConvertRing<T> {
         spec: &ProcessSpec,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        Self::build(ctx, input, spec, depth.clamp(1, 8), None, true)
+        Self::build(ctx, input, spec, depth.clamp(1, 8), None, true, ALL_STAGES)
     }
 
     /// A ring that hands its frames to another API in `handoff`'s buffers (in rotation)
@@ -408,7 +433,15 @@ impl<T> ConvertRing<T> {
     ) -> Result<Self, GpuError> {
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         check_handoff(ctx, &handoff, &layout)?;
-        Self::build(ctx, input, spec, depth.clamp(1, 8), Some(handoff), false)
+        Self::build(
+            ctx,
+            input,
+            spec,
+            depth.clamp(1, 8),
+            Some(handoff),
+            false,
+            ALL_STAGES,
+        )
     }
 
     fn build(
@@ -418,10 +451,11 @@ impl<T> ConvertRing<T> {
         depth: usize,
         handoff: Option<GpuHandoff>,
         force_copy: bool,
+        stages: u32,
     ) -> Result<Self, GpuError> {
         let (width, height) = (spec.input_width, spec.input_height);
         let (vk_format, image_w, image_h) = super::conv::upload_image(input, width, height)?;
-        let pass = Pass::new(ctx, input, spec)?;
+        let pass = Pass::new(ctx, input, spec, stages)?;
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let d = &ctx.device;
         let mut this = Self {
@@ -867,12 +901,17 @@ impl<T> ConvertRing<T> {
                 reason: "the queue has no timestamps".into(),
             });
         }
-        let blank = CpuImage::new(self.input, self.width, self.height, None).map_err(|e| {
+        let mut blank = CpuImage::new(self.input, self.width, self.height, None).map_err(|e| {
             GpuError::Invalid {
                 what: "benchmark frame".into(),
                 reason: e.to_string(),
             }
         })?;
+        // Not black: a pass's data-dependent paths (the tone curve above black, sharpening's
+        // contrast) run as they would on a picture.
+        for (i, b) in blank.data_mut().iter_mut().enumerate() {
+            *b = u8::try_from((i * 7 + i / 4093) % 251).unwrap_or_default();
+        }
         if !self.in_flight.is_empty() {
             return Err(GpuError::Invalid {
                 what: "benchmark".into(),
