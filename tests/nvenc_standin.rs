@@ -743,6 +743,65 @@ fn the_cpu_fed_nvenc_backend_keeps_the_rules_and_the_pixels() {
     );
 }
 
+/// Split-frame encoding forced over three engines: refused by name before the encoder starts
+/// on the stand-in's default generation (Ada: two engines), accepted and run without violation
+/// on Blackwell (three; benches/h200/standin.sh runs this again with
+/// `GHOSTSTREAM_NVENC_STANDIN_GPU=blackwell`).
+#[test]
+fn split_frame_over_three_engines_needs_a_gpu_with_three() {
+    let Some((log, _out)) = standin() else {
+        return;
+    };
+    if gpu_common::cuda_context().is_none() {
+        return;
+    }
+    let blackwell = std::env::var("GHOSTSTREAM_NVENC_STANDIN_GPU").as_deref() == Ok("blackwell");
+    let mut config = SessionConfig::new(Codec::Hevc, 160, 96, Rational::new(30, 1));
+    config.backend = BackendChoice::Only(BackendKind::Nvenc);
+    config.split_frame = SplitFrame::Three;
+    let before = log_lines(&log).len();
+    let opened = NvencEncoder::open(&config);
+    if !blackwell {
+        let e = opened
+            .err()
+            .expect("two engines cannot split in three")
+            .to_string();
+        eprintln!("STAND-IN split-frame over 3 engines on Ada: {e}");
+        assert!(
+            e.contains("split-frame encoding over 3 engines") && e.contains("2 NVENC engine(s)"),
+            "{e}"
+        );
+        return;
+    }
+    let mut backend = opened.unwrap_or_else(|e| panic!("three engines split in three: {e}"));
+    let mut units = 0;
+    for n in 0..30 {
+        backend
+            .encode(cpu_frame(n), i64::try_from(n).unwrap())
+            .unwrap();
+        while backend.receive().unwrap().is_some() {
+            units += 1;
+        }
+    }
+    backend.finish().unwrap();
+    while backend.receive().unwrap().is_some() {
+        units += 1;
+    }
+    drop(backend);
+    let lines = log_lines(&log).split_off(before);
+    let init = lines
+        .iter()
+        .find(|l| l.starts_with("call ") && l.contains("nvEncInitializeEncoder"))
+        .expect("initialised");
+    eprintln!("STAND-IN split-frame over 3 engines on Blackwell: {units} units; {init}");
+    assert_eq!(units, 30);
+    assert!(init.contains("splitEncodeMode 3"), "{init}");
+    assert!(
+        !lines.iter().any(|l| l.starts_with("VIOLATION")),
+        "no violation"
+    );
+}
+
 /// Frame `n` of the CPU-fed fault runs: 160x96 NV12.
 fn cpu_frame(n: usize) -> Frame {
     let mut image = CpuImage::new(PixelFormat::Nv12, 160, 96, None).unwrap();

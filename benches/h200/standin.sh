@@ -31,6 +31,13 @@ for fault in busy@5 oom@5 lost@5 need_more_input@5 no_encoder; do
   echo "fault $fault: tests exit code $?" | tee -a "$out/standin/fault-$fault.txt"
   grep -E "^STAND-IN|panicked|test result" "$out/standin/fault-$fault.txt"
 done
+# The stand-in as a Blackwell GPU (three engines): split-frame over three engines accepted.
+LD_LIBRARY_PATH="$PWD/.h200/standin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  GHOSTSTREAM_NVENC_STANDIN_LOG=/tmp/standin/blackwell.log GHOSTSTREAM_NVENC_STANDIN_GPU=blackwell \
+  GHOSTSTREAM_REQUIRE_CUDA=1 .h200/nvenc_standin_test --exact split_frame_over_three_engines_needs_a_gpu_with_three --nocapture \
+  > "$out/standin/blackwell.txt" 2>&1
+echo "blackwell: tests exit code $?" | tee -a "$out/standin/blackwell.txt"
+grep -E "^STAND-IN|panicked|test result" "$out/standin/blackwell.txt"
 # The streams (PCM of 8 pictures in turn: xz finds the repeats) and the pass's own output, for
 # benches/h200/check-standin.sh to decode here with FFmpeg.
 for f in /tmp/standin/*.bin /tmp/standin/*.nv12 /tmp/standin/*.p010; do

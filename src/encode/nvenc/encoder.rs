@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use nvidia_video_codec_sdk::sys::nvEncodeAPI as nv;
 
+use super::caps::EncodeCaps;
 use super::params::{apply_config, initialize_params, NvencChoice};
 use super::session::{
     BitstreamBuffer, BitstreamRef, MappedInput, OutputHalf, Registration, SubmitHalf,
@@ -274,6 +275,15 @@ impl NvencEncoder {
     ) -> Result<Self, NvencError> {
         let choice = NvencChoice::for_config(config)?;
         let session = NvencSession::open(api, device)?;
+        match EncodeCaps::query(&session, config.codec)? {
+            Some(caps) => caps.check(config)?,
+            None => {
+                return Err(NvencError::Unsupported {
+                    what: format!("{} on {}", config.codec, device.name()),
+                    fix: "this GPU's NVENC does not encode that codec; use another codec or --encoder software".into(),
+                })
+            }
+        }
         let mut encode_config =
             session.preset_config(choice.codec, choice.preset, choice.tuning)?;
         apply_config(config, &choice, &mut encode_config)?;

@@ -1455,7 +1455,13 @@ pub(crate) unsafe fn register_resource(
         }
         let format = b.u32(field!(T, bufferFormat));
         let layout = layout_of(format)?;
-        if init.codec == Codec::H264 && layout == Layout::P010 {
+        if init.codec == Codec::H264
+            && layout == Layout::P010
+            && caps::value(
+                Codec::H264,
+                nv::NV_ENC_CAPS::NV_ENC_CAPS_SUPPORT_10BIT_ENCODE as u32,
+            ) == 0
+        {
             return Err(violation(
                 UNSUPPORTED_PARAM,
                 "YUV420_10BIT input for H.264: NV_ENC_CAPS_SUPPORT_10BIT_ENCODE is 0 for H.264",

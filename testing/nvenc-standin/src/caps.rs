@@ -1,5 +1,7 @@
-//! The STAND-IN's codecs and capabilities: one NVIDIA GPU generation, Ada (GeForce RTX 40 /
-//! L4 / L40 class), as `nvEncGetEncodeGUIDs` and `nvEncGetEncodeCaps` report them.
+//! The STAND-IN's codecs and capabilities: one NVIDIA GPU generation a process, Ada (GeForce
+//! RTX 40 / L4 / L40 class, the default) or Blackwell (GeForce RTX 50 class; environment
+//! `GHOSTSTREAM_NVENC_STANDIN_GPU=blackwell`), as `nvEncGetEncodeGUIDs` and `nvEncGetEncodeCaps`
+//! report them.
 //!
 //! Where each value comes from:
 //! - codecs, largest size, 10-bit, B-frames and lossless per codec: NVIDIA's NVENC Application
@@ -10,9 +12,12 @@
 //!   encode/decode support matrix (L40 has 3); split-frame encoding needs 2 or more;
 //! - lookahead, intra refresh, reference-picture invalidation, dynamic bitrate change, custom
 //!   VBV size, temporal AQ: listed as supported for Turing and later in the same note;
-//! - smallest sizes (145x49 H.264, 129x33 HEVC/AV1), most B-frames (4) and the level bounds:
-//!   not in the public matrix; the values NVIDIA's own `nvEncGetEncodeCaps` is commonly
-//!   reported to give on Turing/Ampere/Ada, marked here as the stand-in's assumption.
+//! - smallest sizes (145x49 H.264, 129x33 HEVC, 192x128 AV1), most B-frames (4 H.264, 5 HEVC,
+//!   7 AV1), engines (2 Ada, 3 Blackwell) and 10-bit H.264 (Blackwell only): not in the public
+//!   matrix; the values NVIDIA's own `nvEncGetEncodeCaps` gave on a GeForce RTX 4080 (Ada) and
+//!   an RTX 5090 (Blackwell) in capability reports published by a public encoder project
+//!   (driver 526.98 and 572.75). 4:2:2 input (Blackwell) has no capability in the 12.1 header
+//!   the stand-in follows, so it is not offered.
 //!
 //! Capabilities not listed answer 0 (not modelled).
 
@@ -95,9 +100,39 @@ pub fn guid_eq(a: &nv::GUID, b: &nv::GUID) -> bool {
     (a.Data1, a.Data2, a.Data3, a.Data4) == (b.Data1, b.Data2, b.Data3, b.Data4)
 }
 
-/// The value of capability `cap` (an `NV_ENC_CAPS` number) for `codec`.
+/// An NVIDIA GPU generation whose capabilities the stand-in reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generation {
+    /// Ada Lovelace (GeForce RTX 40, L4, L40).
+    Ada,
+    /// Blackwell (GeForce RTX 50).
+    Blackwell,
+}
+
+impl Generation {
+    /// The generation of this process: `GHOSTSTREAM_NVENC_STANDIN_GPU` (`ada`, `blackwell`),
+    /// Ada when unset or unknown.
+    pub fn current() -> Generation {
+        static CHOSEN: std::sync::OnceLock<Generation> = std::sync::OnceLock::new();
+        *CHOSEN.get_or_init(
+            || match std::env::var("GHOSTSTREAM_NVENC_STANDIN_GPU").as_deref() {
+                Ok("blackwell") => Generation::Blackwell,
+                _ => Generation::Ada,
+            },
+        )
+    }
+}
+
+/// The value of capability `cap` (an `NV_ENC_CAPS` number) for `codec` on this process's
+/// generation ([`Generation::current`]).
 pub fn value(codec: Codec, cap: u32) -> i32 {
+    value_on(Generation::current(), codec, cap)
+}
+
+/// The value of capability `cap` for `codec` on `generation`.
+pub fn value_on(generation: Generation, codec: Codec, cap: u32) -> i32 {
     use nv::NV_ENC_CAPS as C;
+    let blackwell = generation == Generation::Blackwell;
     let is = |c: C| cap == c as u32;
     let (h264, hevc, av1) = (
         codec == Codec::H264,
@@ -108,22 +143,40 @@ pub fn value(codec: Codec, cap: u32) -> i32 {
         return if h264 { 4096 } else { 8192 };
     }
     if is(C::NV_ENC_CAPS_WIDTH_MIN) {
-        return if h264 { 145 } else { 129 };
+        return if h264 {
+            145
+        } else if hevc {
+            129
+        } else {
+            192
+        };
     }
     if is(C::NV_ENC_CAPS_HEIGHT_MIN) {
-        return if h264 { 49 } else { 33 };
+        return if h264 {
+            49
+        } else if hevc {
+            33
+        } else {
+            128
+        };
     }
     if is(C::NV_ENC_CAPS_NUM_MAX_BFRAMES) {
-        return 4;
+        return if h264 {
+            4
+        } else if hevc {
+            5
+        } else {
+            7
+        };
     }
     if is(C::NV_ENC_CAPS_SUPPORT_10BIT_ENCODE) {
-        return i32::from(hevc || av1);
+        return i32::from(hevc || av1 || blackwell);
     }
     if is(C::NV_ENC_CAPS_SUPPORT_LOSSLESS_ENCODE) || is(C::NV_ENC_CAPS_SUPPORT_YUV444_ENCODE) {
         return i32::from(h264 || hevc);
     }
     if is(C::NV_ENC_CAPS_NUM_ENCODER_ENGINES) {
-        return 2;
+        return if blackwell { 3 } else { 2 };
     }
     if is(C::NV_ENC_CAPS_SUPPORTED_RATECONTROL_MODES) {
         // CONSTQP (0) is always there; VBR and CBR as bits.

@@ -15,7 +15,8 @@ const SLOTS: usize = 3;
 
 /// Runs the whole sequence; returns the stream and the expected decoded bytes.
 fn run(codec: nv::GUID, fmt: Fmt, force_idr_at: u32) -> (Session, Vec<u8>, Vec<u8>) {
-    let s = Session::open(codec, 200, 120, fmt);
+    // 256x144: inside every codec's smallest size (AV1's is 192x128).
+    let s = Session::open(codec, 256, 144, fmt);
     let _cfg = s.initialize();
     let stream_handle = Box::new(s.host.new_stream(s.ctx));
     let p = (&raw const *stream_handle).cast_mut().cast();

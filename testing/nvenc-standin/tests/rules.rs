@@ -416,6 +416,51 @@ fn b_frames_hold_pictures_until_the_next_reference() {
 }
 
 #[test]
+fn blackwell_has_three_engines_and_ten_bit_h264_where_ada_has_neither() {
+    use ghoststream_nvenc_standin::caps::{value_on, Codec, Generation};
+    use nv::NV_ENC_CAPS as C;
+    let v = |g, codec, c: C| value_on(g, codec, c as u32);
+    assert_eq!(
+        v(
+            Generation::Ada,
+            Codec::Hevc,
+            C::NV_ENC_CAPS_NUM_ENCODER_ENGINES
+        ),
+        2
+    );
+    assert_eq!(
+        v(
+            Generation::Blackwell,
+            Codec::Hevc,
+            C::NV_ENC_CAPS_NUM_ENCODER_ENGINES
+        ),
+        3
+    );
+    assert_eq!(
+        v(
+            Generation::Ada,
+            Codec::H264,
+            C::NV_ENC_CAPS_SUPPORT_10BIT_ENCODE
+        ),
+        0
+    );
+    assert_eq!(
+        v(
+            Generation::Blackwell,
+            Codec::H264,
+            C::NV_ENC_CAPS_SUPPORT_10BIT_ENCODE
+        ),
+        1
+    );
+    for g in [Generation::Ada, Generation::Blackwell] {
+        assert_eq!(v(g, Codec::Av1, C::NV_ENC_CAPS_WIDTH_MIN), 192);
+        assert_eq!(v(g, Codec::Av1, C::NV_ENC_CAPS_HEIGHT_MIN), 128);
+        assert_eq!(v(g, Codec::Av1, C::NV_ENC_CAPS_NUM_MAX_BFRAMES), 7);
+        assert_eq!(v(g, Codec::Hevc, C::NV_ENC_CAPS_NUM_MAX_BFRAMES), 5);
+    }
+}
+
+#[test]
 fn caps_come_from_the_ada_table() {
     let s = h264();
     let cap = |codec: nv::GUID, c: nv::NV_ENC_CAPS| {
