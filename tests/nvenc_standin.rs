@@ -762,10 +762,10 @@ fn split_frame_over_three_engines_needs_a_gpu_with_three() {
     let before = log_lines(&log).len();
     let opened = NvencEncoder::open(&config);
     if !blackwell {
-        let e = opened
-            .err()
-            .expect("two engines cannot split in three")
-            .to_string();
+        let Err(e) = opened else {
+            panic!("two engines cannot split in three");
+        };
+        let e = e.to_string();
         eprintln!("STAND-IN split-frame over 3 engines on Ada: {e}");
         assert!(
             e.contains("split-frame encoding over 3 engines") && e.contains("2 NVENC engine(s)"),
