@@ -23,9 +23,10 @@ fi
 
 wheels=$(mktemp -d)
 trap 'rm -rf "$wheels"' EXIT
-# One abi3 wheel (CPython >= 3.9) for this interpreter's platform.
+# One abi3 wheel (CPython >= 3.9), tagged linux_x86_64: it links the system's FFmpeg, PipeWire
+# and D-Bus libraries, so it is no manylinux wheel (no auditwheel repair), and stripped.
 (cd "$here" && "$venv/bin/maturin" build --profile "$profile" --interpreter "$venv/bin/python" \
-  --out "$wheels" --quiet)
+  --compatibility linux --auditwheel skip --strip --out "$wheels" --quiet)
 "$venv/bin/python" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps \
   "$wheels"/ghoststream-*.whl
 # From the tests' folder, so that `import ghoststream` is the installed wheel, not the source tree.
