@@ -41,6 +41,8 @@ lint: setup
 	cargo clippy --workspace --all-targets --no-default-features -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc -p ghoststream --no-deps
 
+# The Python package (python/): python/test.sh builds its wheel with maturin, installs it into a
+# private virtual environment (~/.cache/ghoststream/pyenv) and runs its pytest suite there.
 # GPU tests run on lavapipe with the validation layer; GHOSTSTREAM_REQUIRE_GPU turns a missing
 # device into a failure instead of a skip.
 # The GPU test binaries then run again under trixie's validation layer 1.4.x (.ci/with-vvl-trixie;
@@ -53,6 +55,7 @@ VVL14_TESTS = --test validation_layer --test gpu_convert --test gpu_process --te
 test: setup-test lint fuzz-smoke
 	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_GLSLC=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PIPEWIRE14=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_GNOME=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 GHOSTSTREAM_REQUIRE_VK_HEADERS=1 cargo test --workspace
 	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$(CURDIR)/.ci/with-vvl-trixie GHOSTSTREAM_REQUIRE_VVL14=1 GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 cargo test --workspace $(VVL14_TESTS)
+	bash python/test.sh
 	@echo "== Tests that pass here by skipping (this machine lacks the hardware); their hardware runs are in docs/HARDWARE.md:"
 	@GHOSTSTREAM_REQUIRE_GPU=1 cargo test -q --workspace -- --nocapture --test-threads 1 cuda nvenc semaphore missing 2>&1 | grep -o "SKIPPED.*" | cut -c1-160 | sort | uniq -c || true
 

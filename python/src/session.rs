@@ -1,0 +1,682 @@
+//! `ghoststream.Session` and `ghoststream.Packet`: frames in from any object with the buffer
+//! protocol, packets out, optionally written to a file as they come.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use ghoststream::output::{open_file_sink, FileSink, OutputFormat, SinkSummary};
+use ghoststream::{
+    BufferPool, Codec, CpuImage, ErrorCode, Frame, PixelFormat, Rational, Session, SessionConfig,
+    SessionError, SessionOutput, Timestamp,
+};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyMemoryView, PyTuple};
+
+use crate::error::{blocking, engine, Failure};
+use crate::options;
+
+/// One encoded frame: an access unit (H.264, HEVC) or a temporal unit (AV1), in Annex B or OBU
+/// framing, with its timestamps and the frame's statistics.
+///
+/// ``bytes(packet)`` and ``packet.data`` give the encoded bytes (``memoryview(packet.data)``
+/// reads them without a copy); ``len(packet)`` their length. Times are nanoseconds; the
+/// ``*_time`` attributes are on ``CLOCK_MONOTONIC`` (``time.monotonic_ns()``), ``None`` where
+/// unknown.
+#[pyclass(frozen, module = "ghoststream._native", name = "Packet")]
+pub(crate) struct PyPacket {
+    /// The encoded bytes.
+    #[pyo3(get)]
+    data: Py<PyBytes>,
+    /// The codec: "h264", "hevc" or "av1".
+    #[pyo3(get)]
+    codec: &'static str,
+    /// Presentation time, ns (the frame's own).
+    #[pyo3(get)]
+    pts: i64,
+    /// Decode time, ns (never after pts).
+    #[pyo3(get)]
+    dts: i64,
+    /// Display duration, ns.
+    #[pyo3(get)]
+    duration: i64,
+    /// True for a random access point (IDR, or an AV1 key frame with its sequence header).
+    #[pyo3(get)]
+    keyframe: bool,
+    /// The frame's number in submission order, from 0.
+    #[pyo3(get)]
+    frame_number: u64,
+    /// When submit() was called.
+    #[pyo3(get)]
+    submit_time: i64,
+    /// When the encoder was handed the frame.
+    #[pyo3(get)]
+    encode_start_time: Option<i64>,
+    /// When the packet came out of the encoder.
+    #[pyo3(get)]
+    packet_ready_time: Option<i64>,
+    /// packet_ready_time - submit_time, ns.
+    #[pyo3(get)]
+    encode_latency: Option<i64>,
+    /// When the frame was captured, when its source knew.
+    #[pyo3(get)]
+    capture_time: Option<i64>,
+    /// GPU time spent processing the frame, ns, where a GPU path measured it.
+    #[pyo3(get)]
+    gpu_time: Option<i64>,
+    /// GPU time the encoder spent on the frame, ns, where it measured it.
+    #[pyo3(get)]
+    encode_gpu_time: Option<i64>,
+    /// Bytes the CPU copied for the frame on its way to the encoder.
+    #[pyo3(get)]
+    cpu_copy_bytes: u64,
+}
+
+impl PyPacket {
+    /// A Python packet holding a copy of `p`'s bytes.
+    pub(crate) fn new(py: Python<'_>, p: &ghoststream::Packet) -> Self {
+        let nanos = |t: Timestamp| t.as_nanos();
+        PyPacket {
+            data: PyBytes::new(py, &p.data).unbind(),
+            codec: p.codec.name(),
+            pts: p.pts.as_nanos(),
+            dts: p.dts.as_nanos(),
+            duration: p.duration.as_nanos(),
+            keyframe: p.keyframe,
+            frame_number: p.frame_number,
+            submit_time: p.stats.submit_time.as_nanos(),
+            encode_start_time: p.stats.encode_start_time.map(nanos),
+            packet_ready_time: p.stats.packet_ready_time.map(nanos),
+            encode_latency: p.stats.encode_latency().map(|s| s.as_nanos()),
+            capture_time: p.stats.capture_time.map(nanos),
+            gpu_time: p.stats.gpu_time.map(|s| s.as_nanos()),
+            encode_gpu_time: p.stats.encode_gpu_time.map(|s| s.as_nanos()),
+            cpu_copy_bytes: p.stats.cpu_copy_bytes,
+        }
+    }
+}
+
+#[pymethods]
+impl PyPacket {
+    fn __len__(&self, py: Python<'_>) -> usize {
+        self.data.bind(py).as_bytes().len()
+    }
+
+    fn __bytes__(&self, py: Python<'_>) -> Py<PyBytes> {
+        self.data.clone_ref(py)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        format!(
+            "Packet(frame_number={}, pts={}, dts={}, keyframe={}, codec='{}', {} bytes)",
+            self.frame_number,
+            self.pts,
+            self.dts,
+            if self.keyframe { "True" } else { "False" },
+            self.codec,
+            self.__len__(py)
+        )
+    }
+}
+
+/// What a session holds between calls: the library session and the file it writes.
+struct Inner {
+    session: Session,
+    sink: Option<FileSink>,
+    /// What the finished file holds, once closed.
+    summary: Option<SinkSummary>,
+    flushed: bool,
+    /// Frames submitted through this object.
+    submitted: i64,
+    /// The last frame's timestamp.
+    last_pts: Option<i64>,
+    /// True once a caller gave a timestamp: later frames without one follow the last.
+    explicit_pts: bool,
+    /// Frames dropped by back-pressure, as reported.
+    dropped: u64,
+}
+
+impl Inner {
+    /// Writes each packet among `outputs` to the file (if any) and returns them; dropped
+    /// frames are counted.
+    fn take(&mut self, outputs: Vec<SessionOutput>) -> Result<Vec<ghoststream::Packet>, Failure> {
+        let mut packets = Vec::with_capacity(outputs.len());
+        for out in outputs {
+            match out {
+                SessionOutput::Packet(p) => {
+                    if let Some(sink) = &mut self.sink {
+                        sink.write(&p).map_err(engine)?;
+                    }
+                    packets.push(p);
+                }
+                SessionOutput::Dropped(stats) => {
+                    tracing::debug!(frame = stats.frame_number, "frame dropped by back-pressure");
+                    self.dropped += 1;
+                }
+                _ => {}
+            }
+        }
+        Ok(packets)
+    }
+}
+
+/// An encode session: frames in, packets out.
+///
+/// ``Session(codec, width, height, fps=30, *, input_format="i420", ...)`` opens the encoder
+/// (``encoder="auto"`` picks the best this machine has). ``submit(frame)`` takes one frame in
+/// ``input_format`` as any object with the buffer protocol (a NumPy array, ``bytes``,
+/// ``bytearray``, ``memoryview``) of exactly ``frame_bytes`` bytes; ``receive()``,
+/// ``packets()`` and ``flush()`` give ``Packet`` objects. With ``output="out.mp4"`` (``.mkv``,
+/// ``.mp4``, ``.ts``, ``.h264``, ``.h265``, ``.ivf``, ``.obu``...) every packet handed out is
+/// also written to that file, and ``close()`` finishes it. Use it as a context manager, or call
+/// ``close()``.
+///
+/// Calls that wait (``submit`` on a full queue, ``receive``, ``flush``, ``close``) release the
+/// GIL. Every failure raises a subclass of ``ghoststream.Error``.
+#[pyclass(frozen, module = "ghoststream._native", name = "Session")]
+pub(crate) struct PySession {
+    inner: Mutex<Inner>,
+    closed: AtomicBool,
+    pool: Arc<BufferPool>,
+    codec: Codec,
+    width: u32,
+    height: u32,
+    format: PixelFormat,
+    frame_bytes: usize,
+    frame_rate: Rational,
+    encoder: String,
+    processing: String,
+    output: Option<PathBuf>,
+}
+
+/// How long one wait inside `receive` lasts before Python's signal handlers get a turn.
+const SIGNAL_SLICE: Duration = Duration::from_millis(100);
+
+impl PySession {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock means a panic inside a call, already reported as InternalError; the
+        // state is still consistent between statements.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn check_open(&self) -> Result<(), Failure> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(engine(SessionError::Closed));
+        }
+        Ok(())
+    }
+
+    /// Copies `frame`'s bytes into `into`, after checking that it has exactly as many.
+    fn copy_frame(&self, frame: &Bound<'_, PyAny>, into: &mut [u8]) -> Result<(), Failure> {
+        let expected = into.len();
+        let mismatch = |got: String| {
+            Failure::new(
+                ErrorCode::FrameMismatch,
+                format!(
+                    "{got}, but a {}x{} {} frame is {expected} bytes",
+                    self.width, self.height, self.format
+                ),
+            )
+        };
+        if let Ok(bytes) = frame.cast::<PyBytes>() {
+            let b = bytes.as_bytes();
+            if b.len() != expected {
+                return Err(mismatch(format!("frame is {} bytes", b.len())));
+            }
+            into.copy_from_slice(b);
+            return Ok(());
+        }
+        let view = PyMemoryView::from(frame).map_err(|_| {
+            let type_name = frame
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".into(), |n| n.to_string());
+            Failure::new(
+                ErrorCode::FrameMismatch,
+                format!("a frame of type {type_name} has no buffer protocol: pass a NumPy array, bytes, bytearray or memoryview"),
+            )
+        })?;
+        let nbytes: usize = view.getattr("nbytes")?.extract()?;
+        let itemsize: usize = view.getattr("itemsize")?.extract()?;
+        let shape = view
+            .getattr("shape")
+            .and_then(|s| s.repr().map(|r| r.to_string()))
+            .unwrap_or_default();
+        let sample = sample_bytes(self.format);
+        if itemsize != 1 && itemsize != sample {
+            let fmt: String = view.getattr("format")?.extract()?;
+            return Err(mismatch(format!(
+                "frame's items are {itemsize} bytes each (format '{fmt}', shape {shape}; {} samples are {sample} bytes: use uint8{})",
+                self.format,
+                if sample == 2 { " or uint16" } else { "" }
+            )));
+        }
+        if nbytes != expected {
+            return Err(mismatch(format!("frame is {nbytes} bytes (shape {shape})")));
+        }
+        let copy = view.call_method0("tobytes")?;
+        let bytes = copy.cast::<PyBytes>().map_err(PyErr::from)?;
+        into.copy_from_slice(bytes.as_bytes());
+        Ok(())
+    }
+
+    /// Packets as Python objects.
+    fn to_python(py: Python<'_>, packets: &[ghoststream::Packet]) -> Vec<PyPacket> {
+        packets.iter().map(|p| PyPacket::new(py, p)).collect()
+    }
+}
+
+/// Bytes in one sample of `format`'s planes.
+fn sample_bytes(format: PixelFormat) -> usize {
+    match format {
+        PixelFormat::Rgb10a2 => 4,
+        f if f.bit_depth() > 8 => 2,
+        _ => 1,
+    }
+}
+
+#[pymethods]
+impl PySession {
+    #[new]
+    #[pyo3(signature = (codec, width, height, fps=None, *, input_format="i420", bitrate=None, max_bitrate=None, rc=None, qp=None, quality=None, keyint=None, preset=None, tune=None, encoder="auto", queue_depth=None, backpressure=None, threads=None, gpu=None, output=None, output_format=None, overwrite=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        codec: &str,
+        width: &Bound<'_, PyAny>,
+        height: &Bound<'_, PyAny>,
+        fps: Option<&Bound<'_, PyAny>>,
+        input_format: &str,
+        bitrate: Option<&Bound<'_, PyAny>>,
+        max_bitrate: Option<&Bound<'_, PyAny>>,
+        rc: Option<&str>,
+        qp: Option<&Bound<'_, PyAny>>,
+        quality: Option<&Bound<'_, PyAny>>,
+        keyint: Option<&Bound<'_, PyAny>>,
+        preset: Option<&Bound<'_, PyAny>>,
+        tune: Option<&str>,
+        encoder: &str,
+        queue_depth: Option<&Bound<'_, PyAny>>,
+        backpressure: Option<&str>,
+        threads: Option<&Bound<'_, PyAny>>,
+        gpu: Option<&str>,
+        output: Option<&Bound<'_, PyAny>>,
+        output_format: Option<&str>,
+        overwrite: bool,
+    ) -> Result<Self, Failure> {
+        let codec = options::codec(codec)?;
+        let width = options::count("width", width)?;
+        let height = options::count("height", height)?;
+        let frame_rate = match fps {
+            Some(v) => options::frame_rate(v)?,
+            None => Rational::new(30, 1),
+        };
+        let mut config = SessionConfig::new(codec, width, height, frame_rate);
+        config.input_format = options::pixel_format(input_format)?;
+        if let Some(rate) =
+            options::Rate::read(rc, bitrate, max_bitrate, qp, quality)?.rate_control()?
+        {
+            config.rate_control = rate;
+        }
+        if let Some(k) = keyint {
+            config.keyframe_interval = options::keyint(k)?.interval(frame_rate).map_err(engine)?;
+        }
+        if let Some(p) = preset {
+            config.preset = options::preset(p)?;
+        }
+        if let Some(t) = tune {
+            config.tuning = options::tuning(t)?;
+        }
+        config.backend = options::encoder(encoder)?;
+        if let Some(d) = queue_depth {
+            config.queue_depth = options::count("queue_depth", d)?;
+        }
+        if let Some(b) = backpressure {
+            config.backpressure = options::named(b)?;
+        }
+        if let Some(t) = threads {
+            config.threads = options::count("threads", t)?;
+        }
+        if let Some(g) = gpu {
+            config.gpu = match g.to_ascii_lowercase().as_str() {
+                "auto" => ghoststream::GpuChoice::Auto,
+                "off" => ghoststream::GpuChoice::Off,
+                "require" => ghoststream::GpuChoice::Require(Default::default()),
+                _ => {
+                    return Err(Failure::config(format!(
+                        "invalid gpu '{g}': expected auto, off or require"
+                    )))
+                }
+            };
+        }
+        let output = output.map(|o| options::path("output", o)).transpose()?;
+        let format = match (&output, output_format) {
+            (_, Some(f)) => Some(options::named::<OutputFormat>(f)?),
+            (Some(path), None) => Some(OutputFormat::from_path(path).ok_or_else(|| {
+                Failure::config(format!(
+                    "invalid output {}: its extension names no format (.mkv, .mp4, .ts, .h264, .h265, .ivf, .obu...); give output_format",
+                    path.display()
+                ))
+            })?),
+            (None, None) => None,
+        };
+        config.validate().map_err(engine)?;
+        let frame_bytes = config.input_format.frame_bytes(width, height);
+        let (session, sink) = blocking(py, || {
+            if let Some(path) = &output {
+                ghoststream::output::path::check_overwrite(path, overwrite).map_err(engine)?;
+            }
+            let session = Session::open(config).map_err(engine)?;
+            let sink = match (&output, format) {
+                (Some(path), Some(format)) => {
+                    Some(open_file_sink(path, format, session.config()).map_err(engine)?)
+                }
+                _ => None,
+            };
+            Ok((session, sink))
+        })?;
+        Ok(PySession {
+            encoder: session.backend_report().description.clone(),
+            processing: session.processing_description().to_string(),
+            codec,
+            width,
+            height,
+            format: session.config().input_format,
+            frame_bytes,
+            frame_rate,
+            output,
+            inner: Mutex::new(Inner {
+                session,
+                sink,
+                summary: None,
+                flushed: false,
+                submitted: 0,
+                last_pts: None,
+                explicit_pts: false,
+                dropped: 0,
+            }),
+            closed: AtomicBool::new(false),
+            pool: BufferPool::new(),
+        })
+    }
+
+    /// submit(frame, pts_ns=None)
+    /// --
+    ///
+    /// Queues one frame for encoding. ``frame`` is any object with the buffer protocol holding
+    /// exactly ``frame_bytes`` bytes in ``input_format`` (planes one after another, rows tightly
+    /// packed: for i420 a ``(height * 3 // 2, width)`` uint8 array). ``pts_ns`` is its
+    /// presentation time in nanoseconds, strictly increasing; by default frames follow each
+    /// other at the session's frame rate from 0. With ``backpressure="block"`` (the default)
+    /// it waits, the GIL released, while the encoder's queue is full.
+    #[pyo3(signature = (frame, pts_ns=None))]
+    fn submit(
+        &self,
+        py: Python<'_>,
+        frame: &Bound<'_, PyAny>,
+        pts_ns: Option<i64>,
+    ) -> Result<(), Failure> {
+        self.check_open()?;
+        let mut image = CpuImage::new(self.format, self.width, self.height, Some(&self.pool))
+            .map_err(engine)?;
+        self.copy_frame(frame, image.data_mut())?;
+        blocking(py, || {
+            let mut inner = self.lock();
+            let pts = match (pts_ns, inner.last_pts) {
+                (Some(pts), _) => pts,
+                (None, Some(last)) if inner.explicit_pts => {
+                    last.saturating_add(self.frame_rate.frames_to_nanos(1))
+                }
+                (None, _) => self.frame_rate.frames_to_nanos(inner.submitted),
+            };
+            inner
+                .session
+                .submit(Frame::from_cpu(image, Timestamp::from_nanos(pts)))
+                .map_err(engine)?;
+            inner.submitted += 1;
+            inner.last_pts = Some(pts);
+            inner.explicit_pts |= pts_ns.is_some();
+            Ok(())
+        })
+    }
+
+    /// receive(timeout=None)
+    /// --
+    ///
+    /// The next packet, waiting up to ``timeout`` seconds (``None``: until one comes) with the
+    /// GIL released. ``None`` when none came in time, or when the session was flushed and
+    /// every packet has been handed out.
+    #[pyo3(signature = (timeout=None))]
+    fn receive(&self, py: Python<'_>, timeout: Option<f64>) -> Result<Option<PyPacket>, Failure> {
+        self.check_open()?;
+        let deadline = match timeout {
+            None => None,
+            Some(t) if t.is_finite() && t >= 0.0 => {
+                Some(Instant::now() + Duration::from_secs_f64(t.min(1e9)))
+            }
+            Some(t) => {
+                return Err(Failure::config(format!(
+                    "invalid timeout {t}: expected seconds, 0 or more, or None"
+                )))
+            }
+        };
+        loop {
+            let slice = deadline.map_or(SIGNAL_SLICE, |d| {
+                d.saturating_duration_since(Instant::now())
+                    .min(SIGNAL_SLICE)
+            });
+            let (got, flushed) = blocking(py, || {
+                let mut inner = self.lock();
+                loop {
+                    match inner.session.receive_timeout(slice).map_err(engine)? {
+                        Some(out) => {
+                            let mut packets = inner.take(vec![out])?;
+                            if let Some(p) = packets.pop() {
+                                return Ok((Some(p), inner.flushed));
+                            }
+                            // A dropped frame: look again.
+                        }
+                        None => return Ok((None, inner.flushed)),
+                    }
+                }
+            })?;
+            if let Some(p) = got {
+                return Ok(Some(PyPacket::new(py, &p)));
+            }
+            if flushed || deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// packets()
+    /// --
+    ///
+    /// Every packet ready now, in order (a list, possibly empty); never waits for the encoder.
+    fn packets(&self, py: Python<'_>) -> Result<Vec<PyPacket>, Failure> {
+        self.check_open()?;
+        let packets = blocking(py, || {
+            let mut inner = self.lock();
+            let mut outputs = Vec::new();
+            while let Some(out) = inner.session.try_receive().map_err(engine)? {
+                outputs.push(out);
+            }
+            inner.take(outputs)
+        })?;
+        Ok(Self::to_python(py, &packets))
+    }
+
+    /// flush()
+    /// --
+    ///
+    /// Ends the input, waits (GIL released) for the encoder to drain, and returns every packet
+    /// not yet handed out. ``submit`` raises ``StateError`` afterwards.
+    fn flush(&self, py: Python<'_>) -> Result<Vec<PyPacket>, Failure> {
+        self.check_open()?;
+        let packets = blocking(py, || {
+            let mut inner = self.lock();
+            let outputs = inner.session.flush().map_err(engine)?;
+            inner.flushed = true;
+            inner.take(outputs)
+        })?;
+        Ok(Self::to_python(py, &packets))
+    }
+
+    /// request_keyframe()
+    /// --
+    ///
+    /// Makes the next frame submitted a keyframe (IDR with parameter sets).
+    fn request_keyframe(&self, py: Python<'_>) -> Result<(), Failure> {
+        self.check_open()?;
+        blocking(py, || {
+            self.lock().session.request_keyframe().map_err(engine)
+        })
+    }
+
+    /// close()
+    /// --
+    ///
+    /// Flushes, stops the encoder and finishes the output file; returns the packets not yet
+    /// handed out (already written to the output file, if any). Closing again does nothing and
+    /// returns an empty list; any other call afterwards raises ``StateError``.
+    fn close(&self, py: Python<'_>) -> Result<Vec<PyPacket>, Failure> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(Vec::new());
+        }
+        let packets = blocking(py, || {
+            let mut inner = self.lock();
+            let outputs = inner.session.close().map_err(engine);
+            let taken = outputs.and_then(|o| inner.take(o));
+            let sink = inner.sink.take();
+            match (taken, sink) {
+                (Ok(packets), Some(sink)) => {
+                    inner.summary = Some(sink.finish().map_err(engine)?);
+                    Ok(packets)
+                }
+                (Ok(packets), None) => Ok(packets),
+                (Err(e), sink) => {
+                    // Whole packets already written stay; a file with none is not left behind.
+                    if let Some(sink) = sink {
+                        sink.abandon();
+                    }
+                    Err(e)
+                }
+            }
+        })?;
+        Ok(Self::to_python(py, &packets))
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Closes the session; an error while closing is raised unless the block already raised.
+    #[pyo3(signature = (*exc))]
+    fn __exit__(&self, py: Python<'_>, exc: &Bound<'_, PyTuple>) -> Result<bool, Failure> {
+        let raising = exc.get_item(0).is_ok_and(|t| !t.is_none());
+        match self.close(py) {
+            Err(e) if raising => {
+                tracing::debug!(error = ?e, "closing a session after an exception");
+                Ok(false)
+            }
+            Err(e) => Err(e),
+            Ok(_) => Ok(false),
+        }
+    }
+
+    /// The codec: "h264", "hevc" or "av1".
+    #[getter]
+    fn codec(&self) -> &'static str {
+        self.codec.name()
+    }
+
+    /// Frame width in pixels.
+    #[getter]
+    fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Frame height in pixels.
+    #[getter]
+    fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// The pixel format submit() takes ("i420", "nv12", "bgra8"...).
+    #[getter]
+    fn input_format(&self) -> &'static str {
+        self.format.name()
+    }
+
+    /// Bytes of one frame in input_format.
+    #[getter]
+    fn frame_bytes(&self) -> usize {
+        self.frame_bytes
+    }
+
+    /// The frame rate as (numerator, denominator).
+    #[getter]
+    fn fps(&self) -> (i64, i64) {
+        (self.frame_rate.num, self.frame_rate.den)
+    }
+
+    /// The encoder chosen, described ("software: x264 ...").
+    #[getter]
+    fn encoder(&self) -> &str {
+        &self.encoder
+    }
+
+    /// How frames are processed before the encoder ("none", "CPU: ...", "GPU: ...").
+    #[getter]
+    fn processing(&self) -> &str {
+        &self.processing
+    }
+
+    /// The output file, if any.
+    #[getter]
+    fn output(&self) -> Option<PathBuf> {
+        self.output.clone()
+    }
+
+    /// True once close() was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    /// Running counts: submitted, packets, dropped, bytes; and once closed with an output,
+    /// output_packets and output_bytes (what the file holds).
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let (stats, summary, dropped) = py.detach(|| {
+            let inner = self.lock();
+            (inner.session.stats(), inner.summary.clone(), inner.dropped)
+        });
+        let d = PyDict::new(py);
+        d.set_item("submitted", stats.submitted)?;
+        d.set_item("packets", stats.packets)?;
+        d.set_item("dropped", stats.dropped.max(dropped))?;
+        d.set_item("bytes", stats.bytes)?;
+        if let Some(s) = summary {
+            d.set_item("output_packets", s.packets)?;
+            d.set_item("output_bytes", s.bytes)?;
+        }
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Session(codec='{}', width={}, height={}, fps={}/{}, input_format='{}', encoder='{}'{})",
+            self.codec.name(),
+            self.width,
+            self.height,
+            self.frame_rate.num,
+            self.frame_rate.den,
+            self.format.name(),
+            self.encoder,
+            if self.closed() { ", closed" } else { "" }
+        )
+    }
+}

@@ -1,0 +1,98 @@
+"""The Recorder: the test pattern to Matroska with a replay saved from another Python thread."""
+
+import threading
+import time
+
+import pytest
+
+import ghoststream
+from conftest import probe_frames
+
+
+def wait_for_packets(recorder, packets, within=60):
+    deadline = time.monotonic() + within
+    while recorder.status()["packets"] < packets:
+        assert time.monotonic() < deadline, recorder.status()
+        time.sleep(0.01)
+
+
+def test_the_pattern_to_matroska_with_a_replay_saved_from_another_thread(tmp_path):
+    mkv = tmp_path / "rec.mkv"
+    replays = tmp_path / "replays"
+    replays.mkdir()
+    saved = {}
+
+    with ghoststream.Recorder("testsrc", mkv, codec="h264", replay="10s", replay_dir=replays,
+                              size=(160, 96), fps=30, keyint=30, encoder="software") as rec:
+        # Another thread saves the last second once two seconds are encoded, then stops the
+        # recording a second later; this thread meanwhile waits for events, the GIL released.
+        def other():
+            try:
+                wait_for_packets(rec, 60)
+                saved["path"] = rec.save_replay(seconds=1)
+                wait_for_packets(rec, 90)
+                saved["summary"] = rec.stop()
+            except BaseException as e:  # reported by the main thread
+                saved["error"] = e
+
+        thread = threading.Thread(target=other)
+        thread.start()
+        events = []
+        deadline = time.monotonic() + 60
+        while not events or events[-1].kind != "finished":
+            assert time.monotonic() < deadline, events
+            event = rec.next_event(timeout=1)
+            if event is not None:
+                events.append(event)
+        thread.join()
+    assert "error" not in saved, saved
+    summary = saved["summary"]
+    assert rec.wait() == summary, "the outcome is kept"
+
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "started" and "software" in events[0].encoder, events
+    assert kinds[-1] == "finished" and events[-1].ok, events
+    assert kinds.count("replay_saved") == 1 and 0 < kinds.index("replay_saved") < len(kinds) - 1, kinds
+    replay_event = events[kinds.index("replay_saved")]
+    assert replay_event.path == saved["path"]
+    assert events[-1].packets == summary["packets"] >= 90
+
+    # The recording: every frame, decodable, starting on a key frame, a key frame every 30.
+    frames = probe_frames(mkv)
+    assert len(frames) == summary["packets"] == summary["frames"], (len(frames), summary)
+    assert (frames[0]["width"], frames[0]["height"]) == (160, 96)
+    assert [i for i, f in enumerate(frames) if f["key_frame"]] == list(range(0, len(frames), 30))
+    assert summary["files"][0]["path"] == str(mkv)
+
+    # The replay: from the key frame that covers the last second, so 30 to 60 frames.
+    assert saved["path"].startswith(str(replays)) and saved["path"].endswith(".mkv")
+    replay = probe_frames(saved["path"])
+    assert len(replay) == replay_event.frames, (len(replay), replay_event)
+    assert 30 <= len(replay) <= 60, len(replay)
+    assert replay[0]["key_frame"] == 1
+
+
+def test_recorder_mistakes_raise_their_classes(tmp_path):
+    with pytest.raises(ghoststream.ConfigError, match="no output"):
+        ghoststream.Recorder("testsrc")
+    with pytest.raises(ghoststream.BadInputError, match='"wayland:"') as e:
+        ghoststream.Recorder("wayland:", tmp_path / "x.mkv")
+    assert e.value.code == -2
+    # A source that fails once started: its error comes from wait(), and as the last event.
+    missing = tmp_path / "missing.y4m"
+    rec = ghoststream.Recorder(str(missing), tmp_path / "x.mkv")
+    with pytest.raises(ghoststream.BadInputError, match=str(missing)):
+        rec.wait()
+    last = rec.events()[-1]
+    assert last.kind == "finished" and last.ok is False and str(missing) in last.message
+    assert not (tmp_path / "x.mkv").exists(), "nothing encoded, no file left"
+    with pytest.raises(ghoststream.ConfigError, match="'ten'"):
+        ghoststream.Recorder("testsrc", tmp_path / "x.mkv", replay="ten")
+    rec = ghoststream.Recorder("testsrc", tmp_path / "y.mkv", size=(64, 64), frames=3, realtime=False)
+    summary = rec.wait()
+    assert summary["frames"] == 3
+    with pytest.raises(ghoststream.StateError, match="no replay buffer"):
+        rec.save_replay()
+    kinds = [e.kind for e in rec.events()]
+    assert kinds[0] == "started" and kinds[-1] == "finished", kinds
+    assert rec.next_event(timeout=None) is None, "nothing comes after finished"

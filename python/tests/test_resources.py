@@ -1,0 +1,86 @@
+"""Memory over many sessions, and the GIL released while calls block."""
+
+import threading
+import time
+
+import numpy as np
+
+import ghoststream
+from conftest import gradient_i420
+
+
+def rss_bytes():
+    """This process's resident set size, from /proc."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS in /proc/self/status")
+
+
+# 320x240 I420 frames of 115 KB: leaking the frames or packets of each session (8 frames, 8
+# packets) would add about 1 MB per round, 150 MB over the loop; a leaked encoder far more.
+LOOP_GROWTH_BOUND = 24 << 20
+
+
+def test_a_long_create_encode_close_loop_does_not_grow_memory():
+    frames = [gradient_i420(320, 240, i) for i in range(8)]
+
+    def round_trip():
+        with ghoststream.Session("h264", 320, 240, 30, encoder="software", preset="p1") as s:
+            for f in frames:
+                s.submit(f)
+            assert len(s.flush()) == 8
+
+    for _ in range(20):  # warm-up: allocator pools, libav's and the encoder's one-time tables
+        round_trip()
+    before = rss_bytes()
+    for _ in range(150):
+        round_trip()
+    growth = rss_bytes() - before
+    print(f"RSS growth over 150 sessions: {growth / 1e6:.2f} MB")
+    assert growth < LOOP_GROWTH_BOUND, f"RSS grew {growth / 1e6:.1f} MB over 150 sessions"
+
+
+class Counter(threading.Thread):
+    """A Python thread that counts as fast as the GIL lets it."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.count = 0
+        self.running = True
+
+    def run(self):
+        while self.running:
+            self.count += 1
+
+
+def test_other_python_threads_run_while_submit_and_flush_block():
+    # HEVC at the slowest preset, no lookahead (tune="ll": each frame encoded as it comes), a
+    # queue of one frame: submit waits on the full queue.
+    width, height = 640, 480
+    frames = [gradient_i420(width, height, i) for i in range(10)]
+    counter = Counter()
+    counter.start()
+    try:
+        with ghoststream.Session("hevc", width, height, 30, encoder="software", preset="p7",
+                                 tune="ll", queue_depth=1, backpressure="block", threads=1) as s:
+            blocked = []
+            for f in frames:
+                c0, t0 = counter.count, time.monotonic()
+                s.submit(f)
+                waited, counted = time.monotonic() - t0, counter.count - c0
+                if waited > 0.05:
+                    blocked.append((waited, counted))
+            c0, t0 = counter.count, time.monotonic()
+            s.flush()
+            flush_wait, flush_count = time.monotonic() - t0, counter.count - c0
+    finally:
+        counter.running = False
+        counter.join()
+    print(f"submits that blocked: {[(round(w, 3), c) for w, c in blocked]}; flush {flush_wait:.3f} s, {flush_count} counts")
+    assert blocked, "no submit waited: the queue never filled, so this test proves nothing"
+    # Holding the GIL, a blocked call would let the counter advance by 0.
+    for waited, counted in blocked:
+        assert counted > 1000, f"a submit blocked {waited:.3f} s while the other thread counted {counted}"
+    assert flush_wait > 0.05 and flush_count > 1000, (flush_wait, flush_count)
