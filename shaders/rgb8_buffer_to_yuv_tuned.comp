@@ -12,11 +12,7 @@
 // - SHARED_LEFT: the column left of a block (left-sited 4:2:0 chroma filters it in) taken from
 //   the neighbouring invocation's loaded pixels through shared memory instead of a second load
 //   per row (only the workgroup's first invocation loads it).
-// - ALU_UNPACK: bytes made floats by placing them in the mantissa of 2^23 and subtracting
-//   2^23 (bit operations and an add on the full-rate pipes) instead of unpackUnorm4x8's
-//   integer-to-float conversions (a quarter-rate pipe on NVIDIA: 3 a pixel, more than the
-//   memory time at 4K would allow if they did not overlap); the 1/255 goes into the
-//   coefficients once per invocation.
+// The bytes are read as integers, the 1/255 folded into the coefficients once per invocation.
 // Output layouts as in rgb_to_yuv.glsl: NV12/P010, I420/I420P10, I444/I444P10/I444P16; always
 // specialized (no "dynamic" values).
 #version 450
@@ -34,8 +30,6 @@ layout(constant_id = 2) const uint WIDE = 0u;
 layout(constant_id = 3) const uint BLOCKS = 1u;
 // 1: the left column from the neighbour through shared memory; 0: loaded.
 layout(constant_id = 4) const uint SHARED_LEFT = 0u;
-// 1: bytes to floats by bit operations (values 0..255); 0: unpackUnorm4x8 (0..1).
-layout(constant_id = 7) const uint ALU_UNPACK = 0u;
 
 // The most invocations a workgroup may have (src/gpu/convert.rs checks the shape against it).
 const uint MAX_INVOCATIONS = 128u;
@@ -62,19 +56,10 @@ shared uint edge[2u * 2u * MAX_INVOCATIONS];
 shared uint pair_u[2u * MAX_INVOCATIONS];
 shared uint pair_v[2u * MAX_INVOCATIONS];
 
-// A pixel's R, G, B as 0..255 (by bit operations with ALU_UNPACK, else integer conversions).
+// A pixel's R, G, B as 0..255: the bytes as integers (the 1/255 is in the weights), exact,
+// where unpackUnorm4x8's division may round differently from one driver to another.
 vec3 unpack_rgb(uint word, bool bgra) {
-    vec3 c;
-    if (ALU_UNPACK == 1u) {
-        const uint two23 = 0x4b000000u; // 2^23: its mantissa's low byte is the byte's value
-        c = vec3(uintBitsToFloat((word & 0xffu) | two23),
-                 uintBitsToFloat(((word >> 8) & 0xffu) | two23),
-                 uintBitsToFloat(((word >> 16) & 0xffu) | two23)) - 8388608.0;
-    } else {
-        // The bytes as integers (the 1/255 is in the weights): exact, where unpackUnorm4x8's
-        // division may round differently from one driver to another.
-        c = vec3(float(word & 0xffu), float((word >> 8) & 0xffu), float((word >> 16) & 0xffu));
-    }
+    vec3 c = vec3(float(word & 0xffu), float((word >> 8) & 0xffu), float((word >> 16) & 0xffu));
     return bgra ? c.bgr : c;
 }
 

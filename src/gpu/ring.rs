@@ -1013,7 +1013,6 @@ impl<T> ConvertRing<T> {
                 (
                     Pass::Convert {
                         conv,
-                        groups,
                         upload_input: Some(upload),
                         ..
                     },
@@ -1021,10 +1020,13 @@ impl<T> ConvertRing<T> {
                 ) => {
                     let (input, params) = &**upload;
                     let siting = self.spec.convert.siting;
+                    // The buffer pass's own workgroup shape (its layout's), not the image
+                    // pass's.
+                    let groups = conv.groups_for(*input, self.layout.width, self.layout.height);
                     // The pipeline was built when the pass was made (this finds it cached; the
                     // push constants were worked out then too).
                     if let Ok(pipe) = conv.specialized(&self.layout, siting, *input) {
-                        pipe.record_dispatch(d, slot.cmd, set, params, *groups);
+                        pipe.record_dispatch(d, slot.cmd, set, params, groups);
                     }
                 }
                 _ => self.pass.record(d, slot.cmd, slot.set, self.frames),
