@@ -239,17 +239,7 @@ fn fused_table(
         }
     }
     // YUV input (a Y4M file or a YUV capture): 4K NV12 and P010 into 1080p NV12.
-    let yuv_scale = ProcessSpec {
-        input_width: 3840,
-        input_height: 2160,
-        output_width: 1920,
-        output_height: 1080,
-        filter: ScaleFilter::Bilinear,
-        fit: Fit::Letterbox,
-        tonemap: None,
-        sharpen: 0.0,
-        convert: nv12,
-    };
+    let yuv_scale = to_1080p(nv12);
     rows.push((
         "fused: scale (bilinear), yuv input".into(),
         PixelFormat::Nv12,
@@ -291,6 +281,21 @@ fn fused_table(
     fused_stages(ctx, nv12, &tone, iterations);
 }
 
+/// 4K scaled to 1080p (bilinear, letterboxed) into `nv12`, nothing else.
+fn to_1080p(nv12: ConvertSpec) -> ProcessSpec {
+    ProcessSpec {
+        input_width: 3840,
+        input_height: 2160,
+        output_width: 1920,
+        output_height: 1080,
+        filter: ScaleFilter::Bilinear,
+        fit: Fit::Letterbox,
+        tonemap: None,
+        sharpen: 0.0,
+        convert: nv12,
+    }
+}
+
 /// The fused 4K BGRA8 -> 1080p NV12 pass cut after each stage (`FusedStages`): what reading
 /// and filtering the source across (H), filtering down and tone mapping (V) and the rest
 /// (sharpening, conversion, stores) each cost.
@@ -304,17 +309,7 @@ fn fused_stages(
     println!("The fused pass stage by stage, 4K BGRA8 -> 1080p NV12 (GPU time, us; each column cut after the stage named):");
     println!("| plan | H (read the image, filter across) | H + V (filter down, tone map) | all (convert, store) |");
     println!("|---|---|---|---|");
-    let base = ProcessSpec {
-        input_width: 3840,
-        input_height: 2160,
-        output_width: 1920,
-        output_height: 1080,
-        filter: ScaleFilter::Bilinear,
-        fit: Fit::Letterbox,
-        tonemap: None,
-        sharpen: 0.0,
-        convert: nv12,
-    };
+    let base = to_1080p(nv12);
     let measured = || {
         Some(tone(PeakSource::Measured {
             first_frame: 1000.0,

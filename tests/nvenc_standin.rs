@@ -27,6 +27,7 @@ use std::time::Instant;
 
 use std::sync::Arc;
 
+use ghoststream::cuda::CudaDevice;
 use ghoststream::encode::nvenc::NvencEncoder;
 use ghoststream::encode::{EncodedUnit, EncoderBackend};
 use ghoststream::gpu::{ConvertRing, GpuContext, RingFrame};
@@ -52,6 +53,15 @@ fn standin() -> Option<(PathBuf, PathBuf)> {
         std::env::var_os("GHOSTSTREAM_STANDIN_OUT").map_or_else(std::env::temp_dir, PathBuf::from);
     std::fs::create_dir_all(&out).unwrap();
     Some((PathBuf::from(log), out))
+}
+
+/// [`standin`] and the CUDA-capable Vulkan context the hand-off needs, or `None` (skipped, the
+/// reason printed).
+/// The CUDA device is kept with them for the test's length.
+fn standin_with_gpu() -> Option<(PathBuf, PathBuf, Arc<GpuContext>, Arc<CudaDevice>)> {
+    let (log, out) = standin()?;
+    let (ctx, cuda) = gpu_common::cuda_context()?;
+    Some((log, out, ctx, cuda))
 }
 
 /// Picture `k` of the input: smooth BGRA gradients (the PCM streams compress well), distinct
@@ -403,10 +413,7 @@ fn params_split_mode(plan: &Plan) -> u32 {
 
 #[test]
 fn the_nvenc_backend_through_the_vulkan_handoff_keeps_the_rules_and_the_pixels() {
-    let Some((log, out)) = standin() else {
-        return;
-    };
-    let Some((ctx, _cuda)) = gpu_common::cuda_context() else {
+    let Some((log, out, ctx, _cuda)) = standin_with_gpu() else {
         return;
     };
     let frames: usize = std::env::var("GHOSTSTREAM_STANDIN_FRAMES")
@@ -490,10 +497,7 @@ fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
 /// own time in `nvEncLockBitstream` (its PCM writing) is reported beside it, to be taken out.
 #[test]
 fn signal_to_packet_latency_through_the_handoff() {
-    let Some((log, _out)) = standin() else {
-        return;
-    };
-    let Some((ctx, _cuda)) = gpu_common::cuda_context() else {
+    let Some((log, _out, ctx, _cuda)) = standin_with_gpu() else {
         return;
     };
     let (w, h, frames) = (160u32, 96u32, 300usize);
