@@ -152,18 +152,8 @@ mod tests {
     #[test]
     fn split_frame_needs_two_engines_and_not_h264() {
         let mut c = EncodeCaps {
-            max_width: 8192,
-            max_height: 8192,
-            min_width: 129,
-            min_height: 33,
-            ten_bit: true,
             max_b_frames: 4,
-            lookahead: true,
-            lossless: true,
-            intra_refresh: true,
-            ref_invalidation: true,
-            dynamic_bitrate: true,
-            engines: 2,
+            ..ada_hevc()
         };
         assert!(c.split_frame(Codec::Av1) && c.split_frame(Codec::Hevc));
         assert!(!c.split_frame(Codec::H264));

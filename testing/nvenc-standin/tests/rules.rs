@@ -228,16 +228,21 @@ struct Shared<'a>(&'a Session);
 // call it one after the other (the second is joined before the first goes on).
 unsafe impl Sync for Shared<'_> {}
 
-#[test]
-fn locking_on_a_second_thread_is_refused() {
-    let (s, memory, reg, buf, mapped) = ready();
-    let _ = (memory, reg);
+/// A session with two pictures encoded and not yet locked, and their two bitstream buffers.
+fn two_in_flight() -> (Session, *mut c_void, *mut c_void) {
+    let (s, _memory, _reg, buf, mapped) = ready();
     let second = s.alloc_frame();
     let (_, reg2) = s.register(second);
     let (_, buf2) = s.create_buffer();
     let (_, mapped2) = s.map(reg2);
     assert_eq!(s.encode(mapped, buf, 0), st::SUCCESS);
     assert_eq!(s.encode(mapped2, buf2, 1), st::SUCCESS);
+    (s, buf, buf2)
+}
+
+#[test]
+fn locking_on_a_second_thread_is_refused() {
+    let (s, buf, buf2) = two_in_flight();
     assert_eq!(s.lock_copy(buf).0, st::SUCCESS);
     let shared = Shared(&s);
     let buf2 = buf2 as usize;
@@ -259,17 +264,9 @@ fn locking_on_a_second_thread_is_refused() {
 
 #[test]
 fn locking_out_of_submission_order_is_refused() {
-    let (s, memory, reg, buf, mapped) = ready();
-    let _ = memory;
-    let second = s.alloc_frame();
-    let (_, reg2) = s.register(second);
-    let (_, buf2) = s.create_buffer();
-    let (_, mapped2) = s.map(reg2);
-    assert_eq!(s.encode(mapped, buf, 0), st::SUCCESS);
-    assert_eq!(s.encode(mapped2, buf2, 1), st::SUCCESS);
+    let (s, _buf, buf2) = two_in_flight();
     assert_eq!(s.lock_copy(buf2).0, st::INVALID_CALL);
     s.assert_violation(st::INVALID_CALL, "locked out of order");
-    let _ = reg;
 }
 
 #[test]
