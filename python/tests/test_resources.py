@@ -57,8 +57,9 @@ class Counter(threading.Thread):
 
 def test_other_python_threads_run_while_submit_and_flush_block():
     # HEVC at the slowest preset, no lookahead (tune="ll": each frame encoded as it comes), a
-    # queue of one frame: submit waits on the full queue.
-    width, height = 640, 480
+    # queue of one frame: submit waits on the full queue. 720p so that each encode takes well
+    # over the 50 ms counted as blocking (at 640x480 some took 52 ms in CI).
+    width, height = 1280, 720
     frames = [gradient_i420(width, height, i) for i in range(10)]
     counter = Counter()
     counter.start()
@@ -72,6 +73,13 @@ def test_other_python_threads_run_while_submit_and_flush_block():
                 waited, counted = time.monotonic() - t0, counter.count - c0
                 if waited > 0.05:
                     blocked.append((waited, counted))
+        # Flush with work certainly left: a deeper queue takes six frames without blocking, so
+        # flush waits for their encodes (after the blocking submits above, the last frames
+        # could already be done by the time flush was called).
+        with ghoststream.Session("hevc", width, height, 30, encoder="software", preset="p7",
+                                 tune="ll", queue_depth=8, backpressure="block", threads=1) as s:
+            for f in frames[:6]:
+                s.submit(f)
             c0, t0 = counter.count, time.monotonic()
             s.flush()
             flush_wait, flush_count = time.monotonic() - t0, counter.count - c0
