@@ -253,9 +253,26 @@ fn fused_table(
             ..yuv_scale
         },
     ));
+    // Packed 8-bit RGB through the fused pass twice: read from the upload buffer (the buffer
+    // pass, what CPU frames take) and sampled from an image (the tile pass, what application
+    // and DMA-BUF frames take). A plan the buffer pass does not run (sharpening) takes the
+    // image in both rows.
+    let mut routed = Vec::new();
     for (name, input, spec) in rows {
-        let result = ConvertRing::<()>::new(ctx, input, &spec, 4)
-            .and_then(|mut s| s.benchmark_pass(iterations));
+        if input == PixelFormat::Bgra8 && !spec.is_convert_only() {
+            routed.push((format!("{name}, buffer input"), input, spec, false));
+            routed.push((format!("{name}, image input"), input, spec, true));
+        } else {
+            routed.push((name, input, spec, false));
+        }
+    }
+    for (name, input, spec, image) in routed {
+        let ring = if image {
+            ConvertRing::<()>::image_uploads(ctx, input, &spec, 4)
+        } else {
+            ConvertRing::<()>::new(ctx, input, &spec, 4)
+        };
+        let result = ring.and_then(|mut s| s.benchmark_pass(iterations));
         let (copy, shader) = copies
             .iter()
             .find(|c| c.0 == spec.input_height)

@@ -58,6 +58,17 @@ fn source_rgb(format: PixelFormat, spec: &ProcessSpec, input: &[u8]) -> Vec<[f64
     }
 }
 
+/// How a test's CPU frames reach the pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    /// As the library sends them: packed 8-bit RGB straight from the upload buffer where the
+    /// plan allows (the buffer pass, `process_buffer.comp`), else through an image.
+    Auto,
+    /// Always copied into an image and sampled (the tile pass, `process.comp`; what
+    /// application and DMA-BUF frames take).
+    Image,
+}
+
 /// Runs `frames` through a stream for `spec` (outputs poisoned with `poison`) and returns the
 /// output bytes of each.
 fn run(
@@ -67,8 +78,23 @@ fn run(
     frames: &[Vec<u8>],
     poison: u8,
 ) -> Vec<Vec<u8>> {
-    let mut stream: ConvertRing<usize> =
-        ConvertRing::new(ctx, format, spec, 2).expect("the stream opens");
+    run_by(ctx, format, spec, frames, poison, Route::Auto)
+}
+
+/// [`run`] by `route`.
+fn run_by(
+    ctx: &Arc<GpuContext>,
+    format: PixelFormat,
+    spec: &ProcessSpec,
+    frames: &[Vec<u8>],
+    poison: u8,
+    route: Route,
+) -> Vec<Vec<u8>> {
+    let mut stream: ConvertRing<usize> = match route {
+        Route::Auto => ConvertRing::new(ctx, format, spec, 2),
+        Route::Image => ConvertRing::image_uploads(ctx, format, spec, 2),
+    }
+    .expect("the stream opens");
     stream.poison_outputs(poison);
     let mut out = Vec::new();
     for (i, f) in frames.iter().enumerate() {
@@ -120,15 +146,24 @@ fn check(ctx: &Arc<GpuContext>, format: PixelFormat, spec: &ProcessSpec, input: 
         (false, true) => 20,
         (false, false) => 5,
     };
-    for poison in [0x00u8, 0xff] {
-        let got = run(ctx, format, spec, &[input.to_vec()], poison);
-        let label = format!("{format} {spec:?} poison {poison:#x}");
-        let (differing, total) = compare(&layout, &got[0], &expected, tolerance, &label);
-        if layout.depth().0 <= 10 {
-            assert!(
-                differing * 1000 <= (total * per_mille).max(1000),
-                "{label}: {differing} of {total} samples differ"
-            );
+    // Packed 8-bit RGB through the fused pass: both passes, the buffer one and the image one.
+    let both = matches!(format, PixelFormat::Rgba8 | PixelFormat::Bgra8) && !spec.is_convert_only();
+    let routes: &[Route] = if both {
+        &[Route::Auto, Route::Image]
+    } else {
+        &[Route::Auto]
+    };
+    for &route in routes {
+        for poison in [0x00u8, 0xff] {
+            let got = run_by(ctx, format, spec, &[input.to_vec()], poison, route);
+            let label = format!("{format} {spec:?} {route:?} poison {poison:#x}");
+            let (differing, total) = compare(&layout, &got[0], &expected, tolerance, &label);
+            if layout.depth().0 <= 10 {
+                assert!(
+                    differing * 1000 <= (total * per_mille).max(1000),
+                    "{label}: {differing} of {total} samples differ"
+                );
+            }
         }
     }
 }
@@ -241,6 +276,128 @@ fn scaling_and_sharpening_match_the_reference() {
                 let input = random_frame(&mut rng, format, iw, ih);
                 check(&ctx, format, &spec, &input, 100.0);
             }
+        }
+    }
+    assert_validation_silent(&ctx);
+}
+
+/// Source size, output size, kernel, fit, output format, chroma siting.
+type BufferCase = (
+    u32,
+    u32,
+    u32,
+    u32,
+    ScaleFilter,
+    Fit,
+    PixelFormat,
+    ChromaSiting,
+);
+
+/// Packed 8-bit RGB read from the upload buffer (`process_buffer.comp`) and through an image:
+/// the plans the buffer pass specialises (integer ratios with 16-byte loads, 2:1 and 3:1), and
+/// the ones it reads tap by tap (other ratios, upscaling, widths not a multiple of 4,
+/// letterbox edges), tone mapped (metadata and measured peak) or not, into 4:2:0 interleaved
+/// and planar (2-byte samples), 4:4:4, left and centre siting.
+#[test]
+fn buffer_pass_matches_the_reference() {
+    let Some(ctx) = context() else { return };
+    let mut rng = Rng::new();
+    let pq = |peak| Some(hdr(TransferFunction::Pq, peak));
+    let measured = PeakSource::Measured {
+        first_frame: 1000.0,
+    };
+    let cases: &[BufferCase] = &[
+        (
+            128,
+            72,
+            64,
+            36,
+            ScaleFilter::Bilinear,
+            Fit::Stretch,
+            PixelFormat::Nv12,
+            ChromaSiting::Left,
+        ),
+        (
+            128,
+            72,
+            64,
+            36,
+            ScaleFilter::Lanczos3,
+            Fit::Stretch,
+            PixelFormat::P010,
+            ChromaSiting::Centre,
+        ),
+        (
+            192,
+            108,
+            64,
+            36,
+            ScaleFilter::Bicubic,
+            Fit::Stretch,
+            PixelFormat::I444,
+            ChromaSiting::Left,
+        ),
+        (
+            132,
+            70,
+            66,
+            36,
+            ScaleFilter::Bilinear,
+            Fit::Stretch,
+            PixelFormat::Nv12,
+            ChromaSiting::Left,
+        ),
+        (
+            100,
+            60,
+            64,
+            48,
+            ScaleFilter::Bicubic,
+            Fit::Letterbox,
+            PixelFormat::I420P10,
+            ChromaSiting::Left,
+        ),
+        (
+            40,
+            24,
+            84,
+            48,
+            ScaleFilter::Bilinear,
+            Fit::Letterbox,
+            PixelFormat::Nv12,
+            ChromaSiting::Centre,
+        ),
+        (
+            64,
+            36,
+            64,
+            36,
+            ScaleFilter::Bilinear,
+            Fit::Stretch,
+            PixelFormat::I444P10,
+            ChromaSiting::Left,
+        ),
+    ];
+    for (i, &(iw, ih, ow, oh, filter, fit, output, siting)) in cases.iter().enumerate() {
+        for (tonemap, peak) in [
+            (None, 100.0),
+            (pq(PeakSource::Metadata(1000.0)), 1000.0),
+            (pq(measured), 1000.0),
+        ] {
+            let format = [PixelFormat::Bgra8, PixelFormat::Rgba8][i % 2];
+            let spec = ProcessSpec {
+                input_width: iw,
+                input_height: ih,
+                output_width: ow,
+                output_height: oh,
+                filter,
+                fit,
+                tonemap,
+                sharpen: 0.0,
+                convert: convert(output, ColorMatrix::Bt709, ColorRange::Limited, siting),
+            };
+            let input = random_frame(&mut rng, format, iw, ih);
+            check(&ctx, format, &spec, &input, peak);
         }
     }
     assert_validation_silent(&ctx);

@@ -132,7 +132,7 @@ pub(super) fn passes(
         };
         let (ow, oh) = ((w / 2) & !1, (h / 2) & !1);
         let same = ProcessSpec::convert_only(w, h, NV12);
-        let mut ring_passes: Vec<(String, ProcessSpec)> = vec![(
+        let mut ring_passes: Vec<(String, ProcessSpec, bool)> = vec![(
             "convert BGRA8 -> I444 (conversion pass)".into(),
             ProcessSpec::convert_only(
                 w,
@@ -142,27 +142,39 @@ pub(super) fn passes(
                     ..NV12
                 },
             ),
+            false,
         )];
+        // The fused pass reading the frame from its upload buffer (what CPU frames take) and
+        // from an image (what capture and application frames take).
         for filter in [ScaleFilter::Bilinear, ScaleFilter::Lanczos3] {
-            ring_passes.push((
-                format!("fused: scale 2x down ({filter}) + BT.2390 tone map -> NV12"),
-                ProcessSpec {
-                    output_width: ow,
-                    output_height: oh,
-                    filter,
-                    fit: Fit::Letterbox,
-                    tonemap: Some(tone),
-                    sharpen: 0.0,
-                    ..same
-                },
-            ));
+            for (route, image) in [("buffer", false), ("image", true)] {
+                ring_passes.push((
+                    format!(
+                        "fused: scale 2x down ({filter}) + BT.2390 tone map -> NV12, {route} input"
+                    ),
+                    ProcessSpec {
+                        output_width: ow,
+                        output_height: oh,
+                        filter,
+                        fit: Fit::Letterbox,
+                        tonemap: Some(tone),
+                        sharpen: 0.0,
+                        ..same
+                    },
+                    image,
+                ));
+            }
         }
-        for (name, spec) in ring_passes {
+        for (name, spec, image) in ring_passes {
             progress(&Progress::GpuPass {
                 name: format!("{name} {w}x{h}"),
             });
-            let result = ConvertRing::<()>::new(&ctx, PixelFormat::Bgra8, &spec, 4)
-                .and_then(|mut ring| ring.benchmark_pass(iterations));
+            let ring = if image {
+                ConvertRing::<()>::image_uploads(&ctx, PixelFormat::Bgra8, &spec, 4)
+            } else {
+                ConvertRing::<()>::new(&ctx, PixelFormat::Bgra8, &spec, 4)
+            };
+            let result = ring.and_then(|mut ring| ring.benchmark_pass(iterations));
             match result {
                 Ok(t) => passes.push(GpuPassResult {
                     name,

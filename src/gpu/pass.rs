@@ -2,6 +2,12 @@
 //! one dispatch. This module turns a [`ProcessSpec`] into the shader's parameter block and tap
 //! tables, checks the plan against the device, and records the pass (with the peak
 //! measurement's double buffer) into a caller's command buffer.
+//!
+//! Two pipelines read the same parameters and tables: the tile pass samples an image (any input
+//! format, sharpening); the buffer pass (`shaders/process_buffer.comp`) reads packed RGBA8 /
+//! BGRA8 from a storage buffer, 4x2 output pixels a lane in registers, and is built where the
+//! plan allows ([`BufferPlan`]): the ring reads CPU uploads with it, without copying them into
+//! an image.
 
 use std::sync::Arc;
 
@@ -14,7 +20,9 @@ use super::resources::{nearest_sampler, GpuBuffer};
 use super::{GpuContext, GpuError};
 use crate::color::TransferFunction;
 use crate::format::PixelFormat;
-use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, ycbcr_to_rgb_rows, YuvLayout};
+use crate::processing::convert::{
+    range_scale, rgb_to_ycbcr_rows, ycbcr_to_rgb_rows, ChromaSiting, YuvLayout,
+};
 use crate::processing::pipeline::ProcessSpec;
 use crate::processing::scale::Taps;
 use crate::processing::tonemap::{
@@ -23,6 +31,8 @@ use crate::processing::tonemap::{
 };
 
 pub(crate) static SPIRV: &[u8] = include_bytes!("../../shaders/spirv/process.spv");
+/// The same pass reading packed 8-bit RGB from a storage buffer (`shaders/process_buffer.comp`).
+pub(crate) static BUFFER_SPIRV: &[u8] = include_bytes!("../../shaders/spirv/process_buffer.spv");
 
 /// Output tile edge of one workgroup (the shader's `TILE`).
 const TILE: u32 = 16;
@@ -55,6 +65,16 @@ const PQ_TABLE: bool = true;
 /// Bytes of the push constants (read and write slot of the peak).
 const PUSH_BYTES: u32 = 8;
 
+/// Output pixels of one lane of the buffer pass (a 4x2 block), and lanes of its workgroup (16x8).
+const BLOCK: (u32, u32) = (4, 2);
+const BUFFER_LANES: (u32, u32) = (16, 8);
+/// Source columns a block of the buffer pass may load as 16-byte words, at most (they are held
+/// as registers); a wider span reads each tap's texel on its own.
+const MAX_WINDOW: u32 = 32;
+/// Source rows a block's two output rows may read in the buffer pass, at most (an unrolled
+/// loop); a plan reading more runs the image pass.
+const MAX_SPAN_Y: u32 = 32;
+
 /// The shader's `STAGES` when every stage runs (what the library builds).
 pub(crate) const ALL_STAGES: u32 = 3;
 
@@ -84,6 +104,9 @@ pub(crate) struct ProcessingPass {
     measuring: bool,
     first_peak: u32,
     groups: (u32, u32),
+    /// The buffer-input pipeline and its workgroup count, where the plan and input allow it
+    /// ([`BufferPlan`]).
+    buffer: Option<(ComputePipeline, (u32, u32))>,
 }
 
 impl ProcessingPass {
@@ -92,11 +115,14 @@ impl ProcessingPass {
     /// [`crate::processing::convert::GPU_YUV_INPUTS`] as the image
     /// [`super::conv::upload_image`] describes (its matrix and range are the output's,
     /// `spec.convert`). `stages` is the shader's `STAGES` ([`ALL_STAGES`] but in benchmarks).
+    /// With `buffer_input`, a second pipeline reads packed RGBA8/BGRA8 frames from a storage
+    /// buffer where the plan allows ([`BufferPlan::of`]).
     pub(crate) fn new(
         ctx: &Arc<GpuContext>,
         spec: &ProcessSpec,
         input: PixelFormat,
         stages: u32,
+        buffer_input: bool,
     ) -> Result<Self, GpuError> {
         let input_mode = input_mode(input)?;
         spec.check().map_err(|reason| GpuError::Invalid {
@@ -157,19 +183,45 @@ impl ProcessingPass {
                 ),
             });
         }
+        let (storage, uniform) = (
+            vk::DescriptorType::STORAGE_BUFFER,
+            vk::DescriptorType::UNIFORM_BUFFER,
+        );
         let pipe = ComputePipeline::specialized(
             ctx,
             SPIRV,
             &[
                 vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-                vk::DescriptorType::STORAGE_BUFFER,
-                vk::DescriptorType::UNIFORM_BUFFER,
-                vk::DescriptorType::STORAGE_BUFFER,
-                vk::DescriptorType::STORAGE_BUFFER,
+                storage,
+                uniform,
+                storage,
+                storage,
             ],
             PUSH_BYTES,
             &constants,
         )?;
+        let plan = BufferPlan::of(spec, input, &layout, &tx, &ty)
+            .filter(|_| buffer_input && stages == ALL_STAGES)
+            .filter(|plan| plan.fits(&limits, spec.input_height));
+        let buffer = match plan {
+            Some(plan) => {
+                let mut all = constants.to_vec();
+                all.extend(plan.constants());
+                let pipe = ComputePipeline::specialized(
+                    ctx,
+                    BUFFER_SPIRV,
+                    &[storage, storage, uniform, storage, storage],
+                    PUSH_BYTES,
+                    &all,
+                )?;
+                let groups = (
+                    spec.output_width.div_ceil(BLOCK.0 * BUFFER_LANES.0),
+                    spec.output_height.div_ceil(BLOCK.1 * BUFFER_LANES.1),
+                );
+                Some((pipe, groups))
+            }
+            None => None,
+        };
         let mut table = tap_table(&tx, &ty);
         if modes.pq_table {
             table.extend(
@@ -221,7 +273,36 @@ impl ProcessingPass {
                 spec.output_width.div_ceil(TILE),
                 spec.output_height.div_ceil(TILE),
             ),
+            buffer,
         })
+    }
+
+    /// A descriptor pool with `sets` sets of the buffer-input pipeline's layout, where it was
+    /// built.
+    pub(crate) fn buffer_descriptor_sets(
+        &self,
+        sets: u32,
+    ) -> Result<Option<(vk::DescriptorPool, Vec<vk::DescriptorSet>)>, GpuError> {
+        self.buffer
+            .as_ref()
+            .map(|(pipe, _)| pipe.descriptor_sets(sets))
+            .transpose()
+    }
+
+    /// The descriptors of a buffer-input set that reads packed RGB from `input` and writes
+    /// `output`.
+    pub(crate) fn buffer_descriptors(
+        &self,
+        input: vk::Buffer,
+        output: vk::Buffer,
+    ) -> Vec<Descriptor> {
+        vec![
+            Descriptor::StorageBuffer(input),
+            Descriptor::StorageBuffer(output),
+            Descriptor::UniformBuffer(self.params.buffer),
+            Descriptor::StorageBuffer(self.taps.buffer),
+            Descriptor::StorageBuffer(self.peak.buffer),
+        ]
     }
 
     /// A descriptor pool with `sets` sets of the pass's layout.
@@ -244,12 +325,22 @@ impl ProcessingPass {
     }
 
     /// Records frame `n` of the stream (frames must be recorded, and submitted, in order):
-    /// the peak buffer's upkeep when measuring, then the dispatch.
+    /// the peak buffer's upkeep when measuring, then the dispatch of the image pipeline, or
+    /// with `from_buffer` of the buffer-input one (where it was built).
     ///
     /// # Safety
     /// `cmd` is recording on the context's device; `set` was written with
-    /// [`ProcessingPass::descriptors`] and is not in use by another pending submission.
-    pub(crate) unsafe fn record(&self, cmd: vk::CommandBuffer, set: vk::DescriptorSet, n: u64) {
+    /// [`ProcessingPass::descriptors`] (with `from_buffer`,
+    /// [`ProcessingPass::buffer_descriptors`] into a set of
+    /// [`ProcessingPass::buffer_descriptor_sets`]) and is not in use by another pending
+    /// submission.
+    pub(crate) unsafe fn record(
+        &self,
+        cmd: vk::CommandBuffer,
+        set: vk::DescriptorSet,
+        n: u64,
+        from_buffer: bool,
+    ) {
         let d = &self.ctx.device;
         let write = (n % 2) as u32;
         let read = 1 - write;
@@ -274,7 +365,10 @@ impl ProcessingPass {
             let mut push = [0u8; PUSH_BYTES as usize];
             push[..4].copy_from_slice(&read.to_le_bytes());
             push[4..].copy_from_slice(&write.to_le_bytes());
-            self.pipe.record_dispatch(d, cmd, set, &push, self.groups);
+            match self.buffer.as_ref().filter(|_| from_buffer) {
+                Some((pipe, groups)) => pipe.record_dispatch(d, cmd, set, &push, *groups),
+                None => self.pipe.record_dispatch(d, cmd, set, &push, self.groups),
+            }
         }
     }
 }
@@ -284,6 +378,162 @@ impl Drop for ProcessingPass {
         // SAFETY: the owner waits for its submissions before dropping the pass.
         unsafe { self.ctx.device.destroy_sampler(self.sampler, None) };
     }
+}
+
+/// How the buffer-input pass (`shaders/process_buffer.comp`) reads a plan's source: its
+/// specialization constants 11 to 19.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct BufferPlan {
+    /// Bytes B, G, R, A (else R, G, B, A).
+    bgra: bool,
+    /// Source row pitch, pixels (the uploads' rows are tightly packed).
+    pitch: u32,
+    /// 16-byte loads covering a block's source columns (uniform taps only).
+    span4: u32,
+    /// Source rows a block's two output rows read, at most.
+    span_y: u32,
+    /// Blocks make the column left of theirs too (left-sited 4:2:0 chroma reads it).
+    left: bool,
+    /// One set of horizontal taps for every column, their starts `step_x` apart: the block's
+    /// taps read registers the specialization fixes.
+    uniform_x: bool,
+    step_x: u32,
+    /// A block's first column's first source column, less the 4-aligned start of its loads.
+    phase_x: u32,
+    /// Rows start 16-byte aligned.
+    vec4: bool,
+}
+
+impl BufferPlan {
+    /// The plan for `spec` reading `input` frames, or `None` where the buffer pass does not
+    /// run it: an input other than RGBA8/BGRA8, sharpening, planar 4:2:0 with 1-byte samples,
+    /// or more source rows a block than [`MAX_SPAN_Y`].
+    fn of(
+        spec: &ProcessSpec,
+        input: PixelFormat,
+        layout: &YuvLayout,
+        tx: &Taps,
+        ty: &Taps,
+    ) -> Option<Self> {
+        let bgra = match input {
+            PixelFormat::Bgra8 => true,
+            PixelFormat::Rgba8 => false,
+            _ => return None,
+        };
+        let planar_bytes = layout.subsampled() && layout.planar() && layout.bytes_per_sample == 1;
+        if spec.sharpen > 0.0 || planar_bytes {
+            return None;
+        }
+        let left = layout.subsampled() && spec.convert.siting == ChromaSiting::Left;
+        let rect = spec.rect();
+        let columns = BLOCK.0 + u32::from(left);
+        let general = (false, 1, 0, 1);
+        let (uniform_x, step_x, phase_x, span4) = match uniform_step(tx) {
+            Some(step) => {
+                // A block's first column is 4m - left in the output, 4m - left - rect.x in
+                // the rectangle: its start modulo 4 is the same for every m.
+                let lead = i64::from(u32::from(left) + rect.x);
+                let first = i64::from(tx.start[0]);
+                let phase =
+                    u32::try_from((first - i64::from(step) * lead).rem_euclid(4)).unwrap_or(0);
+                let span = u32::try_from(tx.count)
+                    .ok()
+                    .and_then(|taps| step.checked_mul(columns - 1)?.checked_add(phase + taps));
+                match span {
+                    Some(span) if span.div_ceil(4) * 4 <= MAX_WINDOW => {
+                        (true, step, phase, span.div_ceil(4))
+                    }
+                    _ => general,
+                }
+            }
+            None => general,
+        };
+        let span_y = block_source_rows(spec, ty);
+        if span_y > MAX_SPAN_Y {
+            return None;
+        }
+        Some(Self {
+            bgra,
+            pitch: spec.input_width,
+            span4,
+            span_y,
+            left,
+            uniform_x,
+            step_x,
+            phase_x,
+            vec4: spec.input_width % 4 == 0,
+        })
+    }
+
+    /// Whether one frame fits a storage-buffer binding of the device.
+    fn fits(&self, limits: &vk::PhysicalDeviceLimits, height: u32) -> bool {
+        u64::from(self.pitch) * 4 * u64::from(height) <= u64::from(limits.max_storage_buffer_range)
+    }
+
+    /// Specialization constants 11 to 19, in order.
+    fn constants(&self) -> [u32; 9] {
+        [
+            u32::from(self.bgra),
+            self.pitch,
+            self.span4,
+            self.span_y,
+            u32::from(self.left),
+            u32::from(self.uniform_x),
+            self.step_x,
+            self.phase_x,
+            u32::from(self.vec4),
+        ]
+    }
+}
+
+/// The step between consecutive columns' first source columns when every column has the same
+/// weights (as the shader reads them) and the starts step evenly; `None` otherwise.
+fn uniform_step(t: &Taps) -> Option<u32> {
+    let bits = |o: usize| -> Vec<u32> {
+        t.of(o)
+            .iter()
+            .map(|&w| super::shader_f32(w).to_bits())
+            .collect()
+    };
+    let first = bits(0);
+    let step = match t.start.len() {
+        0 => return None,
+        1 => 1,
+        _ => u32::try_from(t.start[1] - t.start[0]).ok()?,
+    };
+    let even = t
+        .start
+        .iter()
+        .zip(0i64..)
+        .all(|(&s, o)| i64::from(s) == i64::from(t.start[0]) + i64::from(step) * o);
+    (even && (1..t.start.len()).all(|o| bits(o) == first)).then_some(step)
+}
+
+/// The most source rows the two output rows of one buffer-pass block read.
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "rows inside the rectangle index its tap table; the counts are source rows (a u32 size)"
+)]
+fn block_source_rows(spec: &ProcessSpec, ty: &Taps) -> u32 {
+    let rect = spec.rect();
+    let h = spec.output_height;
+    let inside = |y: u32| y >= rect.y && y < rect.y + rect.height;
+    let count = i64::try_from(ty.count).unwrap_or(i64::MAX);
+    let mut most = 0;
+    for y0 in (0..h).step_by(BLOCK.1 as usize) {
+        let y1 = (y0 + 1).min(h - 1);
+        let rows = match (inside(y0), inside(y1)) {
+            (true, true) => {
+                let s = |y: u32| i64::from(ty.start[(y - rect.y) as usize]);
+                s(y1) - s(y0) + count
+            }
+            (false, false) => 0,
+            _ => count,
+        };
+        most = most.max(rows as u32);
+    }
+    most
 }
 
 /// The shader's `INPUT` for an input format: 0 RGB, 1 NV12, 2 I420, 3 P010, 4 I444.

@@ -65,15 +65,22 @@ enum Pass {
 }
 
 impl Pass {
+    /// With `buffer_input`, CPU uploads are read from their buffer where the pass has a
+    /// buffer-input pipeline for the plan; else they are copied into an image.
     fn new(
         ctx: &Arc<GpuContext>,
         input: PixelFormat,
         spec: &ProcessSpec,
         stages: u32,
+        buffer_input: bool,
     ) -> Result<Self, GpuError> {
         if !spec.is_convert_only() || !input.is_rgb() {
             return Ok(Pass::Process(Box::new(ProcessingPass::new(
-                ctx, spec, input, stages,
+                ctx,
+                spec,
+                input,
+                stages,
+                buffer_input,
             )?)));
         }
         let (w, h) = (spec.output_width, spec.output_height);
@@ -83,7 +90,9 @@ impl Pass {
         let params = conv.params_bytes(w, h, &spec.convert, &layout, ConvertInput::Image);
         let upload_input = match ConvertInput::rgb8_buffer(input, w, 4) {
             Some(buffer)
-                if (w, h) == (spec.input_width, spec.input_height) && buffer.fits(ctx, h) =>
+                if buffer_input
+                    && (w, h) == (spec.input_width, spec.input_height)
+                    && buffer.fits(ctx, h) =>
             {
                 let (_, bytes) = conv.pipeline_for(w, h, &spec.convert, &layout, buffer)?;
                 Some(Box::new((buffer, bytes)))
@@ -117,7 +126,19 @@ impl Pass {
                 let pipe = conv.specialized(&layout, spec.convert.siting, upload.0)?;
                 pipe.descriptor_sets(sets).map(Some)
             }
-            _ => Ok(None),
+            Pass::Process(p) => p.buffer_descriptor_sets(sets),
+            Pass::Convert { .. } => Ok(None),
+        }
+    }
+
+    /// The descriptors of an upload set that reads the upload in `input` and writes `output`.
+    fn upload_descriptors(&self, input: vk::Buffer, output: vk::Buffer) -> Vec<Descriptor> {
+        match self {
+            Pass::Process(p) => p.buffer_descriptors(input, output),
+            Pass::Convert { .. } => vec![
+                Descriptor::StorageBuffer(input),
+                Descriptor::StorageBuffer(output),
+            ],
         }
     }
 
@@ -153,7 +174,7 @@ impl Pass {
         match self {
             Pass::Process(p) => {
                 // SAFETY: forwarded from the caller.
-                unsafe { p.record(cmd, set, n) }
+                unsafe { p.record(cmd, set, n, false) }
             }
             Pass::Convert {
                 conv,
@@ -369,6 +390,18 @@ pub struct ConvertRing<T> {
     pointer_pass: Option<PointerPass>,
 }
 
+/// How a ring's pass reads CPU uploads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Uploads {
+    /// From their buffer where the pass can (straight from the staging buffer where the device
+    /// reads host memory as its own, else from a device-local copy), else through an image.
+    Auto,
+    /// As `Auto`, always through a device-local copy (the discrete-GPU route, on any device).
+    Copied,
+    /// Through an image, always.
+    Image,
+}
+
 /// How long collecting a slot may wait before it is a timeout error.
 const WAIT_NS: u64 = 5_000_000_000;
 
@@ -381,7 +414,15 @@ impl<T> ConvertRing<T> {
         spec: &ProcessSpec,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        Self::build(ctx, input, spec, depth.clamp(1, 8), None, false, ALL_STAGES)
+        Self::build(
+            ctx,
+            input,
+            spec,
+            depth.clamp(1, 8),
+            None,
+            Uploads::Auto,
+            ALL_STAGES,
+        )
     }
 
     #[cfg(any(feature = "test-support", feature = "bench"))]
@@ -401,7 +442,7 @@ impl<T> ConvertRing<T> {
             spec,
             depth.clamp(1, 8),
             None,
-            false,
+            Uploads::Image,
             stages as u32,
         )
     }
@@ -416,7 +457,36 @@ impl<T> ConvertRing<T> {
         spec: &ProcessSpec,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        Self::build(ctx, input, spec, depth.clamp(1, 8), None, true, ALL_STAGES)
+        Self::build(
+            ctx,
+            input,
+            spec,
+            depth.clamp(1, 8),
+            None,
+            Uploads::Copied,
+            ALL_STAGES,
+        )
+    }
+
+    #[cfg(any(feature = "test-support", feature = "bench"))]
+    /// As [`new`](Self::new), CPU uploads copied into an image and sampled from it, as
+    /// application and DMA-BUF frames are (the image pass, timed and tested beside the
+    /// buffer pass; feature `test-support`).
+    pub fn image_uploads(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+        depth: usize,
+    ) -> Result<Self, GpuError> {
+        Self::build(
+            ctx,
+            input,
+            spec,
+            depth.clamp(1, 8),
+            None,
+            Uploads::Image,
+            ALL_STAGES,
+        )
     }
 
     /// A ring that hands its frames to another API in `handoff`'s buffers (in rotation)
@@ -439,7 +509,7 @@ impl<T> ConvertRing<T> {
             spec,
             depth.clamp(1, 8),
             Some(handoff),
-            false,
+            Uploads::Auto,
             ALL_STAGES,
         )
     }
@@ -450,12 +520,12 @@ impl<T> ConvertRing<T> {
         spec: &ProcessSpec,
         depth: usize,
         handoff: Option<GpuHandoff>,
-        force_copy: bool,
+        uploads: Uploads,
         stages: u32,
     ) -> Result<Self, GpuError> {
         let (width, height) = (spec.input_width, spec.input_height);
         let (vk_format, image_w, image_h) = super::conv::upload_image(input, width, height)?;
-        let pass = Pass::new(ctx, input, spec, stages)?;
+        let pass = Pass::new(ctx, input, spec, stages, uploads != Uploads::Image)?;
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let d = &ctx.device;
         let mut this = Self {
@@ -515,7 +585,7 @@ impl<T> ConvertRing<T> {
         // A buffer-input pass on a device that does not read host memory as its own reads a
         // device-local copy of the upload.
         let shares_memory = matches!(ctx.device_info().kind.as_str(), "cpu" | "integrated");
-        let copy_uploads = upload_sets.is_some() && (!shares_memory || force_copy);
+        let copy_uploads = upload_sets.is_some() && (!shares_memory || uploads == Uploads::Copied);
         let storage = vk::BufferUsageFlags::STORAGE_BUFFER
             | vk::BufferUsageFlags::TRANSFER_SRC
             | vk::BufferUsageFlags::TRANSFER_DST;
@@ -849,10 +919,7 @@ impl<T> ConvertRing<T> {
                 .device_input
                 .as_ref()
                 .map_or(slot.upload.buffer, |b| b.buffer);
-            let descriptors = [
-                Descriptor::StorageBuffer(input),
-                Descriptor::StorageBuffer(output),
-            ];
+            let descriptors = self.pass.upload_descriptors(input, output);
             // SAFETY: the slot is not in flight, so its upload set is not in use; both buffers
             // live until the slot is next collected.
             unsafe { write_descriptors(&self.ctx.device, set, &descriptors) };
@@ -1029,6 +1096,7 @@ impl<T> ConvertRing<T> {
                         pipe.record_dispatch(d, slot.cmd, set, params, groups);
                     }
                 }
+                (Pass::Process(p), Some(set)) => p.record(slot.cmd, set, self.frames, true),
                 _ => self.pass.record(d, slot.cmd, slot.set, self.frames),
             }
             if timed {
