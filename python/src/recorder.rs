@@ -2,7 +2,7 @@
 //! a replay buffer, live streams and a stats file at once) with its controls and events.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use ghoststream::output::SinkSummary;
@@ -192,6 +192,27 @@ pub(crate) struct PyRecorder {
     outcome: Mutex<Option<Result<RecorderSummary, (ErrorCode, String)>>>,
     /// True once the `finished` event was handed out: no event comes after it.
     finished: AtomicBool,
+}
+
+impl Drop for PyRecorder {
+    /// A recording dropped while running is stopped and its files finished, as the library's
+    /// Recorder does when dropped, but with the GIL released while its thread ends, so that
+    /// other Python threads run meanwhile.
+    fn drop(&mut self) {
+        let PyRecorder {
+            recorder, controls, ..
+        } = self;
+        let recorder = recorder.get_mut().unwrap_or_else(PoisonError::into_inner);
+        // A Python object is deallocated with the GIL held: attach only names that thread.
+        Python::attach(|py| {
+            py.detach(|| {
+                controls.stop();
+                // The outcome was either kept by wait()/stop() already (then this returns at
+                // once) or is not wanted any more.
+                let _ = recorder.wait();
+            })
+        });
+    }
 }
 
 /// How long one wait for an event lasts before Python's signal handlers get a turn.

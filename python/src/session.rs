@@ -271,6 +271,27 @@ pub(crate) struct PySession {
     output: Option<PathBuf>,
 }
 
+impl Drop for PySession {
+    /// A session dropped without `close()`: the engine's session stops, encoding the frames
+    /// still queued first (seconds, for a deep queue of large frames), with the GIL released so
+    /// that other Python threads run meanwhile. Its output file, if any, is left as the
+    /// engine's writer leaves an unfinished one.
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let (session, sink) = (inner.session.take(), inner.sink.take());
+        if session.is_none() && sink.is_none() {
+            return;
+        }
+        // A Python object is deallocated with the GIL held: attach only names that thread.
+        Python::attach(|py| {
+            py.detach(move || {
+                drop(sink);
+                drop(session);
+            })
+        });
+    }
+}
+
 /// How long one wait inside `receive` lasts before Python's signal handlers get a turn.
 const SIGNAL_SLICE: Duration = Duration::from_millis(100);
 

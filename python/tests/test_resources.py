@@ -92,3 +92,41 @@ def test_other_python_threads_run_while_submit_and_flush_block():
     for waited, counted in blocked:
         assert counted > 1000, f"a submit blocked {waited:.3f} s while the other thread counted {counted}"
     assert flush_wait > 0.05 and flush_count > 1000, (flush_wait, flush_count)
+
+
+def test_other_python_threads_run_while_a_dropped_session_drains_its_queue():
+    # A session dropped without close() encodes the frames still queued before it stops: three
+    # 720p frames at HEVC's slowest preset on one thread (each took over 0.5 s in CI above), so
+    # the drop certainly takes well over the 0.3 s asserted.
+    width, height = 1280, 720
+    frames = [gradient_i420(width, height, i) for i in range(3)]
+    counter = Counter()
+    counter.start()
+    try:
+        s = ghoststream.Session("hevc", width, height, 30, encoder="software", preset="p7",
+                                tune="ll", queue_depth=8, backpressure="block", threads=1)
+        for f in frames:
+            s.submit(f)
+        # How fast the other thread counts while this one waits without the GIL and the
+        # encoder works: the rate a drop that releases the GIL should let it reach.
+        c0, t0 = counter.count, time.monotonic()
+        time.sleep(0.25)
+        free_rate = (counter.count - c0) / (time.monotonic() - t0)
+        queued = s.stats["submitted"] - s.stats["packets"]
+        c0, t0 = counter.count, time.monotonic()
+        del s  # the last reference: the session is deallocated here, its engine drained
+        drop_wait, drop_count = time.monotonic() - t0, counter.count - c0
+    finally:
+        counter.running = False
+        counter.join()
+    print(f"drop with {queued} frames queued: {drop_wait:.3f} s, {drop_count} counts; "
+          f"free rate {free_rate:.0f}/s")
+    assert queued >= 2, f"only {queued} frames were still queued: the drop had little to wait for"
+    assert drop_wait > 0.3, f"the drop took {drop_wait:.3f} s: too short to tell"
+    # Holding the GIL, the drop would let the counter run only in the few switch intervals
+    # (5 ms each) at its edges, however long it took: about 200 000 counts over a 1 s drop
+    # where 7 million/s ran free, when measured without the GIL released. Released, the counter
+    # runs most of the time: at least a quarter of its free rate over the whole drop.
+    assert drop_count > 0.25 * free_rate * drop_wait, (
+        f"the drop took {drop_wait:.3f} s while the other thread counted {drop_count} "
+        f"(free rate {free_rate:.0f}/s)")
