@@ -26,7 +26,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::PySession>()?;
     m.add("Packet", session::packet_type(m.py())?)?;
     m.add_class::<recorder::PyRecorder>()?;
-    m.add_class::<recorder::PyEvent>()?;
+    recorder::add_event_classes(m)?;
     m.add_function(wrap_pyfunction!(probe::probe, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
