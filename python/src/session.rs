@@ -1,5 +1,16 @@
 //! `ghoststream.Session` and `ghoststream.Packet`: frames in from any object with the buffer
 //! protocol, packets out, optionally written to a file as they come.
+//!
+//! Copies: a frame is copied once, from the caller's buffer straight into the engine's pooled
+//! [`CpuImage`], in C order whatever its strides, with the GIL held ([`crate::buffer::Buffer`]).
+//! Taking the caller's memory without that copy (holding the buffer until the encoder consumed
+//! it) is not worth it: `submit` returns while the frame waits in the encoder's queue, and the
+//! common loop refills one array for every frame, so the caller would overwrite frames still
+//! queued (or, for a `bytearray`, be unable to resize it). The one copy is what lets the call
+//! return at once and the caller's memory stay the caller's. A packet's
+//! bytes are the engine's own (`Bytes`, shared by reference count): the Packet exports them
+//! through the buffer protocol without a copy, and makes a `bytes` copy only when `.data` or
+//! `bytes(packet)` asks for one.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -246,8 +257,9 @@ impl Inner {
 ///
 /// ``Session(codec, width, height, fps=30, *, input_format="i420", ...)`` opens the encoder
 /// (``encoder="auto"`` picks the best this machine has). ``submit(frame)`` takes one frame in
-/// ``input_format`` as any object with the buffer protocol (a NumPy array, ``bytes``,
-/// ``bytearray``, ``memoryview``) of exactly ``frame_bytes`` bytes; ``receive()``,
+/// ``input_format`` as any object with the buffer protocol (a NumPy array of any strides or
+/// order, ``bytes``, ``bytearray``, ``memoryview``) of exactly ``frame_bytes`` bytes, copied
+/// once into the engine's frame; ``receive()``,
 /// ``packets()`` and ``flush()`` give ``Packet`` objects. With ``output="out.mp4"`` (``.mkv``,
 /// ``.mp4``, ``.ts``, ``.h264``, ``.h265``, ``.ivf``, ``.obu``...) every packet handed out is
 /// also written to that file, and ``close()`` finishes it. Use it as a context manager, or call
@@ -540,7 +552,10 @@ impl PySession {
     ///
     /// Queues one frame for encoding. ``frame`` is any object with the buffer protocol holding
     /// exactly ``frame_bytes`` bytes in ``input_format`` (planes one after another, rows tightly
-    /// packed: for i420 a ``(height * 3 // 2, width)`` uint8 array). ``pts_ns`` is its
+    /// packed: for i420 a ``(height * 3 // 2, width)`` uint8 array), its elements taken in C
+    /// order whatever the array's strides (a slice, a transposed or Fortran-order array). It is
+    /// copied once, straight into the engine's frame, with the GIL held; the caller may reuse
+    /// it as soon as ``submit`` returns. ``pts_ns`` is its
     /// presentation time in nanoseconds, strictly increasing; by default frames follow each
     /// other at the session's frame rate from 0. With ``backpressure="block"`` (the default)
     /// it waits, the GIL released, while the encoder's queue is full.
