@@ -1,7 +1,7 @@
 """Type stubs for ghoststream: the native classes (ghoststream._native) and the exceptions."""
 
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 from ghoststream._errors import (
     BadInputError as BadInputError,
@@ -29,10 +29,17 @@ def probe() -> List[Dict[str, Any]]:
     dicts with keys category, path, codec, available, reason."""
 
 class Packet:
-    """One encoded frame with its timestamps (ns) and the frame's statistics."""
+    """One encoded frame with its timestamps (ns) and the frame's statistics.
 
-    data: bytes
-    """The encoded bytes (Annex B for H.264/HEVC, OBUs for AV1)."""
+    Zero-copy: a Packet has the buffer protocol, so ``memoryview(packet)``,
+    ``numpy.frombuffer(packet, numpy.uint8)`` and ``numpy.asarray(packet)`` read the engine's own
+    bytes (read-only; the view keeps the packet alive). ``packet.data`` and ``bytes(packet)`` are
+    a ``bytes`` copy, made on first use and kept. Packets come from a Session only."""
+
+    @property
+    def data(self) -> bytes:
+        """The encoded bytes (Annex B for H.264/HEVC, OBUs for AV1), as a copy made on first
+        access; ``memoryview(packet)`` reads them without one."""
     codec: str
     pts: int
     """Presentation time, ns."""
@@ -53,6 +60,9 @@ class Packet:
     cpu_copy_bytes: int
     def __len__(self) -> int: ...
     def __bytes__(self) -> bytes: ...
+    def __buffer__(self, flags: int, /) -> memoryview:
+        """The encoded bytes, read-only, without a copy (the buffer protocol; any CPython >= 3.9,
+        this method's name is only how typing spells it)."""
 
 class Session:
     """An encode session: frames in (any buffer), packets out, optionally to a file."""
@@ -83,8 +93,10 @@ class Session:
         overwrite: bool = False,
     ) -> None: ...
     def submit(self, frame: Any, pts_ns: Optional[int] = None) -> None:
-        """Queues one frame (any object with the buffer protocol, exactly frame_bytes bytes in
-        input_format); waits with the GIL released while the queue is full."""
+        """Queues one frame (any object with the buffer protocol: a NumPy array of any strides
+        or order, bytes, bytearray, memoryview; exactly frame_bytes bytes in input_format, its
+        elements taken in C order). Copied once, straight into the engine's frame, with the GIL
+        held; then waits with the GIL released while the queue is full."""
     def receive(self, timeout: Optional[float] = None) -> Optional[Packet]:
         """The next packet, waiting up to timeout seconds (None: until one comes)."""
     def packets(self) -> List[Packet]:
@@ -123,7 +135,8 @@ class Session:
 class Event:
     """One thing that happened in a recording; kind says which (started, notice, replay_saved,
     replay_failed, stream_connected, stream_reconnecting, stream_dropped, falling_behind,
-    source_lost, finished)."""
+    source_lost, finished), and so does its class: one subclass per kind. Attributes a kind
+    does not have are None."""
 
     kind: str
     message: Optional[str]
@@ -136,6 +149,73 @@ class Event:
     source: Optional[str]
     encoder: Optional[str]
     ok: Optional[bool]
+
+class StartedEvent(Event):
+    """Frames flow: source, encoder, and message (how frames are processed)."""
+
+    kind: Literal["started"]
+    source: str
+    encoder: str
+    message: str
+
+class NoticeEvent(Event):
+    """Something a person may need to know while the source opens."""
+
+    kind: Literal["notice"]
+    message: str
+
+class ReplaySavedEvent(Event):
+    """A replay was saved."""
+
+    kind: Literal["replay_saved"]
+    path: str
+    frames: int
+    bytes: int
+
+class ReplayFailedEvent(Event):
+    """A replay save failed; message says why."""
+
+    kind: Literal["replay_failed"]
+    message: str
+
+class StreamConnectedEvent(Event):
+    """A live stream connected (the first time or again)."""
+
+    kind: Literal["stream_connected"]
+    url: str
+
+class StreamReconnectingEvent(Event):
+    """A live stream lost its connection (message: why) and is making it again."""
+
+    kind: Literal["stream_reconnecting"]
+    url: str
+    message: str
+
+class StreamDroppedEvent(Event):
+    """A live stream dropped packets (since the last event)."""
+
+    kind: Literal["stream_dropped"]
+    url: str
+    packets: int
+
+class FallingBehindEvent(Event):
+    """A live source's encode runs behind real time by behind seconds."""
+
+    kind: Literal["falling_behind"]
+    behind: float
+
+class SourceLostEvent(Event):
+    """The source failed or went away; the recording finishes what it has."""
+
+    kind: Literal["source_lost"]
+    message: str
+
+class FinishedEvent(Event):
+    """The recording is over (always the last event): ok; frames, packets and bytes when ok,
+    message (the error) when not."""
+
+    kind: Literal["finished"]
+    ok: bool
 
 class Recorder:
     """A source to a file, a replay buffer, live streams and a stats file at once."""

@@ -4,11 +4,15 @@
 //! exception classes (`ghoststream/_errors.py`) that every error is raised as, by its stable
 //! code.
 //!
-//! Only PyO3's safe API is used: no `unsafe` here. Calls that may block release the GIL
-//! ([`error::blocking`]), and a panic inside one is raised as `ghoststream.InternalError`.
+//! PyO3's safe API is used everywhere but in [`buffer`], the thin layer that declares the buffer
+//! protocol (PyO3 offers it to abi3 wheels only from CPython 3.11): frames are read from any
+//! exporter in one copy, and packets export their bytes without one. Calls that may block
+//! release the GIL ([`error::blocking`]), and a panic inside one is raised as
+//! `ghoststream.InternalError`.
 
 use pyo3::prelude::*;
 
+mod buffer;
 mod error;
 mod options;
 mod probe;
@@ -20,9 +24,9 @@ mod session;
 #[pyo3(name = "_native")]
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<session::PySession>()?;
-    m.add_class::<session::PyPacket>()?;
+    m.add("Packet", session::packet_type(m.py())?)?;
     m.add_class::<recorder::PyRecorder>()?;
-    m.add_class::<recorder::PyEvent>()?;
+    recorder::add_event_classes(m)?;
     m.add_function(wrap_pyfunction!(probe::probe, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

@@ -1,8 +1,9 @@
-//! `ghoststream.Recorder` and `ghoststream.Event`: the library's Recorder (any source to a file,
-//! a replay buffer, live streams and a stats file at once) with its controls and events.
+//! `ghoststream.Recorder` and `ghoststream.Event` with one subclass per kind of event: the
+//! library's Recorder (any source to a file, a replay buffer, live streams and a stats file at
+//! once) with its controls and events.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use ghoststream::output::SinkSummary;
@@ -30,8 +31,13 @@ use crate::options;
 /// - ``"finished"``: ``ok``; ``frames``, ``packets``, ``bytes`` when ok, ``message`` when not.
 ///   Always the last event.
 ///
-/// Attributes a kind does not have are ``None``.
-#[pyclass(frozen, module = "ghoststream._native", name = "Event")]
+/// Attributes a kind does not have are ``None``. Each kind has its own subclass
+/// (``StartedEvent``, ``NoticeEvent``, ``ReplaySavedEvent``, ``ReplayFailedEvent``,
+/// ``StreamConnectedEvent``, ``StreamReconnectingEvent``, ``StreamDroppedEvent``,
+/// ``FallingBehindEvent``, ``SourceLostEvent``, ``FinishedEvent``), so
+/// ``isinstance(event, ghoststream.FinishedEvent)`` or a ``match`` on the class works as well as
+/// ``event.kind == "finished"``; a kind newer than this module comes as a plain ``Event``.
+#[pyclass(frozen, subclass, module = "ghoststream._native", name = "Event")]
 #[derive(Default)]
 pub(crate) struct PyEvent {
     /// What happened.
@@ -145,28 +151,85 @@ impl PyEvent {
     }
 }
 
+/// One subclass of `Event` per kind: `$kind` => `$class` (the Python name), with its docstring;
+/// and [`event_object`], which makes the one of an event's kind.
+macro_rules! event_kinds {
+    ($($rust:ident, $kind:literal => $class:literal, $doc:literal;)*) => {
+        $(
+            #[doc = $doc]
+            #[pyclass(frozen, extends = PyEvent, module = "ghoststream._native", name = $class)]
+            pub(crate) struct $rust;
+        )*
+
+        /// `event` as an object of its kind's class (`Event` itself for a kind without one).
+        fn event_object(py: Python<'_>, event: PyEvent) -> PyResult<Py<PyAny>> {
+            let kind = event.kind;
+            let init = PyClassInitializer::from(event);
+            Ok(match kind {
+                $($kind => Py::new(py, init.add_subclass($rust))?.into_any(),)*
+                _ => Py::new(py, init)?.into_any(),
+            })
+        }
+
+        /// Adds every kind's class to the module.
+        pub(crate) fn add_event_classes(m: &Bound<'_, PyModule>) -> PyResult<()> {
+            m.add_class::<PyEvent>()?;
+            $(m.add_class::<$rust>()?;)*
+            Ok(())
+        }
+    };
+}
+
+event_kinds! {
+    StartedEvent, "started" => "StartedEvent",
+        "Frames flow (kind \"started\"): ``source`` (as opened), ``encoder`` (the one chosen) and ``message`` (how frames are processed).";
+    NoticeEvent, "notice" => "NoticeEvent",
+        "Something a person may need to know while the source opens (kind \"notice\"): ``message``.";
+    ReplaySavedEvent, "replay_saved" => "ReplaySavedEvent",
+        "A replay was saved (kind \"replay_saved\"): ``path``, ``frames``, ``bytes``.";
+    ReplayFailedEvent, "replay_failed" => "ReplayFailedEvent",
+        "A replay save failed (kind \"replay_failed\"): ``message`` says why.";
+    StreamConnectedEvent, "stream_connected" => "StreamConnectedEvent",
+        "A live stream connected, the first time or again (kind \"stream_connected\"): ``url``.";
+    StreamReconnectingEvent, "stream_reconnecting" => "StreamReconnectingEvent",
+        "A live stream lost its connection and is making it again (kind \"stream_reconnecting\"): ``url``, ``message`` (why it was lost).";
+    StreamDroppedEvent, "stream_dropped" => "StreamDroppedEvent",
+        "A live stream dropped packets, the server slow or away (kind \"stream_dropped\"): ``url``, ``packets`` (dropped since the last event).";
+    FallingBehindEvent, "falling_behind" => "FallingBehindEvent",
+        "A live source's encode runs behind real time, told again every few seconds while it lasts (kind \"falling_behind\"): ``behind`` (seconds).";
+    SourceLostEvent, "source_lost" => "SourceLostEvent",
+        "The source failed or went away; the recording finishes what it has (kind \"source_lost\"): ``message``.";
+    FinishedEvent, "finished" => "FinishedEvent",
+        "The recording is over, always the last event (kind \"finished\"): ``ok``; ``frames``, ``packets`` and ``bytes`` when ok, ``message`` (the error) when not.";
+}
+
 #[pymethods]
 impl PyEvent {
-    fn __repr__(&self) -> String {
-        let mut parts = vec![format!("kind='{}'", self.kind)];
+    fn __repr__(slf: &Bound<'_, Self>) -> String {
+        let class = slf
+            .get_type()
+            .name()
+            .map_or_else(|_| "Event".into(), |n| n.to_string());
+        let this = slf.get();
+        let mut parts = vec![format!("kind='{}'", this.kind)];
         let mut add = |name: &str, value: Option<String>| {
             if let Some(v) = value {
                 parts.push(format!("{name}={v}"));
             }
         };
-        add("path", self.path.as_ref().map(|p| format!("'{p}'")));
-        add("url", self.url.as_ref().map(|p| format!("'{p}'")));
-        add("frames", self.frames.map(|v| v.to_string()));
-        add("packets", self.packets.map(|v| v.to_string()));
-        add("bytes", self.bytes.map(|v| v.to_string()));
-        add("behind", self.behind.map(|v| format!("{v:.3}")));
-        add("encoder", self.encoder.as_ref().map(|p| format!("'{p}'")));
+        add("path", this.path.as_ref().map(|p| format!("'{p}'")));
+        add("url", this.url.as_ref().map(|p| format!("'{p}'")));
+        add("frames", this.frames.map(|v| v.to_string()));
+        add("packets", this.packets.map(|v| v.to_string()));
+        add("bytes", this.bytes.map(|v| v.to_string()));
+        add("behind", this.behind.map(|v| format!("{v:.3}")));
+        add("encoder", this.encoder.as_ref().map(|p| format!("'{p}'")));
         add(
             "ok",
-            self.ok.map(|v| if v { "True" } else { "False" }.into()),
+            this.ok.map(|v| if v { "True" } else { "False" }.into()),
         );
-        add("message", self.message.as_ref().map(|p| format!("{p:?}")));
-        format!("Event({})", parts.join(", "))
+        add("message", this.message.as_ref().map(|p| format!("{p:?}")));
+        format!("{class}({})", parts.join(", "))
     }
 }
 
@@ -194,6 +257,27 @@ pub(crate) struct PyRecorder {
     finished: AtomicBool,
 }
 
+impl Drop for PyRecorder {
+    /// A recording dropped while running is stopped and its files finished, as the library's
+    /// Recorder does when dropped, but with the GIL released while its thread ends, so that
+    /// other Python threads run meanwhile.
+    fn drop(&mut self) {
+        let PyRecorder {
+            recorder, controls, ..
+        } = self;
+        let recorder = recorder.get_mut().unwrap_or_else(PoisonError::into_inner);
+        // A Python object is deallocated with the GIL held: attach only names that thread.
+        Python::attach(|py| {
+            py.detach(|| {
+                controls.stop();
+                // The outcome was either kept by wait()/stop() already (then this returns at
+                // once) or is not wanted any more.
+                let _ = recorder.wait();
+            })
+        });
+    }
+}
+
 /// How long one wait for an event lasts before Python's signal handlers get a turn.
 const EVENT_SLICE: Duration = Duration::from_millis(100);
 
@@ -214,7 +298,11 @@ impl PyRecorder {
     }
 
     /// The next event within `timeout` (`None`: until one comes or the recording is over).
-    fn next(&self, py: Python<'_>, timeout: Option<Duration>) -> Result<Option<PyEvent>, Failure> {
+    fn next(
+        &self,
+        py: Python<'_>,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Py<PyAny>>, Failure> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             if self.finished.load(Ordering::Acquire) {
@@ -229,7 +317,7 @@ impl PyRecorder {
                 if matches!(e, RecorderEvent::Finished(_)) {
                     self.finished.store(true, Ordering::Release);
                 }
-                return Ok(Some(PyEvent::from_event(e)));
+                return Ok(Some(event_object(py, PyEvent::from_event(e))?));
             }
             // No event and no wait: the recording thread is gone and its events with it.
             let gone = !slice.is_zero() && asked.elapsed() < slice / 2;
@@ -510,7 +598,11 @@ impl PyRecorder {
     /// The next event, waiting up to ``timeout`` seconds (``None``: until one comes), the GIL
     /// released. ``None`` when none came in time, or after the ``finished`` event.
     #[pyo3(signature = (timeout=None))]
-    fn next_event(&self, py: Python<'_>, timeout: Option<f64>) -> Result<Option<PyEvent>, Failure> {
+    fn next_event(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+    ) -> Result<Option<Py<PyAny>>, Failure> {
         let t = timeout_of("timeout", timeout)?;
         self.next(py, t)
     }
@@ -521,7 +613,7 @@ impl PyRecorder {
     /// The events that happened since the last call, in order (a list): waits up to
     /// ``timeout`` seconds for the first one, then takes every one already there.
     #[pyo3(signature = (timeout=0.0))]
-    fn events(&self, py: Python<'_>, timeout: f64) -> Result<Vec<PyEvent>, Failure> {
+    fn events(&self, py: Python<'_>, timeout: f64) -> Result<Vec<Py<PyAny>>, Failure> {
         let t = timeout_of("timeout", Some(timeout))?;
         let mut out = Vec::new();
         if let Some(first) = self.next(py, t)? {

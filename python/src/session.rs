@@ -1,34 +1,61 @@
 //! `ghoststream.Session` and `ghoststream.Packet`: frames in from any object with the buffer
 //! protocol, packets out, optionally written to a file as they come.
+//!
+//! Copies: a frame is copied once, from the caller's buffer straight into the engine's pooled
+//! [`CpuImage`], in C order whatever its strides, with the GIL held ([`crate::buffer::Buffer`]).
+//! Taking the caller's memory without that copy (holding the buffer until the encoder consumed
+//! it) is not worth it: `submit` returns while the frame waits in the encoder's queue, and the
+//! common loop refills one array for every frame, so the caller would overwrite frames still
+//! queued (or, for a `bytearray`, be unable to resize it). The one copy is what lets the call
+//! return at once and the caller's memory stay the caller's. A packet's
+//! bytes are the engine's own (`Bytes`, shared by reference count): the Packet exports them
+//! through the buffer protocol without a copy, and makes a `bytes` copy only when `.data` or
+//! `bytes(packet)` asks for one.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use ghoststream::output::{open_file_sink, FileSink, OutputFormat, SinkSummary};
 use ghoststream::{
     BufferPool, Codec, CpuImage, ErrorCode, Frame, PixelFormat, Rational, Session, SessionConfig,
     SessionError, SessionOutput, Timestamp,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyMemoryView, PyTuple};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyTuple, PyType};
 
+use crate::buffer::{export_type, Buffer, Exported};
 use crate::error::{blocking, engine, Failure};
 use crate::options;
 
-/// One encoded frame: an access unit (H.264, HEVC) or a temporal unit (AV1), in Annex B or OBU
-/// framing, with its timestamps and the frame's statistics.
-///
-/// ``bytes(packet)`` and ``packet.data`` give the encoded bytes (``memoryview(packet.data)``
-/// reads them without a copy); ``len(packet)`` their length. Times are nanoseconds; the
-/// ``*_time`` attributes are on ``CLOCK_MONOTONIC`` (``time.monotonic_ns()``), ``None`` where
-/// unknown.
-#[pyclass(frozen, module = "ghoststream._native", name = "Packet")]
+/// The docstring of `ghoststream.Packet` (the exporting class [`packet_type`] makes).
+const PACKET_DOC: &std::ffi::CStr =
+    c"One encoded frame: an access unit (H.264, HEVC) or a temporal unit (AV1), in Annex B or
+OBU framing, with its timestamps and the frame's statistics.
+
+The encoded bytes, without a copy: a Packet has the buffer protocol, so ``memoryview(packet)``,
+``numpy.frombuffer(packet, numpy.uint8)`` and ``numpy.asarray(packet)`` read the engine's own
+bytes (read-only), and the view keeps the packet, and so the bytes, alive. With a copy:
+``bytes(packet)`` and ``packet.data`` (a ``bytes`` made on first use, then kept). ``len(packet)``
+is their length.
+
+Times are nanoseconds; the ``*_time`` attributes are on ``CLOCK_MONOTONIC``
+(``time.monotonic_ns()``), ``None`` where unknown. Packets come from a Session (``receive()``,
+``packets()``, ``flush()``, ``close()``); they cannot be made from Python.";
+
+/// The fields of `ghoststream.Packet`, the class [`packet_type`] derives from it with the buffer
+/// protocol added (PyO3 cannot declare `__getbuffer__` for an abi3 wheel before CPython 3.11;
+/// see [`crate::buffer`]). Its instances are made by calling that class with a
+/// [`PacketPayload`] ([`packet_object`]).
+#[pyclass(frozen, subclass, module = "ghoststream._native", name = "_PacketBase")]
 pub(crate) struct PyPacket {
-    /// The encoded bytes.
-    #[pyo3(get)]
-    data: Py<PyBytes>,
+    /// The engine's encoded bytes, exported without a copy; never replaced (frozen).
+    bytes: Bytes,
+    /// `bytes` copied into a Python `bytes`, made when first asked for.
+    data: PyOnceLock<Py<PyBytes>>,
     /// The codec: "h264", "hevc" or "av1".
     #[pyo3(get)]
     codec: &'static str,
@@ -73,12 +100,42 @@ pub(crate) struct PyPacket {
     cpu_copy_bytes: u64,
 }
 
+impl Exported for PyPacket {
+    fn exported(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// A packet on its way into a new `ghoststream.Packet` object: the one argument its
+/// constructor takes, taken out once.
+#[pyclass(frozen, module = "ghoststream._native", name = "_PacketPayload")]
+pub(crate) struct PacketPayload(Mutex<Option<PyPacket>>);
+
+/// `ghoststream.Packet`: `_PacketBase` with the buffer protocol, made once.
+static PACKET_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// The class `ghoststream.Packet`.
+pub(crate) fn packet_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    PACKET_TYPE
+        .get_or_try_init(py, || {
+            export_type::<PyPacket>(py, c"ghoststream._native.Packet", PACKET_DOC)
+        })
+        .map(|t| t.bind(py))
+}
+
+/// `p` as a `ghoststream.Packet`, sharing its bytes.
+fn packet_object(py: Python<'_>, p: &ghoststream::Packet) -> PyResult<Py<PyAny>> {
+    let payload = Bound::new(py, PacketPayload(Mutex::new(Some(PyPacket::new(p)))))?;
+    Ok(packet_type(py)?.call1((payload,))?.unbind())
+}
+
 impl PyPacket {
-    /// A Python packet holding a copy of `p`'s bytes.
-    pub(crate) fn new(py: Python<'_>, p: &ghoststream::Packet) -> Self {
+    /// A packet sharing `p`'s bytes (a reference count, not a copy).
+    fn new(p: &ghoststream::Packet) -> Self {
         let nanos = |t: Timestamp| t.as_nanos();
         PyPacket {
-            data: PyBytes::new(py, &p.data).unbind(),
+            bytes: p.data.clone(),
+            data: PyOnceLock::new(),
             codec: p.codec.name(),
             pts: p.pts.as_nanos(),
             dts: p.dts.as_nanos(),
@@ -99,15 +156,42 @@ impl PyPacket {
 
 #[pymethods]
 impl PyPacket {
-    fn __len__(&self, py: Python<'_>) -> usize {
-        self.data.bind(py).as_bytes().len()
+    /// Packets come from a Session: the constructor takes only the payload a session makes.
+    #[new]
+    fn new_from_payload(payload: &Bound<'_, PyAny>) -> Result<Self, Failure> {
+        let taken = payload.cast::<PacketPayload>().ok().and_then(|p| {
+            p.get()
+                .0
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take()
+        });
+        taken.ok_or_else(|| {
+            Failure::new(
+                ErrorCode::State,
+                "a Packet cannot be made from Python: packets come from a Session",
+            )
+        })
+    }
+
+    /// The encoded bytes as ``bytes`` (Annex B for H.264/HEVC, OBUs for AV1): a copy, made on
+    /// first access and kept. ``memoryview(packet)`` reads them without one.
+    #[getter]
+    fn data(&self, py: Python<'_>) -> Py<PyBytes> {
+        self.data
+            .get_or_init(py, || PyBytes::new(py, &self.bytes).unbind())
+            .clone_ref(py)
+    }
+
+    fn __len__(&self) -> usize {
+        self.bytes.len()
     }
 
     fn __bytes__(&self, py: Python<'_>) -> Py<PyBytes> {
-        self.data.clone_ref(py)
+        self.data(py)
     }
 
-    fn __repr__(&self, py: Python<'_>) -> String {
+    fn __repr__(&self) -> String {
         format!(
             "Packet(frame_number={}, pts={}, dts={}, keyframe={}, codec='{}', {} bytes)",
             self.frame_number,
@@ -115,14 +199,15 @@ impl PyPacket {
             self.dts,
             if self.keyframe { "True" } else { "False" },
             self.codec,
-            self.__len__(py)
+            self.bytes.len()
         )
     }
 }
 
 /// What a session holds between calls: the library session and the file it writes.
 struct Inner {
-    session: Session,
+    /// The engine's session; taken only when the Python object is dropped.
+    session: Option<Session>,
     sink: Option<FileSink>,
     /// What the finished file holds, once closed.
     summary: Option<SinkSummary>,
@@ -138,6 +223,13 @@ struct Inner {
 }
 
 impl Inner {
+    /// The engine's session (gone only once the Python object is being dropped).
+    fn session(&mut self) -> Result<&mut Session, Failure> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| engine(SessionError::Closed))
+    }
+
     /// Writes each packet among `outputs` to the file (if any) and returns them; dropped
     /// frames are counted.
     fn take(&mut self, outputs: Vec<SessionOutput>) -> Result<Vec<ghoststream::Packet>, Failure> {
@@ -165,8 +257,9 @@ impl Inner {
 ///
 /// ``Session(codec, width, height, fps=30, *, input_format="i420", ...)`` opens the encoder
 /// (``encoder="auto"`` picks the best this machine has). ``submit(frame)`` takes one frame in
-/// ``input_format`` as any object with the buffer protocol (a NumPy array, ``bytes``,
-/// ``bytearray``, ``memoryview``) of exactly ``frame_bytes`` bytes; ``receive()``,
+/// ``input_format`` as any object with the buffer protocol (a NumPy array of any strides or
+/// order, ``bytes``, ``bytearray``, ``memoryview``) of exactly ``frame_bytes`` bytes, copied
+/// once into the engine's frame; ``receive()``,
 /// ``packets()`` and ``flush()`` give ``Packet`` objects. With ``output="out.mp4"`` (``.mkv``,
 /// ``.mp4``, ``.ts``, ``.h264``, ``.h265``, ``.ivf``, ``.obu``...) every packet handed out is
 /// also written to that file, and ``close()`` finishes it. Use it as a context manager, or call
@@ -190,6 +283,27 @@ pub(crate) struct PySession {
     output: Option<PathBuf>,
 }
 
+impl Drop for PySession {
+    /// A session dropped without `close()`: the engine's session stops, encoding the frames
+    /// still queued first (seconds, for a deep queue of large frames), with the GIL released so
+    /// that other Python threads run meanwhile. Its output file, if any, is left as the
+    /// engine's writer leaves an unfinished one.
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
+        let (session, sink) = (inner.session.take(), inner.sink.take());
+        if session.is_none() && sink.is_none() {
+            return;
+        }
+        // A Python object is deallocated with the GIL held: attach only names that thread.
+        Python::attach(|py| {
+            py.detach(move || {
+                drop(sink);
+                drop(session);
+            })
+        });
+    }
+}
+
 /// How long one wait inside `receive` lasts before Python's signal handlers get a turn.
 const SIGNAL_SLICE: Duration = Duration::from_millis(100);
 
@@ -207,7 +321,10 @@ impl PySession {
         Ok(())
     }
 
-    /// Copies `frame`'s bytes into `into`, after checking that it has exactly as many.
+    /// Copies `frame`'s elements into `into`, in C order, after checking that they are exactly
+    /// as many bytes and of a size the format's samples can be: one copy from the caller's
+    /// memory, with the GIL held (so that no other thread resizes or frees it meanwhile), and
+    /// no Python object made on the way.
     fn copy_frame(&self, frame: &Bound<'_, PyAny>, into: &mut [u8]) -> Result<(), Failure> {
         let expected = into.len();
         let mismatch = |got: String| {
@@ -227,43 +344,72 @@ impl PySession {
             into.copy_from_slice(b);
             return Ok(());
         }
-        let view = PyMemoryView::from(frame).map_err(|_| {
-            let type_name = frame
+        let type_name = || {
+            frame
                 .get_type()
                 .name()
-                .map_or_else(|_| "?".into(), |n| n.to_string());
+                .map_or_else(|_| "?".into(), |n| n.to_string())
+        };
+        let buffer = Buffer::get(frame).map_err(|e| {
+            let why = if e.is_instance_of::<pyo3::exceptions::PyTypeError>(frame.py()) {
+                "has no buffer protocol: pass a NumPy array, bytes, bytearray or memoryview"
+                    .to_string()
+            } else {
+                format!("gave no buffer ({e})")
+            };
             Failure::new(
                 ErrorCode::FrameMismatch,
-                format!("a frame of type {type_name} has no buffer protocol: pass a NumPy array, bytes, bytearray or memoryview"),
+                format!("a frame of type {} {why}", type_name()),
             )
         })?;
-        let nbytes: usize = view.getattr("nbytes")?.extract()?;
-        let itemsize: usize = view.getattr("itemsize")?.extract()?;
-        let shape = view
-            .getattr("shape")
-            .and_then(|s| s.repr().map(|r| r.to_string()))
-            .unwrap_or_default();
+        // As Python writes them: "shape (72, 65), strides (130, 2)"; strides only where the
+        // layout is not C-contiguous (copied in C order all the same).
+        let shape = match buffer.strides() {
+            Some(strides) if !buffer.is_c_contiguous() => format!(
+                "{}, strides {}",
+                py_tuple(buffer.shape()),
+                py_tuple(strides)
+            ),
+            _ => py_tuple(buffer.shape()),
+        };
+        let itemsize = buffer.itemsize();
         let sample = sample_bytes(self.format);
         if itemsize != 1 && itemsize != sample {
-            let fmt: String = view.getattr("format")?.extract()?;
             return Err(mismatch(format!(
-                "frame's items are {itemsize} bytes each (format '{fmt}', shape {shape}; {} samples are {sample} bytes: use uint8{})",
+                "frame's items are {itemsize} bytes each (format '{}', shape {shape}; {} samples are {sample} bytes: use uint8{})",
+                buffer.format(),
                 self.format,
                 if sample == 2 { " or uint16" } else { "" }
             )));
         }
-        if nbytes != expected {
-            return Err(mismatch(format!("frame is {nbytes} bytes (shape {shape})")));
+        if buffer.len() != expected {
+            return Err(mismatch(format!(
+                "frame is {} bytes (shape {shape})",
+                buffer.len()
+            )));
         }
-        let copy = view.call_method0("tobytes")?;
-        let bytes = copy.cast::<PyBytes>().map_err(PyErr::from)?;
-        into.copy_from_slice(bytes.as_bytes());
+        buffer.copy_c_order(into)?;
         Ok(())
     }
 
     /// Packets as Python objects.
-    fn to_python(py: Python<'_>, packets: &[ghoststream::Packet]) -> Vec<PyPacket> {
-        packets.iter().map(|p| PyPacket::new(py, p)).collect()
+    fn to_python(py: Python<'_>, packets: &[ghoststream::Packet]) -> PyResult<Vec<Py<PyAny>>> {
+        packets.iter().map(|p| packet_object(py, p)).collect()
+    }
+}
+
+/// `values` as a Python tuple prints: "(48, 64)", "(5,)", "()".
+fn py_tuple(values: &[isize]) -> String {
+    match values {
+        [one] => format!("({one},)"),
+        _ => format!(
+            "({})",
+            values
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -387,7 +533,7 @@ impl PySession {
             frame_rate,
             output,
             inner: Mutex::new(Inner {
-                session,
+                session: Some(session),
                 sink,
                 summary: None,
                 flushed: false,
@@ -406,7 +552,10 @@ impl PySession {
     ///
     /// Queues one frame for encoding. ``frame`` is any object with the buffer protocol holding
     /// exactly ``frame_bytes`` bytes in ``input_format`` (planes one after another, rows tightly
-    /// packed: for i420 a ``(height * 3 // 2, width)`` uint8 array). ``pts_ns`` is its
+    /// packed: for i420 a ``(height * 3 // 2, width)`` uint8 array), its elements taken in C
+    /// order whatever the array's strides (a slice, a transposed or Fortran-order array). It is
+    /// copied once, straight into the engine's frame, with the GIL held; the caller may reuse
+    /// it as soon as ``submit`` returns. ``pts_ns`` is its
     /// presentation time in nanoseconds, strictly increasing; by default frames follow each
     /// other at the session's frame rate from 0. With ``backpressure="block"`` (the default)
     /// it waits, the GIL released, while the encoder's queue is full.
@@ -431,7 +580,7 @@ impl PySession {
                 (None, _) => self.frame_rate.frames_to_nanos(inner.submitted),
             };
             inner
-                .session
+                .session()?
                 .submit(Frame::from_cpu(image, Timestamp::from_nanos(pts)))
                 .map_err(engine)?;
             inner.submitted += 1;
@@ -448,7 +597,7 @@ impl PySession {
     /// GIL released. ``None`` when none came in time, or when the session was flushed and
     /// every packet has been handed out.
     #[pyo3(signature = (timeout=None))]
-    fn receive(&self, py: Python<'_>, timeout: Option<f64>) -> Result<Option<PyPacket>, Failure> {
+    fn receive(&self, py: Python<'_>, timeout: Option<f64>) -> Result<Option<Py<PyAny>>, Failure> {
         self.check_open()?;
         let deadline = match timeout {
             None => None,
@@ -469,7 +618,7 @@ impl PySession {
             let (got, flushed) = blocking(py, || {
                 let mut inner = self.lock();
                 loop {
-                    match inner.session.receive_timeout(slice).map_err(engine)? {
+                    match inner.session()?.receive_timeout(slice).map_err(engine)? {
                         Some(out) => {
                             let mut packets = inner.take(vec![out])?;
                             if let Some(p) = packets.pop() {
@@ -482,7 +631,7 @@ impl PySession {
                 }
             })?;
             if let Some(p) = got {
-                return Ok(Some(PyPacket::new(py, &p)));
+                return Ok(Some(packet_object(py, &p)?));
             }
             if flushed || deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(None);
@@ -495,17 +644,17 @@ impl PySession {
     /// --
     ///
     /// Every packet ready now, in order (a list, possibly empty); never waits for the encoder.
-    fn packets(&self, py: Python<'_>) -> Result<Vec<PyPacket>, Failure> {
+    fn packets(&self, py: Python<'_>) -> Result<Vec<Py<PyAny>>, Failure> {
         self.check_open()?;
         let packets = blocking(py, || {
             let mut inner = self.lock();
             let mut outputs = Vec::new();
-            while let Some(out) = inner.session.try_receive().map_err(engine)? {
+            while let Some(out) = inner.session()?.try_receive().map_err(engine)? {
                 outputs.push(out);
             }
             inner.take(outputs)
         })?;
-        Ok(Self::to_python(py, &packets))
+        Ok(Self::to_python(py, &packets)?)
     }
 
     /// flush()
@@ -513,15 +662,15 @@ impl PySession {
     ///
     /// Ends the input, waits (GIL released) for the encoder to drain, and returns every packet
     /// not yet handed out. ``submit`` raises ``StateError`` afterwards.
-    fn flush(&self, py: Python<'_>) -> Result<Vec<PyPacket>, Failure> {
+    fn flush(&self, py: Python<'_>) -> Result<Vec<Py<PyAny>>, Failure> {
         self.check_open()?;
         let packets = blocking(py, || {
             let mut inner = self.lock();
-            let outputs = inner.session.flush().map_err(engine)?;
+            let outputs = inner.session()?.flush().map_err(engine)?;
             inner.flushed = true;
             inner.take(outputs)
         })?;
-        Ok(Self::to_python(py, &packets))
+        Ok(Self::to_python(py, &packets)?)
     }
 
     /// request_keyframe()
@@ -531,7 +680,7 @@ impl PySession {
     fn request_keyframe(&self, py: Python<'_>) -> Result<(), Failure> {
         self.check_open()?;
         blocking(py, || {
-            self.lock().session.request_keyframe().map_err(engine)
+            self.lock().session()?.request_keyframe().map_err(engine)
         })
     }
 
@@ -541,13 +690,13 @@ impl PySession {
     /// Flushes, stops the encoder and finishes the output file; returns the packets not yet
     /// handed out (already written to the output file, if any). Closing again does nothing and
     /// returns an empty list; any other call afterwards raises ``StateError``.
-    fn close(&self, py: Python<'_>) -> Result<Vec<PyPacket>, Failure> {
+    fn close(&self, py: Python<'_>) -> Result<Vec<Py<PyAny>>, Failure> {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(Vec::new());
         }
         let packets = blocking(py, || {
             let mut inner = self.lock();
-            let outputs = inner.session.close().map_err(engine);
+            let outputs = inner.session()?.close().map_err(engine);
             let taken = outputs.and_then(|o| inner.take(o));
             let sink = inner.sink.take();
             match (taken, sink) {
@@ -565,7 +714,7 @@ impl PySession {
                 }
             }
         })?;
-        Ok(Self::to_python(py, &packets))
+        Ok(Self::to_python(py, &packets)?)
     }
 
     fn __enter__(slf: Py<Self>) -> Py<Self> {
@@ -651,9 +800,11 @@ impl PySession {
     #[getter]
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let (stats, summary, dropped) = py.detach(|| {
-            let inner = self.lock();
-            (inner.session.stats(), inner.summary.clone(), inner.dropped)
+            let mut inner = self.lock();
+            let stats = inner.session().map(|s| s.stats());
+            (stats, inner.summary.clone(), inner.dropped)
         });
+        let stats = stats?;
         let d = PyDict::new(py);
         d.set_item("submitted", stats.submitted)?;
         d.set_item("packets", stats.packets)?;

@@ -24,6 +24,12 @@ def test_help_shows_the_docstrings():
     assert "replay" in ghoststream.Recorder.__doc__ and "save_replay" in ghoststream.Recorder.__doc__
     assert "random access point" in ghoststream.Packet.keyframe.__doc__
     assert "finished" in ghoststream.Event.__doc__
+    assert "memoryview(packet)" in ghoststream.Packet.__doc__ and "copy" in ghoststream.Packet.data.__doc__
+    events = pydoc.render_doc(ghoststream.ReplaySavedEvent, renderer=pydoc.plaintext)
+    assert "A replay was saved" in events and "Event" in events
+    for name in ("StartedEvent", "FinishedEvent", "StreamDroppedEvent", "FallingBehindEvent"):
+        cls = getattr(ghoststream, name)
+        assert issubclass(cls, ghoststream.Event) and cls.__doc__ and name in ghoststream.__all__, name
     assert "stable" in ghoststream.Error.__doc__
 
 
@@ -31,5 +37,6 @@ def test_the_wheel_ships_type_stubs_and_py_typed():
     files = importlib.resources.files("ghoststream")
     assert files.joinpath("py.typed").is_file()
     stub = files.joinpath("__init__.pyi").read_text()
-    for name in ("class Session", "class Packet", "class Recorder", "class Event", "def probe"):
+    for name in ("class Session", "class Packet", "class Recorder", "class Event", "def probe",
+                 "class StartedEvent(Event)", "class FinishedEvent(Event)", "def __buffer__"):
         assert name in stub, name

@@ -9,6 +9,21 @@ import ghoststream
 from conftest import probe_frames
 
 
+# Every kind of event and its class.
+KIND_CLASSES = {
+    "started": ghoststream.StartedEvent,
+    "notice": ghoststream.NoticeEvent,
+    "replay_saved": ghoststream.ReplaySavedEvent,
+    "replay_failed": ghoststream.ReplayFailedEvent,
+    "stream_connected": ghoststream.StreamConnectedEvent,
+    "stream_reconnecting": ghoststream.StreamReconnectingEvent,
+    "stream_dropped": ghoststream.StreamDroppedEvent,
+    "falling_behind": ghoststream.FallingBehindEvent,
+    "source_lost": ghoststream.SourceLostEvent,
+    "finished": ghoststream.FinishedEvent,
+}
+
+
 def wait_for_packets(recorder, packets, within=60):
     deadline = time.monotonic() + within
     while recorder.status()["packets"] < packets:
@@ -51,6 +66,13 @@ def test_the_pattern_to_matroska_with_a_replay_saved_from_another_thread(tmp_pat
 
     kinds = [e.kind for e in events]
     assert kinds[0] == "started" and "software" in events[0].encoder, events
+    # Each event is an instance of its kind's class, in order, and still an Event with its kind.
+    classes = [type(e) for e in events]
+    assert classes[0] is ghoststream.StartedEvent and classes[-1] is ghoststream.FinishedEvent, classes
+    assert classes.count(ghoststream.ReplaySavedEvent) == 1, classes
+    assert classes.index(ghoststream.ReplaySavedEvent) == kinds.index("replay_saved"), classes
+    assert all(isinstance(e, ghoststream.Event) and type(e) is KIND_CLASSES[e.kind] for e in events), events
+    assert repr(events[-1]).startswith("FinishedEvent(kind='finished'"), repr(events[-1])
     assert kinds[-1] == "finished" and events[-1].ok, events
     assert kinds.count("replay_saved") == 1 and 0 < kinds.index("replay_saved") < len(kinds) - 1, kinds
     replay_event = events[kinds.index("replay_saved")]
@@ -85,6 +107,7 @@ def test_recorder_mistakes_raise_their_classes(tmp_path):
         rec.wait()
     last = rec.events()[-1]
     assert last.kind == "finished" and last.ok is False and str(missing) in last.message
+    assert isinstance(last, ghoststream.FinishedEvent) and last.frames is None
     assert not (tmp_path / "x.mkv").exists(), "nothing encoded, no file left"
     with pytest.raises(ghoststream.ConfigError, match="'ten'"):
         ghoststream.Recorder("testsrc", tmp_path / "x.mkv", replay="ten")
@@ -93,6 +116,7 @@ def test_recorder_mistakes_raise_their_classes(tmp_path):
     assert summary["frames"] == 3
     with pytest.raises(ghoststream.StateError, match="no replay buffer"):
         rec.save_replay()
-    kinds = [e.kind for e in rec.events()]
-    assert kinds[0] == "started" and kinds[-1] == "finished", kinds
+    events = rec.events()
+    assert [type(e) for e in (events[0], events[-1])] == [ghoststream.StartedEvent, ghoststream.FinishedEvent], events
+    assert events[-1].ok is True and events[-1].frames == 3, events[-1]
     assert rec.next_event(timeout=None) is None, "nothing comes after finished"

@@ -1,5 +1,6 @@
 """Memory over many sessions, and the GIL released while calls block."""
 
+import math
 import threading
 import time
 
@@ -92,3 +93,48 @@ def test_other_python_threads_run_while_submit_and_flush_block():
     for waited, counted in blocked:
         assert counted > 1000, f"a submit blocked {waited:.3f} s while the other thread counted {counted}"
     assert flush_wait > 0.05 and flush_count > 1000, (flush_wait, flush_count)
+
+
+def test_other_python_threads_run_while_a_dropped_session_drains_its_queue():
+    # A session dropped without close() encodes the frames still queued before it stops. 720p
+    # HEVC at the slowest preset on one thread takes from under 80 ms to over 1 s a frame, as
+    # the machine is loaded: the first frame's encode is timed, and enough frames queued behind
+    # it to take about two seconds at that speed, so the drop certainly waits well over the
+    # 0.4 s asserted without taking minutes on a loaded machine.
+    width, height = 1280, 720
+    frames = [gradient_i420(width, height, i) for i in range(4)]
+    counter = Counter()
+    counter.start()
+    try:
+        # How fast the other thread counts while this one waits without the GIL: the rate a
+        # drop that releases the GIL should let it approach.
+        c0, t0 = counter.count, time.monotonic()
+        time.sleep(0.25)
+        free_rate = (counter.count - c0) / (time.monotonic() - t0)
+        s = ghoststream.Session("hevc", width, height, 30, encoder="software", preset="p7",
+                                tune="ll", queue_depth=32, backpressure="block", threads=1)
+        t0 = time.monotonic()
+        s.submit(frames[0])
+        assert s.receive(timeout=120) is not None
+        per_frame = time.monotonic() - t0
+        count = min(24, max(3, math.ceil(2.0 / per_frame) + 2))
+        for i in range(count):
+            s.submit(frames[(i + 1) % len(frames)])
+        queued = s.stats["submitted"] - s.stats["packets"]
+        c0, t0 = counter.count, time.monotonic()
+        del s  # the last reference: the session is deallocated here, its engine drained
+        drop_wait, drop_count = time.monotonic() - t0, counter.count - c0
+    finally:
+        counter.running = False
+        counter.join()
+    print(f"first frame {per_frame:.3f} s; drop with {queued} of {count} frames queued: "
+          f"{drop_wait:.3f} s, {drop_count} counts; free rate {free_rate:.0f}/s")
+    assert queued >= 3, f"only {queued} frames were still queued: the drop had little to wait for"
+    assert drop_wait > 0.4, f"the drop took {drop_wait:.3f} s: too short to tell"
+    # Holding the GIL, the drop would let the counter run only in the few switch intervals
+    # (5 ms each) at its edges, however long it took: 62 000 counts over a 1.1 s drop where 6.8
+    # million/s ran free, measured with the GIL held. Released, the counter runs most of the
+    # time: at least a quarter of its free rate over the whole drop.
+    assert drop_count > 0.25 * free_rate * drop_wait, (
+        f"the drop took {drop_wait:.3f} s while the other thread counted {drop_count} "
+        f"(free rate {free_rate:.0f}/s)")
