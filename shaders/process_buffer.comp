@@ -124,7 +124,8 @@ void main() {
         if (!for0 && !for1) {
             continue;
         }
-        // The rows' weights, read from the table here (the row loop need not be unrolled).
+        // The rows' weights, read from the table here (an array indexed by j would be memory:
+        // the row loop is left to the compiler, which measured faster than unrolling it).
         float w0 = for0 ? uintBitsToFloat(taps.t[e0 + 1u + j]) : 0.0;
         float w1 = for1 ? uintBitsToFloat(taps.t[e1 + 1u + uint(int(j) - d1)]) : 0.0;
         uint row = uint(clamp(rbase + int(j), 0, SH - 1)) * PITCH;

@@ -71,9 +71,15 @@ const BUFFER_LANES: (u32, u32) = (16, 8);
 /// Source columns a block of the buffer pass may load as 16-byte words, at most (they are held
 /// as registers); a wider span reads each tap's texel on its own.
 const MAX_WINDOW: u32 = 32;
-/// Source rows a block's two output rows may read in the buffer pass, at most (an unrolled
-/// loop); a plan reading more runs the image pass.
+/// Source rows a block's two output rows may read in the buffer pass, at most; a plan reading
+/// more runs the image pass.
 const MAX_SPAN_Y: u32 = 32;
+/// Taps a output pixel of the buffer pass may have (across times down), at most. Measured on
+/// an H100 (docs/PERFORMANCE.md, issue 21): with 16 (bilinear, 2:1) the buffer pass took 0.68x
+/// the image pass's time, with 64 (bicubic, 2:1) 0.82x, with 144 (Lanczos-3, 2:1) 1.1x at 4K
+/// and 1.7x at 1080p (a lane's registers no longer hold its rows), so such plans run the image
+/// pass.
+const MAX_BUFFER_TAPS: usize = 64;
 
 /// The shader's `STAGES` when every stage runs (what the library builds).
 pub(crate) const ALL_STAGES: u32 = 3;
@@ -407,7 +413,8 @@ struct BufferPlan {
 impl BufferPlan {
     /// The plan for `spec` reading `input` frames, or `None` where the buffer pass does not
     /// run it: an input other than RGBA8/BGRA8, sharpening, planar 4:2:0 with 1-byte samples,
-    /// or more source rows a block than [`MAX_SPAN_Y`].
+    /// more taps a pixel than [`MAX_BUFFER_TAPS`] or more source rows a block than
+    /// [`MAX_SPAN_Y`].
     fn of(
         spec: &ProcessSpec,
         input: PixelFormat,
@@ -421,7 +428,7 @@ impl BufferPlan {
             _ => return None,
         };
         let planar_bytes = layout.subsampled() && layout.planar() && layout.bytes_per_sample == 1;
-        if spec.sharpen > 0.0 || planar_bytes {
+        if spec.sharpen > 0.0 || planar_bytes || tx.count * ty.count > MAX_BUFFER_TAPS {
             return None;
         }
         let left = layout.subsampled() && spec.convert.siting == ChromaSiting::Left;
