@@ -8,7 +8,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use ghoststream::output::{open_container, ContainerFormat, ContainerOptions};
+use ghoststream::output::{
+    open_container, open_file_sink, ContainerFormat, ContainerOptions, OutputFormat,
+};
 use ghoststream::{Codec, ColorMatrix, ColorPrimaries, ColorRange, TransferFunction};
 
 /// ffprobe's `-show_streams` and `-show_frames` output for `path` as JSON.
@@ -278,4 +280,47 @@ fn av1_in_mpeg_ts_and_a_zero_fragment_are_refused_before_writing() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("/nonexistent-dir/x.mkv"), "{e}");
+}
+
+#[test]
+fn a_file_output_dropped_unfinished_is_finished_with_every_packet() {
+    // 10 frames at 30 fps: under the 1 s cluster and fragment, so without a finish every one
+    // of them would still be in the muxer's memory, and the file would hold none.
+    let config = common::config(Codec::H264, 192, 108, 30);
+    let encoded = common::encode_pattern(&config, 10);
+    assert_eq!(encoded.packets.len(), 10);
+    let dir = tempfile::tempdir().unwrap();
+    for format in [
+        ContainerFormat::Matroska,
+        ContainerFormat::Mp4,
+        ContainerFormat::MpegTs,
+    ] {
+        let path = dir.path().join(format!("dropped.{}", format.name()));
+        let mut sink = open_file_sink(&path, OutputFormat::Container(format), &config).unwrap();
+        for p in &encoded.packets {
+            sink.write(p).unwrap();
+        }
+        drop(sink);
+        let streams = ffprobe_json(
+            &path,
+            &["-count_frames", "-select_streams", "v:0", "-show_streams"],
+        );
+        assert_eq!(streams["streams"][0]["nb_read_frames"], "10", "{format}");
+        common::decode_raw(&path, "yuv420p");
+        // The trailer: Matroska's cues, MP4's mfra index at the end of the file.
+        let bytes = std::fs::read(&path).unwrap();
+        match format {
+            ContainerFormat::Matroska => assert!(
+                bytes.windows(4).any(|w| w == [0x1C, 0x53, 0xBB, 0x6B]),
+                "{format}: no Cues element"
+            ),
+            ContainerFormat::Mp4 => assert!(
+                bytes[bytes.len().saturating_sub(64)..]
+                    .windows(4)
+                    .any(|w| w == b"mfro"),
+                "{format}: no mfra index at the end"
+            ),
+            _ => {}
+        }
+    }
 }

@@ -1726,9 +1726,10 @@ int32_t gs_writer_write(struct GsWriter *writer,
 int32_t gs_writer_finish(struct GsWriter *writer);
 
 /**
- * Frees the writer; one not finished is closed as it stands (containers stay readable up to
- * the last fragment written). NULL and handles that are not live are ignored. Any thread,
- * also while another thread writes: the file is closed when the last call on it returns.
+ * Frees the writer; one not finished is finished as by `gs_writer_finish` (every packet
+ * written stays in the file, with its trailer; a failure is only logged). NULL and handles
+ * that are not live are ignored. Any thread, also while another thread writes: the file is
+ * finished when the last call on it returns.
  *
  * # Safety
  * `writer` is NULL or a pointer this library returned.

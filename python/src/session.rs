@@ -262,7 +262,8 @@ impl Inner {
 /// once into the engine's frame; ``receive()``,
 /// ``packets()`` and ``flush()`` give ``Packet`` objects. With ``output="out.mp4"`` (``.mkv``,
 /// ``.mp4``, ``.ts``, ``.h264``, ``.h265``, ``.ivf``, ``.obu``...) every packet handed out is
-/// also written to that file, and ``close()`` finishes it. Use it as a context manager, or call
+/// also written to that file, and ``close()`` finishes it (as does a session garbage-collected
+/// unclosed). Use it as a context manager, or call
 /// ``close()``.
 ///
 /// Calls that wait (``submit`` on a full queue, ``receive``, ``flush``, ``close``) release the
@@ -284,10 +285,11 @@ pub(crate) struct PySession {
 }
 
 impl Drop for PySession {
-    /// A session dropped without `close()`: the engine's session stops, encoding the frames
-    /// still queued first (seconds, for a deep queue of large frames), with the GIL released so
-    /// that other Python threads run meanwhile. Its output file, if any, is left as the
-    /// engine's writer leaves an unfinished one.
+    /// A session dropped without `close()` is closed as `close()` would close it, with the GIL
+    /// released so that other Python threads run meanwhile: the frames still queued are
+    /// encoded (seconds, for a deep queue of large frames) and, with an output, every packet
+    /// not yet handed out is written and the file finished. Nothing is raised from a drop: a
+    /// failure is logged (`tracing`).
     fn drop(&mut self) {
         let inner = self.inner.get_mut().unwrap_or_else(PoisonError::into_inner);
         let (session, sink) = (inner.session.take(), inner.sink.take());
@@ -295,12 +297,40 @@ impl Drop for PySession {
             return;
         }
         // A Python object is deallocated with the GIL held: attach only names that thread.
-        Python::attach(|py| {
-            py.detach(move || {
-                drop(sink);
-                drop(session);
-            })
-        });
+        Python::attach(|py| py.detach(move || close_dropped(session, sink)));
+    }
+}
+
+/// What `close()` does, for a session dropped without it: with an output, the session is
+/// closed, the packets it still held written to the file and the file finished; without one
+/// the session is dropped, which encodes its queued frames and lets their packets go.
+fn close_dropped(session: Option<Session>, sink: Option<FileSink>) {
+    let Some(mut sink) = sink else {
+        drop(session);
+        return;
+    };
+    let outputs = match session.map(|mut s| s.close()) {
+        // Closed by close() already, which took the sink: not reached with one.
+        None => Ok(Vec::new()),
+        Some(closed) => closed,
+    };
+    let written = outputs.map_err(|e| e.to_string()).and_then(|outputs| {
+        outputs.iter().try_for_each(|out| match out {
+            SessionOutput::Packet(p) => sink.write(p).map_err(|e| e.to_string()),
+            _ => Ok(()),
+        })
+    });
+    match written {
+        Ok(()) => {
+            if let Err(e) = sink.finish() {
+                tracing::warn!(error = %e, "could not finish the output of a dropped session");
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "closing a dropped session");
+            // Whole packets already written stay; a file with none is not left behind.
+            sink.abandon();
+        }
     }
 }
 

@@ -1,10 +1,14 @@
 """NumPy frames encoded to H.264, HEVC and AV1 by the software encoders, decoded by ffmpeg."""
 
+import gc
+import json
+import subprocess
+
 import numpy as np
 import pytest
 
 import ghoststream
-from conftest import decode_i420, gradient_i420, probe_frames, psnr
+from conftest import decode_i420, gradient_i420, probe_frames, psnr, require
 
 WIDTH, HEIGHT, FPS, FRAMES, KEYINT = 160, 96, 25, 30, 10
 FRAME_NS = 1_000_000_000 // FPS  # 40 ms, exact at 25 fps
@@ -110,3 +114,45 @@ def test_receive_waits_for_packets_and_ends_after_a_flush():
         assert [p.frame_number for p in rest] == [1, 2]
         assert [p.keyframe for p in rest] == [False, True], "the requested key frame lands on frame 2"
         assert s.receive() is None, "flushed and drained: None at once, not a wait"
+
+
+def count_frames(path):
+    """Frames ffprobe decodes in `path`'s video stream."""
+    out = subprocess.run(
+        [require("ffprobe"), "-v", "error", "-count_frames", "-select_streams", "v:0",
+         "-show_entries", "stream=nb_read_frames", "-of", "json", str(path)],
+        check=True, capture_output=True, text=True)
+    assert not out.stderr, f"ffprobe on {path}: {out.stderr}"
+    return int(json.loads(out.stdout)["streams"][0]["nb_read_frames"])
+
+
+@pytest.mark.parametrize("ext", ["mkv", "mp4", "ts", "h264"])
+def test_a_session_dropped_unclosed_finishes_its_output_with_every_frame(tmp_path, ext):
+    # 12 frames at 30 fps: under the muxers' 1 s cluster and fragment, so a file left unfinished
+    # would hold none of them; and most never handed out, so only a drop that closes the session
+    # writes them.
+    out = tmp_path / f"dropped.{ext}"
+    s = ghoststream.Session("h264", WIDTH, HEIGHT, 30, encoder="software", output=out)
+    frames = [gradient_i420(WIDTH, HEIGHT, i) for i in range(12)]
+    for f in frames[:4]:
+        s.submit(f)
+    assert s.receive(timeout=30) is not None  # one packet written as it is handed out
+    for f in frames[4:]:
+        s.submit(f)
+    # Only a cycle keeps it: the garbage collector, not a reference count, deallocates it.
+    cycle = [s]
+    cycle.append(cycle)
+    del s, cycle
+    gc.collect()
+    assert [p.name for p in tmp_path.iterdir()] == [out.name], "no staged file left behind"
+    assert count_frames(out) == 12
+    decoded = decode_i420(out, WIDTH, HEIGHT)
+    assert len(decoded) == 12
+    for i, (got, want) in enumerate(zip(decoded, frames)):
+        assert psnr(got, want.reshape(-1)) > 30, f"frame {i}"
+    # The trailer: Matroska's cues, MP4's mfra index at the end of the file.
+    data = out.read_bytes()
+    if ext == "mkv":
+        assert b"\x1c\x53\xbb\x6b" in data, "no Cues: the Matroska file was not finished"
+    if ext == "mp4":
+        assert b"mfro" in data[-64:], "no mfra index: the MP4 file was not finished"

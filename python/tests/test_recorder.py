@@ -1,5 +1,6 @@
 """The Recorder: the test pattern to Matroska with a replay saved from another Python thread."""
 
+import gc
 import threading
 import time
 
@@ -120,3 +121,21 @@ def test_recorder_mistakes_raise_their_classes(tmp_path):
     assert [type(e) for e in (events[0], events[-1])] == [ghoststream.StartedEvent, ghoststream.FinishedEvent], events
     assert events[-1].ok is True and events[-1].frames == 3, events[-1]
     assert rec.next_event(timeout=None) is None, "nothing comes after finished"
+
+
+def test_a_recorder_dropped_while_recording_finishes_its_file(tmp_path):
+    mkv = tmp_path / "dropped.mkv"
+    rec = ghoststream.Recorder("testsrc", mkv, codec="h264", size=(160, 96), fps=30, keyint=30,
+                               encoder="software", realtime=True, frames=3000)
+    wait_for_packets(rec, 15)
+    seen = rec.status()["packets"]
+    # Only a cycle keeps it: the garbage collector, not a reference count, deallocates it.
+    cycle = [rec]
+    cycle.append(cycle)
+    del rec, cycle
+    gc.collect()
+    assert [p.name for p in tmp_path.iterdir()] == [mkv.name], "no staged file left behind"
+    frames = probe_frames(mkv)
+    assert seen <= len(frames) < 3000, (seen, len(frames))
+    assert frames[0]["key_frame"] == 1
+    assert b"\x1c\x53\xbb\x6b" in mkv.read_bytes(), "no Cues: the Matroska file was not finished"

@@ -56,43 +56,76 @@ class Counter(threading.Thread):
             self.count += 1
 
 
+def free_counting_rate(counter):
+    """How fast `counter` counts while this thread waits without the GIL (counts a second)."""
+    c0, t0 = counter.count, time.monotonic()
+    time.sleep(0.25)
+    return (counter.count - c0) / (time.monotonic() - t0)
+
+
 def test_other_python_threads_run_while_submit_and_flush_block():
-    # HEVC at the slowest preset, no lookahead (tune="ll": each frame encoded as it comes), a
-    # queue of one frame: submit waits on the full queue. 720p so that each encode takes well
-    # over the 50 ms counted as blocking (at 640x480 some took 52 ms in CI).
+    # HEVC at the slowest preset, no lookahead (tune="ll": each frame encoded as it comes), on
+    # one thread: 720p takes from under 80 ms to over 1 s a frame as the machine is loaded. A
+    # frame's encode is timed, and the work sized by it so that the blocking submits and the
+    # flush each wait about two seconds, certainly well over the 0.4 s asserted.
     width, height = 1280, 720
-    frames = [gradient_i420(width, height, i) for i in range(10)]
+    frames = [gradient_i420(width, height, i) for i in range(4)]
     counter = Counter()
     counter.start()
     try:
+        free_rate = free_counting_rate(counter)
+        # A queue of one frame: once the encoder is busy, each submit waits for a frame's encode.
         with ghoststream.Session("hevc", width, height, 30, encoder="software", preset="p7",
                                  tune="ll", queue_depth=1, backpressure="block", threads=1) as s:
+            # The first frame takes the encoder's start-up too (several times a frame's
+            # encode): the second is timed.
+            s.submit(frames[0])
+            assert s.receive(timeout=120) is not None
+            t0 = time.monotonic()
+            s.submit(frames[1])
+            assert s.receive(timeout=120) is not None
+            per_frame = time.monotonic() - t0
+            count = min(24, max(4, math.ceil(2.0 / per_frame) + 2))
             blocked = []
-            for f in frames:
+            for i in range(count):
                 c0, t0 = counter.count, time.monotonic()
-                s.submit(f)
+                s.submit(frames[(i + 1) % len(frames)])
                 waited, counted = time.monotonic() - t0, counter.count - c0
                 if waited > 0.05:
                     blocked.append((waited, counted))
-        # Flush with work certainly left: a deeper queue takes six frames without blocking, so
-        # flush waits for their encodes (after the blocking submits above, the last frames
-        # could already be done by the time flush was called).
+        # Flush with as many frames queued (a queue deep enough that no submit waits): flush
+        # waits for all their encodes.
         with ghoststream.Session("hevc", width, height, 30, encoder="software", preset="p7",
-                                 tune="ll", queue_depth=8, backpressure="block", threads=1) as s:
-            for f in frames[:6]:
-                s.submit(f)
+                                 tune="ll", queue_depth=32, backpressure="block", threads=1) as s:
+            for i in range(count):
+                s.submit(frames[i % len(frames)])
             c0, t0 = counter.count, time.monotonic()
-            s.flush()
+            assert len(s.flush()) == count
             flush_wait, flush_count = time.monotonic() - t0, counter.count - c0
     finally:
         counter.running = False
         counter.join()
-    print(f"submits that blocked: {[(round(w, 3), c) for w, c in blocked]}; flush {flush_wait:.3f} s, {flush_count} counts")
-    assert blocked, "no submit waited: the queue never filled, so this test proves nothing"
-    # Holding the GIL, a blocked call would let the counter advance by 0.
-    for waited, counted in blocked:
-        assert counted > 1000, f"a submit blocked {waited:.3f} s while the other thread counted {counted}"
-    assert flush_wait > 0.05 and flush_count > 1000, (flush_wait, flush_count)
+    submit_wait = sum(w for w, _ in blocked)
+    submit_count = sum(c for _, c in blocked)
+    print(f"free rate {free_rate:.0f}/s; second frame {per_frame:.3f} s; {len(blocked)} of {count} "
+          f"submits blocked {submit_wait:.3f} s in all, {submit_count} counts "
+          f"({submit_count / (free_rate * submit_wait):.0%} of the free rate); flush {flush_wait:.3f} s, "
+          f"{flush_count} counts ({flush_count / (free_rate * flush_wait):.0%})")
+    # The encoder takes frames in bursts: not every submit waits, but together they do.
+    assert submit_wait > 0.4, (
+        f"the submits blocked {submit_wait:.3f} s in all ({blocked}): too little to tell")
+    assert flush_wait > 0.4, f"the flush took {flush_wait:.3f} s: too short to tell"
+    # Holding the GIL, a blocked call lets the counter run only in the switch intervals (5 ms
+    # each) at its edges however long it waits: 60 000 to 200 000 counts a call where 6.8
+    # million/s ran free, under a sixth of a 80 ms wait, the shortest a frame took here.
+    # Released, the counter runs most of the time: at least a quarter of its free rate over
+    # the submits' waits, and over the flush's.
+    assert submit_count > 0.25 * free_rate * submit_wait, (
+        f"the submits blocked {submit_wait:.3f} s while the other thread counted {submit_count} "
+        f"(free rate {free_rate:.0f}/s): {blocked}")
+    assert flush_count > 0.25 * free_rate * flush_wait, (
+        f"the flush took {flush_wait:.3f} s while the other thread counted {flush_count} "
+        f"(free rate {free_rate:.0f}/s)")
 
 
 def test_other_python_threads_run_while_a_dropped_session_drains_its_queue():
@@ -108,9 +141,7 @@ def test_other_python_threads_run_while_a_dropped_session_drains_its_queue():
     try:
         # How fast the other thread counts while this one waits without the GIL: the rate a
         # drop that releases the GIL should let it approach.
-        c0, t0 = counter.count, time.monotonic()
-        time.sleep(0.25)
-        free_rate = (counter.count - c0) / (time.monotonic() - t0)
+        free_rate = free_counting_rate(counter)
         s = ghoststream.Session("hevc", width, height, 30, encoder="software", preset="p7",
                                 tune="ll", queue_depth=32, backpressure="block", threads=1)
         t0 = time.monotonic()

@@ -26,10 +26,49 @@ enum FileSinkKind {
 /// before it has anything to write (a bad option found late, an input with no frames, an
 /// encoder that does not open) leaves whatever was at the path untouched, and no empty file.
 /// From the first packet on the file is at its own path and crash-safe as its format is.
+///
+/// Dropped without [`FileSink::finish`], a file is finished all the same (see its `Drop`):
+/// the packets written are all in it, with its trailer.
 #[derive(Debug)]
 pub struct FileSink {
-    kind: FileSinkKind,
+    /// The open file; `None` only once finished.
+    kind: Option<FileSinkKind>,
     staged: Option<Staged>,
+    /// The path the caller gave.
+    path: PathBuf,
+}
+
+impl Drop for FileSink {
+    /// Finishes a file dropped unfinished as [`FileSink::finish`] would (a container's last
+    /// cluster or fragment is still in the muxer's memory until then, and its trailer unwritten);
+    /// one still staged (nothing written) is deleted and the path keeps what it had. A failure
+    /// is logged: a drop cannot return it.
+    fn drop(&mut self) {
+        if self.staged.is_some() {
+            return; // dropping the staged file deletes it
+        }
+        let Some(kind) = self.kind.take() else {
+            return;
+        };
+        match kind.finish() {
+            Ok(_) => {}
+            // Already reported by the write that failed.
+            Err(e @ SinkError::AfterFailure { .. }) => {
+                tracing::debug!(error = %e, "finishing a dropped output");
+            }
+            Err(e) => tracing::warn!(error = %e, "could not finish a dropped output"),
+        }
+    }
+}
+
+impl FileSinkKind {
+    fn finish(self) -> Result<SinkSummary, SinkError> {
+        match self {
+            FileSinkKind::Bitstream(s) => s.finish(),
+            #[cfg(feature = "software")]
+            FileSinkKind::Container(s) => s.finish(),
+        }
+    }
 }
 
 /// A file written under a hidden name until its first packet.
@@ -111,7 +150,11 @@ pub fn open_file_sink(
         #[cfg(feature = "software")]
         FileSinkKind::Container(s) => s.set_path(path),
     }
-    Ok(FileSink { kind, staged })
+    Ok(FileSink {
+        kind: Some(kind),
+        staged,
+        path: path.to_path_buf(),
+    })
 }
 
 impl SinkError {
@@ -134,19 +177,20 @@ impl SinkError {
 impl FileSink {
     /// The path being written.
     pub fn path(&self) -> &Path {
-        match &self.kind {
-            FileSinkKind::Bitstream(s) => s.path(),
-            #[cfg(feature = "software")]
-            FileSinkKind::Container(s) => s.path(),
-        }
+        &self.path
     }
 
     /// Writes one packet. The first one written whole moves a staged file onto its path.
     pub fn write(&mut self, packet: &Packet) -> Result<(), SinkError> {
         match &mut self.kind {
-            FileSinkKind::Bitstream(s) => s.write(packet)?,
+            Some(FileSinkKind::Bitstream(s)) => s.write(packet)?,
             #[cfg(feature = "software")]
-            FileSinkKind::Container(s) => s.write(packet)?,
+            Some(FileSinkKind::Container(s)) => s.write(packet)?,
+            None => {
+                return Err(SinkError::AfterFailure {
+                    path: self.path.clone(),
+                })
+            }
         }
         self.unstage()
     }
@@ -168,22 +212,18 @@ impl FileSink {
     /// moved onto its path even with no packet in it: finishing says it is complete.
     pub fn finish(mut self) -> Result<SinkSummary, SinkError> {
         self.unstage()?;
-        match self.kind {
-            FileSinkKind::Bitstream(s) => s.finish(),
-            #[cfg(feature = "software")]
-            FileSinkKind::Container(s) => s.finish(),
+        match self.kind.take() {
+            Some(kind) => kind.finish(),
+            None => Err(SinkError::AfterFailure {
+                path: self.path.clone(),
+            }),
         }
     }
 
     /// Gives the file up: one still staged (nothing written) is deleted and the path keeps
-    /// what it had; one already at its path is finished as it is, its whole packets kept.
+    /// what it had; one already at its path is finished as it is, its whole packets kept
+    /// (what dropping it does).
     pub fn abandon(self) {
-        if self.staged.is_some() {
-            return; // dropping the staged file deletes it
-        }
-        // Its error, if any, was already reported by the write that failed.
-        if let Err(e) = self.finish() {
-            tracing::debug!(error = %e, "finishing an abandoned output");
-        }
+        drop(self);
     }
 }
