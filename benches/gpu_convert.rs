@@ -199,7 +199,11 @@ fn fused_table(
                 ..same
             },
         ));
-        for filter in [ScaleFilter::Bilinear, ScaleFilter::Lanczos3] {
+        for filter in [
+            ScaleFilter::Area,
+            ScaleFilter::Bilinear,
+            ScaleFilter::Lanczos3,
+        ] {
             rows.push((
                 format!("scale 2x down, {filter}"),
                 PixelFormat::Bgra8,
@@ -214,6 +218,7 @@ fn fused_table(
         }
     }
     for filter in [
+        ScaleFilter::Area,
         ScaleFilter::Bilinear,
         ScaleFilter::Bicubic,
         ScaleFilter::Lanczos3,

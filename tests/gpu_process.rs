@@ -245,6 +245,7 @@ fn scaling_and_sharpening_match_the_reference() {
         ScaleFilter::Bilinear,
         ScaleFilter::Bicubic,
         ScaleFilter::Lanczos3,
+        ScaleFilter::Area,
     ];
     for &(iw, ih, ow, oh) in cases {
         for filter in filters {
@@ -336,6 +337,16 @@ fn buffer_pass_matches_the_reference() {
             ScaleFilter::Bilinear,
             Fit::Stretch,
             PixelFormat::I444,
+            ChromaSiting::Left,
+        ),
+        (
+            128,
+            72,
+            64,
+            36,
+            ScaleFilter::Area,
+            Fit::Letterbox,
+            PixelFormat::Nv12,
             ChromaSiting::Left,
         ),
         (

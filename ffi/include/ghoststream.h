@@ -337,6 +337,11 @@
 #define GS_SCALE_LANCZOS 2
 
 /**
+ * `scale_filter`: area averaging (FFmpeg's `area`): the cheapest downscale, no ringing.
+ */
+#define GS_SCALE_AREA 3
+
+/**
  * `fit`: fill the frame, changing the aspect ratio.
  */
 #define GS_FIT_STRETCH 0

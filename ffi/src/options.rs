@@ -136,6 +136,8 @@ pub const GS_SCALE_BILINEAR: i32 = 0;
 pub const GS_SCALE_BICUBIC: i32 = 1;
 /// `scale_filter`: Lanczos-3 (the default).
 pub const GS_SCALE_LANCZOS: i32 = 2;
+/// `scale_filter`: area averaging (FFmpeg's `area`): the cheapest downscale, no ringing.
+pub const GS_SCALE_AREA: i32 = 3;
 
 /// `fit`: fill the frame, changing the aspect ratio.
 pub const GS_FIT_STRETCH: i32 = 0;
@@ -586,6 +588,7 @@ pub(crate) fn encode_settings(o: &GsSessionOptions, c: &mut SessionConfig) -> Re
         GS_SCALE_BILINEAR => ScaleFilter::Bilinear,
         GS_SCALE_BICUBIC => ScaleFilter::Bicubic,
         GS_SCALE_LANCZOS => ScaleFilter::Lanczos3,
+        GS_SCALE_AREA => ScaleFilter::Area,
         other => return Err(Failure::bad_enum("scale_filter", other, "GS_SCALE_*")),
     };
     c.processing.fit = match o.fit {

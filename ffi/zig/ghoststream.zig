@@ -64,6 +64,7 @@ pub const c = struct {
     pub const GS_SCALE_BILINEAR: i32 = 0;
     pub const GS_SCALE_BICUBIC: i32 = 1;
     pub const GS_SCALE_LANCZOS: i32 = 2;
+    pub const GS_SCALE_AREA: i32 = 3;
     pub const GS_FIT_STRETCH: i32 = 0;
     pub const GS_FIT_LETTERBOX: i32 = 1;
     pub const GS_TONEMAP_NONE: i32 = 0;

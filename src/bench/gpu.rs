@@ -146,7 +146,12 @@ pub(super) fn passes(
         )];
         // The fused pass reading the frame from its upload buffer (what CPU frames take) and
         // from an image (what capture and application frames take).
-        for filter in [ScaleFilter::Bilinear, ScaleFilter::Lanczos3] {
+        // Area at 2:1 is the plain CUDA peer's 2x2 box: the like-for-like row.
+        for filter in [
+            ScaleFilter::Area,
+            ScaleFilter::Bilinear,
+            ScaleFilter::Lanczos3,
+        ] {
             for (route, image) in [("buffer", false), ("image", true)] {
                 ring_passes.push((
                     format!(
