@@ -165,7 +165,7 @@ impl Taps {
                 clippy::cast_precision_loss,
                 reason = "source indices are far below 2^52"
             )]
-            let row: Vec<f64> = (first..first + count as i64)
+            let row: Vec<f64> = (first..first + i64::try_from(count).unwrap_or(1))
                 .map(|k| (hi.min(k as f64 + 0.5) - lo.max(k as f64 - 0.5)).max(0.0))
                 .collect();
             let sum: f64 = row.iter().sum();
