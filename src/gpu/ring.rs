@@ -414,15 +414,7 @@ impl<T> ConvertRing<T> {
         spec: &ProcessSpec,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        Self::build(
-            ctx,
-            input,
-            spec,
-            depth.clamp(1, 8),
-            None,
-            Uploads::Auto,
-            ALL_STAGES,
-        )
+        Self::own_outputs(ctx, input, spec, depth, Uploads::Auto, ALL_STAGES)
     }
 
     #[cfg(any(feature = "test-support", feature = "bench"))]
@@ -436,15 +428,7 @@ impl<T> ConvertRing<T> {
         depth: usize,
         stages: FusedStages,
     ) -> Result<Self, GpuError> {
-        Self::build(
-            ctx,
-            input,
-            spec,
-            depth.clamp(1, 8),
-            None,
-            Uploads::Image,
-            stages as u32,
-        )
+        Self::own_outputs(ctx, input, spec, depth, Uploads::Image, stages as u32)
     }
 
     #[cfg(feature = "test-support")]
@@ -457,15 +441,7 @@ impl<T> ConvertRing<T> {
         spec: &ProcessSpec,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        Self::build(
-            ctx,
-            input,
-            spec,
-            depth.clamp(1, 8),
-            None,
-            Uploads::Copied,
-            ALL_STAGES,
-        )
+        Self::own_outputs(ctx, input, spec, depth, Uploads::Copied, ALL_STAGES)
     }
 
     #[cfg(any(feature = "test-support", feature = "bench"))]
@@ -478,15 +454,7 @@ impl<T> ConvertRing<T> {
         spec: &ProcessSpec,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        Self::build(
-            ctx,
-            input,
-            spec,
-            depth.clamp(1, 8),
-            None,
-            Uploads::Image,
-            ALL_STAGES,
-        )
+        Self::own_outputs(ctx, input, spec, depth, Uploads::Image, ALL_STAGES)
     }
 
     /// A ring that hands its frames to another API in `handoff`'s buffers (in rotation)
@@ -512,6 +480,18 @@ impl<T> ConvertRing<T> {
             Uploads::Auto,
             ALL_STAGES,
         )
+    }
+
+    /// A ring that reads its frames back (no hand-off), `depth` clamped to 1..=8.
+    fn own_outputs(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+        depth: usize,
+        uploads: Uploads,
+        stages: u32,
+    ) -> Result<Self, GpuError> {
+        Self::build(ctx, input, spec, depth.clamp(1, 8), None, uploads, stages)
     }
 
     fn build(

@@ -116,16 +116,27 @@ impl Taps {
         let stretch = ratio.max(1.0);
         let support = filter.radius() * stretch;
         let count = (2.0 * support).ceil() as usize;
-        let mut start = Vec::with_capacity(dst as usize);
-        let mut weights = Vec::with_capacity(dst as usize * count);
-        for o in 0..dst {
-            let centre = (f64::from(o) + 0.5) * ratio - 0.5;
-            let first = (centre - support).floor() as i64 + 1;
-            let row: Vec<f64> = (0..count)
-                .map(|k| filter.weight(((first + k as i64) as f64 - centre) / stretch))
-                .collect();
+        Self::normalised(
+            count,
+            (0..dst).map(|o| {
+                let centre = (f64::from(o) + 0.5) * ratio - 0.5;
+                let first = (centre - support).floor() as i64 + 1;
+                let row = (0..count)
+                    .map(|k| filter.weight(((first + k as i64) as f64 - centre) / stretch))
+                    .collect();
+                (first as i32, row)
+            }),
+        )
+    }
+
+    /// Taps of `count` weights a pixel from each output pixel's first source index and raw
+    /// weights, the weights scaled to sum to one.
+    fn normalised(count: usize, rows: impl Iterator<Item = (i32, Vec<f64>)>) -> Self {
+        let mut start = Vec::new();
+        let mut weights = Vec::new();
+        for (first, row) in rows {
             let sum: f64 = row.iter().sum();
-            start.push(first as i32);
+            start.push(first);
             weights.extend(row.iter().map(|w| w / sum));
         }
         Self {
@@ -157,26 +168,21 @@ impl Taps {
             })
             .max()
             .unwrap_or(1);
-        let mut start = Vec::with_capacity(dst as usize);
-        let mut weights = Vec::with_capacity(dst as usize * count);
-        for o in 0..dst {
-            let (first, _, lo, hi) = span(o);
-            #[expect(
-                clippy::cast_precision_loss,
-                reason = "source indices are far below 2^52"
-            )]
-            let row: Vec<f64> = (first..first + i64::try_from(count).unwrap_or(1))
-                .map(|k| (hi.min(k as f64 + 0.5) - lo.max(k as f64 - 0.5)).max(0.0))
-                .collect();
-            let sum: f64 = row.iter().sum();
-            start.push(first as i32);
-            weights.extend(row.iter().map(|w| w / sum));
-        }
-        Self {
+        let taps = i64::try_from(count).unwrap_or(1);
+        Self::normalised(
             count,
-            start,
-            weights,
-        }
+            (0..dst).map(|o| {
+                let (first, _, lo, hi) = span(o);
+                #[expect(
+                    clippy::cast_precision_loss,
+                    reason = "source indices are far below 2^52"
+                )]
+                let row = (first..first + taps)
+                    .map(|k| (hi.min(k as f64 + 0.5) - lo.max(k as f64 - 0.5)).max(0.0))
+                    .collect();
+                (first as i32, row)
+            }),
+        )
     }
 
     /// The weights of output pixel `o`.
