@@ -161,7 +161,7 @@ static void bad_sizes_enums_and_handles(void) {
         {&t.tuning, 4, GS_ERR_BAD_ENUM},        {&t.backpressure, 2, GS_ERR_BAD_ENUM},
         {&t.gpu, 2, GS_ERR_BAD_ENUM},           {&t.color_matrix, 3, GS_ERR_BAD_ENUM},
         {&t.color_range, 2, GS_ERR_BAD_ENUM},   {&t.color_transfer, 4, GS_ERR_BAD_ENUM},
-        {&t.color_primaries, 5, GS_ERR_BAD_ENUM}, {&t.scale_filter, 3, GS_ERR_BAD_ENUM},
+        {&t.color_primaries, 5, GS_ERR_BAD_ENUM}, {&t.scale_filter, 4, GS_ERR_BAD_ENUM},
         {&t.fit, 2, GS_ERR_BAD_ENUM},           {&t.tonemap, 2, GS_ERR_BAD_ENUM},
         {&t.codec, GS_CODEC_DEFAULT, GS_ERR_INVALID_CONFIG},
         {&t.rate_control, GS_RC_DEFAULT, GS_ERR_INVALID_CONFIG},
