@@ -290,8 +290,12 @@ fn gpu_passes_are_timed_beside_a_copy() {
             "convert BGRA8 -> NV12 (conversion pass)",
             "convert BGRA8 -> NV12 (conversion pass, buffer input)",
             "convert BGRA8 -> I444 (conversion pass)",
-            "fused: scale 2x down (bilinear) + BT.2390 tone map -> NV12",
-            "fused: scale 2x down (lanczos) + BT.2390 tone map -> NV12",
+            "fused: scale 2x down (area) + BT.2390 tone map -> NV12, buffer input",
+            "fused: scale 2x down (area) + BT.2390 tone map -> NV12, image input",
+            "fused: scale 2x down (bilinear) + BT.2390 tone map -> NV12, buffer input",
+            "fused: scale 2x down (bilinear) + BT.2390 tone map -> NV12, image input",
+            "fused: scale 2x down (lanczos) + BT.2390 tone map -> NV12, buffer input",
+            "fused: scale 2x down (lanczos) + BT.2390 tone map -> NV12, image input",
         ]
     );
     for p in passes {
