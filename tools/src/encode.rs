@@ -377,7 +377,7 @@ pub struct EncodeArgs {
     #[arg(long, value_name = "WxH", value_parser = parse_size, allow_hyphen_values = true)]
     scale: Option<(u32, u32)>,
 
-    /// Scaling kernel: bilinear, bicubic, lanczos or area.
+    /// Kernel: lanczos, bicubic, bilinear or area.
     ///
     /// bicubic is Catmull-Rom, lanczos is Lanczos-3. Each widens when downscaling, so nothing
     /// aliases. area averages each output pixel's footprint (FFmpeg's `-sws_flags area`): the
