@@ -4,7 +4,13 @@
 // specialization constants they share, the tone curve and the code values. The including file
 // declares binding 0 (its source) and the workgroup size.
 
+#ifdef IMAGE_OUTPUT
+// The picture's planes (an encode input image's R8/R16 and R8G8/R16G16 UNORM plane views).
+layout(set = 0, binding = 1) uniform writeonly image2D dst_luma;
+layout(set = 0, binding = 5) uniform writeonly image2D dst_chroma;
+#else
 layout(set = 0, binding = 1, std430) writeonly buffer Dst { uint words[]; } dst;
+#endif
 layout(set = 0, binding = 2, std140) uniform Params {
     vec4 y_coef;     // rgb weights of Y'
     vec4 cb_coef;    // rgb weights of Cb
@@ -227,3 +233,39 @@ uint cb_code(vec3 s) {
 uint cr_code(vec3 s) {
     return code(p.range.w + p.range.z * dot(p.cr_coef.rgb, s));
 }
+
+#ifdef IMAGE_OUTPUT
+// A code value (left-shifted as the layout stores it) as the UNORM value a plane view stores
+// as exactly that code: a quarter code above it, so that rounding to nearest and truncation
+// both land on it.
+float unorm(uint v) {
+    return (float(v) + 0.25) / (WIDE != 0u ? 65535.0 : 255.0);
+}
+
+// Where a sample at `at` goes: itself, and where it is on the picture's last column or row
+// (`last`), the image's padding beyond it too (the coded picture's, which the decoder crops
+// away): the edge repeated, so the encoder spends no bits on undefined samples.
+ivec2 put_end(ivec2 at, ivec2 last, ivec2 size) {
+    return ivec2(at.x == last.x ? size.x : at.x + 1, at.y == last.y ? size.y : at.y + 1);
+}
+
+void put_luma(ivec2 at, ivec2 last, uint y) {
+    ivec2 end = put_end(at, last, imageSize(dst_luma));
+    vec4 v = vec4(unorm(y), 0.0, 0.0, 1.0);
+    for (int j = at.y; j < end.y; j++) {
+        for (int i = at.x; i < end.x; i++) {
+            imageStore(dst_luma, ivec2(i, j), v);
+        }
+    }
+}
+
+void put_chroma(ivec2 at, ivec2 last, uint cb, uint cr) {
+    ivec2 end = put_end(at, last, imageSize(dst_chroma));
+    vec4 v = vec4(unorm(cb), unorm(cr), 0.0, 1.0);
+    for (int j = at.y; j < end.y; j++) {
+        for (int i = at.x; i < end.x; i++) {
+            imageStore(dst_chroma, ivec2(i, j), v);
+        }
+    }
+}
+#endif

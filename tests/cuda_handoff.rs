@@ -119,17 +119,17 @@ fn converted_frames_reach_cuda_bit_for_bit_through_a_pipelined_handoff() {
             .expect("a hand-off stream hands frames off");
         let submit_ns = t0.elapsed().as_nanos() as f64;
         // The pinned buffer's previous frame is checked before the copy overwrites it.
-        check(h.buffer, &mut held, &pinned);
+        check(h.target, &mut held, &pinned);
         let t1 = Instant::now();
         stream.wait(&cuda_ready, h.value).unwrap();
-        // SAFETY: `pinned[h.buffer]` is read only after `events[h.buffer]`, recorded after this
+        // SAFETY: `pinned[h.target]` is read only after `events[h.target]`, recorded after this
         // copy, has completed (`check`), and is dropped after the stream's final synchronise.
-        unsafe { stream.copy_to_host(&imported[h.buffer], &mut pinned[h.buffer]) }.unwrap();
+        unsafe { stream.copy_to_host(&imported[h.target], &mut pinned[h.target]) }.unwrap();
         stream.signal(&cuda_released, h.value).unwrap();
-        stream.record(&events[h.buffer]).unwrap();
+        stream.record(&events[h.target]).unwrap();
         vulkan_ns.push(submit_ns);
         cuda_ns.push(t1.elapsed().as_nanos() as f64);
-        held[h.buffer] = Some(k);
+        held[h.target] = Some(k);
     }
     for buffer in 0..count {
         check(buffer, &mut held, &pinned);

@@ -102,7 +102,7 @@ impl VulkanReader {
             .ready
             .wait(frame.value, WAIT_NS)
             .map_err(failed)?;
-        let data = self.handoff.buffers[frame.buffer]
+        let data = self.handoff.buffers[frame.target]
             .download(self.size)
             .map_err(failed)?;
         self.handoff.released.signal(frame.value).map_err(failed)?;
@@ -173,7 +173,7 @@ fn frames_rotate_through_more_buffers_than_slots_and_match_the_read_back_path() 
     // stays there): a sample not yet written shows as 0xA5, another frame's as its value.
     let consume = |(f, k): (HandedOff, usize)| {
         shared.ready.wait(f.value, WAIT_NS).unwrap();
-        let got = shared.buffers[f.buffer].download(size as u64).unwrap();
+        let got = shared.buffers[f.target].download(size as u64).unwrap();
         compare(
             &layout,
             &got,

@@ -632,7 +632,7 @@ impl EncoderBackend for VulkanVideoEncoder {
         self.drain(self.in_flight)
     }
 
-    /// The pass's frame in hand-off buffer `frame.buffer`: copied into the encode input image
+    /// The pass's frame in hand-off buffer `frame.target`: copied into the encode input image
     /// on the GPU once `ready` reaches `frame.value` (`released` is set to it after the copy),
     /// then encoded.
     fn encode_handed_off(&mut self, frame: HandedOff, encoder_pts: i64) -> Result<(), EncodeError> {
@@ -642,12 +642,12 @@ impl EncoderBackend for VulkanVideoEncoder {
                 reason: "this encoder was opened for CPU frames; open it on the session's GPU context to hand frames over".into(),
             });
         };
-        let Some(buffer) = handoff.buffers.get(frame.buffer) else {
+        let Some(buffer) = handoff.buffers.get(frame.target) else {
             return Err(EncodeError::UnsupportedInput {
                 format: PixelFormat::Nv12,
                 reason: format!(
                     "hand-off buffer {} of {}",
-                    frame.buffer,
+                    frame.target,
                     handoff.buffers.len()
                 ),
             });

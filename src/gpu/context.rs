@@ -164,6 +164,9 @@ pub struct GpuContext {
     clock: Option<GpuClock>,
     /// The video-encode queue family and its codec operations, where the device has one.
     video_encode: Option<(u32, vk::VideoCodecOperationFlagsKHR)>,
+    /// `shaderStorageImageWriteWithoutFormat` is enabled: a pass may store into a storage
+    /// image whose format the shader does not name (a picture's plane views).
+    image_stores: bool,
 }
 
 impl std::fmt::Debug for GpuContext {
@@ -300,6 +303,14 @@ impl GpuContext {
         }
         let enabled_ptrs: Vec<_> = enabled.iter().map(|e| e.as_ptr()).collect();
         let mut features12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
+        // Stores into storage images of any format (the processing pass writing a picture's
+        // planes straight into an encode input image), where the device has them.
+        // SAFETY: a plain query on a physical device of this instance.
+        let image_stores = unsafe { instance.get_physical_device_features(physical) }
+            .shader_storage_image_write_without_format
+            == vk::TRUE;
+        let features = vk::PhysicalDeviceFeatures::default()
+            .shader_storage_image_write_without_format(image_stores);
         // AV1 encode is used only with its feature enabled (`encode_queue` lists the extension
         // only where the device offers the feature).
         let mut av1_feature = super::video::av1::PhysicalDeviceVideoEncodeAV1FeaturesKHR {
@@ -309,6 +320,7 @@ impl GpuContext {
         let device_info = vk::DeviceCreateInfo::default()
             .queue_create_infos(&queues)
             .enabled_extension_names(&enabled_ptrs)
+            .enabled_features(&features)
             .push_next(&mut features12);
         let device_info = if enabled.contains(&super::video::av1::KHR_VIDEO_ENCODE_AV1_NAME) {
             device_info.push_next(&mut av1_feature)
@@ -356,6 +368,7 @@ impl GpuContext {
             clock,
             info,
             video_encode: encode.map(|(family, operations, _)| (family, operations)),
+            image_stores,
         }))
     }
 
@@ -440,6 +453,8 @@ impl GpuContext {
             info,
             // An application's device: its video queues are its own to share (not yet asked).
             video_encode: None,
+            // Its enabled features are not known here: the passes that need this one stay off.
+            image_stores: false,
         }))
     }
 
@@ -509,6 +524,13 @@ impl GpuContext {
     /// context created one (Vulkan Video encode).
     pub fn video_encode_family(&self) -> Option<(u32, vk::VideoCodecOperationFlagsKHR)> {
         self.video_encode
+    }
+
+    /// Whether a pass may store into storage images whose format the shader does not name
+    /// (`shaderStorageImageWriteWithoutFormat`, enabled where the context made the device and
+    /// the device has it).
+    pub fn image_stores(&self) -> bool {
+        self.image_stores
     }
 
     /// The optional extensions (see [`OPTIONAL_DEVICE_EXTENSIONS`]) among `available`.

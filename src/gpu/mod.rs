@@ -17,6 +17,7 @@ mod dmabuf;
 mod interop;
 mod pass;
 mod pipeline;
+mod planar;
 mod pointer;
 mod resources;
 mod ring;
@@ -36,6 +37,7 @@ pub use commands::GpuTime;
 pub use convert::{BufferPass, ConvertInput, ConvertRun, RgbToYuv420};
 pub use dmabuf::{importable_modifiers, DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use interop::{ExportableBuffer, ExportableTimeline};
+pub use planar::{PictureConsumer, PlanarImage};
 #[cfg(any(feature = "test-support", feature = "bench"))]
 pub use pass::FusedStages;
 #[cfg(any(feature = "test-support", feature = "bench"))]

@@ -155,7 +155,31 @@ impl GpuImage {
         usage: vk::ImageUsageFlags,
         profiles: Option<&mut vk::VideoProfileListInfoKHR<'_>>,
     ) -> Result<Self, GpuError> {
+        Self::create(
+            ctx,
+            name,
+            format,
+            (width, height),
+            usage,
+            vk::ImageCreateFlags::empty(),
+            profiles,
+        )
+    }
+
+    /// As [`GpuImage::for_video`], made with `flags`. With `EXTENDED_USAGE`, the image's own
+    /// view is for `usage` less `STORAGE` (the usage its format may lack, which views of other
+    /// formats carry: a picture's plane views).
+    pub(crate) fn create(
+        ctx: &Arc<GpuContext>,
+        name: &str,
+        format: vk::Format,
+        (width, height): (u32, u32),
+        usage: vk::ImageUsageFlags,
+        flags: vk::ImageCreateFlags,
+        profiles: Option<&mut vk::VideoProfileListInfoKHR<'_>>,
+    ) -> Result<Self, GpuError> {
         let mut info = vk::ImageCreateInfo::default()
+            .flags(flags)
             .image_type(vk::ImageType::TYPE_2D)
             .format(format)
             .extent(vk::Extent3D {
@@ -196,15 +220,27 @@ impl GpuImage {
         // SAFETY: the allocation satisfies the image's requirements and is bound once.
         unsafe { ctx.device.bind_image_memory(image, a.memory(), a.offset()) }
             .map_err(GpuError::vk("vkBindImageMemory"))?;
-        let view_info = vk::ImageViewCreateInfo::default()
+        let mut view_usage =
+            vk::ImageViewUsageCreateInfo::default().usage(usage & !vk::ImageUsageFlags::STORAGE);
+        let mut view_info = vk::ImageViewCreateInfo::default()
             .image(image)
             .view_type(vk::ImageViewType::TYPE_2D)
             .format(format)
             .subresource_range(super::conv::color_range());
+        if flags.contains(vk::ImageCreateFlags::EXTENDED_USAGE) {
+            view_info = view_info.push_next(&mut view_usage);
+        }
         // SAFETY: the image is bound to memory and the view matches its format and range.
         this.view = unsafe { ctx.device.create_image_view(&view_info, None) }
             .map_err(GpuError::vk("vkCreateImageView"))?;
         Ok(this)
+    }
+}
+
+impl GpuImage {
+    /// The context the image belongs to.
+    pub(crate) fn context(&self) -> &Arc<GpuContext> {
+        &self.ctx
     }
 }
 

@@ -623,39 +623,39 @@ impl EncoderBackend for NvencEncoder {
                 reason: "this encoder takes CPU frames; open it with open_for_vulkan".into(),
             });
         };
-        if frame.buffer >= self.slots.len() {
+        if frame.target >= self.slots.len() {
             return Err(EncodeError::UnsupportedInput {
                 format: self.choice.input_format,
-                reason: format!("hand-off buffer {} of {}", frame.buffer, self.slots.len()),
+                reason: format!("hand-off buffer {} of {}", frame.target, self.slots.len()),
             });
         }
         // The Vulkan pass reuses a buffer after a GPU wait for `released`, but NVENC's mapping
         // is CPU state: the slot's previous picture must have been unmapped by the output
         // thread (it returns the slot on the free list) before the slot is mapped again.
-        if self.awaiting.iter().any(|p| p.slot == frame.buffer) {
+        if self.awaiting.iter().any(|p| p.slot == frame.target) {
             // Its picture is held by the encoder (reordering) and not yet output: waiting would
             // never end.
             return Err(EncodeError::UnsupportedInput {
                 format: self.choice.input_format,
                 reason: format!(
                     "hand-off buffer {} still holds a picture the encoder has not output: the pass ran more than {} frames ahead",
-                    frame.buffer,
+                    frame.target,
                     self.slots.len()
                 ),
             });
         }
-        while !self.unmapped[frame.buffer] {
+        while !self.unmapped[frame.target] {
             let slot = self.free.recv().map_err(|_| output_gone())?;
             self.unmapped[slot] = true;
         }
-        self.unmapped[frame.buffer] = false;
+        self.unmapped[frame.target] = false;
         self.io_stream
             .wait(&sync.ready, frame.value)
             .map_err(|e| EncodeError::from(NvencError::Cuda(e)))?;
-        let submitted = self.submit(frame.buffer, encoder_pts, Some(frame.value));
-        if submitted.is_err() && !self.awaiting.iter().any(|p| p.slot == frame.buffer) {
+        let submitted = self.submit(frame.target, encoder_pts, Some(frame.value));
+        if submitted.is_err() && !self.awaiting.iter().any(|p| p.slot == frame.target) {
             // Never queued: the slot was not mapped, or was unmapped with the failure.
-            self.unmapped[frame.buffer] = true;
+            self.unmapped[frame.target] = true;
         }
         submitted
     }

@@ -95,7 +95,7 @@ fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
             backend.force_keyframe().unwrap();
         }
         backend
-            .encode_handed_off(HandedOff { buffer, value }, pts)
+            .encode_handed_off(HandedOff { target: buffer, value }, pts)
             .expect("the handed-over frame encodes");
         assert_eq!(
             handoff.released.value().unwrap(),
@@ -119,7 +119,7 @@ fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
     let e = backend
         .encode_handed_off(
             HandedOff {
-                buffer: 7,
+                target: 7,
                 value: frames as u64 + 1,
             },
             i64::try_from(frames).unwrap(),
