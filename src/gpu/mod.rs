@@ -42,7 +42,9 @@ pub use planar::{PictureConsumer, PlanarImage};
 pub use pass::FusedStages;
 #[cfg(any(feature = "test-support", feature = "bench"))]
 pub use ring::PassTiming;
-pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, RingFrame, Submitted};
+pub use ring::{
+    ConvertRing, Converted, GpuHandoff, HandedOff, ImageHandoff, RingFrame, Submitted,
+};
 
 use ash::vk;
 

@@ -69,10 +69,51 @@ impl PlanarImage {
         formats(format).map(|(f, _)| f)
     }
 
-    /// A `format` (NV12 or P010) picture of `extent` (even sizes), for `usage` beside the
-    /// storage its plane views are made for (a video usage needs the session's `profiles`),
-    /// read after each pass by `consumer`.
-    pub(crate) fn new(
+    /// A `format` (NV12 or P010) picture of `extent` (even sizes) on `ctx`, for `usage` beside
+    /// the storage its plane views are made for (transfer, sampling: video usages are made by
+    /// the encoder, which has the profiles they need), read after each pass by `consumer` (a
+    /// queue family of the context: its compute family or its video-encode family).
+    pub fn new(
+        ctx: &Arc<GpuContext>,
+        format: PixelFormat,
+        extent: (u32, u32),
+        usage: vk::ImageUsageFlags,
+        consumer: PictureConsumer,
+    ) -> Result<Self, GpuError> {
+        let video = vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR
+            | vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR
+            | vk::ImageUsageFlags::VIDEO_DECODE_DST_KHR
+            | vk::ImageUsageFlags::VIDEO_DECODE_SRC_KHR
+            | vk::ImageUsageFlags::VIDEO_DECODE_DPB_KHR;
+        if usage.intersects(video) {
+            return Err(GpuError::Invalid {
+                what: format!("a picture image for {usage:?}"),
+                reason: "video usages need the session's profiles: the encoder makes its own input images".into(),
+            });
+        }
+        let families = [
+            Some(ctx.queue_family),
+            ctx.video_encode_family().map(|(f, _)| f),
+        ];
+        if !families.contains(&Some(consumer.family)) {
+            return Err(GpuError::Invalid {
+                what: format!("queue family {} as a picture's reader", consumer.family),
+                reason: format!(
+                    "the context's queues are of families {}",
+                    families
+                        .iter()
+                        .flatten()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ),
+            });
+        }
+        Self::with_profiles(ctx, "picture image", format, extent, usage, None, consumer)
+    }
+
+    /// As [`PlanarImage::new`], for any usage: a video one with the session's `profiles`.
+    pub(crate) fn with_profiles(
         ctx: &Arc<GpuContext>,
         name: &str,
         format: PixelFormat,

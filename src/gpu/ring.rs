@@ -39,6 +39,7 @@ use super::interop::{ExportableBuffer, ExportableTimeline};
 use super::pass::FusedStages;
 use super::pass::{ProcessingPass, ALL_STAGES};
 use super::pipeline::{write_descriptors, Descriptor};
+use super::planar::PlanarImage;
 use super::pointer::PointerPass;
 use super::resources::{GpuBuffer, GpuImage};
 use super::{GpuContext, GpuError};
@@ -214,11 +215,28 @@ pub struct GpuHandoff {
     pub released: Arc<ExportableTimeline>,
 }
 
-/// A frame handed over: which buffer holds it and the timeline value of its use.
+/// The picture images and timelines a ring hands its frames over with instead of buffers: the
+/// pass writes each frame's planes straight into the next image (in rotation), then releases
+/// the image to its [`PictureConsumer`] (queue family and layout). Frame n (from 0) goes into
+/// image n mod images; the pass waits for `released` to reach n + 1 - images before writing it
+/// (the consumer has finished with the frame before in that image) and signals `ready` = n + 1.
+/// The images must be NV12 or P010 as the ring's output, each at least the output's size
+/// (beyond it, the picture's last row and column are repeated).
+#[derive(Clone, Debug)]
+pub struct ImageHandoff {
+    /// The images frames are written into in rotation (1 to [`MAX_HANDOFF_BUFFERS`]).
+    pub images: Vec<Arc<PlanarImage>>,
+    /// Set to n + 1 when frame n (counted from 0) is written and released.
+    pub ready: Arc<ExportableTimeline>,
+    /// Set to n + 1 by the consumer when it has finished reading frame n.
+    pub released: Arc<ExportableTimeline>,
+}
+
+/// A frame handed over: which buffer or image holds it and the timeline value of its use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HandedOff {
-    /// Index into [`GpuHandoff::buffers`].
-    pub buffer: usize,
+    /// Index into [`GpuHandoff::buffers`] (or [`ImageHandoff::images`]).
+    pub target: usize,
     /// The consumer waits for `ready` to reach this before reading, and signals `released` to
     /// it when done.
     pub value: u64,
@@ -724,7 +742,7 @@ impl<T> ConvertRing<T> {
     fn last_handed_off(&self) -> HandedOff {
         let buffers = self.handoff.as_ref().map_or(1, |h| h.buffers.len()) as u64;
         HandedOff {
-            buffer: ((self.handed - 1) % buffers) as usize,
+            target: ((self.handed - 1) % buffers) as usize,
             value: self.handed,
         }
     }
