@@ -20,23 +20,14 @@ use ghoststream::gpu::{
     ConvertRing, ExportableBuffer, ExportableTimeline, GpuContext, GpuError, GpuHandoff, HandedOff,
     RingFrame,
 };
+use ghoststream::processing::convert::YuvLayout;
 use ghoststream::{
     BackendKind, Codec, CpuImage, Frame, PixelFormat, Rational, Session, SessionConfig,
     SessionOutput, Timestamp,
 };
-use gpu_common::{assert_validation_silent, compare, Rng};
+use gpu_common::{assert_validation_silent, compare, pictures, read_back, Rng};
 
 const WAIT_NS: u64 = 5_000_000_000;
-
-fn pictures(rng: &mut Rng, w: u32, h: u32, count: usize) -> Vec<CpuImage> {
-    (0..count)
-        .map(|_| {
-            let mut image = CpuImage::new(PixelFormat::Bgra8, w, h, None).unwrap();
-            rng.fill(image.data_mut());
-            image
-        })
-        .collect()
-}
 
 /// `count` buffers of `size` bytes and two unshared timelines on `ctx`.
 fn handoff(ctx: &Arc<GpuContext>, count: usize, size: u64) -> GpuHandoff {
@@ -50,24 +41,6 @@ fn handoff(ctx: &Arc<GpuContext>, count: usize, size: u64) -> GpuHandoff {
 }
 
 /// What the read-back path writes for each picture.
-fn read_back(
-    ctx: &Arc<GpuContext>,
-    spec: &ghoststream::processing::pipeline::ProcessSpec,
-    pictures: &[CpuImage],
-    size: usize,
-) -> Vec<Vec<u8>> {
-    let mut stream: ConvertRing<usize> =
-        ConvertRing::new(ctx, PixelFormat::Bgra8, spec, 2).unwrap();
-    let mut done = Vec::new();
-    for (k, p) in pictures.iter().enumerate() {
-        done.extend(stream.submit(p.into(), k).unwrap().converted());
-    }
-    done.extend(stream.flush().unwrap());
-    done.sort_by_key(|c| c.tag);
-    done.into_iter()
-        .map(|c| c.image.data()[..size].to_vec())
-        .collect()
-}
 
 /// Reads handed-over frames in place, `hold` frames behind the producer (as an encoder holding
 /// pictures for lookahead does), and returns each frame's bytes as its "packet".
@@ -190,7 +163,7 @@ fn frames_rotate_through_more_buffers_than_slots_and_match_the_read_back_path() 
             .handed_off()
             .expect("a hand-off stream hands frames off");
         assert_eq!(
-            h.buffer,
+            h.target,
             n % buffers,
             "frame {n} goes into buffer n mod {buffers}"
         );

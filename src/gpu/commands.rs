@@ -527,6 +527,44 @@ pub(crate) fn download_once(
     Ok(staging.mapped().ok_or(not_host_visible())?.to_vec())
 }
 
+/// Reads `regions` of an image in `layout` into a staging buffer of `len` bytes with one
+/// waited-for submission.
+///
+/// # Safety
+/// `image` belongs to the context's device, is in `layout` (a transfer-source one) and owned
+/// by the context's queue family, and no submission writes it until this returns.
+#[cfg(any(feature = "test-support", feature = "bench"))]
+pub(crate) unsafe fn download_image_once(
+    ctx: &std::sync::Arc<GpuContext>,
+    image: vk::Image,
+    layout: vk::ImageLayout,
+    regions: &[vk::BufferImageCopy],
+    len: u64,
+) -> Result<Vec<u8>, GpuError> {
+    let staging = staging_buffer(
+        ctx,
+        len,
+        vk::BufferUsageFlags::TRANSFER_DST,
+        gpu_allocator::MemoryLocation::GpuToCpu,
+    )?;
+    // SAFETY: forwarded from the caller; the staging buffer outlives the waited submission.
+    unsafe {
+        run_once(ctx, "an image read-back", |d, cmd| {
+            d.cmd_copy_image_to_buffer(cmd, image, layout, staging.buffer, regions);
+            buffer_barrier(
+                d,
+                cmd,
+                staging.buffer,
+                vk::AccessFlags::TRANSFER_WRITE,
+                vk::AccessFlags::HOST_READ,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::HOST,
+            );
+        })?;
+    }
+    Ok(staging.mapped().ok_or(not_host_visible())?.to_vec())
+}
+
 fn not_host_visible() -> GpuError {
     GpuError::Allocation {
         what: "staging".into(),

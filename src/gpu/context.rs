@@ -526,6 +526,11 @@ impl GpuContext {
         self.video_encode
     }
 
+    /// The queue family of the context's compute queue (the passes' queue).
+    pub fn queue_family(&self) -> u32 {
+        self.queue_family
+    }
+
     /// Whether a pass may store into storage images whose format the shader does not name
     /// (`shaderStorageImageWriteWithoutFormat`, enabled where the context made the device and
     /// the device has it).

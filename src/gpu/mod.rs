@@ -37,14 +37,12 @@ pub use commands::GpuTime;
 pub use convert::{BufferPass, ConvertInput, ConvertRun, RgbToYuv420};
 pub use dmabuf::{importable_modifiers, DmaBuf, DmaBufImage, DrmModifier, DRM_FORMAT_MOD_LINEAR};
 pub use interop::{ExportableBuffer, ExportableTimeline};
-pub use planar::{PictureConsumer, PlanarImage};
 #[cfg(any(feature = "test-support", feature = "bench"))]
 pub use pass::FusedStages;
+pub use planar::{PictureConsumer, PlanarImage};
 #[cfg(any(feature = "test-support", feature = "bench"))]
 pub use ring::PassTiming;
-pub use ring::{
-    ConvertRing, Converted, GpuHandoff, HandedOff, ImageHandoff, RingFrame, Submitted,
-};
+pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, ImageHandoff, RingFrame, Submitted};
 
 use ash::vk;
 

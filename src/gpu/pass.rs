@@ -33,6 +33,8 @@ use crate::processing::tonemap::{
 pub(crate) static SPIRV: &[u8] = include_bytes!("../../shaders/spirv/process.spv");
 /// The same pass reading packed 8-bit RGB from a storage buffer (`shaders/process_buffer.comp`).
 pub(crate) static BUFFER_SPIRV: &[u8] = include_bytes!("../../shaders/spirv/process_buffer.spv");
+/// The fused pass storing into a picture's plane views (`shaders/process_image.comp`).
+pub(crate) static IMAGE_SPIRV: &[u8] = include_bytes!("../../shaders/spirv/process_image.spv");
 
 /// Output tile edge of one workgroup (the shader's `TILE`).
 const TILE: u32 = 16;
@@ -99,6 +101,14 @@ pub enum FusedStages {
     All = 3,
 }
 
+/// Where the fused pass writes: a buffer in the layout of [`YuvLayout`], or a picture's plane
+/// views (the storage views of a [`super::PlanarImage`]: luma, CbCr).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PassOutput {
+    Buffer(vk::Buffer),
+    Planes([vk::ImageView; 2]),
+}
+
 /// The fused pass, set up for one [`ProcessSpec`].
 pub(crate) struct ProcessingPass {
     ctx: Arc<GpuContext>,
@@ -122,14 +132,19 @@ impl ProcessingPass {
     /// [`super::conv::upload_image`] describes (its matrix and range are the output's,
     /// `spec.convert`). `stages` is the shader's `STAGES` ([`ALL_STAGES`] but in benchmarks).
     /// With `buffer_input`, a second pipeline reads packed RGBA8/BGRA8 frames from a storage
-    /// buffer where the plan allows ([`BufferPlan::of`]).
+    /// buffer where the plan allows ([`BufferPlan::of`]). With `image_output`, it stores into a
+    /// picture's plane views instead of a buffer (NV12 or P010 output; no buffer input).
     pub(crate) fn new(
         ctx: &Arc<GpuContext>,
         spec: &ProcessSpec,
         input: PixelFormat,
         stages: u32,
         buffer_input: bool,
+        image_output: bool,
     ) -> Result<Self, GpuError> {
+        if image_output {
+            check_image_output(ctx, spec, stages)?;
+        }
         let input_mode = input_mode(input)?;
         spec.check().map_err(|reason| GpuError::Invalid {
             what: "processing".into(),
@@ -193,21 +208,27 @@ impl ProcessingPass {
             vk::DescriptorType::STORAGE_BUFFER,
             vk::DescriptorType::UNIFORM_BUFFER,
         );
-        let pipe = ComputePipeline::specialized(
-            ctx,
-            SPIRV,
-            &[
-                vk::DescriptorType::COMBINED_IMAGE_SAMPLER,
-                storage,
-                uniform,
-                storage,
-                storage,
-            ],
-            PUSH_BYTES,
-            &constants,
-        )?;
+        let sampled = vk::DescriptorType::COMBINED_IMAGE_SAMPLER;
+        let plane = vk::DescriptorType::STORAGE_IMAGE;
+        let pipe = if image_output {
+            ComputePipeline::specialized(
+                ctx,
+                IMAGE_SPIRV,
+                &[sampled, plane, uniform, storage, storage, plane],
+                PUSH_BYTES,
+                &constants,
+            )?
+        } else {
+            ComputePipeline::specialized(
+                ctx,
+                SPIRV,
+                &[sampled, storage, uniform, storage, storage],
+                PUSH_BYTES,
+                &constants,
+            )?
+        };
         let plan = BufferPlan::of(spec, input, &layout, &tx, &ty)
-            .filter(|_| buffer_input && stages == ALL_STAGES)
+            .filter(|_| buffer_input && !image_output && stages == ALL_STAGES)
             .filter(|plan| plan.fits(&limits, spec.input_height));
         let buffer = match plan {
             Some(plan) => {
@@ -319,15 +340,25 @@ impl ProcessingPass {
         self.pipe.descriptor_sets(sets)
     }
 
-    /// The descriptors of a set that reads `input` and writes `output`.
-    pub(crate) fn descriptors(&self, input: vk::ImageView, output: vk::Buffer) -> Vec<Descriptor> {
-        vec![
+    /// The descriptors of a set that reads `input` and writes `output` (a buffer, or plane views
+    /// for a pass made with `image_output`).
+    pub(crate) fn descriptors(&self, input: vk::ImageView, output: PassOutput) -> Vec<Descriptor> {
+        let (first, planes) = match output {
+            PassOutput::Buffer(b) => (Descriptor::StorageBuffer(b), None),
+            PassOutput::Planes([luma, chroma]) => (
+                Descriptor::StorageImage(luma),
+                Some(Descriptor::StorageImage(chroma)),
+            ),
+        };
+        let mut all = vec![
             Descriptor::SampledImage(self.sampler, input),
-            Descriptor::StorageBuffer(output),
+            first,
             Descriptor::UniformBuffer(self.params.buffer),
             Descriptor::StorageBuffer(self.taps.buffer),
             Descriptor::StorageBuffer(self.peak.buffer),
-        ]
+        ];
+        all.extend(planes);
+        all
     }
 
     /// Records frame `n` of the stream (frames must be recorded, and submitted, in order):
@@ -384,6 +415,34 @@ impl Drop for ProcessingPass {
         // SAFETY: the owner waits for its submissions before dropping the pass.
         unsafe { self.ctx.device.destroy_sampler(self.sampler, None) };
     }
+}
+
+/// The image-output pass's conditions: a two-plane 4:2:0 output (NV12, P010), the whole pass,
+/// and stores of formats the shader does not name.
+fn check_image_output(ctx: &GpuContext, spec: &ProcessSpec, stages: u32) -> Result<(), GpuError> {
+    let output = spec.convert.output;
+    if !matches!(output, PixelFormat::Nv12 | PixelFormat::P010) {
+        return Err(GpuError::Unsupported {
+            what: format!("the fused pass writing {output} into a picture image"),
+            reason: "picture images are NV12 or P010".into(),
+        });
+    }
+    if stages != ALL_STAGES {
+        return Err(GpuError::Invalid {
+            what: format!("a pass cut after stage {stages} into a picture image"),
+            reason: "a picture image takes the whole pass".into(),
+        });
+    }
+    if !ctx.image_stores() {
+        return Err(GpuError::Unsupported {
+            what: "the fused pass writing into a picture image".into(),
+            reason: format!(
+                "{} has shaderStorageImageWriteWithoutFormat off (or the device is the application's, whose features GhostStream does not know)",
+                ctx.device_info().name
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// How the buffer-input pass (`shaders/process_buffer.comp`) reads a plan's source: its

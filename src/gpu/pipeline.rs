@@ -211,6 +211,8 @@ pub(crate) enum Descriptor {
     StorageBuffer(vk::Buffer),
     /// A whole uniform buffer.
     UniformBuffer(vk::Buffer),
+    /// A storage image view, the image in `GENERAL`.
+    StorageImage(vk::ImageView),
 }
 
 /// Writes `descriptors` into bindings 0, 1, ... of `set`.
@@ -230,6 +232,9 @@ pub(crate) unsafe fn write_descriptors(
                 .sampler(sampler)
                 .image_view(view)
                 .image_layout(vk::ImageLayout::SHADER_READ_ONLY_OPTIMAL)],
+            Descriptor::StorageImage(view) => [vk::DescriptorImageInfo::default()
+                .image_view(view)
+                .image_layout(vk::ImageLayout::GENERAL)],
             _ => [vk::DescriptorImageInfo::default()],
         })
         .collect();
@@ -242,7 +247,9 @@ pub(crate) unsafe fn write_descriptors(
                     .offset(0)
                     .range(vk::WHOLE_SIZE)]
             }
-            Descriptor::SampledImage(..) => [vk::DescriptorBufferInfo::default()],
+            Descriptor::SampledImage(..) | Descriptor::StorageImage(_) => {
+                [vk::DescriptorBufferInfo::default()]
+            }
         })
         .collect();
     let writes: Vec<vk::WriteDescriptorSet<'_>> = descriptors
@@ -262,6 +269,9 @@ pub(crate) unsafe fn write_descriptors(
                 Descriptor::UniformBuffer(_) => w
                     .descriptor_type(vk::DescriptorType::UNIFORM_BUFFER)
                     .buffer_info(&buffers[i]),
+                Descriptor::StorageImage(_) => w
+                    .descriptor_type(vk::DescriptorType::STORAGE_IMAGE)
+                    .image_info(&images[i]),
             }
         })
         .collect();

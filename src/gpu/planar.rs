@@ -130,6 +130,27 @@ impl PlanarImage {
                 reason: "4:2:0 pictures have even, non-zero sizes".into(),
             });
         }
+        // SAFETY: plain queries on the context's physical device.
+        let features = |f: vk::Format| unsafe {
+            ctx.instance
+                .get_physical_device_format_properties(ctx.physical, f)
+                .optimal_tiling_features
+        };
+        let storage = vk::FormatFeatureFlags::STORAGE_IMAGE;
+        let missing = if features(vk_format).is_empty() {
+            Some(format!("{vk_format:?} images"))
+        } else {
+            plane_formats
+                .iter()
+                .find(|&&f| !features(f).contains(storage))
+                .map(|f| format!("storage images of {f:?} (a plane's view)"))
+        };
+        if let Some(missing) = missing {
+            return Err(GpuError::Unsupported {
+                what: format!("a {format} picture image a pass writes"),
+                reason: format!("{} has no {missing}", ctx.device_info().name),
+            });
+        }
         let image = GpuImage::create(
             ctx,
             name,
@@ -146,12 +167,10 @@ impl PlanarImage {
             extent,
             consumer,
         };
-        let aspects = [
-            vk::ImageAspectFlags::PLANE_0,
-            vk::ImageAspectFlags::PLANE_1,
-        ];
+        let aspects = [vk::ImageAspectFlags::PLANE_0, vk::ImageAspectFlags::PLANE_1];
         for (i, (aspect, view_format)) in aspects.into_iter().zip(plane_formats).enumerate() {
-            let mut usage = vk::ImageViewUsageCreateInfo::default().usage(vk::ImageUsageFlags::STORAGE);
+            let mut usage =
+                vk::ImageViewUsageCreateInfo::default().usage(vk::ImageUsageFlags::STORAGE);
             let info = vk::ImageViewCreateInfo::default()
                 .image(this.image.image)
                 .view_type(vk::ImageViewType::TYPE_2D)
@@ -199,6 +218,50 @@ impl PlanarImage {
     /// The storage views of the luma and CbCr planes.
     pub(crate) fn planes(&self) -> [vk::ImageView; 2] {
         self.planes
+    }
+
+    #[cfg(any(feature = "test-support", feature = "bench"))]
+    /// The picture's samples, read back with one waited-for submission: the luma rows, then the
+    /// CbCr rows, each tightly packed (NV12: 1 byte a sample; P010: 2, little-endian). The
+    /// image must have TRANSFER_SRC usage, be released to the context's compute family in
+    /// TRANSFER_SRC_OPTIMAL (its [`PictureConsumer`]) and not be written meanwhile (a test
+    /// and benchmark harness, feature `test-support`).
+    pub fn download(&self) -> Result<Vec<u8>, GpuError> {
+        let ctx = self.context();
+        let wanted = PictureConsumer {
+            family: ctx.queue_family,
+            layout: vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
+        };
+        if self.consumer != wanted {
+            return Err(GpuError::Invalid {
+                what: format!("reading back a picture image read by {:?}", self.consumer),
+                reason: "make it for the compute family in TRANSFER_SRC_OPTIMAL".into(),
+            });
+        }
+        let (w, h) = self.extent;
+        let bytes = if self.format == PixelFormat::P010 {
+            2
+        } else {
+            1
+        };
+        let luma = u64::from(w) * u64::from(h) * bytes;
+        let regions = [
+            super::conv::whole_plane(vk::ImageAspectFlags::PLANE_0, w, h),
+            super::conv::whole_plane(vk::ImageAspectFlags::PLANE_1, w / 2, h / 2)
+                .buffer_offset(luma),
+        ];
+        // SAFETY: the image is this context's, released to its compute family in
+        // TRANSFER_SRC_OPTIMAL (checked above; the ring leaves it so after each pass) and the
+        // caller reads it only between frames.
+        unsafe {
+            super::commands::download_image_once(
+                ctx,
+                self.image(),
+                wanted.layout,
+                &regions,
+                luma * 3 / 2,
+            )
+        }
     }
 
     /// The context the image belongs to.

@@ -37,7 +37,7 @@ use super::dmabuf::{DmaBuf, DmaBufImage};
 use super::interop::{ExportableBuffer, ExportableTimeline};
 #[cfg(any(feature = "test-support", feature = "bench"))]
 use super::pass::FusedStages;
-use super::pass::{ProcessingPass, ALL_STAGES};
+use super::pass::{PassOutput, ProcessingPass, ALL_STAGES};
 use super::pipeline::{write_descriptors, Descriptor};
 use super::planar::PlanarImage;
 use super::pointer::PointerPass;
@@ -74,14 +74,17 @@ impl Pass {
         spec: &ProcessSpec,
         stages: u32,
         buffer_input: bool,
+        image_output: bool,
     ) -> Result<Self, GpuError> {
-        if !spec.is_convert_only() || !input.is_rgb() {
+        // Only the fused pass stores into picture images: a plain conversion takes it too then.
+        if image_output || !spec.is_convert_only() || !input.is_rgb() {
             return Ok(Pass::Process(Box::new(ProcessingPass::new(
                 ctx,
                 spec,
                 input,
                 stages,
                 buffer_input,
+                image_output,
             )?)));
         }
         let (w, h) = (spec.output_width, spec.output_height);
@@ -153,13 +156,18 @@ impl Pass {
         }
     }
 
-    fn descriptors(&self, input: vk::ImageView, output: vk::Buffer) -> Vec<Descriptor> {
-        match self {
-            Pass::Convert { conv, .. } => vec![
+    /// The descriptors of a set that reads `input` and writes `output` (plane views only for a
+    /// fused pass made with `image_output`, which is the only pass an image ring builds).
+    fn descriptors(&self, input: vk::ImageView, output: PassOutput) -> Vec<Descriptor> {
+        match (self, output) {
+            (Pass::Process(p), _) => p.descriptors(input, output),
+            (Pass::Convert { conv, .. }, PassOutput::Buffer(output)) => vec![
                 Descriptor::SampledImage(conv.sampler(), input),
                 Descriptor::StorageBuffer(output),
             ],
-            Pass::Process(p) => p.descriptors(input, output),
+            (Pass::Convert { conv, .. }, PassOutput::Planes(_)) => {
+                vec![Descriptor::SampledImage(conv.sampler(), input)]
+            }
         }
     }
 
@@ -252,9 +260,9 @@ struct Slot<T> {
     /// The view the slot's descriptor set reads: `image.view`, or the view of the application's
     /// image while a [`GpuFrame`] is in the slot (destroyed when the slot is collected).
     bound: vk::ImageView,
-    /// The buffer the slot's descriptor set writes: its own output, or the hand-off buffer of
-    /// the frame in it.
-    bound_output: vk::Buffer,
+    /// What the slot's descriptor set writes: its own output, or the hand-off buffer (or the
+    /// plane views of the hand-off image) of the frame in it.
+    bound_output: PassOutput,
     /// `None` on a hand-off ring.
     own: Option<OwnOutput>,
     set: vk::DescriptorSet,
@@ -384,8 +392,9 @@ pub struct ConvertRing<T> {
     in_flight: VecDeque<usize>,
     next: usize,
     buffers: Arc<BufferPool>,
-    /// The hand-off buffers and timelines (a ring built with `with_handoff`).
-    handoff: Option<GpuHandoff>,
+    /// The hand-off buffers or images and timelines (a ring built with `with_handoff` or
+    /// `with_image_handoff`).
+    handoff: Option<Handoff>,
     /// Frames handed over so far.
     handed: u64,
     /// Bytes the CPU copied into an upload buffer for the frame submitted last.
@@ -494,8 +503,33 @@ impl<T> ConvertRing<T> {
             input,
             spec,
             depth.clamp(1, 8),
-            Some(handoff),
+            Some(Handoff::Buffers(handoff)),
             Uploads::Auto,
+            ALL_STAGES,
+        )
+    }
+
+    /// As [`with_handoff`](Self::with_handoff), writing each frame's planes straight into the
+    /// next of `handoff`'s picture images (see [`ImageHandoff`]): no buffer and no copy between
+    /// the pass and the image's reader (an encoder's input image). Frames are processed by the
+    /// fused pass (a plain conversion too), CPU uploads through an image; a DMA-BUF frame with
+    /// a pointer to draw is refused (the pointer is drawn into buffers only). Needs
+    /// [`GpuContext::image_stores`].
+    pub fn with_image_handoff(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+        handoff: ImageHandoff,
+        depth: usize,
+    ) -> Result<Self, GpuError> {
+        check_image_handoff(ctx, &handoff, spec)?;
+        Self::build(
+            ctx,
+            input,
+            spec,
+            depth.clamp(1, 8),
+            Some(Handoff::Images(handoff)),
+            Uploads::Image,
             ALL_STAGES,
         )
     }
@@ -517,13 +551,21 @@ impl<T> ConvertRing<T> {
         input: PixelFormat,
         spec: &ProcessSpec,
         depth: usize,
-        handoff: Option<GpuHandoff>,
+        handoff: Option<Handoff>,
         uploads: Uploads,
         stages: u32,
     ) -> Result<Self, GpuError> {
         let (width, height) = (spec.input_width, spec.input_height);
         let (vk_format, image_w, image_h) = super::conv::upload_image(input, width, height)?;
-        let pass = Pass::new(ctx, input, spec, stages, uploads != Uploads::Image)?;
+        let image_output = matches!(handoff, Some(Handoff::Images(_)));
+        let pass = Pass::new(
+            ctx,
+            input,
+            spec,
+            stages,
+            uploads != Uploads::Image,
+            image_output,
+        )?;
         let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
         let d = &ctx.device;
         let mut this = Self {
@@ -614,7 +656,7 @@ impl<T> ConvertRing<T> {
                 MemoryLocation::CpuToGpu,
             )?;
             let (own, output) = match &handoff {
-                Some(h) => (None, h.buffers[i % h.buffers.len()].buffer()),
+                Some(h) => (None, h.output(i)),
                 None => {
                     let own = OwnOutput {
                         output: GpuBuffer::new(
@@ -632,7 +674,7 @@ impl<T> ConvertRing<T> {
                             MemoryLocation::GpuToCpu,
                         )?,
                     };
-                    let output = own.output.buffer;
+                    let output = PassOutput::Buffer(own.output.buffer);
                     (Some(own), output)
                 }
             };
@@ -702,6 +744,12 @@ impl<T> ConvertRing<T> {
             }
             RingFrame::DmaBuf(frame) => {
                 self.check_frame(frame.format(), frame.width(), frame.height())?;
+                if frame.pointer().is_some() && matches!(self.handoff, Some(Handoff::Images(_))) {
+                    return Err(GpuError::Unsupported {
+                        what: "drawing the pointer into a picture image".into(),
+                        reason: "the pointer pass draws into buffers: hand frames over through buffers (ConvertRing::with_handoff) when the capture carries the pointer".into(),
+                    });
+                }
                 self.import(frame)?;
             }
         }
@@ -740,7 +788,7 @@ impl<T> ConvertRing<T> {
         reason = "a remainder modulo a buffer count fits usize"
     )]
     fn last_handed_off(&self) -> HandedOff {
-        let buffers = self.handoff.as_ref().map_or(1, |h| h.buffers.len()) as u64;
+        let buffers = self.handoff.as_ref().map_or(1, Handoff::len) as u64;
         HandedOff {
             target: ((self.handed - 1) % buffers) as usize,
             value: self.handed,
@@ -753,10 +801,10 @@ impl<T> ConvertRing<T> {
         clippy::cast_possible_truncation,
         reason = "a remainder modulo a buffer count fits usize"
     )]
-    fn next_output(&self, i: usize) -> vk::Buffer {
+    fn next_output(&self, i: usize) -> PassOutput {
         match (&self.slots[i].own, &self.handoff) {
-            (Some(own), _) => own.output.buffer,
-            (None, Some(h)) => h.buffers[(self.handed % h.buffers.len() as u64) as usize].buffer(),
+            (Some(own), _) => PassOutput::Buffer(own.output.buffer),
+            (None, Some(h)) => h.output((self.handed % h.len() as u64) as usize),
             // A ring is built with one or the other; the slot's current binding stays.
             (None, None) => self.slots[i].bound_output,
         }
@@ -906,22 +954,23 @@ impl<T> ConvertRing<T> {
     fn bind_upload(&mut self, i: usize) {
         let output = self.next_output(i);
         let slot = &mut self.slots[i];
-        let Some(set) = slot.upload_set else {
+        // Upload sets write buffers (an image ring has none).
+        let (Some(set), PassOutput::Buffer(buffer)) = (slot.upload_set, output) else {
             slot.reads_upload = false;
             let own_view = slot.image.view;
             self.bind_input(i, own_view);
             return;
         };
-        if slot.upload_bound_output != output {
+        if slot.upload_bound_output != buffer {
             let input = slot
                 .device_input
                 .as_ref()
                 .map_or(slot.upload.buffer, |b| b.buffer);
-            let descriptors = self.pass.upload_descriptors(input, output);
+            let descriptors = self.pass.upload_descriptors(input, buffer);
             // SAFETY: the slot is not in flight, so its upload set is not in use; both buffers
             // live until the slot is next collected.
             unsafe { write_descriptors(&self.ctx.device, set, &descriptors) };
-            slot.upload_bound_output = output;
+            slot.upload_bound_output = buffer;
         }
         slot.bound_output = output;
         slot.reads_upload = true;
@@ -1178,22 +1227,61 @@ impl<T> ConvertRing<T> {
                 }
                 Some(_) => {}
             }
-            if let Some(byte) = self.poison {
-                let word = u32::from_ne_bytes([byte; 4]);
-                d.cmd_fill_buffer(slot.cmd, slot.bound_output, 0, vk::WHOLE_SIZE, word);
-                buffer_barrier(
+            // A picture image's previous frame is discarded (its reader released it: the
+            // submission waits for that at the compute stage, which this barrier follows).
+            let target = self.handoff.as_ref().and_then(|h| h.image(self.handed));
+            if let Some(image) = target {
+                image_transfer_barrier(
                     d,
                     slot.cmd,
-                    slot.bound_output,
-                    vk::AccessFlags::TRANSFER_WRITE,
-                    vk::AccessFlags::SHADER_WRITE,
-                    vk::PipelineStageFlags::TRANSFER,
-                    compute,
+                    image.image(),
+                    (vk::ImageLayout::UNDEFINED, vk::ImageLayout::GENERAL),
+                    (vk::AccessFlags::empty(), vk::AccessFlags::SHADER_WRITE),
+                    (compute, compute),
+                    (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED),
                 );
             }
+            match (self.poison, slot.bound_output) {
+                (Some(byte), PassOutput::Buffer(output)) => {
+                    let word = u32::from_ne_bytes([byte; 4]);
+                    d.cmd_fill_buffer(slot.cmd, output, 0, vk::WHOLE_SIZE, word);
+                    buffer_barrier(
+                        d,
+                        slot.cmd,
+                        output,
+                        vk::AccessFlags::TRANSFER_WRITE,
+                        vk::AccessFlags::SHADER_WRITE,
+                        vk::PipelineStageFlags::TRANSFER,
+                        compute,
+                    );
+                }
+                // A multi-planar image cannot be cleared; the padding check of its tests
+                // reads past the picture instead.
+                _ => {}
+            }
             self.record_timed_pass(d, i);
-            if let Some((overlay, pass)) = pointer {
-                pass.record(slot.cmd, i, slot.bound_output, overlay)?;
+            if let (Some((overlay, pass)), PassOutput::Buffer(output)) =
+                (pointer, slot.bound_output)
+            {
+                pass.record(slot.cmd, i, output, overlay)?;
+            }
+            // Released to its reader, in its layout (an ownership transfer to another family).
+            if let Some(image) = target {
+                let consumer = image.consumer();
+                let families = if consumer.family == ctx.queue_family {
+                    (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED)
+                } else {
+                    (ctx.queue_family, consumer.family)
+                };
+                image_transfer_barrier(
+                    d,
+                    slot.cmd,
+                    image.image(),
+                    (vk::ImageLayout::GENERAL, consumer.layout),
+                    (vk::AccessFlags::SHADER_WRITE, vk::AccessFlags::empty()),
+                    (compute, vk::PipelineStageFlags::BOTTOM_OF_PIPE),
+                    families,
+                );
             }
             if let Some(f) = gpu.filter(|f| f.layout() != read || f.owner_family().is_some()) {
                 // Back to the application's layout (and a foreign owner's queue family); the
@@ -1227,9 +1315,9 @@ impl<T> ConvertRing<T> {
             let (reuse, ready) = match &self.handoff {
                 Some(h) => {
                     let n = self.handed;
-                    let buffers = h.buffers.len() as u64;
-                    let reuse = (n >= buffers).then(|| h.released.point(n + 1 - buffers));
-                    (reuse, Some(h.ready.point(n + 1)))
+                    let buffers = h.len() as u64;
+                    let reuse = (n >= buffers).then(|| h.released().point(n + 1 - buffers));
+                    (reuse, Some(h.ready().point(n + 1)))
                 }
                 None => (None, None),
             };
@@ -1360,6 +1448,104 @@ impl<T> ConvertRing<T> {
             cpu_bytes,
         }))
     }
+}
+
+/// A ring's hand-off: buffers or picture images.
+enum Handoff {
+    Buffers(GpuHandoff),
+    Images(ImageHandoff),
+}
+
+impl Handoff {
+    /// Buffers or images in the rotation.
+    fn len(&self) -> usize {
+        match self {
+            Handoff::Buffers(h) => h.buffers.len(),
+            Handoff::Images(h) => h.images.len(),
+        }
+    }
+
+    fn ready(&self) -> &ExportableTimeline {
+        match self {
+            Handoff::Buffers(h) => &h.ready,
+            Handoff::Images(h) => &h.ready,
+        }
+    }
+
+    fn released(&self) -> &ExportableTimeline {
+        match self {
+            Handoff::Buffers(h) => &h.released,
+            Handoff::Images(h) => &h.released,
+        }
+    }
+
+    /// What the pass writes for target `i`.
+    fn output(&self, i: usize) -> PassOutput {
+        match self {
+            Handoff::Buffers(h) => PassOutput::Buffer(h.buffers[i % h.buffers.len()].buffer()),
+            Handoff::Images(h) => PassOutput::Planes(h.images[i % h.images.len()].planes()),
+        }
+    }
+
+    /// The picture image frame `n` (from 0) is written into, for an image hand-off.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a remainder modulo an image count fits usize"
+    )]
+    fn image(&self, n: u64) -> Option<&PlanarImage> {
+        match self {
+            Handoff::Buffers(_) => None,
+            Handoff::Images(h) => Some(&h.images[(n % h.images.len() as u64) as usize]),
+        }
+    }
+}
+
+/// An image hand-off's images must be 1 to [`MAX_HANDOFF_BUFFERS`] of the spec's output format
+/// (NV12 or P010), each at least the output's size, and they and both timelines must belong to
+/// `ctx`.
+fn check_image_handoff(
+    ctx: &Arc<GpuContext>,
+    handoff: &ImageHandoff,
+    spec: &ProcessSpec,
+) -> Result<(), GpuError> {
+    let foreign = handoff
+        .images
+        .iter()
+        .any(|i| !Arc::ptr_eq(i.context(), ctx))
+        || !Arc::ptr_eq(handoff.ready.context(), ctx)
+        || !Arc::ptr_eq(handoff.released.context(), ctx);
+    if foreign {
+        return Err(GpuError::Invalid {
+            what: "hand-off images and timelines".into(),
+            reason: format!(
+                "they must be created on the ring's own context ({}); one belongs to another",
+                ctx.device_info().name
+            ),
+        });
+    }
+    let count = handoff.images.len();
+    if !(1..=MAX_HANDOFF_BUFFERS).contains(&count) {
+        return Err(GpuError::Invalid {
+            what: format!("hand-off with {count} images"),
+            reason: format!(
+                "as many images as the consumer holds at once: 1 to {MAX_HANDOFF_BUFFERS}"
+            ),
+        });
+    }
+    let (format, w, h) = (spec.convert.output, spec.output_width, spec.output_height);
+    if let Some(bad) = handoff.images.iter().find(|i| {
+        let (iw, ih) = i.extent();
+        i.format() != format || iw < w || ih < h
+    }) {
+        let (iw, ih) = bad.extent();
+        return Err(GpuError::Invalid {
+            what: format!("a {} {iw}x{ih} hand-off image", bad.format()),
+            reason: format!(
+                "the pass writes {format} {w}x{h}: give images of that format, at least that size"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A hand-off's buffers must be 1 to [`MAX_HANDOFF_BUFFERS`], each holding a frame of `layout`,

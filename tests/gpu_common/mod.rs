@@ -27,6 +27,14 @@ pub fn context() -> Option<Arc<GpuContext>> {
     }
 }
 
+/// A check this device cannot run: says so (and why), or fails where a GPU is required.
+pub fn skip(reason: &str) {
+    if std::env::var_os("GHOSTSTREAM_REQUIRE_GPU").is_some() {
+        panic!("GHOSTSTREAM_REQUIRE_GPU is set but {reason}");
+    }
+    eprintln!("SKIPPED: {reason}; set GHOSTSTREAM_REQUIRE_GPU=1 to make this a failure");
+}
+
 pub fn assert_validation_silent(ctx: &GpuContext) {
     let messages = ctx.take_validation_messages();
     assert!(
@@ -289,4 +297,39 @@ pub fn cuda_context() -> Option<(Arc<GpuContext>, Arc<ghoststream::cuda::CudaDev
 pub fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// `count` random BGRA pictures of `w` x `h`.
+pub fn pictures(rng: &mut Rng, w: u32, h: u32, count: usize) -> Vec<ghoststream::CpuImage> {
+    use ghoststream::{CpuImage, PixelFormat};
+    (0..count)
+        .map(|_| {
+            let mut image = CpuImage::new(PixelFormat::Bgra8, w, h, None).unwrap();
+            rng.fill(image.data_mut());
+            image
+        })
+        .collect()
+}
+
+/// What the read-back (buffer) path writes for each BGRA picture: the first `size` bytes of
+/// each converted frame, in order.
+pub fn read_back(
+    ctx: &Arc<GpuContext>,
+    spec: &ghoststream::processing::pipeline::ProcessSpec,
+    pictures: &[ghoststream::CpuImage],
+    size: usize,
+) -> Vec<Vec<u8>> {
+    use ghoststream::gpu::ConvertRing;
+    use ghoststream::PixelFormat;
+    let mut stream: ConvertRing<usize> =
+        ConvertRing::new(ctx, PixelFormat::Bgra8, spec, 2).unwrap();
+    let mut done = Vec::new();
+    for (k, p) in pictures.iter().enumerate() {
+        done.extend(stream.submit(p.into(), k).unwrap().converted());
+    }
+    done.extend(stream.flush().unwrap());
+    done.sort_by_key(|c| c.tag);
+    done.into_iter()
+        .map(|c| c.image.data()[..size].to_vec())
+        .collect()
 }
