@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ -d .gl ] || bash ../shared/tools/get-vulkan-loader.sh .gl
 mkdir -p .h200
-tests=(gpu_convert gpu_process gpu_embed gpu_interop gpu_handoff cuda_handoff nvenc_driver nvenc_standin)
+tests=(gpu_convert gpu_process gpu_embed gpu_interop gpu_handoff gpu_picture cuda_handoff nvenc_driver nvenc_standin)
 args=()
 for t in "${tests[@]}"; do args+=(--test "$t"); done
 cargo test -p ghoststream --release --no-default-features --lib "${args[@]}" --no-run --message-format=json 2>/dev/null |

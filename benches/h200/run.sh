@@ -3,7 +3,7 @@
 # nvcc). Prepare the rest here first:
 #   bash ../shared/tools/get-vulkan-loader.sh .gl          # Vulkan loader + validation layer .debs
 #   cargo test  --release --no-default-features --lib --test gpu_convert --test gpu_process \
-#               --test gpu_embed --test gpu_interop --test gpu_handoff --test cuda_handoff --test nvenc_driver --no-run
+#               --test gpu_embed --test gpu_interop --test gpu_handoff --test gpu_picture --test cuda_handoff --test nvenc_driver --no-run
 #   cargo bench           --no-default-features --bench gpu_convert --no-run
 #   copy the executables to .h200/<name>_test, .h200/lib_test and .h200/gpu_convert_bench
 #   (benches/h200/prepare.sh does all of this, and builds the NVENC stand-in into .h200/standin)
@@ -33,6 +33,12 @@ for t in gpu_embed gpu_interop gpu_handoff; do
   echo "tests exit code: $?" | tee -a "$out/$t.txt"
   grep -E "^device:|^test |test result|reported|SKIPPED|samples|video-encode queue" "$out/$t.txt" | sort | uniq -c
 done
+
+echo "== The pass writing straight into NV12/P010 picture images (an encoder's input images, no video usage: no encode queue here)"
+GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_PICTURE_DEVICE=default .h200/gpu_picture_test --test-threads 1 --nocapture \
+  > "$out/gpu_picture.txt" 2>&1
+echo "tests exit code: $?" | tee -a "$out/gpu_picture.txt"
+grep -E "^device:|^test |test result|reported|SKIPPED|code off|panicked" "$out/gpu_picture.txt"
 
 echo "== Vulkan -> CUDA hand-off (imported memory and timelines), NVENC against the real driver"
 GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_CUDA=1 .h200/cuda_handoff_test --test-threads 1 --nocapture \
