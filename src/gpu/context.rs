@@ -164,8 +164,8 @@ pub struct GpuContext {
     clock: Option<GpuClock>,
     /// The video-encode queue family and its codec operations, where the device has one.
     video_encode: Option<(u32, vk::VideoCodecOperationFlagsKHR)>,
-    /// `shaderStorageImageWriteWithoutFormat` is enabled: a pass may store into a storage
-    /// image whose format the shader does not name (a picture's plane views).
+    /// `shaderStorageImage{Read,Write}WithoutFormat` are enabled: a pass may load and store a
+    /// storage image whose format the shader does not name (a picture's plane views).
     image_stores: bool,
 }
 
@@ -303,14 +303,16 @@ impl GpuContext {
         }
         let enabled_ptrs: Vec<_> = enabled.iter().map(|e| e.as_ptr()).collect();
         let mut features12 = vk::PhysicalDeviceVulkan12Features::default().timeline_semaphore(true);
-        // Stores into storage images of any format (the processing pass writing a picture's
-        // planes straight into an encode input image), where the device has them.
+        // Loads and stores of storage images of any format (the processing pass writing a
+        // picture's planes straight into an encode input image, the pointer drawn over them),
+        // where the device has both.
         // SAFETY: a plain query on a physical device of this instance.
-        let image_stores = unsafe { instance.get_physical_device_features(physical) }
-            .shader_storage_image_write_without_format
-            == vk::TRUE;
+        let offered = unsafe { instance.get_physical_device_features(physical) };
+        let image_stores = offered.shader_storage_image_write_without_format == vk::TRUE
+            && offered.shader_storage_image_read_without_format == vk::TRUE;
         let features = vk::PhysicalDeviceFeatures::default()
-            .shader_storage_image_write_without_format(image_stores);
+            .shader_storage_image_write_without_format(image_stores)
+            .shader_storage_image_read_without_format(image_stores);
         // AV1 encode is used only with its feature enabled (`encode_queue` lists the extension
         // only where the device offers the feature).
         let mut av1_feature = super::video::av1::PhysicalDeviceVideoEncodeAV1FeaturesKHR {
@@ -531,9 +533,9 @@ impl GpuContext {
         self.queue_family
     }
 
-    /// Whether a pass may store into storage images whose format the shader does not name
-    /// (`shaderStorageImageWriteWithoutFormat`, enabled where the context made the device and
-    /// the device has it).
+    /// Whether a pass may load and store storage images whose format the shader does not name
+    /// (`shaderStorageImageReadWithoutFormat` and `...WriteWithoutFormat`, enabled where the
+    /// context made the device and the device has both).
     pub fn image_stores(&self) -> bool {
         self.image_stores
     }

@@ -437,7 +437,7 @@ fn check_image_output(ctx: &GpuContext, spec: &ProcessSpec, stages: u32) -> Resu
         return Err(GpuError::Unsupported {
             what: "the fused pass writing into a picture image".into(),
             reason: format!(
-                "{} has shaderStorageImageWriteWithoutFormat off (or the device is the application's, whose features GhostStream does not know)",
+                "{} has shaderStorageImageReadWithoutFormat or ...WriteWithoutFormat off (or the device is the application's, whose features GhostStream does not know)",
                 ctx.device_info().name
             ),
         });

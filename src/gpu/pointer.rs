@@ -9,6 +9,7 @@ use ash::vk;
 use gpu_allocator::MemoryLocation;
 
 use super::commands::buffer_barrier;
+use super::pass::PassOutput;
 use super::pipeline::{write_descriptors, ComputePipeline, Descriptor};
 use super::resources::GpuBuffer;
 use super::{GpuContext, GpuError};
@@ -17,6 +18,8 @@ use crate::processing::convert::{range_scale, rgb_to_ycbcr_rows, YuvLayout};
 use crate::processing::pipeline::ProcessSpec;
 
 static SPIRV: &[u8] = include_bytes!("../../shaders/spirv/pointer_blend.spv");
+/// The same blend into a picture image's plane views (`shaders/pointer_blend_image.comp`).
+static IMAGE_SPIRV: &[u8] = include_bytes!("../../shaders/spirv/pointer_blend_image.spv");
 
 /// The largest pointer picture drawn (pixels a side), as PipeWire's cursor metadata allows.
 const MAX_SIDE: u32 = 256;
@@ -43,14 +46,22 @@ pub(crate) struct PointerPass {
 }
 
 impl PointerPass {
-    /// The pass for a ring of `slots` slots converting as `spec` says.
+    /// The pass for a ring of `slots` slots converting as `spec` says, drawing into the pass's
+    /// buffer or, with `image_output`, into a picture image's plane views (a 4:2:0 interleaved
+    /// output: NV12, P010).
     pub(crate) fn new(
         ctx: &Arc<GpuContext>,
         slots: usize,
         spec: &ProcessSpec,
+        image_output: bool,
     ) -> Result<Self, GpuError> {
         let storage = vk::DescriptorType::STORAGE_BUFFER;
-        let pipe = ComputePipeline::new(ctx, SPIRV, &[storage, storage], PARAMS_BYTES)?;
+        let plane = vk::DescriptorType::STORAGE_IMAGE;
+        let pipe = if image_output {
+            ComputePipeline::new(ctx, IMAGE_SPIRV, &[storage, plane, plane], PARAMS_BYTES)?
+        } else {
+            ComputePipeline::new(ctx, SPIRV, &[storage, storage], PARAMS_BYTES)?
+        };
         let (pool, sets) = pipe.descriptor_sets(super::vk_u32(slots))?;
         let mut this = Self {
             ctx: Arc::clone(ctx),
@@ -107,17 +118,18 @@ impl PointerPass {
     }
 
     /// Records the pointer drawn into `output` (slot `slot`'s pass wrote it earlier in the
-    /// same command buffer); nothing when the pointer lies outside the frame or is larger
+    /// same command buffer; plane views only for a pass made with `image_output`, buffers
+    /// only for one without); nothing when the pointer lies outside the frame or is larger
     /// than [`MAX_SIDE`].
     ///
     /// # Safety
-    /// `cmd` is recording and slot `slot` is not in flight; `output` is the buffer the slot's
-    /// pass writes, alive until the submission completes.
+    /// `cmd` is recording and slot `slot` is not in flight; `output` is what the slot's pass
+    /// writes (plane views in GENERAL), alive until the submission completes.
     pub(crate) unsafe fn record(
         &mut self,
         cmd: vk::CommandBuffer,
         slot: usize,
-        output: vk::Buffer,
+        output: PassOutput,
         pointer: &PointerOverlay,
     ) -> Result<(), GpuError> {
         let (in_w, in_h) = self.input;
@@ -178,10 +190,15 @@ impl PointerPass {
             self.uploaded[slot] = Some(Arc::clone(&pointer.rgba));
         }
         let d = &self.ctx.device;
-        let descriptors = [
-            Descriptor::StorageBuffer(self.pictures[slot].buffer),
-            Descriptor::StorageBuffer(output),
-        ];
+        let picture = Descriptor::StorageBuffer(self.pictures[slot].buffer);
+        let descriptors = match output {
+            PassOutput::Buffer(b) => vec![picture, Descriptor::StorageBuffer(b)],
+            PassOutput::Planes([luma, chroma]) => vec![
+                picture,
+                Descriptor::StorageImage(luma),
+                Descriptor::StorageImage(chroma),
+            ],
+        };
         // SAFETY: the slot is idle (caller), so its set is not in use; both buffers live until
         // the submission completes.
         unsafe { write_descriptors(d, self.sets[slot], &descriptors) };
@@ -204,15 +221,27 @@ impl PointerPass {
         // are made visible to this pass's reads and writes first.
         unsafe {
             let compute = vk::PipelineStageFlags::COMPUTE_SHADER;
-            buffer_barrier(
-                d,
-                cmd,
-                output,
+            let (written, read_written) = (
                 vk::AccessFlags::SHADER_WRITE,
                 vk::AccessFlags::SHADER_READ | vk::AccessFlags::SHADER_WRITE,
-                compute,
-                compute,
             );
+            match output {
+                PassOutput::Buffer(b) => {
+                    buffer_barrier(d, cmd, b, written, read_written, compute, compute);
+                }
+                // The planes stay in GENERAL: a memory dependency is all they need.
+                PassOutput::Planes(_) => d.cmd_pipeline_barrier(
+                    cmd,
+                    compute,
+                    compute,
+                    vk::DependencyFlags::empty(),
+                    &[vk::MemoryBarrier::default()
+                        .src_access_mask(written)
+                        .dst_access_mask(read_written)],
+                    &[],
+                    &[],
+                ),
+            }
             self.pipe.record_dispatch(
                 d,
                 cmd,

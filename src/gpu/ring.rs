@@ -512,9 +512,8 @@ impl<T> ConvertRing<T> {
     /// As [`with_handoff`](Self::with_handoff), writing each frame's planes straight into the
     /// next of `handoff`'s picture images (see [`ImageHandoff`]): no buffer and no copy between
     /// the pass and the image's reader (an encoder's input image). Frames are processed by the
-    /// fused pass (a plain conversion too), CPU uploads through an image; a DMA-BUF frame with
-    /// a pointer to draw is refused (the pointer is drawn into buffers only). Needs
-    /// [`GpuContext::image_stores`].
+    /// fused pass (a plain conversion too), CPU uploads through an image; a DMA-BUF frame's
+    /// pointer is drawn into the image's planes. Needs [`GpuContext::image_stores`].
     pub fn with_image_handoff(
         ctx: &Arc<GpuContext>,
         input: PixelFormat,
@@ -744,12 +743,6 @@ impl<T> ConvertRing<T> {
             }
             RingFrame::DmaBuf(frame) => {
                 self.check_frame(frame.format(), frame.width(), frame.height())?;
-                if frame.pointer().is_some() && matches!(self.handoff, Some(Handoff::Images(_))) {
-                    return Err(GpuError::Unsupported {
-                        what: "drawing the pointer into a picture image".into(),
-                        reason: "the pointer pass draws into buffers: hand frames over through buffers (ConvertRing::with_handoff) when the capture carries the pointer".into(),
-                    });
-                }
                 self.import(frame)?;
             }
         }
@@ -1163,7 +1156,13 @@ impl<T> ConvertRing<T> {
         pointer: Option<&PointerOverlay>,
     ) -> Result<(), GpuError> {
         if pointer.is_some() && self.pointer_pass.is_none() {
-            self.pointer_pass = Some(PointerPass::new(&self.ctx, self.slots.len(), &self.spec)?);
+            let images = matches!(self.handoff, Some(Handoff::Images(_)));
+            self.pointer_pass = Some(PointerPass::new(
+                &self.ctx,
+                self.slots.len(),
+                &self.spec,
+                images,
+            )?);
         }
         let mut pointer_pass = self.pointer_pass.take();
         let result = self.record_and_submit_with(i, gpu, pointer.zip(pointer_pass.as_mut()));
@@ -1260,10 +1259,8 @@ impl<T> ConvertRing<T> {
                 _ => {}
             }
             self.record_timed_pass(d, i);
-            if let (Some((overlay, pass)), PassOutput::Buffer(output)) =
-                (pointer, slot.bound_output)
-            {
-                pass.record(slot.cmd, i, output, overlay)?;
+            if let Some((overlay, pass)) = pointer {
+                pass.record(slot.cmd, i, slot.bound_output, overlay)?;
             }
             // Released to its reader, in its layout (an ownership transfer to another family).
             if let Some(image) = target {
