@@ -95,7 +95,13 @@ fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
             backend.force_keyframe().unwrap();
         }
         backend
-            .encode_handed_off(HandedOff { target: buffer, value }, pts)
+            .encode_handed_off(
+                HandedOff {
+                    target: buffer,
+                    value,
+                },
+                pts,
+            )
             .expect("the handed-over frame encodes");
         assert_eq!(
             handoff.released.value().unwrap(),
