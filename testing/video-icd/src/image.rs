@@ -470,6 +470,53 @@ mod tests {
     }
 
     #[test]
+    fn ownership_moves_by_a_release_and_its_matching_acquire() {
+        let (general, src) = (
+            vk::ImageLayout::GENERAL,
+            vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
+        );
+        let undefined = vk::ImageLayout::UNDEFINED;
+        let ignored = vk::QUEUE_FAMILY_IGNORED;
+        let mut o = Ownership::default();
+        // Out of UNDEFINED on the compute family (0): it owns the image.
+        assert_eq!(
+            o.barrier(0, (undefined, general), (ignored, ignored)),
+            Ok(None)
+        );
+        assert_eq!(o.family, Some(0));
+        // Read on the encode family (1) without a transfer: refused.
+        assert!(o
+            .check_use(1, &[general])
+            .unwrap_err()
+            .contains("owned by family 0"));
+        // The release on 0, then the acquire on 1.
+        assert_eq!(
+            o.barrier(0, (general, src), (0, 1)).unwrap().unwrap(),
+            "release family=0 to=1 layout=1->1000299001"
+        );
+        assert!(o.check_use(1, &[src]).unwrap_err().contains("not acquired"));
+        // An acquire with other layouts does not match the release.
+        assert!(o
+            .barrier(1, (vk::ImageLayout::TRANSFER_DST_OPTIMAL, src), (0, 1))
+            .unwrap_err()
+            .contains("no matching release"));
+        assert_eq!(
+            o.barrier(1, (general, src), (0, 1)).unwrap().unwrap(),
+            "acquire family=1 from=0 layout=1->1000299001"
+        );
+        assert_eq!(o.check_use(1, &[src]), Ok(()));
+        assert!(o.check_use(1, &[general]).unwrap_err().contains("layout"));
+        // A transfer between two families executed on a third is refused; discarding the
+        // contents takes the image on any family.
+        assert!(o.barrier(2, (src, general), (0, 1)).is_err());
+        assert_eq!(
+            o.barrier(0, (undefined, general), (ignored, ignored)),
+            Ok(None)
+        );
+        assert_eq!(o.family, Some(0));
+    }
+
+    #[test]
     fn plane_views_need_a_mutable_image() {
         let mut r = nv12(vk::ImageUsageFlags::STORAGE, vec![]);
         let p1 = vk::ImageAspectFlags::PLANE_1;
