@@ -18,6 +18,7 @@
 //! (as `make test` runs it) the layer stays silent; the driver's log shows each picture's
 //! release on the compute family and its acquire on the encode family, the encodes reading
 //! images the encode family owns, and no copy into an input image but the stand-in pass's.
+//! A 10-bit H.265 session (P010 pictures) decodes to exactly the 10 bits written too.
 //! Misuse (an image index outside the inputs, a picture larger than the coded size, a value
 //! that does not grow) is a typed error.
 //!
@@ -29,6 +30,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use ash::vk;
+use common::ffmpeg::{decode_and_compare_as, push_yuv420p10};
 use common::skip;
 use ghoststream::gpu::video::encoder::{
     EncodedPicture, EncoderOptions, VideoEncoder, VideoRate, WrittenPicture,
@@ -86,8 +88,14 @@ struct Pass {
 }
 
 impl Pass {
-    /// A pass writing `images` (the encoder's inputs) of `(w, h)` NV12 pictures on `ctx`.
-    fn new(ctx: &Arc<GpuContext>, images: Vec<vk::Image>, (w, h): (usize, usize)) -> Self {
+    /// A pass writing `images` (the encoder's inputs) of `(w, h)` NV12 pictures (P010 with
+    /// two-byte samples: `sample` bytes) on `ctx`.
+    fn new(
+        ctx: &Arc<GpuContext>,
+        images: Vec<vk::Image>,
+        (w, h): (usize, usize),
+        sample: usize,
+    ) -> Self {
         let (instance, _, device, queue, family) = ctx.raw_handles();
         assert_eq!(family, COMPUTE_FAMILY);
         // SAFETY: loading the system's Vulkan loader (the context already did).
@@ -121,7 +129,7 @@ impl Pass {
                 fence: unsafe { device.create_fence(&vk::FenceCreateInfo::default(), None) }
                     .unwrap(),
                 pending: false,
-                staging: ExportableBuffer::unshared(ctx, (w * h * 3 / 2) as u64).unwrap(),
+                staging: ExportableBuffer::unshared(ctx, (w * h * 3 / 2 * sample) as u64).unwrap(),
             })
             .collect();
         Self {
@@ -134,12 +142,13 @@ impl Pass {
         }
     }
 
-    /// Writes picture `n` (tight NV12 of `(w, h)`) into image n mod N as the ring does (see
-    /// the module docs), `ready` set to n + 1 when it is written and released.
+    /// Writes picture `n` (tight NV12 of `(w, h)`, or P010 where `sample` is 2) into image
+    /// n mod N as the ring does (see the module docs), `ready` set to n + 1 when it is written
+    /// and released.
     fn write(
         &mut self,
         n: usize,
-        p: &[u8],
+        (p, sample): (&[u8], u64),
         (w, h): (u32, u32),
         ready: &ExportableTimeline,
         released: &ExportableTimeline,
@@ -193,7 +202,7 @@ impl Pass {
             plane(vk::ImageAspectFlags::PLANE_0, 0, w, (w, h)),
             plane(
                 vk::ImageAspectFlags::PLANE_1,
-                u64::from(w) * u64::from(h),
+                u64::from(w) * u64::from(h) * sample,
                 w / 2,
                 (w / 2, h / 2),
             ),
@@ -359,7 +368,7 @@ fn direct_session(
         );
     }
     let handles = encoder.input_images();
-    let mut pass = Pass::new(ctx, handles, (w, h));
+    let mut pass = Pass::new(ctx, handles, (w, h), 1);
     let ready = ExportableTimeline::unshared(ctx, 0).unwrap();
     let released = ExportableTimeline::unshared(ctx, 0).unwrap();
     let b = u64::from(options.b_frames);
@@ -370,7 +379,7 @@ fn direct_session(
         change_rate(&mut encoder, n, rate);
         let value = n as u64 + 1;
         let p = picture(n, w, h);
-        pass.write(n, &p, size, &ready, &released);
+        pass.write(n, (&p, 1), size, &ready, &released);
         encoder
             .submit_written(
                 WrittenPicture {
@@ -467,6 +476,84 @@ fn direct_session(
     let compared = decode_exactly(dir, name, &label, &stream, &written, (w, h));
     eprintln!(
         "{label}: {frames} pictures, {compared} decoded bytes equal to those written (validation layer 1.4 on: {validated}, silent)"
+    );
+    frames
+}
+
+/// A 10-bit H.265 (Main 10) session of 60 P010 pictures written straight into the encoder's
+/// input images (planes written through R16 and R16G16 views in the ring), a forced IDR at
+/// picture 30: decoded as yuv420p10le and compared with the 10 bits written. The pictures.
+fn p010_session(ctx: &Arc<GpuContext>, stream: VideoStream, dir: &tempfile::TempDir) -> usize {
+    let (w, h) = (200usize, 120usize);
+    let size = (u32::try_from(w).unwrap(), u32::try_from(h).unwrap());
+    let params = H265Parameters::new(&VideoStream {
+        bit_depth: ghoststream::BitDepth::Ten,
+        ..stream
+    })
+    .unwrap();
+    let rate = VideoRate {
+        control: RateControl::Cqp { qp: 30 },
+        frame_rate: Rational::new(30, 1),
+        buffer_ms: 1000,
+        quality_level: 0,
+    };
+    let mut encoder = VideoEncoder::new(ctx, SessionParameters::H265(&params), rate)
+        .expect("the Main 10 encoder opens");
+    let inputs = encoder.direct_inputs().expect("planar P010 input images");
+    assert!(inputs
+        .iter()
+        .all(|i| i.format() == ghoststream::PixelFormat::P010));
+    let count = inputs.len();
+    let mut pass = Pass::new(ctx, encoder.input_images(), (w, h), 2);
+    let ready = ExportableTimeline::unshared(ctx, 0).unwrap();
+    let released = ExportableTimeline::unshared(ctx, 0).unwrap();
+    let frames = 60;
+    let mut expected = Vec::new();
+    let mut stream = Vec::new();
+    for n in 0..frames {
+        let (luma, chroma) = common::ffmpeg::pattern10(w, h, n);
+        push_yuv420p10(&mut expected, (&luma, &chroma), w, size.0, size.1);
+        let p = [luma, chroma].concat();
+        pass.write(n, (&p, 2), size, &ready, &released);
+        let value = n as u64 + 1;
+        let coded = encoder
+            .submit_written(
+                WrittenPicture {
+                    image: n % count,
+                    ready: &ready,
+                    released: &released,
+                    value,
+                    width: size.0,
+                    height: size.1,
+                },
+                n == 30,
+                i64::try_from(n).unwrap(),
+            )
+            .and_then(|()| encoder.receive(true))
+            .expect("the written picture encodes")
+            .expect("and comes back");
+        assert_eq!(released.value().unwrap(), value);
+        assert_eq!(coded.idr, n == 0 || n == 30, "picture {n}");
+        if coded.idr {
+            stream.extend_from_slice(encoder.parameter_sets());
+        }
+        stream.extend_from_slice(&coded.data);
+    }
+    drop(pass);
+    drop(encoder);
+    drop(inputs);
+    decode_and_compare_as(
+        dir.path(),
+        "hevc",
+        &stream,
+        size,
+        frames,
+        &expected,
+        "yuv420p10le",
+    );
+    eprintln!(
+        "hevc-direct-p010: {frames} pictures, {} decoded bytes equal to the 10 bits written",
+        expected.len()
     );
     frames
 }
@@ -602,6 +689,7 @@ fn pictures_written_into_the_encoders_input_images_encode_to_exactly_what_was_wr
         ));
     }
     misuse(&ctx, SessionParameters::H264(&h264), rate);
+    sessions.push(p010_session(&ctx, stream, &driver.dir));
     h264.allow_b_frames();
     h265.allow_b_frames();
     let hq = EncoderOptions {
