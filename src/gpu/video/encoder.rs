@@ -127,7 +127,8 @@ pub struct WrittenPicture<'a> {
     pub image: usize,
     /// Reaches `value` when the picture is written and released.
     pub ready: &'a ExportableTimeline,
-    /// Set by the encoder (to `value` at most) when it no longer reads the picture.
+    /// Signalled by the encoder on the encode queue: to `value` (or a later picture's value)
+    /// once it no longer needs this picture and every earlier one.
     pub released: &'a ExportableTimeline,
     /// The timeline value of this picture: above every value given before on `released`.
     pub value: u64,
