@@ -501,6 +501,51 @@ pub fn picture_formats(
     })
 }
 
+/// The usage of encode input images a compute pass writes straight into: the copy paths' usage
+/// and STORAGE (through per-plane views).
+pub(crate) const DIRECT_INPUT_USAGE: vk::ImageUsageFlags =
+    vk::ImageUsageFlags::from_raw(INPUT_USAGE.as_raw() | vk::ImageUsageFlags::STORAGE.as_raw());
+
+/// The create flags per-plane storage views need (`PlanarImage`'s).
+pub(crate) const DIRECT_INPUT_FLAGS: vk::ImageCreateFlags = vk::ImageCreateFlags::from_raw(
+    vk::ImageCreateFlags::MUTABLE_FORMAT.as_raw() | vk::ImageCreateFlags::EXTENDED_USAGE.as_raw(),
+);
+
+/// The encode input format for images a pass writes straight into, when the device offers one:
+/// `vkGetPhysicalDeviceVideoFormatPropertiesKHR` asked with the usage those images have
+/// ([`DIRECT_INPUT_USAGE`]: `VIDEO_ENCODE_SRC | TRANSFER_DST | STORAGE`) for the profile
+/// [`picture_formats`] asks about, answering GhostStream's picture format at `depth` with
+/// optimal tiling, STORAGE among its usages and `MUTABLE_FORMAT | EXTENDED_USAGE` among its
+/// create flags. `None` otherwise (a refusal of the usage included): the encoder then copies
+/// into plain input images.
+pub(crate) fn direct_input_format(
+    ctx: &GpuContext,
+    codec: Codec,
+    depth: BitDepth,
+    tuning: Tuning,
+) -> Option<FormatChoice> {
+    let offered = video_formats(ctx, codec, depth, tuning, DIRECT_INPUT_USAGE).ok()?;
+    direct_choice(&offered, picture_format(depth))
+}
+
+/// [`direct_input_format`]'s pick among a device's answer.
+fn direct_choice(offered: &[OfferedFormat], wanted: vk::Format) -> Option<FormatChoice> {
+    offered
+        .iter()
+        .find(|o| {
+            o.format == wanted
+                && o.tiling == vk::ImageTiling::OPTIMAL
+                && o.usage.contains(DIRECT_INPUT_USAGE)
+                && o.create_flags.contains(DIRECT_INPUT_FLAGS)
+        })
+        .map(|o| FormatChoice {
+            format: o.format,
+            create_flags: o.create_flags,
+            usage: o.usage,
+            storage: true,
+        })
+}
+
 /// GhostStream's encode input and reference picture format at `depth`: 4:2:0, two planes
 /// (NV12, or P010's 10 bits in the high bits of 16-bit samples). The sessions' images are made
 /// in it (session.rs holds the same mapping; this module sits below it, so the two cannot share
@@ -1142,6 +1187,35 @@ mod tests {
                 .unwrap()
                 .storage
         );
+    }
+
+    #[test]
+    fn direct_inputs_need_storage_and_both_view_flags() {
+        let nv12 = vk::Format::G8_B8R8_2PLANE_420_UNORM;
+        let full = OfferedFormat {
+            format: nv12,
+            tiling: vk::ImageTiling::OPTIMAL,
+            create_flags: DIRECT_INPUT_FLAGS,
+            usage: DIRECT_INPUT_USAGE | vk::ImageUsageFlags::TRANSFER_SRC,
+        };
+        assert_eq!(direct_choice(&[full], nv12).map(|c| c.format), Some(nv12));
+        let mutable_only = OfferedFormat {
+            create_flags: vk::ImageCreateFlags::MUTABLE_FORMAT,
+            ..full
+        };
+        let no_storage = OfferedFormat {
+            usage: INPUT_USAGE,
+            ..full
+        };
+        let linear = OfferedFormat {
+            tiling: vk::ImageTiling::LINEAR,
+            ..full
+        };
+        for o in [mutable_only, no_storage, linear] {
+            assert_eq!(direct_choice(&[o], nv12), None, "{o:?}");
+        }
+        let p010 = vk::Format::G10X6_B10X6R10X6_2PLANE_420_UNORM_3PACK16;
+        assert_eq!(direct_choice(&[full], p010), None);
     }
 
     #[test]

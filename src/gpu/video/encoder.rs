@@ -18,6 +18,15 @@
 //! for the pass's timeline value and releases the buffer (the same value on the consumer's
 //! timeline) as soon as it has run, before the encode.
 //!
+//! Where the device offers storage on encode input images (and the context stores into images
+//! of any format), the input images are [`PlanarImage`]s ([`VideoEncoder::direct_inputs`]) and
+//! a pass may write a picture straight into one ([`VideoEncoder::submit_written`]): no copy at
+//! all. The pass releases the image to the encode family (GENERAL to `VIDEO_ENCODE_SRC_KHR`)
+//! and signals its `ready` value; the encode's submission waits for that value, its command
+//! buffer acquires the image, and the encoder signals the consumer's `released` timeline once
+//! the encode of every picture up to that value has been submitted (the signal covers the
+//! encodes before it on the queue).
+//!
 //! Rate control (CBR, VBR, constant QP) and the quality level are set by the first
 //! `vkCmdControlVideoCodingKHR` (with the session reset) and again whenever they change; every
 //! later coding scope names them as the current state, as the specification requires.
@@ -47,7 +56,7 @@ use crate::gpu::commands::{
 };
 use crate::gpu::conv::{color_range, whole_plane};
 use crate::gpu::resources::GpuBuffer;
-use crate::gpu::{ExportableBuffer, ExportableTimeline, GpuContext, GpuError};
+use crate::gpu::{ExportableBuffer, ExportableTimeline, GpuContext, GpuError, PlanarImage};
 use crate::processing::convert::YuvLayout;
 use crate::time::Rational;
 
@@ -103,6 +112,55 @@ pub struct HandoffPicture<'a> {
     pub released: &'a ExportableTimeline,
     /// The timeline value of this picture.
     pub value: u64,
+}
+
+/// A picture a pass on the encoder's device wrote straight into one of its input images
+/// ([`VideoEncoder::direct_inputs`]) and released to the encode family: the image (GENERAL to
+/// `VIDEO_ENCODE_SRC_KHR`, from the context's compute family to its video-encode family, or a
+/// plain layout transition where one family does both), and the timeline value the pass signals
+/// on `ready` when it is written. The encoder signals `released` to `value` once the encodes of
+/// this picture and of every earlier one (lower values) have been submitted: the image may be
+/// written again after that.
+#[derive(Clone, Copy, Debug)]
+pub struct WrittenPicture<'a> {
+    /// Index into [`VideoEncoder::direct_inputs`].
+    pub image: usize,
+    /// Reaches `value` when the picture is written and released.
+    pub ready: &'a ExportableTimeline,
+    /// Signalled by the encoder on the encode queue: to `value` (or a later picture's value)
+    /// once it no longer needs this picture and every earlier one.
+    pub released: &'a ExportableTimeline,
+    /// The timeline value of this picture: above every value given before on `released`.
+    pub value: u64,
+    /// Width of the picture in pixels (even, at most the coded width). The coded picture
+    /// around it (up to [`VideoEncoder::coded_size`]) is encoded as the pass left it.
+    pub width: u32,
+    /// Height in pixels (even, at most the coded height).
+    pub height: u32,
+}
+
+/// A written picture's own wait: the pass's `ready` value.
+#[derive(Clone, Copy, Debug)]
+struct Written {
+    ready: TimelinePoint,
+    value: u64,
+}
+
+/// The `released` timeline of the written pictures: the highest value taken and the highest
+/// signalled.
+#[derive(Clone, Copy, Debug)]
+struct Release {
+    semaphore: vk::Semaphore,
+    taken: u64,
+    signalled: u64,
+}
+
+/// How a picture gets into its input image.
+enum Input<'a> {
+    /// A copy on the compute queue.
+    Copy(&'a Source),
+    /// Written there by a pass.
+    Written(Written),
 }
 
 /// Where the copy into the encode input image reads from, and the hand-off's timelines.
@@ -165,6 +223,8 @@ struct Frame {
     in_flight: [bool; 2],
     /// Holds a picture (uploaded, waiting to be coded, or being coded).
     busy: bool,
+    /// The picture was written into the input image by a pass (no upload).
+    written: Option<Written>,
 }
 
 /// A picture uploaded and waiting for the reference picture after it (a B picture to be).
@@ -236,6 +296,8 @@ pub struct VideoEncoder {
     /// may still be in use and its session state is unknown.
     broken: Option<String>,
     parameter_sets: Vec<u8>,
+    /// The written pictures' `released` timeline (none before the first).
+    release: Option<Release>,
 }
 
 impl std::fmt::Debug for VideoEncoder {
@@ -391,6 +453,7 @@ impl VideoEncoder {
             ids,
             broken: None,
             parameter_sets,
+            release: None,
         };
         let (encode_pool, encode) = command_buffers_on(ctx, encode_family, count)?;
         this.encode_pool = encode_pool;
@@ -405,6 +468,7 @@ impl VideoEncoder {
                 done: vk::Fence::null(),
                 in_flight: [false; 2],
                 busy: false,
+                written: None,
             };
             // SAFETY: valid device and create infos; a frame's objects are destroyed in Drop
             // (the frame is pushed before anything else can fail).
@@ -560,6 +624,21 @@ impl VideoEncoder {
         }
     }
 
+    /// The input images a pass may write pictures straight into ([`Self::submit_written`]), one
+    /// per picture in flight, each released by the pass to the encode family in
+    /// `VIDEO_ENCODE_SRC_KHR` ([`PlanarImage::consumer`]). `None` where they are plain images
+    /// (the device offers no storage on encode input images, or the context does not store
+    /// into images of any format): pictures then come by a copy.
+    pub fn direct_inputs(&self) -> Option<Vec<Arc<PlanarImage>>> {
+        self.pictures.planar_inputs()
+    }
+
+    /// The input images' handles, in [`Self::direct_inputs`]' order (for an application that
+    /// records its own writes into them).
+    pub fn input_images(&self) -> Vec<vk::Image> {
+        self.pictures.input_images()
+    }
+
     /// Encodes one picture and returns it: [`Self::submit`] and [`Self::receive`] waiting,
     /// for an encoder without B pictures (which codes each picture as it comes) whose earlier
     /// pictures were all received.
@@ -663,7 +742,7 @@ impl VideoEncoder {
             ],
             handoff: None,
         };
-        self.take(frame, &source, idr, tag)
+        self.take(frame, Input::Copy(&source), idr, tag)
     }
 
     /// Submits the NV12 (P010) picture a pass on this encoder's device wrote into a hand-off
@@ -768,7 +847,130 @@ impl VideoEncoder {
             )),
         };
         let frame = self.free_frame()?;
-        self.take(frame, &source, idr, tag)
+        self.take(frame, Input::Copy(&source), idr, tag)
+    }
+
+    /// Submits the picture a pass wrote straight into input image `picture.image` (see
+    /// [`WrittenPicture`]), as an IDR picture when `idr` is set or the stream has none yet; it
+    /// comes back from [`Self::receive`] with `tag`. No copy: the encode's submission waits on
+    /// the GPU for `picture.ready` to reach `picture.value` and acquires the image from the
+    /// compute family; `picture.released` is signalled on the encode queue once this picture's
+    /// encode and those of every picture given before it have been submitted (with B pictures,
+    /// a picture held for the P picture after it is released after its own encode, so the
+    /// value signalled is the highest one below every picture still held). Waits while the
+    /// image still holds an earlier picture (for its encode). Errors: an image index outside
+    /// [`Self::direct_inputs`] (or plain input images), timelines of another context, a size
+    /// outside the coded size, or a value not above the last one on the same `released`.
+    pub fn submit_written(
+        &mut self,
+        picture: WrittenPicture<'_>,
+        idr: bool,
+        tag: i64,
+    ) -> Result<(), GpuError> {
+        let invalid = |what: String, reason: String| Err(GpuError::Invalid { what, reason });
+        let count = self.pictures.inputs.len();
+        let index = picture.image;
+        if !self.pictures.direct() {
+            return invalid(
+                format!("a picture written into input image {index}"),
+                "the encoder's input images are plain (no storage on this device's encode input images): copy pictures in".into(),
+            );
+        }
+        if index >= count {
+            return invalid(
+                format!("input image {index} of {count}"),
+                format!("the encoder has input images 0 to {}", count - 1),
+            );
+        }
+        let (cw, ch) = self.coded_size();
+        let (width, height) = (picture.width, picture.height);
+        if width == 0 || height == 0 || width > cw || height > ch || width % 2 + height % 2 != 0 {
+            return invalid(
+                format!("a {width}x{height} written picture"),
+                format!("the session codes {cw}x{ch}: give even sizes up to it"),
+            );
+        }
+        let ours = |ctx: &Arc<GpuContext>| Arc::ptr_eq(ctx, &self.ctx);
+        if !ours(picture.ready.context()) || !ours(picture.released.context()) {
+            return invalid(
+                "a written picture's timelines from another Vulkan context".into(),
+                "both timelines must be made on the encoder's context".into(),
+            );
+        }
+        let semaphore = picture.released.point(0).semaphore;
+        let release = match self.release {
+            Some(r) if r.semaphore == semaphore => {
+                if picture.value <= r.taken {
+                    return invalid(
+                        format!("timeline value {}", picture.value),
+                        format!(
+                            "values on a released timeline grow: {} was given before",
+                            r.taken
+                        ),
+                    );
+                }
+                r
+            }
+            Some(r) if r.signalled < r.taken => {
+                return invalid(
+                    "a written picture on another released timeline".into(),
+                    format!(
+                        "pictures up to value {} of the previous one are not released yet: flush first",
+                        r.taken
+                    ),
+                );
+            }
+            _ => {
+                let start = picture.released.value()?;
+                if picture.value <= start {
+                    return invalid(
+                        format!("timeline value {}", picture.value),
+                        format!("the released timeline is at {start} already"),
+                    );
+                }
+                Release {
+                    semaphore,
+                    taken: start,
+                    signalled: start,
+                }
+            }
+        };
+        self.check_running()?;
+        self.wait_for_frame(index)?;
+        self.release = Some(Release {
+            taken: picture.value,
+            ..release
+        });
+        let written = Written {
+            ready: picture.ready.point(picture.value),
+            value: picture.value,
+        };
+        self.take(index, Input::Written(written), idr, tag)
+    }
+
+    /// Waits until `frame`'s input image holds no picture: one held for a later picture is
+    /// coded first (the held pictures end as at a flush), one on the GPU is waited for (and
+    /// the pictures before it kept for [`Self::receive`]).
+    fn wait_for_frame(&mut self, frame: usize) -> Result<(), GpuError> {
+        if self.held.iter().any(|h| h.frame == frame) {
+            self.flush()?;
+        }
+        while self.frames[frame].busy {
+            let Some(oldest) = self.coded.pop_front() else {
+                return Err(GpuError::Invalid {
+                    what: format!("input image {frame}"),
+                    reason: "it holds a picture that is not on the GPU".into(),
+                });
+            };
+            let done = self.collect(oldest);
+            if let Err(e) = &done {
+                if self.broken.is_some() {
+                    return Err(e.clone());
+                }
+            }
+            self.finished.push_back(done);
+        }
+        Ok(())
     }
 
     /// Codes the pictures waiting for a later one (B pictures to be): the last as a P picture,
@@ -843,14 +1045,26 @@ impl VideoEncoder {
         }
     }
 
-    /// Uploads a picture into `frame`'s input image and codes it, or holds it for the next
-    /// P picture.
-    fn take(&mut self, frame: usize, source: &Source, idr: bool, tag: i64) -> Result<(), GpuError> {
+    /// Uploads a picture into `frame`'s input image (or takes the one a pass wrote there) and
+    /// codes it, or holds it for the next P picture.
+    fn take(
+        &mut self,
+        frame: usize,
+        input: Input<'_>,
+        idr: bool,
+        tag: i64,
+    ) -> Result<(), GpuError> {
         self.frames[frame].busy = true;
-        if let Err(e) = self.upload(frame, source) {
-            self.frames[frame].busy = self.frames[frame].in_flight[0];
-            self.broken = Some(e.to_string());
-            return Err(e);
+        match input {
+            Input::Copy(source) => {
+                self.frames[frame].written = None;
+                if let Err(e) = self.upload(frame, source) {
+                    self.frames[frame].busy = self.frames[frame].in_flight[0];
+                    self.broken = Some(e.to_string());
+                    return Err(e);
+                }
+            }
+            Input::Written(w) => self.frames[frame].written = Some(w),
         }
         // An IDR also before the display counts could overflow the order counts (2^30
         // pictures: 207 days at 60 fps with no keyframe).
@@ -987,7 +1201,7 @@ impl VideoEncoder {
     unsafe fn record_upload(&self, frame: usize, source: &Source) {
         let d = &self.ctx.device;
         let cmd = self.frames[frame].upload_cmd;
-        let image = self.pictures.inputs[frame].image;
+        let image = self.pictures.inputs[frame].image();
         let to_transfer = vk::ImageMemoryBarrier::default()
             .src_access_mask(vk::AccessFlags::empty())
             .dst_access_mask(vk::AccessFlags::TRANSFER_WRITE)
@@ -1141,13 +1355,20 @@ impl VideoEncoder {
                 .image(image)
                 .subresource_range(color_range())
         };
-        // The acquire half of the upload's ownership transfer (none when one queue does both:
-        // the upload's barrier already moved the image to the encode layout).
+        // The acquire half of the upload's (or the pass's) ownership transfer, matching its
+        // release: from TRANSFER_DST_OPTIMAL after a copy, from GENERAL after a pass that wrote
+        // the image. None when one queue does both: the release already moved the image to the
+        // encode layout.
         let mut barriers = Vec::with_capacity(4);
         if !self.one_queue {
+            let old = if self.frames[frame].written.is_some() {
+                vk::ImageLayout::GENERAL
+            } else {
+                vk::ImageLayout::TRANSFER_DST_OPTIMAL
+            };
             barriers.push(barrier(
-                self.pictures.inputs[frame].image,
-                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                self.pictures.inputs[frame].image(),
+                old,
                 vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
                 self.ctx.queue_family,
                 self.encode_family,
@@ -1175,7 +1396,7 @@ impl VideoEncoder {
         let setup_resource = resource(setup_slot);
         let source = vk::VideoPictureResourceInfoKHR::default()
             .coded_extent(extent)
-            .image_view_binding(self.pictures.inputs[frame].view);
+            .image_view_binding(self.pictures.inputs[frame].view());
 
         // The coding scope binds the references read and the picture being set up (not yet
         // an active slot: index -1).
@@ -1472,17 +1693,51 @@ impl VideoEncoder {
         }
     }
 
-    /// Submits `frame`'s encode on the video-encode queue, waiting for its upload.
+    /// The `released` value the encode of `frame` may signal: the highest value below every
+    /// written picture not yet submitted for encode (held for a later picture, or being taken)
+    /// other than `frame`'s, or the highest value taken when there is none; `None` when that is
+    /// not above the value signalled already.
+    fn releasable(&self, frame: usize) -> Option<(vk::Semaphore, u64)> {
+        let r = self.release?;
+        let waiting = self
+            .frames
+            .iter()
+            .enumerate()
+            .filter(|&(i, f)| i != frame && f.busy && !f.in_flight[1])
+            .filter_map(|(_, f)| f.written.map(|w| w.value))
+            .min();
+        let value = waiting.map_or(r.taken, |v| v - 1);
+        (value > r.signalled).then_some((r.semaphore, value))
+    }
+
+    /// Submits `frame`'s encode on the video-encode queue, waiting for its upload (or for the
+    /// pass that wrote it), and signalling the written pictures' `released` value when it grows.
     fn submit_encode(&mut self, frame: usize) -> Result<(), GpuError> {
         let d = &self.ctx.device;
+        let release = self.releasable(frame);
         let f = &self.frames[frame];
         let cmds = [f.encode_cmd];
-        let waits = [f.uploaded];
+        let (waits, wait_values) = match f.written {
+            Some(w) => ([w.ready.semaphore], [w.ready.value]),
+            None => ([f.uploaded], [0]),
+        };
         let stages = [vk::PipelineStageFlags::ALL_COMMANDS];
+        let (signals, signal_values) = release.unzip();
+        let signals: Vec<vk::Semaphore> = signals.into_iter().collect();
+        let signal_values: Vec<u64> = signal_values.into_iter().collect();
+        let mut timeline = vk::TimelineSemaphoreSubmitInfo::default()
+            .wait_semaphore_values(&wait_values)
+            .signal_semaphore_values(&signal_values);
         let submit = vk::SubmitInfo::default()
             .command_buffers(&cmds)
             .wait_semaphores(&waits)
-            .wait_dst_stage_mask(&stages);
+            .wait_dst_stage_mask(&stages)
+            .signal_semaphores(&signals);
+        let submit = if f.written.is_some() || release.is_some() {
+            submit.push_next(&mut timeline)
+        } else {
+            submit
+        };
         let fence = f.done;
         // SAFETY: the command buffer is recorded and not in flight; the queue is used under its
         // lock.
@@ -1497,6 +1752,9 @@ impl VideoEncoder {
                 .map_err(GpuError::vk("vkQueueSubmit"))?;
         }
         self.frames[frame].in_flight[1] = true;
+        if let (Some(r), Some((_, value))) = (self.release.as_mut(), release) {
+            r.signalled = value;
+        }
         Ok(())
     }
 
@@ -1511,6 +1769,10 @@ impl VideoEncoder {
         )
         .and_then(|()| {
             self.frames[frame].in_flight[1] = false;
+            // A picture a pass wrote had no upload.
+            if !self.frames[frame].in_flight[0] {
+                return Ok(());
+            }
             wait_and_reset(
                 &self.ctx,
                 self.frames[frame].upload_done,

@@ -15,13 +15,14 @@ use gpu_allocator::MemoryLocation;
 
 use super::av1::{self, VideoEncodeAV1ProfileInfoKHR, VideoEncodeAV1SessionCreateInfoKHR};
 use super::av1_sequence::Av1Parameters;
-use super::caps::{picture_format, picture_formats, usage_info};
+use super::caps::{direct_input_format, picture_format, picture_formats, usage_info};
 use super::h264::H264Parameters;
 use super::h265::H265Parameters;
 use crate::codec::Codec;
 use crate::config::{BitDepth, Tuning};
+use crate::format::PixelFormat;
 use crate::gpu::resources::{GpuBuffer, GpuImage};
-use crate::gpu::{GpuContext, GpuError};
+use crate::gpu::{GpuContext, GpuError, PictureConsumer, PlanarImage};
 
 /// The std header a session of `codec` is made against, as the driver names it.
 fn std_header_name(codec: Codec) -> &'static [u8] {
@@ -188,14 +189,45 @@ impl Profile {
     }
 }
 
+/// One encode input image: a plain one, which a copy fills, or (where the device offers storage
+/// on encode input images and the context stores into images of any format) a [`PlanarImage`],
+/// which a copy fills too or a processing pass writes straight into.
+pub(crate) enum InputImage {
+    /// `VIDEO_ENCODE_SRC | TRANSFER_DST`.
+    Plain(GpuImage),
+    /// `VIDEO_ENCODE_SRC | TRANSFER_DST | STORAGE`, made `MUTABLE_FORMAT | EXTENDED_USAGE` with a
+    /// storage view of each plane, released to the encode family in `VIDEO_ENCODE_SRC_KHR` after
+    /// each pass.
+    Planar(Arc<PlanarImage>),
+}
+
+impl InputImage {
+    /// The image.
+    pub(crate) fn image(&self) -> vk::Image {
+        match self {
+            Self::Plain(i) => i.image,
+            Self::Planar(p) => p.image(),
+        }
+    }
+
+    /// The view of the whole image in its own format (the encode's source picture resource).
+    pub(crate) fn view(&self) -> vk::ImageView {
+        match self {
+            Self::Plain(i) => i.view,
+            Self::Planar(p) => p.view(),
+        }
+    }
+}
+
 /// The pictures and buffers a session's frames need: one encode input picture per frame in
-/// flight (filled by a copy from the CPU upload or the processing pass's output), the decoded
+/// flight (filled by a copy from the CPU upload or the processing pass's output, or written
+/// by the pass itself where the images are [`PlanarImage`]s), the decoded
 /// picture buffer's slots (two reference pictures, and a third for B pictures' reconstruction
 /// when the session has B pictures), and a host-visible bitstream buffer holding one region per
 /// frame in flight, which the driver writes the frames into.
 pub struct EncodePictures {
-    /// The encode input pictures, one per frame in flight.
-    pub(crate) inputs: Vec<GpuImage>,
+    /// The encode input pictures, one per frame in flight (all plain or all planar).
+    pub(crate) inputs: Vec<InputImage>,
     /// The decoded picture buffer's slots, one image each.
     pub(crate) references: Vec<GpuImage>,
     /// Where the encoded frames are written (host-visible): region `i` (of `region` bytes,
@@ -209,6 +241,7 @@ impl std::fmt::Debug for EncodePictures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EncodePictures")
             .field("inputs", &self.inputs.len())
+            .field("direct", &self.direct())
             .field("references", &self.references.len())
             .field("region_bytes", &self.region)
             .finish_non_exhaustive()
@@ -216,14 +249,31 @@ impl std::fmt::Debug for EncodePictures {
 }
 
 impl EncodePictures {
-    /// The first encode input image (NV12, `VIDEO_ENCODE_SRC | TRANSFER_DST`).
+    /// The first encode input image (NV12 or P010, `VIDEO_ENCODE_SRC | TRANSFER_DST`, and
+    /// `STORAGE` where [`Self::direct`]).
     pub fn input_image(&self) -> vk::Image {
-        self.inputs[0].image
+        self.inputs[0].image()
     }
 
     /// The encode input images, one per frame in flight.
     pub fn input_images(&self) -> Vec<vk::Image> {
-        self.inputs.iter().map(|i| i.image).collect()
+        self.inputs.iter().map(InputImage::image).collect()
+    }
+
+    /// The input images are [`PlanarImage`]s a pass may write straight into.
+    pub fn direct(&self) -> bool {
+        matches!(self.inputs.first(), Some(InputImage::Planar(_)))
+    }
+
+    /// The input images as [`PlanarImage`]s, when they are (see [`Self::direct`]).
+    pub fn planar_inputs(&self) -> Option<Vec<Arc<PlanarImage>>> {
+        self.inputs
+            .iter()
+            .map(|i| match i {
+                InputImage::Planar(p) => Some(Arc::clone(p)),
+                InputImage::Plain(_) => None,
+            })
+            .collect()
     }
 
     /// The reference picture images (`VIDEO_ENCODE_DPB`), one per DPB slot.
@@ -537,7 +587,11 @@ impl EncodeSession {
 
     /// The pictures and bitstream regions of `frames` frames in flight (and the session's DPB
     /// slots), the images made in whole multiples of `granularity` (the device's picture access
-    /// and encode input granularities).
+    /// and encode input granularities). The input images are [`PlanarImage`]s (a pass may write
+    /// them) where the context stores into images of any format
+    /// ([`GpuContext::image_stores`]) and the device offers the picture format for encode input
+    /// with STORAGE and `MUTABLE_FORMAT | EXTENDED_USAGE` (asked with exactly the usage they
+    /// are made with); plain images otherwise.
     pub fn pictures_in(
         &self,
         granularity: (u32, u32),
@@ -560,16 +614,51 @@ impl EncodeSession {
         let profiles = [self.profile_info(&mut parts)];
         let mut list = vk::VideoProfileListInfoKHR::default().profiles(&profiles);
         let frames = frames.max(1);
+        let encode_family = self.ctx.video_encode_family().map(|(f, _)| f);
+        let direct = match encode_family {
+            Some(family) if self.ctx.image_stores() => direct_input_format(
+                &self.ctx,
+                self.profile.codec(),
+                self.depth,
+                self.hints.tuning,
+            )
+            .filter(|c| c.format == formats.input.format)
+            .map(|_| PictureConsumer {
+                family,
+                layout: vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
+            }),
+            _ => None,
+        };
+        let picture = match self.depth {
+            BitDepth::Ten => PixelFormat::P010,
+            BitDepth::Eight => PixelFormat::Nv12,
+        };
+        let usage = vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR | vk::ImageUsageFlags::TRANSFER_DST;
         let inputs = (0..frames)
             .map(|i| {
-                GpuImage::for_video(
-                    &self.ctx,
-                    &format!("encode input {i}"),
-                    formats.input.format,
-                    (w, h),
-                    vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR | vk::ImageUsageFlags::TRANSFER_DST,
-                    Some(&mut list),
-                )
+                let name = format!("encode input {i}");
+                match direct {
+                    // STORAGE and the view flags are added by the planar image.
+                    Some(consumer) => PlanarImage::with_profiles(
+                        &self.ctx,
+                        &name,
+                        picture,
+                        (w, h),
+                        usage,
+                        Some(&mut list),
+                        consumer,
+                    )
+                    .map(|p| InputImage::Planar(Arc::new(p))),
+                    None => GpuImage::for_video(
+                        &self.ctx,
+                        &name,
+                        formats.input.format,
+                        (w, h),
+                        usage,
+                        Some(&mut list),
+                    )
+                    .map(InputImage::Plain),
+                }
             })
             .collect::<Result<Vec<_>, _>>()?;
         let references = (0..self.hints.dpb_slots())

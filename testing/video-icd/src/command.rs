@@ -215,11 +215,23 @@ pub(crate) struct Encode {
     pub(crate) codec: CodecPicture,
 }
 
+/// One image memory barrier: the image, its layout transition and its queue families (as
+/// given: `QUEUE_FAMILY_IGNORED` where none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ImageBarrier {
+    pub(crate) image: u64,
+    pub(crate) old: vk::ImageLayout,
+    pub(crate) new: vk::ImageLayout,
+    pub(crate) src_family: u32,
+    pub(crate) dst_family: u32,
+}
+
 /// A recorded command.
 #[derive(Clone, Debug)]
 pub(crate) enum Command {
-    /// A pipeline barrier (recorded for the count only).
-    Barrier,
+    /// A pipeline barrier: its image barriers move images between layouts and queue families
+    /// when it runs (memory and buffer barriers are recorded for the count only).
+    Barrier(Vec<ImageBarrier>),
     CopyBuffer {
         src: u64,
         dst: u64,

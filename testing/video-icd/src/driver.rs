@@ -10,7 +10,7 @@ use ash::vk;
 use crate::caps::{self, DeviceTable};
 use crate::command::{CommandBuffer, CommandPool};
 use crate::handle::Dispatchable;
-use crate::image::{self, ImageRequest, Layout};
+use crate::image::{self, ImageRequest, Layout, Ownership};
 use crate::query::QueryPool;
 use crate::session::{self, Add, Bind, CodecParams, Get, Parameters, Session, SessionRequest};
 use crate::sync::{Fence, Semaphore};
@@ -116,6 +116,8 @@ pub(crate) struct Image {
     pub(crate) layout: Layout,
     /// (memory, offset) once bound.
     pub(crate) bound: Option<(u64, u64)>,
+    /// Its layout and queue family as the barriers run so far left them.
+    pub(crate) ownership: Ownership,
 }
 
 /// An image view: its image and the array layers and aspect it shows.
@@ -871,6 +873,7 @@ impl Driver {
                 request,
                 layout,
                 bound: None,
+                ownership: Ownership::default(),
             },
         );
         Ok(id)

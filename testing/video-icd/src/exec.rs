@@ -8,7 +8,7 @@ use ash::vk::native;
 
 use crate::command::{
     Av1Picture, Av1Reference, CodecPicture, Command, Control, Encode, H264Picture, H265Picture,
-    Picture, Slot,
+    ImageBarrier, Picture, Slot,
 };
 use crate::driver::Device;
 use crate::h264::{Pps, Sps};
@@ -242,15 +242,47 @@ type PlaneAt = (u64, u64, u32, (u32, u32));
 struct Scope {
     session: u64,
     parameters: u64,
+    /// The queue family it runs on.
+    family: u32,
 }
 
-/// Runs `commands` in order; each executed command is logged (`execute <command> ...`).
-pub(crate) fn run(d: &mut Device, commands: &[Command]) {
+/// Runs the image barriers of a barrier command on `family`: each ownership transfer is logged
+/// (`ownership release image=... family=... to=... layout=old->new`, or `acquire ... from=...`),
+/// as is a barrier the image's state does not allow (`-> ERROR`).
+fn run_barriers(d: &mut Device, family: u32, barriers: &[ImageBarrier]) {
+    for b in barriers {
+        let r = match d.images.get_mut(&b.image) {
+            Some(img) => {
+                img.ownership
+                    .barrier(family, (b.old, b.new), (b.src_family, b.dst_family))
+            }
+            None => Err("the image was destroyed".into()),
+        };
+        match r {
+            Ok(Some(words)) => record(&format!(
+                "ownership {} image={:#x} -> SUCCESS",
+                words, b.image
+            )),
+            Ok(None) => {}
+            Err(e) => record(&format!(
+                "ownership image={:#x} family={family} ({e}) -> ERROR",
+                b.image
+            )),
+        }
+    }
+}
+
+/// Runs `commands` in order on a queue of `family`; each executed command is logged
+/// (`execute <command> ...`), and each ownership transfer its barriers make (`ownership ...`).
+pub(crate) fn run(d: &mut Device, family: u32, commands: &[Command]) {
     let mut scope: Option<Scope> = None;
     let mut active: Vec<(u64, u32)> = Vec::new();
     for c in commands {
         let (name, r) = match c {
-            Command::Barrier => continue,
+            Command::Barrier(barriers) => {
+                run_barriers(d, family, barriers);
+                continue;
+            }
             Command::CopyBuffer { src, dst, regions } => (
                 "vkCmdCopyBuffer",
                 buffer_copy_plan(d, *src, *dst, regions).and_then(|(from, to, rows)| {
@@ -324,6 +356,7 @@ pub(crate) fn run(d: &mut Device, commands: &[Command]) {
                 scope = Some(Scope {
                     session: *session,
                     parameters: *parameters,
+                    family,
                 });
                 ("vkCmdBeginVideoCodingKHR", begin_coding(d, *session, slots))
             }
@@ -651,6 +684,22 @@ fn encode_checked(
             ));
         }
     }
+    let view = d
+        .views
+        .get(&e.src.view)
+        .ok_or("the source picture's view was destroyed")?;
+    d.images
+        .get(&view.image)
+        .ok_or("the source picture's image was destroyed")?
+        .ownership
+        .check_use(
+            scope.family,
+            &[
+                vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
+                vk::ImageLayout::GENERAL,
+            ],
+        )
+        .map_err(|e| format!("source picture: {e}"))?;
     let max = session.request.max_coded_extent;
     let (w, h) = e.src.extent;
     if w == 0 || h == 0 || w > max.0 || h > max.1 {

@@ -12,8 +12,8 @@ use ash::vk::Handle;
 use crate::av1;
 use crate::command::{
     check_buffer_copy, check_copy, check_video_family, Av1Picture, Av1Reference, CodecPicture,
-    Command, CommandBuffer, Control, Encode, H264Picture, H265Picture, Picture, Plain, RateControl,
-    RefLists, Slot,
+    Command, CommandBuffer, Control, Encode, H264Picture, H265Picture, ImageBarrier, Picture,
+    Plain, RateControl, RefLists, Slot,
 };
 use crate::driver::{self, Device, Driver};
 use crate::ffi::{array, code, finish, handle_of, in_chain, read, s_type, write};
@@ -285,6 +285,19 @@ macro_rules! image_barrier {
     };
 }
 
+/// The image barriers a barrier command runs.
+fn barriers(b: &[(u64, i32, i32, u32, u32)]) -> Vec<ImageBarrier> {
+    b.iter()
+        .map(|&(image, old, new, src_family, dst_family)| ImageBarrier {
+            image,
+            old: vk::ImageLayout::from_raw(old),
+            new: vk::ImageLayout::from_raw(new),
+            src_family,
+            dst_family,
+        })
+        .collect()
+}
+
 fn image_barrier_words(b: &[(u64, i32, i32, u32, u32)]) -> String {
     b.iter()
         .map(|(image, old, new, src, dst)| {
@@ -326,7 +339,7 @@ pub(crate) unsafe extern "system" fn cmd_pipeline_barrier(
         "vkCmdPipelineBarrier",
         cb,
         &detail,
-        Command::Barrier,
+        Command::Barrier(barriers(&list)),
         |_, _| Ok(()),
     );
 }
@@ -361,7 +374,7 @@ pub(crate) unsafe extern "system" fn cmd_pipeline_barrier2(
         "vkCmdPipelineBarrier2",
         cb,
         &detail,
-        Command::Barrier,
+        Command::Barrier(barriers(&list)),
         |_, _| Ok(()),
     );
 }
@@ -1452,7 +1465,7 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
             let _ = finish::<()>(
                 "vkCmdEncodeVideoKHR",
                 &detail,
-                driver::lock().record(handle_of(cb), Command::Barrier, |d, b| {
+                driver::lock().record(handle_of(cb), Command::Barrier(Vec::new()), |d, b| {
                     let av1 = b.coding.and_then(|c| d.sessions.get(&c)).is_some_and(|s| {
                         s.request.profile.operation == crate::caps::CODEC_OPERATION_ENCODE_AV1
                     });

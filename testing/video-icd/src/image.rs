@@ -60,6 +60,126 @@ pub struct Layout {
     pub size: u64,
 }
 
+/// Where an image (exclusive sharing) stands between queue families and layouts, as the
+/// barriers executed so far moved it: the driver runs each submission when it is made, so a
+/// release has run before its acquire is executed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ownership {
+    /// The family that owns it: the one that last acquired it, or that moved it out of
+    /// `UNDEFINED` (`None`: unused, or released and not acquired yet).
+    pub family: Option<u32>,
+    /// A release not acquired yet: (destination family, old layout, new layout).
+    pub released: Option<(u32, vk::ImageLayout, vk::ImageLayout)>,
+    /// The layout of the last transition (`UNDEFINED` at creation).
+    pub layout: vk::ImageLayout,
+}
+
+impl Default for Ownership {
+    fn default() -> Self {
+        Self {
+            family: None,
+            released: None,
+            layout: vk::ImageLayout::UNDEFINED,
+        }
+    }
+}
+
+/// The words a log line gives an image barrier's families and layouts.
+fn transition_words(old: vk::ImageLayout, new: vk::ImageLayout) -> String {
+    format!("layout={}->{}", old.as_raw(), new.as_raw())
+}
+
+impl Ownership {
+    /// Runs one image barrier of a command buffer executing on `family` (`src` and `dst` as
+    /// given, `QUEUE_FAMILY_IGNORED` where none): a layout transition on the owning family
+    /// (or out of `UNDEFINED`, discarding the contents, on any), a release (on `src`) or an
+    /// acquire (on `dst`, matching the release's families and layouts). The words of the
+    /// ownership transfer's log line, `None` for a transition within one family.
+    pub fn barrier(
+        &mut self,
+        family: u32,
+        (old, new): (vk::ImageLayout, vk::ImageLayout),
+        (src, dst): (u32, u32),
+    ) -> Result<Option<String>, String> {
+        let ignored = vk::QUEUE_FAMILY_IGNORED;
+        let transfer = src != dst && src != ignored && dst != ignored;
+        let discards = old == vk::ImageLayout::UNDEFINED;
+        if !transfer {
+            if !discards {
+                if let Some((to, _, _)) = self.released {
+                    return Err(format!(
+                        "a layout transition on family {family} of an image released to family {to} and not acquired"
+                    ));
+                }
+                if let Some(owner) = self.family.filter(|&f| f != family) {
+                    return Err(format!(
+                        "a layout transition keeping the contents on family {family} of an image family {owner} owns (no ownership transfer)"
+                    ));
+                }
+            }
+            if discards {
+                self.released = None;
+            }
+            self.family = Some(family);
+            self.layout = new;
+            return Ok(None);
+        }
+        if family == src {
+            if let Some(owner) = self.family.filter(|&f| f != src && !discards) {
+                return Err(format!(
+                    "a release from family {src} of an image family {owner} owns"
+                ));
+            }
+            self.family = None;
+            self.released = Some((dst, old, new));
+            self.layout = new;
+            return Ok(Some(format!(
+                "release family={src} to={dst} {}",
+                transition_words(old, new)
+            )));
+        }
+        if family == dst {
+            if self.released != Some((dst, old, new)) {
+                return Err(format!(
+                    "an acquire on family {dst} from family {src} ({}) with no matching release (pending: {:?})",
+                    transition_words(old, new),
+                    self.released
+                ));
+            }
+            self.family = Some(dst);
+            self.released = None;
+            return Ok(Some(format!(
+                "acquire family={dst} from={src} {}",
+                transition_words(old, new)
+            )));
+        }
+        Err(format!(
+            "an ownership transfer from family {src} to {dst} executed on family {family}"
+        ))
+    }
+
+    /// Checks that a command on `family` may read the image in one of `layouts`.
+    pub fn check_use(&self, family: u32, layouts: &[vk::ImageLayout]) -> Result<(), String> {
+        if let Some((to, _, _)) = self.released {
+            return Err(format!(
+                "the image was released to family {to} and not acquired (read on family {family})"
+            ));
+        }
+        if let Some(owner) = self.family.filter(|&f| f != family) {
+            return Err(format!(
+                "the image is owned by family {owner}, read on family {family} (no ownership transfer)"
+            ));
+        }
+        if !layouts.contains(&self.layout) {
+            return Err(format!(
+                "the image is in layout {:?}, read in {layouts:?}",
+                self.layout
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// The planes of a format: (bytes per texel, horizontal and vertical subsampling) each, or
 /// `None` for a format the driver does not have.
 pub fn planes_of(format: vk::Format) -> Option<&'static [(u32, u32, u32)]> {
@@ -347,6 +467,53 @@ mod tests {
                 "{format:?}"
             );
         }
+    }
+
+    #[test]
+    fn ownership_moves_by_a_release_and_its_matching_acquire() {
+        let (general, src) = (
+            vk::ImageLayout::GENERAL,
+            vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
+        );
+        let undefined = vk::ImageLayout::UNDEFINED;
+        let ignored = vk::QUEUE_FAMILY_IGNORED;
+        let mut o = Ownership::default();
+        // Out of UNDEFINED on the compute family (0): it owns the image.
+        assert_eq!(
+            o.barrier(0, (undefined, general), (ignored, ignored)),
+            Ok(None)
+        );
+        assert_eq!(o.family, Some(0));
+        // Read on the encode family (1) without a transfer: refused.
+        assert!(o
+            .check_use(1, &[general])
+            .unwrap_err()
+            .contains("owned by family 0"));
+        // The release on 0, then the acquire on 1.
+        assert_eq!(
+            o.barrier(0, (general, src), (0, 1)).unwrap().unwrap(),
+            "release family=0 to=1 layout=1->1000299001"
+        );
+        assert!(o.check_use(1, &[src]).unwrap_err().contains("not acquired"));
+        // An acquire with other layouts does not match the release.
+        assert!(o
+            .barrier(1, (vk::ImageLayout::TRANSFER_DST_OPTIMAL, src), (0, 1))
+            .unwrap_err()
+            .contains("no matching release"));
+        assert_eq!(
+            o.barrier(1, (general, src), (0, 1)).unwrap().unwrap(),
+            "acquire family=1 from=0 layout=1->1000299001"
+        );
+        assert_eq!(o.check_use(1, &[src]), Ok(()));
+        assert!(o.check_use(1, &[general]).unwrap_err().contains("layout"));
+        // A transfer between two families executed on a third is refused; discarding the
+        // contents takes the image on any family.
+        assert!(o.barrier(2, (src, general), (0, 1)).is_err());
+        assert_eq!(
+            o.barrier(0, (undefined, general), (ignored, ignored)),
+            Ok(None)
+        );
+        assert_eq!(o.family, Some(0));
     }
 
     #[test]

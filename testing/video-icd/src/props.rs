@@ -209,10 +209,18 @@ pub fn fill_texel_buffer_alignment(p: &mut vk::PhysicalDeviceTexelBufferAlignmen
 }
 
 /// `VkPhysicalDeviceFeatures`: none of the Vulkan 1.0 optional features (the driver runs no
-/// shaders yet) except `robustBufferAccess`, which every device has.
+/// shaders yet) except `robustBufferAccess`, which every device has, and
+/// `shaderStorageImageWriteWithoutFormat`, which NVIDIA's drivers report (GhostStream enables
+/// it to write encode input pictures through plane views).
 pub fn features10() -> vk::PhysicalDeviceFeatures {
     vk::PhysicalDeviceFeatures {
         robust_buffer_access: vk::TRUE,
+        // Stores into storage images whose format the shader leaves unnamed (a pass writing an
+        // encode input picture's planes through R8/R8G8 or R16/R16G16 views). Source: NVIDIA's
+        // Vulkan drivers report it on every GPU generation in the public hardware database
+        // (vulkan.gpuinfo.org, feature "shaderStorageImageWriteWithoutFormat"); not checked
+        // against one report from here (the database could not be reached).
+        shader_storage_image_write_without_format: vk::TRUE,
         ..Default::default()
     }
 }

@@ -206,7 +206,7 @@ impl Driver {
             let one_time = b.one_time;
             commands += list.len();
             if let Some(d) = self.devices.get_mut(&device) {
-                crate::exec::run(d, &list);
+                crate::exec::run(d, family, &list);
             }
             if let Some(b) = self.command_buffers.get_mut(cb) {
                 b.commands = list;

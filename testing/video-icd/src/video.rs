@@ -299,6 +299,12 @@ pub fn formats(
             format!("imageUsage {usage:?}: the device takes encode input (VIDEO_ENCODE_SRC) or reference (VIDEO_ENCODE_DPB) images, one at a time"),
         ));
     }
+    // Encode input pictures may be storage images made for per-plane views (MUTABLE_FORMAT |
+    // EXTENDED_USAGE), so that a compute pass writes them: as NVIDIA's driver answers for its
+    // encode profiles (its encode input format entry lists STORAGE among the usages and both
+    // create flags; compared per driver in the public thread KhronosGroup/Vulkan-Docs#2329,
+    // "Video encode: vkGetPhysicalDeviceVideoFormatPropertiesKHR and image creation flags",
+    // whose NVIDIA results were not checked value by value from here).
     let props = if src {
         FormatProps {
             format,
@@ -316,6 +322,15 @@ pub fn formats(
             usage: vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
         }
     };
+    if !props.usage.contains(usage) {
+        return Err((
+            vk::Result::ERROR_IMAGE_USAGE_NOT_SUPPORTED_KHR,
+            format!(
+                "imageUsage {usage:?}: the device's {format:?} pictures take {:?}",
+                props.usage
+            ),
+        ));
+    }
     Ok(vec![props])
 }
 

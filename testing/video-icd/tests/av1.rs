@@ -1004,6 +1004,10 @@ fn av1_capabilities_session_parameters_and_frames_read_back() {
             vk::AccessFlags2::NONE,
         );
         to_encode.src_access_mask = vk::AccessFlags2::TRANSFER_WRITE;
+        // Released to the encode family, which acquires it before the encode (the driver
+        // refuses an encode of an image another family owns).
+        to_encode.src_queue_family_index = COMPUTE_FAMILY;
+        to_encode.dst_queue_family_index = ENCODE_FAMILY;
         barrier(compute_cb, &[to_encode]);
         // SAFETY: a recording command buffer.
         unsafe { device.end_command_buffer(compute_cb) }.unwrap();
@@ -1186,6 +1190,22 @@ fn av1_capabilities_session_parameters_and_frames_read_back() {
             };
             barrier(encode_cb, &[init(dpb[0].0), init(dpb[1].0)]);
         }
+        // The acquire half of the upload's ownership transfer.
+        let mut acquire = layout(
+            input.0,
+            (
+                vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
+            ),
+            (
+                vk::PipelineStageFlags2::NONE,
+                vk::PipelineStageFlags2::VIDEO_ENCODE_KHR,
+            ),
+            vk::AccessFlags2::VIDEO_ENCODE_READ_KHR,
+        );
+        acquire.src_queue_family_index = COMPUTE_FAMILY;
+        acquire.dst_queue_family_index = ENCODE_FAMILY;
+        barrier(encode_cb, &[acquire]);
         // SAFETY: a recording command buffer on the encode family; every structure well formed
         // and alive through the calls.
         unsafe {

@@ -325,6 +325,12 @@ fn session(
     let (w, h) = (200usize, 120usize);
     let mut encoder = VideoEncoder::new(ctx, params, rate).expect("the encoder opens");
     assert_eq!(encoder.coded_size(), (208, 128));
+    // The driver offers storage on encode input images: they are planar images, which the CPU
+    // path copies into as into plain ones.
+    assert!(
+        encoder.direct_inputs().is_some(),
+        "{name}: planar input images"
+    );
     let frames = 300;
     let mut stream = Vec::new();
     let mut idrs = Vec::new();
