@@ -35,7 +35,7 @@ use crate::encode::{
 };
 use crate::format::PixelFormat;
 use crate::frame::{Frame, FrameImage};
-use crate::gpu::{ConvertRing, GpuContext, GpuError, GpuOptions, RingFrame, Submitted};
+use crate::gpu::{ConvertRing, GpuContext, GpuError, GpuOptions, Handoff, RingFrame, Submitted};
 use crate::packet::{FrameStats, Packet, PacketFraming};
 use crate::time::{Span, Timestamp};
 
@@ -761,9 +761,18 @@ fn open_processing(
     let output = opened.input.format;
     let spec = config.process_spec(output)?;
     let handoff = opened.input.handoff.clone();
-    let buffers = handoff.as_ref().map(|h| h.buffers.len());
+    let handed = handoff.as_ref().map(|h| match h {
+        Handoff::Buffers(b) => format!(
+            "handed to the encoder in place through {} buffers (no copy)",
+            b.buffers.len()
+        ),
+        Handoff::Images(i) => format!(
+            "written straight into the encoder's {} input images (no hand-off)",
+            i.images.len()
+        ),
+    });
     let ring = match handoff {
-        Some(h) => ConvertRing::with_handoff(&ctx, input, &spec, h, GPU_FRAMES_IN_FLIGHT),
+        Some(h) => ConvertRing::for_handoff(&ctx, input, &spec, h, GPU_FRAMES_IN_FLIGHT),
         None => ConvertRing::new(&ctx, input, &spec, GPU_FRAMES_IN_FLIGHT),
     };
     let ring = match ring {
@@ -784,10 +793,9 @@ fn open_processing(
         },
         describe_ops(&spec)
     );
-    if let Some(buffers) = buffers {
-        description.push_str(&format!(
-            "; handed to the encoder in place through {buffers} buffers (no copy)"
-        ));
+    if let Some(handed) = handed {
+        description.push_str("; ");
+        description.push_str(&handed);
     }
     let plan = Plan {
         ring: Some(ring),

@@ -18,9 +18,8 @@ use ghoststream::encode::{
 };
 use ghoststream::gpu::{
     ConvertRing, ExportableBuffer, ExportableTimeline, GpuContext, GpuError, GpuHandoff, HandedOff,
-    RingFrame,
+    Handoff, RingFrame,
 };
-use ghoststream::processing::convert::YuvLayout;
 use ghoststream::{
     BackendKind, Codec, CpuImage, Frame, PixelFormat, Rational, Session, SessionConfig,
     SessionOutput, Timestamp,
@@ -39,8 +38,6 @@ fn handoff(ctx: &Arc<GpuContext>, count: usize, size: u64) -> GpuHandoff {
         released: Arc::new(ExportableTimeline::unshared(ctx, 0).unwrap()),
     }
 }
-
-/// What the read-back path writes for each picture.
 
 /// Reads handed-over frames in place, `hold` frames behind the producer (as an encoder holding
 /// pictures for lookahead does), and returns each frame's bytes as its "packet".
@@ -342,7 +339,7 @@ impl BackendFactory for ReaderFactory {
             "the session converts on the GPU"
         );
         let reader = self.0.lock().unwrap().take().expect("opened once");
-        let handoff = Some(reader.handoff.clone());
+        let handoff = Some(Handoff::Buffers(reader.handoff.clone()));
         Ok(OpenedBackend {
             backend: Box::new(reader),
             input: InputPlan {

@@ -8,7 +8,7 @@ use super::registry::{BackendFactory, Feed, InputPlan, OpenedBackend};
 use super::{nvenc, EncodeError, EncoderBackend};
 use crate::codec::Codec;
 use crate::config::{BackendKind, SessionConfig};
-use crate::gpu::GpuContext;
+use crate::gpu::{GpuContext, Handoff};
 
 /// NVENC ([`nvenc::NvencEncoder`]): fed in place by the session's Vulkan pass when its memory
 /// and timelines reach CUDA, otherwise fed frames uploaded from the CPU.
@@ -95,7 +95,7 @@ impl BackendFactory for NvencFactory {
             Feed::Cpu(_) => nvenc::NvencEncoder::open(config)?,
             Feed::Gpu(gpu) => open_nvenc_on(config, gpu)?,
         };
-        let handoff = encoder.take_gpu_handoff();
+        let handoff = encoder.take_gpu_handoff().map(Handoff::Buffers);
         Ok(OpenedBackend {
             backend: Box::new(encoder),
             input: InputPlan { format, handoff },

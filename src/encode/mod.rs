@@ -83,9 +83,9 @@ pub trait EncoderBackend: Send {
         None
     }
 
-    /// Encodes the frame the session's Vulkan pass wrote into hand-off buffer `frame.target`:
-    /// wait for the hand-off's `ready` timeline to reach `frame.value` before reading it, and
-    /// signal `released` to the same value once done with it.
+    /// Encodes the frame the session's Vulkan pass wrote into hand-off buffer (or picture image)
+    /// `frame.target`: wait for the hand-off's `ready` timeline to reach `frame.value` before
+    /// reading it, and signal `released` to the same value once done with it.
     fn encode_handed_off(&mut self, frame: HandedOff, encoder_pts: i64) -> Result<(), EncodeError> {
         let _ = (frame, encoder_pts);
         Err(self.unsupported("frames handed over in Vulkan memory"))

@@ -15,7 +15,7 @@ use super::{EncodeError, EncoderBackend};
 use crate::codec::Codec;
 use crate::config::{BackendChoice, BackendKind, SessionConfig};
 use crate::format::PixelFormat;
-use crate::gpu::{GpuContext, GpuHandoff};
+use crate::gpu::{GpuContext, Handoff};
 
 /// How the session can feed a backend it opens.
 #[derive(Clone, Copy, Debug)]
@@ -36,11 +36,11 @@ pub struct InputPlan {
     /// The format of the frames the backend is fed: for [`Feed::Cpu`] the one given; for
     /// [`Feed::Gpu`] the YUV format the session's GPU pass writes.
     pub format: PixelFormat,
-    /// The buffers and timelines the GPU pass hands frames over in, when the backend reads them
-    /// in place from Vulkan memory (frames then go to
-    /// [`EncoderBackend::encode_handed_off`]); `None`: frames go to
+    /// The buffers (or the backend's own picture images) and timelines the GPU pass hands
+    /// frames over in, when the backend reads them in place from Vulkan memory (frames then go
+    /// to [`EncoderBackend::encode_handed_off`]); `None`: frames go to
     /// [`EncoderBackend::encode`] in CPU memory. Only with [`Feed::Gpu`].
-    pub handoff: Option<GpuHandoff>,
+    pub handoff: Option<Handoff>,
 }
 
 /// A backend just opened, with its answer to how it is fed.

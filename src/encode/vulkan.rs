@@ -29,6 +29,7 @@ use crate::gpu::video::caps::EncodeLimits;
 use crate::gpu::video::caps::{
     encode_support, encode_support_tuned, quality_level_properties, EncodeSupport,
 };
+use crate::gpu::video::encoder::WrittenPicture;
 use crate::gpu::video::encoder::{
     EncodedPicture, EncoderOptions, HandoffPicture, PictureInput, VideoEncoder, VideoRate,
 };
@@ -37,7 +38,7 @@ use crate::gpu::video::h265::H265Parameters;
 use crate::gpu::video::session::SessionParameters;
 use crate::gpu::video::VideoStream;
 use crate::gpu::{ExportableBuffer, ExportableTimeline, GpuContext, GpuError};
-use crate::gpu::{GpuHandoff, HandedOff};
+use crate::gpu::{GpuHandoff, HandedOff, Handoff, ImageHandoff};
 use crate::processing::convert::YuvLayout;
 
 /// Hand-off buffers: the encoder copies each picture out on the GPU before it encodes it, so
@@ -322,9 +323,9 @@ pub struct VulkanVideoEncoder {
     /// I420 input interleaved to NV12 (reused).
     interleaved: Vec<u8>,
     ready: VecDeque<EncodedUnit>,
-    /// The hand-off the session's pass writes frames through, when it was offered, and its
-    /// buffers' layout.
-    handoff: Option<(GpuHandoff, YuvLayout)>,
+    /// The hand-off the session's pass writes frames through, when it was offered (the
+    /// encoder's own input images, or buffers it copies from), and the pictures' layout.
+    handoff: Option<(Handoff, YuvLayout)>,
     /// The driver quality level the preset maps to (fixed for the session).
     quality_level: u32,
     /// HDR10 metadata written after the parameter sets of each IDR (key frame): H.265's prefix
@@ -470,18 +471,28 @@ impl VulkanVideoEncoder {
         })
     }
 
-    /// Makes the hand-off the session's pass writes NV12 frames through, on `ctx` (this
-    /// encoder's context): three device-local buffers in the pass's layout and two
-    /// timelines, none of them exported (the reader is this device's encode).
-    pub fn offer_handoff(&mut self, ctx: &Arc<GpuContext>) -> Result<GpuHandoff, GpuError> {
+    /// Makes the hand-off the session's pass writes NV12 (P010) frames through, on `ctx` (this
+    /// encoder's context), with two timelines, none of them exported (the reader is this
+    /// device's encode): the encoder's own input images where the pass can write them
+    /// ([`VideoEncoder::direct_inputs`]: no copy at all), else three device-local buffers in
+    /// the pass's layout, each copied into an input image on the GPU.
+    pub fn offer_handoff(&mut self, ctx: &Arc<GpuContext>) -> Result<Handoff, GpuError> {
         let layout = YuvLayout::new(self.encoder.input_format(), self.width, self.height);
-        let buffers = (0..HANDOFF_BUFFERS)
-            .map(|_| ExportableBuffer::unshared(ctx, u64::from(layout.size)).map(Arc::new))
-            .collect::<Result<Vec<_>, _>>()?;
-        let handoff = GpuHandoff {
-            buffers,
-            ready: Arc::new(ExportableTimeline::unshared(ctx, 0)?),
-            released: Arc::new(ExportableTimeline::unshared(ctx, 0)?),
+        let ready = Arc::new(ExportableTimeline::unshared(ctx, 0)?);
+        let released = Arc::new(ExportableTimeline::unshared(ctx, 0)?);
+        let handoff = match self.encoder.direct_inputs() {
+            Some(images) => Handoff::Images(ImageHandoff {
+                images,
+                ready,
+                released,
+            }),
+            None => Handoff::Buffers(GpuHandoff {
+                buffers: (0..HANDOFF_BUFFERS)
+                    .map(|_| ExportableBuffer::unshared(ctx, u64::from(layout.size)).map(Arc::new))
+                    .collect::<Result<Vec<_>, _>>()?,
+                ready,
+                released,
+            }),
         };
         self.handoff = Some((handoff.clone(), layout));
         Ok(handoff)
@@ -642,27 +653,39 @@ impl EncoderBackend for VulkanVideoEncoder {
                 reason: "this encoder was opened for CPU frames; open it on the session's GPU context to hand frames over".into(),
             });
         };
-        let Some(buffer) = handoff.buffers.get(frame.target) else {
-            return Err(EncodeError::UnsupportedInput {
-                format: PixelFormat::Nv12,
-                reason: format!(
-                    "hand-off buffer {} of {}",
-                    frame.target,
-                    handoff.buffers.len()
-                ),
-            });
-        };
-        let picture = HandoffPicture {
-            buffer,
-            layout,
-            ready: &handoff.ready,
-            released: &handoff.released,
-            value: frame.value,
+        let outside = || EncodeError::UnsupportedInput {
+            format: layout.format,
+            reason: format!("hand-off target {} of {}", frame.target, handoff.len()),
         };
         let idr = self.next_is_idr();
-        self.encoder
-            .submit_handed_off(picture, idr, encoder_pts)
-            .map_err(hardware)?;
+        match handoff {
+            Handoff::Buffers(h) => {
+                let buffer = h.buffers.get(frame.target).ok_or_else(outside)?;
+                let picture = HandoffPicture {
+                    buffer,
+                    layout,
+                    ready: &h.ready,
+                    released: &h.released,
+                    value: frame.value,
+                };
+                self.encoder.submit_handed_off(picture, idr, encoder_pts)
+            }
+            Handoff::Images(h) => {
+                if frame.target >= h.images.len() {
+                    return Err(outside());
+                }
+                let picture = WrittenPicture {
+                    image: frame.target,
+                    ready: &h.ready,
+                    released: &h.released,
+                    value: frame.value,
+                    width: layout.width,
+                    height: layout.height,
+                };
+                self.encoder.submit_written(picture, idr, encoder_pts)
+            }
+        }
+        .map_err(hardware)?;
         self.count_submitted(idr, encoder_pts);
         self.drain(self.in_flight)
     }

@@ -42,7 +42,9 @@ pub use pass::FusedStages;
 pub use planar::{PictureConsumer, PlanarImage};
 #[cfg(any(feature = "test-support", feature = "bench"))]
 pub use ring::PassTiming;
-pub use ring::{ConvertRing, Converted, GpuHandoff, HandedOff, ImageHandoff, RingFrame, Submitted};
+pub use ring::{
+    ConvertRing, Converted, GpuHandoff, HandedOff, Handoff, ImageHandoff, RingFrame, Submitted,
+};
 
 use ash::vk;
 

@@ -705,6 +705,21 @@ impl<T> ConvertRing<T> {
         Ok(this)
     }
 
+    /// A ring handing its frames over as `handoff` says: [`with_handoff`](Self::with_handoff)
+    /// or [`with_image_handoff`](Self::with_image_handoff).
+    pub fn for_handoff(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+        handoff: Handoff,
+        depth: usize,
+    ) -> Result<Self, GpuError> {
+        match handoff {
+            Handoff::Buffers(h) => Self::with_handoff(ctx, input, spec, h, depth),
+            Handoff::Images(h) => Self::with_image_handoff(ctx, input, spec, h, depth),
+        }
+    }
+
     /// True for a ring built [`with_handoff`](Self::with_handoff).
     pub fn hands_off(&self) -> bool {
         self.handoff.is_some()
@@ -1240,23 +1255,20 @@ impl<T> ConvertRing<T> {
                     (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED),
                 );
             }
-            match (self.poison, slot.bound_output) {
-                (Some(byte), PassOutput::Buffer(output)) => {
-                    let word = u32::from_ne_bytes([byte; 4]);
-                    d.cmd_fill_buffer(slot.cmd, output, 0, vk::WHOLE_SIZE, word);
-                    buffer_barrier(
-                        d,
-                        slot.cmd,
-                        output,
-                        vk::AccessFlags::TRANSFER_WRITE,
-                        vk::AccessFlags::SHADER_WRITE,
-                        vk::PipelineStageFlags::TRANSFER,
-                        compute,
-                    );
-                }
-                // A multi-planar image cannot be cleared; the padding check of its tests
-                // reads past the picture instead.
-                _ => {}
+            // A multi-planar image cannot be cleared; the padding check of its tests reads past
+            // the picture instead.
+            if let (Some(byte), PassOutput::Buffer(output)) = (self.poison, slot.bound_output) {
+                let word = u32::from_ne_bytes([byte; 4]);
+                d.cmd_fill_buffer(slot.cmd, output, 0, vk::WHOLE_SIZE, word);
+                buffer_barrier(
+                    d,
+                    slot.cmd,
+                    output,
+                    vk::AccessFlags::TRANSFER_WRITE,
+                    vk::AccessFlags::SHADER_WRITE,
+                    vk::PipelineStageFlags::TRANSFER,
+                    compute,
+                );
             }
             self.record_timed_pass(d, i);
             if let Some((overlay, pass)) = pointer {
@@ -1447,19 +1459,28 @@ impl<T> ConvertRing<T> {
     }
 }
 
-/// A ring's hand-off: buffers or picture images.
-enum Handoff {
+/// How a ring hands its frames over: through buffers in the ring's layout (read in place by
+/// another API, or copied by the reader), or straight into the reader's picture images.
+#[derive(Clone, Debug)]
+pub enum Handoff {
+    /// Buffers and timelines ([`ConvertRing::with_handoff`]).
     Buffers(GpuHandoff),
+    /// Picture images and timelines ([`ConvertRing::with_image_handoff`]).
     Images(ImageHandoff),
 }
 
 impl Handoff {
     /// Buffers or images in the rotation.
-    fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         match self {
             Handoff::Buffers(h) => h.buffers.len(),
             Handoff::Images(h) => h.images.len(),
         }
+    }
+
+    /// True for a hand-off of no buffers or images (which no ring takes).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn ready(&self) -> &ExportableTimeline {

@@ -210,8 +210,8 @@ pub fn fill_texel_buffer_alignment(p: &mut vk::PhysicalDeviceTexelBufferAlignmen
 
 /// `VkPhysicalDeviceFeatures`: none of the Vulkan 1.0 optional features (the driver runs no
 /// shaders yet) except `robustBufferAccess`, which every device has, and
-/// `shaderStorageImageWriteWithoutFormat`, which NVIDIA's drivers report (GhostStream enables
-/// it to write encode input pictures through plane views).
+/// `shaderStorageImage{Read,Write}WithoutFormat`, which NVIDIA's drivers report (GhostStream
+/// enables them to write encode input pictures through plane views).
 pub fn features10() -> vk::PhysicalDeviceFeatures {
     vk::PhysicalDeviceFeatures {
         robust_buffer_access: vk::TRUE,
@@ -221,6 +221,9 @@ pub fn features10() -> vk::PhysicalDeviceFeatures {
         // (vulkan.gpuinfo.org, feature "shaderStorageImageWriteWithoutFormat"); not checked
         // against one report from here (the database could not be reached).
         shader_storage_image_write_without_format: vk::TRUE,
+        // Loads of the same (the pointer drawn over those planes): reported by the same
+        // drivers, with the same caveat.
+        shader_storage_image_read_without_format: vk::TRUE,
         ..Default::default()
     }
 }

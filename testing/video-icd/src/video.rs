@@ -305,7 +305,19 @@ pub fn formats(
     // create flags; compared per driver in the public thread KhronosGroup/Vulkan-Docs#2329,
     // "Video encode: vkGetPhysicalDeviceVideoFormatPropertiesKHR and image creation flags",
     // whose NVIDIA results were not checked value by value from here).
-    let props = if src {
+    // GHOSTSTREAM_ICD_PLAIN_INPUTS=1 models a driver whose encode input pictures take neither
+    // (NVIDIA's answered imageCreateFlags 0 for its decode pictures in 2023, per
+    // KhronosGroup/Vulkan-ValidationLayers#5390): the engine then copies into them.
+    let plain = std::env::var_os("GHOSTSTREAM_ICD_PLAIN_INPUTS").is_some_and(|v| v == "1");
+    let props = if src && plain {
+        FormatProps {
+            format,
+            create_flags: vk::ImageCreateFlags::empty(),
+            usage: vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR
+                | vk::ImageUsageFlags::TRANSFER_SRC
+                | vk::ImageUsageFlags::TRANSFER_DST,
+        }
+    } else if src {
         FormatProps {
             format,
             create_flags: vk::ImageCreateFlags::MUTABLE_FORMAT

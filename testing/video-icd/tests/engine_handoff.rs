@@ -1,6 +1,7 @@
 //! The Vulkan Video backend fed in place (`encode_handed_off`), on the test driver: opened on a
-//! context with a video-encode queue, the backend offers hand-off buffers and timelines in the
-//! pass's NV12 layout (256-byte rows); each frame is written into the next buffer (here by a
+//! context with a video-encode queue whose encode input pictures cannot be storage images (the
+//! driver told so by GHOSTSTREAM_ICD_PLAIN_INPUTS=1: the pass could not write them), the backend
+//! offers hand-off buffers and timelines in the pass's NV12 layout (256-byte rows); each frame is written into the next buffer (here by a
 //! transfer, standing in for the session's processing pass, which the test driver cannot run:
 //! it has no shader execution), its `ready` value is signalled, and the backend copies it into
 //! the encode input image on the GPU, releases the buffer (its `released` value) and encodes
@@ -17,7 +18,7 @@ use std::process::Command;
 
 use common::skip;
 use ghoststream::encode::{open_backend, Feed};
-use ghoststream::gpu::HandedOff;
+use ghoststream::gpu::{HandedOff, Handoff};
 use ghoststream::processing::convert::YuvLayout;
 use ghoststream::{BackendChoice, BackendKind, Codec, PixelFormat, Rational, SessionConfig};
 
@@ -59,6 +60,8 @@ fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
         skip("no ffmpeg on PATH (the independent decoder)");
         return;
     }
+    // Before any Vulkan call: the driver reads it when the format query comes.
+    std::env::set_var("GHOSTSTREAM_ICD_PLAIN_INPUTS", "1");
     let Some((driver, ctx, validated)) = common::engine::driver_context() else {
         return;
     };
@@ -67,11 +70,9 @@ fn frames_handed_over_on_the_device_encode_to_exactly_what_was_written() {
     config.backend = BackendChoice::Only(BackendKind::VulkanVideo);
     let (mut opened, _) =
         open_backend(&config, Feed::Gpu(&ctx)).expect("the Vulkan backend opens on the context");
-    let handoff = opened
-        .input
-        .handoff
-        .clone()
-        .expect("on a context with an encode queue, the backend takes frames in place");
+    let Some(Handoff::Buffers(handoff)) = opened.input.handoff.clone() else {
+        panic!("on a context with an encode queue whose inputs are plain images, the backend takes frames in place through buffers");
+    };
     assert_eq!(opened.input.format, PixelFormat::Nv12);
     let layout = YuvLayout::new(PixelFormat::Nv12, 200, 120);
     assert!(handoff.buffers.len() >= 2, "room for the pass to run ahead");
