@@ -653,9 +653,13 @@ impl EncoderBackend for VulkanVideoEncoder {
                 reason: "this encoder was opened for CPU frames; open it on the session's GPU context to hand frames over".into(),
             });
         };
+        let kind = match handoff {
+            Handoff::Buffers(_) => "buffer",
+            Handoff::Images(_) => "image",
+        };
         let outside = || EncodeError::UnsupportedInput {
             format: layout.format,
-            reason: format!("hand-off target {} of {}", frame.target, handoff.len()),
+            reason: format!("hand-off {kind} {} of {}", frame.target, handoff.len()),
         };
         let idr = self.next_is_idr();
         match handoff {

@@ -205,8 +205,9 @@ impl PlanarImage {
         self.consumer
     }
 
-    /// The image.
-    pub(crate) fn image(&self) -> vk::Image {
+    /// The image (for an application recording its own work on it between the pass and its
+    /// reader, as the tests' stand-in pass does).
+    pub fn image(&self) -> vk::Image {
         self.image.image
     }
 

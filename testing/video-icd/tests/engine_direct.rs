@@ -20,7 +20,9 @@
 //! images the encode family owns, and no copy into an input image but the stand-in pass's.
 //! A 10-bit H.265 session (P010 pictures) decodes to exactly the 10 bits written too.
 //! Misuse (an image index outside the inputs, a picture larger than the coded size, a value
-//! that does not grow) is a typed error.
+//! that does not grow) is a typed error. Last, the backend the session opens
+//! (`open_backend` on this context) offers these images as its hand-off (`Handoff::Images`), and
+//! 40 pictures written into them go through `encode_handed_off` and decode exactly too.
 //!
 //! One test in this binary: the environment names the driver before any Vulkan call.
 
@@ -480,6 +482,73 @@ fn direct_session(
     frames
 }
 
+/// The Vulkan Video backend opened as a session opens it, on this context: it offers its input
+/// images as the hand-off, and 40 H.264 pictures written into them (the stand-in pass) and
+/// given to `encode_handed_off` decode to exactly what was written. The pictures.
+fn backend_session(ctx: &Arc<GpuContext>, dir: &tempfile::TempDir) -> usize {
+    use ghoststream::encode::{open_backend, Feed};
+    use ghoststream::gpu::{HandedOff, Handoff};
+    use ghoststream::{BackendChoice, BackendKind, Codec, SessionConfig};
+    let (w, h, frames) = (200usize, 120usize, 40usize);
+    let mut config = SessionConfig::new(Codec::H264, 200, 120, Rational::new(30, 1));
+    config.backend = BackendChoice::Only(BackendKind::VulkanVideo);
+    let (mut opened, _) =
+        open_backend(&config, Feed::Gpu(ctx)).expect("the Vulkan backend opens on the context");
+    let Some(Handoff::Images(handoff)) = opened.input.handoff.clone() else {
+        panic!("the backend offers its own input images where the pass can write them");
+    };
+    let handles = handoff.images.iter().map(|i| i.image()).collect();
+    let count = handoff.images.len();
+    let mut pass = Pass::new(ctx, handles, (w, h), 1);
+    let backend = &mut opened.backend;
+    let (mut written, mut stream) = (Vec::new(), Vec::new());
+    for n in 0..frames {
+        let p = picture(n, w, h);
+        pass.write(n, (&p, 1), (200, 120), &handoff.ready, &handoff.released);
+        let frame = HandedOff {
+            target: n % count,
+            value: n as u64 + 1,
+        };
+        backend
+            .encode_handed_off(frame, i64::try_from(n).unwrap())
+            .expect("the backend takes the picture written into its image");
+        written.push(p);
+        while let Some(unit) = backend.receive().unwrap() {
+            stream.extend_from_slice(&unit.data);
+        }
+    }
+    backend.finish().unwrap();
+    while let Some(unit) = backend.receive().unwrap() {
+        stream.extend_from_slice(&unit.data);
+    }
+    let e = backend
+        .encode_handed_off(
+            HandedOff {
+                target: count,
+                value: frames as u64 + 1,
+            },
+            0,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&format!("hand-off image {count} of {count}")),
+        "{e}"
+    );
+    drop(pass);
+    drop(opened);
+    let compared = decode_exactly(
+        dir,
+        "h264",
+        "h264-backend-images",
+        &stream,
+        &written,
+        (w, h),
+    );
+    eprintln!("backend hand-off through its {count} input images: {frames} pictures, {compared} decoded bytes equal to those written");
+    frames
+}
+
 /// A 10-bit H.265 (Main 10) session of 60 P010 pictures written straight into the encoder's
 /// input images (planes written through R16 and R16G16 views in the ring), a forced IDR at
 /// picture 30: decoded as yuv420p10le and compared with the 10 bits written. The pictures.
@@ -711,6 +780,7 @@ fn pictures_written_into_the_encoders_input_images_encode_to_exactly_what_was_wr
             validated,
         ));
     }
+    sessions.push(backend_session(&ctx, &driver.dir));
     if validated {
         let messages = ctx.take_validation_messages();
         assert!(
