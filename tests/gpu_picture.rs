@@ -32,6 +32,44 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// An image ring for `spec` writing BGRA frames into `images` picture images of `extent` for
+/// `consumer`, `slots` frames in flight, and its hand-off; `None` (the skip printed) where the
+/// device makes no such image.
+fn image_ring(
+    ctx: &Arc<ghoststream::gpu::GpuContext>,
+    spec: &ghoststream::processing::pipeline::ProcessSpec,
+    (images, slots): (usize, usize),
+    extent: (u32, u32),
+    consumer: PictureConsumer,
+) -> Option<(ImageHandoff, ConvertRing<usize>)> {
+    let format = spec.convert.output;
+    let made: Result<Vec<_>, _> = (0..images)
+        .map(|_| {
+            let usage = vk::ImageUsageFlags::TRANSFER_SRC;
+            PlanarImage::new(ctx, format, extent, usage, consumer).map(Arc::new)
+        })
+        .collect();
+    let made = match made {
+        Ok(m) => m,
+        Err(e) => {
+            gpu_common::skip(&format!(
+                "{} makes no {format} picture image with storage plane views: {e}",
+                ctx.device_info().name
+            ));
+            return None;
+        }
+    };
+    let handoff = ImageHandoff {
+        images: made,
+        ready: Arc::new(ExportableTimeline::unshared(ctx, 0).unwrap()),
+        released: Arc::new(ExportableTimeline::unshared(ctx, 0).unwrap()),
+    };
+    let ring =
+        ConvertRing::with_image_handoff(ctx, PixelFormat::Bgra8, spec, handoff.clone(), slots)
+            .unwrap();
+    Some((handoff, ring))
+}
+
 /// The pass writing straight into picture images (what an encoder's input images are), more
 /// images than frames in flight: every sample of each picture equals the buffer path's (the
 /// read-back ring, held to the float64 reference in tests/gpu_process.rs), scaled, NV12 and
@@ -75,41 +113,11 @@ fn frames_written_straight_into_picture_images_match_the_buffer_path() {
         let layout = YuvLayout::new(format, w, h);
         let expected = read_back(&ctx, &spec, &pictures, layout.size as usize);
         let (cw, ch) = (w + pad.0, h + pad.1);
-        let made: Result<Vec<_>, _> = (0..images)
-            .map(|_| {
-                PlanarImage::new(
-                    &ctx,
-                    format,
-                    (cw, ch),
-                    vk::ImageUsageFlags::TRANSFER_SRC,
-                    consumer,
-                )
-                .map(Arc::new)
-            })
-            .collect();
-        let made = match made {
-            Ok(m) => m,
-            Err(e) => {
-                gpu_common::skip(&format!(
-                    "{} makes no {format} picture image with storage plane views: {e}",
-                    ctx.device_info().name
-                ));
-                return;
-            }
+        let Some((handoff, mut stream)) =
+            image_ring(&ctx, &spec, (images, slots), (cw, ch), consumer)
+        else {
+            return;
         };
-        let handoff = ImageHandoff {
-            images: made,
-            ready: Arc::new(ExportableTimeline::unshared(&ctx, 0).unwrap()),
-            released: Arc::new(ExportableTimeline::unshared(&ctx, 0).unwrap()),
-        };
-        let mut stream: ConvertRing<usize> = ConvertRing::with_image_handoff(
-            &ctx,
-            PixelFormat::Bgra8,
-            &spec,
-            handoff.clone(),
-            slots,
-        )
-        .unwrap();
         let bps = layout.bytes_per_sample as usize;
         let mut worst = 0f64;
         for n in 0..frames {
@@ -472,35 +480,10 @@ fn dma_buf_frames_with_a_pointer_drawn_into_picture_images_match_the_buffer_path
         assert_eq!(expected.len(), frames.len());
 
         // (b) The image ring.
-        let made: Result<Vec<_>, _> = (0..images)
-            .map(|_| {
-                let usage = vk::ImageUsageFlags::TRANSFER_SRC;
-                PlanarImage::new(&ctx, format, coded, usage, consumer).map(Arc::new)
-            })
-            .collect();
-        let made = match made {
-            Ok(m) => m,
-            Err(e) => {
-                gpu_common::skip(&format!(
-                    "{} makes no {format} picture image with storage plane views: {e}",
-                    ctx.device_info().name
-                ));
-                return;
-            }
+        let Some((handoff, mut ring)) = image_ring(&ctx, &spec, (images, slots), coded, consumer)
+        else {
+            return;
         };
-        let handoff = ImageHandoff {
-            images: made,
-            ready: Arc::new(ExportableTimeline::unshared(&ctx, 0).unwrap()),
-            released: Arc::new(ExportableTimeline::unshared(&ctx, 0).unwrap()),
-        };
-        let mut ring: ConvertRing<usize> = ConvertRing::with_image_handoff(
-            &ctx,
-            PixelFormat::Bgra8,
-            &spec,
-            handoff.clone(),
-            slots,
-        )
-        .unwrap();
         let (mut got, mut worst) = (Vec::new(), 0f64);
         for (n, f) in frames.iter().enumerate() {
             let handed = ring

@@ -512,19 +512,12 @@ pub(crate) fn download_once(
     src: vk::Buffer,
     len: u64,
 ) -> Result<Vec<u8>, GpuError> {
-    let staging = staging_buffer(
-        ctx,
-        len,
-        vk::BufferUsageFlags::TRANSFER_DST,
-        gpu_allocator::MemoryLocation::GpuToCpu,
-    )?;
-    // SAFETY: both buffers belong to the context's device and outlive the waited submission.
+    // SAFETY: the source buffer belongs to the context's device and outlives the wait.
     unsafe {
-        run_once(ctx, "a read-back", |d, cmd| {
-            record_readback(d, cmd, src, staging.buffer, len)
-        })?;
+        read_through_staging(ctx, len, "a read-back", |d, cmd, staging| {
+            record_readback(d, cmd, src, staging, len)
+        })
     }
-    Ok(staging.mapped().ok_or(not_host_visible())?.to_vec())
 }
 
 /// Reads `regions` of an image in `layout` into a staging buffer of `len` bytes with one
@@ -541,6 +534,35 @@ pub(crate) unsafe fn download_image_once(
     regions: &[vk::BufferImageCopy],
     len: u64,
 ) -> Result<Vec<u8>, GpuError> {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        read_through_staging(ctx, len, "an image read-back", |d, cmd, staging| {
+            d.cmd_copy_image_to_buffer(cmd, image, layout, staging, regions);
+            buffer_barrier(
+                d,
+                cmd,
+                staging,
+                vk::AccessFlags::TRANSFER_WRITE,
+                vk::AccessFlags::HOST_READ,
+                vk::PipelineStageFlags::TRANSFER,
+                vk::PipelineStageFlags::HOST,
+            );
+        })
+    }
+}
+
+/// `len` bytes a recorded copy writes into a host-visible staging buffer (`record` gets it),
+/// read after one waited-for submission.
+///
+/// # Safety
+/// As [`run_once`]: what `record` records is valid on the context's device and every handle
+/// it uses lives until this returns.
+unsafe fn read_through_staging(
+    ctx: &std::sync::Arc<GpuContext>,
+    len: u64,
+    what: &'static str,
+    record: impl FnOnce(&ash::Device, vk::CommandBuffer, vk::Buffer),
+) -> Result<Vec<u8>, GpuError> {
     let staging = staging_buffer(
         ctx,
         len,
@@ -548,20 +570,7 @@ pub(crate) unsafe fn download_image_once(
         gpu_allocator::MemoryLocation::GpuToCpu,
     )?;
     // SAFETY: forwarded from the caller; the staging buffer outlives the waited submission.
-    unsafe {
-        run_once(ctx, "an image read-back", |d, cmd| {
-            d.cmd_copy_image_to_buffer(cmd, image, layout, staging.buffer, regions);
-            buffer_barrier(
-                d,
-                cmd,
-                staging.buffer,
-                vk::AccessFlags::TRANSFER_WRITE,
-                vk::AccessFlags::HOST_READ,
-                vk::PipelineStageFlags::TRANSFER,
-                vk::PipelineStageFlags::HOST,
-            );
-        })?;
-    }
+    unsafe { run_once(ctx, what, |d, cmd| record(d, cmd, staging.buffer))? };
     Ok(staging.mapped().ok_or(not_host_visible())?.to_vec())
 }
 

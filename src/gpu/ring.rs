@@ -1518,38 +1518,51 @@ impl Handoff {
     }
 }
 
-/// An image hand-off's images must be 1 to [`MAX_HANDOFF_BUFFERS`] of the spec's output format
-/// (NV12 or P010), each at least the output's size, and they and both timelines must belong to
-/// `ctx`.
-fn check_image_handoff(
+/// What both kinds of hand-off must be: 1 to [`MAX_HANDOFF_BUFFERS`] targets (`kind`: buffers
+/// or images), which (`contexts`) and both timelines belong to `ctx` (their handles are bound
+/// and signalled there: another device's would be undefined behaviour, not an error).
+fn check_targets<'a>(
     ctx: &Arc<GpuContext>,
-    handoff: &ImageHandoff,
-    spec: &ProcessSpec,
+    kind: &str,
+    contexts: impl ExactSizeIterator<Item = &'a Arc<GpuContext>>,
+    timelines: [&'a ExportableTimeline; 2],
 ) -> Result<(), GpuError> {
-    let foreign = handoff
-        .images
-        .iter()
-        .any(|i| !Arc::ptr_eq(i.context(), ctx))
-        || !Arc::ptr_eq(handoff.ready.context(), ctx)
-        || !Arc::ptr_eq(handoff.released.context(), ctx);
-    if foreign {
+    let count = contexts.len();
+    let mut all = contexts.chain(timelines.map(ExportableTimeline::context));
+    if all.any(|c| !Arc::ptr_eq(c, ctx)) {
         return Err(GpuError::Invalid {
-            what: "hand-off images and timelines".into(),
+            what: format!("hand-off {kind} and timelines"),
             reason: format!(
                 "they must be created on the ring's own context ({}); one belongs to another",
                 ctx.device_info().name
             ),
         });
     }
-    let count = handoff.images.len();
     if !(1..=MAX_HANDOFF_BUFFERS).contains(&count) {
         return Err(GpuError::Invalid {
-            what: format!("hand-off with {count} images"),
+            what: format!("hand-off with {count} {kind}"),
             reason: format!(
-                "as many images as the consumer holds at once: 1 to {MAX_HANDOFF_BUFFERS}"
+                "as many {kind} as the consumer holds at once: 1 to {MAX_HANDOFF_BUFFERS}"
             ),
         });
     }
+    Ok(())
+}
+
+/// An image hand-off's images: as [`check_targets`] says, of the spec's output format (NV12 or
+/// P010), each at least the output's size.
+fn check_image_handoff(
+    ctx: &Arc<GpuContext>,
+    handoff: &ImageHandoff,
+    spec: &ProcessSpec,
+) -> Result<(), GpuError> {
+    let timelines = [&*handoff.ready, &*handoff.released];
+    check_targets(
+        ctx,
+        "images",
+        handoff.images.iter().map(|i| i.context()),
+        timelines,
+    )?;
     let (format, w, h) = (spec.convert.output, spec.output_width, spec.output_height);
     if let Some(bad) = handoff.images.iter().find(|i| {
         let (iw, ih) = i.extent();
@@ -1566,38 +1579,19 @@ fn check_image_handoff(
     Ok(())
 }
 
-/// A hand-off's buffers must be 1 to [`MAX_HANDOFF_BUFFERS`], each holding a frame of `layout`,
-/// and they and both timelines must belong to `ctx` (their handles are bound and signalled
-/// there: another device's would be undefined behaviour, not an error).
+/// A hand-off's buffers: as [`check_targets`] says, each holding a frame of `layout`.
 fn check_handoff(
     ctx: &Arc<GpuContext>,
     handoff: &GpuHandoff,
     layout: &YuvLayout,
 ) -> Result<(), GpuError> {
-    let foreign = handoff
-        .buffers
-        .iter()
-        .any(|b| !Arc::ptr_eq(b.context(), ctx))
-        || !Arc::ptr_eq(handoff.ready.context(), ctx)
-        || !Arc::ptr_eq(handoff.released.context(), ctx);
-    if foreign {
-        return Err(GpuError::Invalid {
-            what: "hand-off buffers and timelines".into(),
-            reason: format!(
-                "they must be created on the ring's own context ({}); one belongs to another",
-                ctx.device_info().name
-            ),
-        });
-    }
-    let buffers = handoff.buffers.len();
-    if !(1..=MAX_HANDOFF_BUFFERS).contains(&buffers) {
-        return Err(GpuError::Invalid {
-            what: format!("hand-off with {buffers} buffers"),
-            reason: format!(
-                "as many buffers as the consumer holds at once: 1 to {MAX_HANDOFF_BUFFERS}"
-            ),
-        });
-    }
+    let timelines = [&*handoff.ready, &*handoff.released];
+    check_targets(
+        ctx,
+        "buffers",
+        handoff.buffers.iter().map(|b| b.context()),
+        timelines,
+    )?;
     if let Some(small) = handoff
         .buffers
         .iter()
