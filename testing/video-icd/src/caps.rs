@@ -491,8 +491,353 @@ pub const NVIDIA_RTX_4090: DeviceTable = DeviceTable {
     },
 };
 
-/// The table the driver uses: [`NVIDIA_RTX_4090`] for now (AMD RADV and Intel ANV tables
-/// follow, chosen through the environment).
+/// The bits of `VkVideoEncodeCapabilitiesKHR::rateControlModes`, built from raw values (a
+/// `const` helper: ash's `|` is not `const`).
+const fn rc_modes(bits: u32) -> vk::VideoEncodeRateControlModeFlagsKHR {
+    vk::VideoEncodeRateControlModeFlagsKHR::from_raw(bits)
+}
+
+/// `BITSTREAM_BUFFER_OFFSET | BITSTREAM_BYTES_WRITTEN`: the feedback both Mesa drivers offer.
+const MESA_FEEDBACK: vk::VideoEncodeFeedbackFlagsKHR = vk::VideoEncodeFeedbackFlagsKHR::from_raw(
+    vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BUFFER_OFFSET.as_raw()
+        | vk::VideoEncodeFeedbackFlagsKHR::BITSTREAM_BYTES_WRITTEN.as_raw(),
+);
+
+/// Mesa encodes `driverVersion` as `VK_MAKE_VERSION(major, minor, patch)` of its release.
+const fn mesa_version(major: u32, minor: u32, patch: u32) -> u32 {
+    (major << 22) | (minor << 12) | patch
+}
+
+/// An AMD Radeon RX 7900 XTX (Navi 31, RDNA3, VCN 4.0.0) on Mesa's RADV.
+///
+/// Source of the video values: Mesa's `src/amd/vulkan/radv_video.c`,
+/// `radv_GetPhysicalDeviceVideoCapabilitiesKHR` and `radv_GetPhysicalDeviceVideoFormatPropertiesKHR`,
+/// read in the mirror bminor/mesa-mesa at commit 00145624637a5ada7f5f7afb0ae75157b3b08824 (Mesa
+/// main, 2025), taking the branches of VCN 4 (`RADV_VIDEO_ENC_HW_4`, which
+/// `radv_init_physical_device_encoder` in `radv_video_enc.c` gives VCN 4.0.x; the `>= HW_3`
+/// branches apply, the `>= HW_5` ones and `SEPARATE_REFERENCE_IMAGES` (VCN 5 and later) do not);
+/// `RADV_ENC_MAX_RATE_LAYER` (4) from `radv_video.h`. The largest coded extents come from the
+/// kernel's VCN 4.0.0 encode table (Linux `drivers/gpu/drm/amd/amdgpu/soc21.c`,
+/// `vcn_4_0_0_video_codecs_encode_array_vcn0`: H.264 4096x2304, HEVC 8192x4352, AV1 8192x4352),
+/// which RADV reports as they are.
+///
+/// Not sourced, chosen here: `maxLevelIdc` (RADV reports the kernel's `max_level`, which that
+/// kernel table gives as 0 for every encode codec, i.e. level 1.0, which no stream of the
+/// engine's tests fits; whether Mesa's `ac_gpu_info` rewrites it was not found; this table
+/// says 5.1 for H.264 and H.265); the quality levels (this commit says 2; other Mesa versions
+/// say 4 on VCN 4: 2 is kept); the PCI device id 0x744c and Mesa version 25.1.0 (the commit's
+/// release was not read); the API version and the device limits are the NVIDIA table's (not
+/// video values). The H.265 and AV1 `stdSyntaxFlags` are as written there (H.265 names
+/// `CONSTRAINED_INTRA_PRED_FLAG_SET` twice).
+pub const AMD_RADV_RX_7900_XTX: DeviceTable = DeviceTable {
+    name: "AMD Radeon RX 7900 XTX (RADV NAVI31) (GhostStream test driver)",
+    vendor_id: 0x1002,
+    device_id: 0x744c,
+    driver_version: mesa_version(25, 1, 0),
+    driver_id: vk::DriverId::MESA_RADV,
+    driver_info: "modelled on Mesa RADV (radv_video.c at 00145624)",
+    encode_operations: NVIDIA_RTX_4090.encode_operations,
+    h264_video: VideoCaps {
+        // VCN 4: no SEPARATE_REFERENCE_IMAGES for encode (VCN 5 and later only).
+        flags: vk::VideoCapabilityFlagsKHR::empty(),
+        min_bitstream_buffer_offset_alignment: 256,
+        min_bitstream_buffer_size_alignment: 8,
+        picture_access_granularity: (16, 16),
+        min_coded_extent: (128, 128),
+        max_coded_extent: (4096, 2304),
+        max_dpb_slots: 17,
+        // MAX2(maxPPictureL0ReferenceCount, maxBPictureL0ReferenceCount + maxL1ReferenceCount).
+        max_active_reference_pictures: 2,
+    },
+    h264_encode: EncodeCaps {
+        flags: vk::VideoEncodeCapabilityFlagsKHR::empty(),
+        rate_control_modes: rc_modes(0x2 | 0x4 | 0x1),
+        max_rate_control_layers: 4,
+        max_bitrate: 1_000_000_000,
+        max_quality_levels: 2,
+        encode_input_picture_granularity: (16, 16),
+        supported_encode_feedback_flags: MESA_FEEDBACK,
+    },
+    h264: H264Caps {
+        flags: vk::VideoEncodeH264CapabilityFlagsKHR::from_raw(
+            vk::VideoEncodeH264CapabilityFlagsKHR::HRD_COMPLIANCE.as_raw()
+                | vk::VideoEncodeH264CapabilityFlagsKHR::PER_PICTURE_TYPE_MIN_MAX_QP.as_raw()
+                | vk::VideoEncodeH264CapabilityFlagsKHR::ROW_UNALIGNED_SLICE.as_raw()
+                | vk::VideoEncodeH264CapabilityFlagsKHR::B_FRAME_IN_L0_LIST.as_raw(),
+        ),
+        max_level_idc: ash::vk::native::StdVideoH264LevelIdc_STD_VIDEO_H264_LEVEL_IDC_5_1,
+        max_slice_count: 128,
+        max_p_picture_l0_reference_count: 1,
+        max_b_picture_l0_reference_count: 1,
+        max_l1_reference_count: 1,
+        max_temporal_layer_count: 4,
+        expect_dyadic_temporal_layer_pattern: false,
+        min_qp: 0,
+        max_qp: 51,
+        prefers_gop_remaining_frames: false,
+        requires_gop_remaining_frames: false,
+        std_syntax_flags: vk::VideoEncodeH264StdFlagsKHR::from_raw(
+            vk::VideoEncodeH264StdFlagsKHR::CONSTRAINED_INTRA_PRED_FLAG_SET.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::ENTROPY_CODING_MODE_FLAG_UNSET.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::ENTROPY_CODING_MODE_FLAG_SET.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::WEIGHTED_BIPRED_IDC_IMPLICIT.as_raw(),
+        ),
+    },
+    h265_video: VideoCaps {
+        flags: vk::VideoCapabilityFlagsKHR::empty(),
+        min_bitstream_buffer_offset_alignment: 256,
+        min_bitstream_buffer_size_alignment: 8,
+        // Width VK_VIDEO_H265_CTU_MAX_WIDTH (64), height the macroblock's 16.
+        picture_access_granularity: (64, 16),
+        min_coded_extent: (130, 128),
+        max_coded_extent: (8192, 4352),
+        max_dpb_slots: 17,
+        max_active_reference_pictures: 1,
+    },
+    h265_encode: EncodeCaps {
+        flags: vk::VideoEncodeCapabilityFlagsKHR::empty(),
+        rate_control_modes: rc_modes(0x2 | 0x4 | 0x1),
+        max_rate_control_layers: 4,
+        max_bitrate: 1_000_000_000,
+        max_quality_levels: 2,
+        encode_input_picture_granularity: (64, 16),
+        supported_encode_feedback_flags: MESA_FEEDBACK,
+    },
+    h265: H265Caps {
+        flags: vk::VideoEncodeH265CapabilityFlagsKHR::from_raw(
+            vk::VideoEncodeH265CapabilityFlagsKHR::HRD_COMPLIANCE.as_raw()
+                | vk::VideoEncodeH265CapabilityFlagsKHR::PER_PICTURE_TYPE_MIN_MAX_QP.as_raw()
+                | vk::VideoEncodeH265CapabilityFlagsKHR::ROW_UNALIGNED_SLICE_SEGMENT.as_raw(),
+        ),
+        max_level_idc: ash::vk::native::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_5_1,
+        max_slice_segment_count: 128,
+        max_tiles: (1, 1),
+        ctb_sizes: vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_64,
+        transform_block_sizes: vk::VideoEncodeH265TransformBlockSizeFlagsKHR::from_raw(
+            vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_4.as_raw()
+                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_8.as_raw()
+                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_16.as_raw()
+                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_32.as_raw(),
+        ),
+        max_p_picture_l0_reference_count: 1,
+        max_b_picture_l0_reference_count: 0,
+        max_l1_reference_count: 0,
+        max_sub_layer_count: 4,
+        expect_dyadic_temporal_sub_layer_pattern: false,
+        min_qp: 0,
+        max_qp: 51,
+        prefers_gop_remaining_frames: false,
+        requires_gop_remaining_frames: false,
+        std_syntax_flags: vk::VideoEncodeH265StdFlagsKHR::from_raw(
+            vk::VideoEncodeH265StdFlagsKHR::CONSTRAINED_INTRA_PRED_FLAG_SET.as_raw()
+                | vk::VideoEncodeH265StdFlagsKHR::DEBLOCKING_FILTER_OVERRIDE_ENABLED_FLAG_SET
+                    .as_raw()
+                | vk::VideoEncodeH265StdFlagsKHR::ENTROPY_CODING_SYNC_ENABLED_FLAG_SET.as_raw()
+                | vk::VideoEncodeH265StdFlagsKHR::SAMPLE_ADAPTIVE_OFFSET_ENABLED_FLAG_SET.as_raw()
+                | vk::VideoEncodeH265StdFlagsKHR::TRANSFORM_SKIP_ENABLED_FLAG_SET.as_raw()
+                | vk::VideoEncodeH265StdFlagsKHR::TRANSFORM_SKIP_ENABLED_FLAG_UNSET.as_raw(),
+        ),
+    },
+    av1_video: VideoCaps {
+        flags: vk::VideoCapabilityFlagsKHR::empty(),
+        min_bitstream_buffer_offset_alignment: 256,
+        min_bitstream_buffer_size_alignment: 8,
+        // = codedPictureAlignment on VCN 4.
+        picture_access_granularity: (64, 16),
+        min_coded_extent: (128, 128),
+        max_coded_extent: (8192, 4352),
+        max_dpb_slots: 9,
+        max_active_reference_pictures: 7,
+    },
+    av1_encode: EncodeCaps {
+        flags: vk::VideoEncodeCapabilityFlagsKHR::empty(),
+        rate_control_modes: rc_modes(0x2 | 0x4 | 0x1),
+        max_rate_control_layers: 4,
+        max_bitrate: 1_000_000_000,
+        max_quality_levels: 2,
+        encode_input_picture_granularity: (64, 16),
+        supported_encode_feedback_flags: MESA_FEEDBACK,
+    },
+    av1: Av1Caps {
+        flags: AV1_CAPABILITY_PER_RATE_CONTROL_GROUP_MIN_MAX_Q_INDEX
+            | AV1_CAPABILITY_GENERATE_OBU_EXTENSION_HEADER,
+        max_level: ash::vk::native::StdVideoAV1Level_STD_VIDEO_AV1_LEVEL_6_0,
+        coded_picture_alignment: (64, 16),
+        max_tiles: (2, 16),
+        min_tile_size: (64, 64),
+        max_tile_size: (4096, 4096),
+        superblock_sizes: AV1_SUPERBLOCK_SIZE_64,
+        max_single_reference_count: 1,
+        single_reference_name_mask: 0b000_0001,
+        max_unidirectional_compound_reference_count: 0,
+        max_unidirectional_compound_group1_reference_count: 0,
+        unidirectional_compound_reference_name_mask: 0,
+        max_bidirectional_compound_reference_count: 0,
+        max_bidirectional_compound_group1_reference_count: 0,
+        max_bidirectional_compound_group2_reference_count: 0,
+        bidirectional_compound_reference_name_mask: 0,
+        max_temporal_layer_count: 4,
+        max_spatial_layer_count: 1,
+        max_operating_points: 4,
+        min_q_index: 1,
+        max_q_index: 255,
+        prefers_gop_remaining_frames: false,
+        requires_gop_remaining_frames: false,
+        std_syntax_flags: 0,
+    },
+    ..NVIDIA_RTX_4090
+};
+
+/// An Intel Arc A770 (DG2-512, Xe-HPG, Gfx 12.5) on Mesa's ANV.
+///
+/// Source of the video values: Mesa's `src/intel/vulkan/anv_video.c`,
+/// `anv_GetPhysicalDeviceVideoCapabilitiesKHR` and `anv_GetPhysicalDeviceVideoFormatPropertiesKHR`,
+/// read in the mirror bminor/mesa-mesa at commit 0268f2163bbd5e5c37b6858683a02811565f14fc (Mesa
+/// main, 2025). At that commit ANV encodes H.264 and H.265 only (no AV1 encode case), offers
+/// rate control DEFAULT and DISABLED only (constant QP: no CBR or VBR), one quality level and
+/// one rate-control layer; its `vkGetPhysicalDeviceVideoEncodeQualityLevelPropertiesKHR` is a
+/// TODO that writes nothing (this driver keeps its own answer, see
+/// [`crate::video::quality_level`]). It does not write `maxBitrate`: the caller's value stays
+/// (0 after a zeroed chain), and this table says 0.
+///
+/// Not sourced, chosen here: `maxDpbSlots` and `maxActiveReferencePictures` are
+/// `ANV_VIDEO_H264_MAX_NUM_REF_FRAME` and `ANV_VIDEO_H265_MAX_NUM_REF_FRAME` of `anv_private.h`,
+/// whose value (16) was not read from there; the PCI device id 0x56a0 and Mesa version 25.1.0;
+/// the API version and the device limits are the NVIDIA table's (not video values). The format
+/// answer ANV gives (`imageCreateFlags` MUTABLE_FORMAT alone, and a second entry with DRM
+/// modifier tiling) is not modelled: this driver answers as for its other tables.
+pub const INTEL_ANV_ARC_A770: DeviceTable = DeviceTable {
+    name: "Intel(R) Arc(tm) A770 Graphics (DG2) (GhostStream test driver)",
+    vendor_id: 0x8086,
+    device_id: 0x56a0,
+    device_type: vk::PhysicalDeviceType::DISCRETE_GPU,
+    driver_version: mesa_version(25, 1, 0),
+    driver_id: vk::DriverId::INTEL_OPEN_SOURCE_MESA,
+    driver_info: "modelled on Mesa ANV (anv_video.c at 0268f216)",
+    encode_operations: vk::VideoCodecOperationFlagsKHR::from_raw(
+        vk::VideoCodecOperationFlagsKHR::ENCODE_H264.as_raw()
+            | vk::VideoCodecOperationFlagsKHR::ENCODE_H265.as_raw(),
+    ),
+    h264_video: VideoCaps {
+        flags: vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES,
+        min_bitstream_buffer_offset_alignment: 32,
+        min_bitstream_buffer_size_alignment: 4096,
+        picture_access_granularity: (16, 16),
+        min_coded_extent: (16, 16),
+        max_coded_extent: (4096, 4096),
+        max_dpb_slots: 16,
+        max_active_reference_pictures: 16,
+    },
+    h264_encode: EncodeCaps {
+        flags: vk::VideoEncodeCapabilityFlagsKHR::empty(),
+        // DEFAULT (0) | DISABLED.
+        rate_control_modes: rc_modes(0x1),
+        max_rate_control_layers: 1,
+        max_bitrate: 0,
+        max_quality_levels: 1,
+        encode_input_picture_granularity: (32, 32),
+        supported_encode_feedback_flags: MESA_FEEDBACK,
+    },
+    h264: H264Caps {
+        flags: vk::VideoEncodeH264CapabilityFlagsKHR::from_raw(
+            vk::VideoEncodeH264CapabilityFlagsKHR::HRD_COMPLIANCE.as_raw()
+                | vk::VideoEncodeH264CapabilityFlagsKHR::PER_PICTURE_TYPE_MIN_MAX_QP.as_raw(),
+        ),
+        max_level_idc: ash::vk::native::StdVideoH264LevelIdc_STD_VIDEO_H264_LEVEL_IDC_5_1,
+        max_slice_count: 1,
+        max_p_picture_l0_reference_count: 8,
+        max_b_picture_l0_reference_count: 8,
+        max_l1_reference_count: 0,
+        max_temporal_layer_count: 0,
+        expect_dyadic_temporal_layer_pattern: false,
+        min_qp: 10,
+        max_qp: 51,
+        prefers_gop_remaining_frames: false,
+        requires_gop_remaining_frames: false,
+        std_syntax_flags: vk::VideoEncodeH264StdFlagsKHR::from_raw(
+            vk::VideoEncodeH264StdFlagsKHR::CONSTRAINED_INTRA_PRED_FLAG_SET.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::ENTROPY_CODING_MODE_FLAG_UNSET.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::ENTROPY_CODING_MODE_FLAG_SET.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::DEBLOCKING_FILTER_DISABLED.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::DEBLOCKING_FILTER_ENABLED.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::DEBLOCKING_FILTER_PARTIAL.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::TRANSFORM_8X8_MODE_FLAG_SET.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::CHROMA_QP_INDEX_OFFSET.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::SECOND_CHROMA_QP_INDEX_OFFSET.as_raw(),
+        ),
+    },
+    h265_video: VideoCaps {
+        flags: vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES,
+        min_bitstream_buffer_offset_alignment: 4096,
+        min_bitstream_buffer_size_alignment: 4096,
+        // ANV_MAX_H265_CTB_SIZE.
+        picture_access_granularity: (64, 64),
+        min_coded_extent: (64, 64),
+        max_coded_extent: (4096, 4096),
+        max_dpb_slots: 16,
+        max_active_reference_pictures: 16,
+    },
+    h265_encode: EncodeCaps {
+        flags: vk::VideoEncodeCapabilityFlagsKHR::empty(),
+        rate_control_modes: rc_modes(0x1),
+        max_rate_control_layers: 1,
+        max_bitrate: 0,
+        max_quality_levels: 1,
+        encode_input_picture_granularity: (32, 32),
+        supported_encode_feedback_flags: MESA_FEEDBACK,
+    },
+    h265: H265Caps {
+        flags: vk::VideoEncodeH265CapabilityFlagsKHR::PER_PICTURE_TYPE_MIN_MAX_QP,
+        max_level_idc: ash::vk::native::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_5_1,
+        max_slice_segment_count: 128,
+        max_tiles: (1, 1),
+        ctb_sizes: vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_64,
+        transform_block_sizes: vk::VideoEncodeH265TransformBlockSizeFlagsKHR::from_raw(
+            vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_4.as_raw()
+                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_8.as_raw()
+                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_16.as_raw()
+                | vk::VideoEncodeH265TransformBlockSizeFlagsKHR::TYPE_32.as_raw(),
+        ),
+        max_p_picture_l0_reference_count: 8,
+        max_b_picture_l0_reference_count: 8,
+        max_l1_reference_count: 1,
+        max_sub_layer_count: 1,
+        expect_dyadic_temporal_sub_layer_pattern: false,
+        min_qp: 10,
+        max_qp: 51,
+        prefers_gop_remaining_frames: false,
+        requires_gop_remaining_frames: false,
+        std_syntax_flags: vk::VideoEncodeH265StdFlagsKHR::from_raw(
+            vk::VideoEncodeH265StdFlagsKHR::SAMPLE_ADAPTIVE_OFFSET_ENABLED_FLAG_SET.as_raw()
+                | vk::VideoEncodeH265StdFlagsKHR::PCM_ENABLED_FLAG_SET.as_raw()
+                | vk::VideoEncodeH265StdFlagsKHR::TRANSFORM_SKIP_ENABLED_FLAG_SET.as_raw()
+                | vk::VideoEncodeH265StdFlagsKHR::CONSTRAINED_INTRA_PRED_FLAG_SET.as_raw(),
+        ),
+    },
+    ..NVIDIA_RTX_4090
+};
+
+/// The environment variable that picks the table: `nvidia` (the default), `radv` or `anv`.
+pub const TABLE_ENV: &str = "GHOSTSTREAM_ICD_TABLE";
+
+/// The table named `name` ([`TABLE_ENV`]'s values), `None` for another name.
+pub fn by_name(name: &str) -> Option<&'static DeviceTable> {
+    match name {
+        "nvidia" => Some(&NVIDIA_RTX_4090),
+        "radv" => Some(&AMD_RADV_RX_7900_XTX),
+        "anv" => Some(&INTEL_ANV_ARC_A770),
+        _ => None,
+    }
+}
+
+/// The table the driver uses: the one [`TABLE_ENV`] names when the process first asks (read
+/// once), [`NVIDIA_RTX_4090`] when it is unset or names no table.
 pub fn active() -> &'static DeviceTable {
-    &NVIDIA_RTX_4090
+    static ACTIVE: std::sync::OnceLock<&'static DeviceTable> = std::sync::OnceLock::new();
+    ACTIVE.get_or_init(|| {
+        std::env::var(TABLE_ENV)
+            .ok()
+            .and_then(|n| by_name(n.trim()))
+            .unwrap_or(&NVIDIA_RTX_4090)
+    })
 }

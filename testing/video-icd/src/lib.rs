@@ -10,6 +10,11 @@
 //! `vk_icdGetInstanceProcAddr`); every dispatchable handle points at a slot holding
 //! `ICD_LOADER_MAGIC` for the loader's dispatch table. An entry point it does not implement is
 //! NULL from every `GetProcAddr`, so a missing one is visible (and logged).
+//!
+//! The modelled driver is chosen by `GHOSTSTREAM_ICD_TABLE` ([`caps::TABLE_ENV`]), read once
+//! when the driver first answers: `nvidia` (the default: [`caps::NVIDIA_RTX_4090`]), `radv`
+//! ([`caps::AMD_RADV_RX_7900_XTX`], Mesa RADV on RDNA3) or `anv` ([`caps::INTEL_ANV_ARC_A770`],
+//! Mesa ANV on DG2, which encodes no AV1). Set it before the process's first Vulkan call.
 
 // The AV1-encode Vulkan types ash 0.38 lacks: the library's own definitions (checked against
 // Khronos' headers by tests/vulkan_av1_layout.rs), used as they are (the driver does not link
