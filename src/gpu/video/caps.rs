@@ -76,6 +76,9 @@ pub struct EncodeLimits {
     pub max_level_idc: u32,
     /// H.265: 32x32 coding tree blocks and every transform from 4x4 to 32x32 (true for H.264).
     pub h265_ctb32_transforms: bool,
+    /// H.265: 64x64 coding tree blocks and every transform from 4x4 to 32x32 (the CTB Mesa's
+    /// RADV and ANV offer, alone).
+    pub h265_ctb64_transforms: bool,
     /// AV1: the device codes 128x128 superblocks only (no 64x64).
     pub av1_superblock_128_only: bool,
 }
@@ -1011,6 +1014,11 @@ fn capabilities(
                 .ctb_sizes
                 .contains(vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_32)
                 && h265_caps.transform_block_sizes.contains(transforms)),
+        h265_ctb64_transforms: codec == Codec::Hevc
+            && h265_caps
+                .ctb_sizes
+                .contains(vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_64)
+            && h265_caps.transform_block_sizes.contains(transforms),
     };
     let modes = encode_caps.rate_control_modes;
     let rate_control = [

@@ -421,7 +421,8 @@ impl H265Parameters {
             // The picture order count's LSBs count 256 pictures before they wrap.
             log2_max_pic_order_cnt_lsb_minus4: 4,
             // Coding blocks of 8x8 to 32x32: the CTB is 32 (NVIDIA's encoders offer CTB 32 and
-            // minimum CB 8; `check_limits` checks a device's CTB sizes).
+            // minimum CB 8; `check_limits` checks a device's CTB sizes, and moves to 64 where
+            // the device offers only that).
             log2_min_luma_coding_block_size_minus3: 0,
             log2_diff_max_min_luma_coding_block_size: 2,
             // Transform blocks of 4x4 to 32x32, split at most twice below the coding block.
@@ -527,12 +528,18 @@ impl H265Parameters {
         self.level_syntax_idc
     }
 
-    /// Whether a device's limits for H.265 Main take these sets: 32x32 coding tree blocks and
-    /// every transform from 4x4 to 32x32, and the level.
-    pub fn check_limits(&self, limits: &EncodeLimits) -> Result<(), H265ParamsError> {
-        if !limits.h265_ctb32_transforms {
+    /// Whether a device's limits for H.265 Main take these sets: 32x32 coding tree blocks (or,
+    /// where the device offers only 64x64 ones, as Mesa's RADV and ANV do, the sets are changed
+    /// to 64x64: coding blocks of 8x8 to 64x64), every transform from 4x4 to 32x32, and the
+    /// level.
+    pub fn check_limits(&mut self, limits: &EncodeLimits) -> Result<(), H265ParamsError> {
+        if limits.h265_ctb32_transforms {
+            self.sps.log2_diff_max_min_luma_coding_block_size = 2;
+        } else if limits.h265_ctb64_transforms {
+            self.sps.log2_diff_max_min_luma_coding_block_size = 3;
+        } else {
             return Err(H265ParamsError::Unsupported {
-                what: "offers no 32x32 CTB, or lacks some of the 4x4 to 32x32 transforms".into(),
+                what: "offers neither a 32x32 nor a 64x64 CTB, or lacks some of the 4x4 to 32x32 transforms".into(),
             });
         }
         if limits.max_level_idc < self.profile_tier_level.general_level_idc {
@@ -992,7 +999,7 @@ mod tests {
 
     #[test]
     fn device_limits_are_checked_against_the_sets() {
-        let p = params(1920, 1080, 60, 12);
+        let mut p = params(1920, 1080, 60, 12);
         let limits = EncodeLimits {
             h265_ctb32_transforms: true,
             max_level_idc: std_video::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_6_2,
@@ -1004,7 +1011,16 @@ mod tests {
             ..limits.clone()
         };
         let e = p.check_limits(&no_32).unwrap_err();
-        assert!(e.to_string().contains("no 32x32 CTB"), "{e}");
+        assert!(e.to_string().contains("nor a 64x64 CTB"), "{e}");
+        let only_64 = EncodeLimits {
+            h265_ctb32_transforms: false,
+            h265_ctb64_transforms: true,
+            ..limits.clone()
+        };
+        assert_eq!(p.check_limits(&only_64), Ok(()));
+        assert_eq!(p.sps.log2_diff_max_min_luma_coding_block_size, 3, "CTB 64");
+        assert_eq!(p.check_limits(&limits), Ok(()));
+        assert_eq!(p.sps.log2_diff_max_min_luma_coding_block_size, 2, "CTB 32");
         let level_4 = EncodeLimits {
             max_level_idc: std_video::StdVideoH265LevelIdc_STD_VIDEO_H265_LEVEL_IDC_4_0,
             ..limits
