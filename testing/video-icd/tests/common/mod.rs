@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod ffmpeg;
+pub mod tables;
 pub mod vulkan;
 
 use std::path::PathBuf;

@@ -1,0 +1,283 @@
+//! GhostStream's Vulkan Video encoder on one of the driver's capability tables (chosen by
+//! `GHOSTSTREAM_ICD_TABLE` before any Vulkan call): 300-picture H.264 and H.265 sessions whose
+//! streams FFmpeg decodes to exactly the input, and a 300-frame AV1 session (where the table
+//! encodes AV1) read back by GhostStream's OBU walker; under the 1.4 validation layer where it
+//! is on, the layer must stay silent. Each session runs the rate changes the table offers
+//! (CBR, then VBR from picture 100, then constant QP from 200, where it offers all three;
+//! constant QP throughout where it offers only that) and a forced IDR at 280.
+
+use std::process::Command;
+use std::sync::Arc;
+
+use ghoststream::bitstream::obu;
+use ghoststream::gpu::video::av1_sequence::Av1Parameters;
+use ghoststream::gpu::video::caps::encode_support_tuned;
+use ghoststream::gpu::video::encoder::{EncoderOptions, PictureInput, VideoEncoder, VideoRate};
+use ghoststream::gpu::video::h264::H264Parameters;
+use ghoststream::gpu::video::h265::H265Parameters;
+use ghoststream::gpu::video::session::SessionParameters;
+use ghoststream::gpu::video::VideoStream;
+use ghoststream::gpu::GpuContext;
+use ghoststream::{BitDepth, Codec, ColorDescription, RateControl, Rational};
+
+use super::skip;
+
+/// The picture size: above both Mesa drivers' smallest coded extents (RADV: 130x128 for H.265),
+/// and not a multiple of 16 in height, so cropping is exercised.
+const SIZE: (usize, usize) = (320, 180);
+
+/// Picture `n`: gradients that move with `n`, distinct per frame (NV12).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "every sample is reduced modulo 220 or 200 and offset below 256"
+)]
+fn picture(n: usize, (w, h): (usize, usize)) -> Vec<u8> {
+    let mut p = vec![0u8; w * h * 3 / 2];
+    for y in 0..h {
+        for x in 0..w {
+            p[y * w + x] = ((x * 3 + y * 5 + n * 17) % 220 + 16) as u8;
+        }
+    }
+    for y in 0..h / 2 {
+        for x in 0..w / 2 {
+            p[w * h + y * w + 2 * x] = ((x * 7 + n * 29) % 200 + 28) as u8;
+            p[w * h + y * w + 2 * x + 1] = ((y * 11 + n * 13) % 200 + 28) as u8;
+        }
+    }
+    p
+}
+
+/// What a table's run did, per session: codec, pictures, stream bytes.
+pub type Report = Vec<(&'static str, usize, usize)>;
+
+/// Runs the sessions on table `table` (`nvidia`, `radv`, `anv`). Call it first thing in the
+/// only test of its binary. `None` after [`skip`].
+pub fn run(table: &str) -> Option<Report> {
+    std::env::set_var(ghoststream_video_icd::caps::TABLE_ENV, table);
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent decoder)");
+        return None;
+    }
+    let (driver, ctx, validated) = super::engine::driver_context()?;
+    let want = ghoststream_video_icd::caps::by_name(table).expect("a table of the driver");
+    let stream = VideoStream {
+        width: u32::try_from(SIZE.0).unwrap(),
+        height: u32::try_from(SIZE.1).unwrap(),
+        frame_rate: Rational::new(30, 1),
+        max_bitrate: 4_000_000,
+        color: ColorDescription::BT709,
+        bit_depth: BitDepth::Eight,
+    };
+    let mut report = Vec::new();
+    let h264 = H264Parameters::new(&stream).unwrap();
+    let mut h265 = H265Parameters::new(&stream).unwrap();
+    let support = |codec| {
+        encode_support_tuned(
+            &ctx,
+            codec,
+            BitDepth::Eight,
+            EncoderOptions::default().tuning,
+        )
+        .expect("the table encodes the codec")
+    };
+    let h264_support = support(Codec::H264);
+    assert_eq!(h264_support.device, want.name, "the table's device");
+    let h265_support = support(Codec::Hevc);
+    h265.check_limits(&h265_support.limits)
+        .expect("the H.265 sets fit the table");
+    for (params, name, support) in [
+        (SessionParameters::H264(&h264), "h264", &h264_support),
+        (SessionParameters::H265(&h265), "hevc", &h265_support),
+    ] {
+        let bytes = session(
+            &ctx,
+            params,
+            name,
+            &support.rate_control,
+            &driver.dir,
+            validated,
+        );
+        report.push((name, 300, bytes));
+    }
+    let av1_op = ghoststream_video_icd::caps::CODEC_OPERATION_ENCODE_AV1;
+    if want.encode_operations.contains(av1_op) {
+        let mut av1 = Av1Parameters::new(&stream).unwrap();
+        let av1_support = support(Codec::Av1);
+        av1.check_limits(&av1_support.limits)
+            .expect("the AV1 sequence fits the table");
+        let bytes = av1_session(&ctx, &av1, &av1_support.rate_control, validated);
+        report.push(("av1", 300, bytes));
+    }
+    Some(report)
+}
+
+/// The first rate of a table offering `modes`, and the changes of the plan: CBR, VBR from 100,
+/// constant QP `qp` from 200 where all three are offered; constant QP throughout otherwise.
+fn plan(modes: &[&str], n: usize, qp: u32) -> Option<RateControl> {
+    let all = ["cbr", "vbr", "disabled"].iter().all(|m| modes.contains(m));
+    match (all, n) {
+        (true, 0) => Some(RateControl::Cbr { bitrate: 4_000_000 }),
+        (true, 100) => Some(RateControl::Vbr {
+            target: 2_000_000,
+            max: 3_000_000,
+        }),
+        (true, 200) | (false, 0) => Some(RateControl::Cqp { qp }),
+        _ => None,
+    }
+}
+
+/// The 300 pictures of the plan on `encoder`: each picture's bytes, whether it is an IDR, and
+/// its input.
+fn run_plan(
+    encoder: &mut VideoEncoder,
+    rate: VideoRate,
+    modes: &[&str],
+    qp: u32,
+) -> Vec<(Vec<u8>, bool, Vec<u8>)> {
+    (0..300)
+        .map(|n| {
+            if n > 0 {
+                if let Some(control) = plan(modes, n, qp) {
+                    encoder
+                        .set_rate(VideoRate { control, ..rate })
+                        .expect("the device takes the change");
+                }
+            }
+            let p = picture(n, SIZE);
+            let input = PictureInput {
+                luma: &p[..SIZE.0 * SIZE.1],
+                luma_stride: SIZE.0,
+                chroma: &p[SIZE.0 * SIZE.1..],
+                chroma_stride: SIZE.0,
+                width: u32::try_from(SIZE.0).unwrap(),
+                height: u32::try_from(SIZE.1).unwrap(),
+            };
+            let e = encoder
+                .encode(input, n == 280)
+                .expect("the picture encodes");
+            assert!(!e.data.is_empty(), "picture {n} wrote no bytes");
+            (e.data, e.idr, p)
+        })
+        .collect()
+}
+
+/// The layer's messages since the last call, which must be none.
+fn silent(ctx: &GpuContext, validated: bool, what: &str) {
+    if validated {
+        let messages = ctx.take_validation_messages();
+        assert!(
+            messages.is_empty(),
+            "validation layer 1.4 ({what}):\n{}",
+            messages.join("\n")
+        );
+    }
+}
+
+/// A 300-picture H.264 or H.265 session, decoded by FFmpeg and compared byte for byte; the
+/// stream's size.
+fn session(
+    ctx: &Arc<GpuContext>,
+    params: SessionParameters<'_>,
+    name: &str,
+    modes: &[&str],
+    dir: &tempfile::TempDir,
+    validated: bool,
+) -> usize {
+    let rate = VideoRate {
+        control: plan(modes, 0, 30).expect("a first rate"),
+        frame_rate: Rational::new(30, 1),
+        buffer_ms: 1000,
+        quality_level: 0,
+    };
+    let mut encoder = VideoEncoder::new(ctx, params, rate).expect("the encoder opens");
+    let mut stream = Vec::new();
+    let mut idrs = Vec::new();
+    let mut inputs = Vec::new();
+    for (data, idr, input) in run_plan(&mut encoder, rate, modes, 30) {
+        if idr {
+            stream.extend_from_slice(encoder.parameter_sets());
+        }
+        idrs.push(idr);
+        stream.extend_from_slice(&data);
+        inputs.push(input);
+    }
+    let want: Vec<bool> = (0..300).map(|n| n == 0 || n == 280).collect();
+    assert_eq!(idrs, want, "{name}: IDR at the start and where forced");
+    drop(encoder);
+    silent(ctx, validated, name);
+
+    let path = dir.path().join(format!("stream.{name}"));
+    std::fs::write(&path, &stream).unwrap();
+    let out = dir.path().join(format!("{name}.nv12"));
+    let run = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "error", "-f", name, "-i"])
+        .arg(&path)
+        .args(["-f", "rawvideo", "-pix_fmt", "nv12", "-y"])
+        .arg(&out)
+        .output()
+        .expect("ffmpeg runs");
+    assert!(
+        run.status.success() && run.stderr.is_empty(),
+        "ffmpeg decodes the {name} stream without complaint: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let decoded = std::fs::read(&out).unwrap();
+    let size = SIZE.0 * SIZE.1 * 3 / 2;
+    assert_eq!(
+        decoded.len(),
+        inputs.len() * size,
+        "{name}: 300 decoded frames"
+    );
+    for (n, (got, want)) in decoded.chunks(size).zip(&inputs).enumerate() {
+        assert!(
+            got == want.as_slice(),
+            "{name}: decoded frame {n} differs from its input"
+        );
+    }
+    stream.len()
+}
+
+/// A 300-frame AV1 session: key frames where asked, one temporal delimiter and one frame OBU
+/// per frame, a sequence header before each key frame; the stream's size.
+fn av1_session(
+    ctx: &Arc<GpuContext>,
+    params: &Av1Parameters,
+    modes: &[&str],
+    validated: bool,
+) -> usize {
+    let rate = VideoRate {
+        control: plan(modes, 0, 120).expect("a first rate"),
+        frame_rate: Rational::new(30, 1),
+        buffer_ms: 1000,
+        quality_level: 0,
+    };
+    let mut encoder = VideoEncoder::new(ctx, SessionParameters::Av1(params), rate)
+        .expect("the AV1 encoder opens");
+    let header = encoder.parameter_sets().to_vec();
+    let mut stream = Vec::new();
+    let mut keys = Vec::new();
+    for (data, key, _) in run_plan(&mut encoder, rate, modes, 120) {
+        stream.extend_from_slice(&[0x12, 0x00]);
+        if key {
+            stream.extend_from_slice(&header);
+        }
+        stream.extend_from_slice(&data);
+        keys.push(key);
+    }
+    drop(encoder);
+    silent(ctx, validated, "av1");
+    let want: Vec<bool> = (0..300).map(|n| n == 0 || n == 280).collect();
+    assert_eq!(keys, want, "av1: key frames at the start and where forced");
+    let (mut units, mut headers, mut frames) = (0, 0, 0);
+    for o in obu::obus(&stream) {
+        match o.expect("whole OBUs").obu_type {
+            2 => units += 1,
+            1 => headers += 1,
+            6 | 3 => frames += 1,
+            4 => {}
+            other => panic!("unexpected OBU type {other}"),
+        }
+    }
+    assert_eq!((units, headers, frames), (300, 2, 300));
+    stream.len()
+}
