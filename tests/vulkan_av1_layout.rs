@@ -12,86 +12,15 @@
 
 #[path = "../src/gpu/video/av1.rs"]
 mod av1;
+#[macro_use]
+mod vk_layout;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
-use std::mem::{align_of, offset_of, size_of};
-use std::path::PathBuf;
-use std::process::Command;
+use std::mem::size_of;
 
 use ash::vk;
 use ash::vk::native as std_av1;
 
-/// One checked quantity: the C expression, how C prints it, and the Rust value as text.
-#[derive(Clone)]
-struct Check {
-    c: String,
-    string: bool,
-    rust: String,
-}
-
-/// The structs whose every field is listed: C name → C field names checked.
-type Covered = BTreeMap<&'static str, BTreeSet<String>>;
-
-/// The size of a field's type, from an accessor (no value of the struct needed).
-fn field_size<T, F>(_: fn(&T) -> &F) -> usize {
-    size_of::<F>()
-}
-
-/// A Vulkan struct field's C name from ash's snake-case one (`max_q_index` → `maxQIndex`,
-/// `video_encode_av1` → `videoEncodeAV1`).
-fn camel(snake: &str) -> String {
-    let mut out = String::new();
-    for (i, part) in snake.split('_').enumerate() {
-        if i == 0 {
-            out.push_str(part);
-        } else if part == "av1" {
-            out.push_str("AV1");
-        } else {
-            let mut chars = part.chars();
-            if let Some(first) = chars.next() {
-                out.extend(first.to_uppercase());
-                out.push_str(chars.as_str());
-            }
-        }
-    }
-    out
-}
-
-fn int(list: &mut Vec<Check>, c: String, rust: impl ToString) {
-    list.push(Check {
-        c,
-        string: false,
-        rust: rust.to_string(),
-    });
-}
-
-/// Size, alignment, and each listed field's offset and size. `$name` maps a Rust field name
-/// to the C one.
-macro_rules! fields {
-    ($list:ident, $covered:ident, $name:expr, $ty:ty, $cty:literal, [$($field:ident),+ $(,)?]) => {{
-        int(&mut $list, format!("sizeof({})", $cty), size_of::<$ty>());
-        int(&mut $list, format!("_Alignof({})", $cty), align_of::<$ty>());
-        let set = $covered.entry($cty).or_default();
-        $(
-            let c_field: String = $name(stringify!($field));
-            int(&mut $list, format!("offsetof({}, {c_field})", $cty), offset_of!($ty, $field));
-            int(
-                &mut $list,
-                format!("sizeof((({} *)0)->{c_field})", $cty),
-                field_size(|s: &$ty| &s.$field),
-            );
-            assert!(set.insert(c_field), "{} listed twice", stringify!($field));
-        )+
-    }};
-}
-
-/// A Vulkan structure (snake-case Rust fields).
-macro_rules! vk_struct {
-    ($list:ident, $covered:ident, $ty:ty, $cty:literal, [$($field:ident),+ $(,)?]) => {
-        fields!($list, $covered, camel, $ty, $cty, [$($field),+])
-    };
-}
+use vk_layout::{int, Check, Covered};
 
 /// A std structure (the C field names kept).
 macro_rules! std_struct {
@@ -147,13 +76,6 @@ macro_rules! ash_bits {
             assert!(set.insert(stringify!($cfield).to_string()));
         )+
     }};
-}
-
-/// Named C constants (enumerators and macros) against Rust integers.
-macro_rules! values {
-    ($list:ident, [$($c:ident = $rust:expr),+ $(,)?]) => {
-        $( int(&mut $list, stringify!($c).to_string(), $rust); )+
-    };
 }
 
 fn checks() -> (Vec<Check>, Covered) {
@@ -823,182 +745,37 @@ fn checks() -> (Vec<Check>, Covered) {
     (v, cov)
 }
 
-/// The Vulkan 1.4 include directory, or why there is none.
-fn headers() -> Result<PathBuf, String> {
-    let dir = match std::env::var_os("GHOSTSTREAM_VK_HEADERS") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
-            PathBuf::from(home).join(".cache/ghoststream/vulkan-headers-trixie")
-        }
-    };
-    let include = dir.join("root/usr/include");
-    let encode = include.join("vk_video/vulkan_video_codec_av1std_encode.h");
-    if !dir.join("ready").is_file() || !encode.is_file() {
-        return Err(format!(
-            "no Vulkan headers with AV1 encode at {} (run .ci/get-vulkan-headers-trixie.sh)",
-            include.display()
-        ));
-    }
-    Ok(include)
-}
-
-/// Each `typedef struct NAME { … } NAME;` of a header: NAME → its member names in order
-/// (bitfield members included, `reserved` bitfields left out).
-fn header_structs(text: &str) -> BTreeMap<String, Vec<String>> {
-    let mut out = BTreeMap::new();
-    let mut current: Option<(String, Vec<String>)> = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(rest) = line.strip_prefix("typedef struct ") {
-            if let Some(name) = rest.strip_suffix(" {") {
-                current = Some((name.trim().to_string(), Vec::new()));
-            }
-            continue;
-        }
-        let Some((name, members)) = current.as_mut() else {
-            continue;
-        };
-        if line.starts_with('}') {
-            out.insert(std::mem::take(name), std::mem::take(members));
-            current = None;
-            continue;
-        }
-        let Some(decl) = line.strip_suffix(';') else {
-            continue;
-        };
-        let bitfield = decl.contains(':');
-        let decl = decl.split([':', '[']).next().unwrap().trim();
-        let member = decl.rsplit([' ', '*']).next().unwrap().to_string();
-        if !(bitfield && member == "reserved") {
-            members.push(member);
-        }
-    }
-    out
-}
-
-/// The checks whose Rust value differs from the C one, described.
-fn mismatches(checks: &[Check], values: &[String]) -> Vec<String> {
-    checks
-        .iter()
-        .zip(values)
-        .filter(|(check, c)| check.rust != **c)
-        .map(|(check, c)| format!("{}: header {c}, Rust {}", check.c, check.rust))
-        .collect()
-}
-
 #[test]
 fn av1_encode_types_match_the_vulkan_headers() {
-    let include = match headers() {
-        Ok(dir) => dir,
-        Err(why)
-            if std::env::var_os("GHOSTSTREAM_REQUIRE_VK_HEADERS").is_some_and(|v| v == "1") =>
-        {
-            panic!("GHOSTSTREAM_REQUIRE_VK_HEADERS=1 but {why}")
-        }
-        Err(why) => {
-            eprintln!(
-                "SKIPPED: {why}; set GHOSTSTREAM_REQUIRE_VK_HEADERS=1 to make this a failure"
-            );
-            return;
-        }
+    let Some(include) = vk_layout::include_dir(
+        "GHOSTSTREAM_VK_HEADERS",
+        "vulkan-headers-trixie",
+        "vk_video/vulkan_video_codec_av1std_encode.h",
+        None,
+        ".ci/get-vulkan-headers-trixie.sh",
+    ) else {
+        return;
     };
     let (checks, covered) = checks();
 
     // Every field of every checked struct is listed, in any order (offsets catch the order).
-    let mut text = String::new();
-    for h in [
-        "vulkan/vulkan_core.h",
-        "vk_video/vulkan_video_codec_av1std.h",
-        "vk_video/vulkan_video_codec_av1std_encode.h",
-    ] {
-        text += &std::fs::read_to_string(include.join(h)).unwrap();
-    }
-    let structs = header_structs(&text);
-    let mut coverage = Vec::new();
-    for (name, listed) in &covered {
-        let Some(members) = structs.get(*name) else {
-            coverage.push(format!("{name}: not a struct of the headers"));
-            continue;
-        };
-        let members: BTreeSet<String> = members.iter().cloned().collect();
-        for missing in members.difference(listed) {
-            coverage.push(format!("{name}.{missing}: in the header, not checked"));
-        }
-        for extra in listed.difference(&members) {
-            coverage.push(format!("{name}.{extra}: checked, not in the header"));
-        }
-    }
-    assert!(
-        coverage.is_empty(),
-        "field lists differ:\n{}",
-        coverage.join("\n")
+    vk_layout::assert_fields_covered(
+        &include,
+        &[
+            "vulkan/vulkan_core.h",
+            "vk_video/vulkan_video_codec_av1std.h",
+            "vk_video/vulkan_video_codec_av1std_encode.h",
+        ],
+        &covered,
     );
-
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = String::from(
-        "#include <stddef.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n\
-         #include <vulkan/vulkan_core.h>\nint main(void) {\n",
-    );
-    for check in &checks {
-        if check.string {
-            writeln!(c, "  printf(\"%s\\n\", {});", check.c).unwrap();
-        } else {
-            writeln!(c, "  printf(\"%lld\\n\", (long long)({}));", check.c).unwrap();
-        }
-    }
-    c.push_str("  return 0;\n}\n");
-    let src = dir.path().join("layout.c");
-    std::fs::write(&src, c).unwrap();
-    let exe = dir.path().join("layout");
-    let out = Command::new("cc")
-        .arg("-std=gnu11")
-        .arg("-I")
-        .arg(&include)
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .expect("a C compiler (cc) runs");
-    assert!(
-        out.status.success(),
-        "compiling against {} failed: {}",
-        include.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(&exe).output().unwrap();
-    assert!(out.status.success());
-    let values: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect();
-    assert_eq!(values.len(), checks.len());
-
+    let values = vk_layout::c_values(&include, &checks);
     // The comparison itself can fail: one Rust offset moved by 4 is reported, alone.
-    let probe = checks
-        .iter()
-        .position(|c| c.c == "offsetof(VkVideoEncodeAV1PictureInfoKHR, pStdPictureInfo)")
-        .unwrap();
-    let mut moved = checks.clone();
-    moved[probe].rust = (moved[probe].rust.parse::<u64>().unwrap() + 4).to_string();
-    let caught = mismatches(&moved, &values);
-    assert_eq!(
-        caught.len(),
-        1 + mismatches(&checks, &values).len(),
-        "{caught:?}"
+    vk_layout::assert_probe_caught(
+        &checks,
+        &values,
+        "offsetof(VkVideoEncodeAV1PictureInfoKHR, pStdPictureInfo)",
     );
-
-    let wrong = mismatches(&checks, &values);
-    let fields: usize = covered.values().map(BTreeSet::len).sum();
-    eprintln!(
-        "{} values compared with {} ({} structs, {fields} fields or bits, each listed as the \
-         header lists it)",
-        checks.len(),
-        include.display(),
-        covered.len(),
-    );
-    assert!(wrong.is_empty(), "layout differs:\n{}", wrong.join("\n"));
+    vk_layout::assert_all_match(&checks, &values, &include, &covered);
 }
 
 /// The structures chain onto ash's own through `push_next`, each carrying its sType from
