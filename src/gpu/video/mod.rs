@@ -8,6 +8,7 @@ pub mod caps;
 pub mod encoder;
 pub mod h264;
 pub mod h265;
+pub mod intra_refresh;
 mod picture;
 pub mod session;
 mod stream;
