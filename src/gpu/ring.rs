@@ -225,14 +225,14 @@ pub struct GpuHandoff {
 
 /// The picture images and timelines a ring hands its frames over with instead of buffers: the
 /// pass writes each frame's planes straight into the next image (in rotation), then releases
-/// the image to its [`PictureConsumer`] (queue family and layout). Frame n (from 0) goes into
-/// image n mod images; the pass waits for `released` to reach n + 1 - images before writing it
+/// the image to its [`PictureConsumer`](super::PictureConsumer) (queue family and layout).
+/// Frame n (from 0) goes into image n mod images; the pass waits for `released` to reach n + 1 - images before writing it
 /// (the consumer has finished with the frame before in that image) and signals `ready` = n + 1.
 /// The images must be NV12 or P010 as the ring's output, each at least the output's size
 /// (beyond it, the picture's last row and column are repeated).
 #[derive(Clone, Debug)]
 pub struct ImageHandoff {
-    /// The images frames are written into in rotation (1 to [`MAX_HANDOFF_BUFFERS`]).
+    /// The images frames are written into in rotation (1 to 64, as for buffers).
     pub images: Vec<Arc<PlanarImage>>,
     /// Set to n + 1 when frame n (counted from 0) is written and released.
     pub ready: Arc<ExportableTimeline>,
