@@ -368,6 +368,19 @@ impl VideoEncoder {
                 reason,
             },
         )?;
+        // Each DPB slot is an image of its own (EncodePictures::references); a device that
+        // keeps every reference picture in one image (Mesa's RADV before VCN 5, for one) would
+        // need the slots as layers of one image, which is not implemented: refused by name
+        // rather than coded against VUID-VkVideoBeginCodingInfoKHR-flags-07244.
+        if !support.limits.separate_reference_images {
+            return Err(GpuError::Unsupported {
+                what: format!("{codec} encode with Vulkan Video"),
+                reason: format!(
+                    "{} keeps reference pictures in one image (no VK_VIDEO_CAPABILITY_SEPARATE_REFERENCE_IMAGES_BIT_KHR); the encoder makes one image per DPB slot",
+                    support.device
+                ),
+            });
+        }
         if rate.quality_level >= support.quality_levels.max(1) {
             return Err(GpuError::Invalid {
                 what: format!("quality level {}", rate.quality_level),
