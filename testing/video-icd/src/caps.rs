@@ -688,6 +688,68 @@ pub const AMD_RADV_RX_7900_XTX: DeviceTable = DeviceTable {
     ..NVIDIA_RTX_4090
 };
 
+/// An AMD Radeon RX 9070 XT (Navi 48, RDNA4, VCN 5.0.0) on Mesa's RADV: the RADV table whose
+/// encode offers separate reference images.
+///
+/// Source: the same `radv_video.c` (bminor/mesa-mesa at commit
+/// 00145624637a5ada7f5f7afb0ae75157b3b08824) in its VCN 5 branches (`RADV_VIDEO_ENC_HW_5`:
+/// `SEPARATE_REFERENCE_IMAGES`, the H.264 8x8 transform, smaller smallest extents, AV1's 8x2
+/// coded picture alignment, compound references and std flags). The largest coded extents are
+/// the kernel's VCN 5.0.0 encode table (the amdgpu patch "Add VCN5 encode and decode
+/// capabilities support" to `drivers/gpu/drm/amd/amdgpu/soc24.c`,
+/// `vcn_5_0_0_video_codecs_encode_array_vcn0`: H.264 3840x2160, HEVC and AV1 7680x4320, level
+/// 0 again). Not sourced, chosen here: as for [`AMD_RADV_RX_7900_XTX`] (the levels, the
+/// quality levels kept at this commit's 2, the PCI device id 0x7550 and the Mesa version).
+pub const AMD_RADV_RX_9070_XT: DeviceTable = DeviceTable {
+    name: "AMD Radeon RX 9070 XT (RADV NAVI48) (GhostStream test driver)",
+    device_id: 0x7550,
+    h264_video: VideoCaps {
+        flags: vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES,
+        min_coded_extent: (96, 32),
+        max_coded_extent: (3840, 2160),
+        ..AMD_RADV_RX_7900_XTX.h264_video
+    },
+    h264: H264Caps {
+        std_syntax_flags: vk::VideoEncodeH264StdFlagsKHR::from_raw(
+            AMD_RADV_RX_7900_XTX.h264.std_syntax_flags.as_raw()
+                | vk::VideoEncodeH264StdFlagsKHR::TRANSFORM_8X8_MODE_FLAG_SET.as_raw(),
+        ),
+        ..AMD_RADV_RX_7900_XTX.h264
+    },
+    h265_video: VideoCaps {
+        flags: vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES,
+        min_coded_extent: (384, 128),
+        max_coded_extent: (7680, 4320),
+        ..AMD_RADV_RX_7900_XTX.h265_video
+    },
+    av1_video: VideoCaps {
+        flags: vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES,
+        picture_access_granularity: (8, 2),
+        min_coded_extent: (320, 128),
+        max_coded_extent: (7680, 4320),
+        ..AMD_RADV_RX_7900_XTX.av1_video
+    },
+    av1_encode: EncodeCaps {
+        encode_input_picture_granularity: (8, 2),
+        ..AMD_RADV_RX_7900_XTX.av1_encode
+    },
+    av1: Av1Caps {
+        coded_picture_alignment: (8, 2),
+        max_unidirectional_compound_reference_count: 2,
+        max_unidirectional_compound_group1_reference_count: 2,
+        // LAST and GOLDEN.
+        unidirectional_compound_reference_name_mask: 0b000_1001,
+        max_bidirectional_compound_reference_count: 2,
+        max_bidirectional_compound_group1_reference_count: 1,
+        max_bidirectional_compound_group2_reference_count: 1,
+        // LAST and ALTREF.
+        bidirectional_compound_reference_name_mask: 0b100_0001,
+        std_syntax_flags: AV1_STD_SKIP_MODE_PRESENT_UNSET | AV1_STD_DELTA_Q,
+        ..AMD_RADV_RX_7900_XTX.av1
+    },
+    ..AMD_RADV_RX_7900_XTX
+};
+
 /// An Intel Arc A770 (DG2-512, Xe-HPG, Gfx 12.5) on Mesa's ANV.
 ///
 /// Source of the video values: Mesa's `src/intel/vulkan/anv_video.c`,
@@ -817,7 +879,8 @@ pub const INTEL_ANV_ARC_A770: DeviceTable = DeviceTable {
     ..NVIDIA_RTX_4090
 };
 
-/// The environment variable that picks the table: `nvidia` (the default), `radv` or `anv`.
+/// The environment variable that picks the table: `nvidia` (the default), `radv` (RDNA3),
+/// `radv-rdna4` or `anv`.
 pub const TABLE_ENV: &str = "GHOSTSTREAM_ICD_TABLE";
 
 /// The table named `name` ([`TABLE_ENV`]'s values), `None` for another name.
@@ -825,6 +888,7 @@ pub fn by_name(name: &str) -> Option<&'static DeviceTable> {
     match name {
         "nvidia" => Some(&NVIDIA_RTX_4090),
         "radv" => Some(&AMD_RADV_RX_7900_XTX),
+        "radv-rdna4" => Some(&AMD_RADV_RX_9070_XT),
         "anv" => Some(&INTEL_ANV_ARC_A770),
         _ => None,
     }

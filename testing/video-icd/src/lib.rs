@@ -13,7 +13,8 @@
 //!
 //! The modelled driver is chosen by `GHOSTSTREAM_ICD_TABLE` ([`caps::TABLE_ENV`]), read once
 //! when the driver first answers: `nvidia` (the default: [`caps::NVIDIA_RTX_4090`]), `radv`
-//! ([`caps::AMD_RADV_RX_7900_XTX`], Mesa RADV on RDNA3) or `anv` ([`caps::INTEL_ANV_ARC_A770`],
+//! ([`caps::AMD_RADV_RX_7900_XTX`], Mesa RADV on RDNA3), `radv-rdna4`
+//! ([`caps::AMD_RADV_RX_9070_XT`], RADV on RDNA4) or `anv` ([`caps::INTEL_ANV_ARC_A770`],
 //! Mesa ANV on DG2, which encodes no AV1). Set it before the process's first Vulkan call.
 
 // The AV1-encode Vulkan types ash 0.38 lacks: the library's own definitions (checked against
