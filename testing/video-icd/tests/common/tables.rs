@@ -22,9 +22,9 @@ use ghoststream::{BitDepth, Codec, ColorDescription, RateControl, Rational};
 
 use super::skip;
 
-/// The picture size: above both Mesa drivers' smallest coded extents (RADV: 130x128 for H.265),
-/// and not a multiple of 16 in height, so cropping is exercised.
-const SIZE: (usize, usize) = (320, 180);
+/// The picture size: above both Mesa drivers' smallest coded extents (RADV on RDNA4: 384x128
+/// for H.265), and not a multiple of 16 in height, so cropping is exercised.
+const SIZE: (usize, usize) = (400, 228);
 
 /// Picture `n`: gradients that move with `n`, distinct per frame (NV12).
 #[expect(
