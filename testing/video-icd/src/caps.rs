@@ -252,6 +252,10 @@ pub struct DeviceTable {
     pub encode_queue_count: u32,
     /// The encode operations family 1 reports in `VkQueueFamilyVideoPropertiesKHR`.
     pub encode_operations: vk::VideoCodecOperationFlagsKHR,
+    /// `imageCreateFlags` of the encode input pictures' `VkVideoFormatPropertiesKHR` (unless
+    /// `GHOSTSTREAM_ICD_PLAIN_INPUTS=1` empties them): with `MUTABLE_FORMAT | EXTENDED_USAGE` a
+    /// pass may write the pictures through plane views; without `EXTENDED_USAGE` it may not.
+    pub encode_input_create_flags: vk::ImageCreateFlags,
     /// H.264 encode: `VkVideoCapabilitiesKHR`.
     pub h264_video: VideoCaps,
     /// H.264 encode: `VkVideoEncodeCapabilitiesKHR`.
@@ -324,6 +328,10 @@ pub const NVIDIA_RTX_4090: DeviceTable = DeviceTable {
         vk::VideoCodecOperationFlagsKHR::ENCODE_H264.as_raw()
             | vk::VideoCodecOperationFlagsKHR::ENCODE_H265.as_raw()
             | CODEC_OPERATION_ENCODE_AV1.as_raw(),
+    ),
+    encode_input_create_flags: vk::ImageCreateFlags::from_raw(
+        vk::ImageCreateFlags::MUTABLE_FORMAT.as_raw()
+            | vk::ImageCreateFlags::EXTENDED_USAGE.as_raw(),
     ),
     h264_video: VideoCaps {
         flags: vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES,
@@ -537,6 +545,9 @@ pub const AMD_RADV_RX_7900_XTX: DeviceTable = DeviceTable {
     driver_id: vk::DriverId::MESA_RADV,
     driver_info: "modelled on Mesa RADV (radv_video.c at 00145624)",
     encode_operations: NVIDIA_RTX_4090.encode_operations,
+    // radv_GetPhysicalDeviceVideoFormatPropertiesKHR: MUTABLE_FORMAT | EXTENDED_USAGE for
+    // encode input (and decode output) pictures, the usage asked for echoed back.
+    encode_input_create_flags: NVIDIA_RTX_4090.encode_input_create_flags,
     h264_video: VideoCaps {
         // VCN 4: no SEPARATE_REFERENCE_IMAGES for encode (VCN 5 and later only).
         flags: vk::VideoCapabilityFlagsKHR::empty(),
@@ -765,9 +776,10 @@ pub const AMD_RADV_RX_9070_XT: DeviceTable = DeviceTable {
 /// Not sourced, chosen here: `maxDpbSlots` and `maxActiveReferencePictures` are
 /// `ANV_VIDEO_H264_MAX_NUM_REF_FRAME` and `ANV_VIDEO_H265_MAX_NUM_REF_FRAME` of `anv_private.h`,
 /// whose value (16) was not read from there; the PCI device id 0x56a0 and Mesa version 25.1.0;
-/// the API version and the device limits are the NVIDIA table's (not video values). The format
-/// answer ANV gives (`imageCreateFlags` MUTABLE_FORMAT alone, and a second entry with DRM
-/// modifier tiling) is not modelled: this driver answers as for its other tables.
+/// the API version and the device limits are the NVIDIA table's (not video values). Of ANV's
+/// format answer, `imageCreateFlags` MUTABLE_FORMAT alone is modelled (so no pass writes the
+/// encode input pictures through plane views: the engine copies into them); its second entry,
+/// with DRM format modifier tiling, is not.
 pub const INTEL_ANV_ARC_A770: DeviceTable = DeviceTable {
     name: "Intel(R) Arc(tm) A770 Graphics (DG2) (GhostStream test driver)",
     vendor_id: 0x8086,
@@ -780,6 +792,8 @@ pub const INTEL_ANV_ARC_A770: DeviceTable = DeviceTable {
         vk::VideoCodecOperationFlagsKHR::ENCODE_H264.as_raw()
             | vk::VideoCodecOperationFlagsKHR::ENCODE_H265.as_raw(),
     ),
+    // anv_GetPhysicalDeviceVideoFormatPropertiesKHR: MUTABLE_FORMAT alone, for every use.
+    encode_input_create_flags: vk::ImageCreateFlags::MUTABLE_FORMAT,
     h264_video: VideoCaps {
         flags: vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES,
         min_bitstream_buffer_offset_alignment: 32,

@@ -320,8 +320,7 @@ pub fn formats(
     } else if src {
         FormatProps {
             format,
-            create_flags: vk::ImageCreateFlags::MUTABLE_FORMAT
-                | vk::ImageCreateFlags::EXTENDED_USAGE,
+            create_flags: table.encode_input_create_flags,
             usage: vk::ImageUsageFlags::VIDEO_ENCODE_SRC_KHR
                 | vk::ImageUsageFlags::TRANSFER_SRC
                 | vk::ImageUsageFlags::TRANSFER_DST
