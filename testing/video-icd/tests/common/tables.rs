@@ -93,11 +93,14 @@ pub fn run(table: &str) -> Option<Report> {
         (SessionParameters::H264(&h264), "h264", &h264_support),
         (SessionParameters::H265(&h265), "hevc", &h265_support),
     ] {
+        let direct = want
+            .encode_input_create_flags
+            .contains(ash::vk::ImageCreateFlags::EXTENDED_USAGE);
         let bytes = session(
             &ctx,
             params,
             name,
-            &support.rate_control,
+            (&support.rate_control, direct),
             &driver.dir,
             validated,
         );
@@ -229,13 +232,14 @@ fn silent(ctx: &GpuContext, validated: bool, what: &str) {
     }
 }
 
-/// A 300-picture H.264 or H.265 session, decoded by FFmpeg and compared byte for byte; the
-/// stream's size.
+/// A 300-picture H.264 or H.265 session at the rates `modes` allow, its input pictures planar
+/// images (`direct`) or plain ones, decoded by FFmpeg and compared byte for byte; the stream's
+/// size.
 fn session(
     ctx: &Arc<GpuContext>,
     params: SessionParameters<'_>,
     name: &str,
-    modes: &[&str],
+    (modes, direct): (&[&str], bool),
     dir: &tempfile::TempDir,
     validated: bool,
 ) -> usize {
@@ -246,6 +250,13 @@ fn session(
         quality_level: 0,
     };
     let mut encoder = VideoEncoder::new(ctx, params, rate).expect("the encoder opens");
+    // Planar input images a pass may write where the table's format answer allows plane
+    // views (MUTABLE_FORMAT | EXTENDED_USAGE), plain ones copied into otherwise (ANV).
+    assert_eq!(
+        encoder.direct_inputs().is_some(),
+        direct,
+        "{name}: direct inputs as the table's format answer allows"
+    );
     let mut stream = Vec::new();
     let mut idrs = Vec::new();
     let mut inputs = Vec::new();
