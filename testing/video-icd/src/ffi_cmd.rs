@@ -1019,6 +1019,25 @@ pub(crate) unsafe extern "system" fn cmd_begin_video_coding(
                     return Err("the parameters were created for another session".into());
                 }
             }
+            // Without SEPARATE_REFERENCE_IMAGES for the profile (Mesa RADV's encode before VCN
+            // 5), every bound picture must be a view of one image.
+            let separate = crate::video::check(crate::caps::active(), &s.request.profile)
+                .is_ok_and(|c| {
+                    c.video
+                        .flags
+                        .contains(vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES)
+                });
+            let images: std::collections::BTreeSet<u64> = checked
+                .iter()
+                .filter_map(|sl| sl.picture.as_ref())
+                .filter_map(|p| d.views.get(&p.view).map(|v| v.image))
+                .collect();
+            if !separate && images.len() > 1 {
+                return Err(format!(
+                    "reference slots bound from {} images, and the profile has no VK_VIDEO_CAPABILITY_SEPARATE_REFERENCE_IMAGES_BIT_KHR (VUID-VkVideoBeginCodingInfoKHR-flags-07244)",
+                    images.len()
+                ));
+            }
             let max = s.request.max_dpb_slots;
             for sl in &checked {
                 if u32::try_from(sl.index).map_or(true, |i| i >= max) && sl.index >= 0 {
