@@ -919,3 +919,42 @@ pub fn active() -> &'static DeviceTable {
             .unwrap_or(&NVIDIA_RTX_4090)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_name_picks_its_table_and_the_tables_differ_where_the_drivers_do() {
+        assert_eq!(by_name("nvidia"), Some(&NVIDIA_RTX_4090));
+        assert_eq!(by_name("radv"), Some(&AMD_RADV_RX_7900_XTX));
+        assert_eq!(by_name("radv-rdna4"), Some(&AMD_RADV_RX_9070_XT));
+        assert_eq!(by_name("anv"), Some(&INTEL_ANV_ARC_A770));
+        assert_eq!(by_name("lavapipe"), None);
+        let separate = vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES;
+        // RADV offers separate reference images for encode from VCN 5 on.
+        assert!(!AMD_RADV_RX_7900_XTX.h264_video.flags.contains(separate));
+        assert!(AMD_RADV_RX_9070_XT.h264_video.flags.contains(separate));
+        // ANV encodes no AV1 and offers constant QP only.
+        assert!(!INTEL_ANV_ARC_A770
+            .encode_operations
+            .contains(CODEC_OPERATION_ENCODE_AV1));
+        assert_eq!(
+            INTEL_ANV_ARC_A770.h264_encode.rate_control_modes,
+            vk::VideoEncodeRateControlModeFlagsKHR::DISABLED
+        );
+        // Both Mesa drivers code H.265 in 64x64 CTBs only.
+        for t in [
+            &AMD_RADV_RX_7900_XTX,
+            &AMD_RADV_RX_9070_XT,
+            &INTEL_ANV_ARC_A770,
+        ] {
+            assert_eq!(
+                t.h265.ctb_sizes,
+                vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_64
+            );
+            assert!(!t.h264.requires_gop_remaining_frames && !t.h265.requires_gop_remaining_frames);
+            assert!(t.name.ends_with("(GhostStream test driver)"));
+        }
+    }
+}
