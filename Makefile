@@ -51,7 +51,7 @@ lint: setup
 # is the dynamic loader's.
 VVL14_TESTS = --test validation_layer --test gpu_convert --test gpu_process --test gpu_session --test gpu_embed \
 	--test gpu_handoff --test gpu_interop --test gpu_dmabuf --test pipewire_dmabuf --test cuda_handoff \
-	--test wayland_dmabuf_gpu --test loader --test session --test engine_session --test engine_encode --test engine_handoff --test engine_direct --test gpu_picture --test caps_query --test encode --test av1 --test encode_h265_10bit
+	--test wayland_dmabuf_gpu --test loader --test session --test engine_session --test engine_encode --test engine_handoff --test engine_direct --test engine_table_anv --test engine_table_radv --test engine_table_radv_rdna4 --test gpu_picture --test caps_query --test encode --test av1 --test encode_h265_10bit
 test: setup-test lint fuzz-smoke
 	GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_GLSLC=1 GHOSTSTREAM_REQUIRE_SWAY=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 GHOSTSTREAM_REQUIRE_PIPEWIRE14=1 GHOSTSTREAM_REQUIRE_PORTAL=1 GHOSTSTREAM_REQUIRE_GNOME=1 GHOSTSTREAM_REQUIRE_STREAMING=1 GHOSTSTREAM_REQUIRE_ZIG=1 GHOSTSTREAM_REQUIRE_VK_HEADERS=1 cargo test --workspace
 	CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER=$(CURDIR)/.ci/with-vvl-trixie GHOSTSTREAM_REQUIRE_VVL14=1 GHOSTSTREAM_REQUIRE_GPU=1 GHOSTSTREAM_REQUIRE_PIPEWIRE=1 cargo test --workspace $(VVL14_TESTS)
