@@ -166,6 +166,30 @@ impl GpuImage {
         )
     }
 
+    /// As [`GpuImage::for_video`], with `layers` array layers (at least one) and its view a
+    /// `2D_ARRAY` one over all of them: the decoded picture buffer of a device that keeps every
+    /// reference picture in one image, each slot a layer a picture resource names with
+    /// `baseArrayLayer`.
+    pub(crate) fn layered_for_video(
+        ctx: &Arc<GpuContext>,
+        name: &str,
+        format: vk::Format,
+        size: (u32, u32),
+        layers: u32,
+        usage: vk::ImageUsageFlags,
+        profiles: Option<&mut vk::VideoProfileListInfoKHR<'_>>,
+    ) -> Result<Self, GpuError> {
+        Self::make(
+            ctx,
+            name,
+            format,
+            size,
+            (usage, vk::ImageCreateFlags::empty()),
+            layers.max(1),
+            profiles,
+        )
+    }
+
     /// As [`GpuImage::for_video`], made with `flags`. With `EXTENDED_USAGE`, the image's own
     /// view is for `usage` less `STORAGE` (the usage its format may lack, which views of other
     /// formats carry: a picture's plane views).
@@ -178,6 +202,20 @@ impl GpuImage {
         flags: vk::ImageCreateFlags,
         profiles: Option<&mut vk::VideoProfileListInfoKHR<'_>>,
     ) -> Result<Self, GpuError> {
+        Self::make(ctx, name, format, (width, height), (usage, flags), 1, profiles)
+    }
+
+    /// The image of [`GpuImage::create`] with `layers` array layers, its view over all of them
+    /// (`2D` for one layer, `2D_ARRAY` for more).
+    fn make(
+        ctx: &Arc<GpuContext>,
+        name: &str,
+        format: vk::Format,
+        (width, height): (u32, u32),
+        (usage, flags): (vk::ImageUsageFlags, vk::ImageCreateFlags),
+        layers: u32,
+        profiles: Option<&mut vk::VideoProfileListInfoKHR<'_>>,
+    ) -> Result<Self, GpuError> {
         let mut info = vk::ImageCreateInfo::default()
             .flags(flags)
             .image_type(vk::ImageType::TYPE_2D)
@@ -188,7 +226,7 @@ impl GpuImage {
                 depth: 1,
             })
             .mip_levels(1)
-            .array_layers(1)
+            .array_layers(layers)
             .samples(vk::SampleCountFlags::TYPE_1)
             .tiling(vk::ImageTiling::OPTIMAL)
             .usage(usage)
@@ -224,9 +262,16 @@ impl GpuImage {
             vk::ImageViewUsageCreateInfo::default().usage(usage & !vk::ImageUsageFlags::STORAGE);
         let mut view_info = vk::ImageViewCreateInfo::default()
             .image(image)
-            .view_type(vk::ImageViewType::TYPE_2D)
+            .view_type(if layers > 1 {
+                vk::ImageViewType::TYPE_2D_ARRAY
+            } else {
+                vk::ImageViewType::TYPE_2D
+            })
             .format(format)
-            .subresource_range(super::conv::color_range());
+            .subresource_range(vk::ImageSubresourceRange {
+                layer_count: layers,
+                ..super::conv::color_range()
+            });
         if flags.contains(vk::ImageCreateFlags::EXTENDED_USAGE) {
             view_info = view_info.push_next(&mut view_usage);
         }

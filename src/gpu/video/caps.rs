@@ -461,6 +461,10 @@ pub struct PictureFormats {
     pub input: FormatChoice,
     /// The decoded picture buffer's references (asked for `VIDEO_ENCODE_DPB`).
     pub dpb: FormatChoice,
+    /// The device takes each reference picture from an image of its own
+    /// (`SEPARATE_REFERENCE_IMAGES`); without it every reference picture of a session must be
+    /// a layer of one image (VUID-VkVideoBeginCodingInfoKHR-flags-07244).
+    pub separate_reference_images: bool,
 }
 
 /// The usage the encode input images are asked for.
@@ -501,6 +505,7 @@ pub fn picture_formats(
     Ok(PictureFormats {
         input: ask(INPUT_USAGE, "encode input")?,
         dpb: ask(vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR, "reference")?,
+        separate_reference_images: support.limits.separate_reference_images,
     })
 }
 

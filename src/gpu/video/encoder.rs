@@ -368,19 +368,6 @@ impl VideoEncoder {
                 reason,
             },
         )?;
-        // Each DPB slot is an image of its own (EncodePictures::references); a device that
-        // keeps every reference picture in one image (Mesa's RADV before VCN 5, for one) would
-        // need the slots as layers of one image, which is not implemented: refused by name
-        // rather than coded against VUID-VkVideoBeginCodingInfoKHR-flags-07244.
-        if !support.limits.separate_reference_images {
-            return Err(GpuError::Unsupported {
-                what: format!("{codec} encode with Vulkan Video"),
-                reason: format!(
-                    "{} keeps reference pictures in one image (no VK_VIDEO_CAPABILITY_SEPARATE_REFERENCE_IMAGES_BIT_KHR); the encoder makes one image per DPB slot",
-                    support.device
-                ),
-            });
-        }
         if rate.quality_level >= support.quality_levels.max(1) {
             return Err(GpuError::Invalid {
                 what: format!("quality level {}", rate.quality_level),
@@ -1357,7 +1344,7 @@ impl VideoEncoder {
         };
         let idr = order.kind == PictureKind::Idr;
         // Synchronization 1 has no video access bits: the memory ones cover the encode's.
-        let barrier = |image, old, new, src_family, dst_family| {
+        let barrier = |image, layer, old, new, src_family, dst_family| {
             vk::ImageMemoryBarrier::default()
                 .src_access_mask(vk::AccessFlags::empty())
                 .dst_access_mask(vk::AccessFlags::MEMORY_READ | vk::AccessFlags::MEMORY_WRITE)
@@ -1366,7 +1353,10 @@ impl VideoEncoder {
                 .src_queue_family_index(src_family)
                 .dst_queue_family_index(dst_family)
                 .image(image)
-                .subresource_range(color_range())
+                .subresource_range(vk::ImageSubresourceRange {
+                    base_array_layer: layer,
+                    ..color_range()
+                })
         };
         // The acquire half of the upload's (or the pass's) ownership transfer, matching its
         // release: from TRANSFER_DST_OPTIMAL after a copy, from GENERAL after a pass that wrote
@@ -1381,6 +1371,7 @@ impl VideoEncoder {
             };
             barriers.push(barrier(
                 self.pictures.inputs[frame].image(),
+                0,
                 old,
                 vk::ImageLayout::VIDEO_ENCODE_SRC_KHR,
                 self.ctx.queue_family,
@@ -1389,8 +1380,10 @@ impl VideoEncoder {
         }
         for (i, ready) in self.dpb_ready.iter().enumerate() {
             if !*ready {
+                // The slot's own layer (one image's layers where the slots share one).
                 barriers.push(barrier(
                     self.pictures.references[i].image,
+                    self.pictures.references[i].layer,
                     vk::ImageLayout::UNDEFINED,
                     vk::ImageLayout::VIDEO_ENCODE_DPB_KHR,
                     vk::QUEUE_FAMILY_IGNORED,
@@ -1401,6 +1394,7 @@ impl VideoEncoder {
         let resource = |slot: usize| {
             vk::VideoPictureResourceInfoKHR::default()
                 .coded_extent(extent)
+                .base_array_layer(self.pictures.references[slot].layer)
                 .image_view_binding(self.pictures.references[slot].view)
         };
         let slot_index = |i: usize| i32::try_from(i).unwrap_or(0);

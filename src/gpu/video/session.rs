@@ -228,13 +228,29 @@ impl InputImage {
 pub struct EncodePictures {
     /// The encode input pictures, one per frame in flight (all plain or all planar).
     pub(crate) inputs: Vec<InputImage>,
-    /// The decoded picture buffer's slots, one image each.
-    pub(crate) references: Vec<GpuImage>,
+    /// The decoded picture buffer's images: one per slot where the device takes separate
+    /// reference images, else one image with a layer per slot.
+    pub(crate) dpb: Vec<GpuImage>,
+    /// The decoded picture buffer's slots: where each one's reference picture lives.
+    pub(crate) references: Vec<DpbSlot>,
     /// Where the encoded frames are written (host-visible): region `i` (of `region` bytes,
     /// from `i * region`) is input `i`'s.
     pub(crate) bitstream: GpuBuffer,
     /// Bytes of one frame's region of `bitstream`.
     pub(crate) region: u64,
+}
+
+/// Where one DPB slot's reference picture lives: an image (of [`EncodePictures`]' DPB images),
+/// the view a picture resource binds, and the array layer of that view it names
+/// (`VkVideoPictureResourceInfoKHR::baseArrayLayer`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DpbSlot {
+    /// The image holding the slot's picture.
+    pub(crate) image: vk::Image,
+    /// The view picture resources bind (`2D`, or `2D_ARRAY` over every layer).
+    pub(crate) view: vk::ImageView,
+    /// The slot's layer of `image` (and of `view`).
+    pub(crate) layer: u32,
 }
 
 impl std::fmt::Debug for EncodePictures {
@@ -243,6 +259,7 @@ impl std::fmt::Debug for EncodePictures {
             .field("inputs", &self.inputs.len())
             .field("direct", &self.direct())
             .field("references", &self.references.len())
+            .field("dpb_images", &self.dpb.len())
             .field("region_bytes", &self.region)
             .finish_non_exhaustive()
     }
@@ -276,9 +293,17 @@ impl EncodePictures {
             .collect()
     }
 
-    /// The reference picture images (`VIDEO_ENCODE_DPB`), one per DPB slot.
+    /// The reference picture images (`VIDEO_ENCODE_DPB`), one per DPB slot: distinct images
+    /// where the device takes separate reference images, else the one image whose layers the
+    /// slots are (see [`Self::reference_layers`]).
     pub fn reference_images(&self) -> Vec<vk::Image> {
-        self.references.iter().map(|i| i.image).collect()
+        self.references.iter().map(|s| s.image).collect()
+    }
+
+    /// Each DPB slot's array layer of its image: all 0 with separate reference images, `0..n`
+    /// with one layered image.
+    pub fn reference_layers(&self) -> Vec<u32> {
+        self.references.iter().map(|s| s.layer).collect()
     }
 
     /// Bytes of one frame's bitstream region.
@@ -661,18 +686,48 @@ impl EncodeSession {
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let references = (0..self.hints.dpb_slots())
+        // A device without SEPARATE_REFERENCE_IMAGES needs every reference picture of the
+        // session in one image (VUID-VkVideoBeginCodingInfoKHR-flags-07244): one image with a
+        // layer per slot, each slot's picture resource naming its layer of the array view.
+        let slots = self.hints.dpb_slots();
+        let dpb = if formats.separate_reference_images {
+            (0..slots)
+                .map(|i| {
+                    GpuImage::for_video(
+                        &self.ctx,
+                        &format!("reference picture {i}"),
+                        formats.dpb.format,
+                        (w, h),
+                        vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+                        Some(&mut list),
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            vec![GpuImage::layered_for_video(
+                &self.ctx,
+                "reference pictures",
+                formats.dpb.format,
+                (w, h),
+                slots,
+                vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+                Some(&mut list),
+            )?]
+        };
+        let references = (0..slots)
             .map(|i| {
-                GpuImage::for_video(
-                    &self.ctx,
-                    &format!("reference picture {i}"),
-                    formats.dpb.format,
-                    (w, h),
-                    vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
-                    Some(&mut list),
-                )
+                let (image, layer) = if formats.separate_reference_images {
+                    (&dpb[i as usize], 0)
+                } else {
+                    (&dpb[0], i)
+                };
+                DpbSlot {
+                    image: image.image,
+                    view: image.view,
+                    layer,
+                }
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         // PCM-like worst cases take the raw size: twice as many bytes at 10 bits.
         let region = (EncodePictures::bitstream_bytes(w, h)
             * if self.depth == BitDepth::Ten { 2 } else { 1 })
@@ -687,6 +742,7 @@ impl EncodeSession {
         )?;
         Ok(EncodePictures {
             inputs,
+            dpb,
             references,
             bitstream,
             region,

@@ -285,6 +285,10 @@ pub struct CodingState {
     pub quality_level: u32,
     /// DPB slots holding a reconstructed picture.
     pub active_slots: Vec<i32>,
+    /// Where each active slot's reconstructed picture was written: (image, array layer of the
+    /// image). A reference naming the slot must name that picture resource again (one image's
+    /// layers being distinct pictures where the DPB is a layered image).
+    pub slot_pictures: std::collections::BTreeMap<i32, (u64, u32)>,
     /// AV1: what each active slot's picture is (from its setup's reference information).
     pub av1_references: std::collections::BTreeMap<i32, Av1Reference>,
     /// Pictures encoded.

@@ -476,6 +476,22 @@ fn picture_format(d: &Device, p: &Picture) -> Result<vk::Format, String> {
     picture_image(d, p).map(|img| img.request.format)
 }
 
+/// Where a picture resource lives: (image, array layer of the image), the view's first layer
+/// plus the resource's `baseArrayLayer`.
+fn picture_at(d: &Device, p: &Picture) -> Result<(u64, u32), String> {
+    let view = d
+        .views
+        .get(&p.view)
+        .ok_or_else(|| format!("image view {:#x} was destroyed", p.view))?;
+    if p.base_layer >= view.layer_count {
+        return Err(format!(
+            "baseArrayLayer {} of a view of {} layers",
+            p.base_layer, view.layer_count
+        ));
+    }
+    Ok((view.image, view.base_layer + p.base_layer))
+}
+
 /// The bytes of a picture resource: (memory, (plane offset, row pitch, texel bytes, size) per
 /// plane) of the layer it names.
 fn picture_planes(d: &Device, p: &Picture) -> Result<(u64, Vec<PlaneAt>), String> {
@@ -683,6 +699,18 @@ fn encode_checked(
                 r.index, session.coding.active_slots
             ));
         }
+        // The picture resource must be the one the slot's picture was reconstructed into:
+        // the same image and, in a layered DPB image, the same layer.
+        let named = r.picture.as_ref().map(|p| picture_at(d, p)).transpose()?;
+        let held = session.coding.slot_pictures.get(&r.index).copied();
+        if let (Some(named), Some(held)) = (named, held) {
+            if named != held {
+                return Err(format!(
+                    "reference slot {} names image {:#x} layer {}, and its picture was reconstructed into image {:#x} layer {}",
+                    r.index, named.0, named.1, held.0, held.1
+                ));
+            }
+        }
     }
     let view = d
         .views
@@ -773,14 +801,36 @@ fn encode_checked(
                 write_picture(d, p, coded, &luma, &chroma)?;
             }
         }
+        let at = setup
+            .picture
+            .as_ref()
+            .map(|p| picture_at(d, p))
+            .transpose()?;
         if let Some(s) = d.sessions.get_mut(&scope.session) {
             let c = &mut s.coding;
             c.active_slots.retain(|i| *i != setup.index);
             c.av1_references.remove(&setup.index);
+            c.slot_pictures.remove(&setup.index);
             // Reference picture setup activates the slot; an AV1 picture that refreshes no
             // reference frame invalidates it instead.
             if refresh {
                 c.active_slots.push(setup.index);
+                if let Some(at) = at {
+                    // The picture overwrites whatever another slot kept in the same image
+                    // layer: that slot holds no picture any more.
+                    let stale: Vec<i32> = c
+                        .slot_pictures
+                        .iter()
+                        .filter(|&(_, &p)| p == at)
+                        .map(|(&i, _)| i)
+                        .collect();
+                    for i in stale {
+                        c.slot_pictures.remove(&i);
+                        c.active_slots.retain(|&a| a != i);
+                        c.av1_references.remove(&i);
+                    }
+                    c.slot_pictures.insert(setup.index, at);
+                }
                 if let Some(r) = av1_setup {
                     c.av1_references.insert(setup.index, r);
                 }

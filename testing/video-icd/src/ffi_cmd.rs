@@ -1038,6 +1038,21 @@ pub(crate) unsafe extern "system" fn cmd_begin_video_coding(
                     images.len()
                 ));
             }
+            // Each bound picture resource once: where the slots are layers of one image, two
+            // slots naming the same layer would share one picture.
+            let mut seen = std::collections::BTreeSet::new();
+            for p in checked.iter().filter_map(|sl| sl.picture.as_ref()) {
+                let Some(v) = d.views.get(&p.view) else {
+                    continue;
+                };
+                let at = (v.image, v.base_layer.saturating_add(p.base_layer), p.offset, p.extent);
+                if !seen.insert(at) {
+                    return Err(format!(
+                        "two reference slots bound to image {:#x} layer {} (VUID-VkVideoBeginCodingInfoKHR-pPictureResource-07238)",
+                        at.0, at.1
+                    ));
+                }
+            }
             let max = s.request.max_dpb_slots;
             for sl in &checked {
                 if u32::try_from(sl.index).map_or(true, |i| i >= max) && sl.index >= 0 {

@@ -372,7 +372,13 @@ pub fn image_format_properties(
             depth: 1,
         },
         max_mip_levels: if planar { 1 } else { 15 },
-        max_array_layers: if planar { 1 } else { 2048 },
+        // A multi-planar picture is one layer, except a reference picture: a device without
+        // separate reference images keeps a session's DPB as layers of one image.
+        max_array_layers: if planar && !usage.contains(vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR) {
+            1
+        } else {
+            2048
+        },
         sample_counts: vk::SampleCountFlags::TYPE_1,
         max_resource_size: table.heap_size,
     })

@@ -69,10 +69,6 @@ pub fn run(table: &str) -> Option<Report> {
         bit_depth: BitDepth::Eight,
     };
     let mut report = Vec::new();
-    let refused = refusals(&ctx, &stream, want);
-    if !refused.is_empty() {
-        return Some(refused);
-    }
     let h264 = H264Parameters::new(&stream).unwrap();
     let mut h265 = H265Parameters::new(&stream).unwrap();
     let support = |codec| {
@@ -116,58 +112,6 @@ pub fn run(table: &str) -> Option<Report> {
         report.push(("av1", 300, bytes));
     }
     Some(report)
-}
-
-/// Where the table keeps every reference picture in one image (no
-/// `SEPARATE_REFERENCE_IMAGES`), the encoder refuses each codec by name before it makes
-/// anything: each codec's refusal (reported with 0 pictures and 0 bytes), after the layer's
-/// silence. Empty for a table with separate reference images.
-fn refusals(
-    ctx: &Arc<GpuContext>,
-    stream: &VideoStream,
-    table: &ghoststream_video_icd::caps::DeviceTable,
-) -> Report {
-    if table
-        .h264_video
-        .flags
-        .contains(ash::vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES)
-    {
-        return Vec::new();
-    }
-    let rate = VideoRate {
-        control: RateControl::Cqp { qp: 30 },
-        frame_rate: Rational::new(30, 1),
-        buffer_ms: 1000,
-        quality_level: 0,
-    };
-    let h264 = H264Parameters::new(stream).unwrap();
-    let h265 = H265Parameters::new(stream).unwrap();
-    let av1 = Av1Parameters::new(stream).unwrap();
-    let mut report = Vec::new();
-    for (params, name) in [
-        (SessionParameters::H264(&h264), "h264"),
-        (SessionParameters::H265(&h265), "hevc"),
-        (SessionParameters::Av1(&av1), "av1"),
-    ] {
-        let e = VideoEncoder::new(ctx, params, rate)
-            .err()
-            .unwrap_or_else(|| {
-                panic!("{name}: the encoder opens without separate reference images")
-            })
-            .to_string();
-        assert!(
-            e.contains(table.name) && e.contains("SEPARATE_REFERENCE_IMAGES"),
-            "{name}: {e}"
-        );
-        report.push((name, 0, 0));
-    }
-    silent(ctx, validated_env(), "refusals");
-    report
-}
-
-/// Whether the layer is on (as [`super::engine::driver_context`] decides).
-fn validated_env() -> bool {
-    std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some()
 }
 
 /// The first rate of a table offering `modes`, and the changes of the plan: CBR, VBR from 100,
