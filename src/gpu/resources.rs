@@ -202,7 +202,15 @@ impl GpuImage {
         flags: vk::ImageCreateFlags,
         profiles: Option<&mut vk::VideoProfileListInfoKHR<'_>>,
     ) -> Result<Self, GpuError> {
-        Self::make(ctx, name, format, (width, height), (usage, flags), 1, profiles)
+        Self::make(
+            ctx,
+            name,
+            format,
+            (width, height),
+            (usage, flags),
+            1,
+            profiles,
+        )
     }
 
     /// The image of [`GpuImage::create`] with `layers` array layers, its view over all of them

@@ -295,6 +295,104 @@ pub struct CodingState {
     pub encoded: u64,
 }
 
+/// Where a picture resource lives: (image, array layer of the image).
+pub(crate) type PictureAt = (u64, u32);
+
+impl CodingState {
+    /// Checks a reference to slot `index` whose picture resource is `named`: the slot holds a
+    /// picture, and `named` (when given) is where that picture was reconstructed, the same
+    /// image and, in a layered DPB image, the same layer.
+    pub(crate) fn check_reference(
+        &self,
+        index: i32,
+        named: Option<PictureAt>,
+    ) -> Result<(), String> {
+        if !self.active_slots.contains(&index) {
+            return Err(format!(
+                "reference slot {index} holds no picture (active: {:?})",
+                self.active_slots
+            ));
+        }
+        if let (Some(named), Some(held)) = (named, self.slot_pictures.get(&index)) {
+            if named != *held {
+                return Err(format!(
+                    "reference slot {index} names image {:#x} layer {}, and its picture was reconstructed into image {:#x} layer {}",
+                    named.0, named.1, held.0, held.1
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Slot `index` set up with its picture resource at `at`: with `refresh`, the slot holds
+    /// the new picture (and `av1`, its AV1 reference information), and any other slot whose
+    /// picture lived in the same image layer holds none any more (overwritten); without, the
+    /// slot is invalidated (an AV1 picture that refreshes no reference frame).
+    pub(crate) fn set_up(
+        &mut self,
+        index: i32,
+        at: Option<PictureAt>,
+        refresh: bool,
+        av1: Option<Av1Reference>,
+    ) {
+        self.forget(index);
+        if !refresh {
+            return;
+        }
+        if let Some(at) = at {
+            let stale: Vec<i32> = self
+                .slot_pictures
+                .iter()
+                .filter(|&(_, &p)| p == at)
+                .map(|(&i, _)| i)
+                .collect();
+            for i in stale {
+                self.forget(i);
+            }
+            self.slot_pictures.insert(index, at);
+        }
+        self.active_slots.push(index);
+        if let Some(r) = av1 {
+            self.av1_references.insert(index, r);
+        }
+    }
+
+    /// Slot `index` holds no picture.
+    fn forget(&mut self, index: i32) {
+        self.active_slots.retain(|&i| i != index);
+        self.av1_references.remove(&index);
+        self.slot_pictures.remove(&index);
+    }
+}
+
+/// Checks the picture resources a coding scope binds (each at (image, layer, codedOffset,
+/// codedExtent)): from one image where the profile has no separate reference images
+/// (VUID-VkVideoBeginCodingInfoKHR-flags-07244), and each one once
+/// (VUID-VkVideoBeginCodingInfoKHR-pPictureResource-07238: two slots naming one layer of a
+/// layered DPB image would share a picture).
+pub(crate) fn check_bound_pictures(
+    separate: bool,
+    bound: &[(u64, u32, (i32, i32), (u32, u32))],
+) -> Result<(), String> {
+    let images: std::collections::BTreeSet<u64> = bound.iter().map(|b| b.0).collect();
+    if !separate && images.len() > 1 {
+        return Err(format!(
+            "reference slots bound from {} images, and the profile has no VK_VIDEO_CAPABILITY_SEPARATE_REFERENCE_IMAGES_BIT_KHR (VUID-VkVideoBeginCodingInfoKHR-flags-07244)",
+            images.len()
+        ));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for b in bound {
+        if !seen.insert(b) {
+            return Err(format!(
+                "two reference slots bound to image {:#x} layer {} (VUID-VkVideoBeginCodingInfoKHR-pPictureResource-07238)",
+                b.0, b.1
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Driver {
     /// `vkCreateCommandPool`.
     pub fn create_command_pool(
@@ -637,4 +735,42 @@ pub(crate) fn check_video_family(d: &Device, b: &CommandBuffer) -> Result<(), St
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bound_pictures_come_from_one_image_without_separate_reference_images_each_once() {
+        let at = |image, layer| (image, layer, (0, 0), (416, 240));
+        // Separate images: one a slot.
+        assert!(check_bound_pictures(true, &[at(1, 0), at(2, 0)]).is_ok());
+        // Without: several images are refused (07244), one image's layers are not.
+        let e = check_bound_pictures(false, &[at(1, 0), at(2, 0)]).unwrap_err();
+        assert!(e.contains("07244"), "{e}");
+        assert!(check_bound_pictures(false, &[at(1, 0), at(1, 1), at(1, 2)]).is_ok());
+        // One layer bound twice is one picture in two slots (07238).
+        let e = check_bound_pictures(false, &[at(1, 1), at(1, 1)]).unwrap_err();
+        assert!(e.contains("07238") && e.contains("layer 1"), "{e}");
+    }
+
+    #[test]
+    fn a_reference_names_the_layer_its_picture_was_set_up_in() {
+        let mut c = CodingState::default();
+        c.set_up(0, Some((1, 0)), true, None);
+        c.set_up(1, Some((1, 1)), true, None);
+        assert!(c.check_reference(0, Some((1, 0))).is_ok());
+        assert!(c.check_reference(1, Some((1, 1))).is_ok());
+        let e = c.check_reference(1, Some((1, 0))).unwrap_err();
+        assert!(e.contains("reconstructed into image 0x1 layer 1"), "{e}");
+        // Slot 2 set up in layer 0 overwrites slot 0's picture: slot 0 holds none.
+        c.set_up(2, Some((1, 0)), true, None);
+        assert!(c.check_reference(0, Some((1, 0))).is_err());
+        assert!(c.check_reference(2, Some((1, 0))).is_ok());
+        // A setup that refreshes nothing invalidates its slot.
+        c.set_up(1, Some((1, 1)), false, None);
+        assert!(c.check_reference(1, Some((1, 1))).is_err());
+        assert_eq!(c.active_slots, [2]);
+    }
 }

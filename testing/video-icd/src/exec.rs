@@ -693,24 +693,9 @@ fn encode_checked(
         );
     }
     for r in &e.references {
-        if !session.coding.active_slots.contains(&r.index) {
-            return Err(format!(
-                "reference slot {} holds no picture (active: {:?})",
-                r.index, session.coding.active_slots
-            ));
-        }
-        // The picture resource must be the one the slot's picture was reconstructed into:
-        // the same image and, in a layered DPB image, the same layer.
+        // The picture resource must be the one the slot's picture was reconstructed into.
         let named = r.picture.as_ref().map(|p| picture_at(d, p)).transpose()?;
-        let held = session.coding.slot_pictures.get(&r.index).copied();
-        if let (Some(named), Some(held)) = (named, held) {
-            if named != held {
-                return Err(format!(
-                    "reference slot {} names image {:#x} layer {}, and its picture was reconstructed into image {:#x} layer {}",
-                    r.index, named.0, named.1, held.0, held.1
-                ));
-            }
-        }
+        session.coding.check_reference(r.index, named)?;
     }
     let view = d
         .views
@@ -806,35 +791,10 @@ fn encode_checked(
             .as_ref()
             .map(|p| picture_at(d, p))
             .transpose()?;
+        // Reference picture setup activates the slot; an AV1 picture that refreshes no
+        // reference frame invalidates it instead.
         if let Some(s) = d.sessions.get_mut(&scope.session) {
-            let c = &mut s.coding;
-            c.active_slots.retain(|i| *i != setup.index);
-            c.av1_references.remove(&setup.index);
-            c.slot_pictures.remove(&setup.index);
-            // Reference picture setup activates the slot; an AV1 picture that refreshes no
-            // reference frame invalidates it instead.
-            if refresh {
-                c.active_slots.push(setup.index);
-                if let Some(at) = at {
-                    // The picture overwrites whatever another slot kept in the same image
-                    // layer: that slot holds no picture any more.
-                    let stale: Vec<i32> = c
-                        .slot_pictures
-                        .iter()
-                        .filter(|&(_, &p)| p == at)
-                        .map(|(&i, _)| i)
-                        .collect();
-                    for i in stale {
-                        c.slot_pictures.remove(&i);
-                        c.active_slots.retain(|&a| a != i);
-                        c.av1_references.remove(&i);
-                    }
-                    c.slot_pictures.insert(setup.index, at);
-                }
-                if let Some(r) = av1_setup {
-                    c.av1_references.insert(setup.index, r);
-                }
-            }
+            s.coding.set_up(setup.index, at, refresh, av1_setup);
         }
     }
     if let Some(s) = d.sessions.get_mut(&scope.session) {

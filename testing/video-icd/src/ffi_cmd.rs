@@ -1020,39 +1020,24 @@ pub(crate) unsafe extern "system" fn cmd_begin_video_coding(
                 }
             }
             // Without SEPARATE_REFERENCE_IMAGES for the profile (Mesa RADV's encode before VCN
-            // 5), every bound picture must be a view of one image.
+            // 5), every bound picture must be a view of one image (its layers, one a slot).
             let separate = crate::video::check(crate::caps::active(), &s.request.profile)
                 .is_ok_and(|c| {
                     c.video
                         .flags
                         .contains(vk::VideoCapabilityFlagsKHR::SEPARATE_REFERENCE_IMAGES)
                 });
-            let images: std::collections::BTreeSet<u64> = checked
+            let bound: Vec<_> = checked
                 .iter()
                 .filter_map(|sl| sl.picture.as_ref())
-                .filter_map(|p| d.views.get(&p.view).map(|v| v.image))
+                .filter_map(|p| {
+                    d.views.get(&p.view).map(|v| {
+                        let layer = v.base_layer.saturating_add(p.base_layer);
+                        (v.image, layer, p.offset, p.extent)
+                    })
+                })
                 .collect();
-            if !separate && images.len() > 1 {
-                return Err(format!(
-                    "reference slots bound from {} images, and the profile has no VK_VIDEO_CAPABILITY_SEPARATE_REFERENCE_IMAGES_BIT_KHR (VUID-VkVideoBeginCodingInfoKHR-flags-07244)",
-                    images.len()
-                ));
-            }
-            // Each bound picture resource once: where the slots are layers of one image, two
-            // slots naming the same layer would share one picture.
-            let mut seen = std::collections::BTreeSet::new();
-            for p in checked.iter().filter_map(|sl| sl.picture.as_ref()) {
-                let Some(v) = d.views.get(&p.view) else {
-                    continue;
-                };
-                let at = (v.image, v.base_layer.saturating_add(p.base_layer), p.offset, p.extent);
-                if !seen.insert(at) {
-                    return Err(format!(
-                        "two reference slots bound to image {:#x} layer {} (VUID-VkVideoBeginCodingInfoKHR-pPictureResource-07238)",
-                        at.0, at.1
-                    ));
-                }
-            }
+            crate::command::check_bound_pictures(separate, &bound)?;
             let max = s.request.max_dpb_slots;
             for sl in &checked {
                 if u32::try_from(sl.index).map_or(true, |i| i >= max) && sl.index >= 0 {

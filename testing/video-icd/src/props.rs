@@ -445,6 +445,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!((ok.max_mip_levels, ok.max_array_layers), (1, 1));
+        // Reference pictures may be layers of one image (a layered DPB).
+        let dpb = img(
+            vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
+            vk::ImageCreateFlags::empty(),
+        )
+        .unwrap();
+        assert!(dpb.max_array_layers >= 16, "{dpb:?}");
         assert_eq!(
             img(
                 vk::ImageUsageFlags::COLOR_ATTACHMENT,

@@ -16,7 +16,9 @@ fn the_engine_encodes_on_the_radv_vcn4_table_with_a_layered_dpb() {
     let codecs: Vec<&str> = report.iter().map(|r| r.0).collect();
     assert_eq!(codecs, ["h264", "hevc", "av1"]);
     assert!(
-        report.iter().all(|&(_, pictures, bytes)| pictures == 300 && bytes > 0),
+        report
+            .iter()
+            .all(|&(_, pictures, bytes)| pictures == 300 && bytes > 0),
         "{report:?}"
     );
 }
