@@ -704,6 +704,7 @@ impl EncodeSession {
                 })
                 .collect::<Result<Vec<_>, _>>()?
         } else {
+            self.check_dpb_layers(formats.dpb.format, slots, &mut list)?;
             vec![GpuImage::layered_for_video(
                 &self.ctx,
                 "reference pictures",
@@ -747,6 +748,48 @@ impl EncodeSession {
             bitstream,
             region,
         })
+    }
+
+    /// Checks that the device makes `format` reference pictures (`VIDEO_ENCODE_DPB`, optimal
+    /// tiling, for the profiles in `list`) with `layers` array layers
+    /// (`VkImageFormatProperties::maxArrayLayers`, VUID-VkImageCreateInfo-arrayLayers-02256):
+    /// the layered DPB of a device without separate reference images. The error names the
+    /// device and its limit.
+    fn check_dpb_layers(
+        &self,
+        format: vk::Format,
+        layers: u32,
+        list: &mut vk::VideoProfileListInfoKHR<'_>,
+    ) -> Result<(), GpuError> {
+        let info = vk::PhysicalDeviceImageFormatInfo2::default()
+            .format(format)
+            .ty(vk::ImageType::TYPE_2D)
+            .tiling(vk::ImageTiling::OPTIMAL)
+            .usage(vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR)
+            .push_next(list);
+        let mut props = vk::ImageFormatProperties2::default();
+        // SAFETY: a valid physical device; the info's chain (the profile list) outlives the call.
+        let result = unsafe {
+            self.ctx
+                .instance
+                .get_physical_device_image_format_properties2(self.ctx.physical, &info, &mut props)
+        };
+        let what = || format!("make a {layers}-layer decoded picture buffer image");
+        let device = &self.ctx.device_info().name;
+        result.map_err(|e| GpuError::Unsupported {
+            what: what(),
+            reason: format!("{device} refuses {format:?} reference pictures ({e:?})"),
+        })?;
+        let max = props.image_format_properties.max_array_layers;
+        if max < layers {
+            return Err(GpuError::Unsupported {
+                what: what(),
+                reason: format!(
+                    "{device} keeps reference pictures in one image (no VK_VIDEO_CAPABILITY_SEPARATE_REFERENCE_IMAGES_BIT_KHR) and makes {format:?} reference pictures with at most {max} array layers"
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The session's profile as its pictures, bitstream buffers and queries name it (the codec's
