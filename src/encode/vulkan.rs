@@ -253,18 +253,15 @@ fn check_support(config: &SessionConfig, support: &EncodeSupport) -> Result<(), 
             ),
         ));
     }
-    // The plan: one reference picture, two DPB slots held in two images, P pictures, the
-    // feedback's offset and size, no GOP bookkeeping per scope.
+    // The plan: one reference picture, two DPB slots (two images, or two layers of one image
+    // where the device keeps reference pictures in one), P pictures, the feedback's offset and
+    // size, no GOP bookkeeping per scope.
     let needs = [
         (
             support.max_dpb_slots >= 2 && support.max_active_references >= 1,
             "two DPB slots and one active reference",
         ),
         (limits.p_references >= 1, "P pictures"),
-        (
-            limits.separate_reference_images,
-            "reference pictures in separate images",
-        ),
         (
             limits.feedback,
             "encode feedback with the bitstream offset and size",
@@ -831,5 +828,9 @@ mod tests {
         gop.limits.requires_gop_remaining_frames = true;
         let e = check_support(&config, &gop).unwrap_err().to_string();
         assert!(e.contains("remaining GOP counts"), "{e}");
+        // Reference pictures kept in one image: the DPB's slots are its layers.
+        let mut layered = support();
+        layered.limits.separate_reference_images = false;
+        check_support(&config, &layered).expect("a layered DPB");
     }
 }

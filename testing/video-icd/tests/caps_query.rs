@@ -264,6 +264,8 @@ fn formats(ctx: &GpuContext) {
                 usage: vk::ImageUsageFlags::VIDEO_ENCODE_DPB_KHR,
                 storage: false,
             },
+            // The NVIDIA table: each reference picture an image of its own.
+            separate_reference_images: true,
         };
         for tuning in TUNINGS {
             assert_eq!(
