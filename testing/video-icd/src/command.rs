@@ -298,6 +298,10 @@ pub struct CodingState {
 /// Where a picture resource lives: (image, array layer of the image).
 pub(crate) type PictureAt = (u64, u32);
 
+/// A bound video picture resource as the specification tells them apart: (image, array layer
+/// of the image, codedOffset, codedExtent).
+pub(crate) type BoundPicture = (u64, u32, (i32, i32), (u32, u32));
+
 impl CodingState {
     /// Checks a reference to slot `index` whose picture resource is `named`: the slot holds a
     /// picture, and `named` (when given) is where that picture was reconstructed, the same
@@ -370,10 +374,7 @@ impl CodingState {
 /// (VUID-VkVideoBeginCodingInfoKHR-flags-07244), and each one once
 /// (VUID-VkVideoBeginCodingInfoKHR-pPictureResource-07238: two slots naming one layer of a
 /// layered DPB image would share a picture).
-pub(crate) fn check_bound_pictures(
-    separate: bool,
-    bound: &[(u64, u32, (i32, i32), (u32, u32))],
-) -> Result<(), String> {
+pub(crate) fn check_bound_pictures(separate: bool, bound: &[BoundPicture]) -> Result<(), String> {
     let images: std::collections::BTreeSet<u64> = bound.iter().map(|b| b.0).collect();
     if !separate && images.len() > 1 {
         return Err(format!(
