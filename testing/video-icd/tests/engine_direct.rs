@@ -32,6 +32,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use ash::vk;
+use common::engine::picture;
 use common::ffmpeg::{decode_and_compare_as, push_yuv420p10};
 use common::skip;
 use ghoststream::gpu::video::encoder::{
@@ -47,27 +48,6 @@ use ghoststream_video_icd::{COMPUTE_FAMILY, ENCODE_FAMILY};
 
 /// How long the stand-in pass waits for one of its own submissions.
 const TIMEOUT_NS: u64 = 5_000_000_000;
-
-/// Picture `n` of a `w` x `h` NV12 stream (tight planes): gradients that move with `n`.
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "every sample is reduced modulo 220 or 200 and offset below 256"
-)]
-fn picture(n: usize, w: usize, h: usize) -> Vec<u8> {
-    let mut p = vec![0u8; w * h * 3 / 2];
-    for y in 0..h {
-        for x in 0..w {
-            p[y * w + x] = ((x * 3 + y * 5 + n * 17) % 220 + 16) as u8;
-        }
-    }
-    for y in 0..h / 2 {
-        for x in 0..w / 2 {
-            p[w * h + y * w + 2 * x] = ((x * 7 + n * 29) % 200 + 28) as u8;
-            p[w * h + y * w + 2 * x + 1] = ((y * 11 + n * 13) % 200 + 28) as u8;
-        }
-    }
-    p
-}
 
 /// One image's slot of the stand-in pass: its command buffer, its fence (the last submission
 /// that used them) and its staging buffer.

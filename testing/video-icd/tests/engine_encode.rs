@@ -18,6 +18,7 @@ mod common;
 
 use std::process::Command;
 
+use common::engine::picture;
 use common::skip;
 use ghoststream::bitstream::obu;
 use ghoststream::gpu::video::av1_sequence::Av1Parameters;
@@ -30,27 +31,6 @@ use ghoststream::gpu::video::VideoStream;
 use ghoststream::gpu::GpuContext;
 use ghoststream::{ColorDescription, Rational};
 use ghoststream::{RateControl, Tuning};
-
-/// Picture `n` of a `w` x `h` NV12 stream: gradients that move with `n`, distinct per frame.
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "every sample is reduced modulo 220 or 200 and offset below 256"
-)]
-fn picture(n: usize, w: usize, h: usize) -> Vec<u8> {
-    let mut p = vec![0u8; w * h * 3 / 2];
-    for y in 0..h {
-        for x in 0..w {
-            p[y * w + x] = ((x * 3 + y * 5 + n * 17) % 220 + 16) as u8;
-        }
-    }
-    for y in 0..h / 2 {
-        for x in 0..w / 2 {
-            p[w * h + y * w + 2 * x] = ((x * 7 + n * 29) % 200 + 28) as u8;
-            p[w * h + y * w + 2 * x + 1] = ((y * 11 + n * 13) % 200 + 28) as u8;
-        }
-    }
-    p
-}
 
 #[test]
 fn h264_and_h265_sessions_on_the_test_driver_decode_to_exactly_the_input() {

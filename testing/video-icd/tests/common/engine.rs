@@ -26,3 +26,25 @@ pub fn driver_context() -> Option<(InstalledDriver, Arc<GpuContext>, bool)> {
         }
     }
 }
+
+/// Picture `n` of a `w` x `h` NV12 stream (tight planes): gradients that move with `n`,
+/// distinct per frame.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "every sample is reduced modulo 220 or 200 and offset below 256"
+)]
+pub fn picture(n: usize, w: usize, h: usize) -> Vec<u8> {
+    let mut p = vec![0u8; w * h * 3 / 2];
+    for y in 0..h {
+        for x in 0..w {
+            p[y * w + x] = ((x * 3 + y * 5 + n * 17) % 220 + 16) as u8;
+        }
+    }
+    for y in 0..h / 2 {
+        for x in 0..w / 2 {
+            p[w * h + y * w + 2 * x] = ((x * 7 + n * 29) % 200 + 28) as u8;
+            p[w * h + y * w + 2 * x + 1] = ((y * 11 + n * 13) % 200 + 28) as u8;
+        }
+    }
+    p
+}

@@ -26,27 +26,6 @@ use super::skip;
 /// for H.265), and not a multiple of 16 in height, so cropping is exercised.
 const SIZE: (usize, usize) = (400, 228);
 
-/// Picture `n`: gradients that move with `n`, distinct per frame (NV12).
-#[expect(
-    clippy::cast_possible_truncation,
-    reason = "every sample is reduced modulo 220 or 200 and offset below 256"
-)]
-fn picture(n: usize, (w, h): (usize, usize)) -> Vec<u8> {
-    let mut p = vec![0u8; w * h * 3 / 2];
-    for y in 0..h {
-        for x in 0..w {
-            p[y * w + x] = ((x * 3 + y * 5 + n * 17) % 220 + 16) as u8;
-        }
-    }
-    for y in 0..h / 2 {
-        for x in 0..w / 2 {
-            p[w * h + y * w + 2 * x] = ((x * 7 + n * 29) % 200 + 28) as u8;
-            p[w * h + y * w + 2 * x + 1] = ((y * 11 + n * 13) % 200 + 28) as u8;
-        }
-    }
-    p
-}
-
 /// What a table's run did, per session: codec, pictures, stream bytes.
 pub type Report = Vec<(&'static str, usize, usize)>;
 
@@ -146,7 +125,7 @@ fn run_plan(
                         .expect("the device takes the change");
                 }
             }
-            let p = picture(n, SIZE);
+            let p = super::engine::picture(n, SIZE.0, SIZE.1);
             let input = PictureInput {
                 luma: &p[..SIZE.0 * SIZE.1],
                 luma_stride: SIZE.0,
