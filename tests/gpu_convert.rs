@@ -43,9 +43,12 @@ fn check(
         );
         let (differing, total) = compare(&layout, &run.output, &expected, 1, &label);
         // At 16 bits (I444P16) float32's own rounding moves more samples by one code (as in
-        // tests/gpu_process.rs); the one-code bound still holds.
+        // tests/gpu_process.rs); the one-code bound still holds. Elsewhere at most 0.5% of the
+        // samples, and at least two: a frame of a few dozen samples may hold two values within
+        // float32's error of a rounding boundary (6x4 I444, seed 1796509309227057974: 2 of 72,
+        // in opposite directions). A systematic one-code bias still fails on the larger frames.
         assert!(
-            layout.depth().0 > 10 || differing * 200 <= total.max(200),
+            layout.depth().0 > 10 || differing <= 2.max(total / 200),
             "{label}: {differing} of {total} samples differ from the reference; the first: {}",
             first_differences(&layout, &run.output, &expected)
         );
