@@ -607,8 +607,9 @@ fn p010_session(ctx: &Arc<GpuContext>, stream: VideoStream, dir: &tempfile::Temp
     frames
 }
 
-/// Decodes `stream` (Annex-B, FFmpeg's demuxer `demuxer`) with FFmpeg and compares each frame,
-/// in display order, with `inputs` (NV12 pictures of `size`) byte for byte; the bytes compared.
+/// Decodes `stream` (Annex-B, named `.demuxer` so FFmpeg picks that demuxer) with FFmpeg
+/// through the shared `decode_and_compare_as`, which compares each frame, in display order,
+/// with `inputs` (NV12 pictures of `size`) byte for byte; the bytes compared.
 fn decode_exactly(
     dir: &tempfile::TempDir,
     demuxer: &str,
@@ -617,46 +618,12 @@ fn decode_exactly(
     inputs: &[Vec<u8>],
     (w, h): (usize, usize),
 ) -> usize {
-    let path = dir.path().join(format!("{label}.{demuxer}"));
-    std::fs::write(&path, stream).unwrap();
-    let out = dir.path().join(format!("{label}.nv12"));
-    let run = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
-            "-f",
-            demuxer,
-            "-i",
-        ])
-        .arg(&path)
-        .args(["-f", "rawvideo", "-pix_fmt", "nv12", "-y"])
-        .arg(&out)
-        .output()
-        .expect("ffmpeg runs");
-    assert!(
-        run.status.success() && run.stderr.is_empty(),
-        "ffmpeg decodes the {label} stream without complaint: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let decoded = std::fs::read(&out).unwrap();
-    let size = w * h * 3 / 2;
-    let frames = inputs.len();
-    assert_eq!(
-        decoded.len(),
-        frames * size,
-        "{label}: {frames} decoded frames"
-    );
-    for (n, (got, want)) in decoded.chunks(size).zip(inputs).enumerate() {
-        if let Some(i) = got.iter().zip(want).position(|(a, b)| a != b) {
-            panic!(
-                "{label}: decoded frame {n} differs from what was written at byte {i}: {} vs {}",
-                got[i], want[i]
-            );
-        }
-    }
-    decoded.len()
+    let expected = inputs.concat();
+    let size = (u32::try_from(w).unwrap(), u32::try_from(h).unwrap());
+    let sub = dir.path().join(label);
+    std::fs::create_dir_all(&sub).unwrap();
+    decode_and_compare_as(&sub, demuxer, stream, size, inputs.len(), &expected, "nv12");
+    expected.len()
 }
 
 /// Misuse: an image index outside the inputs, a picture larger than the coded size and a value
