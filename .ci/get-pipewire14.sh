@@ -6,30 +6,16 @@
 # system's wireplumber (a client of the daemon, any version talks to it).
 # Usage: get-pipewire14.sh [DIR]   (default ~/.cache/ghoststream/pipewire14)
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian-suite.sh"
 dir=${1:-$HOME/.cache/ghoststream/pipewire14}
 root=$dir/root
 [ -x "$root/usr/bin/pipewire" ] && [ -f "$dir/ready" ] && { echo "pipewire14: ready ($dir)"; exit 0; }
-mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/debs" "$root"
-# The Debian archive this system already uses (its apt sources: deb822 `URIs:` in
-# sources.list.d/*.sources, or one-line `deb URI bookworm ...` entries), for bookworm-backports.
-mirror=$(
-  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources || true
-    grep -hsE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list || true; } |
-    awk '$1 == "URIs:" {print $2} $1 == "deb" && $3 ~ /^bookworm/ {print $2}' |
-    grep -v -- '-security' | head -1 || true
-)
-[ -n "$mirror" ] || { echo "pipewire14: no Debian archive in this system's apt sources" >&2; exit 1; }
-echo "deb ${mirror%/} bookworm-backports main" > "$dir/apt/sources.list"
-opts=(-o Dir::Etc::SourceList="$dir/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
-      -o Dir::State::Lists="$dir/apt/lists" -o Dir::Cache="$dir/apt/cache" -o Debug::NoLocking=1
-      -o APT::Sandbox::User="$(id -un)")
-apt-get "${opts[@]}" update -qq
+ds_init pipewire14 "$dir" bookworm-backports
 packages=(pipewire-bin libpipewire-0.3-0 libpipewire-0.3-modules libpipewire-0.3-common
           libspa-0.2-modules)
-rm -f "$dir"/debs/*.deb
-(cd "$dir/debs" && apt-get "${opts[@]}" download "${packages[@]/%//bookworm-backports}")
-for deb in "$dir"/debs/*.deb; do dpkg-deb -x "$deb" "$root"; done
-lib=$root/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
+ds_download "${packages[@]}"
+ds_unpack "$root"
+lib=$root/usr/lib/$(ds_multiarch)
 for f in "$root/usr/bin/pipewire" "$lib/libpipewire-0.3.so.0" "$lib/spa-0.2/support/libspa-support.so" \
          "$lib/pipewire-0.3/libpipewire-module-client-node.so" "$root/usr/share/pipewire/pipewire.conf"; do
   [ -e "$f" ] || { echo "pipewire14: $f missing after unpacking" >&2; exit 1; }

@@ -5,36 +5,21 @@
 # the package is only unpacked, never configured.
 # Usage: get-vulkan-headers-trixie.sh [DIR]   (default ~/.cache/ghoststream/vulkan-headers-trixie)
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib/debian-suite.sh"
 dir=${1:-$HOME/.cache/ghoststream/vulkan-headers-trixie}
 root=$dir/root
 inc=$root/usr/include
 [ -f "$dir/ready" ] && [ -f "$inc/vk_video/vulkan_video_codec_av1std_encode.h" ] &&
   { echo "vulkan-headers-trixie: ready ($(cat "$dir/ready"), $inc)"; exit 0; }
-mkdir -p "$dir/apt/lists/partial" "$dir/apt/cache/archives/partial" "$dir/debs"
-# The Debian archive this system already uses (its apt sources: deb822 `URIs:` in
-# sources.list.d/*.sources, or one-line `deb URI bookworm ...` entries), for trixie.
-mirror=$(
-  { grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources || true
-    grep -hsE '^deb[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/*.list || true; } |
-    awk '$1 == "URIs:" {print $2} $1 == "deb" && $3 ~ /^(bookworm|trixie)/ {print $2}' |
-    grep -v -- '-security' | head -1 || true
-)
-[ -n "$mirror" ] || { echo "vulkan-headers-trixie: no Debian archive in this system's apt sources" >&2; exit 1; }
-echo "deb ${mirror%/} trixie main" > "$dir/apt/sources.list"
-opts=(-o Dir::Etc::SourceList="$dir/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
-      -o Dir::State::Lists="$dir/apt/lists" -o Dir::Cache="$dir/apt/cache" -o Debug::NoLocking=1
-      -o APT::Sandbox::User="$(id -un)")
-apt-get "${opts[@]}" update -qq
-version=$(apt-cache "${opts[@]}" show libvulkan-dev/trixie 2>/dev/null | sed -n 's/^Version: //p' | head -1)
-[ -n "$version" ] || { echo "vulkan-headers-trixie: libvulkan-dev is not in trixie at ${mirror%/}" >&2; exit 1; }
+ds_init vulkan-headers-trixie "$dir" trixie
+version=$(ds_version libvulkan-dev) || exit 1
 # 1.3.290 is the first header release with VK_KHR_video_encode_av1.
 if ! dpkg --compare-versions "$version" ge 1.3.290; then
   echo "vulkan-headers-trixie: trixie's libvulkan-dev is $version, not >= 1.3.290" >&2; exit 1
 fi
-rm -rf "$dir"/debs/*.deb "$root"
-mkdir -p "$root"
-(cd "$dir/debs" && apt-get "${opts[@]}" download libvulkan-dev/trixie)
-dpkg-deb -x "$dir"/debs/libvulkan-dev_*.deb "$root"
+rm -rf "$root"
+ds_download libvulkan-dev
+ds_unpack "$root"
 for f in "$inc/vulkan/vulkan_core.h" "$inc/vk_video/vulkan_video_codec_av1std.h" \
          "$inc/vk_video/vulkan_video_codec_av1std_encode.h"; do
   [ -f "$f" ] || { echo "vulkan-headers-trixie: $f missing after unpacking" >&2; exit 1; }
