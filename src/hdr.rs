@@ -265,26 +265,8 @@ impl HdrMetadata {
     /// [`hevc_sei_payloads`](Self::hevc_sei_payloads): written after the parameter sets of
     /// each IRAP picture by an encoder that does not write it itself.
     pub fn hevc_sei_nal(&self) -> Vec<u8> {
-        let mut rbsp = Vec::with_capacity(48);
-        // sei_message(): the type and size as runs of 0xFF then the rest (7.3.5).
-        let ff_coded = |mut v: usize, out: &mut Vec<u8>| {
-            while v >= 255 {
-                out.push(0xFF);
-                v -= 255;
-            }
-            out.push(u8::try_from(v).unwrap_or(0));
-        };
-        for (kind, bytes) in self.hevc_sei_payloads() {
-            ff_coded(kind as usize, &mut rbsp);
-            ff_coded(bytes.len(), &mut rbsp);
-            rbsp.extend_from_slice(&bytes);
-        }
-        // rbsp_trailing_bits: the stop bit, byte-aligned.
-        rbsp.push(0x80);
-        // Start code; nal_unit_type 39 (PREFIX_SEI_NUT), layer 0, temporal id plus 1 = 1.
-        let mut nal = vec![0, 0, 0, 1, 39 << 1, 1];
-        crate::bitstream::nal::escape_rbsp(&rbsp, &mut nal);
-        nal
+        use crate::bitstream::sei::{sei_nal, SeiSyntax};
+        sei_nal(SeiSyntax::H265, &self.hevc_sei_payloads())
     }
 
     /// The AV1 metadata OBUs (`OBU_METADATA`, with their size fields) carrying

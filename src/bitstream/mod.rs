@@ -9,6 +9,7 @@ pub mod hevc;
 pub mod ivf;
 pub mod nal;
 pub mod obu;
+pub mod sei;
 
 /// A bitstream that could not be walked or parsed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
