@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use super::registry::{BackendFactory, Feed, InputPlan, OpenedBackend};
 use super::{EncodeError, EncodedUnit, EncoderBackend, LiveControls};
+use crate::bitstream::sei::{recovery_point_payload, sei_nal, SeiSyntax, RECOVERY_POINT};
 use crate::codec::Codec;
 use crate::config::{BackendKind, BitDepth, DeviceSelector, GpuOptions, KeyframeInterval, Preset};
 use crate::config::{RateControl, SessionConfig, Tuning};
@@ -31,7 +32,8 @@ use crate::gpu::video::caps::{
 };
 use crate::gpu::video::encoder::WrittenPicture;
 use crate::gpu::video::encoder::{
-    EncodedPicture, EncoderOptions, HandoffPicture, PictureInput, VideoEncoder, VideoRate,
+    EncodedPicture, EncoderOptions, HandoffPicture, IntraRefresh, PictureInput, VideoEncoder,
+    VideoRate,
 };
 use crate::gpu::video::h264::H264Parameters;
 use crate::gpu::video::h265::H265Parameters;
@@ -190,6 +192,53 @@ fn b_frames(config: &SessionConfig, ctx: &GpuContext, support: &EncodeSupport, l
     }
 }
 
+/// The intra-refresh plan for `config` on a device offering `support`: `None` without
+/// `--intra-refresh`; else the mode GhostStream prefers of those offered and a cycle of the
+/// frames asked for, or why the device cannot (no intra refresh, per-slice refresh only, a
+/// cycle longer than its longest).
+fn intra_refresh(
+    config: &SessionConfig,
+    support: &EncodeSupport,
+) -> Result<Option<IntraRefresh>, EncodeError> {
+    let Some(cycle) = config.intra_refresh_frames else {
+        return Ok(None);
+    };
+    let unsupported = |fix: String| EncodeError::Unsupported {
+        encoder: format!("Vulkan Video {} on {}", config.codec, support.device),
+        what: format!("intra refresh over {cycle} frames (--intra-refresh {cycle})"),
+        fix,
+    };
+    let Some(limits) = support.limits.intra_refresh else {
+        return Err(unsupported(
+            "the device offers no intra refresh (VK_KHR_video_encode_intra_refresh): drop --intra-refresh and set a keyframe interval (--keyint), or use --encoder nvenc or software".into(),
+        ));
+    };
+    let Some(mode) = limits.preferred_mode() else {
+        return Err(unsupported(
+            "the device refreshes only slice by slice, which needs as many slices per picture as the cycle has frames, and GhostStream codes one slice: drop --intra-refresh or use --encoder nvenc or software".into(),
+        ));
+    };
+    if cycle > limits.max_cycle {
+        return Err(unsupported(format!(
+            "the device refreshes over {} frames at most: ask for --intra-refresh {} or fewer",
+            limits.max_cycle, limits.max_cycle
+        )));
+    }
+    Ok(Some(IntraRefresh { mode, cycle }))
+}
+
+/// The recovery point SEI NAL unit for the first picture of a cycle of `cycle` pictures: whole
+/// pictures from the cycle's last picture on (`cycle − 1` pictures later).
+fn recovery_point_sei(syntax: SeiSyntax, cycle: u32) -> Vec<u8> {
+    sei_nal(
+        syntax,
+        &[(
+            RECOVERY_POINT,
+            recovery_point_payload(syntax, cycle.saturating_sub(1)),
+        )],
+    )
+}
+
 /// Whether `support` (the device's capabilities) covers `config`: its picture size (in whole
 /// macroblocks) and its rate control mode.
 fn check_support(config: &SessionConfig, support: &EncodeSupport) -> Result<(), EncodeError> {
@@ -335,6 +384,10 @@ pub struct VulkanVideoEncoder {
     submitted: VecDeque<i64>,
     /// Frames by which decoding runs ahead of display (1 with B pictures).
     reorder_delay: i64,
+    /// H.264/H.265 with intra refresh: the recovery point SEI NAL unit written before the first
+    /// picture of each cycle (a decoder starting there shows whole pictures from the cycle's
+    /// last picture on); empty otherwise (AV1 has no such message).
+    recovery_point: Vec<u8>,
 }
 
 impl std::fmt::Debug for VulkanVideoEncoder {
@@ -430,9 +483,11 @@ impl VulkanVideoEncoder {
                 "Vulkan Video has no constant-quality mode: coding at constant QP {quality}"
             );
         }
+        let intra_refresh = intra_refresh(config, &support)?;
         let options = EncoderOptions {
             tuning: config.tuning,
             b_frames,
+            intra_refresh,
         };
         let encoder = VideoEncoder::with_options(ctx, params, video_rate(config, level), options)
             .map_err(hardware)?;
@@ -465,6 +520,11 @@ impl VulkanVideoEncoder {
             },
             submitted: VecDeque::new(),
             reorder_delay: i64::from(b_frames > 0),
+            recovery_point: match (intra_refresh, config.codec) {
+                (Some(r), Codec::H264) => recovery_point_sei(SeiSyntax::H264, r.cycle),
+                (Some(r), Codec::Hevc) => recovery_point_sei(SeiSyntax::H265, r.cycle),
+                _ => Vec::new(),
+            },
         })
     }
 
@@ -525,26 +585,29 @@ impl VulkanVideoEncoder {
         Ok(())
     }
 
-    /// Queues an encoded picture's unit: for AV1 a temporal delimiter first, and the parameter
-    /// sets (the sequence header) and the HDR10 metadata before an IDR (a key frame); its
-    /// decode time the oldest submitted presentation time less the reordering delay.
+    /// Queues an encoded picture's unit: for AV1 a temporal delimiter first, the parameter
+    /// sets (the sequence header) and the HDR10 metadata before an IDR (a key frame), the
+    /// recovery point SEI before the first picture of an intra-refresh cycle (H.264, H.265);
+    /// its decode time the oldest submitted presentation time less the reordering delay.
     fn queue(&mut self, encoded: EncodedPicture) {
         // AV1: each temporal unit starts with its delimiter.
         let delimiter: &[u8] = match self.codec {
             Codec::Av1 => &TEMPORAL_DELIMITER,
             Codec::H264 | Codec::Hevc => &[],
         };
-        let (parameter_sets, hdr) = if encoded.idr {
+        let (parameter_sets, metadata) = if encoded.idr {
             (self.encoder.parameter_sets(), &self.hdr[..])
+        } else if encoded.refresh_index == Some(0) {
+            (&[][..], &self.recovery_point[..])
         } else {
             (&[][..], &[][..])
         };
         // Most units (H.264/H.265 P and B pictures) have nothing before the driver's bytes:
         // moved, not copied again.
-        let data = if delimiter.is_empty() && parameter_sets.is_empty() && hdr.is_empty() {
+        let data = if delimiter.is_empty() && parameter_sets.is_empty() && metadata.is_empty() {
             encoded.data
         } else {
-            [delimiter, parameter_sets, hdr, &encoded.data].concat()
+            [delimiter, parameter_sets, metadata, &encoded.data].concat()
         };
         let dts = self.submitted.pop_front().unwrap_or(encoded.tag) - self.reorder_delay;
         self.ready.push_back(EncodedUnit {
@@ -832,5 +895,67 @@ mod tests {
         let mut layered = support();
         layered.limits.separate_reference_images = false;
         check_support(&config, &layered).expect("a layered DPB");
+    }
+
+    #[test]
+    fn intra_refresh_takes_rows_first_and_refuses_what_the_device_lacks_by_name() {
+        use crate::gpu::video::caps::IntraRefreshLimits;
+        use crate::gpu::video::intra_refresh::VideoEncodeIntraRefreshModeFlagsKHR as Mode;
+        let mut config = SessionConfig::new(Codec::H264, 1280, 720, Rational::new(60, 1));
+        assert_eq!(intra_refresh(&config, &support()).unwrap(), None);
+        config.intra_refresh_frames = Some(30);
+        let e = intra_refresh(&config, &support()).unwrap_err().to_string();
+        assert!(
+            e.contains("intra refresh over 30 frames (--intra-refresh 30)")
+                && e.contains("a test device")
+                && e.contains("offers no intra refresh"),
+            "{e}"
+        );
+        let mut offered = support();
+        let mut limits = IntraRefreshLimits {
+            modes: Mode::BLOCK_BASED | Mode::BLOCK_ROW_BASED | Mode::BLOCK_COLUMN_BASED,
+            max_cycle: 256,
+            max_active_references: 1,
+            partition_independent: true,
+        };
+        offered.limits.intra_refresh = Some(limits);
+        assert_eq!(
+            intra_refresh(&config, &offered).unwrap(),
+            Some(IntraRefresh {
+                mode: Mode::BLOCK_ROW_BASED,
+                cycle: 30
+            })
+        );
+        limits.modes = Mode::BLOCK_BASED | Mode::BLOCK_COLUMN_BASED;
+        offered.limits.intra_refresh = Some(limits);
+        assert_eq!(
+            intra_refresh(&config, &offered).unwrap().map(|r| r.mode),
+            Some(Mode::BLOCK_COLUMN_BASED)
+        );
+        limits.modes = Mode::PER_PICTURE_PARTITION;
+        offered.limits.intra_refresh = Some(limits);
+        let e = intra_refresh(&config, &offered).unwrap_err().to_string();
+        assert!(e.contains("slice by slice"), "{e}");
+        limits.modes = Mode::BLOCK_ROW_BASED;
+        limits.max_cycle = 20;
+        offered.limits.intra_refresh = Some(limits);
+        let e = intra_refresh(&config, &offered).unwrap_err().to_string();
+        assert!(
+            e.contains("over 20 frames at most") && e.contains("--intra-refresh 20"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_recovery_point_names_the_cycles_last_picture() {
+        let h264 = recovery_point_sei(SeiSyntax::H264, 30);
+        // Start code, SEI NAL, payload type 6, 2 bytes: ue(29) and the flags.
+        assert_eq!(h264, [0, 0, 0, 1, 6, 6, 2, 0b0000_1111, 0b0100_0100, 0x80]);
+        let h265 = recovery_point_sei(SeiSyntax::H265, 60);
+        assert_eq!(&h265[..7], &[0, 0, 0, 1, 78, 1, 6]);
+        assert_eq!(
+            &h265[8..10],
+            &crate::bitstream::sei::recovery_point_payload(SeiSyntax::H265, 59)[..]
+        );
     }
 }

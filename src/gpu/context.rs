@@ -329,6 +329,18 @@ impl GpuContext {
         } else {
             device_info
         };
+        // Likewise intra refresh (`encode_queue` lists it only with its feature offered).
+        let mut refresh_feature =
+            super::video::intra_refresh::PhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR {
+                video_encode_intra_refresh: vk::TRUE,
+                ..Default::default()
+            };
+        let refresh_name = super::video::intra_refresh::KHR_VIDEO_ENCODE_INTRA_REFRESH_NAME;
+        let device_info = if enabled.contains(&refresh_name) {
+            device_info.push_next(&mut refresh_feature)
+        } else {
+            device_info
+        };
         // SAFETY: physical comes from this instance; the create info lives for the call.
         let device = match unsafe { instance.create_device(physical, &device_info, None) } {
             Ok(d) => d,

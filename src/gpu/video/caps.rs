@@ -13,6 +13,10 @@ use std::ffi::CStr;
 use ash::vk;
 
 use super::av1;
+use super::intra_refresh::{
+    PhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR, VideoEncodeIntraRefreshCapabilitiesKHR,
+    VideoEncodeIntraRefreshModeFlagsKHR, KHR_VIDEO_ENCODE_INTRA_REFRESH_NAME,
+};
 use crate::codec::Codec;
 use crate::config::{BitDepth, Tuning};
 use crate::gpu::{GpuContext, GpuError};
@@ -81,6 +85,40 @@ pub struct EncodeLimits {
     pub h265_ctb64_transforms: bool,
     /// AV1: the device codes 128x128 superblocks only (no 64x64).
     pub av1_superblock_128_only: bool,
+    /// Intra refresh (VK_KHR_video_encode_intra_refresh with its feature): the profile's
+    /// limits, `None` where the device lacks the extension or the feature, or offers no mode
+    /// for the profile.
+    pub intra_refresh: Option<IntraRefreshLimits>,
+}
+
+/// What a profile's intra refresh allows (`VkVideoEncodeIntraRefreshCapabilitiesKHR`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntraRefreshLimits {
+    /// The modes offered (at least one).
+    pub modes: VideoEncodeIntraRefreshModeFlagsKHR,
+    /// The longest cycle, in pictures (`maxIntraRefreshCycleDuration`).
+    pub max_cycle: u32,
+    /// Active references a picture coded with intra refresh may use
+    /// (`maxIntraRefreshActiveReferencePictures`).
+    pub max_active_references: u32,
+    /// Refresh regions may cross picture partitions (`partitionIndependentIntraRefreshRegions`).
+    pub partition_independent: bool,
+}
+
+impl IntraRefreshLimits {
+    /// The mode GhostStream codes with, of those offered: block rows (a band sweeping down the
+    /// picture, as NVENC and x264 do in columns), else block columns, else the driver's own
+    /// block order. `None` when only per-partition refresh is offered: it needs as many slices
+    /// per picture as the cycle has pictures, and GhostStream codes one slice per picture.
+    pub fn preferred_mode(&self) -> Option<VideoEncodeIntraRefreshModeFlagsKHR> {
+        [
+            VideoEncodeIntraRefreshModeFlagsKHR::BLOCK_ROW_BASED,
+            VideoEncodeIntraRefreshModeFlagsKHR::BLOCK_COLUMN_BASED,
+            VideoEncodeIntraRefreshModeFlagsKHR::BLOCK_BASED,
+        ]
+        .into_iter()
+        .find(|m| self.modes.contains(*m))
+    }
 }
 
 impl EncodeLimits {
@@ -796,7 +834,8 @@ fn probe_device(
             codec_ext.to_string_lossy()
         ));
     }
-    match capabilities(entry, instance, physical, codec, depth, tuning) {
+    let refresh = intra_refresh_feature(instance, physical, &extensions);
+    match capabilities(entry, instance, physical, codec, depth, tuning, refresh) {
         Ok(mut s) => {
             s.device = name;
             s.queue_family = queue_family;
@@ -815,6 +854,26 @@ pub(crate) fn av1_feature(instance: &ash::Instance, physical: vk::PhysicalDevice
     // lives for the call.
     unsafe { instance.get_physical_device_features2(physical, &mut features) };
     av1.video_encode_av1 == vk::TRUE
+}
+
+/// Whether the device offers the `videoEncodeIntraRefresh` feature
+/// (`VkPhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR`), asked only where it lists
+/// VK_KHR_video_encode_intra_refresh (`available`): a structure of an extension the device lacks
+/// may not be chained.
+pub(crate) fn intra_refresh_feature(
+    instance: &ash::Instance,
+    physical: vk::PhysicalDevice,
+    available: &[String],
+) -> bool {
+    if !has(available, KHR_VIDEO_ENCODE_INTRA_REFRESH_NAME) {
+        return false;
+    }
+    let mut refresh = PhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR::default();
+    let mut features = vk::PhysicalDeviceFeatures2::default().push_next(&mut refresh);
+    // SAFETY: a plain query on a live physical device of a Vulkan 1.1+ instance; the chain
+    // lives for the call and its one structure's extension is the device's.
+    unsafe { instance.get_physical_device_features2(physical, &mut features) };
+    refresh.video_encode_intra_refresh == vk::TRUE
 }
 
 /// The Vulkan component depth of `depth`.
@@ -849,6 +908,11 @@ pub(crate) fn encode_queue(
         if operations.contains(op) && has(available, ext) && feature {
             extensions.push(ext);
         }
+    }
+    // Intra refresh, enabled with its feature where the device offers both (a session asks
+    // for a mode only when the stream uses it).
+    if intra_refresh_feature(instance, physical, available) {
+        extensions.push(KHR_VIDEO_ENCODE_INTRA_REFRESH_NAME);
     }
     Some((family, operations, extensions))
 }
@@ -895,7 +959,8 @@ fn encode_family(
 }
 
 /// The capabilities for H.264 High, H.265 Main (Main 10) or AV1 Main at 4:2:0 and `depth`,
-/// with the usage hints of `tuning` in the profile when given.
+/// with the usage hints of `tuning` in the profile when given; the intra refresh limits asked
+/// too when `intra_refresh` (the device has the extension and its feature).
 fn capabilities(
     entry: &ash::Entry,
     instance: &ash::Instance,
@@ -903,6 +968,7 @@ fn capabilities(
     codec: Codec,
     depth: BitDepth,
     tuning: Option<Tuning>,
+    intra_refresh: bool,
 ) -> Result<EncodeSupport, String> {
     let video = ash::khr::video_queue::Instance::new(entry, instance);
     let mut chain = ProfileChain::default();
@@ -911,7 +977,13 @@ fn capabilities(
     let mut h265_caps = vk::VideoEncodeH265CapabilitiesKHR::default();
     let mut av1_caps = av1::VideoEncodeAV1CapabilitiesKHR::default();
     let mut encode_caps = vk::VideoEncodeCapabilitiesKHR::default();
+    let mut refresh_caps = VideoEncodeIntraRefreshCapabilitiesKHR::default();
     let caps = vk::VideoCapabilitiesKHR::default().push_next(&mut encode_caps);
+    let caps = if intra_refresh {
+        caps.push_next(&mut refresh_caps)
+    } else {
+        caps
+    };
     let mut caps = match codec {
         Codec::H264 => caps.push_next(&mut h264_caps),
         Codec::Hevc => caps.push_next(&mut h265_caps),
@@ -1024,6 +1096,15 @@ fn capabilities(
                 .ctb_sizes
                 .contains(vk::VideoEncodeH265CtbSizeFlagsKHR::TYPE_64)
             && h265_caps.transform_block_sizes.contains(transforms),
+        intra_refresh: (intra_refresh && refresh_caps.intra_refresh_modes.as_raw() != 0).then_some(
+            IntraRefreshLimits {
+                modes: refresh_caps.intra_refresh_modes,
+                max_cycle: refresh_caps.max_intra_refresh_cycle_duration,
+                max_active_references: refresh_caps.max_intra_refresh_active_reference_pictures,
+                partition_independent: refresh_caps.partition_independent_intra_refresh_regions
+                    == vk::TRUE,
+            },
+        ),
     };
     let modes = encode_caps.rate_control_modes;
     let rate_control = [

@@ -42,6 +42,10 @@ use super::av1::{
     VideoEncodeAV1RateControlGroupKHR,
 };
 use super::caps::{encode_support_tuned, EncodeSupport};
+use super::intra_refresh::{
+    VideoEncodeIntraRefreshInfoKHR, VideoEncodeIntraRefreshModeFlagsKHR,
+    VideoReferenceIntraRefreshInfoKHR, VIDEO_ENCODE_INTRA_REFRESH,
+};
 use super::picture::{
     Av1Picture, H264Picture, H265Picture, PictureKind, PictureOrder, ReferencePicture,
 };
@@ -186,6 +190,9 @@ pub struct EncodedPicture {
     /// When the encode ran on the GPU (timestamps around its coding scope), where the
     /// video-encode queue has timestamps.
     pub gpu_time: Option<GpuTime>,
+    /// The picture's place in its intra-refresh cycle (`intraRefreshIndex`, from 0), where the
+    /// encoder refreshes; `None` for IDR pictures and without intra refresh.
+    pub refresh_index: Option<u32>,
 }
 
 /// How an encoder codes beyond its rate.
@@ -196,16 +203,34 @@ pub struct EncoderOptions {
     /// B pictures between two P pictures (H.264 and H.265; the parameters must allow them:
     /// `allow_b_frames`). 0: pictures are coded in display order.
     pub b_frames: u32,
+    /// Intra refresh instead of periodic IDR pictures (VK_KHR_video_encode_intra_refresh):
+    /// every picture after an IDR takes its turn in back-to-back cycles. `None`: off.
+    pub intra_refresh: Option<IntraRefresh>,
 }
 
 impl Default for EncoderOptions {
-    /// Low latency, no B pictures.
+    /// Low latency, no B pictures, no intra refresh.
     fn default() -> Self {
         Self {
             tuning: Tuning::LowLatency,
             b_frames: 0,
+            intra_refresh: None,
         }
     }
+}
+
+/// An intra-refresh plan: the mode the session is made with and the cycle's length. Each
+/// picture after an IDR codes one region of the picture as intra (the `index`-th of `cycle`
+/// regions, in the mode's order), so `cycle` pictures refresh the whole picture without a key
+/// frame's size; refreshed regions are told not to predict from regions of the previous
+/// picture that the cycle has not refreshed yet (`dirtyIntraRefreshRegions`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntraRefresh {
+    /// One mode the device offers (see
+    /// [`IntraRefreshLimits::preferred_mode`](super::caps::IntraRefreshLimits::preferred_mode)).
+    pub mode: VideoEncodeIntraRefreshModeFlagsKHR,
+    /// Pictures in a cycle (2 up to the device's `maxIntraRefreshCycleDuration`).
+    pub cycle: u32,
 }
 
 /// One input image's resources, from the upload of a picture into it to the read-back of its
@@ -241,6 +266,8 @@ struct Coded {
     frame: usize,
     kind: PictureKind,
     tag: i64,
+    /// Its intra-refresh index (see [`EncodedPicture::refresh_index`]).
+    refresh_index: Option<u32>,
 }
 
 /// An H.264, H.265 or AV1 encoder on a context's video-encode queue.
@@ -298,6 +325,10 @@ pub struct VideoEncoder {
     parameter_sets: Vec<u8>,
     /// The written pictures' `released` timeline (none before the first).
     release: Option<Release>,
+    /// The intra-refresh plan, where the stream refreshes.
+    intra_refresh: Option<IntraRefresh>,
+    /// The intra-refresh index of the next non-IDR picture (0 after an IDR).
+    refresh_next: u32,
 }
 
 impl std::fmt::Debug for VideoEncoder {
@@ -358,6 +389,9 @@ impl VideoEncoder {
             quality_level: rate.quality_level,
             tuning: options.tuning,
             b_frames: options.b_frames,
+            intra_refresh: options
+                .intra_refresh
+                .map_or(VideoEncodeIntraRefreshModeFlagsKHR::NONE, |r| r.mode),
         };
         // What the device offers for this profile decides before anything is made: the quality
         // level, and AV1's level against the device's highest.
@@ -391,6 +425,9 @@ impl VideoEncoder {
         }
         if options.b_frames > 0 {
             check_b_frames(&params, &support, options.b_frames)?;
+        }
+        if let Some(refresh) = options.intra_refresh {
+            check_intra_refresh(codec, &support, refresh, options.b_frames)?;
         }
         let session = EncodeSession::with_hints(ctx, params, hints)?;
         let (ids, max_frame_num) = match params {
@@ -454,6 +491,8 @@ impl VideoEncoder {
             broken: None,
             parameter_sets,
             release: None,
+            intra_refresh: options.intra_refresh,
+            refresh_next: 0,
         };
         let (encode_pool, encode) = command_buffers_on(ctx, encode_family, count)?;
         this.encode_pool = encode_pool;
@@ -1290,6 +1329,11 @@ impl VideoEncoder {
             after,
             ids: self.ids,
         };
+        // Every picture but an IDR takes its turn in the intra-refresh cycle.
+        let refresh = match (self.intra_refresh, kind) {
+            (Some(plan), PictureKind::P | PictureKind::B) => Some((plan.cycle, self.refresh_next)),
+            _ => None,
+        };
         let d = &self.ctx.device;
         let cmd = self.frames[frame].encode_cmd;
         let recorded = (|| {
@@ -1297,7 +1341,7 @@ impl VideoEncoder {
             // its last submission finished (the frame was free).
             unsafe {
                 begin_one_time(d, cmd)?;
-                self.record_encode(frame, &order, setup);
+                self.record_encode(frame, &order, setup, refresh);
                 d.end_command_buffer(cmd)
                     .map_err(GpuError::vk("vkEndCommandBuffer"))
             }
@@ -1311,8 +1355,17 @@ impl VideoEncoder {
         }
         self.dpb_ready.iter_mut().for_each(|r| *r = true);
         self.applied = Some(self.rate);
-        self.coded.push_back(Coded { frame, kind, tag });
+        self.coded.push_back(Coded {
+            frame,
+            kind,
+            tag,
+            refresh_index: refresh.map(|(_, index)| index),
+        });
+        if let Some((cycle, index)) = refresh {
+            self.refresh_next = (index + 1) % cycle.max(1);
+        }
         if kind == PictureKind::Idr {
+            self.refresh_next = 0;
             self.dpb.iter_mut().for_each(|s| *s = None);
             self.idr_id = self.idr_id.wrapping_add(1);
             self.need_idr = false;
@@ -1331,11 +1384,18 @@ impl VideoEncoder {
     }
 
     /// The encode of `frame`'s uploaded picture at `order`, in one coding scope, its
-    /// reconstruction set up in DPB slot `setup`.
+    /// reconstruction set up in DPB slot `setup`; with `refresh` (the cycle's length and the
+    /// picture's index in it) coded with intra refresh.
     ///
     /// # Safety
     /// The frame's encode command buffer is recording.
-    unsafe fn record_encode(&self, frame: usize, order: &PictureOrder, setup_slot: usize) {
+    unsafe fn record_encode(
+        &self,
+        frame: usize,
+        order: &PictureOrder,
+        setup_slot: usize,
+        refresh: Option<(u32, u32)>,
+    ) {
         let cmd = self.frames[frame].encode_cmd;
         let (w, h) = self.coded_size();
         let extent = vk::Extent2D {
@@ -1463,15 +1523,34 @@ impl VideoEncoder {
             _ => 0,
         };
         let frame_u64 = frame as u64;
+        // Intra refresh: the picture's place in the cycle, and how many regions of the picture
+        // it predicts from (the one before it) the cycle has not refreshed yet: all but the
+        // `index` refreshed by the pictures before it in this cycle. The first picture of a
+        // cycle names none dirty (its reference ended the last cycle, or is the IDR).
+        let mut refresh_info = refresh.map(|(cycle, index)| VideoEncodeIntraRefreshInfoKHR {
+            intra_refresh_cycle_duration: cycle,
+            intra_refresh_index: index,
+            ..Default::default()
+        });
+        let mut dirty = refresh
+            .filter(|&(_, index)| index > 0)
+            .map(|(cycle, index)| VideoReferenceIntraRefreshInfoKHR {
+                dirty_intra_refresh_regions: cycle - index,
+                ..Default::default()
+            });
         let encode = vk::VideoEncodeInfoKHR::default()
             .dst_buffer(self.pictures.bitstream.buffer)
             .dst_buffer_offset(frame_u64 * self.pictures.region)
             .dst_buffer_range(self.bitstream_range())
             .src_picture_resource(source);
+        let encode = match refresh_info.as_mut() {
+            Some(info) => encode.flags(VIDEO_ENCODE_INTRA_REFRESH).push_next(info),
+            None => encode,
+        };
         let setup = vk::VideoReferenceSlotInfoKHR::default()
             .slot_index(slot_index(setup_slot))
             .picture_resource(&setup_resource);
-        let references: Vec<_> = reference_slots
+        let mut references: Vec<_> = reference_slots
             .iter()
             .zip(&reference_resources)
             .map(|(&s, r)| {
@@ -1480,6 +1559,10 @@ impl VideoEncoder {
                     .picture_resource(r)
             })
             .collect();
+        // The one reference of a refreshing picture is the picture before it.
+        if let (Some(dirty), Some(first)) = (dirty.as_mut(), references.first_mut()) {
+            *first = first.push_next(dirty);
+        }
         let coding = Coding {
             cmd,
             frame: u32::try_from(frame).unwrap_or(0),
@@ -1869,6 +1952,7 @@ impl VideoEncoder {
             kind: coded.kind,
             tag: coded.tag,
             gpu_time,
+            refresh_index: coded.refresh_index,
         })
     }
 }
@@ -1910,6 +1994,56 @@ fn check_b_frames(
                 support.max_active_references,
                 if limits.b_pictures() { "" } else { "no" }
             ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether the device refreshes as `refresh` asks: intra refresh offered for the profile
+/// (the extension and its feature), the plan's mode among those offered, its cycle within the
+/// device's, one active reference within what refreshing pictures may use, and no B pictures
+/// (GhostStream refreshes only in low-latency streams).
+fn check_intra_refresh(
+    codec: crate::codec::Codec,
+    support: &EncodeSupport,
+    refresh: IntraRefresh,
+    b_frames: u32,
+) -> Result<(), GpuError> {
+    let what = format!("{codec} intra refresh over {} pictures", refresh.cycle);
+    let unsupported = |reason: String| GpuError::Unsupported {
+        what: what.clone(),
+        reason,
+    };
+    let Some(limits) = support.limits.intra_refresh else {
+        return Err(unsupported(format!(
+            "{} offers no intra refresh for {} (VK_KHR_video_encode_intra_refresh with its videoEncodeIntraRefresh feature)",
+            support.device, support.profile
+        )));
+    };
+    if !limits.modes.contains(refresh.mode) || refresh.mode.as_raw().count_ones() != 1 {
+        return Err(unsupported(format!(
+            "{} offers the modes {:#x}, not {:#x}",
+            support.device,
+            limits.modes.as_raw(),
+            refresh.mode.as_raw()
+        )));
+    }
+    if refresh.cycle < 2 || refresh.cycle > limits.max_cycle {
+        return Err(unsupported(format!(
+            "{} refreshes over 2 to {} pictures",
+            support.device, limits.max_cycle
+        )));
+    }
+    if limits.max_active_references < 1 {
+        return Err(unsupported(format!(
+            "{} lets a refreshing picture use no reference picture",
+            support.device
+        )));
+    }
+    if b_frames > 0 {
+        return Err(GpuError::Invalid {
+            what,
+            reason: format!("with {b_frames} B pictures: GhostStream refreshes low-latency streams only (no B pictures)"),
         });
     }
     Ok(())

@@ -15,8 +15,8 @@
 //!
 //! The structures follow ash's field conventions (snake-case fields, `s_type` first and filled
 //! in by `Default`, `p_next` `*mut` where the header's `pNext` is `void*` and `*const` where it
-//! is `const void*`) but are plain: no lifetime and no `push_next` support, so a chain is built
-//! by setting `p_next` by hand. tests/vulkan_intra_refresh_layout.rs compiles a C program
+//! is `const void*`) but are plain (no lifetime); each implements ash's `Extends…` marker for
+//! the structures the registry lets it extend, so ash's `push_next` chains it. tests/vulkan_intra_refresh_layout.rs compiles a C program
 //! against Vulkan headers that have the extension (Debian sid's libvulkan-dev, fetched
 //! privately by .ci/get-vulkan-headers-sid.sh) and compares every size, alignment, field
 //! offset, field size and value here with the header's.
@@ -276,3 +276,26 @@ impl Default for VideoReferenceIntraRefreshInfoKHR {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Chaining onto ash's structures
+// ---------------------------------------------------------------------------------------------
+
+/// Declares that `$ty` may be chained (`push_next`) onto each listed ash structure.
+macro_rules! extends {
+    ($ty:ident: $($target:ident),+ $(,)?) => {
+        $(
+            // SAFETY: `$ty` is `#[repr(C)]` and starts with `s_type` and `p_next` like every
+            // chainable Vulkan structure (tests/vulkan_intra_refresh_layout.rs compares the
+            // layout with the header's), and the registry's `structextends` lists `$target`
+            // for it (VK_KHR_video_encode_intra_refresh, revision 1).
+            unsafe impl vk::$target for $ty {}
+        )+
+    };
+}
+
+extends!(PhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR: ExtendsPhysicalDeviceFeatures2, ExtendsDeviceCreateInfo);
+extends!(VideoEncodeIntraRefreshCapabilitiesKHR: ExtendsVideoCapabilitiesKHR);
+extends!(VideoEncodeSessionIntraRefreshCreateInfoKHR: ExtendsVideoSessionCreateInfoKHR);
+extends!(VideoEncodeIntraRefreshInfoKHR: ExtendsVideoEncodeInfoKHR);
+extends!(VideoReferenceIntraRefreshInfoKHR: ExtendsVideoReferenceSlotInfoKHR);

@@ -18,6 +18,9 @@ use super::av1_sequence::Av1Parameters;
 use super::caps::{direct_input_format, picture_format, picture_formats, usage_info};
 use super::h264::H264Parameters;
 use super::h265::H265Parameters;
+use super::intra_refresh::{
+    VideoEncodeIntraRefreshModeFlagsKHR, VideoEncodeSessionIntraRefreshCreateInfoKHR,
+};
 use crate::codec::Codec;
 use crate::config::{BitDepth, Tuning};
 use crate::format::PixelFormat;
@@ -72,6 +75,11 @@ pub struct EncodeHints {
     /// B pictures the session keeps three DPB slots (the two reference pictures a B picture
     /// reads, and one for its own reconstruction) and two active references.
     pub b_frames: u32,
+    /// The intra refresh mode the session is made with
+    /// (`VkVideoEncodeSessionIntraRefreshCreateInfoKHR`): one mode the device offers
+    /// ([`IntraRefreshLimits::preferred_mode`](super::caps::IntraRefreshLimits::preferred_mode)),
+    /// or `NONE` (the default: no intra refresh, nothing chained).
+    pub intra_refresh: VideoEncodeIntraRefreshModeFlagsKHR,
 }
 
 impl Default for EncodeHints {
@@ -81,6 +89,7 @@ impl Default for EncodeHints {
             quality_level: 0,
             tuning: Tuning::LowLatency,
             b_frames: 0,
+            intra_refresh: VideoEncodeIntraRefreshModeFlagsKHR::NONE,
         }
     }
 }
@@ -450,6 +459,15 @@ impl EncodeSession {
         let info = match av1_session.as_mut() {
             Some(av1) => info.push_next(av1),
             None => info,
+        };
+        let mut refresh = VideoEncodeSessionIntraRefreshCreateInfoKHR {
+            intra_refresh_mode: hints.intra_refresh,
+            ..Default::default()
+        };
+        let info = if hints.intra_refresh == VideoEncodeIntraRefreshModeFlagsKHR::NONE {
+            info
+        } else {
+            info.push_next(&mut refresh)
         };
         let fp = this.queue.fp().clone();
         // SAFETY: the create info and its chain live for the call; the function was loaded from

@@ -210,6 +210,36 @@ pub const AV1_STD_PRIMARY_REF_FRAME: u32 = 0x4;
 /// `VK_VIDEO_ENCODE_AV1_STD_DELTA_Q_BIT_KHR`.
 pub const AV1_STD_DELTA_Q: u32 = 0x8;
 
+/// `VkVideoEncodeIntraRefreshCapabilitiesKHR` (one answer for every encode profile of a table),
+/// for a table whose driver offers VK_KHR_video_encode_intra_refresh and its feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntraRefreshCaps {
+    /// `intraRefreshModes` (`VkVideoEncodeIntraRefreshModeFlagBitsKHR` bits).
+    pub modes: u32,
+    /// `maxIntraRefreshCycleDuration`.
+    pub max_cycle_duration: u32,
+    /// `maxIntraRefreshActiveReferencePictures`.
+    pub max_active_reference_pictures: u32,
+    /// `partitionIndependentIntraRefreshRegions`.
+    pub partition_independent_regions: bool,
+    /// `nonRectangularIntraRefreshRegions`.
+    pub non_rectangular_regions: bool,
+}
+
+/// Mesa RADV's intra refresh answer (`radv_GetPhysicalDeviceVideoCapabilitiesKHR` in
+/// `src/amd/vulkan/radv_video.c`, read in the mirror bminor/mesa-mesa at commit
+/// 1dda9d56cb0a82329a7834eee16d7fb8286f2a8c; RADV added the extension in Mesa 25.3): block,
+/// block-row and block-column refresh, cycles of up to 256 pictures, one active reference,
+/// regions independent of slices, rectangular regions only; the same for every encode profile
+/// and VCN generation, with the `videoEncodeIntraRefresh` feature on.
+pub const RADV_INTRA_REFRESH: IntraRefreshCaps = IntraRefreshCaps {
+    modes: 0x2 | 0x4 | 0x8,
+    max_cycle_duration: 256,
+    max_active_reference_pictures: 1,
+    partition_independent_regions: true,
+    non_rectangular_regions: false,
+};
+
 /// Everything the driver reports about its one physical device.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DeviceTable {
@@ -274,6 +304,9 @@ pub struct DeviceTable {
     pub av1_encode: EncodeCaps,
     /// AV1 encode: `VkVideoEncodeAV1CapabilitiesKHR`.
     pub av1: Av1Caps,
+    /// VK_KHR_video_encode_intra_refresh: listed (with its feature) and answered for every
+    /// encode profile when `Some`; absent from the device when `None`.
+    pub intra_refresh: Option<IntraRefreshCaps>,
 }
 
 /// NVIDIA's driver encodes versions as 10.8.8.6 bits (major.minor.sub.patch).
@@ -329,6 +362,10 @@ pub const NVIDIA_RTX_4090: DeviceTable = DeviceTable {
             | vk::VideoCodecOperationFlagsKHR::ENCODE_H265.as_raw()
             | CODEC_OPERATION_ENCODE_AV1.as_raw(),
     ),
+    // No public report of NVIDIA's intra refresh answer was found from here (its Linux driver
+    // offers the extension from 570.123.19 on, after the 550 series this table models): the
+    // table lists no VK_KHR_video_encode_intra_refresh.
+    intra_refresh: None,
     encode_input_create_flags: vk::ImageCreateFlags::from_raw(
         vk::ImageCreateFlags::MUTABLE_FORMAT.as_raw()
             | vk::ImageCreateFlags::EXTENDED_USAGE.as_raw(),
@@ -547,6 +584,8 @@ pub const AMD_RADV_RX_7900_XTX: DeviceTable = DeviceTable {
     encode_operations: NVIDIA_RTX_4090.encode_operations,
     // radv_GetPhysicalDeviceVideoFormatPropertiesKHR: MUTABLE_FORMAT | EXTENDED_USAGE for
     // encode input (and decode output) pictures, the usage asked for echoed back.
+    // Mesa 25.3's RADV (see RADV_INTRA_REFRESH); the RDNA4 table inherits it.
+    intra_refresh: Some(RADV_INTRA_REFRESH),
     encode_input_create_flags: NVIDIA_RTX_4090.encode_input_create_flags,
     h264_video: VideoCaps {
         // VCN 4: no SEPARATE_REFERENCE_IMAGES for encode (VCN 5 and later only).
@@ -792,6 +831,7 @@ pub const INTEL_ANV_ARC_A770: DeviceTable = DeviceTable {
         vk::VideoCodecOperationFlagsKHR::ENCODE_H264.as_raw()
             | vk::VideoCodecOperationFlagsKHR::ENCODE_H265.as_raw(),
     ),
+    // No VK_KHR_video_encode_intra_refresh (inherited: ANV's answer for it was not read).
     // anv_GetPhysicalDeviceVideoFormatPropertiesKHR: MUTABLE_FORMAT alone, for every use.
     encode_input_create_flags: vk::ImageCreateFlags::MUTABLE_FORMAT,
     h264_video: VideoCaps {

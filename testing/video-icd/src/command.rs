@@ -65,6 +65,8 @@ pub(crate) struct Slot {
     pub(crate) picture: Option<Picture>,
     /// The chained `VkVideoEncodeAV1DpbSlotInfoKHR`'s reference information, if any.
     pub(crate) av1: Option<Av1Reference>,
+    /// The chained `VkVideoReferenceIntraRefreshInfoKHR`'s `dirtyIntraRefreshRegions`, if any.
+    pub(crate) dirty_regions: Option<u32>,
 }
 
 /// A `StdVideoEncodeAV1ReferenceInfo`: what an AV1 DPB slot's picture is.
@@ -213,6 +215,11 @@ pub(crate) struct Encode {
     pub(crate) setup: Option<Slot>,
     pub(crate) references: Vec<Slot>,
     pub(crate) codec: CodecPicture,
+    /// `flags` (`VkVideoEncodeFlagsKHR`, raw).
+    pub(crate) flags: u32,
+    /// The chained `VkVideoEncodeIntraRefreshInfoKHR`: (`intraRefreshCycleDuration`,
+    /// `intraRefreshIndex`), if any.
+    pub(crate) intra_refresh: Option<(u32, u32)>,
 }
 
 /// One image memory barrier: the image, its layout transition and its queue families (as

@@ -46,6 +46,22 @@ pub const DEVICE_EXTENSIONS: [(&std::ffi::CStr, u32); 5] = [
     ),
 ];
 
+/// The device extensions a device modelled on `table` offers: [`DEVICE_EXTENSIONS`], and
+/// VK_KHR_video_encode_intra_refresh where the table has intra refresh.
+pub fn device_extensions(table: &DeviceTable) -> Vec<(&'static std::ffi::CStr, u32)> {
+    let mut all = DEVICE_EXTENSIONS.to_vec();
+    if table.intra_refresh.is_some() {
+        all.push((
+            crate::intra_refresh::KHR_VIDEO_ENCODE_INTRA_REFRESH_NAME,
+            crate::intra_refresh::KHR_VIDEO_ENCODE_INTRA_REFRESH_SPEC_VERSION,
+        ));
+    }
+    all
+}
+
+/// The name of `VkPhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR` in a [`FeatureRequest`].
+pub const INTRA_REFRESH_FEATURES: &str = "VkPhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR";
+
 /// The name of `VkPhysicalDeviceVideoEncodeAV1FeaturesKHR` in a [`FeatureRequest`].
 pub const AV1_FEATURES: &str = "VkPhysicalDeviceVideoEncodeAV1FeaturesKHR";
 
@@ -159,6 +175,9 @@ pub(crate) struct Device {
     pub(crate) extensions: Vec<String>,
     /// Whether `videoEncodeAV1` was enabled (VkPhysicalDeviceVideoEncodeAV1FeaturesKHR).
     pub(crate) av1_feature: bool,
+    /// Whether `videoEncodeIntraRefresh` was enabled
+    /// (VkPhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR).
+    pub(crate) intra_refresh_feature: bool,
     allocated: u64,
 }
 
@@ -353,8 +372,9 @@ impl Driver {
             }
             seen.push(q.family);
         }
+        let offered = device_extensions(table);
         for e in &request.extensions {
-            if !DEVICE_EXTENSIONS
+            if !offered
                 .iter()
                 .any(|(name, _)| name.to_str().is_ok_and(|n| n == e))
             {
@@ -413,6 +433,9 @@ impl Driver {
                     .features
                     .iter()
                     .any(|f| f.structure == AV1_FEATURES && f.requested.first() == Some(&true)),
+                intra_refresh_feature: request.features.iter().any(|f| {
+                    f.structure == INTRA_REFRESH_FEATURES && f.requested.first() == Some(&true)
+                }),
                 allocated: 0,
             },
         );
@@ -674,6 +697,24 @@ impl Driver {
                 );
             }
         }
+        if r.intra_refresh_mode != 0 {
+            let ext = crate::intra_refresh::KHR_VIDEO_ENCODE_INTRA_REFRESH_NAME
+                .to_str()
+                .unwrap_or_default();
+            if !d.extensions.iter().any(|e| e == ext) || !d.intra_refresh_feature {
+                return Err(format!(
+                    "intraRefreshMode {:#x} on a device created without {ext} and its videoEncodeIntraRefresh feature (enable both at vkCreateDevice)",
+                    r.intra_refresh_mode
+                ));
+            }
+            let modes = d.table.intra_refresh.map_or(0, |c| c.modes);
+            if r.intra_refresh_mode.count_ones() != 1 || modes & r.intra_refresh_mode == 0 {
+                return Err(format!(
+                    "intraRefreshMode {:#x}: one of the profile's intraRefreshModes {modes:#x}",
+                    r.intra_refresh_mode
+                ));
+            }
+        }
         let caps = session::check(d.table, family_ops, &r)
             .map_err(|(code, why)| format!("{code:?} {why}"))?;
         d.sessions.insert(
@@ -683,6 +724,7 @@ impl Driver {
                 caps,
                 bound: Default::default(),
                 coding: Default::default(),
+                intra_refresh: d.table.intra_refresh,
             },
         );
         Ok(id)

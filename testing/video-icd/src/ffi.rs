@@ -16,7 +16,7 @@ use crate::h265::{self, SpsParts};
 use crate::image::ImageRequest;
 use crate::log::record;
 use crate::session::{Add, Get, H264Add, H265Add, SessionRequest};
-use crate::{av1, ffi_cmd, props, video};
+use crate::{av1, ffi_cmd, intra_refresh, props, video};
 
 // ---------------------------------------------------------------------------------------------
 // Pointer helpers. Each is `unsafe` with the contract the Vulkan spec gives the caller's pointer.
@@ -478,7 +478,10 @@ unsafe extern "system" fn get_physical_device_features2(
     pd: vk::PhysicalDevice,
     out: *mut vk::PhysicalDeviceFeatures2<'_>,
 ) {
-    if table_of(pd, "vkGetPhysicalDeviceFeatures2").is_none() || out.is_null() {
+    let Some(t) = table_of(pd, "vkGetPhysicalDeviceFeatures2") else {
+        return;
+    };
+    if out.is_null() {
         return;
     }
     // SAFETY: the caller passes a valid, writable structure.
@@ -510,6 +513,9 @@ unsafe extern "system" fn get_physical_device_features2(
             }
             av1::structure_type::PHYSICAL_DEVICE_VIDEO_ENCODE_AV1_FEATURES_KHR => {
                 fill_node!(node, props::fill_av1_features)
+            }
+            intra_refresh::structure_type::PHYSICAL_DEVICE_VIDEO_ENCODE_INTRA_REFRESH_FEATURES_KHR => {
+                fill_node!(node, props::fill_intra_refresh_features, t)
             }
             other => {
                 filled.push(format!("unfilled={}", other.as_raw()));
@@ -751,18 +757,19 @@ unsafe extern "system" fn enumerate_device_extension_properties(
     count: *mut u32,
     out: *mut vk::ExtensionProperties,
 ) -> vk::Result {
-    if table_of(pd, "vkEnumerateDeviceExtensionProperties").is_none() {
+    let Some(t) = table_of(pd, "vkEnumerateDeviceExtensionProperties") else {
         return vk::Result::ERROR_INITIALIZATION_FAILED;
-    }
+    };
+    let offered = driver::device_extensions(t);
     let r = if layer.is_null() {
         let fill = |item: &mut vk::ExtensionProperties, i: usize| {
-            let (name, version) = driver::DEVICE_EXTENSIONS[i];
+            let (name, version) = offered[i];
             *item = vk::ExtensionProperties::default();
             props::copy_str(&mut item.extension_name, name.to_str().unwrap_or(""));
             item.spec_version = version;
         };
         // SAFETY: the caller's count/array contract.
-        unsafe { enumerate(count, out, driver::DEVICE_EXTENSIONS.len(), fill) }
+        unsafe { enumerate(count, out, offered.len(), fill) }
     } else {
         vk::Result::ERROR_LAYER_NOT_PRESENT
     };
@@ -772,7 +779,7 @@ unsafe extern "system" fn enumerate_device_extension_properties(
 
 /// Reads one feature structure of a create-info chain against what the device has.
 macro_rules! feature_request {
-    ($node:expr, $ty:ty, $name:literal, $last:ident, $fill:path) => {{
+    ($node:expr, $ty:ty, $name:expr, $last:ident, $fill:expr) => {{
         let first = offset_of!($ty, p_next) + std::mem::size_of::<*const c_void>();
         let last = offset_of!($ty, $last);
         let mut have = <$ty>::default();
@@ -797,6 +804,9 @@ unsafe extern "system" fn create_device(
     // SAFETY: the caller passes a valid create info.
     let Some(info) = (unsafe { read(info) }) else {
         record("vkCreateDevice pCreateInfo=NULL -> ERROR_INITIALIZATION_FAILED");
+        return vk::Result::ERROR_INITIALIZATION_FAILED;
+    };
+    let Some(table) = table_of(pd, "vkCreateDevice") else {
         return vk::Result::ERROR_INITIALIZATION_FAILED;
     };
     let mut request = DeviceRequest::default();
@@ -900,6 +910,15 @@ unsafe extern "system" fn create_device(
                     "VkPhysicalDeviceVideoEncodeAV1FeaturesKHR",
                     video_encode_av1,
                     props::fill_av1_features
+                )
+            }
+            intra_refresh::structure_type::PHYSICAL_DEVICE_VIDEO_ENCODE_INTRA_REFRESH_FEATURES_KHR => {
+                feature_request!(
+                    node,
+                    intra_refresh::PhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR,
+                    driver::INTRA_REFRESH_FEATURES,
+                    video_encode_intra_refresh,
+                    |f| props::fill_intra_refresh_features(f, table)
                 )
             }
             // The loader's own structures (VK_STRUCTURE_TYPE_LOADER_DEVICE_CREATE_INFO).
@@ -1059,10 +1078,14 @@ unsafe extern "system" fn get_physical_device_video_capabilities(
     let nodes = unsafe { out_chain(caps.p_next) };
     let mut encode = None;
     let mut codec = None;
+    let mut refresh = None;
     for node in nodes {
         // SAFETY: node is a valid chain structure.
         match unsafe { s_type(node) } {
             vk::StructureType::VIDEO_ENCODE_CAPABILITIES_KHR => encode = Some(node),
+            intra_refresh::structure_type::VIDEO_ENCODE_INTRA_REFRESH_CAPABILITIES_KHR => {
+                refresh = Some(node)
+            }
             vk::StructureType::VIDEO_ENCODE_H264_CAPABILITIES_KHR
                 if matches!(found.codec, video::CodecCaps::H264(_)) =>
             {
@@ -1085,6 +1108,20 @@ unsafe extern "system" fn get_physical_device_video_capabilities(
         record(&format!("{NAME} {detail} (the chain lacks VkVideoEncodeCapabilitiesKHR or the codec's capabilities structure) -> ERROR_INITIALIZATION_FAILED"));
         return vk::Result::ERROR_INITIALIZATION_FAILED;
     };
+    // A driver without the extension leaves its structure as it is (as drivers do with any
+    // structure they do not know; the validation layer chains it in its own queries).
+    if let (Some(node), Some(r)) = (refresh, t.intra_refresh) {
+        // SAFETY: the sType said this node is a VkVideoEncodeIntraRefreshCapabilitiesKHR.
+        let c =
+            unsafe { &mut *node.cast::<intra_refresh::VideoEncodeIntraRefreshCapabilitiesKHR>() };
+        c.intra_refresh_modes =
+            intra_refresh::VideoEncodeIntraRefreshModeFlagsKHR::from_raw(r.modes);
+        c.max_intra_refresh_cycle_duration = r.max_cycle_duration;
+        c.max_intra_refresh_active_reference_pictures = r.max_active_reference_pictures;
+        c.partition_independent_intra_refresh_regions =
+            vk::Bool32::from(r.partition_independent_regions);
+        c.non_rectangular_intra_refresh_regions = vk::Bool32::from(r.non_rectangular_regions);
+    }
     let v = found.video;
     caps.flags = v.flags;
     caps.min_bitstream_buffer_offset_alignment = v.min_bitstream_buffer_offset_alignment;
@@ -1930,6 +1967,7 @@ unsafe extern "system" fn create_video_session(
     };
     let mut h264_max_level = None;
     let mut av1_max_level = None;
+    let mut intra_refresh_mode = 0;
     // SAFETY: the chain is valid.
     for node in unsafe { in_chain(info.p_next) } {
         // SAFETY: node is a valid chain structure; each arm's sType says what it is.
@@ -1947,6 +1985,13 @@ unsafe extern "system" fn create_video_session(
                 if a.use_max_level != vk::FALSE {
                     av1_max_level = Some(a.max_level);
                 }
+            }
+            intra_refresh::structure_type::VIDEO_ENCODE_SESSION_INTRA_REFRESH_CREATE_INFO_KHR => {
+                // SAFETY: as above.
+                let r = unsafe {
+                    &*node.cast::<intra_refresh::VideoEncodeSessionIntraRefreshCreateInfoKHR>()
+                };
+                intra_refresh_mode = r.intra_refresh_mode.as_raw();
             }
             _ => {}
         }
@@ -1970,9 +2015,10 @@ unsafe extern "system" fn create_video_session(
         ),
         h264_max_level,
         av1_max_level,
+        intra_refresh_mode,
     };
     let detail = format!(
-        "op={:#x} idc={:?} extent={}x{} dpb={} active={} family={} {}",
+        "op={:#x} idc={:?} extent={}x{} dpb={} active={} family={} refresh_mode={:#x} {}",
         request.profile.operation.as_raw(),
         request.profile.std_profile_idc,
         request.max_coded_extent.0,
@@ -1980,6 +2026,7 @@ unsafe extern "system" fn create_video_session(
         request.max_dpb_slots,
         request.max_active_reference_pictures,
         request.queue_family,
+        request.intra_refresh_mode,
         // SAFETY: the profile's chain is valid.
         unsafe { usage_detail(p) }
     );

@@ -17,6 +17,7 @@ use crate::command::{
 };
 use crate::driver::{self, Device, Driver};
 use crate::ffi::{array, code, finish, handle_of, in_chain, read, s_type, write};
+use crate::intra_refresh;
 use crate::log::record;
 use crate::query::QueryPoolRequest;
 use crate::sync::Batch;
@@ -924,11 +925,20 @@ unsafe fn slot(s: &vk::VideoReferenceSlotInfoKHR<'_>) -> Slot {
             layer: read(r.pExtensionHeader).map(|e| (e.temporal_id, e.spatial_id)),
         })
     };
+    // SAFETY: the caller's contract.
+    let dirty_regions = unsafe {
+        chained::<intra_refresh::VideoReferenceIntraRefreshInfoKHR>(
+            s.p_next,
+            intra_refresh::structure_type::VIDEO_REFERENCE_INTRA_REFRESH_INFO_KHR,
+        )
+    }
+    .map(|r| r.dirty_intra_refresh_regions);
     Slot {
         index: s.slot_index,
         // SAFETY: the caller's contract.
         picture: unsafe { read(s.p_picture_resource) }.map(picture),
         av1,
+        dirty_regions,
     }
 }
 
@@ -1419,6 +1429,81 @@ unsafe fn av1_picture(
     Some(Ok(picture))
 }
 
+/// The intra-refresh valid usage of `vkCmdEncodeVideoKHR` (VUID-vkCmdEncodeVideoKHR-*-10837 …
+/// 10846) for `encode` in session `s`: the refresh flag only in a session made with a mode, and
+/// with its info chained; a cycle of 2 up to the profile's longest (or 0); an index within it;
+/// references within the refreshing limit; dirty regions only on refreshing pictures, and then
+/// exactly the cycle less the index; one slice where regions follow partitions.
+fn check_intra_refresh(s: &crate::session::Session, encode: &Encode) -> Result<(), String> {
+    let refreshing = encode.flags & intra_refresh::VIDEO_ENCODE_INTRA_REFRESH.as_raw() != 0;
+    let mode = s.request.intra_refresh_mode;
+    let caps = s.intra_refresh;
+    if refreshing && mode == 0 {
+        return Err("VK_VIDEO_ENCODE_INTRA_REFRESH_BIT_KHR in a session made without an intra refresh mode (VUID-vkCmdEncodeVideoKHR-pEncodeInfo-10837)".into());
+    }
+    if let Some((cycle, index)) = encode.intra_refresh {
+        let longest = caps.map_or(0, |c| c.max_cycle_duration);
+        if cycle != 0 && !(2..=longest).contains(&cycle) {
+            return Err(format!(
+                "intraRefreshCycleDuration {cycle}: 0 or 2 to {longest} (VUID-vkCmdEncodeVideoKHR-pNext-10844)"
+            ));
+        }
+        if refreshing && cycle == 0 {
+            return Err("intraRefreshCycleDuration 0 on a refreshing picture (VUID-vkCmdEncodeVideoKHR-pEncodeInfo-10840)".into());
+        }
+        if refreshing && index >= cycle {
+            return Err(format!(
+                "intraRefreshIndex {index} of a {cycle}-picture cycle (VUID-vkCmdEncodeVideoKHR-pEncodeInfo-10841)"
+            ));
+        }
+    } else if refreshing {
+        return Err("VK_VIDEO_ENCODE_INTRA_REFRESH_BIT_KHR without VkVideoEncodeIntraRefreshInfoKHR (VUID-vkCmdEncodeVideoKHR-pEncodeInfo-10839)".into());
+    }
+    if refreshing {
+        let most = caps.map_or(0, |c| c.max_active_reference_pictures);
+        if encode.references.len() > usize::try_from(most).unwrap_or(0) {
+            return Err(format!(
+                "{} active references on a refreshing picture; the profile allows {most} (VUID-vkCmdEncodeVideoKHR-pEncodeInfo-10838)",
+                encode.references.len()
+            ));
+        }
+        let slices = match &encode.codec {
+            CodecPicture::H264(p) => p.slices.len(),
+            CodecPicture::H265(p) => p.slices.len(),
+            CodecPicture::Av1(_) => 1,
+        };
+        let per_partition = mode
+            == intra_refresh::VideoEncodeIntraRefreshModeFlagsKHR::PER_PICTURE_PARTITION.as_raw();
+        let independent = caps.is_some_and(|c| c.partition_independent_regions);
+        if !per_partition && !independent && slices != 1 {
+            return Err(format!(
+                "{slices} slices on a picture refreshed by blocks where regions follow partitions (VUID-vkCmdEncodeVideoKHR-pEncodeInfo-10845)"
+            ));
+        }
+    }
+    for r in &encode.references {
+        let dirty = r.dirty_regions.unwrap_or(0);
+        if dirty == 0 {
+            continue;
+        }
+        if !refreshing {
+            return Err(format!(
+                "reference slot {} names {dirty} dirty regions on a picture coded without intra refresh (VUID-vkCmdEncodeVideoKHR-pNext-10842)",
+                r.index
+            ));
+        }
+        let (cycle, index) = encode.intra_refresh.unwrap_or_default();
+        if dirty != cycle.saturating_sub(index) {
+            return Err(format!(
+                "reference slot {} names {dirty} dirty regions; a picture at index {index} of a {cycle}-picture cycle must name {} (VUID-vkCmdEncodeVideoKHR-pNext-10843)",
+                r.index,
+                cycle.saturating_sub(index)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The codec picture of an encode info's chain: AV1's, else H.264's, else H.265's.
 ///
 /// # Safety
@@ -1463,8 +1548,28 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
         )
     };
     let src = picture(&info.src_picture_resource);
+    // SAFETY: the chain is valid.
+    let intra_refresh = unsafe {
+        chained::<intra_refresh::VideoEncodeIntraRefreshInfoKHR>(
+            info.p_next,
+            intra_refresh::structure_type::VIDEO_ENCODE_INTRA_REFRESH_INFO_KHR,
+        )
+    }
+    .map(|r| (r.intra_refresh_cycle_duration, r.intra_refresh_index));
+    let refresh_detail = match intra_refresh {
+        Some((cycle, index)) => format!(
+            " flags={:#x} intra_refresh={index}/{cycle} dirty={:?}",
+            info.flags.as_raw(),
+            references
+                .iter()
+                .map(|s| s.dirty_regions)
+                .collect::<Vec<_>>()
+        ),
+        None if !info.flags.is_empty() => format!(" flags={:#x}", info.flags.as_raw()),
+        None => String::new(),
+    };
     let detail = format!(
-        "dst={:#x}+{}:{} src={:#x}:{}x{} setup={:?} refs={:?} {}",
+        "dst={:#x}+{}:{} src={:#x}:{}x{} setup={:?} refs={:?} {}{refresh_detail}",
         info.dst_buffer.as_raw(),
         info.dst_buffer_offset,
         info.dst_buffer_range,
@@ -1506,6 +1611,8 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
         setup,
         references: references.clone(),
         codec,
+        flags: info.flags.as_raw(),
+        intra_refresh,
     };
     let checked = encode.clone();
     record_cmd(
@@ -1538,6 +1645,7 @@ pub(crate) unsafe extern "system" fn cmd_encode_video(
                 ));
             }
             check_picture(d, &checked.src, "srcPictureResource")?;
+            check_intra_refresh(s, &checked)?;
             let op = s.request.profile.operation;
             match (&checked.codec, s.caps.codec) {
                 (CodecPicture::Av1(p), crate::video::CodecCaps::Av1(av1)) => {

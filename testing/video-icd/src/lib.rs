@@ -22,6 +22,8 @@
 // the library).
 #[path = "../../../src/gpu/video/av1.rs"]
 mod av1;
+// VK_KHR_video_encode_intra_refresh's types, likewise the library's own (checked by
+// tests/vulkan_intra_refresh_layout.rs).
 mod av1_enc;
 mod av1_obu;
 pub mod caps;
@@ -32,6 +34,12 @@ mod ffi;
 mod ffi_cmd;
 mod handle;
 pub mod image;
+#[path = "../../../src/gpu/video/intra_refresh.rs"]
+#[allow(
+    dead_code,
+    reason = "the driver reads some of the library's definitions, not all"
+)]
+mod intra_refresh;
 pub mod log;
 mod props;
 mod query;

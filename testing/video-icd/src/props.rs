@@ -273,6 +273,15 @@ pub(crate) fn fill_av1_features(f: &mut crate::av1::PhysicalDeviceVideoEncodeAV1
     f.video_encode_av1 = vk::TRUE;
 }
 
+/// `VkPhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR`: `videoEncodeIntraRefresh`, on where
+/// `table` has intra refresh.
+pub(crate) fn fill_intra_refresh_features(
+    f: &mut crate::intra_refresh::PhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR,
+    table: &crate::caps::DeviceTable,
+) {
+    f.video_encode_intra_refresh = vk::Bool32::from(table.intra_refresh.is_some());
+}
+
 /// `VkPhysicalDeviceSamplerYcbcrConversionFeatures`.
 pub fn fill_ycbcr_features(f: &mut vk::PhysicalDeviceSamplerYcbcrConversionFeatures<'_>) {
     f.sampler_ycbcr_conversion = vk::TRUE;

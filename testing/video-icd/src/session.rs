@@ -39,6 +39,9 @@ pub struct SessionRequest {
     pub h264_max_level: Option<u32>,
     /// `VkVideoEncodeAV1SessionCreateInfoKHR`: `maxLevel` when `useMaxLevel` is set.
     pub av1_max_level: Option<u32>,
+    /// `VkVideoEncodeSessionIntraRefreshCreateInfoKHR::intraRefreshMode` (raw; 0, NONE, when
+    /// not chained).
+    pub intra_refresh_mode: u32,
 }
 
 /// Bind index of the session's working memory (reconstruction and motion search state).
@@ -59,6 +62,8 @@ pub struct Session {
     pub bound: BTreeMap<u32, (u64, u64)>,
     /// What executed video coding commands did to it.
     pub coding: crate::command::CodingState,
+    /// The profile's intra refresh capabilities, where the device has the extension.
+    pub intra_refresh: Option<crate::caps::IntraRefreshCaps>,
 }
 
 fn invalid(vuid: &str, text: String) -> Refusal {
@@ -745,6 +750,7 @@ mod tests {
             std_header: (caps::STD_H264_ENCODE_NAME.into(), caps::STD_VERSION_1_0_0),
             h264_max_level: None,
             av1_max_level: None,
+            intra_refresh_mode: 0,
         }
     }
 
@@ -794,6 +800,7 @@ mod tests {
             caps: check(&NVIDIA_RTX_4090, ops(), &request()).unwrap(),
             bound: BTreeMap::new(),
             coding: Default::default(),
+            intra_refresh: None,
         };
         let reqs = memory_requirements(&s.request);
         // 120x68 macroblocks: 8160 * 256 bytes (a multiple of 4096); 8160 * 64 * 17 for the

@@ -329,6 +329,7 @@ fn sessions_chain_the_same_usage(ctx: &std::sync::Arc<GpuContext>) {
             quality_level: 0,
             tuning,
             b_frames: 0,
+            ..EncodeHints::default()
         };
         let session = EncodeSession::with_hints(ctx, SessionParameters::H264(&params), hints)
             .expect("the session is made");

@@ -711,6 +711,7 @@ fn pictures_written_into_the_encoders_input_images_encode_to_exactly_what_was_wr
     let hq = EncoderOptions {
         tuning: Tuning::HighQuality,
         b_frames: 2,
+        ..EncoderOptions::default()
     };
     for (params, name) in [
         (SessionParameters::H264(&h264), "h264"),

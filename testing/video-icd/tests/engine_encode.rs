@@ -410,6 +410,7 @@ fn b_session(
     let options = EncoderOptions {
         tuning: Tuning::HighQuality,
         b_frames: 2,
+        ..EncoderOptions::default()
     };
     let mut encoder = VideoEncoder::with_options(ctx, params, rate, options)
         .expect("the B-picture encoder opens");

@@ -13,8 +13,14 @@ use super::{install_driver, skip, InstalledDriver};
 /// without the driver library or a context. Call it before any other Vulkan call, in the only
 /// test of its binary.
 pub fn driver_context() -> Option<(InstalledDriver, Arc<GpuContext>, bool)> {
+    driver_context_validated(std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some())
+}
+
+/// As [`driver_context`], the validation layer on when `validated`.
+pub fn driver_context_validated(
+    validated: bool,
+) -> Option<(InstalledDriver, Arc<GpuContext>, bool)> {
     let driver = install_driver()?;
-    let validated = std::env::var_os("GHOSTSTREAM_REQUIRE_VVL14").is_some();
     match GpuContext::new(&GpuOptions {
         device: DeviceSelector::Name("GhostStream test driver".into()),
         validation: validated,
@@ -47,4 +53,32 @@ pub fn picture(n: usize, w: usize, h: usize) -> Vec<u8> {
         }
     }
     p
+}
+
+/// The validation layer's version (`VkLayerProperties::specVersion`), where the loader lists
+/// VK_LAYER_KHRONOS_validation.
+pub fn layer_version() -> Option<u32> {
+    // SAFETY: loading the system's Vulkan loader.
+    let entry = unsafe { ash::Entry::load() }.ok()?;
+    // SAFETY: a plain global query.
+    let layers = unsafe { entry.enumerate_instance_layer_properties() }.ok()?;
+    layers
+        .iter()
+        .find(|l| {
+            l.layer_name_as_c_str()
+                .is_ok_and(|n| n == c"VK_LAYER_KHRONOS_validation")
+        })
+        .map(|l| l.spec_version)
+}
+
+/// The layer's messages since the last call, which must be none (when `validated`).
+pub fn silent(ctx: &GpuContext, validated: bool, what: &str) {
+    if validated {
+        let messages = ctx.take_validation_messages();
+        assert!(
+            messages.is_empty(),
+            "validation layer ({what}):\n{}",
+            messages.join("\n")
+        );
+    }
 }

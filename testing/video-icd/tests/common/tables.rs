@@ -143,18 +143,6 @@ fn run_plan(
         .collect()
 }
 
-/// The layer's messages since the last call, which must be none.
-fn silent(ctx: &GpuContext, validated: bool, what: &str) {
-    if validated {
-        let messages = ctx.take_validation_messages();
-        assert!(
-            messages.is_empty(),
-            "validation layer 1.4 ({what}):\n{}",
-            messages.join("\n")
-        );
-    }
-}
-
 /// A 300-picture H.264 or H.265 session at the rates `modes` allow, its input pictures planar
 /// images (`direct`) or plain ones, decoded by FFmpeg and compared byte for byte; the stream's
 /// size.
@@ -194,7 +182,7 @@ fn session(
     let want: Vec<bool> = (0..300).map(|n| n == 0 || n == 280).collect();
     assert_eq!(idrs, want, "{name}: IDR at the start and where forced");
     drop(encoder);
-    silent(ctx, validated, name);
+    super::engine::silent(ctx, validated, name);
 
     // The shared check: FFmpeg decodes silently, 300 frames, every byte as written.
     let size = (
@@ -236,7 +224,7 @@ fn av1_session(
         keys.push(key);
     }
     drop(encoder);
-    silent(ctx, validated, "av1");
+    super::engine::silent(ctx, validated, "av1");
     let want: Vec<bool> = (0..300).map(|n| n == 0 || n == 280).collect();
     assert_eq!(keys, want, "av1: key frames at the start and where forced");
     let (mut units, mut headers, mut frames) = (0, 0, 0);
