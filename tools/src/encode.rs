@@ -289,7 +289,9 @@ pub struct EncodeArgs {
     /// Refresh the picture gradually over N frames instead of with keyframes.
     ///
     /// Needs --keyint infinite and --tune ll or ull: a decoder that joins or loses a packet
-    /// recovers within N frames.
+    /// recovers within N frames. NVENC, x264 and Vulkan Video (where the driver offers
+    /// VK_KHR_video_encode_intra_refresh) do it; H.264 and HEVC streams carry a recovery point
+    /// at the start of each cycle.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     intra_refresh: Option<u32>,
 

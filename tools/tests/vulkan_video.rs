@@ -583,6 +583,97 @@ fn what_the_vulkan_encoder_cannot_do_is_refused_with_the_reason() {
     );
 }
 
+/// The lines of FFmpeg's header tracer (`-bsf:v trace_headers`, an independent syntax reader)
+/// over `path` that name `field`, as `field = value` values.
+fn traced(path: &Path, field: &str) -> Vec<String> {
+    let out = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "trace", "-i"])
+        .arg(path)
+        .args(["-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.contains(&format!(" {field} ")))
+        .filter_map(|l| l.rsplit_once(" = ").map(|(_, v)| v.trim().to_string()))
+        .collect()
+}
+
+#[test]
+fn intra_refresh_on_a_driver_that_offers_it_writes_recovery_points_and_decodes_exactly() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent decoder)");
+        return;
+    }
+    let Some((dir, manifest)) = install_driver() else {
+        return;
+    };
+    // RADV's table offers intra refresh (Mesa 25.3's answer); 256x144 is above its smallest
+    // coded extents.
+    let (w, h, frames) = (256usize, 144usize, 60usize);
+    let input = dir.path().join("in.nv12");
+    let raw: Vec<u8> = (0..frames).flat_map(|n| frame(n, w, h, "nv12")).collect();
+    std::fs::write(&input, &raw).unwrap();
+    let encode = |table: &str, codec: &str, output: &Path| {
+        tool(&manifest)
+            .env(ghoststream_video_icd::caps::TABLE_ENV, table)
+            .args(["encode", "--encoder", "vulkan", "--codec", codec])
+            .args(["--gpu", "off", "--raw-format", "nv12", "--size", "256x144"])
+            .args(["--fps", "30", "--tune", "ull", "--keyint", "infinite"])
+            .args(["--intra-refresh", "20", "-i"])
+            .arg(&input)
+            .arg("-o")
+            .arg(output)
+            .output()
+            .unwrap()
+    };
+    for (codec, extension, field) in [
+        ("h264", "h264", "recovery_frame_cnt"),
+        ("hevc", "h265", "recovery_poc_cnt"),
+    ] {
+        let output = dir.path().join(format!("refresh.{extension}"));
+        let run = encode("radv", codec, &output);
+        assert!(
+            run.status.success(),
+            "{codec} with --intra-refresh 20 on the RADV table:\n{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        assert_eq!(decode(&output, "nv12"), raw, "{codec}: exactly the input");
+        // One IDR, then P pictures only: the refresh replaces keyframes.
+        let types = picture_types(&output);
+        assert_eq!(types, format!("I{}", "P".repeat(frames - 1)), "{codec}");
+        // A recovery point before the first picture of each cycle (pictures 1, 21 and 41),
+        // naming the cycle's last picture (19 pictures on).
+        assert_eq!(
+            traced(&output, field),
+            ["19", "19", "19"],
+            "{codec}: {field}"
+        );
+    }
+    // AV1 has no recovery point message; the stream is written and read back.
+    let output = dir.path().join("refresh.ivf");
+    let run = encode("radv", "av1", &output);
+    assert!(
+        run.status.success(),
+        "av1 with --intra-refresh 20:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(probe(&output, "stream=codec_name").trim(), "av1");
+    // The NVIDIA table offers none: refused by name, no file left.
+    let output = dir.path().join("never.h264");
+    let run = encode("nvidia", "h264", &output);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "refused on the NVIDIA table");
+    for says in [
+        "intra refresh over 20 frames (--intra-refresh 20)",
+        "offers no intra refresh",
+        "NVIDIA GeForce RTX 4090",
+    ] {
+        assert!(stderr.contains(says), "{says:?} in:\n{stderr}");
+    }
+    assert!(!output.exists(), "the refused encode left no file");
+}
+
 /// Decodes `path` with FFmpeg to raw `pix_fmt` frames, asserting it complains of nothing.
 fn decode(path: &Path, pix_fmt: &str) -> Vec<u8> {
     let decoded = path.with_extension("decoded");
