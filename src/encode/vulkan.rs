@@ -1,17 +1,20 @@
 //! The Vulkan Video backend (VK_KHR_video_encode_queue): H.264, H.265 and AV1 on any vendor's
 //! device with a video-encode queue, through [`crate::gpu::video::encoder::VideoEncoder`]. Frames
-//! come in CPU memory as NV12 or P010 (or I420 / I420P10, interleaved here) and are uploaded to the encode input
-//! image on the device, or, opened on the session's GPU context, the session's pass writes them
-//! as NV12 into hand-off buffers on the same device and the encoder copies them into its input
-//! image on the GPU (no CPU copy, no read-back). Low-latency tunings code each picture as it
-//! arrives (IDR or key frame, then P or inter frames referencing the one before) and wait for
-//! it, so each unit comes back before the next frame is taken; high quality (`--tune hq`) codes
-//! B pictures where the device offers them (H.264, H.265: as many in a row as the driver
-//! prefers at the quality level, units in coding order with decode times one frame behind) and
-//! keeps a few pictures in flight on the GPU. H.264 and
-//! H.265 units are Annex-B, the parameter sets before each IDR; AV1 units are temporal units of
-//! low-overhead OBUs, each led by a temporal delimiter, the sequence header before each key
-//! frame.
+//! come in CPU memory as NV12 or P010 (or I420 / I420P10, interleaved here) and are uploaded to
+//! the encode input image on the device, or, opened on the session's GPU context, the session's
+//! pass writes them into the encoder's input images (or hand-off buffers it copies from) on the
+//! same device (no CPU copy, no read-back). Low-latency tunings code each picture as it arrives
+//! (IDR or key frame, then P or inter frames referencing the one before) and wait for it, so
+//! each unit comes back before the next frame is taken; with `--intra-refresh` (and a device
+//! offering VK_KHR_video_encode_intra_refresh) those inter frames refresh the picture region by
+//! region instead of periodic key frames. High quality (`--tune hq`) codes B pictures where the
+//! device offers them, as many in a row as the driver prefers at the quality level, and keeps a
+//! few pictures in flight on the GPU: H.264 and H.265 units in coding order with decode times
+//! one frame behind; AV1 with bidirectional compound prediction (LAST and ALTREF), the frame
+//! after the B frames coded ahead of them hidden, riding in the first B frame's temporal unit,
+//! and shown after the last one by a `show_existing_frame` header. H.264 and H.265 units are
+//! Annex-B, the parameter sets before each IDR; AV1 units are temporal units of low-overhead
+//! OBUs, each led by a temporal delimiter, the sequence header before each key frame.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -173,14 +176,15 @@ fn video_rate(config: &SessionConfig, quality_level: u32) -> VideoRate {
 }
 
 /// B pictures in a row for `config` on `ctx`'s device offering `support`, at quality level
-/// `level`: none for low-latency and lossless tunings, AV1, or a device without B pictures (one
-/// reference on each side, three DPB slots); else as many as the driver prefers at the level
+/// `level`: none for low-latency and lossless tunings, or a device without B pictures (one
+/// reference on each side, three DPB slots; for AV1 bidirectional compound prediction from
+/// LAST and ALTREF); else as many as the driver prefers at the level
 /// (`preferredConsecutiveBFrameCount`, at most 4: each waits in an input image).
 fn b_frames(config: &SessionConfig, ctx: &GpuContext, support: &EncodeSupport, level: u32) -> u32 {
     let offered = support.limits.b_pictures()
         && support.max_dpb_slots >= 3
         && support.max_active_references >= 2;
-    if config.tuning != Tuning::HighQuality || config.codec == Codec::Av1 || !offered {
+    if config.tuning != Tuning::HighQuality || !offered {
         return 0;
     }
     match quality_level_properties(ctx, config.codec, config.bit_depth, config.tuning, level) {
@@ -384,6 +388,9 @@ pub struct VulkanVideoEncoder {
     submitted: VecDeque<i64>,
     /// Frames by which decoding runs ahead of display (1 with B pictures).
     reorder_delay: i64,
+    /// AV1: the OBUs of a frame coded hidden ahead of B frames, written at the start of the next
+    /// temporal unit (after its delimiter); empty otherwise.
+    hidden: Vec<u8>,
     /// H.264/H.265 with intra refresh: the recovery point SEI NAL unit written before the first
     /// picture of each cycle (a decoder starting there shows whole pictures from the cycle's
     /// last picture on); empty otherwise (AV1 has no such message).
@@ -519,7 +526,10 @@ impl VulkanVideoEncoder {
                 PICTURES_IN_FLIGHT
             },
             submitted: VecDeque::new(),
-            reorder_delay: i64::from(b_frames > 0),
+            // AV1's temporal units come out in display order (a frame coded ahead rides in the
+            // next unit, hidden); H.264's and H.265's B pictures decode one frame late.
+            reorder_delay: i64::from(b_frames > 0 && config.codec != Codec::Av1),
+            hidden: Vec::new(),
             recovery_point: match (intra_refresh, config.codec) {
                 (Some(r), Codec::H264) => recovery_point_sei(SeiSyntax::H264, r.cycle),
                 (Some(r), Codec::Hevc) => recovery_point_sei(SeiSyntax::H265, r.cycle),
@@ -590,6 +600,11 @@ impl VulkanVideoEncoder {
     /// recovery point SEI before the first picture of an intra-refresh cycle (H.264, H.265);
     /// its decode time the oldest submitted presentation time less the reordering delay.
     fn queue(&mut self, encoded: EncodedPicture) {
+        // An AV1 frame coded ahead of the B frames before it: no temporal unit of its own.
+        if !encoded.shown {
+            self.hidden = encoded.data;
+            return;
+        }
         // AV1: each temporal unit starts with its delimiter.
         let delimiter: &[u8] = match self.codec {
             Codec::Av1 => &TEMPORAL_DELIMITER,
@@ -602,12 +617,17 @@ impl VulkanVideoEncoder {
         } else {
             (&[][..], &[][..])
         };
+        let hidden = std::mem::take(&mut self.hidden);
         // Most units (H.264/H.265 P and B pictures) have nothing before the driver's bytes:
         // moved, not copied again.
-        let data = if delimiter.is_empty() && parameter_sets.is_empty() && metadata.is_empty() {
+        let data = if delimiter.is_empty()
+            && parameter_sets.is_empty()
+            && metadata.is_empty()
+            && hidden.is_empty()
+        {
             encoded.data
         } else {
-            [delimiter, parameter_sets, metadata, &encoded.data].concat()
+            [delimiter, parameter_sets, metadata, &hidden, &encoded.data].concat()
         };
         let dts = self.submitted.pop_front().unwrap_or(encoded.tag) - self.reorder_delay;
         self.ready.push_back(EncodedUnit {
@@ -617,6 +637,18 @@ impl VulkanVideoEncoder {
             keyframe: encoded.idr,
             gpu_time: encoded.gpu_time,
         });
+        // After the last B frame before it, the hidden frame is shown: a temporal unit of one
+        // frame header (show_existing_frame).
+        if let Some(show) = encoded.show_existing {
+            let dts = self.submitted.pop_front().unwrap_or(show.tag);
+            self.ready.push_back(EncodedUnit {
+                data: [&TEMPORAL_DELIMITER[..], &show.obu()].concat(),
+                pts: show.tag,
+                dts,
+                keyframe: false,
+                gpu_time: None,
+            });
+        }
     }
 }
 

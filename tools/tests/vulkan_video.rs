@@ -256,6 +256,102 @@ fn av1_with_the_vulkan_encoder_on_the_test_driver_is_an_ivf_ffmpeg_reads() {
     );
 }
 
+#[test]
+fn av1_b_frames_on_a_driver_with_compound_prediction_come_out_in_display_order() {
+    if Command::new("ffmpeg").arg("-version").output().is_err() {
+        skip("no ffmpeg on PATH (the independent reader)");
+        return;
+    }
+    let Some((dir, manifest)) = install_driver() else {
+        return;
+    };
+    // RADV on RDNA4 offers AV1 bidirectional compound prediction (LAST and ALTREF); its
+    // smallest AV1 picture is 320x128.
+    let (w, h, frames) = (320usize, 180usize, 20usize);
+    let input = dir.path().join("in.nv12");
+    let raw: Vec<u8> = (0..frames).flat_map(|n| frame(n, w, h, "nv12")).collect();
+    std::fs::write(&input, &raw).unwrap();
+    let output = dir.path().join("b.ivf");
+    let run = tool(&manifest)
+        .env(ghoststream_video_icd::caps::TABLE_ENV, "radv-rdna4")
+        .args([
+            "encode",
+            "--encoder",
+            "vulkan",
+            "--codec",
+            "av1",
+            "--gpu",
+            "off",
+        ])
+        .args(["--raw-format", "nv12", "--size", "320x180", "--fps", "30"])
+        .args(["--tune", "hq", "--preset", "p7", "--keyint", "10"])
+        .arg("-i")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "encode --codec av1 --tune hq on the RDNA4 table:\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // One packet a frame, in display order, key frames every 10.
+    let packets = probe(&output, "packet=pts,flags");
+    let rows: Vec<(i64, bool)> = packets
+        .lines()
+        .map(|l| {
+            let (pts, flags) = l.split_once(',').unwrap();
+            (pts.trim().parse().unwrap(), flags.starts_with('K'))
+        })
+        .collect();
+    let want: Vec<(i64, bool)> = (0..frames)
+        .map(|n| (i64::try_from(n).unwrap(), n % 10 == 0))
+        .collect();
+    assert_eq!(rows, want, "packets in display order:\n{packets}");
+    // Every frame header as FFmpeg reads it: with two B frames a group, the third frame of
+    // each group is coded ahead hidden (show_frame 0, showable) and shown after its B frames
+    // by a show_existing_frame header naming the slot it was stored in.
+    let trace = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "info", "-i"])
+        .arg(&output)
+        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&trace.stderr);
+    assert!(
+        trace.status.success(),
+        "trace_headers reads the file:\n{log}"
+    );
+    let values = |name: &str| -> Vec<String> {
+        log.lines()
+            .filter_map(|l| {
+                let rest = l.split_once(&format!(" {name} "))?.1;
+                Some(rest.rsplit_once('=')?.1.trim().to_string())
+            })
+            .collect()
+    };
+    let existing = values("show_existing_frame");
+    let shown_later = existing.iter().filter(|v| *v == "1").count();
+    let hidden = values("show_frame").iter().filter(|v| *v == "0").count();
+    assert!(shown_later >= 4, "frames shown later: {existing:?}\n{log}");
+    assert_eq!(shown_later, hidden, "each hidden frame shown once");
+    assert_eq!(
+        values("showable_frame")
+            .iter()
+            .filter(|v| *v == "1")
+            .count(),
+        hidden,
+        "hidden frames are showable"
+    );
+    // Both reference slots of a group serve: frames are stored in slots 0 and 1.
+    let shown_slots = values("frame_to_show_map_idx");
+    assert!(
+        shown_slots.iter().all(|s| s == "0" || s == "1") && shown_slots.len() == hidden,
+        "{shown_slots:?}"
+    );
+}
+
 /// The HDR10 options both 10-bit tests give: PQ, BT.2020, a 1000-nit mastering display and its
 /// light levels.
 const HDR10: [&str; 10] = [

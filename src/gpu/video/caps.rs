@@ -72,6 +72,9 @@ pub struct EncodeLimits {
     /// AV1: references a frame of bidirectional compound prediction may use
     /// (`maxBidirectionalCompoundReferenceCount`): 0 means none; 0 for H.264/H.265.
     pub av1_bidirectional_references: u32,
+    /// AV1: the reference names bidirectional compound prediction may use
+    /// (`bidirectionalCompoundReferenceNameMask`, bit i for name i: LAST 0 … ALTREF 6).
+    pub av1_bidirectional_names: u32,
     /// Every coding scope must say how many frames of each type remain in the GOP.
     pub requires_gop_remaining_frames: bool,
     /// The encode feedback reports the bitstream offset and bytes written.
@@ -122,10 +125,14 @@ impl IntraRefreshLimits {
 }
 
 impl EncodeLimits {
-    /// B pictures with one reference on each side (H.264, H.265): `maxBPictureL0ReferenceCount`
-    /// and `maxL1ReferenceCount` both at least 1.
+    /// B pictures with one reference on each side: for H.264 and H.265
+    /// `maxBPictureL0ReferenceCount` and `maxL1ReferenceCount` both at least 1; for AV1
+    /// bidirectional compound prediction from two references named LAST and ALTREF.
     pub fn b_pictures(&self) -> bool {
-        self.b_references >= 1 && self.l1_references >= 1
+        const LAST_AND_ALTREF: u32 = (1 << 0) | (1 << 6);
+        (self.b_references >= 1 && self.l1_references >= 1)
+            || (self.av1_bidirectional_references >= 2
+                && self.av1_bidirectional_names & LAST_AND_ALTREF == LAST_AND_ALTREF)
     }
 }
 
@@ -1073,6 +1080,11 @@ fn capabilities(
         },
         av1_bidirectional_references: if codec == Codec::Av1 {
             av1_caps.max_bidirectional_compound_reference_count
+        } else {
+            0
+        },
+        av1_bidirectional_names: if codec == Codec::Av1 {
+            av1_caps.bidirectional_compound_reference_name_mask
         } else {
             0
         },

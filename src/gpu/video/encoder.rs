@@ -193,6 +193,35 @@ pub struct EncodedPicture {
     /// The picture's place in its intra-refresh cycle (`intraRefreshIndex`, from 0), where the
     /// encoder refreshes; `None` for IDR pictures and without intra refresh.
     pub refresh_index: Option<u32>,
+    /// Shown when decoded. False only for an AV1 frame coded ahead of the B frames before it in
+    /// display order: its OBUs go into the temporal unit of the next frame out, and it is shown
+    /// later (see [`Self::show_existing`]).
+    pub shown: bool,
+    /// On the last AV1 B frame before a hidden frame: that frame, to be shown next with a
+    /// frame header of `show_existing_frame` 1 in a temporal unit of its own.
+    pub show_existing: Option<ShowExisting>,
+}
+
+/// An AV1 frame coded hidden, to be shown with `show_existing_frame`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShowExisting {
+    /// The decoder's reference frame slot holding it (`frame_to_show_map_idx`).
+    pub frame_slot: u8,
+    /// The value it was submitted with (its presentation time).
+    pub tag: i64,
+}
+
+impl ShowExisting {
+    /// The frame header OBU (type 3, with its size field) that shows the frame:
+    /// `show_existing_frame` 1 and `frame_to_show_map_idx`, then the trailing bits. Sequence
+    /// headers of GhostStream have no decoder model and no frame ids, so nothing else follows.
+    pub fn obu(&self) -> [u8; 3] {
+        [
+            (3 << 3) | 0x02,
+            1,
+            0x80 | ((self.frame_slot & 7) << 4) | 0x08,
+        ]
+    }
 }
 
 /// How an encoder codes beyond its rate.
@@ -268,6 +297,10 @@ struct Coded {
     tag: i64,
     /// Its intra-refresh index (see [`EncodedPicture::refresh_index`]).
     refresh_index: Option<u32>,
+    /// See [`EncodedPicture::shown`].
+    shown: bool,
+    /// See [`EncodedPicture::show_existing`].
+    show_existing: Option<ShowExisting>,
 }
 
 /// An H.264, H.265 or AV1 encoder on a context's video-encode queue.
@@ -329,6 +362,8 @@ pub struct VideoEncoder {
     intra_refresh: Option<IntraRefresh>,
     /// The intra-refresh index of the next non-IDR picture (0 after an IDR).
     refresh_next: u32,
+    /// An AV1 frame coded hidden and not shown yet.
+    hidden_anchor: Option<ShowExisting>,
 }
 
 impl std::fmt::Debug for VideoEncoder {
@@ -493,6 +528,7 @@ impl VideoEncoder {
             release: None,
             intra_refresh: options.intra_refresh,
             refresh_next: 0,
+            hidden_anchor: None,
         };
         let (encode_pool, encode) = command_buffers_on(ctx, encode_family, count)?;
         this.encode_pool = encode_pool;
@@ -1320,6 +1356,11 @@ impl VideoEncoder {
             PictureKind::Idr => 0,
             _ => (self.last_frame_num + 1) % self.max_frame_num.max(1),
         };
+        // AV1 codes the P picture after B pictures ahead of them, hidden, and shows it after
+        // the last of them (`show_existing_frame`); H.264 and H.265 reorder by POC instead.
+        let av1 = matches!(self.session.profile, Profile::Av1(_));
+        let shown = !(av1 && kind == PictureKind::P && !self.held.is_empty());
+        let held_display = |slot: usize| self.dpb.get(slot).copied().flatten().map(|r| r.display);
         let order = PictureOrder {
             kind,
             display,
@@ -1328,6 +1369,14 @@ impl VideoEncoder {
             before,
             after,
             ids: self.ids,
+            slot: u8::try_from(setup).unwrap_or(0),
+            shown,
+            held: [held_display(0), held_display(1)],
+        };
+        // The last B picture before a hidden AV1 frame shows it after itself.
+        let show_existing = match (kind, self.held.is_empty(), self.hidden_anchor) {
+            (PictureKind::B, true, Some(anchor)) => Some(anchor),
+            _ => None,
         };
         // Every picture but an IDR takes its turn in the intra-refresh cycle.
         let refresh = match (self.intra_refresh, kind) {
@@ -1360,7 +1409,17 @@ impl VideoEncoder {
             kind,
             tag,
             refresh_index: refresh.map(|(_, index)| index),
+            shown,
+            show_existing,
         });
+        if !shown {
+            self.hidden_anchor = Some(ShowExisting {
+                frame_slot: u8::try_from(setup).unwrap_or(0),
+                tag,
+            });
+        } else if show_existing.is_some() {
+            self.hidden_anchor = None;
+        }
         if let Some((cycle, index)) = refresh {
             self.refresh_next = (index + 1) % cycle.max(1);
         }
@@ -1402,7 +1461,6 @@ impl VideoEncoder {
             width: w,
             height: h,
         };
-        let idr = order.kind == PictureKind::Idr;
         // Synchronization 1 has no video access bits: the memory ones cover the encode's.
         let barrier = |image, layer, old, new, src_family, dst_family| {
             vk::ImageMemoryBarrier::default()
@@ -1630,22 +1688,32 @@ impl VideoEncoder {
                     128
                 };
                 let std = Av1Picture::new(order, q_index, (w, h));
-                // LAST (index 0) names the frame before; a key frame names none.
+                // LAST (index 0) names the frame before, ALTREF (index 6) the frame after (a B
+                // frame's); a key frame names none.
                 let mut names = [-1i32; 7];
                 if let Some(r) = order.before {
                     names[0] = i32::from(r.slot);
                 }
+                if let Some(r) = order.after {
+                    names[6] = i32::from(r.slot);
+                }
+                let (prediction_mode, rate_control_group) = match order.kind {
+                    PictureKind::Idr => (
+                        VideoEncodeAV1PredictionModeKHR::INTRA_ONLY,
+                        VideoEncodeAV1RateControlGroupKHR::INTRA,
+                    ),
+                    PictureKind::P => (
+                        VideoEncodeAV1PredictionModeKHR::SINGLE_REFERENCE,
+                        VideoEncodeAV1RateControlGroupKHR::PREDICTIVE,
+                    ),
+                    PictureKind::B => (
+                        VideoEncodeAV1PredictionModeKHR::BIDIRECTIONAL_COMPOUND,
+                        VideoEncodeAV1RateControlGroupKHR::BIPREDICTIVE,
+                    ),
+                };
                 let mut picture = VideoEncodeAV1PictureInfoKHR {
-                    prediction_mode: if idr {
-                        VideoEncodeAV1PredictionModeKHR::INTRA_ONLY
-                    } else {
-                        VideoEncodeAV1PredictionModeKHR::SINGLE_REFERENCE
-                    },
-                    rate_control_group: if idr {
-                        VideoEncodeAV1RateControlGroupKHR::INTRA
-                    } else {
-                        VideoEncodeAV1RateControlGroupKHR::PREDICTIVE
-                    },
+                    prediction_mode,
+                    rate_control_group,
                     constant_q_index: u32::try_from(constant_qp).unwrap_or(0),
                     reference_name_slot_indices: names,
                     ..Default::default()
@@ -1953,6 +2021,8 @@ impl VideoEncoder {
             tag: coded.tag,
             gpu_time,
             refresh_index: coded.refresh_index,
+            shown: coded.shown,
+            show_existing: coded.show_existing,
         })
     }
 }
@@ -1965,12 +2035,6 @@ fn check_b_frames(
     b_frames: u32,
 ) -> Result<(), GpuError> {
     let codec = params.codec();
-    if matches!(params, SessionParameters::Av1(_)) {
-        return Err(GpuError::Unsupported {
-            what: format!("{b_frames} B pictures in AV1"),
-            reason: "GhostStream codes AV1 with key and single-reference inter frames only (no bidirectional compound prediction yet)".into(),
-        });
-    }
     if !params.reorders() {
         return Err(GpuError::Invalid {
             what: format!("{b_frames} B pictures with {codec} parameters made without reordering"),
@@ -2215,7 +2279,17 @@ impl Drop for VideoEncoder {
 
 #[cfg(test)]
 mod tests {
-    use super::{fill_plane, Plane};
+    use super::{fill_plane, Plane, ShowExisting};
+
+    #[test]
+    fn show_existing_frame_headers_name_their_slot_and_end_with_the_trailing_bits() {
+        let show = |frame_slot| ShowExisting { frame_slot, tag: 0 }.obu();
+        // OBU_FRAME_HEADER with a size field, 1 byte: show_existing_frame 1, the slot's 3
+        // bits, then the trailing 1 and 0s.
+        assert_eq!(show(1), [0x1A, 1, 0b1001_1000]);
+        assert_eq!(show(0), [0x1A, 1, 0b1000_1000]);
+        assert_eq!(show(7), [0x1A, 1, 0b1111_1000]);
+    }
 
     #[test]
     fn the_padding_repeats_the_last_row_and_column() {

@@ -54,6 +54,14 @@ pub(super) struct PictureOrder {
     pub after: Option<ReferencePicture>,
     /// The parameter set ids: VPS (H.265), SPS, PPS.
     pub ids: (u8, u8, u8),
+    /// The DPB slot its reconstruction is set up in (0 or 1 for reference pictures).
+    pub slot: u8,
+    /// Shown when decoded (false only for an AV1 frame coded ahead of the B pictures before
+    /// it, shown later with `show_existing_frame`).
+    pub shown: bool,
+    /// The display positions of the reference pictures DPB slots 0 and 1 hold before this
+    /// picture is coded (`None`: the slot holds none, or still the key frame).
+    pub held: [Option<u32>; 2],
 }
 
 impl PictureOrder {
@@ -335,8 +343,14 @@ pub(super) struct Av1Picture {
 
 impl Av1Picture {
     /// The frame at `order` (order hint: the frames since the key frame, modulo 2^8), coded at
-    /// `q_index`, `size` being the frame's (and the render) size. AV1 frames are key frames or
-    /// single-reference inter frames here (`PictureKind::B` is coded as an inter frame too).
+    /// `q_index`, `size` being the frame's (and the render) size: a key frame, an inter frame
+    /// predicting from the frame before (LAST), or, for `PictureKind::B`, a frame of
+    /// bidirectional compound prediction between the frame before (LAST) and the one after
+    /// (ALTREF, coded earlier, hidden until shown with `show_existing_frame`).
+    ///
+    /// The eight reference frames of the AV1 decoder follow the DPB: a reference frame is
+    /// stored in the frame slot of the same index as its DPB slot (0 or 1), a key frame in all
+    /// eight; B frames store none.
     pub fn new(order: &PictureOrder, q_index: u8, size: (u32, u32)) -> Box<Self> {
         let hint = |n: u32| u8::try_from(n % 256).unwrap_or(0);
         let n = order.display;
@@ -346,11 +360,14 @@ impl Av1Picture {
             std_video::StdVideoAV1FrameType_STD_VIDEO_AV1_FRAME_TYPE_INTER,
         );
         // A shown key frame is error resilient by definition (its header does not code it);
-        // showable_frame is inferred as "not a key frame" for shown frames.
+        // showable_frame is inferred as "not a key frame" for shown frames, and must be set
+        // on a hidden frame shown later.
         let flags = if key_frame {
             Av1Flags::SHOW_FRAME | Av1Flags::ERROR_RESILIENT_MODE
-        } else {
+        } else if order.shown {
             Av1Flags::SHOW_FRAME | Av1Flags::SHOWABLE_FRAME
+        } else {
+            Av1Flags::SHOWABLE_FRAME
         };
         // SAFETY: a plain C structure of the std header.
         let mut quantization: std_video::StdVideoAV1Quantization = unsafe { zeroed() };
@@ -365,9 +382,17 @@ impl Av1Picture {
         // IDENTITY (GmType 0) with the default parameters (1.0 on the diagonal, 16 fraction bits).
         global_motion.gm_params = [[0, 0, 1 << 16, 0, 0, 1 << 16]; 8];
         quantization.base_q_idx = q_index;
-        // Slot 0 holds the frame before; the other seven the key frame (order hint 0).
+        // Frame slots 0 and 1 hold what DPB slots 0 and 1 hold; the other six the key frame
+        // (order hint 0).
         let mut ref_order_hint = [0u8; 8];
-        ref_order_hint[0] = hint(order.before.map_or(0, |r| r.display));
+        ref_order_hint[0] = hint(order.held[0].unwrap_or(0));
+        ref_order_hint[1] = hint(order.held[1].unwrap_or(0));
+        // LAST, LAST2, LAST3 and GOLDEN name the frame before; BWDREF, ALTREF2 and ALTREF the
+        // frame after where there is one (a B frame), else the frame before too.
+        let before = order.before.map_or(0, |r| r.slot);
+        let after = order.after.map_or(before, |r| r.slot);
+        let ref_frame_idx = [before, before, before, before, after, after, after]
+            .map(|slot| i8::try_from(slot).unwrap_or(0));
         let reference_info = |frame_type, order_hint| StdVideoEncodeAV1ReferenceInfo {
             frame_type,
             OrderHint: order_hint,
@@ -384,7 +409,11 @@ impl Av1Picture {
                     // LAST's probabilities carry over.
                     0
                 },
-                refresh_frame_flags: if key_frame { 0xFF } else { 0x01 },
+                refresh_frame_flags: match order.kind {
+                    PictureKind::Idr => 0xFF,
+                    PictureKind::P => 1 << (order.slot & 7),
+                    PictureKind::B => 0,
+                },
                 render_width_minus_1: u16::try_from(size.0.saturating_sub(1)).unwrap_or(u16::MAX),
                 render_height_minus_1: u16::try_from(size.1.saturating_sub(1))
                     .unwrap_or(u16::MAX),
@@ -392,7 +421,7 @@ impl Av1Picture {
                     std_video::StdVideoAV1InterpolationFilter_STD_VIDEO_AV1_INTERPOLATION_FILTER_EIGHTTAP,
                 TxMode: std_video::StdVideoAV1TxMode_STD_VIDEO_AV1_TX_MODE_SELECT,
                 ref_order_hint,
-                ref_frame_idx: [0; 7],
+                ref_frame_idx,
                 ..Default::default()
             },
             quantization,
@@ -400,9 +429,8 @@ impl Av1Picture {
             global_motion,
             setup: reference_info(if key_frame { key } else { inter }, hint(n)),
             references: order
-                .before
+                .references()
                 .map(|r| reference_info(if r.idr { key } else { inter }, hint(r.display)))
-                .into_iter()
                 .collect(),
         });
         this.picture.pQuantization = &raw const this.quantization;
@@ -437,6 +465,9 @@ mod tests {
             before: (!idr).then_some(before),
             after: None,
             ids: (0, 0, 0),
+            slot: 0,
+            shown: true,
+            held: [None, (!idr).then_some(display.saturating_sub(1))],
         }
     }
 
@@ -457,6 +488,9 @@ mod tests {
             before: Some(anchor(0, 3, 1)),
             after: Some(anchor(1, 6, 2)),
             ids: (0, 0, 0),
+            slot: 2,
+            shown: true,
+            held: [Some(3), Some(6)],
         }
     }
 
@@ -498,7 +532,7 @@ mod tests {
     }
 
     #[test]
-    fn an_av1_inter_frame_refreshes_and_reads_slot_0_and_wraps_its_order_hint() {
+    fn an_av1_inter_frame_refreshes_its_own_slot_reads_the_one_before_and_wraps_its_order_hint() {
         let p = Av1Picture::new(&order(false, 257), 120, (1920, 1080));
         assert_eq!(
             p.picture.frame_type,
@@ -508,7 +542,8 @@ mod tests {
             (p.picture.order_hint, p.picture.refresh_frame_flags),
             (1, 0x01)
         );
-        assert_eq!(p.picture.ref_frame_idx, [0; 7]);
+        // Every name reads frame slot 1, where the frame before (DPB slot 1) is.
+        assert_eq!(p.picture.ref_frame_idx, [1; 7]);
         assert_eq!(p.picture.ref_order_hint[..2], [0, 0]);
         assert_eq!((p.setup.OrderHint, p.references[0].OrderHint), (1, 0));
         assert_eq!(
@@ -601,5 +636,32 @@ mod tests {
         );
         let pocs: Vec<_> = b.references.iter().map(|r| r.PicOrderCntVal).collect();
         assert_eq!(pocs, [3, 6]);
+    }
+
+    #[test]
+    fn an_av1_b_frame_reads_last_and_altref_and_a_hidden_anchor_stays_showable() {
+        let b = Av1Picture::new(&b_order(), 100, (640, 360));
+        // LAST..GOLDEN read frame slot 0 (the frame at 3), BWDREF..ALTREF slot 1 (at 6).
+        assert_eq!(b.picture.ref_frame_idx, [0, 0, 0, 0, 1, 1, 1]);
+        assert_eq!(b.picture.ref_order_hint[..3], [3, 6, 0]);
+        assert_eq!(
+            b.picture.refresh_frame_flags, 0,
+            "a B frame is no reference"
+        );
+        assert_eq!(
+            b.references.iter().map(|r| r.OrderHint).collect::<Vec<_>>(),
+            [3, 6]
+        );
+        assert!(b.picture.flags.contains(Av1Flags::SHOW_FRAME));
+        let mut anchor = order(false, 9);
+        anchor.shown = false;
+        anchor.slot = 1;
+        let hidden = Av1Picture::new(&anchor, 100, (640, 360));
+        assert!(!hidden.picture.flags.contains(Av1Flags::SHOW_FRAME));
+        assert!(hidden.picture.flags.contains(Av1Flags::SHOWABLE_FRAME));
+        assert_eq!(
+            hidden.picture.refresh_frame_flags, 0b10,
+            "stored in frame slot 1"
+        );
     }
 }

@@ -123,12 +123,13 @@ impl EncodeHints {
 
 impl SessionParameters<'_> {
     /// Whether the parameter sets allow pictures out of display order (B pictures): H.264
-    /// with POC type 0 and two reference frames, H.265 with a reordering DPB; never AV1 here.
+    /// with POC type 0 and two reference frames, H.265 with a reordering DPB; AV1 always (its
+    /// sequence header enables order hints, and a frame coded ahead stays hidden until shown).
     pub fn reorders(&self) -> bool {
         match self {
             Self::H264(p) => p.reorders(),
             Self::H265(p) => p.reorders(),
-            Self::Av1(_) => false,
+            Self::Av1(_) => true,
         }
     }
 

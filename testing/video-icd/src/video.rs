@@ -205,8 +205,9 @@ pub fn quality_level(
 
 /// The AV1 part of a quality level's preferences (`VkVideoEncodeAV1QualityLevelPropertiesKHR`),
 /// derived from the codec-independent [`QualityLevel`]: the same GOP without key frames after
-/// the first, no bipredictive frames (the device offers no compound prediction), one reference
-/// (LAST), and the constant QPs scaled to quantizer indices (×5, within the profile's range).
+/// the first, its B frames as bipredictive frames where the profile offers bidirectional
+/// compound prediction (none otherwise), one reference (LAST), and the constant QPs scaled to
+/// quantizer indices (×5, within the profile's range).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Av1QualityLevel {
     /// `preferredRateControlFlags` (`VkVideoEncodeAV1RateControlFlagsKHR` bits).
@@ -239,7 +240,11 @@ pub fn av1_quality_level(q: &QualityLevel, caps: &caps::Av1Caps) -> Av1QualityLe
         rate_control_flags: 0x1 | 0x4,
         gop_frames: q.gop_frames,
         key_frame_period: q.idr_period,
-        bipredictive_frames: 0,
+        bipredictive_frames: if caps.max_bidirectional_compound_reference_count >= 2 {
+            q.b_frames
+        } else {
+            0
+        },
         temporal_layers: 1,
         constant_q_index: (
             index(q.constant_qp.0),
