@@ -13,7 +13,7 @@ use ghoststream::processing::convert::{normalized_rgb, ChromaSiting, ConvertSpec
 use ghoststream::processing::pipeline::{reference_process, ProcessSpec};
 use ghoststream::processing::scale::{Fit, ScaleFilter};
 use ghoststream::{ColorMatrix, ColorRange, PixelFormat};
-use gpu_common::{compare, Rng};
+use gpu_common::{compare, near_boundary_summary, Reference, Rng};
 use host_vulkan::host_app;
 
 #[test]
@@ -102,6 +102,18 @@ fn frames_in_the_applications_images_match_the_reference() {
         results.extend(stream.flush().unwrap());
         assert_eq!(results.len(), 4);
         for c in results {
+            let label = format!(
+                "{format} to {} from the application's image",
+                spec.convert.output
+            );
+            if spec.is_convert_only() {
+                let near = Reference::of(&c.tag, format, &spec.convert, &layout)
+                    .check(c.image.data(), &label);
+                eprintln!("{label}: {}", near_boundary_summary(&near));
+                continue;
+            }
+            // Resampling and sharpening in float32 (the fused pass) add error of their own
+            // (as in tests/gpu_process.rs): a few more samples one code off, never more.
             let mut expected = vec![0u8; layout.size as usize];
             reference_process(
                 &normalized_rgb(&c.tag, format).unwrap(),
@@ -109,10 +121,6 @@ fn frames_in_the_applications_images_match_the_reference() {
                 100.0,
                 &layout,
                 &mut expected,
-            );
-            let label = format!(
-                "{format} to {} from the application's image",
-                spec.convert.output
             );
             let (differing, total) = compare(&layout, c.image.data(), &expected, 1, &label);
             eprintln!("{label}: {differing} of {total} samples one code off");

@@ -241,15 +241,12 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
         // While the frame is held its buffer is not given back: its pixels stay put (the ring
         // holds its own clone until its pass is done).
         let pixels = pattern_in(&frame);
-        let mut want = vec![0u8; layout.size as usize];
-        reference_process(
-            &normalized_rgb(&pixels, PixelFormat::Bgra8).unwrap(),
-            &spec,
-            100.0,
+        expected.push(gpu_common::Reference::of(
+            &pixels,
+            PixelFormat::Bgra8,
+            &spec.convert,
             &layout,
-            &mut want,
-        );
-        expected.push(want);
+        ));
         results.extend(
             ring.submit(RingFrame::DmaBuf(&frame), n)
                 .unwrap()
@@ -259,18 +256,8 @@ fn dma_buf_frames_are_converted_on_the_gpu_with_no_cpu_copy_and_fall_back_to_sha
     results.extend(ring.flush().unwrap());
     assert_eq!(results.len(), 6);
     for c in &results {
-        let (differing, total) = compare(
-            &layout,
-            c.image.data(),
-            &expected[usize::try_from(c.tag).unwrap()],
-            1,
-            "dma-buf frame",
-        );
-        assert!(
-            differing * 200 <= total,
-            "frame {}: {differing} of {total} differ",
-            c.tag
-        );
+        expected[usize::try_from(c.tag).unwrap()]
+            .check(c.image.data(), &format!("dma-buf frame {}", c.tag));
         assert_eq!(
             c.cpu_bytes,
             u64::from(layout.size),

@@ -17,8 +17,6 @@ use std::time::{Duration, Instant};
 use ghoststream::capture::LiveCapture;
 use ghoststream::capture::{WaylandCapture, WaylandOptions, WaylandProtocol};
 use ghoststream::gpu::{ConvertRing, DmaBufImage, RingFrame};
-use ghoststream::processing::convert::normalized_rgb;
-use ghoststream::processing::pipeline::reference_process;
 use ghoststream::{FrameImage, PixelFormat};
 use wayland_server::{TestServer, OUTPUT_SIZE};
 
@@ -56,14 +54,7 @@ fn a_captured_dmabuf_frame_is_converted_on_the_gpu_in_place() {
         pixels.extend_from_slice(&cpu.row(0, y)[..w as usize * 4]);
     }
     let (spec, layout) = gpu_common::bt709_nv12(w, h);
-    let mut expected = vec![0u8; layout.size as usize];
-    reference_process(
-        &normalized_rgb(&pixels, format).unwrap(),
-        &spec,
-        100.0,
-        &layout,
-        &mut expected,
-    );
+    let want = gpu_common::Reference::of(&pixels, format, &spec.convert, &layout);
     let mut stream: ConvertRing<u32> = ConvertRing::new(&ctx, format, &spec, 2).unwrap();
     stream.poison_outputs(0x5A);
     // SAFETY: `image` lives until after the flush below.
@@ -83,14 +74,7 @@ fn a_captured_dmabuf_frame_is_converted_on_the_gpu_in_place() {
     );
     results.extend(stream.flush().unwrap());
     assert_eq!(results.len(), 1);
-    let (differing, total) = gpu_common::compare(
-        &layout,
-        results[0].image.data(),
-        &expected,
-        1,
-        "captured dma-buf frame",
-    );
-    assert!(differing * 200 <= total, "{differing} of {total} differ");
+    want.check(results[0].image.data(), "captured dma-buf frame");
     drop(stream);
     drop(image);
 
@@ -120,15 +104,12 @@ fn a_captured_dmabuf_frame_is_converted_on_the_gpu_in_place() {
             u8::try_from((10 + n) * 17 + 1).unwrap(),
             "frame {n}'s picture"
         );
-        let mut want = vec![0u8; layout.size as usize];
-        reference_process(
-            &normalized_rgb(&pixels, format).unwrap(),
-            &spec,
-            100.0,
+        wanted.push(gpu_common::Reference::of(
+            &pixels,
+            format,
+            &spec.convert,
             &layout,
-            &mut want,
-        );
-        wanted.push(want);
+        ));
         results.extend(
             ring.submit(RingFrame::DmaBuf(&frame), n)
                 .unwrap()
@@ -138,14 +119,8 @@ fn a_captured_dmabuf_frame_is_converted_on_the_gpu_in_place() {
     results.extend(ring.flush().unwrap());
     assert_eq!(results.len(), 4);
     for c in &results {
-        let want = &wanted[usize::try_from(c.tag).unwrap()];
-        let (differing, total) =
-            gpu_common::compare(&layout, c.image.data(), want, 1, "handed-on frame");
-        assert!(
-            differing * 200 <= total,
-            "frame {}: {differing} of {total} differ",
-            c.tag
-        );
+        wanted[usize::try_from(c.tag).unwrap()]
+            .check(c.image.data(), &format!("handed-on frame {}", c.tag));
         assert_eq!(
             c.cpu_bytes,
             u64::from(layout.size),
