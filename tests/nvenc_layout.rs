@@ -2,14 +2,19 @@
 //! header: a C program compiled against the official `nvEncodeAPI.h` (shipped in the
 //! nvidia-video-codec-sdk crate's sources) prints `sizeof`, `offsetof` and the `_VER` macros,
 //! and each is compared with what the Rust bindings say. Runs on CI (needs only a C compiler);
-//! a bindings mistake shows up here, not as a driver error on someone's GPU.
+//! a bindings mistake shows up here, not as a driver error on someone's GPU. The C program and
+//! the comparison are tests/vk_layout's, shared with the Vulkan layout tests.
 
-use std::fmt::Write as _;
+// Only the C program and the comparison are used here, not the Vulkan field lists.
+#[allow(dead_code, unused_macros)]
+mod vk_layout;
+
 use std::mem::{offset_of, size_of};
 use std::path::PathBuf;
 use std::process::Command;
 
 use nvidia_video_codec_sdk::sys::nvEncodeAPI as nv;
+use vk_layout::{int, Check};
 
 /// The official header, found through cargo's own view of the dependency graph.
 fn header() -> PathBuf {
@@ -40,18 +45,13 @@ fn header() -> PathBuf {
     h
 }
 
-/// One checked quantity: its C expression and the Rust value.
-struct Check {
-    c: String,
-    rust: u64,
-}
-
 macro_rules! size {
     ($list:ident, $ty:ident) => {
-        $list.push(Check {
-            c: format!("sizeof({})", stringify!($ty)),
-            rust: size_of::<nv::$ty>() as u64,
-        });
+        int(
+            &mut $list,
+            format!("sizeof({})", stringify!($ty)),
+            size_of::<nv::$ty>(),
+        );
     };
 }
 
@@ -59,22 +59,18 @@ macro_rules! offsets {
     ($list:ident, $ty:ident, [$($field:ident),+ $(,)?]) => {
         size!($list, $ty);
         $(
-            $list.push(Check {
-                c: format!("offsetof({}, {})", stringify!($ty), stringify!($field)),
-                rust: offset_of!(nv::$ty, $field) as u64,
-            });
+            int(
+                &mut $list,
+                format!("offsetof({}, {})", stringify!($ty), stringify!($field)),
+                offset_of!(nv::$ty, $field),
+            );
         )+
     };
 }
 
 macro_rules! versions {
     ($list:ident, [$($ver:ident),+ $(,)?]) => {
-        $(
-            $list.push(Check {
-                c: stringify!($ver).to_string(),
-                rust: u64::from(nv::$ver),
-            });
-        )+
+        $( int(&mut $list, stringify!($ver).to_string(), nv::$ver); )+
     };
 }
 
@@ -317,51 +313,9 @@ fn checks() -> Vec<Check> {
 #[test]
 fn bindings_match_the_official_header() {
     let checks = checks();
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = String::from(
-        "#include <stddef.h>\n#include <stdio.h>\n#include \"nvEncodeAPI.h\"\nint main(void) {\n",
-    );
-    for check in &checks {
-        writeln!(
-            c,
-            "  printf(\"%llu\\n\", (unsigned long long)({}));",
-            check.c
-        )
-        .unwrap();
-    }
-    c.push_str("  return 0;\n}\n");
-    let src = dir.path().join("layout.c");
-    std::fs::write(&src, c).unwrap();
-    let exe = dir.path().join("layout");
     let header = header();
-    let out = Command::new("cc")
-        .arg("-I")
-        .arg(header.parent().unwrap())
-        .arg(&src)
-        .arg("-o")
-        .arg(&exe)
-        .output()
-        .expect("a C compiler (cc) runs");
-    assert!(
-        out.status.success(),
-        "compiling against {} failed: {}",
-        header.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(&exe).output().unwrap();
-    assert!(out.status.success());
-    let values: Vec<u64> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.parse().unwrap())
-        .collect();
-    assert_eq!(values.len(), checks.len());
-    let wrong: Vec<String> = checks
-        .iter()
-        .zip(&values)
-        .filter(|(check, c)| check.rust != **c)
-        .map(|(check, c)| format!("{}: header {c}, bindings {}", check.c, check.rust))
-        .collect();
+    let values = vk_layout::c_values_of(header.parent().unwrap(), "nvEncodeAPI.h", &checks);
+    let wrong = vk_layout::mismatches(&checks, &values);
     eprintln!(
         "{} sizes, offsets and versions compared with {}",
         checks.len(),

@@ -1,8 +1,10 @@
-//! What the Vulkan layout tests (tests/vulkan_av1_layout.rs, tests/vulkan_intra_refresh_layout.rs)
-//! share: each lists checks (a C expression and the Rust value it must print) and the fields of
-//! each checked struct; [`compare`] makes sure every field the header lists is checked, compiles a
-//! C program against the headers printing each expression, and compares its output with Rust's.
-//! [`include_dir`] finds the privately unpacked headers, or skips (or fails) saying why.
+//! What the C-header layout tests (tests/vulkan_av1_layout.rs, tests/vulkan_intra_refresh_layout.rs,
+//! tests/nvenc_layout.rs) share: each lists checks (a C expression and the Rust value it must
+//! print); [`c_values`] compiles a C program against the headers printing each expression, and
+//! [`mismatches`] compares its output with Rust's. The Vulkan tests also list the fields of each
+//! checked struct, and [`assert_fields_covered`] makes sure every field the header lists is
+//! checked; [`include_dir`] finds the privately unpacked Vulkan headers, or skips (or fails)
+//! saying why.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -226,10 +228,16 @@ pub fn assert_fields_covered(include: &Path, headers: &[&str], covered: &Covered
 /// What C prints for each check: a program including `vulkan/vulkan_core.h` from `include`,
 /// one line per check, in order.
 pub fn c_values(include: &Path, checks: &[Check]) -> Vec<String> {
+    c_values_of(include, "vulkan/vulkan_core.h", checks)
+}
+
+/// What C prints for each check: a program including `header` from `include`, one line per
+/// check, in order.
+pub fn c_values_of(include: &Path, header: &str, checks: &[Check]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = String::from(
+    let mut c = format!(
         "#include <stddef.h>\n#include <stdint.h>\n#include <stdio.h>\n#include <string.h>\n\
-         #include <vulkan/vulkan_core.h>\nint main(void) {\n",
+         #include <{header}>\nint main(void) {{\n",
     );
     for check in checks {
         if check.string {
