@@ -78,7 +78,6 @@ fn image_ring(
 /// queue family and an odd size are typed errors.
 #[test]
 fn frames_written_straight_into_picture_images_match_the_buffer_path() {
-    use ghoststream::processing::scale::ScaleFilter;
     let _serial = one_at_a_time();
     // GHOSTSTREAM_PICTURE_DEVICE=default: the default device instead (the lent NVIDIA GPU).
     let ctx = if std::env::var("GHOSTSTREAM_PICTURE_DEVICE").as_deref() == Ok("default") {
@@ -105,12 +104,7 @@ fn frames_written_straight_into_picture_images_match_the_buffer_path() {
         layout: vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
     };
     for format in [PixelFormat::Nv12, PixelFormat::P010] {
-        let (mut spec, _) = gpu_common::bt709_nv12(iw, ih);
-        spec.output_width = w;
-        spec.output_height = h;
-        spec.filter = ScaleFilter::Bicubic;
-        spec.convert.output = format;
-        let layout = YuvLayout::new(format, w, h);
+        let (spec, layout) = bicubic((iw, ih), (w, h), format);
         let expected = read_back(&ctx, &spec, &pictures, layout.size as usize);
         let (cw, ch) = (w + pad.0, h + pad.1);
         let Some((handoff, mut stream)) =
@@ -118,7 +112,6 @@ fn frames_written_straight_into_picture_images_match_the_buffer_path() {
         else {
             return;
         };
-        let bps = layout.bytes_per_sample as usize;
         let mut worst = 0f64;
         for n in 0..frames {
             let k = n % pictures.len();
@@ -131,49 +124,9 @@ fn frames_written_straight_into_picture_images_match_the_buffer_path() {
             handoff.ready.wait(f.value, WAIT_NS).unwrap();
             let got = handoff.images[f.target].download().unwrap();
             // Lay the image's picture out as the buffer path does, and check its padding.
-            let mut laid = vec![0u8; layout.size as usize];
-            let planes = [
-                (
-                    0usize,
-                    layout.luma_pitch as usize,
-                    cw as usize,
-                    ch as usize,
-                    w as usize,
-                    h as usize,
-                    bps,
-                ),
-                (
-                    cw as usize * ch as usize * bps,
-                    layout.chroma_pitch as usize,
-                    cw as usize / 2,
-                    ch as usize / 2,
-                    w as usize / 2,
-                    h as usize / 2,
-                    2 * bps,
-                ),
-            ];
-            let (mut padded, mut wrong_padding) = (0usize, 0usize);
-            for (pi, &(start, pitch, tw, th, pw, ph, texel)) in planes.iter().enumerate() {
-                let at = |x: usize, y: usize| start + (y * tw + x) * texel;
-                let offset = if pi == 0 {
-                    0
-                } else {
-                    layout.chroma_offset as usize
-                };
-                for y in 0..th {
-                    for x in 0..tw {
-                        let texel_bytes = &got[at(x, y)..at(x, y) + texel];
-                        if x < pw && y < ph {
-                            let to = offset + y * pitch + x * texel;
-                            laid[to..to + texel].copy_from_slice(texel_bytes);
-                        } else {
-                            let edge = &got[at(x.min(pw - 1), y.min(ph - 1))..][..texel];
-                            padded += 1;
-                            wrong_padding += usize::from(texel_bytes != edge);
-                        }
-                    }
-                }
-            }
+            let coded = (cw as usize, ch as usize);
+            let laid = picture_of(&got, &layout, coded);
+            let (padded, wrong_padding) = padding(&got, &layout, coded);
             // The image variant is compiled apart from the buffer one: a value that rounds on
             // a half may land one code apart (seen at 10 bits); never more.
             let (differing, total) = compare(
@@ -265,6 +218,21 @@ fn frames_written_straight_into_picture_images_match_the_buffer_path() {
     assert_validation_silent(&ctx);
 }
 
+/// BT.709 limited range, left-sited chroma, scaled bicubic from `input` to `output` in
+/// `format`, and the output's layout.
+fn bicubic(
+    input: (u32, u32),
+    output: (u32, u32),
+    format: PixelFormat,
+) -> (ghoststream::processing::pipeline::ProcessSpec, YuvLayout) {
+    let (mut spec, _) = gpu_common::bt709_nv12(input.0, input.1);
+    spec.output_width = output.0;
+    spec.output_height = output.1;
+    spec.filter = ghoststream::processing::scale::ScaleFilter::Bicubic;
+    spec.convert.output = format;
+    (spec, YuvLayout::new(format, output.0, output.1))
+}
+
 /// An anonymous memory file holding `bytes`: the stand-in dma-buf (tests/gpu_dmabuf.rs says
 /// why Mesa 25's lavapipe imports it as one).
 fn memfd(bytes: &[u8]) -> OwnedFd {
@@ -285,26 +253,61 @@ fn memfd(bytes: &[u8]) -> OwnedFd {
 struct Kept;
 impl Lease for Kept {}
 
+/// The two planes of a downloaded `coded`-size picture image of `layout`'s format (tightly
+/// packed: luma, then interleaved chroma): (first byte, texels per row, rows, the picture's
+/// texels per row, the picture's rows, bytes per texel).
+fn image_planes(
+    layout: &YuvLayout,
+    coded: (usize, usize),
+) -> [(usize, usize, usize, usize, usize, usize); 2] {
+    let bps = layout.bytes_per_sample as usize;
+    let (w, h) = (layout.width as usize, layout.height as usize);
+    [
+        (0, coded.0, coded.1, w, h, bps),
+        (
+            coded.0 * coded.1 * bps,
+            coded.0 / 2,
+            coded.1 / 2,
+            w / 2,
+            h / 2,
+            2 * bps,
+        ),
+    ]
+}
+
 /// The picture of a downloaded `coded`-size picture image, laid out as the buffer path lays
 /// it (its padding left out).
 fn picture_of(got: &[u8], layout: &YuvLayout, coded: (usize, usize)) -> Vec<u8> {
-    let bps = layout.bytes_per_sample as usize;
-    let (w, h) = (layout.width as usize, layout.height as usize);
-    let row = coded.0 * bps; // bytes per texel row of either plane
     let mut laid = vec![0u8; layout.size as usize];
-    let chroma = (
-        coded.1 * row,
-        layout.chroma_offset,
-        layout.chroma_pitch,
-        h / 2,
-    );
-    for (from, to, pitch, rows) in [(0, 0, layout.luma_pitch, h), chroma] {
-        for y in 0..rows {
-            let to = to as usize + y * pitch as usize;
-            laid[to..to + w * bps].copy_from_slice(&got[from + y * row..][..w * bps]);
+    let to = [
+        (0, layout.luma_pitch),
+        (layout.chroma_offset, layout.chroma_pitch),
+    ];
+    for ((start, tw, _, pw, ph, texel), (offset, pitch)) in
+        image_planes(layout, coded).into_iter().zip(to)
+    {
+        for y in 0..ph {
+            let to = offset as usize + y * pitch as usize;
+            laid[to..to + pw * texel].copy_from_slice(&got[start + y * tw * texel..][..pw * texel]);
         }
     }
     laid
+}
+
+/// The padding of a downloaded `coded`-size picture image (its texels outside the picture):
+/// how many texels, and how many of them do not repeat the picture's nearest edge texel.
+fn padding(got: &[u8], layout: &YuvLayout, coded: (usize, usize)) -> (usize, usize) {
+    let (mut padded, mut wrong) = (0usize, 0usize);
+    for (start, tw, th, pw, ph, texel) in image_planes(layout, coded) {
+        let at = |x: usize, y: usize| &got[start + (y * tw + x) * texel..][..texel];
+        for y in 0..th {
+            for x in (0..tw).filter(|&x| x >= pw || y >= ph) {
+                padded += 1;
+                wrong += usize::from(at(x, y) != at(x.min(pw - 1), y.min(ph - 1)));
+            }
+        }
+    }
+    (padded, wrong)
 }
 
 /// Samples of `with` unlike `without` (both in `layout`): [luma inside the pixel rectangle
@@ -383,7 +386,6 @@ fn under_pointer(
 /// rectangle (one pixel around it, in whole 2x2 blocks).
 #[test]
 fn dma_buf_frames_with_a_pointer_drawn_into_picture_images_match_the_buffer_path() {
-    use ghoststream::processing::scale::ScaleFilter;
     let _serial = one_at_a_time();
     if std::env::var("GHOSTSTREAM_PICTURE_DEVICE").as_deref() == Ok("default") {
         eprintln!(
@@ -456,12 +458,7 @@ fn dma_buf_frames_with_a_pointer_drawn_into_picture_images_match_the_buffer_path
         layout: vk::ImageLayout::TRANSFER_SRC_OPTIMAL,
     };
     for format in [PixelFormat::Nv12, PixelFormat::P010] {
-        let (mut spec, _) = gpu_common::bt709_nv12(iw, ih);
-        spec.output_width = w;
-        spec.output_height = h;
-        spec.filter = ScaleFilter::Bicubic;
-        spec.convert.output = format;
-        let layout = YuvLayout::new(format, w, h);
+        let (spec, layout) = bicubic((iw, ih), (w, h), format);
 
         // (a) The read-back ring.
         let mut ring: ConvertRing<usize> =
