@@ -46,8 +46,10 @@ pub fn sei_nal(syntax: SeiSyntax, messages: &[(u32, Vec<u8>)]) -> Vec<u8> {
 }
 
 /// The recovery point payload: decoding from the picture that carries it, every picture from
-/// `pictures_to_recovery` pictures later on (in output order) is correct, and matches what a
-/// decoder that started earlier shows (`exact_match_flag` 1); no broken link. H.264 counts in
+/// `pictures_to_recovery` pictures later on (in output order) is correct, though not promised
+/// to match bit for bit what a decoder that started earlier shows (`exact_match_flag` 0: the
+/// encoder keeps refreshed regions from predicting out of unrefreshed ones, but in-loop
+/// filtering across their border is the encoder's own choice); no broken link. H.264 counts in
 /// `frame_num` steps (`recovery_frame_cnt`, ue(v), then `changing_slice_group_idc` 0), H.265 in
 /// picture order counts (`recovery_poc_cnt`, se(v)): one a picture in streams where every
 /// picture is a reference picture and the POC steps by one, as GhostStream's low-latency ones.
@@ -56,13 +58,13 @@ pub fn recovery_point_payload(syntax: SeiSyntax, pictures_to_recovery: u32) -> V
     match syntax {
         SeiSyntax::H264 => {
             w.ue(pictures_to_recovery);
-            w.bits(1, 1); // exact_match_flag
+            w.bits(0, 1); // exact_match_flag
             w.bits(0, 1); // broken_link_flag
             w.bits(0, 2); // changing_slice_group_idc
         }
         SeiSyntax::H265 => {
             w.se(i64::from(pictures_to_recovery));
-            w.bits(1, 1); // exact_match_flag
+            w.bits(0, 1); // exact_match_flag
             w.bits(0, 1); // broken_link_flag
         }
     }
@@ -127,21 +129,21 @@ mod tests {
 
     #[test]
     fn recovery_points_code_their_counts_flags_and_alignment() {
-        // H.264, 29: ue(29) = 0000 11110, exact 1, broken 0, group 00 (13 bits), then the
-        // closing 1 and two 0s: 0000_1111 | 0 1 0 00 1 00.
+        // H.264, 29: ue(29) = 0000 11110, exact 0, broken 0, group 00 (13 bits), then the
+        // closing 1 and two 0s: 0000_1111 | 0 0 0 00 1 00.
         assert_eq!(
             recovery_point_payload(SeiSyntax::H264, 29),
-            vec![0b0000_1111, 0b0100_0100]
+            vec![0b0000_1111, 0b0000_0100]
         );
-        // H.264, 0: ue(0) = 1, exact 1, broken 0, group 00 -> 1100 0 + stop 1 + 00.
+        // H.264, 0: ue(0) = 1, exact 0, broken 0, group 00 -> 1000 0 + stop 1 + 00.
         assert_eq!(
             recovery_point_payload(SeiSyntax::H264, 0),
-            vec![0b1100_0100]
+            vec![0b1000_0100]
         );
-        // H.265, 59: se(59) = ue(117) = 000000 1110110, exact 1, broken 0 -> 15 bits, stop 1.
+        // H.265, 59: se(59) = ue(117) = 000000 1110110, exact 0, broken 0 -> 15 bits, stop 1.
         assert_eq!(
             recovery_point_payload(SeiSyntax::H265, 59),
-            vec![0b0000_0011, 0b1011_0101]
+            vec![0b0000_0011, 0b1011_0001]
         );
     }
 

@@ -228,6 +228,20 @@ fn intra_refresh(
             limits.max_cycle, limits.max_cycle
         )));
     }
+    // The recovery point counts the cycle in the stream's own counters: H.264's frame_num
+    // (recovery_frame_cnt below MaxFrameNum, 256 here) and H.265's POC LSBs (recovery_poc_cnt
+    // below MaxPicOrderCntLsb / 2, 128 here).
+    let longest = match config.codec {
+        Codec::H264 => Some(256),
+        Codec::Hevc => Some(128),
+        Codec::Av1 => None,
+    };
+    if let Some(longest) = longest.filter(|&l| cycle > l) {
+        return Err(unsupported(format!(
+            "a {} recovery point reaches {longest} frames at most: ask for --intra-refresh {longest} or fewer",
+            config.codec
+        )));
+    }
     Ok(Some(IntraRefresh { mode, cycle }))
 }
 
@@ -391,9 +405,10 @@ pub struct VulkanVideoEncoder {
     /// AV1: the OBUs of a frame coded hidden ahead of B frames, written at the start of the next
     /// temporal unit (after its delimiter); empty otherwise.
     hidden: Vec<u8>,
-    /// H.264/H.265 with intra refresh: the recovery point SEI NAL unit written before the first
-    /// picture of each cycle (a decoder starting there shows whole pictures from the cycle's
-    /// last picture on); empty otherwise (AV1 has no such message).
+    /// H.264/H.265 with intra refresh: what is written before the first picture of each cycle,
+    /// after the parameter sets (a decoder may join there): H.265's HDR10 SEI where there is
+    /// one, then the recovery point SEI (whole pictures from the cycle's last picture on); empty
+    /// otherwise (AV1 has no such message: a decoder starts at a key frame).
     recovery_point: Vec<u8>,
 }
 
@@ -532,7 +547,15 @@ impl VulkanVideoEncoder {
             hidden: Vec::new(),
             recovery_point: match (intra_refresh, config.codec) {
                 (Some(r), Codec::H264) => recovery_point_sei(SeiSyntax::H264, r.cycle),
-                (Some(r), Codec::Hevc) => recovery_point_sei(SeiSyntax::H265, r.cycle),
+                // After the HDR10 SEI a joining decoder would otherwise only see at an IDR.
+                (Some(r), Codec::Hevc) => {
+                    let hdr = config.hdr_metadata.as_ref().map(|h| h.hevc_sei_nal());
+                    [
+                        hdr.unwrap_or_default(),
+                        recovery_point_sei(SeiSyntax::H265, r.cycle),
+                    ]
+                    .concat()
+                }
                 _ => Vec::new(),
             },
         })
@@ -584,15 +607,26 @@ impl VulkanVideoEncoder {
     /// the GPU (`0`: waits for all of them), then those already done.
     fn drain(&mut self, in_flight: usize) -> Result<(), EncodeError> {
         while self.encoder.in_flight() > in_flight {
-            match self.encoder.receive(true).map_err(hardware)? {
+            match self.encoder.receive(true).map_err(|e| self.lost(e))? {
                 Some(p) => self.queue(p),
                 None => break,
             }
         }
-        while let Some(p) = self.encoder.receive(false).map_err(hardware)? {
+        while let Some(p) = self.encoder.receive(false).map_err(|e| self.lost(e))? {
             self.queue(p);
         }
         Ok(())
+    }
+
+    /// A picture the encoder could not deliver (`e`): its presentation time leaves the queue
+    /// so that later units keep their own decode times, and an AV1 frame coded hidden ahead
+    /// of it is dropped rather than carried into an unrelated unit (the encoder codes an IDR
+    /// next, so no later frame needs it). A hidden frame whose last B frame is lost stays
+    /// unshown: one frame fewer on display, until that IDR.
+    fn lost(&mut self, e: GpuError) -> EncodeError {
+        self.submitted.pop_front();
+        self.hidden.clear();
+        hardware(e)
     }
 
     /// Queues an encoded picture's unit: for AV1 a temporal delimiter first, the parameter
@@ -612,8 +646,9 @@ impl VulkanVideoEncoder {
         };
         let (parameter_sets, metadata) = if encoded.idr {
             (self.encoder.parameter_sets(), &self.hdr[..])
-        } else if encoded.refresh_index == Some(0) {
-            (&[][..], &self.recovery_point[..])
+        } else if encoded.refresh_index == Some(0) && !self.recovery_point.is_empty() {
+            // An H.264/H.265 decoder may join here: the parameter sets again, then the SEI.
+            (self.encoder.parameter_sets(), &self.recovery_point[..])
         } else {
             (&[][..], &[][..])
         };
@@ -976,13 +1011,31 @@ mod tests {
             e.contains("over 20 frames at most") && e.contains("--intra-refresh 20"),
             "{e}"
         );
+        // The recovery point's counters: 256 frames for H.264, 128 for H.265, none for AV1.
+        limits.max_cycle = 1000;
+        offered.limits.intra_refresh = Some(limits);
+        config.intra_refresh_frames = Some(256);
+        assert!(intra_refresh(&config, &offered).is_ok());
+        config.intra_refresh_frames = Some(257);
+        let e = intra_refresh(&config, &offered).unwrap_err().to_string();
+        assert!(e.contains("--intra-refresh 256 or fewer"), "{e}");
+        config.codec = Codec::Hevc;
+        config.intra_refresh_frames = Some(129);
+        let e = intra_refresh(&config, &offered).unwrap_err().to_string();
+        assert!(e.contains("--intra-refresh 128 or fewer"), "{e}");
+        config.codec = Codec::Av1;
+        config.intra_refresh_frames = Some(600);
+        assert_eq!(
+            intra_refresh(&config, &offered).unwrap().map(|r| r.cycle),
+            Some(600)
+        );
     }
 
     #[test]
     fn the_recovery_point_names_the_cycles_last_picture() {
         let h264 = recovery_point_sei(SeiSyntax::H264, 30);
         // Start code, SEI NAL, payload type 6, 2 bytes: ue(29) and the flags.
-        assert_eq!(h264, [0, 0, 0, 1, 6, 6, 2, 0b0000_1111, 0b0100_0100, 0x80]);
+        assert_eq!(h264, [0, 0, 0, 1, 6, 6, 2, 0b0000_1111, 0b0000_0100, 0x80]);
         let h265 = recovery_point_sei(SeiSyntax::H265, 60);
         assert_eq!(&h265[..7], &[0, 0, 0, 1, 78, 1, 6]);
         assert_eq!(

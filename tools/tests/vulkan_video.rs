@@ -739,12 +739,26 @@ fn intra_refresh_on_a_driver_that_offers_it_writes_recovery_points_and_decodes_e
         let types = picture_types(&output);
         assert_eq!(types, format!("I{}", "P".repeat(frames - 1)), "{codec}");
         // A recovery point before the first picture of each cycle (pictures 1, 21 and 41),
-        // naming the cycle's last picture (19 pictures on).
+        // naming the cycle's last picture (19 pictures on), each after the parameter sets
+        // again: the IDR's SPS and one a cycle.
         assert_eq!(
             traced(&output, field),
             ["19", "19", "19"],
             "{codec}: {field}"
         );
+        let bytes = std::fs::read(&output).unwrap();
+        let sps = bytes
+            .windows(4)
+            .filter(|w| {
+                w[..3] == [0, 0, 1]
+                    && if codec == "h264" {
+                        w[3] & 0x1F == 7
+                    } else {
+                        (w[3] >> 1) & 0x3F == 33
+                    }
+            })
+            .count();
+        assert_eq!(sps, 4, "{codec}: sequence parameter sets");
     }
     // AV1 has no recovery point message; the stream is written and read back.
     let output = dir.path().join("refresh.ivf");

@@ -243,7 +243,8 @@ impl Av1Parameters {
             max_frame_height_minus_1: u16::try_from(h - 1).unwrap_or(u16::MAX),
             delta_frame_id_length_minus_2: 0,
             additional_frame_id_length_minus_1: 0,
-            // Order hints of 8 bits: a frame's distance to its reference is always 1.
+            // Order hints of 8 bits: a frame's distance to its references is a few frames (1,
+            // or up to the B frames in a row plus one), far below 128.
             order_hint_bits_minus_1: 7,
             // With no screen content tools forced, integer motion vectors are chosen per frame.
             seq_force_integer_mv: STD_VIDEO_AV1_SELECT_INTEGER_MV,

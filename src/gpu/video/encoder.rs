@@ -6,9 +6,10 @@
 //!
 //! The coding plan: an IDR picture (AV1: a key frame) first and whenever asked; then P
 //! pictures, each reading the reference picture before it; with B pictures
-//! ([`EncoderOptions::b_frames`]: H.264 and H.265), up to that many pictures wait in their
-//! input images for the next P picture, which is coded first, and are then coded in display
-//! order, each reading the P picture before it and the one after it. Two DPB slots hold the
+//! ([`EncoderOptions::b_frames`]), up to that many pictures wait in their input images for the
+//! next P picture, which is coded first (AV1: hidden, shown after them by
+//! [`EncodedPicture::show_existing`]), and are then coded in display order, each reading the P
+//! picture before it and the one after it. Two DPB slots hold the
 //! reference pictures in turn; a third takes B pictures' reconstructions (which nothing reads).
 //! Pictures come back in coding order, each with the caller's tag.
 //!
@@ -229,8 +230,9 @@ impl ShowExisting {
 pub struct EncoderOptions {
     /// The session's use (usage hints and tuning mode).
     pub tuning: Tuning,
-    /// B pictures between two P pictures (H.264 and H.265; the parameters must allow them:
-    /// `allow_b_frames`). 0: pictures are coded in display order.
+    /// B pictures between two P pictures (H.264 and H.265 parameters must allow them:
+    /// `allow_b_frames`; AV1 codes them with bidirectional compound prediction). 0: pictures
+    /// are coded in display order.
     pub b_frames: u32,
     /// Intra refresh instead of periodic IDR pictures (VK_KHR_video_encode_intra_refresh):
     /// every picture after an IDR takes its turn in back-to-back cycles. `None`: off.
@@ -1378,9 +1380,11 @@ impl VideoEncoder {
             (PictureKind::B, true, Some(anchor)) => Some(anchor),
             _ => None,
         };
-        // Every picture but an IDR takes its turn in the intra-refresh cycle.
+        // Every picture but an IDR takes its turn in the intra-refresh cycle (B pictures are
+        // refused with intra refresh: they would need the profile's B-picture or compound
+        // refresh capability).
         let refresh = match (self.intra_refresh, kind) {
-            (Some(plan), PictureKind::P | PictureKind::B) => Some((plan.cycle, self.refresh_next)),
+            (Some(plan), PictureKind::P) => Some((plan.cycle, self.refresh_next)),
             _ => None,
         };
         let d = &self.ctx.device;
@@ -2027,8 +2031,9 @@ impl VideoEncoder {
     }
 }
 
-/// Whether `params` and the device allow `b_frames` B pictures: H.264 or H.265 parameters
-/// made for them, and a device that codes B pictures with one reference on each side.
+/// Whether `params` and the device allow `b_frames` B pictures: parameters made for them
+/// (H.264, H.265; AV1's always are), and a device that codes B pictures with one reference on
+/// each side (AV1: bidirectional compound prediction from LAST and ALTREF).
 fn check_b_frames(
     params: &SessionParameters<'_>,
     support: &EncodeSupport,

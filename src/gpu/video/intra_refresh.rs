@@ -16,8 +16,8 @@
 //! The structures follow ash's field conventions (snake-case fields, `s_type` first and filled
 //! in by `Default`, `p_next` `*mut` where the header's `pNext` is `void*` and `*const` where it
 //! is `const void*`) but are plain (no lifetime); each implements ash's `Extends…` marker for
-//! the structures the registry lets it extend, so ash's `push_next` chains it. tests/vulkan_intra_refresh_layout.rs compiles a C program
-//! against Vulkan headers that have the extension (Debian sid's libvulkan-dev, fetched
+//! the structures the registry lets it extend, so ash's `push_next` chains it.
+//! tests/vulkan_intra_refresh_layout.rs compiles a C program against Vulkan headers that have the extension (Debian sid's libvulkan-dev, fetched
 //! privately by .ci/get-vulkan-headers-sid.sh) and compares every size, alignment, field
 //! offset, field size and value here with the header's.
 //!
@@ -294,7 +294,10 @@ macro_rules! extends {
     };
 }
 
-extends!(PhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR: ExtendsPhysicalDeviceFeatures2, ExtendsDeviceCreateInfo);
+extends!(
+    PhysicalDeviceVideoEncodeIntraRefreshFeaturesKHR: ExtendsPhysicalDeviceFeatures2,
+    ExtendsDeviceCreateInfo
+);
 extends!(VideoEncodeIntraRefreshCapabilitiesKHR: ExtendsVideoCapabilitiesKHR);
 extends!(VideoEncodeSessionIntraRefreshCreateInfoKHR: ExtendsVideoSessionCreateInfoKHR);
 extends!(VideoEncodeIntraRefreshInfoKHR: ExtendsVideoEncodeInfoKHR);

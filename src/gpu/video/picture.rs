@@ -326,9 +326,11 @@ impl H265Picture {
 /// An AV1 frame: its picture info and quantizer, and the reference infos of the frame it sets
 /// up and of the one it reads.
 ///
-/// The reference plan: a key frame refreshes all eight reference frame slots; every inter
-/// frame refreshes slot 0 and names it for all seven references, so slot 0 always holds the
-/// frame before (the one in the DPB slot of `order.before`) and LAST is the one reference used.
+/// The reference plan: a key frame refreshes all eight reference frame slots; a P (inter)
+/// frame refreshes the frame slot of its own DPB slot (0 or 1) and names the slot of the frame
+/// before (LAST, the one reference a P frame uses) for all seven references; a B frame
+/// refreshes none and names the frame before for LAST..GOLDEN and the frame after for
+/// BWDREF..ALTREF (it predicts from LAST and ALTREF).
 pub(super) struct Av1Picture {
     pub picture: StdVideoEncodeAV1PictureInfo,
     quantization: std_video::StdVideoAV1Quantization,
