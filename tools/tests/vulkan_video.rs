@@ -223,25 +223,8 @@ fn av1_with_the_vulkan_encoder_on_the_test_driver_is_an_ivf_ffmpeg_reads() {
     let want: Vec<bool> = (0..frames).map(|n| n % 5 == 0).collect();
     assert_eq!(flags, want, "packets and their key flags");
     // Every frame header as FFmpeg reads it.
-    let trace = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "info", "-i"])
-        .arg(&output)
-        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&trace.stderr);
-    assert!(
-        trace.status.success(),
-        "trace_headers reads the file:\n{log}"
-    );
-    let values = |name: &str| -> Vec<String> {
-        log.lines()
-            .filter_map(|l| {
-                let rest = l.split_once(&format!(" {name} "))?.1;
-                Some(rest.rsplit_once('=')?.1.trim().to_string())
-            })
-            .collect()
-    };
+    let log = trace_headers(&output);
+    let values = |name: &str| header_values(&log, name);
     let types: Vec<bool> = values("frame_type").iter().map(|t| t == "0").collect();
     assert_eq!(
         types, want,
@@ -312,25 +295,8 @@ fn av1_b_frames_on_a_driver_with_compound_prediction_come_out_in_display_order()
     // Every frame header as FFmpeg reads it: with two B frames a group, the third frame of
     // each group is coded ahead hidden (show_frame 0, showable) and shown after its B frames
     // by a show_existing_frame header naming the slot it was stored in.
-    let trace = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "info", "-i"])
-        .arg(&output)
-        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&trace.stderr);
-    assert!(
-        trace.status.success(),
-        "trace_headers reads the file:\n{log}"
-    );
-    let values = |name: &str| -> Vec<String> {
-        log.lines()
-            .filter_map(|l| {
-                let rest = l.split_once(&format!(" {name} "))?.1;
-                Some(rest.rsplit_once('=')?.1.trim().to_string())
-            })
-            .collect()
-    };
+    let log = trace_headers(&output);
+    let values = |name: &str| header_values(&log, name);
     let existing = values("show_existing_frame");
     let shown_later = existing.iter().filter(|v| *v == "1").count();
     let hidden = values("show_frame").iter().filter(|v| *v == "0").count();
@@ -679,19 +645,30 @@ fn what_the_vulkan_encoder_cannot_do_is_refused_with_the_reason() {
     );
 }
 
-/// The lines of FFmpeg's header tracer (`-bsf:v trace_headers`, an independent syntax reader)
-/// over `path` that name `field`, as `field = value` values.
-fn traced(path: &Path, field: &str) -> Vec<String> {
-    let out = Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostdin", "-v", "trace", "-i"])
+/// FFmpeg's header tracer (`-bsf:v trace_headers`, an independent syntax reader) over
+/// `path`: its log, asserting it read the whole file.
+fn trace_headers(path: &Path) -> String {
+    let trace = Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostdin", "-v", "info", "-i"])
         .arg(path)
-        .args(["-c", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
+        .args(["-c:v", "copy", "-bsf:v", "trace_headers", "-f", "null", "-"])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .filter(|l| l.contains(&format!(" {field} ")))
-        .filter_map(|l| l.rsplit_once(" = ").map(|(_, v)| v.trim().to_string()))
+    let log = String::from_utf8_lossy(&trace.stderr).into_owned();
+    assert!(
+        trace.status.success(),
+        "trace_headers reads the file:\n{log}"
+    );
+    log
+}
+
+/// The values of every syntax element `name` in a [`trace_headers`] log, in order.
+fn header_values(log: &str, name: &str) -> Vec<String> {
+    log.lines()
+        .filter_map(|l| {
+            let rest = l.split_once(&format!(" {name} "))?.1;
+            Some(rest.rsplit_once('=')?.1.trim().to_string())
+        })
         .collect()
 }
 
@@ -742,7 +719,7 @@ fn intra_refresh_on_a_driver_that_offers_it_writes_recovery_points_and_decodes_e
         // naming the cycle's last picture (19 pictures on), each after the parameter sets
         // again: the IDR's SPS and one a cycle.
         assert_eq!(
-            traced(&output, field),
+            header_values(&trace_headers(&output), field),
             ["19", "19", "19"],
             "{codec}: {field}"
         );

@@ -16,12 +16,10 @@ mod common;
 use ghoststream::bitstream::obu;
 use ghoststream::gpu::video::av1_sequence::Av1Parameters;
 use ghoststream::gpu::video::caps::{encode_support_tuned, quality_level_properties};
-use ghoststream::gpu::video::encoder::{
-    EncoderOptions, PictureInput, ShowExisting, VideoEncoder, VideoRate,
-};
+use ghoststream::gpu::video::encoder::{EncoderOptions, ShowExisting, VideoEncoder, VideoRate};
 use ghoststream::gpu::video::session::SessionParameters;
-use ghoststream::gpu::video::{PictureKind, VideoStream};
-use ghoststream::{BitDepth, Codec, ColorDescription, RateControl, Rational, Tuning};
+use ghoststream::gpu::video::PictureKind;
+use ghoststream::{BitDepth, Codec, RateControl, Rational, Tuning};
 use ghoststream_video_icd::log;
 
 /// Above RDNA4's smallest AV1 extent (320x128).
@@ -35,14 +33,7 @@ fn av1_b_frames_predict_both_ways_and_the_frame_coded_ahead_is_shown_after_them(
     let Some((driver, ctx, validated)) = common::engine::driver_context() else {
         return;
     };
-    let stream = VideoStream {
-        width: u32::try_from(SIZE.0).unwrap(),
-        height: u32::try_from(SIZE.1).unwrap(),
-        frame_rate: Rational::new(30, 1),
-        max_bitrate: 4_000_000,
-        color: ColorDescription::BT709,
-        bit_depth: BitDepth::Eight,
-    };
+    let stream = common::engine::stream(SIZE);
     let params = Av1Parameters::new(&stream).unwrap();
     let support = encode_support_tuned(&ctx, Codec::Av1, BitDepth::Eight, Tuning::HighQuality)
         .expect("the table encodes AV1");
@@ -82,14 +73,7 @@ fn av1_b_frames_predict_both_ways_and_the_frame_coded_ahead_is_shown_after_them(
     let mut out = Vec::new();
     for n in 0..FRAMES {
         let p = common::engine::picture(n, SIZE.0, SIZE.1);
-        let input = PictureInput {
-            luma: &p[..SIZE.0 * SIZE.1],
-            luma_stride: SIZE.0,
-            chroma: &p[SIZE.0 * SIZE.1..],
-            chroma_stride: SIZE.0,
-            width: u32::try_from(SIZE.0).unwrap(),
-            height: u32::try_from(SIZE.1).unwrap(),
-        };
+        let input = common::engine::input(&p, SIZE);
         encoder
             .submit(input, n == FORCED_KEY, i64::try_from(n).unwrap())
             .expect("the frame is taken");

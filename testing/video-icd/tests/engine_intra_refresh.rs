@@ -21,16 +21,13 @@ use std::sync::Arc;
 use common::skip;
 use ghoststream::gpu::video::av1_sequence::Av1Parameters;
 use ghoststream::gpu::video::caps::encode_support_tuned;
-use ghoststream::gpu::video::encoder::{
-    EncoderOptions, IntraRefresh, PictureInput, VideoEncoder, VideoRate,
-};
+use ghoststream::gpu::video::encoder::{EncoderOptions, IntraRefresh, VideoEncoder, VideoRate};
 use ghoststream::gpu::video::h264::H264Parameters;
 use ghoststream::gpu::video::h265::H265Parameters;
 use ghoststream::gpu::video::intra_refresh::VideoEncodeIntraRefreshModeFlagsKHR as Mode;
 use ghoststream::gpu::video::session::SessionParameters;
-use ghoststream::gpu::video::VideoStream;
 use ghoststream::gpu::GpuContext;
-use ghoststream::{BitDepth, Codec, ColorDescription, RateControl, Rational, Tuning};
+use ghoststream::{BitDepth, Codec, RateControl, Rational, Tuning};
 use ghoststream_video_icd::log;
 
 /// The picture size (above RADV's smallest coded extents; not a multiple of 16 in height).
@@ -78,14 +75,7 @@ fn intra_refresh_cycles_through_every_picture_and_decodes_to_exactly_the_input()
         "validation layer {} on: {validated}",
         layer.map_or("none".into(), version)
     );
-    let stream = VideoStream {
-        width: u32::try_from(SIZE.0).unwrap(),
-        height: u32::try_from(SIZE.1).unwrap(),
-        frame_rate: Rational::new(30, 1),
-        max_bitrate: 4_000_000,
-        color: ColorDescription::BT709,
-        bit_depth: BitDepth::Eight,
-    };
+    let stream = common::engine::stream(SIZE);
     let h264 = H264Parameters::new(&stream).unwrap();
     let h265 = H265Parameters::new(&stream).unwrap();
     let av1 = Av1Parameters::new(&stream).unwrap();
@@ -168,14 +158,7 @@ fn session(
                 .expect("the device takes the change");
         }
         let p = common::engine::picture(n, SIZE.0, SIZE.1);
-        let input = PictureInput {
-            luma: &p[..SIZE.0 * SIZE.1],
-            luma_stride: SIZE.0,
-            chroma: &p[SIZE.0 * SIZE.1..],
-            chroma_stride: SIZE.0,
-            width: u32::try_from(SIZE.0).unwrap(),
-            height: u32::try_from(SIZE.1).unwrap(),
-        };
+        let input = common::engine::input(&p, SIZE);
         let e = encoder
             .encode(input, n == FORCED_IDR)
             .expect("the picture encodes");

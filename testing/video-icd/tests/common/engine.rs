@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
+use ghoststream::gpu::video::encoder::PictureInput;
+use ghoststream::gpu::video::VideoStream;
 use ghoststream::gpu::{DeviceSelector, GpuContext, GpuOptions};
+use ghoststream::{BitDepth, ColorDescription, Rational};
 
 use super::{install_driver, skip, InstalledDriver};
 
@@ -80,5 +83,29 @@ pub fn silent(ctx: &GpuContext, validated: bool, what: &str) {
             "validation layer ({what}):\n{}",
             messages.join("\n")
         );
+    }
+}
+
+/// An 8-bit BT.709 stream of `w` x `h` at 30 fps, 4 Mbit/s at most.
+pub fn stream((w, h): (usize, usize)) -> VideoStream {
+    VideoStream {
+        width: u32::try_from(w).unwrap(),
+        height: u32::try_from(h).unwrap(),
+        frame_rate: Rational::new(30, 1),
+        max_bitrate: 4_000_000,
+        color: ColorDescription::BT709,
+        bit_depth: BitDepth::Eight,
+    }
+}
+
+/// A [`picture`] of `w` x `h` (tight NV12 planes) as the encoder takes it.
+pub fn input(p: &[u8], (w, h): (usize, usize)) -> PictureInput<'_> {
+    PictureInput {
+        luma: &p[..w * h],
+        luma_stride: w,
+        chroma: &p[w * h..],
+        chroma_stride: w,
+        width: u32::try_from(w).unwrap(),
+        height: u32::try_from(h).unwrap(),
     }
 }

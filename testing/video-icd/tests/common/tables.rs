@@ -12,13 +12,12 @@ use std::sync::Arc;
 use ghoststream::bitstream::obu;
 use ghoststream::gpu::video::av1_sequence::Av1Parameters;
 use ghoststream::gpu::video::caps::encode_support_tuned;
-use ghoststream::gpu::video::encoder::{EncoderOptions, PictureInput, VideoEncoder, VideoRate};
+use ghoststream::gpu::video::encoder::{EncoderOptions, VideoEncoder, VideoRate};
 use ghoststream::gpu::video::h264::H264Parameters;
 use ghoststream::gpu::video::h265::H265Parameters;
 use ghoststream::gpu::video::session::SessionParameters;
-use ghoststream::gpu::video::VideoStream;
 use ghoststream::gpu::GpuContext;
-use ghoststream::{BitDepth, Codec, ColorDescription, RateControl, Rational};
+use ghoststream::{BitDepth, Codec, RateControl, Rational};
 
 use super::skip;
 
@@ -39,14 +38,7 @@ pub fn run(table: &str) -> Option<Report> {
     }
     let (driver, ctx, validated) = super::engine::driver_context()?;
     let want = ghoststream_video_icd::caps::by_name(table).expect("a table of the driver");
-    let stream = VideoStream {
-        width: u32::try_from(SIZE.0).unwrap(),
-        height: u32::try_from(SIZE.1).unwrap(),
-        frame_rate: Rational::new(30, 1),
-        max_bitrate: 4_000_000,
-        color: ColorDescription::BT709,
-        bit_depth: BitDepth::Eight,
-    };
+    let stream = super::engine::stream(SIZE);
     let mut report = Vec::new();
     let h264 = H264Parameters::new(&stream).unwrap();
     let mut h265 = H265Parameters::new(&stream).unwrap();
@@ -126,14 +118,7 @@ fn run_plan(
                 }
             }
             let p = super::engine::picture(n, SIZE.0, SIZE.1);
-            let input = PictureInput {
-                luma: &p[..SIZE.0 * SIZE.1],
-                luma_stride: SIZE.0,
-                chroma: &p[SIZE.0 * SIZE.1..],
-                chroma_stride: SIZE.0,
-                width: u32::try_from(SIZE.0).unwrap(),
-                height: u32::try_from(SIZE.1).unwrap(),
-            };
+            let input = super::engine::input(&p, SIZE);
             let e = encoder
                 .encode(input, n == 280)
                 .expect("the picture encodes");
