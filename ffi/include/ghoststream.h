@@ -25,8 +25,13 @@
  * older header: a size down to its first version's is read with the defaults for the fields
  * it lacks; gs_session_options_defaults() and the other *_defaults are macros giving the
  * *_init functions the struct's size, so that a program built against this header fills
- * every field it has. Any other size smaller than this version's struct is
- * GS_ERR_STRUCT_SIZE.
+ * every field it has. Any other input struct's size smaller than this version's struct is
+ * GS_ERR_STRUCT_SIZE. An output struct is filled up to the caller's size, down to its first
+ * version's (GsEngineInfo 96 bytes, GsProbeEntry 40, GsSessionStats 96 and GsFrameStats 88
+ * in ABI 0.2; GsRecorderEvent 64 and GsRecorderStats 168 in ABI 0.3): an older header's
+ * struct gets the fields it has and nothing past its size is written, a newer header's
+ * larger one gets this version's fields, and size is set to the bytes written. A size
+ * smaller than the first version's is GS_ERR_STRUCT_SIZE, with nothing written.
  *
  * Threads: any function may be called from any thread, on any handle, also while other
  * threads call on the same handle; none of it is undefined behaviour:

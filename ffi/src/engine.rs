@@ -12,7 +12,7 @@ use crate::handles;
 use crate::result::{
     c_string, guarded, Failure, GS_ERR_INVALID_CONFIG, GS_ERR_NULL, GS_ERR_STATE, GS_OK,
 };
-use crate::structs::{read_in, size_of_struct, write_out};
+use crate::structs::{read_in, size_of_struct, write_out, OutputStruct};
 
 /// A plain function pointer, as `vkGetInstanceProcAddr` is passed (cast it to this type).
 pub type GsVoidFunction = Option<unsafe extern "C" fn()>;
@@ -94,6 +94,12 @@ pub struct GsEngineInfo {
     pub queue_family: u32,
     /// 1 when GPU timestamps map onto `CLOCK_MONOTONIC` (frame stats carry GPU start/end).
     pub maps_gpu_time: i32,
+}
+
+impl OutputStruct for GsEngineInfo {
+    const NAME: &'static str = "GsEngineInfo";
+    /// ABI 0.2's 96 bytes, its first version.
+    const FIRST_SIZE: u32 = 96;
 }
 
 /// A Vulkan device and the objects GhostStream made on it (opaque).
@@ -306,7 +312,7 @@ pub unsafe extern "C" fn gs_engine_info(engine: *mut GsEngine, info: *mut GsEngi
             maps_gpu_time: i32::from(e.ctx.maps_gpu_time()),
         };
         // SAFETY: contract of this function.
-        unsafe { write_out(info, "info", "GsEngineInfo", value)? };
+        unsafe { write_out(info, "info", value)? };
         Ok(GS_OK)
     })
 }

@@ -4,7 +4,7 @@ use ghoststream::{FrameStats, Packet, Timestamp};
 
 use crate::handles;
 use crate::result::GS_OK;
-use crate::structs::{size_of_struct, write_out};
+use crate::structs::{size_of_struct, write_out, OutputStruct};
 
 /// An encoded packet (opaque), owned by the caller until `gs_packet_release`.
 pub struct GsPacket {
@@ -40,6 +40,14 @@ pub struct GsFrameStats {
     pub gpu_start_ns: i64,
     /// When the GPU pass ended.
     pub gpu_end_ns: i64,
+}
+
+/// The size of `GsFrameStats` in ABI 0.2 (its first version) and 0.3: up to `gpu_end_ns`.
+const FRAME_STATS_V0_2: u32 = 88;
+
+impl OutputStruct for GsFrameStats {
+    const NAME: &'static str = "GsFrameStats";
+    const FIRST_SIZE: u32 = FRAME_STATS_V0_2;
 }
 
 fn nanos(t: Option<Timestamp>) -> i64 {
@@ -139,7 +147,7 @@ pub unsafe extern "C" fn gs_packet_stats(packet: *mut GsPacket, stats: *mut GsFr
     handles::with(packet, "packet", |p| {
         let value = GsFrameStats::from_stats(&p.packet.stats);
         // SAFETY: contract of this function.
-        unsafe { write_out(stats, "stats", "GsFrameStats", value)? };
+        unsafe { write_out(stats, "stats", value)? };
         Ok(GS_OK)
     })
 }

@@ -8,7 +8,7 @@ use ghoststream::probe::{probe, ProbeEntry};
 use crate::handles;
 use crate::options::codec_value;
 use crate::result::{c_string, guarded, Failure, GS_ERR_INVALID_CONFIG, GS_OK};
-use crate::structs::{size_of_struct, write_out};
+use crate::structs::{size_of_struct, write_out, OutputStruct};
 
 /// One path of a probe, for `gs_probe_entry`. Set `size` before the call. The strings live as
 /// long as the probe.
@@ -27,6 +27,12 @@ pub struct GsProbeEntry {
     pub detail: *const c_char,
     /// 1 when the path can run here.
     pub available: i32,
+}
+
+impl OutputStruct for GsProbeEntry {
+    const NAME: &'static str = "GsProbeEntry";
+    /// ABI 0.2's 40 bytes, its first version.
+    const FIRST_SIZE: u32 = 40;
 }
 
 struct Entry {
@@ -111,7 +117,7 @@ pub unsafe extern "C" fn gs_probe_entry(
             available: i32::from(e.available),
         };
         // SAFETY: contract of this function.
-        unsafe { write_out(entry, "entry", "GsProbeEntry", value)? };
+        unsafe { write_out(entry, "entry", value)? };
         Ok(GS_OK)
     })
 }

@@ -30,7 +30,7 @@ use crate::result::{
     c_string, guarded, Failure, Outcome, GS_AGAIN, GS_EOF, GS_ERR_BUFFER_TOO_SMALL,
     GS_ERR_INVALID_CONFIG, GS_ERR_NULL, GS_ERR_STATE, GS_OK,
 };
-use crate::structs::{init_prefix, read_versioned, size_of_struct, write_out};
+use crate::structs::{init_prefix, read_versioned, size_of_struct, write_out, OutputStruct};
 
 /// `GsRecorderEvent.type`: something a person may need to know while the source opens (the
 /// portal waits for them to pick a screen; which capture `screen` chose). `message`.
@@ -178,6 +178,12 @@ pub struct GsRecorderEvent {
     pub result: i32,
 }
 
+impl OutputStruct for GsRecorderEvent {
+    const NAME: &'static str = "GsRecorderEvent";
+    /// ABI 0.3's 64 bytes, its first version.
+    const FIRST_SIZE: u32 = 64;
+}
+
 /// A recording's figures so far, for `gs_recorder_stats` (set `size` before the call).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -229,6 +235,12 @@ pub struct GsRecorderStats {
     pub stream_sent: u64,
     /// Packets the streams never sent, summed over the streams.
     pub stream_dropped: u64,
+}
+
+impl OutputStruct for GsRecorderStats {
+    const NAME: &'static str = "GsRecorderStats";
+    /// ABI 0.3's 168 bytes, its first version.
+    const FIRST_SIZE: u32 = 168;
 }
 
 /// A recording (opaque).
@@ -746,7 +758,7 @@ pub unsafe extern "C" fn gs_recorder_poll_event(
             result: GS_OK,
         };
         // SAFETY: contract of this function.
-        unsafe { write_out(event, "event", "GsRecorderEvent", blank)? };
+        unsafe { write_out(event, "event", blank)? };
         let Run::Running(running) = &mut state.run else {
             return Err(not_started());
         };
@@ -797,7 +809,7 @@ pub unsafe extern "C" fn gs_recorder_poll_event(
             ..blank
         };
         // SAFETY: contract of this function (checked above).
-        unsafe { write_out(event, "event", "GsRecorderEvent", filled)? };
+        unsafe { write_out(event, "event", filled)? };
         Ok(GS_OK)
     })
 }
@@ -1146,7 +1158,7 @@ pub unsafe extern "C" fn gs_recorder_stats(
             stream_dropped: s.streams.iter().map(|(_, l)| l.dropped).sum(),
         };
         // SAFETY: contract of this function.
-        unsafe { write_out(stats, "stats", "GsRecorderStats", value)? };
+        unsafe { write_out(stats, "stats", value)? };
         Ok(GS_OK)
     })
 }

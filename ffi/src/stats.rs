@@ -2,7 +2,7 @@
 
 use crate::result::GS_OK;
 use crate::session::{with_session, GsSession};
-use crate::structs::{size_of_struct, write_out};
+use crate::structs::{size_of_struct, write_out, OutputStruct};
 
 /// A session's totals so far, for `gs_session_stats`. Set `size` before the call.
 #[repr(C)]
@@ -36,6 +36,12 @@ pub struct GsSessionStats {
     pub latency_p99_ns: i64,
 }
 
+impl OutputStruct for GsSessionStats {
+    const NAME: &'static str = "GsSessionStats";
+    /// ABI 0.2's 96 bytes, its first version.
+    const FIRST_SIZE: u32 = 96;
+}
+
 /// Fills `stats` (whose `size` the caller set) with the session's totals: what was submitted,
 /// and what `gs_session_receive` has handed out. Any thread (calls on one session take turns).
 ///
@@ -65,7 +71,7 @@ pub unsafe extern "C" fn gs_session_stats(
             latency_p99_ns: sum.latency_p99.map_or(0, |l| l.as_nanos()),
         };
         // SAFETY: contract of this function.
-        unsafe { write_out(stats, "stats", "GsSessionStats", value)? };
+        unsafe { write_out(stats, "stats", value)? };
         Ok(GS_OK)
     })
 }

@@ -139,24 +139,63 @@ pub(crate) unsafe fn init_prefix<T: Copy>(
     })
 }
 
-/// Fills an output struct whose `size` the caller set, after checking both; `value`'s own
-/// size field says which version filled it.
+/// A struct the library fills for the caller (`gs_packet_stats`, `gs_session_stats`, ...),
+/// which may grow at its end in a later minor version.
+pub(crate) trait OutputStruct: Copy {
+    /// Its name in the header, for messages.
+    const NAME: &'static str;
+    /// Its size in the ABI version that introduced it: the smallest `size` a caller may set.
+    /// A caller built against any version since has a struct at least this large, whose
+    /// fields are a prefix of this version's.
+    const FIRST_SIZE: u32;
+}
+
+/// Fills an output struct whose `size` the caller set, as the header's versioning rule says:
+/// a `size` down to the struct's first version's gets the fields it has room for (the first
+/// `size` bytes of `value`, the fields of the caller's header), never a byte past it; a
+/// `size` larger than this version's gets this version's struct. The `size` field is then
+/// the bytes written, so a caller built against a newer header learns which fields were
+/// filled. A `size` smaller than the first version's is `GS_ERR_STRUCT_SIZE`, nothing
+/// written.
 ///
 /// # Safety
-/// `p` is NULL or points at a writable struct of at least its declared `size` bytes.
-pub(crate) unsafe fn write_out<T: Copy>(
+/// `p` is NULL or points at a struct writable for its declared `size` bytes (at least its
+/// size field readable).
+pub(crate) unsafe fn write_out<T: OutputStruct>(
     p: *mut T,
     what: &str,
-    type_name: &str,
     value: T,
 ) -> Result<(), Failure> {
+    const {
+        assert!(
+            T::FIRST_SIZE as usize >= size_of::<u32>() && T::FIRST_SIZE as usize <= size_of::<T>(),
+            "an output struct's first size holds its size field and is at most its size now"
+        );
+    }
     if p.is_null() {
         return Err(Failure::new(GS_ERR_NULL, format!("`{what}` is NULL")));
     }
     // SAFETY: non-null; the caller guarantees a struct whose size field was set.
-    check_size::<T>(unsafe { declared_size(p) }, what, type_name)?;
-    // SAFETY: at least this version's size is writable (checked above).
-    unsafe { p.write_unaligned(value) };
+    let size = unsafe { declared_size(p) };
+    if size < T::FIRST_SIZE {
+        return Err(Failure::new(
+            GS_ERR_STRUCT_SIZE,
+            format!(
+                "{what}.size is {size}, smaller than the first version of {name} ({first}): set it to sizeof({name})",
+                name = T::NAME,
+                first = T::FIRST_SIZE
+            ),
+        ));
+    }
+    let n = (size as usize).min(size_of::<T>());
+    // SAFETY: `value` is a T of size_of::<T>() >= n bytes; `p` is writable for size >= n bytes
+    // (contract); n >= FIRST_SIZE >= 4 (checked above and at compile time), so the size field
+    // is inside the bytes written; unaligned writes, as the caller's struct may be anywhere.
+    unsafe {
+        std::ptr::copy_nonoverlapping(std::ptr::from_ref(&value).cast::<u8>(), p.cast::<u8>(), n);
+        p.cast::<u32>()
+            .write_unaligned(u32::try_from(n).unwrap_or(u32::MAX));
+    }
     Ok(())
 }
 
