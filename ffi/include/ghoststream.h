@@ -76,7 +76,7 @@
 /**
  * The minor version: additions only.
  */
-#define GS_VERSION_MINOR 3
+#define GS_VERSION_MINOR 4
 
 /**
  * The patch version.
@@ -1102,7 +1102,9 @@ typedef struct GsSessionOptions {
 
 /**
  * Where one frame's time went, for `gs_packet_stats`. Times are `CLOCK_MONOTONIC`
- * nanoseconds; 0 when not measured. Set `size` before the call.
+ * nanoseconds; 0 when not measured. Set `size` before the call. ABI 0.4 added the fields
+ * from `encode_gpu_time_ns` on; a caller built against an older header (88 bytes) gets the
+ * fields before them.
  */
 typedef struct GsFrameStats {
   /**
@@ -1153,6 +1155,28 @@ typedef struct GsFrameStats {
    * When the GPU pass ended.
    */
   int64_t gpu_end_ns;
+  /**
+   * GPU time the encoder spent on the frame (duration), where it measured it (Vulkan
+   * Video: timestamps around the encode on the video-encode queue). ABI 0.4.
+   */
+  int64_t encode_gpu_time_ns;
+  /**
+   * When the frame's encode started on the GPU, mapped onto `CLOCK_MONOTONIC`, where the
+   * device maps its clock. ABI 0.4.
+   */
+  int64_t encode_gpu_start_ns;
+  /**
+   * When the frame's encode ended on the GPU, as `encode_gpu_start_ns`. ABI 0.4.
+   */
+  int64_t encode_gpu_end_ns;
+  /**
+   * Bytes the CPU copied for the frame: a capture's read-out of the producer's shared
+   * memory, its upload into a staging buffer and the read-back of the converted frame. 0 on
+   * a zero-copy path (a DMA-BUF or GPU frame handed to the encoder in place); a software
+   * encoder's read-back counts. The copy a `gs_session_submit_cpu` (or `_i420`) makes of
+   * the caller's planes during the call is not counted. ABI 0.4.
+   */
+  uint64_t cpu_copy_bytes;
 } GsFrameStats;
 
 /**
@@ -1807,7 +1831,10 @@ int32_t gs_packet_is_keyframe(const struct GsPacket *packet);
 uint64_t gs_packet_frame_number(const struct GsPacket *packet);
 
 /**
- * Fills `stats` (whose `size` the caller set) with the packet's frame statistics. Any thread.
+ * Fills `stats` (whose `size` the caller set) with the packet's frame statistics: a `size`
+ * from an older header (down to ABI 0.2's 88 bytes) gets the fields that header has, and
+ * nothing past them is written; `stats->size` is then the bytes written.
+ * `GS_ERR_STRUCT_SIZE` below 88. Any thread.
  *
  * # Safety
  * `packet` is NULL or a pointer this library returned; `stats` is NULL or writable for its

@@ -43,7 +43,7 @@ pub use stats::*;
 /// The ABI's major version: changes only with an incompatible change (and the soname).
 pub const GS_VERSION_MAJOR: i32 = 0;
 /// The minor version: additions only.
-pub const GS_VERSION_MINOR: i32 = 3;
+pub const GS_VERSION_MINOR: i32 = 4;
 /// The patch version.
 pub const GS_VERSION_PATCH: i32 = 0;
 

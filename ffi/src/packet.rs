@@ -12,7 +12,9 @@ pub struct GsPacket {
 }
 
 /// Where one frame's time went, for `gs_packet_stats`. Times are `CLOCK_MONOTONIC`
-/// nanoseconds; 0 when not measured. Set `size` before the call.
+/// nanoseconds; 0 when not measured. Set `size` before the call. ABI 0.4 added the fields
+/// from `encode_gpu_time_ns` on; a caller built against an older header (88 bytes) gets the
+/// fields before them.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GsFrameStats {
@@ -40,6 +42,20 @@ pub struct GsFrameStats {
     pub gpu_start_ns: i64,
     /// When the GPU pass ended.
     pub gpu_end_ns: i64,
+    /// GPU time the encoder spent on the frame (duration), where it measured it (Vulkan
+    /// Video: timestamps around the encode on the video-encode queue). ABI 0.4.
+    pub encode_gpu_time_ns: i64,
+    /// When the frame's encode started on the GPU, mapped onto `CLOCK_MONOTONIC`, where the
+    /// device maps its clock. ABI 0.4.
+    pub encode_gpu_start_ns: i64,
+    /// When the frame's encode ended on the GPU, as `encode_gpu_start_ns`. ABI 0.4.
+    pub encode_gpu_end_ns: i64,
+    /// Bytes the CPU copied for the frame: a capture's read-out of the producer's shared
+    /// memory, its upload into a staging buffer and the read-back of the converted frame. 0 on
+    /// a zero-copy path (a DMA-BUF or GPU frame handed to the encoder in place); a software
+    /// encoder's read-back counts. The copy a `gs_session_submit_cpu` (or `_i420`) makes of
+    /// the caller's planes during the call is not counted. ABI 0.4.
+    pub cpu_copy_bytes: u64,
 }
 
 /// The size of `GsFrameStats` in ABI 0.2 (its first version) and 0.3: up to `gpu_end_ns`.
@@ -49,6 +65,10 @@ impl OutputStruct for GsFrameStats {
     const NAME: &'static str = "GsFrameStats";
     const FIRST_SIZE: u32 = FRAME_STATS_V0_2;
 }
+
+// ABI 0.4's fields begin where ABI 0.3's struct ended, so that an older struct is a prefix.
+const _: () =
+    assert!(std::mem::offset_of!(GsFrameStats, encode_gpu_time_ns) == FRAME_STATS_V0_2 as usize);
 
 fn nanos(t: Option<Timestamp>) -> i64 {
     t.map_or(0, |t| t.as_nanos())
@@ -69,6 +89,10 @@ impl GsFrameStats {
             gpu_time_ns: s.gpu_time.map_or(0, |d| d.as_nanos()),
             gpu_start_ns: nanos(s.gpu_start),
             gpu_end_ns: nanos(s.gpu_end),
+            encode_gpu_time_ns: s.encode_gpu_time.map_or(0, |d| d.as_nanos()),
+            encode_gpu_start_ns: nanos(s.encode_gpu_start),
+            encode_gpu_end_ns: nanos(s.encode_gpu_end),
+            cpu_copy_bytes: s.cpu_copy_bytes,
         }
     }
 }
@@ -137,7 +161,10 @@ pub unsafe extern "C" fn gs_packet_frame_number(packet: *const GsPacket) -> u64 
     handles::read(packet, 0, |p| p.packet.frame_number)
 }
 
-/// Fills `stats` (whose `size` the caller set) with the packet's frame statistics. Any thread.
+/// Fills `stats` (whose `size` the caller set) with the packet's frame statistics: a `size`
+/// from an older header (down to ABI 0.2's 88 bytes) gets the fields that header has, and
+/// nothing past them is written; `stats->size` is then the bytes written.
+/// `GS_ERR_STRUCT_SIZE` below 88. Any thread.
 ///
 /// # Safety
 /// `packet` is NULL or a pointer this library returned; `stats` is NULL or writable for its

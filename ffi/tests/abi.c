@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "ghoststream.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,73 @@ static int failures = 0;
 
 enum { W = 160, H = 96, FRAMES = 30 };
 
-/* Receives every packet ready, checks it, writes it; returns the result that ended it. */
-static int32_t drain(GsSession *s, GsWriter *w, int *packets) {
+/* GsFrameStats as ABI 0.2 and 0.3 declared it (its first version): up to gpu_end_ns. ABI 0.4's
+ * fields begin there. */
+enum { FRAME_STATS_V0_3 = 88 };
+_Static_assert(offsetof(GsFrameStats, encode_gpu_time_ns) == FRAME_STATS_V0_3,
+               "ABI 0.4's fields follow ABI 0.3's struct");
+
+/* What every packet's ABI 0.4 statistics must say for a session: the bytes the CPU copied for
+ * the frame within [copy_min, copy_max], and no encode GPU time when its encoder is software. */
+typedef struct {
+    uint64_t copy_min, copy_max;
+    int software;
+} StatsWant;
+
+/* gs_packet_stats for callers built against other headers, compared with `full` (this
+ * version's, from the same packet): ABI 0.3's 88 bytes get exactly those (a canary after them
+ * is untouched; the library is not instrumented, so the canary is the check, and an exact
+ * heap allocation adds AddressSanitizer's wherever the copy goes through memcpy), a newer
+ * header's larger struct gets this version's and its size says so, and 87 bytes is refused
+ * with nothing written. */
+static void frame_stats_for_older_and_newer_callers(GsPacket *p, const GsFrameStats *full) {
+    enum { EXTRA = 16, LARGER = sizeof(GsFrameStats) + EXTRA };
+    _Alignas(8) unsigned char buf[LARGER];
+    memset(buf, 0xAB, sizeof buf);
+    uint32_t size = FRAME_STATS_V0_3;
+    memcpy(buf, &size, sizeof size);
+    CHECK(gs_packet_stats(p, (GsFrameStats *)buf) == GS_OK);
+    memcpy(&size, buf, sizeof size);
+    CHECK(size == FRAME_STATS_V0_3);
+    CHECK(memcmp(buf + 4, (const unsigned char *)full + 4, FRAME_STATS_V0_3 - 4) == 0);
+    int untouched = 1;
+    for (size_t i = FRAME_STATS_V0_3; i < sizeof buf; i++) untouched &= buf[i] == 0xAB;
+    CHECK(untouched);
+
+    unsigned char *heap = malloc(FRAME_STATS_V0_3); /* exactly the old struct */
+    CHECK(heap != NULL);
+    if (heap != NULL) {
+        size = FRAME_STATS_V0_3;
+        memcpy(heap, &size, sizeof size);
+        CHECK(gs_packet_stats(p, (GsFrameStats *)heap) == GS_OK);
+        CHECK(memcmp(heap + 4, (const unsigned char *)full + 4, FRAME_STATS_V0_3 - 4) == 0);
+        free(heap);
+    }
+
+    memset(buf, 0xAB, sizeof buf);
+    size = LARGER; /* a newer header's struct */
+    memcpy(buf, &size, sizeof size);
+    CHECK(gs_packet_stats(p, (GsFrameStats *)buf) == GS_OK);
+    memcpy(&size, buf, sizeof size);
+    CHECK(size == sizeof(GsFrameStats));
+    CHECK(memcmp(buf + 4, (const unsigned char *)full + 4, sizeof(GsFrameStats) - 4) == 0);
+    untouched = 1;
+    for (size_t i = sizeof(GsFrameStats); i < sizeof buf; i++) untouched &= buf[i] == 0xAB;
+    CHECK(untouched);
+
+    memset(buf, 0xAB, sizeof buf);
+    size = FRAME_STATS_V0_3 - 1;
+    memcpy(buf, &size, sizeof size);
+    CHECK(gs_packet_stats(p, (GsFrameStats *)buf) == GS_ERR_STRUCT_SIZE);
+    CONTAINS(gs_last_error(), "stats.size is 87, smaller than the first version of GsFrameStats (88)");
+    untouched = 1;
+    for (size_t i = sizeof size; i < sizeof buf; i++) untouched &= buf[i] == 0xAB;
+    CHECK(untouched);
+}
+
+/* Receives every packet ready, checks it (its statistics as `want` says), writes it; returns
+ * the result that ended it. */
+static int32_t drain(GsSession *s, GsWriter *w, int *packets, const StatsWant *want) {
     for (;;) {
         GsPacket *p = (GsPacket *)(uintptr_t)1;
         int32_t r = gs_session_receive(s, &p);
@@ -50,6 +116,13 @@ static int32_t drain(GsSession *s, GsWriter *w, int *packets) {
         CHECK(gs_packet_stats(p, &st) == GS_OK);
         CHECK(st.size == sizeof st && st.frame_number == (uint64_t)*packets && st.dropped == 0);
         CHECK(st.submit_time_ns > 0 && st.packet_ready_ns >= st.submit_time_ns);
+        CHECK(st.cpu_copy_bytes >= want->copy_min && st.cpu_copy_bytes <= want->copy_max);
+        if (st.cpu_copy_bytes < want->copy_min || st.cpu_copy_bytes > want->copy_max)
+            fprintf(stderr, "cpu_copy_bytes %llu\n", (unsigned long long)st.cpu_copy_bytes);
+        CHECK(st.encode_gpu_time_ns >= 0 && st.encode_gpu_end_ns >= st.encode_gpu_start_ns);
+        if (want->software)
+            CHECK(st.encode_gpu_time_ns == 0 && st.encode_gpu_start_ns == 0 && st.encode_gpu_end_ns == 0);
+        frame_stats_for_older_and_newer_callers(p, &st);
         GsFrameStats small = {.size = 8};
         CHECK(gs_packet_stats(p, &small) == GS_ERR_STRUCT_SIZE);
         CHECK(gs_packet_stats(p, NULL) == GS_ERR_NULL);
@@ -413,6 +486,8 @@ static int encode_cpu(const char *stream_path, const char *replay_path) {
     CHECK(gs_writer_create(s, stream_path, GS_OUTPUT_ANNEXB, &w) == GS_OK && w != NULL);
     static uint8_t y[W * H], u[(W / 2) * (H / 2)], v[(W / 2) * (H / 2)];
     int packets = 0;
+    /* I420 from CPU memory into x264: no copy the statistics count, no GPU encode. */
+    const StatsWant want = {.copy_min = 0, .copy_max = 0, .software = 1};
     GsCpuFrame f = {.size = sizeof f, .format = GS_FORMAT_I420, .width = W, .height = H};
     f.planes[0] = y;
     f.planes[1] = u;
@@ -426,7 +501,7 @@ static int encode_cpu(const char *stream_path, const char *replay_path) {
         f.pts_ns = (int64_t)n * 1000000000 / 30;
         if (n == 5) CHECK(gs_session_request_keyframe(s) == GS_OK);
         CHECK(gs_session_submit_cpu(s, &f) == GS_OK);
-        CHECK(drain(s, w, &packets) == GS_AGAIN);
+        CHECK(drain(s, w, &packets, &want) == GS_AGAIN);
     }
     frames_larger_than_the_session(s, &f);
     timestamps_out_of_range(s, &f);
@@ -462,8 +537,8 @@ static int encode_cpu(const char *stream_path, const char *replay_path) {
     CHECK(gs_session_submit_dmabuf(s, &df) == GS_ERR_BAD_INPUT);
     CHECK(gs_session_flush(s) == GS_OK);
     CHECK(gs_session_flush(s) == GS_OK);
-    CHECK(drain(s, w, &packets) == GS_EOF);
-    CHECK(drain(s, w, &packets) == GS_EOF);
+    CHECK(drain(s, w, &packets, &want) == GS_EOF);
+    CHECK(drain(s, w, &packets, &want) == GS_EOF);
     CHECK(packets == FRAMES);
     CHECK(gs_writer_finish(w) == GS_OK);
     CHECK(gs_writer_finish(w) == GS_ERR_STATE);
@@ -544,6 +619,12 @@ static int encode_dmabuf(const char *path) {
     if (s == NULL) return 0;
     GsWriter *w = NULL;
     CHECK(gs_writer_create(s, path, GS_OUTPUT_AUTO, &w) == GS_OK);
+    /* A software encoder (lavapipe has no video queue) takes each converted frame read back
+     * from the GPU: its 64x48 4:2:0 planes with rows padded to 256 bytes (18432 bytes as NV12
+     * on lavapipe), and no GPU encode. Another encoder may take the frames in place (0). */
+    StatsWant want = {.copy_min = 0, .copy_max = UINT64_MAX, .software = 0};
+    if (strstr(gs_session_backend(s), "x264") != NULL)
+        want = (StatsWant){.copy_min = 64 * 48 * 3 / 2, .copy_max = 256 * (48 + 2 * 24), .software = 1};
     const uint8_t colour[4] = {200, 60, 30, 255};
     int fd = rgba_memfd(64, 48, colour);
     CHECK(fd >= 0);
@@ -559,7 +640,7 @@ static int encode_dmabuf(const char *path) {
             break;
         }
         CHECK(r == GS_OK);
-        CHECK(drain(s, w, &packets) == GS_AGAIN);
+        CHECK(drain(s, w, &packets, &want) == GS_AGAIN);
     }
     if (packets >= 0) {
         GsDmaBufFrame bad = f;
@@ -593,7 +674,7 @@ static int encode_dmabuf(const char *path) {
         vf.format = 77;
         CHECK(gs_session_submit_vulkan(s, &vf) == GS_ERR_BAD_ENUM);
         CHECK(gs_session_flush(s) == GS_OK);
-        CHECK(drain(s, w, &packets) == GS_EOF);
+        CHECK(drain(s, w, &packets, &want) == GS_EOF);
         CHECK(packets == 10);
     }
     CHECK(gs_writer_finish(w) == GS_OK);

@@ -96,6 +96,13 @@ fn the_record_covers_a_known_layout() {
     assert!(recorded.contains("field GsSessionOptions.color_matrix 112\n"));
     assert!(recorded.contains("field GsSessionOptions.quality 192\n"));
     assert!(recorded.contains("struct GsRecorderOptions 160\n"));
+    // ABI 0.2's and 0.3's GsFrameStats was 88 bytes (gpu_end_ns last, at 80); ABI 0.4's fields
+    // begin where it ended, so that an older caller's struct is a prefix that the library
+    // fills to its size.
+    assert!(recorded.contains("struct GsFrameStats 120\n"));
+    assert!(recorded.contains("field GsFrameStats.gpu_end_ns 80\n"));
+    assert!(recorded.contains("field GsFrameStats.encode_gpu_time_ns 88\n"));
+    assert!(recorded.contains("field GsFrameStats.cpu_copy_bytes 112\n"));
     assert!(recorded.contains("const GS_ERR_BAD_HANDLE -22\n"));
 }
 

@@ -11,7 +11,7 @@ const std = @import("std");
 /// The C declarations of ghoststream.h, by the same names.
 pub const c = struct {
     pub const GS_VERSION_MAJOR: i32 = 0;
-    pub const GS_VERSION_MINOR: i32 = 3;
+    pub const GS_VERSION_MINOR: i32 = 4;
     pub const GS_VERSION_PATCH: i32 = 0;
     pub const GS_CODEC_AV1: i32 = 0;
     pub const GS_CODEC_HEVC: i32 = 1;
@@ -311,6 +311,10 @@ pub const c = struct {
         gpu_time_ns: i64,
         gpu_start_ns: i64,
         gpu_end_ns: i64,
+        encode_gpu_time_ns: i64,
+        encode_gpu_start_ns: i64,
+        encode_gpu_end_ns: i64,
+        cpu_copy_bytes: u64,
     };
     pub const GsProbeEntry = extern struct {
         size: u32,
@@ -957,6 +961,47 @@ test "a probe lists the software encoders" {
     }
     try std.testing.expectEqual(@as(usize, 3), software);
     try std.testing.expectError(error.InvalidConfig, p.entry(p.count()));
+}
+
+test "packet stats: this version's fields, and an older caller's smaller struct" {
+    var o = sessionOptions();
+    o.width = 64;
+    o.height = 48;
+    o.backend = c.GS_BACKEND_SOFTWARE;
+    o.gpu = c.GS_GPU_OFF;
+    const session = try Session.open(o);
+    defer session.deinit();
+    const y: [64 * 48]u8 = @splat(16);
+    const uv: [32 * 24]u8 = @splat(128);
+    try session.submitI420(&y, 64, &uv, 32, &uv, 32, 0);
+    try session.flush();
+    const p = switch (try session.receive()) {
+        .packet => |p| p,
+        else => return error.TestUnexpectedResult,
+    };
+    defer p.deinit();
+    const s = try p.stats();
+    try std.testing.expectEqual(@as(u32, @sizeOf(c.GsFrameStats)), s.size);
+    try std.testing.expect(s.packet_ready_ns >= s.submit_time_ns and s.submit_time_ns > 0);
+    // x264 from CPU memory: no encode on a GPU, and no copy the statistics count.
+    try std.testing.expectEqual(@as(i64, 0), s.encode_gpu_time_ns);
+    try std.testing.expectEqual(@as(i64, 0), s.encode_gpu_start_ns);
+    try std.testing.expectEqual(@as(i64, 0), s.encode_gpu_end_ns);
+    try std.testing.expectEqual(@as(u64, 0), s.cpu_copy_bytes);
+    // ABI 0.3's struct (88 bytes, up to gpu_end_ns): its fields, and not a byte past them.
+    const old_size = @offsetOf(c.GsFrameStats, "encode_gpu_time_ns");
+    try std.testing.expectEqual(88, old_size);
+    var buffer: [@sizeOf(c.GsFrameStats) + 8]u8 align(8) = @splat(0xAB);
+    std.mem.writeInt(u32, buffer[0..4], old_size, .little);
+    const old: *c.GsFrameStats = @ptrCast(&buffer);
+    try std.testing.expectEqual(c.GS_OK, c.gs_packet_stats(p.handle, old));
+    try std.testing.expectEqual(@as(u32, old_size), old.size);
+    try std.testing.expectEqual(s.submit_time_ns, old.submit_time_ns);
+    try std.testing.expectEqual(s.gpu_end_ns, old.gpu_end_ns);
+    for (buffer[old_size..]) |b| try std.testing.expectEqual(@as(u8, 0xAB), b);
+    std.mem.writeInt(u32, buffer[0..4], old_size - 1, .little);
+    try std.testing.expectEqual(c.GS_ERR_STRUCT_SIZE, c.gs_packet_stats(p.handle, old));
+    try std.testing.expect(std.mem.indexOf(u8, lastError(), "first version of GsFrameStats (88)") != null);
 }
 
 test "ABI 0.3's session fields are read and checked" {
