@@ -40,11 +40,11 @@ pub use interop::{ExportableBuffer, ExportableTimeline};
 #[cfg(any(feature = "test-support", feature = "bench"))]
 pub use pass::FusedStages;
 pub use planar::{PictureConsumer, PlanarImage};
-#[cfg(any(feature = "test-support", feature = "bench"))]
-pub use ring::PassTiming;
 pub use ring::{
     ConvertRing, Converted, GpuHandoff, HandedOff, Handoff, ImageHandoff, RingFrame, Submitted,
 };
+#[cfg(any(feature = "test-support", feature = "bench"))]
+pub use ring::{CopyTiming, PassTiming};
 
 use ash::vk;
 

@@ -363,6 +363,23 @@ pub struct PassTiming {
     /// Fewest bytes the pass must move: the input frame read once, every output sample
     /// written once (no row padding).
     pub bytes: u64,
+    /// A buffer hand-off ring's copy of the hand-off buffer into a picture image of the
+    /// output's format and size (what a Vulkan Video encoder adds on the buffer path), timed
+    /// apart; `None` for other rings.
+    pub copy: Option<CopyTiming>,
+}
+
+#[cfg(any(feature = "test-support", feature = "bench"))]
+/// GPU time of a buffer hand-off's copy into a picture image (`vkCmdCopyBufferToImage`),
+/// measured by [`ConvertRing::benchmark_pass`] beside the pass.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CopyTiming {
+    /// Median GPU time of one copy (timestamps), nanoseconds.
+    pub gpu_ns: f64,
+    /// Median CPU time to record and submit one copy, nanoseconds.
+    pub record_submit_ns: f64,
+    /// Bytes the copy moves: every picture sample read once and written once.
+    pub bytes: u64,
 }
 
 #[cfg(any(feature = "test-support", feature = "bench"))]
@@ -496,17 +513,8 @@ impl<T> ConvertRing<T> {
         handoff: GpuHandoff,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        let layout = YuvLayout::new(spec.convert.output, spec.output_width, spec.output_height);
-        check_handoff(ctx, &handoff, &layout)?;
-        Self::build(
-            ctx,
-            input,
-            spec,
-            depth.clamp(1, 8),
-            Some(Handoff::Buffers(handoff)),
-            Uploads::Auto,
-            ALL_STAGES,
-        )
+        let handoff = Handoff::Buffers(handoff);
+        Self::handing_off(ctx, input, spec, handoff, depth, Uploads::Auto)
     }
 
     /// As [`with_handoff`](Self::with_handoff), writing each frame's planes straight into the
@@ -521,16 +529,49 @@ impl<T> ConvertRing<T> {
         handoff: ImageHandoff,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        check_image_handoff(ctx, &handoff, spec)?;
-        Self::build(
-            ctx,
-            input,
-            spec,
-            depth.clamp(1, 8),
-            Some(Handoff::Images(handoff)),
-            Uploads::Image,
-            ALL_STAGES,
-        )
+        let handoff = Handoff::Images(handoff);
+        Self::handing_off(ctx, input, spec, handoff, depth, Uploads::Image)
+    }
+
+    #[cfg(any(feature = "test-support", feature = "bench"))]
+    /// As [`for_handoff`](Self::for_handoff), CPU uploads copied into an image and sampled
+    /// from it whatever the hand-off (an image hand-off's always are): the route capture and
+    /// application frames take on both, so that [`benchmark_pass`](Self::benchmark_pass) on a
+    /// ring of each kind compares where the pass writes, not how it reads (a benchmark
+    /// harness, feature `test-support`).
+    pub fn for_handoff_image_uploads(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+        handoff: Handoff,
+        depth: usize,
+    ) -> Result<Self, GpuError> {
+        Self::handing_off(ctx, input, spec, handoff, depth, Uploads::Image)
+    }
+
+    /// A hand-off ring, its targets checked; an image hand-off's CPU uploads go through an
+    /// image whatever `uploads` says (the fused pass into picture images reads no buffer).
+    fn handing_off(
+        ctx: &Arc<GpuContext>,
+        input: PixelFormat,
+        spec: &ProcessSpec,
+        handoff: Handoff,
+        depth: usize,
+        uploads: Uploads,
+    ) -> Result<Self, GpuError> {
+        let uploads = match &handoff {
+            Handoff::Buffers(buffers) => {
+                let (w, h) = (spec.output_width, spec.output_height);
+                check_handoff(ctx, buffers, &YuvLayout::new(spec.convert.output, w, h))?;
+                uploads
+            }
+            Handoff::Images(images) => {
+                check_image_handoff(ctx, images, spec)?;
+                Uploads::Image
+            }
+        };
+        let depth = depth.clamp(1, 8);
+        Self::build(ctx, input, spec, depth, Some(handoff), uploads, ALL_STAGES)
     }
 
     /// A ring that reads its frames back (no hand-off), `depth` clamped to 1..=8.
@@ -714,10 +755,7 @@ impl<T> ConvertRing<T> {
         handoff: Handoff,
         depth: usize,
     ) -> Result<Self, GpuError> {
-        match handoff {
-            Handoff::Buffers(h) => Self::with_handoff(ctx, input, spec, h, depth),
-            Handoff::Images(h) => Self::with_image_handoff(ctx, input, spec, h, depth),
-        }
+        Self::handing_off(ctx, input, spec, handoff, depth, Uploads::Auto)
     }
 
     /// True for a ring built [`with_handoff`](Self::with_handoff).
@@ -1009,14 +1047,34 @@ impl<T> ConvertRing<T> {
     /// rotation, each in its own submission bracketed by timestamps and waited for, with no
     /// upload or read-back around it. Returns the medians. A benchmark harness (feature
     /// `test-support`).
+    ///
+    /// What each dispatch writes is the ring's: a read-back ring's own output buffer, a buffer
+    /// hand-off's buffer, or an image hand-off's picture image through its plane views; each
+    /// slot writes the target of the frame it took in the warm-up. For a picture image the
+    /// submission also records, as every frame's does, the image's discard (to `GENERAL`)
+    /// before the pass and its release to its [`PictureConsumer`](super::PictureConsumer)
+    /// after it, outside the timestamps. A buffer hand-off ring also times, after each pass
+    /// and in a submission of its own, the copy of that buffer into a picture image of the
+    /// output's format and size ([`PassTiming::copy`]): `vkCmdCopyBufferToImage`, one region
+    /// per plane, what a Vulkan Video encoder adds on the buffer path (less the regions that
+    /// fill its input image's padding: this image is the output's size). Only the copy is
+    /// between the timestamps; the barriers that make the buffer visible to it and move the
+    /// image to `TRANSFER_DST_OPTIMAL` before it, and release the image after, are recorded
+    /// outside them (a layout transition's own work, where a driver does any, may still fall
+    /// inside: the first timestamp, at the top of the pipe, does not wait for it; the same
+    /// holds for the discard before the pass). The copy's picture images are made here, one a
+    /// slot, with storage usage as an encoder's direct input images have (its input images
+    /// on the buffer path have none, which a driver may lay out otherwise).
+    ///
+    /// The hand-off's timelines: the warm-up frames are handed over as any frame is (each
+    /// waits on the GPU for `released` where its target is reused, and signals `ready`), and
+    /// the benchmark stands in for the consumer, signalling `released` to each from the CPU
+    /// once its submission has completed; give it a hand-off no one else reads. The timed
+    /// submissions hand nothing over: no semaphore waits or signals on them, so neither the
+    /// consumer nor a timeline is in the figures, nor are the CPU upload, the input's copy
+    /// into an image, a DMA-BUF frame's pointer or the encode.
     pub fn benchmark_pass(&mut self, iterations: usize) -> Result<PassTiming, GpuError> {
         use super::commands::{end_and_submit, median, read_duration_at};
-        if self.handoff.is_some() {
-            return Err(GpuError::Invalid {
-                what: "benchmark".into(),
-                reason: "this ring hands frames over; time a read-back ring".into(),
-            });
-        }
         if self.queries == vk::QueryPool::null() {
             return Err(GpuError::Unsupported {
                 what: "time dispatches".into(),
@@ -1040,43 +1098,161 @@ impl<T> ConvertRing<T> {
                 reason: "frames are still in flight; flush first".into(),
             });
         }
+        // A buffer hand-off's copy targets: picture images of the output, one a slot.
+        let copy_targets = match &self.handoff {
+            Some(Handoff::Buffers(_)) => (0..self.slots.len())
+                .map(|_| {
+                    let l = &self.layout;
+                    let usage = vk::ImageUsageFlags::TRANSFER_DST;
+                    let consumer = super::PictureConsumer {
+                        family: self.ctx.queue_family,
+                        layout: vk::ImageLayout::TRANSFER_DST_OPTIMAL,
+                    };
+                    PlanarImage::new(&self.ctx, l.format, (l.width, l.height), usage, consumer)
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+            _ => Vec::new(),
+        };
+        // The frame (hand-off rings: whose target) each slot's set writes.
+        let mut frame_of = vec![0u64; self.slots.len()];
         for _ in 0..self.slots.len() {
-            let i = self.next;
-            self.next = (self.next + 1) % self.slots.len();
+            let i = self.take_slot();
             self.write_upload(i, &blank)?;
             self.bind_upload(i);
+            frame_of[i] = self.handed;
             self.record_and_submit(i, None, None)?;
             wait_and_reset(&self.ctx, self.slots[i].fence, WAIT_NS, "a benchmark frame")?;
+            // The consumer's part: the frame just handed over is released.
+            if let Some(released) = self.handoff.as_ref().map(Handoff::released) {
+                if released.value()? < self.handed {
+                    released.signal(self.handed)?;
+                }
+            }
         }
         let ctx = Arc::clone(&self.ctx);
         let d = &ctx.device;
-        let (mut gpu, mut cpu) = (Vec::new(), Vec::new());
+        // GPU and CPU times of the passes, and of the copies.
+        let mut times = [(Vec::new(), Vec::new()), (Vec::new(), Vec::new())];
         for n in 0..iterations {
             let i = n % self.slots.len();
-            let slot = &self.slots[i];
+            let (cmd, fence) = (self.slots[i].cmd, self.slots[i].fence);
             let q = 2 * super::vk_u32(i);
-            let started = std::time::Instant::now();
-            // SAFETY: the slot is idle (every submission here is waited for before the next);
-            // what is recorded lives as long as the ring.
-            unsafe {
-                begin_one_time(d, slot.cmd)?;
-                self.record_timed_pass(d, i);
-                end_and_submit(&ctx, slot.cmd, slot.fence)?;
+            let handoff = self.handoff.as_ref();
+            let picture = handoff.and_then(|h| h.image(frame_of[i]));
+            let copied = handoff
+                .and_then(|h| h.buffer(frame_of[i]))
+                .zip(copy_targets.get(i));
+            // The pass; then, on the buffer path, the copy: each its own submission.
+            let submissions = if copied.is_some() { 2 } else { 1 };
+            for copying in [false, true].into_iter().take(submissions) {
+                let started = std::time::Instant::now();
+                // SAFETY: the slot is idle (every submission here is waited for before the
+                // next); what is recorded lives as long as the ring (the copy targets until
+                // the end of this function, after the last wait).
+                unsafe {
+                    begin_one_time(d, cmd)?;
+                    match copied.filter(|_| copying) {
+                        Some((buffer, image)) => {
+                            self.record_timed_copy(d, i, buffer.buffer(), image);
+                        }
+                        None => {
+                            if let Some(image) = picture {
+                                discard_picture(d, cmd, image);
+                            }
+                            self.record_timed_pass(d, i);
+                            if let Some(image) = picture {
+                                release_picture(&ctx, cmd, image, PASS_STORES);
+                            }
+                        }
+                    }
+                    end_and_submit(&ctx, cmd, fence)?;
+                }
+                let recorded = started.elapsed().as_nanos() as f64;
+                wait_and_reset(&ctx, fence, WAIT_NS, "a benchmark dispatch")?;
+                let (gpu, cpu) = &mut times[usize::from(copying)];
+                gpu.push(read_duration_at(&ctx, self.queries, q)?);
+                cpu.push(recorded);
             }
-            cpu.push(started.elapsed().as_nanos() as f64);
             self.frames += 1;
-            wait_and_reset(&ctx, slot.fence, WAIT_NS, "a benchmark dispatch")?;
-            gpu.push(read_duration_at(&ctx, self.queries, q)?);
         }
         let l = &self.layout;
         let samples = u64::from(l.width) * u64::from(l.height)
             + 2 * u64::from(l.chroma_width) * u64::from(l.chroma_height);
+        let picture = samples * u64::from(l.bytes_per_sample);
+        let [(gpu, cpu), (copy_gpu, copy_cpu)] = times;
         Ok(PassTiming {
             gpu_ns: median(gpu),
             record_submit_ns: median(cpu),
-            bytes: self.input.frame_bytes(self.width, self.height) as u64
-                + samples * u64::from(l.bytes_per_sample),
+            bytes: self.input.frame_bytes(self.width, self.height) as u64 + picture,
+            copy: (!copy_gpu.is_empty()).then(|| CopyTiming {
+                gpu_ns: median(copy_gpu),
+                record_submit_ns: median(copy_cpu),
+                bytes: 2 * picture,
+            }),
         })
+    }
+
+    #[cfg(any(feature = "test-support", feature = "bench"))]
+    /// Records the copy of `buffer` (a frame in the ring's layout) into picture image `image`
+    /// of the output's format and size, one region per plane, between slot `i`'s timestamps:
+    /// a Vulkan Video encoder's copy of a hand-off buffer into its input image
+    /// (src/gpu/video/encoder.rs), less the padding regions. Before it, the pass's writes made
+    /// visible to the copy and the image's earlier contents discarded (to
+    /// `TRANSFER_DST_OPTIMAL`); after it, the image released to its reader.
+    ///
+    /// # Safety
+    /// Slot `i`'s command buffer is recording and not in flight; the buffer and image belong
+    /// to the ring's device and live until the submission is done.
+    unsafe fn record_timed_copy(
+        &self,
+        d: &ash::Device,
+        i: usize,
+        buffer: vk::Buffer,
+        image: &PlanarImage,
+    ) {
+        let cmd = self.slots[i].cmd;
+        let l = &self.layout;
+        let bps = l.bytes_per_sample;
+        // Rows in texels: a luma sample, a CbCr pair.
+        let regions = [
+            super::conv::whole_plane(vk::ImageAspectFlags::PLANE_0, l.width, l.height)
+                .buffer_row_length(l.luma_pitch / bps),
+            super::conv::whole_plane(
+                vk::ImageAspectFlags::PLANE_1,
+                l.chroma_width,
+                l.chroma_height,
+            )
+            .buffer_offset(u64::from(l.chroma_offset))
+            .buffer_row_length(l.chroma_pitch / (2 * bps)),
+        ];
+        let dst = vk::ImageLayout::TRANSFER_DST_OPTIMAL;
+        let transfer = vk::PipelineStageFlags::TRANSFER;
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            buffer_barrier(
+                d,
+                cmd,
+                buffer,
+                vk::AccessFlags::SHADER_WRITE,
+                vk::AccessFlags::TRANSFER_READ,
+                vk::PipelineStageFlags::COMPUTE_SHADER,
+                transfer,
+            );
+            image_transfer_barrier(
+                d,
+                cmd,
+                image.image(),
+                (vk::ImageLayout::UNDEFINED, dst),
+                (vk::AccessFlags::empty(), vk::AccessFlags::TRANSFER_WRITE),
+                (vk::PipelineStageFlags::TOP_OF_PIPE, transfer),
+                (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED),
+            );
+            self.record_timed(d, i, || {
+                d.cmd_copy_buffer_to_image(cmd, buffer, image.image(), dst, &regions);
+            });
+            let written = (dst, vk::AccessFlags::TRANSFER_WRITE, transfer);
+            release_picture(&self.ctx, cmd, image, written);
+        }
     }
 
     /// Waits for every frame in flight and returns them in order.
@@ -1116,48 +1292,63 @@ impl<T> ConvertRing<T> {
         Ok(at as u64)
     }
 
+    /// Records what `record` records into slot `i`'s command buffer between the slot's two
+    /// timestamps, when the queue has them.
+    ///
+    /// # Safety
+    /// Slot `i`'s command buffer is recording and not in flight.
+    unsafe fn record_timed(&self, d: &ash::Device, i: usize, record: impl FnOnce()) {
+        let cmd = self.slots[i].cmd;
+        let q = 2 * super::vk_u32(i);
+        let timed = self.queries != vk::QueryPool::null();
+        // SAFETY: forwarded from the caller; the query pool lives as long as `self`.
+        unsafe {
+            if timed {
+                d.cmd_reset_query_pool(cmd, self.queries, q, 2);
+                let top = vk::PipelineStageFlags::TOP_OF_PIPE;
+                d.cmd_write_timestamp(cmd, top, self.queries, q);
+            }
+            record();
+            if timed {
+                let bottom = vk::PipelineStageFlags::BOTTOM_OF_PIPE;
+                d.cmd_write_timestamp(cmd, bottom, self.queries, q + 1);
+            }
+        }
+    }
+
     /// Records the pass for slot `i`, between the slot's two timestamps when the queue has them.
     ///
     /// # Safety
     /// Slot `i`'s command buffer is recording and not in flight.
     unsafe fn record_timed_pass(&self, d: &ash::Device, i: usize) {
         let slot = &self.slots[i];
-        let q = 2 * super::vk_u32(i);
-        let timed = self.queries != vk::QueryPool::null();
-        // SAFETY: forwarded from the caller; the query pool and pass live as long as `self`.
+        // SAFETY: forwarded from the caller; the pass lives as long as `self`.
         unsafe {
-            if timed {
-                d.cmd_reset_query_pool(slot.cmd, self.queries, q, 2);
-                let top = vk::PipelineStageFlags::TOP_OF_PIPE;
-                d.cmd_write_timestamp(slot.cmd, top, self.queries, q);
-            }
-            match (&self.pass, slot.upload_set.filter(|_| slot.reads_upload)) {
-                (
-                    Pass::Convert {
-                        conv,
-                        upload_input: Some(upload),
-                        ..
-                    },
-                    Some(set),
-                ) => {
-                    let (input, params) = &**upload;
-                    let siting = self.spec.convert.siting;
-                    // The buffer pass's own workgroup shape (its layout's), not the image
-                    // pass's.
-                    let groups = conv.groups_for(*input, self.layout.width, self.layout.height);
-                    // The pipeline was built when the pass was made (this finds it cached; the
-                    // push constants were worked out then too).
-                    if let Ok(pipe) = conv.specialized(&self.layout, siting, *input) {
-                        pipe.record_dispatch(d, slot.cmd, set, params, groups);
+            self.record_timed(d, i, || {
+                match (&self.pass, slot.upload_set.filter(|_| slot.reads_upload)) {
+                    (
+                        Pass::Convert {
+                            conv,
+                            upload_input: Some(upload),
+                            ..
+                        },
+                        Some(set),
+                    ) => {
+                        let (input, params) = &**upload;
+                        let siting = self.spec.convert.siting;
+                        // The buffer pass's own workgroup shape (its layout's), not the image
+                        // pass's.
+                        let groups = conv.groups_for(*input, self.layout.width, self.layout.height);
+                        // The pipeline was built when the pass was made (this finds it cached; the
+                        // push constants were worked out then too).
+                        if let Ok(pipe) = conv.specialized(&self.layout, siting, *input) {
+                            pipe.record_dispatch(d, slot.cmd, set, params, groups);
+                        }
                     }
+                    (Pass::Process(p), Some(set)) => p.record(slot.cmd, set, self.frames, true),
+                    _ => self.pass.record(d, slot.cmd, slot.set, self.frames),
                 }
-                (Pass::Process(p), Some(set)) => p.record(slot.cmd, set, self.frames, true),
-                _ => self.pass.record(d, slot.cmd, slot.set, self.frames),
-            }
-            if timed {
-                let bottom = vk::PipelineStageFlags::BOTTOM_OF_PIPE;
-                d.cmd_write_timestamp(slot.cmd, bottom, self.queries, q + 1);
-            }
+            });
         }
     }
 
@@ -1245,15 +1436,7 @@ impl<T> ConvertRing<T> {
             // submission waits for that at the compute stage, which this barrier follows).
             let target = self.handoff.as_ref().and_then(|h| h.image(self.handed));
             if let Some(image) = target {
-                image_transfer_barrier(
-                    d,
-                    slot.cmd,
-                    image.image(),
-                    (vk::ImageLayout::UNDEFINED, vk::ImageLayout::GENERAL),
-                    (vk::AccessFlags::empty(), vk::AccessFlags::SHADER_WRITE),
-                    (compute, compute),
-                    (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED),
-                );
+                discard_picture(d, slot.cmd, image);
             }
             // A multi-planar image cannot be cleared; the padding check of its tests reads past
             // the picture instead.
@@ -1274,23 +1457,9 @@ impl<T> ConvertRing<T> {
             if let Some((overlay, pass)) = pointer {
                 pass.record(slot.cmd, i, slot.bound_output, overlay)?;
             }
-            // Released to its reader, in its layout (an ownership transfer to another family).
+            // Released to its reader, in its layout.
             if let Some(image) = target {
-                let consumer = image.consumer();
-                let families = if consumer.family == ctx.queue_family {
-                    (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED)
-                } else {
-                    (ctx.queue_family, consumer.family)
-                };
-                image_transfer_barrier(
-                    d,
-                    slot.cmd,
-                    image.image(),
-                    (vk::ImageLayout::GENERAL, consumer.layout),
-                    (vk::AccessFlags::SHADER_WRITE, vk::AccessFlags::empty()),
-                    (compute, vk::PipelineStageFlags::BOTTOM_OF_PIPE),
-                    families,
-                );
+                release_picture(&ctx, slot.cmd, image, PASS_STORES);
             }
             if let Some(f) = gpu.filter(|f| f.layout() != read || f.owner_family().is_some()) {
                 // Back to the application's layout (and a foreign owner's queue family); the
@@ -1505,6 +1674,19 @@ impl Handoff {
         }
     }
 
+    #[cfg(any(feature = "test-support", feature = "bench"))]
+    /// The buffer frame `n` (from 0) is written into, for a buffer hand-off.
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "a remainder modulo a buffer count fits usize"
+    )]
+    fn buffer(&self, n: u64) -> Option<&ExportableBuffer> {
+        match self {
+            Handoff::Buffers(h) => Some(&h.buffers[(n % h.buffers.len() as u64) as usize]),
+            Handoff::Images(_) => None,
+        }
+    }
+
     /// The picture image frame `n` (from 0) is written into, for an image hand-off.
     #[expect(
         clippy::cast_possible_truncation,
@@ -1606,6 +1788,67 @@ fn check_handoff(
         });
     }
     Ok(())
+}
+
+/// A pass's stores into a picture image: its layout, access and stage.
+const PASS_STORES: (vk::ImageLayout, vk::AccessFlags, vk::PipelineStageFlags) = (
+    vk::ImageLayout::GENERAL,
+    vk::AccessFlags::SHADER_WRITE,
+    vk::PipelineStageFlags::COMPUTE_SHADER,
+);
+
+/// Records the discard of picture image `image`'s previous frame before a pass stores into
+/// it (to GENERAL). Its reader released it: a frame's submission waits for that at the
+/// compute stage, which this barrier follows.
+///
+/// # Safety
+/// `cmd` is recording; the image belongs to its device and lives until the submission is done.
+unsafe fn discard_picture(d: &ash::Device, cmd: vk::CommandBuffer, image: &PlanarImage) {
+    let compute = vk::PipelineStageFlags::COMPUTE_SHADER;
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        image_transfer_barrier(
+            d,
+            cmd,
+            image.image(),
+            (vk::ImageLayout::UNDEFINED, vk::ImageLayout::GENERAL),
+            (vk::AccessFlags::empty(), vk::AccessFlags::SHADER_WRITE),
+            (compute, compute),
+            (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED),
+        );
+    }
+}
+
+/// Records picture image `image`'s release to its reader after `(layout, access, stage)`
+/// wrote it (a pass's stores, a copy): in the reader's layout, an ownership transfer where
+/// the reader's queue family is not `ctx`'s.
+///
+/// # Safety
+/// As [`discard_picture`].
+unsafe fn release_picture(
+    ctx: &GpuContext,
+    cmd: vk::CommandBuffer,
+    image: &PlanarImage,
+    (layout, access, stage): (vk::ImageLayout, vk::AccessFlags, vk::PipelineStageFlags),
+) {
+    let consumer = image.consumer();
+    let families = if consumer.family == ctx.queue_family {
+        (vk::QUEUE_FAMILY_IGNORED, vk::QUEUE_FAMILY_IGNORED)
+    } else {
+        (ctx.queue_family, consumer.family)
+    };
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        image_transfer_barrier(
+            &ctx.device,
+            cmd,
+            image.image(),
+            (layout, consumer.layout),
+            (access, vk::AccessFlags::empty()),
+            (stage, vk::PipelineStageFlags::BOTTOM_OF_PIPE),
+            families,
+        );
+    }
 }
 
 impl<T> Drop for ConvertRing<T> {
