@@ -481,7 +481,8 @@ pub struct GpuPassResult {
     /// Median GPU time of the pass, µs.
     pub gpu_us: f64,
     /// Median GPU time of `vkCmdCopyBuffer` moving the same bytes, µs (the conversion's own
-    /// run; for the fused passes, the conversion run at the same input size).
+    /// run; for the other passes, their bytes at the copy's bandwidth in the conversion run of
+    /// the same input size).
     pub copy_us: Option<f64>,
     /// Median GPU time of a compute-shader copy of the same bytes, µs.
     pub shader_copy_us: Option<f64>,
