@@ -147,7 +147,7 @@ impl PlanarImage {
         };
         if let Some(missing) = missing {
             return Err(GpuError::Unsupported {
-                what: format!("a {format} picture image a pass writes"),
+                what: format!("make a {format} picture image for a pass to write"),
                 reason: format!("{} has no {missing}", ctx.device_info().name),
             });
         }

@@ -37,7 +37,8 @@ Examples:
   ghoststream bench --path x264:p2 --compare \\
       'ffmpeg -y -i {input} -c:v libx264 -preset superfast -tune zerolatency {output}'
 
-  # only the GPU passes (BGRA->NV12 at 1080p and 4K, I444, fused scale + tone map) against a
+  # only the GPU passes (BGRA->NV12 at 1080p and 4K, I444, fused scale + tone map, and the
+  # pass into an encoder's NV12/P010 picture image against a buffer plus its copy) against a
   # device copy of the same bytes; pick the device with GHOSTSTREAM_GPU=<name part>
   ghoststream bench --gpu-passes
 
@@ -68,8 +69,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "COMMAND", help_heading = "What to run")]
     compare: Vec<String>,
 
-    /// Only time the GPU passes (BGRA->NV12, I444, fused scale + tone map) against a device
-    /// copy of the same bytes; no encodes.
+    /// Only time the GPU passes (BGRA->NV12, I444, fused scale + tone map, the pass into an
+    /// encoder's picture image against a buffer plus its copy) against a device copy of the
+    /// same bytes; no encodes.
     #[arg(long, help_heading = "What to run", conflicts_with_all = ["paths", "compare", "input"])]
     gpu_passes: bool,
 
