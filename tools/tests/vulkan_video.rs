@@ -192,24 +192,12 @@ fn av1_with_the_vulkan_encoder_on_the_test_driver_is_an_ivf_ffmpeg_reads() {
     let raw: Vec<u8> = (0..frames).flat_map(|n| frame(n, w, h, "nv12")).collect();
     std::fs::write(&input, &raw).unwrap();
     let output = dir.path().join("out.ivf");
-    let run = tool(&manifest)
-        .args([
-            "encode",
-            "--encoder",
-            "vulkan",
-            "--codec",
-            "av1",
-            "--gpu",
-            "off",
-        ])
-        .args(["--raw-format", "nv12", "--size", "320x180", "--fps", "30"])
-        .args(["--keyint", "5", "--rc", "cqp", "--qp", "100"])
-        .arg("-i")
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .output()
-        .unwrap();
+    let run = av1_encode(
+        tool(&manifest),
+        &input,
+        &output,
+        &["--keyint", "5", "--rc", "cqp", "--qp", "100"],
+    );
     assert!(
         run.status.success(),
         "encode --encoder vulkan --codec av1 succeeds:\n{}",
@@ -255,25 +243,14 @@ fn av1_b_frames_on_a_driver_with_compound_prediction_come_out_in_display_order()
     let raw: Vec<u8> = (0..frames).flat_map(|n| frame(n, w, h, "nv12")).collect();
     std::fs::write(&input, &raw).unwrap();
     let output = dir.path().join("b.ivf");
-    let run = tool(&manifest)
-        .env(ghoststream_video_icd::caps::TABLE_ENV, "radv-rdna4")
-        .args([
-            "encode",
-            "--encoder",
-            "vulkan",
-            "--codec",
-            "av1",
-            "--gpu",
-            "off",
-        ])
-        .args(["--raw-format", "nv12", "--size", "320x180", "--fps", "30"])
-        .args(["--tune", "hq", "--preset", "p7", "--keyint", "10"])
-        .arg("-i")
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .output()
-        .unwrap();
+    let mut on_rdna4 = tool(&manifest);
+    on_rdna4.env(ghoststream_video_icd::caps::TABLE_ENV, "radv-rdna4");
+    let run = av1_encode(
+        on_rdna4,
+        &input,
+        &output,
+        &["--tune", "hq", "--preset", "p7", "--keyint", "10"],
+    );
     assert!(
         run.status.success(),
         "encode --codec av1 --tune hq on the RDNA4 table:\n{}",
@@ -759,6 +736,33 @@ fn intra_refresh_on_a_driver_that_offers_it_writes_recovery_points_and_decodes_e
         assert!(stderr.contains(says), "{says:?} in:\n{stderr}");
     }
     assert!(!output.exists(), "the refused encode left no file");
+}
+
+/// `encode --encoder vulkan --codec av1` of raw 320x180 NV12 `input` at 30 fps into `output`
+/// with `extra` options, CPU-fed (`--gpu off`), through `tool`.
+fn av1_encode(
+    mut tool: Command,
+    input: &Path,
+    output: &Path,
+    extra: &[&str],
+) -> std::process::Output {
+    tool.args([
+        "encode",
+        "--encoder",
+        "vulkan",
+        "--codec",
+        "av1",
+        "--gpu",
+        "off",
+    ])
+    .args(["--raw-format", "nv12", "--size", "320x180", "--fps", "30"])
+    .args(extra)
+    .arg("-i")
+    .arg(input)
+    .arg("-o")
+    .arg(output)
+    .output()
+    .unwrap()
 }
 
 /// Decodes `path` with FFmpeg to raw `pix_fmt` frames, asserting it complains of nothing.
